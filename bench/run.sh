@@ -1,0 +1,252 @@
+#!/usr/bin/env bash
+# bench/run.sh — the text-guard benchmark, every figure next to its same-run
+# reference (docs/BENCH.md).
+#
+# usage: bench/run.sh [--build DIR] [--mb N] [--out DIR] [--no-callgrind] [--no-1m]
+#
+# Builds nothing: it takes `cordon`, bench_check and bench_lexicon from a
+# release build directory (--build, else $BUILD, else ./build-release):
+#     meson setup build-release -Dbuildtype=release && ninja -C build-release
+# The corpus and lexicons are generated once into --out (default bench/out,
+# gitignored) by bench/gen_corpus.py and reused while their parameters match.
+#
+# Exit status: 0 when everything ran, even if targets were missed (each
+# target prints PASS or MISS); 1 when something could not run; 2 on usage.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+build=${BUILD:-$root/build-release}
+mb=200
+seed=1
+out=$here/out
+callgrind=1
+big=1
+target_ratio=4 # cordon scan, 1 thread, vs rg -F on one thread
+target_mbs=300 # the absolute aim that goes with it
+
+usage() {
+    sed -n '4,5p' "$0" | sed 's/^# //' >&2
+    exit 2
+}
+while [ $# -gt 0 ]; do
+    case $1 in
+    --build) build=$2; shift ;;
+    --mb) mb=$2; shift ;;
+    --out) out=$2; shift ;;
+    --seed) seed=$2; shift ;;
+    --no-callgrind) callgrind=0 ;;
+    --no-1m) big=0 ;;
+    -h | --help) usage ;;
+    *) usage ;;
+    esac
+    shift
+done
+build=$(cd "$build" 2>/dev/null && pwd) || { echo "run.sh: no build directory $build" >&2; exit 1; }
+
+failures=0
+summary=$(mktemp)
+work=$(mktemp -d)
+trap 'rm -rf "$summary" "$work"' EXIT
+
+fail() {
+    echo "run.sh: FAILED: $*" >&2
+    failures=$((failures + 1))
+}
+# SUMMARY lines: measure, value, reference, ratio, target, result (TAB-separated).
+row() {
+    printf 'SUMMARY\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$summary"
+}
+# Runs a benchmark program, shows its report and keeps its SUMMARY lines.
+report() {
+    local f=$work/report
+    "$@" >"$f"
+    local rc=$?
+    grep -v '^SUMMARY' "$f"
+    grep '^SUMMARY' "$f" >>"$summary"
+    return $rc
+}
+now_ns() { date +%s%N; }
+
+find_prog() { # name: prints the path of an executable under the build dir
+    find "$build" -name "$1" -type f -perm -u+x 2>/dev/null | head -n 1
+}
+cordon=$(find_prog cordon)
+bench_check=$build/bench/bench_check
+bench_lexicon=$build/bench/bench_lexicon
+for p in "$bench_check" "$bench_lexicon"; do
+    [ -x "$p" ] || { echo "run.sh: $p missing: build $build first (see docs/BENCH.md)" >&2; exit 1; }
+done
+command -v rg >/dev/null || { echo "run.sh: ripgrep (rg) is needed as the reference" >&2; exit 1; }
+
+# ---- corpus -----------------------------------------------------------------
+
+fresh() { # the generated set exists and has the parameters asked for
+    python3 - "$out/corpus.json" "$mb" "$seed" <<'EOF' 2>/dev/null
+import json, sys
+m = json.load(open(sys.argv[1]))
+sys.exit(0 if (m["mb"], m["seed"], m["version"]) == (int(sys.argv[2]), int(sys.argv[3]), 1) else 1)
+EOF
+}
+if ! fresh; then
+    echo "== generating corpus: $mb files of ~1 MiB, lexicons of 10k and 1M terms, into $out"
+    rm -rf "$out/corpus"
+    python3 "$here/gen_corpus.py" "$out" --mb "$mb" --seed "$seed" || { echo "run.sh: gen_corpus.py failed" >&2; exit 1; }
+fi
+corpus=$out/corpus
+bytes=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["bytes"])' "$out/corpus.json")
+mbytes=$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1e6 }')
+
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -sr)"
+echo "== corpus: $corpus ($mbytes MB in $mb files), lexicon $out/lex10k.txt (10,000 terms)"
+echo "== build: $build"
+
+# The page cache cannot be dropped without root, so warm it instead: every
+# timed run below then reads the corpus from memory, the same for both tools.
+cat "$corpus"/* >/dev/null
+
+# ---- scan throughput: cordon scan vs rg -F, one thread each -----------------------
+
+best_of_3() { # command...: prints the best wall time in seconds; fails if a run fails
+    local best=""
+    for _ in 1 2 3; do
+        local t0 t1
+        t0=$(now_ns)
+        "$@" >/dev/null 2>"$work/stderr"
+        local rc=$?
+        t1=$(now_ns)
+        # cordon and rg exit 1 when they found something: that is a run.
+        if [ $rc -gt 1 ]; then
+            echo "run.sh: '$*' exited $rc:" >&2
+            head -n 5 "$work/stderr" >&2
+            return 1
+        fi
+        local d=$((t1 - t0))
+        if [ -z "$best" ] || [ "$d" -lt "$best" ]; then best=$d; fi
+    done
+    awk -v ns="$best" 'BEGIN { printf "%.3f", ns / 1e9 }'
+}
+
+echo
+echo "== scan: $mbytes MB, one thread, best of 3 (after one untimed warm-up run)"
+cordon_s="" rg_s=""
+if [ -z "$cordon" ]; then
+    fail "no cordon binary under $build"
+else
+    scan=("$cordon" scan --threads 1 --format json --no-progress --lexicon "$out/lex10k.txt" "$corpus/")
+    "${scan[@]}" >"$work/scan.json" 2>"$work/stderr"
+    if [ $? -gt 1 ]; then
+        fail "cordon scan: $(head -n 3 "$work/stderr")"
+    else
+        cordon_s=$(best_of_3 "${scan[@]}") || { fail "cordon scan"; cordon_s=""; }
+    fi
+fi
+rg_cmd=(rg -F -f "$out/lex10k.rg" --count-matches -j1 "$corpus/")
+rg_s=$(best_of_3 "${rg_cmd[@]}") || { fail "rg"; rg_s=""; }
+
+mbs() { awk -v b="$bytes" -v s="$1" 'BEGIN { printf "%.1f", b / 1e6 / s }'; }
+if [ -n "$rg_s" ]; then
+    rg_mbs=$(mbs "$rg_s")
+    printf '  %-44s %8s s %9s MB/s\n' "rg -F -f lex10k.rg --count-matches -j1" "$rg_s" "$rg_mbs"
+fi
+if [ -n "$cordon_s" ]; then
+    cordon_mbs=$(mbs "$cordon_s")
+    printf '  %-44s %8s s %9s MB/s\n' "cordon scan --threads 1 --format json" "$cordon_s" "$cordon_mbs"
+    if [ -n "$rg_s" ]; then
+        ratio=$(awk -v a="$cordon_mbs" -v b="$rg_mbs" 'BEGIN { printf "%.2f", a / b }')
+        verdict=$(awk -v r="$ratio" -v t="$target_ratio" 'BEGIN { print (r >= t) ? "PASS" : "MISS" }')
+        echo "  ratio cordon/rg ${ratio}x (target >= ${target_ratio}x): $verdict"
+        row "scan 1 thread MB/s" "$cordon_mbs" "rg $rg_mbs" "${ratio}x" ">= ${target_ratio}x rg" "$verdict"
+    fi
+    verdict=$(awk -v m="$cordon_mbs" -v t="$target_mbs" 'BEGIN { print (m >= t) ? "PASS" : "MISS" }')
+    row "scan 1 thread MB/s (absolute)" "$cordon_mbs" "-" "-" ">= $target_mbs" "$verdict"
+    # What the scan found, so a fast run that found nothing stands out.
+    python3 - "$work/scan.json" <<'EOF' || true
+import json, sys, collections
+cats, n, items = collections.Counter(), 0, 0
+for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
+    line = line.strip()
+    if not line.startswith("{"):
+        continue
+    try:
+        o = json.loads(line)
+    except ValueError:
+        continue
+    items += 1
+    for f in o.get("findings", []):
+        n += 1
+        cats[f.get("category", "?")] += 1
+print("  cordon found %d findings in %d items: %s" % (n, items, dict(cats)))
+EOF
+fi
+
+# ---- check: per-message latency ------------------------------------------------------
+
+echo
+echo "== check: guard_scan on ~200-byte messages (bench_check)"
+report "$bench_check" --cache-dir "$out/cache" "$out/lex10k.txt" || fail "bench_check"
+
+# ---- lexicon compile and load ---------------------------------------------------------
+
+echo
+echo "== lexicons: compile into an empty cache, then load from it (bench_lexicon)"
+lexicons=("$out/lex10k.txt")
+[ $big = 1 ] && lexicons+=("$out/lex1m.txt")
+report "$bench_lexicon" "${lexicons[@]}" || fail "bench_lexicon"
+
+# ---- instructions per message --------------------------------------------------------------
+
+if [ $callgrind = 1 ]; then
+    echo
+    echo "== instructions per message (callgrind; repeatable where time is noisy)"
+    if ! command -v valgrind >/dev/null; then
+        fail "valgrind not installed (use --no-callgrind)"
+    else
+        ir() { # callgrind output file: total instructions collected
+            awk '/^(summary|totals):/ { print $2; exit }' "$1"
+        }
+        # Steady state: 1,000 messages after a warm-up, collection toggled
+        # around the loop only.
+        n=1000
+        valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$work/cg.check" \
+            "$bench_check" --messages 2000 --instr $n --cache-dir "$out/cache" "$out/lex10k.txt" \
+            >/dev/null 2>"$work/stderr"
+        total=$(ir "$work/cg.check")
+        if [ -n "$total" ] && [ "$total" -gt 0 ]; then
+            per=$((total / n))
+            echo "  guard_scan+result_free, steady state: $per instructions/message (mean of $n)"
+            row "check: instructions/message" "$per" "-" "-" "-" "-"
+        else
+            fail "callgrind of bench_check: $(tail -n 3 "$work/stderr")"
+        fi
+        # One `cordon check` of one 200-byte message: guard_scan only (the
+        # process start and ruleset load are excluded by --toggle-collect).
+        if [ -n "$cordon" ]; then
+            msg='@王芳 10:42 明天上午的培训改到视频会议室了。电话13912345678，请把会议纪要发我一下，谢谢！Please review the design doc before Friday.'
+            printf '%s' "$msg" >"$work/msg.txt"
+            valgrind --tool=callgrind --toggle-collect=guard_scan --callgrind-out-file="$work/cg.cordon" \
+                "$cordon" check --lexicon "$out/lex10k.txt" <"$work/msg.txt" >/dev/null 2>"$work/stderr"
+            total=$(ir "$work/cg.cordon")
+            if [ -n "$total" ] && [ "$total" -gt 0 ]; then
+                echo "  cordon check, one $(printf '%s' "$msg" | wc -c)-byte message (first scan of the process): $total instructions in guard_scan"
+                row "cordon check: instructions, 1st message" "$total" "-" "-" "-" "-"
+            else
+                fail "callgrind of cordon check: $(tail -n 3 "$work/stderr")"
+            fi
+        fi
+    fi
+fi
+
+# ---- summary ------------------------------------------------------------------------------------
+
+echo
+echo "== summary ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores)"
+{
+    printf 'measure\tvalue\treference\tratio\ttarget\tresult\n'
+    cut -f2- "$summary"
+} | column -t -s $'\t' | sed 's/^/  /'
+if [ $failures -gt 0 ]; then
+    echo "run.sh: $failures step(s) failed to run" >&2
+    exit 1
+fi
+exit 0

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Installs every Debian 12 package Cordon needs to build, test and benchmark.
+# Idempotent; run as root (or with sudo available). Used by the README quick
+# start and by .ci/run, so a fresh machine and CI install exactly the same set.
+set -eu
+
+PKGS="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
+      libhyperscan-dev libutf8proc-dev libicu-dev opencc libopencc-data
+      libidn2-dev libyaml-dev libjansson-dev libcmocka-dev libsodium-dev python3 ripgrep
+      valgrind"
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+    missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "installing:$missing" >&2
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing
+fi

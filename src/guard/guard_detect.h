@@ -1,0 +1,138 @@
+/*
+ * guard_detect.h — the contract between the scan loop and the detectors.
+ *
+ * A detector contributes patterns to the ruleset's single Hyperscan database
+ * (guard_patset_add_*), and is called back, after the database has run over a
+ * stretch of the view, once per hit of one of its patterns, in order of end
+ * offset. Patterns only find *where to look*: the detector validates in C,
+ * inside a bounded window of the view and of the original bytes around the
+ * hit, and emits findings. At the end of an input its finish() hook may
+ * revisit what it found (corroboration across the whole input).
+ *
+ * Detectors keep per-scan state in the guard_ctx slot reserved for them; they
+ * never allocate per hit except for findings they keep.
+ */
+#ifndef GUARD_DETECT_H
+#define GUARD_DETECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cordon/guard.h"
+#include "guard_norm.h"
+#include "guard_settings.h"
+
+/* ---- pattern set ---------------------------------------------------------- */
+
+typedef struct guard_pattern {
+    char *expr;     /* Hyperscan expression (owned) */
+    unsigned flags; /* HS_FLAG_* */
+    uint16_t det;   /* detector index (GUARD_DET_*) */
+    uint32_t arg;   /* detector's own meaning */
+} guard_pattern;
+
+typedef struct guard_patset {
+    guard_pattern *p;
+    size_t n, cap;
+} guard_patset;
+
+/* Adds a pattern matching exactly `len` bytes of an already-normalised view
+ * string. Returns 0 or -1 (out of memory). */
+int guard_patset_add_literal(guard_patset *ps, const char *bytes, size_t len, uint16_t det,
+                             uint32_t arg);
+/* Adds a regular expression over the view (lowercase, folded). HS_FLAG_UTF8
+ * is implied when the expression has non-ASCII bytes. */
+int guard_patset_add_regex(guard_patset *ps, const char *expr, unsigned flags, uint16_t det,
+                           uint32_t arg);
+void guard_patset_free(guard_patset *ps);
+
+/* ---- per-scan context ------------------------------------------------------ */
+
+typedef struct guard_ruleset guard_ruleset;
+typedef struct guard_findings guard_findings;
+
+typedef struct guard_ctx {
+    const guard_ruleset *rs;
+    const guard_settings *cfg;
+    guard_scope scope;
+    guard_norm *norm; /* the view window and offset map */
+    /* original bytes available: [orig_base, orig_base + orig_len) */
+    const unsigned char *orig;
+    uint64_t orig_base;
+    size_t orig_len;
+    /* view bytes up to here are final (stream mode: the rest is not seen yet) */
+    uint64_t view_end;
+    bool final;
+    guard_findings *out;
+    void *det_state[8]; /* one slot per detector, owned by it */
+} guard_ctx;
+
+/* View access in global offsets; bounds-checked: out-of-window reads give 0. */
+static inline int guard_ctx_view_byte(const guard_ctx *c, uint64_t off)
+{
+    const guard_norm *n = c->norm;
+    if (off < n->base || off >= n->base + n->len)
+        return -1;
+    return n->view[off - n->base];
+}
+
+/* A new finding; `view_start`/`view_end` are mapped to the original through
+ * the offset map, the excerpt is copied from the original, and the evasion
+ * flag is set from the map. `rule` must outlive the result (a string literal
+ * or ruleset-owned). `explanation` is copied. Returns the finding's index
+ * (stable for the whole scan; see guard_ctx_finding) or -1 when it was not
+ * kept (out of memory, or the per-item cap reached: it is then counted). */
+int guard_emit(guard_ctx *c, const char *rule, guard_category cat, guard_severity sev,
+               int confidence, uint64_t view_start, uint64_t view_end, const char *explanation);
+/* The finding emitted with index i, to revise it (confidence, explanation
+ * is fixed) once later evidence arrives; NULL if out of range. */
+guard_finding *guard_ctx_finding(guard_ctx *c, int i);
+
+/* The same with a span already in original offsets. */
+int guard_emit_orig(guard_ctx *c, const char *rule, guard_category cat, guard_severity sev,
+                    int confidence, uint64_t orig_start, uint64_t orig_end,
+                    const char *explanation);
+
+/* ---- detectors --------------------------------------------------------------- */
+
+enum {
+    GUARD_DET_LEXICON,
+    GUARD_DET_MARKING,
+    GUARD_DET_PII,
+    GUARD_DET_SECRET,
+    GUARD_DET_LINK,
+    GUARD_DET_COUNT
+};
+
+typedef struct guard_detector {
+    const char *name;
+    /* Adds the detector's built-in patterns. */
+    int (*patterns)(guard_patset *ps, const guard_settings *cfg);
+    /* Per-scan state: begin() may set c->det_state[idx]; end() frees it. */
+    int (*begin)(guard_ctx *c);
+    /* One hit of pattern `arg` ending at view offset `to` (exclusive). */
+    void (*on_hit)(guard_ctx *c, uint32_t arg, uint64_t to);
+    /* After the last hit of the input (corroboration); may be NULL. */
+    void (*finish)(guard_ctx *c);
+    void (*end)(guard_ctx *c);
+} guard_detector;
+
+extern const guard_detector guard_det_marking;
+extern const guard_detector guard_det_pii;
+extern const guard_detector guard_det_secret;
+extern const guard_detector guard_det_link;
+/* The lexicon detector is built into the scan loop (guard_lexicon.c): its
+ * patterns come from the ruleset, not from a fixed list. */
+
+/* Helpers shared by detectors: classify view bytes around a position. */
+static inline bool guard_is_digit(int b)
+{
+    return b >= '0' && b <= '9';
+}
+static inline bool guard_is_alnum(int b)
+{
+    return (b >= '0' && b <= '9') || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z');
+}
+
+#endif

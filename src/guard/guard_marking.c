@@ -1,0 +1,689 @@
+/*
+ * guard_marking.c — national-secret and official-document markings.
+ *
+ * What counts (GB/T 7156 secrecy marks, GB/T 9704-2012 document elements):
+ *   绝密/机密/秘密 followed by ★ and a term or condition (机密★10年, 绝密★长期,
+ *   秘密★会议开始前, bare 机密★), a 密级 label (密级：机密), a level alone on a
+ *   header line; 核心商密/普通商密; lower levels (内部, 内部资料, 工作秘密, 注意保存)
+ *   as a marking line; English TOP SECRET/SECRET/CONFIDENTIAL banners; and the
+ *   elements of an official document: 份号, 发文字号, 紧急程度, 签发人, masthead.
+ * What does not: the words in a sentence (这是我们的小秘密, 保守国家秘密,
+ * 机密文件管理培训通知). The difference is position and shape, so every level
+ * word hit is judged by what surrounds it in the view: the ★ (or what OCR
+ * makes of it: 女, 大), the term, the line it stands on, and whether other
+ * official-document elements corroborate it. Corroboration found later in the
+ * input revises the confidence of findings already made (finish()).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hs/hs.h>
+
+#include "guard_detect.h"
+
+enum {
+    M_JUEMI,
+    M_JIMI,
+    M_MIMI,
+    M_CORE_COMMERCIAL,
+    M_COMMON_COMMERCIAL,
+    M_INTERNAL,
+    M_BANNER,
+    M_BANNER_LABEL,
+    M_DOCNUM,
+    M_DOCREF,
+    M_URGENCY,
+    M_SIGNER,
+    M_MASTHEAD,
+};
+
+#define HEADER_LINES 8      /* lines at the top where document elements live */
+#define HEADER_BYTES 2048   /* ... and how far into the view they can be */
+#define LINE_MAX_SCAN 400   /* bytes walked to find a line's ends */
+#define MAX_TRACKED 256     /* findings revised at the end */
+
+static const struct {
+    const char *expr;
+    unsigned flags;
+    unsigned arg;
+} patterns[] = {
+    {"绝密", 0, M_JUEMI},
+    {"机密", 0, M_JIMI},
+    {"秘密", 0, M_MIMI},
+    {"核心商密", 0, M_CORE_COMMERCIAL},
+    {"普通商密", 0, M_COMMON_COMMERCIAL},
+    {"^ ?(内部资料|内部文件|内部材料|内部|工作秘密|注意保存|内部使用)( ?★[^\\n]{0,20})? ?$",
+     HS_FLAG_MULTILINE, M_INTERNAL},
+    {"^ ?(top secret|secret|confidential|restricted|classified)( ?//[^\\n]{0,40})? ?$",
+     HS_FLAG_MULTILINE, M_BANNER},
+    {"classification ?: ?(top secret|secret|confidential|restricted)", 0, M_BANNER_LABEL},
+    {"^ ?(份号 ?:? ?)?[0-9]{6}( |$)", HS_FLAG_MULTILINE, M_DOCNUM},
+    {"[〔\\[【(〖][0-9]{4}[〕\\]】)〗] ?第?[0-9]{1,5} ?号", 0, M_DOCREF},
+    {"^ ?(紧急程度 ?:? ?)?(特急|加急|特提|平急)( |$)", HS_FLAG_MULTILINE, M_URGENCY},
+    {"签发人", 0, M_SIGNER},
+    {"^ ?[^\\n]{2,40}文件 ?$", HS_FLAG_MULTILINE, M_MASTHEAD},
+};
+
+typedef struct mark_state {
+    uint64_t line_pos; /* view offset up to which lines were counted */
+    unsigned line_no;  /* lines before line_pos */
+    bool has_docnum, has_docref, has_masthead, has_signer, has_urgency;
+    bool has_level;
+    int tracked[MAX_TRACKED]; /* indices of level findings, to revise */
+    int tracked_bare[MAX_TRACKED];
+    size_t n_tracked;
+    int elements[MAX_TRACKED]; /* indices of document-element findings */
+    size_t n_elements;
+    uint64_t last_level_end; /* dedupe: a 密级 label and its level word */
+} mark_state;
+
+static int mark_patterns(guard_patset *ps, const guard_settings *cfg)
+{
+    (void)cfg;
+    for (size_t i = 0; i < sizeof patterns / sizeof *patterns; i++)
+        if (guard_patset_add_regex(ps, patterns[i].expr, patterns[i].flags, GUARD_DET_MARKING,
+                                   patterns[i].arg))
+            return -1;
+    return 0;
+}
+
+static int mark_begin(guard_ctx *c)
+{
+    mark_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return -1;
+    c->det_state[GUARD_DET_MARKING] = s;
+    return 0;
+}
+
+static void mark_end(guard_ctx *c)
+{
+    free(c->det_state[GUARD_DET_MARKING]);
+    c->det_state[GUARD_DET_MARKING] = NULL;
+}
+
+/* ---- view helpers -------------------------------------------------------- */
+
+static int vb(const guard_ctx *c, uint64_t off)
+{
+    if (off >= c->view_end)
+        return -1;
+    return guard_ctx_view_byte(c, off);
+}
+
+/* Decodes the UTF-8 character at off (view); returns its length or 0. */
+static int vchar(const guard_ctx *c, uint64_t off, uint32_t *cp)
+{
+    int b = vb(c, off);
+    if (b < 0)
+        return 0;
+    if (b < 0x80) {
+        *cp = (uint32_t)b;
+        return 1;
+    }
+    int n = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2;
+    uint32_t v = (uint32_t)b & (0x3Fu >> (n - 1));
+    for (int i = 1; i < n; i++) {
+        int x = vb(c, off + (uint64_t)i);
+        if (x < 0)
+            return 0;
+        v = (v << 6) | ((uint32_t)x & 0x3F);
+    }
+    *cp = v;
+    return n;
+}
+
+/* The character ending at off (exclusive); returns its length or 0. */
+static int vchar_before(const guard_ctx *c, uint64_t off, uint32_t *cp)
+{
+    for (int n = 1; n <= 4 && off >= (uint64_t)n; n++) {
+        int b = guard_ctx_view_byte(c, off - (uint64_t)n);
+        if (b < 0)
+            return 0;
+        if ((b & 0xC0) != 0x80)
+            return vchar(c, off - (uint64_t)n, cp) == n ? n : 0;
+    }
+    return 0;
+}
+
+static bool is_han(uint32_t cp)
+{
+    return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
+           (cp >= 0x20000 && cp <= 0x3FFFF);
+}
+
+static uint64_t line_start(const guard_ctx *c, uint64_t off)
+{
+    uint64_t lim = off > LINE_MAX_SCAN ? off - LINE_MAX_SCAN : 0;
+    while (off > lim) {
+        int b = guard_ctx_view_byte(c, off - 1);
+        if (b < 0 || b == '\n')
+            return off;
+        off--;
+    }
+    return off;
+}
+
+static uint64_t line_end(const guard_ctx *c, uint64_t off)
+{
+    uint64_t lim = off + LINE_MAX_SCAN;
+    while (off < lim) {
+        int b = vb(c, off);
+        if (b < 0 || b == '\n')
+            return off;
+        off++;
+    }
+    return off;
+}
+
+static uint64_t skip_spaces(const guard_ctx *c, uint64_t off, uint64_t end)
+{
+    while (off < end && vb(c, off) == ' ')
+        off++;
+    return off;
+}
+
+static uint64_t trim_back(const guard_ctx *c, uint64_t start, uint64_t off)
+{
+    while (off > start && guard_ctx_view_byte(c, off - 1) == ' ')
+        off--;
+    return off;
+}
+
+static bool view_ends_with(const guard_ctx *c, uint64_t start, uint64_t off, const char *s)
+{
+    size_t n = strlen(s);
+    if (off < start + n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (guard_ctx_view_byte(c, off - n + i) != (unsigned char)s[i])
+            return false;
+    return true;
+}
+
+/* 0-based line of a view offset, or HEADER_LINES+ when past the header. */
+static unsigned line_of(const guard_ctx *c, mark_state *s, uint64_t off)
+{
+    if (off > HEADER_BYTES)
+        return 1000;
+    if (off < s->line_pos) {
+        s->line_pos = 0;
+        s->line_no = 0;
+    }
+    while (s->line_pos < off) {
+        int b = guard_ctx_view_byte(c, s->line_pos);
+        if (b < 0)
+            return 1000;
+        if (b == '\n')
+            s->line_no++;
+        s->line_pos++;
+    }
+    return s->line_no;
+}
+
+/* Reads a number in Arabic or Chinese numerals (一..九, 十, 百, 零, 两 folded
+ * to 二) at off; returns bytes consumed, 0 if none. */
+static int read_number(const guard_ctx *c, uint64_t off, uint64_t end, unsigned *val)
+{
+    uint64_t p = off;
+    unsigned v = 0, section = 0, digit = 0;
+    bool any = false, chinese = false;
+    while (p < end) {
+        uint32_t cp;
+        int k = vchar(c, p, &cp);
+        if (!k)
+            break;
+        if (cp >= '0' && cp <= '9' && !chinese) {
+            v = v * 10 + (cp - '0');
+        } else {
+            static const char *const digits = "零一二三四五六七八九";
+            const char *d = NULL;
+            char buf[5] = {0};
+            if (k != 3)
+                break;
+            for (int i = 0; i < 3; i++)
+                buf[i] = (char)vb(c, p + (uint64_t)i);
+            for (int i = 0; i < 10; i++)
+                if (memcmp(digits + i * 3, buf, 3) == 0)
+                    d = digits + i * 3;
+            if (d) {
+                digit = (unsigned)((d - digits) / 3);
+            } else if (memcmp(buf, "十", 3) == 0) {
+                section += (digit ? digit : 1) * 10;
+                digit = 0;
+            } else if (memcmp(buf, "百", 3) == 0) {
+                section += (digit ? digit : 1) * 100;
+                digit = 0;
+            } else {
+                break;
+            }
+            chinese = true;
+        }
+        any = true;
+        p += (uint64_t)k;
+        if (p - off > 24 || v > 1000)
+            break;
+    }
+    if (chinese)
+        v = section + digit;
+    *val = v;
+    return any ? (int)(p - off) : 0;
+}
+
+/* Reads the term after ★: a period (10年, 三个月, 长期) or a condition (会议开始
+ * 前). Returns the view offset after it; *kind: 0 none, 1 period, 2 长期,
+ * 3 condition. */
+static uint64_t read_term(const guard_ctx *c, uint64_t off, uint64_t end, int *kind)
+{
+    static const char *const units[] = {"个月", "年", "月", "天", "日", "周"};
+    unsigned v;
+    uint64_t p = skip_spaces(c, off, end);
+    int k = read_number(c, p, end, &v);
+    *kind = 0;
+    if (k) {
+        uint64_t q = p + (uint64_t)k;
+        q = skip_spaces(c, q, end);
+        for (size_t i = 0; i < sizeof units / sizeof *units; i++) {
+            size_t ul = strlen(units[i]);
+            bool m = q + ul <= end;
+            for (size_t j = 0; m && j < ul; j++)
+                m = vb(c, q + j) == (unsigned char)units[i][j];
+            if (m) {
+                *kind = 1;
+                return q + ul;
+            }
+        }
+        return off;
+    }
+    if (view_ends_with(c, p, p + 6, "长期") && vb(c, p + 5) >= 0) {
+        *kind = 2;
+        return p + 6;
+    }
+    /* A condition: a run of Han characters (解密条件), up to 16 of them. */
+    uint64_t q = p;
+    int n = 0;
+    while (q < end && n < 16) {
+        uint32_t cp;
+        int kk = vchar(c, q, &cp);
+        if (!kk || !is_han(cp))
+            break;
+        q += (uint64_t)kk;
+        n++;
+    }
+    if (n >= 2) {
+        *kind = 3;
+        return q;
+    }
+    return off;
+}
+
+/* The evasion flag judged on the part of a span that carries the match (the
+ * level word and its term, the 签发人 keyword): the colon of 密级：机密 or of
+ * 签发人：张三 is punctuation, not evasion. */
+static int core_evasion(guard_ctx *c, int idx, uint64_t vs, uint64_t ve)
+{
+    guard_finding *f = guard_ctx_finding(c, idx);
+    if (f) {
+        uint64_t os, oe;
+        guard_norm_to_orig(c->norm, vs, ve, &os, &oe);
+        f->evasion = guard_norm_evasive(c->norm, os, oe);
+    }
+    return idx;
+}
+
+static int track(mark_state *s, int idx, bool bare)
+{
+    if (idx >= 0 && s->n_tracked < MAX_TRACKED) {
+        s->tracked_bare[s->n_tracked] = bare;
+        s->tracked[s->n_tracked++] = idx;
+    }
+    return idx;
+}
+
+static void element(mark_state *s, int idx)
+{
+    if (idx >= 0 && s->n_elements < MAX_TRACKED)
+        s->elements[s->n_elements++] = idx;
+}
+
+/* ---- the level words ------------------------------------------------------- */
+
+static void level_hit(guard_ctx *c, mark_state *s, unsigned arg, uint64_t to)
+{
+    static const char *const names[] = {"绝密", "机密", "秘密", "核心商密", "普通商密"};
+    bool commercial = arg == M_CORE_COMMERCIAL || arg == M_COMMON_COMMERCIAL;
+    uint64_t wlen = commercial ? 12 : 6;
+    uint64_t from = to - wlen, word = to - wlen;
+    uint64_t ls = line_start(c, from), le = line_end(c, to);
+    uint64_t pre_end = trim_back(c, ls, from);
+    uint64_t p = skip_spaces(c, to, le), span_end = to;
+    uint32_t next = 0, prev = 0;
+    int conf = 0, kind = 0;
+    bool star = false, ocr = false, labelled = false, alone = false;
+    char expl[256];
+
+    if (from < s->last_level_end)
+        return; /* inside a marking already reported (秘密 in 核心商密? no: 机密 in 机密★) */
+    vchar(c, p, &next);
+    vchar_before(c, from, &prev);
+
+    if (next == 0x2605) { /* ★ */
+        star = true;
+        span_end = read_term(c, p + 3, le, &kind);
+        if (span_end == p + 3 || !kind)
+            span_end = p + 3;
+    } else if (next == 0x5973 || next == 0x5927) {
+        /* 女 or 大: what Tesseract's chi_sim makes of ★, which it cannot read.
+         * Only with a period after it: 机密女1年. */
+        uint64_t e = read_term(c, p + 3, le, &kind);
+        if (kind == 1 || kind == 2) {
+            star = ocr = true;
+            span_end = e;
+        }
+    }
+    /* 密级：机密 / 密级 机密 (the colon may be dropped between CJK characters) */
+    {
+        uint64_t q = pre_end;
+        if (q > ls && guard_ctx_view_byte(c, q - 1) == ':')
+            q = trim_back(c, ls, q - 1);
+        if (view_ends_with(c, ls, q, "密级")) {
+            labelled = true;
+            from = q - 6;
+        }
+    }
+    /* Alone: nothing else on the line but perhaps a 6-digit 份号 before it. */
+    {
+        uint64_t rest = skip_spaces(c, star ? span_end : to, le);
+        bool pre_ok = pre_end == ls;
+        if (!pre_ok && pre_end - ls == 6) {
+            pre_ok = true;
+            for (uint64_t i = ls; i < pre_end; i++)
+                pre_ok = pre_ok && guard_is_digit(guard_ctx_view_byte(c, i));
+        }
+        /* A period after a space: 机密 1年 (★ lost, or written without it). */
+        if (pre_ok && !star && rest < le) {
+            int k2 = 0;
+            uint64_t e = read_term(c, rest, le, &k2);
+            if (k2 == 1 || k2 == 2) {
+                span_end = e;
+                rest = skip_spaces(c, e, le);
+                star = false;
+                kind = k2;
+            }
+        }
+        alone = pre_ok && rest == le;
+    }
+    if (!star && !labelled && !alone)
+        return; /* a word in a sentence, not a marking */
+
+    unsigned line = line_of(c, s, from);
+    bool header = line < HEADER_LINES;
+    bool quoted = prev == 0x201C || prev == '"' || prev == 0x300C || prev == 0x300E ||
+                  prev == 0x300A || prev == '\'';
+    if (labelled)
+        conf = 90;
+    else if (star && alone)
+        conf = 90;
+    else if (star && pre_end == ls)
+        conf = 82;
+    else if (star)
+        conf = 75;
+    else
+        conf = 50; /* a bare level alone on a line: corroboration decides */
+    if (star && kind == 0 && !alone)
+        conf -= 10; /* 机密★ followed by prose */
+    if (quoted && !alone)
+        conf -= 20; /* "标注“秘密★1年”字样": a mention, probably */
+    if (ocr)
+        conf -= 10;
+    if (header && (star || labelled || alone))
+        conf += 5;
+
+    guard_severity sev = arg == M_MIMI                  ? GUARD_SEV_HIGH
+                         : arg == M_COMMON_COMMERCIAL ? GUARD_SEV_MEDIUM
+                         : arg == M_CORE_COMMERCIAL   ? GUARD_SEV_HIGH
+                                                      : GUARD_SEV_CRITICAL;
+    snprintf(expl, sizeof expl, "%s marking %s%s%s%s", commercial ? "commercial-secret" : "secrecy",
+             names[arg], star ? (ocr ? " with an OCR-garbled ★" : " with ★") : "",
+             labelled ? " under a 密级 label" : "",
+             alone && !star ? " alone on a line" : (kind == 1   ? " and a period"
+                                                    : kind == 2 ? " (long-term)"
+                                                    : kind == 3 ? " and a condition"
+                                                                : ""));
+    int idx = guard_emit(c, commercial ? "marking.commercial" : "marking.classified",
+                         GUARD_CAT_MARKING, sev, conf, from, span_end, expl);
+    if (labelled)
+        core_evasion(c, idx, word, span_end);
+    track(s, idx, !star && !labelled);
+    s->has_level = true;
+    s->last_level_end = span_end;
+}
+
+/* ---- line-shaped markings and document elements ----------------------------- */
+
+static bool all_upper_ascii(const guard_ctx *c, uint64_t vs, uint64_t ve)
+{
+    uint64_t os, oe;
+    guard_norm_to_orig(c->norm, vs, ve, &os, &oe);
+    if (os < c->orig_base || oe > c->orig_base + c->orig_len)
+        return false;
+    for (uint64_t i = os; i < oe; i++) {
+        unsigned char b = c->orig[i - c->orig_base];
+        if (b >= 'a' && b <= 'z')
+            return false;
+    }
+    return true;
+}
+
+static void line_hit(guard_ctx *c, mark_state *s, unsigned arg, uint64_t to)
+{
+    uint64_t ls = line_start(c, to), from = skip_spaces(c, ls, to);
+    uint64_t end = trim_back(c, from, to);
+    unsigned line = line_of(c, s, from);
+    bool header = line < HEADER_LINES;
+    char expl[200];
+    int idx;
+
+    if (end <= from)
+        return;
+    switch (arg) {
+    case M_INTERNAL: {
+        bool low = view_ends_with(c, from, from + 12, "注意保存");
+        snprintf(expl, sizeof expl, "internal-use marking on its own line");
+        idx = guard_emit(c, "marking.internal", GUARD_CAT_MARKING,
+                         low ? GUARD_SEV_LOW : GUARD_SEV_MEDIUM, header ? 75 : 55, from, end, expl);
+        track(s, idx, false);
+        break;
+    }
+    case M_BANNER: {
+        if (!all_upper_ascii(c, from, end))
+            return; /* "Confidential" in a sentence or title case: not a banner */
+        int b0 = vb(c, from);
+        guard_severity sev = b0 == 't'   ? GUARD_SEV_CRITICAL
+                             : b0 == 's' ? GUARD_SEV_HIGH
+                             : b0 == 'c' && vb(c, from + 1) == 'o' ? GUARD_SEV_MEDIUM
+                             : b0 == 'c' ? GUARD_SEV_MEDIUM
+                                         : GUARD_SEV_LOW;
+        int conf = sev >= GUARD_SEV_HIGH ? 80 : 75;
+        for (uint64_t i = from; i + 1 < end; i++)
+            if (vb(c, i) == '/' && vb(c, i + 1) == '/')
+                conf += 10; /* TOP SECRET//NOFORN: a real banner's shape */
+        if (header)
+            conf += 5;
+        idx = guard_emit(c, "marking.banner", GUARD_CAT_MARKING, sev, conf > 99 ? 99 : conf, from,
+                         end, "classification banner");
+        track(s, idx, false);
+        break;
+    }
+    case M_DOCNUM:
+        if (line > 1)
+            return;
+        s->has_docnum = true;
+        element(s, guard_emit(c, "marking.doc_number", GUARD_CAT_MARKING, GUARD_SEV_INFO, 60, from,
+                              end, "份号 (copy number) of an official document"));
+        break;
+    case M_URGENCY:
+        if (!header)
+            return;
+        s->has_urgency = true;
+        element(s, guard_emit(c, "marking.urgency", GUARD_CAT_MARKING, GUARD_SEV_LOW, 60, from, end,
+                              "紧急程度 (urgency) of an official document"));
+        break;
+    case M_MASTHEAD: {
+        /* All Han, short, near the top: 国务院办公厅文件. */
+        uint64_t p = from;
+        int n = 0;
+        if (!header)
+            return;
+        while (p < end) {
+            uint32_t cp;
+            int k = vchar(c, p, &cp);
+            if (!k || !is_han(cp))
+                return;
+            p += (uint64_t)k;
+            n++;
+        }
+        if (n < 4 || n > 30)
+            return;
+        s->has_masthead = true;
+        element(s, guard_emit(c, "marking.masthead", GUARD_CAT_MARKING, GUARD_SEV_INFO, 60, from,
+                              end, "official-document masthead (…文件)"));
+        break;
+    }
+    }
+}
+
+static void docref_hit(guard_ctx *c, mark_state *s, uint64_t to)
+{
+    /* The pattern ends at 号; find the bracket, then the agency code of 1..12
+     * Han characters before it (国办发〔2023〕12号). */
+    uint64_t p = to, lim = to > 40 ? to - 40 : 0, open = 0;
+    while (p > lim) {
+        uint32_t cp;
+        int k = vchar_before(c, p, &cp);
+        if (!k)
+            return;
+        p -= (uint64_t)k;
+        if (cp == 0x3014 || cp == '[' || cp == 0x3010 || cp == '(' || cp == 0x3016) {
+            open = p;
+            break;
+        }
+    }
+    if (!open && p == lim)
+        return;
+    uint64_t q = trim_back(c, 0, open);
+    int n = 0;
+    while (n < 12) {
+        uint32_t cp;
+        int k = vchar_before(c, q, &cp);
+        if (!k || !is_han(cp))
+            break;
+        q -= (uint64_t)k;
+        n++;
+    }
+    if (n < 1)
+        return;
+    s->has_docref = true;
+    element(s, guard_emit(c, "marking.doc_ref", GUARD_CAT_MARKING, GUARD_SEV_INFO, 70, q, to,
+                          "发文字号 (official document number)"));
+}
+
+static void signer_hit(guard_ctx *c, mark_state *s, uint64_t to)
+{
+    uint64_t p = to, le = line_end(c, to);
+    if (vb(c, p) == ':')
+        p++;
+    p = skip_spaces(c, p, le);
+    int n = 0;
+    while (p < le && n < 5) {
+        uint32_t cp;
+        int k = vchar(c, p, &cp);
+        if (!k || !is_han(cp))
+            break;
+        p += (uint64_t)k;
+        n++;
+    }
+    if (n < 2 || n > 4)
+        return;
+    s->has_signer = true;
+    int idx = guard_emit(c, "marking.signer", GUARD_CAT_MARKING, GUARD_SEV_INFO, 65, to - 9, p,
+                         "签发人 (signing officer) of an official document");
+    element(s, core_evasion(c, idx, to - 9, to));
+}
+
+static void mark_hit(guard_ctx *c, uint32_t arg, uint64_t to)
+{
+    mark_state *s = c->det_state[GUARD_DET_MARKING];
+    switch (arg) {
+    case M_JUEMI:
+    case M_JIMI:
+    case M_MIMI:
+    case M_CORE_COMMERCIAL:
+    case M_COMMON_COMMERCIAL:
+        level_hit(c, s, arg, to);
+        break;
+    case M_BANNER_LABEL: {
+        uint64_t from = to, ls = line_start(c, to);
+        while (from > ls && !view_ends_with(c, ls, from, "classification"))
+            from--;
+        if (from > ls || view_ends_with(c, ls, from, "classification"))
+            from = from >= 14 ? from - 14 : from;
+        int idx = guard_emit(c, "marking.banner", GUARD_CAT_MARKING, GUARD_SEV_HIGH, 85, from, to,
+                             "classification label");
+        track(s, idx, false);
+        break;
+    }
+    case M_DOCREF:
+        docref_hit(c, s, to);
+        break;
+    case M_SIGNER:
+        signer_hit(c, s, to);
+        break;
+    default:
+        line_hit(c, s, arg, to);
+    }
+}
+
+/* Corroboration: a level mark next to official-document elements is near
+ * certain, and those elements next to a level mark are no longer harmless. */
+static void mark_finish(guard_ctx *c)
+{
+    mark_state *s = c->det_state[GUARD_DET_MARKING];
+    int elements = s->has_docnum + s->has_docref + s->has_masthead + s->has_signer +
+                   s->has_urgency;
+    unsigned lines = 0;
+    if (c->view_end <= HEADER_BYTES)
+        lines = line_of(c, s, c->view_end) + 1;
+    for (size_t i = 0; i < s->n_tracked; i++) {
+        guard_finding *f = guard_ctx_finding(c, s->tracked[i]);
+        if (!f)
+            continue;
+        if (elements)
+            f->confidence += elements >= 2 ? 15 : 10;
+        if (s->tracked_bare[i] && !elements && lines == 1)
+            f->confidence = 35; /* the one word "秘密" as a chat reply */
+        else if (s->tracked_bare[i] && !elements && lines >= 3)
+            f->confidence += 10; /* a header line above more text */
+        if (f->confidence > 99)
+            f->confidence = 99;
+    }
+    for (size_t i = 0; i < s->n_elements; i++) {
+        guard_finding *f = guard_ctx_finding(c, s->elements[i]);
+        if (!f)
+            continue;
+        if (s->has_level || elements >= 2)
+            f->confidence += s->has_level ? 30 : 15;
+        if (f->confidence > 99)
+            f->confidence = 99;
+    }
+}
+
+const guard_detector guard_det_marking = {
+    .name = "marking",
+    .patterns = mark_patterns,
+    .begin = mark_begin,
+    .on_hit = mark_hit,
+    .finish = mark_finish,
+    .end = mark_end,
+};

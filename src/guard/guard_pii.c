@@ -1,0 +1,461 @@
+/*
+ * guard_pii.c — personal information: PRC resident ID, mobile and landline
+ * numbers, bank cards, e-mail, PRC passport, Hong Kong / Macau / Taiwan IDs,
+ * licence plates.
+ *
+ * Patterns find digit-shaped candidates; the C side takes the maximal token
+ * around each hit (so an 18-digit ID inside a 19-digit run is not one),
+ * validates it (checksums, dates, prefixes: guard_validate.c) and scores it.
+ * As Microsoft Purview does, a corroborating keyword (身份证, 手机, 卡号, …)
+ * within `keyword_window` characters raises confidence; keywords may come
+ * before or after the number, so recent findings are kept (bounded) and
+ * revised when a keyword arrives.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "guard_detect.h"
+#include "guard_validate.h"
+
+enum pii_type {
+    T_ID,
+    T_MOBILE,
+    T_LANDLINE,
+    T_CARD,
+    T_EMAIL,
+    T_PASSPORT,
+    T_HKID,
+    T_MOID,
+    T_TWID,
+    T_PLATE,
+    T_COUNT
+};
+
+enum { P_ID, P_MOBILE, P_LANDLINE, P_CARD, P_CARD_SPACED, P_EMAIL, P_PASSPORT, P_HKID, P_MOID,
+       P_TWID, P_PLATE, P_KEYWORD = 100 };
+
+static const struct {
+    const char *expr;
+    unsigned arg;
+} patterns[] = {
+    {"[0-9]{17}[0-9x]", P_ID},
+    {"1[3-9][0-9][ -]?[0-9]{4}[ -]?[0-9]{4}", P_MOBILE},
+    {"(\\(0[0-9]{2,3}\\) ?|0[0-9]{2,3}-)[0-9]{7,8}", P_LANDLINE},
+    {"[0-9]{16,19}", P_CARD},
+    {"[0-9]{4}([ -][0-9]{4}){3}", P_CARD_SPACED},
+    {"@[a-z0-9-]+\\.[a-z]", P_EMAIL},
+    {"([eg][0-9]{8}|e[a-z][0-9]{7})", P_PASSPORT},
+    {"[a-z]{1,2}[0-9]{6}\\(?[0-9a]\\)?", P_HKID},
+    {"[157][0-9]{6}\\([0-9]\\)", P_MOID},
+    {"[a-z][12][0-9]{8}", P_TWID},
+    {"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使领][a-hj-np-z] ?[·.]? ?[a-hj-np-z0-9]{5,6}",
+     P_PLATE},
+};
+
+/* Keywords that corroborate a type (bit per pii_type). */
+static const struct {
+    const char *word;
+    unsigned types;
+} keywords[] = {
+    {"身份证", 1u << T_ID},
+    {"身份号码", 1u << T_ID},
+    {"证件号", 1u << T_ID | 1u << T_PASSPORT | 1u << T_HKID | 1u << T_TWID | 1u << T_MOID},
+    {"id card", 1u << T_ID | 1u << T_HKID | 1u << T_TWID},
+    {"id no", 1u << T_ID | 1u << T_HKID | 1u << T_TWID},
+    {"手机", 1u << T_MOBILE},
+    {"电话", 1u << T_MOBILE | 1u << T_LANDLINE},
+    {"联系方式", 1u << T_MOBILE | 1u << T_LANDLINE | 1u << T_EMAIL},
+    {"tel", 1u << T_MOBILE | 1u << T_LANDLINE},
+    {"mobile", 1u << T_MOBILE},
+    {"phone", 1u << T_MOBILE | 1u << T_LANDLINE},
+    {"座机", 1u << T_LANDLINE},
+    {"银行卡", 1u << T_CARD},
+    {"卡号", 1u << T_CARD},
+    {"账号", 1u << T_CARD},
+    {"开户", 1u << T_CARD},
+    {"信用卡", 1u << T_CARD},
+    {"card", 1u << T_CARD},
+    {"护照", 1u << T_PASSPORT},
+    {"passport", 1u << T_PASSPORT},
+    {"香港", 1u << T_HKID},
+    {"hkid", 1u << T_HKID},
+    {"澳门", 1u << T_MOID},
+    {"台湾", 1u << T_TWID},
+    {"车牌", 1u << T_PLATE},
+};
+
+static const struct {
+    const char *rule, *what;
+    guard_severity sev;
+    int base, boost;
+} types[T_COUNT] = {
+    [T_ID] = {"pii.cn_id", "PRC resident ID number", GUARD_SEV_HIGH, 80, 15},
+    [T_MOBILE] = {"pii.cn_mobile", "mainland mobile number", GUARD_SEV_MEDIUM, 65, 20},
+    [T_LANDLINE] = {"pii.cn_landline", "landline number", GUARD_SEV_LOW, 55, 25},
+    [T_CARD] = {"pii.bank_card", "bank card number (Luhn)", GUARD_SEV_HIGH, 50, 35},
+    [T_EMAIL] = {"pii.email", "e-mail address", GUARD_SEV_LOW, 85, 0},
+    [T_PASSPORT] = {"pii.cn_passport", "PRC passport number", GUARD_SEV_HIGH, 40, 45},
+    [T_HKID] = {"pii.hk_id", "Hong Kong identity card number", GUARD_SEV_HIGH, 70, 20},
+    [T_MOID] = {"pii.mo_id", "Macau resident ID number", GUARD_SEV_HIGH, 45, 35},
+    [T_TWID] = {"pii.tw_id", "Taiwan national ID number", GUARD_SEV_HIGH, 70, 20},
+    [T_PLATE] = {"pii.cn_plate", "licence plate", GUARD_SEV_LOW, 65, 20},
+};
+
+#define RECENT 256
+#define KW_RECENT 64
+
+typedef struct pii_recent {
+    int idx;
+    uint8_t type;
+    bool boosted;
+    uint64_t vs, ve;
+} pii_recent;
+
+typedef struct pii_state {
+    pii_recent f[RECENT];
+    size_t nf, head; /* ring */
+    struct {
+        uint64_t vs, ve;
+        unsigned types;
+    } kw[KW_RECENT];
+    size_t nkw, kwhead;
+    uint64_t last_end[T_COUNT]; /* dedupe per type */
+    uint64_t last_start[T_COUNT];
+} pii_state;
+
+static int pii_patterns(guard_patset *ps, const guard_settings *cfg)
+{
+    (void)cfg;
+    for (size_t i = 0; i < sizeof patterns / sizeof *patterns; i++)
+        if (guard_patset_add_regex(ps, patterns[i].expr, 0, GUARD_DET_PII, patterns[i].arg))
+            return -1;
+    for (size_t i = 0; i < sizeof keywords / sizeof *keywords; i++)
+        if (guard_patset_add_literal(ps, keywords[i].word, strlen(keywords[i].word), GUARD_DET_PII,
+                                     P_KEYWORD + (uint32_t)i))
+            return -1;
+    return 0;
+}
+
+static int pii_begin(guard_ctx *c)
+{
+    pii_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return -1;
+    c->det_state[GUARD_DET_PII] = s;
+    return 0;
+}
+
+static void pii_end(guard_ctx *c)
+{
+    free(c->det_state[GUARD_DET_PII]);
+    c->det_state[GUARD_DET_PII] = NULL;
+}
+
+static int vb(const guard_ctx *c, uint64_t off)
+{
+    return off >= c->view_end ? -1 : guard_ctx_view_byte(c, off);
+}
+
+/* Characters between two view offsets, counted up to `cap`. */
+static unsigned char_distance(const guard_ctx *c, uint64_t a, uint64_t b, unsigned cap)
+{
+    unsigned n = 0;
+    if (a > b) {
+        uint64_t t = a;
+        a = b;
+        b = t;
+    }
+    if (b - a > (uint64_t)cap * 4)
+        return cap + 1;
+    for (uint64_t i = a; i < b && n <= cap; i++) {
+        int x = guard_ctx_view_byte(c, i);
+        if (x < 0)
+            return cap + 1;
+        if ((x & 0xC0) != 0x80)
+            n++;
+    }
+    return n;
+}
+
+static void boost(guard_ctx *c, pii_recent *r)
+{
+    guard_finding *f = guard_ctx_finding(c, r->idx);
+    if (!f || r->boosted)
+        return;
+    f->confidence += types[r->type].boost;
+    if (f->confidence > 99)
+        f->confidence = 99;
+    r->boosted = true;
+}
+
+static void emit_pii(guard_ctx *c, pii_state *s, enum pii_type t, uint64_t vs, uint64_t ve,
+                     int extra)
+{
+    char expl[160];
+    unsigned win = c->cfg->keyword_window ? c->cfg->keyword_window : 300;
+    if (s->last_end[t] == ve && s->last_start[t] <= vs)
+        return; /* the same token, reported by an overlapping pattern */
+    if (s->last_end[t] > vs && t != T_EMAIL)
+        return;
+    s->last_end[t] = ve;
+    s->last_start[t] = vs;
+    snprintf(expl, sizeof expl, "%s", types[t].what);
+    int idx = guard_emit(c, types[t].rule, GUARD_CAT_PII, types[t].sev, types[t].base + extra, vs,
+                         ve, expl);
+    if (idx < 0)
+        return;
+    pii_recent *r = &s->f[s->head];
+    r->idx = idx;
+    r->type = (uint8_t)t;
+    r->boosted = false;
+    r->vs = vs;
+    r->ve = ve;
+    s->head = (s->head + 1) % RECENT;
+    if (s->nf < RECENT)
+        s->nf++;
+    /* A keyword seen before it? */
+    for (size_t i = 0; i < s->nkw; i++)
+        if ((s->kw[i].types & (1u << t)) && char_distance(c, s->kw[i].ve, vs, win) <= win) {
+            boost(c, r);
+            break;
+        }
+}
+
+static void keyword_hit(guard_ctx *c, pii_state *s, unsigned k, uint64_t to)
+{
+    unsigned win = c->cfg->keyword_window ? c->cfg->keyword_window : 300;
+    uint64_t vs = to - strlen(keywords[k].word);
+    /* Latin keywords must stand as words: "tel" is not in "hotel". */
+    if ((unsigned char)keywords[k].word[0] < 0x80 &&
+        ((vs > 0 && guard_is_alnum(guard_ctx_view_byte(c, vs - 1))) || guard_is_alnum(vb(c, to))))
+        return;
+    s->kw[s->kwhead].vs = vs;
+    s->kw[s->kwhead].ve = to;
+    s->kw[s->kwhead].types = keywords[k].types;
+    s->kwhead = (s->kwhead + 1) % KW_RECENT;
+    if (s->nkw < KW_RECENT)
+        s->nkw++;
+    for (size_t i = 0; i < s->nf; i++) {
+        pii_recent *r = &s->f[i];
+        if (!r->boosted && (keywords[k].types & (1u << r->type)) &&
+            char_distance(c, r->ve, vs, win) <= win)
+            boost(c, r);
+    }
+}
+
+/* Start of the maximal run of bytes in `set` ending at `to`, within `max`. */
+static uint64_t run_start(const guard_ctx *c, uint64_t to, const char *set, unsigned max)
+{
+    uint64_t p = to;
+    while (p > 0 && to - p < max) {
+        int b = guard_ctx_view_byte(c, p - 1);
+        if (b <= 0 || !strchr(set, b))
+            break;
+        p--;
+    }
+    return p;
+}
+
+static void copy_view(const guard_ctx *c, uint64_t vs, uint64_t ve, char *buf, size_t cap)
+{
+    size_t n = 0;
+    for (uint64_t i = vs; i < ve && n + 1 < cap; i++) {
+        int b = guard_ctx_view_byte(c, i);
+        buf[n++] = (char)(b < 0 ? '?' : b);
+    }
+    buf[n] = 0;
+}
+
+/* Original bytes of a view span are uppercase letters where letters. */
+static bool orig_upper(const guard_ctx *c, uint64_t vs, uint64_t ve)
+{
+    uint64_t os, oe;
+    guard_norm_to_orig(c->norm, vs, ve, &os, &oe);
+    if (os < c->orig_base || oe > c->orig_base + c->orig_len)
+        return false;
+    for (uint64_t i = os; i < oe; i++) {
+        unsigned char b = c->orig[i - c->orig_base];
+        if (b >= 'a' && b <= 'z')
+            return false;
+    }
+    return true;
+}
+
+static void digits_hit(guard_ctx *c, pii_state *s, unsigned arg, uint64_t to)
+{
+    char buf[64];
+    int after = vb(c, to);
+    if (guard_is_digit(after) || (after >= 'a' && after <= 'z' && arg != P_ID))
+        return; /* not the end of the token */
+    switch (arg) {
+    case P_ID: {
+        uint64_t vs = run_start(c, to, "0123456789x", 40);
+        if (to - vs != 18 || guard_is_alnum(guard_ctx_view_byte(c, vs ? vs - 1 : 0) * (vs > 0)))
+            return;
+        if (guard_is_alnum(after))
+            return;
+        copy_view(c, vs, to, buf, sizeof buf);
+        if (guard_valid_cn_id(buf, 18))
+            emit_pii(c, s, T_ID, vs, to, 0);
+        return;
+    }
+    case P_CARD: {
+        uint64_t vs = run_start(c, to, "0123456789", 24);
+        if (to - vs < 16 || to - vs > 19 || (vs > 0 && guard_is_alnum(guard_ctx_view_byte(c, vs - 1))))
+            return;
+        copy_view(c, vs, to, buf, sizeof buf);
+        if (to - vs == 18 && guard_valid_cn_id(buf, 18))
+            return; /* an ID number, reported as such */
+        if (guard_valid_luhn(buf, (size_t)(to - vs)))
+            emit_pii(c, s, T_CARD, vs, to, buf[0] == '6' && buf[1] == '2' ? 10 : 0);
+        return;
+    }
+    case P_CARD_SPACED: {
+        uint64_t vs = run_start(c, to, "0123456789 -", 26);
+        while (vs < to && !guard_is_digit(guard_ctx_view_byte(c, vs)))
+            vs++;
+        if (to - vs < 19 || (vs > 0 && guard_is_alnum(guard_ctx_view_byte(c, vs - 1))))
+            return;
+        copy_view(c, vs, to, buf, sizeof buf);
+        if (guard_valid_luhn(buf, strlen(buf)))
+            emit_pii(c, s, T_CARD, vs, to, buf[0] == '6' && buf[1] == '2' ? 10 : 0);
+        return;
+    }
+    case P_MOBILE: {
+        /* Longest valid token ending here: +86 138 1234 5678 down to 13812345678. */
+        uint64_t lo = run_start(c, to, "0123456789 -+", 20);
+        for (uint64_t vs = lo; vs + 11 <= to; vs++) {
+            int b = guard_ctx_view_byte(c, vs);
+            int prev = vs > 0 ? guard_ctx_view_byte(c, vs - 1) : -1;
+            if (!(guard_is_digit(b) || b == '+') || guard_is_digit(prev) || guard_is_alnum(prev))
+                continue;
+            copy_view(c, vs, to, buf, sizeof buf);
+            if (guard_valid_cn_mobile(buf, strlen(buf))) {
+                emit_pii(c, s, T_MOBILE, vs, to, buf[0] == '+' ? 10 : 0);
+                return;
+            }
+        }
+        return;
+    }
+    case P_LANDLINE: {
+        uint64_t vs = run_start(c, to, "0123456789()- ", 20);
+        while (vs < to) {
+            int b = guard_ctx_view_byte(c, vs);
+            if (b == '(' || b == '0')
+                break;
+            vs++;
+        }
+        if (vs >= to || (vs > 0 && guard_is_digit(guard_ctx_view_byte(c, vs - 1))))
+            return;
+        emit_pii(c, s, T_LANDLINE, vs, to, 0);
+        return;
+    }
+    case P_PASSPORT:
+    case P_TWID:
+    case P_HKID:
+    case P_MOID: {
+        uint64_t vs = run_start(c, to, "0123456789abcdefghijklmnopqrstuvwxyz()", 14);
+        if (vs > 0 && guard_is_alnum(guard_ctx_view_byte(c, vs - 1)))
+            return;
+        copy_view(c, vs, to, buf, sizeof buf);
+        size_t n = strlen(buf);
+        if (arg == P_PASSPORT && n == 9 && orig_upper(c, vs, vs + 2))
+            emit_pii(c, s, T_PASSPORT, vs, to, 0);
+        else if (arg == P_TWID && n == 10 && orig_upper(c, vs, vs + 1) &&
+                 guard_valid_twid(buf, n))
+            emit_pii(c, s, T_TWID, vs, to, 0);
+        else if (arg == P_HKID && orig_upper(c, vs, to) && guard_valid_hkid(buf, n))
+            emit_pii(c, s, T_HKID, vs, to, 0);
+        else if (arg == P_MOID && guard_valid_macau_id(buf, n))
+            emit_pii(c, s, T_MOID, vs, to, 0);
+        return;
+    }
+    }
+}
+
+static void email_hit(guard_ctx *c, pii_state *s, uint64_t to)
+{
+    static const char local[] = "abcdefghijklmnopqrstuvwxyz0123456789._%+-";
+    static const char domain[] = "abcdefghijklmnopqrstuvwxyz0123456789.-";
+    uint64_t at = to, vs, ve = to;
+    while (at > 0 && to - at < 256 && guard_ctx_view_byte(c, at - 1) != '@')
+        at--;
+    if (at == 0 || guard_ctx_view_byte(c, at - 1) != '@')
+        return;
+    at--;
+    vs = run_start(c, at, local, 64);
+    while (vs < at && guard_ctx_view_byte(c, vs) == '.')
+        vs++;
+    if (vs == at)
+        return;
+    while (ve - at < 255) {
+        int b = vb(c, ve);
+        if (b <= 0 || !strchr(domain, b))
+            break;
+        ve++;
+    }
+    while (ve > to && (vb(c, ve - 1) == '.' || vb(c, ve - 1) == '-'))
+        ve--;
+    /* A top-level domain of two letters or more. */
+    uint64_t dot = ve;
+    while (dot > at && vb(c, dot - 1) != '.')
+        dot--;
+    if (ve - dot < 2)
+        return;
+    for (uint64_t i = dot; i < ve; i++)
+        if (!(vb(c, i) >= 'a' && vb(c, i) <= 'z'))
+            return;
+    emit_pii(c, s, T_EMAIL, vs, ve, 0);
+}
+
+static void plate_hit(guard_ctx *c, pii_state *s, uint64_t to)
+{
+    /* Province character (3 bytes) + letter + optional separator + 5-6. */
+    int after = vb(c, to);
+    if (guard_is_alnum(after))
+        return;
+    uint64_t vs = to;
+    unsigned alnum = 0;
+    while (vs > 0 && to - vs < 16) {
+        int b = guard_ctx_view_byte(c, vs - 1);
+        if (guard_is_alnum(b))
+            alnum++;
+        else if (!(b == ' ' || b == '.' || (b & 0x80)))
+            break;
+        if (b & 0x80) {
+            vs -= 3; /* · (2 bytes) or the province (3 bytes) */
+            if (guard_ctx_view_byte(c, vs) == 0xC2)
+                continue;
+            break;
+        }
+        vs--;
+    }
+    if (alnum < 6 || alnum > 7 || !orig_upper(c, vs, to))
+        return;
+    emit_pii(c, s, T_PLATE, vs, to, 0);
+}
+
+static void pii_hit(guard_ctx *c, uint32_t arg, uint64_t to)
+{
+    pii_state *s = c->det_state[GUARD_DET_PII];
+    if (arg >= P_KEYWORD) {
+        if (arg - P_KEYWORD < sizeof keywords / sizeof *keywords)
+            keyword_hit(c, s, arg - P_KEYWORD, to);
+    } else if (arg == P_EMAIL) {
+        email_hit(c, s, to);
+    } else if (arg == P_PLATE) {
+        plate_hit(c, s, to);
+    } else {
+        digits_hit(c, s, arg, to);
+    }
+}
+
+const guard_detector guard_det_pii = {
+    .name = "pii",
+    .patterns = pii_patterns,
+    .begin = pii_begin,
+    .on_hit = pii_hit,
+    .finish = NULL,
+    .end = pii_end,
+};

@@ -1,0 +1,27 @@
+/*
+ * guard_result.h — building a guard_result during a scan (private).
+ *
+ * A result owns its findings and every string in them (an arena freed at
+ * once) and holds a reference to the ruleset whose rule ids and policy rule
+ * ids its findings point at, so a result outlives a policy reload safely.
+ */
+#ifndef GUARD_RESULT_H
+#define GUARD_RESULT_H
+
+#include "cordon/guard.h"
+#include "guard_detect.h"
+
+typedef struct guard_result_impl guard_result_impl;
+
+guard_result_impl *guard_result_new(guard_ruleset *rs);
+guard_result *guard_result_pub(guard_result_impl *r);
+guard_findings *guard_result_findings(guard_result_impl *r);
+/* The finding at index i (for detectors that revise a finding later). */
+guard_finding *guard_findings_at(guard_findings *f, int i);
+
+/* Sorts findings, applies the policy and, when `orig` is given and the
+ * verdict is mask, builds the masked copy. Returns 0 or -1 (out of memory). */
+int guard_result_finalize(guard_result_impl *r, guard_scope scope, const char *orig,
+                          size_t orig_len);
+
+#endif

@@ -1,0 +1,455 @@
+/*
+ * guard_scan.c — the scan loop: normalise, run the one database, dispatch
+ * hits to detectors, rule.
+ *
+ * The Hyperscan callback only records (pattern id, end offset): detectors run
+ * after the database has passed, in end-offset order, so each can look a
+ * bounded distance forward and back in the view. In stream mode a hit is
+ * dispatched once LOOKAHEAD more view bytes are final behind it, and only
+ * KEEP bytes of view (and the matching original bytes) are kept behind the
+ * dispatch point: memory is constant whatever the input size.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "guard_result.h"
+#include "guard_ruleset.h"
+
+#define LOOKAHEAD 4096       /* view bytes a detector may read after a hit */
+#define KEEP (64 * 1024)     /* view bytes kept behind the dispatch point */
+#define HITS_MAX (4u << 20)  /* hits buffered per batch; more are counted */
+
+typedef struct guard_hit {
+    uint64_t to;
+    uint32_t id;
+} guard_hit;
+
+struct guard_scanner {
+    hs_scratch_t *scratch;
+    guard_ruleset *sized_block, *sized_stream; /* references held */
+    guard_norm norm;
+    guard_hit *hits;
+    size_t n_hits, cap_hits, lost_hits;
+    bool streaming;
+};
+
+struct guard_stream {
+    guard_scanner *s;
+    guard_ruleset *rs;
+    hs_stream_t *hs;
+    guard_scope scope;
+    guard_result_impl *res;
+    guard_ctx ctx;
+    /* original bytes window */
+    unsigned char *orig;
+    size_t orig_len, orig_cap;
+    uint64_t orig_base;
+    uint64_t fed;        /* original bytes fed */
+    uint64_t scanned;    /* view bytes given to Hyperscan */
+    bool failed;
+};
+
+static guard_err seterr(guard_error *err, guard_err code, const char *msg)
+{
+    if (err) {
+        err->code = code;
+        strncpy(err->message, msg, sizeof err->message - 1);
+        err->message[sizeof err->message - 1] = 0;
+    }
+    return code;
+}
+
+guard_err guard_scanner_new(guard_scanner **out, guard_error *err)
+{
+    guard_scanner *s = calloc(1, sizeof *s);
+    if (!s)
+        return seterr(err, GUARD_ENOMEM, "out of memory");
+    guard_norm_init(&s->norm);
+    *out = s;
+    return GUARD_OK;
+}
+
+void guard_scanner_free(guard_scanner *s)
+{
+    if (!s)
+        return;
+    hs_free_scratch(s->scratch);
+    guard_ruleset_unref(s->sized_block);
+    guard_ruleset_unref(s->sized_stream);
+    guard_norm_free(&s->norm);
+    free(s->hits);
+    free(s);
+}
+
+/* Grows the scratch to fit `db`; remembers the ruleset so the check is free
+ * on the next scan with it. */
+static guard_err fit_scratch(guard_scanner *s, guard_ruleset *rs, hs_database_t *db,
+                             guard_ruleset **sized, guard_error *err)
+{
+    if (*sized == rs)
+        return GUARD_OK;
+    if (hs_alloc_scratch(db, &s->scratch) != HS_SUCCESS)
+        return seterr(err, GUARD_ENOMEM, "cannot allocate Hyperscan scratch");
+    guard_ruleset_unref(*sized);
+    *sized = guard_ruleset_ref(rs);
+    return GUARD_OK;
+}
+
+static int on_match(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
+                    void *ud)
+{
+    guard_scanner *s = ud;
+    (void)from;
+    (void)flags;
+    if (s->n_hits == s->cap_hits) {
+        if (s->cap_hits >= HITS_MAX) {
+            s->lost_hits++;
+            return 0;
+        }
+        size_t nc = s->cap_hits ? s->cap_hits * 2 : 1024;
+        guard_hit *q = realloc(s->hits, nc * sizeof *q);
+        if (!q) {
+            s->lost_hits++;
+            return 0;
+        }
+        s->hits = q;
+        s->cap_hits = nc;
+    }
+    s->hits[s->n_hits].to = to;
+    s->hits[s->n_hits].id = id;
+    s->n_hits++;
+    return 0;
+}
+
+static int cmp_hit(const void *a, const void *b)
+{
+    const guard_hit *x = a, *y = b;
+    if (x->to != y->to)
+        return x->to < y->to ? -1 : 1;
+    return x->id < y->id ? -1 : (x->id > y->id);
+}
+
+/* Dispatches buffered hits with end offset <= upto; keeps the rest. */
+static void dispatch(guard_scanner *s, guard_ctx *c, uint64_t upto)
+{
+    const guard_ruleset *rs = c->rs;
+    size_t i, k = 0;
+    bool sorted = true;
+    for (i = 1; i < s->n_hits && sorted; i++)
+        sorted = s->hits[i - 1].to <= s->hits[i].to;
+    if (!sorted)
+        qsort(s->hits, s->n_hits, sizeof *s->hits, cmp_hit);
+    for (i = 0; i < s->n_hits; i++) {
+        const guard_hit *h = &s->hits[i];
+        if (h->to > upto)
+            break;
+        if (h->id >= rs->n_builtin)
+            guard_det_lexicon.on_hit(c, h->id - (uint32_t)rs->n_builtin, h->to);
+        else
+            guard_detectors[rs->meta[h->id].det]->on_hit(c, rs->meta[h->id].arg, h->to);
+    }
+    for (; i < s->n_hits; i++)
+        s->hits[k++] = s->hits[i];
+    s->n_hits = k;
+}
+
+static int detectors_begin(guard_ctx *c)
+{
+    for (int d = 0; d < GUARD_DET_COUNT; d++)
+        if (guard_detectors[d]->begin && guard_detectors[d]->begin(c))
+            return -1;
+    return 0;
+}
+
+static void detectors_finish(guard_ctx *c)
+{
+    for (int d = 0; d < GUARD_DET_COUNT; d++)
+        if (guard_detectors[d]->finish)
+            guard_detectors[d]->finish(c);
+}
+
+static void detectors_end(guard_ctx *c)
+{
+    for (int d = 0; d < GUARD_DET_COUNT; d++)
+        if (guard_detectors[d]->end)
+            guard_detectors[d]->end(c);
+}
+
+static void note_lost(guard_scanner *s, guard_result_impl *res)
+{
+    if (s->lost_hits) {
+        /* Too many candidates to check them all: say so, never pass silently. */
+        guard_result *pub = guard_result_pub(res);
+        pub->findings_dropped += s->lost_hits;
+        if (pub->status == GUARD_STATUS_SCANNED)
+            pub->status = GUARD_STATUS_PARTIAL;
+        s->lost_hits = 0;
+    }
+}
+
+guard_err guard_scan(guard_scanner *s, guard_ruleset *rs, const char *text, size_t len,
+                     guard_scope scope, guard_result **out, guard_error *err)
+{
+    guard_result_impl *res = NULL;
+    guard_ctx c;
+    guard_err rc;
+    bool begun = false;
+
+    if (!s || !rs || (!text && len) || !out)
+        return seterr(err, GUARD_EINVAL, "guard_scan: bad argument");
+    if (s->streaming)
+        return seterr(err, GUARD_EINVAL, "guard_scan: the scanner has a stream open");
+    if (len > rs->policy.settings.max_message_bytes)
+        return seterr(err, GUARD_EINVAL, "input larger than max_message_bytes: stream it");
+    rc = fit_scratch(s, rs, rs->db_block, &s->sized_block, err);
+    if (rc)
+        return rc;
+    res = guard_result_new(rs);
+    if (!res)
+        return seterr(err, GUARD_ENOMEM, "out of memory");
+
+    guard_norm_reset(&s->norm);
+    s->n_hits = 0;
+    s->lost_hits = 0;
+    if (guard_norm_feed(&s->norm, (const unsigned char *)text, len, true)) {
+        rc = seterr(err, GUARD_ENOMEM, "out of memory normalising input");
+        goto fail;
+    }
+    if (hs_scan(rs->db_block, s->norm.view ? (const char *)s->norm.view : "",
+                (unsigned)s->norm.len, 0, s->scratch,
+                on_match, s) != HS_SUCCESS) {
+        rc = seterr(err, GUARD_ENOMEM, "Hyperscan scan failed");
+        goto fail;
+    }
+
+    memset(&c, 0, sizeof c);
+    c.rs = rs;
+    c.cfg = &rs->policy.settings;
+    c.scope = scope;
+    c.norm = &s->norm;
+    c.orig = (const unsigned char *)text;
+    c.orig_len = len;
+    c.view_end = s->norm.len;
+    c.final = true;
+    c.out = guard_result_findings(res);
+    begun = true;
+    if (detectors_begin(&c)) {
+        rc = seterr(err, GUARD_ENOMEM, "out of memory");
+        goto fail;
+    }
+    dispatch(s, &c, UINT64_MAX);
+    detectors_finish(&c);
+    detectors_end(&c);
+    begun = false;
+
+    guard_result *pub = guard_result_pub(res);
+    pub->bytes = len;
+    pub->invalid_utf8 = s->norm.invalid;
+    note_lost(s, res);
+    if (guard_result_finalize(res, scope, text, len)) {
+        rc = seterr(err, GUARD_ENOMEM, "out of memory");
+        goto fail;
+    }
+    *out = pub;
+    return GUARD_OK;
+fail:
+    if (begun)
+        detectors_end(&c);
+    guard_result_free(guard_result_pub(res));
+    return rc;
+}
+
+/* ---- streaming ----------------------------------------------------------- */
+
+guard_err guard_stream_open(guard_scanner *s, guard_ruleset *rs, guard_scope scope,
+                            guard_stream **out, guard_error *err)
+{
+    guard_stream *st;
+    hs_database_t *db;
+    guard_err rc;
+
+    if (!s || !rs || !out)
+        return seterr(err, GUARD_EINVAL, "guard_stream_open: bad argument");
+    if (s->streaming)
+        return seterr(err, GUARD_EINVAL, "the scanner already has a stream open");
+    db = guard_ruleset_stream_db(rs, err);
+    if (!db)
+        return err ? err->code : GUARD_ECOMPILE;
+    rc = fit_scratch(s, rs, db, &s->sized_stream, err);
+    if (rc)
+        return rc;
+    st = calloc(1, sizeof *st);
+    if (!st)
+        return seterr(err, GUARD_ENOMEM, "out of memory");
+    st->s = s;
+    st->rs = guard_ruleset_ref(rs);
+    st->scope = scope;
+    st->res = guard_result_new(rs);
+    if (!st->res || hs_open_stream(db, 0, &st->hs) != HS_SUCCESS) {
+        rc = seterr(err, GUARD_ENOMEM, "out of memory");
+        goto fail;
+    }
+    guard_norm_reset(&s->norm);
+    s->n_hits = 0;
+    s->lost_hits = 0;
+    st->ctx.rs = rs;
+    st->ctx.cfg = &rs->policy.settings;
+    st->ctx.scope = scope;
+    st->ctx.norm = &s->norm;
+    st->ctx.out = guard_result_findings(st->res);
+    if (detectors_begin(&st->ctx)) {
+        detectors_end(&st->ctx);
+        rc = seterr(err, GUARD_ENOMEM, "out of memory");
+        goto fail;
+    }
+    s->streaming = true;
+    *out = st;
+    return GUARD_OK;
+fail:
+    if (st->hs)
+        hs_close_stream(st->hs, NULL, NULL, NULL);
+    if (st->res)
+        guard_result_free(guard_result_pub(st->res));
+    guard_ruleset_unref(st->rs);
+    free(st);
+    return rc;
+}
+
+/* Runs newly final view bytes through the stream and dispatches what is
+ * settled; then trims the windows. */
+static guard_err stream_advance(guard_stream *st, bool final, guard_error *err)
+{
+    guard_scanner *s = st->s;
+    guard_norm *n = &s->norm;
+    uint64_t committed = n->base + guard_norm_committed(n);
+
+    if (committed > st->scanned) {
+        const char *p = (const char *)n->view + (st->scanned - n->base);
+        uint64_t left = committed - st->scanned;
+        while (left) {
+            unsigned piece = left > (1u << 30) ? (1u << 30) : (unsigned)left;
+            if (hs_scan_stream(st->hs, p, piece, 0, s->scratch, on_match, s) != HS_SUCCESS)
+                return seterr(err, GUARD_ENOMEM, "Hyperscan stream scan failed");
+            p += piece;
+            left -= piece;
+        }
+        st->scanned = committed;
+    }
+    if (final) {
+        if (hs_close_stream(st->hs, s->scratch, on_match, s) != HS_SUCCESS)
+            return seterr(err, GUARD_ENOMEM, "Hyperscan stream close failed");
+        st->hs = NULL;
+    }
+    st->ctx.orig = st->orig;
+    st->ctx.orig_base = st->orig_base;
+    st->ctx.orig_len = st->orig_len;
+    st->ctx.view_end = committed;
+    st->ctx.final = final;
+    if (final) {
+        dispatch(s, &st->ctx, UINT64_MAX);
+        return GUARD_OK;
+    }
+    uint64_t upto = committed > LOOKAHEAD ? committed - LOOKAHEAD : 0;
+    dispatch(s, &st->ctx, upto);
+
+    /* Keep KEEP view bytes behind the oldest undispatched hit. */
+    uint64_t oldest = s->n_hits ? s->hits[0].to : upto;
+    if (oldest > upto)
+        oldest = upto;
+    if (oldest > n->base + KEEP) {
+        guard_norm_discard(n, oldest - KEEP);
+        uint64_t keep_orig = st->fed, oe;
+        if (n->len)
+            guard_norm_to_orig(n, n->base, n->base + 1, &keep_orig, &oe);
+        if (keep_orig > st->orig_base) {
+            size_t drop = (size_t)(keep_orig - st->orig_base);
+            if (drop > st->orig_len)
+                drop = st->orig_len;
+            memmove(st->orig, st->orig + drop, st->orig_len - drop);
+            st->orig_len -= drop;
+            st->orig_base += drop;
+        }
+    }
+    return GUARD_OK;
+}
+
+guard_err guard_stream_feed(guard_stream *st, const char *chunk, size_t len, guard_error *err)
+{
+    guard_err rc;
+    if (!st || (!chunk && len))
+        return seterr(err, GUARD_EINVAL, "guard_stream_feed: bad argument");
+    if (st->failed)
+        return seterr(err, GUARD_EINVAL, "the stream failed before");
+    while (len) {
+        /* Feed in bounded pieces so the windows stay small. */
+        size_t piece = len > (1u << 20) ? (1u << 20) : len;
+        if (st->orig_len + piece > st->orig_cap) {
+            size_t nc = st->orig_cap ? st->orig_cap : 1u << 16;
+            while (nc < st->orig_len + piece)
+                nc *= 2;
+            unsigned char *q = realloc(st->orig, nc);
+            if (!q) {
+                st->failed = true;
+                return seterr(err, GUARD_ENOMEM, "out of memory");
+            }
+            st->orig = q;
+            st->orig_cap = nc;
+        }
+        memcpy(st->orig + st->orig_len, chunk, piece);
+        st->orig_len += piece;
+        if (guard_norm_feed(&st->s->norm, (const unsigned char *)chunk, piece, false)) {
+            st->failed = true;
+            return seterr(err, GUARD_ENOMEM, "out of memory normalising input");
+        }
+        st->fed += piece;
+        rc = stream_advance(st, false, err);
+        if (rc) {
+            st->failed = true;
+            return rc;
+        }
+        chunk += piece;
+        len -= piece;
+    }
+    return GUARD_OK;
+}
+
+guard_err guard_stream_close(guard_stream *st, guard_result **out, guard_error *err)
+{
+    guard_err rc = GUARD_OK;
+    guard_scanner *s;
+    if (!st)
+        return seterr(err, GUARD_EINVAL, "guard_stream_close: bad argument");
+    s = st->s;
+    if (!st->failed) {
+        if (guard_norm_feed(&s->norm, NULL, 0, true))
+            rc = seterr(err, GUARD_ENOMEM, "out of memory normalising input");
+        else
+            rc = stream_advance(st, true, err);
+    } else {
+        rc = seterr(err, GUARD_EINVAL, "the stream failed before");
+    }
+    if (!rc) {
+        detectors_finish(&st->ctx);
+    }
+    detectors_end(&st->ctx);
+    if (st->hs)
+        hs_close_stream(st->hs, NULL, NULL, NULL);
+    if (!rc) {
+        guard_result *pub = guard_result_pub(st->res);
+        pub->bytes = st->fed;
+        pub->invalid_utf8 = s->norm.invalid;
+        note_lost(s, st->res);
+        if (guard_result_finalize(st->res, st->scope, NULL, 0))
+            rc = seterr(err, GUARD_ENOMEM, "out of memory");
+    }
+    if (!rc && out)
+        *out = guard_result_pub(st->res);
+    else
+        guard_result_free(guard_result_pub(st->res));
+    s->streaming = false;
+    s->n_hits = 0;
+    guard_ruleset_unref(st->rs);
+    free(st->orig);
+    free(st);
+    return rc;
+}

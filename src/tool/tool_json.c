@@ -1,0 +1,143 @@
+/*
+ * tool_json.c — JSON shapes of results and findings (see tool_json.h).
+ */
+#include "tool_json.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Length of a valid UTF-8 sequence at s, or 0. Same rules as jansson's
+ * validator: no overlongs, no surrogates, nothing past U+10FFFF. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    size_t len;
+    uint32_t c;
+
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xC2 && s[0] <= 0xDF)
+        len = 2, c = s[0] & 0x1F;
+    else if (s[0] >= 0xE0 && s[0] <= 0xEF)
+        len = 3, c = s[0] & 0x0F;
+    else if (s[0] >= 0xF0 && s[0] <= 0xF4)
+        len = 4, c = s[0] & 0x07;
+    else
+        return 0;
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        c = (c << 6) | (s[i] & 0x3F);
+    }
+    if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10FFFF)) ||
+        (c >= 0xD800 && c <= 0xDFFF))
+        return 0;
+    return len;
+}
+
+json_t *tool_json_string(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    json_t *j = json_stringn(s, n);
+    char *fixed;
+    size_t o = 0;
+
+    if (j || !s)
+        return j;
+    /* not UTF-8: each bad byte becomes U+FFFD (3 bytes) */
+    if (n > ((size_t)-1) / 3)
+        return NULL;
+    fixed = malloc(3 * n + 1);
+    if (!fixed)
+        return NULL;
+    for (size_t i = 0; i < n;) {
+        size_t k = utf8_len(u + i, n - i);
+        if (k) {
+            memcpy(fixed + o, u + i, k);
+            o += k;
+            i += k;
+        } else {
+            memcpy(fixed + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            i++;
+        }
+    }
+    j = json_stringn(fixed, o);
+    free(fixed);
+    return j;
+}
+
+json_t *tool_json_cstr(const char *s)
+{
+    return s ? tool_json_string(s, strlen(s)) : json_null();
+}
+
+int tool_json_set(json_t *obj, const char *key, json_t *value)
+{
+    return value ? json_object_set_new(obj, key, value) : -1;
+}
+
+static json_t *uint_or_null(uint64_t v)
+{
+    return v ? json_integer((json_int_t)v) : json_null();
+}
+
+json_t *tool_json_finding(const guard_finding *f, const tool_pos *pos)
+{
+    json_t *o = json_object();
+    int rc = 0;
+
+    if (!o)
+        return NULL;
+    rc |= tool_json_set(o, "rule", tool_json_cstr(f->rule));
+    rc |= tool_json_set(o, "category", json_string(guard_category_name(f->category)));
+    rc |= tool_json_set(o, "severity", json_string(guard_severity_name(f->severity)));
+    rc |= tool_json_set(o, "confidence", json_integer(f->confidence));
+    rc |= tool_json_set(o, "start", json_integer((json_int_t)f->start));
+    rc |= tool_json_set(o, "end", json_integer((json_int_t)f->end));
+    rc |= tool_json_set(o, "location", tool_json_cstr(f->location));
+    rc |= tool_json_set(o, "excerpt", tool_json_cstr(f->excerpt ? f->excerpt : ""));
+    rc |= tool_json_set(o, "action", json_string(guard_action_name(f->action)));
+    rc |= tool_json_set(o, "policy_rule", tool_json_cstr(f->policy_rule));
+    rc |= tool_json_set(o, "evasion", json_boolean(f->evasion));
+    rc |= tool_json_set(o, "explanation", tool_json_cstr(f->explanation));
+    rc |= tool_json_set(o, "line", uint_or_null(pos ? pos->line : 0));
+    rc |= tool_json_set(o, "column", uint_or_null(pos && pos->line ? pos->col : 0));
+    if (rc) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+int tool_json_result(json_t *obj, const guard_result *r, const tool_pos *pos)
+{
+    json_t *arr = json_array();
+    int rc = 0;
+
+    if (!arr)
+        return -1;
+    for (size_t i = 0; i < r->n_findings && !rc; i++) {
+        json_t *f = tool_json_finding(&r->findings[i], pos ? &pos[i] : NULL);
+        rc = f ? json_array_append_new(arr, f) : -1;
+    }
+    rc |= tool_json_set(obj, "verdict", json_string(guard_action_name(r->verdict)));
+    rc |= tool_json_set(obj, "status", json_string(guard_status_name(r->status)));
+    rc |= tool_json_set(obj, "findings", arr);
+    rc |= tool_json_set(obj, "decided_by", tool_json_cstr(r->decided_by));
+    rc |= tool_json_set(obj, "bytes", json_integer((json_int_t)r->bytes));
+    rc |= tool_json_set(obj, "invalid_utf8", json_integer((json_int_t)r->invalid_utf8));
+    rc |= tool_json_set(obj, "findings_dropped", json_integer((json_int_t)r->findings_dropped));
+    return rc ? -1 : 0;
+}
+
+static int dump_cb(const char *p, size_t n, void *data)
+{
+    return tool_buf_add(data, p, n);
+}
+
+int tool_json_to_buf(const json_t *j, tool_buf *b, size_t flags)
+{
+    return json_dump_callback(j, dump_cb, b, flags);
+}

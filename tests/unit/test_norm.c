@@ -1,0 +1,173 @@
+/*
+ * test_norm.c — the matching view and its offset map.
+ *
+ * The contract other code relies on: the view folds as documented; every view
+ * span maps back to the original bytes that produced it; feeding the same
+ * input in any chunking gives the same view, map and evasion events; invalid
+ * UTF-8 is replaced and counted, never dropped.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "guard/guard_norm.h"
+
+static char *fold(const char *s)
+{
+    size_t n;
+    char *v = guard_norm_string(s, strlen(s), &n);
+    assert_non_null(v);
+    return v;
+}
+
+static void expect_fold(const char *in, const char *want)
+{
+    char *v = fold(in);
+    if (strcmp(v, want) != 0)
+        fail_msg("fold(\"%s\") = \"%s\", want \"%s\"", in, v, want);
+    free(v);
+}
+
+static void test_folds(void **state)
+{
+    (void)state;
+    expect_fold("TOP Secret", "top secret");
+    expect_fold("ＴＯＰ　ＳＥＣＲＥＴ", "top secret");          /* full width */
+    expect_fold("機密資料", "机密资料");                        /* traditional */
+    expect_fold("爲", "为");                                    /* variant */
+    expect_fold("秘密★壹年", "秘密★一年");                    /* financial numerals */
+    expect_fold("二〇二三", "二零二三");
+    expect_fold("①②", "12");                                   /* circled */
+    expect_fold("机\xE2\x80\x8B密", "机密");                    /* zero width space */
+    expect_fold("机\xC2\xAD密", "机密");                        /* soft hyphen */
+    expect_fold("机\xEF\xB8\x8F密", "机密");                    /* variation selector */
+    expect_fold("机\xF3\xA0\x80\x81密", "机密");                /* tag character */
+    expect_fold("机 密", "机密");                               /* separators between CJK */
+    expect_fold("机.密", "机密");
+    expect_fold("机\xF0\x9F\x98\x80密", "机密");                /* emoji */
+    expect_fold("a  b\tc", "a b c");                            /* spaces collapse */
+    expect_fold("top  secret", "top secret");
+    expect_fold("机密 ★ 1年", "机密 ★ 1年");                    /* ★ is not a separator */
+    expect_fold("机密☆1年", "机密★1年");                        /* star look-alikes */
+    expect_fold("机密*1年", "机密★1年");
+    expect_fold("\xD0\xA2\xD0\x9E\xD0\xA0 S\xD0\x95" "CRET", "top secret"); /* Cyrillic */
+    expect_fold("\xF0\x9D\x90\x92\xF0\x9D\x90\x84", "se");      /* math bold */
+    expect_fold("line1\r\nline2", "line1\nline2");
+    expect_fold("ﬁle", "file");
+}
+
+/* Every finding span maps back to the original text it came from. */
+static void test_offset_map(void **state)
+{
+    (void)state;
+    const char *in = "前言 機\xE2\x80\x8B密★１０年 ＴＯＰ end";
+    guard_norm n;
+    guard_norm_init(&n);
+    assert_int_equal(guard_norm_feed(&n, (const unsigned char *)in, strlen(in), true), 0);
+    const char *v = (const char *)n.view;
+    const char *hit = memmem(v, n.len, "机密★10年", strlen("机密★10年"));
+    assert_non_null(hit);
+    uint64_t vs = (uint64_t)(hit - v), ve = vs + strlen("机密★10年"), os, oe;
+    guard_norm_to_orig(&n, vs, ve, &os, &oe);
+    const char *want = "機\xE2\x80\x8B密★１０年";
+    assert_int_equal(oe - os, strlen(want));
+    assert_memory_equal(in + os, want, strlen(want));
+    assert_true(guard_norm_evasive(&n, os, oe)); /* the zero-width space */
+    /* TOP maps to the full-width original */
+    hit = memmem(v, n.len, "top", 3);
+    assert_non_null(hit);
+    guard_norm_to_orig(&n, (uint64_t)(hit - v), (uint64_t)(hit - v) + 3, &os, &oe);
+    assert_memory_equal(in + os, "ＴＯＰ", strlen("ＴＯＰ"));
+    assert_false(guard_norm_evasive(&n, os, oe));
+    guard_norm_free(&n);
+}
+
+static void test_invalid_utf8(void **state)
+{
+    (void)state;
+    const char in[] = "ok\xFF\xC3 \xE6\x9C\xBA\xE5\xAF\x86 \xED\xA0\x80 end";
+    guard_norm n;
+    guard_norm_init(&n);
+    assert_int_equal(guard_norm_feed(&n, (const unsigned char *)in, sizeof in - 1, true), 0);
+    assert_true(n.invalid >= 3); /* 0xFF, truncated 0xC3, a surrogate */
+    assert_non_null(memmem(n.view, n.len, "\xEF\xBF\xBD", 3));
+    const char *m = memmem(n.view, n.len, "机密", 6);
+    assert_non_null(m);
+    uint64_t os, oe;
+    guard_norm_to_orig(&n, (uint64_t)(m - (char *)n.view), (uint64_t)(m - (char *)n.view) + 6,
+                       &os, &oe);
+    assert_memory_equal(in + os, "机密", 6);
+    assert_non_null(memmem(n.view, n.len, "end", 3));
+    guard_norm_free(&n);
+}
+
+/* A mixed text fed whole and fed in chunks of every size 1..17 (splitting
+ * UTF-8 sequences and separator runs) must give the same view and map. */
+static void test_chunking(void **state)
+{
+    (void)state;
+    const char *in = "份号 000123\n機 密★十年　ＴＯＰ SECRET 机\xE2\x80\x8B密 😀 机😀密 "
+                     "bad\xFF\xE6\x9C byte 身份证 11010119900307451X\r\nend 机 . 密";
+    size_t len = strlen(in);
+    guard_norm whole;
+    guard_norm_init(&whole);
+    assert_int_equal(guard_norm_feed(&whole, (const unsigned char *)in, len, true), 0);
+    for (size_t step = 1; step <= 17; step++) {
+        guard_norm n;
+        guard_norm_init(&n);
+        for (size_t off = 0; off < len; off += step) {
+            size_t k = len - off < step ? len - off : step;
+            assert_int_equal(guard_norm_feed(&n, (const unsigned char *)in + off, k, false), 0);
+        }
+        assert_int_equal(guard_norm_feed(&n, NULL, 0, true), 0);
+        assert_int_equal(n.len, whole.len);
+        assert_memory_equal(n.view, whole.view, whole.len);
+        assert_int_equal(n.invalid, whole.invalid);
+        for (uint64_t v = 0; v < whole.len; v++) {
+            uint64_t a, b, c, d;
+            guard_norm_to_orig(&n, v, v + 1, &a, &b);
+            guard_norm_to_orig(&whole, v, v + 1, &c, &d);
+            if (a != c || b != d)
+                fail_msg("step %zu: view byte %llu maps to [%llu,%llu) not [%llu,%llu)", step,
+                         (unsigned long long)v, (unsigned long long)a, (unsigned long long)b,
+                         (unsigned long long)c, (unsigned long long)d);
+        }
+        assert_int_equal(n.n_ev, whole.n_ev);
+        assert_memory_equal(n.ev, whole.ev, whole.n_ev * sizeof *whole.ev);
+        guard_norm_free(&n);
+    }
+    guard_norm_free(&whole);
+}
+
+/* Discarding old view bytes keeps later mappings intact. */
+static void test_discard(void **state)
+{
+    (void)state;
+    guard_norm n;
+    guard_norm_init(&n);
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(guard_norm_feed(&n, (const unsigned char *)"機密 ab ", 10, false), 0);
+    uint64_t total = n.base + n.len;
+    guard_norm_discard(&n, total / 2);
+    assert_true(n.base >= total / 2 - 16 && n.base <= total / 2);
+    uint64_t os, oe;
+    guard_norm_to_orig(&n, total - 10, total - 4, &os, &oe); /* the last 机密 */
+    assert_int_equal(os, 9990);
+    assert_int_equal(oe, 9996);
+    guard_norm_free(&n);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_folds),        cmocka_unit_test(test_offset_map),
+        cmocka_unit_test(test_invalid_utf8), cmocka_unit_test(test_chunking),
+        cmocka_unit_test(test_discard),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
