@@ -338,7 +338,7 @@ int main(int argc, char **argv)
 {
     size_t n_msgs = 100000, instr = 0, n_terms = 0, bytes;
     const char *policy = NULL, *cache = NULL, *lex = NULL;
-    guard_scope scope = GUARD_SCOPE_EXTERNAL;
+    guard_scope scope = GUARD_SCOPE_INTERNAL; /* as `cordon check` */
     guard_run g = {0};
     hs_run h = {0};
     corpus c = {0};

@@ -80,6 +80,8 @@ typedef struct url_span {
     uint64_t hs, he;   /* the host (IPv6 with its brackets) */
     uint64_t uis, uie; /* userinfo; empty when uis == uie */
     bool has_tail;     /* a path, query or fragment follows */
+    bool by_orig;      /* [os, oe) is the URL in the original (CJK host) */
+    uint64_t os, oe;
 } url_span;
 
 enum { PARSE_OK, PARSE_SKIP, PARSE_MORE };
@@ -191,13 +193,13 @@ static int tld_class(const guard_settings *cfg, const char *t, size_t tl)
     for (size_t i = 0; i < sizeof strong_tlds / sizeof strong_tlds[0]; i++)
         if (label_eq(t, tl, strong_tlds[i]))
             return 2;
+    for (size_t i = 0; i < sizeof weak_tlds / sizeof weak_tlds[0]; i++)
+        if (label_eq(t, tl, weak_tlds[i]))
+            return 1;
     if (cfg &&
         (list_has_tld(&cfg->internal_domains, t, tl) || list_has_tld(&cfg->allow_domains, t, tl) ||
          list_has_tld(&cfg->block_domains, t, tl) || list_has_tld(&cfg->shorteners, t, tl)))
         return 2;
-    for (size_t i = 0; i < sizeof weak_tlds / sizeof weak_tlds[0]; i++)
-        if (label_eq(t, tl, weak_tlds[i]))
-            return 1;
     return 0;
 }
 
@@ -452,6 +454,110 @@ static int parse_after_host(const guard_ctx *c, url_span *u, uint64_t limit)
     return PARSE_OK;
 }
 
+static int obyte(const guard_ctx *c, uint64_t off)
+{
+    if (off < c->orig_base || off - c->orig_base >= c->orig_len)
+        return -1;
+    return c->orig[off - c->orig_base];
+}
+
+/* The first view offset in [lo, hi] whose original offset is >= o: the view
+ * end of an original span (the map is monotonic). */
+static uint64_t view_at_orig(const guard_ctx *c, uint64_t lo, uint64_t hi, uint64_t o)
+{
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2, os, oe;
+        guard_norm_to_orig(c->norm, mid, mid + 1, &os, &oe);
+        if (os >= o)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+/* Decodes the UTF-8 character at original offset o; returns its length, or 0
+ * when it is invalid or not in the window. */
+static int ochar(const guard_ctx *c, uint64_t o, uint32_t *cp)
+{
+    int b = obyte(c, o), need, k;
+    if (b < 0)
+        return 0;
+    if (b < 0x80) {
+        *cp = (uint32_t)b;
+        return 1;
+    }
+    need = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 0;
+    if (!need)
+        return 0;
+    *cp = (uint32_t)b & (0x3Fu >> (need - 1));
+    for (k = 1; k < need; k++) {
+        int t = obyte(c, o + (uint64_t)k);
+        if (t < 0 || (t & 0xC0) != 0x80)
+            return 0;
+        *cp = (*cp << 6) | ((uint32_t)t & 0x3F);
+    }
+    return need;
+}
+
+/* A host with CJK characters: the view has dropped the separators between
+ * them ("例子.中国/路径" reads "例子中国路径"), so the host, port and tail are
+ * read again from the original, and the URL is reported in original
+ * offsets. */
+static int reparse_orig(const guard_ctx *c, url_span *u, uint64_t run_end)
+{
+    uint64_t o0, o, x, oend;
+    size_t label_ascii = 0;
+
+    guard_norm_to_orig(c->norm, u->us, u->us + 1, &u->os, &x);
+    guard_norm_to_orig(c->norm, u->hs, u->hs + 1, &o0, &x);
+    guard_norm_to_orig(c->norm, run_end - 1, run_end, &x, &oend);
+    for (o = o0; o < oend && o - o0 < HOST_BUF - 1;) {
+        uint32_t cp;
+        int k = ochar(c, o, &cp);
+        if (k == 0)
+            break;
+        if (cp < 0x80) {
+            if (!(is_host_byte((int)cp | 0x20) || cp == '_'))
+                break;
+            label_ascii = cp == '.' ? 0 : label_ascii + 1;
+        } else if (cp == 0x3002 || cp == 0xFF0E || cp == 0xFF61) {
+            label_ascii = 0; /* dots a browser accepts (UTS #46) */
+        } else if (is_text_punct(cp) || (is_cjk(cp) && label_ascii > 0)) {
+            break;
+        }
+        o += (uint64_t)k;
+    }
+    while (o > o0 && (obyte(c, o - 1) == '.' || obyte(c, o - 1) == '-'))
+        o--;
+    if (o == o0)
+        return PARSE_SKIP;
+    u->he = view_at_orig(c, u->hs, run_end, o);
+    /* port and tail: ASCII up to white space or anything non-ASCII */
+    x = o;
+    if (obyte(c, x) == ':')
+        for (x++; x - o < 7 && guard_is_digit(obyte(c, x));)
+            x++;
+    if (x > o + 1)
+        o = x;
+    if (obyte(c, o) == '/' || obyte(c, o) == '?' || obyte(c, o) == '#') {
+        uint64_t t0 = o;
+        u->has_tail = true;
+        while (o - t0 < TAIL_MAX) {
+            int b = obyte(c, o);
+            if (b <= ' ' || b >= 0x7F || b == '"' || b == '<' || b == '>' || b == '`' || b == '\'')
+                break;
+            o++;
+        }
+        while (o > t0 && obyte(c, o - 1) > 0 && strchr(".,;:!?)]}", obyte(c, o - 1)))
+            o--;
+    }
+    u->oe = o;
+    u->ue = view_at_orig(c, u->he, view_avail(c), o);
+    u->by_orig = true;
+    return PARSE_OK;
+}
+
 /* scheme://[userinfo@]host[:port][/tail]: `from` is just after "://". */
 static int parse_scheme_url(const guard_ctx *c, url_span *u, uint64_t from)
 {
@@ -506,6 +612,9 @@ static int parse_scheme_url(const guard_ctx *c, url_span *u, uint64_t from)
     u->he = p;
     if (u->he == u->hs)
         return PARSE_SKIP;
+    for (p = u->hs; p < u->he; p++)
+        if (vbyte(c, p) >= 0x80)
+            return reparse_orig(c, u, run_end);
     return parse_after_host(c, u, run_end);
 }
 
@@ -543,7 +652,10 @@ static int parse_bare(const guard_ctx *c, url_span *u, uint64_t hs)
 static void emit(guard_ctx *c, const url_span *u, const char *rule, guard_severity sev, int conf,
                  const char *why)
 {
-    guard_emit(c, rule, GUARD_CAT_LINK, sev, conf, u->us, u->ue, why);
+    if (u->by_orig)
+        guard_emit_orig(c, rule, GUARD_CAT_LINK, sev, conf, u->os, u->oe, why);
+    else
+        guard_emit(c, rule, GUARD_CAT_LINK, sev, conf, u->us, u->ue, why);
 }
 
 /* IPv6 literal "[…]": no finding for loopback and unspecified. */

@@ -41,16 +41,16 @@ static bool worth_showing(const guard_result *r)
            r->status != GUARD_STATUS_SCANNED;
 }
 
-static int add_position(tool_buf *b, const tool_pos *pos, const guard_finding *f, int width)
+/* "line:col"; "@offset" when the line is unknown (a long pipe); "-" for a
+ * finding about the item as a whole (binary content). */
+static int format_position(char *out, size_t cap, const tool_pos *pos, const guard_finding *f)
 {
-    char tmp[64];
-
     if (pos && pos->line)
-        snprintf(tmp, sizeof tmp, "%llu:%llu", (unsigned long long)pos->line,
-                 (unsigned long long)pos->col);
-    else
-        snprintf(tmp, sizeof tmp, "@%llu", (unsigned long long)f->start);
-    return tool_buf_printf(b, "%-*s", width, tmp);
+        return snprintf(out, cap, "%llu:%llu", (unsigned long long)pos->line,
+                        (unsigned long long)pos->col);
+    if (f->start == f->end && f->category == GUARD_CAT_UNINSPECTABLE)
+        return snprintf(out, cap, "-");
+    return snprintf(out, cap, "@%llu", (unsigned long long)f->start);
 }
 
 static int position_width(const tool_outcome *oc)
@@ -59,11 +59,8 @@ static int position_width(const tool_outcome *oc)
     char tmp[64];
 
     for (size_t i = 0; i < oc->r->n_findings; i++) {
-        const tool_pos *p = oc->pos ? &oc->pos[i] : NULL;
-        int n = p && p->line ? snprintf(tmp, sizeof tmp, "%llu:%llu", (unsigned long long)p->line,
-                                        (unsigned long long)p->col)
-                             : snprintf(tmp, sizeof tmp, "@%llu",
-                                        (unsigned long long)oc->r->findings[i].start);
+        int n = format_position(tmp, sizeof tmp, oc->pos ? &oc->pos[i] : NULL,
+                                &oc->r->findings[i]);
         if (n > w)
             w = n;
     }
@@ -97,9 +94,11 @@ static int add_excerpt(tool_buf *b, const guard_finding *f, int indent, const to
 static int add_finding(tool_buf *b, const guard_finding *f, const tool_pos *pos, int pw,
                        int rw, const tool_sgr *c)
 {
+    char where[64];
     int rc = tool_buf_printf(b, "  %s", c->green);
 
-    rc |= add_position(b, pos, f, pw);
+    format_position(where, sizeof where, pos, f);
+    rc |= tool_buf_printf(b, "%-*s", pw, where);
     rc |= tool_buf_printf(b, "%s  %s%-7s%s  %s%-*s%s  %s %d%%", c->reset,
                           action_color(c, f->action), guard_action_name(f->action), c->reset,
                           c->cyan, rw, f->rule, c->reset, guard_severity_name(f->severity),

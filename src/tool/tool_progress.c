@@ -34,7 +34,7 @@ static void compose(tool_progress *pg, char *line, size_t cap, int width)
     size_t done, total = pg->total;
     uint64_t bytes;
     double elapsed, rate, eta = -1;
-    char rb[32], eb[32], bar[64];
+    char rb[32], eb[32], bar[41], stat[160];
     int bw, fill, n;
 
     if (!atomic_load(&pg->scanning)) {
@@ -56,22 +56,22 @@ static void compose(tool_progress *pg, char *line, size_t cap, int width)
         format_eta(eta, eb, sizeof eb);
     else
         snprintf(eb, sizeof eb, "?");
-    n = snprintf(line, cap, "%zu/%zu items  %s/s  ETA %s", done, total, rb, eb);
+    n = snprintf(stat, sizeof stat, "%zu/%zu items  %s/s  ETA %s", done, total, rb, eb);
     /* a bar in front when the terminal has room for it */
     bw = width - 1 - n - 3;
-    if (bw > 40)
-        bw = 40;
-    if (bw >= 10 && n > 0 && (size_t)n < cap) {
-        char rest[256];
-        fill = total ? (int)((double)done / (double)total * bw) : 0;
-        if (fill > bw)
-            fill = bw;
-        memset(bar, '#', (size_t)fill);
-        memset(bar + fill, '.', (size_t)(bw - fill));
-        bar[bw] = 0;
-        snprintf(rest, sizeof rest, "%s", line);
-        snprintf(line, cap, "[%s] %s", bar, rest);
+    if (bw > (int)sizeof bar - 1)
+        bw = (int)sizeof bar - 1;
+    if (bw < 10) {
+        snprintf(line, cap, "%s", stat);
+        return;
     }
+    fill = total ? (int)((double)done / (double)total * bw) : 0;
+    if (fill > bw)
+        fill = bw;
+    memset(bar, '#', (size_t)fill);
+    memset(bar + fill, '.', (size_t)(bw - fill));
+    bar[bw] = 0;
+    snprintf(line, cap, "[%s] %s", bar, stat);
 }
 
 static void draw_locked(tool_progress *pg)

@@ -5,12 +5,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* How often a reader blocked on a pipe looks at the stop flag. */
+#define STOP_POLL_MS 200
 
 /* Where an item's bytes come from once the first ones are in memory. */
 typedef struct source {
@@ -41,14 +45,30 @@ static void count_progress(tool_reader *rd, size_t n)
 }
 
 /* Reads until `want` bytes or end of input. Returns the count, or -1 with
- * errno set (EINTR when a signal asked to stop). */
-static ssize_t read_full(tool_reader *rd, int fd, char *buf, size_t want)
+ * errno set (EINTR when a signal asked to stop). A pipe may stay silent for
+ * ever, and a signal may be delivered to another thread than the one
+ * reading, so for a source that can block (`can_block`) the reader waits in
+ * poll() with a timeout and looks at the stop flag in between. */
+static ssize_t read_full(tool_reader *rd, int fd, char *buf, size_t want, bool can_block)
 {
     size_t got = 0;
 
     while (got < want) {
-        ssize_t n = read(fd, buf + got, want - got);
-        if (n < 0 && errno == EINTR && !stopping(rd))
+        ssize_t n;
+        if (stopping(rd)) {
+            errno = EINTR;
+            return -1;
+        }
+        if (can_block && rd->stop) {
+            struct pollfd p = {fd, POLLIN, 0};
+            int k = poll(&p, 1, STOP_POLL_MS);
+            if (k < 0 && errno != EINTR)
+                return -1;
+            if (k <= 0)
+                continue;
+        }
+        n = read(fd, buf + got, want - got);
+        if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
             return -1;
@@ -176,7 +196,7 @@ static void scan_stream(tool_reader *rd, const char *prefix, size_t plen, const 
         goto fail;
     rc = feed(st, prefix, plen, lip, &gerr);
     while (!rc && src) {
-        ssize_t n = read_full(rd, src->fd, rd->chunk, TOOL_CHUNK);
+        ssize_t n = read_full(rd, src->fd, rd->chunk, TOOL_CHUNK, !src->seekable);
         if (n < 0) {
             if (stopping(rd))
                 oc->interrupted = true;
@@ -277,7 +297,7 @@ static void scan_whole(tool_reader *rd, const source *src, uint64_t size, size_t
         return;
     }
     memcpy(buf, rd->chunk, head);
-    n = read_full(rd, src->fd, buf + head, cap - head);
+    n = read_full(rd, src->fd, buf + head, cap - head, false);
     if (n < 0) {
         if (stopping(rd))
             oc->interrupted = true;
@@ -345,7 +365,7 @@ void tool_read_item(tool_reader *rd, const tool_item *it, size_t index, tool_out
         if (src.base < 0)
             src.seekable = false;
     }
-    head = read_full(rd, src.fd, rd->chunk, TOOL_SNIFF);
+    head = read_full(rd, src.fd, rd->chunk, TOOL_SNIFF, !src.seekable);
     if (head < 0) {
         if (stopping(rd))
             oc->interrupted = true;

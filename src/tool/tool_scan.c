@@ -207,12 +207,11 @@ static void account(scan_stats *st, const tool_outcome *oc)
     st->bytes += oc->bytes_read;
     if (oc->error[0])
         st->errors++;
+    /* an item that failed before inspection is counted as an error only */
     if (oc->r) {
         st->verdicts[oc->r->verdict < GUARD_ACTION_COUNT ? oc->r->verdict : GUARD_BLOCK]++;
         st->status[oc->r->status <= GUARD_STATUS_UNSCANNABLE ? oc->r->status
                                                              : GUARD_STATUS_UNSCANNABLE]++;
-    } else {
-        st->status[GUARD_STATUS_UNSCANNABLE]++;
     }
 }
 
@@ -348,9 +347,9 @@ static void print_summary(const scan_stats *st, const tool_items *items, double 
     tool_human_bytes(elapsed > 0 ? (uint64_t)((double)st->bytes / elapsed) : 0, rate,
                      sizeof rate);
     fprintf(stderr,
-            "cordon scan: %llu items, %s in %.2f s (%s/s): %llu allow, %llu warn, %llu mask, "
+            "cordon scan: %llu item%s, %s in %.2f s (%s/s): %llu allow, %llu warn, %llu mask, "
             "%llu confirm, %llu block",
-            (unsigned long long)st->items, bytes, elapsed, rate,
+            (unsigned long long)st->items, st->items == 1 ? "" : "s", bytes, elapsed, rate,
             (unsigned long long)st->verdicts[GUARD_ALLOW],
             (unsigned long long)st->verdicts[GUARD_WARN],
             (unsigned long long)st->verdicts[GUARD_MASK],
