@@ -343,7 +343,7 @@ int main(int argc, char **argv)
     hs_run h = {0};
     corpus c = {0};
     char **terms;
-    uint64_t *ns = NULL, t0, clock_ns;
+    uint64_t *ns = NULL, t0, clock_ns, load_ns;
     stats sg, sh;
     guard_error err;
     guard_ruleset_info info;
@@ -379,6 +379,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_check: loading the ruleset: %s\n", err.message);
         goto out;
     }
+    load_ns = bench_now_ns() - t0;
     guard_ruleset_get_info(g.rs, &info);
     if (guard_scanner_new(&g.sc, &err) != GUARD_OK) {
         fprintf(stderr, "bench_check: %s\n", err.message);
@@ -412,7 +413,7 @@ int main(int argc, char **argv)
            policy ? policy : "built-in");
     printf("  ruleset: %zu patterns, %zu terms, db %zu bytes, %s in %.2f s\n", info.n_patterns,
            info.n_terms, info.db_bytes, info.from_cache ? "from cache" : "compiled",
-           (double)(bench_now_ns() - t0) / 1e9);
+           (double)load_ns / 1e9);
     printf("  guard found %zu findings (", g.findings);
     for (int k = 0; k < GUARD_CAT_COUNT; k++)
         if (g.by_cat[k])

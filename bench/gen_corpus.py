@@ -37,7 +37,7 @@ import random
 import re
 import sys
 
-VERSION = 1  # bump when the output for a given seed changes
+VERSION = 2  # bump when the output for a given seed changes
 FILE_BYTES = 1 << 20
 
 # ---- vocabulary --------------------------------------------------------------
@@ -288,7 +288,7 @@ DOC_SENT = [
     "截至{date}，已完成{task}{n}项，完成率{pct}，累计投入{money}。",
     "对{task}中发现的问题，{org}将{adv}{verb}整改，并于{time}形成{doc}。",
     "请各单位高度重视，{adv}{verb}{doc}，确保按期完成。",
-    "联系人：{org}{name}，联系电话：{phone}，邮箱：{email}。",
+    "联系人：{org}{name}。",
     "附件：{n}. {doc}",
     "（此件不公开，仅限内部使用）",
 ]
@@ -302,26 +302,26 @@ CHAT_SENT = [
     "我在外面，{time}回来再处理。",
     "已{verb}，请查收。",
     "{name}：附件是{doc}（第{n}版），请{adv}{verb}。",
-    "{task}的{doc}放在共享盘了，链接 {url}",
+    "{task}的{doc}放在共享盘了，路径是 共享盘/{org}/{year}/{doc}",
     "明天的review改到{time}了，{place}，大家带电脑。",
-    "这个bug在{en_system}上能复现，PR已经提了：{url}",
+    "这个bug在{en_system}上能复现，PR已经提了，编号{nn}。",
     "报销的发票抬头写公司全称，金额{money}，{time}前交给{name}。",
     "好的，我这边{adv}跟进，有问题再找你。",
-    "{name}的手机号是{phone}，有事直接打给他。",
-    "客户邮箱 {email}，合同编号HT-{year}-{nn}。",
+    "{name}的分机是{nn}，有事直接打给他。",
+    "合同编号HT-{year}-{nn}，{time}前盖章。",
 ]
 EN_SENT = [
     "Please review the {en_doc} before {en_time}.",
     "The {en_team} team will {en_verb} the {en_task} by {date_en}.",
     "Meeting moved to {en_time} in {en_place}, agenda: {en_task}.",
     "Thanks, I'll {en_verb} it today.",
-    "FYI build #{nn} failed on {en_system}; see {url}",
+    "FYI build #{nn} failed on {en_system}; see the CI log.",
     "Q{q} revenue was {money_en}, up {pct} year over year.",
     "Can you send me the latest {en_doc}? The client is waiting.",
     "Ticket {ticket}-{nn} has been assigned to {en_name}.",
     "Hi {en_name}, the {en_doc} is attached. Let me know if anything is missing.",
     "Reminder: {en_task} starts {en_time}, please {en_verb} your part first.",
-    "Contact {en_name} at {email} for access to {en_system}.",
+    "Contact {en_name} for access to {en_system}.",
 ]
 # One of these carries each planted feature; {x} is the feature's slot.
 PLANT = {
@@ -338,7 +338,7 @@ PLANT = {
     "marking": ["{marking}", "{marking}\n{org}文件", "密级：{marking}"],
 }
 # Mean bytes between planted features (exponential gaps).
-PLANT_GAP = {"term": 3000, "phone": 8000, "email": 8000, "url": 6000, "idno": 12000,
+PLANT_GAP = {"term": 3000, "phone": 8000, "email": 12000, "url": 8000, "idno": 16000,
              "card": 48000, "secret": 64000, "marking": 24000}
 
 
@@ -417,8 +417,7 @@ class Writer:
 
     def en_block(self):
         r = self.rng
-        self.add("\nFrom: %s <%s>\nSubject: %s\n\n" % (r.choice(EN_NAMES), self.g.email(),
-                                                      r.choice(EN_TASKS)))
+        self.add("\nFrom: %s\nSubject: %s\n\n" % (r.choice(EN_NAMES), r.choice(EN_TASKS)))
         for _ in range(r.randint(2, 5)):
             self.add(" ".join(self.body("en") for _ in range(r.randint(2, 5))) + "\n\n")
 

@@ -137,6 +137,7 @@ typedef struct guard_ruleset_info {
     size_t db_bytes;       /* size of the compiled database */
     bool from_cache;       /* loaded from cache_dir instead of compiled */
     double compile_seconds;
+    uint64_t max_message_bytes; /* guard_scan()'s input limit; stream more */
 } guard_ruleset_info;
 void guard_ruleset_get_info(const guard_ruleset *rs, guard_ruleset_info *info);
 

@@ -462,6 +462,25 @@ static void level_hit(guard_ctx *c, mark_state *s, unsigned arg, uint64_t to)
 
 /* ---- line-shaped markings and document elements ----------------------------- */
 
+/* A masthead names the issuing body right before 文件: 国务院办公厅文件,
+ * 某市数据管理局文件, 中共某市委文件, 某某集团公司文件 — not 会议文件 or 附件文件. */
+static bool issuer_before(const guard_ctx *c, uint64_t off)
+{
+    static const char *const ends[] = {"局", "厅", "部", "委", "办", "院", "府", "室", "处", "署",
+                                       "司", "所", "心", "团", "校", "学", "会", "省", "市", "县",
+                                       "区", "镇", "乡", "军", "队", "社", "行", "馆", "站"};
+    uint32_t cp;
+    char buf[4] = {0};
+    if (vchar_before(c, off, &cp) != 3)
+        return false;
+    for (int i = 0; i < 3; i++)
+        buf[i] = (char)guard_ctx_view_byte(c, off - 3 + (uint64_t)i);
+    for (size_t i = 0; i < sizeof ends / sizeof *ends; i++)
+        if (memcmp(buf, ends[i], 3) == 0)
+            return true;
+    return false;
+}
+
 static bool all_upper_ascii(const guard_ctx *c, uint64_t vs, uint64_t ve)
 {
     uint64_t os, oe;
@@ -544,7 +563,7 @@ static void line_hit(guard_ctx *c, mark_state *s, unsigned arg, uint64_t to)
             p += (uint64_t)k;
             n++;
         }
-        if (n < 4 || n > 30)
+        if (n < 4 || n > 30 || !issuer_before(c, end - 6))
             return;
         s->has_masthead = true;
         element(s, guard_emit(c, "marking.masthead", GUARD_CAT_MARKING, GUARD_SEV_INFO, 60, from,
@@ -589,9 +608,26 @@ static void docref_hit(guard_ctx *c, mark_state *s, uint64_t to)
                           "发文字号 (official document number)"));
 }
 
+/* True when the original text right after view offset `to` is a colon or a
+ * space: 签发人：张三 is a document field, 签发人是谁 is a question. */
+static bool field_separator_after(const guard_ctx *c, uint64_t to)
+{
+    uint64_t os, oe;
+    guard_norm_to_orig(c->norm, to - 1, to, &os, &oe);
+    if (oe < c->orig_base || oe >= c->orig_base + c->orig_len)
+        return false;
+    const unsigned char *o = c->orig + (oe - c->orig_base);
+    size_t left = c->orig_len - (size_t)(oe - c->orig_base);
+    return o[0] == ':' || o[0] == ' ' || o[0] == '\t' ||
+           (left >= 3 && o[0] == 0xEF && o[1] == 0xBC && o[2] == 0x9A) || /* ： */
+           (left >= 3 && o[0] == 0xE3 && o[1] == 0x80 && o[2] == 0x80);   /* ideographic space */
+}
+
 static void signer_hit(guard_ctx *c, mark_state *s, uint64_t to)
 {
     uint64_t p = to, le = line_end(c, to);
+    if (!field_separator_after(c, to))
+        return;
     if (vb(c, p) == ':')
         p++;
     p = skip_spaces(c, p, le);

@@ -96,9 +96,9 @@ static const struct {
     [T_CARD] = {"pii.bank_card", "bank card number (Luhn)", GUARD_SEV_HIGH, 50, 35},
     [T_EMAIL] = {"pii.email", "e-mail address", GUARD_SEV_LOW, 85, 0},
     [T_PASSPORT] = {"pii.cn_passport", "PRC passport number", GUARD_SEV_HIGH, 40, 45},
-    [T_HKID] = {"pii.hk_id", "Hong Kong identity card number", GUARD_SEV_HIGH, 70, 20},
+    [T_HKID] = {"pii.hk_id", "Hong Kong identity card number", GUARD_SEV_HIGH, 50, 35},
     [T_MOID] = {"pii.mo_id", "Macau resident ID number", GUARD_SEV_HIGH, 45, 35},
-    [T_TWID] = {"pii.tw_id", "Taiwan national ID number", GUARD_SEV_HIGH, 70, 20},
+    [T_TWID] = {"pii.tw_id", "Taiwan national ID number", GUARD_SEV_HIGH, 55, 30},
     [T_PLATE] = {"pii.cn_plate", "licence plate", GUARD_SEV_LOW, 65, 20},
 };
 
@@ -282,12 +282,24 @@ static bool orig_upper(const guard_ctx *c, uint64_t vs, uint64_t ve)
     return true;
 }
 
+/* Digits that are part of a decimal number (3.14159265359, 13812345678.50)
+ * are a measurement, not an identifier. */
+static bool in_decimal(const guard_ctx *c, uint64_t vs, uint64_t to)
+{
+    int b1 = vs >= 1 ? guard_ctx_view_byte(c, vs - 1) : -1;
+    int b2 = vs >= 2 ? guard_ctx_view_byte(c, vs - 2) : -1;
+    return (b1 == '.' && guard_is_digit(b2)) ||
+           (vb(c, to) == '.' && guard_is_digit(vb(c, to + 1)));
+}
+
 static void digits_hit(guard_ctx *c, pii_state *s, unsigned arg, uint64_t to)
 {
     char buf[64];
     int after = vb(c, to);
     if (guard_is_digit(after) || (after >= 'a' && after <= 'z' && arg != P_ID))
         return; /* not the end of the token */
+    if (in_decimal(c, run_start(c, to, "0123456789", 24), to))
+        return;
     switch (arg) {
     case P_ID: {
         uint64_t vs = run_start(c, to, "0123456789x", 40);
@@ -411,27 +423,46 @@ static void email_hit(guard_ctx *c, pii_state *s, uint64_t to)
 
 static void plate_hit(guard_ctx *c, pii_state *s, uint64_t to)
 {
-    /* Province character (3 bytes) + letter + optional separator + 5-6. */
-    int after = vb(c, to);
-    if (guard_is_alnum(after))
+    /* Province character, city letter, optional separator (space, ., ·),
+     * then 5 characters (6 for new-energy plates): 京A12345, 沪A·12345. */
+    uint64_t p = to, vs;
+    unsigned n = 0;
+    if (guard_is_alnum(vb(c, to)))
         return;
-    uint64_t vs = to;
-    unsigned alnum = 0;
-    while (vs > 0 && to - vs < 16) {
-        int b = guard_ctx_view_byte(c, vs - 1);
-        if (guard_is_alnum(b))
-            alnum++;
-        else if (!(b == ' ' || b == '.' || (b & 0x80)))
-            break;
-        if (b & 0x80) {
-            vs -= 3; /* · (2 bytes) or the province (3 bytes) */
-            if (guard_ctx_view_byte(c, vs) == 0xC2)
-                continue;
-            break;
-        }
-        vs--;
+    while (p > 0 && n < 8 && guard_is_alnum(guard_ctx_view_byte(c, p - 1))) {
+        p--;
+        n++;
     }
-    if (alnum < 6 || alnum > 7 || !orig_upper(c, vs, to))
+    bool joined = (n == 6 || n == 7) && guard_ctx_view_byte(c, p) >= 'a' &&
+                  guard_ctx_view_byte(c, p) <= 'z' && p >= 3 &&
+                  (guard_ctx_view_byte(c, p - 3) & 0xF0) == 0xE0;
+    if (!joined && (n == 5 || n == 6)) { /* a separator after the city letter */
+        uint64_t q = p;
+        while (q > 0 && p - q < 4) {
+            int b = guard_ctx_view_byte(c, q - 1);
+            if (b == ' ' || b == '.')
+                q--;
+            else if (b == 0xB7 && q >= 2 && guard_ctx_view_byte(c, q - 2) == 0xC2)
+                q -= 2;
+            else
+                break;
+        }
+        if (q == p || q == 0)
+            return;
+        int letter = guard_ctx_view_byte(c, q - 1);
+        if (!(letter >= 'a' && letter <= 'z'))
+            return;
+        p = q - 1;
+        n++;
+    }
+    if (n != 6 && n != 7)
+        return;
+    if (!(guard_ctx_view_byte(c, p) >= 'a' && guard_ctx_view_byte(c, p) <= 'z'))
+        return; /* the city code is a letter */
+    if (p < 3 || (guard_ctx_view_byte(c, p - 3) & 0xF0) != 0xE0)
+        return; /* the province character (the pattern checked which) */
+    vs = p - 3;
+    if (!orig_upper(c, p, to))
         return;
     emit_pii(c, s, T_PLATE, vs, to, 0);
 }

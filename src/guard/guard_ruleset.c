@@ -105,6 +105,26 @@ out:
     return db;
 }
 
+/* mkdir -p, owner-only: the cache reveals what the rules look for. */
+static int mkdir_p(const char *dir)
+{
+    char path[4096];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof path)
+        return -1;
+    memcpy(path, dir, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (path[i] == '/' || path[i] == 0) {
+            char c = path[i];
+            path[i] = 0;
+            if (mkdir(path, 0700) != 0 && errno != EEXIST)
+                return -1;
+            path[i] = c;
+        }
+    }
+    return 0;
+}
+
 /* Best effort: a cache that cannot be written only costs a recompile. */
 static void cache_store(const guard_ruleset *rs, const char *mode, const hs_database_t *db)
 {
@@ -115,7 +135,7 @@ static void cache_store(const guard_ruleset *rs, const char *mode, const hs_data
 
     if (!rs->cache_dir)
         return;
-    if (mkdir(rs->cache_dir, 0700) != 0 && errno != EEXIST)
+    if (mkdir_p(rs->cache_dir) != 0)
         return;
     if (hs_serialize_database(db, &bytes, &len) != HS_SUCCESS)
         return;
@@ -262,6 +282,7 @@ guard_err guard_ruleset_load(const guard_options *opt, guard_ruleset **out, guar
 
     rs->info.n_patterns = rs->n_patterns;
     rs->info.n_terms = rs->lex.n;
+    rs->info.max_message_bytes = rs->policy.settings.max_message_bytes;
     hs_database_size(rs->db_block, &rs->info.db_bytes);
     rs->info.compile_seconds = now_s() - t0;
     *out = rs;

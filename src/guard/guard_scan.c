@@ -200,7 +200,7 @@ guard_err guard_scan(guard_scanner *s, guard_ruleset *rs, const char *text, size
     if (s->streaming)
         return seterr(err, GUARD_EINVAL, "guard_scan: the scanner has a stream open");
     if (len > rs->policy.settings.max_message_bytes)
-        return seterr(err, GUARD_EINVAL, "input larger than max_message_bytes: stream it");
+        return seterr(err, GUARD_EINVAL, "input larger than the policy's max_message_bytes");
     rc = fit_scratch(s, rs, rs->db_block, &s->sized_block, err);
     if (rc)
         return rc;

@@ -656,6 +656,15 @@ static size_t open_quote(const guard_ctx *c, uint64_t o, const char **close)
     return 0;
 }
 
+/* "&name=" after a value in a URL query: the value ends at the '&'. */
+static bool query_param(const guard_ctx *c, uint64_t o)
+{
+    size_t n = 0;
+    while (n < 32 && (guard_is_alnum(obyte(c, o + n)) || obyte(c, o + n) == '_'))
+        n++;
+    return n > 0 && obyte(c, o + n) == '=';
+}
+
 /* Reads the value after a keyword from the ORIGINAL text, starting at view
  * offset `to`: quoted, or up to white space. Fills v (at most VALUE_MAX
  * bytes) and its original span. Returns its length, 0 when there is none. */
@@ -709,8 +718,8 @@ static size_t read_value(const guard_ctx *c, uint64_t to, char *v, uint64_t *vos
     }
     for (n = 0; n < VALUE_MAX; n++) {
         int b = obyte(c, o + n);
-        if (b <= ' ' || b >= 0x80 || b == '&' || b == ',' || b == ';' || b == '"' || b == '\'' ||
-            b == 0x7F)
+        if (b <= ' ' || b >= 0x80 || b == ',' || b == ';' || b == '"' || b == '\'' || b == 0x7F ||
+            (b == '&' && query_param(c, o + n + 1)))
             break;
         v[n] = (char)b;
     }
@@ -723,11 +732,20 @@ static size_t read_value(const guard_ctx *c, uint64_t to, char *v, uint64_t *vos
     return n;
 }
 
+static size_t spaces(const char *v, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += v[i] == ' ';
+    return k;
+}
+
 /* Confidence of a password value: longer, more varied, more random is more
  * likely a real credential. */
 static int value_confidence(const char *v, size_t n, double h, bool quoted)
 {
-    bool lower = false, upper = false, digit = false, other = false, space = false;
+    bool lower = false, upper = false, digit = false, other = false;
+    size_t space = 0;
     int conf = 50, classes;
 
     for (size_t i = 0; i < n; i++) {
@@ -735,7 +753,7 @@ static int value_confidence(const char *v, size_t n, double h, bool quoted)
         lower |= b >= 'a' && b <= 'z';
         upper |= b >= 'A' && b <= 'Z';
         digit |= b >= '0' && b <= '9';
-        space |= b == ' ';
+        space += b == ' ';
         other |= !guard_is_alnum(b) && b != ' ';
     }
     classes = lower + upper + digit + other;
@@ -762,8 +780,8 @@ static void on_password(guard_ctx *c, uint64_t to, bool bearer)
     double h;
     int conf;
 
-    if (n < (bearer ? 20u : 8u) || placeholder(v, n, quoted))
-        return;
+    if (n < (bearer ? 20u : 8u) || placeholder(v, n, quoted) || spaces(v, n) >= 2)
+        return; /* a sentence in quotes is not a password */
     h = guard_entropy(v, n);
     if (h < (bearer ? 3.0 : 2.5))
         return;
@@ -784,8 +802,9 @@ static void on_urlcred(guard_ctx *c, uint64_t to)
 
     for (p = to; p - to < AUTH_MAX; p++) {
         int b = vbyte(c, p);
-        if (b < 0 || b <= ' ' || b == '/' || b == '?' || b == '#' || b == '"' || b == '\'' ||
-            b == '<' || b == '>' || b >= 0x80)
+        /* '#' and '?' stay: connection strings carry them unencoded */
+        if (b < 0 || b <= ' ' || b == '/' || b == '"' || b == '\'' || b == '<' || b == '>' ||
+            b >= 0x80)
             break;
         if (b == '@')
             at = p;

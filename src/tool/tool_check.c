@@ -163,8 +163,8 @@ int tool_check_main(int argc, char **argv)
         goto out;
     rc = read_stdin(CHECK_MAX, &msg, &len);
     if (rc > 0) {
-        fprintf(stderr, "cordon check: message too large: more than %zu bytes on stdin\n",
-                CHECK_MAX);
+        fprintf(stderr, "cordon check: message too large: more than %zu MiB on stdin\n",
+                CHECK_MAX >> 20);
         goto out;
     }
     if (rc < 0) {

@@ -11,9 +11,9 @@
 
 /* Exit codes, the same for every subcommand (docs/CLI.md). */
 enum {
-    TOOL_EXIT_ALLOW = 0,       /* everything inspected was allowed */
-    TOOL_EXIT_FINDINGS = 1,    /* something was ruled above allow */
-    TOOL_EXIT_ERROR = 2,       /* usage error, bad policy, unreadable input... */
+    TOOL_EXIT_ALLOW = 0,        /* everything inspected was allowed */
+    TOOL_EXIT_FINDINGS = 1,     /* something was ruled above allow */
+    TOOL_EXIT_ERROR = 2,        /* usage error, bad policy, unreadable input... */
     TOOL_EXIT_INTERRUPTED = 130 /* stopped by SIGINT/SIGTERM */
 };
 

@@ -30,6 +30,9 @@ int tool_guard_opt(tool_guard_opts *o, int opt, const char *arg, const char *cmd
     case TOOL_OPT_CACHE_DIR:
         o->cache_dir = arg;
         return 1;
+    case TOOL_OPT_NO_CACHE:
+        o->no_cache = 1;
+        return 1;
     case TOOL_OPT_SCOPE:
         if (!strcmp(arg, "internal")) {
             o->scope = GUARD_SCOPE_INTERNAL;
@@ -57,6 +60,24 @@ int tool_engine_open(const tool_guard_opts *o, const char *cmd, guard_engine **e
 {
     guard_options gopt = {o->policy, o->lexicons, o->n_lexicons, o->cache_dir};
     guard_error err = {0};
+    char dflt[4096];
+
+    /* Compiling the rules costs ~0.5 s even with no lexicon (and a minute for
+     * a million terms); a cached database loads in milliseconds. The cache is
+     * keyed by everything compiled, so it can never serve stale rules. */
+    if (o->no_cache) {
+        gopt.cache_dir = NULL;
+    } else if (!gopt.cache_dir) {
+        const char *env = getenv("CORDON_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME"),
+                   *home = getenv("HOME");
+        if (env && *env)
+            gopt.cache_dir = env;
+        else if (xdg && *xdg && snprintf(dflt, sizeof dflt, "%s/cordon", xdg) < (int)sizeof dflt)
+            gopt.cache_dir = dflt;
+        else if (home && *home &&
+                 snprintf(dflt, sizeof dflt, "%s/.cache/cordon", home) < (int)sizeof dflt)
+            gopt.cache_dir = dflt;
+    }
 
     if (guard_engine_new(&gopt, e, &err)) {
         /* the guard's message already names file:line for parse errors */

@@ -22,6 +22,7 @@ enum {
     TOOL_OPT_LEXICON,
     TOOL_OPT_CACHE_DIR,
     TOOL_OPT_SCOPE,
+    TOOL_OPT_NO_CACHE,
     TOOL_OPT_FIRST_FREE /* subcommands number their own options from here */
 };
 
@@ -30,14 +31,19 @@ enum {
     {"policy", required_argument, NULL, TOOL_OPT_POLICY},                                          \
         {"lexicon", required_argument, NULL, TOOL_OPT_LEXICON},                                    \
         {"cache-dir", required_argument, NULL, TOOL_OPT_CACHE_DIR},                                \
-        {"scope", required_argument, NULL, TOOL_OPT_SCOPE}
+        {"no-cache", no_argument, NULL, TOOL_OPT_NO_CACHE},                                        \
+    {                                                                                              \
+        "scope", required_argument, NULL, TOOL_OPT_SCOPE                                           \
+    }
 
 typedef struct tool_guard_opts {
-    const char *policy;     /* NULL: built-in default */
-    const char **lexicons;  /* argv strings, not owned */
+    const char *policy;    /* NULL: built-in default */
+    const char **lexicons; /* argv strings, not owned */
     size_t n_lexicons;
-    const char *cache_dir;
-    guard_scope scope;      /* default internal */
+    const char *cache_dir; /* NULL: $CORDON_CACHE_DIR, else $XDG_CACHE_HOME/cordon,
+                              else ~/.cache/cordon */
+    int no_cache;          /* --no-cache: compile every time */
+    guard_scope scope;     /* default internal */
 } tool_guard_opts;
 
 /* Handles a shared option. Returns 1 when handled, 0 when `opt` is not a

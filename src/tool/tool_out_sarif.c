@@ -286,9 +286,9 @@ static json_t *rules_json(const rule_ref *v, size_t n)
     json_t *arr = json_array();
 
     for (size_t i = 0; arr && i < n; i++) {
-        json_t *r = json_pack("{s:s, s:{s:s}, s:{s:s}}", "id", v[i].id, "shortDescription",
-                              "text", v[i].id, "properties", "category",
-                              guard_category_name(v[i].category));
+        json_t *r =
+            json_pack("{s:s, s:{s:s}, s:{s:s}}", "id", v[i].id, "shortDescription", "text", v[i].id,
+                      "properties", "category", guard_category_name(v[i].category));
         if (!r || json_array_append_new(arr, r)) {
             json_decref(arr);
             arr = NULL;
@@ -397,12 +397,11 @@ static int sarif_finish(tool_report *rp, FILE *f)
             goto out;
     }
     log = json_pack("{s:s, s:s, s:[{s:{s:{s:s, s:s, s:o}}, s:s, s:o, s:O, s:[{s:b, s:O}]}]}",
-                    "$schema", SARIF_SCHEMA, "version", "2.1.0", "runs", "tool", "driver",
-                    "name", "cordon", "version", CORDON_VERSION, "rules",
-                    rules_json(rules, n_rules),
-                    "columnKind", "unicodeCodePoints", "originalUriBaseIds", base_ids(),
-                    "results", results, "invocations", "executionSuccessful",
-                    json_array_size(notes) == 0, "toolExecutionNotifications", notes);
+                    "$schema", SARIF_SCHEMA, "version", "2.1.0", "runs", "tool", "driver", "name",
+                    "cordon", "version", CORDON_VERSION, "rules", rules_json(rules, n_rules),
+                    "columnKind", "unicodeCodePoints", "originalUriBaseIds", base_ids(), "results",
+                    results, "invocations", "executionSuccessful", json_array_size(notes) == 0,
+                    "toolExecutionNotifications", notes);
     if (!log)
         goto out;
     if (json_dumpf(log, f, JSON_INDENT(2)) || fputc('\n', f) == EOF)

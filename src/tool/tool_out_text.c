@@ -59,8 +59,7 @@ static int position_width(const tool_outcome *oc)
     char tmp[64];
 
     for (size_t i = 0; i < oc->r->n_findings; i++) {
-        int n = format_position(tmp, sizeof tmp, oc->pos ? &oc->pos[i] : NULL,
-                                &oc->r->findings[i]);
+        int n = format_position(tmp, sizeof tmp, oc->pos ? &oc->pos[i] : NULL, &oc->r->findings[i]);
         if (n > w)
             w = n;
     }
@@ -91,18 +90,18 @@ static int add_excerpt(tool_buf *b, const guard_finding *f, int indent, const to
     return rc;
 }
 
-static int add_finding(tool_buf *b, const guard_finding *f, const tool_pos *pos, int pw,
-                       int rw, const tool_sgr *c)
+static int add_finding(tool_buf *b, const guard_finding *f, const tool_pos *pos, int pw, int rw,
+                       const tool_sgr *c)
 {
     char where[64];
     int rc = tool_buf_printf(b, "  %s", c->green);
 
     format_position(where, sizeof where, pos, f);
     rc |= tool_buf_printf(b, "%-*s", pw, where);
-    rc |= tool_buf_printf(b, "%s  %s%-7s%s  %s%-*s%s  %s %d%%", c->reset,
-                          action_color(c, f->action), guard_action_name(f->action), c->reset,
-                          c->cyan, rw, f->rule, c->reset, guard_severity_name(f->severity),
-                          f->confidence);
+    rc |=
+        tool_buf_printf(b, "%s  %s%-7s%s  %s%-*s%s  %s %d%%", c->reset, action_color(c, f->action),
+                        guard_action_name(f->action), c->reset, c->cyan, rw, f->rule, c->reset,
+                        guard_severity_name(f->severity), f->confidence);
     if (f->explanation) {
         rc |= tool_buf_adds(b, "  ");
         rc |= tool_term_escape(b, f->explanation, strlen(f->explanation), 400);

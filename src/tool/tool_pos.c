@@ -52,7 +52,9 @@ static uint64_t count_chars(const char *p, size_t n)
 
 static void advance(tool_pos_sweep *w, const char *p, size_t n)
 {
-    const char *last = n ? memrchr(p, '\n', n) : NULL;
+    if (!n || !p)
+        return; /* nothing to count (and no pointer to hand to memchr) */
+    const char *last = memrchr(p, '\n', n);
 
     if (!last) {
         w->ucol += count_chars(p, n);

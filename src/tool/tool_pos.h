@@ -25,7 +25,7 @@
 #include "cordon/guard.h"
 
 typedef struct tool_pos {
-    uint64_t line, col, ucol;   /* of the start; 0 = unknown */
+    uint64_t line, col, ucol;    /* of the start; 0 = unknown */
     uint64_t end_line, end_ucol; /* just past the end (exclusive); 0 = unknown */
 } tool_pos;
 
@@ -51,10 +51,10 @@ uint64_t tool_pos_sweep_need(const tool_pos_sweep *w);
 void tool_pos_sweep_end(tool_pos_sweep *w);
 
 typedef struct tool_line_index {
-    uint64_t *nl;    /* offsets of the recorded newlines, ascending */
+    uint64_t *nl; /* offsets of the recorded newlines, ascending */
     size_t n, cap, max;
-    uint64_t at;     /* bytes fed */
-    bool full;       /* stopped recording; exact only up to `limit` */
+    uint64_t at; /* bytes fed */
+    bool full;   /* stopped recording; exact only up to `limit` */
     uint64_t limit;
 } tool_line_index;
 

@@ -31,7 +31,7 @@ static void format_eta(double s, char *out, size_t cap)
 /* Composes the line (without escape codes) for the current counters. */
 static void compose(tool_progress *pg, char *line, size_t cap, int width)
 {
-    size_t done, total = pg->total;
+    size_t done, total;
     uint64_t bytes;
     double elapsed, rate, eta = -1;
     char rb[32], eb[32], bar[41], stat[160];
@@ -41,6 +41,8 @@ static void compose(tool_progress *pg, char *line, size_t cap, int width)
         snprintf(line, cap, "walking: %zu items found", atomic_load(&pg->found));
         return;
     }
+    /* total and total_bytes are published by the store to `scanning` */
+    total = pg->total;
     done = atomic_load(&pg->done);
     bytes = atomic_load(&pg->bytes);
     elapsed = tool_now() - pg->scan_start;

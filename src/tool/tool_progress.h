@@ -22,9 +22,9 @@
 
 typedef struct tool_progress {
     /* counters, updated by anyone without the lock */
-    atomic_size_t found;          /* items found by the walk */
-    atomic_size_t done;           /* items finished */
-    atomic_uint_least64_t bytes;  /* bytes read */
+    atomic_size_t found;         /* items found by the walk */
+    atomic_size_t done;          /* items finished */
+    atomic_uint_least64_t bytes; /* bytes read */
     /* set once by the main thread between the walk and the scan */
     atomic_bool scanning;
     size_t total;
@@ -32,13 +32,13 @@ typedef struct tool_progress {
     double scan_start;
     /* drawing */
     bool enabled;
-    bool stdout_tty;        /* report and bar share a terminal */
-    bool drawn;             /* under *lock */
-    pthread_mutex_t *lock;  /* the output lock */
+    bool stdout_tty;       /* report and bar share a terminal */
+    bool drawn;            /* under *lock */
+    pthread_mutex_t *lock; /* the output lock */
     pthread_t thread;
     pthread_mutex_t tick_lock;
     pthread_cond_t tick;
-    bool quit;              /* under tick_lock */
+    bool quit; /* under tick_lock */
 } tool_progress;
 
 /* Seconds on a monotonic clock. */

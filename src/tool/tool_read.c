@@ -79,8 +79,7 @@ static ssize_t read_full(tool_reader *rd, int fd, char *buf, size_t want, bool c
     return (ssize_t)got;
 }
 
-guard_err tool_reader_init(tool_reader *rd, guard_ruleset *rs, guard_scope scope,
-                           guard_error *err)
+guard_err tool_reader_init(tool_reader *rd, guard_ruleset *rs, guard_scope scope, guard_error *err)
 {
     guard_err rc;
 
@@ -201,8 +200,8 @@ static void scan_stream(tool_reader *rd, const char *prefix, size_t plen, const 
             if (stopping(rd))
                 oc->interrupted = true;
             else
-                set_error(oc, "read error after %llu bytes: %s",
-                          (unsigned long long)oc->bytes_read, strerror(errno));
+                set_error(oc, "read error after %llu bytes: %s", (unsigned long long)oc->bytes_read,
+                          strerror(errno));
             read_failed = true;
             break;
         }
@@ -211,10 +210,6 @@ static void scan_stream(tool_reader *rd, const char *prefix, size_t plen, const 
         oc->bytes_read += (uint64_t)n;
         count_progress(rd, (size_t)n);
         rc = feed(st, rd->chunk, (size_t)n, lip, &gerr);
-        if (!rc && stopping(rd)) {
-            oc->interrupted = true;
-            read_failed = true;
-        }
     }
     /* closing rules on what was fed even after a read error: the findings so
      * far are reported with the error, status partial */

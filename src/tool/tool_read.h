@@ -33,29 +33,28 @@
 #define TOOL_LINE_MAX  ((size_t)1 << 20)          /* newlines indexed per pipe */
 
 typedef struct tool_outcome {
-    size_t index;          /* the item's index in the walk */
+    size_t index; /* the item's index in the walk */
     const tool_item *item;
-    guard_result *r;       /* NULL when nothing could be inspected */
-    tool_pos *pos;         /* one per finding of r; NULL when r has none */
+    guard_result *r; /* NULL when nothing could be inspected */
+    tool_pos *pos;   /* one per finding of r; NULL when r has none */
     uint64_t bytes_read;
     bool binary;
-    bool interrupted;      /* stopped by a signal: not to be reported */
-    char error[384];       /* non-empty when the item failed (exit 2) */
+    bool interrupted; /* stopped by a signal: not to be reported */
+    char error[384];  /* non-empty when the item failed (exit 2) */
 } tool_outcome;
 
 typedef struct tool_reader {
     guard_scanner *sc;
     guard_ruleset *rs;
     guard_scope scope;
-    char *chunk; /* TOOL_CHUNK bytes */
-    atomic_uint_least64_t *progress_bytes;   /* bytes read, for the progress bar; may be NULL */
-    const volatile sig_atomic_t *stop;       /* non-zero: give up soon; may be NULL */
+    char *chunk;                           /* TOOL_CHUNK bytes */
+    atomic_uint_least64_t *progress_bytes; /* bytes read, for the progress bar; may be NULL */
+    const volatile sig_atomic_t *stop;     /* non-zero: give up soon; may be NULL */
 } tool_reader;
 
 /* Sets up a reader for the calling thread. rs is borrowed. Returns GUARD_OK
  * or an error (err filled). */
-guard_err tool_reader_init(tool_reader *rd, guard_ruleset *rs, guard_scope scope,
-                           guard_error *err);
+guard_err tool_reader_init(tool_reader *rd, guard_ruleset *rs, guard_scope scope, guard_error *err);
 void tool_reader_free(tool_reader *rd);
 
 /* Reads and inspects one item into oc (overwritten). Never fails as a whole:

@@ -40,8 +40,8 @@ typedef struct tool_format {
 
 struct tool_report {
     const tool_format *fmt;
-    bool color;   /* text: ANSI colours */
-    void *priv;   /* the format's own state */
+    bool color; /* text: ANSI colours */
+    void *priv; /* the format's own state */
 };
 
 extern const tool_format tool_format_text;

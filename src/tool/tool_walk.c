@@ -264,8 +264,7 @@ static int walk_arg(walker *w, const char *arg)
     if (!p)
         return -1;
     /* FIFOs and devices named explicitly are read as streams */
-    return add_item(w, p, TOOL_ITEM_FILE, S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0, 0,
-                    NULL);
+    return add_item(w, p, TOOL_ITEM_FILE, S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0, 0, NULL);
 }
 
 int tool_walk(tool_items *out, char *const *paths, size_t n, const volatile sig_atomic_t *stop,

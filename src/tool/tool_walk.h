@@ -29,7 +29,7 @@ typedef enum tool_item_kind {
 } tool_item_kind;
 
 typedef struct tool_item {
-    char *path;       /* as given or as joined while walking; "-" for stdin */
+    char *path; /* as given or as joined while walking; "-" for stdin */
     tool_item_kind kind;
     uint64_t size;    /* size from the walk (progress only); 0 if unknown */
     int err;          /* errno, for TOOL_ITEM_ERROR */
@@ -39,10 +39,10 @@ typedef struct tool_item {
 typedef struct tool_items {
     tool_item *v;
     size_t n, cap;
-    uint64_t bytes;          /* sum of sizes */
-    size_t skipped_links;    /* symlinks to directories, dangling symlinks */
-    size_t skipped_special;  /* FIFOs, sockets, devices met while walking */
-    size_t skipped_repeats;  /* directories already visited */
+    uint64_t bytes;         /* sum of sizes */
+    size_t skipped_links;   /* symlinks to directories, dangling symlinks */
+    size_t skipped_special; /* FIFOs, sockets, devices met while walking */
+    size_t skipped_repeats; /* directories already visited */
 } tool_items;
 
 /* Walks paths[0..n) into out (zeroed by the caller). `found`, when not NULL,
