@@ -46,10 +46,18 @@ extern char **environ;
 typedef struct load_report {
     int ok;
     char message[512];
-    double seconds;
-    long hwm_kb_before, hwm_kb; /* VmHWM at start and after the load */
+    double seconds, cpu_seconds; /* wall, and user + system of the child */
+    long hwm_kb_before, hwm_kb;  /* VmHWM at start and after the load */
     guard_ruleset_info info;
 } load_report;
+
+static double cpu_now(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
 
 static void child_load(const char *policy, const char *lex, const char *cache, int fd)
 {
@@ -59,9 +67,11 @@ static void child_load(const char *policy, const char *lex, const char *cache, i
     guard_options opt = {
         .policy_path = policy, .lexicon_paths = &lex, .n_lexicons = 1, .cache_dir = cache};
     r.hwm_kb_before = bench_status_kb("VmHWM");
+    double c0 = cpu_now();
     uint64_t t0 = bench_now_ns();
     if (guard_ruleset_load(&opt, &rs, &err) == GUARD_OK) {
         r.seconds = (double)(bench_now_ns() - t0) / 1e9;
+        r.cpu_seconds = cpu_now() - c0;
         r.ok = 1;
         guard_ruleset_get_info(rs, &r.info);
     } else {
@@ -166,9 +176,10 @@ static void print_load(const char *what, const load_report *r)
         printf("  %-22s FAILED: %s\n", what, r->message);
         return;
     }
-    printf("  %-22s %9.3f s %9.1f MB   (%zu patterns, %zu terms, db %.1f MB, %s)\n", what,
-           r->seconds, (double)r->hwm_kb / 1024.0, r->info.n_patterns, r->info.n_terms,
-           (double)r->info.db_bytes / 1e6, r->info.from_cache ? "from cache" : "compiled");
+    printf("  %-22s %9.3f s %9.3f s %9.1f MB   (%zu patterns, %zu terms, db %.1f MB, %s)\n", what,
+           r->seconds, r->cpu_seconds, (double)r->hwm_kb / 1024.0, r->info.n_patterns,
+           r->info.n_terms, (double)r->info.db_bytes / 1e6,
+           r->info.from_cache ? "from cache" : "compiled");
 }
 
 static void summary_row(long n_terms, const char *what, int ok, double v, double ref,
@@ -212,7 +223,7 @@ static int bench_one(const char *policy, const char *lex, const char *rg, unsign
     fclose(f);
 
     printf("lexicon %s: %ld terms\n", lex, n_terms);
-    printf("  %-22s %11s %12s\n", "", "time", "peak RSS");
+    printf("  %-22s %11s %11s %12s\n", "", "wall", "CPU", "peak RSS");
     if (measure_load(policy, lex, cache, timeout, &cold) != 0 || !cold.ok)
         failed = 1;
     print_load("compile (empty cache)", &cold);
@@ -226,8 +237,8 @@ static int bench_one(const char *policy, const char *lex, const char *rg, unsign
             printf("  note: the second load did not come from the cache\n");
     }
     print_load("load (warm cache)", &warm);
-    printf("  %-22s %9.1f MB on disk; process baseline %.1f MB\n", "cache",
-           (double)dir_bytes(cache) / 1e6, (double)cold.hwm_kb_before / 1024.0);
+    printf("  %-22s %9.1f MB on disk; process baseline %.1f MB\n",
+           "cache:", (double)dir_bytes(cache) / 1e6, (double)cold.hwm_kb_before / 1024.0);
 
     double best = -1;
     long best_kb = 0;
@@ -244,8 +255,8 @@ static int bench_one(const char *policy, const char *lex, const char *rg, unsign
         }
     }
     if (best >= 0) {
-        printf("  %-22s %9.3f s %9.1f MB   (best of 3, `rg -F -f terms --count` on 4 KB)\n",
-               "ref: rg compile", best, (double)best_kb / 1024.0);
+        printf("  %-22s %9.3f s %11s %9.1f MB   (best of 3, `rg -F -f terms --count` on 4 KB)\n",
+               "ref: rg compile", best, "", (double)best_kb / 1024.0);
         if (cold.ok)
             printf("  ratio compile/rg %.1fx", cold.seconds / best);
         if (warm.ok)
@@ -261,6 +272,7 @@ static int bench_one(const char *policy, const char *lex, const char *rg, unsign
     }
     /* One line per figure for bench/run.sh's summary table. */
     summary_row(n_terms, "compile s", cold.ok, cold.seconds, best, "-", "-");
+    summary_row(n_terms, "compile CPU s", cold.ok, cold.cpu_seconds, -1, "-", "-");
     summary_row(n_terms, "compile peak RSS MB", cold.ok, (double)cold.hwm_kb / 1024.0,
                 (double)best_kb / 1024.0, "-", "-");
     summary_row(n_terms, "load from cache s", warm.ok, warm.seconds, best, targeted ? "<= 2" : "-",

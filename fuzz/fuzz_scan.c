@@ -33,17 +33,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* A few terms of every shape the lexicon handles: CJK, ASCII, an allow-list
  * entry, nested terms (longest match), a term that folds (traditional). */
-static const char builtin_lexicon[] =
-    "# fuzz_scan built-in lexicon\n"
-    "色情\tporn\thigh\n"
-    "!白色情人节\n"
-    "机密资料\tdocs\tmedium\n"
-    "机密资料库\tdbase\thigh\n"
-    "蓝鳍计划\tcodename\thigh\n"
-    "bluefin\tcodename\thigh\n"
-    "fieldstone\tcodename\tlow\n"
-    "團建預算\tfinance\tlow\n"
-    "红杉行动\n";
+static const char builtin_lexicon[] = "# fuzz_scan built-in lexicon\n"
+                                      "色情\tporn\thigh\n"
+                                      "!白色情人节\n"
+                                      "机密资料\tdocs\tmedium\n"
+                                      "机密资料库\tdbase\thigh\n"
+                                      "蓝鳍计划\tcodename\thigh\n"
+                                      "bluefin\tcodename\thigh\n"
+                                      "fieldstone\tcodename\tlow\n"
+                                      "團建預算\tfinance\tlow\n"
+                                      "红杉行动\n";
 
 static guard_ruleset *rs;
 static guard_scanner *scanner;
@@ -92,8 +91,8 @@ static void check_result(const guard_result *r, const uint8_t *data, size_t size
     if (r->n_findings && !r->findings)
         die("findings missing", mode);
     if (r->bytes != size) {
-        snprintf(msg, sizeof msg, "%s: bytes %llu, input %zu", mode,
-                 (unsigned long long)r->bytes, size);
+        snprintf(msg, sizeof msg, "%s: bytes %llu, input %zu", mode, (unsigned long long)r->bytes,
+                 size);
         die("bytes inspected", msg);
     }
     for (size_t i = 0; i < r->n_findings; i++) {
@@ -107,10 +106,8 @@ static void check_result(const guard_result *r, const uint8_t *data, size_t size
             die("finding span outside the input", msg);
         if (i && f->start < r->findings[i - 1].start)
             die("findings not sorted by start", msg);
-        if ((unsigned)f->category >= GUARD_CAT_COUNT ||
-            (unsigned)f->severity >= GUARD_SEV_COUNT ||
-            (unsigned)f->action >= GUARD_ACTION_COUNT || f->confidence < 0 ||
-            f->confidence > 100)
+        if ((unsigned)f->category >= GUARD_CAT_COUNT || (unsigned)f->severity >= GUARD_SEV_COUNT ||
+            (unsigned)f->action >= GUARD_ACTION_COUNT || f->confidence < 0 || f->confidence > 100)
             die("finding field out of range", msg);
         if (f->location)
             die("plain text finding with a location", msg);
@@ -130,8 +127,7 @@ static void check_result(const guard_result *r, const uint8_t *data, size_t size
         die("stream results carry no masked copy", NULL);
     if (!stream && r->verdict == GUARD_MASK && !r->masked)
         die("verdict mask without a masked copy", NULL);
-    if (!stream && r->masked && r->masked_len != strlen(r->masked) &&
-        !memchr(data, 0, size))
+    if (!stream && r->masked && r->masked_len != strlen(r->masked) && !memchr(data, 0, size))
         die("masked_len does not match the masked text", NULL);
 }
 
@@ -208,10 +204,18 @@ static guard_result *scan_stream(const uint8_t *data, size_t size, guard_scope s
         uint32_t x = next_rand(&seed);
         size_t n;
         switch (x & 3) {
-        case 0: n = 1; break;                      /* byte at a time */
-        case 1: n = 1 + (x >> 8) % 4; break;       /* inside a UTF-8 sequence */
-        case 2: n = 1 + (x >> 8) % 64; break;
-        default: n = (x >> 8) % 4096; break;       /* empty chunks too */
+        case 0:
+            n = 1;
+            break; /* byte at a time */
+        case 1:
+            n = 1 + (x >> 8) % 4;
+            break; /* inside a UTF-8 sequence */
+        case 2:
+            n = 1 + (x >> 8) % 64;
+            break;
+        default:
+            n = (x >> 8) % 4096;
+            break; /* empty chunks too */
         }
         if (n > size - off)
             n = size - off;

@@ -7,7 +7,7 @@ set -eu
 PKGS="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
       libhyperscan-dev libutf8proc-dev libicu-dev opencc libopencc-data
       libidn2-dev libyaml-dev libjansson-dev libcmocka-dev libsodium-dev python3 ripgrep
-      valgrind"
+      valgrind clang-format"
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi

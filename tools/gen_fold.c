@@ -125,7 +125,9 @@ static int32_t ascii_skel_len[62];
 
 static uint32_t ascii_of(int i)
 {
-    return i < 26 ? (uint32_t)('a' + i) : i < 36 ? (uint32_t)('0' + i - 26) : (uint32_t)('A' + i - 36);
+    return i < 26   ? (uint32_t)('a' + i)
+           : i < 36 ? (uint32_t)('0' + i - 26)
+                    : (uint32_t)('A' + i - 36);
 }
 
 static int32_t skeleton(uint32_t c, UChar *out, int32_t cap)
@@ -148,7 +150,8 @@ static int is_compat(uint32_t c)
 {
     utf8proc_uint8_t src[8], *m = NULL;
     utf8proc_ssize_t sl = utf8proc_encode_char((utf8proc_int32_t)c, src);
-    utf8proc_ssize_t ml = utf8proc_map(src, sl, &m, UTF8PROC_STABLE | UTF8PROC_COMPAT | UTF8PROC_COMPOSE);
+    utf8proc_ssize_t ml =
+        utf8proc_map(src, sl, &m, UTF8PROC_STABLE | UTF8PROC_COMPAT | UTF8PROC_COMPOSE);
     int r = ml >= 0 && (ml != sl || memcmp(m, src, (size_t)sl) != 0);
     free(m);
     return r;
@@ -226,8 +229,7 @@ int main(int argc, char **argv)
             /* Surrogates never decode from valid UTF-8; the normaliser turns
              * them into U+FFFD. */
             nb = put_utf8(0xFFFD, bytes);
-        } else if (c == '\n' || c == 0x0B || c == 0x0C || c == 0x85 || c == 0x2028 ||
-                   c == 0x2029) {
+        } else if (c == '\n' || c == 0x0B || c == 0x0C || c == 0x85 || c == 0x2028 || c == 0x2029) {
             bytes[nb++] = '\n';
             flags |= GUARD_FOLD_NL;
         } else if (c == '\r') {

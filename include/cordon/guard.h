@@ -86,7 +86,7 @@ typedef enum guard_status {
 } guard_status;
 
 typedef struct guard_finding {
-    const char *rule;        /* stable rule id, e.g. "marking.classified" */
+    const char *rule; /* stable rule id, e.g. "marking.classified" */
     guard_category category;
     guard_severity severity;
     int confidence;          /* 0..100 */
@@ -118,10 +118,10 @@ typedef struct guard_result {
 typedef struct guard_ruleset guard_ruleset;
 
 typedef struct guard_options {
-    const char *policy_path;         /* NULL: the built-in default policy */
+    const char *policy_path;          /* NULL: the built-in default policy */
     const char *const *lexicon_paths; /* extra lexicon files, may be NULL */
     size_t n_lexicons;
-    const char *cache_dir;           /* where compiled databases are cached; NULL: none */
+    const char *cache_dir; /* where compiled databases are cached; NULL: none */
 } guard_options;
 
 /* Parses the policy and lexicons and compiles them into one database (or
@@ -132,10 +132,10 @@ void guard_ruleset_unref(guard_ruleset *rs);
 
 /* Facts about a compiled ruleset, for logs and benchmarks. */
 typedef struct guard_ruleset_info {
-    size_t n_patterns;     /* patterns in the database */
-    size_t n_terms;        /* lexicon terms (allow-list entries included) */
-    size_t db_bytes;       /* size of the compiled database */
-    bool from_cache;       /* loaded from cache_dir instead of compiled */
+    size_t n_patterns; /* patterns in the database */
+    size_t n_terms;    /* lexicon terms (allow-list entries included) */
+    size_t db_bytes;   /* size of the compiled database */
+    bool from_cache;   /* loaded from cache_dir instead of compiled */
     double compile_seconds;
     uint64_t max_message_bytes; /* guard_scan()'s input limit; stream more */
 } guard_ruleset_info;

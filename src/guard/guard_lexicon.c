@@ -40,8 +40,7 @@ void guard_lexicon_free(guard_lexicon *lx)
     memset(lx, 0, sizeof *lx);
 }
 
-static int seterr(guard_error *err, guard_err code, const char *path, size_t line,
-                  const char *msg)
+static int seterr(guard_error *err, guard_err code, const char *path, size_t line, const char *msg)
 {
     if (err) {
         err->code = code;
@@ -310,8 +309,8 @@ static void lex_settle(guard_ctx *c, lex_state *s, size_t upto)
         char expl[200];
         snprintf(expl, sizeof expl, "lexicon term \"%.120s\" (%s)", lx->pool + t->text,
                  lx->cats[t->cat]);
-        guard_emit(c, lx->cat_rules[t->cat], GUARD_CAT_LEXICON, (guard_severity)t->sev, 90,
-                   a->from, a->to, expl);
+        guard_emit(c, lx->cat_rules[t->cat], GUARD_CAT_LEXICON, (guard_severity)t->sev, 90, a->from,
+                   a->to, expl);
     }
     if (upto && s->n > upto)
         memmove(s->v, s->v + upto, (s->n - upto) * sizeof *s->v);

@@ -22,9 +22,9 @@
 #define GUARD_TERM_MAX 255 /* bytes of a folded term */
 
 typedef struct guard_term {
-    uint32_t text;  /* offset of the term as written, in the pool */
-    uint16_t cat;   /* index into cats */
-    uint8_t vlen;   /* folded length */
+    uint32_t text; /* offset of the term as written, in the pool */
+    uint16_t cat;  /* index into cats */
+    uint8_t vlen;  /* folded length */
     uint8_t sev : 4, allow : 1;
 } guard_term;
 

@@ -35,6 +35,7 @@ enum { L_SCHEME, L_WWW, L_TLD, L_XN, L_COUNT };
 #define TAIL_MAX    2048                 /* path, query and fragment */
 #define PENDING_MAX 8                    /* URLs waiting for more input */
 #define SEEN_MAX    512                  /* distinct hosts reported as external */
+#define SEEN_SLOTS  1024                 /* their open-addressing table, half full at most */
 #define EXPL_MAX    (4 * HOST_BUF + 512) /* four host names and some words */
 
 /* Top-level domains that make a bare "name.tld" a link. Bounded on purpose:
@@ -63,13 +64,14 @@ typedef struct link_pending {
     uint64_t start; /* URL start (scheme or host) */
     uint64_t host;  /* where the authority / host starts */
     uint32_t kind;
+    bool cont; /* continues a run already looked at: skip the rest of it */
 } link_pending;
 
 typedef struct link_state {
     uint64_t covered; /* view bytes below this belong to a URL already judged */
     link_pending pend[PENDING_MAX];
     size_t n_pend;
-    uint64_t seen[SEEN_MAX]; /* hashes of hosts reported as external */
+    uint64_t seen[SEEN_SLOTS]; /* hashes of hosts reported as external; 0 = free */
     size_t n_seen;
 } link_state;
 
@@ -633,8 +635,10 @@ static int parse_bare(const guard_ctx *c, url_span *u, uint64_t hs)
             break;
         p++;
     }
-    if (p - hs >= HOST_MAX)
+    if (p - hs >= HOST_MAX) {
+        u->he = p; /* no host: let the caller skip the whole run */
         return PARSE_SKIP;
+    }
     while (p > hs && (vbyte(c, p - 1) == '.' || vbyte(c, p - 1) == '-'))
         p--;
     while (hs < p && (vbyte(c, hs) == '.' || vbyte(c, hs) == '-'))
@@ -929,13 +933,14 @@ static void judge(guard_ctx *c, link_state *st, const url_span *u)
     }
     /* 7. external, once per host */
     {
-        uint64_t h = fnv1a(real, rl);
-        for (size_t i = 0; i < st->n_seen; i++)
-            if (st->seen[i] == h)
-                goto out;
-        if (st->n_seen == SEEN_MAX)
-            goto out;
-        st->seen[st->n_seen++] = h;
+        uint64_t h = fnv1a(real, rl) | 1; /* never 0, the free mark */
+        size_t i = (size_t)(h % SEEN_SLOTS);
+        while (st->seen[i] && st->seen[i] != h)
+            i = (i + 1) % SEEN_SLOTS;
+        if (st->seen[i] == h || st->n_seen == SEEN_MAX)
+            goto out; /* reported already, or too many hosts to tell */
+        st->seen[i] = h;
+        st->n_seen++;
         if (!o_ascii && strcmp(real, vh) != 0)
             snprintf(why, sizeof why, "link to the external domain %s (%s)", oh, real);
         else
@@ -971,8 +976,11 @@ static int try_url(guard_ctx *c, link_state *st, const link_pending *h)
     }
     if (r == PARSE_MORE)
         return r;
-    if (r == PARSE_SKIP)
+    if (r == PARSE_SKIP || (r == PARSE_OK && h->cont)) {
+        if (h->kind != L_SCHEME && u.he > st->covered)
+            st->covered = u.he; /* later hits in this run need no second look */
         return r;
+    }
     if (h->kind != L_SCHEME) {
         /* A bare name must look like a link, not a file name or prose. */
         char hb[HOST_BUF];
@@ -1119,11 +1127,13 @@ static int link_begin(guard_ctx *c)
 
 /* Where does the URL of this hit start? Returns false when the hit is not a
  * URL start (part of a longer name, an e-mail address …). */
-static bool locate(const guard_ctx *c, uint32_t arg, uint64_t to, link_pending *h)
+static bool locate(const guard_ctx *c, const link_state *st, uint32_t arg, uint64_t to,
+                   link_pending *h)
 {
     static const char *const schemes[] = {"https", "http", "wss", "ws", "ftp"};
     uint64_t p;
 
+    memset(h, 0, sizeof *h);
     h->kind = arg;
     switch (arg) {
     case L_SCHEME:
@@ -1149,9 +1159,12 @@ static bool locate(const guard_ctx *c, uint32_t arg, uint64_t to, link_pending *
         return true;
     case L_TLD:
     case L_XN:
+        /* Not back into what was looked at already: that keeps a long run
+         * of ".com.com.com…" linear. */
         p = arg == L_XN ? to - 4 : to;
-        while (p > 0 && to - p < HOST_MAX && is_host_byte(guard_ctx_view_byte(c, p - 1)))
+        while (p > st->covered && to - p < HOST_MAX && is_host_byte(guard_ctx_view_byte(c, p - 1)))
             p--;
+        h->cont = p > 0 && p == st->covered && is_host_byte(guard_ctx_view_byte(c, p - 1));
         h->start = h->host = p;
         return true;
     default:
@@ -1164,8 +1177,8 @@ static void link_on_hit(guard_ctx *c, uint32_t arg, uint64_t to)
     link_state *st = c->det_state[GUARD_DET_LINK];
     link_pending h;
 
-    if (!st || !locate(c, arg, to, &h))
-        return;
+    if (!st || (to <= st->covered && st->n_pend == 0) || !locate(c, st, arg, to, &h))
+        return; /* inside a URL already judged */
     run_pending(c, st, false);
     if (h.start < st->covered)
         return;

@@ -38,10 +38,10 @@ enum {
     M_MASTHEAD,
 };
 
-#define HEADER_LINES 8      /* lines at the top where document elements live */
-#define HEADER_BYTES 2048   /* ... and how far into the view they can be */
-#define LINE_MAX_SCAN 400   /* bytes walked to find a line's ends */
-#define MAX_TRACKED 256     /* findings revised at the end */
+#define HEADER_LINES  8    /* lines at the top where document elements live */
+#define HEADER_BYTES  2048 /* ... and how far into the view they can be */
+#define LINE_MAX_SCAN 400  /* bytes walked to find a line's ends */
+#define MAX_TRACKED   256  /* findings revised at the end */
 
 static const struct {
     const char *expr;
@@ -440,17 +440,18 @@ static void level_hit(guard_ctx *c, mark_state *s, unsigned arg, uint64_t to)
     if (header && (star || labelled || alone))
         conf += 5;
 
-    guard_severity sev = arg == M_MIMI                  ? GUARD_SEV_HIGH
+    guard_severity sev = arg == M_MIMI                ? GUARD_SEV_HIGH
                          : arg == M_COMMON_COMMERCIAL ? GUARD_SEV_MEDIUM
                          : arg == M_CORE_COMMERCIAL   ? GUARD_SEV_HIGH
                                                       : GUARD_SEV_CRITICAL;
     snprintf(expl, sizeof expl, "%s marking %s%s%s%s", commercial ? "commercial-secret" : "secrecy",
              names[arg], star ? (ocr ? " with an OCR-garbled ★" : " with ★") : "",
              labelled ? " under a 密级 label" : "",
-             alone && !star ? " alone on a line" : (kind == 1   ? " and a period"
-                                                    : kind == 2 ? " (long-term)"
-                                                    : kind == 3 ? " and a condition"
-                                                                : ""));
+             alone && !star ? " alone on a line"
+                            : (kind == 1   ? " and a period"
+                               : kind == 2 ? " (long-term)"
+                               : kind == 3 ? " and a condition"
+                                           : ""));
     int idx = guard_emit(c, commercial ? "marking.commercial" : "marking.classified",
                          GUARD_CAT_MARKING, sev, conf, from, span_end, expl);
     if (labelled)
@@ -519,11 +520,11 @@ static void line_hit(guard_ctx *c, mark_state *s, unsigned arg, uint64_t to)
         if (!all_upper_ascii(c, from, end))
             return; /* "Confidential" in a sentence or title case: not a banner */
         int b0 = vb(c, from);
-        guard_severity sev = b0 == 't'   ? GUARD_SEV_CRITICAL
-                             : b0 == 's' ? GUARD_SEV_HIGH
+        guard_severity sev = b0 == 't'                             ? GUARD_SEV_CRITICAL
+                             : b0 == 's'                           ? GUARD_SEV_HIGH
                              : b0 == 'c' && vb(c, from + 1) == 'o' ? GUARD_SEV_MEDIUM
-                             : b0 == 'c' ? GUARD_SEV_MEDIUM
-                                         : GUARD_SEV_LOW;
+                             : b0 == 'c'                           ? GUARD_SEV_MEDIUM
+                                                                   : GUARD_SEV_LOW;
         int conf = sev >= GUARD_SEV_HIGH ? 80 : 75;
         for (uint64_t i = from; i + 1 < end; i++)
             if (vb(c, i) == '/' && vb(c, i + 1) == '/')
@@ -686,8 +687,7 @@ static void mark_hit(guard_ctx *c, uint32_t arg, uint64_t to)
 static void mark_finish(guard_ctx *c)
 {
     mark_state *s = c->det_state[GUARD_DET_MARKING];
-    int elements = s->has_docnum + s->has_docref + s->has_masthead + s->has_signer +
-                   s->has_urgency;
+    int elements = s->has_docnum + s->has_docref + s->has_masthead + s->has_signer + s->has_urgency;
     unsigned lines = 0;
     if (c->view_end <= HEADER_BYTES)
         lines = line_of(c, s, c->view_end) + 1;

@@ -261,8 +261,14 @@ static int feed_bytes(guard_norm *n, const unsigned char *s, size_t len, bool fi
         uint64_t orig = n->orig_pos + i;
         if (b < 0x80) {
             const guard_fold_entry *e = &guard_fold_bmp[b];
-            /* Fast path: letters and digits are linear and never separators. */
+            /* Fast path: a run of letters and digits is linear, never holds a
+             * separator, and needs one capacity check for the whole run. */
             if (e->flags == GUARD_FOLD_IDENT || (unsigned)(b - 'A') < 26u) {
+                size_t j = i + 1;
+                while (j < len && s[j] < 0x80 &&
+                       (guard_fold_bmp[s[j]].flags == GUARD_FOLD_IDENT ||
+                        (unsigned)(s[j] - 'A') < 26u))
+                    j++;
                 if (n->pending_chars && settle_pending(n, false))
                     return -1;
                 if (!n->linear_ok) {
@@ -270,22 +276,61 @@ static int feed_bytes(guard_norm *n, const unsigned char *s, size_t len, bool fi
                         return -1;
                     n->linear_ok = true;
                 }
-                if (n->len + 8 > n->cap) {
-                    if (n->max_bytes && n->len >= n->max_bytes)
+                if (n->len + (j - i) + 8 > n->cap) {
+                    if (n->max_bytes && n->len + (j - i) > n->max_bytes)
                         return -1;
-                    if (grow((void **)&n->view, &n->cap, n->len + 8, 1))
+                    if (grow((void **)&n->view, &n->cap, n->len + (j - i) + 8, 1))
                         return -1;
                 }
-                n->view[n->len++] = (unsigned char)((unsigned)(b - 'A') < 26u ? b + 32 : b);
+                unsigned char *o = n->view + n->len;
+                for (size_t k = i; k < j; k++)
+                    o[k - i] = (unsigned char)((unsigned)(s[k] - 'A') < 26u ? s[k] + 32 : s[k]);
+                n->len += j - i;
                 n->last_cjk = false;
                 n->last_space = false;
-                i++;
+                i = j;
                 continue;
             }
             if (emit(n, orig, 1, s + i, (const unsigned char *)&e->val, e->len, e->flags))
                 return -1;
             i++;
             continue;
+        }
+        /* Fast path: a run of CJK characters that fold to themselves (most
+         * simplified Chinese text) is copied as it is. */
+        if ((b & 0xF0) == 0xE0 && i + 2 < len && (s[i + 1] & 0xC0) == 0x80 &&
+            (s[i + 2] & 0xC0) == 0x80) {
+            size_t j = i;
+            while (j + 2 < len && (s[j] & 0xF0) == 0xE0 && (s[j + 1] & 0xC0) == 0x80 &&
+                   (s[j + 2] & 0xC0) == 0x80) {
+                uint32_t c3 = ((uint32_t)(s[j] & 0x0F) << 12) | ((uint32_t)(s[j + 1] & 0x3F) << 6) |
+                              (s[j + 2] & 0x3F);
+                if (c3 < 0x800 || (c3 >= 0xD800 && c3 <= 0xDFFF) ||
+                    guard_fold_bmp[c3].flags != (GUARD_FOLD_CJK | GUARD_FOLD_IDENT))
+                    break;
+                j += 3;
+            }
+            if (j > i) {
+                if (n->pending_chars && settle_pending(n, true))
+                    return -1;
+                if (!n->linear_ok) {
+                    if (push_map(n, orig, 0))
+                        return -1;
+                    n->linear_ok = true;
+                }
+                if (n->len + (j - i) + 8 > n->cap) {
+                    if (n->max_bytes && n->len + (j - i) > n->max_bytes)
+                        return -1;
+                    if (grow((void **)&n->view, &n->cap, n->len + (j - i) + 8, 1))
+                        return -1;
+                }
+                memcpy(n->view + n->len, s + i, j - i);
+                n->len += j - i;
+                n->last_cjk = true;
+                n->last_space = false;
+                i = j;
+                continue;
+            }
         }
         uint32_t cp;
         int k = decode(s + i, len - i, &cp);

@@ -45,19 +45,19 @@ typedef struct guard_norm {
     uint64_t *ev;
     size_t n_ev, cap_ev;
     /* state */
-    uint64_t orig_pos;     /* original offset of the next byte fed */
+    uint64_t orig_pos;      /* original offset of the next byte fed */
     unsigned char carry[4]; /* incomplete UTF-8 sequence from the last chunk */
     size_t n_carry;
-    bool linear_ok;        /* the last map entry is linear and current */
-    bool last_cjk;         /* the last emitted character was CJK */
-    bool last_space;       /* the last emitted byte was a space */
-    int pending_chars;     /* separators held after a CJK character */
-    size_t pending_view;   /* view length before them */
-    size_t pending_map;    /* map length before them */
-    size_t pending_ev;     /* evasion events before them */
+    bool linear_ok;           /* the last map entry is linear and current */
+    bool last_cjk;            /* the last emitted character was CJK */
+    bool last_space;          /* the last emitted byte was a space */
+    int pending_chars;        /* separators held after a CJK character */
+    size_t pending_view;      /* view length before them */
+    size_t pending_map;       /* map length before them */
+    size_t pending_ev;        /* evasion events before them */
     uint64_t pending_orig[8]; /* their original offsets */
-    uint64_t invalid;      /* invalid UTF-8 sequences replaced */
-    size_t max_bytes;      /* cap on len; 0 = none */
+    uint64_t invalid;         /* invalid UTF-8 sequences replaced */
+    size_t max_bytes;         /* cap on len; 0 = none */
 } guard_norm;
 
 void guard_norm_init(guard_norm *n);
@@ -78,8 +78,7 @@ size_t guard_norm_committed(const guard_norm *n);
 void guard_norm_discard(guard_norm *n, uint64_t keep_from);
 
 /* Maps the view span [vs, ve) (global view offsets) to the original span. */
-void guard_norm_to_orig(const guard_norm *n, uint64_t vs, uint64_t ve, uint64_t *os,
-                        uint64_t *oe);
+void guard_norm_to_orig(const guard_norm *n, uint64_t vs, uint64_t ve, uint64_t *os, uint64_t *oe);
 
 /* True when an evasion event lies in the original span [os, oe). */
 bool guard_norm_evasive(const guard_norm *n, uint64_t os, uint64_t oe);

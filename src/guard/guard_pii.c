@@ -32,8 +32,20 @@ enum pii_type {
     T_COUNT
 };
 
-enum { P_ID, P_MOBILE, P_LANDLINE, P_CARD, P_CARD_SPACED, P_EMAIL, P_PASSPORT, P_HKID, P_MOID,
-       P_TWID, P_PLATE, P_KEYWORD = 100 };
+enum {
+    P_ID,
+    P_MOBILE,
+    P_LANDLINE,
+    P_CARD,
+    P_CARD_SPACED,
+    P_EMAIL,
+    P_PASSPORT,
+    P_HKID,
+    P_MOID,
+    P_TWID,
+    P_PLATE,
+    P_KEYWORD = 100
+};
 
 static const struct {
     const char *expr;
@@ -49,7 +61,8 @@ static const struct {
     {"[a-z]{1,2}[0-9]{6}\\(?[0-9a]\\)?", P_HKID},
     {"[157][0-9]{6}\\([0-9]\\)", P_MOID},
     {"[a-z][12][0-9]{8}", P_TWID},
-    {"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使领][a-hj-np-z] ?[·.]? ?[a-hj-np-z0-9]{5,6}",
+    {"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使领][a-hj-np-z] ?[·.]? "
+     "?[a-hj-np-z0-9]{5,6}",
      P_PLATE},
 };
 
@@ -102,7 +115,7 @@ static const struct {
     [T_PLATE] = {"pii.cn_plate", "licence plate", GUARD_SEV_LOW, 65, 20},
 };
 
-#define RECENT 256
+#define RECENT    256
 #define KW_RECENT 64
 
 typedef struct pii_recent {
@@ -288,8 +301,7 @@ static bool in_decimal(const guard_ctx *c, uint64_t vs, uint64_t to)
 {
     int b1 = vs >= 1 ? guard_ctx_view_byte(c, vs - 1) : -1;
     int b2 = vs >= 2 ? guard_ctx_view_byte(c, vs - 2) : -1;
-    return (b1 == '.' && guard_is_digit(b2)) ||
-           (vb(c, to) == '.' && guard_is_digit(vb(c, to + 1)));
+    return (b1 == '.' && guard_is_digit(b2)) || (vb(c, to) == '.' && guard_is_digit(vb(c, to + 1)));
 }
 
 static void digits_hit(guard_ctx *c, pii_state *s, unsigned arg, uint64_t to)
@@ -314,7 +326,8 @@ static void digits_hit(guard_ctx *c, pii_state *s, unsigned arg, uint64_t to)
     }
     case P_CARD: {
         uint64_t vs = run_start(c, to, "0123456789", 24);
-        if (to - vs < 16 || to - vs > 19 || (vs > 0 && guard_is_alnum(guard_ctx_view_byte(c, vs - 1))))
+        if (to - vs < 16 || to - vs > 19 ||
+            (vs > 0 && guard_is_alnum(guard_ctx_view_byte(c, vs - 1))))
             return;
         copy_view(c, vs, to, buf, sizeof buf);
         if (to - vs == 18 && guard_valid_cn_id(buf, 18))
@@ -374,8 +387,7 @@ static void digits_hit(guard_ctx *c, pii_state *s, unsigned arg, uint64_t to)
         size_t n = strlen(buf);
         if (arg == P_PASSPORT && n == 9 && orig_upper(c, vs, vs + 2))
             emit_pii(c, s, T_PASSPORT, vs, to, 0);
-        else if (arg == P_TWID && n == 10 && orig_upper(c, vs, vs + 1) &&
-                 guard_valid_twid(buf, n))
+        else if (arg == P_TWID && n == 10 && orig_upper(c, vs, vs + 1) && guard_valid_twid(buf, n))
             emit_pii(c, s, T_TWID, vs, to, 0);
         else if (arg == P_HKID && orig_upper(c, vs, to) && guard_valid_hkid(buf, n))
             emit_pii(c, s, T_HKID, vs, to, 0);

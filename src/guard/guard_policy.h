@@ -21,14 +21,14 @@
 typedef struct guard_policy_rule {
     char *id;
     char *description;
-    unsigned categories;   /* bit per guard_category; 0 = any */
-    char **rule_globs;     /* fnmatch patterns on finding.rule; NULL = any */
+    unsigned categories; /* bit per guard_category; 0 = any */
+    char **rule_globs;   /* fnmatch patterns on finding.rule; NULL = any */
     size_t n_rule_globs;
     guard_severity min_severity;
     int min_confidence;
-    int scope;             /* -1 any, else guard_scope */
-    int evasion;           /* -1 any, 0 no, 1 yes */
-    size_t min_count;      /* findings that must satisfy the rule (>= 1) */
+    int scope;        /* -1 any, else guard_scope */
+    int evasion;      /* -1 any, 0 no, 1 yes */
+    size_t min_count; /* findings that must satisfy the rule (>= 1) */
     guard_action action;
 } guard_policy_rule;
 

@@ -119,8 +119,8 @@ static int push_finding(guard_findings *f, const guard_finding *src, const char 
     }
     d = &f->v[f->n];
     *d = *src;
-    d->explanation = src->explanation ? arena_dup(f, src->explanation, strlen(src->explanation))
-                                      : NULL;
+    d->explanation =
+        src->explanation ? arena_dup(f, src->explanation, strlen(src->explanation)) : NULL;
     d->excerpt = arena_dup(f, excerpt ? excerpt : "", excerpt ? excerpt_len : 0);
     d->location = src->location ? arena_dup(f, src->location, strlen(src->location)) : NULL;
     if ((src->explanation && !d->explanation) || !d->excerpt || (src->location && !d->location))
@@ -264,8 +264,7 @@ int guard_result_finalize(guard_result_impl *r, guard_scope scope, const char *o
     r->pub.findings = r->f.v;
     r->pub.n_findings = r->f.n;
     r->pub.findings_dropped = r->f.dropped;
-    r->pub.verdict =
-        guard_policy_apply(&r->rs->policy, r->f.v, r->f.n, scope, &r->pub.decided_by);
+    r->pub.verdict = guard_policy_apply(&r->rs->policy, r->f.v, r->f.n, scope, &r->pub.decided_by);
     free(r->pub.masked);
     r->pub.masked = NULL;
     r->pub.masked_len = 0;
@@ -297,8 +296,8 @@ guard_err guard_result_add(guard_result *pub, guard_ruleset *rs, const guard_fin
     return guard_result_finalize(r, scope, NULL, 0) ? GUARD_ENOMEM : GUARD_OK;
 }
 
-static const char *const cat_names[] = {"marking",  "lexicon", "pii",   "secret",
-                                        "link",     "metadata", "image", "uninspectable"};
+static const char *const cat_names[] = {"marking", "lexicon",  "pii",   "secret",
+                                        "link",    "metadata", "image", "uninspectable"};
 static const char *const sev_names[] = {"info", "low", "medium", "high", "critical"};
 static const char *const act_names[] = {"allow", "warn", "mask", "confirm", "block"};
 static const char *const status_names[] = {"scanned", "partial", "unscannable"};

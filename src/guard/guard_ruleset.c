@@ -158,8 +158,7 @@ static void cache_store(const guard_ruleset *rs, const char *mode, const hs_data
     free(bytes);
 }
 
-static guard_err compile_db(guard_ruleset *rs, unsigned mode, hs_database_t **out,
-                            guard_error *err)
+static guard_err compile_db(guard_ruleset *rs, unsigned mode, hs_database_t **out, guard_error *err)
 {
     const char *mname = mode == HS_MODE_BLOCK ? "block" : "stream";
     size_t n = rs->pats.n;

@@ -34,9 +34,9 @@ struct guard_ruleset {
     hs_database_t *db_block;
     hs_database_t *db_stream; /* NULL until first stream */
     pthread_mutex_t stream_lock;
-    guard_patset pats;        /* kept only until the stream db exists */
+    guard_patset pats; /* kept only until the stream db exists */
     char *cache_dir;
-    unsigned char key[32];    /* cache key of the pattern set */
+    unsigned char key[32]; /* cache key of the pattern set */
     guard_ruleset_info info;
 };
 

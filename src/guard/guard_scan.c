@@ -15,9 +15,9 @@
 #include "guard_result.h"
 #include "guard_ruleset.h"
 
-#define LOOKAHEAD 4096       /* view bytes a detector may read after a hit */
-#define KEEP (64 * 1024)     /* view bytes kept behind the dispatch point */
-#define HITS_MAX (4u << 20)  /* hits buffered per batch; more are counted */
+#define LOOKAHEAD 4096        /* view bytes a detector may read after a hit */
+#define KEEP      (64 * 1024) /* view bytes kept behind the dispatch point */
+#define HITS_MAX  (4u << 20)  /* hits buffered per batch; more are counted */
 
 typedef struct guard_hit {
     uint64_t to;
@@ -44,8 +44,8 @@ struct guard_stream {
     unsigned char *orig;
     size_t orig_len, orig_cap;
     uint64_t orig_base;
-    uint64_t fed;        /* original bytes fed */
-    uint64_t scanned;    /* view bytes given to Hyperscan */
+    uint64_t fed;     /* original bytes fed */
+    uint64_t scanned; /* view bytes given to Hyperscan */
     bool failed;
 };
 
@@ -215,9 +215,8 @@ guard_err guard_scan(guard_scanner *s, guard_ruleset *rs, const char *text, size
         rc = seterr(err, GUARD_ENOMEM, "out of memory normalising input");
         goto fail;
     }
-    if (hs_scan(rs->db_block, s->norm.view ? (const char *)s->norm.view : "",
-                (unsigned)s->norm.len, 0, s->scratch,
-                on_match, s) != HS_SUCCESS) {
+    if (hs_scan(rs->db_block, s->norm.view ? (const char *)s->norm.view : "", (unsigned)s->norm.len,
+                0, s->scratch, on_match, s) != HS_SUCCESS) {
         rc = seterr(err, GUARD_ENOMEM, "Hyperscan scan failed");
         goto fail;
     }

@@ -15,8 +15,8 @@ typedef struct guard_strlist {
 } guard_strlist;
 
 typedef struct guard_settings {
-    size_t findings_cap;       /* findings kept per item (default 1000) */
-    size_t excerpt_context;    /* bytes of context either side of an excerpt (default 0) */
+    size_t findings_cap;        /* findings kept per item (default 1000) */
+    size_t excerpt_context;     /* bytes of context either side of an excerpt (default 0) */
     uint64_t max_message_bytes; /* guard_scan() input cap (default 64 MiB) */
     /* link detector */
     guard_strlist internal_domains; /* the organisation's own domains */
@@ -24,7 +24,7 @@ typedef struct guard_settings {
     guard_strlist block_domains;    /* always a high finding */
     guard_strlist shorteners;       /* URL shorteners (a default list ships) */
     /* pii detector */
-    unsigned keyword_window;   /* characters a corroborating keyword may be away (300) */
+    unsigned keyword_window; /* characters a corroborating keyword may be away (300) */
 } guard_settings;
 
 void guard_settings_defaults(guard_settings *s);

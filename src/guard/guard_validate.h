@@ -50,8 +50,7 @@ bool guard_parse_ipv4_host(const char *s, size_t len, uint32_t *addr);
 /* Damerau-Levenshtein (optimal string alignment) distance between two ASCII
  * strings, capped: returns min(distance, cap + 1). Strings longer than 63
  * bytes return cap + 1. */
-unsigned guard_edit_distance(const char *a, size_t alen, const char *b, size_t blen,
-                             unsigned cap);
+unsigned guard_edit_distance(const char *a, size_t alen, const char *b, size_t blen, unsigned cap);
 
 /* The registrable part of a host name: the last two labels, or the last
  * three when the second-to-last is a known second-level suffix (com.cn,

@@ -245,8 +245,7 @@ static void test_reload(void **state)
     assert_int_equal(guard_scan(s, held, "老词", 6, GUARD_SCOPE_INTERNAL, &r, &err), GUARD_OK);
     assert_int_equal(has_rule(r, "lexicon.default"), 1);
     guard_result_free(r);
-    assert_int_equal(guard_scan(s, now, "老词 新词", 13, GUARD_SCOPE_INTERNAL, &r, &err),
-                     GUARD_OK);
+    assert_int_equal(guard_scan(s, now, "老词 新词", 13, GUARD_SCOPE_INTERNAL, &r, &err), GUARD_OK);
     assert_int_equal(r->n_findings, 1);
     assert_string_equal(r->findings[0].excerpt, "新词");
     guard_result_free(r);

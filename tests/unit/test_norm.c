@@ -37,26 +37,28 @@ static void test_folds(void **state)
 {
     (void)state;
     expect_fold("TOP Secret", "top secret");
-    expect_fold("ＴＯＰ　ＳＥＣＲＥＴ", "top secret");          /* full width */
-    expect_fold("機密資料", "机密资料");                        /* traditional */
-    expect_fold("爲", "为");                                    /* variant */
-    expect_fold("秘密★壹年", "秘密★一年");                    /* financial numerals */
+    expect_fold("ＴＯＰ　ＳＥＣＲＥＴ", "top secret"); /* full width */
+    expect_fold("機密資料", "机密资料");               /* traditional */
+    expect_fold("爲", "为");                           /* variant */
+    expect_fold("秘密★壹年", "秘密★一年");             /* financial numerals */
     expect_fold("二〇二三", "二零二三");
-    expect_fold("①②", "12");                                   /* circled */
-    expect_fold("机\xE2\x80\x8B密", "机密");                    /* zero width space */
-    expect_fold("机\xC2\xAD密", "机密");                        /* soft hyphen */
-    expect_fold("机\xEF\xB8\x8F密", "机密");                    /* variation selector */
-    expect_fold("机\xF3\xA0\x80\x81密", "机密");                /* tag character */
-    expect_fold("机 密", "机密");                               /* separators between CJK */
+    expect_fold("①②", "12");                     /* circled */
+    expect_fold("机\xE2\x80\x8B密", "机密");     /* zero width space */
+    expect_fold("机\xC2\xAD密", "机密");         /* soft hyphen */
+    expect_fold("机\xEF\xB8\x8F密", "机密");     /* variation selector */
+    expect_fold("机\xF3\xA0\x80\x81密", "机密"); /* tag character */
+    expect_fold("机 密", "机密");                /* separators between CJK */
     expect_fold("机.密", "机密");
-    expect_fold("机\xF0\x9F\x98\x80密", "机密");                /* emoji */
-    expect_fold("a  b\tc", "a b c");                            /* spaces collapse */
+    expect_fold("机\xF0\x9F\x98\x80密", "机密"); /* emoji */
+    expect_fold("a  b\tc", "a b c");             /* spaces collapse */
     expect_fold("top  secret", "top secret");
-    expect_fold("机密 ★ 1年", "机密 ★ 1年");                    /* ★ is not a separator */
-    expect_fold("机密☆1年", "机密★1年");                        /* star look-alikes */
+    expect_fold("机密 ★ 1年", "机密 ★ 1年"); /* ★ is not a separator */
+    expect_fold("机密☆1年", "机密★1年");     /* star look-alikes */
     expect_fold("机密*1年", "机密★1年");
-    expect_fold("\xD0\xA2\xD0\x9E\xD0\xA0 S\xD0\x95" "CRET", "top secret"); /* Cyrillic */
-    expect_fold("\xF0\x9D\x90\x92\xF0\x9D\x90\x84", "se");      /* math bold */
+    expect_fold("\xD0\xA2\xD0\x9E\xD0\xA0 S\xD0\x95"
+                "CRET",
+                "top secret");                             /* Cyrillic */
+    expect_fold("\xF0\x9D\x90\x92\xF0\x9D\x90\x84", "se"); /* math bold */
     expect_fold("line1\r\nline2", "line1\nline2");
     expect_fold("ﬁle", "file");
 }
@@ -99,8 +101,8 @@ static void test_invalid_utf8(void **state)
     const char *m = memmem(n.view, n.len, "机密", 6);
     assert_non_null(m);
     uint64_t os, oe;
-    guard_norm_to_orig(&n, (uint64_t)(m - (char *)n.view), (uint64_t)(m - (char *)n.view) + 6,
-                       &os, &oe);
+    guard_norm_to_orig(&n, (uint64_t)(m - (char *)n.view), (uint64_t)(m - (char *)n.view) + 6, &os,
+                       &oe);
     assert_memory_equal(in + os, "机密", 6);
     assert_non_null(memmem(n.view, n.len, "end", 3));
     guard_norm_free(&n);
