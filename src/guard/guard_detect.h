@@ -113,6 +113,11 @@ typedef struct guard_detector {
     int (*begin)(guard_ctx *c);
     /* One hit of pattern `arg` ending at view offset `to` (exclusive). */
     void (*on_hit)(guard_ctx *c, uint32_t arg, uint64_t to);
+    /* Every hit ending at or before view offset `upto` has been dispatched
+     * (stream mode, after each chunk): settle anything held back that no
+     * later hit can change, while its bytes are still in the window. May be
+     * NULL. */
+    void (*flush)(guard_ctx *c, uint64_t upto);
     /* After the last hit of the input (corroboration); may be NULL. */
     void (*finish)(guard_ctx *c);
     void (*end)(guard_ctx *c);

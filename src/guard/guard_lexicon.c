@@ -343,6 +343,17 @@ static void lex_hit(guard_ctx *c, uint32_t arg, uint64_t to)
         lex_settle(c, s, upto);
 }
 
+static void lex_flush(guard_ctx *c, uint64_t upto)
+{
+    lex_state *s = c->det_state[GUARD_DET_LEXICON];
+    const guard_lexicon *lx = &c->rs->lex;
+    size_t n = 0;
+    while (n < s->n && s->v[n].from + lx->max_vlen < upto)
+        n++;
+    if (n)
+        lex_settle(c, s, n);
+}
+
 static void lex_finish(guard_ctx *c)
 {
     lex_state *s = c->det_state[GUARD_DET_LEXICON];
@@ -355,6 +366,7 @@ const guard_detector guard_det_lexicon = {
     .patterns = NULL,
     .begin = lex_begin,
     .on_hit = lex_hit,
+    .flush = lex_flush,
     .finish = lex_finish,
     .end = lex_end,
 };

@@ -892,9 +892,11 @@ static void judge(guard_ctx *c, link_state *st, const url_span *u)
             snprintf(why, sizeof why, "%s (%s) imitates the trusted domain %s", uni, real, fold);
         else if (mixed)
             snprintf(why, sizeof why, "%s (%s) mixes %s letters in one name", uni, real, names);
-        else if (fold_ascii && (sc & ~(unsigned)(SC_LATIN | SC_CJK)))
+        else if (fold_ascii && (sc & ~(unsigned)(SC_LATIN | SC_CJK))) {
+            scripts_text(sc & ~(unsigned)(SC_LATIN | SC_CJK), names, sizeof names);
             snprintf(why, sizeof why, "%s (%s) is written in %s letters that look like %s", uni,
                      real, names, fold);
+        }
         if (why[0]) {
             emit(c, u, "link.homograph", GUARD_SEV_HIGH, 90, why);
             goto out;

@@ -350,6 +350,9 @@ static guard_err stream_advance(guard_stream *st, bool final, guard_error *err)
     }
     uint64_t upto = committed > LOOKAHEAD ? committed - LOOKAHEAD : 0;
     dispatch(s, &st->ctx, upto);
+    for (int d = 0; d < GUARD_DET_COUNT; d++)
+        if (guard_detectors[d]->flush)
+            guard_detectors[d]->flush(&st->ctx, upto);
 
     /* Keep KEEP view bytes behind the oldest undispatched hit. */
     uint64_t oldest = s->n_hits ? s->hits[0].to : upto;
