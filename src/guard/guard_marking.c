@@ -14,6 +14,7 @@
  * official-document elements corroborate it. Corroboration found later in the
  * input revises the confidence of findings already made (finish()).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,12 +71,15 @@ typedef struct mark_state {
     unsigned line_no;  /* lines before line_pos */
     bool has_docnum, has_docref, has_masthead, has_signer, has_urgency;
     bool has_level;
-    int tracked[MAX_TRACKED]; /* indices of level findings, to revise */
-    int tracked_bare[MAX_TRACKED];
     size_t n_tracked;
-    int elements[MAX_TRACKED]; /* indices of document-element findings */
     size_t n_elements;
     uint64_t last_level_end; /* dedupe: a 密级 label and its level word */
+    /* Arrays last: only [0, n_*) is ever read, so begin() zeroes the fields
+     * above and not these (a scan of a chat message costs ~2 µs; zeroing 3 KB
+     * per message was a measurable share of it). */
+    int tracked[MAX_TRACKED]; /* indices of level findings, to revise */
+    int tracked_bare[MAX_TRACKED];
+    int elements[MAX_TRACKED]; /* indices of document-element findings */
 } mark_state;
 
 static int mark_patterns(guard_patset *ps, const guard_settings *cfg)
@@ -90,9 +94,10 @@ static int mark_patterns(guard_patset *ps, const guard_settings *cfg)
 
 static int mark_begin(guard_ctx *c)
 {
-    mark_state *s = calloc(1, sizeof *s);
+    mark_state *s = malloc(sizeof *s);
     if (!s)
         return -1;
+    memset(s, 0, offsetof(mark_state, tracked));
     c->det_state[GUARD_DET_MARKING] = s;
     return 0;
 }

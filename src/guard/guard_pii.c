@@ -11,6 +11,7 @@
  * before or after the number, so recent findings are kept (bounded) and
  * revised when a keyword arrives.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,15 +127,17 @@ typedef struct pii_recent {
 } pii_recent;
 
 typedef struct pii_state {
+    size_t nf, head; /* ring of recent findings */
+    size_t nkw, kwhead;
+    uint64_t last_end[T_COUNT]; /* dedupe per type */
+    uint64_t last_start[T_COUNT];
+    /* Rings last: only their first nf / nkw entries are read, so begin()
+     * zeroes the fields above and leaves these (8 KB) alone. */
     pii_recent f[RECENT];
-    size_t nf, head; /* ring */
     struct {
         uint64_t vs, ve;
         unsigned types;
     } kw[KW_RECENT];
-    size_t nkw, kwhead;
-    uint64_t last_end[T_COUNT]; /* dedupe per type */
-    uint64_t last_start[T_COUNT];
 } pii_state;
 
 static int pii_patterns(guard_patset *ps, const guard_settings *cfg)
@@ -152,9 +155,10 @@ static int pii_patterns(guard_patset *ps, const guard_settings *cfg)
 
 static int pii_begin(guard_ctx *c)
 {
-    pii_state *s = calloc(1, sizeof *s);
+    pii_state *s = malloc(sizeof *s);
     if (!s)
         return -1;
+    memset(s, 0, offsetof(pii_state, f));
     c->det_state[GUARD_DET_PII] = s;
     return 0;
 }
