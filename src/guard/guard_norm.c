@@ -252,6 +252,32 @@ static int decode(const unsigned char *s, size_t avail, uint32_t *cp)
     return need;
 }
 
+/* Reserves room for a linear run of `k` view bytes that maps byte-for-byte
+ * onto the original at `orig` (the fast paths below), after resolving held
+ * separators against what the run starts with. Returns where to write, or
+ * NULL when out of memory or over max_bytes. */
+static unsigned char *linear_run(guard_norm *n, uint64_t orig, size_t k, bool cjk)
+{
+    if (n->pending_chars && settle_pending(n, cjk))
+        return NULL;
+    if (!n->linear_ok) {
+        if (push_map(n, orig, 0))
+            return NULL;
+        n->linear_ok = true;
+    }
+    if (n->len + k + 8 > n->cap) {
+        if (n->max_bytes && n->len + k > n->max_bytes)
+            return NULL;
+        if (grow((void **)&n->view, &n->cap, n->len + k + 8, 1))
+            return NULL;
+    }
+    unsigned char *o = n->view + n->len;
+    n->len += k;
+    n->last_cjk = cjk;
+    n->last_space = false;
+    return o;
+}
+
 static int feed_bytes(guard_norm *n, const unsigned char *s, size_t len, bool final,
                       size_t *consumed)
 {
@@ -269,25 +295,11 @@ static int feed_bytes(guard_norm *n, const unsigned char *s, size_t len, bool fi
                        (guard_fold_bmp[s[j]].flags == GUARD_FOLD_IDENT ||
                         (unsigned)(s[j] - 'A') < 26u))
                     j++;
-                if (n->pending_chars && settle_pending(n, false))
+                unsigned char *o = linear_run(n, orig, j - i, false);
+                if (!o)
                     return -1;
-                if (!n->linear_ok) {
-                    if (push_map(n, orig, 0))
-                        return -1;
-                    n->linear_ok = true;
-                }
-                if (n->len + (j - i) + 8 > n->cap) {
-                    if (n->max_bytes && n->len + (j - i) > n->max_bytes)
-                        return -1;
-                    if (grow((void **)&n->view, &n->cap, n->len + (j - i) + 8, 1))
-                        return -1;
-                }
-                unsigned char *o = n->view + n->len;
                 for (size_t k = i; k < j; k++)
                     o[k - i] = (unsigned char)((unsigned)(s[k] - 'A') < 26u ? s[k] + 32 : s[k]);
-                n->len += j - i;
-                n->last_cjk = false;
-                n->last_space = false;
                 i = j;
                 continue;
             }
@@ -311,23 +323,10 @@ static int feed_bytes(guard_norm *n, const unsigned char *s, size_t len, bool fi
                 j += 3;
             }
             if (j > i) {
-                if (n->pending_chars && settle_pending(n, true))
+                unsigned char *o = linear_run(n, orig, j - i, true);
+                if (!o)
                     return -1;
-                if (!n->linear_ok) {
-                    if (push_map(n, orig, 0))
-                        return -1;
-                    n->linear_ok = true;
-                }
-                if (n->len + (j - i) + 8 > n->cap) {
-                    if (n->max_bytes && n->len + (j - i) > n->max_bytes)
-                        return -1;
-                    if (grow((void **)&n->view, &n->cap, n->len + (j - i) + 8, 1))
-                        return -1;
-                }
-                memcpy(n->view + n->len, s + i, j - i);
-                n->len += j - i;
-                n->last_cjk = true;
-                n->last_space = false;
+                memcpy(o, s + i, j - i);
                 i = j;
                 continue;
             }
