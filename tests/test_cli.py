@@ -142,6 +142,20 @@ with tempfile.TemporaryDirectory() as d:
     rc, out, err = run(["scan", "--no-progress", "--policy", badpol, msg])
     check("bad-policy-file-line", rc == 2 and "bad.yaml:4:" in err, "rc=%d %s" % (rc, err))
 
+    # More findings than one item's report may hold (a policy can keep up to a
+    # million): the verdict and every count survive, findings are cut.
+    bigcap = write("bigcap.yaml", "version: 1\nsettings:\n  findings_cap: 1000000\nrules:\n"
+                   "  - id: pii\n    match: {category: pii}\n    action: warn\n")
+    dense = write("dense.txt", "电话13812345678 " * 200000)
+    rc, out, err = run(["scan", "--format", "json", "--no-progress", "--policy", bigcap, dense])
+    items = jsonl(out)
+    ok = (rc == 1 and len(items) == 1 and items[0]["verdict"] == "warn" and
+          len(items[0]["findings"]) + items[0].get("findings_dropped", 0) == 200000 and
+          items[0].get("findings_dropped", 0) > 0)
+    check("huge-report-keeps-verdict", ok,
+          "rc=%d %s %s" % (rc, err[:200], {k: v for k, v in (items[0] if items else {}).items()
+                                           if k != "findings"}))
+
     # SARIF 2.1.0
     rc, out, err = run(["scan", "--format", "sarif", "--no-progress", marked, clean])
     try:

@@ -85,6 +85,10 @@ static inline int guard_ctx_view_byte(const guard_ctx *c, uint64_t off)
  * kept (out of memory, or the per-item cap reached: it is then counted). */
 int guard_emit(guard_ctx *c, const char *rule, guard_category cat, guard_severity sev,
                int confidence, uint64_t view_start, uint64_t view_end, const char *explanation);
+/* A candidate could not be judged (out of memory): counted as a dropped
+ * finding and the result becomes partial, never silently clean. */
+void guard_ctx_lost(guard_ctx *c);
+
 /* The finding emitted with index i, to revise it (confidence, explanation
  * is fixed) once later evidence arrives; NULL if out of range. */
 guard_finding *guard_ctx_finding(guard_ctx *c, int i);

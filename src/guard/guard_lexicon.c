@@ -326,8 +326,10 @@ static void lex_hit(guard_ctx *c, uint32_t arg, uint64_t to)
     if (s->n == s->cap) {
         size_t nc = s->cap ? s->cap * 2 : 64;
         lex_cand *q = realloc(s->v, nc * sizeof *q);
-        if (!q)
+        if (!q) {
+            guard_ctx_lost(c);
             return;
+        }
         s->v = q;
         s->cap = nc;
     }

@@ -141,8 +141,6 @@ static int emit(guard_norm *n, uint64_t orig, uint32_t olen, const unsigned char
     }
 
     if (n->len + vlen + 8 > n->cap) {
-        if (n->max_bytes && n->len + vlen > n->max_bytes)
-            return -1;
         if (grow((void **)&n->view, &n->cap, n->len + vlen + 8, 1))
             return -1;
     }
@@ -255,7 +253,7 @@ static int decode(const unsigned char *s, size_t avail, uint32_t *cp)
 /* Reserves room for a linear run of `k` view bytes that maps byte-for-byte
  * onto the original at `orig` (the fast paths below), after resolving held
  * separators against what the run starts with. Returns where to write, or
- * NULL when out of memory or over max_bytes. */
+ * NULL when out of memory. */
 static unsigned char *linear_run(guard_norm *n, uint64_t orig, size_t k, bool cjk)
 {
     if (n->pending_chars && settle_pending(n, cjk))
@@ -266,8 +264,6 @@ static unsigned char *linear_run(guard_norm *n, uint64_t orig, size_t k, bool cj
         n->linear_ok = true;
     }
     if (n->len + k + 8 > n->cap) {
-        if (n->max_bytes && n->len + k > n->max_bytes)
-            return NULL;
         if (grow((void **)&n->view, &n->cap, n->len + k + 8, 1))
             return NULL;
     }

@@ -57,7 +57,6 @@ typedef struct guard_norm {
     size_t pending_ev;        /* evasion events before them */
     uint64_t pending_orig[8]; /* their original offsets */
     uint64_t invalid;         /* invalid UTF-8 sequences replaced */
-    size_t max_bytes;         /* cap on len; 0 = none */
 } guard_norm;
 
 void guard_norm_init(guard_norm *n);

@@ -123,19 +123,20 @@ typedef struct pii_recent {
     int idx;
     uint8_t type;
     bool boosted;
-    uint64_t vs, ve;
+    uint64_t cs, ce; /* character indices of its start and end */
 } pii_recent;
 
 typedef struct pii_state {
     size_t nf, head; /* ring of recent findings */
     size_t nkw, kwhead;
-    uint64_t last_end[T_COUNT]; /* dedupe per type */
+    uint64_t cur_off, cur_chars; /* character index cursor: cur_chars at cur_off */
+    uint64_t last_end[T_COUNT];  /* dedupe per type */
     uint64_t last_start[T_COUNT];
     /* Rings last: only their first nf / nkw entries are read, so begin()
      * zeroes the fields above and leaves these (8 KB) alone. */
     pii_recent f[RECENT];
     struct {
-        uint64_t vs, ve;
+        uint64_t cs, ce;
         unsigned types;
     } kw[KW_RECENT];
 } pii_state;
@@ -174,25 +175,34 @@ static int vb(const guard_ctx *c, uint64_t off)
     return off >= c->view_end ? -1 : guard_ctx_view_byte(c, off);
 }
 
-/* Characters between two view offsets, counted up to `cap`. */
-static unsigned char_distance(const guard_ctx *c, uint64_t a, uint64_t b, unsigned cap)
+/* The character index of view offset `off`. Hits arrive in end order, so a
+ * cursor walks the view once; offsets a little behind it (a token's start)
+ * are counted back from it. Distances between a keyword and a number are
+ * then a subtraction, whatever their number: counting characters per pair
+ * was quadratic on a message dense with both. Bytes no longer in the window
+ * count as one character each (an over-estimate: only far pairs are
+ * affected, and they are out of any window anyway). */
+static uint64_t char_index(const guard_ctx *c, pii_state *s, uint64_t off)
 {
-    unsigned n = 0;
-    if (a > b) {
-        uint64_t t = a;
-        a = b;
-        b = t;
+    if (off >= s->cur_off) {
+        for (uint64_t i = s->cur_off; i < off; i++) {
+            int x = guard_ctx_view_byte(c, i);
+            s->cur_chars += x < 0 || (x & 0xC0) != 0x80;
+        }
+        s->cur_off = off;
+        return s->cur_chars;
     }
-    if (b - a > (uint64_t)cap * 4)
-        return cap + 1;
-    for (uint64_t i = a; i < b && n <= cap; i++) {
+    uint64_t n = s->cur_chars;
+    for (uint64_t i = off; i < s->cur_off && n; i++) {
         int x = guard_ctx_view_byte(c, i);
-        if (x < 0)
-            return cap + 1;
-        if ((x & 0xC0) != 0x80)
-            n++;
+        n -= x < 0 || (x & 0xC0) != 0x80;
     }
     return n;
+}
+
+static bool near(uint64_t a, uint64_t b, unsigned win)
+{
+    return (a > b ? a - b : b - a) <= win;
 }
 
 static void boost(guard_ctx *c, pii_recent *r)
@@ -226,14 +236,14 @@ static void emit_pii(guard_ctx *c, pii_state *s, enum pii_type t, uint64_t vs, u
     r->idx = idx;
     r->type = (uint8_t)t;
     r->boosted = false;
-    r->vs = vs;
-    r->ve = ve;
+    r->ce = char_index(c, s, ve);
+    r->cs = char_index(c, s, vs);
     s->head = (s->head + 1) % RECENT;
     if (s->nf < RECENT)
         s->nf++;
     /* A keyword seen before it? */
     for (size_t i = 0; i < s->nkw; i++)
-        if ((s->kw[i].types & (1u << t)) && char_distance(c, s->kw[i].ve, vs, win) <= win) {
+        if ((s->kw[i].types & (1u << t)) && near(s->kw[i].ce, r->cs, win)) {
             boost(c, r);
             break;
         }
@@ -247,16 +257,16 @@ static void keyword_hit(guard_ctx *c, pii_state *s, unsigned k, uint64_t to)
     if ((unsigned char)keywords[k].word[0] < 0x80 &&
         ((vs > 0 && guard_is_alnum(guard_ctx_view_byte(c, vs - 1))) || guard_is_alnum(vb(c, to))))
         return;
-    s->kw[s->kwhead].vs = vs;
-    s->kw[s->kwhead].ve = to;
+    s->kw[s->kwhead].ce = char_index(c, s, to);
+    s->kw[s->kwhead].cs = char_index(c, s, vs);
     s->kw[s->kwhead].types = keywords[k].types;
+    uint64_t kcs = s->kw[s->kwhead].cs;
     s->kwhead = (s->kwhead + 1) % KW_RECENT;
     if (s->nkw < KW_RECENT)
         s->nkw++;
     for (size_t i = 0; i < s->nf; i++) {
         pii_recent *r = &s->f[i];
-        if (!r->boosted && (keywords[k].types & (1u << r->type)) &&
-            char_distance(c, r->ve, vs, win) <= win)
+        if (!r->boosted && (keywords[k].types & (1u << r->type)) && near(r->ce, kcs, win))
             boost(c, r);
     }
 }

@@ -43,8 +43,10 @@
 /* Bounds on settings: beyond them a value is a typo, not a choice. */
 #define SETTINGS_MAX_FINDINGS_CAP 1000000u
 #define SETTINGS_MAX_CONTEXT      4096u
-#define SETTINGS_MAX_MESSAGE      ((uint64_t)16 * 1024 * 1024 * 1024)
-#define SETTINGS_MAX_KW_WINDOW    100000u
+/* Block scans hold the message and its view in memory and hand Hyperscan a
+ * 32-bit length; anything larger is streamed (guard_stream_*). */
+#define SETTINGS_MAX_MESSAGE   ((uint64_t)1024 * 1024 * 1024)
+#define SETTINGS_MAX_KW_WINDOW 100000u
 
 extern const char guard_default_policy_yaml[];
 extern const size_t guard_default_policy_yaml_len;

@@ -25,6 +25,7 @@ struct guard_findings {
     size_t n, cap;
     size_t limit;
     size_t dropped;
+    bool incomplete; /* something could not be judged */
     arena_chunk *arena;
 };
 
@@ -78,6 +79,17 @@ guard_findings *guard_result_findings(guard_result_impl *r)
 guard_finding *guard_findings_at(guard_findings *f, int i)
 {
     return i >= 0 && (size_t)i < f->n ? &f->v[i] : NULL;
+}
+
+void guard_findings_lost(guard_findings *f, size_t n)
+{
+    f->dropped += n;
+    f->incomplete = true;
+}
+
+void guard_ctx_lost(guard_ctx *c)
+{
+    guard_findings_lost(c->out, 1);
 }
 
 guard_finding *guard_ctx_finding(guard_ctx *c, int i)
@@ -264,6 +276,8 @@ int guard_result_finalize(guard_result_impl *r, guard_scope scope, const char *o
     r->pub.findings = r->f.v;
     r->pub.n_findings = r->f.n;
     r->pub.findings_dropped = r->f.dropped;
+    if (r->f.incomplete && r->pub.status == GUARD_STATUS_SCANNED)
+        r->pub.status = GUARD_STATUS_PARTIAL;
     r->pub.verdict = guard_policy_apply(&r->rs->policy, r->f.v, r->f.n, scope, &r->pub.decided_by);
     free(r->pub.masked);
     r->pub.masked = NULL;

@@ -16,6 +16,10 @@ typedef struct guard_result_impl guard_result_impl;
 guard_result_impl *guard_result_new(guard_ruleset *rs);
 guard_result *guard_result_pub(guard_result_impl *r);
 guard_findings *guard_result_findings(guard_result_impl *r);
+/* n candidates could not be judged: counted as dropped findings, and the
+ * result's status becomes partial when it is finalized. */
+void guard_findings_lost(guard_findings *f, size_t n);
+
 /* The finding at index i (for detectors that revise a finding later). */
 guard_finding *guard_findings_at(guard_findings *f, int i);
 

@@ -179,10 +179,7 @@ static void note_lost(guard_scanner *s, guard_result_impl *res)
 {
     if (s->lost_hits) {
         /* Too many candidates to check them all: say so, never pass silently. */
-        guard_result *pub = guard_result_pub(res);
-        pub->findings_dropped += s->lost_hits;
-        if (pub->status == GUARD_STATUS_SCANNED)
-            pub->status = GUARD_STATUS_PARTIAL;
+        guard_findings_lost(guard_result_findings(res), s->lost_hits);
         s->lost_hits = 0;
     }
 }
@@ -213,6 +210,10 @@ guard_err guard_scan(guard_scanner *s, guard_ruleset *rs, const char *text, size
     s->lost_hits = 0;
     if (guard_norm_feed(&s->norm, (const unsigned char *)text, len, true)) {
         rc = seterr(err, GUARD_ENOMEM, "out of memory normalising input");
+        goto fail;
+    }
+    if (s->norm.len > UINT32_MAX) { /* folding expanded it past Hyperscan's limit */
+        rc = seterr(err, GUARD_EINVAL, "input too large once normalised: stream it");
         goto fail;
     }
     if (hs_scan(rs->db_block, s->norm.view ? (const char *)s->norm.view : "", (unsigned)s->norm.len,

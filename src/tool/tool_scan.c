@@ -255,7 +255,19 @@ static void *worker_main(void *arg)
         }
         tool_buf_reset(&w->out);
         tool_buf_reset(&w->err);
-        if (job->rp.fmt->item(&job->rp, &oc, &w->out)) {
+        int failed = job->rp.fmt->item(&job->rp, &oc, &w->out);
+        /* Too many findings to render within TOOL_OUT_MAX (a policy may
+         * keep up to a million): show as many as fit, count the rest as
+         * dropped, so the item's verdict is never lost. The verdict was
+         * decided on all of them. */
+        while (failed && oc.r && oc.r->n_findings > 0) {
+            size_t keep = oc.r->n_findings / 2;
+            oc.r->findings_dropped += oc.r->n_findings - keep;
+            oc.r->n_findings = keep;
+            tool_buf_reset(&w->out);
+            failed = job->rp.fmt->item(&job->rp, &oc, &w->out);
+        }
+        if (failed) {
             tool_buf_reset(&w->out);
             if (!oc.error[0])
                 snprintf(oc.error, sizeof oc.error,

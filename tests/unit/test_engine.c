@@ -323,12 +323,39 @@ static void test_limits(void **state)
     guard_ruleset_unref(rs);
 }
 
+/* More candidate hits than the scanner buffers (HITS_MAX, 4 Mi): the ones it
+ * could not judge are counted and the result is partial, never clean. */
+static void test_lost_hits(void **state)
+{
+    (void)state;
+    char *lexpath = write_file("lex-x.txt", "x\tx\tlow\n");
+    guard_ruleset *rs = load(lexpath, NULL);
+    guard_scanner *s;
+    guard_result *r;
+    guard_error err;
+    enum { N = 5000000 };
+    char *text = malloc(N);
+    assert_non_null(text);
+    memset(text, 'x', N);
+    assert_int_equal(guard_scanner_new(&s, &err), GUARD_OK);
+    assert_int_equal(guard_scan(s, rs, text, N, GUARD_SCOPE_INTERNAL, &r, &err), GUARD_OK);
+    assert_int_equal(r->status, GUARD_STATUS_PARTIAL);
+    assert_int_equal(r->n_findings, 1000); /* the default findings_cap */
+    assert_int_equal(r->n_findings + r->findings_dropped, N);
+    assert_int_equal(r->verdict, GUARD_WARN);
+    guard_result_free(r);
+    guard_scanner_free(s);
+    guard_ruleset_unref(rs);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_block_vs_stream), cmocka_unit_test(test_stream_bounded),
         cmocka_unit_test(test_cache),           cmocka_unit_test(test_reload),
         cmocka_unit_test(test_lexicon_errors),  cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_lost_hits),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
