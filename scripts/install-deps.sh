@@ -7,7 +7,12 @@ set -eu
 PKGS="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
       libhyperscan-dev libutf8proc-dev libicu-dev opencc libopencc-data
       libidn2-dev libyaml-dev libjansson-dev libcmocka-dev libsodium-dev python3 ripgrep
-      valgrind clang-format"
+      valgrind clang-format
+      libmagic-dev libuchardet-dev libarchive-dev libzip-dev libxml2-dev
+      libpoppler-glib-dev libtesseract-dev libleptonica-dev tesseract-ocr-chi-sim
+      tesseract-ocr-eng libexif-dev libzbar-dev libgmime-3.0-dev libgsf-1-dev libseccomp-dev
+      fonts-wqy-zenhei python3-pil python3-cairo zbar-tools poppler-utils tesseract-ocr
+      libwebsockets-dev liboath-dev libsqlite3-dev sqlite3 mosquitto mosquitto-clients nodejs"
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi

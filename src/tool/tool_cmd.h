@@ -30,5 +30,13 @@ int tool_scan_main(int argc, char **argv);
 void tool_scan_help(FILE *f);
 int tool_check_main(int argc, char **argv);
 void tool_check_help(FILE *f);
+int tool_strip_main(int argc, char **argv);
+void tool_strip_help(FILE *f);
+int tool_serve_main(int argc, char **argv);
+void tool_serve_help(FILE *f);
+int tool_user_main(int argc, char **argv);
+void tool_user_help(FILE *f);
+int tool_audit_main(int argc, char **argv);
+void tool_audit_help(FILE *f);
 
 #endif

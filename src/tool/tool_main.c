@@ -6,6 +6,8 @@
  */
 #include "tool_cmd.h"
 
+#include "cordon/guard_file.h"
+
 #include <string.h>
 
 static const tool_cmd commands[] = {
@@ -13,6 +15,12 @@ static const tool_cmd commands[] = {
      tool_scan_help},
     {"check", "rule on one message from stdin; print the verdict as JSON", tool_check_main,
      tool_check_help},
+    {"strip", "write a copy of an image with all metadata removed", tool_strip_main,
+     tool_strip_help},
+    {"serve", "run the work-chat server", tool_serve_main, tool_serve_help},
+    {"user", "manage accounts: add, list, disable, reset-password, role", tool_user_main,
+     tool_user_help},
+    {"audit", "verify or export the hash-chained audit log", tool_audit_main, tool_audit_help},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
@@ -64,7 +72,12 @@ int main(int argc, char **argv)
 {
     const tool_cmd *c;
     const char *a;
+    int rc;
 
+    /* Started again as a file-extraction worker (cordon/guard_file.h)? */
+    rc = guard_file_worker_dispatch(argc, argv);
+    if (rc >= 0)
+        return rc;
     if (argc < 2) {
         usage(stderr);
         return TOOL_EXIT_ERROR;

@@ -1,0 +1,91 @@
+/*
+ * cordon/guard_file.h — the guard for files: documents, archives, encodings
+ * and images. The whole public contract of the file layer.
+ *
+ * A file is parsed in a separate worker process (a parser crash or a hostile
+ * file cannot take down the caller), which extracts text segments (a document
+ * body, a sheet, an archive member, OCR text, a decoded QR code) and
+ * non-text findings (photo metadata, a red-headed official document, an
+ * encrypted member). The caller's process feeds every text segment through
+ * the text guard (cordon/guard.h) and merges everything into one
+ * guard_result whose findings carry their `location`, e.g.
+ *
+ *     report.zip!/drafts/plan.docx!word/document.xml
+ *     scan.pdf!page 3 (ocr)
+ *
+ * Limits (file size, unpacked bytes, ratio, entries, depth, pixels, OCR and
+ * total time) come from the policy's `limits:` section (docs/POLICY.md). What
+ * hits a limit, is encrypted, corrupt or truncated is reported as an
+ * `uninspectable` finding with the reason and a status of partial or
+ * unscannable — never a silent allow.
+ *
+ * Host programs: the worker is the host's own executable started again with
+ * GUARD_FILE_WORKER_ARG as argv[1]. Every program that calls
+ * guard_file_scan() must therefore begin main() with
+ *
+ *     int rc = guard_file_worker_dispatch(argc, argv);
+ *     if (rc >= 0) return rc;
+ */
+#ifndef CORDON_GUARD_FILE_H
+#define CORDON_GUARD_FILE_H
+
+#include "cordon/guard.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GUARD_FILE_WORKER_ARG "__cordon-extract-worker"
+
+/* Runs the extraction worker when this process was started as one (argv[1]
+ * is GUARD_FILE_WORKER_ARG) and returns its exit code; returns -1 otherwise,
+ * without touching anything. */
+int guard_file_worker_dispatch(int argc, char **argv);
+
+typedef struct guard_file_options {
+    /* The file's name as the user knows it (for the location prefix and the
+     * extension check); NULL: the path's base name or "-". */
+    const char *name;
+    guard_scope scope;
+    /* Executable started as the worker; NULL: /proc/self/exe. */
+    const char *worker_path;
+} guard_file_options;
+
+/* Facts about what was inspected, beyond the findings. */
+typedef struct guard_file_info {
+    char mime[128];      /* the outer file's type by content (libmagic) */
+    uint64_t parts;      /* text segments inspected */
+    uint64_t bytes_text; /* bytes of extracted text inspected */
+    uint64_t ocr_images; /* images that went through OCR */
+    double seconds;      /* wall time, worker included */
+} guard_file_info;
+
+/* Inspects the file at `path` ("-" is not accepted: use guard_file_scan_fd).
+ * On GUARD_OK *out is a result to free with guard_result_free(); a file that
+ * could not be inspected is still GUARD_OK, with status unscannable and an
+ * uninspectable finding. An error return means the caller's own resources
+ * failed (out of memory, the worker could not be started). `info` may be
+ * NULL. */
+guard_err guard_file_scan(guard_scanner *s, guard_ruleset *rs, const char *path,
+                          const guard_file_options *opt, guard_result **out, guard_file_info *info,
+                          guard_error *err);
+/* The same for an open file descriptor (read from its current offset; a pipe
+ * is fine) or for bytes in memory. */
+guard_err guard_file_scan_fd(guard_scanner *s, guard_ruleset *rs, int fd,
+                             const guard_file_options *opt, guard_result **out,
+                             guard_file_info *info, guard_error *err);
+guard_err guard_file_scan_mem(guard_scanner *s, guard_ruleset *rs, const void *data, size_t len,
+                              const guard_file_options *opt, guard_result **out,
+                              guard_file_info *info, guard_error *err);
+
+/* Writes a copy of the image (JPEG, PNG, WebP, TIFF, GIF, BMP) at `in` to
+ * `out` with all metadata removed (EXIF incl. GPS, XMP, IPTC, comments,
+ * text chunks); pixels are kept bit-exact where the format allows it (JPEG and
+ * PNG are rewritten without re-encoding). Also runs in a worker. */
+guard_err guard_file_strip(const char *in, const char *out, const char *worker_path,
+                           guard_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

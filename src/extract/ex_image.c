@@ -1,0 +1,19 @@
+/*
+ * ex_image.c — images extractor. PLACEHOLDER while the extractor is being written:
+ * reports the file as uninspectable (fail-closed), never as clean.
+ */
+#include "ex.h"
+
+int ex_image(ex_job *j, const unsigned char *data, size_t len, const char *mime)
+{
+    (void)data;
+    (void)len;
+    (void)mime;
+    return ex_uninspectable(j, NULL, "unsupported", "no extractor for this type yet", true);
+}
+
+int ex_image_pix(ex_job *j, void *pix)
+{
+    (void)pix;
+    return ex_uninspectable(j, NULL, "unsupported", "no image extractor yet", true);
+}
