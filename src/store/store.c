@@ -1,0 +1,282 @@
+/*
+ * store.c — the backend-independent part of the store: choosing a backend
+ * by name, error strings, enum names, and freeing records.
+ *
+ * Everything here must stay valid for every backend: records are plain
+ * heap strings inside caller-owned structs (store.h, OWNERSHIP).
+ */
+#include "store/store.h"
+#include "store/store_backend.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The backends compiled in, looked up by store_options.backend. */
+static const store_backend *const backends[] = {
+    &store_sqlite_backend,
+};
+
+#define N_BACKENDS (sizeof backends / sizeof backends[0])
+
+static char *dup_msg(const char *m)
+{
+    return strdup(m ? m : "");
+}
+
+int store_open(const store_options *opt, store **out, char **errmsg)
+{
+    const char *name;
+    const store_backend *b = NULL;
+
+    if (out)
+        *out = NULL;
+    if (errmsg)
+        *errmsg = NULL;
+    if (!opt || !out || !opt->path || !*opt->path) {
+        if (errmsg)
+            *errmsg = dup_msg("store_open: no database path");
+        return STORE_INVAL;
+    }
+    name = opt->backend && *opt->backend ? opt->backend : "sqlite";
+    for (size_t i = 0; i < N_BACKENDS; i++)
+        if (!strcmp(backends[i]->name, name))
+            b = backends[i];
+    if (!b) {
+        if (errmsg)
+            *errmsg = dup_msg("store_open: unknown storage backend");
+        return STORE_INVAL;
+    }
+    return b->open(opt, out, errmsg);
+}
+
+void store_close(store *s)
+{
+    if (s)
+        s->methods->close(s);
+}
+
+const char *store_errmsg(store *s)
+{
+    return s ? s->methods->errmsg(s) : "";
+}
+
+const char *store_strerror(int rc)
+{
+    static const char *const names[STORE_RC_COUNT] = {
+        [STORE_OK] = "ok",
+        [STORE_NOTFOUND] = "not found",
+        [STORE_CONFLICT] = "conflict",
+        [STORE_BUSY] = "database busy",
+        [STORE_IO] = "storage I/O error",
+        [STORE_CORRUPT] = "database corrupt",
+        [STORE_NOMEM] = "out of memory",
+        [STORE_INVAL] = "invalid argument",
+        [STORE_VERSION] = "schema version not supported",
+        [STORE_READONLY] = "read-only database",
+    };
+    if (rc < 0 || rc >= STORE_RC_COUNT)
+        return "unknown store error";
+    return names[rc];
+}
+
+/* ---------------------------------------------------------------- names */
+
+static int parse_name(const char *s, const char *const *names, int n)
+{
+    if (!s)
+        return -1;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(s, names[i]))
+            return i;
+    return -1;
+}
+
+static const char *const role_names[] = {"member", "officer", "admin"};
+static const char *const kind_names[] = {"direct", "group"};
+static const char *const member_role_names[] = {"member", "admin", "owner"};
+static const char *const alert_status_names[] = {"open", "acked", "resolved"};
+
+const char *store_role_name(store_role r)
+{
+    return (unsigned)r < 3 ? role_names[r] : "?";
+}
+
+int store_role_parse(const char *s)
+{
+    return parse_name(s, role_names, 3);
+}
+
+const char *store_conv_kind_name(store_conv_kind k)
+{
+    return (unsigned)k < 2 ? kind_names[k] : "?";
+}
+
+const char *store_member_role_name(store_member_role r)
+{
+    return (unsigned)r < 3 ? member_role_names[r] : "?";
+}
+
+int store_member_role_parse(const char *s)
+{
+    return parse_name(s, member_role_names, 3);
+}
+
+const char *store_alert_status_name(store_alert_status s)
+{
+    return (unsigned)s < 3 ? alert_status_names[s] : "?";
+}
+
+int store_alert_status_parse(const char *s)
+{
+    return parse_name(s, alert_status_names, 3);
+}
+
+/* --------------------------------------------------------------- freeing */
+
+void store_user_clear(store_user *u)
+{
+    if (!u)
+        return;
+    free(u->login);
+    free(u->display_name);
+    if (u->password_hash) {
+        /* not a secret in itself, but no reason to leave it in freed memory */
+        memset(u->password_hash, 0, strlen(u->password_hash));
+        free(u->password_hash);
+    }
+    if (u->totp_secret) {
+        memset(u->totp_secret, 0, strlen(u->totp_secret));
+        free(u->totp_secret);
+    }
+    memset(u, 0, sizeof *u);
+}
+
+void store_users_free(store_users *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++)
+        store_user_clear(&l->items[i]);
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
+}
+
+void store_session_clear(store_session *s)
+{
+    if (!s)
+        return;
+    free(s->user_agent);
+    free(s->address);
+    memset(s, 0, sizeof *s);
+}
+
+void store_sessions_free(store_sessions *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++)
+        store_session_clear(&l->items[i]);
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
+}
+
+void store_conv_clear(store_conv *c)
+{
+    if (!c)
+        return;
+    free(c->title);
+    memset(c, 0, sizeof *c);
+}
+
+void store_members_free(store_members *l)
+{
+    if (!l)
+        return;
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
+}
+
+void store_message_clear(store_message *m)
+{
+    if (!m)
+        return;
+    free(m->client_id);
+    free(m->text);
+    free(m->verdict);
+    free(m->justification);
+    memset(m, 0, sizeof *m);
+}
+
+void store_messages_free(store_messages *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++)
+        store_message_clear(&l->items[i]);
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
+}
+
+void store_conv_summaries_free(store_conv_summaries *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++) {
+        store_conv_clear(&l->items[i].conv);
+        store_message_clear(&l->items[i].last);
+    }
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
+}
+
+void store_alert_clear(store_alert *a)
+{
+    if (!a)
+        return;
+    free(a->category);
+    free(a->verdict);
+    free(a->rule);
+    free(a->findings_json);
+    free(a->justification);
+    free(a->ack_comment);
+    free(a->resolve_comment);
+    memset(a, 0, sizeof *a);
+}
+
+void store_alerts_free(store_alerts *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++)
+        store_alert_clear(&l->items[i]);
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
+}
+
+void store_audit_entry_clear(store_audit_entry *e)
+{
+    if (!e)
+        return;
+    free(e->actor);
+    free(e->event);
+    free(e->target);
+    free(e->detail);
+    memset(e, 0, sizeof *e);
+}
+
+void store_audit_entries_free(store_audit_entries *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++)
+        store_audit_entry_clear(&l->items[i]);
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
+}

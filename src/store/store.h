@@ -1,0 +1,884 @@
+/*
+ * store.h — persistence for `cordon serve` and the `cordon` tool: the ONE
+ * interface every caller uses (docs/STORE.md).
+ *
+ * A backend is a const struct of function pointers (store_methods), like
+ * sqlite3_vfs: `version` says which fields exist, so fields are only ever
+ * appended. SQLite (embedded, WAL) is the only backend today; PostgreSQL
+ * must fit later without touching callers, so nothing here is SQLite-
+ * specific: ids are int64, times are int64 milliseconds since the Unix
+ * epoch (UTC), blobs are (pointer, length), text is UTF-8 NUL-terminated.
+ *
+ * Callers use the static inline wrappers at the end (store_user_get(...)),
+ * never s->methods directly.
+ *
+ * RETURN VALUES: every operation returns a store_rc (STORE_OK == 0). Human
+ * detail for the last failure on a handle: store_errmsg(s) (never contains
+ * passwords, tokens or message text).
+ *
+ * OWNERSHIP: OUT records (store_user, store_message, ...) are caller-owned
+ * structs that the store fills; strings inside them are heap copies owned by
+ * the record. Release with the matching store_*_clear() / store_*_list_free().
+ * On any error an OUT record is left zeroed (clearing it is harmless, not
+ * needed). IN pointers are only read during the call; the store keeps no
+ * reference to them. Clear functions accept zeroed records.
+ *
+ * THREADING: a store handle is used by ONE thread at a time (no internal
+ * locks). Open one handle per thread. Handles on the same database see each
+ * other's committed writes. SQLite WAL allows one writer and many readers at
+ * once: readers never block, writers queue on the busy timeout and get
+ * STORE_BUSY when it expires. The server is expected to run one writer
+ * thread that groups message appends with store_message_append_batch() (one
+ * commit for many messages) and to give each reader thread its own handle.
+ * `cordon user` opens its own handle on the same file while the server runs.
+ *
+ * TRANSACTIONS: every operation is atomic on its own. store_tx_begin()/
+ * store_tx_commit()/store_tx_rollback() group several operations into one
+ * atomic write (e.g. message + alert + audit entry); operations inside a
+ * group that fail roll back only themselves (savepoints) and the caller
+ * decides whether to commit the rest. Groups do not nest.
+ */
+#ifndef CORDON_STORE_H
+#define CORDON_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* ---------------------------------------------------------------- errors */
+
+typedef enum store_rc {
+    STORE_OK = 0,
+    STORE_NOTFOUND, /* no such row (or not visible to this user: callers map to 404) */
+    STORE_CONFLICT, /* uniqueness or state conflict: login taken, already a member,
+                       TOTP step already used, alert already resolved... */
+    STORE_BUSY,     /* the database stayed locked past the busy timeout: retry */
+    STORE_IO,       /* disk or connection error */
+    STORE_CORRUPT,  /* the database is damaged, or an invariant of the data broke */
+    STORE_NOMEM,    /* allocation failed */
+    STORE_INVAL,    /* bad argument (NULL, empty, out of range, bad JSON detail) */
+    STORE_VERSION,  /* the schema is newer than this binary, or a method the backend's
+                       version does not have */
+    STORE_READONLY, /* the handle was opened read-only */
+    STORE_RC_COUNT
+} store_rc;
+
+/* A static English name for rc ("not found", "busy", ...). */
+const char *store_strerror(int rc);
+
+/* --------------------------------------------------------------- records */
+
+#define STORE_TOKEN_HASH_LEN 32 /* BLAKE2b-256 of a session token (acct.h) */
+#define STORE_AUDIT_HASH_LEN 32 /* BLAKE2b-256 chain hash (docs/AUDIT.md) */
+#define STORE_LOGIN_MAX      64 /* bytes; logins are [a-z0-9._-], checked by acct */
+#define STORE_CLIENT_ID_MAX  128
+
+typedef enum store_role {
+    STORE_ROLE_MEMBER = 0,
+    STORE_ROLE_OFFICER = 1, /* 保密员: alerts and audit */
+    STORE_ROLE_ADMIN = 2
+} store_role;
+
+/* "member" | "officer" | "admin"; store_role_parse returns -1 when unknown. */
+const char *store_role_name(store_role r);
+int store_role_parse(const char *s);
+
+typedef struct store_user {
+    int64_t id;
+    char *login;        /* unique, lower case */
+    char *display_name; /* never NULL (may be "") */
+    store_role role;
+    bool external;             /* an external account: conversations with it are external */
+    bool disabled;             /* cannot log in; sessions are revoked when disabled */
+    bool must_change_password; /* one-time password set: change before anything else */
+    char *password_hash;       /* argon2id encoded string (acct.h); NULL = no password */
+    char *totp_secret;         /* base32 secret, NULL when none; pending until totp_enabled */
+    bool totp_enabled;         /* enrolment confirmed with a valid code */
+    int64_t totp_last_step;    /* last accepted TOTP step (no reuse), 0 = none */
+    int failed_logins;         /* consecutive failures since the last success */
+    int64_t locked_until;      /* ms; 0 = not locked */
+    int64_t created_at;
+    int64_t updated_at;
+} store_user;
+
+typedef struct store_users {
+    store_user *items;
+    size_t n;
+} store_users;
+
+/* A new account. login and password_hash are required; display_name NULL
+ * means "same as login". */
+typedef struct store_user_new {
+    const char *login;
+    const char *display_name;
+    store_role role;
+    bool external;
+    const char *password_hash;
+    bool must_change_password;
+    int64_t now;
+} store_user_new;
+
+/* A partial update: only the fields whose bit is set in `fields` change. */
+enum {
+    STORE_USER_DISPLAY_NAME = 1u << 0,
+    STORE_USER_ROLE = 1u << 1,
+    STORE_USER_DISABLED = 1u << 2,
+    STORE_USER_EXTERNAL = 1u << 3, /* recomputes `external` of the user's conversations */
+    STORE_USER_PASSWORD = 1u << 4, /* password_hash + must_change_password */
+    STORE_USER_TOTP = 1u << 5,     /* totp_secret (NULL clears) + totp_enabled;
+                                      resets totp_last_step */
+    STORE_USER_LOCKOUT = 1u << 6   /* failed_logins + locked_until */
+};
+
+typedef struct store_user_patch {
+    unsigned fields;
+    const char *display_name;
+    store_role role;
+    bool disabled;
+    bool external;
+    const char *password_hash;
+    bool must_change_password;
+    const char *totp_secret;
+    bool totp_enabled;
+    int failed_logins;
+    int64_t locked_until;
+    int64_t now; /* becomes updated_at */
+} store_user_patch;
+
+typedef struct store_session {
+    int64_t id;
+    int64_t user_id;
+    uint8_t token_hash[STORE_TOKEN_HASH_LEN];
+    int64_t created_at;
+    int64_t last_seen_at;
+    int64_t expires_at;
+    char *user_agent; /* may be NULL */
+    char *address;    /* client address at login, may be NULL */
+} store_session;
+
+typedef struct store_sessions {
+    store_session *items;
+    size_t n;
+} store_sessions;
+
+typedef struct store_session_new {
+    int64_t user_id;
+    uint8_t token_hash[STORE_TOKEN_HASH_LEN]; /* the token itself is never stored */
+    int64_t now;
+    int64_t expires_at;
+    const char *user_agent; /* optional, truncated to 256 bytes */
+    const char *address;    /* optional */
+} store_session_new;
+
+typedef enum store_conv_kind { STORE_CONV_DIRECT = 0, STORE_CONV_GROUP = 1 } store_conv_kind;
+
+typedef enum store_member_role {
+    STORE_MEMBER = 0,
+    STORE_MEMBER_ADMIN = 1,
+    STORE_MEMBER_OWNER = 2
+} store_member_role;
+
+const char *store_conv_kind_name(store_conv_kind k);     /* "direct" | "group" */
+const char *store_member_role_name(store_member_role r); /* "member" | "admin" | "owner" */
+int store_member_role_parse(const char *s);              /* -1 when unknown */
+
+typedef struct store_conv {
+    int64_t id;
+    store_conv_kind kind;
+    char *title;   /* never NULL (may be ""); direct conversations have "" */
+    bool external; /* any member is external; kept up to date by the store */
+    int64_t created_by;
+    int64_t created_at;
+    int64_t updated_at;
+    int64_t last_message_id; /* 0 = no message yet */
+    int64_t member_count;
+} store_conv;
+
+typedef struct store_member {
+    int64_t user_id;
+    store_member_role role;
+    int64_t joined_at;
+    int64_t delivered_id; /* receipt pointers: highest message id delivered / read */
+    int64_t read_id;
+    bool external; /* the user's flag, for convenience */
+} store_member;
+
+typedef struct store_members {
+    store_member *items;
+    size_t n;
+} store_members;
+
+/* ----- messages ----- */
+
+typedef struct store_message {
+    int64_t id; /* increases with commit order across the whole database */
+    int64_t conv_id;
+    int64_t sender_id;
+    char *client_id; /* the sender's idempotency key */
+    int64_t created_at;
+    char *text;          /* NULL once recalled */
+    size_t text_len;     /* bytes, excluding the NUL */
+    bool masked;         /* text is the guard's masked copy */
+    char *verdict;       /* guard verdict that let it through: "allow"|"warn"|"mask"|"confirm" */
+    char *justification; /* the sender's written justification (confirm), or NULL */
+    bool recalled;
+    int64_t recalled_at;
+    /* Forward provenance: forward_of is the message this one was forwarded
+     * from (0 = original); forward_origin_id/forward_author_id the first
+     * message of the chain and its author; forward_depth counts hops (0 for
+     * an original). */
+    int64_t forward_of;
+    int64_t forward_origin_id;
+    int64_t forward_author_id;
+    int forward_depth;
+} store_message;
+
+typedef struct store_messages {
+    store_message *items;
+    size_t n;
+} store_messages;
+
+typedef struct store_message_new {
+    int64_t conv_id;
+    int64_t sender_id;
+    const char *client_id; /* required, 1..STORE_CLIENT_ID_MAX bytes */
+    const char *text;      /* text_len bytes, UTF-8; need not be NUL-terminated */
+    size_t text_len;
+    bool masked;
+    const char *verdict;       /* required */
+    const char *justification; /* optional */
+    int64_t forward_of;        /* 0 or a message id; provenance is computed by the store */
+    int64_t now;
+    /* Optional, written in the same transaction as the message and only
+     * when it is new (not on an idempotent repeat): an officer alert whose
+     * message_id, conv_id and user_id the store fills in, and an audit entry
+     * whose target becomes "message:ID" when its target is NULL. */
+    const struct store_alert_new *alert;
+    const struct store_audit_new *audit;
+} store_message_new;
+
+/* One row of the conversation list (store_conv_list_for_user). */
+typedef struct store_conv_summary {
+    store_conv conv;
+    int64_t unread;     /* messages after the user's read pointer, not sent by the user,
+                           not recalled */
+    store_message last; /* last message (id 0 when none; text NULL if recalled) */
+    store_member_role my_role;
+} store_conv_summary;
+
+typedef struct store_conv_summaries {
+    store_conv_summary *items;
+    size_t n;
+} store_conv_summaries;
+
+/* ----- alerts ----- */
+
+typedef enum store_alert_status {
+    STORE_ALERT_OPEN = 0,
+    STORE_ALERT_ACKED = 1,
+    STORE_ALERT_RESOLVED = 2
+} store_alert_status;
+
+const char *store_alert_status_name(store_alert_status s); /* "open"|"acked"|"resolved" */
+int store_alert_status_parse(const char *s);               /* -1 when unknown */
+
+typedef struct store_alert {
+    int64_t id;
+    int64_t created_at;
+    int64_t user_id; /* the sender */
+    int64_t conv_id;
+    int64_t message_id;  /* 0 when nothing was stored (block, unconfirmed) */
+    char *category;      /* the main finding's category, for filtering */
+    char *verdict;       /* the guard verdict */
+    char *rule;          /* the deciding rule, may be NULL */
+    char *findings_json; /* JSON array of findings, excerpts already masked */
+    char *justification; /* may be NULL */
+    store_alert_status status;
+    int64_t acked_by, acked_at;
+    char *ack_comment; /* may be NULL */
+    int64_t resolved_by, resolved_at;
+    char *resolve_comment; /* may be NULL */
+} store_alert;
+
+typedef struct store_alerts {
+    store_alert *items;
+    size_t n;
+} store_alerts;
+
+typedef struct store_alert_new {
+    int64_t user_id;
+    int64_t conv_id;
+    int64_t message_id;
+    const char *category;      /* required */
+    const char *verdict;       /* required */
+    const char *rule;          /* optional */
+    const char *findings_json; /* required, must parse as JSON */
+    const char *justification; /* optional */
+    int64_t now;
+} store_alert_new;
+
+/* Filter for store_alerts; zero fields do not filter. Newest first. */
+typedef struct store_alert_filter {
+    int64_t since, until; /* created_at in [since, until) when non-zero */
+    const char *category; /* exact match */
+    int64_t user_id;
+    int64_t conv_id;
+    bool by_status; /* filter on status (false: any status) */
+    store_alert_status status;
+    int64_t before_id; /* cursor: only ids < before_id (0 = newest) */
+    int limit;         /* 1..1000; 0 = 100 */
+} store_alert_filter;
+
+/* ----- audit (docs/AUDIT.md) ----- */
+
+typedef struct store_audit_entry {
+    int64_t seq;      /* 1, 2, 3... without gaps */
+    int64_t time;     /* ms */
+    int64_t actor_id; /* 0 = the system */
+    char *actor;      /* login at the time, or "system" */
+    char *event;      /* "auth.login", "auth.login_failed", "guard.block", ... */
+    char *target;     /* what it acted on, e.g. "user:12", "message:40"; may be "" */
+    char *detail;     /* canonical JSON object (sorted keys, compact) */
+    uint8_t prev_hash[STORE_AUDIT_HASH_LEN];
+    uint8_t hash[STORE_AUDIT_HASH_LEN];
+} store_audit_entry;
+
+typedef struct store_audit_entries {
+    store_audit_entry *items;
+    size_t n;
+} store_audit_entries;
+
+typedef struct store_audit_new {
+    int64_t time;
+    int64_t actor_id;
+    const char *actor;  /* NULL = "system" */
+    const char *event;  /* required */
+    const char *target; /* NULL = "" */
+    const char *detail; /* JSON object text or NULL ("{}"); canonicalised by the store */
+} store_audit_new;
+
+/* ----------------------------------------------------- opening a handle */
+
+typedef struct store store;
+typedef struct store_methods store_methods;
+
+/* The base of every backend's handle: methods first, like sqlite3_file. */
+struct store {
+    const store_methods *methods;
+};
+
+/* How to open. Zero fields take the defaults. */
+typedef struct store_options {
+    int version;             /* 1 */
+    const char *backend;     /* "sqlite" (default) */
+    const char *path;        /* SQLite: the database file, created (mode 0600) when missing;
+                                its directory must exist. PostgreSQL later: a conninfo */
+    int busy_timeout_ms;     /* default 5000 */
+    bool read_only;          /* no migrations, writes fail with STORE_READONLY */
+    bool synchronous_normal; /* false (default): fsync at every commit, so whatever the
+                                server acknowledged survives a power loss. true: faster,
+                                the last commits may be lost on power loss (never corrupt) */
+} store_options;
+
+/* The file name of the database inside a data directory: "cordon.db". */
+#define STORE_DB_FILE "cordon.db"
+
+/* Where the database is, as `cordon serve` finds it: data_dir (when not
+ * NULL) wins, else the top-level `data_dir` key of the YAML config file
+ * (when not NULL; other keys are ignored), else "./cordon-data". *db_path is
+ * DATA_DIR/STORE_DB_FILE and *dir DATA_DIR (heap strings; dir may be NULL).
+ * STORE_IO / STORE_INVAL with *errmsg (heap, may be NULL) when the config
+ * cannot be read or parsed. */
+int store_locate(const char *data_dir, const char *config_file, char **db_path, char **dir,
+                 char **errmsg);
+
+/* Opens a handle and brings the schema up to date (migrations, each in its
+ * own transaction; docs/STORE.md). On success *out is the handle, to be
+ * closed with store_close(). On failure *out is NULL and, when errmsg is not
+ * NULL, *errmsg is a heap string describing why (free() it). */
+int store_open(const store_options *opt, store **out, char **errmsg);
+
+/* Closes the handle (rolls back an open store_tx). NULL is allowed. */
+void store_close(store *s);
+
+/* The backend's last error text for this handle ("" when none). */
+const char *store_errmsg(store *s);
+
+/* ------------------------------------------------------------- methods */
+
+/* Capabilities, tested instead of backend names. */
+enum {
+    STORE_CAN_CONCURRENT_WRITERS = 1u << 0, /* PostgreSQL: several writer handles gain */
+    STORE_CAN_SECURE_DELETE = 1u << 1       /* erased content is overwritten on disk */
+};
+
+struct store_methods {
+    int version;       /* 1: every field below exists */
+    const char *name;  /* "sqlite" */
+    unsigned supports; /* STORE_CAN_* */
+
+    void (*close)(store *s);
+    const char *(*errmsg)(store *s);
+    int (*schema_version)(store *s, int *out);
+
+    int (*tx_begin)(store *s);
+    int (*tx_commit)(store *s);
+    int (*tx_rollback)(store *s);
+
+    /* users */
+    int (*user_create)(store *s, const store_user_new *u, int64_t *id_out);
+    int (*user_get)(store *s, int64_t id, store_user *out);
+    int (*user_get_by_login)(store *s, const char *login, store_user *out);
+    int (*user_list)(store *s, bool include_disabled, store_users *out);
+    int (*user_count)(store *s, int64_t *out);
+    int (*user_update)(store *s, int64_t id, const store_user_patch *p);
+    int (*user_totp_use_step)(store *s, int64_t id, int64_t step);
+
+    /* sessions */
+    int (*session_create)(store *s, const store_session_new *n, int64_t *id_out);
+    int (*session_lookup)(store *s, const uint8_t hash[STORE_TOKEN_HASH_LEN], int64_t now,
+                          store_session *sess, store_user *user);
+    int (*session_touch)(store *s, int64_t id, int64_t now);
+    int (*session_list)(store *s, int64_t user_id, int64_t now, store_sessions *out);
+    int (*session_revoke)(store *s, int64_t id, int64_t user_id);
+    int (*session_revoke_user)(store *s, int64_t user_id, int64_t except_id, int64_t *n_out);
+    int (*session_expire)(store *s, int64_t now, int64_t *n_out);
+
+    /* conversations */
+    int (*conv_create)(store *s, store_conv_kind kind, const char *title, int64_t creator,
+                       const int64_t *member_ids, size_t n_members, int64_t now, int64_t *id_out,
+                       bool *created);
+    int (*conv_get)(store *s, int64_t id, store_conv *out);
+    int (*conv_list_for_user)(store *s, int64_t user_id, store_conv_summaries *out);
+    int (*conv_rename)(store *s, int64_t id, const char *title, int64_t now);
+    int (*member_add)(store *s, int64_t conv_id, int64_t user_id, store_member_role role,
+                      int64_t now);
+    int (*member_remove)(store *s, int64_t conv_id, int64_t user_id, int64_t now);
+    int (*member_set_role)(store *s, int64_t conv_id, int64_t user_id, store_member_role role);
+    int (*member_check)(store *s, int64_t conv_id, int64_t user_id, store_member_role *out);
+    int (*member_list)(store *s, int64_t conv_id, store_members *out);
+
+    /* messages */
+    int (*message_append)(store *s, const store_message_new *m, store_message *out,
+                          bool *duplicate);
+    int (*message_append_batch)(store *s, const store_message_new *m, size_t n, store_message *out,
+                                int *rcs, bool *duplicate);
+    int (*message_get)(store *s, int64_t id, store_message *out);
+    int (*message_history)(store *s, int64_t conv_id, int64_t before_id, int limit,
+                           store_messages *out);
+    int (*message_since)(store *s, int64_t conv_id, int64_t after_id, int limit,
+                         store_messages *out);
+    int (*message_recall)(store *s, int64_t id, int64_t now);
+    int (*message_forward_chain)(store *s, int64_t id, store_messages *out);
+
+    /* receipts */
+    int (*receipt_set)(store *s, int64_t conv_id, int64_t user_id, bool read, int64_t message_id,
+                       bool *advanced);
+
+    /* alerts */
+    int (*alert_create)(store *s, const store_alert_new *a, int64_t *id_out);
+    int (*alert_get)(store *s, int64_t id, store_alert *out);
+    int (*alert_list)(store *s, const store_alert_filter *f, store_alerts *out);
+    int (*alert_ack)(store *s, int64_t id, int64_t actor, const char *comment, int64_t now);
+    int (*alert_resolve)(store *s, int64_t id, int64_t actor, const char *comment, int64_t now);
+
+    /* audit */
+    int (*audit_append)(store *s, const store_audit_new *e, int64_t *seq_out);
+    int (*audit_page)(store *s, int64_t after_seq, int limit, store_audit_entries *out);
+    int (*audit_head)(store *s, int64_t *seq, uint8_t hash[STORE_AUDIT_HASH_LEN]);
+
+    /* settings */
+    int (*kv_get)(store *s, const char *key, char **value);
+    int (*kv_set)(store *s, const char *key, const char *value);
+    int (*kv_delete)(store *s, const char *key);
+};
+
+/* ------------------------------------------------------ memory helpers */
+
+void store_user_clear(store_user *u);
+void store_users_free(store_users *l);
+void store_session_clear(store_session *s);
+void store_sessions_free(store_sessions *l);
+void store_conv_clear(store_conv *c);
+void store_members_free(store_members *l);
+void store_message_clear(store_message *m);
+void store_messages_free(store_messages *l);
+void store_alert_clear(store_alert *a);
+void store_alerts_free(store_alerts *l);
+void store_audit_entry_clear(store_audit_entry *e);
+void store_audit_entries_free(store_audit_entries *l);
+
+void store_conv_summaries_free(store_conv_summaries *l);
+
+/* --------------------------------------------------- the calls (inline) */
+
+/* Schema version after migrations (STORE_SCHEMA_VERSION for this binary). */
+static inline int store_schema_version(store *s, int *out)
+{
+    return s->methods->schema_version(s, out);
+}
+
+/* Starts a write group; STORE_INVAL if one is open. Takes the write lock at
+ * once (may wait up to the busy timeout, then STORE_BUSY). */
+static inline int store_tx_begin(store *s)
+{
+    return s->methods->tx_begin(s);
+}
+
+/* Commits the group. On failure the group is rolled back: nothing of it
+ * is stored. */
+static inline int store_tx_commit(store *s)
+{
+    return s->methods->tx_commit(s);
+}
+
+static inline int store_tx_rollback(store *s)
+{
+    return s->methods->tx_rollback(s);
+}
+
+/* --- users --- */
+
+/* Creates an account. STORE_CONFLICT when the login is taken (case-
+ * insensitively), STORE_INVAL on empty login/hash. *id_out may be NULL. */
+static inline int store_user_create(store *s, const store_user_new *u, int64_t *id_out)
+{
+    return s->methods->user_create(s, u, id_out);
+}
+
+/* STORE_NOTFOUND when there is no such user. */
+static inline int store_user_get(store *s, int64_t id, store_user *out)
+{
+    return s->methods->user_get(s, id, out);
+}
+
+/* Login lookup is case-insensitive. STORE_NOTFOUND when unknown. */
+static inline int store_user_get_by_login(store *s, const char *login, store_user *out)
+{
+    return s->methods->user_get_by_login(s, login, out);
+}
+
+/* Every account ordered by id (disabled ones only when asked). */
+static inline int store_user_list(store *s, bool include_disabled, store_users *out)
+{
+    return s->methods->user_list(s, include_disabled, out);
+}
+
+/* Number of accounts, disabled included (the first-start bootstrap). */
+static inline int store_user_count(store *s, int64_t *out)
+{
+    return s->methods->user_count(s, out);
+}
+
+/* Applies a partial update. Disabling also revokes every session of the
+ * user in the same transaction; changing `external` recomputes the external
+ * flag of the user's conversations. STORE_NOTFOUND when no such user. */
+static inline int store_user_update(store *s, int64_t id, const store_user_patch *p)
+{
+    return s->methods->user_update(s, id, p);
+}
+
+/* Records that TOTP step `step` was used, atomically: STORE_CONFLICT when
+ * step <= the last accepted step (a replay), so a code works only once. */
+static inline int store_user_totp_use_step(store *s, int64_t id, int64_t step)
+{
+    return s->methods->user_totp_use_step(s, id, step);
+}
+
+/* --- sessions --- */
+
+/* STORE_NOTFOUND when the user does not exist. *id_out may be NULL. */
+static inline int store_session_create(store *s, const store_session_new *n, int64_t *id_out)
+{
+    return s->methods->session_create(s, n, id_out);
+}
+
+/* The live session with this token hash and its user, in one read.
+ * STORE_NOTFOUND when unknown, revoked or expired (expires_at <= now).
+ * The caller still checks user->disabled and must_change_password.
+ * `user` may be NULL. */
+static inline int store_session_lookup(store *s, const uint8_t hash[STORE_TOKEN_HASH_LEN],
+                                       int64_t now, store_session *sess, store_user *user)
+{
+    return s->methods->session_lookup(s, hash, now, sess, user);
+}
+
+/* Sets last_seen_at (callers throttle this, e.g. once a minute). */
+static inline int store_session_touch(store *s, int64_t id, int64_t now)
+{
+    return s->methods->session_touch(s, id, now);
+}
+
+/* Live sessions of a user, newest first. */
+static inline int store_session_list(store *s, int64_t user_id, int64_t now, store_sessions *out)
+{
+    return s->methods->session_list(s, user_id, now, out);
+}
+
+/* Revokes (deletes) one session. With user_id > 0 only when it belongs to
+ * that user (own sessions), else STORE_NOTFOUND; user_id 0 = any (admin). */
+static inline int store_session_revoke(store *s, int64_t id, int64_t user_id)
+{
+    return s->methods->session_revoke(s, id, user_id);
+}
+
+/* Revokes every session of a user except except_id (0 = all). *n_out (may
+ * be NULL) is how many went. */
+static inline int store_session_revoke_user(store *s, int64_t user_id, int64_t except_id,
+                                            int64_t *n_out)
+{
+    return s->methods->session_revoke_user(s, user_id, except_id, n_out);
+}
+
+/* Deletes sessions whose expires_at <= now. */
+static inline int store_session_expire(store *s, int64_t now, int64_t *n_out)
+{
+    return s->methods->session_expire(s, now, n_out);
+}
+
+/* --- conversations --- */
+
+/* Creates a conversation: the creator becomes owner and a member, every
+ * id in member_ids a member (duplicates and the creator ignored). DIRECT
+ * needs exactly one other member; if a direct conversation between the two
+ * already exists its id is returned with *created = false (may be NULL).
+ * STORE_NOTFOUND when a user does not exist, STORE_INVAL on a bad shape.
+ * `external` is computed from the members. */
+static inline int store_conv_create(store *s, store_conv_kind kind, const char *title,
+                                    int64_t creator, const int64_t *member_ids, size_t n_members,
+                                    int64_t now, int64_t *id_out, bool *created)
+{
+    return s->methods->conv_create(s, kind, title, creator, member_ids, n_members, now, id_out,
+                                   created);
+}
+
+/* STORE_NOTFOUND when no such conversation. Callers check membership first
+ * (store_member_role) so non-members learn nothing. */
+static inline int store_conv_get(store *s, int64_t id, store_conv *out)
+{
+    return s->methods->conv_get(s, id, out);
+}
+
+/* The user's conversations, most recent activity first, each with the
+ * unread count, the last message and the user's role. */
+static inline int store_conv_list_for_user(store *s, int64_t user_id, store_conv_summaries *out)
+{
+    return s->methods->conv_list_for_user(s, user_id, out);
+}
+
+static inline int store_conv_rename(store *s, int64_t id, const char *title, int64_t now)
+{
+    return s->methods->conv_rename(s, id, title, now);
+}
+
+/* Adds a member (groups only: STORE_INVAL on a direct conversation);
+ * STORE_CONFLICT when already a member; recomputes `external`. */
+static inline int store_member_add(store *s, int64_t conv_id, int64_t user_id,
+                                   store_member_role role, int64_t now)
+{
+    return s->methods->member_add(s, conv_id, user_id, role, now);
+}
+
+/* Removes a member (also "leave"); STORE_NOTFOUND when not a member;
+ * recomputes `external`. Ownership transfer is the caller's policy. */
+static inline int store_member_remove(store *s, int64_t conv_id, int64_t user_id, int64_t now)
+{
+    return s->methods->member_remove(s, conv_id, user_id, now);
+}
+
+static inline int store_member_set_role(store *s, int64_t conv_id, int64_t user_id,
+                                        store_member_role role)
+{
+    return s->methods->member_set_role(s, conv_id, user_id, role);
+}
+
+/* The membership check: STORE_OK and the role when user_id is a member,
+ * STORE_NOTFOUND when not (or no such conversation). `out` may be NULL. */
+static inline int store_member_check(store *s, int64_t conv_id, int64_t user_id,
+                                     store_member_role *out)
+{
+    return s->methods->member_check(s, conv_id, user_id, out);
+}
+
+/* Members with their receipt pointers, ordered by user id. */
+static inline int store_member_list(store *s, int64_t conv_id, store_members *out)
+{
+    return s->methods->member_list(s, conv_id, out);
+}
+
+/* --- messages --- */
+
+/* Stores a message. Idempotent on (conv_id, sender_id, client_id): a repeat
+ * returns the stored message with *duplicate = true and changes nothing.
+ * Checks the sender is a member (STORE_NOTFOUND if not) and that forward_of
+ * exists and is not recalled (STORE_NOTFOUND). `out` and `duplicate` may be
+ * NULL. */
+static inline int store_message_append(store *s, const store_message_new *m, store_message *out,
+                                       bool *duplicate)
+{
+    return s->methods->message_append(s, m, out, duplicate);
+}
+
+/* Group commit: appends n messages in ONE transaction. Each item gets its
+ * own result in rcs[i] (a failed item does not stop the others), out[i]
+ * (when out is not NULL) and duplicate[i] (may be NULL). Returns STORE_OK
+ * when the transaction committed; on any other return nothing was stored
+ * and every rcs[i] is that error. Not allowed inside store_tx (STORE_INVAL). */
+static inline int store_message_append_batch(store *s, const store_message_new *m, size_t n,
+                                             store_message *out, int *rcs, bool *duplicate)
+{
+    return s->methods->message_append_batch(s, m, n, out, rcs, duplicate);
+}
+
+static inline int store_message_get(store *s, int64_t id, store_message *out)
+{
+    return s->methods->message_get(s, id, out);
+}
+
+/* History page, NEWEST FIRST: messages with id < before_id (0 = from the
+ * newest), at most limit (1..500; 0 = 50). The next cursor is the last
+ * item's id; fewer than limit items means the start was reached. */
+static inline int store_message_history(store *s, int64_t conv_id, int64_t before_id, int limit,
+                                        store_messages *out)
+{
+    return s->methods->message_history(s, conv_id, before_id, limit, out);
+}
+
+/* Catch-up, OLDEST FIRST: messages with id > after_id, at most limit. */
+static inline int store_message_since(store *s, int64_t conv_id, int64_t after_id, int limit,
+                                      store_messages *out)
+{
+    return s->methods->message_since(s, conv_id, after_id, limit, out);
+}
+
+/* Recall: erases the text (overwritten on disk where the backend supports
+ * STORE_CAN_SECURE_DELETE) and marks the message recalled. Window and
+ * sender checks are the caller's. STORE_NOTFOUND when no such message;
+ * recalling twice is STORE_OK. */
+static inline int store_message_recall(store *s, int64_t id, int64_t now)
+{
+    return s->methods->message_recall(s, id, now);
+}
+
+/* The forward chain of a message: the message itself first, then what it
+ * was forwarded from, back to the original (recalled ones included, text
+ * NULL). */
+static inline int store_message_forward_chain(store *s, int64_t id, store_messages *out)
+{
+    return s->methods->message_forward_chain(s, id, out);
+}
+
+/* --- receipts --- */
+
+/* Moves a member's delivered (read = false) or read (read = true) pointer
+ * forward to message_id; never backwards (*advanced = false then). Reading
+ * implies delivered. STORE_NOTFOUND when not a member. */
+static inline int store_receipt_set(store *s, int64_t conv_id, int64_t user_id, bool read,
+                                    int64_t message_id, bool *advanced)
+{
+    return s->methods->receipt_set(s, conv_id, user_id, read, message_id, advanced);
+}
+
+/* --- alerts --- */
+
+static inline int store_alert_create(store *s, const store_alert_new *a, int64_t *id_out)
+{
+    return s->methods->alert_create(s, a, id_out);
+}
+
+static inline int store_alert_get(store *s, int64_t id, store_alert *out)
+{
+    return s->methods->alert_get(s, id, out);
+}
+
+/* Newest first; cursor = before_id. */
+static inline int store_alert_list(store *s, const store_alert_filter *f, store_alerts *out)
+{
+    return s->methods->alert_list(s, f, out);
+}
+
+/* open -> acked. Acking an acked alert updates nothing and is STORE_OK;
+ * a resolved one is STORE_CONFLICT. */
+static inline int store_alert_ack(store *s, int64_t id, int64_t actor, const char *comment,
+                                  int64_t now)
+{
+    return s->methods->alert_ack(s, id, actor, comment, now);
+}
+
+/* open|acked -> resolved (comment required: STORE_INVAL); resolved again is
+ * STORE_CONFLICT. */
+static inline int store_alert_resolve(store *s, int64_t id, int64_t actor, const char *comment,
+                                      int64_t now)
+{
+    return s->methods->alert_resolve(s, id, actor, comment, now);
+}
+
+/* --- audit --- */
+
+/* Appends an entry to the hash chain (seq and hash computed inside the
+ * write transaction). *seq_out may be NULL. STORE_INVAL when detail is not a
+ * JSON object. */
+static inline int store_audit_append(store *s, const store_audit_new *e, int64_t *seq_out)
+{
+    return s->methods->audit_append(s, e, seq_out);
+}
+
+/* Entries with seq > after_seq in seq order, at most limit (1..1000; 0 =
+ * 100). Also the iterator for verify and export. */
+static inline int store_audit_page(store *s, int64_t after_seq, int limit, store_audit_entries *out)
+{
+    return s->methods->audit_page(s, after_seq, limit, out);
+}
+
+/* The recorded head of the chain (seq 0 and zero hash when empty), kept
+ * apart from the entries so that deleting the last entries is detected. */
+static inline int store_audit_head(store *s, int64_t *seq, uint8_t hash[STORE_AUDIT_HASH_LEN])
+{
+    return s->methods->audit_head(s, seq, hash);
+}
+
+/* Result of store_audit_verify. */
+typedef struct store_audit_verify_result {
+    bool ok;
+    int64_t entries;   /* entries checked */
+    int64_t first_bad; /* seq of the first altered / missing / out-of-order entry; 0 if ok */
+    char reason[160];  /* what was wrong, e.g. "hash mismatch", "missing entry" */
+} store_audit_verify_result;
+
+/* Walks the whole chain (store_audit.c, backend-independent). Returns a
+ * store error only when the chain could not be read; a broken chain is
+ * STORE_OK with r->ok = false. */
+int store_audit_verify(store *s, store_audit_verify_result *r);
+
+/* Writes every entry as one JSON object per line (JSON Lines): seq, time,
+ * actor_id, actor, event, target, detail (object), prev_hash, hash (hex).
+ * STORE_IO when writing fails. */
+int store_audit_export(store *s, FILE *f);
+
+/* The chain hash of an entry (docs/AUDIT.md): BLAKE2b-256 over prev_hash
+ * and the canonical bytes of (seq, time, actor_id, actor, event, target,
+ * detail). Used by backends when appending and by verify. */
+void store_audit_hash(const store_audit_entry *e, const uint8_t prev[STORE_AUDIT_HASH_LEN],
+                      uint8_t out[STORE_AUDIT_HASH_LEN]);
+
+/* --- settings --- */
+
+/* *value is a heap string (free()); STORE_NOTFOUND when unset. */
+static inline int store_kv_get(store *s, const char *key, char **value)
+{
+    return s->methods->kv_get(s, key, value);
+}
+
+static inline int store_kv_set(store *s, const char *key, const char *value)
+{
+    return s->methods->kv_set(s, key, value);
+}
+
+/* Deleting an unset key is STORE_OK. */
+static inline int store_kv_delete(store *s, const char *key)
+{
+    return s->methods->kv_delete(s, key);
+}
+
+#endif

@@ -1,0 +1,229 @@
+/*
+ * store_migrate.c — the SQLite schema as a list of versioned migrations,
+ * applied in order when a handle opens (docs/STORE.md, "Migrations").
+ *
+ * Each migration runs in its own BEGIN IMMEDIATE transaction together with
+ * the row recording it in schema_migrations, so a crash leaves the schema
+ * at one version or the next, never between. The version is re-read inside
+ * the transaction: two processes opening a fresh database at once (the
+ * server and `cordon user`) apply each migration once.
+ *
+ * Rule: a migration, once released, is never edited; changes are new
+ * entries appended to the list.
+ */
+#include "store/store_sqlite_int.h"
+
+#include <stdio.h>
+#include <time.h>
+
+typedef struct migration {
+    int version;
+    const char *what;
+    const char *sql;
+} migration;
+
+static const migration migrations[] = {
+    {1, "initial schema",
+     /* Accounts. login is unique regardless of case. */
+     "CREATE TABLE users ("
+     " id INTEGER PRIMARY KEY,"
+     " login TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+     " display_name TEXT NOT NULL DEFAULT '',"
+     " role INTEGER NOT NULL DEFAULT 0 CHECK (role IN (0, 1, 2)),"
+     " external INTEGER NOT NULL DEFAULT 0,"
+     " disabled INTEGER NOT NULL DEFAULT 0,"
+     " must_change_password INTEGER NOT NULL DEFAULT 0,"
+     " password_hash TEXT,"
+     " totp_secret TEXT,"
+     " totp_enabled INTEGER NOT NULL DEFAULT 0,"
+     " totp_last_step INTEGER NOT NULL DEFAULT 0,"
+     " failed_logins INTEGER NOT NULL DEFAULT 0,"
+     " locked_until INTEGER NOT NULL DEFAULT 0,"
+     " created_at INTEGER NOT NULL,"
+     " updated_at INTEGER NOT NULL);"
+     /* Sessions: only the BLAKE2b hash of the token. */
+     "CREATE TABLE sessions ("
+     " id INTEGER PRIMARY KEY,"
+     " user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+     " token_hash BLOB NOT NULL UNIQUE,"
+     " created_at INTEGER NOT NULL,"
+     " last_seen_at INTEGER NOT NULL,"
+     " expires_at INTEGER NOT NULL,"
+     " user_agent TEXT,"
+     " address TEXT);"
+     "CREATE INDEX sessions_user ON sessions(user_id);"
+     "CREATE INDEX sessions_expires ON sessions(expires_at);"
+     /* Conversations. direct_key = 'min:max' user ids for direct ones, so
+      * a pair has at most one; NULL (not unique-constrained) for groups. */
+     "CREATE TABLE conversations ("
+     " id INTEGER PRIMARY KEY,"
+     " kind INTEGER NOT NULL CHECK (kind IN (0, 1)),"
+     " title TEXT NOT NULL DEFAULT '',"
+     " external INTEGER NOT NULL DEFAULT 0,"
+     " created_by INTEGER REFERENCES users(id),"
+     " created_at INTEGER NOT NULL,"
+     " updated_at INTEGER NOT NULL,"
+     " activity_at INTEGER NOT NULL,"
+     " last_message_id INTEGER NOT NULL DEFAULT 0,"
+     " direct_key TEXT UNIQUE);"
+     "CREATE TABLE members ("
+     " conv_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,"
+     " user_id INTEGER NOT NULL REFERENCES users(id),"
+     " role INTEGER NOT NULL DEFAULT 0 CHECK (role IN (0, 1, 2)),"
+     " joined_at INTEGER NOT NULL,"
+     " delivered_id INTEGER NOT NULL DEFAULT 0,"
+     " read_id INTEGER NOT NULL DEFAULT 0,"
+     " PRIMARY KEY (conv_id, user_id)) WITHOUT ROWID;"
+     "CREATE INDEX members_user ON members(user_id);"
+     /* Messages. The UNIQUE index makes sends idempotent. body NULL =
+      * recalled (secure_delete overwrites the freed bytes). */
+     "CREATE TABLE messages ("
+     " id INTEGER PRIMARY KEY,"
+     " conv_id INTEGER NOT NULL REFERENCES conversations(id),"
+     " sender_id INTEGER NOT NULL REFERENCES users(id),"
+     " client_id TEXT NOT NULL,"
+     " created_at INTEGER NOT NULL,"
+     " body TEXT,"
+     " masked INTEGER NOT NULL DEFAULT 0,"
+     " verdict TEXT NOT NULL,"
+     " justification TEXT,"
+     " recalled_at INTEGER NOT NULL DEFAULT 0,"
+     " forward_of INTEGER REFERENCES messages(id),"
+     " forward_origin_id INTEGER,"
+     " forward_author_id INTEGER,"
+     " forward_depth INTEGER NOT NULL DEFAULT 0,"
+     " UNIQUE (conv_id, sender_id, client_id));"
+     "CREATE INDEX messages_conv ON messages(conv_id, id);"
+     /* Officer alerts. */
+     "CREATE TABLE alerts ("
+     " id INTEGER PRIMARY KEY,"
+     " created_at INTEGER NOT NULL,"
+     " user_id INTEGER REFERENCES users(id),"
+     " conv_id INTEGER REFERENCES conversations(id),"
+     " message_id INTEGER REFERENCES messages(id),"
+     " category TEXT NOT NULL,"
+     " verdict TEXT NOT NULL,"
+     " rule TEXT,"
+     " findings TEXT NOT NULL,"
+     " justification TEXT,"
+     " status INTEGER NOT NULL DEFAULT 0 CHECK (status IN (0, 1, 2)),"
+     " acked_by INTEGER REFERENCES users(id),"
+     " acked_at INTEGER NOT NULL DEFAULT 0,"
+     " ack_comment TEXT,"
+     " resolved_by INTEGER REFERENCES users(id),"
+     " resolved_at INTEGER NOT NULL DEFAULT 0,"
+     " resolve_comment TEXT);"
+     "CREATE INDEX alerts_created ON alerts(created_at);"
+     "CREATE INDEX alerts_status ON alerts(status, id);"
+     /* The audit chain. Triggers refuse UPDATE and DELETE through SQL;
+      * the hash chain (docs/AUDIT.md) catches whoever edits the file. */
+     "CREATE TABLE audit ("
+     " seq INTEGER PRIMARY KEY,"
+     " time INTEGER NOT NULL,"
+     " actor_id INTEGER NOT NULL,"
+     " actor TEXT NOT NULL,"
+     " event TEXT NOT NULL,"
+     " target TEXT NOT NULL,"
+     " detail TEXT NOT NULL,"
+     " prev_hash BLOB NOT NULL,"
+     " hash BLOB NOT NULL);"
+     "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+     " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"
+     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+     " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"
+     "CREATE TABLE audit_head ("
+     " id INTEGER PRIMARY KEY CHECK (id = 1),"
+     " seq INTEGER NOT NULL,"
+     " hash BLOB NOT NULL);"
+     "CREATE TABLE settings ("
+     " key TEXT PRIMARY KEY,"
+     " value TEXT NOT NULL);"},
+};
+
+#define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
+
+_Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
+               "one migration per schema version");
+
+static int current_version(sq *q, int *v)
+{
+    sqlite3_stmt *st = sq_stmt(q, SQ_SCHEMA_VERSION);
+    int rc;
+
+    if (!st)
+        return sq_prep_rc(q);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *v = sqlite3_column_int(st, 0);
+        rc = SQLITE_OK;
+    }
+    sqlite3_reset(st);
+    return sq_rc(q, rc);
+}
+
+static int exec_sql(sq *q, const char *sql)
+{
+    return sq_rc(q, sqlite3_exec(q->db, sql, NULL, NULL, NULL));
+}
+
+static int apply(sq *q, const migration *m)
+{
+    char rec[160];
+    int v = 0, rc;
+
+    rc = exec_sql(q, "BEGIN IMMEDIATE");
+    if (rc)
+        return rc;
+    rc = current_version(q, &v);
+    if (rc || v >= m->version) /* someone else applied it meanwhile */
+        goto done;
+    rc = exec_sql(q, m->sql);
+    if (rc)
+        goto done;
+    snprintf(rec, sizeof rec, "INSERT INTO schema_migrations(version, applied_at) VALUES(%d, %lld)",
+             m->version, (long long)time(NULL) * 1000);
+    rc = exec_sql(q, rec);
+done:
+    if (rc) {
+        sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
+    return exec_sql(q, "COMMIT");
+}
+
+int sq_migrate(sq *q)
+{
+    int v = 0, rc;
+
+    if (!q->read_only) {
+        rc = exec_sql(q, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                         " version INTEGER PRIMARY KEY,"
+                         " applied_at INTEGER NOT NULL)");
+        if (rc)
+            return rc;
+    }
+    rc = current_version(q, &v);
+    if (rc)
+        return rc;
+    if (v > STORE_SCHEMA_VERSION) {
+        snprintf(q->err, sizeof q->err,
+                 "database schema version %d is newer than this program's (%d)", v,
+                 STORE_SCHEMA_VERSION);
+        return STORE_VERSION;
+    }
+    if (q->read_only) {
+        if (v == STORE_SCHEMA_VERSION)
+            return STORE_OK;
+        snprintf(q->err, sizeof q->err,
+                 "database schema version %d needs migrating (open it read-write once)", v);
+        return STORE_VERSION;
+    }
+    for (int i = 0; i < N_MIGRATIONS; i++) {
+        if (migrations[i].version <= v)
+            continue;
+        rc = apply(q, &migrations[i]);
+        if (rc)
+            return rc;
+    }
+    return STORE_OK;
+}

@@ -1,0 +1,244 @@
+/*
+ * store_sqlite_int.h — the SQLite backend's private pieces, shared by
+ * store_sqlite.c (handle, transactions, users, sessions, audit, settings),
+ * store_sqlite_chat.c (conversations, messages, receipts, alerts) and
+ * store_migrate.c (the schema and its migrations).
+ *
+ * Every statement is prepared once per handle (SQLITE_PREPARE_PERSISTENT)
+ * on first use and kept until close: the SQL is in the table below, indexed
+ * by the SQ_* enum, so each file names statements, not strings.
+ */
+#ifndef CORDON_STORE_SQLITE_INT_H
+#define CORDON_STORE_SQLITE_INT_H
+
+#include "store/store.h"
+#include "store/store_backend.h"
+
+#include <sqlite3.h>
+
+#define SQ_USER_COLS                                                                               \
+    "u.id, u.login, u.display_name, u.role, u.external, u.disabled, u.must_change_password, "      \
+    "u.password_hash, u.totp_secret, u.totp_enabled, u.totp_last_step, u.failed_logins, "          \
+    "u.locked_until, u.created_at, u.updated_at"
+#define SQ_USER_NCOLS 15
+
+#define SQ_SESS_COLS                                                                               \
+    "s.id, s.user_id, s.token_hash, s.created_at, s.last_seen_at, s.expires_at, s.user_agent, "    \
+    "s.address"
+#define SQ_SESS_NCOLS 8
+
+#define SQ_MSG_COLS                                                                                \
+    "m.id, m.conv_id, m.sender_id, m.client_id, m.created_at, m.body, m.masked, m.verdict, "       \
+    "m.justification, m.recalled_at, m.forward_of, m.forward_origin_id, m.forward_author_id, "     \
+    "m.forward_depth"
+
+#define SQ_CONV_COLS                                                                               \
+    "c.id, c.kind, c.title, c.external, c.created_by, c.created_at, c.updated_at, "                \
+    "c.last_message_id, (SELECT count(*) FROM members mm WHERE mm.conv_id = c.id)"
+#define SQ_CONV_NCOLS 9
+
+#define SQ_ALERT_COLS                                                                              \
+    "id, created_at, user_id, conv_id, message_id, category, verdict, rule, findings, "            \
+    "justification, status, acked_by, acked_at, ack_comment, resolved_by, resolved_at, "           \
+    "resolve_comment"
+
+#define SQ_AUDIT_COLS "seq, time, actor_id, actor, event, target, detail, prev_hash, hash"
+
+/* X(name, sql) */
+#define SQ_STATEMENTS(X)                                                                           \
+    X(BEGIN_WRITE, "BEGIN IMMEDIATE")                                                              \
+    X(BEGIN_READ, "BEGIN")                                                                         \
+    X(COMMIT, "COMMIT")                                                                            \
+    X(ROLLBACK, "ROLLBACK")                                                                        \
+    X(SAVEPOINT, "SAVEPOINT op")                                                                   \
+    X(RELEASE, "RELEASE op")                                                                       \
+    X(ROLLBACK_TO, "ROLLBACK TO op")                                                               \
+    X(SCHEMA_VERSION, "SELECT coalesce(max(version), 0) FROM schema_migrations")                   \
+    X(USER_INSERT, "INSERT INTO users(login, display_name, role, external, password_hash, "        \
+                   "must_change_password, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?)")        \
+    X(USER_GET, "SELECT " SQ_USER_COLS " FROM users u WHERE u.id = ?")                             \
+    X(USER_GET_LOGIN, "SELECT " SQ_USER_COLS " FROM users u WHERE u.login = ?")                    \
+    X(USER_LIST, "SELECT " SQ_USER_COLS " FROM users u WHERE ?1 OR NOT u.disabled ORDER BY u.id")  \
+    X(USER_COUNT, "SELECT count(*) FROM users")                                                    \
+    X(USER_EXISTS, "SELECT external FROM users WHERE id = ?")                                      \
+    X(USER_SET_DISPLAY, "UPDATE users SET display_name = ?2, updated_at = ?3 WHERE id = ?1")       \
+    X(USER_SET_ROLE, "UPDATE users SET role = ?2, updated_at = ?3 WHERE id = ?1")                  \
+    X(USER_SET_DISABLED, "UPDATE users SET disabled = ?2, updated_at = ?3 WHERE id = ?1")          \
+    X(USER_SET_EXTERNAL, "UPDATE users SET external = ?2, updated_at = ?3 WHERE id = ?1")          \
+    X(USER_SET_PASSWORD, "UPDATE users SET password_hash = ?2, must_change_password = ?4, "        \
+                         "updated_at = ?3 WHERE id = ?1")                                          \
+    X(USER_SET_TOTP, "UPDATE users SET totp_secret = ?2, totp_enabled = ?4, totp_last_step = 0, "  \
+                     "updated_at = ?3 WHERE id = ?1")                                              \
+    X(USER_SET_LOCKOUT, "UPDATE users SET failed_logins = ?2, locked_until = ?4, "                 \
+                        "updated_at = ?3 WHERE id = ?1")                                           \
+    X(USER_TOTP_STEP,                                                                              \
+      "UPDATE users SET totp_last_step = ?2 WHERE id = ?1 AND totp_last_step < ?2")                \
+    X(USER_CONVS_EXTERNAL,                                                                         \
+      "UPDATE conversations SET external = EXISTS(SELECT 1 FROM members m JOIN users u ON "        \
+      "u.id = m.user_id WHERE m.conv_id = conversations.id AND u.external) WHERE id IN "           \
+      "(SELECT conv_id FROM members WHERE user_id = ?1)")                                          \
+    X(SESS_INSERT, "INSERT INTO sessions(user_id, token_hash, created_at, last_seen_at, "          \
+                   "expires_at, user_agent, address) VALUES(?,?,?,?,?,?,?)")                       \
+    X(SESS_LOOKUP, "SELECT " SQ_SESS_COLS ", " SQ_USER_COLS " FROM sessions s JOIN users u ON "    \
+                   "u.id = s.user_id WHERE s.token_hash = ?1 AND s.expires_at > ?2")               \
+    X(SESS_TOUCH, "UPDATE sessions SET last_seen_at = ?2 WHERE id = ?1")                           \
+    X(SESS_LIST, "SELECT " SQ_SESS_COLS " FROM sessions s WHERE s.user_id = ?1 AND "               \
+                 "s.expires_at > ?2 ORDER BY s.id DESC")                                           \
+    X(SESS_REVOKE, "DELETE FROM sessions WHERE id = ?1 AND (?2 = 0 OR user_id = ?2)")              \
+    X(SESS_REVOKE_USER, "DELETE FROM sessions WHERE user_id = ?1 AND id <> ?2")                    \
+    X(SESS_EXPIRE, "DELETE FROM sessions WHERE expires_at <= ?1")                                  \
+    X(KV_GET, "SELECT value FROM settings WHERE key = ?")                                          \
+    X(KV_SET, "INSERT INTO settings(key, value) VALUES(?1, ?2) "                                   \
+              "ON CONFLICT(key) DO UPDATE SET value = excluded.value")                             \
+    X(KV_DELETE, "DELETE FROM settings WHERE key = ?")                                             \
+    X(AUDIT_HEAD, "SELECT seq, hash FROM audit_head WHERE id = 1")                                 \
+    X(AUDIT_HEAD_SET, "INSERT INTO audit_head(id, seq, hash) VALUES(1, ?1, ?2) "                   \
+                      "ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash")    \
+    X(AUDIT_INSERT, "INSERT INTO audit(" SQ_AUDIT_COLS ") VALUES(?,?,?,?,?,?,?,?,?)")              \
+    X(AUDIT_PAGE, "SELECT " SQ_AUDIT_COLS " FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2")      \
+    X(CONV_INSERT, "INSERT INTO conversations(kind, title, created_by, created_at, updated_at, "   \
+                   "activity_at, direct_key) VALUES(?1, ?2, ?3, ?4, ?4, ?4, ?5)")                  \
+    X(CONV_BY_DIRECT, "SELECT id FROM conversations WHERE direct_key = ?")                         \
+    X(CONV_EXTERNAL, "UPDATE conversations SET external = EXISTS(SELECT 1 FROM members m JOIN "    \
+                     "users u ON u.id = m.user_id WHERE m.conv_id = ?1 AND u.external) "           \
+                     "WHERE id = ?1")                                                              \
+    X(CONV_GET, "SELECT " SQ_CONV_COLS " FROM conversations c WHERE c.id = ?")                     \
+    X(CONV_KIND, "SELECT kind FROM conversations WHERE id = ?")                                    \
+    X(CONV_LIST_USER, "SELECT " SQ_CONV_COLS ", m.role, m.read_id FROM members m JOIN "            \
+                      "conversations c ON c.id = m.conv_id WHERE m.user_id = ?1 "                  \
+                      "ORDER BY c.activity_at DESC, c.id DESC")                                    \
+    X(CONV_UNREAD, "SELECT count(*) FROM messages WHERE conv_id = ?1 AND id > ?2 AND "             \
+                   "sender_id <> ?3 AND recalled_at = 0")                                          \
+    X(CONV_RENAME, "UPDATE conversations SET title = ?2, updated_at = ?3 WHERE id = ?1")           \
+    X(CONV_TOUCH, "UPDATE conversations SET updated_at = ?2 WHERE id = ?1")                        \
+    X(CONV_LAST, "UPDATE conversations SET last_message_id = ?2, activity_at = ?3 "                \
+                 "WHERE id = ?1 AND last_message_id < ?2")                                         \
+    X(MEMBER_INSERT, "INSERT INTO members(conv_id, user_id, role, joined_at) VALUES(?,?,?,?)")     \
+    X(MEMBER_DELETE, "DELETE FROM members WHERE conv_id = ?1 AND user_id = ?2")                    \
+    X(MEMBER_SET_ROLE, "UPDATE members SET role = ?3 WHERE conv_id = ?1 AND user_id = ?2")         \
+    X(MEMBER_ROLE, "SELECT role FROM members WHERE conv_id = ?1 AND user_id = ?2")                 \
+    X(MEMBER_LIST, "SELECT m.user_id, m.role, m.joined_at, m.delivered_id, m.read_id, "            \
+                   "u.external FROM members m JOIN users u ON u.id = m.user_id "                   \
+                   "WHERE m.conv_id = ? ORDER BY m.user_id")                                       \
+    X(MSG_BY_CLIENT, "SELECT " SQ_MSG_COLS " FROM messages m WHERE m.conv_id = ?1 AND "            \
+                     "m.sender_id = ?2 AND m.client_id = ?3")                                      \
+    X(MSG_INSERT, "INSERT INTO messages(conv_id, sender_id, client_id, created_at, body, "         \
+                  "masked, verdict, justification, forward_of, forward_origin_id, "                \
+                  "forward_author_id, forward_depth) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)")             \
+    X(MSG_GET, "SELECT " SQ_MSG_COLS " FROM messages m WHERE m.id = ?")                            \
+    X(MSG_HISTORY, "SELECT " SQ_MSG_COLS " FROM messages m WHERE m.conv_id = ?1 AND m.id < ?2 "    \
+                   "ORDER BY m.id DESC LIMIT ?3")                                                  \
+    X(MSG_SINCE, "SELECT " SQ_MSG_COLS " FROM messages m WHERE m.conv_id = ?1 AND m.id > ?2 "      \
+                 "ORDER BY m.id LIMIT ?3")                                                         \
+    X(MSG_RECALL, "UPDATE messages SET body = NULL, justification = NULL, recalled_at = ?2 "       \
+                  "WHERE id = ?1 AND recalled_at = 0")                                             \
+    X(RECEIPT_DELIVERED, "UPDATE members SET delivered_id = ?3 WHERE conv_id = ?1 AND "            \
+                         "user_id = ?2 AND delivered_id < ?3")                                     \
+    X(RECEIPT_READ, "UPDATE members SET read_id = ?3, delivered_id = max(delivered_id, ?3) "       \
+                    "WHERE conv_id = ?1 AND user_id = ?2 AND read_id < ?3")                        \
+    X(ALERT_INSERT, "INSERT INTO alerts(created_at, user_id, conv_id, message_id, category, "      \
+                    "verdict, rule, findings, justification) VALUES(?,?,?,?,?,?,?,?,?)")           \
+    X(ALERT_GET, "SELECT " SQ_ALERT_COLS " FROM alerts WHERE id = ?")                              \
+    X(ALERT_LIST, "SELECT " SQ_ALERT_COLS " FROM alerts WHERE id < ?1 AND "                        \
+                  "(?2 = 0 OR created_at >= ?2) AND (?3 = 0 OR created_at < ?3) AND "              \
+                  "(?4 IS NULL OR category = ?4) AND (?5 = 0 OR user_id = ?5) AND "                \
+                  "(?6 = 0 OR conv_id = ?6) AND (?7 < 0 OR status = ?7) "                          \
+                  "ORDER BY id DESC LIMIT ?8")                                                     \
+    X(ALERT_STATUS, "SELECT status FROM alerts WHERE id = ?")                                      \
+    X(ALERT_ACK, "UPDATE alerts SET status = 1, acked_by = ?2, acked_at = ?3, ack_comment = ?4 "   \
+                 "WHERE id = ?1 AND status = 0")                                                   \
+    X(ALERT_RESOLVE, "UPDATE alerts SET status = 2, resolved_by = ?2, resolved_at = ?3, "          \
+                     "resolve_comment = ?4 WHERE id = ?1 AND status < 2")
+
+enum {
+#define SQ_ENUM(name, sql) SQ_##name,
+    SQ_STATEMENTS(SQ_ENUM)
+#undef SQ_ENUM
+        SQ_N
+};
+
+/* The handle: `store` first, so a store * is an sq *. */
+typedef struct sq {
+    store base;
+    sqlite3 *db;
+    sqlite3_stmt *stmt[SQ_N];
+    bool in_tx;  /* inside store_tx_begin */
+    int busy_ms; /* the busy timeout */
+    int depth;   /* open transaction levels: 0 none, 1 BEGIN, more = savepoints */
+    bool read_only;
+    bool oom; /* a column copy failed while reading rows */
+    char err[256];
+} sq;
+
+/* Maps an SQLite result code to a store_rc, recording the message. */
+int sq_rc(sq *q, int sqlite_rc);
+
+/* The prepared statement id (prepared on first use), reset and unbound;
+ * NULL with q->err set when preparing failed (sq_prep_rc tells which rc). */
+sqlite3_stmt *sq_stmt(sq *q, int id);
+int sq_prep_rc(sq *q);
+
+/* Runs a statement to completion (no rows expected); resets it. */
+int sq_exec(sq *q, sqlite3_stmt *st);
+
+/* Write bracket for an operation of several statements: BEGIN IMMEDIATE,
+ * or a savepoint inside store_tx. sq_end commits / releases when rc is
+ * STORE_OK and rolls back otherwise; returns the final rc. */
+int sq_begin(sq *q);
+int sq_end(sq *q, int rc);
+
+/* Read bracket: one snapshot for several SELECTs (a no-op inside a tx). */
+int sq_begin_read(sq *q);
+void sq_end_read(sq *q);
+
+/* Binding and reading helpers. */
+void sq_bind_id(sqlite3_stmt *st, int i, int64_t id);      /* 0 binds NULL (foreign keys) */
+void sq_bind_text(sqlite3_stmt *st, int i, const char *s); /* NULL binds NULL */
+char *sq_col_text(sq *q, sqlite3_stmt *st, int i);         /* heap copy; NULL when NULL */
+int64_t sq_col_id(sqlite3_stmt *st, int i);                /* NULL reads as 0 */
+
+/* Steps a statement expected to yield one row: STORE_OK on the row (read
+ * it, then sq_done), STORE_NOTFOUND when none. */
+int sq_step_row(sq *q, sqlite3_stmt *st);
+/* Resets and unbinds a statement (NULL allowed). */
+void sq_done(sqlite3_stmt *st);
+/* Appends one zeroed slot of `size` bytes to a growing array; NULL when out
+ * of memory (the array stays valid). */
+void *sq_grow(void **items, size_t *n, size_t *cap, size_t size);
+
+void sq_read_user(sq *q, sqlite3_stmt *st, int col, store_user *u);
+
+/* store_migrate.c: brings the schema to STORE_SCHEMA_VERSION (read-only
+ * handles only check it). */
+int sq_migrate(sq *q);
+
+/* store_sqlite_chat.c: the conversation/message/receipt/alert methods. */
+int sq_conv_create(store *s, store_conv_kind kind, const char *title, int64_t creator,
+                   const int64_t *member_ids, size_t n_members, int64_t now, int64_t *id_out,
+                   bool *created);
+int sq_conv_get(store *s, int64_t id, store_conv *out);
+int sq_conv_list_for_user(store *s, int64_t user_id, store_conv_summaries *out);
+int sq_conv_rename(store *s, int64_t id, const char *title, int64_t now);
+int sq_member_add(store *s, int64_t conv_id, int64_t user_id, store_member_role role, int64_t now);
+int sq_member_remove(store *s, int64_t conv_id, int64_t user_id, int64_t now);
+int sq_member_set_role(store *s, int64_t conv_id, int64_t user_id, store_member_role role);
+int sq_member_check(store *s, int64_t conv_id, int64_t user_id, store_member_role *out);
+int sq_member_list(store *s, int64_t conv_id, store_members *out);
+int sq_message_append(store *s, const store_message_new *m, store_message *out, bool *duplicate);
+int sq_message_append_batch(store *s, const store_message_new *m, size_t n, store_message *out,
+                            int *rcs, bool *duplicate);
+int sq_message_get(store *s, int64_t id, store_message *out);
+int sq_message_history(store *s, int64_t conv_id, int64_t before_id, int limit,
+                       store_messages *out);
+int sq_message_since(store *s, int64_t conv_id, int64_t after_id, int limit, store_messages *out);
+int sq_message_recall(store *s, int64_t id, int64_t now);
+int sq_message_forward_chain(store *s, int64_t id, store_messages *out);
+int sq_receipt_set(store *s, int64_t conv_id, int64_t user_id, bool read, int64_t message_id,
+                   bool *advanced);
+int sq_alert_create(store *s, const store_alert_new *a, int64_t *id_out);
+int sq_alert_get(store *s, int64_t id, store_alert *out);
+int sq_alert_list(store *s, const store_alert_filter *f, store_alerts *out);
+int sq_alert_ack(store *s, int64_t id, int64_t actor, const char *comment, int64_t now);
+int sq_alert_resolve(store *s, int64_t id, int64_t actor, const char *comment, int64_t now);
+
+#endif

@@ -1,0 +1,944 @@
+/*
+ * test_store.c — unit tests of the store interface on the SQLite backend:
+ * migrations, every operation, idempotent and batched message appends,
+ * cursor paging, recall erasing content, forward provenance, receipts,
+ * alerts, settings, transactions, and the audit chain detecting altered,
+ * deleted and reordered entries.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "store/store.h"
+
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct fx {
+    char dir[64];
+    char path[96];
+    store *s;
+    int64_t alice, bob, carol, ext;
+} fx;
+
+static store *open_path(const char *path)
+{
+    store_options o = {.version = 1, .path = path};
+    store *s = NULL;
+    char *err = NULL;
+    int rc = store_open(&o, &s, &err);
+
+    if (rc)
+        fprintf(stderr, "store_open: %s\n", err ? err : "?");
+    free(err);
+    assert_int_equal(rc, STORE_OK);
+    return s;
+}
+
+static int64_t add_user(store *s, const char *login, bool external)
+{
+    store_user_new u = {
+        .login = login, .password_hash = "$argon2id$x", .external = external, .now = 1000};
+    int64_t id = 0;
+
+    assert_int_equal(store_user_create(s, &u, &id), STORE_OK);
+    assert_true(id > 0);
+    return id;
+}
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+
+    snprintf(f->dir, sizeof f->dir, "/tmp/cordon-store-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof f->path, "%s/cordon.db", f->dir);
+    f->s = open_path(f->path);
+    f->alice = add_user(f->s, "alice", false);
+    f->bob = add_user(f->s, "bob", false);
+    f->carol = add_user(f->s, "carol", false);
+    f->ext = add_user(f->s, "ext", true);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    char cmd[128];
+
+    store_close(f->s);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+/* Runs SQL directly on the file, as an attacker with file access would. */
+static void raw_sql(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    char *err = NULL;
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+        fail_msg("%s: %s", sql, err);
+    sqlite3_close(db);
+}
+
+static int64_t send(store *s, int64_t conv, int64_t sender, const char *cid, const char *text)
+{
+    store_message_new m = {.conv_id = conv,
+                           .sender_id = sender,
+                           .client_id = cid,
+                           .text = text,
+                           .text_len = strlen(text),
+                           .verdict = "allow",
+                           .now = 5000};
+    store_message out = {0};
+    bool dup = true;
+    int64_t id;
+
+    assert_int_equal(store_message_append(s, &m, &out, &dup), STORE_OK);
+    assert_false(dup);
+    id = out.id;
+    store_message_clear(&out);
+    return id;
+}
+
+/* ---------------------------------------------------------------- tests */
+
+static void test_migrate(void **state)
+{
+    fx *f = *state;
+    store *s2;
+    int v = 0;
+
+    assert_int_equal(store_schema_version(f->s, &v), STORE_OK);
+    assert_int_equal(v, 1);
+    /* re-open: nothing to migrate, data kept */
+    s2 = open_path(f->path);
+    assert_int_equal(store_schema_version(s2, &v), STORE_OK);
+    assert_int_equal(v, 1);
+    {
+        int64_t n = 0;
+
+        assert_int_equal(store_user_count(s2, &n), STORE_OK);
+        assert_int_equal(n, 4);
+    }
+    store_close(s2);
+    /* a database from the future is refused */
+    raw_sql(f->path, "INSERT INTO schema_migrations VALUES (99, 0)");
+    {
+        store_options o = {.version = 1, .path = f->path};
+        char *err = NULL;
+
+        assert_int_equal(store_open(&o, &s2, &err), STORE_VERSION);
+        assert_null(s2);
+        assert_non_null(err);
+        free(err);
+    }
+}
+
+static void test_users(void **state)
+{
+    fx *f = *state;
+    store_user u = {0};
+    store_users l = {0};
+    store_user_new dup = {.login = "ALICE", .password_hash = "h", .now = 1};
+    store_user_patch p = {0};
+
+    assert_int_equal(store_user_create(f->s, &dup, NULL), STORE_CONFLICT);
+    assert_int_equal(store_user_get(f->s, f->alice, &u), STORE_OK);
+    assert_string_equal(u.login, "alice");
+    assert_string_equal(u.display_name, "alice");
+    assert_int_equal(u.role, STORE_ROLE_MEMBER);
+    store_user_clear(&u);
+    assert_int_equal(store_user_get_by_login(f->s, "Bob", &u), STORE_OK);
+    assert_int_equal(u.id, f->bob);
+    store_user_clear(&u);
+    assert_int_equal(store_user_get(f->s, 999, &u), STORE_NOTFOUND);
+    assert_int_equal(store_user_get_by_login(f->s, "nobody", &u), STORE_NOTFOUND);
+
+    p.fields = STORE_USER_DISPLAY_NAME | STORE_USER_ROLE | STORE_USER_PASSWORD | STORE_USER_TOTP |
+               STORE_USER_LOCKOUT;
+    p.display_name = "Alice Liddell";
+    p.role = STORE_ROLE_OFFICER;
+    p.password_hash = "$argon2id$new";
+    p.must_change_password = true;
+    p.totp_secret = "JBSWY3DPEHPK3PXP";
+    p.totp_enabled = true;
+    p.failed_logins = 3;
+    p.locked_until = 777;
+    p.now = 2000;
+    assert_int_equal(store_user_update(f->s, f->alice, &p), STORE_OK);
+    assert_int_equal(store_user_get(f->s, f->alice, &u), STORE_OK);
+    assert_string_equal(u.display_name, "Alice Liddell");
+    assert_int_equal(u.role, STORE_ROLE_OFFICER);
+    assert_string_equal(u.password_hash, "$argon2id$new");
+    assert_true(u.must_change_password);
+    assert_string_equal(u.totp_secret, "JBSWY3DPEHPK3PXP");
+    assert_true(u.totp_enabled);
+    assert_int_equal(u.failed_logins, 3);
+    assert_int_equal(u.locked_until, 777);
+    assert_int_equal(u.updated_at, 2000);
+    store_user_clear(&u);
+    assert_int_equal(store_user_update(f->s, 999, &p), STORE_NOTFOUND);
+
+    /* TOTP steps: each accepted once, never an older one */
+    assert_int_equal(store_user_totp_use_step(f->s, f->alice, 100), STORE_OK);
+    assert_int_equal(store_user_totp_use_step(f->s, f->alice, 100), STORE_CONFLICT);
+    assert_int_equal(store_user_totp_use_step(f->s, f->alice, 99), STORE_CONFLICT);
+    assert_int_equal(store_user_totp_use_step(f->s, f->alice, 101), STORE_OK);
+    assert_int_equal(store_user_totp_use_step(f->s, 999, 5), STORE_NOTFOUND);
+
+    /* disabled users leave the default list */
+    memset(&p, 0, sizeof p);
+    p.fields = STORE_USER_DISABLED;
+    p.disabled = true;
+    assert_int_equal(store_user_update(f->s, f->carol, &p), STORE_OK);
+    assert_int_equal(store_user_list(f->s, false, &l), STORE_OK);
+    assert_int_equal(l.n, 3);
+    store_users_free(&l);
+    assert_int_equal(store_user_list(f->s, true, &l), STORE_OK);
+    assert_int_equal(l.n, 4);
+    assert_int_equal(l.items[0].id, f->alice);
+    assert_true(l.items[2].disabled);
+    store_users_free(&l);
+}
+
+static void test_sessions(void **state)
+{
+    fx *f = *state;
+    store_session_new n = {.user_id = f->alice,
+                           .now = 1000,
+                           .expires_at = 10000,
+                           .user_agent = "test",
+                           .address = "127.0.0.1"};
+    store_session s = {0};
+    store_user u = {0};
+    store_sessions l = {0};
+    store_user_patch p = {.fields = STORE_USER_DISABLED, .disabled = true};
+    int64_t id1 = 0, id2 = 0, id3 = 0, cnt = 0;
+
+    memset(n.token_hash, 1, sizeof n.token_hash);
+    assert_int_equal(store_session_create(f->s, &n, &id1), STORE_OK);
+    memset(n.token_hash, 2, sizeof n.token_hash);
+    assert_int_equal(store_session_create(f->s, &n, &id2), STORE_OK);
+    assert_int_equal(store_session_create(f->s, &n, NULL), STORE_CONFLICT); /* same hash */
+    memset(n.token_hash, 3, sizeof n.token_hash);
+    n.user_id = f->bob;
+    n.expires_at = 2000;
+    assert_int_equal(store_session_create(f->s, &n, &id3), STORE_OK);
+    n.user_id = 999;
+    memset(n.token_hash, 4, sizeof n.token_hash);
+    assert_int_equal(store_session_create(f->s, &n, NULL), STORE_NOTFOUND);
+
+    memset(n.token_hash, 1, sizeof n.token_hash);
+    assert_int_equal(store_session_lookup(f->s, n.token_hash, 1500, &s, &u), STORE_OK);
+    assert_int_equal(s.id, id1);
+    assert_int_equal(u.id, f->alice);
+    assert_string_equal(s.user_agent, "test");
+    store_session_clear(&s);
+    store_user_clear(&u);
+    memset(n.token_hash, 3, sizeof n.token_hash);
+    assert_int_equal(store_session_lookup(f->s, n.token_hash, 2000, &s, NULL), STORE_NOTFOUND);
+
+    assert_int_equal(store_session_touch(f->s, id1, 1600), STORE_OK);
+    assert_int_equal(store_session_list(f->s, f->alice, 1700, &l), STORE_OK);
+    assert_int_equal(l.n, 2);
+    assert_int_equal(l.items[0].id, id2); /* newest first */
+    assert_int_equal(l.items[1].last_seen_at, 1600);
+    store_sessions_free(&l);
+
+    /* own sessions only, unless admin (user_id 0) */
+    assert_int_equal(store_session_revoke(f->s, id1, f->bob), STORE_NOTFOUND);
+    assert_int_equal(store_session_revoke(f->s, id1, f->alice), STORE_OK);
+    assert_int_equal(store_session_revoke(f->s, id1, 0), STORE_NOTFOUND);
+    assert_int_equal(store_session_expire(f->s, 3000, &cnt), STORE_OK);
+    assert_int_equal(cnt, 1); /* bob's */
+    /* disabling revokes */
+    assert_int_equal(store_user_update(f->s, f->alice, &p), STORE_OK);
+    assert_int_equal(store_session_list(f->s, f->alice, 1700, &l), STORE_OK);
+    assert_int_equal(l.n, 0);
+    store_sessions_free(&l);
+    memset(n.token_hash, 5, sizeof n.token_hash);
+    n.user_id = f->bob;
+    n.expires_at = 9000;
+    assert_int_equal(store_session_create(f->s, &n, &id1), STORE_OK);
+    memset(n.token_hash, 6, sizeof n.token_hash);
+    assert_int_equal(store_session_create(f->s, &n, &id2), STORE_OK);
+    assert_int_equal(store_session_revoke_user(f->s, f->bob, id2, &cnt), STORE_OK);
+    assert_int_equal(cnt, 1);
+}
+
+static void test_conversations(void **state)
+{
+    fx *f = *state;
+    int64_t d1 = 0, d2 = 0, g = 0, members[] = {f->bob, f->carol, f->bob};
+    bool created = false;
+    store_conv c = {0};
+    store_members ml = {0};
+    store_member_role role;
+    store_conv_summaries cl = {0};
+
+    assert_int_equal(
+        store_conv_create(f->s, STORE_CONV_DIRECT, NULL, f->alice, &f->bob, 1, 10, &d1, &created),
+        STORE_OK);
+    assert_true(created);
+    /* the same pair from the other side: the same conversation */
+    assert_int_equal(
+        store_conv_create(f->s, STORE_CONV_DIRECT, NULL, f->bob, &f->alice, 1, 11, &d2, &created),
+        STORE_OK);
+    assert_false(created);
+    assert_int_equal(d1, d2);
+    assert_int_equal(
+        store_conv_create(f->s, STORE_CONV_DIRECT, NULL, f->alice, members, 2, 10, &d2, NULL),
+        STORE_INVAL);
+    assert_int_equal(store_member_add(f->s, d1, f->carol, STORE_MEMBER, 12), STORE_INVAL);
+
+    assert_int_equal(
+        store_conv_create(f->s, STORE_CONV_GROUP, "team", f->alice, members, 3, 20, &g, NULL),
+        STORE_OK);
+    assert_int_equal(store_conv_get(f->s, g, &c), STORE_OK);
+    assert_string_equal(c.title, "team");
+    assert_int_equal(c.member_count, 3);
+    assert_false(c.external);
+    store_conv_clear(&c);
+    assert_int_equal(store_member_check(f->s, g, f->alice, &role), STORE_OK);
+    assert_int_equal(role, STORE_MEMBER_OWNER);
+    assert_int_equal(store_member_check(f->s, g, f->ext, &role), STORE_NOTFOUND);
+    assert_int_equal(store_member_check(f->s, 999, f->alice, NULL), STORE_NOTFOUND);
+
+    /* external follows membership */
+    assert_int_equal(store_member_add(f->s, g, f->ext, STORE_MEMBER, 30), STORE_OK);
+    assert_int_equal(store_member_add(f->s, g, f->ext, STORE_MEMBER, 30), STORE_CONFLICT);
+    assert_int_equal(store_member_add(f->s, g, 999, STORE_MEMBER, 30), STORE_NOTFOUND);
+    assert_int_equal(store_conv_get(f->s, g, &c), STORE_OK);
+    assert_true(c.external);
+    store_conv_clear(&c);
+    assert_int_equal(store_member_remove(f->s, g, f->ext, 31), STORE_OK);
+    assert_int_equal(store_member_remove(f->s, g, f->ext, 31), STORE_NOTFOUND);
+    assert_int_equal(store_conv_get(f->s, g, &c), STORE_OK);
+    assert_false(c.external);
+    store_conv_clear(&c);
+    /* ...and the user's own flag */
+    {
+        store_user_patch p = {.fields = STORE_USER_EXTERNAL, .external = true};
+
+        assert_int_equal(store_user_update(f->s, f->carol, &p), STORE_OK);
+        assert_int_equal(store_conv_get(f->s, g, &c), STORE_OK);
+        assert_true(c.external);
+        store_conv_clear(&c);
+    }
+
+    assert_int_equal(store_member_set_role(f->s, g, f->bob, STORE_MEMBER_ADMIN), STORE_OK);
+    assert_int_equal(store_member_set_role(f->s, g, f->ext, STORE_MEMBER_ADMIN), STORE_NOTFOUND);
+    assert_int_equal(store_member_list(f->s, g, &ml), STORE_OK);
+    assert_int_equal(ml.n, 3);
+    assert_int_equal(ml.items[1].user_id, f->bob);
+    assert_int_equal(ml.items[1].role, STORE_MEMBER_ADMIN);
+    assert_true(ml.items[2].external);
+    store_members_free(&ml);
+    assert_int_equal(store_conv_rename(f->s, g, "team 2", 40), STORE_OK);
+    assert_int_equal(store_conv_rename(f->s, 999, "x", 40), STORE_NOTFOUND);
+
+    /* list: unread counts and last message, most recent activity first */
+    send(f->s, d1, f->bob, "c1", "hello alice");
+    send(f->s, g, f->bob, "c2", "hello team");
+    send(f->s, g, f->alice, "c3", "hi");
+    assert_int_equal(store_conv_list_for_user(f->s, f->alice, &cl), STORE_OK);
+    assert_int_equal(cl.n, 2);
+    assert_int_equal(cl.items[0].conv.id, g);
+    assert_int_equal(cl.items[0].unread, 1); /* own messages are not unread */
+    assert_string_equal(cl.items[0].last.text, "hi");
+    assert_int_equal(cl.items[0].my_role, STORE_MEMBER_OWNER);
+    assert_int_equal(cl.items[1].conv.id, d1);
+    assert_int_equal(cl.items[1].unread, 1);
+    store_conv_summaries_free(&cl);
+    assert_int_equal(store_conv_list_for_user(f->s, f->ext, &cl), STORE_OK);
+    assert_int_equal(cl.n, 0);
+    store_conv_summaries_free(&cl);
+}
+
+static void test_messages(void **state)
+{
+    fx *f = *state;
+    int64_t g = 0, members[] = {f->bob};
+    store_message_new m = {.client_id = "k1",
+                           .text = "first",
+                           .text_len = 5,
+                           .verdict = "warn",
+                           .justification = "ok",
+                           .now = 100};
+    store_message a = {0}, b = {0};
+    bool dup = false;
+
+    assert_int_equal(
+        store_conv_create(f->s, STORE_CONV_GROUP, "g", f->alice, members, 1, 1, &g, NULL),
+        STORE_OK);
+    m.conv_id = g;
+    m.sender_id = f->alice;
+    assert_int_equal(store_message_append(f->s, &m, &a, &dup), STORE_OK);
+    assert_false(dup);
+    assert_string_equal(a.text, "first");
+    assert_string_equal(a.verdict, "warn");
+    /* the same send again: the same message, nothing new */
+    m.text = "different";
+    m.text_len = 9;
+    assert_int_equal(store_message_append(f->s, &m, &b, &dup), STORE_OK);
+    assert_true(dup);
+    assert_int_equal(a.id, b.id);
+    assert_string_equal(b.text, "first");
+    store_message_clear(&b);
+    /* the same client id from another sender is another message */
+    m.sender_id = f->bob;
+    assert_int_equal(store_message_append(f->s, &m, &b, &dup), STORE_OK);
+    assert_false(dup);
+    assert_true(b.id > a.id);
+    store_message_clear(&b);
+    /* non-members cannot send */
+    m.sender_id = f->carol;
+    m.client_id = "k2";
+    assert_int_equal(store_message_append(f->s, &m, NULL, NULL), STORE_NOTFOUND);
+    m.client_id = "";
+    assert_int_equal(store_message_append(f->s, &m, NULL, NULL), STORE_INVAL);
+    assert_int_equal(store_message_get(f->s, a.id, &b), STORE_OK);
+    assert_string_equal(b.justification, "ok");
+    assert_string_equal(b.client_id, "k1");
+    store_message_clear(&b);
+    store_message_clear(&a);
+    assert_int_equal(store_message_get(f->s, 999, &b), STORE_NOTFOUND);
+}
+
+static void test_batch(void **state)
+{
+    fx *f = *state;
+    int64_t g = 0, members[] = {f->bob};
+    store_message_new m[5];
+    store_message out[5];
+    int rcs[5];
+    bool dup[5];
+    char cid[5][8];
+    store_messages h = {0};
+
+    assert_int_equal(
+        store_conv_create(f->s, STORE_CONV_GROUP, "g", f->alice, members, 1, 1, &g, NULL),
+        STORE_OK);
+    for (int i = 0; i < 5; i++) {
+        snprintf(cid[i], sizeof cid[i], "b%d", i);
+        m[i] = (store_message_new){.conv_id = g,
+                                   .sender_id = f->alice,
+                                   .client_id = cid[i],
+                                   .text = "batch",
+                                   .text_len = 5,
+                                   .verdict = "allow",
+                                   .now = 10 + i};
+    }
+    m[2].sender_id = f->carol; /* not a member: fails alone */
+    m[4].client_id = "b0";     /* a repeat of item 0 inside the batch */
+    assert_int_equal(store_message_append_batch(f->s, m, 5, out, rcs, dup), STORE_OK);
+    assert_int_equal(rcs[0], STORE_OK);
+    assert_int_equal(rcs[1], STORE_OK);
+    assert_int_equal(rcs[2], STORE_NOTFOUND);
+    assert_int_equal(rcs[3], STORE_OK);
+    assert_int_equal(rcs[4], STORE_OK);
+    assert_true(dup[4]);
+    assert_int_equal(out[4].id, out[0].id);
+    assert_true(out[1].id > out[0].id && out[3].id > out[1].id);
+    for (int i = 0; i < 5; i++)
+        store_message_clear(&out[i]);
+    assert_int_equal(store_message_history(f->s, g, 0, 0, &h), STORE_OK);
+    assert_int_equal(h.n, 3);
+    store_messages_free(&h);
+    /* not inside a store_tx */
+    assert_int_equal(store_tx_begin(f->s), STORE_OK);
+    assert_int_equal(store_message_append_batch(f->s, m, 1, NULL, rcs, NULL), STORE_INVAL);
+    assert_int_equal(store_tx_rollback(f->s), STORE_OK);
+}
+
+static void test_paging(void **state)
+{
+    fx *f = *state;
+    int64_t d = 0, first = 0;
+    store_messages p = {0};
+    char cid[16];
+    int64_t cursor = 0;
+    size_t total = 0;
+
+    assert_int_equal(
+        store_conv_create(f->s, STORE_CONV_DIRECT, NULL, f->alice, &f->bob, 1, 1, &d, NULL),
+        STORE_OK);
+    for (int i = 0; i < 120; i++) {
+        snprintf(cid, sizeof cid, "p%d", i);
+        int64_t id = send(f->s, d, i % 2 ? f->alice : f->bob, cid, "m");
+        if (!first)
+            first = id;
+    }
+    /* newest first, 50 + 50 + 20, no overlap, no gap */
+    for (int page = 0; page < 3; page++) {
+        assert_int_equal(store_message_history(f->s, d, cursor, 50, &p), STORE_OK);
+        assert_int_equal(p.n, page < 2 ? 50 : 20);
+        for (size_t i = 1; i < p.n; i++)
+            assert_int_equal(p.items[i].id, p.items[i - 1].id - 1);
+        if (cursor)
+            assert_int_equal(p.items[0].id, cursor - 1);
+        cursor = p.items[p.n - 1].id;
+        total += p.n;
+        store_messages_free(&p);
+    }
+    assert_int_equal(total, 120);
+    assert_int_equal(cursor, first);
+    assert_int_equal(store_message_since(f->s, d, first, 10, &p), STORE_OK);
+    assert_int_equal(p.n, 10);
+    assert_int_equal(p.items[0].id, first + 1);
+    store_messages_free(&p);
+    assert_int_equal(store_message_history(f->s, d, 0, 501, &p), STORE_INVAL);
+}
+
+/* true when the bytes of needle occur in the file */
+static bool file_contains(const char *path, const char *needle)
+{
+    FILE *fp = fopen(path, "rb");
+    size_t n = strlen(needle), len;
+    char *buf;
+    bool found = false;
+
+    if (!fp)
+        return false;
+    fseek(fp, 0, SEEK_END);
+    len = (size_t)ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    buf = malloc(len + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, len, fp), len);
+    fclose(fp);
+    for (size_t i = 0; i + n <= len && !found; i++)
+        found = !memcmp(buf + i, needle, n);
+    free(buf);
+    return found;
+}
+
+static void test_recall(void **state)
+{
+    fx *f = *state;
+    int64_t d = 0, id;
+    store_message m = {0};
+    char wal[128];
+    static const char secret[] = "zq-recall-me-7f3a9c-unique";
+
+    assert_int_equal(
+        store_conv_create(f->s, STORE_CONV_DIRECT, NULL, f->alice, &f->bob, 1, 1, &d, NULL),
+        STORE_OK);
+    id = send(f->s, d, f->alice, "r1", secret);
+    send(f->s, d, f->alice, "r2", "stays");
+    assert_int_equal(store_message_recall(f->s, id, 9000), STORE_OK);
+    assert_int_equal(store_message_recall(f->s, id, 9001), STORE_OK); /* twice: fine */
+    assert_int_equal(store_message_recall(f->s, 999, 9000), STORE_NOTFOUND);
+    assert_int_equal(store_message_get(f->s, id, &m), STORE_OK);
+    assert_true(m.recalled);
+    assert_null(m.text);
+    assert_int_equal(m.recalled_at, 9000);
+    store_message_clear(&m);
+    /* gone from the files, not just hidden */
+    snprintf(wal, sizeof wal, "%s-wal", f->path);
+    assert_false(file_contains(f->path, secret));
+    assert_false(file_contains(wal, secret));
+    assert_true(file_contains(f->path, "stays") || file_contains(wal, "stays"));
+}
+
+static void test_forward(void **state)
+{
+    fx *f = *state;
+    int64_t d1 = 0, d2 = 0, orig, members[] = {f->bob, f->carol};
+    store_message_new m = {.client_id = "f1", .text = "fwd", .text_len = 3, .verdict = "allow"};
+    store_message a = {0}, b = {0};
+    store_messages chain = {0};
+
+    assert_int_equal(
+        store_conv_create(f->s, STORE_CONV_DIRECT, NULL, f->alice, &f->bob, 1, 1, &d1, NULL),
+        STORE_OK);
+    assert_int_equal(
+        store_conv_create(f->s, STORE_CONV_GROUP, "g", f->bob, members, 2, 1, &d2, NULL), STORE_OK);
+    orig = send(f->s, d1, f->alice, "o1", "original");
+    m.conv_id = d2;
+    m.sender_id = f->bob;
+    m.forward_of = orig;
+    assert_int_equal(store_message_append(f->s, &m, &a, NULL), STORE_OK);
+    assert_int_equal(a.forward_of, orig);
+    assert_int_equal(a.forward_origin_id, orig);
+    assert_int_equal(a.forward_author_id, f->alice);
+    assert_int_equal(a.forward_depth, 1);
+    m.sender_id = f->carol;
+    m.client_id = "f2";
+    m.forward_of = a.id;
+    assert_int_equal(store_message_append(f->s, &m, &b, NULL), STORE_OK);
+    assert_int_equal(b.forward_origin_id, orig);
+    assert_int_equal(b.forward_author_id, f->alice);
+    assert_int_equal(b.forward_depth, 2);
+    assert_int_equal(store_message_forward_chain(f->s, b.id, &chain), STORE_OK);
+    assert_int_equal(chain.n, 3);
+    assert_int_equal(chain.items[0].id, b.id);
+    assert_int_equal(chain.items[1].id, a.id);
+    assert_int_equal(chain.items[2].id, orig);
+    store_messages_free(&chain);
+    /* a recalled message cannot be forwarded */
+    assert_int_equal(store_message_recall(f->s, orig, 50), STORE_OK);
+    m.client_id = "f3";
+    m.forward_of = orig;
+    assert_int_equal(store_message_append(f->s, &m, NULL, NULL), STORE_NOTFOUND);
+    m.forward_of = 12345;
+    assert_int_equal(store_message_append(f->s, &m, NULL, NULL), STORE_NOTFOUND);
+    store_message_clear(&a);
+    store_message_clear(&b);
+}
+
+static void test_receipts(void **state)
+{
+    fx *f = *state;
+    int64_t d = 0, m1, m2;
+    bool adv = false;
+    store_members ml = {0};
+
+    assert_int_equal(
+        store_conv_create(f->s, STORE_CONV_DIRECT, NULL, f->alice, &f->bob, 1, 1, &d, NULL),
+        STORE_OK);
+    m1 = send(f->s, d, f->alice, "x1", "a");
+    m2 = send(f->s, d, f->alice, "x2", "b");
+    assert_int_equal(store_receipt_set(f->s, d, f->bob, false, m1, &adv), STORE_OK);
+    assert_true(adv);
+    assert_int_equal(store_receipt_set(f->s, d, f->bob, false, m1, &adv), STORE_OK);
+    assert_false(adv);
+    assert_int_equal(store_receipt_set(f->s, d, f->bob, true, m2, &adv), STORE_OK);
+    assert_true(adv);
+    assert_int_equal(store_receipt_set(f->s, d, f->bob, true, m1, &adv), STORE_OK);
+    assert_false(adv); /* never backwards */
+    assert_int_equal(store_receipt_set(f->s, d, f->carol, true, m1, &adv), STORE_NOTFOUND);
+    assert_int_equal(store_member_list(f->s, d, &ml), STORE_OK);
+    assert_int_equal(ml.items[1].user_id, f->bob);
+    assert_int_equal(ml.items[1].read_id, m2);
+    assert_int_equal(ml.items[1].delivered_id, m2); /* read implies delivered */
+    store_members_free(&ml);
+}
+
+static void test_alerts(void **state)
+{
+    fx *f = *state;
+    store_alert_new a = {.user_id = f->alice,
+                         .category = "pii",
+                         .verdict = "warn",
+                         .findings_json = "[{\"rule\":\"r1\",\"b\":1,\"a\":2}]",
+                         .now = 100};
+    store_alert_filter flt = {0};
+    store_alerts l = {0};
+    store_alert x = {0};
+    int64_t id1 = 0, id2 = 0, id3 = 0;
+
+    assert_int_equal(store_alert_create(f->s, &a, &id1), STORE_OK);
+    a.category = "marking";
+    a.user_id = f->bob;
+    a.now = 200;
+    a.justification = "needed for the audit";
+    assert_int_equal(store_alert_create(f->s, &a, &id2), STORE_OK);
+    a.now = 300;
+    assert_int_equal(store_alert_create(f->s, &a, &id3), STORE_OK);
+    a.findings_json = "not json";
+    assert_int_equal(store_alert_create(f->s, &a, NULL), STORE_INVAL);
+
+    assert_int_equal(store_alert_get(f->s, id1, &x), STORE_OK);
+    assert_string_equal(x.findings_json, "[{\"a\":2,\"b\":1,\"rule\":\"r1\"}]");
+    assert_int_equal(x.status, STORE_ALERT_OPEN);
+    store_alert_clear(&x);
+
+    assert_int_equal(store_alert_list(f->s, &flt, &l), STORE_OK);
+    assert_int_equal(l.n, 3);
+    assert_int_equal(l.items[0].id, id3);
+    store_alerts_free(&l);
+    flt.category = "marking";
+    flt.limit = 1;
+    assert_int_equal(store_alert_list(f->s, &flt, &l), STORE_OK);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.items[0].id, id3);
+    flt.before_id = l.items[0].id;
+    store_alerts_free(&l);
+    assert_int_equal(store_alert_list(f->s, &flt, &l), STORE_OK);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.items[0].id, id2);
+    store_alerts_free(&l);
+    memset(&flt, 0, sizeof flt);
+    flt.user_id = f->alice;
+    assert_int_equal(store_alert_list(f->s, &flt, &l), STORE_OK);
+    assert_int_equal(l.n, 1);
+    store_alerts_free(&l);
+    memset(&flt, 0, sizeof flt);
+    flt.since = 150;
+    flt.until = 300;
+    assert_int_equal(store_alert_list(f->s, &flt, &l), STORE_OK);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.items[0].id, id2);
+    store_alerts_free(&l);
+
+    assert_int_equal(store_alert_ack(f->s, id1, f->carol, "looking", 400), STORE_OK);
+    assert_int_equal(store_alert_ack(f->s, id1, f->carol, NULL, 401), STORE_OK);
+    assert_int_equal(store_alert_resolve(f->s, id1, f->carol, "", 402), STORE_INVAL);
+    assert_int_equal(store_alert_resolve(f->s, id1, f->carol, "fine", 402), STORE_OK);
+    assert_int_equal(store_alert_resolve(f->s, id1, f->carol, "again", 403), STORE_CONFLICT);
+    assert_int_equal(store_alert_ack(f->s, id1, f->carol, NULL, 404), STORE_CONFLICT);
+    assert_int_equal(store_alert_ack(f->s, 999, f->carol, NULL, 404), STORE_NOTFOUND);
+    assert_int_equal(store_alert_get(f->s, id1, &x), STORE_OK);
+    assert_int_equal(x.status, STORE_ALERT_RESOLVED);
+    assert_string_equal(x.ack_comment, "looking");
+    assert_string_equal(x.resolve_comment, "fine");
+    assert_int_equal(x.resolved_by, f->carol);
+    store_alert_clear(&x);
+    memset(&flt, 0, sizeof flt);
+    flt.by_status = true;
+    flt.status = STORE_ALERT_OPEN;
+    assert_int_equal(store_alert_list(f->s, &flt, &l), STORE_OK);
+    assert_int_equal(l.n, 2);
+    store_alerts_free(&l);
+}
+
+static void test_message_side_records(void **state)
+{
+    fx *f = *state;
+    int64_t d = 0, seq = 0;
+    uint8_t h[32];
+    store_alert_new a = {.category = "pii", .verdict = "confirm", .findings_json = "[]"};
+    store_audit_new e = {.time = 1, .event = "guard.override", .detail = "{\"x\":1}"};
+    store_message_new m = {.client_id = "s1",
+                           .text = "t",
+                           .text_len = 1,
+                           .verdict = "confirm",
+                           .alert = &a,
+                           .audit = &e};
+    store_message out = {0};
+    store_alerts l = {0};
+    store_alert_filter flt = {0};
+    store_audit_entries ae = {0};
+
+    assert_int_equal(
+        store_conv_create(f->s, STORE_CONV_DIRECT, NULL, f->alice, &f->bob, 1, 1, &d, NULL),
+        STORE_OK);
+    m.conv_id = d;
+    m.sender_id = f->alice;
+    assert_int_equal(store_message_append(f->s, &m, &out, NULL), STORE_OK);
+    assert_int_equal(store_message_append(f->s, &m, NULL, NULL), STORE_OK); /* repeat */
+    assert_int_equal(store_alert_list(f->s, &flt, &l), STORE_OK);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.items[0].message_id, out.id);
+    assert_int_equal(l.items[0].conv_id, d);
+    assert_int_equal(l.items[0].user_id, f->alice);
+    store_alerts_free(&l);
+    assert_int_equal(store_audit_head(f->s, &seq, h), STORE_OK);
+    assert_int_equal(seq, 1);
+    assert_int_equal(store_audit_page(f->s, 0, 0, &ae), STORE_OK);
+    {
+        char want[40];
+
+        snprintf(want, sizeof want, "message:%lld", (long long)out.id);
+        assert_string_equal(ae.items[0].target, want);
+    }
+    store_audit_entries_free(&ae);
+    store_message_clear(&out);
+}
+
+static void test_kv_and_tx(void **state)
+{
+    fx *f = *state;
+    char *v = NULL;
+    int64_t n = 0;
+    store_user_new u = {.login = "tx", .password_hash = "h"};
+
+    assert_int_equal(store_kv_get(f->s, "k", &v), STORE_NOTFOUND);
+    assert_int_equal(store_kv_set(f->s, "k", "1"), STORE_OK);
+    assert_int_equal(store_kv_set(f->s, "k", "2"), STORE_OK);
+    assert_int_equal(store_kv_get(f->s, "k", &v), STORE_OK);
+    assert_string_equal(v, "2");
+    free(v);
+    assert_int_equal(store_kv_delete(f->s, "k"), STORE_OK);
+    assert_int_equal(store_kv_delete(f->s, "k"), STORE_OK);
+    assert_int_equal(store_kv_get(f->s, "k", &v), STORE_NOTFOUND);
+
+    /* a group rolls back as a whole; a failed operation inside it alone */
+    assert_int_equal(store_tx_begin(f->s), STORE_OK);
+    assert_int_equal(store_tx_begin(f->s), STORE_INVAL);
+    assert_int_equal(store_user_create(f->s, &u, NULL), STORE_OK);
+    assert_int_equal(store_user_create(f->s, &u, NULL), STORE_CONFLICT);
+    assert_int_equal(store_kv_set(f->s, "in", "tx"), STORE_OK);
+    assert_int_equal(store_tx_rollback(f->s), STORE_OK);
+    assert_int_equal(store_user_count(f->s, &n), STORE_OK);
+    assert_int_equal(n, 4);
+    assert_int_equal(store_kv_get(f->s, "in", &v), STORE_NOTFOUND);
+    assert_int_equal(store_tx_begin(f->s), STORE_OK);
+    assert_int_equal(store_user_create(f->s, &u, NULL), STORE_OK);
+    assert_int_equal(store_user_create(f->s, &u, NULL), STORE_CONFLICT);
+    assert_int_equal(store_tx_commit(f->s), STORE_OK);
+    assert_int_equal(store_user_count(f->s, &n), STORE_OK);
+    assert_int_equal(n, 5);
+    assert_int_equal(store_tx_commit(f->s), STORE_INVAL);
+}
+
+/* ------------------------------------------------------------- audit */
+
+static void fill_audit(store *s, int n)
+{
+    char detail[64];
+
+    for (int i = 1; i <= n; i++) {
+        store_audit_new e = {.time = 1000 + i,
+                             .actor_id = i % 3,
+                             .actor = "alice",
+                             .event = "test.event",
+                             .target = "user:1",
+                             .detail = detail};
+        int64_t seq = 0;
+
+        snprintf(detail, sizeof detail, "{\"i\": %d, \"b\": \"x\"}", i);
+        assert_int_equal(store_audit_append(s, &e, &seq), STORE_OK);
+        assert_int_equal(seq, i);
+    }
+}
+
+static void verify_expect(fx *f, bool ok, int64_t first_bad)
+{
+    store *s = open_path(f->path);
+    store_audit_verify_result r;
+
+    assert_int_equal(store_audit_verify(s, &r), STORE_OK);
+    if (r.ok != ok || r.first_bad != first_bad)
+        fail_msg("verify: ok=%d first_bad=%lld (%s), expected ok=%d first_bad=%lld", r.ok,
+                 (long long)r.first_bad, r.reason, ok, (long long)first_bad);
+    store_close(s);
+}
+
+#define UNLOCK "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;"
+
+static void test_audit_intact(void **state)
+{
+    fx *f = *state;
+    store_audit_entries p = {0};
+    store_audit_new bad = {.event = "x", .detail = "[1]"};
+    char *out = NULL;
+    size_t len = 0;
+    FILE *mem;
+
+    fill_audit(f->s, 10);
+    verify_expect(f, true, 0);
+    assert_int_equal(store_audit_append(f->s, &bad, NULL), STORE_INVAL);
+    assert_int_equal(store_audit_page(f->s, 3, 2, &p), STORE_OK);
+    assert_int_equal(p.n, 2);
+    assert_int_equal(p.items[0].seq, 4);
+    assert_string_equal(p.items[0].detail, "{\"b\":\"x\",\"i\":4}"); /* canonical */
+    store_audit_entries_free(&p);
+    /* SQL cannot rewrite the log */
+    {
+        sqlite3 *db;
+
+        assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+        assert_int_not_equal(sqlite3_exec(db, "DELETE FROM audit", NULL, NULL, NULL), SQLITE_OK);
+        assert_int_not_equal(sqlite3_exec(db, "UPDATE audit SET actor='x'", NULL, NULL, NULL),
+                             SQLITE_OK);
+        sqlite3_close(db);
+    }
+    mem = open_memstream(&out, &len);
+    assert_int_equal(store_audit_export(f->s, mem), STORE_OK);
+    fclose(mem);
+    {
+        int lines = 0;
+
+        for (size_t i = 0; i < len; i++)
+            lines += out[i] == '\n';
+        assert_int_equal(lines, 10);
+        assert_non_null(strstr(out, "\"seq\":1,\"time\":1001,"));
+        assert_non_null(strstr(out, "\"detail\":{\"b\":\"x\",\"i\":1}"));
+    }
+    free(out);
+}
+
+static void test_audit_altered(void **state)
+{
+    fx *f = *state;
+
+    fill_audit(f->s, 10);
+    raw_sql(f->path, UNLOCK "UPDATE audit SET detail = '{\"b\":\"y\",\"i\":4}' WHERE seq = 4");
+    verify_expect(f, false, 4);
+}
+
+static void test_audit_deleted(void **state)
+{
+    fx *f = *state;
+
+    fill_audit(f->s, 10);
+    raw_sql(f->path, UNLOCK "DELETE FROM audit WHERE seq = 6");
+    verify_expect(f, false, 6);
+}
+
+static void test_audit_reordered(void **state)
+{
+    fx *f = *state;
+
+    fill_audit(f->s, 10);
+    raw_sql(f->path, UNLOCK "UPDATE audit SET seq = -1 WHERE seq = 3;"
+                            "UPDATE audit SET seq = 3 WHERE seq = 7;"
+                            "UPDATE audit SET seq = 7 WHERE seq = -1;");
+    verify_expect(f, false, 3);
+}
+
+static void test_audit_truncated(void **state)
+{
+    fx *f = *state;
+
+    fill_audit(f->s, 10);
+    raw_sql(f->path, UNLOCK "DELETE FROM audit WHERE seq >= 9");
+    verify_expect(f, false, 9);
+}
+
+static void test_audit_rewritten_link(void **state)
+{
+    fx *f = *state;
+
+    fill_audit(f->s, 5);
+    /* the actor of entry 2 changed and the hash made to look right for the
+     * new content would still break entry 3's link: here only the content */
+    raw_sql(f->path, UNLOCK "UPDATE audit SET actor = 'mallory' WHERE seq = 2");
+    verify_expect(f, false, 2);
+    /* appending after tampering continues from the recorded head */
+    fill_audit(f->s, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_migrate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_users, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conversations, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_messages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_paging, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recall, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forward, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_receipts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_alerts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_message_side_records, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kv_and_tx, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_intact, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_altered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_deleted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_reordered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_truncated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_rewritten_link, setup, teardown),
+    };
+
+    if (sodium_init() < 0)
+        return 1;
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
