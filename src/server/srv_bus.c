@@ -1,0 +1,305 @@
+/*
+ * srv_bus.c — the in-process bus (see srv_bus.h) and the loop-side delivery
+ * of the events handlers produce.
+ *
+ * Users map to an intrusive list of their connections through a chained
+ * hash table keyed by user id; connections carry the links, so attaching
+ * and detaching allocate only when a user's first connection arrives.
+ */
+#include "srv_bus.h"
+
+#include "srv_log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct user_node {
+    struct user_node *next;
+    int64_t uid;
+    srv_conn *conns;
+} user_node;
+
+typedef struct local_bus {
+    srv_bus base; /* first */
+    user_node **tab;
+    size_t cap, n_users, n_conns;
+    srv_conn *staff;
+} local_bus;
+
+static size_t slot(const local_bus *b, int64_t uid)
+{
+    uint64_t h = (uint64_t)uid * 0x9E3779B97F4A7C15ull;
+
+    return (size_t)(h >> 20) & (b->cap - 1);
+}
+
+static user_node *find(local_bus *b, int64_t uid, user_node ***link)
+{
+    user_node **pp = &b->tab[slot(b, uid)];
+
+    for (; *pp; pp = &(*pp)->next)
+        if ((*pp)->uid == uid)
+            break;
+    if (link)
+        *link = pp;
+    return *pp;
+}
+
+static void grow(local_bus *b)
+{
+    size_t ocap = b->cap;
+    user_node **old = b->tab, **nt = calloc(ocap * 2, sizeof *nt);
+
+    if (!nt)
+        return;
+    b->tab = nt;
+    b->cap = ocap * 2;
+    for (size_t i = 0; i < ocap; i++)
+        for (user_node *u = old[i], *nx; u; u = nx) {
+            nx = u->next;
+            u->next = nt[slot(b, u->uid)];
+            nt[slot(b, u->uid)] = u;
+        }
+    free(old);
+}
+
+static int is_staff(const srv_conn *c)
+{
+    return c->role == SRV_ROLE_OFFICER || c->role == SRV_ROLE_ADMIN;
+}
+
+static void l_attach(srv_bus *bb, srv_conn *c)
+{
+    local_bus *b = (local_bus *)bb;
+    user_node *u = find(b, c->user_id, NULL);
+
+    if (!u) {
+        if (b->n_users >= b->cap)
+            grow(b);
+        u = calloc(1, sizeof *u);
+        if (!u) {
+            /* Out of memory: the socket gets nothing; close it so the
+             * client reconnects rather than silently missing events. */
+            srv_conn_close_after(c, NULL, 1011, "out of memory");
+            return;
+        }
+        u->uid = c->user_id;
+        u->next = b->tab[slot(b, u->uid)];
+        b->tab[slot(b, u->uid)] = u;
+        b->n_users++;
+    }
+    c->bus_prev = NULL;
+    c->bus_next = u->conns;
+    if (u->conns)
+        u->conns->bus_prev = c;
+    u->conns = c;
+    if (is_staff(c)) {
+        c->staff_prev = NULL;
+        c->staff_next = b->staff;
+        if (b->staff)
+            b->staff->staff_prev = c;
+        b->staff = c;
+    }
+    b->n_conns++;
+}
+
+static void l_detach(srv_bus *bb, srv_conn *c)
+{
+    local_bus *b = (local_bus *)bb;
+    user_node **link, *u = find(b, c->user_id, &link);
+
+    if (!u)
+        return;
+    /* Is c in the list at all? (detach is idempotent) */
+    if (!c->bus_prev && u->conns != c)
+        return;
+    if (c->bus_prev)
+        c->bus_prev->bus_next = c->bus_next;
+    else
+        u->conns = c->bus_next;
+    if (c->bus_next)
+        c->bus_next->bus_prev = c->bus_prev;
+    c->bus_next = c->bus_prev = NULL;
+    if (is_staff(c)) {
+        if (c->staff_prev)
+            c->staff_prev->staff_next = c->staff_next;
+        else if (b->staff == c)
+            b->staff = c->staff_next;
+        if (c->staff_next)
+            c->staff_next->staff_prev = c->staff_prev;
+        c->staff_next = c->staff_prev = NULL;
+    }
+    b->n_conns--;
+    if (!u->conns) {
+        *link = u->next;
+        free(u);
+        b->n_users--;
+    }
+}
+
+static size_t l_to_users(srv_bus *bb, const int64_t *uids, size_t n, srv_buf *buf, int64_t *reached)
+{
+    local_bus *b = (local_bus *)bb;
+    size_t k = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        user_node *u = find(b, uids[i], NULL);
+
+        if (!u || !u->conns)
+            continue;
+        for (srv_conn *c = u->conns, *nx; c; c = nx) {
+            nx = c->bus_next;
+            srv_conn_push(c, buf);
+        }
+        reached[k++] = uids[i];
+    }
+    return k;
+}
+
+static void l_to_staff(srv_bus *bb, srv_buf *buf)
+{
+    local_bus *b = (local_bus *)bb;
+
+    for (srv_conn *c = b->staff, *nx; c; c = nx) {
+        nx = c->staff_next;
+        srv_conn_push(c, buf);
+    }
+}
+
+static void l_close_sessions(srv_bus *bb, int64_t uid, int64_t session_id, bool all_but,
+                             srv_buf *notice)
+{
+    local_bus *b = (local_bus *)bb;
+    user_node *u = find(b, uid, NULL);
+
+    if (!u)
+        return;
+    for (srv_conn *c = u->conns, *nx; c; c = nx) {
+        nx = c->bus_next;
+        if (all_but ? c->session_id != session_id : c->session_id == session_id)
+            srv_conn_close_after(c, notice, 4001, "session revoked");
+    }
+}
+
+static size_t l_count(srv_bus *bb)
+{
+    return ((local_bus *)bb)->n_conns;
+}
+
+static void l_destroy(srv_bus *bb)
+{
+    local_bus *b = (local_bus *)bb;
+
+    if (!b)
+        return;
+    for (size_t i = 0; i < b->cap; i++)
+        for (user_node *u = b->tab[i], *nx; u; u = nx) {
+            nx = u->next;
+            free(u);
+        }
+    free(b->tab);
+    free(b);
+}
+
+static const srv_bus_ops local_ops = {
+    .version = 1,
+    .name = "local",
+    .attach = l_attach,
+    .detach = l_detach,
+    .to_users = l_to_users,
+    .to_staff = l_to_staff,
+    .close_sessions = l_close_sessions,
+    .count = l_count,
+    .destroy = l_destroy,
+};
+
+srv_bus *srv_bus_local_new(void)
+{
+    local_bus *b = calloc(1, sizeof *b);
+
+    if (!b)
+        return NULL;
+    b->base.ops = &local_ops;
+    b->cap = 1024;
+    b->tab = calloc(b->cap, sizeof *b->tab);
+    if (!b->tab) {
+        free(b);
+        return NULL;
+    }
+    return &b->base;
+}
+
+/* ---- delivery of handler events (loop thread) ----------------------------- */
+
+static void delivered_receipt(srv *s, const srv_buf *msg, const int64_t *reached, size_t n)
+{
+    json_t *ids = json_array(), *o;
+    srv_buf *rb;
+    size_t k = 0;
+
+    if (!ids)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (reached[i] != msg->sender_id && !json_array_append_new(ids, json_integer(reached[i])))
+            k++;
+    if (!k) {
+        json_decref(ids);
+        return;
+    }
+    o = json_pack("{s:I,s:s,s:I,s:o}", "conversation_id", (json_int_t)msg->conv_id, "kind",
+                  "delivered", "message_id", (json_int_t)msg->msg_id, "user_ids", ids);
+    rb = srv_event_buf("receipt", o);
+    if (rb) {
+        int64_t reached_sender;
+
+        s->bus->ops->to_users(s->bus, &msg->sender_id, 1, rb, &reached_sender);
+        srv_buf_unref(rb);
+    }
+}
+
+void srv_deliver_events(srv *s, srv_event *ev)
+{
+    for (; ev; ev = ev->next) {
+        switch (ev->kind) {
+        case SRV_EV_USERS: {
+            int64_t small[64], *reached = small;
+            size_t n;
+
+            if (!ev->buf)
+                break;
+            if (ev->n_users > 64) {
+                reached = malloc(ev->n_users * sizeof *reached);
+                if (!reached)
+                    break;
+            }
+            n = s->bus->ops->to_users(s->bus, ev->users, ev->n_users, ev->buf, reached);
+            if (ev->buf->msg_id)
+                delivered_receipt(s, ev->buf, reached, n);
+            if (reached != small)
+                free(reached);
+            break;
+        }
+        case SRV_EV_STAFF:
+            if (ev->buf)
+                s->bus->ops->to_staff(s->bus, ev->buf);
+            break;
+        case SRV_EV_CLOSE_SESSION:
+            s->bus->ops->close_sessions(s->bus, ev->uid, ev->id, false, s->revoked_frame);
+            break;
+        case SRV_EV_CLOSE_USER:
+            s->bus->ops->close_sessions(s->bus, ev->uid, ev->id, true, s->revoked_frame);
+            break;
+        }
+    }
+}
+
+void srv_events_free(srv_event *ev)
+{
+    while (ev) {
+        srv_event *nx = ev->next;
+
+        srv_buf_unref(ev->buf);
+        free(ev);
+        ev = nx;
+    }
+}

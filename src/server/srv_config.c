@@ -1,0 +1,425 @@
+/*
+ * srv_config.c — cordon.yaml into srv_config (see srv_config.h).
+ *
+ * The file is loaded as a libyaml document (small, read once) and walked
+ * key by key. Unknown keys are errors: a misspelt limit silently ignored is
+ * worse than a server that refuses to start.
+ */
+#include "srv_config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+static const char *const role_names[SRV_ROLE_COUNT] = {"member", "officer", "admin"};
+
+const char *srv_role_name(int role)
+{
+    return role >= 0 && role < SRV_ROLE_COUNT ? role_names[role] : "unknown";
+}
+
+int srv_role_parse(const char *name)
+{
+    for (int i = 0; i < SRV_ROLE_COUNT; i++)
+        if (!strcmp(name, role_names[i]))
+            return i;
+    return -1;
+}
+
+int srv_config_set_str(char **field, const char *value)
+{
+    char *v = NULL;
+
+    if (value) {
+        v = strdup(value);
+        if (!v)
+            return -1;
+    }
+    free(*field);
+    *field = v;
+    return 0;
+}
+
+int srv_config_defaults(srv_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->listen_port = 8080;
+    cfg->recall_window_seconds = 120;
+    cfg->limits.max_message_bytes = 16384;
+    cfg->limits.max_body_bytes = 65536;
+    cfg->limits.max_justification = 2000;
+    cfg->limits.max_group_members = 500;
+    cfg->limits.requests_per_second = 200;
+    cfg->limits.burst = 400;
+    cfg->limits.ws_queue_events = 1024;
+    cfg->limits.ws_queue_bytes = 4u << 20;
+    cfg->limits.max_connections = 20000;
+    cfg->login.account_failures = 5;
+    cfg->login.address_failures = 20;
+    cfg->login.window_seconds = 900;
+    cfg->login.lockout_seconds = 900;
+    cfg->writer_batch = 1024;
+    cfg->log_level = SRV_LOG_INFO;
+    if (srv_config_set_str(&cfg->listen_host, "127.0.0.1") ||
+        srv_config_set_str(&cfg->data_dir, "./cordon-data"))
+        return -1;
+    return 0;
+}
+
+int srv_config_set_listen(srv_config *cfg, const char *spec)
+{
+    const char *colon = strrchr(spec, ':');
+    char host[256];
+    char *end;
+    long port;
+    size_t hl;
+
+    if (!colon)
+        return -1;
+    errno = 0;
+    port = strtol(colon + 1, &end, 10);
+    if (errno || end == colon + 1 || *end || port < 0 || port > 65535)
+        return -1;
+    hl = (size_t)(colon - spec);
+    if (hl >= 2 && spec[0] == '[' && spec[hl - 1] == ']') {
+        spec++;
+        hl -= 2;
+    }
+    if (hl >= sizeof host)
+        return -1;
+    memcpy(host, spec, hl);
+    host[hl] = 0;
+    if (srv_config_set_str(&cfg->listen_host, hl ? host : "127.0.0.1"))
+        return -1;
+    cfg->listen_port = (int)port;
+    return 0;
+}
+
+void srv_config_free(srv_config *cfg)
+{
+    free(cfg->listen_host);
+    free(cfg->data_dir);
+    free(cfg->tls_cert);
+    free(cfg->tls_key);
+    free(cfg->policy_path);
+    for (size_t i = 0; i < cfg->n_lexicons; i++)
+        free(cfg->lexicons[i]);
+    free(cfg->lexicons);
+    free(cfg->guard_cache_dir);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+/* ---- the walk ------------------------------------------------------------ */
+
+typedef struct walk {
+    yaml_document_t *doc;
+    const char *path;
+    char *err;
+    size_t errlen;
+} walk;
+
+static int fail(walk *w, const yaml_node_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(walk *w, const yaml_node_t *n, const char *fmt, ...)
+{
+    int k = snprintf(w->err, w->errlen, "%s:%lu: ", w->path,
+                     n ? (unsigned long)n->start_mark.line + 1 : 0ul);
+    va_list ap;
+
+    if (k < 0 || (size_t)k >= w->errlen)
+        return -1;
+    va_start(ap, fmt);
+    vsnprintf(w->err + k, w->errlen - (size_t)k, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static const char *scalar(const yaml_node_t *n)
+{
+    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static int get_str(walk *w, const yaml_node_t *n, const char *key, char **out)
+{
+    const char *s = scalar(n);
+
+    if (!s)
+        return fail(w, n, "%s: expected a string", key);
+    /* `~`/`null` clears an optional path. */
+    if (!strcmp(s, "~") || !strcmp(s, "null") || !*s)
+        return srv_config_set_str(out, NULL);
+    if (srv_config_set_str(out, s))
+        return fail(w, n, "out of memory");
+    return 0;
+}
+
+static int get_int(walk *w, const yaml_node_t *n, const char *key, long lo, long hi, long *out)
+{
+    const char *s = scalar(n);
+    char *end;
+    long v;
+
+    if (!s)
+        return fail(w, n, "%s: expected an integer", key);
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return fail(w, n, "%s: expected an integer in %ld..%ld, got '%s'", key, lo, hi, s);
+    *out = v;
+    return 0;
+}
+
+static int get_double(walk *w, const yaml_node_t *n, const char *key, double lo, double hi,
+                      double *out)
+{
+    const char *s = scalar(n);
+    char *end;
+    double v;
+
+    if (!s)
+        return fail(w, n, "%s: expected a number", key);
+    v = strtod(s, &end);
+    if (end == s || *end || !(v >= lo && v <= hi))
+        return fail(w, n, "%s: expected a number in %g..%g, got '%s'", key, lo, hi, s);
+    *out = v;
+    return 0;
+}
+
+#define INT_FIELD(w, n, key, lo, hi, dst)                                                          \
+    do {                                                                                           \
+        long v_;                                                                                   \
+        if (get_int(w, n, key, lo, hi, &v_))                                                       \
+            return -1;                                                                             \
+        (dst) = v_;                                                                                \
+    } while (0)
+
+/* Calls fn(w, key, value) for each pair of a mapping. */
+static int each_pair(walk *w, const yaml_node_t *map, const char *what,
+                     int (*fn)(walk *, const char *, yaml_node_t *, void *), void *arg)
+{
+    if (!map || map->type != YAML_MAPPING_NODE)
+        return fail(w, map, "%s: expected a mapping", what);
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = yaml_document_get_node(w->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(w->doc, p->value);
+        const char *ks = scalar(k);
+
+        if (!ks)
+            return fail(w, k, "%s: keys must be strings", what);
+        if (fn(w, ks, v, arg))
+            return -1;
+    }
+    return 0;
+}
+
+static int limits_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
+{
+    srv_config *c = arg;
+    srv_limits *l = &c->limits;
+
+    if (!strcmp(k, "max_message_bytes"))
+        INT_FIELD(w, v, k, 1, 16l << 20, l->max_message_bytes);
+    else if (!strcmp(k, "max_body_bytes"))
+        INT_FIELD(w, v, k, 1024, 64l << 20, l->max_body_bytes);
+    else if (!strcmp(k, "max_justification_bytes"))
+        INT_FIELD(w, v, k, 1, 1 << 20, l->max_justification);
+    else if (!strcmp(k, "max_group_members"))
+        INT_FIELD(w, v, k, 2, 100000, l->max_group_members);
+    else if (!strcmp(k, "requests_per_second")) {
+        if (get_double(w, v, k, 0.1, 1e9, &l->requests_per_second))
+            return -1;
+    } else if (!strcmp(k, "burst")) {
+        if (get_double(w, v, k, 1, 1e9, &l->burst))
+            return -1;
+    } else if (!strcmp(k, "ws_queue_events"))
+        INT_FIELD(w, v, k, 4, 1 << 20, l->ws_queue_events);
+    else if (!strcmp(k, "ws_queue_bytes"))
+        INT_FIELD(w, v, k, 4096, 1l << 30, l->ws_queue_bytes);
+    else if (!strcmp(k, "max_connections"))
+        INT_FIELD(w, v, k, 1, 1000000, l->max_connections);
+    else
+        return fail(w, v, "limits: unknown key '%s'", k);
+    return 0;
+}
+
+static int login_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
+{
+    srv_login_limits *l = &((srv_config *)arg)->login;
+
+    if (!strcmp(k, "max_failures_per_account"))
+        INT_FIELD(w, v, k, 1, 1000000, l->account_failures);
+    else if (!strcmp(k, "max_failures_per_address"))
+        INT_FIELD(w, v, k, 1, 1000000, l->address_failures);
+    else if (!strcmp(k, "window_seconds"))
+        INT_FIELD(w, v, k, 1, 86400 * 30, l->window_seconds);
+    else if (!strcmp(k, "lockout_seconds"))
+        INT_FIELD(w, v, k, 1, 86400 * 30, l->lockout_seconds);
+    else
+        return fail(w, v, "login: unknown key '%s'", k);
+    return 0;
+}
+
+static int tls_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
+{
+    srv_config *c = arg;
+
+    if (!strcmp(k, "cert"))
+        return get_str(w, v, k, &c->tls_cert);
+    if (!strcmp(k, "key"))
+        return get_str(w, v, k, &c->tls_key);
+    return fail(w, v, "tls: unknown key '%s'", k);
+}
+
+static int policy_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
+{
+    srv_config *c = arg;
+
+    if (!strcmp(k, "path"))
+        return get_str(w, v, k, &c->policy_path);
+    if (!strcmp(k, "cache_dir"))
+        return get_str(w, v, k, &c->guard_cache_dir);
+    if (!strcmp(k, "lexicons")) {
+        size_t n;
+        char **arr;
+
+        if (v->type != YAML_SEQUENCE_NODE)
+            return fail(w, v, "lexicons: expected a list of paths");
+        n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+        arr = calloc(n ? n : 1, sizeof *arr);
+        if (!arr)
+            return fail(w, v, "out of memory");
+        for (size_t i = 0; i < c->n_lexicons; i++)
+            free(c->lexicons[i]);
+        free(c->lexicons);
+        c->lexicons = arr;
+        c->n_lexicons = 0;
+        for (size_t i = 0; i < n; i++) {
+            yaml_node_t *it = yaml_document_get_node(w->doc, v->data.sequence.items.start[i]);
+            const char *s = scalar(it);
+
+            if (!s || !*s)
+                return fail(w, it, "lexicons: expected a path");
+            arr[i] = strdup(s);
+            if (!arr[i])
+                return fail(w, it, "out of memory");
+            c->n_lexicons++;
+        }
+        return 0;
+    }
+    return fail(w, v, "policy: unknown key '%s'", k);
+}
+
+static int totp_roles(walk *w, yaml_node_t *v, srv_config *c)
+{
+    if (v->type != YAML_SEQUENCE_NODE)
+        return fail(w, v, "totp_required: expected a list of roles");
+    memset(c->totp_required, 0, sizeof c->totp_required);
+    for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top; i++) {
+        yaml_node_t *it = yaml_document_get_node(w->doc, *i);
+        const char *s = scalar(it);
+        int r = s ? srv_role_parse(s) : -1;
+
+        if (r < 0)
+            return fail(w, it, "totp_required: expected member, officer or admin");
+        c->totp_required[r] = true;
+    }
+    return 0;
+}
+
+static int top_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
+{
+    srv_config *c = arg;
+
+    if (!strcmp(k, "listen")) {
+        const char *s = scalar(v);
+
+        if (!s || srv_config_set_listen(c, s))
+            return fail(w, v, "listen: expected HOST:PORT");
+        return 0;
+    }
+    if (!strcmp(k, "data_dir"))
+        return get_str(w, v, k, &c->data_dir) ? -1
+               : c->data_dir                  ? 0
+                                              : fail(w, v, "data_dir: must not be empty");
+    if (!strcmp(k, "tls"))
+        return each_pair(w, v, k, tls_pair, c);
+    if (!strcmp(k, "policy"))
+        return each_pair(w, v, k, policy_pair, c);
+    if (!strcmp(k, "limits"))
+        return each_pair(w, v, k, limits_pair, c);
+    if (!strcmp(k, "login"))
+        return each_pair(w, v, k, login_pair, c);
+    if (!strcmp(k, "totp_required"))
+        return totp_roles(w, v, c);
+    if (!strcmp(k, "recall_window_seconds")) {
+        INT_FIELD(w, v, k, 0, 86400 * 365, c->recall_window_seconds);
+        return 0;
+    }
+    if (!strcmp(k, "workers")) {
+        INT_FIELD(w, v, k, 0, 256, c->workers);
+        return 0;
+    }
+    if (!strcmp(k, "writer_batch")) {
+        INT_FIELD(w, v, k, 1, 100000, c->writer_batch);
+        return 0;
+    }
+    if (!strcmp(k, "log_level")) {
+        const char *s = scalar(v);
+
+        if (!s || srv_log_parse_level(s, &c->log_level))
+            return fail(w, v, "log_level: expected debug, info, warn or error");
+        return 0;
+    }
+    return fail(w, v, "unknown key '%s'", k);
+}
+
+int srv_config_load(srv_config *cfg, const char *path, char *err, size_t errlen)
+{
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    yaml_node_t *root;
+    walk w = {&doc, path, err, errlen};
+    FILE *f = NULL;
+    int rc = -1, have_parser = 0, have_doc = 0;
+
+    f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (!yaml_parser_initialize(&parser)) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        goto fail;
+    }
+    have_parser = 1;
+    yaml_parser_set_input_file(&parser, f);
+    if (!yaml_parser_load(&parser, &doc)) {
+        snprintf(err, errlen, "%s:%lu: %s", path, (unsigned long)parser.problem_mark.line + 1,
+                 parser.problem ? parser.problem : "malformed YAML");
+        goto fail;
+    }
+    have_doc = 1;
+    root = yaml_document_get_root_node(&doc);
+    if (root && !(root->type == YAML_SCALAR_NODE && !root->data.scalar.length) &&
+        each_pair(&w, root, "top level", top_pair, cfg))
+        goto fail;
+    if (!cfg->tls_cert != !cfg->tls_key) {
+        snprintf(err, errlen, "%s: tls needs both cert and key", path);
+        goto fail;
+    }
+    rc = 0;
+fail:
+    if (have_doc)
+        yaml_document_delete(&doc);
+    if (have_parser)
+        yaml_parser_delete(&parser);
+    if (f)
+        fclose(f);
+    return rc;
+}

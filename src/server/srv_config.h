@@ -1,0 +1,80 @@
+/*
+ * srv_config.h — `cordon serve` configuration (cordon.yaml, libyaml).
+ *
+ * Every key is optional; srv_config_defaults() gives a server on
+ * 127.0.0.1:8080 with its data under ./cordon-data. docs/SERVER.md is the
+ * reference of the keys; data/cordon.example.yaml shows them all.
+ *
+ * Ownership: every string in srv_config is owned by it and released by
+ * srv_config_free(). The struct is read-only once the server starts.
+ */
+#ifndef SRV_CONFIG_H
+#define SRV_CONFIG_H
+
+#include "srv_log.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum { SRV_ROLE_MEMBER, SRV_ROLE_OFFICER, SRV_ROLE_ADMIN, SRV_ROLE_COUNT };
+
+typedef struct srv_limits {
+    size_t max_message_bytes;   /* text of one message */
+    size_t max_body_bytes;      /* one HTTP request body */
+    size_t max_justification;   /* bytes of an override justification */
+    int max_group_members;      /* members of one conversation */
+    double requests_per_second; /* per session, HTTP requests + WS frames */
+    double burst;               /* token bucket depth */
+    size_t ws_queue_events;     /* outbound events queued per WebSocket */
+    size_t ws_queue_bytes;      /* outbound bytes queued per WebSocket */
+    size_t max_connections;     /* open sockets; more are refused */
+} srv_limits;
+
+typedef struct srv_login_limits {
+    int account_failures; /* failures per account within window -> lockout */
+    int address_failures; /* failures per address within window -> lockout */
+    int window_seconds;
+    int lockout_seconds;
+} srv_login_limits;
+
+typedef struct srv_config {
+    char *listen_host; /* "127.0.0.1"; "*" or "0.0.0.0" for every address */
+    int listen_port;   /* 0: any free port */
+    char *data_dir;
+    char *tls_cert, *tls_key; /* both or neither */
+    char *policy_path;        /* NULL: the built-in default policy */
+    char **lexicons;
+    size_t n_lexicons;
+    char *guard_cache_dir; /* NULL: <data_dir>/guard-cache */
+    int recall_window_seconds;
+    srv_limits limits;
+    srv_login_limits login;
+    bool totp_required[SRV_ROLE_COUNT];
+    int workers;      /* guard/handler worker threads; 0: one per CPU */
+    int writer_batch; /* most messages committed in one transaction */
+    srv_log_level log_level;
+} srv_config;
+
+/* Fills cfg with the defaults (allocates the default strings). Returns 0 or
+ * -1 when out of memory. */
+int srv_config_defaults(srv_config *cfg);
+
+/* Reads a YAML file over the values already in cfg. Returns 0, or -1 with a
+ * message ("file:line: what is wrong") in err; cfg then holds a mix of old and
+ * new values and should only be freed. */
+int srv_config_load(srv_config *cfg, const char *path, char *err, size_t errlen);
+
+/* Parses "host:port", "[v6]:port" or ":port" into cfg. Returns 0 or -1. */
+int srv_config_set_listen(srv_config *cfg, const char *spec);
+
+/* Replaces one string field (frees the old value). Returns 0 or -1 (ENOMEM). */
+int srv_config_set_str(char **field, const char *value);
+
+/* Name of a role ("member", "officer", "admin"); index by SRV_ROLE_*. */
+const char *srv_role_name(int role);
+/* Returns the SRV_ROLE_* of a name, or -1. */
+int srv_role_parse(const char *name);
+
+void srv_config_free(srv_config *cfg);
+
+#endif

@@ -1,0 +1,235 @@
+/*
+ * srv_h_admin.c — account administration and policy (role admin).
+ *
+ * Every change that takes rights away takes effect at once: disabling an
+ * account or resetting its password revokes its sessions in the store and
+ * closes its open WebSockets through the bus.
+ */
+#include "srv_handlers.h"
+#include "srv_json.h"
+#include "srv_log.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void srv_h_admin_users(srv_req *r, srv_worker *w)
+{
+    store_users l = {0};
+    json_t *arr;
+    int rc = store_user_list(w->st, true, &l);
+
+    if (rc) {
+        srv_store_error(r, w, rc, "user_list");
+        return;
+    }
+    arr = json_array();
+    for (size_t i = 0; arr && i < l.n; i++)
+        json_array_append_new(arr, srv_json_user(&l.items[i], true));
+    srv_reply(r, 200, json_pack("{s:o}", "users", arr));
+    store_users_free(&l);
+}
+
+void srv_h_admin_user_create(srv_req *r, srv_worker *w)
+{
+    const char *login = NULL, *display = NULL, *role_s = NULL, *password = NULL;
+    char otp[ACCT_OTP_LEN + 1] = "", lbuf[STORE_LOGIN_MAX + 1];
+    bool external = false;
+    store_user u = {0};
+    int64_t id = 0;
+    int role = STORE_ROLE_MEMBER, rc;
+
+    if (srv_body_str(r, "login", &login)) {
+        if (r->status == 500)
+            srv_error(r, 400, "bad_request", "login is required");
+        return;
+    }
+    if (srv_body_str(r, "display_name", &display) < 0 || srv_body_str(r, "role", &role_s) < 0 ||
+        srv_body_str(r, "password", &password) < 0 || srv_body_bool(r, "external", &external) < 0)
+        return;
+    if (role_s && (role = store_role_parse(role_s)) < 0) {
+        srv_error(r, 422, "invalid", "role must be member, officer or admin");
+        return;
+    }
+    snprintf(lbuf, sizeof lbuf, "%s", login);
+    acct_login_normalise(lbuf);
+    rc = acct_user_add(w->st, r->srv->cost, lbuf, display, (store_role)role, external, password,
+                       otp, r->user.id, r->user.login, r->now, &id);
+    switch (rc) {
+    case ACCT_OK:
+        break;
+    case ACCT_EXISTS:
+        srv_error(r, 409, "conflict", "that login is taken");
+        goto out;
+    case ACCT_BAD_LOGIN:
+        srv_error(r, 422, "invalid", "a login is 1-64 characters of a-z, 0-9, '.', '_', '-'");
+        goto out;
+    case ACCT_WEAK_PASSWORD:
+        srv_error(r, 422, "invalid", "the password is too weak");
+        goto out;
+    default:
+        srv_store_error(r, w, rc, "user_add");
+        goto out;
+    }
+    rc = store_user_get(w->st, id, &u);
+    if (rc) {
+        srv_store_error(r, w, rc, "user_get");
+        goto out;
+    }
+    /* The one-time password is shown once, to the admin who made it. */
+    srv_reply(r, 201,
+              json_pack("{s:o,s:o}", "user", srv_json_user(&u, true), "password",
+                        password ? json_null() : json_string(otp)));
+out:
+    sodium_memzero(otp, sizeof otp);
+    store_user_clear(&u);
+}
+
+void srv_h_admin_user_patch(srv_req *r, srv_worker *w)
+{
+    const char *role_s = NULL, *display = NULL;
+    bool disabled = false;
+    store_user_patch p = {.now = r->now};
+    store_user u = {0};
+    char target[48];
+    int rc, role;
+
+    if (srv_body_str(r, "role", &role_s) < 0 || srv_body_str(r, "display_name", &display) < 0)
+        return;
+    rc = srv_body_bool(r, "disabled", &disabled);
+    if (rc < 0)
+        return;
+    if (!rc) {
+        p.fields |= STORE_USER_DISABLED;
+        p.disabled = disabled;
+    }
+    if (role_s) {
+        role = store_role_parse(role_s);
+        if (role < 0) {
+            srv_error(r, 422, "invalid", "role must be member, officer or admin");
+            return;
+        }
+        p.fields |= STORE_USER_ROLE;
+        p.role = (store_role)role;
+    }
+    if (display) {
+        p.fields |= STORE_USER_DISPLAY_NAME;
+        p.display_name = display;
+    }
+    if (r->ids[0] == r->user.id && (p.fields & (STORE_USER_ROLE | STORE_USER_DISABLED)) &&
+        (disabled || (role_s && p.role != STORE_ROLE_ADMIN))) {
+        srv_error(r, 422, "invalid", "you cannot demote or disable yourself");
+        return;
+    }
+    rc = p.fields ? store_user_update(w->st, r->ids[0], &p) : STORE_OK;
+    if (rc == STORE_NOTFOUND) {
+        srv_error(r, 404, "not_found", "no such user");
+        return;
+    }
+    if (rc) {
+        srv_store_error(r, w, rc, "user_update");
+        return;
+    }
+    snprintf(target, sizeof target, "user:%lld", (long long)r->ids[0]);
+    if (p.fields)
+        srv_audit_req(r, w, "user.update", target, json_incref(r->json));
+    /* A role change also changes what open sockets may receive (alerts):
+     * close them so they reconnect with the new role; disabling ends them. */
+    if (p.fields & (STORE_USER_DISABLED | STORE_USER_ROLE))
+        srv_emit(&r->job, SRV_EV_CLOSE_USER, NULL, 0, r->ids[0], NULL, 0);
+    rc = store_user_get(w->st, r->ids[0], &u);
+    if (rc) {
+        srv_store_error(r, w, rc, "user_get");
+        return;
+    }
+    srv_reply(r, 200, srv_json_user(&u, true));
+    store_user_clear(&u);
+}
+
+void srv_h_admin_reset_pw(srv_req *r, srv_worker *w)
+{
+    char otp[ACCT_OTP_LEN + 1];
+    int rc =
+        acct_password_reset(w->st, r->srv->cost, r->ids[0], otp, r->user.id, r->user.login, r->now);
+
+    if (rc == STORE_NOTFOUND) {
+        srv_error(r, 404, "not_found", "no such user");
+        return;
+    }
+    if (rc) {
+        srv_store_error(r, w, rc, "password_reset");
+        return;
+    }
+    srv_emit(&r->job, SRV_EV_CLOSE_USER, NULL, 0, r->ids[0], NULL, 0);
+    srv_reply(r, 200, json_pack("{s:s}", "password", otp));
+    sodium_memzero(otp, sizeof otp);
+}
+
+void srv_h_admin_user_sessions(srv_req *r, srv_worker *w)
+{
+    store_sessions l = {0};
+    int rc = store_session_list(w->st, r->ids[0], r->now, &l);
+
+    if (rc) {
+        srv_store_error(r, w, rc, "session_list");
+        return;
+    }
+    srv_reply(r, 200, srv_sessions_json(&l, r->sess.id));
+    store_sessions_free(&l);
+}
+
+void srv_h_admin_user_sessions_delete(srv_req *r, srv_worker *w)
+{
+    int64_t n = 0;
+    char target[48];
+    int rc = store_session_revoke_user(w->st, r->ids[0], 0, &n);
+
+    if (rc) {
+        srv_store_error(r, w, rc, "session_revoke_user");
+        return;
+    }
+    snprintf(target, sizeof target, "user:%lld", (long long)r->ids[0]);
+    srv_audit_req(r, w, "session.revoke_all", target,
+                  json_pack("{s:I}", "sessions", (json_int_t)n));
+    srv_emit(&r->job, SRV_EV_CLOSE_USER, NULL, 0, r->ids[0], NULL, 0);
+    srv_reply(r, 204, NULL);
+}
+
+void srv_h_admin_policy(srv_req *r, srv_worker *w)
+{
+    char name[129];
+    char *text = srv_policy_text(r->srv);
+
+    (void)w;
+    /* The policy in force, not the file as it is now (it may have been
+     * edited or broken since the last successful load). */
+    srv_reply(
+        r, 200,
+        json_pack("{s:s,s:o,s:o}", "name", srv_policy_name(r->srv, name, sizeof name), "path",
+                  r->srv->gopt.policy_path ? json_string(r->srv->gopt.policy_path) : json_null(),
+                  "text", text ? json_string(text) : json_null()));
+    free(text);
+}
+
+void srv_h_admin_policy_reload(srv_req *r, srv_worker *w)
+{
+    char name[129];
+    char err[512];
+    guard_ruleset *rs;
+    guard_ruleset_info info;
+
+    if (srv_policy_reload(r->srv, w->st, r->user.id, r->user.login, err, sizeof err)) {
+        srv_error(r, 422, "policy_invalid", "%s", err);
+        return;
+    }
+    rs = guard_engine_acquire(r->srv->engine);
+    guard_ruleset_get_info(rs, &info);
+    guard_ruleset_unref(rs);
+    srv_reply(r, 200,
+              json_pack("{s:b,s:{s:s,s:I,s:I,s:I,s:b,s:f}}", "ok", 1, "info", "name",
+                        srv_policy_name(r->srv, name, sizeof name), "patterns",
+                        (json_int_t)info.n_patterns, "terms", (json_int_t)info.n_terms, "db_bytes",
+                        (json_int_t)info.db_bytes, "from_cache", info.from_cache, "compile_seconds",
+                        info.compile_seconds));
+}

@@ -1,0 +1,370 @@
+/*
+ * srv_h_conv.c — conversations and their members.
+ *
+ * Every route first checks membership (srv_require_member): a non-member
+ * gets the same 404 as for an id that does not exist. Group administration
+ * needs the owner or an admin of the group (403 otherwise — the caller is
+ * a member, so the conversation's existence is no secret to them).
+ */
+#include "srv_handlers.h"
+#include "srv_json.h"
+#include "srv_log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The conversation with its members, as the API shows it. */
+static json_t *conv_json(srv_worker *w, int64_t id, int my_role, int *rc_out)
+{
+    store_conv c = {0};
+    store_members ml = {0};
+    json_t *o = NULL;
+    int rc;
+
+    rc = store_conv_get(w->st, id, &c);
+    if (!rc)
+        rc = store_member_list(w->st, id, &ml);
+    if (!rc)
+        o = srv_json_conv(&c, &ml, my_role);
+    store_conv_clear(&c);
+    store_members_free(&ml);
+    *rc_out = rc;
+    return o;
+}
+
+static void emit_updated(srv_req *r, srv_worker *w, int64_t id)
+{
+    int rc;
+    json_t *c = conv_json(w, id, -1, &rc);
+
+    if (c)
+        srv_emit_conv(r, w, id, "conversation.updated", json_pack("{s:o}", "conversation", c));
+}
+
+void srv_h_convs(srv_req *r, srv_worker *w)
+{
+    store_conv_summaries l = {0};
+    json_t *arr;
+    int rc = store_conv_list_for_user(w->st, r->user.id, &l);
+
+    if (rc) {
+        srv_store_error(r, w, rc, "conv_list");
+        return;
+    }
+    arr = json_array();
+    for (size_t i = 0; arr && i < l.n; i++) {
+        store_conv_summary *cs = &l.items[i];
+        json_t *o = srv_json_conv(&cs->conv, NULL, (int)cs->my_role);
+
+        if (!o)
+            continue;
+        json_object_set_new(o, "unread", json_integer(cs->unread));
+        /* Only stored messages exist here: blocked or held content never
+         * was stored, so it can never be a "last message". */
+        json_object_set_new(o, "last_message",
+                            cs->last.id ? srv_json_message(&cs->last) : json_null());
+        json_array_append_new(arr, o);
+    }
+    srv_reply(r, 200, json_pack("{s:o}", "conversations", arr));
+    store_conv_summaries_free(&l);
+}
+
+void srv_h_conv_create(srv_req *r, srv_worker *w)
+{
+    const char *kind_s = NULL, *title = NULL;
+    json_t *ids = r->json ? json_object_get(r->json, "member_ids") : NULL, *o;
+    int64_t *members = NULL, id = 0;
+    size_t n;
+    bool created = false;
+    store_conv_kind kind;
+    char target[48];
+    int rc;
+
+    if (srv_body_str(r, "kind", &kind_s) || srv_body_str(r, "title", &title) < 0) {
+        if (r->status == 500)
+            srv_error(r, 400, "bad_request", "kind is required");
+        return;
+    }
+    if (!strcmp(kind_s, "direct"))
+        kind = STORE_CONV_DIRECT;
+    else if (!strcmp(kind_s, "group"))
+        kind = STORE_CONV_GROUP;
+    else {
+        srv_error(r, 400, "bad_request", "kind must be direct or group");
+        return;
+    }
+    if (!json_is_array(ids)) {
+        srv_error(r, 400, "bad_request", "member_ids must be a list of user ids");
+        return;
+    }
+    n = json_array_size(ids);
+    if (n + 1 > (size_t)r->srv->cfg->limits.max_group_members) {
+        srv_error(r, 422, "too_many_members", "a conversation has at most %d members",
+                  r->srv->cfg->limits.max_group_members);
+        return;
+    }
+    members = calloc(n ? n : 1, sizeof *members);
+    if (!members) {
+        srv_error(r, 500, "internal", "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_array_get(ids, i);
+
+        if (!json_is_integer(v)) {
+            srv_error(r, 400, "bad_request", "member_ids must be integers");
+            goto out;
+        }
+        members[i] = json_integer_value(v);
+    }
+    rc = store_conv_create(w->st, kind, title, r->user.id, members, n, r->now, &id, &created);
+    if (rc == STORE_NOTFOUND) {
+        srv_error(r, 422, "invalid", "a member does not exist");
+        goto out;
+    }
+    if (rc == STORE_INVAL) {
+        srv_error(r, 422, "invalid",
+                  kind == STORE_CONV_DIRECT ? "a direct conversation has exactly one other member"
+                                            : "invalid conversation");
+        goto out;
+    }
+    if (rc) {
+        srv_store_error(r, w, rc, "conv_create");
+        goto out;
+    }
+    o = conv_json(w, id, kind == STORE_CONV_GROUP || created ? STORE_MEMBER_OWNER : STORE_MEMBER,
+                  &rc);
+    if (!o) {
+        srv_store_error(r, w, rc, "conv_get");
+        goto out;
+    }
+    if (created) {
+        snprintf(target, sizeof target, "conversation:%lld", (long long)id);
+        srv_audit_req(r, w, "conv.create", target,
+                      json_pack("{s:s,s:O}", "kind", kind_s, "members", ids));
+        emit_updated(r, w, id);
+    }
+    srv_reply(r, created ? 201 : 200, o);
+out:
+    free(members);
+}
+
+void srv_h_conv_get(srv_req *r, srv_worker *w)
+{
+    store_member_role role;
+    json_t *o;
+    int rc;
+
+    if (srv_require_member(r, w, r->ids[0], &role))
+        return;
+    o = conv_json(w, r->ids[0], (int)role, &rc);
+    if (!o) {
+        srv_store_error(r, w, rc, "conv_get");
+        return;
+    }
+    srv_reply(r, 200, o);
+}
+
+static int require_group_admin(srv_req *r, srv_worker *w, int64_t conv_id, bool owner_only)
+{
+    store_member_role role;
+    store_conv c = {0};
+    int rc;
+
+    if (srv_require_member(r, w, conv_id, &role))
+        return -1;
+    rc = store_conv_get(w->st, conv_id, &c);
+    if (rc) {
+        srv_store_error(r, w, rc, "conv_get");
+        return -1;
+    }
+    rc = c.kind != STORE_CONV_GROUP;
+    store_conv_clear(&c);
+    if (rc) {
+        srv_error(r, 422, "invalid", "a direct conversation has no administration");
+        return -1;
+    }
+    if (owner_only ? role != STORE_MEMBER_OWNER : role == STORE_MEMBER) {
+        srv_error(r, 403, "forbidden", "only the group's %s can do this",
+                  owner_only ? "owner" : "owner or admins");
+        return -1;
+    }
+    return 0;
+}
+
+void srv_h_conv_patch(srv_req *r, srv_worker *w)
+{
+    const char *title = NULL;
+    json_t *o;
+    int rc;
+
+    if (srv_body_str(r, "title", &title)) {
+        if (r->status == 500)
+            srv_error(r, 400, "bad_request", "title is required");
+        return;
+    }
+    if (require_group_admin(r, w, r->ids[0], false))
+        return;
+    rc = store_conv_rename(w->st, r->ids[0], title, r->now);
+    if (rc) {
+        srv_store_error(r, w, rc, "conv_rename");
+        return;
+    }
+    o = conv_json(w, r->ids[0], -1, &rc);
+    emit_updated(r, w, r->ids[0]);
+    srv_reply(r, 200, o);
+}
+
+static void member_event(srv_req *r, srv_worker *w, int64_t conv_id, int64_t uid, const char *type)
+{
+    json_t *o =
+        json_pack("{s:I,s:I}", "conversation_id", (json_int_t)conv_id, "user_id", (json_int_t)uid);
+
+    srv_emit_conv(r, w, conv_id, type, o);
+}
+
+void srv_h_member_add(srv_req *r, srv_worker *w)
+{
+    int64_t uid = 0;
+    store_conv c = {0};
+    char target[48];
+    int rc;
+
+    if (srv_body_int(r, "user_id", &uid)) {
+        if (r->status == 500)
+            srv_error(r, 400, "bad_request", "user_id is required");
+        return;
+    }
+    if (require_group_admin(r, w, r->ids[0], false))
+        return;
+    rc = store_conv_get(w->st, r->ids[0], &c);
+    if (!rc && c.member_count >= r->srv->cfg->limits.max_group_members) {
+        srv_error(r, 422, "too_many_members", "a conversation has at most %d members",
+                  r->srv->cfg->limits.max_group_members);
+        goto out;
+    }
+    rc = store_member_add(w->st, r->ids[0], uid, STORE_MEMBER, r->now);
+    if (rc == STORE_CONFLICT) {
+        srv_error(r, 409, "conflict", "already a member");
+        goto out;
+    }
+    if (rc == STORE_NOTFOUND) {
+        srv_error(r, 422, "invalid", "no such user");
+        goto out;
+    }
+    if (rc) {
+        srv_store_error(r, w, rc, "member_add");
+        goto out;
+    }
+    snprintf(target, sizeof target, "conversation:%lld", (long long)r->ids[0]);
+    srv_audit_req(r, w, "conv.member_add", target, json_pack("{s:I}", "user_id", (json_int_t)uid));
+    member_event(r, w, r->ids[0], uid, "member.added");
+    emit_updated(r, w, r->ids[0]);
+    srv_reply(r, 204, NULL);
+out:
+    store_conv_clear(&c);
+}
+
+/* Removes uid; hands ownership on when the owner goes. */
+static void remove_member(srv_req *r, srv_worker *w, int64_t conv_id, int64_t uid)
+{
+    store_members ml = {0};
+    store_member_role role = STORE_MEMBER;
+    char target[48];
+    int rc;
+
+    store_member_check(w->st, conv_id, uid, &role);
+    rc = store_member_remove(w->st, conv_id, uid, r->now);
+    if (rc == STORE_NOTFOUND) {
+        srv_error(r, 404, "not_found", "not a member");
+        return;
+    }
+    if (rc) {
+        srv_store_error(r, w, rc, "member_remove");
+        return;
+    }
+    if (role == STORE_MEMBER_OWNER && !store_member_list(w->st, conv_id, &ml) && ml.n) {
+        /* The oldest admin, else the oldest member, becomes owner. */
+        size_t best = 0;
+        bool found_admin = false;
+
+        for (size_t i = 0; i < ml.n; i++) {
+            bool adm = ml.items[i].role == STORE_MEMBER_ADMIN;
+
+            if ((adm && !found_admin) ||
+                (adm == found_admin && ml.items[i].joined_at < ml.items[best].joined_at)) {
+                best = i;
+                found_admin = adm;
+            }
+        }
+        store_member_set_role(w->st, conv_id, ml.items[best].user_id, STORE_MEMBER_OWNER);
+    }
+    store_members_free(&ml);
+    snprintf(target, sizeof target, "conversation:%lld", (long long)conv_id);
+    srv_audit_req(r, w, "conv.member_remove", target,
+                  json_pack("{s:I}", "user_id", (json_int_t)uid));
+    /* The removed user hears of it too (then no more of this conversation). */
+    srv_emit(
+        &r->job, SRV_EV_USERS,
+        srv_event_buf("member.removed", json_pack("{s:I,s:I}", "conversation_id",
+                                                  (json_int_t)conv_id, "user_id", (json_int_t)uid)),
+        0, 0, &uid, 1);
+    member_event(r, w, conv_id, uid, "member.removed");
+    emit_updated(r, w, conv_id);
+    srv_reply(r, 204, NULL);
+}
+
+void srv_h_member_remove(srv_req *r, srv_worker *w)
+{
+    if (r->ids[1] != r->user.id && require_group_admin(r, w, r->ids[0], false))
+        return;
+    if (r->ids[1] == r->user.id && srv_require_member(r, w, r->ids[0], NULL))
+        return;
+    remove_member(r, w, r->ids[0], r->ids[1]);
+}
+
+void srv_h_conv_leave(srv_req *r, srv_worker *w)
+{
+    if (srv_require_member(r, w, r->ids[0], NULL))
+        return;
+    remove_member(r, w, r->ids[0], r->user.id);
+}
+
+void srv_h_member_role(srv_req *r, srv_worker *w)
+{
+    const char *role_s = NULL;
+    char target[48];
+    int role, rc;
+
+    if (srv_body_str(r, "role", &role_s)) {
+        if (r->status == 500)
+            srv_error(r, 400, "bad_request", "role is required");
+        return;
+    }
+    role = store_member_role_parse(role_s);
+    if (role != STORE_MEMBER && role != STORE_MEMBER_ADMIN) {
+        srv_error(r, 422, "invalid", "role must be admin or member");
+        return;
+    }
+    if (require_group_admin(r, w, r->ids[0], true))
+        return;
+    if (r->ids[1] == r->user.id) {
+        srv_error(r, 422, "invalid", "the owner's role cannot change");
+        return;
+    }
+    rc = store_member_set_role(w->st, r->ids[0], r->ids[1], (store_member_role)role);
+    if (rc == STORE_NOTFOUND) {
+        srv_error(r, 404, "not_found", "not a member");
+        return;
+    }
+    if (rc) {
+        srv_store_error(r, w, rc, "member_set_role");
+        return;
+    }
+    snprintf(target, sizeof target, "conversation:%lld", (long long)r->ids[0]);
+    srv_audit_req(r, w, "conv.member_role", target,
+                  json_pack("{s:I,s:s}", "user_id", (json_int_t)r->ids[1], "role", role_s));
+    emit_updated(r, w, r->ids[0]);
+    srv_reply(r, 204, NULL);
+}

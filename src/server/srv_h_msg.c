@@ -1,0 +1,524 @@
+/*
+ * srv_h_msg.c — messages: send (the guard at send), history, recall,
+ * forward, read receipts, the draft pre-check.
+ *
+ * The guard rules on every message before anything is stored or pushed,
+ * with the conversation's scope (external when any member is external):
+ *   allow    deliver
+ *   warn     deliver; the sender gets the findings; officer alert
+ *   mask     deliver guard_result.masked instead of the text; alert
+ *   confirm  nothing stored or pushed; 409 with the findings; alert. A
+ *            resend with a justification is delivered, audited
+ *            (guard.override) and alerted
+ *   block    nothing stored or pushed; 403 naming the rule; alert
+ * Blocked and held text is never stored, so no later path (history, the
+ * conversation list, a recall or edit event) can leak it. Deliveries go to
+ * the writer (group commit); the reply and message.new leave only after
+ * the commit.
+ */
+#include "srv_handlers.h"
+#include "srv_json.h"
+#include "srv_log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct send_in {
+    int64_t conv_id;
+    const char *client_id;
+    const char *text;
+    size_t len;
+    const char *justification;
+    int64_t forward_of;
+} send_in;
+
+static char *dupn(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = 0;
+    }
+    return p;
+}
+
+/* An alert row + audit entry + alert.new to the staff. message_id 0 when
+ * nothing was stored. Runs on a worker or the writer (st is that thread's). */
+static void raise_alert(srv_req *r, store *st, int64_t conv_id, int64_t message_id,
+                        const char *verdict, const char *rule, const char *category,
+                        const char *findings_json, const char *justification)
+{
+    store_alert_new an = {.user_id = r->user.id,
+                          .conv_id = conv_id,
+                          .message_id = message_id,
+                          .category = category,
+                          .verdict = verdict,
+                          .rule = rule,
+                          .findings_json = findings_json ? findings_json : "[]",
+                          .justification = justification,
+                          .now = srv_now_ms()};
+    store_alert a = {0};
+    char event[32], target[48];
+    int64_t id = 0;
+    int rc = store_alert_create(st, &an, &id);
+
+    if (rc) {
+        SRV_ERROR("guard", "alert_create: %s (%s)", store_strerror(rc), store_errmsg(st));
+        return;
+    }
+    snprintf(event, sizeof event, "guard.%s", justification ? "override" : verdict);
+    if (message_id)
+        snprintf(target, sizeof target, "message:%lld", (long long)message_id);
+    else
+        snprintf(target, sizeof target, "conversation:%lld", (long long)conv_id);
+    /* The audit keeps the decision, never the text. */
+    srv_audit(st, r->user.id, r->user.login, event, target,
+              json_pack("{s:s,s:o,s:s,s:I,s:I,s:o}", "verdict", verdict, "rule",
+                        rule ? json_string(rule) : json_null(), "category", category, "alert",
+                        (json_int_t)id, "conversation", (json_int_t)conv_id, "justification",
+                        justification ? json_string(justification) : json_null()));
+    SRV_INFO("guard", "%s user=%lld conversation=%lld rule=%s alert=%lld", event,
+             (long long)r->user.id, (long long)conv_id, rule ? rule : "-", (long long)id);
+    if (store_alert_get(st, id, &a) == STORE_OK)
+        srv_emit(&r->job, SRV_EV_STAFF,
+                 srv_event_buf("alert.new", json_pack("{s:o}", "alert", srv_json_alert(&a))), 0, 0,
+                 NULL, 0);
+    store_alert_clear(&a);
+}
+
+/* Inspects one message for one conversation and decides. Returns 0 with
+ * *out ready for the writer, or an HTTP status with *body the reply. */
+static int prepare(srv_req *r, srv_worker *w, const send_in *in, srv_append **out, json_t **body)
+{
+    const srv_limits *lim = &r->srv->cfg->limits;
+    store_conv conv = {0};
+    store_members ml = {0};
+    guard_result *res = NULL;
+    guard_ruleset *rs;
+    guard_error gerr;
+    srv_append *a = NULL;
+    json_t *guard = NULL;
+    char *findings = NULL;
+    const char *text = in->text;
+    size_t len = in->len;
+    int status = 500, rc;
+
+#define FAIL(st, code, ...)                                                                        \
+    do {                                                                                           \
+        srv_error(r, st, code, __VA_ARGS__);                                                       \
+        status = st;                                                                               \
+        goto fail;                                                                                 \
+    } while (0)
+
+    if (!in->client_id || !*in->client_id || strlen(in->client_id) > 64)
+        FAIL(400, "bad_request", "client_id must be 1..64 bytes");
+    if (!len)
+        FAIL(422, "invalid", "the message is empty");
+    if (len > lim->max_message_bytes)
+        FAIL(422, "message_too_large", "a message has at most %zu bytes", lim->max_message_bytes);
+    if (in->justification && strlen(in->justification) > lim->max_justification)
+        FAIL(422, "invalid", "a justification has at most %zu bytes", lim->max_justification);
+    rc = store_member_check(w->st, in->conv_id, r->user.id, NULL);
+    if (rc == STORE_NOTFOUND)
+        FAIL(404, "not_found", "no such conversation");
+    if (!rc)
+        rc = store_conv_get(w->st, in->conv_id, &conv);
+    if (!rc)
+        rc = store_member_list(w->st, in->conv_id, &ml);
+    if (rc) {
+        srv_store_error(r, w, rc, "send: conversation");
+        status = r->status;
+        goto fail;
+    }
+    rs = guard_engine_acquire(r->srv->engine);
+    rc = guard_scan(w->scanner, rs, text, len,
+                    conv.external ? GUARD_SCOPE_EXTERNAL : GUARD_SCOPE_INTERNAL, &res, &gerr);
+    guard_ruleset_unref(rs);
+    if (rc != GUARD_OK) {
+        /* Fail closed: what could not be inspected is not delivered. */
+        SRV_ERROR("guard", "scan failed: %s", gerr.message);
+        FAIL(503, "unavailable", "the message could not be inspected; retry");
+    }
+    guard = srv_json_guard(res);
+    if (res->verdict != GUARD_ALLOW) {
+        json_t *f = srv_json_findings(res);
+
+        findings = f ? json_dumps(f, JSON_COMPACT) : NULL;
+        json_decref(f);
+    }
+    if (res->verdict == GUARD_BLOCK ||
+        (res->verdict == GUARD_CONFIRM && (!in->justification || !*in->justification))) {
+        bool block = res->verdict == GUARD_BLOCK;
+
+        raise_alert(r, w->st, in->conv_id, 0, guard_action_name(res->verdict), res->decided_by,
+                    srv_guard_category(res), findings, NULL);
+        status = block ? 403 : 409;
+        *body = json_pack("{s:{s:s,s:s},s:O}", "error", "code",
+                          block ? "guard_blocked" : "guard_confirm", "message",
+                          block ? "blocked by the confidentiality policy"
+                                : "can this content be sent? Resend with a justification",
+                          "guard", guard);
+        if (*body && block && res->decided_by) {
+            char msg[300];
+
+            snprintf(msg, sizeof msg, "blocked by the confidentiality policy (rule %s)",
+                     res->decided_by);
+            json_object_set_new(json_object_get(*body, "error"), "message", json_string(msg));
+        }
+        goto done;
+    }
+    a = calloc(1, sizeof *a);
+    if (!a)
+        FAIL(500, "internal", "out of memory");
+    a->rc = -1;
+    if (res->verdict == GUARD_MASK && res->masked) {
+        text = res->masked;
+        len = res->masked_len;
+        a->m.masked = true;
+    }
+    a->text = dupn(text, len);
+    a->client_id = strdup(in->client_id);
+    a->members = calloc(ml.n ? ml.n : 1, sizeof *a->members);
+    if (res->verdict == GUARD_CONFIRM)
+        a->justification = strdup(in->justification);
+    if (!a->text || !a->client_id || !a->members ||
+        (res->verdict == GUARD_CONFIRM && !a->justification))
+        FAIL(500, "internal", "out of memory");
+    for (size_t i = 0; i < ml.n; i++)
+        a->members[i] = ml.items[i].user_id;
+    a->n_members = ml.n;
+    a->m.conv_id = in->conv_id;
+    a->m.sender_id = r->user.id;
+    a->m.client_id = a->client_id;
+    a->m.text = a->text;
+    a->m.text_len = len;
+    a->m.verdict = guard_action_name(res->verdict);
+    a->m.justification = a->justification;
+    a->m.forward_of = in->forward_of;
+    a->guard = guard;
+    guard = NULL;
+    if (res->verdict != GUARD_ALLOW) {
+        a->alert = true;
+        a->alert_verdict = strdup(guard_action_name(res->verdict));
+        a->alert_rule = res->decided_by ? strdup(res->decided_by) : NULL;
+        a->alert_category = strdup(srv_guard_category(res));
+        a->findings_json = findings;
+        findings = NULL;
+    }
+    *out = a;
+    a = NULL;
+    status = 0;
+    goto done;
+fail:
+    *body = r->resp;
+    r->resp = NULL;
+done:
+    srv_append_free(a);
+    json_decref(guard);
+    free(findings);
+    guard_result_free(res);
+    store_conv_clear(&conv);
+    store_members_free(&ml);
+    return status;
+#undef FAIL
+}
+
+/* After the commit: alert, message.new, and the sender's reply body.
+ * Returns the HTTP status. */
+static int committed(srv_req *r, store *st, srv_append *a, json_t **body)
+{
+    json_t *msg;
+    srv_buf *ev;
+
+    if (a->rc == STORE_NOTFOUND) {
+        *body = json_pack("{s:{s:s,s:s}}", "error", "code", "not_found", "message",
+                          "no such conversation or message");
+        return 404;
+    }
+    if (a->rc) {
+        *body = json_pack("{s:{s:s,s:s}}", "error", "code",
+                          a->rc == STORE_BUSY ? "unavailable" : "internal", "message",
+                          "the message was not stored; retry");
+        return a->rc == STORE_BUSY ? 503 : 500;
+    }
+    msg = srv_json_message(&a->out);
+    if (!a->duplicate) {
+        if (a->alert)
+            raise_alert(r, st, a->out.conv_id, a->out.id, a->alert_verdict, a->alert_rule,
+                        a->alert_category, a->findings_json, a->out.justification);
+        /* Serialised once; every recipient's queue shares this buffer. */
+        ev = srv_event_buf("message.new", json_pack("{s:O}", "message", msg));
+        if (ev) {
+            ev->msg_id = a->out.id;
+            ev->conv_id = a->out.conv_id;
+            ev->sender_id = a->out.sender_id;
+            srv_emit(&r->job, SRV_EV_USERS, ev, 0, 0, a->members, a->n_members);
+        }
+    }
+    *body = json_pack("{s:o,s:O}", "message", msg, "guard", a->guard ? a->guard : json_null());
+    return a->duplicate ? 200 : 201;
+}
+
+void srv_msg_committed(srv_req *r, store *st)
+{
+    json_t *body = NULL;
+    int status = committed(r, st, r->append, &body);
+
+    srv_reply(r, status, body);
+    srv_req_serialise(r);
+}
+
+void srv_h_send(srv_req *r, srv_worker *w)
+{
+    send_in in = {.conv_id = r->ids[0]};
+    store_message src = {0};
+    srv_append *a = NULL;
+    json_t *body = NULL;
+    int64_t fwd = 0;
+    int status;
+
+    if (srv_body_str(r, "client_id", &in.client_id) < 0 || srv_body_str(r, "text", &in.text) < 0 ||
+        srv_body_str(r, "justification", &in.justification) < 0 ||
+        srv_body_int(r, "forward_of", &fwd) < 0)
+        return;
+    if (fwd) {
+        int rc = store_message_get(w->st, fwd, &src);
+
+        if (rc == STORE_OK && src.recalled)
+            rc = STORE_NOTFOUND;
+        if (rc == STORE_OK)
+            rc = store_member_check(w->st, src.conv_id, r->user.id, NULL);
+        if (rc) {
+            if (rc == STORE_NOTFOUND)
+                srv_error(r, 404, "not_found", "no such message");
+            else
+                srv_store_error(r, w, rc, "forward source");
+            goto out;
+        }
+        in.text = src.text;
+        in.len = src.text_len;
+        in.forward_of = fwd;
+    } else if (!in.text) {
+        srv_error(r, 400, "bad_request", "text is required");
+        goto out;
+    } else {
+        in.len = strlen(in.text);
+        /* JSON strings may hold NUL; take the real length. */
+        in.len = json_string_length(json_object_get(r->json, "text"));
+    }
+    status = prepare(r, w, &in, &a, &body);
+    if (status) {
+        srv_reply(r, status, body);
+        goto out;
+    }
+    r->append = a; /* rc -1: srv_api_work hands it to the writer */
+out:
+    store_message_clear(&src);
+}
+
+void srv_h_history(srv_req *r, srv_worker *w)
+{
+    store_messages l = {0};
+    int64_t before = 0, limit = 50;
+    json_t *arr;
+    int rc;
+
+    if (srv_query_int(r, "before", &before) < 0 || srv_query_int(r, "limit", &limit) < 0)
+        return;
+    if (limit < 1 || limit > 200) {
+        srv_error(r, 400, "bad_request", "limit must be 1..200");
+        return;
+    }
+    if (srv_require_member(r, w, r->ids[0], NULL))
+        return;
+    rc = store_message_history(w->st, r->ids[0], before, (int)limit, &l);
+    if (rc) {
+        srv_store_error(r, w, rc, "history");
+        return;
+    }
+    arr = json_array();
+    for (size_t i = 0; arr && i < l.n; i++)
+        json_array_append_new(arr, srv_json_message(&l.items[i]));
+    srv_reply(
+        r, 200,
+        json_pack("{s:o,s:o}", "messages", arr, "next_before",
+                  l.n == (size_t)limit && l.n ? json_integer(l.items[l.n - 1].id) : json_null()));
+    store_messages_free(&l);
+}
+
+void srv_h_recall(srv_req *r, srv_worker *w)
+{
+    store_message m = {0};
+    char target[48];
+    int rc = store_message_get(w->st, r->ids[0], &m);
+
+    if (rc == STORE_OK)
+        rc = store_member_check(w->st, m.conv_id, r->user.id, NULL);
+    if (rc == STORE_NOTFOUND) {
+        srv_error(r, 404, "not_found", "no such message");
+        goto out;
+    }
+    if (rc) {
+        srv_store_error(r, w, rc, "recall");
+        goto out;
+    }
+    if (m.sender_id != r->user.id) {
+        srv_error(r, 403, "forbidden", "only the sender can recall a message");
+        goto out;
+    }
+    if (m.recalled) {
+        srv_reply(r, 204, NULL);
+        goto out;
+    }
+    if (r->now - m.created_at > (int64_t)r->srv->cfg->recall_window_seconds * 1000) {
+        srv_error(r, 409, "recall_expired", "messages can be recalled within %d s",
+                  r->srv->cfg->recall_window_seconds);
+        goto out;
+    }
+    rc = store_message_recall(w->st, m.id, r->now);
+    if (rc) {
+        srv_store_error(r, w, rc, "recall");
+        goto out;
+    }
+    snprintf(target, sizeof target, "message:%lld", (long long)m.id);
+    srv_audit_req(r, w, "message.recall", target,
+                  json_pack("{s:I}", "conversation", (json_int_t)m.conv_id));
+    srv_emit_conv(r, w, m.conv_id, "message.recalled",
+                  json_pack("{s:I,s:I}", "conversation_id", (json_int_t)m.conv_id, "message_id",
+                            (json_int_t)m.id));
+    srv_reply(r, 204, NULL);
+out:
+    store_message_clear(&m);
+}
+
+void srv_h_forward(srv_req *r, srv_worker *w)
+{
+    json_t *targets = r->json ? json_object_get(r->json, "conversation_ids") : NULL, *results;
+    const char *cid = NULL;
+    store_message src = {0};
+    char client_id[96];
+    int rc;
+
+    if (!json_is_array(targets) || !json_array_size(targets) || json_array_size(targets) > 50) {
+        srv_error(r, 400, "bad_request", "conversation_ids must list 1..50 conversations");
+        return;
+    }
+    if (srv_body_str(r, "client_id", &cid) < 0)
+        return;
+    rc = store_message_get(w->st, r->ids[0], &src);
+    if (rc == STORE_OK && src.recalled)
+        rc = STORE_NOTFOUND;
+    if (rc == STORE_OK)
+        rc = store_member_check(w->st, src.conv_id, r->user.id, NULL);
+    if (rc) {
+        if (rc == STORE_NOTFOUND)
+            srv_error(r, 404, "not_found", "no such message");
+        else
+            srv_store_error(r, w, rc, "forward source");
+        goto out;
+    }
+    results = json_array();
+    for (size_t i = 0; results && i < json_array_size(targets); i++) {
+        json_t *t = json_array_get(targets, i), *body = NULL, *item;
+        srv_append *a = NULL;
+        send_in in = {.text = src.text, .len = src.text_len, .forward_of = src.id};
+        int status;
+
+        if (!json_is_integer(t))
+            continue;
+        in.conv_id = json_integer_value(t);
+        snprintf(client_id, sizeof client_id, "%.40s:fwd:%lld:%lld", cid ? cid : "auto",
+                 (long long)src.id, (long long)in.conv_id);
+        in.client_id = client_id;
+        status = prepare(r, w, &in, &a, &body);
+        if (!status) {
+            /* Forwarding is rare and multi-target: commit here rather than
+             * through the writer, still one durable commit per target. */
+            a->m.now = srv_now_ms();
+            a->rc = store_message_append(w->st, &a->m, &a->out, &a->duplicate);
+            status = committed(r, w->st, a, &body);
+        }
+        item = json_pack("{s:I,s:i}", "conversation_id", (json_int_t)in.conv_id, "status", status);
+        if (item && body)
+            json_object_update(item, body);
+        json_decref(body);
+        json_array_append_new(results, item);
+        srv_append_free(a);
+    }
+    srv_reply(r, 200, json_pack("{s:o}", "results", results));
+out:
+    store_message_clear(&src);
+}
+
+void srv_h_read(srv_req *r, srv_worker *w)
+{
+    int64_t mid = 0;
+    bool advanced = false;
+    int rc;
+
+    if (srv_body_int(r, "message_id", &mid)) {
+        if (r->status == 500)
+            srv_error(r, 400, "bad_request", "message_id is required");
+        return;
+    }
+    if (srv_require_member(r, w, r->ids[0], NULL))
+        return;
+    rc = store_receipt_set(w->st, r->ids[0], r->user.id, true, mid, &advanced);
+    if (rc) {
+        srv_store_error(r, w, rc, "receipt");
+        return;
+    }
+    if (advanced)
+        srv_emit_conv(r, w, r->ids[0], "receipt",
+                      json_pack("{s:I,s:s,s:I,s:[I]}", "conversation_id", (json_int_t)r->ids[0],
+                                "kind", "read", "message_id", (json_int_t)mid, "user_ids",
+                                (json_int_t)r->user.id));
+    srv_reply(r, 204, NULL);
+}
+
+void srv_h_guard_check(srv_req *r, srv_worker *w)
+{
+    const char *text = NULL;
+    int64_t conv_id = 0;
+    store_conv conv = {0};
+    guard_result *res = NULL;
+    guard_ruleset *rs;
+    guard_error gerr;
+    guard_scope scope = GUARD_SCOPE_INTERNAL;
+    int rc;
+
+    if (srv_body_str(r, "text", &text) || srv_body_int(r, "conversation_id", &conv_id) < 0) {
+        if (r->status == 500)
+            srv_error(r, 400, "bad_request", "text is required");
+        return;
+    }
+    if (json_string_length(json_object_get(r->json, "text")) >
+        r->srv->cfg->limits.max_message_bytes) {
+        srv_error(r, 422, "message_too_large", "a message has at most %zu bytes",
+                  r->srv->cfg->limits.max_message_bytes);
+        return;
+    }
+    if (conv_id) {
+        if (srv_require_member(r, w, conv_id, NULL))
+            return;
+        rc = store_conv_get(w->st, conv_id, &conv);
+        if (rc) {
+            srv_store_error(r, w, rc, "conv_get");
+            return;
+        }
+        scope = conv.external ? GUARD_SCOPE_EXTERNAL : GUARD_SCOPE_INTERNAL;
+        store_conv_clear(&conv);
+    }
+    rs = guard_engine_acquire(r->srv->engine);
+    rc = guard_scan(w->scanner, rs, text, json_string_length(json_object_get(r->json, "text")),
+                    scope, &res, &gerr);
+    guard_ruleset_unref(rs);
+    if (rc != GUARD_OK) {
+        srv_error(r, 503, "unavailable", "the text could not be inspected");
+        return;
+    }
+    srv_reply(r, 200, srv_json_guard(res));
+    guard_result_free(res);
+}

@@ -1,0 +1,184 @@
+/*
+ * srv_h_officer.c — the officers' side (role officer or admin): alerts and
+ * the audit log.
+ */
+#include "srv_handlers.h"
+#include "srv_json.h"
+#include "srv_log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void srv_h_alerts(srv_req *r, srv_worker *w)
+{
+    store_alert_filter f = {0};
+    store_alerts l = {0};
+    char category[32], status[16];
+    int64_t v, limit = 50;
+    json_t *arr;
+    int rc;
+
+#define QI(key, dst)                                                                               \
+    do {                                                                                           \
+        rc = srv_query_int(r, key, &v);                                                            \
+        if (rc < 0)                                                                                \
+            return;                                                                                \
+        if (!rc)                                                                                   \
+            dst = v;                                                                               \
+    } while (0)
+    QI("since", f.since);
+    QI("until", f.until);
+    QI("user_id", f.user_id);
+    QI("conversation_id", f.conv_id);
+    QI("before", f.before_id);
+    QI("limit", limit);
+#undef QI
+    if (limit < 1 || limit > 200) {
+        srv_error(r, 400, "bad_request", "limit must be 1..200");
+        return;
+    }
+    f.limit = (int)limit;
+    rc = srv_query_str(r, "category", category, sizeof category);
+    if (rc < 0)
+        return;
+    if (!rc)
+        f.category = category;
+    rc = srv_query_str(r, "status", status, sizeof status);
+    if (rc < 0)
+        return;
+    if (!rc) {
+        int st = store_alert_status_parse(status);
+
+        if (st < 0) {
+            srv_error(r, 400, "bad_request", "status must be open, acked or resolved");
+            return;
+        }
+        f.by_status = true;
+        f.status = (store_alert_status)st;
+    }
+    rc = store_alert_list(w->st, &f, &l);
+    if (rc) {
+        srv_store_error(r, w, rc, "alert_list");
+        return;
+    }
+    arr = json_array();
+    for (size_t i = 0; arr && i < l.n; i++)
+        json_array_append_new(arr, srv_json_alert(&l.items[i]));
+    srv_reply(
+        r, 200,
+        json_pack("{s:o,s:o}", "alerts", arr, "next_before",
+                  l.n == (size_t)limit && l.n ? json_integer(l.items[l.n - 1].id) : json_null()));
+    store_alerts_free(&l);
+}
+
+static void reply_alert(srv_req *r, srv_worker *w, int64_t id, bool notify)
+{
+    store_alert a = {0};
+    int rc = store_alert_get(w->st, id, &a);
+
+    if (rc == STORE_NOTFOUND) {
+        srv_error(r, 404, "not_found", "no such alert");
+        return;
+    }
+    if (rc) {
+        srv_store_error(r, w, rc, "alert_get");
+        return;
+    }
+    if (notify)
+        srv_emit(&r->job, SRV_EV_STAFF,
+                 srv_event_buf("alert.updated", json_pack("{s:o}", "alert", srv_json_alert(&a))), 0,
+                 0, NULL, 0);
+    srv_reply(r, 200, srv_json_alert(&a));
+    store_alert_clear(&a);
+}
+
+void srv_h_alert_get(srv_req *r, srv_worker *w)
+{
+    reply_alert(r, w, r->ids[0], false);
+}
+
+static void handle(srv_req *r, srv_worker *w, bool resolve)
+{
+    const char *comment = NULL;
+    char target[48];
+    int rc;
+
+    if (srv_body_str(r, "comment", &comment) < 0)
+        return;
+    if (resolve && (!comment || !*comment)) {
+        srv_error(r, 400, "bad_request", "a comment is required to resolve");
+        return;
+    }
+    rc = resolve ? store_alert_resolve(w->st, r->ids[0], r->user.id, comment, r->now)
+                 : store_alert_ack(w->st, r->ids[0], r->user.id, comment, r->now);
+    if (rc == STORE_NOTFOUND) {
+        srv_error(r, 404, "not_found", "no such alert");
+        return;
+    }
+    if (rc == STORE_CONFLICT) {
+        srv_error(r, 409, "conflict", "the alert is already resolved");
+        return;
+    }
+    if (rc) {
+        srv_store_error(r, w, rc, resolve ? "alert_resolve" : "alert_ack");
+        return;
+    }
+    snprintf(target, sizeof target, "alert:%lld", (long long)r->ids[0]);
+    srv_audit_req(r, w, resolve ? "alert.resolve" : "alert.ack", target,
+                  json_pack("{s:o}", "comment", comment ? json_string(comment) : json_null()));
+    reply_alert(r, w, r->ids[0], true);
+}
+
+void srv_h_alert_ack(srv_req *r, srv_worker *w)
+{
+    handle(r, w, false);
+}
+
+void srv_h_alert_resolve(srv_req *r, srv_worker *w)
+{
+    handle(r, w, true);
+}
+
+void srv_h_audit(srv_req *r, srv_worker *w)
+{
+    store_audit_entries l = {0};
+    int64_t after = 0, limit = 100;
+    json_t *arr;
+    int rc;
+
+    if (srv_query_int(r, "after", &after) < 0 || srv_query_int(r, "limit", &limit) < 0)
+        return;
+    if (limit < 1 || limit > 1000) {
+        srv_error(r, 400, "bad_request", "limit must be 1..1000");
+        return;
+    }
+    rc = store_audit_page(w->st, after, (int)limit, &l);
+    if (rc) {
+        srv_store_error(r, w, rc, "audit_page");
+        return;
+    }
+    arr = json_array();
+    for (size_t i = 0; arr && i < l.n; i++)
+        json_array_append_new(arr, srv_json_audit(&l.items[i]));
+    srv_reply(
+        r, 200,
+        json_pack("{s:o,s:o}", "entries", arr, "next_after",
+                  l.n == (size_t)limit && l.n ? json_integer(l.items[l.n - 1].seq) : json_null()));
+    store_audit_entries_free(&l);
+}
+
+void srv_h_audit_verify(srv_req *r, srv_worker *w)
+{
+    store_audit_verify_result v = {0};
+    int rc = store_audit_verify(w->st, &v);
+
+    if (rc) {
+        srv_store_error(r, w, rc, "audit_verify");
+        return;
+    }
+    srv_reply(r, 200,
+              json_pack("{s:b,s:I,s:o,s:s}", "ok", v.ok, "entries", (json_int_t)v.entries,
+                        "first_bad", v.ok ? json_null() : json_integer(v.first_bad), "reason",
+                        v.reason));
+}

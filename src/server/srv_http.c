@@ -1,0 +1,284 @@
+/*
+ * srv_http.c — the HTTP side of the libwebsockets protocol: receive a
+ * request (bounded body), hand it to the pool, write the answer when the
+ * job comes back.
+ *
+ * One request per connection at a time (HTTP/1.1 keep-alive is serial; an
+ * HTTP/2 stream is its own wsi). The answer is built off the loop; here it
+ * is only framed with headers and written.
+ */
+#include "srv_handlers.h"
+#include "srv_log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct srv_pss {
+    srv_conn *conn;
+} srv_pss;
+
+char *srv_http_token(struct lws *wsi)
+{
+    char buf[512];
+    size_t n = sizeof buf;
+    const char *v;
+
+    if (lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&
+        !strncasecmp(buf, "Bearer ", 7)) {
+        for (v = buf + 7; *v == ' ';)
+            v++;
+        if (*v)
+            return strdup(v);
+    }
+    if (!lws_http_cookie_get(wsi, "cordon_session", buf, &n) && n)
+        return strdup(buf);
+    v = lws_get_urlarg_by_name(wsi, "token=", buf, sizeof buf);
+    if (v && *v)
+        return strdup(v);
+    return NULL;
+}
+
+void srv_http_peer(struct lws *wsi, char *out, size_t cap)
+{
+    out[0] = 0;
+    lws_get_peer_simple(wsi, out, cap);
+}
+
+static srv_method method_of(struct lws *wsi, char **uri, int *ulen)
+{
+    switch (lws_http_get_uri_and_method(wsi, uri, ulen)) {
+    case LWSHUMETH_GET:
+        return SRV_GET;
+    case LWSHUMETH_POST:
+        return SRV_POST;
+    case LWSHUMETH_PUT:
+        return SRV_PUT;
+    case LWSHUMETH_PATCH:
+        return SRV_PATCH;
+    case LWSHUMETH_DELETE:
+        return SRV_DELETE;
+    case LWSHUMETH_OPTIONS:
+        return SRV_OPTIONS;
+    case LWSHUMETH_HEAD:
+        return SRV_HEAD;
+    default:
+        return SRV_METHOD_OTHER;
+    }
+}
+
+/* The query string, rebuilt from lws' url-decoded fragments. */
+static char *query_of(struct lws *wsi)
+{
+    char frag[512], *q = NULL;
+    size_t len = 0;
+
+    for (int i = 0; i < 32; i++) {
+        int n = lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i);
+        char *nq;
+
+        if (n <= 0)
+            break;
+        nq = realloc(q, len + (size_t)n + 2);
+        if (!nq)
+            break;
+        q = nq;
+        if (len)
+            q[len++] = '&';
+        memcpy(q + len, frag, (size_t)n);
+        len += (size_t)n;
+        q[len] = 0;
+    }
+    return q;
+}
+
+/* Answers without going through the pool (413, 503, 400 before routing). */
+static void answer_now(srv_conn *c, srv_req *r, int status, const char *code, const char *msg)
+{
+    srv_error(r, status, code, "%s", msg);
+    srv_req_serialise(r);
+    srv_req_free(c->req == r ? NULL : c->req);
+    c->req = r;
+    c->req_in_flight = false;
+    lws_callback_on_writable(c->wsi);
+}
+
+static void dispatch(srv *s, srv_conn *c)
+{
+    srv_req *r = c->req;
+
+    c->req = NULL;
+    c->req_in_flight = true;
+    if (s->stopping) {
+        answer_now(c, r, 503, "unavailable", "the server is shutting down");
+        return;
+    }
+    r->job.conn = srv_conn_ref(c);
+    if (srv_pool_submit(s, &r->job)) {
+        srv_conn_unref(c);
+        r->job.conn = NULL;
+        answer_now(c, r, 503, "unavailable", "the server is busy, retry");
+        return;
+    }
+}
+
+static int begin(srv *s, srv_pss *pss, struct lws *wsi, const char *in)
+{
+    srv_conn *c = pss->conn;
+    srv_req *r;
+    char *uri = NULL, clen[32];
+    int ulen = 0;
+
+    if (!c) {
+        if (s->n_conns >= s->cfg->limits.max_connections)
+            return -1;
+        c = pss->conn = srv_conn_new(s, wsi);
+        if (!c)
+            return -1;
+    }
+    if (c->req_in_flight || c->req) {
+        /* A second request before the first was answered (pipelining). */
+        return -1;
+    }
+    /* A request parked in c->req holds no reference on c (that would be a
+     * cycle); it takes one when it goes to the pool (dispatch). */
+    r = srv_req_new(s, NULL);
+    if (!r)
+        return -1;
+    c->req = r;
+    r->method = method_of(wsi, &uri, &ulen);
+    r->path = strdup(in ? in : "/");
+    r->query = query_of(wsi);
+    r->token = srv_http_token(wsi);
+    srv_http_peer(wsi, r->address, sizeof r->address);
+    if (lws_hdr_copy(wsi, r->user_agent, sizeof r->user_agent, WSI_TOKEN_HTTP_USER_AGENT) < 0)
+        r->user_agent[0] = 0;
+    if (!r->path) {
+        answer_now(c, r, 500, "internal", "out of memory");
+        return 0;
+    }
+    if (!strcmp(r->path, "/api/v1/ws")) {
+        answer_now(c, r, 400, "bad_request", "this endpoint is a WebSocket: send an upgrade");
+        return 0;
+    }
+    if (lws_hdr_copy(wsi, clen, sizeof clen, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
+        strtoull(clen, NULL, 10) > 0) {
+        /* lws reads the body only after this callback returns. */
+        if (strtoull(clen, NULL, 10) > s->cfg->limits.max_body_bytes)
+            r->body_too_large = true;
+        /* Wait for LWS_CALLBACK_HTTP_BODY_COMPLETION. */
+        return 0;
+    }
+    dispatch(s, c);
+    return 0;
+}
+
+static int body(srv *s, srv_conn *c, const char *in, size_t len)
+{
+    srv_req *r = c ? c->req : NULL;
+
+    if (!r)
+        /* "Content-Length: 0" announces a body that never comes: the
+         * request went to the pool already. */
+        return len ? -1 : 0;
+    if (r->body_too_large || r->body_len + len > s->cfg->limits.max_body_bytes) {
+        /* Keep reading (and discarding) so the answer can be 413. */
+        r->body_too_large = true;
+        return 0;
+    }
+    if (r->body_len + len > r->body_cap) {
+        size_t ncap = r->body_cap ? r->body_cap * 2 : 1024;
+        char *nb;
+
+        while (ncap < r->body_len + len)
+            ncap *= 2;
+        nb = realloc(r->body, ncap);
+        if (!nb)
+            return -1;
+        r->body = nb;
+        r->body_cap = ncap;
+    }
+    memcpy(r->body + r->body_len, in, len);
+    r->body_len += len;
+    return 0;
+}
+
+static int write_answer(srv *s, srv_conn *c, struct lws *wsi)
+{
+    unsigned char hbuf[LWS_PRE + 1024], *start = hbuf + LWS_PRE, *p = start,
+                                        *end = hbuf + sizeof hbuf - 1;
+    srv_req *r = c->req;
+    size_t blen = r->out && r->method != SRV_HEAD ? r->out->len : 0;
+    char ra[16];
+    int rc = -1;
+
+    (void)s;
+    if (lws_add_http_common_headers(wsi, (unsigned)r->status, "application/json",
+                                    r->out ? r->out->len : 0, &p, end) ||
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+                                    (const unsigned char *)"no-store", 8, &p, end))
+        goto out;
+    if (r->set_cookie && lws_add_http_header_by_name(wsi, (const unsigned char *)"set-cookie:",
+                                                     (const unsigned char *)r->set_cookie,
+                                                     (int)strlen(r->set_cookie), &p, end))
+        goto out;
+    if (r->retry_after) {
+        snprintf(ra, sizeof ra, "%d", r->retry_after);
+        if (lws_add_http_header_by_name(wsi, (const unsigned char *)"retry-after:",
+                                        (const unsigned char *)ra, (int)strlen(ra), &p, end))
+            goto out;
+    }
+    if (lws_finalize_write_http_header(wsi, start, &p, end))
+        goto out;
+    if (blen && lws_write(wsi, srv_buf_payload(r->out), blen, LWS_WRITE_HTTP_FINAL) != (int)blen)
+        goto out;
+    if (srv_log_enabled(SRV_LOG_DEBUG))
+        SRV_DEBUG("http", "%s %s -> %d", r->route ? r->route->pattern : "-", r->path ? r->path : "",
+                  r->status);
+    rc = 0;
+out:
+    srv_req_free(r);
+    c->req = NULL;
+    c->req_in_flight = false;
+    if (rc)
+        return -1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+int srv_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                      size_t len)
+{
+    srv *s = lws_context_user(lws_get_context(wsi));
+    srv_pss *pss = user;
+    srv_conn *c = pss ? pss->conn : NULL;
+
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        if (!pss)
+            return -1;
+        return begin(s, pss, wsi, in);
+    case LWS_CALLBACK_HTTP_BODY:
+        return body(s, c, in, len);
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (!c)
+            return -1;
+        /* With "Content-Length: 0" the request was dispatched already. */
+        if (c->req && !c->req_in_flight && !c->req->out)
+            dispatch(s, c);
+        return 0;
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (!c || !c->req || c->req_in_flight)
+            return 0;
+        return write_answer(s, c, wsi);
+    case LWS_CALLBACK_CLOSED_HTTP:
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+        if (c && !c->is_ws) {
+            c->wsi = NULL;
+            pss->conn = NULL;
+            srv_conn_unref(c);
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}

@@ -1,0 +1,193 @@
+/*
+ * srv_json.c — record -> JSON conversions (see srv_json.h).
+ *
+ * Excerpts of personal data and secrets never leave the server unmasked:
+ * the sender sees where the finding is (start/end) and a masked excerpt, so
+ * a response, an alert or a log line never repeats an ID number or a key.
+ */
+#include "srv_json.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static json_t *str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+static json_t *id_or_null(int64_t v)
+{
+    return v ? json_integer(v) : json_null();
+}
+
+json_t *srv_json_user(const store_user *u, bool full)
+{
+    if (!full)
+        return json_pack("{s:I,s:s,s:s,s:b}", "id", (json_int_t)u->id, "login",
+                         u->login ? u->login : "", "display_name",
+                         u->display_name ? u->display_name : "", "external", u->external);
+    return json_pack("{s:I,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:I}", "id", (json_int_t)u->id, "login",
+                     u->login ? u->login : "", "display_name",
+                     u->display_name ? u->display_name : "", "role", store_role_name(u->role),
+                     "external", u->external, "disabled", u->disabled, "totp_enabled",
+                     u->totp_enabled, "must_change_password", u->must_change_password, "created_at",
+                     (json_int_t)u->created_at);
+}
+
+json_t *srv_json_session(const store_session *s, int64_t current_id)
+{
+    return json_pack("{s:I,s:I,s:I,s:I,s:o,s:o,s:b}", "id", (json_int_t)s->id, "created_at",
+                     (json_int_t)s->created_at, "last_seen_at", (json_int_t)s->last_seen_at,
+                     "expires_at", (json_int_t)s->expires_at, "address", str_or_null(s->address),
+                     "user_agent", str_or_null(s->user_agent), "current", s->id == current_id);
+}
+
+json_t *srv_json_message(const store_message *m)
+{
+    json_t *fw = json_null();
+
+    if (m->forward_of)
+        fw =
+            json_pack("{s:I,s:I,s:I,s:i}", "from_message_id", (json_int_t)m->forward_of,
+                      "original_message_id", (json_int_t)m->forward_origin_id, "original_sender_id",
+                      (json_int_t)m->forward_author_id, "depth", m->forward_depth);
+    return json_pack(
+        "{s:I,s:I,s:I,s:s,s:o,s:I,s:b,s:b,s:o}", "id", (json_int_t)m->id, "conversation_id",
+        (json_int_t)m->conv_id, "sender_id", (json_int_t)m->sender_id, "client_id",
+        m->client_id ? m->client_id : "", "text",
+        m->recalled || !m->text ? json_null() : json_stringn_nocheck(m->text, m->text_len),
+        "created_at", (json_int_t)m->created_at, "masked", m->masked, "recalled", m->recalled,
+        "forward", fw);
+}
+
+json_t *srv_json_conv(const store_conv *c, const store_members *members, int my_role)
+{
+    json_t *o =
+        json_pack("{s:I,s:s,s:s,s:b,s:I,s:I,s:I}", "id", (json_int_t)c->id, "kind",
+                  store_conv_kind_name(c->kind), "title", c->title ? c->title : "", "external",
+                  c->external, "created_at", (json_int_t)c->created_at, "created_by",
+                  (json_int_t)c->created_by, "member_count", (json_int_t)c->member_count);
+
+    if (!o)
+        return NULL;
+    if (my_role >= 0)
+        json_object_set_new(o, "my_role", json_string(store_member_role_name(my_role)));
+    if (members) {
+        json_t *arr = json_array();
+
+        for (size_t i = 0; arr && i < members->n; i++)
+            json_array_append_new(arr, json_pack("{s:I,s:s,s:I,s:I,s:b}", "user_id",
+                                                 (json_int_t)members->items[i].user_id, "role",
+                                                 store_member_role_name(members->items[i].role),
+                                                 "delivered_id",
+                                                 (json_int_t)members->items[i].delivered_id,
+                                                 "read_id", (json_int_t)members->items[i].read_id,
+                                                 "external", members->items[i].external));
+        json_object_set_new(o, "members", arr ? arr : json_null());
+    }
+    return o;
+}
+
+json_t *srv_json_alert(const store_alert *a)
+{
+    json_t *findings = a->findings_json ? json_loads(a->findings_json, 0, NULL) : NULL, *o;
+    bool resolved = a->status == STORE_ALERT_RESOLVED;
+
+    o = json_pack(
+        "{s:I,s:I,s:s,s:s,s:o,s:s,s:I,s:o,s:o,s:o,s:o,s:s,"
+        "s:o,s:o,s:o,s:o,s:o,s:o}",
+        "id", (json_int_t)a->id, "created_at", (json_int_t)a->created_at, "kind",
+        a->justification ? "override" : "guard", "verdict", a->verdict ? a->verdict : "",
+        "decided_by", str_or_null(a->rule), "category", a->category ? a->category : "", "user_id",
+        (json_int_t)a->user_id, "conversation_id", id_or_null(a->conv_id), "message_id",
+        id_or_null(a->message_id), "findings", findings ? findings : json_array(), "justification",
+        str_or_null(a->justification), "status", store_alert_status_name(a->status), "acked_by",
+        id_or_null(a->acked_by), "acked_at", id_or_null(a->acked_at), "ack_comment",
+        str_or_null(a->ack_comment), "resolved_by", id_or_null(a->resolved_by), "resolved_at",
+        id_or_null(a->resolved_at), "resolve_comment", str_or_null(a->resolve_comment));
+    /* The summary fields: the latest handling of the alert. */
+    if (o) {
+        json_object_set_new(o, "comment",
+                            str_or_null(resolved ? a->resolve_comment : a->ack_comment));
+        json_object_set_new(o, "handled_by", id_or_null(resolved ? a->resolved_by : a->acked_by));
+        json_object_set_new(o, "handled_at", id_or_null(resolved ? a->resolved_at : a->acked_at));
+    }
+    return o;
+}
+
+static void hex(const uint8_t *b, size_t n, char *out)
+{
+    static const char d[] = "0123456789abcdef";
+
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = d[b[i] >> 4];
+        out[2 * i + 1] = d[b[i] & 15];
+    }
+    out[2 * n] = 0;
+}
+
+json_t *srv_json_audit(const store_audit_entry *e)
+{
+    char ph[2 * STORE_AUDIT_HASH_LEN + 1], h[2 * STORE_AUDIT_HASH_LEN + 1];
+    json_t *detail = e->detail ? json_loads(e->detail, 0, NULL) : NULL;
+
+    hex(e->prev_hash, STORE_AUDIT_HASH_LEN, ph);
+    hex(e->hash, STORE_AUDIT_HASH_LEN, h);
+    return json_pack("{s:I,s:I,s:I,s:s,s:s,s:s,s:o,s:s,s:s}", "seq", (json_int_t)e->seq, "time",
+                     (json_int_t)e->time, "actor_id", (json_int_t)e->actor_id, "actor",
+                     e->actor ? e->actor : "", "event", e->event ? e->event : "", "target",
+                     e->target ? e->target : "", "detail", detail ? detail : json_object(),
+                     "prev_hash", ph, "hash", h);
+}
+
+static json_t *finding(const guard_finding *f)
+{
+    char masked[256];
+    const char *ex = f->excerpt ? f->excerpt : "";
+
+    if (f->category == GUARD_CAT_PII || f->category == GUARD_CAT_SECRET) {
+        guard_mask_excerpt(ex, strlen(ex), masked, sizeof masked);
+        ex = masked;
+    }
+    return json_pack("{s:s,s:s,s:s,s:i,s:I,s:I,s:s%,s:s,s:s,s:o,s:b}", "rule",
+                     f->rule ? f->rule : "", "category", guard_category_name(f->category),
+                     "severity", guard_severity_name(f->severity), "confidence", f->confidence,
+                     "start", (json_int_t)f->start, "end", (json_int_t)f->end, "excerpt", ex,
+                     strlen(ex), "explanation", f->explanation ? f->explanation : "", "action",
+                     guard_action_name(f->action), "policy_rule", str_or_null(f->policy_rule),
+                     "evasion", f->evasion);
+}
+
+json_t *srv_json_findings(const guard_result *r)
+{
+    json_t *arr = json_array();
+
+    for (size_t i = 0; arr && i < r->n_findings; i++)
+        if (json_array_append_new(arr, finding(&r->findings[i]))) {
+            json_decref(arr);
+            return NULL;
+        }
+    return arr;
+}
+
+json_t *srv_json_guard(const guard_result *r)
+{
+    return json_pack("{s:s,s:o,s:s,s:o}", "verdict", guard_action_name(r->verdict), "decided_by",
+                     str_or_null(r->decided_by), "status", guard_status_name(r->status), "findings",
+                     srv_json_findings(r));
+}
+
+const char *srv_guard_category(const guard_result *r)
+{
+    const guard_finding *best = NULL;
+
+    for (size_t i = 0; i < r->n_findings; i++) {
+        const guard_finding *f = &r->findings[i];
+
+        if (r->decided_by && f->policy_rule && !strcmp(f->policy_rule, r->decided_by))
+            return guard_category_name(f->category);
+        if (!best || f->action > best->action)
+            best = f;
+    }
+    return best ? guard_category_name(best->category) : "none";
+}

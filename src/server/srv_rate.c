@@ -1,0 +1,260 @@
+/*
+ * srv_rate.c — token buckets and failure counters in one bounded hash table
+ * (see srv_rate.h).
+ *
+ * Keys are short strings with a kind prefix ("s12" session, "lalice" login,
+ * "a10.0.0.1" address). Chained buckets, FNV-1a, a table that doubles up to
+ * max_entries; an entry idle for longer than it can matter is dropped by a
+ * sweep that runs when the table is about to grow.
+ */
+#include "srv_rate.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct entry {
+    struct entry *next;
+    uint64_t hash;
+    int64_t touched; /* ms of the last update */
+    /* Session: tokens (scaled by 1000) and last refill. Login/address:
+     * failures in the current window, window start, lock end. */
+    double tokens;
+    int failures;
+    int64_t window_start, locked_until;
+    char key[];
+} entry;
+
+struct srv_rate {
+    pthread_mutex_t mu;
+    srv_limits lim;
+    srv_login_limits login;
+    size_t max_entries;
+    entry **tab;
+    size_t cap, n;
+};
+
+static uint64_t fnv(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+srv_rate *srv_rate_new(const srv_limits *lim, const srv_login_limits *login, size_t max_entries)
+{
+    srv_rate *r = calloc(1, sizeof *r);
+
+    if (!r)
+        goto fail;
+    r->lim = *lim;
+    r->login = *login;
+    r->max_entries = max_entries ? max_entries : 100000;
+    r->cap = 256;
+    r->tab = calloc(r->cap, sizeof *r->tab);
+    if (!r->tab || pthread_mutex_init(&r->mu, NULL))
+        goto fail;
+    return r;
+fail:
+    if (r)
+        free(r->tab);
+    free(r);
+    return NULL;
+}
+
+void srv_rate_free(srv_rate *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->cap; i++)
+        for (entry *e = r->tab[i], *nx; e; e = nx) {
+            nx = e->next;
+            free(e);
+        }
+    free(r->tab);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+}
+
+/* An entry is stale when dropping it changes nothing: a full bucket, or no
+ * failure window or lock still running. */
+static int stale(const srv_rate *r, const entry *e, int64_t now)
+{
+    int64_t keep = (int64_t)r->login.window_seconds * 1000;
+
+    if (e->key[0] == 's')
+        return now - e->touched > (int64_t)(1000.0 * r->lim.burst / r->lim.requests_per_second);
+    if ((int64_t)r->login.lockout_seconds * 1000 > keep)
+        keep = (int64_t)r->login.lockout_seconds * 1000;
+    return now - e->touched > keep && e->locked_until <= now;
+}
+
+static void sweep(srv_rate *r, int64_t now)
+{
+    for (size_t i = 0; i < r->cap; i++) {
+        entry **pp = &r->tab[i];
+
+        while (*pp) {
+            entry *e = *pp;
+
+            if (stale(r, e, now)) {
+                *pp = e->next;
+                free(e);
+                r->n--;
+            } else
+                pp = &e->next;
+        }
+    }
+}
+
+static void grow(srv_rate *r)
+{
+    size_t ncap = r->cap * 2;
+    entry **nt = calloc(ncap, sizeof *nt);
+
+    if (!nt)
+        return; /* keep the longer chains; still correct */
+    for (size_t i = 0; i < r->cap; i++)
+        for (entry *e = r->tab[i], *nx; e; e = nx) {
+            nx = e->next;
+            e->next = nt[e->hash & (ncap - 1)];
+            nt[e->hash & (ncap - 1)] = e;
+        }
+    free(r->tab);
+    r->tab = nt;
+    r->cap = ncap;
+}
+
+/* Finds or creates the entry of key; NULL when the table is full. */
+static entry *lookup(srv_rate *r, const char *key, int64_t now, int create)
+{
+    uint64_t h = fnv(key);
+    size_t len;
+    entry *e;
+
+    for (e = r->tab[h & (r->cap - 1)]; e; e = e->next)
+        if (e->hash == h && !strcmp(e->key, key))
+            return e;
+    if (!create)
+        return NULL;
+    if (r->n >= r->cap) {
+        sweep(r, now);
+        if (r->n >= r->cap / 2 && r->cap < r->max_entries)
+            grow(r);
+    }
+    if (r->n >= r->max_entries)
+        return NULL;
+    len = strlen(key);
+    e = calloc(1, sizeof *e + len + 1);
+    if (!e)
+        return NULL;
+    memcpy(e->key, key, len + 1);
+    e->hash = h;
+    e->touched = now;
+    e->window_start = now;
+    e->tokens = r->lim.burst;
+    e->next = r->tab[h & (r->cap - 1)];
+    r->tab[h & (r->cap - 1)] = e;
+    r->n++;
+    return e;
+}
+
+static int secs_until(int64_t t, int64_t now)
+{
+    int64_t s = (t - now + 999) / 1000;
+
+    return s < 1 ? 1 : s > 86400 ? 86400 : (int)s;
+}
+
+int srv_rate_request(srv_rate *r, int64_t session_id, int64_t now_ms)
+{
+    char key[32];
+    entry *e;
+    int rc = 1;
+
+    snprintf(key, sizeof key, "s%lld", (long long)session_id);
+    pthread_mutex_lock(&r->mu);
+    e = lookup(r, key, now_ms, 1);
+    if (!e)
+        goto out;
+    e->tokens += (double)(now_ms - e->touched) * r->lim.requests_per_second / 1000.0;
+    if (e->tokens > r->lim.burst)
+        e->tokens = r->lim.burst;
+    e->touched = now_ms;
+    if (e->tokens >= 1.0) {
+        e->tokens -= 1.0;
+        rc = 0;
+    } else
+        rc = secs_until(now_ms + (int64_t)(1000.0 * (1.0 - e->tokens) / r->lim.requests_per_second),
+                        now_ms);
+out:
+    pthread_mutex_unlock(&r->mu);
+    return rc;
+}
+
+static int locked_for(entry *e, int64_t now)
+{
+    return e && e->locked_until > now ? secs_until(e->locked_until, now) : 0;
+}
+
+int srv_rate_login_check(srv_rate *r, const char *login, const char *address, int64_t now_ms)
+{
+    char key[320];
+    int a, b;
+
+    pthread_mutex_lock(&r->mu);
+    snprintf(key, sizeof key, "l%s", login ? login : "");
+    a = locked_for(lookup(r, key, now_ms, 0), now_ms);
+    snprintf(key, sizeof key, "a%s", address ? address : "");
+    b = locked_for(lookup(r, key, now_ms, 0), now_ms);
+    pthread_mutex_unlock(&r->mu);
+    return a > b ? a : b;
+}
+
+static void count_failure(srv_rate *r, const char *key, int limit, int64_t now)
+{
+    entry *e = lookup(r, key, now, 1);
+
+    if (!e)
+        return;
+    if (now - e->window_start > (int64_t)r->login.window_seconds * 1000) {
+        e->window_start = now;
+        e->failures = 0;
+    }
+    e->touched = now;
+    if (++e->failures >= limit) {
+        e->locked_until = now + (int64_t)r->login.lockout_seconds * 1000;
+        e->failures = 0;
+        e->window_start = now;
+    }
+}
+
+void srv_rate_login_failed(srv_rate *r, const char *login, const char *address, int64_t now_ms)
+{
+    char key[320];
+
+    pthread_mutex_lock(&r->mu);
+    snprintf(key, sizeof key, "l%s", login ? login : "");
+    count_failure(r, key, r->login.account_failures, now_ms);
+    snprintf(key, sizeof key, "a%s", address ? address : "");
+    count_failure(r, key, r->login.address_failures, now_ms);
+    pthread_mutex_unlock(&r->mu);
+}
+
+void srv_rate_login_ok(srv_rate *r, const char *login, int64_t now_ms)
+{
+    char key[320];
+    entry *e;
+
+    pthread_mutex_lock(&r->mu);
+    snprintf(key, sizeof key, "l%s", login ? login : "");
+    e = lookup(r, key, now_ms, 0);
+    if (e && e->locked_until <= now_ms) {
+        e->failures = 0;
+        e->window_start = now_ms;
+    }
+    pthread_mutex_unlock(&r->mu);
+}

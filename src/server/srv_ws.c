@@ -1,0 +1,422 @@
+/*
+ * srv_ws.c — connections and the WebSocket side: authentication at the
+ * upgrade, the bounded outbound queue, incoming frames.
+ *
+ * The outbound queue is a ring of srv_buf references that grows from 8 up
+ * to limits.ws_queue_events slots and is also capped in bytes. A consumer
+ * that falls behind by more than that is not buffered further: its queue is
+ * dropped, it gets {"type":"resync"} and is closed (4002); it re-reads
+ * history after reconnecting. Server memory therefore never depends on how
+ * slowly a client reads.
+ */
+#include "srv_bus.h"
+#include "srv_json.h"
+#include "srv_log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define Q_MIN       8
+#define WRITE_BURST 32 /* frames per writeable callback while the socket takes them */
+
+srv_conn *srv_conn_new(srv *s, struct lws *wsi)
+{
+    srv_conn *c = calloc(1, sizeof *c);
+
+    if (!c)
+        return NULL;
+    c->refs = 1;
+    c->wsi = wsi;
+    c->srv = s;
+    s->n_conns++;
+    return c;
+}
+
+srv_conn *srv_conn_ref(srv_conn *c)
+{
+    c->refs++;
+    return c;
+}
+
+static void queue_clear(srv_conn *c)
+{
+    while (c->q_len) {
+        srv_buf_unref(c->q[c->q_head]);
+        c->q_head = (c->q_head + 1) & (c->q_cap - 1);
+        c->q_len--;
+    }
+    c->q_bytes = 0;
+}
+
+void srv_conn_unref(srv_conn *c)
+{
+    if (!c || --c->refs)
+        return;
+    queue_clear(c);
+    free(c->q);
+    free(c->rx);
+    if (c->req)
+        srv_req_free(c->req);
+    c->srv->n_conns--;
+    free(c);
+}
+
+static int enqueue(srv_conn *c, srv_buf *b)
+{
+    if (c->q_len == c->q_cap) {
+        uint32_t ncap = c->q_cap ? c->q_cap * 2 : Q_MIN;
+        srv_buf **nq;
+
+        nq = malloc(ncap * sizeof *nq);
+        if (!nq)
+            return -1;
+        for (uint32_t i = 0; i < c->q_len; i++)
+            nq[i] = c->q[(c->q_head + i) & (c->q_cap - 1)];
+        free(c->q);
+        c->q = nq;
+        c->q_head = 0;
+        c->q_cap = ncap;
+    }
+    c->q[(c->q_head + c->q_len) & (c->q_cap - 1)] = srv_buf_ref(b);
+    c->q_len++;
+    c->q_bytes += b->len;
+    return 0;
+}
+
+void srv_conn_close_after(srv_conn *c, srv_buf *frame, int code, const char *reason)
+{
+    if (!c->wsi || c->closing)
+        return;
+    c->closing = true;
+    c->close_code = code;
+    c->close_reason = reason;
+    if (c->is_ws)
+        c->srv->bus->ops->detach(c->srv->bus, c);
+    if (frame && enqueue(c, frame))
+        queue_clear(c);
+    lws_callback_on_writable(c->wsi);
+}
+
+void srv_conn_push(srv_conn *c, srv_buf *b)
+{
+    const srv_limits *lim = &c->srv->cfg->limits;
+
+    if (!c->wsi || c->closing)
+        return;
+    if (c->q_len >= lim->ws_queue_events || c->q_bytes + b->len > lim->ws_queue_bytes ||
+        enqueue(c, b)) {
+        SRV_INFO("ws", "slow consumer: user=%lld queue=%u events %zu bytes; resync",
+                 (long long)c->user_id, c->q_len, c->q_bytes);
+        queue_clear(c);
+        srv_conn_close_after(c, c->srv->resync_frame, 4002, "resync");
+        return;
+    }
+    if (c->q_len == 1)
+        lws_callback_on_writable(c->wsi);
+}
+
+/* ---- authentication at the upgrade --------------------------------------- */
+
+/* Returns 0, or the HTTP status to refuse the upgrade with. */
+static int authenticate(srv *s, struct lws *wsi, srv_conn **out)
+{
+    char uri[64];
+    char *token = NULL;
+    store_session sess = {0};
+    store_user user = {0};
+    srv_conn *c = NULL;
+    int rc = HTTP_STATUS_UNAUTHORIZED, arc;
+
+    if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 ||
+        (strcmp(uri, "/api/v1/ws") && strcmp(uri, "/api/v1/ws/"))) {
+        SRV_INFO("ws", "upgrade refused: not /api/v1/ws");
+        goto fail;
+    }
+    token = srv_http_token(wsi);
+    if (!token) {
+        SRV_INFO("ws", "upgrade refused: no token");
+        goto fail;
+    }
+    arc = acct_session_check(s->st, token, srv_now_ms(), &sess, &user);
+    if (arc != ACCT_OK) {
+        SRV_INFO("ws", "upgrade refused: %s", acct_strerror(arc));
+        goto fail;
+    }
+    if (user.disabled || user.must_change_password ||
+        (s->cfg->totp_required[user.role] && !user.totp_enabled)) {
+        SRV_INFO("ws", "upgrade refused: user=%lld must change password or enrol TOTP",
+                 (long long)user.id);
+        if (!user.disabled)
+            rc = HTTP_STATUS_FORBIDDEN;
+        goto fail;
+    }
+    c = srv_conn_new(s, wsi);
+    if (!c)
+        goto fail;
+    c->is_ws = true;
+    c->user_id = user.id;
+    c->session_id = sess.id;
+    c->role = (int)user.role;
+    snprintf(c->login, sizeof c->login, "%s", user.login ? user.login : "");
+    *out = c;
+    rc = 0;
+fail:
+    free(token);
+    store_session_clear(&sess);
+    store_user_clear(&user);
+    return rc;
+}
+
+static void send_hello(srv *s, srv_conn *c)
+{
+    store_user user = {0};
+    json_t *o;
+    srv_buf *b;
+
+    if (store_user_get(s->st, c->user_id, &user) != STORE_OK) {
+        srv_conn_close_after(c, NULL, 1011, "store");
+        return;
+    }
+    o = json_pack("{s:o,s:I,s:I}", "user", srv_json_user(&user, true), "session_id",
+                  (json_int_t)c->session_id, "server_time", (json_int_t)srv_now_ms());
+    b = srv_event_buf("hello", o);
+    if (b) {
+        srv_conn_push(c, b);
+        srv_buf_unref(b);
+    }
+    store_user_clear(&user);
+}
+
+/* ---- incoming frames ------------------------------------------------------ */
+
+static void reply_error(srv_conn *c, json_t *req, const char *code, const char *msg)
+{
+    json_t *o = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
+    srv_buf *b;
+
+    if (o && req)
+        json_object_set(o, "req", req);
+    b = srv_event_buf("error", o);
+    if (b) {
+        srv_conn_push(c, b);
+        srv_buf_unref(b);
+    }
+}
+
+static void frame(srv *s, srv_conn *c, const char *data, size_t len)
+{
+    json_t *o = json_loadb(data, len, 0, NULL), *req, *conv;
+    const char *type;
+    srv_req *r = NULL;
+    char path[96];
+
+    if (!o || !json_is_object(o)) {
+        reply_error(c, NULL, "bad_request", "a frame is one JSON object");
+        goto out;
+    }
+    type = json_string_value(json_object_get(o, "type"));
+    req = json_object_get(o, "req");
+    if (req && !json_is_integer(req))
+        req = NULL;
+    if (!type) {
+        reply_error(c, req, "bad_request", "type missing");
+        goto out;
+    }
+    if (!strcmp(type, "ping")) {
+        json_t *p = req ? json_pack("{s:O}", "req", req) : json_object();
+        srv_buf *b = srv_event_buf("pong", p);
+
+        if (b) {
+            srv_conn_push(c, b);
+            srv_buf_unref(b);
+        }
+        goto out;
+    }
+    if (strcmp(type, "message.send") && strcmp(type, "read")) {
+        reply_error(c, req, "bad_request", "unknown frame type");
+        goto out;
+    }
+    conv = json_object_get(o, "conversation_id");
+    if (!json_is_integer(conv) || json_integer_value(conv) <= 0) {
+        reply_error(c, req, "bad_request", "conversation_id missing");
+        goto out;
+    }
+    snprintf(path, sizeof path, "/api/v1/conversations/%lld/%s",
+             (long long)json_integer_value(conv), type[0] == 'm' ? "messages" : "read");
+    r = srv_req_new(s, c);
+    if (!r || !(r->path = strdup(path))) {
+        reply_error(c, req, "internal", "out of memory");
+        goto out;
+    }
+    r->ws = true;
+    r->ws_has_req = req != NULL;
+    r->ws_req = req ? json_integer_value(req) : 0;
+    r->ws_ok_type = type[0] == 'm' ? "message.ack" : NULL;
+    r->method = SRV_POST;
+    /* The identity the socket authenticated with (srv_api.c trusts it). */
+    r->user.id = c->user_id;
+    r->user.role = (store_role)c->role;
+    r->user.login = strdup(c->login);
+    r->sess.id = c->session_id;
+    r->json = o; /* the worker reads the fields; ownership moves with the job */
+    o = NULL;
+    if (srv_pool_submit(s, &r->job)) {
+        reply_error(c, req, "unavailable", "server busy, retry");
+        goto out;
+    }
+    r = NULL;
+out:
+    if (r)
+        srv_req_free(r);
+    json_decref(o);
+}
+
+static int receive(srv *s, srv_conn *c, struct lws *wsi, const char *in, size_t len)
+{
+    size_t max = s->cfg->limits.max_message_bytes + 4096;
+
+    if (lws_frame_is_binary(wsi)) {
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, (unsigned char *)"text only",
+                         9);
+        return -1;
+    }
+    if (lws_is_first_fragment(wsi))
+        c->rx_len = 0;
+    if (c->rx_len + len > max) {
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)"too large", 9);
+        return -1;
+    }
+    if (lws_is_first_fragment(wsi) && lws_is_final_fragment(wsi) &&
+        !lws_remaining_packet_payload(wsi)) {
+        /* The common case: a whole frame in one piece, no copy. */
+        if (!c->closing)
+            frame(s, c, in, len);
+        return 0;
+    }
+    if (c->rx_len + len > c->rx_cap) {
+        size_t ncap = c->rx_cap ? c->rx_cap : 1024;
+        char *nb;
+
+        while (ncap < c->rx_len + len)
+            ncap *= 2;
+        if (ncap > max)
+            ncap = max;
+        nb = realloc(c->rx, ncap);
+        if (!nb)
+            return -1;
+        c->rx = nb;
+        c->rx_cap = ncap;
+    }
+    memcpy(c->rx + c->rx_len, in, len);
+    c->rx_len += len;
+    if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
+        if (!c->closing)
+            frame(s, c, c->rx, c->rx_len);
+        c->rx_len = 0;
+        /* Big frames are rare: give the memory back. */
+        if (c->rx_cap > 4096) {
+            free(c->rx);
+            c->rx = NULL;
+            c->rx_cap = 0;
+        }
+    }
+    return 0;
+}
+
+static int writeable(srv_conn *c, struct lws *wsi)
+{
+    for (int i = 0; i < WRITE_BURST && c->q_len; i++) {
+        srv_buf *b = c->q[c->q_head];
+        int n = lws_write(wsi, srv_buf_payload(b), b->len, LWS_WRITE_TEXT);
+
+        c->q_head = (c->q_head + 1) & (c->q_cap - 1);
+        c->q_len--;
+        c->q_bytes -= b->len;
+        srv_buf_unref(b);
+        if (n < 0)
+            return -1;
+        if (lws_send_pipe_choked(wsi))
+            break;
+    }
+    if (c->q_len) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    /* Give an emptied big ring back so idle connections stay small. */
+    if (c->q_cap > 64) {
+        free(c->q);
+        c->q = NULL;
+        c->q_cap = 0;
+        c->q_head = 0;
+    }
+    if (c->close_code) {
+        const char *rs = c->close_reason ? c->close_reason : "";
+
+        lws_close_reason(wsi, (enum lws_close_status)c->close_code, (unsigned char *)rs,
+                         strlen(rs));
+        return -1;
+    }
+    return 0;
+}
+
+typedef struct srv_pss {
+    srv_conn *conn;
+} srv_pss;
+
+int srv_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len)
+{
+    srv *s = lws_context_user(lws_get_context(wsi));
+    srv_pss *pss = user;
+    srv_conn *c = pss ? pss->conn : NULL;
+
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        if (!pss || s->stopping || s->n_conns >= s->cfg->limits.max_connections)
+            return -1;
+        if (c) {
+            /* An HTTP keep-alive connection that now upgrades: its HTTP
+             * state goes, the WebSocket gets a fresh one. */
+            c->wsi = NULL;
+            srv_conn_unref(c);
+            pss->conn = NULL;
+        }
+        {
+            int st = authenticate(s, wsi, &pss->conn);
+
+            if (st) {
+                /* A plain HTTP answer, so clients see 401/403 rather than a reset. */
+                lws_return_http_status(wsi, (unsigned int)st, NULL);
+                return -1;
+            }
+        }
+        return 0;
+    case LWS_CALLBACK_ESTABLISHED:
+        if (!c)
+            return -1;
+        s->bus->ops->attach(s->bus, c);
+        SRV_DEBUG("ws", "open user=%lld session=%lld", (long long)c->user_id,
+                  (long long)c->session_id);
+        send_hello(s, c);
+        return 0;
+    case LWS_CALLBACK_RECEIVE:
+        if (!c)
+            return -1;
+        return receive(s, c, wsi, in, len);
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        if (!c)
+            return -1;
+        return writeable(c, wsi);
+    case LWS_CALLBACK_CLOSED:
+        if (c) {
+            s->bus->ops->detach(s->bus, c);
+            c->wsi = NULL;
+            pss->conn = NULL;
+            srv_conn_unref(c);
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}

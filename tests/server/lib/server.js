@@ -1,0 +1,190 @@
+'use strict';
+// Starts and stops a real `cordon serve` for the integration tests and the
+// load bench. No npm dependency here (the bench reuses this file).
+//
+//   const srv = await Server.start({ policy: 'file.yaml', config: {limits: {...}} });
+//   srv.base, srv.port, srv.pid, srv.adminPassword, srv.dataDir, srv.log()
+//   await srv.stop()            SIGTERM, waits, returns {code, signal}
+//   srv.kill9()                 SIGKILL, waits
+//   await srv.restart()         same data dir, new port
+//
+// The path of `cordon` comes from $CORDON (meson passes it) or
+// build/src/tool/cordon. $CORDON_TEST_SLOW (a factor, default 1; the
+// sanitized build sets 4) stretches every timeout.
+const { spawn, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const SLOW = Number(process.env.CORDON_TEST_SLOW || 1);
+const live = new Set();
+
+function cordonPath() {
+  const p = process.env.CORDON || path.join(ROOT, 'build', 'src', 'tool', 'cordon');
+  if (!fs.existsSync(p)) throw new Error(`cordon not found at ${p} (set $CORDON)`);
+  return p;
+}
+
+// A tiny YAML emitter for the config: nested maps, lists and scalars.
+function toYaml(v, indent = '') {
+  if (Array.isArray(v)) {
+    return v.map((x) => `${indent}- ${typeof x === 'object' ? '\n' + toYaml(x, indent + '  ') : scalar(x)}`).join('\n');
+  }
+  return Object.entries(v)
+    .map(([k, x]) => (x !== null && typeof x === 'object'
+      ? `${indent}${k}:\n${toYaml(x, indent + '  ')}`
+      : `${indent}${k}: ${scalar(x)}`))
+    .join('\n');
+}
+function scalar(x) {
+  if (typeof x === 'string') return JSON.stringify(x);
+  return String(x);
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Resolves with the promise's value, or with `fallback` after ms; the timer
+// never keeps the process alive.
+function within(promise, ms, fallback = null) {
+  let t;
+  const timer = new Promise((r) => { t = setTimeout(() => r(fallback), ms); });
+  return Promise.race([promise, timer]).finally(() => clearTimeout(t));
+}
+
+class Server {
+  constructor(opts) {
+    this.opts = opts;
+    this.cordon = opts.cordon || cordonPath();
+    this.dataDir = opts.dataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-test-'));
+    this.ownDir = !opts.dataDir;
+    this.logLines = [];
+    this.adminPassword = null;
+  }
+
+  static async start(opts = {}) {
+    const s = new Server(opts);
+    await s._spawn();
+    return s;
+  }
+
+  _args() {
+    const args = ['serve', '--listen', '127.0.0.1:0', '--data', path.join(this.dataDir, 'data'),
+      '--admin-password-file', path.join(this.dataDir, 'admin.pw')];
+    if (this.opts.config) {
+      const f = path.join(this.dataDir, 'cordon.yaml');
+      fs.writeFileSync(f, toYaml(this.opts.config) + '\n');
+      args.push('--config', f);
+    }
+    if (this.opts.policy) args.push('--policy', this.opts.policy);
+    if (this.opts.logLevel) args.push('--log-level', this.opts.logLevel);
+    // argon2id at its cheapest: hundreds of logins per test run (never in production)
+    if (this.opts.fastHash !== false) args.push('--insecure-fast-hash');
+    return args.concat(this.opts.args || []);
+  }
+
+  async _spawn() {
+    fs.mkdirSync(path.join(this.dataDir, 'data'), { recursive: true });
+    const proc = spawn(this.cordon, this._args(), {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, CORDON_TEST_FAST_HASH: '1', ...(this.opts.env || {}) },
+    });
+    this.proc = proc;
+    this.pid = proc.pid;
+    live.add(proc);
+    this.exited = new Promise((resolve) => proc.once('exit', (code, signal) => {
+      live.delete(proc);
+      resolve({ code, signal });
+    }));
+    const logFile = fs.createWriteStream(path.join(this.dataDir, 'server.log'), { flags: 'a' });
+    let listening;
+    const ready = new Promise((resolve) => { listening = resolve; });
+    const onLine = (line) => {
+      this.logLines.push(line);
+      if (this.logLines.length > 2000) this.logLines.splice(0, 1000);
+      let m = /cordon: listening on (https?):\/\/([^:/\s]+):(\d+)/.exec(line);
+      if (m) listening({ scheme: m[1], host: m[2], port: Number(m[3]) });
+      m = /cordon: bootstrap admin login=(\S+) password=(\S+)/.exec(line);
+      if (m) { this.adminLogin = m[1]; this.adminPassword = m[2]; }
+    };
+    for (const stream of [proc.stdout, proc.stderr]) {
+      let buf = '';
+      stream.on('data', (d) => {
+        logFile.write(d);
+        buf += d.toString('utf8');
+        let i;
+        while ((i = buf.indexOf('\n')) >= 0) { onLine(buf.slice(0, i)); buf = buf.slice(i + 1); }
+      });
+    }
+    const r = await within(Promise.race([ready, this.exited.then((e) => ({ exit: e }))]), 30000 * SLOW, 'timeout');
+    if (r === 'timeout' || r.exit) {
+      this.proc.kill('SIGKILL');
+      throw new Error(`cordon serve did not start (${r === 'timeout' ? 'timeout' : JSON.stringify(r.exit)}):\n${this.log(40)}`);
+    }
+    this.port = r.port;
+    this.base = `${r.scheme}://${r.host}:${r.port}`;
+    this.wsBase = this.base.replace(/^http/, 'ws');
+    const pwFile = path.join(this.dataDir, 'admin.pw');
+    if (!this.adminPassword && fs.existsSync(pwFile)) this.adminPassword = fs.readFileSync(pwFile, 'utf8').trim();
+    // answers?
+    for (let i = 0; ; i++) {
+      try {
+        const res = await fetch(this.base + '/api/v1/health');
+        if (res.ok) break;
+      } catch (e) {
+        if (i > 100) throw e;
+      }
+      await sleep(50);
+    }
+  }
+
+  log(n = 60) { return this.logLines.slice(-n).join('\n'); }
+
+  get running() { return this.proc && this.proc.exitCode === null && this.proc.signalCode === null; }
+
+  async stop(signal = 'SIGTERM', timeoutMs = 20000 * SLOW) {
+    if (!this.running) return this.exited;
+    this.proc.kill(signal);
+    const r = await within(this.exited, timeoutMs);
+    if (r) return r;
+    this.proc.kill('SIGKILL');
+    const e = await this.exited;
+    return { ...e, timedOut: true };
+  }
+
+  async kill9() { return this.stop('SIGKILL'); }
+
+  async restart() {
+    if (this.running) await this.stop();
+    this.logLines.push('---- restart ----');
+    await this._spawn();
+  }
+
+  // Runs `cordon ARGS...` (e.g. ['audit', 'verify', '--data', dir]) and
+  // returns {status, stdout, stderr}.
+  cli(args) {
+    const r = spawnSync(this.cordon, args, { encoding: 'utf8', timeout: 60000 * SLOW });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  get storeDir() { return path.join(this.dataDir, 'data'); }
+
+  // Stops the server and removes its temp dir (kept when KEEP_TEST_DATA=1).
+  async dispose() {
+    await this.stop();
+    if (this.ownDir && !process.env.KEEP_TEST_DATA) fs.rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+// Never leave a server behind, whatever happens to the test process.
+function killAll() { for (const p of live) { try { p.kill('SIGKILL'); } catch { /* gone */ } } }
+process.on('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { killAll(); process.exit(130); });
+
+function procMem(pid) {
+  const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const r = /VmRSS:\s+(\d+)/.exec(s), h = /VmHWM:\s+(\d+)/.exec(s);
+  return { rssKb: r ? Number(r[1]) : NaN, hwmKb: h ? Number(h[1]) : NaN };
+}
+
+module.exports = { Server, toYaml, sleep, within, SLOW, ROOT, procMem };

@@ -1,0 +1,135 @@
+/*
+ * test_srv_config.c — cordon.yaml parsing: defaults, every section,
+ * errors with file:line, --listen forms.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "server/srv_config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char *write_tmp(const char *text)
+{
+    char *path = strdup("/tmp/srv_config_test_XXXXXX");
+    int fd = mkstemp(path);
+
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    return path;
+}
+
+static int load(const char *text, srv_config *cfg, char *err, size_t errlen)
+{
+    char *path = write_tmp(text);
+    int rc;
+
+    assert_int_equal(srv_config_defaults(cfg), 0);
+    rc = srv_config_load(cfg, path, err, errlen);
+    unlink(path);
+    free(path);
+    return rc;
+}
+
+static void defaults(void **state)
+{
+    srv_config c;
+
+    (void)state;
+    assert_int_equal(srv_config_defaults(&c), 0);
+    assert_string_equal(c.listen_host, "127.0.0.1");
+    assert_int_equal(c.listen_port, 8080);
+    assert_string_equal(c.data_dir, "./cordon-data");
+    assert_int_equal(c.recall_window_seconds, 120);
+    assert_null(c.policy_path);
+    srv_config_free(&c);
+}
+
+static void full(void **state)
+{
+    srv_config c;
+    char err[256] = "";
+
+    (void)state;
+    assert_int_equal(load("listen: 0.0.0.0:9000\n"
+                          "data_dir: /var/lib/cordon\n"
+                          "policy:\n  path: /etc/p.yaml\n  lexicons: [a.txt, b.txt]\n"
+                          "limits:\n  max_message_bytes: 1000\n  requests_per_second: 2.5\n"
+                          "login:\n  max_failures_per_account: 3\n"
+                          "totp_required: [officer, admin]\n"
+                          "recall_window_seconds: 60\n"
+                          "log_level: debug\n",
+                          &c, err, sizeof err),
+                     0);
+    assert_string_equal(c.listen_host, "0.0.0.0");
+    assert_int_equal(c.listen_port, 9000);
+    assert_string_equal(c.data_dir, "/var/lib/cordon");
+    assert_string_equal(c.policy_path, "/etc/p.yaml");
+    assert_int_equal(c.n_lexicons, 2);
+    assert_string_equal(c.lexicons[1], "b.txt");
+    assert_int_equal(c.limits.max_message_bytes, 1000);
+    assert_true(c.limits.requests_per_second == 2.5);
+    assert_int_equal(c.login.account_failures, 3);
+    assert_false(c.totp_required[SRV_ROLE_MEMBER]);
+    assert_true(c.totp_required[SRV_ROLE_ADMIN]);
+    assert_int_equal(c.recall_window_seconds, 60);
+    assert_int_equal(c.log_level, SRV_LOG_DEBUG);
+    srv_config_free(&c);
+}
+
+static void errors(void **state)
+{
+    srv_config c;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(load("limits:\n  max_mesage_bytes: 10\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, ":2: limits: unknown key 'max_mesage_bytes'"));
+    srv_config_free(&c);
+    assert_int_equal(load("recall_window_seconds: soon\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, ":1:"));
+    srv_config_free(&c);
+    assert_int_equal(load("tls:\n  cert: a.pem\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "both cert and key"));
+    srv_config_free(&c);
+    assert_int_equal(load("listen: [unclosed\n", &c, err, sizeof err), -1);
+    srv_config_free(&c);
+    assert_int_equal(load("", &c, err, sizeof err), 0);
+    srv_config_free(&c);
+}
+
+static void listen_forms(void **state)
+{
+    srv_config c;
+
+    (void)state;
+    assert_int_equal(srv_config_defaults(&c), 0);
+    assert_int_equal(srv_config_set_listen(&c, ":0"), 0);
+    assert_string_equal(c.listen_host, "127.0.0.1");
+    assert_int_equal(c.listen_port, 0);
+    assert_int_equal(srv_config_set_listen(&c, "[::1]:8443"), 0);
+    assert_string_equal(c.listen_host, "::1");
+    assert_int_equal(c.listen_port, 8443);
+    assert_int_equal(srv_config_set_listen(&c, "host:99999"), -1);
+    assert_int_equal(srv_config_set_listen(&c, "nohost"), -1);
+    srv_config_free(&c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(defaults),
+        cmocka_unit_test(full),
+        cmocka_unit_test(errors),
+        cmocka_unit_test(listen_forms),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,108 @@
+/*
+ * test_srv_rate.c — token buckets and login lockouts with a fake clock.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "server/srv_rate.h"
+
+#include <stdio.h>
+
+static srv_rate *make(void)
+{
+    srv_config cfg;
+    srv_rate *r;
+
+    assert_int_equal(srv_config_defaults(&cfg), 0);
+    cfg.limits.requests_per_second = 10;
+    cfg.limits.burst = 5;
+    cfg.login.account_failures = 3;
+    cfg.login.address_failures = 5;
+    cfg.login.window_seconds = 60;
+    cfg.login.lockout_seconds = 120;
+    r = srv_rate_new(&cfg.limits, &cfg.login, 1000);
+    srv_config_free(&cfg);
+    assert_non_null(r);
+    return r;
+}
+
+static void bucket(void **state)
+{
+    srv_rate *r = make();
+    int64_t t = 1000000;
+
+    (void)state;
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(srv_rate_request(r, 1, t), 0);
+    assert_true(srv_rate_request(r, 1, t) >= 1);
+    /* Another session has its own bucket. */
+    assert_int_equal(srv_rate_request(r, 2, t), 0);
+    /* 10/s: one token back after 100 ms. */
+    assert_int_equal(srv_rate_request(r, 1, t + 100), 0);
+    assert_true(srv_rate_request(r, 1, t + 100) >= 1);
+    srv_rate_free(r);
+}
+
+static void account_lockout(void **state)
+{
+    srv_rate *r = make();
+    int64_t t = 5000000;
+
+    (void)state;
+    assert_int_equal(srv_rate_login_check(r, "alice", "10.0.0.1", t), 0);
+    for (int i = 0; i < 3; i++)
+        srv_rate_login_failed(r, "alice", "10.0.0.1", t);
+    assert_true(srv_rate_login_check(r, "alice", "10.0.0.2", t) > 0);
+    /* Unknown names lock exactly the same way. */
+    for (int i = 0; i < 3; i++)
+        srv_rate_login_failed(r, "nobody", "10.0.0.3", t);
+    assert_true(srv_rate_login_check(r, "nobody", "10.0.0.9", t) > 0);
+    assert_int_equal(srv_rate_login_check(r, "alice", "10.0.0.2", t + 121000), 0);
+    srv_rate_free(r);
+}
+
+static void address_lockout(void **state)
+{
+    srv_rate *r = make();
+    char login[16];
+    int64_t t = 9000000;
+
+    (void)state;
+    for (int i = 0; i < 5; i++) {
+        snprintf(login, sizeof login, "user%d", i);
+        srv_rate_login_failed(r, login, "192.0.2.1", t);
+    }
+    assert_true(srv_rate_login_check(r, "fresh", "192.0.2.1", t) > 0);
+    assert_int_equal(srv_rate_login_check(r, "fresh", "192.0.2.2", t), 0);
+    srv_rate_free(r);
+}
+
+static void success_clears(void **state)
+{
+    srv_rate *r = make();
+    int64_t t = 1;
+
+    (void)state;
+    srv_rate_login_failed(r, "bob", "a", t);
+    srv_rate_login_failed(r, "bob", "b", t);
+    srv_rate_login_ok(r, "bob", t);
+    srv_rate_login_failed(r, "bob", "c", t);
+    srv_rate_login_failed(r, "bob", "d", t);
+    assert_int_equal(srv_rate_login_check(r, "bob", "e", t), 0);
+    srv_rate_free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(bucket),
+        cmocka_unit_test(account_lockout),
+        cmocka_unit_test(address_lockout),
+        cmocka_unit_test(success_clears),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

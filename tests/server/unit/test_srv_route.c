@@ -1,0 +1,91 @@
+/*
+ * test_srv_route.c — route matching: literals, {id} segments, 404 vs 405.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "server/srv_route.h"
+
+static const srv_route table[] = {
+    {SRV_GET, "/api/v1/conversations", 0, "list"},
+    {SRV_POST, "/api/v1/conversations", 0, "create"},
+    {SRV_GET, "/api/v1/conversations/{id}", 0, "get"},
+    {SRV_DELETE, "/api/v1/conversations/{id}/members/{id}", 0, "remove"},
+};
+#define N (sizeof table / sizeof table[0])
+
+static void literal(void **state)
+{
+    const srv_route *r = NULL;
+    int64_t ids[2];
+
+    (void)state;
+    assert_int_equal(srv_route_match(table, N, SRV_POST, "/api/v1/conversations", &r, ids),
+                     SRV_MATCH_OK);
+    assert_string_equal(r->handler, "create");
+    assert_int_equal(srv_route_match(table, N, SRV_GET, "/api/v1/conversations/", &r, ids),
+                     SRV_MATCH_OK);
+    assert_string_equal(r->handler, "list");
+}
+
+static void ids(void **state)
+{
+    const srv_route *r = NULL;
+    int64_t v[2] = {0, 0};
+
+    (void)state;
+    assert_int_equal(
+        srv_route_match(table, N, SRV_DELETE, "/api/v1/conversations/12/members/345", &r, v),
+        SRV_MATCH_OK);
+    assert_int_equal(v[0], 12);
+    assert_int_equal(v[1], 345);
+    assert_int_equal(srv_route_match(table, N, SRV_HEAD, "/api/v1/conversations/7", &r, v),
+                     SRV_MATCH_OK);
+    assert_int_equal(v[0], 7);
+}
+
+static void bad_ids_are_not_found(void **state)
+{
+    const srv_route *r = NULL;
+    int64_t v[2];
+
+    (void)state;
+    assert_int_equal(srv_route_match(table, N, SRV_GET, "/api/v1/conversations/abc", &r, v),
+                     SRV_MATCH_NOT_FOUND);
+    assert_int_equal(srv_route_match(table, N, SRV_GET, "/api/v1/conversations/0", &r, v),
+                     SRV_MATCH_NOT_FOUND);
+    assert_int_equal(srv_route_match(table, N, SRV_GET, "/api/v1/conversations/-1", &r, v),
+                     SRV_MATCH_NOT_FOUND);
+    assert_int_equal(
+        srv_route_match(table, N, SRV_GET, "/api/v1/conversations/1234567890123456789", &r, v),
+        SRV_MATCH_NOT_FOUND);
+    assert_int_equal(srv_route_match(table, N, SRV_GET, "/api/v1/conversationsx", &r, v),
+                     SRV_MATCH_NOT_FOUND);
+}
+
+static void wrong_method(void **state)
+{
+    const srv_route *r = NULL;
+    int64_t v[2];
+
+    (void)state;
+    assert_int_equal(srv_route_match(table, N, SRV_PATCH, "/api/v1/conversations/3", &r, v),
+                     SRV_MATCH_METHOD);
+    assert_int_equal(srv_method_parse("PATCH"), SRV_PATCH);
+    assert_int_equal(srv_method_parse("BREW"), SRV_METHOD_OTHER);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(literal),
+        cmocka_unit_test(ids),
+        cmocka_unit_test(bad_ids_are_not_found),
+        cmocka_unit_test(wrong_method),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
