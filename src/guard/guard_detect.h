@@ -109,6 +109,9 @@ enum {
     GUARD_DET_COUNT
 };
 
+/* The shortest digit run reported to on_digits(). */
+#define GUARD_DIGITS_MIN 4
+
 typedef struct guard_detector {
     const char *name;
     /* Adds the detector's built-in patterns. */
@@ -117,6 +120,14 @@ typedef struct guard_detector {
     int (*begin)(guard_ctx *c);
     /* One hit of pattern `arg` ending at view offset `to` (exclusive). */
     void (*on_hit)(guard_ctx *c, uint32_t arg, uint64_t to);
+    /* A maximal run of at least GUARD_DIGITS_MIN ASCII digits ends at view
+     * offset `to` (exclusive), dispatched in end order among the hits. The
+     * scan loop finds digit runs itself, in one vectorised pass over the
+     * view: a character-class repeat such as [0-9]{6} in the Hyperscan
+     * database costs every byte of every scan several times what all the
+     * literals cost together, so patterns over digits are decided in C
+     * instead. May be NULL. */
+    void (*on_digits)(guard_ctx *c, uint64_t to);
     /* Every hit ending at or before view offset `upto` has been dispatched
      * (stream mode, after each chunk): settle anything held back that no
      * later hit can change, while its bytes are still in the window. May be

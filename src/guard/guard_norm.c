@@ -13,9 +13,21 @@
 
 #include <utf8proc.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "guard_foldtab.h"
 
 #define PENDING_MAX 8 /* longer separator runs inside CJK text are kept */
+/* seg after a letter or a digit: a CJK character right after one (2024年)
+ * is never a lone character (see guard_norm.h). */
+#define SEG_WORD 2
+
+static inline bool ascii_word(unsigned b)
+{
+    return (b - '0') < 10u || ((b | 0x20) - 'a') < 26u;
+}
 
 void guard_norm_init(guard_norm *n)
 {
@@ -41,6 +53,7 @@ void guard_norm_reset(guard_norm *n)
     n->linear_ok = false;
     n->last_cjk = false;
     n->last_space = false;
+    n->seg = 0;
     n->pending_chars = 0;
     n->invalid = 0;
 }
@@ -169,8 +182,140 @@ static int emit(guard_norm *n, uint64_t orig, uint32_t olen, const unsigned char
         n->last_cjk = true;
     else if (!n->pending_chars)
         n->last_cjk = false;
+    n->seg = (flags & GUARD_FOLD_CJK) ? n->seg + 1 : vlen && ascii_word(out[0]) ? SEG_WORD : 0;
     n->last_space = (flags & (GUARD_FOLD_SPACE | GUARD_FOLD_NL)) != 0;
     return 0;
+}
+
+/* Ordinary CJK sentence punctuation (see guard_norm.h): 、。〈〉《》「」『』
+ * 【】〔〕〖〗〘〙〚〛 “”‘’ … — and the full-width ！（），：；？. */
+static bool ordinary_punct(uint32_t cp)
+{
+    if (cp >= 0x3001 && cp <= 0x301B)
+        return cp <= 0x3002 || cp >= 0x3008; /* not 〃々〆〇 */
+    if (cp >= 0xFF01 && cp <= 0xFF1F)
+        return cp == 0xFF01 || cp == 0xFF08 || cp == 0xFF09 || cp == 0xFF0C || cp == 0xFF1A ||
+               cp == 0xFF1B || cp == 0xFF1F;
+    return cp == 0x201C || cp == 0x201D || cp == 0x2018 || cp == 0x2019 || cp == 0x2026 ||
+           cp == 0x2014;
+}
+
+static int decode(const unsigned char *s, size_t avail, uint32_t *cp);
+
+/* The code point of a three-byte UTF-8 sequence at s[i, len), or 0 when
+ * there is none (or an overlong form, or a surrogate: never a character the
+ * fast path copies either). */
+static inline uint32_t three_bytes(const unsigned char *s, size_t i, size_t len)
+{
+    if (i + 2 >= len)
+        return 0;
+    unsigned b0 = s[i], b1 = s[i + 1], b2 = s[i + 2];
+    if (((b0 & 0xF0) ^ 0xE0) | ((b1 & 0xC0) ^ 0x80) | ((b2 & 0xC0) ^ 0x80))
+        return 0;
+    uint32_t c = ((b0 & 0x0Fu) << 12) | ((b1 & 0x3Fu) << 6) | (b2 & 0x3Fu);
+    return c >= 0x800 && (c - 0xD800u) >= 0x800u ? c : 0;
+}
+
+/* x read from memory as if little-endian. */
+static inline uint32_t le32(uint32_t x)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return __builtin_bswap32(x);
+#else
+    return x;
+#endif
+}
+
+/* What the character at s[i, len) is to lone_cjk_at(): 1 a CJK character,
+ * 2 a letter or digit (what it folds to starts with one), 0 anything else;
+ * -1 when it is not complete in this chunk. Its length in *k. */
+static int kind_of(uint32_t cp)
+{
+    const guard_fold_entry *e = &guard_fold_bmp[cp];
+    if (e->flags & GUARD_FOLD_CJK)
+        return 1;
+    unsigned first = e->len <= 4 ? *(const unsigned char *)&e->val : guard_fold_pool[e->val];
+    return e->len && ascii_word(first) ? 2 : 0;
+}
+
+static int kind_at_slow(const unsigned char *s, size_t i, size_t len, int *k)
+{
+    uint32_t cp;
+    *k = decode(s + i, len - i, &cp);
+    if (*k == 0)
+        return -1;
+    if (*k < 0) {
+        *k = 1;
+        return 0;
+    }
+    if (cp >= 0x10000)
+        return cp >= 0x20000 && cp <= 0x3FFFF;
+    return kind_of(cp);
+}
+
+static inline int kind_at(const unsigned char *s, size_t i, size_t len, int *k)
+{
+    uint32_t cp;
+    if (i >= len)
+        return -1;
+    if (s[i] < 0x80) {
+        *k = 1;
+        return ascii_word(s[i]) ? 2 : 0;
+    }
+    if ((cp = three_bytes(s, i, len)) != 0) {
+        *k = 3;
+        return kind_of(cp);
+    }
+    return kind_at_slow(s, i, len, k);
+}
+
+/* 1 when the text at s[i, len) starts with a lone CJK character (one with
+ * neither a CJK character nor a letter or digit after it), 0 when not, -1
+ * when the chunk ends before that is known and more input follows: the
+ * caller then stops and the bytes are carried to the next chunk, so that
+ * chunking never changes the view. */
+static int lone_cjk_at(const unsigned char *s, size_t i, size_t len, bool final)
+{
+    if (i + 8 <= len) {
+        /* the usual case: the next two characters are three bytes each */
+        uint32_t x, y;
+        memcpy(&x, s + i, 4);
+        memcpy(&y, s + i + 3, 4);
+        x = le32(x);
+        y = le32(y);
+        if ((x & 0xC0C0F0u) == 0x8080E0u && (y & 0xC0C0F0u) == 0x8080E0u) {
+            uint32_t c1 = ((x & 0x0Fu) << 12) | ((x & 0x3F00u) >> 2) | ((x >> 16) & 0x3Fu);
+            uint32_t c2 = ((y & 0x0Fu) << 12) | ((y & 0x3F00u) >> 2) | ((y >> 16) & 0x3Fu);
+            if (!(guard_fold_bmp[c1].flags & GUARD_FOLD_CJK))
+                return 0;
+            if (guard_fold_bmp[c2].flags & GUARD_FOLD_CJK)
+                return 0;
+            /* (an overlong form or a surrogate has no CJK flag: the general
+             * path below decides those) */
+        }
+    }
+    int k, f = kind_at(s, i, len, &k);
+    if (f < 0)
+        return final ? 0 : -1;
+    if (f != 1)
+        return 0;
+    f = kind_at(s, i + (size_t)k, len, &k);
+    if (f < 0)
+        return final ? 1 : -1;
+    return f == 0;
+}
+
+/* Ordinary punctuation ending at s[i] is a separator (may be dropped, an
+ * evasion) only next to a lone CJK character, before it (seg) or after it,
+ * or when separators are already held: returns 0 then, 1 when it is text,
+ * -1 when undecided yet (see lone_cjk_at). */
+static int punct_is_text(const guard_norm *n, const unsigned char *s, size_t i, size_t len,
+                         bool final)
+{
+    if (n->seg == 1 || n->pending_chars)
+        return 0;
+    int lone = lone_cjk_at(s, i, len, final);
+    return lone < 0 ? -1 : !lone;
 }
 
 static const unsigned char fffd[3] = {0xEF, 0xBF, 0xBD};
@@ -250,28 +395,232 @@ static int decode(const unsigned char *s, size_t avail, uint32_t *cp)
     return need;
 }
 
-/* Reserves room for a linear run of `k` view bytes that maps byte-for-byte
- * onto the original at `orig` (the fast paths below), after resolving held
- * separators against what the run starts with. Returns where to write, or
- * NULL when out of memory. */
-static unsigned char *linear_run(guard_norm *n, uint64_t orig, size_t k, bool cjk)
+/* Classes of characters the fast path (stretch()) copies as they are. */
+enum {
+    F_STOP,  /* anything else: emit() decides */
+    F_WORD,  /* ASCII letter (lowered) or digit */
+    F_NL,    /* line break: never a separator */
+    F_PUNCT, /* ASCII punctuation: a separator right after CJK */
+    F_SPACE, /* a space: a separator right after CJK, collapsed after a space */
+};
+
+static unsigned ascii_class(unsigned char b)
 {
-    if (n->pending_chars && settle_pending(n, cjk))
-        return NULL;
-    if (!n->linear_ok) {
-        if (push_map(n, orig, 0))
-            return NULL;
+    unsigned f = guard_fold_bmp[b].flags;
+    if (f == GUARD_FOLD_IDENT || (unsigned)(b - 'A') < 26u)
+        return F_WORD;
+    if (f == (GUARD_FOLD_NL | GUARD_FOLD_IDENT))
+        return F_NL;
+    if (f == (GUARD_FOLD_SEP | GUARD_FOLD_IDENT))
+        return F_PUNCT;
+    if (f == (GUARD_FOLD_SPACE | GUARD_FOLD_SEP | GUARD_FOLD_IDENT))
+        return F_SPACE;
+    return F_STOP;
+}
+
+#ifdef __SSE2__
+/* Copies 16 bytes of plain ASCII at p to out, lowered: printable ASCII but
+ * '*' (a star look-alike), and line breaks, with no space after a space or a
+ * line break (*sp: the byte before was one). The fold table agrees for these
+ * bytes (tests/unit/test_norm.c checks it). Returns false, copying nothing,
+ * when the block is not plain. */
+static bool ascii_block(const unsigned char *p, unsigned char *out, bool *sp)
+{
+    __m128i x = _mm_loadu_si128((const __m128i *)p);
+    if (_mm_movemask_epi8(x))
+        return false; /* not ASCII */
+    __m128i nl = _mm_cmpeq_epi8(x, _mm_set1_epi8('\n'));
+    __m128i bad = _mm_andnot_si128(nl, _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)));
+    bad = _mm_or_si128(bad, _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7F)));
+    bad = _mm_or_si128(bad, _mm_cmpeq_epi8(x, _mm_set1_epi8('*')));
+    if (_mm_movemask_epi8(bad))
+        return false;
+    unsigned spc = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(' ')));
+    unsigned brk = spc | (unsigned)_mm_movemask_epi8(nl);
+    if (spc & ((brk << 1) | (unsigned)*sp))
+        return false; /* white space to collapse */
+    __m128i up = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('A' - 1)),
+                               _mm_cmplt_epi8(x, _mm_set1_epi8('Z' + 1)));
+    _mm_storeu_si128((__m128i *)out, _mm_add_epi8(x, _mm_and_si128(up, _mm_set1_epi8(0x20))));
+    *sp = (brk >> 15) & 1;
+    return true;
+}
+#endif
+
+/* Ordinary punctuation the fast path copies: 1 when it folds to itself
+ * (。、《》), 2 when to one ASCII byte (，：？！（）), else 0. */
+static inline int punct_kind(const guard_fold_entry *e, uint32_t c3)
+{
+    if (e->flags == (GUARD_FOLD_SEP | GUARD_FOLD_IDENT))
+        return ordinary_punct(c3);
+    if (e->flags == GUARD_FOLD_SEP && e->len == 1)
+        return ordinary_punct(c3) ? 2 : 0;
+    return 0;
+}
+
+/* The fast path: copies, from s[i], the longest stretch of characters that
+ * fold to themselves byte for byte and need no separator decision — ASCII
+ * letters (lowered), digits, line breaks; ASCII punctuation and single
+ * spaces not right after a CJK character; CJK characters that fold to
+ * themselves (most simplified Chinese text); ordinary punctuation that folds
+ * to itself (。、《》“”) where it is text (punct_is_text()) — straight into
+ * the view, one map entry at most for the whole stretch. Held separators
+ * are settled first as emit() would settle them. Returns the index after the
+ * stretch (i when it copied nothing), or (size_t)-1 when out of memory. */
+static size_t stretch(guard_norm *n, const unsigned char *s, size_t i, size_t len, bool final)
+{
+    unsigned char b = s[i];
+    unsigned cls = b < 0x80 ? ascii_class(b) : F_STOP;
+    bool lead_cjk = false, lead_fold = false;
+    uint32_t c3;
+
+    if (cls == F_STOP) {
+        /* a CJK character that folds to itself, ordinary punctuation that
+         * is text, or nothing */
+        if (!(c3 = three_bytes(s, i, len)))
+            return i;
+        const guard_fold_entry *e = &guard_fold_bmp[c3];
+        int kind = punct_kind(e, c3);
+        if (e->flags == (GUARD_FOLD_CJK | GUARD_FOLD_IDENT))
+            lead_cjk = true;
+        else if (!kind || punct_is_text(n, s, i + 3, len, final) != 1)
+            return i;
+        lead_fold = kind == 2;
+    } else if (cls != F_WORD && cls != F_NL &&
+               (n->last_cjk || n->pending_chars || (cls == F_SPACE && n->last_space))) {
+        return i; /* maybe a separator (emit() holds it), or a space to collapse */
+    }
+    if (n->pending_chars && settle_pending(n, lead_cjk))
+        return (size_t)-1;
+    if (n->len + (len - i) + 8 > n->cap &&
+        grow((void **)&n->view, &n->cap, n->len + (len - i) + 8, 1))
+        return (size_t)-1;
+    if (!n->linear_ok && !lead_fold) {
+        if (push_map(n, n->orig_pos + i, 0))
+            return (size_t)-1;
         n->linear_ok = true;
     }
-    if (n->len + k + 8 > n->cap) {
-        if (grow((void **)&n->view, &n->cap, n->len + k + 8, 1))
-            return NULL;
+
+    unsigned char *w = n->view + n->len; /* n->len is behind w until out: */
+    bool cjk = n->last_cjk, sp = n->last_space;
+    uint32_t seg = n->seg;
+    size_t fresh = (size_t)-1; /* where a map entry was opened, nothing copied yet */
+    while (i < len) {
+        b = s[i];
+        if (b < 0x80) {
+#ifdef __SSE2__
+            if (!cjk && i + 16 <= len && ascii_block(s + i, w, &sp)) {
+                i += 16;
+                w += 16;
+                seg = ascii_word(s[i - 1]) ? SEG_WORD : 0;
+                continue;
+            }
+#endif
+            switch (ascii_class(b)) {
+            case F_WORD:
+                cjk = sp = false;
+                seg = SEG_WORD;
+                break;
+            case F_NL:
+                cjk = false;
+                sp = true;
+                seg = 0;
+                break;
+            case F_PUNCT:
+                if (cjk)
+                    goto out;
+                sp = false;
+                seg = 0;
+                break;
+            case F_SPACE:
+                if (cjk || sp)
+                    goto out;
+                sp = true;
+                seg = 0;
+                break;
+            default:
+                goto out;
+            }
+            *w++ = (unsigned char)((unsigned)(b - 'A') < 26u ? b + 32 : b);
+            i++;
+            continue;
+        }
+        if (i + 4 <= len) {
+            /* One load for the three bytes: the sequence's shape is then one
+             * compare. An overlong form or a surrogate decodes to a code
+             * point whose table flags are never those copied below (checked
+             * by tests/unit/test_norm.c), so they need no test here. */
+            uint32_t x;
+            memcpy(&x, s + i, 4);
+            x = le32(x);
+            if ((x & 0xC0C0F0u) != 0x8080E0u)
+                break;
+            c3 = ((x & 0x0Fu) << 12) | ((x & 0x3F00u) >> 2) | ((x >> 16) & 0x3Fu);
+        } else if (!(c3 = three_bytes(s, i, len))) {
+            break;
+        }
+        const guard_fold_entry *e = &guard_fold_bmp[c3];
+        int kind;
+        if (e->flags == (GUARD_FOLD_CJK | GUARD_FOLD_IDENT)) {
+            /* Most of Chinese text: copy such characters on, four bytes
+             * read and written at a time, until something else comes. */
+            uint32_t x, raw;
+            do {
+                memcpy(w, s + i, 3);
+                w += 3;
+                i += 3;
+                seg++;
+                if (i + 4 > len)
+                    break;
+                memcpy(&raw, s + i, 4);
+                x = le32(raw);
+                if ((x & 0xC0C0F0u) != 0x8080E0u)
+                    break;
+                c3 = ((x & 0x0Fu) << 12) | ((x & 0x3F00u) >> 2) | ((x >> 16) & 0x3Fu);
+            } while (guard_fold_bmp[c3].flags == (GUARD_FOLD_CJK | GUARD_FOLD_IDENT));
+            cjk = true;
+            sp = false;
+            continue;
+        } else if (seg != 1 && (kind = punct_kind(e, c3)) != 0 &&
+                   lone_cjk_at(s, i + 3, len, final) == 0) {
+            seg = 0;
+            cjk = sp = false;
+            if (kind == 2) {
+                /* one ASCII byte for three, mapped as emit() maps it, then
+                 * a new linear entry for what follows */
+                n->len = (size_t)(w - n->view);
+                if (push_map(n, n->orig_pos + i, 3))
+                    return (size_t)-1;
+                *w++ = *(const unsigned char *)&e->val; /* inline UTF-8 */
+                n->len++;
+                i += 3;
+                if (push_map(n, n->orig_pos + i, 0))
+                    return (size_t)-1;
+                n->linear_ok = true;
+                fresh = i;
+                continue;
+            }
+        } else {
+            break;
+        }
+        if (i + 4 <= len)
+            memcpy(w, s + i, 4); /* one store; the 4th byte is overwritten next */
+        else
+            memcpy(w, s + i, 3);
+        w += 3;
+        sp = false;
+        i += 3;
     }
-    unsigned char *o = n->view + n->len;
-    n->len += k;
+out:
+    if (fresh == i) {
+        n->n_map--; /* the stretch ended right after a fold: no linear run */
+        n->linear_ok = false;
+    }
+    n->len = (size_t)(w - n->view);
     n->last_cjk = cjk;
-    n->last_space = false;
-    return o;
+    n->last_space = sp;
+    n->seg = seg;
+    return i;
 }
 
 static int feed_bytes(guard_norm *n, const unsigned char *s, size_t len, bool final,
@@ -281,51 +630,19 @@ static int feed_bytes(guard_norm *n, const unsigned char *s, size_t len, bool fi
     while (i < len) {
         unsigned char b = s[i];
         uint64_t orig = n->orig_pos + i;
+        size_t j = stretch(n, s, i, len, final);
+        if (j == (size_t)-1)
+            return -1;
+        if (j > i) {
+            i = j;
+            continue;
+        }
         if (b < 0x80) {
             const guard_fold_entry *e = &guard_fold_bmp[b];
-            /* Fast path: a run of letters and digits is linear, never holds a
-             * separator, and needs one capacity check for the whole run. */
-            if (e->flags == GUARD_FOLD_IDENT || (unsigned)(b - 'A') < 26u) {
-                size_t j = i + 1;
-                while (j < len && s[j] < 0x80 &&
-                       (guard_fold_bmp[s[j]].flags == GUARD_FOLD_IDENT ||
-                        (unsigned)(s[j] - 'A') < 26u))
-                    j++;
-                unsigned char *o = linear_run(n, orig, j - i, false);
-                if (!o)
-                    return -1;
-                for (size_t k = i; k < j; k++)
-                    o[k - i] = (unsigned char)((unsigned)(s[k] - 'A') < 26u ? s[k] + 32 : s[k]);
-                i = j;
-                continue;
-            }
             if (emit(n, orig, 1, s + i, (const unsigned char *)&e->val, e->len, e->flags))
                 return -1;
             i++;
             continue;
-        }
-        /* Fast path: a run of CJK characters that fold to themselves (most
-         * simplified Chinese text) is copied as it is. */
-        if ((b & 0xF0) == 0xE0 && i + 2 < len && (s[i + 1] & 0xC0) == 0x80 &&
-            (s[i + 2] & 0xC0) == 0x80) {
-            size_t j = i;
-            while (j + 2 < len && (s[j] & 0xF0) == 0xE0 && (s[j + 1] & 0xC0) == 0x80 &&
-                   (s[j + 2] & 0xC0) == 0x80) {
-                uint32_t c3 = ((uint32_t)(s[j] & 0x0F) << 12) | ((uint32_t)(s[j + 1] & 0x3F) << 6) |
-                              (s[j + 2] & 0x3F);
-                if (c3 < 0x800 || (c3 >= 0xD800 && c3 <= 0xDFFF) ||
-                    guard_fold_bmp[c3].flags != (GUARD_FOLD_CJK | GUARD_FOLD_IDENT))
-                    break;
-                j += 3;
-            }
-            if (j > i) {
-                unsigned char *o = linear_run(n, orig, j - i, true);
-                if (!o)
-                    return -1;
-                memcpy(o, s + i, j - i);
-                i = j;
-                continue;
-            }
         }
         uint32_t cp;
         int k = decode(s + i, len - i, &cp);
@@ -345,7 +662,15 @@ static int feed_bytes(guard_norm *n, const unsigned char *s, size_t len, bool fi
             const guard_fold_entry *e = &guard_fold_bmp[cp];
             const unsigned char *out =
                 e->len <= 4 ? (const unsigned char *)&e->val : guard_fold_pool + e->val;
-            if (emit(n, orig, (uint32_t)k, s + i, out, e->len, e->flags))
+            unsigned flags = e->flags;
+            if ((flags & GUARD_FOLD_SEP) && ordinary_punct(cp)) {
+                int text = punct_is_text(n, s, i + (size_t)k, len, final);
+                if (text < 0)
+                    break; /* carried to the next chunk */
+                if (text)
+                    flags &= ~(unsigned)GUARD_FOLD_SEP;
+            }
+            if (emit(n, orig, (uint32_t)k, s + i, out, e->len, flags))
                 return -1;
         } else if (emit_astral(n, orig, s + i, cp)) {
             return -1;
@@ -365,33 +690,24 @@ int guard_norm_feed(guard_norm *n, const unsigned char *s, size_t len, bool fina
         s = none; /* a final call with no bytes */
 
     if (n->n_carry) {
-        /* Complete the sequence split by the previous chunk. */
-        unsigned char tmp[8];
-        size_t take = len < 4 ? len : 4;
+        /* Bytes the previous chunk left undecided: decide them with enough
+         * of this chunk joined on (16 bytes settle anything carried). */
+        unsigned char tmp[sizeof n->carry + 16];
+        size_t take = len < 16 ? len : 16, have = n->n_carry + take, got = 0;
         memcpy(tmp, n->carry, n->n_carry);
         memcpy(tmp + n->n_carry, s, take);
-        size_t have = n->n_carry + take, got = 0;
-        uint64_t start = n->orig_pos;
-        /* Decode just the first character of the joined bytes. */
-        uint32_t cp;
-        int k = decode(tmp, have, &cp);
-        if (k == 0 && !final && take == len) {
-            memcpy(n->carry + n->n_carry, s, len);
-            n->n_carry += len;
+        if (feed_bytes(n, tmp, have, final && take == len, &got))
+            return -1;
+        n->orig_pos += got;
+        if (got < n->n_carry) {
+            /* still undecided: this chunk was too short and is all in tmp */
+            if (have - got > sizeof n->carry)
+                return -1; /* cannot happen: at most 10 bytes stay undecided */
+            memmove(n->carry, tmp + got, have - got);
+            n->n_carry = have - got;
             return 0;
         }
-        size_t one = k > 0 ? (size_t)k : 1;
-        if (feed_bytes(n, tmp, one, true, &got))
-            return -1;
-        n->orig_pos = start + one;
-        used = one > n->n_carry ? one - n->n_carry : 0;
-        if (one < n->n_carry) {
-            /* an invalid byte: re-feed the rest of the carry */
-            size_t rest = n->n_carry - one;
-            memmove(n->carry, n->carry + one, rest);
-            n->n_carry = rest;
-            return guard_norm_feed(n, s, len, final);
-        }
+        used = got - n->n_carry;
         n->n_carry = 0;
     }
     size_t consumed = 0;
@@ -400,6 +716,8 @@ int guard_norm_feed(guard_norm *n, const unsigned char *s, size_t len, bool fina
     n->orig_pos += consumed;
     size_t left = len - used - consumed;
     if (left) {
+        if (left > sizeof n->carry)
+            return -1; /* cannot happen: at most 10 bytes stay undecided */
         memcpy(n->carry, s + used + consumed, left);
         n->n_carry = left;
     }

@@ -15,6 +15,17 @@
  * dropped separator inside a CJK word, a homoglyph); a hit spanning one is
  * flagged as found through an evasion view.
  *
+ * Ordinary CJK sentence punctuation (，。、：；？！“”‘’（）《》【】… and the
+ * like) separates words rather than hides them: it stays in the view, and is
+ * dropped as an evasion only next to a lone CJK character, one with no other
+ * CJK character, letter or digit on its far side (机，密★1年, 请看机，密★,
+ * 蓝，鳍，计，划: a word cut into characters; not 2024年，or 于２０２４).
+ * A word cut elsewhere by such
+ * punctuation (天龙，计划) is not rejoined; symbols, spaces, ASCII punctuation,
+ * zero-width and format characters between CJK characters still are. Doing
+ * otherwise cost an evasion event, a rollback and two map entries at every
+ * comma and full stop of Chinese text, and joined words across sentences.
+ *
  * Streaming: guard_norm_feed() may be called with chunks split anywhere (even
  * inside a UTF-8 sequence). View bytes up to guard_norm_committed() are final;
  * a tail of separators whose fate depends on the next character is held back.
@@ -45,12 +56,16 @@ typedef struct guard_norm {
     uint64_t *ev;
     size_t n_ev, cap_ev;
     /* state */
-    uint64_t orig_pos;      /* original offset of the next byte fed */
-    unsigned char carry[4]; /* incomplete UTF-8 sequence from the last chunk */
+    uint64_t orig_pos;       /* original offset of the next byte fed */
+    unsigned char carry[16]; /* bytes of the last chunk not decided yet: an
+                                incomplete UTF-8 sequence, or punctuation and
+                                the characters after it (at most 10 bytes) */
     size_t n_carry;
     bool linear_ok;           /* the last map entry is linear and current */
     bool last_cjk;            /* the last emitted character was CJK */
     bool last_space;          /* the last emitted byte was a space */
+    uint32_t seg;             /* CJK characters in a row just before, in the original
+                                 (from 2 when a letter or digit precedes them) */
     int pending_chars;        /* separators held after a CJK character */
     size_t pending_view;      /* view length before them */
     size_t pending_map;       /* map length before them */

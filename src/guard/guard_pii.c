@@ -3,18 +3,26 @@
  * numbers, bank cards, e-mail, PRC passport, Hong Kong / Macau / Taiwan IDs,
  * licence plates.
  *
- * Patterns find digit-shaped candidates; the C side takes the maximal token
- * around each hit (so an 18-digit ID inside a 19-digit run is not one),
- * validates it (checksums, dates, prefixes: guard_validate.c) and scores it.
+ * Every number-shaped type has a run of at least four digits, found by the
+ * scan loop in C (guard_detector.on_digits): regular expressions over digits
+ * made the whole database four times slower. At the end of each run, the
+ * shapes the types allow are matched backwards in C (the regular expressions
+ * they used to be are quoted at each), then the C side takes the maximal
+ * token (so an 18-digit ID inside a 19-digit run is not one), validates it
+ * (checksums, dates, prefixes: guard_validate.c) and scores it. Only e-mail
+ * and plates, which do not start from digits, are still patterns.
  * As Microsoft Purview does, a corroborating keyword (身份证, 手机, 卡号, …)
  * within `keyword_window` characters raises confidence; keywords may come
  * before or after the number, so recent findings are kept (bounded) and
  * revised when a keyword arrives.
  */
 #include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "guard_detect.h"
 #include "guard_validate.h"
@@ -52,16 +60,7 @@ static const struct {
     const char *expr;
     unsigned arg;
 } patterns[] = {
-    {"[0-9]{17}[0-9x]", P_ID},
-    {"1[3-9][0-9][ -]?[0-9]{4}[ -]?[0-9]{4}", P_MOBILE},
-    {"(\\(0[0-9]{2,3}\\) ?|0[0-9]{2,3}-)[0-9]{7,8}", P_LANDLINE},
-    {"[0-9]{16,19}", P_CARD},
-    {"[0-9]{4}([ -][0-9]{4}){3}", P_CARD_SPACED},
     {"@[a-z0-9-]+\\.[a-z]", P_EMAIL},
-    {"([eg][0-9]{8}|e[a-z][0-9]{7})", P_PASSPORT},
-    {"[a-z]{1,2}[0-9]{6}\\(?[0-9a]\\)?", P_HKID},
-    {"[157][0-9]{6}\\([0-9]\\)", P_MOID},
-    {"[a-z][12][0-9]{8}", P_TWID},
     {"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使领][a-hj-np-z] ?[·.]? "
      "?[a-hj-np-z0-9]{5,6}",
      P_PLATE},
@@ -182,22 +181,49 @@ static int vb(const guard_ctx *c, uint64_t off)
  * was quadratic on a message dense with both. Bytes no longer in the window
  * count as one character each (an over-estimate: only far pairs are
  * affected, and they are out of any window anyway). */
+static uint64_t chars_in(const guard_ctx *c, uint64_t from, uint64_t to)
+{
+    const guard_norm *v = c->norm;
+    uint64_t n = 0, lo = from > v->base ? from : v->base,
+             hi = to < v->base + v->len ? to : v->base + v->len;
+    if (lo >= hi)
+        return to - from;
+    /* The cursor walks the whole view, so this runs over every byte of the
+     * input: 16 at a time where SSE2 is there. A character is a byte that
+     * is not a continuation byte (10xxxxxx), i.e. not in [0x80, 0xBF]. */
+    const unsigned char *p = v->view + (lo - v->base);
+    size_t len = (size_t)(hi - lo), i = 0;
+#ifdef __SSE2__
+    /* continuation bytes counted in 16 byte lanes (each compare gives -1),
+     * summed every 255 blocks before a lane can overflow */
+    const __m128i top = _mm_set1_epi8((char)0xC0), cont = _mm_set1_epi8((char)0x80);
+    while (i + 16 <= len) {
+        __m128i acc = _mm_setzero_si128();
+        size_t blocks = 0;
+        for (; i + 16 <= len && blocks < 255; i += 16, blocks++) {
+            __m128i x = _mm_and_si128(_mm_loadu_si128((const __m128i *)(p + i)), top);
+            acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(x, cont));
+        }
+        __m128i sum = _mm_sad_epu8(acc, _mm_setzero_si128());
+        uint64_t conts = (uint64_t)_mm_cvtsi128_si64(sum) +
+                         (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(sum, sum));
+        n += blocks * 16 - conts;
+    }
+#endif
+    for (; i < len; i++)
+        n += (p[i] & 0xC0) != 0x80;
+    return n + (lo - from) + (to - hi);
+}
+
 static uint64_t char_index(const guard_ctx *c, pii_state *s, uint64_t off)
 {
     if (off >= s->cur_off) {
-        for (uint64_t i = s->cur_off; i < off; i++) {
-            int x = guard_ctx_view_byte(c, i);
-            s->cur_chars += x < 0 || (x & 0xC0) != 0x80;
-        }
+        s->cur_chars += chars_in(c, s->cur_off, off);
         s->cur_off = off;
         return s->cur_chars;
     }
-    uint64_t n = s->cur_chars;
-    for (uint64_t i = off; i < s->cur_off && n; i++) {
-        int x = guard_ctx_view_byte(c, i);
-        n -= x < 0 || (x & 0xC0) != 0x80;
-    }
-    return n;
+    uint64_t back = chars_in(c, off, s->cur_off);
+    return back < s->cur_chars ? s->cur_chars - back : 0;
 }
 
 static bool near(uint64_t a, uint64_t b, unsigned win)
@@ -219,7 +245,6 @@ static void boost(guard_ctx *c, pii_recent *r)
 static void emit_pii(guard_ctx *c, pii_state *s, enum pii_type t, uint64_t vs, uint64_t ve,
                      int extra)
 {
-    char expl[160];
     unsigned win = c->cfg->keyword_window ? c->cfg->keyword_window : 300;
     if (s->last_end[t] == ve && s->last_start[t] <= vs)
         return; /* the same token, reported by an overlapping pattern */
@@ -227,9 +252,8 @@ static void emit_pii(guard_ctx *c, pii_state *s, enum pii_type t, uint64_t vs, u
         return;
     s->last_end[t] = ve;
     s->last_start[t] = vs;
-    snprintf(expl, sizeof expl, "%s", types[t].what);
     int idx = guard_emit(c, types[t].rule, GUARD_CAT_PII, types[t].sev, types[t].base + extra, vs,
-                         ve, expl);
+                         ve, types[t].what);
     if (idx < 0)
         return;
     pii_recent *r = &s->f[s->head];
@@ -493,6 +517,168 @@ static void plate_hit(guard_ctx *c, pii_state *s, uint64_t to)
     emit_pii(c, s, T_PLATE, vs, to, 0);
 }
 
+/* ---- shapes: each type's former pattern, matched backwards from `to` ---- */
+
+/* The n view bytes before `to` are digits. */
+static bool digits_before(const guard_ctx *c, uint64_t to, unsigned n)
+{
+    if (to < n)
+        return false;
+    for (uint64_t i = to - n; i < to; i++)
+        if (!guard_is_digit(guard_ctx_view_byte(c, i)))
+            return false;
+    return true;
+}
+
+static bool is_lower(int b)
+{
+    return b >= 'a' && b <= 'z';
+}
+
+static bool is_sep(int b)
+{
+    return b == ' ' || b == '-';
+}
+
+/* vb() one byte before `off`, -1 at the start of the view. */
+static int before(const guard_ctx *c, uint64_t off, unsigned back)
+{
+    return off >= back ? guard_ctx_view_byte(c, off - back) : -1;
+}
+
+/* Does the former pattern of `arg` have a match ending at `to`? */
+static bool shape_at(const guard_ctx *c, unsigned arg, uint64_t to)
+{
+    switch (arg) {
+    case P_ID: /* [0-9]{17}[0-9x] */
+    {
+        int last = before(c, to, 1);
+        return (guard_is_digit(last) || last == 'x') && digits_before(c, to - 1, 17);
+    }
+    case P_MOBILE: /* 1[3-9][0-9][ -]?[0-9]{4}[ -]?[0-9]{4} */
+        if (!digits_before(c, to, 4))
+            return false;
+        for (unsigned s1 = 0; s1 < 2; s1++) {
+            uint64_t p = to - 4 - s1;
+            if ((s1 && !is_sep(before(c, to - 4, 1))) || !digits_before(c, p, 4))
+                continue;
+            for (unsigned s2 = 0; s2 < 2; s2++) {
+                uint64_t q = p - 4 - s2;
+                int d1 = before(c, q, 1), d2 = before(c, q, 2);
+                if (s2 && !is_sep(before(c, p - 4, 1)))
+                    continue;
+                if (guard_is_digit(d1) && d2 >= '3' && d2 <= '9' && before(c, q, 3) == '1')
+                    return true;
+            }
+        }
+        return false;
+    case P_LANDLINE: /* (\(0[0-9]{2,3}\) ?|0[0-9]{2,3}-)[0-9]{7,8} */
+        for (unsigned d = 7; d <= 8; d++) {
+            if (!digits_before(c, to, d))
+                break;
+            uint64_t q = to - d;
+            for (unsigned k = 2; k <= 3; k++) {
+                if (before(c, q, 1) == '-' && digits_before(c, q - 1, k) &&
+                    before(c, q - 1 - k, 1) == '0')
+                    return true;
+                for (unsigned sp = 0; sp < 2; sp++) {
+                    uint64_t r = q - sp;
+                    if (sp && before(c, q, 1) != ' ')
+                        continue;
+                    if (before(c, r, 1) == ')' && digits_before(c, r - 1, k) &&
+                        before(c, r - 1 - k, 1) == '0' && before(c, r - 1 - k, 2) == '(')
+                        return true;
+                }
+            }
+        }
+        return false;
+    case P_CARD: /* [0-9]{16,19} */
+        return digits_before(c, to, 16);
+    case P_CARD_SPACED: /* [0-9]{4}([ -][0-9]{4}){3} */
+        for (unsigned g = 0; g < 4; g++) {
+            uint64_t p = to - 5 * g;
+            if ((g && !is_sep(guard_ctx_view_byte(c, p))) || !digits_before(c, p, 4))
+                return false;
+        }
+        return true;
+    case P_PASSPORT: /* [eg][0-9]{8}|e[a-z][0-9]{7} */
+    {
+        int b8 = before(c, to, 9), b7 = before(c, to, 8);
+        return (digits_before(c, to, 8) && (b8 == 'e' || b8 == 'g')) ||
+               (digits_before(c, to, 7) && is_lower(b7) && b8 == 'e');
+    }
+    case P_HKID: /* [a-z]{1,2}[0-9]{6}\(?[0-9a]\)? */
+    {
+        uint64_t p = before(c, to, 1) == ')' ? to - 1 : to;
+        int last = before(c, p, 1);
+        if (!(guard_is_digit(last) || last == 'a'))
+            return false;
+        p--;
+        for (unsigned op = 0; op < 2; op++) {
+            if (op && before(c, p, 1) != '(')
+                continue;
+            if (digits_before(c, p - op, 6) && is_lower(before(c, p - op, 7)))
+                return true;
+        }
+        return false;
+    }
+    case P_MOID: /* [157][0-9]{6}\([0-9]\) */
+    {
+        int lead = before(c, to, 10);
+        return before(c, to, 1) == ')' && guard_is_digit(before(c, to, 2)) &&
+               before(c, to, 3) == '(' && digits_before(c, to - 3, 6) &&
+               (lead == '1' || lead == '5' || lead == '7');
+    }
+    case P_TWID: /* [a-z][12][0-9]{8} */
+    {
+        int sex = before(c, to, 9);
+        return digits_before(c, to, 8) && (sex == '1' || sex == '2') && is_lower(before(c, to, 10));
+    }
+    }
+    return false;
+}
+
+/* A run of digits ends at `e`. The types' tokens end there, or a few bytes
+ * later: an ID's check character x, a Hong Kong check character a or a
+ * parenthesised check character, (7) or (a). Each possible end is tried in
+ * order, and at each end the types in the order of their former patterns,
+ * as the hits of those patterns were dispatched. */
+static void pii_digits(guard_ctx *c, uint64_t e)
+{
+    pii_state *s = c->det_state[GUARD_DET_PII];
+    uint64_t ends[4];
+    unsigned n = 0;
+    int b0, b1;
+
+    /* Most runs are years (2024年): every type needs six digits in a row,
+     * or four after a space or dash that follows four more. The common case
+     * reads the view directly. */
+    const guard_norm *v = c->norm;
+    if (e >= v->base + 6 && e <= v->base + v->len) {
+        const unsigned char *p = v->view + (e - v->base);
+        if ((!guard_is_digit(p[-5]) || !guard_is_digit(p[-6])) &&
+            (!is_sep(p[-5]) || !digits_before(c, e - 5, 4)))
+            return;
+    } else if (!digits_before(c, e, 6) &&
+               !(is_sep(before(c, e, 5)) && digits_before(c, e - 5, 4))) {
+        return;
+    }
+    b0 = vb(c, e);
+    b1 = vb(c, e + 1);
+    ends[n++] = e;
+    if (b0 == 'x' || b0 == 'a' || b0 == ')')
+        ends[n++] = e + 1;
+    if (b0 == '(' && (guard_is_digit(b1) || b1 == 'a')) {
+        ends[n++] = e + 2;
+        if (vb(c, e + 2) == ')')
+            ends[n++] = e + 3;
+    }
+    for (unsigned i = 0; i < n; i++)
+        for (unsigned arg = P_ID; arg <= P_TWID; arg++)
+            if (arg != P_EMAIL && shape_at(c, arg, ends[i]))
+                digits_hit(c, s, arg, ends[i]);
+}
+
 static void pii_hit(guard_ctx *c, uint32_t arg, uint64_t to)
 {
     pii_state *s = c->det_state[GUARD_DET_PII];
@@ -513,6 +699,7 @@ const guard_detector guard_det_pii = {
     .patterns = pii_patterns,
     .begin = pii_begin,
     .on_hit = pii_hit,
+    .on_digits = pii_digits,
     .finish = NULL,
     .end = pii_end,
 };

@@ -8,9 +8,17 @@
  * dispatched once LOOKAHEAD more view bytes are final behind it, and only
  * KEEP bytes of view (and the matching original bytes) are kept behind the
  * dispatch point: memory is constant whatever the input size.
+ *
+ * Runs of ASCII digits are found here, in C, not by the database: see
+ * guard_detector.on_digits. They are dispatched merged with the hits, in end
+ * order, and are held back the same way in stream mode.
  */
 #include <stdlib.h>
 #include <string.h>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "guard_result.h"
 #include "guard_ruleset.h"
@@ -30,6 +38,9 @@ struct guard_scanner {
     guard_norm norm;
     guard_hit *hits;
     size_t n_hits, cap_hits, lost_hits;
+    uint64_t *runs; /* end offsets of digit runs not yet dispatched, ascending */
+    size_t n_runs, cap_runs;
+    uint64_t dig_pos; /* view offset the digit search resumes at */
     bool streaming;
 };
 
@@ -78,6 +89,7 @@ void guard_scanner_free(guard_scanner *s)
     guard_ruleset_unref(s->sized_stream);
     guard_norm_free(&s->norm);
     free(s->hits);
+    free(s->runs);
     free(s);
 }
 
@@ -121,6 +133,87 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
     return 0;
 }
 
+/* Bit k set when v[i + k] is an ASCII digit, for k < 64 and i + k < end. */
+static uint64_t digit_mask(const unsigned char *v, size_t i, size_t end)
+{
+    uint64_t m = 0;
+    size_t k = 0;
+#ifdef __SSE2__
+    const __m128i zero = _mm_set1_epi8('0'), nine = _mm_set1_epi8(9);
+    for (; k < 64 && i + k + 16 <= end; k += 16) {
+        __m128i x = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(v + i + k)), zero);
+        /* x - '0' <= 9 unsigned: min(x, 9) == x */
+        unsigned b = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(x, nine), x));
+        m |= (uint64_t)b << k;
+    }
+#endif
+    for (; k < 64 && i + k < end; k++)
+        m |= (uint64_t)guard_is_digit(v[i + k]) << k;
+    return m;
+}
+
+static int push_run(guard_scanner *s, uint64_t to)
+{
+    if (s->n_runs == s->cap_runs) {
+        size_t nc = s->cap_runs ? s->cap_runs * 2 : 256;
+        uint64_t *q = nc <= HITS_MAX ? realloc(s->runs, nc * sizeof *q) : NULL;
+        if (!q)
+            return -1;
+        s->runs = q;
+        s->cap_runs = nc;
+    }
+    s->runs[s->n_runs++] = to;
+    return 0;
+}
+
+/* Records the end of every run of at least GUARD_DIGITS_MIN digits in the
+ * view before offset `upto`. A run reaching `upto` may go on in view bytes
+ * not final yet: unless `final`, it is left for the next call, which resumes
+ * at its start (so the byte before the resume point is never a digit). A run
+ * that cannot be recorded (out of memory, too many) is counted as a lost hit.
+ *
+ * Digits are frequent (dates: ~50,000 runs per MB of office text), so runs
+ * are found 64 bytes at a time on bit masks, not byte by byte. */
+static void find_digit_runs(guard_scanner *s, uint64_t upto, bool final)
+{
+    _Static_assert(GUARD_DIGITS_MIN == 4, "the masks below test runs of four");
+    const guard_norm *n = &s->norm;
+    const unsigned char *v = n->view;
+    size_t i = s->dig_pos > n->base ? (size_t)(s->dig_pos - n->base) : 0;
+    size_t end = (size_t)(upto - n->base);
+    uint64_t prev = 0, cur, next;
+
+    if (!final)
+        while (end > i && guard_is_digit(v[end - 1]))
+            end--;
+    s->dig_pos = n->base + end;
+    if (i >= end)
+        return;
+    cur = digit_mask(v, i, end);
+    for (; i < end; i += 64) {
+        next = i + 64 < end ? digit_mask(v, i + 64, end) : 0;
+        /* bit k of at4: bytes k-3..k are digits (the three before the block
+         * come from prev); of ends: that, and byte k+1 is not a digit. */
+        uint64_t at4 = cur & ((cur << 1) | (prev >> 63)) & ((cur << 2) | (prev >> 62)) &
+                       ((cur << 3) | (prev >> 61));
+        uint64_t ends = at4 & ~((cur >> 1) | (next << 63));
+        while (ends) {
+            if (push_run(s, n->base + i + (size_t)__builtin_ctzll(ends) + 1))
+                s->lost_hits++;
+            ends &= ends - 1;
+        }
+        prev = cur;
+        cur = next;
+    }
+}
+
+static void dispatch_digits(guard_ctx *c, uint64_t to)
+{
+    for (int d = 0; d < GUARD_DET_COUNT; d++)
+        if (guard_detectors[d]->on_digits)
+            guard_detectors[d]->on_digits(c, to);
+}
+
 static int cmp_hit(const void *a, const void *b)
 {
     const guard_hit *x = a, *y = b;
@@ -129,11 +222,13 @@ static int cmp_hit(const void *a, const void *b)
     return x->id < y->id ? -1 : (x->id > y->id);
 }
 
-/* Dispatches buffered hits with end offset <= upto; keeps the rest. */
+/* Dispatches buffered hits and digit runs with end offset <= upto, merged in
+ * end order (a digit run after the hits ending where it ends); keeps the
+ * rest. */
 static void dispatch(guard_scanner *s, guard_ctx *c, uint64_t upto)
 {
     const guard_ruleset *rs = c->rs;
-    size_t i, k = 0;
+    size_t i, r = 0, k = 0;
     bool sorted = true;
     for (i = 1; i < s->n_hits && sorted; i++)
         sorted = s->hits[i - 1].to <= s->hits[i].to;
@@ -143,14 +238,21 @@ static void dispatch(guard_scanner *s, guard_ctx *c, uint64_t upto)
         const guard_hit *h = &s->hits[i];
         if (h->to > upto)
             break;
+        for (; r < s->n_runs && s->runs[r] < h->to; r++)
+            dispatch_digits(c, s->runs[r]);
         if (h->id >= rs->n_builtin)
             guard_det_lexicon.on_hit(c, h->id - (uint32_t)rs->n_builtin, h->to);
         else
             guard_detectors[rs->meta[h->id].det]->on_hit(c, rs->meta[h->id].arg, h->to);
     }
+    for (; r < s->n_runs && s->runs[r] <= upto; r++)
+        dispatch_digits(c, s->runs[r]);
     for (; i < s->n_hits; i++)
         s->hits[k++] = s->hits[i];
     s->n_hits = k;
+    for (k = 0; r < s->n_runs; r++)
+        s->runs[k++] = s->runs[r];
+    s->n_runs = k;
 }
 
 static int detectors_begin(guard_ctx *c)
@@ -207,11 +309,14 @@ guard_err guard_scan(guard_scanner *s, guard_ruleset *rs, const char *text, size
 
     guard_norm_reset(&s->norm);
     s->n_hits = 0;
+    s->n_runs = 0;
+    s->dig_pos = 0;
     s->lost_hits = 0;
     if (guard_norm_feed(&s->norm, (const unsigned char *)text, len, true)) {
         rc = seterr(err, GUARD_ENOMEM, "out of memory normalising input");
         goto fail;
     }
+    find_digit_runs(s, s->norm.len, true);
     if (s->norm.len > UINT32_MAX) { /* folding expanded it past Hyperscan's limit */
         rc = seterr(err, GUARD_EINVAL, "input too large once normalised: stream it");
         goto fail;
@@ -291,6 +396,8 @@ guard_err guard_stream_open(guard_scanner *s, guard_ruleset *rs, guard_scope sco
     }
     guard_norm_reset(&s->norm);
     s->n_hits = 0;
+    s->n_runs = 0;
+    s->dig_pos = 0;
     s->lost_hits = 0;
     st->ctx.rs = rs;
     st->ctx.cfg = &rs->policy.settings;
@@ -335,6 +442,7 @@ static guard_err stream_advance(guard_stream *st, bool final, guard_error *err)
         }
         st->scanned = committed;
     }
+    find_digit_runs(s, committed, final);
     if (final) {
         if (hs_close_stream(st->hs, s->scratch, on_match, s) != HS_SUCCESS)
             return seterr(err, GUARD_ENOMEM, "Hyperscan stream close failed");
@@ -359,6 +467,10 @@ static guard_err stream_advance(guard_stream *st, bool final, guard_error *err)
     uint64_t oldest = s->n_hits ? s->hits[0].to : upto;
     if (oldest > upto)
         oldest = upto;
+    if (s->n_runs && s->runs[0] < oldest)
+        oldest = s->runs[0];
+    if (s->dig_pos < oldest) /* a digit run still open: its start */
+        oldest = s->dig_pos;
     if (oldest > n->base + KEEP) {
         guard_norm_discard(n, oldest - KEEP);
         uint64_t keep_orig = st->fed, oe;
@@ -451,6 +563,7 @@ guard_err guard_stream_close(guard_stream *st, guard_result **out, guard_error *
         guard_result_free(guard_result_pub(st->res));
     s->streaming = false;
     s->n_hits = 0;
+    s->n_runs = 0;
     guard_ruleset_unref(st->rs);
     free(st->orig);
     free(st);

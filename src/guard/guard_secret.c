@@ -680,7 +680,10 @@ static size_t read_value(const guard_ctx *c, uint64_t to, char *v, uint64_t *vos
         return 0;
     guard_norm_to_orig(c->norm, to, to + 1, &os, &oe);
     o = os;
-    /* Separators the pattern left behind: "= ", ": ", "=>", "：", "＝". */
+    /* Separators the pattern left behind: "= ", ": ", "=>", "：", "＝", and
+     * once a 是 or 为 after a colon ("密码：是 …": the colon is in the view,
+     * so the pattern ended there). */
+    bool verb = false;
     for (int k = 0; k < VALUE_SKIP_MAX; k++) {
         int b = obyte(c, o);
         if (is_space_orig(c, o, &sl))
@@ -690,6 +693,9 @@ static size_t read_value(const guard_ctx *c, uint64_t to, char *v, uint64_t *vos
         else if (b == 0xEF && obyte(c, o + 1) == 0xBC &&
                  (obyte(c, o + 2) == 0x9A || obyte(c, o + 2) == 0x9D))
             o += 3;
+        else if (!verb && ((b == 0xE6 && obyte(c, o + 1) == 0x98 && obyte(c, o + 2) == 0xAF) ||
+                           (b == 0xE4 && obyte(c, o + 1) == 0xB8 && obyte(c, o + 2) == 0xBA)))
+            o += 3, verb = true;
         else
             break;
     }

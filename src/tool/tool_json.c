@@ -141,3 +141,166 @@ int tool_json_to_buf(const json_t *j, tool_buf *b, size_t flags)
 {
     return json_dump_callback(j, dump_cb, b, flags);
 }
+
+/* ---- streaming writer ----------------------------------------------------- */
+
+void tool_jw_init(tool_jw *w, tool_buf *out)
+{
+    w->out = out;
+    w->n = 0;
+    w->err = false;
+}
+
+static void jw_flush(tool_jw *w)
+{
+    if (w->n && !w->err && tool_buf_add(w->out, w->tmp, w->n))
+        w->err = true;
+    w->n = 0;
+}
+
+void tool_jw_raw(tool_jw *w, const char *s, size_t n)
+{
+    if (n > sizeof w->tmp - w->n) {
+        jw_flush(w);
+        if (n > sizeof w->tmp) {
+            if (!w->err && tool_buf_add(w->out, s, n))
+                w->err = true;
+            return;
+        }
+    }
+    memcpy(w->tmp + w->n, s, n);
+    w->n += n;
+}
+
+/* Bytes below 0x20 and '"' and '\\' are escaped; the rest of ASCII is
+ * copied. Escapes as jansson writes them. */
+static const char jw_esc[32][7] = {
+    "\\u0000", "\\u0001", "\\u0002", "\\u0003", "\\u0004", "\\u0005", "\\u0006", "\\u0007",
+    "\\b",     "\\t",     "\\n",     "\\u000B", "\\f",     "\\r",     "\\u000E", "\\u000F",
+    "\\u0010", "\\u0011", "\\u0012", "\\u0013", "\\u0014", "\\u0015", "\\u0016", "\\u0017",
+    "\\u0018", "\\u0019", "\\u001A", "\\u001B", "\\u001C", "\\u001D", "\\u001E", "\\u001F",
+};
+
+void tool_jw_str(tool_jw *w, const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t run = 0, i = 0; /* u[run, i) is copied as it is */
+
+    TOOL_JW_LIT(w, "\"");
+    while (i < n) {
+        unsigned char b = u[i];
+        if (b >= 0x20 && b < 0x80 && b != '"' && b != '\\') {
+            i++;
+            continue;
+        }
+        size_t k = b < 0x80 ? 0 : utf8_len(u + i, n - i);
+        if (k) {
+            i += k;
+            continue;
+        }
+        tool_jw_raw(w, s + run, i - run);
+        if (b < 0x20)
+            tool_jw_raw(w, jw_esc[b], strlen(jw_esc[b]));
+        else if (b == '"')
+            TOOL_JW_LIT(w, "\\\"");
+        else if (b == '\\')
+            TOOL_JW_LIT(w, "\\\\");
+        else
+            TOOL_JW_LIT(w, "\xEF\xBF\xBD"); /* not UTF-8 */
+        run = ++i;
+    }
+    tool_jw_raw(w, s + run, i - run);
+    TOOL_JW_LIT(w, "\"");
+}
+
+void tool_jw_cstr(tool_jw *w, const char *s)
+{
+    if (s)
+        tool_jw_str(w, s, strlen(s));
+    else
+        TOOL_JW_LIT(w, "null");
+}
+
+void tool_jw_int(tool_jw *w, int64_t v)
+{
+    char d[24];
+    size_t k = sizeof d;
+    uint64_t m = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        d[--k] = (char)('0' + m % 10);
+        m /= 10;
+    } while (m);
+    if (v < 0)
+        d[--k] = '-';
+    tool_jw_raw(w, d + k, sizeof d - k);
+}
+
+int tool_jw_finish(tool_jw *w)
+{
+    jw_flush(w);
+    return w->err ? -1 : 0;
+}
+
+static void jw_uint_or_null(tool_jw *w, uint64_t v)
+{
+    if (v)
+        tool_jw_int(w, (int64_t)v);
+    else
+        TOOL_JW_LIT(w, "null");
+}
+
+static void jw_finding(tool_jw *w, const guard_finding *f, const tool_pos *pos)
+{
+    TOOL_JW_LIT(w, "{\"rule\":");
+    tool_jw_cstr(w, f->rule);
+    TOOL_JW_LIT(w, ",\"category\":");
+    tool_jw_cstr(w, guard_category_name(f->category));
+    TOOL_JW_LIT(w, ",\"severity\":");
+    tool_jw_cstr(w, guard_severity_name(f->severity));
+    TOOL_JW_LIT(w, ",\"confidence\":");
+    tool_jw_int(w, f->confidence);
+    TOOL_JW_LIT(w, ",\"start\":");
+    tool_jw_int(w, (int64_t)f->start);
+    TOOL_JW_LIT(w, ",\"end\":");
+    tool_jw_int(w, (int64_t)f->end);
+    TOOL_JW_LIT(w, ",\"location\":");
+    tool_jw_cstr(w, f->location);
+    TOOL_JW_LIT(w, ",\"excerpt\":");
+    tool_jw_cstr(w, f->excerpt ? f->excerpt : "");
+    TOOL_JW_LIT(w, ",\"action\":");
+    tool_jw_cstr(w, guard_action_name(f->action));
+    TOOL_JW_LIT(w, ",\"policy_rule\":");
+    tool_jw_cstr(w, f->policy_rule);
+    if (f->evasion)
+        TOOL_JW_LIT(w, ",\"evasion\":true,\"explanation\":");
+    else
+        TOOL_JW_LIT(w, ",\"evasion\":false,\"explanation\":");
+    tool_jw_cstr(w, f->explanation);
+    TOOL_JW_LIT(w, ",\"line\":");
+    jw_uint_or_null(w, pos ? pos->line : 0);
+    TOOL_JW_LIT(w, ",\"column\":");
+    jw_uint_or_null(w, pos && pos->line ? pos->col : 0);
+    TOOL_JW_LIT(w, "}");
+}
+
+void tool_jw_result(tool_jw *w, const guard_result *r, const tool_pos *pos)
+{
+    TOOL_JW_LIT(w, ",\"verdict\":");
+    tool_jw_cstr(w, guard_action_name(r->verdict));
+    TOOL_JW_LIT(w, ",\"status\":");
+    tool_jw_cstr(w, guard_status_name(r->status));
+    TOOL_JW_LIT(w, ",\"findings\":[");
+    for (size_t i = 0; i < r->n_findings; i++) {
+        if (i)
+            TOOL_JW_LIT(w, ",");
+        jw_finding(w, &r->findings[i], pos ? &pos[i] : NULL);
+    }
+    TOOL_JW_LIT(w, "],\"decided_by\":");
+    tool_jw_cstr(w, r->decided_by);
+    TOOL_JW_LIT(w, ",\"bytes\":");
+    tool_jw_int(w, (int64_t)r->bytes);
+    TOOL_JW_LIT(w, ",\"invalid_utf8\":");
+    tool_jw_int(w, (int64_t)r->invalid_utf8);
+    TOOL_JW_LIT(w, ",\"findings_dropped\":");
+    tool_jw_int(w, (int64_t)r->findings_dropped);
+}

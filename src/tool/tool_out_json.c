@@ -9,38 +9,29 @@
 #include "tool_json.h"
 #include "tool_report.h"
 
-#include <string.h>
-
 static int json_item(tool_report *rp, const tool_outcome *oc, tool_buf *out)
 {
-    json_t *o = json_object();
-    int rc = -1;
+    tool_jw w;
 
     (void)rp;
-    if (!o)
-        return -1;
-    if (tool_json_set(o, "path", tool_json_cstr(oc->item->path)))
-        goto out;
+    tool_jw_init(&w, out);
+    TOOL_JW_LIT(&w, "{\"path\":");
+    tool_jw_cstr(&w, oc->item->path);
     if (oc->r) {
-        if (tool_json_result(o, oc->r, oc->pos))
-            goto out;
-        if (oc->binary && tool_json_set(o, "binary", json_true()))
-            goto out;
-    } else if (tool_json_set(o, "verdict", json_null()) ||
-               tool_json_set(o, "status", json_string("unscannable")) ||
-               tool_json_set(o, "findings", json_array())) {
+        tool_jw_result(&w, oc->r, oc->pos);
+        if (oc->binary)
+            TOOL_JW_LIT(&w, ",\"binary\":true");
+    } else {
         /* an item that failed before any inspection has no verdict: null,
          * never "allow", and the run exits 2 */
-        goto out;
+        TOOL_JW_LIT(&w, ",\"verdict\":null,\"status\":\"unscannable\",\"findings\":[]");
     }
-    if (oc->error[0] && tool_json_set(o, "error", tool_json_cstr(oc->error)))
-        goto out;
-    if (tool_json_to_buf(o, out, JSON_COMPACT) || tool_buf_add(out, "\n", 1))
-        goto out;
-    rc = 0;
-out:
-    json_decref(o);
-    return rc;
+    if (oc->error[0]) {
+        TOOL_JW_LIT(&w, ",\"error\":");
+        tool_jw_cstr(&w, oc->error);
+    }
+    TOOL_JW_LIT(&w, "}\n");
+    return tool_jw_finish(&w);
 }
 
 const tool_format tool_format_json = {

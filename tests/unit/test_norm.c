@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "guard/guard_foldtab.h"
 #include "guard/guard_norm.h"
 
 static char *fold(const char *s)
@@ -61,6 +62,56 @@ static void test_folds(void **state)
     expect_fold("\xF0\x9D\x90\x92\xF0\x9D\x90\x84", "se"); /* math bold */
     expect_fold("line1\r\nline2", "line1\nline2");
     expect_fold("ﬁle", "file");
+}
+
+/* Ordinary CJK punctuation is text, unless it cuts a word into characters. */
+static void test_cjk_punctuation(void **state)
+{
+    (void)state;
+    expect_fold("通知如下。市场部于", "通知如下。市场部于");
+    expect_fold("天龙，计划：启动", "天龙,计划:启动");
+    expect_fold("《文件》“引号”（括号）", "《文件》“引号”(括号)");
+    expect_fold("机，密★1年", "机密★1年");             /* a lone character before */
+    expect_fold("请注意机，密★1年", "请注意机密★1年"); /* a lone character after */
+    expect_fold("请注意蓝、鳍、计、划的进度", "请注意蓝鳍计划的进度");
+    expect_fold("机 ，密", "机密"); /* with other separators held */
+
+    guard_norm n;
+    guard_norm_init(&n);
+    const char *plain = "通知如下。市场部，于２０２４年《文件》。";
+    assert_int_equal(guard_norm_feed(&n, (const unsigned char *)plain, strlen(plain), true), 0);
+    assert_int_equal(n.n_ev, 0); /* no evasion in ordinary text */
+    guard_norm_reset(&n);
+    const char *cut = "请注意机，密★1年";
+    assert_int_equal(guard_norm_feed(&n, (const unsigned char *)cut, strlen(cut), true), 0);
+    assert_int_equal(n.n_ev, 1);
+    guard_norm_free(&n);
+}
+
+/* The normaliser's fast paths copy some characters without looking at what
+ * the table says of each; these are the table's properties they rely on. */
+static void test_fold_table_fast_path(void **state)
+{
+    (void)state;
+    for (unsigned b = 0x20; b < 0x7F; b++) {
+        unsigned f = guard_fold_bmp[b].flags;
+        if (b == '*')
+            continue;
+        if (b >= 'A' && b <= 'Z') {
+            assert_int_equal(guard_fold_bmp[b].len, 1);
+            assert_int_equal(guard_fold_bmp[b].val, b + 32);
+        } else {
+            assert_true(f == GUARD_FOLD_IDENT || f == (GUARD_FOLD_SEP | GUARD_FOLD_IDENT) ||
+                        (b == ' ' && f == (GUARD_FOLD_SPACE | GUARD_FOLD_SEP | GUARD_FOLD_IDENT)));
+        }
+    }
+    assert_int_equal(guard_fold_bmp['\n'].flags, GUARD_FOLD_NL | GUARD_FOLD_IDENT);
+    assert_int_not_equal(guard_fold_bmp['*'].flags & GUARD_FOLD_IDENT, GUARD_FOLD_IDENT);
+    /* An overlong three-byte form or a surrogate is never taken for a CJK
+     * character (nor for ordinary punctuation, all above U+2000). */
+    for (unsigned c = 0; c < 0x10000; c++)
+        if (c < 0x800 || (c >= 0xD800 && c <= 0xDFFF))
+            assert_int_equal(guard_fold_bmp[c].flags & GUARD_FOLD_CJK, 0);
 }
 
 /* Every finding span maps back to the original text it came from. */
@@ -114,7 +165,9 @@ static void test_chunking(void **state)
 {
     (void)state;
     const char *in = "份号 000123\n機 密★十年　ＴＯＰ SECRET 机\xE2\x80\x8B密 😀 机😀密 "
-                     "bad\xFF\xE6\x9C byte 身份证 11010119900307451X\r\nend 机 . 密";
+                     "bad\xFF\xE6\x9C byte 身份证 11010119900307451X\r\nend 机 . 密"
+                     "蓝、鳍、计、划 通知如下。市场部，于（2024）《文件》“引号”……——完，"
+                     "好的，是。机，密 ABCDEFGHIJKLMNOPQRSTUVWXYZ  abc\n  x";
     size_t len = strlen(in);
     guard_norm whole;
     guard_norm_init(&whole);
@@ -167,9 +220,13 @@ static void test_discard(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_folds),        cmocka_unit_test(test_offset_map),
-        cmocka_unit_test(test_invalid_utf8), cmocka_unit_test(test_chunking),
+        cmocka_unit_test(test_folds),
+        cmocka_unit_test(test_offset_map),
+        cmocka_unit_test(test_invalid_utf8),
+        cmocka_unit_test(test_chunking),
         cmocka_unit_test(test_discard),
+        cmocka_unit_test(test_cjk_punctuation),
+        cmocka_unit_test(test_fold_table_fast_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
