@@ -79,7 +79,10 @@ int ex_uninspectable(ex_job *j, const char *part, const char *reason, const char
 /* ---- dispatch (ex_dispatch.c) -------------------------------------------- */
 
 /* Inspects a nested file: pushes `name` onto the location, detects the type by
- * content, checks depth and byte limits, calls the extractor, pops. */
+ * content, checks depth, member_bytes and the job's time, counts `len`
+ * against the job's unpacked_bytes, checks the name against the type
+ * (file.type_mismatch), calls the extractor, pops. Returns -1 only when the
+ * job must end (unpacked_bytes or total time used up, parent gone). */
 int ex_recurse(ex_job *j, const char *name, const unsigned char *data, size_t len);
 /* The same for an image already decoded (a rendered PDF page, an embedded
  * picture); `pix` is a Leptonica PIX*, borrowed. */
@@ -88,8 +91,13 @@ int ex_recurse_pix(ex_job *j, const char *name, void *pix);
 const ex_limits *ex_job_limits(const ex_job *j);
 uint32_t ex_job_depth(const ex_job *j);
 /* Accounts `n` unpacked bytes; -1 when the job's total is exceeded (the
- * caller reports uninspectable and stops unpacking). */
+ * caller reports uninspectable and stops unpacking). Count only bytes you
+ * unpack and do NOT hand to ex_recurse() (which counts its input itself),
+ * e.g. the XML parts of a docx; cap a buffer you unpack a member into at
+ * the limits (member_bytes and ex_job_unpacked_left()). */
 int ex_job_account(ex_job *j, uint64_t n);
+/* Unpacked bytes still allowed before the job's unpacked_bytes is reached. */
+uint64_t ex_job_unpacked_left(const ex_job *j);
 /* Milliseconds left of the job's total time (0 when it is up). */
 uint32_t ex_job_ms_left(const ex_job *j);
 

@@ -1,11 +1,303 @@
-/* ex_worker.c — PLACEHOLDER: the worker process's main. */
+/*
+ * ex_worker.c — the extraction worker: the host executable started again by
+ * guard_file.c with argv[1] = GUARD_FILE_WORKER_ARG.
+ *
+ *   argv: EXE __cordon-extract-worker scan  LIMITS ROOT OFFSET
+ *         EXE __cordon-extract-worker strip LIMITS ROOT OFFSET   (output: fd 3)
+ *   fd 0: the input (a regular file or memfd, mapped read-only from OFFSET)
+ *   fd 1: the pipe to the parent, framed (ex_core_proto.h)
+ *   fd 2: inherited, for diagnostics only
+ *
+ * Before the first byte of input is parsed the worker closes itself in:
+ *   - rlimits: RLIMIT_AS = memory_bytes + the input mapping (not under
+ *     AddressSanitizer, whose shadow memory needs terabytes of address
+ *     space), RLIMIT_CPU from total_ms, RLIMIT_FSIZE 0 (scan), RLIMIT_CORE 0;
+ *   - PR_SET_DUMPABLE 0 (no ptrace attach, no core), PR_SET_NO_NEW_PRIVS;
+ *   - a seccomp filter (libseccomp), default allow, that refuses with EPERM:
+ *     every socket call (no network), execve/execveat, fork/vfork and clone
+ *     without CLONE_THREAD (threads are fine, processes are not), ptrace and
+ *     process_vm_*, kill/tgkill of any other process, opening a file for
+ *     writing, creating, renaming, removing or changing files, TIOCSTI on a
+ *     terminal, and mount/namespace/module/keyring/bpf/perf calls. So a parser
+ *     exploited by a hostile file can read what the user can read but cannot
+ *     send it anywhere, write it anywhere or start anything.
+ * libmagic's database is loaded before the filter. OMP_THREAD_LIMIT=1 is in
+ * the environment the parent gave at exec, because libgomp reads it when it
+ * is loaded, before main.
+ *
+ * The worker ends with _exit(): nothing needs to run at exit, and under
+ * LeakSanitizer the leak check would need ptrace, which the filter refuses.
+ */
 #include "cordon/guard_file.h"
+#include "ex_core.h"
+#include "ex_core_proto.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define EX_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define EX_ASAN 1
+#endif
+#endif
+
+/* Parses "n,n,...": the 11 limits in ex_limits order (guard_file.c writes
+ * them). Returns 0 or -1. */
+static int parse_limits(const char *s, ex_limits *l)
+{
+    unsigned long long v[11];
+    char *end;
+
+    for (int i = 0; i < 11; i++) {
+        if (*s < '0' || *s > '9')
+            return -1;
+        errno = 0;
+        v[i] = strtoull(s, &end, 10);
+        if (errno || (i < 10 && *end != ',') || (i == 10 && *end))
+            return -1;
+        s = end + 1;
+    }
+    l->file_bytes = v[0];
+    l->unpacked_bytes = v[1];
+    l->member_bytes = v[2];
+    l->ratio = (uint32_t)v[3];
+    l->entries = (uint32_t)v[4];
+    l->depth = (uint32_t)v[5];
+    l->pixels = v[6];
+    l->ocr_ms = (uint32_t)v[7];
+    l->total_ms = (uint32_t)v[8];
+    l->memory_bytes = v[9];
+    l->ocr = v[10] != 0;
+    return 0;
+}
+
+static int set_limit(int res, rlim_t v)
+{
+    struct rlimit r = {v, v};
+    return setrlimit(res, &r);
+}
+
+static int set_rlimits(const ex_limits *l, uint64_t mapped, bool strip)
+{
+    uint64_t cpu = (uint64_t)l->total_ms / 1000 + 2;
+
+    if (set_limit(RLIMIT_CORE, 0) || set_limit(RLIMIT_CPU, (rlim_t)cpu) ||
+        set_limit(RLIMIT_FSIZE, strip ? (rlim_t)l->file_bytes + 65536 : 0))
+        return -1;
+#ifndef EX_ASAN
+    if (l->memory_bytes && set_limit(RLIMIT_AS, (rlim_t)(l->memory_bytes + mapped)))
+        return -1;
+#else
+    (void)mapped;
+#endif
+    return 0;
+}
+
+#define DENY(call) rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(call), 0)
+
+static int sandbox(void)
+{
+    scmp_filter_ctx ctx;
+    int rc = 0;
+    scmp_datum_t me = (scmp_datum_t)getpid();
+    static const scmp_datum_t wr[] = {O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND};
+
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+        return -1;
+    ctx = seccomp_init(SCMP_ACT_ALLOW);
+    if (!ctx)
+        return -1;
+    /* network */
+    DENY(socket);
+    DENY(socketpair);
+    DENY(connect);
+    DENY(bind);
+    DENY(listen);
+    DENY(accept);
+    DENY(accept4);
+    DENY(sendto);
+    DENY(sendmsg);
+    DENY(sendmmsg);
+    DENY(recvfrom);
+    DENY(recvmsg);
+    DENY(recvmmsg);
+    /* other programs and processes */
+    DENY(execve);
+    DENY(execveat);
+    DENY(fork);
+    DENY(vfork);
+    DENY(ptrace);
+    DENY(process_vm_readv);
+    DENY(process_vm_writev);
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+                           SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0));
+    /* glibc falls back to clone() when clone3 is "not implemented" */
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(kill), 1, SCMP_A0(SCMP_CMP_NE, me));
+    rc |=
+        seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(tgkill), 1, SCMP_A0(SCMP_CMP_NE, me));
+    DENY(tkill);
+    DENY(pidfd_open);
+    DENY(pidfd_send_signal);
+    DENY(pidfd_getfd);
+    /* the file system is read-only: no open for writing, creating,
+     * truncating or appending (one rule per flag bit; libseccomp compares
+     * masked values for equality only) */
+    for (size_t i = 0; i < sizeof wr / sizeof wr[0]; i++) {
+        rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(open), 1,
+                               SCMP_A1(SCMP_CMP_MASKED_EQ, wr[i], wr[i]));
+        rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(openat), 1,
+                               SCMP_A2(SCMP_CMP_MASKED_EQ, wr[i], wr[i]));
+    }
+    DENY(creat);
+    DENY(openat2);
+    DENY(truncate);
+    DENY(rename);
+    DENY(renameat);
+    DENY(renameat2);
+    DENY(unlink);
+    DENY(unlinkat);
+    DENY(rmdir);
+    DENY(mkdir);
+    DENY(mkdirat);
+    DENY(link);
+    DENY(linkat);
+    DENY(symlink);
+    DENY(symlinkat);
+    DENY(chmod);
+    DENY(fchmodat);
+    DENY(chown);
+    DENY(fchownat);
+    DENY(lchown);
+    DENY(mknod);
+    DENY(mknodat);
+    DENY(utimensat);
+    /* the terminal, the system */
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
+                           SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)TIOCSTI));
+    DENY(mount);
+    DENY(umount2);
+    DENY(pivot_root);
+    DENY(chroot);
+    DENY(setns);
+    DENY(unshare);
+    DENY(keyctl);
+    DENY(add_key);
+    DENY(request_key);
+    DENY(bpf);
+    DENY(perf_event_open);
+    DENY(init_module);
+    DENY(finit_module);
+    DENY(delete_module);
+    DENY(kexec_load);
+    DENY(reboot);
+    DENY(userfaultfd);
+    DENY(io_uring_setup);
+    if (rc == 0)
+        rc = seccomp_load(ctx);
+    seccomp_release(ctx);
+    return rc ? -1 : 0;
+}
+
+/* Maps fd 0 from `offset`. Returns 0 with *data and *len (NULL and 0 when empty),
+ * or -1. */
+static int map_input(uint64_t offset, uint64_t max, const unsigned char **data, size_t *len,
+                     uint64_t *mapped)
+{
+    struct stat st;
+    void *p;
+
+    *data = NULL;
+    *len = 0;
+    *mapped = 0;
+    if (fstat(0, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < offset)
+        return -1;
+    if ((uint64_t)st.st_size - offset > max)
+        return -1; /* the parent checks this first */
+    if ((uint64_t)st.st_size == offset)
+        return 0;
+    p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, 0, 0);
+    if (p == MAP_FAILED)
+        return -1;
+    *data = (const unsigned char *)p + offset;
+    *len = (size_t)((uint64_t)st.st_size - offset);
+    *mapped = (uint64_t)st.st_size;
+    return 0;
+}
+
+static int run(int argc, char **argv)
+{
+    ex_limits lim;
+    const unsigned char *data;
+    size_t len;
+    uint64_t offset, mapped;
+    ex_job *j = NULL;
+    bool strip;
+    char *end;
+    int code = EXP_EXIT_USAGE;
+
+    if (argc != 6 || (strcmp(argv[2], "scan") && strcmp(argv[2], "strip")))
+        goto out;
+    strip = !strcmp(argv[2], "strip");
+    if (parse_limits(argv[3], &lim))
+        goto out;
+    errno = 0;
+    offset = strtoull(argv[5], &end, 10);
+    if (errno || *end || argv[5][0] < '0' || argv[5][0] > '9')
+        goto out;
+    code = EXP_EXIT_SETUP;
+    signal(SIGPIPE, SIG_IGN);
+    if (map_input(offset, lim.file_bytes, &data, &len, &mapped) || ex_magic_preload())
+        goto out;
+    if (set_rlimits(&lim, mapped, strip) || sandbox())
+        goto out;
+    /* test hooks: a parser crash and a parser that never returns */
+    if (getenv("CORDON_TEST_WORKER_CRASH"))
+        abort();
+    if (getenv("CORDON_TEST_WORKER_HANG"))
+        for (;;)
+            pause();
+    code = EXP_EXIT_NOMEM;
+    j = ex_job_new(1, &lim, argv[4]);
+    if (!j)
+        goto out;
+    if (strip) {
+        char mime[EX_MIME_CAP], why[256];
+        ex_detect(data, len, mime, sizeof mime);
+        if (ex_job_mime(j, mime) ||
+            (ex_strip(data, len, mime, 3, why, sizeof why) && ex_job_fail(j, why)))
+            goto broken;
+    } else {
+        ex_dispatch_root(j, argv[4], data, len);
+    }
+    if (ex_job_done(j))
+        goto broken;
+    code = 0;
+    goto out;
+broken:
+    code = EXP_EXIT_PARENT;
+out:
+    ex_job_free(j);
+    return code;
+}
 
 int guard_file_worker_dispatch(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], GUARD_FILE_WORKER_ARG))
+    if (argc < 2 || !argv[1] || strcmp(argv[1], GUARD_FILE_WORKER_ARG))
         return -1;
-    return 2;
+    _exit(run(argc, argv));
 }

@@ -10,7 +10,8 @@
  * What does not: the words in a sentence (这是我们的小秘密, 保守国家秘密,
  * 机密文件管理培训通知). The difference is position and shape, so every level
  * word hit is judged by what surrounds it in the view: the ★ (or what OCR
- * makes of it: 女, 大), the term, the line it stands on, and whether other
+ * makes of it: 女, 大, 太, 友 ..., or any one character on a marking line of
+ * its own), the term, the line it stands on, and whether other
  * official-document elements corroborate it. Corroboration found later in the
  * input revises the confidence of findings already made (finish()).
  */
@@ -354,6 +355,53 @@ static void element(mark_state *s, int idx)
 
 /* ---- the level words ------------------------------------------------------- */
 
+/* Characters Tesseract has been seen to read for the ★ of a marking (the
+ * normaliser already folds ☆, *, ✱ and the like to ★). */
+static bool star_confusion(uint32_t cp)
+{
+    static const uint32_t set[] = {
+        0x5973 /* 女 */, 0x5927 /* 大 */, 0x592A /* 太 */, 0x53CB /* 友 */, 0x592B /* 夫 */,
+        0x72AC /* 犬 */, 0x4E08 /* 丈 */, 0x706B /* 火 */, 0x7C73 /* 米 */, 'x',
+        0x203B /* ※ */,  0x00D7 /* × */};
+    for (size_t i = 0; i < sizeof set / sizeof *set; i++)
+        if (set[i] == cp)
+            return true;
+    return false;
+}
+
+/* What cannot stand for a ★: the start of a period (机密10年, 机密十年 are
+ * read without a ★), spaces and punctuation of a sentence. */
+static bool not_a_star(uint32_t cp)
+{
+    static const char set[] = " :,.;\"'()[]、。“”《》零一二三四五六七八九十百两长级";
+    char u[5] = {0};
+    if (cp < 0x80) {
+        u[0] = (char)cp;
+    } else if (cp < 0x800) {
+        u[0] = (char)(0xC0 | cp >> 6);
+        u[1] = (char)(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        u[0] = (char)(0xE0 | cp >> 12);
+        u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        u[2] = (char)(0x80 | (cp & 0x3F));
+    } else {
+        return false;
+    }
+    return (cp >= '0' && cp <= '9') || strstr(set, u) != NULL;
+}
+
+/* Nothing before the level word on its line but perhaps a 6-digit 份号. */
+static bool line_prefix_ok(const guard_ctx *c, uint64_t ls, uint64_t pre_end)
+{
+    bool ok = pre_end == ls;
+    if (!ok && pre_end - ls == 6) {
+        ok = true;
+        for (uint64_t i = ls; i < pre_end; i++)
+            ok = ok && guard_is_digit(guard_ctx_view_byte(c, i));
+    }
+    return ok;
+}
+
 static void level_hit(guard_ctx *c, mark_state *s, unsigned arg, uint64_t to)
 {
     static const char *const names[] = {"绝密", "机密", "秘密", "核心商密", "普通商密"};
@@ -378,13 +426,19 @@ static void level_hit(guard_ctx *c, mark_state *s, unsigned arg, uint64_t to)
         span_end = read_term(c, p + 3, le, &kind);
         if (span_end == p + 3 || !kind)
             span_end = p + 3;
-    } else if (next == 0x5973 || next == 0x5927) {
-        /* 女 or 大: what Tesseract's chi_sim makes of ★, which it cannot read.
-         * Only with a period after it: 机密女1年. */
-        uint64_t e = read_term(c, p + 3, le, &kind);
-        if (kind == 1 || kind == 2) {
+    } else if (next && !not_a_star(next)) {
+        /* What OCR makes of ★ (Debian's chi_sim has no ★ at all): 女, 大, 太,
+         * 友 ... or any one character. Only with a period right after it
+         * (机密女1年), and an unknown character only when the marking has the
+         * line to itself: 秘密有1年了 is a sentence. */
+        int k = vchar(c, p, &next);
+        int k2 = 0;
+        uint64_t e = read_term(c, p + (uint64_t)k, le, &k2);
+        if ((k2 == 1 || k2 == 2) && (star_confusion(next) || (line_prefix_ok(c, ls, pre_end) &&
+                                                              skip_spaces(c, e, le) == le))) {
             star = ocr = true;
             span_end = e;
+            kind = k2;
         }
     }
     /* 密级：机密 / 密级 机密 (the colon may be dropped between CJK characters) */
@@ -400,12 +454,7 @@ static void level_hit(guard_ctx *c, mark_state *s, unsigned arg, uint64_t to)
     /* Alone: nothing else on the line but perhaps a 6-digit 份号 before it. */
     {
         uint64_t rest = skip_spaces(c, star ? span_end : to, le);
-        bool pre_ok = pre_end == ls;
-        if (!pre_ok && pre_end - ls == 6) {
-            pre_ok = true;
-            for (uint64_t i = ls; i < pre_end; i++)
-                pre_ok = pre_ok && guard_is_digit(guard_ctx_view_byte(c, i));
-        }
+        bool pre_ok = line_prefix_ok(c, ls, pre_end);
         /* A period after a space: 机密 1年 (★ lost, or written without it). */
         if (pre_ok && !star && rest < le) {
             int k2 = 0;

@@ -47,6 +47,15 @@
  * 32-bit length; anything larger is streamed (guard_stream_*). */
 #define SETTINGS_MAX_MESSAGE   ((uint64_t)1024 * 1024 * 1024)
 #define SETTINGS_MAX_KW_WINDOW 100000u
+/* Bounds on the file layer's limits (docs/FILES.md). */
+#define LIMITS_MAX_BYTES   ((uint64_t)1 << 40) /* 1 TiB */
+#define LIMITS_MAX_MEMBER  ((uint64_t)4 << 30) /* a member is held in memory */
+#define LIMITS_MAX_RATIO   1000000u
+#define LIMITS_MAX_ENTRIES 10000000u
+#define LIMITS_MAX_DEPTH   32u /* the worker keeps 64 location levels */
+#define LIMITS_MAX_PIXELS  ((uint64_t)1 << 36)
+#define LIMITS_MAX_MS      86400000u            /* a day */
+#define LIMITS_MIN_MEMORY  ((uint64_t)64 << 20) /* below this no worker starts */
 
 extern const char guard_default_policy_yaml[];
 extern const size_t guard_default_policy_yaml_len;
@@ -618,13 +627,54 @@ static guard_err parse_links(pctx *c, uint32_t map, guard_settings *s)
     return GUARD_OK;
 }
 
+/* settings.limits: the file layer's limits; every key optional. */
+static guard_err parse_limits(pctx *c, uint32_t map, guard_limits *l)
+{
+    static const char *const keys[] = {"file_bytes", "unpacked_bytes", "member_bytes", "ratio",
+                                       "entries",    "depth",          "pixels",       "ocr_ms",
+                                       "total_ms",   "memory_bytes",   "ocr"};
+    uint64_t *u64[] = {
+        &l->file_bytes, &l->unpacked_bytes, &l->member_bytes, NULL, NULL, NULL, &l->pixels, NULL,
+        NULL,           &l->memory_bytes};
+    uint32_t *u32[] = {NULL,      NULL, NULL,       &l->ratio,    &l->entries,
+                       &l->depth, NULL, &l->ocr_ms, &l->total_ms, NULL};
+    static const uint64_t lo[] = {1, 1, 1, 1, 1, 0, 1, 1, 1, 0};
+    static const uint64_t hi[] = {LIMITS_MAX_BYTES,  LIMITS_MAX_BYTES,   LIMITS_MAX_MEMBER,
+                                  LIMITS_MAX_RATIO,  LIMITS_MAX_ENTRIES, LIMITS_MAX_DEPTH,
+                                  LIMITS_MAX_PIXELS, LIMITS_MAX_MS,      LIMITS_MAX_MS,
+                                  LIMITS_MAX_BYTES};
+    uint32_t v[11];
+    uint64_t x;
+    guard_err rc = map_fields(c, map, "settings.limits", keys, 11, v);
+    if (rc)
+        return rc;
+    for (size_t k = 0; k < 10; k++) {
+        if (v[k] == NONE)
+            continue;
+        if ((rc = get_uint(c, v[k], keys[k], lo[k], hi[k], &x)))
+            return rc;
+        /* a worker below this cannot even load its libraries: a typo */
+        if (u64[k] == &l->memory_bytes && x && x < LIMITS_MIN_MEMORY)
+            return perr(c, N(c, v[k])->line,
+                        "memory_bytes: at least %" PRIu64 " (64 MiB), or 0 for no limit",
+                        LIMITS_MIN_MEMORY);
+        if (u64[k])
+            *u64[k] = x;
+        else
+            *u32[k] = (uint32_t)x;
+    }
+    if (v[10] != NONE && (rc = get_bool(c, v[10], "ocr", &l->ocr)))
+        return rc;
+    return GUARD_OK;
+}
+
 static guard_err parse_settings(pctx *c, uint32_t map, guard_settings *s)
 {
-    static const char *const keys[] = {"findings_cap", "excerpt_context", "max_message_bytes",
-                                       "keyword_window", "links"};
-    uint32_t v[5];
+    static const char *const keys[] = {"findings_cap",   "excerpt_context", "max_message_bytes",
+                                       "keyword_window", "links",           "limits"};
+    uint32_t v[6];
     uint64_t x;
-    guard_err rc = map_fields(c, map, "settings", keys, 5, v);
+    guard_err rc = map_fields(c, map, "settings", keys, 6, v);
     if (rc)
         return rc;
     if (v[0] != NONE) {
@@ -647,8 +697,10 @@ static guard_err parse_settings(pctx *c, uint32_t map, guard_settings *s)
             return rc;
         s->keyword_window = (unsigned)x;
     }
-    if (v[4] != NONE && !is_null(N(c, v[4])))
-        return parse_links(c, v[4], s);
+    if (v[4] != NONE && !is_null(N(c, v[4])) && (rc = parse_links(c, v[4], s)))
+        return rc;
+    if (v[5] != NONE && !is_null(N(c, v[5])))
+        return parse_limits(c, v[5], &s->limits);
     return GUARD_OK;
 }
 

@@ -54,6 +54,21 @@ static void default_shorteners_copy(guard_strlist *l)
     }
 }
 
+void guard_limits_defaults(guard_limits *l)
+{
+    l->file_bytes = GUARD_LIMIT_FILE_BYTES;
+    l->unpacked_bytes = GUARD_LIMIT_UNPACKED_BYTES;
+    l->member_bytes = GUARD_LIMIT_MEMBER_BYTES;
+    l->ratio = GUARD_LIMIT_RATIO;
+    l->entries = GUARD_LIMIT_ENTRIES;
+    l->depth = GUARD_LIMIT_DEPTH;
+    l->pixels = GUARD_LIMIT_PIXELS;
+    l->ocr_ms = GUARD_LIMIT_OCR_MS;
+    l->total_ms = GUARD_LIMIT_TOTAL_MS;
+    l->memory_bytes = GUARD_LIMIT_MEMORY_BYTES;
+    l->ocr = GUARD_LIMIT_OCR;
+}
+
 void guard_settings_defaults(guard_settings *s)
 {
     memset(s, 0, sizeof *s);
@@ -61,6 +76,7 @@ void guard_settings_defaults(guard_settings *s)
     s->excerpt_context = DEFAULT_EXCERPT_CONTEXT;
     s->max_message_bytes = DEFAULT_MAX_MESSAGE_BYTES;
     s->keyword_window = DEFAULT_KEYWORD_WINDOW;
+    guard_limits_defaults(&s->limits);
     default_shorteners_copy(&s->shorteners);
 }
 

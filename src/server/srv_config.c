@@ -15,6 +15,11 @@
 #include <string.h>
 #include <yaml.h>
 
+/* The client built with the server (web/meson.build: web_dist_dir). */
+#ifndef CORDON_WEB_DIR
+#define CORDON_WEB_DIR ""
+#endif
+
 static const char *const role_names[SRV_ROLE_COUNT] = {"member", "officer", "admin"};
 
 const char *srv_role_name(int role)
@@ -65,7 +70,8 @@ int srv_config_defaults(srv_config *cfg)
     cfg->writer_batch = 1024;
     cfg->log_level = SRV_LOG_INFO;
     if (srv_config_set_str(&cfg->listen_host, "127.0.0.1") ||
-        srv_config_set_str(&cfg->data_dir, "./cordon-data"))
+        srv_config_set_str(&cfg->data_dir, "./cordon-data") ||
+        srv_config_set_str(&cfg->web_root, *CORDON_WEB_DIR ? CORDON_WEB_DIR : NULL))
         return -1;
     return 0;
 }
@@ -110,6 +116,7 @@ void srv_config_free(srv_config *cfg)
         free(cfg->lexicons[i]);
     free(cfg->lexicons);
     free(cfg->guard_cache_dir);
+    free(cfg->web_root);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -347,6 +354,8 @@ static int top_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
         return get_str(w, v, k, &c->data_dir) ? -1
                : c->data_dir                  ? 0
                                               : fail(w, v, "data_dir: must not be empty");
+    if (!strcmp(k, "web_root"))
+        return get_str(w, v, k, &c->web_root); /* ~ or "": no web client */
     if (!strcmp(k, "tls"))
         return each_pair(w, v, k, tls_pair, c);
     if (!strcmp(k, "policy"))

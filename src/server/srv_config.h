@@ -46,6 +46,7 @@ typedef struct srv_config {
     char **lexicons;
     size_t n_lexicons;
     char *guard_cache_dir; /* NULL: <data_dir>/guard-cache */
+    char *web_root;        /* the built web client; NULL: none (404 outside /api/) */
     int recall_window_seconds;
     srv_limits limits;
     srv_login_limits login;

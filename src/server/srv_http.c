@@ -157,6 +157,9 @@ static int begin(srv *s, srv_pss *pss, struct lws *wsi, const char *in)
         answer_now(c, r, 500, "internal", "out of memory");
         return 0;
     }
+    /* Everything outside /api/ is the web client (srv_static.c). */
+    if (strncmp(r->path, "/api/", 5) && strcmp(r->path, "/api"))
+        r->job.work = srv_static_work;
     if (!strcmp(r->path, "/api/v1/ws")) {
         answer_now(c, r, 400, "bad_request", "this endpoint is a WebSocket: send an upgrade");
         return 0;
@@ -203,9 +206,30 @@ static int body(srv *s, srv_conn *c, const char *in, size_t len)
     return 0;
 }
 
+/* Sent with every answer, JSON or file: the web client's policy (it loads
+ * nothing from elsewhere, runs no inline script and is never framed), and
+ * no MIME sniffing, so a JSON body can never be run as a script. */
+static const struct {
+    const char *name, *value;
+} security_headers[] = {
+    {"content-security-policy:",
+     "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+     "connect-src 'self'; frame-ancestors 'none'"},
+    {"x-content-type-options:", "nosniff"},
+    {"referrer-policy:", "no-referrer"},
+    {"x-frame-options:", "DENY"},
+};
+
+static int add_header(struct lws *wsi, const char *name, const char *value, unsigned char **p,
+                      unsigned char *end)
+{
+    return lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+                                       (const unsigned char *)value, (int)strlen(value), p, end);
+}
+
 static int write_answer(srv *s, srv_conn *c, struct lws *wsi)
 {
-    unsigned char hbuf[LWS_PRE + 1024], *start = hbuf + LWS_PRE, *p = start,
+    unsigned char hbuf[LWS_PRE + 2048], *start = hbuf + LWS_PRE, *p = start,
                                         *end = hbuf + sizeof hbuf - 1;
     srv_req *r = c->req;
     size_t blen = r->out && r->method != SRV_HEAD ? r->out->len : 0;
@@ -213,11 +237,15 @@ static int write_answer(srv *s, srv_conn *c, struct lws *wsi)
     int rc = -1;
 
     (void)s;
-    if (lws_add_http_common_headers(wsi, (unsigned)r->status, "application/json",
+    if (lws_add_http_common_headers(wsi, (unsigned)r->status,
+                                    r->content_type ? r->content_type : "application/json",
                                     r->out ? r->out->len : 0, &p, end) ||
-        lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
-                                    (const unsigned char *)"no-store", 8, &p, end))
+        add_header(wsi, "cache-control:", r->cache_control ? r->cache_control : "no-store", &p,
+                   end))
         goto out;
+    for (size_t i = 0; i < sizeof security_headers / sizeof security_headers[0]; i++)
+        if (add_header(wsi, security_headers[i].name, security_headers[i].value, &p, end))
+            goto out;
     if (r->set_cookie && lws_add_http_header_by_name(wsi, (const unsigned char *)"set-cookie:",
                                                      (const unsigned char *)r->set_cookie,
                                                      (int)strlen(r->set_cookie), &p, end))

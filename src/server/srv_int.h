@@ -124,6 +124,8 @@ struct srv_req {
     srv_buf *out;     /* serialised reply (HTTP body or WS frame), made off the loop */
     char *set_cookie; /* heap, may be NULL */
     int retry_after;  /* seconds; 0 = no header */
+    /* static files (srv_static.c): NULL = JSON, not cacheable */
+    const char *content_type, *cache_control;
     /* for the WS reply: frame type on success ("message.ack"); NULL = none */
     const char *ws_ok_type;
 };
@@ -289,6 +291,12 @@ srv_buf *srv_event_buf(const char *type, json_t *obj);
 /* Appends an audit entry (logged on failure, never fails the request). */
 void srv_audit(store *st, int64_t actor_id, const char *actor, const char *event,
                const char *target, json_t *detail /* stolen, may be NULL */);
+
+/* ---- srv_static.c ------------------------------------------------------ */
+
+/* The worker side of a GET/HEAD outside /api/: a file of the web client
+ * (or its index.html for a client-side route), 404/405 JSON otherwise. */
+bool srv_static_work(srv_job *j, srv_worker *w);
 
 /* ---- srv_bus.c ----------------------------------------------------------- */
 

@@ -477,6 +477,11 @@ static int start(srv *s, const srv_run_opts *opts)
     if (srv_pool_start(s) || srv_writer_start(s))
         return -1;
     raise_fd_limit(cfg->limits.max_connections);
+    if (cfg->web_root && access(cfg->web_root, R_OK | X_OK) == 0)
+        SRV_INFO("main", "web client: %s", cfg->web_root);
+    else
+        SRV_INFO("main", "no web client (web_root %s): only /api/ is served",
+                 cfg->web_root ? "is not readable" : "unset");
     return start_lws(s);
 }
 

@@ -5,7 +5,13 @@
  * One run; tool.driver "cordon" with a rules array of the rule ids seen; one
  * result per finding with its level from the action the policy took
  * (block/confirm: error, mask/warn: warning, allow: note) and a region giving
- * the byte span and, where known, line and code-point columns. Items that
+ * the byte span and, where known, line and code-point columns. A finding
+ * inside a container (a zip member, a document part) has no region in the
+ * file itself: it gets a logicalLocation named by its location
+ * ("plan.zip!drafts/plan.txt", kind "member") and its span only as the
+ * properties extractedStart/extractedEnd (offsets into the extracted text)
+ * and snippet.
+ * Items that
  * failed become error notifications of the invocation. A SARIF log is often
  * displayed to people, so snippets of personal data are masked as in text.
  *
@@ -24,6 +30,7 @@
 
 typedef struct kept_result {
     char *rule, *message, *snippet, *policy_rule;
+    char *location; /* NULL: in the file's own bytes */
     guard_category category;
     guard_severity severity;
     guard_action action;
@@ -74,6 +81,7 @@ static void free_kept(kept_item *k)
         free(k->v[i].message);
         free(k->v[i].snippet);
         free(k->v[i].policy_rule);
+        free(k->v[i].location);
     }
     free(k->v);
     free(k->error);
@@ -107,6 +115,7 @@ static int keep_finding(kept_result *k, const guard_finding *f, const tool_pos *
     k->message = strdup(f->explanation ? f->explanation : f->rule);
     k->snippet = snippet_of(f);
     k->policy_rule = dup_or_null(f->policy_rule);
+    k->location = dup_or_null(f->location);
     k->category = f->category;
     k->severity = f->severity;
     k->action = f->action;
@@ -116,7 +125,10 @@ static int keep_finding(kept_result *k, const guard_finding *f, const tool_pos *
     k->end = f->end;
     if (pos)
         k->pos = *pos;
-    return k->rule && k->message && k->snippet && (k->policy_rule || !f->policy_rule) ? 0 : -1;
+    return k->rule && k->message && k->snippet && (k->policy_rule || !f->policy_rule) &&
+                   (k->location || !f->location)
+               ? 0
+               : -1;
 }
 
 static int sarif_item(tool_report *rp, const tool_outcome *oc, tool_buf *out)
@@ -308,8 +320,18 @@ static json_t *result_json(const kept_item *it, const kept_result *k, const rule
 
     if (!rc) {
         rc |= tool_json_set(phys, "artifactLocation", artifact_location(it->item));
-        rc |= tool_json_set(phys, "region", region_of(k));
+        if (!k->location)
+            rc |= tool_json_set(phys, "region", region_of(k));
         rc |= json_object_set(loc, "physicalLocation", phys);
+        if (k->location) {
+            rc |= tool_json_set(loc, "logicalLocations",
+                                json_pack("[{s:o, s:s}]", "fullyQualifiedName",
+                                          tool_json_cstr(k->location), "kind", "member"));
+            rc |= tool_json_set(props, "location", tool_json_cstr(k->location));
+            rc |= tool_json_set(props, "extractedStart", json_integer((json_int_t)k->start));
+            rc |= tool_json_set(props, "extractedEnd", json_integer((json_int_t)k->end));
+            rc |= tool_json_set(props, "snippet", tool_json_cstr(k->snippet));
+        }
         rc |= json_array_append(locs, loc);
         rc |= tool_json_set(props, "category", json_string(guard_category_name(k->category)));
         rc |= tool_json_set(props, "severity", json_string(guard_severity_name(k->severity)));

@@ -1,11 +1,20 @@
 /*
  * tool_read.c — reading one item and inspecting it (see tool_read.h).
+ *
+ * Files go through the file guard (cordon/guard_file.h), which reads plain
+ * text in this process and everything else in a sandboxed worker; this file
+ * opens the item, hands it over and works out line and column of findings
+ * in the file's own bytes.
  */
 #include "tool_read.h"
+
+#include "cordon/guard_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,206 +138,205 @@ static int positions_from_buffer(tool_outcome *oc, const char *p, size_t n)
     return 0;
 }
 
-/* Positions by reading a regular file again, only as far as needed. */
-static int positions_from_file(tool_reader *rd, tool_outcome *oc, const source *src)
+/* The findings in the file's own bytes (location NULL: plain text read in
+ * process) as a view of r, for the position sweep; extracted text (a zip
+ * member, a decoded UTF-16 file) has offsets into that text, not the file,
+ * so its findings get no line and column. Fills idx with their indexes in r.
+ * Returns the count, or -1 when out of memory. */
+static ssize_t plain_view(const guard_result *r, guard_result *view, guard_finding **sub,
+                          size_t **idx)
 {
+    size_t k = 0;
+
+    *sub = NULL;
+    *idx = NULL;
+    for (size_t i = 0; i < r->n_findings; i++)
+        k += !r->findings[i].location;
+    if (!k)
+        return 0;
+    *sub = malloc(k * sizeof **sub);
+    *idx = malloc(k * sizeof **idx);
+    if (!*sub || !*idx)
+        return -1;
+    k = 0;
+    for (size_t i = 0; i < r->n_findings; i++) {
+        if (r->findings[i].location)
+            continue;
+        (*sub)[k] = r->findings[i];
+        (*idx)[k++] = i;
+    }
+    *view = *r;
+    view->findings = *sub;
+    view->n_findings = k;
+    return (ssize_t)k;
+}
+
+/* Line and column of the plain-text findings: by reading a regular file
+ * again (only as far as needed), or from the line index of a pipe. */
+static int positions(tool_reader *rd, tool_outcome *oc, const source *src,
+                     const tool_line_index *li)
+{
+    guard_result view;
+    guard_finding *sub = NULL;
+    size_t *idx = NULL;
+    tool_pos *sp = NULL;
     tool_pos_sweep w;
     uint64_t off = 0;
+    ssize_t k;
+    int rc = -1;
 
     if (!oc->r->n_findings)
         return 0;
-    oc->pos = malloc(oc->r->n_findings * sizeof *oc->pos);
-    if (!oc->pos || tool_pos_sweep_begin(&w, oc->r, oc->pos))
+    oc->pos = calloc(oc->r->n_findings, sizeof *oc->pos);
+    if (!oc->pos)
         return -1;
-    while (tool_pos_sweep_need(&w) >= off) {
-        ssize_t n = pread(src->fd, rd->chunk, TOOL_CHUNK, src->base + (off_t)off);
-        if (n < 0 && errno == EINTR && !stopping(rd))
-            continue;
-        if (n <= 0)
-            break; /* positions left unresolved stay unknown (0) */
-        tool_pos_sweep_feed(&w, rd->chunk, (size_t)n);
-        off += (uint64_t)n;
+    k = plain_view(oc->r, &view, &sub, &idx);
+    if (k <= 0 || (!src->seekable && !li)) {
+        rc = k < 0 ? -1 : 0;
+        goto out;
     }
-    tool_pos_sweep_end(&w);
-    return 0;
-}
-
-/* Feeds p[0..n) to the stream in TOOL_CHUNK pieces, indexing newlines when a
- * line index is kept. */
-static guard_err feed(guard_stream *st, const char *p, size_t n, tool_line_index *li,
-                      guard_error *err)
-{
-    guard_err rc = GUARD_OK;
-
-    if (li)
-        tool_line_index_feed(li, p, n);
-    while (n && !rc) {
-        size_t k = n < TOOL_CHUNK ? n : TOOL_CHUNK;
-        rc = guard_stream_feed(st, p, k, err);
-        p += k;
-        n -= k;
+    sp = calloc((size_t)k, sizeof *sp);
+    if (!sp)
+        goto out;
+    if (!src->seekable) {
+        tool_line_index_resolve(li, &view, sp);
+    } else {
+        if (tool_pos_sweep_begin(&w, &view, sp))
+            goto out;
+        while (tool_pos_sweep_need(&w) >= off) {
+            ssize_t n = pread(src->fd, rd->chunk, TOOL_CHUNK, src->base + (off_t)off);
+            if (n < 0 && errno == EINTR && !stopping(rd))
+                continue;
+            if (n <= 0)
+                break; /* positions left unresolved stay unknown (0) */
+            tool_pos_sweep_feed(&w, rd->chunk, (size_t)n);
+            off += (uint64_t)n;
+        }
+        tool_pos_sweep_end(&w);
     }
+    for (ssize_t i = 0; i < k; i++)
+        oc->pos[idx[i]] = sp[i];
+    rc = 0;
+out:
+    free(sub);
+    free(idx);
+    free(sp);
     return rc;
 }
 
-/* Streams an item: `prefix` (already read) first, then, when src is given,
- * the rest of src->fd. Positions come from the prefix when it is the whole
- * input, from a second pass over a regular file, or from a line index built
- * on the way for a pipe. */
-static void scan_stream(tool_reader *rd, const char *prefix, size_t plen, const source *src,
-                        tool_outcome *oc)
-{
-    guard_stream *st = NULL;
-    guard_result *r = NULL;
-    guard_error gerr = {0}, cerr = {0};
+/* A pipe's bytes go to the guard through a second pipe, indexing newlines
+ * on the way: they cannot be read again for positions. */
+typedef struct pipe_tee {
+    tool_reader *rd;
+    int in, out;
     tool_line_index li;
-    tool_line_index *lip = NULL;
-    guard_err rc, crc;
-    bool read_failed = false;
+    uint64_t bytes;
+    int err; /* errno of a read error, 0 */
+} pipe_tee;
 
-    if (src && !src->seekable) {
-        tool_line_index_init(&li, TOOL_LINE_MAX);
-        lip = &li;
-    }
-    rc = guard_stream_open(rd->sc, rd->rs, rd->scope, &st, &gerr);
-    if (rc)
-        goto fail;
-    rc = feed(st, prefix, plen, lip, &gerr);
-    while (!rc && src) {
-        ssize_t n = read_full(rd, src->fd, rd->chunk, TOOL_CHUNK, !src->seekable);
+static void *tee_main(void *arg)
+{
+    pipe_tee *t = arg;
+    sigset_t pipe_set;
+
+    /* a guard that stops reading (file_bytes) must not kill the process:
+     * SIGPIPE from this thread's write stays pending and is discarded when
+     * the thread ends, and write() returns EPIPE */
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
+    for (;;) {
+        ssize_t n = read_full(t->rd, t->in, t->rd->chunk, TOOL_CHUNK, true);
+        size_t off = 0;
         if (n < 0) {
-            if (stopping(rd))
-                oc->interrupted = true;
-            else
-                set_error(oc, "read error after %llu bytes: %s", (unsigned long long)oc->bytes_read,
-                          strerror(errno));
-            read_failed = true;
+            t->err = errno;
             break;
         }
         if (n == 0)
             break;
-        oc->bytes_read += (uint64_t)n;
-        count_progress(rd, (size_t)n);
-        rc = feed(st, rd->chunk, (size_t)n, lip, &gerr);
+        tool_line_index_feed(&t->li, t->rd->chunk, (size_t)n);
+        t->bytes += (uint64_t)n;
+        count_progress(t->rd, (size_t)n);
+        while (off < (size_t)n) {
+            ssize_t w = write(t->out, t->rd->chunk + off, (size_t)n - off);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                goto done;
+            off += (size_t)w;
+        }
     }
-    /* closing rules on what was fed even after a read error: the findings so
-     * far are reported with the error, status partial */
-    crc = guard_stream_close(st, &r, &cerr);
-    if (!rc && crc) {
-        rc = crc;
-        gerr = cerr;
-    }
-    if (rc) {
-        guard_result_free(r);
-        goto fail;
-    }
-    oc->r = r;
-    if (read_failed && oc->r->status == GUARD_STATUS_SCANNED)
-        oc->r->status = GUARD_STATUS_PARTIAL;
-    if (!src)
-        rc = positions_from_buffer(oc, prefix, plen) ? GUARD_ENOMEM : GUARD_OK;
-    else if (src->seekable)
-        rc = positions_from_file(rd, oc, src) ? GUARD_ENOMEM : GUARD_OK;
-    else if (oc->r->n_findings && (oc->pos = malloc(oc->r->n_findings * sizeof *oc->pos)))
-        tool_line_index_resolve(&li, oc->r, oc->pos);
-    else if (oc->r->n_findings)
-        rc = GUARD_ENOMEM;
-    if (rc)
-        snprintf(gerr.message, sizeof gerr.message, "out of memory");
-fail:
-    if (rc && !oc->error[0])
-        set_error(oc, "inspection failed: %s", gerr.message);
-    if (lip)
-        tool_line_index_free(lip);
+done:
+    close(t->out);
+    t->out = -1;
+    return NULL;
 }
 
-/* Binary content: nothing to inspect as text yet, which the policy must
- * hear about as an uninspectable finding. */
-static void scan_binary(tool_reader *rd, tool_outcome *oc)
+/* Inspects src->fd with the file guard; for a pipe, through a tee. */
+static void inspect(tool_reader *rd, const tool_item *it, const source *src, uint64_t size,
+                    tool_outcome *oc)
 {
-    guard_error gerr = {0};
-    guard_finding f = {0};
-    guard_err rc;
-
-    oc->binary = true;
-    rc = guard_scan(rd->sc, rd->rs, "", 0, rd->scope, &oc->r, &gerr);
-    if (rc)
-        goto fail;
-    f.rule = "uninspectable.binary";
-    f.category = GUARD_CAT_UNINSPECTABLE;
-    f.severity = GUARD_SEV_MEDIUM;
-    f.confidence = 100;
-    f.explanation = "binary content: no extractor for this file type yet";
-    f.excerpt = "";
-    rc = guard_result_add(oc->r, rd->rs, &f, rd->scope, &gerr);
-    if (rc)
-        goto fail;
-    oc->r->status = GUARD_STATUS_UNSCANNABLE;
-    if (!oc->r->n_findings)
-        return;
-    oc->pos = calloc(oc->r->n_findings, sizeof *oc->pos);
-    if (!oc->pos) {
-        snprintf(gerr.message, sizeof gerr.message, "out of memory");
-        goto fail;
-    }
-    return;
-fail:
-    set_error(oc, "inspection failed: %s", gerr.message);
-}
-
-/* A regular file small enough to hold: read it whole and scan it at once. */
-static void scan_whole(tool_reader *rd, const source *src, uint64_t size, size_t head,
-                       tool_outcome *oc)
-{
-    /* one byte more than the size: notices a file that grew since fstat */
-    size_t cap = (size_t)size > head ? (size_t)size + 1 : head + 1;
+    guard_file_options opt = {0};
+    guard_file_info info;
     guard_error gerr = {0};
     guard_err rc;
-    ssize_t n;
-    char *buf = malloc(cap);
+    pipe_tee t = {0};
+    pthread_t th;
+    bool teeing = false;
+    int p[2] = {-1, -1};
+    const char *base = strrchr(it->path, '/');
 
-    if (!buf) {
-        set_error(oc, "out of memory reading %llu bytes", (unsigned long long)size);
-        return;
-    }
-    memcpy(buf, rd->chunk, head);
-    n = read_full(rd, src->fd, buf + head, cap - head, false);
-    if (n < 0) {
-        if (stopping(rd))
-            oc->interrupted = true;
-        else
-            set_error(oc, "read error: %s", strerror(errno));
-        goto out;
-    }
-    oc->bytes_read += (uint64_t)n;
-    count_progress(rd, (size_t)n);
-    if (head + (size_t)n == cap) {
-        /* it grew: stream what is here and the rest */
-        scan_stream(rd, buf, cap, src, oc);
-        goto out;
-    }
-    rc = guard_scan(rd->sc, rd->rs, buf, head + (size_t)n, rd->scope, &oc->r, &gerr);
-    if (rc == GUARD_EINVAL) {
-        /* the policy's max_message_bytes caps messages, not files: a file
-         * over it is inspected as a stream instead */
-        scan_stream(rd, buf, head + (size_t)n, NULL, oc);
-        goto out;
+    opt.name = it->kind == TOOL_ITEM_STDIN ? "-" : base && base[1] ? base + 1 : it->path;
+    opt.scope = rd->scope;
+    if (src->seekable) {
+        rc = guard_file_scan_fd(rd->sc, rd->rs, src->fd, &opt, &oc->r, &info, &gerr);
+        oc->bytes_read = size;
+        count_progress(rd, (size_t)size);
+    } else {
+        if (pipe2(p, O_CLOEXEC)) {
+            set_error(oc, "cannot create a pipe: %s", strerror(errno));
+            return;
+        }
+        t.rd = rd;
+        t.in = src->fd;
+        t.out = p[1];
+        tool_line_index_init(&t.li, TOOL_LINE_MAX);
+        if (pthread_create(&th, NULL, tee_main, &t)) {
+            set_error(oc, "cannot start a thread");
+            close(p[0]);
+            close(p[1]);
+            tool_line_index_free(&t.li);
+            return;
+        }
+        teeing = true;
+        rc = guard_file_scan_fd(rd->sc, rd->rs, p[0], &opt, &oc->r, &info, &gerr);
+        close(p[0]); /* unblocks the tee if the guard stopped early */
+        pthread_join(th, NULL);
+        oc->bytes_read = t.bytes;
+        if (t.err && !rc) {
+            if (stopping(rd))
+                oc->interrupted = true;
+            else
+                set_error(oc, "read error after %llu bytes: %s", (unsigned long long)t.bytes,
+                          strerror(t.err));
+            if (oc->r->status == GUARD_STATUS_SCANNED)
+                oc->r->status = GUARD_STATUS_PARTIAL;
+        }
     }
     if (rc) {
         set_error(oc, "inspection failed: %s", gerr.message);
-        goto out;
-    }
-    if (positions_from_buffer(oc, buf, head + (size_t)n))
+    } else if (positions(rd, oc, src, teeing ? &t.li : NULL)) {
         set_error(oc, "out of memory");
-out:
-    free(buf);
+    }
+    if (teeing)
+        tool_line_index_free(&t.li);
 }
 
 void tool_read_item(tool_reader *rd, const tool_item *it, size_t index, tool_outcome *oc)
 {
     source src = {-1, false, 0};
     struct stat st;
-    ssize_t head;
+    uint64_t size = 0;
 
     memset(oc, 0, sizeof *oc);
     oc->index = index;
@@ -355,27 +363,18 @@ void tool_read_item(tool_reader *rd, const tool_item *it, size_t index, tool_out
         goto out;
     }
     src.seekable = S_ISREG(st.st_mode);
-    if (src.seekable && it->kind == TOOL_ITEM_STDIN) {
+    if (src.seekable) {
         src.base = lseek(src.fd, 0, SEEK_CUR);
         if (src.base < 0)
             src.seekable = false;
+        else if ((uint64_t)st.st_size > (uint64_t)src.base)
+            size = (uint64_t)st.st_size - (uint64_t)src.base;
     }
-    head = read_full(rd, src.fd, rd->chunk, TOOL_SNIFF, !src.seekable);
-    if (head < 0) {
-        if (stopping(rd))
-            oc->interrupted = true;
-        else
-            set_error(oc, "read error: %s", strerror(errno));
+    if (stopping(rd)) {
+        oc->interrupted = true;
         goto out;
     }
-    oc->bytes_read = (uint64_t)head;
-    count_progress(rd, (size_t)head);
-    if (memchr(rd->chunk, 0, (size_t)head))
-        scan_binary(rd, oc);
-    else if (it->kind == TOOL_ITEM_FILE && src.seekable && (uint64_t)st.st_size <= TOOL_WHOLE_MAX)
-        scan_whole(rd, &src, (uint64_t)st.st_size, (size_t)head, oc);
-    else
-        scan_stream(rd, rd->chunk, (size_t)head, &src, oc);
+    inspect(rd, it, &src, size, oc);
 out:
     if (src.fd != STDIN_FILENO)
         close(src.fd);

@@ -1,16 +1,15 @@
 /*
  * tool_read.h — reading one item and having the guard inspect it.
  *
- * Every item is read and inspected as text:
- *   - a regular file of at most TOOL_WHOLE_MAX bytes is read whole and given
- *     to guard_scan(), which also produces the masked copy;
- *   - larger files, stdin and other streams go through guard_stream_* in
- *     TOOL_CHUNK pieces, so memory stays bounded whatever the input;
- *   - content whose first TOOL_SNIFF bytes hold a NUL byte is binary: the
- *     text guard cannot inspect it, so the item gets an "uninspectable.binary"
- *     finding and status unscannable, and the policy rules on that. It is
- *     never passed off as a silent allow.
- * Each finding also gets its line and column (tool_pos.h).
+ * Every item goes through the file guard (guard_file_scan_fd): plain UTF-8
+ * text is streamed through the text guard in this process, anything else is
+ * inspected by type in a sandboxed worker process (docs/FILES.md): documents,
+ * archives, other encodings, images. A file nothing could read (an unknown
+ * binary type, a crashed worker) gets an "uninspectable.*" finding and status
+ * unscannable, and the policy rules on that: never a silent allow.
+ * Findings in the file's own bytes (location NULL) also get their line and
+ * column (tool_pos.h): from a second pass over a regular file, or from a
+ * line index built while a pipe is fed to the guard.
  *
  * A reader belongs to one worker thread: it holds that thread's guard
  * scanner and chunk buffer.

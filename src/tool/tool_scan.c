@@ -6,7 +6,9 @@
  *   2. walk every PATH into a list of items (tool_walk.c), so the total is
  *      known before scanning starts;
  *   3. N worker threads take items off the list by an atomic cursor, each
- *      with its own guard scanner (tool_read.c), render the item in the
+ *      with its own guard scanner, inspect each item with the file guard
+ *      (tool_read.c: plain text in process, anything else in a sandboxed
+ *      worker process per file), render the item in the
  *      chosen format (tool_report.h) and write it whole under the output
  *      lock, so items never interleave;
  *   4. the format finishes (SARIF writes its log), the summary goes to
@@ -92,7 +94,10 @@ void tool_scan_help(FILE *f)
           "\n"
           "Inspect files, directories (recursively) and stdin ('-') for classified\n"
           "markings, lexicon terms, personal data, secrets and risky links, and report\n"
-          "what the policy makes of them.\n"
+          "what the policy makes of them. Files are read by their type, by content:\n"
+          "text in any encoding, archives, documents, e-mail and images, in a sandboxed\n"
+          "worker process (docs/FILES.md); what cannot be read is reported, never\n"
+          "passed.\n"
           "\n"
           "Rules:\n"
           "      --policy FILE        policy file (default: the built-in policy)\n"

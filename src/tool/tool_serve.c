@@ -26,6 +26,8 @@ void tool_serve_help(FILE *f)
           "  -l, --listen HOST:PORT       listen address (port 0: any free port)\n"
           "  -d, --data DIR               data directory (database, guard cache)\n"
           "  -p, --policy FILE            guard policy (default: the built-in policy)\n"
+          "  -w, --web-root DIR           the built web client served outside /api/\n"
+          "                               (\"\": none; default: the one built with cordon)\n"
           "      --log-level LEVEL        debug, info, warn or error\n"
           "      --workers N              worker threads (default: one per CPU)\n"
           "      --admin-password-file F  also write the first-start admin password to F\n"
@@ -46,6 +48,7 @@ int tool_serve_main(int argc, char **argv)
         {"listen", required_argument, NULL, 'l'},
         {"data", required_argument, NULL, 'd'},
         {"policy", required_argument, NULL, 'p'},
+        {"web-root", required_argument, NULL, 'w'},
         {"log-level", required_argument, NULL, OPT_LOG},
         {"workers", required_argument, NULL, OPT_WORKERS},
         {"admin-password-file", required_argument, NULL, OPT_ADMIN_PW},
@@ -54,7 +57,7 @@ int tool_serve_main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *config = NULL, *listen = NULL, *data = NULL, *policy = NULL, *level = NULL;
-    const char *workers = NULL;
+    const char *workers = NULL, *web_root = NULL;
     srv_run_opts opts = {0};
     srv_config cfg;
     char err[1024];
@@ -65,7 +68,7 @@ int tool_serve_main(int argc, char **argv)
         return TOOL_EXIT_ERROR;
     }
     optind = 1;
-    while ((c = getopt_long(argc, argv, "c:l:d:p:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:l:d:p:w:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'c':
             config = optarg;
@@ -78,6 +81,9 @@ int tool_serve_main(int argc, char **argv)
             break;
         case 'p':
             policy = optarg;
+            break;
+        case 'w':
+            web_root = optarg;
             break;
         case OPT_LOG:
             level = optarg;
@@ -113,7 +119,8 @@ int tool_serve_main(int argc, char **argv)
         goto out;
     }
     if ((data && srv_config_set_str(&cfg.data_dir, data)) ||
-        (policy && srv_config_set_str(&cfg.policy_path, policy))) {
+        (policy && srv_config_set_str(&cfg.policy_path, policy)) ||
+        (web_root && srv_config_set_str(&cfg.web_root, *web_root ? web_root : NULL))) {
         fputs("cordon serve: out of memory\n", stderr);
         goto out;
     }

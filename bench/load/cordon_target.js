@@ -1,0 +1,139 @@
+'use strict';
+// `cordon serve` as a load-bench target: a fresh server on a temp data dir
+// (started by tests/server/lib/server.js), users created through the admin
+// API, one WebSocket per simulated client, messages sent with the WS fast
+// path (`message.send` -> `message.ack` after the durable commit).
+const path = require('node:path');
+const WebSocket = require('ws');
+const { Server } = require('../../tests/server/lib/server.js');
+const { sleep } = require('./common.js');
+
+const API = '/api/v1';
+
+async function call(base, token, method, p, body) {
+  const headers = { 'Content-Type': 'application/json' };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const res = await fetch(base + API + p, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  if (res.status >= 300) throw new Error(`${method} ${p} -> ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+async function pool(items, n, fn) {
+  let i = 0;
+  await Promise.all(Array.from({ length: n }, async () => {
+    while (i < items.length) { const k = i++; await fn(items[k], k); }
+  }));
+}
+
+class CordonTarget {
+  constructor(opts) {
+    this.name = 'cordon';
+    this.cordon = path.resolve(opts.cordon);
+    this.users = []; // {id, token}
+    this.sockets = [];
+    this.acks = true;
+    this.onDeliver = () => {};
+    this.onAck = () => {};
+    this.onError = () => {};
+    this.run = 0;
+  }
+
+  async start() {
+    this.srv = await Server.start({
+      cordon: this.cordon,
+      logLevel: 'warn',
+      config: {
+        limits: {
+          requests_per_second: 1000000, burst: 1000000,
+          ws_queue_events: 65536, ws_queue_bytes: 64 * 1048576,
+          max_connections: 20000, max_group_members: 1000,
+        },
+        login: { max_failures_per_address: 1000000, max_failures_per_account: 1000000 },
+      },
+    });
+    this.pid = this.srv.pid;
+    const base = this.srv.base;
+    const pw0 = this.srv.adminPassword;
+    let r = await call(base, null, 'POST', '/auth/login', { login: 'admin', password: pw0 });
+    this.adminToken = r.token;
+    await call(base, this.adminToken, 'POST', '/auth/password', { old_password: pw0, new_password: 'Bench-Pw-' + pw0.split('').reverse().join('') });
+  }
+
+  async ensureUsers(n) {
+    const base = this.srv.base;
+    const todo = [];
+    for (let i = this.users.length; i < n; i++) todo.push(i);
+    const made = [];
+    await pool(todo, 8, async (i) => {
+      const login = `load${i}`;
+      const c = await call(base, this.adminToken, 'POST', '/admin/users', { login, display_name: `Load ${i}` });
+      const l = await call(base, null, 'POST', '/auth/login', { login, password: c.password });
+      await call(base, l.token, 'POST', '/auth/password', { old_password: c.password, new_password: `Bench-${i}-pass-word` });
+      made[i] = { id: c.user.id, token: l.token };
+    });
+    for (const i of todo) this.users[i] = made[i];
+  }
+
+  async setup(nclients, convs) {
+    this.run++;
+    await this.ensureUsers(nclients);
+    const base = this.srv.base;
+    this.convIds = [];
+    this.convIndex = new Map();
+    await pool(convs.map((m, i) => [m, i]), 4, async ([members, ci]) => {
+      const owner = this.users[members[0]];
+      const others = members.slice(1).map((k) => this.users[k].id);
+      const body = members.length === 2 ? { kind: 'direct', member_ids: others } : { kind: 'group', title: `load ${ci}`, member_ids: others };
+      const c = await call(base, owner.token, 'POST', '/conversations', body);
+      this.convIds[ci] = c.id;
+      this.convIndex.set(c.id, ci);
+    });
+    this.sockets = new Array(nclients);
+    const idx = [];
+    for (let i = 0; i < nclients; i++) idx.push(i);
+    await pool(idx, 50, (i) => this._open(i, this.users[i].token).then((ws) => { this.sockets[i] = ws; }));
+  }
+
+  _open(client, token, quiet = false) {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(this.srv.wsBase + API + '/ws', { headers: { Authorization: `Bearer ${token}` }, perMessageDeflate: false });
+      ws.on('error', reject);
+      ws.on('unexpected-response', (req, res) => reject(new Error(`ws refused: ${res.statusCode}`)));
+      let hello = false;
+      ws.on('message', (data) => {
+        if (!hello) { hello = true; resolve(ws); return; }
+        if (quiet) return;
+        const e = JSON.parse(data.toString());
+        if (e.type === 'message.new') this.onDeliver(client, this.convIndex.get(e.message.conversation_id), e.message.text);
+        else if (e.type === 'message.ack') this.onAck(true, e.req);
+        else if (e.type === 'error') this.onError(e.req, e.error);
+        else if (e.type === 'resync') process.stderr.write(`  client ${client}: resync ${e.reason}\n`);
+      });
+    });
+  }
+
+  send(client, conv, text, seq) {
+    this.sockets[client].send(JSON.stringify({
+      type: 'message.send', req: seq, conversation_id: this.convIds[conv], client_id: `r${this.run}-${seq}`, text,
+    }));
+    return true;
+  }
+
+  async connectOnly(n) {
+    await this.ensureUsers(Math.min(n, 1000));
+    const idx = [];
+    for (let i = 0; i < n; i++) idx.push(i);
+    await pool(idx, 100, (i) => this._open(i, this.users[i % this.users.length].token, true).then((ws) => { this.sockets[i] = ws; }));
+  }
+
+  async teardown() {
+    for (const ws of this.sockets) if (ws) ws.terminate();
+    this.sockets = [];
+    await sleep(300);
+  }
+
+  async stop() { await this.srv.dispose(); }
+}
+
+module.exports = { CordonTarget };

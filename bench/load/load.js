@@ -1,0 +1,293 @@
+'use strict';
+// bench/load/load.js — the server load bench (docs/BENCH.md, "Server load").
+//
+// usage: node load.js [--cordon PATH] [--only NAMES] [--dur S] [--warm S]
+//                     [--no-cordon] [--no-mqtt] [--json FILE] [--conns N]
+//
+// Runs every scenario against `cordon serve` and against mosquitto (the
+// no-persistence, no-inspection reference), prints each figure with the
+// ratio cordon/mosquitto, then PASS/MISS for the targets of issue 4.
+// Exit status 0 whenever the bench ran, whatever the figures.
+const fs = require('node:fs');
+const os = require('node:os');
+const { makeText, parseText, nowUs, Hist, procCpu, procMem, sleep } = require('./common.js');
+const { MqttTarget } = require('./mqtt_target.js');
+
+function parseArgs(argv) {
+  const o = { dur: 10, warm: 2, only: null, cordon: null, mqtt: true, json: null, conns: 10000 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = () => argv[++i];
+    if (a === '--cordon') o.cordon = v();
+    else if (a === '--only') o.only = v().split(',');
+    else if (a === '--dur') o.dur = Number(v());
+    else if (a === '--warm') o.warm = Number(v());
+    else if (a === '--no-cordon') o.cordon = null;
+    else if (a === '--no-mqtt') o.mqtt = false;
+    else if (a === '--json') o.json = v();
+    else if (a === '--conns') o.conns = Number(v());
+    else { console.error('usage: node load.js [--cordon PATH] [--only NAMES] [--dur S] [--warm S] [--no-mqtt] [--json FILE] [--conns N]'); process.exit(2); }
+  }
+  return o;
+}
+
+function pairs(n, base = 0) {
+  const convs = [];
+  for (let i = 0; i < n; i++) convs.push([base + 2 * i, base + 2 * i + 1]);
+  return convs;
+}
+function groups(count, size) {
+  const convs = [];
+  for (let g = 0; g < count; g++) {
+    const m = [];
+    for (let i = 0; i < size; i++) m.push(g * size + i);
+    convs.push(m);
+  }
+  return convs;
+}
+
+// Scenarios: realistic shapes. "window" keeps W messages per conversation in
+// flight (a message completes when every other member has it) and measures
+// the most the system sustains; "rate" sends at a fixed rate and measures
+// latency.
+// The saturation scenarios keep enough in flight for each system to reach
+// its best rate on this machine (measured: mosquitto peaks with 10 pairs x
+// 16 and loses throughput with more queued; cordon commits in batches and
+// needs more in flight to fill them). P11/W11 override both.
+const WIN11 = { mosquitto: [10, 16], cordon: [20, 64] };
+function scenarios(target) {
+  const [P11, W11] = process.env.P11 ? [Number(process.env.P11), Number(process.env.W11 || 16)] : WIN11[target];
+  return [
+  { name: '1to1-max', desc: `${P11} pairs, ${W11} in flight per pair`, nclients: 2 * P11, convs: pairs(P11), mode: 'window', window: W11 },
+  { name: 'fanout100-max', desc: '1 group of 100, 8 in flight', nclients: 100, convs: groups(1, 100), mode: 'window', window: 8 },
+  { name: '1to1-5k', desc: '500 pairs, 5,000 msgs/s', nclients: 1000, convs: pairs(500), mode: 'rate', rate: 5000 },
+  { name: 'group50', desc: '20 groups of 50, 200 msgs/s', nclients: 1000, convs: groups(20, 50), mode: 'rate', rate: 200 },
+  { name: 'group500', desc: '2 groups of 500, 20 msgs/s', nclients: 1000, convs: groups(2, 500), mode: 'rate', rate: 20 },
+  ];
+}
+
+async function runScenario(target, sc, opts) {
+  await target.setup(sc.nclients, sc.convs);
+  const hist = new Hist();
+  let measuring = false, stopped = false;
+  let sent = 0, acked = 0, delivered = 0, errors = 0, seq = 0, lost = 0;
+  const inflight = new Array(sc.convs.length).fill(0);
+  const rr = new Array(sc.convs.length).fill(0);
+  const pending = new Map(); // seq -> {conv, left}
+  const lastProgress = new Array(sc.convs.length).fill(Date.now());
+
+  function sendOne(ci) {
+    const members = sc.convs[ci];
+    const sender = members[rr[ci]++ % members.length];
+    const s = seq++;
+    if (sc.mode === 'window') {
+      pending.set(s, { conv: ci, left: members.length - 1 });
+      inflight[ci]++;
+    }
+    target.send(sender, ci, makeText(sender, s), s);
+    sent++;
+  }
+  function complete(s) {
+    const p = pending.get(s);
+    if (!p) return;
+    pending.delete(s);
+    inflight[p.conv]--;
+    lastProgress[p.conv] = Date.now();
+    if (!stopped) while (inflight[p.conv] < sc.window) sendOne(p.conv);
+  }
+  target.onDeliver = (client, ci, text) => {
+    const p = parseText(text);
+    if (!p || p.sender === client) return;
+    if (measuring) { delivered++; hist.add(nowUs() - p.ts); }
+    if (sc.mode === 'window') {
+      const q = pending.get(p.seq);
+      if (q && --q.left === 0) complete(p.seq);
+    }
+  };
+  target.onAck = (ok, s) => {
+    if (!measuring) return;
+    if (ok) acked++; else errors++;
+  };
+  target.onError = (s, err) => {
+    errors++;
+    if (errors <= 3) process.stderr.write(`  error: ${JSON.stringify(err)}\n`);
+    if (sc.mode === 'window') complete(s);
+  };
+
+  let timer;
+  const tStart = Date.now();
+  if (sc.mode === 'window') {
+    for (let ci = 0; ci < sc.convs.length; ci++) while (inflight[ci] < sc.window) sendOne(ci);
+    // a conversation with no progress for 5 s is restarted (lost messages)
+    timer = setInterval(() => {
+      const now = Date.now();
+      for (let ci = 0; ci < sc.convs.length; ci++) {
+        if (now - lastProgress[ci] > 1000) {
+          for (const [k, v] of pending) if (v.conv === ci) { pending.delete(k); lost++; }
+          inflight[ci] = 0; lastProgress[ci] = now;
+          if (!stopped) while (inflight[ci] < sc.window) sendOne(ci);
+        }
+      }
+    }, 100);
+  } else {
+    let conv = 0, done = 0;
+    timer = setInterval(() => {
+      if (stopped) return;
+      const due = Math.floor(((Date.now() - tStart) / 1000) * sc.rate) - done;
+      for (let i = 0; i < due; i++) { sendOne(conv); conv = (conv + 1) % sc.convs.length; }
+      done += Math.max(0, due);
+    }, 2);
+  }
+
+  await sleep(opts.warm * 1000);
+  const sent0 = sent, cpu0 = procCpu(target.pid), gen0 = process.cpuUsage(), t0 = nowUs();
+  measuring = true;
+  await sleep(opts.dur * 1000);
+  measuring = false;
+  const secs = (nowUs() - t0) / 1e6;
+  const cpu1 = procCpu(target.pid), gen1 = process.cpuUsage(gen0);
+  const sentN = sent - sent0;
+  stopped = true;
+  clearInterval(timer);
+  const mem = procMem(target.pid);
+  await sleep(500);
+  await target.teardown();
+  const r = {
+    scenario: sc.name,
+    target: target.name,
+    sent_per_s: sentN / secs,
+    msgs_per_s: (target.acks ? acked : delivered / (avgMembers(sc) - 1)) / secs,
+    deliveries_per_s: delivered / secs,
+    complete_msgs_per_s: delivered / secs / (avgMembers(sc) - 1),
+    p50_ms: hist.pct(50) / 1000,
+    p99_ms: hist.pct(99) / 1000,
+    server_cpu: (cpu1 - cpu0) / secs,
+    loadgen_cpu: (gen1.user + gen1.system) / 1e6 / secs,
+    rss_mb: mem.rss,
+    hwm_mb: mem.hwm,
+    errors,
+    lost,
+  };
+  return r;
+}
+function avgMembers(sc) {
+  return sc.convs.reduce((a, m) => a + m.length, 0) / sc.convs.length;
+}
+
+async function runConns(target, n) {
+  const before = procMem(target.pid).rss;
+  const t0 = Date.now();
+  await target.connectOnly(n);
+  const secs = (Date.now() - t0) / 1000;
+  await sleep(2000);
+  const mem = procMem(target.pid);
+  const r = { scenario: 'conn10k', target: target.name, connections: n, connect_s: secs,
+              rss_before_mb: before, rss_mb: mem.rss, hwm_mb: mem.hwm };
+  await target.teardown();
+  return r;
+}
+
+function fmt(v, d = 0) {
+  if (typeof v !== 'number' || Number.isNaN(v)) return '-';
+  return v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+}
+
+function table(results) {
+  const by = {};
+  for (const r of results) (by[r.scenario] ||= {})[r.target] = r;
+  const rows = [];
+  const figs = [
+    ['msgs_per_s', 'msgs/s', 0], ['deliveries_per_s', 'deliveries/s', 0],
+    ['p50_ms', 'p50 ms', 2], ['p99_ms', 'p99 ms', 2],
+    ['server_cpu', 'server CPU (cores)', 2], ['loadgen_cpu', 'loadgen CPU (cores)', 2],
+    ['rss_mb', 'server RSS MB', 1], ['hwm_mb', 'server VmHWM MB', 1],
+    ['connect_s', 'connect time s', 1], ['errors', 'errors', 0],
+  ];
+  console.log('\n%s', ['scenario', 'figure', 'cordon', 'mosquitto', 'ratio'].map((s, i) => s.padEnd([15, 22, 12, 12, 8][i])).join(''));
+  for (const sc of Object.keys(by)) {
+    const c = by[sc].cordon || {}, m = by[sc].mosquitto || {};
+    for (const [k, label, d] of figs) {
+      if (!(k in c) && !(k in m)) continue;
+      const ratio = typeof c[k] === 'number' && typeof m[k] === 'number' && m[k] ? c[k] / m[k] : NaN;
+      console.log([sc, label, fmt(c[k], d), fmt(m[k], d), fmt(ratio, 2)].map((s, i) => String(s).padEnd([15, 22, 12, 12, 8][i])).join(''));
+    }
+  }
+  return by;
+}
+
+function verdicts(by) {
+  const out = [];
+  const chk = (name, ok, detail) => out.push(`${ok === null ? 'N/A ' : ok ? 'PASS' : 'MISS'}  ${name}: ${detail}`);
+  const g = (s, t, k) => (by[s] && by[s][t] ? by[s][t][k] : NaN);
+  let c = g('1to1-max', 'cordon', 'msgs_per_s'), m = g('1to1-max', 'mosquitto', 'msgs_per_s');
+  chk('1:1 msgs/s >= 30% of mosquitto', isNaN(c) || isNaN(m) ? null : c / m >= 0.30, `${fmt(c)} vs ${fmt(m)} (${fmt(100 * c / m, 1)}%)`);
+  c = g('fanout100-max', 'cordon', 'deliveries_per_s'); m = g('fanout100-max', 'mosquitto', 'deliveries_per_s');
+  chk('fan-out 100 deliveries/s >= 50% of mosquitto', isNaN(c) || isNaN(m) ? null : c / m >= 0.50, `${fmt(c)} vs ${fmt(m)} (${fmt(100 * c / m, 1)}%)`);
+  const p99 = g('1to1-5k', 'cordon', 'p99_ms'), rate = g('1to1-5k', 'cordon', 'msgs_per_s');
+  chk('p99 <= 10 ms at 5,000 msgs/s', isNaN(p99) ? null : p99 <= 10 && rate >= 4750, `p99 ${fmt(p99, 2)} ms at ${fmt(rate)} msgs/s`);
+  const rss = g('conn10k', 'cordon', 'rss_mb'), n = g('conn10k', 'cordon', 'connections');
+  chk('10k connections, RSS <= 300 MB', isNaN(rss) ? null : rss <= 300 && n >= 10000, `${fmt(n)} connections, RSS ${fmt(rss, 1)} MB`);
+  console.log('\n' + out.join('\n'));
+  return out;
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const la0 = os.loadavg()[0];
+  const targets = [];
+  if (opts.cordon) {
+    const { CordonTarget } = require('./cordon_target.js');
+    targets.push(new CordonTarget({ cordon: opts.cordon }));
+  }
+  if (opts.mqtt) targets.push(new MqttTarget({}));
+  const results = [];
+  const want = (n) => !opts.only || opts.only.includes(n);
+  // Both servers run side by side (an idle one costs nothing) and every
+  // scenario runs on one right after the other, so that a change in the
+  // machine's load hits both figures of a ratio alike.
+  const up = [];
+  for (const t of targets) {
+    try { await t.start(); up.push(t); } catch (e) { process.stderr.write(`${t.name}: could not start: ${e.stack || e}\n`); }
+  }
+  const names = scenarios('cordon').map((sc) => sc.name);
+  try {
+    for (const name of names) {
+      if (!want(name)) continue;
+      for (const t of up) {
+        const sc = scenarios(t.name).find((x) => x.name === name);
+        process.stderr.write(`${t.name}: ${sc.name} (${sc.desc})...\n`);
+        try {
+          const r = await runScenario(t, sc, opts);
+          results.push(r);
+          process.stderr.write(`  ${JSON.stringify(r)}\n`);
+        } catch (e) {
+          process.stderr.write(`  failed: ${e.stack || e}\n`);
+          await t.teardown().catch(() => {});
+        }
+      }
+    }
+    if (want('conn10k')) {
+      for (const t of up) {
+        process.stderr.write(`${t.name}: conn10k (${opts.conns} idle connections)...\n`);
+        try {
+          const r = await runConns(t, opts.conns);
+          results.push(r);
+          process.stderr.write(`  ${JSON.stringify(r)}\n`);
+        } catch (e) {
+          process.stderr.write(`  failed: ${e.stack || e}\n`);
+          await t.teardown().catch(() => {});
+        }
+      }
+    }
+  } finally {
+    for (const t of up) await t.stop().catch(() => {});
+  }
+  const by = table(results);
+  const la = [la0, os.loadavg()[0]];
+  console.log(`\nmachine: ${os.cpus().length} CPUs, load average ${la[0].toFixed(2)} before, ${la[1].toFixed(2)} after` +
+    (Math.max(...la) > 1.5 ? ' -- NOT QUIET: other processes competed for the CPUs, figures are low' : ''));
+  const v = verdicts(by);
+  if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ results, verdicts: v, loadavg: la }, null, 2) + '\n');
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# bench/load/run.sh — the server load bench: `cordon serve` against mosquitto
+# (no persistence, no inspection) on the same machine, same client, same
+# conversation shapes; every figure next to mosquitto's and the ratio, then
+# PASS/MISS for the targets of issue 4 (docs/BENCH.md, "Server load").
+#
+# usage: bench/load/run.sh [--build DIR] [--dur S] [--only NAMES] [--conns N] [--no-mqtt]
+#
+# Builds nothing: takes `cordon` from a build directory (--build, else
+# $BUILD, else ./build-release, else ./build). Starts its own server and its
+# own mosquitto on free ports with temp data dirs. Installs the pinned npm
+# packages (package-lock.json) with `npm ci` when node_modules is stale.
+# Scenario names: 1to1-max fanout100-max 1to1-5k group50 group500 conn10k.
+#
+# Exit status: 0 when the bench ran, even if targets were missed; 1 when it
+# could not run; 2 on usage.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=${BUILD:-}
+args=()
+usage() { sed -n '7p' "$0" | sed 's/^# //' >&2; exit 2; }
+while [ $# -gt 0 ]; do
+    case $1 in
+    --build) build=${2:-}; shift ;;
+    --dur | --only | --conns) args+=("$1" "${2:-}"); shift ;;
+    --no-mqtt) args+=("$1") ;;
+    -h | --help) usage ;;
+    *) usage ;;
+    esac
+    shift
+done
+if [ -z "$build" ]; then
+    for d in "$root/build-release" "$root/build"; do
+        [ -x "$d/src/tool/cordon" ] && { build=$d; break; }
+    done
+fi
+cordon=$build/src/tool/cordon
+[ -x "$cordon" ] || { echo "run.sh: no cordon in ${build:-build-release or build}; meson setup build-release -Dbuildtype=release && ninja -C build-release" >&2; exit 1; }
+command -v node >/dev/null || { echo "run.sh: node not found (scripts/install-deps.sh)" >&2; exit 1; }
+[ -x /usr/sbin/mosquitto ] || { echo "run.sh: /usr/sbin/mosquitto not found (scripts/install-deps.sh)" >&2; exit 1; }
+
+(
+    flock 9
+    if ! cmp -s "$here/package-lock.json" "$here/node_modules/.cordon-lock" 2>/dev/null; then
+        (cd "$here" && npm ci --no-audit --no-fund --loglevel=error) >&2 || exit 1
+        cp "$here/package-lock.json" "$here/node_modules/.cordon-lock"
+    fi
+) 9>"$here/.npm.lock" || { echo "run.sh: npm ci failed" >&2; exit 1; }
+
+# 10,000 client sockets here and 10,000 in the server
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 20500 ]; then
+    echo "run.sh: ulimit -n is $(ulimit -n); the 10k-connection run may fall short" >&2
+fi
+
+out=$root/bench/out
+mkdir -p "$out"
+json=$out/load-$(date +%Y%m%d-%H%M%S).json
+echo "cordon: $cordon ($("$cordon" --version 2>/dev/null | head -1))"
+node "$here/load.js" --cordon "$cordon" --json "$json" "${args[@]}" || exit 1
+echo "results: $json"

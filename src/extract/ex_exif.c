@@ -1,0 +1,328 @@
+/*
+ * ex_exif.c — what a photo's EXIF and XMP say about where, when and with what
+ * it was taken, and the text people write into them (titles, descriptions).
+ *
+ * EXIF through libexif, over a blob bounded by the container; values are
+ * read from the entries' raw bytes, checked for format and size (libexif's
+ * formatted values are for display and may be translated). XMP through
+ * libxml2 without network access and without entity substitution; a packet
+ * with a DOCTYPE is refused outright, since XMP never has one and entity
+ * expansion is the one way a small packet becomes a large document.
+ */
+#include <libexif/exif-data.h>
+#include <libexif/exif-utils.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ex_image.h"
+
+#define EXIF_MAX_BLOB (16u << 20) /* a copy made to prefix "Exif\0\0" */
+#define XMP_MAX       (4u << 20)
+
+static void text_add(char *text, size_t cap, size_t *len, const char *s, size_t n)
+{
+    /* Printable bytes only, one value per line; control bytes become spaces
+     * so a value cannot smuggle line structure into the marking detector. */
+    while (n && (s[n - 1] == 0 || s[n - 1] == ' '))
+        n--;
+    if (!n || *len + n + 1 >= cap)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        text[(*len)++] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+    }
+    text[(*len)++] = '\n';
+    text[*len] = 0;
+}
+
+/* "Make Model (serial N)", whichever parts there are, cut to fit. */
+static void device_string(char *out, size_t cap, const char *make, const char *model,
+                          const char *serial)
+{
+    const char *parts[6] = {make,   make[0] && model[0] ? " " : "",
+                            model,  serial[0] ? " (serial " : "",
+                            serial, serial[0] ? ")" : ""};
+    size_t n = 0;
+    for (int i = 0; i < 6; i++)
+        for (const char *p = parts[i]; *p && n + 1 < cap; p++)
+            out[n++] = *p;
+    out[n] = 0;
+}
+
+/* ---- EXIF ------------------------------------------------------------------ */
+
+static ExifEntry *entry(ExifData *ed, ExifIfd ifd, unsigned tag)
+{
+    return ed->ifd[ifd] ? exif_content_get_entry(ed->ifd[ifd], (ExifTag)tag) : NULL;
+}
+
+/* An ASCII entry's value, NUL-terminated and trimmed, into out. */
+static bool ascii(ExifEntry *e, char *out, size_t cap)
+{
+    size_t n = 0;
+    if (!e || !e->data || (e->format != EXIF_FORMAT_ASCII && e->format != EXIF_FORMAT_UNDEFINED))
+        return false;
+    for (size_t i = 0; i < e->size && n + 1 < cap && e->data[i]; i++)
+        out[n++] = (char)(e->data[i] < 0x20 ? ' ' : e->data[i]);
+    while (n && out[n - 1] == ' ')
+        n--;
+    out[n] = 0;
+    return n > 0;
+}
+
+/* Degrees from three rationals (degrees, minutes, seconds). */
+static bool dms(ExifEntry *e, ExifByteOrder o, double *out)
+{
+    double v[3];
+    if (!e || !e->data || e->format != EXIF_FORMAT_RATIONAL || e->components != 3 || e->size < 24)
+        return false;
+    for (int i = 0; i < 3; i++) {
+        ExifRational r = exif_get_rational(e->data + 8 * i, o);
+        if (!r.denominator)
+            return false;
+        v[i] = (double)r.numerator / (double)r.denominator;
+    }
+    *out = v[0] + v[1] / 60.0 + v[2] / 3600.0;
+    return true;
+}
+
+/* Windows' XP* tags: UCS-2LE in a BYTE entry. */
+static void ucs2_add(ExifEntry *e, char *text, size_t cap, size_t *len)
+{
+    char buf[1024];
+    size_t n = 0;
+    if (!e || !e->data)
+        return;
+    for (size_t i = 0; i + 1 < e->size && n + 4 < sizeof buf; i += 2) {
+        unsigned c = e->data[i] | (unsigned)e->data[i + 1] << 8;
+        if (!c)
+            break;
+        if (c < 0x80) {
+            buf[n++] = (char)c;
+        } else if (c < 0x800) {
+            buf[n++] = (char)(0xC0 | c >> 6);
+            buf[n++] = (char)(0x80 | (c & 0x3F));
+        } else {
+            /* Surrogates are passed through as they come: the text guard
+             * replaces what is not valid UTF-8. */
+            buf[n++] = (char)(0xE0 | c >> 12);
+            buf[n++] = (char)(0x80 | ((c >> 6) & 0x3F));
+            buf[n++] = (char)(0x80 | (c & 0x3F));
+        }
+    }
+    text_add(text, cap, len, buf, n);
+}
+
+void ex_exif_read(const unsigned char *d, size_t n, ex_meta_facts *f, char *text, size_t cap,
+                  size_t *len)
+{
+    static const unsigned char hdr[6] = {'E', 'x', 'i', 'f', 0, 0};
+    unsigned char *copy = NULL;
+    ExifData *ed = NULL;
+    ExifByteOrder o;
+    char a[128], b[128], s[128];
+    double lat, lon;
+
+    if (n < 8)
+        return;
+    if (memcmp(d, hdr, 6) != 0) {
+        /* A bare TIFF structure (PNG eXIf, some WebP writers, a TIFF file):
+         * libexif wants the APP1 prefix. */
+        size_t m = n > EXIF_MAX_BLOB ? EXIF_MAX_BLOB : n;
+        copy = malloc(m + 6);
+        if (!copy)
+            return;
+        memcpy(copy, hdr, 6);
+        memcpy(copy + 6, d, m);
+        d = copy;
+        n = m + 6;
+    }
+    ed = exif_data_new();
+    if (!ed)
+        goto out;
+    /* Read as is: do not add or "fix" tags. */
+    exif_data_unset_option(ed, EXIF_DATA_OPTION_FOLLOW_SPECIFICATION);
+    exif_data_unset_option(ed, EXIF_DATA_OPTION_IGNORE_UNKNOWN_TAGS);
+    exif_data_load_data(ed, d, (unsigned int)(n > 0xffffffffu ? 0xffffffffu : n));
+    o = exif_data_get_byte_order(ed);
+
+    if (dms(entry(ed, EXIF_IFD_GPS, EXIF_TAG_GPS_LATITUDE), o, &lat) &&
+        dms(entry(ed, EXIF_IFD_GPS, EXIF_TAG_GPS_LONGITUDE), o, &lon) && lat <= 90.0 &&
+        lon <= 180.0 && (lat > 0.0 || lon > 0.0)) {
+        ExifEntry *lr = entry(ed, EXIF_IFD_GPS, EXIF_TAG_GPS_LATITUDE_REF);
+        ExifEntry *lo = entry(ed, EXIF_IFD_GPS, EXIF_TAG_GPS_LONGITUDE_REF);
+        f->gps = true;
+        f->lat = lr && lr->data && lr->size && lr->data[0] == 'S' ? -lat : lat;
+        f->lon = lo && lo->data && lo->size && lo->data[0] == 'W' ? -lon : lon;
+    }
+    if (!f->capture_time[0] && !ascii(entry(ed, EXIF_IFD_EXIF, EXIF_TAG_DATE_TIME_ORIGINAL),
+                                      f->capture_time, sizeof f->capture_time))
+        ascii(entry(ed, EXIF_IFD_0, EXIF_TAG_DATE_TIME), f->capture_time, sizeof f->capture_time);
+    if (!f->device[0]) {
+        bool hm = ascii(entry(ed, EXIF_IFD_0, EXIF_TAG_MAKE), a, sizeof a);
+        bool hd = ascii(entry(ed, EXIF_IFD_0, EXIF_TAG_MODEL), b, sizeof b);
+        bool hs = ascii(entry(ed, EXIF_IFD_EXIF, EXIF_TAG_BODY_SERIAL_NUMBER), s, sizeof s);
+        if (hm || hd || hs)
+            device_string(f->device, sizeof f->device, hm ? a : "", hd ? b : "", hs ? s : "");
+    }
+    if (!f->software[0])
+        ascii(entry(ed, EXIF_IFD_0, EXIF_TAG_SOFTWARE), f->software, sizeof f->software);
+
+    /* Free text people put into a photo. */
+    {
+        static const struct {
+            ExifIfd ifd;
+            unsigned tag;
+        } texts[] = {
+            {EXIF_IFD_0, EXIF_TAG_IMAGE_DESCRIPTION},
+            {EXIF_IFD_0, EXIF_TAG_ARTIST},
+            {EXIF_IFD_0, EXIF_TAG_COPYRIGHT},
+            {EXIF_IFD_0, EXIF_TAG_DOCUMENT_NAME},
+            {EXIF_IFD_EXIF, EXIF_TAG_CAMERA_OWNER_NAME},
+        };
+        for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+            ExifEntry *e = entry(ed, texts[i].ifd, texts[i].tag);
+            if (e && e->data && e->format == EXIF_FORMAT_ASCII)
+                text_add(text, cap, len, (const char *)e->data, e->size);
+        }
+        for (unsigned t = EXIF_TAG_XP_TITLE; t <= EXIF_TAG_XP_SUBJECT; t++)
+            ucs2_add(entry(ed, EXIF_IFD_0, t), text, cap, len);
+        /* UserComment: an 8-byte character-code prefix, then the text. */
+        ExifEntry *uc = entry(ed, EXIF_IFD_EXIF, EXIF_TAG_USER_COMMENT);
+        if (uc && uc->data && uc->size > 8) {
+            if (memcmp(uc->data, "UNICODE\0", 8) == 0) {
+                ExifEntry tmp = *uc;
+                tmp.data += 8;
+                tmp.size -= 8;
+                ucs2_add(&tmp, text, cap, len);
+            } else {
+                text_add(text, cap, len, (const char *)uc->data + 8, uc->size - 8);
+            }
+        }
+    }
+out:
+    if (ed)
+        exif_data_unref(ed);
+    free(copy);
+}
+
+/* ---- XMP ------------------------------------------------------------------- */
+
+/* "39,54.252N" or "39,54,15.12N" (XMP's GPSCoordinate) → degrees. */
+static bool xmp_coord(const char *s, double *out)
+{
+    double v[3] = {0, 0, 0};
+    int k = 0;
+    char *e;
+    while (k < 3) {
+        v[k++] = strtod(s, &e);
+        if (e == s)
+            return false;
+        s = e;
+        if (*s != ',')
+            break;
+        s++;
+    }
+    if (*s != 'N' && *s != 'S' && *s != 'E' && *s != 'W')
+        return false;
+    *out = v[0] + v[1] / 60.0 + v[2] / 3600.0;
+    if (!isfinite(*out) || *out < 0 || *out > 180)
+        return false;
+    if (*s == 'S' || *s == 'W')
+        *out = -*out;
+    return true;
+}
+
+typedef struct xmp_ctx {
+    ex_meta_facts *f;
+    char *text;
+    size_t cap, *len;
+    bool have_lat, have_lon;
+    double lat, lon;
+    char make[64], model[64], serial[64];
+    unsigned nodes;
+} xmp_ctx;
+
+static void xmp_value(xmp_ctx *x, const char *name, const char *v)
+{
+    size_t n = strlen(v);
+    if (!strcmp(name, "GPSLatitude"))
+        x->have_lat = xmp_coord(v, &x->lat);
+    else if (!strcmp(name, "GPSLongitude"))
+        x->have_lon = xmp_coord(v, &x->lon);
+    else if (!strcmp(name, "CreatorTool") && !x->f->software[0])
+        snprintf(x->f->software, sizeof x->f->software, "%s", v);
+    else if ((!strcmp(name, "DateTimeOriginal") || !strcmp(name, "CreateDate") ||
+              !strcmp(name, "DateCreated")) &&
+             !x->f->capture_time[0])
+        snprintf(x->f->capture_time, sizeof x->f->capture_time, "%s", v);
+    else if (!strcmp(name, "Make"))
+        snprintf(x->make, sizeof x->make, "%s", v);
+    else if (!strcmp(name, "Model"))
+        snprintf(x->model, sizeof x->model, "%s", v);
+    else if (!strcmp(name, "SerialNumber") || !strcmp(name, "BodySerialNumber"))
+        snprintf(x->serial, sizeof x->serial, "%s", v);
+    else if (strcmp(name, "about") && strcmp(name, "image") && strcmp(name, "lang") && n)
+        text_add(x->text, x->cap, x->len, v, n); /* titles, descriptions, keywords ... */
+}
+
+static void xmp_walk(xmp_ctx *x, xmlNode *node, unsigned depth)
+{
+    for (xmlNode *c = node; c && x->nodes < 20000; c = c->next, x->nodes++) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        for (xmlAttr *a = c->properties; a; a = a->next) {
+            if (a->children && a->children->type == XML_TEXT_NODE && a->children->content)
+                xmp_value(x, (const char *)a->name, (const char *)a->children->content);
+        }
+        /* A leaf's text (rdf:li of an Alt/Bag/Seq reports under its
+         * property's name). */
+        if (c->children && c->children->type == XML_TEXT_NODE && !c->children->next &&
+            c->children->content) {
+            const char *name = (const char *)c->name;
+            if (!strcmp(name, "li") && c->parent && c->parent->parent)
+                name = (const char *)c->parent->parent->name;
+            xmp_value(x, name, (const char *)c->children->content);
+        }
+        if (depth < 32)
+            xmp_walk(x, c->children, depth + 1);
+    }
+}
+
+void ex_xmp_read(const unsigned char *d, size_t n, ex_meta_facts *f, char *text, size_t cap,
+                 size_t *len)
+{
+    xmlDoc *doc = NULL;
+    xmp_ctx x;
+
+    if (n == 0 || n > XMP_MAX)
+        return;
+    /* No DTD, no entities: XMP has neither. */
+    for (size_t i = 0; i + 2 <= n; i++)
+        if (d[i] == '<' && d[i + 1] == '!' && i + 3 <= n && d[i + 2] != '-' && d[i + 2] != '[')
+            return;
+    doc = xmlReadMemory((const char *)d, (int)n, NULL, NULL,
+                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+                            XML_PARSE_NOCDATA | XML_PARSE_NOBLANKS);
+    if (!doc)
+        return;
+    memset(&x, 0, sizeof x);
+    x.f = f;
+    x.text = text;
+    x.cap = cap;
+    x.len = len;
+    xmp_walk(&x, xmlDocGetRootElement(doc), 0);
+    if (x.have_lat && x.have_lon && !f->gps && (x.lat != 0.0 || x.lon != 0.0) &&
+        fabs(x.lat) <= 90.0) {
+        f->gps = true;
+        f->lat = x.lat;
+        f->lon = x.lon;
+    }
+    if (!f->device[0] && (x.make[0] || x.model[0] || x.serial[0]))
+        device_string(f->device, sizeof f->device, x.make, x.model, x.serial);
+    xmlFreeDoc(doc);
+}

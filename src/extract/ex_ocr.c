@@ -1,0 +1,110 @@
+/*
+ * ex_ocr.c — Tesseract inside the worker: one engine per process, reused for
+ * every image of the job.
+ *
+ * Loading chi_sim+eng costs more than reading a small image, so the engine is
+ * started on first use and kept until the process exits. This is the one
+ * piece of process-wide state in the extractors, and deliberately so: the
+ * worker is a single-threaded process that exists for one job, and the engine
+ * is a cache, not shared state (every run sets the image, the mode and the
+ * deadline it needs). The parent sets OMP_THREAD_LIMIT=1 in the worker's
+ * environment: Tesseract's OpenMP threads made it ~6× slower on 2 cores, and
+ * parallelism comes from several workers instead.
+ *
+ * Data: Debian's tessdata (tesseract-ocr-chi-sim, -eng), found by Tesseract's
+ * compiled-in default or $TESSDATA_PREFIX. Time: every run gets a deadline
+ * through an ETEXT_DESC monitor; recognition stops there and whatever was
+ * read so far is returned with *timed_out set.
+ */
+#include <leptonica/allheaders.h>
+#include <stdlib.h>
+#include <string.h>
+#include <tesseract/capi.h>
+#include <time.h>
+
+#include "ex_image.h"
+
+#define OCR_LANGS "chi_sim+eng"
+
+static TessBaseAPI *engine;
+static bool engine_failed;
+
+static void engine_end(void)
+{
+    if (engine) {
+        TessBaseAPIEnd(engine);
+        TessBaseAPIDelete(engine);
+        engine = NULL;
+    }
+}
+
+static TessBaseAPI *engine_get(void)
+{
+    if (engine || engine_failed)
+        return engine;
+    engine = TessBaseAPICreate();
+    if (!engine)
+        goto fail;
+    /* Tesseract writes its diagnostics ("Estimating resolution as ...",
+     * empty-page notes) to stderr; the worker's stderr is for real errors. */
+    if (TessBaseAPIInit3(engine, NULL, OCR_LANGS) != 0)
+        goto fail;
+    TessBaseAPISetVariable(engine, "debug_file", "/dev/null");
+    atexit(engine_end);
+    return engine;
+
+fail:
+    if (engine)
+        TessBaseAPIDelete(engine);
+    engine = NULL;
+    engine_failed = true;
+    return NULL;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int ex_ocr_run(struct Pix *pix, int psm, uint32_t ms, char **out, int *conf, bool *timed_out)
+{
+    TessBaseAPI *api = engine_get();
+    ETEXT_DESC *mon = NULL;
+    char *text = NULL, *copy = NULL;
+    int rc = -1;
+    uint64_t t0;
+
+    if (!api)
+        goto fail;
+    mon = TessMonitorCreate();
+    if (!mon)
+        goto fail;
+    /* The deadline is an int of milliseconds from now. */
+    TessMonitorSetDeadlineMSecs(mon, ms > 0x7fffffff ? 0x7fffffff : (int)(ms ? ms : 1));
+    TessBaseAPISetPageSegMode(api, (TessPageSegMode)psm);
+    TessBaseAPISetImage2(api, pix);
+    /* Without a resolution Tesseract guesses one and says so on stderr; 300
+     * is what its models were trained around, and the pipeline scales text
+     * to that size. */
+    TessBaseAPISetSourceResolution(api, 300);
+    t0 = now_ms();
+    (void)TessBaseAPIRecognize(api, mon);
+    *timed_out = now_ms() - t0 >= ms;
+    text = TessBaseAPIGetUTF8Text(api);
+    *conf = text ? TessBaseAPIMeanTextConf(api) : 0;
+    copy = strdup(text ? text : "");
+    if (!copy)
+        goto fail;
+    *out = copy;
+    rc = 0;
+fail:
+    if (text)
+        TessDeleteText(text);
+    if (api)
+        TessBaseAPIClear(api);
+    if (mon)
+        TessMonitorDelete(mon);
+    return rc;
+}

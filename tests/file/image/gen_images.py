@@ -1,0 +1,264 @@
+#!/usr/bin/env python3
+"""Image fixtures for the image extractor's tests, generated at run time.
+
+usage: gen_images.py OUTDIR
+
+Writes (nothing is committed; everything is made here, deterministically):
+
+  page_clean.png     an official document (红头文件) rendered at ~100 dpi:
+                     份号 000123 / 机密★1年 / 特急 at the top left, the red
+                     masthead "XX市教育局文件", the 发文字号 教发〔2023〕15号
+                     above a red rule, a title and body sentences
+  page_photo.jpg     the same page as a phone photo: rotated 3°, blurred,
+                     noised, unevenly lit, JPEG quality 60
+  plain_text.png     an innocent notice (no marking, no masthead): allow
+  gps.jpg            a photo-like image with EXIF GPS, capture time, device
+  xmp.jpg            the same with an XMP packet (GPS, CreatorTool, a
+                     description that holds a marking) instead of EXIF
+  gps.png, gps.webp  the same EXIF in a PNG eXIf chunk and a WebP EXIF chunk
+  nometa.jpg         the same photo without any metadata
+  text_chunks.png    PNG with tEXt/zTXt/iTXt/tIME chunks, zTXt holding a
+                     marking (密级：机密, UTF-8 as many writers do)
+  qr_phish.png       a QR code of a phishing URL (needs `qrencode`; skipped
+                     with a note when it is missing)
+  pages.tif          a two-page TIFF, the marking on page 2
+  anim.gif           the same two pages as an animated GIF
+  huge_header.png    a valid PNG signature and IHDR claiming 50,000×50,000
+                     pixels, then garbage: must be refused before decoding
+  bad_trunc.*, bad_corrupt.*, ok.*   (jpg png webp tif gif bmp)
+                     cut, corrupted and intact small files of every format
+
+Needs python3-pil and the CJK font of fonts-wqy-zenhei.
+"""
+
+import io
+import os
+import random
+import shutil
+import struct
+import subprocess
+import sys
+import zlib
+
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+FONT = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
+RED = (200, 16, 16)
+W, H = 827, 1169  # A4 at 100 dpi: small enough for OCR on one slow core
+
+
+def font(px):
+    return ImageFont.truetype(FONT, px)
+
+
+def center(draw, y, text, f, fill):
+    w = draw.textlength(text, font=f)
+    draw.text(((W - w) / 2, y), text, font=f, fill=fill)
+
+
+def official_page(marked=True):
+    """The GB/T 9704 layout, simplified: copy number, secrecy level and
+    urgency top left, masthead, document number, red rule, title, body."""
+    img = Image.new("RGB", (W, H), "white")
+    d = ImageDraw.Draw(img)
+    f_small = font(22)
+    if marked:
+        d.text((90, 70), "000123", font=f_small, fill="black")
+        d.text((90, 102), "机密★1年", font=f_small, fill="black")
+        d.text((90, 134), "特急", font=f_small, fill="black")
+    # The masthead: big red characters, horizontally centred.
+    center(d, 200, "XX市教育局文件", font(64), RED)
+    center(d, 320, "教发〔2023〕15号", font(22), "black")
+    d.rectangle((80, 362, W - 80, 365), fill=RED)
+    center(d, 410, "关于做好2023年学校安全工作的通知", font(28), "black")
+    body = [
+        "各区县教育局，各直属学校：",
+        "为切实做好本年度学校安全工作，现将有关事项通知如下。",
+        "一、各单位要高度重视安全管理，落实主体责任。",
+        "二、要定期开展隐患排查，建立整改台账。",
+        "三、要加强值班值守，确保信息报送及时准确。",
+        "请各单位于十月底前将工作总结报送市教育局。",
+    ]
+    y = 480
+    for line in body:
+        d.text((90, y), line, font=font(20), fill="black")
+        y += 44
+    d.text((520, y + 60), "XX市教育局", font=font(20), fill="black")
+    d.text((520, y + 100), "2023年9月1日", font=font(20), fill="black")
+    return img
+
+
+def phone_photo(img, seed=3):
+    """What a phone makes of the page: a 3° rotation, focus blur, sensor
+    noise, uneven lighting (darker towards the bottom right), JPEG quality
+    60. Tuned so that the plain `tesseract` CLI loses the marking line
+    (it reads 机密★1年 as "Here" or nothing) while a person still reads it."""
+    rnd = random.Random(seed)
+    p = img.rotate(3, resample=Image.BICUBIC, expand=True, fillcolor=(235, 232, 225))
+    p = p.filter(ImageFilter.GaussianBlur(1.4))
+    px = p.load()
+    w, h = p.size
+    for y in range(h):
+        for x in range(w):
+            r, g, b = px[x, y]
+            n = rnd.randint(-30, 30) - int(30 * (x / w) * (y / h))
+            px[x, y] = (max(0, min(255, r + n)), max(0, min(255, g + n)),
+                        max(0, min(255, b + n)))
+    out = io.BytesIO()
+    p.save(out, "JPEG", quality=60)
+    return out.getvalue()
+
+
+def plain_text_page():
+    img = Image.new("RGB", (W, 500), "white")
+    d = ImageDraw.Draw(img)
+    d.text((60, 50), "周五下午团建活动安排", font=font(30), fill="black")
+    for i, line in enumerate([
+            "大家好，本周五下午三点在二楼会议室集合。",
+            "请大家准时参加，活动结束后一起聚餐。",
+            "如有问题请联系行政部小王。"]):
+        d.text((60, 130 + i * 50), line, font=font(22), fill="black")
+    return img
+
+
+def exif_gps_jpeg():
+    """A 'photo' (a gradient) with EXIF: Make/Model/BodySerialNumber,
+    DateTimeOriginal and a GPS position in Beijing."""
+    img = Image.new("RGB", (320, 240))
+    d = ImageDraw.Draw(img)
+    for y in range(240):
+        d.line((0, y, 320, y), fill=(y, 100, 255 - y))
+    ex = Image.Exif()
+    ex[0x010F] = "Huawei"        # Make
+    ex[0x0110] = "Mate 60 Pro"   # Model
+    ex[0x0132] = "2023:09:01 10:20:30"
+    ex[0x8769] = {                     # Exif IFD
+        0x9003: "2023:09:01 10:20:30",  # DateTimeOriginal
+        0xA431: "SN12345678",           # BodySerialNumber
+    }
+    ex[0x8825] = {                     # GPS IFD
+        1: "N", 2: (39.0, 54.0, 15.12),   # 39.904200 N
+        3: "E", 4: (116.0, 24.0, 26.64),  # 116.407400 E
+    }
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=85, exif=ex.tobytes())
+    return img, out.getvalue()
+
+
+XMP = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about=""
+    xmlns:xmp="http://ns.adobe.com/xap/1.0/"
+    xmlns:exif="http://ns.adobe.com/exif/1.0/"
+    xmlns:dc="http://purl.org/dc/elements/1.1/"
+    xmp:CreatorTool="Adobe Photoshop 24.0"
+    xmp:CreateDate="2023-09-01T10:20:30+08:00"
+    exif:GPSLatitude="39,54.252N"
+    exif:GPSLongitude="116,24.444E">
+   <dc:description><rdf:Alt><rdf:li xml:lang="x-default">机密★1年 内部会议照片</rdf:li></rdf:Alt></dc:description>
+  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>
+<?xpacket end="w"?>"""
+
+
+def jpeg_with_app1(jpeg, payload):
+    """Inserts an APP1 segment right after SOI."""
+    seg = b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+    return jpeg[:2] + seg + jpeg[2:]
+
+
+def png_chunk(kind, data):
+    return (struct.pack(">I", len(data)) + kind + data +
+            struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+
+def png_insert(png, chunks):
+    """Inserts chunks right after IHDR (8 + 25 bytes)."""
+    return png[:33] + b"".join(chunks) + png[33:]
+
+
+def small_png():
+    img = Image.new("RGB", (64, 48), (30, 120, 200))
+    out = io.BytesIO()
+    img.save(out, "PNG")
+    return out.getvalue()
+
+
+def huge_header_png():
+    ihdr = struct.pack(">IIBBBBB", 50000, 50000, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) +
+            png_chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + png_chunk(b"IEND", b""))
+
+
+def encoded(img, fmt, **kw):
+    out = io.BytesIO()
+    img.save(out, fmt, **kw)
+    return out.getvalue()
+
+
+def write(outdir, name, data):
+    with open(os.path.join(outdir, name), "wb") as f:
+        f.write(data)
+
+
+def main():
+    outdir = sys.argv[1]
+    os.makedirs(outdir, exist_ok=True)
+    page = official_page()
+    write(outdir, "page_clean.png", encoded(page, "PNG"))
+    write(outdir, "page_photo.jpg", phone_photo(page))
+    write(outdir, "plain_text.png", encoded(plain_text_page(), "PNG"))
+
+    photo, gps = exif_gps_jpeg()
+    write(outdir, "gps.jpg", gps)
+    plain = encoded(photo, "JPEG", quality=85)
+    write(outdir, "nometa.jpg", plain)
+    write(outdir, "xmp.jpg", jpeg_with_app1(
+        plain, b"http://ns.adobe.com/xap/1.0/\0" + XMP.encode()))
+    write(outdir, "gps.png", png_insert(encoded(photo, "PNG"), [
+        png_chunk(b"eXIf", gps[gps.index(b"Exif\0\0") + 6:gps.index(b"\xff\xdb")])]))
+    write(outdir, "gps.webp", encoded(photo, "WEBP", quality=80,
+                                      exif=gps[gps.index(b"Exif\0\0"):
+                                               gps.index(b"\xff\xdb")]))
+    write(outdir, "text_chunks.png", png_insert(small_png(), [
+        png_chunk(b"tEXt", b"Comment\0harmless note"),
+        png_chunk(b"zTXt", b"Description\0\0" + zlib.compress("密级：机密".encode())),
+        png_chunk(b"iTXt", b"Title\0\0\0zh\0\0" + "内部资料 会议纪要".encode()),
+        png_chunk(b"tIME", struct.pack(">HBBBBB", 2023, 9, 1, 10, 20, 30)),
+    ]))
+
+    if shutil.which("qrencode"):
+        subprocess.run(["qrencode", "-s", "6", "-m", "4", "-o",
+                        os.path.join(outdir, "qr_phish.png"),
+                        "http://paypa1-secure-login.xn--80ak6aa92e.com/verify?id=1"],
+                       check=True)
+    else:
+        print("note: qrencode missing, qr_phish.png not made", file=sys.stderr)
+
+    write(outdir, "huge_header.png", huge_header_png())
+    p1, p2 = (Image.new("RGB", (600, 160), "white") for _ in range(2))
+    ImageDraw.Draw(p1).text((30, 50), "本周工作安排", font=font(44), fill="black")
+    ImageDraw.Draw(p2).text((30, 50), "机密★1年", font=font(44), fill="black")
+    write(outdir, "pages.tif", encoded(p1, "TIFF", save_all=True, append_images=[p2]))
+    write(outdir, "anim.gif", encoded(p1, "GIF", save_all=True, append_images=[p2],
+                                      duration=500, loop=0))
+
+    # Truncated and corrupt files of each format. Cut after the headers so
+    # that the decoder starts and then runs out of data.
+    src = plain_text_page().resize((200, 120))
+    for ext, fmt, kw in (("jpg", "JPEG", {"quality": 80}), ("png", "PNG", {}),
+                         ("webp", "WEBP", {"quality": 80}), ("tif", "TIFF", {}),
+                         ("gif", "GIF", {}), ("bmp", "BMP", {})):
+        data = encoded(src, fmt, **kw)
+        write(outdir, "bad_trunc." + ext, data[:max(40, len(data) // 3)])
+        bad = bytearray(data)
+        for i in range(len(bad) // 4, len(bad), 97):
+            bad[i] ^= 0x5A
+        write(outdir, "bad_corrupt." + ext, bytes(bad[:len(bad) // 2]))
+        write(outdir, "ok." + ext, data)
+
+
+if __name__ == "__main__":
+    main()

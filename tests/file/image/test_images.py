@@ -1,0 +1,272 @@
+#!/usr/bin/env python3
+"""The image extractor end to end, through the real `cordon scan` and
+`cordon strip`.
+
+usage: test_images.py CORDON GEN_IMAGES_PY WORKDIR
+
+Generates the fixtures (gen_images.py) into WORKDIR, then checks one
+expectation per fixture: the photographed official document (clean render
+and phone photo) is caught with the marking read again from its header
+lines; photo metadata (EXIF in JPEG/PNG/WebP, XMP, PNG text chunks) is
+reported; a QR code's phishing link is judged; a 50,000×50,000 PNG header is
+refused within bounds; truncated and corrupt files of every format are
+uninspectable, never a silent allow; an innocent picture of text is allowed;
+`cordon strip` removes the metadata and keeps the pixels.
+
+Prints one line per failed check and "N passed, N failed"; exit status 1
+when anything failed. Needs python3-pil (for the fixtures and the pixel
+comparison).
+"""
+
+import concurrent.futures
+import json
+import os
+import re
+import resource
+import struct
+import subprocess
+import sys
+import time
+
+from PIL import Image
+
+CORDON, GEN, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
+FX = os.path.join(WORK, "fx")
+failures = []
+passed = 0
+
+
+def check(name, ok, detail=""):
+    global passed
+    if ok:
+        passed += 1
+    else:
+        failures.append(f"{name}: {detail}")
+
+
+def scan(path, scope="internal", policy=None):
+    """Runs `cordon scan --format json` on one file; returns (result, seconds)."""
+    t0 = time.monotonic()
+    p = subprocess.run([CORDON, "scan", "--no-progress", "--scope", scope,
+                        "--format", "json"] + (["--policy", policy] if policy else []) + [path],
+                       capture_output=True, timeout=300)
+    dt = time.monotonic() - t0
+    if p.returncode not in (0, 1):
+        return {"error": p.stderr.decode(errors="replace")}, dt
+    return json.loads(p.stdout.decode().splitlines()[0]), dt
+
+
+def findings(res, rule=None, location=None):
+    return [f for f in res.get("findings", [])
+            if (rule is None or f["rule"] == rule or
+                (rule.endswith(".") and f["rule"].startswith(rule)))
+            and (location is None or f["location"] == location)]
+
+
+def summary(res):
+    return json.dumps({"verdict": res.get("verdict"), "status": res.get("status"),
+                       "error": res.get("error"),
+                       "findings": [(f["rule"], f["confidence"], f["location"],
+                                     f["excerpt"][:40]) for f in res.get("findings", [])]},
+                      ensure_ascii=False)
+
+
+def jpeg_segments(data):
+    """Marker bytes of a JPEG's segments up to the first scan."""
+    out, p = [], 2
+    while p + 4 <= len(data) and data[p] == 0xFF:
+        m = data[p + 1]
+        out.append(m)
+        if m == 0xDA:
+            break
+        p += 2 + struct.unpack(">H", data[p + 2:p + 4])[0]
+    return out
+
+
+def png_chunks(data):
+    out, p = [], 8
+    while p + 8 <= len(data):
+        n = struct.unpack(">I", data[p:p + 4])[0]
+        out.append(data[p + 4:p + 8].decode("latin-1"))
+        p += 12 + n
+    return out
+
+
+def set_limit(policy, key, value):
+    """The policy text with settings.limits.KEY set to VALUE."""
+    line = re.compile(r"^    " + re.escape(key) + r":.*$", re.M)
+    if line.search(policy):
+        return line.sub(f"    {key}: {value}", policy, count=1)
+    if re.search(r"^  limits:\n", policy, re.M):
+        return re.sub(r"^  limits:\n", f"  limits:\n    {key}: {value}\n", policy, count=1,
+                      flags=re.M)
+    return policy.replace("\nsettings:\n", f"\nsettings:\n  limits:\n    {key}: {value}\n", 1)
+
+
+def main():
+    subprocess.run([sys.executable, GEN, FX], check=True)
+    f = lambda name: os.path.join(FX, name)
+
+    # ---- hostile header first, so the children's peak memory is its own ----
+    res, dt = scan(f("huge_header.png"))
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    check("huge_header.png limit", findings(res, "uninspectable.limit.pixels") and
+          res.get("status") == "unscannable" and res.get("verdict") == "confirm", summary(res))
+    check("huge_header.png bounded", dt < 10 and peak_mb < 200,
+          f"{dt:.1f}s, peak {peak_mb:.0f} MB")
+
+    # Policies with other limits: the default one with settings.limits added.
+    default = open(os.path.join(ROOT, "data", "policy", "default.yaml"), encoding="utf-8").read()
+    policies = {}
+    for name, key, value in (("ocr_1ms", "ocr_ms", "1"), ("no_ocr", "ocr", "false")):
+        path = os.path.join(WORK, f"policy_{name}.yaml")
+        with open(path, "w", encoding="utf-8") as out:
+            out.write(set_limit(default, key, value))
+        policies[name] = path
+
+    # ---- everything else, two scans at a time ----
+    jobs = {
+        "page_clean.png": ("internal",), "page_photo.jpg": ("internal",),
+        "plain_text.png": ("internal",), "gps.jpg": ("internal",),
+        "gps.jpg@external": ("external",), "gps.png": ("internal",),
+        "gps.webp": ("internal",), "xmp.jpg": ("internal",),
+        "text_chunks.png": ("internal",), "nometa.jpg": ("internal",),
+    }
+    if os.path.exists(f("qr_phish.png")):
+        jobs["qr_phish.png"] = ("internal",)
+    for ext in ("jpg", "png", "webp", "tif", "gif", "bmp"):
+        for kind in ("bad_trunc", "bad_corrupt", "ok"):
+            jobs[f"{kind}.{ext}"] = ("internal",)
+    jobs["pages.tif"] = ("internal",)
+    jobs["anim.gif"] = ("internal",)
+    jobs["page_clean.png@ocr_1ms"] = ("internal", policies["ocr_1ms"])
+    jobs["page_clean.png@no_ocr"] = ("internal", policies["no_ocr"])
+    results, times = {}, {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as ex:
+        futs = {ex.submit(scan, f(k.split("@")[0]), *v): k for k, v in jobs.items()}
+        for fut in concurrent.futures.as_completed(futs):
+            results[futs[fut]], times[futs[fut]] = fut.result()
+
+    # The photographed official document: the image cue by colour and layout,
+    # and the marking read again from the header lines ("ocr header").
+    for name in ("page_clean.png", "page_photo.jpg"):
+        r = results[name]
+        rh = findings(r, "image.red_header", name)
+        mk = findings(r, "marking.classified", name + "!ocr header")
+        check(name + " red header", rh and rh[0]["confidence"] >= 70, summary(r))
+        check(name + " marking from the header re-read",
+              mk and mk[0]["excerpt"].startswith("机密") and mk[0]["action"] == "block",
+              summary(r))
+        check(name + " verdict", r.get("verdict") == "block", summary(r))
+
+    # Limits from the policy: OCR cut at its deadline is partial, with the
+    # masthead still found; OCR off still finds the masthead and reads nothing.
+    r = results["page_clean.png@ocr_1ms"]
+    check("ocr_ms limit", findings(r, "uninspectable.limit.ocr_time") and
+          r.get("status") == "partial" and findings(r, "image.red_header"), summary(r))
+    r = results["page_clean.png@no_ocr"]
+    check("ocr off", findings(r, "image.red_header") and r.get("status") == "scanned" and
+          not [x for x in r["findings"] if "ocr" in (x["location"] or "")], summary(r))
+
+    # A multi-page TIFF and an animated GIF: the second page or frame has its
+    # own location.
+    r = results["pages.tif"]
+    check("pages.tif page 2", findings(r, "marking.classified", "pages.tif!page 2 ocr") and
+          not findings(r, "marking.classified", "pages.tif!ocr"), summary(r))
+
+    r = results["anim.gif"]
+    check("anim.gif frame 2", findings(r, "marking.classified", "anim.gif!frame 2 ocr"),
+          summary(r))
+
+    r = results["plain_text.png"]
+    check("plain_text.png allowed", r.get("verdict") == "allow" and
+          not findings(r, "marking.classified") and not findings(r, "image.red_header") and
+          not findings(r, "marking."),
+          summary(r))
+
+    for name in ("gps.jpg", "gps.png", "gps.webp"):
+        r = results[name]
+        g = findings(r, "metadata.gps", name + "!metadata")
+        check(name + " gps", g and g[0]["excerpt"] == "39.904200 N, 116.407400 E", summary(r))
+        check(name + " time+device", findings(r, "metadata.capture_time") and
+              findings(r, "metadata.device") and
+              "SN12345678" in findings(r, "metadata.device")[0]["excerpt"], summary(r))
+    check("gps.jpg internal: warn", results["gps.jpg"].get("verdict") == "warn",
+          summary(results["gps.jpg"]))
+    check("gps.jpg external: confirm", results["gps.jpg@external"].get("verdict") == "confirm",
+          summary(results["gps.jpg@external"]))
+
+    r = results["xmp.jpg"]
+    check("xmp.jpg", findings(r, "metadata.gps") and findings(r, "metadata.software") and
+          findings(r, "marking.classified", "xmp.jpg!metadata"), summary(r))
+    r = results["text_chunks.png"]
+    check("text_chunks.png", findings(r, "marking.classified", "text_chunks.png!metadata"),
+          summary(r))
+    r = results["nometa.jpg"]
+    check("nometa.jpg", not findings(r, "metadata.") and r.get("verdict") == "allow", summary(r))
+
+    if "qr_phish.png" in results:
+        r = results["qr_phish.png"]
+        check("qr_phish.png", findings(r, "link.", "qr_phish.png!qr") and
+              r.get("verdict") == "block", summary(r))
+    else:
+        print("note: qrencode is not installed; the QR code case was skipped")
+
+    for ext in ("jpg", "png", "webp", "tif", "gif", "bmp"):
+        for kind in ("bad_trunc", "bad_corrupt"):
+            r = results[f"{kind}.{ext}"]
+            u = findings(r, "uninspectable.")
+            check(f"{kind}.{ext} uninspectable",
+                  u and u[0]["rule"] in ("uninspectable.truncated", "uninspectable.corrupt") and
+                  r.get("status") in ("partial", "unscannable") and r.get("verdict") != "allow",
+                  summary(r))
+        r = results[f"ok.{ext}"]
+        check(f"ok.{ext} scanned", r.get("status") == "scanned" and r.get("verdict") == "allow",
+              summary(r))
+
+    # ---- cordon strip ----
+    for name in ("gps.jpg", "xmp.jpg", "gps.png", "gps.webp", "text_chunks.png", "ok.gif",
+                 "ok.tif", "ok.bmp"):
+        out = os.path.join(WORK, "stripped_" + name)
+        p = subprocess.run([CORDON, "strip", f(name), "-o", out], capture_output=True)
+        if p.returncode != 0:
+            check("strip " + name, False, p.stderr.decode(errors="replace"))
+            continue
+        a, b = Image.open(f(name)), Image.open(out)
+        check("strip " + name + " pixels", a.size == b.size and a.mode == b.mode and
+              a.tobytes() == b.tobytes(), f"{a.size} {a.mode} vs {b.size} {b.mode}")
+        data = open(out, "rb").read()
+        if name.endswith(".jpg"):
+            segs = jpeg_segments(data)
+            check("strip " + name + " segments", 0xE1 not in segs and 0xFE not in segs and
+                  0xED not in segs and b"Exif" not in data and b"xmpmeta" not in data,
+                  [hex(m) for m in segs])
+        if name.endswith(".png"):
+            ch = png_chunks(data)
+            check("strip " + name + " chunks",
+                  not set(ch) & {"eXIf", "tEXt", "zTXt", "iTXt", "tIME"}, ch)
+        if name.endswith(".webp"):
+            check("strip " + name + " chunks", b"EXIF" not in data and
+                  struct.unpack("<I", data[4:8])[0] + 8 == len(data), len(data))
+        r, _ = scan(out)
+        check("strip " + name + " rescan", not findings(r, "metadata.") and
+              not findings(r, "marking."), summary(r))
+    bad_out = os.path.join(WORK, "stripped_bad.jpg")
+    p = subprocess.run([CORDON, "strip", f("bad_trunc.jpg"), "-o", bad_out], capture_output=True)
+    check("strip refuses a cut JPEG", p.returncode == 2 and not os.path.exists(bad_out),
+          p.stderr.decode(errors="replace"))
+    p = subprocess.run([CORDON, "strip", f("gps.jpg"), "-o", f("gps.jpg")], capture_output=True)
+    check("strip refuses in place", p.returncode == 2 and os.path.getsize(f("gps.jpg")) > 0,
+          p.stderr.decode(errors="replace"))
+
+    slow = sorted(times.items(), key=lambda kv: -kv[1])[:3]
+    print("slowest scans: " + ", ".join(f"{k} {v:.1f}s" for k, v in slow))
+    for line in failures:
+        print("FAIL " + line)
+    print(f"{passed} passed, {len(failures)} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,216 @@
+// The HTTP client. The browser authenticates with the HttpOnly session
+// cookie the server sets at login (SameSite=Strict), so no token is kept in
+// script-reachable storage.
+import type {
+  Alert, AuditEntry, Conversation, DirUser, GuardOutcome, Message, Session, User,
+} from './types';
+
+export class ApiError extends Error {
+  constructor(
+    public status: number,
+    public code: string,
+    message: string,
+    public guard?: GuardOutcome,
+    public retryAfter?: number,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
+
+export interface SendResult {
+  message: Message;
+  guard: GuardOutcome;
+  duplicate: boolean;
+}
+
+export interface ForwardResult {
+  conversation_id: number;
+  status: number;
+  message?: Message;
+  error?: { code: string; message: string };
+  guard?: GuardOutcome;
+}
+
+function qs(params: Record<string, string | number | null | undefined>): string {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined || v === null || v === '') continue;
+    parts.push(`${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
+  }
+  return parts.length ? `?${parts.join('&')}` : '';
+}
+
+export interface AlertFilter {
+  since?: number;
+  until?: number;
+  category?: string;
+  user_id?: number;
+  conversation_id?: number;
+  status?: string;
+  before?: number;
+  limit?: number;
+}
+
+// The server's alert carries acked_by/resolved_by etc.; the views use comment/handled_by/handled_at.
+export function normAlert(a: Alert): Alert {
+  const resolved = a.resolved_at ?? null;
+  return {
+    ...a,
+    comment: a.comment ?? a.resolve_comment ?? a.ack_comment ?? null,
+    handled_by: a.handled_by ?? (resolved !== null ? a.resolved_by : a.acked_by) ?? null,
+    handled_at: a.handled_at ?? resolved ?? a.acked_at ?? null,
+    findings: a.findings ?? [],
+  };
+}
+
+/** Audit entries: the server names the fields time/event; the API text created_at/action. */
+export function normAudit(e: AuditEntry & { time?: number; event?: string }): AuditEntry {
+  return { ...e, created_at: e.created_at ?? e.time ?? 0, action: e.action ?? e.event ?? '' };
+}
+
+export class Api {
+  /** Called for every 401 unauthorized (session gone): the app returns to login. */
+  onUnauthorized: (() => void) | null = null;
+
+  constructor(private fetchFn: Fetch = (i, o) => fetch(i, o), private base = '/api/v1') {}
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<{ status: number; data: T }> {
+    const init: RequestInit = {
+      method,
+      credentials: 'same-origin',
+      headers: body === undefined ? { Accept: 'application/json' } : { Accept: 'application/json', 'Content-Type': 'application/json' },
+    };
+    if (body !== undefined) init.body = JSON.stringify(body);
+    let res: Response;
+    try {
+      res = await this.fetchFn(this.base + path, init);
+    } catch (e) {
+      throw new ApiError(0, 'network', (e as Error)?.message || 'network error');
+    }
+    if (res.status === 204) return { status: 204, data: undefined as T };
+    let data: any = null;
+    const text = await res.text();
+    if (text) {
+      try {
+        data = JSON.parse(text);
+      } catch {
+        data = null;
+      }
+    }
+    if (!res.ok) {
+      const err = data?.error ?? {};
+      const ra = res.headers.get('Retry-After');
+      const e = new ApiError(res.status, err.code ?? 'http_' + res.status, err.message ?? res.statusText, data?.guard, ra ? Number(ra) : undefined);
+      if (res.status === 401 && e.code === 'unauthorized' && this.onUnauthorized) this.onUnauthorized();
+      throw e;
+    }
+    return { status: res.status, data: data as T };
+  }
+
+  private async get<T>(path: string): Promise<T> {
+    return (await this.request<T>('GET', path)).data;
+  }
+  private async post<T>(path: string, body: unknown = {}): Promise<T> {
+    return (await this.request<T>('POST', path, body)).data;
+  }
+
+  // auth and self
+  login(login: string, password: string, totp?: string) {
+    return this.post<{ token: string; user: User; must_change_password: boolean; session_id: number; totp_enrolment_required?: boolean }>(
+      '/auth/login', totp ? { login, password, totp } : { login, password });
+  }
+  logout() { return this.post<void>('/auth/logout'); }
+  changePassword(old_password: string, new_password: string) {
+    return this.post<void>('/auth/password', { old_password, new_password });
+  }
+  me() { return this.get<User>('/me'); }
+  totpEnrol() { return this.post<{ secret: string; otpauth_uri: string }>('/me/totp'); }
+  totpConfirm(code: string) { return this.post<void>('/me/totp/confirm', { code }); }
+  sessions() { return this.get<{ sessions: Session[] }>('/sessions'); }
+  revokeSession(id: number) { return this.request<void>('DELETE', `/sessions/${id}`); }
+  directory() { return this.get<{ users: DirUser[] }>('/users'); }
+  health() { return this.get<{ ok: boolean; version: string; policy?: { name: string; patterns: number } }>('/health'); }
+
+  // conversations
+  conversations() { return this.get<{ conversations: Conversation[] }>('/conversations'); }
+  conversation(id: number) { return this.get<Conversation>(`/conversations/${id}`); }
+  createConversation(kind: 'direct' | 'group', member_ids: number[], title?: string) {
+    return this.post<Conversation>('/conversations', title ? { kind, title, member_ids } : { kind, member_ids });
+  }
+  renameConversation(id: number, title: string) {
+    return this.request<Conversation>('PATCH', `/conversations/${id}`, { title }).then((r) => r.data);
+  }
+  addMember(id: number, user_id: number) { return this.post<void>(`/conversations/${id}/members`, { user_id }); }
+  removeMember(id: number, uid: number) { return this.request<void>('DELETE', `/conversations/${id}/members/${uid}`); }
+  setMemberRole(id: number, uid: number, role: 'admin' | 'member') {
+    return this.request<void>('PATCH', `/conversations/${id}/members/${uid}`, { role });
+  }
+  leave(id: number) { return this.post<void>(`/conversations/${id}/leave`); }
+
+  // messages
+  messages(id: number, before?: number | null, limit = 50) {
+    return this.get<{ messages: Message[]; next_before: number | null }>(
+      `/conversations/${id}/messages${qs({ before: before ?? undefined, limit })}`);
+  }
+  async send(id: number, client_id: string, text: string, justification?: string): Promise<SendResult> {
+    const body: Record<string, unknown> = { client_id, text };
+    if (justification) body.justification = justification;
+    const r = await this.request<{ message: Message; guard: GuardOutcome }>('POST', `/conversations/${id}/messages`, body);
+    return { ...r.data, duplicate: r.status === 200 };
+  }
+  recall(mid: number) { return this.post<void>(`/messages/${mid}/recall`); }
+  forward(mid: number, conversation_ids: number[], client_id?: string) {
+    return this.post<{ results: ForwardResult[] }>(`/messages/${mid}/forward`, client_id ? { conversation_ids, client_id } : { conversation_ids });
+  }
+  markRead(id: number, message_id: number) { return this.post<void>(`/conversations/${id}/read`, { message_id }); }
+  guardCheck(text: string, conversation_id?: number) {
+    return this.post<GuardOutcome>('/guard/check', conversation_id ? { text, conversation_id } : { text });
+  }
+
+  // officer
+  async alerts(f: AlertFilter = {}) {
+    const r = await this.get<{ alerts: Alert[]; next_before: number | null }>(`/alerts${qs(f as Record<string, number | string>)}`);
+    return { ...r, alerts: r.alerts.map(normAlert) };
+  }
+  async alert(id: number) { return normAlert(await this.get<Alert>(`/alerts/${id}`)); }
+  async ackAlert(id: number, comment?: string) { return normAlert(await this.post<Alert>(`/alerts/${id}/ack`, comment ? { comment } : {})); }
+  async resolveAlert(id: number, comment: string) { return normAlert(await this.post<Alert>(`/alerts/${id}/resolve`, { comment })); }
+  async audit(after?: number, limit = 100) {
+    const r = await this.get<{ entries: AuditEntry[]; next_after: number | null }>(`/audit${qs({ after, limit })}`);
+    return { ...r, entries: r.entries.map(normAudit) };
+  }
+  auditVerify() { return this.get<{ ok: boolean; entries: number; first_bad: number | null }>('/audit/verify'); }
+
+  // admin
+  adminUsers() { return this.get<{ users: User[] }>('/admin/users'); }
+  createUser(u: { login: string; display_name?: string; role?: string; external?: boolean; password?: string }) {
+    return this.post<{ user: User; password: string }>('/admin/users', u);
+  }
+  patchUser(id: number, p: { role?: string; disabled?: boolean; display_name?: string }) {
+    return this.request<User>('PATCH', `/admin/users/${id}`, p).then((r) => r.data);
+  }
+  resetPassword(id: number) { return this.post<{ password: string }>(`/admin/users/${id}/reset-password`); }
+  userSessions(id: number) { return this.get<{ sessions: Session[] }>(`/admin/users/${id}/sessions`); }
+  revokeUserSessions(id: number) { return this.request<void>('DELETE', `/admin/users/${id}/sessions`); }
+  policy() { return this.get<{ name: string; path: string | null; text: string | null }>('/admin/policy'); }
+  reloadPolicy() { return this.post<{ ok: boolean; info: Record<string, unknown> }>('/admin/policy/reload'); }
+  /** Save + validate + reload an edited policy. Not in the API yet (see notes/server-notes.md):
+   *  a 404/405 answer means the server cannot save, and the UI says so. */
+  savePolicy(text: string) {
+    return this.request<{ ok: boolean; info?: Record<string, unknown> }>('PUT', '/admin/policy', { text }).then((r) => r.data);
+  }
+  validatePolicy(text: string) {
+    return this.post<{ ok: boolean; message?: string }>('/admin/policy/validate', { text });
+  }
+}
+
+let seq = 0;
+/** A client_id unique per tab: time + counter + randomness (1..64 bytes). */
+export function newClientId(): string {
+  seq = (seq + 1) % 1e6;
+  const rnd = Math.floor(Math.random() * 0x7fffffff).toString(36);
+  return `w-${Date.now().toString(36)}-${seq.toString(36)}-${rnd}`;
+}

@@ -1,0 +1,226 @@
+// The signed-in session: the API, the live connection and the state the
+// views render. One instance per sign-in.
+import { Api, ApiError, newClientId, normAlert, type SendResult } from './api';
+import {
+  Store, applyConversationUpdate, applyDelivered, applyNewMessage, applyPage, applyRead, applyRecall,
+  applyRecallToList, clearUnread, emptyThread, seedReceipts, sortConversations, type Thread,
+} from './store';
+import type { Alert, Conversation, DirUser, Message, ServerEvent, User } from './types';
+import { Live, wsUrl, type WsState } from './ws';
+
+export class Client {
+  readonly conversations = new Store<Conversation[]>([]);
+  readonly threads = new Store<Record<number, Thread>>({});
+  readonly directory = new Store<Map<number, DirUser>>(new Map());
+  readonly conn = new Store<WsState>('connecting');
+  readonly openId = new Store<number | null>(null);
+  /** Live alerts pushed since sign-in (officers/admins), newest first. */
+  readonly liveAlerts = new Store<Alert[]>([]);
+  readonly alertListeners = new Set<(a: Alert, isNew: boolean) => void>();
+  private live: Live | null = null;
+  private readTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(public api: Api, public user: User, private onEnd: () => void) {}
+
+  get me(): number {
+    return this.user.id;
+  }
+  get isOfficer(): boolean {
+    return this.user.role === 'officer' || this.user.role === 'admin';
+  }
+
+  async start(): Promise<void> {
+    this.live = new Live({
+      url: wsUrl(location),
+      onEvent: (e) => this.onEvent(e),
+      onState: (s) => this.conn.set(s),
+      onResync: () => void this.resync(),
+      onSessionEnd: () => void this.checkSession(),
+    });
+    this.live.start();
+    await Promise.all([this.loadDirectory(), this.loadConversations()]);
+  }
+
+  stop(): void {
+    this.live?.stop();
+    this.live = null;
+  }
+
+  private async checkSession(): Promise<void> {
+    try {
+      await this.api.me();
+    } catch (e) {
+      if (e instanceof ApiError && (e.status === 401 || e.status === 403)) {
+        this.stop();
+        this.onEnd();
+      }
+    }
+  }
+
+  async loadDirectory(): Promise<void> {
+    try {
+      const { users } = await this.api.directory();
+      const m = new Map<number, DirUser>();
+      for (const u of users) m.set(u.id, u);
+      if (!m.has(this.me)) m.set(this.me, { id: this.me, login: this.user.login, display_name: this.user.display_name, external: this.user.external });
+      this.directory.set(m);
+    } catch {
+      /* the directory is a nicety */
+    }
+  }
+
+  nameOf = (id: number | null | undefined): string => {
+    if (id === null || id === undefined) return '—';
+    const u = this.directory.get().get(id);
+    return u ? u.display_name || u.login : `#${id}`;
+  };
+
+  async loadConversations(): Promise<void> {
+    const { conversations } = await this.api.conversations();
+    const known = new Map(this.conversations.get().map((c) => [c.id, c]));
+    this.conversations.set(sortConversations(conversations.map((c) => ({ ...c, members: c.members ?? known.get(c.id)?.members }))));
+    // The list carries member_count only: fetch the members (titles of direct chats, receipts).
+    const missing = conversations.filter((c) => !c.members && !known.get(c.id)?.members).map((c) => c.id);
+    const worker = async () => {
+      for (let id = missing.shift(); id !== undefined; id = missing.shift()) await this.refreshConversation(id).catch(() => undefined);
+    };
+    await Promise.all([worker(), worker(), worker(), worker()]);
+  }
+
+  /** GET /conversations/{id}: members (with read_id/delivered_id) into the list and the thread's receipts. */
+  async refreshConversation(id: number): Promise<void> {
+    const conv = await this.api.conversation(id);
+    this.conversations.update((l) => l.map((c) => (c.id === id ? { ...c, ...conv, unread: c.unread, last_message: c.last_message } : c)));
+    this.setThread(id, (t) => seedReceipts(t, conv, this.me));
+  }
+
+  /** After a reconnect or a `resync`: reload the list and the newest page of open threads. */
+  async resync(): Promise<void> {
+    await this.loadConversations().catch(() => undefined);
+    const open = this.openId.get();
+    for (const id of Object.keys(this.threads.get()).map(Number)) {
+      if (id === open) await this.loadNewest(id).catch(() => undefined);
+      else this.threads.update((t) => ({ ...t, [id]: { ...emptyThread() } }));
+    }
+  }
+
+  thread(id: number): Thread {
+    return this.threads.get()[id] ?? emptyThread();
+  }
+
+  private setThread(id: number, fn: (t: Thread) => Thread): void {
+    this.threads.update((all) => ({ ...all, [id]: fn(all[id] ?? emptyThread()) }));
+  }
+
+  async open(id: number | null): Promise<void> {
+    this.openId.set(id);
+    if (id === null) return;
+    this.conversations.update((l) => clearUnread(l, id));
+    void this.refreshConversation(id).catch(() => undefined);
+    if (!this.thread(id).loaded) await this.loadNewest(id);
+    this.markReadSoon(id);
+  }
+
+  async loadNewest(id: number): Promise<void> {
+    this.setThread(id, (t) => ({ ...t, loading: true }));
+    try {
+      const r = await this.api.messages(id, null, 50);
+      this.setThread(id, (t) => applyPage(t, r.messages, r.next_before, false));
+    } catch (e) {
+      this.setThread(id, (t) => ({ ...t, loading: false }));
+      throw e;
+    }
+  }
+
+  async loadOlder(id: number): Promise<boolean> {
+    const t = this.thread(id);
+    if (t.loading || !t.loaded || t.nextBefore === null) return false;
+    this.setThread(id, (x) => ({ ...x, loading: true }));
+    try {
+      const r = await this.api.messages(id, t.nextBefore, 50);
+      this.setThread(id, (x) => applyPage(x, r.messages, r.next_before, true));
+      return r.messages.length > 0;
+    } catch {
+      this.setThread(id, (x) => ({ ...x, loading: false }));
+      return false;
+    }
+  }
+
+  markReadSoon(id: number): void {
+    if (this.readTimer) clearTimeout(this.readTimer);
+    this.readTimer = setTimeout(() => {
+      this.readTimer = null;
+      if (this.openId.get() !== id || document.hidden) return;
+      const msgs = this.thread(id).messages;
+      const last = [...msgs].reverse().find((m) => m.sender_id !== this.me);
+      if (!last) return;
+      this.api.markRead(id, last.id).catch(() => undefined);
+    }, 300);
+  }
+
+  /** Sends over HTTP (the verdict comes back in the answer; errors carry the guard outcome). */
+  async send(cid: number, text: string, justification?: string, clientId = newClientId()): Promise<SendResult> {
+    const r = await this.api.send(cid, clientId, text, justification);
+    this.addMessage(r.message);
+    return r;
+  }
+
+  addMessage(m: Message): void {
+    this.setThread(m.conversation_id, (t) => (t.loaded ? { ...t, messages: applyPage(t, [m], null, false).messages } : t));
+    const before = this.conversations.get();
+    if (!before.some((c) => c.id === m.conversation_id)) {
+      void this.api.conversation(m.conversation_id).then((c) => {
+        this.setThread(c.id, (t) => seedReceipts(t, c, this.me));
+        this.conversations.update((l) => applyConversationUpdate(l, { ...c, last_message: m }, this.me));
+      }).catch(() => undefined);
+      return;
+    }
+    this.conversations.set(applyNewMessage(before, m, this.me, this.openId.get()));
+  }
+
+  onEvent(e: ServerEvent): void {
+    switch (e.type) {
+      case 'message.new':
+        this.addMessage(e.message);
+        if (this.openId.get() === e.message.conversation_id && e.message.sender_id !== this.me) this.markReadSoon(e.message.conversation_id);
+        break;
+      case 'message.recalled':
+        this.setThread(e.conversation_id, (t) => applyRecall(t, e.message_id));
+        this.conversations.update((l) => applyRecallToList(l, e.conversation_id, e.message_id));
+        break;
+      case 'receipt':
+        if (e.kind === 'read') this.setThread(e.conversation_id, (t) => applyRead(t, e.user_ids ?? [], e.message_id));
+        else this.setThread(e.conversation_id, (t) => applyDelivered(t, e.message_id));
+        break;
+      case 'conversation.updated':
+        this.conversations.update((l) => applyConversationUpdate(l, e.conversation, this.me));
+        break;
+      case 'member.added':
+      case 'member.removed':
+        if (e.user_id === this.me && e.type === 'member.removed') {
+          this.conversations.update((l) => l.filter((c) => c.id !== e.conversation_id));
+          if (this.openId.get() === e.conversation_id) this.openId.set(null);
+        } else if (!this.directory.get().has(e.user_id)) {
+          void this.loadDirectory();
+        }
+        break;
+      case 'alert.new':
+      case 'alert.updated': {
+        const isNew = e.type === 'alert.new';
+        const a = normAlert(e.alert);
+        this.liveAlerts.update((l) => [a, ...l.filter((x) => x.id !== a.id)].slice(0, 500));
+        for (const f of this.alertListeners) f(a, isNew);
+        break;
+      }
+      case 'resync':
+        // the server closes the socket next; the reconnect triggers resync()
+        break;
+      case 'session.revoked':
+        this.stop();
+        this.onEnd();
+        break;
+      default:
+        break;
+    }
+  }
+}

@@ -1,0 +1,334 @@
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import type { Client } from '../client';
+import { ApiError, newClientId } from '../api';
+import { conversationTitle, filterConversations, isDelivered, readCount } from '../store';
+import { dayKey, formatDateTime, formatShort, preview } from '../format';
+import { t } from '../i18n';
+import { errMsg, useStore } from '../hooks';
+import type { Conversation, GuardOutcome, Message } from '../types';
+import { Watermark } from './Watermark';
+import { BlockDialog, ConfirmDialog, FindingList, Highlighted } from './GuardViews';
+import { MembersDialog, NewDirectDialog, NewGroupDialog, ForwardDialog } from './ChatDialogs';
+
+export function Chat(props: { client: Client; route: string[] }) {
+  const c = props.client;
+  const id = props.route[0] === 'chat' && props.route[1] ? Number(props.route[1]) : null;
+  useEffect(() => {
+    void c.open(id);
+  }, [id]);
+  useEffect(() => () => void c.open(null), []);
+  return (
+    <div class={`chat ${id ? 'has-open' : ''}`}>
+      <ConvList client={c} openId={id} />
+      {id ? <ConvView key={id} client={c} id={id} /> : <div class="conv-empty"><p>{t('chat.pick')}</p></div>}
+    </div>
+  );
+}
+
+function ConvList(props: { client: Client; openId: number | null }) {
+  const c = props.client;
+  const list = useStore(c.conversations);
+  useStore(c.directory);
+  const [q, setQ] = useState('');
+  const [dlg, setDlg] = useState<'direct' | 'group' | null>(null);
+  const title = (x: Conversation) => conversationTitle(x, c.me, c.nameOf);
+  const shown = filterConversations(list, q, title);
+  const now = Date.now();
+  return (
+    <aside class="conv-list" aria-label={t('list.title')}>
+      <div class="conv-tools">
+        <input type="search" placeholder={t('list.search')} aria-label={t('list.search')} value={q} onInput={(e) => setQ(e.currentTarget.value)} data-testid="conv-search" />
+        <button type="button" onClick={() => setDlg('direct')} data-testid="new-direct" title={t('list.new_direct')}>＋{t('list.new_direct')}</button>
+        <button type="button" onClick={() => setDlg('group')} data-testid="new-group" title={t('list.new_group')}>＋{t('list.new_group')}</button>
+      </div>
+      <ul role="list">
+        {shown.length === 0 && <li class="muted pad">{t('list.empty')}</li>}
+        {shown.map((x) => {
+          const lm = x.last_message;
+          return (
+            <li key={x.id}>
+              <a href={`#/chat/${x.id}`} class={`conv-item ${x.id === props.openId ? 'active' : ''}`} aria-current={x.id === props.openId ? 'true' : undefined} data-testid="conv-item" data-conv-id={x.id}>
+                <span class="avatar" aria-hidden="true">{title(x).slice(0, 1)}</span>
+                <span class="ci-main">
+                  <span class="ci-title">{title(x)}{x.external && <span class="tag ext">{t('list.external')}</span>}</span>
+                  <span class="ci-last">{lm ? (lm.recalled ? t('list.recalled') : `${x.kind === 'group' ? c.nameOf(lm.sender_id) + ': ' : ''}${preview(lm.text)}`) : ''}</span>
+                </span>
+                <span class="ci-side">
+                  {lm && <time class="ci-time" dateTime={new Date(lm.created_at).toISOString()}>{formatShort(lm.created_at, now)}</time>}
+                  {(x.unread ?? 0) > 0 && <span class="badge" data-testid="unread" aria-label={t('list.unread', { n: x.unread! })}>{x.unread! > 99 ? '99+' : x.unread}</span>}
+                </span>
+              </a>
+            </li>
+          );
+        })}
+      </ul>
+      {dlg === 'direct' && <NewDirectDialog client={c} onClose={() => setDlg(null)} />}
+      {dlg === 'group' && <NewGroupDialog client={c} onClose={() => setDlg(null)} />}
+    </aside>
+  );
+}
+
+const RECALL_WINDOW_MS = 120_000;
+
+function ConvView(props: { client: Client; id: number }) {
+  const c = props.client;
+  const list = useStore(c.conversations);
+  const threads = useStore(c.threads);
+  useStore(c.directory);
+  const conv = list.find((x) => x.id === props.id);
+  const th = threads[props.id];
+  const [fwd, setFwd] = useState<Message | null>(null);
+  const [members, setMembers] = useState(false);
+  const [notice, setNotice] = useState('');
+  const scroller = useRef<HTMLDivElement>(null);
+  const atBottom = useRef(true);
+  const prevFirst = useRef<number | null>(null);
+  const prevHeight = useRef(0);
+  const today = dayKey(Date.now());
+
+  const msgs = th?.messages ?? [];
+  const firstId = msgs[0]?.id ?? null;
+  const lastId = msgs[msgs.length - 1]?.id ?? null;
+
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (!el) return;
+    if (prevFirst.current !== null && firstId !== null && firstId < prevFirst.current) {
+      el.scrollTop += el.scrollHeight - prevHeight.current; // older page prepended: keep the view still
+    } else if (atBottom.current) {
+      el.scrollTop = el.scrollHeight;
+    }
+    prevFirst.current = firstId;
+    prevHeight.current = el.scrollHeight;
+  }, [firstId, lastId, msgs.length]);
+
+  // fill the view: when the first page does not overflow, fetch older ones
+  useEffect(() => {
+    const el = scroller.current;
+    if (el && th?.loaded && !th.loading && th.nextBefore !== null && el.scrollHeight <= el.clientHeight + 10) void c.loadOlder(props.id);
+  }, [th?.loaded, th?.loading, msgs.length]);
+
+  const onScroll = () => {
+    const el = scroller.current!;
+    atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+    prevHeight.current = el.scrollHeight;
+    if (el.scrollTop < 80) void c.loadOlder(props.id);
+  };
+
+  if (!conv) return <section class="conv-view"><p class="pad">{t('chat.loading')}</p></section>;
+  const title = conversationTitle(conv, c.me, c.nameOf);
+  const others = (conv.members ?? []).map((m) => m.user_id).filter((u) => u !== c.me);
+
+  const recall = async (m: Message) => {
+    try {
+      await c.api.recall(m.id);
+      c.onEvent({ type: 'message.recalled', conversation_id: m.conversation_id, message_id: m.id });
+    } catch (e) {
+      setNotice(e instanceof ApiError && e.code === 'recall_expired' ? t('chat.recall_expired') : t('chat.recall_failed', { msg: errMsg(e) }));
+    }
+  };
+
+  let lastDay = '';
+  return (
+    <section class="conv-view" aria-label={title} data-testid="conv-view">
+      <header class="conv-head">
+        <a href="#/chat" class="back" aria-label={t('chat.back')}>‹</a>
+        <h2 data-testid="conv-title">{title}</h2>
+        {conv.kind === 'group' && <span class="muted">({conv.members?.length ?? conv.member_count ?? ''})</span>}
+        {conv.external && <span class="tag ext" title={t('chat.external_warn')}>{t('list.external')}</span>}
+        <span class="grow" />
+        <button type="button" onClick={() => setMembers(true)} data-testid="members-btn">{t('chat.members')}</button>
+      </header>
+      {conv.external && <p class="banner">{t('chat.external_warn')}</p>}
+      <div class="msgs-wrap">
+        <div class="msgs" ref={scroller} onScroll={onScroll} role="log" aria-live="polite" aria-label={title} data-testid="messages" tabIndex={0}>
+          {th?.loaded && th.nextBefore === null && <p class="begin muted">{t('chat.begin')}</p>}
+          {th?.loaded && th.nextBefore !== null && (
+            <button type="button" class="older" onClick={() => c.loadOlder(props.id)} disabled={th.loading}>{th.loading ? t('chat.loading') : t('chat.older')}</button>
+          )}
+          {!th?.loaded && <p class="muted pad">{t('chat.loading')}</p>}
+          {msgs.map((m) => {
+            const d = dayKey(m.created_at);
+            const sep = d !== lastDay ? <div class="day-sep" key={'d' + d}><span>{d}</span></div> : null;
+            lastDay = d;
+            return [sep, <MessageItem key={m.id} client={c} conv={conv} m={m} others={others} onRecall={recall} onForward={setFwd} />];
+          })}
+        </div>
+        <Watermark name={c.user.display_name || c.user.login} account={`${c.user.login} (#${c.user.id})`} date={today} />
+      </div>
+      {notice && <p class="notice" role="status" onClick={() => setNotice('')}>{notice}</p>}
+      <Composer client={c} conv={conv} />
+      {fwd && <ForwardDialog client={c} message={fwd} onClose={() => setFwd(null)} />}
+      {members && <MembersDialog client={c} conv={conv} onClose={() => setMembers(false)} />}
+    </section>
+  );
+}
+
+function MessageItem(props: { client: Client; conv: Conversation; m: Message; others: number[]; onRecall: (m: Message) => void; onForward: (m: Message) => void }) {
+  const { client: c, m, conv } = props;
+  const mine = m.sender_id === c.me;
+  const th = c.thread(conv.id);
+  const [, tick] = useState(0);
+  const canRecall = mine && !m.recalled && Date.now() - m.created_at < RECALL_WINDOW_MS;
+  useEffect(() => {
+    if (!canRecall) return;
+    const tm = setTimeout(() => tick((x) => x + 1), RECALL_WINDOW_MS - (Date.now() - m.created_at) + 50);
+    return () => clearTimeout(tm);
+  }, [canRecall]);
+  if (m.recalled) {
+    return <div class="sys-line" data-testid="recalled" data-msg-id={m.id}>{mine ? t('chat.recalled_me') : t('chat.recalled_other', { name: c.nameOf(m.sender_id) })}</div>;
+  }
+  let receipt = '';
+  if (mine) {
+    const n = readCount(th, m.id, props.others);
+    if (conv.kind === 'direct') receipt = n > 0 ? t('chat.read_all') : isDelivered(th, m.id) ? t('chat.delivered') : t('chat.unread');
+    else receipt = n > 0 ? (n >= props.others.length ? t('chat.read_all') : t('chat.read_n', { n })) : isDelivered(th, m.id) ? t('chat.delivered') : '';
+  }
+  return (
+    <article class={`msg ${mine ? 'mine' : 'theirs'}`} data-testid="message" data-msg-id={m.id}>
+      {!mine && <div class="sender">{c.nameOf(m.sender_id)}</div>}
+      <div class="bubble">
+        {m.forward && <div class="fwd-label">{t('chat.forwarded', { name: c.nameOf(m.forward.original_sender_id) })}</div>}
+        <div class="text" data-testid="message-text">{m.text}</div>
+        {m.masked && <div class="masked-label" title={t('chat.masked')}>{t('chat.masked')}</div>}
+      </div>
+      <div class="meta">
+        <time dateTime={new Date(m.created_at).toISOString()} title={formatDateTime(m.created_at)}>{formatShort(m.created_at, Date.now())}</time>
+        {receipt && <span class="receipt" data-testid="receipt">{receipt}</span>}
+        <button type="button" class="link" onClick={() => props.onForward(m)} data-testid="forward-btn">{t('chat.forward')}</button>
+        {canRecall && <button type="button" class="link" onClick={() => props.onRecall(m)} data-testid="recall-btn">{t('chat.recall')}</button>}
+      </div>
+    </article>
+  );
+}
+
+type Pending =
+  | { k: 'confirm'; text: string; guard: GuardOutcome; clientId: string }
+  | { k: 'block'; text: string; guard: GuardOutcome; message: string }
+  | null;
+
+function Composer(props: { client: Client; conv: Conversation }) {
+  const c = props.client;
+  const [text, setText] = useState('');
+  const [check, setCheck] = useState<{ text: string; g: GuardOutcome } | null>(null);
+  const [checking, setChecking] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [pending, setPending] = useState<Pending>(null);
+  const [after, setAfter] = useState<{ kind: 'mask' | 'warn'; text: string; guard: GuardOutcome } | null>(null);
+  const [err, setErr] = useState('');
+  const area = useRef<HTMLTextAreaElement>(null);
+  const seq = useRef(0);
+
+  // debounced pre-check while typing
+  useEffect(() => {
+    const draft = text;
+    if (!draft.trim()) {
+      setCheck(null);
+      setChecking(false);
+      return;
+    }
+    const my = ++seq.current;
+    setChecking(true);
+    const tm = setTimeout(async () => {
+      try {
+        const g = await c.api.guardCheck(draft, props.conv.id);
+        if (my === seq.current) setCheck({ text: draft, g });
+      } catch {
+        /* the check is advisory; sending still goes through the guard */
+      } finally {
+        if (my === seq.current) setChecking(false);
+      }
+    }, 400);
+    return () => clearTimeout(tm);
+  }, [text, props.conv.id]);
+
+  const done = (sentText: string, g: GuardOutcome, shown: string) => {
+    setText('');
+    setCheck(null);
+    if (g.verdict === 'mask') setAfter({ kind: 'mask', text: shown, guard: g });
+    else if (g.verdict === 'warn') setAfter({ kind: 'warn', text: sentText, guard: g });
+    else setAfter(null);
+    area.current?.focus();
+  };
+
+  const send = async () => {
+    const body = text;
+    if (!body.trim() || busy) return;
+    setBusy(true);
+    setErr('');
+    const clientId = newClientId();
+    try {
+      const r = await c.send(props.conv.id, body, undefined, clientId);
+      done(body, r.guard, r.message.text ?? '');
+    } catch (e) {
+      if (e instanceof ApiError && e.code === 'guard_confirm' && e.guard) setPending({ k: 'confirm', text: body, guard: e.guard, clientId });
+      else if (e instanceof ApiError && e.code === 'guard_blocked' && e.guard) setPending({ k: 'block', text: body, guard: e.guard, message: e.message });
+      else setErr(t('common.error', { msg: errMsg(e) }));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const g = check && check.text === text ? check.g : null;
+  const rule = g?.decided_by ?? '';
+  return (
+    <div class="composer">
+      {after && (
+        <div class={`after after-${after.kind}`} role="status" data-testid={`after-${after.kind}`}>
+          <div class="row"><strong>{after.kind === 'mask' ? t('guard.mask_notice') : t('guard.warn_notice')}</strong><span class="grow" /><button type="button" class="link" onClick={() => setAfter(null)}>{t('common.close')}</button></div>
+          {after.kind === 'mask' ? <div class="masked-preview" data-testid="masked-preview">{after.text}</div> : <FindingList findings={after.guard.findings} text={after.text} />}
+        </div>
+      )}
+      {g && g.findings.length > 0 && (
+        <div class={`precheck v-${g.verdict}`} data-testid="precheck" data-verdict={g.verdict} aria-live="polite">
+          <div class="pc-head">
+            <strong>{t('composer.found', { n: g.findings.length })}</strong>
+            <span class="pc-verdict">
+              {g.verdict === 'block' ? t('composer.will_block', { rule }) : g.verdict === 'confirm' ? t('composer.will_confirm') : g.verdict === 'mask' ? t('composer.will_mask') : t('composer.will_warn')}
+            </span>
+            {g.status !== 'scanned' && <span class="tag evasion">{t('guard.partial')}</span>}
+          </div>
+          <Highlighted text={text} findings={g.findings} />
+          <FindingList findings={g.findings} text={text} />
+        </div>
+      )}
+      {err && <p class="error" role="alert">{err}</p>}
+      <div class="compose-row">
+        <label for="composer" class="sr-only">{t('composer.label')}</label>
+        <textarea
+          id="composer"
+          ref={area}
+          rows={2}
+          value={text}
+          placeholder={t('composer.placeholder')}
+          data-testid="composer"
+          onInput={(e) => setText(e.currentTarget.value)}
+          onKeyDown={(e) => {
+            if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && !(e as KeyboardEvent).ctrlKey) {
+              e.preventDefault();
+              void send();
+            }
+          }}
+        />
+        <div class="compose-side">
+          <span class="pc-state muted" aria-live="polite">{checking ? t('composer.checking') : g && g.findings.length === 0 ? t('composer.clean') : ''}</span>
+          <button type="button" class="primary" onClick={send} disabled={busy || !text.trim()} data-testid="send">{busy ? t('composer.sending') : t('composer.send')}</button>
+        </div>
+      </div>
+      {pending?.k === 'confirm' && (
+        <ConfirmDialog text={pending.text} guard={pending.guard} onCancel={() => setPending(null)} onSend={async (j) => {
+          try {
+            const r = await c.send(props.conv.id, pending.text, j, pending.clientId);
+            setPending(null);
+            done(pending.text, r.guard, r.message.text ?? '');
+          } catch (e) {
+            if (e instanceof ApiError && e.code === 'guard_blocked' && e.guard) setPending({ k: 'block', text: pending.text, guard: e.guard, message: e.message });
+            else throw e;
+          }
+        }} />
+      )}
+      {pending?.k === 'block' && <BlockDialog text={pending.text} guard={pending.guard} message={pending.message} onClose={() => { setPending(null); area.current?.focus(); }} />}
+    </div>
+  );
+}
+

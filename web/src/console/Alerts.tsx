@@ -1,0 +1,194 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { Client } from '../client';
+import type { AlertFilter } from '../api';
+import { formatDateTime } from '../format';
+import { categoryLabel, t, verdictLabel } from '../i18n';
+import { errMsg, go, useStore } from '../hooks';
+import type { Alert, Finding } from '../types';
+
+const CATS = ['marking', 'lexicon', 'pii', 'secret', 'link', 'uninspectable'];
+
+function matches(a: Alert, f: AlertFilter): boolean {
+  if (f.status && a.status !== f.status) return false;
+  if (f.category && a.category !== f.category) return false;
+  if (f.user_id && a.user_id !== f.user_id) return false;
+  if (f.conversation_id && a.conversation_id !== f.conversation_id) return false;
+  if (f.since && a.created_at < f.since) return false;
+  if (f.until && a.created_at >= f.until) return false;
+  return true;
+}
+
+function dateMs(s: string, endOfDay = false): number | undefined {
+  if (!s) return undefined;
+  const [y, m, d] = s.split('-').map(Number);
+  const ms = new Date(y, m - 1, d).getTime(); // local midnight: the user's time zone
+  return endOfDay ? ms + 86400000 : ms;
+}
+
+export function Alerts(props: { client: Client; selected: number | null }) {
+  const c = props.client;
+  useStore(c.directory);
+  const [filter, setFilter] = useState<AlertFilter>({});
+  const [form, setForm] = useState({ status: '', category: '', user: '', conv: '', since: '', until: '' });
+  const [alerts, setAlerts] = useState<Alert[]>([]);
+  const [next, setNext] = useState<number | null>(null);
+  const [err, setErr] = useState('');
+  const [fresh, setFresh] = useState<Set<number>>(new Set());
+  const filterRef = useRef(filter);
+  filterRef.current = filter;
+
+  const load = async (f: AlertFilter, before?: number) => {
+    try {
+      const r = await c.api.alerts({ ...f, before, limit: 50 });
+      setAlerts((old) => (before ? [...old, ...r.alerts] : r.alerts));
+      setNext(r.next_before);
+      setErr('');
+    } catch (e) {
+      setErr(errMsg(e));
+    }
+  };
+  useEffect(() => void load(filter), [filter]);
+  useEffect(() => {
+    const on = (a: Alert, isNew: boolean) => {
+      if (!matches(a, filterRef.current)) {
+        if (!isNew) setAlerts((l) => l.filter((x) => x.id !== a.id || matches(a, filterRef.current)));
+        return;
+      }
+      setAlerts((l) => (l.some((x) => x.id === a.id) ? l.map((x) => (x.id === a.id ? a : x)) : [a, ...l]));
+      if (isNew) setFresh((s) => new Set(s).add(a.id));
+    };
+    c.alertListeners.add(on);
+    return () => void c.alertListeners.delete(on);
+  }, []);
+
+  const apply = (e: Event) => {
+    e.preventDefault();
+    const uid = [...c.directory.get().values()].find((u) => u.login === form.user.trim() || u.display_name === form.user.trim())?.id ?? (Number(form.user) || undefined);
+    setFilter({
+      status: form.status || undefined,
+      category: form.category || undefined,
+      user_id: uid,
+      conversation_id: Number(form.conv) || undefined,
+      since: dateMs(form.since),
+      until: dateMs(form.until, true),
+    });
+  };
+  const sel = alerts.find((a) => a.id === props.selected) ?? null;
+  const upd = (a: Alert) => setAlerts((l) => l.map((x) => (x.id === a.id ? a : x)));
+
+  return (
+    <div class={`alerts ${sel ? 'has-sel' : ''}`}>
+      <form class="filters" onSubmit={apply} aria-label={t('common.apply')}>
+        <label>{t('al.status')}
+          <select value={form.status} onChange={(e) => setForm({ ...form, status: e.currentTarget.value })} data-testid="f-status">
+            <option value="">{t('common.all')}</option>
+            {['open', 'acked', 'resolved'].map((s) => <option key={s} value={s}>{t(`al.status.${s}`)}</option>)}
+          </select>
+        </label>
+        <label>{t('al.category')}
+          <select value={form.category} onChange={(e) => setForm({ ...form, category: e.currentTarget.value })}>
+            <option value="">{t('common.all')}</option>
+            {CATS.map((s) => <option key={s} value={s}>{categoryLabel(s)}</option>)}
+          </select>
+        </label>
+        <label>{t('al.user')}<input value={form.user} size={10} onInput={(e) => setForm({ ...form, user: e.currentTarget.value })} /></label>
+        <label>{t('al.conversation')}<input value={form.conv} size={5} inputMode="numeric" onInput={(e) => setForm({ ...form, conv: e.currentTarget.value })} /></label>
+        <label>{t('al.since')}<input type="date" value={form.since} onInput={(e) => setForm({ ...form, since: e.currentTarget.value })} /></label>
+        <label>{t('al.until')}<input type="date" value={form.until} onInput={(e) => setForm({ ...form, until: e.currentTarget.value })} /></label>
+        <button type="submit">{t('common.apply')}</button>
+        <span class="live-dot" title={t('al.live')}>● {t('al.live')}</span>
+      </form>
+      {err && <p class="error" role="alert">{t('common.error', { msg: err })}</p>}
+      <div class="split">
+        <div class="al-list">
+          <table class="grid" data-testid="alerts-table">
+            <thead><tr><th>{t('al.time')}</th><th>{t('al.verdict')}</th><th>{t('al.category')}</th><th>{t('al.user')}</th><th>{t('al.status')}</th></tr></thead>
+            <tbody>
+              {alerts.length === 0 && <tr><td colSpan={5} class="muted">{t('al.empty')}</td></tr>}
+              {alerts.map((a) => (
+                <tr key={a.id} class={`${a.id === props.selected ? 'sel' : ''} ${fresh.has(a.id) ? 'fresh' : ''} st-${a.status}`} data-testid="alert-row" data-alert-id={a.id} tabIndex={0}
+                  onClick={() => go(`/console/alerts/${a.id}`)} onKeyDown={(e) => e.key === 'Enter' && go(`/console/alerts/${a.id}`)}>
+                  <td class="nowrap">{formatDateTime(a.created_at)}</td>
+                  <td><span class={`tag act-${a.kind === 'override' ? 'override' : a.verdict}`}>{a.kind === 'override' ? verdictLabel('override') : verdictLabel(a.verdict)}</span></td>
+                  <td>{categoryLabel(a.category)}</td>
+                  <td>{c.nameOf(a.user_id)}</td>
+                  <td>{t(`al.status.${a.status}`)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {next !== null && <button type="button" onClick={() => load(filter, next)}>{t('common.more')}</button>}
+        </div>
+        <div class="al-detail">
+          {sel ? <AlertDetail key={sel.id} client={c} alert={sel} onChange={upd} /> : <p class="muted pad">{t('al.select')}</p>}
+        </div>
+      </div>
+    </div>
+  );
+}
+
+function FindingRow(props: { f: Finding & { context_before?: string; context_after?: string } }) {
+  const f = props.f;
+  return (
+    <li class="finding" data-testid="alert-finding">
+      <div class="f-head">
+        <span class={`tag act-${f.action}`}>{verdictLabel(f.action)}</span>
+        <span class="tag cat">{categoryLabel(f.category)}</span>
+        <code>{f.policy_rule ? `${f.policy_rule} / ${f.rule}` : f.rule}</code>
+        <span class="muted">{f.severity} · {String(f.confidence)}</span>
+        {f.evasion && <span class="tag evasion">{t('guard.evasion')}</span>}
+      </div>
+      <div class="f-body"><span class="muted">{t('al.context')}: </span><span class="ctx">{f.context_before ?? ''}<mark>{f.excerpt}</mark>{f.context_after ?? ''}</span> <span class="muted">[{f.start}–{f.end}]</span></div>
+      {f.explanation && <div class="f-why"><span class="muted">{t('guard.reason')}: </span>{f.explanation}</div>}
+    </li>
+  );
+}
+
+function AlertDetail(props: { client: Client; alert: Alert; onChange: (a: Alert) => void }) {
+  const c = props.client;
+  const a = props.alert;
+  const [comment, setComment] = useState('');
+  const [err, setErr] = useState('');
+  const act = async (kind: 'ack' | 'resolve') => {
+    setErr('');
+    if (kind === 'resolve' && !comment.trim()) return setErr(t('al.comment_required'));
+    try {
+      const r = kind === 'ack' ? await c.api.ackAlert(a.id, comment.trim() || undefined) : await c.api.resolveAlert(a.id, comment.trim());
+      props.onChange(r);
+      setComment('');
+    } catch (e) {
+      setErr(errMsg(e));
+    }
+  };
+  return (
+    <article class="card" data-testid="alert-detail" aria-label={t('al.detail')}>
+      <h2>{t('al.detail')} #{a.id}</h2>
+      <dl class="kv">
+        <dt>{t('al.time')}</dt><dd>{formatDateTime(a.created_at)}</dd>
+        <dt>{t('al.verdict')}</dt><dd>{a.kind === 'override' ? verdictLabel('override') : verdictLabel(a.verdict)}</dd>
+        <dt>{t('al.rule')}</dt><dd><code>{a.decided_by ?? '—'}</code></dd>
+        <dt>{t('al.category')}</dt><dd>{categoryLabel(a.category)}</dd>
+        <dt>{t('al.user')}</dt><dd data-testid="alert-sender">{c.nameOf(a.user_id)} (#{a.user_id})</dd>
+        <dt>{t('al.conversation')}</dt><dd>{a.conversation_id !== null ? `#${a.conversation_id}` : '—'}</dd>
+        <dt>{t('al.message')}</dt><dd>{a.message_id !== null ? `#${a.message_id}` : '—'}</dd>
+        <dt>{t('al.justification')}</dt><dd data-testid="alert-justification">{a.justification ?? '—'}</dd>
+        <dt>{t('al.status')}</dt><dd data-testid="alert-status">{t(`al.status.${a.status}`)}</dd>
+        {a.comment && <><dt>{t('al.comment')}</dt><dd>{a.comment}</dd></>}
+        {a.handled_by !== null && a.handled_at !== null && <><dt /><dd class="muted">{t('al.handled', { name: c.nameOf(a.handled_by), time: formatDateTime(a.handled_at) })}</dd></>}
+      </dl>
+      <h3>{t('al.findings')}</h3>
+      <ul class="findings">{a.findings.map((f, i) => <FindingRow key={i} f={f} />)}</ul>
+      {a.status !== 'resolved' && (
+        <div class="handle">
+          <label for="al-comment">{t('al.comment')}</label>
+          <textarea id="al-comment" rows={2} value={comment} onInput={(e) => setComment(e.currentTarget.value)} data-testid="alert-comment" />
+          <div class="row">
+            {a.status === 'open' && <button type="button" onClick={() => act('ack')} data-testid="alert-ack">{t('al.ack')}</button>}
+            <button type="button" class="primary" onClick={() => act('resolve')} data-testid="alert-resolve">{t('al.resolve')}</button>
+          </div>
+        </div>
+      )}
+      {err && <p class="error" role="alert">{err}</p>}
+    </article>
+  );
+}

@@ -1,0 +1,67 @@
+import { useEffect, useState } from 'preact/hooks';
+import type { Client } from '../client';
+import { formatDateTime } from '../format';
+import { t } from '../i18n';
+import { errMsg, useStore } from '../hooks';
+import type { AuditEntry } from '../types';
+
+export function Audit(props: { client: Client }) {
+  const c = props.client;
+  useStore(c.directory);
+  const [entries, setEntries] = useState<AuditEntry[]>([]);
+  const [next, setNext] = useState<number | null>(null);
+  const [verify, setVerify] = useState<{ ok: boolean; entries: number; first_bad: number | null } | null>(null);
+  const [err, setErr] = useState('');
+  const load = async (after?: number) => {
+    try {
+      const r = await c.api.audit(after, 200);
+      setEntries((old) => (after ? [...old, ...r.entries] : r.entries));
+      setNext(r.entries.length ? r.next_after : null);
+    } catch (e) {
+      setErr(errMsg(e));
+    }
+  };
+  const check = async () => {
+    try {
+      setVerify(await c.api.auditVerify());
+    } catch (e) {
+      setErr(errMsg(e));
+    }
+  };
+  useEffect(() => {
+    void load();
+    void check();
+  }, []);
+  return (
+    <div class="audit">
+      <div class="row">
+        <button type="button" onClick={check} data-testid="audit-verify">{t('au.verify')}</button>
+        {verify && (
+          <span class={verify.ok ? 'ok' : 'error'} role="status" data-testid="audit-status" data-ok={String(verify.ok)}>
+            {verify.ok ? `✔ ${t('au.ok', { n: verify.entries })}` : `✖ ${t('au.bad', { seq: String(verify.first_bad) })}`}
+          </span>
+        )}
+        <span class="grow" />
+        <button type="button" onClick={() => load()}>{t('common.refresh')}</button>
+      </div>
+      {err && <p class="error" role="alert">{t('common.error', { msg: err })}</p>}
+      <table class="grid" data-testid="audit-table">
+        <thead><tr><th>{t('au.seq')}</th><th>{t('al.time')}</th><th>{t('au.actor')}</th><th>{t('au.action')}</th><th>{t('au.target')}</th><th>{t('au.detail')}</th><th>{t('au.hash')}</th></tr></thead>
+        <tbody>
+          {entries.map((e) => (
+            <tr key={e.seq} class={verify && verify.first_bad !== null && e.seq >= verify.first_bad ? 'bad' : ''}>
+              <td>{e.seq}</td>
+              <td class="nowrap">{formatDateTime(e.created_at)}</td>
+              <td>{e.actor ?? (e.actor_id !== null ? c.nameOf(e.actor_id) : '—')}</td>
+              <td><code>{e.action}</code></td>
+              <td>{e.target ?? ''}</td>
+              <td class="mono small">{e.detail === null || e.detail === undefined ? '' : typeof e.detail === 'string' ? e.detail : JSON.stringify(e.detail)}</td>
+              <td class="mono small" title={e.hash}>{(e.hash ?? '').slice(0, 12)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {next !== null && <button type="button" onClick={() => load(next)}>{t('common.more')}</button>}
+    </div>
+  );
+}

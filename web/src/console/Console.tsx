@@ -1,0 +1,30 @@
+import type { Client } from '../client';
+import { t } from '../i18n';
+import { Alerts } from './Alerts';
+import { Audit } from './Audit';
+import { Dashboard } from './Dashboard';
+import { GuardTest, Policy } from './Policy';
+import { Users } from './Users';
+
+const TABS = ['dashboard', 'alerts', 'audit', 'policy', 'test', 'users'] as const;
+
+export function Console(props: { client: Client; route: string[] }) {
+  const c = props.client;
+  const tabs = TABS.filter((x) => x !== 'users' || c.user.role === 'admin').filter((x) => x !== 'policy' || c.user.role === 'admin');
+  const tab = (tabs as readonly string[]).includes(props.route[1]) ? props.route[1] : 'alerts';
+  return (
+    <div class="console">
+      <nav class="tabs" aria-label={t('nav.console')}>
+        {tabs.map((x) => <a key={x} href={`#/console/${x}`} aria-current={x === tab ? 'page' : undefined} data-testid={`tab-${x}`}>{t(`con.${x}`)}</a>)}
+      </nav>
+      <div class="console-body">
+        {tab === 'dashboard' && <Dashboard client={c} />}
+        {tab === 'alerts' && <Alerts client={c} selected={props.route[2] ? Number(props.route[2]) : null} />}
+        {tab === 'audit' && <Audit client={c} />}
+        {tab === 'policy' && <Policy client={c} />}
+        {tab === 'test' && <GuardTest client={c} />}
+        {tab === 'users' && <Users client={c} />}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,143 @@
+import { useEffect, useState } from 'preact/hooks';
+import type { Client } from '../client';
+import { ApiError } from '../api';
+import { conversationTitle } from '../store';
+import { t, verdictLabel } from '../i18n';
+import { errMsg, useStore } from '../hooks';
+import type { GuardOutcome } from '../types';
+import { FindingList, Highlighted } from '../components/GuardViews';
+
+/** "default · 59 patterns · 0 terms · 242 KiB · cached · 0.001 s" */
+export function policyInfo(i: Record<string, unknown>): string {
+  const parts: string[] = [];
+  if (i.name) parts.push(String(i.name));
+  if (typeof i.patterns === 'number') parts.push(`${i.patterns} patterns`);
+  if (typeof i.terms === 'number') parts.push(`${i.terms} terms`);
+  if (typeof i.db_bytes === 'number') parts.push(`${Math.round(i.db_bytes / 1024)} KiB`);
+  if (i.from_cache === true) parts.push('cache');
+  if (typeof i.compile_seconds === 'number') parts.push(`${i.compile_seconds.toFixed(3)} s`);
+  return parts.join(' · ');
+}
+
+const missing = (e: unknown) => e instanceof ApiError && (e.status === 404 || e.status === 405);
+
+export function Policy(props: { client: Client }) {
+  const c = props.client;
+  const [pol, setPol] = useState<{ name: string; path: string | null; text: string | null } | null>(null);
+  const [text, setText] = useState('');
+  const [editing, setEditing] = useState(false);
+  const [msg, setMsg] = useState<{ ok: boolean; text: string } | null>(null);
+  const [canSave, setCanSave] = useState(true);
+  const load = async () => {
+    try {
+      const p = await c.api.policy();
+      setPol(p);
+      setText(p.text ?? '');
+    } catch (e) {
+      setMsg({ ok: false, text: t('common.error', { msg: errMsg(e) }) });
+    }
+  };
+  useEffect(() => void load(), []);
+  const reload = async () => {
+    try {
+      const r = await c.api.reloadPolicy();
+      setMsg({ ok: true, text: t('po.reloaded', { info: policyInfo(r.info) }) });
+      void load();
+    } catch (e) {
+      setMsg({ ok: false, text: e instanceof ApiError && e.code === 'policy_invalid' ? t('po.invalid', { msg: e.message }) : t('common.error', { msg: errMsg(e) }) });
+    }
+  };
+  const validate = async () => {
+    try {
+      const r = await c.api.validatePolicy(text);
+      setMsg(r.ok ? { ok: true, text: t('po.valid') } : { ok: false, text: t('po.invalid', { msg: r.message ?? '' }) });
+    } catch (e) {
+      if (missing(e)) setMsg({ ok: false, text: t('po.no_validate') });
+      else setMsg({ ok: false, text: e instanceof ApiError && e.code === 'policy_invalid' ? t('po.invalid', { msg: e.message }) : t('common.error', { msg: errMsg(e) }) });
+    }
+  };
+  const save = async () => {
+    try {
+      await c.api.savePolicy(text);
+      setMsg({ ok: true, text: t('po.saved') });
+      setEditing(false);
+      void load();
+    } catch (e) {
+      if (missing(e)) {
+        setCanSave(false);
+        setMsg({ ok: false, text: t('po.no_save') });
+      } else setMsg({ ok: false, text: e instanceof ApiError && e.code === 'policy_invalid' ? t('po.invalid', { msg: e.message }) : t('common.error', { msg: errMsg(e) }) });
+    }
+  };
+  return (
+    <div class="policy">
+      {pol && (
+        <dl class="kv">
+          <dt>{t('po.name')}</dt><dd data-testid="policy-name">{pol.name}</dd>
+          <dt>{t('po.path')}</dt><dd class="mono">{pol.path ?? t('po.builtin')}</dd>
+        </dl>
+      )}
+      <div class="row">
+        {!editing && <button type="button" onClick={() => setEditing(true)}>{t('po.edit')}</button>}
+        {editing && <button type="button" onClick={validate}>{t('po.validate')}</button>}
+        {editing && <button type="button" class="primary" onClick={save} disabled={!canSave}>{t('po.save')}</button>}
+        {editing && <button type="button" onClick={() => { setEditing(false); setText(pol?.text ?? ''); }}>{t('guard.cancel')}</button>}
+        <span class="grow" />
+        <button type="button" onClick={reload} data-testid="policy-reload">{t('po.reload')}</button>
+      </div>
+      {msg && <p class={msg.ok ? 'ok' : 'error'} role="status" data-testid="policy-msg">{msg.text}</p>}
+      {!canSave && <p class="notice">{t('po.no_save')}</p>}
+      {pol && pol.text === null && <p class="notice" data-testid="policy-no-text">{t('po.no_text')}</p>}
+      <label for="policy-text" class="sr-only">{t('con.policy')}</label>
+      {(editing || (pol && pol.text !== null)) && <textarea id="policy-text" class="code" rows={24} spellcheck={false} readOnly={!editing} value={text} onInput={(e) => setText(e.currentTarget.value)} data-testid="policy-text" />}
+    </div>
+  );
+}
+
+export function GuardTest(props: { client: Client }) {
+  const c = props.client;
+  const convs = useStore(c.conversations);
+  const [text, setText] = useState('');
+  const [conv, setConv] = useState('');
+  const [res, setRes] = useState<{ text: string; g: GuardOutcome } | null>(null);
+  const [err, setErr] = useState('');
+  const run = async (e?: Event) => {
+    e?.preventDefault();
+    if (!text.trim()) return;
+    try {
+      const g = await c.api.guardCheck(text, Number(conv) || undefined);
+      setRes({ text, g });
+      setErr('');
+    } catch (x) {
+      setErr(errMsg(x));
+    }
+  };
+  return (
+    <form class="guard-test" onSubmit={run}>
+      <p class="muted">{t('gt.hint')}</p>
+      <label for="gt-input">{t('gt.input')}</label>
+      <textarea id="gt-input" rows={8} value={text} onInput={(e) => setText(e.currentTarget.value)} data-testid="gt-input" />
+      <div class="row">
+        <label>{t('gt.scope')}&nbsp;
+          <select value={conv} onChange={(e) => setConv(e.currentTarget.value)}>
+            <option value="">{t('gt.internal')}</option>
+            {convs.map((x) => <option key={x.id} value={String(x.id)}>{t('gt.external_conv')}: {conversationTitle(x, c.me, c.nameOf)}{x.external ? ` (${t('list.external')})` : ''}</option>)}
+          </select>
+        </label>
+        <button type="submit" class="primary" data-testid="gt-run">{t('gt.run')}</button>
+      </div>
+      {err && <p class="error" role="alert">{t('common.error', { msg: err })}</p>}
+      {res && (
+        <div class={`gt-result v-${res.g.verdict}`} data-testid="gt-result" data-verdict={res.g.verdict}>
+          <p><strong>{t('gt.verdict', { v: verdictLabel(res.g.verdict) })}</strong>{res.g.decided_by && <> · {t('gt.decided', { r: res.g.decided_by })}</>} · <span class="muted">{res.g.status}</span></p>
+          {res.g.findings.length === 0 ? <p class="muted">{t('gt.no_findings')}</p> : (
+            <>
+              <Highlighted text={res.text} findings={res.g.findings} />
+              <FindingList findings={res.g.findings} text={res.text} />
+            </>
+          )}
+        </div>
+      )}
+    </form>
+  );
+}

@@ -1,0 +1,146 @@
+// Objects of the Cordon API (docs/API.md).
+export type Role = 'member' | 'officer' | 'admin';
+export type Verdict = 'allow' | 'warn' | 'mask' | 'confirm' | 'block';
+
+export interface User {
+  id: number;
+  login: string;
+  display_name: string;
+  role: Role;
+  external: boolean;
+  disabled: boolean;
+  totp_enabled: boolean;
+  must_change_password: boolean;
+  created_at: number;
+}
+
+export interface DirUser {
+  id: number;
+  login: string;
+  display_name: string;
+  external: boolean;
+}
+
+export interface Session {
+  id: number;
+  created_at: number;
+  last_seen_at: number;
+  address: string;
+  user_agent: string;
+  current: boolean;
+}
+
+export interface Member {
+  user_id: number;
+  role: 'owner' | 'admin' | 'member';
+  /** highest message id this member has read / had delivered (GET /conversations/{id}) */
+  read_id?: number;
+  delivered_id?: number;
+  external?: boolean;
+}
+
+export interface Forward {
+  from_message_id: number;
+  original_message_id: number;
+  original_sender_id: number;
+  depth: number;
+}
+
+export interface Message {
+  id: number;
+  conversation_id: number;
+  sender_id: number;
+  client_id: string;
+  text: string | null;
+  created_at: number;
+  masked: boolean;
+  recalled: boolean;
+  forward: Forward | null;
+}
+
+export interface Conversation {
+  id: number;
+  kind: 'direct' | 'group';
+  title: string | null;
+  external: boolean;
+  created_at: number;
+  my_role: 'owner' | 'admin' | 'member';
+  /** absent in GET /conversations (the list has member_count only) */
+  members?: Member[];
+  member_count?: number;
+  unread?: number;
+  last_message?: Message | null;
+}
+
+export interface Finding {
+  rule: string;
+  category: string;
+  severity: string;
+  confidence: number | string;
+  start: number;
+  end: number;
+  excerpt: string;
+  explanation: string;
+  action: string;
+  policy_rule: string | null;
+  evasion: boolean;
+}
+
+export interface GuardOutcome {
+  verdict: Verdict;
+  decided_by: string | null;
+  status: 'scanned' | 'partial' | 'unscannable';
+  findings: Finding[];
+}
+
+export interface Alert {
+  id: number;
+  created_at: number;
+  kind: 'guard' | 'override';
+  verdict: Verdict;
+  decided_by: string | null;
+  category: string | null;
+  user_id: number;
+  conversation_id: number | null;
+  message_id: number | null;
+  findings: Finding[];
+  justification: string | null;
+  status: 'open' | 'acked' | 'resolved';
+  comment: string | null;
+  handled_by: number | null;
+  handled_at: number | null;
+  // as the server sends them (normalised into comment/handled_* by normAlert)
+  acked_by?: number | null;
+  acked_at?: number | null;
+  ack_comment?: string | null;
+  resolved_by?: number | null;
+  resolved_at?: number | null;
+  resolve_comment?: string | null;
+}
+
+export interface AuditEntry {
+  seq: number;
+  created_at: number;
+  actor_id: number | null;
+  /** actor login as the server records it */
+  actor?: string;
+  action: string;
+  target: string | null;
+  detail: unknown;
+  prev_hash: string;
+  hash: string;
+}
+
+export type ServerEvent =
+  | { type: 'hello'; user: User; session_id: number; server_time: number }
+  | { type: 'message.new'; message: Message }
+  | { type: 'message.recalled'; conversation_id: number; message_id: number }
+  | { type: 'receipt'; conversation_id: number; kind: 'delivered' | 'read'; message_id: number; user_ids: number[] }
+  | { type: 'conversation.updated'; conversation: Conversation }
+  | { type: 'member.added' | 'member.removed'; conversation_id: number; user_id: number }
+  | { type: 'alert.new' | 'alert.updated'; alert: Alert }
+  | { type: 'session.revoked' }
+  | { type: 'resync'; reason: string }
+  | { type: 'pong'; req?: number }
+  | { type: 'message.ack'; req: number; message: Message; guard: GuardOutcome; duplicate: boolean }
+  | { type: 'error'; req?: number; error: { code: string; message: string }; guard?: GuardOutcome };

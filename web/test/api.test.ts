@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { Api, ApiError, newClientId } from '../src/api';
+
+type Call = { url: string; init: RequestInit };
+function fake(status: number, body: unknown, headers: Record<string, string> = {}) {
+  const calls: Call[] = [];
+  const fn = async (url: string, init?: RequestInit) => {
+    calls.push({ url, init: init ?? {} });
+    return new Response(status === 204 ? null : JSON.stringify(body), { status, headers });
+  };
+  return { calls, fn };
+}
+
+describe('Api', () => {
+  it('sends JSON with the session cookie and parses the answer', async () => {
+    const f = fake(200, { token: 't', user: { id: 1 }, must_change_password: true, session_id: 3 });
+    const api = new Api(f.fn);
+    const r = await api.login('alice', 'pw');
+    expect(r.must_change_password).toBe(true);
+    expect(f.calls[0].url).toBe('/api/v1/auth/login');
+    expect(f.calls[0].init.method).toBe('POST');
+    expect(f.calls[0].init.credentials).toBe('same-origin');
+    expect(JSON.parse(String(f.calls[0].init.body))).toEqual({ login: 'alice', password: 'pw' });
+  });
+  it('adds totp only when given', async () => {
+    const f = fake(200, {});
+    await new Api(f.fn).login('a', 'b', '123456');
+    expect(JSON.parse(String(f.calls[0].init.body)).totp).toBe('123456');
+  });
+  it('turns error bodies into ApiError with the guard outcome', async () => {
+    const guard = { verdict: 'confirm', decided_by: 'commercial-marking', status: 'scanned', findings: [] };
+    const f = fake(409, { error: { code: 'guard_confirm', message: 'held' }, guard });
+    const e = await new Api(f.fn).send(1, 'c1', 'x').catch((x) => x);
+    expect(e).toBeInstanceOf(ApiError);
+    expect(e.status).toBe(409);
+    expect(e.code).toBe('guard_confirm');
+    expect(e.guard.decided_by).toBe('commercial-marking');
+  });
+  it('sends the justification and tells a duplicate (200) from a new message (201)', async () => {
+    const f = fake(200, { message: { id: 5 }, guard: { verdict: 'allow' } });
+    const r = await new Api(f.fn).send(7, 'cid', 'text', 'because');
+    expect(r.duplicate).toBe(true);
+    expect(f.calls[0].url).toBe('/api/v1/conversations/7/messages');
+    expect(JSON.parse(String(f.calls[0].init.body))).toEqual({ client_id: 'cid', text: 'text', justification: 'because' });
+    const g = fake(201, { message: { id: 5 }, guard: { verdict: 'allow' } });
+    expect((await new Api(g.fn).send(7, 'cid', 'text')).duplicate).toBe(false);
+  });
+  it('builds query strings, skipping empty values', async () => {
+    const f = fake(200, { alerts: [], next_before: null });
+    await new Api(f.fn).alerts({ status: 'open', category: undefined, user_id: 4, before: 10, limit: 50 });
+    expect(f.calls[0].url).toBe('/api/v1/alerts?status=open&user_id=4&before=10&limit=50');
+    const g = fake(200, { messages: [], next_before: null });
+    await new Api(g.fn).messages(3, null, 20);
+    expect(g.calls[0].url).toBe('/api/v1/conversations/3/messages?limit=20');
+  });
+  it('handles 204, 401 and Retry-After', async () => {
+    expect(await new Api(fake(204, null).fn).recall(1)).toBeUndefined();
+    let called = 0;
+    const api = new Api(fake(401, { error: { code: 'unauthorized', message: 'no' } }).fn);
+    api.onUnauthorized = () => called++;
+    await api.me().catch(() => undefined);
+    expect(called).toBe(1);
+    const e = await new Api(fake(429, { error: { code: 'rate_limited', message: 'slow' } }, { 'Retry-After': '7' }).fn).me().catch((x) => x);
+    expect(e.retryAfter).toBe(7);
+  });
+  it('network failure is an ApiError with status 0', async () => {
+    const api = new Api(async () => { throw new TypeError('Failed to fetch'); });
+    const e = await api.me().catch((x) => x);
+    expect(e).toMatchObject({ status: 0, code: 'network' });
+  });
+  it('client ids are unique and within 64 bytes', () => {
+    const s = new Set(Array.from({ length: 1000 }, () => newClientId()));
+    expect(s.size).toBe(1000);
+    for (const x of s) expect(x.length).toBeLessThanOrEqual(64);
+  });
+});
