@@ -179,6 +179,12 @@ guard_err guard_stream_close(guard_stream *st, guard_result **out, guard_error *
  * and `location` are copied. */
 guard_err guard_result_add(guard_result *r, guard_ruleset *rs, const guard_finding *f,
                            guard_scope scope, guard_error *err);
+/* The same for n findings at once, each given `location` when it is not NULL
+ * (else its own): the policy is applied once, so merging the findings of a
+ * container's parts stays linear. */
+guard_err guard_result_add_many(guard_result *r, guard_ruleset *rs, const guard_finding *fs,
+                                size_t n, const char *location, guard_scope scope,
+                                guard_error *err);
 void guard_result_free(guard_result *r);
 
 /* ---- names -------------------------------------------------------------- */

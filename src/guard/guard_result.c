@@ -313,14 +313,19 @@ int guard_result_finalize(guard_result_impl *r, guard_scope scope, const char *o
     return 0;
 }
 
-guard_err guard_result_add(guard_result *pub, guard_ruleset *rs, const guard_finding *f,
-                           guard_scope scope, guard_error *err)
+/* Pushes one finding (its strings copied into the result's arena) without
+ * applying the policy. A finding beyond the cap is counted, not an error. */
+static guard_err push_one(guard_result_impl *r, const guard_finding *f, const char *location,
+                          guard_error *err)
 {
-    guard_result_impl *r = (guard_result_impl *)pub;
-    (void)rs; /* the result's own ruleset decides, so verdicts stay consistent */
     const char *ex = f->excerpt ? f->excerpt : "";
     size_t before = r->f.dropped;
-    int idx = push_finding(&r->f, f, ex, strlen(ex));
+    guard_finding g = *f;
+    int idx;
+
+    if (location)
+        g.location = location;
+    idx = push_finding(&r->f, &g, ex, strlen(ex));
     if (idx >= 0 && !(r->f.v[idx].rule = arena_dup(&r->f, f->rule, strlen(f->rule))))
         idx = -1;
     if (idx < 0 && r->f.dropped == before) {
@@ -332,8 +337,34 @@ guard_err guard_result_add(guard_result *pub, guard_ruleset *rs, const guard_fin
     }
     if (f->category == GUARD_CAT_UNINSPECTABLE && r->pub.status == GUARD_STATUS_SCANNED)
         r->pub.status = GUARD_STATUS_PARTIAL;
-    /* A masked copy made before would not carry this finding. */
-    return guard_result_finalize(r, scope, NULL, 0) ? GUARD_ENOMEM : GUARD_OK;
+    return GUARD_OK;
+}
+
+guard_err guard_result_add_many(guard_result *pub, guard_ruleset *rs, const guard_finding *fs,
+                                size_t n, const char *location, guard_scope scope, guard_error *err)
+{
+    guard_result_impl *r = (guard_result_impl *)pub;
+    guard_err rc = GUARD_OK;
+    (void)rs; /* the result's own ruleset decides, so verdicts stay consistent */
+
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = push_one(r, &fs[i], location, err);
+    /* Applied even after a failure, so the verdict covers what was added; a
+     * masked copy made before would not carry the new findings. */
+    if (guard_result_finalize(r, scope, NULL, 0) && !rc) {
+        if (err) {
+            err->code = GUARD_ENOMEM;
+            snprintf(err->message, sizeof err->message, "out of memory");
+        }
+        rc = GUARD_ENOMEM;
+    }
+    return rc;
+}
+
+guard_err guard_result_add(guard_result *pub, guard_ruleset *rs, const guard_finding *f,
+                           guard_scope scope, guard_error *err)
+{
+    return guard_result_add_many(pub, rs, f, 1, NULL, scope, err);
 }
 
 static const char *const cat_names[] = {"marking", "lexicon",  "pii",   "secret",
