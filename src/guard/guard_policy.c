@@ -1006,6 +1006,27 @@ void guard_policy_free(guard_policy *p)
 
 /* ---- evaluation ------------------------------------------------------------ */
 
+/* fnmatch() with the common cases first: it runs for every finding and every
+ * rule that names rules, and glibc's fnmatch converts to wide characters on
+ * each call. A glob without metacharacters is a plain comparison; a literal
+ * prefix that differs settles it before fnmatch is asked. */
+static bool glob_match(const char *glob, const char *id)
+{
+    const char *g = glob, *s = id;
+
+    while (*g && !strchr("*?[\\", *g)) {
+        if (*g != *s)
+            return false;
+        g++;
+        s++;
+    }
+    if (!*g)
+        return !*s;
+    if (g[0] == '*' && !g[1])
+        return true; /* "prefix.*" and its prefix matched */
+    return fnmatch(glob, id, 0) == 0;
+}
+
 /* The per-finding conditions; scope and min_count belong to the item. */
 static bool satisfies(const guard_policy_rule *r, const guard_finding *f)
 {
@@ -1021,7 +1042,7 @@ static bool satisfies(const guard_policy_rule *r, const guard_finding *f)
         const char *id = f->rule ? f->rule : "";
         size_t k;
         for (k = 0; k < r->n_rule_globs; k++)
-            if (fnmatch(r->rule_globs[k], id, 0) == 0)
+            if (glob_match(r->rule_globs[k], id))
                 break;
         if (k == r->n_rule_globs)
             return false;
