@@ -187,6 +187,8 @@ static guard_err seg_data(gf_ctx *c, const char *p, size_t n)
 {
     guard_err rc;
 
+    if (n == 0)
+        return GUARD_OK; /* an empty file: nothing to copy (p may be NULL) */
     if (c->st)
         return guard_stream_feed(c->st, p, n, c->err);
     if (n <= SEG_BLOCK - c->seg_len) {
