@@ -141,6 +141,11 @@ typedef struct guard_ruleset_info {
 } guard_ruleset_info;
 void guard_ruleset_get_info(const guard_ruleset *rs, guard_ruleset_info *info);
 
+/* The built-in default policy (data/policy/default.yaml, compiled in), the one
+ * that applies when guard_options.policy_path is NULL: static NUL-terminated
+ * YAML, never freed. When len is not NULL it receives the length in bytes. */
+const char *guard_default_policy_text(size_t *len);
+
 /* ---- engine: the current ruleset, swapped atomically -------------------- */
 
 typedef struct guard_engine guard_engine;

@@ -992,6 +992,13 @@ guard_err guard_policy_default(guard_policy *out, guard_error *err)
                               "default.yaml", out, err);
 }
 
+const char *guard_default_policy_text(size_t *len)
+{
+    if (len)
+        *len = guard_default_policy_yaml_len;
+    return guard_default_policy_yaml;
+}
+
 void guard_policy_free(guard_policy *p)
 {
     if (!p)

@@ -39,6 +39,13 @@ const srv_route srv_routes[] = {
     {SRV_DELETE, V1 "/admin/users/{id}/sessions", SRV_R_ADMIN, H(srv_h_admin_user_sessions_delete)},
     {SRV_GET, V1 "/admin/policy", SRV_R_ADMIN, H(srv_h_admin_policy)},
     {SRV_POST, V1 "/admin/policy/reload", SRV_R_ADMIN, H(srv_h_admin_policy_reload)},
+    {SRV_POST, V1 "/admin/policy/validate", SRV_R_ADMIN, H(srv_h_policy_validate)},
+    {SRV_PUT, V1 "/admin/policy", SRV_R_ADMIN, H(srv_h_policy_put)},
+    {SRV_GET, V1 "/admin/lexicons", SRV_R_ADMIN, H(srv_h_lexicons)},
+    {SRV_GET, V1 "/admin/lexicons/{name}", SRV_R_ADMIN, H(srv_h_lexicon_get)},
+    {SRV_PUT, V1 "/admin/lexicons/{name}", SRV_R_ADMIN, H(srv_h_lexicon_put)},
+    {SRV_DELETE, V1 "/admin/lexicons/{name}", SRV_R_ADMIN, H(srv_h_lexicon_delete)},
+    {SRV_POST, V1 "/admin/lexicons/{name}/validate", SRV_R_ADMIN, H(srv_h_lexicon_validate)},
     {SRV_GET, V1 "/conversations", 0, H(srv_h_convs)},
     {SRV_POST, V1 "/conversations", 0, H(srv_h_conv_create)},
     {SRV_GET, V1 "/conversations/{id}", 0, H(srv_h_conv_get)},
@@ -426,7 +433,9 @@ bool srv_api_work(srv_job *j, srv_worker *w)
     srv_match m;
 
     r->now = srv_now_ms();
-    m = srv_route_match(srv_routes, srv_n_routes, r->method, r->path, &r->route, r->ids);
+    /* WebSocket frames come with their route (srv_ws.c): no matching. */
+    m = r->route ? SRV_MATCH_OK
+                 : srv_route_match(srv_routes, srv_n_routes, r->method, r->path, &r->route, r->ids);
     if (m == SRV_MATCH_NOT_FOUND) {
         srv_error(r, 404, "not_found", "no such endpoint");
         goto done;

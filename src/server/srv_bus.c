@@ -181,6 +181,24 @@ static void l_close_sessions(srv_bus *bb, int64_t uid, int64_t session_id, bool 
     }
 }
 
+static void l_close_expired(srv_bus *bb, int64_t now, srv_buf *notice)
+{
+    local_bus *b = (local_bus *)bb;
+
+    /* A walk over every socket, once a minute: cheap next to keeping a
+     * timer per connection. Closing detaches (frees the node) only when
+     * the user's last socket goes, so take the next node first. */
+    for (size_t i = 0; i < b->cap; i++)
+        for (user_node *u = b->tab[i], *unx; u; u = unx) {
+            unx = u->next;
+            for (srv_conn *c = u->conns, *nx; c; c = nx) {
+                nx = c->bus_next;
+                if (c->expires_at && c->expires_at <= now)
+                    srv_conn_close_after(c, notice, 4001, "session expired");
+            }
+        }
+}
+
 static size_t l_count(srv_bus *bb)
 {
     return ((local_bus *)bb)->n_conns;
@@ -209,6 +227,7 @@ static const srv_bus_ops local_ops = {
     .to_users = l_to_users,
     .to_staff = l_to_staff,
     .close_sessions = l_close_sessions,
+    .close_expired = l_close_expired,
     .count = l_count,
     .destroy = l_destroy,
 };
@@ -231,30 +250,18 @@ srv_bus *srv_bus_local_new(void)
 
 /* ---- delivery of handler events (loop thread) ----------------------------- */
 
-static void delivered_receipt(srv *s, const srv_buf *msg, const int64_t *reached, size_t n)
+/* Records the delivery (stored pointers, srv_receipt.c) and queues the
+ * live `receipt` to the sender. Compacts reached[] in place. */
+static void delivered_receipt(srv *s, const srv_buf *msg, int64_t *reached, size_t n)
 {
-    json_t *ids = json_array(), *o;
-    srv_buf *rb;
     size_t k = 0;
 
-    if (!ids)
-        return;
     for (size_t i = 0; i < n; i++)
-        if (reached[i] != msg->sender_id && !json_array_append_new(ids, json_integer(reached[i])))
-            k++;
-    if (!k) {
-        json_decref(ids);
-        return;
-    }
-    o = json_pack("{s:I,s:s,s:I,s:o}", "conversation_id", (json_int_t)msg->conv_id, "kind",
-                  "delivered", "message_id", (json_int_t)msg->msg_id, "user_ids", ids);
-    rb = srv_event_buf("receipt", o);
-    if (rb) {
-        int64_t reached_sender;
-
-        s->bus->ops->to_users(s->bus, &msg->sender_id, 1, rb, &reached_sender);
-        srv_buf_unref(rb);
-    }
+        if (reached[i] != msg->sender_id) {
+            srv_receipts_note(s->receipts, msg->conv_id, reached[i], msg->msg_id);
+            reached[k++] = reached[i];
+        }
+    srv_receipts_live(s->receipts, msg->sender_id, msg->conv_id, msg->msg_id, reached, k);
 }
 
 void srv_deliver_events(srv *s, srv_event *ev)

@@ -31,6 +31,9 @@ typedef struct srv_bus_ops {
      * session_id (0: every session). */
     void (*close_sessions)(srv_bus *b, int64_t uid, int64_t session_id, bool all_but,
                            srv_buf *notice);
+    /* Sends notice to and closes every connection whose session ended
+     * (expires_at <= now). */
+    void (*close_expired)(srv_bus *b, int64_t now, srv_buf *notice);
     /* Number of attached connections. */
     size_t (*count)(srv_bus *b);
     void (*destroy)(srv_bus *b);

@@ -1,5 +1,6 @@
 /*
- * srv_h_admin.c — account administration and policy (role admin).
+ * srv_h_admin.c — account administration (role admin). The policy and
+ * lexicons are managed in srv_h_policy.c.
  *
  * Every change that takes rights away takes effect at once: disabling an
  * account or resetting its password revokes its sessions in the store and
@@ -194,42 +195,4 @@ void srv_h_admin_user_sessions_delete(srv_req *r, srv_worker *w)
                   json_pack("{s:I}", "sessions", (json_int_t)n));
     srv_emit(&r->job, SRV_EV_CLOSE_USER, NULL, 0, r->ids[0], NULL, 0);
     srv_reply(r, 204, NULL);
-}
-
-void srv_h_admin_policy(srv_req *r, srv_worker *w)
-{
-    char name[129];
-    char *text = srv_policy_text(r->srv);
-
-    (void)w;
-    /* The policy in force, not the file as it is now (it may have been
-     * edited or broken since the last successful load). */
-    srv_reply(
-        r, 200,
-        json_pack("{s:s,s:o,s:o}", "name", srv_policy_name(r->srv, name, sizeof name), "path",
-                  r->srv->gopt.policy_path ? json_string(r->srv->gopt.policy_path) : json_null(),
-                  "text", text ? json_string(text) : json_null()));
-    free(text);
-}
-
-void srv_h_admin_policy_reload(srv_req *r, srv_worker *w)
-{
-    char name[129];
-    char err[512];
-    guard_ruleset *rs;
-    guard_ruleset_info info;
-
-    if (srv_policy_reload(r->srv, w->st, r->user.id, r->user.login, err, sizeof err)) {
-        srv_error(r, 422, "policy_invalid", "%s", err);
-        return;
-    }
-    rs = guard_engine_acquire(r->srv->engine);
-    guard_ruleset_get_info(rs, &info);
-    guard_ruleset_unref(rs);
-    srv_reply(r, 200,
-              json_pack("{s:b,s:{s:s,s:I,s:I,s:I,s:b,s:f}}", "ok", 1, "info", "name",
-                        srv_policy_name(r->srv, name, sizeof name), "patterns",
-                        (json_int_t)info.n_patterns, "terms", (json_int_t)info.n_terms, "db_bytes",
-                        (json_int_t)info.db_bytes, "from_cache", info.from_cache, "compile_seconds",
-                        info.compile_seconds));
 }

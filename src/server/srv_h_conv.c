@@ -244,7 +244,10 @@ void srv_h_member_add(srv_req *r, srv_worker *w)
                   r->srv->cfg->limits.max_group_members);
         goto out;
     }
+    /* Bracketed for the send path's cache (srv_cache.h). */
+    srv_cache_change_begin(r->srv->cache, r->ids[0]);
     rc = store_member_add(w->st, r->ids[0], uid, STORE_MEMBER, r->now);
+    srv_cache_change_end(r->srv->cache, r->ids[0]);
     if (rc == STORE_CONFLICT) {
         srv_error(r, 409, "conflict", "already a member");
         goto out;
@@ -275,7 +278,11 @@ static void remove_member(srv_req *r, srv_worker *w, int64_t conv_id, int64_t ui
     int rc;
 
     store_member_check(w->st, conv_id, uid, &role);
+    /* Bracketed for the send path's cache (srv_cache.h): once this
+     * returns, no send uses a member list that still has uid. */
+    srv_cache_change_begin(r->srv->cache, conv_id);
     rc = store_member_remove(w->st, conv_id, uid, r->now);
+    srv_cache_change_end(r->srv->cache, conv_id);
     if (rc == STORE_NOTFOUND) {
         srv_error(r, 404, "not_found", "not a member");
         return;

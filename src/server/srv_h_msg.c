@@ -88,13 +88,81 @@ static void raise_alert(srv_req *r, store *st, int64_t conv_id, int64_t message_
     store_alert_clear(&a);
 }
 
+/* Prepares the alert + audit entry that the store writes in the message's
+ * own transaction (warn / mask / override): either the message and its
+ * record are both durable or neither is. Returns 0 or -1 (out of memory). */
+static int attach_alert(srv_req *r, srv_append *a, const guard_result *res, char **findings)
+{
+    const char *verdict = guard_action_name(res->verdict);
+    json_t *detail;
+
+    a->alert = true;
+    a->alert_verdict = strdup(verdict);
+    a->alert_rule = res->decided_by ? strdup(res->decided_by) : NULL;
+    a->alert_category = strdup(srv_guard_category(res));
+    a->findings_json = *findings;
+    *findings = NULL;
+    a->actor = strdup(r->user.login ? r->user.login : "");
+    snprintf(a->audit_event, sizeof a->audit_event, "guard.%s",
+             a->justification ? "override" : verdict);
+    /* The audit keeps the decision, never the text; the target
+     * ("message:ID") is set by the store, the alert links to the message. */
+    detail =
+        json_pack("{s:s,s:o,s:s,s:I,s:o}", "verdict", verdict, "rule",
+                  res->decided_by ? json_string(res->decided_by) : json_null(), "category",
+                  srv_guard_category(res), "conversation", (json_int_t)a->m.conv_id,
+                  "justification", a->justification ? json_string(a->justification) : json_null());
+    a->audit_detail = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(detail);
+    if (!a->alert_verdict || (res->decided_by && !a->alert_rule) || !a->alert_category ||
+        !a->actor || !a->audit_detail)
+        return -1;
+    a->alert_new = (store_alert_new){.category = a->alert_category,
+                                     .verdict = a->alert_verdict,
+                                     .rule = a->alert_rule,
+                                     .findings_json = a->findings_json ? a->findings_json : "[]",
+                                     .justification = a->justification};
+    a->audit_new = (store_audit_new){.actor_id = r->user.id,
+                                     .actor = a->actor,
+                                     .event = a->audit_event,
+                                     .detail = a->audit_detail};
+    a->m.alert = &a->alert_new;
+    a->m.audit = &a->audit_new;
+    a->m.alert_id_out = &a->alert_id;
+    return 0;
+}
+
+/* After the commit of a message that carried an alert: log it and push
+ * alert.new to the staff, built from what was written (no re-read). */
+static void announce_alert(srv_req *r, const srv_append *a)
+{
+    store_alert al = {.id = a->alert_id,
+                      .created_at = a->alert_new.now,
+                      .user_id = a->out.sender_id,
+                      .conv_id = a->out.conv_id,
+                      .message_id = a->out.id,
+                      .category = (char *)a->alert_new.category,
+                      .verdict = (char *)a->alert_new.verdict,
+                      .rule = (char *)a->alert_new.rule,
+                      .findings_json = (char *)a->alert_new.findings_json,
+                      .justification = (char *)a->alert_new.justification,
+                      .status = STORE_ALERT_OPEN};
+
+    SRV_INFO("guard", "%s user=%lld conversation=%lld message=%lld rule=%s alert=%lld",
+             a->audit_event, (long long)a->out.sender_id, (long long)a->out.conv_id,
+             (long long)a->out.id, a->alert_new.rule ? a->alert_new.rule : "-",
+             (long long)a->alert_id);
+    srv_emit(&r->job, SRV_EV_STAFF,
+             srv_event_buf("alert.new", json_pack("{s:o}", "alert", srv_json_alert(&al))), 0, 0,
+             NULL, 0);
+}
+
 /* Inspects one message for one conversation and decides. Returns 0 with
  * *out ready for the writer, or an HTTP status with *body the reply. */
 static int prepare(srv_req *r, srv_worker *w, const send_in *in, srv_append **out, json_t **body)
 {
     const srv_limits *lim = &r->srv->cfg->limits;
-    store_conv conv = {0};
-    store_members ml = {0};
+    srv_conv_snap *conv = NULL;
     guard_result *res = NULL;
     guard_ruleset *rs;
     guard_error gerr;
@@ -120,13 +188,11 @@ static int prepare(srv_req *r, srv_worker *w, const send_in *in, srv_append **ou
         FAIL(422, "message_too_large", "a message has at most %zu bytes", lim->max_message_bytes);
     if (in->justification && strlen(in->justification) > lim->max_justification)
         FAIL(422, "invalid", "a justification has at most %zu bytes", lim->max_justification);
-    rc = store_member_check(w->st, in->conv_id, r->user.id, NULL);
-    if (rc == STORE_NOTFOUND)
+    /* Membership, scope and recipients in one cached snapshot (srv_cache.h:
+     * the store re-checks the sender's membership in the commit). */
+    rc = srv_cache_get(r->srv->cache, w->st, in->conv_id, &conv);
+    if (rc == STORE_NOTFOUND || (!rc && !srv_conv_snap_has(conv, r->user.id)))
         FAIL(404, "not_found", "no such conversation");
-    if (!rc)
-        rc = store_conv_get(w->st, in->conv_id, &conv);
-    if (!rc)
-        rc = store_member_list(w->st, in->conv_id, &ml);
     if (rc) {
         srv_store_error(r, w, rc, "send: conversation");
         status = r->status;
@@ -134,7 +200,7 @@ static int prepare(srv_req *r, srv_worker *w, const send_in *in, srv_append **ou
     }
     rs = guard_engine_acquire(r->srv->engine);
     rc = guard_scan(w->scanner, rs, text, len,
-                    conv.external ? GUARD_SCOPE_EXTERNAL : GUARD_SCOPE_INTERNAL, &res, &gerr);
+                    conv->external ? GUARD_SCOPE_EXTERNAL : GUARD_SCOPE_INTERNAL, &res, &gerr);
     guard_ruleset_unref(rs);
     if (rc != GUARD_OK) {
         /* Fail closed: what could not be inspected is not delivered. */
@@ -180,15 +246,12 @@ static int prepare(srv_req *r, srv_worker *w, const send_in *in, srv_append **ou
     }
     a->text = dupn(text, len);
     a->client_id = strdup(in->client_id);
-    a->members = calloc(ml.n ? ml.n : 1, sizeof *a->members);
     if (res->verdict == GUARD_CONFIRM)
         a->justification = strdup(in->justification);
-    if (!a->text || !a->client_id || !a->members ||
-        (res->verdict == GUARD_CONFIRM && !a->justification))
+    if (!a->text || !a->client_id || (res->verdict == GUARD_CONFIRM && !a->justification))
         FAIL(500, "internal", "out of memory");
-    for (size_t i = 0; i < ml.n; i++)
-        a->members[i] = ml.items[i].user_id;
-    a->n_members = ml.n;
+    a->conv = conv;
+    conv = NULL;
     a->m.conv_id = in->conv_id;
     a->m.sender_id = r->user.id;
     a->m.client_id = a->client_id;
@@ -199,14 +262,8 @@ static int prepare(srv_req *r, srv_worker *w, const send_in *in, srv_append **ou
     a->m.forward_of = in->forward_of;
     a->guard = guard;
     guard = NULL;
-    if (res->verdict != GUARD_ALLOW) {
-        a->alert = true;
-        a->alert_verdict = strdup(guard_action_name(res->verdict));
-        a->alert_rule = res->decided_by ? strdup(res->decided_by) : NULL;
-        a->alert_category = strdup(srv_guard_category(res));
-        a->findings_json = findings;
-        findings = NULL;
-    }
+    if (res->verdict != GUARD_ALLOW && attach_alert(r, a, res, &findings))
+        FAIL(500, "internal", "out of memory");
     *out = a;
     a = NULL;
     status = 0;
@@ -219,10 +276,34 @@ done:
     json_decref(guard);
     free(findings);
     guard_result_free(res);
-    store_conv_clear(&conv);
-    store_members_free(&ml);
+    srv_conv_snap_unref(conv);
     return status;
 #undef FAIL
+}
+
+/* message.new to the members: those of the snapshot the send was checked
+ * against, unless a membership change may have overtaken it (srv_cache.h);
+ * then those of a fresh read, made after the commit (st: this thread's
+ * handle), so nobody removed before the commit gets the message. */
+static void fan_out(srv_req *r, store *st, const srv_append *a, srv_buf *ev)
+{
+    srv_conv_snap *fresh = NULL;
+    const srv_conv_snap *to = a->conv;
+
+    if (srv_cache_stale(r->srv->cache, a->conv)) {
+        int rc = srv_conv_snap_load(st, a->out.conv_id, &fresh);
+
+        if (rc) {
+            /* Committed but not pushed: members see it in history. */
+            SRV_WARN("send", "members of conversation %lld: %s; message %lld not pushed",
+                     (long long)a->out.conv_id, store_strerror(rc), (long long)a->out.id);
+            srv_buf_unref(ev);
+            return;
+        }
+        to = fresh;
+    }
+    srv_emit(&r->job, SRV_EV_USERS, ev, 0, 0, to->members, to->n);
+    srv_conv_snap_unref(fresh);
 }
 
 /* After the commit: alert, message.new, and the sender's reply body.
@@ -245,28 +326,110 @@ static int committed(srv_req *r, store *st, srv_append *a, json_t **body)
     }
     msg = srv_json_message(&a->out);
     if (!a->duplicate) {
-        if (a->alert)
-            raise_alert(r, st, a->out.conv_id, a->out.id, a->alert_verdict, a->alert_rule,
-                        a->alert_category, a->findings_json, a->out.justification);
+        if (a->alert && a->alert_id)
+            announce_alert(r, a);
         /* Serialised once; every recipient's queue shares this buffer. */
         ev = srv_event_buf("message.new", json_pack("{s:O}", "message", msg));
         if (ev) {
             ev->msg_id = a->out.id;
             ev->conv_id = a->out.conv_id;
             ev->sender_id = a->out.sender_id;
-            srv_emit(&r->job, SRV_EV_USERS, ev, 0, 0, a->members, a->n_members);
+            fan_out(r, st, a, ev);
         }
     }
     *body = json_pack("{s:o,s:O}", "message", msg, "guard", a->guard ? a->guard : json_null());
     return a->duplicate ? 200 : 201;
 }
 
+/* A buffer holding the concatenation of parts[0..n). NULL when out of
+ * memory. */
+static srv_buf *splice(const char *const *parts, size_t n)
+{
+    size_t len = 0, at = 0;
+    srv_buf *b;
+
+    for (size_t i = 0; i < n; i++)
+        len += strlen(parts[i]);
+    b = srv_buf_new(len);
+    for (size_t i = 0; b && i < n; i++) {
+        size_t k = strlen(parts[i]);
+
+        memcpy(srv_buf_payload(b) + at, parts[i], k);
+        at += k;
+    }
+    return b;
+}
+
+/* The writer's hot path for a stored message: the message is serialised
+ * once and message.new and the reply (HTTP body or message.ack) are
+ * spliced around that text, instead of building and dumping three JSON
+ * trees. Returns false, having done nothing, when out of memory. */
+static bool committed_fast(srv_req *r, store *st, srv_append *a)
+{
+    json_t *mj = srv_json_message(&a->out);
+    char *msg = mj ? json_dumps(mj, JSON_COMPACT) : NULL;
+    char *guard = a->guard ? json_dumps(a->guard, JSON_COMPACT) : strdup("null");
+    char req[48];
+    bool ok = false;
+
+    json_decref(mj);
+    if (!msg || !guard)
+        goto out;
+    if (!a->duplicate) {
+        const char *ev_parts[] = {"{\"type\":\"message.new\",\"message\":", msg, "}"};
+        srv_buf *ev = splice(ev_parts, 3);
+
+        if (!ev)
+            goto out;
+        if (a->alert && a->alert_id)
+            announce_alert(r, a);
+        /* Serialised once; every recipient's queue shares this buffer. */
+        ev->msg_id = a->out.id;
+        ev->conv_id = a->out.conv_id;
+        ev->sender_id = a->out.sender_id;
+        fan_out(r, st, a, ev);
+    }
+    srv_reply(r, a->duplicate ? 200 : 201, NULL);
+    if (r->ws) {
+        const char *parts[] = {"{\"type\":\"message.ack\",",
+                               req,
+                               "\"message\":",
+                               msg,
+                               ",\"guard\":",
+                               guard,
+                               ",\"duplicate\":",
+                               a->duplicate ? "true}" : "false}"};
+
+        req[0] = 0;
+        if (r->ws_has_req)
+            snprintf(req, sizeof req, "\"req\":%lld,", (long long)r->ws_req);
+        r->out = splice(parts, 8);
+    } else {
+        const char *parts[] = {"{\"message\":", msg, ",\"guard\":", guard, "}"};
+
+        r->out = splice(parts, 5);
+    }
+    if (!r->out) /* events went out: answer without them */
+        srv_reply(r, a->duplicate ? 200 : 201,
+                  json_pack("{s:o,s:O}", "message", srv_json_message(&a->out), "guard",
+                            a->guard ? a->guard : json_null()));
+    ok = true;
+out:
+    free(msg);
+    free(guard);
+    return ok;
+}
+
 void srv_msg_committed(srv_req *r, store *st)
 {
     json_t *body = NULL;
-    int status = committed(r, st, r->append, &body);
+    int status;
 
+    if (r->append->rc == STORE_OK && committed_fast(r, st, r->append))
+        goto out;
+    status = committed(r, st, r->append, &body);
     srv_reply(r, status, body);
+out:
     srv_req_serialise(r);
 }
 
@@ -436,7 +599,7 @@ void srv_h_forward(srv_req *r, srv_worker *w)
         if (!status) {
             /* Forwarding is rare and multi-target: commit here rather than
              * through the writer, still one durable commit per target. */
-            a->m.now = srv_now_ms();
+            a->m.now = a->alert_new.now = a->audit_new.time = srv_now_ms();
             a->rc = store_message_append(w->st, &a->m, &a->out, &a->duplicate);
             status = committed(r, w->st, a, &body);
         }

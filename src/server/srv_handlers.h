@@ -49,8 +49,12 @@ srv_handler_fn srv_h_health, srv_h_login, srv_h_logout, srv_h_password, srv_h_me
 
 /* ---- srv_h_admin.c ---- */
 srv_handler_fn srv_h_admin_users, srv_h_admin_user_create, srv_h_admin_user_patch,
-    srv_h_admin_reset_pw, srv_h_admin_user_sessions, srv_h_admin_user_sessions_delete,
-    srv_h_admin_policy, srv_h_admin_policy_reload;
+    srv_h_admin_reset_pw, srv_h_admin_user_sessions, srv_h_admin_user_sessions_delete;
+
+/* ---- srv_h_policy.c ---- */
+srv_handler_fn srv_h_admin_policy, srv_h_admin_policy_reload, srv_h_policy_validate,
+    srv_h_policy_put, srv_h_lexicons, srv_h_lexicon_get, srv_h_lexicon_validate, srv_h_lexicon_put,
+    srv_h_lexicon_delete;
 
 /* ---- srv_h_conv.c ---- */
 srv_handler_fn srv_h_convs, srv_h_conv_create, srv_h_conv_get, srv_h_conv_patch, srv_h_member_add,

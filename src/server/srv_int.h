@@ -22,6 +22,7 @@
 #include "cordon/guard.h"
 #include "account/acct.h"
 #include "srv_buf.h"
+#include "srv_cache.h"
 #include "srv_config.h"
 #include "srv_queue.h"
 #include "srv_rate.h"
@@ -41,6 +42,7 @@ typedef struct srv_conn srv_conn;
 typedef struct srv_job srv_job;
 typedef struct srv_req srv_req;
 typedef struct srv_bus srv_bus;
+typedef struct srv_receipts srv_receipts;
 
 /* ---- events: what a handler wants pushed, delivered by the loop -------- */
 
@@ -82,15 +84,21 @@ struct srv_job {
 typedef struct srv_append {
     store_message_new m;
     char *client_id, *text, *justification; /* owned copies behind m's pointers */
-    int64_t *members;
-    size_t n_members;
-    json_t *guard; /* the guard outcome for the sender (owned) */
-    bool alert;    /* warn / mask / override: alert + audit after commit */
+    srv_conv_snap *conv;                    /* members and scope the send was checked against */
+    json_t *guard;                          /* the guard outcome for the sender (owned) */
+    /* warn / mask / override: an alert and an audit entry committed in the
+     * same transaction as the message (m.alert, m.audit point here) */
+    bool alert;
     char *alert_category, *alert_rule, *alert_verdict;
     char *findings_json; /* masked findings for the alert */
+    char *actor, *audit_detail;
+    char audit_event[32];
+    store_alert_new alert_new;
+    store_audit_new audit_new;
     /* filled by the writer */
     int rc;
     bool duplicate;
+    int64_t alert_id; /* the alert written with the message (store fills it) */
     store_message out;
 } srv_append;
 
@@ -143,7 +151,8 @@ struct srv_conn {
     bool req_in_flight;
     /* WebSocket */
     int64_t user_id, session_id;
-    int role; /* SRV_ROLE_* */
+    int64_t expires_at; /* the session's end: the socket is closed then */
+    int role;           /* SRV_ROLE_* */
     char login[STORE_LOGIN_MAX + 1];
     srv_conn *bus_next, *bus_prev;     /* the user's connections (srv_bus) */
     srv_conn *staff_next, *staff_prev; /* officer/admin connections */
@@ -179,6 +188,8 @@ struct srv {
     store *st; /* the loop's own handle: WebSocket authentication only */
     srv_rate *rate;
     srv_bus *bus;
+    srv_receipts *receipts; /* delivered pointers waiting for the writer (loop) */
+    srv_cache *cache;       /* conversations' members for the send path (any thread) */
     acct_login_policy login_pol;
     const acct_cost *cost;
     /* pool */
@@ -204,11 +215,15 @@ struct srv {
     pthread_mutex_t policy_mu;
     char *policy_text;
     char policy_name[129];
+    /* Serialises loads, validations and saves of the rules (srv_h_policy.c). */
+    pthread_mutex_t policy_update_mu;
     atomic_llong stat_messages;
     atomic_int wake_pending; /* a lws_cancel_service is on its way */
     atomic_long jobs_in_flight;
     pthread_t sig_th;
     bool sig_started;
+    lws_sorted_usec_list_t housekeeping; /* expired sessions, every minute (loop) */
+    int listen_pipe;                     /* after close_listeners(): see srv_main.c */
 };
 
 /* ---- srv_main.c --------------------------------------------------------- */
@@ -216,13 +231,19 @@ struct srv {
 int64_t srv_now_ms(void);
 /* Hands a finished job back to the loop (any thread). */
 void srv_complete(srv *s, srv_job *j);
-/* Reloads the policy (any thread: guard_engine_reload is safe). Audits it
- * through st. Returns 0, or -1 with the reason in err. */
+
+/* ---- srv_h_policy.c ------------------------------------------------------ */
+
+/* Start-up: builds the engine from the configured policy and lexicons and
+ * what admins saved under the data dir. Returns 0, or -1 with err filled. */
+int srv_policy_start(srv *s, guard_error *err);
+/* Reloads the policy and lexicons (any worker: serialised with saves). Audits
+ * it through st. Returns 0, or -1 with the reason in err. */
 int srv_policy_reload(srv *s, store *st, int64_t actor_id, const char *actor, char *err,
                       size_t errlen);
 
-/* The name of the policy in force ("default" for the built-in one).
- * Returns buf. */
+/* srv_main.c: the name of the policy in force ("default" for the built-in
+ * one). Returns buf. */
 const char *srv_policy_name(srv *s, char *buf, size_t cap);
 /* A copy of the text of the policy in force (heap), or NULL for the
  * built-in policy. */
@@ -291,6 +312,27 @@ srv_buf *srv_event_buf(const char *type, json_t *obj);
 /* Appends an audit entry (logged on failure, never fails the request). */
 void srv_audit(store *st, int64_t actor_id, const char *actor, const char *event,
                const char *target, json_t *detail /* stolen, may be NULL */);
+
+/* ---- srv_receipt.c: delivered receipts, coalesced on the loop --------- */
+
+srv_receipts *srv_receipts_new(srv *s);
+void srv_receipts_free(srv_receipts *p);
+/* Loop: message msg reached a socket of user in conv. */
+void srv_receipts_note(srv_receipts *p, int64_t conv, int64_t user, int64_t msg);
+/* Loop: hands everything pending to the writer (or, once the writer has
+ * stopped, writes it with the loop's own store handle). */
+void srv_receipts_flush(srv_receipts *p);
+/* Loop: message msg of sender reached users[0..n) (the sender excluded);
+ * the `receipt` frame to the sender goes at the next live_flush, merged
+ * with others of the same conversation and recipients. */
+void srv_receipts_live(srv_receipts *p, int64_t sender, int64_t conv, int64_t msg,
+                       const int64_t *users, size_t n);
+/* Loop, after each drain of completions: sends the held receipts. */
+void srv_receipts_live_flush(srv_receipts *p);
+/* Writer: is this queued job a receipts job (not an append)? */
+bool srv_receipts_job(srv_job *j);
+/* Writer: stores it (one transaction) and frees it. */
+void srv_receipts_write(srv_job *j, store *st);
 
 /* ---- srv_static.c ------------------------------------------------------ */
 

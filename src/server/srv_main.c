@@ -26,12 +26,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #define SHUTDOWN_GRACE_MS 10000
+#define HOUSEKEEPING_MS   60000
 
 int64_t srv_now_ms(void)
 {
@@ -67,6 +71,7 @@ static void drain_done(srv *s)
         j->finish(j, s);
         atomic_fetch_sub(&s->jobs_in_flight, 1);
     }
+    srv_receipts_live_flush(s->receipts);
 }
 
 /* ---- policy name -------------------------------------------------------------- */
@@ -115,72 +120,6 @@ char *srv_policy_text(srv *s)
     return t;
 }
 
-/* Reads the configured policy file (up to 1 MiB); NULL when there is none
- * or it cannot be read (the guard then reports why). */
-static char *read_policy(srv *s)
-{
-    char *text;
-    size_t n;
-    FILE *f;
-
-    if (!s->gopt.policy_path || !(f = fopen(s->gopt.policy_path, "rb")))
-        return NULL;
-    text = malloc(1 << 20);
-    n = text ? fread(text, 1, (1 << 20) - 1, f) : 0;
-    fclose(f);
-    if (text)
-        text[n] = 0;
-    return text;
-}
-
-/* Records what was just loaded successfully (takes text). */
-static void set_policy(srv *s, char *text)
-{
-    char name[129];
-
-    if (text)
-        srv_policy_name_of(text, name, sizeof name);
-    else
-        snprintf(name, sizeof name, "default");
-    pthread_mutex_lock(&s->policy_mu);
-    free(s->policy_text);
-    s->policy_text = text;
-    snprintf(s->policy_name, sizeof s->policy_name, "%s", name);
-    pthread_mutex_unlock(&s->policy_mu);
-}
-
-/* ---- policy reload --------------------------------------------------------- */
-
-int srv_policy_reload(srv *s, store *st, int64_t actor_id, const char *actor, char *err,
-                      size_t errlen)
-{
-    guard_error gerr = {0};
-    guard_ruleset *rs;
-    guard_ruleset_info info;
-    char *text = read_policy(s);
-    int rc;
-
-    rc = guard_engine_reload(s->engine, &s->gopt, &gerr);
-    if (rc != GUARD_OK) {
-        free(text);
-        snprintf(err, errlen, "%s", gerr.message);
-        SRV_WARN("policy", "reload failed, the old policy stays: %s", gerr.message);
-        srv_audit(st, actor_id, actor, "policy.reload_failed", s->gopt.policy_path,
-                  json_pack("{s:s}", "error", gerr.message));
-        return -1;
-    }
-    set_policy(s, text);
-    rs = guard_engine_acquire(s->engine);
-    guard_ruleset_get_info(rs, &info);
-    guard_ruleset_unref(rs);
-    SRV_INFO("policy", "reloaded: %zu patterns, %zu terms, %s", info.n_patterns, info.n_terms,
-             info.from_cache ? "from cache" : "compiled");
-    srv_audit(st, actor_id, actor, "policy.reload", s->gopt.policy_path,
-              json_pack("{s:I,s:I,s:b}", "patterns", (json_int_t)info.n_patterns, "terms",
-                        (json_int_t)info.n_terms, "from_cache", info.from_cache));
-    return 0;
-}
-
 static bool reload_work(srv_job *j, srv_worker *w)
 {
     char err[512];
@@ -210,6 +149,42 @@ static void start_reload(srv *s)
         free(j);
 }
 
+/* ---- housekeeping: expired sessions ---------------------------------------- */
+
+static bool expire_work(srv_job *j, srv_worker *w)
+{
+    int64_t n = 0;
+    int rc = store_session_expire(w->st, srv_now_ms(), &n);
+
+    (void)j;
+    if (rc)
+        SRV_WARN("main", "session expiry: %s", store_strerror(rc));
+    else if (n)
+        SRV_INFO("main", "%lld expired sessions removed", (long long)n);
+    return true;
+}
+
+static void housekeeping(lws_sorted_usec_list_t *sul)
+{
+    srv *s = lws_container_of(sul, srv, housekeeping);
+    srv_job *j;
+
+    if (s->stopping)
+        return;
+    /* Sockets first (the loop's own state), then the rows (a worker). */
+    s->bus->ops->close_expired(s->bus, srv_now_ms(), s->revoked_frame);
+    j = calloc(1, sizeof *j);
+    if (j) {
+        j->work = expire_work;
+        j->finish = reload_finish;
+        j->ev_tail = &j->events;
+        if (srv_pool_submit(s, j))
+            free(j);
+    }
+    lws_sul_schedule(s->lws, 0, &s->housekeeping, housekeeping,
+                     (lws_usec_t)HOUSEKEEPING_MS * LWS_US_PER_MS);
+}
+
 /* ---- the libwebsockets protocol -------------------------------------------- */
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -228,6 +203,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_RECEIVE:
     case LWS_CALLBACK_SERVER_WRITEABLE:
     case LWS_CALLBACK_CLOSED:
+    case LWS_CALLBACK_WSI_DESTROY:
         return srv_ws_callback(wsi, reason, user, in, len);
     case LWS_CALLBACK_HTTP:
     case LWS_CALLBACK_HTTP_BODY:
@@ -400,6 +376,8 @@ static int start_lws(srv *s)
     fprintf(stderr, "cordon: listening on %s://%s:%d\n", cfg->tls_cert ? "https" : "http",
             cfg->listen_host, s->vh ? lws_get_vhost_listen_port(s->vh) : cfg->listen_port);
     fflush(stderr);
+    /* The first sweep right away: sessions that ended while we were down. */
+    lws_sul_schedule(s->lws, 0, &s->housekeeping, housekeeping, 1);
     return 0;
 }
 
@@ -431,21 +409,15 @@ static int start(srv *s, const srv_run_opts *opts)
     s->gopt.lexicon_paths = (const char *const *)cfg->lexicons;
     s->gopt.n_lexicons = cfg->n_lexicons;
     s->gopt.cache_dir = s->cache_dir;
-    {
-        char *text = read_policy(s);
-
-        if (guard_engine_new(&s->gopt, &s->engine, &gerr)) {
-            SRV_ERROR("main", "policy: %s", gerr.message);
-            free(text);
-            return -1;
-        }
-        set_policy(s, text);
+    /* The configured files plus what admins saved in the data dir. */
+    if (srv_policy_start(s, &gerr)) {
+        SRV_ERROR("main", "policy: %s", gerr.message);
+        return -1;
     }
     rs = guard_engine_acquire(s->engine);
     guard_ruleset_get_info(rs, &info);
     guard_ruleset_unref(rs);
-    SRV_INFO("main", "policy %s: %zu patterns, %zu terms (%s)",
-             cfg->policy_path ? cfg->policy_path : "(built-in)", info.n_patterns, info.n_terms,
+    SRV_INFO("main", "policy: %zu patterns, %zu terms (%s)", info.n_patterns, info.n_terms,
              info.from_cache ? "from cache" : "compiled");
     so.path = s->db_path;
     rc = store_open(&so, &s->st, &msg);
@@ -465,9 +437,12 @@ static int start(srv *s, const srv_run_opts *opts)
         return -1;
     s->rate = srv_rate_new(&cfg->limits, &cfg->login, 0);
     s->bus = srv_bus_local_new();
+    s->receipts = srv_receipts_new(s);
+    /* 1M member ids (8 MiB) covers thousands of groups and direct chats. */
+    s->cache = srv_cache_new(1u << 20);
     s->resync_frame = srv_event_buf("resync", json_pack("{s:s}", "reason", "slow_consumer"));
     s->revoked_frame = srv_event_buf("session.revoked", json_object());
-    if (!s->rate || !s->bus || !s->resync_frame || !s->revoked_frame)
+    if (!s->rate || !s->bus || !s->receipts || !s->cache || !s->resync_frame || !s->revoked_frame)
         return -1;
     /* Every thread created from here on inherits the blocked set. */
     pthread_sigmask(SIG_BLOCK, &set, NULL);
@@ -485,20 +460,60 @@ static int start(srv *s, const srv_run_opts *opts)
     return start_lws(s);
 }
 
+/* Closes the listening socket(s) under libwebsockets' feet. lws 4.1 has no
+ * working call for this (lws_context_deprecate() uses the listening wsi
+ * after freeing it), so the socket is found by what it is (a listening TCP
+ * socket on our port) and replaced, with dup2(), by the read end of a pipe
+ * that never becomes readable: the kernel drops the listener (new
+ * connections are refused at once) while lws keeps polling a quiet fd of
+ * the same number, and closes it with the context. */
+static void close_listeners(srv *s)
+{
+    int port = s->vh ? lws_get_vhost_listen_port(s->vh) : -1, pfd[2] = {-1, -1};
+    struct rlimit rl;
+
+    if (port <= 0 || getrlimit(RLIMIT_NOFILE, &rl) || pipe2(pfd, O_CLOEXEC))
+        return;
+    for (int fd = 3; fd < (int)rl.rlim_cur && fd < 65536; fd++) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss, il = sizeof(int);
+        int acc = 0, p = -1;
+
+        if (fd == pfd[0] || fd == pfd[1] || getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &il) ||
+            !acc || getsockname(fd, (struct sockaddr *)&ss, &sl))
+            continue;
+        if (ss.ss_family == AF_INET)
+            p = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        else if (ss.ss_family == AF_INET6)
+            p = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        if (p == port && dup2(pfd[0], fd) >= 0)
+            SRV_INFO("main", "listening socket closed");
+    }
+    close(pfd[0]);
+    s->listen_pipe = pfd[1]; /* open until exit: the read ends stay quiet */
+}
+
 static void shutdown_server(srv *s)
 {
     int64_t deadline = srv_now_ms() + SHUTDOWN_GRACE_MS;
 
     SRV_INFO("main", "stopping: %ld jobs in flight", (long)atomic_load(&s->jobs_in_flight));
     s->stopping = true;
+    /* The listening socket goes first: nobody new connects to a server
+     * that is going away (a restart can bind the port at once), while the
+     * connections already open still get their answers. */
+    close_listeners(s);
     /* Answers to work already accepted still go out. */
     while (s->lws && atomic_load(&s->jobs_in_flight) > 0 && srv_now_ms() < deadline) {
         lws_cancel_service(s->lws);
         lws_service(s->lws, 0);
     }
     srv_pool_stop(s);
+    srv_receipts_flush(s->receipts);
     srv_writer_stop(s);
     drain_done(s);
+    /* Deliveries of the writer's last batch: written here (writer gone). */
+    srv_receipts_flush(s->receipts);
     /* Let the last acknowledgements reach their sockets. lws_service()
      * blocks until something happens; the cancel makes it return. */
     for (int i = 0; s->lws && i < 10; i++) {
@@ -509,6 +524,10 @@ static void shutdown_server(srv *s)
 
 static void cleanup(srv *s)
 {
+    /* Before the context: the pending table's timer is on its lists. What
+     * completes after this is delivered without receipts (no sockets). */
+    srv_receipts_free(s->receipts);
+    s->receipts = NULL;
     if (s->lws)
         lws_context_destroy(s->lws);
     s->lws = NULL;
@@ -530,10 +549,13 @@ static void cleanup(srv *s)
     if (s->bus)
         s->bus->ops->destroy(s->bus);
     srv_rate_free(s->rate);
+    srv_cache_free(s->cache);
     store_close(s->st);
     guard_engine_free(s->engine);
     free(s->db_path);
     free(s->cache_dir);
+    if (s->listen_pipe > 0)
+        close(s->listen_pipe);
 }
 
 int srv_run(const srv_config *cfg, const srv_run_opts *opts)
@@ -546,6 +568,7 @@ int srv_run(const srv_config *cfg, const srv_run_opts *opts)
         return 2;
     s->cfg = cfg;
     pthread_mutex_init(&s->policy_mu, NULL);
+    pthread_mutex_init(&s->policy_update_mu, NULL);
     if (srv_queue_init(&s->done, 0)) {
         free(s);
         return 2;
@@ -566,6 +589,7 @@ out:
     srv_queue_destroy(&s->done);
     free(s->policy_text);
     pthread_mutex_destroy(&s->policy_mu);
+    pthread_mutex_destroy(&s->policy_update_mu);
     free(s);
     return rc;
 }

@@ -40,6 +40,20 @@ static int path_matches(const char *pat, const char *path, int64_t ids[SRV_ROUTE
             pat += 4;
             continue;
         }
+        if (!strncmp(pat, "{name}", 6)) {
+            int len = 0;
+
+            while ((*path >= 'a' && *path <= 'z') || (*path >= '0' && *path <= '9') ||
+                   *path == '_' || *path == '-') {
+                if (++len > SRV_ROUTE_NAME_MAX)
+                    return 0;
+                path++;
+            }
+            if (!len || (*path && *path != '/'))
+                return 0;
+            pat += 6;
+            continue;
+        }
         if (*pat != *path)
             return 0;
         pat++;

@@ -4,7 +4,9 @@
  * Pure: no I/O, no allocation; unit-tested in tests/server/unit. A pattern
  * is a literal path whose `{id}` segments match a positive decimal integer
  * (1..18 digits); anything else in such a segment is "not found", exactly
- * like an unknown id.
+ * like an unknown id. A `{name}` segment matches 1..SRV_ROUTE_NAME_MAX of
+ * [a-z0-9_-] (a file name without dots: no path can be built from it); the
+ * handler reads it from the path.
  */
 #ifndef SRV_ROUTE_H
 #define SRV_ROUTE_H
@@ -32,7 +34,8 @@ enum {
     SRV_R_NO_RATE = 1u << 4   /* not counted against the session's rate (health) */
 };
 
-#define SRV_ROUTE_MAX_IDS 2
+#define SRV_ROUTE_MAX_IDS  2
+#define SRV_ROUTE_NAME_MAX 64
 
 typedef struct srv_route {
     srv_method method;

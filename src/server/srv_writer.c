@@ -17,9 +17,44 @@
 #include <time.h>
 
 #define BUSY_RETRIES 20
+#define STATS_MS     5000
 
-static void commit_batch(srv *s, srv_req **reqs, size_t n)
+/* Where the writer's time goes (logged at debug every STATS_MS): batches,
+ * messages, time inside the store (the commit and its fsync) and after it
+ * (replies, events). */
+typedef struct wstats {
+    int64_t since, batches, msgs, store_us, post_us;
+} wstats;
+
+static int64_t mono_us(void)
 {
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void stats_tick(wstats *st)
+{
+    int64_t now = mono_us();
+
+    if (!st->since) {
+        st->since = now;
+        return;
+    }
+    if (now - st->since < STATS_MS * 1000)
+        return;
+    if (st->batches)
+        SRV_DEBUG("writer", "%lld batches, %.1f msgs each, store %.2f ms, after %.2f ms per batch",
+                  (long long)st->batches, (double)st->msgs / (double)st->batches,
+                  (double)st->store_us / 1000.0 / (double)st->batches,
+                  (double)st->post_us / 1000.0 / (double)st->batches);
+    *st = (wstats){.since = now};
+}
+
+static void commit_batch(srv *s, srv_req **reqs, size_t n, wstats *ws)
+{
+    int64_t t0 = mono_us(), t1;
     store_message_new *m = calloc(n, sizeof *m);
     store_message *out = calloc(n, sizeof *out);
     int *rcs = calloc(n, sizeof *rcs);
@@ -29,8 +64,11 @@ static void commit_batch(srv *s, srv_req **reqs, size_t n)
     if (!m || !out || !rcs || !dup)
         goto done;
     for (size_t i = 0; i < n; i++) {
-        m[i] = reqs[i]->append->m;
-        m[i].now = srv_now_ms();
+        srv_append *a = reqs[i]->append;
+
+        /* The commit's time for the message and what goes with it. */
+        a->m.now = a->alert_new.now = a->audit_new.time = srv_now_ms();
+        m[i] = a->m;
     }
     for (int attempt = 0; attempt < BUSY_RETRIES; attempt++) {
         rc = store_message_append_batch(s->writer_st, m, n, out, rcs, dup);
@@ -42,6 +80,7 @@ static void commit_batch(srv *s, srv_req **reqs, size_t n)
         SRV_ERROR("writer", "batch of %zu failed: %s (%s)", n, store_strerror(rc),
                   store_errmsg(s->writer_st));
 done:
+    t1 = mono_us();
     for (size_t i = 0; i < n; i++) {
         srv_append *a = reqs[i]->append;
 
@@ -54,6 +93,10 @@ done:
         srv_msg_committed(reqs[i], s->writer_st);
         srv_complete(s, &reqs[i]->job);
     }
+    ws->batches++;
+    ws->msgs += (int64_t)n;
+    ws->store_us += t1 - t0;
+    ws->post_us += mono_us() - t1;
     free(m);
     free(out);
     free(rcs);
@@ -66,6 +109,8 @@ static void *writer_main(void *arg)
     size_t max = (size_t)s->cfg->writer_batch, n;
     srv_req **reqs = calloc(max, sizeof *reqs);
     srv_qnode *list;
+    wstats ws = {0};
+    bool stats = srv_log_enabled(SRV_LOG_DEBUG);
 
     if (!reqs) {
         SRV_ERROR("writer", "out of memory");
@@ -74,12 +119,27 @@ static void *writer_main(void *arg)
     while ((list = srv_queue_pop_many(&s->appends, max, &n))) {
         size_t k = 0;
 
+        srv_qnode *rcpts = NULL, **rtail = &rcpts;
+
         for (srv_qnode *q = list, *nx; q; q = nx) {
             nx = q->next;
-            reqs[k++] = (srv_req *)q;
+            if (srv_receipts_job((srv_job *)q)) {
+                *rtail = q;
+                rtail = &q->next;
+                q->next = NULL;
+            } else
+                reqs[k++] = (srv_req *)q;
         }
-        commit_batch(s, reqs, k);
+        if (k)
+            commit_batch(s, reqs, k, &ws);
+        if (stats)
+            stats_tick(&ws);
         atomic_fetch_add(&s->stat_messages, (long long)k);
+        /* Receipts after the messages: acks are not held up by them. */
+        for (srv_qnode *q = rcpts, *nx; q; q = nx) {
+            nx = q->next;
+            srv_receipts_write((srv_job *)q, s->writer_st);
+        }
     }
     free(reqs);
     return NULL;
@@ -130,12 +190,14 @@ void srv_append_free(srv_append *a)
     free(a->client_id);
     free(a->text);
     free(a->justification);
-    free(a->members);
+    srv_conv_snap_unref(a->conv);
     json_decref(a->guard);
     free(a->alert_category);
     free(a->alert_rule);
     free(a->alert_verdict);
     free(a->findings_json);
+    free(a->actor);
+    free(a->audit_detail);
     store_message_clear(&a->out);
     free(a);
 }

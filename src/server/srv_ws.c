@@ -10,6 +10,7 @@
  * slowly a client reads.
  */
 #include "srv_bus.h"
+#include "srv_handlers.h"
 #include "srv_json.h"
 #include "srv_log.h"
 
@@ -157,6 +158,7 @@ static int authenticate(srv *s, struct lws *wsi, srv_conn **out)
     c->is_ws = true;
     c->user_id = user.id;
     c->session_id = sess.id;
+    c->expires_at = sess.expires_at;
     c->role = (int)user.role;
     snprintf(c->login, sizeof c->login, "%s", user.login ? user.login : "");
     *out = c;
@@ -202,6 +204,15 @@ static void reply_error(srv_conn *c, json_t *req, const char *code, const char *
         srv_conn_push(c, b);
         srv_buf_unref(b);
     }
+}
+
+/* The route a frame type stands for (its HTTP twin), found once. */
+static const srv_route *route_of(srv_handler_fn *h)
+{
+    for (size_t i = 0; i < srv_n_routes; i++)
+        if (srv_routes[i].handler == (const void *)h)
+            return &srv_routes[i];
+    return NULL;
 }
 
 static void frame(srv *s, srv_conn *c, const char *data, size_t len)
@@ -254,6 +265,17 @@ static void frame(srv *s, srv_conn *c, const char *data, size_t len)
     r->ws_req = req ? json_integer_value(req) : 0;
     r->ws_ok_type = type[0] == 'm' ? "message.ack" : NULL;
     r->method = SRV_POST;
+    {
+        /* Loop thread only: plain statics are enough. */
+        static const srv_route *send_route, *read_route;
+
+        if (!send_route) {
+            send_route = route_of(srv_h_send);
+            read_route = route_of(srv_h_read);
+        }
+        r->route = type[0] == 'm' ? send_route : read_route;
+        r->ids[0] = json_integer_value(conv);
+    }
     /* The identity the socket authenticated with (srv_api.c trusts it). */
     r->user.id = c->user_id;
     r->user.role = (store_role)c->role;
@@ -409,8 +431,14 @@ int srv_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             return -1;
         return writeable(c, wsi);
     case LWS_CALLBACK_CLOSED:
+    case LWS_CALLBACK_WSI_DESTROY:
+        /* WSI_DESTROY is lws' last word on every wsi, HTTP or WebSocket,
+         * including those it tears down without CLOSED (a failed upgrade,
+         * lws_context_destroy at shutdown): whatever still holds a conn
+         * lets go of it here, so no conn outlives its wsi. */
         if (c) {
-            s->bus->ops->detach(s->bus, c);
+            if (c->is_ws)
+                s->bus->ops->detach(s->bus, c);
             c->wsi = NULL;
             pss->conn = NULL;
             srv_conn_unref(c);

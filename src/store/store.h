@@ -256,6 +256,9 @@ typedef struct store_message_new {
      * whose target becomes "message:ID" when its target is NULL. */
     const struct store_alert_new *alert;
     const struct store_audit_new *audit;
+    /* Optional OUT: the id of the alert written with the message (left
+     * untouched when none was written, e.g. on an idempotent repeat). */
+    int64_t *alert_id_out;
 } store_message_new;
 
 /* One row of the conversation list (store_conv_list_for_user). */

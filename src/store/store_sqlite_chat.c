@@ -480,7 +480,7 @@ static int side_records(sq *q, const store_message_new *m, int64_t id)
         a.message_id = id;
         a.conv_id = m->conv_id;
         a.user_id = m->sender_id;
-        rc = sq_alert_create(&q->base, &a, NULL);
+        rc = sq_alert_create(&q->base, &a, m->alert_id_out);
     }
     if (!rc && m->audit) {
         store_audit_new e = *m->audit;

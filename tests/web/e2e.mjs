@@ -368,13 +368,58 @@ await test('admin: users and policy screens', async () => {
   await P.locator('[data-testid=user-row][data-login=carol]').waitFor();
   await shot(P, '15-admin-users');
   await P.goto(base + '/#/console/policy');
-  await P.locator('[data-testid=policy-name]').waitFor();
-  // the server may not send the built-in policy's text (then the page says so)
-  await P.locator('[data-testid=policy-text], [data-testid=policy-no-text]').first().waitFor();
-  expectTrue(await P.locator('[data-testid=policy-no-text]').count() === 1 || (await P.locator('[data-testid=policy-text]').inputValue()).length > 50, 'policy text');
+  await P.locator('[data-testid=policy-name]', { hasText: 'default' }).waitFor();
+  // the built-in policy's text is shown, numbered, read-only until "Edit"
+  const builtin = await P.locator('[data-testid=policy-editor-text]').inputValue();
+  expectTrue(/^version: 1$/m.test(builtin) && /^rules:$/m.test(builtin), 'built-in policy text shown');
   await P.locator('[data-testid=policy-reload]').click();
-  await P.locator('[data-testid=policy-msg]').waitFor();
+  await P.locator('[data-testid=policy-msg][data-ok=true]').waitFor();
   await shot(P, '16-admin-policy');
+  await P.locator('[data-testid=policy-edit]').click();
+  // a new rule (project code names are blocked), first with a broken action
+  const rule = (action) => `rules:\n  - id: e2e-projects\n    description: Project code names stay inside.\n    match:\n      category: lexicon\n      rule: "lexicon.projects"\n    action: ${action}\n`;
+  const edited = (action) => builtin.replace(/^name: default$/m, 'name: e2e-edited').replace(/^rules:\n/m, rule(action));
+  const brokenLine = edited('explode').split('\n').indexOf('    action: explode') + 1;
+  await P.locator('[data-testid=policy-editor-text]').fill(edited('explode'));
+  await P.locator('[data-testid=policy-validate]').click();
+  await P.locator('[data-testid=policy-msg][data-ok=false]', { hasText: 'explode' }).waitFor();
+  await P.locator(`[data-testid=policy-editor][data-error-line="${brokenLine}"] [data-testid=error-line]`).waitFor();
+  await shot(P, '16b-admin-policy-error');
+  await P.locator('[data-testid=policy-editor-text]').fill(edited('block'));
+  await P.locator('[data-testid=policy-validate]').click();
+  await P.locator('[data-testid=policy-msg][data-ok=true]', { hasText: 'e2e-edited' }).waitFor();
+  expectTrue(await P.locator('[data-testid=error-line]').count() === 0, 'error mark gone after a valid check');
+  await P.locator('[data-testid=policy-save]').click();
+  await P.locator('[data-testid=policy-name]', { hasText: 'e2e-edited' }).waitFor();
+  await P.locator('[data-testid=policy-msg][data-ok=true]').waitFor();
+  // a lexicon with the code name: a broken line first, then the good one
+  await P.goto(base + '/#/console/lexicons');
+  await P.locator('[data-testid=lexicon-table]').waitFor();
+  await P.locator('[data-testid=lx-new-name]').fill('projects');
+  await P.locator('[data-testid=lx-add]').click();
+  await P.locator('[data-testid=lx-editor-text]').fill('# 项目代号\n红杉行动\tprojects\n蓝鲸九号\tprojects\tsevere\n');
+  await P.locator('[data-testid=lx-validate]').click();
+  await P.locator('[data-testid=lx-msg][data-ok=false]', { hasText: 'projects.tsv:3' }).waitFor();
+  await P.locator('[data-testid=lx-editor][data-error-line="3"]').waitFor();
+  await P.locator('[data-testid=lx-editor-text]').fill('# 项目代号\n红杉行动\tprojects\n蓝鲸九号\tprojects\tmedium\n');
+  await P.locator('[data-testid=lx-save]').click();
+  await P.locator('[data-testid=lx-msg][data-ok=true]').waitFor();
+  await P.locator('[data-testid=lexicon-row][data-name=projects]', { hasText: '2' }).waitFor();
+  await shot(P, '16c-admin-lexicons');
+  // the test box sees the new term, and the new rule decides
+  await P.goto(base + '/#/console/test');
+  await P.locator('[data-testid=gt-input]').fill('下周讨论蓝鲸九号的进度');
+  await P.locator('[data-testid=gt-run]').click();
+  await P.locator('[data-testid=gt-result][data-verdict=block]', { hasText: 'e2e-projects' }).waitFor();
+  expectTrue((await P.locator('[data-testid=gt-result]').textContent()).includes('lexicon.projects'), 'finding lexicon.projects shown');
+  await shot(P, '16d-guard-test-new-finding');
+  // remove them again: the later tests expect the built-in behaviour
+  await P.goto(base + '/#/console/lexicons');
+  await P.locator('[data-testid=lexicon-row][data-name=projects] [data-testid=lexicon-open]').click();
+  await P.locator('[data-testid=lx-delete]').click();
+  await P.locator('[data-testid=lx-delete]').click();
+  await P.locator('[data-testid=lx-msg][data-ok=true]').waitFor();
+  expectTrue(await P.locator('[data-testid=lexicon-row]').count() === 0, 'lexicon deleted');
   await P.context().close();
 });
 

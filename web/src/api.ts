@@ -195,16 +195,44 @@ export class Api {
   resetPassword(id: number) { return this.post<{ password: string }>(`/admin/users/${id}/reset-password`); }
   userSessions(id: number) { return this.get<{ sessions: Session[] }>(`/admin/users/${id}/sessions`); }
   revokeUserSessions(id: number) { return this.request<void>('DELETE', `/admin/users/${id}/sessions`); }
-  policy() { return this.get<{ name: string; path: string | null; text: string | null }>('/admin/policy'); }
+  policy() { return this.get<PolicyInForce>('/admin/policy'); }
   reloadPolicy() { return this.post<{ ok: boolean; info: Record<string, unknown> }>('/admin/policy/reload'); }
-  /** Save + validate + reload an edited policy. Not in the API yet (see notes/server-notes.md):
-   *  a 404/405 answer means the server cannot save, and the UI says so. */
-  savePolicy(text: string) {
-    return this.request<{ ok: boolean; info?: Record<string, unknown> }>('PUT', '/admin/policy', { text }).then((r) => r.data);
-  }
+  /** Compiles a policy text without installing it; 422 policy_invalid names "file:line". */
   validatePolicy(text: string) {
-    return this.post<{ ok: boolean; message?: string }>('/admin/policy/validate', { text });
+    return this.post<{ ok: boolean; info: Record<string, unknown> }>('/admin/policy/validate', { text });
   }
+  /** Validates, saves and reloads; on 422 the old policy stays. */
+  savePolicy(text: string) {
+    return this.request<{ ok: boolean; info: Record<string, unknown> }>('PUT', '/admin/policy', { text }).then((r) => r.data);
+  }
+  lexicons() { return this.get<{ lexicons: LexiconInfo[] }>('/admin/lexicons'); }
+  lexicon(name: string) { return this.get<LexiconInfo & { text: string }>(`/admin/lexicons/${encodeURIComponent(name)}`); }
+  validateLexicon(name: string, text: string) {
+    return this.post<{ ok: boolean; info: Record<string, unknown> }>(`/admin/lexicons/${encodeURIComponent(name)}/validate`, { text });
+  }
+  saveLexicon(name: string, text: string) {
+    return this.request<{ ok: boolean; info: Record<string, unknown> }>('PUT', `/admin/lexicons/${encodeURIComponent(name)}`, { text }).then((r) => r.data);
+  }
+  deleteLexicon(name: string) { return this.request<void>('DELETE', `/admin/lexicons/${encodeURIComponent(name)}`); }
+}
+
+/** GET /admin/policy: the policy in force (the built-in one too). */
+export interface PolicyInForce {
+  name: string;
+  path: string | null;
+  builtin?: boolean;
+  save_path?: string;
+  text: string | null;
+}
+
+/** One entry of GET /admin/lexicons. */
+export interface LexiconInfo {
+  name: string;
+  path: string;
+  read_only: boolean;
+  terms: number;
+  bytes: number;
+  updated: number;
 }
 
 let seq = 0;

@@ -2,7 +2,7 @@
 // Policy reload without restart: a broken policy keeps the old one and says
 // why (file:line); a good one takes effect at once; both are audited.
 // The server runs with a copy of the default policy in its temp dir.
-const { test } = require('node:test');
+const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -17,6 +17,7 @@ const DEFAULT = fs.readFileSync(path.join(ROOT, 'data', 'policy', 'default.yaml'
 fs.writeFileSync(POLICY, DEFAULT.replace(/^name: default$/m, 'name: test-initial'));
 
 const w = world({ a: {}, b: {} }, { policy: POLICY });
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
 const COMMERCIAL = '核心商密\n新产品定价策略（草案）';
 let conv;
 
@@ -99,5 +100,4 @@ test('audit chain verifies after the run', async () => {
   const v = await w.admin.ok('GET', '/audit/verify');
   assert.equal(v.ok, true, JSON.stringify(v));
   auditVerify(w.srv);
-  fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -1,10 +1,12 @@
 /*
- * test_srv_route.c — route matching: literals, {id} segments, 404 vs 405.
+ * test_srv_route.c — route matching: literals, {id} and {name} segments,
+ * 404 vs 405.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <cmocka.h>
 
@@ -15,6 +17,8 @@ static const srv_route table[] = {
     {SRV_POST, "/api/v1/conversations", 0, "create"},
     {SRV_GET, "/api/v1/conversations/{id}", 0, "get"},
     {SRV_DELETE, "/api/v1/conversations/{id}/members/{id}", 0, "remove"},
+    {SRV_PUT, "/api/v1/admin/lexicons/{name}", 0, "lexicon"},
+    {SRV_POST, "/api/v1/admin/lexicons/{name}/validate", 0, "lexicon_validate"},
 };
 #define N (sizeof table / sizeof table[0])
 
@@ -79,6 +83,37 @@ static void wrong_method(void **state)
     assert_int_equal(srv_method_parse("BREW"), SRV_METHOD_OTHER);
 }
 
+static void names(void **state)
+{
+    const srv_route *r = NULL;
+    int64_t v[2];
+    char long_name[128];
+
+    (void)state;
+    assert_int_equal(srv_route_match(table, N, SRV_PUT, "/api/v1/admin/lexicons/a-b_9", &r, v),
+                     SRV_MATCH_OK);
+    assert_string_equal(r->handler, "lexicon");
+    assert_int_equal(
+        srv_route_match(table, N, SRV_POST, "/api/v1/admin/lexicons/x/validate", &r, v),
+        SRV_MATCH_OK);
+    assert_string_equal(r->handler, "lexicon_validate");
+    /* Nothing that could make a path: dots, upper case, escapes, empty. */
+    assert_int_equal(srv_route_match(table, N, SRV_PUT, "/api/v1/admin/lexicons/..", &r, v),
+                     SRV_MATCH_NOT_FOUND);
+    assert_int_equal(srv_route_match(table, N, SRV_PUT, "/api/v1/admin/lexicons/a.tsv", &r, v),
+                     SRV_MATCH_NOT_FOUND);
+    assert_int_equal(srv_route_match(table, N, SRV_PUT, "/api/v1/admin/lexicons/Ab", &r, v),
+                     SRV_MATCH_NOT_FOUND);
+    assert_int_equal(srv_route_match(table, N, SRV_PUT, "/api/v1/admin/lexicons/%2e", &r, v),
+                     SRV_MATCH_NOT_FOUND);
+    assert_int_equal(srv_route_match(table, N, SRV_PUT, "/api/v1/admin/lexicons/", &r, v),
+                     SRV_MATCH_NOT_FOUND);
+    snprintf(long_name, sizeof long_name, "/api/v1/admin/lexicons/%065d", 0);
+    assert_int_equal(srv_route_match(table, N, SRV_PUT, long_name, &r, v), SRV_MATCH_NOT_FOUND);
+    snprintf(long_name, sizeof long_name, "/api/v1/admin/lexicons/%064d", 0);
+    assert_int_equal(srv_route_match(table, N, SRV_PUT, long_name, &r, v), SRV_MATCH_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -86,6 +121,7 @@ int main(void)
         cmocka_unit_test(ids),
         cmocka_unit_test(bad_ids_are_not_found),
         cmocka_unit_test(wrong_method),
+        cmocka_unit_test(names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

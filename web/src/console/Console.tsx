@@ -3,14 +3,16 @@ import { t } from '../i18n';
 import { Alerts } from './Alerts';
 import { Audit } from './Audit';
 import { Dashboard } from './Dashboard';
+import { Lexicons } from './Lexicons';
 import { GuardTest, Policy } from './Policy';
 import { Users } from './Users';
 
-const TABS = ['dashboard', 'alerts', 'audit', 'policy', 'test', 'users'] as const;
+const TABS = ['dashboard', 'alerts', 'audit', 'policy', 'lexicons', 'test', 'users'] as const;
+const ADMIN_TABS: readonly string[] = ['users', 'policy', 'lexicons'];
 
 export function Console(props: { client: Client; route: string[] }) {
   const c = props.client;
-  const tabs = TABS.filter((x) => x !== 'users' || c.user.role === 'admin').filter((x) => x !== 'policy' || c.user.role === 'admin');
+  const tabs = TABS.filter((x) => !ADMIN_TABS.includes(x) || c.user.role === 'admin');
   const tab = (tabs as readonly string[]).includes(props.route[1]) ? props.route[1] : 'alerts';
   return (
     <div class="console">
@@ -22,6 +24,7 @@ export function Console(props: { client: Client; route: string[] }) {
         {tab === 'alerts' && <Alerts client={c} selected={props.route[2] ? Number(props.route[2]) : null} />}
         {tab === 'audit' && <Audit client={c} />}
         {tab === 'policy' && <Policy client={c} />}
+        {tab === 'lexicons' && <Lexicons client={c} />}
         {tab === 'test' && <GuardTest client={c} />}
         {tab === 'users' && <Users client={c} />}
       </div>

@@ -1,11 +1,13 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Client } from '../client';
-import { ApiError } from '../api';
+import { ApiError, type PolicyInForce } from '../api';
 import { conversationTitle } from '../store';
 import { t, verdictLabel } from '../i18n';
 import { errMsg, useStore } from '../hooks';
 import type { GuardOutcome } from '../types';
 import { FindingList, Highlighted } from '../components/GuardViews';
+import { CodeEditor } from '../components/CodeEditor';
+import { errorLine } from './editing';
 
 /** "default · 59 patterns · 0 terms · 242 KiB · cached · 0.001 s" */
 export function policyInfo(i: Record<string, unknown>): string {
@@ -19,77 +21,84 @@ export function policyInfo(i: Record<string, unknown>): string {
   return parts.join(' · ');
 }
 
-const missing = (e: unknown) => e instanceof ApiError && (e.status === 404 || e.status === 405);
+/** A validation/save outcome: the message, and the line an error names. */
+export type EditMsg = { ok: boolean; text: string; line: number | null };
+
+/** Turns an API failure into a message; invalid rules name their line. */
+export function failure(e: unknown, invalidKey: string): EditMsg {
+  if (e instanceof ApiError && (e.code === 'policy_invalid' || e.code === 'lexicon_invalid')) {
+    return { ok: false, text: t(invalidKey, { msg: e.message }), line: errorLine(e.message) };
+  }
+  return { ok: false, text: t('common.error', { msg: errMsg(e) }), line: null };
+}
 
 export function Policy(props: { client: Client }) {
   const c = props.client;
-  const [pol, setPol] = useState<{ name: string; path: string | null; text: string | null } | null>(null);
+  const [pol, setPol] = useState<PolicyInForce | null>(null);
   const [text, setText] = useState('');
   const [editing, setEditing] = useState(false);
-  const [msg, setMsg] = useState<{ ok: boolean; text: string } | null>(null);
-  const [canSave, setCanSave] = useState(true);
+  const [busy, setBusy] = useState(false);
+  const [msg, setMsg] = useState<EditMsg | null>(null);
   const load = async () => {
     try {
       const p = await c.api.policy();
       setPol(p);
       setText(p.text ?? '');
     } catch (e) {
-      setMsg({ ok: false, text: t('common.error', { msg: errMsg(e) }) });
+      setMsg(failure(e, 'po.invalid'));
     }
   };
   useEffect(() => void load(), []);
-  const reload = async () => {
+  const act = async (f: () => Promise<EditMsg>) => {
+    setBusy(true);
     try {
-      const r = await c.api.reloadPolicy();
-      setMsg({ ok: true, text: t('po.reloaded', { info: policyInfo(r.info) }) });
-      void load();
+      setMsg(await f());
     } catch (e) {
-      setMsg({ ok: false, text: e instanceof ApiError && e.code === 'policy_invalid' ? t('po.invalid', { msg: e.message }) : t('common.error', { msg: errMsg(e) }) });
+      setMsg(failure(e, 'po.invalid'));
+    } finally {
+      setBusy(false);
     }
   };
-  const validate = async () => {
-    try {
-      const r = await c.api.validatePolicy(text);
-      setMsg(r.ok ? { ok: true, text: t('po.valid') } : { ok: false, text: t('po.invalid', { msg: r.message ?? '' }) });
-    } catch (e) {
-      if (missing(e)) setMsg({ ok: false, text: t('po.no_validate') });
-      else setMsg({ ok: false, text: e instanceof ApiError && e.code === 'policy_invalid' ? t('po.invalid', { msg: e.message }) : t('common.error', { msg: errMsg(e) }) });
-    }
-  };
-  const save = async () => {
-    try {
-      await c.api.savePolicy(text);
-      setMsg({ ok: true, text: t('po.saved') });
-      setEditing(false);
-      void load();
-    } catch (e) {
-      if (missing(e)) {
-        setCanSave(false);
-        setMsg({ ok: false, text: t('po.no_save') });
-      } else setMsg({ ok: false, text: e instanceof ApiError && e.code === 'policy_invalid' ? t('po.invalid', { msg: e.message }) : t('common.error', { msg: errMsg(e) }) });
-    }
-  };
+  const reload = () => act(async () => {
+    const r = await c.api.reloadPolicy();
+    await load();
+    setEditing(false);
+    return { ok: true, text: t('po.reloaded', { info: policyInfo(r.info) }), line: null };
+  });
+  const validate = () => act(async () => {
+    const r = await c.api.validatePolicy(text);
+    return { ok: true, text: t('po.valid', { info: policyInfo(r.info) }), line: null };
+  });
+  const save = () => act(async () => {
+    const r = await c.api.savePolicy(text);
+    setEditing(false);
+    await load();
+    return { ok: true, text: t('po.saved', { info: policyInfo(r.info) }), line: null };
+  });
   return (
     <div class="policy">
       {pol && (
         <dl class="kv">
           <dt>{t('po.name')}</dt><dd data-testid="policy-name">{pol.name}</dd>
           <dt>{t('po.path')}</dt><dd class="mono">{pol.path ?? t('po.builtin')}</dd>
+          {pol.save_path && pol.save_path !== pol.path && <><dt>{t('po.save_path')}</dt><dd class="mono">{pol.save_path}</dd></>}
         </dl>
       )}
       <div class="row">
-        {!editing && <button type="button" onClick={() => setEditing(true)}>{t('po.edit')}</button>}
-        {editing && <button type="button" onClick={validate}>{t('po.validate')}</button>}
-        {editing && <button type="button" class="primary" onClick={save} disabled={!canSave}>{t('po.save')}</button>}
-        {editing && <button type="button" onClick={() => { setEditing(false); setText(pol?.text ?? ''); }}>{t('guard.cancel')}</button>}
+        {!editing && <button type="button" onClick={() => { setEditing(true); setMsg(null); }} disabled={!pol} data-testid="policy-edit">{t('po.edit')}</button>}
+        {editing && <button type="button" onClick={validate} disabled={busy} data-testid="policy-validate">{t('po.validate')}</button>}
+        {editing && <button type="button" class="primary" onClick={save} disabled={busy} data-testid="policy-save">{t('po.save')}</button>}
+        {editing && <button type="button" onClick={() => { setEditing(false); setText(pol?.text ?? ''); setMsg(null); }}>{t('guard.cancel')}</button>}
         <span class="grow" />
-        <button type="button" onClick={reload} data-testid="policy-reload">{t('po.reload')}</button>
+        <button type="button" onClick={reload} disabled={busy} data-testid="policy-reload">{t('po.reload')}</button>
       </div>
-      {msg && <p class={msg.ok ? 'ok' : 'error'} role="status" data-testid="policy-msg">{msg.text}</p>}
-      {!canSave && <p class="notice">{t('po.no_save')}</p>}
+      {msg && <p class={msg.ok ? 'ok' : 'error'} role="status" data-testid="policy-msg" data-ok={String(msg.ok)}>{msg.text}</p>}
       {pol && pol.text === null && <p class="notice" data-testid="policy-no-text">{t('po.no_text')}</p>}
-      <label for="policy-text" class="sr-only">{t('con.policy')}</label>
-      {(editing || (pol && pol.text !== null)) && <textarea id="policy-text" class="code" rows={24} spellcheck={false} readOnly={!editing} value={text} onInput={(e) => setText(e.currentTarget.value)} data-testid="policy-text" />}
+      {pol && pol.builtin && !editing && <p class="muted">{t('po.builtin_hint')}</p>}
+      {(editing || (pol && pol.text !== null)) && (
+        <CodeEditor id="policy-text" label={t('con.policy')} value={text} readOnly={!editing} errorLine={msg && !msg.ok ? msg.line : null}
+          onInput={setText} testid="policy-editor" />
+      )}
     </div>
   );
 }

@@ -1,0 +1,221 @@
+/*
+ * srv_cache.c — the conversation membership cache (see srv_cache.h for
+ * the rules that keep it correct).
+ */
+#include "srv_cache.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BUCKETS 4096 /* power of two */
+
+struct srv_cache {
+    pthread_mutex_t mu;
+    srv_conv_snap *tab[BUCKETS];
+    size_t ids, max_ids; /* member ids held by cached snapshots */
+    size_t cursor;       /* next bucket to evict from */
+    atomic_uint_fast64_t gen;
+    atomic_int changing; /* membership changes in progress */
+};
+
+static size_t bucket(int64_t conv_id)
+{
+    return (size_t)(((uint64_t)conv_id * 0x9E3779B97F4A7C15ull) >> 40) & (BUCKETS - 1);
+}
+
+srv_cache *srv_cache_new(size_t max_ids)
+{
+    srv_cache *c = calloc(1, sizeof *c);
+
+    if (!c)
+        return NULL;
+    if (pthread_mutex_init(&c->mu, NULL)) {
+        free(c);
+        return NULL;
+    }
+    c->max_ids = max_ids;
+    atomic_init(&c->gen, 1);
+    atomic_init(&c->changing, 0);
+    return c;
+}
+
+srv_conv_snap *srv_conv_snap_ref(srv_conv_snap *s)
+{
+    atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+    return s;
+}
+
+void srv_conv_snap_unref(srv_conv_snap *s)
+{
+    if (s && atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1)
+        free(s);
+}
+
+/* Drops a snapshot from its chain (mutex held): marks it invalid so that a
+ * send still holding it re-reads after its commit. */
+static void drop(srv_cache *c, srv_conv_snap **link)
+{
+    srv_conv_snap *s = *link;
+
+    *link = s->next;
+    s->next = NULL;
+    c->ids -= s->n;
+    atomic_store(&s->invalid, true);
+    srv_conv_snap_unref(s);
+}
+
+void srv_cache_free(srv_cache *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < BUCKETS; i++)
+        while (c->tab[i])
+            drop(c, &c->tab[i]);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+int srv_conv_snap_load(store *st, int64_t conv_id, srv_conv_snap **out)
+{
+    store_conv conv = {0};
+    store_members ml = {0};
+    srv_conv_snap *s = NULL;
+    int rc;
+
+    *out = NULL;
+    rc = store_conv_get(st, conv_id, &conv);
+    if (!rc)
+        rc = store_member_list(st, conv_id, &ml);
+    if (rc)
+        goto fail;
+    s = calloc(1, sizeof *s + (ml.n ? ml.n : 1) * sizeof(int64_t));
+    if (!s) {
+        rc = STORE_NOMEM;
+        goto fail;
+    }
+    atomic_init(&s->refs, 1);
+    atomic_init(&s->invalid, false);
+    s->conv_id = conv_id;
+    s->external = conv.external;
+    s->n = ml.n;
+    for (size_t i = 0; i < ml.n; i++)
+        s->members[i] = ml.items[i].user_id;
+    /* The store lists members by user id already; do not rely on it. */
+    qsort(s->members, s->n, sizeof s->members[0], cmp_id);
+    *out = s;
+fail:
+    store_conv_clear(&conv);
+    store_members_free(&ml);
+    return rc;
+}
+
+int srv_cache_get(srv_cache *c, store *st, int64_t conv_id, srv_conv_snap **out)
+{
+    srv_conv_snap *s, **link;
+    uint64_t gen;
+    bool quiet;
+    int rc;
+
+    pthread_mutex_lock(&c->mu);
+    for (s = c->tab[bucket(conv_id)]; s && s->conv_id != conv_id; s = s->next)
+        ;
+    if (s)
+        srv_conv_snap_ref(s);
+    pthread_mutex_unlock(&c->mu);
+    if (s) {
+        *out = s;
+        return STORE_OK;
+    }
+    /* Read the generation before the store: a change that begins after
+     * this point moves it, and the result is then not cached. */
+    gen = atomic_load(&c->gen);
+    quiet = atomic_load(&c->changing) == 0;
+    rc = srv_conv_snap_load(st, conv_id, out);
+    if (rc)
+        return rc;
+    s = *out;
+    s->gen = gen;
+    s->cacheable = quiet;
+    if (!quiet || c->max_ids < s->n) {
+        s->cacheable = false; /* never tracked: always re-read after commit */
+        return STORE_OK;
+    }
+    pthread_mutex_lock(&c->mu);
+    if (atomic_load(&c->gen) != gen || atomic_load(&c->changing)) {
+        s->cacheable = false;
+    } else {
+        link = &c->tab[bucket(conv_id)];
+        /* Another worker may have cached it meanwhile: replace it (the
+         * same data, or older). */
+        for (srv_conv_snap **l = link; *l;)
+            if ((*l)->conv_id == conv_id)
+                drop(c, l);
+            else
+                l = &(*l)->next;
+        while (c->ids + s->n > c->max_ids) {
+            while (!c->tab[c->cursor])
+                c->cursor = (c->cursor + 1) & (BUCKETS - 1);
+            drop(c, &c->tab[c->cursor]);
+        }
+        s->next = *link;
+        *link = srv_conv_snap_ref(s);
+        c->ids += s->n;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return STORE_OK;
+}
+
+bool srv_conv_snap_has(const srv_conv_snap *s, int64_t user_id)
+{
+    size_t lo = 0, hi = s->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (s->members[mid] == user_id)
+            return true;
+        if (s->members[mid] < user_id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+static void invalidate(srv_cache *c, int64_t conv_id)
+{
+    pthread_mutex_lock(&c->mu);
+    atomic_fetch_add(&c->gen, 1);
+    for (srv_conv_snap **l = &c->tab[bucket(conv_id)]; *l;)
+        if ((*l)->conv_id == conv_id)
+            drop(c, l);
+        else
+            l = &(*l)->next;
+    pthread_mutex_unlock(&c->mu);
+}
+
+void srv_cache_change_begin(srv_cache *c, int64_t conv_id)
+{
+    atomic_fetch_add(&c->changing, 1);
+    invalidate(c, conv_id);
+}
+
+void srv_cache_change_end(srv_cache *c, int64_t conv_id)
+{
+    invalidate(c, conv_id);
+    atomic_fetch_sub(&c->changing, 1);
+}
+
+bool srv_cache_stale(srv_cache *c, const srv_conv_snap *s)
+{
+    (void)c;
+    return !s->cacheable || atomic_load(&s->invalid);
+}
