@@ -11,7 +11,9 @@ const { conversation, login, Api } = require('../lib/client.js');
 const { Steady, allMessages } = require('../lib/steady.js');
 const { sleep, SLOW } = require('../lib/server.js');
 
-const w = world({ a: {}, b: {} });
+// The load is as fast as the server answers; the per-session rate limit is
+// tested in limits.test.js and must not turn this test's sends into 429s.
+const w = world({ a: {}, b: {} }, { config: { limits: { requests_per_second: 100000, burst: 100000 } } });
 
 test('SIGTERM under load: exit 0, every acknowledged message persisted', async () => {
   const conv = await conversation(w.a, [w.b]);
