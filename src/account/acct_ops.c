@@ -354,6 +354,28 @@ int acct_bootstrap_admin(store *s, const acct_cost *cost, int64_t now,
     return rc;
 }
 
+/* A new password (p) stored in one group with its consequences: every
+ * session of the user but keep_session_id revoked, `event` audited. */
+static int save_password(store *s, int64_t user_id, const store_user_patch *p,
+                         int64_t keep_session_id, int64_t actor_id, const char *actor,
+                         const char *event, int64_t now)
+{
+    char target[32];
+    bool own;
+    int rc;
+
+    user_target(target, user_id);
+    rc = group_begin(s, &own);
+    if (rc)
+        return rc;
+    rc = store_user_update(s, user_id, p);
+    if (!rc)
+        rc = store_session_revoke_user(s, user_id, keep_session_id, NULL);
+    if (!rc)
+        rc = audit(s, now, actor_id, actor, event, target, NULL);
+    return group_end(s, own, rc);
+}
+
 int acct_password_reset(store *s, const acct_cost *cost, int64_t user_id,
                         char otp_out[ACCT_OTP_LEN + 1], int64_t actor_id, const char *actor,
                         int64_t now)
@@ -361,8 +383,7 @@ int acct_password_reset(store *s, const acct_cost *cost, int64_t user_id,
     store_user_patch p = {.fields = STORE_USER_PASSWORD | STORE_USER_LOCKOUT,
                           .must_change_password = true,
                           .now = now};
-    char hash[ACCT_HASH_MAX], target[32];
-    bool own;
+    char hash[ACCT_HASH_MAX];
     int rc;
 
     acct_otp_generate(otp_out);
@@ -370,16 +391,7 @@ int acct_password_reset(store *s, const acct_cost *cost, int64_t user_id,
     if (rc)
         goto fail;
     p.password_hash = hash;
-    user_target(target, user_id);
-    rc = group_begin(s, &own);
-    if (rc)
-        goto fail;
-    rc = store_user_update(s, user_id, &p);
-    if (!rc)
-        rc = store_session_revoke_user(s, user_id, 0, NULL);
-    if (!rc)
-        rc = audit(s, now, actor_id, actor, "user.reset_password", target, NULL);
-    rc = group_end(s, own, rc);
+    rc = save_password(s, user_id, &p, 0, actor_id, actor, "user.reset_password", now);
 fail:
     sodium_memzero(hash, sizeof hash);
     if (rc)
@@ -393,8 +405,7 @@ int acct_password_change(store *s, const acct_cost *cost, int64_t user_id, const
 {
     store_user u = {0};
     store_user_patch p = {.fields = STORE_USER_PASSWORD, .must_change_password = false};
-    char hash[ACCT_HASH_MAX] = "", target[32];
-    bool own;
+    char hash[ACCT_HASH_MAX] = "";
     int rc;
 
     if (reason)
@@ -419,16 +430,8 @@ int acct_password_change(store *s, const acct_cost *cost, int64_t user_id, const
         goto fail;
     p.password_hash = hash;
     p.now = now;
-    user_target(target, user_id);
-    rc = group_begin(s, &own);
-    if (rc)
-        goto fail;
-    rc = store_user_update(s, user_id, &p);
-    if (!rc)
-        rc = store_session_revoke_user(s, user_id, keep_session_id, NULL);
-    if (!rc)
-        rc = audit(s, now, user_id, u.login, "auth.password_changed", target, NULL);
-    rc = group_end(s, own, rc);
+    rc = save_password(s, user_id, &p, keep_session_id, user_id, u.login, "auth.password_changed",
+                       now);
 fail:
     sodium_memzero(hash, sizeof hash);
     store_user_clear(&u);

@@ -48,26 +48,6 @@ static bool ends(const char *s, const char *p)
     return a >= b && !strcmp(s + a - b, p);
 }
 
-/* An attribute by local name, copied (NULL when absent). */
-static const char *attr(xmlTextReaderPtr r, const char *local, char *buf, size_t cap)
-{
-    xmlChar *v = NULL;
-
-    while (xmlTextReaderMoveToNextAttribute(r) == 1) {
-        const xmlChar *ln = xmlTextReaderConstLocalName(r);
-        if (ln && !strcmp((const char *)ln, local)) {
-            v = xmlTextReaderValue(r);
-            break;
-        }
-    }
-    xmlTextReaderMoveToElement(r);
-    if (!v)
-        return NULL;
-    snprintf(buf, cap, "%s", (const char *)v);
-    xmlFree(v);
-    return buf;
-}
-
 /* ---- manifest ------------------------------------------------------------------ */
 
 static int walk_manifest(void *ctx, xmlTextReaderPtr r)
@@ -82,7 +62,8 @@ static int walk_manifest(void *ctx, xmlTextReaderPtr r)
         if (xmlTextReaderNodeType(r) != XML_READER_TYPE_ELEMENT || !ln)
             continue;
         if (!strcmp(ln, "file-entry")) {
-            snprintf(cur, sizeof cur, "%s", attr(r, "full-path", path, sizeof path) ? path : "");
+            snprintf(cur, sizeof cur, "%s",
+                     exx_attr(r, "full-path", path, sizeof path) ? path : "");
             continue;
         }
         if (strcmp(ln, "encryption-data") || !cur[0])
@@ -137,9 +118,9 @@ static int walk_text(void *ctx, xmlTextReaderPtr r)
             else if (!strcmp(ln, "line-break") || !strcmp(ln, "note-body") ||
                      !strcmp(ln, "annotation"))
                 rc = exx_nl(out); /* a note's text on its own line, not glued to the call */
-            else if (!strcmp(ln, "table") && attr(r, "name", buf, sizeof buf))
+            else if (!strcmp(ln, "table") && exx_attr(r, "name", buf, sizeof buf))
                 rc = exx_prop(out, "table", buf);
-            else if (!strcmp(ln, "a") && attr(r, "href", buf, sizeof buf))
+            else if (!strcmp(ln, "a") && exx_attr(r, "href", buf, sizeof buf))
                 rc = exx_sep(out, ' ') < 0 || exx_puts(out, buf) < 0 ? -1 : exx_sep(out, ' ');
             else if (empty && (!strcmp(ln, "p") || !strcmp(ln, "h")))
                 rc = exx_nl(out);
@@ -183,7 +164,7 @@ static int walk_meta(void *ctx, xmlTextReaderPtr r)
         if (type == XML_READER_TYPE_ELEMENT && ln) {
             if (!strcmp(ln, "user-defined"))
                 snprintf(o->prop, sizeof o->prop, "%s",
-                         attr(r, "name", buf, sizeof buf) ? buf : ln);
+                         exx_attr(r, "name", buf, sizeof buf) ? buf : ln);
             else
                 snprintf(o->prop, sizeof o->prop, "%s", ln);
         } else if (type == XML_READER_TYPE_TEXT || type == XML_READER_TYPE_CDATA) {
@@ -202,8 +183,9 @@ static int walk_all(void *ctx, xmlTextReaderPtr r)
 
 /* ---- the package ---------------------------------------------------------------------- */
 
-static int member(odf *o, uint64_t i)
+static int member(void *ctx, uint64_t i)
 {
+    odf *o = ctx;
     const char *name = exz_name(o->z, i);
 
     if (!*name || ends(name, "/") || !strcmp(name, "mimetype") || starts(name, "META-INF/") ||
@@ -229,30 +211,16 @@ static int member(odf *o, uint64_t i)
 int ex_odf(ex_job *j, const unsigned char *data, size_t len, const char *mime)
 {
     odf o;
-    const char *why = NULL;
     int64_t m;
-    int rc = -1;
+    int rc;
 
     (void)mime;
     memset(&o, 0, sizeof o);
     o.j = j;
-    switch (exz_open(j, data, len, &o.z, &why)) {
-    case 0:
-        break;
-    case 1:
-        return ex_uninspectable(j, NULL, why,
-                                !strcmp(why, "truncated")
-                                    ? "OpenDocument file is truncated (zip without its directory)"
-                                    : "OpenDocument file is not a readable zip",
-                                true);
-    default:
-        return -1;
-    }
-    if (exz_truncated(o.z) && ex_uninspectable(j, NULL, "limit.entries",
-                                               "more parts than the entries limit; the rest "
-                                               "were not read",
-                                               false) < 0)
-        goto fail;
+    rc = exz_open_doc(j, data, len, "OpenDocument file", &o.z);
+    if (rc)
+        return rc < 0 ? -1 : 0;
+    rc = -1;
     if ((m = exz_find(o.z, "META-INF/manifest.xml")) >= 0 &&
         exz_xml(j, o.z, (uint64_t)m, &o.out, NULL, walk_manifest, &o) < 0)
         goto fail;
@@ -262,15 +230,8 @@ int ex_odf(ex_job *j, const unsigned char *data, size_t len, const char *mime)
                               "password-protected OpenDocument file (content is encrypted)", true);
         goto fail;
     }
-    for (uint64_t i = 0; i < exz_count(o.z); i++) {
-        if (ex_job_ms_left(j) == 0) {
-            ex_uninspectable(j, NULL, "limit.time", "time limit reached inside the document",
-                             false);
-            goto fail;
-        }
-        if (member(&o, i) < 0)
-            goto fail;
-    }
+    if (exz_each(j, o.z, member, &o) < 0)
+        goto fail;
     rc = 0;
 fail:
     exx_end(&o.out);

@@ -123,26 +123,6 @@ static int read_part(ox *o, uint64_t i, const char *part, exz_walk_fn walk)
     return exz_xml(o->j, o->z, i, &o->out, part, walk, o);
 }
 
-static const char *attr(xmlTextReaderPtr r, const char *local, char *buf, size_t cap)
-{
-    xmlChar *v = NULL;
-
-    /* by local name, whatever the prefix (w:instr, r:id, name) */
-    while (xmlTextReaderMoveToNextAttribute(r) == 1) {
-        const xmlChar *ln = xmlTextReaderConstLocalName(r);
-        if (ln && !strcmp((const char *)ln, local)) {
-            v = xmlTextReaderValue(r);
-            break;
-        }
-    }
-    xmlTextReaderMoveToElement(r);
-    if (!v)
-        return NULL;
-    snprintf(buf, cap, "%s", (const char *)v);
-    xmlFree(v);
-    return buf;
-}
-
 /* ---- body text: WordprocessingML, DrawingML, SpreadsheetML cells ------------- */
 
 static bool is_text_elem(const char *ln)
@@ -180,19 +160,19 @@ static int on_element(ox *o, xmlTextReaderPtr r, const char *ln, bool empty)
     if (!strcmp(ln, "c")) {
         free(o->cell);
         o->cell = NULL;
-        if (attr(r, "t", buf, sizeof buf) && !(o->cell = strdup(buf)))
+        if (exx_attr(r, "t", buf, sizeof buf) && !(o->cell = strdup(buf)))
             return -1;
         return exx_sep(&o->out, '\t');
     }
-    if (!strcmp(ln, "fldSimple") && attr(r, "instr", buf, sizeof buf)) {
+    if (!strcmp(ln, "fldSimple") && exx_attr(r, "instr", buf, sizeof buf)) {
         /* a simple field's code, e.g. HYPERLINK "https://..." */
         if (exx_sep(&o->out, ' ') < 0 || exx_puts(&o->out, buf) < 0)
             return -1;
         return exx_sep(&o->out, ' ');
     }
-    if (!strcmp(ln, "textpath") && attr(r, "string", buf, sizeof buf)) /* VML WordArt */
+    if (!strcmp(ln, "textpath") && exx_attr(r, "string", buf, sizeof buf)) /* VML WordArt */
         return exx_puts(&o->out, buf) < 0 ? -1 : exx_nl(&o->out);
-    if (!strcmp(ln, "cNvPr") && attr(r, "descr", buf, sizeof buf)) /* picture alt text */
+    if (!strcmp(ln, "cNvPr") && exx_attr(r, "descr", buf, sizeof buf)) /* picture alt text */
         return exx_puts(&o->out, buf) < 0 ? -1 : exx_nl(&o->out);
     if (is_text_elem(ln))
         o->in_text = !empty;
@@ -411,15 +391,15 @@ static int walk_rels(void *ctx, xmlTextReaderPtr r)
         if (xmlTextReaderNodeType(r) != XML_READER_TYPE_ELEMENT || !ln ||
             strcmp(ln, "Relationship"))
             continue;
-        if (!attr(r, "Target", target, sizeof target))
+        if (!exx_attr(r, "Target", target, sizeof target))
             continue;
-        external = attr(r, "TargetMode", mode, sizeof mode) && !strcmp(mode, "External");
+        external = exx_attr(r, "TargetMode", mode, sizeof mode) && !strcmp(mode, "External");
         if (!rs) {
             if (external && (exx_puts(&o->out, target) < 0 || exx_nl(&o->out) < 0))
                 return -1;
             continue;
         }
-        if (external || !attr(r, "Id", id, sizeof id))
+        if (external || !exx_attr(r, "Id", id, sizeof id))
             continue;
         if (rs->n == rs->cap) {
             size_t nc = rs->cap ? rs->cap * 2 : 16;
@@ -457,10 +437,10 @@ static int walk_workbook(void *ctx, xmlTextReaderPtr r)
         if (!ln)
             continue;
         if (type == XML_READER_TYPE_ELEMENT && !strcmp(ln, "sheet") &&
-            attr(r, "name", name, sizeof name)) {
+            exx_attr(r, "name", name, sizeof name)) {
             if (exx_prop(&o->out, "sheet", name) < 0)
                 return -1;
-            if (!attr(r, "id", id, sizeof id))
+            if (!exx_attr(r, "id", id, sizeof id))
                 continue;
             for (size_t k = 0; k < o->rels->n; k++) {
                 const char *t = o->rels->v[k].target;
@@ -486,7 +466,7 @@ static int walk_workbook(void *ctx, xmlTextReaderPtr r)
                 break;
             }
         } else if (type == XML_READER_TYPE_ELEMENT && !strcmp(ln, "definedName") &&
-                   attr(r, "name", name, sizeof name)) {
+                   exx_attr(r, "name", name, sizeof name)) {
             if (exx_prop(&o->out, "name", name) < 0)
                 return -1;
         } else if (type == XML_READER_TYPE_TEXT) {
@@ -518,7 +498,7 @@ static int walk_props(void *ctx, xmlTextReaderPtr r)
         if (type == XML_READER_TYPE_ELEMENT && ln) {
             if (!strcmp(ln, "property"))
                 snprintf(o->prop, sizeof o->prop, "%s",
-                         attr(r, "name", buf, sizeof buf) ? buf : "property");
+                         exx_attr(r, "name", buf, sizeof buf) ? buf : "property");
             else if (!pfx || strcmp((const char *)pfx, "vt"))
                 snprintf(o->where, sizeof o->where, "%s", ln);
         } else if (type == XML_READER_TYPE_END_ELEMENT && ln && !strcmp(ln, "property")) {
@@ -580,8 +560,9 @@ out:
     return rc;
 }
 
-static int member(ox *o, uint64_t i)
+static int member(void *ctx, uint64_t i)
 {
+    ox *o = ctx;
     const char *name = exz_name(o->z, i);
     char part[768];
 
@@ -618,40 +599,19 @@ static int member(ox *o, uint64_t i)
 int ex_ooxml(ex_job *j, const unsigned char *data, size_t len, const char *mime)
 {
     ox o;
-    const char *why = NULL;
-    int rc = -1;
+    int rc;
 
     (void)mime;
     memset(&o, 0, sizeof o);
     o.j = j;
-    switch (exz_open(j, data, len, &o.z, &why)) {
-    case 0:
-        break;
-    case 1:
-        return ex_uninspectable(j, NULL, why,
-                                !strcmp(why, "truncated")
-                                    ? "Office document is truncated (zip without its directory)"
-                                    : "Office document is not a readable zip",
-                                true);
-    default:
-        return -1;
-    }
-    if (exz_truncated(o.z) && ex_uninspectable(j, NULL, "limit.entries",
-                                               "more parts than the entries limit; the rest "
-                                               "were not read",
-                                               false) < 0)
-        goto fail;
+    rc = exz_open_doc(j, data, len, "Office document", &o.z);
+    if (rc)
+        return rc < 0 ? -1 : 0;
+    rc = -1;
     if (load_workbook(&o) < 0)
         goto fail;
-    for (uint64_t i = 0; i < exz_count(o.z); i++) {
-        if (ex_job_ms_left(j) == 0) {
-            ex_uninspectable(j, NULL, "limit.time", "time limit reached inside the document",
-                             false);
-            goto fail;
-        }
-        if (member(&o, i) < 0)
-            goto fail;
-    }
+    if (exz_each(j, o.z, member, &o) < 0)
+        goto fail;
     if (emit_unused_sst(&o, "xl/sharedStrings.xml") < 0)
         goto fail;
     rc = 0;

@@ -295,3 +295,22 @@ int exx_walk_all(xmlTextReaderPtr r, exx_out *o)
     }
     return o->err ? -1 : rc < 0 ? 1 : 0;
 }
+
+const char *exx_attr(xmlTextReaderPtr r, const char *local, char *buf, size_t cap)
+{
+    xmlChar *v = NULL;
+
+    while (xmlTextReaderMoveToNextAttribute(r) == 1) {
+        const xmlChar *ln = xmlTextReaderConstLocalName(r);
+        if (ln && !strcmp((const char *)ln, local)) {
+            v = xmlTextReaderValue(r);
+            break;
+        }
+    }
+    xmlTextReaderMoveToElement(r);
+    if (!v)
+        return NULL;
+    snprintf(buf, cap, "%s", (const char *)v);
+    xmlFree(v);
+    return buf;
+}

@@ -98,4 +98,9 @@ int exx_prop(exx_out *o, const char *name, const char *value);
  * 1 on a parse error (what was read is kept), -1 when the job must end. */
 int exx_walk_all(xmlTextReaderPtr r, exx_out *o);
 
+/* The value of the current element's attribute with local name `local`
+ * (whatever its prefix: w:instr, r:id, name), copied into buf (truncated to
+ * cap); NULL when absent. The reader stays on the element. */
+const char *exx_attr(xmlTextReaderPtr r, const char *local, char *buf, size_t cap);
+
 #endif

@@ -9,6 +9,7 @@
  */
 #include "ex_zipr.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -345,4 +346,46 @@ int exz_recurse(ex_job *j, exz *z, uint64_t i)
     rc = len ? ex_recurse(j, name, data, len) : 0;
     free(data);
     return rc;
+}
+
+int exz_open_doc(ex_job *j, const unsigned char *data, size_t len, const char *kind, exz **out)
+{
+    const char *why = NULL;
+    char msg[128];
+
+    *out = NULL;
+    switch (exz_open(j, data, len, out, &why)) {
+    case 0:
+        break;
+    case 1:
+        snprintf(msg, sizeof msg,
+                 !strcmp(why, "truncated") ? "%s is truncated (zip without its directory)"
+                                           : "%s is not a readable zip",
+                 kind);
+        return ex_uninspectable(j, NULL, why, msg, true) < 0 ? -1 : 1;
+    default:
+        return -1;
+    }
+    if (exz_truncated(*out) &&
+        ex_uninspectable(j, NULL, "limit.entries",
+                         "more parts than the entries limit; the rest were not read", false) < 0) {
+        exz_close(*out);
+        *out = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+int exz_each(ex_job *j, exz *z, int (*member)(void *ctx, uint64_t i), void *ctx)
+{
+    for (uint64_t i = 0; i < exz_count(z); i++) {
+        if (ex_job_ms_left(j) == 0) {
+            ex_uninspectable(j, NULL, "limit.time", "time limit reached inside the document",
+                             false);
+            return -1;
+        }
+        if (member(ctx, i) < 0)
+            return -1;
+    }
+    return 0;
 }

@@ -73,6 +73,18 @@ int exz_xml(ex_job *j, exz *z, uint64_t i, exx_out *out, const char *part, exz_w
  * reports a member that cannot be read. 0, or -1 when the job must end. */
 int exz_recurse(ex_job *j, exz *z, uint64_t i);
 
+/* Opens a zip-based document for its extractor. `kind` names the format in
+ * the explanations ("Office document"): a file that is not a readable zip
+ * is reported uninspectable (unscannable), a directory past the entries
+ * limit partial. 0 with *out set (close it); 1 when the file was reported
+ * and nothing is left to do; -1 when the job must end (*out NULL unless 0). */
+int exz_open_doc(ex_job *j, const unsigned char *data, size_t len, const char *kind, exz **out);
+
+/* Calls `member` for every member in order, stopping at the time limit
+ * (reported as partial, then -1: the job ends). 0, or -1 when the time ran
+ * out or `member` returned -1. */
+int exz_each(ex_job *j, exz *z, int (*member)(void *ctx, uint64_t i), void *ctx);
+
 /* A human explanation for a reason from this module. */
 const char *exz_explain(const char *why);
 

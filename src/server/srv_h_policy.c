@@ -603,12 +603,42 @@ void srv_h_admin_policy_reload(srv_req *r, srv_worker *w)
     reply_engine_info(r);
 }
 
+/* Installs a checked temporary file (under policy_update_mu): renames *tmp
+ * over `target` (*tmp is then freed and NULL), audits `event` on
+ * `audit_target` with the text's hash, reloads the engine and replies with
+ * its info, or with the error. `what` names the file in error replies. */
+static void install_checked(srv_req *r, srv_worker *w, char **tmp, const char *target,
+                            const char *what, const char *event, const char *audit_target,
+                            const char *text, size_t len)
+{
+    char err[512], hex[65];
+
+    if (rename(*tmp, target)) {
+        SRV_ERROR("policy", "cannot replace %s: %s", target, strerror(errno));
+        srv_error(r, 500, "internal", "cannot write %s", what);
+        return;
+    }
+    free(*tmp);
+    *tmp = NULL;
+    if (sync_dir_of(target))
+        SRV_WARN("policy", "fsync of the directory of %s: %s", target, strerror(errno));
+    sha256_hex(text, len, hex);
+    srv_audit_req(r, w, event, audit_target,
+                  json_pack("{s:s,s:I}", "sha256", hex, "bytes", (json_int_t)len));
+    if (reload_locked(r->srv, w->st, r->user.id, r->user.login, err, sizeof err)) {
+        /* Validated a moment ago: only memory or the disk can fail here. */
+        srv_error(r, 500, "internal", "saved, but the reload failed: %s", err);
+        return;
+    }
+    reply_engine_info(r);
+}
+
 /* POST validate (install false) and PUT (install true). */
 static void policy_submit(srv_req *r, srv_worker *w, bool install)
 {
     srv *s = r->srv;
     const char *text;
-    char *target = NULL, *beside = NULL, *tmp = NULL, err[512], hex[65], name[129];
+    char *target = NULL, *beside = NULL, *tmp = NULL, err[512], name[129];
     guard_ruleset_info info;
     pol_opts po = {0};
     size_t len;
@@ -646,24 +676,7 @@ static void policy_submit(srv_req *r, srv_worker *w, bool install)
                             info_json(s, &info, srv_policy_name_of(text, name, sizeof name))));
         goto fail;
     }
-    if (rename(tmp, target)) {
-        SRV_ERROR("policy", "cannot replace %s: %s", target, strerror(errno));
-        srv_error(r, 500, "internal", "cannot write the policy file");
-        goto fail;
-    }
-    free(tmp);
-    tmp = NULL;
-    if (sync_dir_of(target))
-        SRV_WARN("policy", "fsync of the directory of %s: %s", target, strerror(errno));
-    sha256_hex(text, len, hex);
-    srv_audit_req(r, w, "policy.update", target,
-                  json_pack("{s:s,s:I}", "sha256", hex, "bytes", (json_int_t)len));
-    if (reload_locked(s, w->st, r->user.id, r->user.login, err, sizeof err)) {
-        /* Validated a moment ago: only memory or the disk can fail here. */
-        srv_error(r, 500, "internal", "saved, but the reload failed: %s", err);
-        goto fail;
-    }
-    reply_engine_info(r);
+    install_checked(r, w, &tmp, target, "the policy file", "policy.update", target, text, len);
 fail:
     if (tmp)
         unlink(tmp);
@@ -778,7 +791,7 @@ static void lexicon_submit(srv_req *r, srv_worker *w, bool install)
     srv *s = r->srv;
     const char *text;
     char name[LEXICON_NAME_MAX + 1], shown[LEXICON_NAME_MAX + sizeof LEXICON_EXT];
-    char *target = NULL, *dir = NULL, *tmp = NULL, err[512], hex[65];
+    char *target = NULL, *dir = NULL, *tmp = NULL, err[512];
     guard_ruleset_info info;
     pol_opts po = {0};
     bool locked = false;
@@ -818,23 +831,7 @@ static void lexicon_submit(srv_req *r, srv_worker *w, bool install)
         srv_reply(r, 200, json_pack("{s:b,s:o}", "ok", 1, "info", info_json(s, &info, NULL)));
         goto fail;
     }
-    if (rename(tmp, target)) {
-        SRV_ERROR("policy", "cannot replace %s: %s", target, strerror(errno));
-        srv_error(r, 500, "internal", "cannot write the lexicon");
-        goto fail;
-    }
-    free(tmp);
-    tmp = NULL;
-    if (sync_dir_of(target))
-        SRV_WARN("policy", "fsync of the directory of %s: %s", target, strerror(errno));
-    sha256_hex(text, len, hex);
-    srv_audit_req(r, w, "lexicon.update", name,
-                  json_pack("{s:s,s:I}", "sha256", hex, "bytes", (json_int_t)len));
-    if (reload_locked(s, w->st, r->user.id, r->user.login, err, sizeof err)) {
-        srv_error(r, 500, "internal", "saved, but the reload failed: %s", err);
-        goto fail;
-    }
-    reply_engine_info(r);
+    install_checked(r, w, &tmp, target, "the lexicon", "lexicon.update", name, text, len);
 fail:
     if (tmp)
         unlink(tmp);

@@ -246,6 +246,56 @@ void sq_done(sqlite3_stmt *st)
     }
 }
 
+/* Grows a list array by one zeroed slot; NULL on allocation failure. */
+void *sq_grow(void **items, size_t *n, size_t *cap, size_t size)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        void *p = realloc(*items, nc * size);
+
+        if (!p)
+            return NULL;
+        *items = p;
+        *cap = nc;
+    }
+    memset((char *)*items + *n * size, 0, size);
+    return (char *)*items + (*n)++ * size;
+}
+
+int sq_one(sq *q, sqlite3_stmt *st, sq_row_fn *read, void *item)
+{
+    int rc;
+
+    q->oom = false;
+    rc = sq_step_row(q, st);
+    if (!rc) {
+        rc = read(q, st, item);
+        if (!rc && q->oom)
+            rc = STORE_NOMEM;
+    }
+    sq_done(st);
+    return rc;
+}
+
+int sq_list(sq *q, sqlite3_stmt *st, void **items, size_t *n, size_t size, sq_row_fn *read)
+{
+    size_t cap = 0;
+    int r = SQLITE_DONE, rc = STORE_OK;
+
+    q->oom = false;
+    while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        void *item = sq_grow(items, n, &cap, size);
+
+        rc = item ? read(q, st, item) : STORE_NOMEM;
+        if (!rc && q->oom)
+            rc = STORE_NOMEM;
+    }
+    if (!rc && r != SQLITE_DONE)
+        rc = sq_rc(q, r);
+    sq_done(st);
+    return rc;
+}
+
 /* --------------------------------------------------------------- handle */
 
 static void sq_close(store *s)
@@ -346,6 +396,12 @@ static int sq_user_create(store *s, const store_user_new *u, int64_t *id_out)
     return rc;
 }
 
+static int row_user(sq *q, sqlite3_stmt *st, void *item)
+{
+    sq_read_user(q, st, 0, item);
+    return STORE_OK;
+}
+
 static int user_one(sq *q, int id_stmt, int64_t id, const char *login, store_user *out)
 {
     sqlite3_stmt *st = sq_stmt(q, id_stmt);
@@ -358,16 +414,9 @@ static int user_one(sq *q, int id_stmt, int64_t id, const char *login, store_use
         sq_bind_text(st, 1, login);
     else
         sqlite3_bind_int64(st, 1, id);
-    q->oom = false;
-    rc = sq_step_row(q, st);
-    if (!rc) {
-        sq_read_user(q, st, 0, out);
-        if (q->oom) {
-            store_user_clear(out);
-            rc = STORE_NOMEM;
-        }
-    }
-    sq_done(st);
+    rc = sq_one(q, st, row_user, out);
+    if (rc)
+        store_user_clear(out);
     return rc;
 }
 
@@ -385,48 +434,17 @@ static int sq_user_get_by_login(store *s, const char *login, store_user *out)
     return user_one((sq *)s, SQ_USER_GET_LOGIN, 0, login, out);
 }
 
-/* Grows a list array by one zeroed slot; NULL on allocation failure. */
-void *sq_grow(void **items, size_t *n, size_t *cap, size_t size)
-{
-    if (*n == *cap) {
-        size_t nc = *cap ? *cap * 2 : 16;
-        void *p = realloc(*items, nc * size);
-
-        if (!p)
-            return NULL;
-        *items = p;
-        *cap = nc;
-    }
-    memset((char *)*items + *n * size, 0, size);
-    return (char *)*items + (*n)++ * size;
-}
-
 static int sq_user_list(store *s, bool include_disabled, store_users *out)
 {
     sq *q = (sq *)s;
     sqlite3_stmt *st = sq_stmt(q, SQ_USER_LIST);
-    size_t cap = 0;
-    int r, rc = STORE_OK;
+    int rc;
 
     memset(out, 0, sizeof *out);
     if (!st)
         return sq_prep_rc(q);
     sqlite3_bind_int(st, 1, include_disabled);
-    q->oom = false;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        store_user *u = sq_grow((void **)&out->items, &out->n, &cap, sizeof *u);
-
-        if (!u) {
-            q->oom = true;
-            break;
-        }
-        sq_read_user(q, st, 0, u);
-    }
-    if (q->oom)
-        rc = STORE_NOMEM;
-    else if (r != SQLITE_DONE)
-        rc = sq_rc(q, r);
-    sq_done(st);
+    rc = sq_list(q, st, (void **)&out->items, &out->n, sizeof *out->items, row_user);
     if (rc)
         store_users_free(out);
     return rc;
@@ -558,8 +576,9 @@ static int sq_user_totp_use_step(store *s, int64_t id, int64_t step)
 
 /* ------------------------------------------------------------- sessions */
 
-static void read_session(sq *q, sqlite3_stmt *st, store_session *s)
+static int row_session(sq *q, sqlite3_stmt *st, void *item)
 {
+    store_session *s = item;
     const void *h = sqlite3_column_blob(st, 2);
 
     s->id = sqlite3_column_int64(st, 0);
@@ -571,6 +590,7 @@ static void read_session(sq *q, sqlite3_stmt *st, store_session *s)
     s->expires_at = sqlite3_column_int64(st, 5);
     s->user_agent = sq_col_text(q, st, 6);
     s->address = sq_col_text(q, st, 7);
+    return STORE_OK;
 }
 
 static int sq_session_create(store *s, const store_session_new *n, int64_t *id_out)
@@ -622,7 +642,7 @@ static int sq_session_lookup(store *s, const uint8_t hash[STORE_TOKEN_HASH_LEN],
     q->oom = false;
     rc = sq_step_row(q, st);
     if (!rc) {
-        read_session(q, st, sess);
+        row_session(q, st, sess);
         if (user)
             sq_read_user(q, st, SQ_SESS_NCOLS, user);
         if (q->oom) {
@@ -662,29 +682,14 @@ static int sq_session_list(store *s, int64_t user_id, int64_t now, store_session
 {
     sq *q = (sq *)s;
     sqlite3_stmt *st = sq_stmt(q, SQ_SESS_LIST);
-    size_t cap = 0;
-    int r, rc = STORE_OK;
+    int rc;
 
     memset(out, 0, sizeof *out);
     if (!st)
         return sq_prep_rc(q);
     sqlite3_bind_int64(st, 1, user_id);
     sqlite3_bind_int64(st, 2, now);
-    q->oom = false;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        store_session *x = sq_grow((void **)&out->items, &out->n, &cap, sizeof *x);
-
-        if (!x) {
-            q->oom = true;
-            break;
-        }
-        read_session(q, st, x);
-    }
-    if (q->oom)
-        rc = STORE_NOMEM;
-    else if (r != SQLITE_DONE)
-        rc = sq_rc(q, r);
-    sq_done(st);
+    rc = sq_list(q, st, (void **)&out->items, &out->n, sizeof *out->items, row_session);
     if (rc)
         store_sessions_free(out);
     return rc;
@@ -819,12 +824,33 @@ out:
     return rc;
 }
 
+static int row_audit(sq *q, sqlite3_stmt *st, void *item)
+{
+    store_audit_entry *e = item;
+    const void *h;
+
+    e->seq = sqlite3_column_int64(st, 0);
+    e->time = sqlite3_column_int64(st, 1);
+    e->actor_id = sqlite3_column_int64(st, 2);
+    e->actor = sq_col_text(q, st, 3);
+    e->event = sq_col_text(q, st, 4);
+    e->target = sq_col_text(q, st, 5);
+    e->detail = sq_col_text(q, st, 6);
+    /* a hash of the wrong size stays zero: verify then reports it */
+    h = sqlite3_column_blob(st, 7);
+    if (h && sqlite3_column_bytes(st, 7) == STORE_AUDIT_HASH_LEN)
+        memcpy(e->prev_hash, h, STORE_AUDIT_HASH_LEN);
+    h = sqlite3_column_blob(st, 8);
+    if (h && sqlite3_column_bytes(st, 8) == STORE_AUDIT_HASH_LEN)
+        memcpy(e->hash, h, STORE_AUDIT_HASH_LEN);
+    return STORE_OK;
+}
+
 static int sq_audit_page(store *s, int64_t after_seq, int limit, store_audit_entries *out)
 {
     sq *q = (sq *)s;
     sqlite3_stmt *st = sq_stmt(q, SQ_AUDIT_PAGE);
-    size_t cap = 0;
-    int r, rc = STORE_OK;
+    int rc;
 
     memset(out, 0, sizeof *out);
     if (limit < 0 || limit > 1000)
@@ -833,35 +859,7 @@ static int sq_audit_page(store *s, int64_t after_seq, int limit, store_audit_ent
         return sq_prep_rc(q);
     sqlite3_bind_int64(st, 1, after_seq);
     sqlite3_bind_int(st, 2, limit ? limit : 100);
-    q->oom = false;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        store_audit_entry *e = sq_grow((void **)&out->items, &out->n, &cap, sizeof *e);
-        const void *h;
-
-        if (!e) {
-            q->oom = true;
-            break;
-        }
-        e->seq = sqlite3_column_int64(st, 0);
-        e->time = sqlite3_column_int64(st, 1);
-        e->actor_id = sqlite3_column_int64(st, 2);
-        e->actor = sq_col_text(q, st, 3);
-        e->event = sq_col_text(q, st, 4);
-        e->target = sq_col_text(q, st, 5);
-        e->detail = sq_col_text(q, st, 6);
-        /* a hash of the wrong size stays zero: verify then reports it */
-        h = sqlite3_column_blob(st, 7);
-        if (h && sqlite3_column_bytes(st, 7) == STORE_AUDIT_HASH_LEN)
-            memcpy(e->prev_hash, h, STORE_AUDIT_HASH_LEN);
-        h = sqlite3_column_blob(st, 8);
-        if (h && sqlite3_column_bytes(st, 8) == STORE_AUDIT_HASH_LEN)
-            memcpy(e->hash, h, STORE_AUDIT_HASH_LEN);
-    }
-    if (q->oom)
-        rc = STORE_NOMEM;
-    else if (r != SQLITE_DONE)
-        rc = sq_rc(q, r);
-    sq_done(st);
+    rc = sq_list(q, st, (void **)&out->items, &out->n, sizeof *out->items, row_audit);
     if (rc)
         store_audit_entries_free(out);
     return rc;

@@ -72,8 +72,16 @@ static void read_conv(sq *q, sqlite3_stmt *st, store_conv *c)
     c->member_count = sqlite3_column_int64(st, 8);
 }
 
-static void read_msg(sq *q, sqlite3_stmt *st, store_message *m)
+static int row_conv(sq *q, sqlite3_stmt *st, void *item)
 {
+    read_conv(q, st, item);
+    return STORE_OK;
+}
+
+static int row_msg(sq *q, sqlite3_stmt *st, void *item)
+{
+    store_message *m = item;
+
     m->id = sqlite3_column_int64(st, 0);
     m->conv_id = sqlite3_column_int64(st, 1);
     m->sender_id = sqlite3_column_int64(st, 2);
@@ -90,23 +98,16 @@ static void read_msg(sq *q, sqlite3_stmt *st, store_message *m)
     m->forward_origin_id = sq_col_id(st, 11);
     m->forward_author_id = sq_col_id(st, 12);
     m->forward_depth = sqlite3_column_int(st, 13);
+    return STORE_OK;
 }
 
 /* One message by a statement whose parameters are already bound. */
 static int msg_row(sq *q, sqlite3_stmt *st, store_message *out)
 {
-    int rc;
+    int rc = sq_one(q, st, row_msg, out);
 
-    q->oom = false;
-    rc = sq_step_row(q, st);
-    if (!rc) {
-        read_msg(q, st, out);
-        if (q->oom) {
-            store_message_clear(out);
-            rc = STORE_NOMEM;
-        }
-    }
-    sq_done(st);
+    if (rc)
+        store_message_clear(out);
     return rc;
 }
 
@@ -248,16 +249,9 @@ int sq_conv_get(store *s, int64_t id, store_conv *out)
     if (!st)
         return sq_prep_rc(q);
     sqlite3_bind_int64(st, 1, id);
-    q->oom = false;
-    rc = sq_step_row(q, st);
-    if (!rc) {
-        read_conv(q, st, out);
-        if (q->oom) {
-            store_conv_clear(out);
-            rc = STORE_NOMEM;
-        }
-    }
-    sq_done(st);
+    rc = sq_one(q, st, row_conv, out);
+    if (rc)
+        store_conv_clear(out);
     return rc;
 }
 
@@ -410,34 +404,31 @@ int sq_member_check(store *s, int64_t conv_id, int64_t user_id, store_member_rol
     return rc;
 }
 
+static int row_member(sq *q, sqlite3_stmt *st, void *item)
+{
+    store_member *m = item;
+
+    (void)q;
+    m->user_id = sqlite3_column_int64(st, 0);
+    m->role = (store_member_role)sqlite3_column_int(st, 1);
+    m->joined_at = sqlite3_column_int64(st, 2);
+    m->delivered_id = sqlite3_column_int64(st, 3);
+    m->read_id = sqlite3_column_int64(st, 4);
+    m->external = sqlite3_column_int(st, 5);
+    return STORE_OK;
+}
+
 int sq_member_list(store *s, int64_t conv_id, store_members *out)
 {
     sq *q = (sq *)s;
     sqlite3_stmt *st = sq_stmt(q, SQ_MEMBER_LIST);
-    size_t cap = 0;
-    int r, rc = STORE_OK;
+    int rc;
 
     memset(out, 0, sizeof *out);
     if (!st)
         return sq_prep_rc(q);
     sqlite3_bind_int64(st, 1, conv_id);
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        store_member *m = sq_grow((void **)&out->items, &out->n, &cap, sizeof *m);
-
-        if (!m) {
-            rc = STORE_NOMEM;
-            break;
-        }
-        m->user_id = sqlite3_column_int64(st, 0);
-        m->role = (store_member_role)sqlite3_column_int(st, 1);
-        m->joined_at = sqlite3_column_int64(st, 2);
-        m->delivered_id = sqlite3_column_int64(st, 3);
-        m->read_id = sqlite3_column_int64(st, 4);
-        m->external = sqlite3_column_int(st, 5);
-    }
-    if (!rc && r != SQLITE_DONE)
-        rc = sq_rc(q, r);
-    sq_done(st);
+    rc = sq_list(q, st, (void **)&out->items, &out->n, sizeof *out->items, row_member);
     if (rc)
         store_members_free(out);
     return rc;
@@ -671,8 +662,7 @@ static int msg_list(sq *q, int id_stmt, int64_t conv_id, int64_t cursor, int lim
                     store_messages *out)
 {
     sqlite3_stmt *st = sq_stmt(q, id_stmt);
-    size_t cap = 0;
-    int r, rc = STORE_OK;
+    int rc;
 
     memset(out, 0, sizeof *out);
     if (limit < 0 || limit > HISTORY_MAX)
@@ -682,21 +672,7 @@ static int msg_list(sq *q, int id_stmt, int64_t conv_id, int64_t cursor, int lim
     sqlite3_bind_int64(st, 1, conv_id);
     sqlite3_bind_int64(st, 2, cursor);
     sqlite3_bind_int(st, 3, limit ? limit : HISTORY_DEFAULT);
-    q->oom = false;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        store_message *m = sq_grow((void **)&out->items, &out->n, &cap, sizeof *m);
-
-        if (!m) {
-            q->oom = true;
-            break;
-        }
-        read_msg(q, st, m);
-    }
-    if (q->oom)
-        rc = STORE_NOMEM;
-    else if (r != SQLITE_DONE)
-        rc = sq_rc(q, r);
-    sq_done(st);
+    rc = sq_list(q, st, (void **)&out->items, &out->n, sizeof *out->items, row_msg);
     if (rc)
         store_messages_free(out);
     return rc;
@@ -787,8 +763,10 @@ int sq_receipt_set(store *s, int64_t conv_id, int64_t user_id, bool read, int64_
 
 /* --------------------------------------------------------------- alerts */
 
-static void read_alert(sq *q, sqlite3_stmt *st, store_alert *a)
+static int row_alert(sq *q, sqlite3_stmt *st, void *item)
 {
+    store_alert *a = item;
+
     a->id = sqlite3_column_int64(st, 0);
     a->created_at = sqlite3_column_int64(st, 1);
     a->user_id = sq_col_id(st, 2);
@@ -806,6 +784,7 @@ static void read_alert(sq *q, sqlite3_stmt *st, store_alert *a)
     a->resolved_by = sq_col_id(st, 14);
     a->resolved_at = sqlite3_column_int64(st, 15);
     a->resolve_comment = sq_col_text(q, st, 16);
+    return STORE_OK;
 }
 
 int sq_alert_create(store *s, const store_alert_new *a, int64_t *id_out)
@@ -854,16 +833,9 @@ int sq_alert_get(store *s, int64_t id, store_alert *out)
     if (!st)
         return sq_prep_rc(q);
     sqlite3_bind_int64(st, 1, id);
-    q->oom = false;
-    rc = sq_step_row(q, st);
-    if (!rc) {
-        read_alert(q, st, out);
-        if (q->oom) {
-            store_alert_clear(out);
-            rc = STORE_NOMEM;
-        }
-    }
-    sq_done(st);
+    rc = sq_one(q, st, row_alert, out);
+    if (rc)
+        store_alert_clear(out);
     return rc;
 }
 
@@ -871,8 +843,7 @@ int sq_alert_list(store *s, const store_alert_filter *f, store_alerts *out)
 {
     sq *q = (sq *)s;
     sqlite3_stmt *st;
-    size_t cap = 0;
-    int r, rc = STORE_OK;
+    int rc;
 
     memset(out, 0, sizeof *out);
     if (!f || f->limit < 0 || f->limit > ALERTS_MAX)
@@ -888,21 +859,7 @@ int sq_alert_list(store *s, const store_alert_filter *f, store_alerts *out)
     sqlite3_bind_int64(st, 6, f->conv_id);
     sqlite3_bind_int(st, 7, f->by_status ? (int)f->status : -1);
     sqlite3_bind_int(st, 8, f->limit ? f->limit : ALERTS_DEFAULT);
-    q->oom = false;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        store_alert *a = sq_grow((void **)&out->items, &out->n, &cap, sizeof *a);
-
-        if (!a) {
-            q->oom = true;
-            break;
-        }
-        read_alert(q, st, a);
-    }
-    if (q->oom)
-        rc = STORE_NOMEM;
-    else if (r != SQLITE_DONE)
-        rc = sq_rc(q, r);
-    sq_done(st);
+    rc = sq_list(q, st, (void **)&out->items, &out->n, sizeof *out->items, row_alert);
     if (rc)
         store_alerts_free(out);
     return rc;

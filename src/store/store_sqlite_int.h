@@ -208,6 +208,24 @@ void *sq_grow(void **items, size_t *n, size_t *cap, size_t size);
 
 void sq_read_user(sq *q, sqlite3_stmt *st, int col, store_user *u);
 
+/* Reads the row st is on into `item` (a zeroed slot of the caller's type).
+ * Returns STORE_OK or an error; a failed column copy may instead just set
+ * q->oom, which the callers below turn into STORE_NOMEM. */
+typedef int sq_row_fn(sq *q, sqlite3_stmt *st, void *item);
+
+/* Steps a statement (parameters bound) expected to yield at most one row
+ * and reads it with `read`: STORE_OK, STORE_NOTFOUND when there is none,
+ * STORE_NOMEM, or the mapped SQLite error. Resets the statement. On error
+ * `item` may hold a partly read row: the caller clears it. */
+int sq_one(sq *q, sqlite3_stmt *st, sq_row_fn *read, void *item);
+
+/* Steps a statement (parameters bound) to the end, appending each row to
+ * the growing array *items / *n (slots of `size` bytes, *n 0 on entry)
+ * read with `read`. Returns STORE_OK, STORE_NOMEM, the reader's error or
+ * the mapped SQLite error; stops at the first error. Resets the statement.
+ * On error the array may hold partly read rows: the caller frees the list. */
+int sq_list(sq *q, sqlite3_stmt *st, void **items, size_t *n, size_t size, sq_row_fn *read);
+
 /* store_migrate.c: brings the schema to STORE_SCHEMA_VERSION (read-only
  * handles only check it). */
 int sq_migrate(sq *q);
