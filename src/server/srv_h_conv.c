@@ -55,8 +55,19 @@ void srv_h_convs(srv_req *r, srv_worker *w)
     arr = json_array();
     for (size_t i = 0; arr && i < l.n; i++) {
         store_conv_summary *cs = &l.items[i];
-        json_t *o = srv_json_conv(&cs->conv, NULL, (int)cs->my_role);
+        store_members ml = {0};
+        json_t *o;
 
+        /* Members too, so a client can title a direct chat with the other
+         * person's name without a request per conversation. */
+        rc = store_member_list(w->st, cs->conv.id, &ml);
+        if (rc) {
+            srv_store_error(r, w, rc, "conv_list members");
+            json_decref(arr);
+            goto out;
+        }
+        o = srv_json_conv(&cs->conv, &ml, (int)cs->my_role);
+        store_members_free(&ml);
         if (!o)
             continue;
         json_object_set_new(o, "unread", json_integer(cs->unread));
@@ -67,6 +78,7 @@ void srv_h_convs(srv_req *r, srv_worker *w)
         json_array_append_new(arr, o);
     }
     srv_reply(r, 200, json_pack("{s:o}", "conversations", arr));
+out:
     store_conv_summaries_free(&l);
 }
 

@@ -8,9 +8,10 @@
  * coalesced on the loop: one pending pointer per (conversation, member),
  * keeping the highest message id, flushed to the writer every
  * FLUSH_MS (or when the table fills) as one job that the writer applies in
- * one transaction after its message batch. The stored pointer can trail
- * the live `receipt` events by up to FLUSH_MS, and by what was pending at a
- * crash; it never runs ahead of a delivery.
+ * one transaction after its message batch. A second so that this commit
+ * (an fsync the next message batch waits behind) stays rare. The stored
+ * pointer can trail the live `receipt` events by up to FLUSH_MS, and by
+ * what was pending at a crash; it never runs ahead of a delivery.
  */
 #include "srv_bus.h"
 #include "srv_log.h"
@@ -19,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FLUSH_MS     50
+#define FLUSH_MS     1000
 #define MIN_CAP      256
 #define MAX_PENDING  65536 /* entries; a full table is flushed at once */
 #define BUSY_RETRIES 20
@@ -84,12 +85,16 @@ void srv_receipts_free(srv_receipts *p)
     free(p);
 }
 
+static size_t hash2(int64_t a, int64_t b)
+{
+    uint64_t h = ((uint64_t)a * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)b * 0xC2B2AE3D27D4EB4Full);
+
+    return (size_t)(h >> 17);
+}
+
 static size_t slot_of(const srv_receipts *p, int64_t conv, int64_t user)
 {
-    uint64_t h =
-        ((uint64_t)conv * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)user * 0xC2B2AE3D27D4EB4Full);
-
-    return (size_t)(h >> 17) & (p->cap - 1);
+    return hash2(conv, user) & (p->cap - 1);
 }
 
 static srv_rcpt *find_or_add(srv_receipts *p, int64_t conv, int64_t user)
@@ -254,7 +259,7 @@ static void live_send(srv *s, live_rcpt *l)
 
 static live_rcpt *live_slot(srv_receipts *p, int64_t sender, int64_t conv)
 {
-    size_t i = slot_of(p, sender, conv) & (p->live_cap - 1);
+    size_t i = hash2(sender, conv) & (p->live_cap - 1);
 
     for (;; i = (i + 1) & (p->live_cap - 1))
         if (!p->live[i].sender || (p->live[i].sender == sender && p->live[i].conv == conv))

@@ -23,7 +23,7 @@
  * messages, time inside the store (the commit and its fsync) and after it
  * (replies, events). */
 typedef struct wstats {
-    int64_t since, batches, msgs, store_us, post_us;
+    int64_t since, batches, msgs, store_us, post_us, store_max_us;
 } wstats;
 
 static int64_t mono_us(void)
@@ -45,9 +45,11 @@ static void stats_tick(wstats *st)
     if (now - st->since < STATS_MS * 1000)
         return;
     if (st->batches)
-        SRV_DEBUG("writer", "%lld batches, %.1f msgs each, store %.2f ms, after %.2f ms per batch",
+        SRV_DEBUG("writer",
+                  "%lld batches, %.1f msgs each, store %.2f ms (max %.2f), after %.2f ms per batch",
                   (long long)st->batches, (double)st->msgs / (double)st->batches,
                   (double)st->store_us / 1000.0 / (double)st->batches,
+                  (double)st->store_max_us / 1000.0,
                   (double)st->post_us / 1000.0 / (double)st->batches);
     *st = (wstats){.since = now};
 }
@@ -96,6 +98,8 @@ done:
     ws->batches++;
     ws->msgs += (int64_t)n;
     ws->store_us += t1 - t0;
+    if (t1 - t0 > ws->store_max_us)
+        ws->store_max_us = t1 - t0;
     ws->post_us += mono_us() - t1;
     free(m);
     free(out);
