@@ -260,6 +260,9 @@ static int prepare(srv_req *r, srv_worker *w, const send_in *in, srv_append **ou
     a->m.verdict = guard_action_name(res->verdict);
     a->m.justification = a->justification;
     a->m.forward_of = in->forward_of;
+    /* The store refuses the append if the conversation turned external
+     * after this inspection (committed() answers 409 conversation_changed). */
+    a->m.inspected_internal = !a->conv->external;
     a->guard = guard;
     guard = NULL;
     if (res->verdict != GUARD_ALLOW && attach_alert(r, a, res, &findings))
@@ -317,6 +320,15 @@ static int committed(srv_req *r, store *st, srv_append *a, json_t **body)
         *body = json_pack("{s:{s:s,s:s}}", "error", "code", "not_found", "message",
                           "no such conversation or message");
         return 404;
+    }
+    if (a->rc == STORE_CONFLICT) {
+        /* An external member joined while the text was being inspected for
+         * an internal audience: nothing was stored; the client resends and
+         * the guard rules again with the external scope. */
+        *body = json_pack("{s:{s:s,s:s}}", "error", "code", "conversation_changed", "message",
+                          "the conversation's members changed while the message was "
+                          "inspected; send it again");
+        return 409;
     }
     if (a->rc) {
         *body = json_pack("{s:{s:s,s:s}}", "error", "code",

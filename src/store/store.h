@@ -250,6 +250,11 @@ typedef struct store_message_new {
     const char *justification; /* optional */
     int64_t forward_of;        /* 0 or a message id; provenance is computed by the store */
     int64_t now;
+    /* The guard ruled with the internal scope. If the conversation has
+     * become external since (a member added between the inspection and the
+     * commit), the append is refused with STORE_CONFLICT so the caller
+     * inspects the text again with the external scope. */
+    bool inspected_internal;
     /* Optional, written in the same transaction as the message and only
      * when it is new (not on an idempotent repeat): an officer alert whose
      * message_id, conv_id and user_id the store fills in, and an audit entry

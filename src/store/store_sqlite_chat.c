@@ -512,6 +512,15 @@ static int append_one(sq *q, const store_message_new *m, store_message *out, boo
     rc = lookup_int(q, SQ_MEMBER_ROLE, m->conv_id, m->sender_id, 2, NULL);
     if (rc)
         return rc;
+    if (m->inspected_internal) {
+        int64_t external = 0;
+
+        rc = lookup_int(q, SQ_CONV_IS_EXTERNAL, m->conv_id, 0, 1, &external);
+        if (rc)
+            return rc;
+        if (external)
+            return STORE_CONFLICT; /* inspected for the wrong audience */
+    }
     if (m->forward_of) {
         rc = msg_get(q, m->forward_of, &src);
         if (!rc && src.recalled)

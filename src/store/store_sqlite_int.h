@@ -104,6 +104,7 @@
                      "WHERE id = ?1")                                                              \
     X(CONV_GET, "SELECT " SQ_CONV_COLS " FROM conversations c WHERE c.id = ?")                     \
     X(CONV_KIND, "SELECT kind FROM conversations WHERE id = ?")                                    \
+    X(CONV_IS_EXTERNAL, "SELECT external FROM conversations WHERE id = ?")                         \
     X(CONV_LIST_USER, "SELECT " SQ_CONV_COLS ", m.role, m.read_id FROM members m JOIN "            \
                       "conversations c ON c.id = m.conv_id WHERE m.user_id = ?1 "                  \
                       "ORDER BY c.activity_at DESC, c.id DESC")                                    \

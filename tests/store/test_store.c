@@ -418,6 +418,35 @@ static void test_messages(void **state)
     assert_int_equal(store_message_get(f->s, 999, &b), STORE_NOTFOUND);
 }
 
+/* A message inspected for an internal audience is refused once the
+ * conversation has an external member: the server inspects it again. */
+static void test_scope_changed(void **state)
+{
+    fx *f = *state;
+    int64_t g = 0, members[] = {f->bob};
+    store_message_new m = {
+        .client_id = "s1", .text = "plan", .text_len = 4, .verdict = "allow", .now = 100};
+    store_message a = {0};
+    bool dup = false;
+
+    assert_int_equal(
+        store_conv_create(f->s, STORE_CONV_GROUP, "g", f->alice, members, 1, 1, &g, NULL),
+        STORE_OK);
+    m.conv_id = g;
+    m.sender_id = f->alice;
+    m.inspected_internal = true;
+    assert_int_equal(store_message_append(f->s, &m, &a, &dup), STORE_OK);
+    store_message_clear(&a);
+    assert_int_equal(store_member_add(f->s, g, f->ext, STORE_MEMBER, 101), STORE_OK);
+    m.client_id = "s2";
+    assert_int_equal(store_message_append(f->s, &m, &a, &dup), STORE_CONFLICT);
+    /* nothing was stored; inspected for the external audience it goes in */
+    m.inspected_internal = false;
+    assert_int_equal(store_message_append(f->s, &m, &a, &dup), STORE_OK);
+    assert_false(dup);
+    store_message_clear(&a);
+}
+
 static void test_batch(void **state)
 {
     fx *f = *state;
@@ -922,6 +951,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_conversations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_messages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scope_changed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_paging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recall, setup, teardown),
