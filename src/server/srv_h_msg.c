@@ -209,7 +209,7 @@ static int prepare(srv_req *r, srv_worker *w, const send_in *in, srv_append **ou
     }
     guard = srv_json_guard(res);
     if (res->verdict != GUARD_ALLOW) {
-        json_t *f = srv_json_findings(res);
+        json_t *f = srv_json_findings_ctx(res, text, len);
 
         findings = f ? json_dumps(f, JSON_COMPACT) : NULL;
         json_decref(f);

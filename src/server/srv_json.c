@@ -170,6 +170,70 @@ json_t *srv_json_findings(const guard_result *r)
     return arr;
 }
 
+/* Bytes of context either side of a finding in an alert: enough for an
+ * officer to read the sentence, small enough to stay an excerpt. */
+#define CTX_BYTES 48
+
+static bool masked_category(guard_category c)
+{
+    return c == GUARD_CAT_PII || c == GUARD_CAT_SECRET;
+}
+
+/* text[a, b) with every byte of a personal-data or secret finding replaced
+ * by '*' (finding spans are character boundaries, so the result stays valid
+ * UTF-8 where the text was). */
+static json_t *context(const guard_result *r, const char *text, size_t a, size_t b)
+{
+    char buf[4 * CTX_BYTES];
+    size_t n = b - a;
+
+    if (n > sizeof buf)
+        n = sizeof buf;
+    memcpy(buf, text + a, n);
+    for (size_t i = 0; i < r->n_findings; i++) {
+        const guard_finding *f = &r->findings[i];
+        size_t lo, hi;
+
+        if (!masked_category(f->category) || f->end <= a || f->start >= a + n)
+            continue;
+        lo = f->start > a ? (size_t)f->start - a : 0;
+        hi = f->end < a + n ? (size_t)f->end - a : n;
+        memset(buf + lo, '*', hi - lo);
+    }
+    return json_stringn(buf, n);
+}
+
+static bool utf8_cont(unsigned char c)
+{
+    return (c & 0xC0) == 0x80;
+}
+
+json_t *srv_json_findings_ctx(const guard_result *r, const char *text, size_t len)
+{
+    json_t *arr = srv_json_findings(r);
+
+    for (size_t i = 0; arr && i < r->n_findings; i++) {
+        const guard_finding *f = &r->findings[i];
+        json_t *o = json_array_get(arr, i);
+        size_t s = f->start <= len ? (size_t)f->start : len,
+               e = f->end <= len ? (size_t)f->end : len;
+        size_t a = s > CTX_BYTES ? s - CTX_BYTES : 0, b = len - e > CTX_BYTES ? e + CTX_BYTES : len;
+
+        if (f->location) /* a span inside an extracted part: no text here */
+            continue;
+        while (a < s && utf8_cont((unsigned char)text[a]))
+            a++;
+        while (b > e && b < len && utf8_cont((unsigned char)text[b]))
+            b--;
+        if (json_object_set_new(o, "context_before", context(r, text, a, s)) ||
+            json_object_set_new(o, "context_after", context(r, text, e, b))) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
 json_t *srv_json_guard(const guard_result *r)
 {
     return json_pack("{s:s,s:o,s:s,s:o}", "verdict", guard_action_name(r->verdict), "decided_by",

@@ -27,6 +27,10 @@ json_t *srv_json_audit(const store_audit_entry *e);
 json_t *srv_json_guard(const guard_result *r);
 /* Only the findings array (the alert's findings_json). */
 json_t *srv_json_findings(const guard_result *r);
+/* The same, each finding with `context_before` / `context_after`: up to 48
+ * bytes of the message either side (personal data and secrets in them
+ * starred), for officers' alerts. `text` is what was scanned. */
+json_t *srv_json_findings_ctx(const guard_result *r, const char *text, size_t len);
 /* The category of the finding that decided the verdict ("pii", ...). */
 const char *srv_guard_category(const guard_result *r);
 

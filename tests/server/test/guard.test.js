@@ -253,3 +253,29 @@ test('audit chain verifies after the run', async () => {
   assert.equal(v.first_bad, null);
   auditVerify(w.srv);
 });
+
+test('alert findings carry their context, with personal data starred', async () => {
+  await setup();
+  const block = await w.off.ok('GET', `/alerts/${s.blockAlert.id}`);
+  const bf = (block.findings || block.alert?.findings || []).find((x) => x.rule === 'marking.classified');
+  assert.ok(bf, JSON.stringify(block));
+  assert.equal(bf.context_before, '');
+  assert.equal(bf.context_after, ' 关于某项目的请示');
+
+  // the mask send to the external conversation raised an alert whose ID
+  // finding has the mobile number before it: starred, never in clear
+  const l = await w.off.ok('GET', `/alerts?conversation_id=${s.external.id}`);
+  const ids = (l.alerts || []).map((a) => a.id);
+  let found = null;
+  for (const id of ids) {
+    const a = await w.off.ok('GET', `/alerts/${id}`);
+    const f = (a.findings || a.alert?.findings || []).find((x) => x.rule === 'pii.cn_id');
+    if (f) { found = f; break; }
+  }
+  assert.ok(found, 'an alert with the ID number finding');
+  assert.ok(!JSON.stringify(found).includes('13800138000'), 'the mobile number is not in clear');
+  assert.ok(!JSON.stringify(found).includes('11010519491231002X'), 'the ID number is not in clear');
+  // up to 48 bytes either side, cut at a character boundary
+  assert.equal(found.context_before, '张三的手机号是***********，身份证号');
+  assert.equal(found.context_after, '，请联系。');
+});
