@@ -68,6 +68,7 @@ int srv_config_defaults(srv_config *cfg)
     cfg->login.window_seconds = 900;
     cfg->login.lockout_seconds = 900;
     cfg->writer_batch = 1024;
+    cfg->event_loop = SRV_LOOP_LIBEV;
     cfg->log_level = SRV_LOG_INFO;
     if (srv_config_set_str(&cfg->listen_host, "127.0.0.1") ||
         srv_config_set_str(&cfg->data_dir, "./cordon-data") ||
@@ -376,6 +377,17 @@ static int top_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
     }
     if (!strcmp(k, "writer_batch")) {
         INT_FIELD(w, v, k, 1, 100000, c->writer_batch);
+        return 0;
+    }
+    if (!strcmp(k, "event_loop")) {
+        const char *s = scalar(v);
+
+        if (s && !strcmp(s, "poll"))
+            c->event_loop = SRV_LOOP_POLL;
+        else if (s && !strcmp(s, "libev"))
+            c->event_loop = SRV_LOOP_LIBEV;
+        else
+            return fail(w, v, "event_loop: expected poll or libev");
         return 0;
     }
     if (!strcmp(k, "log_level")) {

@@ -18,6 +18,10 @@
 
 enum { SRV_ROLE_MEMBER, SRV_ROLE_OFFICER, SRV_ROLE_ADMIN, SRV_ROLE_COUNT };
 
+/* libwebsockets' event loop: its own poll() loop, or the libev plugin
+ * (epoll; Debian package libwebsockets-evlib-ev). */
+typedef enum { SRV_LOOP_POLL, SRV_LOOP_LIBEV } srv_event_loop;
+
 typedef struct srv_limits {
     size_t max_message_bytes;   /* text of one message */
     size_t max_body_bytes;      /* one HTTP request body */
@@ -53,6 +57,7 @@ typedef struct srv_config {
     bool totp_required[SRV_ROLE_COUNT];
     int workers;      /* guard/handler worker threads; 0: one per CPU */
     int writer_batch; /* most messages committed in one transaction */
+    srv_event_loop event_loop;
     srv_log_level log_level;
 } srv_config;
 

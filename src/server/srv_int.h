@@ -180,6 +180,7 @@ struct srv_worker {
 struct srv {
     const srv_config *cfg;
     struct lws_context *lws;
+    struct ev_loop *ev; /* event_loop libev: ours, lws joins it (srv_main.c) */
     struct lws_vhost *vh;
     guard_engine *engine;
     guard_options gopt;

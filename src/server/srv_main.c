@@ -20,6 +20,7 @@
 #include "srv_log.h"
 
 #include <errno.h>
+#include <ev.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sodium.h>
@@ -43,6 +44,18 @@ int64_t srv_now_ms(void)
 
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One round of the event loop: blocks until something happens (a socket, a
+ * timer, or lws_cancel_service() from another thread), handles it, returns.
+ * With libev, lws' own lws_service() would run the loop until it is empty
+ * (never, here), so the loop is ours and runs once per call. */
+static void service(srv *s)
+{
+    if (s->ev)
+        ev_run(s->ev, EVRUN_ONCE);
+    else
+        lws_service(s->lws, 0);
 }
 
 static void wake(srv *s)
@@ -345,6 +358,7 @@ static int start_lws(srv *s)
     struct lws_context_creation_info info;
     const srv_config *cfg = s->cfg;
     const char *iface = cfg->listen_host;
+    void *loops[1] = {NULL};
 
     memset(&info, 0, sizeof info);
     info.port = cfg->listen_port;
@@ -367,7 +381,29 @@ static int start_lws(srv *s)
         info.ssl_cert_filepath = cfg->tls_cert;
         info.ssl_private_key_filepath = cfg->tls_key;
     }
-    s->lws = lws_create_context(&info);
+    /* libev: lws' plugin (libwebsockets-evlib-ev) joins our libev loop
+     * (epoll). lws' own loop calls poll() over every socket on each service
+     * call, which cost ~30% of the server's CPU with 1,000 busy sockets. */
+    if (cfg->event_loop == SRV_LOOP_LIBEV) {
+        s->ev = ev_loop_new(EVFLAG_AUTO);
+        if (s->ev) {
+            loops[0] = s->ev;
+            info.foreign_loops = loops;
+            info.options |= LWS_SERVER_OPTION_LIBEV;
+            s->lws = lws_create_context(&info);
+        }
+        if (!s->lws) {
+            SRV_WARN("main", "libev event loop unavailable (package libwebsockets-evlib-ev?); "
+                             "using poll");
+            if (s->ev)
+                ev_loop_destroy(s->ev);
+            s->ev = NULL;
+            info.foreign_loops = NULL;
+            info.options &= ~(uint64_t)LWS_SERVER_OPTION_LIBEV;
+        }
+    }
+    if (!s->lws)
+        s->lws = lws_create_context(&info);
     if (!s->lws) {
         SRV_ERROR("main", "cannot listen on %s:%d", cfg->listen_host, cfg->listen_port);
         return -1;
@@ -466,7 +502,8 @@ static int start(srv *s, const srv_run_opts *opts)
  * socket on our port) and replaced, with dup2(), by the read end of a pipe
  * that never becomes readable: the kernel drops the listener (new
  * connections are refused at once) while lws keeps polling a quiet fd of
- * the same number, and closes it with the context. */
+ * the same number, and closes it with the context. Under libev (epoll) the
+ * listener leaves the epoll set when its last descriptor closes. */
 static void close_listeners(srv *s)
 {
     int port = s->vh ? lws_get_vhost_listen_port(s->vh) : -1, pfd[2] = {-1, -1};
@@ -506,7 +543,7 @@ static void shutdown_server(srv *s)
     /* Answers to work already accepted still go out. */
     while (s->lws && atomic_load(&s->jobs_in_flight) > 0 && srv_now_ms() < deadline) {
         lws_cancel_service(s->lws);
-        lws_service(s->lws, 0);
+        service(s);
     }
     srv_pool_stop(s);
     srv_receipts_flush(s->receipts);
@@ -518,7 +555,7 @@ static void shutdown_server(srv *s)
      * blocks until something happens; the cancel makes it return. */
     for (int i = 0; s->lws && i < 10; i++) {
         lws_cancel_service(s->lws);
-        lws_service(s->lws, 0);
+        service(s);
     }
 }
 
@@ -531,6 +568,9 @@ static void cleanup(srv *s)
     if (s->lws)
         lws_context_destroy(s->lws);
     s->lws = NULL;
+    if (s->ev) /* after the context: lws stops its watchers on it */
+        ev_loop_destroy(s->ev);
+    s->ev = NULL;
     srv_pool_stop(s);
     srv_writer_stop(s);
     if (s->sig_started) {
@@ -577,7 +617,7 @@ int srv_run(const srv_config *cfg, const srv_run_opts *opts)
         goto out;
     SRV_INFO("main", "ready");
     while (!atomic_load(&s->stop_requested)) {
-        lws_service(s->lws, 0);
+        service(s);
         if (atomic_exchange(&s->reload_requested, 0))
             start_reload(s);
     }
