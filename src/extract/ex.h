@@ -27,21 +27,11 @@
 #include <stdint.h>
 
 #include "cordon/guard.h"
+#include "guard/guard_settings.h"
 
-/* Limits, with their defaults (docs/POLICY.md `limits:`). */
-typedef struct ex_limits {
-    uint64_t file_bytes;     /* largest input file (default 2 GiB) */
-    uint64_t unpacked_bytes; /* total bytes unpacked from all containers (1 GiB) */
-    uint64_t member_bytes;   /* largest single member held in memory (256 MiB) */
-    uint32_t ratio;          /* largest compression ratio of a member (200) */
-    uint32_t entries;        /* members per archive (10,000) */
-    uint32_t depth;          /* nesting depth (8) */
-    uint64_t pixels;         /* largest image, width*height (100 Mpx) */
-    uint32_t ocr_ms;         /* OCR time per image (30,000 ms) */
-    uint32_t total_ms;       /* total time per file (120,000 ms) */
-    uint64_t memory_bytes;   /* worker address-space limit (2 GiB; 0: none) */
-    bool ocr;                /* run OCR on images at all (true) */
-} ex_limits;
+/* The policy's `settings: limits:` (guard_settings.h, docs/POLICY.md): one
+ * struct, so the worker gets exactly what the policy says. */
+typedef guard_limits ex_limits;
 
 void ex_limits_defaults(ex_limits *l);
 

@@ -42,18 +42,7 @@ struct ex_job {
 
 void ex_limits_defaults(ex_limits *l)
 {
-    /* One source for the defaults: the policy's (guard_settings.h). */
-    l->file_bytes = GUARD_LIMIT_FILE_BYTES;
-    l->unpacked_bytes = GUARD_LIMIT_UNPACKED_BYTES;
-    l->member_bytes = GUARD_LIMIT_MEMBER_BYTES;
-    l->ratio = GUARD_LIMIT_RATIO;
-    l->entries = GUARD_LIMIT_ENTRIES;
-    l->depth = GUARD_LIMIT_DEPTH;
-    l->pixels = GUARD_LIMIT_PIXELS;
-    l->ocr_ms = GUARD_LIMIT_OCR_MS;
-    l->total_ms = GUARD_LIMIT_TOTAL_MS;
-    l->memory_bytes = GUARD_LIMIT_MEMORY_BYTES;
-    l->ocr = GUARD_LIMIT_OCR;
+    guard_limits_defaults(l);
 }
 
 ex_job *ex_job_new(int out_fd, const ex_limits *l, const char *root)
