@@ -10,6 +10,7 @@
 // Exit status 0 whenever the bench ran, whatever the figures.
 const fs = require('node:fs');
 const os = require('node:os');
+const { monitorEventLoopDelay, PerformanceObserver } = require('node:perf_hooks');
 const { makeText, parseText, nowUs, Hist, procCpu, procMem, sleep } = require('./common.js');
 const { MqttTarget } = require('./mqtt_target.js');
 
@@ -141,9 +142,19 @@ async function runScenario(target, sc, opts) {
 
   await sleep(opts.warm * 1000);
   const sent0 = sent, cpu0 = procCpu(target.pid), gen0 = process.cpuUsage(), t0 = nowUs();
+  // The load generator's own stalls (its event loop's lag, its GC pauses)
+  // add to every latency it measures: reported so that a tail can be told
+  // apart from the server's.
+  const lag = monitorEventLoopDelay({ resolution: 1 });
+  let gcMax = 0;
+  const gcObs = new PerformanceObserver((l) => { for (const e of l.getEntries()) gcMax = Math.max(gcMax, e.duration); });
+  lag.enable();
+  gcObs.observe({ entryTypes: ['gc'] });
   measuring = true;
   await sleep(opts.dur * 1000);
   measuring = false;
+  lag.disable();
+  gcObs.disconnect();
   const secs = (nowUs() - t0) / 1e6;
   const cpu1 = procCpu(target.pid), gen1 = process.cpuUsage(gen0);
   const sentN = sent - sent0;
@@ -163,6 +174,9 @@ async function runScenario(target, sc, opts) {
     p99_ms: hist.pct(99) / 1000,
     server_cpu: (cpu1 - cpu0) / secs,
     loadgen_cpu: (gen1.user + gen1.system) / 1e6 / secs,
+    // the timer's own 1 ms resolution is part of the figure
+    loadgen_lag_p99_ms: lag.percentile(99) / 1e6,
+    loadgen_gc_max_ms: gcMax,
     rss_mb: mem.rss,
     hwm_mb: mem.hwm,
     errors,
@@ -200,6 +214,7 @@ function table(results) {
     ['msgs_per_s', 'msgs/s', 0], ['deliveries_per_s', 'deliveries/s', 0],
     ['p50_ms', 'p50 ms', 2], ['p99_ms', 'p99 ms', 2],
     ['server_cpu', 'server CPU (cores)', 2], ['loadgen_cpu', 'loadgen CPU (cores)', 2],
+    ['loadgen_lag_p99_ms', 'loadgen lag p99 ms', 1], ['loadgen_gc_max_ms', 'loadgen GC max ms', 1],
     ['rss_mb', 'server RSS MB', 1], ['hwm_mb', 'server VmHWM MB', 1],
     ['connect_s', 'connect time s', 1], ['errors', 'errors', 0],
   ];

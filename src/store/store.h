@@ -387,6 +387,10 @@ typedef struct store_options {
     bool synchronous_normal; /* false (default): fsync at every commit, so whatever the
                                 server acknowledged survives a power loss. true: faster,
                                 the last commits may be lost on power loss (never corrupt) */
+    int wal_autocheckpoint;  /* SQLite: WAL pages after which a commit on this handle also
+                                checkpoints (0: SQLite's default, 1000; -1: never). A writer
+                                whose commit latency matters raises it and lets another handle
+                                run store_checkpoint() */
 } store_options;
 
 /* The file name of the database inside a data directory: "cordon.db". */
@@ -500,6 +504,10 @@ struct store_methods {
     int (*kv_get)(store *s, const char *key, char **value);
     int (*kv_set)(store *s, const char *key, const char *value);
     int (*kv_delete)(store *s, const char *key);
+
+    /* Appended (NULL in a backend that has none: store_checkpoint() then
+     * answers STORE_VERSION). */
+    int (*checkpoint)(store *s);
 };
 
 /* ------------------------------------------------------ memory helpers */
@@ -887,6 +895,15 @@ static inline int store_kv_set(store *s, const char *key, const char *value)
 static inline int store_kv_delete(store *s, const char *key)
 {
     return s->methods->kv_delete(s, key);
+}
+
+/* SQLite: copies committed WAL frames into the database without waiting
+ * for or blocking writers or readers (a passive checkpoint), so the commit
+ * that crosses wal_autocheckpoint does not have to. STORE_BUSY when another
+ * checkpoint is running. */
+static inline int store_checkpoint(store *s)
+{
+    return s->methods->checkpoint ? s->methods->checkpoint(s) : STORE_VERSION;
 }
 
 #endif

@@ -906,6 +906,13 @@ static int sq_kv_set(store *s, const char *key, const char *value)
     return sq_exec(q, st);
 }
 
+static int sq_checkpoint(store *s)
+{
+    sq *q = (sq *)s;
+
+    return sq_rc(q, sqlite3_wal_checkpoint_v2(q->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL));
+}
+
 static int sq_kv_delete(store *s, const char *key)
 {
     sq *q = (sq *)s;
@@ -974,6 +981,7 @@ static const store_methods sq_methods = {
     .kv_get = sq_kv_get,
     .kv_set = sq_kv_set,
     .kv_delete = sq_kv_delete,
+    .checkpoint = sq_checkpoint,
 };
 
 static int pragma(sq *q, const char *sql)
@@ -1041,6 +1049,9 @@ static int sq_open(const store_options *opt, store **out, char **errmsg)
         rc = pragma(q, "PRAGMA secure_delete=ON");
     if (!rc)
         rc = pragma(q, "PRAGMA trusted_schema=OFF");
+    if (!rc && opt->wal_autocheckpoint)
+        rc = sq_rc(q, sqlite3_wal_autocheckpoint(
+                          q->db, opt->wal_autocheckpoint < 0 ? 0 : opt->wal_autocheckpoint));
     if (rc)
         goto fail;
     rc = sq_migrate(q);

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct fx {
@@ -493,6 +494,61 @@ static void test_batch(void **state)
     assert_int_equal(store_tx_rollback(f->s), STORE_OK);
 }
 
+static off_t file_size(const char *path, const char *suffix)
+{
+    char p[128];
+    struct stat st;
+
+    snprintf(p, sizeof p, "%s%s", path, suffix);
+    return stat(p, &st) ? -1 : st.st_size;
+}
+
+/* The server's writer commits with the automatic checkpoint off and a
+ * second handle copies the WAL into the database (srv_writer.c): the
+ * option must really keep the commit path from checkpointing, and
+ * store_checkpoint() must really move the pages. Observed from outside
+ * through file sizes (a checkpoint from a test connection would change
+ * what it observes). */
+static void test_checkpoint(void **state)
+{
+    fx *f = *state;
+    store_options o = {.version = 1, .path = f->path, .wal_autocheckpoint = -1};
+    store *w = NULL, *c = NULL;
+    int64_t conv = 0, members[] = {f->bob};
+    char cid[16];
+    off_t db0, db1;
+    store_messages h = {0};
+
+    assert_int_equal(store_open(&o, &w, NULL), STORE_OK);
+    o.wal_autocheckpoint = 0;
+    assert_int_equal(store_open(&o, &c, NULL), STORE_OK);
+    assert_int_equal(
+        store_conv_create(w, STORE_CONV_DIRECT, NULL, f->alice, members, 1, 1, &conv, NULL),
+        STORE_OK);
+    db0 = file_size(f->path, "");
+    for (int i = 0; i < 1500; i++) {
+        snprintf(cid, sizeof cid, "ck%d", i);
+        send(w, conv, f->alice, cid, "a message long enough to fill some pages of the log");
+    }
+    /* SQLite's default would have checkpointed at 1000 pages: nothing was,
+     * the database file has not grown and the log holds it all. */
+    assert_int_equal(file_size(f->path, ""), db0);
+    assert_true(file_size(f->path, "-wal") > 1000 * 4096);
+
+    /* Another handle copies it into the database while the writer is open. */
+    assert_int_equal(store_checkpoint(c), STORE_OK);
+    db1 = file_size(f->path, "");
+    assert_true(db1 > db0 + 1500 * 50);
+    /* The writer goes on; everything is readable from the other handle. */
+    send(w, conv, f->alice, "ck-last", "after the checkpoint");
+    assert_int_equal(store_message_history(c, conv, 0, 2, &h), STORE_OK);
+    assert_int_equal(h.n, 2);
+    assert_string_equal(h.items[0].text, "after the checkpoint");
+    store_messages_free(&h);
+    store_close(c);
+    store_close(w);
+}
+
 static void test_paging(void **state)
 {
     fx *f = *state;
@@ -953,6 +1009,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_messages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scope_changed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_paging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recall, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forward, setup, teardown),
