@@ -105,9 +105,8 @@ static bool starts_ci(const unsigned char *p, size_t n, const char *s)
     return n >= k && !strncasecmp((const char *)p, s, k);
 }
 
-/* The first line is an e-mail header an extractor should read as a
- * message (From:, Received:, MIME-Version: ...). */
-static bool looks_like_mail(const unsigned char *p, size_t n)
+/* The first line is an e-mail header (From:, Received:, MIME-Version: ...). */
+static bool mail_first_line(const unsigned char *p, size_t n)
 {
     static const char *const heads[] = {
         "from:",         "received:",   "return-path:", "mime-version:",
@@ -116,6 +115,41 @@ static bool looks_like_mail(const unsigned char *p, size_t n)
     for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++)
         if (starts_ci(p, n, heads[i]))
             return true;
+    return false;
+}
+
+/* Whether a head that starts like a mail must go to the mail extractor.
+ * Only MIME changes what a mail says: a Content-Type (multipart, a charset,
+ * attachments), a Content-Transfer-Encoding (base64, quoted-printable),
+ * MIME-Version, or an encoded word (=?utf-8?b?...?=) in a header. A mail
+ * without any of them (chat exports and notes with From:/Subject: lines,
+ * old 7-bit mail) reads the same byte for byte as text, so it is scanned
+ * as text in process instead of paying for a sandboxed worker. A header
+ * block that does not end inside the head is taken as mail (fail-safe). */
+static bool looks_like_mail(const unsigned char *p, size_t n, bool whole)
+{
+    static const char *const mime[] = {
+        "content-type:", "content-transfer-encoding:", "mime-version:"};
+    size_t i = 0;
+
+    if (!mail_first_line(p, n))
+        return false;
+    while (i < n) {
+        const unsigned char *nl = memchr(p + i, '\n', n - i);
+        size_t end = nl ? (size_t)(nl - p) : n, len = end - i;
+
+        if (!nl && !whole)
+            return true; /* the header block goes on past the head */
+        if (len == 0 || (len == 1 && p[i] == '\r'))
+            return false; /* end of the header block: no MIME in it */
+        for (size_t k = 0; k < sizeof mime / sizeof mime[0]; k++)
+            if (starts_ci(p + i, len, mime[k]))
+                return true;
+        for (size_t k = i; k + 1 < end; k++)
+            if (p[k] == '=' && p[k + 1] == '?')
+                return true;
+        i = end + 1;
+    }
     return false;
 }
 
@@ -134,7 +168,7 @@ bool ex_text_is_plain(const unsigned char *p, size_t n, bool whole)
     if (i < n && p[i] == '<')
         return false; /* HTML, XML, SVG: markup hides text in attributes and entities */
     if (starts_ci(p + i, n - i, "{\\rtf") || starts_ci(p + i, n - i, "%PDF-") ||
-        looks_like_mail(p + i, n - i))
+        looks_like_mail(p + i, n - i, whole))
         return false;
     return utf8_invalid(p, n, !whole, 1) == 0;
 }

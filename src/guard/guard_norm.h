@@ -72,6 +72,7 @@ typedef struct guard_norm {
     size_t pending_ev;        /* evasion events before them */
     uint64_t pending_orig[8]; /* their original offsets */
     uint64_t invalid;         /* invalid UTF-8 sequences replaced */
+    size_t map_hint;          /* the map entry of the last lookup (find_entry) */
 } guard_norm;
 
 void guard_norm_init(guard_norm *n);
@@ -92,7 +93,7 @@ size_t guard_norm_committed(const guard_norm *n);
 void guard_norm_discard(guard_norm *n, uint64_t keep_from);
 
 /* Maps the view span [vs, ve) (global view offsets) to the original span. */
-void guard_norm_to_orig(const guard_norm *n, uint64_t vs, uint64_t ve, uint64_t *os, uint64_t *oe);
+void guard_norm_to_orig(guard_norm *n, uint64_t vs, uint64_t ve, uint64_t *os, uint64_t *oe);
 
 /* True when an evasion event lies in the original span [os, oe). */
 bool guard_norm_evasive(const guard_norm *n, uint64_t os, uint64_t oe);

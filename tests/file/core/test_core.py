@@ -11,6 +11,7 @@ present, the `zip` and `zstd` commands. Each case runs the real
 location. Groups: encodings archives hostile limits worker memory output.
 Prints "N passed, N failed" last; exit 1 when something failed.
 """
+import base64
 import bz2
 import gzip
 import io
@@ -248,6 +249,24 @@ with tempfile.TemporaryDirectory() as d:
         check("plain-utf8-in-process", m and m[0]["location"] is None and
               open(p, "rb").read()[m[0]["start"]:m[0]["end"]].decode() == MARK and
               m[0].get("line") in (None, 2), it)
+        # mail-like text: without MIME it reads the same as text and stays in
+        # process; with a MIME header or an encoded word it goes to the mail
+        # extractor, which decodes what text would miss (base64 here)
+        p = write("enc/notes-from.txt", "From: Jack\nSubject: weekly\n\n" + BODY)
+        rc, it, err = one(p)
+        m = marks(it)
+        check("mail-head-without-mime-in-process", m and m[0]["location"] is None and
+              it["verdict"] == "block", it)
+        b64 = base64.b64encode(BODY.encode()).decode()
+        p = write("enc/mime.txt", "From: Jack\nSubject: weekly\nContent-Transfer-Encoding: base64"
+                  "\nContent-Type: text/plain; charset=utf-8\n\n" + b64 + "\n")
+        rc, it, err = one(p)
+        check("mail-head-with-mime-decoded", marks(it) and marks(it)[0]["location"] is not None and
+              it["verdict"] == "block", it)
+        p = write("enc/encword.txt", "From: Jack\nSubject: =?utf-8?b?%s?=\n\nhello\n"
+                  % base64.b64encode(MARK.encode()).decode())
+        rc, it, err = one(p)
+        check("mail-head-encoded-word-decoded", marks(it) and it["verdict"] == "block", it)
         # a UTF-16 file is extracted: its findings carry the file as location
         rc, it, err = one(os.path.join(d, "enc/utf16le.txt"))
         check("extracted-location", marks(it) and marks(it)[0]["location"] == "utf16le.txt", it)
