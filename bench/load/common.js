@@ -79,4 +79,15 @@ function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-module.exports = { b26, unb26, makeText, parseText, nowUs, Hist, procCpu, procMem, freePort, sleep };
+// The same from the raw bytes of a frame (a Buffer), allocating nothing:
+// the markers are ASCII, so the frame need not be decoded.
+function parseTextBuf(buf) {
+  const e = buf.lastIndexOf(126); // '~'
+  if (e < 0) return null;
+  const c = buf.lastIndexOf(126, e - 1), b = c > 0 ? buf.lastIndexOf(126, c - 1) : -1, a = b > 0 ? buf.lastIndexOf(126, b - 1) : -1;
+  if (a < 0) return null;
+  const num = (from, to) => { let n = 0; for (let i = from; i < to; i++) n = n * 26 + (buf[i] - 97); return n; };
+  return { sender: num(a + 1, b), seq: num(b + 1, c), ts: num(c + 1, e) };
+}
+
+module.exports = { b26, unb26, makeText, parseText, parseTextBuf, nowUs, Hist, procCpu, procMem, freePort, sleep };

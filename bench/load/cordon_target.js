@@ -26,6 +26,22 @@ async function pool(items, n, fn) {
   }));
 }
 
+const T_RECEIPT = Buffer.from('{"type":"receipt"'), T_ACK = Buffer.from('{"type":"message.ack"');
+const T_NEW = Buffer.from('{"type":"message.new"');
+const K_REQ = Buffer.from('"req":'), K_CONV = Buffer.from('"conversation_id":');
+function startsWith(buf, prefix) {
+  return buf.length >= prefix.length && buf.compare(prefix, 0, prefix.length, 0, prefix.length) === 0;
+}
+// The decimal integer after the first occurrence of key, or -1.
+function intAfter(buf, key) {
+  const i = buf.indexOf(key);
+  if (i < 0) return -1;
+  let n = 0, j = i + key.length;
+  const start = j;
+  for (; j < buf.length && buf[j] >= 48 && buf[j] <= 57; j++) n = n * 10 + (buf[j] - 48);
+  return j > start ? n : -1;
+}
+
 class CordonTarget {
   constructor(opts) {
     this.name = 'cordon';
@@ -104,18 +120,17 @@ class CordonTarget {
       ws.on('message', (data) => {
         if (!hello) { hello = true; resolve(ws); return; }
         if (quiet) return;
-        // The frequent frames without JSON.parse: the measuring client's own
-        // garbage (its GC pauses) must not show up as the server's latency.
-        // The server writes "type" first; anything unexpected takes the
-        // general path below.
-        const s = data.latin1Slice(0, data.length);
-        if (s.startsWith('{"type":"receipt"')) return;
-        if (s.startsWith('{"type":"message.ack"')) {
-          const m = /"req":(\d+)/.exec(s);
-          if (m) { this.onAck(true, Number(m[1])); return; }
-        } else if (s.startsWith('{"type":"message.new"')) {
-          const m = /"conversation_id":(\d+)/.exec(s);
-          if (m) { this.onDeliver(client, this.convIndex.get(Number(m[1])), s); return; }
+        // The frequent frames are read from their bytes, without decoding
+        // or JSON.parse: the measuring client's own garbage (its GC pauses)
+        // must not show up as the server's latency. The server writes
+        // "type" first; anything unexpected takes the general path below.
+        if (startsWith(data, T_RECEIPT)) return;
+        if (startsWith(data, T_ACK)) {
+          const req = intAfter(data, K_REQ);
+          if (req >= 0) { this.onAck(true, req); return; }
+        } else if (startsWith(data, T_NEW)) {
+          const conv = intAfter(data, K_CONV);
+          if (conv >= 0) { this.onDeliver(client, this.convIndex.get(conv), data); return; }
         }
         const e = JSON.parse(data.toString());
         if (e.type === 'message.new') this.onDeliver(client, this.convIndex.get(e.message.conversation_id), e.message.text);

@@ -11,7 +11,7 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const { monitorEventLoopDelay, PerformanceObserver } = require('node:perf_hooks');
-const { makeText, parseText, nowUs, Hist, procCpu, procMem, sleep } = require('./common.js');
+const { makeText, parseText, parseTextBuf, nowUs, Hist, procCpu, procMem, sleep } = require('./common.js');
 const { MqttTarget } = require('./mqtt_target.js');
 
 function parseArgs(argv) {
@@ -97,7 +97,7 @@ async function runScenario(target, sc, opts) {
     if (!stopped) while (inflight[p.conv] < sc.window) sendOne(p.conv);
   }
   target.onDeliver = (client, ci, text) => {
-    const p = parseText(text);
+    const p = typeof text === 'string' ? parseText(text) : parseTextBuf(text);
     if (!p || p.sender === client) return;
     if (measuring) { delivered++; hist.add(nowUs() - p.ts); }
     if (sc.mode === 'window') {

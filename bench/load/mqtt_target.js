@@ -53,7 +53,7 @@ class MqttTarget {
       const ps = [];
       for (let j = i; j < Math.min(nclients, i + batch); j++) {
         const c = new MqttLite(this.port, 'c' + j, (topic, payload) =>
-          this.onDeliver(j, Number(topic.slice(2)), payload.toString('utf8')));
+          this.onDeliver(j, Number(topic.slice(2)), payload));
         this.clients[j] = c;
         ps.push(c.ready);
       }

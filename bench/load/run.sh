@@ -59,5 +59,5 @@ out=$root/bench/out
 mkdir -p "$out"
 json=$out/load-$(date +%Y%m%d-%H%M%S).json
 echo "cordon: $cordon ($("$cordon" --version 2>/dev/null | head -1))"
-node --max-semi-space-size=64 "$here/load.js" --cordon "$cordon" --json "$json" "${args[@]}" || exit 1
+node "$here/load.js" --cordon "$cordon" --json "$json" "${args[@]}" || exit 1
 echo "results: $json"
