@@ -748,8 +748,6 @@ static size_t find_entry(guard_norm *n, uint64_t v)
             hi = hi + step > n->n_map ? n->n_map : hi + step;
             step *= 2;
         }
-        if (hi > n->n_map)
-            hi = n->n_map;
     } else {
         lo = 0;
         hi = h;

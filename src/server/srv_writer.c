@@ -14,9 +14,9 @@
  * own handle. Left to SQLite, the commit that crosses 1000 WAL pages does it
  * and fsyncs the database file on the way: at 5,000 msgs/s that was one
  * batch in 60, every ~140 ms, held for 2.5-5 ms, and the p99 of delivery
- * with it. Handles
- * the server opens keep an automatic checkpoint only as a backstop
- * (SRV_WAL_BACKSTOP pages), for when the checkpointer cannot keep up.
+ * with it. Handles the server opens keep an automatic checkpoint only as a
+ * backstop (SRV_WAL_BACKSTOP pages), for when the checkpointer cannot keep
+ * up.
  */
 #include "srv_handlers.h"
 #include "srv_log.h"
