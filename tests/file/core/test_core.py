@@ -440,6 +440,24 @@ with tempfile.TemporaryDirectory() as d:
         rc, it, err = one(big, policy=policy_with_limits(d, "fb.yaml", {"file_bytes": 100}))
         check("file-bytes-limit", has_rule(it, "uninspectable.limit.file_bytes") and
               it["status"] == "unscannable", it)
+        # Plain text is read straight into the segment: offsets stay exact
+        # across reads, and binary after the 64 KiB head is never passed as
+        # text (a file goes to the worker, a pipe is reported).
+        line = "关于做好年度工作总结的通知，请各部门按时提交材料。\n".encode()
+        body = line * ((3 << 20) // len(line))
+        p = write("lim/long.txt", body + "机密★10年\n".encode())
+        rc, it, err = one(p)
+        check("long-text-offset", [(m["start"], m["end"]) for m in marks(it)] ==
+              [(len(body), len(body) + len("机密★10年".encode()))], it)
+        mixed = line * (70000 // len(line) + 1) + bytes(64) + "机密★10年 会议纪要\n".encode()
+        p = write("lim/mixed.txt", mixed)
+        rc, it, err = one(p)
+        check("text-then-binary-file", marks(it) and marks(it)[0]["line"] is None and
+              not has_rule(it, "uninspectable.binary"), it)
+        rc, items, err, _ = scan(["-"], stdin=mixed)
+        it = items[0] if items else {}
+        check("text-then-binary-pipe", marks(it) and has_rule(it, "uninspectable.binary") and
+              it["status"] == "partial", it)
         bad = policy_with_limits(d, "badlim.yaml", {"depth": 99})
         rc, items, err, _ = scan([big], policy=bad)
         check("limits-range-error", rc == 2 and "badlim.yaml:5:" in err, err)
