@@ -89,6 +89,25 @@ with tempfile.TemporaryDirectory() as d:
         check("binary-fail-closed", b["status"] == "unscannable" and b["verdict"] != "allow" and
               any(f["category"] == "uninspectable" for f in b["findings"]), str(b))
 
+    # line and column: byte column in JSON (as ripgrep's --column), code
+    # points in SARIF, over long and short lines, blank lines and CJK text
+    filler = "这一行只是普通的工作安排，没有任何需要注意的内容。" * 3 + "\n"
+    text = filler * 37 + "\n\nabc\n" + "请联系13912345678或者\n" + filler + "机密★1年\n"
+    posf = write("pos/lines.txt", text)
+    rc, out, err = run(["scan", "--format", "json", "--no-progress", posf])
+    got = {f["rule"]: (f["line"], f["column"]) for f in jsonl(out)[0]["findings"]} if out else {}
+    check("json-line-column", got.get("pii.cn_mobile") == (41, len("请联系".encode()) + 1) and
+          got.get("marking.classified") == (43, 1), str(got))
+    rc, out, err = run(["scan", "--format", "sarif", "--no-progress", posf])
+    try:
+        res = json.loads(out)["runs"][0]["results"]
+        reg = {r["ruleId"]: r["locations"][0]["physicalLocation"]["region"] for r in res}
+    except (ValueError, KeyError, IndexError):
+        reg = {}
+    m = reg.get("pii.cn_mobile", {})
+    check("sarif-line-ucol", (m.get("startLine"), m.get("startColumn"), m.get("endColumn")) ==
+          (41, 4, 15), str(m))
+
     # exit 0 when everything is allow
     rc, out, err = run(["scan", "--format", "json", "--no-progress", clean])
     check("scan-exit-0-clean", rc == 0 and jsonl(out)[0]["verdict"] == "allow", "rc=%d" % rc)

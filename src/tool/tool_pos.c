@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 struct tool_pos_query {
     uint64_t off;
     tool_pos *pos;
@@ -50,18 +54,34 @@ static uint64_t count_chars(const char *p, size_t n)
     return c;
 }
 
+/* Line breaks in p[0..n). Sixteen bytes at a time: one memchr per line
+ * was 3% of a scan of office text, whose lines are short. */
+static uint64_t count_nl(const char *p, size_t n)
+{
+    uint64_t c = 0;
+    size_t i = 0;
+#ifdef __SSE2__
+    const __m128i nl = _mm_set1_epi8('\n');
+    for (; i + 16 <= n; i += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(p + i));
+        c += (uint64_t)__builtin_popcount((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, nl)));
+    }
+#endif
+    for (; i < n; i++)
+        c += p[i] == '\n';
+    return c;
+}
+
 static void advance(tool_pos_sweep *w, const char *p, size_t n)
 {
     if (!n || !p)
-        return; /* nothing to count (and no pointer to hand to memchr) */
+        return; /* nothing to count (and no pointer to hand to memrchr) */
     const char *last = memrchr(p, '\n', n);
 
     if (!last) {
         w->ucol += count_chars(p, n);
     } else {
-        for (const char *s = memchr(p, '\n', n); s;
-             s = s < last ? memchr(s + 1, '\n', (size_t)(last - s)) : NULL)
-            w->line++;
+        w->line += count_nl(p, (size_t)(last - p) + 1);
         w->line_start = w->at + (uint64_t)(last - p) + 1;
         w->ucol = count_chars(last + 1, (size_t)(p + n - (last + 1)));
     }
