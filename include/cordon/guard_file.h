@@ -49,6 +49,10 @@ typedef struct guard_file_options {
     guard_scope scope;
     /* Executable started as the worker; NULL: /proc/self/exe. */
     const char *worker_path;
+    /* Hand the file's bytes back in guard_file_info.text when it was plain
+     * text read in process as one block (so a caller wanting line and
+     * column need not read it again). */
+    bool keep_text;
 } guard_file_options;
 
 /* Facts about what was inspected, beyond the findings. */
@@ -58,6 +62,11 @@ typedef struct guard_file_info {
     uint64_t bytes_text; /* bytes of extracted text inspected */
     uint64_t ocr_images; /* images that went through OCR */
     double seconds;      /* wall time, worker included */
+    /* With keep_text: the bytes inspected as plain text in process, when
+     * they were one block (at most 16 MiB), malloc'd for the caller to
+     * free; else NULL. Finding offsets without a location index them. */
+    char *text;
+    size_t text_len;
 } guard_file_info;
 
 /* Inspects the file at `path` ("-" is not accepted: use guard_file_scan_fd).

@@ -65,6 +65,8 @@ typedef struct gf_ctx {
     char *seg;
     size_t seg_len, seg_cap;
     guard_stream *st;
+    bool keep_text;  /* hand the plain block back (guard_file_options) */
+    size_t kept_len; /* > 0: c->seg holds the plain block, kept */
     /* totals */
     uint64_t text_bytes, invalid, dropped;
     bool any_text, any_partial, root_whole, fatal;
@@ -370,8 +372,12 @@ static guard_err scan_plain(gf_ctx *c, const char *head, size_t n, int fd, uint6
         else
             c->seg_len += (size_t)k;
     }
-    if (!rc)
+    if (!rc) {
+        size_t block = c->st ? 0 : c->seg_len;
         rc = seg_end(c);
+        if (!rc && c->keep_text)
+            c->kept_len = block; /* seg_end() leaves the bytes in c->seg */
+    }
     if (!rc && mixed)
         rc = add_uninspectable(c, "binary",
                                "binary data after a text head in a stream: inspected as text only",
@@ -765,6 +771,7 @@ static guard_err ctx_open(gf_ctx *c, guard_scanner *s, guard_ruleset *rs,
     c->lim = &rs->policy.settings.limits;
     c->root = root;
     c->info = info;
+    c->keep_text = opt && opt->keep_text && info;
     c->err = err ? err : &c->own_err;
     if (info) {
         memset(info, 0, sizeof *info);
@@ -782,6 +789,11 @@ static guard_err ctx_close(gf_ctx *c, guard_err rc, guard_result **out, double t
         guard_error e2 = {0};
         guard_stream_close(c->st, &sub, &e2);
         guard_result_free(sub);
+    }
+    if (!rc && c->kept_len) {
+        c->info->text = c->seg; /* the caller's now */
+        c->info->text_len = c->kept_len;
+        c->seg = NULL;
     }
     free(c->seg);
     free(c->loc);

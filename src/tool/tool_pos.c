@@ -54,17 +54,21 @@ static uint64_t count_chars(const char *p, size_t n)
     return c;
 }
 
-/* Line breaks in p[0..n). Sixteen bytes at a time: one memchr per line
- * was 3% of a scan of office text, whose lines are short. */
+/* Line breaks in p[0..n). Sixteen bytes at a time, in byte counters summed
+ * every 255 blocks (SSE2 has no popcount): one memchr per line was 3% of a
+ * scan of office text, whose lines are short. */
 static uint64_t count_nl(const char *p, size_t n)
 {
     uint64_t c = 0;
     size_t i = 0;
 #ifdef __SSE2__
-    const __m128i nl = _mm_set1_epi8('\n');
-    for (; i + 16 <= n; i += 16) {
-        __m128i x = _mm_loadu_si128((const __m128i *)(p + i));
-        c += (uint64_t)__builtin_popcount((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, nl)));
+    const __m128i nl = _mm_set1_epi8('\n'), zero = _mm_setzero_si128();
+    while (i + 16 <= n) {
+        __m128i acc = zero;
+        for (int k = 0; k < 255 && i + 16 <= n; k++, i += 16)
+            acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(p + i)), nl));
+        __m128i sum = _mm_sad_epu8(acc, zero);
+        c += (uint64_t)_mm_cvtsi128_si32(sum) + (uint64_t)_mm_extract_epi16(sum, 4);
     }
 #endif
     for (; i < n; i++)

@@ -171,10 +171,12 @@ static ssize_t plain_view(const guard_result *r, guard_result *view, guard_findi
     return (ssize_t)k;
 }
 
-/* Line and column of the plain-text findings: by reading a regular file
- * again (only as far as needed), or from the line index of a pipe. */
+/* Line and column of the plain-text findings: from the bytes the guard
+ * handed back (text, when it read the file as one block), else by reading
+ * a regular file again (only as far as needed), else from the line index
+ * of a pipe. */
 static int positions(tool_reader *rd, tool_outcome *oc, const source *src,
-                     const tool_line_index *li)
+                     const tool_line_index *li, const char *text, size_t text_len)
 {
     guard_result view;
     guard_finding *sub = NULL;
@@ -191,14 +193,19 @@ static int positions(tool_reader *rd, tool_outcome *oc, const source *src,
     if (!oc->pos)
         return -1;
     k = plain_view(oc->r, &view, &sub, &idx);
-    if (k <= 0 || (!src->seekable && !li)) {
+    if (k <= 0 || (!text && !src->seekable && !li)) {
         rc = k < 0 ? -1 : 0;
         goto out;
     }
     sp = calloc((size_t)k, sizeof *sp);
     if (!sp)
         goto out;
-    if (!src->seekable) {
+    if (text) {
+        if (tool_pos_sweep_begin(&w, &view, sp))
+            goto out;
+        tool_pos_sweep_feed(&w, text, text_len);
+        tool_pos_sweep_end(&w);
+    } else if (!src->seekable) {
         tool_line_index_resolve(li, &view, sp);
     } else {
         if (tool_pos_sweep_begin(&w, &view, sp))
@@ -277,7 +284,7 @@ static void inspect(tool_reader *rd, const tool_item *it, const source *src, uin
                     tool_outcome *oc)
 {
     guard_file_options opt = {0};
-    guard_file_info info;
+    guard_file_info info = {0};
     guard_error gerr = {0};
     guard_err rc;
     pipe_tee t = {0};
@@ -288,6 +295,7 @@ static void inspect(tool_reader *rd, const tool_item *it, const source *src, uin
 
     opt.name = it->kind == TOOL_ITEM_STDIN ? "-" : base && base[1] ? base + 1 : it->path;
     opt.scope = rd->scope;
+    opt.keep_text = true;
     if (src->seekable) {
         rc = guard_file_scan_fd(rd->sc, rd->rs, src->fd, &opt, &oc->r, &info, &gerr);
         oc->bytes_read = size;
@@ -325,9 +333,10 @@ static void inspect(tool_reader *rd, const tool_item *it, const source *src, uin
     }
     if (rc) {
         set_error(oc, "inspection failed: %s", gerr.message);
-    } else if (positions(rd, oc, src, teeing ? &t.li : NULL)) {
+    } else if (positions(rd, oc, src, teeing ? &t.li : NULL, info.text, info.text_len)) {
         set_error(oc, "out of memory");
     }
+    free(info.text);
     if (teeing)
         tool_line_index_free(&t.li);
 }
