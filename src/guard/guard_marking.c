@@ -34,7 +34,6 @@ enum {
     M_BANNER,
     M_BANNER_LABEL,
     M_DOCNUM,
-    M_DOCREF,
     M_URGENCY,
     M_SIGNER,
     M_MASTHEAD,
@@ -60,11 +59,11 @@ static const struct {
     {"^ ?(top secret|secret|confidential|restricted|classified)( ?//[^\\n]{0,40})? ?$",
      HS_FLAG_MULTILINE, M_BANNER},
     {"classification ?: ?(top secret|secret|confidential|restricted)", 0, M_BANNER_LABEL},
-    {"^ ?(份号 ?:? ?)?[0-9]{6}( |$)", HS_FLAG_MULTILINE, M_DOCNUM},
-    {"[〔\\[【(〖][0-9]{4}[〕\\]】)〗] ?第?[0-9]{1,5} ?号", 0, M_DOCREF},
     {"^ ?(紧急程度 ?:? ?)?(特急|加急|特提|平急)( |$)", HS_FLAG_MULTILINE, M_URGENCY},
     {"签发人", 0, M_SIGNER},
-    {"^ ?[^\\n]{2,40}文件 ?$", HS_FLAG_MULTILINE, M_MASTHEAD},
+    /* The masthead line ^ ?[^\n]{2,40}文件 ?$ is decided in C (masthead_word),
+     * as are 份号 and 发文字号 (mark_digits): see there. */
+    {"文件", 0, M_MASTHEAD},
 };
 
 typedef struct mark_state {
@@ -703,6 +702,169 @@ static void signer_hit(guard_ctx *c, mark_state *s, uint64_t to)
     element(s, core_evasion(c, idx, to - 9, to));
 }
 
+/* ---- elements decided in C ------------------------------------------------------ */
+
+/* These were Hyperscan patterns: ^ ?(份号 ?:? ?)?[0-9]{6}( |$) (multiline),
+ * [〔\[【(〖][0-9]{4}[〕\]】)〗] ?第?[0-9]{1,5} ?号 and ^ ?[^\n]{2,40}文件 ?$
+ * (multiline). Character-class repeats cost the database at every byte of
+ * every scan, most of all behind a multiline ^: on the 210 MB benchmark
+ * corpus, Hyperscan's time fell from 0.128 s to 0.113 s without them (with
+ * the TLD alternation still in the database, they cost 0.044, 0.011 and
+ * 0.010 s of 0.183 s). Each is now checked in C where its rare anchor is
+ * found (a digit run from the scan loop, the literal 文件) and reports the end
+ * the pattern reported, so the handlers above see the hits they saw before. */
+
+static int byte_before(const guard_ctx *c, uint64_t off)
+{
+    return off ? guard_ctx_view_byte(c, off - 1) : -1;
+}
+
+/* ^ in multiline mode: the start of the view or after a line feed. */
+static bool at_line_start(const guard_ctx *c, uint64_t off)
+{
+    return off == 0 || guard_ctx_view_byte(c, off - 1) == '\n';
+}
+
+/* ^ ?(份号 ?:? ?)? ends at `off` (the start of a 份号's digits). */
+static bool docnum_prefix(const guard_ctx *c, uint64_t off)
+{
+    if (at_line_start(c, off) || (byte_before(c, off) == ' ' && at_line_start(c, off - 1)))
+        return true;
+    if (byte_before(c, off) == ' ')
+        off--;
+    if (byte_before(c, off) == ':')
+        off--;
+    if (byte_before(c, off) == ' ')
+        off--;
+    if (!view_ends_with(c, 0, off, "份号"))
+        return false;
+    off -= 6;
+    if (byte_before(c, off) == ' ')
+        off--;
+    return at_line_start(c, off);
+}
+
+/* 份号: a run of exactly six digits ending at `to`, at a line start (after
+ * the prefix above) and followed by a space, a line feed or the end. The
+ * pattern's match took the space in: so does the reported end. In C because
+ * [0-9]{6} behind a multiline ^ was the costliest of the three (0.009 s of
+ * Hyperscan's 0.128 s on the benchmark corpus). */
+static void docnum_digits(guard_ctx *c, mark_state *s, uint64_t to)
+{
+    int next = vb(c, to);
+    if (to < 6 || !guard_is_digit(byte_before(c, to - 5)) ||
+        guard_is_digit(byte_before(c, to - 6)) || (next != ' ' && next != '\n' && next >= 0) ||
+        !docnum_prefix(c, to - 6))
+        return;
+    line_hit(c, s, M_DOCNUM, next == ' ' ? to + 1 : to);
+}
+
+/* An open bracket of a 发文字号 (〔 [ 【 ( 〖) ends at off. */
+static bool open_bracket_before(const guard_ctx *c, uint64_t off)
+{
+    int b = byte_before(c, off);
+    if (b == '[' || b == '(')
+        return true;
+    return (b == 0x94 || b == 0x90 || b == 0x96) && off >= 3 &&
+           guard_ctx_view_byte(c, off - 3) == 0xE3 && guard_ctx_view_byte(c, off - 2) == 0x80;
+}
+
+/* The length of the close bracket (〕 ] 】 ) 〗) at off, or 0. */
+static int close_bracket_at(const guard_ctx *c, uint64_t off)
+{
+    int b = vb(c, off);
+    if (b == ']' || b == ')')
+        return 1;
+    if (b != 0xE3 || vb(c, off + 1) != 0x80)
+        return 0;
+    b = vb(c, off + 2);
+    return b == 0x95 || b == 0x91 || b == 0x97 ? 3 : 0;
+}
+
+/* 发文字号: the year, a run of exactly four digits ending at `to`, in
+ * brackets (any open, any close: OCR mixes them), then ` ?第?`, one to five
+ * digits, ` ?号`. The number may be shorter than a digit run, so it is read
+ * forward from the year. Reports the end of 号, as the pattern did. In C:
+ * the pattern's two digit repeats cost 0.007 s of Hyperscan's 0.128 s on
+ * the benchmark corpus. */
+static void docref_digits(guard_ctx *c, mark_state *s, uint64_t to)
+{
+    uint64_t p = to;
+    int k, n = 0;
+    if (!open_bracket_before(c, to - 4))
+        return;
+    k = close_bracket_at(c, p);
+    if (!k)
+        return;
+    p += (uint64_t)k;
+    if (vb(c, p) == ' ')
+        p++;
+    if (view_ends_with(c, p, p + 3, "第") && vb(c, p + 2) >= 0)
+        p += 3;
+    while (n < 6 && guard_is_digit(vb(c, p + (uint64_t)n)))
+        n++;
+    if (n < 1 || n > 5)
+        return;
+    p += (uint64_t)n;
+    if (vb(c, p) == ' ')
+        p++;
+    if (view_ends_with(c, p, p + 3, "号") && vb(c, p + 2) >= 0)
+        docref_hit(c, s, p + 3);
+}
+
+/* Every digit run of the input comes here (~11,000 per MB of the benchmark
+ * corpus, most of them years in prose: 2024年): the bytes around the run
+ * settle almost all of them, read straight from the view. */
+static bool element_candidate(const guard_ctx *c, uint64_t to)
+{
+    const guard_norm *v = c->norm;
+    if (to < v->base + 7 || to >= v->base + v->len || to >= c->view_end)
+        return true;
+    const unsigned char *p = v->view + (to - v->base);
+    if (!guard_is_digit(p[-5])) /* four digits: a year in brackets? */
+        return p[-5] == '[' || p[-5] == '(' || p[-5] == 0x94 || p[-5] == 0x90 || p[-5] == 0x96;
+    /* Five or more: a 份号 of six, which counts on the first two lines only
+     * (line_hit), and its line starts at most 10 bytes before the digits. */
+    return to <= HEADER_BYTES + 16 && guard_is_digit(p[-6]) && !guard_is_digit(p[-7]) &&
+           (p[0] == ' ' || p[0] == '\n');
+}
+
+static void mark_digits(guard_ctx *c, uint64_t to)
+{
+    mark_state *s = c->det_state[GUARD_DET_MARKING];
+    if (!element_candidate(c, to))
+        return;
+    if (!guard_is_digit(byte_before(c, to - 4)))
+        docref_digits(c, s, to);
+    else
+        docnum_digits(c, s, to);
+}
+
+/* A masthead: 文件 ends at `to`, then ` ?` and the end of the line; before
+ * it on the line, after an optional space, 2 to 40 characters (the pattern
+ * was UTF-8: characters, not bytes). Reports the end of the line, as the
+ * pattern did. In C: [^\n]{2,40} behind a multiline ^ cost 0.003 s of
+ * Hyperscan's 0.128 s on the benchmark corpus; the literal next to
+ * nothing. */
+static void masthead_word(guard_ctx *c, mark_state *s, uint64_t to)
+{
+    uint64_t end = vb(c, to) == ' ' ? to + 1 : to, p = to - 6;
+    int b = vb(c, end);
+    unsigned n = 0;
+    if (b >= 0 && b != '\n')
+        return;
+    while (n <= 41 && p > 0) {
+        b = guard_ctx_view_byte(c, p - 1);
+        if (b < 0 || b == '\n')
+            break;
+        p--;
+        n += (b & 0xC0) != 0x80;
+    }
+    if (!at_line_start(c, p) || n < 2 || n > 41 || (n == 41 && vb(c, p) != ' '))
+        return;
+    line_hit(c, s, M_MASTHEAD, end);
+}
+
 static void mark_hit(guard_ctx *c, uint32_t arg, uint64_t to)
 {
     mark_state *s = c->det_state[GUARD_DET_MARKING];
@@ -725,8 +887,8 @@ static void mark_hit(guard_ctx *c, uint32_t arg, uint64_t to)
         track(s, idx, false);
         break;
     }
-    case M_DOCREF:
-        docref_hit(c, s, to);
+    case M_MASTHEAD:
+        masthead_word(c, s, to);
         break;
     case M_SIGNER:
         signer_hit(c, s, to);
@@ -774,6 +936,7 @@ const guard_detector guard_det_marking = {
     .patterns = mark_patterns,
     .begin = mark_begin,
     .on_hit = mark_hit,
+    .on_digits = mark_digits,
     .finish = mark_finish,
     .end = mark_end,
 };
