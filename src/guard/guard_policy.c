@@ -1021,7 +1021,7 @@ static bool glob_match(const char *glob, const char *id)
 {
     const char *g = glob, *s = id;
 
-    while (*g && !strchr("*?[\\", *g)) {
+    while (*g && *g != '*' && *g != '?' && *g != '[' && *g != '\\') {
         if (*g != *s)
             return false;
         g++;
