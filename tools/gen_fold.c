@@ -104,6 +104,19 @@ static int is_star(uint32_t c)
     return 0;
 }
 
+/* Ordinary CJK sentence punctuation: text, not a separator, except next to
+ * a lone CJK character (guard_norm.h). */
+static int is_ordinary_punct(uint32_t c)
+{
+    if (c >= 0x3001 && c <= 0x301B) /* 、。〈〉《》「」『』【】〒〓〔〕〖〗〘〙〚〛 */
+        return c <= 0x3002 || c >= 0x3008; /* not 〃々〆〇 */
+    if (c >= 0xFF01 && c <= 0xFF1F)        /* ！（），：；？ */
+        return c == 0xFF01 || c == 0xFF08 || c == 0xFF09 || c == 0xFF0C || c == 0xFF1A ||
+               c == 0xFF1B || c == 0xFF1F;
+    return c == 0x201C || c == 0x201D || c == 0x2018 || c == 0x2019 || c == 0x2026 || /* “”‘’… */
+           c == 0x2014;                                                               /* — */
+}
+
 /* Chinese financial (大写) numerals and 〇 fold to their common forms, so
  * 壹年 and 一年 match alike; the marking detector reads the value. */
 static uint32_t numeral_fold(uint32_t c)
@@ -193,6 +206,7 @@ int main(int argc, char **argv)
     FILE *out;
     UErrorCode st = U_ZERO_ERROR;
     static unsigned char pool[1 << 20];
+    static uint64_t cjk_bits[NCP / 64], ident_bits[NCP / 64], punct[NCP / 32];
     size_t pool_len = 0;
 
     if (argc < 2) {
@@ -321,8 +335,27 @@ int main(int argc, char **argv)
         size_t sn = (c >= 0xD800 && c <= 0xDFFF) ? 0 : put_utf8(c, self);
         if (sn == nb && memcmp(self, bytes, nb) == 0)
             flags |= GUARD_FOLD_IDENT;
+        if (flags & GUARD_FOLD_CJK)
+            cjk_bits[c / 64] |= (uint64_t)1 << (c % 64);
+        if (flags == (GUARD_FOLD_CJK | GUARD_FOLD_IDENT))
+            ident_bits[c / 64] |= (uint64_t)1 << (c % 64);
+        if (is_ordinary_punct(c) && (flags & GUARD_FOLD_SEP)) {
+            uint64_t kind = flags == (GUARD_FOLD_SEP | GUARD_FOLD_IDENT) ? GUARD_PUNCT_IDENT
+                            : flags == GUARD_FOLD_SEP && nb == 1         ? GUARD_PUNCT_ASCII
+                                                                         : GUARD_PUNCT_OTHER;
+            punct[c / 32] |= kind << (c % 32 * 2);
+        }
         fprintf(out, "{0x%x,%zu,0x%x},%s", val, nb, flags, (c % 8 == 7) ? "\n" : "");
     }
+    fprintf(out, "};\n\nconst uint64_t guard_fold_cjk_bits[%d] = {", NCP / 64);
+    for (int i = 0; i < NCP / 64; i++)
+        fprintf(out, "%s0x%llx,", (i % 4 == 0) ? "\n" : "", (unsigned long long)cjk_bits[i]);
+    fprintf(out, "};\n\nconst uint64_t guard_fold_cjk_ident_bits[%d] = {", NCP / 64);
+    for (int i = 0; i < NCP / 64; i++)
+        fprintf(out, "%s0x%llx,", (i % 4 == 0) ? "\n" : "", (unsigned long long)ident_bits[i]);
+    fprintf(out, "};\n\nconst uint64_t guard_fold_punct[%d] = {", NCP / 32);
+    for (int i = 0; i < NCP / 32; i++)
+        fprintf(out, "%s0x%llx,", (i % 4 == 0) ? "\n" : "", (unsigned long long)punct[i]);
     fprintf(out, "};\n\nconst unsigned char guard_fold_pool[%zu] = {", pool_len ? pool_len : 1);
     for (size_t i = 0; i < pool_len; i++)
         fprintf(out, "%s%u,", (i % 24 == 0) ? "\n" : "", pool[i]);

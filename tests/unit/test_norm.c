@@ -114,6 +114,47 @@ static void test_fold_table_fast_path(void **state)
             assert_int_equal(guard_fold_bmp[c].flags & GUARD_FOLD_CJK, 0);
 }
 
+/* Ordinary CJK punctuation as guard_norm.h lists it (and tools/gen_fold.c). */
+static bool ordinary(unsigned c)
+{
+    static const char list[] = "、。〈〉《》「」『』【】〒〓〔〕〖〗〘〙〚〛“”‘’…—！（），：；？";
+    for (const unsigned char *p = (const unsigned char *)list; *p;) {
+        unsigned cp = (p[0] & 0x0Fu) << 12 | (p[1] & 0x3Fu) << 6 | (p[2] & 0x3Fu);
+        if (cp == c)
+            return true;
+        p += 3; /* all three bytes long */
+    }
+    return false;
+}
+
+/* The bit tables the normaliser's hot loops use instead of the fold table
+ * must say what the table says, for every code point of the BMP. */
+static void test_fold_bit_tables(void **state)
+{
+    (void)state;
+    unsigned n_ident = 0, n_punct = 0;
+    for (unsigned c = 0; c < 0x10000; c++) {
+        const guard_fold_entry *e = &guard_fold_bmp[c];
+        unsigned want = GUARD_PUNCT_NONE;
+        if (ordinary(c) && (e->flags & GUARD_FOLD_SEP))
+            want = e->flags == (GUARD_FOLD_SEP | GUARD_FOLD_IDENT) ? GUARD_PUNCT_IDENT
+                   : e->flags == GUARD_FOLD_SEP && e->len == 1     ? GUARD_PUNCT_ASCII
+                                                                   : GUARD_PUNCT_OTHER;
+        if (guard_fold_is_cjk_ident(c) != (e->flags == (GUARD_FOLD_CJK | GUARD_FOLD_IDENT)) ||
+            guard_fold_is_cjk(c) != ((e->flags & GUARD_FOLD_CJK) != 0) ||
+            guard_fold_punct_kind(c) != want)
+            fail_msg("U+%04X: flags 0x%x, bits %d %d, punctuation %u (want %u)", c, e->flags,
+                     guard_fold_is_cjk_ident(c), guard_fold_is_cjk(c), guard_fold_punct_kind(c),
+                     want);
+        n_ident += guard_fold_is_cjk_ident(c);
+        n_punct += guard_fold_punct_kind(c) != GUARD_PUNCT_NONE;
+    }
+    assert_true(n_ident > 20000); /* most of the CJK Unified Ideographs */
+    assert_true(n_punct >= 30);
+    assert_int_equal(guard_fold_punct_kind(0x3002), GUARD_PUNCT_IDENT); /* 。 */
+    assert_int_equal(guard_fold_punct_kind(0xFF0C), GUARD_PUNCT_ASCII); /* ， */
+}
+
 /* Every finding span maps back to the original text it came from. */
 static void test_offset_map(void **state)
 {
@@ -167,7 +208,13 @@ static void test_chunking(void **state)
     const char *in = "份号 000123\n機 密★十年　ＴＯＰ SECRET 机\xE2\x80\x8B密 😀 机😀密 "
                      "bad\xFF\xE6\x9C byte 身份证 11010119900307451X\r\nend 机 . 密"
                      "蓝、鳍、计、划 通知如下。市场部，于（2024）《文件》“引号”……——完，"
-                     "好的，是。机，密 ABCDEFGHIJKLMNOPQRSTUVWXYZ  abc\n  x";
+                     "好的，是。机，密 ABCDEFGHIJKLMNOPQRSTUVWXYZ  abc\n  x"
+                     /* the fast paths: ASCII 16 bytes at a time, CJK runs with
+                      * punctuation and digits, separators right after CJK */
+                     "市场部于2024年4月21日组织召开服务器维护专题会议，朱琳工程师出席。"
+                     "token: AKIAZO7ROWWW7TF6JHO5。Line one of plain ascii text\n"
+                     "Line two\n\nwith  DOUBLE spaces and a *star* and\ttab end.\n"
+                     "机密 文件/机密-文件 机，密。是，机 密★ 好。The END 2024年度，是：";
     size_t len = strlen(in);
     guard_norm whole;
     guard_norm_init(&whole);
@@ -192,6 +239,21 @@ static void test_chunking(void **state)
                          (unsigned long long)v, (unsigned long long)a, (unsigned long long)b,
                          (unsigned long long)c, (unsigned long long)d);
         }
+        /* the same answers when looked up backwards (find_entry() gallops
+         * from the previous answer both ways) */
+        uint64_t *fwd = malloc(2 * whole.len * sizeof *fwd);
+        assert_non_null(fwd);
+        for (uint64_t v = 0; v < whole.len; v++)
+            guard_norm_to_orig(&whole, v, v + 1 + v % 5, &fwd[2 * v], &fwd[2 * v + 1]);
+        for (uint64_t v = whole.len; v-- > 0;) {
+            uint64_t a, b, c, d;
+            guard_norm_to_orig(&n, v, v + 1 + v % 5, &a, &b);
+            guard_norm_to_orig(&whole, v, v + 1 + v % 5, &c, &d);
+            if (a != fwd[2 * v] || b != fwd[2 * v + 1] || c != a || d != b)
+                fail_msg("step %zu: view [%llu,+%llu) backwards", step, (unsigned long long)v,
+                         (unsigned long long)(1 + v % 5));
+        }
+        free(fwd);
         assert_int_equal(n.n_ev, whole.n_ev);
         assert_memory_equal(n.ev, whole.ev, whole.n_ev * sizeof *whole.ev);
         guard_norm_free(&n);
@@ -227,6 +289,7 @@ int main(void)
         cmocka_unit_test(test_discard),
         cmocka_unit_test(test_cjk_punctuation),
         cmocka_unit_test(test_fold_table_fast_path),
+        cmocka_unit_test(test_fold_bit_tables),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
