@@ -84,6 +84,13 @@ static size_t utf8_invalid(const unsigned char *p, size_t n, bool cut_ok, size_t
         }
         if (i >= n)
             break;
+        /* the common CJK case: a three-byte sequence without the lead
+         * bytes (E0, ED) whose second byte has a narrower range */
+        if (i + 3 <= n && p[i] >= 0xE1 && p[i] != 0xED && p[i] <= 0xEF &&
+            (p[i + 1] & 0xC0) == 0x80 && (p[i + 2] & 0xC0) == 0x80) {
+            i += 3;
+            continue;
+        }
         k = utf8_seq(p + i, n - i);
         if (k > 0) {
             i += (size_t)k;
