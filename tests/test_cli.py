@@ -108,6 +108,24 @@ with tempfile.TemporaryDirectory() as d:
     check("sarif-line-ucol", (m.get("startLine"), m.get("startColumn"), m.get("endColumn")) ==
           (41, 4, 15), str(m))
 
+    # a text flooded with candidate matches (more than the scan buffers)
+    # is held as uninspectable, never passed as clean; ".co" inside every
+    # ".com" takes no room, so a marking after 4M of them is still found
+    flood = write("flood/cn.txt", ".cn" * 5592000 + "\n")
+    rc, out, err = run(["scan", "--format", "json", "--no-progress", flood])
+    it = jsonl(out)[0] if out.strip() else {}
+    check("flood-fail-closed", it.get("verdict") not in (None, "allow") and
+          it.get("status") == "partial" and
+          any(f["rule"] == "uninspectable.candidates" for f in it.get("findings", [])),
+          str(it)[:300])
+    dense = write("flood/com.txt", ".com" * 4194000 + "\nTOP SECRET\n")
+    rc, out, err = run(["scan", "--format", "json", "--no-progress", dense])
+    it = jsonl(out)[0] if out.strip() else {}
+    check("dense-tld-marking-found", it.get("verdict") == "block" and
+          any(f["rule"] == "marking.banner" for f in it.get("findings", [])), str(it)[:300])
+    os.remove(flood)
+    os.remove(dense)
+
     # exit 0 when everything is allow
     rc, out, err = run(["scan", "--format", "json", "--no-progress", clean])
     check("scan-exit-0-clean", rc == 0 and jsonl(out)[0]["verdict"] == "allow", "rc=%d" % rc)

@@ -287,13 +287,14 @@ static void seg_abandon(gf_ctx *c)
  * segment while it has room (a copy less per byte: the memcpy from a read
  * buffer was 4% of a scan of plain text), else into *buf (allocated here),
  * from which seg_data() streams. `left` is what the file's size says is
- * still to come (0 when unknown): the segment is sized for it at once. */
-static guard_err read_target(gf_ctx *c, uint64_t left, char **buf, char **dst, size_t *room)
+ * still to come (when `known`): the segment is sized for it at once. */
+static guard_err read_target(gf_ctx *c, bool known, uint64_t left, char **buf, char **dst,
+                             size_t *room)
 {
     guard_err rc;
 
     if (!c->st && c->seg_len < SEG_BLOCK) {
-        size_t want = left && left < IO_CHUNK * 64 ? (size_t)left + 1 : IO_CHUNK;
+        size_t want = known && left < SEG_BLOCK ? (size_t)left + 1 : IO_CHUNK;
         if (want > SEG_BLOCK - c->seg_len)
             want = SEG_BLOCK - c->seg_len;
         rc = seg_reserve(c, want);
@@ -333,7 +334,7 @@ static guard_err scan_plain(gf_ctx *c, const char *head, size_t n, int fd, uint6
         char *dst = NULL;
         size_t room = 0;
         ssize_t k;
-        rc = read_target(c, size > total ? size - total : 0, &buf, &dst, &room);
+        rc = read_target(c, size != 0, size > total ? size - total : 0, &buf, &dst, &room);
         if (rc)
             break;
         k = read(fd, dst, room);
@@ -887,6 +888,10 @@ guard_err guard_file_scan_fd(guard_scanner *s, guard_ruleset *rs, int fd,
     const char *root = opt && opt->name ? opt->name : "-";
     guard_err rc;
 
+    if (info) {
+        info->text = NULL; /* as documented, even on an early error */
+        info->text_len = 0;
+    }
     if (!s || !rs || fd < 0 || !out)
         return fail(err, GUARD_EINVAL, "bad argument");
     if (fstat(fd, &st))
@@ -913,7 +918,9 @@ guard_err guard_file_scan_fd(guard_scanner *s, guard_ruleset *rs, int fd,
         if (info)
             snprintf(info->mime, sizeof info->mime, "text/plain");
         rc = scan_plain(&c, head, (size_t)n, (size_t)n < SNIFF ? -1 : fd,
-                        seekable ? (uint64_t)st.st_size - (uint64_t)base : 0,
+                        seekable && (uint64_t)st.st_size > (uint64_t)base
+                            ? (uint64_t)st.st_size - (uint64_t)base
+                            : 0,
                         seekable ? &retreat : NULL);
         if (rc)
             goto out;
@@ -993,8 +1000,13 @@ guard_err guard_file_scan(guard_scanner *s, guard_ruleset *rs, const char *path,
     if (!o.name)
         o.name = base_name(path);
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
+    if (fd < 0) {
+        if (info) {
+            info->text = NULL;
+            info->text_len = 0;
+        }
         return fail(err, GUARD_EIO, "cannot open %s: %s", path, strerror(errno));
+    }
     rc = guard_file_scan_fd(s, rs, fd, &o, out, info, err);
     close(fd);
     return rc;

@@ -29,6 +29,7 @@ typedef struct guard_pattern {
     char *expr;     /* Hyperscan expression (owned) */
     unsigned flags; /* HS_FLAG_* */
     uint16_t det;   /* detector index (GUARD_DET_*) */
+    bool word_end;  /* a hit counts only with no ASCII word byte after it */
     uint32_t arg;   /* detector's own meaning */
 } guard_pattern;
 
@@ -45,6 +46,12 @@ int guard_patset_add_literal(guard_patset *ps, const char *bytes, size_t len, ui
  * is implied when the expression has non-ASCII bytes. */
 int guard_patset_add_regex(guard_patset *ps, const char *expr, unsigned flags, uint16_t det,
                            uint32_t arg);
+/* The same as guard_patset_add_literal() followed by a word boundary (as
+ * `\b` after a word character): the scan drops a hit followed by an ASCII
+ * letter, digit or '_' before buffering it. Hyperscan's own `\b` in a large
+ * alternation cost a third of the database's time. */
+int guard_patset_add_word(guard_patset *ps, const char *bytes, size_t len, uint16_t det,
+                          uint32_t arg);
 void guard_patset_free(guard_patset *ps);
 
 /* ---- per-scan context ------------------------------------------------------ */

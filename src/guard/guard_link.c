@@ -1046,7 +1046,9 @@ static void run_pending(guard_ctx *c, link_state *st, bool force)
 
 static bool tld_ok_for_pattern(const char *t, size_t tl)
 {
-    if (tl == 0 || tl > 63)
+    /* a label never starts or ends with '-' (RFC 1035), and the word
+     * boundary after the literal needs a word character last */
+    if (tl == 0 || tl > 63 || t[0] == '-' || t[tl - 1] == '-')
         return false;
     for (size_t i = 0; i < tl; i++)
         if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= '0' && t[i] <= '9') || t[i] == '-'))
@@ -1064,7 +1066,7 @@ static int add_tld(guard_patset *ps, const char *t, size_t tl)
     char lit[72];
     lit[0] = '.';
     memcpy(lit + 1, t, tl);
-    return guard_patset_add_literal(ps, lit, tl + 1, GUARD_DET_LINK, L_TLD);
+    return guard_patset_add_word(ps, lit, tl + 1, GUARD_DET_LINK, L_TLD);
 }
 
 typedef struct tld_ref {

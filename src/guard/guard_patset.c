@@ -26,6 +26,7 @@ static int patset_push(guard_patset *ps, char *expr, unsigned flags, uint16_t de
     ps->p[ps->n].expr = expr;
     ps->p[ps->n].flags = flags;
     ps->p[ps->n].det = det;
+    ps->p[ps->n].word_end = false;
     ps->p[ps->n].arg = arg;
     ps->n++;
     return 0;
@@ -51,6 +52,15 @@ int guard_patset_add_literal(guard_patset *ps, const char *bytes, size_t len, ui
     }
     *o = 0;
     return patset_push(ps, e, 0, det, arg);
+}
+
+int guard_patset_add_word(guard_patset *ps, const char *bytes, size_t len, uint16_t det,
+                          uint32_t arg)
+{
+    if (guard_patset_add_literal(ps, bytes, len, det, arg))
+        return -1;
+    ps->p[ps->n - 1].word_end = true;
+    return 0;
 }
 
 int guard_patset_add_regex(guard_patset *ps, const char *expr, unsigned flags, uint16_t det,

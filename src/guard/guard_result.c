@@ -142,6 +142,25 @@ static int push_finding(guard_findings *f, const guard_finding *src, const char 
     return (int)f->n++;
 }
 
+void guard_findings_unchecked(guard_findings *f, size_t n)
+{
+    guard_finding u = {0};
+    size_t limit = f->limit;
+    char why[128];
+
+    snprintf(why, sizeof why, "%zu candidate matches over the scan's limit were not checked", n);
+    u.rule = "uninspectable.candidates";
+    u.category = GUARD_CAT_UNINSPECTABLE;
+    u.severity = GUARD_SEV_MEDIUM;
+    u.confidence = 100;
+    u.explanation = why;
+    f->limit = f->n + 1;
+    if (push_finding(f, &u, "", 0) < 0)
+        f->dropped++; /* out of memory: still counted, the status says partial */
+    f->limit = limit;
+    guard_findings_lost(f, n);
+}
+
 int guard_emit_orig(guard_ctx *c, const char *rule, guard_category cat, guard_severity sev,
                     int confidence, uint64_t os, uint64_t oe, const char *explanation)
 {

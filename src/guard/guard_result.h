@@ -19,6 +19,11 @@ guard_findings *guard_result_findings(guard_result_impl *r);
 /* n candidates could not be judged: counted as dropped findings, and the
  * result's status becomes partial when it is finalized. */
 void guard_findings_lost(guard_findings *f, size_t n);
+/* More candidate matches than a scan buffers (HITS_MAX): n were never
+ * looked at. Adds an uninspectable finding (past the findings cap, which
+ * is likely full then) so the policy holds the item: a text flooded with
+ * candidates must not pass as clean. */
+void guard_findings_unchecked(guard_findings *f, size_t n);
 
 /* The finding at index i (for detectors that revise a finding later). */
 guard_finding *guard_findings_at(guard_findings *f, int i);

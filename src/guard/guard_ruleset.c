@@ -266,6 +266,7 @@ guard_err guard_ruleset_load(const guard_options *opt, guard_ruleset **out, guar
     }
     for (size_t i = 0; i < rs->n_builtin; i++) {
         rs->meta[i].det = rs->pats.p[i].det;
+        rs->meta[i].word_end = rs->pats.p[i].word_end;
         rs->meta[i].arg = rs->pats.p[i].arg;
     }
     for (size_t i = 0; i < opt->n_lexicons; i++) {

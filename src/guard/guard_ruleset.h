@@ -20,6 +20,7 @@
 
 typedef struct guard_pat_meta {
     uint16_t det;
+    bool word_end; /* guard_patset_add_word() */
     uint32_t arg;
 } guard_pat_meta;
 

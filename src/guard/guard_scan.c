@@ -42,6 +42,11 @@ struct guard_scanner {
     size_t n_runs, cap_runs;
     uint64_t dig_pos; /* view offset the digit search resumes at */
     bool streaming;
+    /* for on_match(): the ruleset's pattern table, and the view offset up
+     * to which view bytes are final */
+    const guard_pat_meta *meta;
+    size_t n_meta;
+    uint64_t view_final;
 };
 
 struct guard_stream {
@@ -113,6 +118,13 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
     guard_scanner *s = ud;
     (void)from;
     (void)flags;
+    if (id < s->n_meta && s->meta[id].word_end && to < s->view_final) {
+        /* dropped here, not by the detector, so that ".co" of every
+         * ".com" never takes room in the hit buffer (HITS_MAX) */
+        unsigned b = s->norm.view[to - s->norm.base];
+        if (guard_is_alnum((int)b) || b == '_')
+            return 0;
+    }
     if (s->n_hits == s->cap_hits) {
         if (s->cap_hits >= HITS_MAX) {
             s->lost_hits++;
@@ -281,7 +293,7 @@ static void note_lost(guard_scanner *s, guard_result_impl *res)
 {
     if (s->lost_hits) {
         /* Too many candidates to check them all: say so, never pass silently. */
-        guard_findings_lost(guard_result_findings(res), s->lost_hits);
+        guard_findings_unchecked(guard_result_findings(res), s->lost_hits);
         s->lost_hits = 0;
     }
 }
@@ -321,6 +333,9 @@ guard_err guard_scan(guard_scanner *s, guard_ruleset *rs, const char *text, size
         rc = seterr(err, GUARD_EINVAL, "input too large once normalised: stream it");
         goto fail;
     }
+    s->meta = rs->meta;
+    s->n_meta = rs->n_builtin;
+    s->view_final = s->norm.base + s->norm.len;
     if (hs_scan(rs->db_block, s->norm.view ? (const char *)s->norm.view : "", (unsigned)s->norm.len,
                 0, s->scratch, on_match, s) != HS_SUCCESS) {
         rc = seterr(err, GUARD_ENOMEM, "Hyperscan scan failed");
@@ -430,6 +445,9 @@ static guard_err stream_advance(guard_stream *st, bool final, guard_error *err)
     guard_norm *n = &s->norm;
     uint64_t committed = n->base + guard_norm_committed(n);
 
+    s->meta = st->rs->meta;
+    s->n_meta = st->rs->n_builtin;
+    s->view_final = committed;
     if (committed > st->scanned) {
         const char *p = (const char *)n->view + (st->scanned - n->base);
         uint64_t left = committed - st->scanned;
