@@ -301,8 +301,7 @@ static guard_err read_target(gf_ctx *c, bool known, uint64_t left, char **buf, c
         if (rc)
             return rc;
         *dst = c->seg + c->seg_len;
-        *room = c->seg_cap - c->seg_len < SEG_BLOCK - c->seg_len ? c->seg_cap - c->seg_len
-                                                                 : SEG_BLOCK - c->seg_len;
+        *room = c->seg_cap - c->seg_len; /* seg_cap <= SEG_BLOCK */
         return GUARD_OK;
     }
     if (!*buf && !(*buf = malloc(IO_CHUNK)))

@@ -151,13 +151,6 @@ static bool is_host_byte(int b)
     return (b >= 'a' && b <= 'z') || (b >= '0' && b <= '9') || b == '-' || b == '.';
 }
 
-/* A byte that \b counts as a word character (Hyperscan without UCP: ASCII);
- * -1 (past the end of the view) is none. */
-static bool is_word_byte(int b)
-{
-    return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '_';
-}
-
 static bool is_cjk(uint32_t cp)
 {
     return (cp >= 0x2E80 && cp <= 0x9FFF) || (cp >= 0xAC00 && cp <= 0xD7AF) ||
@@ -1192,10 +1185,12 @@ static void link_on_hit(guard_ctx *c, uint32_t arg, uint64_t to)
 {
     link_state *st = c->det_state[GUARD_DET_LINK];
     link_pending h;
+    int b;
 
     if (!st || (to <= st->covered && st->n_pend == 0))
-        return; /* inside a URL already judged */
-    if (arg == L_TLD && is_word_byte(guard_ctx_view_byte(c, to)))
+        return;                     /* inside a URL already judged */
+    b = guard_ctx_view_byte(c, to); /* -1 past the end: a boundary */
+    if (arg == L_TLD && (guard_is_alnum(b) || b == '_'))
         return; /* ".co" of ".com", ".cn" of ".cnki": no word boundary */
     if (!locate(c, st, arg, to, &h))
         return;

@@ -445,6 +445,26 @@ out:
     srv_req_serialise(r);
 }
 
+/* Loads message `id` as a forward source: it exists, is not recalled, and
+ * the caller is a member of its conversation (else 404, never telling
+ * which). Returns 0, or -1 with the error already replied. */
+static int forward_source(srv_req *r, srv_worker *w, int64_t id, store_message *src)
+{
+    int rc = store_message_get(w->st, id, src);
+
+    if (rc == STORE_OK && src->recalled)
+        rc = STORE_NOTFOUND;
+    if (rc == STORE_OK)
+        rc = store_member_check(w->st, src->conv_id, r->user.id, NULL);
+    if (!rc)
+        return 0;
+    if (rc == STORE_NOTFOUND)
+        srv_error(r, 404, "not_found", "no such message");
+    else
+        srv_store_error(r, w, rc, "forward source");
+    return -1;
+}
+
 void srv_h_send(srv_req *r, srv_worker *w)
 {
     send_in in = {.conv_id = r->ids[0]};
@@ -459,19 +479,8 @@ void srv_h_send(srv_req *r, srv_worker *w)
         srv_body_int(r, "forward_of", &fwd) < 0)
         return;
     if (fwd) {
-        int rc = store_message_get(w->st, fwd, &src);
-
-        if (rc == STORE_OK && src.recalled)
-            rc = STORE_NOTFOUND;
-        if (rc == STORE_OK)
-            rc = store_member_check(w->st, src.conv_id, r->user.id, NULL);
-        if (rc) {
-            if (rc == STORE_NOTFOUND)
-                srv_error(r, 404, "not_found", "no such message");
-            else
-                srv_store_error(r, w, rc, "forward source");
+        if (forward_source(r, w, fwd, &src))
             goto out;
-        }
         in.text = src.text;
         in.len = src.text_len;
         in.forward_of = fwd;
@@ -574,7 +583,6 @@ void srv_h_forward(srv_req *r, srv_worker *w)
     const char *cid = NULL;
     store_message src = {0};
     char client_id[96];
-    int rc;
 
     if (!json_is_array(targets) || !json_array_size(targets) || json_array_size(targets) > 50) {
         srv_error(r, 400, "bad_request", "conversation_ids must list 1..50 conversations");
@@ -582,18 +590,8 @@ void srv_h_forward(srv_req *r, srv_worker *w)
     }
     if (srv_body_str(r, "client_id", &cid) < 0)
         return;
-    rc = store_message_get(w->st, r->ids[0], &src);
-    if (rc == STORE_OK && src.recalled)
-        rc = STORE_NOTFOUND;
-    if (rc == STORE_OK)
-        rc = store_member_check(w->st, src.conv_id, r->user.id, NULL);
-    if (rc) {
-        if (rc == STORE_NOTFOUND)
-            srv_error(r, 404, "not_found", "no such message");
-        else
-            srv_store_error(r, w, rc, "forward source");
+    if (forward_source(r, w, r->ids[0], &src))
         goto out;
-    }
     results = json_array();
     for (size_t i = 0; results && i < json_array_size(targets); i++) {
         json_t *t = json_array_get(targets, i), *body = NULL, *item;

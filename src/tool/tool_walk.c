@@ -176,7 +176,8 @@ static int read_dir(const char *path, dir_entry **out, size_t *nout)
         free_entries(v, n);
         return rc;
     }
-    qsort(v, n, sizeof *v, cmp_entry);
+    if (n) /* an empty directory has no array (qsort's base must not be NULL) */
+        qsort(v, n, sizeof *v, cmp_entry);
     *out = v;
     *nout = n;
     return 0;
