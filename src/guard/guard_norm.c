@@ -74,13 +74,31 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
-static int push_map(guard_norm *n, uint64_t orig, uint32_t olen)
+/* The fields of guard_map_entry.packed (see guard_norm.h). */
+static inline uint64_t map_orig(const guard_map_entry *e)
+{
+    return e->packed >> 11;
+}
+
+static inline uint32_t map_olen(const guard_map_entry *e)
+{
+    return (uint32_t)(e->packed >> 8) & 7u;
+}
+
+static inline uint32_t map_vlen(const guard_map_entry *e)
+{
+    return (uint32_t)e->packed & 0xFFu;
+}
+
+/* Opens a map entry at the view's end: a fold of the original character
+ * [orig, orig + olen) to the next vlen view bytes (olen = vlen = 0: none),
+ * and a linear run after it. */
+static int push_map(guard_norm *n, uint64_t orig, uint32_t olen, uint32_t vlen)
 {
     if (n->n_map == n->cap_map && grow((void **)&n->map, &n->cap_map, n->n_map + 1, sizeof *n->map))
         return -1;
     n->map[n->n_map].view = n->base + n->len;
-    n->map[n->n_map].orig = orig;
-    n->map[n->n_map].olen = olen;
+    n->map[n->n_map].packed = orig << 11 | (uint64_t)olen << 8 | vlen;
     n->n_map++;
     return 0;
 }
@@ -157,24 +175,21 @@ static int emit(guard_norm *n, uint64_t orig, uint32_t olen, const unsigned char
         if (grow((void **)&n->view, &n->cap, n->len + vlen + 8, 1))
             return -1;
     }
-    if (identity_len) {
+    if (identity_len || (vlen == olen && !(flags & GUARD_FOLD_EVASION))) {
+        /* the same bytes, or a same-length fold (case, T→S): byte for byte */
         if (!n->linear_ok) {
-            if (push_map(n, orig, 0))
+            if (push_map(n, orig, 0, 0))
                 return -1;
             n->linear_ok = true;
         }
-        memcpy(n->view + n->len, src, vlen);
     } else {
-        if (push_map(n, orig, olen))
+        /* a fold of another length (or an evasion): the whole character,
+         * and what follows it runs on linearly from its end */
+        if (push_map(n, orig, olen, vlen))
             return -1;
-        n->linear_ok = false;
-        memcpy(n->view + n->len, out, vlen);
-        if (vlen == olen && !(flags & GUARD_FOLD_EVASION)) {
-            /* same length (a case or T→S fold): the next char may be linear */
-            n->map[n->n_map - 1].olen = 0;
-            n->linear_ok = true;
-        }
+        n->linear_ok = true;
     }
+    memcpy(n->view + n->len, identity_len ? src : out, vlen);
     if ((flags & GUARD_FOLD_EVASION) && push_ev(n, orig))
         return -1;
     n->len += vlen;
@@ -511,17 +526,14 @@ done:
 }
 
 /* Ordinary punctuation at offset i of this chunk that folds to one ASCII
- * byte, written at *w: mapped as emit() maps it, then a new linear entry for
- * what follows. */
+ * byte, written at *w: mapped as emit() maps it. */
 static int fold_punct(guard_norm *n, unsigned char **w, size_t i, unsigned char byte)
 {
     n->len = (size_t)(*w - n->view);
-    if (push_map(n, n->orig_pos + i, 3))
+    if (push_map(n, n->orig_pos + i, 3, 1))
         return -1;
     *(*w)++ = byte;
     n->len++;
-    if (push_map(n, n->orig_pos + i + 3, 0))
-        return -1;
     n->linear_ok = true;
     return 0;
 }
@@ -567,7 +579,7 @@ static size_t stretch(guard_norm *n, const unsigned char *s, size_t i, size_t le
         grow((void **)&n->view, &n->cap, n->len + (len - i) + 8, 1))
         return (size_t)-1;
     if (!n->linear_ok && !lead_fold) {
-        if (push_map(n, n->orig_pos + i, 0))
+        if (push_map(n, n->orig_pos + i, 0, 0))
             return (size_t)-1;
         n->linear_ok = true;
     }
@@ -575,7 +587,6 @@ static size_t stretch(guard_norm *n, const unsigned char *s, size_t i, size_t le
     unsigned char *w = n->view + n->len; /* n->len is behind w until out: */
     bool cjk = n->last_cjk, sp = n->last_space;
     uint32_t seg = n->seg;
-    size_t fresh = (size_t)-1; /* where a map entry was opened, nothing copied yet */
     while (i < len) {
         if (s[i] < 0x80) {
             size_t k = ascii_run(s + i, len - i, w, &cjk, &sp, &seg);
@@ -623,7 +634,6 @@ static size_t stretch(guard_norm *n, const unsigned char *s, size_t i, size_t le
                                *(const unsigned char *)&guard_fold_bmp[c3].val))
                     return (size_t)-1;
                 p += 3;
-                fresh = (size_t)(p - s);
             } else {
                 memcpy(w, &raw, 4);
                 w += 3;
@@ -635,10 +645,6 @@ static size_t stretch(guard_norm *n, const unsigned char *s, size_t i, size_t le
         i = (size_t)(p - s);
         cjk = seg != 0; /* the last one was CJK (seg counts those), or punctuation */
         sp = false;
-    }
-    if (fresh == i) {
-        n->n_map--; /* the stretch ended right after a fold: no linear run */
-        n->linear_ok = false;
     }
     n->len = (size_t)(w - n->view);
     n->last_cjk = cjk;
@@ -760,9 +766,10 @@ size_t guard_norm_committed(const guard_norm *n)
  * findings in view order), so the search starts from the previous answer and
  * gallops from there; a plain binary search over ~10,000 entries a megabyte
  * was 9% of a scan. It gallops backwards too, for detectors that look back a
- * little, though in the benchmark scan only 0.7% of lookups go back: what is
- * left of its cost is cache misses, the map being about as large as the text
- * (55,000 entries of 24 bytes a megabyte of Chinese office text). */
+ * little, though in the benchmark scan only 0.7% of lookups go back. What is
+ * left of its cost is cache misses: a megabyte of Chinese office text has
+ * 29,000 entries of 16 bytes (it had 55,000 of 24 before a fold and the run
+ * after it shared an entry). */
 static size_t find_entry(guard_norm *n, uint64_t v)
 {
     size_t lo, hi, h = n->map_hint < n->n_map ? n->map_hint : 0, step = 1;
@@ -800,6 +807,7 @@ static size_t find_entry(guard_norm *n, uint64_t v)
 void guard_norm_to_orig(guard_norm *n, uint64_t vs, uint64_t ve, uint64_t *os, uint64_t *oe)
 {
     const guard_map_entry *a, *b;
+    uint64_t d;
     if (!n->n_map) {
         *os = *oe = 0;
         return;
@@ -808,8 +816,10 @@ void guard_norm_to_orig(guard_norm *n, uint64_t vs, uint64_t ve, uint64_t *os, u
         ve = vs + 1;
     a = &n->map[find_entry(n, vs)];
     b = &n->map[find_entry(n, ve - 1)];
-    *os = a->olen ? a->orig : a->orig + (vs - a->view);
-    *oe = b->olen ? b->orig + b->olen : b->orig + (ve - b->view);
+    d = vs - a->view;
+    *os = map_orig(a) + (d < map_vlen(a) ? 0 : map_olen(a) + (d - map_vlen(a)));
+    d = ve - 1 - b->view;
+    *oe = map_orig(b) + map_olen(b) + (d < map_vlen(b) ? 0 : d - map_vlen(b) + 1);
 }
 
 bool guard_norm_evasive(const guard_norm *n, uint64_t os, uint64_t oe)

@@ -10,10 +10,12 @@
  *
  * The offset map is sparse: one entry where the view/original relation stops
  * being byte-for-byte (a drop, an expansion, a length change), so plain ASCII
- * and same-length CJK folds cost nothing. Evasion events record the original
- * offsets of folds that only an evader would need (a zero-width character, a
- * dropped separator inside a CJK word, a homoglyph); a hit spanning one is
- * flagged as found through an evasion view.
+ * and same-length CJK folds cost nothing. An entry holds a fold and the
+ * linear run after it (，→, then the text up to the next change), so a
+ * length-changing fold in running text costs one entry, not two. Evasion
+ * events record the original offsets of folds that only an evader would need (a zero-width
+ * character, a dropped separator inside a CJK word, a homoglyph); a hit spanning one is flagged as
+ * found through an evasion view.
  *
  * Ordinary CJK sentence punctuation (，。、：；？！“”‘’（）《》【】… and the
  * like) separates words rather than hides them: it stays in the view, and is
@@ -39,9 +41,12 @@
 
 typedef struct guard_map_entry {
     uint64_t view; /* first view byte of this run */
-    uint64_t orig; /* original byte it maps to */
-    uint32_t olen; /* 0: linear run (byte i ↔ byte i); else one original
-                      character of olen bytes spread over the whole run */
+    /* orig << 11 | olen << 8 | vlen: the view bytes [view, view + vlen)
+     * stand for one original character [orig, orig + olen) (a fold; both 0
+     * when there is none); the view bytes after them map byte for byte from
+     * orig + olen on. Packed (orig < 2^53, olen <= 4, vlen <= 255) because
+     * the map is about as large as the text and its lookups miss the cache. */
+    uint64_t packed;
 } guard_map_entry;
 
 typedef struct guard_norm {

@@ -181,6 +181,46 @@ static void test_offset_map(void **state)
     guard_norm_free(&n);
 }
 
+/* Each view span maps to exactly the original text it was folded from: a
+ * length-changing fold and the linear run after it share one map entry, so
+ * the run's first bytes, its end, a fold at the very end of the input, a
+ * fold next to a drop and a replaced byte are each checked. */
+static void test_map_spans(void **state)
+{
+    (void)state;
+    const char *in = "会议，乙方：丙ＡＢＣ，end。機密，是的\xFF己 x\xE2\x80\x8B，y 长期，";
+    static const struct {
+        const char *view, *orig;
+    } want[] = {
+        {"会议,", "会议，"},         {",乙方", "，乙方"},         {"方:丙abc", "方：丙ＡＢＣ"},
+        {"c,end", "Ｃ，end"},        {"机密,是的", "機密，是的"}, {"的\xEF\xBF\xBD己", "的\xFF己"},
+        {"x,y", "x\xE2\x80\x8B，y"}, {"长期,", "长期，"},
+    };
+    guard_norm n;
+    guard_norm_init(&n);
+    assert_int_equal(guard_norm_feed(&n, (const unsigned char *)in, strlen(in), true), 0);
+    const char *v = (const char *)n.view;
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        const char *hit = memmem(v, n.len, want[i].view, strlen(want[i].view));
+        if (!hit)
+            fail_msg("view has no \"%s\"", want[i].view);
+        uint64_t vs = (uint64_t)(hit - v), os, oe;
+        guard_norm_to_orig(&n, vs, vs + strlen(want[i].view), &os, &oe);
+        if (oe - os != strlen(want[i].orig) || memcmp(in + os, want[i].orig, oe - os))
+            fail_msg("view \"%s\" maps to \"%.*s\", not \"%s\"", want[i].view, (int)(oe - os),
+                     in + os, want[i].orig);
+    }
+    /* every view byte maps inside the original, in order */
+    uint64_t last = 0;
+    for (uint64_t b = 0; b < n.len; b++) {
+        uint64_t os, oe;
+        guard_norm_to_orig(&n, b, b + 1, &os, &oe);
+        assert_true(os < oe && oe <= strlen(in) && os >= last);
+        last = os;
+    }
+    guard_norm_free(&n);
+}
+
 static void test_invalid_utf8(void **state)
 {
     (void)state;
@@ -282,13 +322,10 @@ static void test_discard(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_folds),
-        cmocka_unit_test(test_offset_map),
-        cmocka_unit_test(test_invalid_utf8),
-        cmocka_unit_test(test_chunking),
-        cmocka_unit_test(test_discard),
-        cmocka_unit_test(test_cjk_punctuation),
-        cmocka_unit_test(test_fold_table_fast_path),
+        cmocka_unit_test(test_folds),           cmocka_unit_test(test_offset_map),
+        cmocka_unit_test(test_map_spans),       cmocka_unit_test(test_invalid_utf8),
+        cmocka_unit_test(test_chunking),        cmocka_unit_test(test_discard),
+        cmocka_unit_test(test_cjk_punctuation), cmocka_unit_test(test_fold_table_fast_path),
         cmocka_unit_test(test_fold_bit_tables),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
