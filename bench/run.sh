@@ -211,6 +211,15 @@ db=$(find "$cache" -name "*.block.hsdb" | head -n 1)
 echo
 echo "== matcher floor (bench_hsraw): how fast the scan could be if the guard did nothing else"
 report "$bench_hsraw" --lexicon "$out/lex10k.txt" ${db:+--db "$db"} "$corpus"/* || fail "bench_hsraw"
+# The normaliser and the matcher alone are what any scan of this design must
+# spend on every byte: their speed against rg's is the ratio's ceiling.
+floor=$(awk -F'\t' '$2 == "normaliser + guard database MB/s" { v = $3 } END { print v }' "$summary")
+if [ -n "$floor" ] && [ -n "$rg_mbs" ]; then
+    ratio=$(awk -v a="$floor" -v b="$rg_mbs" 'BEGIN { printf "%.2f", a / b }')
+    echo "  normaliser + matcher alone: ${ratio}x rg (the most a full scan could reach;" \
+        "${target_ratio}x rg is $(awk -v b="$rg_mbs" -v t="$target_ratio" 'BEGIN { printf "%.0f", b * t }') MB/s)"
+    row "ceiling: normaliser + matcher MB/s" "$floor" "rg $rg_mbs" "${ratio}x" "(info)" "-"
+fi
 
 # ---- check: per-message latency ------------------------------------------------------
 
