@@ -150,6 +150,21 @@ with tempfile.TemporaryDirectory() as d:
     items = jsonl(out)
     check("stdin-scanned", rc == 1 and items and items[0]["verdict"] == "block", out + err)
 
+    # stream mode (here: input over the policy's max_message_bytes) reports
+    # a marking line that ends the input once, as block mode does: Hyperscan
+    # reported a multiline $ before the final line feed twice in streams
+    rules = "rules:\n  - id: m\n    match: {category: marking}\n    action: warn\n"
+    blockpol = write("block.yaml", "version: 1\n" + rules)
+    streampol = write("stream.yaml", "version: 1\nsettings:\n  max_message_bytes: 1\n" + rules)
+    for text in ["正文\n内部\n", "正文\n内部", "正文\n注意保存 \n", "正文\nTOP SECRET\n", "特急\n"]:
+        got = []
+        for pol in (blockpol, streampol):
+            rc, out, err = run(["scan", "--format", "json", "--no-progress", "--policy", pol, "-"],
+                               stdin=text.encode())
+            got.append(jsonl(out))
+        ok = got[0] and got[0] == got[1] and len(got[0][0]["findings"]) == 1
+        check("stream-last-line-once %r" % text, ok, str(got))
+
     # text format masks personal data in excerpts; JSON does not
     rc, out, err = run(["scan", "--format", "text", "--color", "never", "--no-progress", pii])
     check("text-masks-pii", "110101199003074514" not in out and "110" in out, out)

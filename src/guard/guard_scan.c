@@ -234,9 +234,27 @@ static int cmp_hit(const void *a, const void *b)
     return x->id < y->id ? -1 : (x->id > y->id);
 }
 
+/* True when hit i repeats one before it: same pattern, same end. The hits
+ * are in end order, so only those ending where it ends are looked at.
+ *
+ * Hyperscan reports a match once per pattern and end offset within a scan,
+ * but a multiline $ also matches "before a line feed at the end of the
+ * subject" (PCRE's $), and stream mode checks that in hs_close_stream(),
+ * apart from the scan that reported the same match when it saw the line
+ * feed: a marking line that ends the input came twice. Both copies end one
+ * byte before the end of the view, and every batch before the last stops
+ * LOOKAHEAD bytes short of it, so they meet here in the last batch. */
+static bool hit_repeats(const guard_hit *hits, size_t i)
+{
+    for (size_t j = i; j-- > 0 && hits[j].to == hits[i].to;)
+        if (hits[j].id == hits[i].id)
+            return true;
+    return false;
+}
+
 /* Dispatches buffered hits and digit runs with end offset <= upto, merged in
- * end order (a digit run after the hits ending where it ends); keeps the
- * rest. */
+ * end order (a digit run after the hits ending where it ends), each hit
+ * once; keeps the rest. */
 static void dispatch(guard_scanner *s, guard_ctx *c, uint64_t upto)
 {
     const guard_ruleset *rs = c->rs;
@@ -250,6 +268,8 @@ static void dispatch(guard_scanner *s, guard_ctx *c, uint64_t upto)
         const guard_hit *h = &s->hits[i];
         if (h->to > upto)
             break;
+        if (hit_repeats(s->hits, i))
+            continue;
         for (; r < s->n_runs && s->runs[r] < h->to; r++)
             dispatch_digits(c, s->runs[r]);
         if (h->id >= rs->n_builtin)

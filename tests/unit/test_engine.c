@@ -8,6 +8,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -80,6 +81,40 @@ static size_t make_doc(char *buf, size_t cap, int reps)
     return n;
 }
 
+/* Streams `len` bytes of `text` in chunks of `step` bytes. */
+static guard_result *scan_chunks(guard_scanner *s, guard_ruleset *rs, const char *text, size_t len,
+                                 size_t step)
+{
+    guard_stream *st;
+    guard_result *r;
+    guard_error err;
+    assert_int_equal(guard_stream_open(s, rs, GUARD_SCOPE_INTERNAL, &st, &err), GUARD_OK);
+    for (size_t off = 0; off < len; off += step)
+        assert_int_equal(
+            guard_stream_feed(st, text + off, len - off < step ? len - off : step, &err), GUARD_OK);
+    assert_int_equal(guard_stream_close(st, &r, &err), GUARD_OK);
+    assert_null(r->masked); /* streams never keep a copy */
+    return r;
+}
+
+/* A stream result `b` has the findings of the block result `a`, one for one. */
+static void assert_same_findings(const guard_result *a, const guard_result *b, const char *what,
+                                 size_t step)
+{
+    if (b->n_findings != a->n_findings)
+        fail_msg("%s, chunks of %zu: %zu findings streamed, %zu in a block", what, step,
+                 b->n_findings, a->n_findings);
+    assert_int_equal(b->verdict, a->verdict);
+    for (size_t i = 0; i < a->n_findings; i++) {
+        assert_string_equal(b->findings[i].rule, a->findings[i].rule);
+        assert_int_equal(b->findings[i].start, a->findings[i].start);
+        assert_int_equal(b->findings[i].end, a->findings[i].end);
+        assert_string_equal(b->findings[i].excerpt, a->findings[i].excerpt);
+        assert_int_equal(b->findings[i].severity, a->findings[i].severity);
+        assert_int_equal(b->findings[i].confidence, a->findings[i].confidence);
+    }
+}
+
 static void test_block_vs_stream(void **state)
 {
     (void)state;
@@ -99,27 +134,72 @@ static void test_block_vs_stream(void **state)
     assert_int_equal(has_rule(a, "marking.classified"), 1);
 
     for (size_t step = 1; step <= 4096; step = step * 3 + 1) {
-        guard_stream *st;
-        guard_result *b;
-        assert_int_equal(guard_stream_open(s, rs, GUARD_SCOPE_INTERNAL, &st, &err), GUARD_OK);
-        for (size_t off = 0; off < len; off += step)
-            assert_int_equal(
-                guard_stream_feed(st, doc + off, len - off < step ? len - off : step, &err),
-                GUARD_OK);
-        assert_int_equal(guard_stream_close(st, &b, &err), GUARD_OK);
-        assert_int_equal(b->verdict, a->verdict);
-        assert_int_equal(b->n_findings, a->n_findings);
-        for (size_t i = 0; i < a->n_findings; i++) {
-            assert_string_equal(b->findings[i].rule, a->findings[i].rule);
-            assert_int_equal(b->findings[i].start, a->findings[i].start);
-            assert_int_equal(b->findings[i].end, a->findings[i].end);
-            assert_string_equal(b->findings[i].excerpt, a->findings[i].excerpt);
-            assert_int_equal(b->findings[i].confidence, a->findings[i].confidence);
-        }
-        assert_null(b->masked); /* streams never keep a copy */
+        guard_result *b = scan_chunks(s, rs, doc, len, step);
+        assert_same_findings(a, b, "make_doc", step);
         guard_result_free(b);
     }
     guard_result_free(a);
+    guard_scanner_free(s);
+    guard_ruleset_unref(rs);
+}
+
+/* Patterns that end with a multiline $ (marking.internal, marking.banner,
+ * marking.urgency) on the last line of the input, with and without a line
+ * feed after it: Hyperscan's stream mode reports a match before the final
+ * line feed both while scanning and again when the stream closes. Found
+ * once, as in a block, whatever the chunks. */
+static void test_stream_last_line(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *rule;
+        bool header; /* counts only near the top: not after the filler */
+    } cases[] = {
+        {"正文\n内部\n", "marking.internal", false},
+        {"正文\n内部", "marking.internal", false},
+        {"内部\n", "marking.internal", false},
+        {"内部", "marking.internal", false},
+        {"正文\n内部 \n", "marking.internal", false},
+        {"正文\n内部资料★5年\n", "marking.internal", false},
+        {"正文\n注意保存\r\n", "marking.internal", false},
+        {"工作秘密\n\n", "marking.internal", false},
+        {"正文\nTOP SECRET\n", "marking.banner", false},
+        {"正文\nTOP SECRET//NOFORN", "marking.banner", false},
+        {"CONFIDENTIAL\n", "marking.banner", false},
+        {"特急\n", "marking.urgency", true},
+        {"紧急程度：加急", "marking.urgency", true},
+        {"正文\n份号：000123\n", "marking.doc_number", true},
+        {"国务院办公厅文件\n", "marking.masthead", true},
+    };
+    static const size_t steps[] = {1, 2, 3, 5, 7, 4096};
+    static const char filler[] = "这一行只是普通的工作安排。\n";
+    guard_ruleset *rs = load(NULL, NULL);
+    guard_scanner *s;
+    guard_error err;
+    static char doc[16384];
+    assert_int_equal(guard_scanner_new(&s, &err), GUARD_OK);
+    for (size_t i = 0; i < 2 * sizeof cases / sizeof *cases; i++) {
+        /* each case alone, then after more than the stream's look-ahead */
+        const char *text = cases[i / 2].text;
+        size_t len = 0;
+        if (i % 2)
+            for (; len < 6000; len += strlen(filler))
+                memcpy(doc + len, filler, strlen(filler));
+        memcpy(doc + len, text, strlen(text));
+        len += strlen(text);
+
+        guard_result *a;
+        assert_int_equal(guard_scan(s, rs, doc, len, GUARD_SCOPE_INTERNAL, &a, &err), GUARD_OK);
+        if (has_rule(a, cases[i / 2].rule) != (i % 2 && cases[i / 2].header ? 0 : 1))
+            fail_msg("\"%s\": %d %s in a block", text, has_rule(a, cases[i / 2].rule),
+                     cases[i / 2].rule);
+        for (size_t k = 0; k < sizeof steps / sizeof *steps; k++) {
+            guard_result *b = scan_chunks(s, rs, doc, len, steps[k]);
+            assert_same_findings(a, b, text, steps[k]);
+            guard_result_free(b);
+        }
+        guard_result_free(a);
+    }
     guard_scanner_free(s);
     guard_ruleset_unref(rs);
 }
@@ -358,10 +438,10 @@ static void test_lost_hits(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_block_vs_stream), cmocka_unit_test(test_stream_bounded),
-        cmocka_unit_test(test_cache),           cmocka_unit_test(test_reload),
-        cmocka_unit_test(test_lexicon_errors),  cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_lost_hits),
+        cmocka_unit_test(test_block_vs_stream), cmocka_unit_test(test_stream_last_line),
+        cmocka_unit_test(test_stream_bounded),  cmocka_unit_test(test_cache),
+        cmocka_unit_test(test_reload),          cmocka_unit_test(test_lexicon_errors),
+        cmocka_unit_test(test_limits),          cmocka_unit_test(test_lost_hits),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
