@@ -874,12 +874,18 @@ void guard_norm_discard(guard_norm *n, uint64_t keep_from)
     }
 }
 
+int guard_norm_fold(guard_norm *n, const char *s, size_t len)
+{
+    guard_norm_reset(n);
+    return guard_norm_feed(n, (const unsigned char *)s, len, true);
+}
+
 char *guard_norm_string(const char *s, size_t len, size_t *out_len)
 {
     guard_norm n;
     char *r = NULL;
     guard_norm_init(&n);
-    if (guard_norm_feed(&n, (const unsigned char *)s, len, true) == 0) {
+    if (guard_norm_fold(&n, s, len) == 0) {
         r = malloc(n.len + 1);
         if (r) {
             if (n.len)

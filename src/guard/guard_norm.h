@@ -107,4 +107,9 @@ bool guard_norm_evasive(const guard_norm *n, uint64_t os, uint64_t oe);
  * NUL-terminated view of *out_len bytes. Returns NULL when out of memory. */
 char *guard_norm_string(const char *s, size_t len, size_t *out_len);
 
+/* The same into n's own buffers (n is reset first): the view is then
+ * n->view[0, n->len). For folding many terms with one normaliser. Returns 0,
+ * or -1 when out of memory. */
+int guard_norm_fold(guard_norm *n, const char *s, size_t len);
+
 #endif
