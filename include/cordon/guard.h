@@ -194,6 +194,8 @@ void guard_result_free(guard_result *r);
 
 /* ---- names -------------------------------------------------------------- */
 
+/* Static strings; those of categories, severities, actions and statuses are
+ * lowercase ASCII words ("?" out of range), written into JSON unescaped. */
 const char *guard_category_name(guard_category c);
 const char *guard_severity_name(guard_severity s);
 const char *guard_action_name(guard_action a);

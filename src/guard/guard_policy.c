@@ -1057,11 +1057,57 @@ static bool satisfies(const guard_policy_rule *r, const guard_finding *f)
     return true;
 }
 
+/* Findings grouped by category: group c (c < GUARD_CAT_COUNT) is
+ * idx[first[c] .. first[c + 1]), and group GUARD_CAT_COUNT holds those of
+ * no known category. Every rule names one or two categories and reads only
+ * their groups (and the last one), where it read every finding: applying
+ * the default policy to a file's findings cost ~540 instructions a finding. */
+typedef struct by_category {
+    uint32_t *idx;
+    size_t first[GUARD_CAT_COUNT + 2];
+    uint32_t local[256]; /* idx for a message's few findings: no malloc */
+} by_category;
+
+/* Without memory (or past 2^32 findings), every finding is put in the last
+ * group: each rule then reads them all, as satisfies() checks the category
+ * anyway. */
+static void group_findings(by_category *g, const guard_finding *findings, size_t n)
+{
+    size_t count[GUARD_CAT_COUNT + 1] = {0};
+
+    memset(g->first, 0, sizeof g->first);
+    g->idx = n <= sizeof g->local / sizeof g->local[0] ? g->local
+             : n <= UINT32_MAX                         ? malloc(n * sizeof *g->idx)
+                                                       : NULL;
+    if (!g->idx) {
+        g->first[GUARD_CAT_COUNT + 1] = n;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned c = (unsigned)findings[i].category;
+        count[c < GUARD_CAT_COUNT ? c : GUARD_CAT_COUNT]++;
+    }
+    for (size_t c = 0; c <= GUARD_CAT_COUNT; c++)
+        g->first[c + 1] = g->first[c] + count[c];
+    memcpy(count, g->first, sizeof count); /* now the next free slot of each group */
+    for (size_t i = 0; i < n; i++) {
+        unsigned c = (unsigned)findings[i].category;
+        g->idx[count[c < GUARD_CAT_COUNT ? c : GUARD_CAT_COUNT]++] = (uint32_t)i;
+    }
+}
+
+/* Whether rule r reads group c. */
+static bool reads_group(const guard_policy_rule *r, size_t c)
+{
+    return c == GUARD_CAT_COUNT || !r->categories || (r->categories & (1u << c));
+}
+
 guard_action guard_policy_apply(const guard_policy *p, guard_finding *findings, size_t n,
                                 guard_scope scope, const char **decided_by)
 {
     guard_action verdict = GUARD_ALLOW;
     const char *decider = NULL;
+    by_category g;
 
     /* start from scratch so that applying twice (guard_result_add) gives the
      * same answer as applying once */
@@ -1069,22 +1115,32 @@ guard_action guard_policy_apply(const guard_policy *p, guard_finding *findings, 
         findings[i].action = GUARD_ALLOW;
         findings[i].policy_rule = NULL;
     }
+    group_findings(&g, findings, n);
     for (size_t k = 0; p && k < p->n_rules; k++) {
         const guard_policy_rule *r = &p->rules[k];
         size_t count = 0;
 
         if (r->scope >= 0 && r->scope != (int)scope)
             continue;
-        for (size_t i = 0; i < n && count < r->min_count; i++)
-            if (satisfies(r, &findings[i]))
-                count++;
+        for (size_t c = 0; c <= GUARD_CAT_COUNT; c++) {
+            if (!reads_group(r, c))
+                continue;
+            for (size_t j = g.first[c]; j < g.first[c + 1] && count < r->min_count; j++)
+                if (satisfies(r, &findings[g.idx ? g.idx[j] : j]))
+                    count++;
+        }
         if (count < r->min_count)
             continue;
         /* fired: raise every finding that satisfies it */
-        for (size_t i = 0; i < n; i++) {
-            if (r->action > findings[i].action && satisfies(r, &findings[i])) {
-                findings[i].action = r->action;
-                findings[i].policy_rule = r->id;
+        for (size_t c = 0; c <= GUARD_CAT_COUNT; c++) {
+            if (!reads_group(r, c))
+                continue;
+            for (size_t j = g.first[c]; j < g.first[c + 1]; j++) {
+                guard_finding *f = &findings[g.idx ? g.idx[j] : j];
+                if (r->action > f->action && satisfies(r, f)) {
+                    f->action = r->action;
+                    f->policy_rule = r->id;
+                }
             }
         }
         /* strictly stronger only: the first rule with the final action decides */
@@ -1093,6 +1149,8 @@ guard_action guard_policy_apply(const guard_policy *p, guard_finding *findings, 
             decider = r->id;
         }
     }
+    if (g.idx != g.local)
+        free(g.idx);
     if (decided_by)
         *decided_by = decider;
     return verdict;

@@ -158,18 +158,16 @@ static void jw_flush(tool_jw *w)
     w->n = 0;
 }
 
-void tool_jw_raw(tool_jw *w, const char *s, size_t n)
+void tool_jw_raw_big(tool_jw *w, const char *s, size_t n)
 {
-    if (n > sizeof w->tmp - w->n) {
-        jw_flush(w);
-        if (n > sizeof w->tmp) {
-            if (!w->err && tool_buf_add(w->out, s, n))
-                w->err = true;
-            return;
-        }
+    jw_flush(w);
+    if (n > sizeof w->tmp) {
+        if (!w->err && tool_buf_add(w->out, s, n))
+            w->err = true;
+        return;
     }
-    memcpy(w->tmp + w->n, s, n);
-    w->n += n;
+    memcpy(w->tmp, s, n);
+    w->n = n;
 }
 
 /* Bytes below 0x20 and '"' and '\\' are escaped; the rest of ASCII is
@@ -181,6 +179,20 @@ static const char jw_esc[32][7] = {
     "\\u0018", "\\u0019", "\\u001A", "\\u001B", "\\u001C", "\\u001D", "\\u001E", "\\u001F",
 };
 
+/* True when none of the 8 bytes at p needs a look: all are ASCII from 0x20
+ * up, and none is '"' or '\\'. Each test below is exact for bytes under
+ * 0x80, and a byte from 0x80 up fails the first one. */
+static bool jw_plain8(const unsigned char *p)
+{
+    const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+    uint64_t x, q, b;
+
+    memcpy(&x, p, 8);
+    q = x ^ (ones * '"');
+    b = x ^ (ones * '\\');
+    return !((x | ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b)) & high);
+}
+
 void tool_jw_str(tool_jw *w, const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
@@ -188,9 +200,25 @@ void tool_jw_str(tool_jw *w, const char *s, size_t n)
 
     TOOL_JW_LIT(w, "\"");
     while (i < n) {
+        /* Strings here are mostly plain ASCII or CJK: eight ASCII bytes per
+         * test (the last eight of the string when fewer are left, which
+         * may test some again), and a three-byte sequence whose lead byte
+         * (E1..EC, EE, EF) cannot start an overlong or a surrogate needs
+         * only its two continuation bytes checked. */
         unsigned char b = u[i];
-        if (b >= 0x20 && b < 0x80 && b != '"' && b != '\\') {
-            i++;
+        if (b < 0x80) {
+            size_t at = i + 8 <= n ? i : n - 8;
+            if (n >= 8 && jw_plain8(u + at)) {
+                i = at + 8;
+                continue;
+            }
+            if (b >= 0x20 && b != '"' && b != '\\') {
+                i++;
+                continue;
+            }
+        } else if (b >= 0xE1 && b <= 0xEF && b != 0xED && i + 3 <= n && (u[i + 1] & 0xC0) == 0x80 &&
+                   (u[i + 2] & 0xC0) == 0x80) {
+            i += 3;
             continue;
         }
         size_t k = b < 0x80 ? 0 : utf8_len(u + i, n - i);
@@ -221,15 +249,36 @@ void tool_jw_cstr(tool_jw *w, const char *s)
         TOOL_JW_LIT(w, "null");
 }
 
+/* "00" to "99": an integer is written two digits per division, five a
+ * finding (confidence, start, end, line, column). */
+static const char jw_pairs[] = "00010203040506070809"
+                               "10111213141516171819"
+                               "20212223242526272829"
+                               "30313233343536373839"
+                               "40414243444546474849"
+                               "50515253545556575859"
+                               "60616263646566676869"
+                               "70717273747576777879"
+                               "80818283848586878889"
+                               "90919293949596979899";
+
 void tool_jw_int(tool_jw *w, int64_t v)
 {
     char d[24];
     size_t k = sizeof d;
     uint64_t m = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        d[--k] = (char)('0' + m % 10);
-        m /= 10;
-    } while (m);
+    while (m >= 100) {
+        size_t r = (size_t)(m % 100) * 2;
+        m /= 100;
+        d[--k] = jw_pairs[r + 1];
+        d[--k] = jw_pairs[r];
+    }
+    if (m >= 10) {
+        d[--k] = jw_pairs[m * 2 + 1];
+        d[--k] = jw_pairs[m * 2];
+    } else {
+        d[--k] = (char)('0' + m);
+    }
     if (v < 0)
         d[--k] = '-';
     tool_jw_raw(w, d + k, sizeof d - k);
@@ -239,6 +288,15 @@ int tool_jw_finish(tool_jw *w)
 {
     jw_flush(w);
     return w->err ? -1 : 0;
+}
+
+/* A name from guard_*_name(): a lowercase ASCII word (or "?"), nothing to
+ * escape, so it is copied without the look at every byte. */
+static void jw_name(tool_jw *w, const char *name)
+{
+    TOOL_JW_LIT(w, "\"");
+    tool_jw_raw(w, name, strlen(name));
+    TOOL_JW_LIT(w, "\"");
 }
 
 static void jw_uint_or_null(tool_jw *w, uint64_t v)
@@ -254,9 +312,9 @@ static void jw_finding(tool_jw *w, const guard_finding *f, const tool_pos *pos)
     TOOL_JW_LIT(w, "{\"rule\":");
     tool_jw_cstr(w, f->rule);
     TOOL_JW_LIT(w, ",\"category\":");
-    tool_jw_cstr(w, guard_category_name(f->category));
+    jw_name(w, guard_category_name(f->category));
     TOOL_JW_LIT(w, ",\"severity\":");
-    tool_jw_cstr(w, guard_severity_name(f->severity));
+    jw_name(w, guard_severity_name(f->severity));
     TOOL_JW_LIT(w, ",\"confidence\":");
     tool_jw_int(w, f->confidence);
     TOOL_JW_LIT(w, ",\"start\":");
@@ -268,7 +326,7 @@ static void jw_finding(tool_jw *w, const guard_finding *f, const tool_pos *pos)
     TOOL_JW_LIT(w, ",\"excerpt\":");
     tool_jw_cstr(w, f->excerpt ? f->excerpt : "");
     TOOL_JW_LIT(w, ",\"action\":");
-    tool_jw_cstr(w, guard_action_name(f->action));
+    jw_name(w, guard_action_name(f->action));
     TOOL_JW_LIT(w, ",\"policy_rule\":");
     tool_jw_cstr(w, f->policy_rule);
     if (f->evasion)
@@ -286,9 +344,9 @@ static void jw_finding(tool_jw *w, const guard_finding *f, const tool_pos *pos)
 void tool_jw_result(tool_jw *w, const guard_result *r, const tool_pos *pos)
 {
     TOOL_JW_LIT(w, ",\"verdict\":");
-    tool_jw_cstr(w, guard_action_name(r->verdict));
+    jw_name(w, guard_action_name(r->verdict));
     TOOL_JW_LIT(w, ",\"status\":");
-    tool_jw_cstr(w, guard_status_name(r->status));
+    jw_name(w, guard_status_name(r->status));
     TOOL_JW_LIT(w, ",\"findings\":[");
     for (size_t i = 0; i < r->n_findings; i++) {
         if (i)
