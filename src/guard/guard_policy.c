@@ -1057,36 +1057,35 @@ static bool satisfies(const guard_policy_rule *r, const guard_finding *f)
     return true;
 }
 
-/* Findings grouped by category: group c (c < GUARD_CAT_COUNT) is
- * idx[first[c] .. first[c + 1]), and group GUARD_CAT_COUNT holds those of
- * no known category. Every rule names one or two categories and reads only
- * their groups (and the last one), where it read every finding: applying
- * the default policy to a file's findings cost ~540 instructions a finding. */
+/* Findings grouped by category, for a text with many: group c (c <
+ * GUARD_CAT_COUNT) is idx[first[c] .. first[c + 1]), and group
+ * GUARD_CAT_COUNT holds those of no known category. Every rule names one or
+ * two categories and reads only their groups (and the last one), where it
+ * read every finding: applying the default policy to a file's findings cost
+ * ~540 instructions a finding. A message's few findings are read as they
+ * are (idx NULL): grouping them cost more than it saved. */
+#define GROUP_MIN 64
+
 typedef struct by_category {
-    uint32_t *idx;
+    uint32_t *idx; /* NULL: not grouped */
     size_t first[GUARD_CAT_COUNT + 2];
-    uint32_t local[256]; /* idx for a message's few findings: no malloc */
 } by_category;
 
-/* Without memory (or past 2^32 findings), every finding is put in the last
- * group: each rule then reads them all, as satisfies() checks the category
- * anyway. */
+/* Groups the findings when they are many; leaves idx NULL when they are few,
+ * or without memory (each rule then reads them all, as satisfies() checks
+ * the category anyway). */
 static void group_findings(by_category *g, const guard_finding *findings, size_t n)
 {
     size_t count[GUARD_CAT_COUNT + 1] = {0};
 
-    memset(g->first, 0, sizeof g->first);
-    g->idx = n <= sizeof g->local / sizeof g->local[0] ? g->local
-             : n <= UINT32_MAX                         ? malloc(n * sizeof *g->idx)
-                                                       : NULL;
-    if (!g->idx) {
-        g->first[GUARD_CAT_COUNT + 1] = n;
+    g->idx = n >= GROUP_MIN && n <= UINT32_MAX ? malloc(n * sizeof *g->idx) : NULL;
+    if (!g->idx)
         return;
-    }
     for (size_t i = 0; i < n; i++) {
         unsigned c = (unsigned)findings[i].category;
         count[c < GUARD_CAT_COUNT ? c : GUARD_CAT_COUNT]++;
     }
+    g->first[0] = 0;
     for (size_t c = 0; c <= GUARD_CAT_COUNT; c++)
         g->first[c + 1] = g->first[c] + count[c];
     memcpy(count, g->first, sizeof count); /* now the next free slot of each group */
@@ -1100,6 +1099,46 @@ static void group_findings(by_category *g, const guard_finding *findings, size_t
 static bool reads_group(const guard_policy_rule *r, size_t c)
 {
     return c == GUARD_CAT_COUNT || !r->categories || (r->categories & (1u << c));
+}
+
+/* How many findings satisfy r, counted up to r->min_count. */
+static size_t count_satisfying(const guard_policy_rule *r, const guard_finding *findings, size_t n,
+                               const by_category *g)
+{
+    size_t count = 0;
+    if (!g->idx) {
+        for (size_t i = 0; i < n && count < r->min_count; i++)
+            count += satisfies(r, &findings[i]);
+        return count;
+    }
+    for (size_t c = 0; c <= GUARD_CAT_COUNT && count < r->min_count; c++)
+        if (reads_group(r, c))
+            for (size_t j = g->first[c]; j < g->first[c + 1] && count < r->min_count; j++)
+                count += satisfies(r, &findings[g->idx[j]]);
+    return count;
+}
+
+static void raise_to(const guard_policy_rule *r, guard_finding *f)
+{
+    if (r->action > f->action && satisfies(r, f)) {
+        f->action = r->action;
+        f->policy_rule = r->id;
+    }
+}
+
+/* A fired rule raises every finding that satisfies it. */
+static void raise_satisfying(const guard_policy_rule *r, guard_finding *findings, size_t n,
+                             const by_category *g)
+{
+    if (!g->idx) {
+        for (size_t i = 0; i < n; i++)
+            raise_to(r, &findings[i]);
+        return;
+    }
+    for (size_t c = 0; c <= GUARD_CAT_COUNT; c++)
+        if (reads_group(r, c))
+            for (size_t j = g->first[c]; j < g->first[c + 1]; j++)
+                raise_to(r, &findings[g->idx[j]]);
 }
 
 guard_action guard_policy_apply(const guard_policy *p, guard_finding *findings, size_t n,
@@ -1118,39 +1157,19 @@ guard_action guard_policy_apply(const guard_policy *p, guard_finding *findings, 
     group_findings(&g, findings, n);
     for (size_t k = 0; p && k < p->n_rules; k++) {
         const guard_policy_rule *r = &p->rules[k];
-        size_t count = 0;
 
         if (r->scope >= 0 && r->scope != (int)scope)
             continue;
-        for (size_t c = 0; c <= GUARD_CAT_COUNT; c++) {
-            if (!reads_group(r, c))
-                continue;
-            for (size_t j = g.first[c]; j < g.first[c + 1] && count < r->min_count; j++)
-                if (satisfies(r, &findings[g.idx ? g.idx[j] : j]))
-                    count++;
-        }
-        if (count < r->min_count)
+        if (count_satisfying(r, findings, n, &g) < r->min_count)
             continue;
-        /* fired: raise every finding that satisfies it */
-        for (size_t c = 0; c <= GUARD_CAT_COUNT; c++) {
-            if (!reads_group(r, c))
-                continue;
-            for (size_t j = g.first[c]; j < g.first[c + 1]; j++) {
-                guard_finding *f = &findings[g.idx ? g.idx[j] : j];
-                if (r->action > f->action && satisfies(r, f)) {
-                    f->action = r->action;
-                    f->policy_rule = r->id;
-                }
-            }
-        }
+        raise_satisfying(r, findings, n, &g);
         /* strictly stronger only: the first rule with the final action decides */
         if (r->action > verdict) {
             verdict = r->action;
             decider = r->id;
         }
     }
-    if (g.idx != g.local)
-        free(g.idx);
+    free(g.idx);
     if (decided_by)
         *decided_by = decider;
     return verdict;

@@ -641,6 +641,54 @@ static void test_apply_min_count(void **state)
     guard_policy_free(&p);
 }
 
+/* Many findings of mixed categories (a file's worth: the policy then reads
+ * each rule's categories only) get the same actions as each would alone,
+ * but for the bulk rule their count sets off. */
+static void test_apply_many_mixed(void **state)
+{
+    static const struct {
+        const char *rule;
+        guard_category cat;
+        guard_severity sev;
+        int conf;
+    } kinds[] = {
+        {"marking.classified", GUARD_CAT_MARKING, GUARD_SEV_CRITICAL, 95},
+        {"lexicon.project", GUARD_CAT_LEXICON, GUARD_SEV_MEDIUM, 90},
+        {"link.shortener", GUARD_CAT_LINK, GUARD_SEV_LOW, 80},
+        {"secret.aws_key", GUARD_CAT_SECRET, GUARD_SEV_HIGH, 90},
+        {"marking.internal", GUARD_CAT_MARKING, GUARD_SEV_LOW, 60},
+        {"link.external", GUARD_CAT_LINK, GUARD_SEV_INFO, 50},
+    };
+    guard_policy p;
+    const char *by = NULL;
+    guard_finding f[150], one;
+    (void)state;
+
+    load_default(&p);
+    for (size_t i = 0; i < 150; i++) {
+        if (i % 5 == 4) /* 30 ID numbers among them */
+            f[i] = mk("pii.cn_id", GUARD_CAT_PII, GUARD_SEV_HIGH, 95);
+        else
+            f[i] = mk(kinds[i % 6].rule, kinds[i % 6].cat, kinds[i % 6].sev, kinds[i % 6].conf);
+    }
+    assert_int_equal(apply(&p, f, 150, GUARD_SCOPE_EXTERNAL, &by), GUARD_BLOCK);
+    for (size_t i = 0; i < 150; i++) {
+        if (f[i].category == GUARD_CAT_PII) {
+            assert_int_equal(f[i].action, GUARD_BLOCK);
+            assert_string_equal(f[i].policy_rule, "pii-bulk-id");
+            continue;
+        }
+        one = f[i];
+        apply(&p, &one, 1, GUARD_SCOPE_EXTERNAL, NULL);
+        assert_int_equal(f[i].action, one.action);
+        if (one.policy_rule)
+            assert_string_equal(f[i].policy_rule, one.policy_rule);
+        else
+            assert_null(f[i].policy_rule);
+    }
+    guard_policy_free(&p);
+}
+
 static void test_apply_scope(void **state)
 {
     guard_policy p;
@@ -794,6 +842,7 @@ int main(void)
         cmocka_unit_test(test_apply_strongest_wins),
         cmocka_unit_test(test_apply_decided_by_first),
         cmocka_unit_test(test_apply_min_count),
+        cmocka_unit_test(test_apply_many_mixed),
         cmocka_unit_test(test_apply_scope),
         cmocka_unit_test(test_apply_evasion),
         cmocka_unit_test(test_apply_globs),
