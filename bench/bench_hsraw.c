@@ -23,6 +23,7 @@
  * Exit status: 0 when it ran, 1 otherwise.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,41 +186,31 @@ static double run_norm(hs_database_t *db, const blob *files, size_t n, unsigned 
     return best < 0 ? -1 : best;
 }
 
-static int report_norm(const char *name, const char *what, hs_database_t *db, const blob *files,
-                       size_t n, size_t bytes)
+/* Times db over the files (normalise: over the normaliser's view of each,
+ * or, db NULL, the normaliser alone), prints a line and a SUMMARY line, and
+ * frees db. Returns 0, or -1 when it could not run. */
+static int report(const char *name, const char *what, hs_database_t *db, bool normalise,
+                  const blob *files, size_t n, size_t bytes)
 {
     unsigned long long matches = 0;
-    size_t view_bytes = 0;
-    double sec = run_norm(db, files, n, &matches, &view_bytes);
+    size_t size = 0;
+    double sec;
+    if (!db && !normalise)
+        return -1;
+    if (normalise) {
+        sec = run_norm(db, files, n, &matches, &size); /* size: of the views */
+    } else {
+        hs_database_size(db, &size);
+        sec = run(db, files, n, &matches);
+    }
     if (db)
         hs_free_database(db);
     if (sec < 0) {
-        fprintf(stderr, "bench_hsraw: normalising or hs_scan failed\n");
+        fprintf(stderr, "bench_hsraw: %s failed\n", name);
         return -1;
     }
-    printf("  %-34s %8.3f s %9.1f MB/s  %10llu matches  (view %.1f MB)\n", name, sec,
-           (double)bytes / 1e6 / sec, matches, (double)view_bytes / 1e6);
-    printf("SUMMARY\t%s MB/s\t%.1f\t-\t-\t-\t-\n", what, (double)bytes / 1e6 / sec);
-    return 0;
-}
-
-static int report(const char *name, const char *what, hs_database_t *db, const blob *files,
-                  size_t n, size_t bytes)
-{
-    unsigned long long matches = 0;
-    size_t dbsize = 0;
-    double sec;
-    if (!db)
-        return -1;
-    hs_database_size(db, &dbsize);
-    sec = run(db, files, n, &matches);
-    hs_free_database(db);
-    if (sec < 0) {
-        fprintf(stderr, "bench_hsraw: hs_scan failed\n");
-        return -1;
-    }
-    printf("  %-34s %8.3f s %9.1f MB/s  %10llu matches  (db %.1f MB)\n", name, sec,
-           (double)bytes / 1e6 / sec, matches, (double)dbsize / 1e6);
+    printf("  %-34s %8.3f s %9.1f MB/s  %10llu matches  (%s %.1f MB)\n", name, sec,
+           (double)bytes / 1e6 / sec, matches, normalise ? "view" : "db", (double)size / 1e6);
     printf("SUMMARY\t%s MB/s\t%.1f\t-\t-\t-\t-\n", what, (double)bytes / 1e6 / sec);
     return 0;
 }
@@ -254,17 +245,21 @@ int main(int argc, char **argv)
     printf("hs_scan alone, one thread, %zu files, %.1f MB in memory, best of 3:\n", n,
            (double)bytes / 1e6);
     if (lex && report("raw literals of the lexicon", "hs_scan lexicon literals", literal_db(lex),
-                      files, n, bytes) != 0)
+                      false, files, n, bytes) != 0)
         rc = 1;
-    if (dbpath && report("the guard's cached database", "hs_scan guard database",
-                         serialized_db(dbpath), files, n, bytes) != 0)
-        rc = 1;
-    if (dbpath &&
-        report_norm("the guard's normaliser alone", "normaliser alone", NULL, files, n, bytes) != 0)
-        rc = 1;
-    if (dbpath && report_norm("normaliser + guard database", "normaliser + guard database",
-                              serialized_db(dbpath), files, n, bytes) != 0)
-        rc = 1;
+    if (dbpath) {
+        hs_database_t *db = serialized_db(dbpath);
+        if (!db || report("the guard's cached database", "hs_scan guard database", db, false, files,
+                          n, bytes) != 0)
+            rc = 1;
+        if (report("the guard's normaliser alone", "normaliser alone", NULL, true, files, n,
+                   bytes) != 0)
+            rc = 1;
+        db = serialized_db(dbpath);
+        if (!db || report("normaliser + guard database", "normaliser + guard database", db, true,
+                          files, n, bytes) != 0)
+            rc = 1;
+    }
     for (size_t i = 0; i < n; i++)
         free(files[i].p);
     free(files);
