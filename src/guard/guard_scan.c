@@ -234,27 +234,34 @@ static int cmp_hit(const void *a, const void *b)
     return x->id < y->id ? -1 : (x->id > y->id);
 }
 
-/* True when hit i repeats one before it: same pattern, same end. The hits
- * are in end order, so only those ending where it ends are looked at.
+/* Drops the hits hs_close_stream() appended from `from` on that repeat one
+ * buffered before it (same pattern, same end).
  *
  * Hyperscan reports a match once per pattern and end offset within a scan,
  * but a multiline $ also matches "before a line feed at the end of the
  * subject" (PCRE's $), and stream mode checks that in hs_close_stream(),
  * apart from the scan that reported the same match when it saw the line
- * feed: a marking line that ends the input came twice. Both copies end one
- * byte before the end of the view, and every batch before the last stops
- * LOOKAHEAD bytes short of it, so they meet here in the last batch. */
-static bool hit_repeats(const guard_hit *hits, size_t i)
+ * feed: a marking line that ends the input came twice. The earlier copy ends
+ * one byte before the end of the view, and every batch before the last stops
+ * LOOKAHEAD bytes short of it, so it is still buffered. Only patterns
+ * anchored at the end fire at close, a handful, so comparing each with the
+ * whole buffer stays linear. */
+static void drop_close_repeats(guard_scanner *s, size_t from)
 {
-    for (size_t j = i; j-- > 0 && hits[j].to == hits[i].to;)
-        if (hits[j].id == hits[i].id)
-            return true;
-    return false;
+    size_t k = from;
+    for (size_t i = from; i < s->n_hits; i++) {
+        bool seen = false;
+        for (size_t j = 0; j < from && !seen; j++)
+            seen = s->hits[j].id == s->hits[i].id && s->hits[j].to == s->hits[i].to;
+        if (!seen)
+            s->hits[k++] = s->hits[i];
+    }
+    s->n_hits = k;
 }
 
 /* Dispatches buffered hits and digit runs with end offset <= upto, merged in
- * end order (a digit run after the hits ending where it ends), each hit
- * once; keeps the rest. */
+ * end order (a digit run after the hits ending where it ends); keeps the
+ * rest. */
 static void dispatch(guard_scanner *s, guard_ctx *c, uint64_t upto)
 {
     const guard_ruleset *rs = c->rs;
@@ -268,8 +275,6 @@ static void dispatch(guard_scanner *s, guard_ctx *c, uint64_t upto)
         const guard_hit *h = &s->hits[i];
         if (h->to > upto)
             break;
-        if (hit_repeats(s->hits, i))
-            continue;
         for (; r < s->n_runs && s->runs[r] < h->to; r++)
             dispatch_digits(c, s->runs[r]);
         if (h->id >= rs->n_builtin)
@@ -482,9 +487,11 @@ static guard_err stream_advance(guard_stream *st, bool final, guard_error *err)
     }
     find_digit_runs(s, committed, final);
     if (final) {
+        size_t before = s->n_hits;
         if (hs_close_stream(st->hs, s->scratch, on_match, s) != HS_SUCCESS)
             return seterr(err, GUARD_ENOMEM, "Hyperscan stream close failed");
         st->hs = NULL;
+        drop_close_repeats(s, before);
     }
     st->ctx.orig = st->orig;
     st->ctx.orig_base = st->orig_base;
