@@ -15,9 +15,13 @@ import io
 import lzma
 import os
 import struct
+import sys
 import tarfile
 import zipfile
 import zlib
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "file", "core"))
+from rar_fixtures import rar4_bytes, rar5_bytes  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MARK = "机密★1年"
@@ -142,6 +146,11 @@ put("archive", "tar", tar_bytes(member))
 put("archive", "tar-gz", tar_bytes(member, "w:gz"))
 put("archive", "tar-bz2", tar_bytes(member, "w:bz2"))
 put("archive", "tar-xz", tar_bytes(member, "w:xz"))
+put("archive", "rar4", rar4_bytes(member))
+put("archive", "rar4-encrypted", rar4_bytes([("locked.txt", BODY, True), ("open.txt", BODY)]))
+put("archive", "rar5", rar5_bytes(member + [("b.txt", BODY)]))
+put("archive", "rar5-encrypted", rar5_bytes([("locked.txt", BODY, True), ("open.txt", BODY)]))
+put("archive", "rar5-truncated", rar5_bytes(member)[:60])
 t = tar_bytes(member, "w:gz")
 put("archive", "tar-gz-truncated", t[:len(t) // 2])
 put("archive", "gz", gzip.compress(BODY.encode(), mtime=0))

@@ -18,7 +18,9 @@
  *     compressed kernel;
  *   - time: ex_job_ms_left() between chunks.
  * Encrypted members are uninspectable.encrypted; a corrupt or truncated
- * archive is reported as such with whatever members came before.
+ * archive is reported as such with whatever members came before. RAR 5
+ * encryption is read from the headers here, as libarchive before 3.7 does not
+ * report it (rar5_check()).
  *
  * Formats are enabled one by one, never with support_format_all(): mtree, for
  * one, names files on the local disk as its "members".
@@ -40,8 +42,10 @@
 typedef struct arc {
     ex_job *j;
     struct archive *a;
-    size_t in_len; /* the archive's own size */
-    uint64_t out;  /* bytes unpacked from this archive */
+    const unsigned char *in; /* the archive's own bytes */
+    size_t in_len;           /* and their size */
+    int rar5;                /* rar5_check() of any member, R5_UNSET before */
+    uint64_t out;            /* bytes unpacked from this archive */
     unsigned char *buf;
     size_t cap;
     uint32_t entries;
@@ -92,6 +96,132 @@ static bool encryption_error(struct archive *a)
     const char *m = archive_error_string(a);
     return m &&
            (strcasestr(m, "encrypt") || strcasestr(m, "passphrase") || strcasestr(m, "password"));
+}
+
+/* ---- RAR 5 encryption ------------------------------------------------------
+ * libarchive before 3.7 skips the encryption record of a RAR 5 file header
+ * and hands back the ciphertext as the member's data, not marked encrypted;
+ * random bytes now and then pass for text, which would be scanned clean and
+ * allowed. So a RAR 5 archive's own headers are read here. The layout, from
+ * the published "RAR 5.0 archive format": the signature, then blocks, each a
+ * CRC32 and a header whose fields are vints (7 bits a byte, low first): its
+ * size (counted from the next field), type, flags, extra-area size when flags
+ * has 0x01, data size when flags has 0x02, the type's own fields, and the
+ * extra area at the header's end; the data area follows the header. A file
+ * header (type 2) is encrypted when its extra area holds a record of type 1.
+ * Only the archive's own bytes are read: nothing is allocated, every length is
+ * checked against the buffer, and each step moves forward. */
+
+#define RAR5_SIG     "Rar!\x1a\x07\x01\x00"
+#define RAR5_SIG_LEN 8
+
+enum { R5_PLAIN, R5_ENCRYPTED, R5_UNKNOWN, R5_UNSET };
+
+/* Reads the vint at *i, below end; false past end or past ten bytes. */
+static bool rar5_vint(const unsigned char *p, size_t end, size_t *i, uint64_t *v)
+{
+    uint64_t r = 0;
+    for (unsigned sh = 0; sh < 70 && *i < end; sh += 7) {
+        unsigned char b = p[(*i)++];
+        r |= (uint64_t)(b & 0x7F) << sh;
+        if (!(b & 0x80)) {
+            *v = r;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Whether the file header in p[i, end) has an encryption record; i is just
+ * past its flags, the extra area is the last `extra` bytes. -1 when it does
+ * not parse. */
+static int rar5_extra_crypt(const unsigned char *p, size_t i, size_t end, uint64_t extra)
+{
+    size_t x;
+    if (extra > end - i)
+        return -1;
+    for (x = end - (size_t)extra; x < end;) {
+        uint64_t size, type;
+        size_t r0;
+        if (!rar5_vint(p, end, &x, &size))
+            return -1;
+        r0 = x;
+        if (size > end - r0 || !rar5_vint(p, end, &x, &type))
+            return -1;
+        if (type == 1)
+            return 1;
+        x = r0 + (size_t)size;
+        if (x == r0)
+            return -1; /* an empty record cannot hold its own type */
+    }
+    return 0;
+}
+
+/* Walks the RAR 5 headers in p[0, len). With name NULL: R5_ENCRYPTED when
+ * any file header is encrypted, R5_PLAIN when the chain reaches its end block
+ * with none, R5_UNKNOWN when it breaks first (cut, damaged, or the archive is
+ * behind a compression filter and p is not its headers). With a name: what
+ * the file headers of that name say, R5_ENCRYPTED if any one is encrypted,
+ * R5_UNKNOWN when none of that name comes before the chain ends or breaks. */
+static int rar5_check(const unsigned char *p, size_t len, const char *name)
+{
+    const unsigned char *sig = memmem(p, len, RAR5_SIG, RAR5_SIG_LEN);
+    size_t nlen = name ? strlen(name) : 0;
+    int found = R5_UNKNOWN;
+    size_t pos;
+
+    if (!sig)
+        return R5_UNKNOWN;
+    for (pos = (size_t)(sig - p) + RAR5_SIG_LEN; len - pos > 4;) {
+        uint64_t size, type, flags, extra = 0, data = 0;
+        size_t i = pos + 4, end; /* past the CRC32 */
+
+        if (!rar5_vint(p, len, &i, &size) || size > len - i)
+            break;
+        end = i + (size_t)size;
+        if (!rar5_vint(p, end, &i, &type) || !rar5_vint(p, end, &i, &flags) ||
+            ((flags & 0x01) && !rar5_vint(p, end, &i, &extra)) ||
+            ((flags & 0x02) && !rar5_vint(p, end, &i, &data)))
+            break;
+        if (type == 5) /* end of archive */
+            return name ? found : R5_PLAIN;
+        if (type == 2) {
+            uint64_t fflags, skip, nsize;
+            int crypt = (flags & 0x01) ? rar5_extra_crypt(p, i, end, extra) : 0;
+            bool match = !name;
+            /* file flags, unpacked size, attributes, then mtime and CRC32
+             * when file flags has 0x02 and 0x04, compression, host OS, name */
+            if (crypt < 0 || !rar5_vint(p, end, &i, &fflags) || !rar5_vint(p, end, &i, &skip) ||
+                !rar5_vint(p, end, &i, &skip))
+                break;
+            i += ((fflags & 0x02) ? 4 : 0) + ((fflags & 0x04) ? 4 : 0);
+            if (i > end || !rar5_vint(p, end, &i, &skip) || !rar5_vint(p, end, &i, &skip) ||
+                !rar5_vint(p, end, &i, &nsize) || nsize > end - i)
+                break;
+            if (name)
+                match = nsize == nlen && !memcmp(p + i, name, nlen);
+            if (match && crypt)
+                return R5_ENCRYPTED;
+            if (match)
+                found = R5_PLAIN;
+        }
+        if (data > len - end)
+            break;
+        pos = end + (size_t)data;
+    }
+    return name ? found : R5_UNKNOWN;
+}
+
+/* Whether the current member of a RAR 5 archive is encrypted, or cannot be
+ * told (R5_UNKNOWN). The whole chain is walked once; only when it shows an
+ * encrypted member or breaks is each member looked up by name. */
+static int rar5_member(arc *c, const char *name)
+{
+    if (c->rar5 == R5_UNSET)
+        c->rar5 = rar5_check(c->in, c->in_len, NULL);
+    if (c->rar5 == R5_PLAIN)
+        return R5_PLAIN;
+    return rar5_check(c->in, c->in_len, name);
 }
 
 enum { GO_ON, STOP_ARCHIVE, END_JOB };
@@ -214,6 +344,21 @@ static int walk(arc *c)
                 return -1;
             continue;
         }
+        if (archive_format(c->a) == ARCHIVE_FORMAT_RAR_V5) {
+            const char *u = archive_entry_pathname_utf8(e);
+            int r5 = u ? rar5_member(c, u) : R5_UNKNOWN;
+            if (r5 == R5_ENCRYPTED && ex_uninspectable(c->j, name, "encrypted",
+                                                       "encrypted member (password needed)", false))
+                return -1;
+            if (r5 == R5_UNKNOWN &&
+                ex_uninspectable(c->j, name, "unsupported",
+                                 "RAR 5 member whose header is not in the archive's own bytes, "
+                                 "so whether it is encrypted cannot be told",
+                                 false))
+                return -1;
+            if (r5 != R5_PLAIN)
+                continue;
+        }
         n = read_member(c, name, &stop);
         if (n >= 0 && ex_recurse(c->j, name, c->buf, (size_t)n))
             return -1;
@@ -235,7 +380,9 @@ int ex_archive(ex_job *j, const unsigned char *data, size_t len, const char *mim
     int rc = -1;
 
     c.j = j;
+    c.in = data;
     c.in_len = len;
+    c.rar5 = R5_UNSET;
     c.a = archive_read_new();
     if (!c.a)
         return ex_uninspectable(j, NULL, "limit.memory", "out of memory", true);
