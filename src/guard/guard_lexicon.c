@@ -279,15 +279,6 @@ static void lex_end(guard_ctx *c)
     c->det_state[GUARD_DET_LEXICON] = NULL;
 }
 
-/* Appends s[0..n) to buf[0..*len), cut to leave room for a NUL in cap. */
-static void expl_add(char *buf, size_t cap, size_t *len, const char *s, size_t n)
-{
-    if (n > cap - 1 - *len)
-        n = cap - 1 - *len;
-    memcpy(buf + *len, s, n);
-    *len += n;
-}
-
 /* Settles candidates [0, upto): each is dropped when an allow-list hit or a
  * longer term hit covers it, else it becomes a finding. Hits arrive in order
  * of end offset, so anything that covers candidate i (it ends at or after i)
@@ -317,12 +308,11 @@ static void lex_settle(guard_ctx *c, lex_state *s, size_t upto)
         const char *term = lx->pool + t->text, *cat = lx->cats[t->cat];
         char expl[200];
         size_t el = 0;
-        expl_add(expl, sizeof expl, &el, "lexicon term \"", 14);
-        expl_add(expl, sizeof expl, &el, term, strnlen(term, 120));
-        expl_add(expl, sizeof expl, &el, "\" (", 3);
-        expl_add(expl, sizeof expl, &el, cat, strlen(cat));
-        expl_add(expl, sizeof expl, &el, ")", 1);
-        expl[el] = 0;
+        guard_expl_add(expl, sizeof expl, &el, "lexicon term \"", 14);
+        guard_expl_add(expl, sizeof expl, &el, term, strnlen(term, 120));
+        guard_expl_add(expl, sizeof expl, &el, "\" (", 3);
+        guard_expl_str(expl, sizeof expl, &el, cat);
+        guard_expl_add(expl, sizeof expl, &el, ")", 1);
         guard_emit(c, lx->cat_rules[t->cat], GUARD_CAT_LEXICON, (guard_severity)t->sev, 90, a->from,
                    a->to, expl);
     }

@@ -693,6 +693,18 @@ static void judge_ipv6(guard_ctx *c, const url_span *u, const char *h, size_t hl
     emit(c, u, "link.ip_host", GUARD_SEV_MEDIUM, local ? 60 : 85, why);
 }
 
+/* Appends v in decimal (guard_expl_add). */
+static void expl_uint(char *buf, size_t cap, size_t *len, unsigned v)
+{
+    char d[10];
+    size_t n = sizeof d;
+    do {
+        d[--n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    guard_expl_add(buf, cap, len, d + n, sizeof d - n);
+}
+
 /* A dotted quad of plain decimal parts, the only form people write. */
 static bool plain_quad(const char *h, size_t hl)
 {
@@ -713,6 +725,7 @@ static bool judge_ipv4(guard_ctx *c, const url_span *u, const char *h, size_t hl
 {
     uint32_t a;
     char why[EXPL_MAX];
+    size_t wl = 0;
     bool priv, plain;
     int conf;
 
@@ -728,9 +741,19 @@ static bool judge_ipv4(guard_ctx *c, const url_span *u, const char *h, size_t hl
            (a >> 22) == (100u << 2 | 1u);
     plain = plain_quad(h, hl);
     conf = !plain ? 95 : priv ? 60 : 85;
-    snprintf(why, sizeof why, "link to an IP address %u.%u.%u.%u%s%s", a >> 24, (a >> 16) & 255,
-             (a >> 8) & 255, a & 255, plain ? "" : " written in an obfuscated form",
-             priv ? " (private network)" : "");
+    /* "link to an IP address a.b.c.d[ written in an obfuscated form][ (private
+     * network)]": IP hosts are frequent findings, appended rather than
+     * formatted (guard_expl_add) */
+    guard_expl_str(why, sizeof why, &wl, "link to an IP address ");
+    for (int shift = 24; shift >= 0; shift -= 8) {
+        expl_uint(why, sizeof why, &wl, (a >> shift) & 255);
+        if (shift)
+            guard_expl_add(why, sizeof why, &wl, ".", 1);
+    }
+    if (!plain)
+        guard_expl_str(why, sizeof why, &wl, " written in an obfuscated form");
+    if (priv)
+        guard_expl_str(why, sizeof why, &wl, " (private network)");
     emit(c, u, "link.ip_host", GUARD_SEV_MEDIUM, conf, why);
     return true;
 }
@@ -826,7 +849,7 @@ static void judge(guard_ctx *c, link_state *st, const url_span *u)
     const guard_settings *cfg = c->cfg;
     char vh[HOST_BUF], oh[HOST_BUF], real[HOST_BUF], why[EXPL_MAX];
     char *ascii = NULL, *uni = NULL, *fold = NULL;
-    size_t vl = 0, ol = 0, rl, fl = 0;
+    size_t vl = 0, ol = 0, rl, fl = 0, wl;
     uint64_t os, oe;
     bool v_ascii = true, o_ascii = true;
 
@@ -931,9 +954,13 @@ static void judge(guard_ctx *c, link_state *st, const url_span *u)
         emit(c, u, "link.punycode", GUARD_SEV_MEDIUM, uni ? 70 : 80, why);
         goto out;
     }
-    /* 6. shortener */
+    /* 6. shortener (from here on, the frequent verdicts: explanations
+     * appended rather than formatted, guard_expl_add) */
     if (guard_strlist_has_domain(&cfg->shorteners, real, rl)) {
-        snprintf(why, sizeof why, "shortened link through %s hides where it leads", real);
+        wl = 0;
+        guard_expl_str(why, sizeof why, &wl, "shortened link through ");
+        guard_expl_str(why, sizeof why, &wl, real);
+        guard_expl_str(why, sizeof why, &wl, " hides where it leads");
         emit(c, u, "link.shortener", GUARD_SEV_MEDIUM, 80, why);
         goto out;
     }
@@ -949,10 +976,16 @@ static void judge(guard_ctx *c, link_state *st, const url_span *u)
             goto out; /* reported already, or too many hosts to tell */
         st->seen[i] = h;
         st->n_seen++;
-        if (!o_ascii && strcmp(real, vh) != 0)
-            snprintf(why, sizeof why, "link to the external domain %s (%s)", oh, real);
-        else
-            snprintf(why, sizeof why, "link to the external domain %s", real);
+        wl = 0;
+        guard_expl_str(why, sizeof why, &wl, "link to the external domain ");
+        if (!o_ascii && strcmp(real, vh) != 0) {
+            guard_expl_str(why, sizeof why, &wl, oh);
+            guard_expl_str(why, sizeof why, &wl, " (");
+            guard_expl_str(why, sizeof why, &wl, real);
+            guard_expl_str(why, sizeof why, &wl, ")");
+        } else {
+            guard_expl_str(why, sizeof why, &wl, real);
+        }
         emit(c, u, "link.external", GUARD_SEV_INFO, 60, why);
     }
 out:

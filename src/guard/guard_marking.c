@@ -16,7 +16,6 @@
  * input revises the confidence of findings already made (finish()).
  */
 #include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -497,14 +496,22 @@ static void level_hit(guard_ctx *c, mark_state *s, unsigned arg, uint64_t to)
                          : arg == M_COMMON_COMMERCIAL ? GUARD_SEV_MEDIUM
                          : arg == M_CORE_COMMERCIAL   ? GUARD_SEV_HIGH
                                                       : GUARD_SEV_CRITICAL;
-    snprintf(expl, sizeof expl, "%s marking %s%s%s%s", commercial ? "commercial-secret" : "secrecy",
-             names[arg], star ? (ocr ? " with an OCR-garbled ★" : " with ★") : "",
-             labelled ? " under a 密级 label" : "",
-             alone && !star ? " alone on a line"
-                            : (kind == 1   ? " and a period"
-                               : kind == 2 ? " (long-term)"
-                               : kind == 3 ? " and a condition"
-                                           : ""));
+    /* "<secrecy|commercial-secret> marking <level>[ with ★][ under a 密级
+     * label][ how]", appended rather than formatted (guard_expl_add) */
+    size_t el = 0;
+    guard_expl_str(expl, sizeof expl, &el,
+                   commercial ? "commercial-secret marking " : "secrecy marking ");
+    guard_expl_str(expl, sizeof expl, &el, names[arg]);
+    if (star)
+        guard_expl_str(expl, sizeof expl, &el, ocr ? " with an OCR-garbled ★" : " with ★");
+    if (labelled)
+        guard_expl_str(expl, sizeof expl, &el, " under a 密级 label");
+    guard_expl_str(expl, sizeof expl, &el,
+                   alone && !star ? " alone on a line"
+                   : kind == 1    ? " and a period"
+                   : kind == 2    ? " (long-term)"
+                   : kind == 3    ? " and a condition"
+                                  : "");
     int idx = guard_emit(c, commercial ? "marking.commercial" : "marking.classified",
                          GUARD_CAT_MARKING, sev, conf, from, span_end, expl);
     if (labelled)
@@ -555,7 +562,6 @@ static void line_hit(guard_ctx *c, mark_state *s, unsigned arg, uint64_t to)
     uint64_t end = trim_back(c, from, to);
     unsigned line = line_of(c, s, from);
     bool header = line < HEADER_LINES;
-    char expl[200];
     int idx;
 
     if (end <= from)
@@ -563,9 +569,9 @@ static void line_hit(guard_ctx *c, mark_state *s, unsigned arg, uint64_t to)
     switch (arg) {
     case M_INTERNAL: {
         bool low = view_ends_with(c, from, from + 12, "注意保存");
-        snprintf(expl, sizeof expl, "internal-use marking on its own line");
         idx = guard_emit(c, "marking.internal", GUARD_CAT_MARKING,
-                         low ? GUARD_SEV_LOW : GUARD_SEV_MEDIUM, header ? 75 : 55, from, end, expl);
+                         low ? GUARD_SEV_LOW : GUARD_SEV_MEDIUM, header ? 75 : 55, from, end,
+                         "internal-use marking on its own line");
         track(s, idx, false);
         break;
     }

@@ -295,13 +295,14 @@ static void keyword_hit(guard_ctx *c, pii_state *s, unsigned k, uint64_t to)
     }
 }
 
-/* Start of the maximal run of bytes in `set` ending at `to`, within `max`. */
-static uint64_t run_start(const guard_ctx *c, uint64_t to, const char *set, unsigned max)
+/* Start of the maximal run of bytes of token kind `set` (GUARD_TOK_*) ending
+ * at `to`, within `max`. */
+static uint64_t run_start(const guard_ctx *c, uint64_t to, unsigned set, unsigned max)
 {
     uint64_t p = to;
     while (p > 0 && to - p < max) {
         int b = guard_ctx_view_byte(c, p - 1);
-        if (b <= 0 || !strchr(set, b))
+        if (b < 0 || !(guard_token_bytes[b] & set))
             break;
         p--;
     }
@@ -348,11 +349,11 @@ static void digits_hit(guard_ctx *c, pii_state *s, unsigned arg, uint64_t to)
     int after = vb(c, to);
     if (guard_is_digit(after) || (after >= 'a' && after <= 'z' && arg != P_ID))
         return; /* not the end of the token */
-    if (in_decimal(c, run_start(c, to, "0123456789", 24), to))
+    if (in_decimal(c, run_start(c, to, GUARD_TOK_DIGITS, 24), to))
         return;
     switch (arg) {
     case P_ID: {
-        uint64_t vs = run_start(c, to, "0123456789x", 40);
+        uint64_t vs = run_start(c, to, GUARD_TOK_ID, 40);
         if (to - vs != 18 || guard_is_alnum(guard_ctx_view_byte(c, vs ? vs - 1 : 0) * (vs > 0)))
             return;
         if (guard_is_alnum(after))
@@ -363,7 +364,7 @@ static void digits_hit(guard_ctx *c, pii_state *s, unsigned arg, uint64_t to)
         return;
     }
     case P_CARD: {
-        uint64_t vs = run_start(c, to, "0123456789", 24);
+        uint64_t vs = run_start(c, to, GUARD_TOK_DIGITS, 24);
         if (to - vs < 16 || to - vs > 19 ||
             (vs > 0 && guard_is_alnum(guard_ctx_view_byte(c, vs - 1))))
             return;
@@ -375,7 +376,7 @@ static void digits_hit(guard_ctx *c, pii_state *s, unsigned arg, uint64_t to)
         return;
     }
     case P_CARD_SPACED: {
-        uint64_t vs = run_start(c, to, "0123456789 -", 26);
+        uint64_t vs = run_start(c, to, GUARD_TOK_CARD, 26);
         while (vs < to && !guard_is_digit(guard_ctx_view_byte(c, vs)))
             vs++;
         if (to - vs < 19 || (vs > 0 && guard_is_alnum(guard_ctx_view_byte(c, vs - 1))))
@@ -387,7 +388,7 @@ static void digits_hit(guard_ctx *c, pii_state *s, unsigned arg, uint64_t to)
     }
     case P_MOBILE: {
         /* Longest valid token ending here: +86 138 1234 5678 down to 13812345678. */
-        uint64_t lo = run_start(c, to, "0123456789 -+", 20);
+        uint64_t lo = run_start(c, to, GUARD_TOK_MOBILE, 20);
         for (uint64_t vs = lo; vs + 11 <= to; vs++) {
             int b = guard_ctx_view_byte(c, vs);
             int prev = vs > 0 ? guard_ctx_view_byte(c, vs - 1) : -1;
@@ -402,7 +403,7 @@ static void digits_hit(guard_ctx *c, pii_state *s, unsigned arg, uint64_t to)
         return;
     }
     case P_LANDLINE: {
-        uint64_t vs = run_start(c, to, "0123456789()- ", 20);
+        uint64_t vs = run_start(c, to, GUARD_TOK_LANDLINE, 20);
         while (vs < to) {
             int b = guard_ctx_view_byte(c, vs);
             if (b == '(' || b == '0')
@@ -418,7 +419,7 @@ static void digits_hit(guard_ctx *c, pii_state *s, unsigned arg, uint64_t to)
     case P_TWID:
     case P_HKID:
     case P_MOID: {
-        uint64_t vs = run_start(c, to, "0123456789abcdefghijklmnopqrstuvwxyz()", 14);
+        uint64_t vs = run_start(c, to, GUARD_TOK_DOC, 14);
         if (vs > 0 && guard_is_alnum(guard_ctx_view_byte(c, vs - 1)))
             return;
         copy_view(c, vs, to, buf, sizeof buf);
@@ -438,22 +439,20 @@ static void digits_hit(guard_ctx *c, pii_state *s, unsigned arg, uint64_t to)
 
 static void email_hit(guard_ctx *c, pii_state *s, uint64_t to)
 {
-    static const char local[] = "abcdefghijklmnopqrstuvwxyz0123456789._%+-";
-    static const char domain[] = "abcdefghijklmnopqrstuvwxyz0123456789.-";
     uint64_t at = to, vs, ve = to;
     while (at > 0 && to - at < 256 && guard_ctx_view_byte(c, at - 1) != '@')
         at--;
     if (at == 0 || guard_ctx_view_byte(c, at - 1) != '@')
         return;
     at--;
-    vs = run_start(c, at, local, 64);
+    vs = run_start(c, at, GUARD_TOK_LOCAL, 64);
     while (vs < at && guard_ctx_view_byte(c, vs) == '.')
         vs++;
     if (vs == at)
         return;
     while (ve - at < 255) {
         int b = vb(c, ve);
-        if (b <= 0 || !strchr(domain, b))
+        if (b < 0 || !(guard_token_bytes[b] & GUARD_TOK_DOMAIN))
             break;
         ve++;
     }

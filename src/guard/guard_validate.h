@@ -2,7 +2,8 @@
  * guard_validate.h — validators: the C checks behind pattern prefilters.
  *
  * Pure functions over bytes, no allocation, no state: each answers whether a
- * candidate really is what its pattern suggests. Unit-tested one by one in
+ * candidate really is what its pattern suggests; and the constant table of
+ * the bytes such candidates are made of. Unit-tested one by one in
  * tests/unit/test_validate.c.
  */
 #ifndef GUARD_VALIDATE_H
@@ -57,5 +58,21 @@ unsigned guard_edit_distance(const char *a, size_t alen, const char *b, size_t b
  * gov.cn, edu.cn, org.cn, net.cn, ac.cn, co.uk, com.hk, com.tw, ...).
  * Returns the offset into host where it starts. */
 size_t guard_registrable_offset(const char *host, size_t len);
+
+/* The bytes a token of the view (lowercase) may be made of, one bit per kind
+ * of token: guard_token_bytes[b] & GUARD_TOK_CARD says whether byte b may be
+ * part of a card number. The PII detector finds a token's extent by walking
+ * back over its bytes; one lookup per byte replaced a strchr() over the set. */
+enum {
+    GUARD_TOK_DIGITS = 1 << 0,   /* 0-9 */
+    GUARD_TOK_ID = 1 << 1,       /* 0-9 x: PRC ID with its check character */
+    GUARD_TOK_CARD = 1 << 2,     /* 0-9 space -: card number in groups */
+    GUARD_TOK_MOBILE = 1 << 3,   /* 0-9 space - +: mobile with +86 prefix */
+    GUARD_TOK_LANDLINE = 1 << 4, /* 0-9 ( ) - space: landline with area code */
+    GUARD_TOK_DOC = 1 << 5,      /* 0-9 a-z ( ): passport, HK/Macau/Taiwan IDs */
+    GUARD_TOK_LOCAL = 1 << 6,    /* 0-9 a-z . _ % + -: e-mail local part */
+    GUARD_TOK_DOMAIN = 1 << 7,   /* 0-9 a-z . -: e-mail domain */
+};
+extern const uint8_t guard_token_bytes[256];
 
 #endif

@@ -656,6 +656,41 @@ static void test_registrable(void **state)
     assert_registrable("192.168.1.10", "192.168.1.10");
 }
 
+/* ---- token bytes ------------------------------------------------------------ */
+
+/* The table against the character sets the PII detector walked with strchr()
+ * before it (byte 0 excluded, as the detector did), for every byte. */
+static void test_token_bytes(void **state)
+{
+    static const struct {
+        unsigned bit;
+        const char *set;
+    } sets[] = {
+        {GUARD_TOK_DIGITS, "0123456789"},
+        {GUARD_TOK_ID, "0123456789x"},
+        {GUARD_TOK_CARD, "0123456789 -"},
+        {GUARD_TOK_MOBILE, "0123456789 -+"},
+        {GUARD_TOK_LANDLINE, "0123456789()- "},
+        {GUARD_TOK_DOC, "0123456789abcdefghijklmnopqrstuvwxyz()"},
+        {GUARD_TOK_LOCAL, "abcdefghijklmnopqrstuvwxyz0123456789._%+-"},
+        {GUARD_TOK_DOMAIN, "abcdefghijklmnopqrstuvwxyz0123456789.-"},
+    };
+    unsigned all = 0;
+    (void)state;
+    for (size_t i = 0; i < sizeof sets / sizeof *sets; i++) {
+        all |= sets[i].bit;
+        for (int b = 0; b < 256; b++) {
+            bool want = b != 0 && strchr(sets[i].set, b) != NULL;
+            bool got = (guard_token_bytes[b] & sets[i].bit) != 0;
+            if (want != got)
+                fail_msg("byte 0x%02x in \"%s\": table %d, strchr %d", b, sets[i].set, got, want);
+        }
+    }
+    /* no bit without its set */
+    for (int b = 0; b < 256; b++)
+        assert_int_equal(guard_token_bytes[b] & ~all, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -681,6 +716,7 @@ int main(void)
         cmocka_unit_test(test_edit_distance),
         cmocka_unit_test(test_edit_distance_cap),
         cmocka_unit_test(test_registrable),
+        cmocka_unit_test(test_token_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
