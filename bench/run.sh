@@ -220,6 +220,22 @@ if [ -n "$floor" ] && [ -n "$rg_mbs" ]; then
         "${target_ratio}x rg is $(awk -v b="$rg_mbs" -v t="$target_ratio" 'BEGIN { printf "%.0f", b * t }') MB/s)"
     row "ceiling: normaliser + matcher MB/s" "$floor" "rg $rg_mbs" "${ratio}x" "(info)" "-"
 fi
+# Reading every file and matching its original bytes, and nothing else, is
+# the floor of any design (even one that normalised only around candidate
+# hits): what is left of 4x rg's time per MB after it is the budget for
+# normalising, evasion folds, detectors and output together.
+read_mbs=$(awk -F'\t' '$2 == "read alone MB/s" { v = $3 } END { print v }' "$summary")
+db_mbs=$(awk -F'\t' '$2 == "hs_scan guard database MB/s" { v = $3 } END { print v }' "$summary")
+if [ -n "$read_mbs" ] && [ -n "$db_mbs" ] && [ -n "$rg_mbs" ]; then
+    bare=$(awk -v r="$read_mbs" -v d="$db_mbs" 'BEGIN { printf "%.1f", 1 / (1 / r + 1 / d) }')
+    ratio=$(awk -v a="$bare" -v b="$rg_mbs" 'BEGIN { printf "%.2f", a / b }')
+    left=$(awk -v a="$bare" -v b="$rg_mbs" -v t="$target_ratio" \
+        'BEGIN { printf "%.2f", 1000 / (b * t) - 1000 / a }')
+    echo "  read + matcher over the original bytes: ${ratio}x rg; at ${target_ratio}x rg that leaves" \
+        "${left} ms per MB for everything else (the normaliser alone takes" \
+        "$(awk -F'\t' '$2 == "normaliser alone MB/s" { printf "%.2f", 1000 / $3 }' "$summary") ms)"
+    row "floor: read + matcher MB/s" "$bare" "rg $rg_mbs" "${ratio}x" "(info)" "-"
+fi
 
 # ---- check: per-message latency ------------------------------------------------------
 
