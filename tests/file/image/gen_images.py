@@ -229,13 +229,15 @@ def main():
         png_chunk(b"tIME", struct.pack(">HBBBBB", 2023, 9, 1, 10, 20, 30)),
     ]))
 
+    # qrencode is a test dependency (scripts/install-deps.sh); without it the
+    # QR case fails in test_images.py
     if shutil.which("qrencode"):
         subprocess.run(["qrencode", "-s", "6", "-m", "4", "-o",
                         os.path.join(outdir, "qr_phish.png"),
                         "http://paypa1-secure-login.xn--80ak6aa92e.com/verify?id=1"],
                        check=True)
     else:
-        print("note: qrencode missing, qr_phish.png not made", file=sys.stderr)
+        print("gen_images: qrencode is not installed, qr_phish.png not made", file=sys.stderr)
 
     write(outdir, "huge_header.png", huge_header_png())
     p1, p2 = (Image.new("RGB", (600, 160), "white") for _ in range(2))
