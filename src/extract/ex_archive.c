@@ -45,6 +45,7 @@ typedef struct arc {
     const unsigned char *in; /* the archive's own bytes */
     size_t in_len;           /* and their size */
     int rar5;                /* rar5_check() of any member, R5_UNSET before */
+    size_t rar5_next;        /* where the next member's header is looked for */
     uint64_t out;            /* bytes unpacked from this archive */
     unsigned char *buf;
     size_t cap;
@@ -161,18 +162,24 @@ static int rar5_extra_crypt(const unsigned char *p, size_t i, size_t end, uint64
  * any file header is encrypted, R5_PLAIN when the chain reaches its end block
  * with none, R5_UNKNOWN when it breaks first (cut, damaged, or the archive is
  * behind a compression filter and p is not its headers). With a name: what
- * the file headers of that name say, R5_ENCRYPTED if any one is encrypted,
- * R5_UNKNOWN when none of that name comes before the chain ends or breaks. */
-static int rar5_check(const unsigned char *p, size_t len, const char *name)
+ * the first file header of that name from *next on says (libarchive returns
+ * members in header order, so each lookup starts where the last one matched
+ * and a whole archive costs one walk, not one per member), and *next moves
+ * past it; R5_UNKNOWN when none comes before the chain ends or breaks, and
+ * *next moves to the end: later members are R5_UNKNOWN too, so names that
+ * never match (a hostile archive) cannot make each member walk the chain. */
+static int rar5_check(const unsigned char *p, size_t len, const char *name, size_t *next)
 {
     const unsigned char *sig = memmem(p, len, RAR5_SIG, RAR5_SIG_LEN);
     size_t nlen = name ? strlen(name) : 0;
-    int found = R5_UNKNOWN;
     size_t pos;
 
     if (!sig)
         return R5_UNKNOWN;
-    for (pos = (size_t)(sig - p) + RAR5_SIG_LEN; len - pos > 4;) {
+    pos = (size_t)(sig - p) + RAR5_SIG_LEN;
+    if (next && *next > pos)
+        pos = *next;
+    for (; pos < len && len - pos > 4;) {
         uint64_t size, type, flags, extra = 0, data = 0;
         size_t i = pos + 4, end; /* past the CRC32 */
 
@@ -183,12 +190,14 @@ static int rar5_check(const unsigned char *p, size_t len, const char *name)
             ((flags & 0x01) && !rar5_vint(p, end, &i, &extra)) ||
             ((flags & 0x02) && !rar5_vint(p, end, &i, &data)))
             break;
-        if (type == 5) /* end of archive */
-            return name ? found : R5_PLAIN;
+        if (type == 5) { /* end of archive */
+            if (!name)
+                return R5_PLAIN;
+            break;
+        }
         if (type == 2) {
             uint64_t fflags, skip, nsize;
             int crypt = (flags & 0x01) ? rar5_extra_crypt(p, i, end, extra) : 0;
-            bool match = !name;
             /* file flags, unpacked size, attributes, then mtime and CRC32
              * when file flags has 0x02 and 0x04, compression, host OS, name */
             if (crypt < 0 || !rar5_vint(p, end, &i, &fflags) || !rar5_vint(p, end, &i, &skip) ||
@@ -198,30 +207,33 @@ static int rar5_check(const unsigned char *p, size_t len, const char *name)
             if (i > end || !rar5_vint(p, end, &i, &skip) || !rar5_vint(p, end, &i, &skip) ||
                 !rar5_vint(p, end, &i, &nsize) || nsize > end - i)
                 break;
-            if (name)
-                match = nsize == nlen && !memcmp(p + i, name, nlen);
-            if (match && crypt)
+            if (name && nsize == nlen && !memcmp(p + i, name, nlen)) {
+                if (next)
+                    *next = data > len - end ? len : end + (size_t)data;
+                return crypt ? R5_ENCRYPTED : R5_PLAIN;
+            }
+            if (!name && crypt)
                 return R5_ENCRYPTED;
-            if (match)
-                found = R5_PLAIN;
         }
         if (data > len - end)
             break;
         pos = end + (size_t)data;
     }
-    return name ? found : R5_UNKNOWN;
+    if (next)
+        *next = len;
+    return R5_UNKNOWN;
 }
 
 /* Whether the current member of a RAR 5 archive is encrypted, or cannot be
  * told (R5_UNKNOWN). The whole chain is walked once; only when it shows an
- * encrypted member or breaks is each member looked up by name. */
+ * encrypted member or breaks is each member looked up by name, in order. */
 static int rar5_member(arc *c, const char *name)
 {
     if (c->rar5 == R5_UNSET)
-        c->rar5 = rar5_check(c->in, c->in_len, NULL);
+        c->rar5 = rar5_check(c->in, c->in_len, NULL, NULL);
     if (c->rar5 == R5_PLAIN)
         return R5_PLAIN;
-    return rar5_check(c->in, c->in_len, name);
+    return rar5_check(c->in, c->in_len, name, &c->rar5_next);
 }
 
 enum { GO_ON, STOP_ARCHIVE, END_JOB };

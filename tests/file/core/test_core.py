@@ -436,6 +436,19 @@ with tempfile.TemporaryDirectory() as d:
         rc, it, err = one(p)
         check("encrypted-rar5-only", rc == 1 and has_rule(it, "uninspectable.encrypted") and
               it["verdict"] == "confirm", (it, err))
+        # members are matched to their headers in order: many members, an
+        # encrypted one among them, a marked one after it, and a name used
+        # twice whose second copy is the encrypted one
+        many = [("m%04d.txt" % i, "nothing %d" % i) for i in range(400)]
+        p = write("bad/many5.rar", rar5_bytes(many[:200] + [("same.txt", "nothing"),
+                                                            ("same.txt", "nothing here", True),
+                                                            ("plan.txt", BODY)] + many[200:]))
+        rc, it, err = one(p)
+        enc = [f["location"] for f in it.get("findings", []) if f["rule"] == "uninspectable.encrypted"]
+        check("encrypted-rar5-many", rc == 1 and enc == ["many5.rar!same.txt"] and
+              it["status"] == "partial" and marks(it) and
+              marks(it)[0]["location"] == "many5.rar!plan.txt" and
+              len(it["findings"]) == 2, (it, err))
         p = write("bad/headers5.rar", rar5_bytes([("plan.txt", BODY)], archive_encrypted=True))
         rc, it, err = one(p)
         check("encrypted-rar5-headers", rc == 1 and has_rule(it, "uninspectable.encrypted") and
