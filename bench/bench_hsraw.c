@@ -271,10 +271,12 @@ int main(int argc, char **argv)
         } else if (argv[i][0] == '-') {
             fprintf(stderr, "usage: bench_hsraw [--lexicon LEX] [--db FILE.hsdb] FILE...\n");
             return 1;
-        } else if ((files[n].path = argv[i], read_all(argv[i], &files[n])) != 0) {
-            fprintf(stderr, "bench_hsraw: %s: %s\n", argv[i], strerror(errno));
-            return 1;
         } else {
+            files[n].path = argv[i]; /* run_read() opens it again */
+            if (read_all(argv[i], &files[n]) != 0) {
+                fprintf(stderr, "bench_hsraw: %s: %s\n", argv[i], strerror(errno));
+                return 1;
+            }
             bytes += files[n++].n;
         }
     }
