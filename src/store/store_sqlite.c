@@ -914,6 +914,49 @@ static int sq_checkpoint(store *s)
     return sq_rc(q, sqlite3_wal_checkpoint_v2(q->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL));
 }
 
+static int sq_account_changes(store *s, int64_t after_seq, store_account_change *out, size_t cap,
+                              size_t *n_out, int64_t *head)
+{
+    sq *q = (sq *)s;
+    sqlite3_stmt *st;
+    int r = SQLITE_DONE;
+    size_t n = 0;
+
+    *n_out = 0;
+    *head = after_seq;
+    st = sq_stmt(q, after_seq < 0 ? SQ_ACCT_CHANGES_HEAD : SQ_ACCT_CHANGES);
+    if (!st)
+        return sq_prep_rc(q);
+    if (after_seq < 0) {
+        r = sqlite3_step(st);
+        if (r == SQLITE_ROW)
+            *head = sqlite3_column_int64(st, 0);
+    } else {
+        sqlite3_bind_int64(st, 1, after_seq);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)(cap > INT32_MAX ? INT32_MAX : cap));
+        while (n < cap && (r = sqlite3_step(st)) == SQLITE_ROW) {
+            out[n].seq = sqlite3_column_int64(st, 0);
+            out[n].user_id = sqlite3_column_int64(st, 1);
+            out[n].session_id = sqlite3_column_int64(st, 2);
+            *head = out[n++].seq;
+        }
+    }
+    sqlite3_reset(st);
+    *n_out = n;
+    return r == SQLITE_ROW || r == SQLITE_DONE ? STORE_OK : sq_rc(q, r);
+}
+
+static int sq_account_changes_prune(store *s, int64_t before)
+{
+    sq *q = (sq *)s;
+    sqlite3_stmt *st = sq_stmt(q, SQ_ACCT_CHANGES_PRUNE);
+
+    if (!st)
+        return sq_prep_rc(q);
+    sqlite3_bind_int64(st, 1, before);
+    return sq_exec(q, st);
+}
+
 static int sq_kv_delete(store *s, const char *key)
 {
     sq *q = (sq *)s;
@@ -983,6 +1026,8 @@ static const store_methods sq_methods = {
     .kv_set = sq_kv_set,
     .kv_delete = sq_kv_delete,
     .checkpoint = sq_checkpoint,
+    .account_changes = sq_account_changes,
+    .account_changes_prune = sq_account_changes_prune,
 };
 
 static int pragma(sq *q, const char *sql)
