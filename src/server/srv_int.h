@@ -11,8 +11,6 @@
  *           wsi or a srv_conn's fields other than through the job.
  *   writer  srv_writer: commits message appends in groups (one transaction
  *           for many), then hands each job back to the loop.
- *   ckpt    srv_writer too: copies the write-ahead log into the database
- *           (store_checkpoint), so that no commit has to.
  * Jobs travel loop -> pool [-> writer] -> loop (srv->done, then
  * lws_cancel_service wakes the loop). A job holds a reference on its
  * connection, so a connection that closed meanwhile is freed only when its
@@ -207,13 +205,6 @@ struct srv {
     pthread_t writer_th;
     store *writer_st;
     bool writer_started;
-    /* checkpointer: copies the WAL into the database off the commit path */
-    pthread_t ckpt_th;
-    pthread_mutex_t ckpt_mu;
-    pthread_cond_t ckpt_cv;
-    store *ckpt_st;
-    int ckpt_pending; /* batches committed since the last checkpoint */
-    bool ckpt_started, ckpt_stop;
     /* completions to the loop */
     srv_queue done;
     /* signals (set by the signal thread, read by the loop) */
@@ -275,10 +266,6 @@ int srv_pool_submit(srv *s, srv_job *j);
 void srv_pool_stop(srv *s);
 
 /* ---- srv_writer.c ------------------------------------------------------ */
-
-/* The automatic checkpoint of the server's store handles: a backstop only,
- * the checkpointer (srv_writer.c) normally keeps the WAL far below it. */
-#define SRV_WAL_BACKSTOP 20000
 
 int srv_writer_start(srv *s);
 /* Queues a request whose ->append is ready (from a worker). */

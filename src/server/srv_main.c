@@ -457,6 +457,7 @@ static int start(srv *s, const srv_run_opts *opts)
     SRV_INFO("main", "policy: %zu patterns, %zu terms (%s)", info.n_patterns, info.n_terms,
              info.from_cache ? "from cache" : "compiled");
     so.path = s->db_path;
+    so.maintenance = STORE_MAINT_ELSEWHERE; /* the writer's handle carries it */
     rc = store_open(&so, &s->st, &msg);
     if (rc) {
         SRV_ERROR("main", "store %s: %s", s->db_path, msg ? msg : store_strerror(rc));

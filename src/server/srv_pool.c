@@ -37,7 +37,7 @@ static void *worker_main(void *arg)
 
 int srv_pool_start(srv *s)
 {
-    store_options so = {.version = 1, .path = s->db_path, .wal_autocheckpoint = SRV_WAL_BACKSTOP};
+    store_options so = {.version = 1, .path = s->db_path, .maintenance = STORE_MAINT_ELSEWHERE};
     guard_error gerr;
     char *msg = NULL;
     int n = s->cfg->workers;

@@ -9,14 +9,9 @@
  * (client_id) is the store's: a repeat inside or across batches comes back
  * as a duplicate of the stored message and is not pushed again.
  *
- * A second thread, the checkpointer, copies the write-ahead log back into
- * the database (store_checkpoint(), SQLite's passive checkpoint) from its
- * own handle. Left to SQLite, the commit that crosses 1000 WAL pages does it
- * and fsyncs the database file on the way: at 5,000 msgs/s that was one
- * batch in 60, every ~140 ms, held for 2.5-5 ms, and the p99 of delivery
- * with it. Handles the server opens keep an automatic checkpoint only as a
- * backstop (SRV_WAL_BACKSTOP pages), for when the checkpointer cannot keep
- * up.
+ * The writer's store handle is opened with STORE_MAINT_BACKGROUND: the
+ * backend's housekeeping (SQLite's WAL checkpoints) runs off the commit
+ * path, in a thread the handle owns (store_sqlite_ckpt.c says why).
  */
 #include "srv_handlers.h"
 #include "srv_log.h"
@@ -27,11 +22,6 @@
 
 #define BUSY_RETRIES 20
 #define STATS_MS     5000
-/* At most one checkpoint per CKPT_MS while messages flow. Rarer is better
- * for the commits (measured at 5,000 msgs/s: every 100 ms, commit p99
- * 2.0-2.3 ms; every 900 ms, 1.6-1.9 ms) and costs WAL size: ~7,000 pages
- * (28 MB) a second at that rate. */
-#define CKPT_MS 1000
 
 /* Where the writer's time goes (logged at debug every STATS_MS): batches,
  * messages, time inside the store (the commit and its fsync) and after it
@@ -121,100 +111,6 @@ done:
     free(dup);
 }
 
-/* ---- checkpointer -------------------------------------------------------------- */
-
-static void ckpt_poke(srv *s)
-{
-    if (!s->ckpt_started)
-        return;
-    pthread_mutex_lock(&s->ckpt_mu);
-    if (!s->ckpt_pending++)
-        pthread_cond_signal(&s->ckpt_cv);
-    pthread_mutex_unlock(&s->ckpt_mu);
-}
-
-static void *ckpt_main(void *arg)
-{
-    srv *s = arg;
-
-    pthread_mutex_lock(&s->ckpt_mu);
-    for (;;) {
-        struct timespec until;
-        int rc;
-
-        while (!s->ckpt_pending && !s->ckpt_stop)
-            pthread_cond_wait(&s->ckpt_cv, &s->ckpt_mu);
-        if (s->ckpt_stop)
-            break;
-        /* Let commits gather: a page rewritten by many batches (an index
-         * page, a conversation's row) is copied once, not once a batch. */
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += CKPT_MS / 1000;
-        until.tv_nsec += (CKPT_MS % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        while (!s->ckpt_stop && pthread_cond_timedwait(&s->ckpt_cv, &s->ckpt_mu, &until) == 0)
-            ;
-        if (s->ckpt_stop)
-            break;
-        s->ckpt_pending = 0;
-        pthread_mutex_unlock(&s->ckpt_mu);
-        rc = store_checkpoint(s->ckpt_st);
-        if (rc != STORE_OK && rc != STORE_BUSY)
-            SRV_WARN("writer", "checkpoint: %s (%s)", store_strerror(rc), store_errmsg(s->ckpt_st));
-        pthread_mutex_lock(&s->ckpt_mu);
-    }
-    pthread_mutex_unlock(&s->ckpt_mu);
-    return NULL;
-}
-
-static int ckpt_start(srv *s)
-{
-    store_options so = {.version = 1, .path = s->db_path, .wal_autocheckpoint = SRV_WAL_BACKSTOP};
-    char *msg = NULL;
-
-    if (store_open(&so, &s->ckpt_st, &msg)) {
-        SRV_ERROR("writer", "checkpointer store: %s", msg ? msg : "?");
-        free(msg);
-        return -1;
-    }
-    if (pthread_mutex_init(&s->ckpt_mu, NULL))
-        goto fail;
-    if (pthread_cond_init(&s->ckpt_cv, NULL)) {
-        pthread_mutex_destroy(&s->ckpt_mu);
-        goto fail;
-    }
-    if (pthread_create(&s->ckpt_th, NULL, ckpt_main, s)) {
-        pthread_cond_destroy(&s->ckpt_cv);
-        pthread_mutex_destroy(&s->ckpt_mu);
-        goto fail;
-    }
-    s->ckpt_started = true;
-    return 0;
-fail:
-    store_close(s->ckpt_st);
-    s->ckpt_st = NULL;
-    return -1;
-}
-
-static void ckpt_stop(srv *s)
-{
-    if (!s->ckpt_started)
-        return;
-    pthread_mutex_lock(&s->ckpt_mu);
-    s->ckpt_stop = true;
-    pthread_cond_signal(&s->ckpt_cv);
-    pthread_mutex_unlock(&s->ckpt_mu);
-    pthread_join(s->ckpt_th, NULL);
-    s->ckpt_started = false;
-    pthread_cond_destroy(&s->ckpt_cv);
-    pthread_mutex_destroy(&s->ckpt_mu);
-    store_close(s->ckpt_st);
-    s->ckpt_st = NULL;
-}
-
 /* ---- writer ------------------------------------------------------------------- */
 
 static void *writer_main(void *arg)
@@ -244,10 +140,8 @@ static void *writer_main(void *arg)
             } else
                 reqs[k++] = (srv_req *)q;
         }
-        if (k) {
+        if (k)
             commit_batch(s, reqs, k, &ws);
-            ckpt_poke(s);
-        }
         if (stats)
             stats_tick(&ws);
         atomic_fetch_add(&s->stat_messages, (long long)k);
@@ -263,13 +157,10 @@ static void *writer_main(void *arg)
 
 int srv_writer_start(srv *s)
 {
-    store_options so = {.version = 1, .path = s->db_path, .wal_autocheckpoint = SRV_WAL_BACKSTOP};
+    store_options so = {.version = 1, .path = s->db_path, .maintenance = STORE_MAINT_BACKGROUND};
     char *msg = NULL;
 
     if (srv_queue_init(&s->appends, 0))
-        return -1;
-    /* Before the writer, so that its first commit can poke it. */
-    if (ckpt_start(s))
         return -1;
     if (store_open(&so, &s->writer_st, &msg)) {
         SRV_ERROR("writer", "store: %s", msg ? msg : "?");
@@ -292,14 +183,11 @@ void srv_writer_submit(srv *s, srv_req *r)
 
 void srv_writer_stop(srv *s)
 {
-    if (!s->writer_started) {
-        ckpt_stop(s); /* started alone when the writer failed to */
+    if (!s->writer_started)
         return;
-    }
     srv_queue_close(&s->appends);
     pthread_join(s->writer_th, NULL);
     s->writer_started = false;
-    ckpt_stop(s);
     store_close(s->writer_st);
     s->writer_st = NULL;
     srv_queue_destroy(&s->appends);

@@ -384,20 +384,31 @@ struct store {
 };
 
 /* How to open. Zero fields take the defaults. */
+/* Who does a backend's housekeeping (SQLite: copying the write-ahead log into
+ * the database; PostgreSQL has autovacuum and ignores this). */
+typedef enum store_maintenance {
+    /* The backend's default: inline, inside the commits that need it. */
+    STORE_MAINT_INLINE = 0,
+    /* This handle is the one writer whose commit latency matters: its
+     * housekeeping runs in a background thread the handle owns, off the
+     * commit path, until store_close(). */
+    STORE_MAINT_BACKGROUND,
+    /* Another handle of the process carries it (one opened BACKGROUND);
+     * this one keeps only a backstop. */
+    STORE_MAINT_ELSEWHERE
+} store_maintenance;
+
 typedef struct store_options {
-    int version;             /* 1 */
-    const char *backend;     /* "sqlite" (default) */
-    const char *path;        /* SQLite: the database file, created (mode 0600) when missing;
-                                its directory must exist. PostgreSQL later: a conninfo */
-    int busy_timeout_ms;     /* default 5000 */
-    bool read_only;          /* no migrations, writes fail with STORE_READONLY */
-    bool synchronous_normal; /* false (default): fsync at every commit, so whatever the
-                                server acknowledged survives a power loss. true: faster,
-                                the last commits may be lost on power loss (never corrupt) */
-    int wal_autocheckpoint;  /* SQLite: WAL pages after which a commit on this handle also
-                                checkpoints (0: SQLite's default, 1000; -1: never). A writer
-                                whose commit latency matters raises it and lets another handle
-                                run store_checkpoint() */
+    int version;                   /* 1 */
+    const char *backend;           /* "sqlite" (default) */
+    const char *path;              /* SQLite: the database file, created (mode 0600) when missing;
+                                      its directory must exist. PostgreSQL later: a conninfo */
+    int busy_timeout_ms;           /* default 5000 */
+    bool read_only;                /* no migrations, writes fail with STORE_READONLY */
+    bool synchronous_normal;       /* false (default): fsync at every commit, so whatever the
+                                      server acknowledged survives a power loss. true: faster,
+                                      the last commits may be lost on power loss (never corrupt) */
+    store_maintenance maintenance; /* who does the backend's housekeeping (below) */
 } store_options;
 
 /* The file name of the database inside a data directory: "cordon.db". */
@@ -511,10 +522,6 @@ struct store_methods {
     int (*kv_get)(store *s, const char *key, char **value);
     int (*kv_set)(store *s, const char *key, const char *value);
     int (*kv_delete)(store *s, const char *key);
-
-    /* Appended (NULL in a backend that has none: store_checkpoint() then
-     * answers STORE_VERSION). */
-    int (*checkpoint)(store *s);
 
     /* Account changes, in seq order: up to cap of those after after_seq
      * into out (*n_out of them). after_seq < 0 asks only for the newest seq
@@ -919,11 +926,6 @@ static inline int store_kv_delete(store *s, const char *key)
  * for or blocking writers or readers (a passive checkpoint), so the commit
  * that crosses wal_autocheckpoint does not have to. STORE_BUSY when another
  * checkpoint is running. */
-static inline int store_checkpoint(store *s)
-{
-    return s->methods->checkpoint ? s->methods->checkpoint(s) : STORE_VERSION;
-}
-
 static inline int store_account_changes(store *s, int64_t after_seq, store_account_change *out,
                                         size_t cap, size_t *n_out, int64_t *head)
 {

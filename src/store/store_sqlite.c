@@ -303,6 +303,7 @@ static void sq_close(store *s)
 {
     sq *q = (sq *)s;
 
+    sq_ckpt_stop(q); /* before the connection whose commits it follows goes */
     if (!sqlite3_get_autocommit(q->db))
         exec_id(q, SQ_ROLLBACK);
     for (int i = 0; i < SQ_N; i++)
@@ -907,13 +908,6 @@ static int sq_kv_set(store *s, const char *key, const char *value)
     return sq_exec(q, st);
 }
 
-static int sq_checkpoint(store *s)
-{
-    sq *q = (sq *)s;
-
-    return sq_rc(q, sqlite3_wal_checkpoint_v2(q->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL));
-}
-
 static int sq_account_changes(store *s, int64_t after_seq, store_account_change *out, size_t cap,
                               size_t *n_out, int64_t *head)
 {
@@ -1025,7 +1019,6 @@ static const store_methods sq_methods = {
     .kv_get = sq_kv_get,
     .kv_set = sq_kv_set,
     .kv_delete = sq_kv_delete,
-    .checkpoint = sq_checkpoint,
     .account_changes = sq_account_changes,
     .account_changes_prune = sq_account_changes_prune,
 };
@@ -1132,14 +1125,18 @@ static int sq_open(const store_options *opt, store **out, char **errmsg)
         rc = pragma(q, "PRAGMA secure_delete=ON");
     if (!rc)
         rc = pragma(q, "PRAGMA trusted_schema=OFF");
-    if (!rc && opt->wal_autocheckpoint)
-        rc = sq_rc(q, sqlite3_wal_autocheckpoint(
-                          q->db, opt->wal_autocheckpoint < 0 ? 0 : opt->wal_autocheckpoint));
+    if (!rc && opt->maintenance == STORE_MAINT_ELSEWHERE)
+        rc = sq_rc(q, sqlite3_wal_autocheckpoint(q->db, SQ_WAL_BACKSTOP));
     if (rc)
         goto fail;
     rc = sq_migrate(q);
     if (rc)
         goto fail;
+    if (opt->maintenance == STORE_MAINT_BACKGROUND && !q->read_only) {
+        rc = sq_ckpt_start(q, opt->path);
+        if (rc)
+            goto fail;
+    }
     *out = &q->base;
     return STORE_OK;
 fail:

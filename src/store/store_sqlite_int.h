@@ -162,6 +162,13 @@ enum {
         SQ_N
 };
 
+/* WAL pages after which a commit checkpoints by itself on a handle whose
+ * housekeeping runs elsewhere (STORE_MAINT_BACKGROUND/ELSEWHERE): only a
+ * backstop for when the checkpointer thread cannot keep up. */
+#define SQ_WAL_BACKSTOP 20000
+
+typedef struct sq_ckpt sq_ckpt;
+
 /* The handle: `store` first, so a store * is an sq *. */
 typedef struct sq {
     store base;
@@ -171,9 +178,15 @@ typedef struct sq {
     int busy_ms; /* the busy timeout */
     int depth;   /* open transaction levels: 0 none, 1 BEGIN, more = savepoints */
     bool read_only;
-    bool oom; /* a column copy failed while reading rows */
+    bool oom;      /* a column copy failed while reading rows */
+    sq_ckpt *ckpt; /* STORE_MAINT_BACKGROUND: the checkpointer (store_sqlite_ckpt.c) */
     char err[256];
 } sq;
+
+/* store_sqlite_ckpt.c: starts the checkpointer of handle q (its own thread
+ * and connection to path, told of q's commits by a WAL hook) / stops it. */
+int sq_ckpt_start(sq *q, const char *path);
+void sq_ckpt_stop(sq *q);
 
 /* Maps an SQLite result code to a store_rc, recording the message. */
 int sq_rc(sq *q, int sqlite_rc);
