@@ -9,13 +9,15 @@
 #include "srv_handlers.h"
 #include "srv_json.h"
 #include "srv_log.h"
+#include "srv_view.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The conversation with its members, as the API shows it. */
-static json_t *conv_json(srv_worker *w, int64_t id, int my_role, int *rc_out)
+/* The conversation with its members, as the API shows it; *last_id (may
+ * be NULL) its last message id. */
+static json_t *conv_json(srv_worker *w, int64_t id, int my_role, int64_t *last_id, int *rc_out)
 {
     store_conv c = {0};
     store_members ml = {0};
@@ -27,6 +29,8 @@ static json_t *conv_json(srv_worker *w, int64_t id, int my_role, int *rc_out)
         rc = store_member_list(w->st, id, &ml);
     if (!rc)
         o = srv_json_conv(&c, &ml, my_role);
+    if (last_id)
+        *last_id = c.last_message_id;
     store_conv_clear(&c);
     store_members_free(&ml);
     *rc_out = rc;
@@ -36,7 +40,7 @@ static json_t *conv_json(srv_worker *w, int64_t id, int my_role, int *rc_out)
 static void emit_updated(srv_req *r, srv_worker *w, int64_t id)
 {
     int rc;
-    json_t *c = conv_json(w, id, -1, &rc);
+    json_t *c = conv_json(w, id, -1, NULL, &rc);
 
     if (c)
         srv_emit_conv(r, w, id, "conversation.updated", json_pack("{s:o}", "conversation", c));
@@ -72,9 +76,18 @@ void srv_h_convs(srv_req *r, srv_worker *w)
             continue;
         json_object_set_new(o, "unread", json_integer(cs->unread));
         /* Only stored messages exist here: blocked or held content never
-         * was stored, so it can never be a "last message". */
-        json_object_set_new(o, "last_message",
-                            cs->last.id ? srv_json_message(&cs->last) : json_null());
+         * was stored, so it can never be a "last message"; and only one
+         * the caller may see (srv_view.h). */
+        {
+            srv_viewer v = {.user_id = r->user.id,
+                            .external = r->user.external,
+                            .shared_history = cs->conv.shared_history,
+                            .history_from = cs->my_history_from};
+            bool hidden = false;
+            json_t *last = cs->last.id ? srv_view_message(w, r->srv, &v, &cs->last, &hidden) : NULL;
+
+            json_object_set_new(o, "last_message", last ? last : json_null());
+        }
         json_array_append_new(arr, o);
     }
     srv_reply(r, 200, json_pack("{s:o}", "conversations", arr));
@@ -88,12 +101,13 @@ void srv_h_conv_create(srv_req *r, srv_worker *w)
     json_t *ids = r->json ? json_object_get(r->json, "member_ids") : NULL, *o;
     int64_t *members = NULL, id = 0;
     size_t n;
-    bool created = false;
+    bool created = false, shared = false;
     store_conv_kind kind;
     char target[48];
     int rc;
 
-    if (srv_body_str(r, "kind", &kind_s) || srv_body_str(r, "title", &title) < 0) {
+    if (srv_body_str(r, "kind", &kind_s) || srv_body_str(r, "title", &title) < 0 ||
+        srv_body_bool(r, "shared_history", &shared) < 0) {
         if (r->status == 500)
             srv_error(r, 400, "bad_request", "kind is required");
         return;
@@ -108,6 +122,10 @@ void srv_h_conv_create(srv_req *r, srv_worker *w)
     }
     if (!json_is_array(ids)) {
         srv_error(r, 400, "bad_request", "member_ids must be a list of user ids");
+        return;
+    }
+    if (shared && kind != STORE_CONV_GROUP) {
+        srv_error(r, 422, "invalid", "only a group can share its history");
         return;
     }
     n = json_array_size(ids);
@@ -141,20 +159,23 @@ void srv_h_conv_create(srv_req *r, srv_worker *w)
                                             : "invalid conversation");
         goto out;
     }
+    if (!rc && created && shared)
+        rc = store_conv_set_shared_history(w->st, id, true, r->now);
     if (rc) {
         srv_store_error(r, w, rc, "conv_create");
         goto out;
     }
     o = conv_json(w, id, kind == STORE_CONV_GROUP || created ? STORE_MEMBER_OWNER : STORE_MEMBER,
-                  &rc);
+                  NULL, &rc);
     if (!o) {
         srv_store_error(r, w, rc, "conv_get");
         goto out;
     }
     if (created) {
         snprintf(target, sizeof target, "conversation:%lld", (long long)id);
-        srv_audit_req(r, w, "conv.create", target,
-                      json_pack("{s:s,s:O}", "kind", kind_s, "members", ids));
+        srv_audit_req(
+            r, w, "conv.create", target,
+            json_pack("{s:s,s:O,s:b}", "kind", kind_s, "members", ids, "shared_history", shared));
         emit_updated(r, w, id);
     }
     srv_reply(r, created ? 201 : 200, o);
@@ -165,16 +186,26 @@ out:
 void srv_h_conv_get(srv_req *r, srv_worker *w)
 {
     store_member_role role;
-    json_t *o;
+    store_message last = {0};
+    srv_viewer v;
+    bool hidden = false;
+    json_t *o, *lj = NULL;
+    int64_t last_id = 0;
     int rc;
 
-    if (srv_require_member(r, w, r->ids[0], &role))
+    if (srv_viewer_load(r, w, r->ids[0], &v, &role))
         return;
-    o = conv_json(w, r->ids[0], (int)role, &rc);
+    o = conv_json(w, r->ids[0], (int)role, &last_id, &rc);
     if (!o) {
         srv_store_error(r, w, rc, "conv_get");
         return;
     }
+    /* The last message as the list shows it, with the same rule
+     * (srv_view.h). */
+    if (last_id && !store_message_get(w->st, last_id, &last))
+        lj = srv_view_message(w, r->srv, &v, &last, &hidden);
+    json_object_set_new(o, "last_message", lj ? lj : json_null());
+    store_message_clear(&last);
     srv_reply(r, 200, o);
 }
 
@@ -208,22 +239,37 @@ static int require_group_admin(srv_req *r, srv_worker *w, int64_t conv_id, bool 
 void srv_h_conv_patch(srv_req *r, srv_worker *w)
 {
     const char *title = NULL;
+    bool shared = false;
+    int has_title, has_shared;
+    char target[48];
     json_t *o;
-    int rc;
+    int rc = 0;
 
-    if (srv_body_str(r, "title", &title)) {
-        if (r->status == 500)
-            srv_error(r, 400, "bad_request", "title is required");
+    has_title = srv_body_str(r, "title", &title);
+    has_shared = has_title < 0 ? 1 : srv_body_bool(r, "shared_history", &shared);
+    if (has_title < 0 || has_shared < 0)
+        return;
+    if (has_title && has_shared) {
+        srv_error(r, 400, "bad_request", "title or shared_history is required");
         return;
     }
     if (require_group_admin(r, w, r->ids[0], false))
         return;
-    rc = store_conv_rename(w->st, r->ids[0], title, r->now);
+    if (!has_title)
+        rc = store_conv_rename(w->st, r->ids[0], title, r->now);
+    if (!rc && !has_shared) {
+        rc = store_conv_set_shared_history(w->st, r->ids[0], shared, r->now);
+        if (!rc) {
+            snprintf(target, sizeof target, "conversation:%lld", (long long)r->ids[0]);
+            srv_audit_req(r, w, "conv.shared_history", target,
+                          json_pack("{s:b}", "shared_history", shared));
+        }
+    }
     if (rc) {
-        srv_store_error(r, w, rc, "conv_rename");
+        srv_store_error(r, w, rc, "conv_patch");
         return;
     }
-    o = conv_json(w, r->ids[0], -1, &rc);
+    o = conv_json(w, r->ids[0], -1, NULL, &rc);
     emit_updated(r, w, r->ids[0]);
     srv_reply(r, 200, o);
 }

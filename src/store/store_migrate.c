@@ -138,6 +138,14 @@ static const migration migrations[] = {
      "CREATE TABLE settings ("
      " key TEXT PRIMARY KEY,"
      " value TEXT NOT NULL);"},
+    {2, "history scope: shared history, member boundaries, inspection scope",
+     /* docs/SERVER.md, "History and new members". Existing rows keep what
+      * they had: members see all history (history_from 0), and every
+      * message counts as inspected for internal readers only, so an
+      * external reader gets it through the guard's external scope. */
+     "ALTER TABLE conversations ADD COLUMN shared_history INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE members ADD COLUMN history_from INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE messages ADD COLUMN scope_external INTEGER NOT NULL DEFAULT 0;"},
 };
 
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])

@@ -982,6 +982,8 @@ static const store_methods sq_methods = {
     .kv_set = sq_kv_set,
     .kv_delete = sq_kv_delete,
     .checkpoint = sq_checkpoint,
+    .member_get = sq_member_get,
+    .conv_set_shared_history = sq_conv_set_shared_history,
 };
 
 static int pragma(sq *q, const char *sql)
