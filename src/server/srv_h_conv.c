@@ -9,6 +9,7 @@
 #include "srv_handlers.h"
 #include "srv_json.h"
 #include "srv_log.h"
+#include "srv_text.h"
 #include "srv_view.h"
 
 #include <stdio.h>
@@ -101,7 +102,8 @@ void srv_h_conv_create(srv_req *r, srv_worker *w)
     json_t *ids = r->json ? json_object_get(r->json, "member_ids") : NULL, *o;
     int64_t *members = NULL, id = 0;
     size_t n;
-    bool created = false, shared = false;
+    char *checked = NULL;
+    bool created = false, shared = false, external = r->user.external;
     store_conv_kind kind;
     char target[48];
     int rc;
@@ -148,6 +150,21 @@ void srv_h_conv_create(srv_req *r, srv_worker *w)
         }
         members[i] = json_integer_value(v);
     }
+    /* A group's title, seen by its members: the guard with their scope
+     * (srv_text.h). A direct conversation has no title. */
+    if (title && kind == STORE_CONV_GROUP) {
+        for (size_t i = 0; i < n && !external; i++) {
+            store_user u = {0};
+
+            if (store_user_get(w->st, members[i], &u) == STORE_OK)
+                external = u.external;
+            store_user_clear(&u);
+        }
+        if (srv_text_check(r, w, "title", SRV_TITLE_MAX_CHARS,
+                           external ? GUARD_SCOPE_EXTERNAL : GUARD_SCOPE_INTERNAL, 0, &checked))
+            goto out;
+        title = checked;
+    }
     rc = store_conv_create(w->st, kind, title, r->user.id, members, n, r->now, &id, &created);
     if (rc == STORE_NOTFOUND) {
         srv_error(r, 422, "invalid", "a member does not exist");
@@ -180,6 +197,7 @@ void srv_h_conv_create(srv_req *r, srv_worker *w)
     }
     srv_reply(r, created ? 201 : 200, o);
 out:
+    free(checked);
     free(members);
 }
 
@@ -239,6 +257,8 @@ static int require_group_admin(srv_req *r, srv_worker *w, int64_t conv_id, bool 
 void srv_h_conv_patch(srv_req *r, srv_worker *w)
 {
     const char *title = NULL;
+    char *checked = NULL;
+    store_conv c = {0};
     bool shared = false;
     int has_title, has_shared;
     char target[48];
@@ -255,8 +275,16 @@ void srv_h_conv_patch(srv_req *r, srv_worker *w)
     }
     if (require_group_admin(r, w, r->ids[0], false))
         return;
-    if (!has_title)
-        rc = store_conv_rename(w->st, r->ids[0], title, r->now);
+    if (!has_title) {
+        /* The title with the conversation's scope (srv_text.h). */
+        rc = store_conv_get(w->st, r->ids[0], &c);
+        if (!rc && srv_text_check(r, w, "title", SRV_TITLE_MAX_CHARS,
+                                  c.external ? GUARD_SCOPE_EXTERNAL : GUARD_SCOPE_INTERNAL,
+                                  r->ids[0], &checked))
+            goto out;
+        if (!rc)
+            rc = store_conv_rename(w->st, r->ids[0], checked, r->now);
+    }
     if (!rc && !has_shared) {
         rc = store_conv_set_shared_history(w->st, r->ids[0], shared, r->now);
         if (!rc) {
@@ -267,11 +295,14 @@ void srv_h_conv_patch(srv_req *r, srv_worker *w)
     }
     if (rc) {
         srv_store_error(r, w, rc, "conv_patch");
-        return;
+        goto out;
     }
     o = conv_json(w, r->ids[0], -1, NULL, &rc);
     emit_updated(r, w, r->ids[0]);
     srv_reply(r, 200, o);
+out:
+    free(checked);
+    store_conv_clear(&c);
 }
 
 static void member_event(srv_req *r, srv_worker *w, int64_t conv_id, int64_t uid, const char *type)
@@ -286,7 +317,8 @@ void srv_h_member_add(srv_req *r, srv_worker *w)
 {
     int64_t uid = 0;
     store_conv c = {0};
-    char target[48];
+    store_user u = {0};
+    char target[48], *checked = NULL;
     int rc;
 
     if (srv_body_int(r, "user_id", &uid)) {
@@ -301,6 +333,23 @@ void srv_h_member_add(srv_req *r, srv_worker *w)
         srv_error(r, 422, "too_many_members", "a conversation has at most %d members",
                   r->srv->cfg->limits.max_group_members);
         goto out;
+    }
+    /* The group turns external: its title, passed for internal readers,
+     * must pass the external scope first (srv_text.h). A title the policy
+     * would block or hold refuses the add (title_not_for_external: rename
+     * the group first); one it would mask is stored masked. */
+    if (!rc && !c.external && c.title && *c.title && store_user_get(w->st, uid, &u) == STORE_OK &&
+        u.external) {
+        if (srv_text_inspect(r, w, "title", c.title, strlen(c.title), SIZE_MAX,
+                             GUARD_SCOPE_EXTERNAL, r->ids[0], "title_not_for_external", &checked))
+            goto out;
+        if (strcmp(checked, c.title)) {
+            rc = store_conv_rename(w->st, r->ids[0], checked, r->now);
+            if (rc) {
+                srv_store_error(r, w, rc, "conv_rename");
+                goto out;
+            }
+        }
     }
     /* Bracketed for the send path's cache (srv_cache.h). */
     srv_cache_change_begin(r->srv->cache, r->ids[0]);
@@ -324,6 +373,8 @@ void srv_h_member_add(srv_req *r, srv_worker *w)
     emit_updated(r, w, r->ids[0]);
     srv_reply(r, 204, NULL);
 out:
+    free(checked);
+    store_user_clear(&u);
     store_conv_clear(&c);
 }
 
