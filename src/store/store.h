@@ -207,7 +207,7 @@ typedef struct store_member {
     bool external; /* the user's flag, for convenience */
     /* The conversation's last message id when the member joined: messages
      * with id <= history_from were sent before (0 for the founding members
-     * and for members older than schema version 2). */
+     * and for members older than schema version 3). */
     int64_t history_from;
 } store_member;
 
@@ -241,7 +241,7 @@ typedef struct store_message {
     int forward_depth;
     /* The guard ruled on it with the external scope (the conversation was
      * external when it was sent). false for messages older than schema
-     * version 2: they count as inspected for internal readers only. */
+     * version 3: they count as inspected for internal readers only. */
     bool inspected_external;
 } store_message;
 
@@ -371,6 +371,13 @@ typedef struct store_audit_entries {
     store_audit_entry *items;
     size_t n;
 } store_audit_entries;
+
+/* A change to an account that open connections must follow, whichever
+ * process wrote it: session_id 0 = the whole account (disabled or role
+ * changed), otherwise one session ended before its time (revoked). */
+typedef struct store_account_change {
+    int64_t seq, user_id, session_id;
+} store_account_change;
 
 typedef struct store_audit_new {
     int64_t time;
@@ -524,7 +531,18 @@ struct store_methods {
      * answers STORE_VERSION). */
     int (*checkpoint)(store *s);
 
-    /* Appended with schema version 2 (NULL in a backend without them: the
+    /* Account changes, in seq order: up to cap of those after after_seq
+     * into out (*n_out of them). after_seq < 0 asks only for the newest seq
+     * (*n_out = 0, *head = it); otherwise *head is the last seq returned
+     * (after_seq when none). Rows are written by the backend whenever a
+     * role, the disabled flag or an unexpired session changes, so changes
+     * made by another process show here too. */
+    int (*account_changes)(store *s, int64_t after_seq, store_account_change *out, size_t cap,
+                           size_t *n_out, int64_t *head);
+    /* Removes changes older than `before` (ms). */
+    int (*account_changes_prune)(store *s, int64_t before);
+
+    /* Appended with schema version 3 (NULL in a backend without them: the
      * wrappers answer STORE_VERSION). */
     int (*member_get)(store *s, int64_t conv_id, int64_t user_id, store_member *out);
     int (*conv_set_shared_history)(store *s, int64_t id, bool shared, int64_t now);
@@ -945,6 +963,17 @@ static inline int store_kv_delete(store *s, const char *key)
 static inline int store_checkpoint(store *s)
 {
     return s->methods->checkpoint ? s->methods->checkpoint(s) : STORE_VERSION;
+}
+
+static inline int store_account_changes(store *s, int64_t after_seq, store_account_change *out,
+                                        size_t cap, size_t *n_out, int64_t *head)
+{
+    return s->methods->account_changes(s, after_seq, out, cap, n_out, head);
+}
+
+static inline int store_account_changes_prune(store *s, int64_t before)
+{
+    return s->methods->account_changes_prune(s, before);
 }
 
 #endif
