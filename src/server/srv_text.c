@@ -126,6 +126,22 @@ int srv_text_check(srv_req *r, srv_worker *w, const char *field, size_t max_char
                             scope, conv_id, "guard_blocked", out);
 }
 
+/* A 422 naming the field: `<field><suffix>`, with `max` when not 0. fmt
+ * takes the field name, then may take max (%zu). */
+static void shape_error(srv_req *r, const char *field, const char *suffix, size_t max,
+                        const char *fmt)
+{
+    char code[48];
+    json_t *e;
+
+    snprintf(code, sizeof code, "%s%s", field, suffix);
+    srv_error(r, 422, code, fmt, field, max);
+    e = json_object_get(r->resp, "error");
+    json_object_set_new(e, "field", json_string(field));
+    if (max)
+        json_object_set_new(e, "max", json_integer((json_int_t)max));
+}
+
 int srv_text_inspect(srv_req *r, srv_worker *w, const char *field, const char *text, size_t len,
                      size_t max_chars, guard_scope scope, int64_t conv_id, const char *guard_code,
                      char **out)
@@ -133,29 +149,20 @@ int srv_text_inspect(srv_req *r, srv_worker *w, const char *field, const char *t
     guard_result *res = NULL;
     guard_ruleset *rs;
     guard_error gerr;
-    json_t *body;
-    char code[48];
-    int rc;
+    srv_text_shape shape = srv_text_shape_check(text, len, max_chars);
+    char msg[300];
+    int rc = -1;
 
     *out = NULL;
-    switch (srv_text_shape_check(text, len, max_chars)) {
-    case SRV_TEXT_OK:
-        break;
-    case SRV_TEXT_TOO_LONG: {
-        snprintf(code, sizeof code, "%s_too_long", field);
-        srv_error(r, 422, code, "%s has at most %zu characters", field, max_chars);
-        json_object_set_new(json_object_get(r->resp, "error"), "field", json_string(field));
-        json_object_set_new(json_object_get(r->resp, "error"), "max", json_integer(max_chars));
-        return -1;
+    if (shape == SRV_TEXT_TOO_LONG) {
+        shape_error(r, field, "_too_long", max_chars, "%s has at most %zu characters");
+        goto out;
     }
-    default: {
-        snprintf(code, sizeof code, "%s_invalid", field);
-        srv_error(r, 422, code,
-                  "%s must be valid UTF-8 without control characters or direction overrides",
-                  field);
-        json_object_set_new(json_object_get(r->resp, "error"), "field", json_string(field));
-        return -1;
-    }
+    if (shape) {
+        shape_error(r, field, "_invalid", 0,
+                    "%s must be valid UTF-8 without control characters or direction "
+                    "overrides");
+        goto out;
     }
     rs = guard_engine_acquire(r->srv->engine);
     rc = guard_scan(w->scanner, rs, text, len, scope, &res, &gerr);
@@ -164,34 +171,35 @@ int srv_text_inspect(srv_req *r, srv_worker *w, const char *field, const char *t
         /* Fail closed, as for messages. */
         SRV_ERROR("guard", "%s scan failed: %s", field, gerr.message);
         srv_error(r, 503, "unavailable", "the %s could not be inspected; retry", field);
-        return -1;
+        rc = -1;
+        goto out;
     }
+    rc = -1;
     if (res->verdict != GUARD_ALLOW)
         alert(r, w, field, conv_id, res, text, len);
     if (res->verdict == GUARD_BLOCK || res->verdict == GUARD_CONFIRM) {
-        body = json_pack("{s:{s:s,s:s,s:s},s:o}", "error", "code", guard_code, "message",
-                         "refused by the confidentiality policy", "field", field, "guard",
-                         srv_json_guard(res));
-        srv_reply(r, 422, body);
-        if (body && res->decided_by) {
-            char msg[300];
-
+        /* No justification path: what would be held is refused too. */
+        if (res->decided_by)
             snprintf(msg, sizeof msg, "%s refused by the confidentiality policy (rule %s)", field,
                      res->decided_by);
-            json_object_set_new(json_object_get(body, "error"), "message", json_string(msg));
-        }
-        guard_result_free(res);
-        return -1;
+        else
+            snprintf(msg, sizeof msg, "%s refused by the confidentiality policy", field);
+        srv_reply(r, 422,
+                  json_pack("{s:{s:s,s:s,s:s},s:o}", "error", "code", guard_code, "message", msg,
+                            "field", field, "guard", srv_json_guard(res)));
+        goto out;
     }
     if (res->verdict == GUARD_MASK && res->masked) {
         text = res->masked;
         len = res->masked_len;
     }
     *out = strndup(text, len);
-    guard_result_free(res);
     if (!*out) {
         srv_error(r, 500, "internal", "out of memory");
-        return -1;
+        goto out;
     }
-    return 0;
+    rc = 0;
+out:
+    guard_result_free(res);
+    return rc;
 }
