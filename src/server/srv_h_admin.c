@@ -9,6 +9,7 @@
 #include "srv_handlers.h"
 #include "srv_json.h"
 #include "srv_log.h"
+#include "srv_text.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -35,7 +36,7 @@ void srv_h_admin_users(srv_req *r, srv_worker *w)
 void srv_h_admin_user_create(srv_req *r, srv_worker *w)
 {
     const char *login = NULL, *display = NULL, *role_s = NULL, *password = NULL;
-    char otp[ACCT_OTP_LEN + 1] = "", lbuf[STORE_LOGIN_MAX + 1];
+    char otp[ACCT_OTP_LEN + 1] = "", lbuf[STORE_LOGIN_MAX + 1], *checked = NULL;
     bool external = false;
     store_user u = {0};
     int64_t id = 0;
@@ -53,6 +54,12 @@ void srv_h_admin_user_create(srv_req *r, srv_worker *w)
         srv_error(r, 422, "invalid", "role must be member, officer or admin");
         return;
     }
+    /* Every account is in the directory external accounts read (GET
+     * /users): a display name passes the external scope (srv_text.h). */
+    if (display && srv_text_check(r, w, "display_name", SRV_DISPLAY_NAME_MAX_CHARS,
+                                  GUARD_SCOPE_EXTERNAL, 0, &checked))
+        return;
+    display = checked;
     snprintf(lbuf, sizeof lbuf, "%s", login);
     acct_login_normalise(lbuf);
     rc = acct_user_add(w->st, r->srv->cost, lbuf, display, (store_role)role, external, password,
@@ -84,6 +91,7 @@ void srv_h_admin_user_create(srv_req *r, srv_worker *w)
                         password ? json_null() : json_string(otp)));
 out:
     sodium_memzero(otp, sizeof otp);
+    free(checked);
     store_user_clear(&u);
 }
 
@@ -93,7 +101,7 @@ void srv_h_admin_user_patch(srv_req *r, srv_worker *w)
     bool disabled = false;
     store_user_patch p = {.now = r->now};
     store_user u = {0};
-    char target[48];
+    char target[48], *checked = NULL;
     int rc, role;
 
     if (srv_body_str(r, "role", &role_s) < 0 || srv_body_str(r, "display_name", &display) < 0)
@@ -115,8 +123,19 @@ void srv_h_admin_user_patch(srv_req *r, srv_worker *w)
         p.role = (store_role)role;
     }
     if (display) {
+        /* As at creation: the external scope (the directory). */
+        if (srv_text_check(r, w, "display_name", SRV_DISPLAY_NAME_MAX_CHARS, GUARD_SCOPE_EXTERNAL,
+                           0, &checked))
+            return;
+        /* The body holds what is stored (masked), for the audit below. */
+        rc = json_object_set_new(r->json, "display_name", json_string(checked));
+        free(checked);
+        if (rc) {
+            srv_error(r, 500, "internal", "out of memory");
+            return;
+        }
         p.fields |= STORE_USER_DISPLAY_NAME;
-        p.display_name = display;
+        p.display_name = json_string_value(json_object_get(r->json, "display_name"));
     }
     if (r->ids[0] == r->user.id && (p.fields & (STORE_USER_ROLE | STORE_USER_DISABLED)) &&
         (disabled || (role_s && p.role != STORE_ROLE_ADMIN))) {

@@ -9,13 +9,16 @@
 #include "srv_handlers.h"
 #include "srv_json.h"
 #include "srv_log.h"
+#include "srv_text.h"
+#include "srv_view.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The conversation with its members, as the API shows it. */
-static json_t *conv_json(srv_worker *w, int64_t id, int my_role, int *rc_out)
+/* The conversation with its members, as the API shows it; *last_id (may
+ * be NULL) its last message id. */
+static json_t *conv_json(srv_worker *w, int64_t id, int my_role, int64_t *last_id, int *rc_out)
 {
     store_conv c = {0};
     store_members ml = {0};
@@ -27,6 +30,8 @@ static json_t *conv_json(srv_worker *w, int64_t id, int my_role, int *rc_out)
         rc = store_member_list(w->st, id, &ml);
     if (!rc)
         o = srv_json_conv(&c, &ml, my_role);
+    if (last_id)
+        *last_id = c.last_message_id;
     store_conv_clear(&c);
     store_members_free(&ml);
     *rc_out = rc;
@@ -36,7 +41,7 @@ static json_t *conv_json(srv_worker *w, int64_t id, int my_role, int *rc_out)
 static void emit_updated(srv_req *r, srv_worker *w, int64_t id)
 {
     int rc;
-    json_t *c = conv_json(w, id, -1, &rc);
+    json_t *c = conv_json(w, id, -1, NULL, &rc);
 
     if (c)
         srv_emit_conv(r, w, id, "conversation.updated", json_pack("{s:o}", "conversation", c));
@@ -72,9 +77,18 @@ void srv_h_convs(srv_req *r, srv_worker *w)
             continue;
         json_object_set_new(o, "unread", json_integer(cs->unread));
         /* Only stored messages exist here: blocked or held content never
-         * was stored, so it can never be a "last message". */
-        json_object_set_new(o, "last_message",
-                            cs->last.id ? srv_json_message(&cs->last) : json_null());
+         * was stored, so it can never be a "last message"; and only one
+         * the caller may see (srv_view.h). */
+        {
+            srv_viewer v = {.user_id = r->user.id,
+                            .external = r->user.external,
+                            .shared_history = cs->conv.shared_history,
+                            .history_from = cs->my_history_from};
+            bool hidden = false;
+            json_t *last = cs->last.id ? srv_view_message(w, r->srv, &v, &cs->last, &hidden) : NULL;
+
+            json_object_set_new(o, "last_message", last ? last : json_null());
+        }
         json_array_append_new(arr, o);
     }
     srv_reply(r, 200, json_pack("{s:o}", "conversations", arr));
@@ -88,12 +102,14 @@ void srv_h_conv_create(srv_req *r, srv_worker *w)
     json_t *ids = r->json ? json_object_get(r->json, "member_ids") : NULL, *o;
     int64_t *members = NULL, id = 0;
     size_t n;
-    bool created = false;
+    char *checked = NULL;
+    bool created = false, shared = false, external = r->user.external;
     store_conv_kind kind;
     char target[48];
     int rc;
 
-    if (srv_body_str(r, "kind", &kind_s) || srv_body_str(r, "title", &title) < 0) {
+    if (srv_body_str(r, "kind", &kind_s) || srv_body_str(r, "title", &title) < 0 ||
+        srv_body_bool(r, "shared_history", &shared) < 0) {
         if (r->status == 500)
             srv_error(r, 400, "bad_request", "kind is required");
         return;
@@ -108,6 +124,10 @@ void srv_h_conv_create(srv_req *r, srv_worker *w)
     }
     if (!json_is_array(ids)) {
         srv_error(r, 400, "bad_request", "member_ids must be a list of user ids");
+        return;
+    }
+    if (shared && kind != STORE_CONV_GROUP) {
+        srv_error(r, 422, "invalid", "only a group can share its history");
         return;
     }
     n = json_array_size(ids);
@@ -130,6 +150,21 @@ void srv_h_conv_create(srv_req *r, srv_worker *w)
         }
         members[i] = json_integer_value(v);
     }
+    /* A group's title, seen by its members: the guard with their scope
+     * (srv_text.h). A direct conversation has no title. */
+    if (title && kind == STORE_CONV_GROUP) {
+        for (size_t i = 0; i < n && !external; i++) {
+            store_user u = {0};
+
+            if (store_user_get(w->st, members[i], &u) == STORE_OK)
+                external = u.external;
+            store_user_clear(&u);
+        }
+        if (srv_text_check(r, w, "title", SRV_TITLE_MAX_CHARS,
+                           external ? GUARD_SCOPE_EXTERNAL : GUARD_SCOPE_INTERNAL, 0, &checked))
+            goto out;
+        title = checked;
+    }
     rc = store_conv_create(w->st, kind, title, r->user.id, members, n, r->now, &id, &created);
     if (rc == STORE_NOTFOUND) {
         srv_error(r, 422, "invalid", "a member does not exist");
@@ -141,40 +176,54 @@ void srv_h_conv_create(srv_req *r, srv_worker *w)
                                             : "invalid conversation");
         goto out;
     }
+    if (!rc && created && shared)
+        rc = store_conv_set_shared_history(w->st, id, true, r->now);
     if (rc) {
         srv_store_error(r, w, rc, "conv_create");
         goto out;
     }
     o = conv_json(w, id, kind == STORE_CONV_GROUP || created ? STORE_MEMBER_OWNER : STORE_MEMBER,
-                  &rc);
+                  NULL, &rc);
     if (!o) {
         srv_store_error(r, w, rc, "conv_get");
         goto out;
     }
     if (created) {
         snprintf(target, sizeof target, "conversation:%lld", (long long)id);
-        srv_audit_req(r, w, "conv.create", target,
-                      json_pack("{s:s,s:O}", "kind", kind_s, "members", ids));
+        srv_audit_req(
+            r, w, "conv.create", target,
+            json_pack("{s:s,s:O,s:b}", "kind", kind_s, "members", ids, "shared_history", shared));
         emit_updated(r, w, id);
     }
     srv_reply(r, created ? 201 : 200, o);
 out:
+    free(checked);
     free(members);
 }
 
 void srv_h_conv_get(srv_req *r, srv_worker *w)
 {
     store_member_role role;
-    json_t *o;
+    store_message last = {0};
+    srv_viewer v;
+    bool hidden = false;
+    json_t *o, *lj = NULL;
+    int64_t last_id = 0;
     int rc;
 
-    if (srv_require_member(r, w, r->ids[0], &role))
+    if (srv_viewer_load(r, w, r->ids[0], &v, &role))
         return;
-    o = conv_json(w, r->ids[0], (int)role, &rc);
+    o = conv_json(w, r->ids[0], (int)role, &last_id, &rc);
     if (!o) {
         srv_store_error(r, w, rc, "conv_get");
         return;
     }
+    /* The last message as the list shows it, with the same rule
+     * (srv_view.h). */
+    if (last_id && !store_message_get(w->st, last_id, &last))
+        lj = srv_view_message(w, r->srv, &v, &last, &hidden);
+    json_object_set_new(o, "last_message", lj ? lj : json_null());
+    store_message_clear(&last);
     srv_reply(r, 200, o);
 }
 
@@ -208,24 +257,52 @@ static int require_group_admin(srv_req *r, srv_worker *w, int64_t conv_id, bool 
 void srv_h_conv_patch(srv_req *r, srv_worker *w)
 {
     const char *title = NULL;
+    char *checked = NULL;
+    store_conv c = {0};
+    bool shared = false;
+    int has_title, has_shared;
+    char target[48];
     json_t *o;
-    int rc;
+    int rc = 0;
 
-    if (srv_body_str(r, "title", &title)) {
-        if (r->status == 500)
-            srv_error(r, 400, "bad_request", "title is required");
+    has_title = srv_body_str(r, "title", &title);
+    has_shared = has_title < 0 ? 1 : srv_body_bool(r, "shared_history", &shared);
+    if (has_title < 0 || has_shared < 0)
+        return;
+    if (has_title && has_shared) {
+        srv_error(r, 400, "bad_request", "title or shared_history is required");
         return;
     }
     if (require_group_admin(r, w, r->ids[0], false))
         return;
-    rc = store_conv_rename(w->st, r->ids[0], title, r->now);
-    if (rc) {
-        srv_store_error(r, w, rc, "conv_rename");
-        return;
+    if (!has_title) {
+        /* The title with the conversation's scope (srv_text.h). */
+        rc = store_conv_get(w->st, r->ids[0], &c);
+        if (!rc && srv_text_check(r, w, "title", SRV_TITLE_MAX_CHARS,
+                                  c.external ? GUARD_SCOPE_EXTERNAL : GUARD_SCOPE_INTERNAL,
+                                  r->ids[0], &checked))
+            goto out;
+        if (!rc)
+            rc = store_conv_rename(w->st, r->ids[0], checked, r->now);
     }
-    o = conv_json(w, r->ids[0], -1, &rc);
+    if (!rc && !has_shared) {
+        rc = store_conv_set_shared_history(w->st, r->ids[0], shared, r->now);
+        if (!rc) {
+            snprintf(target, sizeof target, "conversation:%lld", (long long)r->ids[0]);
+            srv_audit_req(r, w, "conv.shared_history", target,
+                          json_pack("{s:b}", "shared_history", shared));
+        }
+    }
+    if (rc) {
+        srv_store_error(r, w, rc, "conv_patch");
+        goto out;
+    }
+    o = conv_json(w, r->ids[0], -1, NULL, &rc);
     emit_updated(r, w, r->ids[0]);
     srv_reply(r, 200, o);
+out:
+    free(checked);
+    store_conv_clear(&c);
 }
 
 static void member_event(srv_req *r, srv_worker *w, int64_t conv_id, int64_t uid, const char *type)
@@ -240,7 +317,8 @@ void srv_h_member_add(srv_req *r, srv_worker *w)
 {
     int64_t uid = 0;
     store_conv c = {0};
-    char target[48];
+    store_user u = {0};
+    char target[48], *checked = NULL;
     int rc;
 
     if (srv_body_int(r, "user_id", &uid)) {
@@ -255,6 +333,23 @@ void srv_h_member_add(srv_req *r, srv_worker *w)
         srv_error(r, 422, "too_many_members", "a conversation has at most %d members",
                   r->srv->cfg->limits.max_group_members);
         goto out;
+    }
+    /* The group turns external: its title, passed for internal readers,
+     * must pass the external scope first (srv_text.h). A title the policy
+     * would block or hold refuses the add (title_not_for_external: rename
+     * the group first); one it would mask is stored masked. */
+    if (!rc && !c.external && c.title && *c.title && store_user_get(w->st, uid, &u) == STORE_OK &&
+        u.external) {
+        if (srv_text_inspect(r, w, "title", c.title, strlen(c.title), SIZE_MAX,
+                             GUARD_SCOPE_EXTERNAL, r->ids[0], "title_not_for_external", &checked))
+            goto out;
+        if (strcmp(checked, c.title)) {
+            rc = store_conv_rename(w->st, r->ids[0], checked, r->now);
+            if (rc) {
+                srv_store_error(r, w, rc, "conv_rename");
+                goto out;
+            }
+        }
     }
     /* Bracketed for the send path's cache (srv_cache.h). */
     srv_cache_change_begin(r->srv->cache, r->ids[0]);
@@ -278,6 +373,8 @@ void srv_h_member_add(srv_req *r, srv_worker *w)
     emit_updated(r, w, r->ids[0]);
     srv_reply(r, 204, NULL);
 out:
+    free(checked);
+    store_user_clear(&u);
     store_conv_clear(&c);
 }
 

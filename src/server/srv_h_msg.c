@@ -19,6 +19,7 @@
 #include "srv_handlers.h"
 #include "srv_json.h"
 #include "srv_log.h"
+#include "srv_view.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -263,6 +264,9 @@ static int prepare(srv_req *r, srv_worker *w, const send_in *in, srv_append **ou
     /* The store refuses the append if the conversation turned external
      * after this inspection (committed() answers 409 conversation_changed). */
     a->m.inspected_internal = !a->conv->external;
+    /* Recorded with the message: an external reader needs no second look
+     * (srv_view.h). */
+    a->m.inspected_external = a->conv->external;
     a->guard = guard;
     guard = NULL;
     if (res->verdict != GUARD_ALLOW && attach_alert(r, a, res, &findings))
@@ -287,25 +291,39 @@ done:
 /* message.new to the members: those of the snapshot the send was checked
  * against, unless a membership change may have overtaken it (srv_cache.h);
  * then those of a fresh read, made after the commit (st: this thread's
- * handle), so nobody removed before the commit gets the message. */
+ * handle), that were in the snapshot too: nobody removed before the commit
+ * gets the message, and nobody who joined after the inspection (the
+ * message predates them: srv_view.h). */
 static void fan_out(srv_req *r, store *st, const srv_append *a, srv_buf *ev)
 {
     srv_conv_snap *fresh = NULL;
-    const srv_conv_snap *to = a->conv;
+    int64_t *both = NULL;
+    size_t n = 0;
+    int rc;
 
-    if (srv_cache_stale(r->srv->cache, a->conv)) {
-        int rc = srv_conv_snap_load(st, a->out.conv_id, &fresh);
-
-        if (rc) {
-            /* Committed but not pushed: members see it in history. */
-            SRV_WARN("send", "members of conversation %lld: %s; message %lld not pushed",
-                     (long long)a->out.conv_id, store_strerror(rc), (long long)a->out.id);
-            srv_buf_unref(ev);
-            return;
-        }
-        to = fresh;
+    if (!srv_cache_stale(r->srv->cache, a->conv)) {
+        srv_emit(&r->job, SRV_EV_USERS, ev, 0, 0, a->conv->members, a->conv->n);
+        return;
     }
-    srv_emit(&r->job, SRV_EV_USERS, ev, 0, 0, to->members, to->n);
+    rc = srv_conv_snap_load(st, a->out.conv_id, &fresh);
+
+    if (!rc) {
+        both = calloc(fresh->n ? fresh->n : 1, sizeof *both);
+        rc = both ? STORE_OK : STORE_NOMEM;
+    }
+    if (rc) {
+        /* Committed but not pushed: members see it in history. */
+        SRV_WARN("send", "members of conversation %lld: %s; message %lld not pushed",
+                 (long long)a->out.conv_id, store_strerror(rc), (long long)a->out.id);
+        srv_buf_unref(ev);
+        goto out;
+    }
+    for (size_t i = 0; i < fresh->n; i++)
+        if (srv_conv_snap_has(a->conv, fresh->members[i]))
+            both[n++] = fresh->members[i];
+    srv_emit(&r->job, SRV_EV_USERS, ev, 0, 0, both, n);
+out:
+    free(both);
     srv_conv_snap_unref(fresh);
 }
 
@@ -446,18 +464,46 @@ out:
 }
 
 /* Loads message `id` as a forward source: it exists, is not recalled, and
- * the caller is a member of its conversation (else 404, never telling
- * which). Returns 0, or -1 with the error already replied. */
+ * the caller is a member of its conversation who may see it (srv_view.h:
+ * not before they joined unless the history is shared, not withheld from
+ * an external member) — else 404, never telling which. What the caller
+ * sees masked is forwarded masked. Returns 0, or -1 with the error already
+ * replied. */
 static int forward_source(srv_req *r, srv_worker *w, int64_t id, store_message *src)
 {
+    store_member me = {0};
+    store_conv c = {0};
+    srv_viewer v;
+    char *masked = NULL;
+    size_t masked_len = 0;
+    srv_see see;
     int rc = store_message_get(w->st, id, src);
 
     if (rc == STORE_OK && src->recalled)
         rc = STORE_NOTFOUND;
     if (rc == STORE_OK)
-        rc = store_member_check(w->st, src->conv_id, r->user.id, NULL);
-    if (!rc)
-        return 0;
+        rc = store_member_get(w->st, src->conv_id, r->user.id, &me);
+    if (rc == STORE_OK)
+        rc = store_conv_get(w->st, src->conv_id, &c);
+    if (rc)
+        goto fail;
+    v = (srv_viewer){.user_id = r->user.id,
+                     .external = me.external,
+                     .shared_history = c.shared_history,
+                     .history_from = me.history_from};
+    store_conv_clear(&c);
+    see = srv_view_decide(w, r->srv, &v, src, &masked, &masked_len);
+    if (see == SRV_SEE_HIDDEN || see == SRV_SEE_WITHHELD) {
+        rc = STORE_NOTFOUND;
+        goto fail;
+    }
+    if (see == SRV_SEE_MASKED) {
+        free(src->text);
+        src->text = masked;
+        src->text_len = masked_len;
+    }
+    return 0;
+fail:
     if (rc == STORE_NOTFOUND)
         srv_error(r, 404, "not_found", "no such message");
     else
@@ -506,6 +552,8 @@ void srv_h_history(srv_req *r, srv_worker *w)
 {
     store_messages l = {0};
     int64_t before = 0, limit = 50;
+    srv_viewer v;
+    bool hidden = false;
     json_t *arr;
     int rc;
 
@@ -515,20 +563,26 @@ void srv_h_history(srv_req *r, srv_worker *w)
         srv_error(r, 400, "bad_request", "limit must be 1..200");
         return;
     }
-    if (srv_require_member(r, w, r->ids[0], NULL))
+    if (srv_viewer_load(r, w, r->ids[0], &v, NULL))
         return;
     rc = store_message_history(w->st, r->ids[0], before, (int)limit, &l);
     if (rc) {
         srv_store_error(r, w, rc, "history");
         return;
     }
+    /* Newest first: the first message the caller may not see is where
+     * their history starts (srv_view.h), so the page ends there. */
     arr = json_array();
-    for (size_t i = 0; arr && i < l.n; i++)
-        json_array_append_new(arr, srv_json_message(&l.items[i]));
-    srv_reply(
-        r, 200,
-        json_pack("{s:o,s:o}", "messages", arr, "next_before",
-                  l.n == (size_t)limit && l.n ? json_integer(l.items[l.n - 1].id) : json_null()));
+    for (size_t i = 0; arr && i < l.n && !hidden; i++) {
+        json_t *o = srv_view_message(w, r->srv, &v, &l.items[i], &hidden);
+
+        if (o)
+            json_array_append_new(arr, o);
+    }
+    srv_reply(r, 200,
+              json_pack("{s:o,s:o}", "messages", arr, "next_before",
+                        l.n == (size_t)limit && l.n && !hidden ? json_integer(l.items[l.n - 1].id)
+                                                               : json_null()));
     store_messages_free(&l);
 }
 
@@ -569,9 +623,10 @@ void srv_h_recall(srv_req *r, srv_worker *w)
     snprintf(target, sizeof target, "message:%lld", (long long)m.id);
     srv_audit_req(r, w, "message.recall", target,
                   json_pack("{s:I}", "conversation", (json_int_t)m.conv_id));
-    srv_emit_conv(r, w, m.conv_id, "message.recalled",
-                  json_pack("{s:I,s:I}", "conversation_id", (json_int_t)m.conv_id, "message_id",
-                            (json_int_t)m.id));
+    /* Not to members who joined after it and may not see it. */
+    srv_emit_conv_msg(r, w, m.conv_id, m.id, "message.recalled",
+                      json_pack("{s:I,s:I}", "conversation_id", (json_int_t)m.conv_id, "message_id",
+                                (json_int_t)m.id));
     srv_reply(r, 204, NULL);
 out:
     store_message_clear(&m);
@@ -644,10 +699,10 @@ void srv_h_read(srv_req *r, srv_worker *w)
         return;
     }
     if (advanced)
-        srv_emit_conv(r, w, r->ids[0], "receipt",
-                      json_pack("{s:I,s:s,s:I,s:[I]}", "conversation_id", (json_int_t)r->ids[0],
-                                "kind", "read", "message_id", (json_int_t)mid, "user_ids",
-                                (json_int_t)r->user.id));
+        srv_emit_conv_msg(r, w, r->ids[0], mid, "receipt",
+                          json_pack("{s:I,s:s,s:I,s:[I]}", "conversation_id", (json_int_t)r->ids[0],
+                                    "kind", "read", "message_id", (json_int_t)mid, "user_ids",
+                                    (json_int_t)r->user.id));
     srv_reply(r, 204, NULL);
 }
 

@@ -62,11 +62,11 @@ json_t *srv_json_message(const store_message *m)
 
 json_t *srv_json_conv(const store_conv *c, const store_members *members, int my_role)
 {
-    json_t *o =
-        json_pack("{s:I,s:s,s:s,s:b,s:I,s:I,s:I}", "id", (json_int_t)c->id, "kind",
-                  store_conv_kind_name(c->kind), "title", c->title ? c->title : "", "external",
-                  c->external, "created_at", (json_int_t)c->created_at, "created_by",
-                  (json_int_t)c->created_by, "member_count", (json_int_t)c->member_count);
+    json_t *o = json_pack("{s:I,s:s,s:s,s:b,s:b,s:I,s:I,s:I}", "id", (json_int_t)c->id, "kind",
+                          store_conv_kind_name(c->kind), "title", c->title ? c->title : "",
+                          "external", c->external, "shared_history", c->shared_history,
+                          "created_at", (json_int_t)c->created_at, "created_by",
+                          (json_int_t)c->created_by, "member_count", (json_int_t)c->member_count);
 
     if (!o)
         return NULL;

@@ -188,6 +188,9 @@ typedef struct store_conv {
     store_conv_kind kind;
     char *title;   /* never NULL (may be ""); direct conversations have "" */
     bool external; /* any member is external; kept up to date by the store */
+    /* Members who join later see the messages sent before they joined
+     * (docs/SERVER.md, "History and new members"). false by default. */
+    bool shared_history;
     int64_t created_by;
     int64_t created_at;
     int64_t updated_at;
@@ -202,6 +205,10 @@ typedef struct store_member {
     int64_t delivered_id; /* receipt pointers: highest message id delivered / read */
     int64_t read_id;
     bool external; /* the user's flag, for convenience */
+    /* The conversation's last message id when the member joined: messages
+     * with id <= history_from were sent before (0 for the founding members
+     * and for members older than schema version 3). */
+    int64_t history_from;
 } store_member;
 
 typedef struct store_members {
@@ -232,6 +239,10 @@ typedef struct store_message {
     int64_t forward_origin_id;
     int64_t forward_author_id;
     int forward_depth;
+    /* The guard ruled on it with the external scope (the conversation was
+     * external when it was sent). false for messages older than schema
+     * version 3: they count as inspected for internal readers only. */
+    bool inspected_external;
 } store_message;
 
 typedef struct store_messages {
@@ -255,6 +266,9 @@ typedef struct store_message_new {
      * commit), the append is refused with STORE_CONFLICT so the caller
      * inspects the text again with the external scope. */
     bool inspected_internal;
+    /* Recorded with the message (store_message.inspected_external): the
+     * guard ruled with the external scope. */
+    bool inspected_external;
     /* Optional, written in the same transaction as the message and only
      * when it is new (not on an idempotent repeat): an officer alert whose
      * message_id, conv_id and user_id the store fills in, and an audit entry
@@ -273,6 +287,7 @@ typedef struct store_conv_summary {
                            not recalled */
     store_message last; /* last message (id 0 when none; text NULL if recalled) */
     store_member_role my_role;
+    int64_t my_history_from; /* the user's store_member.history_from */
 } store_conv_summary;
 
 typedef struct store_conv_summaries {
@@ -533,6 +548,11 @@ struct store_methods {
                            size_t *n_out, int64_t *head);
     /* Removes changes older than `before` (ms). */
     int (*account_changes_prune)(store *s, int64_t before);
+
+    /* Appended with schema version 3 (NULL in a backend without them: the
+     * wrappers answer STORE_VERSION). */
+    int (*member_get)(store *s, int64_t conv_id, int64_t user_id, store_member *out);
+    int (*conv_set_shared_history)(store *s, int64_t id, bool shared, int64_t now);
 };
 
 /* ------------------------------------------------------ memory helpers */
@@ -714,7 +734,10 @@ static inline int store_conv_rename(store *s, int64_t id, const char *title, int
 }
 
 /* Adds a member (groups only: STORE_INVAL on a direct conversation);
- * STORE_CONFLICT when already a member; recomputes `external`. */
+ * STORE_CONFLICT when already a member; recomputes `external`. The
+ * member's history_from, delivered and read pointers start at the
+ * conversation's last message id: what was sent before is not theirs to
+ * read unless the group shares its history, and never counts as unread. */
 static inline int store_member_add(store *s, int64_t conv_id, int64_t user_id,
                                    store_member_role role, int64_t now)
 {
@@ -726,6 +749,24 @@ static inline int store_member_add(store *s, int64_t conv_id, int64_t user_id,
 static inline int store_member_remove(store *s, int64_t conv_id, int64_t user_id, int64_t now)
 {
     return s->methods->member_remove(s, conv_id, user_id, now);
+}
+
+/* One member's row (role, receipt pointers, history_from): STORE_NOTFOUND
+ * when user_id is not a member (or no such conversation). */
+static inline int store_member_get(store *s, int64_t conv_id, int64_t user_id, store_member *out)
+{
+    return s->methods->member_get ? s->methods->member_get(s, conv_id, user_id, out)
+                                  : STORE_VERSION;
+}
+
+/* Sets whether members who join later see earlier messages; groups only
+ * (STORE_INVAL on a direct conversation), STORE_NOTFOUND when no such
+ * conversation. */
+static inline int store_conv_set_shared_history(store *s, int64_t id, bool shared, int64_t now)
+{
+    return s->methods->conv_set_shared_history
+               ? s->methods->conv_set_shared_history(s, id, shared, now)
+               : STORE_VERSION;
 }
 
 static inline int store_member_set_role(store *s, int64_t conv_id, int64_t user_id,

@@ -160,6 +160,14 @@ static const migration migrations[] = {
      " WHEN OLD.expires_at > CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
      " BEGIN INSERT INTO account_changes(user_id, session_id, at) VALUES(OLD.user_id, OLD.id,"
      " CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)); END;"},
+    {3, "history scope: shared history, member boundaries, inspection scope",
+     /* docs/SERVER.md, "History and new members". Existing rows keep what
+      * they had: members see all history (history_from 0), and every
+      * message counts as inspected for internal readers only, so an
+      * external reader gets it through the guard's external scope. */
+     "ALTER TABLE conversations ADD COLUMN shared_history INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE members ADD COLUMN history_from INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE messages ADD COLUMN scope_external INTEGER NOT NULL DEFAULT 0;"},
 };
 
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])

@@ -1021,6 +1021,8 @@ static const store_methods sq_methods = {
     .kv_delete = sq_kv_delete,
     .account_changes = sq_account_changes,
     .account_changes_prune = sq_account_changes_prune,
+    .member_get = sq_member_get,
+    .conv_set_shared_history = sq_conv_set_shared_history,
 };
 
 static int pragma(sq *q, const char *sql)

@@ -70,6 +70,7 @@ static void read_conv(sq *q, sqlite3_stmt *st, store_conv *c)
     c->updated_at = sqlite3_column_int64(st, 6);
     c->last_message_id = sqlite3_column_int64(st, 7);
     c->member_count = sqlite3_column_int64(st, 8);
+    c->shared_history = sqlite3_column_int(st, 9);
 }
 
 static int row_conv(sq *q, sqlite3_stmt *st, void *item)
@@ -98,6 +99,7 @@ static int row_msg(sq *q, sqlite3_stmt *st, void *item)
     m->forward_origin_id = sq_col_id(st, 11);
     m->forward_author_id = sq_col_id(st, 12);
     m->forward_depth = sqlite3_column_int(st, 13);
+    m->inspected_external = sqlite3_column_int(st, 14);
     return STORE_OK;
 }
 
@@ -285,6 +287,7 @@ int sq_conv_list_for_user(store *s, int64_t user_id, store_conv_summaries *out)
         read_conv(q, st, &x->conv);
         x->my_role = (store_member_role)sqlite3_column_int(st, SQ_CONV_NCOLS);
         read_id = sqlite3_column_int64(st, SQ_CONV_NCOLS + 1);
+        x->my_history_from = sqlite3_column_int64(st, SQ_CONV_NCOLS + 2);
         if (q->oom) {
             rc = STORE_NOMEM;
             break;
@@ -415,7 +418,34 @@ static int row_member(sq *q, sqlite3_stmt *st, void *item)
     m->delivered_id = sqlite3_column_int64(st, 3);
     m->read_id = sqlite3_column_int64(st, 4);
     m->external = sqlite3_column_int(st, 5);
+    m->history_from = sqlite3_column_int64(st, 6);
     return STORE_OK;
+}
+
+int sq_member_get(store *s, int64_t conv_id, int64_t user_id, store_member *out)
+{
+    sq *q = (sq *)s;
+    sqlite3_stmt *st = sq_stmt(q, SQ_MEMBER_GET);
+
+    memset(out, 0, sizeof *out);
+    if (!st)
+        return sq_prep_rc(q);
+    sqlite3_bind_int64(st, 1, conv_id);
+    sqlite3_bind_int64(st, 2, user_id);
+    return sq_one(q, st, row_member, out);
+}
+
+int sq_conv_set_shared_history(store *s, int64_t id, bool shared, int64_t now)
+{
+    sq *q = (sq *)s;
+    int64_t kind = 0;
+    int rc = lookup_int(q, SQ_CONV_KIND, id, 0, 1, &kind);
+
+    if (!rc && kind != STORE_CONV_GROUP)
+        rc = STORE_INVAL;
+    if (!rc)
+        rc = run_ids(q, SQ_CONV_SET_SHARED, id, shared, now, 3);
+    return rc;
 }
 
 int sq_member_list(store *s, int64_t conv_id, store_members *out)
@@ -548,6 +578,7 @@ static int append_one(sq *q, const store_message_new *m, store_message *out, boo
     sq_bind_id(st, 10, origin);
     sq_bind_id(st, 11, author);
     sqlite3_bind_int(st, 12, depth);
+    sqlite3_bind_int(st, 13, m->inspected_external);
     rc = sq_exec(q, st);
     if (rc)
         goto fail;
@@ -568,6 +599,7 @@ static int append_one(sq *q, const store_message_new *m, store_message *out, boo
     out->forward_origin_id = origin;
     out->forward_author_id = author;
     out->forward_depth = depth;
+    out->inspected_external = m->inspected_external;
     out->client_id = dup_opt(m->client_id, &oom);
     out->verdict = dup_opt(m->verdict, &oom);
     out->justification = dup_opt(m->justification, &oom);

@@ -30,12 +30,13 @@
 #define SQ_MSG_COLS                                                                                \
     "m.id, m.conv_id, m.sender_id, m.client_id, m.created_at, m.body, m.masked, m.verdict, "       \
     "m.justification, m.recalled_at, m.forward_of, m.forward_origin_id, m.forward_author_id, "     \
-    "m.forward_depth"
+    "m.forward_depth, m.scope_external"
 
 #define SQ_CONV_COLS                                                                               \
     "c.id, c.kind, c.title, c.external, c.created_by, c.created_at, c.updated_at, "                \
-    "c.last_message_id, (SELECT count(*) FROM members mm WHERE mm.conv_id = c.id)"
-#define SQ_CONV_NCOLS 9
+    "c.last_message_id, (SELECT count(*) FROM members mm WHERE mm.conv_id = c.id), "               \
+    "c.shared_history"
+#define SQ_CONV_NCOLS 10
 
 #define SQ_ALERT_COLS                                                                              \
     "id, created_at, user_id, conv_id, message_id, category, verdict, rule, findings, "            \
@@ -105,27 +106,36 @@
     X(CONV_GET, "SELECT " SQ_CONV_COLS " FROM conversations c WHERE c.id = ?")                     \
     X(CONV_KIND, "SELECT kind FROM conversations WHERE id = ?")                                    \
     X(CONV_IS_EXTERNAL, "SELECT external FROM conversations WHERE id = ?")                         \
-    X(CONV_LIST_USER, "SELECT " SQ_CONV_COLS ", m.role, m.read_id FROM members m JOIN "            \
-                      "conversations c ON c.id = m.conv_id WHERE m.user_id = ?1 "                  \
-                      "ORDER BY c.activity_at DESC, c.id DESC")                                    \
+    X(CONV_LIST_USER,                                                                              \
+      "SELECT " SQ_CONV_COLS ", m.role, m.read_id, m.history_from FROM members m JOIN "            \
+      "conversations c ON c.id = m.conv_id WHERE m.user_id = ?1 "                                  \
+      "ORDER BY c.activity_at DESC, c.id DESC")                                                    \
     X(CONV_UNREAD, "SELECT count(*) FROM messages WHERE conv_id = ?1 AND id > ?2 AND "             \
                    "sender_id <> ?3 AND recalled_at = 0")                                          \
     X(CONV_RENAME, "UPDATE conversations SET title = ?2, updated_at = ?3 WHERE id = ?1")           \
     X(CONV_TOUCH, "UPDATE conversations SET updated_at = ?2 WHERE id = ?1")                        \
     X(CONV_LAST, "UPDATE conversations SET last_message_id = ?2, activity_at = ?3 "                \
                  "WHERE id = ?1 AND last_message_id < ?2")                                         \
-    X(MEMBER_INSERT, "INSERT INTO members(conv_id, user_id, role, joined_at) VALUES(?,?,?,?)")     \
+    X(MEMBER_INSERT, "INSERT INTO members(conv_id, user_id, role, joined_at, history_from, "       \
+                     "delivered_id, read_id) SELECT ?1, ?2, ?3, ?4, v, v, v FROM (SELECT "         \
+                     "coalesce(max(id), 0) AS v FROM messages WHERE conv_id = ?1)")                \
+    X(CONV_SET_SHARED, "UPDATE conversations SET shared_history = ?2, updated_at = ?3 "            \
+                       "WHERE id = ?1")                                                            \
     X(MEMBER_DELETE, "DELETE FROM members WHERE conv_id = ?1 AND user_id = ?2")                    \
     X(MEMBER_SET_ROLE, "UPDATE members SET role = ?3 WHERE conv_id = ?1 AND user_id = ?2")         \
     X(MEMBER_ROLE, "SELECT role FROM members WHERE conv_id = ?1 AND user_id = ?2")                 \
     X(MEMBER_LIST, "SELECT m.user_id, m.role, m.joined_at, m.delivered_id, m.read_id, "            \
-                   "u.external FROM members m JOIN users u ON u.id = m.user_id "                   \
+                   "u.external, m.history_from FROM members m JOIN users u ON u.id = m.user_id "   \
                    "WHERE m.conv_id = ? ORDER BY m.user_id")                                       \
+    X(MEMBER_GET, "SELECT m.user_id, m.role, m.joined_at, m.delivered_id, m.read_id, "             \
+                  "u.external, m.history_from FROM members m JOIN users u ON u.id = m.user_id "    \
+                  "WHERE m.conv_id = ?1 AND m.user_id = ?2")                                       \
     X(MSG_BY_CLIENT, "SELECT " SQ_MSG_COLS " FROM messages m WHERE m.conv_id = ?1 AND "            \
                      "m.sender_id = ?2 AND m.client_id = ?3")                                      \
-    X(MSG_INSERT, "INSERT INTO messages(conv_id, sender_id, client_id, created_at, body, "         \
-                  "masked, verdict, justification, forward_of, forward_origin_id, "                \
-                  "forward_author_id, forward_depth) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)")             \
+    X(MSG_INSERT,                                                                                  \
+      "INSERT INTO messages(conv_id, sender_id, client_id, created_at, body, "                     \
+      "masked, verdict, justification, forward_of, forward_origin_id, "                            \
+      "forward_author_id, forward_depth, scope_external) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)")       \
     X(MSG_GET, "SELECT " SQ_MSG_COLS " FROM messages m WHERE m.id = ?")                            \
     X(MSG_HISTORY, "SELECT " SQ_MSG_COLS " FROM messages m WHERE m.conv_id = ?1 AND m.id < ?2 "    \
                    "ORDER BY m.id DESC LIMIT ?3")                                                  \
@@ -260,6 +270,8 @@ int sq_member_remove(store *s, int64_t conv_id, int64_t user_id, int64_t now);
 int sq_member_set_role(store *s, int64_t conv_id, int64_t user_id, store_member_role role);
 int sq_member_check(store *s, int64_t conv_id, int64_t user_id, store_member_role *out);
 int sq_member_list(store *s, int64_t conv_id, store_members *out);
+int sq_member_get(store *s, int64_t conv_id, int64_t user_id, store_member *out);
+int sq_conv_set_shared_history(store *s, int64_t id, bool shared, int64_t now);
 int sq_message_append(store *s, const store_message_new *m, store_message *out, bool *duplicate);
 int sq_message_append_batch(store *s, const store_message_new *m, size_t n, store_message *out,
                             int *rcs, bool *duplicate);

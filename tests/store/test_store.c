@@ -420,6 +420,68 @@ static void test_messages(void **state)
     assert_int_equal(store_message_get(f->s, 999, &b), STORE_NOTFOUND);
 }
 
+/* A member who joins later starts at the conversation's last message
+ * (history_from and receipt pointers); the inspection scope is kept with
+ * each message; shared history is a group setting. */
+static void test_history_scope(void **state)
+{
+    fx *f = *state;
+    int64_t g = 0, d = 0, members[] = {f->bob};
+    store_message_new m = {.client_id = "h1", .text = "before", .text_len = 6, .verdict = "allow"};
+    store_message a = {0}, b = {0};
+    store_member me = {0};
+    store_conv c = {0};
+    store_conv_summaries cl = {0};
+
+    assert_int_equal(
+        store_conv_create(f->s, STORE_CONV_GROUP, "g", f->alice, members, 1, 1, &g, NULL),
+        STORE_OK);
+    m.conv_id = g;
+    m.sender_id = f->alice;
+    assert_int_equal(store_message_append(f->s, &m, &a, NULL), STORE_OK);
+    assert_false(a.inspected_external);
+    assert_int_equal(store_member_get(f->s, g, f->bob, &me), STORE_OK);
+    assert_int_equal(me.history_from, 0); /* a founding member */
+    assert_int_equal(store_member_add(f->s, g, f->ext, STORE_MEMBER, 2), STORE_OK);
+    assert_int_equal(store_member_get(f->s, g, f->ext, &me), STORE_OK);
+    assert_int_equal(me.history_from, a.id);
+    assert_int_equal(me.read_id, a.id);
+    assert_int_equal(me.delivered_id, a.id);
+    assert_true(me.external);
+    assert_int_equal(store_member_get(f->s, g, f->carol, &me), STORE_NOTFOUND);
+    assert_int_equal(store_conv_list_for_user(f->s, f->ext, &cl), STORE_OK);
+    assert_int_equal(cl.n, 1);
+    assert_int_equal(cl.items[0].my_history_from, a.id);
+    assert_int_equal(cl.items[0].unread, 0); /* earlier messages are not unread */
+    store_conv_summaries_free(&cl);
+
+    m.client_id = "h2";
+    m.inspected_external = true;
+    assert_int_equal(store_message_append(f->s, &m, &b, NULL), STORE_OK);
+    assert_true(b.inspected_external);
+    store_message_clear(&b);
+    assert_int_equal(store_message_get(f->s, a.id + 1, &b), STORE_OK);
+    assert_true(b.inspected_external);
+    store_message_clear(&b);
+    assert_int_equal(store_message_get(f->s, a.id, &b), STORE_OK);
+    assert_false(b.inspected_external);
+    store_message_clear(&b);
+
+    assert_int_equal(store_conv_get(f->s, g, &c), STORE_OK);
+    assert_false(c.shared_history);
+    store_conv_clear(&c);
+    assert_int_equal(store_conv_set_shared_history(f->s, g, true, 3), STORE_OK);
+    assert_int_equal(store_conv_get(f->s, g, &c), STORE_OK);
+    assert_true(c.shared_history);
+    store_conv_clear(&c);
+    assert_int_equal(
+        store_conv_create(f->s, STORE_CONV_DIRECT, NULL, f->alice, &f->carol, 1, 4, &d, NULL),
+        STORE_OK);
+    assert_int_equal(store_conv_set_shared_history(f->s, d, true, 5), STORE_INVAL);
+    assert_int_equal(store_conv_set_shared_history(f->s, 999, true, 5), STORE_NOTFOUND);
+    store_message_clear(&a);
+}
+
 /* A message inspected for an internal audience is refused once the
  * conversation has an external member: the server inspects it again. */
 static void test_scope_changed(void **state)
@@ -1082,6 +1144,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_conversations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_messages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_history_scope, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scope_changed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint, setup, teardown),

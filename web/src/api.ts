@@ -12,6 +12,8 @@ export class ApiError extends Error {
     message: string,
     public guard?: GuardOutcome,
     public retryAfter?: number,
+    /** error parameters: the field a title/name error is about, the limit */
+    public detail?: { field?: string; max?: number },
   ) {
     super(message);
     this.name = 'ApiError';
@@ -103,7 +105,7 @@ export class Api {
     if (!res.ok) {
       const err = data?.error ?? {};
       const ra = res.headers.get('Retry-After');
-      const e = new ApiError(res.status, err.code ?? 'http_' + res.status, err.message ?? res.statusText, data?.guard, ra ? Number(ra) : undefined);
+      const e = new ApiError(res.status, err.code ?? 'http_' + res.status, err.message ?? res.statusText, data?.guard, ra ? Number(ra) : undefined, { field: err.field, max: err.max });
       if (res.status === 401 && e.code === 'unauthorized' && this.onUnauthorized) this.onUnauthorized();
       throw e;
     }
@@ -137,8 +139,13 @@ export class Api {
   // conversations
   conversations() { return this.get<{ conversations: Conversation[] }>('/conversations'); }
   conversation(id: number) { return this.get<Conversation>(`/conversations/${id}`); }
-  createConversation(kind: 'direct' | 'group', member_ids: number[], title?: string) {
-    return this.post<Conversation>('/conversations', title ? { kind, title, member_ids } : { kind, member_ids });
+  createConversation(kind: 'direct' | 'group', member_ids: number[], title?: string, shared_history = false) {
+    const body: Record<string, unknown> = title ? { kind, title, member_ids } : { kind, member_ids };
+    if (shared_history) body.shared_history = true;
+    return this.post<Conversation>('/conversations', body);
+  }
+  setSharedHistory(id: number, shared_history: boolean) {
+    return this.request<Conversation>('PATCH', `/conversations/${id}`, { shared_history }).then((r) => r.data);
   }
   renameConversation(id: number, title: string) {
     return this.request<Conversation>('PATCH', `/conversations/${id}`, { title }).then((r) => r.data);

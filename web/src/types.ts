@@ -55,6 +55,8 @@ export interface Message {
   created_at: number;
   masked: boolean;
   recalled: boolean;
+  /** history / last_message: an earlier message the policy keeps from an external reader (text null) */
+  withheld?: boolean;
   forward: Forward | null;
 }
 
@@ -63,6 +65,8 @@ export interface Conversation {
   kind: 'direct' | 'group';
   title: string | null;
   external: boolean;
+  /** members who join later also see earlier messages (groups) */
+  shared_history?: boolean;
   created_at: number;
   my_role: 'owner' | 'admin' | 'member';
   /** absent in GET /conversations (the list has member_count only) */

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Api, ApiError, newClientId } from '../src/api';
+import { errMsg } from '../src/hooks';
+import { setLang } from '../src/i18n';
 
 type Call = { url: string; init: RequestInit };
 function fake(status: number, body: unknown, headers: Record<string, string> = {}) {
@@ -35,6 +37,35 @@ describe('Api', () => {
     expect(e.status).toBe(409);
     expect(e.code).toBe('guard_confirm');
     expect(e.guard.decided_by).toBe('commercial-marking');
+  });
+  it('words the title and display-name error codes in both languages, with their parameters', async () => {
+    const guard = { verdict: 'block', decided_by: 'classified-marking', status: 'scanned', findings: [] };
+    const long = await new Api(fake(422, { error: { code: 'title_too_long', message: 'x', field: 'title', max: 128 } }).fn)
+      .createConversation('group', [2], 'x').catch((x) => x);
+    expect(long.detail).toEqual({ field: 'title', max: 128 });
+    const blocked = await new Api(fake(422, { error: { code: 'guard_blocked', message: 'x', field: 'display_name' }, guard }).fn)
+      .createConversation('group', [2], 'x').catch((x) => x);
+    const ext = await new Api(fake(422, { error: { code: 'title_not_for_external', message: 'x', field: 'title' }, guard }).fn)
+      .addMember(1, 2).catch((x) => x);
+    const other = await new Api(fake(422, { error: { code: 'invalid', message: 'server words' } }).fn)
+      .addMember(1, 2).catch((x) => x);
+    try {
+      setLang('zh');
+      expect(errMsg(long)).toBe('群名称最多 128 个字符。');
+      expect(errMsg(blocked)).toContain('显示名');
+      expect(errMsg(blocked)).toContain('classified-marking');
+      expect(errMsg(ext)).toContain('外部');
+      expect(errMsg(other)).toBe('server words');
+      setLang('en');
+      expect(errMsg(long)).toBe('A group name has at most 128 characters.');
+      expect(errMsg(blocked)).toContain('display name');
+      for (const code of ['title_invalid', 'display_name_invalid', 'display_name_too_long']) {
+        const e = new ApiError(422, code, 'server words', undefined, undefined, { max: 64 });
+        expect(errMsg(e)).not.toBe('server words');
+      }
+    } finally {
+      setLang('zh');
+    }
   });
   it('sends the justification and tells a duplicate (200) from a new message (201)', async () => {
     const f = fake(200, { message: { id: 5 }, guard: { verdict: 'allow' } });

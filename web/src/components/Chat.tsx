@@ -51,7 +51,7 @@ function ConvList(props: { client: Client; openId: number | null }) {
                 <span class="avatar" aria-hidden="true">{title(x).slice(0, 1)}</span>
                 <span class="ci-main">
                   <span class="ci-title">{title(x)}{x.external && <span class="tag ext">{t('list.external')}</span>}</span>
-                  <span class="ci-last">{lm ? (lm.recalled ? t('list.recalled') : `${x.kind === 'group' ? c.nameOf(lm.sender_id) + ': ' : ''}${preview(lm.text)}`) : ''}</span>
+                  <span class="ci-last">{lm ? (lm.recalled ? t('list.recalled') : lm.withheld ? t('list.withheld') : `${x.kind === 'group' ? c.nameOf(lm.sender_id) + ': ' : ''}${preview(lm.text)}`) : ''}</span>
                 </span>
                 <span class="ci-side">
                   {lm && <time class="ci-time" dateTime={new Date(lm.created_at).toISOString()}>{formatShort(lm.created_at, now)}</time>}
@@ -177,6 +177,9 @@ function MessageItem(props: { client: Client; conv: Conversation; m: Message; ot
   }, [canRecall]);
   if (m.recalled) {
     return <div class="sys-line" data-testid="recalled" data-msg-id={m.id}>{mine ? t('chat.recalled_me') : t('chat.recalled_other', { name: c.nameOf(m.sender_id) })}</div>;
+  }
+  if (m.withheld) {
+    return <div class="sys-line" data-testid="withheld" data-msg-id={m.id}>{t('chat.withheld')}</div>;
   }
   let receipt = '';
   if (mine) {

@@ -66,11 +66,16 @@ export function NewGroupDialog(props: { client: Client; onClose: () => void }) {
   const c = props.client;
   const [sel, setSel] = useState<number[]>([]);
   const [title, setTitle] = useState('');
+  const [shared, setShared] = useState(false);
   const [err, setErr] = useState('');
   return (
     <Dialog title={t('grp.title')} onClose={props.onClose} testid="group-dialog">
       <label for="grp-name">{t('grp.name')}</label>
-      <input id="grp-name" value={title} required onInput={(e) => setTitle(e.currentTarget.value)} data-testid="group-name" />
+      <input id="grp-name" value={title} required maxLength={128} onInput={(e) => setTitle(e.currentTarget.value)} data-testid="group-name" />
+      <label class="pick-item" title={t('grp.shared_history_hint')}>
+        <input type="checkbox" checked={shared} onChange={(e) => setShared(e.currentTarget.checked)} data-testid="group-shared-history" />
+        {t('grp.shared_history')}
+      </label>
       <div class="label">{t('grp.members')}</div>
       <UserPicker client={c} exclude={[c.me]} multi selected={sel} onChange={setSel} />
       {err && <p class="error" role="alert">{err}</p>}
@@ -78,7 +83,7 @@ export function NewGroupDialog(props: { client: Client; onClose: () => void }) {
         <button type="button" onClick={props.onClose}>{t('guard.cancel')}</button>
         <button type="button" class="primary" disabled={!title.trim() || sel.length === 0} data-testid="group-create" onClick={async () => {
           try {
-            const conv = await c.api.createConversation('group', sel, title.trim());
+            const conv = await c.api.createConversation('group', sel, title.trim(), shared);
             c.onEvent({ type: 'conversation.updated', conversation: conv });
             props.onClose();
             go(`/chat/${conv.id}`);
@@ -118,9 +123,16 @@ export function MembersDialog(props: { client: Client; conv: Conversation; onClo
       {canManage && (
         <form class="row" onSubmit={(e) => { e.preventDefault(); void act(() => c.api.renameConversation(conv.id, title.trim())); }}>
           <label for="grp-rename" class="sr-only">{t('mem.rename')}</label>
-          <input id="grp-rename" value={title} onInput={(e) => setTitle(e.currentTarget.value)} placeholder={t('mem.rename')} />
+          <input id="grp-rename" value={title} maxLength={128} onInput={(e) => setTitle(e.currentTarget.value)} placeholder={t('mem.rename')} />
           <button type="submit" disabled={!title.trim()}>{t('mem.save')}</button>
         </form>
+      )}
+      {canManage && (
+        <label class="pick-item" title={t('grp.shared_history_hint')}>
+          <input type="checkbox" checked={!!conv.shared_history} data-testid="members-shared-history"
+            onChange={(e) => { const v = e.currentTarget.checked; void act(() => c.api.setSharedHistory(conv.id, v)); }} />
+          {t('grp.shared_history')}
+        </label>
       )}
       <ul class="members">
         {(conv.members ?? []).map((m) => (

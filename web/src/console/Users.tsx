@@ -34,7 +34,7 @@ export function Users(props: { client: Client }) {
         });
       }} aria-label={t('us.create')}>
         <label>{t('us.login')}<input value={form.login} required onInput={(e) => setForm({ ...form, login: e.currentTarget.value })} data-testid="nu-login" /></label>
-        <label>{t('us.display_name')}<input value={form.display_name} onInput={(e) => setForm({ ...form, display_name: e.currentTarget.value })} data-testid="nu-name" /></label>
+        <label>{t('us.display_name')}<input value={form.display_name} onInput={(e) => setForm({ ...form, display_name: e.currentTarget.value })} maxLength={64} data-testid="nu-name" /></label>
         <label>{t('us.role')}
           <select value={form.role} onChange={(e) => setForm({ ...form, role: e.currentTarget.value })}>
             {(['member', 'officer', 'admin'] as Role[]).map((r) => <option key={r} value={r}>{t(`urole.${r}`)}</option>)}
