@@ -212,6 +212,7 @@ struct srv {
     store *ckpt_st;
     int ckpt_pending; /* batches committed since the last checkpoint */
     bool ckpt_started, ckpt_stop;
+    struct srv_auditck *auditck; /* signed audit checkpoints (srv_auditck.c) */
     /* completions to the loop */
     srv_queue done;
     /* signals (set by the signal thread, read by the loop) */

@@ -138,6 +138,12 @@ static const migration migrations[] = {
      "CREATE TABLE settings ("
      " key TEXT PRIMARY KEY,"
      " value TEXT NOT NULL);"},
+    {2, "audit instance id",
+     /* A random id for this database, created once: signed checkpoints of
+      * the audit chain name it, so a checkpoint of another database (or of
+      * a database replaced by a fresh one) is told apart (docs/AUDIT.md). */
+     "INSERT OR IGNORE INTO settings(key, value)"
+     " VALUES('audit.instance', lower(hex(randomblob(16))));"},
 };
 
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])

@@ -123,11 +123,11 @@ static void test_migrate(void **state)
     int v = 0;
 
     assert_int_equal(store_schema_version(f->s, &v), STORE_OK);
-    assert_int_equal(v, 1);
+    assert_int_equal(v, 2);
     /* re-open: nothing to migrate, data kept */
     s2 = open_path(f->path);
     assert_int_equal(store_schema_version(s2, &v), STORE_OK);
-    assert_int_equal(v, 1);
+    assert_int_equal(v, 2);
     {
         int64_t n = 0;
 
