@@ -400,6 +400,7 @@ int store_ckpt_check(store *s, FILE *f, const uint8_t pk[STORE_CKPT_PK_LEN], int
 {
     char instance[STORE_CKPT_INSTANCE];
     store_ckpt c, latest = {0};
+    store_ckpt_report one;
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
@@ -433,13 +434,27 @@ int store_ckpt_check(store *s, FILE *f, const uint8_t pk[STORE_CKPT_PK_LEN], int
             r->ckpt = c;
             goto done;
         }
-        rc = check_one(s, &c, instance, log_seq, r);
+        memset(&one, 0, sizeof one);
+        one.log_seq = log_seq;
+        rc = check_one(s, &c, instance, log_seq, &one);
         if (rc)
             goto fail;
         r->checked++;
-        if (r->status != STORE_CKPT_NONE) {
-            r->line = lineno;
+        if (one.status == STORE_CKPT_OTHER_DB) {
+            *r = (store_ckpt_report){.status = one.status,
+                                     .ckpt = c,
+                                     .line = lineno,
+                                     .log_seq = log_seq,
+                                     .checked = r->checked};
             goto done;
+        }
+        /* Cut or rewritten: go on, the latest such checkpoint is reported
+         * (it shows how much is gone). */
+        if (one.status != STORE_CKPT_NONE &&
+            (r->status == STORE_CKPT_NONE || c.seq >= r->ckpt.seq)) {
+            one.line = lineno;
+            one.checked = r->checked;
+            *r = one;
         }
         if (r->checked == 1 || c.seq >= latest.seq)
             latest = c;
@@ -448,7 +463,7 @@ int store_ckpt_check(store *s, FILE *f, const uint8_t pk[STORE_CKPT_PK_LEN], int
         rc = STORE_IO;
         goto fail;
     }
-    if (r->checked) {
+    if (r->checked && r->status == STORE_CKPT_NONE) {
         r->status = STORE_CKPT_VERIFIED;
         r->ckpt = latest;
     }

@@ -99,11 +99,14 @@ typedef struct store_ckpt_report {
 /* Checks every checkpoint read from f (one per line; the tag may follow a
  * prefix, so syslog lines work as they are) against the log of s, whose
  * chain the caller has verified intact up to seq log_seq (store_audit_verify,
- * r.entries). Stops at the first failure: a bad signature or a malformed line
- * fails the check, except an unterminated last line (a write cut by a crash),
- * which is skipped. A checkpoint past log_seq is compared with the head as it
- * is now (it may have been written after the verify); past that, the log was
- * truncated. Returns a store error only when reading failed. */
+ * r.entries). A bad signature, a malformed line or a checkpoint of another
+ * database stops the check and fails it, except an unterminated last line
+ * (a write cut by a crash), which is skipped. A checkpoint past log_seq is
+ * compared with the head as it is now (it may have been written after the
+ * verify); past that, the log was truncated. Of several truncated or
+ * mismatching checkpoints, the one with the highest seq is reported; r->checked
+ * counts the checkpoints compared. Returns a store error only when reading
+ * failed. */
 int store_ckpt_check(store *s, FILE *f, const uint8_t pk[STORE_CKPT_PK_LEN], int64_t log_seq,
                      store_ckpt_report *r);
 
