@@ -85,11 +85,6 @@ bool ex_job_broken(const ex_job *j)
     return j->broken;
 }
 
-const char *ex_job_location(const ex_job *j)
-{
-    return j->loc;
-}
-
 int ex_job_account(ex_job *j, uint64_t n)
 {
     if (n > j->lim.unpacked_bytes - j->unpacked) {

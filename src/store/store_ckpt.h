@@ -61,7 +61,7 @@ int store_ckpt_key_load(const char *path, bool create, store_ckpt_key *k, bool *
  * Returns STORE_OK, STORE_IO or STORE_INVAL with a message in err. */
 int store_ckpt_pubkey(const char *arg, uint8_t pk[STORE_CKPT_PK_LEN], char *err, size_t errlen);
 
-/* This database's instance id (migration 2), 32 lowercase hex digits. */
+/* This database's instance id (migration 3), 32 lowercase hex digits. */
 int store_ckpt_instance(store *s, char out[STORE_CKPT_INSTANCE]);
 
 /* Reads the head and signs a checkpoint of it at time now_ms into c and

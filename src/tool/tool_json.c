@@ -132,16 +132,6 @@ int tool_json_result(json_t *obj, const guard_result *r, const tool_pos *pos)
     return rc ? -1 : 0;
 }
 
-static int dump_cb(const char *p, size_t n, void *data)
-{
-    return tool_buf_add(data, p, n);
-}
-
-int tool_json_to_buf(const json_t *j, tool_buf *b, size_t flags)
-{
-    return json_dump_callback(j, dump_cb, b, flags);
-}
-
 /* ---- streaming writer ----------------------------------------------------- */
 
 void tool_jw_init(tool_jw *w, tool_buf *out)

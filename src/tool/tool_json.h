@@ -33,9 +33,6 @@ json_t *tool_json_finding(const guard_finding *f, const tool_pos *pos);
  * invalid_utf8 and findings_dropped on obj. Returns 0 or -1. */
 int tool_json_result(json_t *obj, const guard_result *r, const tool_pos *pos);
 
-/* Serialises j compactly (one line, no newline added) into b. Returns 0 or -1. */
-int tool_json_to_buf(const json_t *j, tool_buf *b, size_t flags);
-
 /* Sets key to value, taking the reference; -1 when value is NULL or the set
  * failed. Lets a chain of sets be checked once. */
 int tool_json_set(json_t *obj, const char *key, json_t *value);
