@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """CLI test of `cordon user` and `cordon audit` against a temporary data dir.
 
-usage: test_store_cli.py CORDON
+usage: test_store_cli.py CORDON SYSLOG_SHIM
+
+SYSLOG_SHIM: tests/syslog_shim.c built as a shared library; preloaded, it
+writes what cordon sends to syslog(3) into a file.
 
 Drives the real binary: adds, lists, disables, enables, changes roles,
 resets passwords; checks one-time passwords are printed once and never
@@ -21,11 +24,13 @@ import sys
 import tempfile
 
 CORDON = sys.argv[1]
+SYSLOG_SHIM = os.path.abspath(sys.argv[2])
 failures = 0
 
 
-def run(*args, stdin=None, expect=0):
-    p = subprocess.run([CORDON, *args], input=stdin, capture_output=True, text=True, timeout=60)
+def run(*args, stdin=None, expect=0, env=None):
+    p = subprocess.run([CORDON, *args], input=stdin, capture_output=True, text=True, timeout=60,
+                       env={**os.environ, **env} if env else None)
     if p.returncode != expect:
         fail(f"cordon {' '.join(args)}: exit {p.returncode}, expected {expect}\n"
              f"stdout: {p.stdout}\nstderr: {p.stderr}")
@@ -180,8 +185,13 @@ with tempfile.TemporaryDirectory() as tmp:
     p = run("audit", "verify", *d)
     check("no checkpoint file" in p.stdout, f"no checkpoint: {p.stdout}")
 
-    p = run("audit", "checkpoint", *d)
+    # the checkpoint also goes to syslog as authpriv.notice (10 << 3 | 5)
+    syslog_file = os.path.join(tmp, "syslog")
+    p = run("audit", "checkpoint", *d,
+            env={"LD_PRELOAD": SYSLOG_SHIM, "CORDON_SYSLOG_FILE": syslog_file})
     line = p.stdout.strip()
+    check(os.path.exists(syslog_file) and open(syslog_file).read() == f"85 {line}\n",
+          "checkpoint sent to syslog as authpriv.notice")
     check(line.startswith("cordon-audit-checkpoint-v1 db=") and " seq=5 " in line,
           f"checkpoint line: {p.stdout}")
     check(oct(os.stat(key).st_mode & 0o777) == "0o600", "signing key is private")

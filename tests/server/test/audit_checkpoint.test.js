@@ -12,7 +12,26 @@ const { world } = require('../lib/fixture.js');
 const { makeUser, login, Api } = require('../lib/client.js');
 const { sleep, SLOW } = require('../lib/server.js');
 
-const w = world({ o: { role: 'officer' } }, { config: { audit: { checkpoint_interval_s: 1 } } });
+// syslog(3) into a file: tests/syslog_shim.c, preloaded (meson passes its
+// path; by hand, it is found in the build tree beside the cordon under test).
+const { CORDON_SYSLOG_SHIM, CORDON } = process.env;
+const shim = CORDON_SYSLOG_SHIM ||
+  path.resolve(path.dirname(CORDON || path.join(__dirname, '../../../build/src/tool/cordon')), '../../tests/libsyslog_shim.so');
+assert.ok(fs.existsSync(shim), `the syslog shim is built: ${shim} (ninja -C build)`);
+const syslogFile = path.join(fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'cordon-syslog-')), 'syslog');
+const w = world({ o: { role: 'officer' } }, {
+  config: { audit: { checkpoint_interval_s: 1 } },
+  env: {
+    LD_PRELOAD: shim, CORDON_SYSLOG_FILE: syslogFile,
+    ASAN_OPTIONS: [process.env.ASAN_OPTIONS, 'verify_asan_link_order=0'].filter(Boolean).join(':'),
+  },
+});
+
+// What went to syslog as authpriv.notice (10 << 3 | 5): the checkpoint lines.
+function syslogged() {
+  if (!fs.existsSync(syslogFile)) return [];
+  return fs.readFileSync(syslogFile, 'utf8').split('\n').filter((l) => l.startsWith('85 cordon-audit-checkpoint-v1 ')).map((l) => l.slice(3));
+}
 
 const ckFile = () => path.join(w.srv.storeDir, 'audit-checkpoints.log');
 
@@ -62,6 +81,8 @@ test('checkpoints are written periodically, only when the head moved', async () 
   await makeUser(w.admin);
   v = await head(w.o);
   await waitFor(() => checkpoints().some((c) => c.seq >= v.entries), `a checkpoint at seq ${v.entries}`);
+  // every line of the file went to syslog too, in the same order
+  assert.deepEqual(syslogged(), checkpoints().map((c) => c.line), 'each checkpoint also sent to syslog');
   const r = await w.o.ok('GET', '/audit/verify');
   assert.equal(r.checkpoint.status, 'verified', JSON.stringify(r));
   assert.ok(r.checkpoint.seq >= v.entries && r.checkpoint.seq <= r.entries, JSON.stringify(r));
@@ -78,6 +99,7 @@ test('a checkpoint at shutdown; a log cut at its end then fails verify (CLI and 
   const exit = await w.srv.stop('SIGTERM');
   assert.equal(exit.code, 0);
   assert.equal(checkpoints().length, before + 1, 'one checkpoint at shutdown');
+  assert.equal(syslogged().at(-1), checkpoints().at(-1).line, 'the shutdown checkpoint sent to syslog');
   const ok = w.srv.cli(['audit', 'verify', '--data', w.srv.storeDir]);
   assert.equal(ok.status, 0, ok.stdout + ok.stderr);
   const n = Number(/intact up to seq (\d+)/.exec(ok.stdout)[1]);
