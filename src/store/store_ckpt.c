@@ -294,6 +294,7 @@ int store_ckpt_append(const char *path, const char *line, char *err, size_t errl
         say(err, errlen, "%s: %s", path, strerror(errno));
         return STORE_IO;
     }
+    errno = 0; /* a short write sets none */
     if (write(fd, buf, len) != (ssize_t)len || fsync(fd))
         say(err, errlen, "%s: %s", path, strerror(errno ? errno : EIO));
     else
@@ -313,39 +314,68 @@ const char *store_ckpt_status_name(store_ckpt_status st)
     return (size_t)st < sizeof names / sizeof names[0] ? names[st] : "unknown";
 }
 
+/* After " name=" at p: n lowercase hex digits into out (n / 2 bytes), or a
+ * decimal number into *num. Return the position after the field, or NULL. */
+static const char *hex_field(const char *p, const char *name, size_t n, uint8_t *out)
+{
+    size_t nl = strlen(name);
+
+    if (!p || p[0] != ' ' || strncmp(p + 1, name, nl) || p[1 + nl] != '=')
+        return NULL;
+    p += nl + 2;
+    if (strnlen(p, n) != n || !hex_bin(p, n, out, n / 2))
+        return NULL;
+    return p + n;
+}
+
+static const char *num_field(const char *p, const char *name, int64_t *num)
+{
+    size_t nl = strlen(name);
+    char *end;
+    long long v;
+
+    if (!p || p[0] != ' ' || strncmp(p + 1, name, nl) || p[1 + nl] != '=')
+        return NULL;
+    p += nl + 2;
+    if (*p < '0' || *p > '9')
+        return NULL;
+    errno = 0;
+    v = strtoll(p, &end, 10);
+    if (errno)
+        return NULL;
+    *num = v;
+    return end;
+}
+
 /* Parses and verifies one checkpoint. text: a line that contains the tag
  * (anything before it, e.g. a syslog prefix, is ignored). Returns
  * STORE_CKPT_NONE (parsed, signature good), MALFORMED or BAD_SIGNATURE. */
 static store_ckpt_status parse_line(const char *text, const uint8_t pk[STORE_CKPT_PK_LEN],
                                     store_ckpt *c)
 {
-    char body[STORE_CKPT_LINE_MAX], hash_hex[2 * STORE_AUDIT_HASH_LEN + 1];
-    char sig_hex[2 * crypto_sign_BYTES + 1];
-    uint8_t sig[crypto_sign_BYTES];
-    const char *p = strstr(text, STORE_CKPT_TAG " "), *rest;
+    uint8_t inst[(STORE_CKPT_INSTANCE - 1) / 2], sig[crypto_sign_BYTES];
+    char body[STORE_CKPT_LINE_MAX];
+    const char *p = strstr(text, STORE_CKPT_TAG " "), *q, *body_end;
     size_t n;
-    int used = 0;
 
     memset(c, 0, sizeof *c);
     if (!p)
         return STORE_CKPT_MALFORMED;
-    if (sscanf(p,
-               STORE_CKPT_TAG " db=%32[0-9a-f] seq=%" SCNd64 " hash=%64[0-9a-f] time=%" SCNd64
-                              " sig=%128[0-9a-f]%n",
-               c->instance, &c->seq, hash_hex, &c->time, sig_hex, &used) != 5 ||
-        !used)
+    q = hex_field(p + sizeof STORE_CKPT_TAG - 1, "db", 2 * sizeof inst, inst);
+    q = num_field(q, "seq", &c->seq);
+    q = hex_field(q, "hash", 2 * sizeof c->hash, c->hash);
+    q = body_end = num_field(q, "time", &c->time);
+    q = hex_field(q, "sig", 2 * sizeof sig, sig);
+    if (!q)
         return STORE_CKPT_MALFORMED;
-    for (rest = p + used; *rest; rest++)
-        if (*rest != '\n' && *rest != '\r' && *rest != ' ')
+    for (; *q; q++)
+        if (*q != '\n' && *q != '\r' && *q != ' ')
             return STORE_CKPT_MALFORMED;
-    if (strlen(c->instance) != STORE_CKPT_INSTANCE - 1 || c->seq < 0 ||
-        !hex_bin(hash_hex, strlen(hash_hex), c->hash, sizeof c->hash) ||
-        !hex_bin(sig_hex, strlen(sig_hex), sig, sizeof sig))
-        return STORE_CKPT_MALFORMED;
+    sodium_bin2hex(c->instance, sizeof c->instance, inst, sizeof inst);
     /* The signed bytes are the canonical form re-made from the fields; the
-     * line must be exactly that (no "+5", no leading zeros). */
+     * line must be exactly that (no leading zeros). */
     n = format_body(c, body, sizeof body);
-    if (!n || strncmp(p, body, n) || strncmp(p + n, " sig=", 5))
+    if (!n || n != (size_t)(body_end - p) || memcmp(p, body, n))
         return STORE_CKPT_MALFORMED;
     if (crypto_sign_verify_detached(sig, (const uint8_t *)body, n, pk))
         return STORE_CKPT_BAD_SIGNATURE;
@@ -401,9 +431,7 @@ int store_ckpt_check(store *s, FILE *f, const uint8_t pk[STORE_CKPT_PK_LEN], int
     char instance[STORE_CKPT_INSTANCE];
     store_ckpt c, latest = {0};
     store_ckpt_report one;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
+    char line[STORE_CKPT_READ_MAX];
     int64_t lineno = 0;
     int rc;
 
@@ -416,18 +444,28 @@ int store_ckpt_check(store *s, FILE *f, const uint8_t pk[STORE_CKPT_PK_LEN], int
         instance[0] = 0;
     else if (rc)
         goto fail;
-    while ((len = getline(&line, &cap, f)) >= 0) {
-        bool torn = !len || line[len - 1] != '\n';
+    while (fgets(line, sizeof line, f)) {
+        size_t len = strlen(line);
+        bool torn = !len || line[len - 1] != '\n', too_long = false;
         store_ckpt_status st;
+        int ch;
 
         lineno++;
-        if (strspn(line, " \t\r\n") == (size_t)len)
+        /* A line longer than any checkpoint: skip the rest of it. */
+        while (torn && (ch = fgetc(f)) != EOF) {
+            too_long = true;
+            if (ch == '\n') {
+                torn = false;
+                break;
+            }
+        }
+        if (!too_long && strspn(line, " \t\r\n") == len)
             continue; /* blank */
-        st = (size_t)len > STORE_CKPT_READ_MAX ? STORE_CKPT_MALFORMED : parse_line(line, pk, &c);
+        st = too_long ? STORE_CKPT_MALFORMED : parse_line(line, pk, &c);
         if (st != STORE_CKPT_NONE) {
             /* An unterminated line (only the last can be) that does not
              * parse is a write cut short by a crash: skip it. */
-            if (torn)
+            if (torn && !too_long)
                 break;
             r->status = st;
             r->line = lineno;
@@ -470,7 +508,6 @@ int store_ckpt_check(store *s, FILE *f, const uint8_t pk[STORE_CKPT_PK_LEN], int
 done:
     rc = STORE_OK;
 fail:
-    free(line);
     return rc;
 }
 

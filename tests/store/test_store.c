@@ -1124,6 +1124,22 @@ static void test_audit_checkpoint(void **state)
     assert_non_null(p);
     snprintf(text, sizeof text, "%.*s seq=05 %s\n", (int)(p - line), line, p + 7);
     assert_int_equal(ckpt_check(f, text, k.pk).status, STORE_CKPT_MALFORMED);
+    /* a number past int64 */
+    snprintf(text, sizeof text, "%.*s seq=99999999999999999999 %s\n", (int)(p - line), line, p + 7);
+    assert_int_equal(ckpt_check(f, text, k.pk).status, STORE_CKPT_MALFORMED);
+    /* a line longer than any checkpoint, before a good one */
+    {
+        size_t n = STORE_CKPT_READ_MAX * 2;
+        char *big = malloc(n + sizeof text);
+
+        assert_non_null(big);
+        memset(big, 'x', n);
+        snprintf(big + n, sizeof text, "\n%s\n", line);
+        r = ckpt_check(f, big, k.pk);
+        assert_int_equal(r.status, STORE_CKPT_MALFORMED);
+        assert_int_equal(r.line, 1);
+        free(big);
+    }
     /* one flipped signature digit */
     snprintf(text, sizeof text, "%s\n", line);
     p = strstr(text, " sig=") + 5;
