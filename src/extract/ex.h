@@ -27,9 +27,8 @@
 #include <stdint.h>
 
 #include "cordon/guard.h"
-#include "guard/guard_settings.h"
 
-/* The policy's `settings: limits:` (guard_settings.h, docs/POLICY.md): one
+/* The policy's `settings: limits:` (guard_limits in cordon/guard.h): one
  * struct, so the worker gets exactly what the policy says. */
 typedef guard_limits ex_limits;
 

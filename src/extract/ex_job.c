@@ -11,7 +11,6 @@
  */
 #include "ex_core.h"
 #include "ex_core_proto.h"
-#include "guard_settings.h"
 
 #include <errno.h>
 #include <stdio.h>
