@@ -7,6 +7,8 @@
  */
 #include "srv_config.h"
 
+#include "store/store_ckpt.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -68,6 +70,7 @@ int srv_config_defaults(srv_config *cfg)
     cfg->login.window_seconds = 900;
     cfg->login.lockout_seconds = 900;
     cfg->writer_batch = 1024;
+    cfg->audit_checkpoint_interval_s = 60;
     cfg->event_loop = SRV_LOOP_LIBEV;
     cfg->log_level = SRV_LOG_INFO;
     if (srv_config_set_str(&cfg->listen_host, "127.0.0.1") ||
@@ -118,7 +121,33 @@ void srv_config_free(srv_config *cfg)
     free(cfg->lexicons);
     free(cfg->guard_cache_dir);
     free(cfg->web_root);
+    free(cfg->audit_checkpoint_key);
+    free(cfg->audit_checkpoint_file);
     memset(cfg, 0, sizeof *cfg);
+}
+
+static char *path_in(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+
+    if (p)
+        snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+int srv_config_audit_paths(const srv_config *cfg, char **key, char **file)
+{
+    *key = cfg->audit_checkpoint_key ? strdup(cfg->audit_checkpoint_key)
+                                     : path_in(cfg->data_dir, STORE_CKPT_KEY_FILE);
+    *file = cfg->audit_checkpoint_file ? strdup(cfg->audit_checkpoint_file)
+                                       : path_in(cfg->data_dir, STORE_CKPT_LOG_FILE);
+    if (*key && *file)
+        return 0;
+    free(*key);
+    free(*file);
+    *key = *file = NULL;
+    return -1;
 }
 
 /* ---- the walk ------------------------------------------------------------ */
@@ -323,6 +352,21 @@ static int policy_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
     return fail(w, v, "policy: unknown key '%s'", k);
 }
 
+static int audit_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
+{
+    srv_config *c = arg;
+
+    if (!strcmp(k, "checkpoint_key"))
+        return get_str(w, v, k, &c->audit_checkpoint_key);
+    if (!strcmp(k, "checkpoint_file"))
+        return get_str(w, v, k, &c->audit_checkpoint_file);
+    if (!strcmp(k, "checkpoint_interval_s")) {
+        INT_FIELD(w, v, k, 0, 86400, c->audit_checkpoint_interval_s);
+        return 0;
+    }
+    return fail(w, v, "audit: unknown key '%s'", k);
+}
+
 static int totp_roles(walk *w, yaml_node_t *v, srv_config *c)
 {
     if (v->type != YAML_SEQUENCE_NODE)
@@ -365,6 +409,8 @@ static int top_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
         return each_pair(w, v, k, limits_pair, c);
     if (!strcmp(k, "login"))
         return each_pair(w, v, k, login_pair, c);
+    if (!strcmp(k, "audit"))
+        return each_pair(w, v, k, audit_pair, c);
     if (!strcmp(k, "totp_required"))
         return totp_roles(w, v, c);
     if (!strcmp(k, "recall_window_seconds")) {

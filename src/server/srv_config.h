@@ -59,6 +59,11 @@ typedef struct srv_config {
     int writer_batch; /* most messages committed in one transaction */
     srv_event_loop event_loop;
     srv_log_level log_level;
+    /* Signed checkpoints of the audit chain head (docs/AUDIT.md). NULL
+     * paths: <data_dir>/audit-checkpoint.key and audit-checkpoints.log. */
+    char *audit_checkpoint_key;
+    char *audit_checkpoint_file;
+    int audit_checkpoint_interval_s; /* 0: only at shutdown */
 } srv_config;
 
 /* Fills cfg with the defaults (allocates the default strings). Returns 0 or
@@ -75,6 +80,10 @@ int srv_config_set_listen(srv_config *cfg, const char *spec);
 
 /* Replaces one string field (frees the old value). Returns 0 or -1 (ENOMEM). */
 int srv_config_set_str(char **field, const char *value);
+
+/* The checkpoint key and file paths, configured or defaulted under
+ * data_dir (heap strings the caller frees). Returns 0 or -1 (ENOMEM). */
+int srv_config_audit_paths(const srv_config *cfg, char **key, char **file);
 
 /* Name of a role ("member", "officer", "admin"); index by SRV_ROLE_*. */
 const char *srv_role_name(int role);

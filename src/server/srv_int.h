@@ -205,6 +205,7 @@ struct srv {
     pthread_t writer_th;
     store *writer_st;
     bool writer_started;
+    struct srv_auditck *auditck; /* signed audit checkpoints (srv_auditck.c) */
     /* completions to the loop */
     srv_queue done;
     /* signals (set by the signal thread, read by the loop) */

@@ -15,6 +15,7 @@
  */
 #include "srv.h"
 
+#include "srv_auditck.h"
 #include "srv_bus.h"
 #include "srv_int.h"
 #include "srv_acctwatch.h"
@@ -489,6 +490,9 @@ static int start(srv *s, const srv_run_opts *opts)
     s->sig_started = true;
     if (srv_pool_start(s) || srv_writer_start(s))
         return -1;
+    s->auditck = srv_auditck_start(cfg, s->db_path);
+    if (!s->auditck)
+        return -1;
     raise_fd_limit(cfg->limits.max_connections);
     if (cfg->web_root && access(cfg->web_root, R_OK | X_OK) == 0)
         SRV_INFO("main", "web client: %s", cfg->web_root);
@@ -552,6 +556,8 @@ static void shutdown_server(srv *s)
     srv_pool_stop(s);
     srv_receipts_flush(s->receipts);
     srv_writer_stop(s);
+    srv_auditck_stop(s->auditck); /* after the last commit: its head is signed */
+    s->auditck = NULL;
     drain_done(s);
     /* Deliveries of the writer's last batch: written here (writer gone). */
     srv_receipts_flush(s->receipts);
@@ -577,6 +583,7 @@ static void cleanup(srv *s)
     s->ev = NULL;
     srv_pool_stop(s);
     srv_writer_stop(s);
+    srv_auditck_stop(s->auditck);
     if (s->sig_started) {
         pthread_kill(s->sig_th, SIGUSR2);
         pthread_join(s->sig_th, NULL);

@@ -168,6 +168,12 @@ static const migration migrations[] = {
      "ALTER TABLE conversations ADD COLUMN shared_history INTEGER NOT NULL DEFAULT 0;"
      "ALTER TABLE members ADD COLUMN history_from INTEGER NOT NULL DEFAULT 0;"
      "ALTER TABLE messages ADD COLUMN scope_external INTEGER NOT NULL DEFAULT 0;"},
+    {4, "audit instance id",
+     /* A random id for this database, created once: signed checkpoints of
+      * the audit chain name it, so a checkpoint of another database (or of
+      * a database replaced by a fresh one) is told apart (docs/AUDIT.md). */
+     "INSERT OR IGNORE INTO settings(key, value)"
+     " VALUES('audit.instance', lower(hex(randomblob(16))));"},
 };
 
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])

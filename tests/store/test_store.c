@@ -14,6 +14,7 @@
 
 #include "store/store.h"
 #include "store/store_backend.h"
+#include "store/store_ckpt.h"
 
 #include <sodium.h>
 #include <sqlite3.h>
@@ -1136,6 +1137,101 @@ static void test_audit_rewritten_link(void **state)
     fill_audit(f->s, 0);
 }
 
+/* Checks `text` as a checkpoint file against f's log (verified first). */
+static store_ckpt_report ckpt_check(fx *f, const char *text, const uint8_t *pk)
+{
+    store_audit_verify_result v;
+    store_ckpt_report r;
+    FILE *in = fmemopen((void *)text, strlen(text), "r");
+
+    assert_non_null(in);
+    assert_int_equal(store_audit_verify(f->s, &v), STORE_OK);
+    assert_true(v.ok);
+    assert_int_equal(store_ckpt_check(f->s, in, pk, v.entries, &r), STORE_OK);
+    fclose(in);
+    return r;
+}
+
+/* Signed checkpoints (docs/AUDIT.md): the key file, the exact line form,
+ * and a log cut at its end with the head rewritten to match. */
+static void test_audit_checkpoint(void **state)
+{
+    fx *f = *state;
+    char keypath[128], line[STORE_CKPT_LINE_MAX], text[2 * STORE_CKPT_LINE_MAX], *p;
+    store_ckpt_key k, k2, other;
+    store_ckpt c;
+    store_ckpt_report r;
+    struct stat st;
+    bool created = false;
+
+    fill_audit(f->s, 5);
+    snprintf(keypath, sizeof keypath, "%s/ck.key", f->dir);
+    assert_int_equal(store_ckpt_key_load(keypath, false, &k, NULL, NULL, 0), STORE_NOTFOUND);
+    assert_int_equal(store_ckpt_key_load(keypath, true, &k, &created, NULL, 0), STORE_OK);
+    assert_true(created);
+    assert_int_equal(stat(keypath, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(store_ckpt_key_load(keypath, true, &k2, &created, NULL, 0), STORE_OK);
+    assert_false(created);
+    assert_memory_equal(k.pk, k2.pk, sizeof k.pk);
+
+    assert_int_equal(store_ckpt_make(f->s, &k, 123456, &c, line), STORE_OK);
+    assert_int_equal(c.seq, 5);
+    snprintf(text, sizeof text, "%s\n", line);
+    r = ckpt_check(f, text, k.pk);
+    assert_int_equal(r.status, STORE_CKPT_VERIFIED);
+    assert_int_equal(r.ckpt.seq, 5);
+    assert_int_equal(r.ckpt.time, 123456);
+    /* a torn (unterminated, unparsable) last line is skipped */
+    snprintf(text, sizeof text, "%s\n%.40s", line, line);
+    assert_int_equal(ckpt_check(f, text, k.pk).status, STORE_CKPT_VERIFIED);
+    /* another key's signature */
+    randombytes_buf(&other, sizeof other);
+    assert_int_equal(ckpt_check(f, text, other.pk).status, STORE_CKPT_BAD_SIGNATURE);
+    /* a non-canonical number is not the signed text */
+    p = strstr(line, " seq=5 ");
+    assert_non_null(p);
+    snprintf(text, sizeof text, "%.*s seq=05 %s\n", (int)(p - line), line, p + 7);
+    assert_int_equal(ckpt_check(f, text, k.pk).status, STORE_CKPT_MALFORMED);
+    /* a number past int64 */
+    snprintf(text, sizeof text, "%.*s seq=99999999999999999999 %s\n", (int)(p - line), line, p + 7);
+    assert_int_equal(ckpt_check(f, text, k.pk).status, STORE_CKPT_MALFORMED);
+    /* a line longer than any checkpoint, before a good one */
+    {
+        size_t n = STORE_CKPT_READ_MAX * 2;
+        char *big = malloc(n + sizeof text);
+
+        assert_non_null(big);
+        memset(big, 'x', n);
+        snprintf(big + n, sizeof text, "\n%s\n", line);
+        r = ckpt_check(f, big, k.pk);
+        assert_int_equal(r.status, STORE_CKPT_MALFORMED);
+        assert_int_equal(r.line, 1);
+        free(big);
+    }
+    /* one flipped signature digit */
+    snprintf(text, sizeof text, "%s\n", line);
+    p = strstr(text, " sig=") + 5;
+    *p = *p == '0' ? '1' : '0';
+    r = ckpt_check(f, text, k.pk);
+    assert_int_equal(r.status, STORE_CKPT_BAD_SIGNATURE);
+    assert_int_equal(r.line, 1);
+
+    /* the last two entries cut and the head rewritten: the chain verifies,
+     * the checkpoint does not */
+    raw_sql(f->path, UNLOCK "DELETE FROM audit WHERE seq > 3;"
+                            "UPDATE audit_head SET seq = 3,"
+                            " hash = (SELECT hash FROM audit WHERE seq = 3)");
+    verify_expect(f, true, 0);
+    snprintf(text, sizeof text, "%s\n", line);
+    r = ckpt_check(f, text, k.pk);
+    assert_int_equal(r.status, STORE_CKPT_TRUNCATED);
+    assert_int_equal(r.ckpt.seq, 5);
+    assert_int_equal(r.log_seq, 3);
+    sodium_memzero(&k, sizeof k);
+    sodium_memzero(&k2, sizeof k2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1162,6 +1258,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_audit_reordered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_truncated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_rewritten_link, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_checkpoint, setup, teardown),
     };
 
     if (sodium_init() < 0)

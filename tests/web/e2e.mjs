@@ -339,8 +339,11 @@ await test('officer: acknowledge and resolve an alert with a comment; audit chai
   await O.locator('[data-testid=alert-comment]').fill('已核实，批准范围内');
   await O.locator('[data-testid=alert-resolve]').click();
   await O.locator('[data-testid=alert-status]', { hasText: '已解决' }).waitFor();
+  // a signed checkpoint of the head (docs/AUDIT.md): the console shows it verified
+  execFileSync(cordon, ['audit', 'checkpoint', '--data', data], { encoding: 'utf8' });
   await O.goto(base + '/#/console/audit');
   await O.locator('[data-testid=audit-status][data-ok=true]').waitFor();
+  await O.locator('[data-testid=audit-checkpoint][data-status=verified]', { hasText: '签名检查点校验通过' }).waitFor();
   expectTrue(await O.locator('[data-testid=audit-table] tbody tr').count() > 5, 'audit entries');
   await shot(O, '12-audit');
   await O.goto(base + '/#/console/dashboard');

@@ -2,7 +2,7 @@
 // cookie the server sets at login (SameSite=Strict), so no token is kept in
 // script-reachable storage.
 import type {
-  Alert, AuditEntry, Conversation, DirUser, GuardOutcome, Message, Session, User,
+  Alert, AuditEntry, AuditVerify, Conversation, DirUser, GuardOutcome, Message, Session, User,
 } from './types';
 
 export class ApiError extends Error {
@@ -189,7 +189,7 @@ export class Api {
     const r = await this.get<{ entries: AuditEntry[]; next_after: number | null }>(`/audit${qs({ after, limit })}`);
     return { ...r, entries: r.entries.map(normAudit) };
   }
-  auditVerify() { return this.get<{ ok: boolean; entries: number; first_bad: number | null }>('/audit/verify'); }
+  auditVerify() { return this.get<AuditVerify>('/audit/verify'); }
 
   // admin
   adminUsers() { return this.get<{ users: User[] }>('/admin/users'); }

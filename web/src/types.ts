@@ -122,6 +122,26 @@ export interface Alert {
   resolve_comment?: string | null;
 }
 
+/** GET /audit/verify (docs/API.md): the chain, then its signed checkpoints. */
+export interface AuditCheckpoint {
+  status: 'verified' | 'truncated' | 'mismatch' | 'bad_signature' | 'malformed' | 'other_database' | 'none' | 'unavailable' | 'skipped';
+  seq?: number;
+  hash?: string;
+  time?: number;
+  log_seq?: number;
+  checked?: number;
+  line?: number;
+  message?: string;
+}
+
+export interface AuditVerify {
+  ok: boolean;
+  entries: number;
+  first_bad: number | null;
+  reason?: string;
+  checkpoint?: AuditCheckpoint;
+}
+
 export interface AuditEntry {
   seq: number;
   created_at: number;

@@ -106,6 +106,40 @@ static void errors(void **state)
     srv_config_free(&c);
 }
 
+/* The audit: section and where the checkpoint key and file go by default. */
+static void audit_checkpoints(void **state)
+{
+    srv_config c;
+    char err[256] = "", *key = NULL, *file = NULL;
+
+    (void)state;
+    assert_int_equal(load("data_dir: /srv/d\n", &c, err, sizeof err), 0);
+    assert_int_equal(c.audit_checkpoint_interval_s, 60);
+    assert_int_equal(srv_config_audit_paths(&c, &key, &file), 0);
+    assert_string_equal(key, "/srv/d/audit-checkpoint.key");
+    assert_string_equal(file, "/srv/d/audit-checkpoints.log");
+    free(key);
+    free(file);
+    srv_config_free(&c);
+    assert_int_equal(load("audit:\n  checkpoint_key: /etc/k\n  checkpoint_file: /log/ck\n"
+                          "  checkpoint_interval_s: 5\n",
+                          &c, err, sizeof err),
+                     0);
+    assert_int_equal(c.audit_checkpoint_interval_s, 5);
+    assert_int_equal(srv_config_audit_paths(&c, &key, &file), 0);
+    assert_string_equal(key, "/etc/k");
+    assert_string_equal(file, "/log/ck");
+    free(key);
+    free(file);
+    srv_config_free(&c);
+    assert_int_equal(load("audit:\n  checkpoint_interval_s: -1\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, ":2: checkpoint_interval_s: expected an integer in 0..86400"));
+    srv_config_free(&c);
+    assert_int_equal(load("audit:\n  checkpoint_keys: x\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "audit: unknown key 'checkpoint_keys'"));
+    srv_config_free(&c);
+}
+
 static void listen_forms(void **state)
 {
     srv_config c;
@@ -126,9 +160,8 @@ static void listen_forms(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(defaults),
-        cmocka_unit_test(full),
-        cmocka_unit_test(errors),
+        cmocka_unit_test(defaults),          cmocka_unit_test(full),
+        cmocka_unit_test(audit_checkpoints), cmocka_unit_test(errors),
         cmocka_unit_test(listen_forms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,14 +3,34 @@ import type { Client } from '../client';
 import { formatDateTime } from '../format';
 import { t } from '../i18n';
 import { errMsg, useStore } from '../hooks';
-import type { AuditEntry } from '../types';
+import type { AuditCheckpoint, AuditEntry, AuditVerify } from '../types';
+
+/* The signed checkpoints' verdict (docs/AUDIT.md, "Checkpoints"): a cut or
+ * rewritten log says so; "none" is a warning, since then it could not. */
+function checkpointClass(ck: AuditCheckpoint): string {
+  return ck.status === 'verified' ? 'ok' : ck.status === 'none' || ck.status === 'unavailable' ? 'ck-warn' : 'error';
+}
+
+function checkpointText(ck: AuditCheckpoint): string {
+  const p = { seq: String(ck.seq ?? ''), end: String(ck.log_seq ?? ''), line: String(ck.line ?? '') };
+  switch (ck.status) {
+    case 'verified': return `✔ ${t('au.ck_verified', p)}`;
+    case 'none': return `⚠ ${t('au.ck_none')}`;
+    case 'unavailable': return `⚠ ${t('au.ck_unavailable')}`;
+    case 'truncated': return `✖ ${t('au.ck_truncated', p)}`;
+    case 'mismatch': return `✖ ${t('au.ck_mismatch', p)}`;
+    case 'bad_signature': return `✖ ${t('au.ck_bad_signature', p)}`;
+    case 'other_database': return `✖ ${t('au.ck_other_database', p)}`;
+    default: return `✖ ${t('au.ck_malformed', p)}`;
+  }
+}
 
 export function Audit(props: { client: Client }) {
   const c = props.client;
   useStore(c.directory);
   const [entries, setEntries] = useState<AuditEntry[]>([]);
   const [next, setNext] = useState<number | null>(null);
-  const [verify, setVerify] = useState<{ ok: boolean; entries: number; first_bad: number | null } | null>(null);
+  const [verify, setVerify] = useState<AuditVerify | null>(null);
   const [err, setErr] = useState('');
   const load = async (after?: number) => {
     try {
@@ -38,7 +58,13 @@ export function Audit(props: { client: Client }) {
         <button type="button" onClick={check} data-testid="audit-verify">{t('au.verify')}</button>
         {verify && (
           <span class={verify.ok ? 'ok' : 'error'} role="status" data-testid="audit-status" data-ok={String(verify.ok)}>
-            {verify.ok ? `✔ ${t('au.ok', { n: verify.entries })}` : `✖ ${t('au.bad', { seq: String(verify.first_bad) })}`}
+            {verify.ok ? `✔ ${t('au.ok', { n: verify.entries })}` : verify.first_bad !== null ? `✖ ${t('au.bad', { seq: String(verify.first_bad) })}` : '✖'}
+          </span>
+        )}
+        {verify?.checkpoint && verify.checkpoint.status !== 'skipped' && (
+          <span class={checkpointClass(verify.checkpoint)} data-testid="audit-checkpoint" data-status={verify.checkpoint.status}
+            title={verify.checkpoint.message}>
+            {checkpointText(verify.checkpoint)}
           </span>
         )}
         <span class="grow" />
