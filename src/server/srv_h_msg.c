@@ -625,6 +625,27 @@ out:
     store_message_clear(&src);
 }
 
+/* Is mid a message of conv? Returns 0, or -1 having answered 422/404. */
+static int read_target(srv_req *r, srv_worker *w, int64_t conv, int64_t mid)
+{
+    store_message m = {0};
+    int rc;
+
+    if (mid <= 0) {
+        srv_error(r, 422, "invalid", "message_id must be a message of this conversation");
+        return -1;
+    }
+    rc = store_message_get(w->st, mid, &m);
+    if (rc == STORE_OK && m.conv_id != conv)
+        rc = STORE_NOTFOUND;
+    store_message_clear(&m);
+    if (rc == STORE_NOTFOUND)
+        srv_error(r, 404, "not_found", "no such message in this conversation");
+    else if (rc)
+        srv_store_error(r, w, rc, "read: message");
+    return rc ? -1 : 0;
+}
+
 void srv_h_read(srv_req *r, srv_worker *w)
 {
     int64_t mid = 0;
@@ -637,6 +658,10 @@ void srv_h_read(srv_req *r, srv_worker *w)
         return;
     }
     if (srv_require_member(r, w, r->ids[0], NULL))
+        return;
+    /* The watermark is stored as given and counts everything below it as
+     * read and delivered: only a message of this conversation may set it. */
+    if (read_target(r, w, r->ids[0], mid))
         return;
     rc = store_receipt_set(w->st, r->ids[0], r->user.id, true, mid, &advanced);
     if (rc) {

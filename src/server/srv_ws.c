@@ -235,8 +235,21 @@ static void frame(srv *s, srv_conn *c, const char *data, size_t len)
         goto out;
     }
     if (!strcmp(type, "ping")) {
-        json_t *p = req ? json_pack("{s:O}", "req", req) : json_object();
-        srv_buf *b = srv_event_buf("pong", p);
+        /* Answered here, without the pool, but from the same bucket as every
+         * other frame: a flood of pings is a flood. */
+        int retry = srv_rate_request(s->rate, c->session_id, srv_now_ms());
+        json_t *p;
+        srv_buf *b;
+
+        if (retry) {
+            char msg[64];
+
+            snprintf(msg, sizeof msg, "too many requests; retry in %d s", retry);
+            reply_error(c, req, "rate_limited", msg);
+            goto out;
+        }
+        p = req ? json_pack("{s:O}", "req", req) : json_object();
+        b = srv_event_buf("pong", p);
 
         if (b) {
             srv_conn_push(c, b);
