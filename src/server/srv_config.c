@@ -118,6 +118,9 @@ void srv_config_free(srv_config *cfg)
     free(cfg->lexicons);
     free(cfg->guard_cache_dir);
     free(cfg->web_root);
+    for (size_t i = 0; i < cfg->n_allowed_origins; i++)
+        free(cfg->allowed_origins[i]);
+    free(cfg->allowed_origins);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -284,6 +287,37 @@ static int tls_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
     return fail(w, v, "tls: unknown key '%s'", k);
 }
 
+/* A list of non-empty strings into *arr_io, its length in *n_io (both replaced). */
+static int get_str_list(walk *w, yaml_node_t *v, const char *what, char ***arr_io, size_t *n_io)
+{
+    size_t n;
+    char **arr;
+
+    if (v->type != YAML_SEQUENCE_NODE)
+        return fail(w, v, "%s: expected a list", what);
+    n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    arr = calloc(n ? n : 1, sizeof *arr);
+    if (!arr)
+        return fail(w, v, "out of memory");
+    for (size_t i = 0; i < *n_io; i++)
+        free((*arr_io)[i]);
+    free(*arr_io);
+    *arr_io = arr;
+    *n_io = 0;
+    for (size_t i = 0; i < n; i++) {
+        yaml_node_t *it = yaml_document_get_node(w->doc, v->data.sequence.items.start[i]);
+        const char *s = scalar(it);
+
+        if (!s || !*s)
+            return fail(w, it, "%s: expected a non-empty string", what);
+        arr[i] = strdup(s);
+        if (!arr[i])
+            return fail(w, it, "out of memory");
+        (*n_io)++;
+    }
+    return 0;
+}
+
 static int policy_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
 {
     srv_config *c = arg;
@@ -292,34 +326,8 @@ static int policy_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
         return get_str(w, v, k, &c->policy_path);
     if (!strcmp(k, "cache_dir"))
         return get_str(w, v, k, &c->guard_cache_dir);
-    if (!strcmp(k, "lexicons")) {
-        size_t n;
-        char **arr;
-
-        if (v->type != YAML_SEQUENCE_NODE)
-            return fail(w, v, "lexicons: expected a list of paths");
-        n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-        arr = calloc(n ? n : 1, sizeof *arr);
-        if (!arr)
-            return fail(w, v, "out of memory");
-        for (size_t i = 0; i < c->n_lexicons; i++)
-            free(c->lexicons[i]);
-        free(c->lexicons);
-        c->lexicons = arr;
-        c->n_lexicons = 0;
-        for (size_t i = 0; i < n; i++) {
-            yaml_node_t *it = yaml_document_get_node(w->doc, v->data.sequence.items.start[i]);
-            const char *s = scalar(it);
-
-            if (!s || !*s)
-                return fail(w, it, "lexicons: expected a path");
-            arr[i] = strdup(s);
-            if (!arr[i])
-                return fail(w, it, "out of memory");
-            c->n_lexicons++;
-        }
-        return 0;
-    }
+    if (!strcmp(k, "lexicons"))
+        return get_str_list(w, v, "lexicons", &c->lexicons, &c->n_lexicons);
     return fail(w, v, "policy: unknown key '%s'", k);
 }
 
@@ -367,6 +375,8 @@ static int top_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
         return each_pair(w, v, k, login_pair, c);
     if (!strcmp(k, "totp_required"))
         return totp_roles(w, v, c);
+    if (!strcmp(k, "allowed_origins"))
+        return get_str_list(w, v, k, &c->allowed_origins, &c->n_allowed_origins);
     if (!strcmp(k, "recall_window_seconds")) {
         INT_FIELD(w, v, k, 0, 86400 * 365, c->recall_window_seconds);
         return 0;

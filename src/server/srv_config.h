@@ -51,6 +51,10 @@ typedef struct srv_config {
     size_t n_lexicons;
     char *guard_cache_dir; /* NULL: <data_dir>/guard-cache */
     char *web_root;        /* the built web client; NULL: none (404 outside /api/) */
+    /* Origins besides the server's own whose cookie-authenticated requests
+     * and WebSocket upgrades are accepted (srv_origin.h). */
+    char **allowed_origins;
+    size_t n_allowed_origins;
     int recall_window_seconds;
     srv_limits limits;
     srv_login_limits login;

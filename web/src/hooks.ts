@@ -1,4 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
+import { ApiError } from './api';
+import { t } from './i18n';
 import type { Store } from './store';
 
 export function useStore<T>(s: Store<T>): T {
@@ -26,6 +28,13 @@ export function go(path: string): void {
   if (location.hash !== '#' + path) location.hash = path;
 }
 
+/** The text of an error: the wording of its code in the current language
+ * (i18n key err.CODE) when there is one, else the server's message. */
 export function errMsg(e: unknown): string {
+  if (e instanceof ApiError) {
+    const k = `err.${e.code}`;
+    const s = t(k, { s: e.retryAfter ?? 1 });
+    if (s !== k) return s;
+  }
   return (e as Error)?.message || String(e);
 }

@@ -22,6 +22,14 @@ describe('Api', () => {
     expect(f.calls[0].init.credentials).toBe('same-origin');
     expect(JSON.parse(String(f.calls[0].init.body))).toEqual({ login: 'alice', password: 'pw' });
   });
+  it('says JSON on every request that may change state, even without a body', async () => {
+    const f = fake(204, null);
+    const api = new Api(f.fn);
+    await api.revokeSession(4);
+    expect((f.calls[0].init.headers as Record<string, string>)['Content-Type']).toBe('application/json');
+    await api.me().catch(() => undefined);
+    expect((f.calls[1].init.headers as Record<string, string>)['Content-Type']).toBeUndefined();
+  });
   it('adds totp only when given', async () => {
     const f = fake(200, {});
     await new Api(f.fn).login('a', 'b', '123456');

@@ -1,14 +1,96 @@
 'use strict';
-// Issue 13, item 6: small fixes, one test each — TOTP enrolment twice, read
+// Issue 13, item 6: small fixes, one test each — cross-site requests and
+// sockets, ?token= outside the upgrade, TOTP enrolment twice, read
 // watermarks of foreign ids, the owner of a group, disabled accounts,
 // WebSocket pings and the rate limit.
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
+const WebSocket = require('ws');
 const { world } = require('../lib/fixture.js');
-const { Ws, send, conversation, makeUser, assertError, totp } = require('../lib/client.js');
+const { Ws, send, conversation, makeUser, assertError, totp, login } = require('../lib/client.js');
 
+const ALLOWED = 'https://chat.example.test';
 const w = world({ a: {}, b: {}, c: {}, d: {} }, {
-  config: { limits: { requests_per_second: 20, burst: 40 } },
+  config: { limits: { requests_per_second: 20, burst: 40 }, allowed_origins: [ALLOWED] },
+});
+
+// A browser's view of a session: the cookie the login set, no bearer.
+async function cookieOf(u) {
+  const r = await login(w.srv.base, u.login, u.password);
+  assert.equal(r.status, 200, r.text);
+  const m = /cordon_session=([^;]+)/.exec(r.headers.get('set-cookie') || '');
+  assert.ok(m, 'login sets the session cookie');
+  return `cordon_session=${m[1]}`;
+}
+
+// fetch with a cookie and chosen Origin / Content-Type: what a form on
+// another site makes the browser send.
+async function raw(method, p, { cookie, origin, type, body, bearer } = {}) {
+  const headers = {};
+  if (cookie) headers.Cookie = cookie;
+  if (origin) headers.Origin = origin;
+  if (type) headers['Content-Type'] = type;
+  if (bearer) headers.Authorization = `Bearer ${bearer}`;
+  const res = await fetch(w.srv.base + '/api/v1' + p, { method, headers, body });
+  const text = await res.text();
+  let json = null;
+  try { json = text ? JSON.parse(text) : null; } catch { json = undefined; }
+  return { status: res.status, body: json, text, headers: res.headers };
+}
+
+function wsWith(headers, origin) {
+  const url = w.srv.base.replace(/^http/, 'ws') + '/api/v1/ws';
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, { headers, origin, perMessageDeflate: false });
+    ws.once('unexpected-response', (req, res) => { req.destroy(); resolve(res.statusCode); });
+    ws.once('open', () => { ws.close(); resolve(101); });
+    ws.once('error', () => resolve(-1));
+  });
+}
+
+test('CSRF: cookie-signed requests from another origin or not JSON are refused (403)', async () => {
+  const cookie = await cookieOf(w.c);
+  const own = w.srv.base; // http://127.0.0.1:PORT
+  const body = JSON.stringify({ kind: 'group', title: 'csrf', member_ids: [w.d.user.id] });
+  const count = async () => (await w.c.ok('GET', '/conversations')).conversations.filter((c) => c.title === 'csrf').length;
+
+  // a form on another site: text/plain, foreign Origin
+  assertError(await raw('POST', '/conversations', { cookie, origin: 'https://evil.example', type: 'text/plain', body }), 403, 'origin_refused', 'foreign origin');
+  // JSON does not help a foreign origin, nor does "null"
+  assertError(await raw('POST', '/conversations', { cookie, origin: 'https://evil.example', type: 'application/json', body }), 403, 'origin_refused', 'foreign origin JSON');
+  assertError(await raw('POST', '/conversations', { cookie, origin: 'null', type: 'application/json', body }), 403, 'origin_refused', 'null origin');
+  // our own origin, but a form's body type
+  assertError(await raw('POST', '/conversations', { cookie, origin: own, type: 'text/plain', body }), 403, 'json_required', 'text/plain');
+  assertError(await raw('POST', '/conversations', { cookie, type: 'application/x-www-form-urlencoded', body }), 403, 'json_required', 'form, no origin');
+  assertError(await raw('DELETE', `/sessions/999999`, { cookie, origin: 'https://evil.example' }), 403, 'origin_refused', 'DELETE');
+  assert.equal(await count(), 0, 'nothing was created');
+
+  // what the web client sends is accepted: own origin (or a configured one), JSON
+  assert.equal((await raw('POST', '/conversations', { cookie, origin: own, type: 'application/json; charset=utf-8', body })).status, 201);
+  assert.equal((await raw('POST', '/conversations', { cookie, origin: ALLOWED, type: 'application/json', body })).status, 201);
+  assert.equal((await raw('POST', '/conversations', { cookie, type: 'application/json', body })).status, 201, 'no Origin, JSON');
+  assert.equal((await raw('GET', '/me', { cookie, origin: 'https://evil.example' })).status, 200, 'GET changes nothing');
+  // a bearer token is no browser credential: no Origin or type rule
+  assert.equal((await raw('POST', '/conversations', { bearer: w.c.token, origin: 'https://evil.example', type: 'text/plain', body })).status, 201);
+  assert.equal(await count(), 4);
+});
+
+test('CSRF: a WebSocket upgrade with the cookie from another origin is refused (403)', async () => {
+  const cookie = await cookieOf(w.c);
+  assert.equal(await wsWith({ Cookie: cookie }, 'https://evil.example'), 403, 'foreign origin');
+  assert.equal(await wsWith({ Cookie: cookie }, w.srv.base), 101, 'own origin');
+  assert.equal(await wsWith({ Cookie: cookie }, ALLOWED), 101, 'configured origin');
+  assert.equal(await wsWith({ Authorization: `Bearer ${w.c.token}` }, 'https://evil.example'), 101, 'bearer');
+});
+
+test('?token= authenticates the WebSocket upgrade only, no HTTP route', async () => {
+  const t = encodeURIComponent(w.c.token);
+  const r = await fetch(`${w.srv.base}/api/v1/me?token=${t}`);
+  assert.equal(r.status, 401, 'GET /me?token=');
+  const r2 = await fetch(`${w.srv.base}/api/v1/conversations?token=${t}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ kind: 'group', title: 'q', member_ids: [] }) });
+  assert.equal(r2.status, 401, 'POST ?token=');
+  const ws = await Ws.open(w.c, { query: true });
+  await ws.close();
 });
 
 test('TOTP enrolment when TOTP is already enabled: 409 totp_already_enabled, not 500', async () => {
