@@ -5,7 +5,10 @@
 // WebSocket pings and the rate limit.
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
 const WebSocket = require('ws');
+const { Server } = require('../lib/server.js');
 const { world } = require('../lib/fixture.js');
 const { Ws, send, conversation, makeUser, assertError, totp, login } = require('../lib/client.js');
 
@@ -178,5 +181,41 @@ test('WebSocket ping frames count against the rate limit', async () => {
     assert.ok(pongs >= 30, `the burst is answered (${pongs})`);
   } finally {
     await ws.close();
+  }
+});
+
+test('the data directory is private (0700, files 0600) whatever it was; the admin password goes to stdout alone', async () => {
+  const srv = new Server({});
+  const dir = srv.storeDir;
+  fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+  fs.chmodSync(dir, 0o755);
+  fs.writeFileSync(path.join(dir, 'notes.txt'), 'left here by hand', { mode: 0o644 });
+  fs.chmodSync(path.join(dir, 'notes.txt'), 0o644);
+  const mode = (f) => fs.statSync(f).mode & 0o777;
+  const check = (what) => {
+    assert.equal(mode(dir).toString(8), '700', `${what}: data dir`);
+    const files = fs.readdirSync(dir);
+    assert.ok(files.includes('cordon.db'), `${what}: ${files}`);
+    for (const f of files) {
+      const p = path.join(dir, f);
+      const want = fs.statSync(p).isDirectory() ? '700' : '600';
+      assert.equal(mode(p).toString(8), want, `${what}: ${f}`);
+    }
+  };
+  try {
+    await srv._spawn();
+    const line = /cordon: bootstrap admin login=admin password=\S+/;
+    assert.ok(srv.streamLines.stdout.some((l) => line.test(l)), 'the password is on stdout');
+    assert.ok(!srv.streamLines.stderr.some((l) => l.includes(srv.adminPassword)), 'and nowhere in the log (stderr)');
+    assert.ok(srv.streamLines.stdout.every((l) => !/^\d{4}-\d\d-\d\dT\S+Z (debug|info|warn|error) /.test(l)), 'stdout carries no log lines');
+    check('first start');
+    await srv.stop();
+    // someone loosened it while the server was down
+    fs.chmodSync(dir, 0o755);
+    fs.chmodSync(path.join(dir, 'cordon.db'), 0o644);
+    await srv.restart();
+    check('restart');
+  } finally {
+    await srv.dispose();
   }
 });
