@@ -73,12 +73,14 @@ static void raise_alert(srv_req *r, store *st, int64_t conv_id, int64_t message_
         snprintf(target, sizeof target, "message:%lld", (long long)message_id);
     else
         snprintf(target, sizeof target, "conversation:%lld", (long long)conv_id);
-    /* The audit keeps the decision, never the text. */
+    /* The audit keeps the decision, never the text, nor the justification
+     * (the sender's words about it): the log is append-only, so what it
+     * holds would outlive a recall. The alert holds the justification. */
     srv_audit(st, r->user.id, r->user.login, event, target,
-              json_pack("{s:s,s:o,s:s,s:I,s:I,s:o}", "verdict", verdict, "rule",
+              json_pack("{s:s,s:o,s:s,s:I,s:I,s:b}", "verdict", verdict, "rule",
                         rule ? json_string(rule) : json_null(), "category", category, "alert",
-                        (json_int_t)id, "conversation", (json_int_t)conv_id, "justification",
-                        justification ? json_string(justification) : json_null()));
+                        (json_int_t)id, "conversation", (json_int_t)conv_id, "justified",
+                        justification != NULL));
     SRV_INFO("guard", "%s user=%lld conversation=%lld rule=%s alert=%lld", event,
              (long long)r->user.id, (long long)conv_id, rule ? rule : "-", (long long)id);
     if (store_alert_get(st, id, &a) == STORE_OK)
@@ -105,13 +107,13 @@ static int attach_alert(srv_req *r, srv_append *a, const guard_result *res, char
     a->actor = strdup(r->user.login ? r->user.login : "");
     snprintf(a->audit_event, sizeof a->audit_event, "guard.%s",
              a->justification ? "override" : verdict);
-    /* The audit keeps the decision, never the text; the target
-     * ("message:ID") is set by the store, the alert links to the message. */
-    detail =
-        json_pack("{s:s,s:o,s:s,s:I,s:o}", "verdict", verdict, "rule",
-                  res->decided_by ? json_string(res->decided_by) : json_null(), "category",
-                  srv_guard_category(res), "conversation", (json_int_t)a->m.conv_id,
-                  "justification", a->justification ? json_string(a->justification) : json_null());
+    /* The audit keeps the decision, never the text nor the justification
+     * (see raise_alert); the target ("message:ID") is set by the store, the
+     * alert links to the message. */
+    detail = json_pack("{s:s,s:o,s:s,s:I,s:b}", "verdict", verdict, "rule",
+                       res->decided_by ? json_string(res->decided_by) : json_null(), "category",
+                       srv_guard_category(res), "conversation", (json_int_t)a->m.conv_id,
+                       "justified", a->justification != NULL);
     a->audit_detail = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(detail);
     if (!a->alert_verdict || (res->decided_by && !a->alert_rule) || !a->alert_category ||

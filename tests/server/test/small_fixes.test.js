@@ -8,7 +8,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const WebSocket = require('ws');
-const { Server } = require('../lib/server.js');
+const { Server, sleep } = require('../lib/server.js');
 const { world } = require('../lib/fixture.js');
 const { Ws, send, conversation, makeUser, assertError, totp, login } = require('../lib/client.js');
 
@@ -217,5 +217,58 @@ test('the data directory is private (0700, files 0600) whatever it was; the admi
     check('restart');
   } finally {
     await srv.dispose();
+  }
+});
+
+test('recall: alerts keep the findings, not the text around them nor the justification; nothing left on disk', async () => {
+  const conv = await conversation(w.a, [w.b]);
+  const tag = `Zq${Date.now().toString(36)}X`;
+  const around = `${tag}-around`, why = `${tag}-why`, body = `${tag}-body`;
+  // confirm: held, then sent with a justification -> an override alert
+  const text = `${around}\n核心商密\n新产品定价策略（草案）\n${body}`;
+  const held = await send(w.a, conv.id, text);
+  assert.equal(held.status, 409, held.text);
+  const r = await send(w.a, conv.id, text, { justification: why });
+  assert.equal(r.status, 201, r.text);
+  const m = r.body.message;
+  // and a warn: delivered with an alert quoting the text around the phone number
+  const warn = await send(w.a, conv.id, `我的手机号是13800138000，${around}`);
+  assert.equal(warn.status, 201, warn.text);
+  assert.equal(warn.body.guard.verdict, 'warn');
+
+  const alertOf = async (mid) => (await w.admin.ok('GET', '/alerts?limit=200')).alerts.find((a) => a.message_id === mid);
+  let al = await alertOf(m.id);
+  assert.ok(al, 'an alert for the override');
+  assert.equal(al.justification, why);
+  assert.ok(JSON.stringify(al.findings).includes(around), 'before the recall, the context is there');
+  let wal = await alertOf(warn.body.message.id);
+  assert.ok(JSON.stringify(wal.findings).includes(around));
+
+  await w.a.ok('POST', `/messages/${m.id}/recall`, {}, 204);
+  await w.a.ok('POST', `/messages/${warn.body.message.id}/recall`, {}, 204);
+
+  for (const [mid, kind] of [[m.id, 'override'], [warn.body.message.id, 'guard']]) {
+    al = await alertOf(mid);
+    assert.ok(al, `the alert of ${mid} stays`);
+    assert.equal(al.kind, kind, 'still reads as what it was');
+    assert.ok(!al.justification, 'no justification after the recall');
+    assert.ok(al.findings.length > 0, 'the findings stay');
+    for (const f of al.findings) {
+      assert.ok(!('context_before' in f) && !('context_after' in f), `no context: ${JSON.stringify(f)}`);
+      assert.ok(f.rule && f.excerpt && f.action, 'rule, excerpt and action stay');
+    }
+    assert.ok(!JSON.stringify(al).includes(tag), 'nothing of the text');
+  }
+  const audit = await w.admin.ok('GET', '/audit?limit=200');
+  assert.ok(!JSON.stringify(audit).includes(tag), 'nor in the audit log');
+
+  // on disk: the database and its write-ahead log, after a checkpoint
+  await sleep(1500);
+  const files = fs.readdirSync(w.srv.storeDir).filter((f) => f.startsWith('cordon.db'));
+  assert.ok(files.includes('cordon.db'), `${files}`);
+  for (const f of files) {
+    const data = fs.readFileSync(path.join(w.srv.storeDir, f));
+    for (const s of [around, why, body])
+      assert.equal(data.indexOf(Buffer.from(s)), -1, `${s} still in ${f}`);
   }
 });
