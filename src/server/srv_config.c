@@ -63,6 +63,11 @@ int srv_config_defaults(srv_config *cfg)
     cfg->limits.ws_queue_events = 1024;
     cfg->limits.ws_queue_bytes = 4u << 20;
     cfg->limits.max_connections = 20000;
+    /* The web client checks a draft 400 ms after typing stops. */
+    cfg->limits.guard_checks_per_second = 1;
+    cfg->limits.guard_check_burst = 30;
+    cfg->limits.guard_probe_blocked = 5;
+    cfg->limits.guard_probe_window_seconds = 600;
     cfg->login.account_failures = 5;
     cfg->login.address_failures = 20;
     cfg->login.window_seconds = 900;
@@ -254,8 +259,27 @@ static int limits_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
         INT_FIELD(w, v, k, 4096, 1l << 30, l->ws_queue_bytes);
     else if (!strcmp(k, "max_connections"))
         INT_FIELD(w, v, k, 1, 1000000, l->max_connections);
-    else
+    else if (!strcmp(k, "guard_checks_per_second")) {
+        if (get_double(w, v, k, 0.01, 1e9, &l->guard_checks_per_second))
+            return -1;
+    } else if (!strcmp(k, "guard_check_burst")) {
+        if (get_double(w, v, k, 1, 1e9, &l->guard_check_burst))
+            return -1;
+    } else
         return fail(w, v, "limits: unknown key '%s'", k);
+    return 0;
+}
+
+static int probing_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
+{
+    srv_limits *l = &((srv_config *)arg)->limits;
+
+    if (!strcmp(k, "blocked"))
+        INT_FIELD(w, v, k, 0, 1000000, l->guard_probe_blocked);
+    else if (!strcmp(k, "window_seconds"))
+        INT_FIELD(w, v, k, 1, 86400 * 7, l->guard_probe_window_seconds);
+    else
+        return fail(w, v, "guard_probing: unknown key '%s'", k);
     return 0;
 }
 
@@ -373,6 +397,8 @@ static int top_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
         return each_pair(w, v, k, limits_pair, c);
     if (!strcmp(k, "login"))
         return each_pair(w, v, k, login_pair, c);
+    if (!strcmp(k, "guard_probing"))
+        return each_pair(w, v, k, probing_pair, c);
     if (!strcmp(k, "totp_required"))
         return totp_roles(w, v, c);
     if (!strcmp(k, "allowed_origins"))

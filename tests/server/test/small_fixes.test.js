@@ -272,3 +272,39 @@ test('recall: alerts keep the findings, not the text around them nor the justifi
       assert.equal(data.indexOf(Buffer.from(s)), -1, `${s} still in ${f}`);
   }
 });
+
+test('guard pre-check: repeated blocked pre-checks raise one guard.probing alert per window', async () => {
+  const u = await makeUser(w.admin);
+  const wsO = await Ws.open(w.admin);
+  const probing = async () => (await w.admin.ok('GET', '/alerts?category=guard.probing&limit=200')).alerts.filter((a) => a.user_id === u.user.id);
+  try {
+    // ordinary pre-checks and a few blocked ones: no alert
+    for (let i = 0; i < 3; i++) assert.equal((await u.ok('POST', '/guard/check', { text: `lunch at ${i}?` })).verdict, 'allow');
+    for (let i = 0; i < 4; i++) assert.equal((await u.ok('POST', '/guard/check', { text: `机密★${i + 1}年 关于某项目的请示` })).verdict, 'block');
+    assert.equal((await probing()).length, 0, 'four blocked pre-checks are a user checking drafts');
+    // the fifth within ten minutes: one alert, not one per probe
+    for (let i = 4; i < 9; i++) assert.equal((await u.ok('POST', '/guard/check', { text: `机密★${i + 1}年 关于某项目的请示` })).verdict, 'block');
+    const ev = await wsO.waitType('alert.new', (e) => e.alert.category === 'guard.probing' && e.alert.user_id === u.user.id);
+    assert.equal(ev.alert.verdict, 'block');
+    assert.ok(ev.alert.findings.length > 0, 'the last attempt\'s findings');
+    assert.ok(!JSON.stringify(ev.alert.findings).includes('关于某项目'), 'no text around them');
+    const list = await probing();
+    assert.equal(list.length, 1, 'once per window');
+    const audit = await w.admin.ok('GET', '/audit?limit=200');
+    assert.ok(audit.entries.some((e) => e.event === 'guard.probing' && e.actor_id === u.user.id), 'audited');
+  } finally {
+    await wsO.close();
+  }
+});
+
+test('guard pre-check: its own rate limit (429 rate_limited), other requests unaffected', async () => {
+  const u = await makeUser(w.admin);
+  // 36: under the session's burst (40 here), over the pre-check burst (30 by default)
+  const rs = await Promise.all(Array.from({ length: 36 }, (_, i) => u.post('/guard/check', { text: `draft ${i}` })));
+  const limited = rs.filter((r) => r.status === 429);
+  assert.ok(limited.length > 0, `36 pre-checks at once: some limited (${rs.map((r) => r.status)})`);
+  assertError(limited[0], 429, 'rate_limited');
+  assert.ok(Number(limited[0].headers.get('retry-after')) >= 1, 'Retry-After');
+  assert.ok(rs.filter((r) => r.status === 200).length >= 25, 'the burst goes through');
+  assert.equal((await u.get('/me')).status, 200, 'the session bucket is another');
+});
