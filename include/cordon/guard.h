@@ -141,6 +141,36 @@ typedef struct guard_ruleset_info {
 } guard_ruleset_info;
 void guard_ruleset_get_info(const guard_ruleset *rs, guard_ruleset_info *info);
 
+/* The file layer's limits (the policy's `settings: limits:`, docs/POLICY.md
+ * and docs/FILES.md): what the file guard (guard_file.h) and its worker
+ * process may spend on one file. Their defaults are these macros, so the
+ * policy parser and the worker can never disagree. */
+#define GUARD_LIMIT_FILE_BYTES     ((uint64_t)2 << 30)   /* largest input file */
+#define GUARD_LIMIT_UNPACKED_BYTES ((uint64_t)1 << 30)   /* total unpacked per file */
+#define GUARD_LIMIT_MEMBER_BYTES   ((uint64_t)256 << 20) /* one member in memory */
+#define GUARD_LIMIT_RATIO          200u                  /* compression ratio of a member */
+#define GUARD_LIMIT_ENTRIES        10000u                /* members per archive */
+#define GUARD_LIMIT_DEPTH          8u                    /* nesting depth */
+#define GUARD_LIMIT_PIXELS         ((uint64_t)100000000) /* width*height of an image */
+#define GUARD_LIMIT_OCR_MS         30000u                /* OCR time per image */
+#define GUARD_LIMIT_TOTAL_MS       120000u               /* total time per file */
+#define GUARD_LIMIT_MEMORY_BYTES   ((uint64_t)2 << 30)   /* worker address space; 0: none */
+#define GUARD_LIMIT_OCR            true                  /* run OCR at all */
+
+typedef struct guard_limits {
+    uint64_t file_bytes, unpacked_bytes, member_bytes;
+    uint32_t ratio, entries, depth;
+    uint64_t pixels;
+    uint32_t ocr_ms, total_ms;
+    uint64_t memory_bytes;
+    bool ocr;
+} guard_limits;
+
+/* Fills l with the defaults above. */
+void guard_limits_defaults(guard_limits *l);
+/* The limits of a ruleset's policy (valid while the caller holds rs). */
+const guard_limits *guard_ruleset_limits(const guard_ruleset *rs);
+
 /* The built-in default policy (data/policy/default.yaml, compiled in), the one
  * that applies when guard_options.policy_path is NULL: static NUL-terminated
  * YAML, never freed. When len is not NULL it receives the length in bytes. */

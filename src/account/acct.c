@@ -4,6 +4,7 @@
  * and session tokens. The operations on accounts are in acct_ops.c.
  */
 #include "account/acct.h"
+#include "base/base_utf8.h"
 
 #include <liboath/oath.h>
 #include <sodium.h>
@@ -57,36 +58,6 @@ static const char *const common[] = {
     "woaini1314",   "5201314520", "1314520520",   "aa123456789", "qwe1234567",
 };
 
-/* Decodes one UTF-8 code point; 0 bytes on invalid input. */
-static size_t utf8_next(const unsigned char *p, size_t n, unsigned *cp)
-{
-    unsigned c = p[0], need, min;
-
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c >= 0xc2 && c <= 0xdf)
-        need = 1, min = 0x80, c &= 0x1f;
-    else if (c >= 0xe0 && c <= 0xef)
-        need = 2, min = 0x800, c &= 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4)
-        need = 3, min = 0x10000, c &= 0x07;
-    else
-        return 0;
-    if (n < need + 1)
-        return 0;
-    for (unsigned i = 1; i <= need; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        c = (c << 6) | (p[i] & 0x3f);
-    }
-    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-        return 0;
-    *cp = c;
-    return need + 1;
-}
-
 static bool contains_nocase(const char *hay, const char *needle)
 {
     size_t n = strlen(needle), h = strlen(hay);
@@ -103,7 +74,7 @@ int acct_password_check(const char *pw, const char *login, const char *display_n
                         const char **reason)
 {
     const unsigned char *p = (const unsigned char *)pw;
-    unsigned distinct[5], cp;
+    uint32_t distinct[5], cp;
     size_t len, i = 0, chars = 0, nd = 0, k;
     const char *why = NULL;
 
@@ -117,7 +88,7 @@ int acct_password_check(const char *pw, const char *login, const char *display_n
         goto out;
     }
     while (i < len) {
-        k = utf8_next(p + i, len - i, &cp);
+        k = base_utf8_decode(p + i, len - i, &cp);
         if (!k) {
             why = "not valid UTF-8";
             goto out;

@@ -27,9 +27,8 @@
 #include <stdint.h>
 
 #include "cordon/guard.h"
-#include "guard/guard_settings.h"
 
-/* The policy's `settings: limits:` (guard_settings.h, docs/POLICY.md): one
+/* The policy's `settings: limits:` (guard_limits in cordon/guard.h): one
  * struct, so the worker gets exactly what the policy says. */
 typedef guard_limits ex_limits;
 
@@ -90,6 +89,8 @@ int ex_job_account(ex_job *j, uint64_t n);
 uint64_t ex_job_unpacked_left(const ex_job *j);
 /* Milliseconds left of the job's total time (0 when it is up). */
 uint32_t ex_job_ms_left(const ex_job *j);
+/* Counts an image whose text OCR read (guard_file_info.ocr_images). */
+void ex_job_count_ocr(ex_job *j);
 
 /* ---- extractors ----------------------------------------------------------
  * One per format family, each in its own file. All have this signature;

@@ -19,12 +19,8 @@
  * or -1 when the location would pass EXP_LOC_MAX (the name is then cut). */
 int ex_job_push(ex_job *j, const char *name);
 void ex_job_pop(ex_job *j);
-/* The location so far ("root!member!..."); NUL-terminated, owned by the job. */
-const char *ex_job_location(const ex_job *j);
 /* Writes an M frame (the outer file's type). */
 int ex_job_mime(ex_job *j, const char *mime);
-/* Counts an image that went through OCR (sent in the S frame). */
-void ex_job_count_ocr(ex_job *j);
 /* Writes an X frame (strip mode: why no copy was written). */
 int ex_job_fail(ex_job *j, const char *why);
 /* Writes the S and Z frames and flushes. */

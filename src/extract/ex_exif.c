@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/base_utf8.h"
 #include "ex_image.h"
 
 #define EXIF_MAX_BLOB (16u << 20) /* a copy made to prefix "Exif\0\0" */
@@ -101,18 +102,9 @@ static void ucs2_add(ExifEntry *e, char *text, size_t cap, size_t *len)
         unsigned c = e->data[i] | (unsigned)e->data[i + 1] << 8;
         if (!c)
             break;
-        if (c < 0x80) {
-            buf[n++] = (char)c;
-        } else if (c < 0x800) {
-            buf[n++] = (char)(0xC0 | c >> 6);
-            buf[n++] = (char)(0x80 | (c & 0x3F));
-        } else {
-            /* Surrogates are passed through as they come: the text guard
-             * replaces what is not valid UTF-8. */
-            buf[n++] = (char)(0xE0 | c >> 12);
-            buf[n++] = (char)(0x80 | ((c >> 6) & 0x3F));
-            buf[n++] = (char)(0x80 | (c & 0x3F));
-        }
+        size_t k = base_utf8_encode(c, buf + n);
+
+        n += k ? k : base_utf8_encode(0xFFFD, buf + n); /* a lone surrogate */
     }
     text_add(text, cap, len, buf, n);
 }

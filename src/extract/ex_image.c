@@ -316,6 +316,7 @@ static int image_page(ex_job *j, PIX *pix, const char *prefix)
         } else if (ex_ocr_run(ocr, EX_PSM_AUTO, ms, &text, &conf, &timed_out) == 0) {
             char *seg = NULL;
             size_t len = 0, cap = 0;
+            ex_job_count_ocr(j); /* guard_file_info.ocr_images */
             append_lines(&seg, &len, &cap, text);
             rc = len ? ex_text_part(j, part, seg, len) : 0;
             free(seg);

@@ -11,7 +11,6 @@
  */
 #include "ex_core.h"
 #include "ex_core_proto.h"
-#include "guard_settings.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -83,11 +82,6 @@ uint32_t ex_job_depth(const ex_job *j)
 bool ex_job_broken(const ex_job *j)
 {
     return j->broken;
-}
-
-const char *ex_job_location(const ex_job *j)
-{
-    return j->loc;
 }
 
 int ex_job_account(ex_job *j, uint64_t n)

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/base_utf8.h"
 #include "ex_image.h"
 
 #define META_TEXT_MAX  (256u << 10) /* text kept from all blocks */
@@ -44,31 +45,12 @@ static void add_raw(meta_ctx *m, const unsigned char *s, size_t n)
     m->text[m->len] = 0;
 }
 
-static bool valid_utf8(const unsigned char *s, size_t n)
-{
-    for (size_t i = 0; i < n;) {
-        unsigned char c = s[i];
-        size_t k = c < 0x80             ? 1
-                   : (c & 0xE0) == 0xC0 ? 2
-                   : (c & 0xF0) == 0xE0 ? 3
-                   : (c & 0xF8) == 0xF0 ? 4
-                                        : 0;
-        if (!k || (k > 1 && c < 0xC2) || i + k > n)
-            return false;
-        for (size_t j = 1; j < k; j++)
-            if ((s[i + j] & 0xC0) != 0x80)
-                return false;
-        i += k;
-    }
-    return true;
-}
-
 /* tEXt and zTXt are Latin-1 by the PNG specification, but many writers put
  * UTF-8 there: text that is valid UTF-8 is taken as such (Latin-1 text
  * with accents is almost never valid UTF-8 by accident). */
 static void add_latin1(meta_ctx *m, const unsigned char *s, size_t n)
 {
-    if (valid_utf8(s, n)) {
+    if (base_utf8_valid(s, n)) {
         add_raw(m, s, n);
         return;
     }

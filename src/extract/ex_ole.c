@@ -32,6 +32,7 @@
  * Embedded objects (ObjectPool) and pictures (the Data stream) of a .doc are
  * not read yet (reported as unsupported when present).
  */
+#include "base/base_utf8.h"
 #include "ex.h"
 #include "ex_xml.h"
 
@@ -140,19 +141,9 @@ static int put_u(exx_out *out, unsigned c)
     char b[4];
     size_t n;
 
-    if (c < 0x80) {
-        b[0] = (char)c;
-        n = 1;
-    } else if (c < 0x800) {
-        b[0] = (char)(0xC0 | c >> 6);
-        b[1] = (char)(0x80 | (c & 0x3F));
-        n = 2;
-    } else {
-        b[0] = (char)(0xE0 | c >> 12);
-        b[1] = (char)(0x80 | ((c >> 6) & 0x3F));
-        b[2] = (char)(0x80 | (c & 0x3F));
-        n = 3;
-    }
+    n = base_utf8_encode(c, b);
+    if (!n) /* a UTF-16 surrogate on its own */
+        n = base_utf8_encode(0xFFFD, b);
     return exx_put(out, b, n);
 }
 

@@ -26,6 +26,7 @@
  * The body is the segment "body"; it is closed around each nested file
  * (segments do not nest) and resumed after it.
  */
+#include "base/base_utf8.h"
 #include "ex.h"
 #include "ex_xml.h"
 
@@ -214,25 +215,9 @@ static int put_cp(rtf *r, unsigned cp)
         cp = 0x10000 + ((r->hi_surrogate - 0xD800) << 10) + (cp - 0xDC00);
     }
     r->hi_surrogate = 0;
-    if (cp < 0x80) {
-        b[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        b[0] = (char)(0xC0 | cp >> 6);
-        b[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        b[0] = (char)(0xE0 | cp >> 12);
-        b[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        b[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        b[0] = (char)(0xF0 | cp >> 18);
-        b[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        b[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        b[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
+    n = base_utf8_encode(cp, b);
+    if (!n) /* a lone surrogate or past U+10FFFF */
+        n = base_utf8_encode(0xFFFD, b);
     return put_text(r, b, n);
 }
 

@@ -20,6 +20,7 @@
  * fixed 64 KiB buffer framed onto the pipe, so memory does not grow with the
  * file; an invalid sequence becomes U+FFFD and conversion goes on.
  */
+#include "base/base_utf8.h"
 #include "ex_core.h"
 
 #include <errno.h>
@@ -34,37 +35,6 @@
 #define SNIFF_UNITS 4096                 /* UTF-16 code units looked at */
 
 /* ---- sniffs ---------------------------------------------------------------- */
-
-/* Length of the valid UTF-8 sequence at p[0..n), 0 when invalid, or -1 when
- * p holds a valid but incomplete prefix of one. */
-static int utf8_seq(const unsigned char *p, size_t n)
-{
-    unsigned c = p[0];
-    int k;
-    unsigned lo = 0x80, hi = 0xBF;
-
-    if (c < 0x80)
-        return 1;
-    if (c < 0xC2 || c > 0xF4)
-        return 0;
-    k = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-    if (c == 0xE0)
-        lo = 0xA0;
-    else if (c == 0xED)
-        hi = 0x9F;
-    else if (c == 0xF0)
-        lo = 0x90;
-    else if (c == 0xF4)
-        hi = 0x8F;
-    for (int i = 1; i < k; i++) {
-        if ((size_t)i >= n)
-            return -1;
-        unsigned b = p[i];
-        if (b < (i == 1 ? lo : 0x80) || b > (i == 1 ? hi : 0xBF))
-            return 0;
-    }
-    return k;
-}
 
 /* Counts invalid sequences in p[0..n); a sequence cut at the end counts
  * unless `cut_ok`. Stops counting at `stop` (0: never). */
@@ -91,7 +61,7 @@ static size_t utf8_invalid(const unsigned char *p, size_t n, bool cut_ok, size_t
             i += 3;
             continue;
         }
-        k = utf8_seq(p + i, n - i);
+        k = base_utf8_seq(p + i, n - i);
         if (k > 0) {
             i += (size_t)k;
             continue;

@@ -25,7 +25,6 @@
 #include "cordon/guard_file.h"
 #include "ex_core.h"
 #include "ex_core_proto.h"
-#include "guard_ruleset.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -768,7 +767,7 @@ static guard_err ctx_open(gf_ctx *c, guard_scanner *s, guard_ruleset *rs,
     c->s = s;
     c->rs = rs;
     c->scope = opt ? opt->scope : GUARD_SCOPE_INTERNAL;
-    c->lim = &rs->policy.settings.limits;
+    c->lim = guard_ruleset_limits(rs);
     c->root = root;
     c->info = info;
     c->keep_text = opt && opt->keep_text && info;

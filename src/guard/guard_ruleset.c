@@ -321,6 +321,11 @@ void guard_ruleset_get_info(const guard_ruleset *rs, guard_ruleset_info *info)
     *info = rs->info;
 }
 
+const guard_limits *guard_ruleset_limits(const guard_ruleset *rs)
+{
+    return &rs->policy.settings.limits;
+}
+
 /* ---- engine ---------------------------------------------------------------- */
 
 struct guard_engine {

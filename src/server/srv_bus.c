@@ -167,7 +167,7 @@ static void l_to_staff(srv_bus *bb, srv_buf *buf)
 }
 
 static void l_close_sessions(srv_bus *bb, int64_t uid, int64_t session_id, bool all_but,
-                             srv_buf *notice)
+                             srv_buf *notice, int code, const char *reason)
 {
     local_bus *b = (local_bus *)bb;
     user_node *u = find(b, uid, NULL);
@@ -177,7 +177,7 @@ static void l_close_sessions(srv_bus *bb, int64_t uid, int64_t session_id, bool 
     for (srv_conn *c = u->conns, *nx; c; c = nx) {
         nx = c->bus_next;
         if (all_but ? c->session_id != session_id : c->session_id == session_id)
-            srv_conn_close_after(c, notice, 4001, "session revoked");
+            srv_conn_close_after(c, notice, code, reason);
     }
 }
 
@@ -291,10 +291,16 @@ void srv_deliver_events(srv *s, srv_event *ev)
                 s->bus->ops->to_staff(s->bus, ev->buf);
             break;
         case SRV_EV_CLOSE_SESSION:
-            s->bus->ops->close_sessions(s->bus, ev->uid, ev->id, false, s->revoked_frame);
+            s->bus->ops->close_sessions(s->bus, ev->uid, ev->id, false, s->revoked_frame, 4001,
+                                        "session revoked");
             break;
         case SRV_EV_CLOSE_USER:
-            s->bus->ops->close_sessions(s->bus, ev->uid, ev->id, true, s->revoked_frame);
+            s->bus->ops->close_sessions(s->bus, ev->uid, ev->id, true, s->revoked_frame, 4001,
+                                        "session revoked");
+            break;
+        case SRV_EV_REAUTH_USER:
+            s->bus->ops->close_sessions(s->bus, ev->uid, 0, true, s->changed_frame, 4002,
+                                        "account changed");
             break;
         }
     }

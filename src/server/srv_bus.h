@@ -26,11 +26,11 @@ typedef struct srv_bus_ops {
     size_t (*to_users)(srv_bus *b, const int64_t *uids, size_t n, srv_buf *buf, int64_t *reached);
     /* Pushes buf to every officer and admin connection. */
     void (*to_staff)(srv_bus *b, srv_buf *buf);
-    /* Sends notice (may be NULL) to and closes the connections of user uid
-     * whose session is session_id, or (all_but) whose session is not
-     * session_id (0: every session). */
+    /* Sends notice (may be NULL) to and closes, with code and reason, the
+     * connections of user uid whose session is session_id, or (all_but)
+     * whose session is not session_id (0: every session). */
     void (*close_sessions)(srv_bus *b, int64_t uid, int64_t session_id, bool all_but,
-                           srv_buf *notice);
+                           srv_buf *notice, int code, const char *reason);
     /* Sends notice to and closes every connection whose session ended
      * (expires_at <= now). */
     void (*close_expired)(srv_bus *b, int64_t now, srv_buf *notice);

@@ -135,9 +135,12 @@ void srv_h_admin_user_patch(srv_req *r, srv_worker *w)
     snprintf(target, sizeof target, "user:%lld", (long long)r->ids[0]);
     if (p.fields)
         srv_audit_req(r, w, "user.update", target, json_incref(r->json));
-    /* A role change also changes what open sockets may receive (alerts):
-     * close them so they reconnect with the new role; disabling ends them. */
-    if (p.fields & (STORE_USER_DISABLED | STORE_USER_ROLE))
+    /* Disabling ends open sockets now. A role change changes what they may
+     * receive (alerts): srv_acctwatch.c, which follows every process's
+     * account changes, makes them reconnect with the new role within a
+     * quarter second; closing them here as well would close the reconnected
+     * sockets a second time. */
+    if ((p.fields & STORE_USER_DISABLED) && p.disabled)
         srv_emit(&r->job, SRV_EV_CLOSE_USER, NULL, 0, r->ids[0], NULL, 0);
     rc = store_user_get(w->st, r->ids[0], &u);
     if (rc) {

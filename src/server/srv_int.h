@@ -52,7 +52,9 @@ typedef enum srv_ev_kind {
     SRV_EV_USERS,         /* buf to every open session of users[] */
     SRV_EV_STAFF,         /* buf to every officer/admin session */
     SRV_EV_CLOSE_SESSION, /* session.revoked + close: sockets of session `id` of user `uid` */
-    SRV_EV_CLOSE_USER     /* the same for every session of `uid` except `id` (0: all) */
+    SRV_EV_CLOSE_USER,    /* the same for every session of `uid` except `id` (0: all) */
+    SRV_EV_REAUTH_USER    /* account.changed + close 4002: every socket of `uid` reconnects
+                             and is authorised anew (a role changed) */
 } srv_ev_kind;
 
 typedef struct srv_event {
@@ -221,7 +223,11 @@ struct srv {
     atomic_int stop_requested, reload_requested;
     bool stopping;
     /* shared frames */
-    srv_buf *resync_frame, *revoked_frame;
+    srv_buf *resync_frame, *revoked_frame, *changed_frame;
+    /* account changes by any process (srv_acctwatch.c) */
+    lws_sorted_usec_list_t acctwatch;
+    int64_t acct_seq, acct_pruned_at; /* owned by the one watch job in flight */
+    bool acct_busy;                   /* a watch job is in flight (loop) */
     size_t n_conns;
     /* The policy in force (text of the file as loaded, NULL for the built-in
      * one) and its name; replaced on a successful reload only. */

@@ -17,6 +17,7 @@
 
 #include "srv_bus.h"
 #include "srv_int.h"
+#include "srv_acctwatch.h"
 #include "srv_log.h"
 
 #include <errno.h>
@@ -548,7 +549,9 @@ static int start(srv *s, const srv_run_opts *opts)
     else
         SRV_INFO("main", "no web client (web_root %s): only /api/ is served",
                  cfg->web_root ? "is not readable" : "unset");
-    return start_lws(s);
+    if (start_lws(s))
+        return -1;
+    return srv_acctwatch_start(s);
 }
 
 /* Closes the listening socket(s) under libwebsockets' feet. lws 4.1 has no
@@ -641,6 +644,7 @@ static void cleanup(srv *s)
     }
     srv_buf_unref(s->resync_frame);
     srv_buf_unref(s->revoked_frame);
+    srv_buf_unref(s->changed_frame);
     if (s->bus)
         s->bus->ops->destroy(s->bus);
     srv_rate_free(s->rate);

@@ -357,6 +357,13 @@ typedef struct store_audit_entries {
     size_t n;
 } store_audit_entries;
 
+/* A change to an account that open connections must follow, whichever
+ * process wrote it: session_id 0 = the whole account (disabled or role
+ * changed), otherwise one session ended before its time (revoked). */
+typedef struct store_account_change {
+    int64_t seq, user_id, session_id;
+} store_account_change;
+
 typedef struct store_audit_new {
     int64_t time;
     int64_t actor_id;
@@ -508,6 +515,17 @@ struct store_methods {
     /* Appended (NULL in a backend that has none: store_checkpoint() then
      * answers STORE_VERSION). */
     int (*checkpoint)(store *s);
+
+    /* Account changes, in seq order: up to cap of those after after_seq
+     * into out (*n_out of them). after_seq < 0 asks only for the newest seq
+     * (*n_out = 0, *head = it); otherwise *head is the last seq returned
+     * (after_seq when none). Rows are written by the backend whenever a
+     * role, the disabled flag or an unexpired session changes, so changes
+     * made by another process show here too. */
+    int (*account_changes)(store *s, int64_t after_seq, store_account_change *out, size_t cap,
+                           size_t *n_out, int64_t *head);
+    /* Removes changes older than `before` (ms). */
+    int (*account_changes_prune)(store *s, int64_t before);
 };
 
 /* ------------------------------------------------------ memory helpers */
@@ -907,6 +925,17 @@ static inline int store_kv_delete(store *s, const char *key)
 static inline int store_checkpoint(store *s)
 {
     return s->methods->checkpoint ? s->methods->checkpoint(s) : STORE_VERSION;
+}
+
+static inline int store_account_changes(store *s, int64_t after_seq, store_account_change *out,
+                                        size_t cap, size_t *n_out, int64_t *head)
+{
+    return s->methods->account_changes(s, after_seq, out, cap, n_out, head);
+}
+
+static inline int store_account_changes_prune(store *s, int64_t before)
+{
+    return s->methods->account_changes_prune(s, before);
 }
 
 #endif

@@ -138,6 +138,28 @@ static const migration migrations[] = {
      "CREATE TABLE settings ("
      " key TEXT PRIMARY KEY,"
      " value TEXT NOT NULL);"},
+    {2, "account changes for open connections",
+     /* Changes that must reach open connections, whichever process made
+      * them (the server, `cordon user`, sqlite3): written by triggers in
+      * the changing transaction itself, so no writer can forget one. The
+      * server reads the rows after the last seq it saw (docs/STORE.md).
+      * session_id 0: the whole account (disabled, role); otherwise one
+      * session that ended before its time (revoked, password reset). */
+     "CREATE TABLE account_changes ("
+     " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+     " user_id INTEGER NOT NULL,"
+     " session_id INTEGER NOT NULL DEFAULT 0,"
+     " at INTEGER NOT NULL);"
+     "CREATE INDEX account_changes_at ON account_changes(at);"
+     "CREATE TRIGGER users_account_change AFTER UPDATE OF role, disabled ON users"
+     " WHEN OLD.role IS NOT NEW.role OR OLD.disabled IS NOT NEW.disabled"
+     " BEGIN INSERT INTO account_changes(user_id, session_id, at) VALUES(NEW.id, 0,"
+     " CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)); END;"
+     /* An expired session's sockets are closed by the server's own clock. */
+     "CREATE TRIGGER sessions_account_change AFTER DELETE ON sessions"
+     " WHEN OLD.expires_at > CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+     " BEGIN INSERT INTO account_changes(user_id, session_id, at) VALUES(OLD.user_id, OLD.id,"
+     " CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)); END;"},
 };
 
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])

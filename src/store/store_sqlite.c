@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *const sql_text[SQ_N] = {
@@ -913,6 +914,49 @@ static int sq_checkpoint(store *s)
     return sq_rc(q, sqlite3_wal_checkpoint_v2(q->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL));
 }
 
+static int sq_account_changes(store *s, int64_t after_seq, store_account_change *out, size_t cap,
+                              size_t *n_out, int64_t *head)
+{
+    sq *q = (sq *)s;
+    sqlite3_stmt *st;
+    int r = SQLITE_DONE;
+    size_t n = 0;
+
+    *n_out = 0;
+    *head = after_seq;
+    st = sq_stmt(q, after_seq < 0 ? SQ_ACCT_CHANGES_HEAD : SQ_ACCT_CHANGES);
+    if (!st)
+        return sq_prep_rc(q);
+    if (after_seq < 0) {
+        r = sqlite3_step(st);
+        if (r == SQLITE_ROW)
+            *head = sqlite3_column_int64(st, 0);
+    } else {
+        sqlite3_bind_int64(st, 1, after_seq);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)(cap > INT32_MAX ? INT32_MAX : cap));
+        while (n < cap && (r = sqlite3_step(st)) == SQLITE_ROW) {
+            out[n].seq = sqlite3_column_int64(st, 0);
+            out[n].user_id = sqlite3_column_int64(st, 1);
+            out[n].session_id = sqlite3_column_int64(st, 2);
+            *head = out[n++].seq;
+        }
+    }
+    sqlite3_reset(st);
+    *n_out = n;
+    return r == SQLITE_ROW || r == SQLITE_DONE ? STORE_OK : sq_rc(q, r);
+}
+
+static int sq_account_changes_prune(store *s, int64_t before)
+{
+    sq *q = (sq *)s;
+    sqlite3_stmt *st = sq_stmt(q, SQ_ACCT_CHANGES_PRUNE);
+
+    if (!st)
+        return sq_prep_rc(q);
+    sqlite3_bind_int64(st, 1, before);
+    return sq_exec(q, st);
+}
+
 static int sq_kv_delete(store *s, const char *key)
 {
     sq *q = (sq *)s;
@@ -982,6 +1026,8 @@ static const store_methods sq_methods = {
     .kv_set = sq_kv_set,
     .kv_delete = sq_kv_delete,
     .checkpoint = sq_checkpoint,
+    .account_changes = sq_account_changes,
+    .account_changes_prune = sq_account_changes_prune,
 };
 
 static int pragma(sq *q, const char *sql)
@@ -1007,10 +1053,53 @@ static int set_wal(sq *q)
     return rc;
 }
 
+/* Makes a new database file private (0600) before SQLite creates it; SQLite
+ * gives the -wal and -shm files the database file's permissions.
+ *
+ * Only a file that does not exist yet is ever opened here (O_EXCL): a POSIX
+ * close() drops every fcntl lock the process holds on the file, including
+ * those of SQLite connections this process already has open on it (the
+ * server opens one per thread). Without its locks the server looks absent
+ * to the next process, which then checkpoints and unlinks the live -wal and
+ * -shm under it (acknowledged messages lost). An existing file is only
+ * chmod'ed by path, which touches no lock. */
+static int create_private(sq *q, const char *path)
+{
+    struct stat st;
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+    if (fd >= 0) {
+        close(fd); /* a new inode: no connection can hold a lock on it */
+        return STORE_OK;
+    }
+    if (errno != EEXIST)
+        goto fail;
+    for (int i = 0; i < 3; i++) {
+        static const char *const sfx[] = {"", "-wal", "-shm"};
+        char p[4096];
+
+        if (snprintf(p, sizeof p, "%s%s", path, sfx[i]) >= (int)sizeof p) {
+            errno = ENAMETOOLONG;
+            goto fail;
+        }
+        if (stat(p, &st)) {
+            if (i && errno == ENOENT)
+                continue;
+            goto fail;
+        }
+        if ((st.st_mode & 077) && chmod(p, st.st_mode & 0700))
+            goto fail;
+    }
+    return STORE_OK;
+fail:
+    snprintf(q->err, sizeof q->err, "%s: %s", path, strerror(errno));
+    return STORE_IO;
+}
+
 static int sq_open(const store_options *opt, store **out, char **errmsg)
 {
     sq *q = calloc(1, sizeof *q);
-    int flags, rc = STORE_NOMEM, fd;
+    int flags, rc = STORE_NOMEM;
     char buf[64];
 
     if (!q)
@@ -1018,15 +1107,9 @@ static int sq_open(const store_options *opt, store **out, char **errmsg)
     q->base.methods = &sq_methods;
     q->read_only = opt->read_only;
     if (!q->read_only) {
-        /* Create the file ourselves so it is private (0600); SQLite gives
-         * the -wal and -shm files the same permissions. */
-        fd = open(opt->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (fd < 0) {
-            snprintf(q->err, sizeof q->err, "%s: %s", opt->path, strerror(errno));
-            rc = STORE_IO;
+        rc = create_private(q, opt->path);
+        if (rc)
             goto fail;
-        }
-        close(fd);
     }
     flags = (q->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX |
             SQLITE_OPEN_EXRESCODE;

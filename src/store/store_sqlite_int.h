@@ -170,7 +170,11 @@
     X(ALERT_ACK, "UPDATE alerts SET status = 1, acked_by = ?2, acked_at = ?3, ack_comment = ?4 "   \
                  "WHERE id = ?1 AND status = 0")                                                   \
     X(ALERT_RESOLVE, "UPDATE alerts SET status = 2, resolved_by = ?2, resolved_at = ?3, "          \
-                     "resolve_comment = ?4 WHERE id = ?1 AND status < 2")
+                     "resolve_comment = ?4 WHERE id = ?1 AND status < 2")                          \
+    X(ACCT_CHANGES, "SELECT seq, user_id, session_id FROM account_changes WHERE seq > ?1 "         \
+                    "ORDER BY seq LIMIT ?2")                                                       \
+    X(ACCT_CHANGES_HEAD, "SELECT coalesce(max(seq), 0) FROM account_changes")                      \
+    X(ACCT_CHANGES_PRUNE, "DELETE FROM account_changes WHERE at < ?1")
 
 enum {
 #define SQ_ENUM(name, sql) SQ_##name,

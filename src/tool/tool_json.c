@@ -2,39 +2,10 @@
  * tool_json.c — JSON shapes of results and findings (see tool_json.h).
  */
 #include "tool_json.h"
+#include "base/base_utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* Length of a valid UTF-8 sequence at s, or 0. Same rules as jansson's
- * validator: no overlongs, no surrogates, nothing past U+10FFFF. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    size_t len;
-    uint32_t c;
-
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xC2 && s[0] <= 0xDF)
-        len = 2, c = s[0] & 0x1F;
-    else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-        len = 3, c = s[0] & 0x0F;
-    else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-        len = 4, c = s[0] & 0x07;
-    else
-        return 0;
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        c = (c << 6) | (s[i] & 0x3F);
-    }
-    if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10FFFF)) ||
-        (c >= 0xD800 && c <= 0xDFFF))
-        return 0;
-    return len;
-}
 
 json_t *tool_json_string(const char *s, size_t n)
 {
@@ -52,11 +23,11 @@ json_t *tool_json_string(const char *s, size_t n)
     if (!fixed)
         return NULL;
     for (size_t i = 0; i < n;) {
-        size_t k = utf8_len(u + i, n - i);
-        if (k) {
-            memcpy(fixed + o, u + i, k);
-            o += k;
-            i += k;
+        int k = base_utf8_seq(u + i, n - i);
+        if (k > 0) {
+            memcpy(fixed + o, u + i, (size_t)k);
+            o += (size_t)k;
+            i += (size_t)k;
         } else {
             memcpy(fixed + o, "\xEF\xBF\xBD", 3);
             o += 3;
@@ -132,19 +103,9 @@ int tool_json_result(json_t *obj, const guard_result *r, const tool_pos *pos)
     return rc ? -1 : 0;
 }
 
-static int dump_cb(const char *p, size_t n, void *data)
-{
-    return tool_buf_add(data, p, n);
-}
-
-int tool_json_to_buf(const json_t *j, tool_buf *b, size_t flags)
-{
-    return json_dump_callback(j, dump_cb, b, flags);
-}
-
 /* ---- streaming writer ----------------------------------------------------- */
 
-void tool_jw_init(tool_jw *w, tool_buf *out)
+void tool_jw_init(tool_jw *w, base_buf *out)
 {
     w->out = out;
     w->n = 0;
@@ -153,7 +114,7 @@ void tool_jw_init(tool_jw *w, tool_buf *out)
 
 static void jw_flush(tool_jw *w)
 {
-    if (w->n && !w->err && tool_buf_add(w->out, w->tmp, w->n))
+    if (w->n && !w->err && base_buf_add(w->out, w->tmp, w->n))
         w->err = true;
     w->n = 0;
 }
@@ -162,7 +123,7 @@ void tool_jw_raw_big(tool_jw *w, const char *s, size_t n)
 {
     jw_flush(w);
     if (n > sizeof w->tmp) {
-        if (!w->err && tool_buf_add(w->out, s, n))
+        if (!w->err && base_buf_add(w->out, s, n))
             w->err = true;
         return;
     }
@@ -221,7 +182,8 @@ void tool_jw_str(tool_jw *w, const char *s, size_t n)
             i += 3;
             continue;
         }
-        size_t k = b < 0x80 ? 0 : utf8_len(u + i, n - i);
+        int sk = b < 0x80 ? 0 : base_utf8_seq(u + i, n - i);
+        size_t k = sk > 0 ? (size_t)sk : 0;
         if (k) {
             i += k;
             continue;

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "cordon/guard.h"
-#include "tool_buf.h"
+#include "base/base_buf.h"
 #include "tool_pos.h"
 
 /* A JSON string from s[0..n), invalid UTF-8 replaced. NULL when out of memory. */
@@ -33,9 +33,6 @@ json_t *tool_json_finding(const guard_finding *f, const tool_pos *pos);
  * invalid_utf8 and findings_dropped on obj. Returns 0 or -1. */
 int tool_json_result(json_t *obj, const guard_result *r, const tool_pos *pos);
 
-/* Serialises j compactly (one line, no newline added) into b. Returns 0 or -1. */
-int tool_json_to_buf(const json_t *j, tool_buf *b, size_t flags);
-
 /* Sets key to value, taking the reference; -1 when value is NULL or the set
  * failed. Lets a chain of sets be checked once. */
 int tool_json_set(json_t *obj, const char *key, json_t *value);
@@ -47,16 +44,16 @@ int tool_json_set(json_t *obj, const char *key, json_t *value);
  * finding, more than scanning the text did. The writer below emits the same
  * bytes as jansson's JSON_COMPACT dump of the same shapes (keys in insertion
  * order, "\uXXXX" in upper case for control characters, '/' and non-ASCII
- * as they are, invalid UTF-8 as U+FFFD per byte) straight into a tool_buf,
- * through a small staging buffer so the tool_buf is appended to in blocks. */
+ * as they are, invalid UTF-8 as U+FFFD per byte) straight into a base_buf,
+ * through a small staging buffer so the base_buf is appended to in blocks. */
 typedef struct tool_jw {
-    tool_buf *out;
+    base_buf *out;
     size_t n; /* bytes staged in tmp */
     bool err; /* an append to out failed: everything after is dropped */
     char tmp[4096];
 } tool_jw;
 
-void tool_jw_init(tool_jw *w, tool_buf *out);
+void tool_jw_init(tool_jw *w, base_buf *out);
 /* Raw bytes, already JSON (punctuation, keys). */
 void tool_jw_raw_big(tool_jw *w, const char *s, size_t n);
 /* Inline because a finding is ~30 appends of a few constant bytes (its

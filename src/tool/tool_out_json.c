@@ -9,7 +9,7 @@
 #include "tool_json.h"
 #include "tool_report.h"
 
-static int json_item(tool_report *rp, const tool_outcome *oc, tool_buf *out)
+static int json_item(tool_report *rp, const tool_outcome *oc, base_buf *out)
 {
     tool_jw w;
 

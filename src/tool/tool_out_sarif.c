@@ -131,7 +131,7 @@ static int keep_finding(kept_result *k, const guard_finding *f, const tool_pos *
                : -1;
 }
 
-static int sarif_item(tool_report *rp, const tool_outcome *oc, tool_buf *out)
+static int sarif_item(tool_report *rp, const tool_outcome *oc, base_buf *out)
 {
     sarif_state *s = rp->priv;
     kept_item *k = &s->items[oc->index];

@@ -66,7 +66,7 @@ static int position_width(const tool_outcome *oc)
     return w;
 }
 
-static int add_excerpt(tool_buf *b, const guard_finding *f, int indent, const tool_sgr *c)
+static int add_excerpt(base_buf *b, const guard_finding *f, int indent, const tool_sgr *c)
 {
     const char *ex = f->excerpt ? f->excerpt : "";
     size_t n = strlen(ex);
@@ -83,41 +83,41 @@ static int add_excerpt(tool_buf *b, const guard_finding *f, int indent, const to
         n = guard_mask_excerpt(ex, n, masked, n + 1);
         ex = masked;
     }
-    rc = tool_buf_printf(b, "%*s%s", indent, "", c->bold);
+    rc = base_buf_printf(b, "%*s%s", indent, "", c->bold);
     rc |= tool_term_escape(b, ex, n, EXCERPT_SHOWN);
-    rc |= tool_buf_printf(b, "%s\n", c->reset);
+    rc |= base_buf_printf(b, "%s\n", c->reset);
     free(masked);
     return rc;
 }
 
-static int add_finding(tool_buf *b, const guard_finding *f, const tool_pos *pos, int pw, int rw,
+static int add_finding(base_buf *b, const guard_finding *f, const tool_pos *pos, int pw, int rw,
                        const tool_sgr *c)
 {
     char where[64];
-    int rc = tool_buf_printf(b, "  %s", c->green);
+    int rc = base_buf_printf(b, "  %s", c->green);
 
     format_position(where, sizeof where, pos, f);
-    rc |= tool_buf_printf(b, "%-*s", pw, where);
+    rc |= base_buf_printf(b, "%-*s", pw, where);
     rc |=
-        tool_buf_printf(b, "%s  %s%-7s%s  %s%-*s%s  %s %d%%", c->reset, action_color(c, f->action),
+        base_buf_printf(b, "%s  %s%-7s%s  %s%-*s%s  %s %d%%", c->reset, action_color(c, f->action),
                         guard_action_name(f->action), c->reset, c->cyan, rw, f->rule, c->reset,
                         guard_severity_name(f->severity), f->confidence);
     if (f->explanation) {
-        rc |= tool_buf_adds(b, "  ");
+        rc |= base_buf_adds(b, "  ");
         rc |= tool_term_escape(b, f->explanation, strlen(f->explanation), 400);
     }
     if (f->evasion)
-        rc |= tool_buf_printf(b, "  %s(evasion)%s", c->yellow, c->reset);
+        rc |= base_buf_printf(b, "  %s(evasion)%s", c->yellow, c->reset);
     if (f->location) {
-        rc |= tool_buf_printf(b, "  %sin%s ", c->dim, c->reset);
+        rc |= base_buf_printf(b, "  %sin%s ", c->dim, c->reset);
         rc |= tool_term_escape(b, f->location, strlen(f->location), 200);
     }
-    rc |= tool_buf_adds(b, "\n");
+    rc |= base_buf_adds(b, "\n");
     rc |= add_excerpt(b, f, 2 + pw + 2, c);
     return rc;
 }
 
-static int text_item(tool_report *rp, const tool_outcome *oc, tool_buf *out)
+static int text_item(tool_report *rp, const tool_outcome *oc, base_buf *out)
 {
     const guard_result *r = oc->r;
     const char *path = tool_item_display(oc->item);
@@ -129,17 +129,17 @@ static int text_item(tool_report *rp, const tool_outcome *oc, tool_buf *out)
     if (!r || !worth_showing(r))
         return 0;
     tool_sgr_init(&c, rp->color);
-    rc |= tool_buf_printf(out, "%s%s", c.bold, c.magenta);
+    rc |= base_buf_printf(out, "%s%s", c.bold, c.magenta);
     rc |= tool_term_escape(out, path, strlen(path), 4096);
-    rc |= tool_buf_printf(out, "%s  %s%s%s%s", c.reset, c.bold, action_color(&c, r->verdict),
+    rc |= base_buf_printf(out, "%s  %s%s%s%s", c.reset, c.bold, action_color(&c, r->verdict),
                           guard_action_name(r->verdict), c.reset);
     if (r->decided_by) {
-        rc |= tool_buf_printf(out, " %sby%s ", c.dim, c.reset);
+        rc |= base_buf_printf(out, " %sby%s ", c.dim, c.reset);
         rc |= tool_term_escape(out, r->decided_by, strlen(r->decided_by), 200);
     }
     if (r->status != GUARD_STATUS_SCANNED)
-        rc |= tool_buf_printf(out, "  %s[%s]%s", c.yellow, guard_status_name(r->status), c.reset);
-    rc |= tool_buf_adds(out, "\n");
+        rc |= base_buf_printf(out, "  %s[%s]%s", c.yellow, guard_status_name(r->status), c.reset);
+    rc |= base_buf_adds(out, "\n");
 
     pw = position_width(oc);
     for (size_t i = 0; i < r->n_findings; i++) {
@@ -149,17 +149,17 @@ static int text_item(tool_report *rp, const tool_outcome *oc, tool_buf *out)
     }
     for (size_t i = 0; i < r->n_findings && !rc; i++) {
         if (out->len > TEXT_ITEM_SOFT_MAX) {
-            rc |= tool_buf_printf(out, "  %s… %zu more findings not shown%s\n", c.dim,
+            rc |= base_buf_printf(out, "  %s… %zu more findings not shown%s\n", c.dim,
                                   r->n_findings - i, c.reset);
             break;
         }
         rc |= add_finding(out, &r->findings[i], oc->pos ? &oc->pos[i] : NULL, pw, rw, &c);
     }
     if (r->findings_dropped)
-        rc |= tool_buf_printf(out, "  %s… %zu more findings not kept (per-item cap)%s\n", c.dim,
+        rc |= base_buf_printf(out, "  %s… %zu more findings not kept (per-item cap)%s\n", c.dim,
                               r->findings_dropped, c.reset);
     if (r->invalid_utf8)
-        rc |= tool_buf_printf(out, "  %snote: %llu invalid UTF-8 sequences%s\n", c.dim,
+        rc |= base_buf_printf(out, "  %snote: %llu invalid UTF-8 sequences%s\n", c.dim,
                               (unsigned long long)r->invalid_utf8, c.reset);
     return rc ? -1 : 0;
 }

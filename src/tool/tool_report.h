@@ -15,11 +15,11 @@
 #include <stdio.h>
 
 #include "cordon/guard.h"
-#include "tool_buf.h"
+#include "base/base_buf.h"
 #include "tool_read.h"
 
-/* Hard cap on one item's rendered output (tool_buf max). */
-#define TOOL_OUT_MAX ((size_t)32 * 1024 * 1024)
+/* Hard cap on one item's rendered output (base_buf max). */
+#define TOOL_OUT_MAX BASE_CAP_TOOL_ITEM
 
 typedef struct tool_report tool_report;
 
@@ -31,7 +31,7 @@ typedef struct tool_format {
     int (*open)(tool_report *rp, size_t n_items);
     /* Renders or keeps one item (see above). oc->error may be set, with or
      * without a result. Returns 0 or -1 (out of memory). */
-    int (*item)(tool_report *rp, const tool_outcome *oc, tool_buf *out);
+    int (*item)(tool_report *rp, const tool_outcome *oc, base_buf *out);
     /* Writes what was kept, at the end. Returns 0 or -1. May be NULL. */
     int (*finish)(tool_report *rp, FILE *f);
     /* Frees what open() and item() kept. May be NULL. */

@@ -84,7 +84,7 @@ typedef struct scan_worker {
     pthread_t thread;
     bool started;
     tool_reader rd;
-    tool_buf out, err;
+    base_buf out, err;
     scan_stats st;
 } scan_worker;
 
@@ -258,8 +258,8 @@ static void *worker_main(void *arg)
             tool_outcome_clear(&oc);
             break;
         }
-        tool_buf_reset(&w->out);
-        tool_buf_reset(&w->err);
+        base_buf_reset(&w->out);
+        base_buf_reset(&w->err);
         int failed = job->rp.fmt->item(&job->rp, &oc, &w->out);
         /* Too many findings to render within TOOL_OUT_MAX (a policy may
          * keep up to a million): show as many as fit, count the rest as
@@ -269,20 +269,20 @@ static void *worker_main(void *arg)
             size_t keep = oc.r->n_findings / 2;
             oc.r->findings_dropped += oc.r->n_findings - keep;
             oc.r->n_findings = keep;
-            tool_buf_reset(&w->out);
+            base_buf_reset(&w->out);
             failed = job->rp.fmt->item(&job->rp, &oc, &w->out);
         }
         if (failed) {
-            tool_buf_reset(&w->out);
+            base_buf_reset(&w->out);
             if (!oc.error[0])
                 snprintf(oc.error, sizeof oc.error,
                          "report could not be produced (out of memory or too large)");
         }
         if (oc.error[0]) {
             const char *shown = tool_item_display(it);
-            tool_buf_adds(&w->err, "cordon scan: ");
+            base_buf_adds(&w->err, "cordon scan: ");
             tool_term_escape(&w->err, shown, strlen(shown), 4096);
-            tool_buf_printf(&w->err, ": %s\n", oc.error);
+            base_buf_printf(&w->err, ": %s\n", oc.error);
         }
         account(&w->st, &oc);
         emit(job, w);
@@ -313,8 +313,8 @@ static int run_workers(scan_job *job, unsigned long n, scan_stats *total)
     }
     for (unsigned long i = 0; i < n; i++) {
         w[i].job = job;
-        tool_buf_init(&w[i].out, TOOL_OUT_MAX);
-        tool_buf_init(&w[i].err, 8192);
+        base_buf_init(&w[i].out, TOOL_OUT_MAX);
+        base_buf_init(&w[i].err, BASE_CAP_TOOL_ERR);
         if (tool_reader_init(&w[i].rd, job->rs, job->scope, &gerr)) {
             fprintf(stderr, "cordon scan: %s\n", gerr.message);
             goto out;
@@ -347,8 +347,8 @@ static int run_workers(scan_job *job, unsigned long n, scan_stats *total)
 out:
     for (unsigned long i = 0; i < n; i++) {
         tool_reader_free(&w[i].rd);
-        tool_buf_free(&w[i].out);
-        tool_buf_free(&w[i].err);
+        base_buf_free(&w[i].out);
+        base_buf_free(&w[i].err);
     }
     free(w);
     return rc;

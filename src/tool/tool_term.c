@@ -3,6 +3,7 @@
  * untrusted bytes (see tool_term.h).
  */
 #include "tool_term.h"
+#include "base/base_utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,44 +49,6 @@ int tool_term_width(int fd)
     return 80;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4) and its code point, or 0
- * when the bytes there are not valid UTF-8 (overlong, surrogate, truncated,
- * beyond U+10FFFF). */
-static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    uint32_t c;
-    size_t len;
-
-    if (s[0] < 0x80) {
-        *cp = s[0];
-        return 1;
-    }
-    if (s[0] >= 0xC2 && s[0] <= 0xDF) {
-        len = 2;
-        c = s[0] & 0x1F;
-    } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-        len = 3;
-        c = s[0] & 0x0F;
-    } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-        len = 4;
-        c = s[0] & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        c = (c << 6) | (s[i] & 0x3F);
-    }
-    if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10FFFF)) ||
-        (c >= 0xD800 && c <= 0xDFFF))
-        return 0;
-    *cp = c;
-    return len;
-}
-
 /* Characters that change how the rest of a line is rendered without being
  * visible themselves: C1 controls, bidi embeddings/overrides/isolates,
  * zero-width characters and the BOM. Shown as <U+XXXX> so that a finding's
@@ -96,7 +59,7 @@ static bool is_invisible_format(uint32_t c)
            (c >= 0x202A && c <= 0x202E) || (c >= 0x2060 && c <= 0x2069) || c == 0xFEFF;
 }
 
-int tool_term_escape(tool_buf *b, const char *s, size_t n, size_t max_bytes)
+int tool_term_escape(base_buf *b, const char *s, size_t n, size_t max_bytes)
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0;
@@ -107,25 +70,25 @@ int tool_term_escape(tool_buf *b, const char *s, size_t n, size_t max_bytes)
         size_t k;
 
         if (i >= max_bytes) {
-            rc = tool_buf_adds(b, "…");
+            rc = base_buf_adds(b, "…");
             break;
         }
-        k = utf8_decode(u + i, n - i, &cp);
+        k = base_utf8_decode(u + i, n - i, &cp);
         if (k == 0) {
-            rc = tool_buf_printf(b, "\\x%02X", u[i]);
+            rc = base_buf_printf(b, "\\x%02X", u[i]);
             k = 1;
         } else if (cp == '\n') {
-            rc = tool_buf_adds(b, "\\n");
+            rc = base_buf_adds(b, "\\n");
         } else if (cp == '\r') {
-            rc = tool_buf_adds(b, "\\r");
+            rc = base_buf_adds(b, "\\r");
         } else if (cp == '\t') {
-            rc = tool_buf_adds(b, "\\t");
+            rc = base_buf_adds(b, "\\t");
         } else if (cp < 0x20 || cp == 0x7F) {
-            rc = tool_buf_printf(b, "\\x%02X", (unsigned)cp);
+            rc = base_buf_printf(b, "\\x%02X", (unsigned)cp);
         } else if (is_invisible_format(cp)) {
-            rc = tool_buf_printf(b, "<U+%04X>", (unsigned)cp);
+            rc = base_buf_printf(b, "<U+%04X>", (unsigned)cp);
         } else {
-            rc = tool_buf_add(b, u + i, k);
+            rc = base_buf_add(b, u + i, k);
         }
         i += k;
     }

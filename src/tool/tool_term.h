@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tool_buf.h"
+#include "base/base_buf.h"
 
 typedef enum tool_color { TOOL_COLOR_AUTO, TOOL_COLOR_ALWAYS, TOOL_COLOR_NEVER } tool_color;
 
@@ -30,7 +30,7 @@ int tool_term_width(int fd);
  * \t, \r or \xNN; invalid UTF-8 as \xNN; C1 controls and bidi/zero-width
  * format characters as <U+XXXX>. Stops after about max_bytes of input and
  * appends "…" then. Returns 0 or -1 (the buffer's cap). */
-int tool_term_escape(tool_buf *b, const char *s, size_t n, size_t max_bytes);
+int tool_term_escape(base_buf *b, const char *s, size_t n, size_t max_bytes);
 
 /* Formats a byte count for people ("512 B", "3.4 MB"), decimal units. */
 void tool_human_bytes(uint64_t n, char *out, size_t cap);

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "store/store.h"
+#include "store/store_backend.h"
 
 #include <sodium.h>
 #include <sqlite3.h>
@@ -123,11 +124,11 @@ static void test_migrate(void **state)
     int v = 0;
 
     assert_int_equal(store_schema_version(f->s, &v), STORE_OK);
-    assert_int_equal(v, 1);
+    assert_int_equal(v, STORE_SCHEMA_VERSION);
     /* re-open: nothing to migrate, data kept */
     s2 = open_path(f->path);
     assert_int_equal(store_schema_version(s2, &v), STORE_OK);
-    assert_int_equal(v, 1);
+    assert_int_equal(v, STORE_SCHEMA_VERSION);
     {
         int64_t n = 0;
 
@@ -835,6 +836,73 @@ static void test_message_side_records(void **state)
     store_message_clear(&out);
 }
 
+/* Account changes reach every handle, whoever wrote them (another process
+ * is another handle; a raw sqlite3 edit too): the server follows them to
+ * close or re-authorise open connections. */
+static void test_account_changes(void **state)
+{
+    fx *f = *state;
+    store *other = open_path(f->path); /* as a second process would */
+    store_account_change c[8];
+    store_user_patch p = {.fields = STORE_USER_ROLE, .role = STORE_ROLE_OFFICER, .now = 2000};
+    store_session_new n = {.user_id = f->bob, .now = 1000, .expires_at = INT64_MAX / 2};
+    int64_t head = -1, h2 = 0, sid = 0, old_sid = 0, cnt = 0;
+    size_t k = 9;
+
+    assert_int_equal(store_account_changes(other, -1, c, 8, &k, &head), STORE_OK);
+    assert_int_equal(k, 0);
+    assert_true(head >= 0);
+
+    assert_int_equal(store_user_update(f->s, f->alice, &p), STORE_OK);
+    p.fields = STORE_USER_DISABLED;
+    p.disabled = true;
+    assert_int_equal(store_user_update(f->s, f->carol, &p), STORE_OK);
+    p.fields = STORE_USER_DISPLAY_NAME; /* a name is no change for connections */
+    p.display_name = "Carol";
+    assert_int_equal(store_user_update(f->s, f->carol, &p), STORE_OK);
+    p.fields = STORE_USER_ROLE; /* the same role again: none either */
+    p.role = STORE_ROLE_OFFICER;
+    assert_int_equal(store_user_update(f->s, f->alice, &p), STORE_OK);
+
+    memset(n.token_hash, 7, sizeof n.token_hash);
+    assert_int_equal(store_session_create(f->s, &n, &sid), STORE_OK);
+    memset(n.token_hash, 8, sizeof n.token_hash);
+    n.expires_at = 1500; /* long expired */
+    assert_int_equal(store_session_create(f->s, &n, &old_sid), STORE_OK);
+    assert_int_equal(store_session_expire(f->s, 1600, &cnt), STORE_OK);
+    assert_int_equal(cnt, 1); /* expiry is the server's own clock: no row */
+    assert_int_equal(store_session_revoke(f->s, sid, f->bob), STORE_OK);
+
+    assert_int_equal(store_account_changes(other, head, c, 8, &k, &h2), STORE_OK);
+    assert_int_equal(k, 3);
+    assert_int_equal(c[0].user_id, f->alice);
+    assert_int_equal(c[0].session_id, 0);
+    assert_int_equal(c[1].user_id, f->carol);
+    assert_int_equal(c[1].session_id, 0);
+    assert_int_equal(c[2].user_id, f->bob);
+    assert_int_equal(c[2].session_id, sid);
+    assert_true(c[0].seq > head && c[1].seq > c[0].seq && c[2].seq > c[1].seq);
+    assert_int_equal(h2, c[2].seq);
+
+    /* a page at a time */
+    assert_int_equal(store_account_changes(other, head, c, 1, &k, &h2), STORE_OK);
+    assert_int_equal(k, 1);
+    assert_int_equal(h2, c[0].seq);
+
+    /* an edit outside the program (the sqlite3 shell) is seen as well */
+    head = c[2].seq;
+    raw_sql(f->path, "UPDATE users SET disabled = 1 WHERE login = 'bob'");
+    assert_int_equal(store_account_changes(other, head, c, 8, &k, &h2), STORE_OK);
+    assert_int_equal(k, 1);
+    assert_int_equal(c[0].user_id, f->bob);
+
+    /* pruned by age */
+    assert_int_equal(store_account_changes_prune(f->s, INT64_MAX), STORE_OK);
+    assert_int_equal(store_account_changes(other, 0, c, 8, &k, &h2), STORE_OK);
+    assert_int_equal(k, 0);
+    store_close(other);
+}
+
 static void test_kv_and_tx(void **state)
 {
     fx *f = *state;
@@ -1017,6 +1085,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_alerts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_message_side_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kv_and_tx, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_account_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_intact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_altered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_deleted, setup, teardown),

@@ -31,9 +31,9 @@ static uint64_t next(void)
  * tool_json_string(s, n). */
 static void same_as_jansson(const char *s, size_t n)
 {
-    tool_buf b;
+    base_buf b;
     tool_jw w;
-    tool_buf_init(&b, 1 << 20);
+    base_buf_init(&b, 1 << 20);
     tool_jw_init(&w, &b);
     tool_jw_str(&w, s, n);
     assert_int_equal(tool_jw_finish(&w), 0);
@@ -49,7 +49,7 @@ static void same_as_jansson(const char *s, size_t n)
     }
     free(d);
     json_decref(j);
-    tool_buf_free(&b);
+    base_buf_free(&b);
 }
 
 static void test_strings(void **state)
@@ -101,17 +101,17 @@ static void test_strings(void **state)
 
 static void int_same_as_printf(int64_t v)
 {
-    tool_buf b;
+    base_buf b;
     tool_jw w;
     char e[32];
-    tool_buf_init(&b, 1 << 20);
+    base_buf_init(&b, 1 << 20);
     tool_jw_init(&w, &b);
     tool_jw_int(&w, v);
     assert_int_equal(tool_jw_finish(&w), 0);
     snprintf(e, sizeof e, "%lld", (long long)v);
     if (strlen(e) != b.len || memcmp(e, b.p, b.len))
         fail_msg("%s written as %.*s", e, (int)b.len, b.p);
-    tool_buf_free(&b);
+    base_buf_free(&b);
 }
 
 static void test_integers(void **state)
@@ -145,9 +145,9 @@ static void test_big_appends(void **state)
     char *big = malloc(n);
     assert_non_null(big);
     memset(big, 'x', n);
-    tool_buf b;
+    base_buf b;
     tool_jw w;
-    tool_buf_init(&b, 1 << 24);
+    base_buf_init(&b, 1 << 24);
     tool_jw_init(&w, &b);
     for (int i = 0; i < 1000; i++)
         TOOL_JW_LIT(&w, "ab");
@@ -160,7 +160,7 @@ static void test_big_appends(void **state)
     assert_int_equal(b.p[2000 + n], '"');
     assert_int_equal(b.p[b.len - 1], '"');
     free(big);
-    tool_buf_free(&b);
+    base_buf_free(&b);
 }
 
 int main(void)

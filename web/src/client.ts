@@ -219,6 +219,13 @@ export class Client {
         this.stop();
         this.onEnd();
         break;
+      case 'account.changed':
+        // The role changed (the socket closes 4002 and reconnects by itself):
+        // what this page shows (the console) depends on it, so start afresh.
+        void this.api.me().then((u) => {
+          if (u.role !== this.user.role) location.reload();
+        }, () => undefined);
+        break;
       default:
         break;
     }

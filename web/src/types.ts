@@ -140,6 +140,7 @@ export type ServerEvent =
   | { type: 'member.added' | 'member.removed'; conversation_id: number; user_id: number }
   | { type: 'alert.new' | 'alert.updated'; alert: Alert }
   | { type: 'session.revoked' }
+  | { type: 'account.changed' }
   | { type: 'resync'; reason: string }
   | { type: 'pong'; req?: number }
   | { type: 'message.ack'; req: number; message: Message; guard: GuardOutcome; duplicate: boolean }

@@ -178,6 +178,11 @@ int ex_job_account(ex_job *j, uint64_t n)
     return 0;
 }
 
+void ex_job_count_ocr(ex_job *j)
+{
+    (void)j;
+}
+
 uint32_t ex_job_ms_left(const ex_job *j)
 {
     struct timespec t;

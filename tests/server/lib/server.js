@@ -170,6 +170,18 @@ class Server {
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   }
 
+  // The same without blocking Node's event loop, so that a load from this
+  // process goes on while the command runs. Resolves {status, stdout, stderr}.
+  cliAsync(args) {
+    return new Promise((resolve) => {
+      const p = spawn(this.cordon, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '', stderr = '';
+      p.stdout.on('data', (d) => { stdout += d; });
+      p.stderr.on('data', (d) => { stderr += d; });
+      p.on('close', (status) => resolve({ status, stdout, stderr }));
+    });
+  }
+
   get storeDir() { return path.join(this.dataDir, 'data'); }
 
   // Stops the server and removes its temp dir (kept when KEEP_TEST_DATA=1).

@@ -1,21 +1,21 @@
 /*
- * tool_buf.c — growable byte buffer with a hard cap (see tool_buf.h).
+ * base_buf.c — the growable byte buffer with a hard cap (see base_buf.h).
  */
-#include "tool_buf.h"
+#include "base_buf.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-void tool_buf_init(tool_buf *b, size_t max)
+void base_buf_init(base_buf *b, size_t max)
 {
     memset(b, 0, sizeof *b);
     b->max = max;
 }
 
 /* Makes room for `need` more bytes plus the NUL. */
-static int buf_reserve(tool_buf *b, size_t need)
+static int buf_reserve(base_buf *b, size_t need)
 {
     size_t want, nc;
     char *q;
@@ -36,7 +36,7 @@ static int buf_reserve(tool_buf *b, size_t need)
     return 0;
 }
 
-int tool_buf_add(tool_buf *b, const void *p, size_t n)
+int base_buf_add(base_buf *b, const void *p, size_t n)
 {
     if (buf_reserve(b, n)) {
         b->truncated = true;
@@ -49,12 +49,12 @@ int tool_buf_add(tool_buf *b, const void *p, size_t n)
     return 0;
 }
 
-int tool_buf_adds(tool_buf *b, const char *s)
+int base_buf_adds(base_buf *b, const char *s)
 {
-    return tool_buf_add(b, s, strlen(s));
+    return base_buf_add(b, s, strlen(s));
 }
 
-int tool_buf_printf(tool_buf *b, const char *fmt, ...)
+int base_buf_printf(base_buf *b, const char *fmt, ...)
 {
     va_list ap;
     int n;
@@ -73,7 +73,7 @@ int tool_buf_printf(tool_buf *b, const char *fmt, ...)
     return 0;
 }
 
-void tool_buf_reset(tool_buf *b)
+void base_buf_reset(base_buf *b)
 {
     b->len = 0;
     b->truncated = false;
@@ -81,7 +81,7 @@ void tool_buf_reset(tool_buf *b)
         b->p[0] = 0;
 }
 
-void tool_buf_free(tool_buf *b)
+void base_buf_free(base_buf *b)
 {
     free(b->p);
     memset(b, 0, sizeof *b);
