@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Api, ApiError, newClientId } from '../src/api';
+import { errMsg } from '../src/hooks';
+import { setLang } from '../src/i18n';
 
 type Call = { url: string; init: RequestInit };
 function fake(status: number, body: unknown, headers: Record<string, string> = {}) {
@@ -21,6 +23,15 @@ describe('Api', () => {
     expect(f.calls[0].init.method).toBe('POST');
     expect(f.calls[0].init.credentials).toBe('same-origin');
     expect(JSON.parse(String(f.calls[0].init.body))).toEqual({ login: 'alice', password: 'pw' });
+  });
+  it('words the error codes it knows in the current language, else shows the server message', () => {
+    setLang('zh');
+    expect(errMsg(new ApiError(422, 'user_disabled', 'user 4 is disabled'))).toBe('该账号已停用，不能加入会话。');
+    setLang('en');
+    expect(errMsg(new ApiError(403, 'origin_refused', 'x'))).toContain('another site');
+    expect(errMsg(new ApiError(429, 'rate_limited', 'x', undefined, 7))).toBe('Too many requests. Try again in 7 s.');
+    expect(errMsg(new ApiError(409, 'no_such_code', 'the server says'))).toBe('the server says');
+    setLang('zh');
   });
   it('says JSON on every request that may change state, even without a body', async () => {
     const f = fake(204, null);

@@ -66,6 +66,11 @@ test('CSRF: cookie-signed requests from another origin or not JSON are refused (
   assertError(await raw('POST', '/conversations', { cookie, origin: own, type: 'text/plain', body }), 403, 'json_required', 'text/plain');
   assertError(await raw('POST', '/conversations', { cookie, type: 'application/x-www-form-urlencoded', body }), 403, 'json_required', 'form, no origin');
   assertError(await raw('DELETE', `/sessions/999999`, { cookie, origin: 'https://evil.example' }), 403, 'origin_refused', 'DELETE');
+  // signing the victim in to the attacker's account from another site (login CSRF)
+  const creds = JSON.stringify({ login: w.d.login, password: w.d.password });
+  const lr = await raw('POST', '/auth/login', { origin: 'https://evil.example', type: 'application/json', body: creds });
+  assertError(lr, 403, 'origin_refused', 'login from another site');
+  assert.equal(lr.headers.get('set-cookie'), null, 'no cookie set');
   assert.equal(await count(), 0, 'nothing was created');
 
   // what the web client sends is accepted: own origin (or a configured one), JSON
