@@ -449,6 +449,10 @@ bool srv_api_work(srv_job *j, srv_worker *w)
                   r->srv->cfg->limits.max_body_bytes);
         goto done;
     }
+    if (r->refused_code) {
+        srv_error(r, 403, r->refused_code, "%s", r->refused_msg);
+        goto done;
+    }
     if (!r->json && r->body_len) {
         json_error_t jerr;
 

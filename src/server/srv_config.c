@@ -65,6 +65,11 @@ int srv_config_defaults(srv_config *cfg)
     cfg->limits.ws_queue_events = 1024;
     cfg->limits.ws_queue_bytes = 4u << 20;
     cfg->limits.max_connections = 20000;
+    /* The web client checks a draft 400 ms after typing stops. */
+    cfg->limits.guard_checks_per_second = 1;
+    cfg->limits.guard_check_burst = 30;
+    cfg->limits.guard_probe_blocked = 5;
+    cfg->limits.guard_probe_window_seconds = 600;
     cfg->login.account_failures = 5;
     cfg->login.address_failures = 20;
     cfg->login.window_seconds = 900;
@@ -123,6 +128,9 @@ void srv_config_free(srv_config *cfg)
     free(cfg->web_root);
     free(cfg->audit_checkpoint_key);
     free(cfg->audit_checkpoint_file);
+    for (size_t i = 0; i < cfg->n_allowed_origins; i++)
+        free(cfg->allowed_origins[i]);
+    free(cfg->allowed_origins);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -280,8 +288,27 @@ static int limits_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
         INT_FIELD(w, v, k, 4096, 1l << 30, l->ws_queue_bytes);
     else if (!strcmp(k, "max_connections"))
         INT_FIELD(w, v, k, 1, 1000000, l->max_connections);
-    else
+    else if (!strcmp(k, "guard_checks_per_second")) {
+        if (get_double(w, v, k, 0.01, 1e9, &l->guard_checks_per_second))
+            return -1;
+    } else if (!strcmp(k, "guard_check_burst")) {
+        if (get_double(w, v, k, 1, 1e9, &l->guard_check_burst))
+            return -1;
+    } else
         return fail(w, v, "limits: unknown key '%s'", k);
+    return 0;
+}
+
+static int probing_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
+{
+    srv_limits *l = &((srv_config *)arg)->limits;
+
+    if (!strcmp(k, "blocked"))
+        INT_FIELD(w, v, k, 0, 1000000, l->guard_probe_blocked);
+    else if (!strcmp(k, "window_seconds"))
+        INT_FIELD(w, v, k, 1, 86400 * 7, l->guard_probe_window_seconds);
+    else
+        return fail(w, v, "guard_probing: unknown key '%s'", k);
     return 0;
 }
 
@@ -313,6 +340,37 @@ static int tls_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
     return fail(w, v, "tls: unknown key '%s'", k);
 }
 
+/* A list of non-empty strings into *arr_io, its length in *n_io (both replaced). */
+static int get_str_list(walk *w, yaml_node_t *v, const char *what, char ***arr_io, size_t *n_io)
+{
+    size_t n;
+    char **arr;
+
+    if (v->type != YAML_SEQUENCE_NODE)
+        return fail(w, v, "%s: expected a list", what);
+    n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    arr = calloc(n ? n : 1, sizeof *arr);
+    if (!arr)
+        return fail(w, v, "out of memory");
+    for (size_t i = 0; i < *n_io; i++)
+        free((*arr_io)[i]);
+    free(*arr_io);
+    *arr_io = arr;
+    *n_io = 0;
+    for (size_t i = 0; i < n; i++) {
+        yaml_node_t *it = yaml_document_get_node(w->doc, v->data.sequence.items.start[i]);
+        const char *s = scalar(it);
+
+        if (!s || !*s)
+            return fail(w, it, "%s: expected a non-empty string", what);
+        arr[i] = strdup(s);
+        if (!arr[i])
+            return fail(w, it, "out of memory");
+        (*n_io)++;
+    }
+    return 0;
+}
+
 static int policy_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
 {
     srv_config *c = arg;
@@ -321,34 +379,8 @@ static int policy_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
         return get_str(w, v, k, &c->policy_path);
     if (!strcmp(k, "cache_dir"))
         return get_str(w, v, k, &c->guard_cache_dir);
-    if (!strcmp(k, "lexicons")) {
-        size_t n;
-        char **arr;
-
-        if (v->type != YAML_SEQUENCE_NODE)
-            return fail(w, v, "lexicons: expected a list of paths");
-        n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-        arr = calloc(n ? n : 1, sizeof *arr);
-        if (!arr)
-            return fail(w, v, "out of memory");
-        for (size_t i = 0; i < c->n_lexicons; i++)
-            free(c->lexicons[i]);
-        free(c->lexicons);
-        c->lexicons = arr;
-        c->n_lexicons = 0;
-        for (size_t i = 0; i < n; i++) {
-            yaml_node_t *it = yaml_document_get_node(w->doc, v->data.sequence.items.start[i]);
-            const char *s = scalar(it);
-
-            if (!s || !*s)
-                return fail(w, it, "lexicons: expected a path");
-            arr[i] = strdup(s);
-            if (!arr[i])
-                return fail(w, it, "out of memory");
-            c->n_lexicons++;
-        }
-        return 0;
-    }
+    if (!strcmp(k, "lexicons"))
+        return get_str_list(w, v, "lexicons", &c->lexicons, &c->n_lexicons);
     return fail(w, v, "policy: unknown key '%s'", k);
 }
 
@@ -411,8 +443,12 @@ static int top_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
         return each_pair(w, v, k, login_pair, c);
     if (!strcmp(k, "audit"))
         return each_pair(w, v, k, audit_pair, c);
+    if (!strcmp(k, "guard_probing"))
+        return each_pair(w, v, k, probing_pair, c);
     if (!strcmp(k, "totp_required"))
         return totp_roles(w, v, c);
+    if (!strcmp(k, "allowed_origins"))
+        return get_str_list(w, v, k, &c->allowed_origins, &c->n_allowed_origins);
     if (!strcmp(k, "recall_window_seconds")) {
         INT_FIELD(w, v, k, 0, 86400 * 365, c->recall_window_seconds);
         return 0;

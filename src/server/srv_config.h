@@ -32,6 +32,12 @@ typedef struct srv_limits {
     size_t ws_queue_events;     /* outbound events queued per WebSocket */
     size_t ws_queue_bytes;      /* outbound bytes queued per WebSocket */
     size_t max_connections;     /* open sockets; more are refused */
+    /* POST /guard/check: its own bucket per user, apart from requests */
+    double guard_checks_per_second, guard_check_burst;
+    /* An officer alert (guard.probing) when a user's pre-checks come back
+     * "block" this many times within the window; once per window. 0: never. */
+    int guard_probe_blocked;
+    int guard_probe_window_seconds;
 } srv_limits;
 
 typedef struct srv_login_limits {
@@ -51,6 +57,10 @@ typedef struct srv_config {
     size_t n_lexicons;
     char *guard_cache_dir; /* NULL: <data_dir>/guard-cache */
     char *web_root;        /* the built web client; NULL: none (404 outside /api/) */
+    /* Origins besides the server's own whose cookie-authenticated requests
+     * and WebSocket upgrades are accepted (srv_origin.h). */
+    char **allowed_origins;
+    size_t n_allowed_origins;
     int recall_window_seconds;
     srv_limits limits;
     srv_login_limits login;

@@ -176,6 +176,13 @@ void srv_h_totp_enrol(srv_req *r, srv_worker *w)
     char *uri = NULL;
     int rc = acct_totp_enrol(w->st, r->user.id, "Cordon", b32, &uri, r->now);
 
+    /* acct refuses a second enrolment over a live secret (ACCT_INVAL): the
+     * caller's state, not a server fault. */
+    if (rc == ACCT_INVAL) {
+        srv_error(r, 409, "totp_already_enabled",
+                  "TOTP is already enabled; an administrator must reset it first");
+        return;
+    }
     if (rc) {
         srv_store_error(r, w, rc, "totp_enrol");
         return;

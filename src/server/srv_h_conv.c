@@ -96,6 +96,27 @@ out:
     store_conv_summaries_free(&l);
 }
 
+/* A disabled account cannot sign in to read what it is added to; adding it
+ * would only park messages for someone gone. Returns 0, or -1 having
+ * answered 422 user_disabled. An unknown id passes: the store answers it. */
+static int refuse_disabled(srv_req *r, srv_worker *w, int64_t uid)
+{
+    store_user u = {0};
+    int rc = store_user_get(w->st, uid, &u);
+    bool disabled = rc == STORE_OK && u.disabled;
+
+    store_user_clear(&u);
+    if (rc && rc != STORE_NOTFOUND) {
+        srv_store_error(r, w, rc, "member: user");
+        return -1;
+    }
+    if (disabled) {
+        srv_error(r, 422, "user_disabled", "user %lld is disabled", (long long)uid);
+        return -1;
+    }
+    return 0;
+}
+
 void srv_h_conv_create(srv_req *r, srv_worker *w)
 {
     const char *kind_s = NULL, *title = NULL;
@@ -149,6 +170,8 @@ void srv_h_conv_create(srv_req *r, srv_worker *w)
             goto out;
         }
         members[i] = json_integer_value(v);
+        if (refuse_disabled(r, w, members[i]))
+            goto out;
     }
     /* A group's title, seen by its members: the guard with their scope
      * (srv_text.h). A direct conversation has no title. */
@@ -326,7 +349,7 @@ void srv_h_member_add(srv_req *r, srv_worker *w)
             srv_error(r, 400, "bad_request", "user_id is required");
         return;
     }
-    if (require_group_admin(r, w, r->ids[0], false))
+    if (require_group_admin(r, w, r->ids[0], false) || refuse_disabled(r, w, uid))
         return;
     rc = store_conv_get(w->st, r->ids[0], &c);
     if (!rc && c.member_count >= r->srv->cfg->limits.max_group_members) {
@@ -433,8 +456,18 @@ static void remove_member(srv_req *r, srv_worker *w, int64_t conv_id, int64_t ui
 
 void srv_h_member_remove(srv_req *r, srv_worker *w)
 {
+    store_member_role target = STORE_MEMBER;
+
     if (r->ids[1] != r->user.id && require_group_admin(r, w, r->ids[0], false))
         return;
+    /* A group admin removing the owner would inherit the group (the oldest
+     * admin becomes owner): only the owner or an organisation admin may. */
+    if (r->ids[1] != r->user.id && r->user.role != STORE_ROLE_ADMIN &&
+        store_member_check(w->st, r->ids[0], r->ids[1], &target) == STORE_OK &&
+        target == STORE_MEMBER_OWNER) {
+        srv_error(r, 403, "forbidden", "only the owner or an administrator can remove the owner");
+        return;
+    }
     if (r->ids[1] == r->user.id && srv_require_member(r, w, r->ids[0], NULL))
         return;
     remove_member(r, w, r->ids[0], r->ids[1]);

@@ -46,10 +46,11 @@ static char *dupn(const char *s, size_t n)
 }
 
 /* An alert row + audit entry + alert.new to the staff. message_id 0 when
- * nothing was stored. Runs on a worker or the writer (st is that thread's). */
+ * nothing was stored. The audit event is `event`, or guard.VERDICT when
+ * NULL. Runs on a worker or the writer (st is that thread's). */
 static void raise_alert(srv_req *r, store *st, int64_t conv_id, int64_t message_id,
                         const char *verdict, const char *rule, const char *category,
-                        const char *findings_json, const char *justification)
+                        const char *findings_json, const char *justification, const char *event_in)
 {
     store_alert_new an = {.user_id = r->user.id,
                           .conv_id = conv_id,
@@ -69,17 +70,24 @@ static void raise_alert(srv_req *r, store *st, int64_t conv_id, int64_t message_
         SRV_ERROR("guard", "alert_create: %s (%s)", store_strerror(rc), store_errmsg(st));
         return;
     }
-    snprintf(event, sizeof event, "guard.%s", justification ? "override" : verdict);
+    if (event_in)
+        snprintf(event, sizeof event, "%s", event_in);
+    else
+        snprintf(event, sizeof event, "guard.%s", justification ? "override" : verdict);
     if (message_id)
         snprintf(target, sizeof target, "message:%lld", (long long)message_id);
-    else
+    else if (conv_id)
         snprintf(target, sizeof target, "conversation:%lld", (long long)conv_id);
-    /* The audit keeps the decision, never the text. */
+    else /* a pre-check without a conversation */
+        snprintf(target, sizeof target, "user:%lld", (long long)r->user.id);
+    /* The audit keeps the decision, never the text, nor the justification
+     * (the sender's words about it): the log is append-only, so what it
+     * holds would outlive a recall. The alert holds the justification. */
     srv_audit(st, r->user.id, r->user.login, event, target,
-              json_pack("{s:s,s:o,s:s,s:I,s:I,s:o}", "verdict", verdict, "rule",
+              json_pack("{s:s,s:o,s:s,s:I,s:I,s:b}", "verdict", verdict, "rule",
                         rule ? json_string(rule) : json_null(), "category", category, "alert",
-                        (json_int_t)id, "conversation", (json_int_t)conv_id, "justification",
-                        justification ? json_string(justification) : json_null()));
+                        (json_int_t)id, "conversation", (json_int_t)conv_id, "justified",
+                        justification != NULL));
     SRV_INFO("guard", "%s user=%lld conversation=%lld rule=%s alert=%lld", event,
              (long long)r->user.id, (long long)conv_id, rule ? rule : "-", (long long)id);
     if (store_alert_get(st, id, &a) == STORE_OK)
@@ -106,13 +114,13 @@ static int attach_alert(srv_req *r, srv_append *a, const guard_result *res, char
     a->actor = strdup(r->user.login ? r->user.login : "");
     snprintf(a->audit_event, sizeof a->audit_event, "guard.%s",
              a->justification ? "override" : verdict);
-    /* The audit keeps the decision, never the text; the target
-     * ("message:ID") is set by the store, the alert links to the message. */
-    detail =
-        json_pack("{s:s,s:o,s:s,s:I,s:o}", "verdict", verdict, "rule",
-                  res->decided_by ? json_string(res->decided_by) : json_null(), "category",
-                  srv_guard_category(res), "conversation", (json_int_t)a->m.conv_id,
-                  "justification", a->justification ? json_string(a->justification) : json_null());
+    /* The audit keeps the decision, never the text nor the justification
+     * (see raise_alert); the target ("message:ID") is set by the store, the
+     * alert links to the message. */
+    detail = json_pack("{s:s,s:o,s:s,s:I,s:b}", "verdict", verdict, "rule",
+                       res->decided_by ? json_string(res->decided_by) : json_null(), "category",
+                       srv_guard_category(res), "conversation", (json_int_t)a->m.conv_id,
+                       "justified", a->justification != NULL);
     a->audit_detail = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(detail);
     if (!a->alert_verdict || (res->decided_by && !a->alert_rule) || !a->alert_category ||
@@ -220,7 +228,7 @@ static int prepare(srv_req *r, srv_worker *w, const send_in *in, srv_append **ou
         bool block = res->verdict == GUARD_BLOCK;
 
         raise_alert(r, w->st, in->conv_id, 0, guard_action_name(res->verdict), res->decided_by,
-                    srv_guard_category(res), findings, NULL);
+                    srv_guard_category(res), findings, NULL, NULL);
         status = block ? 403 : 409;
         *body = json_pack("{s:{s:s,s:s},s:O}", "error", "code",
                           block ? "guard_blocked" : "guard_confirm", "message",
@@ -680,6 +688,27 @@ out:
     store_message_clear(&src);
 }
 
+/* Is mid a message of conv? Returns 0, or -1 having answered 422/404. */
+static int read_target(srv_req *r, srv_worker *w, int64_t conv, int64_t mid)
+{
+    store_message m = {0};
+    int rc;
+
+    if (mid <= 0) {
+        srv_error(r, 422, "invalid", "message_id must be a message of this conversation");
+        return -1;
+    }
+    rc = store_message_get(w->st, mid, &m);
+    if (rc == STORE_OK && m.conv_id != conv)
+        rc = STORE_NOTFOUND;
+    store_message_clear(&m);
+    if (rc == STORE_NOTFOUND)
+        srv_error(r, 404, "not_found", "no such message in this conversation");
+    else if (rc)
+        srv_store_error(r, w, rc, "read: message");
+    return rc ? -1 : 0;
+}
+
 void srv_h_read(srv_req *r, srv_worker *w)
 {
     int64_t mid = 0;
@@ -692,6 +721,10 @@ void srv_h_read(srv_req *r, srv_worker *w)
         return;
     }
     if (srv_require_member(r, w, r->ids[0], NULL))
+        return;
+    /* The watermark is stored as given and counts everything below it as
+     * read and delivered: only a message of this conversation may set it. */
+    if (read_target(r, w, r->ids[0], mid))
         return;
     rc = store_receipt_set(w->st, r->ids[0], r->user.id, true, mid, &advanced);
     if (rc) {
@@ -706,6 +739,30 @@ void srv_h_read(srv_req *r, srv_worker *w)
     srv_reply(r, 204, NULL);
 }
 
+/* A pre-check came back "block". Alone it is a user checking a draft, as
+ * intended; limits.guard_probe_blocked of them within the window look like
+ * someone trying variants until one passes: one officer alert per window
+ * (category guard.probing), with the last attempt's findings (masked
+ * excerpts, no text around them: nothing was sent). */
+static void note_blocked_check(srv_req *r, srv_worker *w, int64_t conv_id, const guard_result *res)
+{
+    const srv_limits *lim = &r->srv->cfg->limits;
+    int n = srv_rate_guard_blocked(r->srv->rate, r->user.id, r->now);
+    json_t *f;
+    char *findings;
+
+    if (!n)
+        return;
+    f = srv_json_findings(res);
+    findings = f ? json_dumps(f, JSON_COMPACT) : NULL;
+    json_decref(f);
+    SRV_INFO("guard", "probing: user=%lld %d blocked pre-checks within %d s", (long long)r->user.id,
+             n, lim->guard_probe_window_seconds);
+    raise_alert(r, w->st, conv_id, 0, guard_action_name(res->verdict), res->decided_by,
+                "guard.probing", findings, NULL, "guard.probing");
+    free(findings);
+}
+
 void srv_h_guard_check(srv_req *r, srv_worker *w)
 {
     const char *text = NULL;
@@ -715,8 +772,16 @@ void srv_h_guard_check(srv_req *r, srv_worker *w)
     guard_ruleset *rs;
     guard_error gerr;
     guard_scope scope = GUARD_SCOPE_INTERNAL;
-    int rc;
+    int rc, retry;
 
+    /* A bucket of its own (srv_rate.h): the pre-check is the cheapest way
+     * to try variants of a text against the rules. */
+    retry = srv_rate_guard_check(r->srv->rate, r->user.id, r->now);
+    if (retry) {
+        r->retry_after = retry;
+        srv_error(r, 429, "rate_limited", "too many pre-checks; retry in %d s", retry);
+        return;
+    }
     if (srv_body_str(r, "text", &text) || srv_body_int(r, "conversation_id", &conv_id) < 0) {
         if (r->status == 500)
             srv_error(r, 400, "bad_request", "text is required");
@@ -747,6 +812,8 @@ void srv_h_guard_check(srv_req *r, srv_worker *w)
         srv_error(r, 503, "unavailable", "the text could not be inspected");
         return;
     }
+    if (res->verdict == GUARD_BLOCK)
+        note_blocked_check(r, w, conv_id, res);
     srv_reply(r, 200, srv_json_guard(res));
     guard_result_free(res);
 }

@@ -9,6 +9,7 @@
  */
 #include "srv_handlers.h"
 #include "srv_log.h"
+#include "srv_origin.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,12 +19,13 @@ typedef struct srv_pss {
     srv_conn *conn;
 } srv_pss;
 
-char *srv_http_token(struct lws *wsi)
+char *srv_http_token(struct lws *wsi, bool allow_query, bool *from_cookie)
 {
     char buf[512];
     size_t n = sizeof buf;
     const char *v;
 
+    *from_cookie = false;
     if (lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&
         !strncasecmp(buf, "Bearer ", 7)) {
         for (v = buf + 7; *v == ' ';)
@@ -31,12 +33,58 @@ char *srv_http_token(struct lws *wsi)
         if (*v)
             return strdup(v);
     }
-    if (!lws_http_cookie_get(wsi, "cordon_session", buf, &n) && n)
+    if (!lws_http_cookie_get(wsi, "cordon_session", buf, &n) && n) {
+        *from_cookie = true;
         return strdup(buf);
-    v = lws_get_urlarg_by_name(wsi, "token=", buf, sizeof buf);
+    }
+    v = allow_query ? lws_get_urlarg_by_name(wsi, "token=", buf, sizeof buf) : NULL;
     if (v && *v)
         return strdup(v);
     return NULL;
+}
+
+void srv_http_origin(struct lws *wsi, char *origin, size_t ocap, char *host, size_t hcap)
+{
+    if (lws_hdr_copy(wsi, origin, (int)ocap, WSI_TOKEN_ORIGIN) <= 0)
+        origin[0] = 0;
+    if (lws_hdr_copy(wsi, host, (int)hcap, WSI_TOKEN_HOST) <= 0)
+        host[0] = 0;
+#if defined(LWS_WITH_HTTP2)
+    /* HTTP/2 names the host :authority. */
+    if (!host[0] && lws_hdr_copy(wsi, host, (int)hcap, WSI_TOKEN_HTTP_COLON_AUTHORITY) <= 0)
+        host[0] = 0;
+#endif
+}
+
+/*
+ * Cross-site request forgery: a page elsewhere can make the browser send a
+ * POST with the session cookie (a form: text/plain or urlencoded, no
+ * preflight). Refused, for every request that changes state and does not
+ * carry a bearer token (which no other site can add):
+ *   - an Origin that is neither ours nor configured (allowed_origins);
+ *   - with the cookie, any body type but JSON, which a cross-site page can
+ *     only send after a CORS preflight this server never grants.
+ * Safe methods (GET, HEAD, OPTIONS) change nothing and pass.
+ */
+static void csrf_check(srv *s, struct lws *wsi, srv_req *r, bool bearer, bool cookie)
+{
+    char origin[256], host[256], ctype[128];
+
+    if (bearer || r->method == SRV_GET || r->method == SRV_HEAD || r->method == SRV_OPTIONS)
+        return;
+    srv_http_origin(wsi, origin, sizeof origin, host, sizeof host);
+    if (origin[0] &&
+        !srv_origin_allowed(origin, host, s->cfg->allowed_origins, s->cfg->n_allowed_origins)) {
+        r->refused_code = "origin_refused";
+        r->refused_msg = "requests from another site are refused";
+        return;
+    }
+    if (lws_hdr_copy(wsi, ctype, sizeof ctype, WSI_TOKEN_HTTP_CONTENT_TYPE) <= 0)
+        ctype[0] = 0;
+    if (cookie && !srv_content_type_json(ctype)) {
+        r->refused_code = "json_required";
+        r->refused_msg = "a request signed in by cookie must send Content-Type: application/json";
+    }
 }
 
 void srv_http_peer(struct lws *wsi, char *out, size_t cap)
@@ -128,6 +176,7 @@ static int begin(srv *s, srv_pss *pss, struct lws *wsi, const char *in)
     srv_req *r;
     char *uri = NULL, clen[32];
     int ulen = 0;
+    bool cookie = false;
 
     if (!c) {
         if (s->n_conns >= s->cfg->limits.max_connections)
@@ -149,7 +198,8 @@ static int begin(srv *s, srv_pss *pss, struct lws *wsi, const char *in)
     r->method = method_of(wsi, &uri, &ulen);
     r->path = strdup(in ? in : "/");
     r->query = query_of(wsi);
-    r->token = srv_http_token(wsi);
+    r->token = srv_http_token(wsi, false, &cookie);
+    csrf_check(s, wsi, r, r->token && !cookie, cookie);
     srv_http_peer(wsi, r->address, sizeof r->address);
     if (lws_hdr_copy(wsi, r->user_agent, sizeof r->user_agent, WSI_TOKEN_HTTP_USER_AGENT) < 0)
         r->user_agent[0] = 0;

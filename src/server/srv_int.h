@@ -119,6 +119,9 @@ struct srv_req {
     char *body;
     size_t body_len, body_cap;
     bool body_too_large;
+    /* A cross-site request (srv_http.c csrf_check): answered 403 with this
+     * code once routed; NULL = none. Static strings. */
+    const char *refused_code, *refused_msg;
     /* ---- worker ---- */
     const srv_route *route;
     int64_t ids[SRV_ROUTE_MAX_IDS];
@@ -292,9 +295,14 @@ int srv_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
 int srv_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                       size_t len);
-/* Extracts the session token of an HTTP/upgrade request (Authorization,
- * cookie, ?token=). Heap string or NULL. */
-char *srv_http_token(struct lws *wsi);
+/* Extracts the session token of a request: the Authorization bearer, else
+ * the cookie, else (allow_query: the WebSocket upgrade only, since a URL
+ * ends up in access logs and browser history) ?token=. *from_cookie tells
+ * whether it was the cookie, the credential a browser adds by itself.
+ * Heap string or NULL. */
+char *srv_http_token(struct lws *wsi, bool allow_query, bool *from_cookie);
+/* The request's Origin and Host headers (empty when absent). */
+void srv_http_origin(struct lws *wsi, char *origin, size_t ocap, char *host, size_t hcap);
 void srv_http_peer(struct lws *wsi, char *out, size_t cap);
 
 /* ---- srv_req (srv_api.c) ------------------------------------------------- */

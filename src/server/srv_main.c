@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
@@ -302,6 +303,51 @@ static int mkdir_p(const char *path)
     return 0;
 }
 
+/*
+ * The data directory holds messages, password hashes and session hashes:
+ * only its owner may read it, whatever mode a directory made by hand (or
+ * an older version) had. Directories become 0700 and files 0600, depth
+ * first, symlinks inside left alone (the directory itself may be one).
+ * Paths only: chmod(2), never open(2), since
+ * opening and closing the database file would drop SQLite's POSIX locks
+ * of a process that has it open. Returns 0, or -1 with errno.
+ */
+static int make_private(const char *path, int depth, bool follow)
+{
+    struct stat st;
+    DIR *d = NULL;
+    struct dirent *e;
+    char sub[4096];
+    int rc = -1;
+
+    if (follow ? stat(path, &st) : lstat(path, &st))
+        goto out;
+    if (S_ISDIR(st.st_mode) && depth > 0) {
+        d = opendir(path);
+        if (!d)
+            goto out;
+        while ((e = readdir(d))) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+                continue;
+            if ((size_t)snprintf(sub, sizeof sub, "%s/%s", path, e->d_name) >= sizeof sub) {
+                errno = ENAMETOOLONG;
+                goto out;
+            }
+            if (make_private(sub, depth - 1, false))
+                goto out;
+        }
+    }
+    if (S_ISDIR(st.st_mode) && (st.st_mode & 07777) != 0700 && chmod(path, 0700))
+        goto out;
+    if (S_ISREG(st.st_mode) && (st.st_mode & 077) && chmod(path, st.st_mode & 0700))
+        goto out;
+    rc = 0;
+out:
+    if (d)
+        closedir(d);
+    return rc;
+}
+
 static char *join(const char *a, const char *b)
 {
     size_t n = strlen(a) + strlen(b) + 2;
@@ -324,9 +370,10 @@ static int bootstrap_admin(srv *s, const srv_run_opts *opts)
     }
     if (!created)
         return 0;
-    /* Printed once, on a line tests can recognise; never logged. */
-    fprintf(stderr, "cordon: bootstrap admin login=admin password=%s\n", otp);
-    fflush(stderr);
+    /* Printed once, alone on stdout, so it never lands in the log stream
+     * (stderr) that is collected and shipped; never logged. */
+    fprintf(stdout, "cordon: bootstrap admin login=admin password=%s\n", otp);
+    fflush(stdout);
     if (opts && opts->admin_password_file) {
         int fd = open(opts->admin_password_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
@@ -434,8 +481,16 @@ static int start(srv *s, const srv_run_opts *opts)
         SRV_ERROR("main", "crypto initialisation failed");
         return -1;
     }
+    /* Whatever the server creates (the database and its -wal/-shm, saved
+     * policies, the guard cache) is its own: no mode bits for group or
+     * others, before the first file exists. */
+    umask(077);
     if (mkdir_p(cfg->data_dir)) {
         SRV_ERROR("main", "cannot create %s: %s", cfg->data_dir, strerror(errno));
+        return -1;
+    }
+    if (make_private(cfg->data_dir, 4, true)) {
+        SRV_ERROR("main", "cannot make %s private: %s", cfg->data_dir, strerror(errno));
         return -1;
     }
     s->db_path = join(cfg->data_dir, STORE_DB_FILE);

@@ -3,7 +3,8 @@
  * (see srv_rate.h).
  *
  * Keys are short strings with a kind prefix ("s12" session, "lalice" login,
- * "a10.0.0.1" address). Chained buckets, FNV-1a, a table that doubles up to
+ * "a10.0.0.1" address, "g7" pre-check bucket and "p7" blocked pre-checks of
+ * user 7). Chained buckets, FNV-1a, a table that doubles up to
  * max_entries; an entry idle for longer than it can matter is dropped by a
  * sweep that runs when the table is about to grow.
  */
@@ -87,6 +88,11 @@ static int stale(const srv_rate *r, const entry *e, int64_t now)
 
     if (e->key[0] == 's')
         return now - e->touched > (int64_t)(1000.0 * r->lim.burst / r->lim.requests_per_second);
+    if (e->key[0] == 'g')
+        return now - e->touched >
+               (int64_t)(1000.0 * r->lim.guard_check_burst / r->lim.guard_checks_per_second);
+    if (e->key[0] == 'p')
+        return now - e->window_start > (int64_t)r->lim.guard_probe_window_seconds * 1000;
     if ((int64_t)r->login.lockout_seconds * 1000 > keep)
         keep = (int64_t)r->login.lockout_seconds * 1000;
     return now - e->touched > keep && e->locked_until <= now;
@@ -128,8 +134,9 @@ static void grow(srv_rate *r)
     r->cap = ncap;
 }
 
-/* Finds or creates the entry of key; NULL when the table is full. */
-static entry *lookup(srv_rate *r, const char *key, int64_t now, int create)
+/* Finds or creates (with `tokens` in its bucket) the entry of key; NULL when
+ * the table is full. */
+static entry *lookup(srv_rate *r, const char *key, int64_t now, int create, double tokens)
 {
     uint64_t h = fnv(key);
     size_t len;
@@ -155,7 +162,7 @@ static entry *lookup(srv_rate *r, const char *key, int64_t now, int create)
     e->hash = h;
     e->touched = now;
     e->window_start = now;
-    e->tokens = r->lim.burst;
+    e->tokens = tokens;
     e->next = r->tab[h & (r->cap - 1)];
     r->tab[h & (r->cap - 1)] = e;
     r->n++;
@@ -169,30 +176,69 @@ static int secs_until(int64_t t, int64_t now)
     return s < 1 ? 1 : s > 86400 ? 86400 : (int)s;
 }
 
-int srv_rate_request(srv_rate *r, int64_t session_id, int64_t now_ms)
+/* One token from the bucket `key` (rate per second, depth burst). */
+static int take(srv_rate *r, const char *key, double rate, double burst, int64_t now_ms)
 {
-    char key[32];
     entry *e;
     int rc = 1;
 
-    snprintf(key, sizeof key, "s%lld", (long long)session_id);
     pthread_mutex_lock(&r->mu);
-    e = lookup(r, key, now_ms, 1);
+    e = lookup(r, key, now_ms, 1, burst);
     if (!e)
         goto out;
-    e->tokens += (double)(now_ms - e->touched) * r->lim.requests_per_second / 1000.0;
-    if (e->tokens > r->lim.burst)
-        e->tokens = r->lim.burst;
+    e->tokens += (double)(now_ms - e->touched) * rate / 1000.0;
+    if (e->tokens > burst)
+        e->tokens = burst;
     e->touched = now_ms;
     if (e->tokens >= 1.0) {
         e->tokens -= 1.0;
         rc = 0;
     } else
-        rc = secs_until(now_ms + (int64_t)(1000.0 * (1.0 - e->tokens) / r->lim.requests_per_second),
-                        now_ms);
+        rc = secs_until(now_ms + (int64_t)(1000.0 * (1.0 - e->tokens) / rate), now_ms);
 out:
     pthread_mutex_unlock(&r->mu);
     return rc;
+}
+
+int srv_rate_request(srv_rate *r, int64_t session_id, int64_t now_ms)
+{
+    char key[32];
+
+    snprintf(key, sizeof key, "s%lld", (long long)session_id);
+    return take(r, key, r->lim.requests_per_second, r->lim.burst, now_ms);
+}
+
+int srv_rate_guard_check(srv_rate *r, int64_t user_id, int64_t now_ms)
+{
+    char key[32];
+
+    snprintf(key, sizeof key, "g%lld", (long long)user_id);
+    return take(r, key, r->lim.guard_checks_per_second, r->lim.guard_check_burst, now_ms);
+}
+
+int srv_rate_guard_blocked(srv_rate *r, int64_t user_id, int64_t now_ms)
+{
+    char key[32];
+    entry *e;
+    int n = 0;
+
+    if (r->lim.guard_probe_blocked <= 0)
+        return 0;
+    snprintf(key, sizeof key, "p%lld", (long long)user_id);
+    pthread_mutex_lock(&r->mu);
+    e = lookup(r, key, now_ms, 1, 0);
+    if (!e)
+        goto out;
+    if (now_ms - e->window_start > (int64_t)r->lim.guard_probe_window_seconds * 1000) {
+        e->window_start = now_ms;
+        e->failures = 0;
+    }
+    e->touched = now_ms;
+    if (++e->failures == r->lim.guard_probe_blocked)
+        n = e->failures;
+out:
+    pthread_mutex_unlock(&r->mu);
+    return n;
 }
 
 static int locked_for(entry *e, int64_t now)
@@ -207,16 +253,16 @@ int srv_rate_login_check(srv_rate *r, const char *login, const char *address, in
 
     pthread_mutex_lock(&r->mu);
     snprintf(key, sizeof key, "l%s", login ? login : "");
-    a = locked_for(lookup(r, key, now_ms, 0), now_ms);
+    a = locked_for(lookup(r, key, now_ms, 0, 0), now_ms);
     snprintf(key, sizeof key, "a%s", address ? address : "");
-    b = locked_for(lookup(r, key, now_ms, 0), now_ms);
+    b = locked_for(lookup(r, key, now_ms, 0, 0), now_ms);
     pthread_mutex_unlock(&r->mu);
     return a > b ? a : b;
 }
 
 static void count_failure(srv_rate *r, const char *key, int limit, int64_t now)
 {
-    entry *e = lookup(r, key, now, 1);
+    entry *e = lookup(r, key, now, 1, 0);
 
     if (!e)
         return;
@@ -251,7 +297,7 @@ void srv_rate_login_ok(srv_rate *r, const char *login, int64_t now_ms)
 
     pthread_mutex_lock(&r->mu);
     snprintf(key, sizeof key, "l%s", login ? login : "");
-    e = lookup(r, key, now_ms, 0);
+    e = lookup(r, key, now_ms, 0, 0);
     if (e && e->locked_until <= now_ms) {
         e->failures = 0;
         e->window_start = now_ms;

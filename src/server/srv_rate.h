@@ -10,6 +10,11 @@
  *
  * Login limits count failures per login name whether or not the account
  * exists, so a locked unknown name and a locked real account look the same.
+ *
+ * The draft pre-check (POST /guard/check) has a bucket of its own per user
+ * (limits.guard_checks_*), and its "block" answers are counted per user in
+ * a window (limits.guard_probe_*): trying variants until one passes is how
+ * a rule is probed.
  */
 #ifndef SRV_RATE_H
 #define SRV_RATE_H
@@ -35,5 +40,14 @@ int srv_rate_login_check(srv_rate *r, const char *login, const char *address, in
 void srv_rate_login_failed(srv_rate *r, const char *login, const char *address, int64_t now_ms);
 /* A successful login clears the login name's failures (not the address'). */
 void srv_rate_login_ok(srv_rate *r, const char *login, int64_t now_ms);
+
+/* Takes one token of the user's pre-check bucket: 0 when allowed, else the
+ * seconds to wait. */
+int srv_rate_guard_check(srv_rate *r, int64_t user_id, int64_t now_ms);
+/* A pre-check of the user came back "block". Returns the number of blocked
+ * pre-checks in the current window when it has just reached
+ * limits.guard_probe_blocked (the caller raises one alert), else 0: at
+ * most once per window, which starts at the first blocked pre-check. */
+int srv_rate_guard_blocked(srv_rate *r, int64_t user_id, int64_t now_ms);
 
 #endif

@@ -13,6 +13,7 @@
 #include "srv_handlers.h"
 #include "srv_json.h"
 #include "srv_log.h"
+#include "srv_origin.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,8 +123,9 @@ void srv_conn_push(srv_conn *c, srv_buf *b)
 /* Returns 0, or the HTTP status to refuse the upgrade with. */
 static int authenticate(srv *s, struct lws *wsi, srv_conn **out)
 {
-    char uri[64];
+    char uri[64], origin[256], host[256];
     char *token = NULL;
+    bool cookie = false;
     store_session sess = {0};
     store_user user = {0};
     srv_conn *c = NULL;
@@ -134,9 +136,20 @@ static int authenticate(srv *s, struct lws *wsi, srv_conn **out)
         SRV_INFO("ws", "upgrade refused: not /api/v1/ws");
         goto fail;
     }
-    token = srv_http_token(wsi);
+    token = srv_http_token(wsi, true, &cookie);
     if (!token) {
         SRV_INFO("ws", "upgrade refused: no token");
+        goto fail;
+    }
+    /* Cross-site WebSocket hijacking: any page can open a socket to us and
+     * the browser adds the cookie; only our pages (and configured origins)
+     * may. A browser always sends Origin with an upgrade; a bearer or
+     * ?token= credential is one no other site holds. */
+    srv_http_origin(wsi, origin, sizeof origin, host, sizeof host);
+    if (cookie && origin[0] &&
+        !srv_origin_allowed(origin, host, s->cfg->allowed_origins, s->cfg->n_allowed_origins)) {
+        SRV_INFO("ws", "upgrade refused: cookie from another origin");
+        rc = HTTP_STATUS_FORBIDDEN;
         goto fail;
     }
     arc = acct_session_check(s->st, token, srv_now_ms(), &sess, &user);
@@ -235,8 +248,21 @@ static void frame(srv *s, srv_conn *c, const char *data, size_t len)
         goto out;
     }
     if (!strcmp(type, "ping")) {
-        json_t *p = req ? json_pack("{s:O}", "req", req) : json_object();
-        srv_buf *b = srv_event_buf("pong", p);
+        /* Answered here, without the pool, but from the same bucket as every
+         * other frame: a flood of pings is a flood. */
+        int retry = srv_rate_request(s->rate, c->session_id, srv_now_ms());
+        json_t *p;
+        srv_buf *b;
+
+        if (retry) {
+            char msg[64];
+
+            snprintf(msg, sizeof msg, "too many requests; retry in %d s", retry);
+            reply_error(c, req, "rate_limited", msg);
+            goto out;
+        }
+        p = req ? json_pack("{s:O}", "req", req) : json_object();
+        b = srv_event_buf("pong", p);
 
         if (b) {
             srv_conn_push(c, b);

@@ -834,8 +834,11 @@ static inline int store_message_since(store *s, int64_t conv_id, int64_t after_i
     return s->methods->message_since(s, conv_id, after_id, limit, out);
 }
 
-/* Recall: erases the text (overwritten on disk where the backend supports
- * STORE_CAN_SECURE_DELETE) and marks the message recalled. Window and
+/* Recall: erases the text and justification (overwritten on disk where the
+ * backend supports STORE_CAN_SECURE_DELETE), marks the message recalled,
+ * and strips the message's alerts down to the evidence officers keep
+ * (docs/AUDIT.md): the findings without context_before/context_after, no
+ * justification — in the same transaction. Window and
  * sender checks are the caller's. STORE_NOTFOUND when no such message;
  * recalling twice is STORE_OK. */
 static inline int store_message_recall(store *s, int64_t id, int64_t now)

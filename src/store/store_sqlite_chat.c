@@ -733,9 +733,19 @@ int sq_message_since(store *s, int64_t conv_id, int64_t after_id, int limit, sto
 int sq_message_recall(store *s, int64_t id, int64_t now)
 {
     sq *q = (sq *)s;
-    int rc = run_ids(q, SQ_MSG_RECALL, id, now > 0 ? now : 1, 0, 2);
+    int rc = sq_begin(q), changed = 0;
 
-    if (!rc && sqlite3_changes(q->db) == 0)
+    /* The text and what its alerts quoted of it go in one transaction. */
+    if (!rc)
+        rc = run_ids(q, SQ_MSG_RECALL, id, now > 0 ? now : 1, 0, 2);
+    if (!rc)
+        changed = sqlite3_changes(q->db);
+    if (!rc && changed)
+        rc = run_ids(q, SQ_ALERT_REDACT, id, 0, 0, 1);
+    if (!rc && changed)
+        rc = run_ids(q, SQ_ALERT_REDACT_HELD, id, 0, 0, 1);
+    rc = sq_end(q, rc);
+    if (!rc && !changed)
         return lookup_int(q, SQ_MSG_GET, id, 0, 1, NULL); /* recalled already: OK */
     /* The old page image with the text still sits in the WAL file until it
      * is overwritten: checkpoint and truncate it now (best effort — readers

@@ -27,6 +27,12 @@
     "s.address"
 #define SQ_SESS_NCOLS 8
 
+/* An alert's findings without the text around each (context_before,
+ * context_after): what is kept once the message is recalled. */
+#define SQ_NO_CONTEXT                                                                              \
+    "(SELECT json_group_array(json_remove(value, '$.context_before', '$.context_after')) "         \
+    "FROM json_each(alerts.findings))"
+
 #define SQ_MSG_COLS                                                                                \
     "m.id, m.conv_id, m.sender_id, m.client_id, m.created_at, m.body, m.masked, m.verdict, "       \
     "m.justification, m.recalled_at, m.forward_of, m.forward_origin_id, m.forward_author_id, "     \
@@ -143,6 +149,21 @@
                  "ORDER BY m.id LIMIT ?3")                                                         \
     X(MSG_RECALL, "UPDATE messages SET body = NULL, justification = NULL, recalled_at = ?2 "       \
                   "WHERE id = ?1 AND recalled_at = 0")                                             \
+    /* What an alert keeps of a recalled message: the findings without the                         \
+     * text around them, and an override's justification emptied, not NULL,                        \
+     * so the alert still reads as an override (docs/AUDIT.md). */                                 \
+    X(ALERT_REDACT, "UPDATE alerts SET justification = iif(justification IS NULL, NULL, ''), "     \
+                    "findings = " SQ_NO_CONTEXT " WHERE message_id = ?1")                          \
+    /* The same for the held attempts the message was the justified resend                         \
+     * of: confirm alerts with no message, same sender and conversation, not                       \
+     * later, whose findings are the message's (so the same text). Run after                       \
+     * ALERT_REDACT, which gives the message's findings their bare form. */                        \
+    X(ALERT_REDACT_HELD, "UPDATE alerts SET findings = " SQ_NO_CONTEXT " WHERE "                   \
+                         "(message_id IS NULL OR message_id = 0) AND verdict = 'confirm' AND "     \
+                         "(user_id, conv_id) = (SELECT sender_id, conv_id FROM messages WHERE "    \
+                         "id = ?1) AND created_at <= (SELECT created_at FROM messages WHERE "      \
+                         "id = ?1) AND " SQ_NO_CONTEXT " IN (SELECT findings FROM alerts WHERE "   \
+                         "message_id = ?1)")                                                       \
     X(RECEIPT_DELIVERED, "UPDATE members SET delivered_id = ?3 WHERE conv_id = ?1 AND "            \
                          "user_id = ?2 AND delivered_id < ?3")                                     \
     X(RECEIPT_READ, "UPDATE members SET read_id = ?3, delivered_id = max(delivered_id, ?3) "       \

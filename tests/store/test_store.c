@@ -710,6 +710,74 @@ static void test_recall(void **state)
     assert_true(file_contains(f->path, "stays") || file_contains(wal, "stays"));
 }
 
+/* A recall leaves its alerts the findings only (docs/AUDIT.md): no text
+ * around them, no justification's words — and the same for the held
+ * attempt it was the justified resend of, not for other attempts. */
+static void test_recall_alerts(void **state)
+{
+    fx *f = *state;
+    int64_t d = 0, held = 0, other = 0;
+    static const char ctx[] =
+        "[{\"rule\":\"m\",\"excerpt\":\"X\",\"context_before\":\"zq-before-61c\","
+        "\"context_after\":\"zq-after-61c\"}]";
+    static const char bare[] = "[{\"excerpt\":\"X\",\"rule\":\"m\"}]"; /* stored sorted */
+    static const char why[] = "zq-why-61c-because";
+    store_alert_new h = {.user_id = f->alice,
+                         .category = "marking",
+                         .verdict = "confirm",
+                         .findings_json = ctx,
+                         .now = 10};
+    store_alert_new o = h;
+    store_alert_new a = {
+        .category = "marking", .verdict = "confirm", .findings_json = ctx, .justification = why};
+    store_message_new m = {.client_id = "ra",
+                           .text = "X zq-text-61c",
+                           .text_len = 13,
+                           .verdict = "confirm",
+                           .justification = why,
+                           .alert = &a,
+                           .now = 20};
+    store_message out = {0};
+    store_alert x = {0};
+    int64_t aid = 0;
+    char wal[128];
+
+    assert_int_equal(
+        store_conv_create(f->s, STORE_CONV_DIRECT, NULL, f->alice, &f->bob, 1, 1, &d, NULL),
+        STORE_OK);
+    h.conv_id = o.conv_id = d;
+    o.findings_json = "[{\"rule\":\"other\",\"context_before\":\"zq-other-61c\"}]";
+    assert_int_equal(store_alert_create(f->s, &h, &held), STORE_OK);
+    assert_int_equal(store_alert_create(f->s, &o, &other), STORE_OK);
+    m.conv_id = d;
+    m.sender_id = f->alice;
+    m.alert_id_out = &aid;
+    assert_int_equal(store_message_append(f->s, &m, &out, NULL), STORE_OK);
+    assert_true(aid > 0);
+    assert_int_equal(store_message_recall(f->s, out.id, 30), STORE_OK);
+
+    assert_int_equal(store_alert_get(f->s, aid, &x), STORE_OK);
+    assert_string_equal(x.findings_json, bare);
+    assert_non_null(x.justification);         /* still an override... */
+    assert_string_equal(x.justification, ""); /* ...without its words */
+    store_alert_clear(&x);
+    assert_int_equal(store_alert_get(f->s, held, &x), STORE_OK);
+    assert_string_equal(x.findings_json, bare);
+    store_alert_clear(&x);
+    assert_int_equal(store_alert_get(f->s, other, &x), STORE_OK);
+    assert_non_null(strstr(x.findings_json, "zq-other-61c")); /* another attempt: kept */
+    store_alert_clear(&x);
+
+    snprintf(wal, sizeof wal, "%s-wal", f->path);
+    for (size_t i = 0; i < 4; i++) {
+        const char *gone[] = {"zq-before-61c", "zq-after-61c", why, "zq-text-61c"};
+
+        assert_false(file_contains(f->path, gone[i]));
+        assert_false(file_contains(wal, gone[i]));
+    }
+    store_message_clear(&out);
+}
+
 static void test_forward(void **state)
 {
     fx *f = *state;
@@ -1246,6 +1314,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_checkpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_paging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recall, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recall_alerts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forward, setup, teardown),
         cmocka_unit_test_setup_teardown(test_receipts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alerts, setup, teardown),

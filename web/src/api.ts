@@ -80,10 +80,13 @@ export class Api {
   constructor(private fetchFn: Fetch = (i, o) => fetch(i, o), private base = '/api/v1') {}
 
   async request<T>(method: string, path: string, body?: unknown): Promise<{ status: number; data: T }> {
+    // Every request that may change state says JSON, body or not: the
+    // server refuses cookie-signed ones that do not (its CSRF defence).
+    const safe = method === 'GET' || method === 'HEAD';
     const init: RequestInit = {
       method,
       credentials: 'same-origin',
-      headers: body === undefined ? { Accept: 'application/json' } : { Accept: 'application/json', 'Content-Type': 'application/json' },
+      headers: safe ? { Accept: 'application/json' } : { Accept: 'application/json', 'Content-Type': 'application/json' },
     };
     if (body !== undefined) init.body = JSON.stringify(body);
     let res: Response;

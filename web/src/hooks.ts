@@ -33,7 +33,7 @@ export function go(path: string): void {
 export function errMsg(e: unknown): string {
   if (e instanceof ApiError) {
     const d = e.detail ?? {};
-    const params = { max: String(d.max ?? ''), rule: e.guard?.decided_by ?? '' };
+    const params = { max: String(d.max ?? ''), rule: e.guard?.decided_by ?? '', s: e.retryAfter ?? 1 };
     for (const k of d.field ? [`err.${e.code}.${d.field}`, `err.${e.code}`] : [`err.${e.code}`]) {
       const s = t(k, params);
       if (s !== k) return s;

@@ -101,6 +101,7 @@ export const zh: Dict = {
   'cat.link': '链接',
   'cat.uninspectable': '无法检查',
   'cat.unknown': '其他',
+  'cat.guard.probing': '反复试探检查（预检多次被拦截）',
   'fwd.title': '转发到…',
   'fwd.search': '搜索会话',
   'fwd.send': '转发',
@@ -292,6 +293,11 @@ export const zh: Dict = {
   'se.totp_confirm': '确认启用',
   'se.change_pw': '修改密码',
   'tz.note': '时间按 {tz} 显示',
+  'err.totp_already_enabled': '双重验证已启用。如需重新绑定，请联系管理员重置。',
+  'err.user_disabled': '该账号已停用，不能加入会话。',
+  'err.origin_refused': '请求来自其他网站，已被拒绝。请直接在本系统页面中操作。',
+  'err.json_required': '请求格式不被接受。请刷新页面后重试。',
+  'err.rate_limited': '操作过于频繁，请 {s} 秒后再试。',
 };
 
 export const en: Dict = {
@@ -391,6 +397,7 @@ export const en: Dict = {
   'cat.link': 'Link',
   'cat.uninspectable': 'Uninspectable',
   'cat.unknown': 'Other',
+  'cat.guard.probing': 'Probing the guard (repeated blocked pre-checks)',
   'fwd.title': 'Forward to…',
   'fwd.search': 'Search conversations',
   'fwd.send': 'Forward',
@@ -582,6 +589,11 @@ export const en: Dict = {
   'se.totp_confirm': 'Confirm',
   'se.change_pw': 'Change password',
   'tz.note': 'Times shown in {tz}',
+  'err.totp_already_enabled': 'Two-step verification is already on. Ask an administrator to reset it before enrolling again.',
+  'err.user_disabled': 'This account is disabled and cannot join conversations.',
+  'err.origin_refused': 'The request came from another site and was refused. Use this application\'s own pages.',
+  'err.json_required': 'The request was not in an accepted format. Reload the page and try again.',
+  'err.rate_limited': 'Too many requests. Try again in {s} s.',
 };
 
 const dicts: Record<Lang, Dict> = { zh, en };

@@ -24,6 +24,23 @@ describe('Api', () => {
     expect(f.calls[0].init.credentials).toBe('same-origin');
     expect(JSON.parse(String(f.calls[0].init.body))).toEqual({ login: 'alice', password: 'pw' });
   });
+  it('words the error codes it knows in the current language, else shows the server message', () => {
+    setLang('zh');
+    expect(errMsg(new ApiError(422, 'user_disabled', 'user 4 is disabled'))).toBe('该账号已停用，不能加入会话。');
+    setLang('en');
+    expect(errMsg(new ApiError(403, 'origin_refused', 'x'))).toContain('another site');
+    expect(errMsg(new ApiError(429, 'rate_limited', 'x', undefined, 7))).toBe('Too many requests. Try again in 7 s.');
+    expect(errMsg(new ApiError(409, 'no_such_code', 'the server says'))).toBe('the server says');
+    setLang('zh');
+  });
+  it('says JSON on every request that may change state, even without a body', async () => {
+    const f = fake(204, null);
+    const api = new Api(f.fn);
+    await api.revokeSession(4);
+    expect((f.calls[0].init.headers as Record<string, string>)['Content-Type']).toBe('application/json');
+    await api.me().catch(() => undefined);
+    expect((f.calls[1].init.headers as Record<string, string>)['Content-Type']).toBeUndefined();
+  });
   it('adds totp only when given', async () => {
     const f = fake(200, {});
     await new Api(f.fn).login('a', 'b', '123456');

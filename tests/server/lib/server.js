@@ -59,6 +59,8 @@ class Server {
     this.dataDir = opts.dataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-test-'));
     this.ownDir = !opts.dataDir;
     this.logLines = [];
+    // the first lines of each stream, apart (what went to the log, stderr)
+    this.streamLines = { stdout: [], stderr: [] };
     this.adminPassword = null;
   }
 
@@ -99,7 +101,8 @@ class Server {
     const logFile = fs.createWriteStream(path.join(this.dataDir, 'server.log'), { flags: 'a' });
     let listening;
     const ready = new Promise((resolve) => { listening = resolve; });
-    const onLine = (line) => {
+    const onLine = (line, name) => {
+      if (this.streamLines[name].length < 500) this.streamLines[name].push(line);
       this.logLines.push(line);
       if (this.logLines.length > 2000) this.logLines.splice(0, 1000);
       let m = /cordon: listening on (https?):\/\/([^:/\s]+):(\d+)/.exec(line);
@@ -107,13 +110,13 @@ class Server {
       m = /cordon: bootstrap admin login=(\S+) password=(\S+)/.exec(line);
       if (m) { this.adminLogin = m[1]; this.adminPassword = m[2]; }
     };
-    for (const stream of [proc.stdout, proc.stderr]) {
+    for (const [name, stream] of [['stdout', proc.stdout], ['stderr', proc.stderr]]) {
       let buf = '';
       stream.on('data', (d) => {
         logFile.write(d);
         buf += d.toString('utf8');
         let i;
-        while ((i = buf.indexOf('\n')) >= 0) { onLine(buf.slice(0, i)); buf = buf.slice(i + 1); }
+        while ((i = buf.indexOf('\n')) >= 0) { onLine(buf.slice(0, i), name); buf = buf.slice(i + 1); }
       });
     }
     const r = await within(Promise.race([ready, this.exited.then((e) => ({ exit: e }))]), 30000 * SLOW, 'timeout');

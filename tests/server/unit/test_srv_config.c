@@ -140,6 +140,38 @@ static void audit_checkpoints(void **state)
     srv_config_free(&c);
 }
 
+/* The CSRF origins and the pre-check limits (issue 13). */
+static void origins_and_probing(void **state)
+{
+    srv_config c;
+    char err[256] = "";
+
+    (void)state;
+    assert_int_equal(srv_config_defaults(&c), 0);
+    assert_int_equal(c.n_allowed_origins, 0);
+    assert_true(c.limits.guard_checks_per_second > 0);
+    assert_int_equal(c.limits.guard_probe_blocked, 5);
+    assert_int_equal(c.limits.guard_probe_window_seconds, 600);
+    srv_config_free(&c);
+    assert_int_equal(load("allowed_origins: [\"https://a.example\", \"http://b:5173\"]\n"
+                          "limits:\n  guard_checks_per_second: 2.5\n  guard_check_burst: 7\n"
+                          "guard_probing:\n  blocked: 0\n  window_seconds: 60\n",
+                          &c, err, sizeof err),
+                     0);
+    assert_int_equal(c.n_allowed_origins, 2);
+    assert_string_equal(c.allowed_origins[1], "http://b:5173");
+    assert_true(c.limits.guard_checks_per_second == 2.5);
+    assert_true(c.limits.guard_check_burst == 7);
+    assert_int_equal(c.limits.guard_probe_blocked, 0);
+    assert_int_equal(c.limits.guard_probe_window_seconds, 60);
+    srv_config_free(&c);
+    assert_int_equal(load("allowed_origins: https://a.example\n", &c, err, sizeof err), -1);
+    srv_config_free(&c);
+    assert_int_equal(load("guard_probing:\n  blocks: 3\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "blocks"));
+    srv_config_free(&c);
+}
+
 static void listen_forms(void **state)
 {
     srv_config c;
@@ -162,7 +194,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults),          cmocka_unit_test(full),
         cmocka_unit_test(audit_checkpoints), cmocka_unit_test(errors),
-        cmocka_unit_test(listen_forms),
+        cmocka_unit_test(listen_forms),      cmocka_unit_test(origins_and_probing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

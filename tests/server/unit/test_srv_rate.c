@@ -24,6 +24,10 @@ static srv_rate *make(void)
     cfg.login.address_failures = 5;
     cfg.login.window_seconds = 60;
     cfg.login.lockout_seconds = 120;
+    cfg.limits.guard_checks_per_second = 1;
+    cfg.limits.guard_check_burst = 3;
+    cfg.limits.guard_probe_blocked = 3;
+    cfg.limits.guard_probe_window_seconds = 600;
     r = srv_rate_new(&cfg.limits, &cfg.login, 1000);
     srv_config_free(&cfg);
     assert_non_null(r);
@@ -96,13 +100,50 @@ static void success_clears(void **state)
     srv_rate_free(r);
 }
 
+/* The pre-check bucket is per user and apart from the session's. */
+static void guard_bucket(void **state)
+{
+    srv_rate *r = make();
+    int64_t t = 1000000;
+
+    (void)state;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(srv_rate_guard_check(r, 7, t), 0);
+    assert_int_equal(srv_rate_guard_check(r, 7, t), 1);
+    assert_int_equal(srv_rate_guard_check(r, 8, t), 0);        /* another user */
+    assert_int_equal(srv_rate_request(r, 7, t), 0);            /* session 7's bucket is full */
+    assert_int_equal(srv_rate_guard_check(r, 7, t + 1000), 0); /* 1 per second */
+    assert_int_equal(srv_rate_guard_check(r, 7, t + 1000), 1);
+    srv_rate_free(r);
+}
+
+/* Blocked pre-checks: the third within the window says so, once. */
+static void guard_probing(void **state)
+{
+    srv_rate *r = make();
+    int64_t t = 1000000;
+
+    (void)state;
+    assert_int_equal(srv_rate_guard_blocked(r, 7, t), 0);
+    assert_int_equal(srv_rate_guard_blocked(r, 7, t + 1000), 0);
+    assert_int_equal(srv_rate_guard_blocked(r, 8, t + 1000), 0);
+    assert_int_equal(srv_rate_guard_blocked(r, 7, t + 2000), 3);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(srv_rate_guard_blocked(r, 7, t + 3000 + i), 0);
+    /* a new window starts with the next blocked pre-check after it */
+    t += 601 * 1000;
+    assert_int_equal(srv_rate_guard_blocked(r, 7, t), 0);
+    assert_int_equal(srv_rate_guard_blocked(r, 7, t), 0);
+    assert_int_equal(srv_rate_guard_blocked(r, 7, t), 3);
+    srv_rate_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(bucket),
-        cmocka_unit_test(account_lockout),
-        cmocka_unit_test(address_lockout),
-        cmocka_unit_test(success_clears),
+        cmocka_unit_test(bucket),          cmocka_unit_test(account_lockout),
+        cmocka_unit_test(address_lockout), cmocka_unit_test(success_clears),
+        cmocka_unit_test(guard_bucket),    cmocka_unit_test(guard_probing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,7 @@ import { categoryLabel, t, verdictLabel } from '../i18n';
 import { errMsg, go, useStore } from '../hooks';
 import type { Alert, Finding } from '../types';
 
-const CATS = ['marking', 'lexicon', 'pii', 'secret', 'link', 'uninspectable'];
+const CATS = ['marking', 'lexicon', 'pii', 'secret', 'link', 'uninspectable', 'guard.probing'];
 
 function matches(a: Alert, f: AlertFilter): boolean {
   if (f.status && a.status !== f.status) return false;
