@@ -87,6 +87,19 @@ guard_err guard_file_scan_mem(guard_scanner *s, guard_ruleset *rs, const void *d
                               const guard_file_options *opt, guard_result **out,
                               guard_file_info *info, guard_error *err);
 
+/* Inspects a chat message as the server does: its text through the text
+ * guard, and every file smuggled inside it as text — a base64 data: URL, or
+ * a bare base64 run (standard or URL-safe, wrapped or not) of 32 characters
+ * or more that decodes cleanly to text or to a type an extractor reads —
+ * through the file guard, bounded (16 files, 32 MiB decoded; past that an
+ * uninspectable finding). An embedded file's findings carry the location
+ * "(base64 at byte N)…" or "(data:TYPE at byte N)…". Mask cannot reach
+ * inside encoded bytes: a mask verdict owed to an embedded file becomes
+ * confirm (decided_by "embedded.unmaskable"). Returns as guard_scan(). */
+guard_err guard_file_scan_message(guard_scanner *s, guard_ruleset *rs, const char *text, size_t len,
+                                  guard_scope scope, const char *worker_path, guard_result **out,
+                                  guard_error *err);
+
 /* Writes a copy of the image (JPEG, PNG, WebP, TIFF, GIF, BMP) at `in` to
  * `out` with all metadata removed (EXIF incl. GPS, XMP, IPTC, comments,
  * text chunks); pixels are kept bit-exact where the format allows it (JPEG and

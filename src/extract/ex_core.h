@@ -70,4 +70,27 @@ bool ex_text_is_plain(const unsigned char *p, size_t n, bool whole);
  * a BOM (NULs in every other position). */
 bool ex_text_is_utf16(const unsigned char *p, size_t n);
 
+/* ---- files pasted into a message as text (ex_embed.c) ------------------- */
+
+#define EX_EMBED_MIN_CHARS 32 /* a bare base64 run shorter than this is an id */
+
+typedef struct ex_embed_run ex_embed_run;
+struct ex_embed_run {
+    size_t at;        /* where the run (or its data: URL) starts in the text */
+    const char *type; /* a data: URL's declared type ("" when none); NULL: a bare run */
+    /* The decoded bytes; NULL when a data: URL did not decode cleanly or
+     * (over_limit) decoding it would pass the caller's byte budget. */
+    const unsigned char *data;
+    size_t len;
+    bool over_limit;
+};
+/* Returns 0 to go on, anything else to stop (ex_embed_each returns it). */
+typedef int (*ex_embed_fn)(void *arg, const ex_embed_run *r);
+
+/* Calls fn, in text order, for every base64 data: URL and every bare base64
+ * run of at least EX_EMBED_MIN_CHARS characters (not all hex digits) that
+ * decodes cleanly, with the decoded bytes, at most max_bytes of them in all.
+ * Returns 0, fn's non-zero value, or -1 when out of memory. */
+int ex_embed_each(const char *text, size_t len, size_t max_bytes, ex_embed_fn fn, void *arg);
+
 #endif

@@ -3,7 +3,8 @@
  *
  * What the server does for a chat message, on the command line: the message
  * is read whole (up to CHECK_MAX bytes; more is refused, not cut), inspected
- * with guard_scan() and the verdict printed as one JSON object with every
+ * with guard_file_scan_message() (its text, and files pasted into it as
+ * base64 or data: URLs) and the verdict printed as one JSON object with every
  * finding field, plus the masked text when the verdict is mask. The same
  * exit codes as scan: 0 allow, 1 above allow, 2 error.
  */

@@ -123,21 +123,6 @@ void tool_outcome_clear(tool_outcome *oc)
     memset(oc, 0, sizeof *oc);
 }
 
-/* Positions from the bytes in memory (the whole input). */
-static int positions_from_buffer(tool_outcome *oc, const char *p, size_t n)
-{
-    tool_pos_sweep w;
-
-    if (!oc->r->n_findings)
-        return 0;
-    oc->pos = malloc(oc->r->n_findings * sizeof *oc->pos);
-    if (!oc->pos || tool_pos_sweep_begin(&w, oc->r, oc->pos))
-        return -1;
-    tool_pos_sweep_feed(&w, p, n);
-    tool_pos_sweep_end(&w);
-    return 0;
-}
-
 /* The findings in the file's own bytes (location NULL: plain text read in
  * process) as a view of r, for the position sweep; extracted text (a zip
  * member, a decoded UTF-16 file) has offsets into that text, not the file,
@@ -395,11 +380,14 @@ guard_err tool_read_buffer(tool_reader *rd, const char *p, size_t n, tool_outcom
     guard_err rc;
 
     memset(oc, 0, sizeof *oc);
-    rc = guard_scan(rd->sc, rd->rs, n ? p : "", n, rd->scope, &oc->r, err);
+    /* As the server inspects a message: files pasted into it as base64 or
+     * data: URLs are inspected as the files they are. */
+    rc = guard_file_scan_message(rd->sc, rd->rs, n ? p : "", n, rd->scope, NULL, &oc->r, err);
     if (rc)
         return rc;
     oc->bytes_read = n;
-    if (positions_from_buffer(oc, p, n)) {
+    /* a file pasted into the message has offsets into its own bytes */
+    if (positions(rd, oc, &(source){0}, NULL, p, n)) {
         err->code = GUARD_ENOMEM;
         snprintf(err->message, sizeof err->message, "out of memory");
         return GUARD_ENOMEM;

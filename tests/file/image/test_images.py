@@ -72,6 +72,88 @@ def summary(res):
                       ensure_ascii=False)
 
 
+def check_message(text, scope="internal"):
+    """`cordon check` on one message: the server's inspection of a text."""
+    p = subprocess.run([CORDON, "check", "--scope", scope], input=text.encode(),
+                       capture_output=True, timeout=300)
+    if p.returncode not in (0, 1):
+        return {"error": p.stderr.decode(errors="replace")}
+    return json.loads(p.stdout.decode())
+
+
+def marked_docx():
+    """A minimal .docx whose body says 机密★10年."""
+    import io
+    import zipfile
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("[Content_Types].xml",
+                   '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/'
+                   'package/2006/content-types"><Default Extension="xml" ContentType='
+                   '"application/xml"/><Override PartName="/word/document.xml" ContentType='
+                   '"application/vnd.openxmlformats-officedocument.wordprocessingml.document.'
+                   'main+xml"/></Types>')
+        z.writestr("word/document.xml",
+                   '<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
+                   'wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>机密★10年</w:t></w:r></w:p>'
+                   '<w:p><w:r><w:t>会议纪要</w:t></w:r></w:p></w:body></w:document>')
+    return buf.getvalue()
+
+
+def embedded_checks(f):
+    """Files smuggled into a message as text (base64, data: URLs) are
+    inspected as the files they are; tokens and hashes that merely look like
+    base64 are left alone."""
+    import base64
+    gps = open(f("gps.jpg"), "rb").read()
+    b64 = base64.b64encode(gps).decode()
+    wrapped = "\n".join(b64[i:i + 76] for i in range(0, len(b64), 76))
+
+    r = check_message("看看这张照片 " + b64 + " 好看吗", "external")
+    check("base64 gps.jpg in a message: not allowed out",
+          r.get("verdict") == "confirm" and findings(r, "metadata.gps") and
+          findings(r, "metadata.gps")[0]["location"].startswith("(base64 at byte 19)"), summary(r))
+    r = check_message("照片：\n" + wrapped + "\n", "external")
+    check("base64 gps.jpg wrapped at 76", findings(r, "metadata.gps"), summary(r))
+    r = check_message('<img src="data:image/jpeg;base64,' + b64 + '">', "external")
+    check("data: URL gps.jpg", findings(r, "metadata.gps") and
+          findings(r, "metadata.gps")[0]["location"].startswith("(data:image/jpeg at byte 10)"),
+          summary(r))
+    r = check_message("附件 " + base64.urlsafe_b64encode(marked_docx()).decode().rstrip("="))
+    check("url-safe base64 .docx with 机密★10年: block", r.get("verdict") == "block" and
+          findings(r, "marking.classified") and
+          findings(r, "marking.classified")[0]["location"].endswith("!word/document.xml"),
+          summary(r))
+    r = check_message("转发：" + base64.b64encode("机密★10年 关于某项目的请示".encode()).decode())
+    check("base64 of marked text: block", r.get("verdict") == "block", summary(r))
+    # glued to a word or a dot: runs are maximal, nothing before hides one
+    r = check_message("x." + base64.b64encode(marked_docx()).decode())
+    check("base64 after 'x.': still read", r.get("verdict") == "block", summary(r))
+    # traps: hashes, a JWT, a key fingerprint stay allowed
+    hashes = "\n".join("commit %064x" % (i * 7919 + 10 ** 20) for i in range(40))
+    r = check_message(hashes)
+    check("40 commit hashes: allow", r.get("verdict") == "allow", summary(r))
+    jwt = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6Ik"
+           "pvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c")
+    r = check_message("token 样例 " + jwt)
+    check("a sample JWT: no embedded-file finding",
+          not [x for x in r.get("findings", []) if (x.get("location") or "").startswith("(")],
+          summary(r))
+    # what cannot be inspected is not passed
+    r = check_message("data:application/pdf;base64,JVBERi0xLjQKx")
+    check("a data: URL that does not decode: uninspectable",
+          findings(r, "uninspectable.corrupt") and r.get("verdict") != "allow", summary(r))
+    r = check_message("data:application/pdf;base64,JVBERi0xLjQK!!!")
+    check("a data: URL of a cut PDF: uninspectable",
+          findings(r, "uninspectable.") and r.get("verdict") != "allow", summary(r))
+    many = " ".join(base64.b64encode(("第%d份 普通通知内容 无敏感信息" % i).encode()).decode()
+                    for i in range(20))
+    r = check_message(many)
+    check("20 encoded texts: the rest past 16 is uninspectable",
+          findings(r, "uninspectable.limit.embedded") and r.get("verdict") != "allow",
+          summary(r))
+
+
 def jpeg_segments(data):
     """Marker bytes of a JPEG's segments up to the first scan."""
     out, p = [], 2
@@ -256,6 +338,8 @@ def main():
     p = subprocess.run([CORDON, "strip", f("gps.jpg"), "-o", f("gps.jpg")], capture_output=True)
     check("strip refuses in place", p.returncode == 2 and os.path.getsize(f("gps.jpg")) > 0,
           p.stderr.decode(errors="replace"))
+
+    embedded_checks(f)
 
     slow = sorted(times.items(), key=lambda kv: -kv[1])[:3]
     print("slowest scans: " + ", ".join(f"{k} {v:.1f}s" for k, v in slow))
