@@ -54,7 +54,11 @@ static const struct {
     {"秘密", 0, M_MIMI},
     {"核心商密", 0, M_CORE_COMMERCIAL},
     {"普通商密", 0, M_COMMON_COMMERCIAL},
-    {"^ ?(内部资料|内部文件|内部材料|内部|工作秘密|注意保存|内部使用)( ?★[^\\n]{0,20})? ?$",
+    /* Lower levels on a line of their own, alone or together and with a
+     * document noun (工作秘密 文件, 内部资料 注意保存 工作秘密). */
+    {"^ ?(内部资料|内部文件|内部材料|内部|工作秘密|注意保存|内部使用)"
+     "( ?(内部资料|内部文件|内部材料|内部|工作秘密|注意保存|内部使用|文件|材料|资料)){0,3}"
+     "( ?★[^\\n]{0,20})? ?$",
      HS_FLAG_MULTILINE, M_INTERNAL},
     {"^ ?(top secret|secret|confidential|restricted|classified)( ?//[^\\n]{0,40})? ?$",
      HS_FLAG_MULTILINE, M_BANNER},
