@@ -708,6 +708,10 @@ static guard_err parse_settings(pctx *c, uint32_t map, guard_settings *s)
 
 static void rule_free(guard_policy_rule *r)
 {
+    if (r->with) {
+        rule_free(r->with);
+        free(r->with);
+    }
     free(r->id);
     free(r->description);
     for (size_t k = 0; k < r->n_rule_globs; k++)
@@ -802,22 +806,47 @@ static bool id_valid(const char *s)
     return true;
 }
 
-static guard_err parse_rule(pctx *c, uint32_t map, const guard_policy *p, guard_policy_rule *r)
+static void rule_init(guard_policy_rule *r)
 {
-    static const char *const keys[] = {"id", "description", "match", "action"};
-    uint32_t v[4];
-    int a;
-    guard_err rc;
-
     memset(r, 0, sizeof *r);
     r->min_severity = GUARD_SEV_INFO;
     r->scope = -1;
     r->evasion = -1;
     r->min_count = 1;
+}
+
+/* `with:` the conditions of a corroborating finding: those of `match` that
+ * judge one finding (scope and min_count belong to the rule). */
+static guard_err parse_with(pctx *c, uint32_t map, guard_policy_rule *r)
+{
+    guard_err rc;
+    if (N(c, map)->kind != YN_MAP)
+        return perr(c, N(c, map)->line, "with must be a mapping of finding conditions, not %s",
+                    kind_name(N(c, map)));
+    r->with = malloc(sizeof *r->with);
+    if (!r->with)
+        return enomem(c);
+    rule_init(r->with);
+    if ((rc = parse_match(c, map, r->with)))
+        return rc;
+    if (r->with->scope >= 0 || r->with->min_count != 1)
+        return perr(c, N(c, map)->line,
+                    "with takes finding conditions only (scope and min_count belong in match)");
+    return GUARD_OK;
+}
+
+static guard_err parse_rule(pctx *c, uint32_t map, const guard_policy *p, guard_policy_rule *r)
+{
+    static const char *const keys[] = {"id", "description", "match", "action", "with"};
+    uint32_t v[5];
+    int a;
+    guard_err rc;
+
+    rule_init(r);
     if (N(c, map)->kind != YN_MAP)
         return perr(c, N(c, map)->line, "a rule must be a mapping (id, match, action), not %s",
                     kind_name(N(c, map)));
-    if ((rc = map_fields(c, map, "a rule", keys, 4, v)))
+    if ((rc = map_fields(c, map, "a rule", keys, 5, v)))
         return rc;
     if (v[0] == NONE)
         return perr(c, N(c, map)->line, "rule without an id");
@@ -839,6 +868,8 @@ static guard_err parse_rule(pctx *c, uint32_t map, const guard_policy *p, guard_
     if ((rc = get_name(c, v[3], "action", action_names, GUARD_ACTION_COUNT, &a)))
         return rc;
     r->action = (guard_action)a;
+    if (v[4] != NONE && (rc = parse_with(c, v[4], r)))
+        return rc;
     return GUARD_OK;
 }
 
@@ -1162,6 +1193,8 @@ guard_action guard_policy_apply(const guard_policy *p, guard_finding *findings, 
             continue;
         if (count_satisfying(r, findings, n, &g) < r->min_count)
             continue;
+        if (r->with && count_satisfying(r->with, findings, n, &g) < 1)
+            continue; /* not corroborated */
         raise_satisfying(r, findings, n, &g);
         /* strictly stronger only: the first rule with the final action decides */
         if (r->action > verdict) {

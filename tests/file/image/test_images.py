@@ -128,6 +128,7 @@ def main():
     # ---- everything else, two scans at a time ----
     jobs = {
         "page_clean.png": ("internal",), "page_photo.jpg": ("internal",),
+        "page_unmarked.png": ("external",), "page_copyno.png": ("external",),
         "plain_text.png": ("internal",), "gps.jpg": ("internal",),
         "gps.jpg@external": ("external",), "gps.png": ("internal",),
         "gps.webp": ("internal",), "xmp.jpg": ("internal",),
@@ -159,6 +160,21 @@ def main():
               mk and mk[0]["excerpt"].startswith("机密") and mk[0]["action"] == "block",
               summary(r))
         check(name + " verdict", r.get("verdict") == "block", summary(r))
+
+    # A red header alone (masthead, 发文字号, an urgency word) is an ordinary
+    # notice: a reminder, not a hold. The same page with a 份号 is a
+    # numbered, controlled copy: held.
+    r = results["page_unmarked.png"]
+    check("page_unmarked.png red header", findings(r, "image.red_header") and
+          not findings(r, "marking.classified") and not findings(r, "marking.doc_number"),
+          summary(r))
+    check("page_unmarked.png verdict warn", r.get("verdict") == "warn", summary(r))
+    r = results["page_copyno.png"]
+    check("page_copyno.png 份号", findings(r, "image.red_header") and
+          findings(r, "marking.doc_number") and not findings(r, "marking.classified"),
+          summary(r))
+    check("page_copyno.png verdict confirm", r.get("verdict") == "confirm" and
+          r.get("decided_by") == "official-document-image", summary(r))
 
     # Limits from the policy: OCR cut at its deadline is partial, with the
     # masthead still found; OCR off still finds the masthead and reads nothing.
