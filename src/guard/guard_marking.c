@@ -475,6 +475,19 @@ static bool closer(uint32_t cp)
            cp == 0x300F;
 }
 
+/* An ASCII ( or [ right before the character at view offset `off` in the
+ * original text: the normaliser drops it between CJK characters (方案(机密):
+ * 方案机密) as it drops any separator there. */
+static bool orig_opener_before(const guard_ctx *c, uint64_t off)
+{
+    uint64_t os, oe;
+    guard_norm_to_orig(c->norm, off, off + 1, &os, &oe);
+    if (os <= c->orig_base || os > c->orig_base + c->orig_len)
+        return false;
+    unsigned char b = c->orig[os - 1 - c->orig_base];
+    return b == '(' || b == '[';
+}
+
 /* The line's prefix before `off` without the opening quotes, brackets and
  * spaces right before a marking ("机密"★, 【机密】). */
 static uint64_t trim_openers(const guard_ctx *c, uint64_t ls, uint64_t off)
@@ -520,6 +533,15 @@ static uint64_t doc_noun(const guard_ctx *c, uint64_t off, uint64_t le)
     return 0;
 }
 
+/* A question mark later on the line (？ is ? in the view). */
+static bool question_in(const guard_ctx *c, uint64_t off, uint64_t le)
+{
+    for (; off < le; off++)
+        if (vb(c, off) == '?')
+            return true;
+    return false;
+}
+
 /* A handling instruction later on the line: 机密件，请勿外传. */
 static bool instruction_in(const guard_ctx *c, uint64_t off, uint64_t le)
 {
@@ -555,7 +577,8 @@ static void level_hit(guard_ctx *c, mark_state *s, unsigned arg, uint64_t to, ui
     /* In quotes or brackets of its own ("机密"★, 【机密】, （机密）): the line's
      * prefix is judged without them. */
     enclosed = (opener(prev) && closer(at)) || (prev == '"' && at == '"') ||
-               (prev == 0x201C && at == 0x201D);
+               (prev == 0x201C && at == 0x201D) ||
+               ((at == ')' || at == ']') && orig_opener_before(c, from));
     pre_open = enclosed ? trim_openers(c, ls, pre_end) : pre_end;
     /* Separators between the word and its ★ (机密-★, "机密"★) are skipped. */
     p = skip_seps(c, to, le, true, &seps);
@@ -620,9 +643,10 @@ static void level_hit(guard_ctx *c, mark_state *s, unsigned arg, uint64_t to, ui
         if (!star && !kind && !alone && pre_ok && !commercial)
             noun = doc_noun(c, to, le);
         /* In brackets after a title or on its own: 会议纪要（机密）. */
-        if (!star && !kind && !alone && !noun && enclosed && opener(prev)) {
+        if (!star && !kind && !alone && !noun && enclosed && !(prev == '"' || prev == 0x201C)) {
             bracketed = true;
-            from -= (uint64_t)vchar_before(c, from, &prev);
+            if (opener(prev)) /* else the normaliser dropped it */
+                from -= (uint64_t)vchar_before(c, from, &prev);
             span_end = to + (uint64_t)vchar(c, to, &at);
         }
     }
@@ -657,6 +681,8 @@ static void level_hit(guard_ctx *c, mark_state *s, unsigned arg, uint64_t to, ui
         conf -= 10;
     if (header && (star || labelled || alone))
         conf += 5;
+    if (star && !ocr && (kind == 0 || kind == 3) && !alone && question_in(c, p, le))
+        conf = 35; /* "秘密★是什么意思？": a question about the sign, no period */
 
     guard_severity sev = arg == M_MIMI                ? GUARD_SEV_HIGH
                          : arg == M_COMMON_COMMERCIAL ? GUARD_SEV_MEDIUM
