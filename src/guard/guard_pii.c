@@ -688,9 +688,12 @@ static bool shape_at(const guard_ctx *c, unsigned arg, uint64_t to)
     }
     case P_ID_GROUPED: /* groups of 3+ digits, [ -] between, ending in a digit or x */
     {
-        int last = before(c, to, 1);
-        uint64_t e = last == 'x' ? to - 1 : to;
-        return (guard_is_digit(last) || last == 'x') && digits_before(c, e, 2);
+        /* the last group and a separator before it: a phone number or a
+         * year in prose stops here */
+        uint64_t p = before(c, to, 1) == 'x' ? to - 1 : to;
+        while (p > 0 && to - p <= 18 && guard_is_digit(before(c, p, 1)))
+            p--;
+        return to - p >= 3 && is_sep(before(c, p, 1)) && guard_is_digit(before(c, p, 2));
     }
     }
     return false;
