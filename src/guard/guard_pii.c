@@ -690,7 +690,15 @@ static bool shape_at(const guard_ctx *c, unsigned arg, uint64_t to)
     {
         /* the last group and a separator before it: a phone number or a
          * year in prose stops here */
+        const guard_norm *v = c->norm;
         uint64_t p = before(c, to, 1) == 'x' ? to - 1 : to;
+        if (p >= v->base + 21 && p <= v->base + v->len) {
+            /* in the view, as pii_digits() reads it: no call per digit */
+            const unsigned char *q = v->view + (p - v->base), *e = q;
+            while (e - q < 19 && guard_is_digit(q[-1]))
+                q--;
+            return e - q >= 2 && e - q < 19 && is_sep(q[-1]) && guard_is_digit(q[-2]);
+        }
         while (p > 0 && to - p <= 18 && guard_is_digit(before(c, p, 1)))
             p--;
         return to - p >= 3 && is_sep(before(c, p, 1)) && guard_is_digit(before(c, p, 2));
