@@ -1130,6 +1130,11 @@ static void mark_finish(guard_ctx *c)
             f->confidence = 35; /* the one word "秘密" as a chat reply */
         else if (s->tracked_bare[i] && !elements && lines >= 3)
             f->confidence += 10; /* a header line above more text */
+        /* A bare level beside a 份号 is in the marking position of GB/T 9704
+         * (份号, then 密级 and 保密期限): how a photographed page reads when
+         * OCR lost the ★ and the period. */
+        if (s->tracked_bare[i] && s->has_docnum)
+            f->confidence += 10;
         if (f->confidence > 99)
             f->confidence = 99;
     }
