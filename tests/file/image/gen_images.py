@@ -15,6 +15,9 @@ Writes (nothing is committed; everything is made here, deterministically):
                      header alone (warn)
   page_copyno.png    the same page with the 份号 000123 and no marking: a
                      numbered copy of an official document (confirm)
+  page_bare_level.png, page_bare_level_photo.jpg
+                     份号 000123 and a bare 秘密 (no ★, no period) under the
+                     masthead, clean and as a phone photo: a marking (block)
   plain_text.png     an innocent notice (no marking, no masthead): allow
   gps.jpg            a photo-like image with EXIF GPS, capture time, device
   xmp.jpg            the same with an XMP packet (GPS, CreatorTool, a
@@ -60,7 +63,7 @@ def center(draw, y, text, f, fill):
     draw.text(((W - w) / 2, y), text, font=f, fill=fill)
 
 
-def official_page(marked=True, copy_no=None, urgency=None):
+def official_page(marked=True, copy_no=None, urgency=None, level="机密★1年"):
     """The GB/T 9704 layout, simplified: copy number, secrecy level and
     urgency top left, masthead, document number, red rule, title, body.
     copy_no / urgency default to `marked`; each element can be left out."""
@@ -70,7 +73,7 @@ def official_page(marked=True, copy_no=None, urgency=None):
     if copy_no if copy_no is not None else marked:
         d.text((90, 70), "000123", font=f_small, fill="black")
     if marked:
-        d.text((90, 102), "机密★1年", font=f_small, fill="black")
+        d.text((90, 102), level, font=f_small, fill="black")
     if urgency if urgency is not None else marked:
         d.text((90, 134), "特急", font=f_small, fill="black")
     # The masthead: big red characters, horizontally centred.
@@ -220,6 +223,9 @@ def main():
           encoded(official_page(marked=False, urgency=True), "PNG"))
     write(outdir, "page_copyno.png",
           encoded(official_page(marked=False, copy_no=True), "PNG"))
+    bare = official_page(level="秘密", urgency=False)
+    write(outdir, "page_bare_level.png", encoded(bare, "PNG"))
+    write(outdir, "page_bare_level_photo.jpg", phone_photo(bare))
     write(outdir, "plain_text.png", encoded(plain_text_page(), "PNG"))
 
     photo, gps = exif_gps_jpeg()

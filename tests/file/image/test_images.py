@@ -129,6 +129,7 @@ def main():
     jobs = {
         "page_clean.png": ("internal",), "page_photo.jpg": ("internal",),
         "page_unmarked.png": ("external",), "page_copyno.png": ("external",),
+        "page_bare_level.png": ("internal",), "page_bare_level_photo.jpg": ("internal",),
         "plain_text.png": ("internal",), "gps.jpg": ("internal",),
         "gps.jpg@external": ("external",), "gps.png": ("internal",),
         "gps.webp": ("internal",), "xmp.jpg": ("internal",),
@@ -175,6 +176,17 @@ def main():
           summary(r))
     check("page_copyno.png verdict confirm", r.get("verdict") == "confirm" and
           r.get("decided_by") == "official-document-image", summary(r))
+
+    # A bare 秘密 beside the 份号 under the masthead: a marking, blocked, on
+    # the clean render and on the phone photo, where the first reading of
+    # the line is Latin letters ("Se") and the Chinese-only re-read of the
+    # header line recovers it.
+    for name in ("page_bare_level.png", "page_bare_level_photo.jpg"):
+        r = results[name]
+        mk = findings(r, "marking.classified", name + "!ocr header")
+        check(name + " bare level from the header re-read",
+              mk and mk[0]["excerpt"] == "秘密" and mk[0]["action"] == "block", summary(r))
+        check(name + " verdict", r.get("verdict") == "block", summary(r))
 
     # Limits from the policy: OCR cut at its deadline is partial, with the
     # masthead still found; OCR off still finds the masthead and reads nothing.
