@@ -756,7 +756,7 @@ static guard_err parse_match(pctx *c, uint32_t map, guard_policy_rule *r)
 {
     static const char *const keys[] = {"category", "rule",    "min_severity", "min_confidence",
                                        "scope",    "evasion", "min_count"};
-    static const char *const scopes[] = {"internal", "external"};
+    static const char *const scopes[] = {"internal", "external", "inbound"};
     uint32_t v[7];
     uint64_t x;
     int e;
@@ -779,9 +779,11 @@ static guard_err parse_match(pctx *c, uint32_t map, guard_policy_rule *r)
         r->min_confidence = (int)x;
     }
     if (v[4] != NONE) {
-        if ((rc = get_name(c, v[4], "scope", scopes, 2, &e)))
+        if ((rc = get_name(c, v[4], "scope", scopes, 3, &e)))
             return rc;
-        r->scope = e == 0 ? GUARD_SCOPE_INTERNAL : GUARD_SCOPE_EXTERNAL;
+        r->scope = e == 0   ? GUARD_SCOPE_INTERNAL
+                   : e == 1 ? GUARD_SCOPE_EXTERNAL
+                            : GUARD_SCOPE_INBOUND;
     }
     if (v[5] != NONE) {
         if ((rc = get_bool(c, v[5], "evasion", &b)))
