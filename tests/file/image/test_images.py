@@ -237,6 +237,8 @@ def main():
     r = results.get("qr_phish.png", {"error": "no qr_phish.png fixture: is qrencode installed?"})
     check("qr_phish.png", findings(r, "link.", "qr_phish.png!qr") and
           r.get("verdict") == "block", summary(r))
+    check("qr_phish.png code reported", findings(r, "image.qr_code", "qr_phish.png!qr"),
+          summary(r))
 
     for ext in ("jpg", "png", "webp", "tif", "gif", "bmp"):
         for kind in ("bad_trunc", "bad_corrupt"):
