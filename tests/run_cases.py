@@ -88,8 +88,8 @@ def parse_case(path):
 
 def check_header(head):
     scope = head.get("scope", "internal")
-    if scope not in ("internal", "external"):
-        raise CaseError("scope must be internal or external, not %r" % scope)
+    if scope not in ("internal", "external", "inbound"):
+        raise CaseError("scope must be internal, external or inbound, not %r" % scope)
     if "expect-verdict" not in head:
         raise CaseError("missing expect-verdict")
     for v in head["expect-verdict"].split():

@@ -131,6 +131,21 @@ static uint32_t numeral_fold(uint32_t c)
     return c;
 }
 
+/* Han characters drawn like a character of a secrecy level (杌 for 机, 袐
+ * for 秘, 宻 for 密): nothing in Unicode's data links them, and each is rare
+ * enough in real writing (杌陧, 宻 an old variant) that folding it costs no
+ * meaning. Written by hand, like the numerals above; flagged as evasion. */
+static uint32_t lookalike_fold(uint32_t c)
+{
+    static const uint32_t from[] = {0x674C /* 杌 */, 0x674B /* 杋 */, 0x8890 /* 袐 */,
+                                    0x5BBB /* 宻 */};
+    static const uint32_t to[] = {0x673A /* 机 */, 0x673A, 0x79D8 /* 秘 */, 0x5BC6 /* 密 */};
+    for (size_t i = 0; i < sizeof from / sizeof *from; i++)
+        if (from[i] == c)
+            return to[i];
+    return c;
+}
+
 static USpoofChecker *spoof;
 /* Skeletons of a-z, 0-9, A-Z (62 characters). */
 static UChar ascii_skel[62][16];
@@ -293,6 +308,10 @@ int main(int argc, char **argv)
                 if (f < NCP && opencc_map[f])
                     f = opencc_map[f];
                 f = numeral_fold(f);
+                if (lookalike_fold(f) != f) {
+                    f = lookalike_fold(f);
+                    flags |= GUARD_FOLD_EVASION;
+                }
                 uint32_t g = confusable_fold(f);
                 if (g != f)
                     flags |= GUARD_FOLD_EVASION;

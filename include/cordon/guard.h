@@ -77,7 +77,14 @@ typedef enum guard_action {
     GUARD_ACTION_COUNT
 } guard_action;
 
-typedef enum guard_scope { GUARD_SCOPE_INTERNAL, GUARD_SCOPE_EXTERNAL } guard_scope;
+/* Who the content is for: internal (every recipient in the organisation),
+ * external (at least one outside it), inbound (sent in by an outside sender;
+ * the policy's inbound rules judge it for the recipients: docs/POLICY.md). */
+typedef enum guard_scope {
+    GUARD_SCOPE_INTERNAL,
+    GUARD_SCOPE_EXTERNAL,
+    GUARD_SCOPE_INBOUND
+} guard_scope;
 
 typedef enum guard_status {
     GUARD_STATUS_SCANNED,    /* everything was inspected */

@@ -49,6 +49,10 @@ bool ex_type_mismatch(const char *name, const char *mime, char *ext, size_t cap)
 /* The extractor for a MIME type, or NULL (unsupported). Zip files need a look
  * inside (ex_zip_kind). */
 ex_extract_fn ex_type_extractor(const char *mime);
+
+/* True when libmagic's type `mime` is a program: a Windows PE, an ELF or
+ * Mach-O binary, an MSI package (finding file.executable). */
+bool ex_type_executable(const char *mime);
 /* Tells OOXML (a [Content_Types].xml member), ODF (a `mimetype` member
  * naming an OpenDocument type) and plain zip apart from the central
  * directory, without unpacking. Returns ex_ooxml, ex_odf or ex_archive. */

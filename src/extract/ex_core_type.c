@@ -279,3 +279,17 @@ bool ex_type_mismatch(const char *name, const char *mime, char *ext, size_t cap)
     }
     return false;
 }
+
+bool ex_type_executable(const char *mime)
+{
+    static const char *const programs[] = {
+        "application/x-dosexec",        "application/vnd.microsoft.portable-executable",
+        "application/x-msdownload",     "application/x-executable",
+        "application/x-pie-executable", "application/x-sharedlib",
+        "application/x-mach-binary",    "application/x-msi",
+    };
+    for (size_t i = 0; i < sizeof programs / sizeof *programs; i++)
+        if (!strcmp(mime, programs[i]))
+            return true;
+    return false;
+}

@@ -102,6 +102,10 @@ static int dispatch(ex_job *j, const char *name, const unsigned char *data, size
                        mime))
             return -1;
     }
+    if (ex_type_executable(mime) &&
+        ex_finding(j, NULL, GUARD_CAT_METADATA, GUARD_SEV_MEDIUM, 95, "file.executable",
+                   "the file is an executable program", mime))
+        return -1;
     if (!fn) {
         /* nothing reads the head, but a zip behind it is still read */
         if (ex_zip_appended(data, len))

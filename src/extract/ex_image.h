@@ -139,11 +139,16 @@ int ex_text_lines(struct Pix *gray, ex_box region, ex_box *out, int cap);
 /* ---- OCR (ex_ocr.c) ------------------------------------------------------ */
 
 /* Recognises `pix` (8 or 1 bpp) with the given Tesseract page-segmentation
- * mode within `ms` milliseconds. On 0, *out is malloc'ed UTF-8 (may be
- * empty), *conf the mean word confidence, *timed_out whether the deadline cut
- * recognition short. -1: the engine could not be started or ran out of
- * memory (*out untouched). */
-int ex_ocr_run(struct Pix *pix, int psm, uint32_t ms, char **out, int *conf, bool *timed_out);
+ * mode and languages (EX_OCR_*) within `ms` milliseconds. On 0, *out is
+ * malloc'ed UTF-8 (may be empty), *conf the mean word confidence, *timed_out
+ * whether the deadline cut recognition short. -1: the engine could not be
+ * started or ran out of memory (*out untouched). */
+int ex_ocr_run(struct Pix *pix, int psm, int lang, uint32_t ms, char **out, int *conf,
+               bool *timed_out);
+
+/* Languages: Chinese and English (pages), Chinese alone (a header line the
+ * first read as a few Latin letters). */
+enum { EX_OCR_CHI_ENG = 0, EX_OCR_CHI = 1 };
 
 /* Page segmentation modes used here (tesseract/publictypes.h). */
 enum { EX_PSM_AUTO = 3, EX_PSM_BLOCK = 6, EX_PSM_LINE = 7 };

@@ -24,40 +24,49 @@
 
 #include "ex_image.h"
 
-#define OCR_LANGS "chi_sim+eng"
-
-static TessBaseAPI *engine;
-static bool engine_failed;
+/* EX_OCR_CHI_ENG for pages; EX_OCR_CHI, started only when a header line
+ * needs it (ex_image.c), for a line chi_sim+eng read as Latin letters: on a
+ * phone photo's blurred 秘密 the English model wins with "ee" or "Se", where
+ * chi_sim alone reads 秘密. */
+static const char *const langs[2] = {"chi_sim+eng", "chi_sim"};
+static TessBaseAPI *engines[2];
+static bool engine_failed[2];
 
 static void engine_end(void)
 {
-    if (engine) {
-        TessBaseAPIEnd(engine);
-        TessBaseAPIDelete(engine);
-        engine = NULL;
+    for (int i = 0; i < 2; i++) {
+        if (engines[i]) {
+            TessBaseAPIEnd(engines[i]);
+            TessBaseAPIDelete(engines[i]);
+            engines[i] = NULL;
+        }
     }
 }
 
-static TessBaseAPI *engine_get(void)
+static TessBaseAPI *engine_get(int lang)
 {
-    if (engine || engine_failed)
-        return engine;
-    engine = TessBaseAPICreate();
-    if (!engine)
+    static bool registered;
+    TessBaseAPI *e = engines[lang];
+    if (e || engine_failed[lang])
+        return e;
+    e = TessBaseAPICreate();
+    if (!e)
         goto fail;
     /* Tesseract writes its diagnostics ("Estimating resolution as ...",
      * empty-page notes) to stderr; the worker's stderr is for real errors. */
-    if (TessBaseAPIInit3(engine, NULL, OCR_LANGS) != 0)
+    if (TessBaseAPIInit3(e, NULL, langs[lang]) != 0)
         goto fail;
-    TessBaseAPISetVariable(engine, "debug_file", "/dev/null");
-    atexit(engine_end);
-    return engine;
+    TessBaseAPISetVariable(e, "debug_file", "/dev/null");
+    if (!registered)
+        atexit(engine_end);
+    registered = true;
+    engines[lang] = e;
+    return e;
 
 fail:
-    if (engine)
-        TessBaseAPIDelete(engine);
-    engine = NULL;
-    engine_failed = true;
+    if (e)
+        TessBaseAPIDelete(e);
+    engine_failed[lang] = true;
     return NULL;
 }
 
@@ -68,9 +77,10 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-int ex_ocr_run(struct Pix *pix, int psm, uint32_t ms, char **out, int *conf, bool *timed_out)
+int ex_ocr_run(struct Pix *pix, int psm, int lang, uint32_t ms, char **out, int *conf,
+               bool *timed_out)
 {
-    TessBaseAPI *api = engine_get();
+    TessBaseAPI *api = engine_get(lang == EX_OCR_CHI ? 1 : 0);
     ETEXT_DESC *mon = NULL;
     char *text = NULL, *copy = NULL;
     int rc = -1;

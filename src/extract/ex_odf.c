@@ -35,6 +35,7 @@ typedef struct odf {
     char **enc; /* members the manifest says are encrypted */
     size_t n_enc;
     char prop[256]; /* meta.xml: the current property's name */
+    bool macro;     /* file.macro reported */
 } odf;
 
 static bool starts(const char *s, const char *p)
@@ -195,14 +196,22 @@ static int member(void *ctx, uint64_t i)
     if (encrypted(o, name))
         return ex_uninspectable(o->j, name, "encrypted",
                                 "encrypted (password-protected) OpenDocument part", false);
+    if (starts(name, "Basic/") || starts(name, "Scripts/")) {
+        /* macros, reported once; their XML (Basic modules) is still read
+         * below, the rest (Scripts/python/...) is code, not content */
+        if (!o->macro && ex_finding(o->j, NULL, GUARD_CAT_METADATA, GUARD_SEV_MEDIUM, 90,
+                                    "file.macro", "the document carries macros", name) < 0)
+            return -1;
+        o->macro = true;
+        if (!ends(name, ".xml"))
+            return 0;
+    }
     if (ends(name, "content.xml") || ends(name, "styles.xml"))
         return exz_xml(o->j, o->z, i, &o->out, name, walk_text, o);
     if (!strcmp(name, "meta.xml"))
         return exz_xml(o->j, o->z, i, &o->out, name, walk_meta, o);
     if (ends(name, ".xml"))
         return exz_xml(o->j, o->z, i, &o->out, name, walk_all, o);
-    if (starts(name, "Basic/") || starts(name, "Scripts/"))
-        return 0; /* macros: code, not content */
     /* the pictures (Pictures/), Thumbnails/thumbnail.png, and anything unexpected: a file
      * hidden in the package is inspected as a file of its own. */
     return exz_recurse(o->j, o->z, i);

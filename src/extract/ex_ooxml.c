@@ -589,7 +589,12 @@ static int member(void *ctx, uint64_t i)
         return read_part(o, i, name, walk_body);
     if (ends(name, ".xml"))
         return read_part(o, i, name, walk_all); /* customXml/item1.xml and the like */
-    if (!strcmp(base(name), "vbaProject.bin") || !strcmp(base(name), "vbaData.xml"))
+    if (!strcmp(base(name), "vbaProject.bin"))
+        return ex_finding(o->j, NULL, GUARD_CAT_METADATA, GUARD_SEV_MEDIUM, 90, "file.macro",
+                          "the document carries VBA macros", name) < 0
+                   ? -1
+                   : 0; /* code, not content: reported, not read */
+    if (!strcmp(base(name), "vbaData.xml"))
         return 0; /* macros: code, not content */
     /* Anything else is not part of an Office document: it may be a file
      * hidden in the package, so it is inspected as a file of its own. */

@@ -68,6 +68,15 @@ int ex_qr_scan(ex_job *j, struct Pix *gray_in)
             continue;
         if (len > QR_MAX_LENGTH)
             len = QR_MAX_LENGTH;
+        /* The code itself is a finding (an inbound rule warns about a code
+         * one cannot read before following it); its text goes to the
+         * text guard like any other. */
+        if (count == 0 && ex_finding(j, "qr", GUARD_CAT_IMAGE, GUARD_SEV_LOW, 90, "image.qr_code",
+                                     "the image holds a QR code or barcode",
+                                     zbar_get_symbol_name(zbar_symbol_get_type(s))) < 0) {
+            rc = -1;
+            goto out;
+        }
         if (ex_text_part(j, "qr", data, len) < 0) {
             rc = -1;
             goto out;

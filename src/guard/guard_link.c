@@ -772,13 +772,37 @@ static void split_reg(const char *h, size_t hl, const char **reg, size_t *rl, si
     *nl = dot ? (size_t)(dot - *reg) : *rl;
 }
 
-/* Does host h (ASCII) imitate an internal domain? Writes why. */
+/* Public suffixes only the state registers under: a host that carries one
+ * as labels in front of another registrable name (www.gov.cn.verify-login.top)
+ * is dressed up as a government site, whatever the organisation's own
+ * domains are. */
+static const char *const gov_suffixes[] = {"gov.cn", "mil.cn"};
+
+/* The whole name s (sl bytes) as labels of h in front of its registrable
+ * part (which starts at reg): corp.com.evil.top, www.gov.cn.evil.top. */
+static bool labels_in_front(const char *h, const char *reg, const char *s, size_t sl)
+{
+    for (size_t p = 0; p + sl < (size_t)(reg - h); p++)
+        if ((p == 0 || h[p - 1] == '.') && h[p + sl] == '.' && memcmp(h + p, s, sl) == 0)
+            return true;
+    return false;
+}
+
+/* Does host h (ASCII) imitate a government or an internal domain? Writes
+ * why. */
 static bool lookalike(const guard_settings *cfg, const char *h, size_t hl, char *why, size_t cap)
 {
     const char *rh, *rd;
     size_t rhl, nhl, rdl, ndl;
 
     split_reg(h, hl, &rh, &rhl, &nhl);
+    for (size_t i = 0; i < sizeof gov_suffixes / sizeof *gov_suffixes; i++) {
+        if (labels_in_front(h, rh, gov_suffixes[i], strlen(gov_suffixes[i]))) {
+            snprintf(why, cap, "%.*s puts the government domain %s in front of %.*s", (int)hl, h,
+                     gov_suffixes[i], (int)rhl, rh);
+            return true;
+        }
+    }
     for (size_t i = 0; i < cfg->internal_domains.n; i++) {
         const char *d = cfg->internal_domains.v[i];
         size_t dl = strlen(d);
@@ -799,12 +823,10 @@ static bool lookalike(const guard_settings *cfg, const char *h, size_t hl, char 
             return true;
         }
         /* corp.com.evil.top: the whole internal name as labels in front */
-        for (size_t p = 0; p + rdl < (size_t)(rh - h); p++) {
-            if ((p == 0 || h[p - 1] == '.') && h[p + rdl] == '.' && memcmp(h + p, rd, rdl) == 0) {
-                snprintf(why, cap, "%.*s puts the internal domain %.*s in front of %.*s", (int)hl,
-                         h, (int)rdl, rd, (int)rhl, rh);
-                return true;
-            }
+        if (labels_in_front(h, rh, rd, rdl)) {
+            snprintf(why, cap, "%.*s puts the internal domain %.*s in front of %.*s", (int)hl, h,
+                     (int)rdl, rd, (int)rhl, rh);
+            return true;
         }
         /* example.evil.top, example-login.top: the internal name as a token */
         if (ndl >= 5) {

@@ -42,6 +42,7 @@ enum {
 #define HEADER_BYTES  2048 /* ... and how far into the view they can be */
 #define LINE_MAX_SCAN 400  /* bytes walked to find a line's ends */
 #define MAX_TRACKED   256  /* findings revised at the end */
+#define MARK_SEPS     6    /* separators skipped between the parts of a marking */
 
 static const struct {
     const char *expr;
@@ -53,7 +54,11 @@ static const struct {
     {"秘密", 0, M_MIMI},
     {"核心商密", 0, M_CORE_COMMERCIAL},
     {"普通商密", 0, M_COMMON_COMMERCIAL},
-    {"^ ?(内部资料|内部文件|内部材料|内部|工作秘密|注意保存|内部使用)( ?★[^\\n]{0,20})? ?$",
+    /* Lower levels on a line of their own, alone or together and with a
+     * document noun (工作秘密 文件, 内部资料 注意保存 工作秘密). */
+    {"^ ?(内部资料|内部文件|内部材料|内部|工作秘密|注意保存|内部使用)"
+     "( ?(内部资料|内部文件|内部材料|内部|工作秘密|注意保存|内部使用|文件|材料|资料)){0,3}"
+     "( ?★[^\\n]{0,20})? ?$",
      HS_FLAG_MULTILINE, M_INTERNAL},
     {"^ ?(top secret|secret|confidential|restricted|classified)( ?//[^\\n]{0,40})? ?$",
      HS_FLAG_MULTILINE, M_BANNER},
@@ -63,6 +68,20 @@ static const struct {
     /* The masthead line ^ ?[^\n]{2,40}文件 ?$ is decided in C (masthead_word),
      * as are 份号 and 发文字号 (mark_digits): see there. */
     {"文件", 0, M_MASTHEAD},
+};
+
+/* A level word cut apart where the normaliser keeps the cut (a ★ between its
+ * characters: 机*密★10年 is 机★密★10年 in the view; a line break), or written
+ * as the components of its first character (⽊几密: the Kangxi radical folds
+ * to 木). Literals, so ordinary text pays nothing for them. */
+#define M_SPLIT 64
+static const struct {
+    const char *word;
+    unsigned level;
+} split_words[] = {
+    {"机★密", M_JIMI},   {"绝★密", M_JUEMI},  {"秘★密", M_MIMI},  {"机\n密", M_JIMI},
+    {"绝\n密", M_JUEMI}, {"秘\n密", M_MIMI},  {"木几密", M_JIMI}, {"禾必密", M_MIMI},
+    {"纟色密", M_JUEMI}, {"糸色密", M_JUEMI},
 };
 
 typedef struct mark_state {
@@ -87,6 +106,10 @@ static int mark_patterns(guard_patset *ps, const guard_settings *cfg)
     for (size_t i = 0; i < sizeof patterns / sizeof *patterns; i++)
         if (guard_patset_add_regex(ps, patterns[i].expr, patterns[i].flags, GUARD_DET_MARKING,
                                    patterns[i].arg))
+            return -1;
+    for (size_t i = 0; i < sizeof split_words / sizeof *split_words; i++)
+        if (guard_patset_add_literal(ps, split_words[i].word, strlen(split_words[i].word),
+                                     GUARD_DET_MARKING, M_SPLIT + (unsigned)i))
             return -1;
     return 0;
 }
@@ -226,16 +249,47 @@ static unsigned line_of(const guard_ctx *c, mark_state *s, uint64_t off)
     return s->line_no;
 }
 
+/* What an evader puts between the parts of a marking (机密-★-1-0-年,
+ * "机密"★"10年", 【机密】★10年): a space, ASCII punctuation, a second ★,
+ * quotes and brackets. The normaliser drops separators between CJK
+ * characters; these stand next to the ★ and the digits, which it keeps. */
+static bool mark_sep(uint32_t cp)
+{
+    if (cp < 0x80)
+        return cp == ' ' || (cp > ' ' && cp < 0x7F && !guard_is_alnum((int)cp));
+    return cp == 0x2605 || (cp >= 0x2018 && cp <= 0x201D) || (cp >= 0x300C && cp <= 0x3017);
+}
+
+/* Skips up to MARK_SEPS separators from off (a ★ too unless no_star);
+ * *dropped is set when one of them was not a space. */
+static uint64_t skip_seps(const guard_ctx *c, uint64_t off, uint64_t end, bool no_star,
+                          bool *dropped)
+{
+    for (int n = 0; n < MARK_SEPS && off < end; n++) {
+        uint32_t cp;
+        int k = vchar(c, off, &cp);
+        if (!k || !mark_sep(cp) || (no_star && cp == 0x2605))
+            break;
+        if (cp != ' ')
+            *dropped = true;
+        off += (uint64_t)k;
+    }
+    return off;
+}
+
 /* Reads a number in Arabic or Chinese numerals (一..九, 十, 百, 零, 两 folded
  * to 二) at off; returns bytes consumed, 0 if none. */
-static int read_number(const guard_ctx *c, uint64_t off, uint64_t end, unsigned *val)
+static int read_number(const guard_ctx *c, uint64_t off, uint64_t end, unsigned *val, bool *seps)
 {
     uint64_t p = off;
     unsigned v = 0, section = 0, digit = 0;
     bool any = false, chinese = false;
     while (p < end) {
         uint32_t cp;
-        int k = vchar(c, p, &cp);
+        bool dropped = false;
+        /* with seps: separators between the digits (1-0-年) are skipped */
+        uint64_t q = seps && any ? skip_seps(c, p, end, false, &dropped) : p;
+        int k = vchar(c, q, &cp);
         if (!k)
             break;
         if (cp >= '0' && cp <= '9' && !chinese) {
@@ -265,7 +319,9 @@ static int read_number(const guard_ctx *c, uint64_t off, uint64_t end, unsigned 
             chinese = true;
         }
         any = true;
-        p += (uint64_t)k;
+        if (dropped)
+            *seps = true;
+        p = q + (uint64_t)k;
         if (p - off > 24 || v > 1000)
             break;
     }
@@ -277,17 +333,20 @@ static int read_number(const guard_ctx *c, uint64_t off, uint64_t end, unsigned 
 
 /* Reads the term after ★: a period (10年, 三个月, 长期) or a condition (会议开始
  * 前). Returns the view offset after it; *kind: 0 none, 1 period, 2 长期,
- * 3 condition. */
-static uint64_t read_term(const guard_ctx *c, uint64_t off, uint64_t end, int *kind)
+ * 3 condition. With seps (not NULL), separators before the term and
+ * inside a period (★-1-0-年) are skipped, and *seps is set when a period was
+ * read across any that are not spaces. */
+static uint64_t read_term(const guard_ctx *c, uint64_t off, uint64_t end, int *kind, bool *seps)
 {
     static const char *const units[] = {"个月", "年", "月", "天", "日", "周"};
     unsigned v;
-    uint64_t p = skip_spaces(c, off, end);
-    int k = read_number(c, p, end, &v);
+    bool dropped = false;
+    uint64_t p = seps ? skip_seps(c, off, end, false, &dropped) : skip_spaces(c, off, end);
+    int k = read_number(c, p, end, &v, seps ? &dropped : NULL);
     *kind = 0;
     if (k) {
         uint64_t q = p + (uint64_t)k;
-        q = skip_spaces(c, q, end);
+        q = seps ? skip_seps(c, q, end, true, &dropped) : skip_spaces(c, q, end);
         for (size_t i = 0; i < sizeof units / sizeof *units; i++) {
             size_t ul = strlen(units[i]);
             bool m = q + ul <= end;
@@ -295,6 +354,8 @@ static uint64_t read_term(const guard_ctx *c, uint64_t off, uint64_t end, int *k
                 m = vb(c, q + j) == (unsigned char)units[i][j];
             if (m) {
                 *kind = 1;
+                if (dropped)
+                    *seps = true;
                 return q + ul;
             }
         }
@@ -400,28 +461,138 @@ static bool line_prefix_ok(const guard_ctx *c, uint64_t ls, uint64_t pre_end)
     return ok;
 }
 
-static void level_hit(guard_ctx *c, mark_state *s, unsigned arg, uint64_t to)
+/* Brackets a level word may stand in: 会议纪要（机密）, 【机密】★10年 (the
+ * normaliser makes （） ASCII). 《》 names a title, so it is not one. */
+static bool opener(uint32_t cp)
+{
+    return cp == '(' || cp == '[' || cp == 0x3010 || cp == 0x3014 || cp == 0x3016 || cp == 0x300C ||
+           cp == 0x300E;
+}
+
+static bool closer(uint32_t cp)
+{
+    return cp == ')' || cp == ']' || cp == 0x3011 || cp == 0x3015 || cp == 0x3017 || cp == 0x300D ||
+           cp == 0x300F;
+}
+
+/* An ASCII ( or [ right before the character at view offset `off` in the
+ * original text: the normaliser drops it between CJK characters (方案(机密):
+ * 方案机密) as it drops any separator there. */
+static bool orig_opener_before(const guard_ctx *c, uint64_t off)
+{
+    uint64_t os, oe;
+    guard_norm_to_orig(c->norm, off, off + 1, &os, &oe);
+    if (os <= c->orig_base || os > c->orig_base + c->orig_len)
+        return false;
+    unsigned char b = c->orig[os - 1 - c->orig_base];
+    return b == '(' || b == '[';
+}
+
+/* The line's prefix before `off` without the opening quotes, brackets and
+ * spaces right before a marking ("机密"★, 【机密】). */
+static uint64_t trim_openers(const guard_ctx *c, uint64_t ls, uint64_t off)
+{
+    for (int n = 0; n < MARK_SEPS && off > ls; n++) {
+        uint32_t cp;
+        int k = vchar_before(c, off, &cp);
+        if (!k ||
+            !(opener(cp) || cp == '"' || cp == '\'' || cp == 0x201C || cp == 0x2018 || cp == ' '))
+            break;
+        off -= (uint64_t)k;
+    }
+    return off;
+}
+
+static bool view_has_at(const guard_ctx *c, uint64_t off, uint64_t end, const char *w)
+{
+    size_t n = strlen(w);
+    if (off + n > end)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (vb(c, off + i) != (unsigned char)w[i])
+            return false;
+    return true;
+}
+
+/* A document noun right after a level word (机密件, 绝密文件) followed by
+ * the end of the line, punctuation or a space: its length, else 0. 机密文件
+ * 管理培训通知 is a title about such documents, not a marking. */
+static uint64_t doc_noun(const guard_ctx *c, uint64_t off, uint64_t le)
+{
+    static const char *const nouns[] = {"文件", "材料", "资料", "文档", "文电", "件"};
+    for (size_t i = 0; i < sizeof nouns / sizeof *nouns; i++) {
+        uint64_t e = off + strlen(nouns[i]);
+        uint32_t cp = 0;
+        if (!view_has_at(c, off, le, nouns[i]))
+            continue;
+        if (e >= le || !vchar(c, e, &cp) || (cp < 0x80 && !guard_is_alnum((int)cp)) ||
+            cp == 0x3002 || cp == 0x3001)
+            return e - off;
+        return 0;
+    }
+    return 0;
+}
+
+/* A question mark later on the line (？ is ? in the view). */
+static bool question_in(const guard_ctx *c, uint64_t off, uint64_t le)
+{
+    for (; off < le; off++)
+        if (vb(c, off) == '?')
+            return true;
+    return false;
+}
+
+/* A handling instruction later on the line: 机密件，请勿外传. */
+static bool instruction_in(const guard_ctx *c, uint64_t off, uint64_t le)
+{
+    static const char *const words[] = {"请勿", "不得", "严禁", "禁止", "勿外传", "注意保密"};
+    for (; off < le; off++)
+        for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+            if (view_has_at(c, off, le, words[i]))
+                return true;
+    return false;
+}
+
+/* A level word of `wlen` view bytes ends at `to`; split: it was cut apart
+ * (机★密, 机\n密) or written in components (木几密), which is evasion. */
+static void level_hit(guard_ctx *c, mark_state *s, unsigned arg, uint64_t to, uint64_t wlen,
+                      bool split)
 {
     static const char *const names[] = {"绝密", "机密", "秘密", "核心商密", "普通商密"};
     bool commercial = arg == M_CORE_COMMERCIAL || arg == M_COMMON_COMMERCIAL;
-    uint64_t wlen = commercial ? 12 : 6;
     uint64_t from = to - wlen, word = to - wlen;
     uint64_t ls = line_start(c, from), le = line_end(c, to);
-    uint64_t pre_end = trim_back(c, ls, from);
-    uint64_t p = skip_spaces(c, to, le), span_end = to;
-    uint32_t next = 0, prev = 0;
+    uint64_t pre_end = trim_back(c, ls, from), pre_open;
+    uint64_t p, span_end = to, noun = 0;
+    uint32_t next = 0, prev = 0, at = 0;
     int conf = 0, kind = 0;
-    bool star = false, ocr = false, labelled = false, alone = false;
+    bool star = false, ocr = false, labelled = false, alone = false, seps = false;
+    bool enclosed, bracketed = false;
     char expl[256];
 
     if (from < s->last_level_end)
         return; /* inside a marking already reported (秘密 in 核心商密? no: 机密 in 机密★) */
-    vchar(c, p, &next);
     vchar_before(c, from, &prev);
+    vchar(c, to, &at);
+    /* In quotes or brackets of its own ("机密"★, 【机密】, （机密）): the line's
+     * prefix is judged without them. */
+    enclosed = (opener(prev) && closer(at)) || (prev == '"' && at == '"') ||
+               (prev == 0x201C && at == 0x201D) ||
+               ((at == ')' || at == ']') && orig_opener_before(c, from));
+    pre_open = enclosed ? trim_openers(c, ls, pre_end) : pre_end;
+    /* Separators between the word and its ★ (机密-★, "机密"★) are skipped. */
+    p = skip_seps(c, to, le, true, &seps);
+    vchar(c, p, &next);
+    if (next != 0x2605) {
+        seps = false;
+        p = skip_spaces(c, to, le);
+        next = 0;
+        vchar(c, p, &next);
+    }
 
     if (next == 0x2605) { /* ★ */
         star = true;
-        span_end = read_term(c, p + 3, le, &kind);
+        span_end = read_term(c, p + 3, le, &kind, &seps);
         if (span_end == p + 3 || !kind)
             span_end = p + 3;
     } else if (next && !not_a_star(next)) {
@@ -431,7 +602,7 @@ static void level_hit(guard_ctx *c, mark_state *s, unsigned arg, uint64_t to)
          * line to itself: 秘密有1年了 is a sentence. */
         int k = vchar(c, p, &next);
         int k2 = 0;
-        uint64_t e = read_term(c, p + (uint64_t)k, le, &k2);
+        uint64_t e = read_term(c, p + (uint64_t)k, le, &k2, NULL);
         if ((k2 == 1 || k2 == 2) && (star_confusion(next) || (line_prefix_ok(c, ls, pre_end) &&
                                                               skip_spaces(c, e, le) == le))) {
             star = ocr = true;
@@ -451,12 +622,14 @@ static void level_hit(guard_ctx *c, mark_state *s, unsigned arg, uint64_t to)
     }
     /* Alone: nothing else on the line but perhaps a 6-digit 份号 before it. */
     {
-        uint64_t rest = skip_spaces(c, star ? span_end : to, le);
-        bool pre_ok = line_prefix_ok(c, ls, pre_end);
+        bool dropped = false;
+        uint64_t rest = seps ? skip_seps(c, span_end, le, false, &dropped)
+                             : skip_spaces(c, star ? span_end : to, le);
+        bool pre_ok = line_prefix_ok(c, ls, pre_open);
         /* A period after a space: 机密 1年 (★ lost, or written without it). */
         if (pre_ok && !star && rest < le) {
             int k2 = 0;
-            uint64_t e = read_term(c, rest, le, &k2);
+            uint64_t e = read_term(c, rest, le, &k2, NULL);
             if (k2 == 1 || k2 == 2) {
                 span_end = e;
                 rest = skip_spaces(c, e, le);
@@ -465,32 +638,51 @@ static void level_hit(guard_ctx *c, mark_state *s, unsigned arg, uint64_t to)
             }
         }
         alone = pre_ok && rest == le;
+        /* A document noun after the level at the start of a line: 机密件，
+         * 绝密文件 (a title or a cover note, not a sentence about them). */
+        if (!star && !kind && !alone && pre_ok && !commercial)
+            noun = doc_noun(c, to, le);
+        /* In brackets after a title or on its own: 会议纪要（机密）. */
+        if (!star && !kind && !alone && !noun && enclosed && !(prev == '"' || prev == 0x201C)) {
+            bracketed = true;
+            if (opener(prev)) /* else the normaliser dropped it */
+                from -= (uint64_t)vchar_before(c, from, &prev);
+            span_end = to + (uint64_t)vchar(c, to, &at);
+        }
     }
-    if (!star && !labelled && !alone)
+    if (!star && !labelled && !alone && !noun && !bracketed)
         return; /* a word in a sentence, not a marking */
 
     unsigned line = line_of(c, s, from);
     bool header = line < HEADER_LINES;
-    bool quoted = prev == 0x201C || prev == '"' || prev == 0x300C || prev == 0x300E ||
-                  prev == 0x300A || prev == '\'';
+    bool quoted = !seps && (prev == 0x201C || prev == '"' || prev == 0x300C || prev == 0x300E ||
+                            prev == 0x300A || prev == '\'');
     if (labelled)
         conf = 90;
     else if (star && alone)
         conf = 90;
-    else if (star && pre_end == ls)
+    else if (star && (pre_end == ls || pre_open == ls))
         conf = 82;
     else if (star)
         conf = 75;
+    else if (kind)
+        conf = 75; /* 机密 10年: the period says marking, the ★ was left out */
+    else if (noun)
+        conf = instruction_in(c, to + noun, le) ? 65 : 55; /* held, not blocked */
+    else if (bracketed)
+        conf = skip_spaces(c, span_end, le) == le || pre_open == ls ? 60 : 40;
     else
         conf = 50; /* a bare level alone on a line: corroboration decides */
     if (star && kind == 0 && !alone)
         conf -= 10; /* 机密★ followed by prose */
-    if (quoted && !alone)
+    if (quoted && !alone && !bracketed)
         conf -= 20; /* "标注“秘密★1年”字样": a mention, probably */
     if (ocr)
         conf -= 10;
     if (header && (star || labelled || alone))
         conf += 5;
+    if (star && !ocr && (kind == 0 || kind == 3) && !alone && question_in(c, p, le))
+        conf = 35; /* "秘密★是什么意思？": a question about the sign, no period */
 
     guard_severity sev = arg == M_MIMI                ? GUARD_SEV_HIGH
                          : arg == M_COMMON_COMMERCIAL ? GUARD_SEV_MEDIUM
@@ -507,18 +699,27 @@ static void level_hit(guard_ctx *c, mark_state *s, unsigned arg, uint64_t to)
     if (labelled)
         guard_expl_str(expl, sizeof expl, &el, " under a 密级 label");
     guard_expl_str(expl, sizeof expl, &el,
-                   alone && !star ? " alone on a line"
-                   : kind == 1    ? " and a period"
-                   : kind == 2    ? " (long-term)"
-                   : kind == 3    ? " and a condition"
-                                  : "");
+                   noun                      ? " naming a document"
+                   : bracketed               ? " in brackets"
+                   : alone && !star && !kind ? " alone on a line"
+                   : kind == 1               ? " and a period"
+                   : kind == 2               ? " (long-term)"
+                   : kind == 3               ? " and a condition"
+                                             : "");
+    if (split || seps)
+        guard_expl_str(expl, sizeof expl, &el, ", cut apart");
     int idx = guard_emit(c, commercial ? "marking.commercial" : "marking.classified",
-                         GUARD_CAT_MARKING, sev, conf, from, span_end, expl);
+                         GUARD_CAT_MARKING, sev, conf, from, noun ? to + noun : span_end, expl);
     if (labelled)
         core_evasion(c, idx, word, span_end);
-    track(s, idx, !star && !labelled);
+    if (split || seps) {
+        guard_finding *f = guard_ctx_finding(c, idx);
+        if (f)
+            f->evasion = true;
+    }
+    track(s, idx, !star && !labelled && !kind && !noun && !bracketed);
     s->has_level = true;
-    s->last_level_end = span_end;
+    s->last_level_end = noun ? to + noun : span_end;
 }
 
 /* ---- line-shaped markings and document elements ----------------------------- */
@@ -880,7 +1081,8 @@ static void mark_hit(guard_ctx *c, uint32_t arg, uint64_t to)
     case M_MIMI:
     case M_CORE_COMMERCIAL:
     case M_COMMON_COMMERCIAL:
-        level_hit(c, s, arg, to);
+        level_hit(c, s, arg, to, arg == M_CORE_COMMERCIAL || arg == M_COMMON_COMMERCIAL ? 12 : 6,
+                  false);
         break;
     case M_BANNER_LABEL: {
         uint64_t from = to, ls = line_start(c, to);
@@ -900,7 +1102,12 @@ static void mark_hit(guard_ctx *c, uint32_t arg, uint64_t to)
         signer_hit(c, s, to);
         break;
     default:
-        line_hit(c, s, arg, to);
+        if (arg >= M_SPLIT && arg - M_SPLIT < sizeof split_words / sizeof *split_words) {
+            level_hit(c, s, split_words[arg - M_SPLIT].level, to,
+                      strlen(split_words[arg - M_SPLIT].word), true);
+        } else {
+            line_hit(c, s, arg, to);
+        }
     }
 }
 
@@ -923,6 +1130,11 @@ static void mark_finish(guard_ctx *c)
             f->confidence = 35; /* the one word "秘密" as a chat reply */
         else if (s->tracked_bare[i] && !elements && lines >= 3)
             f->confidence += 10; /* a header line above more text */
+        /* A bare level beside a 份号 is in the marking position of GB/T 9704
+         * (份号, then 密级 and 保密期限): how a photographed page reads when
+         * OCR lost the ★ and the period. */
+        if (s->tracked_bare[i] && s->has_docnum)
+            f->confidence += 10;
         if (f->confidence > 99)
             f->confidence = 99;
     }

@@ -52,6 +52,7 @@ enum {
     P_HKID,
     P_MOID,
     P_TWID,
+    P_ID_GROUPED,
     P_PLATE,
     P_KEYWORD = 100
 };
@@ -343,6 +344,50 @@ static bool in_decimal(const guard_ctx *c, uint64_t vs, uint64_t to)
     return (b1 == '.' && guard_is_digit(b2)) || (vb(c, to) == '.' && guard_is_digit(vb(c, to + 1)));
 }
 
+static bool is_sep(int b);
+static int before(const guard_ctx *c, uint64_t off, unsigned back);
+
+/* An ID number written in groups (510107 199312 250473, 510107-19931225-0473):
+ * 18 characters in 2 to 5 groups of at least 3, one kind of separator (a
+ * space or a hyphen) between them, nothing of a token around. Its start in
+ * *vs and the 18 characters in buf (at least 19 bytes); false when the bytes
+ * before `to` are not one. */
+static bool grouped_id(const guard_ctx *c, uint64_t to, uint64_t *vs, char *buf)
+{
+    unsigned n = 0, group = 0, groups = 1;
+    int sep = 0, b = before(c, to, 1);
+    uint64_t p = to;
+    if (b == 'x')
+        p--, n++, group++;
+    while (p > 0 && n < 18) {
+        b = guard_ctx_view_byte(c, p - 1);
+        if (guard_is_digit(b)) {
+            n++;
+            group++;
+        } else if (is_sep(b) && group >= 3 && (!sep || b == sep) && groups < 5) {
+            sep = b;
+            group = 0;
+            groups++;
+        } else {
+            break;
+        }
+        p--;
+    }
+    b = before(c, p, 1);
+    if (n != 18 || groups < 2 || group < 3 || guard_is_alnum(b) ||
+        (is_sep(b) && guard_is_digit(before(c, p, 2))))
+        return false;
+    *vs = p;
+    n = 0;
+    for (; p < to; p++) {
+        b = guard_ctx_view_byte(c, p);
+        if (!is_sep(b))
+            buf[n++] = (char)b;
+    }
+    buf[n] = 0;
+    return true;
+}
+
 static void digits_hit(guard_ctx *c, pii_state *s, unsigned arg, uint64_t to)
 {
     char buf[64];
@@ -359,6 +404,14 @@ static void digits_hit(guard_ctx *c, pii_state *s, unsigned arg, uint64_t to)
         if (guard_is_alnum(after))
             return;
         copy_view(c, vs, to, buf, sizeof buf);
+        if (guard_valid_cn_id(buf, 18))
+            emit_pii(c, s, T_ID, vs, to, 0);
+        return;
+    }
+    case P_ID_GROUPED: {
+        uint64_t vs;
+        if (guard_is_alnum(after) || !grouped_id(c, to, &vs, buf))
+            return;
         if (guard_valid_cn_id(buf, 18))
             emit_pii(c, s, T_ID, vs, to, 0);
         return;
@@ -633,6 +686,23 @@ static bool shape_at(const guard_ctx *c, unsigned arg, uint64_t to)
         int sex = before(c, to, 9);
         return digits_before(c, to, 8) && (sex == '1' || sex == '2') && is_lower(before(c, to, 10));
     }
+    case P_ID_GROUPED: /* groups of 3+ digits, [ -] between, ending in a digit or x */
+    {
+        /* the last group and a separator before it: a phone number or a
+         * year in prose stops here */
+        const guard_norm *v = c->norm;
+        uint64_t p = before(c, to, 1) == 'x' ? to - 1 : to;
+        if (p >= v->base + 21 && p <= v->base + v->len) {
+            /* in the view, as pii_digits() reads it: no call per digit */
+            const unsigned char *q = v->view + (p - v->base), *e = q;
+            while (e - q < 19 && guard_is_digit(q[-1]))
+                q--;
+            return e - q >= 2 && e - q < 19 && is_sep(q[-1]) && guard_is_digit(q[-2]);
+        }
+        while (p > 0 && to - p <= 18 && guard_is_digit(before(c, p, 1)))
+            p--;
+        return to - p >= 3 && is_sep(before(c, p, 1)) && guard_is_digit(before(c, p, 2));
+    }
     }
     return false;
 }
@@ -645,7 +715,7 @@ static bool shape_at(const guard_ctx *c, unsigned arg, uint64_t to)
 static void pii_digits(guard_ctx *c, uint64_t e)
 {
     pii_state *s = c->det_state[GUARD_DET_PII];
-    uint64_t ends[4];
+    uint64_t ends[5];
     unsigned n = 0;
     int b0, b1;
 
@@ -656,7 +726,8 @@ static void pii_digits(guard_ctx *c, uint64_t e)
     if (e >= v->base + 6 && e <= v->base + v->len) {
         const unsigned char *p = v->view + (e - v->base);
         if ((!guard_is_digit(p[-5]) || !guard_is_digit(p[-6])) &&
-            (!is_sep(p[-5]) || !digits_before(c, e - 5, 4)))
+            (!is_sep(p[-5]) || !digits_before(c, e - 5, 4)) &&
+            (e == v->base + v->len || p[0] != 'x' || !digits_before(c, e, 3)))
             return;
     } else if (!digits_before(c, e, 6) &&
                !(is_sep(before(c, e, 5)) && digits_before(c, e - 5, 4))) {
@@ -672,8 +743,17 @@ static void pii_digits(guard_ctx *c, uint64_t e)
         if (vb(c, e + 2) == ')')
             ends[n++] = e + 3;
     }
+    if (is_sep(b0)) {
+        /* An ID's last group of three digits (and x) is no run of four:
+         * 110105 19491231 002X ends here, at the run before it. */
+        uint64_t q = e + 1;
+        while (guard_is_digit(vb(c, q)) && q - e <= 4)
+            q++;
+        if (q - e == 4 && vb(c, q) == 'x')
+            ends[n++] = q + 1;
+    }
     for (unsigned i = 0; i < n; i++)
-        for (unsigned arg = P_ID; arg <= P_TWID; arg++)
+        for (unsigned arg = P_ID; arg <= P_ID_GROUPED; arg++)
             if (arg != P_EMAIL && shape_at(c, arg, ends[i]))
                 digits_hit(c, s, arg, ends[i]);
 }

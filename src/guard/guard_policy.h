@@ -30,6 +30,9 @@ typedef struct guard_policy_rule {
     int evasion;      /* -1 any, 0 no, 1 yes */
     size_t min_count; /* findings that must satisfy the rule (>= 1) */
     guard_action action;
+    /* `with:` another finding the item must have for the rule to fire (its
+     * finding conditions only; it is not raised by this rule); NULL: none */
+    struct guard_policy_rule *with;
 } guard_policy_rule;
 
 typedef struct guard_policy {

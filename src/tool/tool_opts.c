@@ -38,8 +38,10 @@ int tool_guard_opt(tool_guard_opts *o, int opt, const char *arg, const char *cmd
             o->scope = GUARD_SCOPE_INTERNAL;
         } else if (!strcmp(arg, "external")) {
             o->scope = GUARD_SCOPE_EXTERNAL;
+        } else if (!strcmp(arg, "inbound")) {
+            o->scope = GUARD_SCOPE_INBOUND;
         } else {
-            tool_usage_error(cmd, "--scope must be internal or external, not '%s'", arg);
+            tool_usage_error(cmd, "--scope must be internal, external or inbound, not '%s'", arg);
             return -1;
         }
         return 1;

@@ -788,6 +788,103 @@ static void test_apply_globs(void **state)
     guard_policy_free(&p);
 }
 
+/* A red header (image.red_header) alone is a reminder; with a marking, a
+ * level word or a 份号 in the same item it is held (the rule's `with:`), and
+ * a confident marking blocks on its own. */
+static void test_apply_with_red_header(void **state)
+{
+    guard_policy p;
+    const char *by = NULL;
+    guard_finding f[3];
+    (void)state;
+
+    load_default(&p);
+    f[0] = mk("image.red_header", GUARD_CAT_IMAGE, GUARD_SEV_MEDIUM, 90);
+    assert_int_equal(apply(&p, f, 1, GUARD_SCOPE_EXTERNAL, &by), GUARD_WARN);
+    assert_string_equal(by, "official-document-image-weak");
+    /* masthead and urgency read by OCR: still only a reminder */
+    f[1] = mk("marking.masthead", GUARD_CAT_MARKING, GUARD_SEV_INFO, 75);
+    f[2] = mk("marking.urgency", GUARD_CAT_MARKING, GUARD_SEV_LOW, 75);
+    assert_int_equal(apply(&p, f, 3, GUARD_SCOPE_INTERNAL, &by), GUARD_WARN);
+    /* a 份号: held; the corroborating finding is not raised by the rule */
+    f[1] = mk("marking.doc_number", GUARD_CAT_MARKING, GUARD_SEV_INFO, 75);
+    assert_int_equal(apply(&p, f, 2, GUARD_SCOPE_INTERNAL, &by), GUARD_CONFIRM);
+    assert_string_equal(by, "official-document-image");
+    assert_int_equal(f[0].action, GUARD_CONFIRM);
+    assert_int_equal(f[1].action, GUARD_ALLOW);
+    /* a level word read without its ★ (low confidence): held */
+    f[1] = mk("marking.classified", GUARD_CAT_MARKING, GUARD_SEV_HIGH, 35);
+    assert_int_equal(apply(&p, f, 2, GUARD_SCOPE_INTERNAL, &by), GUARD_CONFIRM);
+    assert_string_equal(by, "official-document-image");
+    /* a clear marking: blocked */
+    f[1].confidence = 90;
+    assert_int_equal(apply(&p, f, 2, GUARD_SCOPE_INTERNAL, &by), GUARD_BLOCK);
+    /* the corroboration alone does not fire the image rule */
+    f[0] = mk("marking.doc_number", GUARD_CAT_MARKING, GUARD_SEV_INFO, 75);
+    assert_int_equal(apply(&p, f, 1, GUARD_SCOPE_INTERNAL, &by), GUARD_ALLOW);
+    guard_policy_free(&p);
+
+    expect_error("version: 1\nrules:\n  - id: a\n    with:\n      scope: external\n"
+                 "    action: warn\n",
+                 "t.yaml:5:", "with takes finding conditions only");
+    expect_error("version: 1\nrules:\n  - id: a\n    with: [x]\n    action: warn\n",
+                 "t.yaml:4:", "with must be a mapping");
+    expect_error("version: 1\nrules:\n  - id: a\n    with:\n      categroy: image\n"
+                 "    action: warn\n",
+                 "t.yaml:5:", "unknown key 'categroy'");
+}
+
+/* Inbound (an outside sender): programs and macro documents and opaque
+ * links wait for the recipient's acknowledgement, deceptive links are
+ * quarantined, a QR code is a warning; none of these inbound rules fire on
+ * what staff send, internal or external. */
+static void test_apply_inbound(void **state)
+{
+    guard_policy p;
+    const char *by = NULL;
+    guard_finding f[1];
+    const guard_policy_rule *r;
+    (void)state;
+
+    load_default(&p);
+    r = find_rule(&p, "inbound-executable");
+    assert_non_null(r);
+    assert_int_equal(r->scope, GUARD_SCOPE_INBOUND);
+
+    f[0] = mk("file.executable", GUARD_CAT_METADATA, GUARD_SEV_MEDIUM, 95);
+    assert_int_equal(apply(&p, f, 1, GUARD_SCOPE_INBOUND, &by), GUARD_CONFIRM);
+    assert_string_equal(by, "inbound-executable");
+    assert_int_equal(apply(&p, f, 1, GUARD_SCOPE_EXTERNAL, &by), GUARD_ALLOW);
+    f[0] = mk("file.macro", GUARD_CAT_METADATA, GUARD_SEV_MEDIUM, 90);
+    assert_int_equal(apply(&p, f, 1, GUARD_SCOPE_INBOUND, &by), GUARD_CONFIRM);
+    assert_int_equal(apply(&p, f, 1, GUARD_SCOPE_INTERNAL, &by), GUARD_ALLOW);
+
+    f[0] = mk("link.lookalike", GUARD_CAT_LINK, GUARD_SEV_HIGH, 85);
+    assert_int_equal(apply(&p, f, 1, GUARD_SCOPE_INBOUND, &by), GUARD_BLOCK);
+    assert_string_equal(by, "inbound-link-deceptive");
+    assert_int_equal(apply(&p, f, 1, GUARD_SCOPE_EXTERNAL, &by), GUARD_BLOCK);
+    assert_string_equal(by, "link-dangerous");
+
+    f[0] = mk("link.ip_host", GUARD_CAT_LINK, GUARD_SEV_MEDIUM, 80);
+    assert_int_equal(apply(&p, f, 1, GUARD_SCOPE_INBOUND, &by), GUARD_CONFIRM);
+    assert_string_equal(by, "inbound-link-opaque");
+
+    f[0] = mk("image.qr_code", GUARD_CAT_IMAGE, GUARD_SEV_LOW, 90);
+    assert_int_equal(apply(&p, f, 1, GUARD_SCOPE_INBOUND, &by), GUARD_WARN);
+    assert_string_equal(by, "inbound-qr-code");
+    assert_int_equal(apply(&p, f, 1, GUARD_SCOPE_INTERNAL, &by), GUARD_ALLOW);
+
+    /* personal data has no inbound rule: what an outsider sends about
+     * themselves is theirs to send */
+    f[0] = mk("pii.cn_id", GUARD_CAT_PII, GUARD_SEV_HIGH, 95);
+    assert_int_equal(apply(&p, f, 1, GUARD_SCOPE_INBOUND, &by), GUARD_ALLOW);
+    guard_policy_free(&p);
+
+    expect_error("version: 1\nrules:\n  - id: a\n    match:\n      scope: outbound\n"
+                 "    action: warn\n",
+                 "t.yaml:5:", "inbound");
+}
+
 static void test_apply_idempotent(void **state)
 {
     guard_policy p;
@@ -846,6 +943,8 @@ int main(void)
         cmocka_unit_test(test_apply_scope),
         cmocka_unit_test(test_apply_evasion),
         cmocka_unit_test(test_apply_globs),
+        cmocka_unit_test(test_apply_with_red_header),
+        cmocka_unit_test(test_apply_inbound),
         cmocka_unit_test(test_apply_idempotent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -248,6 +248,28 @@ def odf(kind="text", body=None, styles=None, meta=None, manifest=None, extra=())
     return buf.getvalue()
 
 
+def docm_macro():
+    """A macro-enabled Word document: a docx with word/vbaProject.bin."""
+    return docx(_wp("请启用宏以查看内容"), extra=[("word/vbaProject.bin", b"\xd0\xcf\x11\xe0" + bytes(508))])
+
+
+def odt_macro():
+    """An ODF text with a Basic macro library."""
+    return odf("text", "<text:p>请启用宏</text:p>", extra=[
+        ("Basic/script-lc.xml", '<?xml version="1.0"?><library:libraries/>'),
+        ("Basic/Standard/Module1.xml", '<?xml version="1.0"?><script:module/>')])
+
+
+def pe_exe():
+    """The head of a Windows program: an MZ stub pointing at a PE header."""
+    mz = bytearray(128)
+    mz[0:2] = b"MZ"
+    mz[0x3C:0x40] = (64).to_bytes(4, "little")
+    pe = b"PE\0\0" + (0x14C).to_bytes(2, "little") + bytes(18)
+    mz[64:64 + len(pe)] = pe
+    return bytes(mz) + bytes(384)
+
+
 def odt():
     body = ('<text:h>工作简报</text:h><text:p>正文 %s</text:p>'
             '<text:p>脚注<text:note><text:note-body><text:p>%s</text:p></text:note-body>'

@@ -86,6 +86,11 @@ CASES = [
     ("cut.doc", trunc(F.doc), "partial", [(U + "corrupt", "cut.doc!WordDocument")], []),
     ("deck.ppt", F.ppt, "scanned",
      [(M, "deck.ppt!PowerPoint Document"), (PH, "deck.ppt!PowerPoint Document")], []),
+    # code is reported, not read: the inbound policy holds programs and macros
+    ("invoice.docm", F.docm_macro, "scanned", [("file.macro", "invoice.docm")], []),
+    ("invoice.odt", F.odt_macro, "scanned", [("file.macro", "invoice.odt")], []),
+    ("setup.exe", F.pe_exe, "unscannable",
+     [("file.executable", "setup.exe"), (U + "unsupported", "setup.exe")], []),
 ]
 if HAVE_CAIRO:
     CASES += [

@@ -11,6 +11,13 @@ Writes (nothing is committed; everything is made here, deterministically):
                      above a red rule, a title and body sentences
   page_photo.jpg     the same page as a phone photo: rotated 3°, blurred,
                      noised, unevenly lit, JPEG quality 60
+  page_unmarked.png  the same page with 特急 and no marking, no 份号: a red
+                     header alone (warn)
+  page_copyno.png    the same page with the 份号 000123 and no marking: a
+                     numbered copy of an official document (confirm)
+  page_bare_level.png, page_bare_level_photo.jpg
+                     份号 000123 and a bare 秘密 (no ★, no period) under the
+                     masthead, clean and as a phone photo: a marking (block)
   plain_text.png     an innocent notice (no marking, no masthead): allow
   gps.jpg            a photo-like image with EXIF GPS, capture time, device
   xmp.jpg            the same with an XMP packet (GPS, CreatorTool, a
@@ -56,15 +63,18 @@ def center(draw, y, text, f, fill):
     draw.text(((W - w) / 2, y), text, font=f, fill=fill)
 
 
-def official_page(marked=True):
+def official_page(marked=True, copy_no=None, urgency=None, level="机密★1年"):
     """The GB/T 9704 layout, simplified: copy number, secrecy level and
-    urgency top left, masthead, document number, red rule, title, body."""
+    urgency top left, masthead, document number, red rule, title, body.
+    copy_no / urgency default to `marked`; each element can be left out."""
     img = Image.new("RGB", (W, H), "white")
     d = ImageDraw.Draw(img)
     f_small = font(22)
-    if marked:
+    if copy_no if copy_no is not None else marked:
         d.text((90, 70), "000123", font=f_small, fill="black")
-        d.text((90, 102), "机密★1年", font=f_small, fill="black")
+    if marked:
+        d.text((90, 102), level, font=f_small, fill="black")
+    if urgency if urgency is not None else marked:
         d.text((90, 134), "特急", font=f_small, fill="black")
     # The masthead: big red characters, horizontally centred.
     center(d, 200, "XX市教育局文件", font(64), RED)
@@ -209,6 +219,13 @@ def main():
     page = official_page()
     write(outdir, "page_clean.png", encoded(page, "PNG"))
     write(outdir, "page_photo.jpg", phone_photo(page))
+    write(outdir, "page_unmarked.png",
+          encoded(official_page(marked=False, urgency=True), "PNG"))
+    write(outdir, "page_copyno.png",
+          encoded(official_page(marked=False, copy_no=True), "PNG"))
+    bare = official_page(level="秘密", urgency=False)
+    write(outdir, "page_bare_level.png", encoded(bare, "PNG"))
+    write(outdir, "page_bare_level_photo.jpg", phone_photo(bare))
     write(outdir, "plain_text.png", encoded(plain_text_page(), "PNG"))
 
     photo, gps = exif_gps_jpeg()

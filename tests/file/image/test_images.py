@@ -210,6 +210,8 @@ def main():
     # ---- everything else, two scans at a time ----
     jobs = {
         "page_clean.png": ("internal",), "page_photo.jpg": ("internal",),
+        "page_unmarked.png": ("external",), "page_copyno.png": ("external",),
+        "page_bare_level.png": ("internal",), "page_bare_level_photo.jpg": ("internal",),
         "plain_text.png": ("internal",), "gps.jpg": ("internal",),
         "gps.jpg@external": ("external",), "gps.png": ("internal",),
         "gps.webp": ("internal",), "xmp.jpg": ("internal",),
@@ -240,6 +242,32 @@ def main():
         check(name + " marking from the header re-read",
               mk and mk[0]["excerpt"].startswith("机密") and mk[0]["action"] == "block",
               summary(r))
+        check(name + " verdict", r.get("verdict") == "block", summary(r))
+
+    # A red header alone (masthead, 发文字号, an urgency word) is an ordinary
+    # notice: a reminder, not a hold. The same page with a 份号 is a
+    # numbered, controlled copy: held.
+    r = results["page_unmarked.png"]
+    check("page_unmarked.png red header", findings(r, "image.red_header") and
+          not findings(r, "marking.classified") and not findings(r, "marking.doc_number"),
+          summary(r))
+    check("page_unmarked.png verdict warn", r.get("verdict") == "warn", summary(r))
+    r = results["page_copyno.png"]
+    check("page_copyno.png 份号", findings(r, "image.red_header") and
+          findings(r, "marking.doc_number") and not findings(r, "marking.classified"),
+          summary(r))
+    check("page_copyno.png verdict confirm", r.get("verdict") == "confirm" and
+          r.get("decided_by") == "official-document-image", summary(r))
+
+    # A bare 秘密 beside the 份号 under the masthead: a marking, blocked, on
+    # the clean render and on the phone photo, where the first reading of
+    # the line is Latin letters ("Se") and the Chinese-only re-read of the
+    # header line recovers it.
+    for name in ("page_bare_level.png", "page_bare_level_photo.jpg"):
+        r = results[name]
+        mk = findings(r, "marking.classified", name + "!ocr header")
+        check(name + " bare level from the header re-read",
+              mk and mk[0]["excerpt"] == "秘密" and mk[0]["action"] == "block", summary(r))
         check(name + " verdict", r.get("verdict") == "block", summary(r))
 
     # Limits from the policy: OCR cut at its deadline is partial, with the
@@ -291,6 +319,8 @@ def main():
     r = results.get("qr_phish.png", {"error": "no qr_phish.png fixture: is qrencode installed?"})
     check("qr_phish.png", findings(r, "link.", "qr_phish.png!qr") and
           r.get("verdict") == "block", summary(r))
+    check("qr_phish.png code reported", findings(r, "image.qr_code", "qr_phish.png!qr"),
+          summary(r))
 
     for ext in ("jpg", "png", "webp", "tif", "gif", "bmp"):
         for kind in ("bad_trunc", "bad_corrupt"):
