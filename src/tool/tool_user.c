@@ -7,6 +7,7 @@
  * Every change is audited with actor "cli" (docs/AUDIT.md). One-time
  * passwords are printed once on stdout and never stored in clear.
  */
+#include "base/base_text.h"
 #include "tool_cmd.h"
 #include "tool_opts.h"
 
@@ -144,6 +145,20 @@ static int cmd_add(store *s, const user_opts *o, const char *login)
 
     if (role < 0) {
         fprintf(stderr, "cordon user: unknown role '%s' (member, officer, admin)\n", o->role);
+        return TOOL_EXIT_ERROR;
+    }
+    /* the rule the API applies to display names (docs/API.md) */
+    switch (o->name ? base_text_check(o->name, strlen(o->name), BASE_TEXT_NAME_MAX)
+                    : BASE_TEXT_OK) {
+    case BASE_TEXT_OK:
+        break;
+    case BASE_TEXT_TOO_LONG:
+        fprintf(stderr, "cordon user: --name is longer than %d characters\n", BASE_TEXT_NAME_MAX);
+        return TOOL_EXIT_ERROR;
+    default:
+        fputs("cordon user: --name must be UTF-8 without control or bidirectional-override "
+              "characters\n",
+              stderr);
         return TOOL_EXIT_ERROR;
     }
     if (o->password_stdin) {

@@ -71,6 +71,13 @@ with tempfile.TemporaryDirectory() as tmp:
     check(oct(os.stat(db).st_mode & 0o777) == "0o600", "database file is private")
     run("user", "add", "Bob", "--external", *d)
     run("user", "add", "bob", *d, expect=2)                      # taken, case-insensitively
+    # a display name follows the API's rule: no controls or bidi overrides, 64 characters
+    p = run("user", "add", "eve", "--name", "Eve\u202egpj.exe", *d, expect=2)
+    check("bidirectional" in p.stderr, f"bidi override refused: {p.stderr}")
+    p = run("user", "add", "eve", "--name", "Eve\nAdmin", *d, expect=2)
+    check("control" in p.stderr, f"line feed refused: {p.stderr}")
+    p = run("user", "add", "eve", "--name", "名" * 65, *d, expect=2)
+    check("64 characters" in p.stderr, f"65 characters refused: {p.stderr}")
     run("user", "add", "carol", "--role", "boss", *d, expect=2)  # unknown role
     run("user", "add", "weak", "--password-stdin", *d, stdin="password\n", expect=2)
     p = run("user", "add", "dave", "--password-stdin", *d, stdin="correct horse battery\n")

@@ -13,6 +13,7 @@
 
 #include "base/base_buf.h"
 #include "base/base_file.h"
+#include "base/base_text.h"
 #include "base/base_utf8.h"
 
 #include <stdio.h>
@@ -166,13 +167,32 @@ static void test_file_atomic(void **state)
     rmdir(dir);
 }
 
+static void test_text_shape(void **state)
+{
+    (void)state;
+    assert_int_equal(base_text_check("周例会 2026", strlen("周例会 2026"), 8), BASE_TEXT_OK);
+    assert_int_equal(base_text_check("周例会 2026", strlen("周例会 2026"), 7), BASE_TEXT_TOO_LONG);
+    assert_int_equal(base_text_check("", 0, 0), BASE_TEXT_OK);
+    assert_int_equal(base_text_check("a\nb", 3, 64), BASE_TEXT_FORBIDDEN);
+    assert_int_equal(base_text_check("a\x7f", 2, 64), BASE_TEXT_FORBIDDEN);
+    assert_int_equal(base_text_check("\xc2\x85", 2, 64), BASE_TEXT_FORBIDDEN); /* NEL */
+    assert_int_equal(base_text_check("gpj\xe2\x80\xae"
+                                     "exe",
+                                     9, 64),
+                     BASE_TEXT_FORBIDDEN);                                          /* RLO */
+    assert_int_equal(base_text_check("\xe2\x81\xa6x", 4, 64), BASE_TEXT_FORBIDDEN); /* LRI */
+    assert_int_equal(base_text_check("\xe2\x80\x8bx", 4, 64), BASE_TEXT_OK); /* ZWSP: the guard's */
+    assert_int_equal(base_text_check("ab\xc0\xaf", 4, 64), BASE_TEXT_BAD_UTF8);
+    /* invalid UTF-8 is told before the length or a control */
+    assert_int_equal(base_text_check("\n\xff", 2, 0), BASE_TEXT_BAD_UTF8);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_utf8_against_rfc),
-        cmocka_unit_test(test_utf8_round_trip),
-        cmocka_unit_test(test_buf_cap),
-        cmocka_unit_test(test_file_atomic),
+        cmocka_unit_test(test_utf8_against_rfc), cmocka_unit_test(test_utf8_round_trip),
+        cmocka_unit_test(test_buf_cap),          cmocka_unit_test(test_file_atomic),
+        cmocka_unit_test(test_text_shape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
