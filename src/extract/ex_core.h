@@ -97,4 +97,10 @@ typedef int (*ex_embed_fn)(void *arg, const ex_embed_run *r);
  * Returns 0, fn's non-zero value, or -1 when out of memory. */
 int ex_embed_each(const char *text, size_t len, size_t max_bytes, ex_embed_fn fn, void *arg);
 
+/* Fills f as the finding for something that could not be inspected: rule
+ * "uninspectable.<reason>" written into rule[0..cap), medium severity, full
+ * confidence, the explanation `why` at `location` (file guard, parent side). */
+void ex_uninspectable_finding(guard_finding *f, char *rule, size_t cap, const char *reason,
+                              const char *why, const char *location);
+
 #endif

@@ -67,17 +67,10 @@ static guard_err add(embed_ctx *c, const guard_finding *f, const char *loc)
 static guard_err add_uninspectable(embed_ctx *c, const char *reason, const char *why,
                                    const char *loc)
 {
-    guard_finding f = {0};
+    guard_finding f;
     char rule[64];
 
-    snprintf(rule, sizeof rule, "uninspectable.%s", reason);
-    f.rule = rule;
-    f.category = GUARD_CAT_UNINSPECTABLE;
-    f.severity = GUARD_SEV_MEDIUM;
-    f.confidence = 100;
-    f.explanation = why;
-    f.excerpt = "";
-    f.location = loc;
+    ex_uninspectable_finding(&f, rule, sizeof rule, reason, why, loc);
     if (c->r->status == GUARD_STATUS_SCANNED)
         c->r->status = GUARD_STATUS_PARTIAL;
     return guard_result_add(c->r, c->rs, &f, c->scope, c->err);

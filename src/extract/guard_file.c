@@ -112,19 +112,26 @@ static guard_err add(gf_ctx *c, const guard_finding *f)
     return rc;
 }
 
+void ex_uninspectable_finding(guard_finding *f, char *rule, size_t cap, const char *reason,
+                              const char *why, const char *location)
+{
+    memset(f, 0, sizeof *f);
+    snprintf(rule, cap, "uninspectable.%s", reason);
+    f->rule = rule;
+    f->category = GUARD_CAT_UNINSPECTABLE;
+    f->severity = GUARD_SEV_MEDIUM;
+    f->confidence = 100;
+    f->explanation = why;
+    f->excerpt = "";
+    f->location = location;
+}
+
 static guard_err add_uninspectable(gf_ctx *c, const char *reason, const char *why, bool whole)
 {
     char rule[96];
-    guard_finding f = {0};
+    guard_finding f;
 
-    snprintf(rule, sizeof rule, "uninspectable.%s", reason);
-    f.rule = rule;
-    f.category = GUARD_CAT_UNINSPECTABLE;
-    f.severity = GUARD_SEV_MEDIUM;
-    f.confidence = 100;
-    f.explanation = why;
-    f.excerpt = "";
-    f.location = c->root;
+    ex_uninspectable_finding(&f, rule, sizeof rule, reason, why, c->root);
     if (whole)
         c->root_whole = true;
     c->any_partial = true;
