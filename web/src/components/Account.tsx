@@ -55,7 +55,7 @@ export function Account(props: { client: Client }) {
             {sessions.map((s) => (
               <tr key={s.id}>
                 <td>{s.address}</td>
-                <td class="ellipsis" title={s.user_agent}>{s.user_agent}</td>
+                <td class="ellipsis mono small" title={s.user_agent}>{s.user_agent}</td>
                 <td>{formatDateTime(s.last_seen_at)}</td>
                 <td>{s.current ? <span class="tag">{t('se.current')}</span> : <button type="button" class="link danger" onClick={async () => { await c.api.revokeSession(s.id).catch((e) => setErr(errMsg(e))); void load(); }}>{t('se.revoke')}</button>}</td>
               </tr>

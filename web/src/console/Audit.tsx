@@ -181,7 +181,7 @@ export function Audit(props: { client: Client; route?: string[] }) {
             <tr key={e.seq} class={verify && verify.first_bad !== null && e.seq >= verify.first_bad ? 'bad' : ''} data-testid="audit-row" data-event={e.action}>
               <td>{e.seq}</td>
               <td class="nowrap">{formatDateTime(e.created_at)}</td>
-              <td>{e.actor_id ? c.nameOf(e.actor_id) : e.actor || t('au.system')}</td>
+              <td>{e.actor_id ? c.nameOf(e.actor_id) : e.actor && e.actor !== 'system' ? e.actor : t('au.system')}</td>
               <td title={e.action}>{auditEventLabel(e.action)}</td>
               <td><AuditTarget client={c} target={e.target} /></td>
               <td class="small"><AuditDetail client={c} detail={e.detail} /></td>

@@ -79,7 +79,7 @@ export function Policy(props: { client: Client }) {
     <div class="policy">
       {pol && (
         <dl class="kv">
-          <dt>{t('po.name')}</dt><dd data-testid="policy-name">{pol.name}</dd>
+          <dt>{t('po.name')}</dt><dd data-testid="policy-name"><code>{pol.name}</code></dd>
           <dt>{t('po.path')}</dt><dd class="mono">{pol.path ?? t('po.builtin')}</dd>
           {pol.save_path && pol.save_path !== pol.path && <><dt>{t('po.save_path')}</dt><dd class="mono">{pol.save_path}</dd></>}
         </dl>
