@@ -14,6 +14,7 @@ export const zhLabels: Dict = {
   'sev.high': '高',
   'sev.critical': '严重',
   'al.severity': '级别',
+  'al.severity_is': '级别：{s}',
   'al.confidence': '置信度 {n}',
   // finding reasons by detector rule; a rule not listed falls back to its
   // prefix (uninspectable.limit.ratio → uninspectable.limit → uninspectable)
@@ -208,7 +209,6 @@ export const zhLabels: Dict = {
   'au.v.kind.group': '群聊',
   // errors the client words (the server sends the code and its parameters)
   'err.message_too_large': '消息过长（最多约 {chars} 个汉字）。',
-  'err.invalid': '输入的内容不被接受。',
   'err.bad_request': '请求有误，请刷新页面后重试。',
   'err.not_found': '找不到该对象，可能已被删除。',
   'err.forbidden': '你的角色不能执行此操作。',
@@ -254,6 +254,7 @@ export const enLabels: Dict = {
   'sev.high': 'High',
   'sev.critical': 'Critical',
   'al.severity': 'Severity',
+  'al.severity_is': 'Severity: {s}',
   'al.confidence': 'confidence {n}',
   'reason.marking.classified': 'State-secret classification marking (绝密/机密/秘密)',
   'reason.marking.commercial': 'Commercial-secret marking (核心商密/普通商密)',
@@ -442,7 +443,6 @@ export const enLabels: Dict = {
   'au.v.kind.direct': 'direct',
   'au.v.kind.group': 'group',
   'err.message_too_large': 'The message is too long (at most {max} bytes, about {chars} Chinese characters).',
-  'err.invalid': 'The input was not accepted.',
   'err.bad_request': 'The request was not understood. Reload the page and try again.',
   'err.not_found': 'Not found; it may have been deleted.',
   'err.forbidden': 'Your role does not allow this.',

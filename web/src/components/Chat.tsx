@@ -225,7 +225,8 @@ function Composer(props: { client: Client; conv: Conversation }) {
   // debounced pre-check while typing
   useEffect(() => {
     const draft = text;
-    if (!draft.trim()) {
+    // Over the limit the server refuses the check too; the counter says why.
+    if (!draft.trim() || utf8Length(draft) > c.maxMessageBytes) {
       setCheck(null);
       setChecking(false);
       return;

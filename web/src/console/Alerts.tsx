@@ -181,10 +181,10 @@ function FindingRow(props: { f: Finding & { context_before?: string; context_aft
         <span class="tag cat">{categoryLabel(f.category)}</span>
         {f.policy_rule && <RuleName id={f.policy_rule} />}
         <code class="rule">{f.rule}</code>
-        <span class="muted">{t('al.severity')}：{severityLabel(f.severity)} · {t('al.confidence', { n: String(f.confidence) })}</span>
+        <span class="muted">{t('al.severity_is', { s: severityLabel(f.severity) })} · {t('al.confidence', { n: String(f.confidence) })}</span>
         {f.evasion && <span class="tag evasion">{t('guard.evasion')}</span>}
       </div>
-      <div class="f-body"><span class="muted">{t('al.context')}: </span><span class="ctx">{f.context_before ?? ''}<mark>{f.excerpt}</mark>{f.context_after ?? ''}</span> <span class="muted">[{f.start}–{f.end}]</span></div>
+      <div class="f-body"><span class="muted">{t('al.context')}: </span><span class="ctx">{f.context_before ?? ''}<mark>{f.excerpt}</mark>{f.context_after ?? ''}</span></div>
       <div class="f-why"><span class="muted">{t('guard.reason')}: </span><span data-testid="finding-reason">{reasonLabel(f)}</span></div>
     </li>
   );

@@ -69,7 +69,8 @@ export function AuditDetail(props: { client: Client; detail: unknown }) {
   return (
     <span class="au-detail">
       {Object.entries(d as Record<string, unknown>).map(([k, v]) => (
-        <span key={k}><span class="muted">{keyLabel(k)}：</span>{detailValue(props.client, k, v)}</span>
+        <span key={k}><span class="muted">{keyLabel(k)}：</span>{k === 'alert' && typeof v === 'number'
+          ? <a href={`#/console/alerts/${v}`}>{t('au.t.alert', { id: v })}</a> : detailValue(props.client, k, v)}</span>
       ))}
     </span>
   );
@@ -84,7 +85,7 @@ export function AuditTarget(props: { client: Client; target: string | null }) {
   const [, kind, rest] = m;
   const id = Number(rest);
   if (kind === 'user' && id) return <a href={`#/console/alerts/user/${id}`}>{t('au.t.user', { name: c.nameOf(id) })}</a>;
-  if (kind === 'conversation' && id) return <a href={`#/console/alerts/conv/${id}`}>{t('au.t.conversation', { name: convName(c, id) })}</a>;
+  if (kind === 'conversation' && id) return <a href={`#/console/alerts/conv/${id}`}>{convName(c, id)}</a>;
   if (kind === 'alert' && id) return <a href={`#/console/alerts/${id}`}>{t('au.t.alert', { id })}</a>;
   return <span>{t(`au.t.${kind}`, { id: rest })}</span>;
 }
@@ -185,7 +186,7 @@ export function Audit(props: { client: Client; route?: string[] }) {
               <td title={e.action}>{auditEventLabel(e.action)}</td>
               <td><AuditTarget client={c} target={e.target} /></td>
               <td class="small"><AuditDetail client={c} detail={e.detail} /></td>
-              <td class="mono small" title={e.hash}>{(e.hash ?? '').slice(0, 12)}</td>
+              <td class="mono small nowrap" title={e.hash}>{(e.hash ?? '').slice(0, 8)}</td>
             </tr>
           ))}
         </tbody>
