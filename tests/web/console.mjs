@@ -109,8 +109,9 @@ const mem = await mkUser('alice', '王小丽');
 const bob = await mkUser('bob', '李大明');
 await mkUser('officer', '赵保密', 'officer');
 const newbie = await mkUser('newbie', '新同事', 'member', false);
-// Logins, and the name the server gives the first administrator: data, not interface.
-const NAMES = new Set(['admin', 'alice', 'bob', 'officer', 'newbie', 'Administrator']);
+// Logins, the name the server gives the first administrator and the name
+// the admin types for a new lexicon below: data, not interface.
+const NAMES = new Set(['admin', 'alice', 'bob', 'officer', 'newbie', 'Administrator', 'projects']);
 
 // What the officer will look at: a group the officer is not in, with a
 // warning, a held and then justified message, a block and an opaque link.
@@ -253,6 +254,12 @@ await test('the member\'s chat screens and dialogs', async () => {
   await M.locator('[data-testid=block-dialog]').waitFor();
   await walk(M, 'block dialog');
   await M.keyboard.press('Escape');
+  // a warning: sent, and the sender told what was found
+  await box.fill('身份证号 11010519491231002X 请查收');
+  await M.locator('[data-testid=precheck]').waitFor();
+  await box.press('Enter');
+  await M.locator('[data-testid=after-warn]').waitFor();
+  await walk(M, 'sent with a warning');
   await box.fill('');
   for (const [btn, what] of [['new-direct', 'new chat dialog'], ['new-group', 'new group dialog'], ['members-btn', 'members dialog']]) {
     await M.locator(`[data-testid=${btn}]`).click();
@@ -269,6 +276,9 @@ await test('the member\'s chat screens and dialogs', async () => {
   await M.getByRole('button', { name: '修改密码' }).click();
   await M.locator('[data-testid=password-form]').waitFor();
   await walk(M, 'account');
+  await M.getByRole('button', { name: '启用双重验证' }).click();
+  await M.locator('#totp-code').waitFor();
+  await walk(M, 'two-step enrolment');
 });
 
 await test('the composer counts bytes and words the limit in characters', async () => {
@@ -393,6 +403,15 @@ await test('the admin\'s screens', async () => {
     await D.waitForTimeout(400);
     await walk(D, `admin ${tab}`);
   }
+  await D.goto(`${base}/#/console/users`);
+  await D.locator('[data-testid=user-row][data-login=alice]').getByRole('button', { name: '会话', exact: true }).click();
+  await D.waitForTimeout(300);
+  await walk(D, 'a user\'s sessions');
+  await D.goto(`${base}/#/console/lexicons`);
+  await D.locator('[data-testid=lx-new-name]').fill('projects');
+  await D.locator('[data-testid=lx-add]').click();
+  await D.waitForTimeout(300);
+  await walk(D, 'new lexicon');
   await D.goto(`${base}/#/console/policy`);
   await D.locator('[data-testid=policy-edit]').click();
   await D.waitForTimeout(200);

@@ -39,7 +39,7 @@ export function Account(props: { client: Client }) {
               setErr(errMsg(x));
             }
           }}>
-            <p>{t('se.totp_secret', { secret: enrol.secret })}</p>
+            <p>{t('se.totp_secret', { secret: '' })}<code data-testid="totp-secret">{enrol.secret}</code></p>
             <p class="muted mono">{enrol.otpauth_uri}</p>
             <label for="totp-code">{t('se.totp_code')}</label>
             <input id="totp-code" inputMode="numeric" maxLength={6} value={code} onInput={(e) => setCode(e.currentTarget.value)} />
