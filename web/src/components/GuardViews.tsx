@@ -26,7 +26,7 @@ export function FindingItem(props: { f: Finding; text?: string }) {
         <span class="tag cat">{categoryLabel(f.category)}</span>
         {f.policy_rule && <RuleName id={f.policy_rule} />}
         <code class="rule" title={t('guard.rule')}>{f.rule}</code>
-        <span class="muted">{severityLabel(f.severity)}</span>
+        <span class="muted">{t('al.severity_is', { s: severityLabel(f.severity) })}</span>
         {f.evasion && <span class="tag evasion">{t('guard.evasion')}</span>}
       </div>
       <div class="f-body">
