@@ -323,7 +323,10 @@ await test('alerts name their conversation, link sender and message; the sender 
   // the sender links to that sender's alerts
   await O.locator('[data-testid=alert-sender] [data-testid=user-link]').click();
   await O.waitForURL(new RegExp(`#/console/alerts/user/${mem.id}$`));
-  expectTrue(await O.locator('[data-testid=f-user]').inputValue() === String(mem.id), 'sender filter not set by the link');
+  await O.waitForFunction((id) => document.querySelector('[data-testid=f-user]')?.value === id, String(mem.id), { timeout: 5000 })
+    .catch(() => { throw new Error('sender filter not set by the link'); });
+  await O.locator('[data-testid=alert-row]').first().waitFor();
+  expectTrue(await O.locator('[data-testid=alert-row]', { hasText: '李大明' }).count() === 0, 'the filtered list shows another sender');
   const options = await O.locator('[data-testid=f-user] option').allTextContents();
   expectTrue(options.some((o) => o.includes('王小丽')) && options.some((o) => o.includes('李大明')), `sender options: ${options}`);
   // the conversation filter names conversations too
