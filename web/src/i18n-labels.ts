@@ -117,6 +117,7 @@ export const zhLabels: Dict = {
   'al.external_conv': '含外部人员',
   'al.user_audit': '此人的审计记录',
   // audit
+  'au.kv': '{k}：',
   'au.filter_actor': '操作人',
   'au.filter_event': '事件',
   'au.any_actor': '全部',
@@ -352,6 +353,7 @@ export const enLabels: Dict = {
   'al.clear_filter': 'Clear filter',
   'al.external_conv': 'has external members',
   'al.user_audit': 'This user\'s audit entries',
+  'au.kv': '{k}: ',
   'au.filter_actor': 'Actor',
   'au.filter_event': 'Event',
   'au.any_actor': 'All',

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Client } from '../client';
 import { formatDateTime } from '../format';
-import { auditEventLabel, categoryLabel, policyRuleLabel, t, verdictLabel } from '../i18n';
+import { auditEventLabel, categoryLabel, getLang, policyRuleLabel, t, verdictLabel } from '../i18n';
 import { errMsg, useStore } from '../hooks';
 import type { AuditCheckpoint, AuditEntry, AuditVerify } from '../types';
 import { convName } from './names';
@@ -67,9 +67,9 @@ export function AuditDetail(props: { client: Client; detail: unknown }) {
   if (d === null || d === undefined || d === '') return null;
   if (typeof d !== 'object' || Array.isArray(d)) return <span>{String(d)}</span>;
   return (
-    <span class="au-detail">
+    <span class={`au-detail ${getLang()}`}>
       {Object.entries(d as Record<string, unknown>).map(([k, v]) => (
-        <span key={k}><span class="muted">{keyLabel(k)}：</span>{k === 'alert' && typeof v === 'number'
+        <span key={k}><span class="muted">{t('au.kv', { k: keyLabel(k) })}</span>{k === 'alert' && typeof v === 'number'
           ? <a href={`#/console/alerts/${v}`}>{t('au.t.alert', { id: v })}</a> : detailValue(props.client, k, v)}</span>
       ))}
     </span>
