@@ -129,6 +129,31 @@ void srv_h_logout(srv_req *r, srv_worker *w)
     srv_reply(r, 204, NULL);
 }
 
+/* The account module words why a password is refused in English; the web
+ * client words it in the user's language from this code (docs/API.md). */
+static const char *password_reason_code(const char *why)
+{
+    static const struct {
+        const char *why, *code;
+    } map[] = {
+        {"no password", "empty"},
+        {"longer than 1024 bytes", "too_long"},
+        {"not valid UTF-8", "invalid_utf8"},
+        {"contains control characters", "control_chars"},
+        {"shorter than 10 characters", "too_short"},
+        {"fewer than 5 different characters", "too_few_distinct"},
+        {"contains the login name", "contains_login"},
+        {"is the display name", "is_display_name"},
+        {"is a commonly used password", "common"},
+        {"is the current password", "same_as_old"},
+    };
+
+    for (size_t i = 0; why && i < sizeof map / sizeof map[0]; i++)
+        if (!strcmp(why, map[i].why))
+            return map[i].code;
+    return "other";
+}
+
 void srv_h_password(srv_req *r, srv_worker *w)
 {
     const char *old_pw = NULL, *new_pw = NULL, *reason = NULL;
@@ -153,6 +178,8 @@ void srv_h_password(srv_req *r, srv_worker *w)
     case ACCT_WEAK_PASSWORD:
     case ACCT_INVAL:
         srv_error(r, 422, "invalid", "%s", reason ? reason : "the new password is not acceptable");
+        json_object_set_new(json_object_get(r->resp, "error"), "reason",
+                            json_string(password_reason_code(reason)));
         break;
     default:
         srv_store_error(r, w, rc, "password_change");

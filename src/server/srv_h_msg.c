@@ -193,8 +193,15 @@ static int prepare(srv_req *r, srv_worker *w, const send_in *in, srv_append **ou
         FAIL(400, "bad_request", "client_id must be 1..64 bytes");
     if (!len)
         FAIL(422, "invalid", "the message is empty");
-    if (len > lim->max_message_bytes)
-        FAIL(422, "message_too_large", "a message has at most %zu bytes", lim->max_message_bytes);
+    if (len > lim->max_message_bytes) {
+        srv_error(r, 422, "message_too_large", "a message has at most %zu bytes",
+                  lim->max_message_bytes);
+        /* The client words the limit in characters the user can count. */
+        json_object_set_new(json_object_get(r->resp, "error"), "max",
+                            json_integer((json_int_t)lim->max_message_bytes));
+        status = 422;
+        goto fail;
+    }
     if (in->justification && strlen(in->justification) > lim->max_justification)
         FAIL(422, "invalid", "a justification has at most %zu bytes", lim->max_justification);
     /* Membership, scope and recipients in one cached snapshot (srv_cache.h:
@@ -791,6 +798,8 @@ void srv_h_guard_check(srv_req *r, srv_worker *w)
         r->srv->cfg->limits.max_message_bytes) {
         srv_error(r, 422, "message_too_large", "a message has at most %zu bytes",
                   r->srv->cfg->limits.max_message_bytes);
+        json_object_set_new(json_object_get(r->resp, "error"), "max",
+                            json_integer((json_int_t)r->srv->cfg->limits.max_message_bytes));
         return;
     }
     if (conv_id) {

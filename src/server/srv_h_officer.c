@@ -13,6 +13,36 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The conversation an alert is about, so the console can name it: officers
+ * are usually not members, and "#2" tells them nothing. A direct
+ * conversation has no title; its two members name it. Best effort: a
+ * conversation that cannot be read leaves the alert as it was. */
+static void add_conversation(srv_worker *w, json_t *alert, int64_t conv_id)
+{
+    store_conv c = {0};
+    store_members m = {0};
+    json_t *o = NULL, *ids;
+
+    if (!alert || conv_id <= 0 || store_conv_get(w->st, conv_id, &c))
+        return;
+    o = json_pack("{s:s,s:s,s:b}", "kind", c.kind == STORE_CONV_DIRECT ? "direct" : "group",
+                  "title", c.title ? c.title : "", "external", c.external);
+    if (!o)
+        goto out;
+    if (c.kind == STORE_CONV_DIRECT && !store_member_list(w->st, conv_id, &m)) {
+        ids = json_array();
+        for (size_t i = 0; ids && i < m.n; i++)
+            json_array_append_new(ids, json_integer((json_int_t)m.items[i].user_id));
+        json_object_set_new(o, "member_ids", ids ? ids : json_array());
+    }
+    json_object_set_new(alert, "conversation", o);
+    o = NULL;
+out:
+    json_decref(o);
+    store_members_free(&m);
+    store_conv_clear(&c);
+}
+
 void srv_h_alerts(srv_req *r, srv_worker *w)
 {
     store_alert_filter f = {0};
@@ -66,8 +96,12 @@ void srv_h_alerts(srv_req *r, srv_worker *w)
         return;
     }
     arr = json_array();
-    for (size_t i = 0; arr && i < l.n; i++)
-        json_array_append_new(arr, srv_json_alert(&l.items[i]));
+    for (size_t i = 0; arr && i < l.n; i++) {
+        json_t *a = srv_json_alert(&l.items[i]);
+
+        add_conversation(w, a, l.items[i].conv_id);
+        json_array_append_new(arr, a);
+    }
     srv_reply(
         r, 200,
         json_pack("{s:o,s:o}", "alerts", arr, "next_before",
@@ -92,7 +126,12 @@ static void reply_alert(srv_req *r, srv_worker *w, int64_t id, bool notify)
         srv_emit(&r->job, SRV_EV_STAFF,
                  srv_event_buf("alert.updated", json_pack("{s:o}", "alert", srv_json_alert(&a))), 0,
                  0, NULL, 0);
-    srv_reply(r, 200, srv_json_alert(&a));
+    {
+        json_t *o = srv_json_alert(&a);
+
+        add_conversation(w, o, a.conv_id);
+        srv_reply(r, 200, o);
+    }
     store_alert_clear(&a);
 }
 

@@ -13,7 +13,7 @@ export class ApiError extends Error {
     public guard?: GuardOutcome,
     public retryAfter?: number,
     /** error parameters: the field a title/name error is about, the limit */
-    public detail?: { field?: string; max?: number },
+    public detail?: { field?: string; max?: number; reason?: string },
   ) {
     super(message);
     this.name = 'ApiError';
@@ -108,7 +108,7 @@ export class Api {
     if (!res.ok) {
       const err = data?.error ?? {};
       const ra = res.headers.get('Retry-After');
-      const e = new ApiError(res.status, err.code ?? 'http_' + res.status, err.message ?? res.statusText, data?.guard, ra ? Number(ra) : undefined, { field: err.field, max: err.max });
+      const e = new ApiError(res.status, err.code ?? 'http_' + res.status, err.message ?? res.statusText, data?.guard, ra ? Number(ra) : undefined, { field: err.field, max: err.max, reason: err.reason });
       if (res.status === 401 && e.code === 'unauthorized' && this.onUnauthorized) this.onUnauthorized();
       throw e;
     }

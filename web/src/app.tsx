@@ -94,7 +94,7 @@ function Shell(props: { client: Client; langButton: preact.JSX.Element; onLogout
     <div class={`shell sec-${section}`}>
       <header class="top">
         <span class="brand">Cordon</span>
-        <nav aria-label="main">
+        <nav aria-label={t('nav.main')}>
           <a href="#/chat" aria-current={section === 'chat' ? 'page' : undefined} data-testid="nav-chat">{t('nav.chat')}</a>
           {c.isOfficer && (
             <a href="#/console" aria-current={section === 'console' ? 'page' : undefined} data-testid="nav-console">

@@ -17,6 +17,9 @@ export class Client {
   /** Live alerts pushed since sign-in (officers/admins), newest first. */
   readonly liveAlerts = new Store<Alert[]>([]);
   readonly alertListeners = new Set<(a: Alert, isNew: boolean) => void>();
+  /** limits.max_message_bytes: the server's default until a refusal says
+   * otherwise (422 message_too_large carries the limit as `max`). */
+  maxMessageBytes = 16384;
   private live: Live | null = null;
   private readTimer: ReturnType<typeof setTimeout> | null = null;
 

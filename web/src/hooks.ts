@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError } from './api';
-import { t } from './i18n';
+import { policyRuleLabel, t } from './i18n';
 import type { Store } from './store';
 
 export function useStore<T>(s: Store<T>): T {
@@ -28,13 +28,22 @@ export function go(path: string): void {
   if (location.hash !== '#' + path) location.hash = path;
 }
 
+/** About how many Chinese characters fit in a byte limit (3 bytes each in
+ * UTF-8), rounded down to hundreds: what a writer can count. */
+export function hanziFor(bytes: number): number {
+  const n = Math.floor(bytes / 3);
+  return n >= 1000 ? Math.floor(n / 100) * 100 : n;
+}
+
 /** An error for people: the server's code worded in the interface language
- * (err.<code>.<field>, then err.<code>), else the server's message. */
+ * (err.<code>.<field>, then err.<code>; a refused password by its reason
+ * code, err.password.<reason>), else the server's message. */
 export function errMsg(e: unknown): string {
   if (e instanceof ApiError) {
     const d = e.detail ?? {};
-    const params = { max: String(d.max ?? ''), rule: e.guard?.decided_by ?? '', s: e.retryAfter ?? 1 };
-    for (const k of d.field ? [`err.${e.code}.${d.field}`, `err.${e.code}`] : [`err.${e.code}`]) {
+    const params = { max: String(d.max ?? ''), chars: d.max ? String(hanziFor(d.max)) : '', rule: e.guard?.decided_by ? policyRuleLabel(e.guard.decided_by) : '', s: e.retryAfter ?? 1 };
+    const keys = [...(d.reason ? [`err.password.${d.reason}`] : []), ...(d.field ? [`err.${e.code}.${d.field}`] : []), `err.${e.code}`];
+    for (const k of keys) {
       const s = t(k, params);
       if (s !== k) return s;
     }

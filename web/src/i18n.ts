@@ -1,6 +1,7 @@
 // Two languages: 简体中文 (default) and English. t(key, params) with {name}
 // placeholders; a missing key falls back to Chinese, then to the key.
 import type { Lang } from './format';
+import { enLabels, zhLabels } from './i18n-labels';
 
 type Dict = Record<string, string>;
 
@@ -647,4 +648,44 @@ export function verdictLabel(v: string): string {
   const k = `verdict.${v}`;
   const s = t(k);
   return s === k ? v : s;
+}
+
+// The code words of i18n-labels.ts; a key already here keeps its wording.
+for (const [d, add] of [[zh, zhLabels], [en, enLabels]] as const) for (const k of Object.keys(add)) if (!(k in d)) d[k] = add[k];
+
+export function severityLabel(s: string | null | undefined): string {
+  const k = `sev.${s ?? ''}`;
+  const v = t(k);
+  return v === k ? s ?? '' : v;
+}
+
+/** Why the guard flagged a finding, in the interface language: the wording of
+ * its detector rule (pii.cn_id), else of the rule's prefix
+ * (uninspectable.limit.ratio → uninspectable.limit → uninspectable), else
+ * of its category; the server's English explanation only in English or
+ * when nothing else is known. */
+export function reasonLabel(f: { rule: string; category?: string | null; explanation?: string }): string {
+  const parts = (f.rule ?? '').split('.');
+  for (let n = parts.length; n > 0; n--) {
+    const k = `reason.${parts.slice(0, n).join('.')}`;
+    const v = t(k);
+    if (v !== k) return getLang() === 'en' && f.explanation ? f.explanation : v;
+  }
+  if (getLang() === 'en' && f.explanation) return f.explanation;
+  return f.category ? categoryLabel(f.category) : f.explanation ?? '';
+}
+
+/** A policy rule's display name: the built-in policy's ids are worded, any
+ * other id (a site's own rules) shows as written in the policy file. */
+export function policyRuleLabel(id: string | null | undefined): string {
+  if (!id) return '';
+  const k = `prule.${id}`;
+  const v = t(k);
+  return v === k ? id : v;
+}
+
+export function auditEventLabel(ev: string): string {
+  const k = `au.ev.${ev}`;
+  const v = t(k);
+  return v === k ? ev : v;
 }

@@ -97,6 +97,14 @@ export interface GuardOutcome {
   findings: Finding[];
 }
 
+export interface AlertConversation {
+  kind: 'direct' | 'group';
+  title: string;
+  external: boolean;
+  /** direct conversations: the two members */
+  member_ids?: number[];
+}
+
 export interface Alert {
   id: number;
   created_at: number;
@@ -113,6 +121,8 @@ export interface Alert {
   comment: string | null;
   handled_by: number | null;
   handled_at: number | null;
+  /** the conversation, for naming it (officers are seldom members): GET /alerts and /alerts/{id} */
+  conversation?: AlertConversation;
   // as the server sends them (normalised into comment/handled_* by normAlert)
   acked_by?: number | null;
   acked_at?: number | null;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Api, ApiError, newClientId } from '../src/api';
 import { errMsg } from '../src/hooks';
-import { setLang } from '../src/i18n';
+import { policyRuleLabel, reasonLabel, setLang, severityLabel } from '../src/i18n';
 
 type Call = { url: string; init: RequestInit };
 function fake(status: number, body: unknown, headers: Record<string, string> = {}) {
@@ -70,7 +70,7 @@ describe('Api', () => {
       setLang('zh');
       expect(errMsg(long)).toBe('群名称最多 128 个字符。');
       expect(errMsg(blocked)).toContain('显示名');
-      expect(errMsg(blocked)).toContain('classified-marking');
+      expect(errMsg(blocked)).toContain('密级标志（拦截）'); // the rule by its display name
       expect(errMsg(ext)).toContain('外部');
       expect(errMsg(other)).toBe('server words');
       setLang('en');
@@ -120,5 +120,35 @@ describe('Api', () => {
     const s = new Set(Array.from({ length: 1000 }, () => newClientId()));
     expect(s.size).toBe(1000);
     for (const x of s) expect(x.length).toBeLessThanOrEqual(64);
+  });
+});
+
+describe('codes worded by the client (issue 17)', () => {
+  it('words message_too_large in characters a writer can count', () => {
+    const e = new ApiError(422, 'message_too_large', 'a message has at most 16384 bytes', undefined, undefined, { max: 16384 });
+    try {
+      setLang('zh');
+      expect(errMsg(e)).toBe('消息过长（最多约 5400 个汉字）。');
+      setLang('en');
+      expect(errMsg(e)).toContain('16384 bytes');
+    } finally {
+      setLang('zh');
+    }
+  });
+  it('words a refused password by its reason code, not the server\'s English', async () => {
+    const r = await new Api(fake(422, { error: { code: 'invalid', message: 'fewer than 5 different characters', reason: 'too_few_distinct' } }).fn)
+      .changePassword('old-password-1', 'ababababab').catch((x) => x);
+    expect(r.detail.reason).toBe('too_few_distinct');
+    expect(errMsg(r)).toBe('新密码至少要有 5 个不同的字符。');
+  });
+  it('words finding reasons by detector rule, falling back along the rule\'s prefix', () => {
+    setLang('zh');
+    expect(reasonLabel({ rule: 'pii.cn_id', category: 'pii', explanation: 'PRC resident ID number' })).toBe('居民身份证号码');
+    expect(reasonLabel({ rule: 'uninspectable.limit.ratio', category: 'uninspectable', explanation: 'ratio over 200' })).toBe('超出检查限制，未能完整检查');
+    expect(reasonLabel({ rule: 'lexicon.projects', category: 'lexicon', explanation: 'term from projects.tsv' })).toBe('命中本单位敏感词库');
+    expect(reasonLabel({ rule: 'x.unknown', category: 'pii', explanation: 'english words' })).toBe('个人信息');
+    expect(policyRuleLabel('secret-credential')).toBe('密钥口令（拦截）');
+    expect(policyRuleLabel('site-own-rule')).toBe('site-own-rule');
+    expect(severityLabel('high')).toBe('高');
   });
 });

@@ -39,7 +39,7 @@ export function Account(props: { client: Client }) {
               setErr(errMsg(x));
             }
           }}>
-            <p>{t('se.totp_secret', { secret: enrol.secret })}</p>
+            <p>{t('se.totp_secret', { secret: '' })}<code data-testid="totp-secret">{enrol.secret}</code></p>
             <p class="muted mono">{enrol.otpauth_uri}</p>
             <label for="totp-code">{t('se.totp_code')}</label>
             <input id="totp-code" inputMode="numeric" maxLength={6} value={code} onInput={(e) => setCode(e.currentTarget.value)} />
@@ -55,7 +55,7 @@ export function Account(props: { client: Client }) {
             {sessions.map((s) => (
               <tr key={s.id}>
                 <td>{s.address}</td>
-                <td class="ellipsis" title={s.user_agent}>{s.user_agent}</td>
+                <td class="ellipsis mono small" title={s.user_agent}>{s.user_agent}</td>
                 <td>{formatDateTime(s.last_seen_at)}</td>
                 <td>{s.current ? <span class="tag">{t('se.current')}</span> : <button type="button" class="link danger" onClick={async () => { await c.api.revokeSession(s.id).catch((e) => setErr(errMsg(e))); void load(); }}>{t('se.revoke')}</button>}</td>
               </tr>

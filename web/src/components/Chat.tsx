@@ -2,9 +2,9 @@ import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { Client } from '../client';
 import { ApiError, newClientId } from '../api';
 import { conversationTitle, filterConversations, isDelivered, readCount } from '../store';
-import { dayKey, formatDateTime, formatShort, preview } from '../format';
-import { t } from '../i18n';
-import { errMsg, useStore } from '../hooks';
+import { dayKey, formatDateTime, formatShort, preview, utf8Length } from '../format';
+import { policyRuleLabel, t } from '../i18n';
+import { errMsg, hanziFor, useStore } from '../hooks';
 import type { Conversation, GuardOutcome, Message } from '../types';
 import { Watermark } from './Watermark';
 import { BlockDialog, ConfirmDialog, FindingList, Highlighted } from './GuardViews';
@@ -225,7 +225,8 @@ function Composer(props: { client: Client; conv: Conversation }) {
   // debounced pre-check while typing
   useEffect(() => {
     const draft = text;
-    if (!draft.trim()) {
+    // Over the limit the server refuses the check too; the counter says why.
+    if (!draft.trim() || utf8Length(draft) > c.maxMessageBytes) {
       setCheck(null);
       setChecking(false);
       return;
@@ -236,8 +237,10 @@ function Composer(props: { client: Client; conv: Conversation }) {
       try {
         const g = await c.api.guardCheck(draft, props.conv.id);
         if (my === seq.current) setCheck({ text: draft, g });
-      } catch {
-        /* the check is advisory; sending still goes through the guard */
+      } catch (e) {
+        /* the check is advisory; sending still goes through the guard. A
+         * refusal for size still tells the composer the server's limit. */
+        if (e instanceof ApiError && e.code === 'message_too_large' && e.detail?.max) c.maxMessageBytes = e.detail.max;
       } finally {
         if (my === seq.current) setChecking(false);
       }
@@ -257,6 +260,7 @@ function Composer(props: { client: Client; conv: Conversation }) {
   const send = async () => {
     const body = text;
     if (!body.trim() || busy) return;
+    if (utf8Length(body) > c.maxMessageBytes) return setErr(t('composer.too_long', { chars: hanziFor(c.maxMessageBytes) }));
     setBusy(true);
     setErr('');
     const clientId = newClientId();
@@ -266,14 +270,21 @@ function Composer(props: { client: Client; conv: Conversation }) {
     } catch (e) {
       if (e instanceof ApiError && e.code === 'guard_confirm' && e.guard) setPending({ k: 'confirm', text: body, guard: e.guard, clientId });
       else if (e instanceof ApiError && e.code === 'guard_blocked' && e.guard) setPending({ k: 'block', text: body, guard: e.guard, message: e.message });
-      else setErr(t('common.error', { msg: errMsg(e) }));
+      else {
+        if (e instanceof ApiError && e.code === 'message_too_large' && e.detail?.max) c.maxMessageBytes = e.detail.max;
+        setErr(errMsg(e));
+      }
     } finally {
       setBusy(false);
     }
   };
 
   const g = check && check.text === text ? check.g : null;
-  const rule = g?.decided_by ?? '';
+  const rule = g?.decided_by ? policyRuleLabel(g.decided_by) : '';
+  // The server's limit is in UTF-8 bytes; a writer counts characters, so
+  // the counter shows both, and turns red before the server says no.
+  const bytes = utf8Length(text);
+  const over = bytes > c.maxMessageBytes;
   return (
     <div class="composer">
       {after && (
@@ -314,8 +325,13 @@ function Composer(props: { client: Client; conv: Conversation }) {
           }}
         />
         <div class="compose-side">
+          {bytes > c.maxMessageBytes / 2 && (
+            <span class={`char-count ${over ? 'over' : 'muted'}`} data-testid="char-count" data-over={String(over)} title={t('composer.count_title', { chars: hanziFor(c.maxMessageBytes) })}>
+              {t('composer.count', { n: bytes, max: c.maxMessageBytes })}
+            </span>
+          )}
           <span class="pc-state muted" aria-live="polite">{checking ? t('composer.checking') : g && g.findings.length === 0 ? t('composer.clean') : ''}</span>
-          <button type="button" class="primary" onClick={send} disabled={busy || !text.trim()} data-testid="send">{busy ? t('composer.sending') : t('composer.send')}</button>
+          <button type="button" class="primary" onClick={send} disabled={busy || !text.trim() || over} data-testid="send">{busy ? t('composer.sending') : t('composer.send')}</button>
         </div>
       </div>
       {pending?.k === 'confirm' && (

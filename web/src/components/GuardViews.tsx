@@ -1,10 +1,20 @@
 // Showing what the guard found: findings lists, highlighted text, the
 // confirm and block dialogs.
 import { useState } from 'preact/hooks';
-import { categoryLabel, t, verdictLabel } from '../i18n';
+import { categoryLabel, policyRuleLabel, reasonLabel, severityLabel, t, verdictLabel } from '../i18n';
 import { segmentsOf, spanInContext, utf8Length } from '../format';
 import type { Finding, GuardOutcome } from '../types';
 import { Dialog } from './Dialog';
+import { errMsg } from '../hooks';
+
+/** A policy rule by its display name, the id it has in the policy file
+ * second (what an officer edits and searches for). */
+export function RuleName(props: { id: string | null | undefined }) {
+  if (!props.id) return <span>—</span>;
+  const label = policyRuleLabel(props.id);
+  if (label === props.id) return <code class="rule">{props.id}</code>;
+  return <span class="rule-name">{label} <code class="rule-id">{props.id}</code></span>;
+}
 
 export function FindingItem(props: { f: Finding; text?: string }) {
   const f = props.f;
@@ -14,7 +24,9 @@ export function FindingItem(props: { f: Finding; text?: string }) {
       <div class="f-head">
         <span class={`tag act-${f.action}`}>{verdictLabel(f.action)}</span>
         <span class="tag cat">{categoryLabel(f.category)}</span>
-        <code class="rule" title={t('guard.rule')}>{f.policy_rule ? `${f.policy_rule} / ${f.rule}` : f.rule}</code>
+        {f.policy_rule && <RuleName id={f.policy_rule} />}
+        <code class="rule" title={t('guard.rule')}>{f.rule}</code>
+        <span class="muted">{t('al.severity_is', { s: severityLabel(f.severity) })}</span>
         {f.evasion && <span class="tag evasion">{t('guard.evasion')}</span>}
       </div>
       <div class="f-body">
@@ -24,7 +36,7 @@ export function FindingItem(props: { f: Finding; text?: string }) {
           <span class="ctx"><span class="muted">{t('guard.found')}: </span><mark>{f.excerpt}</mark></span>
         )}
       </div>
-      {f.explanation && <div class="f-why"><span class="muted">{t('guard.reason')}: </span>{f.explanation}</div>}
+      <div class="f-why"><span class="muted">{t('guard.reason')}: </span><span data-testid="finding-reason">{reasonLabel(f)}</span></div>
     </li>
   );
 }
@@ -40,7 +52,7 @@ export function Highlighted(props: { text: string; findings: Finding[] }) {
   return (
     <div class="highlighted" data-testid="guard-highlight">
       {segs.map((s, i) => s.finding ? (
-        <mark key={i} class={`act-${s.finding.action}`} title={`${categoryLabel(s.finding.category)}: ${s.finding.explanation || s.finding.rule}`}>{s.text}</mark>
+        <mark key={i} class={`act-${s.finding.action}`} title={`${categoryLabel(s.finding.category)}: ${reasonLabel(s.finding)}`}>{s.text}</mark>
       ) : <span key={i}>{s.text}</span>)}
     </div>
   );
@@ -64,7 +76,7 @@ export function ConfirmDialog(props: { text: string; guard: GuardOutcome; onSend
         try {
           await props.onSend(j.trim());
         } catch (x) {
-          setErr(t('common.error', { msg: (x as Error).message }));
+          setErr(t('common.error', { msg: errMsg(x) }));
           setBusy(false);
         }
       }}>
@@ -81,11 +93,11 @@ export function ConfirmDialog(props: { text: string; guard: GuardOutcome; onSend
 }
 
 export function BlockDialog(props: { text: string; guard: GuardOutcome; message: string; onClose: () => void }) {
-  const rule = props.guard.decided_by ?? props.message;
+  // The server's message is English prose for the logs; the rule is worded here.
+  const rule = props.guard.decided_by;
   return (
     <Dialog title={t('guard.block_title')} onClose={props.onClose} testid="block-dialog" role="alertdialog" class="guard-dlg">
-      <p class="error" data-testid="block-rule">{t('guard.block_body', { rule })}</p>
-      {props.message && props.message !== rule && <p class="muted">{props.message}</p>}
+      <p class="error" data-testid="block-rule">{t('guard.block_body', { rule: policyRuleLabel(rule) || t('cat.unknown') })} {rule && <code class="rule-id">{rule}</code>}</p>
       <Highlighted text={props.text} findings={props.guard.findings} />
       <FindingList findings={props.guard.findings} text={props.text} />
       <div class="row"><button type="button" class="primary" onClick={props.onClose} autofocus>{t('guard.ok')}</button></div>

@@ -71,14 +71,17 @@ export function PasswordChange(props: { api: Api; forced: boolean; knownOld?: st
     e.preventDefault();
     setErr('');
     if (pw !== pw2) return setErr(t('pw.mismatch'));
-    if (new TextEncoder().encode(pw).length < 10 || pw === oldPw) return setErr(t('pw.too_short'));
+    // The server's rules, said before the round trip where they are plain
+    // (the rest come back as a reason code: err.password.<reason>).
+    if ([...pw].length < 10) return setErr(t('err.password.too_short'));
+    if (pw === oldPw) return setErr(t('err.password.same_as_old'));
     setBusy(true);
     try {
       await props.api.changePassword(oldPw, pw);
       props.onDone();
     } catch (x) {
-      if (x instanceof ApiError && x.code === 'invalid_credentials') setErr(t('login.invalid'));
-      else if (x instanceof ApiError && x.code === 'invalid') setErr(`${t('pw.too_short')} (${x.message})`);
+      if (x instanceof ApiError && x.code === 'invalid_credentials') setErr(t('pw.old_wrong'));
+      else if (x instanceof ApiError && x.code === 'invalid') setErr(errMsg(x));
       else setErr(t('common.error', { msg: errMsg(x) }));
     } finally {
       setBusy(false);

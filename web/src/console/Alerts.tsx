@@ -2,9 +2,11 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Client } from '../client';
 import type { AlertFilter } from '../api';
 import { formatDateTime } from '../format';
-import { categoryLabel, t, verdictLabel } from '../i18n';
+import { categoryLabel, reasonLabel, severityLabel, t, verdictLabel } from '../i18n';
 import { errMsg, go, useStore } from '../hooks';
 import type { Alert, Finding } from '../types';
+import { RuleName } from '../components/GuardViews';
+import { convName, rememberConversations, UserLink } from './names';
 
 const CATS = ['marking', 'lexicon', 'pii', 'secret', 'link', 'uninspectable', 'guard.probing'];
 
@@ -25,11 +27,28 @@ function dateMs(s: string, endOfDay = false): number | undefined {
   return endOfDay ? ms + 86400000 : ms;
 }
 
-export function Alerts(props: { client: Client; selected: number | null }) {
+/** The alerts tab's route: #/console/alerts[/<alert id>] or
+ * #/console/alerts/user/<id> and /conv/<id> (what the links in the detail
+ * open: that sender's or conversation's alerts). */
+export function alertRoute(route: string[]): { selected: number | null; user?: number; conv?: number } {
+  const [, , a, b] = route;
+  if (a === 'user' && Number(b)) return { selected: null, user: Number(b) };
+  if (a === 'conv' && Number(b)) return { selected: null, conv: Number(b) };
+  return { selected: a && Number(a) ? Number(a) : null };
+}
+
+export function Alerts(props: { client: Client; route: string[] }) {
   const c = props.client;
   useStore(c.directory);
-  const [filter, setFilter] = useState<AlertFilter>({});
-  const [form, setForm] = useState({ status: '', category: '', user: '', conv: '', since: '', until: '' });
+  useStore(c.conversations);
+  const rt = alertRoute(props.route);
+  const [form, setForm] = useState({ status: '', category: '', user: rt.user ? String(rt.user) : '', conv: rt.conv ? String(rt.conv) : '', since: '', until: '' });
+  const [filter, setFilter] = useState<AlertFilter>({ user_id: rt.user, conversation_id: rt.conv });
+  useEffect(() => {
+    if (rt.user === undefined && rt.conv === undefined) return;
+    setForm((f) => ({ ...f, user: rt.user ? String(rt.user) : '', conv: rt.conv ? String(rt.conv) : '' }));
+    setFilter((f) => ({ ...f, user_id: rt.user, conversation_id: rt.conv }));
+  }, [rt.user, rt.conv]);
   const [alerts, setAlerts] = useState<Alert[]>([]);
   const [next, setNext] = useState<number | null>(null);
   const [err, setErr] = useState('');
@@ -40,6 +59,7 @@ export function Alerts(props: { client: Client; selected: number | null }) {
   const load = async (f: AlertFilter, before?: number) => {
     try {
       const r = await c.api.alerts({ ...f, before, limit: 50 });
+      rememberConversations(r.alerts);
       setAlerts((old) => (before ? [...old, ...r.alerts] : r.alerts));
       setNext(r.next_before);
       setErr('');
@@ -63,18 +83,31 @@ export function Alerts(props: { client: Client; selected: number | null }) {
 
   const apply = (e: Event) => {
     e.preventDefault();
-    const uid = [...c.directory.get().values()].find((u) => u.login === form.user.trim() || u.display_name === form.user.trim())?.id ?? (Number(form.user) || undefined);
     setFilter({
       status: form.status || undefined,
       category: form.category || undefined,
-      user_id: uid,
+      user_id: Number(form.user) || undefined,
       conversation_id: Number(form.conv) || undefined,
       since: dateMs(form.since),
       until: dateMs(form.until, true),
     });
   };
-  const sel = alerts.find((a) => a.id === props.selected) ?? null;
-  const upd = (a: Alert) => setAlerts((l) => l.map((x) => (x.id === a.id ? a : x)));
+  // An alert opened by its address but not in the loaded page (filtered out,
+  // older): fetched on its own.
+  const [lone, setLone] = useState<Alert | null>(null);
+  useEffect(() => {
+    if (!rt.selected || alerts.some((a) => a.id === rt.selected)) return;
+    c.api.alert(rt.selected).then((a) => { rememberConversations([a]); setLone(a); }).catch((e) => setErr(errMsg(e)));
+  }, [rt.selected]);
+  const sel = alerts.find((a) => a.id === rt.selected) ?? (lone && lone.id === rt.selected ? lone : null);
+  const people = [...c.directory.get().values()].sort((x, y) => (x.display_name || x.login).localeCompare(y.display_name || y.login, 'zh-CN'));
+  // The conversations an officer can pick: those of the loaded alerts, then
+  // the ones the officer is in.
+  const convIds = [...new Set([...alerts.map((a) => a.conversation_id).filter((x): x is number => x !== null), ...c.conversations.get().map((x) => x.id), ...(filter.conversation_id ? [filter.conversation_id] : [])])];
+  const upd = (a: Alert) => {
+    setAlerts((l) => l.map((x) => (x.id === a.id ? a : x)));
+    if (lone && lone.id === a.id) setLone(a);
+  };
 
   return (
     <div class={`alerts ${sel ? 'has-sel' : ''}`}>
@@ -91,8 +124,18 @@ export function Alerts(props: { client: Client; selected: number | null }) {
             {CATS.map((s) => <option key={s} value={s}>{categoryLabel(s)}</option>)}
           </select>
         </label>
-        <label>{t('al.user')}<input value={form.user} size={10} onInput={(e) => setForm({ ...form, user: e.currentTarget.value })} /></label>
-        <label>{t('al.conversation')}<input value={form.conv} size={5} inputMode="numeric" onInput={(e) => setForm({ ...form, conv: e.currentTarget.value })} /></label>
+        <label>{t('al.user')}
+          <select value={form.user} onChange={(e) => setForm({ ...form, user: e.currentTarget.value })} data-testid="f-user">
+            <option value="">{t('al.sender_any')}</option>
+            {people.map((u) => <option key={u.id} value={String(u.id)}>{u.display_name && u.display_name !== u.login ? `${u.display_name}（${u.login}）` : u.login}</option>)}
+          </select>
+        </label>
+        <label>{t('al.conversation')}
+          <select value={form.conv} onChange={(e) => setForm({ ...form, conv: e.currentTarget.value })} data-testid="f-conv">
+            <option value="">{t('common.all')}</option>
+            {convIds.map((id) => <option key={id} value={String(id)}>{convName(c, id)}</option>)}
+          </select>
+        </label>
         <label>{t('al.since')}<input type="date" value={form.since} onInput={(e) => setForm({ ...form, since: e.currentTarget.value })} /></label>
         <label>{t('al.until')}<input type="date" value={form.until} onInput={(e) => setForm({ ...form, until: e.currentTarget.value })} /></label>
         <button type="submit">{t('common.apply')}</button>
@@ -100,18 +143,19 @@ export function Alerts(props: { client: Client; selected: number | null }) {
       </form>
       {err && <p class="error" role="alert">{t('common.error', { msg: err })}</p>}
       <div class="split">
-        <div class="al-list">
+        <div class="al-list" data-testid="alerts-list">
           <table class="grid" data-testid="alerts-table">
-            <thead><tr><th>{t('al.time')}</th><th>{t('al.verdict')}</th><th>{t('al.category')}</th><th>{t('al.user')}</th><th>{t('al.status')}</th></tr></thead>
+            <thead><tr><th>{t('al.time')}</th><th>{t('al.verdict')}</th><th>{t('al.category')}</th><th>{t('al.user')}</th><th>{t('al.conversation')}</th><th>{t('al.status')}</th></tr></thead>
             <tbody>
-              {alerts.length === 0 && <tr><td colSpan={5} class="muted">{t('al.empty')}</td></tr>}
+              {alerts.length === 0 && <tr><td colSpan={6} class="muted">{t('al.empty')}</td></tr>}
               {alerts.map((a) => (
-                <tr key={a.id} class={`${a.id === props.selected ? 'sel' : ''} ${fresh.has(a.id) ? 'fresh' : ''} st-${a.status}`} data-testid="alert-row" data-alert-id={a.id} tabIndex={0}
+                <tr key={a.id} class={`${a.id === rt.selected ? 'sel' : ''} ${fresh.has(a.id) ? 'fresh' : ''} st-${a.status}`} data-testid="alert-row" data-alert-id={a.id} tabIndex={0}
                   onClick={() => go(`/console/alerts/${a.id}`)} onKeyDown={(e) => e.key === 'Enter' && go(`/console/alerts/${a.id}`)}>
                   <td class="nowrap">{formatDateTime(a.created_at)}</td>
                   <td><span class={`tag act-${a.kind === 'override' ? 'override' : a.verdict}`}>{a.kind === 'override' ? verdictLabel('override') : verdictLabel(a.verdict)}</span></td>
                   <td>{categoryLabel(a.category)}</td>
                   <td>{c.nameOf(a.user_id)}</td>
+                  <td>{a.conversation_id !== null ? convName(c, a.conversation_id, a) : '—'}</td>
                   <td>{t(`al.status.${a.status}`)}</td>
                 </tr>
               ))}
@@ -120,6 +164,7 @@ export function Alerts(props: { client: Client; selected: number | null }) {
           {next !== null && <button type="button" onClick={() => load(filter, next)}>{t('common.more')}</button>}
         </div>
         <div class="al-detail">
+          {sel && <a class="back al-back" href="#/console/alerts" data-testid="alert-back">← {t('al.back')}</a>}
           {sel ? <AlertDetail key={sel.id} client={c} alert={sel} onChange={upd} /> : <p class="muted pad">{t('al.select')}</p>}
         </div>
       </div>
@@ -134,12 +179,13 @@ function FindingRow(props: { f: Finding & { context_before?: string; context_aft
       <div class="f-head">
         <span class={`tag act-${f.action}`}>{verdictLabel(f.action)}</span>
         <span class="tag cat">{categoryLabel(f.category)}</span>
-        <code>{f.policy_rule ? `${f.policy_rule} / ${f.rule}` : f.rule}</code>
-        <span class="muted">{f.severity} · {String(f.confidence)}</span>
+        {f.policy_rule && <RuleName id={f.policy_rule} />}
+        <code class="rule">{f.rule}</code>
+        <span class="muted">{t('al.severity_is', { s: severityLabel(f.severity) })} · {t('al.confidence', { n: String(f.confidence) })}</span>
         {f.evasion && <span class="tag evasion">{t('guard.evasion')}</span>}
       </div>
-      <div class="f-body"><span class="muted">{t('al.context')}: </span><span class="ctx">{f.context_before ?? ''}<mark>{f.excerpt}</mark>{f.context_after ?? ''}</span> <span class="muted">[{f.start}–{f.end}]</span></div>
-      {f.explanation && <div class="f-why"><span class="muted">{t('guard.reason')}: </span>{f.explanation}</div>}
+      <div class="f-body"><span class="muted">{t('al.context')}: </span><span class="ctx">{f.context_before ?? ''}<mark>{f.excerpt}</mark>{f.context_after ?? ''}</span></div>
+      <div class="f-why"><span class="muted">{t('guard.reason')}: </span><span data-testid="finding-reason">{reasonLabel(f)}</span></div>
     </li>
   );
 }
@@ -149,6 +195,12 @@ function AlertDetail(props: { client: Client; alert: Alert; onChange: (a: Alert)
   const a = props.alert;
   const [comment, setComment] = useState('');
   const [err, setErr] = useState('');
+  // A live alert (pushed) does not name its conversation; the alert as
+  // GET /alerts/{id} gives it does.
+  useEffect(() => {
+    if (a.conversation_id === null || a.conversation) return;
+    c.api.alert(a.id).then((x) => { rememberConversations([x]); props.onChange(x); }).catch(() => undefined);
+  }, [a.id]);
   const act = async (kind: 'ack' | 'resolve') => {
     setErr('');
     if (kind === 'resolve' && !comment.trim()) return setErr(t('al.comment_required'));
@@ -162,15 +214,20 @@ function AlertDetail(props: { client: Client; alert: Alert; onChange: (a: Alert)
   };
   return (
     <article class="card" data-testid="alert-detail" aria-label={t('al.detail')}>
-      <h2>{t('al.detail')} #{a.id}</h2>
+      <h2>{t('al.detail')} <span class="muted small">{a.id}</span></h2>
       <dl class="kv">
         <dt>{t('al.time')}</dt><dd>{formatDateTime(a.created_at)}</dd>
         <dt>{t('al.verdict')}</dt><dd>{a.kind === 'override' ? verdictLabel('override') : verdictLabel(a.verdict)}</dd>
-        <dt>{t('al.rule')}</dt><dd><code>{a.decided_by ?? '—'}</code></dd>
+        <dt>{t('al.rule')}</dt><dd data-testid="alert-rule"><RuleName id={a.decided_by} /></dd>
         <dt>{t('al.category')}</dt><dd>{categoryLabel(a.category)}</dd>
-        <dt>{t('al.user')}</dt><dd data-testid="alert-sender">{c.nameOf(a.user_id)} (#{a.user_id})</dd>
-        <dt>{t('al.conversation')}</dt><dd>{a.conversation_id !== null ? `#${a.conversation_id}` : '—'}</dd>
-        <dt>{t('al.message')}</dt><dd>{a.message_id !== null ? `#${a.message_id}` : '—'}</dd>
+        <dt>{t('al.user')}</dt><dd data-testid="alert-sender"><UserLink client={c} id={a.user_id} /></dd>
+        <dt>{t('al.conversation')}</dt><dd data-testid="alert-conversation">{a.conversation_id !== null ? (
+          <a href={`#/console/alerts/conv/${a.conversation_id}`} title={t('al.filter_conv')}>{convName(c, a.conversation_id, a)}</a>
+        ) : '—'}{a.conversation?.external && <span class="tag ext">{t('al.external_conv')}</span>}</dd>
+        <dt>{t('al.message')}</dt><dd data-testid="alert-message">{a.message_id === null ? <span class="muted">{t('al.msg_none')}</span>
+          : a.conversation_id !== null && c.conversations.get().some((x) => x.id === a.conversation_id)
+            ? <a href={`#/chat/${a.conversation_id}`}>{t('al.msg_link', { id: a.message_id })}</a>
+            : <span class="muted">{t('al.msg_id', { id: a.message_id })}</span>}</dd>
         <dt>{t('al.justification')}</dt><dd data-testid="alert-justification">{a.justification ?? '—'}</dd>
         <dt>{t('al.status')}</dt><dd data-testid="alert-status">{t(`al.status.${a.status}`)}</dd>
         {a.comment && <><dt>{t('al.comment')}</dt><dd>{a.comment}</dd></>}

@@ -21,8 +21,8 @@ export function Console(props: { client: Client; route: string[] }) {
       </nav>
       <div class="console-body">
         {tab === 'dashboard' && <Dashboard client={c} />}
-        {tab === 'alerts' && <Alerts client={c} selected={props.route[2] ? Number(props.route[2]) : null} />}
-        {tab === 'audit' && <Audit client={c} />}
+        {tab === 'alerts' && <Alerts client={c} route={props.route} />}
+        {tab === 'audit' && <Audit client={c} route={props.route} />}
         {tab === 'policy' && <Policy client={c} />}
         {tab === 'lexicons' && <Lexicons client={c} />}
         {tab === 'test' && <GuardTest client={c} />}

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, Tooltip } from 'chart.js';
 import type { Client } from '../client';
 import { userTimeZone } from '../format';
-import { categoryLabel, t, verdictLabel } from '../i18n';
+import { categoryLabel, policyRuleLabel, t, verdictLabel } from '../i18n';
 import { errMsg, useStore } from '../hooks';
 import { actionOf, lastDays, perDay, topOverriders, topRules } from '../stats';
 import type { Alert } from '../types';
@@ -90,7 +90,7 @@ export function Dashboard(props: { client: Client }) {
           datasets={Object.entries(byCat.series).map(([k, v], i) => ({ label: categoryLabel(k), data: v, color: COLORS[k] ?? PALETTE[i % PALETTE.length] }))} />
         <BarChart testid="chart-action" title={t('db.by_action')} stacked labels={labels}
           datasets={Object.entries(byAct.series).map(([k, v], i) => ({ label: verdictLabel(k), data: v, color: COLORS[k] ?? PALETTE[i % PALETTE.length] }))} />
-        <BarChart testid="chart-rules" title={t('db.top_rules')} horizontal labels={rules.map((r) => r[0])}
+        <BarChart testid="chart-rules" title={t('db.top_rules')} horizontal labels={rules.map((r) => policyRuleLabel(r[0]))}
           datasets={[{ label: t('db.top_rules'), data: rules.map((r) => r[1]), color: '#0b6bcb' }]} />
         <BarChart testid="chart-overriders" title={t('db.top_overriders')} horizontal labels={over.map((r) => c.nameOf(r[0]))}
           datasets={[{ label: t('db.top_overriders'), data: over.map((r) => r[1]), color: '#8e4ec6' }]} />

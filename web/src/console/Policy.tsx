@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { Client } from '../client';
 import { ApiError, type PolicyInForce } from '../api';
 import { conversationTitle } from '../store';
-import { t, verdictLabel } from '../i18n';
+import { policyRuleLabel, t, verdictLabel } from '../i18n';
 import { errMsg, useStore } from '../hooks';
 import type { GuardOutcome } from '../types';
 import { FindingList, Highlighted } from '../components/GuardViews';
@@ -13,11 +13,11 @@ import { errorLine } from './editing';
 export function policyInfo(i: Record<string, unknown>): string {
   const parts: string[] = [];
   if (i.name) parts.push(String(i.name));
-  if (typeof i.patterns === 'number') parts.push(`${i.patterns} patterns`);
-  if (typeof i.terms === 'number') parts.push(`${i.terms} terms`);
+  if (typeof i.patterns === 'number') parts.push(t('po.i.patterns', { n: i.patterns }));
+  if (typeof i.terms === 'number') parts.push(t('po.i.terms', { n: i.terms }));
   if (typeof i.db_bytes === 'number') parts.push(`${Math.round(i.db_bytes / 1024)} KiB`);
-  if (i.from_cache === true) parts.push('cache');
-  if (typeof i.compile_seconds === 'number') parts.push(`${i.compile_seconds.toFixed(3)} s`);
+  if (i.from_cache === true) parts.push(t('po.i.cache'));
+  if (typeof i.compile_seconds === 'number') parts.push(t('po.i.seconds', { s: i.compile_seconds.toFixed(3) }));
   return parts.join(' · ');
 }
 
@@ -79,7 +79,7 @@ export function Policy(props: { client: Client }) {
     <div class="policy">
       {pol && (
         <dl class="kv">
-          <dt>{t('po.name')}</dt><dd data-testid="policy-name">{pol.name}</dd>
+          <dt>{t('po.name')}</dt><dd data-testid="policy-name"><code>{pol.name}</code></dd>
           <dt>{t('po.path')}</dt><dd class="mono">{pol.path ?? t('po.builtin')}</dd>
           {pol.save_path && pol.save_path !== pol.path && <><dt>{t('po.save_path')}</dt><dd class="mono">{pol.save_path}</dd></>}
         </dl>
@@ -138,7 +138,7 @@ export function GuardTest(props: { client: Client }) {
       {err && <p class="error" role="alert">{t('common.error', { msg: err })}</p>}
       {res && (
         <div class={`gt-result v-${res.g.verdict}`} data-testid="gt-result" data-verdict={res.g.verdict}>
-          <p><strong>{t('gt.verdict', { v: verdictLabel(res.g.verdict) })}</strong>{res.g.decided_by && <> · {t('gt.decided', { r: res.g.decided_by })}</>} · <span class="muted">{res.g.status}</span></p>
+          <p><strong>{t('gt.verdict', { v: verdictLabel(res.g.verdict) })}</strong>{res.g.decided_by && <> · {t('gt.decided', { r: policyRuleLabel(res.g.decided_by) })} <code class="rule-id">{res.g.decided_by}</code></>} · <span class="muted">{t(`gt.status.${res.g.status}`)}</span></p>
           {res.g.findings.length === 0 ? <p class="muted">{t('gt.no_findings')}</p> : (
             <>
               <Highlighted text={res.text} findings={res.g.findings} />

@@ -76,7 +76,7 @@ export function Users(props: { client: Client }) {
           <h3>{t('us.sessions')}: {sess.user.login} <button type="button" class="link" onClick={() => setSess(null)}>{t('common.close')}</button></h3>
           <table class="grid">
             <thead><tr><th>{t('se.address')}</th><th>{t('se.agent')}</th><th>{t('se.last_seen')}</th></tr></thead>
-            <tbody>{sess.list.map((s) => <tr key={s.id}><td>{s.address}</td><td class="ellipsis">{s.user_agent}</td><td>{formatDateTime(s.last_seen_at)}</td></tr>)}</tbody>
+            <tbody>{sess.list.map((s) => <tr key={s.id}><td>{s.address}</td><td class="ellipsis mono small">{s.user_agent}</td><td>{formatDateTime(s.last_seen_at)}</td></tr>)}</tbody>
           </table>
         </section>
       )}

@@ -1,0 +1,473 @@
+// The console as an officer uses it, and every screen in Chinese: Playwright
+// (playwright-core) drives Debian's Chromium against a real `cordon serve`.
+//
+//  - a walk through every screen and dialog of the chat and the console, as
+//    member, officer and admin in zh-CN, failing on visible English words
+//    that are not on ALLOW below (product names, key names, ids, logins);
+//  - alerts name their conversation, link the sender and the message, and
+//    the sender filter chooses from the directory;
+//  - the alert detail sits beside the list at 1280×800 and is its own page
+//    at 390×844;
+//  - the audit log: worded events, newest first, filters;
+//  - the composer's byte counter and the too-long error; a refused password
+//    says the server's reason in Chinese.
+// Screenshots of the console screens (both languages, desktop and phone) go
+// to SHOTS_DIR.
+//
+// usage: node console.mjs CORDON_EXE WEB_DIST_DIR WEB_SOURCE_DIR SHOTS_DIR
+// exit 77 (meson: skipped) when /usr/bin/chromium is missing.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+
+const [cordon, dist, webSrc, shotsArg] = process.argv.slice(2);
+const CHROMIUM = process.env.CORDON_CHROMIUM || '/usr/bin/chromium';
+if (!fs.existsSync(CHROMIUM)) {
+  console.log(`SKIP: ${CHROMIUM} not found (apt-get install chromium)`);
+  process.exit(77);
+}
+if (!dist || !fs.existsSync(path.join(dist, 'index.html'))) {
+  console.error(`web client not built: ${dist}/index.html missing`);
+  process.exit(1);
+}
+const require = createRequire(path.join(path.resolve(webSrc), 'package.json'));
+const { chromium } = require('playwright-core');
+const SHOTS = path.resolve(shotsArg);
+fs.rmSync(SHOTS, { recursive: true, force: true });
+fs.mkdirSync(SHOTS, { recursive: true });
+
+const T0 = Date.now();
+const log = (...a) => console.log(`[${((Date.now() - T0) / 1000).toFixed(1)}s]`, ...a);
+
+// Words allowed in the Chinese interface, each for a reason:
+const ALLOW = new Set([
+  'Cordon', // the product's name
+  'Enter', 'Shift', 'TAB', // keys as printed on the keyboard
+  'English', // the language switch names the other language in that language
+  'KiB', // a unit
+  'IP', // "IP 地址" is how Chinese says it
+  'GitHub', 'GitLab', 'AWS', 'Google', 'API', 'Slack', 'Stripe', 'JWT', // products whose keys the guard finds
+]);
+
+// ---------------------------------------------------------------- server
+const data = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-web-console-'));
+const pwFile = path.join(data, 'admin.pw');
+const srv = spawn(cordon, ['serve', '--listen', '127.0.0.1:0', '--data', data, '--admin-password-file', pwFile,
+  '--insecure-fast-hash', '--log-level', 'warn', '--web-root', dist],
+{ env: { ...process.env, CORDON_TEST_FAST_HASH: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+let browser = null;
+function abort(e) {
+  console.error(e?.stack || e);
+  try { srv.kill('SIGKILL'); } catch { /* gone */ }
+  browser?.close().catch(() => undefined);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+process.on('uncaughtException', abort);
+process.on('unhandledRejection', abort);
+setTimeout(() => abort(new Error('console: overall time limit (240 s) reached')), 240000).unref();
+let srvErr = '';
+const port = await new Promise((resolve, reject) => {
+  const to = setTimeout(() => reject(new Error('cordon serve did not start in 30 s:\n' + srvErr)), 30000);
+  srv.stderr.on('data', (d) => {
+    srvErr += d;
+    const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(srvErr);
+    if (m) { clearTimeout(to); resolve(Number(m[1])); }
+  });
+  srv.on('exit', (c) => reject(new Error(`cordon serve exited ${c}:\n${srvErr}`)));
+});
+const base = `http://127.0.0.1:${port}`;
+log(`cordon serves the client at ${base}`);
+
+async function call(method, p, body, token, ok = true) {
+  const r = await fetch(base + '/api/v1' + p, {
+    method, headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  const j = text ? JSON.parse(text) : null;
+  if (ok && !r.ok) throw new Error(`${method} ${p} → ${r.status} ${text}`);
+  return j;
+}
+const PW = 'correct-horse-battery';
+const pw0 = fs.readFileSync(pwFile, 'utf8').trim();
+let adm = await call('POST', '/auth/login', { login: 'admin', password: pw0 });
+await call('POST', '/auth/password', { old_password: pw0, new_password: PW }, adm.token);
+adm = await call('POST', '/auth/login', { login: 'admin', password: PW });
+const AT = adm.token;
+async function mkUser(login, display_name, role = 'member', change = true) {
+  const r = await call('POST', '/admin/users', { login, display_name, role }, AT);
+  if (change) {
+    const s = await call('POST', '/auth/login', { login, password: r.password });
+    await call('POST', '/auth/password', { old_password: r.password, new_password: PW }, s.token);
+  }
+  return { ...r.user, oneTime: r.password };
+}
+const mem = await mkUser('alice', '王小丽');
+const bob = await mkUser('bob', '李大明');
+await mkUser('officer', '赵保密', 'officer');
+const newbie = await mkUser('newbie', '新同事', 'member', false);
+// Logins, the name the server gives the first administrator and the name
+// the admin types for a new lexicon below: data, not interface.
+const NAMES = new Set(['admin', 'alice', 'bob', 'officer', 'newbie', 'Administrator', 'projects']);
+
+// What the officer will look at: a group the officer is not in, with a
+// warning, a held and then justified message, a block and an opaque link.
+const ms = await call('POST', '/auth/login', { login: 'alice', password: PW });
+const group = await call('POST', '/conversations', { kind: 'group', title: '项目组', member_ids: [bob.id] }, ms.token);
+const direct = await call('POST', '/conversations', { kind: 'direct', member_ids: [bob.id] }, ms.token);
+let n = 0;
+const send = (cid, text, justification) => call('POST', `/conversations/${cid}/messages`,
+  { client_id: `c${++n}`, text, ...(justification ? { justification } : {}) }, ms.token, false);
+await send(direct.id, '你好，下午三点开会');
+await send(group.id, '身份证号 11010519491231002X 请查收');
+await send(group.id, '核心商密\n新产品定价策略（草案）');
+await send(group.id, '核心商密\n新产品定价策略（草案）', '已获部门负责人批准');
+await send(group.id, '绝密★30年\n关于某项目的通知');
+await send(group.id, '看这个 https://bit.ly/3xYz');
+
+// ---------------------------------------------------------------- browser
+browser = await chromium.launch({
+  executablePath: CHROMIUM, headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+});
+const errors = [];
+async function newPage(name, viewport = { width: 1280, height: 800 }, lang = 'zh') {
+  const ctx = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+  if (lang === 'en') await ctx.addInitScript(() => localStorage.setItem('cordon.lang', 'en'));
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(10000);
+  page.on('pageerror', (e) => errors.push(`${name}: ${e.message}`));
+  return page;
+}
+async function login(page, user, pw = PW) {
+  await page.goto(base + '/');
+  await page.locator('#login-id').fill(user);
+  await page.locator('#login-pw').fill(pw);
+  await page.locator('button[type=submit]').click();
+}
+const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+function expectTrue(cond, msg) { if (!cond) throw new Error(msg); }
+
+// The visible text of a page (text nodes of shown elements, placeholders,
+// titles, labels), without code: <code>, <pre>, editors, .mono (hashes).
+async function visibleText(page) {
+  return page.evaluate(() => {
+    const out = [];
+    const skip = (el) => el.closest('code, pre, textarea, script, style, .mono, canvas');
+    const shown = (el) => {
+      const s = getComputedStyle(el);
+      return s.display !== 'none' && s.visibility !== 'hidden' && el.getClientRects().length > 0;
+    };
+    const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let t; (t = w.nextNode());) {
+      const el = t.parentElement;
+      if (!el || skip(el)) continue;
+      const vis = el.closest('select') ?? el;
+      if (!shown(vis)) continue;
+      const s = t.textContent.trim();
+      if (s) out.push(s);
+    }
+    for (const el of document.querySelectorAll('[placeholder], [title], [aria-label]')) {
+      if (skip(el) || !shown(el)) continue;
+      for (const a of ['placeholder', 'title', 'aria-label']) if (el.getAttribute(a)) out.push(el.getAttribute(a));
+    }
+    return out;
+  });
+}
+
+const untranslated = new Map(); // word → where
+function englishWords(s) {
+  const t = s.replace(/https?:\/\/\S+/g, ' ').replace(/\S+@\S+/g, ' ').replace(/\b[A-Z][a-z]+\/[A-Za-z_]+\b/g, ' '); // URLs, e-mail, time zones
+  // a word with a digit, "_" or "." is an id or a number (11010519491231002X, pii.cn_id)
+  return (t.match(/[A-Za-z0-9][A-Za-z0-9_.'-]*/g) ?? [])
+    .map((w) => w.replace(/[.'-]+$/, ''))
+    .filter((w) => /[A-Za-z]/.test(w) && !ALLOW.has(w) && !NAMES.has(w) && !/[0-9_.]/.test(w));
+}
+async function walk(page, where) {
+  for (const s of await visibleText(page)) {
+    for (const w of englishWords(s)) if (!untranslated.has(w)) untranslated.set(w, `${where}: “${s.slice(0, 90)}”`);
+  }
+}
+
+const results = [];
+async function test(name, fn) {
+  const t = Date.now();
+  try {
+    await fn();
+    results.push([name, true]);
+    log(`ok   ${name} (${Date.now() - t} ms)`);
+  } catch (e) {
+    results.push([name, false]);
+    log(`FAIL ${name}: ${e.stack || e}`);
+  }
+}
+
+const M = await newPage('member');
+const O = await newPage('officer');
+const D = await newPage('admin');
+
+await test('a refused password says the server\'s reason in Chinese', async () => {
+  const M = await newPage('newbie');
+  await M.goto(base + '/');
+  await M.locator('[data-testid=login-form]').waitFor();
+  await walk(M, 'login');
+  await login(M, 'newbie', newbie.oneTime);
+  await M.locator('[data-testid=password-form]').waitFor();
+  await walk(M, 'forced password change');
+  // 10 characters but only 2 different ones: the server refuses it
+  await M.locator('#pw-new').fill('ababababab');
+  await M.locator('#pw-new2').fill('ababababab');
+  await M.locator('[data-testid=password-form] button[type=submit]').click();
+  const err = M.locator('[data-testid=password-form] .error');
+  await err.waitFor();
+  await walk(M, 'password refused');
+  await shot(M, 'password-refused-zh');
+  const text = await err.textContent();
+  await M.context().close();
+  expectTrue(text.includes('新密码至少要有 5 个不同的字符'), `password error: ${text}`);
+});
+
+await test('the member\'s chat screens and dialogs', async () => {
+  await login(M, 'alice');
+  await M.locator('[data-testid=conn-state][data-state=open]').waitFor();
+  await walk(M, 'chat list');
+  await M.goto(`${base}/#/chat/${group.id}`);
+  await M.locator('[data-testid=message]').first().waitFor();
+  await walk(M, 'group conversation');
+  const box = M.locator('[data-testid=composer]');
+  await box.fill('手机 13812345678，身份证号 11010519491231002X');
+  await M.locator('[data-testid=precheck]').waitFor();
+  await walk(M, 'composer pre-check');
+  await box.fill('核心商密\n新产品定价策略（草案）');
+  await M.locator('[data-testid=precheck][data-verdict=confirm]').waitFor();
+  await box.press('Enter');
+  await M.locator('[data-testid=confirm-dialog]').waitFor();
+  await walk(M, 'confirm dialog');
+  await M.keyboard.press('Escape');
+  await box.fill('绝密★30年\n关于某项目的通知');
+  await M.locator('[data-testid=precheck][data-verdict=block]').waitFor();
+  await box.press('Enter');
+  await M.locator('[data-testid=block-dialog]').waitFor();
+  await walk(M, 'block dialog');
+  await M.keyboard.press('Escape');
+  // a warning: sent, and the sender told what was found
+  await box.fill('身份证号 11010519491231002X 请查收');
+  await M.locator('[data-testid=precheck]').waitFor();
+  await box.press('Enter');
+  await M.locator('[data-testid=after-warn]').waitFor();
+  await walk(M, 'sent with a warning');
+  await box.fill('');
+  for (const [btn, what] of [['new-direct', 'new chat dialog'], ['new-group', 'new group dialog'], ['members-btn', 'members dialog']]) {
+    await M.locator(`[data-testid=${btn}]`).click();
+    await M.locator('[role=dialog]').waitFor();
+    await walk(M, what);
+    await M.keyboard.press('Escape');
+  }
+  await M.goto(`${base}/#/chat/${direct.id}`);
+  await M.locator('[data-testid=forward-btn]').first().click();
+  await M.locator('[role=dialog]').waitFor();
+  await walk(M, 'forward dialog');
+  await M.keyboard.press('Escape');
+  await M.goto(`${base}/#/account`);
+  await M.getByRole('button', { name: '修改密码' }).click();
+  await M.locator('[data-testid=password-form]').waitFor();
+  await walk(M, 'account');
+  await M.getByRole('button', { name: '启用双重验证' }).click();
+  await M.locator('#totp-code').waitFor();
+  await walk(M, 'two-step enrolment');
+});
+
+await test('the composer counts bytes and words the limit in characters', async () => {
+  await M.goto(`${base}/#/chat/${direct.id}`);
+  const box = M.locator('[data-testid=composer]');
+  await box.fill('字'.repeat(6000)); // 18000 bytes, over the 16384 of the default limits
+  const count = M.locator('[data-testid=char-count]');
+  await count.waitFor();
+  expectTrue((await count.getAttribute('data-over')) === 'true', 'counter not over');
+  expectTrue((await count.textContent()).includes('18000 / 16384'), `counter: ${await count.textContent()}`);
+  await box.press('Enter');
+  const err = M.locator('.composer [role=alert]');
+  await err.waitFor();
+  expectTrue((await err.textContent()).includes('消息过长（最多约 5400 个汉字）'), `error: ${await err.textContent()}`);
+  await walk(M, 'composer too long');
+  await shot(M, 'composer-too-long-zh');
+  await box.fill('字'.repeat(4000));
+  expectTrue((await count.getAttribute('data-over')) === 'false', 'counter over at 12000 bytes');
+  await box.fill('');
+});
+
+let alertIds = [];
+await test('alerts name their conversation, link sender and message; the sender filter is the directory', async () => {
+  await login(O, 'officer');
+  await O.goto(base + '/#/console/alerts');
+  const rows = O.locator('[data-testid=alert-row]');
+  await rows.first().waitFor();
+  expectTrue(await rows.count() >= 4, `alerts: ${await rows.count()}`);
+  alertIds = await rows.evaluateAll((rs) => rs.map((r) => r.getAttribute('data-alert-id')));
+  await walk(O, 'alerts list');
+  for (const id of alertIds) {
+    await O.goto(`${base}/#/console/alerts/${id}`);
+    await O.locator(`[data-testid=alert-detail]`).waitFor();
+    await O.waitForTimeout(150);
+    await walk(O, `alert ${id}`);
+  }
+  const conv = await O.locator('[data-testid=alert-conversation]').textContent();
+  expectTrue(conv.includes('群聊“项目组”') && !conv.includes('#'), `conversation: ${conv}`);
+  // the override alert: its message was delivered; the officer is not a member
+  await O.locator('[data-testid=alert-row]', { hasText: '确认后发送' }).first().click();
+  await O.locator('[data-testid=alert-message]', { hasText: '消息编号' }).waitFor();
+  // the sender links to that sender's alerts
+  await O.locator('[data-testid=alert-sender] [data-testid=user-link]').click();
+  await O.waitForURL(new RegExp(`#/console/alerts/user/${mem.id}$`));
+  await O.waitForFunction((id) => document.querySelector('[data-testid=f-user]')?.value === id, String(mem.id), { timeout: 5000 })
+    .catch(() => { throw new Error('sender filter not set by the link'); });
+  await O.locator('[data-testid=alert-row]').first().waitFor();
+  expectTrue(await O.locator('[data-testid=alert-row]', { hasText: '李大明' }).count() === 0, 'the filtered list shows another sender');
+  const options = await O.locator('[data-testid=f-user] option').allTextContents();
+  expectTrue(options.some((o) => o.includes('王小丽')) && options.some((o) => o.includes('李大明')), `sender options: ${options}`);
+  // the conversation filter names conversations too
+  const convOptions = await O.locator('[data-testid=f-conv] option').allTextContents();
+  expectTrue(convOptions.some((o) => o.includes('项目组')), `conversation options: ${convOptions}`);
+  // findings give their reason in Chinese
+  await O.goto(`${base}/#/console/alerts/${alertIds[alertIds.length - 1]}`);
+  const reason = await O.locator('[data-testid=finding-reason]').first().textContent();
+  expectTrue(/[\u4e00-\u9fff]/.test(reason), `reason: ${reason}`);
+});
+
+await test('the alert detail beside the list at 1280×800, its own page at 390×844', async () => {
+  await O.goto(`${base}/#/console/alerts/${alertIds[0]}`);
+  const list = await O.locator('[data-testid=alerts-list]').boundingBox();
+  const det = await O.locator('[data-testid=alert-detail]').boundingBox();
+  expectTrue(det.x >= list.x + list.width - 1 && det.y < 300, `desktop: list ${JSON.stringify(list)} detail ${JSON.stringify(det)}`);
+  await shot(O, 'alerts-desktop-zh');
+  const P = await newPage('phone', { width: 390, height: 844 });
+  await login(P, 'officer');
+  await P.locator('[data-testid=conn-state][data-state=open]').waitFor();
+  await P.goto(`${base}/#/console/alerts`);
+  await P.locator('[data-testid=alert-row]').first().waitFor();
+  expectTrue(!(await P.locator('[data-testid=alert-detail]').isVisible()), 'phone: a detail shown without a selection');
+  await shot(P, 'alerts-phone-zh');
+  await P.locator('[data-testid=alert-row]').first().click();
+  const pd = await P.locator('[data-testid=alert-detail]').boundingBox();
+  expectTrue(pd && pd.y < 300, `phone: detail at ${JSON.stringify(pd)}`);
+  expectTrue(!(await P.locator('[data-testid=alerts-list]').isVisible()), 'phone: the list is still shown beside the detail');
+  expectTrue(await P.evaluate(() => document.documentElement.scrollWidth <= 390), 'phone: horizontal overflow');
+  await walk(P, 'phone alert detail');
+  await shot(P, 'alert-detail-phone-zh');
+  await P.locator('[data-testid=alert-back]').click();
+  await P.locator('[data-testid=alert-row]').first().waitFor();
+  await P.context().close();
+});
+
+await test('the audit log: worded events, newest first, filters by actor and event', async () => {
+  await O.goto(base + '/#/console/audit');
+  const rows = O.locator('[data-testid=audit-row]');
+  await rows.first().waitFor();
+  const seqs = (await rows.evaluateAll((rs) => rs.map((r) => Number(r.firstElementChild.textContent))));
+  expectTrue(seqs.length > 5 && seqs.every((s, i) => i === 0 || s < seqs[i - 1]), `not newest first: ${seqs.slice(0, 8)}`);
+  await walk(O, 'audit');
+  await shot(O, 'audit-desktop-zh');
+  await O.locator('[data-testid=au-event]').selectOption('guard.block');
+  expectTrue(await rows.count() >= 1 && (await rows.evaluateAll((rs) => rs.every((r) => r.dataset.event === 'guard.block'))), 'event filter');
+  expectTrue((await rows.first().textContent()).includes('保密检查：拦截'), 'event not worded');
+  await O.locator('[data-testid=au-event]').selectOption('');
+  await O.locator('[data-testid=au-actor]').selectOption(String(bob.id));
+  const actors = await rows.evaluateAll((rs) => rs.map((r) => r.children[2].textContent));
+  expectTrue(actors.length > 0 && actors.every((a) => a === '李大明'), `actor filter: ${actors}`);
+});
+
+await test('the officer\'s other console screens', async () => {
+  for (const tab of ['dashboard', 'test']) {
+    await O.goto(`${base}/#/console/${tab}`);
+    await O.locator(`[data-testid=tab-${tab}][aria-current=page]`).waitFor();
+    await O.waitForTimeout(300);
+    await walk(O, tab);
+  }
+  await O.locator('[data-testid=gt-input]').fill('身份证号 11010519491231002X，见 https://bit.ly/3xYz，绝密★');
+  await O.locator('[data-testid=gt-run]').click();
+  await O.locator('[data-testid=gt-result]').waitFor();
+  await walk(O, 'test box result');
+  await shot(O, 'testbox-desktop-zh');
+  await O.goto(`${base}/#/account`);
+  await O.waitForTimeout(300);
+  await walk(O, 'officer account');
+});
+
+await test('the admin\'s screens', async () => {
+  await login(D, 'admin');
+  await D.locator('[data-testid=conn-state][data-state=open]').waitFor();
+  for (const tab of ['users', 'policy', 'lexicons', 'alerts', 'audit', 'dashboard']) {
+    await D.goto(`${base}/#/console/${tab}`);
+    await D.locator(`[data-testid=tab-${tab}][aria-current=page]`).waitFor();
+    await D.waitForTimeout(400);
+    await walk(D, `admin ${tab}`);
+  }
+  await D.goto(`${base}/#/console/users`);
+  await D.locator('[data-testid=user-row][data-login=alice]').getByRole('button', { name: '会话', exact: true }).click();
+  await D.waitForTimeout(300);
+  await walk(D, 'a user\'s sessions');
+  await D.goto(`${base}/#/console/lexicons`);
+  await D.locator('[data-testid=lx-new-name]').fill('projects');
+  await D.locator('[data-testid=lx-add]').click();
+  await D.waitForTimeout(300);
+  await walk(D, 'new lexicon');
+  await D.goto(`${base}/#/console/policy`);
+  await D.locator('[data-testid=policy-edit]').click();
+  await D.waitForTimeout(200);
+  await walk(D, 'policy editor');
+});
+
+await test('no English words on the Chinese screens', async () => {
+  const list = [...untranslated].map(([w, where]) => `  ${w} — ${where}`);
+  expectTrue(list.length === 0, `untranslated:\n${list.join('\n')}`);
+});
+
+// Screenshots of the changed console screens in English too (not checked).
+await test('screenshots in English', async () => {
+  for (const [vp, tag] of [[{ width: 1280, height: 800 }, 'desktop'], [{ width: 390, height: 844 }, 'phone']]) {
+    const E = await newPage(`en-${tag}`, vp, 'en');
+    await login(E, 'officer');
+    await E.locator('[data-testid=conn-state][data-state=open]').waitFor();
+    await E.goto(`${base}/#/console/alerts/${alertIds[0]}`);
+    await E.locator('[data-testid=alert-detail]').waitFor();
+    await shot(E, `alert-detail-${tag}-en`);
+    await E.goto(`${base}/#/console/audit`);
+    await E.locator('[data-testid=audit-row]').first().waitFor();
+    await shot(E, `audit-${tag}-en`);
+    if (tag === 'phone') {
+      await E.goto(`${base}/#/console/audit`);
+      await E.locator('[data-testid=audit-row]').first().waitFor();
+    }
+    await E.context().close();
+  }
+  const Z = await newPage('zh-phone', { width: 390, height: 844 });
+  await login(Z, 'officer');
+  await Z.locator('[data-testid=conn-state][data-state=open]').waitFor();
+  await Z.goto(`${base}/#/console/audit`);
+  await Z.locator('[data-testid=audit-row]').first().waitFor();
+  await shot(Z, 'audit-phone-zh');
+  await Z.context().close();
+});
+
+await test('no script errors', async () => {
+  expectTrue(errors.length === 0, errors.join('\n'));
+});
+
+await browser.close();
+process.removeAllListeners('unhandledRejection');
+srv.removeAllListeners('exit');
+const code = await new Promise((r) => {
+  srv.on('exit', (c, sig) => r(c ?? sig));
+  srv.kill('SIGTERM');
+  setTimeout(() => { srv.kill('SIGKILL'); r('timeout'); }, 15000).unref();
+});
+results.push(['cordon serve exits 0 on SIGTERM', code === 0]);
+fs.rmSync(data, { recursive: true, force: true });
+const passed = results.filter((r) => r[1]).length;
+console.log(`screenshots: ${SHOTS}`);
+console.log(`${passed} passed, ${results.length - passed} failed`);
+process.exit(passed === results.length ? 0 : 1);
