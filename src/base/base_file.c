@@ -105,3 +105,24 @@ int base_file_write_atomic(const char *target, const void *data, size_t len, mod
     free(tmp);
     return base_file_sync_dir(target);
 }
+
+int base_file_mkdir_p(const char *path, mode_t mode)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+
+    if (!n || n >= sizeof buf) {
+        errno = n ? ENAMETOOLONG : ENOENT;
+        return -1;
+    }
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != 0)
+            continue;
+        buf[i] = 0;
+        if (mkdir(buf, mode) && errno != EEXIST)
+            return -1;
+        buf[i] = i < n ? '/' : 0;
+    }
+    return 0;
+}

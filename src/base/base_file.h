@@ -27,6 +27,10 @@ int base_file_sync_dir(const char *path);
  * -1 with errno) is as it was. */
 int base_file_write_atomic(const char *target, const void *data, size_t len, mode_t mode);
 
+/* Creates the directory path and any missing parents with mode (existing
+ * ones are left as they are). Returns 0, or -1 with errno. */
+int base_file_mkdir_p(const char *path, mode_t mode);
+
 /* Writes all of p[0..n) to fd, retrying short writes and EINTR. Returns 0,
  * or -1 with errno. */
 int base_file_write_all(int fd, const void *p, size_t n);

@@ -549,6 +549,12 @@ struct store_methods {
     /* Removes changes older than `before` (ms). */
     int (*account_changes_prune)(store *s, int64_t before);
 
+    /* Writes a consistent copy of the whole database to dest, a file that
+     * must not exist yet (created 0600), while other handles and processes
+     * go on writing; STORE_CONFLICT when dest exists. NULL in a backend
+     * whose copies are made by its own tools (PostgreSQL: pg_dump). */
+    int (*backup)(store *s, const char *dest);
+
     /* Appended with schema version 3 (NULL in a backend without them: the
      * wrappers answer STORE_VERSION). */
     int (*member_get)(store *s, int64_t conv_id, int64_t user_id, store_member *out);
@@ -979,6 +985,11 @@ static inline int store_account_changes(store *s, int64_t after_seq, store_accou
 static inline int store_account_changes_prune(store *s, int64_t before)
 {
     return s->methods->account_changes_prune(s, before);
+}
+
+static inline int store_backup(store *s, const char *dest)
+{
+    return s->methods->backup ? s->methods->backup(s, dest) : STORE_VERSION;
 }
 
 #endif

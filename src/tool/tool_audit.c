@@ -6,6 +6,7 @@
  */
 #include "tool_cmd.h"
 #include "tool_opts.h"
+#include "tool_store.h"
 
 #include "server/srv.h"
 #include "store/store.h"
@@ -37,30 +38,7 @@ static const struct option audit_longopts[] = {
 
 static int open_store(const char *data, const char *config, store **s)
 {
-    store_options so = {.version = 1};
-    char *path = NULL, *err = NULL;
-    int rc;
-
-    *s = NULL;
-    rc = store_locate(data, config, &path, NULL, &err);
-    if (rc) {
-        fprintf(stderr, "cordon audit: %s\n", err ? err : store_strerror(rc));
-        goto fail;
-    }
-    if (access(path, F_OK)) {
-        fprintf(stderr, "cordon audit: no database at %s (use --data DIR or --config FILE)\n",
-                path);
-        rc = STORE_NOTFOUND;
-        goto fail;
-    }
-    so.path = path;
-    rc = store_open(&so, s, &err);
-    if (rc)
-        fprintf(stderr, "cordon audit: %s: %s\n", path, err ? err : store_strerror(rc));
-fail:
-    free(path);
-    free(err);
-    return rc;
+    return tool_store_open(CMD, data, config, false, s, NULL);
 }
 
 /* What the command line and the configuration say. */

@@ -38,5 +38,8 @@ int tool_user_main(int argc, char **argv);
 void tool_user_help(FILE *f);
 int tool_audit_main(int argc, char **argv);
 void tool_audit_help(FILE *f);
+int tool_backup_main(int argc, char **argv);
+int tool_restore_main(int argc, char **argv);
+void tool_backup_help(FILE *f);
 
 #endif

@@ -21,6 +21,8 @@ static const tool_cmd commands[] = {
     {"user", "manage accounts: add, list, disable, reset-password, role", tool_user_main,
      tool_user_help},
     {"audit", "verify or export the hash-chained audit log", tool_audit_main, tool_audit_help},
+    {"backup", "copy the server's data while it runs", tool_backup_main, tool_backup_help},
+    {"restore", "start a new data directory from a backup", tool_restore_main, tool_backup_help},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

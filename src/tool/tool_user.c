@@ -8,6 +8,7 @@
  * passwords are printed once on stdout and never stored in clear.
  */
 #include "base/base_text.h"
+#include "tool_store.h"
 #include "tool_cmd.h"
 #include "tool_opts.h"
 
@@ -59,39 +60,9 @@ static void fail_msg(const char *what, int rc)
     fprintf(stderr, "cordon user: %s: %s\n", what, acct_strerror(rc));
 }
 
-/* Opens the database named by --data/--config. create: make the data
- * directory (0700) when missing, as the server would. */
 static int open_store(const user_opts *o, bool create, store **s)
 {
-    store_options so = {.version = 1};
-    char *path = NULL, *dir = NULL, *err = NULL;
-    int rc;
-
-    *s = NULL;
-    rc = store_locate(o->data, o->config, &path, &dir, &err);
-    if (rc) {
-        fprintf(stderr, "cordon user: %s\n", err ? err : store_strerror(rc));
-        goto fail;
-    }
-    if (create && mkdir(dir, 0700) && errno != EEXIST) {
-        fprintf(stderr, "cordon user: %s: %s\n", dir, strerror(errno));
-        rc = STORE_IO;
-        goto fail;
-    }
-    if (!create && access(path, F_OK)) {
-        fprintf(stderr, "cordon user: no database at %s (use --data DIR or --config FILE)\n", path);
-        rc = STORE_NOTFOUND;
-        goto fail;
-    }
-    so.path = path;
-    rc = store_open(&so, s, &err);
-    if (rc)
-        fprintf(stderr, "cordon user: %s: %s\n", path, err ? err : store_strerror(rc));
-fail:
-    free(path);
-    free(dir);
-    free(err);
-    return rc;
+    return tool_store_open(CMD, o->data, o->config, create, s, NULL);
 }
 
 /* Reads a password from stdin (first line, newline removed). */

@@ -161,6 +161,15 @@ static void test_file_atomic(void **state)
     assert_non_null(fgets(buf, sizeof buf, f));
     pclose(f);
     assert_int_equal(atoi(buf), 1);
+    /* directories with their parents, twice */
+    snprintf(path, sizeof path, "%s/a/b/c", dir);
+    assert_int_equal(base_file_mkdir_p(path, 0700), 0);
+    assert_int_equal(base_file_mkdir_p(path, 0700), 0);
+    assert_int_equal(stat(path, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    snprintf(buf, sizeof buf, "rm -r '%s/a'", dir);
+    assert_int_equal(system(buf), 0);
+    snprintf(path, sizeof path, "%s/key", dir);
     /* a directory that does not exist: an error, errno set */
     assert_int_equal(base_file_write_atomic("/nonexistent-dir/x", "a", 1, 0600), -1);
     unlink(path);
