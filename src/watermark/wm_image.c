@@ -36,11 +36,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define A_FLAT   1.0  /* grey levels at the peak in a flat cell */
-#define A_SLOPE  0.30 /* more per grey level of the cell's standard deviation */
-#define A_MAX    7.0  /* the cap for a textured cell */
-#define A_BOOST  2.0  /* informed embedding may raise a cell up to this × its A */
-#define SOFT_CAP 3.0  /* a normalised cell correlation is clipped to ±this */
+#define A_FLAT      1.0  /* grey levels at the peak in a flat cell */
+#define A_SLOPE     0.30 /* more per grey level of the cell's standard deviation */
+#define A_MAX       7.0  /* the cap for a textured cell */
+#define A_BOOST     2.0  /* informed embedding may raise a cell up to this × its A */
+#define SOFT_CAP    4.0  /* a cell's z-score is clipped to ±this */
+#define NOISE_FLOOR 1.0  /* grey levels: the least noise a cell is assumed to have */
 
 /* ---- reading images --------------------------------------------------------- */
 
@@ -407,35 +408,38 @@ out:
 
 /* ---- reading --------------------------------------------------------------------- */
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 void wm_decode_plane(const wm_key *key, const float plane[WM_PLANE * WM_PLANE], wm_result *r)
 {
-    double pat[WM_SUB], corr[WM_CELLS], mag[WM_CELLS], scale;
+    double pat[WM_SUB], pp = 0;
     float soft[WM_CELLS];
 
     for (int s = 0; s < WM_SUB; s++)
         pat[s] = sin(2.0 * M_PI * ((double)s + 0.5) / WM_SUB);
+    for (int sy = 0; sy < WM_SUB; sy++)
+        for (int sx = 0; sx < WM_SUB; sx++)
+            pp += pat[sy] * pat[sx] * pat[sy] * pat[sx];
     for (int cy = 0; cy < WM_GRID; cy++)
         for (int cx = 0; cx < WM_GRID; cx++) {
-            double c = 0;
+            double c = 0, sum = 0, sum2 = 0, res, z;
             for (int sy = 0; sy < WM_SUB; sy++)
                 for (int sx = 0; sx < WM_SUB; sx++) {
-                    float v = plane[(size_t)(cy * WM_SUB + sy) * WM_PLANE + cx * WM_SUB + sx];
-                    c += pat[sy] * pat[sx] * (isfinite(v) ? v : 0.0);
+                    float f = plane[(size_t)(cy * WM_SUB + sy) * WM_PLANE + cx * WM_SUB + sx];
+                    double v = isfinite(f) ? f : 0.0;
+                    c += pat[sy] * pat[sx] * v;
+                    sum += v;
+                    sum2 += v * v;
                 }
-            corr[cy * WM_GRID + cx] = c;
-            mag[cy * WM_GRID + cx] = fabs(c);
+            /* the cell's own texture once the mark's share is taken out:
+             * the noise this cell's reading is subject to, so a textured
+             * cell weighs less than a clean flat one (a weight of 1/noise,
+             * floored so that a perfectly flat cell is not trusted
+             * without bound) */
+            res = (sum2 - sum * sum / (WM_SUB * WM_SUB) - c * c / pp) / (WM_SUB * WM_SUB);
+            res = sqrt(res > 0 ? res : 0);
+            z = c / sqrt(pp) / (res > NOISE_FLOOR ? res : NOISE_FLOOR);
+            soft[cy * WM_GRID + cx] = (float)(z > SOFT_CAP    ? SOFT_CAP
+                                              : z < -SOFT_CAP ? -SOFT_CAP
+                                                              : z);
         }
-    qsort(mag, WM_CELLS, sizeof *mag, cmp_double);
-    scale = 1.4826 * mag[WM_CELLS / 2];
-    for (int c = 0; c < WM_CELLS; c++) {
-        double v = scale > 1e-9 ? corr[c] / scale : 0.0;
-        soft[c] = (float)(v > SOFT_CAP ? SOFT_CAP : v < -SOFT_CAP ? -SOFT_CAP : v);
-    }
     wm_decode_soft(key, soft, r);
 }
