@@ -315,12 +315,11 @@ done:
 
 /* ---- measuring ------------------------------------------------------------------ */
 
-/* Area weights along one axis: output sample o covers input [o·n/P, (o+1)·n/P).
- * For input pixel x, its (at most WM_PLANE-spanning) overlaps are found by
- * walking; here: the first output index and the share of pixel x in it and
- * in the next one (a pixel straddles at most two samples when n >= P, and
- * a sample covers part of at most two pixels' ranges when n < P: handled by
- * the general loop in plane_axis). */
+/* Area weights along one axis of n pixels: plane sample o covers the pixel
+ * interval [o·n/P, (o+1)·n/P), i.e. pixels lo[o]..hi[o], the first with
+ * weight wlo[o] (its share inside the interval), the last with whi[o], those
+ * in between with 1. The same formula serves shrinking (n > P) and, for an
+ * image narrower than the plane, enlarging (one pixel, lo == hi). */
 static void plane_axis(int n, int *lo, int *hi, double *wlo, double *whi)
 {
     /* for each output sample o: input range [a, b) in pixel units */
@@ -354,7 +353,7 @@ int wm_measure(const unsigned char *data, size_t len, uint64_t max_pixels,
     int w, h, wpl, rc = -1;
     int lox[WM_PLANE], hix[WM_PLANE], loy[WM_PLANE], hiy[WM_PLANE];
     double wlox[WM_PLANE], whix[WM_PLANE], wloy[WM_PLANE], whiy[WM_PLANE];
-    double *rows = NULL, *line = NULL;
+    double *line = NULL;
     const l_uint32 *d;
 
     if (!rgb)
@@ -363,19 +362,17 @@ int wm_measure(const unsigned char *data, size_t len, uint64_t max_pixels,
     h = pixGetHeight(rgb);
     wpl = pixGetWpl(rgb);
     d = pixGetData(rgb);
-    rows = calloc((size_t)WM_PLANE * WM_PLANE, sizeof *rows);
     line = malloc((size_t)w * sizeof *line);
-    if (!rows || !line) {
+    if (!line) {
         snprintf(why, why_cap, "out of memory");
         goto out;
     }
     plane_axis(w, lox, hix, wlox, whix);
     plane_axis(h, loy, hiy, wloy, whiy);
-    /* rows: each output row o accumulates the horizontally averaged input
-     * rows it covers, weighted by their overlap */
-    for (int oy = 0, y0 = 0; oy < WM_PLANE; oy++) {
-        double wsum = 0;
-        (void)y0;
+    /* each plane row: the weighted mean of the input rows it covers, each
+     * of them first averaged across into WM_PLANE samples */
+    for (int oy = 0; oy < WM_PLANE; oy++) {
+        double acc[WM_PLANE] = {0}, wsum = 0;
         for (int y = loy[oy]; y <= hiy[oy]; y++) {
             double wy = axis_weight(oy, y, loy, hiy, wloy, whiy);
             const l_uint32 *src = d + (size_t)y * wpl;
@@ -384,23 +381,21 @@ int wm_measure(const unsigned char *data, size_t len, uint64_t max_pixels,
             for (int x = 0; x < w; x++)
                 line[x] = luma(src[x]);
             for (int ox = 0; ox < WM_PLANE; ox++) {
-                double s = 0, ws = 0;
+                double sum = 0, ws = 0;
                 for (int x = lox[ox]; x <= hix[ox]; x++) {
                     double wx = axis_weight(ox, x, lox, hix, wlox, whix);
-                    s += wx * line[x];
+                    sum += wx * line[x];
                     ws += wx;
                 }
-                rows[(size_t)oy * WM_PLANE + ox] += wy * (ws > 0 ? s / ws : 0);
+                acc[ox] += wy * (ws > 0 ? sum / ws : 0);
             }
             wsum += wy;
         }
         for (int ox = 0; ox < WM_PLANE; ox++)
-            plane[(size_t)oy * WM_PLANE + ox] =
-                (float)(wsum > 0 ? rows[(size_t)oy * WM_PLANE + ox] / wsum : 0);
+            plane[(size_t)oy * WM_PLANE + ox] = (float)(wsum > 0 ? acc[ox] / wsum : 0);
     }
     rc = 0;
 out:
-    free(rows);
     free(line);
     pixDestroy(&rgb);
     return rc;
