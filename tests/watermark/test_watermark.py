@@ -74,9 +74,10 @@ def psnr(a, b):
     return 99.0 if se == 0 else 10 * math.log10(255 * 255 / (se / len(a)))
 
 
-def run(*args, timeout=60):
+def run(*args, timeout=60, env=None):
     t0 = time.monotonic()
-    p = subprocess.run([CORDON, "watermark"] + list(args), capture_output=True, timeout=timeout)
+    p = subprocess.run([CORDON, "watermark"] + list(args), capture_output=True, timeout=timeout,
+                       env=env)
     return p.returncode, p.stdout.decode(), p.stderr.decode(), time.monotonic() - t0
 
 
@@ -158,6 +159,12 @@ def main():
               f"exit {rc} after {dt:.1f} s: {out}{err}")
         after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         check(f"hostile {fname} memory", max(before, after) < 512 * 1024, f"{after} KiB")
+
+    # the found image is parsed in the extraction worker, not in this
+    # process: a parser crash there is an error here (the worker's test hook)
+    env = dict(os.environ, CORDON_TEST_WORKER_CRASH="1")
+    rc, out, err, _ = run("decode", os.path.join(WORK, "photo.leak.jpg"), "--key-file", k1, env=env)
+    check("decode parses in the worker", rc == 2 and "crash" in err, f"exit {rc}: {out}{err}")
 
     # usage errors
     rc, _, err, _ = run("embed", os.path.join(WORK, "photo.png"), "-o",
