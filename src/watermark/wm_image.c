@@ -36,12 +36,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define A_FLAT      1.0  /* grey levels at the peak in a flat cell */
-#define A_SLOPE     0.30 /* more per grey level of the cell's standard deviation */
-#define A_MAX       7.0  /* the cap for a textured cell */
-#define A_BOOST     2.0  /* informed embedding may raise a cell up to this × its A */
-#define SOFT_CAP    4.0  /* a cell's z-score is clipped to ±this */
-#define NOISE_FLOOR 1.0  /* grey levels: the least noise a cell is assumed to have */
+#define A_FLAT   1.0  /* grey levels at the peak in a flat cell */
+#define A_SLOPE  0.30 /* more per grey level of the cell's standard deviation */
+#define A_MAX    7.0  /* the cap for a textured cell */
+#define A_BOOST  2.0  /* informed embedding may raise a cell up to this × its A */
+#define SOFT_CAP 4.0  /* a cell's z-score is clipped to ±this */
+/* The placement search (wm_decode_plane): the picture fills 80 % to 100 %
+ * of the found image along each axis, or up to 3 % of it is cut away. */
+#define SEARCH_S_MIN          0.80
+#define SEARCH_S_MAX          1.06
+#define SEARCH_S_STEP         0.01
+#define SEARCH_CROP           0.03
+#define SEARCH_TOP            4
+#define SEARCH_MIN_CONFIDENCE 9.0
+#define NOISE_FLOOR           1.0 /* grey levels: the least noise a cell is assumed to have */
 
 /* ---- reading images --------------------------------------------------------- */
 
@@ -403,38 +411,216 @@ out:
 
 /* ---- reading --------------------------------------------------------------------- */
 
-void wm_decode_plane(const wm_key *key, const float plane[WM_PLANE * WM_PLANE], wm_result *r)
-{
-    double pat[WM_SUB], pp = 0;
-    float soft[WM_CELLS];
+/* Where the marked picture lies in the found image, per axis: original
+ * plane coordinate u (0..WM_PLANE) is found-plane coordinate o + s·u. The
+ * identity (0, 1) is a copy that was rescaled but not cropped or framed. */
+typedef struct fit {
+    double o, s;
+} fit;
 
+/* The found plane at fractional sample index (fy, fx), bilinear; false when
+ * outside. */
+static bool sample(const float *plane, double fy, double fx, double *v)
+{
+    int y0 = (int)floor(fy), x0 = (int)floor(fx);
+    double ty = fy - y0, tx = fx - x0, a, b, c, d;
+    int y1 = ty > 0 ? y0 + 1 : y0, x1 = tx > 0 ? x0 + 1 : x0;
+
+    if (y0 < 0 || x0 < 0 || y1 >= WM_PLANE || x1 >= WM_PLANE)
+        return false;
+    a = plane[(size_t)y0 * WM_PLANE + x0];
+    b = plane[(size_t)y0 * WM_PLANE + x1];
+    c = plane[(size_t)y1 * WM_PLANE + x0];
+    d = plane[(size_t)y1 * WM_PLANE + x1];
+    *v = (1 - ty) * ((1 - tx) * a + tx * b) + ty * ((1 - tx) * c + tx * d);
+    if (!isfinite(*v))
+        *v = 0;
+    return true;
+}
+
+static void pattern(double pat[WM_SUB], double *pp)
+{
+    *pp = 0;
     for (int s = 0; s < WM_SUB; s++)
         pat[s] = sin(2.0 * M_PI * ((double)s + 0.5) / WM_SUB);
     for (int sy = 0; sy < WM_SUB; sy++)
         for (int sx = 0; sx < WM_SUB; sx++)
-            pp += pat[sy] * pat[sx] * pat[sy] * pat[sx];
+            *pp += pat[sy] * pat[sx] * pat[sy] * pat[sx];
+}
+
+/* The soft chips of the cells under one placement, then the decoder. A
+ * cell that falls partly outside the found image reads 0 (unknown). */
+static void decode_at(const wm_key *key, const float *plane, fit fy, fit fx, wm_result *r)
+{
+    double pat[WM_SUB], pp;
+    float soft[WM_CELLS];
+
+    pattern(pat, &pp);
     for (int cy = 0; cy < WM_GRID; cy++)
         for (int cx = 0; cx < WM_GRID; cx++) {
-            double c = 0, sum = 0, sum2 = 0, res, z;
-            for (int sy = 0; sy < WM_SUB; sy++)
-                for (int sx = 0; sx < WM_SUB; sx++) {
-                    float f = plane[(size_t)(cy * WM_SUB + sy) * WM_PLANE + cx * WM_SUB + sx];
-                    double v = isfinite(f) ? f : 0.0;
+            double c = 0, sum = 0, sum2 = 0, res, z = 0;
+            bool inside = true;
+            for (int sy = 0; sy < WM_SUB && inside; sy++)
+                for (int sx = 0; sx < WM_SUB && inside; sx++) {
+                    double v;
+                    inside = sample(plane, fy.o + fy.s * (cy * WM_SUB + sy + 0.5) - 0.5,
+                                    fx.o + fx.s * (cx * WM_SUB + sx + 0.5) - 0.5, &v);
                     c += pat[sy] * pat[sx] * v;
                     sum += v;
                     sum2 += v * v;
                 }
-            /* the cell's own texture once the mark's share is taken out:
-             * the noise this cell's reading is subject to, so a textured
-             * cell weighs less than a clean flat one (a weight of 1/noise,
-             * floored so that a perfectly flat cell is not trusted
-             * without bound) */
-            res = (sum2 - sum * sum / (WM_SUB * WM_SUB) - c * c / pp) / (WM_SUB * WM_SUB);
-            res = sqrt(res > 0 ? res : 0);
-            z = c / sqrt(pp) / (res > NOISE_FLOOR ? res : NOISE_FLOOR);
+            if (inside) {
+                /* the cell's own texture once the mark's share is taken
+                 * out: the noise this cell's reading is subject to, so a
+                 * textured cell weighs less than a clean flat one (a
+                 * weight of 1/noise, floored so that a perfectly flat cell
+                 * is not trusted without bound) */
+                res = (sum2 - sum * sum / (WM_SUB * WM_SUB) - c * c / pp) / (WM_SUB * WM_SUB);
+                res = sqrt(res > 0 ? res : 0);
+                z = c / sqrt(pp) / (res > NOISE_FLOOR ? res : NOISE_FLOOR);
+            }
             soft[cy * WM_GRID + cx] = (float)(z > SOFT_CAP    ? SOFT_CAP
                                               : z < -SOFT_CAP ? -SOFT_CAP
                                                               : z);
         }
     wm_decode_soft(key, soft, r);
+}
+
+/* Key-free: how strongly the found plane carries a one-period-per-cell
+ * sine along one axis (x when !vertical) under the placement f, whatever
+ * the other axis' placement: the energy of every line's per-cell sine
+ * correlation, per cell counted. The picture's own content gives about the
+ * same energy under every placement; the mark adds to it only under the
+ * right one (or one shifted by whole cells). */
+static double axis_energy(const float *plane, fit f, bool vertical)
+{
+    double ps[WM_SUB], pc[WM_SUB], pp = 0, e = 0;
+    int n = 0;
+
+    for (int i = 0; i < WM_SUB; i++) {
+        ps[i] = sin(2.0 * M_PI * ((double)i + 0.5) / WM_SUB);
+        pc[i] = cos(2.0 * M_PI * ((double)i + 0.5) / WM_SUB);
+        pp += ps[i] * ps[i];
+    }
+    for (int line = 0; line < WM_PLANE; line += 2) /* every other line is plenty */
+        for (int cell = 0; cell < WM_GRID; cell++) {
+            double a = 0, b = 0, sum = 0, sum2 = 0, v, res, za, zb;
+            bool inside = true;
+            for (int i = 0; i < WM_SUB && inside; i++) {
+                double pos = f.o + f.s * (cell * WM_SUB + i + 0.5) - 0.5;
+                inside = vertical ? sample(plane, pos, line, &v) : sample(plane, line, pos, &v);
+                a += ps[i] * v;
+                b += pc[i] * v;
+                sum += v;
+                sum2 += v * v;
+            }
+            if (!inside)
+                continue;
+            /* the mark is a sine in phase with the right placement; the
+             * picture's own content at that frequency falls on the sine
+             * and the cosine alike, so their difference is the mark's */
+            res = (sum2 - sum * sum / WM_SUB - (a * a + b * b) / pp) / WM_SUB;
+            res = sqrt(res > 0 ? res : 0);
+            res = res > NOISE_FLOOR ? res : NOISE_FLOOR;
+            za = a / sqrt(pp) / res;
+            zb = b / sqrt(pp) / res;
+            za = za * za > SOFT_CAP * SOFT_CAP ? SOFT_CAP * SOFT_CAP : za * za;
+            zb = zb * zb > SOFT_CAP * SOFT_CAP ? SOFT_CAP * SOFT_CAP : zb * zb;
+            e += za - zb;
+            n++;
+        }
+    return n >= WM_PLANE / 2 * WM_GRID / 2 ? e / n : -1e9;
+}
+
+/* The SEARCH_TOP best placements along one axis by axis_energy, at least
+ * two samples apart. */
+static void axis_search(const float *plane, bool vertical, fit top[SEARCH_TOP])
+{
+    double best[SEARCH_TOP];
+
+    for (int k = 0; k < SEARCH_TOP; k++) {
+        best[k] = -1;
+        top[k] = (fit){0, 1};
+    }
+    for (double s = SEARCH_S_MIN; s <= SEARCH_S_MAX + 1e-9; s += SEARCH_S_STEP)
+        for (double o = -SEARCH_CROP * WM_PLANE; o + s * WM_PLANE <= WM_PLANE * (1 + SEARCH_CROP);
+             o += 1.0) {
+            fit f = {o, s};
+            double e = axis_energy(plane, f, vertical);
+            int k = SEARCH_TOP;
+            bool near = false;
+            for (int j = 0; j < SEARCH_TOP; j++)
+                if (fabs(top[j].o - o) < 2.5 && fabs(top[j].s - s) < 2 * SEARCH_S_STEP &&
+                    best[j] >= 0) {
+                    near = true;
+                    if (e > best[j]) {
+                        best[j] = e;
+                        top[j] = f;
+                    }
+                }
+            if (near)
+                continue;
+            while (k > 0 && e > best[k - 1])
+                k--;
+            if (k == SEARCH_TOP)
+                continue;
+            for (int j = SEARCH_TOP - 1; j > k; j--) {
+                best[j] = best[j - 1];
+                top[j] = top[j - 1];
+            }
+            best[k] = e;
+            top[k] = f;
+        }
+}
+
+/* Climbs from `f` to the best placement nearby (quarter-sample and
+ * quarter-percent steps): the coarse grid is too coarse to decode at. */
+static fit axis_refine(const float *plane, fit f, bool vertical)
+{
+    double best = axis_energy(plane, f, vertical);
+    fit c = f;
+
+    for (double o = f.o - 1.0; o <= f.o + 1.0 + 1e-9; o += 0.25)
+        for (double s = f.s - SEARCH_S_STEP; s <= f.s + SEARCH_S_STEP + 1e-9;
+             s += SEARCH_S_STEP / 4) {
+            double e = axis_energy(plane, (fit){o, s}, vertical);
+            if (e > best) {
+                best = e;
+                c = (fit){o, s};
+            }
+        }
+    return c;
+}
+
+void wm_decode_plane(const wm_key *key, const float plane[WM_PLANE * WM_PLANE], wm_result *r)
+{
+    fit id = {0, 1}, ty[SEARCH_TOP], tx[SEARCH_TOP];
+    wm_result t;
+
+    decode_at(key, plane, id, id, r);
+    if (r->found)
+        return;
+    /* Not as sent or rescaled: perhaps cropped a little or framed (a
+     * screenshot with a window around the picture). Find the likeliest
+     * placements per axis without the key, then try each pair, and each
+     * shifted by a cell either way, with it. More tries mean more chances
+     * for noise to pass, so a placement found by search must clear a
+     * higher confidence. */
+    axis_search(plane, false, tx);
+    axis_search(plane, true, ty);
+    for (int k = 0; k < SEARCH_TOP; k++) {
+        tx[k] = axis_refine(plane, tx[k], false);
+        ty[k] = axis_refine(plane, ty[k], true);
+    }
+    for (int a = 0; a < SEARCH_TOP; a++)
+        for (int b = 0; b < SEARCH_TOP; b++)
+            for (int da = -1; da <= 1; da++)
+                for (int db = -1; db <= 1; db++) {
+                    fit fy = {ty[a].o + da * WM_SUB * ty[a].s, ty[a].s};
+                    fit fx = {tx[b].o + db * WM_SUB * tx[b].s, tx[b].s};
+                    decode_at(key, plane, fy, fx, &t);
+                    if (t.mac_ok && t.confidence >= SEARCH_MIN_CONFIDENCE &&
+                        (!r->found || t.confidence > r->confidence))
+                        *r = t;
+                }
 }

@@ -81,9 +81,15 @@ def run(*args, timeout=60, env=None):
     return p.returncode, p.stdout.decode(), p.stderr.decode(), time.monotonic() - t0
 
 
-def leak(src, dst, scale=1.0, quality=None, bright=1.0, rgba=False):
+def leak(src, dst, scale=1.0, quality=None, bright=1.0, rgba=False, crop=0, frame=0):
     """What becomes of an image a viewer passes on."""
     im = Image.open(src).convert("RGB")
+    if crop:  # cut `crop` of the width off the right edge
+        im = im.crop((0, 0, round(im.width * (1 - crop)), im.height))
+    if frame:  # a screenshot that caught `frame` px of window around it
+        f = Image.new("RGB", (im.width + 2 * frame, im.height + 2 * frame), (236, 236, 236))
+        f.paste(im, (frame, frame))
+        im = f
     if scale != 1.0:
         im = im.resize((round(im.width * scale), round(im.height * scale)), Image.BICUBIC)
     if bright != 1.0:
@@ -131,7 +137,9 @@ def main():
         if name == "photo":
             # brightening blank paper (255) changes nothing but the mark,
             # which it clips away: docs/WATERMARK.md
-            cases += [("brighter 10% + JPEG q70", {"bright": 1.1, "quality": 70})]
+            cases += [("brighter 10% + JPEG q70", {"bright": 1.1, "quality": 70}),
+                      ("3% cut off + JPEG q70", {"crop": 0.03, "quality": 70}),
+                      ("screenshot with a 30 px frame", {"frame": 30, "rgba": True})]
         for label, kw in cases:
             dst = os.path.join(WORK, f"{name}.leak.{'jpg' if 'quality' in kw else 'png'}")
             leak(marked, dst, **kw)
