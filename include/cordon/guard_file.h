@@ -107,6 +107,15 @@ guard_err guard_file_scan_message(guard_scanner *s, guard_ruleset *rs, const cha
 guard_err guard_file_strip(const char *in, const char *out, const char *worker_path,
                            guard_error *err);
 
+/* Reads the image at `in` (a file found outside: untrusted) in a worker,
+ * under the default limits (pixels, memory, time), and fills `plane` with
+ * exactly `plane_len` bytes: the watermark decoder's luminance plane
+ * (src/watermark/wm.h, wm_measure). GUARD_EINVAL with the reason when the
+ * image cannot be read (not an image, cut short, too many pixels, too
+ * small); GUARD_EIO when the worker failed or hit a limit. */
+guard_err guard_file_watermark_plane(const char *in, void *plane, size_t plane_len,
+                                     const char *worker_path, guard_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -4,6 +4,9 @@
  *
  *   argv: EXE __cordon-extract-worker scan  LIMITS ROOT OFFSET
  *         EXE __cordon-extract-worker strip LIMITS ROOT OFFSET   (output: fd 3)
+ *         EXE __cordon-extract-worker watermark LIMITS ROOT OFFSET
+ *             (output: fd 3, the luminance plane wm_measure() makes of an
+ *             image found outside, for the watermark decoder; key-free)
  *   fd 0: the input (a regular file or memfd, mapped read-only from OFFSET)
  *   fd 1: the pipe to the parent, framed (ex_core_proto.h)
  *   fd 2: inherited, for diagnostics only
@@ -31,6 +34,7 @@
 #include "cordon/guard_file.h"
 #include "ex_core.h"
 #include "ex_core_proto.h"
+#include "watermark/wm.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -91,12 +95,13 @@ static int set_limit(int res, rlim_t v)
     return setrlimit(res, &r);
 }
 
-static int set_rlimits(const ex_limits *l, uint64_t mapped, bool strip)
+/* `fsize`: what the mode may write to fd 3 (0 for scan). */
+static int set_rlimits(const ex_limits *l, uint64_t mapped, rlim_t fsize)
 {
     uint64_t cpu = (uint64_t)l->total_ms / 1000 + 2;
 
     if (set_limit(RLIMIT_CORE, 0) || set_limit(RLIMIT_CPU, (rlim_t)cpu) ||
-        set_limit(RLIMIT_FSIZE, strip ? (rlim_t)l->file_bytes + 65536 : 0))
+        set_limit(RLIMIT_FSIZE, fsize))
         return -1;
 #ifndef EX_ASAN
     if (l->memory_bytes && set_limit(RLIMIT_AS, (rlim_t)(l->memory_bytes + mapped)))
@@ -259,6 +264,36 @@ static void quiet_stderr(void)
 #endif
 }
 
+static int write_all(int fd, const void *p, size_t n)
+{
+    const char *d = p;
+    while (n) {
+        ssize_t k = write(fd, d, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        d += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* watermark mode: the plane of the image on fd 3, or an X frame saying why
+ * there is none. Returns 0, or -1 when the parent is gone. */
+static int measure(ex_job *j, const unsigned char *data, size_t len, const ex_limits *lim)
+{
+    static float plane[WM_PLANE * WM_PLANE];
+    char why[256];
+
+    signal(SIGXFSZ, SIG_IGN); /* a library warning on stderr: see ex_image.c */
+    if (wm_measure(data, len, lim->pixels, plane, why, sizeof why))
+        return ex_job_fail(j, why);
+    if (write_all(3, plane, sizeof plane))
+        return ex_job_fail(j, "cannot write the plane");
+    return 0;
+}
+
 static int run(int argc, char **argv)
 {
     ex_limits lim;
@@ -266,13 +301,16 @@ static int run(int argc, char **argv)
     size_t len;
     uint64_t offset, mapped;
     ex_job *j = NULL;
-    bool strip;
+    bool strip, wm;
+    rlim_t fsize;
     char *end;
     int code = EXP_EXIT_USAGE;
 
-    if (argc != 6 || (strcmp(argv[2], "scan") && strcmp(argv[2], "strip")))
+    if (argc != 6 ||
+        (strcmp(argv[2], "scan") && strcmp(argv[2], "strip") && strcmp(argv[2], "watermark")))
         goto out;
     strip = !strcmp(argv[2], "strip");
+    wm = !strcmp(argv[2], "watermark");
     if (parse_limits(argv[3], &lim))
         goto out;
     errno = 0;
@@ -288,7 +326,10 @@ static int run(int argc, char **argv)
     quiet_stderr();
     if (map_input(offset, lim.file_bytes, &data, &len, &mapped) || ex_magic_preload())
         goto out;
-    if (set_rlimits(&lim, mapped, strip) || sandbox())
+    fsize = strip ? (rlim_t)lim.file_bytes + 65536
+            : wm  ? (rlim_t)(WM_PLANE * WM_PLANE * sizeof(float)) + 65536
+                  : 0;
+    if (set_rlimits(&lim, mapped, fsize) || sandbox())
         goto out;
     /* test hooks: a parser crash and a parser that never returns */
     if (getenv("CORDON_TEST_WORKER_CRASH"))
@@ -305,6 +346,9 @@ static int run(int argc, char **argv)
         ex_detect(data, len, mime, sizeof mime);
         if (ex_job_mime(j, mime) ||
             (ex_strip(data, len, mime, 3, why, sizeof why) && ex_job_fail(j, why)))
+            goto broken;
+    } else if (wm) {
+        if (measure(j, data, len, &lim))
             goto broken;
     } else {
         ex_dispatch_root(j, argv[4], data, len);

@@ -1123,3 +1123,81 @@ out:
     free(c.loc);
     return rc;
 }
+
+guard_err guard_file_watermark_plane(const char *in, void *plane, size_t plane_len,
+                                     const char *worker_path, guard_error *err)
+{
+    gf_ctx c;
+    gf_worker w = {0};
+    guard_limits lim;
+    guard_error scratch = {0};
+    char msg[EXP_FAIL_MAX + 1] = "";
+    int in_fd = -1, out_fd = -1, status;
+    wk_end end = WK_CRASH;
+    guard_err rc = GUARD_EIO;
+    struct stat st;
+
+    guard_limits_defaults(&lim);
+    memset(&c, 0, sizeof c);
+    c.err = &scratch;
+    in_fd = open(in, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (in_fd < 0) {
+        rc = fail(err, GUARD_EIO, "cannot open %s: %s", in, strerror(errno));
+        goto out;
+    }
+    if (fstat(in_fd, &st) || !S_ISREG(st.st_mode)) {
+        rc = fail(err, GUARD_EINVAL, "%s: not a regular file", in);
+        goto out;
+    }
+    if ((uint64_t)st.st_size > lim.file_bytes) {
+        rc = fail(err, GUARD_EINVAL, "%s: larger than %llu bytes (limit file_bytes)", in,
+                  (unsigned long long)lim.file_bytes);
+        goto out;
+    }
+    /* the worker writes the plane here; read back only once it is gone */
+    out_fd = memfd_create("cordon-wm-plane", MFD_CLOEXEC);
+    if (out_fd < 0) {
+        rc = fail(err, GUARD_EIO, "memfd_create: %s", strerror(errno));
+        goto out;
+    }
+    w.buf = malloc(RBUF_CAP);
+    if (!w.buf) {
+        rc = fail(err, GUARD_ENOMEM, "out of memory");
+        goto out;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &w.deadline);
+    w.deadline.tv_sec += lim.total_ms / 1000;
+    rc = spawn(&w, worker_path ? worker_path : "/proc/self/exe", "watermark", &lim, base_name(in),
+               in_fd, 0, out_fd, err);
+    if (rc)
+        goto out;
+    end = read_frames(&c, &w, msg, sizeof msg);
+    status = reap(&w, end != WK_DONE);
+    if (end != WK_DONE || !WIFEXITED(status) || WEXITSTATUS(status)) {
+        rc = fail(err, GUARD_EIO, "%s: the image could not be read (%s)", in,
+                  end == WK_TIMEOUT || (WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU)
+                      ? "time limit"
+                  : WIFEXITED(status) && WEXITSTATUS(status) == EXP_EXIT_NOMEM ? "memory limit"
+                                                                               : "crash");
+    } else if (msg[0]) {
+        rc = fail(err, GUARD_EINVAL, "%s: %s", in, msg);
+    } else if (fstat(out_fd, &st) || (uint64_t)st.st_size != plane_len ||
+               pread(out_fd, plane, plane_len, 0) != (ssize_t)plane_len) {
+        rc = fail(err, GUARD_EIO, "%s: the image reader sent a plane of the wrong size", in);
+    } else {
+        rc = GUARD_OK;
+    }
+out:
+    if (w.pid > 0)
+        reap(&w, true);
+    if (w.fd > 0)
+        close(w.fd);
+    free(w.buf);
+    if (in_fd >= 0)
+        close(in_fd);
+    if (out_fd >= 0)
+        close(out_fd);
+    free(c.seg);
+    free(c.loc);
+    return rc;
+}

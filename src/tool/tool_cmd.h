@@ -32,6 +32,8 @@ int tool_check_main(int argc, char **argv);
 void tool_check_help(FILE *f);
 int tool_strip_main(int argc, char **argv);
 void tool_strip_help(FILE *f);
+int tool_watermark_main(int argc, char **argv);
+void tool_watermark_help(FILE *f);
 int tool_serve_main(int argc, char **argv);
 void tool_serve_help(FILE *f);
 int tool_user_main(int argc, char **argv);

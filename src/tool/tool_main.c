@@ -17,6 +17,8 @@ static const tool_cmd commands[] = {
      tool_check_help},
     {"strip", "write a copy of an image with all metadata removed", tool_strip_main,
      tool_strip_help},
+    {"watermark", "hide a viewer's id in an image, or read it back", tool_watermark_main,
+     tool_watermark_help},
     {"serve", "run the work-chat server", tool_serve_main, tool_serve_help},
     {"user", "manage accounts: add, list, disable, reset-password, role", tool_user_main,
      tool_user_help},
@@ -45,8 +47,8 @@ static void usage(FILE *f)
           "Commands:\n",
           f);
     for (size_t i = 0; i < N_COMMANDS; i++)
-        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
-    fputs("  help     show the help of a command: cordon help COMMAND\n"
+        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fputs("  help      show the help of a command: cordon help COMMAND\n"
           "\n"
           "Exit status: 0 allow, 1 something above allow, 2 error.\n",
           f);
