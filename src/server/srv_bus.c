@@ -1,13 +1,20 @@
 /*
- * srv_bus.c — the in-process bus (see srv_bus.h) and the loop-side delivery
- * of the events handlers produce.
+ * srv_bus.c — the connection registry (see srv_bus.h), the server's
+ * subscriber on the chat bus, and the loop-side delivery of events.
  *
  * Users map to an intrusive list of their connections through a chained
  * hash table keyed by user id; connections carry the links, so attaching
  * and detaching allocate only when a user's first connection arrives.
+ * Attaching a socket subscribes the server to its user on the chat bus
+ * (and to the staff, for an officer or admin); detaching unsubscribes.
+ *
+ * A chat event (chat_event.h) is serialised once, on the publishing
+ * thread, into one refcounted buffer; a small job carries it to the loop,
+ * which pushes that buffer to every socket of the users it names.
  */
 #include "srv_bus.h"
 
+#include "chat/chat_json.h"
 #include "srv_log.h"
 
 #include <stdlib.h>
@@ -68,6 +75,26 @@ static int is_staff(const srv_conn *c)
     return c->role == SRV_ROLE_OFFICER || c->role == SRV_ROLE_ADMIN;
 }
 
+/* The chat bus subscriptions that go with one socket. A failed subscribe
+ * closes the socket: the client reconnects rather than silently missing
+ * events. */
+static void subscribe(srv_conn *c, bool on)
+{
+    srv *s = c->srv;
+    chat_bus *cb = s->chat.bus;
+
+    if (!on) {
+        chat_unsubscribe(cb, &s->sub.base, CHAT_TOPIC_USER, c->user_id);
+        if (is_staff(c))
+            chat_unsubscribe(cb, &s->sub.base, CHAT_TOPIC_STAFF, 0);
+        return;
+    }
+    if (chat_subscribe(cb, &s->sub.base, CHAT_TOPIC_USER, c->user_id))
+        srv_conn_close_after(c, NULL, 1011, "out of memory");
+    else if (is_staff(c) && chat_subscribe(cb, &s->sub.base, CHAT_TOPIC_STAFF, 0))
+        srv_conn_close_after(c, NULL, 1011, "out of memory");
+}
+
 static void l_attach(srv_bus *bb, srv_conn *c)
 {
     local_bus *b = (local_bus *)bb;
@@ -101,6 +128,7 @@ static void l_attach(srv_bus *bb, srv_conn *c)
         b->staff = c;
     }
     b->n_conns++;
+    subscribe(c, true);
 }
 
 static void l_detach(srv_bus *bb, srv_conn *c)
@@ -120,6 +148,7 @@ static void l_detach(srv_bus *bb, srv_conn *c)
     if (c->bus_next)
         c->bus_next->bus_prev = c->bus_prev;
     c->bus_next = c->bus_prev = NULL;
+    subscribe(c, false);
     if (is_staff(c)) {
         if (c->staff_prev)
             c->staff_prev->staff_next = c->staff_next;
@@ -315,4 +344,98 @@ void srv_events_free(srv_event *ev)
         free(ev);
         ev = nx;
     }
+}
+
+/* ---- the chat bus subscriber (any thread) ------------------------------------ */
+
+/* A buffer holding the concatenation of parts[0..n). NULL when out of
+ * memory. */
+static srv_buf *splice(const char *const *parts, size_t n)
+{
+    size_t len = 0, at = 0;
+    srv_buf *b;
+
+    for (size_t i = 0; i < n; i++)
+        len += strlen(parts[i]);
+    b = srv_buf_new(len);
+    for (size_t i = 0; b && i < n; i++) {
+        size_t k = strlen(parts[i]);
+
+        memcpy(srv_buf_payload(b) + at, parts[i], k);
+        at += k;
+    }
+    return b;
+}
+
+/* The wire form of an event, once for all its recipients. */
+static srv_buf *wire(const chat_event *ev)
+{
+    json_t *mj;
+    char *msg;
+    srv_buf *b;
+
+    switch (ev->type) {
+    case CHAT_EV_MESSAGE_NEW:
+        /* The hot path: the message's JSON spliced into the frame rather
+         * than a second tree around it. */
+        mj = chat_json_message(ev->message);
+        msg = mj ? json_dumps(mj, JSON_COMPACT) : NULL;
+        json_decref(mj);
+        b = msg ? splice((const char *[]){"{\"type\":\"message.new\",\"message\":", msg, "}"}, 3)
+                : NULL;
+        free(msg);
+        if (b) {
+            /* For delivered receipts (srv_receipt.c). */
+            b->msg_id = ev->msg_id;
+            b->conv_id = ev->conv_id;
+            b->sender_id = ev->sender_id;
+        }
+        return b;
+    case CHAT_EV_MESSAGE_RECALLED:
+        return srv_event_buf("message.recalled",
+                             json_pack("{s:I,s:I}", "conversation_id", (json_int_t)ev->conv_id,
+                                       "message_id", (json_int_t)ev->msg_id));
+    case CHAT_EV_ALERT_NEW:
+        return srv_event_buf("alert.new", json_pack("{s:o}", "alert", chat_json_alert(ev->alert)));
+    case CHAT_EV_RECEIPT_READ:
+        return srv_event_buf("receipt", json_pack("{s:I,s:s,s:I,s:[I]}", "conversation_id",
+                                                  (json_int_t)ev->conv_id, "kind", "read",
+                                                  "message_id", (json_int_t)ev->msg_id, "user_ids",
+                                                  (json_int_t)ev->sender_id));
+    case CHAT_EV_CONVERSATION:
+        return srv_event_buf(chat_event_name(ev), json_deep_copy(ev->body));
+    }
+    return NULL;
+}
+
+static void push_finish(srv_job *j, srv *s)
+{
+    srv_deliver_events(s, j->events);
+    srv_events_free(j->events);
+    free(j);
+}
+
+static void sub_deliver(chat_sub *cs, const chat_event *ev, const int64_t *users, size_t n)
+{
+    srv *s = ((srv_sub *)cs)->srv;
+    srv_job *j = calloc(1, sizeof *j);
+    srv_buf *b = j ? wire(ev) : NULL;
+
+    if (!b) {
+        /* Not pushed: the store has it, clients re-read (chat_event.h). */
+        SRV_WARN("bus", "%s: out of memory; not pushed", chat_event_name(ev));
+        free(j);
+        return;
+    }
+    j->finish = push_finish;
+    j->ev_tail = &j->events;
+    srv_emit(j, ev->audience == CHAT_TO_STAFF ? SRV_EV_STAFF : SRV_EV_USERS, b, 0, 0, users, n);
+    atomic_fetch_add(&s->jobs_in_flight, 1);
+    srv_complete(s, j);
+}
+
+void srv_sub_init(srv *s)
+{
+    s->sub.base.deliver = sub_deliver;
+    s->sub.srv = s;
 }

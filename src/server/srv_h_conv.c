@@ -6,11 +6,11 @@
  * needs the owner or an admin of the group (403 otherwise — the caller is
  * a member, so the conversation's existence is no secret to them).
  */
+#include "chat/chat_cache.h"
 #include "srv_handlers.h"
-#include "srv_json.h"
+#include "chat/chat_json.h"
 #include "srv_log.h"
 #include "srv_text.h"
-#include "srv_view.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +29,7 @@ static json_t *conv_json(srv_worker *w, int64_t id, int my_role, int64_t *last_i
     if (!rc)
         rc = store_member_list(w->st, id, &ml);
     if (!rc)
-        o = srv_json_conv(&c, &ml, my_role);
+        o = chat_json_conv(&c, &ml, my_role);
     if (last_id)
         *last_id = c.last_message_id;
     store_conv_clear(&c);
@@ -49,6 +49,7 @@ static void emit_updated(srv_req *r, srv_worker *w, int64_t id)
 
 void srv_h_convs(srv_req *r, srv_worker *w)
 {
+    chat_env e = srv_chat_env(w);
     store_conv_summaries l = {0};
     json_t *arr;
     int rc = store_conv_list_for_user(w->st, r->user.id, &l);
@@ -71,21 +72,21 @@ void srv_h_convs(srv_req *r, srv_worker *w)
             json_decref(arr);
             goto out;
         }
-        o = srv_json_conv(&cs->conv, &ml, (int)cs->my_role);
+        o = chat_json_conv(&cs->conv, &ml, (int)cs->my_role);
         store_members_free(&ml);
         if (!o)
             continue;
         json_object_set_new(o, "unread", json_integer(cs->unread));
         /* Only stored messages exist here: blocked or held content never
          * was stored, so it can never be a "last message"; and only one
-         * the caller may see (srv_view.h). */
+         * the caller may see (chat_view.h). */
         {
-            srv_viewer v = {.user_id = r->user.id,
-                            .external = r->user.external,
-                            .shared_history = cs->conv.shared_history,
-                            .history_from = cs->my_history_from};
+            chat_viewer v = {.user_id = r->user.id,
+                             .external = r->user.external,
+                             .shared_history = cs->conv.shared_history,
+                             .history_from = cs->my_history_from};
             bool hidden = false;
-            json_t *last = cs->last.id ? srv_view_message(w, r->srv, &v, &cs->last, &hidden) : NULL;
+            json_t *last = cs->last.id ? chat_view_message(&e, &v, &cs->last, &hidden) : NULL;
 
             json_object_set_new(o, "last_message", last ? last : json_null());
         }
@@ -226,9 +227,10 @@ out:
 
 void srv_h_conv_get(srv_req *r, srv_worker *w)
 {
+    chat_env e = srv_chat_env(w);
     store_member_role role;
     store_message last = {0};
-    srv_viewer v;
+    chat_viewer v;
     bool hidden = false;
     json_t *o, *lj = NULL;
     int64_t last_id = 0;
@@ -242,9 +244,9 @@ void srv_h_conv_get(srv_req *r, srv_worker *w)
         return;
     }
     /* The last message as the list shows it, with the same rule
-     * (srv_view.h). */
+     * (chat_view.h). */
     if (last_id && !store_message_get(w->st, last_id, &last))
-        lj = srv_view_message(w, r->srv, &v, &last, &hidden);
+        lj = chat_view_message(&e, &v, &last, &hidden);
     json_object_set_new(o, "last_message", lj ? lj : json_null());
     store_message_clear(&last);
     srv_reply(r, 200, o);
@@ -374,10 +376,10 @@ void srv_h_member_add(srv_req *r, srv_worker *w)
             }
         }
     }
-    /* Bracketed for the send path's cache (srv_cache.h). */
-    srv_cache_change_begin(r->srv->cache, r->ids[0]);
+    /* Bracketed for the send path's cache (chat/chat_cache.h). */
+    chat_cache_change_begin(r->srv->chat.cache, r->ids[0]);
     rc = store_member_add(w->st, r->ids[0], uid, STORE_MEMBER, r->now);
-    srv_cache_change_end(r->srv->cache, r->ids[0]);
+    chat_cache_change_end(r->srv->chat.cache, r->ids[0]);
     if (rc == STORE_CONFLICT) {
         srv_error(r, 409, "conflict", "already a member");
         goto out;
@@ -410,11 +412,11 @@ static void remove_member(srv_req *r, srv_worker *w, int64_t conv_id, int64_t ui
     int rc;
 
     store_member_check(w->st, conv_id, uid, &role);
-    /* Bracketed for the send path's cache (srv_cache.h): once this
+    /* Bracketed for the send path's cache (chat/chat_cache.h): once this
      * returns, no send uses a member list that still has uid. */
-    srv_cache_change_begin(r->srv->cache, conv_id);
+    chat_cache_change_begin(r->srv->chat.cache, conv_id);
     rc = store_member_remove(w->st, conv_id, uid, r->now);
-    srv_cache_change_end(r->srv->cache, conv_id);
+    chat_cache_change_end(r->srv->chat.cache, conv_id);
     if (rc == STORE_NOTFOUND) {
         srv_error(r, 404, "not_found", "not a member");
         return;

@@ -3,7 +3,7 @@
  * the audit log.
  */
 #include "srv_handlers.h"
-#include "srv_json.h"
+#include "chat/chat_json.h"
 #include "srv_log.h"
 #include "store/store_ckpt.h"
 
@@ -67,7 +67,7 @@ void srv_h_alerts(srv_req *r, srv_worker *w)
     }
     arr = json_array();
     for (size_t i = 0; arr && i < l.n; i++)
-        json_array_append_new(arr, srv_json_alert(&l.items[i]));
+        json_array_append_new(arr, chat_json_alert(&l.items[i]));
     srv_reply(
         r, 200,
         json_pack("{s:o,s:o}", "alerts", arr, "next_before",
@@ -90,9 +90,9 @@ static void reply_alert(srv_req *r, srv_worker *w, int64_t id, bool notify)
     }
     if (notify)
         srv_emit(&r->job, SRV_EV_STAFF,
-                 srv_event_buf("alert.updated", json_pack("{s:o}", "alert", srv_json_alert(&a))), 0,
-                 0, NULL, 0);
-    srv_reply(r, 200, srv_json_alert(&a));
+                 srv_event_buf("alert.updated", json_pack("{s:o}", "alert", chat_json_alert(&a))),
+                 0, 0, NULL, 0);
+    srv_reply(r, 200, chat_json_alert(&a));
     store_alert_clear(&a);
 }
 
@@ -163,7 +163,7 @@ void srv_h_audit(srv_req *r, srv_worker *w)
     }
     arr = json_array();
     for (size_t i = 0; arr && i < l.n; i++)
-        json_array_append_new(arr, srv_json_audit(&l.items[i]));
+        json_array_append_new(arr, chat_json_audit(&l.items[i]));
     srv_reply(
         r, 200,
         json_pack("{s:o,s:o}", "entries", arr, "next_after",

@@ -19,7 +19,7 @@
  * Policy and lexicon texts are never logged: they name what is secret.
  */
 #include "srv_handlers.h"
-#include "srv_json.h"
+#include "chat/chat_json.h"
 #include "srv_log.h"
 
 #include <dirent.h>

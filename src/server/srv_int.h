@@ -9,10 +9,13 @@
  *   workers srv_pool: run handlers (store reads/writes, argon2, guard scans)
  *           with their own store handle and guard_scanner. Never touch a
  *           wsi or a srv_conn's fields other than through the job.
- *   writer  srv_writer: commits message appends in groups (one transaction
- *           for many), then hands each job back to the loop.
+ *   writer  srv_writer: commits the chat domain's commits (chat_commit.h)
+ *           in groups (one transaction for many), publishes their events,
+ *           then hands each waiting request back to the loop.
  * Jobs travel loop -> pool [-> writer] -> loop (srv->done, then
- * lws_cancel_service wakes the loop). A job holds a reference on its
+ * lws_cancel_service wakes the loop). Events published on the bus
+ * (chat_event.h) reach the loop the same way, serialised once on the
+ * publishing thread (srv_bus.c). A job holds a reference on its
  * connection, so a connection that closed meanwhile is freed only when its
  * last job has come back (closing is asynchronous).
  */
@@ -22,7 +25,10 @@
 #include "cordon/guard.h"
 #include "account/acct.h"
 #include "srv_buf.h"
-#include "srv_cache.h"
+#include "chat/chat.h"
+#include "chat/chat_commit.h"
+#include "chat/chat_event.h"
+#include "chat/chat_send.h"
 #include "srv_config.h"
 #include "srv_queue.h"
 #include "srv_rate.h"
@@ -82,28 +88,6 @@ struct srv_job {
 
 /* ---- a request: an HTTP call or a WebSocket frame ---------------------- */
 
-/* A message on its way to the writer. */
-typedef struct srv_append {
-    store_message_new m;
-    char *client_id, *text, *justification; /* owned copies behind m's pointers */
-    srv_conv_snap *conv;                    /* members and scope the send was checked against */
-    json_t *guard;                          /* the guard outcome for the sender (owned) */
-    /* warn / mask / override: an alert and an audit entry committed in the
-     * same transaction as the message (m.alert, m.audit point here) */
-    bool alert;
-    char *alert_category, *alert_rule, *alert_verdict;
-    char *findings_json; /* masked findings for the alert */
-    char *actor, *audit_detail;
-    char audit_event[32];
-    store_alert_new alert_new;
-    store_audit_new audit_new;
-    /* filled by the writer */
-    int rc;
-    bool duplicate;
-    int64_t alert_id; /* the alert written with the message (store fills it) */
-    store_message out;
-} srv_append;
-
 struct srv_req {
     srv_job job; /* first */
     srv *srv;
@@ -130,7 +114,15 @@ struct srv_req {
     store_user user;
     store_session sess;
     bool authed;
-    srv_append *append; /* a message send waiting for the writer */
+    /* Commits handed to the writer (srv_req_await): the request goes back
+     * to the loop when the last is done, after `after_commit` built the
+     * answer. The request owns `commit` and `forward`. */
+    chat_commit *commit;
+    chat_forward *forward;
+    chat_commit **await;
+    size_t n_await;
+    atomic_size_t await_left;
+    void (*after_commit)(srv_req *r);
     /* ---- output ---- */
     int status;
     json_t *resp;     /* body; NULL = no body (204) */
@@ -182,6 +174,13 @@ struct srv_worker {
 
 /* ---- the server context ------------------------------------------------ */
 
+/* The transport's subscriber on the chat bus: serialises each event once
+ * and hands it to the loop (srv_bus.c). */
+typedef struct srv_sub {
+    chat_sub base; /* first */
+    srv *srv;
+} srv_sub;
+
 struct srv {
     const srv_config *cfg;
     struct lws_context *lws;
@@ -193,9 +192,10 @@ struct srv {
     char *db_path;
     store *st; /* the loop's own handle: WebSocket authentication only */
     srv_rate *rate;
-    srv_bus *bus;
+    srv_bus *bus;           /* the connection registry: sockets by user (loop) */
+    chat chat;              /* the chat domain's context (engine, member cache, event bus) */
+    srv_sub sub;            /* this process' subscription to the chat bus (srv_bus.c) */
     srv_receipts *receipts; /* delivered pointers waiting for the writer (loop) */
-    srv_cache *cache;       /* conversations' members for the send path (any thread) */
     acct_login_policy login_pol;
     const acct_cost *cost;
     /* pool */
@@ -203,7 +203,7 @@ struct srv {
     srv_worker *workers;
     int n_workers;    /* threads started */
     int worker_slots; /* allocated */
-    /* writer */
+    /* writer: chat_commit items (srv_writer.c) */
     srv_queue appends;
     pthread_t writer_th;
     store *writer_st;
@@ -272,11 +272,11 @@ void srv_pool_stop(srv *s);
 /* ---- srv_writer.c ------------------------------------------------------ */
 
 int srv_writer_start(srv *s);
-/* Queues a request whose ->append is ready (from a worker). */
-void srv_writer_submit(srv *s, srv_req *r);
+/* Queues a commit (any thread). Once the writer has stopped, commits it at
+ * once with the loop's store handle (shutdown). */
+void srv_writer_submit(srv *s, chat_commit *c);
 /* Closes the queue, commits what is left, joins. */
 void srv_writer_stop(srv *s);
-void srv_append_free(srv_append *a);
 
 /* ---- srv_conn / srv_ws.c ----------------------------------------------- */
 
@@ -345,10 +345,6 @@ void srv_receipts_live(srv_receipts *p, int64_t sender, int64_t conv, int64_t ms
                        const int64_t *users, size_t n);
 /* Loop, after each drain of completions: sends the held receipts. */
 void srv_receipts_live_flush(srv_receipts *p);
-/* Writer: is this queued job a receipts job (not an append)? */
-bool srv_receipts_job(srv_job *j);
-/* Writer: stores it (one transaction) and frees it. */
-void srv_receipts_write(srv_job *j, store *st);
 
 /* ---- srv_static.c ------------------------------------------------------ */
 
@@ -358,6 +354,8 @@ bool srv_static_work(srv_job *j, srv_worker *w);
 
 /* ---- srv_bus.c ----------------------------------------------------------- */
 
+/* The chat bus subscriber of this server (s->sub). */
+void srv_sub_init(srv *s);
 void srv_deliver_events(srv *s, srv_event *ev);
 void srv_events_free(srv_event *ev);
 

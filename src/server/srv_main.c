@@ -15,6 +15,7 @@
  */
 #include "srv.h"
 
+#include "chat/chat_cache.h"
 #include "srv_auditck.h"
 #include "srv_bus.h"
 #include "srv_int.h"
@@ -40,6 +41,12 @@
 
 #define SHUTDOWN_GRACE_MS 10000
 #define HOUSEKEEPING_MS   60000
+
+/* The chat domain logs through the server's log (chat.h). */
+static void chat_log_hook(chat_log_level level, const char *component, const char *fmt, va_list ap)
+{
+    srv_vlog((srv_log_level)level, component, fmt, ap);
+}
 
 int64_t srv_now_ms(void)
 {
@@ -532,11 +539,20 @@ static int start(srv *s, const srv_run_opts *opts)
     s->rate = srv_rate_new(&cfg->limits, &cfg->login, 0);
     s->bus = srv_bus_local_new();
     s->receipts = srv_receipts_new(s);
-    /* 1M member ids (8 MiB) covers thousands of groups and direct chats. */
-    s->cache = srv_cache_new(1u << 20);
+    /* The chat domain: 1M member ids (8 MiB) in the cache covers thousands
+     * of groups and direct chats; the in-process event bus. */
+    s->chat = (chat){.lim = {.max_message_bytes = cfg->limits.max_message_bytes,
+                             .max_justification = cfg->limits.max_justification,
+                             .recall_window_seconds = cfg->recall_window_seconds},
+                     .engine = s->engine,
+                     .cache = chat_cache_new(1u << 20),
+                     .bus = chat_bus_local_new(),
+                     .log = chat_log_hook};
+    srv_sub_init(s);
     s->resync_frame = srv_event_buf("resync", json_pack("{s:s}", "reason", "slow_consumer"));
     s->revoked_frame = srv_event_buf("session.revoked", json_object());
-    if (!s->rate || !s->bus || !s->receipts || !s->cache || !s->resync_frame || !s->revoked_frame)
+    if (!s->rate || !s->bus || !s->receipts || !s->chat.cache || !s->chat.bus || !s->resync_frame ||
+        !s->revoked_frame)
         return -1;
     /* Every thread created from here on inherits the blocked set. */
     pthread_sigmask(SIG_BLOCK, &set, NULL);
@@ -655,8 +671,10 @@ static void cleanup(srv *s)
     srv_buf_unref(s->changed_frame);
     if (s->bus)
         s->bus->ops->destroy(s->bus);
+    if (s->chat.bus)
+        s->chat.bus->ops->destroy(s->chat.bus);
     srv_rate_free(s->rate);
-    srv_cache_free(s->cache);
+    chat_cache_free(s->chat.cache);
     store_close(s->st);
     guard_engine_free(s->engine);
     free(s->db_path);

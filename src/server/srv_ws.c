@@ -11,7 +11,7 @@
  */
 #include "srv_bus.h"
 #include "srv_handlers.h"
-#include "srv_json.h"
+#include "chat/chat_json.h"
 #include "srv_log.h"
 #include "srv_origin.h"
 
@@ -193,7 +193,7 @@ static void send_hello(srv *s, srv_conn *c)
         srv_conn_close_after(c, NULL, 1011, "store");
         return;
     }
-    o = json_pack("{s:o,s:I,s:I}", "user", srv_json_user(&user, true), "session_id",
+    o = json_pack("{s:o,s:I,s:I}", "user", chat_json_user(&user, true), "session_id",
                   (json_int_t)c->session_id, "server_time", (json_int_t)srv_now_ms());
     b = srv_event_buf("hello", o);
     if (b) {
