@@ -55,8 +55,9 @@ const srv_route srv_routes[] = {
     {SRV_PATCH, V1 "/conversations/{id}/members/{id}", 0, H(srv_h_member_role)},
     {SRV_POST, V1 "/conversations/{id}/leave", 0, H(srv_h_conv_leave)},
     {SRV_GET, V1 "/conversations/{id}/messages", 0, H(srv_h_history)},
-    {SRV_POST, V1 "/conversations/{id}/messages", 0, H(srv_h_send)},
-    {SRV_POST, V1 "/conversations/{id}/read", 0, H(srv_h_read)},
+    {SRV_POST, V1 "/conversations/{id}/messages", 0, H(srv_h_send), "message.send",
+     "conversation_id", "message.ack"},
+    {SRV_POST, V1 "/conversations/{id}/read", 0, H(srv_h_read), "read", "conversation_id", NULL},
     {SRV_POST, V1 "/messages/{id}/recall", 0, H(srv_h_recall)},
     {SRV_POST, V1 "/messages/{id}/forward", 0, H(srv_h_forward)},
     {SRV_POST, V1 "/guard/check", 0, H(srv_h_guard_check)},
@@ -501,7 +502,7 @@ bool srv_api_work(srv_job *j, srv_worker *w)
     srv_match m;
 
     r->now = srv_now_ms();
-    /* WebSocket frames come with their route (srv_ws.c): no matching. */
+    /* WebSocket frames come with their route (srv_ws.c, srv_route_by_frame). */
     m = r->route ? SRV_MATCH_OK
                  : srv_route_match(srv_routes, srv_n_routes, r->method, r->path, &r->route, r->ids);
     if (m == SRV_MATCH_NOT_FOUND) {

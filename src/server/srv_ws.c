@@ -219,21 +219,12 @@ static void reply_error(srv_conn *c, json_t *req, const char *code, const char *
     }
 }
 
-/* The route a frame type stands for (its HTTP twin), found once. */
-static const srv_route *route_of(srv_handler_fn *h)
-{
-    for (size_t i = 0; i < srv_n_routes; i++)
-        if (srv_routes[i].handler == (const void *)h)
-            return &srv_routes[i];
-    return NULL;
-}
-
 static void frame(srv *s, srv_conn *c, const char *data, size_t len)
 {
-    json_t *o = json_loadb(data, len, 0, NULL), *req, *conv;
+    json_t *o = json_loadb(data, len, 0, NULL), *req, *id;
+    const srv_route *route;
     const char *type;
     srv_req *r = NULL;
-    char path[96];
 
     if (!o || !json_is_object(o)) {
         reply_error(c, NULL, "bad_request", "a frame is one JSON object");
@@ -270,38 +261,32 @@ static void frame(srv *s, srv_conn *c, const char *data, size_t len)
         }
         goto out;
     }
-    if (strcmp(type, "message.send") && strcmp(type, "read")) {
+    /* The same route table as HTTP: the frame names its route. */
+    route = srv_route_by_frame(srv_routes, srv_n_routes, type);
+    if (!route) {
         reply_error(c, req, "bad_request", "unknown frame type");
         goto out;
     }
-    conv = json_object_get(o, "conversation_id");
-    if (!json_is_integer(conv) || json_integer_value(conv) <= 0) {
-        reply_error(c, req, "bad_request", "conversation_id missing");
+    id = json_object_get(o, route->ws_id);
+    if (!json_is_integer(id) || json_integer_value(id) <= 0) {
+        char msg[96];
+
+        snprintf(msg, sizeof msg, "%s missing", route->ws_id);
+        reply_error(c, req, "bad_request", msg);
         goto out;
     }
-    snprintf(path, sizeof path, "/api/v1/conversations/%lld/%s",
-             (long long)json_integer_value(conv), type[0] == 'm' ? "messages" : "read");
     r = srv_req_new(s, c);
-    if (!r || !(r->path = strdup(path))) {
+    if (!r) {
         reply_error(c, req, "internal", "out of memory");
         goto out;
     }
     r->ws = true;
     r->ws_has_req = req != NULL;
     r->ws_req = req ? json_integer_value(req) : 0;
-    r->ws_ok_type = type[0] == 'm' ? "message.ack" : NULL;
-    r->method = SRV_POST;
-    {
-        /* Loop thread only: plain statics are enough. */
-        static const srv_route *send_route, *read_route;
-
-        if (!send_route) {
-            send_route = route_of(srv_h_send);
-            read_route = route_of(srv_h_read);
-        }
-        r->route = type[0] == 'm' ? send_route : read_route;
-        r->ids[0] = json_integer_value(conv);
-    }
+    r->ws_ok_type = route->ws_ack;
+    r->method = route->method;
+    r->route = route;
+    r->ids[0] = json_integer_value(id);
     /* The identity the socket authenticated with (srv_api.c trusts it). */
     r->user.id = c->user_id;
     r->user.role = (store_role)c->role;
