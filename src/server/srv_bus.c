@@ -281,7 +281,7 @@ srv_bus *srv_bus_local_new(void)
 
 /* Records the delivery (stored pointers, srv_receipt.c) and queues the
  * live `receipt` to the sender. Compacts reached[] in place. */
-static void delivered_receipt(srv *s, const srv_buf *msg, int64_t *reached, size_t n)
+static void delivered_receipt(srv *s, const srv_event *msg, int64_t *reached, size_t n)
 {
     size_t k = 0;
 
@@ -309,8 +309,8 @@ void srv_deliver_events(srv *s, srv_event *ev)
                     break;
             }
             n = s->bus->ops->to_users(s->bus, ev->users, ev->n_users, ev->buf, reached);
-            if (ev->buf->msg_id)
-                delivered_receipt(s, ev->buf, reached, n);
+            if (ev->msg_id)
+                delivered_receipt(s, ev, reached, n);
             if (reached != small)
                 free(reached);
             break;
@@ -384,12 +384,6 @@ static srv_buf *wire(const chat_event *ev)
         b = msg ? splice((const char *[]){"{\"type\":\"message.new\",\"message\":", msg, "}"}, 3)
                 : NULL;
         free(msg);
-        if (b) {
-            /* For delivered receipts (srv_receipt.c). */
-            b->msg_id = ev->msg_id;
-            b->conv_id = ev->conv_id;
-            b->sender_id = ev->sender_id;
-        }
         return b;
     case CHAT_EV_MESSAGE_RECALLED:
         return srv_event_buf("message.recalled",
@@ -430,6 +424,12 @@ static void sub_deliver(chat_sub *cs, const chat_event *ev, const int64_t *users
     j->finish = push_finish;
     j->ev_tail = &j->events;
     srv_emit(j, ev->audience == CHAT_TO_STAFF ? SRV_EV_STAFF : SRV_EV_USERS, b, 0, 0, users, n);
+    if (j->events && ev->type == CHAT_EV_MESSAGE_NEW) {
+        /* For delivered receipts (srv_receipt.c). */
+        j->events->msg_id = ev->msg_id;
+        j->events->conv_id = ev->conv_id;
+        j->events->sender_id = ev->sender_id;
+    }
     atomic_fetch_add(&s->jobs_in_flight, 1);
     srv_complete(s, j);
 }

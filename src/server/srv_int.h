@@ -66,8 +66,9 @@ typedef struct srv_event {
     srv_ev_kind kind;
     srv_buf *buf; /* owned reference; NULL for the close kinds */
     int64_t id, uid;
-    /* message.new only: the sender, whose sessions get the delivered receipt */
-    int64_t sender_id;
+    /* message.new only (msg_id != 0): the message, for delivered receipts
+     * (srv_receipt.c); the sender's sessions get the live receipt */
+    int64_t msg_id, conv_id, sender_id;
     size_t n_users;
     int64_t users[];
 } srv_event;
