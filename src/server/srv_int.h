@@ -244,7 +244,7 @@ int64_t srv_now_ms(void);
 /* Hands a finished job back to the loop (any thread). */
 void srv_complete(srv *s, srv_job *j);
 
-/* ---- srv_h_policy.c ------------------------------------------------------ */
+/* ---- srv_policy.c: the engine (files: srv_policy_files.h) ----------------- */
 
 /* Start-up: builds the engine from the configured policy and lexicons and
  * what admins saved under the data dir. Returns 0, or -1 with err filled. */
@@ -254,7 +254,7 @@ int srv_policy_start(srv *s, guard_error *err);
 int srv_policy_reload(srv *s, store *st, int64_t actor_id, const char *actor, char *err,
                       size_t errlen);
 
-/* srv_main.c: the name of the policy in force ("default" for the built-in
+/* The name of the policy in force ("default" for the built-in
  * one). Returns buf. */
 const char *srv_policy_name(srv *s, char *buf, size_t cap);
 /* A copy of the text of the policy in force (heap), or NULL for the

@@ -97,52 +97,6 @@ static void drain_done(srv *s)
     srv_receipts_live_flush(s->receipts);
 }
 
-/* ---- policy name -------------------------------------------------------------- */
-
-const char *srv_policy_name_of(const char *text, char *buf, size_t cap)
-{
-    /* The guard does not expose the name; a top-level `name:` line is the
-     * documented place (docs/POLICY.md). */
-    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-        size_t n = 0;
-
-        if (strncmp(p, "name:", 5))
-            continue;
-        p += 5;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (*p == '"' || *p == '\'')
-            p++;
-        while (p[n] && !strchr("\n\r\"'#", p[n]) && n + 1 < cap)
-            n++;
-        while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-            n--;
-        memcpy(buf, p, n);
-        buf[n] = 0;
-        return buf;
-    }
-    snprintf(buf, cap, "unnamed");
-    return buf;
-}
-
-const char *srv_policy_name(srv *s, char *buf, size_t cap)
-{
-    pthread_mutex_lock(&s->policy_mu);
-    snprintf(buf, cap, "%s", s->policy_name);
-    pthread_mutex_unlock(&s->policy_mu);
-    return buf;
-}
-
-char *srv_policy_text(srv *s)
-{
-    char *t;
-
-    pthread_mutex_lock(&s->policy_mu);
-    t = s->policy_text ? strdup(s->policy_text) : NULL;
-    pthread_mutex_unlock(&s->policy_mu);
-    return t;
-}
-
 static bool reload_work(srv_job *j, srv_worker *w)
 {
     char err[512];
