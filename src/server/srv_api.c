@@ -6,6 +6,7 @@
  * srv_api_work() runs on a worker; srv_api_finish() on the loop. Nothing
  * here blocks the loop: the loop only moves finished bytes to sockets.
  */
+#include "chat/chat_member.h"
 #include "srv_handlers.h"
 #include "chat/chat_json.h"
 #include "srv_log.h"
@@ -213,27 +214,8 @@ void srv_audit_req(srv_req *r, srv_worker *w, const char *event, const char *tar
 
 void srv_emit_conv(srv_req *r, srv_worker *w, int64_t conv_id, const char *type, json_t *obj)
 {
-    store_members ml = {0};
-    int64_t *uids = NULL;
-
     (void)r;
-    if (obj && store_member_list(w->st, conv_id, &ml) == STORE_OK &&
-        (uids = calloc(ml.n ? ml.n : 1, sizeof *uids))) {
-        chat_event ev = {.type = CHAT_EV_CONVERSATION,
-                         .audience = CHAT_TO_USERS,
-                         .conv_id = conv_id,
-                         .name = type,
-                         .body = obj,
-                         .users = uids,
-                         .n_users = ml.n};
-
-        for (size_t i = 0; i < ml.n; i++)
-            uids[i] = ml.items[i].user_id;
-        chat_publish(w->srv->chat.bus, &ev);
-    }
-    json_decref(obj);
-    free(uids);
-    store_members_free(&ml);
+    chat_publish_conv(&w->srv->chat, w->st, conv_id, type, obj);
 }
 
 /* ---- the chat domain's side of a request ----------------------------------- */

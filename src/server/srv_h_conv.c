@@ -6,7 +6,7 @@
  * needs the owner or an admin of the group (403 otherwise — the caller is
  * a member, so the conversation's existence is no secret to them).
  */
-#include "chat/chat_cache.h"
+#include "chat/chat_member.h"
 #include "srv_handlers.h"
 #include "chat/chat_json.h"
 #include "srv_log.h"
@@ -40,11 +40,8 @@ static json_t *conv_json(srv_worker *w, int64_t id, int my_role, int64_t *last_i
 
 static void emit_updated(srv_req *r, srv_worker *w, int64_t id)
 {
-    int rc;
-    json_t *c = conv_json(w, id, -1, NULL, &rc);
-
-    if (c)
-        srv_emit_conv(r, w, id, "conversation.updated", json_pack("{s:o}", "conversation", c));
+    (void)r;
+    chat_publish_conv_updated(&w->srv->chat, w->st, id);
 }
 
 void srv_h_convs(srv_req *r, srv_worker *w)
@@ -102,20 +99,13 @@ out:
  * answered 422 user_disabled. An unknown id passes: the store answers it. */
 static int refuse_disabled(srv_req *r, srv_worker *w, int64_t uid)
 {
-    store_user u = {0};
-    int rc = store_user_get(w->st, uid, &u);
-    bool disabled = rc == STORE_OK && u.disabled;
+    chat_env e = srv_chat_env(w);
+    chat_outcome o = {0};
 
-    store_user_clear(&u);
-    if (rc && rc != STORE_NOTFOUND) {
-        srv_store_error(r, w, rc, "member: user");
-        return -1;
-    }
-    if (disabled) {
-        srv_error(r, 422, "user_disabled", "user %lld is disabled", (long long)uid);
-        return -1;
-    }
-    return 0;
+    if (!chat_user_check_enabled(&e, uid, &o))
+        return 0;
+    srv_reply_outcome(r, &o);
+    return -1;
 }
 
 void srv_h_conv_create(srv_req *r, srv_worker *w)
@@ -254,29 +244,27 @@ void srv_h_conv_get(srv_req *r, srv_worker *w)
 
 static int require_group_admin(srv_req *r, srv_worker *w, int64_t conv_id, bool owner_only)
 {
-    store_member_role role;
-    store_conv c = {0};
-    int rc;
+    chat_env e = srv_chat_env(w);
+    chat_caller who = srv_caller(r);
+    chat_outcome o = {0};
 
-    if (srv_require_member(r, w, conv_id, &role))
-        return -1;
-    rc = store_conv_get(w->st, conv_id, &c);
-    if (rc) {
-        srv_store_error(r, w, rc, "conv_get");
-        return -1;
-    }
-    rc = c.kind != STORE_CONV_GROUP;
-    store_conv_clear(&c);
-    if (rc) {
-        srv_error(r, 422, "invalid", "a direct conversation has no administration");
-        return -1;
-    }
-    if (owner_only ? role != STORE_MEMBER_OWNER : role == STORE_MEMBER) {
-        srv_error(r, 403, "forbidden", "only the group's %s can do this",
-                  owner_only ? "owner" : "owner or admins");
-        return -1;
-    }
-    return 0;
+    if (!chat_group_admin_check(&e, &who, conv_id, owner_only, &o))
+        return 0;
+    srv_reply_outcome(r, &o);
+    return -1;
+}
+
+/* Hands a membership change to the writer (chat_member.c); it answers. */
+static void member_change(srv_req *r, srv_worker *w, chat_member_op op, int64_t conv_id,
+                          int64_t uid, store_member_role role)
+{
+    chat_caller who = srv_caller(r);
+
+    r->commit = chat_member_commit(&w->srv->chat, &who, op, conv_id, uid, role, r->now);
+    if (!r->commit)
+        srv_error(r, 500, "internal", "out of memory");
+    else
+        srv_req_await(r, &r->commit, 1, srv_answer_commit);
 }
 
 void srv_h_conv_patch(srv_req *r, srv_worker *w)
@@ -330,20 +318,12 @@ out:
     store_conv_clear(&c);
 }
 
-static void member_event(srv_req *r, srv_worker *w, int64_t conv_id, int64_t uid, const char *type)
-{
-    json_t *o =
-        json_pack("{s:I,s:I}", "conversation_id", (json_int_t)conv_id, "user_id", (json_int_t)uid);
-
-    srv_emit_conv(r, w, conv_id, type, o);
-}
-
 void srv_h_member_add(srv_req *r, srv_worker *w)
 {
     int64_t uid = 0;
     store_conv c = {0};
     store_user u = {0};
-    char target[48], *checked = NULL;
+    char *checked = NULL;
     int rc;
 
     if (srv_body_int(r, "user_id", &uid)) {
@@ -376,84 +356,21 @@ void srv_h_member_add(srv_req *r, srv_worker *w)
             }
         }
     }
-    /* Bracketed for the send path's cache (chat/chat_cache.h). */
-    chat_cache_change_begin(r->srv->chat.cache, r->ids[0]);
-    rc = store_member_add(w->st, r->ids[0], uid, STORE_MEMBER, r->now);
-    chat_cache_change_end(r->srv->chat.cache, r->ids[0]);
-    if (rc == STORE_CONFLICT) {
-        srv_error(r, 409, "conflict", "already a member");
-        goto out;
-    }
-    if (rc == STORE_NOTFOUND) {
-        srv_error(r, 422, "invalid", "no such user");
-        goto out;
-    }
     if (rc) {
-        srv_store_error(r, w, rc, "member_add");
+        srv_store_error(r, w, rc, "conv_get");
         goto out;
     }
-    snprintf(target, sizeof target, "conversation:%lld", (long long)r->ids[0]);
-    srv_audit_req(r, w, "conv.member_add", target, json_pack("{s:I}", "user_id", (json_int_t)uid));
-    member_event(r, w, r->ids[0], uid, "member.added");
-    emit_updated(r, w, r->ids[0]);
-    srv_reply(r, 204, NULL);
+    member_change(r, w, CHAT_MEMBER_ADD, r->ids[0], uid, STORE_MEMBER);
 out:
     free(checked);
     store_user_clear(&u);
     store_conv_clear(&c);
 }
 
-/* Removes uid; hands ownership on when the owner goes. */
+/* Removes uid; the writer hands ownership on when the owner goes. */
 static void remove_member(srv_req *r, srv_worker *w, int64_t conv_id, int64_t uid)
 {
-    store_members ml = {0};
-    store_member_role role = STORE_MEMBER;
-    char target[48];
-    int rc;
-
-    store_member_check(w->st, conv_id, uid, &role);
-    /* Bracketed for the send path's cache (chat/chat_cache.h): once this
-     * returns, no send uses a member list that still has uid. */
-    chat_cache_change_begin(r->srv->chat.cache, conv_id);
-    rc = store_member_remove(w->st, conv_id, uid, r->now);
-    chat_cache_change_end(r->srv->chat.cache, conv_id);
-    if (rc == STORE_NOTFOUND) {
-        srv_error(r, 404, "not_found", "not a member");
-        return;
-    }
-    if (rc) {
-        srv_store_error(r, w, rc, "member_remove");
-        return;
-    }
-    if (role == STORE_MEMBER_OWNER && !store_member_list(w->st, conv_id, &ml) && ml.n) {
-        /* The oldest admin, else the oldest member, becomes owner. */
-        size_t best = 0;
-        bool found_admin = false;
-
-        for (size_t i = 0; i < ml.n; i++) {
-            bool adm = ml.items[i].role == STORE_MEMBER_ADMIN;
-
-            if ((adm && !found_admin) ||
-                (adm == found_admin && ml.items[i].joined_at < ml.items[best].joined_at)) {
-                best = i;
-                found_admin = adm;
-            }
-        }
-        store_member_set_role(w->st, conv_id, ml.items[best].user_id, STORE_MEMBER_OWNER);
-    }
-    store_members_free(&ml);
-    snprintf(target, sizeof target, "conversation:%lld", (long long)conv_id);
-    srv_audit_req(r, w, "conv.member_remove", target,
-                  json_pack("{s:I}", "user_id", (json_int_t)uid));
-    /* The removed user hears of it too (then no more of this conversation). */
-    srv_emit(
-        &r->job, SRV_EV_USERS,
-        srv_event_buf("member.removed", json_pack("{s:I,s:I}", "conversation_id",
-                                                  (json_int_t)conv_id, "user_id", (json_int_t)uid)),
-        0, 0, &uid, 1);
-    member_event(r, w, conv_id, uid, "member.removed");
-    emit_updated(r, w, conv_id);
-    srv_reply(r, 204, NULL);
+    member_change(r, w, CHAT_MEMBER_REMOVE, conv_id, uid, STORE_MEMBER);
 }
 
 void srv_h_member_remove(srv_req *r, srv_worker *w)
@@ -485,8 +402,7 @@ void srv_h_conv_leave(srv_req *r, srv_worker *w)
 void srv_h_member_role(srv_req *r, srv_worker *w)
 {
     const char *role_s = NULL;
-    char target[48];
-    int role, rc;
+    int role;
 
     if (srv_body_str(r, "role", &role_s)) {
         if (r->status == 500)
@@ -504,18 +420,5 @@ void srv_h_member_role(srv_req *r, srv_worker *w)
         srv_error(r, 422, "invalid", "the owner's role cannot change");
         return;
     }
-    rc = store_member_set_role(w->st, r->ids[0], r->ids[1], (store_member_role)role);
-    if (rc == STORE_NOTFOUND) {
-        srv_error(r, 404, "not_found", "not a member");
-        return;
-    }
-    if (rc) {
-        srv_store_error(r, w, rc, "member_set_role");
-        return;
-    }
-    snprintf(target, sizeof target, "conversation:%lld", (long long)r->ids[0]);
-    srv_audit_req(r, w, "conv.member_role", target,
-                  json_pack("{s:I,s:s}", "user_id", (json_int_t)r->ids[1], "role", role_s));
-    emit_updated(r, w, r->ids[0]);
-    srv_reply(r, 204, NULL);
+    member_change(r, w, CHAT_MEMBER_ROLE, r->ids[0], r->ids[1], (store_member_role)role);
 }
