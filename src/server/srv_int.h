@@ -238,7 +238,7 @@ struct srv {
     int listen_pipe;                     /* after close_listeners(): see srv_main.c */
 };
 
-/* ---- srv_main.c --------------------------------------------------------- */
+/* ---- srv_pool.c: the clock, and jobs back to the loop ---------------------- */
 
 int64_t srv_now_ms(void);
 /* Hands a finished job back to the loop (any thread). */

@@ -48,14 +48,6 @@ static void chat_log_hook(chat_log_level level, const char *component, const cha
     srv_vlog((srv_log_level)level, component, fmt, ap);
 }
 
-int64_t srv_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* One round of the event loop: blocks until something happens (a socket, a
  * timer, or lws_cancel_service() from another thread), handles it, returns.
  * With libev, lws' own lws_service() would run the loop until it is empty
@@ -66,19 +58,6 @@ static void service(srv *s)
         ev_run(s->ev, EVRUN_ONCE);
     else
         lws_service(s->lws, 0);
-}
-
-static void wake(srv *s)
-{
-    /* One pipe write per wake-up, however many jobs complete meanwhile. */
-    if (!atomic_exchange(&s->wake_pending, 1) && s->lws)
-        lws_cancel_service(s->lws);
-}
-
-void srv_complete(srv *s, srv_job *j)
-{
-    srv_queue_push(&s->done, &j->node, true);
-    wake(s);
 }
 
 static void drain_done(srv *s)
