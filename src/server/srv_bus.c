@@ -367,6 +367,31 @@ static srv_buf *splice(const char *const *parts, size_t n)
     return b;
 }
 
+/* The last message.new serialised on this thread (the writer publishes a
+ * message, then answers its sender at once): the answer splices the same
+ * text instead of serialising the message a second time. */
+static __thread struct {
+    int64_t id;
+    char *json;
+} last_msg;
+
+char *srv_wire_take_message(int64_t id)
+{
+    char *json = NULL;
+
+    if (id && last_msg.id == id) {
+        json = last_msg.json;
+        last_msg.json = NULL;
+        last_msg.id = 0;
+    }
+    return json;
+}
+
+srv_buf *srv_buf_splice(const char *const *parts, size_t n)
+{
+    return splice(parts, n);
+}
+
 /* The wire form of an event, once for all its recipients. */
 static srv_buf *wire(const chat_event *ev)
 {
@@ -383,7 +408,10 @@ static srv_buf *wire(const chat_event *ev)
         json_decref(mj);
         b = msg ? splice((const char *[]){"{\"type\":\"message.new\",\"message\":", msg, "}"}, 3)
                 : NULL;
-        free(msg);
+        /* Kept for the sender's answer, built next on this thread. */
+        free(last_msg.json);
+        last_msg.id = msg ? ev->msg_id : 0;
+        last_msg.json = msg;
         return b;
     case CHAT_EV_MESSAGE_RECALLED:
         return srv_event_buf("message.recalled",

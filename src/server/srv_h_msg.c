@@ -29,6 +29,37 @@ static void plan_and_await(srv_req *r, int planned, chat_outcome *o)
         srv_reply_outcome(r, o);
 }
 
+/* The answer to a send (on the writer, after its publish). A stored
+ * message was just serialised for message.new on this thread: the answer
+ * (message.ack or the HTTP body) is spliced around that same text rather
+ * than serialising the message again. Anything else: the generic answer. */
+static void send_answer(srv_req *r)
+{
+    const store_message *m = chat_send_message(r->commit);
+    chat_outcome *o = &r->commit->outcome;
+    char *msg = m && o->status == 201 ? srv_wire_take_message(m->id) : NULL;
+    json_t *g = msg ? json_object_get(o->extra, "guard") : NULL;
+    char *guard = g ? json_dumps(g, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    char req[48] = "";
+
+    if (guard && r->ws) {
+        if (r->ws_has_req)
+            snprintf(req, sizeof req, "\"req\":%lld,", (long long)r->ws_req);
+        r->out =
+            srv_buf_splice((const char *[]){"{\"type\":\"message.ack\",", req, "\"message\":", msg,
+                                            ",\"guard\":", guard, ",\"duplicate\":false}"},
+                           7);
+    } else if (guard)
+        r->out =
+            srv_buf_splice((const char *[]){"{\"message\":", msg, ",\"guard\":", guard, "}"}, 5);
+    if (r->out)
+        srv_reply(r, 201, NULL);
+    else
+        srv_answer_commit(r);
+    free(msg);
+    free(guard);
+}
+
 void srv_h_send(srv_req *r, srv_worker *w)
 {
     chat_env e = srv_chat_env(w);
@@ -45,7 +76,10 @@ void srv_h_send(srv_req *r, srv_worker *w)
     else if (in.text)
         /* JSON strings may hold NUL; take the real length. */
         in.len = json_string_length(json_object_get(r->json, "text"));
-    plan_and_await(r, chat_send_plan(&e, &who, &in, &r->commit, &o), &o);
+    if (chat_send_plan(&e, &who, &in, &r->commit, &o))
+        srv_reply_outcome(r, &o);
+    else
+        srv_req_await(r, &r->commit, 1, send_answer);
 }
 
 void srv_h_history(srv_req *r, srv_worker *w)

@@ -229,8 +229,8 @@ struct srv {
     char policy_name[129];
     /* Serialises loads, validations and saves of the rules (srv_h_policy.c). */
     pthread_mutex_t policy_update_mu;
-    atomic_llong stat_messages;
-    atomic_int wake_pending; /* a lws_cancel_service is on its way */
+    atomic_llong stat_commits; /* chat commits written (srv_writer.c) */
+    atomic_int wake_pending;   /* a lws_cancel_service is on its way */
     atomic_long jobs_in_flight;
     pthread_t sig_th;
     bool sig_started;
@@ -357,6 +357,12 @@ bool srv_static_work(srv_job *j, srv_worker *w);
 
 /* The chat bus subscriber of this server (s->sub). */
 void srv_sub_init(srv *s);
+/* The JSON of message id as this thread last serialised it for
+ * message.new (heap, the caller frees), or NULL. */
+char *srv_wire_take_message(int64_t id);
+/* A buffer holding the concatenation of parts[0..n); NULL when out of
+ * memory. */
+srv_buf *srv_buf_splice(const char *const *parts, size_t n);
 void srv_deliver_events(srv *s, srv_event *ev);
 void srv_events_free(srv_event *ev);
 

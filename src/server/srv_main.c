@@ -640,7 +640,7 @@ int srv_run(const srv_config *cfg, const srv_run_opts *opts)
             start_reload(s);
     }
     shutdown_server(s);
-    SRV_INFO("main", "stopped: %lld messages committed", (long long)atomic_load(&s->stat_messages));
+    SRV_INFO("main", "stopped: %lld commits written", (long long)atomic_load(&s->stat_commits));
     rc = 0;
 out:
     cleanup(s);

@@ -102,8 +102,7 @@ static void run_batch(srv *s, chat_commit *list, chat_commit **items, wstats *ws
         }
         run_group(s, items, n, ws);
         ws->items += (int64_t)n;
-        if (!strcmp(kind->name, "send"))
-            atomic_fetch_add(&s->stat_messages, (long long)n);
+        atomic_fetch_add(&s->stat_commits, (long long)n);
         list = rest;
     }
     ws->batches++;
