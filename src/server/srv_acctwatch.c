@@ -21,6 +21,8 @@
 #include "srv_acctwatch.h"
 #include "srv_bus.h"
 #include "srv_log.h"
+#include "srv_pool.h"
+#include "srv_req.h"
 
 #include <stdlib.h>
 

@@ -16,6 +16,10 @@
 
 #include "chat/chat_json.h"
 #include "srv_log.h"
+#include "srv_conn.h"
+#include "srv_pool.h"
+#include "srv_receipt.h"
+#include "srv_req.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -46,4 +46,17 @@ struct srv_bus {
 /* The in-process bus. NULL when out of memory. */
 srv_bus *srv_bus_local_new(void);
 
+/* ---- the server's side of the chat bus and the loop's delivery ---- */
+
+/* The chat bus subscriber of this server (s->sub). */
+void srv_sub_init(srv *s);
+/* The JSON of message id as this thread last serialised it for
+ * message.new (heap, the caller frees), or NULL. */
+char *srv_wire_take_message(int64_t id);
+/* A buffer holding the concatenation of parts[0..n); NULL when out of
+ * memory. */
+srv_buf *srv_buf_splice(const char *const *parts, size_t n);
+void srv_deliver_events(srv *s, srv_event *ev);
+void srv_events_free(srv_event *ev);
+
 #endif

@@ -10,6 +10,7 @@
 #include "chat/chat_json.h"
 #include "srv_log.h"
 #include "srv_text.h"
+#include "srv_req.h"
 
 #include <sodium.h>
 #include <stdio.h>

@@ -10,6 +10,8 @@
 #include "srv_handlers.h"
 #include "chat/chat_json.h"
 #include "srv_log.h"
+#include "srv_policy.h"
+#include "srv_req.h"
 
 #include <sodium.h>
 #include <stdio.h>

@@ -11,6 +11,7 @@
 #include "chat/chat_json.h"
 #include "srv_log.h"
 #include "srv_text.h"
+#include "srv_req.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,6 +6,7 @@
 #include "chat/chat_json.h"
 #include "srv_log.h"
 #include "store/store_ckpt.h"
+#include "srv_req.h"
 
 #include <errno.h>
 #include <sodium.h>

@@ -9,6 +9,7 @@
 #include "srv_handlers.h"
 #include "srv_log.h"
 #include "srv_policy.h"
+#include "srv_req.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -13,6 +13,7 @@
 
 #include "chat/chat_view.h"
 #include "srv_int.h"
+#include "srv_req.h"
 
 typedef void srv_handler_fn(srv_req *r, srv_worker *w);
 
@@ -87,5 +88,10 @@ srv_handler_fn srv_h_history, srv_h_send, srv_h_recall, srv_h_forward, srv_h_rea
 /* ---- srv_h_officer.c ---- */
 srv_handler_fn srv_h_alerts, srv_h_alert_get, srv_h_alert_ack, srv_h_alert_resolve, srv_h_audit,
     srv_h_audit_verify;
+
+/* ---- srv_static.c ---- */
+/* The worker side of a GET/HEAD outside /api/: a file of the web client
+ * (or its index.html for a client-side route), 404/405 JSON otherwise. */
+bool srv_static_work(srv_job *j, srv_worker *w);
 
 #endif

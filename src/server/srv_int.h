@@ -1,7 +1,11 @@
 /*
- * srv_int.h — the server's internal contract: the context, connections,
- * jobs and requests that the srv_* modules share. Not seen outside
- * src/server (srv.h is the public side).
+ * srv_int.h — the server's internal types: the context, connections, jobs
+ * and requests that the srv_* modules share. Types only: each module's
+ * functions are in its own header (srv_pool.h, srv_writer.h, srv_conn.h,
+ * srv_http.h, srv_req.h, srv_receipt.h, srv_bus.h, srv_policy.h,
+ * srv_handlers.h), which includes this one and no other module's, so the
+ * headers form no circle. Not seen outside src/server (srv.h is the
+ * public side).
  *
  * Threads and who touches what:
  *   loop    the one libwebsockets event loop. Owns every srv_conn, the bus,
@@ -227,7 +231,7 @@ struct srv {
     pthread_mutex_t policy_mu;
     char *policy_text;
     char policy_name[129];
-    /* Serialises loads, validations and saves of the rules (srv_h_policy.c). */
+    /* Serialises loads, validations and saves of the rules (srv_policy.c). */
     pthread_mutex_t policy_update_mu;
     atomic_llong stat_commits; /* chat commits written (srv_writer.c) */
     atomic_int wake_pending;   /* a lws_cancel_service is on its way */
@@ -237,133 +241,5 @@ struct srv {
     lws_sorted_usec_list_t housekeeping; /* expired sessions, every minute (loop) */
     int listen_pipe;                     /* after close_listeners(): see srv_main.c */
 };
-
-/* ---- srv_pool.c: the clock, and jobs back to the loop ---------------------- */
-
-int64_t srv_now_ms(void);
-/* Hands a finished job back to the loop (any thread). */
-void srv_complete(srv *s, srv_job *j);
-
-/* ---- srv_policy.c: the engine (files: srv_policy_files.h) ----------------- */
-
-/* Start-up: builds the engine from the configured policy and lexicons and
- * what admins saved under the data dir. Returns 0, or -1 with err filled. */
-int srv_policy_start(srv *s, guard_error *err);
-/* Reloads the policy and lexicons (any worker: serialised with saves). Audits
- * it through st. Returns 0, or -1 with the reason in err. */
-int srv_policy_reload(srv *s, store *st, int64_t actor_id, const char *actor, char *err,
-                      size_t errlen);
-
-/* The name of the policy in force ("default" for the built-in
- * one). Returns buf. */
-const char *srv_policy_name(srv *s, char *buf, size_t cap);
-/* A copy of the text of the policy in force (heap), or NULL for the
- * built-in policy. */
-char *srv_policy_text(srv *s);
-/* The same from policy text already in memory. */
-const char *srv_policy_name_of(const char *text, char *buf, size_t cap);
-
-/* ---- srv_pool.c -------------------------------------------------------- */
-
-int srv_pool_start(srv *s);
-/* Queues a job; -1 when the queue is full (the caller answers 503). */
-int srv_pool_submit(srv *s, srv_job *j);
-void srv_pool_stop(srv *s);
-
-/* ---- srv_writer.c ------------------------------------------------------ */
-
-int srv_writer_start(srv *s);
-/* Queues a commit (any thread). Once the writer has stopped, commits it at
- * once with the loop's store handle (shutdown). */
-void srv_writer_submit(srv *s, chat_commit *c);
-/* Closes the queue, commits what is left, joins. */
-void srv_writer_stop(srv *s);
-
-/* ---- srv_conn / srv_ws.c ----------------------------------------------- */
-
-srv_conn *srv_conn_new(srv *s, struct lws *wsi);
-srv_conn *srv_conn_ref(srv_conn *c);
-void srv_conn_unref(srv_conn *c);
-/* Queues a frame (takes a new reference). On overflow the queue is dropped,
- * `resync` queued and the connection closes after it. */
-void srv_conn_push(srv_conn *c, srv_buf *b);
-/* Sends `frame` (may be NULL), then closes with code/reason. */
-void srv_conn_close_after(srv_conn *c, srv_buf *frame, int code, const char *reason);
-int srv_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                    size_t len);
-
-/* ---- srv_http.c ---------------------------------------------------------- */
-
-int srv_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                      size_t len);
-/* Extracts the session token of a request: the Authorization bearer, else
- * the cookie, else (allow_query: the WebSocket upgrade only, since a URL
- * ends up in access logs and browser history) ?token=. *from_cookie tells
- * whether it was the cookie, the credential a browser adds by itself.
- * Heap string or NULL. */
-char *srv_http_token(struct lws *wsi, bool allow_query, bool *from_cookie);
-/* The request's Origin and Host headers (empty when absent). */
-void srv_http_origin(struct lws *wsi, char *origin, size_t ocap, char *host, size_t hcap);
-void srv_http_peer(struct lws *wsi, char *out, size_t cap);
-
-/* ---- srv_req (srv_api.c) ------------------------------------------------- */
-
-srv_req *srv_req_new(srv *s, srv_conn *c);
-void srv_req_free(srv_req *r);
-/* The worker side of a request: route, authenticate, authorise, run. */
-bool srv_api_work(srv_job *j, srv_worker *w);
-/* The loop side: deliver the reply and the events. */
-void srv_api_finish(srv_job *j, srv *s);
-
-/* Replies. */
-void srv_reply(srv_req *r, int status, json_t *body); /* steals body (may be NULL) */
-void srv_error(srv_req *r, int status, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-/* The store failed: 500 internal (503 unavailable when busy), logged. */
-void srv_store_error(srv_req *r, srv_worker *w, int rc, const char *what);
-/* Queues an event on the job (steals buf). */
-void srv_emit(srv_job *j, srv_ev_kind kind, srv_buf *buf, int64_t id, int64_t uid,
-              const int64_t *users, size_t n_users);
-/* Serialises {"type": type, ...fields of obj} into a buffer (steals obj). */
-srv_buf *srv_event_buf(const char *type, json_t *obj);
-/* Appends an audit entry (logged on failure, never fails the request). */
-void srv_audit(store *st, int64_t actor_id, const char *actor, const char *event,
-               const char *target, json_t *detail /* stolen, may be NULL */);
-
-/* ---- srv_receipt.c: delivered receipts, coalesced on the loop --------- */
-
-srv_receipts *srv_receipts_new(srv *s);
-void srv_receipts_free(srv_receipts *p);
-/* Loop: message msg reached a socket of user in conv. */
-void srv_receipts_note(srv_receipts *p, int64_t conv, int64_t user, int64_t msg);
-/* Loop: hands everything pending to the writer (or, once the writer has
- * stopped, writes it with the loop's own store handle). */
-void srv_receipts_flush(srv_receipts *p);
-/* Loop: message msg of sender reached users[0..n) (the sender excluded);
- * the `receipt` frame to the sender goes at the next live_flush, merged
- * with others of the same conversation and recipients. */
-void srv_receipts_live(srv_receipts *p, int64_t sender, int64_t conv, int64_t msg,
-                       const int64_t *users, size_t n);
-/* Loop, after each drain of completions: sends the held receipts. */
-void srv_receipts_live_flush(srv_receipts *p);
-
-/* ---- srv_static.c ------------------------------------------------------ */
-
-/* The worker side of a GET/HEAD outside /api/: a file of the web client
- * (or its index.html for a client-side route), 404/405 JSON otherwise. */
-bool srv_static_work(srv_job *j, srv_worker *w);
-
-/* ---- srv_bus.c ----------------------------------------------------------- */
-
-/* The chat bus subscriber of this server (s->sub). */
-void srv_sub_init(srv *s);
-/* The JSON of message id as this thread last serialised it for
- * message.new (heap, the caller frees), or NULL. */
-char *srv_wire_take_message(int64_t id);
-/* A buffer holding the concatenation of parts[0..n); NULL when out of
- * memory. */
-srv_buf *srv_buf_splice(const char *const *parts, size_t n);
-void srv_deliver_events(srv *s, srv_event *ev);
-void srv_events_free(srv_event *ev);
 
 #endif

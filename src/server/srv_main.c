@@ -21,6 +21,13 @@
 #include "srv_int.h"
 #include "srv_acctwatch.h"
 #include "srv_log.h"
+#include "srv_conn.h"
+#include "srv_http.h"
+#include "srv_policy.h"
+#include "srv_pool.h"
+#include "srv_receipt.h"
+#include "srv_req.h"
+#include "srv_writer.h"
 
 #include <errno.h>
 #include <ev.h>

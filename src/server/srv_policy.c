@@ -10,6 +10,7 @@
 #include "srv_policy.h"
 
 #include "srv_log.h"
+#include "srv_req.h"
 
 #include <stdio.h>
 #include <stdlib.h>

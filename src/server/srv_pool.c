@@ -9,6 +9,7 @@
  */
 #include "srv_int.h"
 #include "srv_log.h"
+#include "srv_pool.h"
 
 #include <stdlib.h>
 #include <string.h>

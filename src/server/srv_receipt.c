@@ -16,6 +16,9 @@
 #include "chat/chat_receipt.h"
 #include "srv_bus.h"
 #include "srv_log.h"
+#include "srv_receipt.h"
+#include "srv_req.h"
+#include "srv_writer.h"
 
 #include <jansson.h>
 #include <stdlib.h>

@@ -6,6 +6,7 @@
 #include "srv_handlers.h"
 #include "chat/chat_json.h"
 #include "srv_log.h"
+#include "srv_req.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -17,6 +17,7 @@
  */
 #include "srv_int.h"
 #include "srv_log.h"
+#include "srv_writer.h"
 
 #include <stddef.h>
 #include <stdlib.h>
