@@ -10,7 +10,7 @@
 #include "srv_handlers.h"
 #include "chat/chat_json.h"
 #include "srv_log.h"
-#include "srv_bus.h"
+#include "srv_registry.h"
 #include "srv_conn.h"
 #include "srv_pool.h"
 #include "srv_req.h"

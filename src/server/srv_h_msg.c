@@ -15,7 +15,7 @@
 #include "chat/chat_receipt.h"
 #include "srv_handlers.h"
 #include "srv_log.h"
-#include "srv_bus.h"
+#include "srv_registry.h"
 #include "srv_req.h"
 
 #include <stdio.h>

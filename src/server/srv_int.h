@@ -2,13 +2,13 @@
  * srv_int.h — the server's internal types: the context, connections, jobs
  * and requests that the srv_* modules share. Types only: each module's
  * functions are in its own header (srv_pool.h, srv_writer.h, srv_conn.h,
- * srv_http.h, srv_req.h, srv_receipt.h, srv_bus.h, srv_policy.h,
+ * srv_http.h, srv_req.h, srv_receipt.h, srv_registry.h, srv_policy.h,
  * srv_handlers.h), which includes this one and no other module's, so the
  * headers form no circle. Not seen outside src/server (srv.h is the
  * public side).
  *
  * Threads and who touches what:
- *   loop    the one libwebsockets event loop. Owns every srv_conn, the bus,
+ *   loop    the one libwebsockets event loop. Owns every srv_conn, the registry,
  *           every lws call. Never inspects, hashes passwords or commits.
  *   workers srv_pool: run handlers (store reads/writes, argon2, guard scans)
  *           with their own store handle and guard_scanner. Never touch a
@@ -19,7 +19,7 @@
  * Jobs travel loop -> pool [-> writer] -> loop (srv->done, then
  * lws_cancel_service wakes the loop). Events published on the bus
  * (chat_event.h) reach the loop the same way, serialised once on the
- * publishing thread (srv_bus.c). A job holds a reference on its
+ * publishing thread (srv_registry.c). A job holds a reference on its
  * connection, so a connection that closed meanwhile is freed only when its
  * last job has come back (closing is asynchronous).
  */
@@ -51,7 +51,7 @@ typedef struct srv_worker srv_worker;
 typedef struct srv_conn srv_conn;
 typedef struct srv_job srv_job;
 typedef struct srv_req srv_req;
-typedef struct srv_bus srv_bus;
+typedef struct srv_registry srv_registry;
 typedef struct srv_receipts srv_receipts;
 
 /* ---- events: what a handler wants pushed, delivered by the loop -------- */
@@ -156,7 +156,7 @@ struct srv_conn {
     int64_t expires_at; /* the session's end: the socket is closed then */
     int role;           /* SRV_ROLE_* */
     char login[STORE_LOGIN_MAX + 1];
-    srv_conn *bus_next, *bus_prev;     /* the user's connections (srv_bus) */
+    srv_conn *bus_next, *bus_prev;     /* the user's connections (srv_registry) */
     srv_conn *staff_next, *staff_prev; /* officer/admin connections */
     srv_buf **q;                       /* ring of outbound frames */
     uint32_t q_head, q_len, q_cap;
@@ -180,7 +180,7 @@ struct srv_worker {
 /* ---- the server context ------------------------------------------------ */
 
 /* The transport's subscriber on the chat bus: serialises each event once
- * and hands it to the loop (srv_bus.c). */
+ * and hands it to the loop (srv_registry.c). */
 typedef struct srv_sub {
     chat_sub base; /* first */
     srv *srv;
@@ -197,9 +197,9 @@ struct srv {
     char *db_path;
     store *st; /* the loop's own handle: WebSocket authentication only */
     srv_rate *rate;
-    srv_bus *bus;           /* the connection registry: sockets by user (loop) */
+    srv_registry *registry; /* the connection registry: sockets by user (loop) */
     chat chat;              /* the chat domain's context (engine, member cache, event bus) */
-    srv_sub sub;            /* this process' subscription to the chat bus (srv_bus.c) */
+    srv_sub sub;            /* this process' subscription to the chat bus (srv_registry.c) */
     srv_receipts *receipts; /* delivered pointers waiting for the writer (loop) */
     acct_login_policy login_pol;
     const acct_cost *cost;

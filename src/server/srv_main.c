@@ -17,7 +17,7 @@
 
 #include "chat/chat_cache.h"
 #include "srv_auditck.h"
-#include "srv_bus.h"
+#include "srv_registry.h"
 #include "srv_int.h"
 #include "srv_acctwatch.h"
 #include "srv_log.h"
@@ -135,7 +135,7 @@ static void housekeeping(lws_sorted_usec_list_t *sul)
     if (s->stopping)
         return;
     /* Sockets first (the loop's own state), then the rows (a worker). */
-    s->bus->ops->close_expired(s->bus, srv_now_ms(), s->revoked_frame);
+    s->registry->ops->close_expired(s->registry, srv_now_ms(), s->revoked_frame);
     j = calloc(1, sizeof *j);
     if (j) {
         j->work = expire_work;
@@ -477,7 +477,7 @@ static int start(srv *s, const srv_run_opts *opts)
     if (bootstrap_admin(s, opts))
         return -1;
     s->rate = srv_rate_new(&cfg->limits, &cfg->login, 0);
-    s->bus = srv_bus_local_new();
+    s->registry = srv_registry_local_new();
     s->receipts = srv_receipts_new(s);
     /* The chat domain: 1M member ids (8 MiB) in the cache covers thousands
      * of groups and direct chats; the in-process event bus. */
@@ -491,8 +491,8 @@ static int start(srv *s, const srv_run_opts *opts)
     srv_sub_init(s);
     s->resync_frame = srv_event_buf("resync", json_pack("{s:s}", "reason", "slow_consumer"));
     s->revoked_frame = srv_event_buf("session.revoked", json_object());
-    if (!s->rate || !s->bus || !s->receipts || !s->chat.cache || !s->chat.bus || !s->resync_frame ||
-        !s->revoked_frame)
+    if (!s->rate || !s->registry || !s->receipts || !s->chat.cache || !s->chat.bus ||
+        !s->resync_frame || !s->revoked_frame)
         return -1;
     /* Every thread created from here on inherits the blocked set. */
     pthread_sigmask(SIG_BLOCK, &set, NULL);
@@ -609,8 +609,8 @@ static void cleanup(srv *s)
     srv_buf_unref(s->resync_frame);
     srv_buf_unref(s->revoked_frame);
     srv_buf_unref(s->changed_frame);
-    if (s->bus)
-        s->bus->ops->destroy(s->bus);
+    if (s->registry)
+        s->registry->ops->destroy(s->registry);
     if (s->chat.bus)
         s->chat.bus->ops->destroy(s->chat.bus);
     srv_rate_free(s->rate);

@@ -2,7 +2,7 @@
  * srv_receipt.c — delivered receipts made durable.
  *
  * The loop learns that a message reached a member when it hands
- * message.new to one of the member's open sockets (srv_bus.c). Writing a
+ * message.new to one of the member's open sockets (srv_registry.c). Writing a
  * row per delivery would cost the writer one UPDATE per recipient per
  * message (100,000 a second for a busy 100-member group), so deliveries are
  * coalesced on the loop: one pending pointer per (conversation, member),
@@ -14,7 +14,7 @@
  * what was pending at a crash; it never runs ahead of a delivery.
  */
 #include "chat/chat_receipt.h"
-#include "srv_bus.h"
+#include "srv_registry.h"
 #include "srv_log.h"
 #include "srv_receipt.h"
 #include "srv_req.h"
@@ -206,7 +206,7 @@ static void live_send(srv *s, live_rcpt *l)
             : NULL;
     b = srv_event_buf("receipt", o);
     if (b) {
-        s->bus->ops->to_users(s->bus, &l->sender, 1, b, &reached);
+        s->registry->ops->to_users(s->registry, &l->sender, 1, b, &reached);
         srv_buf_unref(b);
     }
     free(l->users);

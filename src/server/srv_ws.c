@@ -9,7 +9,7 @@
  * history after reconnecting. Server memory therefore never depends on how
  * slowly a client reads.
  */
-#include "srv_bus.h"
+#include "srv_registry.h"
 #include "srv_handlers.h"
 #include "chat/chat_json.h"
 #include "srv_log.h"
@@ -98,7 +98,7 @@ void srv_conn_close_after(srv_conn *c, srv_buf *frame, int code, const char *rea
     c->close_code = code;
     c->close_reason = reason;
     if (c->is_ws)
-        c->srv->bus->ops->detach(c->srv->bus, c);
+        c->srv->registry->ops->detach(c->srv->registry, c);
     if (frame && enqueue(c, frame))
         queue_clear(c);
     lws_callback_on_writable(c->wsi);
@@ -432,7 +432,7 @@ int srv_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_ESTABLISHED:
         if (!c)
             return -1;
-        s->bus->ops->attach(s->bus, c);
+        s->registry->ops->attach(s->registry, c);
         SRV_DEBUG("ws", "open user=%lld session=%lld", (long long)c->user_id,
                   (long long)c->session_id);
         send_hello(s, c);
@@ -453,7 +453,7 @@ int srv_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
          * lets go of it here, so no conn outlives its wsi. */
         if (c) {
             if (c->is_ws)
-                s->bus->ops->detach(s->bus, c);
+                s->registry->ops->detach(s->registry, c);
             c->wsi = NULL;
             pss->conn = NULL;
             srv_conn_unref(c);

@@ -1,50 +1,49 @@
 /*
- * srv_bus.h — fan-out of events to the connections that should see them.
- *
- * A bus is a const struct of function pointers (like the store) so that a
- * Redis-backed bus spanning several server nodes can replace the in-process
- * one without touching callers: publishers name users, the staff (officers
- * and admins) or sessions; the bus finds the sockets. Every call runs on
- * the event-loop thread; a networked bus would deliver its remote traffic
- * by waking the loop the same way the workers do.
+ * srv_registry.h — the connection registry: which open WebSockets this
+ * process holds, by user (and the staff), and what the loop does with
+ * them — push a buffer to a user's sockets, close a session's. It is not a
+ * publish/subscribe bus: that is the chat domain's (chat_event.h), to which
+ * the registry subscribes the users whose sockets it holds. Every call runs
+ * on the event-loop thread.
  */
-#ifndef SRV_BUS_H
-#define SRV_BUS_H
+#ifndef SRV_REGISTRY_H
+#define SRV_REGISTRY_H
 
 #include "srv_int.h"
 
-typedef struct srv_bus_ops {
+typedef struct srv_registry_ops {
     int version; /* 1 */
     const char *name;
     /* A WebSocket is authenticated (user_id, session_id, role set). */
-    void (*attach)(srv_bus *b, srv_conn *c);
+    void (*attach)(srv_registry *b, srv_conn *c);
     /* It is closing; no more deliveries to it. Safe on a detached conn. */
-    void (*detach)(srv_bus *b, srv_conn *c);
+    void (*detach)(srv_registry *b, srv_conn *c);
     /* Pushes buf to every connection of each of uids[0..n). Writes the
      * users that had at least one connection to reached[] (capacity n) and
      * returns how many. */
-    size_t (*to_users)(srv_bus *b, const int64_t *uids, size_t n, srv_buf *buf, int64_t *reached);
+    size_t (*to_users)(srv_registry *b, const int64_t *uids, size_t n, srv_buf *buf,
+                       int64_t *reached);
     /* Pushes buf to every officer and admin connection. */
-    void (*to_staff)(srv_bus *b, srv_buf *buf);
+    void (*to_staff)(srv_registry *b, srv_buf *buf);
     /* Sends notice (may be NULL) to and closes, with code and reason, the
      * connections of user uid whose session is session_id, or (all_but)
      * whose session is not session_id (0: every session). */
-    void (*close_sessions)(srv_bus *b, int64_t uid, int64_t session_id, bool all_but,
+    void (*close_sessions)(srv_registry *b, int64_t uid, int64_t session_id, bool all_but,
                            srv_buf *notice, int code, const char *reason);
     /* Sends notice to and closes every connection whose session ended
      * (expires_at <= now). */
-    void (*close_expired)(srv_bus *b, int64_t now, srv_buf *notice);
+    void (*close_expired)(srv_registry *b, int64_t now, srv_buf *notice);
     /* Number of attached connections. */
-    size_t (*count)(srv_bus *b);
-    void (*destroy)(srv_bus *b);
-} srv_bus_ops;
+    size_t (*count)(srv_registry *b);
+    void (*destroy)(srv_registry *b);
+} srv_registry_ops;
 
-struct srv_bus {
-    const srv_bus_ops *ops;
+struct srv_registry {
+    const srv_registry_ops *ops;
 };
 
-/* The in-process bus. NULL when out of memory. */
-srv_bus *srv_bus_local_new(void);
+/* The in-process registry. NULL when out of memory. */
+srv_registry *srv_registry_local_new(void);
 
 /* ---- the server's side of the chat bus and the loop's delivery ---- */
 

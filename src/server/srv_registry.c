@@ -1,5 +1,5 @@
 /*
- * srv_bus.c — the connection registry (see srv_bus.h), the server's
+ * srv_registry.c — the connection registry (see srv_registry.h), the server's
  * subscriber on the chat bus, and the loop-side delivery of events.
  *
  * Users map to an intrusive list of their connections through a chained
@@ -12,7 +12,7 @@
  * thread, into one refcounted buffer; a small job carries it to the loop,
  * which pushes that buffer to every socket of the users it names.
  */
-#include "srv_bus.h"
+#include "srv_registry.h"
 
 #include "chat/chat_json.h"
 #include "srv_log.h"
@@ -30,21 +30,21 @@ typedef struct user_node {
     srv_conn *conns;
 } user_node;
 
-typedef struct local_bus {
-    srv_bus base; /* first */
+typedef struct local_registry {
+    srv_registry base; /* first */
     user_node **tab;
     size_t cap, n_users, n_conns;
     srv_conn *staff;
-} local_bus;
+} local_registry;
 
-static size_t slot(const local_bus *b, int64_t uid)
+static size_t slot(const local_registry *b, int64_t uid)
 {
     uint64_t h = (uint64_t)uid * 0x9E3779B97F4A7C15ull;
 
     return (size_t)(h >> 20) & (b->cap - 1);
 }
 
-static user_node *find(local_bus *b, int64_t uid, user_node ***link)
+static user_node *find(local_registry *b, int64_t uid, user_node ***link)
 {
     user_node **pp = &b->tab[slot(b, uid)];
 
@@ -56,7 +56,7 @@ static user_node *find(local_bus *b, int64_t uid, user_node ***link)
     return *pp;
 }
 
-static void grow(local_bus *b)
+static void grow(local_registry *b)
 {
     size_t ocap = b->cap;
     user_node **old = b->tab, **nt = calloc(ocap * 2, sizeof *nt);
@@ -99,9 +99,9 @@ static void subscribe(srv_conn *c, bool on)
         srv_conn_close_after(c, NULL, 1011, "out of memory");
 }
 
-static void l_attach(srv_bus *bb, srv_conn *c)
+static void l_attach(srv_registry *bb, srv_conn *c)
 {
-    local_bus *b = (local_bus *)bb;
+    local_registry *b = (local_registry *)bb;
     user_node *u = find(b, c->user_id, NULL);
 
     if (!u) {
@@ -135,9 +135,9 @@ static void l_attach(srv_bus *bb, srv_conn *c)
     subscribe(c, true);
 }
 
-static void l_detach(srv_bus *bb, srv_conn *c)
+static void l_detach(srv_registry *bb, srv_conn *c)
 {
-    local_bus *b = (local_bus *)bb;
+    local_registry *b = (local_registry *)bb;
     user_node **link, *u = find(b, c->user_id, &link);
 
     if (!u)
@@ -170,9 +170,10 @@ static void l_detach(srv_bus *bb, srv_conn *c)
     }
 }
 
-static size_t l_to_users(srv_bus *bb, const int64_t *uids, size_t n, srv_buf *buf, int64_t *reached)
+static size_t l_to_users(srv_registry *bb, const int64_t *uids, size_t n, srv_buf *buf,
+                         int64_t *reached)
 {
-    local_bus *b = (local_bus *)bb;
+    local_registry *b = (local_registry *)bb;
     size_t k = 0;
 
     for (size_t i = 0; i < n; i++) {
@@ -189,9 +190,9 @@ static size_t l_to_users(srv_bus *bb, const int64_t *uids, size_t n, srv_buf *bu
     return k;
 }
 
-static void l_to_staff(srv_bus *bb, srv_buf *buf)
+static void l_to_staff(srv_registry *bb, srv_buf *buf)
 {
-    local_bus *b = (local_bus *)bb;
+    local_registry *b = (local_registry *)bb;
 
     for (srv_conn *c = b->staff, *nx; c; c = nx) {
         nx = c->staff_next;
@@ -199,10 +200,10 @@ static void l_to_staff(srv_bus *bb, srv_buf *buf)
     }
 }
 
-static void l_close_sessions(srv_bus *bb, int64_t uid, int64_t session_id, bool all_but,
+static void l_close_sessions(srv_registry *bb, int64_t uid, int64_t session_id, bool all_but,
                              srv_buf *notice, int code, const char *reason)
 {
-    local_bus *b = (local_bus *)bb;
+    local_registry *b = (local_registry *)bb;
     user_node *u = find(b, uid, NULL);
 
     if (!u)
@@ -214,9 +215,9 @@ static void l_close_sessions(srv_bus *bb, int64_t uid, int64_t session_id, bool 
     }
 }
 
-static void l_close_expired(srv_bus *bb, int64_t now, srv_buf *notice)
+static void l_close_expired(srv_registry *bb, int64_t now, srv_buf *notice)
 {
-    local_bus *b = (local_bus *)bb;
+    local_registry *b = (local_registry *)bb;
 
     /* A walk over every socket, once a minute: cheap next to keeping a
      * timer per connection. Closing detaches (frees the node) only when
@@ -232,14 +233,14 @@ static void l_close_expired(srv_bus *bb, int64_t now, srv_buf *notice)
         }
 }
 
-static size_t l_count(srv_bus *bb)
+static size_t l_count(srv_registry *bb)
 {
-    return ((local_bus *)bb)->n_conns;
+    return ((local_registry *)bb)->n_conns;
 }
 
-static void l_destroy(srv_bus *bb)
+static void l_destroy(srv_registry *bb)
 {
-    local_bus *b = (local_bus *)bb;
+    local_registry *b = (local_registry *)bb;
 
     if (!b)
         return;
@@ -252,7 +253,7 @@ static void l_destroy(srv_bus *bb)
     free(b);
 }
 
-static const srv_bus_ops local_ops = {
+static const srv_registry_ops local_ops = {
     .version = 1,
     .name = "local",
     .attach = l_attach,
@@ -265,9 +266,9 @@ static const srv_bus_ops local_ops = {
     .destroy = l_destroy,
 };
 
-srv_bus *srv_bus_local_new(void)
+srv_registry *srv_registry_local_new(void)
 {
-    local_bus *b = calloc(1, sizeof *b);
+    local_registry *b = calloc(1, sizeof *b);
 
     if (!b)
         return NULL;
@@ -312,7 +313,7 @@ void srv_deliver_events(srv *s, srv_event *ev)
                 if (!reached)
                     break;
             }
-            n = s->bus->ops->to_users(s->bus, ev->users, ev->n_users, ev->buf, reached);
+            n = s->registry->ops->to_users(s->registry, ev->users, ev->n_users, ev->buf, reached);
             if (ev->msg_id)
                 delivered_receipt(s, ev, reached, n);
             if (reached != small)
@@ -321,19 +322,19 @@ void srv_deliver_events(srv *s, srv_event *ev)
         }
         case SRV_EV_STAFF:
             if (ev->buf)
-                s->bus->ops->to_staff(s->bus, ev->buf);
+                s->registry->ops->to_staff(s->registry, ev->buf);
             break;
         case SRV_EV_CLOSE_SESSION:
-            s->bus->ops->close_sessions(s->bus, ev->uid, ev->id, false, s->revoked_frame, 4001,
-                                        "session revoked");
+            s->registry->ops->close_sessions(s->registry, ev->uid, ev->id, false, s->revoked_frame,
+                                             4001, "session revoked");
             break;
         case SRV_EV_CLOSE_USER:
-            s->bus->ops->close_sessions(s->bus, ev->uid, ev->id, true, s->revoked_frame, 4001,
-                                        "session revoked");
+            s->registry->ops->close_sessions(s->registry, ev->uid, ev->id, true, s->revoked_frame,
+                                             4001, "session revoked");
             break;
         case SRV_EV_REAUTH_USER:
-            s->bus->ops->close_sessions(s->bus, ev->uid, 0, true, s->changed_frame, 4002,
-                                        "account changed");
+            s->registry->ops->close_sessions(s->registry, ev->uid, 0, true, s->changed_frame, 4002,
+                                             "account changed");
             break;
         }
     }
