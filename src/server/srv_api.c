@@ -525,13 +525,19 @@ bool srv_api_work(srv_job *j, srv_worker *w)
         /* The handler planned; the writer commits, then await_done answers
          * and hands the request back to the loop. Counted before the first
          * submit: the writer may finish one before the next is queued. */
-        atomic_store(&r->await_left, r->n_await);
-        for (size_t i = 0; i < r->n_await; i++) {
-            r->await[i]->done = await_done;
-            r->await[i]->arg = r;
+        size_t n = r->n_await;
+        chat_commit **items = r->await;
+        srv *s = r->srv;
+
+        atomic_store(&r->await_left, n);
+        for (size_t i = 0; i < n; i++) {
+            items[i]->done = await_done;
+            items[i]->arg = r;
         }
-        for (size_t i = 0; i < r->n_await; i++)
-            srv_writer_submit(r->srv, r->await[i]);
+        /* Once the last is queued the request may be answered and freed
+         * at any moment: nothing of it is read after that (locals only). */
+        for (size_t i = 0; i < n; i++)
+            srv_writer_submit(s, items[i]);
         return false;
     }
 done:
