@@ -6,6 +6,7 @@
  * needs the owner or an admin of the group (403 otherwise — the caller is
  * a member, so the conversation's existence is no secret to them).
  */
+#include "chat/chat_conv.h"
 #include "chat/chat_member.h"
 #include "srv_handlers.h"
 #include "chat/chat_json.h"
@@ -39,10 +40,15 @@ static json_t *conv_json(srv_worker *w, int64_t id, int my_role, int64_t *last_i
     return o;
 }
 
-static void emit_updated(srv_req *r, srv_worker *w, int64_t id)
+/* Hands c to the writer, which answers from its outcome (NULL: out of
+ * memory). */
+static void await_commit(srv_req *r, chat_commit *c)
 {
-    (void)r;
-    chat_publish_conv_updated(&w->srv->chat, w->st, id);
+    r->commit = c;
+    if (!c)
+        srv_error(r, 500, "internal", "out of memory");
+    else
+        srv_req_await(r, &r->commit, 1, srv_answer_commit);
 }
 
 void srv_h_convs(srv_req *r, srv_worker *w)
@@ -112,14 +118,14 @@ static int refuse_disabled(srv_req *r, srv_worker *w, int64_t uid)
 void srv_h_conv_create(srv_req *r, srv_worker *w)
 {
     const char *kind_s = NULL, *title = NULL;
-    json_t *ids = r->json ? json_object_get(r->json, "member_ids") : NULL, *o;
-    int64_t *members = NULL, id = 0;
+    json_t *ids = r->json ? json_object_get(r->json, "member_ids") : NULL;
+    int64_t *members = NULL;
     size_t n;
     char *checked = NULL;
-    bool created = false, shared = false, external = r->user.external;
+    bool shared = false, external = r->user.external;
     store_conv_kind kind;
-    char target[48];
-    int rc;
+    chat_caller who;
+    chat_conv_new in;
 
     if (srv_body_str(r, "kind", &kind_s) || srv_body_str(r, "title", &title) < 0 ||
         srv_body_bool(r, "shared_history", &shared) < 0) {
@@ -180,37 +186,11 @@ void srv_h_conv_create(srv_req *r, srv_worker *w)
             goto out;
         title = checked;
     }
-    rc = store_conv_create(w->st, kind, title, r->user.id, members, n, r->now, &id, &created);
-    if (rc == STORE_NOTFOUND) {
-        srv_error(r, 422, "invalid", "a member does not exist");
-        goto out;
-    }
-    if (rc == STORE_INVAL) {
-        srv_error(r, 422, "invalid",
-                  kind == STORE_CONV_DIRECT ? "a direct conversation has exactly one other member"
-                                            : "invalid conversation");
-        goto out;
-    }
-    if (!rc && created && shared)
-        rc = store_conv_set_shared_history(w->st, id, true, r->now);
-    if (rc) {
-        srv_store_error(r, w, rc, "conv_create");
-        goto out;
-    }
-    o = conv_json(w, id, kind == STORE_CONV_GROUP || created ? STORE_MEMBER_OWNER : STORE_MEMBER,
-                  NULL, &rc);
-    if (!o) {
-        srv_store_error(r, w, rc, "conv_get");
-        goto out;
-    }
-    if (created) {
-        snprintf(target, sizeof target, "conversation:%lld", (long long)id);
-        srv_audit_req(
-            r, w, "conv.create", target,
-            json_pack("{s:s,s:O,s:b}", "kind", kind_s, "members", ids, "shared_history", shared));
-        emit_updated(r, w, id);
-    }
-    srv_reply(r, created ? 201 : 200, o);
+    /* Written by the writer (chat_conv.c), which answers. */
+    who = srv_caller(r);
+    in = (chat_conv_new){
+        .kind = kind, .title = title, .members = members, .n = n, .shared_history = shared};
+    await_commit(r, chat_conv_create_commit(&w->srv->chat, &who, &in, r->now));
 out:
     free(checked);
     free(members);
@@ -261,11 +241,7 @@ static void member_change(srv_req *r, srv_worker *w, chat_member_op op, int64_t 
 {
     chat_caller who = srv_caller(r);
 
-    r->commit = chat_member_commit(&w->srv->chat, &who, op, conv_id, uid, role, r->now);
-    if (!r->commit)
-        srv_error(r, 500, "internal", "out of memory");
-    else
-        srv_req_await(r, &r->commit, 1, srv_answer_commit);
+    await_commit(r, chat_member_commit(&w->srv->chat, &who, op, conv_id, uid, role, r->now));
 }
 
 void srv_h_conv_patch(srv_req *r, srv_worker *w)
@@ -275,8 +251,7 @@ void srv_h_conv_patch(srv_req *r, srv_worker *w)
     store_conv c = {0};
     bool shared = false;
     int has_title, has_shared;
-    char target[48];
-    json_t *o;
+    chat_caller who = srv_caller(r);
     int rc = 0;
 
     has_title = srv_body_str(r, "title", &title);
@@ -296,24 +271,14 @@ void srv_h_conv_patch(srv_req *r, srv_worker *w)
                                   c.external ? GUARD_SCOPE_EXTERNAL : GUARD_SCOPE_INTERNAL,
                                   r->ids[0], &checked))
             goto out;
-        if (!rc)
-            rc = store_conv_rename(w->st, r->ids[0], checked, r->now);
-    }
-    if (!rc && !has_shared) {
-        rc = store_conv_set_shared_history(w->st, r->ids[0], shared, r->now);
-        if (!rc) {
-            snprintf(target, sizeof target, "conversation:%lld", (long long)r->ids[0]);
-            srv_audit_req(r, w, "conv.shared_history", target,
-                          json_pack("{s:b}", "shared_history", shared));
-        }
     }
     if (rc) {
         srv_store_error(r, w, rc, "conv_patch");
         goto out;
     }
-    o = conv_json(w, r->ids[0], -1, NULL, &rc);
-    emit_updated(r, w, r->ids[0]);
-    srv_reply(r, 200, o);
+    /* Written by the writer (chat_conv.c), which answers. */
+    await_commit(r, chat_conv_patch_commit(&w->srv->chat, &who, r->ids[0], checked,
+                                           has_shared ? -1 : shared, r->now));
 out:
     free(checked);
     store_conv_clear(&c);
