@@ -19,8 +19,10 @@
  * change again here closes nothing twice (the sockets are gone).
  */
 #include "srv_acctwatch.h"
-#include "srv_bus.h"
+#include "srv_registry.h"
 #include "srv_log.h"
+#include "srv_pool.h"
+#include "srv_req.h"
 
 #include <stdlib.h>
 

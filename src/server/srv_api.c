@@ -6,9 +6,15 @@
  * srv_api_work() runs on a worker; srv_api_finish() on the loop. Nothing
  * here blocks the loop: the loop only moves finished bytes to sockets.
  */
+#include "chat/chat_member.h"
 #include "srv_handlers.h"
-#include "srv_json.h"
+#include "chat/chat_json.h"
 #include "srv_log.h"
+#include "srv_registry.h"
+#include "srv_conn.h"
+#include "srv_pool.h"
+#include "srv_req.h"
+#include "srv_writer.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -55,8 +61,9 @@ const srv_route srv_routes[] = {
     {SRV_PATCH, V1 "/conversations/{id}/members/{id}", 0, H(srv_h_member_role)},
     {SRV_POST, V1 "/conversations/{id}/leave", 0, H(srv_h_conv_leave)},
     {SRV_GET, V1 "/conversations/{id}/messages", 0, H(srv_h_history)},
-    {SRV_POST, V1 "/conversations/{id}/messages", 0, H(srv_h_send)},
-    {SRV_POST, V1 "/conversations/{id}/read", 0, H(srv_h_read)},
+    {SRV_POST, V1 "/conversations/{id}/messages", 0, H(srv_h_send), "message.send",
+     "conversation_id", "message.ack"},
+    {SRV_POST, V1 "/conversations/{id}/read", 0, H(srv_h_read), "read", "conversation_id", NULL},
     {SRV_POST, V1 "/messages/{id}/recall", 0, H(srv_h_recall)},
     {SRV_POST, V1 "/messages/{id}/forward", 0, H(srv_h_forward)},
     {SRV_POST, V1 "/guard/check", 0, H(srv_h_guard_check)},
@@ -100,7 +107,8 @@ void srv_req_free(srv_req *r)
     json_decref(r->json);
     store_user_clear(&r->user);
     store_session_clear(&r->sess);
-    srv_append_free(r->append);
+    chat_commit_free(r->commit);
+    chat_forward_free(r->forward);
     json_decref(r->resp);
     srv_buf_unref(r->out);
     free(r->set_cookie);
@@ -211,25 +219,75 @@ void srv_audit_req(srv_req *r, srv_worker *w, const char *event, const char *tar
 
 void srv_emit_conv(srv_req *r, srv_worker *w, int64_t conv_id, const char *type, json_t *obj)
 {
-    store_members ml = {0};
-    int64_t *uids;
-    srv_buf *b;
+    (void)r;
+    chat_publish_conv(&w->srv->chat, w->st, conv_id, type, obj);
+}
 
-    if (store_member_list(w->st, conv_id, &ml) != STORE_OK) {
-        json_decref(obj);
+/* ---- the chat domain's side of a request ----------------------------------- */
+
+chat_env srv_chat_env(srv_worker *w)
+{
+    return (chat_env){.chat = &w->srv->chat, .st = w->st, .scanner = w->scanner};
+}
+
+chat_caller srv_caller(const srv_req *r)
+{
+    return (chat_caller){.id = r->user.id, .login = r->user.login};
+}
+
+void srv_reply_outcome(srv_req *r, chat_outcome *o)
+{
+    json_t *body = o->extra;
+
+    o->extra = NULL;
+    if (o->code) {
+        json_t *err = json_pack("{s:{s:s,s:s}}", "error", "code", o->code, "message", o->message);
+
+        /* parameters of the error (e.g. error.max) merge into it */
+        if (err && body)
+            json_object_update_recursive(err, body);
+        json_decref(body);
+        body = err;
+    }
+    srv_reply(r, o->status, body);
+}
+
+void srv_answer_commit(srv_req *r)
+{
+    srv_reply_outcome(r, &r->commit->outcome);
+}
+
+/* Writer thread: one of the request's commits is done. */
+static void await_done(chat_commit *c, void *arg)
+{
+    srv_req *r = arg;
+
+    (void)c;
+    if (atomic_fetch_sub(&r->await_left, 1) != 1)
         return;
-    }
-    uids = calloc(ml.n ? ml.n : 1, sizeof *uids);
-    b = srv_event_buf(type, obj);
-    if (uids && b) {
-        for (size_t i = 0; i < ml.n; i++)
-            uids[i] = ml.items[i].user_id;
-        srv_emit(&r->job, SRV_EV_USERS, b, 0, 0, uids, ml.n);
-        b = NULL;
-    }
-    srv_buf_unref(b);
-    free(uids);
-    store_members_free(&ml);
+    if (r->after_commit)
+        r->after_commit(r);
+    srv_req_serialise(r);
+    srv_complete(r->srv, &r->job);
+}
+
+void srv_req_await(srv_req *r, chat_commit **items, size_t n, void (*after)(srv_req *r))
+{
+    r->await = items;
+    r->n_await = n;
+    r->after_commit = after;
+}
+
+int srv_viewer_load(srv_req *r, srv_worker *w, int64_t conv_id, chat_viewer *v,
+                    store_member_role *role)
+{
+    int rc = chat_viewer_get(w->st, conv_id, r->user.id, v, role);
+
+    if (rc == STORE_NOTFOUND)
+        srv_error(r, 404, "not_found", "no such conversation");
+    else if (rc)
+        srv_store_error(r, w, rc, "viewer");
+    return rc;
 }
 
 /* ---- body and query ------------------------------------------------------ */
@@ -411,10 +469,9 @@ void srv_req_serialise(srv_req *r)
             json_object_set_new(o, "req", json_integer(r->ws_req));
         if (r->resp)
             json_object_update(o, r->resp);
-        if (ok && r->status == 200 && r->append)
-            json_object_set_new(o, "duplicate", json_true());
-        else if (ok && r->ws_ok_type)
-            json_object_set_new(o, "duplicate", json_false());
+        /* message.ack: 200 is a repeat of a client_id already stored. */
+        if (ok && r->ws_ok_type)
+            json_object_set_new(o, "duplicate", json_boolean(r->status == 200));
     }
     if (!o)
         return;
@@ -433,7 +490,7 @@ bool srv_api_work(srv_job *j, srv_worker *w)
     srv_match m;
 
     r->now = srv_now_ms();
-    /* WebSocket frames come with their route (srv_ws.c): no matching. */
+    /* WebSocket frames come with their route (srv_ws.c, srv_route_by_frame). */
     m = r->route ? SRV_MATCH_OK
                  : srv_route_match(srv_routes, srv_n_routes, r->method, r->path, &r->route, r->ids);
     if (m == SRV_MATCH_NOT_FOUND) {
@@ -465,9 +522,23 @@ bool srv_api_work(srv_job *j, srv_worker *w)
     if (!(r->route->flags & SRV_R_PUBLIC) && (authenticate(r, w) || authorise(r)))
         goto done;
     ((srv_handler_fn *)r->route->handler)(r, w);
-    if (r->append && r->append->rc == -1) {
-        /* Waiting for the writer, which serialises and completes it. */
-        srv_writer_submit(r->srv, r);
+    if (r->n_await) {
+        /* The handler planned; the writer commits, then await_done answers
+         * and hands the request back to the loop. Counted before the first
+         * submit: the writer may finish one before the next is queued. */
+        size_t n = r->n_await;
+        chat_commit **items = r->await;
+        srv *s = r->srv;
+
+        atomic_store(&r->await_left, n);
+        for (size_t i = 0; i < n; i++) {
+            items[i]->done = await_done;
+            items[i]->arg = r;
+        }
+        /* Once the last is queued the request may be answered and freed
+         * at any moment: nothing of it is read after that (locals only). */
+        for (size_t i = 0; i < n; i++)
+            srv_writer_submit(s, items[i]);
         return false;
     }
 done:

@@ -14,7 +14,6 @@ srv_buf *srv_buf_new(size_t len)
         return NULL;
     atomic_init(&b->refs, 1);
     b->len = len;
-    b->msg_id = b->conv_id = b->sender_id = 0;
     b->data[LWS_PRE + len] = 0;
     return b;
 }

@@ -21,8 +21,6 @@
 typedef struct srv_buf {
     atomic_int refs;
     size_t len;
-    /* When the buffer carries a message.new: for delivery receipts. */
-    int64_t msg_id, conv_id, sender_id;
     unsigned char data[]; /* LWS_PRE bytes of headroom, then len bytes, then a NUL */
 } srv_buf;
 

@@ -7,9 +7,10 @@
  * closes its open WebSockets through the bus.
  */
 #include "srv_handlers.h"
-#include "srv_json.h"
+#include "chat/chat_json.h"
 #include "srv_log.h"
 #include "srv_text.h"
+#include "srv_req.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -28,7 +29,7 @@ void srv_h_admin_users(srv_req *r, srv_worker *w)
     }
     arr = json_array();
     for (size_t i = 0; arr && i < l.n; i++)
-        json_array_append_new(arr, srv_json_user(&l.items[i], true));
+        json_array_append_new(arr, chat_json_user(&l.items[i], true));
     srv_reply(r, 200, json_pack("{s:o}", "users", arr));
     store_users_free(&l);
 }
@@ -87,7 +88,7 @@ void srv_h_admin_user_create(srv_req *r, srv_worker *w)
     }
     /* The one-time password is shown once, to the admin who made it. */
     srv_reply(r, 201,
-              json_pack("{s:o,s:o}", "user", srv_json_user(&u, true), "password",
+              json_pack("{s:o,s:o}", "user", chat_json_user(&u, true), "password",
                         password ? json_null() : json_string(otp)));
 out:
     sodium_memzero(otp, sizeof otp);
@@ -166,7 +167,7 @@ void srv_h_admin_user_patch(srv_req *r, srv_worker *w)
         srv_store_error(r, w, rc, "user_get");
         return;
     }
-    srv_reply(r, 200, srv_json_user(&u, true));
+    srv_reply(r, 200, chat_json_user(&u, true));
     store_user_clear(&u);
 }
 

@@ -8,8 +8,10 @@
  * unknown name locks exactly like a real one.
  */
 #include "srv_handlers.h"
-#include "srv_json.h"
+#include "chat/chat_json.h"
 #include "srv_log.h"
+#include "srv_policy.h"
+#include "srv_req.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -107,7 +109,7 @@ void srv_h_login(srv_req *r, srv_worker *w)
     r->set_cookie = cookie(s, token, (long)(SESSION_TTL_MS / 1000));
     srv_reply(r, 200,
               json_pack("{s:s,s:I,s:o,s:b,s:b}", "token", token, "session_id", (json_int_t)sid,
-                        "user", srv_json_user(&user, true), "must_change_password",
+                        "user", chat_json_user(&user, true), "must_change_password",
                         user.must_change_password, "totp_enrolment_required",
                         enrol_needed(s, &user)));
     sodium_memzero(token, sizeof token);
@@ -188,7 +190,7 @@ void srv_h_password(srv_req *r, srv_worker *w)
 
 void srv_h_me(srv_req *r, srv_worker *w)
 {
-    json_t *u = srv_json_user(&r->user, true);
+    json_t *u = chat_json_user(&r->user, true);
 
     (void)w;
     if (u)
@@ -245,7 +247,7 @@ json_t *srv_sessions_json(const store_sessions *l, int64_t current)
     json_t *arr = json_array();
 
     for (size_t i = 0; arr && i < l->n; i++)
-        json_array_append_new(arr, srv_json_session(&l->items[i], current));
+        json_array_append_new(arr, chat_json_session(&l->items[i], current));
     return json_pack("{s:o}", "sessions", arr);
 }
 
@@ -293,7 +295,7 @@ void srv_h_users(srv_req *r, srv_worker *w)
     }
     arr = json_array();
     for (size_t i = 0; arr && i < l.n; i++)
-        json_array_append_new(arr, srv_json_user(&l.items[i], false));
+        json_array_append_new(arr, chat_json_user(&l.items[i], false));
     srv_reply(r, 200, json_pack("{s:o}", "users", arr));
     store_users_free(&l);
 }

@@ -6,11 +6,13 @@
  * needs the owner or an admin of the group (403 otherwise — the caller is
  * a member, so the conversation's existence is no secret to them).
  */
+#include "chat/chat_conv.h"
+#include "chat/chat_member.h"
 #include "srv_handlers.h"
-#include "srv_json.h"
+#include "chat/chat_json.h"
 #include "srv_log.h"
 #include "srv_text.h"
-#include "srv_view.h"
+#include "srv_req.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +31,7 @@ static json_t *conv_json(srv_worker *w, int64_t id, int my_role, int64_t *last_i
     if (!rc)
         rc = store_member_list(w->st, id, &ml);
     if (!rc)
-        o = srv_json_conv(&c, &ml, my_role);
+        o = chat_json_conv(&c, &ml, my_role);
     if (last_id)
         *last_id = c.last_message_id;
     store_conv_clear(&c);
@@ -38,17 +40,20 @@ static json_t *conv_json(srv_worker *w, int64_t id, int my_role, int64_t *last_i
     return o;
 }
 
-static void emit_updated(srv_req *r, srv_worker *w, int64_t id)
+/* Hands c to the writer, which answers from its outcome (NULL: out of
+ * memory). */
+static void await_commit(srv_req *r, chat_commit *c)
 {
-    int rc;
-    json_t *c = conv_json(w, id, -1, NULL, &rc);
-
-    if (c)
-        srv_emit_conv(r, w, id, "conversation.updated", json_pack("{s:o}", "conversation", c));
+    r->commit = c;
+    if (!c)
+        srv_error(r, 500, "internal", "out of memory");
+    else
+        srv_req_await(r, &r->commit, 1, srv_answer_commit);
 }
 
 void srv_h_convs(srv_req *r, srv_worker *w)
 {
+    chat_env e = srv_chat_env(w);
     store_conv_summaries l = {0};
     json_t *arr;
     int rc = store_conv_list_for_user(w->st, r->user.id, &l);
@@ -71,21 +76,21 @@ void srv_h_convs(srv_req *r, srv_worker *w)
             json_decref(arr);
             goto out;
         }
-        o = srv_json_conv(&cs->conv, &ml, (int)cs->my_role);
+        o = chat_json_conv(&cs->conv, &ml, (int)cs->my_role);
         store_members_free(&ml);
         if (!o)
             continue;
         json_object_set_new(o, "unread", json_integer(cs->unread));
         /* Only stored messages exist here: blocked or held content never
          * was stored, so it can never be a "last message"; and only one
-         * the caller may see (srv_view.h). */
+         * the caller may see (chat_view.h). */
         {
-            srv_viewer v = {.user_id = r->user.id,
-                            .external = r->user.external,
-                            .shared_history = cs->conv.shared_history,
-                            .history_from = cs->my_history_from};
+            chat_viewer v = {.user_id = r->user.id,
+                             .external = r->user.external,
+                             .shared_history = cs->conv.shared_history,
+                             .history_from = cs->my_history_from};
             bool hidden = false;
-            json_t *last = cs->last.id ? srv_view_message(w, r->srv, &v, &cs->last, &hidden) : NULL;
+            json_t *last = cs->last.id ? chat_view_message(&e, &v, &cs->last, &hidden) : NULL;
 
             json_object_set_new(o, "last_message", last ? last : json_null());
         }
@@ -101,33 +106,26 @@ out:
  * answered 422 user_disabled. An unknown id passes: the store answers it. */
 static int refuse_disabled(srv_req *r, srv_worker *w, int64_t uid)
 {
-    store_user u = {0};
-    int rc = store_user_get(w->st, uid, &u);
-    bool disabled = rc == STORE_OK && u.disabled;
+    chat_env e = srv_chat_env(w);
+    chat_outcome o = {0};
 
-    store_user_clear(&u);
-    if (rc && rc != STORE_NOTFOUND) {
-        srv_store_error(r, w, rc, "member: user");
-        return -1;
-    }
-    if (disabled) {
-        srv_error(r, 422, "user_disabled", "user %lld is disabled", (long long)uid);
-        return -1;
-    }
-    return 0;
+    if (!chat_user_check_enabled(&e, uid, &o))
+        return 0;
+    srv_reply_outcome(r, &o);
+    return -1;
 }
 
 void srv_h_conv_create(srv_req *r, srv_worker *w)
 {
     const char *kind_s = NULL, *title = NULL;
-    json_t *ids = r->json ? json_object_get(r->json, "member_ids") : NULL, *o;
-    int64_t *members = NULL, id = 0;
+    json_t *ids = r->json ? json_object_get(r->json, "member_ids") : NULL;
+    int64_t *members = NULL;
     size_t n;
     char *checked = NULL;
-    bool created = false, shared = false, external = r->user.external;
+    bool shared = false, external = r->user.external;
     store_conv_kind kind;
-    char target[48];
-    int rc;
+    chat_caller who;
+    chat_conv_new in;
 
     if (srv_body_str(r, "kind", &kind_s) || srv_body_str(r, "title", &title) < 0 ||
         srv_body_bool(r, "shared_history", &shared) < 0) {
@@ -188,37 +186,11 @@ void srv_h_conv_create(srv_req *r, srv_worker *w)
             goto out;
         title = checked;
     }
-    rc = store_conv_create(w->st, kind, title, r->user.id, members, n, r->now, &id, &created);
-    if (rc == STORE_NOTFOUND) {
-        srv_error(r, 422, "invalid", "a member does not exist");
-        goto out;
-    }
-    if (rc == STORE_INVAL) {
-        srv_error(r, 422, "invalid",
-                  kind == STORE_CONV_DIRECT ? "a direct conversation has exactly one other member"
-                                            : "invalid conversation");
-        goto out;
-    }
-    if (!rc && created && shared)
-        rc = store_conv_set_shared_history(w->st, id, true, r->now);
-    if (rc) {
-        srv_store_error(r, w, rc, "conv_create");
-        goto out;
-    }
-    o = conv_json(w, id, kind == STORE_CONV_GROUP || created ? STORE_MEMBER_OWNER : STORE_MEMBER,
-                  NULL, &rc);
-    if (!o) {
-        srv_store_error(r, w, rc, "conv_get");
-        goto out;
-    }
-    if (created) {
-        snprintf(target, sizeof target, "conversation:%lld", (long long)id);
-        srv_audit_req(
-            r, w, "conv.create", target,
-            json_pack("{s:s,s:O,s:b}", "kind", kind_s, "members", ids, "shared_history", shared));
-        emit_updated(r, w, id);
-    }
-    srv_reply(r, created ? 201 : 200, o);
+    /* Written by the writer (chat_conv.c), which answers. */
+    who = srv_caller(r);
+    in = (chat_conv_new){
+        .kind = kind, .title = title, .members = members, .n = n, .shared_history = shared};
+    await_commit(r, chat_conv_create_commit(&w->srv->chat, &who, &in, r->now));
 out:
     free(checked);
     free(members);
@@ -226,9 +198,10 @@ out:
 
 void srv_h_conv_get(srv_req *r, srv_worker *w)
 {
+    chat_env e = srv_chat_env(w);
     store_member_role role;
     store_message last = {0};
-    srv_viewer v;
+    chat_viewer v;
     bool hidden = false;
     json_t *o, *lj = NULL;
     int64_t last_id = 0;
@@ -242,9 +215,9 @@ void srv_h_conv_get(srv_req *r, srv_worker *w)
         return;
     }
     /* The last message as the list shows it, with the same rule
-     * (srv_view.h). */
+     * (chat_view.h). */
     if (last_id && !store_message_get(w->st, last_id, &last))
-        lj = srv_view_message(w, r->srv, &v, &last, &hidden);
+        lj = chat_view_message(&e, &v, &last, &hidden);
     json_object_set_new(o, "last_message", lj ? lj : json_null());
     store_message_clear(&last);
     srv_reply(r, 200, o);
@@ -252,29 +225,23 @@ void srv_h_conv_get(srv_req *r, srv_worker *w)
 
 static int require_group_admin(srv_req *r, srv_worker *w, int64_t conv_id, bool owner_only)
 {
-    store_member_role role;
-    store_conv c = {0};
-    int rc;
+    chat_env e = srv_chat_env(w);
+    chat_caller who = srv_caller(r);
+    chat_outcome o = {0};
 
-    if (srv_require_member(r, w, conv_id, &role))
-        return -1;
-    rc = store_conv_get(w->st, conv_id, &c);
-    if (rc) {
-        srv_store_error(r, w, rc, "conv_get");
-        return -1;
-    }
-    rc = c.kind != STORE_CONV_GROUP;
-    store_conv_clear(&c);
-    if (rc) {
-        srv_error(r, 422, "invalid", "a direct conversation has no administration");
-        return -1;
-    }
-    if (owner_only ? role != STORE_MEMBER_OWNER : role == STORE_MEMBER) {
-        srv_error(r, 403, "forbidden", "only the group's %s can do this",
-                  owner_only ? "owner" : "owner or admins");
-        return -1;
-    }
-    return 0;
+    if (!chat_group_admin_check(&e, &who, conv_id, owner_only, &o))
+        return 0;
+    srv_reply_outcome(r, &o);
+    return -1;
+}
+
+/* Hands a membership change to the writer (chat_member.c); it answers. */
+static void member_change(srv_req *r, srv_worker *w, chat_member_op op, int64_t conv_id,
+                          int64_t uid, store_member_role role)
+{
+    chat_caller who = srv_caller(r);
+
+    await_commit(r, chat_member_commit(&w->srv->chat, &who, op, conv_id, uid, role, r->now));
 }
 
 void srv_h_conv_patch(srv_req *r, srv_worker *w)
@@ -284,8 +251,7 @@ void srv_h_conv_patch(srv_req *r, srv_worker *w)
     store_conv c = {0};
     bool shared = false;
     int has_title, has_shared;
-    char target[48];
-    json_t *o;
+    chat_caller who = srv_caller(r);
     int rc = 0;
 
     has_title = srv_body_str(r, "title", &title);
@@ -305,35 +271,17 @@ void srv_h_conv_patch(srv_req *r, srv_worker *w)
                                   c.external ? GUARD_SCOPE_EXTERNAL : GUARD_SCOPE_INTERNAL,
                                   r->ids[0], &checked))
             goto out;
-        if (!rc)
-            rc = store_conv_rename(w->st, r->ids[0], checked, r->now);
-    }
-    if (!rc && !has_shared) {
-        rc = store_conv_set_shared_history(w->st, r->ids[0], shared, r->now);
-        if (!rc) {
-            snprintf(target, sizeof target, "conversation:%lld", (long long)r->ids[0]);
-            srv_audit_req(r, w, "conv.shared_history", target,
-                          json_pack("{s:b}", "shared_history", shared));
-        }
     }
     if (rc) {
         srv_store_error(r, w, rc, "conv_patch");
         goto out;
     }
-    o = conv_json(w, r->ids[0], -1, NULL, &rc);
-    emit_updated(r, w, r->ids[0]);
-    srv_reply(r, 200, o);
+    /* Written by the writer (chat_conv.c), which answers. */
+    await_commit(r, chat_conv_patch_commit(&w->srv->chat, &who, r->ids[0], checked,
+                                           has_shared ? -1 : shared, r->now));
 out:
     free(checked);
     store_conv_clear(&c);
-}
-
-static void member_event(srv_req *r, srv_worker *w, int64_t conv_id, int64_t uid, const char *type)
-{
-    json_t *o =
-        json_pack("{s:I,s:I}", "conversation_id", (json_int_t)conv_id, "user_id", (json_int_t)uid);
-
-    srv_emit_conv(r, w, conv_id, type, o);
 }
 
 void srv_h_member_add(srv_req *r, srv_worker *w)
@@ -341,7 +289,7 @@ void srv_h_member_add(srv_req *r, srv_worker *w)
     int64_t uid = 0;
     store_conv c = {0};
     store_user u = {0};
-    char target[48], *checked = NULL;
+    char *checked = NULL;
     int rc;
 
     if (srv_body_int(r, "user_id", &uid)) {
@@ -374,84 +322,21 @@ void srv_h_member_add(srv_req *r, srv_worker *w)
             }
         }
     }
-    /* Bracketed for the send path's cache (srv_cache.h). */
-    srv_cache_change_begin(r->srv->cache, r->ids[0]);
-    rc = store_member_add(w->st, r->ids[0], uid, STORE_MEMBER, r->now);
-    srv_cache_change_end(r->srv->cache, r->ids[0]);
-    if (rc == STORE_CONFLICT) {
-        srv_error(r, 409, "conflict", "already a member");
-        goto out;
-    }
-    if (rc == STORE_NOTFOUND) {
-        srv_error(r, 422, "invalid", "no such user");
-        goto out;
-    }
     if (rc) {
-        srv_store_error(r, w, rc, "member_add");
+        srv_store_error(r, w, rc, "conv_get");
         goto out;
     }
-    snprintf(target, sizeof target, "conversation:%lld", (long long)r->ids[0]);
-    srv_audit_req(r, w, "conv.member_add", target, json_pack("{s:I}", "user_id", (json_int_t)uid));
-    member_event(r, w, r->ids[0], uid, "member.added");
-    emit_updated(r, w, r->ids[0]);
-    srv_reply(r, 204, NULL);
+    member_change(r, w, CHAT_MEMBER_ADD, r->ids[0], uid, STORE_MEMBER);
 out:
     free(checked);
     store_user_clear(&u);
     store_conv_clear(&c);
 }
 
-/* Removes uid; hands ownership on when the owner goes. */
+/* Removes uid; the writer hands ownership on when the owner goes. */
 static void remove_member(srv_req *r, srv_worker *w, int64_t conv_id, int64_t uid)
 {
-    store_members ml = {0};
-    store_member_role role = STORE_MEMBER;
-    char target[48];
-    int rc;
-
-    store_member_check(w->st, conv_id, uid, &role);
-    /* Bracketed for the send path's cache (srv_cache.h): once this
-     * returns, no send uses a member list that still has uid. */
-    srv_cache_change_begin(r->srv->cache, conv_id);
-    rc = store_member_remove(w->st, conv_id, uid, r->now);
-    srv_cache_change_end(r->srv->cache, conv_id);
-    if (rc == STORE_NOTFOUND) {
-        srv_error(r, 404, "not_found", "not a member");
-        return;
-    }
-    if (rc) {
-        srv_store_error(r, w, rc, "member_remove");
-        return;
-    }
-    if (role == STORE_MEMBER_OWNER && !store_member_list(w->st, conv_id, &ml) && ml.n) {
-        /* The oldest admin, else the oldest member, becomes owner. */
-        size_t best = 0;
-        bool found_admin = false;
-
-        for (size_t i = 0; i < ml.n; i++) {
-            bool adm = ml.items[i].role == STORE_MEMBER_ADMIN;
-
-            if ((adm && !found_admin) ||
-                (adm == found_admin && ml.items[i].joined_at < ml.items[best].joined_at)) {
-                best = i;
-                found_admin = adm;
-            }
-        }
-        store_member_set_role(w->st, conv_id, ml.items[best].user_id, STORE_MEMBER_OWNER);
-    }
-    store_members_free(&ml);
-    snprintf(target, sizeof target, "conversation:%lld", (long long)conv_id);
-    srv_audit_req(r, w, "conv.member_remove", target,
-                  json_pack("{s:I}", "user_id", (json_int_t)uid));
-    /* The removed user hears of it too (then no more of this conversation). */
-    srv_emit(
-        &r->job, SRV_EV_USERS,
-        srv_event_buf("member.removed", json_pack("{s:I,s:I}", "conversation_id",
-                                                  (json_int_t)conv_id, "user_id", (json_int_t)uid)),
-        0, 0, &uid, 1);
-    member_event(r, w, conv_id, uid, "member.removed");
-    emit_updated(r, w, conv_id);
-    srv_reply(r, 204, NULL);
+    member_change(r, w, CHAT_MEMBER_REMOVE, conv_id, uid, STORE_MEMBER);
 }
 
 void srv_h_member_remove(srv_req *r, srv_worker *w)
@@ -483,8 +368,7 @@ void srv_h_conv_leave(srv_req *r, srv_worker *w)
 void srv_h_member_role(srv_req *r, srv_worker *w)
 {
     const char *role_s = NULL;
-    char target[48];
-    int role, rc;
+    int role;
 
     if (srv_body_str(r, "role", &role_s)) {
         if (r->status == 500)
@@ -502,18 +386,5 @@ void srv_h_member_role(srv_req *r, srv_worker *w)
         srv_error(r, 422, "invalid", "the owner's role cannot change");
         return;
     }
-    rc = store_member_set_role(w->st, r->ids[0], r->ids[1], (store_member_role)role);
-    if (rc == STORE_NOTFOUND) {
-        srv_error(r, 404, "not_found", "not a member");
-        return;
-    }
-    if (rc) {
-        srv_store_error(r, w, rc, "member_set_role");
-        return;
-    }
-    snprintf(target, sizeof target, "conversation:%lld", (long long)r->ids[0]);
-    srv_audit_req(r, w, "conv.member_role", target,
-                  json_pack("{s:I,s:s}", "user_id", (json_int_t)r->ids[1], "role", role_s));
-    emit_updated(r, w, r->ids[0]);
-    srv_reply(r, 204, NULL);
+    member_change(r, w, CHAT_MEMBER_ROLE, r->ids[0], r->ids[1], (store_member_role)role);
 }

@@ -3,9 +3,10 @@
  * the audit log.
  */
 #include "srv_handlers.h"
-#include "srv_json.h"
+#include "chat/chat_json.h"
 #include "srv_log.h"
 #include "store/store_ckpt.h"
+#include "srv_req.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -97,7 +98,7 @@ void srv_h_alerts(srv_req *r, srv_worker *w)
     }
     arr = json_array();
     for (size_t i = 0; arr && i < l.n; i++) {
-        json_t *a = srv_json_alert(&l.items[i]);
+        json_t *a = chat_json_alert(&l.items[i]);
 
         add_conversation(w, a, l.items[i].conv_id);
         json_array_append_new(arr, a);
@@ -124,10 +125,10 @@ static void reply_alert(srv_req *r, srv_worker *w, int64_t id, bool notify)
     }
     if (notify)
         srv_emit(&r->job, SRV_EV_STAFF,
-                 srv_event_buf("alert.updated", json_pack("{s:o}", "alert", srv_json_alert(&a))), 0,
-                 0, NULL, 0);
+                 srv_event_buf("alert.updated", json_pack("{s:o}", "alert", chat_json_alert(&a))),
+                 0, 0, NULL, 0);
     {
-        json_t *o = srv_json_alert(&a);
+        json_t *o = chat_json_alert(&a);
 
         add_conversation(w, o, a.conv_id);
         srv_reply(r, 200, o);
@@ -202,7 +203,7 @@ void srv_h_audit(srv_req *r, srv_worker *w)
     }
     arr = json_array();
     for (size_t i = 0; arr && i < l.n; i++)
-        json_array_append_new(arr, srv_json_audit(&l.items[i]));
+        json_array_append_new(arr, chat_json_audit(&l.items[i]));
     srv_reply(
         r, 200,
         json_pack("{s:o,s:o}", "entries", arr, "next_after",

@@ -4,14 +4,16 @@
  *
  * A handler runs on a worker with an authenticated, authorised request
  * (r->user, r->sess; r->json the body object or NULL) and answers with
- * srv_reply()/srv_error(). It may queue events (srv_emit) and may hand the
- * request to the writer (message sends: r->append), in which case it
- * returns with r->append set and the writer finishes it.
+ * srv_reply()/srv_error(). Chat handlers are thin: they decode the
+ * request, call the chat domain's plan, and hand its commit to the writer
+ * (srv_req_await); the writer answers after the commit.
  */
 #ifndef SRV_HANDLERS_H
 #define SRV_HANDLERS_H
 
+#include "chat/chat_view.h"
 #include "srv_int.h"
+#include "srv_req.h"
 
 typedef void srv_handler_fn(srv_req *r, srv_worker *w);
 
@@ -38,9 +40,28 @@ int srv_require_member(srv_req *r, srv_worker *w, int64_t conv_id, store_member_
 /* Audit with the request's user as actor. */
 void srv_audit_req(srv_req *r, srv_worker *w, const char *event, const char *target,
                    json_t *detail);
-/* Serialises an event for the members of a conversation (loaded here) and
- * queues it. */
+/* Publishes a conversation event (CHAT_EV_CONVERSATION named `type`,
+ * fields obj, stolen) to the members of conv_id (loaded here). */
 void srv_emit_conv(srv_req *r, srv_worker *w, int64_t conv_id, const char *type, json_t *obj);
+
+/* ---- the chat domain's side of a request (srv_api.c) ---- */
+
+/* The worker's view of the chat domain, and the request's caller. */
+chat_env srv_chat_env(srv_worker *w);
+chat_caller srv_caller(const srv_req *r);
+/* Answers with a chat outcome (steals its extra). */
+void srv_reply_outcome(srv_req *r, chat_outcome *o);
+/* after_commit of a request with one commit (r->commit): its outcome. */
+void srv_answer_commit(srv_req *r);
+/* Hands items[0..n) (owned by the request: r->commit or r->forward) to the
+ * writer once the handler returns; when the last is done, after(r) builds
+ * the answer (NULL: keep the one set) and the request goes back to the
+ * loop. */
+void srv_req_await(srv_req *r, chat_commit **items, size_t n, void (*after)(srv_req *r));
+/* The caller as a viewer of conv_id (chat_view.h): STORE_OK, or has
+ * answered (404 when not a member, as srv_require_member). */
+int srv_viewer_load(srv_req *r, srv_worker *w, int64_t conv_id, chat_viewer *v,
+                    store_member_role *role);
 
 /* ---- srv_h_auth.c ---- */
 json_t *srv_sessions_json(const store_sessions *l, int64_t current);
@@ -63,11 +84,14 @@ srv_handler_fn srv_h_convs, srv_h_conv_create, srv_h_conv_get, srv_h_conv_patch,
 /* ---- srv_h_msg.c ---- */
 srv_handler_fn srv_h_history, srv_h_send, srv_h_recall, srv_h_forward, srv_h_read,
     srv_h_guard_check;
-/* The writer committed (or failed) r->append: build the reply and events. */
-void srv_msg_committed(srv_req *r, store *st);
 
 /* ---- srv_h_officer.c ---- */
 srv_handler_fn srv_h_alerts, srv_h_alert_get, srv_h_alert_ack, srv_h_alert_resolve, srv_h_audit,
     srv_h_audit_verify;
+
+/* ---- srv_static.c ---- */
+/* The worker side of a GET/HEAD outside /api/: a file of the web client
+ * (or its index.html for a client-side route), 404/405 JSON otherwise. */
+bool srv_static_work(srv_job *j, srv_worker *w);
 
 #endif

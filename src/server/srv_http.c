@@ -10,6 +10,10 @@
 #include "srv_handlers.h"
 #include "srv_log.h"
 #include "srv_origin.h"
+#include "srv_conn.h"
+#include "srv_http.h"
+#include "srv_pool.h"
+#include "srv_req.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,18 +1,25 @@
 /*
- * srv_int.h — the server's internal contract: the context, connections,
- * jobs and requests that the srv_* modules share. Not seen outside
- * src/server (srv.h is the public side).
+ * srv_int.h — the server's internal types: the context, connections, jobs
+ * and requests that the srv_* modules share. Types only: each module's
+ * functions are in its own header (srv_pool.h, srv_writer.h, srv_conn.h,
+ * srv_http.h, srv_req.h, srv_receipt.h, srv_registry.h, srv_policy.h,
+ * srv_handlers.h), which includes this one and no other module's, so the
+ * headers form no circle. Not seen outside src/server (srv.h is the
+ * public side).
  *
  * Threads and who touches what:
- *   loop    the one libwebsockets event loop. Owns every srv_conn, the bus,
+ *   loop    the one libwebsockets event loop. Owns every srv_conn, the registry,
  *           every lws call. Never inspects, hashes passwords or commits.
  *   workers srv_pool: run handlers (store reads/writes, argon2, guard scans)
  *           with their own store handle and guard_scanner. Never touch a
  *           wsi or a srv_conn's fields other than through the job.
- *   writer  srv_writer: commits message appends in groups (one transaction
- *           for many), then hands each job back to the loop.
+ *   writer  srv_writer: commits the chat domain's commits (chat_commit.h)
+ *           in groups (one transaction for many), publishes their events,
+ *           then hands each waiting request back to the loop.
  * Jobs travel loop -> pool [-> writer] -> loop (srv->done, then
- * lws_cancel_service wakes the loop). A job holds a reference on its
+ * lws_cancel_service wakes the loop). Events published on the bus
+ * (chat_event.h) reach the loop the same way, serialised once on the
+ * publishing thread (srv_registry.c). A job holds a reference on its
  * connection, so a connection that closed meanwhile is freed only when its
  * last job has come back (closing is asynchronous).
  */
@@ -22,7 +29,10 @@
 #include "cordon/guard.h"
 #include "account/acct.h"
 #include "srv_buf.h"
-#include "srv_cache.h"
+#include "chat/chat.h"
+#include "chat/chat_commit.h"
+#include "chat/chat_event.h"
+#include "chat/chat_send.h"
 #include "srv_config.h"
 #include "srv_queue.h"
 #include "srv_rate.h"
@@ -41,7 +51,7 @@ typedef struct srv_worker srv_worker;
 typedef struct srv_conn srv_conn;
 typedef struct srv_job srv_job;
 typedef struct srv_req srv_req;
-typedef struct srv_bus srv_bus;
+typedef struct srv_registry srv_registry;
 typedef struct srv_receipts srv_receipts;
 
 /* ---- events: what a handler wants pushed, delivered by the loop -------- */
@@ -60,8 +70,9 @@ typedef struct srv_event {
     srv_ev_kind kind;
     srv_buf *buf; /* owned reference; NULL for the close kinds */
     int64_t id, uid;
-    /* message.new only: the sender, whose sessions get the delivered receipt */
-    int64_t sender_id;
+    /* message.new only (msg_id != 0): the message, for delivered receipts
+     * (srv_receipt.c); the sender's sessions get the live receipt */
+    int64_t msg_id, conv_id, sender_id;
     size_t n_users;
     int64_t users[];
 } srv_event;
@@ -81,28 +92,6 @@ struct srv_job {
 };
 
 /* ---- a request: an HTTP call or a WebSocket frame ---------------------- */
-
-/* A message on its way to the writer. */
-typedef struct srv_append {
-    store_message_new m;
-    char *client_id, *text, *justification; /* owned copies behind m's pointers */
-    srv_conv_snap *conv;                    /* members and scope the send was checked against */
-    json_t *guard;                          /* the guard outcome for the sender (owned) */
-    /* warn / mask / override: an alert and an audit entry committed in the
-     * same transaction as the message (m.alert, m.audit point here) */
-    bool alert;
-    char *alert_category, *alert_rule, *alert_verdict;
-    char *findings_json; /* masked findings for the alert */
-    char *actor, *audit_detail;
-    char audit_event[32];
-    store_alert_new alert_new;
-    store_audit_new audit_new;
-    /* filled by the writer */
-    int rc;
-    bool duplicate;
-    int64_t alert_id; /* the alert written with the message (store fills it) */
-    store_message out;
-} srv_append;
 
 struct srv_req {
     srv_job job; /* first */
@@ -130,7 +119,15 @@ struct srv_req {
     store_user user;
     store_session sess;
     bool authed;
-    srv_append *append; /* a message send waiting for the writer */
+    /* Commits handed to the writer (srv_req_await): the request goes back
+     * to the loop when the last is done, after `after_commit` built the
+     * answer. The request owns `commit` and `forward`. */
+    chat_commit *commit;
+    chat_forward *forward;
+    chat_commit **await;
+    size_t n_await;
+    atomic_size_t await_left;
+    void (*after_commit)(srv_req *r);
     /* ---- output ---- */
     int status;
     json_t *resp;     /* body; NULL = no body (204) */
@@ -159,7 +156,7 @@ struct srv_conn {
     int64_t expires_at; /* the session's end: the socket is closed then */
     int role;           /* SRV_ROLE_* */
     char login[STORE_LOGIN_MAX + 1];
-    srv_conn *bus_next, *bus_prev;     /* the user's connections (srv_bus) */
+    srv_conn *bus_next, *bus_prev;     /* the user's connections (srv_registry) */
     srv_conn *staff_next, *staff_prev; /* officer/admin connections */
     srv_buf **q;                       /* ring of outbound frames */
     uint32_t q_head, q_len, q_cap;
@@ -182,6 +179,13 @@ struct srv_worker {
 
 /* ---- the server context ------------------------------------------------ */
 
+/* The transport's subscriber on the chat bus: serialises each event once
+ * and hands it to the loop (srv_registry.c). */
+typedef struct srv_sub {
+    chat_sub base; /* first */
+    srv *srv;
+} srv_sub;
+
 struct srv {
     const srv_config *cfg;
     struct lws_context *lws;
@@ -193,9 +197,10 @@ struct srv {
     char *db_path;
     store *st; /* the loop's own handle: WebSocket authentication only */
     srv_rate *rate;
-    srv_bus *bus;
+    srv_registry *registry; /* the connection registry: sockets by user (loop) */
+    chat chat;              /* the chat domain's context (engine, member cache, event bus) */
+    srv_sub sub;            /* this process' subscription to the chat bus (srv_registry.c) */
     srv_receipts *receipts; /* delivered pointers waiting for the writer (loop) */
-    srv_cache *cache;       /* conversations' members for the send path (any thread) */
     acct_login_policy login_pol;
     const acct_cost *cost;
     /* pool */
@@ -203,7 +208,7 @@ struct srv {
     srv_worker *workers;
     int n_workers;    /* threads started */
     int worker_slots; /* allocated */
-    /* writer */
+    /* writer: chat_commit items (srv_writer.c) */
     srv_queue appends;
     pthread_t writer_th;
     store *writer_st;
@@ -226,139 +231,15 @@ struct srv {
     pthread_mutex_t policy_mu;
     char *policy_text;
     char policy_name[129];
-    /* Serialises loads, validations and saves of the rules (srv_h_policy.c). */
+    /* Serialises loads, validations and saves of the rules (srv_policy.c). */
     pthread_mutex_t policy_update_mu;
-    atomic_llong stat_messages;
-    atomic_int wake_pending; /* a lws_cancel_service is on its way */
+    atomic_llong stat_commits; /* chat commits written (srv_writer.c) */
+    atomic_int wake_pending;   /* a lws_cancel_service is on its way */
     atomic_long jobs_in_flight;
     pthread_t sig_th;
     bool sig_started;
     lws_sorted_usec_list_t housekeeping; /* expired sessions, every minute (loop) */
     int listen_pipe;                     /* after close_listeners(): see srv_main.c */
 };
-
-/* ---- srv_main.c --------------------------------------------------------- */
-
-int64_t srv_now_ms(void);
-/* Hands a finished job back to the loop (any thread). */
-void srv_complete(srv *s, srv_job *j);
-
-/* ---- srv_h_policy.c ------------------------------------------------------ */
-
-/* Start-up: builds the engine from the configured policy and lexicons and
- * what admins saved under the data dir. Returns 0, or -1 with err filled. */
-int srv_policy_start(srv *s, guard_error *err);
-/* Reloads the policy and lexicons (any worker: serialised with saves). Audits
- * it through st. Returns 0, or -1 with the reason in err. */
-int srv_policy_reload(srv *s, store *st, int64_t actor_id, const char *actor, char *err,
-                      size_t errlen);
-
-/* srv_main.c: the name of the policy in force ("default" for the built-in
- * one). Returns buf. */
-const char *srv_policy_name(srv *s, char *buf, size_t cap);
-/* A copy of the text of the policy in force (heap), or NULL for the
- * built-in policy. */
-char *srv_policy_text(srv *s);
-/* The same from policy text already in memory. */
-const char *srv_policy_name_of(const char *text, char *buf, size_t cap);
-
-/* ---- srv_pool.c -------------------------------------------------------- */
-
-int srv_pool_start(srv *s);
-/* Queues a job; -1 when the queue is full (the caller answers 503). */
-int srv_pool_submit(srv *s, srv_job *j);
-void srv_pool_stop(srv *s);
-
-/* ---- srv_writer.c ------------------------------------------------------ */
-
-int srv_writer_start(srv *s);
-/* Queues a request whose ->append is ready (from a worker). */
-void srv_writer_submit(srv *s, srv_req *r);
-/* Closes the queue, commits what is left, joins. */
-void srv_writer_stop(srv *s);
-void srv_append_free(srv_append *a);
-
-/* ---- srv_conn / srv_ws.c ----------------------------------------------- */
-
-srv_conn *srv_conn_new(srv *s, struct lws *wsi);
-srv_conn *srv_conn_ref(srv_conn *c);
-void srv_conn_unref(srv_conn *c);
-/* Queues a frame (takes a new reference). On overflow the queue is dropped,
- * `resync` queued and the connection closes after it. */
-void srv_conn_push(srv_conn *c, srv_buf *b);
-/* Sends `frame` (may be NULL), then closes with code/reason. */
-void srv_conn_close_after(srv_conn *c, srv_buf *frame, int code, const char *reason);
-int srv_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                    size_t len);
-
-/* ---- srv_http.c ---------------------------------------------------------- */
-
-int srv_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                      size_t len);
-/* Extracts the session token of a request: the Authorization bearer, else
- * the cookie, else (allow_query: the WebSocket upgrade only, since a URL
- * ends up in access logs and browser history) ?token=. *from_cookie tells
- * whether it was the cookie, the credential a browser adds by itself.
- * Heap string or NULL. */
-char *srv_http_token(struct lws *wsi, bool allow_query, bool *from_cookie);
-/* The request's Origin and Host headers (empty when absent). */
-void srv_http_origin(struct lws *wsi, char *origin, size_t ocap, char *host, size_t hcap);
-void srv_http_peer(struct lws *wsi, char *out, size_t cap);
-
-/* ---- srv_req (srv_api.c) ------------------------------------------------- */
-
-srv_req *srv_req_new(srv *s, srv_conn *c);
-void srv_req_free(srv_req *r);
-/* The worker side of a request: route, authenticate, authorise, run. */
-bool srv_api_work(srv_job *j, srv_worker *w);
-/* The loop side: deliver the reply and the events. */
-void srv_api_finish(srv_job *j, srv *s);
-
-/* Replies. */
-void srv_reply(srv_req *r, int status, json_t *body); /* steals body (may be NULL) */
-void srv_error(srv_req *r, int status, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-/* The store failed: 500 internal (503 unavailable when busy), logged. */
-void srv_store_error(srv_req *r, srv_worker *w, int rc, const char *what);
-/* Queues an event on the job (steals buf). */
-void srv_emit(srv_job *j, srv_ev_kind kind, srv_buf *buf, int64_t id, int64_t uid,
-              const int64_t *users, size_t n_users);
-/* Serialises {"type": type, ...fields of obj} into a buffer (steals obj). */
-srv_buf *srv_event_buf(const char *type, json_t *obj);
-/* Appends an audit entry (logged on failure, never fails the request). */
-void srv_audit(store *st, int64_t actor_id, const char *actor, const char *event,
-               const char *target, json_t *detail /* stolen, may be NULL */);
-
-/* ---- srv_receipt.c: delivered receipts, coalesced on the loop --------- */
-
-srv_receipts *srv_receipts_new(srv *s);
-void srv_receipts_free(srv_receipts *p);
-/* Loop: message msg reached a socket of user in conv. */
-void srv_receipts_note(srv_receipts *p, int64_t conv, int64_t user, int64_t msg);
-/* Loop: hands everything pending to the writer (or, once the writer has
- * stopped, writes it with the loop's own store handle). */
-void srv_receipts_flush(srv_receipts *p);
-/* Loop: message msg of sender reached users[0..n) (the sender excluded);
- * the `receipt` frame to the sender goes at the next live_flush, merged
- * with others of the same conversation and recipients. */
-void srv_receipts_live(srv_receipts *p, int64_t sender, int64_t conv, int64_t msg,
-                       const int64_t *users, size_t n);
-/* Loop, after each drain of completions: sends the held receipts. */
-void srv_receipts_live_flush(srv_receipts *p);
-/* Writer: is this queued job a receipts job (not an append)? */
-bool srv_receipts_job(srv_job *j);
-/* Writer: stores it (one transaction) and frees it. */
-void srv_receipts_write(srv_job *j, store *st);
-
-/* ---- srv_static.c ------------------------------------------------------ */
-
-/* The worker side of a GET/HEAD outside /api/: a file of the web client
- * (or its index.html for a client-side route), 404/405 JSON otherwise. */
-bool srv_static_work(srv_job *j, srv_worker *w);
-
-/* ---- srv_bus.c ----------------------------------------------------------- */
-
-void srv_deliver_events(srv *s, srv_event *ev);
-void srv_events_free(srv_event *ev);
 
 #endif

@@ -47,10 +47,18 @@ int srv_log_enabled(srv_log_level level)
 
 void srv_log(srv_log_level level, const char *component, const char *fmt, ...)
 {
+    va_list ap;
+
+    va_start(ap, fmt);
+    srv_vlog(level, component, fmt, ap);
+    va_end(ap);
+}
+
+void srv_vlog(srv_log_level level, const char *component, const char *fmt, va_list ap)
+{
     char line[2048];
     struct timespec ts;
     struct tm tm;
-    va_list ap;
     int n, m;
 
     if (level < log_threshold)
@@ -61,9 +69,7 @@ void srv_log(srv_log_level level, const char *component, const char *fmt, ...)
                  "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s: ", tm.tm_year + 1900, tm.tm_mon + 1,
                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
                  level_names[level], component);
-    va_start(ap, fmt);
     m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
-    va_end(ap);
     if (m < 0)
         m = 0;
     n += m;

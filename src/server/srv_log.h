@@ -10,6 +10,8 @@
 #ifndef SRV_LOG_H
 #define SRV_LOG_H
 
+#include <stdarg.h>
+
 typedef enum srv_log_level {
     SRV_LOG_DEBUG,
     SRV_LOG_INFO,
@@ -25,6 +27,9 @@ int srv_log_enabled(srv_log_level level);
 
 void srv_log(srv_log_level level, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* The same with a va_list (the chat domain's log hook, chat.h). */
+void srv_vlog(srv_log_level level, const char *component, const char *fmt, va_list ap);
 
 #define SRV_DEBUG(comp, ...) srv_log(SRV_LOG_DEBUG, comp, __VA_ARGS__)
 #define SRV_INFO(comp, ...)  srv_log(SRV_LOG_INFO, comp, __VA_ARGS__)

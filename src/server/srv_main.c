@@ -15,11 +15,19 @@
  */
 #include "srv.h"
 
+#include "chat/chat_cache.h"
 #include "srv_auditck.h"
-#include "srv_bus.h"
+#include "srv_registry.h"
 #include "srv_int.h"
 #include "srv_acctwatch.h"
 #include "srv_log.h"
+#include "srv_conn.h"
+#include "srv_http.h"
+#include "srv_policy.h"
+#include "srv_pool.h"
+#include "srv_receipt.h"
+#include "srv_req.h"
+#include "srv_writer.h"
 
 #include <errno.h>
 #include <ev.h>
@@ -41,12 +49,10 @@
 #define SHUTDOWN_GRACE_MS 10000
 #define HOUSEKEEPING_MS   60000
 
-int64_t srv_now_ms(void)
+/* The chat domain logs through the server's log (chat.h). */
+static void chat_log_hook(chat_log_level level, const char *component, const char *fmt, va_list ap)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    srv_vlog((srv_log_level)level, component, fmt, ap);
 }
 
 /* One round of the event loop: blocks until something happens (a socket, a
@@ -59,19 +65,6 @@ static void service(srv *s)
         ev_run(s->ev, EVRUN_ONCE);
     else
         lws_service(s->lws, 0);
-}
-
-static void wake(srv *s)
-{
-    /* One pipe write per wake-up, however many jobs complete meanwhile. */
-    if (!atomic_exchange(&s->wake_pending, 1) && s->lws)
-        lws_cancel_service(s->lws);
-}
-
-void srv_complete(srv *s, srv_job *j)
-{
-    srv_queue_push(&s->done, &j->node, true);
-    wake(s);
 }
 
 static void drain_done(srv *s)
@@ -88,52 +81,6 @@ static void drain_done(srv *s)
         atomic_fetch_sub(&s->jobs_in_flight, 1);
     }
     srv_receipts_live_flush(s->receipts);
-}
-
-/* ---- policy name -------------------------------------------------------------- */
-
-const char *srv_policy_name_of(const char *text, char *buf, size_t cap)
-{
-    /* The guard does not expose the name; a top-level `name:` line is the
-     * documented place (docs/POLICY.md). */
-    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-        size_t n = 0;
-
-        if (strncmp(p, "name:", 5))
-            continue;
-        p += 5;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (*p == '"' || *p == '\'')
-            p++;
-        while (p[n] && !strchr("\n\r\"'#", p[n]) && n + 1 < cap)
-            n++;
-        while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-            n--;
-        memcpy(buf, p, n);
-        buf[n] = 0;
-        return buf;
-    }
-    snprintf(buf, cap, "unnamed");
-    return buf;
-}
-
-const char *srv_policy_name(srv *s, char *buf, size_t cap)
-{
-    pthread_mutex_lock(&s->policy_mu);
-    snprintf(buf, cap, "%s", s->policy_name);
-    pthread_mutex_unlock(&s->policy_mu);
-    return buf;
-}
-
-char *srv_policy_text(srv *s)
-{
-    char *t;
-
-    pthread_mutex_lock(&s->policy_mu);
-    t = s->policy_text ? strdup(s->policy_text) : NULL;
-    pthread_mutex_unlock(&s->policy_mu);
-    return t;
 }
 
 static bool reload_work(srv_job *j, srv_worker *w)
@@ -188,7 +135,7 @@ static void housekeeping(lws_sorted_usec_list_t *sul)
     if (s->stopping)
         return;
     /* Sockets first (the loop's own state), then the rows (a worker). */
-    s->bus->ops->close_expired(s->bus, srv_now_ms(), s->revoked_frame);
+    s->registry->ops->close_expired(s->registry, srv_now_ms(), s->revoked_frame);
     j = calloc(1, sizeof *j);
     if (j) {
         j->work = expire_work;
@@ -530,13 +477,22 @@ static int start(srv *s, const srv_run_opts *opts)
     if (bootstrap_admin(s, opts))
         return -1;
     s->rate = srv_rate_new(&cfg->limits, &cfg->login, 0);
-    s->bus = srv_bus_local_new();
+    s->registry = srv_registry_local_new();
     s->receipts = srv_receipts_new(s);
-    /* 1M member ids (8 MiB) covers thousands of groups and direct chats. */
-    s->cache = srv_cache_new(1u << 20);
+    /* The chat domain: 1M member ids (8 MiB) in the cache covers thousands
+     * of groups and direct chats; the in-process event bus. */
+    s->chat = (chat){.lim = {.max_message_bytes = cfg->limits.max_message_bytes,
+                             .max_justification = cfg->limits.max_justification,
+                             .recall_window_seconds = cfg->recall_window_seconds},
+                     .engine = s->engine,
+                     .cache = chat_cache_new(1u << 20),
+                     .bus = chat_bus_local_new(),
+                     .log = chat_log_hook};
+    srv_sub_init(s);
     s->resync_frame = srv_event_buf("resync", json_pack("{s:s}", "reason", "slow_consumer"));
     s->revoked_frame = srv_event_buf("session.revoked", json_object());
-    if (!s->rate || !s->bus || !s->receipts || !s->cache || !s->resync_frame || !s->revoked_frame)
+    if (!s->rate || !s->registry || !s->receipts || !s->chat.cache || !s->chat.bus ||
+        !s->resync_frame || !s->revoked_frame)
         return -1;
     /* Every thread created from here on inherits the blocked set. */
     pthread_sigmask(SIG_BLOCK, &set, NULL);
@@ -653,10 +609,12 @@ static void cleanup(srv *s)
     srv_buf_unref(s->resync_frame);
     srv_buf_unref(s->revoked_frame);
     srv_buf_unref(s->changed_frame);
-    if (s->bus)
-        s->bus->ops->destroy(s->bus);
+    if (s->registry)
+        s->registry->ops->destroy(s->registry);
+    if (s->chat.bus)
+        s->chat.bus->ops->destroy(s->chat.bus);
     srv_rate_free(s->rate);
-    srv_cache_free(s->cache);
+    chat_cache_free(s->chat.cache);
     store_close(s->st);
     guard_engine_free(s->engine);
     free(s->db_path);
@@ -689,7 +647,7 @@ int srv_run(const srv_config *cfg, const srv_run_opts *opts)
             start_reload(s);
     }
     shutdown_server(s);
-    SRV_INFO("main", "stopped: %lld messages committed", (long long)atomic_load(&s->stat_messages));
+    SRV_INFO("main", "stopped: %lld commits written", (long long)atomic_load(&s->stat_commits));
     rc = 0;
 out:
     cleanup(s);

@@ -4,15 +4,40 @@
  * Each worker owns a store handle and a guard_scanner (per-thread scratch;
  * the ruleset itself is shared). Jobs come from one bounded queue; a full
  * queue is back-pressure the loop turns into 503, never unbounded memory.
+ * Finished jobs go back to the loop through srv_complete() (any thread),
+ * which wakes it once per batch.
  */
 #include "srv_int.h"
 #include "srv_log.h"
+#include "srv_pool.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define JOB_QUEUE_CAP 65536
+
+int64_t srv_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void wake(srv *s)
+{
+    /* One pipe write per wake-up, however many jobs complete meanwhile. */
+    if (!atomic_exchange(&s->wake_pending, 1) && s->lws)
+        lws_cancel_service(s->lws);
+}
+
+void srv_complete(srv *s, srv_job *j)
+{
+    srv_queue_push(&s->done, &j->node, true);
+    wake(s);
+}
 
 static void *worker_main(void *arg)
 {

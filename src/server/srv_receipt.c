@@ -2,32 +2,34 @@
  * srv_receipt.c — delivered receipts made durable.
  *
  * The loop learns that a message reached a member when it hands
- * message.new to one of the member's open sockets (srv_bus.c). Writing a
+ * message.new to one of the member's open sockets (srv_registry.c). Writing a
  * row per delivery would cost the writer one UPDATE per recipient per
  * message (100,000 a second for a busy 100-member group), so deliveries are
  * coalesced on the loop: one pending pointer per (conversation, member),
  * keeping the highest message id, flushed to the writer every
- * FLUSH_MS (or when the table fills) as one job that the writer applies in
- * one transaction after its message batch. A second so that this commit
+ * FLUSH_MS (or when the table fills) as one commit (chat_delivered_commit,
+ * chat_receipt.c) that the writer applies in one transaction. A second so that this commit
  * (an fsync the next message batch waits behind) stays rare. The stored
  * pointer can trail the live `receipt` events by up to FLUSH_MS, and by
  * what was pending at a crash; it never runs ahead of a delivery.
  */
-#include "srv_bus.h"
+#include "chat/chat_receipt.h"
+#include "srv_registry.h"
 #include "srv_log.h"
+#include "srv_receipt.h"
+#include "srv_req.h"
+#include "srv_writer.h"
 
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define FLUSH_MS     1000
-#define MIN_CAP      256
-#define MAX_PENDING  65536 /* entries; a full table is flushed at once */
-#define BUSY_RETRIES 20
+#define FLUSH_MS    1000
+#define MIN_CAP     256
+#define MAX_PENDING 65536 /* entries; a full table is flushed at once */
 
-typedef struct srv_rcpt {
-    int64_t conv_id, user_id, msg_id; /* conv_id 0: empty slot */
-} srv_rcpt;
+/* conv_id 0: an empty slot. */
+typedef chat_delivered srv_rcpt;
 
 /* A live `receipt` (delivered) for a sender, held until the end of the
  * loop's drain of completions: a writer batch completes many messages of
@@ -48,14 +50,6 @@ struct srv_receipts {
     lws_sorted_usec_list_t sul;
     srv *srv;
 };
-
-/* What goes to the writer: job.work is NULL (it never runs on the pool),
- * which is how the writer tells it from an append. */
-typedef struct rcpt_job {
-    srv_job job; /* first */
-    size_t n;
-    srv_rcpt items[];
-} rcpt_job;
 
 srv_receipts *srv_receipts_new(srv *s)
 {
@@ -135,64 +129,26 @@ static int grow(srv_receipts *p)
     return 0;
 }
 
-/* The writer side: one transaction for the lot. */
-static void apply(store *st, const srv_rcpt *items, size_t n)
-{
-    int rc = STORE_BUSY;
-
-    for (int attempt = 0; rc == STORE_BUSY && attempt < BUSY_RETRIES; attempt++) {
-        rc = store_tx_begin(st);
-        for (size_t i = 0; !rc && i < n; i++) {
-            bool adv = false;
-
-            rc = store_receipt_set(st, items[i].conv_id, items[i].user_id, false, items[i].msg_id,
-                                   &adv);
-            /* Left the conversation meanwhile: nothing to record. */
-            if (rc == STORE_NOTFOUND)
-                rc = STORE_OK;
-        }
-        rc = rc ? rc : store_tx_commit(st);
-        if (rc)
-            store_tx_rollback(st);
-    }
-    if (rc)
-        SRV_WARN("receipt", "%zu delivered pointers not stored: %s", n, store_strerror(rc));
-}
-
-bool srv_receipts_job(srv_job *j)
-{
-    return !j->work;
-}
-
-void srv_receipts_write(srv_job *j, store *st)
-{
-    rcpt_job *rj = (rcpt_job *)j;
-
-    apply(st, rj->items, rj->n);
-    free(rj);
-}
-
 void srv_receipts_flush(srv_receipts *p)
 {
-    rcpt_job *rj;
+    srv_rcpt *items;
+    chat_commit *c = NULL;
     size_t k = 0;
 
     p->scheduled = false;
     if (!p->n)
         return;
-    rj = calloc(1, sizeof *rj + p->n * sizeof(srv_rcpt));
-    if (rj) {
+    items = malloc(p->n * sizeof *items);
+    if (items) {
         for (size_t i = 0; i < p->cap; i++)
             if (p->slots[i].conv_id)
-                rj->items[k++] = p->slots[i];
-        rj->n = k;
-        /* After the writer stopped (shutdown), write them here: the loop
-         * has nothing else to do by then. */
-        if (!p->srv->writer_started || srv_queue_push(&p->srv->appends, &rj->job.node, true)) {
-            apply(p->srv->st, rj->items, rj->n);
-            free(rj);
-        }
-    } else
+                items[k++] = p->slots[i];
+        c = chat_delivered_commit(&p->srv->chat, items, k);
+        free(items);
+    }
+    if (c)
+        srv_writer_submit(p->srv, c);
+    else
         SRV_WARN("receipt", "out of memory: %zu delivered pointers dropped", p->n);
     /* Give a table that grew for a burst back. */
     if (p->cap > 4 * MIN_CAP) {
@@ -250,7 +206,7 @@ static void live_send(srv *s, live_rcpt *l)
             : NULL;
     b = srv_event_buf("receipt", o);
     if (b) {
-        s->bus->ops->to_users(s->bus, &l->sender, 1, b, &reached);
+        s->registry->ops->to_users(s->registry, &l->sender, 1, b, &reached);
         srv_buf_unref(b);
     }
     free(l->users);

@@ -65,6 +65,14 @@ static int path_matches(const char *pat, const char *path, int64_t ids[SRV_ROUTE
     return !*pat && !*path;
 }
 
+const srv_route *srv_route_by_frame(const srv_route *table, size_t n, const char *type)
+{
+    for (size_t i = 0; type && i < n; i++)
+        if (table[i].ws_type && !strcmp(table[i].ws_type, type))
+            return &table[i];
+    return NULL;
+}
+
 srv_match srv_route_match(const srv_route *table, size_t n, srv_method method, const char *path,
                           const srv_route **out, int64_t ids[SRV_ROUTE_MAX_IDS])
 {

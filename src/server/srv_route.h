@@ -7,6 +7,10 @@
  * like an unknown id. A `{name}` segment matches 1..SRV_ROUTE_NAME_MAX of
  * [a-z0-9_-] (a file name without dots: no path can be built from it); the
  * handler reads it from the path.
+ *
+ * One table serves HTTP and WebSocket: a route that a frame may also call
+ * names its frame type (srv_route_by_frame), so a frame is decoded straight
+ * into a request for that route, with no path built for it.
  */
 #ifndef SRV_ROUTE_H
 #define SRV_ROUTE_H
@@ -42,6 +46,10 @@ typedef struct srv_route {
     const char *pattern;
     unsigned flags;
     const void *handler; /* opaque to the matcher (a handler function) */
+    /* The same route as a WebSocket frame (NULL: HTTP only): the frame's
+     * "type", the frame field holding the route's {id}, and the type of the
+     * reply frame on success (NULL: no reply on success). */
+    const char *ws_type, *ws_id, *ws_ack;
 } srv_route;
 
 typedef enum srv_match {
@@ -54,6 +62,9 @@ typedef enum srv_match {
  * *out is the route and ids[] the values of its {id} segments in order. */
 srv_match srv_route_match(const srv_route *table, size_t n, srv_method method, const char *path,
                           const srv_route **out, int64_t ids[SRV_ROUTE_MAX_IDS]);
+
+/* The route a WebSocket frame of this type stands for, or NULL. */
+const srv_route *srv_route_by_frame(const srv_route *table, size_t n, const char *type);
 
 /* "GET" -> SRV_GET ...; unknown -> SRV_METHOD_OTHER. */
 srv_method srv_method_parse(const char *s);

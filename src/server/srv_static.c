@@ -8,6 +8,7 @@
 
 #include "srv_handlers.h"
 #include "srv_log.h"
+#include "srv_req.h"
 
 #include <errno.h>
 #include <fcntl.h>

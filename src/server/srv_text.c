@@ -4,8 +4,9 @@
 #include "srv_text.h"
 
 #include "srv_handlers.h"
-#include "srv_json.h"
+#include "chat/chat_json.h"
 #include "srv_log.h"
+#include "srv_req.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,12 +72,12 @@ srv_text_shape srv_text_shape_check(const char *s, size_t len, size_t max_chars)
 static void alert(srv_req *r, srv_worker *w, const char *field, int64_t conv_id,
                   const guard_result *res, const char *text, size_t len)
 {
-    json_t *f = srv_json_findings_ctx(res, text, len);
+    json_t *f = chat_json_findings_ctx(res, text, len);
     char *findings = f ? json_dumps(f, JSON_COMPACT) : NULL;
     const char *verdict = guard_action_name(res->verdict);
     store_alert_new an = {.user_id = r->user.id,
                           .conv_id = conv_id,
-                          .category = srv_guard_category(res),
+                          .category = chat_guard_category(res),
                           .verdict = verdict,
                           .rule = res->decided_by,
                           .findings_json = findings ? findings : "[]",
@@ -105,7 +106,7 @@ static void alert(srv_req *r, srv_worker *w, const char *field, int64_t conv_id,
              res->decided_by ? res->decided_by : "-", (long long)id);
     if (store_alert_get(w->st, id, &a) == STORE_OK)
         srv_emit(&r->job, SRV_EV_STAFF,
-                 srv_event_buf("alert.new", json_pack("{s:o}", "alert", srv_json_alert(&a))), 0, 0,
+                 srv_event_buf("alert.new", json_pack("{s:o}", "alert", chat_json_alert(&a))), 0, 0,
                  NULL, 0);
     store_alert_clear(&a);
 out:
@@ -186,7 +187,7 @@ int srv_text_inspect(srv_req *r, srv_worker *w, const char *field, const char *t
             snprintf(msg, sizeof msg, "%s refused by the confidentiality policy", field);
         srv_reply(r, 422,
                   json_pack("{s:{s:s,s:s,s:s},s:o}", "error", "code", guard_code, "message", msg,
-                            "field", field, "guard", srv_json_guard(res)));
+                            "field", field, "guard", chat_json_guard(res)));
         goto out;
     }
     if (res->verdict == GUARD_MASK && res->masked) {

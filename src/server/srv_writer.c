@@ -1,33 +1,41 @@
 /*
- * srv_writer.c — the store writer: group commit of message appends.
+ * srv_writer.c — the writer thread: the chat domain's one write path.
  *
- * One thread takes every append waiting in its queue (up to writer_batch)
- * and stores them with store_message_append_batch(): one transaction, one
- * WAL sync for the lot. Only after that commit does any job go back to the
+ * Commits (chat_commit.h) arrive from the workers — message sends, blocked
+ * messages' alerts, recalls — and from the loop (delivered receipts). The
+ * writer takes every commit waiting in its queue (up to writer_batch),
+ * groups them by kind, and for each group calls kind->commit() (a message
+ * batch is one transaction, one WAL sync for the lot) and then
+ * kind->publish() (the domain's events, then each commit's done). It knows
+ * no kind by name. Only after the commit does any answer go back to the
  * loop, so an acknowledgement (HTTP 201 or message.ack) and a message.new
- * push always describe a message that survives kill -9. Idempotency
- * (client_id) is the store's: a repeat inside or across batches comes back
- * as a duplicate of the stored message and is not pushed again.
+ * push always describe a message that survives kill -9.
  *
  * The writer's store handle is opened with STORE_MAINT_BACKGROUND: the
  * backend's housekeeping (SQLite's WAL checkpoints) runs off the commit
  * path, in a thread the handle owns (store_sqlite_ckpt.c says why).
  */
-#include "srv_handlers.h"
+#include "srv_int.h"
 #include "srv_log.h"
+#include "srv_writer.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define BUSY_RETRIES 20
-#define STATS_MS     5000
+#define STATS_MS 5000
+
+/* A commit travels in srv_queue without a wrapper: its first member is
+ * its link, laid out as srv_qnode. */
+_Static_assert(offsetof(chat_commit, next) == 0 && sizeof(chat_commit *) == sizeof(srv_qnode),
+               "chat_commit must start with a srv_qnode-compatible link");
 
 /* Where the writer's time goes (logged at debug every STATS_MS): batches,
- * messages, time inside the store (the commit and its fsync) and after it
- * (replies, events). */
+ * commits, time inside commit (the store and its fsync) and in publish
+ * (events, answers). */
 typedef struct wstats {
-    int64_t since, batches, msgs, store_us, post_us, store_max_us;
+    int64_t since, batches, items, store_us, post_us, store_max_us;
 } wstats;
 
 static int64_t mono_us(void)
@@ -50,108 +58,76 @@ static void stats_tick(wstats *st)
         return;
     if (st->batches)
         SRV_DEBUG("writer",
-                  "%lld batches, %.1f msgs each, store %.2f ms (max %.2f), after %.2f ms per batch",
-                  (long long)st->batches, (double)st->msgs / (double)st->batches,
+                  "%lld batches, %.1f commits each, store %.2f ms (max %.2f), after %.2f ms per "
+                  "batch",
+                  (long long)st->batches, (double)st->items / (double)st->batches,
                   (double)st->store_us / 1000.0 / (double)st->batches,
                   (double)st->store_max_us / 1000.0,
                   (double)st->post_us / 1000.0 / (double)st->batches);
     *st = (wstats){.since = now};
 }
 
-static void commit_batch(srv *s, srv_req **reqs, size_t n, wstats *ws)
+/* Commits and publishes one group of the same kind. */
+static void run_group(srv *s, chat_commit **items, size_t n, wstats *ws)
 {
+    const chat_commit_kind *kind = items[0]->kind;
     int64_t t0 = mono_us(), t1;
-    store_message_new *m = calloc(n, sizeof *m);
-    store_message *out = calloc(n, sizeof *out);
-    int *rcs = calloc(n, sizeof *rcs);
-    bool *dup = calloc(n, sizeof *dup);
-    int rc = STORE_NOMEM;
 
-    if (!m || !out || !rcs || !dup)
-        goto done;
-    for (size_t i = 0; i < n; i++) {
-        srv_append *a = reqs[i]->append;
-
-        /* The commit's time for the message and what goes with it. */
-        a->m.now = a->alert_new.now = a->audit_new.time = srv_now_ms();
-        m[i] = a->m;
-    }
-    for (int attempt = 0; attempt < BUSY_RETRIES; attempt++) {
-        rc = store_message_append_batch(s->writer_st, m, n, out, rcs, dup);
-        if (rc != STORE_BUSY)
-            break;
-        nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
-    }
-    if (rc != STORE_OK)
-        SRV_ERROR("writer", "batch of %zu failed: %s (%s)", n, store_strerror(rc),
-                  store_errmsg(s->writer_st));
-done:
+    kind->commit(items, n, s->writer_st);
     t1 = mono_us();
-    for (size_t i = 0; i < n; i++) {
-        srv_append *a = reqs[i]->append;
-
-        a->rc = rc != STORE_OK ? rc : rcs[i];
-        if (a->rc == STORE_OK) {
-            a->out = out[i]; /* moves the strings */
-            a->duplicate = dup[i];
-        } else if (out)
-            store_message_clear(&out[i]);
-        srv_msg_committed(reqs[i], s->writer_st);
-        srv_complete(s, &reqs[i]->job);
-    }
-    ws->batches++;
-    ws->msgs += (int64_t)n;
+    kind->publish(items, n, s->writer_st);
     ws->store_us += t1 - t0;
     if (t1 - t0 > ws->store_max_us)
         ws->store_max_us = t1 - t0;
     ws->post_us += mono_us() - t1;
-    free(m);
-    free(out);
-    free(rcs);
-    free(dup);
 }
 
-/* ---- writer ------------------------------------------------------------------- */
+/* Groups a popped list by kind, keeping the queue's order within a kind
+ * (kinds are few: the first item of each remaining kind leads a pass). */
+static void run_batch(srv *s, chat_commit *list, chat_commit **items, wstats *ws)
+{
+    while (list) {
+        const chat_commit_kind *kind = list->kind;
+        chat_commit *rest = NULL, **rtail = &rest;
+        size_t n = 0;
+
+        for (chat_commit *c = list, *nx; c; c = nx) {
+            nx = c->next;
+            c->next = NULL;
+            if (c->kind == kind)
+                items[n++] = c;
+            else {
+                *rtail = c;
+                rtail = &c->next;
+            }
+        }
+        run_group(s, items, n, ws);
+        ws->items += (int64_t)n;
+        atomic_fetch_add(&s->stat_commits, (long long)n);
+        list = rest;
+    }
+    ws->batches++;
+}
 
 static void *writer_main(void *arg)
 {
     srv *s = arg;
     size_t max = (size_t)s->cfg->writer_batch, n;
-    srv_req **reqs = calloc(max, sizeof *reqs);
+    chat_commit **items = calloc(max, sizeof *items);
     srv_qnode *list;
     wstats ws = {0};
     bool stats = srv_log_enabled(SRV_LOG_DEBUG);
 
-    if (!reqs) {
+    if (!items) {
         SRV_ERROR("writer", "out of memory");
         return NULL;
     }
     while ((list = srv_queue_pop_many(&s->appends, max, &n))) {
-        size_t k = 0;
-
-        srv_qnode *rcpts = NULL, **rtail = &rcpts;
-
-        for (srv_qnode *q = list, *nx; q; q = nx) {
-            nx = q->next;
-            if (srv_receipts_job((srv_job *)q)) {
-                *rtail = q;
-                rtail = &q->next;
-                q->next = NULL;
-            } else
-                reqs[k++] = (srv_req *)q;
-        }
-        if (k)
-            commit_batch(s, reqs, k, &ws);
+        run_batch(s, (chat_commit *)list, items, &ws);
         if (stats)
             stats_tick(&ws);
-        atomic_fetch_add(&s->stat_messages, (long long)k);
-        /* Receipts after the messages: acks are not held up by them. */
-        for (srv_qnode *q = rcpts, *nx; q; q = nx) {
-            nx = q->next;
-            srv_receipts_write((srv_job *)q, s->writer_st);
-        }
     }
-    free(reqs);
+    free(items);
     return NULL;
 }
 
@@ -173,12 +149,15 @@ int srv_writer_start(srv *s)
     return 0;
 }
 
-void srv_writer_submit(srv *s, srv_req *r)
+void srv_writer_submit(srv *s, chat_commit *c)
 {
-    /* Unbounded on purpose: every append here was already admitted through
+    /* Unbounded on purpose: every commit here was already admitted through
      * the bounded job queue, and dropping one now would lose an accepted
-     * message. */
-    srv_queue_push(&s->appends, &r->job.node, true);
+     * message. After the writer stopped (shutdown: the loop's receipts),
+     * commit here: nothing else writes by then. */
+    c->next = NULL;
+    if (!s->writer_started || srv_queue_push(&s->appends, (srv_qnode *)c, true))
+        chat_commit_now(c, s->st);
 }
 
 void srv_writer_stop(srv *s)
@@ -191,23 +170,4 @@ void srv_writer_stop(srv *s)
     store_close(s->writer_st);
     s->writer_st = NULL;
     srv_queue_destroy(&s->appends);
-}
-
-void srv_append_free(srv_append *a)
-{
-    if (!a)
-        return;
-    free(a->client_id);
-    free(a->text);
-    free(a->justification);
-    srv_conv_snap_unref(a->conv);
-    json_decref(a->guard);
-    free(a->alert_category);
-    free(a->alert_rule);
-    free(a->alert_verdict);
-    free(a->findings_json);
-    free(a->actor);
-    free(a->audit_detail);
-    store_message_clear(&a->out);
-    free(a);
 }

@@ -9,11 +9,15 @@
  * history after reconnecting. Server memory therefore never depends on how
  * slowly a client reads.
  */
-#include "srv_bus.h"
+#include "srv_registry.h"
 #include "srv_handlers.h"
-#include "srv_json.h"
+#include "chat/chat_json.h"
 #include "srv_log.h"
 #include "srv_origin.h"
+#include "srv_conn.h"
+#include "srv_http.h"
+#include "srv_pool.h"
+#include "srv_req.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,7 +98,7 @@ void srv_conn_close_after(srv_conn *c, srv_buf *frame, int code, const char *rea
     c->close_code = code;
     c->close_reason = reason;
     if (c->is_ws)
-        c->srv->bus->ops->detach(c->srv->bus, c);
+        c->srv->registry->ops->detach(c->srv->registry, c);
     if (frame && enqueue(c, frame))
         queue_clear(c);
     lws_callback_on_writable(c->wsi);
@@ -193,7 +197,7 @@ static void send_hello(srv *s, srv_conn *c)
         srv_conn_close_after(c, NULL, 1011, "store");
         return;
     }
-    o = json_pack("{s:o,s:I,s:I}", "user", srv_json_user(&user, true), "session_id",
+    o = json_pack("{s:o,s:I,s:I}", "user", chat_json_user(&user, true), "session_id",
                   (json_int_t)c->session_id, "server_time", (json_int_t)srv_now_ms());
     b = srv_event_buf("hello", o);
     if (b) {
@@ -219,21 +223,12 @@ static void reply_error(srv_conn *c, json_t *req, const char *code, const char *
     }
 }
 
-/* The route a frame type stands for (its HTTP twin), found once. */
-static const srv_route *route_of(srv_handler_fn *h)
-{
-    for (size_t i = 0; i < srv_n_routes; i++)
-        if (srv_routes[i].handler == (const void *)h)
-            return &srv_routes[i];
-    return NULL;
-}
-
 static void frame(srv *s, srv_conn *c, const char *data, size_t len)
 {
-    json_t *o = json_loadb(data, len, 0, NULL), *req, *conv;
+    json_t *o = json_loadb(data, len, 0, NULL), *req, *id;
+    const srv_route *route;
     const char *type;
     srv_req *r = NULL;
-    char path[96];
 
     if (!o || !json_is_object(o)) {
         reply_error(c, NULL, "bad_request", "a frame is one JSON object");
@@ -270,38 +265,32 @@ static void frame(srv *s, srv_conn *c, const char *data, size_t len)
         }
         goto out;
     }
-    if (strcmp(type, "message.send") && strcmp(type, "read")) {
+    /* The same route table as HTTP: the frame names its route. */
+    route = srv_route_by_frame(srv_routes, srv_n_routes, type);
+    if (!route) {
         reply_error(c, req, "bad_request", "unknown frame type");
         goto out;
     }
-    conv = json_object_get(o, "conversation_id");
-    if (!json_is_integer(conv) || json_integer_value(conv) <= 0) {
-        reply_error(c, req, "bad_request", "conversation_id missing");
+    id = json_object_get(o, route->ws_id);
+    if (!json_is_integer(id) || json_integer_value(id) <= 0) {
+        char msg[96];
+
+        snprintf(msg, sizeof msg, "%s missing", route->ws_id);
+        reply_error(c, req, "bad_request", msg);
         goto out;
     }
-    snprintf(path, sizeof path, "/api/v1/conversations/%lld/%s",
-             (long long)json_integer_value(conv), type[0] == 'm' ? "messages" : "read");
     r = srv_req_new(s, c);
-    if (!r || !(r->path = strdup(path))) {
+    if (!r) {
         reply_error(c, req, "internal", "out of memory");
         goto out;
     }
     r->ws = true;
     r->ws_has_req = req != NULL;
     r->ws_req = req ? json_integer_value(req) : 0;
-    r->ws_ok_type = type[0] == 'm' ? "message.ack" : NULL;
-    r->method = SRV_POST;
-    {
-        /* Loop thread only: plain statics are enough. */
-        static const srv_route *send_route, *read_route;
-
-        if (!send_route) {
-            send_route = route_of(srv_h_send);
-            read_route = route_of(srv_h_read);
-        }
-        r->route = type[0] == 'm' ? send_route : read_route;
-        r->ids[0] = json_integer_value(conv);
-    }
+    r->ws_ok_type = route->ws_ack;
+    r->method = route->method;
+    r->route = route;
+    r->ids[0] = json_integer_value(id);
     /* The identity the socket authenticated with (srv_api.c trusts it). */
     r->user.id = c->user_id;
     r->user.role = (store_role)c->role;
@@ -443,7 +432,7 @@ int srv_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_ESTABLISHED:
         if (!c)
             return -1;
-        s->bus->ops->attach(s->bus, c);
+        s->registry->ops->attach(s->registry, c);
         SRV_DEBUG("ws", "open user=%lld session=%lld", (long long)c->user_id,
                   (long long)c->session_id);
         send_hello(s, c);
@@ -464,7 +453,7 @@ int srv_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
          * lets go of it here, so no conn outlives its wsi. */
         if (c) {
             if (c->is_ws)
-                s->bus->ops->detach(s->bus, c);
+                s->registry->ops->detach(s->registry, c);
             c->wsi = NULL;
             pss->conn = NULL;
             srv_conn_unref(c);

@@ -19,6 +19,9 @@ static const srv_route table[] = {
     {SRV_DELETE, "/api/v1/conversations/{id}/members/{id}", 0, "remove"},
     {SRV_PUT, "/api/v1/admin/lexicons/{name}", 0, "lexicon"},
     {SRV_POST, "/api/v1/admin/lexicons/{name}/validate", 0, "lexicon_validate"},
+    {SRV_POST, "/api/v1/conversations/{id}/messages", 0, "send", "message.send", "conversation_id",
+     "message.ack"},
+    {SRV_POST, "/api/v1/conversations/{id}/read", 0, "read", "read", "conversation_id", NULL},
 };
 #define N (sizeof table / sizeof table[0])
 
@@ -114,6 +117,29 @@ static void names(void **state)
     assert_int_equal(srv_route_match(table, N, SRV_PUT, long_name, &r, v), SRV_MATCH_OK);
 }
 
+/* A WebSocket frame names its route in the same table as HTTP. */
+static void frames(void **state)
+{
+    const srv_route *r;
+
+    (void)state;
+    r = srv_route_by_frame(table, N, "message.send");
+    assert_non_null(r);
+    assert_string_equal(r->handler, "send");
+    assert_string_equal(r->ws_id, "conversation_id");
+    assert_string_equal(r->ws_ack, "message.ack");
+    r = srv_route_by_frame(table, N, "read");
+    assert_non_null(r);
+    assert_string_equal(r->handler, "read");
+    assert_null(r->ws_ack);
+    /* Only routes that name a frame type: no HTTP-only route is callable
+     * as a frame, and no prefix or path matches. */
+    assert_null(srv_route_by_frame(table, N, "list"));
+    assert_null(srv_route_by_frame(table, N, "message"));
+    assert_null(srv_route_by_frame(table, N, "/api/v1/conversations"));
+    assert_null(srv_route_by_frame(table, N, NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -122,6 +148,7 @@ int main(void)
         cmocka_unit_test(bad_ids_are_not_found),
         cmocka_unit_test(wrong_method),
         cmocka_unit_test(names),
+        cmocka_unit_test(frames),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,8 @@
 /*
- * srv_cache.c — the conversation membership cache (see srv_cache.h for
+ * chat_cache.c — the conversation membership cache (see chat_cache.h for
  * the rules that keep it correct).
  */
-#include "srv_cache.h"
+#include "chat_cache.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -10,9 +10,9 @@
 
 #define BUCKETS 4096 /* power of two */
 
-struct srv_cache {
+struct chat_cache {
     pthread_mutex_t mu;
-    srv_conv_snap *tab[BUCKETS];
+    chat_conv_snap *tab[BUCKETS];
     size_t ids, max_ids; /* member ids held by cached snapshots */
     size_t cursor;       /* next bucket to evict from */
     atomic_uint_fast64_t gen;
@@ -24,9 +24,9 @@ static size_t bucket(int64_t conv_id)
     return (size_t)(((uint64_t)conv_id * 0x9E3779B97F4A7C15ull) >> 40) & (BUCKETS - 1);
 }
 
-srv_cache *srv_cache_new(size_t max_ids)
+chat_cache *chat_cache_new(size_t max_ids)
 {
-    srv_cache *c = calloc(1, sizeof *c);
+    chat_cache *c = calloc(1, sizeof *c);
 
     if (!c)
         return NULL;
@@ -40,13 +40,13 @@ srv_cache *srv_cache_new(size_t max_ids)
     return c;
 }
 
-srv_conv_snap *srv_conv_snap_ref(srv_conv_snap *s)
+chat_conv_snap *chat_conv_snap_ref(chat_conv_snap *s)
 {
     atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
     return s;
 }
 
-void srv_conv_snap_unref(srv_conv_snap *s)
+void chat_conv_snap_unref(chat_conv_snap *s)
 {
     if (s && atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1)
         free(s);
@@ -54,18 +54,18 @@ void srv_conv_snap_unref(srv_conv_snap *s)
 
 /* Drops a snapshot from its chain (mutex held): marks it invalid so that a
  * send still holding it re-reads after its commit. */
-static void drop(srv_cache *c, srv_conv_snap **link)
+static void drop(chat_cache *c, chat_conv_snap **link)
 {
-    srv_conv_snap *s = *link;
+    chat_conv_snap *s = *link;
 
     *link = s->next;
     s->next = NULL;
     c->ids -= s->n;
     atomic_store(&s->invalid, true);
-    srv_conv_snap_unref(s);
+    chat_conv_snap_unref(s);
 }
 
-void srv_cache_free(srv_cache *c)
+void chat_cache_free(chat_cache *c)
 {
     if (!c)
         return;
@@ -83,11 +83,11 @@ static int cmp_id(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-int srv_conv_snap_load(store *st, int64_t conv_id, srv_conv_snap **out)
+int chat_conv_snap_load(store *st, int64_t conv_id, chat_conv_snap **out)
 {
     store_conv conv = {0};
     store_members ml = {0};
-    srv_conv_snap *s = NULL;
+    chat_conv_snap *s = NULL;
     int rc;
 
     *out = NULL;
@@ -117,9 +117,9 @@ fail:
     return rc;
 }
 
-int srv_cache_get(srv_cache *c, store *st, int64_t conv_id, srv_conv_snap **out)
+int chat_cache_get(chat_cache *c, store *st, int64_t conv_id, chat_conv_snap **out)
 {
-    srv_conv_snap *s, **link;
+    chat_conv_snap *s, **link;
     uint64_t gen;
     bool quiet;
     int rc;
@@ -128,7 +128,7 @@ int srv_cache_get(srv_cache *c, store *st, int64_t conv_id, srv_conv_snap **out)
     for (s = c->tab[bucket(conv_id)]; s && s->conv_id != conv_id; s = s->next)
         ;
     if (s)
-        srv_conv_snap_ref(s);
+        chat_conv_snap_ref(s);
     pthread_mutex_unlock(&c->mu);
     if (s) {
         *out = s;
@@ -138,7 +138,7 @@ int srv_cache_get(srv_cache *c, store *st, int64_t conv_id, srv_conv_snap **out)
      * this point moves it, and the result is then not cached. */
     gen = atomic_load(&c->gen);
     quiet = atomic_load(&c->changing) == 0;
-    rc = srv_conv_snap_load(st, conv_id, out);
+    rc = chat_conv_snap_load(st, conv_id, out);
     if (rc)
         return rc;
     s = *out;
@@ -155,7 +155,7 @@ int srv_cache_get(srv_cache *c, store *st, int64_t conv_id, srv_conv_snap **out)
         link = &c->tab[bucket(conv_id)];
         /* Another worker may have cached it meanwhile: replace it (the
          * same data, or older). */
-        for (srv_conv_snap **l = link; *l;)
+        for (chat_conv_snap **l = link; *l;)
             if ((*l)->conv_id == conv_id)
                 drop(c, l);
             else
@@ -166,14 +166,14 @@ int srv_cache_get(srv_cache *c, store *st, int64_t conv_id, srv_conv_snap **out)
             drop(c, &c->tab[c->cursor]);
         }
         s->next = *link;
-        *link = srv_conv_snap_ref(s);
+        *link = chat_conv_snap_ref(s);
         c->ids += s->n;
     }
     pthread_mutex_unlock(&c->mu);
     return STORE_OK;
 }
 
-bool srv_conv_snap_has(const srv_conv_snap *s, int64_t user_id)
+bool chat_conv_snap_has(const chat_conv_snap *s, int64_t user_id)
 {
     size_t lo = 0, hi = s->n;
 
@@ -190,11 +190,11 @@ bool srv_conv_snap_has(const srv_conv_snap *s, int64_t user_id)
     return false;
 }
 
-static void invalidate(srv_cache *c, int64_t conv_id)
+static void invalidate(chat_cache *c, int64_t conv_id)
 {
     pthread_mutex_lock(&c->mu);
     atomic_fetch_add(&c->gen, 1);
-    for (srv_conv_snap **l = &c->tab[bucket(conv_id)]; *l;)
+    for (chat_conv_snap **l = &c->tab[bucket(conv_id)]; *l;)
         if ((*l)->conv_id == conv_id)
             drop(c, l);
         else
@@ -202,19 +202,19 @@ static void invalidate(srv_cache *c, int64_t conv_id)
     pthread_mutex_unlock(&c->mu);
 }
 
-void srv_cache_change_begin(srv_cache *c, int64_t conv_id)
+void chat_cache_change_begin(chat_cache *c, int64_t conv_id)
 {
     atomic_fetch_add(&c->changing, 1);
     invalidate(c, conv_id);
 }
 
-void srv_cache_change_end(srv_cache *c, int64_t conv_id)
+void chat_cache_change_end(chat_cache *c, int64_t conv_id)
 {
     invalidate(c, conv_id);
     atomic_fetch_sub(&c->changing, 1);
 }
 
-bool srv_cache_stale(srv_cache *c, const srv_conv_snap *s)
+bool chat_cache_stale(chat_cache *c, const chat_conv_snap *s)
 {
     (void)c;
     return !s->cacheable || atomic_load(&s->invalid);

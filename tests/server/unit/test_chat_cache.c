@@ -1,6 +1,6 @@
 /*
- * test_srv_cache.c — the send path's membership cache (src/server/
- * srv_cache.c) over a real SQLite store: hits, removal invalidates at
+ * test_chat_cache.c — the send path's membership cache (src/server/
+ * chat_cache.c) over a real SQLite store: hits, removal invalidates at
  * once, a change in progress is never cached, eviction stays in budget.
  */
 #include <setjmp.h>
@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "server/srv_cache.h"
+#include "chat/chat_cache.h"
 
 typedef struct fix {
     char dir[64];
@@ -32,7 +32,7 @@ static int setup(void **state)
     bool created = false;
 
     assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/srv_cache_XXXXXX");
+    snprintf(f->dir, sizeof f->dir, "/tmp/chat_cache_XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     snprintf(f->path, sizeof f->path, "%s/cordon.db", f->dir);
     o.path = f->path;
@@ -70,77 +70,77 @@ static int teardown(void **state)
 static void hit_and_members(void **state)
 {
     fix *f = *state;
-    srv_cache *c = srv_cache_new(1000);
-    srv_conv_snap *a = NULL, *b = NULL;
+    chat_cache *c = chat_cache_new(1000);
+    chat_conv_snap *a = NULL, *b = NULL;
 
-    assert_int_equal(srv_cache_get(c, f->st, f->conv, &a), STORE_OK);
+    assert_int_equal(chat_cache_get(c, f->st, f->conv, &a), STORE_OK);
     assert_int_equal(a->n, 3);
-    assert_true(srv_conv_snap_has(a, f->users[0]));
-    assert_true(srv_conv_snap_has(a, f->users[2]));
-    assert_false(srv_conv_snap_has(a, f->users[3]));
+    assert_true(chat_conv_snap_has(a, f->users[0]));
+    assert_true(chat_conv_snap_has(a, f->users[2]));
+    assert_false(chat_conv_snap_has(a, f->users[3]));
     assert_false(a->external);
-    assert_false(srv_cache_stale(c, a));
-    assert_int_equal(srv_cache_get(c, f->st, f->conv, &b), STORE_OK);
+    assert_false(chat_cache_stale(c, a));
+    assert_int_equal(chat_cache_get(c, f->st, f->conv, &b), STORE_OK);
     assert_ptr_equal(a, b); /* the cached snapshot */
-    srv_conv_snap_unref(a);
-    srv_conv_snap_unref(b);
-    assert_int_equal(srv_cache_get(c, f->st, 999999, &a), STORE_NOTFOUND);
+    chat_conv_snap_unref(a);
+    chat_conv_snap_unref(b);
+    assert_int_equal(chat_cache_get(c, f->st, 999999, &a), STORE_NOTFOUND);
     assert_null(a);
-    srv_cache_free(c);
+    chat_cache_free(c);
 }
 
 static void removal_invalidates(void **state)
 {
     fix *f = *state;
-    srv_cache *c = srv_cache_new(1000);
-    srv_conv_snap *old = NULL, *now = NULL;
+    chat_cache *c = chat_cache_new(1000);
+    chat_conv_snap *old = NULL, *now = NULL;
 
-    assert_int_equal(srv_cache_get(c, f->st, f->conv, &old), STORE_OK);
-    srv_cache_change_begin(c, f->conv);
+    assert_int_equal(chat_cache_get(c, f->st, f->conv, &old), STORE_OK);
+    chat_cache_change_begin(c, f->conv);
     /* While the change runs nothing is cached: a load is handed out stale. */
-    assert_int_equal(srv_cache_get(c, f->st, f->conv, &now), STORE_OK);
-    assert_true(srv_cache_stale(c, now));
-    srv_conv_snap_unref(now);
+    assert_int_equal(chat_cache_get(c, f->st, f->conv, &now), STORE_OK);
+    assert_true(chat_cache_stale(c, now));
+    chat_conv_snap_unref(now);
     assert_int_equal(store_member_remove(f->st, f->conv, f->users[2], 3), STORE_OK);
-    srv_cache_change_end(c, f->conv);
+    chat_cache_change_end(c, f->conv);
     /* A send still holding the old snapshot learns it may be out of date. */
-    assert_true(srv_cache_stale(c, old));
-    assert_true(srv_conv_snap_has(old, f->users[2]));
-    assert_int_equal(srv_cache_get(c, f->st, f->conv, &now), STORE_OK);
-    assert_false(srv_conv_snap_has(now, f->users[2]));
-    assert_false(srv_cache_stale(c, now));
-    srv_conv_snap_unref(now);
+    assert_true(chat_cache_stale(c, old));
+    assert_true(chat_conv_snap_has(old, f->users[2]));
+    assert_int_equal(chat_cache_get(c, f->st, f->conv, &now), STORE_OK);
+    assert_false(chat_conv_snap_has(now, f->users[2]));
+    assert_false(chat_cache_stale(c, now));
+    chat_conv_snap_unref(now);
     /* An external member flips the scope. */
-    srv_cache_change_begin(c, f->conv);
+    chat_cache_change_begin(c, f->conv);
     assert_int_equal(store_member_add(f->st, f->conv, f->users[3], STORE_MEMBER, 4), STORE_OK);
-    srv_cache_change_end(c, f->conv);
-    assert_int_equal(srv_cache_get(c, f->st, f->conv, &now), STORE_OK);
+    chat_cache_change_end(c, f->conv);
+    assert_int_equal(chat_cache_get(c, f->st, f->conv, &now), STORE_OK);
     assert_true(now->external);
-    assert_true(srv_conv_snap_has(now, f->users[3]));
-    srv_conv_snap_unref(now);
-    srv_conv_snap_unref(old);
-    srv_cache_free(c);
+    assert_true(chat_conv_snap_has(now, f->users[3]));
+    chat_conv_snap_unref(now);
+    chat_conv_snap_unref(old);
+    chat_cache_free(c);
 }
 
 static void eviction_budget(void **state)
 {
     fix *f = *state;
-    srv_cache *c = srv_cache_new(3); /* room for one 3-member snapshot */
-    srv_conv_snap *a = NULL, *b = NULL;
+    chat_cache *c = chat_cache_new(3); /* room for one 3-member snapshot */
+    chat_conv_snap *a = NULL, *b = NULL;
     int64_t other = 0;
     bool created = false;
 
     assert_int_equal(store_conv_create(f->st, STORE_CONV_DIRECT, "", f->users[0], &f->users[1], 1,
                                        5, &other, &created),
                      STORE_OK);
-    assert_int_equal(srv_cache_get(c, f->st, f->conv, &a), STORE_OK);
-    assert_int_equal(srv_cache_get(c, f->st, other, &b), STORE_OK);
+    assert_int_equal(chat_cache_get(c, f->st, f->conv, &a), STORE_OK);
+    assert_int_equal(chat_cache_get(c, f->st, other, &b), STORE_OK);
     /* a was evicted for b: conservatively stale for sends holding it. */
-    assert_true(srv_cache_stale(c, a));
-    assert_false(srv_cache_stale(c, b));
-    srv_conv_snap_unref(a);
-    srv_conv_snap_unref(b);
-    srv_cache_free(c);
+    assert_true(chat_cache_stale(c, a));
+    assert_false(chat_cache_stale(c, b));
+    chat_conv_snap_unref(a);
+    chat_conv_snap_unref(b);
+    chat_cache_free(c);
 }
 
 int main(void)

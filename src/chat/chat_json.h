@@ -1,10 +1,10 @@
 /*
- * srv_json.h — the API's JSON shapes of store records and guard results
+ * chat_json.h — the API's JSON shapes of store records and guard results
  * (docs/API.md, "Objects"). Every function returns a new reference, or
  * NULL when out of memory (jansson's packers then fail the whole reply).
  */
-#ifndef SRV_JSON_H
-#define SRV_JSON_H
+#ifndef CHAT_JSON_H
+#define CHAT_JSON_H
 
 #include "cordon/guard.h"
 #include "store/store.h"
@@ -14,24 +14,24 @@
 
 /* full: the account as its owner or an admin sees it; otherwise the
  * directory entry (id, login, display_name, external). */
-json_t *srv_json_user(const store_user *u, bool full);
-json_t *srv_json_session(const store_session *s, int64_t current_id);
-json_t *srv_json_message(const store_message *m);
+json_t *chat_json_user(const store_user *u, bool full);
+json_t *chat_json_session(const store_session *s, int64_t current_id);
+json_t *chat_json_message(const store_message *m);
 /* members may be NULL (no "members" key). my_role < 0: no "my_role". */
-json_t *srv_json_conv(const store_conv *c, const store_members *members, int my_role);
-json_t *srv_json_alert(const store_alert *a);
-json_t *srv_json_audit(const store_audit_entry *e);
+json_t *chat_json_conv(const store_conv *c, const store_members *members, int my_role);
+json_t *chat_json_alert(const store_alert *a);
+json_t *chat_json_audit(const store_audit_entry *e);
 
 /* The guard outcome for the sender: verdict, decided_by, status and the
  * findings with personal data and secrets masked in the excerpts. */
-json_t *srv_json_guard(const guard_result *r);
+json_t *chat_json_guard(const guard_result *r);
 /* Only the findings array (the alert's findings_json). */
-json_t *srv_json_findings(const guard_result *r);
+json_t *chat_json_findings(const guard_result *r);
 /* The same, each finding with `context_before` / `context_after`: up to 48
  * bytes of the message either side (personal data and secrets in them
  * starred), for officers' alerts. `text` is what was scanned. */
-json_t *srv_json_findings_ctx(const guard_result *r, const char *text, size_t len);
+json_t *chat_json_findings_ctx(const guard_result *r, const char *text, size_t len);
 /* The category of the finding that decided the verdict ("pii", ...). */
-const char *srv_guard_category(const guard_result *r);
+const char *chat_guard_category(const guard_result *r);
 
 #endif

@@ -1,11 +1,11 @@
 /*
- * srv_json.c — record -> JSON conversions (see srv_json.h).
+ * chat_json.c — record -> JSON conversions (see chat_json.h).
  *
  * Excerpts of personal data and secrets never leave the server unmasked:
  * the sender sees where the finding is (start/end) and a masked excerpt, so
  * a response, an alert or a log line never repeats an ID number or a key.
  */
-#include "srv_json.h"
+#include "chat_json.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -20,7 +20,7 @@ static json_t *id_or_null(int64_t v)
     return v ? json_integer(v) : json_null();
 }
 
-json_t *srv_json_user(const store_user *u, bool full)
+json_t *chat_json_user(const store_user *u, bool full)
 {
     if (!full)
         return json_pack("{s:I,s:s,s:s,s:b}", "id", (json_int_t)u->id, "login",
@@ -34,7 +34,7 @@ json_t *srv_json_user(const store_user *u, bool full)
                      (json_int_t)u->created_at);
 }
 
-json_t *srv_json_session(const store_session *s, int64_t current_id)
+json_t *chat_json_session(const store_session *s, int64_t current_id)
 {
     return json_pack("{s:I,s:I,s:I,s:I,s:o,s:o,s:b}", "id", (json_int_t)s->id, "created_at",
                      (json_int_t)s->created_at, "last_seen_at", (json_int_t)s->last_seen_at,
@@ -42,7 +42,7 @@ json_t *srv_json_session(const store_session *s, int64_t current_id)
                      "user_agent", str_or_null(s->user_agent), "current", s->id == current_id);
 }
 
-json_t *srv_json_message(const store_message *m)
+json_t *chat_json_message(const store_message *m)
 {
     json_t *fw = json_null();
 
@@ -60,7 +60,7 @@ json_t *srv_json_message(const store_message *m)
         "forward", fw);
 }
 
-json_t *srv_json_conv(const store_conv *c, const store_members *members, int my_role)
+json_t *chat_json_conv(const store_conv *c, const store_members *members, int my_role)
 {
     json_t *o = json_pack("{s:I,s:s,s:s,s:b,s:b,s:I,s:I,s:I}", "id", (json_int_t)c->id, "kind",
                           store_conv_kind_name(c->kind), "title", c->title ? c->title : "",
@@ -88,7 +88,7 @@ json_t *srv_json_conv(const store_conv *c, const store_members *members, int my_
     return o;
 }
 
-json_t *srv_json_alert(const store_alert *a)
+json_t *chat_json_alert(const store_alert *a)
 {
     json_t *findings = a->findings_json ? json_loads(a->findings_json, 0, NULL) : NULL, *o;
     bool resolved = a->status == STORE_ALERT_RESOLVED;
@@ -126,7 +126,7 @@ static void hex(const uint8_t *b, size_t n, char *out)
     out[2 * n] = 0;
 }
 
-json_t *srv_json_audit(const store_audit_entry *e)
+json_t *chat_json_audit(const store_audit_entry *e)
 {
     char ph[2 * STORE_AUDIT_HASH_LEN + 1], h[2 * STORE_AUDIT_HASH_LEN + 1];
     json_t *detail = e->detail ? json_loads(e->detail, 0, NULL) : NULL;
@@ -158,7 +158,7 @@ static json_t *finding(const guard_finding *f)
                      "evasion", f->evasion);
 }
 
-json_t *srv_json_findings(const guard_result *r)
+json_t *chat_json_findings(const guard_result *r)
 {
     json_t *arr = json_array();
 
@@ -208,9 +208,9 @@ static bool utf8_cont(unsigned char c)
     return (c & 0xC0) == 0x80;
 }
 
-json_t *srv_json_findings_ctx(const guard_result *r, const char *text, size_t len)
+json_t *chat_json_findings_ctx(const guard_result *r, const char *text, size_t len)
 {
-    json_t *arr = srv_json_findings(r);
+    json_t *arr = chat_json_findings(r);
 
     for (size_t i = 0; arr && i < r->n_findings; i++) {
         const guard_finding *f = &r->findings[i];
@@ -234,14 +234,14 @@ json_t *srv_json_findings_ctx(const guard_result *r, const char *text, size_t le
     return arr;
 }
 
-json_t *srv_json_guard(const guard_result *r)
+json_t *chat_json_guard(const guard_result *r)
 {
     return json_pack("{s:s,s:o,s:s,s:o}", "verdict", guard_action_name(r->verdict), "decided_by",
                      str_or_null(r->decided_by), "status", guard_status_name(r->status), "findings",
-                     srv_json_findings(r));
+                     chat_json_findings(r));
 }
 
-const char *srv_guard_category(const guard_result *r)
+const char *chat_guard_category(const guard_result *r)
 {
     const guard_finding *best = NULL;
 

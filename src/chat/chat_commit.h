@@ -1,0 +1,64 @@
+/*
+ * chat_commit.h — the commit stage's contract with the writer thread.
+ *
+ * A plan (chat.h) ends in a chat_commit: a unit of writing with a kind.
+ * The writer (the server's srv_writer.c) knows kinds only through this
+ * table: it takes every commit waiting in its queue, groups them by kind,
+ * and for each group calls kind->commit() (one transaction for as many as
+ * it can: group commit) and then kind->publish() (events, then each
+ * commit's done callback). It never calls a handler by name and never
+ * looks inside a commit.
+ *
+ * Kinds today: a message send (with its alert and audit row, or only the
+ * alert and audit row of a blocked one) in chat_send.c, a recall in
+ * chat_recall.c, delivered receipts in chat_receipt.c.
+ */
+#ifndef CHAT_COMMIT_H
+#define CHAT_COMMIT_H
+
+#include "chat.h"
+
+#include <stddef.h>
+
+typedef struct chat_commit chat_commit;
+
+typedef struct chat_commit_kind {
+    const char *name;
+    /* Writer thread: writes items[0..n) (all of this kind) with st and
+     * records each one's result in it. Never fails as a whole. */
+    void (*commit)(chat_commit **items, size_t n, store *st);
+    /* Writer thread, after commit: publishes what was committed, then
+     * calls each item's done (which may free it); an item without done is
+     * freed here. */
+    void (*publish)(chat_commit **items, size_t n, store *st);
+    /* Frees an item (and its outcome): one that never reached the
+     * writer, or whose done has run. */
+    void (*free)(chat_commit *c);
+} chat_commit_kind;
+
+struct chat_commit {
+    /* First: the writer's queue link. An intrusive queue whose node is one
+     * `next` pointer (srv_qnode) carries commits without a wrapper. */
+    chat_commit *next;
+    const chat_commit_kind *kind;
+    /* Called once after publish, on the writer thread; NULL: nobody waits
+     * and the kind frees the item. */
+    void (*done)(chat_commit *c, void *arg);
+    void *arg;
+    /* How it ended, set by plan (a refusal that still writes, e.g. a
+     * blocked message's alert) or by publish; owned by the commit. */
+    chat_outcome outcome;
+};
+
+/* Frees a commit through its kind. NULL is allowed. */
+static inline void chat_commit_free(chat_commit *c)
+{
+    if (c)
+        c->kind->free(c);
+}
+
+/* Runs commit and publish for one item at once, on the caller's thread
+ * with st (after the writer has stopped; tools). */
+void chat_commit_now(chat_commit *c, store *st);
+
+#endif

@@ -1,0 +1,785 @@
+/*
+ * chat_send.c — the life of one message, top to bottom.
+ *
+ *   plan (worker)      check the input → authorise (the sender is a
+ *                      member; membership, scope and recipients come from
+ *                      one cached snapshot, chat_cache.h) → inspect (the
+ *                      guard, with the conversation's scope: external when
+ *                      any member is) → decide:
+ *                        allow    store and deliver
+ *                        warn     store and deliver; the sender sees the
+ *                                 findings; an officer alert
+ *                        mask     store and deliver the guard's masked copy;
+ *                                 an alert
+ *                        confirm  without a justification: nothing stored;
+ *                                 409 with the findings; an alert. With
+ *                                 one: stored, audited guard.override,
+ *                                 alerted
+ *                        block    nothing stored; 403 naming the rule; an
+ *                                 alert
+ *   commit (writer)    one transaction per batch: each message with its
+ *                      alert and audit row (store_message_append_batch,
+ *                      which re-checks membership and scope inside the
+ *                      transaction); for a blocked or held message, its
+ *                      alert and audit row alone.
+ *   publish (writer)   after the commit: alert.new to the staff;
+ *                      message.new to the members (chat_event.h); the
+ *                      sender's outcome.
+ *
+ * Blocked and held text is never stored, so no later path (history, the
+ * conversation list, a recall or edit event) can leak it. The audit keeps
+ * the decision, never the text nor the justification (the sender's words
+ * about it): the log is append-only, so what it holds would outlive a
+ * recall. The alert holds the justification.
+ *
+ * Forwarding (at the end) is a send of the text as the forwarder sees it
+ * to each target conversation, each through the same three stages.
+ */
+#include "chat_send.h"
+
+#include "chat_cache.h"
+#include "chat_event.h"
+#include "chat_json.h"
+#include "chat_view.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BUSY_RETRIES        20
+#define MAX_CLIENT_ID       64
+#define MAX_FORWARD_TARGETS 50
+
+typedef struct chat_send {
+    chat_commit base; /* first */
+    const chat *chat;
+    int64_t sender_id;
+    char *login;
+    int64_t conv_id;
+    /* ---- plan: what to write ---- */
+    bool has_message; /* false: blocked or held, only the alert is written */
+    store_message_new m;
+    char *client_id, *text, *justification; /* owned copies behind m's pointers */
+    chat_conv_snap *conv;                   /* members and scope the send was checked against */
+    bool has_alert;
+    char *alert_category, *alert_rule, *alert_verdict, *findings_json;
+    char audit_event[32];
+    char *audit_detail; /* with a message; a lone alert's is built in commit (it names the alert) */
+    store_alert_new alert_new;
+    store_audit_new audit_new;
+    /* ---- commit: what happened ---- */
+    int rc;
+    bool duplicate;
+    int64_t alert_id;
+    store_message out;
+} chat_send;
+
+static const chat_commit_kind send_kind;
+
+static char *dupn(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = 0;
+    }
+    return p;
+}
+
+static void send_free(chat_commit *c)
+{
+    chat_send *s = (chat_send *)c;
+
+    if (!s)
+        return;
+    free(s->login);
+    free(s->client_id);
+    free(s->text);
+    free(s->justification);
+    chat_conv_snap_unref(s->conv);
+    free(s->alert_category);
+    free(s->alert_rule);
+    free(s->alert_verdict);
+    free(s->findings_json);
+    free(s->audit_detail);
+    store_message_clear(&s->out);
+    chat_outcome_clear(&s->base.outcome);
+    free(s);
+}
+
+static chat_send *send_new(const chat_env *e, const chat_caller *who, int64_t conv_id)
+{
+    chat_send *s = calloc(1, sizeof *s);
+
+    if (!s)
+        return NULL;
+    s->base.kind = &send_kind;
+    s->chat = e->chat;
+    s->sender_id = who->id;
+    s->conv_id = conv_id;
+    s->login = strdup(who->login ? who->login : "");
+    if (!s->login) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* ==== 1. plan, on a worker ================================================ */
+
+/* check: the input alone. Returns 0, or -1 with o the answer. */
+static int plan_check(const chat_env *e, const chat_send_in *in, chat_outcome *o)
+{
+    const chat_limits *lim = &e->chat->lim;
+
+    if (!in->client_id || !*in->client_id || strlen(in->client_id) > MAX_CLIENT_ID)
+        chat_fail(o, 400, "bad_request", "client_id must be 1..%d bytes", MAX_CLIENT_ID);
+    else if (!in->len)
+        chat_fail(o, 422, "invalid", "the message is empty");
+    else if (in->len > lim->max_message_bytes) {
+        chat_fail(o, 422, "message_too_large", "a message has at most %zu bytes",
+                  lim->max_message_bytes);
+        /* the client words the limit in characters the user can count */
+        o->extra = json_pack("{s:{s:I}}", "error", "max", (json_int_t)lim->max_message_bytes);
+    } else if (in->justification && strlen(in->justification) > lim->max_justification)
+        chat_fail(o, 422, "invalid", "a justification has at most %zu bytes",
+                  lim->max_justification);
+    else
+        return 0;
+    return -1;
+}
+
+/* authorise: the sender is a member. The snapshot also gives the scope and
+ * the recipients; the store re-checks membership in the commit. */
+static int plan_authorise(const chat_env *e, const chat_caller *who, int64_t conv_id,
+                          chat_conv_snap **conv, chat_outcome *o)
+{
+    int rc = chat_cache_get(e->chat->cache, e->st, conv_id, conv);
+
+    if (rc == STORE_NOTFOUND || (!rc && !chat_conv_snap_has(*conv, who->id))) {
+        chat_fail(o, 404, "not_found", "no such conversation");
+        return -1;
+    }
+    if (rc) {
+        chat_fail_store(e, o, rc, "send: conversation");
+        return -1;
+    }
+    return 0;
+}
+
+/* inspect: the guard rules with the conversation's scope. Fails closed:
+ * what could not be inspected is not delivered. */
+static int plan_inspect(const chat_env *e, const chat_send_in *in, bool external,
+                        guard_result **res, chat_outcome *o)
+{
+    guard_ruleset *rs = guard_engine_acquire(e->chat->engine);
+    guard_error gerr;
+    int rc = guard_scan(e->scanner, rs, in->text, in->len,
+                        external ? GUARD_SCOPE_EXTERNAL : GUARD_SCOPE_INTERNAL, res, &gerr);
+
+    guard_ruleset_unref(rs);
+    if (rc == GUARD_OK)
+        return 0;
+    chat_log(e->chat, CHAT_LOG_ERROR, "guard", "scan failed: %s", gerr.message);
+    chat_fail(o, 503, "unavailable", "the message could not be inspected; retry");
+    return -1;
+}
+
+/* The alert (and its audit row) that goes with a verdict other than
+ * allow. findings is stolen. */
+static int decide_alert(chat_send *s, const guard_result *res, const char *category,
+                        const char *event, char *findings)
+{
+    const char *verdict = guard_action_name(res->verdict);
+
+    s->has_alert = true;
+    s->findings_json = findings;
+    s->alert_verdict = strdup(verdict);
+    s->alert_rule = res->decided_by ? strdup(res->decided_by) : NULL;
+    s->alert_category = strdup(category);
+    if (event)
+        snprintf(s->audit_event, sizeof s->audit_event, "%s", event);
+    else
+        snprintf(s->audit_event, sizeof s->audit_event, "guard.%s",
+                 s->justification ? "override" : verdict);
+    if (!s->alert_verdict || (res->decided_by && !s->alert_rule) || !s->alert_category)
+        return -1;
+    s->alert_new = (store_alert_new){.user_id = s->sender_id,
+                                     .conv_id = s->conv_id,
+                                     .category = s->alert_category,
+                                     .verdict = s->alert_verdict,
+                                     .rule = s->alert_rule,
+                                     .findings_json = findings ? findings : "[]",
+                                     .justification = s->justification};
+    s->audit_new =
+        (store_audit_new){.actor_id = s->sender_id, .actor = s->login, .event = s->audit_event};
+    return 0;
+}
+
+/* The audit detail of an alert: the decision, never the text. */
+static char *audit_detail(const chat_send *s, int64_t alert_id)
+{
+    json_t *d = json_pack("{s:s,s:o,s:s,s:I,s:b}", "verdict", s->alert_verdict, "rule",
+                          s->alert_rule ? json_string(s->alert_rule) : json_null(), "category",
+                          s->alert_category, "conversation", (json_int_t)s->conv_id, "justified",
+                          s->justification != NULL);
+    char *text;
+
+    if (d && alert_id)
+        json_object_set_new(d, "alert", json_integer(alert_id));
+    text = d ? json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(d);
+    return text;
+}
+
+/* decide, refused: blocked, or held for a justification. Only the alert
+ * and its audit row will be written. */
+static int decide_refuse(chat_send *s, const guard_result *res, json_t *guard, char *findings)
+{
+    bool block = res->verdict == GUARD_BLOCK;
+
+    s->base.outcome.extra = json_pack("{s:o}", "guard", guard);
+    if (block && res->decided_by)
+        chat_fail(&s->base.outcome, 403, "guard_blocked",
+                  "blocked by the confidentiality policy (rule %s)", res->decided_by);
+    else if (block)
+        chat_fail(&s->base.outcome, 403, "guard_blocked", "blocked by the confidentiality policy");
+    else
+        chat_fail(&s->base.outcome, 409, "guard_confirm",
+                  "can this content be sent? Resend with a justification");
+    return s->base.outcome.extra ? decide_alert(s, res, chat_guard_category(res), NULL, findings)
+                                 : -1;
+}
+
+/* decide, delivered: the message to store (the masked copy for mask), with
+ * its alert and audit row for anything but allow, all in its transaction. */
+static int decide_deliver(chat_send *s, const chat_send_in *in, const guard_result *res,
+                          json_t *guard, char *findings)
+{
+    const char *text = in->text;
+    size_t len = in->len;
+
+    s->has_message = true;
+    s->base.outcome.extra = json_pack("{s:o}", "guard", guard);
+    if (res->verdict == GUARD_MASK && res->masked) {
+        text = res->masked;
+        len = res->masked_len;
+        s->m.masked = true;
+    }
+    s->text = dupn(text, len);
+    s->client_id = strdup(in->client_id);
+    if (res->verdict == GUARD_CONFIRM)
+        s->justification = strdup(in->justification);
+    if (!s->base.outcome.extra || !s->text || !s->client_id ||
+        (res->verdict == GUARD_CONFIRM && !s->justification)) {
+        free(findings);
+        return -1;
+    }
+    s->m.conv_id = s->conv_id;
+    s->m.sender_id = s->sender_id;
+    s->m.client_id = s->client_id;
+    s->m.text = s->text;
+    s->m.text_len = len;
+    s->m.verdict = guard_action_name(res->verdict);
+    s->m.justification = s->justification;
+    s->m.forward_of = in->forward_of;
+    /* The store refuses the append if the conversation turned external
+     * after this inspection (publish answers 409 conversation_changed). */
+    s->m.inspected_internal = !s->conv->external;
+    /* Recorded with the message: an external reader needs no second look
+     * (chat_view.h). */
+    s->m.inspected_external = s->conv->external;
+    if (res->verdict == GUARD_ALLOW) {
+        free(findings);
+        return 0;
+    }
+    if (decide_alert(s, res, chat_guard_category(res), NULL, findings))
+        return -1;
+    /* The store sets the audit target ("message:ID") and the alert's
+     * message, conversation and user. */
+    s->audit_detail = audit_detail(s, 0);
+    if (!s->audit_detail)
+        return -1;
+    s->audit_new.detail = s->audit_detail;
+    s->m.alert = &s->alert_new;
+    s->m.audit = &s->audit_new;
+    s->m.alert_id_out = &s->alert_id;
+    return 0;
+}
+
+static int forward_source(const chat_env *e, const chat_caller *who, int64_t id, store_message *src,
+                          chat_outcome *o);
+
+int chat_send_plan(const chat_env *e, const chat_caller *who, const chat_send_in *in_,
+                   chat_commit **out, chat_outcome *o)
+{
+    chat_send_in fwd = *in_;
+    const chat_send_in *in = in_;
+    store_message src = {0};
+    chat_conv_snap *conv = NULL;
+    guard_result *res = NULL;
+    chat_send *s = NULL;
+    json_t *guard = NULL;
+    char *findings = NULL;
+    int rc = -1;
+
+    *out = NULL;
+    /* A forward sends the text as the caller sees it in the source. */
+    if (in->forward_of && !in->text) {
+        if (forward_source(e, who, in->forward_of, &src, o))
+            goto fail;
+        fwd.text = src.text;
+        fwd.len = src.text_len;
+        in = &fwd;
+    }
+    if (!in->text) {
+        chat_fail(o, 400, "bad_request", "text is required");
+        goto fail;
+    }
+    if (plan_check(e, in, o) || plan_authorise(e, who, in->conv_id, &conv, o) ||
+        plan_inspect(e, in, conv->external, &res, o))
+        goto fail;
+    guard = chat_json_guard(res);
+    if (res->verdict != GUARD_ALLOW) {
+        json_t *f = chat_json_findings_ctx(res, in->text, in->len);
+
+        findings = f ? json_dumps(f, JSON_COMPACT) : NULL;
+        json_decref(f);
+    }
+    s = send_new(e, who, in->conv_id);
+    if (!s || !guard)
+        goto nomem;
+    s->conv = conv;
+    conv = NULL;
+    if (res->verdict == GUARD_BLOCK ||
+        (res->verdict == GUARD_CONFIRM && (!in->justification || !*in->justification)))
+        rc = decide_refuse(s, res, guard, findings);
+    else
+        rc = decide_deliver(s, in, res, guard, findings);
+    guard = NULL;
+    findings = NULL;
+    if (rc)
+        goto nomem;
+    *out = &s->base;
+    s = NULL;
+    goto done;
+nomem:
+    chat_fail(o, 500, "internal", "out of memory");
+    rc = -1;
+fail:
+done:
+    send_free(s ? &s->base : NULL);
+    json_decref(guard);
+    free(findings);
+    guard_result_free(res);
+    chat_conv_snap_unref(conv);
+    store_message_clear(&src);
+    return rc;
+}
+
+int chat_alert_plan(const chat_env *e, const chat_caller *who, int64_t conv_id,
+                    const guard_result *res, const char *category, const char *event,
+                    chat_commit **out)
+{
+    chat_send *s = send_new(e, who, conv_id);
+    json_t *f = chat_json_findings(res);
+    char *findings = f ? json_dumps(f, JSON_COMPACT) : NULL;
+
+    json_decref(f);
+    *out = NULL;
+    if (!s || decide_alert(s, res, category, event, findings)) {
+        send_free(s ? &s->base : NULL);
+        return -1;
+    }
+    s->base.outcome.status = 200;
+    *out = &s->base;
+    return 0;
+}
+
+/* ==== 2. commit, on the writer ============================================= */
+
+/* A lone alert (blocked, held, probing): its row, then its audit entry
+ * naming it, in one transaction. */
+static int commit_alert(chat_send *s, store *st)
+{
+    char target[48];
+    int rc;
+
+    if (s->conv_id)
+        snprintf(target, sizeof target, "conversation:%lld", (long long)s->conv_id);
+    else /* a pre-check without a conversation */
+        snprintf(target, sizeof target, "user:%lld", (long long)s->sender_id);
+    rc = store_tx_begin(st);
+    if (!rc)
+        rc = store_alert_create(st, &s->alert_new, &s->alert_id);
+    if (!rc) {
+        free(s->audit_detail);
+        s->audit_detail = audit_detail(s, s->alert_id);
+        s->audit_new.detail = s->audit_detail;
+        s->audit_new.target = target;
+        rc = s->audit_detail ? store_audit_append(st, &s->audit_new, NULL) : STORE_NOMEM;
+        s->audit_new.target = NULL;
+    }
+    if (!rc)
+        rc = store_tx_commit(st);
+    if (rc) {
+        store_tx_rollback(st);
+        s->alert_id = 0;
+    }
+    return rc;
+}
+
+static void retry_pause(void)
+{
+    nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
+}
+
+/* The messages of the batch: one transaction, one sync for the lot. */
+static void commit_messages(chat_send **msgs, size_t n, store *st)
+{
+    store_message_new *m = calloc(n, sizeof *m);
+    store_message *out = calloc(n, sizeof *out);
+    int *rcs = calloc(n, sizeof *rcs);
+    bool *dup = calloc(n, sizeof *dup);
+    int rc = STORE_NOMEM;
+
+    if (!m || !out || !rcs || !dup)
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        chat_send *s = msgs[i];
+
+        /* The commit's time for the message and what goes with it. */
+        s->m.now = s->alert_new.now = s->audit_new.time = chat_now_ms();
+        m[i] = s->m;
+    }
+    for (int attempt = 0; attempt < BUSY_RETRIES; attempt++) {
+        rc = store_message_append_batch(st, m, n, out, rcs, dup);
+        if (rc != STORE_BUSY)
+            break;
+        retry_pause();
+    }
+    if (rc != STORE_OK)
+        chat_log(msgs[0]->chat, CHAT_LOG_ERROR, "writer", "batch of %zu failed: %s (%s)", n,
+                 store_strerror(rc), store_errmsg(st));
+done:
+    for (size_t i = 0; i < n; i++) {
+        chat_send *s = msgs[i];
+
+        s->rc = rc != STORE_OK ? rc : rcs[i];
+        if (s->rc == STORE_OK) {
+            s->out = out[i]; /* moves the strings */
+            s->duplicate = dup[i];
+        } else if (out)
+            store_message_clear(&out[i]);
+    }
+    free(m);
+    free(out);
+    free(rcs);
+    free(dup);
+}
+
+static void send_commit(chat_commit **items, size_t n, store *st)
+{
+    chat_send **msgs = calloc(n, sizeof *msgs);
+    size_t k = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        chat_send *s = (chat_send *)items[i];
+
+        if (s->has_message && msgs) {
+            msgs[k++] = s;
+            continue;
+        }
+        if (s->has_message) { /* no memory for the batch: one at a time */
+            commit_messages(&s, 1, st);
+            continue;
+        }
+        s->alert_new.now = s->audit_new.time = chat_now_ms();
+        s->rc = STORE_BUSY;
+        for (int attempt = 0; s->rc == STORE_BUSY && attempt < BUSY_RETRIES; attempt++) {
+            if (attempt)
+                retry_pause();
+            s->rc = commit_alert(s, st);
+        }
+        if (s->rc)
+            chat_log(s->chat, CHAT_LOG_ERROR, "guard", "alert: %s (%s)", store_strerror(s->rc),
+                     store_errmsg(st));
+    }
+    if (k)
+        commit_messages(msgs, k, st);
+    free(msgs);
+}
+
+/* ==== 3. publish, on the writer after the commit ============================ */
+
+/* alert.new to the staff, built from what was written (no re-read). */
+static void publish_alert(chat_send *s)
+{
+    store_alert al = {.id = s->alert_id,
+                      .created_at = s->alert_new.now,
+                      .user_id = s->sender_id,
+                      .conv_id = s->conv_id,
+                      .message_id = s->has_message ? s->out.id : 0,
+                      .category = (char *)s->alert_new.category,
+                      .verdict = (char *)s->alert_new.verdict,
+                      .rule = (char *)s->alert_new.rule,
+                      .findings_json = (char *)s->alert_new.findings_json,
+                      .justification = (char *)s->alert_new.justification,
+                      .status = STORE_ALERT_OPEN};
+    chat_event ev = {.type = CHAT_EV_ALERT_NEW,
+                     .audience = CHAT_TO_STAFF,
+                     .conv_id = s->conv_id,
+                     .msg_id = al.message_id,
+                     .alert = &al};
+
+    chat_log(s->chat, CHAT_LOG_INFO, "guard",
+             "%s user=%lld conversation=%lld message=%lld rule=%s alert=%lld", s->audit_event,
+             (long long)s->sender_id, (long long)s->conv_id, (long long)al.message_id,
+             al.rule ? al.rule : "-", (long long)s->alert_id);
+    chat_publish(s->chat->bus, &ev);
+}
+
+/* message.new to the members: those of the snapshot the send was checked
+ * against, unless a membership change may have overtaken it
+ * (chat_cache.h); then those of a fresh read, made after the commit, that
+ * were in the snapshot too: nobody removed before the commit gets the
+ * message, and nobody who joined after the inspection (the message
+ * predates them: chat_view.h). */
+static void publish_message(chat_send *s, store *st)
+{
+    chat_conv_snap *fresh = NULL;
+    chat_event ev = {.type = CHAT_EV_MESSAGE_NEW,
+                     .audience = CHAT_TO_USERS,
+                     .conv_id = s->out.conv_id,
+                     .msg_id = s->out.id,
+                     .sender_id = s->out.sender_id,
+                     .message = &s->out,
+                     .users = s->conv->members,
+                     .n_users = s->conv->n};
+    int64_t *both = NULL;
+    int rc;
+
+    if (!chat_cache_stale(s->chat->cache, s->conv)) {
+        chat_publish(s->chat->bus, &ev);
+        return;
+    }
+    rc = chat_conv_snap_load(st, s->out.conv_id, &fresh);
+    if (!rc) {
+        both = calloc(fresh->n ? fresh->n : 1, sizeof *both);
+        rc = both ? STORE_OK : STORE_NOMEM;
+    }
+    if (rc) {
+        /* Committed but not published: members see it in history. */
+        chat_log(s->chat, CHAT_LOG_WARN, "send",
+                 "members of conversation %lld: %s; message %lld not pushed",
+                 (long long)s->out.conv_id, store_strerror(rc), (long long)s->out.id);
+        goto out;
+    }
+    ev.users = both;
+    ev.n_users = 0;
+    for (size_t i = 0; i < fresh->n; i++)
+        if (chat_conv_snap_has(s->conv, fresh->members[i]))
+            both[ev.n_users++] = fresh->members[i];
+    chat_publish(s->chat->bus, &ev);
+out:
+    free(both);
+    chat_conv_snap_unref(fresh);
+}
+
+/* The sender's answer to a send that stored (or tried to store) a message. */
+static void outcome_of_message(chat_send *s)
+{
+    chat_outcome *o = &s->base.outcome;
+
+    if (s->rc == STORE_NOTFOUND)
+        chat_fail(o, 404, "not_found", "no such conversation or message");
+    else if (s->rc == STORE_CONFLICT)
+        /* An external member joined while the text was being inspected for
+         * an internal audience: nothing was stored; the client resends and
+         * the guard rules again with the external scope. */
+        chat_fail(o, 409, "conversation_changed",
+                  "the conversation's members changed while the message was inspected; send it "
+                  "again");
+    else if (s->rc)
+        chat_fail(o, s->rc == STORE_BUSY ? 503 : 500,
+                  s->rc == STORE_BUSY ? "unavailable" : "internal",
+                  "the message was not stored; retry");
+    else {
+        o->status = s->duplicate ? 200 : 201;
+        o->code = NULL;
+        json_object_set_new(o->extra, "message", chat_json_message(&s->out));
+    }
+}
+
+static void send_publish(chat_commit **items, size_t n, store *st)
+{
+    for (size_t i = 0; i < n; i++) {
+        chat_send *s = (chat_send *)items[i];
+
+        if (s->has_message) {
+            if (!s->rc && !s->duplicate) {
+                if (s->has_alert && s->alert_id)
+                    publish_alert(s);
+                publish_message(s, st);
+            }
+            outcome_of_message(s);
+        } else if (!s->rc && s->alert_id)
+            publish_alert(s);
+        if (s->base.done)
+            s->base.done(&s->base, s->base.arg);
+        else
+            send_free(&s->base);
+    }
+}
+
+static const chat_commit_kind send_kind = {
+    .name = "send",
+    .commit = send_commit,
+    .publish = send_publish,
+    .free = send_free,
+};
+
+const store_message *chat_send_message(const chat_commit *c)
+{
+    const chat_send *s = (const chat_send *)c;
+
+    return s->has_message && !s->rc ? &s->out : NULL;
+}
+
+/* ==== forward: a send per target ============================================ */
+
+typedef struct fwd_target {
+    int64_t conv_id;
+    chat_commit *commit; /* NULL: refused at plan, `early` says why */
+    chat_outcome early;
+} fwd_target;
+
+struct chat_forward {
+    size_t n, n_commits;
+    chat_commit **commits;
+    fwd_target t[];
+};
+
+/* The source: a message the caller may see (chat_view.h: not before they
+ * joined unless the history is shared, not withheld from an external
+ * member), not recalled — else 404, never telling which. What the caller
+ * sees masked is forwarded masked. */
+static int forward_source(const chat_env *e, const chat_caller *who, int64_t id, store_message *src,
+                          chat_outcome *o)
+{
+    chat_viewer v;
+    char *masked = NULL;
+    size_t masked_len = 0;
+    chat_see see;
+    int rc = store_message_get(e->st, id, src);
+
+    if (rc == STORE_OK && src->recalled)
+        rc = STORE_NOTFOUND;
+    if (rc == STORE_OK)
+        rc = chat_viewer_get(e->st, src->conv_id, who->id, &v, NULL);
+    if (rc)
+        goto fail;
+    see = chat_view_decide(e, &v, src, &masked, &masked_len);
+    if (see == CHAT_SEE_HIDDEN || see == CHAT_SEE_WITHHELD) {
+        rc = STORE_NOTFOUND;
+        goto fail;
+    }
+    if (see == CHAT_SEE_MASKED) {
+        free(src->text);
+        src->text = masked;
+        src->text_len = masked_len;
+    }
+    return 0;
+fail:
+    if (rc == STORE_NOTFOUND)
+        chat_fail(o, 404, "not_found", "no such message");
+    else
+        chat_fail_store(e, o, rc, "forward source");
+    return -1;
+}
+
+int chat_forward_plan(const chat_env *e, const chat_caller *who, int64_t src_id,
+                      const int64_t *targets, size_t n, const char *client_id, chat_forward **out,
+                      chat_outcome *o)
+{
+    store_message src = {0};
+    chat_forward *f = NULL;
+    char cid[96];
+    int rc = -1;
+
+    *out = NULL;
+    if (!n || n > MAX_FORWARD_TARGETS) {
+        chat_fail(o, 400, "bad_request", "conversation_ids must list 1..%d conversations",
+                  MAX_FORWARD_TARGETS);
+        return -1;
+    }
+    if (forward_source(e, who, src_id, &src, o))
+        goto out;
+    f = calloc(1, sizeof *f + n * sizeof f->t[0]);
+    if (f)
+        f->commits = calloc(n, sizeof *f->commits);
+    if (!f || !f->commits) {
+        chat_fail(o, 500, "internal", "out of memory");
+        goto out;
+    }
+    f->n = n;
+    for (size_t i = 0; i < n; i++) {
+        chat_send_in in = {.conv_id = targets[i],
+                           .client_id = cid,
+                           .text = src.text,
+                           .len = src.text_len,
+                           .forward_of = src.id};
+
+        snprintf(cid, sizeof cid, "%.40s:fwd:%lld:%lld", client_id ? client_id : "auto",
+                 (long long)src.id, (long long)targets[i]);
+        f->t[i].conv_id = targets[i];
+        if (!chat_send_plan(e, who, &in, &f->t[i].commit, &f->t[i].early))
+            f->commits[f->n_commits++] = f->t[i].commit;
+    }
+    *out = f;
+    f = NULL;
+    rc = 0;
+out:
+    chat_forward_free(f);
+    store_message_clear(&src);
+    return rc;
+}
+
+size_t chat_forward_commits(chat_forward *f, chat_commit ***items)
+{
+    *items = f->commits;
+    return f->n_commits;
+}
+
+json_t *chat_forward_results(chat_forward *f)
+{
+    json_t *results = json_array();
+
+    for (size_t i = 0; results && i < f->n; i++) {
+        chat_outcome *o = f->t[i].commit ? &f->t[i].commit->outcome : &f->t[i].early;
+        json_t *item = json_pack("{s:I,s:i}", "conversation_id", (json_int_t)f->t[i].conv_id,
+                                 "status", o->status);
+
+        if (item && o->code)
+            json_object_set_new(item, "error",
+                                json_pack("{s:s,s:s}", "code", o->code, "message", o->message));
+        if (item && o->extra)
+            json_object_update(item, o->extra);
+        json_array_append_new(results, item);
+    }
+    return json_pack("{s:o}", "results", results);
+}
+
+void chat_forward_free(chat_forward *f)
+{
+    if (!f)
+        return;
+    for (size_t i = 0; i < f->n; i++) {
+        chat_commit_free(f->t[i].commit);
+        chat_outcome_clear(&f->t[i].early);
+    }
+    free(f->commits);
+    free(f);
+}

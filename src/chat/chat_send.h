@@ -1,0 +1,60 @@
+/*
+ * chat_send.h — sending and forwarding a message (chat_send.c reads as the
+ * message's life, top to bottom), and raising a guard alert on its own.
+ */
+#ifndef CHAT_SEND_H
+#define CHAT_SEND_H
+
+#include "chat_commit.h"
+
+typedef struct chat_send_in {
+    int64_t conv_id;
+    const char *client_id; /* the sender's idempotency key, 1..64 bytes */
+    const char *text;      /* len bytes (JSON strings may hold NUL) */
+    size_t len;
+    const char *justification; /* the sender's answer to `confirm`, or NULL */
+    int64_t forward_of;        /* 0, or the message forwarded; with text NULL, the text
+                                  is the source's as the caller sees it */
+} chat_send_in;
+
+/* The plan stage of a send, on a worker: check → authorise → inspect →
+ * decide. Returns 0 with *out a commit for the writer (a message with its
+ * alert and audit row, or — blocked, or held for a justification — only
+ * the alert and audit row), or -1 with o the answer (bad input, not a
+ * member, inspection failed) and nothing to commit. */
+int chat_send_plan(const chat_env *e, const chat_caller *who, const chat_send_in *in,
+                   chat_commit **out, chat_outcome *o);
+
+/* After the commit's done, its outcome says how the send ended: status 201
+ * (stored) or 200 (a repeat of client_id), with extra {"guard",
+ * "message"}; 403 guard_blocked or 409 guard_confirm with extra {"guard"};
+ * 404, 409 conversation_changed, 503, 500. */
+/* The stored message after a 200/201 (valid while c lives), else NULL. */
+const store_message *chat_send_message(const chat_commit *c);
+
+/* A guard alert with no message (a pre-check that looks like probing):
+ * its row and audit entry are committed by the writer like a blocked
+ * send's, then alert.new is published. `event` is the audit event. */
+int chat_alert_plan(const chat_env *e, const chat_caller *who, int64_t conv_id,
+                    const guard_result *res, const char *category, const char *event,
+                    chat_commit **out);
+
+/* ---- forward ---- */
+
+typedef struct chat_forward chat_forward;
+
+/* The plan of a forward of message src_id to targets[0..n) (1..50): the
+ * source must be a message the caller may see (else 404, never saying
+ * which); each target is planned as a send of the text as the caller sees
+ * it. Returns 0 with *out (its commits in chat_forward_commits), or -1
+ * with o the answer. */
+int chat_forward_plan(const chat_env *e, const chat_caller *who, int64_t src_id,
+                      const int64_t *targets, size_t n, const char *client_id, chat_forward **out,
+                      chat_outcome *o);
+/* The commits still to write (may be none: every target refused early). */
+size_t chat_forward_commits(chat_forward *f, chat_commit ***items);
+/* After every commit is done: {"results": [{conversation_id, status, ...}]}. */
+json_t *chat_forward_results(chat_forward *f);
+void chat_forward_free(chat_forward *f);
+
+#endif
