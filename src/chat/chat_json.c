@@ -149,13 +149,15 @@ static json_t *finding(const guard_finding *f)
         guard_mask_excerpt(ex, strlen(ex), masked, sizeof masked);
         ex = masked;
     }
-    return json_pack("{s:s,s:s,s:s,s:i,s:I,s:I,s:s%,s:s,s:s,s:o,s:b}", "rule",
+    /* location: where in a file the finding is (a file pasted into the
+     * message: "(base64 at byte 13)!word/document.xml"); null in the text */
+    return json_pack("{s:s,s:s,s:s,s:i,s:I,s:I,s:s%,s:s,s:s,s:o,s:b,s:o}", "rule",
                      f->rule ? f->rule : "", "category", guard_category_name(f->category),
                      "severity", guard_severity_name(f->severity), "confidence", f->confidence,
                      "start", (json_int_t)f->start, "end", (json_int_t)f->end, "excerpt", ex,
                      strlen(ex), "explanation", f->explanation ? f->explanation : "", "action",
                      guard_action_name(f->action), "policy_rule", str_or_null(f->policy_rule),
-                     "evasion", f->evasion);
+                     "evasion", f->evasion, "location", str_or_null(f->location));
 }
 
 json_t *chat_json_findings(const guard_result *r)

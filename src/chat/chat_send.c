@@ -37,6 +37,8 @@
  */
 #include "chat_send.h"
 
+#include "cordon/guard_file.h"
+
 #include "chat_cache.h"
 #include "chat_event.h"
 #include "chat_json.h"
@@ -169,15 +171,18 @@ static int plan_authorise(const chat_env *e, const chat_caller *who, int64_t con
     return 0;
 }
 
-/* inspect: the guard rules with the conversation's scope. Fails closed:
- * what could not be inspected is not delivered. */
+/* inspect: the guard rules with the conversation's scope, on the text and
+ * on every file pasted into it as base64 or a data: URL (the file guard's
+ * worker reads those: FILES.md, "Files pasted into a message"). Fails
+ * closed: what could not be inspected is not delivered. */
 static int plan_inspect(const chat_env *e, const chat_send_in *in, bool external,
                         guard_result **res, chat_outcome *o)
 {
     guard_ruleset *rs = guard_engine_acquire(e->chat->engine);
     guard_error gerr;
-    int rc = guard_scan(e->scanner, rs, in->text, in->len,
-                        external ? GUARD_SCOPE_EXTERNAL : GUARD_SCOPE_INTERNAL, res, &gerr);
+    int rc = guard_file_scan_message(e->scanner, rs, in->text, in->len,
+                                     external ? GUARD_SCOPE_EXTERNAL : GUARD_SCOPE_INTERNAL, NULL,
+                                     res, &gerr);
 
     guard_ruleset_unref(rs);
     if (rc == GUARD_OK)

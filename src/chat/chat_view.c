@@ -4,6 +4,8 @@
  */
 #include "chat_view.h"
 
+#include "cordon/guard_file.h"
+
 #include "chat_json.h"
 
 #include <stdlib.h>
@@ -54,7 +56,8 @@ chat_see chat_view_decide(const chat_env *e, const chat_viewer *v, const store_m
         m->sender_id == v->user_id)
         return CHAT_SEE_AS_IS;
     rs = guard_engine_acquire(e->chat->engine);
-    rc = guard_scan(e->scanner, rs, m->text, m->text_len, GUARD_SCOPE_EXTERNAL, &res, &gerr);
+    rc = guard_file_scan_message(e->scanner, rs, m->text, m->text_len, GUARD_SCOPE_EXTERNAL, NULL,
+                                 &res, &gerr);
     guard_ruleset_unref(rs);
     if (rc != GUARD_OK) {
         /* Fail closed: what could not be inspected is not shown. */

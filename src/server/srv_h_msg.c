@@ -10,6 +10,7 @@
  *   GET  /conversations/{id}/messages   history, through the history rule
  *   POST /guard/check                   the draft pre-check
  */
+#include "cordon/guard_file.h"
 #include "chat/chat_json.h"
 #include "chat/chat_recall.h"
 #include "chat/chat_receipt.h"
@@ -255,8 +256,10 @@ void srv_h_guard_check(srv_req *r, srv_worker *w)
         store_conv_clear(&conv);
     }
     rs = guard_engine_acquire(r->srv->engine);
-    rc = guard_scan(w->scanner, rs, text, json_string_length(json_object_get(r->json, "text")),
-                    scope, &res, &gerr);
+    /* as the send will: files pasted into the draft are read too */
+    rc = guard_file_scan_message(w->scanner, rs, text,
+                                 json_string_length(json_object_get(r->json, "text")), scope, NULL,
+                                 &res, &gerr);
     guard_ruleset_unref(rs);
     if (rc != GUARD_OK) {
         srv_error(r, 503, "unavailable", "the text could not be inspected");
