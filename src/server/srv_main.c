@@ -13,6 +13,7 @@
  * still delivers their answers, stop the pool, let the writer commit what
  * it holds, deliver those last acknowledgements, close everything.
  */
+#include "base/base_file.h"
 #include "srv.h"
 
 #include "chat/chat_cache.h"
@@ -230,26 +231,6 @@ static void *signal_main(void *arg)
 
 /* ---- start-up helpers -------------------------------------------------------- */
 
-static int mkdir_p(const char *path)
-{
-    char buf[4096];
-    size_t n = strlen(path);
-
-    if (n >= sizeof buf)
-        return -1;
-    memcpy(buf, path, n + 1);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(buf, 0700) && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    if (mkdir(buf, 0700) && errno != EEXIST)
-        return -1;
-    return 0;
-}
-
 /*
  * The data directory holds messages, password hashes and session hashes:
  * only its owner may read it, whatever mode a directory made by hand (or
@@ -432,7 +413,7 @@ static int start(srv *s, const srv_run_opts *opts)
      * policies, the guard cache) is its own: no mode bits for group or
      * others, before the first file exists. */
     umask(077);
-    if (mkdir_p(cfg->data_dir)) {
+    if (base_file_mkdir_p(cfg->data_dir, 0700)) {
         SRV_ERROR("main", "cannot create %s: %s", cfg->data_dir, strerror(errno));
         return -1;
     }
@@ -443,7 +424,7 @@ static int start(srv *s, const srv_run_opts *opts)
     s->db_path = join(cfg->data_dir, STORE_DB_FILE);
     s->cache_dir =
         cfg->guard_cache_dir ? strdup(cfg->guard_cache_dir) : join(cfg->data_dir, "guard-cache");
-    if (!s->db_path || !s->cache_dir || mkdir_p(s->cache_dir))
+    if (!s->db_path || !s->cache_dir || base_file_mkdir_p(s->cache_dir, 0700))
         return -1;
     s->gopt.policy_path = cfg->policy_path;
     s->gopt.lexicon_paths = (const char *const *)cfg->lexicons;

@@ -12,6 +12,8 @@
  */
 #include "srv_policy_files.h"
 
+#include "base/base_file.h"
+
 #include "srv_log.h"
 
 #include <dirent.h>
@@ -239,68 +241,15 @@ fail:
     return rc;
 }
 
-/* Writes text to a new hidden file beside target and syncs it; *tmp gets its
- * path (heap). Returns 0, or -1 with errno; no file is left on error. */
 int srv_pf_write_temp(const char *target, const char *text, size_t len, char **tmp)
 {
-    const char *slash = strrchr(target, '/');
-    size_t dl = slash ? (size_t)(slash - target) + 1 : 0, n = strlen(target) + 10;
-    char *p = malloc(n);
-    int fd = -1, rc = -1, e;
-    bool made = false;
-
-    if (!p)
-        goto fail;
-    snprintf(p, n, "%.*s.%s.XXXXXX", (int)dl, target, target + dl);
-    if ((fd = mkstemp(p)) < 0)
-        goto fail;
-    made = true;
-    /* mkstemp makes 0600; a policy file is readable by the group too. */
-    (void)fchmod(fd, 0640);
-    for (size_t off = 0; off < len;) {
-        ssize_t wr = write(fd, text + off, len - off);
-
-        if (wr < 0 && errno == EINTR)
-            continue;
-        if (wr <= 0)
-            goto fail;
-        off += (size_t)wr;
-    }
-    /* Durable before the rename makes it the file in force. */
-    if (fsync(fd))
-        goto fail;
-    e = close(fd);
-    fd = -1;
-    if (e)
-        goto fail;
-    rc = 0;
-fail:
-    e = errno;
-    if (fd >= 0)
-        close(fd);
-    if (rc && made)
-        unlink(p);
-    if (rc)
-        free(p);
-    else
-        *tmp = p;
-    errno = e;
-    return rc;
+    /* a policy file is readable by the group too */
+    return base_file_write_temp(target, text, len, 0640, tmp);
 }
 
-/* Makes a rename or unlink in path's directory durable. */
 int srv_pf_sync_dir_of(const char *path)
 {
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, (size_t)(slash - path) + 1) : strdup(".");
-    int fd = dir ? open(dir, O_RDONLY | O_DIRECTORY) : -1, rc = -1;
-
-    if (fd >= 0) {
-        rc = fsync(fd);
-        close(fd);
-    }
-    free(dir);
-    return rc;
+    return base_file_sync_dir(path);
 }
 
 /* Lines that are entries: not blank, not comments. Streams (configured

@@ -12,60 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Characters nobody needs in a name and a spoofer loves: controls (a line
- * feed forging a second line), DEL, and the bidirectional controls that
- * reorder what is displayed ("gpj.exe" shown as "exe.jpg"). */
-static bool forbidden(uint32_t cp)
-{
-    return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || (cp >= 0x202A && cp <= 0x202E) ||
-           (cp >= 0x2066 && cp <= 0x2069);
-}
-
-srv_text_shape srv_text_shape_check(const char *s, size_t len, size_t max_chars)
-{
-    const unsigned char *p = (const unsigned char *)s, *end = p + len;
-    srv_text_shape bad = SRV_TEXT_OK;
-    size_t chars = 0;
-
-    while (p < end) {
-        uint32_t cp;
-        size_t n;
-
-        if (p[0] < 0x80) {
-            cp = p[0];
-            n = 1;
-        } else if (p[0] >= 0xC2 && p[0] <= 0xDF) {
-            cp = p[0] & 0x1F;
-            n = 2;
-        } else if (p[0] >= 0xE0 && p[0] <= 0xEF) {
-            cp = p[0] & 0x0F;
-            n = 3;
-        } else if (p[0] >= 0xF0 && p[0] <= 0xF4) {
-            cp = p[0] & 0x07;
-            n = 4;
-        } else
-            return SRV_TEXT_BAD_UTF8;
-        if ((size_t)(end - p) < n)
-            return SRV_TEXT_BAD_UTF8;
-        for (size_t i = 1; i < n; i++) {
-            if ((p[i] & 0xC0) != 0x80)
-                return SRV_TEXT_BAD_UTF8;
-            cp = cp << 6 | (p[i] & 0x3F);
-        }
-        /* overlong forms, surrogates, past U+10FFFF */
-        if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return SRV_TEXT_BAD_UTF8;
-        if (forbidden(cp))
-            bad = SRV_TEXT_FORBIDDEN;
-        chars++;
-        p += n;
-    }
-    if (bad)
-        return bad;
-    return chars > max_chars ? SRV_TEXT_TOO_LONG : SRV_TEXT_OK;
-}
-
 /* An officer alert (and its audit entry, and alert.new to the staff) for a
  * verdict on a title or name; the audit keeps the decision, never the
  * text. */
@@ -150,12 +96,12 @@ int srv_text_inspect(srv_req *r, srv_worker *w, const char *field, const char *t
     guard_result *res = NULL;
     guard_ruleset *rs;
     guard_error gerr;
-    srv_text_shape shape = srv_text_shape_check(text, len, max_chars);
+    base_text_shape shape = base_text_check(text, len, max_chars);
     char msg[300];
     int rc = -1;
 
     *out = NULL;
-    if (shape == SRV_TEXT_TOO_LONG) {
+    if (shape == BASE_TEXT_TOO_LONG) {
         shape_error(r, field, "_too_long", max_chars, "%s has at most %zu characters");
         goto out;
     }

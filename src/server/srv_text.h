@@ -18,18 +18,12 @@
 
 #include "srv_int.h"
 
-#define SRV_TITLE_MAX_CHARS        128
-#define SRV_DISPLAY_NAME_MAX_CHARS 64
+#include "base/base_text.h"
 
-typedef enum srv_text_shape {
-    SRV_TEXT_OK = 0,
-    SRV_TEXT_BAD_UTF8,
-    SRV_TEXT_FORBIDDEN, /* a control, DEL or bidi override/embedding/isolate */
-    SRV_TEXT_TOO_LONG
-} srv_text_shape;
-
-/* The shape check alone (pure): s[0, len) may hold NULs (refused as C0). */
-srv_text_shape srv_text_shape_check(const char *s, size_t len, size_t max_chars);
+/* The shape rule is base_text's (the CLI's `cordon user --name` applies it
+ * too); s[0, len) may hold NULs (refused as C0). */
+#define SRV_TITLE_MAX_CHARS        BASE_TEXT_TITLE_MAX
+#define SRV_DISPLAY_NAME_MAX_CHARS BASE_TEXT_NAME_MAX
 
 /* Both checks for body field `field` (a JSON string of r->json, NULs
  * included) on behalf of conversation conv_id (0: none; the alert's
