@@ -16,30 +16,11 @@
 //
 // usage: node console.mjs CORDON_EXE WEB_DIST_DIR WEB_SOURCE_DIR SHOTS_DIR
 // exit 77 (meson: skipped) when /usr/bin/chromium is missing.
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
+import { setup, expectTrue, PW } from './harness.mjs';
 
-const [cordon, dist, webSrc, shotsArg] = process.argv.slice(2);
-const CHROMIUM = process.env.CORDON_CHROMIUM || '/usr/bin/chromium';
-if (!fs.existsSync(CHROMIUM)) {
-  console.log(`SKIP: ${CHROMIUM} not found (apt-get install chromium)`);
-  process.exit(77);
-}
-if (!dist || !fs.existsSync(path.join(dist, 'index.html'))) {
-  console.error(`web client not built: ${dist}/index.html missing`);
-  process.exit(1);
-}
-const require = createRequire(path.join(path.resolve(webSrc), 'package.json'));
-const { chromium } = require('playwright-core');
-const SHOTS = path.resolve(shotsArg);
-fs.rmSync(SHOTS, { recursive: true, force: true });
-fs.mkdirSync(SHOTS, { recursive: true });
-
-const T0 = Date.now();
-const log = (...a) => console.log(`[${((Date.now() - T0) / 1000).toFixed(1)}s]`, ...a);
+const h = await setup('console', process.argv.slice(2));
+const { base, call, mkUser, log, SHOTS } = h;
 
 // Words allowed in the Chinese interface, each for a reason:
 const ALLOW = new Set([
@@ -51,60 +32,6 @@ const ALLOW = new Set([
   'GitHub', 'GitLab', 'AWS', 'Google', 'API', 'Slack', 'Stripe', 'JWT', // products whose keys the guard finds
 ]);
 
-// ---------------------------------------------------------------- server
-const data = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-web-console-'));
-const pwFile = path.join(data, 'admin.pw');
-const srv = spawn(cordon, ['serve', '--listen', '127.0.0.1:0', '--data', data, '--admin-password-file', pwFile,
-  '--insecure-fast-hash', '--log-level', 'warn', '--web-root', dist],
-{ env: { ...process.env, CORDON_TEST_FAST_HASH: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
-let browser = null;
-function abort(e) {
-  console.error(e?.stack || e);
-  try { srv.kill('SIGKILL'); } catch { /* gone */ }
-  browser?.close().catch(() => undefined);
-  console.log('0 passed, 1 failed');
-  process.exit(1);
-}
-process.on('uncaughtException', abort);
-process.on('unhandledRejection', abort);
-setTimeout(() => abort(new Error('console: overall time limit (240 s) reached')), 240000).unref();
-let srvErr = '';
-const port = await new Promise((resolve, reject) => {
-  const to = setTimeout(() => reject(new Error('cordon serve did not start in 30 s:\n' + srvErr)), 30000);
-  srv.stderr.on('data', (d) => {
-    srvErr += d;
-    const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(srvErr);
-    if (m) { clearTimeout(to); resolve(Number(m[1])); }
-  });
-  srv.on('exit', (c) => reject(new Error(`cordon serve exited ${c}:\n${srvErr}`)));
-});
-const base = `http://127.0.0.1:${port}`;
-log(`cordon serves the client at ${base}`);
-
-async function call(method, p, body, token, ok = true) {
-  const r = await fetch(base + '/api/v1' + p, {
-    method, headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await r.text();
-  const j = text ? JSON.parse(text) : null;
-  if (ok && !r.ok) throw new Error(`${method} ${p} → ${r.status} ${text}`);
-  return j;
-}
-const PW = 'correct-horse-battery';
-const pw0 = fs.readFileSync(pwFile, 'utf8').trim();
-let adm = await call('POST', '/auth/login', { login: 'admin', password: pw0 });
-await call('POST', '/auth/password', { old_password: pw0, new_password: PW }, adm.token);
-adm = await call('POST', '/auth/login', { login: 'admin', password: PW });
-const AT = adm.token;
-async function mkUser(login, display_name, role = 'member', change = true) {
-  const r = await call('POST', '/admin/users', { login, display_name, role }, AT);
-  if (change) {
-    const s = await call('POST', '/auth/login', { login, password: r.password });
-    await call('POST', '/auth/password', { old_password: r.password, new_password: PW }, s.token);
-  }
-  return { ...r.user, oneTime: r.password };
-}
 const mem = await mkUser('alice', '王小丽');
 const bob = await mkUser('bob', '李大明');
 await mkUser('officer', '赵保密', 'officer');
@@ -129,11 +56,7 @@ await send(group.id, '绝密★30年\n关于某项目的通知');
 await send(group.id, '看这个 https://bit.ly/3xYz');
 
 // ---------------------------------------------------------------- browser
-browser = await chromium.launch({
-  executablePath: CHROMIUM, headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
-});
+const browser = await h.launch();
 const errors = [];
 async function newPage(name, viewport = { width: 1280, height: 800 }, lang = 'zh') {
   const ctx = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
@@ -150,7 +73,6 @@ async function login(page, user, pw = PW) {
   await page.locator('button[type=submit]').click();
 }
 const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
-function expectTrue(cond, msg) { if (!cond) throw new Error(msg); }
 
 // The visible text of a page (text nodes of shown elements, placeholders,
 // titles, labels), without code: <code>, <pre>, editors, .mono (hashes).
@@ -193,18 +115,7 @@ async function walk(page, where) {
   }
 }
 
-const results = [];
-async function test(name, fn) {
-  const t = Date.now();
-  try {
-    await fn();
-    results.push([name, true]);
-    log(`ok   ${name} (${Date.now() - t} ms)`);
-  } catch (e) {
-    results.push([name, false]);
-    log(`FAIL ${name}: ${e.stack || e}`);
-  }
-}
+const test = h.test;
 
 const M = await newPage('member');
 const O = await newPage('officer');
@@ -457,17 +368,4 @@ await test('no script errors', async () => {
   expectTrue(errors.length === 0, errors.join('\n'));
 });
 
-await browser.close();
-process.removeAllListeners('unhandledRejection');
-srv.removeAllListeners('exit');
-const code = await new Promise((r) => {
-  srv.on('exit', (c, sig) => r(c ?? sig));
-  srv.kill('SIGTERM');
-  setTimeout(() => { srv.kill('SIGKILL'); r('timeout'); }, 15000).unref();
-});
-results.push(['cordon serve exits 0 on SIGTERM', code === 0]);
-fs.rmSync(data, { recursive: true, force: true });
-const passed = results.filter((r) => r[1]).length;
-console.log(`screenshots: ${SHOTS}`);
-console.log(`${passed} passed, ${results.length - passed} failed`);
-process.exit(passed === results.length ? 0 : 1);
+await h.finish();

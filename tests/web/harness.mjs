@@ -1,0 +1,129 @@
+// The shared harness of the browser tests (console.mjs, pwa.mjs): a real
+// `cordon serve` on a fresh data directory serving the built client, an
+// administrator with a known password, users made through the API,
+// Debian's Chromium through playwright-core, a small test runner, and a
+// clean ending (the server must exit 0 on SIGTERM).
+//
+// usage in a test file:
+//   const h = await setup('pwa', process.argv.slice(2));   // CORDON DIST WEBSRC SHOTS
+//   await h.test('name', async () => { ... });
+//   await h.finish();                                       // prints "N passed, N failed", exits
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+
+export const PW = 'correct-horse-battery';
+
+export async function setup(name, [cordon, dist, webSrc, shotsArg]) {
+  const CHROMIUM = process.env.CORDON_CHROMIUM || '/usr/bin/chromium';
+  if (!fs.existsSync(CHROMIUM)) {
+    console.log(`SKIP: ${CHROMIUM} not found (apt-get install chromium)`);
+    process.exit(77);
+  }
+  if (!dist || !fs.existsSync(path.join(dist, 'index.html'))) {
+    console.error(`web client not built: ${dist}/index.html missing`);
+    process.exit(1);
+  }
+  const require = createRequire(path.join(path.resolve(webSrc), 'package.json'));
+  const { chromium } = require('playwright-core');
+  const SHOTS = path.resolve(shotsArg);
+  fs.rmSync(SHOTS, { recursive: true, force: true });
+  fs.mkdirSync(SHOTS, { recursive: true });
+  const T0 = Date.now();
+  const log = (...a) => console.log(`[${((Date.now() - T0) / 1000).toFixed(1)}s]`, ...a);
+
+  const data = fs.mkdtempSync(path.join(os.tmpdir(), `cordon-web-${name}-`));
+  const pwFile = path.join(data, 'admin.pw');
+  const srv = spawn(cordon, ['serve', '--listen', '127.0.0.1:0', '--data', data, '--admin-password-file', pwFile,
+    '--insecure-fast-hash', '--log-level', 'warn', '--web-root', dist],
+  { env: { ...process.env, CORDON_TEST_FAST_HASH: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const h = { log, SHOTS, chromium, browser: null, results: [] };
+  // Never leave the server (or the browser) behind: any unexpected error ends the run.
+  function abort(e) {
+    console.error(e?.stack || e);
+    try { srv.kill('SIGKILL'); } catch { /* gone */ }
+    h.browser?.close().catch(() => undefined);
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  }
+  process.on('uncaughtException', abort);
+  process.on('unhandledRejection', abort);
+  setTimeout(() => abort(new Error(`${name}: overall time limit (240 s) reached`)), 240000).unref();
+  let srvErr = '';
+  const port = await new Promise((resolve, reject) => {
+    const to = setTimeout(() => reject(new Error('cordon serve did not start in 30 s:\n' + srvErr)), 30000);
+    srv.stderr.on('data', (d) => {
+      srvErr += d;
+      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(srvErr);
+      if (m) { clearTimeout(to); resolve(Number(m[1])); }
+    });
+    srv.on('exit', (c) => reject(new Error(`cordon serve exited ${c}:\n${srvErr}`)));
+  });
+  h.base = `http://127.0.0.1:${port}`;
+  log(`cordon serves the client at ${h.base}`);
+
+  h.call = async (method, p, body, token, ok = true) => {
+    const r = await fetch(h.base + '/api/v1' + p, {
+      method, headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await r.text();
+    const j = text ? JSON.parse(text) : null;
+    if (ok && !r.ok) throw new Error(`${method} ${p} → ${r.status} ${text}`);
+    return j;
+  };
+  const pw0 = fs.readFileSync(pwFile, 'utf8').trim();
+  let adm = await h.call('POST', '/auth/login', { login: 'admin', password: pw0 });
+  await h.call('POST', '/auth/password', { old_password: pw0, new_password: PW }, adm.token);
+  adm = await h.call('POST', '/auth/login', { login: 'admin', password: PW });
+  h.adminToken = adm.token;
+  // A user through the admin API; change: do the first-login password change (to PW).
+  h.mkUser = async (login, display_name, role = 'member', change = true) => {
+    const r = await h.call('POST', '/admin/users', { login, display_name, role }, h.adminToken);
+    if (change) {
+      const s = await h.call('POST', '/auth/login', { login, password: r.password });
+      await h.call('POST', '/auth/password', { old_password: r.password, new_password: PW }, s.token);
+    }
+    return { ...r.user, oneTime: r.password };
+  };
+  h.launch = async () => {
+    h.browser = await chromium.launch({
+      executablePath: CHROMIUM, headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+    });
+    return h.browser;
+  };
+  h.test = async (tname, fn) => {
+    const t = Date.now();
+    try {
+      await fn();
+      h.results.push([tname, true]);
+      log(`ok   ${tname} (${Date.now() - t} ms)`);
+    } catch (e) {
+      h.results.push([tname, false]);
+      log(`FAIL ${tname}: ${e.stack || e}`);
+    }
+  };
+  h.finish = async () => {
+    await h.browser?.close();
+    process.removeAllListeners('unhandledRejection');
+    srv.removeAllListeners('exit');
+    const code = await new Promise((r) => {
+      srv.on('exit', (c, sig) => r(c ?? sig));
+      srv.kill('SIGTERM');
+      setTimeout(() => { srv.kill('SIGKILL'); r('timeout'); }, 15000).unref();
+    });
+    h.results.push(['cordon serve exits 0 on SIGTERM', code === 0]);
+    fs.rmSync(data, { recursive: true, force: true });
+    const passed = h.results.filter((r) => r[1]).length;
+    console.log(`screenshots: ${SHOTS}`);
+    console.log(`${passed} passed, ${h.results.length - passed} failed`);
+    process.exit(passed === h.results.length ? 0 : 1);
+  };
+  return h;
+}
+
+export function expectTrue(cond, msg) { if (!cond) throw new Error(msg); }
