@@ -429,15 +429,6 @@ typedef struct store_options {
 /* The file name of the database inside a data directory: "cordon.db". */
 #define STORE_DB_FILE "cordon.db"
 
-/* Where the database is, as `cordon serve` finds it: data_dir (when not
- * NULL) wins, else the top-level `data_dir` key of the YAML config file
- * (when not NULL; other keys are ignored), else "./cordon-data". *db_path is
- * DATA_DIR/STORE_DB_FILE and *dir DATA_DIR (heap strings; dir may be NULL).
- * STORE_IO / STORE_INVAL with *errmsg (heap, may be NULL) when the config
- * cannot be read or parsed. */
-int store_locate(const char *data_dir, const char *config_file, char **db_path, char **dir,
-                 char **errmsg);
-
 /* Opens a handle and brings the schema up to date (migrations, each in its
  * own transaction; docs/STORE.md). On success *out is the handle, to be
  * closed with store_close(). On failure *out is NULL and, when errmsg is not

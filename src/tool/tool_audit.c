@@ -55,7 +55,6 @@ static int config_paths(audit_args *a)
 {
     srv_config cfg;
     char err[1024];
-    char *dir = NULL, *db = NULL, *msg = NULL;
     int rc = -1;
 
     if (srv_config_defaults(&cfg)) {
@@ -66,17 +65,16 @@ static int config_paths(audit_args *a)
         fprintf(stderr, "cordon audit: %s\n", err);
         goto fail;
     }
-    if (store_locate(a->data, a->config, &db, &dir, &msg) ||
-        srv_config_set_str(&cfg.data_dir, dir) ||
-        srv_config_audit_paths(&cfg, &a->cfg_key, &a->cfg_file)) {
-        fprintf(stderr, "cordon audit: %s\n", msg ? msg : "out of memory");
+    if (a->data && srv_config_set_str(&cfg.data_dir, a->data)) {
+        fputs("cordon audit: out of memory\n", stderr);
+        goto fail;
+    }
+    if (srv_config_audit_paths(&cfg, &a->cfg_key, &a->cfg_file)) {
+        fputs("cordon audit: out of memory\n", stderr);
         goto fail;
     }
     rc = 0;
 fail:
-    free(dir);
-    free(db);
-    free(msg);
     srv_config_free(&cfg);
     return rc;
 }
@@ -263,8 +261,7 @@ int tool_audit_main(int argc, char **argv)
         fprintf(stderr, "cordon audit: unknown subcommand '%s'\nTry 'cordon help audit'.\n", sub);
         return TOOL_EXIT_ERROR;
     }
-    /* export needs no checkpoint paths: it works with any config file
-     * store_locate can read. */
+    /* export needs no checkpoint paths */
     if (sodium_init() < 0 || (strcmp(sub, "export") && config_paths(&a)) ||
         open_store(a.data, a.config, &s))
         goto fail;

@@ -315,7 +315,7 @@ static bool safe_rel(const char *p)
 
 static int do_restore(const char *data, const char *config, const char *from)
 {
-    char *man = join(from, "manifest.json"), *dir = NULL, *path = NULL, *lex = NULL;
+    char *man = join(from, "manifest.json"), *dir = NULL, *path = NULL, *lex = NULL, why[512];
     json_t *m = NULL, *files;
     json_error_t je;
     store *s = NULL;
@@ -354,8 +354,8 @@ static int do_restore(const char *data, const char *config, const char *from)
     }
     free(path);
     path = NULL;
-    if (store_locate(data, config, &path, &dir, NULL)) {
-        fprintf(stderr, "cordon restore: cannot find the data directory\n");
+    if (tool_locate(data, config, &path, &dir, why, sizeof why)) {
+        fprintf(stderr, "cordon restore: %s\n", why);
         goto out;
     }
     if (!access(path, F_OK) || errno != ENOENT) {

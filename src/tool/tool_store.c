@@ -4,6 +4,8 @@
  */
 #include "tool_store.h"
 
+#include "server/srv_config.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,19 +13,50 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+int tool_locate(const char *data, const char *config, char **db_path, char **dir, char *err,
+                size_t errlen)
+{
+    srv_config cfg;
+    int rc = -1;
+
+    *db_path = NULL;
+    if (dir)
+        *dir = NULL;
+    if (srv_config_defaults(&cfg)) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (config && srv_config_load(&cfg, config, err, errlen))
+        goto out;
+    if ((data && srv_config_set_str(&cfg.data_dir, data)) ||
+        asprintf(db_path, "%s/%s", cfg.data_dir, STORE_DB_FILE) < 0 ||
+        (dir && !(*dir = strdup(cfg.data_dir)))) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    rc = 0;
+out:
+    if (rc) {
+        free(*db_path);
+        *db_path = NULL;
+    }
+    srv_config_free(&cfg);
+    return rc;
+}
+
 int tool_store_open(const char *cmd, const char *data, const char *config, bool create, store **s,
                     char **dir_out)
 {
     store_options so = {.version = 1};
-    char *path = NULL, *dir = NULL, *err = NULL;
+    char *path = NULL, *dir = NULL, *err = NULL, why[512];
     int rc;
 
     *s = NULL;
     if (dir_out)
         *dir_out = NULL;
-    rc = store_locate(data, config, &path, &dir, &err);
-    if (rc) {
-        fprintf(stderr, "cordon %s: %s\n", cmd, err ? err : store_strerror(rc));
+    if (tool_locate(data, config, &path, &dir, why, sizeof why)) {
+        fprintf(stderr, "cordon %s: %s\n", cmd, why);
+        rc = STORE_INVAL;
         goto fail;
     }
     if (create && mkdir(dir, 0700) && errno != EEXIST) {

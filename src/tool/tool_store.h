@@ -10,6 +10,14 @@
 
 #include <stdbool.h>
 
+/* Where the server's data directory and database are: data (when not NULL)
+ * wins, else `data_dir` of the config file (when not NULL), else the
+ * server's default — read with the server's own configuration reader, so
+ * cordon.yaml is parsed one way. *db_path and *dir are heap strings (dir
+ * may be NULL). Returns 0, or -1 with the reason in err. */
+int tool_locate(const char *data, const char *config, char **db_path, char **dir, char *err,
+                size_t errlen);
+
 /* Opens the database named by data/config; errors are printed to stderr as
  * "cordon CMD: ...". create: make the data directory (0700) and the
  * database when missing, as the server would; otherwise a missing database

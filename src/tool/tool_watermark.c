@@ -22,6 +22,7 @@
 #include "cordon/guard_file.h"
 #include "store/store.h"
 #include "tool_cmd.h"
+#include "tool_store.h"
 #include "tool_opts.h"
 #include "watermark/wm.h"
 
@@ -110,8 +111,8 @@ static int load_key(const wm_args *a, bool create, wm_key *key)
     if (a->key_file) {
         path = strdup(a->key_file);
     } else {
-        if (store_locate(a->data, a->config, &db, &dir, &msg)) {
-            fprintf(stderr, "cordon watermark: %s\n", msg ? msg : "cannot find the data directory");
+        if (tool_locate(a->data, a->config, &db, &dir, why, sizeof why)) {
+            fprintf(stderr, "cordon watermark: %s\n", why);
             goto out;
         }
         if (asprintf(&path, "%s/%s", dir, KEY_FILE_NAME) < 0)

@@ -88,9 +88,17 @@ with tempfile.TemporaryDirectory() as tmp:
     # a config file naming the data dir finds the same database
     cfg = os.path.join(tmp, "cordon.yaml")
     with open(cfg, "w") as f:
-        f.write(f"listen: 127.0.0.1:0\nlimits:\n  data_dir: nope\ndata_dir: {data}\n")
+        # read by the server's own configuration reader: a nested key named like a
+        # top-level one does not confuse it
+        f.write(f"listen: 127.0.0.1:0\naudit:\n  checkpoint_interval_s: 5\ndata_dir: {data}\n")
     p = run("user", "list", "--json", "--config", cfg)
     users = [json.loads(line) for line in p.stdout.splitlines()]
+    # a config the server would refuse is refused here too, saying where
+    bad = os.path.join(tmp, "bad.yaml")
+    with open(bad, "w") as f:
+        f.write(f"data_dir: {data}\nlimts:\n  burst: 1\n")
+    p = run("user", "list", "--config", bad, expect=2)
+    check("limts" in p.stderr and "bad.yaml" in p.stderr, f"bad config: {p.stderr}")
     check([u["login"] for u in users] == ["alice", "bob", "dave"], f"list: {users}")
     alice = users[0]
     check(alice["role"] == "officer" and alice["display_name"] == "Alice A"
