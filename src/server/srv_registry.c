@@ -21,6 +21,7 @@
 #include "srv_receipt.h"
 #include "srv_req.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -380,6 +381,24 @@ static __thread struct {
     char *json;
 } last_msg;
 
+/* A thread that ends (the writer, at shutdown) takes its kept text along:
+ * a thread-local pointer is no root for anything once the thread is gone. */
+static pthread_key_t last_msg_key;
+static pthread_once_t last_msg_once = PTHREAD_ONCE_INIT;
+
+static void last_msg_end(void *unused)
+{
+    (void)unused;
+    free(last_msg.json);
+    last_msg.json = NULL;
+    last_msg.id = 0;
+}
+
+static void last_msg_key_new(void)
+{
+    (void)pthread_key_create(&last_msg_key, last_msg_end);
+}
+
 char *srv_wire_take_message(int64_t id)
 {
     char *json = NULL;
@@ -414,6 +433,8 @@ static srv_buf *wire(const chat_event *ev)
         b = msg ? splice((const char *[]){"{\"type\":\"message.new\",\"message\":", msg, "}"}, 3)
                 : NULL;
         /* Kept for the sender's answer, built next on this thread. */
+        pthread_once(&last_msg_once, last_msg_key_new);
+        pthread_setspecific(last_msg_key, &last_msg); /* non-NULL: the destructor runs */
         free(last_msg.json);
         last_msg.id = msg ? ev->msg_id : 0;
         last_msg.json = msg;
