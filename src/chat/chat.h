@@ -102,6 +102,13 @@ void chat_log(const chat *c, chat_log_level level, const char *component, const 
 /* Milliseconds since the epoch (the time stamped on rows). */
 int64_t chat_now_ms(void);
 
+/* Runs write(st, arg) in one transaction, again after a short sleep while
+ * the database is busy (another process, e.g. `cordon user`, holds the
+ * write lock; up to CHAT_TX_RETRIES times). Returns the store code of the
+ * last attempt; a failed attempt is rolled back. Writer thread. */
+#define CHAT_TX_RETRIES 20
+int chat_tx(store *st, int (*write)(store *st, void *arg), void *arg);
+
 /* Appends an audit entry with st (logged on failure; never fails the
  * caller). detail is stolen, may be NULL. */
 void chat_audit(const chat *c, store *st, int64_t actor_id, const char *actor, const char *event,

@@ -86,6 +86,7 @@ typedef struct member_commit {
     int64_t conv_id, uid, actor_id, now;
     store_member_role role;
     char *actor;
+    char *title; /* ADD: the group's new title, or NULL */
     int rc;
 } member_commit;
 
@@ -98,6 +99,7 @@ static void member_free(chat_commit *c)
     if (!m)
         return;
     free(m->actor);
+    free(m->title);
     chat_outcome_clear(&m->base.outcome);
     free(m);
 }
@@ -120,6 +122,18 @@ chat_commit *chat_member_commit(const chat *c, const chat_caller *who, chat_memb
     m->actor_id = who->id;
     m->now = now;
     return &m->base;
+}
+
+int chat_member_commit_retitle(chat_commit *c, const char *title)
+{
+    member_commit *m = (member_commit *)c;
+    char *t = strdup(title);
+
+    if (!t)
+        return -1;
+    free(m->title);
+    m->title = t;
+    return 0;
 }
 
 /* ---- commit ------------------------------------------------------------------ */
@@ -173,7 +187,9 @@ static int member_change(member_commit *m, store *st)
         snprintf(detail, sizeof detail, "{\"user_id\":%lld}", (long long)m->uid);
     switch (m->op) {
     case CHAT_MEMBER_ADD:
-        rc = store_member_add(st, m->conv_id, m->uid, STORE_MEMBER, m->now);
+        rc = m->title ? store_conv_rename(st, m->conv_id, m->title, m->now) : STORE_OK;
+        if (!rc)
+            rc = store_member_add(st, m->conv_id, m->uid, STORE_MEMBER, m->now);
         break;
     case CHAT_MEMBER_REMOVE:
         store_member_check(st, m->conv_id, m->uid, &was);

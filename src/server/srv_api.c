@@ -108,6 +108,7 @@ void srv_req_free(srv_req *r)
     store_user_clear(&r->user);
     store_session_clear(&r->sess);
     chat_commit_free(r->commit);
+    chat_commit_free(r->alert);
     chat_forward_free(r->forward);
     json_decref(r->resp);
     srv_buf_unref(r->out);
@@ -484,6 +485,25 @@ void srv_req_serialise(srv_req *r)
         json_decref(o);
 }
 
+/* The handler planned an alert (r->alert): the writer commits it with the
+ * request's own commit, if any, and the answer waits for both, so an
+ * officer who looks right after the answer finds the alert. */
+static void await_alert(srv_req *r)
+{
+    if (r->n_await > 1) {
+        /* (No handler with several commits inspects a title or name.)
+         * Written all the same; nobody waits. */
+        srv_writer_submit(r->srv, r->alert);
+        r->alert = NULL;
+        return;
+    }
+    r->await_pair[0] = r->alert;
+    if (r->n_await == 1)
+        r->await_pair[1] = r->await[0];
+    r->await = r->await_pair;
+    r->n_await++;
+}
+
 bool srv_api_work(srv_job *j, srv_worker *w)
 {
     srv_req *r = (srv_req *)j;
@@ -522,6 +542,8 @@ bool srv_api_work(srv_job *j, srv_worker *w)
     if (!(r->route->flags & SRV_R_PUBLIC) && (authenticate(r, w) || authorise(r)))
         goto done;
     ((srv_handler_fn *)r->route->handler)(r, w);
+    if (r->alert)
+        await_alert(r);
     if (r->n_await) {
         /* The handler planned; the writer commits, then await_done answers
          * and hands the request back to the loop. Counted before the first

@@ -126,6 +126,11 @@ struct srv_req {
     chat_forward *forward;
     chat_commit **await;
     size_t n_await;
+    /* An officer alert planned beside the answer (srv_text.c: a title or
+     * name the guard did not allow). Written by the writer together with
+     * the request's own commit, before the answer; owned by the request. */
+    chat_commit *alert;
+    chat_commit *await_pair[2];
     atomic_size_t await_left;
     void (*after_commit)(srv_req *r);
     /* ---- output ---- */
