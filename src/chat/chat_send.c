@@ -180,11 +180,17 @@ static int plan_inspect(const chat_env *e, const chat_send_in *in, bool external
 {
     guard_ruleset *rs = guard_engine_acquire(e->chat->engine);
     guard_error gerr;
+    uint64_t t0 = base_now_ns();
     int rc = guard_file_scan_message(e->scanner, rs, in->text, in->len,
                                      external ? GUARD_SCOPE_EXTERNAL : GUARD_SCOPE_INTERNAL, NULL,
                                      res, &gerr);
 
     guard_ruleset_unref(rs);
+    if (rc == GUARD_OK && e->chat->stats) {
+        base_hist_observe(&e->chat->stats->scan, base_now_ns() - t0);
+        atomic_fetch_add_explicit(&e->chat->stats->verdicts[(*res)->verdict], 1,
+                                  memory_order_relaxed);
+    }
     if (rc == GUARD_OK)
         return 0;
     chat_log(e->chat, CHAT_LOG_ERROR, "guard", "scan failed: %s", gerr.message);
@@ -476,6 +482,8 @@ done:
         if (s->rc == STORE_OK) {
             s->out = out[i]; /* moves the strings */
             s->duplicate = dup[i];
+            if (!dup[i] && s->chat->stats)
+                atomic_fetch_add_explicit(&s->chat->stats->stored, 1, memory_order_relaxed);
         } else if (out)
             store_message_clear(&out[i]);
     }

@@ -10,6 +10,7 @@
 #include "srv_handlers.h"
 #include "chat/chat_json.h"
 #include "srv_log.h"
+#include "srv_metrics.h"
 #include "srv_registry.h"
 #include "srv_conn.h"
 #include "srv_pool.h"
@@ -28,6 +29,7 @@
  * literal "/conversations/{id}/members" before nothing ambiguous here. */
 const srv_route srv_routes[] = {
     {SRV_GET, V1 "/health", SRV_R_PUBLIC | SRV_R_NO_RATE, H(srv_h_health)},
+    {SRV_GET, V1 "/ready", SRV_R_PUBLIC | SRV_R_NO_RATE, H(srv_h_ready)},
     {SRV_POST, V1 "/auth/login", SRV_R_PUBLIC, H(srv_h_login)},
     {SRV_POST, V1 "/auth/logout", SRV_R_PWCHANGE, H(srv_h_logout)},
     {SRV_POST, V1 "/auth/password", SRV_R_PWCHANGE, H(srv_h_password)},
@@ -90,6 +92,7 @@ srv_req *srv_req_new(srv *s, srv_conn *c)
     r->job.conn = c ? srv_conn_ref(c) : NULL;
     r->job.ev_tail = &r->job.events;
     r->status = 500;
+    r->t0_ns = base_now_ns();
     return r;
 }
 
@@ -575,6 +578,8 @@ void srv_api_finish(srv_job *j, srv *s)
     srv_req *r = (srv_req *)j;
     srv_conn *c = j->conn;
 
+    srv_metrics_request(s->metrics, r->route ? (size_t)(r->route - srv_routes) : (size_t)-1,
+                        r->status, base_now_ns() - r->t0_ns);
     srv_deliver_events(s, j->events);
     srv_events_free(j->events);
     j->events = NULL;

@@ -115,6 +115,7 @@ struct srv_req {
     const srv_route *route;
     int64_t ids[SRV_ROUTE_MAX_IDS];
     int64_t now;
+    uint64_t t0_ns; /* arrival (base_now_ns), for the latency metric */
     json_t *json; /* parsed body (object) or NULL */
     store_user user;
     store_session sess;
@@ -204,6 +205,8 @@ struct srv {
     srv_rate *rate;
     srv_registry *registry; /* the connection registry: sockets by user (loop) */
     chat chat;              /* the chat domain's context (engine, member cache, event bus) */
+    chat_stats chat_stats;  /* what it counts (chat.stats points here) */
+    struct srv_metrics *metrics; /* requests by route (srv_metrics.c) */
     srv_sub sub;            /* this process' subscription to the chat bus (srv_registry.c) */
     srv_receipts *receipts; /* delivered pointers waiting for the writer (loop) */
     acct_login_policy login_pol;
