@@ -8,12 +8,12 @@
 #define US 1000ull
 #define MS 1000000ull
 
-const uint64_t base_hist_us_bounds[] = {10 * US, 25 * US,  50 * US,  100 * US, 250 * US,
-                                        500 * US, 1 * MS,  2500 * US, 5 * MS,  10 * MS,
+const uint64_t base_hist_us_bounds[] = {10 * US,  25 * US,  50 * US,   100 * US, 250 * US,
+                                        500 * US, 1 * MS,   2500 * US, 5 * MS,   10 * MS,
                                         25 * MS,  100 * MS, 1000 * MS};
 const size_t base_hist_us_n = sizeof base_hist_us_bounds / sizeof base_hist_us_bounds[0];
-const uint64_t base_hist_ms_bounds[] = {1 * MS,   2500 * US, 5 * MS,    10 * MS,   25 * MS,
-                                        50 * MS,  100 * MS,  250 * MS,  500 * MS,  1000 * MS,
+const uint64_t base_hist_ms_bounds[] = {1 * MS,    2500 * US, 5 * MS,    10 * MS,  25 * MS,
+                                        50 * MS,   100 * MS,  250 * MS,  500 * MS, 1000 * MS,
                                         2500 * MS, 5000 * MS, 10000 * MS};
 const size_t base_hist_ms_n = sizeof base_hist_ms_bounds / sizeof base_hist_ms_bounds[0];
 

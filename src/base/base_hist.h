@@ -17,8 +17,8 @@
 #define BASE_HIST_MAX 16
 
 typedef struct base_hist {
-    const uint64_t *bounds; /* upper bounds in ns, ascending; n of them */
-    size_t n;               /* <= BASE_HIST_MAX */
+    const uint64_t *bounds;                         /* upper bounds in ns, ascending; n of them */
+    size_t n;                                       /* <= BASE_HIST_MAX */
     atomic_uint_fast64_t counts[BASE_HIST_MAX + 1]; /* [n]: above the last bound */
     atomic_uint_fast64_t sum_ns;
 } base_hist;

@@ -116,7 +116,7 @@ struct srv_req {
     int64_t ids[SRV_ROUTE_MAX_IDS];
     int64_t now;
     uint64_t t0_ns; /* arrival (base_now_ns), for the latency metric */
-    json_t *json; /* parsed body (object) or NULL */
+    json_t *json;   /* parsed body (object) or NULL */
     store_user user;
     store_session sess;
     bool authed;
@@ -203,12 +203,12 @@ struct srv {
     char *db_path;
     store *st; /* the loop's own handle: WebSocket authentication only */
     srv_rate *rate;
-    srv_registry *registry; /* the connection registry: sockets by user (loop) */
-    chat chat;              /* the chat domain's context (engine, member cache, event bus) */
-    chat_stats chat_stats;  /* what it counts (chat.stats points here) */
+    srv_registry *registry;      /* the connection registry: sockets by user (loop) */
+    chat chat;                   /* the chat domain's context (engine, member cache, event bus) */
+    chat_stats chat_stats;       /* what it counts (chat.stats points here) */
     struct srv_metrics *metrics; /* requests by route (srv_metrics.c) */
-    srv_sub sub;            /* this process' subscription to the chat bus (srv_registry.c) */
-    srv_receipts *receipts; /* delivered pointers waiting for the writer (loop) */
+    srv_sub sub;                 /* this process' subscription to the chat bus (srv_registry.c) */
+    srv_receipts *receipts;      /* delivered pointers waiting for the writer (loop) */
     acct_login_policy login_pol;
     const acct_cost *cost;
     /* pool */

@@ -479,8 +479,8 @@ static int start(srv *s, const srv_run_opts *opts)
     srv_sub_init(s);
     s->resync_frame = srv_event_buf("resync", json_pack("{s:s}", "reason", "slow_consumer"));
     s->revoked_frame = srv_event_buf("session.revoked", json_object());
-    if (!s->rate || !s->registry || !s->receipts || !s->chat.cache || !s->chat.bus ||
-        !s->metrics || !s->resync_frame || !s->revoked_frame)
+    if (!s->rate || !s->registry || !s->receipts || !s->chat.cache || !s->chat.bus || !s->metrics ||
+        !s->resync_frame || !s->revoked_frame)
         return -1;
     /* Every thread created from here on inherits the blocked set. */
     pthread_sigmask(SIG_BLOCK, &set, NULL);

@@ -227,8 +227,8 @@ static int answer_status(struct lws *wsi, unsigned status, const char *type, siz
     return 0;
 }
 
-static int metrics_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-                            void *in, size_t len)
+static int metrics_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                            size_t len)
 {
     srv *s = lws_context_user(lws_get_context(wsi));
     metrics_pss *pss = user;
