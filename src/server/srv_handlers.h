@@ -65,8 +65,8 @@ int srv_viewer_load(srv_req *r, srv_worker *w, int64_t conv_id, chat_viewer *v,
 
 /* ---- srv_h_auth.c ---- */
 json_t *srv_sessions_json(const store_sessions *l, int64_t current);
-srv_handler_fn srv_h_health, srv_h_ready, srv_h_login, srv_h_logout, srv_h_password, srv_h_me, srv_h_totp_enrol,
-    srv_h_totp_confirm, srv_h_sessions, srv_h_session_delete, srv_h_users;
+srv_handler_fn srv_h_health, srv_h_ready, srv_h_login, srv_h_logout, srv_h_password, srv_h_me,
+    srv_h_totp_enrol, srv_h_totp_confirm, srv_h_sessions, srv_h_session_delete, srv_h_users;
 
 /* ---- srv_h_admin.c ---- */
 srv_handler_fn srv_h_admin_users, srv_h_admin_user_create, srv_h_admin_user_patch,
