@@ -24,9 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#define BUSY_RETRIES 20
 
 /* ---- plan ------------------------------------------------------------------ */
 
@@ -164,9 +161,10 @@ static int hand_on_ownership(store *st, int64_t conv_id)
     return rc;
 }
 
-/* The change and its audit row; the caller brackets the transaction. */
-static int member_change(member_commit *m, store *st)
+/* The change and its audit row (chat_tx brackets the transaction). */
+static int member_change(store *st, void *arg)
 {
+    member_commit *m = arg;
     static const char *const events[] = {"conv.member_add", "conv.member_remove",
                                          "conv.member_role"};
     store_member_role was = STORE_MEMBER;
@@ -212,18 +210,7 @@ static void member_commit_all(chat_commit **items, size_t n, store *st)
 
         if (bracket)
             chat_cache_change_begin(m->chat->cache, m->conv_id);
-        m->rc = STORE_BUSY;
-        for (int attempt = 0; m->rc == STORE_BUSY && attempt < BUSY_RETRIES; attempt++) {
-            if (attempt)
-                nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
-            m->rc = store_tx_begin(st);
-            if (!m->rc)
-                m->rc = member_change(m, st);
-            if (!m->rc)
-                m->rc = store_tx_commit(st);
-            if (m->rc)
-                store_tx_rollback(st);
-        }
+        m->rc = chat_tx(st, member_change, m);
         if (bracket)
             chat_cache_change_end(m->chat->cache, m->conv_id);
     }
