@@ -1071,6 +1071,9 @@ static const store_methods sq_methods = {
     .backup = sq_backup,
     .member_get = sq_member_get,
     .conv_set_shared_history = sq_conv_set_shared_history,
+    .message_spread = sq_message_spread,
+    .message_contain = sq_message_contain,
+    .erase_flush = sq_erase_flush,
 };
 
 static int pragma(sq *q, const char *sql)
