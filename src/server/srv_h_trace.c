@@ -6,6 +6,7 @@
  *   POST /officer/contain                        remove, quarantine, restore
  *   POST /officer/context                        a conversation around an
  *                                                alert, with a stated reason
+ *   GET  /officer/stats?from=&to=                alerts counted over a period
  *
  * The domain does the work (chat_trace.h); these decode, answer and audit.
  * Every officer look at content or its spread is an audit row, since an
@@ -197,4 +198,72 @@ out:
     store_messages_free(&after);
     store_conv_clear(&c);
     store_members_free(&mem);
+}
+
+/* Adds n to obj[key]. */
+static void bump(json_t *obj, const char *key, int64_t n)
+{
+    json_t *v = json_object_get(obj, key);
+
+    json_object_set_new(obj, key, json_integer((v ? json_integer_value(v) : 0) + n));
+}
+
+/* GET /officer/stats?from=&to=&tz_offset_minutes=: alerts over any period,
+ * counted by the server (not only the alerts a browser loaded): per day,
+ * category, rule, verdict, and the rows they come from. */
+void srv_h_stats(srv_req *r, srv_worker *w)
+{
+    store_alert_stat_rows l = {0};
+    int64_t from = 0, to = 0, tz = 0;
+    json_t *rows, *days, *cat, *rule, *verdict;
+    int64_t total = 0;
+    int rc;
+
+    if (srv_query_int(r, "from", &from) < 0 || srv_query_int(r, "to", &to) < 0 ||
+        srv_query_int(r, "tz_offset_minutes", &tz) < 0)
+        return;
+    if (!to)
+        to = r->now;
+    if (!from)
+        from = to - 14 * 86400000LL;
+    if (to <= from || to - from > (int64_t)STORE_STATS_MAX_DAYS * 86400000 || tz < -14 * 60 ||
+        tz > 14 * 60) {
+        srv_error(r, 400, "bad_request", "from < to, at most %d days; tz_offset_minutes -840..840",
+                  STORE_STATS_MAX_DAYS);
+        return;
+    }
+    rc = store_alert_stats(w->st, from, to, tz * 60000, &l);
+    if (rc) {
+        srv_store_error(r, w, rc, "alert_stats");
+        return;
+    }
+    rows = json_array();
+    days = json_object();
+    cat = json_object();
+    rule = json_object();
+    verdict = json_object();
+    for (size_t i = 0; rows && days && cat && rule && verdict && i < l.n; i++) {
+        const store_alert_stat *x = &l.items[i];
+        char day[24];
+
+        json_array_append_new(rows, json_pack("{s:I,s:s,s:o,s:s,s:I}", "day", (json_int_t)x->day,
+                                              "category", x->category ? x->category : "", "rule",
+                                              x->rule ? json_string(x->rule) : json_null(),
+                                              "verdict", x->verdict ? x->verdict : "", "count",
+                                              (json_int_t)x->count));
+        snprintf(day, sizeof day, "%lld", (long long)x->day);
+        bump(days, day, x->count);
+        bump(cat, x->category ? x->category : "", x->count);
+        bump(rule, x->rule ? x->rule : "", x->count);
+        bump(verdict, x->verdict ? x->verdict : "", x->count);
+        total += x->count;
+    }
+    srv_reply(r, 200,
+              json_pack("{s:I,s:I,s:I,s:I,s:b,s:o,s:o,s:o,s:o,s:o}", "from", (json_int_t)from, "to",
+                        (json_int_t)to, "tz_offset_minutes", (json_int_t)tz, "total",
+                        (json_int_t)total, "truncated", l.n == STORE_STATS_MAX, "by_day",
+                        days ? days : json_object(), "by_category", cat ? cat : json_object(),
+                        "by_rule", rule ? rule : json_object(), "by_verdict",
+                        verdict ? verdict : json_object(), "rows", rows ? rows : json_array()));
+    store_alert_stat_rows_free(&l);
 }

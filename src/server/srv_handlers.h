@@ -90,7 +90,7 @@ srv_handler_fn srv_h_alerts, srv_h_alert_get, srv_h_alert_ack, srv_h_alert_resol
     srv_h_audit_verify;
 
 /* ---- srv_h_trace.c ---- */
-srv_handler_fn srv_h_spread, srv_h_contain, srv_h_context;
+srv_handler_fn srv_h_spread, srv_h_contain, srv_h_context, srv_h_stats;
 
 /* ---- srv_static.c ---- */
 /* The worker side of a GET/HEAD outside /api/: a file of the web client

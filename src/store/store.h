@@ -272,6 +272,34 @@ typedef struct store_spread_query {
 
 #define STORE_SPREAD_MAX 5000
 
+/* Counting alerts for the early-warning rules (store_alert_count). Zero
+ * fields do not filter. */
+typedef struct store_alert_count_query {
+    int64_t since;        /* created_at >= since (required, > 0) */
+    int64_t user_id;      /* the alert's user */
+    int64_t conv_id;      /* the alert's conversation */
+    int64_t message_id;   /* the alert's message */
+    const char *category; /* exact */
+    bool attempts;        /* only blocked or held attempts (verdict block/confirm) and probing */
+    bool delivered;       /* only guard alerts about a stored message (not warning.*) */
+} store_alert_count_query;
+
+/* Statistics of alerts over a period (store_alert_stats): one row per
+ * (day, category, rule, verdict) with its count. `day` is the UTC day's
+ * start in ms shifted by tz_offset_ms (the caller's time zone). */
+typedef struct store_alert_stat {
+    int64_t day;
+    char *category, *rule, *verdict; /* rule may be NULL */
+    int64_t count;
+} store_alert_stat;
+
+typedef struct store_alert_stats {
+    store_alert_stat *items;
+    size_t n;
+} store_alert_stat_rows;
+
+void store_alert_stat_rows_free(store_alert_stat_rows *l);
+
 typedef struct store_messages {
     store_message *items;
     size_t n;
@@ -583,6 +611,10 @@ struct store_methods {
     int (*message_contain)(store *s, int64_t id, store_contain_action action, int64_t actor,
                            int64_t now, bool *changed);
     int (*erase_flush)(store *s);
+    int (*spread_conversations)(store *s, int64_t root_id, int64_t since, int64_t *out);
+    int (*alert_count)(store *s, const store_alert_count_query *q, int64_t *out);
+    int (*alert_stats)(store *s, int64_t from, int64_t to, int64_t tz_offset_ms,
+                       store_alert_stat_rows *out);
 };
 
 /* ------------------------------------------------------ memory helpers */
@@ -918,6 +950,35 @@ static inline int store_message_contain(store *s, int64_t id, store_contain_acti
 static inline int store_erase_flush(store *s)
 {
     return s->methods->erase_flush ? s->methods->erase_flush(s) : STORE_OK;
+}
+
+/* How many conversations hold the root or a copy of it created at or
+ * after `since` (the spread-fast warning). */
+static inline int store_spread_conversations(store *s, int64_t root_id, int64_t since, int64_t *out)
+{
+    return s->methods->spread_conversations
+               ? s->methods->spread_conversations(s, root_id, since, out)
+               : STORE_VERSION;
+}
+
+/* How many alerts match q (the early-warning rules). STORE_INVAL without
+ * q->since. */
+static inline int store_alert_count(store *s, const store_alert_count_query *q, int64_t *out)
+{
+    return s->methods->alert_count ? s->methods->alert_count(s, q, out) : STORE_VERSION;
+}
+
+/* Alerts created in [from, to) counted by day, category, rule and verdict
+ * (the console's dashboard), days in the caller's zone (tz_offset_ms east
+ * of UTC). At most STORE_STATS_MAX rows (STORE_INVAL when to - from is
+ * more than STORE_STATS_MAX_DAYS days or to <= from). */
+#define STORE_STATS_MAX      20000
+#define STORE_STATS_MAX_DAYS 366
+static inline int store_alert_stats(store *s, int64_t from, int64_t to, int64_t tz_offset_ms,
+                                    store_alert_stat_rows *out)
+{
+    return s->methods->alert_stats ? s->methods->alert_stats(s, from, to, tz_offset_ms, out)
+                                   : STORE_VERSION;
 }
 
 /* --- receipts --- */

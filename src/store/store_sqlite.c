@@ -1074,6 +1074,9 @@ static const store_methods sq_methods = {
     .message_spread = sq_message_spread,
     .message_contain = sq_message_contain,
     .erase_flush = sq_erase_flush,
+    .spread_conversations = sq_spread_conversations,
+    .alert_count = sq_alert_count,
+    .alert_stats = sq_alert_stats,
 };
 
 static int pragma(sq *q, const char *sql)

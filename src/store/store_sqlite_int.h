@@ -182,6 +182,17 @@
     X(MSG_REMOVE, "UPDATE messages SET body = NULL, justification = NULL, "                        \
                   "recalled_at = iif(recalled_at = 0, ?2, recalled_at), contained = 2 "            \
                   "WHERE id = ?1")                                                                 \
+    X(SPREAD_CONVS, "SELECT count(DISTINCT conv_id) FROM messages WHERE (id = ?1 OR "              \
+                    "forward_origin_id = ?1) AND created_at >= ?2")                                \
+    X(ALERT_COUNT, "SELECT count(*) FROM alerts WHERE created_at >= ?1 AND "                       \
+                   "(?2 = 0 OR user_id = ?2) AND (?3 = 0 OR conv_id = ?3) AND "                    \
+                   "(?4 = 0 OR message_id = ?4) AND (?5 IS NULL OR category = ?5) AND "            \
+                   "(?6 = 0 OR verdict IN ('block', 'confirm') OR category = 'guard.probing') "    \
+                   "AND (?7 = 0 OR (message_id IS NOT NULL AND category NOT LIKE 'warning.%'))")   \
+    X(ALERT_STATS, "SELECT (created_at + ?3) / 86400000 * 86400000 - ?3 AS day, category, rule, "  \
+                   "verdict, count(*) FROM alerts WHERE created_at >= ?1 AND created_at < ?2 "     \
+                   "GROUP BY day, category, rule, verdict ORDER BY day, category, rule, verdict "  \
+                   "LIMIT ?4")                                                                     \
     X(RECEIPT_DELIVERED, "UPDATE members SET delivered_id = ?3 WHERE conv_id = ?1 AND "            \
                          "user_id = ?2 AND delivered_id < ?3")                                     \
     X(RECEIPT_READ, "UPDATE members SET read_id = ?3, delivered_id = max(delivered_id, ?3) "       \
@@ -331,6 +342,10 @@ int sq_message_spread(store *s, const store_spread_query *q, store_messages *out
 int sq_message_contain(store *s, int64_t id, store_contain_action action, int64_t actor,
                        int64_t now, bool *changed);
 int sq_erase_flush(store *s);
+int sq_spread_conversations(store *s, int64_t root_id, int64_t since, int64_t *out);
+int sq_alert_count(store *s, const store_alert_count_query *q, int64_t *out);
+int sq_alert_stats(store *s, int64_t from, int64_t to, int64_t tz_offset_ms,
+                   store_alert_stat_rows *out);
 int sq_receipt_set(store *s, int64_t conv_id, int64_t user_id, bool read, int64_t message_id,
                    bool *advanced);
 int sq_alert_create(store *s, const store_alert_new *a, int64_t *id_out);

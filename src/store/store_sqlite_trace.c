@@ -3,7 +3,8 @@
  * version 6, docs/STORE.md "Trace and contain"): the spread of a message
  * by its forward provenance, and an officer's removal, quarantine and
  * restore of one message. The writer contains many copies in one
- * store_tx; each call here is one savepoint of it.
+ * store_tx; each call here is one savepoint of it. Also the counts the
+ * early-warning rules ask for and the dashboard's statistics.
  */
 #include "store/store_sqlite_int.h"
 
@@ -130,5 +131,88 @@ done:
         *changed = false;
     if (!rc && n && action == STORE_CONTAIN_REMOVE && q->depth == 0)
         sq_erase_flush(s);
+    return rc;
+}
+
+/* ------------------------------------------------------ early warning */
+
+int sq_spread_conversations(store *s, int64_t root_id, int64_t since, int64_t *out)
+{
+    sq *q = (sq *)s;
+    sqlite3_stmt *st = sq_stmt(q, SQ_SPREAD_CONVS);
+    int rc;
+
+    *out = 0;
+    if (!st)
+        return sq_prep_rc(q);
+    sqlite3_bind_int64(st, 1, root_id);
+    sqlite3_bind_int64(st, 2, since);
+    rc = sq_step_row(q, st);
+    if (!rc)
+        *out = sqlite3_column_int64(st, 0);
+    sq_done(st);
+    return rc;
+}
+
+int sq_alert_count(store *s, const store_alert_count_query *qy, int64_t *out)
+{
+    sq *q = (sq *)s;
+    sqlite3_stmt *st;
+    int rc;
+
+    *out = 0;
+    if (!qy || qy->since <= 0)
+        return STORE_INVAL;
+    st = sq_stmt(q, SQ_ALERT_COUNT);
+    if (!st)
+        return sq_prep_rc(q);
+    sqlite3_bind_int64(st, 1, qy->since);
+    sqlite3_bind_int64(st, 2, qy->user_id);
+    sqlite3_bind_int64(st, 3, qy->conv_id);
+    sqlite3_bind_int64(st, 4, qy->message_id);
+    sq_bind_text(st, 5, qy->category);
+    sqlite3_bind_int(st, 6, qy->attempts);
+    sqlite3_bind_int(st, 7, qy->delivered);
+    rc = sq_step_row(q, st);
+    if (!rc)
+        *out = sqlite3_column_int64(st, 0);
+    sq_done(st);
+    return rc;
+}
+
+static int row_stat(sq *q, sqlite3_stmt *st, void *item)
+{
+    store_alert_stat *x = item;
+
+    x->day = sqlite3_column_int64(st, 0);
+    x->category = sq_col_text(q, st, 1);
+    x->rule = sq_col_text(q, st, 2);
+    x->verdict = sq_col_text(q, st, 3);
+    x->count = sqlite3_column_int64(st, 4);
+    return STORE_OK;
+}
+
+int sq_alert_stats(store *s, int64_t from, int64_t to, int64_t tz_offset_ms,
+                   store_alert_stat_rows *out)
+{
+    sq *q = (sq *)s;
+    sqlite3_stmt *st;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (to <= from || to - from > (int64_t)STORE_STATS_MAX_DAYS * 86400000 ||
+        tz_offset_ms < -14 * 3600000LL || tz_offset_ms > 14 * 3600000LL)
+        return STORE_INVAL;
+    st = sq_stmt(q, SQ_ALERT_STATS);
+    if (!st)
+        return sq_prep_rc(q);
+    sqlite3_bind_int64(st, 1, from);
+    sqlite3_bind_int64(st, 2, to);
+    sqlite3_bind_int64(st, 3, tz_offset_ms);
+    sqlite3_bind_int(st, 4, STORE_STATS_MAX);
+    q->oom = false;
+    rc = sq_list(q, st, (void **)&out->items, &out->n, sizeof *out->items, row_stat);
+    if (rc)
+        store_alert_stat_rows_free(out);
     return rc;
 }
