@@ -42,22 +42,33 @@ json_t *chat_json_session(const store_session *s, int64_t current_id)
                      "user_agent", str_or_null(s->user_agent), "current", s->id == current_id);
 }
 
+const char *chat_json_contained_name(int contained)
+{
+    return contained == STORE_CONTAINED_QUARANTINED ? "quarantined"
+           : contained == STORE_CONTAINED_REMOVED   ? "removed"
+                                                    : NULL;
+}
+
 json_t *chat_json_message(const store_message *m)
 {
-    json_t *fw = json_null();
+    json_t *fw = json_null(), *o;
 
     if (m->forward_of)
         fw =
             json_pack("{s:I,s:I,s:I,s:i}", "from_message_id", (json_int_t)m->forward_of,
                       "original_message_id", (json_int_t)m->forward_origin_id, "original_sender_id",
                       (json_int_t)m->forward_author_id, "depth", m->forward_depth);
-    return json_pack(
-        "{s:I,s:I,s:I,s:s,s:o,s:I,s:b,s:b,s:o}", "id", (json_int_t)m->id, "conversation_id",
-        (json_int_t)m->conv_id, "sender_id", (json_int_t)m->sender_id, "client_id",
-        m->client_id ? m->client_id : "", "text",
-        m->recalled || !m->text ? json_null() : json_stringn_nocheck(m->text, m->text_len),
-        "created_at", (json_int_t)m->created_at, "masked", m->masked, "recalled", m->recalled,
-        "forward", fw);
+    o = json_pack("{s:I,s:I,s:I,s:s,s:o,s:I,s:b,s:b,s:o}", "id", (json_int_t)m->id,
+                  "conversation_id", (json_int_t)m->conv_id, "sender_id", (json_int_t)m->sender_id,
+                  "client_id", m->client_id ? m->client_id : "", "text",
+                  m->recalled || !m->text ? json_null()
+                                          : json_stringn_nocheck(m->text, m->text_len),
+                  "created_at", (json_int_t)m->created_at, "masked", m->masked, "recalled",
+                  m->recalled, "forward", fw);
+    /* Only on a contained message: members see why it is gone. */
+    if (o && chat_json_contained_name(m->contained))
+        json_object_set_new(o, "contained", json_string(chat_json_contained_name(m->contained)));
+    return o;
 }
 
 json_t *chat_json_conv(const store_conv *c, const store_members *members, int my_role)

@@ -20,6 +20,7 @@
 #include "chat_cache.h"
 #include "chat_event.h"
 #include "chat_json.h"
+#include "chat_warn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -265,8 +266,10 @@ static json_t *member_body(const member_commit *m)
 
 static void publish_change(member_commit *m, store *st)
 {
-    if (m->op == CHAT_MEMBER_ADD)
+    if (m->op == CHAT_MEMBER_ADD) {
         chat_publish_conv(m->chat, st, m->conv_id, "member.added", member_body(m));
+        chat_warn_after_member(m->chat, st, m->conv_id, m->uid, m->now);
+    }
     if (m->op == CHAT_MEMBER_REMOVE) {
         json_t *body = member_body(m);
         chat_event ev = {.type = CHAT_EV_CONVERSATION,

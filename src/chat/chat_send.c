@@ -43,6 +43,7 @@
 #include "chat_event.h"
 #include "chat_json.h"
 #include "chat_view.h"
+#include "chat_warn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -636,10 +637,17 @@ static void send_publish(chat_commit **items, size_t n, store *st)
                 if (s->has_alert && s->alert_id)
                     publish_alert(s);
                 publish_message(s, st);
+                /* early warning (chat_warn.h), after what it counts */
+                if (s->out.forward_of)
+                    chat_warn_after_forward(s->chat, st, &s->out);
+                if (s->has_alert && s->alert_id)
+                    chat_warn_after_alert(s->chat, st, s->sender_id, s->conv_id, s->alert_new.now);
             }
             outcome_of_message(s);
-        } else if (!s->rc && s->alert_id)
+        } else if (!s->rc && s->alert_id) {
             publish_alert(s);
+            chat_warn_after_alert(s->chat, st, s->sender_id, s->conv_id, s->alert_new.now);
+        }
         if (s->base.done)
             s->base.done(&s->base, s->base.arg);
         else

@@ -75,6 +75,10 @@ const srv_route srv_routes[] = {
     {SRV_POST, V1 "/alerts/{id}/resolve", SRV_R_OFFICER, H(srv_h_alert_resolve)},
     {SRV_GET, V1 "/audit", SRV_R_OFFICER, H(srv_h_audit)},
     {SRV_GET, V1 "/audit/verify", SRV_R_OFFICER, H(srv_h_audit_verify)},
+    {SRV_GET, V1 "/officer/spread", SRV_R_OFFICER, H(srv_h_spread)},
+    {SRV_POST, V1 "/officer/contain", SRV_R_OFFICER, H(srv_h_contain)},
+    {SRV_POST, V1 "/officer/context", SRV_R_OFFICER, H(srv_h_context)},
+    {SRV_GET, V1 "/officer/stats", SRV_R_OFFICER, H(srv_h_stats)},
 };
 const size_t srv_n_routes = sizeof srv_routes / sizeof srv_routes[0];
 

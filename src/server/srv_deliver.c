@@ -177,6 +177,12 @@ static srv_buf *wire(const chat_event *ev)
         last_msg.json = msg;
         return b;
     case CHAT_EV_MESSAGE_RECALLED:
+        if (chat_json_contained_name(ev->contained))
+            return srv_event_buf("message.recalled",
+                                 json_pack("{s:I,s:I,s:s,s:s}", "conversation_id",
+                                           (json_int_t)ev->conv_id, "message_id",
+                                           (json_int_t)ev->msg_id, "by", "officer", "contained",
+                                           chat_json_contained_name(ev->contained)));
         return srv_event_buf("message.recalled",
                              json_pack("{s:I,s:I}", "conversation_id", (json_int_t)ev->conv_id,
                                        "message_id", (json_int_t)ev->msg_id));

@@ -89,6 +89,9 @@ srv_handler_fn srv_h_history, srv_h_send, srv_h_recall, srv_h_forward, srv_h_rea
 srv_handler_fn srv_h_alerts, srv_h_alert_get, srv_h_alert_ack, srv_h_alert_resolve, srv_h_audit,
     srv_h_audit_verify;
 
+/* ---- srv_h_trace.c ---- */
+srv_handler_fn srv_h_spread, srv_h_contain, srv_h_context, srv_h_stats;
+
 /* ---- srv_static.c ---- */
 /* The worker side of a GET/HEAD outside /api/: a file of the web client
  * (or its index.html for a client-side route), 404/405 JSON otherwise. */

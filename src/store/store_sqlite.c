@@ -1071,6 +1071,12 @@ static const store_methods sq_methods = {
     .backup = sq_backup,
     .member_get = sq_member_get,
     .conv_set_shared_history = sq_conv_set_shared_history,
+    .message_spread = sq_message_spread,
+    .message_contain = sq_message_contain,
+    .erase_flush = sq_erase_flush,
+    .spread_conversations = sq_spread_conversations,
+    .alert_count = sq_alert_count,
+    .alert_stats = sq_alert_stats,
 };
 
 static int pragma(sq *q, const char *sql)
