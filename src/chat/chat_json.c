@@ -42,22 +42,46 @@ json_t *chat_json_session(const store_session *s, int64_t current_id)
                      "user_agent", str_or_null(s->user_agent), "current", s->id == current_id);
 }
 
+/* The fields a message has beyond text (schema version 7): its kind with
+ * its meta, and whether it burns after reading. A burn message's text is
+ * never in this shape: everyone — the sender included — sees that one
+ * arrived; a reader gets the text once, from POST /messages/{id}/open. */
+static void message_extras(json_t *o, const store_message *m)
+{
+    const char *kind = m->kind && *m->kind ? m->kind : "text";
+    json_t *meta = m->meta ? json_loads(m->meta, 0, NULL) : NULL;
+
+    json_object_set_new(o, "kind", json_string(kind));
+    if (meta && strcmp(kind, "text"))
+        json_object_set_new(o, kind, meta);
+    else
+        json_decref(meta);
+    json_object_set_new(o, "burn", json_boolean(m->burn != STORE_BURN_NONE));
+    if (m->burn != STORE_BURN_NONE) {
+        json_object_set_new(o, "text", json_null());
+        json_object_set_new(o, "burn_destroyed", json_boolean(m->burn == STORE_BURN_DESTROYED));
+    }
+}
+
 json_t *chat_json_message(const store_message *m)
 {
-    json_t *fw = json_null();
+    json_t *fw = json_null(), *o;
 
     if (m->forward_of)
         fw =
             json_pack("{s:I,s:I,s:I,s:i}", "from_message_id", (json_int_t)m->forward_of,
                       "original_message_id", (json_int_t)m->forward_origin_id, "original_sender_id",
                       (json_int_t)m->forward_author_id, "depth", m->forward_depth);
-    return json_pack(
-        "{s:I,s:I,s:I,s:s,s:o,s:I,s:b,s:b,s:o}", "id", (json_int_t)m->id, "conversation_id",
-        (json_int_t)m->conv_id, "sender_id", (json_int_t)m->sender_id, "client_id",
-        m->client_id ? m->client_id : "", "text",
-        m->recalled || !m->text ? json_null() : json_stringn_nocheck(m->text, m->text_len),
-        "created_at", (json_int_t)m->created_at, "masked", m->masked, "recalled", m->recalled,
-        "forward", fw);
+    o = json_pack("{s:I,s:I,s:I,s:s,s:o,s:I,s:b,s:b,s:o}", "id", (json_int_t)m->id,
+                  "conversation_id", (json_int_t)m->conv_id, "sender_id", (json_int_t)m->sender_id,
+                  "client_id", m->client_id ? m->client_id : "", "text",
+                  m->recalled || !m->text || m->burn ? json_null()
+                                                     : json_stringn_nocheck(m->text, m->text_len),
+                  "created_at", (json_int_t)m->created_at, "masked", m->masked, "recalled",
+                  m->recalled, "forward", fw);
+    if (o)
+        message_extras(o, m);
+    return o;
 }
 
 json_t *chat_json_conv(const store_conv *c, const store_members *members, int my_role)

@@ -72,7 +72,7 @@ void srv_h_send(srv_req *r, srv_worker *w)
 
     if (srv_body_str(r, "client_id", &in.client_id) < 0 || srv_body_str(r, "text", &in.text) < 0 ||
         srv_body_str(r, "justification", &in.justification) < 0 ||
-        srv_body_int(r, "forward_of", &in.forward_of) < 0)
+        srv_body_int(r, "forward_of", &in.forward_of) < 0 || srv_body_bool(r, "burn", &in.burn) < 0)
         return;
     if (in.forward_of)
         in.text = NULL; /* the source's text, as the caller sees it */

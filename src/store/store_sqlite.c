@@ -1071,6 +1071,15 @@ static const store_methods sq_methods = {
     .backup = sq_backup,
     .member_get = sq_member_get,
     .conv_set_shared_history = sq_conv_set_shared_history,
+    .reminder_create = sq_reminder_create,
+    .reminder_get = sq_reminder_get,
+    .reminder_list = sq_reminder_list,
+    .reminder_update = sq_reminder_update,
+    .reminder_delete = sq_reminder_delete,
+    .reminder_due = sq_reminder_due,
+    .burn_open = sq_burn_open,
+    .burn_due = sq_burn_due,
+    .burn_destroy = sq_burn_destroy,
 };
 
 static int pragma(sq *q, const char *sql)
