@@ -314,6 +314,17 @@ static int decide_deliver(chat_send *s, const chat_send_in *in, const guard_resu
     s->m.inspected_external = s->conv->external;
     if (res->verdict == GUARD_ALLOW) {
         free(findings);
+        if (in->audit_event) {
+            snprintf(s->audit_event, sizeof s->audit_event, "%s", in->audit_event);
+            s->audit_detail = strdup(in->audit_detail ? in->audit_detail : "{}");
+            if (!s->audit_detail)
+                return -1;
+            s->audit_new = (store_audit_new){.actor_id = s->sender_id,
+                                             .actor = s->login,
+                                             .event = s->audit_event,
+                                             .detail = s->audit_detail};
+            s->m.audit = &s->audit_new;
+        }
         return 0;
     }
     if (decide_alert(s, res, chat_guard_category(res), NULL, findings))

@@ -25,6 +25,10 @@ typedef struct chat_send_in {
     bool burn;
     int64_t reminder_id;
     int64_t reminder_next_at;
+    /* An audit row written with the message (target message:ID) when the
+     * guard raises none of its own: its event and JSON detail, or NULL. */
+    const char *audit_event;
+    const char *audit_detail;
 } chat_send_in;
 
 /* The plan stage of a send, on a worker: check → authorise → inspect →

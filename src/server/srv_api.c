@@ -37,6 +37,7 @@ const srv_route srv_routes[] = {
     {SRV_GET, V1 "/sessions", 0, H(srv_h_sessions)},
     {SRV_DELETE, V1 "/sessions/{id}", 0, H(srv_h_session_delete)},
     {SRV_GET, V1 "/users", 0, H(srv_h_users)},
+    {SRV_GET, V1 "/users/{id}/card", 0, H(srv_h_user_card)},
     {SRV_GET, V1 "/admin/users", SRV_R_ADMIN, H(srv_h_admin_users)},
     {SRV_POST, V1 "/admin/users", SRV_R_ADMIN, H(srv_h_admin_user_create)},
     {SRV_PATCH, V1 "/admin/users/{id}", SRV_R_ADMIN, H(srv_h_admin_user_patch)},

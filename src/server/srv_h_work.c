@@ -9,8 +9,10 @@
  *   PATCH  /reminders/{id}                 the same fields, each optional
  *   DELETE /reminders/{id}                 cancel
  *   POST   /messages/{id}/open             a burn message's text, once
+ *   GET    /users/{id}/card                a contact card, with the caller's rights
  */
 #include "chat/chat_burn.h"
+#include "chat/chat_card.h"
 #include "chat/chat_remind.h"
 #include "srv_handlers.h"
 #include "srv_req.h"
@@ -100,4 +102,23 @@ void srv_h_burn_open(srv_req *r, srv_worker *w)
     chat_outcome o = {0};
 
     plan_and_await(r, chat_burn_open_plan(&e, &who, r->ids[0], r->now, &r->commit, &o), &o);
+}
+
+void srv_h_user_card(srv_req *r, srv_worker *w)
+{
+    store_user u = {0};
+    int rc = store_user_get(w->st, r->ids[0], &u);
+
+    if (rc == STORE_NOTFOUND || (!rc && u.disabled))
+        srv_error(r, 404, "not_found", "no such user");
+    else if (rc)
+        srv_store_error(r, w, rc, "user_get");
+    else
+        /* The number in full for the person themself and the staff;
+         * masked for everyone else (chat_card.h). */
+        srv_reply(
+            r, 200,
+            json_pack("{s:o}", "card",
+                      chat_card_view(&u, u.id == r->user.id || r->user.role != STORE_ROLE_MEMBER)));
+    store_user_clear(&u);
 }

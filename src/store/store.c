@@ -139,6 +139,7 @@ void store_user_clear(store_user *u)
         return;
     free(u->login);
     free(u->display_name);
+    free(u->phone);
     if (u->password_hash) {
         /* not a secret in itself, but no reason to leave it in freed memory */
         memset(u->password_hash, 0, strlen(u->password_hash));

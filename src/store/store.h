@@ -100,6 +100,7 @@ typedef struct store_user {
     int64_t locked_until;      /* ms; 0 = not locked */
     int64_t created_at;
     int64_t updated_at;
+    char *phone; /* schema version 7: a work phone number, NULL when none */
 } store_user;
 
 typedef struct store_users {
@@ -128,7 +129,8 @@ enum {
     STORE_USER_PASSWORD = 1u << 4, /* password_hash + must_change_password */
     STORE_USER_TOTP = 1u << 5,     /* totp_secret (NULL clears) + totp_enabled;
                                       resets totp_last_step */
-    STORE_USER_LOCKOUT = 1u << 6   /* failed_logins + locked_until */
+    STORE_USER_LOCKOUT = 1u << 6,  /* failed_logins + locked_until */
+    STORE_USER_PHONE = 1u << 7     /* phone (NULL clears); schema version 7 */
 };
 
 typedef struct store_user_patch {
@@ -144,6 +146,7 @@ typedef struct store_user_patch {
     int failed_logins;
     int64_t locked_until;
     int64_t now; /* becomes updated_at */
+    const char *phone;
 } store_user_patch;
 
 typedef struct store_session {
