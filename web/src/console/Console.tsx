@@ -6,6 +6,7 @@ import { Dashboard } from './Dashboard';
 import { Lexicons } from './Lexicons';
 import { GuardTest, Policy } from './Policy';
 import { Users } from './Users';
+import { ViewerWatermark } from '../components/Watermark';
 
 const TABS = ['dashboard', 'alerts', 'audit', 'policy', 'lexicons', 'test', 'users'] as const;
 const ADMIN_TABS: readonly string[] = ['users', 'policy', 'lexicons'];
@@ -19,6 +20,7 @@ export function Console(props: { client: Client; route: string[] }) {
       <nav class="tabs" aria-label={t('nav.console')}>
         {tabs.map((x) => <a key={x} href={`#/console/${x}`} aria-current={x === tab ? 'page' : undefined} data-testid={`tab-${x}`}>{t(`con.${x}`)}</a>)}
       </nav>
+      <div class="console-wrap">
       <div class="console-body">
         {tab === 'dashboard' && <Dashboard client={c} />}
         {tab === 'alerts' && <Alerts client={c} route={props.route} />}
@@ -27,6 +29,8 @@ export function Console(props: { client: Client; route: string[] }) {
         {tab === 'lexicons' && <Lexicons client={c} />}
         {tab === 'test' && <GuardTest client={c} />}
         {tab === 'users' && <Users client={c} />}
+      </div>
+      <ViewerWatermark user={c.user} />
       </div>
     </div>
   );
