@@ -7,6 +7,7 @@ import {
 } from './store';
 import type { Alert, Conversation, DirUser, Message, ServerEvent, User } from './types';
 import { Live, wsUrl, type WsState } from './ws';
+import { getLang, translate } from './i18n';
 
 export class Client {
   readonly conversations = new Store<Conversation[]>([]);
@@ -204,7 +205,7 @@ export class Client {
         // a reminder's text passed the guard and is shown in the chat anyway.
         const N = (globalThis as { Notification?: typeof Notification }).Notification;
         if (N && N.permission === 'granted' && document.hidden) {
-          try { new N('⏰', { body: e.text, tag: `reminder-${e.reminder_id}` }); } catch { /* not allowed here */ }
+          try { new N(translate(getLang(), 'rem.due'), { body: e.text, tag: `reminder-${e.reminder_id}` }); } catch { /* not allowed here */ }
         }
         break;
       }

@@ -139,7 +139,7 @@ function ConvView(props: { client: Client; id: number }) {
         {conv.kind === 'group' && <span class="muted">({conv.members?.length ?? conv.member_count ?? ''})</span>}
         {conv.external && <span class="tag ext" title={t('chat.external_warn')}>{t('list.external')}</span>}
         <span class="grow" />
-        <button type="button" onClick={() => setReminders(true)} data-testid="reminders-btn">⏰ {t('rem.list')}</button>
+        <button type="button" onClick={() => setReminders(true)} data-testid="reminders-btn">{t('rem.list')}</button>
         <button type="button" onClick={() => setMembers(true)} data-testid="members-btn">{t('chat.members')}</button>
       </header>
       {conv.external && <p class="banner">{t('chat.external_warn')}</p>}
@@ -314,8 +314,8 @@ function Composer(props: { client: Client; conv: Conversation }) {
       )}
       {err && <p class="error" role="alert">{err}</p>}
       <div class="compose-tools">
-        <button type="button" class={`tool ${burn ? 'on' : ''}`} aria-pressed={burn} onClick={() => setBurn(!burn)} data-testid="burn-toggle" title={t('burn.toggle_hint')}>🔥 {t('burn.toggle')}</button>
-        <button type="button" class="tool" onClick={() => setCardDlg(true)} data-testid="card-btn">👤 {t('card.share')}</button>
+        <button type="button" class={`tool ${burn ? 'on' : ''}`} aria-pressed={burn} onClick={() => setBurn(!burn)} data-testid="burn-toggle" title={t('burn.toggle_hint')}>{t('burn.toggle')}</button>
+        <button type="button" class="tool" onClick={() => setCardDlg(true)} data-testid="card-btn">{t('card.share')}</button>
       </div>
       {cardDlg && <CardDialog client={c} conv={props.conv} onClose={() => setCardDlg(false)} />}
       <div class="compose-row">

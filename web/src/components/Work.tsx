@@ -21,7 +21,7 @@ export function ReminderBubble(props: { client: Client; m: Message }) {
   const who = r ? (r.target === 'all' ? t('rem.to_all') : r.user_ids.map((u) => c.nameOf(u)).join('、')) : '';
   return (
     <div class="work-card reminder-card" data-testid="reminder-card">
-      <div class="wc-head">⏰ {t('rem.card_title')}{r?.late && <span class="tag late" data-testid="reminder-late">{t('rem.late')}</span>}</div>
+      <div class="wc-head">{t('rem.card_title')}{r?.late && <span class="tag late" data-testid="reminder-late">{t('rem.late')}</span>}</div>
       <div class="wc-text" data-testid="message-text">{props.m.text}</div>
       {r && <div class="wc-meta muted">{t('rem.card_to', { who })} · {t(`rem.repeat.${r.repeat}`)} · {formatDateTime(r.due_at)}</div>}
     </div>
@@ -53,14 +53,14 @@ export function ContactBubble(props: { client: Client; m: Message }) {
   const name = card ? card.display_name || card.login : c.nameOf(uid);
   return (
     <div class="work-card contact-card" data-testid="contact-card">
-      <div class="wc-head">👤 {t('card.title')}</div>
+      <div class="wc-head">{t('card.title')}</div>
       <div class="cc-row">
         <span class="avatar" aria-hidden="true">{name.slice(0, 1)}</span>
         <span class="cc-main">
           <strong data-testid="card-name">{name}</strong>
           {card && <span class="muted"> @{card.login}</span>}
           {card?.external && <span class="tag ext">{t('list.external')}</span>}
-          {card && <div class="muted" data-testid="card-phone">{t('card.phone')}：{card.phone ?? t('card.no_phone')}</div>}
+          {card && <div class="muted" data-testid="card-phone">{t('card.phone_is', { phone: card.phone ?? t('card.no_phone') })}</div>}
         </span>
       </div>
       {err && <div class="error">{err}</div>}
@@ -149,7 +149,7 @@ export function BurnBubble(props: { client: Client; m: Message; mine: boolean })
   else body = <button type="button" class="burn-open" onClick={open} data-testid="burn-open">{t('burn.tap')}</button>;
   return (
     <div class="work-card burn-card" data-testid="burn-card">
-      <div class="wc-head">🔥 {t('burn.title')}</div>
+      <div class="wc-head">{t('burn.title')}</div>
       {body}
       {err && <div class="error">{err}</div>}
     </div>
@@ -290,7 +290,7 @@ export function ReminderBanner(props: { client: Client }) {
   const n = notes[0];
   return (
     <div class="reminder-banner" role="alert" data-testid="reminder-banner">
-      <span>⏰ {n.late ? t('rem.due_late') : t('rem.due')}</span>
+      <span class="rb-label">{n.late ? t('rem.due_late') : t('rem.due')}</span>
       <a href={`#/chat/${n.conversation_id}`} class="grow rb-text">{n.text}</a>
       <button type="button" class="link" onClick={() => c.reminderNotes.update((l) => l.slice(1))}>{t('common.close')}</button>
     </div>
