@@ -167,8 +167,15 @@ void srv_h_admin_user_patch(srv_req *r, srv_worker *w)
         return;
     }
     snprintf(target, sizeof target, "user:%lld", (long long)r->ids[0]);
-    if (p.fields)
-        srv_audit_req(r, w, "user.update", target, json_incref(r->json));
+    if (p.fields) {
+        /* The audit log is append-only: it records that a phone number was
+         * set or cleared, never the number (personal data). */
+        json_t *d = json_deep_copy(r->json);
+
+        if (d && (p.fields & STORE_USER_PHONE))
+            json_object_set_new(d, "phone", json_string(p.phone ? "set" : "cleared"));
+        srv_audit_req(r, w, "user.update", target, d);
+    }
     /* Disabling ends open sockets now. A role change changes what they may
      * receive (alerts): srv_acctwatch.c, which follows every process's
      * account changes, makes them reconnect with the new role within a

@@ -42,6 +42,12 @@ test('a card refers to the account; the phone is masked unless the viewer may se
     await w.admin.ok('PATCH', `/admin/users/${w.c.user.id}`, { phone: '13900001111' }, 200);
     assert.equal((await w.b.ok('GET', `/users/${w.c.user.id}/card`)).card.phone, '139****1111');
 
+    // the audit log says a number was set, never which
+    const audit = await auditEntries(w.admin);
+    const upd = audit.filter((e) => e.event === 'user.update' && e.target === `user:${w.c.user.id}`);
+    assert.ok(upd.length >= 2 && upd.every((e) => e.detail.phone === 'set'), JSON.stringify(upd));
+    assert.ok(!JSON.stringify(audit).includes('13812345678') && !JSON.stringify(audit).includes('13900001111'));
+
     // the recipient opens a 1:1 chat from it
     const dm = await w.b.ok('POST', '/conversations', { kind: 'direct', member_ids: [m.card.user_id] }, [200, 201]);
     assert.equal(dm.kind, 'direct');

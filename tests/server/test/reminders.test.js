@@ -10,7 +10,7 @@ const { world } = require('../lib/fixture.js');
 const { Ws, conversation, history, assertError, newSession } = require('../lib/client.js');
 const { sleep } = require('../lib/server.js');
 
-const w = world({ a: {}, b: {}, c: {} });
+const w = world({ a: {}, b: {}, c: {}, x: { external: true } });
 
 const soon = (ms = 1500) => Date.now() + ms;
 
@@ -88,6 +88,24 @@ test('the guard inspects the text at creation', async () => {
   assert.ok(['guard_blocked', 'guard_confirm'].includes(r.body.error.code));
   const l = await w.a.ok('GET', `/conversations/${conv.id}/reminders`);
   assert.deepEqual(l.reminders, [], 'nothing stored');
+});
+
+test('the policy in force at fire time: a conversation turned external gets the card masked', async () => {
+  const conv = await conversation(w.a, [w.b], { title: 'turning external' });
+  const text = '联系人 13800138000 身份证 11010519491231002X';
+  const rem = (await w.a.ok('POST', `/conversations/${conv.id}/reminders`, { text, at: soon(3000), target: 'all' }, 201)).reminder;
+  assert.equal(rem.text, text, 'internal scope at creation: kept as written');
+  await w.a.ok('POST', `/conversations/${conv.id}/members`, { user_id: w.x.user.id }, [200, 201, 204]);
+  const wx = await Ws.open(w.x);
+  try {
+    const due = await wx.waitType('reminder.due', (e) => e.reminder_id === rem.id, 10000);
+    assert.ok(!due.text.includes('13800138000') && !due.text.includes('11010519491231002X'), `masked for the external member: ${due.text}`);
+    const card = (await history(w.x, conv.id)).body.messages.find((m) => m.kind === 'reminder');
+    assert.equal(card.masked, true);
+    assert.ok(!JSON.stringify(card).includes('13800138000'));
+  } finally {
+    await wx.close();
+  }
 });
 
 test('a member who left is not reminded', async () => {
