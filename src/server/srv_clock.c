@@ -8,10 +8,12 @@
  * cleared on the loop). The worker reads what is due from the store (an
  * indexed range: the store is the schedule, so nothing is lost by a
  * restart) and plans it with the chat domain (chat_remind.h, chat_burn.h);
- * the writer commits. A reminder's card and its move to the next time are
- * one transaction, and its client id names the occurrence, so a tick that
- * overlaps a commit still in the writer's queue repeats a send the store
- * answers as a duplicate: a reminder never fires twice.
+ * the writer commits. The tick's job stays in flight until the writer is
+ * done with what it planned, so the next tick does not plan it again. And
+ * should it ever (a crash between), a reminder's card and its move to the
+ * next time are one transaction, and its client id names the occurrence:
+ * the store answers a second firing as a repeat. A reminder never fires
+ * twice.
  */
 #include "srv_clock.h"
 
@@ -22,6 +24,7 @@
 #include "srv_pool.h"
 #include "srv_writer.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #define CLOCK_MS 1000
@@ -31,16 +34,68 @@
 
 static void schedule(srv *s);
 
+/* A tick's job: it stays in flight (s->clock_busy) until the writer is done
+ * with every commit it planned, so the next tick never plans the same
+ * reminder or burn message again while its commit waits in the queue. */
+typedef struct clock_job {
+    srv_job job; /* first */
+    srv *srv;
+    atomic_int left; /* commits not done yet, plus one while planning */
+} clock_job;
+
+/* What a commit's own done was, called before the job counts it done. */
+typedef struct clock_wrap {
+    void (*done)(chat_commit *c, void *arg);
+    void *arg;
+    clock_job *cj;
+} clock_wrap;
+
+static void clock_release(clock_job *cj)
+{
+    if (atomic_fetch_sub(&cj->left, 1) == 1)
+        srv_complete(cj->srv, &cj->job);
+}
+
+/* Writer thread, after the commit's publish. */
+static void clock_done(chat_commit *c, void *arg)
+{
+    clock_wrap *cw = arg;
+    clock_job *cj = cw->cj;
+
+    c->done = cw->done;
+    c->arg = cw->arg;
+    free(cw);
+    if (c->done)
+        c->done(c, c->arg); /* it frees c */
+    else
+        chat_commit_free(c);
+    clock_release(cj);
+}
+
+static void clock_submit(clock_job *cj, chat_commit *c)
+{
+    clock_wrap *cw = malloc(sizeof *cw);
+
+    if (cw) {
+        *cw = (clock_wrap){.done = c->done, .arg = c->arg, .cj = cj};
+        c->done = clock_done;
+        c->arg = cw;
+        atomic_fetch_add(&cj->left, 1);
+    }
+    /* Without memory for the wrapper the commit still goes; the next tick
+     * may plan it again, which the store answers as a repeat. */
+    srv_writer_submit(cj->srv, c);
+}
+
 static bool clock_work(srv_job *j, srv_worker *w)
 {
-    srv *s = w->srv;
+    clock_job *cj = (clock_job *)j;
     chat_env e = srv_chat_env(w);
     store_reminders l = {0};
     int64_t now = srv_now_ms(), ids[CLOCK_BURNS];
     size_t n = 0;
     int rc;
 
-    (void)j;
     rc = store_reminder_due(w->st, now, CLOCK_REMINDERS, &l);
     if (rc)
         SRV_WARN("clock", "reading due reminders: %s", store_strerror(rc));
@@ -50,7 +105,7 @@ static bool clock_work(srv_job *j, srv_worker *w)
 
         chat_remind_fire_plan(&e, &l.items[i], now, c, &k);
         for (size_t x = 0; x < k; x++)
-            srv_writer_submit(s, c[x]);
+            clock_submit(cj, c[x]);
     }
     store_reminders_free(&l);
     rc = store_burn_due(w->st, now, ids, CLOCK_BURNS, &n);
@@ -60,9 +115,13 @@ static bool clock_work(srv_job *j, srv_worker *w)
         chat_commit *c = chat_burn_destroy_plan(&e, ids[i]);
 
         if (c)
-            srv_writer_submit(s, c);
+            clock_submit(cj, c);
     }
-    return true;
+    /* The planning's own count: the job is done now if nothing was
+     * planned, else when the writer finishes the last commit. */
+    if (atomic_fetch_sub(&cj->left, 1) == 1)
+        return true;
+    return false;
 }
 
 static void clock_finish(srv_job *j, srv *s)
@@ -74,17 +133,19 @@ static void clock_finish(srv_job *j, srv *s)
 static void tick(lws_sorted_usec_list_t *sul)
 {
     srv *s = lws_container_of(sul, srv, clock);
-    srv_job *j;
+    clock_job *cj;
 
     if (s->stopping)
         return;
-    if (!s->clock_busy && (j = calloc(1, sizeof *j))) {
-        j->work = clock_work;
-        j->finish = clock_finish;
-        j->ev_tail = &j->events;
+    if (!s->clock_busy && (cj = calloc(1, sizeof *cj))) {
+        cj->job.work = clock_work;
+        cj->job.finish = clock_finish;
+        cj->job.ev_tail = &cj->job.events;
+        cj->srv = s;
+        atomic_init(&cj->left, 1);
         s->clock_busy = true;
-        if (srv_pool_submit(s, j)) { /* the pool is full: next tick */
-            free(j);
+        if (srv_pool_submit(s, &cj->job)) { /* the pool is full: next tick */
+            free(cj);
             s->clock_busy = false;
         }
     }

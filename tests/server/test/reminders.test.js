@@ -108,6 +108,21 @@ test('the policy in force at fire time: a conversation turned external gets the 
   }
 });
 
+test('refused by the policy at fire time: one alert, no card, the reminder ends', async () => {
+  const conv = await conversation(w.a, [w.b], { title: 'refused later' });
+  const text = '工作秘密\n关于下季度人员调整的初步方案'; // allowed inside, blocked for an external reader
+  const rem = (await w.a.ok('POST', `/conversations/${conv.id}/reminders`, { text, at: soon(2500), target: 'all' }, 201)).reminder;
+  await w.a.ok('POST', `/conversations/${conv.id}/members`, { user_id: w.x.user.id }, [200, 201, 204]);
+  await sleep(6000); // the time, and a few ticks after it
+  const h = await history(w.a, conv.id);
+  assert.equal(h.body.messages.filter((m) => m.kind === 'reminder').length, 0, 'no card');
+  const alerts = (await w.admin.ok('GET', `/alerts?conversation_id=${conv.id}`)).alerts;
+  assert.equal(alerts.length, 1, `one alert, not one per tick: ${JSON.stringify(alerts.map((a) => a.verdict))}`);
+  assert.equal(alerts[0].user_id, w.a.user.id, 'raised on the creator');
+  const l = await w.a.ok('GET', `/conversations/${conv.id}/reminders`);
+  assert.ok(!l.reminders.some((r) => r.id === rem.id), 'the one-off is over');
+});
+
 test('a member who left is not reminded', async () => {
   const conv = await conversation(w.a, [w.b, w.c], { title: 'leavers' });
   const ws = { b: await Ws.open(w.b), c: await Ws.open(w.c) };
