@@ -357,14 +357,18 @@ static int plan_fields(const chat_env *e, rem_commit *c, const chat_remind_in *i
         chat_fail(o, 500, "internal", "out of memory");
         return -1;
     }
-    if (target == STORE_REMIND_MEMBERS && (in->members || !base->target_ids)) {
+    /* chosen members: given now, or kept from an edited reminder that had them */
+    if (target == STORE_REMIND_MEMBERS &&
+        (in->members || !base->target_ids || base->target != STORE_REMIND_MEMBERS)) {
         if (plan_targets(conv, in->members, &c->target_ids, o))
             return -1;
-    } else if (!(c->target_ids = strdup(target == STORE_REMIND_MEMBERS ? base->target_ids : "[]")))
-        return chat_fail(o, 500, "internal", "out of memory"), -1;
+    } else
+        c->target_ids = strdup(target == STORE_REMIND_MEMBERS ? base->target_ids : "[]");
     c->tz = strdup(tz);
-    if (!c->tz)
-        return chat_fail(o, 500, "internal", "out of memory"), -1;
+    if (!c->target_ids || !c->tz) {
+        chat_fail(o, 500, "internal", "out of memory");
+        return -1;
+    }
     c->r = (store_reminder_new){.conv_id = conv->conv_id,
                                 .creator_id = base->creator_id,
                                 .text = c->text,

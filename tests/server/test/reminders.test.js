@@ -68,6 +68,10 @@ test('edit, cancel, authorisation and bad input', async () => {
   assert.equal(edited.at, at);
 
   assertError(await w.b.patch(`/reminders/${r.id}`, { text: 'mine now' }), 403, 'forbidden');
+  assertError(await w.a.patch(`/reminders/${r.id}`, { target: 'members' }), 422, 'invalid'); // whom?
+  const chosen = (await w.a.ok('PATCH', `/reminders/${r.id}`, { target: 'members', member_ids: [w.b.user.id] }, 200)).reminder;
+  assert.deepEqual(chosen.member_ids, [w.b.user.id]);
+  assert.deepEqual((await w.a.ok('PATCH', `/reminders/${r.id}`, { text: 'call them' }, 200)).reminder.member_ids, [w.b.user.id], 'kept');
   assertError(await w.c.del(`/reminders/${r.id}`), 404, 'not_found');
   assertError(await w.c.post(`/conversations/${conv.id}/reminders`, { text: 'x', at }), 404, 'not_found');
   assertError(await w.a.post(`/conversations/${conv.id}/reminders`, { text: 'x', at, tz: 'Mars/Olympus' }), 422, 'invalid_tz');
