@@ -54,6 +54,10 @@ typedef struct chat_limits {
     size_t max_message_bytes;
     size_t max_justification;
     int recall_window_seconds;
+    /* Burn-after-reading (chat_burn.h): destroyed this long after every
+     * reader opened it, or after this long unopened. */
+    int burn_after_open_seconds;
+    int burn_unopened_seconds;
 } chat_limits;
 
 /* The domain's context: shared by every thread, immutable after start-up

@@ -26,12 +26,12 @@ json_t *chat_json_user(const store_user *u, bool full)
         return json_pack("{s:I,s:s,s:s,s:b}", "id", (json_int_t)u->id, "login",
                          u->login ? u->login : "", "display_name",
                          u->display_name ? u->display_name : "", "external", u->external);
-    return json_pack("{s:I,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:I}", "id", (json_int_t)u->id, "login",
-                     u->login ? u->login : "", "display_name",
-                     u->display_name ? u->display_name : "", "role", store_role_name(u->role),
-                     "external", u->external, "disabled", u->disabled, "totp_enabled",
-                     u->totp_enabled, "must_change_password", u->must_change_password, "created_at",
-                     (json_int_t)u->created_at);
+    return json_pack(
+        "{s:I,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:I,s:o}", "id", (json_int_t)u->id, "login",
+        u->login ? u->login : "", "display_name", u->display_name ? u->display_name : "", "role",
+        store_role_name(u->role), "external", u->external, "disabled", u->disabled, "totp_enabled",
+        u->totp_enabled, "must_change_password", u->must_change_password, "created_at",
+        (json_int_t)u->created_at, "phone", u->phone ? json_string(u->phone) : json_null());
 }
 
 json_t *chat_json_session(const store_session *s, int64_t current_id)
@@ -49,6 +49,27 @@ const char *chat_json_contained_name(int contained)
                                                     : NULL;
 }
 
+/* The fields a message has beyond text (schema version 7): its kind with
+ * its meta, and whether it burns after reading. A burn message's text is
+ * never in this shape: everyone — the sender included — sees that one
+ * arrived; a reader gets the text once, from POST /messages/{id}/open. */
+static void message_extras(json_t *o, const store_message *m)
+{
+    const char *kind = m->kind && *m->kind ? m->kind : "text";
+    json_t *meta = m->meta ? json_loads(m->meta, 0, NULL) : NULL;
+
+    json_object_set_new(o, "kind", json_string(kind));
+    if (meta && strcmp(kind, "text"))
+        json_object_set_new(o, kind, meta);
+    else
+        json_decref(meta);
+    json_object_set_new(o, "burn", json_boolean(m->burn != STORE_BURN_NONE));
+    if (m->burn != STORE_BURN_NONE) {
+        json_object_set_new(o, "text", json_null());
+        json_object_set_new(o, "burn_destroyed", json_boolean(m->burn == STORE_BURN_DESTROYED));
+    }
+}
+
 json_t *chat_json_message(const store_message *m)
 {
     json_t *fw = json_null(), *o;
@@ -61,13 +82,15 @@ json_t *chat_json_message(const store_message *m)
     o = json_pack("{s:I,s:I,s:I,s:s,s:o,s:I,s:b,s:b,s:o}", "id", (json_int_t)m->id,
                   "conversation_id", (json_int_t)m->conv_id, "sender_id", (json_int_t)m->sender_id,
                   "client_id", m->client_id ? m->client_id : "", "text",
-                  m->recalled || !m->text ? json_null()
-                                          : json_stringn_nocheck(m->text, m->text_len),
+                  m->recalled || !m->text || m->burn ? json_null()
+                                                     : json_stringn_nocheck(m->text, m->text_len),
                   "created_at", (json_int_t)m->created_at, "masked", m->masked, "recalled",
                   m->recalled, "forward", fw);
     /* Only on a contained message: members see why it is gone. */
     if (o && chat_json_contained_name(m->contained))
         json_object_set_new(o, "contained", json_string(chat_json_contained_name(m->contained)));
+    if (o)
+        message_extras(o, m);
     return o;
 }
 

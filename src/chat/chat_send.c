@@ -64,6 +64,7 @@ typedef struct chat_send {
     bool has_message; /* false: blocked or held, only the alert is written */
     store_message_new m;
     char *client_id, *text, *justification; /* owned copies behind m's pointers */
+    char *kind, *meta;                      /* the same (schema version 7) */
     chat_conv_snap *conv;                   /* members and scope the send was checked against */
     bool has_alert;
     char *alert_category, *alert_rule, *alert_verdict, *findings_json;
@@ -101,6 +102,8 @@ static void send_free(chat_commit *c)
     free(s->client_id);
     free(s->text);
     free(s->justification);
+    free(s->kind);
+    free(s->meta);
     chat_conv_snap_unref(s->conv);
     free(s->alert_category);
     free(s->alert_rule);
@@ -139,8 +142,10 @@ static int plan_check(const chat_env *e, const chat_send_in *in, chat_outcome *o
 
     if (!in->client_id || !*in->client_id || strlen(in->client_id) > MAX_CLIENT_ID)
         chat_fail(o, 400, "bad_request", "client_id must be 1..%d bytes", MAX_CLIENT_ID);
-    else if (!in->len)
+    else if (!in->len && (!in->kind || !strcmp(in->kind, "text")))
         chat_fail(o, 422, "invalid", "the message is empty");
+    else if (in->burn && (in->forward_of || (in->kind && strcmp(in->kind, "text"))))
+        chat_fail(o, 422, "invalid", "only a text message can burn after reading");
     else if (in->len > lim->max_message_bytes) {
         chat_fail(o, 422, "message_too_large", "a message has at most %zu bytes",
                   lim->max_message_bytes);
@@ -297,6 +302,17 @@ static int decide_deliver(chat_send *s, const chat_send_in *in, const guard_resu
     s->m.verdict = guard_action_name(res->verdict);
     s->m.justification = s->justification;
     s->m.forward_of = in->forward_of;
+    if ((in->kind && !(s->m.kind = s->kind = strdup(in->kind))) ||
+        (in->meta && !(s->m.meta = s->meta = strdup(in->meta)))) {
+        free(findings);
+        return -1;
+    }
+    /* Burn: destroyed unopened after the configured time (set again at
+     * the commit, from its clock); reminders move on in the same
+     * transaction as their card (never delivered twice). */
+    s->m.burn = in->burn;
+    s->m.reminder_id = in->reminder_id;
+    s->m.reminder_next_at = in->reminder_next_at;
     /* The store refuses the append if the conversation turned external
      * after this inspection (publish answers 409 conversation_changed). */
     s->m.inspected_internal = !s->conv->external;
@@ -305,6 +321,17 @@ static int decide_deliver(chat_send *s, const chat_send_in *in, const guard_resu
     s->m.inspected_external = s->conv->external;
     if (res->verdict == GUARD_ALLOW) {
         free(findings);
+        if (in->audit_event) {
+            snprintf(s->audit_event, sizeof s->audit_event, "%s", in->audit_event);
+            s->audit_detail = strdup(in->audit_detail ? in->audit_detail : "{}");
+            if (!s->audit_detail)
+                return -1;
+            s->audit_new = (store_audit_new){.actor_id = s->sender_id,
+                                             .actor = s->login,
+                                             .event = s->audit_event,
+                                             .detail = s->audit_detail};
+            s->m.audit = &s->audit_new;
+        }
         return 0;
     }
     if (decide_alert(s, res, chat_guard_category(res), NULL, findings))
@@ -464,6 +491,8 @@ static void commit_messages(chat_send **msgs, size_t n, store *st)
 
         /* The commit's time for the message and what goes with it. */
         s->m.now = s->alert_new.now = s->audit_new.time = chat_now_ms();
+        if (s->m.burn)
+            s->m.burn_deadline = s->m.now + (int64_t)s->chat->lim.burn_unopened_seconds * 1000;
         m[i] = s->m;
     }
     for (int attempt = 0; attempt < BUSY_RETRIES; attempt++) {
@@ -669,6 +698,11 @@ const store_message *chat_send_message(const chat_commit *c)
     return s->has_message && !s->rc ? &s->out : NULL;
 }
 
+bool chat_send_delivers(const chat_commit *c)
+{
+    return ((const chat_send *)c)->has_message;
+}
+
 /* ==== forward: a send per target ============================================ */
 
 typedef struct fwd_target {
@@ -698,6 +732,12 @@ static int forward_source(const chat_env *e, const chat_caller *who, int64_t id,
 
     if (rc == STORE_OK && src->recalled)
         rc = STORE_NOTFOUND;
+    if (rc == STORE_OK && src->burn != STORE_BURN_NONE) {
+        /* Burn-after-reading is never forwarded nor quoted (its text is
+         * not the forwarder's to pass on). */
+        chat_fail(o, 422, "burn_forbidden", "a burn-after-reading message cannot be forwarded");
+        return -1;
+    }
     if (rc == STORE_OK)
         rc = chat_viewer_get(e->st, src->conv_id, who->id, &v, NULL);
     if (rc)

@@ -56,6 +56,8 @@ int srv_config_defaults(srv_config *cfg)
     memset(cfg, 0, sizeof *cfg);
     cfg->listen_port = 8080;
     cfg->recall_window_seconds = 120;
+    cfg->burn_after_open_seconds = 30;
+    cfg->burn_unopened_seconds = 7 * 86400;
     cfg->limits.max_message_bytes = 16384;
     cfg->limits.max_body_bytes = 65536;
     cfg->limits.max_justification = 2000;
@@ -469,6 +471,14 @@ static int top_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
         return get_str_list(w, v, k, &c->allowed_origins, &c->n_allowed_origins);
     if (!strcmp(k, "recall_window_seconds")) {
         INT_FIELD(w, v, k, 0, 86400 * 365, c->recall_window_seconds);
+        return 0;
+    }
+    if (!strcmp(k, "burn_after_open_seconds")) {
+        INT_FIELD(w, v, k, 1, 86400, c->burn_after_open_seconds);
+        return 0;
+    }
+    if (!strcmp(k, "burn_unopened_seconds")) {
+        INT_FIELD(w, v, k, 1, 86400 * 365, c->burn_unopened_seconds);
         return 0;
     }
     if (!strcmp(k, "workers")) {

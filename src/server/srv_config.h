@@ -66,6 +66,10 @@ typedef struct srv_config {
     char **allowed_origins;
     size_t n_allowed_origins;
     int recall_window_seconds;
+    /* burn-after-reading: destroyed this long after every reader opened it
+     * (burn_after_open_seconds) or after this long unopened */
+    int burn_after_open_seconds;
+    int burn_unopened_seconds;
     srv_limits limits;
     srv_login_limits login;
     bool totp_required[SRV_ROLE_COUNT];

@@ -11,6 +11,7 @@
  *   POST /guard/check                   the draft pre-check
  */
 #include "cordon/guard_file.h"
+#include "chat/chat_card.h"
 #include "chat/chat_json.h"
 #include "chat/chat_recall.h"
 #include "chat/chat_receipt.h"
@@ -69,10 +70,23 @@ void srv_h_send(srv_req *r, srv_worker *w)
     chat_caller who = srv_caller(r);
     chat_send_in in = {.conv_id = r->ids[0]};
     chat_outcome o = {0};
+    int64_t card = 0;
 
+    /* A contact card (chat_card.h): a send of kind "card", no text. */
+    if (srv_body_int(r, "card_user_id", &card) < 0)
+        return;
+    if (card) {
+        if (srv_body_str(r, "client_id", &in.client_id) < 0)
+            return;
+        if (chat_card_plan(&e, &who, in.conv_id, card, in.client_id, &r->commit, &o))
+            srv_reply_outcome(r, &o);
+        else
+            srv_req_await(r, &r->commit, 1, send_answer);
+        return;
+    }
     if (srv_body_str(r, "client_id", &in.client_id) < 0 || srv_body_str(r, "text", &in.text) < 0 ||
         srv_body_str(r, "justification", &in.justification) < 0 ||
-        srv_body_int(r, "forward_of", &in.forward_of) < 0)
+        srv_body_int(r, "forward_of", &in.forward_of) < 0 || srv_body_bool(r, "burn", &in.burn) < 0)
         return;
     if (in.forward_of)
         in.text = NULL; /* the source's text, as the caller sees it */

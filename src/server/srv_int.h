@@ -233,6 +233,9 @@ struct srv {
     lws_sorted_usec_list_t acctwatch;
     int64_t acct_seq, acct_pruned_at; /* owned by the one watch job in flight */
     bool acct_busy;                   /* a watch job is in flight (loop) */
+    /* reminders and burn messages coming due (srv_clock.c) */
+    lws_sorted_usec_list_t clock;
+    bool clock_busy; /* a clock job is in flight (loop) */
     size_t n_conns;
     /* The policy in force (text of the file as loaded, NULL for the built-in
      * one) and its name; replaced on a successful reload only. */

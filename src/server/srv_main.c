@@ -21,6 +21,7 @@
 #include "srv_registry.h"
 #include "srv_int.h"
 #include "srv_acctwatch.h"
+#include "srv_clock.h"
 #include "srv_log.h"
 #include "srv_handlers.h"
 #include "srv_metrics.h"
@@ -468,7 +469,9 @@ static int start(srv *s, const srv_run_opts *opts)
      * of groups and direct chats; the in-process event bus. */
     s->chat = (chat){.lim = {.max_message_bytes = cfg->limits.max_message_bytes,
                              .max_justification = cfg->limits.max_justification,
-                             .recall_window_seconds = cfg->recall_window_seconds},
+                             .recall_window_seconds = cfg->recall_window_seconds,
+                             .burn_after_open_seconds = cfg->burn_after_open_seconds,
+                             .burn_unopened_seconds = cfg->burn_unopened_seconds},
                      .engine = s->engine,
                      .cache = chat_cache_new(1u << 20),
                      .bus = chat_bus_local_new(),
@@ -500,7 +503,9 @@ static int start(srv *s, const srv_run_opts *opts)
                  cfg->web_root ? "is not readable" : "unset");
     if (start_lws(s))
         return -1;
-    return srv_acctwatch_start(s);
+    if (srv_acctwatch_start(s))
+        return -1;
+    return srv_clock_start(s);
 }
 
 /* Closes the listening socket(s) under libwebsockets' feet. lws 4.1 has no

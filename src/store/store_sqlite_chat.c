@@ -101,6 +101,10 @@ static int row_msg(sq *q, sqlite3_stmt *st, void *item)
     m->forward_depth = sqlite3_column_int(st, 13);
     m->inspected_external = sqlite3_column_int(st, 14);
     m->contained = sqlite3_column_int(st, 15);
+    m->kind = sq_col_text(q, st, 16);
+    m->meta = sq_col_text(q, st, 17);
+    m->burn = sqlite3_column_int(st, 18);
+    m->burn_deadline = sqlite3_column_int64(st, 19);
     return STORE_OK;
 }
 
@@ -585,6 +589,10 @@ static int append_one(sq *q, const store_message_new *m, store_message *out, boo
     sq_bind_id(st, 11, author);
     sqlite3_bind_int(st, 12, depth);
     sqlite3_bind_int(st, 13, m->inspected_external);
+    sq_bind_text(st, 14, m->kind ? m->kind : "text");
+    sq_bind_text(st, 15, m->meta);
+    sqlite3_bind_int(st, 16, m->burn ? STORE_BURN_LIVE : STORE_BURN_NONE);
+    sqlite3_bind_int64(st, 17, m->burn ? m->burn_deadline : 0);
     rc = sq_exec(q, st);
     if (rc)
         goto fail;
@@ -593,6 +601,8 @@ static int append_one(sq *q, const store_message_new *m, store_message *out, boo
     if (rc)
         goto fail;
     rc = side_records(q, m, id);
+    if (!rc && m->reminder_id)
+        rc = sq_reminder_delivered(q, m->reminder_id, m->reminder_next_at, m->now);
     if (rc)
         goto fail;
     out->id = id;
@@ -610,6 +620,10 @@ static int append_one(sq *q, const store_message_new *m, store_message *out, boo
     out->verdict = dup_opt(m->verdict, &oom);
     out->justification = dup_opt(m->justification, &oom);
     out->text = dup_n(m->text ? m->text : "", m->text_len);
+    out->kind = dup_opt(m->kind ? m->kind : "text", &oom);
+    out->meta = dup_opt(m->meta, &oom);
+    out->burn = m->burn ? STORE_BURN_LIVE : STORE_BURN_NONE;
+    out->burn_deadline = m->burn ? m->burn_deadline : 0;
     if (oom || !out->text) {
         /* the caller rolls the insert back: an error means nothing stored */
         store_message_clear(out);

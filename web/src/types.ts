@@ -60,6 +60,52 @@ export interface Message {
   forward: Forward | null;
   /** an officer contained it (text null): members see a neutral notice */
   contained?: 'quarantined' | 'removed';
+  /** 'text' | 'reminder' (a fired reminder's card) | 'card' (a contact card) */
+  kind?: 'text' | 'reminder' | 'card';
+  reminder?: ReminderCard;
+  card?: { user_id: number };
+  /** burn-after-reading: text is always null here; POST /messages/{id}/open gives it once */
+  burn?: boolean;
+  burn_destroyed?: boolean;
+}
+
+/** What a fired reminder's message carries (kind 'reminder'). */
+export interface ReminderCard {
+  reminder_id: number;
+  due_at: number;
+  late: boolean;
+  repeat: Repeat;
+  target: RemindTarget;
+  user_ids: number[];
+}
+
+export type Repeat = 'once' | 'daily' | 'workdays' | 'weekly';
+export type RemindTarget = 'me' | 'members' | 'all';
+
+/** GET /conversations/{id}/reminders */
+export interface Reminder {
+  id: number;
+  conversation_id: number;
+  creator_id: number;
+  text: string;
+  at: number;
+  repeat: Repeat;
+  tz: string;
+  target: RemindTarget;
+  member_ids: number[];
+  active: boolean;
+  fired_count: number;
+  last_fired_at: number;
+}
+
+/** GET /users/{id}/card: a contact card as the viewer may see it */
+export interface ContactCard {
+  id: number;
+  login: string;
+  display_name: string;
+  external: boolean;
+  phone: string | null;
+  phone_masked: boolean;
 }
 
 export interface Conversation {
@@ -176,6 +222,8 @@ export type ServerEvent =
   | { type: 'message.new'; message: Message }
   | { type: 'message.recalled'; conversation_id: number; message_id: number; by?: 'officer'; contained?: 'quarantined' | 'removed' }
   | { type: 'message.restored'; conversation_id: number; message_id: number }
+  | { type: 'message.burned' | 'burn.opened'; conversation_id: number; message_id: number; user_id?: number }
+  | { type: 'reminder.due'; conversation_id: number; message_id: number; reminder_id: number; text: string; late: boolean }
   | { type: 'receipt'; conversation_id: number; kind: 'delivered' | 'read'; message_id: number; user_ids: number[] }
   | { type: 'conversation.updated'; conversation: Conversation }
   | { type: 'member.added' | 'member.removed'; conversation_id: number; user_id: number }

@@ -6,9 +6,10 @@ import { dayKey, formatDateTime, formatShort, preview, utf8Length } from '../for
 import { policyRuleLabel, t } from '../i18n';
 import { errMsg, hanziFor, useStore } from '../hooks';
 import type { Conversation, GuardOutcome, Message } from '../types';
-import { Watermark } from './Watermark';
+import { ViewerWatermark } from './Watermark';
 import { BlockDialog, ConfirmDialog, FindingList, Highlighted } from './GuardViews';
 import { MembersDialog, NewDirectDialog, NewGroupDialog, ForwardDialog } from './ChatDialogs';
+import { BurnBubble, CardDialog, ContactBubble, ReminderBanner, ReminderBubble, RemindersDialog, workPreview } from './Work';
 
 export function Chat(props: { client: Client; route: string[] }) {
   const c = props.client;
@@ -19,6 +20,7 @@ export function Chat(props: { client: Client; route: string[] }) {
   useEffect(() => () => void c.open(null), []);
   return (
     <div class={`chat ${id ? 'has-open' : ''}`}>
+      <ReminderBanner client={c} />
       <ConvList client={c} openId={id} />
       {id ? <ConvView key={id} client={c} id={id} /> : <div class="conv-empty"><p>{t('chat.pick')}</p></div>}
     </div>
@@ -51,7 +53,7 @@ function ConvList(props: { client: Client; openId: number | null }) {
                 <span class="avatar" aria-hidden="true">{title(x).slice(0, 1)}</span>
                 <span class="ci-main">
                   <span class="ci-title">{title(x)}{x.external && <span class="tag ext">{t('list.external')}</span>}</span>
-                  <span class="ci-last">{lm ? (lm.recalled ? t(lm.contained ? 'list.contained' : 'list.recalled') : lm.withheld ? t('list.withheld') : `${x.kind === 'group' ? c.nameOf(lm.sender_id) + ': ' : ''}${preview(lm.text)}`) : ''}</span>
+                  <span class="ci-last">{lm ? (lm.recalled ? t(lm.contained ? 'list.contained' : 'list.recalled') : lm.withheld ? t('list.withheld') : `${x.kind === 'group' ? c.nameOf(lm.sender_id) + ': ' : ''}${workPreview(lm) ?? preview(lm.text)}`) : ''}</span>
                 </span>
                 <span class="ci-side">
                   {lm && <time class="ci-time" dateTime={new Date(lm.created_at).toISOString()}>{formatShort(lm.created_at, now)}</time>}
@@ -79,12 +81,12 @@ function ConvView(props: { client: Client; id: number }) {
   const th = threads[props.id];
   const [fwd, setFwd] = useState<Message | null>(null);
   const [members, setMembers] = useState(false);
+  const [reminders, setReminders] = useState(false);
   const [notice, setNotice] = useState('');
   const scroller = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
   const prevFirst = useRef<number | null>(null);
   const prevHeight = useRef(0);
-  const today = dayKey(Date.now());
 
   const msgs = th?.messages ?? [];
   const firstId = msgs[0]?.id ?? null;
@@ -137,6 +139,7 @@ function ConvView(props: { client: Client; id: number }) {
         {conv.kind === 'group' && <span class="muted">({conv.members?.length ?? conv.member_count ?? ''})</span>}
         {conv.external && <span class="tag ext" title={t('chat.external_warn')}>{t('list.external')}</span>}
         <span class="grow" />
+        <button type="button" onClick={() => setReminders(true)} data-testid="reminders-btn">{t('rem.list')}</button>
         <button type="button" onClick={() => setMembers(true)} data-testid="members-btn">{t('chat.members')}</button>
       </header>
       {conv.external && <p class="banner">{t('chat.external_warn')}</p>}
@@ -154,12 +157,13 @@ function ConvView(props: { client: Client; id: number }) {
             return [sep, <MessageItem key={m.id} client={c} conv={conv} m={m} others={others} onRecall={recall} onForward={setFwd} />];
           })}
         </div>
-        <Watermark name={c.user.display_name || c.user.login} account={`${c.user.login} (#${c.user.id})`} date={today} />
+        <ViewerWatermark user={c.user} />
       </div>
       {notice && <p class="notice" role="status" onClick={() => setNotice('')}>{notice}</p>}
       <Composer client={c} conv={conv} />
       {fwd && <ForwardDialog client={c} message={fwd} onClose={() => setFwd(null)} />}
       {members && <MembersDialog client={c} conv={conv} onClose={() => setMembers(false)} />}
+      {reminders && <RemindersDialog client={c} conv={conv} onClose={() => setReminders(false)} />}
     </section>
   );
 }
@@ -195,13 +199,13 @@ function MessageItem(props: { client: Client; conv: Conversation; m: Message; ot
       {!mine && <div class="sender">{c.nameOf(m.sender_id)}</div>}
       <div class="bubble">
         {m.forward && <div class="fwd-label">{t('chat.forwarded', { name: c.nameOf(m.forward.original_sender_id) })}</div>}
-        <div class="text" data-testid="message-text">{m.text}</div>
+        {m.burn ? <BurnBubble client={c} m={m} mine={mine} /> : m.kind === 'reminder' ? <ReminderBubble client={c} m={m} /> : m.kind === 'card' ? <ContactBubble client={c} m={m} /> : <div class="text" data-testid="message-text">{m.text}</div>}
         {m.masked && <div class="masked-label" title={t('chat.masked')}>{t('chat.masked')}</div>}
       </div>
       <div class="meta">
         <time dateTime={new Date(m.created_at).toISOString()} title={formatDateTime(m.created_at)}>{formatShort(m.created_at, Date.now())}</time>
         {receipt && <span class="receipt" data-testid="receipt">{receipt}</span>}
-        <button type="button" class="link" onClick={() => props.onForward(m)} data-testid="forward-btn">{t('chat.forward')}</button>
+        {!m.burn && <button type="button" class="link" onClick={() => props.onForward(m)} data-testid="forward-btn">{t('chat.forward')}</button>}
         {canRecall && <button type="button" class="link" onClick={() => props.onRecall(m)} data-testid="recall-btn">{t('chat.recall')}</button>}
       </div>
     </article>
@@ -222,6 +226,8 @@ function Composer(props: { client: Client; conv: Conversation }) {
   const [pending, setPending] = useState<Pending>(null);
   const [after, setAfter] = useState<{ kind: 'mask' | 'warn'; text: string; guard: GuardOutcome } | null>(null);
   const [err, setErr] = useState('');
+  const [burn, setBurn] = useState(false);
+  const [cardDlg, setCardDlg] = useState(false);
   const area = useRef<HTMLTextAreaElement>(null);
   const seq = useRef(0);
 
@@ -268,7 +274,7 @@ function Composer(props: { client: Client; conv: Conversation }) {
     setErr('');
     const clientId = newClientId();
     try {
-      const r = await c.send(props.conv.id, body, undefined, clientId);
+      const r = await c.send(props.conv.id, body, undefined, clientId, burn);
       done(body, r.guard, r.message.text ?? '');
     } catch (e) {
       if (e instanceof ApiError && e.code === 'guard_confirm' && e.guard) setPending({ k: 'confirm', text: body, guard: e.guard, clientId });
@@ -310,6 +316,11 @@ function Composer(props: { client: Client; conv: Conversation }) {
         </div>
       )}
       {err && <p class="error" role="alert">{err}</p>}
+      <div class="compose-tools">
+        <button type="button" class={`tool ${burn ? 'on' : ''}`} aria-pressed={burn} onClick={() => setBurn(!burn)} data-testid="burn-toggle" title={t('burn.toggle_hint')}>{t('burn.toggle')}</button>
+        <button type="button" class="tool" onClick={() => setCardDlg(true)} data-testid="card-btn">{t('card.share')}</button>
+      </div>
+      {cardDlg && <CardDialog client={c} conv={props.conv} onClose={() => setCardDlg(false)} />}
       <div class="compose-row">
         <label for="composer" class="sr-only">{t('composer.label')}</label>
         <textarea
@@ -340,7 +351,7 @@ function Composer(props: { client: Client; conv: Conversation }) {
       {pending?.k === 'confirm' && (
         <ConfirmDialog text={pending.text} guard={pending.guard} onCancel={() => setPending(null)} onSend={async (j) => {
           try {
-            const r = await c.send(props.conv.id, pending.text, j, pending.clientId);
+            const r = await c.send(props.conv.id, pending.text, j, pending.clientId, burn);
             setPending(null);
             done(pending.text, r.guard, r.message.text ?? '');
           } catch (e) {

@@ -7,7 +7,7 @@ import { errMsg, go, useStore } from '../hooks';
 import type { Conversation, DirUser, Message } from '../types';
 import { Dialog } from './Dialog';
 
-function UserPicker(props: { client: Client; exclude: number[]; multi: boolean; selected: number[]; onChange: (ids: number[]) => void }) {
+export function UserPicker(props: { client: Client; exclude: number[]; multi: boolean; selected: number[]; onChange: (ids: number[]) => void }) {
   const dir = useStore(props.client.directory);
   const [q, setQ] = useState('');
   const users = [...dir.values()]
