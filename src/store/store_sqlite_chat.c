@@ -100,6 +100,7 @@ static int row_msg(sq *q, sqlite3_stmt *st, void *item)
     m->forward_author_id = sq_col_id(st, 12);
     m->forward_depth = sqlite3_column_int(st, 13);
     m->inspected_external = sqlite3_column_int(st, 14);
+    m->inbound_warning = sq_col_text(q, st, 15);
     return STORE_OK;
 }
 
@@ -579,6 +580,7 @@ static int append_one(sq *q, const store_message_new *m, store_message *out, boo
     sq_bind_id(st, 11, author);
     sqlite3_bind_int(st, 12, depth);
     sqlite3_bind_int(st, 13, m->inspected_external);
+    sq_bind_text(st, 14, m->inbound_warning);
     rc = sq_exec(q, st);
     if (rc)
         goto fail;
@@ -603,6 +605,7 @@ static int append_one(sq *q, const store_message_new *m, store_message *out, boo
     out->client_id = dup_opt(m->client_id, &oom);
     out->verdict = dup_opt(m->verdict, &oom);
     out->justification = dup_opt(m->justification, &oom);
+    out->inbound_warning = dup_opt(m->inbound_warning, &oom);
     out->text = dup_n(m->text ? m->text : "", m->text_len);
     if (oom || !out->text) {
         /* the caller rolls the insert back: an error means nothing stored */
@@ -835,6 +838,10 @@ static int row_alert(sq *q, sqlite3_stmt *st, void *item)
     a->resolved_by = sq_col_id(st, 14);
     a->resolved_at = sqlite3_column_int64(st, 15);
     a->resolve_comment = sq_col_text(q, st, 16);
+    a->kind = sq_col_text(q, st, 17);
+    a->reporter_id = sq_col_id(st, 18);
+    a->note = sq_col_text(q, st, 19);
+    a->evidence_json = sq_col_text(q, st, 20);
     return STORE_OK;
 }
 
@@ -842,7 +849,7 @@ int sq_alert_create(store *s, const store_alert_new *a, int64_t *id_out)
 {
     sq *q = (sq *)s;
     sqlite3_stmt *st;
-    char *findings = NULL;
+    char *findings = NULL, *evidence = NULL;
     int rc;
 
     if (id_out)
@@ -850,8 +857,10 @@ int sq_alert_create(store *s, const store_alert_new *a, int64_t *id_out)
     if (!a || !a->category || !a->verdict || !a->findings_json)
         return STORE_INVAL;
     rc = store_json_canonical(a->findings_json, false, &findings);
+    if (!rc && a->evidence_json)
+        rc = store_json_canonical(a->evidence_json, false, &evidence);
     if (rc)
-        return rc;
+        goto fail;
     st = sq_stmt(q, SQ_ALERT_INSERT);
     if (!st) {
         rc = sq_prep_rc(q);
@@ -866,11 +875,16 @@ int sq_alert_create(store *s, const store_alert_new *a, int64_t *id_out)
     sq_bind_text(st, 7, a->rule);
     sq_bind_text(st, 8, findings);
     sq_bind_text(st, 9, a->justification);
+    sq_bind_text(st, 10, a->kind);
+    sq_bind_id(st, 11, a->reporter_id);
+    sq_bind_text(st, 12, a->note);
+    sq_bind_text(st, 13, evidence);
     rc = sq_exec(q, st);
     if (!rc && id_out)
         *id_out = sqlite3_last_insert_rowid(q->db);
 fail:
     free(findings);
+    free(evidence);
     return rc;
 }
 
@@ -910,6 +924,8 @@ int sq_alert_list(store *s, const store_alert_filter *f, store_alerts *out)
     sqlite3_bind_int64(st, 6, f->conv_id);
     sqlite3_bind_int(st, 7, f->by_status ? (int)f->status : -1);
     sqlite3_bind_int(st, 8, f->limit ? f->limit : ALERTS_DEFAULT);
+    sq_bind_text(st, 9, f->kind);
+    sqlite3_bind_int64(st, 10, f->reporter_id);
     rc = sq_list(q, st, (void **)&out->items, &out->n, sizeof *out->items, row_alert);
     if (rc)
         store_alerts_free(out);
