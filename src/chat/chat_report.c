@@ -92,7 +92,9 @@ static int plan_rate(const chat_env *e, const chat_caller *who, int64_t now, cha
         return -1;
     }
     if (n >= CHAT_REPORT_MAX) {
-        chat_fail(o, 429, "rate_limited", "at most %d reports an hour", CHAT_REPORT_MAX);
+        chat_fail(o, 429, "report_limit", "at most %d reports an hour", CHAT_REPORT_MAX);
+        /* the client words the limit */
+        o->extra = json_pack("{s:{s:i}}", "error", "max", CHAT_REPORT_MAX);
         return -1;
     }
     return 0;

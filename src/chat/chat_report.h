@@ -36,7 +36,8 @@ typedef struct chat_report_in {
  *                    same answer either way. A message whose text is
  *                    withheld from the caller may be reported (they see
  *                    that it exists; the evidence is for officers)
- *   429 rate_limited more than CHAT_REPORT_MAX reports in the window
+ *   429 report_limit CHAT_REPORT_MAX reports in the window already
+ *                    ({"error": {"max"}})
  * Returns 0 with *out a commit whose outcome is 201 {"report": {id,
  * created_at}}. */
 int chat_report_plan(const chat_env *e, const chat_caller *who, const chat_report_in *in,

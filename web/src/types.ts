@@ -58,6 +58,15 @@ export interface Message {
   /** history / last_message: an earlier message the policy keeps from an external reader (text null) */
   withheld?: boolean;
   forward: Forward | null;
+  /** sent in by an external sender: what the guard's inbound scope warns of (internal readers only) */
+  inbound_warning?: InboundWarning;
+}
+
+/** docs/API.md, "Message": the inbound warning. action: warn, or confirm (open links only after acknowledging). */
+export interface InboundWarning {
+  action: Verdict;
+  decided_by: string | null;
+  findings: Finding[];
 }
 
 export interface Conversation {
@@ -108,8 +117,8 @@ export interface AlertConversation {
 export interface Alert {
   id: number;
   created_at: number;
-  kind: 'guard' | 'override';
-  verdict: Verdict;
+  kind: 'guard' | 'override' | 'report';
+  verdict: Verdict | 'report';
   decided_by: string | null;
   category: string | null;
   user_id: number;
@@ -130,6 +139,10 @@ export interface Alert {
   resolved_by?: number | null;
   resolved_at?: number | null;
   resolve_comment?: string | null;
+  /** kind report: who reported (officers only), their note, the content as reported */
+  reporter_id?: number | null;
+  note?: string | null;
+  evidence?: { message?: Message; user?: { id: number; login: string; display_name: string; external: boolean } };
 }
 
 /** GET /audit/verify (docs/API.md): the chain, then its signed checkpoints. */

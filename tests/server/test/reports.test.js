@@ -136,7 +136,8 @@ test('reports are rate-limited per reporter', async () => {
     if (last.status === 429) break;
     assert.equal(last.status, 201, last.text);
   }
-  assertError(last, 429, 'rate_limited');
+  assertError(last, 429, 'report_limit');
+  assert.equal(last.body.error.max, 10);
   // another user is not affected
   const other = await w.n.post('/reports', { user_id: w.x.user.id, note: 'mine' });
   assert.equal(other.status, 201, other.text);
