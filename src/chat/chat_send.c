@@ -319,13 +319,17 @@ static int decide_deliver(chat_send *s, const chat_send_in *in, const guard_resu
     s->client_id = strdup(in->client_id);
     if (res->verdict == GUARD_CONFIRM)
         s->justification = strdup(in->justification);
-    /* Whatever the sender justified: the recipients are warned. */
+    /* Whatever the sender justified: the recipients are warned. A forward
+     * of a warned message keeps the warning when nothing new was found. */
     if (inbound)
         warning = chat_json_inbound_warning(inbound, &oom);
     if (warning) {
         s->inbound_warning = json_dumps(warning, JSON_COMPACT | JSON_SORT_KEYS);
         oom = !s->inbound_warning;
         json_decref(warning);
+    } else if (in->inbound_warning && s->conv->n_internal) {
+        s->inbound_warning = strdup(in->inbound_warning);
+        oom = oom || !s->inbound_warning;
     }
     if (oom || !s->base.outcome.extra || !s->text || !s->client_id ||
         (res->verdict == GUARD_CONFIRM && !s->justification)) {
@@ -388,6 +392,7 @@ int chat_send_plan(const chat_env *e, const chat_caller *who, const chat_send_in
             goto fail;
         fwd.text = src.text;
         fwd.len = src.text_len;
+        fwd.inbound_warning = src.inbound_warning;
         in = &fwd;
     }
     if (!in->text) {
@@ -836,7 +841,8 @@ int chat_forward_plan(const chat_env *e, const chat_caller *who, int64_t src_id,
                            .client_id = cid,
                            .text = src.text,
                            .len = src.text_len,
-                           .forward_of = src.id};
+                           .forward_of = src.id,
+                           .inbound_warning = src.inbound_warning};
 
         snprintf(cid, sizeof cid, "%.40s:fwd:%lld:%lld", client_id ? client_id : "auto",
                  (long long)src.id, (long long)targets[i]);

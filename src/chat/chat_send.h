@@ -15,6 +15,10 @@ typedef struct chat_send_in {
     const char *justification; /* the sender's answer to `confirm`, or NULL */
     int64_t forward_of;        /* 0, or the message forwarded; with text NULL, the text
                                   is the source's as the caller sees it */
+    /* Set by the plan from the source of a forward: the source's inbound
+     * warning travels with its text, so phishing forwarded inside keeps
+     * its warning. Callers leave it NULL. */
+    const char *inbound_warning;
 } chat_send_in;
 
 /* The plan stage of a send, on a worker: check → authorise → inspect →

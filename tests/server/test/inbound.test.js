@@ -145,3 +145,18 @@ test('a recalled message keeps no warning', async () => {
   assert.equal(m.recalled, true);
   assert.equal(m.inbound_warning, undefined);
 });
+
+test('forwarded inside, a warned message keeps its warning', async () => {
+  const conv = await group('inbound forward source', [w.b, w.x]);
+  const r = await send(w.x, conv.id, `请登录 ${IP_LINK}`, { justification: '官方通知' });
+  assert.equal(r.status, 201, r.text);
+  const inside = await w.b.ok('POST', '/conversations', { kind: 'group', title: 'inside', member_ids: [w.a.user.id] }, 201);
+  // the forwarder's own rules hold the opaque link too: forwarded with a justification
+  const held = await w.b.ok('POST', `/messages/${r.body.message.id}/forward`, { conversation_ids: [inside.id] });
+  assert.equal(held.results[0].status, 409, JSON.stringify(held));
+  const f = await w.b.post(`/conversations/${inside.id}/messages`, { client_id: 'fwd-inbound', forward_of: r.body.message.id, justification: '提醒大家注意' });
+  assert.equal(f.status, 201, f.text);
+  const ha = await history(w.a, inside.id);
+  assert.deepEqual(warningRules(ha.body.messages[0]), ['link.ip_host'], 'the warning travels with the text');
+  assert.equal(ha.body.messages[0].forward.original_sender_id, w.x.user.id);
+});
