@@ -240,8 +240,6 @@ static int ocr_header(ex_job *j, PIX *gray, const ex_masthead *m, const char *pr
                 free(han);
             }
         }
-        if (text && getenv("CORDON_DEBUG_OCR"))
-            fprintf(stderr, "DEBUG line %d (%d,%d,%d,%d): %s\n", i, lines[i].x, lines[i].y, lines[i].w, lines[i].h, text);
         if (text)
             append_lines(&seg, &len, &cap, text);
         free(text);
