@@ -29,6 +29,10 @@ typedef struct chat_send_in {
      * guard raises none of its own: its event and JSON detail, or NULL. */
     const char *audit_event;
     const char *audit_detail;
+    /* Set by the plan from the source of a forward: the source's inbound
+     * warning travels with its text, so phishing forwarded inside keeps
+     * its warning. Callers leave it NULL. */
+    const char *inbound_warning;
 } chat_send_in;
 
 /* The plan stage of a send, on a worker: check → authorise → inspect →

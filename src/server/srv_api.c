@@ -79,6 +79,8 @@ const srv_route srv_routes[] = {
     {SRV_GET, V1 "/alerts/{id}", SRV_R_OFFICER, H(srv_h_alert_get)},
     {SRV_POST, V1 "/alerts/{id}/ack", SRV_R_OFFICER, H(srv_h_alert_ack)},
     {SRV_POST, V1 "/alerts/{id}/resolve", SRV_R_OFFICER, H(srv_h_alert_resolve)},
+    {SRV_POST, V1 "/reports", 0, H(srv_h_report)},
+    {SRV_GET, V1 "/reports", SRV_R_OFFICER, H(srv_h_reports)},
     {SRV_GET, V1 "/audit", SRV_R_OFFICER, H(srv_h_audit)},
     {SRV_GET, V1 "/audit/verify", SRV_R_OFFICER, H(srv_h_audit_verify)},
     {SRV_GET, V1 "/officer/spread", SRV_R_OFFICER, H(srv_h_spread)},

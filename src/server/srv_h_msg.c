@@ -15,6 +15,7 @@
 #include "chat/chat_json.h"
 #include "chat/chat_recall.h"
 #include "chat/chat_receipt.h"
+#include "chat/chat_report.h"
 #include "srv_handlers.h"
 #include "srv_log.h"
 #include "srv_registry.h"
@@ -41,7 +42,14 @@ static void send_answer(srv_req *r)
 {
     const store_message *m = chat_send_message(r->commit);
     chat_outcome *o = &r->commit->outcome;
+    /* Not the text with an inbound warning: that is for internal members
+     * (chat_send.c publishes it first, so it is seldom what was kept). */
     char *msg = m && o->status == 201 ? srv_wire_take_message(m->id) : NULL;
+
+    if (msg && m->inbound_warning && strstr(msg, "\"inbound_warning\":")) {
+        free(msg);
+        msg = NULL;
+    }
     json_t *g = msg ? json_object_get(o->extra, "guard") : NULL;
     char *guard = g ? json_dumps(g, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
     char req[48] = "";
@@ -145,6 +153,20 @@ void srv_h_recall(srv_req *r, srv_worker *w)
     chat_outcome o = {0};
 
     plan_and_await(r, chat_recall_plan(&e, &who, r->ids[0], r->now, &r->commit, &o), &o);
+}
+
+/* POST /reports: a report to the officers (chat_report.h). */
+void srv_h_report(srv_req *r, srv_worker *w)
+{
+    chat_env e = srv_chat_env(w);
+    chat_caller who = srv_caller(r);
+    chat_report_in in = {.now = r->now};
+    chat_outcome o = {0};
+
+    if (srv_body_int(r, "message_id", &in.message_id) < 0 ||
+        srv_body_int(r, "user_id", &in.user_id) < 0 || srv_body_str(r, "note", &in.note) < 0)
+        return;
+    plan_and_await(r, chat_report_plan(&e, &who, &in, &r->commit, &o), &o);
 }
 
 static void forward_answer(srv_req *r)

@@ -83,7 +83,7 @@ srv_handler_fn srv_h_convs, srv_h_conv_create, srv_h_conv_get, srv_h_conv_patch,
 
 /* ---- srv_h_msg.c ---- */
 srv_handler_fn srv_h_history, srv_h_send, srv_h_recall, srv_h_forward, srv_h_read,
-    srv_h_guard_check;
+    srv_h_guard_check, srv_h_report;
 
 /* ---- srv_h_work.c ---- */
 srv_handler_fn srv_h_reminders, srv_h_reminder_create, srv_h_reminder_patch, srv_h_reminder_delete,
@@ -91,7 +91,7 @@ srv_handler_fn srv_h_reminders, srv_h_reminder_create, srv_h_reminder_patch, srv
 
 /* ---- srv_h_officer.c ---- */
 srv_handler_fn srv_h_alerts, srv_h_alert_get, srv_h_alert_ack, srv_h_alert_resolve, srv_h_audit,
-    srv_h_audit_verify;
+    srv_h_audit_verify, srv_h_reports;
 
 /* ---- srv_h_trace.c ---- */
 srv_handler_fn srv_h_spread, srv_h_contain, srv_h_context, srv_h_stats;

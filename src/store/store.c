@@ -210,6 +210,7 @@ void store_message_clear(store_message *m)
     free(m->justification);
     free(m->kind);
     free(m->meta);
+    free(m->inbound_warning);
     memset(m, 0, sizeof *m);
 }
 
@@ -262,6 +263,9 @@ void store_alert_clear(store_alert *a)
     free(a->justification);
     free(a->ack_comment);
     free(a->resolve_comment);
+    free(a->kind);
+    free(a->note);
+    free(a->evidence_json);
     memset(a, 0, sizeof *a);
 }
 

@@ -258,6 +258,11 @@ typedef struct store_message {
     char *meta;
     int burn;
     int64_t burn_deadline;
+    /* Sent in by an external sender to internal members, and the guard's
+     * inbound scope found something the recipients should be warned of:
+     * the warning as JSON ({"action":..., "findings":[...]}), shown to
+     * internal members only (chat_view.h). NULL when none. */
+    char *inbound_warning;
 } store_message;
 
 /* store_message.burn */
@@ -339,6 +344,8 @@ typedef struct store_message_new {
     /* Recorded with the message (store_message.inspected_external): the
      * guard ruled with the external scope. */
     bool inspected_external;
+    /* Optional: the inbound warning (store_message.inbound_warning), JSON. */
+    const char *inbound_warning;
     /* Optional, written in the same transaction as the message and only
      * when it is new (not on an idempotent repeat): an officer alert whose
      * message_id, conv_id and user_id the store fills in, and an audit entry
@@ -461,6 +468,13 @@ typedef struct store_alert {
     char *ack_comment; /* may be NULL */
     int64_t resolved_by, resolved_at;
     char *resolve_comment; /* may be NULL */
+    /* Reports (举报, kind "report"): who reported (officers only see it),
+     * their note, and the reported content as it was (JSON object). For a
+     * report, user_id is the person reported (the message's sender). */
+    char *kind; /* NULL: a guard alert ("guard" or "override") */
+    int64_t reporter_id;
+    char *note;
+    char *evidence_json;
 } store_alert;
 
 typedef struct store_alerts {
@@ -478,6 +492,11 @@ typedef struct store_alert_new {
     const char *findings_json; /* required, must parse as JSON */
     const char *justification; /* optional */
     int64_t now;
+    /* A report (store_alert): all optional; evidence_json must parse as JSON. */
+    const char *kind;
+    int64_t reporter_id;
+    const char *note;
+    const char *evidence_json;
 } store_alert_new;
 
 /* Filter for store_alerts; zero fields do not filter. Newest first. */
@@ -490,6 +509,8 @@ typedef struct store_alert_filter {
     store_alert_status status;
     int64_t before_id; /* cursor: only ids < before_id (0 = newest) */
     int limit;         /* 1..1000; 0 = 100 */
+    const char *kind;  /* "guard" (also overrides), "report"; NULL: any */
+    int64_t reporter_id;
 } store_alert_filter;
 
 /* ----- audit (docs/AUDIT.md) ----- */

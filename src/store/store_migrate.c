@@ -226,6 +226,19 @@ static const migration migrations[] = {
      " updated_at INTEGER NOT NULL);"
      "CREATE INDEX reminders_due ON reminders(at) WHERE active = 1;"
      "CREATE INDEX reminders_conv ON reminders(conv_id);"},
+    {8, "inbound warnings and reports",
+     /* docs/POLICY.md, "The inbound scope in chat": what the guard's
+      * inbound scope found in a message an external sender sent to
+      * internal members (JSON, NULL when nothing). Reports (举报) are
+      * officer alerts of kind 'report' (NULL: a guard alert, as before):
+      * the reporter, their note and the reported content as it was. */
+     "ALTER TABLE messages ADD COLUMN inbound_warning TEXT;"
+     "ALTER TABLE alerts ADD COLUMN kind TEXT;"
+     "ALTER TABLE alerts ADD COLUMN reporter_id INTEGER REFERENCES users(id);"
+     "ALTER TABLE alerts ADD COLUMN note TEXT;"
+     "ALTER TABLE alerts ADD COLUMN evidence TEXT;"
+     "CREATE INDEX alerts_reporter ON alerts(reporter_id, created_at) WHERE reporter_id IS NOT "
+     "NULL;"},
 };
 
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])

@@ -36,7 +36,8 @@
 #define SQ_MSG_COLS                                                                                \
     "m.id, m.conv_id, m.sender_id, m.client_id, m.created_at, m.body, m.masked, m.verdict, "       \
     "m.justification, m.recalled_at, m.forward_of, m.forward_origin_id, m.forward_author_id, "     \
-    "m.forward_depth, m.scope_external, m.contained, m.kind, m.meta, m.burn, m.burn_deadline"
+    "m.forward_depth, m.scope_external, m.contained, m.kind, m.meta, m.burn, m.burn_deadline, "    \
+    "m.inbound_warning"
 
 #define SQ_CONV_COLS                                                                               \
     "c.id, c.kind, c.title, c.external, c.created_by, c.created_at, c.updated_at, "                \
@@ -47,7 +48,7 @@
 #define SQ_ALERT_COLS                                                                              \
     "id, created_at, user_id, conv_id, message_id, category, verdict, rule, findings, "            \
     "justification, status, acked_by, acked_at, ack_comment, resolved_by, resolved_at, "           \
-    "resolve_comment"
+    "resolve_comment, kind, reporter_id, note, evidence"
 
 #define SQ_AUDIT_COLS "seq, time, actor_id, actor, event, target, detail, prev_hash, hash"
 
@@ -142,15 +143,17 @@
     X(MSG_INSERT,                                                                                  \
       "INSERT INTO messages(conv_id, sender_id, client_id, created_at, body, "                     \
       "masked, verdict, justification, forward_of, forward_origin_id, "                            \
-      "forward_author_id, forward_depth, scope_external, kind, meta, burn, burn_deadline) "        \
-      "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")                                                 \
+      "forward_author_id, forward_depth, scope_external, kind, meta, burn, burn_deadline, "        \
+      "inbound_warning) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")                              \
     X(MSG_GET, "SELECT " SQ_MSG_COLS " FROM messages m WHERE m.id = ?")                            \
     X(MSG_HISTORY, "SELECT " SQ_MSG_COLS " FROM messages m WHERE m.conv_id = ?1 AND m.id < ?2 "    \
                    "ORDER BY m.id DESC LIMIT ?3")                                                  \
     X(MSG_SINCE, "SELECT " SQ_MSG_COLS " FROM messages m WHERE m.conv_id = ?1 AND m.id > ?2 "      \
                  "ORDER BY m.id LIMIT ?3")                                                         \
-    X(MSG_RECALL, "UPDATE messages SET body = NULL, justification = NULL, recalled_at = ?2 "       \
-                  "WHERE id = ?1 AND recalled_at = 0")                                             \
+    X(MSG_RECALL,                                                                                  \
+      "UPDATE messages SET body = NULL, justification = NULL, inbound_warning = NULL, "            \
+      "recalled_at = ?2 "                                                                          \
+      "WHERE id = ?1 AND recalled_at = 0")                                                         \
     /* What an alert keeps of a recalled message: the findings without the                         \
      * text around them, and an override's justification emptied, not NULL,                        \
      * so the alert still reads as an override (docs/AUDIT.md). */                                 \
@@ -181,9 +184,10 @@
                     "message_quarantine WHERE message_id = ?1), recalled_at = 0, contained = 0 "   \
                     "WHERE id = ?1")                                                               \
     X(QUAR_DELETE, "DELETE FROM message_quarantine WHERE message_id = ?1")                         \
-    X(MSG_REMOVE, "UPDATE messages SET body = NULL, justification = NULL, "                        \
-                  "recalled_at = iif(recalled_at = 0, ?2, recalled_at), contained = 2 "            \
-                  "WHERE id = ?1")                                                                 \
+    X(MSG_REMOVE,                                                                                  \
+      "UPDATE messages SET body = NULL, justification = NULL, inbound_warning = NULL, "            \
+      "recalled_at = iif(recalled_at = 0, ?2, recalled_at), contained = 2 "                        \
+      "WHERE id = ?1")                                                                             \
     X(SPREAD_CONVS, "SELECT count(DISTINCT conv_id) FROM messages WHERE (id = ?1 OR "              \
                     "forward_origin_id = ?1) AND created_at >= ?2")                                \
     X(ALERT_COUNT, "SELECT count(*) FROM alerts WHERE created_at >= ?1 AND "                       \
@@ -200,13 +204,15 @@
     X(RECEIPT_READ, "UPDATE members SET read_id = ?3, delivered_id = max(delivered_id, ?3) "       \
                     "WHERE conv_id = ?1 AND user_id = ?2 AND read_id < ?3")                        \
     X(ALERT_INSERT, "INSERT INTO alerts(created_at, user_id, conv_id, message_id, category, "      \
-                    "verdict, rule, findings, justification) VALUES(?,?,?,?,?,?,?,?,?)")           \
+                    "verdict, rule, findings, justification, kind, reporter_id, note, evidence) "  \
+                    "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)")                                           \
     X(ALERT_GET, "SELECT " SQ_ALERT_COLS " FROM alerts WHERE id = ?")                              \
     X(ALERT_LIST, "SELECT " SQ_ALERT_COLS " FROM alerts WHERE id < ?1 AND "                        \
                   "(?2 = 0 OR created_at >= ?2) AND (?3 = 0 OR created_at < ?3) AND "              \
                   "(?4 IS NULL OR category = ?4) AND (?5 = 0 OR user_id = ?5) AND "                \
-                  "(?6 = 0 OR conv_id = ?6) AND (?7 < 0 OR status = ?7) "                          \
-                  "ORDER BY id DESC LIMIT ?8")                                                     \
+                  "(?6 = 0 OR conv_id = ?6) AND (?7 < 0 OR status = ?7) AND "                      \
+                  "(?9 IS NULL OR coalesce(kind, 'guard') = ?9) AND "                              \
+                  "(?10 = 0 OR reporter_id = ?10) ORDER BY id DESC LIMIT ?8")                      \
     X(ALERT_STATUS, "SELECT status FROM alerts WHERE id = ?")                                      \
     X(ALERT_ACK, "UPDATE alerts SET status = 1, acked_by = ?2, acked_at = ?3, ack_comment = ?4 "   \
                  "WHERE id = ?1 AND status = 0")                                                   \

@@ -323,7 +323,9 @@ int sq_burn_destroy(store *s, int64_t msg_id)
     static const char *const steps[] = {
         /* secure_delete (on for every handle, store_sqlite.c) zeroes the
          * bytes the old body leaves behind in the page and in freed pages */
-        "UPDATE messages SET body = NULL, meta = NULL, justification = NULL, burn = 2 "
+        "UPDATE messages SET body = NULL, meta = NULL, justification = NULL, inbound_warning = "
+        "NULL, "
+        "burn = 2 "
         "WHERE id = ?1 AND burn = 1",
         "DELETE FROM burn_opens WHERE message_id = ?1",
         /* what the officers keep of a finding: as for a recall (AUDIT.md) */

@@ -53,6 +53,8 @@ export interface AlertFilter {
   user_id?: number;
   conversation_id?: number;
   status?: string;
+  /** guard (overrides included) or report */
+  kind?: string;
   before?: number;
   limit?: number;
 }
@@ -198,6 +200,10 @@ export class Api {
   async alerts(f: AlertFilter = {}) {
     const r = await this.get<{ alerts: Alert[]; next_before: number | null }>(`/alerts${qs(f as Record<string, number | string>)}`);
     return { ...r, alerts: r.alerts.map(normAlert) };
+  }
+  /** POST /reports: a message the caller sees, or a person, to the officers (举报). */
+  report(body: { message_id?: number; user_id?: number; note: string }) {
+    return this.post<{ report: { id: number; created_at: number } }>('/reports', body);
   }
   async alert(id: number) { return normAlert(await this.get<Alert>(`/alerts/${id}`)); }
   async ackAlert(id: number, comment?: string) { return normAlert(await this.post<Alert>(`/alerts/${id}/ack`, comment ? { comment } : {})); }

@@ -67,6 +67,8 @@ export interface Message {
   /** burn-after-reading: text is always null here; POST /messages/{id}/open gives it once */
   burn?: boolean;
   burn_destroyed?: boolean;
+  /** sent in by an external sender: what the guard's inbound scope warns of (internal readers only) */
+  inbound_warning?: InboundWarning;
 }
 
 /** What a fired reminder's message carries (kind 'reminder'). */
@@ -106,6 +108,13 @@ export interface ContactCard {
   external: boolean;
   phone: string | null;
   phone_masked: boolean;
+}
+
+/** docs/API.md, "Message": the inbound warning. action: warn, or confirm (open links only after acknowledging). */
+export interface InboundWarning {
+  action: Verdict;
+  decided_by: string | null;
+  findings: Finding[];
 }
 
 export interface Conversation {
@@ -156,8 +165,8 @@ export interface AlertConversation {
 export interface Alert {
   id: number;
   created_at: number;
-  kind: 'guard' | 'override';
-  verdict: Verdict;
+  kind: 'guard' | 'override' | 'report';
+  verdict: Verdict | 'report';
   decided_by: string | null;
   category: string | null;
   user_id: number;
@@ -182,6 +191,10 @@ export interface Alert {
   resolved_by?: number | null;
   resolved_at?: number | null;
   resolve_comment?: string | null;
+  /** kind report: who reported (officers only), their note, the content as reported */
+  reporter_id?: number | null;
+  note?: string | null;
+  evidence?: { message?: Message; user?: { id: number; login: string; display_name: string; external: boolean } };
 }
 
 /** GET /audit/verify (docs/API.md): the chain, then its signed checkpoints. */

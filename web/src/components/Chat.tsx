@@ -2,13 +2,13 @@ import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { Client } from '../client';
 import { ApiError, newClientId } from '../api';
 import { conversationTitle, filterConversations, isDelivered, readCount } from '../store';
-import { dayKey, formatDateTime, formatShort, preview, utf8Length } from '../format';
+import { dayKey, formatDateTime, formatShort, preview, segmentsOf, utf8Length } from '../format';
 import { policyRuleLabel, t } from '../i18n';
 import { errMsg, hanziFor, useStore } from '../hooks';
 import type { Conversation, GuardOutcome, Message } from '../types';
 import { ViewerWatermark } from './Watermark';
 import { BlockDialog, ConfirmDialog, FindingList, Highlighted } from './GuardViews';
-import { MembersDialog, NewDirectDialog, NewGroupDialog, ForwardDialog } from './ChatDialogs';
+import { MembersDialog, NewDirectDialog, NewGroupDialog, ForwardDialog, ReportDialog } from './ChatDialogs';
 import { BurnBubble, CardDialog, ContactBubble, ReminderBanner, ReminderBubble, RemindersDialog, workPreview } from './Work';
 
 export function Chat(props: { client: Client; route: string[] }) {
@@ -80,6 +80,7 @@ function ConvView(props: { client: Client; id: number }) {
   const conv = list.find((x) => x.id === props.id);
   const th = threads[props.id];
   const [fwd, setFwd] = useState<Message | null>(null);
+  const [report, setReport] = useState<Message | null>(null);
   const [members, setMembers] = useState(false);
   const [reminders, setReminders] = useState(false);
   const [notice, setNotice] = useState('');
@@ -154,7 +155,7 @@ function ConvView(props: { client: Client; id: number }) {
             const d = dayKey(m.created_at);
             const sep = d !== lastDay ? <div class="day-sep" key={'d' + d}><span>{d}</span></div> : null;
             lastDay = d;
-            return [sep, <MessageItem key={m.id} client={c} conv={conv} m={m} others={others} onRecall={recall} onForward={setFwd} />];
+            return [sep, <MessageItem key={m.id} client={c} conv={conv} m={m} others={others} onRecall={recall} onForward={setFwd} onReport={setReport} onNotice={setNotice} />];
           })}
         </div>
         <ViewerWatermark user={c.user} />
@@ -162,15 +163,64 @@ function ConvView(props: { client: Client; id: number }) {
       {notice && <p class="notice" role="status" onClick={() => setNotice('')}>{notice}</p>}
       <Composer client={c} conv={conv} />
       {fwd && <ForwardDialog client={c} message={fwd} onClose={() => setFwd(null)} />}
+      {report && <ReportDialog client={c} message={report} onClose={() => setReport(null)} onDone={setNotice} />}
       {members && <MembersDialog client={c} conv={conv} onClose={() => setMembers(false)} />}
       {reminders && <RemindersDialog client={c} conv={conv} onClose={() => setReminders(false)} />}
     </section>
   );
 }
 
-function MessageItem(props: { client: Client; conv: Conversation; m: Message; others: number[]; onRecall: (m: Message) => void; onForward: (m: Message) => void }) {
+/** The text of a message with an inbound warning: the flagged links are
+ * plain text until the reader acknowledges the risk, then open in a new
+ * tab without the referrer. */
+function GuardedText(props: { text: string; m: Message; revealed: boolean }) {
+  const w = props.m.inbound_warning!;
+  const segs = segmentsOf(props.text, w.findings);
+  return (
+    <div class="text" data-testid="message-text">
+      {segs.map((sg, i) => {
+        if (!sg.finding) return <span key={i}>{sg.text}</span>;
+        const link = sg.finding.category === 'link' && /^https?:\/\//i.test(sg.text);
+        if (props.revealed && link) return <a key={i} class="risky-link" href={sg.text} target="_blank" rel="noopener noreferrer nofollow" data-testid="revealed-link">{sg.text}</a>;
+        return <span key={i} class="unsafe-link" title={t('inb.hidden_link')} data-testid="unsafe-link">{sg.text}</span>;
+      })}
+    </div>
+  );
+}
+
+/** The banner over a message an external sender sent in (inbound_warning):
+ * what is wrong, "show the links" (a confirm), and a one-step report. */
+function InboundBanner(props: { client: Client; m: Message; revealed: boolean; onReveal: () => void; onNotice: (s: string) => void }) {
+  const w = props.m.inbound_warning!;
+  const [busy, setBusy] = useState(false);
+  const hasLink = w.findings.some((f) => f.category === 'link');
+  const report = async () => {
+    setBusy(true);
+    try {
+      await props.client.api.report({ message_id: props.m.id, note: t('inb.auto_note') });
+      props.onNotice(t('inb.reported'));
+    } catch (e) {
+      props.onNotice(errMsg(e));
+      setBusy(false);
+    }
+  };
+  return (
+    <div class={`inbound act-${w.action}`} role="note" data-testid="inbound-warning">
+      <strong>⚠ {hasLink ? t('inb.warn') : t('inb.detail_warn')}</strong>
+      {hasLink && <p class="small">{props.revealed ? t('inb.revealed') : t('inb.detail')}</p>}
+      <div class="row">
+        {hasLink && !props.revealed && <button type="button" onClick={props.onReveal} data-testid="inbound-reveal">{t('inb.reveal')}</button>}
+        <button type="button" class="danger" disabled={busy} onClick={report} data-testid="inbound-report">{t('inb.report')}</button>
+      </div>
+    </div>
+  );
+}
+
+function MessageItem(props: { client: Client; conv: Conversation; m: Message; others: number[]; onRecall: (m: Message) => void; onForward: (m: Message) => void; onReport: (m: Message) => void; onNotice: (s: string) => void }) {
   const { client: c, m, conv } = props;
   const mine = m.sender_id === c.me;
+  const [revealed, setRevealed] = useState(false);
+  const warned = !mine && !!m.inbound_warning && m.text !== null;
   const th = c.thread(conv.id);
   const [, tick] = useState(0);
   const canRecall = mine && !m.recalled && Date.now() - m.created_at < RECALL_WINDOW_MS;
@@ -199,7 +249,8 @@ function MessageItem(props: { client: Client; conv: Conversation; m: Message; ot
       {!mine && <div class="sender">{c.nameOf(m.sender_id)}</div>}
       <div class="bubble">
         {m.forward && <div class="fwd-label">{t('chat.forwarded', { name: c.nameOf(m.forward.original_sender_id) })}</div>}
-        {m.burn ? <BurnBubble client={c} m={m} mine={mine} /> : m.kind === 'reminder' ? <ReminderBubble client={c} m={m} /> : m.kind === 'card' ? <ContactBubble client={c} m={m} /> : <div class="text" data-testid="message-text">{m.text}</div>}
+        {warned && <InboundBanner client={c} m={m} revealed={revealed} onReveal={() => setRevealed(true)} onNotice={props.onNotice} />}
+        {m.burn ? <BurnBubble client={c} m={m} mine={mine} /> : m.kind === 'reminder' ? <ReminderBubble client={c} m={m} /> : m.kind === 'card' ? <ContactBubble client={c} m={m} /> : warned ? <GuardedText text={m.text!} m={m} revealed={revealed} /> : <div class="text" data-testid="message-text">{m.text}</div>}
         {m.masked && <div class="masked-label" title={t('chat.masked')}>{t('chat.masked')}</div>}
       </div>
       <div class="meta">
@@ -207,6 +258,7 @@ function MessageItem(props: { client: Client; conv: Conversation; m: Message; ot
         {receipt && <span class="receipt" data-testid="receipt">{receipt}</span>}
         {!m.burn && <button type="button" class="link" onClick={() => props.onForward(m)} data-testid="forward-btn">{t('chat.forward')}</button>}
         {canRecall && <button type="button" class="link" onClick={() => props.onRecall(m)} data-testid="recall-btn">{t('chat.recall')}</button>}
+        {!mine && <button type="button" class="link" onClick={() => props.onReport(m)} data-testid="report-btn">{t('chat.report')}</button>}
       </div>
     </article>
   );
