@@ -65,22 +65,42 @@ void chat_stats_init(chat_stats *st)
     base_hist_init(&st->scan, base_hist_us_bounds, base_hist_us_n);
 }
 
-int chat_tx(store *st, int (*write)(store *st, void *arg), void *arg)
+int chat_retry_busy(store *st, int (*write)(store *st, void *arg), void *arg)
 {
     int rc = STORE_BUSY;
 
     for (int attempt = 0; rc == STORE_BUSY && attempt < CHAT_TX_RETRIES; attempt++) {
         if (attempt)
             nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
-        rc = store_tx_begin(st);
-        if (!rc)
-            rc = write(st, arg);
-        if (!rc)
-            rc = store_tx_commit(st);
-        if (rc)
-            store_tx_rollback(st);
+        rc = write(st, arg);
     }
     return rc;
+}
+
+typedef struct tx_call {
+    int (*write)(store *st, void *arg);
+    void *arg;
+} tx_call;
+
+static int tx_once(store *st, void *arg)
+{
+    tx_call *t = arg;
+    int rc = store_tx_begin(st);
+
+    if (!rc)
+        rc = t->write(st, t->arg);
+    if (!rc)
+        rc = store_tx_commit(st);
+    if (rc)
+        store_tx_rollback(st);
+    return rc;
+}
+
+int chat_tx(store *st, int (*write)(store *st, void *arg), void *arg)
+{
+    tx_call t = {.write = write, .arg = arg};
+
+    return chat_retry_busy(st, tx_once, &t);
 }
 
 void chat_audit(const chat *c, store *st, int64_t actor_id, const char *actor, const char *event,

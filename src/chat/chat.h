@@ -126,6 +126,9 @@ int64_t chat_now_ms(void);
  * last attempt; a failed attempt is rolled back. Writer thread. */
 #define CHAT_TX_RETRIES 20
 int chat_tx(store *st, int (*write)(store *st, void *arg), void *arg);
+/* The same retry for a write that brackets its own transaction (one store
+ * call, or begin/commit inside `write`). */
+int chat_retry_busy(store *st, int (*write)(store *st, void *arg), void *arg);
 
 /* Appends an audit entry with st (logged on failure; never fails the
  * caller). detail is stolen, may be NULL. */

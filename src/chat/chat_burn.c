@@ -21,7 +21,6 @@
 #include <string.h>
 #include <time.h>
 
-#define BUSY_RETRIES 20
 
 typedef enum burn_op { BURN_OPEN, BURN_DESTROY } burn_op;
 
@@ -120,8 +119,9 @@ chat_commit *chat_burn_destroy_plan(const chat_env *e, int64_t msg_id)
 }
 
 /* 2. commit */
-static int burn_write(burn_commit *b, store *st)
+static int burn_write(store *st, void *arg)
 {
+    burn_commit *b = arg;
     store_message m = {0};
     char target[48];
     store_audit_new a = {.actor = "system", .event = "message.burned", .target = target};
@@ -153,12 +153,7 @@ static void burn_commit_all(chat_commit **items, size_t n, store *st)
     for (size_t i = 0; i < n; i++) {
         burn_commit *b = (burn_commit *)items[i];
 
-        b->rc = STORE_BUSY;
-        for (int attempt = 0; b->rc == STORE_BUSY && attempt < BUSY_RETRIES; attempt++) {
-            if (attempt)
-                nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
-            b->rc = burn_write(b, st);
-        }
+        b->rc = chat_retry_busy(st, burn_write, b);
     }
 }
 

@@ -24,7 +24,6 @@
 #include <string.h>
 #include <time.h>
 
-#define BUSY_RETRIES 20
 
 typedef struct contain_item {
     int64_t id, conv_id;
@@ -177,8 +176,9 @@ static char *audit_detail(const contain_commit *k)
 }
 
 /* 2. commit: every copy and the audit row, one transaction. */
-static int contain_write(contain_commit *k, store *st)
+static int contain_write(store *st, void *arg)
 {
+    contain_commit *k = arg;
     char target[48], *detail = NULL;
     store_audit_new a = {.time = k->now,
                          .actor_id = k->actor,
@@ -224,12 +224,7 @@ static void contain_commit_all(chat_commit **items, size_t n, store *st)
     for (size_t i = 0; i < n; i++) {
         contain_commit *k = (contain_commit *)items[i];
 
-        k->rc = STORE_BUSY;
-        for (int attempt = 0; k->rc == STORE_BUSY && attempt < BUSY_RETRIES; attempt++) {
-            if (attempt)
-                nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
-            k->rc = contain_write(k, st);
-        }
+        k->rc = chat_retry_busy(st, contain_write, k);
     }
 }
 

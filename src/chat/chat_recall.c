@@ -20,7 +20,6 @@
 #include <string.h>
 #include <time.h>
 
-#define BUSY_RETRIES 20
 
 typedef struct recall_commit {
     chat_commit base; /* first */
@@ -84,8 +83,9 @@ int chat_recall_plan(const chat_env *e, const chat_caller *who, int64_t msg_id, 
 }
 
 /* 2. commit: the recall and its audit row, one transaction. */
-static int recall_write(recall_commit *r, store *st)
+static int recall_write(store *st, void *arg)
 {
+    recall_commit *r = arg;
     char target[48], detail[64];
     store_audit_new a = {.time = r->now,
                          .actor_id = r->user_id,
@@ -117,12 +117,7 @@ static void recall_commit_all(chat_commit **items, size_t n, store *st)
     for (size_t i = 0; i < n; i++) {
         recall_commit *r = (recall_commit *)items[i];
 
-        r->rc = STORE_BUSY;
-        for (int attempt = 0; r->rc == STORE_BUSY && attempt < BUSY_RETRIES; attempt++) {
-            if (attempt)
-                nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
-            r->rc = recall_write(r, st);
-        }
+        r->rc = chat_retry_busy(st, recall_write, r);
     }
 }
 

@@ -37,10 +37,9 @@
 #include <string.h>
 #include <time.h>
 
-#define BUSY_RETRIES 20
-#define MAX_TZ       64
-#define MAX_TARGETS  500
-#define DAY_MS       86400000LL
+#define MAX_TZ      64
+#define MAX_TARGETS 500
+#define DAY_MS      86400000LL
 /* Reminders are for the coming months, not for decades. */
 #define MAX_AHEAD_MS (400LL * DAY_MS)
 
@@ -170,8 +169,9 @@ static rem_commit *rem_new(const chat_env *e, rem_op op, int64_t id)
     return r;
 }
 
-static int rem_write(rem_commit *r, store *st)
+static int rem_write(store *st, void *arg)
 {
+    rem_commit *r = arg;
     switch (r->op) {
     case REM_CREATE:
         return store_reminder_create(st, &r->r, &r->id);
@@ -190,12 +190,7 @@ static void rem_commit_all(chat_commit **items, size_t n, store *st)
         rem_commit *r = (rem_commit *)items[i];
 
         r->r.now = chat_now_ms();
-        r->rc = STORE_BUSY;
-        for (int attempt = 0; r->rc == STORE_BUSY && attempt < BUSY_RETRIES; attempt++) {
-            if (attempt)
-                nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
-            r->rc = rem_write(r, st);
-        }
+        r->rc = chat_retry_busy(st, rem_write, r);
     }
 }
 

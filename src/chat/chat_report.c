@@ -26,8 +26,6 @@
 #include <string.h>
 #include <time.h>
 
-#define BUSY_RETRIES 20
-
 typedef struct report_commit {
     chat_commit base; /* first */
     const chat *chat;
@@ -220,8 +218,9 @@ done:
 
 /* The alert, then its audit row naming it: one transaction. The audit
  * keeps who reported what, never the note (the log outlives everything). */
-static int report_write(report_commit *r, store *st)
+static int report_write(store *st, void *arg)
 {
+    report_commit *r = arg;
     char target[48], detail[160];
     store_audit_new a = {.time = r->alert.now,
                          .actor_id = r->reporter_id,
@@ -254,12 +253,7 @@ static void report_commit_all(chat_commit **items, size_t n, store *st)
     for (size_t i = 0; i < n; i++) {
         report_commit *r = (report_commit *)items[i];
 
-        r->rc = STORE_BUSY;
-        for (int attempt = 0; r->rc == STORE_BUSY && attempt < BUSY_RETRIES; attempt++) {
-            if (attempt)
-                nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
-            r->rc = report_write(r, st);
-        }
+        r->rc = chat_retry_busy(st, report_write, r);
         if (r->rc)
             chat_log(r->chat, CHAT_LOG_ERROR, "report", "alert: %s (%s)", store_strerror(r->rc),
                      store_errmsg(st));

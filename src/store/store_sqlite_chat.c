@@ -18,7 +18,7 @@
 
 /* ------------------------------------------------------------- helpers */
 
-static int run_ids(sq *q, int id_stmt, int64_t a, int64_t b, int64_t c, int nargs)
+int sq_run_ids(sq *q, int id_stmt, int64_t a, int64_t b, int64_t c, int nargs)
 {
     sqlite3_stmt *st = sq_stmt(q, id_stmt);
 
@@ -242,7 +242,7 @@ int sq_conv_create(store *s, store_conv_kind kind, const char *title, int64_t cr
         if (member_ids[i] != creator && !seen_before(member_ids, i))
             rc = member_insert(q, id, member_ids[i], STORE_MEMBER, now);
     if (!rc)
-        rc = run_ids(q, SQ_CONV_EXTERNAL, id, 0, 0, 1);
+        rc = sq_run_ids(q, SQ_CONV_EXTERNAL, id, 0, 0, 1);
 end:
     rc = sq_end(q, rc);
     if (!rc && id_out)
@@ -354,9 +354,9 @@ int sq_conv_rename(store *s, int64_t id, const char *title, int64_t now)
 /* After a membership change: `external` and updated_at follow. */
 static int conv_changed(sq *q, int64_t conv_id, int64_t now)
 {
-    int rc = run_ids(q, SQ_CONV_EXTERNAL, conv_id, 0, 0, 1);
+    int rc = sq_run_ids(q, SQ_CONV_EXTERNAL, conv_id, 0, 0, 1);
 
-    return rc ? rc : run_ids(q, SQ_CONV_TOUCH, conv_id, now, 0, 2);
+    return rc ? rc : sq_run_ids(q, SQ_CONV_TOUCH, conv_id, now, 0, 2);
 }
 
 int sq_member_add(store *s, int64_t conv_id, int64_t user_id, store_member_role role, int64_t now)
@@ -387,7 +387,7 @@ int sq_member_remove(store *s, int64_t conv_id, int64_t user_id, int64_t now)
 
     if (rc)
         return rc;
-    rc = run_ids(q, SQ_MEMBER_DELETE, conv_id, user_id, 0, 2);
+    rc = sq_run_ids(q, SQ_MEMBER_DELETE, conv_id, user_id, 0, 2);
     if (!rc && sqlite3_changes(q->db) == 0)
         rc = STORE_NOTFOUND;
     if (!rc)
@@ -402,7 +402,7 @@ int sq_member_set_role(store *s, int64_t conv_id, int64_t user_id, store_member_
 
     if ((unsigned)role > STORE_MEMBER_OWNER)
         return STORE_INVAL;
-    rc = run_ids(q, SQ_MEMBER_SET_ROLE, conv_id, user_id, role, 3);
+    rc = sq_run_ids(q, SQ_MEMBER_SET_ROLE, conv_id, user_id, role, 3);
     if (!rc && sqlite3_changes(q->db) == 0)
         rc = STORE_NOTFOUND;
     return rc;
@@ -455,7 +455,7 @@ int sq_conv_set_shared_history(store *s, int64_t id, bool shared, int64_t now)
     if (!rc && kind != STORE_CONV_GROUP)
         rc = STORE_INVAL;
     if (!rc)
-        rc = run_ids(q, SQ_CONV_SET_SHARED, id, shared, now, 3);
+        rc = sq_run_ids(q, SQ_CONV_SET_SHARED, id, shared, now, 3);
     return rc;
 }
 
@@ -599,7 +599,7 @@ static int append_one(sq *q, const store_message_new *m, store_message *out, boo
     if (rc)
         goto fail;
     id = sqlite3_last_insert_rowid(q->db);
-    rc = run_ids(q, SQ_CONV_LAST, m->conv_id, id, m->now, 3);
+    rc = sq_run_ids(q, SQ_CONV_LAST, m->conv_id, id, m->now, 3);
     if (rc)
         goto fail;
     rc = side_records(q, m, id);
@@ -760,7 +760,7 @@ int sq_message_recall(store *s, int64_t id, int64_t now)
 
     /* The text and what its alerts quoted of it go in one transaction. */
     if (!rc)
-        rc = run_ids(q, SQ_MSG_RECALL, id, now > 0 ? now : 1, 0, 2);
+        rc = sq_run_ids(q, SQ_MSG_RECALL, id, now > 0 ? now : 1, 0, 2);
     if (!rc)
         changed = sqlite3_changes(q->db);
     if (!rc && changed)
@@ -775,9 +775,9 @@ int sq_message_recall(store *s, int64_t id, int64_t now)
 
 int sq_alerts_redact(sq *q, int64_t id)
 {
-    int rc = run_ids(q, SQ_ALERT_REDACT, id, 0, 0, 1);
+    int rc = sq_run_ids(q, SQ_ALERT_REDACT, id, 0, 0, 1);
 
-    return rc ? rc : run_ids(q, SQ_ALERT_REDACT_HELD, id, 0, 0, 1);
+    return rc ? rc : sq_run_ids(q, SQ_ALERT_REDACT_HELD, id, 0, 0, 1);
 }
 
 int sq_erase_flush(store *s)
@@ -839,7 +839,8 @@ int sq_receipt_set(store *s, int64_t conv_id, int64_t user_id, bool read, int64_
         *advanced = false;
     if (message_id <= 0)
         return STORE_INVAL;
-    rc = run_ids(q, read ? SQ_RECEIPT_READ : SQ_RECEIPT_DELIVERED, conv_id, user_id, message_id, 3);
+    rc = sq_run_ids(q, read ? SQ_RECEIPT_READ : SQ_RECEIPT_DELIVERED, conv_id, user_id, message_id,
+                    3);
     if (rc)
         return rc;
     if (sqlite3_changes(q->db) == 0)

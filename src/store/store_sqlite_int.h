@@ -266,6 +266,9 @@ int sq_prep_rc(sq *q);
 
 /* Runs a statement to completion (no rows expected); resets it. */
 int sq_exec(sq *q, sqlite3_stmt *st);
+/* Runs statement id_stmt with its first nargs (1..3) parameters bound to
+ * a, b, c as integers (store_sqlite_chat.c). */
+int sq_run_ids(sq *q, int id_stmt, int64_t a, int64_t b, int64_t c, int nargs);
 
 /* Write bracket for an operation of several statements: BEGIN IMMEDIATE,
  * or a savepoint inside store_tx. sq_end commits / releases when rc is

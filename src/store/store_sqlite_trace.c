@@ -32,20 +32,6 @@ int sq_message_spread(store *s, const store_spread_query *qy, store_messages *ou
     return rc;
 }
 
-static int exec_id(sq *q, int id_stmt, int64_t a, int64_t b, int64_t c, int nargs)
-{
-    sqlite3_stmt *st = sq_stmt(q, id_stmt);
-
-    if (!st)
-        return sq_prep_rc(q);
-    sqlite3_bind_int64(st, 1, a);
-    if (nargs > 1)
-        sqlite3_bind_int64(st, 2, b);
-    if (nargs > 2)
-        sq_bind_id(st, 3, c);
-    return sq_exec(q, st);
-}
-
 /* What the action does from the message's state: the statements to run in
  * order, none when there is nothing to do. */
 static int contain_steps(store_contain_action action, int64_t recalled_at, int contained,
@@ -109,14 +95,14 @@ int sq_message_contain(store *s, int64_t id, store_contain_action action, int64_
     for (int i = 0; i < n && !rc; i++) {
         switch (steps[i]) {
         case SQ_QUAR_INSERT:
-            rc = exec_id(q, steps[i], id, now, actor, 3);
+            rc = sq_run_ids(q, steps[i], id, now, actor, 3);
             break;
         case SQ_QUAR_HIDE:
         case SQ_MSG_REMOVE:
-            rc = exec_id(q, steps[i], id, now > 0 ? now : 1, 0, 2);
+            rc = sq_run_ids(q, steps[i], id, now > 0 ? now : 1, 0, 2);
             break;
         default:
-            rc = exec_id(q, steps[i], id, 0, 0, 1);
+            rc = sq_run_ids(q, steps[i], id, 0, 0, 1);
         }
     }
     /* A removal strips the alerts to their evidence, as a recall does; a
