@@ -178,6 +178,27 @@ void guard_limits_defaults(guard_limits *l);
 /* The limits of a ruleset's policy (valid while the caller holds rs). */
 const guard_limits *guard_ruleset_limits(const guard_ruleset *rs);
 
+/* Early-warning rules over time (the policy's top-level `warnings:`,
+ * docs/POLICY.md "Early warning"). The guard only carries the thresholds;
+ * the chat domain applies them to what happens over time. 0 turns a rule
+ * off. */
+#define GUARD_WARN_SPREAD_CONVERSATIONS 10 /* forwarded into more than N conversations */
+#define GUARD_WARN_SPREAD_MINUTES       30 /* ... within M minutes */
+#define GUARD_WARN_ATTEMPTS_PER_DAY     20 /* blocked/held/probing per user per 24 h */
+#define GUARD_WARN_EXTERNAL_AFTER_MINUTES                                                          \
+    60 /* external member added within M minutes                                                   \
+          of sensitive content in the group */
+
+typedef struct guard_warnings {
+    uint32_t spread_conversations, spread_minutes;
+    uint32_t attempts_per_day;
+    uint32_t external_after_minutes;
+} guard_warnings;
+
+/* The warning thresholds of a ruleset's policy (valid while the caller
+ * holds rs). */
+const guard_warnings *guard_ruleset_warnings(const guard_ruleset *rs);
+
 /* The built-in default policy (data/policy/default.yaml, compiled in), the one
  * that applies when guard_options.policy_path is NULL: static NUL-terminated
  * YAML, never freed. When len is not NULL it receives the length in bytes. */

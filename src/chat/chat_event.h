@@ -63,6 +63,10 @@ typedef struct chat_event {
     const json_t *body;           /* CONVERSATION: its fields (an object) */
     const int64_t *users;         /* CHAT_TO_USERS */
     size_t n_users;
+    /* MESSAGE_RECALLED: STORE_CONTAINED_* when an officer contained it
+     * (the wire says by whom, so clients show a neutral notice); 0 for
+     * the sender's own recall. */
+    int contained;
 } chat_event;
 
 /* The wire name of an event ("message.new", ...). */

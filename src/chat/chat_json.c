@@ -42,6 +42,13 @@ json_t *chat_json_session(const store_session *s, int64_t current_id)
                      "user_agent", str_or_null(s->user_agent), "current", s->id == current_id);
 }
 
+const char *chat_json_contained_name(int contained)
+{
+    return contained == STORE_CONTAINED_QUARANTINED ? "quarantined"
+           : contained == STORE_CONTAINED_REMOVED   ? "removed"
+                                                    : NULL;
+}
+
 /* The fields a message has beyond text (schema version 7): its kind with
  * its meta, and whether it burns after reading. A burn message's text is
  * never in this shape: everyone — the sender included — sees that one
@@ -79,6 +86,9 @@ json_t *chat_json_message(const store_message *m)
                                                      : json_stringn_nocheck(m->text, m->text_len),
                   "created_at", (json_int_t)m->created_at, "masked", m->masked, "recalled",
                   m->recalled, "forward", fw);
+    /* Only on a contained message: members see why it is gone. */
+    if (o && chat_json_contained_name(m->contained))
+        json_object_set_new(o, "contained", json_string(chat_json_contained_name(m->contained)));
     if (o)
         message_extras(o, m);
     return o;

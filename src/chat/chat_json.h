@@ -17,6 +17,8 @@
 json_t *chat_json_user(const store_user *u, bool full);
 json_t *chat_json_session(const store_session *s, int64_t current_id);
 json_t *chat_json_message(const store_message *m);
+/* "quarantined" | "removed" for a store_message.contained, NULL for none. */
+const char *chat_json_contained_name(int contained);
 /* members may be NULL (no "members" key). my_role < 0: no "my_role". */
 json_t *chat_json_conv(const store_conv *c, const store_members *members, int my_role);
 json_t *chat_json_alert(const store_alert *a);

@@ -43,6 +43,7 @@
 #include "chat_event.h"
 #include "chat_json.h"
 #include "chat_view.h"
+#include "chat_warn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,11 +186,17 @@ static int plan_inspect(const chat_env *e, const chat_send_in *in, bool external
 {
     guard_ruleset *rs = guard_engine_acquire(e->chat->engine);
     guard_error gerr;
+    uint64_t t0 = base_now_ns();
     int rc = guard_file_scan_message(e->scanner, rs, in->text, in->len,
                                      external ? GUARD_SCOPE_EXTERNAL : GUARD_SCOPE_INTERNAL, NULL,
                                      res, &gerr);
 
     guard_ruleset_unref(rs);
+    if (rc == GUARD_OK && e->chat->stats) {
+        base_hist_observe(&e->chat->stats->scan, base_now_ns() - t0);
+        atomic_fetch_add_explicit(&e->chat->stats->verdicts[(*res)->verdict], 1,
+                                  memory_order_relaxed);
+    }
     if (rc == GUARD_OK)
         return 0;
     chat_log(e->chat, CHAT_LOG_ERROR, "guard", "scan failed: %s", gerr.message);
@@ -505,6 +512,8 @@ done:
         if (s->rc == STORE_OK) {
             s->out = out[i]; /* moves the strings */
             s->duplicate = dup[i];
+            if (!dup[i] && s->chat->stats)
+                atomic_fetch_add_explicit(&s->chat->stats->stored, 1, memory_order_relaxed);
         } else if (out)
             store_message_clear(&out[i]);
     }
@@ -657,10 +666,17 @@ static void send_publish(chat_commit **items, size_t n, store *st)
                 if (s->has_alert && s->alert_id)
                     publish_alert(s);
                 publish_message(s, st);
+                /* early warning (chat_warn.h), after what it counts */
+                if (s->out.forward_of)
+                    chat_warn_after_forward(s->chat, st, &s->out);
+                if (s->has_alert && s->alert_id)
+                    chat_warn_after_alert(s->chat, st, s->sender_id, s->conv_id, s->alert_new.now);
             }
             outcome_of_message(s);
-        } else if (!s->rc && s->alert_id)
+        } else if (!s->rc && s->alert_id) {
             publish_alert(s);
+            chat_warn_after_alert(s->chat, st, s->sender_id, s->conv_id, s->alert_new.now);
+        }
         if (s->base.done)
             s->base.done(&s->base, s->base.arg);
         else

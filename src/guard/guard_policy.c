@@ -903,16 +903,41 @@ static guard_err parse_rules(pctx *c, uint32_t seq, guard_policy *p)
     return GUARD_OK;
 }
 
+/* `warnings:` — the early-warning thresholds (docs/POLICY.md). A week of
+ * minutes and a million attempts bound what a typo can ask for. */
+static guard_err parse_warnings(pctx *c, uint32_t map, guard_warnings *w)
+{
+    static const char *const keys[] = {"spread_conversations", "spread_minutes", "attempts_per_day",
+                                       "external_after_minutes"};
+    static const uint64_t max[] = {100000, 7 * 24 * 60, 1000000, 7 * 24 * 60};
+    uint32_t *dst[] = {&w->spread_conversations, &w->spread_minutes, &w->attempts_per_day,
+                       &w->external_after_minutes};
+    uint32_t v[4];
+    uint64_t x;
+    guard_err rc = map_fields(c, map, "warnings", keys, 4, v);
+
+    if (rc)
+        return rc;
+    for (size_t k = 0; k < 4; k++) {
+        if (v[k] == NONE)
+            continue;
+        if ((rc = get_uint(c, v[k], keys[k], 0, max[k], &x)))
+            return rc;
+        *dst[k] = (uint32_t)x;
+    }
+    return GUARD_OK;
+}
+
 static guard_err parse_root(pctx *c, uint32_t root, guard_policy *p)
 {
-    static const char *const keys[] = {"version", "name", "settings", "rules"};
-    uint32_t v[4];
+    static const char *const keys[] = {"version", "name", "settings", "rules", "warnings"};
+    uint32_t v[5];
     uint64_t version;
     guard_err rc;
 
     if (root == NONE || is_null(N(c, root)))
         return perr(c, 1, "empty policy");
-    if ((rc = map_fields(c, root, "the policy", keys, 4, v)))
+    if ((rc = map_fields(c, root, "the policy", keys, 5, v)))
         return rc;
     if (v[0] == NONE)
         return perr(c, N(c, root)->line, "missing 'version: 1'");
@@ -928,6 +953,9 @@ static guard_err parse_root(pctx *c, uint32_t root, guard_policy *p)
         return enomem(c);
     }
     if (v[2] != NONE && !is_null(N(c, v[2])) && (rc = parse_settings(c, v[2], &p->settings)))
+        return rc;
+    if (v[4] != NONE && !is_null(N(c, v[4])) &&
+        (rc = parse_warnings(c, v[4], &p->settings.warnings)))
         return rc;
     if (v[3] == NONE)
         return perr(c, N(c, root)->line, "missing 'rules'");

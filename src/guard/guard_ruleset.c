@@ -326,6 +326,11 @@ const guard_limits *guard_ruleset_limits(const guard_ruleset *rs)
     return &rs->policy.settings.limits;
 }
 
+const guard_warnings *guard_ruleset_warnings(const guard_ruleset *rs)
+{
+    return &rs->policy.settings.warnings;
+}
+
 /* ---- engine ---------------------------------------------------------------- */
 
 struct guard_engine {

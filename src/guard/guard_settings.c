@@ -77,6 +77,10 @@ void guard_settings_defaults(guard_settings *s)
     s->max_message_bytes = DEFAULT_MAX_MESSAGE_BYTES;
     s->keyword_window = DEFAULT_KEYWORD_WINDOW;
     guard_limits_defaults(&s->limits);
+    s->warnings = (guard_warnings){.spread_conversations = GUARD_WARN_SPREAD_CONVERSATIONS,
+                                   .spread_minutes = GUARD_WARN_SPREAD_MINUTES,
+                                   .attempts_per_day = GUARD_WARN_ATTEMPTS_PER_DAY,
+                                   .external_after_minutes = GUARD_WARN_EXTERNAL_AFTER_MINUTES};
     default_shorteners_copy(&s->shorteners);
 }
 

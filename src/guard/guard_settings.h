@@ -30,6 +30,8 @@ typedef struct guard_settings {
     unsigned keyword_window; /* characters a corroborating keyword may be away (300) */
     /* file layer (cordon/guard_file.h) */
     guard_limits limits;
+    /* early warning over time (the policy's top-level `warnings:`) */
+    guard_warnings warnings;
 } guard_settings;
 
 void guard_settings_defaults(guard_settings *s);

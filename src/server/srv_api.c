@@ -10,6 +10,7 @@
 #include "srv_handlers.h"
 #include "chat/chat_json.h"
 #include "srv_log.h"
+#include "srv_metrics.h"
 #include "srv_registry.h"
 #include "srv_conn.h"
 #include "srv_pool.h"
@@ -28,6 +29,7 @@
  * literal "/conversations/{id}/members" before nothing ambiguous here. */
 const srv_route srv_routes[] = {
     {SRV_GET, V1 "/health", SRV_R_PUBLIC | SRV_R_NO_RATE, H(srv_h_health)},
+    {SRV_GET, V1 "/ready", SRV_R_PUBLIC | SRV_R_NO_RATE, H(srv_h_ready)},
     {SRV_POST, V1 "/auth/login", SRV_R_PUBLIC, H(srv_h_login)},
     {SRV_POST, V1 "/auth/logout", SRV_R_PWCHANGE, H(srv_h_logout)},
     {SRV_POST, V1 "/auth/password", SRV_R_PWCHANGE, H(srv_h_password)},
@@ -79,6 +81,10 @@ const srv_route srv_routes[] = {
     {SRV_POST, V1 "/alerts/{id}/resolve", SRV_R_OFFICER, H(srv_h_alert_resolve)},
     {SRV_GET, V1 "/audit", SRV_R_OFFICER, H(srv_h_audit)},
     {SRV_GET, V1 "/audit/verify", SRV_R_OFFICER, H(srv_h_audit_verify)},
+    {SRV_GET, V1 "/officer/spread", SRV_R_OFFICER, H(srv_h_spread)},
+    {SRV_POST, V1 "/officer/contain", SRV_R_OFFICER, H(srv_h_contain)},
+    {SRV_POST, V1 "/officer/context", SRV_R_OFFICER, H(srv_h_context)},
+    {SRV_GET, V1 "/officer/stats", SRV_R_OFFICER, H(srv_h_stats)},
 };
 const size_t srv_n_routes = sizeof srv_routes / sizeof srv_routes[0];
 
@@ -96,6 +102,7 @@ srv_req *srv_req_new(srv *s, srv_conn *c)
     r->job.conn = c ? srv_conn_ref(c) : NULL;
     r->job.ev_tail = &r->job.events;
     r->status = 500;
+    r->t0_ns = base_now_ns();
     return r;
 }
 
@@ -114,6 +121,7 @@ void srv_req_free(srv_req *r)
     store_user_clear(&r->user);
     store_session_clear(&r->sess);
     chat_commit_free(r->commit);
+    chat_commit_free(r->alert);
     chat_forward_free(r->forward);
     json_decref(r->resp);
     srv_buf_unref(r->out);
@@ -490,6 +498,25 @@ void srv_req_serialise(srv_req *r)
         json_decref(o);
 }
 
+/* The handler planned an alert (r->alert): the writer commits it with the
+ * request's own commit, if any, and the answer waits for both, so an
+ * officer who looks right after the answer finds the alert. */
+static void await_alert(srv_req *r)
+{
+    if (r->n_await > 1) {
+        /* (No handler with several commits inspects a title or name.)
+         * Written all the same; nobody waits. */
+        srv_writer_submit(r->srv, r->alert);
+        r->alert = NULL;
+        return;
+    }
+    r->await_pair[0] = r->alert;
+    if (r->n_await == 1)
+        r->await_pair[1] = r->await[0];
+    r->await = r->await_pair;
+    r->n_await++;
+}
+
 bool srv_api_work(srv_job *j, srv_worker *w)
 {
     srv_req *r = (srv_req *)j;
@@ -528,6 +555,8 @@ bool srv_api_work(srv_job *j, srv_worker *w)
     if (!(r->route->flags & SRV_R_PUBLIC) && (authenticate(r, w) || authorise(r)))
         goto done;
     ((srv_handler_fn *)r->route->handler)(r, w);
+    if (r->alert)
+        await_alert(r);
     if (r->n_await) {
         /* The handler planned; the writer commits, then await_done answers
          * and hands the request back to the loop. Counted before the first
@@ -559,6 +588,8 @@ void srv_api_finish(srv_job *j, srv *s)
     srv_req *r = (srv_req *)j;
     srv_conn *c = j->conn;
 
+    srv_metrics_request(s->metrics, r->route ? (size_t)(r->route - srv_routes) : (size_t)-1,
+                        r->status, base_now_ns() - r->t0_ns);
     srv_deliver_events(s, j->events);
     srv_events_free(j->events);
     j->events = NULL;

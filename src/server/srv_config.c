@@ -88,7 +88,7 @@ int srv_config_defaults(srv_config *cfg)
     return 0;
 }
 
-int srv_config_set_listen(srv_config *cfg, const char *spec)
+static int set_hostport(const char *spec, char **host_out, int *port_out)
 {
     const char *colon = strrchr(spec, ':');
     char host[256];
@@ -111,15 +111,26 @@ int srv_config_set_listen(srv_config *cfg, const char *spec)
         return -1;
     memcpy(host, spec, hl);
     host[hl] = 0;
-    if (srv_config_set_str(&cfg->listen_host, hl ? host : "127.0.0.1"))
+    if (srv_config_set_str(host_out, hl ? host : "127.0.0.1"))
         return -1;
-    cfg->listen_port = (int)port;
+    *port_out = (int)port;
     return 0;
+}
+
+int srv_config_set_listen(srv_config *cfg, const char *spec)
+{
+    return set_hostport(spec, &cfg->listen_host, &cfg->listen_port);
+}
+
+int srv_config_set_metrics_listen(srv_config *cfg, const char *spec)
+{
+    return set_hostport(spec, &cfg->metrics_host, &cfg->metrics_port);
 }
 
 void srv_config_free(srv_config *cfg)
 {
     free(cfg->listen_host);
+    free(cfg->metrics_host);
     free(cfg->data_dir);
     free(cfg->tls_cert);
     free(cfg->tls_key);
@@ -428,6 +439,13 @@ static int top_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
 
         if (!s || srv_config_set_listen(c, s))
             return fail(w, v, "listen: expected HOST:PORT");
+        return 0;
+    }
+    if (!strcmp(k, "metrics_listen")) {
+        const char *s = scalar(v);
+
+        if (!s || srv_config_set_metrics_listen(c, s))
+            return fail(w, v, "metrics_listen: expected HOST:PORT");
         return 0;
     }
     if (!strcmp(k, "data_dir"))

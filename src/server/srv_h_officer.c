@@ -44,6 +44,25 @@ out:
     store_conv_clear(&c);
 }
 
+/* Where the alert's message stands in its forward tree, so that the hops of
+ * one spread read as one story (the console opens the spread from here):
+ * depth 0 is an original. And whether an officer contained it. */
+static void add_forward(srv_worker *w, json_t *alert, int64_t message_id)
+{
+    store_message m = {0};
+
+    if (!alert || message_id <= 0 || store_message_get(w->st, message_id, &m))
+        return;
+    json_object_set_new(alert, "forward",
+                        json_pack("{s:i,s:I,s:I}", "depth", m.forward_depth, "root_message_id",
+                                  (json_int_t)(m.forward_of ? m.forward_origin_id : m.id),
+                                  "root_sender_id",
+                                  (json_int_t)(m.forward_of ? m.forward_author_id : m.sender_id)));
+    if (chat_json_contained_name(m.contained))
+        json_object_set_new(alert, "contained", json_string(chat_json_contained_name(m.contained)));
+    store_message_clear(&m);
+}
+
 void srv_h_alerts(srv_req *r, srv_worker *w)
 {
     store_alert_filter f = {0};
@@ -101,6 +120,7 @@ void srv_h_alerts(srv_req *r, srv_worker *w)
         json_t *a = chat_json_alert(&l.items[i]);
 
         add_conversation(w, a, l.items[i].conv_id);
+        add_forward(w, a, l.items[i].message_id);
         json_array_append_new(arr, a);
     }
     srv_reply(
@@ -131,6 +151,7 @@ static void reply_alert(srv_req *r, srv_worker *w, int64_t id, bool notify)
         json_t *o = chat_json_alert(&a);
 
         add_conversation(w, o, a.conv_id);
+        add_forward(w, o, a.message_id);
         srv_reply(r, 200, o);
     }
     store_alert_clear(&a);

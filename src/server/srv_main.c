@@ -23,6 +23,8 @@
 #include "srv_acctwatch.h"
 #include "srv_clock.h"
 #include "srv_log.h"
+#include "srv_handlers.h"
+#include "srv_metrics.h"
 #include "srv_conn.h"
 #include "srv_http.h"
 #include "srv_policy.h"
@@ -387,6 +389,8 @@ static int start_lws(srv *s)
         return -1;
     }
     s->vh = lws_get_vhost_by_name(s->lws, "default");
+    if (srv_metrics_listen(s))
+        return -1;
     fprintf(stderr, "cordon: listening on %s://%s:%d\n", cfg->tls_cert ? "https" : "http",
             cfg->listen_host, s->vh ? lws_get_vhost_listen_port(s->vh) : cfg->listen_port);
     fflush(stderr);
@@ -472,11 +476,14 @@ static int start(srv *s, const srv_run_opts *opts)
                      .engine = s->engine,
                      .cache = chat_cache_new(1u << 20),
                      .bus = chat_bus_local_new(),
-                     .log = chat_log_hook};
+                     .log = chat_log_hook,
+                     .stats = &s->chat_stats};
+    chat_stats_init(&s->chat_stats);
+    s->metrics = srv_metrics_new(srv_n_routes);
     srv_sub_init(s);
     s->resync_frame = srv_event_buf("resync", json_pack("{s:s}", "reason", "slow_consumer"));
     s->revoked_frame = srv_event_buf("session.revoked", json_object());
-    if (!s->rate || !s->registry || !s->receipts || !s->chat.cache || !s->chat.bus ||
+    if (!s->rate || !s->registry || !s->receipts || !s->chat.cache || !s->chat.bus || !s->metrics ||
         !s->resync_frame || !s->revoked_frame)
         return -1;
     /* Every thread created from here on inherits the blocked set. */
@@ -601,6 +608,7 @@ static void cleanup(srv *s)
     if (s->chat.bus)
         s->chat.bus->ops->destroy(s->chat.bus);
     srv_rate_free(s->rate);
+    srv_metrics_free(s->metrics);
     chat_cache_free(s->chat.cache);
     store_close(s->st);
     guard_engine_free(s->engine);

@@ -246,6 +246,9 @@ typedef struct store_message {
      * external when it was sent). false for messages older than schema
      * version 3: they count as inspected for internal readers only. */
     bool inspected_external;
+    /* An officer's containment (schema version 6): STORE_CONTAINED_* below.
+     * A quarantined or removed message reads as recalled (text NULL). */
+    int contained;
     /* Schema version 7. kind: "text" (default), "reminder" (a fired
      * reminder's card) or "card" (a colleague's contact card); meta: JSON
      * object text that goes with the kind (NULL for text). burn:
@@ -259,6 +262,58 @@ typedef struct store_message {
 
 /* store_message.burn */
 enum { STORE_BURN_NONE = 0, STORE_BURN_LIVE = 1, STORE_BURN_DESTROYED = 2 };
+
+enum {
+    STORE_CONTAINED_NONE = 0,
+    STORE_CONTAINED_QUARANTINED = 1, /* hidden from members, kept for review */
+    STORE_CONTAINED_REMOVED = 2      /* erased like a recall, by an officer */
+};
+
+/* What store_message_contain does to one message. */
+typedef enum store_contain_action {
+    STORE_CONTAIN_REMOVE = 0,     /* erase (also a quarantined one's kept copy) */
+    STORE_CONTAIN_QUARANTINE = 1, /* hide, keeping the text aside */
+    STORE_CONTAIN_RESTORE = 2     /* bring a quarantined message back */
+} store_contain_action;
+
+/* The copies of a message to trace (store_message_spread). Messages are
+ * found by provenance: the root and every message whose forward origin it
+ * is. A file's content hash joins here once files exist (schema version
+ * 5), so separate uploads of the same bytes are found too. */
+typedef struct store_spread_query {
+    int64_t root_id; /* an original message (forward_of 0) */
+    int limit;       /* 1..STORE_SPREAD_MAX; 0 = STORE_SPREAD_MAX */
+} store_spread_query;
+
+#define STORE_SPREAD_MAX 5000
+
+/* Counting alerts for the early-warning rules (store_alert_count). Zero
+ * fields do not filter. */
+typedef struct store_alert_count_query {
+    int64_t since;        /* created_at >= since (required, > 0) */
+    int64_t user_id;      /* the alert's user */
+    int64_t conv_id;      /* the alert's conversation */
+    int64_t message_id;   /* the alert's message */
+    const char *category; /* exact */
+    bool attempts;        /* only blocked or held attempts (verdict block/confirm) and probing */
+    bool delivered;       /* only guard alerts about a stored message (not warning.*) */
+} store_alert_count_query;
+
+/* Statistics of alerts over a period (store_alert_stats): one row per
+ * (day, category, rule, verdict) with its count. `day` is the UTC day's
+ * start in ms shifted by tz_offset_ms (the caller's time zone). */
+typedef struct store_alert_stat {
+    int64_t day;
+    char *category, *rule, *verdict; /* rule may be NULL */
+    int64_t count;
+} store_alert_stat;
+
+typedef struct store_alert_stats {
+    store_alert_stat *items;
+    size_t n;
+} store_alert_stat_rows;
+
+void store_alert_stat_rows_free(store_alert_stat_rows *l);
 
 typedef struct store_messages {
     store_message *items;
@@ -635,6 +690,15 @@ struct store_methods {
     int (*member_get)(store *s, int64_t conv_id, int64_t user_id, store_member *out);
     int (*conv_set_shared_history)(store *s, int64_t id, bool shared, int64_t now);
 
+    /* Appended with schema version 6 (trace and contain). */
+    int (*message_spread)(store *s, const store_spread_query *q, store_messages *out);
+    int (*message_contain)(store *s, int64_t id, store_contain_action action, int64_t actor,
+                           int64_t now, bool *changed);
+    int (*erase_flush)(store *s);
+    int (*spread_conversations)(store *s, int64_t root_id, int64_t since, int64_t *out);
+    int (*alert_count)(store *s, const store_alert_count_query *q, int64_t *out);
+    int (*alert_stats)(store *s, int64_t from, int64_t to, int64_t tz_offset_ms,
+                       store_alert_stat_rows *out);
     /* Appended with schema version 7: reminders and burn-after-reading. */
     int (*reminder_create)(store *s, const store_reminder_new *r, int64_t *id_out);
     int (*reminder_get)(store *s, int64_t id, store_reminder *out);
@@ -947,6 +1011,71 @@ static inline int store_message_recall(store *s, int64_t id, int64_t now)
 static inline int store_message_forward_chain(store *s, int64_t id, store_messages *out)
 {
     return s->methods->message_forward_chain(s, id, out);
+}
+
+/* Every copy of a message: the root and the messages forwarded from it or
+ * from its copies, OLDEST FIRST (so a parent comes before its copies),
+ * recalled and contained ones included (text NULL). At most q->limit;
+ * out->n == limit means there may be more. STORE_INVAL on a bad limit. */
+static inline int store_message_spread(store *s, const store_spread_query *q, store_messages *out)
+{
+    return s->methods->message_spread ? s->methods->message_spread(s, q, out) : STORE_VERSION;
+}
+
+/* An officer's containment of one message (docs/STORE.md, "Trace and
+ * contain"). REMOVE erases the text like a recall (alerts stripped to
+ * their evidence, a kept quarantine copy erased too) and marks it removed;
+ * QUARANTINE moves the text aside and hides it (alerts keep their context
+ * for the review); RESTORE puts a quarantined message back. *changed
+ * (may be NULL) is false when there was nothing to do: already in that
+ * state, recalled by its sender, or restoring one not quarantined.
+ * STORE_NOTFOUND when no such message. Use inside store_tx to contain
+ * several copies and write the audit row atomically, then erase_flush. */
+static inline int store_message_contain(store *s, int64_t id, store_contain_action action,
+                                        int64_t actor, int64_t now, bool *changed)
+{
+    return s->methods->message_contain
+               ? s->methods->message_contain(s, id, action, actor, now, changed)
+               : STORE_VERSION;
+}
+
+/* After a transaction that erased content (store_message_contain with
+ * REMOVE): pushes the erased bytes out of the backend's journal where it
+ * keeps them (SQLite: checkpoint and truncate the write-ahead log). Best
+ * effort, never waits for readers; STORE_OK when the backend has nothing
+ * to do. */
+static inline int store_erase_flush(store *s)
+{
+    return s->methods->erase_flush ? s->methods->erase_flush(s) : STORE_OK;
+}
+
+/* How many conversations hold the root or a copy of it created at or
+ * after `since` (the spread-fast warning). */
+static inline int store_spread_conversations(store *s, int64_t root_id, int64_t since, int64_t *out)
+{
+    return s->methods->spread_conversations
+               ? s->methods->spread_conversations(s, root_id, since, out)
+               : STORE_VERSION;
+}
+
+/* How many alerts match q (the early-warning rules). STORE_INVAL without
+ * q->since. */
+static inline int store_alert_count(store *s, const store_alert_count_query *q, int64_t *out)
+{
+    return s->methods->alert_count ? s->methods->alert_count(s, q, out) : STORE_VERSION;
+}
+
+/* Alerts created in [from, to) counted by day, category, rule and verdict
+ * (the console's dashboard), days in the caller's zone (tz_offset_ms east
+ * of UTC). At most STORE_STATS_MAX rows (STORE_INVAL when to - from is
+ * more than STORE_STATS_MAX_DAYS days or to <= from). */
+#define STORE_STATS_MAX      20000
+#define STORE_STATS_MAX_DAYS 366
+static inline int store_alert_stats(store *s, int64_t from, int64_t to, int64_t tz_offset_ms,
+                                    store_alert_stat_rows *out)
+{
+    return s->methods->alert_stats ? s->methods->alert_stats(s, from, to, tz_offset_ms, out)
+                                   : STORE_VERSION;
 }
 
 /* --- receipts --- */

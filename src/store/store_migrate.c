@@ -174,6 +174,22 @@ static const migration migrations[] = {
       * a database replaced by a fresh one) is told apart (docs/AUDIT.md). */
      "INSERT OR IGNORE INTO settings(key, value)"
      " VALUES('audit.instance', lower(hex(randomblob(16))));"},
+    {6, "trace and contain",
+     /* docs/STORE.md, "Trace and contain". The spread of a message is
+      * every message whose forward_origin_id is its root: an index makes
+      * that one range read. `contained`: 0 none, 1 quarantined (the text
+      * moved to message_quarantine, kept for review), 2 removed by an
+      * officer. A quarantined or removed message also has recalled_at
+      * set, so every read path that hides recalled text hides it. */
+     "CREATE INDEX messages_origin ON messages(forward_origin_id)"
+     " WHERE forward_origin_id IS NOT NULL;"
+     "ALTER TABLE messages ADD COLUMN contained INTEGER NOT NULL DEFAULT 0;"
+     "CREATE TABLE message_quarantine ("
+     " message_id INTEGER PRIMARY KEY REFERENCES messages(id),"
+     " body TEXT,"
+     " justification TEXT,"
+     " at INTEGER NOT NULL,"
+     " by_user INTEGER);"},
     {7, "reminders, message kinds (reminder and contact cards), burn-after-reading, phones",
      /* docs/SERVER.md, "Reminders", "Burn-after-reading", "Contact cards".
       * A message's kind and its meta (JSON) let a fired reminder and a
@@ -214,10 +230,12 @@ static const migration migrations[] = {
 
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
 
-/* Versions are handed out ahead of merging (5 and 6 are other branches'),
- * so the table may have gaps; the last one is this binary's version. */
+/* At most one migration per schema version. Versions are handed out to
+ * parallel branches ahead of their merge, so the list may have a gap while
+ * they are apart; the last entry must be STORE_SCHEMA_VERSION (checked when
+ * migrating). */
 _Static_assert(sizeof migrations / sizeof migrations[0] <= STORE_SCHEMA_VERSION,
-               "one migration per schema version");
+               "at most one migration per schema version");
 
 static int current_version(sq *q, int *v)
 {
@@ -279,6 +297,11 @@ int sq_migrate(sq *q)
     rc = current_version(q, &v);
     if (rc)
         return rc;
+    if (migrations[N_MIGRATIONS - 1].version != STORE_SCHEMA_VERSION) {
+        snprintf(q->err, sizeof q->err, "the last migration is not schema version %d",
+                 STORE_SCHEMA_VERSION);
+        return STORE_CORRUPT;
+    }
     if (v > STORE_SCHEMA_VERSION) {
         snprintf(q->err, sizeof q->err,
                  "database schema version %d is newer than this program's (%d)", v,

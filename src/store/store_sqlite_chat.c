@@ -100,11 +100,17 @@ static int row_msg(sq *q, sqlite3_stmt *st, void *item)
     m->forward_author_id = sq_col_id(st, 12);
     m->forward_depth = sqlite3_column_int(st, 13);
     m->inspected_external = sqlite3_column_int(st, 14);
-    m->kind = sq_col_text(q, st, 15);
-    m->meta = sq_col_text(q, st, 16);
-    m->burn = sqlite3_column_int(st, 17);
-    m->burn_deadline = sqlite3_column_int64(st, 18);
+    m->contained = sqlite3_column_int(st, 15);
+    m->kind = sq_col_text(q, st, 16);
+    m->meta = sq_col_text(q, st, 17);
+    m->burn = sqlite3_column_int(st, 18);
+    m->burn_deadline = sqlite3_column_int64(st, 19);
     return STORE_OK;
+}
+
+int sq_row_message(sq *q, sqlite3_stmt *st, void *item)
+{
+    return row_msg(q, st, item);
 }
 
 /* One message by a statement whose parameters are already bound. */
@@ -755,21 +761,35 @@ int sq_message_recall(store *s, int64_t id, int64_t now)
     if (!rc)
         changed = sqlite3_changes(q->db);
     if (!rc && changed)
-        rc = run_ids(q, SQ_ALERT_REDACT, id, 0, 0, 1);
-    if (!rc && changed)
-        rc = run_ids(q, SQ_ALERT_REDACT_HELD, id, 0, 0, 1);
+        rc = sq_alerts_redact(q, id);
     rc = sq_end(q, rc);
     if (!rc && !changed)
         return lookup_int(q, SQ_MSG_GET, id, 0, 1, NULL); /* recalled already: OK */
+    if (!rc && q->depth == 0)
+        sq_erase_flush(s);
+    return rc;
+}
+
+int sq_alerts_redact(sq *q, int64_t id)
+{
+    int rc = run_ids(q, SQ_ALERT_REDACT, id, 0, 0, 1);
+
+    return rc ? rc : run_ids(q, SQ_ALERT_REDACT_HELD, id, 0, 0, 1);
+}
+
+int sq_erase_flush(store *s)
+{
+    sq *q = (sq *)s;
+
     /* The old page image with the text still sits in the WAL file until it
      * is overwritten: checkpoint and truncate it now (best effort — readers
      * in progress can keep it; the next recall or checkpoint retries). */
-    if (!rc && q->depth == 0) {
-        sqlite3_busy_timeout(q->db, 0); /* never wait for readers here */
-        sqlite3_wal_checkpoint_v2(q->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-        sqlite3_busy_timeout(q->db, q->busy_ms);
-    }
-    return rc;
+    if (q->depth || q->in_tx)
+        return STORE_INVAL;
+    sqlite3_busy_timeout(q->db, 0); /* never wait for readers here */
+    sqlite3_wal_checkpoint_v2(q->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    sqlite3_busy_timeout(q->db, q->busy_ms);
+    return STORE_OK;
 }
 
 int sq_message_forward_chain(store *s, int64_t id, store_messages *out)

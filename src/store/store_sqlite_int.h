@@ -36,7 +36,7 @@
 #define SQ_MSG_COLS                                                                                \
     "m.id, m.conv_id, m.sender_id, m.client_id, m.created_at, m.body, m.masked, m.verdict, "       \
     "m.justification, m.recalled_at, m.forward_of, m.forward_origin_id, m.forward_author_id, "     \
-    "m.forward_depth, m.scope_external, m.kind, m.meta, m.burn, m.burn_deadline"
+    "m.forward_depth, m.scope_external, m.contained, m.kind, m.meta, m.burn, m.burn_deadline"
 
 #define SQ_CONV_COLS                                                                               \
     "c.id, c.kind, c.title, c.external, c.created_by, c.created_at, c.updated_at, "                \
@@ -166,6 +166,35 @@
                          "id = ?1) AND created_at <= (SELECT created_at FROM messages WHERE "      \
                          "id = ?1) AND " SQ_NO_CONTEXT " IN (SELECT findings FROM alerts WHERE "   \
                          "message_id = ?1)")                                                       \
+    /* Trace and contain (store_sqlite_trace.c). */                                                \
+    X(MSG_SPREAD,                                                                                  \
+      "SELECT " SQ_MSG_COLS " FROM messages m WHERE m.id = ?1 UNION ALL SELECT " SQ_MSG_COLS       \
+      " FROM messages m WHERE m.forward_origin_id = ?1 AND m.id <> ?1 "                            \
+      "ORDER BY 1 LIMIT ?2")                                                                       \
+    X(MSG_STATE, "SELECT recalled_at, contained FROM messages WHERE id = ?1")                      \
+    X(QUAR_INSERT, "INSERT INTO message_quarantine(message_id, body, justification, at, by_user) " \
+                   "SELECT id, body, justification, ?2, ?3 FROM messages WHERE id = ?1")           \
+    X(QUAR_HIDE, "UPDATE messages SET body = NULL, justification = NULL, recalled_at = ?2, "       \
+                 "contained = 1 WHERE id = ?1")                                                    \
+    X(QUAR_RESTORE, "UPDATE messages SET body = (SELECT body FROM message_quarantine WHERE "       \
+                    "message_id = ?1), justification = (SELECT justification FROM "                \
+                    "message_quarantine WHERE message_id = ?1), recalled_at = 0, contained = 0 "   \
+                    "WHERE id = ?1")                                                               \
+    X(QUAR_DELETE, "DELETE FROM message_quarantine WHERE message_id = ?1")                         \
+    X(MSG_REMOVE, "UPDATE messages SET body = NULL, justification = NULL, "                        \
+                  "recalled_at = iif(recalled_at = 0, ?2, recalled_at), contained = 2 "            \
+                  "WHERE id = ?1")                                                                 \
+    X(SPREAD_CONVS, "SELECT count(DISTINCT conv_id) FROM messages WHERE (id = ?1 OR "              \
+                    "forward_origin_id = ?1) AND created_at >= ?2")                                \
+    X(ALERT_COUNT, "SELECT count(*) FROM alerts WHERE created_at >= ?1 AND "                       \
+                   "(?2 = 0 OR user_id = ?2) AND (?3 = 0 OR conv_id = ?3) AND "                    \
+                   "(?4 = 0 OR message_id = ?4) AND (?5 IS NULL OR category = ?5) AND "            \
+                   "(?6 = 0 OR verdict IN ('block', 'confirm') OR category = 'guard.probing') "    \
+                   "AND (?7 = 0 OR (message_id IS NOT NULL AND category NOT LIKE 'warning.%'))")   \
+    X(ALERT_STATS, "SELECT (created_at + ?3) / 86400000 * 86400000 - ?3 AS day, category, rule, "  \
+                   "verdict, count(*) FROM alerts WHERE created_at >= ?1 AND created_at < ?2 "     \
+                   "GROUP BY day, category, rule, verdict ORDER BY day, category, rule, verdict "  \
+                   "LIMIT ?4")                                                                     \
     X(RECEIPT_DELIVERED, "UPDATE members SET delivered_id = ?3 WHERE conv_id = ?1 AND "            \
                          "user_id = ?2 AND delivered_id < ?3")                                     \
     X(RECEIPT_READ, "UPDATE members SET read_id = ?3, delivered_id = max(delivered_id, ?3) "       \
@@ -318,6 +347,21 @@ int sq_message_history(store *s, int64_t conv_id, int64_t before_id, int limit,
 int sq_message_since(store *s, int64_t conv_id, int64_t after_id, int limit, store_messages *out);
 int sq_message_recall(store *s, int64_t id, int64_t now);
 int sq_message_forward_chain(store *s, int64_t id, store_messages *out);
+/* Reads a message row (SQ_MSG_COLS) into a store_message. */
+int sq_row_message(sq *q, sqlite3_stmt *st, void *item);
+/* Runs ALERT_REDACT and ALERT_REDACT_HELD for message id (what a recall
+ * does to its alerts). */
+int sq_alerts_redact(sq *q, int64_t id);
+
+/* store_sqlite_trace.c: trace and contain (schema version 6). */
+int sq_message_spread(store *s, const store_spread_query *q, store_messages *out);
+int sq_message_contain(store *s, int64_t id, store_contain_action action, int64_t actor,
+                       int64_t now, bool *changed);
+int sq_erase_flush(store *s);
+int sq_spread_conversations(store *s, int64_t root_id, int64_t since, int64_t *out);
+int sq_alert_count(store *s, const store_alert_count_query *q, int64_t *out);
+int sq_alert_stats(store *s, int64_t from, int64_t to, int64_t tz_offset_ms,
+                   store_alert_stat_rows *out);
 int sq_receipt_set(store *s, int64_t conv_id, int64_t user_id, bool read, int64_t message_id,
                    bool *advanced);
 int sq_alert_create(store *s, const store_alert_new *a, int64_t *id_out);

@@ -2,8 +2,8 @@
 // cookie the server sets at login (SameSite=Strict), so no token is kept in
 // script-reachable storage.
 import type {
-  Alert, AuditEntry, AuditVerify, ContactCard, Conversation, DirUser, GuardOutcome, Message, Reminder, RemindTarget,
-  Repeat, Session, User,
+  Alert, AuditEntry, AuditVerify, ContactCard, ContainAction, ContainResult, Conversation, DirUser, GuardOutcome,
+  Message, OfficerContext, Reminder, RemindTarget, Repeat, Session, Spread, User,
 } from './types';
 
 export class ApiError extends Error {
@@ -207,6 +207,14 @@ export class Api {
     return { ...r, entries: r.entries.map(normAudit) };
   }
   auditVerify() { return this.get<AuditVerify>('/audit/verify'); }
+  /** the tree of copies of a message (or of an alert's message) */
+  spread(q: { message_id?: number; alert_id?: number }) { return this.get<Spread>(`/officer/spread${qs(q)}`); }
+  contain(message_id: number, reason: string, scope: 'copy' | 'tree', action: ContainAction) {
+    return this.post<ContainResult>('/officer/contain', { message_id, reason, scope, action });
+  }
+  officerContext(q: { message_id?: number; alert_id?: number }, reason: string) {
+    return this.post<OfficerContext>('/officer/context', { ...q, reason });
+  }
 
   // admin
   adminUsers() { return this.get<{ users: User[] }>('/admin/users'); }

@@ -3,7 +3,8 @@
 import { Api, ApiError, newClientId, normAlert, type SendResult } from './api';
 import {
   Store, applyConversationUpdate, applyDelivered, applyNewMessage, applyPage, applyRead, applyRecall,
-  applyRecallToList, clearUnread, emptyThread, seedReceipts, sortConversations, type Thread,
+  applyRecallToList, applyRestoredToList, clearUnread, emptyThread, mergeMessages, seedReceipts, sortConversations,
+  type Thread,
 } from './store';
 import type { Alert, Conversation, DirUser, Message, ServerEvent, User } from './types';
 import { Live, wsUrl, type WsState } from './ws';
@@ -193,8 +194,17 @@ export class Client {
         if (this.openId.get() === e.message.conversation_id && e.message.sender_id !== this.me) this.markReadSoon(e.message.conversation_id);
         break;
       case 'message.recalled':
-        this.setThread(e.conversation_id, (t) => applyRecall(t, e.message_id));
-        this.conversations.update((l) => applyRecallToList(l, e.conversation_id, e.message_id));
+        this.setThread(e.conversation_id, (t) => applyRecall(t, e.message_id, e.contained));
+        this.conversations.update((l) => applyRecallToList(l, e.conversation_id, e.message_id, e.contained));
+        break;
+      case 'message.restored':
+        // re-read the one message as this reader may see it (the history rule)
+        void this.api.messages(e.conversation_id, e.message_id + 1, 1).then((r) => {
+          const m = r.messages.find((x) => x.id === e.message_id);
+          if (!m) return;
+          this.setThread(e.conversation_id, (t) => (t.loaded ? { ...t, messages: mergeMessages(t.messages, [m]) } : t));
+          this.conversations.update((l) => applyRestoredToList(l, m));
+        }, () => undefined);
         break;
       case 'message.burned':
         this.setThread(e.conversation_id, (t) => ({ ...t, messages: t.messages.map((m) => (m.id === e.message_id ? { ...m, text: null, burn_destroyed: true } : m)) }));

@@ -55,12 +55,12 @@ export function applyPage(t: Thread, page: Message[], nextBefore: number | null,
   };
 }
 
-export function applyRecall(t: Thread, messageId: number): Thread {
+export function applyRecall(t: Thread, messageId: number, contained?: Message['contained']): Thread {
   let hit = false;
   const messages = t.messages.map((m) => {
     if (m.id !== messageId) return m;
     hit = true;
-    return { ...m, recalled: true, text: null };
+    return contained ? { ...m, recalled: true, text: null, contained } : { ...m, recalled: true, text: null };
   });
   return hit ? { ...t, messages } : t;
 }
@@ -126,9 +126,14 @@ export function applyConversationUpdate(list: Conversation[], conv: Conversation
   return sortConversations(existing ? list.map((c) => (c.id === conv.id ? merged : c)) : [...list, merged]);
 }
 
-export function applyRecallToList(list: Conversation[], cid: number, mid: number): Conversation[] {
+export function applyRecallToList(list: Conversation[], cid: number, mid: number, contained?: Message['contained']): Conversation[] {
   return list.map((c) =>
-    c.id === cid && c.last_message?.id === mid ? { ...c, last_message: { ...c.last_message, recalled: true, text: null } } : c);
+    c.id === cid && c.last_message?.id === mid ? { ...c, last_message: { ...c.last_message, recalled: true, text: null, ...(contained ? { contained } : {}) } } : c);
+}
+
+/** A restored message (an officer lifted a quarantine), as history gives it now. */
+export function applyRestoredToList(list: Conversation[], m: Message): Conversation[] {
+  return list.map((c) => (c.id === m.conversation_id && c.last_message?.id === m.id ? { ...c, last_message: m } : c));
 }
 
 export function clearUnread(list: Conversation[], cid: number): Conversation[] {

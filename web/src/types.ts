@@ -58,6 +58,8 @@ export interface Message {
   /** history / last_message: an earlier message the policy keeps from an external reader (text null) */
   withheld?: boolean;
   forward: Forward | null;
+  /** an officer contained it (text null): members see a neutral notice */
+  contained?: 'quarantined' | 'removed';
   /** 'text' | 'reminder' (a fired reminder's card) | 'card' (a contact card) */
   kind?: 'text' | 'reminder' | 'card';
   reminder?: ReminderCard;
@@ -169,6 +171,10 @@ export interface Alert {
   handled_at: number | null;
   /** the conversation, for naming it (officers are seldom members): GET /alerts and /alerts/{id} */
   conversation?: AlertConversation;
+  /** where the alert's message stands in its forward tree (depth 0: an original) */
+  forward?: { depth: number; root_message_id: number; root_sender_id: number };
+  /** an officer contained the alert's message */
+  contained?: 'quarantined' | 'removed';
   // as the server sends them (normalised into comment/handled_* by normAlert)
   acked_by?: number | null;
   acked_at?: number | null;
@@ -214,7 +220,8 @@ export interface AuditEntry {
 export type ServerEvent =
   | { type: 'hello'; user: User; session_id: number; server_time: number }
   | { type: 'message.new'; message: Message }
-  | { type: 'message.recalled'; conversation_id: number; message_id: number }
+  | { type: 'message.recalled'; conversation_id: number; message_id: number; by?: 'officer'; contained?: 'quarantined' | 'removed' }
+  | { type: 'message.restored'; conversation_id: number; message_id: number }
   | { type: 'message.burned' | 'burn.opened'; conversation_id: number; message_id: number; user_id?: number }
   | { type: 'reminder.due'; conversation_id: number; message_id: number; reminder_id: number; text: string; late: boolean }
   | { type: 'receipt'; conversation_id: number; kind: 'delivered' | 'read'; message_id: number; user_ids: number[] }
@@ -227,3 +234,43 @@ export type ServerEvent =
   | { type: 'pong'; req?: number }
   | { type: 'message.ack'; req: number; message: Message; guard: GuardOutcome; duplicate: boolean }
   | { type: 'error'; req?: number; error: { code: string; message: string }; guard?: GuardOutcome };
+
+/** GET /officer/spread (docs/API.md, "Trace and contain"): one copy of a message. */
+export interface SpreadCopy {
+  message_id: number;
+  conversation: { id: number; kind: 'direct' | 'group'; title: string; external: boolean; member_ids?: number[] };
+  sender_id: number;
+  parent_id: number | null;
+  depth: number;
+  created_at: number;
+  state: 'visible' | 'recalled' | 'quarantined' | 'removed';
+  recipients: number[];
+  read_by: number[];
+}
+
+export interface Spread {
+  root_message_id: number;
+  root_sender_id: number;
+  truncated: boolean;
+  copies: SpreadCopy[];
+  totals: { copies: number; conversations: number; recipients: number; readers: number };
+}
+
+export type ContainAction = 'remove' | 'quarantine' | 'restore';
+
+export interface ContainResult {
+  action: ContainAction;
+  scope: 'copy' | 'tree';
+  root_message_id: number;
+  copies: number;
+  changed_count: number;
+  unchanged_count: number;
+  changed: { message_id: number; conversation_id: number }[];
+}
+
+/** POST /officer/context: the conversation around a message, for an officer with a reason. */
+export interface OfficerContext {
+  message_id: number;
+  conversation: Conversation;
+  messages: Message[];
+}

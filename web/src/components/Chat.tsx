@@ -53,7 +53,7 @@ function ConvList(props: { client: Client; openId: number | null }) {
                 <span class="avatar" aria-hidden="true">{title(x).slice(0, 1)}</span>
                 <span class="ci-main">
                   <span class="ci-title">{title(x)}{x.external && <span class="tag ext">{t('list.external')}</span>}</span>
-                  <span class="ci-last">{lm ? (lm.recalled ? t('list.recalled') : lm.withheld ? t('list.withheld') : `${x.kind === 'group' ? c.nameOf(lm.sender_id) + ': ' : ''}${workPreview(lm) ?? preview(lm.text)}`) : ''}</span>
+                  <span class="ci-last">{lm ? (lm.recalled ? t(lm.contained ? 'list.contained' : 'list.recalled') : lm.withheld ? t('list.withheld') : `${x.kind === 'group' ? c.nameOf(lm.sender_id) + ': ' : ''}${workPreview(lm) ?? preview(lm.text)}`) : ''}</span>
                 </span>
                 <span class="ci-side">
                   {lm && <time class="ci-time" dateTime={new Date(lm.created_at).toISOString()}>{formatShort(lm.created_at, now)}</time>}
@@ -179,6 +179,9 @@ function MessageItem(props: { client: Client; conv: Conversation; m: Message; ot
     const tm = setTimeout(() => tick((x) => x + 1), RECALL_WINDOW_MS - (Date.now() - m.created_at) + 50);
     return () => clearTimeout(tm);
   }, [canRecall]);
+  if (m.recalled && m.contained) {
+    return <div class="sys-line" data-testid="contained" data-msg-id={m.id}>{t(`chat.contained.${m.contained}`)}</div>;
+  }
   if (m.recalled) {
     return <div class="sys-line" data-testid="recalled" data-msg-id={m.id}>{mine ? t('chat.recalled_me') : t('chat.recalled_other', { name: c.nameOf(m.sender_id) })}</div>;
   }

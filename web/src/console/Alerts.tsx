@@ -4,7 +4,7 @@ import type { AlertFilter } from '../api';
 import { formatDateTime } from '../format';
 import { categoryLabel, reasonLabel, severityLabel, t, verdictLabel } from '../i18n';
 import { errMsg, go, useStore } from '../hooks';
-import type { Alert, Finding } from '../types';
+import type { Alert, Finding, OfficerContext } from '../types';
 import { RuleName } from '../components/GuardViews';
 import { convName, rememberConversations, UserLink } from './names';
 
@@ -153,7 +153,7 @@ export function Alerts(props: { client: Client; route: string[] }) {
                   onClick={() => go(`/console/alerts/${a.id}`)} onKeyDown={(e) => e.key === 'Enter' && go(`/console/alerts/${a.id}`)}>
                   <td class="nowrap">{formatDateTime(a.created_at)}</td>
                   <td><span class={`tag act-${a.kind === 'override' ? 'override' : a.verdict}`}>{a.kind === 'override' ? verdictLabel('override') : verdictLabel(a.verdict)}</span></td>
-                  <td>{categoryLabel(a.category)}</td>
+                  <td>{categoryLabel(a.category)}{a.forward && a.forward.depth > 0 && <span class="tag fwd-hop" data-testid="alert-hop" title={t('al.forward')}>{t('sp.hop', { n: a.forward.depth })}</span>}</td>
                   <td>{c.nameOf(a.user_id)}</td>
                   <td>{a.conversation_id !== null ? convName(c, a.conversation_id, a) : '—'}</td>
                   <td>{t(`al.status.${a.status}`)}</td>
@@ -228,6 +228,11 @@ function AlertDetail(props: { client: Client; alert: Alert; onChange: (a: Alert)
           : a.conversation_id !== null && c.conversations.get().some((x) => x.id === a.conversation_id)
             ? <a href={`#/chat/${a.conversation_id}`}>{t('al.msg_link', { id: a.message_id })}</a>
             : <span class="muted">{t('al.msg_id', { id: a.message_id })}</span>}</dd>
+        {a.forward && <><dt>{t('al.forward')}</dt><dd data-testid="alert-forward">
+          {a.forward.depth === 0 ? t('al.forward_origin') : t('al.forward_hop', { n: a.forward.depth, id: a.forward.root_message_id, name: c.nameOf(a.forward.root_sender_id) })}
+          {' '}<a href={`#/console/spread/${a.message_id}/${a.id}`} data-testid="alert-spread">{t('sp.open')}</a>
+        </dd></>}
+        {a.contained && <><dt>{t('al.contained')}</dt><dd data-testid="alert-contained">{t(`sp.state.${a.contained}`)}</dd></>}
         <dt>{t('al.justification')}</dt><dd data-testid="alert-justification">{a.justification ?? '—'}</dd>
         <dt>{t('al.status')}</dt><dd data-testid="alert-status">{t(`al.status.${a.status}`)}</dd>
         {a.comment && <><dt>{t('al.comment')}</dt><dd>{a.comment}</dd></>}
@@ -235,6 +240,7 @@ function AlertDetail(props: { client: Client; alert: Alert; onChange: (a: Alert)
       </dl>
       <h3>{t('al.findings')}</h3>
       <ul class="findings">{a.findings.map((f, i) => <FindingRow key={i} f={f} />)}</ul>
+      {a.message_id !== null && <AlertContext client={c} alert={a} />}
       {a.status !== 'resolved' && (
         <div class="handle">
           <label for="al-comment">{t('al.comment')}</label>
@@ -247,5 +253,52 @@ function AlertDetail(props: { client: Client; alert: Alert; onChange: (a: Alert)
       )}
       {err && <p class="error" role="alert">{err}</p>}
     </article>
+  );
+}
+
+/** The conversation around an alert's message, opened with a stated reason
+ * (POST /officer/context; the server audits it before answering). */
+function AlertContext(props: { client: Client; alert: Alert }) {
+  const c = props.client;
+  const a = props.alert;
+  const [reason, setReason] = useState('');
+  const [ctx, setCtx] = useState<OfficerContext | null>(null);
+  const [err, setErr] = useState('');
+  const open = async (e: Event) => {
+    e.preventDefault();
+    if (!reason.trim()) return setErr(t('sp.reason_required'));
+    try {
+      setCtx(await c.api.officerContext({ alert_id: a.id }, reason.trim()));
+      setErr('');
+    } catch (x) {
+      setErr(errMsg(x));
+    }
+  };
+  return (
+    <details class="al-context" data-testid="alert-context">
+      <summary>{t('ctx.title')}</summary>
+      {!ctx && (
+        <form onSubmit={open}>
+          <label for="ctx-reason">{t('ctx.reason')}</label>
+          <input id="ctx-reason" value={reason} onInput={(e) => setReason(e.currentTarget.value)} data-testid="context-reason" />
+          <button type="submit" data-testid="context-open">{t('ctx.open')}</button>
+        </form>
+      )}
+      {err && <p class="error" role="alert">{err}</p>}
+      {ctx && (
+        <>
+          <h4>{t('ctx.heading')}</h4>
+          <ol class="ctx-list" data-testid="context-messages">
+            {ctx.messages.map((m) => (
+              <li key={m.id} class={m.id === ctx.message_id ? 'this' : ''}>
+                <span class="muted small">{formatDateTime(m.created_at)} · {c.nameOf(m.sender_id)}</span>
+                {m.id === ctx.message_id && <span class="tag">{t('ctx.this')}</span>}
+                <div>{m.text ?? <span class="muted">{m.contained ? t(`chat.contained.${m.contained}`) : t('ctx.empty_text')}</span>}</div>
+              </li>
+            ))}
+          </ol>
+        </>
+      )}
+    </details>
   );
 }

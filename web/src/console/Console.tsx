@@ -5,6 +5,7 @@ import { Audit } from './Audit';
 import { Dashboard } from './Dashboard';
 import { Lexicons } from './Lexicons';
 import { GuardTest, Policy } from './Policy';
+import { Spread } from './Spread';
 import { Users } from './Users';
 import { ViewerWatermark } from '../components/Watermark';
 
@@ -14,6 +15,9 @@ const ADMIN_TABS: readonly string[] = ['users', 'policy', 'lexicons'];
 export function Console(props: { client: Client; route: string[] }) {
   const c = props.client;
   const tabs = TABS.filter((x) => !ADMIN_TABS.includes(x) || c.user.role === 'admin');
+  // #/console/spread/<message id>[/<alert id>]: opened from an alert, so it
+  // sits under the alerts tab
+  const spreadOf = props.route[1] === 'spread' ? Number(props.route[2]) || 0 : 0;
   const tab = (tabs as readonly string[]).includes(props.route[1]) ? props.route[1] : 'alerts';
   return (
     <div class="console">
@@ -23,7 +27,8 @@ export function Console(props: { client: Client; route: string[] }) {
       <div class="console-wrap">
       <div class="console-body">
         {tab === 'dashboard' && <Dashboard client={c} />}
-        {tab === 'alerts' && <Alerts client={c} route={props.route} />}
+        {spreadOf > 0 && <Spread client={c} messageId={spreadOf} alertId={Number(props.route[3]) || undefined} />}
+        {tab === 'alerts' && !spreadOf && <Alerts client={c} route={props.route} />}
         {tab === 'audit' && <Audit client={c} route={props.route} />}
         {tab === 'policy' && <Policy client={c} />}
         {tab === 'lexicons' && <Lexicons client={c} />}

@@ -12,6 +12,11 @@ export function rememberConversations(alerts: Alert[]): void {
   for (const a of alerts) if (a.conversation_id !== null && a.conversation) known.set(a.conversation_id, a.conversation);
 }
 
+/** One conversation as the server named it elsewhere (a spread's copies). */
+export function rememberConversation(id: number, info: AlertConversation): void {
+  known.set(id, info);
+}
+
 /** A conversation's name as the officer can read it: the group's title or
  * "A and B" for a direct chat; a conversation the console has not seen
  * named says so with its number. */

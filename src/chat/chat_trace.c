@@ -1,0 +1,198 @@
+/*
+ * chat_trace.c — the spread of a message (chat_trace.h): its forward tree
+ * read from provenance (store_message_spread), each copy with the people
+ * who could see it and those who read it, as the officers' JSON.
+ *
+ * Reads only. Bounded: at most STORE_SPREAD_MAX copies, and one member
+ * list per conversation (copies are grouped by conversation through a
+ * small cache, so 30 copies in 30 groups read 30 member lists).
+ */
+#include "chat_trace.h"
+
+#include "chat_json.h"
+#include "chat_view.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int chat_trace_root(store *st, int64_t message_id, int64_t *root)
+{
+    store_message m = {0};
+    int rc = store_message_get(st, message_id, &m);
+
+    if (!rc)
+        *root = m.forward_of ? m.forward_origin_id : m.id;
+    store_message_clear(&m);
+    return rc;
+}
+
+/* One conversation of the spread, read once. */
+typedef struct conv_info {
+    int64_t id;
+    store_conv conv;
+    store_members members;
+} conv_info;
+
+typedef struct conv_cache {
+    conv_info *items;
+    size_t n, cap;
+} conv_cache;
+
+static void cache_free(conv_cache *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        store_conv_clear(&c->items[i].conv);
+        store_members_free(&c->items[i].members);
+    }
+    free(c->items);
+}
+
+static int cache_get(store *st, conv_cache *c, int64_t id, conv_info **out)
+{
+    conv_info *ci;
+    int rc;
+
+    for (size_t i = 0; i < c->n; i++)
+        if (c->items[i].id == id) {
+            *out = &c->items[i];
+            return STORE_OK;
+        }
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 16;
+        conv_info *p = realloc(c->items, cap * sizeof *p);
+
+        if (!p)
+            return STORE_NOMEM;
+        c->items = p;
+        c->cap = cap;
+    }
+    ci = &c->items[c->n];
+    memset(ci, 0, sizeof *ci);
+    ci->id = id;
+    rc = store_conv_get(st, id, &ci->conv);
+    if (!rc)
+        rc = store_member_list(st, id, &ci->members);
+    if (rc) {
+        store_conv_clear(&ci->conv);
+        store_members_free(&ci->members);
+        return rc;
+    }
+    c->n++;
+    *out = ci;
+    return STORE_OK;
+}
+
+static const char *state_name(const store_message *m)
+{
+    const char *c = chat_json_contained_name(m->contained);
+
+    return c ? c : m->recalled ? "recalled" : "visible";
+}
+
+/* One copy: where, who forwarded it, who could see it, who read it. The
+ * text is not part of a spread (the officer opens a copy's context for
+ * that, with a reason). */
+static json_t *copy_json(const store_message *m, const conv_info *ci, json_t *seen,
+                         json_t *readers_all)
+{
+    json_t *rec = json_array(), *read = json_array(), *o = NULL;
+    char key[24];
+
+    if (!rec || !read)
+        goto fail;
+    for (size_t i = 0; i < ci->members.n; i++) {
+        const store_member *mb = &ci->members.items[i];
+        chat_viewer v = {.shared_history = ci->conv.shared_history,
+                         .history_from = mb->history_from};
+
+        if (mb->user_id == m->sender_id || !chat_viewer_sees_id(&v, m->id))
+            continue;
+        json_array_append_new(rec, json_integer((json_int_t)mb->user_id));
+        snprintf(key, sizeof key, "%lld", (long long)mb->user_id);
+        json_object_set_new(seen, key, json_true());
+        if (mb->read_id >= m->id) {
+            json_array_append_new(read, json_integer((json_int_t)mb->user_id));
+            json_object_set_new(readers_all, key, json_true());
+        }
+    }
+    o = json_pack("{s:I,s:{s:I,s:s,s:s,s:b},s:I,s:o,s:i,s:I,s:s,s:o,s:o}", "message_id",
+                  (json_int_t)m->id, "conversation", "id", (json_int_t)ci->conv.id, "kind",
+                  store_conv_kind_name(ci->conv.kind), "title",
+                  ci->conv.title ? ci->conv.title : "", "external", ci->conv.external, "sender_id",
+                  (json_int_t)m->sender_id, "parent_id",
+                  m->forward_of ? json_integer((json_int_t)m->forward_of) : json_null(), "depth",
+                  m->forward_depth, "created_at", (json_int_t)m->created_at, "state", state_name(m),
+                  "recipients", rec, "read_by", read);
+    rec = read = NULL;
+    if (o && ci->conv.kind == STORE_CONV_DIRECT) {
+        json_t *ids = json_array();
+
+        for (size_t i = 0; ids && i < ci->members.n; i++)
+            json_array_append_new(ids, json_integer((json_int_t)ci->members.items[i].user_id));
+        json_object_set_new(json_object_get(o, "conversation"), "member_ids",
+                            ids ? ids : json_array());
+    }
+fail:
+    json_decref(rec);
+    json_decref(read);
+    return o;
+}
+
+json_t *chat_trace_spread(const chat_env *e, int64_t message_id, chat_outcome *o)
+{
+    store_spread_query q = {0};
+    store_messages l = {0};
+    conv_cache cc = {0};
+    json_t *copies = NULL, *seen = NULL, *readers = NULL, *out = NULL;
+    size_t n_convs = 0;
+    int rc = chat_trace_root(e->st, message_id, &q.root_id);
+
+    if (!rc)
+        rc = store_message_spread(e->st, &q, &l);
+    if (rc == STORE_NOTFOUND || (!rc && !l.n)) {
+        chat_fail(o, 404, "not_found", "no such message");
+        goto fail;
+    }
+    if (rc)
+        goto store_fail;
+    copies = json_array();
+    seen = json_object();
+    readers = json_object();
+    if (!copies || !seen || !readers)
+        goto nomem;
+    for (size_t i = 0; i < l.n; i++) {
+        conv_info *ci = NULL;
+        size_t before = cc.n;
+        json_t *c;
+
+        rc = cache_get(e->st, &cc, l.items[i].conv_id, &ci);
+        if (rc)
+            goto store_fail;
+        n_convs += cc.n > before;
+        c = copy_json(&l.items[i], ci, seen, readers);
+        if (!c || json_array_append_new(copies, c))
+            goto nomem;
+    }
+    out = json_pack("{s:I,s:I,s:b,s:o,s:{s:I,s:I,s:I,s:I}}", "root_message_id",
+                    (json_int_t)q.root_id, "root_sender_id", (json_int_t)l.items[0].sender_id,
+                    "truncated", l.n == STORE_SPREAD_MAX, "copies", copies, "totals", "copies",
+                    (json_int_t)l.n, "conversations", (json_int_t)n_convs, "recipients",
+                    (json_int_t)json_object_size(seen), "readers",
+                    (json_int_t)json_object_size(readers));
+    copies = NULL;
+    if (!out)
+        goto nomem;
+    goto fail;
+store_fail:
+    chat_fail_store(e, o, rc, "spread");
+    goto fail;
+nomem:
+    chat_fail(o, 500, "internal", "out of memory");
+fail:
+    json_decref(copies);
+    json_decref(seen);
+    json_decref(readers);
+    cache_free(&cc);
+    store_messages_free(&l);
+    return out;
+}

@@ -1,0 +1,218 @@
+/*
+ * store_sqlite_trace.c — the SQLite backend's trace and contain (schema
+ * version 6, docs/STORE.md "Trace and contain"): the spread of a message
+ * by its forward provenance, and an officer's removal, quarantine and
+ * restore of one message. The writer contains many copies in one
+ * store_tx; each call here is one savepoint of it. Also the counts the
+ * early-warning rules ask for and the dashboard's statistics.
+ */
+#include "store/store_sqlite_int.h"
+
+#include <string.h>
+
+int sq_message_spread(store *s, const store_spread_query *qy, store_messages *out)
+{
+    sq *q = (sq *)s;
+    sqlite3_stmt *st;
+    int limit, rc;
+
+    memset(out, 0, sizeof *out);
+    if (!qy || qy->root_id <= 0 || qy->limit < 0 || qy->limit > STORE_SPREAD_MAX)
+        return STORE_INVAL;
+    limit = qy->limit ? qy->limit : STORE_SPREAD_MAX;
+    st = sq_stmt(q, SQ_MSG_SPREAD);
+    if (!st)
+        return sq_prep_rc(q);
+    sqlite3_bind_int64(st, 1, qy->root_id);
+    sqlite3_bind_int(st, 2, limit);
+    q->oom = false;
+    rc = sq_list(q, st, (void **)&out->items, &out->n, sizeof *out->items, sq_row_message);
+    if (rc)
+        store_messages_free(out);
+    return rc;
+}
+
+static int exec_id(sq *q, int id_stmt, int64_t a, int64_t b, int64_t c, int nargs)
+{
+    sqlite3_stmt *st = sq_stmt(q, id_stmt);
+
+    if (!st)
+        return sq_prep_rc(q);
+    sqlite3_bind_int64(st, 1, a);
+    if (nargs > 1)
+        sqlite3_bind_int64(st, 2, b);
+    if (nargs > 2)
+        sq_bind_id(st, 3, c);
+    return sq_exec(q, st);
+}
+
+/* What the action does from the message's state: the statements to run in
+ * order, none when there is nothing to do. */
+static int contain_steps(store_contain_action action, int64_t recalled_at, int contained,
+                         int steps[3])
+{
+    switch (action) {
+    case STORE_CONTAIN_QUARANTINE:
+        if (recalled_at || contained) /* recalled, quarantined or removed already */
+            return 0;
+        steps[0] = SQ_QUAR_INSERT;
+        steps[1] = SQ_QUAR_HIDE;
+        return 2;
+    case STORE_CONTAIN_REMOVE:
+        if (contained == STORE_CONTAINED_REMOVED || (recalled_at && !contained))
+            return 0; /* removed already, or its sender recalled it */
+        steps[0] = SQ_MSG_REMOVE;
+        steps[1] = SQ_QUAR_DELETE; /* the kept copy of a quarantined one */
+        return 2;
+    case STORE_CONTAIN_RESTORE:
+        if (contained != STORE_CONTAINED_QUARANTINED)
+            return 0;
+        steps[0] = SQ_QUAR_RESTORE;
+        steps[1] = SQ_QUAR_DELETE;
+        return 2;
+    }
+    return -1;
+}
+
+int sq_message_contain(store *s, int64_t id, store_contain_action action, int64_t actor,
+                       int64_t now, bool *changed)
+{
+    sq *q = (sq *)s;
+    sqlite3_stmt *st;
+    int64_t recalled_at = 0;
+    int contained = 0, steps[3], n = 0, rc;
+
+    if (changed)
+        *changed = false;
+    rc = sq_begin(q);
+    if (rc)
+        return rc;
+    st = sq_stmt(q, SQ_MSG_STATE);
+    if (!st) {
+        rc = sq_prep_rc(q);
+        goto done;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    rc = sq_step_row(q, st);
+    if (!rc) {
+        recalled_at = sqlite3_column_int64(st, 0);
+        contained = sqlite3_column_int(st, 1);
+    }
+    sq_done(st);
+    if (rc)
+        goto done;
+    n = contain_steps(action, recalled_at, contained, steps);
+    if (n < 0) {
+        rc = STORE_INVAL;
+        goto done;
+    }
+    for (int i = 0; i < n && !rc; i++) {
+        switch (steps[i]) {
+        case SQ_QUAR_INSERT:
+            rc = exec_id(q, steps[i], id, now, actor, 3);
+            break;
+        case SQ_QUAR_HIDE:
+        case SQ_MSG_REMOVE:
+            rc = exec_id(q, steps[i], id, now > 0 ? now : 1, 0, 2);
+            break;
+        default:
+            rc = exec_id(q, steps[i], id, 0, 0, 1);
+        }
+    }
+    /* A removal strips the alerts to their evidence, as a recall does; a
+     * quarantine keeps their context for the review. */
+    if (!rc && n && action == STORE_CONTAIN_REMOVE)
+        rc = sq_alerts_redact(q, id);
+    if (!rc && changed)
+        *changed = n > 0;
+done:
+    rc = sq_end(q, rc);
+    if (rc && changed)
+        *changed = false;
+    if (!rc && n && action == STORE_CONTAIN_REMOVE && q->depth == 0)
+        sq_erase_flush(s);
+    return rc;
+}
+
+/* ------------------------------------------------------ early warning */
+
+int sq_spread_conversations(store *s, int64_t root_id, int64_t since, int64_t *out)
+{
+    sq *q = (sq *)s;
+    sqlite3_stmt *st = sq_stmt(q, SQ_SPREAD_CONVS);
+    int rc;
+
+    *out = 0;
+    if (!st)
+        return sq_prep_rc(q);
+    sqlite3_bind_int64(st, 1, root_id);
+    sqlite3_bind_int64(st, 2, since);
+    rc = sq_step_row(q, st);
+    if (!rc)
+        *out = sqlite3_column_int64(st, 0);
+    sq_done(st);
+    return rc;
+}
+
+int sq_alert_count(store *s, const store_alert_count_query *qy, int64_t *out)
+{
+    sq *q = (sq *)s;
+    sqlite3_stmt *st;
+    int rc;
+
+    *out = 0;
+    if (!qy || qy->since <= 0)
+        return STORE_INVAL;
+    st = sq_stmt(q, SQ_ALERT_COUNT);
+    if (!st)
+        return sq_prep_rc(q);
+    sqlite3_bind_int64(st, 1, qy->since);
+    sqlite3_bind_int64(st, 2, qy->user_id);
+    sqlite3_bind_int64(st, 3, qy->conv_id);
+    sqlite3_bind_int64(st, 4, qy->message_id);
+    sq_bind_text(st, 5, qy->category);
+    sqlite3_bind_int(st, 6, qy->attempts);
+    sqlite3_bind_int(st, 7, qy->delivered);
+    rc = sq_step_row(q, st);
+    if (!rc)
+        *out = sqlite3_column_int64(st, 0);
+    sq_done(st);
+    return rc;
+}
+
+static int row_stat(sq *q, sqlite3_stmt *st, void *item)
+{
+    store_alert_stat *x = item;
+
+    x->day = sqlite3_column_int64(st, 0);
+    x->category = sq_col_text(q, st, 1);
+    x->rule = sq_col_text(q, st, 2);
+    x->verdict = sq_col_text(q, st, 3);
+    x->count = sqlite3_column_int64(st, 4);
+    return STORE_OK;
+}
+
+int sq_alert_stats(store *s, int64_t from, int64_t to, int64_t tz_offset_ms,
+                   store_alert_stat_rows *out)
+{
+    sq *q = (sq *)s;
+    sqlite3_stmt *st;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (to <= from || to - from > (int64_t)STORE_STATS_MAX_DAYS * 86400000 ||
+        tz_offset_ms < -14 * 3600000LL || tz_offset_ms > 14 * 3600000LL)
+        return STORE_INVAL;
+    st = sq_stmt(q, SQ_ALERT_STATS);
+    if (!st)
+        return sq_prep_rc(q);
+    sqlite3_bind_int64(st, 1, from);
+    sqlite3_bind_int64(st, 2, to);
+    sqlite3_bind_int64(st, 3, tz_offset_ms);
+    sqlite3_bind_int(st, 4, STORE_STATS_MAX);
+    q->oom = false;
+    rc = sq_list(q, st, (void **)&out->items, &out->n, sizeof *out->items, row_stat);
+    if (rc)
+        store_alert_stat_rows_free(out);
+    return rc;
+}
