@@ -12,6 +12,8 @@ import type { ContactCard, Conversation, Message, Reminder, RemindTarget, Repeat
 import { Dialog } from './Dialog';
 import { UserPicker } from './ChatDialogs';
 
+export { workPreview } from '../work';
+
 const REPEATS: Repeat[] = ['once', 'daily', 'workdays', 'weekly'];
 
 /** A fired reminder in the chat. */
@@ -295,12 +297,4 @@ export function ReminderBanner(props: { client: Client }) {
       <button type="button" class="link" onClick={() => c.reminderNotes.update((l) => l.slice(1))}>{t('common.close')}</button>
     </div>
   );
-}
-
-/** Summary of a work message for the conversation list (no burn content, ever). */
-export function workPreview(m: Message): string | null {
-  if (m.burn) return t('burn.preview');
-  if (m.kind === 'card') return t('card.preview');
-  if (m.kind === 'reminder') return `${t('rem.preview')} ${m.text ?? ''}`;
-  return null;
 }
