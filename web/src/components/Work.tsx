@@ -180,6 +180,10 @@ export function ReminderDialog(props: { client: Client; conv: Conversation; edit
     const at = new Date(when).getTime();
     if (!text.trim() || !Number.isFinite(at)) return setErr(t('rem.need'));
     const body = { text, at, repeat, tz: userTimeZone(), target, ...(target === 'members' ? { member_ids: sel } : {}) };
+    // Saving is a user's gesture: the moment to ask once for system
+    // notifications, so a reminder also reaches a page in the background.
+    const N = (globalThis as { Notification?: typeof Notification }).Notification;
+    if (N && N.permission === 'default') void N.requestPermission().catch(() => undefined);
     try {
       if (e0) await c.api.editReminder(e0.id, body);
       else await c.api.createReminder(props.conv.id, body);
