@@ -58,6 +58,8 @@ typedef struct chat_limits {
      * reader opened it, or after this long unopened. */
     int burn_after_open_seconds;
     int burn_unopened_seconds;
+    /* A reminder fired later than this after its time is marked late. */
+    int remind_late_seconds;
 } chat_limits;
 
 /* The domain's context: shared by every thread, immutable after start-up

@@ -336,7 +336,7 @@ static int plan_fields(const chat_env *e, rem_commit *c, const chat_remind_in *i
         chat_fail(o, 422, "invalid_time", "the time must be within the next 400 days");
         return -1;
     }
-    if (in->at && first <= now - CHAT_REMIND_LATE_MS) {
+    if (in->at && first <= now - (int64_t)e->chat->lim.remind_late_seconds * 1000) {
         chat_fail(o, 422, "invalid_time", "the time is in the past");
         return -1;
     }
@@ -662,7 +662,7 @@ void chat_remind_fire_plan(const chat_env *e, const store_reminder *r, int64_t n
     f->chat = e->chat;
     f->conv_id = r->conv_id;
     f->reminder_id = r->id;
-    f->late = now - r->at > CHAT_REMIND_LATE_MS;
+    f->late = now - r->at > (int64_t)e->chat->lim.remind_late_seconds * 1000;
     targets = json_array();
     for (size_t i = 0; targets && i < f->n; i++)
         json_array_append_new(targets, json_integer(f->users[i]));

@@ -21,9 +21,9 @@
 
 #include "chat_commit.h"
 
-/* A reminder fired more than this after its time is marked late (the
- * server was down, or busy). */
-#define CHAT_REMIND_LATE_MS 60000
+/* A reminder fired more than chat_limits.remind_late_seconds after its
+ * time is marked late (the server was down, or busy); a new time may be
+ * that much in the past. */
 
 /* The fields of a create (all but repeat/target/member_ids required) or
  * of an edit (NULL / 0: unchanged). */

@@ -58,6 +58,7 @@ int srv_config_defaults(srv_config *cfg)
     cfg->recall_window_seconds = 120;
     cfg->burn_after_open_seconds = 30;
     cfg->burn_unopened_seconds = 7 * 86400;
+    cfg->reminder_late_seconds = 60;
     cfg->limits.max_message_bytes = 16384;
     cfg->limits.max_body_bytes = 65536;
     cfg->limits.max_justification = 2000;
@@ -475,6 +476,10 @@ static int top_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
     }
     if (!strcmp(k, "burn_after_open_seconds")) {
         INT_FIELD(w, v, k, 1, 86400, c->burn_after_open_seconds);
+        return 0;
+    }
+    if (!strcmp(k, "reminder_late_seconds")) {
+        INT_FIELD(w, v, k, 1, 86400, c->reminder_late_seconds);
         return 0;
     }
     if (!strcmp(k, "burn_unopened_seconds")) {

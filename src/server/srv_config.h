@@ -70,6 +70,7 @@ typedef struct srv_config {
      * (burn_after_open_seconds) or after this long unopened */
     int burn_after_open_seconds;
     int burn_unopened_seconds;
+    int reminder_late_seconds; /* a reminder fired later than this is marked late */
     srv_limits limits;
     srv_login_limits login;
     bool totp_required[SRV_ROLE_COUNT];

@@ -62,7 +62,7 @@ for (const [size, viewport] of Object.entries(SIZES)) {
   for (const lang of ['zh', 'en']) {
     const tag = `${size}-${lang}`;
     const W = WORDS[lang];
-    const group = await call('POST', '/conversations', { kind: 'group', title: `项目组 ${tag}`, member_ids: [bob.id, carol.id] }, as.token);
+    const group = await call('POST', '/conversations', { kind: 'group', title: lang === 'zh' ? `项目组${++seq}` : `Project ${++seq}`, member_ids: [bob.id, carol.id] }, as.token);
     const page = await newPage(tag, viewport, lang);
     await login(page, 'bob');
     const press = async (loc) => {
@@ -100,7 +100,7 @@ for (const [size, viewport] of Object.entries(SIZES)) {
 
     await test(`${tag}: burn-after-reading: opened once, shown only while pressed and in front`, async () => {
       const dm = await call('POST', '/conversations', { kind: 'direct', member_ids: [bob.id] }, as.token);
-      const secret = `vault ${tag} ${Math.random().toString(36).slice(2, 8)}`;
+      const secret = `${lang === 'zh' ? '保险柜密码' : 'vault'} ${Math.floor(Math.random() * 1e8)}`;
       await call('POST', `/conversations/${dm.id}/messages`, { client_id: `b-${tag}`, text: secret, burn: true }, as.token);
       await openConv(page, dm.id);
       const bubble = page.locator('[data-testid=burn-card]').last();
@@ -141,10 +141,10 @@ for (const [size, viewport] of Object.entries(SIZES)) {
       await openConv(page, group.id);
       await page.locator('[data-testid=burn-toggle]').click();
       expectTrue((await page.locator('[data-testid=burn-toggle]').getAttribute('aria-pressed')) === 'true', 'toggle on');
-      await page.locator('[data-testid=composer]').fill(`pin ${tag} 4711`);
+      await page.locator('[data-testid=composer]').fill(`${lang === 'zh' ? '门禁' : 'pin'} ${tag} 4711`);
       await page.locator('[data-testid=send]').click();
       await page.locator('[data-testid=burn-sent]').last().waitFor();
-      expectTrue(!(await page.locator('[data-testid=messages]').textContent()).includes(`pin ${tag} 4711`), 'not shown to the sender');
+      expectTrue(!(await page.locator('[data-testid=messages]').textContent()).includes(`${tag} 4711`), 'not shown to the sender');
       expectTrue((await page.locator('[data-testid=burn-sent]').last().textContent()).includes(W.sent), 'says what it was');
       await page.locator('[data-testid=burn-toggle]').click();
       await shot(page, `work-burn-sent-${tag}`);
@@ -163,6 +163,29 @@ for (const [size, viewport] of Object.entries(SIZES)) {
       await card.locator('[data-testid=card-chat]').click();
       await page.waitForFunction(() => /#\/chat\/\d+/.test(location.hash) && document.querySelector('[data-testid=conv-title]')?.textContent === '张三');
     });
+
+    if (lang === 'zh') {
+      await test(`${tag}: no English in the Chinese interface of these screens`, async () => {
+        await openConv(page, group.id);
+        const words = await page.evaluate(() => {
+          const out = [];
+          const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+          for (let t; (t = w.nextNode());) {
+            const el = t.parentElement;
+            if (!el || el.closest('script, style, textarea') || !el.getClientRects().length) continue;
+            out.push(t.textContent);
+          }
+          for (const el of document.querySelectorAll('[placeholder], [title], [aria-label]')) {
+            for (const a of ['placeholder', 'title', 'aria-label']) if (el.getAttribute(a)) out.push(el.getAttribute(a));
+          }
+          return out.join(' ');
+        });
+        // logins are names; Cordon, English (the switch) and Enter/Shift (keys) are allowed
+        const allow = new Set(['Cordon', 'English', 'Enter', 'Shift', 'bob', 'carol', 'alice']);
+        const english = (words.replace(/@\w+/g, ' ').match(/[A-Za-z][A-Za-z'-]+/g) ?? []).filter((x) => !allow.has(x));
+        expectTrue(english.length === 0, `English words: ${[...new Set(english)].join(', ')}`);
+      });
+    }
 
     await test(`${tag}: the watermark names the viewer, the account and the time`, async () => {
       const wm = page.locator('[data-testid=watermark]').first();

@@ -9,6 +9,7 @@ import {
 import type { Alert, Conversation, DirUser, Message, ServerEvent, User } from './types';
 import { Live, wsUrl, type WsState } from './ws';
 import { getLang, translate } from './i18n';
+import { applyBurned } from './work';
 
 export class Client {
   readonly conversations = new Store<Conversation[]>([]);
@@ -207,7 +208,7 @@ export class Client {
         }, () => undefined);
         break;
       case 'message.burned':
-        this.setThread(e.conversation_id, (t) => ({ ...t, messages: t.messages.map((m) => (m.id === e.message_id ? { ...m, text: null, burn_destroyed: true } : m)) }));
+        this.setThread(e.conversation_id, (t) => applyBurned(t, e.message_id));
         break;
       case 'reminder.due': {
         this.reminderNotes.update((l) => [{ conversation_id: e.conversation_id, message_id: e.message_id, text: e.text, late: e.late }, ...l].slice(0, 5));

@@ -10,7 +10,8 @@ const { world } = require('../lib/fixture.js');
 const { Ws, conversation, history, assertError, newSession } = require('../lib/client.js');
 const { sleep } = require('../lib/server.js');
 
-const w = world({ a: {}, b: {}, c: {}, x: { external: true } });
+// "late" from 8 s on (default 60 s), so the downtime below can be short
+const w = world({ a: {}, b: {}, c: {}, x: { external: true } }, { config: { reminder_late_seconds: 8 } });
 
 const soon = (ms = 1500) => Date.now() + ms;
 
@@ -151,7 +152,7 @@ test('due while the server was down: fires once at start, marked late; repeats m
   const once = (await w.a.ok('POST', `/conversations/${conv.id}/reminders`, { text: 'during downtime', at, target: 'all' }, 201)).reminder;
   const daily = (await w.a.ok('POST', `/conversations/${conv.id}/reminders`, { text: 'every day', at, repeat: 'daily', tz: 'Asia/Shanghai', target: 'all' }, 201)).reminder;
   await w.srv.stop();
-  await sleep(62000 + 1500); // due while down, and later than the "late" threshold
+  await sleep(8000 + 2500); // due while down, and later than the "late" threshold
   await w.srv.restart();
   for (const api of [w.a, w.b]) api.base = w.srv.base;
   const ws = await Ws.open(w.b);

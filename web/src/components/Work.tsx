@@ -12,6 +12,8 @@ import type { ContactCard, Conversation, Message, Reminder, RemindTarget, Repeat
 import { Dialog } from './Dialog';
 import { UserPicker } from './ChatDialogs';
 
+export { workPreview } from '../work';
+
 const REPEATS: Repeat[] = ['once', 'daily', 'workdays', 'weekly'];
 
 /** A fired reminder in the chat. */
@@ -178,6 +180,10 @@ export function ReminderDialog(props: { client: Client; conv: Conversation; edit
     const at = new Date(when).getTime();
     if (!text.trim() || !Number.isFinite(at)) return setErr(t('rem.need'));
     const body = { text, at, repeat, tz: userTimeZone(), target, ...(target === 'members' ? { member_ids: sel } : {}) };
+    // Saving is a user's gesture: the moment to ask once for system
+    // notifications, so a reminder also reaches a page in the background.
+    const N = (globalThis as { Notification?: typeof Notification }).Notification;
+    if (N && N.permission === 'default') void N.requestPermission().catch(() => undefined);
     try {
       if (e0) await c.api.editReminder(e0.id, body);
       else await c.api.createReminder(props.conv.id, body);
@@ -295,12 +301,4 @@ export function ReminderBanner(props: { client: Client }) {
       <button type="button" class="link" onClick={() => c.reminderNotes.update((l) => l.slice(1))}>{t('common.close')}</button>
     </div>
   );
-}
-
-/** Summary of a work message for the conversation list (no burn content, ever). */
-export function workPreview(m: Message): string | null {
-  if (m.burn) return t('burn.preview');
-  if (m.kind === 'card') return t('card.preview');
-  if (m.kind === 'reminder') return `${t('rem.preview')} ${m.text ?? ''}`;
-  return null;
 }
