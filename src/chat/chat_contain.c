@@ -24,7 +24,6 @@
 #include <string.h>
 #include <time.h>
 
-
 typedef struct contain_item {
     int64_t id, conv_id;
     bool changed;

@@ -20,7 +20,6 @@
 #include <string.h>
 #include <time.h>
 
-
 typedef struct recall_commit {
     chat_commit base; /* first */
     const chat *chat;
