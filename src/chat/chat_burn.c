@@ -21,7 +21,6 @@
 #include <string.h>
 #include <time.h>
 
-
 typedef enum burn_op { BURN_OPEN, BURN_DESTROY } burn_op;
 
 typedef struct burn_commit {
