@@ -550,6 +550,10 @@ struct store_methods {
      * wrappers answer STORE_VERSION). */
     int (*member_get)(store *s, int64_t conv_id, int64_t user_id, store_member *out);
     int (*conv_set_shared_history)(store *s, int64_t id, bool shared, int64_t now);
+
+    /* Appended with schema version 5: uploads, files, attachments
+     * (store_files.h); NULL in a backend without them. */
+    const struct store_files_methods *files;
 };
 
 /* ------------------------------------------------------ memory helpers */

@@ -310,4 +310,7 @@ int sq_alert_list(store *s, const store_alert_filter *f, store_alerts *out);
 int sq_alert_ack(store *s, int64_t id, int64_t actor, const char *comment, int64_t now);
 int sq_alert_resolve(store *s, int64_t id, int64_t actor, const char *comment, int64_t now);
 
+/* store_sqlite_files.c: uploads, files, attachments (store_files.h). */
+extern const struct store_files_methods sq_files_methods;
+
 #endif
