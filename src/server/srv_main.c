@@ -547,10 +547,10 @@ static void shutdown_server(srv *s)
         lws_cancel_service(s->lws);
         service(s);
     }
-    srv_uploads_stop(s);
     srv_pool_stop(s);
     srv_receipts_flush(s->receipts);
     srv_writer_stop(s);
+    srv_uploads_stop(s);          /* after the writer: a recall removes blobs */
     srv_auditck_stop(s->auditck); /* after the last commit: its head is signed */
     s->auditck = NULL;
     drain_done(s);
@@ -576,9 +576,9 @@ static void cleanup(srv *s)
     if (s->ev) /* after the context: lws stops its watchers on it */
         ev_loop_destroy(s->ev);
     s->ev = NULL;
-    srv_uploads_stop(s);
     srv_pool_stop(s);
     srv_writer_stop(s);
+    srv_uploads_stop(s);
     srv_auditck_stop(s->auditck);
     if (s->sig_started) {
         pthread_kill(s->sig_th, SIGUSR2);

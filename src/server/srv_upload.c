@@ -807,6 +807,7 @@ int srv_uploads_start(srv *s)
         return -1;
     }
     free(dir);
+    s->chat.blobs = ups->blobs; /* recall removes bytes nothing refers to */
     ups->insp = srv_inspect_start(s);
     return ups->insp ? 0 : -1;
 }
@@ -818,6 +819,7 @@ void srv_uploads_stop(srv *s)
     if (!ups)
         return;
     srv_inspect_stop(ups->insp);
+    s->chat.blobs = NULL;
     blob_close(ups->blobs);
     while (ups->locks) {
         up_lock *l = ups->locks;

@@ -243,6 +243,9 @@ typedef struct store_message {
      * external when it was sent). false for messages older than schema
      * version 3: they count as inspected for internal readers only. */
     bool inspected_external;
+    /* Schema 5: the files the message delivers, as the API's JSON array
+     * text (docs/API.md "Attachments"); NULL when none. */
+    char *attachments;
 } store_message;
 
 typedef struct store_messages {

@@ -262,9 +262,13 @@ test('tus-js-client uploads a file with checksums off and resumes from the serve
   assert.equal(st.length, bytes.length);
 });
 
+// The image fixtures of the file guard's tests (tests/file/image), made
+// before the server starts (seconds of work an idle keep-alive would not survive).
+const imgDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-img-'));
+const gen = spawnSync('/usr/bin/python3', [path.join(ROOT, 'tests/file/image/gen_images.py'), imgDir], { encoding: 'utf8' });
+
 test('a GPS photo is delivered without its location; the sender is told', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-img-'));
-  const gen = spawnSync('/usr/bin/python3', [path.join(ROOT, 'tests/file/image/gen_images.py'), dir], { encoding: 'utf8' });
+  const dir = imgDir;
   assert.equal(gen.status, 0, gen.stderr);
   const conv = await conversation(w.a, [w.b], { title: 'photos' });
   const ws = await Ws.open(w.a);
