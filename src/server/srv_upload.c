@@ -61,40 +61,6 @@ void srv_req_header(srv_req *r, const char *name, const char *fmt, ...)
     r->xh[r->n_xh++].value = v;
 }
 
-/* ---- Upload-Metadata ------------------------------------------------------------ */
-
-int srv_tus_meta(const char *meta, const char *key, char *out, size_t cap)
-{
-    size_t kl = strlen(key);
-
-    for (const char *p = meta; p && *p;) {
-        const char *comma = strchr(p, ',');
-        size_t seg = comma ? (size_t)(comma - p) : strlen(p);
-        const char *sp;
-        size_t bin_len = 0;
-
-        while (seg && *p == ' ')
-            p++, seg--;
-        sp = memchr(p, ' ', seg);
-        if ((sp ? (size_t)(sp - p) : seg) == kl && !strncmp(p, key, kl)) {
-            const char *b64 = sp ? sp + 1 : p + seg;
-            size_t bl = (size_t)(p + seg - b64);
-
-            if (!cap)
-                return -1;
-            if (sodium_base642bin((unsigned char *)out, cap - 1, b64, bl, NULL, &bin_len, NULL,
-                                  sodium_base64_VARIANT_ORIGINAL))
-                return -1;
-            if (memchr(out, 0, bin_len))
-                return -1;
-            out[bin_len] = 0;
-            return 0;
-        }
-        p = comma ? comma + 1 : p + seg;
-    }
-    return 1;
-}
-
 /* ---- the upstream (loop) ------------------------------------------------------------ */
 
 static bool custom(struct lws *wsi, const char *name, char *buf, int cap)
