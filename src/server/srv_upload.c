@@ -471,8 +471,18 @@ static void stream_done(srv_req *r, srv_worker *w, int created_status)
          * else can see it. */
         blob_stage_close(u->bu);
         u->bu = NULL;
-        if (store_upload_update(w->st, u->id, STORE_UP_INSPECTING, NULL, NULL) == STORE_OK)
+        if (store_upload_update(w->st, u->id, STORE_UP_INSPECTING, NULL, NULL) == STORE_OK) {
+            store_upload up = {0};
+
+            /* "inspecting" to the uploader's sockets, then the verdict
+             * when the inspection ends (srv_inspect.c) */
+            if (!store_upload_get(w->st, u->id, &up))
+                srv_emit(&r->job, SRV_EV_USERS,
+                         srv_event_buf("upload.state", srv_upload_json(&up, offset)), 0, 0,
+                         &up.user_id, 1);
+            store_upload_clear(&up);
             srv_inspect_queue(w->srv, u->id);
+        }
     }
     srv_reply(r, created_status, NULL);
 }
