@@ -654,8 +654,10 @@ void srv_h_upload_patch(srv_req *r, srv_worker *w)
         goto out;
     }
     if (up.state != STORE_UP_UPLOADING || up.expires_at <= r->now) {
-        srv_error(r, up.state == STORE_UP_UPLOADING ? 410 : 409, "upload_finished",
-                  "this upload takes no more bytes");
+        if (up.state == STORE_UP_UPLOADING)
+            srv_error(r, 410, "upload_expired", "this upload expired");
+        else
+            srv_error(r, 409, "upload_finished", "this upload takes no more bytes");
         goto out;
     }
     /* Still a member: a removed member's upload stops here. */
@@ -686,6 +688,12 @@ void srv_h_upload_head(srv_req *r, srv_worker *w)
     tus_common(r);
     if (load_own(r, w, &up))
         return;
+    if (up.state == STORE_UP_UPLOADING && up.expires_at <= r->now) {
+        /* expired: its bytes go at the next housekeeping */
+        srv_error(r, 410, "upload_expired", "this upload expired");
+        store_upload_clear(&up);
+        return;
+    }
     srv_req_header(r, "upload-offset:", "%lld", (long long)current_offset(w->srv, &up));
     srv_req_header(r, "upload-length:", "%lld", (long long)up.length);
     expires_header(r, up.expires_at);
@@ -785,7 +793,11 @@ int srv_uploads_start(srv *s)
     free(dir);
     s->chat.blobs = ups->blobs; /* recall removes bytes nothing refers to */
     ups->insp = srv_inspect_start(s);
-    return ups->insp ? 0 : -1;
+    if (!ups->insp)
+        return -1;
+    /* what expired while the server was down goes now, not in a minute */
+    srv_uploads_expire(s, s->st, srv_now_ms());
+    return 0;
 }
 
 void srv_uploads_stop(srv *s)
