@@ -28,6 +28,7 @@
 
 #include <errno.h>
 #include <leptonica/allheaders.h>
+#include <nettle/sha2.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -72,19 +73,19 @@ void srv_inspect_push(srv_inspector *in, const char *upload_id)
 /* The SHA-256 of what fd holds, hex. */
 static int hash_fd(int fd, char out[65])
 {
-    crypto_hash_sha256_state h;
-    unsigned char buf[1 << 16], d[crypto_hash_sha256_BYTES];
+    struct sha256_ctx h;
+    unsigned char buf[1 << 16], d[SHA256_DIGEST_SIZE];
     ssize_t n;
     off_t off = 0;
 
-    crypto_hash_sha256_init(&h);
+    sha256_init(&h);
     while ((n = pread(fd, buf, sizeof buf, off)) > 0) {
-        crypto_hash_sha256_update(&h, buf, (unsigned long long)n);
+        sha256_update(&h, (size_t)n, buf);
         off += n;
     }
     if (n < 0)
         return -1;
-    crypto_hash_sha256_final(&h, d);
+    sha256_digest(&h, sizeof d, d);
     sodium_bin2hex(out, 65, d, sizeof d);
     return 0;
 }
