@@ -26,7 +26,7 @@ with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:
 fs.writeFileSync(path.join(dir, 'secret.txt'), '机密★10年 the plan\n');
 const zipped = spawnSync('zip', ['-q', '-j', '-P', 'pw', path.join(dir, 'locked.zip'), path.join(dir, 'secret.txt')]);
 
-const w = world({ a: {}, b: {}, c: {}, x: { external: true } });
+const w = world({ a: {}, b: {}, c: {}, x: { external: true }, o: { role: 'officer' } });
 
 const b64 = (s) => Buffer.from(String(s)).toString('base64');
 const TUS = { 'Tus-Resumable': '1.0.0' };
@@ -117,6 +117,18 @@ test('a photographed marked page is stopped: blocked upload, the send refused na
   // nobody but the sender can fetch it
   assert.equal((await download(w.b, up.file_id)).status, 404);
   assert.equal((await download(w.a, up.file_id)).status, 200);
+  // the officers' alert names the file (name, type, size, where), and an
+  // officer may open it from there: audited
+  const alerts = await w.o.ok('GET', `/alerts?conversation_id=${conv.id}`);
+  const al = alerts.alerts.find((x) => x.verdict === 'block');
+  assert.ok(al, JSON.stringify(alerts));
+  const ff = al.findings.find((f) => f.file && f.file.id === up.file_id);
+  assert.ok(ff, JSON.stringify(al.findings));
+  assert.deepEqual({ name: ff.file.name, mime: ff.file.mime }, { name: 'IMG_0001.jpg', mime: 'image/jpeg' });
+  assert.ok(ff.file.size > 0 && ff.location.startsWith('IMG_0001.jpg'));
+  assert.equal((await download(w.o, up.file_id)).status, 200, 'the officer opens it');
+  const audit = await w.o.ok('GET', '/audit?limit=200');
+  assert.ok(audit.entries.some((e) => e.event === 'file.open' && e.target === `file:${up.file_id}`), 'file.open audited');
   const h = await history(w.b, conv.id);
   assert.ok(!h.text.includes('IMG_0001'), 'nothing of it in history');
 });
