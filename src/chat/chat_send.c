@@ -967,6 +967,8 @@ int chat_forward_plan(const chat_env *e, const chat_caller *who, int64_t src_id,
 {
     store_message src = {0};
     chat_forward *f = NULL;
+    const char **att_ids = NULL;
+    size_t n_att = 0;
     char cid[96];
     int rc = -1;
 
@@ -986,12 +988,19 @@ int chat_forward_plan(const chat_env *e, const chat_caller *who, int64_t src_id,
         goto out;
     }
     f->n = n;
+    /* the source's files go along, judged for each target (plan_attachments) */
+    if (forward_attachments(&src, &att_ids, &n_att)) {
+        chat_fail(o, 500, "internal", "out of memory");
+        goto out;
+    }
     for (size_t i = 0; i < n; i++) {
         chat_send_in in = {.conv_id = targets[i],
                            .client_id = cid,
                            .text = src.text,
                            .len = src.text_len,
-                           .forward_of = src.id};
+                           .forward_of = src.id,
+                           .attachments = att_ids,
+                           .n_attachments = n_att};
 
         snprintf(cid, sizeof cid, "%.40s:fwd:%lld:%lld", client_id ? client_id : "auto",
                  (long long)src.id, (long long)targets[i]);
@@ -1005,6 +1014,9 @@ int chat_forward_plan(const chat_env *e, const chat_caller *who, int64_t src_id,
 out:
     chat_forward_free(f);
     store_message_clear(&src);
+    for (size_t i = 0; i < n_att; i++)
+        free((char *)att_ids[i]);
+    free(att_ids);
     return rc;
 }
 
@@ -1026,8 +1038,9 @@ json_t *chat_forward_results(chat_forward *f)
         if (item && o->code)
             json_object_set_new(item, "error",
                                 json_pack("{s:s,s:s}", "code", o->code, "message", o->message));
+        /* recursive: an error's parameters (extra.error) join its code */
         if (item && o->extra)
-            json_object_update(item, o->extra);
+            json_object_update_recursive(item, o->extra);
         json_array_append_new(results, item);
     }
     return json_pack("{s:o}", "results", results);

@@ -194,3 +194,20 @@ test('base64 smuggling in the text is still caught next to a file', async () => 
   const r = await sendFiles(w.a, conv.id, [up.file_id], `data: ${smuggled}`);
   assert.ok([403, 409].includes(r.status), `${r.status} ${r.text}`);
 });
+
+test('a forward carries the files, judged for each target', async () => {
+  const src = await conversation(w.a, [w.b], { title: 'att-fwd-src' });
+  const dst = await conversation(w.b, [w.c], { title: 'att-fwd-dst' });
+  const ext = await conversation(w.b, [w.x], { title: 'att-fwd-ext' });
+  const up = await uploadFile(w.a, src.id, Buffer.from('forward me\n'.repeat(50)), 'fwd.txt');
+  const m = await sendFiles(w.a, src.id, [up.file_id], 'have a look');
+  assert.equal(m.status, 201, m.text);
+  const r = await w.b.ok('POST', `/messages/${m.body.message.id}/forward`, { conversation_ids: [dst.id, ext.id], client_id: 'fwd-att' }, 200);
+  const byConv = Object.fromEntries(r.results.map((x) => [x.conversation_id, x]));
+  assert.equal(byConv[dst.id].status, 201, JSON.stringify(byConv[dst.id]));
+  assert.equal(byConv[dst.id].message.attachments[0].id, up.file_id);
+  assert.equal((await download(w.c, up.file_id)).status, 200, 'a member of the target downloads it');
+  assert.equal(byConv[ext.id].status, 409, 'not judged for outsiders: refused');
+  assert.equal(byConv[ext.id].error.code, 'attachment_not_ready');
+  assert.equal((await download(w.x, up.file_id)).status, 404);
+});
