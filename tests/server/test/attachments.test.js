@@ -4,7 +4,7 @@
 // and files; who may download what (members, removed members, non-members,
 // external conversations, held and blocked files, recalled messages);
 // photographed marked pages stopped; archives that cannot be inspected.
-const { test } = require('node:test');
+const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -25,6 +25,8 @@ with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:
 `, path.join(dir, 'bomb.zip')]);
 fs.writeFileSync(path.join(dir, 'secret.txt'), '机密★10年 the plan\n');
 const zipped = spawnSync('zip', ['-q', '-j', '-P', 'pw', path.join(dir, 'locked.zip'), path.join(dir, 'secret.txt')]);
+
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const w = world({ a: {}, b: {}, c: {}, x: { external: true }, o: { role: 'officer' } });
 
