@@ -211,6 +211,7 @@ void store_message_clear(store_message *m)
     free(m->kind);
     free(m->meta);
     free(m->inbound_warning);
+    free(m->attachments);
     memset(m, 0, sizeof *m);
 }
 

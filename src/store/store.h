@@ -263,6 +263,9 @@ typedef struct store_message {
      * the warning as JSON ({"action":..., "findings":[...]}), shown to
      * internal members only (chat_view.h). NULL when none. */
     char *inbound_warning;
+    /* Schema 5: the files the message delivers, as the API's JSON array
+     * text (docs/API.md "Attachments"); NULL when none. */
+    char *attachments;
 } store_message;
 
 /* store_message.burn */
@@ -731,6 +734,9 @@ struct store_methods {
                      bool *first);
     int (*burn_due)(store *s, int64_t now, int64_t *ids, size_t cap, size_t *n_out);
     int (*burn_destroy)(store *s, int64_t msg_id);
+    /* Appended with schema version 5: uploads, files, attachments
+     * (store_files.h); NULL in a backend without them. */
+    const struct store_files_methods *files;
 };
 
 /* ------------------------------------------------------ memory helpers */

@@ -1089,6 +1089,7 @@ static const store_methods sq_methods = {
     .burn_open = sq_burn_open,
     .burn_due = sq_burn_due,
     .burn_destroy = sq_burn_destroy,
+    .files = &sq_files_methods,
 };
 
 static int pragma(sq *q, const char *sql)

@@ -106,6 +106,7 @@ static int row_msg(sq *q, sqlite3_stmt *st, void *item)
     m->burn = sqlite3_column_int(st, 18);
     m->burn_deadline = sqlite3_column_int64(st, 19);
     m->inbound_warning = sq_col_text(q, st, 20);
+    m->attachments = sq_col_text(q, st, 21);
     return STORE_OK;
 }
 
