@@ -639,8 +639,8 @@ int chat_send_plan(const chat_env *e, const chat_caller *who, const chat_send_in
         goto fail;
     }
     if (plan_check(e, in, o) || plan_authorise(e, who, in->conv_id, &conv, o) ||
-        plan_attachments(e, who, in, conv, &att, o) || plan_inspect(e, in, conv->external, &res, o) ||
-        plan_inbound(e, who, in, conv, &inbound, o))
+        plan_attachments(e, who, in, conv, &att, o) ||
+        plan_inspect(e, in, conv->external, &res, o) || plan_inbound(e, who, in, conv, &inbound, o))
         goto fail;
     if (att.verdict > res->verdict) {
         /* the message's verdict: the strongest of its text's and files' */
