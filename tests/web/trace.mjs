@@ -192,6 +192,19 @@ for (const [lang, vp, tag] of [['zh', { width: 390, height: 844 }, 'phone-zh'], 
   });
 }
 
+await test('the dashboard charts the server\'s statistics over a chosen period', async () => {
+  await O.goto(`${base}/#/console/dashboard`);
+  await O.locator('[data-testid=chart-category]').waitFor();
+  const total = Number(await O.locator('[data-testid=stat-total]').textContent());
+  const st = await call('GET', `/officer/stats?from=${Date.now() - 14 * 86400000}&to=${Date.now() + 1000}`, undefined, h.adminToken);
+  expectTrue(total === st.total && total >= 5, `total ${total} vs server ${st.total}`);
+  await O.locator('[data-testid=db-period]').selectOption('30');
+  await O.locator('[data-testid=chart-category]').waitFor();
+  const english = await englishIn(O);
+  expectTrue(english.length === 0, `English in the zh dashboard: ${english.join('; ')}`);
+  await shot(O, 'dashboard-desktop-zh');
+});
+
 await test('no script errors in any page', async () => {
   expectTrue(errors.length === 0, errors.join('\n'));
 });

@@ -2,7 +2,7 @@
 // cookie the server sets at login (SameSite=Strict), so no token is kept in
 // script-reachable storage.
 import type {
-  Alert, AuditEntry, AuditVerify, ContainAction, ContainResult, Conversation, DirUser, GuardOutcome, Message,
+  Alert, AlertStats, AuditEntry, AuditVerify, ContainAction, ContainResult, Conversation, DirUser, GuardOutcome, Message,
   OfficerContext, Session, Spread, User,
 } from './types';
 
@@ -194,6 +194,10 @@ export class Api {
     return { ...r, entries: r.entries.map(normAudit) };
   }
   auditVerify() { return this.get<AuditVerify>('/audit/verify'); }
+  /** alerts over a period counted by the server (days in the browser's zone) */
+  stats(from: number, to: number, tz_offset_minutes = -new Date().getTimezoneOffset()) {
+    return this.get<AlertStats>(`/officer/stats${qs({ from, to, tz_offset_minutes })}`);
+  }
   /** the tree of copies of a message (or of an alert's message) */
   spread(q: { message_id?: number; alert_id?: number }) { return this.get<Spread>(`/officer/spread${qs(q)}`); }
   contain(message_id: number, reason: string, scope: 'copy' | 'tree', action: ContainAction) {

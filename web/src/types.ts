@@ -187,6 +187,20 @@ export type ServerEvent =
   | { type: 'message.ack'; req: number; message: Message; guard: GuardOutcome; duplicate: boolean }
   | { type: 'error'; req?: number; error: { code: string; message: string }; guard?: GuardOutcome };
 
+/** GET /officer/stats: alerts over a period, counted by the server. */
+export interface AlertStats {
+  from: number;
+  to: number;
+  tz_offset_minutes: number;
+  total: number;
+  truncated: boolean;
+  by_day: Record<string, number>;
+  by_category: Record<string, number>;
+  by_rule: Record<string, number>;
+  by_verdict: Record<string, number>;
+  rows: { day: number; category: string; rule: string | null; verdict: string; count: number }[];
+}
+
 /** GET /officer/spread (docs/API.md, "Trace and contain"): one copy of a message. */
 export interface SpreadCopy {
   message_id: number;

@@ -8,7 +8,7 @@ import type { Alert, Finding, OfficerContext } from '../types';
 import { RuleName } from '../components/GuardViews';
 import { convName, rememberConversations, UserLink } from './names';
 
-const CATS = ['marking', 'lexicon', 'pii', 'secret', 'link', 'uninspectable', 'guard.probing'];
+const CATS = ['marking', 'lexicon', 'pii', 'secret', 'link', 'uninspectable', 'guard.probing', 'warning.spread', 'warning.attempts', 'warning.external'];
 
 function matches(a: Alert, f: AlertFilter): boolean {
   if (f.status && a.status !== f.status) return false;
