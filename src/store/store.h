@@ -615,6 +615,7 @@ struct store_methods {
     int (*alert_count)(store *s, const store_alert_count_query *q, int64_t *out);
     int (*alert_stats)(store *s, int64_t from, int64_t to, int64_t tz_offset_ms,
                        store_alert_stat_rows *out);
+    int (*quarantine_text)(store *s, int64_t id, char **text, size_t *len);
 };
 
 /* ------------------------------------------------------ memory helpers */
@@ -940,6 +941,14 @@ static inline int store_message_contain(store *s, int64_t id, store_contain_acti
     return s->methods->message_contain
                ? s->methods->message_contain(s, id, action, actor, now, changed)
                : STORE_VERSION;
+}
+
+/* The text an officer's quarantine keeps aside for review (*text a heap
+ * string, free()); STORE_NOTFOUND when the message is not quarantined. */
+static inline int store_quarantine_text(store *s, int64_t id, char **text, size_t *len)
+{
+    return s->methods->quarantine_text ? s->methods->quarantine_text(s, id, text, len)
+                                       : STORE_VERSION;
 }
 
 /* After a transaction that erased content (store_message_contain with

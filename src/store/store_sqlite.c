@@ -1077,6 +1077,7 @@ static const store_methods sq_methods = {
     .spread_conversations = sq_spread_conversations,
     .alert_count = sq_alert_count,
     .alert_stats = sq_alert_stats,
+    .quarantine_text = sq_quarantine_text,
 };
 
 static int pragma(sq *q, const char *sql)

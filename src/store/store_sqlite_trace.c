@@ -134,6 +134,31 @@ done:
     return rc;
 }
 
+int sq_quarantine_text(store *s, int64_t id, char **text, size_t *len)
+{
+    sq *q = (sq *)s;
+    sqlite3_stmt *st = sq_stmt(q, SQ_QUAR_TEXT);
+    int rc;
+
+    *text = NULL;
+    *len = 0;
+    if (!st)
+        return sq_prep_rc(q);
+    sqlite3_bind_int64(st, 1, id);
+    q->oom = false;
+    rc = sq_step_row(q, st);
+    if (!rc) {
+        *text = sq_col_text(q, st, 0);
+        *len = *text ? (size_t)sqlite3_column_bytes(st, 0) : 0;
+        if (q->oom)
+            rc = STORE_NOMEM;
+        else if (!*text)
+            rc = STORE_NOTFOUND;
+    }
+    sq_done(st);
+    return rc;
+}
+
 /* ------------------------------------------------------ early warning */
 
 int sq_spread_conversations(store *s, int64_t root_id, int64_t since, int64_t *out)

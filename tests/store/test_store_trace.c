@@ -175,6 +175,15 @@ static void test_contain_states(void **state)
     store_message_clear(&m);
     raw(f, "SELECT body FROM message_quarantine WHERE message_id = ?", id, buf, sizeof buf);
     assert_string_equal(buf, "drawing of the site");
+    {
+        char *text = NULL;
+        size_t len = 0;
+
+        assert_int_equal(store_quarantine_text(f->s, id, &text, &len), STORE_OK);
+        assert_string_equal(text, "drawing of the site");
+        assert_int_equal(len, strlen(text));
+        free(text);
+    }
     assert_int_equal(
         store_message_contain(f->s, id, STORE_CONTAIN_QUARANTINE, f->c, 3150, &changed), STORE_OK);
     assert_false(changed);
@@ -189,6 +198,13 @@ static void test_contain_states(void **state)
     store_message_clear(&m);
     raw(f, "SELECT count(*) FROM message_quarantine WHERE message_id = ?", id, buf, sizeof buf);
     assert_string_equal(buf, "0");
+    {
+        char *text = NULL;
+        size_t len = 0;
+
+        assert_int_equal(store_quarantine_text(f->s, id, &text, &len), STORE_NOTFOUND);
+        assert_null(text);
+    }
     /* quarantine then remove: the kept copy goes too */
     assert_int_equal(
         store_message_contain(f->s, id, STORE_CONTAIN_QUARANTINE, f->c, 3300, &changed), STORE_OK);

@@ -60,6 +60,8 @@ export interface Message {
   forward: Forward | null;
   /** an officer contained it (text null): members see a neutral notice */
   contained?: 'quarantined' | 'removed';
+  /** POST /officer/context only: the text a quarantine keeps for review */
+  held_text?: string;
 }
 
 export interface Conversation {
