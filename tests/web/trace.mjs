@@ -136,6 +136,8 @@ await test('hold for review, restore, then remove every copy: the member sees it
   const notice = await A.locator(`[data-msg-id="${c3.id}"]`).textContent();
   expectTrue(notice.includes('此消息已被保密管理员撤回'), `removed notice: ${notice}`);
   expectTrue(!(await A.locator('body').textContent()).includes('13800138000'), 'nothing left on the member\'s screen');
+  // the removed copies no longer count as unread in the list
+  await A.waitForFunction(() => !document.querySelector('[data-testid=unread]'), null, { timeout: 5000 });
   await O.locator('[data-testid=spread-node][data-state=removed]').nth(4).waitFor();
   const english = [...await englishIn(O), ...await englishIn(A)];
   expectTrue(english.length === 0, `English in zh: ${english.join('; ')}`);
