@@ -272,6 +272,23 @@ typedef struct store_spread_query {
 
 #define STORE_SPREAD_MAX 5000
 
+/* One member of one conversation a spread reaches (store_spread_members):
+ * the conversation's fields repeated on each of its members' rows. */
+typedef struct store_spread_member {
+    int64_t conv_id;
+    store_conv_kind kind;
+    char *title;
+    bool external, shared_history;
+    int64_t user_id, history_from, read_id;
+} store_spread_member;
+
+typedef struct store_spread_members {
+    store_spread_member *items;
+    size_t n;
+} store_spread_member_rows;
+
+void store_spread_member_rows_free(store_spread_member_rows *l);
+
 /* Counting alerts for the early-warning rules (store_alert_count). Zero
  * fields do not filter. */
 typedef struct store_alert_count_query {
@@ -616,6 +633,7 @@ struct store_methods {
     int (*alert_stats)(store *s, int64_t from, int64_t to, int64_t tz_offset_ms,
                        store_alert_stat_rows *out);
     int (*quarantine_text)(store *s, int64_t id, char **text, size_t *len);
+    int (*spread_members)(store *s, int64_t root_id, store_spread_member_rows *out);
 };
 
 /* ------------------------------------------------------ memory helpers */
@@ -959,6 +977,15 @@ static inline int store_quarantine_text(store *s, int64_t id, char **text, size_
 static inline int store_erase_flush(store *s)
 {
     return s->methods->erase_flush ? s->methods->erase_flush(s) : STORE_OK;
+}
+
+/* The members of every conversation the spread of root_id reaches, in one
+ * read, ordered by conversation then user (conversations without members
+ * have no row). At most STORE_SPREAD_MAX * 4 rows: STORE_CONFLICT beyond
+ * (the caller then reads conversation by conversation). */
+static inline int store_spread_members(store *s, int64_t root_id, store_spread_member_rows *out)
+{
+    return s->methods->spread_members ? s->methods->spread_members(s, root_id, out) : STORE_VERSION;
 }
 
 /* How many conversations hold the root or a copy of it created at or

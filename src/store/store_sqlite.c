@@ -1078,6 +1078,7 @@ static const store_methods sq_methods = {
     .alert_count = sq_alert_count,
     .alert_stats = sq_alert_stats,
     .quarantine_text = sq_quarantine_text,
+    .spread_members = sq_spread_members,
 };
 
 static int pragma(sq *q, const char *sql)

@@ -146,6 +146,20 @@ static void test_spread(void **state)
     store_messages_free(&l);
     q.limit = STORE_SPREAD_MAX + 1;
     assert_int_equal(store_message_spread(f->s, &q, &l), STORE_INVAL);
+    {
+        store_spread_member_rows mr = {0};
+
+        /* g1 (a, b), g2 (b, c), g3 (b, a): six rows, by conversation then user */
+        assert_int_equal(store_spread_members(f->s, root, &mr), STORE_OK);
+        assert_int_equal(mr.n, 6);
+        assert_int_equal(mr.items[0].conv_id, f->g1);
+        assert_int_equal(mr.items[0].user_id, f->a);
+        assert_int_equal(mr.items[2].conv_id, f->g2);
+        assert_int_equal(mr.items[5].conv_id, f->g3);
+        assert_int_equal(mr.items[5].kind, STORE_CONV_GROUP);
+        assert_string_equal(mr.items[5].title, "g");
+        store_spread_member_rows_free(&mr);
+    }
     assert_int_equal(store_spread_conversations(f->s, root, 0, &n), STORE_OK);
     assert_int_equal(n, 3);
     assert_int_equal(store_spread_conversations(f->s, root, 2150, &n), STORE_OK);
