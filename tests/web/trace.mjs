@@ -108,6 +108,7 @@ await test('from an alert on a forwarded copy, the spread shows every copy as a 
   for (const t of ['研发一组', '研发二组', '采购群', '外包对接群', '财务群']) expectTrue(convs.some((x) => x.includes(t)), `${t} named: ${convs}`);
   // the branch at 研发二组 indents; the chain does not
   expectTrue(await O.locator('.sp-kids [data-testid=spread-node]').count() === 3, 'two branches of 研发二组');
+  expectTrue(await O.locator('[data-testid=spread-map] .sp-dot').count() === 5, 'one square per copy at a glance');
   const english = await englishIn(O);
   expectTrue(english.length === 0, `English in the zh spread view: ${english.join('; ')}`);
   await shot(O, 'spread-desktop-zh');

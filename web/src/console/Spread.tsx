@@ -36,7 +36,7 @@ function CopyNode(props: NodeProps & { copy: SpreadCopy; branches: SpreadCopy[] 
   const unread = x.recipients.filter((u) => !x.read_by.includes(u));
   const pct = x.recipients.length ? Math.round((100 * x.read_by.length) / x.recipients.length) : 0;
   return (
-    <li class={`sp-node st-${x.state}`} data-testid="spread-node" data-msg-id={x.message_id} data-state={x.state}>
+    <li class={`sp-node st-${x.state}`} id={`sp-${x.message_id}`} data-testid="spread-node" data-msg-id={x.message_id} data-state={x.state}>
       <div class="sp-card">
         <div class="sp-head">
           <span class={`tag sp-depth ${x.depth === 0 ? 'root' : ''}`}>{x.depth === 0 ? t('sp.origin') : t('sp.hop', { n: x.depth })}</span>
@@ -133,6 +133,14 @@ export function Spread(props: { client: Client; messageId: number; alertId?: num
             <strong data-testid="spread-totals">{t('sp.totals', sp.totals)}</strong>
           </p>
           {sp.truncated && <p class="error">{t('sp.truncated', { n: sp.copies.length })}</p>}
+          {/* every copy at a glance, oldest first, coloured by state; a click shows its card */}
+          <div class="sp-map" role="list" aria-label={t('sp.map')} data-testid="spread-map">
+            {sp.copies.map((x) => (
+              <button key={x.message_id} type="button" role="listitem" class={`sp-dot st-${x.state}`}
+                title={`${x.depth === 0 ? t('sp.origin') : t('sp.hop', { n: x.depth })} · ${convName(c, x.conversation.id)} · ${t(`sp.state.${x.state}`)}`}
+                onClick={() => document.getElementById(`sp-${x.message_id}`)?.scrollIntoView({ block: 'center' })} />
+            ))}
+          </div>
           {(anyLive || done) && <div class="card sp-contain">
             <h3>{t('sp.contain')}</h3>
             <label for="sp-reason">{t('sp.reason')}</label>
