@@ -156,11 +156,19 @@ await test('the context around an alert opens with a stated reason', async () =>
   await list.first().waitFor();
   const text = await O.locator('[data-testid=context-messages]').textContent();
   expectTrue(text.includes('此消息已被保密管理员撤回'), `context shows the removal: ${text}`);
+  // and around any copy of the spread, with the reason typed there
+  await O.goto(`${base}/#/console/spread/${c4.id}/${alert.id}`);
+  await O.locator('[data-testid=spread-node]').nth(4).waitFor();
+  await O.locator('[data-testid=spread-reason]').fill('查看财务群里的副本');
+  await O.locator('[data-testid=spread-node]').nth(4).locator('[data-testid=spread-context-open]').click();
+  await O.locator('[data-testid=spread-context] li').first().waitFor();
+  await shot(O, 'spread-context-desktop-zh');
   const english = await englishIn(O);
   expectTrue(english.length === 0, `English in zh: ${english.join('; ')}`);
   await shot(O, 'alert-context-desktop-zh');
   const audit = await call('GET', '/audit?limit=1000', undefined, h.adminToken);
   expectTrue(audit.entries.some((e) => e.event === 'officer.context' && e.detail.reason === '核查告警来源'), 'audited');
+  expectTrue(audit.entries.some((e) => e.event === 'officer.context' && e.detail.reason === '查看财务群里的副本'), 'audited from the spread');
   expectTrue(audit.entries.some((e) => e.event === 'officer.contain' && e.detail.reason === '核查确认外泄，全部撤回' && e.detail.changed.length === 5), 'removal audited');
 });
 
