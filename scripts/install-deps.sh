@@ -14,6 +14,9 @@ PKGS="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
       fonts-wqy-zenhei python3-pil python3-cairo zbar-tools poppler-utils tesseract-ocr
       zip zstd chromium qrencode openssl rsyslog
       libwebsockets-dev libwebsockets-evlib-ev libev-dev liboath-dev libsqlite3-dev sqlite3 mosquitto mosquitto-clients nodejs"
+# promtool (in Debian's prometheus package) checks the /metrics exposition
+# in tests/server/test/ops.test.js.
+PKGS="$PKGS prometheus"
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi

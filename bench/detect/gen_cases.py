@@ -153,7 +153,7 @@ class Gen:
             kw = r.choice(["身份证", "身份证号：", "证件号 ", "身份证号码 "])
             rules = ["pii.cn_id"]
             self.add("pii_id", "plain", True, kw + i + "\n", rules=rules, min_verdict="mask")
-            g = r.choice([(6, 6, 6), (6, 8, 4), (3, 3, 4, 4, 4), (6, 4, 4, 4)])
+            g = r.choice([(6, 6, 6), (6, 8, 4), (3, 3, 4, 4, 4), (6, 4, 4, 4), (6, 6, 3, 3)])
             parts, p = [], 0
             for n in g:
                 parts.append(i[p:p + n])

@@ -57,6 +57,32 @@ int64_t chat_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void chat_stats_init(chat_stats *st)
+{
+    for (size_t i = 0; i < GUARD_ACTION_COUNT; i++)
+        atomic_init(&st->verdicts[i], 0);
+    atomic_init(&st->stored, 0);
+    base_hist_init(&st->scan, base_hist_us_bounds, base_hist_us_n);
+}
+
+int chat_tx(store *st, int (*write)(store *st, void *arg), void *arg)
+{
+    int rc = STORE_BUSY;
+
+    for (int attempt = 0; rc == STORE_BUSY && attempt < CHAT_TX_RETRIES; attempt++) {
+        if (attempt)
+            nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
+        rc = store_tx_begin(st);
+        if (!rc)
+            rc = write(st, arg);
+        if (!rc)
+            rc = store_tx_commit(st);
+        if (rc)
+            store_tx_rollback(st);
+    }
+    return rc;
+}
+
 void chat_audit(const chat *c, store *st, int64_t actor_id, const char *actor, const char *event,
                 const char *target, json_t *detail)
 {

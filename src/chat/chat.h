@@ -24,11 +24,13 @@
 #ifndef CHAT_H
 #define CHAT_H
 
+#include "base/base_hist.h"
 #include "cordon/guard.h"
 #include "store/store.h"
 
 #include <jansson.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -52,12 +54,28 @@ typedef struct chat_limits {
     size_t max_message_bytes;
     size_t max_justification;
     int recall_window_seconds;
+    /* Burn-after-reading (chat_burn.h): destroyed this long after every
+     * reader opened it, or after this long unopened. */
+    int burn_after_open_seconds;
+    int burn_unopened_seconds;
 } chat_limits;
 
 /* The domain's context: shared by every thread, immutable after start-up
  * (the engine swaps rulesets inside itself; the cache and bus lock inside). */
+/* What the domain counts of its own work, read by the transport's metrics
+ * (the server's /metrics). Atomics: any thread adds. */
+typedef struct chat_stats {
+    atomic_uint_fast64_t verdicts[GUARD_ACTION_COUNT]; /* messages inspected, by verdict */
+    atomic_uint_fast64_t stored;                       /* messages stored (delivered) */
+    base_hist scan;                                    /* guard_scan of a message */
+} chat_stats;
+
+/* Sets the counters to zero and the histogram's buckets. */
+void chat_stats_init(chat_stats *st);
+
 typedef struct chat {
     chat_limits lim;
+    chat_stats *stats; /* may be NULL: nothing counted */
     guard_engine *engine;
     chat_cache *cache; /* conversations' members for the send path */
     chat_bus *bus;     /* where events go (chat_event.h) */
@@ -101,6 +119,13 @@ void chat_log(const chat *c, chat_log_level level, const char *component, const 
 
 /* Milliseconds since the epoch (the time stamped on rows). */
 int64_t chat_now_ms(void);
+
+/* Runs write(st, arg) in one transaction, again after a short sleep while
+ * the database is busy (another process, e.g. `cordon user`, holds the
+ * write lock; up to CHAT_TX_RETRIES times). Returns the store code of the
+ * last attempt; a failed attempt is rolled back. Writer thread. */
+#define CHAT_TX_RETRIES 20
+int chat_tx(store *st, int (*write)(store *st, void *arg), void *arg);
 
 /* Appends an audit entry with st (logged on failure; never fails the
  * caller). detail is stolen, may be NULL. */

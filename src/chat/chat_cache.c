@@ -5,6 +5,7 @@
 #include "chat_cache.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,9 +77,9 @@ void chat_cache_free(chat_cache *c)
     free(c);
 }
 
-static int cmp_id(const void *a, const void *b)
+static int cmp_member(const void *a, const void *b)
 {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    int64_t x = ((const store_member *)a)->user_id, y = ((const store_member *)b)->user_id;
 
     return (x > y) - (x < y);
 }
@@ -88,6 +89,7 @@ int chat_conv_snap_load(store *st, int64_t conv_id, chat_conv_snap **out)
     store_conv conv = {0};
     store_members ml = {0};
     chat_conv_snap *s = NULL;
+    bool *ext;
     int rc;
 
     *out = NULL;
@@ -96,7 +98,8 @@ int chat_conv_snap_load(store *st, int64_t conv_id, chat_conv_snap **out)
         rc = store_member_list(st, conv_id, &ml);
     if (rc)
         goto fail;
-    s = calloc(1, sizeof *s + (ml.n ? ml.n : 1) * sizeof(int64_t));
+    /* The flags live in the same block, after the ids. */
+    s = calloc(1, sizeof *s + (ml.n ? ml.n : 1) * (sizeof(int64_t) + sizeof(bool)));
     if (!s) {
         rc = STORE_NOMEM;
         goto fail;
@@ -106,10 +109,16 @@ int chat_conv_snap_load(store *st, int64_t conv_id, chat_conv_snap **out)
     s->conv_id = conv_id;
     s->external = conv.external;
     s->n = ml.n;
-    for (size_t i = 0; i < ml.n; i++)
-        s->members[i] = ml.items[i].user_id;
     /* The store lists members by user id already; do not rely on it. */
-    qsort(s->members, s->n, sizeof s->members[0], cmp_id);
+    if (ml.n)
+        qsort(ml.items, ml.n, sizeof ml.items[0], cmp_member);
+    ext = (bool *)(s->members + (ml.n ? ml.n : 1));
+    for (size_t i = 0; i < ml.n; i++) {
+        s->members[i] = ml.items[i].user_id;
+        ext[i] = ml.items[i].external;
+        s->n_internal += !ext[i];
+    }
+    s->external_of = ext;
     *out = s;
 fail:
     store_conv_clear(&conv);
@@ -173,7 +182,8 @@ int chat_cache_get(chat_cache *c, store *st, int64_t conv_id, chat_conv_snap **o
     return STORE_OK;
 }
 
-bool chat_conv_snap_has(const chat_conv_snap *s, int64_t user_id)
+/* The index of user_id in s->members, or -1. */
+static ptrdiff_t snap_find(const chat_conv_snap *s, int64_t user_id)
 {
     size_t lo = 0, hi = s->n;
 
@@ -181,13 +191,25 @@ bool chat_conv_snap_has(const chat_conv_snap *s, int64_t user_id)
         size_t mid = lo + (hi - lo) / 2;
 
         if (s->members[mid] == user_id)
-            return true;
+            return (ptrdiff_t)mid;
         if (s->members[mid] < user_id)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return false;
+    return -1;
+}
+
+bool chat_conv_snap_has(const chat_conv_snap *s, int64_t user_id)
+{
+    return snap_find(s, user_id) >= 0;
+}
+
+bool chat_conv_snap_is_external(const chat_conv_snap *s, int64_t user_id)
+{
+    ptrdiff_t i = snap_find(s, user_id);
+
+    return i >= 0 && s->external_of[i];
 }
 
 static void invalidate(chat_cache *c, int64_t conv_id)

@@ -45,7 +45,9 @@ typedef struct chat_conv_snap {
     bool cacheable; /* no membership change overlapped the load */
     uint64_t gen;   /* the cache generation the load started in */
     size_t n;
-    int64_t members[]; /* user ids, ascending */
+    size_t n_internal;       /* members who are not external accounts */
+    const bool *external_of; /* per members[i]: an external account (inside this block) */
+    int64_t members[];       /* user ids, ascending */
 } chat_conv_snap;
 
 typedef struct chat_cache chat_cache;
@@ -69,6 +71,8 @@ int chat_conv_snap_load(store *st, int64_t conv_id, chat_conv_snap **out);
 chat_conv_snap *chat_conv_snap_ref(chat_conv_snap *s);
 void chat_conv_snap_unref(chat_conv_snap *s); /* NULL is allowed */
 bool chat_conv_snap_has(const chat_conv_snap *s, int64_t user_id);
+/* True when user_id is a member and an external account. */
+bool chat_conv_snap_is_external(const chat_conv_snap *s, int64_t user_id);
 
 /* Brackets a change of conv_id's membership (add, remove, leave): call
  * begin before the store write and end after it, on every path. */

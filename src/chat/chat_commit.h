@@ -11,7 +11,9 @@
  *
  * Kinds today: a message send (with its alert and audit row, or only the
  * alert and audit row of a blocked one) in chat_send.c, a recall in
- * chat_recall.c, delivered receipts in chat_receipt.c.
+ * chat_recall.c, read and delivered receipts in chat_receipt.c, membership
+ * in chat_member.c, conversations in chat_conv.c, the alert of a title or
+ * display name in chat_alert.c.
  */
 #ifndef CHAT_COMMIT_H
 #define CHAT_COMMIT_H

@@ -11,9 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#define BUSY_RETRIES 20
 
 typedef struct conv_commit {
     chat_commit base; /* first */
@@ -151,23 +148,20 @@ static int patch(conv_commit *k, store *st)
     return rc;
 }
 
+/* The change and its audit row (chat_tx brackets the transaction). */
+static int conv_write(store *st, void *arg)
+{
+    conv_commit *k = arg;
+
+    return k->create ? create(k, st) : patch(k, st);
+}
+
 static void conv_commit_all(chat_commit **items, size_t n, store *st)
 {
     for (size_t i = 0; i < n; i++) {
         conv_commit *k = (conv_commit *)items[i];
 
-        k->rc = STORE_BUSY;
-        for (int attempt = 0; k->rc == STORE_BUSY && attempt < BUSY_RETRIES; attempt++) {
-            if (attempt)
-                nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
-            k->rc = store_tx_begin(st);
-            if (!k->rc)
-                k->rc = k->create ? create(k, st) : patch(k, st);
-            if (!k->rc)
-                k->rc = store_tx_commit(st);
-            if (k->rc)
-                store_tx_rollback(st);
-        }
+        k->rc = chat_tx(st, conv_write, k);
     }
 }
 

@@ -26,12 +26,12 @@ json_t *chat_json_user(const store_user *u, bool full)
         return json_pack("{s:I,s:s,s:s,s:b}", "id", (json_int_t)u->id, "login",
                          u->login ? u->login : "", "display_name",
                          u->display_name ? u->display_name : "", "external", u->external);
-    return json_pack("{s:I,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:I}", "id", (json_int_t)u->id, "login",
-                     u->login ? u->login : "", "display_name",
-                     u->display_name ? u->display_name : "", "role", store_role_name(u->role),
-                     "external", u->external, "disabled", u->disabled, "totp_enabled",
-                     u->totp_enabled, "must_change_password", u->must_change_password, "created_at",
-                     (json_int_t)u->created_at);
+    return json_pack(
+        "{s:I,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:I,s:o}", "id", (json_int_t)u->id, "login",
+        u->login ? u->login : "", "display_name", u->display_name ? u->display_name : "", "role",
+        store_role_name(u->role), "external", u->external, "disabled", u->disabled, "totp_enabled",
+        u->totp_enabled, "must_change_password", u->must_change_password, "created_at",
+        (json_int_t)u->created_at, "phone", u->phone ? json_string(u->phone) : json_null());
 }
 
 json_t *chat_json_session(const store_session *s, int64_t current_id)
@@ -49,6 +49,27 @@ const char *chat_json_contained_name(int contained)
                                                     : NULL;
 }
 
+/* The fields a message has beyond text (schema version 7): its kind with
+ * its meta, and whether it burns after reading. A burn message's text is
+ * never in this shape: everyone — the sender included — sees that one
+ * arrived; a reader gets the text once, from POST /messages/{id}/open. */
+static void message_extras(json_t *o, const store_message *m)
+{
+    const char *kind = m->kind && *m->kind ? m->kind : "text";
+    json_t *meta = m->meta ? json_loads(m->meta, 0, NULL) : NULL;
+
+    json_object_set_new(o, "kind", json_string(kind));
+    if (meta && strcmp(kind, "text"))
+        json_object_set_new(o, kind, meta);
+    else
+        json_decref(meta);
+    json_object_set_new(o, "burn", json_boolean(m->burn != STORE_BURN_NONE));
+    if (m->burn != STORE_BURN_NONE) {
+        json_object_set_new(o, "text", json_null());
+        json_object_set_new(o, "burn_destroyed", json_boolean(m->burn == STORE_BURN_DESTROYED));
+    }
+}
+
 json_t *chat_json_message(const store_message *m)
 {
     json_t *fw = json_null(), *o;
@@ -61,13 +82,26 @@ json_t *chat_json_message(const store_message *m)
     o = json_pack("{s:I,s:I,s:I,s:s,s:o,s:I,s:b,s:b,s:o}", "id", (json_int_t)m->id,
                   "conversation_id", (json_int_t)m->conv_id, "sender_id", (json_int_t)m->sender_id,
                   "client_id", m->client_id ? m->client_id : "", "text",
-                  m->recalled || !m->text ? json_null()
-                                          : json_stringn_nocheck(m->text, m->text_len),
+                  m->recalled || !m->text || m->burn ? json_null()
+                                                     : json_stringn_nocheck(m->text, m->text_len),
                   "created_at", (json_int_t)m->created_at, "masked", m->masked, "recalled",
                   m->recalled, "forward", fw);
     /* Only on a contained message: members see why it is gone. */
     if (o && chat_json_contained_name(m->contained))
         json_object_set_new(o, "contained", json_string(chat_json_contained_name(m->contained)));
+    if (o)
+        message_extras(o, m);
+    /* Stored canonical by the send that computed it; a row that does not
+     * parse shows as a warning without findings rather than none. */
+    if (o && m->inbound_warning && !m->recalled) {
+        json_t *w = json_loads(m->inbound_warning, 0, NULL);
+
+        if (json_object_set_new(o, "inbound_warning",
+                                w ? w : json_pack("{s:s,s:[]}", "action", "warn", "findings"))) {
+            json_decref(o);
+            return NULL;
+        }
+    }
     return o;
 }
 
@@ -104,18 +138,30 @@ json_t *chat_json_alert(const store_alert *a)
     json_t *findings = a->findings_json ? json_loads(a->findings_json, 0, NULL) : NULL, *o;
     bool resolved = a->status == STORE_ALERT_RESOLVED;
 
-    o = json_pack(
-        "{s:I,s:I,s:s,s:s,s:o,s:s,s:I,s:o,s:o,s:o,s:o,s:s,"
-        "s:o,s:o,s:o,s:o,s:o,s:o}",
-        "id", (json_int_t)a->id, "created_at", (json_int_t)a->created_at, "kind",
-        a->justification ? "override" : "guard", "verdict", a->verdict ? a->verdict : "",
-        "decided_by", str_or_null(a->rule), "category", a->category ? a->category : "", "user_id",
-        (json_int_t)a->user_id, "conversation_id", id_or_null(a->conv_id), "message_id",
-        id_or_null(a->message_id), "findings", findings ? findings : json_array(), "justification",
-        str_or_null(a->justification), "status", store_alert_status_name(a->status), "acked_by",
-        id_or_null(a->acked_by), "acked_at", id_or_null(a->acked_at), "ack_comment",
-        str_or_null(a->ack_comment), "resolved_by", id_or_null(a->resolved_by), "resolved_at",
-        id_or_null(a->resolved_at), "resolve_comment", str_or_null(a->resolve_comment));
+    o = json_pack("{s:I,s:I,s:s,s:s,s:o,s:s,s:I,s:o,s:o,s:o,s:o,s:s,"
+                  "s:o,s:o,s:o,s:o,s:o,s:o}",
+                  "id", (json_int_t)a->id, "created_at", (json_int_t)a->created_at, "kind",
+                  a->kind            ? a->kind
+                  : a->justification ? "override"
+                                     : "guard",
+                  "verdict", a->verdict ? a->verdict : "", "decided_by", str_or_null(a->rule),
+                  "category", a->category ? a->category : "", "user_id", (json_int_t)a->user_id,
+                  "conversation_id", id_or_null(a->conv_id), "message_id",
+                  id_or_null(a->message_id), "findings", findings ? findings : json_array(),
+                  "justification", str_or_null(a->justification), "status",
+                  store_alert_status_name(a->status), "acked_by", id_or_null(a->acked_by),
+                  "acked_at", id_or_null(a->acked_at), "ack_comment", str_or_null(a->ack_comment),
+                  "resolved_by", id_or_null(a->resolved_by), "resolved_at",
+                  id_or_null(a->resolved_at), "resolve_comment", str_or_null(a->resolve_comment));
+    /* A report: who reported (alerts are for officers only), their note
+     * and the content as it was reported. */
+    if (o && a->kind && !strcmp(a->kind, "report")) {
+        json_t *ev = a->evidence_json ? json_loads(a->evidence_json, 0, NULL) : NULL;
+
+        json_object_set_new(o, "reporter_id", id_or_null(a->reporter_id));
+        json_object_set_new(o, "note", str_or_null(a->note));
+        json_object_set_new(o, "evidence", ev ? ev : json_object());
+    }
     /* The summary fields: the latest handling of the alert. */
     if (o) {
         json_object_set_new(o, "comment",
@@ -252,6 +298,27 @@ json_t *chat_json_guard(const guard_result *r)
     return json_pack("{s:s,s:o,s:s,s:o}", "verdict", guard_action_name(r->verdict), "decided_by",
                      str_or_null(r->decided_by), "status", guard_status_name(r->status), "findings",
                      chat_json_findings(r));
+}
+
+json_t *chat_json_inbound_warning(const guard_result *r, bool *oom)
+{
+    json_t *arr, *w;
+
+    *oom = false;
+    if (r->verdict == GUARD_ALLOW)
+        return NULL;
+    arr = json_array();
+    for (size_t i = 0; arr && i < r->n_findings; i++)
+        if (r->findings[i].action != GUARD_ALLOW &&
+            json_array_append_new(arr, finding(&r->findings[i]))) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    w = arr ? json_pack("{s:s,s:o,s:o}", "action", guard_action_name(r->verdict), "decided_by",
+                        str_or_null(r->decided_by), "findings", arr)
+            : NULL;
+    *oom = !w;
+    return w;
 }
 
 const char *chat_guard_category(const guard_result *r)

@@ -16,6 +16,8 @@
  * directory entry (id, login, display_name, external). */
 json_t *chat_json_user(const store_user *u, bool full);
 json_t *chat_json_session(const store_session *s, int64_t current_id);
+/* With "inbound_warning" when m has one: pass a copy without it to
+ * whoever must not see it (external members: chat_view.h). */
 json_t *chat_json_message(const store_message *m);
 /* "quarantined" | "removed" for a store_message.contained, NULL for none. */
 const char *chat_json_contained_name(int contained);
@@ -33,6 +35,11 @@ json_t *chat_json_findings(const guard_result *r);
  * bytes of the message either side (personal data and secrets in them
  * starred), for officers' alerts. `text` is what was scanned. */
 json_t *chat_json_findings_ctx(const guard_result *r, const char *text, size_t len);
+/* The warning the guard's inbound scope gives recipients of what an
+ * external sender sent in (docs/POLICY.md, "The inbound scope in chat"):
+ * {"action", "decided_by", "findings": those with an action other than
+ * allow}. NULL when the verdict is allow (or out of memory: *oom). */
+json_t *chat_json_inbound_warning(const guard_result *r, bool *oom);
 /* The category of the finding that decided the verdict ("pii", ...). */
 const char *chat_guard_category(const guard_result *r);
 

@@ -25,9 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#define BUSY_RETRIES 20
 
 /* ---- plan ------------------------------------------------------------------ */
 
@@ -87,6 +84,7 @@ typedef struct member_commit {
     int64_t conv_id, uid, actor_id, now;
     store_member_role role;
     char *actor;
+    char *title; /* ADD: the group's new title, or NULL */
     int rc;
 } member_commit;
 
@@ -99,6 +97,7 @@ static void member_free(chat_commit *c)
     if (!m)
         return;
     free(m->actor);
+    free(m->title);
     chat_outcome_clear(&m->base.outcome);
     free(m);
 }
@@ -121,6 +120,18 @@ chat_commit *chat_member_commit(const chat *c, const chat_caller *who, chat_memb
     m->actor_id = who->id;
     m->now = now;
     return &m->base;
+}
+
+int chat_member_commit_retitle(chat_commit *c, const char *title)
+{
+    member_commit *m = (member_commit *)c;
+    char *t = strdup(title);
+
+    if (!t)
+        return -1;
+    free(m->title);
+    m->title = t;
+    return 0;
 }
 
 /* ---- commit ------------------------------------------------------------------ */
@@ -151,9 +162,10 @@ static int hand_on_ownership(store *st, int64_t conv_id)
     return rc;
 }
 
-/* The change and its audit row; the caller brackets the transaction. */
-static int member_change(member_commit *m, store *st)
+/* The change and its audit row (chat_tx brackets the transaction). */
+static int member_change(store *st, void *arg)
 {
+    member_commit *m = arg;
     static const char *const events[] = {"conv.member_add", "conv.member_remove",
                                          "conv.member_role"};
     store_member_role was = STORE_MEMBER;
@@ -174,7 +186,9 @@ static int member_change(member_commit *m, store *st)
         snprintf(detail, sizeof detail, "{\"user_id\":%lld}", (long long)m->uid);
     switch (m->op) {
     case CHAT_MEMBER_ADD:
-        rc = store_member_add(st, m->conv_id, m->uid, STORE_MEMBER, m->now);
+        rc = m->title ? store_conv_rename(st, m->conv_id, m->title, m->now) : STORE_OK;
+        if (!rc)
+            rc = store_member_add(st, m->conv_id, m->uid, STORE_MEMBER, m->now);
         break;
     case CHAT_MEMBER_REMOVE:
         store_member_check(st, m->conv_id, m->uid, &was);
@@ -197,18 +211,7 @@ static void member_commit_all(chat_commit **items, size_t n, store *st)
 
         if (bracket)
             chat_cache_change_begin(m->chat->cache, m->conv_id);
-        m->rc = STORE_BUSY;
-        for (int attempt = 0; m->rc == STORE_BUSY && attempt < BUSY_RETRIES; attempt++) {
-            if (attempt)
-                nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
-            m->rc = store_tx_begin(st);
-            if (!m->rc)
-                m->rc = member_change(m, st);
-            if (!m->rc)
-                m->rc = store_tx_commit(st);
-            if (m->rc)
-                store_tx_rollback(st);
-        }
+        m->rc = chat_tx(st, member_change, m);
         if (bracket)
             chat_cache_change_end(m->chat->cache, m->conv_id);
     }

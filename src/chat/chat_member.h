@@ -34,6 +34,12 @@ int chat_user_check_enabled(const chat_env *e, int64_t uid, chat_outcome *o);
 chat_commit *chat_member_commit(const chat *c, const chat_caller *who, chat_member_op op,
                                 int64_t conv_id, int64_t uid, store_member_role role, int64_t now);
 
+/* For CHAT_MEMBER_ADD: the group is renamed to `title` in the same
+ * transaction as the add (the title the guard masked for the group's first
+ * external member: nobody reads the old one with the new member in).
+ * Returns 0, or -1 when out of memory. */
+int chat_member_commit_retitle(chat_commit *c, const char *title);
+
 /* Publishes a conversation event named `name` with fields body (stolen)
  * to the members of conv_id (read with st). */
 void chat_publish_conv(const chat *c, store *st, int64_t conv_id, const char *name, json_t *body);

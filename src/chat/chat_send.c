@@ -17,14 +17,24 @@
  *                                 alerted
  *                        block    nothing stored; 403 naming the rule; an
  *                                 alert
+ *                      → inbound: when the sender is external and the
+ *                      conversation has internal members, the guard rules
+ *                      again with the inbound scope, for the recipients
+ *                      (docs/POLICY.md, "The inbound scope in chat"): warn
+ *                      or confirm attach an inbound warning to the message
+ *                      (internal members see it; the sender's
+ *                      justification does not lift it); block quarantines
+ *                      (nothing stored; 403; an alert)
  *   commit (writer)    one transaction per batch: each message with its
  *                      alert and audit row (store_message_append_batch,
  *                      which re-checks membership and scope inside the
  *                      transaction); for a blocked or held message, its
  *                      alert and audit row alone.
  *   publish (writer)   after the commit: alert.new to the staff;
- *                      message.new to the members (chat_event.h); the
- *                      sender's outcome.
+ *                      message.new to the members (chat_event.h; with an
+ *                      inbound warning, internal members get it and
+ *                      external ones the message without); the sender's
+ *                      outcome.
  *
  * Blocked and held text is never stored, so no later path (history, the
  * conversation list, a recall or edit event) can leak it. The audit keeps
@@ -64,6 +74,8 @@ typedef struct chat_send {
     bool has_message; /* false: blocked or held, only the alert is written */
     store_message_new m;
     char *client_id, *text, *justification; /* owned copies behind m's pointers */
+    char *kind, *meta;                      /* the same (schema version 7) */
+    char *inbound_warning;                  /* owned, behind m.inbound_warning */
     chat_conv_snap *conv;                   /* members and scope the send was checked against */
     bool has_alert;
     char *alert_category, *alert_rule, *alert_verdict, *findings_json;
@@ -101,6 +113,9 @@ static void send_free(chat_commit *c)
     free(s->client_id);
     free(s->text);
     free(s->justification);
+    free(s->kind);
+    free(s->meta);
+    free(s->inbound_warning);
     chat_conv_snap_unref(s->conv);
     free(s->alert_category);
     free(s->alert_rule);
@@ -139,8 +154,10 @@ static int plan_check(const chat_env *e, const chat_send_in *in, chat_outcome *o
 
     if (!in->client_id || !*in->client_id || strlen(in->client_id) > MAX_CLIENT_ID)
         chat_fail(o, 400, "bad_request", "client_id must be 1..%d bytes", MAX_CLIENT_ID);
-    else if (!in->len)
+    else if (!in->len && (!in->kind || !strcmp(in->kind, "text")))
         chat_fail(o, 422, "invalid", "the message is empty");
+    else if (in->burn && (in->forward_of || (in->kind && strcmp(in->kind, "text"))))
+        chat_fail(o, 422, "invalid", "only a text message can burn after reading");
     else if (in->len > lim->max_message_bytes) {
         chat_fail(o, 422, "message_too_large", "a message has at most %zu bytes",
                   lim->max_message_bytes);
@@ -181,14 +198,47 @@ static int plan_inspect(const chat_env *e, const chat_send_in *in, bool external
 {
     guard_ruleset *rs = guard_engine_acquire(e->chat->engine);
     guard_error gerr;
+    uint64_t t0 = base_now_ns();
     int rc = guard_file_scan_message(e->scanner, rs, in->text, in->len,
                                      external ? GUARD_SCOPE_EXTERNAL : GUARD_SCOPE_INTERNAL, NULL,
                                      res, &gerr);
 
     guard_ruleset_unref(rs);
+    if (rc == GUARD_OK && e->chat->stats) {
+        base_hist_observe(&e->chat->stats->scan, base_now_ns() - t0);
+        atomic_fetch_add_explicit(&e->chat->stats->verdicts[(*res)->verdict], 1,
+                                  memory_order_relaxed);
+    }
     if (rc == GUARD_OK)
         return 0;
     chat_log(e->chat, CHAT_LOG_ERROR, "guard", "scan failed: %s", gerr.message);
+    chat_fail(o, 503, "unavailable", "the message could not be inspected; retry");
+    return -1;
+}
+
+/* inspect for the recipients: an external sender's text (and the files
+ * pasted into it) with the inbound scope, when internal members will read
+ * it. *res stays NULL when the rule does not apply. Attachments (files
+ * sent with the message) join here: their results go into *res with
+ * guard_result_add_many(..., GUARD_SCOPE_INBOUND), so a QR code or an
+ * executable warns the same way. Fails closed like plan_inspect. */
+static int plan_inbound(const chat_env *e, const chat_caller *who, const chat_send_in *in,
+                        const chat_conv_snap *conv, guard_result **res, chat_outcome *o)
+{
+    guard_ruleset *rs;
+    guard_error gerr;
+    int rc;
+
+    *res = NULL;
+    if (!chat_conv_snap_is_external(conv, who->id) || !conv->n_internal)
+        return 0;
+    rs = guard_engine_acquire(e->chat->engine);
+    rc = guard_file_scan_message(e->scanner, rs, in->text, in->len, GUARD_SCOPE_INBOUND, NULL, res,
+                                 &gerr);
+    guard_ruleset_unref(rs);
+    if (rc == GUARD_OK)
+        return 0;
+    chat_log(e->chat, CHAT_LOG_ERROR, "guard", "inbound scan failed: %s", gerr.message);
     chat_fail(o, 503, "unavailable", "the message could not be inspected; retry");
     return -1;
 }
@@ -262,8 +312,11 @@ static int decide_refuse(chat_send *s, const guard_result *res, json_t *guard, c
 /* decide, delivered: the message to store (the masked copy for mask), with
  * its alert and audit row for anything but allow, all in its transaction. */
 static int decide_deliver(chat_send *s, const chat_send_in *in, const guard_result *res,
-                          json_t *guard, char *findings)
+                          json_t *guard, char *findings, const guard_result *inbound)
 {
+    json_t *warning = NULL;
+    bool oom = false;
+
     const char *text = in->text;
     size_t len = in->len;
 
@@ -278,11 +331,24 @@ static int decide_deliver(chat_send *s, const chat_send_in *in, const guard_resu
     s->client_id = strdup(in->client_id);
     if (res->verdict == GUARD_CONFIRM)
         s->justification = strdup(in->justification);
-    if (!s->base.outcome.extra || !s->text || !s->client_id ||
+    /* Whatever the sender justified: the recipients are warned. A forward
+     * of a warned message keeps the warning when nothing new was found. */
+    if (inbound)
+        warning = chat_json_inbound_warning(inbound, &oom);
+    if (warning) {
+        s->inbound_warning = json_dumps(warning, JSON_COMPACT | JSON_SORT_KEYS);
+        oom = !s->inbound_warning;
+        json_decref(warning);
+    } else if (in->inbound_warning && s->conv->n_internal) {
+        s->inbound_warning = strdup(in->inbound_warning);
+        oom = oom || !s->inbound_warning;
+    }
+    if (oom || !s->base.outcome.extra || !s->text || !s->client_id ||
         (res->verdict == GUARD_CONFIRM && !s->justification)) {
         free(findings);
         return -1;
     }
+    s->m.inbound_warning = s->inbound_warning;
     s->m.conv_id = s->conv_id;
     s->m.sender_id = s->sender_id;
     s->m.client_id = s->client_id;
@@ -291,6 +357,17 @@ static int decide_deliver(chat_send *s, const chat_send_in *in, const guard_resu
     s->m.verdict = guard_action_name(res->verdict);
     s->m.justification = s->justification;
     s->m.forward_of = in->forward_of;
+    if ((in->kind && !(s->m.kind = s->kind = strdup(in->kind))) ||
+        (in->meta && !(s->m.meta = s->meta = strdup(in->meta)))) {
+        free(findings);
+        return -1;
+    }
+    /* Burn: destroyed unopened after the configured time (set again at
+     * the commit, from its clock); reminders move on in the same
+     * transaction as their card (never delivered twice). */
+    s->m.burn = in->burn;
+    s->m.reminder_id = in->reminder_id;
+    s->m.reminder_next_at = in->reminder_next_at;
     /* The store refuses the append if the conversation turned external
      * after this inspection (publish answers 409 conversation_changed). */
     s->m.inspected_internal = !s->conv->external;
@@ -299,6 +376,17 @@ static int decide_deliver(chat_send *s, const chat_send_in *in, const guard_resu
     s->m.inspected_external = s->conv->external;
     if (res->verdict == GUARD_ALLOW) {
         free(findings);
+        if (in->audit_event) {
+            snprintf(s->audit_event, sizeof s->audit_event, "%s", in->audit_event);
+            s->audit_detail = strdup(in->audit_detail ? in->audit_detail : "{}");
+            if (!s->audit_detail)
+                return -1;
+            s->audit_new = (store_audit_new){.actor_id = s->sender_id,
+                                             .actor = s->login,
+                                             .event = s->audit_event,
+                                             .detail = s->audit_detail};
+            s->m.audit = &s->audit_new;
+        }
         return 0;
     }
     if (decide_alert(s, res, chat_guard_category(res), NULL, findings))
@@ -325,7 +413,7 @@ int chat_send_plan(const chat_env *e, const chat_caller *who, const chat_send_in
     const chat_send_in *in = in_;
     store_message src = {0};
     chat_conv_snap *conv = NULL;
-    guard_result *res = NULL;
+    guard_result *res = NULL, *inbound = NULL;
     chat_send *s = NULL;
     json_t *guard = NULL;
     char *findings = NULL;
@@ -338,6 +426,7 @@ int chat_send_plan(const chat_env *e, const chat_caller *who, const chat_send_in
             goto fail;
         fwd.text = src.text;
         fwd.len = src.text_len;
+        fwd.inbound_warning = src.inbound_warning;
         in = &fwd;
     }
     if (!in->text) {
@@ -345,8 +434,16 @@ int chat_send_plan(const chat_env *e, const chat_caller *who, const chat_send_in
         goto fail;
     }
     if (plan_check(e, in, o) || plan_authorise(e, who, in->conv_id, &conv, o) ||
-        plan_inspect(e, in, conv->external, &res, o))
+        plan_inspect(e, in, conv->external, &res, o) || plan_inbound(e, who, in, conv, &inbound, o))
         goto fail;
+    /* What the recipients' rules quarantine is refused as a block: the
+     * sender's verdict gives way to it. */
+    if (inbound && inbound->verdict == GUARD_BLOCK && res->verdict != GUARD_BLOCK) {
+        guard_result *t = res;
+
+        res = inbound;
+        inbound = t;
+    }
     guard = chat_json_guard(res);
     if (res->verdict != GUARD_ALLOW) {
         json_t *f = chat_json_findings_ctx(res, in->text, in->len);
@@ -363,7 +460,7 @@ int chat_send_plan(const chat_env *e, const chat_caller *who, const chat_send_in
         (res->verdict == GUARD_CONFIRM && (!in->justification || !*in->justification)))
         rc = decide_refuse(s, res, guard, findings);
     else
-        rc = decide_deliver(s, in, res, guard, findings);
+        rc = decide_deliver(s, in, res, guard, findings, inbound);
     guard = NULL;
     findings = NULL;
     if (rc)
@@ -380,6 +477,7 @@ done:
     json_decref(guard);
     free(findings);
     guard_result_free(res);
+    guard_result_free(inbound);
     chat_conv_snap_unref(conv);
     store_message_clear(&src);
     return rc;
@@ -458,6 +556,8 @@ static void commit_messages(chat_send **msgs, size_t n, store *st)
 
         /* The commit's time for the message and what goes with it. */
         s->m.now = s->alert_new.now = s->audit_new.time = chat_now_ms();
+        if (s->m.burn)
+            s->m.burn_deadline = s->m.now + (int64_t)s->chat->lim.burn_unopened_seconds * 1000;
         m[i] = s->m;
     }
     for (int attempt = 0; attempt < BUSY_RETRIES; attempt++) {
@@ -477,6 +577,8 @@ done:
         if (s->rc == STORE_OK) {
             s->out = out[i]; /* moves the strings */
             s->duplicate = dup[i];
+            if (!dup[i] && s->chat->stats)
+                atomic_fetch_add_explicit(&s->chat->stats->stored, 1, memory_order_relaxed);
         } else if (out)
             store_message_clear(&out[i]);
     }
@@ -547,6 +649,46 @@ static void publish_alert(chat_send *s)
     chat_publish(s->chat->bus, &ev);
 }
 
+/* message.new to users[0..n). A message with an inbound warning goes in
+ * two events: with the warning to the internal members, then without it
+ * to the external ones (the sender among them). That order matters: the
+ * transport answers the sender with the text serialised last on this
+ * thread (srv_h_msg.c), and checks that it has no warning. */
+static void publish_to(chat_send *s, const int64_t *users, size_t n, int64_t *scratch)
+{
+    store_message plain = s->out;
+    chat_event ev = {.type = CHAT_EV_MESSAGE_NEW,
+                     .audience = CHAT_TO_USERS,
+                     .conv_id = s->out.conv_id,
+                     .msg_id = s->out.id,
+                     .sender_id = s->out.sender_id,
+                     .message = &s->out,
+                     .users = users,
+                     .n_users = n};
+    size_t k = 0;
+
+    if (!s->out.inbound_warning) {
+        chat_publish(s->chat->bus, &ev);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!chat_conv_snap_is_external(s->conv, users[i]))
+            scratch[k++] = users[i];
+    ev.users = scratch;
+    ev.n_users = k;
+    if (k)
+        chat_publish(s->chat->bus, &ev);
+    k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (chat_conv_snap_is_external(s->conv, users[i]))
+            scratch[k++] = users[i];
+    plain.inbound_warning = NULL;
+    ev.message = &plain;
+    ev.n_users = k;
+    if (k)
+        chat_publish(s->chat->bus, &ev);
+}
+
 /* message.new to the members: those of the snapshot the send was checked
  * against, unless a membership change may have overtaken it
  * (chat_cache.h); then those of a fresh read, made after the commit, that
@@ -556,25 +698,19 @@ static void publish_alert(chat_send *s)
 static void publish_message(chat_send *s, store *st)
 {
     chat_conv_snap *fresh = NULL;
-    chat_event ev = {.type = CHAT_EV_MESSAGE_NEW,
-                     .audience = CHAT_TO_USERS,
-                     .conv_id = s->out.conv_id,
-                     .msg_id = s->out.id,
-                     .sender_id = s->out.sender_id,
-                     .message = &s->out,
-                     .users = s->conv->members,
-                     .n_users = s->conv->n};
-    int64_t *both = NULL;
-    int rc;
+    int64_t *both = NULL, *scratch = NULL;
+    size_t n = 0;
+    int rc = STORE_OK;
 
-    if (!chat_cache_stale(s->chat->cache, s->conv)) {
-        chat_publish(s->chat->bus, &ev);
-        return;
-    }
-    rc = chat_conv_snap_load(st, s->out.conv_id, &fresh);
-    if (!rc) {
+    if (chat_cache_stale(s->chat->cache, s->conv))
+        rc = chat_conv_snap_load(st, s->out.conv_id, &fresh);
+    if (!rc && fresh) {
         both = calloc(fresh->n ? fresh->n : 1, sizeof *both);
         rc = both ? STORE_OK : STORE_NOMEM;
+    }
+    if (!rc) {
+        scratch = calloc(s->conv->n ? s->conv->n : 1, sizeof *scratch);
+        rc = scratch ? STORE_OK : STORE_NOMEM;
     }
     if (rc) {
         /* Committed but not published: members see it in history. */
@@ -583,14 +719,17 @@ static void publish_message(chat_send *s, store *st)
                  (long long)s->out.conv_id, store_strerror(rc), (long long)s->out.id);
         goto out;
     }
-    ev.users = both;
-    ev.n_users = 0;
+    if (!fresh) {
+        publish_to(s, s->conv->members, s->conv->n, scratch);
+        goto out;
+    }
     for (size_t i = 0; i < fresh->n; i++)
         if (chat_conv_snap_has(s->conv, fresh->members[i]))
-            both[ev.n_users++] = fresh->members[i];
-    chat_publish(s->chat->bus, &ev);
+            both[n++] = fresh->members[i];
+    publish_to(s, both, n, scratch);
 out:
     free(both);
+    free(scratch);
     chat_conv_snap_unref(fresh);
 }
 
@@ -613,9 +752,13 @@ static void outcome_of_message(chat_send *s)
                   s->rc == STORE_BUSY ? "unavailable" : "internal",
                   "the message was not stored; retry");
     else {
+        store_message mine = s->out;
+
+        /* The sender is the external party the warning is about. */
+        mine.inbound_warning = NULL;
         o->status = s->duplicate ? 200 : 201;
         o->code = NULL;
-        json_object_set_new(o->extra, "message", chat_json_message(&s->out));
+        json_object_set_new(o->extra, "message", chat_json_message(&mine));
     }
 }
 
@@ -661,6 +804,11 @@ const store_message *chat_send_message(const chat_commit *c)
     return s->has_message && !s->rc ? &s->out : NULL;
 }
 
+bool chat_send_delivers(const chat_commit *c)
+{
+    return ((const chat_send *)c)->has_message;
+}
+
 /* ==== forward: a send per target ============================================ */
 
 typedef struct fwd_target {
@@ -690,6 +838,12 @@ static int forward_source(const chat_env *e, const chat_caller *who, int64_t id,
 
     if (rc == STORE_OK && src->recalled)
         rc = STORE_NOTFOUND;
+    if (rc == STORE_OK && src->burn != STORE_BURN_NONE) {
+        /* Burn-after-reading is never forwarded nor quoted (its text is
+         * not the forwarder's to pass on). */
+        chat_fail(o, 422, "burn_forbidden", "a burn-after-reading message cannot be forwarded");
+        return -1;
+    }
     if (rc == STORE_OK)
         rc = chat_viewer_get(e->st, src->conv_id, who->id, &v, NULL);
     if (rc)
@@ -743,7 +897,8 @@ int chat_forward_plan(const chat_env *e, const chat_caller *who, int64_t src_id,
                            .client_id = cid,
                            .text = src.text,
                            .len = src.text_len,
-                           .forward_of = src.id};
+                           .forward_of = src.id,
+                           .inbound_warning = src.inbound_warning};
 
         snprintf(cid, sizeof cid, "%.40s:fwd:%lld:%lld", client_id ? client_id : "auto",
                  (long long)src.id, (long long)targets[i]);

@@ -15,6 +15,24 @@ typedef struct chat_send_in {
     const char *justification; /* the sender's answer to `confirm`, or NULL */
     int64_t forward_of;        /* 0, or the message forwarded; with text NULL, the text
                                   is the source's as the caller sees it */
+    /* Schema version 7. kind NULL = "text"; another kind ("reminder",
+     * "card") may have empty text and carries meta (JSON object text).
+     * burn: burn-after-reading (chat_burn.h). reminder_id: the message
+     * delivers that reminder, which moves to reminder_next_at (0: done)
+     * in the same transaction (chat_remind.h). */
+    const char *kind;
+    const char *meta;
+    bool burn;
+    int64_t reminder_id;
+    int64_t reminder_next_at;
+    /* An audit row written with the message (target message:ID) when the
+     * guard raises none of its own: its event and JSON detail, or NULL. */
+    const char *audit_event;
+    const char *audit_detail;
+    /* Set by the plan from the source of a forward: the source's inbound
+     * warning travels with its text, so phishing forwarded inside keeps
+     * its warning. Callers leave it NULL. */
+    const char *inbound_warning;
 } chat_send_in;
 
 /* The plan stage of a send, on a worker: check → authorise → inspect →
@@ -31,6 +49,10 @@ int chat_send_plan(const chat_env *e, const chat_caller *who, const chat_send_in
  * 404, 409 conversation_changed, 503, 500. */
 /* The stored message after a 200/201 (valid while c lives), else NULL. */
 const store_message *chat_send_message(const chat_commit *c);
+
+/* Whether a planned send stores a message (false: the guard refused it;
+ * only its alert is written). */
+bool chat_send_delivers(const chat_commit *c);
 
 /* A guard alert with no message (a pre-check that looks like probing):
  * its row and audit entry are committed by the writer like a blocked

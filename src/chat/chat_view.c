@@ -105,6 +105,9 @@ json_t *chat_view_message(const chat_env *e, const chat_viewer *v, const store_m
         shown.text_len = masked_len;
         shown.masked = true;
     }
+    /* The inbound warning is for the organisation's own people. */
+    if (v->external)
+        shown.inbound_warning = NULL;
     o = chat_json_message(&shown);
     if (o)
         json_object_set_new(o, "withheld", json_boolean(see == CHAT_SEE_WITHHELD));

@@ -73,15 +73,23 @@ static const struct {
 /* A level word cut apart where the normaliser keeps the cut (a ★ between its
  * characters: 机*密★10年 is 机★密★10年 in the view; a line break), or written
  * as the components of its first character (⽊几密: the Kangxi radical folds
- * to 木). Literals, so ordinary text pays nothing for them. */
+ * to 木). Literals, so ordinary text pays nothing for them.
+ * `header`: what Tesseract reads for a blurred 秘 on a photographed page
+ * (秽密女5年, 柱密 beside the 份号; bench/detect/photos.py) — real
+ * characters of other words, so such a word counts only as a marking of its
+ * own on one of the first lines: with a ★ or a period, or alone on the line
+ * (then corroboration by the 份号 or the masthead decides, finish()). */
 #define M_SPLIT 64
 static const struct {
     const char *word;
     unsigned level;
+    bool header;
 } split_words[] = {
-    {"机★密", M_JIMI},   {"绝★密", M_JUEMI},  {"秘★密", M_MIMI},  {"机\n密", M_JIMI},
-    {"绝\n密", M_JUEMI}, {"秘\n密", M_MIMI},  {"木几密", M_JIMI}, {"禾必密", M_MIMI},
-    {"纟色密", M_JUEMI}, {"糸色密", M_JUEMI},
+    {"机★密", M_JIMI, false},   {"绝★密", M_JUEMI, false},  {"秘★密", M_MIMI, false},
+    {"机\n密", M_JIMI, false},  {"绝\n密", M_JUEMI, false}, {"秘\n密", M_MIMI, false},
+    {"木几密", M_JIMI, false},  {"禾必密", M_MIMI, false},  {"纟色密", M_JUEMI, false},
+    {"糸色密", M_JUEMI, false}, {"秽密", M_MIMI, true},     {"柱密", M_MIMI, true},
+    {"敌密", M_MIMI, true},
 };
 
 typedef struct mark_state {
@@ -556,7 +564,7 @@ static bool instruction_in(const guard_ctx *c, uint64_t off, uint64_t le)
 /* A level word of `wlen` view bytes ends at `to`; split: it was cut apart
  * (机★密, 机\n密) or written in components (木几密), which is evasion. */
 static void level_hit(guard_ctx *c, mark_state *s, unsigned arg, uint64_t to, uint64_t wlen,
-                      bool split)
+                      bool split, bool header_only)
 {
     static const char *const names[] = {"绝密", "机密", "秘密", "核心商密", "普通商密"};
     bool commercial = arg == M_CORE_COMMERCIAL || arg == M_COMMON_COMMERCIAL;
@@ -655,6 +663,8 @@ static void level_hit(guard_ctx *c, mark_state *s, unsigned arg, uint64_t to, ui
 
     unsigned line = line_of(c, s, from);
     bool header = line < HEADER_LINES;
+    if (header_only && !(header && (star || kind || alone)))
+        return; /* an OCR look-alike counts only as a header line of its own */
     bool quoted = !seps && (prev == 0x201C || prev == '"' || prev == 0x300C || prev == 0x300E ||
                             prev == 0x300A || prev == '\'');
     if (labelled)
@@ -683,6 +693,8 @@ static void level_hit(guard_ctx *c, mark_state *s, unsigned arg, uint64_t to, ui
         conf += 5;
     if (star && !ocr && (kind == 0 || kind == 3) && !alone && question_in(c, p, le))
         conf = 35; /* "秘密★是什么意思？": a question about the sign, no period */
+    if (header_only && !star && !kind)
+        conf = 25; /* 柱密 alone: only a 份号 or a masthead make it a marking */
 
     guard_severity sev = arg == M_MIMI                ? GUARD_SEV_HIGH
                          : arg == M_COMMON_COMMERCIAL ? GUARD_SEV_MEDIUM
@@ -706,13 +718,15 @@ static void level_hit(guard_ctx *c, mark_state *s, unsigned arg, uint64_t to, ui
                    : kind == 2               ? " (long-term)"
                    : kind == 3               ? " and a condition"
                                              : "");
-    if (split || seps)
+    if (header_only)
+        guard_expl_str(expl, sizeof expl, &el, ", as OCR misreads it");
+    else if (split || seps)
         guard_expl_str(expl, sizeof expl, &el, ", cut apart");
     int idx = guard_emit(c, commercial ? "marking.commercial" : "marking.classified",
                          GUARD_CAT_MARKING, sev, conf, from, noun ? to + noun : span_end, expl);
     if (labelled)
         core_evasion(c, idx, word, span_end);
-    if (split || seps) {
+    if ((split && !header_only) || seps) { /* a misreading is no evasion */
         guard_finding *f = guard_ctx_finding(c, idx);
         if (f)
             f->evasion = true;
@@ -1082,7 +1096,7 @@ static void mark_hit(guard_ctx *c, uint32_t arg, uint64_t to)
     case M_CORE_COMMERCIAL:
     case M_COMMON_COMMERCIAL:
         level_hit(c, s, arg, to, arg == M_CORE_COMMERCIAL || arg == M_COMMON_COMMERCIAL ? 12 : 6,
-                  false);
+                  false, false);
         break;
     case M_BANNER_LABEL: {
         uint64_t from = to, ls = line_start(c, to);
@@ -1104,7 +1118,8 @@ static void mark_hit(guard_ctx *c, uint32_t arg, uint64_t to)
     default:
         if (arg >= M_SPLIT && arg - M_SPLIT < sizeof split_words / sizeof *split_words) {
             level_hit(c, s, split_words[arg - M_SPLIT].level, to,
-                      strlen(split_words[arg - M_SPLIT].word), true);
+                      strlen(split_words[arg - M_SPLIT].word), true,
+                      split_words[arg - M_SPLIT].header);
         } else {
             line_hit(c, s, arg, to);
         }

@@ -744,13 +744,24 @@ static void pii_digits(guard_ctx *c, uint64_t e)
             ends[n++] = e + 3;
     }
     if (is_sep(b0)) {
-        /* An ID's last group of three digits (and x) is no run of four:
-         * 110105 19491231 002X ends here, at the run before it. */
-        uint64_t q = e + 1;
-        while (guard_is_digit(vb(c, q)) && q - e <= 4)
-            q++;
-        if (q - e == 4 && vb(c, q) == 'x')
-            ends[n++] = q + 1;
+        /* An ID's last groups of three digits (and x) are no run of four:
+         * 110105 19491231 002X and 510107 199312 250 473 end here, at the
+         * run before them. Up to two such groups, each after the same
+         * separator; grouped_id() checks the whole. */
+        uint64_t q = e;
+        for (int g = 0; g < 2 && vb(c, q) == b0 && n + 2 <= 5; g++) {
+            uint64_t d = q + 1;
+            while (guard_is_digit(vb(c, d)) && d - q <= 4)
+                d++;
+            if (vb(c, d) == 'x' && (d - q == 3 || d - q == 4)) {
+                ends[n++] = d + 1; /* 02X, 002X: the check character ends it */
+                break;
+            }
+            if (d - q != 4)
+                break;
+            ends[n++] = d;
+            q = d;
+        }
     }
     for (unsigned i = 0; i < n; i++)
         for (unsigned arg = P_ID; arg <= P_ID_GROUPED; arg++)

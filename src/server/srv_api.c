@@ -10,6 +10,7 @@
 #include "srv_handlers.h"
 #include "chat/chat_json.h"
 #include "srv_log.h"
+#include "srv_metrics.h"
 #include "srv_registry.h"
 #include "srv_conn.h"
 #include "srv_pool.h"
@@ -28,6 +29,7 @@
  * literal "/conversations/{id}/members" before nothing ambiguous here. */
 const srv_route srv_routes[] = {
     {SRV_GET, V1 "/health", SRV_R_PUBLIC | SRV_R_NO_RATE, H(srv_h_health)},
+    {SRV_GET, V1 "/ready", SRV_R_PUBLIC | SRV_R_NO_RATE, H(srv_h_ready)},
     {SRV_POST, V1 "/auth/login", SRV_R_PUBLIC, H(srv_h_login)},
     {SRV_POST, V1 "/auth/logout", SRV_R_PWCHANGE, H(srv_h_logout)},
     {SRV_POST, V1 "/auth/password", SRV_R_PWCHANGE, H(srv_h_password)},
@@ -37,6 +39,7 @@ const srv_route srv_routes[] = {
     {SRV_GET, V1 "/sessions", 0, H(srv_h_sessions)},
     {SRV_DELETE, V1 "/sessions/{id}", 0, H(srv_h_session_delete)},
     {SRV_GET, V1 "/users", 0, H(srv_h_users)},
+    {SRV_GET, V1 "/users/{id}/card", 0, H(srv_h_user_card)},
     {SRV_GET, V1 "/admin/users", SRV_R_ADMIN, H(srv_h_admin_users)},
     {SRV_POST, V1 "/admin/users", SRV_R_ADMIN, H(srv_h_admin_user_create)},
     {SRV_PATCH, V1 "/admin/users/{id}", SRV_R_ADMIN, H(srv_h_admin_user_patch)},
@@ -66,11 +69,18 @@ const srv_route srv_routes[] = {
     {SRV_POST, V1 "/conversations/{id}/read", 0, H(srv_h_read), "read", "conversation_id", NULL},
     {SRV_POST, V1 "/messages/{id}/recall", 0, H(srv_h_recall)},
     {SRV_POST, V1 "/messages/{id}/forward", 0, H(srv_h_forward)},
+    {SRV_POST, V1 "/messages/{id}/open", 0, H(srv_h_burn_open)},
+    {SRV_GET, V1 "/conversations/{id}/reminders", 0, H(srv_h_reminders)},
+    {SRV_POST, V1 "/conversations/{id}/reminders", 0, H(srv_h_reminder_create)},
+    {SRV_PATCH, V1 "/reminders/{id}", 0, H(srv_h_reminder_patch)},
+    {SRV_DELETE, V1 "/reminders/{id}", 0, H(srv_h_reminder_delete)},
     {SRV_POST, V1 "/guard/check", 0, H(srv_h_guard_check)},
     {SRV_GET, V1 "/alerts", SRV_R_OFFICER, H(srv_h_alerts)},
     {SRV_GET, V1 "/alerts/{id}", SRV_R_OFFICER, H(srv_h_alert_get)},
     {SRV_POST, V1 "/alerts/{id}/ack", SRV_R_OFFICER, H(srv_h_alert_ack)},
     {SRV_POST, V1 "/alerts/{id}/resolve", SRV_R_OFFICER, H(srv_h_alert_resolve)},
+    {SRV_POST, V1 "/reports", 0, H(srv_h_report)},
+    {SRV_GET, V1 "/reports", SRV_R_OFFICER, H(srv_h_reports)},
     {SRV_GET, V1 "/audit", SRV_R_OFFICER, H(srv_h_audit)},
     {SRV_GET, V1 "/audit/verify", SRV_R_OFFICER, H(srv_h_audit_verify)},
     {SRV_GET, V1 "/officer/spread", SRV_R_OFFICER, H(srv_h_spread)},
@@ -94,6 +104,7 @@ srv_req *srv_req_new(srv *s, srv_conn *c)
     r->job.conn = c ? srv_conn_ref(c) : NULL;
     r->job.ev_tail = &r->job.events;
     r->status = 500;
+    r->t0_ns = base_now_ns();
     return r;
 }
 
@@ -112,6 +123,7 @@ void srv_req_free(srv_req *r)
     store_user_clear(&r->user);
     store_session_clear(&r->sess);
     chat_commit_free(r->commit);
+    chat_commit_free(r->alert);
     chat_forward_free(r->forward);
     json_decref(r->resp);
     srv_buf_unref(r->out);
@@ -488,6 +500,25 @@ void srv_req_serialise(srv_req *r)
         json_decref(o);
 }
 
+/* The handler planned an alert (r->alert): the writer commits it with the
+ * request's own commit, if any, and the answer waits for both, so an
+ * officer who looks right after the answer finds the alert. */
+static void await_alert(srv_req *r)
+{
+    if (r->n_await > 1) {
+        /* (No handler with several commits inspects a title or name.)
+         * Written all the same; nobody waits. */
+        srv_writer_submit(r->srv, r->alert);
+        r->alert = NULL;
+        return;
+    }
+    r->await_pair[0] = r->alert;
+    if (r->n_await == 1)
+        r->await_pair[1] = r->await[0];
+    r->await = r->await_pair;
+    r->n_await++;
+}
+
 bool srv_api_work(srv_job *j, srv_worker *w)
 {
     srv_req *r = (srv_req *)j;
@@ -526,6 +557,8 @@ bool srv_api_work(srv_job *j, srv_worker *w)
     if (!(r->route->flags & SRV_R_PUBLIC) && (authenticate(r, w) || authorise(r)))
         goto done;
     ((srv_handler_fn *)r->route->handler)(r, w);
+    if (r->alert)
+        await_alert(r);
     if (r->n_await) {
         /* The handler planned; the writer commits, then await_done answers
          * and hands the request back to the loop. Counted before the first
@@ -557,6 +590,8 @@ void srv_api_finish(srv_job *j, srv *s)
     srv_req *r = (srv_req *)j;
     srv_conn *c = j->conn;
 
+    srv_metrics_request(s->metrics, r->route ? (size_t)(r->route - srv_routes) : (size_t)-1,
+                        r->status, base_now_ns() - r->t0_ns);
     srv_deliver_events(s, j->events);
     srv_events_free(j->events);
     j->events = NULL;

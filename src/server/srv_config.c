@@ -56,6 +56,8 @@ int srv_config_defaults(srv_config *cfg)
     memset(cfg, 0, sizeof *cfg);
     cfg->listen_port = 8080;
     cfg->recall_window_seconds = 120;
+    cfg->burn_after_open_seconds = 30;
+    cfg->burn_unopened_seconds = 7 * 86400;
     cfg->limits.max_message_bytes = 16384;
     cfg->limits.max_body_bytes = 65536;
     cfg->limits.max_justification = 2000;
@@ -87,7 +89,7 @@ int srv_config_defaults(srv_config *cfg)
     return 0;
 }
 
-int srv_config_set_listen(srv_config *cfg, const char *spec)
+static int set_hostport(const char *spec, char **host_out, int *port_out)
 {
     const char *colon = strrchr(spec, ':');
     char host[256];
@@ -110,15 +112,26 @@ int srv_config_set_listen(srv_config *cfg, const char *spec)
         return -1;
     memcpy(host, spec, hl);
     host[hl] = 0;
-    if (srv_config_set_str(&cfg->listen_host, hl ? host : "127.0.0.1"))
+    if (srv_config_set_str(host_out, hl ? host : "127.0.0.1"))
         return -1;
-    cfg->listen_port = (int)port;
+    *port_out = (int)port;
     return 0;
+}
+
+int srv_config_set_listen(srv_config *cfg, const char *spec)
+{
+    return set_hostport(spec, &cfg->listen_host, &cfg->listen_port);
+}
+
+int srv_config_set_metrics_listen(srv_config *cfg, const char *spec)
+{
+    return set_hostport(spec, &cfg->metrics_host, &cfg->metrics_port);
 }
 
 void srv_config_free(srv_config *cfg)
 {
     free(cfg->listen_host);
+    free(cfg->metrics_host);
     free(cfg->data_dir);
     free(cfg->tls_cert);
     free(cfg->tls_key);
@@ -460,6 +473,13 @@ static int top_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
             return fail(w, v, "listen: expected HOST:PORT");
         return 0;
     }
+    if (!strcmp(k, "metrics_listen")) {
+        const char *s = scalar(v);
+
+        if (!s || srv_config_set_metrics_listen(c, s))
+            return fail(w, v, "metrics_listen: expected HOST:PORT");
+        return 0;
+    }
     if (!strcmp(k, "data_dir"))
         return get_str(w, v, k, &c->data_dir) ? -1
                : c->data_dir                  ? 0
@@ -486,6 +506,14 @@ static int top_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
         return get_str_list(w, v, k, &c->allowed_origins, &c->n_allowed_origins);
     if (!strcmp(k, "recall_window_seconds")) {
         INT_FIELD(w, v, k, 0, 86400 * 365, c->recall_window_seconds);
+        return 0;
+    }
+    if (!strcmp(k, "burn_after_open_seconds")) {
+        INT_FIELD(w, v, k, 1, 86400, c->burn_after_open_seconds);
+        return 0;
+    }
+    if (!strcmp(k, "burn_unopened_seconds")) {
+        INT_FIELD(w, v, k, 1, 86400 * 365, c->burn_unopened_seconds);
         return 0;
     }
     if (!strcmp(k, "workers")) {

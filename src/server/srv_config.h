@@ -50,6 +50,10 @@ typedef struct srv_login_limits {
 typedef struct srv_config {
     char *listen_host; /* "127.0.0.1"; "*" or "0.0.0.0" for every address */
     int listen_port;   /* 0: any free port */
+    /* Prometheus metrics (srv_metrics.h) on a listener of their own; NULL:
+     * none. Loopback unless the operator says otherwise. */
+    char *metrics_host;
+    int metrics_port;
     char *data_dir;
     char *tls_cert, *tls_key; /* both or neither */
     char *policy_path;        /* NULL: the built-in default policy */
@@ -62,6 +66,10 @@ typedef struct srv_config {
     char **allowed_origins;
     size_t n_allowed_origins;
     int recall_window_seconds;
+    /* burn-after-reading: destroyed this long after every reader opened it
+     * (burn_after_open_seconds) or after this long unopened */
+    int burn_after_open_seconds;
+    int burn_unopened_seconds;
     srv_limits limits;
     srv_login_limits login;
     bool totp_required[SRV_ROLE_COUNT];
@@ -93,8 +101,10 @@ int srv_config_defaults(srv_config *cfg);
  * new values and should only be freed. */
 int srv_config_load(srv_config *cfg, const char *path, char *err, size_t errlen);
 
-/* Parses "host:port", "[v6]:port" or ":port" into cfg. Returns 0 or -1. */
+/* Parses "host:port", "[v6]:port" or ":port" (host 127.0.0.1) into the
+ * listen address, or into the metrics listener's. Returns 0 or -1. */
 int srv_config_set_listen(srv_config *cfg, const char *spec);
+int srv_config_set_metrics_listen(srv_config *cfg, const char *spec);
 
 /* Replaces one string field (frees the old value). Returns 0 or -1 (ENOMEM). */
 int srv_config_set_str(char **field, const char *value);

@@ -1,5 +1,6 @@
 /*
- * srv_conn.h — connections and their outbound queues; the WebSocket callback (srv_ws.c).
+ * srv_conn.h — connections and their outbound queues (srv_conn.c); the
+ * WebSocket callback (srv_ws.c).
  */
 #ifndef SRV_CONN_H
 #define SRV_CONN_H

@@ -107,6 +107,20 @@ void srv_h_admin_user_patch(srv_req *r, srv_worker *w)
 
     if (srv_body_str(r, "role", &role_s) < 0 || srv_body_str(r, "display_name", &display) < 0)
         return;
+    /* A work phone (contact cards): digits, spaces, + and -; "" or null
+     * clears it. */
+    if (json_object_get(r->json, "phone")) {
+        const char *ph = NULL;
+
+        if (srv_body_str(r, "phone", &ph) < 0)
+            return;
+        if (ph && (strlen(ph) > 32 || strspn(ph, "0123456789+- ") != strlen(ph))) {
+            srv_error(r, 422, "invalid", "phone: digits, spaces, + and - only (32 at most)");
+            return;
+        }
+        p.fields |= STORE_USER_PHONE;
+        p.phone = ph && *ph ? ph : NULL;
+    }
     rc = srv_body_bool(r, "disabled", &disabled);
     if (rc < 0)
         return;
@@ -153,8 +167,15 @@ void srv_h_admin_user_patch(srv_req *r, srv_worker *w)
         return;
     }
     snprintf(target, sizeof target, "user:%lld", (long long)r->ids[0]);
-    if (p.fields)
-        srv_audit_req(r, w, "user.update", target, json_incref(r->json));
+    if (p.fields) {
+        /* The audit log is append-only: it records that a phone number was
+         * set or cleared, never the number (personal data). */
+        json_t *d = json_deep_copy(r->json);
+
+        if (d && (p.fields & STORE_USER_PHONE))
+            json_object_set_new(d, "phone", json_string(p.phone ? "set" : "cleared"));
+        srv_audit_req(r, w, "user.update", target, d);
+    }
     /* Disabling ends open sockets now. A role change changes what they may
      * receive (alerts): srv_acctwatch.c, which follows every process's
      * account changes, makes them reconnect with the new role within a

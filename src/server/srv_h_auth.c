@@ -34,6 +34,24 @@ void srv_h_health(srv_req *r, srv_worker *w)
                         (json_int_t)info.n_patterns, "terms", (json_int_t)info.n_terms));
 }
 
+/* Ready: this node can serve — its store answers (a read on the worker's
+ * own handle) and a policy is loaded. 503 names what is not ready, for a
+ * load balancer's health check and an operator. (The event bus is in
+ * process today: always reachable.) */
+void srv_h_ready(srv_req *r, srv_worker *w)
+{
+    guard_ruleset *rs = guard_engine_acquire(w->srv->engine);
+    int version = 0, rc = store_schema_version(w->st, &version);
+    bool ok = !rc && rs;
+
+    guard_ruleset_unref(rs);
+    if (rc)
+        SRV_WARN("ready", "store: %s (%s)", store_strerror(rc), store_errmsg(w->st));
+    srv_reply(r, ok ? 200 : 503,
+              json_pack("{s:b,s:s,s:s,s:s}", "ready", ok, "store", rc ? "unavailable" : "ok",
+                        "policy", rs ? "ok" : "missing", "bus", "ok"));
+}
+
 static char *cookie(srv *s, const char *token, long max_age)
 {
     char buf[256];

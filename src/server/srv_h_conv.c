@@ -314,19 +314,21 @@ void srv_h_member_add(srv_req *r, srv_worker *w)
         if (srv_text_inspect(r, w, "title", c.title, strlen(c.title), SIZE_MAX,
                              GUARD_SCOPE_EXTERNAL, r->ids[0], "title_not_for_external", &checked))
             goto out;
-        if (strcmp(checked, c.title)) {
-            rc = store_conv_rename(w->st, r->ids[0], checked, r->now);
-            if (rc) {
-                srv_store_error(r, w, rc, "conv_rename");
-                goto out;
-            }
-        }
     }
     if (rc) {
         srv_store_error(r, w, rc, "conv_get");
         goto out;
     }
     member_change(r, w, CHAT_MEMBER_ADD, r->ids[0], uid, STORE_MEMBER);
+    /* A title masked for the external member: renamed in the add's
+     * transaction (chat_member.h). */
+    if (r->commit && checked && strcmp(checked, c.title) &&
+        chat_member_commit_retitle(r->commit, checked)) {
+        chat_commit_free(r->commit);
+        r->commit = NULL;
+        r->n_await = 0;
+        srv_error(r, 500, "internal", "out of memory");
+    }
 out:
     free(checked);
     store_user_clear(&u);

@@ -11,9 +11,11 @@
  *   POST /guard/check                   the draft pre-check
  */
 #include "cordon/guard_file.h"
+#include "chat/chat_card.h"
 #include "chat/chat_json.h"
 #include "chat/chat_recall.h"
 #include "chat/chat_receipt.h"
+#include "chat/chat_report.h"
 #include "srv_handlers.h"
 #include "srv_log.h"
 #include "srv_registry.h"
@@ -40,7 +42,14 @@ static void send_answer(srv_req *r)
 {
     const store_message *m = chat_send_message(r->commit);
     chat_outcome *o = &r->commit->outcome;
+    /* Not the text with an inbound warning: that is for internal members
+     * (chat_send.c publishes it first, so it is seldom what was kept). */
     char *msg = m && o->status == 201 ? srv_wire_take_message(m->id) : NULL;
+
+    if (msg && m->inbound_warning && strstr(msg, "\"inbound_warning\":")) {
+        free(msg);
+        msg = NULL;
+    }
     json_t *g = msg ? json_object_get(o->extra, "guard") : NULL;
     char *guard = g ? json_dumps(g, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
     char req[48] = "";
@@ -69,10 +78,23 @@ void srv_h_send(srv_req *r, srv_worker *w)
     chat_caller who = srv_caller(r);
     chat_send_in in = {.conv_id = r->ids[0]};
     chat_outcome o = {0};
+    int64_t card = 0;
 
+    /* A contact card (chat_card.h): a send of kind "card", no text. */
+    if (srv_body_int(r, "card_user_id", &card) < 0)
+        return;
+    if (card) {
+        if (srv_body_str(r, "client_id", &in.client_id) < 0)
+            return;
+        if (chat_card_plan(&e, &who, in.conv_id, card, in.client_id, &r->commit, &o))
+            srv_reply_outcome(r, &o);
+        else
+            srv_req_await(r, &r->commit, 1, send_answer);
+        return;
+    }
     if (srv_body_str(r, "client_id", &in.client_id) < 0 || srv_body_str(r, "text", &in.text) < 0 ||
         srv_body_str(r, "justification", &in.justification) < 0 ||
-        srv_body_int(r, "forward_of", &in.forward_of) < 0)
+        srv_body_int(r, "forward_of", &in.forward_of) < 0 || srv_body_bool(r, "burn", &in.burn) < 0)
         return;
     if (in.forward_of)
         in.text = NULL; /* the source's text, as the caller sees it */
@@ -131,6 +153,20 @@ void srv_h_recall(srv_req *r, srv_worker *w)
     chat_outcome o = {0};
 
     plan_and_await(r, chat_recall_plan(&e, &who, r->ids[0], r->now, &r->commit, &o), &o);
+}
+
+/* POST /reports: a report to the officers (chat_report.h). */
+void srv_h_report(srv_req *r, srv_worker *w)
+{
+    chat_env e = srv_chat_env(w);
+    chat_caller who = srv_caller(r);
+    chat_report_in in = {.now = r->now};
+    chat_outcome o = {0};
+
+    if (srv_body_int(r, "message_id", &in.message_id) < 0 ||
+        srv_body_int(r, "user_id", &in.user_id) < 0 || srv_body_str(r, "note", &in.note) < 0)
+        return;
+    plan_and_await(r, chat_report_plan(&e, &who, &in, &r->commit, &o), &o);
 }
 
 static void forward_answer(srv_req *r)

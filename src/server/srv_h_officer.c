@@ -63,11 +63,13 @@ static void add_forward(srv_worker *w, json_t *alert, int64_t message_id)
     store_message_clear(&m);
 }
 
-void srv_h_alerts(srv_req *r, srv_worker *w)
+/* The alerts (kind: forced, e.g. "report" for GET /reports; NULL: the
+ * `kind` query parameter, if any). */
+static void list_alerts(srv_req *r, srv_worker *w, const char *kind)
 {
-    store_alert_filter f = {0};
+    store_alert_filter f = {.kind = kind};
     store_alerts l = {0};
-    char category[32], status[16];
+    char category[32], status[16], kind_q[16];
     int64_t v, limit = 50;
     json_t *arr;
     int rc;
@@ -97,6 +99,16 @@ void srv_h_alerts(srv_req *r, srv_worker *w)
         return;
     if (!rc)
         f.category = category;
+    rc = kind ? 1 : srv_query_str(r, "kind", kind_q, sizeof kind_q);
+    if (rc < 0)
+        return;
+    if (!rc) {
+        if (strcmp(kind_q, "guard") && strcmp(kind_q, "report")) {
+            srv_error(r, 400, "bad_request", "kind must be guard or report");
+            return;
+        }
+        f.kind = kind_q;
+    }
     rc = srv_query_str(r, "status", status, sizeof status);
     if (rc < 0)
         return;
@@ -128,6 +140,16 @@ void srv_h_alerts(srv_req *r, srv_worker *w)
         json_pack("{s:o,s:o}", "alerts", arr, "next_before",
                   l.n == (size_t)limit && l.n ? json_integer(l.items[l.n - 1].id) : json_null()));
     store_alerts_free(&l);
+}
+
+void srv_h_alerts(srv_req *r, srv_worker *w)
+{
+    list_alerts(r, w, NULL);
+}
+
+void srv_h_reports(srv_req *r, srv_worker *w)
+{
+    list_alerts(r, w, "report");
 }
 
 static void reply_alert(srv_req *r, srv_worker *w, int64_t id, bool notify)

@@ -65,8 +65,8 @@ int srv_viewer_load(srv_req *r, srv_worker *w, int64_t conv_id, chat_viewer *v,
 
 /* ---- srv_h_auth.c ---- */
 json_t *srv_sessions_json(const store_sessions *l, int64_t current);
-srv_handler_fn srv_h_health, srv_h_login, srv_h_logout, srv_h_password, srv_h_me, srv_h_totp_enrol,
-    srv_h_totp_confirm, srv_h_sessions, srv_h_session_delete, srv_h_users;
+srv_handler_fn srv_h_health, srv_h_ready, srv_h_login, srv_h_logout, srv_h_password, srv_h_me,
+    srv_h_totp_enrol, srv_h_totp_confirm, srv_h_sessions, srv_h_session_delete, srv_h_users;
 
 /* ---- srv_h_admin.c ---- */
 srv_handler_fn srv_h_admin_users, srv_h_admin_user_create, srv_h_admin_user_patch,
@@ -83,11 +83,15 @@ srv_handler_fn srv_h_convs, srv_h_conv_create, srv_h_conv_get, srv_h_conv_patch,
 
 /* ---- srv_h_msg.c ---- */
 srv_handler_fn srv_h_history, srv_h_send, srv_h_recall, srv_h_forward, srv_h_read,
-    srv_h_guard_check;
+    srv_h_guard_check, srv_h_report;
+
+/* ---- srv_h_work.c ---- */
+srv_handler_fn srv_h_reminders, srv_h_reminder_create, srv_h_reminder_patch, srv_h_reminder_delete,
+    srv_h_burn_open, srv_h_user_card;
 
 /* ---- srv_h_officer.c ---- */
 srv_handler_fn srv_h_alerts, srv_h_alert_get, srv_h_alert_ack, srv_h_alert_resolve, srv_h_audit,
-    srv_h_audit_verify;
+    srv_h_audit_verify, srv_h_reports;
 
 /* ---- srv_h_trace.c ---- */
 srv_handler_fn srv_h_spread, srv_h_contain, srv_h_context, srv_h_stats;

@@ -115,7 +115,8 @@ struct srv_req {
     const srv_route *route;
     int64_t ids[SRV_ROUTE_MAX_IDS];
     int64_t now;
-    json_t *json; /* parsed body (object) or NULL */
+    uint64_t t0_ns; /* arrival (base_now_ns), for the latency metric */
+    json_t *json;   /* parsed body (object) or NULL */
     store_user user;
     store_session sess;
     bool authed;
@@ -126,6 +127,11 @@ struct srv_req {
     chat_forward *forward;
     chat_commit **await;
     size_t n_await;
+    /* An officer alert planned beside the answer (srv_text.c: a title or
+     * name the guard did not allow). Written by the writer together with
+     * the request's own commit, before the answer; owned by the request. */
+    chat_commit *alert;
+    chat_commit *await_pair[2];
     atomic_size_t await_left;
     void (*after_commit)(srv_req *r);
     /* ---- output ---- */
@@ -197,10 +203,12 @@ struct srv {
     char *db_path;
     store *st; /* the loop's own handle: WebSocket authentication only */
     srv_rate *rate;
-    srv_registry *registry; /* the connection registry: sockets by user (loop) */
-    chat chat;              /* the chat domain's context (engine, member cache, event bus) */
-    srv_sub sub;            /* this process' subscription to the chat bus (srv_registry.c) */
-    srv_receipts *receipts; /* delivered pointers waiting for the writer (loop) */
+    srv_registry *registry;      /* the connection registry: sockets by user (loop) */
+    chat chat;                   /* the chat domain's context (engine, member cache, event bus) */
+    chat_stats chat_stats;       /* what it counts (chat.stats points here) */
+    struct srv_metrics *metrics; /* requests by route (srv_metrics.c) */
+    srv_sub sub;                 /* this process' subscription to the chat bus (srv_registry.c) */
+    srv_receipts *receipts;      /* delivered pointers waiting for the writer (loop) */
     acct_login_policy login_pol;
     const acct_cost *cost;
     /* pool */
@@ -226,6 +234,9 @@ struct srv {
     lws_sorted_usec_list_t acctwatch;
     int64_t acct_seq, acct_pruned_at; /* owned by the one watch job in flight */
     bool acct_busy;                   /* a watch job is in flight (loop) */
+    /* reminders and burn messages coming due (srv_clock.c) */
+    lws_sorted_usec_list_t clock;
+    bool clock_busy; /* a clock job is in flight (loop) */
     size_t n_conns;
     /* The policy in force (text of the file as loaded, NULL for the built-in
      * one) and its name; replaced on a successful reload only. */

@@ -22,7 +22,10 @@
 #include "srv_registry.h"
 #include "srv_int.h"
 #include "srv_acctwatch.h"
+#include "srv_clock.h"
 #include "srv_log.h"
+#include "srv_handlers.h"
+#include "srv_metrics.h"
 #include "srv_conn.h"
 #include "srv_http.h"
 #include "srv_policy.h"
@@ -387,6 +390,8 @@ static int start_lws(srv *s)
         return -1;
     }
     s->vh = lws_get_vhost_by_name(s->lws, "default");
+    if (srv_metrics_listen(s))
+        return -1;
     fprintf(stderr, "cordon: listening on %s://%s:%d\n", cfg->tls_cert ? "https" : "http",
             cfg->listen_host, s->vh ? lws_get_vhost_listen_port(s->vh) : cfg->listen_port);
     fflush(stderr);
@@ -465,15 +470,20 @@ static int start(srv *s, const srv_run_opts *opts)
      * of groups and direct chats; the in-process event bus. */
     s->chat = (chat){.lim = {.max_message_bytes = cfg->limits.max_message_bytes,
                              .max_justification = cfg->limits.max_justification,
-                             .recall_window_seconds = cfg->recall_window_seconds},
+                             .recall_window_seconds = cfg->recall_window_seconds,
+                             .burn_after_open_seconds = cfg->burn_after_open_seconds,
+                             .burn_unopened_seconds = cfg->burn_unopened_seconds},
                      .engine = s->engine,
                      .cache = chat_cache_new(1u << 20),
                      .bus = chat_bus_local_new(),
-                     .log = chat_log_hook};
+                     .log = chat_log_hook,
+                     .stats = &s->chat_stats};
+    chat_stats_init(&s->chat_stats);
+    s->metrics = srv_metrics_new(srv_n_routes);
     srv_sub_init(s);
     s->resync_frame = srv_event_buf("resync", json_pack("{s:s}", "reason", "slow_consumer"));
     s->revoked_frame = srv_event_buf("session.revoked", json_object());
-    if (!s->rate || !s->registry || !s->receipts || !s->chat.cache || !s->chat.bus ||
+    if (!s->rate || !s->registry || !s->receipts || !s->chat.cache || !s->chat.bus || !s->metrics ||
         !s->resync_frame || !s->revoked_frame)
         return -1;
     /* Every thread created from here on inherits the blocked set. */
@@ -501,7 +511,9 @@ static int start(srv *s, const srv_run_opts *opts)
                  cfg->web_root ? "is not readable" : "unset");
     if (start_lws(s))
         return -1;
-    return srv_acctwatch_start(s);
+    if (srv_acctwatch_start(s))
+        return -1;
+    return srv_clock_start(s);
 }
 
 /* Closes the listening socket(s) under libwebsockets' feet. lws 4.1 has no
@@ -607,6 +619,7 @@ static void cleanup(srv *s)
     if (s->chat.bus)
         s->chat.bus->ops->destroy(s->chat.bus);
     srv_rate_free(s->rate);
+    srv_metrics_free(s->metrics);
     chat_cache_free(s->chat.cache);
     store_close(s->st);
     guard_engine_free(s->engine);

@@ -8,14 +8,20 @@
 
 #include <string.h>
 
+static const char *const method_names[] = {"GET",    "POST",    "PUT", "PATCH",
+                                           "DELETE", "OPTIONS", "HEAD"};
+
 srv_method srv_method_parse(const char *s)
 {
-    static const char *const names[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"};
-
-    for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
-        if (!strcmp(s, names[i]))
+    for (int i = 0; i < (int)(sizeof method_names / sizeof method_names[0]); i++)
+        if (!strcmp(s, method_names[i]))
             return (srv_method)i;
     return SRV_METHOD_OTHER;
+}
+
+const char *srv_method_name(srv_method m)
+{
+    return (size_t)m < sizeof method_names / sizeof method_names[0] ? method_names[m] : "OTHER";
 }
 
 /* Matches one path against one pattern; fills ids. */

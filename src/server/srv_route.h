@@ -68,5 +68,7 @@ const srv_route *srv_route_by_frame(const srv_route *table, size_t n, const char
 
 /* "GET" -> SRV_GET ...; unknown -> SRV_METHOD_OTHER. */
 srv_method srv_method_parse(const char *s);
+/* "GET", "POST", ...; "OTHER" for SRV_METHOD_OTHER. */
+const char *srv_method_name(srv_method m);
 
 #endif

@@ -4,6 +4,7 @@
 #include "srv_text.h"
 
 #include "srv_handlers.h"
+#include "chat/chat_alert.h"
 #include "chat/chat_json.h"
 #include "srv_log.h"
 #include "srv_req.h"
@@ -12,51 +13,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* An officer alert (and its audit entry, and alert.new to the staff) for a
- * verdict on a title or name; the audit keeps the decision, never the
- * text. */
-static void alert(srv_req *r, srv_worker *w, const char *field, int64_t conv_id,
-                  const guard_result *res, const char *text, size_t len)
+/* An officer alert for a verdict on a title or name: planned here, written
+ * by the writer with the request's commit (chat_alert.h). */
+static void alert(srv_req *r, const char *field, int64_t conv_id, const guard_result *res,
+                  const char *text, size_t len)
 {
-    json_t *f = chat_json_findings_ctx(res, text, len);
-    char *findings = f ? json_dumps(f, JSON_COMPACT) : NULL;
-    const char *verdict = guard_action_name(res->verdict);
-    store_alert_new an = {.user_id = r->user.id,
-                          .conv_id = conv_id,
-                          .category = chat_guard_category(res),
-                          .verdict = verdict,
-                          .rule = res->decided_by,
-                          .findings_json = findings ? findings : "[]",
-                          .now = r->now};
-    store_alert a = {0};
-    char event[32], target[48];
-    int64_t id = 0;
-    int rc;
+    chat_alert_new in = {.user_id = r->user.id,
+                         .actor = r->user.login,
+                         .conv_id = conv_id,
+                         .field = field,
+                         .res = res,
+                         .text = text,
+                         .len = len};
 
-    json_decref(f);
-    rc = store_alert_create(w->st, &an, &id);
-    if (rc) {
-        SRV_ERROR("guard", "alert_create: %s (%s)", store_strerror(rc), store_errmsg(w->st));
-        goto out;
-    }
-    snprintf(event, sizeof event, "guard.%s", verdict);
-    if (conv_id)
-        snprintf(target, sizeof target, "conversation:%lld", (long long)conv_id);
-    else
-        snprintf(target, sizeof target, "user:%lld", (long long)r->user.id);
-    srv_audit_req(r, w, event, target,
-                  json_pack("{s:s,s:o,s:s,s:I,s:s}", "verdict", verdict, "rule",
-                            res->decided_by ? json_string(res->decided_by) : json_null(),
-                            "category", an.category, "alert", (json_int_t)id, "field", field));
-    SRV_INFO("guard", "%s %s user=%lld rule=%s alert=%lld", event, field, (long long)r->user.id,
-             res->decided_by ? res->decided_by : "-", (long long)id);
-    if (store_alert_get(w->st, id, &a) == STORE_OK)
-        srv_emit(&r->job, SRV_EV_STAFF,
-                 srv_event_buf("alert.new", json_pack("{s:o}", "alert", chat_json_alert(&a))), 0, 0,
-                 NULL, 0);
-    store_alert_clear(&a);
-out:
-    free(findings);
+    chat_commit_free(r->alert);
+    r->alert = chat_alert_commit(&r->srv->chat, &in, r->now);
+    if (!r->alert)
+        SRV_ERROR("guard", "%s alert: out of memory", field);
 }
 
 int srv_text_check(srv_req *r, srv_worker *w, const char *field, size_t max_chars,
@@ -123,7 +96,7 @@ int srv_text_inspect(srv_req *r, srv_worker *w, const char *field, const char *t
     }
     rc = -1;
     if (res->verdict != GUARD_ALLOW)
-        alert(r, w, field, conv_id, res, text, len);
+        alert(r, field, conv_id, res, text, len);
     if (res->verdict == GUARD_BLOCK || res->verdict == GUARD_CONFIRM) {
         /* No justification path: what would be held is refused too. */
         if (res->decided_by)

@@ -139,6 +139,7 @@ void store_user_clear(store_user *u)
         return;
     free(u->login);
     free(u->display_name);
+    free(u->phone);
     if (u->password_hash) {
         /* not a secret in itself, but no reason to leave it in freed memory */
         memset(u->password_hash, 0, strlen(u->password_hash));
@@ -207,6 +208,9 @@ void store_message_clear(store_message *m)
     free(m->text);
     free(m->verdict);
     free(m->justification);
+    free(m->kind);
+    free(m->meta);
+    free(m->inbound_warning);
     memset(m, 0, sizeof *m);
 }
 
@@ -270,6 +274,9 @@ void store_alert_clear(store_alert *a)
     free(a->justification);
     free(a->ack_comment);
     free(a->resolve_comment);
+    free(a->kind);
+    free(a->note);
+    free(a->evidence_json);
     memset(a, 0, sizeof *a);
 }
 
@@ -301,6 +308,60 @@ void store_audit_entries_free(store_audit_entries *l)
         return;
     for (size_t i = 0; i < l->n; i++)
         store_audit_entry_clear(&l->items[i]);
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
+}
+
+/* ---- reminders (schema version 7) ---- */
+
+static const char *const remind_repeats[] = {"once", "daily", "workdays", "weekly"};
+static const char *const remind_targets[] = {"me", "members", "all"};
+
+static int name_index(const char *const *names, int n, const char *s)
+{
+    for (int i = 0; s && i < n; i++)
+        if (!strcmp(names[i], s))
+            return i;
+    return -1;
+}
+
+const char *store_remind_repeat_name(store_remind_repeat r)
+{
+    return (unsigned)r < 4 ? remind_repeats[r] : "once";
+}
+
+int store_remind_repeat_parse(const char *s)
+{
+    return name_index(remind_repeats, 4, s);
+}
+
+const char *store_remind_target_name(store_remind_target t)
+{
+    return (unsigned)t < 3 ? remind_targets[t] : "me";
+}
+
+int store_remind_target_parse(const char *s)
+{
+    return name_index(remind_targets, 3, s);
+}
+
+void store_reminder_clear(store_reminder *r)
+{
+    if (!r)
+        return;
+    free(r->text);
+    free(r->tz);
+    free(r->target_ids);
+    memset(r, 0, sizeof *r);
+}
+
+void store_reminders_free(store_reminders *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++)
+        store_reminder_clear(&l->items[i]);
     free(l->items);
     l->items = NULL;
     l->n = 0;

@@ -100,6 +100,7 @@ typedef struct store_user {
     int64_t locked_until;      /* ms; 0 = not locked */
     int64_t created_at;
     int64_t updated_at;
+    char *phone; /* schema version 7: a work phone number, NULL when none */
 } store_user;
 
 typedef struct store_users {
@@ -128,7 +129,8 @@ enum {
     STORE_USER_PASSWORD = 1u << 4, /* password_hash + must_change_password */
     STORE_USER_TOTP = 1u << 5,     /* totp_secret (NULL clears) + totp_enabled;
                                       resets totp_last_step */
-    STORE_USER_LOCKOUT = 1u << 6   /* failed_logins + locked_until */
+    STORE_USER_LOCKOUT = 1u << 6,  /* failed_logins + locked_until */
+    STORE_USER_PHONE = 1u << 7     /* phone (NULL clears); schema version 7 */
 };
 
 typedef struct store_user_patch {
@@ -144,6 +146,7 @@ typedef struct store_user_patch {
     int failed_logins;
     int64_t locked_until;
     int64_t now; /* becomes updated_at */
+    const char *phone;
 } store_user_patch;
 
 typedef struct store_session {
@@ -246,7 +249,24 @@ typedef struct store_message {
     /* An officer's containment (schema version 6): STORE_CONTAINED_* below.
      * A quarantined or removed message reads as recalled (text NULL). */
     int contained;
+    /* Schema version 7. kind: "text" (default), "reminder" (a fired
+     * reminder's card) or "card" (a colleague's contact card); meta: JSON
+     * object text that goes with the kind (NULL for text). burn:
+     * STORE_BURN_* (burn-after-reading); burn_deadline: when a live burn
+     * message is destroyed (ms). */
+    char *kind;
+    char *meta;
+    int burn;
+    int64_t burn_deadline;
+    /* Sent in by an external sender to internal members, and the guard's
+     * inbound scope found something the recipients should be warned of:
+     * the warning as JSON ({"action":..., "findings":[...]}), shown to
+     * internal members only (chat_view.h). NULL when none. */
+    char *inbound_warning;
 } store_message;
+
+/* store_message.burn */
+enum { STORE_BURN_NONE = 0, STORE_BURN_LIVE = 1, STORE_BURN_DESTROYED = 2 };
 
 enum {
     STORE_CONTAINED_NONE = 0,
@@ -341,6 +361,8 @@ typedef struct store_message_new {
     /* Recorded with the message (store_message.inspected_external): the
      * guard ruled with the external scope. */
     bool inspected_external;
+    /* Optional: the inbound warning (store_message.inbound_warning), JSON. */
+    const char *inbound_warning;
     /* Optional, written in the same transaction as the message and only
      * when it is new (not on an idempotent repeat): an officer alert whose
      * message_id, conv_id and user_id the store fills in, and an audit entry
@@ -350,7 +372,76 @@ typedef struct store_message_new {
     /* Optional OUT: the id of the alert written with the message (left
      * untouched when none was written, e.g. on an idempotent repeat). */
     int64_t *alert_id_out;
+    /* Schema version 7 (zero: an ordinary text message). kind NULL =
+     * "text"; meta JSON object text or NULL. burn: a burn-after-reading
+     * message destroyed at burn_deadline unless its readers open it
+     * sooner (store_burn_open). reminder_id: this message delivers that
+     * reminder, which in the same transaction moves to reminder_next_at
+     * (0: it is done), so it is never delivered twice. */
+    const char *kind;
+    const char *meta;
+    bool burn;
+    int64_t burn_deadline;
+    int64_t reminder_id;
+    int64_t reminder_next_at;
 } store_message_new;
+
+/* ----- reminders (schema version 7) ----- */
+
+typedef enum store_remind_repeat {
+    STORE_REMIND_ONCE = 0,
+    STORE_REMIND_DAILY = 1,
+    STORE_REMIND_WORKDAYS = 2,
+    STORE_REMIND_WEEKLY = 3
+} store_remind_repeat;
+
+typedef enum store_remind_target {
+    STORE_REMIND_ME = 0,      /* the creator only */
+    STORE_REMIND_MEMBERS = 1, /* target_ids (members at fire time) */
+    STORE_REMIND_ALL = 2      /* every member at fire time */
+} store_remind_target;
+
+/* "once"|"daily"|"workdays"|"weekly", "me"|"members"|"all"; parse: -1 when unknown. */
+const char *store_remind_repeat_name(store_remind_repeat r);
+int store_remind_repeat_parse(const char *s);
+const char *store_remind_target_name(store_remind_target t);
+int store_remind_target_parse(const char *s);
+
+typedef struct store_reminder {
+    int64_t id;
+    int64_t conv_id;
+    int64_t creator_id;
+    char *text;
+    int64_t at; /* the next time it is due (ms); for repeats, the next occurrence */
+    store_remind_repeat repeat;
+    char *tz; /* IANA zone the repeats are computed in */
+    store_remind_target target;
+    char *target_ids; /* JSON array of user ids (STORE_REMIND_MEMBERS) */
+    bool active;      /* false once a one-off fired or it was cancelled */
+    int64_t fired_count;
+    int64_t last_fired_at;
+    int64_t created_at;
+    int64_t updated_at;
+} store_reminder;
+
+typedef struct store_reminders {
+    store_reminder *items;
+    size_t n;
+} store_reminders;
+
+/* A new reminder, or (store_reminder_update) every editable field at once. */
+typedef struct store_reminder_new {
+    int64_t conv_id;
+    int64_t creator_id;
+    const char *text; /* required */
+    int64_t at;
+    store_remind_repeat repeat;
+    const char *tz; /* required */
+    store_remind_target target;
+    const char *target_ids; /* JSON array text; NULL = "[]" */
+    bool active;
+    int64_t now;
+} store_reminder_new;
 
 /* One row of the conversation list (store_conv_list_for_user). */
 typedef struct store_conv_summary {
@@ -394,6 +485,13 @@ typedef struct store_alert {
     char *ack_comment; /* may be NULL */
     int64_t resolved_by, resolved_at;
     char *resolve_comment; /* may be NULL */
+    /* Reports (举报, kind "report"): who reported (officers only see it),
+     * their note, and the reported content as it was (JSON object). For a
+     * report, user_id is the person reported (the message's sender). */
+    char *kind; /* NULL: a guard alert ("guard" or "override") */
+    int64_t reporter_id;
+    char *note;
+    char *evidence_json;
 } store_alert;
 
 typedef struct store_alerts {
@@ -411,6 +509,11 @@ typedef struct store_alert_new {
     const char *findings_json; /* required, must parse as JSON */
     const char *justification; /* optional */
     int64_t now;
+    /* A report (store_alert): all optional; evidence_json must parse as JSON. */
+    const char *kind;
+    int64_t reporter_id;
+    const char *note;
+    const char *evidence_json;
 } store_alert_new;
 
 /* Filter for store_alerts; zero fields do not filter. Newest first. */
@@ -423,6 +526,8 @@ typedef struct store_alert_filter {
     store_alert_status status;
     int64_t before_id; /* cursor: only ids < before_id (0 = newest) */
     int limit;         /* 1..1000; 0 = 100 */
+    const char *kind;  /* "guard" (also overrides), "report"; NULL: any */
+    int64_t reporter_id;
 } store_alert_filter;
 
 /* ----- audit (docs/AUDIT.md) ----- */
@@ -632,6 +737,19 @@ struct store_methods {
     int (*alert_count)(store *s, const store_alert_count_query *q, int64_t *out);
     int (*alert_stats)(store *s, int64_t from, int64_t to, int64_t tz_offset_ms,
                        store_alert_stat_rows *out);
+    /* Appended with schema version 7: reminders and burn-after-reading. */
+    int (*reminder_create)(store *s, const store_reminder_new *r, int64_t *id_out);
+    int (*reminder_get)(store *s, int64_t id, store_reminder *out);
+    int (*reminder_list)(store *s, int64_t conv_id, store_reminders *out);
+    int (*reminder_update)(store *s, int64_t id, const store_reminder_new *r);
+    int (*reminder_delete)(store *s, int64_t id);
+    int (*reminder_due)(store *s, int64_t now, int limit, store_reminders *out);
+    int (*burn_open)(store *s, int64_t msg_id, int64_t user_id, int64_t now, int64_t destroy_after,
+                     bool *first);
+    int (*burn_due)(store *s, int64_t now, int64_t *ids, size_t cap, size_t *n_out);
+    int (*burn_destroy)(store *s, int64_t msg_id);
+    /* Appended by trace and contain after version 7: the held text of a
+     * quarantine and the members of a spread in one read. */
     int (*quarantine_text)(store *s, int64_t id, char **text, size_t *len);
     int (*spread_members)(store *s, int64_t root_id, store_spread_member_rows *out);
 };
@@ -652,6 +770,8 @@ void store_audit_entry_clear(store_audit_entry *e);
 void store_audit_entries_free(store_audit_entries *l);
 
 void store_conv_summaries_free(store_conv_summaries *l);
+void store_reminder_clear(store_reminder *r);
+void store_reminders_free(store_reminders *l);
 
 /* --------------------------------------------------- the calls (inline) */
 
@@ -1147,6 +1267,76 @@ static inline int store_account_changes_prune(store *s, int64_t before)
 static inline int store_backup(store *s, const char *dest)
 {
     return s->methods->backup ? s->methods->backup(s, dest) : STORE_VERSION;
+}
+
+/* --- reminders (schema version 7; STORE_VERSION in a backend without) --- */
+
+/* STORE_INVAL without text or tz, or with target_ids not a JSON array. */
+static inline int store_reminder_create(store *s, const store_reminder_new *r, int64_t *id_out)
+{
+    return s->methods->reminder_create ? s->methods->reminder_create(s, r, id_out) : STORE_VERSION;
+}
+
+/* STORE_NOTFOUND when no such reminder (deleted ones are gone). */
+static inline int store_reminder_get(store *s, int64_t id, store_reminder *out)
+{
+    return s->methods->reminder_get ? s->methods->reminder_get(s, id, out) : STORE_VERSION;
+}
+
+/* A conversation's active reminders, soonest first. */
+static inline int store_reminder_list(store *s, int64_t conv_id, store_reminders *out)
+{
+    return s->methods->reminder_list ? s->methods->reminder_list(s, conv_id, out) : STORE_VERSION;
+}
+
+/* Replaces the editable fields (text, at, repeat, tz, target, target_ids,
+ * active; conv_id and creator_id are ignored). STORE_NOTFOUND. */
+static inline int store_reminder_update(store *s, int64_t id, const store_reminder_new *r)
+{
+    return s->methods->reminder_update ? s->methods->reminder_update(s, id, r) : STORE_VERSION;
+}
+
+/* Deleting a missing reminder is STORE_NOTFOUND. */
+static inline int store_reminder_delete(store *s, int64_t id)
+{
+    return s->methods->reminder_delete ? s->methods->reminder_delete(s, id) : STORE_VERSION;
+}
+
+/* Active reminders with at <= now, oldest first, at most limit (1..500). */
+static inline int store_reminder_due(store *s, int64_t now, int limit, store_reminders *out)
+{
+    return s->methods->reminder_due ? s->methods->reminder_due(s, now, limit, out) : STORE_VERSION;
+}
+
+/* --- burn-after-reading (schema version 7) --- */
+
+/* Records that user_id opened burn message msg_id: *first is true the
+ * first time only (each reader opens it once). When every member but the
+ * sender has opened it, its deadline moves to now + destroy_after (if
+ * sooner). STORE_NOTFOUND when no such live burn message; STORE_INVAL
+ * when user_id is its sender. */
+static inline int store_burn_open(store *s, int64_t msg_id, int64_t user_id, int64_t now,
+                                  int64_t destroy_after, bool *first)
+{
+    return s->methods->burn_open
+               ? s->methods->burn_open(s, msg_id, user_id, now, destroy_after, first)
+               : STORE_VERSION;
+}
+
+/* Ids of live burn messages whose deadline is <= now, at most cap. */
+static inline int store_burn_due(store *s, int64_t now, int64_t *ids, size_t cap, size_t *n_out)
+{
+    return s->methods->burn_due ? s->methods->burn_due(s, now, ids, cap, n_out) : STORE_VERSION;
+}
+
+/* Destroys a burn message: its text, meta and open records erased with
+ * secure_delete, its alerts stripped to the evidence officers keep (as a
+ * recall), then the write-ahead log checkpointed and truncated so that
+ * no copy of the text is left in any file. STORE_NOTFOUND when no such
+ * burn message; destroying twice is STORE_OK. Not inside store_tx. */
+static inline int store_burn_destroy(store *s, int64_t msg_id)
+{
+    return s->methods->burn_destroy ? s->methods->burn_destroy(s, msg_id) : STORE_VERSION;
 }
 
 #endif

@@ -190,6 +190,55 @@ static const migration migrations[] = {
      " justification TEXT,"
      " at INTEGER NOT NULL,"
      " by_user INTEGER);"},
+    {7, "reminders, message kinds (reminder and contact cards), burn-after-reading, phones",
+     /* docs/SERVER.md, "Reminders", "Burn-after-reading", "Contact cards".
+      * A message's kind and its meta (JSON) let a fired reminder and a
+      * contact card travel as messages through the one send path; burn is
+      * 0 (ordinary), 1 (live) or 2 (destroyed), burn_deadline when a live
+      * one is destroyed; burn_opens holds who opened it (each reader once).
+      * reminders.at is the next time it is due, in UTC milliseconds; tz
+      * the zone its repeats are computed in. */
+     "ALTER TABLE messages ADD COLUMN kind TEXT NOT NULL DEFAULT 'text';"
+     "ALTER TABLE messages ADD COLUMN meta TEXT;"
+     "ALTER TABLE messages ADD COLUMN burn INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE messages ADD COLUMN burn_deadline INTEGER NOT NULL DEFAULT 0;"
+     "CREATE INDEX messages_burn_due ON messages(burn_deadline) WHERE burn = 1;"
+     "CREATE TABLE burn_opens ("
+     " message_id INTEGER NOT NULL,"
+     " user_id INTEGER NOT NULL,"
+     " opened_at INTEGER NOT NULL,"
+     " PRIMARY KEY(message_id, user_id)) WITHOUT ROWID;"
+     "ALTER TABLE users ADD COLUMN phone TEXT;"
+     "CREATE TABLE reminders ("
+     " id INTEGER PRIMARY KEY,"
+     " conv_id INTEGER NOT NULL,"
+     " creator_id INTEGER NOT NULL,"
+     " text TEXT NOT NULL,"
+     " at INTEGER NOT NULL,"
+     " repeat INTEGER NOT NULL DEFAULT 0,"
+     " tz TEXT NOT NULL,"
+     " target INTEGER NOT NULL DEFAULT 0,"
+     " target_ids TEXT NOT NULL DEFAULT '[]',"
+     " active INTEGER NOT NULL DEFAULT 1,"
+     " fired_count INTEGER NOT NULL DEFAULT 0,"
+     " last_fired_at INTEGER NOT NULL DEFAULT 0,"
+     " created_at INTEGER NOT NULL,"
+     " updated_at INTEGER NOT NULL);"
+     "CREATE INDEX reminders_due ON reminders(at) WHERE active = 1;"
+     "CREATE INDEX reminders_conv ON reminders(conv_id);"},
+    {8, "inbound warnings and reports",
+     /* docs/POLICY.md, "The inbound scope in chat": what the guard's
+      * inbound scope found in a message an external sender sent to
+      * internal members (JSON, NULL when nothing). Reports (举报) are
+      * officer alerts of kind 'report' (NULL: a guard alert, as before):
+      * the reporter, their note and the reported content as it was. */
+     "ALTER TABLE messages ADD COLUMN inbound_warning TEXT;"
+     "ALTER TABLE alerts ADD COLUMN kind TEXT;"
+     "ALTER TABLE alerts ADD COLUMN reporter_id INTEGER REFERENCES users(id);"
+     "ALTER TABLE alerts ADD COLUMN note TEXT;"
+     "ALTER TABLE alerts ADD COLUMN evidence TEXT;"
+     "CREATE INDEX alerts_reporter ON alerts(reporter_id, created_at) WHERE reporter_id IS NOT "
+     "NULL;"},
 };
 
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])

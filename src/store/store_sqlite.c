@@ -220,6 +220,7 @@ void sq_read_user(sq *q, sqlite3_stmt *st, int c, store_user *u)
     u->locked_until = sqlite3_column_int64(st, c + 12);
     u->created_at = sqlite3_column_int64(st, c + 13);
     u->updated_at = sqlite3_column_int64(st, c + 14);
+    u->phone = sq_col_text(q, st, c + 15);
     if (!u->display_name && !q->oom)
         u->display_name = strdup("");
     if (!u->display_name)
@@ -478,7 +479,7 @@ static int set_field(sq *q, int id_stmt, int64_t id, const char *text, int64_t v
     if (!st)
         return sq_prep_rc(q);
     sqlite3_bind_int64(st, 1, id);
-    if (text || (id_stmt == SQ_USER_SET_TOTP))
+    if (text || id_stmt == SQ_USER_SET_TOTP || id_stmt == SQ_USER_SET_PHONE)
         sq_bind_text(st, 2, text);
     else
         sqlite3_bind_int64(st, 2, v2);
@@ -516,6 +517,8 @@ static int sq_user_update(store *s, int64_t id, const store_user_patch *p)
     rc = user_exists(q, id);
     if (!rc && (p->fields & STORE_USER_DISPLAY_NAME))
         rc = set_field(q, SQ_USER_SET_DISPLAY, id, p->display_name, 0, p->now, false, 0);
+    if (!rc && (p->fields & STORE_USER_PHONE))
+        rc = set_field(q, SQ_USER_SET_PHONE, id, p->phone, 0, p->now, false, 0);
     if (!rc && (p->fields & STORE_USER_ROLE))
         rc = set_field(q, SQ_USER_SET_ROLE, id, NULL, p->role, p->now, false, 0);
     if (!rc && (p->fields & STORE_USER_DISABLED)) {
@@ -1077,6 +1080,15 @@ static const store_methods sq_methods = {
     .spread_conversations = sq_spread_conversations,
     .alert_count = sq_alert_count,
     .alert_stats = sq_alert_stats,
+    .reminder_create = sq_reminder_create,
+    .reminder_get = sq_reminder_get,
+    .reminder_list = sq_reminder_list,
+    .reminder_update = sq_reminder_update,
+    .reminder_delete = sq_reminder_delete,
+    .reminder_due = sq_reminder_due,
+    .burn_open = sq_burn_open,
+    .burn_due = sq_burn_due,
+    .burn_destroy = sq_burn_destroy,
     .quarantine_text = sq_quarantine_text,
     .spread_members = sq_spread_members,
 };

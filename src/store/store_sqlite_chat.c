@@ -101,6 +101,11 @@ static int row_msg(sq *q, sqlite3_stmt *st, void *item)
     m->forward_depth = sqlite3_column_int(st, 13);
     m->inspected_external = sqlite3_column_int(st, 14);
     m->contained = sqlite3_column_int(st, 15);
+    m->kind = sq_col_text(q, st, 16);
+    m->meta = sq_col_text(q, st, 17);
+    m->burn = sqlite3_column_int(st, 18);
+    m->burn_deadline = sqlite3_column_int64(st, 19);
+    m->inbound_warning = sq_col_text(q, st, 20);
     return STORE_OK;
 }
 
@@ -585,6 +590,11 @@ static int append_one(sq *q, const store_message_new *m, store_message *out, boo
     sq_bind_id(st, 11, author);
     sqlite3_bind_int(st, 12, depth);
     sqlite3_bind_int(st, 13, m->inspected_external);
+    sq_bind_text(st, 14, m->kind ? m->kind : "text");
+    sq_bind_text(st, 15, m->meta);
+    sqlite3_bind_int(st, 16, m->burn ? STORE_BURN_LIVE : STORE_BURN_NONE);
+    sqlite3_bind_int64(st, 17, m->burn ? m->burn_deadline : 0);
+    sq_bind_text(st, 18, m->inbound_warning);
     rc = sq_exec(q, st);
     if (rc)
         goto fail;
@@ -593,6 +603,8 @@ static int append_one(sq *q, const store_message_new *m, store_message *out, boo
     if (rc)
         goto fail;
     rc = side_records(q, m, id);
+    if (!rc && m->reminder_id)
+        rc = sq_reminder_delivered(q, m->reminder_id, m->reminder_next_at, m->now);
     if (rc)
         goto fail;
     out->id = id;
@@ -609,7 +621,12 @@ static int append_one(sq *q, const store_message_new *m, store_message *out, boo
     out->client_id = dup_opt(m->client_id, &oom);
     out->verdict = dup_opt(m->verdict, &oom);
     out->justification = dup_opt(m->justification, &oom);
+    out->inbound_warning = dup_opt(m->inbound_warning, &oom);
     out->text = dup_n(m->text ? m->text : "", m->text_len);
+    out->kind = dup_opt(m->kind ? m->kind : "text", &oom);
+    out->meta = dup_opt(m->meta, &oom);
+    out->burn = m->burn ? STORE_BURN_LIVE : STORE_BURN_NONE;
+    out->burn_deadline = m->burn ? m->burn_deadline : 0;
     if (oom || !out->text) {
         /* the caller rolls the insert back: an error means nothing stored */
         store_message_clear(out);
@@ -855,6 +872,10 @@ static int row_alert(sq *q, sqlite3_stmt *st, void *item)
     a->resolved_by = sq_col_id(st, 14);
     a->resolved_at = sqlite3_column_int64(st, 15);
     a->resolve_comment = sq_col_text(q, st, 16);
+    a->kind = sq_col_text(q, st, 17);
+    a->reporter_id = sq_col_id(st, 18);
+    a->note = sq_col_text(q, st, 19);
+    a->evidence_json = sq_col_text(q, st, 20);
     return STORE_OK;
 }
 
@@ -862,7 +883,7 @@ int sq_alert_create(store *s, const store_alert_new *a, int64_t *id_out)
 {
     sq *q = (sq *)s;
     sqlite3_stmt *st;
-    char *findings = NULL;
+    char *findings = NULL, *evidence = NULL;
     int rc;
 
     if (id_out)
@@ -870,8 +891,10 @@ int sq_alert_create(store *s, const store_alert_new *a, int64_t *id_out)
     if (!a || !a->category || !a->verdict || !a->findings_json)
         return STORE_INVAL;
     rc = store_json_canonical(a->findings_json, false, &findings);
+    if (!rc && a->evidence_json)
+        rc = store_json_canonical(a->evidence_json, false, &evidence);
     if (rc)
-        return rc;
+        goto fail;
     st = sq_stmt(q, SQ_ALERT_INSERT);
     if (!st) {
         rc = sq_prep_rc(q);
@@ -886,11 +909,16 @@ int sq_alert_create(store *s, const store_alert_new *a, int64_t *id_out)
     sq_bind_text(st, 7, a->rule);
     sq_bind_text(st, 8, findings);
     sq_bind_text(st, 9, a->justification);
+    sq_bind_text(st, 10, a->kind);
+    sq_bind_id(st, 11, a->reporter_id);
+    sq_bind_text(st, 12, a->note);
+    sq_bind_text(st, 13, evidence);
     rc = sq_exec(q, st);
     if (!rc && id_out)
         *id_out = sqlite3_last_insert_rowid(q->db);
 fail:
     free(findings);
+    free(evidence);
     return rc;
 }
 
@@ -930,6 +958,8 @@ int sq_alert_list(store *s, const store_alert_filter *f, store_alerts *out)
     sqlite3_bind_int64(st, 6, f->conv_id);
     sqlite3_bind_int(st, 7, f->by_status ? (int)f->status : -1);
     sqlite3_bind_int(st, 8, f->limit ? f->limit : ALERTS_DEFAULT);
+    sq_bind_text(st, 9, f->kind);
+    sqlite3_bind_int64(st, 10, f->reporter_id);
     rc = sq_list(q, st, (void **)&out->items, &out->n, sizeof *out->items, row_alert);
     if (rc)
         store_alerts_free(out);

@@ -19,8 +19,8 @@
 #define SQ_USER_COLS                                                                               \
     "u.id, u.login, u.display_name, u.role, u.external, u.disabled, u.must_change_password, "      \
     "u.password_hash, u.totp_secret, u.totp_enabled, u.totp_last_step, u.failed_logins, "          \
-    "u.locked_until, u.created_at, u.updated_at"
-#define SQ_USER_NCOLS 15
+    "u.locked_until, u.created_at, u.updated_at, u.phone"
+#define SQ_USER_NCOLS 16
 
 #define SQ_SESS_COLS                                                                               \
     "s.id, s.user_id, s.token_hash, s.created_at, s.last_seen_at, s.expires_at, s.user_agent, "    \
@@ -36,7 +36,8 @@
 #define SQ_MSG_COLS                                                                                \
     "m.id, m.conv_id, m.sender_id, m.client_id, m.created_at, m.body, m.masked, m.verdict, "       \
     "m.justification, m.recalled_at, m.forward_of, m.forward_origin_id, m.forward_author_id, "     \
-    "m.forward_depth, m.scope_external, m.contained"
+    "m.forward_depth, m.scope_external, m.contained, m.kind, m.meta, m.burn, m.burn_deadline, "    \
+    "m.inbound_warning"
 
 #define SQ_CONV_COLS                                                                               \
     "c.id, c.kind, c.title, c.external, c.created_by, c.created_at, c.updated_at, "                \
@@ -47,7 +48,7 @@
 #define SQ_ALERT_COLS                                                                              \
     "id, created_at, user_id, conv_id, message_id, category, verdict, rule, findings, "            \
     "justification, status, acked_by, acked_at, ack_comment, resolved_by, resolved_at, "           \
-    "resolve_comment"
+    "resolve_comment, kind, reporter_id, note, evidence"
 
 #define SQ_AUDIT_COLS "seq, time, actor_id, actor, event, target, detail, prev_hash, hash"
 
@@ -69,6 +70,7 @@
     X(USER_COUNT, "SELECT count(*) FROM users")                                                    \
     X(USER_EXISTS, "SELECT external FROM users WHERE id = ?")                                      \
     X(USER_SET_DISPLAY, "UPDATE users SET display_name = ?2, updated_at = ?3 WHERE id = ?1")       \
+    X(USER_SET_PHONE, "UPDATE users SET phone = ?2, updated_at = ?3 WHERE id = ?1")                \
     X(USER_SET_ROLE, "UPDATE users SET role = ?2, updated_at = ?3 WHERE id = ?1")                  \
     X(USER_SET_DISABLED, "UPDATE users SET disabled = ?2, updated_at = ?3 WHERE id = ?1")          \
     X(USER_SET_EXTERNAL, "UPDATE users SET external = ?2, updated_at = ?3 WHERE id = ?1")          \
@@ -141,14 +143,17 @@
     X(MSG_INSERT,                                                                                  \
       "INSERT INTO messages(conv_id, sender_id, client_id, created_at, body, "                     \
       "masked, verdict, justification, forward_of, forward_origin_id, "                            \
-      "forward_author_id, forward_depth, scope_external) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)")       \
+      "forward_author_id, forward_depth, scope_external, kind, meta, burn, burn_deadline, "        \
+      "inbound_warning) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")                              \
     X(MSG_GET, "SELECT " SQ_MSG_COLS " FROM messages m WHERE m.id = ?")                            \
     X(MSG_HISTORY, "SELECT " SQ_MSG_COLS " FROM messages m WHERE m.conv_id = ?1 AND m.id < ?2 "    \
                    "ORDER BY m.id DESC LIMIT ?3")                                                  \
     X(MSG_SINCE, "SELECT " SQ_MSG_COLS " FROM messages m WHERE m.conv_id = ?1 AND m.id > ?2 "      \
                  "ORDER BY m.id LIMIT ?3")                                                         \
-    X(MSG_RECALL, "UPDATE messages SET body = NULL, justification = NULL, recalled_at = ?2 "       \
-                  "WHERE id = ?1 AND recalled_at = 0")                                             \
+    X(MSG_RECALL,                                                                                  \
+      "UPDATE messages SET body = NULL, justification = NULL, inbound_warning = NULL, "            \
+      "recalled_at = ?2 "                                                                          \
+      "WHERE id = ?1 AND recalled_at = 0")                                                         \
     /* What an alert keeps of a recalled message: the findings without the                         \
      * text around them, and an override's justification emptied, not NULL,                        \
      * so the alert still reads as an override (docs/AUDIT.md). */                                 \
@@ -184,9 +189,10 @@
                       "mb.history_from, mb.read_id FROM conversations c JOIN members mb ON "       \
                       "mb.conv_id = c.id WHERE c.id IN (SELECT conv_id FROM messages WHERE id = "  \
                       "?1 OR forward_origin_id = ?1) ORDER BY c.id, mb.user_id LIMIT ?2")          \
-    X(MSG_REMOVE, "UPDATE messages SET body = NULL, justification = NULL, "                        \
-                  "recalled_at = iif(recalled_at = 0, ?2, recalled_at), contained = 2 "            \
-                  "WHERE id = ?1")                                                                 \
+    X(MSG_REMOVE,                                                                                  \
+      "UPDATE messages SET body = NULL, justification = NULL, inbound_warning = NULL, "            \
+      "recalled_at = iif(recalled_at = 0, ?2, recalled_at), contained = 2 "                        \
+      "WHERE id = ?1")                                                                             \
     X(SPREAD_CONVS, "SELECT count(DISTINCT conv_id) FROM messages WHERE (id = ?1 OR "              \
                     "forward_origin_id = ?1) AND created_at >= ?2")                                \
     X(ALERT_COUNT, "SELECT count(*) FROM alerts WHERE created_at >= ?1 AND "                       \
@@ -203,13 +209,15 @@
     X(RECEIPT_READ, "UPDATE members SET read_id = ?3, delivered_id = max(delivered_id, ?3) "       \
                     "WHERE conv_id = ?1 AND user_id = ?2 AND read_id < ?3")                        \
     X(ALERT_INSERT, "INSERT INTO alerts(created_at, user_id, conv_id, message_id, category, "      \
-                    "verdict, rule, findings, justification) VALUES(?,?,?,?,?,?,?,?,?)")           \
+                    "verdict, rule, findings, justification, kind, reporter_id, note, evidence) "  \
+                    "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)")                                           \
     X(ALERT_GET, "SELECT " SQ_ALERT_COLS " FROM alerts WHERE id = ?")                              \
     X(ALERT_LIST, "SELECT " SQ_ALERT_COLS " FROM alerts WHERE id < ?1 AND "                        \
                   "(?2 = 0 OR created_at >= ?2) AND (?3 = 0 OR created_at < ?3) AND "              \
                   "(?4 IS NULL OR category = ?4) AND (?5 = 0 OR user_id = ?5) AND "                \
-                  "(?6 = 0 OR conv_id = ?6) AND (?7 < 0 OR status = ?7) "                          \
-                  "ORDER BY id DESC LIMIT ?8")                                                     \
+                  "(?6 = 0 OR conv_id = ?6) AND (?7 < 0 OR status = ?7) AND "                      \
+                  "(?9 IS NULL OR coalesce(kind, 'guard') = ?9) AND "                              \
+                  "(?10 = 0 OR reporter_id = ?10) ORDER BY id DESC LIMIT ?8")                      \
     X(ALERT_STATUS, "SELECT status FROM alerts WHERE id = ?")                                      \
     X(ALERT_ACK, "UPDATE alerts SET status = 1, acked_by = ?2, acked_at = ?3, ack_comment = ?4 "   \
                  "WHERE id = ?1 AND status = 0")                                                   \
@@ -312,6 +320,20 @@ int sq_list(sq *q, sqlite3_stmt *st, void **items, size_t *n, size_t size, sq_ro
 /* store_migrate.c: brings the schema to STORE_SCHEMA_VERSION (read-only
  * handles only check it). */
 int sq_migrate(sq *q);
+
+/* store_sqlite_work.c: reminders and burn-after-reading (schema version 7). */
+int sq_reminder_create(store *s, const store_reminder_new *r, int64_t *id_out);
+int sq_reminder_get(store *s, int64_t id, store_reminder *out);
+int sq_reminder_list(store *s, int64_t conv_id, store_reminders *out);
+int sq_reminder_update(store *s, int64_t id, const store_reminder_new *r);
+int sq_reminder_delete(store *s, int64_t id);
+int sq_reminder_due(store *s, int64_t now, int limit, store_reminders *out);
+/* Inside the message's write bracket: moves the reminder it delivers on. */
+int sq_reminder_delivered(sq *q, int64_t id, int64_t next_at, int64_t now);
+int sq_burn_open(store *s, int64_t msg_id, int64_t user_id, int64_t now, int64_t destroy_after,
+                 bool *first);
+int sq_burn_due(store *s, int64_t now, int64_t *ids, size_t cap, size_t *n_out);
+int sq_burn_destroy(store *s, int64_t msg_id);
 
 /* store_sqlite_chat.c: the conversation/message/receipt/alert methods. */
 int sq_conv_create(store *s, store_conv_kind kind, const char *title, int64_t creator,

@@ -127,20 +127,25 @@ static int parse_check_args(int argc, char **argv, tool_guard_opts *g)
 
 static int print_verdict(const tool_outcome *oc)
 {
-    json_t *o = json_object();
     const guard_result *r = oc->r;
+    base_buf out = {0};
+    tool_jw w;
     int rc = -1;
 
-    if (!o || tool_json_result(o, r, oc->pos))
-        goto out;
-    if (r->verdict == GUARD_MASK && r->masked &&
-        tool_json_set(o, "masked", tool_json_string(r->masked, r->masked_len)))
-        goto out;
-    if (json_dumpf(o, stdout, JSON_COMPACT) || fputc('\n', stdout) == EOF || fflush(stdout))
+    base_buf_init(&out, SIZE_MAX);
+    tool_jw_init(&w, &out);
+    TOOL_JW_LIT(&w, "{");
+    tool_jw_result(&w, r, oc->pos);
+    if (r->verdict == GUARD_MASK && r->masked) {
+        TOOL_JW_LIT(&w, ",\"masked\":");
+        tool_jw_str(&w, r->masked, r->masked_len);
+    }
+    TOOL_JW_LIT(&w, "}\n");
+    if (tool_jw_finish(&w) || fwrite(out.p, 1, out.len, stdout) != out.len || fflush(stdout))
         goto out;
     rc = 0;
 out:
-    json_decref(o);
+    base_buf_free(&out);
     return rc;
 }
 

@@ -49,60 +49,6 @@ int tool_json_set(json_t *obj, const char *key, json_t *value)
     return value ? json_object_set_new(obj, key, value) : -1;
 }
 
-static json_t *uint_or_null(uint64_t v)
-{
-    return v ? json_integer((json_int_t)v) : json_null();
-}
-
-json_t *tool_json_finding(const guard_finding *f, const tool_pos *pos)
-{
-    json_t *o = json_object();
-    int rc = 0;
-
-    if (!o)
-        return NULL;
-    rc |= tool_json_set(o, "rule", tool_json_cstr(f->rule));
-    rc |= tool_json_set(o, "category", json_string(guard_category_name(f->category)));
-    rc |= tool_json_set(o, "severity", json_string(guard_severity_name(f->severity)));
-    rc |= tool_json_set(o, "confidence", json_integer(f->confidence));
-    rc |= tool_json_set(o, "start", json_integer((json_int_t)f->start));
-    rc |= tool_json_set(o, "end", json_integer((json_int_t)f->end));
-    rc |= tool_json_set(o, "location", tool_json_cstr(f->location));
-    rc |= tool_json_set(o, "excerpt", tool_json_cstr(f->excerpt ? f->excerpt : ""));
-    rc |= tool_json_set(o, "action", json_string(guard_action_name(f->action)));
-    rc |= tool_json_set(o, "policy_rule", tool_json_cstr(f->policy_rule));
-    rc |= tool_json_set(o, "evasion", json_boolean(f->evasion));
-    rc |= tool_json_set(o, "explanation", tool_json_cstr(f->explanation));
-    rc |= tool_json_set(o, "line", uint_or_null(pos ? pos->line : 0));
-    rc |= tool_json_set(o, "column", uint_or_null(pos && pos->line ? pos->col : 0));
-    if (rc) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
-}
-
-int tool_json_result(json_t *obj, const guard_result *r, const tool_pos *pos)
-{
-    json_t *arr = json_array();
-    int rc = 0;
-
-    if (!arr)
-        return -1;
-    for (size_t i = 0; i < r->n_findings && !rc; i++) {
-        json_t *f = tool_json_finding(&r->findings[i], pos ? &pos[i] : NULL);
-        rc = f ? json_array_append_new(arr, f) : -1;
-    }
-    rc |= tool_json_set(obj, "verdict", json_string(guard_action_name(r->verdict)));
-    rc |= tool_json_set(obj, "status", json_string(guard_status_name(r->status)));
-    rc |= tool_json_set(obj, "findings", arr);
-    rc |= tool_json_set(obj, "decided_by", tool_json_cstr(r->decided_by));
-    rc |= tool_json_set(obj, "bytes", json_integer((json_int_t)r->bytes));
-    rc |= tool_json_set(obj, "invalid_utf8", json_integer((json_int_t)r->invalid_utf8));
-    rc |= tool_json_set(obj, "findings_dropped", json_integer((json_int_t)r->findings_dropped));
-    return rc ? -1 : 0;
-}
-
 /* ---- streaming writer ----------------------------------------------------- */
 
 void tool_jw_init(tool_jw *w, base_buf *out)
@@ -305,7 +251,7 @@ static void jw_finding(tool_jw *w, const guard_finding *f, const tool_pos *pos)
 
 void tool_jw_result(tool_jw *w, const guard_result *r, const tool_pos *pos)
 {
-    TOOL_JW_LIT(w, ",\"verdict\":");
+    TOOL_JW_LIT(w, "\"verdict\":");
     jw_name(w, guard_action_name(r->verdict));
     TOOL_JW_LIT(w, ",\"status\":");
     jw_name(w, guard_status_name(r->status));

@@ -1,7 +1,11 @@
 /*
- * tool_json.h — the JSON shapes shared by `cordon scan --format json`,
- * `--format sarif` and `cordon check`: built with jansson, except the scan's
- * JSON Lines, which a streaming writer (below) emits byte for byte alike.
+ * tool_json.h — JSON for the CLI: a result and its findings, written by one
+ * streaming writer for `cordon scan --format json` and `cordon check`
+ * (tool_jw_result), and jansson helpers for `--format sarif`.
+ *
+ * The server has its own finding shape (chat_json.h): excerpts of personal
+ * data masked, because people read it; the CLI's consumer is a program that
+ * may need the exact bytes, and gets line and column as well.
  *
  * Input is untrusted and need not be UTF-8, but JSON text must be: strings
  * made from scanned bytes (paths, excerpts) go through tool_json_string(),
@@ -24,15 +28,6 @@ json_t *tool_json_string(const char *s, size_t n);
 /* The same for a NUL-terminated string; JSON null when s is NULL. */
 json_t *tool_json_cstr(const char *s);
 
-/* One finding: rule, category, severity, confidence, start, end, location,
- * excerpt (not masked), then action, policy_rule, evasion, explanation,
- * line and column (null when unknown). pos may be NULL. */
-json_t *tool_json_finding(const guard_finding *f, const tool_pos *pos);
-
-/* Sets verdict, status, findings and the extras decided_by, bytes,
- * invalid_utf8 and findings_dropped on obj. Returns 0 or -1. */
-int tool_json_result(json_t *obj, const guard_result *r, const tool_pos *pos);
-
 /* Sets key to value, taking the reference; -1 when value is NULL or the set
  * failed. Lets a chain of sets be checked once. */
 int tool_json_set(json_t *obj, const char *key, json_t *value);
@@ -42,7 +37,7 @@ int tool_json_set(json_t *obj, const char *key, json_t *value);
  * `scan --format json` writes a finding per ~1.3 KB of office text; building
  * a jansson tree for each and dumping it cost ~49,000 instructions per
  * finding, more than scanning the text did. The writer below emits the same
- * bytes as jansson's JSON_COMPACT dump of the same shapes (keys in insertion
+ * bytes as jansson's JSON_COMPACT dump would (keys in insertion
  * order, "\uXXXX" in upper case for control characters, '/' and non-ASCII
  * as they are, invalid UTF-8 as U+FFFD per byte) straight into a base_buf,
  * through a small staging buffer so the base_buf is appended to in blocks. */
@@ -76,9 +71,11 @@ void tool_jw_int(tool_jw *w, int64_t v);
 /* Flushes into out. Returns 0, or -1 when any append failed. */
 int tool_jw_finish(tool_jw *w);
 
-/* tool_json_finding() and tool_json_result() through the writer: the
- * members of the result (from "verdict" to "findings_dropped"), each
- * preceded by a comma, without braces. */
+/* The members of a result, without braces: verdict, status, findings
+ * (each: rule, category, severity, confidence, start, end, location,
+ * excerpt (not masked), action, policy_rule, evasion, explanation, line and
+ * column, null when unknown; pos may be NULL), then decided_by, bytes,
+ * invalid_utf8 and findings_dropped. */
 void tool_jw_result(tool_jw *w, const guard_result *r, const tool_pos *pos);
 
 #endif

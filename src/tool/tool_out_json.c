@@ -18,6 +18,7 @@ static int json_item(tool_report *rp, const tool_outcome *oc, base_buf *out)
     TOOL_JW_LIT(&w, "{\"path\":");
     tool_jw_cstr(&w, oc->item->path);
     if (oc->r) {
+        TOOL_JW_LIT(&w, ",");
         tool_jw_result(&w, oc->r, oc->pos);
         if (oc->binary)
             TOOL_JW_LIT(&w, ",\"binary\":true");

@@ -2,8 +2,8 @@
 // cookie the server sets at login (SameSite=Strict), so no token is kept in
 // script-reachable storage.
 import type {
-  Alert, AlertStats, AuditEntry, AuditVerify, ContainAction, ContainResult, Conversation, DirUser, GuardOutcome, Message,
-  OfficerContext, Session, Spread, User,
+  Alert, AlertStats, AuditEntry, AuditVerify, ContactCard, ContainAction, ContainResult, Conversation, DirUser,
+  GuardOutcome, Message, OfficerContext, Reminder, RemindTarget, Repeat, Session, Spread, User,
 } from './types';
 
 export class ApiError extends Error {
@@ -53,6 +53,8 @@ export interface AlertFilter {
   user_id?: number;
   conversation_id?: number;
   status?: string;
+  /** guard (overrides included) or report */
+  kind?: string;
   before?: number;
   limit?: number;
 }
@@ -166,13 +168,26 @@ export class Api {
     return this.get<{ messages: Message[]; next_before: number | null }>(
       `/conversations/${id}/messages${qs({ before: before ?? undefined, limit })}`);
   }
-  async send(id: number, client_id: string, text: string, justification?: string): Promise<SendResult> {
+  async send(id: number, client_id: string, text: string, justification?: string, burn = false): Promise<SendResult> {
     const body: Record<string, unknown> = { client_id, text };
     if (justification) body.justification = justification;
+    if (burn) body.burn = true;
     const r = await this.request<{ message: Message; guard: GuardOutcome }>('POST', `/conversations/${id}/messages`, body);
     return { ...r.data, duplicate: r.status === 200 };
   }
   recall(mid: number) { return this.post<void>(`/messages/${mid}/recall`); }
+  /** A contact card (名片) into a conversation. */
+  async sendCard(id: number, client_id: string, card_user_id: number): Promise<SendResult> {
+    const r = await this.request<{ message: Message; guard: GuardOutcome }>('POST', `/conversations/${id}/messages`, { client_id, card_user_id });
+    return { ...r.data, duplicate: r.status === 200 };
+  }
+  userCard(uid: number) { return this.get<{ card: ContactCard }>(`/users/${uid}/card`); }
+  /** Burn-after-reading: the text, once per reader. */
+  openBurn(mid: number) { return this.post<{ message_id: number; text: string | null; withheld: boolean; visible_seconds: number }>(`/messages/${mid}/open`); }
+  reminders(cid: number) { return this.get<{ reminders: Reminder[] }>(`/conversations/${cid}/reminders`); }
+  createReminder(cid: number, r: ReminderInput) { return this.post<{ reminder: Reminder }>(`/conversations/${cid}/reminders`, r); }
+  editReminder(id: number, r: Partial<ReminderInput>) { return this.request<{ reminder: Reminder }>('PATCH', `/reminders/${id}`, r); }
+  cancelReminder(id: number) { return this.request<void>('DELETE', `/reminders/${id}`); }
   forward(mid: number, conversation_ids: number[], client_id?: string) {
     return this.post<{ results: ForwardResult[] }>(`/messages/${mid}/forward`, client_id ? { conversation_ids, client_id } : { conversation_ids });
   }
@@ -185,6 +200,10 @@ export class Api {
   async alerts(f: AlertFilter = {}) {
     const r = await this.get<{ alerts: Alert[]; next_before: number | null }>(`/alerts${qs(f as Record<string, number | string>)}`);
     return { ...r, alerts: r.alerts.map(normAlert) };
+  }
+  /** POST /reports: a message the caller sees, or a person, to the officers (举报). */
+  report(body: { message_id?: number; user_id?: number; note: string }) {
+    return this.post<{ report: { id: number; created_at: number } }>('/reports', body);
   }
   async alert(id: number) { return normAlert(await this.get<Alert>(`/alerts/${id}`)); }
   async ackAlert(id: number, comment?: string) { return normAlert(await this.post<Alert>(`/alerts/${id}/ack`, comment ? { comment } : {})); }
@@ -264,4 +283,14 @@ export function newClientId(): string {
   seq = (seq + 1) % 1e6;
   const rnd = Math.floor(Math.random() * 0x7fffffff).toString(36);
   return `w-${Date.now().toString(36)}-${seq.toString(36)}-${rnd}`;
+}
+
+/** POST /conversations/{id}/reminders (docs/API.md): `at` in epoch ms, `tz` the IANA zone repeats follow. */
+export interface ReminderInput {
+  text: string;
+  at: number;
+  repeat: Repeat;
+  tz: string;
+  target: RemindTarget;
+  member_ids?: number[];
 }

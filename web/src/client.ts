@@ -8,6 +8,7 @@ import {
 } from './store';
 import type { Alert, Conversation, DirUser, Message, ServerEvent, User } from './types';
 import { Live, wsUrl, type WsState } from './ws';
+import { getLang, translate } from './i18n';
 
 export class Client {
   readonly conversations = new Store<Conversation[]>([]);
@@ -18,6 +19,10 @@ export class Client {
   /** Live alerts pushed since sign-in (officers/admins), newest first. */
   readonly liveAlerts = new Store<Alert[]>([]);
   readonly alertListeners = new Set<(a: Alert, isNew: boolean) => void>();
+  /** reminder.due notifications not yet dismissed, newest first (the banner in the chat view) */
+  readonly reminderNotes = new Store<{ conversation_id: number; message_id: number; text: string; late: boolean }[]>([]);
+  /** burn messages this session opened (their text is never kept past the visible time) */
+  readonly burnOpened = new Store<Set<number>>(new Set());
   /** limits.max_message_bytes: the server's default until a refusal says
    * otherwise (422 message_too_large carries the limit as `max`). */
   maxMessageBytes = 16384;
@@ -177,8 +182,8 @@ export class Client {
   }
 
   /** Sends over HTTP (the verdict comes back in the answer; errors carry the guard outcome). */
-  async send(cid: number, text: string, justification?: string, clientId = newClientId()): Promise<SendResult> {
-    const r = await this.api.send(cid, clientId, text, justification);
+  async send(cid: number, text: string, justification?: string, clientId = newClientId(), burn = false): Promise<SendResult> {
+    const r = await this.api.send(cid, clientId, text, justification, burn);
     this.addMessage(r.message);
     return r;
   }
@@ -216,6 +221,19 @@ export class Client {
           this.conversations.update((l) => applyRestoredToList(l, m));
         }, () => undefined);
         break;
+      case 'message.burned':
+        this.setThread(e.conversation_id, (t) => ({ ...t, messages: t.messages.map((m) => (m.id === e.message_id ? { ...m, text: null, burn_destroyed: true } : m)) }));
+        break;
+      case 'reminder.due': {
+        this.reminderNotes.update((l) => [{ conversation_id: e.conversation_id, message_id: e.message_id, text: e.text, late: e.late }, ...l].slice(0, 5));
+        // A system notification when allowed and the page is not in front;
+        // a reminder's text passed the guard and is shown in the chat anyway.
+        const N = (globalThis as { Notification?: typeof Notification }).Notification;
+        if (N && N.permission === 'granted' && document.hidden) {
+          try { new N(translate(getLang(), 'rem.due'), { body: e.text, tag: `reminder-${e.reminder_id}` }); } catch { /* not allowed here */ }
+        }
+        break;
+      }
       case 'receipt':
         if (e.kind === 'read') this.setThread(e.conversation_id, (t) => applyRead(t, e.user_ids ?? [], e.message_id));
         else this.setThread(e.conversation_id, (t) => applyDelivered(t, e.message_id));

@@ -3,6 +3,7 @@
 import type { Lang } from './format';
 import { enLabels, zhLabels } from './i18n-labels';
 import { enTrace, zhTrace } from './i18n-trace';
+import { enWork, zhWork } from './i18n-work';
 
 type Dict = Record<string, string>;
 
@@ -300,6 +301,37 @@ export const zh: Dict = {
   'err.origin_refused': '请求来自其他网站，已被拒绝。请直接在本系统页面中操作。',
   'err.json_required': '请求格式不被接受。请刷新页面后重试。',
   'err.rate_limited': '操作过于频繁，请 {s} 秒后再试。',
+  // inbound warnings and reports (举报)
+  'inb.warn': '外部发来的链接可能不安全',
+  'inb.detail': '这条消息来自外部人员，其中的链接指向 IP 地址、短链接或仿冒网址，可能是钓鱼。打开前请先核实发送人。',
+  'inb.detail_warn': '这条消息来自外部人员，其中有需要留意的内容。',
+  'inb.reveal': '我已了解风险，显示链接',
+  'inb.revealed': '链接已可点击，请谨慎打开。',
+  'inb.hidden_link': '链接已隐藏，确认风险后可打开',
+  'inb.report': '举报',
+  'inb.reported': '已举报给保密员。',
+  'inb.auto_note': '外部发来的可疑链接',
+  'chat.report': '举报',
+  'rep.title': '举报给保密员',
+  'rep.what_msg': '被举报的消息',
+  'rep.what_user': '被举报人：{name}',
+  'rep.note': '说明',
+  'rep.note_ph': '请说明情况，例如：有人反复打听我经手的案子',
+  'rep.hint': '保密员会看到你的身份、说明和被举报的内容；被举报人和其他成员看不到。',
+  'rep.send': '提交举报',
+  'rep.cancel': '取消',
+  'rep.done': '已举报给保密员。',
+  'rep.user': '举报',
+  'err.report_limit': '每小时最多举报 {max} 次，请稍后再试。',
+  'al.kind.report': '举报',
+  'verdict.report': '举报',
+  'cat.report': '举报',
+  'al.kind': '类型',
+  'al.reporter': '举报人',
+  'al.reported_user': '被举报人',
+  'al.note': '举报说明',
+  'al.evidence': '被举报内容',
+  'al.evidence_none': '（举报的是人员，没有具体消息）',
 };
 
 export const en: Dict = {
@@ -596,6 +628,37 @@ export const en: Dict = {
   'err.origin_refused': 'The request came from another site and was refused. Use this application\'s own pages.',
   'err.json_required': 'The request was not in an accepted format. Reload the page and try again.',
   'err.rate_limited': 'Too many requests. Try again in {s} s.',
+  // inbound warnings and reports
+  'inb.warn': 'A link sent from outside may be unsafe',
+  'inb.detail': 'This message comes from an external contact. Its links point to an IP address, a link shortener or a look-alike site and may be phishing. Check with the sender before opening them.',
+  'inb.detail_warn': 'This message comes from an external contact and contains something to be careful with.',
+  'inb.reveal': 'I understand the risk, show the links',
+  'inb.revealed': 'The links can now be opened. Be careful.',
+  'inb.hidden_link': 'Link hidden until you acknowledge the risk',
+  'inb.report': 'Report',
+  'inb.reported': 'Reported to the security officers.',
+  'inb.auto_note': 'Suspicious link sent from outside',
+  'chat.report': 'Report',
+  'rep.title': 'Report to the security officers',
+  'rep.what_msg': 'The message reported',
+  'rep.what_user': 'Person reported: {name}',
+  'rep.note': 'Note',
+  'rep.note_ph': 'What happened, e.g. someone keeps asking about a case I work on',
+  'rep.hint': 'The security officers see who you are, your note and what you report; the person reported and other members do not.',
+  'rep.send': 'Send report',
+  'rep.cancel': 'Cancel',
+  'rep.done': 'Reported to the security officers.',
+  'rep.user': 'Report',
+  'err.report_limit': 'At most {max} reports an hour. Try again later.',
+  'al.kind.report': 'Report',
+  'verdict.report': 'Report',
+  'cat.report': 'Report',
+  'al.kind': 'Kind',
+  'al.reporter': 'Reported by',
+  'al.reported_user': 'Person reported',
+  'al.note': 'Note',
+  'al.evidence': 'Reported content',
+  'al.evidence_none': '(a person was reported, no message)',
 };
 
 const dicts: Record<Lang, Dict> = { zh, en };
@@ -652,7 +715,7 @@ export function verdictLabel(v: string): string {
 }
 
 // The code words of i18n-labels.ts; a key already here keeps its wording.
-for (const [d, add] of [[zh, zhLabels], [en, enLabels], [zh, zhTrace], [en, enTrace]] as const) for (const k of Object.keys(add)) if (!(k in d)) d[k] = add[k];
+for (const [d, add] of [[zh, zhLabels], [en, enLabels], [zh, zhTrace], [en, enTrace], [zh, zhWork], [en, enWork]] as const) for (const k of Object.keys(add)) if (!(k in d)) d[k] = add[k];
 
 export function severityLabel(s: string | null | undefined): string {
   const k = `sev.${s ?? ''}`;

@@ -62,6 +62,61 @@ export interface Message {
   contained?: 'quarantined' | 'removed';
   /** POST /officer/context only: the text a quarantine keeps for review */
   held_text?: string;
+  /** 'text' | 'reminder' (a fired reminder's card) | 'card' (a contact card) */
+  kind?: 'text' | 'reminder' | 'card';
+  reminder?: ReminderCard;
+  card?: { user_id: number };
+  /** burn-after-reading: text is always null here; POST /messages/{id}/open gives it once */
+  burn?: boolean;
+  burn_destroyed?: boolean;
+  /** sent in by an external sender: what the guard's inbound scope warns of (internal readers only) */
+  inbound_warning?: InboundWarning;
+}
+
+/** What a fired reminder's message carries (kind 'reminder'). */
+export interface ReminderCard {
+  reminder_id: number;
+  due_at: number;
+  late: boolean;
+  repeat: Repeat;
+  target: RemindTarget;
+  user_ids: number[];
+}
+
+export type Repeat = 'once' | 'daily' | 'workdays' | 'weekly';
+export type RemindTarget = 'me' | 'members' | 'all';
+
+/** GET /conversations/{id}/reminders */
+export interface Reminder {
+  id: number;
+  conversation_id: number;
+  creator_id: number;
+  text: string;
+  at: number;
+  repeat: Repeat;
+  tz: string;
+  target: RemindTarget;
+  member_ids: number[];
+  active: boolean;
+  fired_count: number;
+  last_fired_at: number;
+}
+
+/** GET /users/{id}/card: a contact card as the viewer may see it */
+export interface ContactCard {
+  id: number;
+  login: string;
+  display_name: string;
+  external: boolean;
+  phone: string | null;
+  phone_masked: boolean;
+}
+
+/** docs/API.md, "Message": the inbound warning. action: warn, or confirm (open links only after acknowledging). */
+export interface InboundWarning {
+  action: Verdict;
+  decided_by: string | null;
+  findings: Finding[];
 }
 
 export interface Conversation {
@@ -112,8 +167,8 @@ export interface AlertConversation {
 export interface Alert {
   id: number;
   created_at: number;
-  kind: 'guard' | 'override';
-  verdict: Verdict;
+  kind: 'guard' | 'override' | 'report';
+  verdict: Verdict | 'report';
   decided_by: string | null;
   category: string | null;
   user_id: number;
@@ -138,6 +193,10 @@ export interface Alert {
   resolved_by?: number | null;
   resolved_at?: number | null;
   resolve_comment?: string | null;
+  /** kind report: who reported (officers only), their note, the content as reported */
+  reporter_id?: number | null;
+  note?: string | null;
+  evidence?: { message?: Message; user?: { id: number; login: string; display_name: string; external: boolean } };
 }
 
 /** GET /audit/verify (docs/API.md): the chain, then its signed checkpoints. */
@@ -178,6 +237,8 @@ export type ServerEvent =
   | { type: 'message.new'; message: Message }
   | { type: 'message.recalled'; conversation_id: number; message_id: number; by?: 'officer'; contained?: 'quarantined' | 'removed' }
   | { type: 'message.restored'; conversation_id: number; message_id: number }
+  | { type: 'message.burned' | 'burn.opened'; conversation_id: number; message_id: number; user_id?: number }
+  | { type: 'reminder.due'; conversation_id: number; message_id: number; reminder_id: number; text: string; late: boolean }
   | { type: 'receipt'; conversation_id: number; kind: 'delivered' | 'read'; message_id: number; user_ids: number[] }
   | { type: 'conversation.updated'; conversation: Conversation }
   | { type: 'member.added' | 'member.removed'; conversation_id: number; user_id: number }

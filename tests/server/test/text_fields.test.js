@@ -101,6 +101,13 @@ test('adding an external member: the existing title must pass the external scope
   await w.a.ok('POST', `/conversations/${withId.id}/members`, { user_id: w.x.user.id }, 204);
   const seen = await w.x.ok('GET', `/conversations/${withId.id}`);
   assert.ok(!seen.title.includes(ID) && seen.title.includes('*'), `masked for the external member: ${seen.title}`);
+  // the masked title is what every member reads from then on, and the
+  // officers have the alert of the title's verdict, in that conversation
+  const inside = await w.b.ok('GET', `/conversations/${withId.id}`);
+  assert.equal(inside.title, seen.title);
+  const alerts = await w.off.ok('GET', '/alerts');
+  assert.ok(alerts.alerts.some((a) => a.conversation_id === withId.id && a.verdict === 'mask'),
+    JSON.stringify(alerts.alerts.slice(0, 3)));
 });
 
 test('a display name passes the shape check and the external scope', async () => {

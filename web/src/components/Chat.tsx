@@ -2,13 +2,14 @@ import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { Client } from '../client';
 import { ApiError, newClientId } from '../api';
 import { conversationTitle, filterConversations, isDelivered, readCount } from '../store';
-import { dayKey, formatDateTime, formatShort, preview, utf8Length } from '../format';
+import { dayKey, formatDateTime, formatShort, preview, segmentsOf, utf8Length } from '../format';
 import { policyRuleLabel, t } from '../i18n';
 import { errMsg, hanziFor, useStore } from '../hooks';
 import type { Conversation, GuardOutcome, Message } from '../types';
-import { Watermark } from './Watermark';
+import { ViewerWatermark } from './Watermark';
 import { BlockDialog, ConfirmDialog, FindingList, Highlighted } from './GuardViews';
-import { MembersDialog, NewDirectDialog, NewGroupDialog, ForwardDialog } from './ChatDialogs';
+import { MembersDialog, NewDirectDialog, NewGroupDialog, ForwardDialog, ReportDialog } from './ChatDialogs';
+import { BurnBubble, CardDialog, ContactBubble, ReminderBanner, ReminderBubble, RemindersDialog, workPreview } from './Work';
 
 export function Chat(props: { client: Client; route: string[] }) {
   const c = props.client;
@@ -19,6 +20,7 @@ export function Chat(props: { client: Client; route: string[] }) {
   useEffect(() => () => void c.open(null), []);
   return (
     <div class={`chat ${id ? 'has-open' : ''}`}>
+      <ReminderBanner client={c} />
       <ConvList client={c} openId={id} />
       {id ? <ConvView key={id} client={c} id={id} /> : <div class="conv-empty"><p>{t('chat.pick')}</p></div>}
     </div>
@@ -51,7 +53,7 @@ function ConvList(props: { client: Client; openId: number | null }) {
                 <span class="avatar" aria-hidden="true">{title(x).slice(0, 1)}</span>
                 <span class="ci-main">
                   <span class="ci-title">{title(x)}{x.external && <span class="tag ext">{t('list.external')}</span>}</span>
-                  <span class="ci-last">{lm ? (lm.recalled ? t(lm.contained ? 'list.contained' : 'list.recalled') : lm.withheld ? t('list.withheld') : `${x.kind === 'group' ? c.nameOf(lm.sender_id) + ': ' : ''}${preview(lm.text)}`) : ''}</span>
+                  <span class="ci-last">{lm ? (lm.recalled ? t(lm.contained ? 'list.contained' : 'list.recalled') : lm.withheld ? t('list.withheld') : `${x.kind === 'group' ? c.nameOf(lm.sender_id) + ': ' : ''}${workPreview(lm) ?? preview(lm.text)}`) : ''}</span>
                 </span>
                 <span class="ci-side">
                   {lm && <time class="ci-time" dateTime={new Date(lm.created_at).toISOString()}>{formatShort(lm.created_at, now)}</time>}
@@ -78,13 +80,14 @@ function ConvView(props: { client: Client; id: number }) {
   const conv = list.find((x) => x.id === props.id);
   const th = threads[props.id];
   const [fwd, setFwd] = useState<Message | null>(null);
+  const [report, setReport] = useState<Message | null>(null);
   const [members, setMembers] = useState(false);
+  const [reminders, setReminders] = useState(false);
   const [notice, setNotice] = useState('');
   const scroller = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
   const prevFirst = useRef<number | null>(null);
   const prevHeight = useRef(0);
-  const today = dayKey(Date.now());
 
   const msgs = th?.messages ?? [];
   const firstId = msgs[0]?.id ?? null;
@@ -137,6 +140,7 @@ function ConvView(props: { client: Client; id: number }) {
         {conv.kind === 'group' && <span class="muted">({conv.members?.length ?? conv.member_count ?? ''})</span>}
         {conv.external && <span class="tag ext" title={t('chat.external_warn')}>{t('list.external')}</span>}
         <span class="grow" />
+        <button type="button" onClick={() => setReminders(true)} data-testid="reminders-btn">{t('rem.list')}</button>
         <button type="button" onClick={() => setMembers(true)} data-testid="members-btn">{t('chat.members')}</button>
       </header>
       {conv.external && <p class="banner">{t('chat.external_warn')}</p>}
@@ -151,22 +155,72 @@ function ConvView(props: { client: Client; id: number }) {
             const d = dayKey(m.created_at);
             const sep = d !== lastDay ? <div class="day-sep" key={'d' + d}><span>{d}</span></div> : null;
             lastDay = d;
-            return [sep, <MessageItem key={m.id} client={c} conv={conv} m={m} others={others} onRecall={recall} onForward={setFwd} />];
+            return [sep, <MessageItem key={m.id} client={c} conv={conv} m={m} others={others} onRecall={recall} onForward={setFwd} onReport={setReport} onNotice={setNotice} />];
           })}
         </div>
-        <Watermark name={c.user.display_name || c.user.login} account={`${c.user.login} (#${c.user.id})`} date={today} />
+        <ViewerWatermark user={c.user} />
       </div>
       {notice && <p class="notice" role="status" onClick={() => setNotice('')}>{notice}</p>}
       <Composer client={c} conv={conv} />
       {fwd && <ForwardDialog client={c} message={fwd} onClose={() => setFwd(null)} />}
+      {report && <ReportDialog client={c} message={report} onClose={() => setReport(null)} onDone={setNotice} />}
       {members && <MembersDialog client={c} conv={conv} onClose={() => setMembers(false)} />}
+      {reminders && <RemindersDialog client={c} conv={conv} onClose={() => setReminders(false)} />}
     </section>
   );
 }
 
-function MessageItem(props: { client: Client; conv: Conversation; m: Message; others: number[]; onRecall: (m: Message) => void; onForward: (m: Message) => void }) {
+/** The text of a message with an inbound warning: the flagged links are
+ * plain text until the reader acknowledges the risk, then open in a new
+ * tab without the referrer. */
+function GuardedText(props: { text: string; m: Message; revealed: boolean }) {
+  const w = props.m.inbound_warning!;
+  const segs = segmentsOf(props.text, w.findings);
+  return (
+    <div class="text" data-testid="message-text">
+      {segs.map((sg, i) => {
+        if (!sg.finding) return <span key={i}>{sg.text}</span>;
+        const link = sg.finding.category === 'link' && /^https?:\/\//i.test(sg.text);
+        if (props.revealed && link) return <a key={i} class="risky-link" href={sg.text} target="_blank" rel="noopener noreferrer nofollow" data-testid="revealed-link">{sg.text}</a>;
+        return <span key={i} class="unsafe-link" title={t('inb.hidden_link')} data-testid="unsafe-link">{sg.text}</span>;
+      })}
+    </div>
+  );
+}
+
+/** The banner over a message an external sender sent in (inbound_warning):
+ * what is wrong, "show the links" (a confirm), and a one-step report. */
+function InboundBanner(props: { client: Client; m: Message; revealed: boolean; onReveal: () => void; onNotice: (s: string) => void }) {
+  const w = props.m.inbound_warning!;
+  const [busy, setBusy] = useState(false);
+  const hasLink = w.findings.some((f) => f.category === 'link');
+  const report = async () => {
+    setBusy(true);
+    try {
+      await props.client.api.report({ message_id: props.m.id, note: t('inb.auto_note') });
+      props.onNotice(t('inb.reported'));
+    } catch (e) {
+      props.onNotice(errMsg(e));
+      setBusy(false);
+    }
+  };
+  return (
+    <div class={`inbound act-${w.action}`} role="note" data-testid="inbound-warning">
+      <strong>⚠ {hasLink ? t('inb.warn') : t('inb.detail_warn')}</strong>
+      {hasLink && <p class="small">{props.revealed ? t('inb.revealed') : t('inb.detail')}</p>}
+      <div class="row">
+        {hasLink && !props.revealed && <button type="button" onClick={props.onReveal} data-testid="inbound-reveal">{t('inb.reveal')}</button>}
+        <button type="button" class="danger" disabled={busy} onClick={report} data-testid="inbound-report">{t('inb.report')}</button>
+      </div>
+    </div>
+  );
+}
+
+function MessageItem(props: { client: Client; conv: Conversation; m: Message; others: number[]; onRecall: (m: Message) => void; onForward: (m: Message) => void; onReport: (m: Message) => void; onNotice: (s: string) => void }) {
   const { client: c, m, conv } = props;
   const mine = m.sender_id === c.me;
+  const [revealed, setRevealed] = useState(false);
+  const warned = !mine && !!m.inbound_warning && m.text !== null;
   const th = c.thread(conv.id);
   const [, tick] = useState(0);
   const canRecall = mine && !m.recalled && Date.now() - m.created_at < RECALL_WINDOW_MS;
@@ -195,14 +249,16 @@ function MessageItem(props: { client: Client; conv: Conversation; m: Message; ot
       {!mine && <div class="sender">{c.nameOf(m.sender_id)}</div>}
       <div class="bubble">
         {m.forward && <div class="fwd-label">{t('chat.forwarded', { name: c.nameOf(m.forward.original_sender_id) })}</div>}
-        <div class="text" data-testid="message-text">{m.text}</div>
+        {warned && <InboundBanner client={c} m={m} revealed={revealed} onReveal={() => setRevealed(true)} onNotice={props.onNotice} />}
+        {m.burn ? <BurnBubble client={c} m={m} mine={mine} /> : m.kind === 'reminder' ? <ReminderBubble client={c} m={m} /> : m.kind === 'card' ? <ContactBubble client={c} m={m} /> : warned ? <GuardedText text={m.text!} m={m} revealed={revealed} /> : <div class="text" data-testid="message-text">{m.text}</div>}
         {m.masked && <div class="masked-label" title={t('chat.masked')}>{t('chat.masked')}</div>}
       </div>
       <div class="meta">
         <time dateTime={new Date(m.created_at).toISOString()} title={formatDateTime(m.created_at)}>{formatShort(m.created_at, Date.now())}</time>
         {receipt && <span class="receipt" data-testid="receipt">{receipt}</span>}
-        <button type="button" class="link" onClick={() => props.onForward(m)} data-testid="forward-btn">{t('chat.forward')}</button>
+        {!m.burn && <button type="button" class="link" onClick={() => props.onForward(m)} data-testid="forward-btn">{t('chat.forward')}</button>}
         {canRecall && <button type="button" class="link" onClick={() => props.onRecall(m)} data-testid="recall-btn">{t('chat.recall')}</button>}
+        {!mine && <button type="button" class="link" onClick={() => props.onReport(m)} data-testid="report-btn">{t('chat.report')}</button>}
       </div>
     </article>
   );
@@ -222,6 +278,8 @@ function Composer(props: { client: Client; conv: Conversation }) {
   const [pending, setPending] = useState<Pending>(null);
   const [after, setAfter] = useState<{ kind: 'mask' | 'warn'; text: string; guard: GuardOutcome } | null>(null);
   const [err, setErr] = useState('');
+  const [burn, setBurn] = useState(false);
+  const [cardDlg, setCardDlg] = useState(false);
   const area = useRef<HTMLTextAreaElement>(null);
   const seq = useRef(0);
 
@@ -268,7 +326,7 @@ function Composer(props: { client: Client; conv: Conversation }) {
     setErr('');
     const clientId = newClientId();
     try {
-      const r = await c.send(props.conv.id, body, undefined, clientId);
+      const r = await c.send(props.conv.id, body, undefined, clientId, burn);
       done(body, r.guard, r.message.text ?? '');
     } catch (e) {
       if (e instanceof ApiError && e.code === 'guard_confirm' && e.guard) setPending({ k: 'confirm', text: body, guard: e.guard, clientId });
@@ -310,6 +368,11 @@ function Composer(props: { client: Client; conv: Conversation }) {
         </div>
       )}
       {err && <p class="error" role="alert">{err}</p>}
+      <div class="compose-tools">
+        <button type="button" class={`tool ${burn ? 'on' : ''}`} aria-pressed={burn} onClick={() => setBurn(!burn)} data-testid="burn-toggle" title={t('burn.toggle_hint')}>{t('burn.toggle')}</button>
+        <button type="button" class="tool" onClick={() => setCardDlg(true)} data-testid="card-btn">{t('card.share')}</button>
+      </div>
+      {cardDlg && <CardDialog client={c} conv={props.conv} onClose={() => setCardDlg(false)} />}
       <div class="compose-row">
         <label for="composer" class="sr-only">{t('composer.label')}</label>
         <textarea
@@ -340,7 +403,7 @@ function Composer(props: { client: Client; conv: Conversation }) {
       {pending?.k === 'confirm' && (
         <ConfirmDialog text={pending.text} guard={pending.guard} onCancel={() => setPending(null)} onSend={async (j) => {
           try {
-            const r = await c.send(props.conv.id, pending.text, j, pending.clientId);
+            const r = await c.send(props.conv.id, pending.text, j, pending.clientId, burn);
             setPending(null);
             done(pending.text, r.guard, r.message.text ?? '');
           } catch (e) {

@@ -7,7 +7,7 @@ import { errMsg, go, useStore } from '../hooks';
 import type { Conversation, DirUser, Message } from '../types';
 import { Dialog } from './Dialog';
 
-function UserPicker(props: { client: Client; exclude: number[]; multi: boolean; selected: number[]; onChange: (ids: number[]) => void }) {
+export function UserPicker(props: { client: Client; exclude: number[]; multi: boolean; selected: number[]; onChange: (ids: number[]) => void }) {
   const dir = useStore(props.client.directory);
   const [q, setQ] = useState('');
   const users = [...dir.values()]
@@ -96,6 +96,47 @@ export function NewGroupDialog(props: { client: Client; onClose: () => void }) {
   );
 }
 
+/** 举报 / Report: a message the user sees, or a person, to the security
+ * officers, with a note (POST /reports). The officers see who reported. */
+export function ReportDialog(props: { client: Client; message?: Message; userId?: number; onClose: () => void; onDone: (notice: string) => void }) {
+  const c = props.client;
+  const [note, setNote] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [err, setErr] = useState('');
+  const m = props.message;
+  const who = m ? m.sender_id : props.userId!;
+  const submit = async () => {
+    setBusy(true);
+    setErr('');
+    try {
+      await c.api.report({ ...(m ? { message_id: m.id } : { user_id: who }), note: note.trim() });
+      props.onDone(t('rep.done'));
+      props.onClose();
+    } catch (e) {
+      setErr(errMsg(e));
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog title={t('rep.title')} onClose={props.onClose} testid="report-dialog">
+      {m ? (
+        <>
+          <div class="label">{t('rep.what_msg')}</div>
+          <blockquote class="rep-quote" data-testid="report-quote"><span class="muted">{c.nameOf(m.sender_id)}：</span>{m.text ?? ''}</blockquote>
+        </>
+      ) : <p data-testid="report-user">{t('rep.what_user', { name: c.nameOf(who) })}</p>}
+      <label for="rep-note">{t('rep.note')}</label>
+      <textarea id="rep-note" rows={3} maxLength={2000} value={note} placeholder={t('rep.note_ph')} onInput={(e) => setNote(e.currentTarget.value)} data-testid="report-note" />
+      <p class="muted small">{t('rep.hint')}</p>
+      {err && <p class="error" role="alert">{err}</p>}
+      <div class="row">
+        <button type="button" onClick={props.onClose}>{t('rep.cancel')}</button>
+        <button type="button" class="primary" disabled={busy || !note.trim()} onClick={submit} data-testid="report-send">{t('rep.send')}</button>
+      </div>
+    </Dialog>
+  );
+}
+
 export function MembersDialog(props: { client: Client; conv: Conversation; onClose: () => void }) {
   const c = props.client;
   useStore(c.directory);
@@ -105,6 +146,8 @@ export function MembersDialog(props: { client: Client; conv: Conversation; onClo
   const [adding, setAdding] = useState<number[]>([]);
   const [title, setTitle] = useState(conv.title ?? '');
   const [err, setErr] = useState('');
+  const [reporting, setReporting] = useState<number | null>(null);
+  const [notice, setNotice] = useState('');
   const act = async (f: () => Promise<unknown>) => {
     setErr('');
     try {
@@ -148,9 +191,14 @@ export function MembersDialog(props: { client: Client; conv: Conversation; onClo
             {canManage && m.user_id !== c.me && m.role !== 'owner' && (
               <button type="button" class="link danger" onClick={() => act(() => c.api.removeMember(conv.id, m.user_id))}>{t('mem.remove')}</button>
             )}
+            {m.user_id !== c.me && (
+              <button type="button" class="link" onClick={() => setReporting(m.user_id)} data-testid="member-report">{t('rep.user')}</button>
+            )}
           </li>
         ))}
       </ul>
+      {notice && <p class="notice-inline" role="status" data-testid="members-notice">{notice}</p>}
+      {reporting !== null && <ReportDialog client={c} userId={reporting} onClose={() => setReporting(null)} onDone={setNotice} />}
       {canManage && (
         <>
           <div class="label">{t('mem.add')}</div>

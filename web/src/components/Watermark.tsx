@@ -1,4 +1,5 @@
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { formatDateTime } from '../format';
 import { t } from '../i18n';
 
 /** Renders the watermark tile (rotated text lines) to a PNG data URL. */
@@ -71,4 +72,18 @@ export function Watermark(props: { name: string; account: string; date: string }
     };
   }, [props.name, props.account, props.date]);
   return <span ref={host} hidden />;
+}
+
+/** The watermark of the signed-in viewer: name, account and the time to
+ *  the minute (a screenshot says when), redrawn as the minute turns. Used
+ *  over every conversation view and the officers' console. */
+export function ViewerWatermark(props: { user: { id: number; login: string; display_name: string } }) {
+  const u = props.user;
+  const minute = () => formatDateTime(Date.now()).slice(0, 16);
+  const [now, setNow] = useState(minute);
+  useEffect(() => {
+    const iv = setInterval(() => setNow(minute()), 15000);
+    return () => clearInterval(iv);
+  }, []);
+  return <Watermark name={u.display_name || u.login} account={`${u.login} (#${u.id})`} date={now} />;
 }

@@ -8,7 +8,13 @@ import type { Alert, Finding, OfficerContext } from '../types';
 import { RuleName } from '../components/GuardViews';
 import { convName, rememberConversations, UserLink } from './names';
 
-const CATS = ['marking', 'lexicon', 'pii', 'secret', 'link', 'uninspectable', 'guard.probing', 'warning.spread', 'warning.attempts', 'warning.external'];
+const CATS = ['marking', 'lexicon', 'pii', 'secret', 'link', 'uninspectable', 'guard.probing', 'report', 'warning.spread', 'warning.attempts', 'warning.external'];
+
+/** The verdict column: a report, an override, or the guard's verdict. */
+function kindLabel(a: Alert): string {
+  if (a.kind === 'report') return t('al.kind.report');
+  return a.kind === 'override' ? verdictLabel('override') : verdictLabel(a.verdict);
+}
 
 function matches(a: Alert, f: AlertFilter): boolean {
   if (f.status && a.status !== f.status) return false;
@@ -152,7 +158,7 @@ export function Alerts(props: { client: Client; route: string[] }) {
                 <tr key={a.id} class={`${a.id === rt.selected ? 'sel' : ''} ${fresh.has(a.id) ? 'fresh' : ''} st-${a.status}`} data-testid="alert-row" data-alert-id={a.id} tabIndex={0}
                   onClick={() => go(`/console/alerts/${a.id}`)} onKeyDown={(e) => e.key === 'Enter' && go(`/console/alerts/${a.id}`)}>
                   <td class="nowrap">{formatDateTime(a.created_at)}</td>
-                  <td><span class={`tag act-${a.kind === 'override' ? 'override' : a.verdict}`}>{a.kind === 'override' ? verdictLabel('override') : verdictLabel(a.verdict)}</span></td>
+                  <td><span class={`tag act-${a.kind === 'override' || a.kind === 'report' ? a.kind : a.verdict}`} data-testid="alert-kind">{kindLabel(a)}</span></td>
                   <td>{categoryLabel(a.category)}{a.forward && a.forward.depth > 0 && <span class="tag fwd-hop" data-testid="alert-hop" title={t('al.forward')}>{t('sp.hop', { n: a.forward.depth })}</span>}</td>
                   <td>{c.nameOf(a.user_id)}</td>
                   <td>{a.conversation_id !== null ? convName(c, a.conversation_id, a) : '—'}</td>
@@ -217,10 +223,17 @@ function AlertDetail(props: { client: Client; alert: Alert; onChange: (a: Alert)
       <h2>{t('al.detail')} <span class="muted small">{a.id}</span></h2>
       <dl class="kv">
         <dt>{t('al.time')}</dt><dd>{formatDateTime(a.created_at)}</dd>
-        <dt>{t('al.verdict')}</dt><dd>{a.kind === 'override' ? verdictLabel('override') : verdictLabel(a.verdict)}</dd>
+        <dt>{t('al.verdict')}</dt><dd>{kindLabel(a)}</dd>
+        {a.kind === 'report' && <>
+          <dt>{t('al.reporter')}</dt><dd data-testid="alert-reporter">{a.reporter_id ? <UserLink client={c} id={a.reporter_id} /> : '—'}</dd>
+          <dt>{t('al.note')}</dt><dd data-testid="alert-note" class="evidence">{a.note ?? '—'}</dd>
+          <dt>{t('al.evidence')}</dt><dd data-testid="alert-evidence" class="evidence">{a.evidence?.message
+            ? <><span class="muted">{c.nameOf(a.evidence.message.sender_id)} · {formatDateTime(a.evidence.message.created_at)}：</span>{a.evidence.message.text ?? ''}</>
+            : <span class="muted">{t('al.evidence_none')}</span>}</dd>
+        </>}
         <dt>{t('al.rule')}</dt><dd data-testid="alert-rule"><RuleName id={a.decided_by} /></dd>
         <dt>{t('al.category')}</dt><dd>{categoryLabel(a.category)}</dd>
-        <dt>{t('al.user')}</dt><dd data-testid="alert-sender"><UserLink client={c} id={a.user_id} /></dd>
+        <dt>{a.kind === 'report' ? t('al.reported_user') : t('al.user')}</dt><dd data-testid="alert-sender"><UserLink client={c} id={a.user_id} /></dd>
         <dt>{t('al.conversation')}</dt><dd data-testid="alert-conversation">{a.conversation_id !== null ? (
           <a href={`#/console/alerts/conv/${a.conversation_id}`} title={t('al.filter_conv')}>{convName(c, a.conversation_id, a)}</a>
         ) : '—'}{a.conversation?.external && <span class="tag ext">{t('al.external_conv')}</span>}</dd>
@@ -233,13 +246,15 @@ function AlertDetail(props: { client: Client; alert: Alert; onChange: (a: Alert)
           {' '}<a href={`#/console/spread/${a.message_id}/${a.id}`} data-testid="alert-spread">{t('sp.open')}</a>
         </dd></>}
         {a.contained && <><dt>{t('al.contained')}</dt><dd data-testid="alert-contained">{t(`sp.state.${a.contained}`)}</dd></>}
-        <dt>{t('al.justification')}</dt><dd data-testid="alert-justification">{a.justification ?? '—'}</dd>
+        {a.kind !== 'report' && <><dt>{t('al.justification')}</dt><dd data-testid="alert-justification">{a.justification ?? '—'}</dd></>}
         <dt>{t('al.status')}</dt><dd data-testid="alert-status">{t(`al.status.${a.status}`)}</dd>
         {a.comment && <><dt>{t('al.comment')}</dt><dd>{a.comment}</dd></>}
         {a.handled_by !== null && a.handled_at !== null && <><dt /><dd class="muted">{t('al.handled', { name: c.nameOf(a.handled_by), time: formatDateTime(a.handled_at) })}</dd></>}
       </dl>
-      <h3>{t('al.findings')}</h3>
-      <ul class="findings">{a.findings.map((f, i) => <FindingRow key={i} f={f} />)}</ul>
+      {(a.kind !== 'report' || a.findings.length > 0) && <>
+        <h3>{t('al.findings')}</h3>
+        <ul class="findings">{a.findings.map((f, i) => <FindingRow key={i} f={f} />)}</ul>
+      </>}
       {a.message_id !== null && <AlertContext client={c} alert={a} />}
       {a.status !== 'resolved' && (
         <div class="handle">

@@ -7,6 +7,7 @@ import { Lexicons } from './Lexicons';
 import { GuardTest, Policy } from './Policy';
 import { Spread } from './Spread';
 import { Users } from './Users';
+import { ViewerWatermark } from '../components/Watermark';
 
 const TABS = ['dashboard', 'alerts', 'audit', 'policy', 'lexicons', 'test', 'users'] as const;
 const ADMIN_TABS: readonly string[] = ['users', 'policy', 'lexicons'];
@@ -23,6 +24,7 @@ export function Console(props: { client: Client; route: string[] }) {
       <nav class="tabs" aria-label={t('nav.console')}>
         {tabs.map((x) => <a key={x} href={`#/console/${x}`} aria-current={x === tab ? 'page' : undefined} data-testid={`tab-${x}`}>{t(`con.${x}`)}</a>)}
       </nav>
+      <div class="console-wrap">
       <div class="console-body">
         {tab === 'dashboard' && <Dashboard client={c} />}
         {spreadOf > 0 && <Spread client={c} messageId={spreadOf} alertId={Number(props.route[3]) || undefined} />}
@@ -32,6 +34,8 @@ export function Console(props: { client: Client; route: string[] }) {
         {tab === 'lexicons' && <Lexicons client={c} />}
         {tab === 'test' && <GuardTest client={c} />}
         {tab === 'users' && <Users client={c} />}
+      </div>
+      <ViewerWatermark user={c.user} />
       </div>
     </div>
   );

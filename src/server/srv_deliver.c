@@ -1,0 +1,238 @@
+/*
+ * srv_deliver.c — the server's subscriber on the chat bus and the loop-side
+ * delivery of events (srv_registry.h, second half).
+ *
+ * A chat event (chat_event.h) is serialised once, on the publishing
+ * thread, into one refcounted buffer; a small job carries it to the loop,
+ * which hands that buffer to the registry for every socket of the users it
+ * names, and notes the deliveries of a message for its receipts
+ * (srv_receipt.c).
+ */
+#include "srv_registry.h"
+
+#include "chat/chat_json.h"
+#include "srv_log.h"
+#include "srv_pool.h"
+#include "srv_receipt.h"
+#include "srv_req.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- delivery of handler events (loop thread) ----------------------------- */
+
+/* Records the delivery (stored pointers, srv_receipt.c) and queues the
+ * live `receipt` to the sender. Compacts reached[] in place. */
+static void delivered_receipt(srv *s, const srv_event *msg, int64_t *reached, size_t n)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < n; i++)
+        if (reached[i] != msg->sender_id) {
+            srv_receipts_note(s->receipts, msg->conv_id, reached[i], msg->msg_id);
+            reached[k++] = reached[i];
+        }
+    srv_receipts_live(s->receipts, msg->sender_id, msg->conv_id, msg->msg_id, reached, k);
+}
+
+void srv_deliver_events(srv *s, srv_event *ev)
+{
+    for (; ev; ev = ev->next) {
+        switch (ev->kind) {
+        case SRV_EV_USERS: {
+            int64_t small[64], *reached = small;
+            size_t n;
+
+            if (!ev->buf)
+                break;
+            if (ev->n_users > 64) {
+                reached = malloc(ev->n_users * sizeof *reached);
+                if (!reached)
+                    break;
+            }
+            n = s->registry->ops->to_users(s->registry, ev->users, ev->n_users, ev->buf, reached);
+            if (ev->msg_id)
+                delivered_receipt(s, ev, reached, n);
+            if (reached != small)
+                free(reached);
+            break;
+        }
+        case SRV_EV_STAFF:
+            if (ev->buf)
+                s->registry->ops->to_staff(s->registry, ev->buf);
+            break;
+        case SRV_EV_CLOSE_SESSION:
+            s->registry->ops->close_sessions(s->registry, ev->uid, ev->id, false, s->revoked_frame,
+                                             4001, "session revoked");
+            break;
+        case SRV_EV_CLOSE_USER:
+            s->registry->ops->close_sessions(s->registry, ev->uid, ev->id, true, s->revoked_frame,
+                                             4001, "session revoked");
+            break;
+        case SRV_EV_REAUTH_USER:
+            s->registry->ops->close_sessions(s->registry, ev->uid, 0, true, s->changed_frame, 4002,
+                                             "account changed");
+            break;
+        }
+    }
+}
+
+void srv_events_free(srv_event *ev)
+{
+    while (ev) {
+        srv_event *nx = ev->next;
+
+        srv_buf_unref(ev->buf);
+        free(ev);
+        ev = nx;
+    }
+}
+
+/* ---- the chat bus subscriber (any thread) ------------------------------------ */
+
+/* A buffer holding the concatenation of parts[0..n). NULL when out of
+ * memory. */
+static srv_buf *splice(const char *const *parts, size_t n)
+{
+    size_t len = 0, at = 0;
+    srv_buf *b;
+
+    for (size_t i = 0; i < n; i++)
+        len += strlen(parts[i]);
+    b = srv_buf_new(len);
+    for (size_t i = 0; b && i < n; i++) {
+        size_t k = strlen(parts[i]);
+
+        memcpy(srv_buf_payload(b) + at, parts[i], k);
+        at += k;
+    }
+    return b;
+}
+
+/* The last message.new serialised on this thread (the writer publishes a
+ * message, then answers its sender at once): the answer splices the same
+ * text instead of serialising the message a second time. */
+static __thread struct {
+    int64_t id;
+    char *json;
+} last_msg;
+
+/* A thread that ends (the writer, at shutdown) takes its kept text along:
+ * a thread-local pointer is no root for anything once the thread is gone. */
+static pthread_key_t last_msg_key;
+static pthread_once_t last_msg_once = PTHREAD_ONCE_INIT;
+
+static void last_msg_end(void *unused)
+{
+    (void)unused;
+    free(last_msg.json);
+    last_msg.json = NULL;
+    last_msg.id = 0;
+}
+
+static void last_msg_key_new(void)
+{
+    (void)pthread_key_create(&last_msg_key, last_msg_end);
+}
+
+char *srv_wire_take_message(int64_t id)
+{
+    char *json = NULL;
+
+    if (id && last_msg.id == id) {
+        json = last_msg.json;
+        last_msg.json = NULL;
+        last_msg.id = 0;
+    }
+    return json;
+}
+
+srv_buf *srv_buf_splice(const char *const *parts, size_t n)
+{
+    return splice(parts, n);
+}
+
+/* The wire form of an event, once for all its recipients. */
+static srv_buf *wire(const chat_event *ev)
+{
+    json_t *mj;
+    char *msg;
+    srv_buf *b;
+
+    switch (ev->type) {
+    case CHAT_EV_MESSAGE_NEW:
+        /* The hot path: the message's JSON spliced into the frame rather
+         * than a second tree around it. */
+        mj = chat_json_message(ev->message);
+        msg = mj ? json_dumps(mj, JSON_COMPACT) : NULL;
+        json_decref(mj);
+        b = msg ? splice((const char *[]){"{\"type\":\"message.new\",\"message\":", msg, "}"}, 3)
+                : NULL;
+        /* Kept for the sender's answer, built next on this thread. */
+        pthread_once(&last_msg_once, last_msg_key_new);
+        pthread_setspecific(last_msg_key, &last_msg); /* non-NULL: the destructor runs */
+        free(last_msg.json);
+        last_msg.id = msg ? ev->msg_id : 0;
+        last_msg.json = msg;
+        return b;
+    case CHAT_EV_MESSAGE_RECALLED:
+        if (chat_json_contained_name(ev->contained))
+            return srv_event_buf("message.recalled",
+                                 json_pack("{s:I,s:I,s:s,s:s}", "conversation_id",
+                                           (json_int_t)ev->conv_id, "message_id",
+                                           (json_int_t)ev->msg_id, "by", "officer", "contained",
+                                           chat_json_contained_name(ev->contained)));
+        return srv_event_buf("message.recalled",
+                             json_pack("{s:I,s:I}", "conversation_id", (json_int_t)ev->conv_id,
+                                       "message_id", (json_int_t)ev->msg_id));
+    case CHAT_EV_ALERT_NEW:
+        return srv_event_buf("alert.new", json_pack("{s:o}", "alert", chat_json_alert(ev->alert)));
+    case CHAT_EV_RECEIPT_READ:
+        return srv_event_buf("receipt", json_pack("{s:I,s:s,s:I,s:[I]}", "conversation_id",
+                                                  (json_int_t)ev->conv_id, "kind", "read",
+                                                  "message_id", (json_int_t)ev->msg_id, "user_ids",
+                                                  (json_int_t)ev->sender_id));
+    case CHAT_EV_CONVERSATION:
+        return srv_event_buf(chat_event_name(ev), json_deep_copy(ev->body));
+    }
+    return NULL;
+}
+
+static void push_finish(srv_job *j, srv *s)
+{
+    srv_deliver_events(s, j->events);
+    srv_events_free(j->events);
+    free(j);
+}
+
+static void sub_deliver(chat_sub *cs, const chat_event *ev, const int64_t *users, size_t n)
+{
+    srv *s = ((srv_sub *)cs)->srv;
+    srv_job *j = calloc(1, sizeof *j);
+    srv_buf *b = j ? wire(ev) : NULL;
+
+    if (!b) {
+        /* Not pushed: the store has it, clients re-read (chat_event.h). */
+        SRV_WARN("bus", "%s: out of memory; not pushed", chat_event_name(ev));
+        free(j);
+        return;
+    }
+    j->finish = push_finish;
+    j->ev_tail = &j->events;
+    srv_emit(j, ev->audience == CHAT_TO_STAFF ? SRV_EV_STAFF : SRV_EV_USERS, b, 0, 0, users, n);
+    if (j->events && ev->type == CHAT_EV_MESSAGE_NEW) {
+        /* For delivered receipts (srv_receipt.c). */
+        j->events->msg_id = ev->msg_id;
+        j->events->conv_id = ev->conv_id;
+        j->events->sender_id = ev->sender_id;
+    }
+    atomic_fetch_add(&s->jobs_in_flight, 1);
+    srv_complete(s, j);
+}
+
+void srv_sub_init(srv *s)
+{
+    s->sub.base.deliver = sub_deliver;
+    s->sub.srv = s;
+}

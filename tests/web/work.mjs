@@ -1,0 +1,197 @@
+// What staff use a consumer chat for, in the browser (issue 16): scheduled
+// reminders (定时提醒), burn-after-reading (阅后即焚), contact cards (名片)
+// and the visible watermark — Playwright (playwright-core) driving Debian's
+// Chromium against a real `cordon serve`, at desktop size and at 390×844
+// with touch, in Chinese and in English.
+//
+//  - reminders: made in the dialog (listed, cancelled); one made through the
+//    API fires while the page is open: the banner and the card in the chat;
+//  - burn: the sender sees no content; a recipient taps to open it once, the
+//    text shows only while pressed and never while the window is in the
+//    background; it is gone after the visible time;
+//  - cards: shared from the composer; the phone masked (138****5678) for a
+//    colleague; "message" opens the 1:1 chat;
+//  - the watermark (name, account, time) over the chat and the console.
+// Screenshots go to SHOTS_DIR.
+//
+// usage: node work.mjs CORDON_EXE WEB_DIST_DIR WEB_SOURCE_DIR SHOTS_DIR
+import path from 'node:path';
+import { setup, expectTrue, PW } from './harness.mjs';
+
+const h = await setup('work', process.argv.slice(2));
+const { base, mkUser, call, test, log, SHOTS } = h;
+const alice = await mkUser('alice', '王小丽');
+const bob = await mkUser('bob', '李大明');
+const carol = await mkUser('carol', '张三');
+await mkUser('olga', '赵保密', 'officer');
+await call('PATCH', `/admin/users/${carol.id}`, { phone: '13812345678' }, h.adminToken);
+const as = await call('POST', '/auth/login', { login: 'alice', password: PW });
+let seq = 0;
+
+const browser = await h.launch();
+const errors = [];
+async function newPage(name, viewport, lang) {
+  const phone = viewport.width < 500;
+  const ctx = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', isMobile: phone, hasTouch: phone });
+  if (lang === 'en') await ctx.addInitScript(() => localStorage.setItem('cordon.lang', 'en'));
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(12000);
+  page.on('pageerror', (e) => errors.push(`${name}: ${e.message}`));
+  return page;
+}
+async function login(page, user) {
+  await page.goto(base + '/');
+  await page.locator('#login-id').fill(user);
+  await page.locator('#login-pw').fill(PW);
+  await page.locator('button[type=submit]').click();
+  await page.locator('[data-testid=conv-item]').first().waitFor();
+}
+const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+async function openConv(page, id) {
+  await page.goto(`${base}/#/chat/${id}`);
+  await page.locator('[data-testid=conv-view]').waitFor();
+}
+
+const SIZES = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
+const WORDS = {
+  zh: { burnTap: '点击查看', hold: '按住查看', sent: '阅后即焚', masked: '138****5678', reminder: '定时提醒' },
+  en: { burnTap: 'Tap to view', hold: 'Press and hold', sent: 'burn-after-reading', masked: '138****5678', reminder: 'Reminder' },
+};
+
+for (const [size, viewport] of Object.entries(SIZES)) {
+  for (const lang of ['zh', 'en']) {
+    const tag = `${size}-${lang}`;
+    const W = WORDS[lang];
+    const group = await call('POST', '/conversations', { kind: 'group', title: `项目组 ${tag}`, member_ids: [bob.id, carol.id] }, as.token);
+    const page = await newPage(tag, viewport, lang);
+    await login(page, 'bob');
+    const press = async (loc) => {
+      const b = await loc.boundingBox();
+      await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2);
+      await page.mouse.down();
+    };
+
+    await test(`${tag}: a reminder made in the dialog is listed and cancelled`, async () => {
+      await openConv(page, group.id);
+      await page.locator('[data-testid=reminders-btn]').click();
+      await page.locator('[data-testid=reminder-new]').click();
+      await page.locator('[data-testid=reminder-text]').fill(lang === 'zh' ? '周五前提交周报' : 'Send the weekly report by Friday');
+      await page.locator('[data-testid=reminder-repeat]').selectOption('workdays');
+      await page.locator('[data-testid=reminder-target]').selectOption('all');
+      await shot(page, `work-reminder-dialog-${tag}`);
+      await page.locator('[data-testid=reminder-save]').click();
+      await page.locator('[data-testid=reminder-item]').first().waitFor();
+      await shot(page, `work-reminder-list-${tag}`);
+      await page.locator('[data-testid=reminder-cancel]').first().click();
+      await page.locator('[data-testid=reminder-item]').waitFor({ state: 'detached' });
+      await page.locator('[data-testid=reminders-dialog] .dlg-x').click();
+    });
+
+    await test(`${tag}: a reminder fires while the page is open: banner and card`, async () => {
+      const text = lang === 'zh' ? `下午三点开会 ${++seq}` : `Meeting at three ${++seq}`;
+      await call('POST', `/conversations/${group.id}/reminders`, { text, at: Date.now() + 1500, tz: 'Asia/Shanghai', target: 'members', member_ids: [bob.id] }, as.token);
+      await page.locator('[data-testid=reminder-banner]').getByText(text).waitFor();
+      const card = page.locator('[data-testid=reminder-card]').filter({ hasText: text });
+      await card.waitFor();
+      expectTrue((await card.textContent()).includes(W.reminder), 'the card names itself a reminder');
+      await shot(page, `work-reminder-fired-${tag}`);
+      await page.locator('[data-testid=reminder-banner] button').click();
+    });
+
+    await test(`${tag}: burn-after-reading: opened once, shown only while pressed and in front`, async () => {
+      const dm = await call('POST', '/conversations', { kind: 'direct', member_ids: [bob.id] }, as.token);
+      const secret = `vault ${tag} ${Math.random().toString(36).slice(2, 8)}`;
+      await call('POST', `/conversations/${dm.id}/messages`, { client_id: `b-${tag}`, text: secret, burn: true }, as.token);
+      await openConv(page, dm.id);
+      const bubble = page.locator('[data-testid=burn-card]').last();
+      await bubble.locator('[data-testid=burn-open]').waitFor();
+      expectTrue(!(await page.content()).includes(secret), 'no content before opening');
+      expectTrue((await bubble.textContent()).includes(W.burnTap), 'tap to view');
+      await shot(page, `work-burn-closed-${tag}`);
+      await bubble.locator('[data-testid=burn-open]').click();
+      const txt = bubble.locator('[data-testid=burn-text]');
+      await txt.waitFor();
+      expectTrue((await txt.getAttribute('data-shown')) === 'false' && !(await page.content()).includes(secret), 'hidden until pressed');
+      await page.bringToFront();
+      await press(txt);
+      await page.waitForFunction(() => document.querySelector('[data-testid=burn-text]')?.getAttribute('data-shown') === 'true');
+      expectTrue((await txt.textContent()) === secret, 'shown while pressed');
+      await shot(page, `work-burn-pressed-${tag}`);
+      // the window goes to the background (another app, a screenshot tool): hidden at once
+      await page.evaluate(() => {
+        Object.defineProperty(document, 'hasFocus', { value: () => false, configurable: true });
+        window.dispatchEvent(new Event('blur'));
+      });
+      await page.waitForFunction(() => document.querySelector('[data-testid=burn-text]')?.getAttribute('data-shown') === 'false');
+      expectTrue(!(await page.content()).includes(secret), 'not in the page while in the background');
+      await page.evaluate(() => {
+        delete document.hasFocus;
+        window.dispatchEvent(new Event('focus'));
+      });
+      await page.mouse.up();
+      expectTrue((await txt.getAttribute('data-shown')) === 'false', 'hidden once released');
+      // after the visible time (30 s by default) it is gone; here: reopening is refused
+      const again = await call('POST', `/messages/${(await call('GET', `/conversations/${dm.id}/messages`, undefined, as.token)).messages[0].id}/open`, {}, (await call('POST', '/auth/login', { login: 'bob', password: PW })).token, false);
+      expectTrue(again?.error?.code === 'burn_opened', `opened once: ${JSON.stringify(again)}`);
+      // the sender's own view: no content either
+      expectTrue(!(await page.content()).includes('undefined'), 'no undefined in the page');
+    });
+
+    await test(`${tag}: burn-after-reading from the composer: the sender sees no content`, async () => {
+      await openConv(page, group.id);
+      await page.locator('[data-testid=burn-toggle]').click();
+      expectTrue((await page.locator('[data-testid=burn-toggle]').getAttribute('aria-pressed')) === 'true', 'toggle on');
+      await page.locator('[data-testid=composer]').fill(`pin ${tag} 4711`);
+      await page.locator('[data-testid=send]').click();
+      await page.locator('[data-testid=burn-sent]').last().waitFor();
+      expectTrue(!(await page.locator('[data-testid=messages]').textContent()).includes(`pin ${tag} 4711`), 'not shown to the sender');
+      expectTrue((await page.locator('[data-testid=burn-sent]').last().textContent()).includes(W.sent), 'says what it was');
+      await page.locator('[data-testid=burn-toggle]').click();
+      await shot(page, `work-burn-sent-${tag}`);
+    });
+
+    await test(`${tag}: a contact card: phone masked, opens the 1:1 chat`, async () => {
+      await openConv(page, group.id);
+      await page.locator('[data-testid=card-btn]').click();
+      await page.locator('[data-testid=card-dialog] [data-testid=pick-user][data-login=carol]').check();
+      await page.locator('[data-testid=card-send]').click();
+      const card = page.locator('[data-testid=contact-card]').last();
+      await card.locator('[data-testid=card-phone]').waitFor();
+      expectTrue((await card.locator('[data-testid=card-phone]').textContent()).includes(W.masked), 'masked phone');
+      expectTrue((await card.locator('[data-testid=card-name]').textContent()) === '张三', 'the name');
+      await shot(page, `work-card-${tag}`);
+      await card.locator('[data-testid=card-chat]').click();
+      await page.waitForFunction(() => /#\/chat\/\d+/.test(location.hash) && document.querySelector('[data-testid=conv-title]')?.textContent === '张三');
+    });
+
+    await test(`${tag}: the watermark names the viewer, the account and the time`, async () => {
+      const wm = page.locator('[data-testid=watermark]').first();
+      const text = await wm.getAttribute('data-text');
+      expectTrue(text.includes('李大明') && text.includes('bob') && /\d{4}-\d\d-\d\d \d\d:\d\d/.test(text), `watermark: ${text}`);
+    });
+    await page.context().close();
+  }
+}
+
+await test('the officer console carries the watermark too', async () => {
+  for (const [size, viewport] of Object.entries(SIZES)) {
+    const page = await newPage(`console-${size}`, viewport, 'zh');
+    await page.goto(base + '/');
+    await page.locator('#login-id').fill('olga');
+    await page.locator('#login-pw').fill(PW);
+    await page.locator('button[type=submit]').click();
+    await page.goto(`${base}/#/console/alerts`);
+    const wm = page.locator('.console-wrap [data-testid=watermark]');
+    await wm.waitFor({ state: 'attached' });
+    const text = await wm.getAttribute('data-text');
+    expectTrue(text.includes('赵保密') && text.includes('olga') && /\d\d:\d\d/.test(text), `console watermark: ${text}`);
+    await shot(page, `work-console-watermark-${size}`);
+    await page.context().close();
+  }
+});
+
+await test('no page errors', async () => {
+  expectTrue(errors.length === 0, errors.join('\n'));
+});
+log('done');
+await h.finish();
