@@ -79,6 +79,8 @@ int srv_config_defaults(srv_config *cfg)
     cfg->login.lockout_seconds = 900;
     cfg->writer_batch = 1024;
     cfg->audit_checkpoint_interval_s = 60;
+    cfg->siem_facility = 13;
+    cfg->siem_interval_ms = 1000;
     cfg->event_loop = SRV_LOOP_LIBEV;
     cfg->log_level = SRV_LOG_INFO;
     cfg->uploads.max_size = 2ll << 30;
@@ -160,6 +162,7 @@ void srv_config_free(srv_config *cfg)
     free(cfg->web_root);
     free(cfg->audit_checkpoint_key);
     free(cfg->audit_checkpoint_file);
+    free(cfg->siem_address);
     for (size_t i = 0; i < cfg->n_allowed_origins; i++)
         free(cfg->allowed_origins[i]);
     free(cfg->allowed_origins);
@@ -456,6 +459,36 @@ static int uploads_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
     return 0;
 }
 
+static int siem_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
+{
+    srv_config *c = arg;
+    const char *s = scalar(v);
+
+    if (!strcmp(k, "address"))
+        return get_str(w, v, k, &c->siem_address);
+    if (!strcmp(k, "transport")) {
+        if (!s || (strcmp(s, "udp") && strcmp(s, "tcp")))
+            return fail(w, v, "siem: transport must be udp or tcp");
+        c->siem_tcp = !strcmp(s, "tcp");
+        return 0;
+    }
+    if (!strcmp(k, "format")) {
+        if (!s || (strcmp(s, "json") && strcmp(s, "cef")))
+            return fail(w, v, "siem: format must be json or cef");
+        c->siem_cef = !strcmp(s, "cef");
+        return 0;
+    }
+    if (!strcmp(k, "facility")) {
+        INT_FIELD(w, v, k, 0, 23, c->siem_facility);
+        return 0;
+    }
+    if (!strcmp(k, "interval_ms")) {
+        INT_FIELD(w, v, k, 50, 60000, c->siem_interval_ms);
+        return 0;
+    }
+    return fail(w, v, "siem: unknown key '%s'", k);
+}
+
 static int totp_roles(walk *w, yaml_node_t *v, srv_config *c)
 {
     if (v->type != YAML_SEQUENCE_NODE)
@@ -509,6 +542,8 @@ static int top_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
         return each_pair(w, v, k, audit_pair, c);
     if (!strcmp(k, "uploads"))
         return each_pair(w, v, k, uploads_pair, c);
+    if (!strcmp(k, "siem"))
+        return each_pair(w, v, k, siem_pair, c);
     if (!strcmp(k, "guard_probing"))
         return each_pair(w, v, k, probing_pair, c);
     if (!strcmp(k, "totp_required"))

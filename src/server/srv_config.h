@@ -95,6 +95,14 @@ typedef struct srv_config {
     char *audit_checkpoint_file;
     int audit_checkpoint_interval_s; /* 0: only at shutdown */
     srv_uploads_config uploads;
+    /* SIEM export (srv_siem.h, docs/SERVER.md "SIEM export"): alerts and
+     * audit entries as syslog (RFC 5424) to siem_address ("host:port";
+     * NULL: off) over UDP or TCP (RFC 6587 octet counting), JSON or CEF. */
+    char *siem_address;
+    bool siem_tcp;
+    bool siem_cef;
+    int siem_facility;    /* syslog facility number, default 13 (log audit) */
+    int siem_interval_ms; /* how often new entries are looked for */
 } srv_config;
 
 /* Fills cfg with the defaults (allocates the default strings). Returns 0 or

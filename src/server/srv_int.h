@@ -247,6 +247,7 @@ struct srv {
     store *writer_st;
     bool writer_started;
     struct srv_auditck *auditck; /* signed audit checkpoints (srv_auditck.c) */
+    struct srv_siem *siem;       /* SIEM export (srv_siem.c); NULL when off */
     /* completions to the loop */
     srv_queue done;
     /* signals (set by the signal thread, read by the loop) */

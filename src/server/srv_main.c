@@ -18,6 +18,7 @@
 
 #include "chat/chat_cache.h"
 #include "srv_auditck.h"
+#include "srv_siem.h"
 #include "srv_registry.h"
 #include "srv_int.h"
 #include "srv_acctwatch.h"
@@ -506,6 +507,13 @@ static int start(srv *s, const srv_run_opts *opts)
     s->auditck = srv_auditck_start(cfg, s->db_path);
     if (!s->auditck)
         return -1;
+    {
+        bool failed = false;
+
+        s->siem = srv_siem_start(cfg, s->db_path, &failed);
+        if (failed)
+            return -1;
+    }
     raise_fd_limit(cfg->limits.max_connections);
     if (cfg->web_root && access(cfg->web_root, R_OK | X_OK) == 0)
         SRV_INFO("main", "web client: %s", cfg->web_root);
@@ -574,6 +582,8 @@ static void shutdown_server(srv *s)
     srv_uploads_stop(s);          /* after the writer: a recall removes blobs */
     srv_auditck_stop(s->auditck); /* after the last commit: its head is signed */
     s->auditck = NULL;
+    srv_siem_stop(s->siem); /* after the last commit: it is exported */
+    s->siem = NULL;
     drain_done(s);
     /* Deliveries of the writer's last batch: written here (writer gone). */
     srv_receipts_flush(s->receipts);
@@ -601,6 +611,8 @@ static void cleanup(srv *s)
     srv_writer_stop(s);
     srv_uploads_stop(s);
     srv_auditck_stop(s->auditck);
+    srv_siem_stop(s->siem);
+    s->siem = NULL;
     if (s->sig_started) {
         pthread_kill(s->sig_th, SIGUSR2);
         pthread_join(s->sig_th, NULL);

@@ -215,6 +215,17 @@ void store_message_clear(store_message *m)
     memset(m, 0, sizeof *m);
 }
 
+void store_spread_member_rows_free(store_spread_member_rows *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++)
+        free(l->items[i].title);
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
+}
+
 void store_alert_stat_rows_free(store_alert_stat_rows *l)
 {
     if (!l)

@@ -295,6 +295,23 @@ typedef struct store_spread_query {
 
 #define STORE_SPREAD_MAX 5000
 
+/* One member of one conversation a spread reaches (store_spread_members):
+ * the conversation's fields repeated on each of its members' rows. */
+typedef struct store_spread_member {
+    int64_t conv_id;
+    store_conv_kind kind;
+    char *title;
+    bool external, shared_history;
+    int64_t user_id, history_from, read_id;
+} store_spread_member;
+
+typedef struct store_spread_members {
+    store_spread_member *items;
+    size_t n;
+} store_spread_member_rows;
+
+void store_spread_member_rows_free(store_spread_member_rows *l);
+
 /* Counting alerts for the early-warning rules (store_alert_count). Zero
  * fields do not filter. */
 typedef struct store_alert_count_query {
@@ -737,6 +754,10 @@ struct store_methods {
     /* Appended with schema version 5: uploads, files, attachments
      * (store_files.h); NULL in a backend without them. */
     const struct store_files_methods *files;
+    /* Appended by trace and contain after version 7: the held text of a
+     * quarantine and the members of a spread in one read. */
+    int (*quarantine_text)(store *s, int64_t id, char **text, size_t *len);
+    int (*spread_members)(store *s, int64_t root_id, store_spread_member_rows *out);
 };
 
 /* ------------------------------------------------------ memory helpers */
@@ -1066,6 +1087,14 @@ static inline int store_message_contain(store *s, int64_t id, store_contain_acti
                : STORE_VERSION;
 }
 
+/* The text an officer's quarantine keeps aside for review (*text a heap
+ * string, free()); STORE_NOTFOUND when the message is not quarantined. */
+static inline int store_quarantine_text(store *s, int64_t id, char **text, size_t *len)
+{
+    return s->methods->quarantine_text ? s->methods->quarantine_text(s, id, text, len)
+                                       : STORE_VERSION;
+}
+
 /* After a transaction that erased content (store_message_contain with
  * REMOVE): pushes the erased bytes out of the backend's journal where it
  * keeps them (SQLite: checkpoint and truncate the write-ahead log). Best
@@ -1074,6 +1103,15 @@ static inline int store_message_contain(store *s, int64_t id, store_contain_acti
 static inline int store_erase_flush(store *s)
 {
     return s->methods->erase_flush ? s->methods->erase_flush(s) : STORE_OK;
+}
+
+/* The members of every conversation the spread of root_id reaches, in one
+ * read, ordered by conversation then user (conversations without members
+ * have no row). At most STORE_SPREAD_MAX * 4 rows: STORE_CONFLICT beyond
+ * (the caller then reads conversation by conversation). */
+static inline int store_spread_members(store *s, int64_t root_id, store_spread_member_rows *out)
+{
+    return s->methods->spread_members ? s->methods->spread_members(s, root_id, out) : STORE_VERSION;
 }
 
 /* How many conversations hold the root or a copy of it created at or

@@ -1090,6 +1090,8 @@ static const store_methods sq_methods = {
     .burn_due = sq_burn_due,
     .burn_destroy = sq_burn_destroy,
     .files = &sq_files_methods,
+    .quarantine_text = sq_quarantine_text,
+    .spread_members = sq_spread_members,
 };
 
 static int pragma(sq *q, const char *sql)

@@ -193,6 +193,11 @@
                     "message_quarantine WHERE message_id = ?1), recalled_at = 0, contained = 0 "   \
                     "WHERE id = ?1")                                                               \
     X(QUAR_DELETE, "DELETE FROM message_quarantine WHERE message_id = ?1")                         \
+    X(QUAR_TEXT, "SELECT body FROM message_quarantine WHERE message_id = ?1")                      \
+    X(SPREAD_MEMBERS, "SELECT c.id, c.kind, c.title, c.external, c.shared_history, mb.user_id, "   \
+                      "mb.history_from, mb.read_id FROM conversations c JOIN members mb ON "       \
+                      "mb.conv_id = c.id WHERE c.id IN (SELECT conv_id FROM messages WHERE id = "  \
+                      "?1 OR forward_origin_id = ?1) ORDER BY c.id, mb.user_id LIMIT ?2")          \
     X(MSG_REMOVE,                                                                                  \
       "UPDATE messages SET body = NULL, justification = NULL, inbound_warning = NULL, "            \
       "recalled_at = iif(recalled_at = 0, ?2, recalled_at), contained = 2 "                        \
@@ -376,6 +381,8 @@ int sq_message_spread(store *s, const store_spread_query *q, store_messages *out
 int sq_message_contain(store *s, int64_t id, store_contain_action action, int64_t actor,
                        int64_t now, bool *changed);
 int sq_erase_flush(store *s);
+int sq_quarantine_text(store *s, int64_t id, char **text, size_t *len);
+int sq_spread_members(store *s, int64_t root_id, store_spread_member_rows *out);
 int sq_spread_conversations(store *s, int64_t root_id, int64_t since, int64_t *out);
 int sq_alert_count(store *s, const store_alert_count_query *q, int64_t *out);
 int sq_alert_stats(store *s, int64_t from, int64_t to, int64_t tz_offset_ms,

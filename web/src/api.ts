@@ -2,8 +2,8 @@
 // cookie the server sets at login (SameSite=Strict), so no token is kept in
 // script-reachable storage.
 import type {
-  Alert, AuditEntry, AuditVerify, ContactCard, ContainAction, ContainResult, Conversation, DirUser, GuardOutcome,
-  Message, OfficerContext, Reminder, RemindTarget, Repeat, Session, Spread, User,
+  Alert, AlertStats, AuditEntry, AuditVerify, ContactCard, ContainAction, ContainResult, Conversation, DirUser,
+  GuardOutcome, Message, OfficerContext, Reminder, RemindTarget, Repeat, Session, Spread, User,
 } from './types';
 
 export class ApiError extends Error {
@@ -213,6 +213,10 @@ export class Api {
     return { ...r, entries: r.entries.map(normAudit) };
   }
   auditVerify() { return this.get<AuditVerify>('/audit/verify'); }
+  /** alerts over a period counted by the server (days in the browser's zone) */
+  stats(from: number, to: number, tz_offset_minutes = -new Date().getTimezoneOffset()) {
+    return this.get<AlertStats>(`/officer/stats${qs({ from, to, tz_offset_minutes })}`);
+  }
   /** the tree of copies of a message (or of an alert's message) */
   spread(q: { message_id?: number; alert_id?: number }) { return this.get<Spread>(`/officer/spread${qs(q)}`); }
   contain(message_id: number, reason: string, scope: 'copy' | 'tree', action: ContainAction) {

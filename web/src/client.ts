@@ -29,6 +29,7 @@ export class Client {
   maxMessageBytes = 16384;
   private live: Live | null = null;
   private readTimer: ReturnType<typeof setTimeout> | null = null;
+  private unreadTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(public api: Api, public user: User, private onEnd: () => void) {}
 
@@ -168,6 +169,19 @@ export class Client {
     }, 300);
   }
 
+  /** An officer removed or held messages (maybe many at once): the server's
+   * unread counts leave them out, so take those, once for a burst. */
+  private refreshUnreadSoon(): void {
+    if (this.unreadTimer) return;
+    this.unreadTimer = setTimeout(() => {
+      this.unreadTimer = null;
+      void this.api.conversations().then(({ conversations }) => {
+        const unread = new Map(conversations.map((c) => [c.id, c.unread ?? 0]));
+        this.conversations.update((l) => l.map((c) => (unread.has(c.id) && c.id !== this.openId.get() ? { ...c, unread: unread.get(c.id) } : c)));
+      }, () => undefined);
+    }, 300);
+  }
+
   /** Sends over HTTP (the verdict comes back in the answer; errors carry the guard outcome). */
   async send(cid: number, text: string, justification?: string, clientId = newClientId(), burn = false): Promise<SendResult> {
     const r = await this.api.send(cid, clientId, text, justification, burn);
@@ -197,6 +211,7 @@ export class Client {
       case 'message.recalled':
         this.setThread(e.conversation_id, (t) => applyRecall(t, e.message_id, e.contained));
         this.conversations.update((l) => applyRecallToList(l, e.conversation_id, e.message_id, e.contained));
+        if (e.contained) this.refreshUnreadSoon();
         break;
       case 'message.restored':
         // re-read the one message as this reader may see it (the history rule)

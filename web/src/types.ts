@@ -60,6 +60,8 @@ export interface Message {
   forward: Forward | null;
   /** an officer contained it (text null): members see a neutral notice */
   contained?: 'quarantined' | 'removed';
+  /** POST /officer/context only: the text a quarantine keeps for review */
+  held_text?: string;
   /** 'text' | 'reminder' (a fired reminder's card) | 'card' (a contact card) */
   kind?: 'text' | 'reminder' | 'card';
   reminder?: ReminderCard;
@@ -247,6 +249,20 @@ export type ServerEvent =
   | { type: 'pong'; req?: number }
   | { type: 'message.ack'; req: number; message: Message; guard: GuardOutcome; duplicate: boolean }
   | { type: 'error'; req?: number; error: { code: string; message: string }; guard?: GuardOutcome };
+
+/** GET /officer/stats: alerts over a period, counted by the server. */
+export interface AlertStats {
+  from: number;
+  to: number;
+  tz_offset_minutes: number;
+  total: number;
+  truncated: boolean;
+  by_day: Record<string, number>;
+  by_category: Record<string, number>;
+  by_rule: Record<string, number>;
+  by_verdict: Record<string, number>;
+  rows: { day: number; category: string; rule: string | null; verdict: string; count: number }[];
+}
 
 /** GET /officer/spread (docs/API.md, "Trace and contain"): one copy of a message. */
 export interface SpreadCopy {
