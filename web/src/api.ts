@@ -2,7 +2,7 @@
 // cookie the server sets at login (SameSite=Strict), so no token is kept in
 // script-reachable storage.
 import type {
-  Alert, AuditEntry, AuditVerify, Conversation, DirUser, GuardOutcome, Message, Session, User,
+  Alert, AuditEntry, AuditVerify, Conversation, DirUser, GuardOutcome, Message, Session, UploadInfo, User,
 } from './types';
 
 export class ApiError extends Error {
@@ -13,7 +13,7 @@ export class ApiError extends Error {
     public guard?: GuardOutcome,
     public retryAfter?: number,
     /** error parameters: the field a title/name error is about, the limit */
-    public detail?: { field?: string; max?: number; reason?: string },
+    public detail?: { field?: string; max?: number; reason?: string; name?: string },
   ) {
     super(message);
     this.name = 'ApiError';
@@ -108,7 +108,7 @@ export class Api {
     if (!res.ok) {
       const err = data?.error ?? {};
       const ra = res.headers.get('Retry-After');
-      const e = new ApiError(res.status, err.code ?? 'http_' + res.status, err.message ?? res.statusText, data?.guard, ra ? Number(ra) : undefined, { field: err.field, max: err.max, reason: err.reason });
+      const e = new ApiError(res.status, err.code ?? 'http_' + res.status, err.message ?? res.statusText, data?.guard, ra ? Number(ra) : undefined, { field: err.field, max: err.max, reason: err.reason, name: err.name ?? err.filename });
       if (res.status === 401 && e.code === 'unauthorized' && this.onUnauthorized) this.onUnauthorized();
       throw e;
     }
@@ -165,8 +165,11 @@ export class Api {
     return this.get<{ messages: Message[]; next_before: number | null }>(
       `/conversations/${id}/messages${qs({ before: before ?? undefined, limit })}`);
   }
-  async send(id: number, client_id: string, text: string, justification?: string): Promise<SendResult> {
-    const body: Record<string, unknown> = { client_id, text };
+  /** A message: text, up to 9 inspected files (file ids), or both. */
+  async send(id: number, client_id: string, text: string, justification?: string, attachments?: string[]): Promise<SendResult> {
+    const body: Record<string, unknown> = { client_id };
+    if (text || !attachments?.length) body.text = text;
+    if (attachments?.length) body.attachments = attachments;
     if (justification) body.justification = justification;
     const r = await this.request<{ message: Message; guard: GuardOutcome }>('POST', `/conversations/${id}/messages`, body);
     return { ...r.data, duplicate: r.status === 200 };
@@ -176,6 +179,8 @@ export class Api {
     return this.post<{ results: ForwardResult[] }>(`/messages/${mid}/forward`, client_id ? { conversation_ids, client_id } : { conversation_ids });
   }
   markRead(id: number, message_id: number) { return this.post<void>(`/conversations/${id}/read`, { message_id }); }
+  /** The state of one of my uploads (tus transfers go through tus-js-client). */
+  uploadInfo(id: string) { return this.get<UploadInfo>(`/uploads/${encodeURIComponent(id)}`); }
   guardCheck(text: string, conversation_id?: number) {
     return this.post<GuardOutcome>('/guard/check', conversation_id ? { text, conversation_id } : { text });
   }

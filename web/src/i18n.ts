@@ -2,6 +2,7 @@
 // placeholders; a missing key falls back to Chinese, then to the key.
 import type { Lang } from './format';
 import { enLabels, zhLabels } from './i18n-labels';
+import { enFiles, zhFiles } from './i18n-files';
 
 type Dict = Record<string, string>;
 
@@ -651,7 +652,7 @@ export function verdictLabel(v: string): string {
 }
 
 // The code words of i18n-labels.ts; a key already here keeps its wording.
-for (const [d, add] of [[zh, zhLabels], [en, enLabels]] as const) for (const k of Object.keys(add)) if (!(k in d)) d[k] = add[k];
+for (const [d, add] of [[zh, zhLabels], [en, enLabels], [zh, zhFiles], [en, enFiles]] as const) for (const k of Object.keys(add)) if (!(k in d)) d[k] = add[k];
 
 export function severityLabel(s: string | null | undefined): string {
   const k = `sev.${s ?? ''}`;

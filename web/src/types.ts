@@ -58,6 +58,50 @@ export interface Message {
   /** history / last_message: an earlier message the policy keeps from an external reader (text null) */
   withheld?: boolean;
   forward: Forward | null;
+  /** photos and files sent with the message (absent or [] for none) */
+  attachments?: Attachment[];
+}
+
+/** A file delivered with a message (docs/API.md, files). */
+export interface Attachment {
+  id: string;
+  name: string;
+  size: number;
+  mime: string;
+  kind: 'image' | 'file';
+  width?: number;
+  height?: number;
+  /** the server has a thumbnail at /files/{id}/thumbnail */
+  thumbnail: boolean;
+  /** GPS/time/device metadata was removed before the file was stored */
+  location_removed: boolean;
+}
+
+/** A finding in a file: where it was found instead of a byte span. */
+export interface FileFinding {
+  rule: string;
+  category: string;
+  severity: string;
+  /** e.g. "page 1, OCR", "a.zip!b.docx!word/header1.xml" */
+  location: string;
+  excerpt: string;
+  action: string;
+  explanation?: string;
+}
+
+/** GET /uploads/{id} and the `upload.state` event. */
+export interface UploadInfo {
+  id: string;
+  state: 'uploading' | 'inspecting' | 'ready' | 'held' | 'blocked';
+  offset: number;
+  length: number;
+  filename: string;
+  mime: string;
+  verdict: Verdict | null;
+  findings: FileFinding[];
+  file_id: string | null;
+  location_removed: boolean;
+  error: string | null;
 }
 
 export interface Conversation {
@@ -88,6 +132,8 @@ export interface Finding {
   action: string;
   policy_rule: string | null;
   evasion: boolean;
+  /** findings in an attached file: where in the file (no byte span then) */
+  location?: string;
 }
 
 export interface GuardOutcome {
@@ -176,6 +222,7 @@ export type ServerEvent =
   | { type: 'session.revoked' }
   | { type: 'account.changed' }
   | { type: 'resync'; reason: string }
+  | ({ type: 'upload.state' } & UploadInfo)
   | { type: 'pong'; req?: number }
   | { type: 'message.ack'; req: number; message: Message; guard: GuardOutcome; duplicate: boolean }
   | { type: 'error'; req?: number; error: { code: string; message: string }; guard?: GuardOutcome };

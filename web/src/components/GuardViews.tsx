@@ -1,7 +1,8 @@
 // Showing what the guard found: findings lists, highlighted text, the
 // confirm and block dialogs.
 import { useState } from 'preact/hooks';
-import { categoryLabel, policyRuleLabel, reasonLabel, severityLabel, t, verdictLabel } from '../i18n';
+import { categoryLabel, getLang, policyRuleLabel, reasonLabel, severityLabel, t, verdictLabel } from '../i18n';
+import { findingWhere } from '../uploads';
 import { segmentsOf, spanInContext, utf8Length } from '../format';
 import type { Finding, GuardOutcome } from '../types';
 import { Dialog } from './Dialog';
@@ -18,7 +19,9 @@ export function RuleName(props: { id: string | null | undefined }) {
 
 export function FindingItem(props: { f: Finding; text?: string }) {
   const f = props.f;
-  const ctx = props.text ? spanInContext(props.text, f) : null;
+  // A finding in an attached file says where in the file, not a span of the text.
+  const inFile = typeof f.location === 'string';
+  const ctx = props.text && !inFile ? spanInContext(props.text, f) : null;
   return (
     <li class={`finding sev-${f.severity} act-${f.action}`} data-testid="finding">
       <div class="f-head">
@@ -30,7 +33,9 @@ export function FindingItem(props: { f: Finding; text?: string }) {
         {f.evasion && <span class="tag evasion">{t('guard.evasion')}</span>}
       </div>
       <div class="f-body">
-        {ctx && f.category !== 'pii' && f.category !== 'secret' ? (
+        {inFile ? (
+          <span class="ctx" data-testid="finding-where">{findingWhere({ location: f.location!, excerpt: f.excerpt }, getLang())}</span>
+        ) : ctx && f.category !== 'pii' && f.category !== 'secret' ? (
           <span class="ctx">{ctx.before}<mark>{ctx.match}</mark>{ctx.after}</span>
         ) : (
           <span class="ctx"><span class="muted">{t('guard.found')}: </span><mark>{f.excerpt}</mark></span>
