@@ -127,3 +127,38 @@ export async function setup(name, [cordon, dist, webSrc, shotsArg]) {
 }
 
 export function expectTrue(cond, msg) { if (!cond) throw new Error(msg); }
+
+// The visible text of a page (text nodes of shown elements, placeholders,
+// titles, labels), without code: <code>, <pre>, editors, .mono (hashes).
+export async function visibleText(page) {
+  return page.evaluate(() => {
+    const out = [];
+    const skip = (el) => el.closest('code, pre, textarea, script, style, .mono, canvas');
+    const shown = (el) => {
+      const s = getComputedStyle(el);
+      return s.display !== 'none' && s.visibility !== 'hidden' && el.getClientRects().length > 0;
+    };
+    const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let t; (t = w.nextNode());) {
+      const el = t.parentElement;
+      if (!el || skip(el)) continue;
+      if (!shown(el.closest('select') ?? el)) continue;
+      const s = t.textContent.trim();
+      if (s) out.push(s);
+    }
+    for (const el of document.querySelectorAll('[placeholder], [title], [aria-label], img[alt]')) {
+      if (skip(el) || !shown(el)) continue;
+      for (const a of ['placeholder', 'title', 'aria-label']) if (el.getAttribute(a)) out.push(el.getAttribute(a));
+    }
+    return out;
+  });
+}
+
+// English words in a text, but for the allowed ones: a word with a digit,
+// "_" or "." is an id or a number; URLs and e-mail addresses are data.
+export function englishWords(s, allow) {
+  const t = s.replace(/https?:\/\/\S+/g, ' ').replace(/\S+@\S+/g, ' ');
+  return (t.match(/[A-Za-z0-9][A-Za-z0-9_.'-]*/g) ?? [])
+    .map((w) => w.replace(/[.'-]+$/, ''))
+    .filter((w) => /[A-Za-z]/.test(w) && !allow.has(w) && !/[0-9_.]/.test(w));
+}

@@ -232,6 +232,12 @@ export function findingWhere(f: Pick<FileFinding, 'location' | 'excerpt'>, lang:
   return f.excerpt ? translate(lang, 'up.found_at', { loc: where, excerpt: f.excerpt }) : where;
 }
 
+// The tus route's own codes (docs/API.md) onto the words the client has.
+const SERVER_CODES: Record<string, string> = {
+  not_found: 'upload_not_member', forbidden: 'upload_not_member', not_member: 'upload_not_member',
+  upload_too_long: 'upload_too_large', checksum_mismatch: 'upload_checksum', internal: 'upload_server',
+};
+
 /** An error code for a refused or failed upload: the server's own code when
  * its body names one, else by HTTP status (tus answers plain statuses). */
 export function uploadErrorCode(status: number, body?: string | null): string {
@@ -239,7 +245,7 @@ export function uploadErrorCode(status: number, body?: string | null): string {
     try {
       const j = JSON.parse(body);
       const c = j?.error?.code ?? j?.code;
-      if (typeof c === 'string' && c) return c;
+      if (typeof c === 'string' && c) return SERVER_CODES[c] ?? c;
     } catch {
       /* not JSON */
     }

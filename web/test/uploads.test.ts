@@ -151,6 +151,8 @@ describe('errors of an upload', () => {
     expect(uploadErrorCode(503)).toBe('upload_server');
     expect(uploadErrorCode(413, '{"error":{"code":"upload_too_large","max":2147483648}}')).toBe('upload_too_large');
     expect(uploadErrorCode(415, 'not json')).toBe('upload_type_refused');
+    expect(uploadErrorCode(404, '{"error":{"code":"not_found"}}')).toBe('upload_not_member');
+    expect(uploadErrorCode(460, '{"error":{"code":"checksum_mismatch"}}')).toBe('upload_checksum');
   });
 });
 

@@ -84,7 +84,7 @@ export function PendingTray(props: { client: Client; list: PendingFile[] }) {
         const findings = p.info?.findings ?? [];
         const showFindings = p.status === 'blocked' || p.status === 'held' || (p.status === 'ready' && p.info?.verdict === 'warn');
         return (
-          <li key={p.key} class={`up-item st-${p.status}`} data-testid="upload-item" data-state={p.status} data-name={p.name}>
+          <li key={p.key} class={`up-item st-${p.status}`} data-testid="upload-item" data-state={p.status} data-name={p.name} data-upload-id={p.uploadId ?? ''}>
             {p.preview ? <img class="up-thumb" src={p.preview} alt="" /> : <FileIcon name={p.name} mime={p.type} />}
             <div class="up-main">
               <div class="up-name"><span class="name" title={p.name}>{p.name}</span> <span class="muted">{formatBytes(p.size)}</span></div>
