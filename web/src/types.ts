@@ -98,6 +98,8 @@ export interface UploadInfo {
   filename: string;
   mime: string;
   verdict: Verdict | null;
+  /** the policy rule that decided, when the server names it */
+  decided_by?: string | null;
   findings: FileFinding[];
   file_id: string | null;
   location_removed: boolean;

@@ -112,6 +112,20 @@ function ConvView(props: { client: Client; id: number }) {
     if (el && th?.loaded && !th.loading && th.nextBefore !== null && el.scrollHeight <= el.clientHeight + 10) void c.loadOlder(props.id);
   }, [th?.loaded, th?.loading, msgs.length]);
 
+  // The view shrinks when files join the draft and grows when thumbnails
+  // load: a reader at the bottom stays at the bottom.
+  const stick = () => {
+    const el = scroller.current;
+    if (el && atBottom.current) el.scrollTop = el.scrollHeight;
+  };
+  useEffect(() => {
+    const el = scroller.current;
+    if (!el || typeof ResizeObserver === 'undefined') return;
+    const ro = new ResizeObserver(stick);
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, [!!conv]);
+
   const onScroll = () => {
     const el = scroller.current!;
     atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
@@ -166,7 +180,7 @@ function ConvView(props: { client: Client; id: number }) {
       </header>
       {conv.external && <p class="banner">{t('chat.external_warn')}</p>}
       <div class="msgs-wrap">
-        <div class="msgs" ref={scroller} onScroll={onScroll} role="log" aria-live="polite" aria-label={title} data-testid="messages" tabIndex={0}>
+        <div class="msgs" ref={scroller} onScroll={onScroll} onLoadCapture={stick} role="log" aria-live="polite" aria-label={title} data-testid="messages" tabIndex={0}>
           {th?.loaded && th.nextBefore === null && <p class="begin muted">{t('chat.begin')}</p>}
           {th?.loaded && th.nextBefore !== null && (
             <button type="button" class="older" onClick={() => c.loadOlder(props.id)} disabled={th.loading}>{th.loading ? t('chat.loading') : t('chat.older')}</button>
@@ -218,7 +232,7 @@ function MessageItem(props: { client: Client; conv: Conversation; m: Message; ot
       <div class="bubble">
         {m.forward && <div class="fwd-label">{t('chat.forwarded', { name: c.nameOf(m.forward.original_sender_id) })}</div>}
         {(m.text || !m.attachments?.length) && <div class="text" data-testid="message-text">{m.text}</div>}
-        {!!m.attachments?.length && <Attachments atts={m.attachments} />}
+        {!!m.attachments?.length && <Attachments atts={m.attachments} wm={{ name: c.user.display_name || c.user.login, account: `${c.user.login} (#${c.user.id})`, date: dayKey(Date.now()) }} />}
         {m.masked && <div class="masked-label" title={t('chat.masked')}>{t('chat.masked')}</div>}
       </div>
       <div class="meta">

@@ -2,8 +2,10 @@
 // pause/resume, the guard's state before sending), attachments in the
 // timeline (thumbnails, file cards) and the image viewer.
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { createPortal } from 'preact/compat';
 import type { Client } from '../client';
-import { getLang, policyRuleLabel, t } from '../i18n';
+import { getLang, policyRuleLabel, reasonLabel, t } from '../i18n';
+import { Watermark } from './Watermark';
 import { codeMsg } from '../hooks';
 import type { Attachment, FileFinding } from '../types';
 import {
@@ -23,7 +25,10 @@ function FileFindings(props: { findings: FileFinding[] }) {
   return (
     <ul class="file-findings" data-testid="upload-findings">
       {props.findings.map((f, i) => (
-        <li key={i} class={`act-${f.action}`} data-testid="upload-finding">{findingWhere(f, lang)}</li>
+        <li key={i} class={`act-${f.action}`} data-testid="upload-finding">
+          <span data-testid="upload-finding-where">{findingWhere(f, lang)}</span>
+          <span class="muted"> · {reasonLabel(f)}</span>
+        </li>
       ))}
     </ul>
   );
@@ -89,8 +94,8 @@ export function PendingTray(props: { client: Client; list: PendingFile[] }) {
             <div class="up-main">
               <div class="up-name"><span class="name" title={p.name}>{p.name}</span> <span class="muted">{formatBytes(p.size)}</span></div>
               <div class="up-state" data-testid="upload-state"><PendingState p={p} /></div>
-              {p.status === 'blocked' && p.info?.verdict === 'block' && findings[0] && (
-                <div class="error" data-testid="upload-blocked-rule">{t('up.blocked_rule', { rule: policyRuleLabel(findings[0].rule) })}</div>
+              {p.status === 'blocked' && p.info?.decided_by && (
+                <div class="error" data-testid="upload-blocked-rule">{t('up.blocked_rule', { rule: policyRuleLabel(p.info.decided_by) })}</div>
               )}
               {showFindings && <FileFindings findings={findings} />}
             </div>
@@ -108,7 +113,14 @@ export function PendingTray(props: { client: Client; list: PendingFile[] }) {
 }
 
 /** The attachments of a message: images as thumbnails (the viewer on click), other files as cards. */
-export function Attachments(props: { atts: Attachment[] }) {
+/** Who is looking, for the watermark over the viewer (as over the conversation). */
+export interface Viewer {
+  name: string;
+  account: string;
+  date: string;
+}
+
+export function Attachments(props: { atts: Attachment[]; wm: Viewer }) {
   const [open, setOpen] = useState<number | null>(null);
   const images = props.atts.filter((a) => a.kind === 'image');
   const files = props.atts.filter((a) => a.kind !== 'image');
@@ -140,13 +152,13 @@ export function Attachments(props: { atts: Attachment[] }) {
           <a class="button" href={`${FILES}/${encodeURIComponent(a.id)}`} download={a.name} aria-label={t('file.download_name', { name: a.name })} data-testid="att-download">{t('file.download')}</a>
         </div>
       ))}
-      {open !== null && <ImageViewer images={images} start={open} onClose={() => setOpen(null)} />}
+      {open !== null && <ImageViewer images={images} start={open} wm={props.wm} onClose={() => setOpen(null)} />}
     </div>
   );
 }
 
 /** The full image over the page: Escape or a swipe down closes, arrows or a swipe sideways turn. */
-export function ImageViewer(props: { images: Attachment[]; start: number; onClose: () => void }) {
+export function ImageViewer(props: { images: Attachment[]; start: number; wm: Viewer; onClose: () => void }) {
   const [i, setI] = useState(props.start);
   const ref = useRef<HTMLDivElement>(null);
   const touch = useRef<{ x: number; y: number } | null>(null);
@@ -171,7 +183,9 @@ export function ImageViewer(props: { images: Attachment[]; start: number; onClos
   }, []);
   if (!a) return null;
   const src = `${FILES}/${encodeURIComponent(a.id)}?inline=1`;
-  return (
+  // Over the page (a portal): nothing of the timeline's layout clips or
+  // dims it; the watermark names the viewer over the full image too.
+  return createPortal(
     <div
       class="viewer"
       role="dialog"
@@ -193,17 +207,20 @@ export function ImageViewer(props: { images: Attachment[]; start: number; onClos
       }}
     >
       <div class="viewer-bar">
-        <span class="viewer-name" title={a.name}>{a.name}</span>
-        {n > 1 && <span class="muted">{t('viewer.title', { i: i + 1, n })}</span>}
-        <span class="grow" />
-        <a class="button" href={`${FILES}/${encodeURIComponent(a.id)}`} download={a.name} data-testid="viewer-download">{t('viewer.download')}</a>
+        <span class="viewer-title">
+          <span class="viewer-name" title={a.name}>{a.name}</span>
+          {n > 1 && <span class="muted small">{t('viewer.title', { i: i + 1, n })}</span>}
+        </span>
+        <a class="button" href={`${FILES}/${encodeURIComponent(a.id)}`} download={a.name} aria-label={t('viewer.download')} data-testid="viewer-download">{t('file.download')}</a>
         <button type="button" class="viewer-x" onClick={props.onClose} aria-label={t('common.close')} data-testid="viewer-close">×</button>
       </div>
       {n > 1 && <button type="button" class="viewer-nav prev" onClick={() => go(-1)} aria-label={t('viewer.prev')}>‹</button>}
       <img class="viewer-img" src={src} alt={a.name} data-testid="viewer-img" />
       {n > 1 && <button type="button" class="viewer-nav next" onClick={() => go(1)} aria-label={t('viewer.next')}>›</button>}
       <p class="viewer-hint">{t('viewer.hint')}</p>
-    </div>
+      <Watermark name={props.wm.name} account={props.wm.account} date={props.wm.date} />
+    </div>,
+    document.body,
   );
 }
 
