@@ -4,6 +4,10 @@
 // Debian's Chromium through playwright-core, a small test runner, and a
 // clean ending (the server must exit 0 on SIGTERM).
 //
+// h.cordon, h.data: the binary and the server's data directory (for CLI
+// calls next to the running server); h.onFail(n): called after a failed
+// test (e.g. screenshots of every page).
+//
 // usage in a test file:
 //   const h = await setup('pwa', process.argv.slice(2));   // CORDON DIST WEBSRC SHOTS
 //   await h.test('name', async () => { ... });
@@ -39,7 +43,7 @@ export async function setup(name, [cordon, dist, webSrc, shotsArg]) {
   const srv = spawn(cordon, ['serve', '--listen', '127.0.0.1:0', '--data', data, '--admin-password-file', pwFile,
     '--insecure-fast-hash', '--log-level', 'warn', '--web-root', dist],
   { env: { ...process.env, CORDON_TEST_FAST_HASH: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
-  const h = { log, SHOTS, chromium, browser: null, results: [] };
+  const h = { log, SHOTS, chromium, browser: null, results: [], cordon, data, onFail: null };
   // Never leave the server (or the browser) behind: any unexpected error ends the run.
   function abort(e) {
     console.error(e?.stack || e);
@@ -79,12 +83,14 @@ export async function setup(name, [cordon, dist, webSrc, shotsArg]) {
   await h.call('POST', '/auth/password', { old_password: pw0, new_password: PW }, adm.token);
   adm = await h.call('POST', '/auth/login', { login: 'admin', password: PW });
   h.adminToken = adm.token;
-  // A user through the admin API; change: do the first-login password change (to PW).
-  h.mkUser = async (login, display_name, role = 'member', change = true) => {
-    const r = await h.call('POST', '/admin/users', { login, display_name, role }, h.adminToken);
+  // A user through the admin API; change: do the first-login password change
+  // (to PW) and sign that session out; external: an external contact.
+  h.mkUser = async (login, display_name, role = 'member', change = true, external = false) => {
+    const r = await h.call('POST', '/admin/users', { login, display_name, role, ...(external ? { external } : {}) }, h.adminToken);
     if (change) {
       const s = await h.call('POST', '/auth/login', { login, password: r.password });
       await h.call('POST', '/auth/password', { old_password: r.password, new_password: PW }, s.token);
+      await h.call('POST', '/auth/logout', {}, s.token, false).catch(() => undefined);
     }
     return { ...r.user, oneTime: r.password };
   };
@@ -105,6 +111,7 @@ export async function setup(name, [cordon, dist, webSrc, shotsArg]) {
     } catch (e) {
       h.results.push([tname, false]);
       log(`FAIL ${tname}: ${e.stack || e}`);
+      if (h.onFail) await h.onFail(h.results.length).catch(() => undefined);
     }
   };
   h.finish = async () => {
