@@ -189,7 +189,10 @@ export class Uploader {
     const t = p?.uploadId ? this.polls.get(p.uploadId) : undefined;
     if (t) clearTimeout(t);
     if (up) void up.abort(true).catch(() => undefined);
-    else if (p?.uploadId && p.status !== 'ready' && p.status !== 'held') void Upload.terminate(`${this.endpoint}/${p.uploadId}`, {}).catch(() => undefined);
+    else if (p?.uploadId && p.status !== 'ready' && p.status !== 'held') {
+      void Upload.terminate(`${this.endpoint}/${p.uploadId}`, {}).catch(() => undefined);
+      this.forgetTusUrl(p.uploadId);
+    }
     if (p?.preview) URL.revokeObjectURL(p.preview);
     this.items.update((l) => l.filter((x) => x.key !== key));
     this.persist();
@@ -204,6 +207,23 @@ export class Uploader {
     }
     this.items.update((l) => l.filter((x) => !keys.includes(x.key)));
     this.persist();
+  }
+
+  /** tus-js-client's stored URL of an upload this page did not start (a
+   * detached one): gone with the upload, so nothing is left behind. */
+  private forgetTusUrl(id: string): void {
+    try {
+      const st = this.storage;
+      if (!st) return;
+      for (let i = st.length - 1; i >= 0; i--) {
+        const k = st.key(i);
+        if (!k?.startsWith('tus::')) continue;
+        const url = (JSON.parse(st.getItem(k) ?? '{}') as { uploadUrl?: string }).uploadUrl;
+        if (url && idOf(url) === id) st.removeItem(k);
+      }
+    } catch {
+      /* storage blocked or an entry not tus-js-client's */
+    }
   }
 
   /** The `upload.state` event (the uploader's sessions). */

@@ -192,3 +192,15 @@ describe('what survives a reload', () => {
     expect(idOf('http://h/other/abc')).toBeNull();
   });
 });
+
+describe('the words of files', () => {
+  it('have no English inside the Chinese ones but for units and abbreviations Chinese uses', async () => {
+    const { zhFiles, enFiles } = await import('../src/i18n-files');
+    expect(Object.keys(enFiles).sort()).toEqual(Object.keys(zhFiles).sort());
+    const allow = new Set(['OCR', 'PDF', 'Esc']);
+    for (const [k, v] of Object.entries(zhFiles)) {
+      const words = (v.replace(/\{\w+\}/g, '').match(/[A-Za-z]{2,}/g) ?? []).filter((w) => !allow.has(w));
+      expect(words, k).toEqual([]);
+    }
+  });
+});

@@ -75,7 +75,8 @@ function PendingState(props: { p: PendingFile }) {
     case 'held':
       return <span class="warn-text">{t('up.held')}</span>;
     case 'blocked':
-      return <span class="error">{info?.findings?.length ? t('up.blocked') : codeMsg(p.error ?? info?.error)}</span>;
+      // blocked without a finding: the file could not be inspected (or was refused on the way)
+      return <span class="error">{info?.findings?.length ? t('up.blocked') : p.error && t(`err.${p.error}`) !== `err.${p.error}` ? codeMsg(p.error) : t('up.blocked_uninspectable')}</span>;
   }
 }
 
