@@ -87,6 +87,8 @@ export interface FileFinding {
   excerpt: string;
   action: string;
   explanation?: string;
+  /** the policy rule that decided this finding's action */
+  policy_rule?: string | null;
 }
 
 /** GET /uploads/{id} and the `upload.state` event. */

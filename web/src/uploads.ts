@@ -206,23 +206,29 @@ const LOC_WORDS: Record<string, string> = {
 
 export function locationLabel(loc: string | null | undefined, lang: Lang): string {
   if (!loc) return '';
-  const parts = loc.split(/\s*[,;]\s*|\s+(?=page\b)/i).filter(Boolean);
-  const out = parts.map((part) => {
-    const numbered = /^(page|p|sheet|slide|frame)\s*[:#=]?\s*(\d+)$/i.exec(part.trim());
-    if (numbered) {
-      const k = numbered[1].toLowerCase();
-      const key = k === 'sheet' ? 'loc.sheet' : k === 'slide' ? 'loc.slide' : k === 'frame' ? 'loc.frame' : 'loc.page';
-      return translate(lang, key, { n: numbered[2] });
+  const words = loc.split(/[\s,;]+/).filter(Boolean);
+  const out: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i];
+    const num = /^(page|p|sheet|slide|frame)$/i.exec(w) && /^\d+$/.test(words[i + 1] ?? '') ? words[++i] : null;
+    if (num !== null) {
+      const k = w.toLowerCase();
+      out.push(translate(lang, k === 'sheet' ? 'loc.sheet' : k === 'slide' ? 'loc.slide' : k === 'frame' ? 'loc.frame' : 'loc.page', { n: num }));
+      continue;
     }
-    // "ocr:top", "exif:GPSLatitude": the first word worded, the rest as written
-    const m = /^([A-Za-z_]+)(?::(.+))?$/.exec(part.trim());
-    if (m && LOC_WORDS[m[1].toLowerCase()]) {
-      const w = translate(lang, LOC_WORDS[m[1].toLowerCase()]);
-      return m[2] && !/^(top|region|masthead)$/i.test(m[2]) ? `${w}（${m[2]}）` : w;
+    const inline = /^(page|sheet|slide|frame)[:#=](\d+)$/i.exec(w);
+    if (inline) {
+      const k = inline[1].toLowerCase();
+      out.push(translate(lang, k === 'page' ? 'loc.page' : `loc.${k}`, { n: inline[2] }));
+      continue;
     }
-    return part;
-  });
-  return out.join(lang === 'zh' ? ' ' : ', ');
+    // "ocr", "exif:GPSLatitude": a known word worded, what follows the colon as written
+    const m = /^([A-Za-z_]+)(?::(.+))?$/.exec(w);
+    const key = m ? LOC_WORDS[m[1].toLowerCase()] : undefined;
+    if (m && key) out.push(m[2] ? `${translate(lang, key)}（${m[2]}）` : translate(lang, key));
+    else out.push(w); // a path inside the file (a.zip!b.docx!word/header1.xml): the file's own names
+  }
+  return out.join(' ');
 }
 
 /** "第 1 页 OCR：机密★1年" — where, then what. */

@@ -113,15 +113,18 @@ describe('pending file state', () => {
 describe('where a finding is in a file', () => {
   it('words pages, OCR and metadata, and keeps paths inside archives', () => {
     expect(locationLabel('page 1, OCR', 'zh')).toBe('第 1 页 OCR');
-    expect(locationLabel('page 1, OCR', 'en')).toBe('page 1, OCR');
+    expect(locationLabel('page 2 ocr header', 'zh')).toBe('第 2 页 OCR 页眉');
+    expect(locationLabel('ocr', 'zh')).toBe('OCR');
+    expect(locationLabel('page 1 ocr', 'en')).toBe('page 1 OCR');
     expect(locationLabel('page:3;red_header', 'zh')).toBe('第 3 页 红头');
+    expect(locationLabel('metadata', 'zh')).toBe('元数据');
     expect(locationLabel('exif:GPSLatitude', 'zh')).toBe('照片元数据（GPSLatitude）');
     expect(locationLabel('a.zip!b.docx!word/header1.xml', 'zh')).toBe('a.zip!b.docx!word/header1.xml');
     expect(locationLabel('', 'zh')).toBe('');
   });
   it('says where, then what was found', () => {
     expect(findingWhere({ location: 'page 1, OCR', excerpt: '机密★1年' }, 'zh')).toBe('第 1 页 OCR：机密★1年');
-    expect(findingWhere({ location: 'page 1, OCR', excerpt: '机密★1年' }, 'en')).toBe('page 1, OCR: 机密★1年');
+    expect(findingWhere({ location: 'page 1 ocr', excerpt: '机密★1年' }, 'en')).toBe('page 1 OCR: 机密★1年');
     expect(findingWhere({ location: '', excerpt: '机密' }, 'zh')).toBe('机密');
   });
 });

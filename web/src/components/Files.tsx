@@ -88,6 +88,8 @@ export function PendingTray(props: { client: Client; list: PendingFile[] }) {
     <ul class="up-tray" aria-label={t('up.tray')} data-testid="upload-tray">
       {props.list.map((p) => {
         const findings = p.info?.findings ?? [];
+        // the policy rule that stopped it: the server's decided_by, else the blocking finding's rule
+        const rule = p.info?.decided_by ?? findings.find((f) => f.action === 'block' && f.policy_rule)?.policy_rule ?? null;
         const showFindings = p.status === 'blocked' || p.status === 'held' || (p.status === 'ready' && p.info?.verdict === 'warn');
         return (
           <li key={p.key} class={`up-item st-${p.status}`} data-testid="upload-item" data-state={p.status} data-name={p.name} data-upload-id={p.uploadId ?? ''}>
@@ -95,8 +97,8 @@ export function PendingTray(props: { client: Client; list: PendingFile[] }) {
             <div class="up-main">
               <div class="up-name"><span class="name" title={p.name}>{p.name}</span> <span class="muted">{formatBytes(p.size)}</span></div>
               <div class="up-state" data-testid="upload-state"><PendingState p={p} /></div>
-              {p.status === 'blocked' && p.info?.decided_by && (
-                <div class="error" data-testid="upload-blocked-rule">{t('up.blocked_rule', { rule: policyRuleLabel(p.info.decided_by) })}</div>
+              {p.status === 'blocked' && rule && (
+                <div class="error" data-testid="upload-blocked-rule">{t('up.blocked_rule', { rule: policyRuleLabel(rule) })}</div>
               )}
               {showFindings && <FileFindings findings={findings} />}
             </div>
