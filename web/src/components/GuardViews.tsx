@@ -53,7 +53,8 @@ export function FindingList(props: { findings: Finding[]; text?: string }) {
 
 /** The draft with the flagged spans marked; each mark names its reason. */
 export function Highlighted(props: { text: string; findings: Finding[] }) {
-  const segs = segmentsOf(props.text, props.findings);
+  // Findings in attached files carry spans of the file's text, not of this one.
+  const segs = segmentsOf(props.text, props.findings.filter((f) => typeof f.location !== 'string'));
   return (
     <div class="highlighted" data-testid="guard-highlight">
       {segs.map((s, i) => s.finding ? (
