@@ -58,7 +58,7 @@ function PendingState(props: { p: PendingFile }) {
       );
     }
     case 'failed':
-      return <span class="error" role="alert">{t('up.failed')}：{codeMsg(p.error)}</span>;
+      return <span class="error" role="alert">{t('up.failed_msg', { msg: codeMsg(p.error) })}</span>;
     case 'detached':
       return <span class="warn-text">{t('up.detached')}{p.sent > 0 ? ` (${percent(p.sent, p.size)}%)` : ''}</span>;
     case 'inspecting':
