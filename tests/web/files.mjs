@@ -28,9 +28,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setup, expectTrue, englishWords, visibleText, PW } from './harness.mjs';
 
-const h = await setup('files', process.argv.slice(2));
-const { base, call, mkUser, log, SHOTS, test } = h;
-
 // Fixtures: the image extractor's generator (Pillow + the CJK font), and a
 // big file of random bytes for the transfer (never sent: removed at the end).
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -47,6 +44,12 @@ fs.writeFileSync(BIG, crypto.randomBytes(24 * 1024 * 1024));
 const NOTE = path.join(FIX, '会议安排.txt');
 fs.writeFileSync(NOTE, '周五下午三点在二楼会议室开会，请带笔记本。\n');
 const fix = (n) => path.join(FIX, n);
+
+// The server starts after the fixtures: a pause of the event loop between
+// two requests would leave the HTTP client a kept-alive socket the server
+// has closed meanwhile.
+const h = await setup('files', process.argv.slice(2));
+const { base, call, mkUser, log, SHOTS, test } = h;
 
 const alice = await mkUser('alice', '王小丽');
 const bob = await mkUser('bob', '李大明');

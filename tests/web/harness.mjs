@@ -45,8 +45,10 @@ export async function setup(name, [cordon, dist, webSrc, shotsArg]) {
   { env: { ...process.env, CORDON_TEST_FAST_HASH: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
   const h = { log, SHOTS, chromium, browser: null, results: [], cordon, data, onFail: null };
   // Never leave the server (or the browser) behind: any unexpected error ends the run.
+  let srvErr = '';
   function abort(e) {
     console.error(e?.stack || e);
+    if (srvErr) console.error(`cordon serve said (last 2000 characters):\n${srvErr.slice(-2000)}`);
     try { srv.kill('SIGKILL'); } catch { /* gone */ }
     h.browser?.close().catch(() => undefined);
     console.log('0 passed, 1 failed');
@@ -55,7 +57,6 @@ export async function setup(name, [cordon, dist, webSrc, shotsArg]) {
   process.on('uncaughtException', abort);
   process.on('unhandledRejection', abort);
   setTimeout(() => abort(new Error(`${name}: overall time limit (240 s) reached`)), 240000).unref();
-  let srvErr = '';
   const port = await new Promise((resolve, reject) => {
     const to = setTimeout(() => reject(new Error('cordon serve did not start in 30 s:\n' + srvErr)), 30000);
     srv.stderr.on('data', (d) => {

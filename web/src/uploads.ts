@@ -204,8 +204,12 @@ const LOC_WORDS: Record<string, string> = {
   title: 'loc.title',
 };
 
-export function locationLabel(loc: string | null | undefined, lang: Lang): string {
+export function locationLabel(loc: string | null | undefined, lang: Lang, fileName?: string): string {
   if (!loc) return '';
+  // The guard names parts from the file itself down ("gps.jpg!metadata"):
+  // the tray already says which file, so its own name is left out.
+  if (fileName && loc === fileName) return '';
+  if (fileName && loc.startsWith(fileName + '!')) loc = loc.slice(fileName.length + 1);
   const words = loc.split(/[\s,;]+/).filter(Boolean);
   const out: string[] = [];
   for (let i = 0; i < words.length; i++) {
@@ -232,10 +236,13 @@ export function locationLabel(loc: string | null | undefined, lang: Lang): strin
 }
 
 /** "第 1 页 OCR：机密★1年" — where, then what. */
-export function findingWhere(f: Pick<FileFinding, 'location' | 'excerpt'>, lang: Lang): string {
-  const where = locationLabel(f.location, lang);
-  if (!where) return f.excerpt ?? '';
-  return f.excerpt ? translate(lang, 'up.found_at', { loc: where, excerpt: f.excerpt }) : where;
+export function findingWhere(f: Pick<FileFinding, 'location' | 'excerpt'> & { rule?: string }, lang: Lang, fileName?: string): string {
+  const where = locationLabel(f.location, lang, fileName);
+  // An image finding's excerpt is the detector's English description, not
+  // text of the file: its reason says it better.
+  const excerpt = f.rule?.startsWith('image.') ? '' : f.excerpt ?? '';
+  if (!where) return excerpt;
+  return excerpt ? translate(lang, 'up.found_at', { loc: where, excerpt }) : where;
 }
 
 // The tus route's own codes (docs/API.md) onto the words the client has.

@@ -207,3 +207,14 @@ describe('the words of files', () => {
     }
   });
 });
+
+describe('findings named from the file down', () => {
+  it('leaves out the file\'s own name and an image detector\'s English description', () => {
+    expect(locationLabel('gps.jpg!metadata', 'zh', 'gps.jpg')).toBe('元数据');
+    expect(locationLabel('page_clean.png!ocr header', 'zh', 'page_clean.png')).toBe('OCR 页眉');
+    expect(locationLabel('page_clean.png', 'zh', 'page_clean.png')).toBe('');
+    expect(locationLabel('a.zip!b.docx!word/header1.xml', 'zh', 'a.zip')).toBe('b.docx!word/header1.xml');
+    expect(findingWhere({ location: 'page_clean.png!ocr', excerpt: '机密★1年' }, 'zh', 'page_clean.png')).toBe('OCR：机密★1年');
+    expect(findingWhere({ location: 'page_clean.png', excerpt: 'red masthead and red rule', rule: 'image.red_header' }, 'zh', 'page_clean.png')).toBe('');
+  });
+});

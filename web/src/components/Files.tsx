@@ -19,15 +19,17 @@ function FileIcon(props: { name: string; mime: string }) {
   return <span class={`file-icon k-${kind}`} aria-hidden="true">{iconLabel(props.name, kind)}</span>;
 }
 
-function FileFindings(props: { findings: FileFinding[] }) {
+function FileFindings(props: { findings: FileFinding[]; name: string }) {
   if (!props.findings?.length) return null;
   const lang = getLang();
   return (
     <ul class="file-findings" data-testid="upload-findings">
       {props.findings.map((f, i) => (
         <li key={i} class={`act-${f.action}`} data-testid="upload-finding">
-          <span data-testid="upload-finding-where">{findingWhere(f, lang)}</span>
-          <span class="muted"> · {reasonLabel(f)}</span>
+          {(() => {
+            const where = findingWhere(f, lang, props.name);
+            return <>{where && <span data-testid="upload-finding-where">{where}</span>}<span class="muted">{where ? ' · ' : ''}{reasonLabel(f)}</span></>;
+          })()}
         </li>
       ))}
     </ul>
@@ -100,7 +102,7 @@ export function PendingTray(props: { client: Client; list: PendingFile[] }) {
               {p.status === 'blocked' && rule && (
                 <div class="error" data-testid="upload-blocked-rule">{t('up.blocked_rule', { rule: policyRuleLabel(rule) })}</div>
               )}
-              {showFindings && <FileFindings findings={findings} />}
+              {showFindings && <FileFindings findings={findings} name={p.name} />}
             </div>
             <div class="up-actions">
               {p.status === 'uploading' && <button type="button" class="link" onClick={() => u.pause(p.key)} data-testid="upload-pause">{t('up.pause')}</button>}

@@ -34,7 +34,7 @@ export function FindingItem(props: { f: Finding; text?: string }) {
       </div>
       <div class="f-body">
         {inFile ? (
-          <span class="ctx" data-testid="finding-where">{findingWhere({ location: f.location!, excerpt: f.excerpt }, getLang())}</span>
+          <span class="ctx" data-testid="finding-where">{findingWhere({ location: f.location!, excerpt: f.excerpt, rule: f.rule }, getLang())}</span>
         ) : ctx && f.category !== 'pii' && f.category !== 'secret' ? (
           <span class="ctx">{ctx.before}<mark>{ctx.match}</mark>{ctx.after}</span>
         ) : (
