@@ -20,7 +20,7 @@ import { createRequire } from 'node:module';
 
 export const PW = 'correct-horse-battery';
 
-export async function setup(name, [cordon, dist, webSrc, shotsArg]) {
+export async function setup(name, [cordon, dist, webSrc, shotsArg], { limitMs = 240000 } = {}) {
   const CHROMIUM = process.env.CORDON_CHROMIUM || '/usr/bin/chromium';
   if (!fs.existsSync(CHROMIUM)) {
     console.log(`SKIP: ${CHROMIUM} not found (apt-get install chromium)`);
@@ -56,7 +56,7 @@ export async function setup(name, [cordon, dist, webSrc, shotsArg]) {
   }
   process.on('uncaughtException', abort);
   process.on('unhandledRejection', abort);
-  setTimeout(() => abort(new Error(`${name}: overall time limit (240 s) reached`)), 240000).unref();
+  setTimeout(() => abort(new Error(`${name}: overall time limit (${limitMs / 1000} s) reached`)), limitMs).unref();
   const port = await new Promise((resolve, reject) => {
     const to = setTimeout(() => reject(new Error('cordon serve did not start in 30 s:\n' + srvErr)), 30000);
     srv.stderr.on('data', (d) => {
