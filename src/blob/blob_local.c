@@ -389,8 +389,24 @@ static void l_close(blob_store *b)
     free(s);
 }
 
+/* A read-only descriptor: the file guard's worker reads it on fd 0. */
+static int l_open_fd(blob_store *b, const char *name, bool staging, int *fd)
+{
+    local_store *s = (local_store *)b;
+    int f;
+
+    if (staging ? !blob_id_valid(name) : !blob_hash_valid(name))
+        return BLOB_INVAL;
+    f = staging ? openat(s->staging_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+                : open_blob(s, name);
+    if (f < 0)
+        return io_rc();
+    *fd = f;
+    return BLOB_OK;
+}
+
 static const blob_methods local_methods = {
-    .version = 1,
+    .version = 2,
     .name = "local",
     .close = l_close,
     .stage_open = l_stage_open,
@@ -403,6 +419,7 @@ static const blob_methods local_methods = {
     .read = l_read,
     .reader_close = l_reader_close,
     .remove = l_remove,
+    .open_fd = l_open_fd,
 };
 
 int blob_local_open(const char *dir, blob_store **out)

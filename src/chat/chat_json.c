@@ -51,13 +51,20 @@ json_t *chat_json_message(const store_message *m)
             json_pack("{s:I,s:I,s:I,s:i}", "from_message_id", (json_int_t)m->forward_of,
                       "original_message_id", (json_int_t)m->forward_origin_id, "original_sender_id",
                       (json_int_t)m->forward_author_id, "depth", m->forward_depth);
+    json_t *att = m->attachments && !m->recalled ? json_loads(m->attachments, 0, NULL) : NULL;
+
+    /* a recalled message shows nothing of its files either */
+    if (!json_is_array(att)) {
+        json_decref(att);
+        att = json_array();
+    }
     return json_pack(
-        "{s:I,s:I,s:I,s:s,s:o,s:I,s:b,s:b,s:o}", "id", (json_int_t)m->id, "conversation_id",
+        "{s:I,s:I,s:I,s:s,s:o,s:I,s:b,s:b,s:o,s:o}", "id", (json_int_t)m->id, "conversation_id",
         (json_int_t)m->conv_id, "sender_id", (json_int_t)m->sender_id, "client_id",
         m->client_id ? m->client_id : "", "text",
         m->recalled || !m->text ? json_null() : json_stringn_nocheck(m->text, m->text_len),
         "created_at", (json_int_t)m->created_at, "masked", m->masked, "recalled", m->recalled,
-        "forward", fw);
+        "forward", fw, "attachments", att);
 }
 
 json_t *chat_json_conv(const store_conv *c, const store_members *members, int my_role)

@@ -15,7 +15,14 @@ typedef struct chat_send_in {
     const char *justification; /* the sender's answer to `confirm`, or NULL */
     int64_t forward_of;        /* 0, or the message forwarded; with text NULL, the text
                                   is the source's as the caller sees it */
+    /* Files the message delivers (file ids from inspected uploads,
+     * docs/API.md "Attachments"), at most CHAT_MAX_ATTACHMENTS; text may be
+     * empty when there are some. A forward carries the source's. */
+    const char *const *attachments;
+    size_t n_attachments;
 } chat_send_in;
+
+#define CHAT_MAX_ATTACHMENTS 9
 
 /* The plan stage of a send, on a worker: check → authorise → inspect →
  * decide. Returns 0 with *out a commit for the writer (a message with its

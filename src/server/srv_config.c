@@ -78,6 +78,24 @@ int srv_config_defaults(srv_config *cfg)
     cfg->audit_checkpoint_interval_s = 60;
     cfg->event_loop = SRV_LOOP_LIBEV;
     cfg->log_level = SRV_LOG_INFO;
+    cfg->uploads.max_size = 2ll << 30;
+    cfg->uploads.expiry_seconds = 86400;
+    cfg->uploads.quota_bytes = 8ll << 30;
+    cfg->uploads.max_active = 20;
+    cfg->uploads.inspectors = 2;
+    {
+        /* Programs a click runs: refused before a byte is sent. */
+        static const char *const refused[] = {".exe", ".scr", ".bat", ".cmd", ".com",
+                                              ".msi", ".vbs", ".ps1", ".jar"};
+        size_t n = sizeof refused / sizeof refused[0];
+
+        cfg->uploads.refused_types = calloc(n, sizeof(char *));
+        if (!cfg->uploads.refused_types)
+            return -1;
+        for (size_t i = 0; i < n; i++)
+            if (!(cfg->uploads.refused_types[cfg->uploads.n_refused_types++] = strdup(refused[i])))
+                return -1;
+    }
     if (srv_config_set_str(&cfg->listen_host, "127.0.0.1") ||
         srv_config_set_str(&cfg->data_dir, "./cordon-data") ||
         srv_config_set_str(&cfg->web_root, *CORDON_WEB_DIR ? CORDON_WEB_DIR : NULL))
@@ -131,6 +149,9 @@ void srv_config_free(srv_config *cfg)
     for (size_t i = 0; i < cfg->n_allowed_origins; i++)
         free(cfg->allowed_origins[i]);
     free(cfg->allowed_origins);
+    for (size_t i = 0; i < cfg->uploads.n_refused_types; i++)
+        free(cfg->uploads.refused_types[i]);
+    free(cfg->uploads.refused_types);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -399,6 +420,28 @@ static int audit_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
     return fail(w, v, "audit: unknown key '%s'", k);
 }
 
+static int uploads_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
+{
+    srv_config *c = arg;
+    srv_uploads_config *u = &c->uploads;
+
+    if (!strcmp(k, "max_size"))
+        INT_FIELD(w, v, k, 1, 1l << 40, u->max_size);
+    else if (!strcmp(k, "expiry_seconds"))
+        INT_FIELD(w, v, k, 1, 86400 * 30, u->expiry_seconds);
+    else if (!strcmp(k, "quota_bytes"))
+        INT_FIELD(w, v, k, 1, 1l << 50, u->quota_bytes);
+    else if (!strcmp(k, "max_active"))
+        INT_FIELD(w, v, k, 1, 100000, u->max_active);
+    else if (!strcmp(k, "inspectors"))
+        INT_FIELD(w, v, k, 1, 64, u->inspectors);
+    else if (!strcmp(k, "refused_types"))
+        return get_str_list(w, v, k, &u->refused_types, &u->n_refused_types);
+    else
+        return fail(w, v, "uploads: unknown key '%s'", k);
+    return 0;
+}
+
 static int totp_roles(walk *w, yaml_node_t *v, srv_config *c)
 {
     if (v->type != YAML_SEQUENCE_NODE)
@@ -443,6 +486,8 @@ static int top_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
         return each_pair(w, v, k, login_pair, c);
     if (!strcmp(k, "audit"))
         return each_pair(w, v, k, audit_pair, c);
+    if (!strcmp(k, "uploads"))
+        return each_pair(w, v, k, uploads_pair, c);
     if (!strcmp(k, "guard_probing"))
         return each_pair(w, v, k, probing_pair, c);
     if (!strcmp(k, "totp_required"))

@@ -26,6 +26,7 @@
 #include "srv_http.h"
 #include "srv_policy.h"
 #include "srv_pool.h"
+#include "srv_upload.h"
 #include "srv_receipt.h"
 #include "srv_req.h"
 #include "srv_writer.h"
@@ -121,6 +122,7 @@ static bool expire_work(srv_job *j, srv_worker *w)
     int rc = store_session_expire(w->st, srv_now_ms(), &n);
 
     (void)j;
+    srv_uploads_expire(w->srv, w->st, srv_now_ms());
     if (rc)
         SRV_WARN("main", "session expiry: %s", store_strerror(rc));
     else if (n)
@@ -480,7 +482,7 @@ static int start(srv *s, const srv_run_opts *opts)
     if (pthread_create(&s->sig_th, NULL, signal_main, s))
         return -1;
     s->sig_started = true;
-    if (srv_pool_start(s) || srv_writer_start(s))
+    if (srv_pool_start(s) || srv_writer_start(s) || srv_uploads_start(s))
         return -1;
     s->auditck = srv_auditck_start(cfg, s->db_path);
     if (!s->auditck)
@@ -548,6 +550,7 @@ static void shutdown_server(srv *s)
     srv_pool_stop(s);
     srv_receipts_flush(s->receipts);
     srv_writer_stop(s);
+    srv_uploads_stop(s);          /* after the writer: a recall removes blobs */
     srv_auditck_stop(s->auditck); /* after the last commit: its head is signed */
     s->auditck = NULL;
     drain_done(s);
@@ -575,6 +578,7 @@ static void cleanup(srv *s)
     s->ev = NULL;
     srv_pool_stop(s);
     srv_writer_stop(s);
+    srv_uploads_stop(s);
     srv_auditck_stop(s->auditck);
     if (s->sig_started) {
         pthread_kill(s->sig_th, SIGUSR2);

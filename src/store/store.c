@@ -207,6 +207,7 @@ void store_message_clear(store_message *m)
     free(m->text);
     free(m->verdict);
     free(m->justification);
+    free(m->attachments);
     memset(m, 0, sizeof *m);
 }
 

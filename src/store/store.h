@@ -243,6 +243,9 @@ typedef struct store_message {
      * external when it was sent). false for messages older than schema
      * version 3: they count as inspected for internal readers only. */
     bool inspected_external;
+    /* Schema 5: the files the message delivers, as the API's JSON array
+     * text (docs/API.md "Attachments"); NULL when none. */
+    char *attachments;
 } store_message;
 
 typedef struct store_messages {
@@ -550,6 +553,10 @@ struct store_methods {
      * wrappers answer STORE_VERSION). */
     int (*member_get)(store *s, int64_t conv_id, int64_t user_id, store_member *out);
     int (*conv_set_shared_history)(store *s, int64_t id, bool shared, int64_t now);
+
+    /* Appended with schema version 5: uploads, files, attachments
+     * (store_files.h); NULL in a backend without them. */
+    const struct store_files_methods *files;
 };
 
 /* ------------------------------------------------------ memory helpers */

@@ -1071,6 +1071,7 @@ static const store_methods sq_methods = {
     .backup = sq_backup,
     .member_get = sq_member_get,
     .conv_set_shared_history = sq_conv_set_shared_history,
+    .files = &sq_files_methods,
 };
 
 static int pragma(sq *q, const char *sql)

@@ -100,6 +100,7 @@ static int row_msg(sq *q, sqlite3_stmt *st, void *item)
     m->forward_author_id = sq_col_id(st, 12);
     m->forward_depth = sqlite3_column_int(st, 13);
     m->inspected_external = sqlite3_column_int(st, 14);
+    m->attachments = sq_col_text(q, st, 15);
     return STORE_OK;
 }
 

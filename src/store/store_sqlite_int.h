@@ -36,7 +36,16 @@
 #define SQ_MSG_COLS                                                                                \
     "m.id, m.conv_id, m.sender_id, m.client_id, m.created_at, m.body, m.masked, m.verdict, "       \
     "m.justification, m.recalled_at, m.forward_of, m.forward_origin_id, m.forward_author_id, "     \
-    "m.forward_depth, m.scope_external"
+    "m.forward_depth, m.scope_external, " SQ_MSG_ATTACHMENTS
+/* A message's attachments (schema 5) as the API's JSON array, NULL when
+ * none: what the chat shows of a file (docs/API.md, "Attachments"). */
+#define SQ_MSG_ATTACHMENTS                                                                         \
+    "(SELECT json_group_array(json_object('id', f.id, 'name', f.name, 'size', f.size, "            \
+    "'mime', f.mime, 'kind', CASE WHEN f.image THEN 'image' ELSE 'file' END, "                     \
+    "'width', f.width, 'height', f.height, 'thumbnail', json(CASE WHEN f.thumb_hash IS NULL "      \
+    "THEN 'false' ELSE 'true' END), 'location_removed', json(CASE WHEN f.location_removed "        \
+    "THEN 'true' ELSE 'false' END))) FROM (SELECT * FROM message_files mf WHERE mf.message_id = "  \
+    "m.id ORDER BY mf.position) mf JOIN files f ON f.id = mf.file_id HAVING count(*) > 0)"
 
 #define SQ_CONV_COLS                                                                               \
     "c.id, c.kind, c.title, c.external, c.created_by, c.created_at, c.updated_at, "                \
@@ -309,5 +318,8 @@ int sq_alert_get(store *s, int64_t id, store_alert *out);
 int sq_alert_list(store *s, const store_alert_filter *f, store_alerts *out);
 int sq_alert_ack(store *s, int64_t id, int64_t actor, const char *comment, int64_t now);
 int sq_alert_resolve(store *s, int64_t id, int64_t actor, const char *comment, int64_t now);
+
+/* store_sqlite_files.c: uploads, files, attachments (store_files.h). */
+extern const struct store_files_methods sq_files_methods;
 
 #endif
