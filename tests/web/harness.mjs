@@ -137,11 +137,12 @@ export async function setup(name, [cordon, dist, webSrc, shotsArg], { limitMs = 
 export function expectTrue(cond, msg) { if (!cond) throw new Error(msg); }
 
 // The visible text of a page (text nodes of shown elements, placeholders,
-// titles, labels), without code: <code>, <pre>, editors, .mono (hashes).
+// titles, labels), without code: <code>, <pre>, editors, .mono (hashes),
+// .excerpt (what the guard found in a file: the file's content, data).
 export async function visibleText(page) {
   return page.evaluate(() => {
     const out = [];
-    const skip = (el) => el.closest('code, pre, textarea, script, style, .mono, canvas');
+    const skip = (el) => el.closest('code, pre, textarea, script, style, .mono, canvas, .excerpt');
     const shown = (el) => {
       const s = getComputedStyle(el);
       return s.display !== 'none' && s.visibility !== 'hidden' && el.getClientRects().length > 0;

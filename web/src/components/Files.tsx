@@ -9,7 +9,7 @@ import { Watermark } from './Watermark';
 import { codeMsg } from '../hooks';
 import type { Attachment, FileFinding } from '../types';
 import {
-  fileKind, findingWhere, formatBytes, formatEta, formatSpeed, iconLabel, percent, type PendingFile,
+  fileKind, findingWhere, formatBytes, locationLabel, formatEta, formatSpeed, iconLabel, percent, type PendingFile,
 } from '../uploads';
 
 const FILES = '/api/v1/files';
@@ -27,8 +27,17 @@ function FileFindings(props: { findings: FileFinding[]; name: string }) {
       {props.findings.map((f, i) => (
         <li key={i} class={`act-${f.action}`} data-testid="upload-finding">
           {(() => {
-            const where = findingWhere(f, lang, props.name);
-            return <>{where && <span data-testid="upload-finding-where">{where}</span>}<span class="muted">{where ? ' · ' : ''}{reasonLabel(f)}</span></>;
+            // where (worded), then what was found (the file's own content, as it is)
+            const where = locationLabel(f.location, lang, props.name);
+            const excerpt = findingWhere({ ...f, location: '' }, lang);
+            return (
+              <>
+                {where && <span data-testid="upload-finding-where">{where}</span>}
+                {where && excerpt && t('up.found_sep')}
+                {excerpt && <span class="excerpt">{excerpt}</span>}
+                <span class="muted">{where || excerpt ? ' · ' : ''}{reasonLabel(f)}</span>
+              </>
+            );
           })()}
         </li>
       ))}
