@@ -206,11 +206,16 @@ const LOC_WORDS: Record<string, string> = {
 
 export function locationLabel(loc: string | null | undefined, lang: Lang, fileName?: string): string {
   if (!loc) return '';
-  // The guard names parts from the file itself down ("gps.jpg!metadata"):
-  // the tray already says which file, so its own name is left out.
-  if (fileName && loc === fileName) return '';
-  if (fileName && loc.startsWith(fileName + '!')) loc = loc.slice(fileName.length + 1);
-  const words = loc.split(/[\s,;]+/).filter(Boolean);
+  // The guard names parts from the file itself down, "!" between the
+  // levels ("gps.jpg!metadata", "a.zip!b.docx!word/header1.xml"; a file
+  // may be named twice, "x.png!x.png!ocr"). The tray already says which
+  // file: its own name is left out there. Inner files and paths stay as
+  // written; the innermost part is worded.
+  const levels = loc.split('!').filter((x, i, a) => x && x !== a[i - 1]);
+  if (fileName && levels[0] === fileName) levels.shift();
+  const inner = levels.pop();
+  if (inner === undefined) return '';
+  const words = inner.split(/[\s,;]+/).filter(Boolean);
   const out: string[] = [];
   for (let i = 0; i < words.length; i++) {
     const w = words[i];
@@ -230,9 +235,9 @@ export function locationLabel(loc: string | null | undefined, lang: Lang, fileNa
     const m = /^([A-Za-z_]+)(?::(.+))?$/.exec(w);
     const key = m ? LOC_WORDS[m[1].toLowerCase()] : undefined;
     if (m && key) out.push(m[2] ? `${translate(lang, key)}（${m[2]}）` : translate(lang, key));
-    else out.push(w); // a path inside the file (a.zip!b.docx!word/header1.xml): the file's own names
+    else out.push(w); // a path inside the file (word/header1.xml): the file's own names
   }
-  return out.join(' ');
+  return [...levels, out.join(' ')].join(' › ');
 }
 
 /** "第 1 页 OCR：机密★1年" — where, then what. */

@@ -119,7 +119,8 @@ describe('where a finding is in a file', () => {
     expect(locationLabel('page:3;red_header', 'zh')).toBe('第 3 页 红头');
     expect(locationLabel('metadata', 'zh')).toBe('元数据');
     expect(locationLabel('exif:GPSLatitude', 'zh')).toBe('照片元数据（GPSLatitude）');
-    expect(locationLabel('a.zip!b.docx!word/header1.xml', 'zh')).toBe('a.zip!b.docx!word/header1.xml');
+    expect(locationLabel('a.zip!b.docx!word/header1.xml', 'zh')).toBe('a.zip › b.docx › word/header1.xml');
+    expect(locationLabel('x.png!x.png!ocr', 'zh')).toBe('x.png › OCR');
     expect(locationLabel('', 'zh')).toBe('');
   });
   it('says where, then what was found', () => {
@@ -213,7 +214,8 @@ describe('findings named from the file down', () => {
     expect(locationLabel('gps.jpg!metadata', 'zh', 'gps.jpg')).toBe('元数据');
     expect(locationLabel('page_clean.png!ocr header', 'zh', 'page_clean.png')).toBe('OCR 页眉');
     expect(locationLabel('page_clean.png', 'zh', 'page_clean.png')).toBe('');
-    expect(locationLabel('a.zip!b.docx!word/header1.xml', 'zh', 'a.zip')).toBe('b.docx!word/header1.xml');
+    expect(locationLabel('a.zip!b.docx!word/header1.xml', 'zh', 'a.zip')).toBe('b.docx › word/header1.xml');
+    expect(locationLabel('x.png!x.png!ocr header', 'zh', 'x.png')).toBe('OCR 页眉');
     expect(findingWhere({ location: 'page_clean.png!ocr', excerpt: '机密★1年' }, 'zh', 'page_clean.png')).toBe('OCR：机密★1年');
     expect(findingWhere({ location: 'page_clean.png', excerpt: 'red masthead and red rule', rule: 'image.red_header' }, 'zh', 'page_clean.png')).toBe('');
   });

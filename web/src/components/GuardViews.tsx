@@ -72,7 +72,7 @@ export function ConfirmDialog(props: { text: string; guard: GuardOutcome; onSend
   return (
     <Dialog title={t('guard.confirm_title')} onClose={props.onCancel} testid="confirm-dialog" role="alertdialog" class="guard-dlg">
       <p>{t('guard.confirm_body')}</p>
-      <Highlighted text={props.text} findings={props.guard.findings} />
+      {props.text && <Highlighted text={props.text} findings={props.guard.findings} />}
       <FindingList findings={props.guard.findings} text={props.text} />
       <form onSubmit={async (e) => {
         e.preventDefault();
@@ -104,7 +104,7 @@ export function BlockDialog(props: { text: string; guard: GuardOutcome; message:
   return (
     <Dialog title={t('guard.block_title')} onClose={props.onClose} testid="block-dialog" role="alertdialog" class="guard-dlg">
       <p class="error" data-testid="block-rule">{t('guard.block_body', { rule: policyRuleLabel(rule) || t('cat.unknown') })} {rule && <code class="rule-id">{rule}</code>}</p>
-      <Highlighted text={props.text} findings={props.guard.findings} />
+      {props.text && <Highlighted text={props.text} findings={props.guard.findings} />}
       <FindingList findings={props.guard.findings} text={props.text} />
       <div class="row"><button type="button" class="primary" onClick={props.onClose} autofocus>{t('guard.ok')}</button></div>
     </Dialog>
