@@ -86,6 +86,7 @@ function ConvView(props: { client: Client; id: number }) {
   const dragDepth = useRef(0);
   const scroller = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
+  const lastTop = useRef(0);
   const prevFirst = useRef<number | null>(null);
   const prevHeight = useRef(0);
   const today = dayKey(Date.now());
@@ -128,7 +129,11 @@ function ConvView(props: { client: Client; id: number }) {
 
   const onScroll = () => {
     const el = scroller.current!;
-    atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+    // At the bottom, or left it by scrolling up; content growing below (a
+    // thumbnail loading) moves the bottom away without the reader leaving it.
+    if (el.scrollHeight - el.scrollTop - el.clientHeight < 40) atBottom.current = true;
+    else if (el.scrollTop < lastTop.current) atBottom.current = false;
+    lastTop.current = el.scrollTop;
     prevHeight.current = el.scrollHeight;
     if (el.scrollTop < 80) void c.loadOlder(props.id);
   };
