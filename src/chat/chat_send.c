@@ -317,6 +317,8 @@ static int plan_attachments(const chat_env *e, const chat_caller *who, const cha
             store_conv_clear(&other);
         }
         v = f.state == STORE_UP_BLOCKED ? GUARD_BLOCK : action_parse(f.verdict);
+        if (v == GUARD_MASK && !f.image)
+            v = GUARD_CONFIRM; /* a file that cannot be masked is held (POLICY.md) */
         att_findings(a, &f);
         if (v == GUARD_BLOCK) {
             chat_fail(o, 403, "attachment_blocked",

@@ -27,6 +27,8 @@
 #include "srv_req.h"
 
 #include <errno.h>
+#include <leptonica/allheaders.h>
+#include <nettle/sha2.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -35,6 +37,9 @@
 #include <unistd.h>
 
 #define INSPECT_QUEUE_CAP 100000
+#define THUMB_PX          320          /* the longer side of a thumbnail */
+#define THUMB_MAX_BYTES   (64 << 20)   /* images larger get no thumbnail */
+#define THUMB_MAX_PIXELS  (50000000ll) /* decoded size bound (50 Mpx) */
 
 struct srv_inspector {
     srv *srv;
@@ -68,19 +73,19 @@ void srv_inspect_push(srv_inspector *in, const char *upload_id)
 /* The SHA-256 of what fd holds, hex. */
 static int hash_fd(int fd, char out[65])
 {
-    crypto_hash_sha256_state h;
-    unsigned char buf[1 << 16], d[crypto_hash_sha256_BYTES];
+    struct sha256_ctx h;
+    unsigned char buf[1 << 16], d[SHA256_DIGEST_SIZE];
     ssize_t n;
     off_t off = 0;
 
-    crypto_hash_sha256_init(&h);
+    sha256_init(&h);
     while ((n = pread(fd, buf, sizeof buf, off)) > 0) {
-        crypto_hash_sha256_update(&h, buf, (unsigned long long)n);
+        sha256_update(&h, (size_t)n, buf);
         off += n;
     }
     if (n < 0)
         return -1;
-    crypto_hash_sha256_final(&h, d);
+    sha256_digest(&h, sizeof d, d);
     sodium_bin2hex(out, 65, d, sizeof d);
     return 0;
 }
@@ -212,6 +217,67 @@ fail:
     return rc ? -1 : 0;
 }
 
+/* A JPEG of at most THUMB_PX on its longer side, made with Leptonica from
+ * the bytes that will be delivered (already stripped and inspected), and
+ * committed as its own blob. The image's size comes back in *w, *h. Bounded:
+ * an image over THUMB_MAX_BYTES or THUMB_MAX_PIXELS gets none. */
+static int thumbnail(srv *s, const char *id, const char *hash, int64_t size,
+                     char out[BLOB_HASH_LEN + 1], int64_t *out_size, int *w, int *h)
+{
+    blob_store *b = srv_uploads_blobs(s);
+    blob_reader *rd = NULL;
+    unsigned char *data = NULL, *jpg = NULL;
+    size_t got = 0, jlen = 0;
+    l_int32 pw = 0, ph = 0, bps, spp, iscmap, fmt;
+    PIX *pix = NULL, *small = NULL, *rgb = NULL;
+    blob_upload *bu = NULL;
+    char sid[SRV_UP_ID_LEN + 3];
+    int64_t zero = 0;
+    bool dup;
+    int rc = -1;
+
+    if (size <= 0 || size > THUMB_MAX_BYTES || blob_open(b, hash, &rd, &size))
+        return -1;
+    data = malloc((size_t)size);
+    if (!data || blob_read(rd, 0, data, (size_t)size, &got) || got != (size_t)size)
+        goto fail;
+    if (pixReadHeaderMem(data, (size_t)size, &fmt, &pw, &ph, &bps, &spp, &iscmap) || pw <= 0 ||
+        ph <= 0 || (int64_t)pw * ph > THUMB_MAX_PIXELS)
+        goto fail;
+    *w = pw;
+    *h = ph;
+    pix = pixReadMem(data, (size_t)size);
+    if (!pix)
+        goto fail;
+    small = pw >= ph ? pixScaleToSize(pix, pw > THUMB_PX ? THUMB_PX : pw, 0)
+                     : pixScaleToSize(pix, 0, ph > THUMB_PX ? THUMB_PX : ph);
+    rgb = small ? pixConvertTo32(small) : NULL;
+    if (!rgb || pixWriteMemJpeg(&jpg, &jlen, rgb, 80, 0))
+        goto fail;
+    snprintf(sid, sizeof sid, "%st", id);
+    blob_stage_delete(b, sid);
+    if (blob_stage_open(b, sid, true, &bu, &zero) || blob_stage_append(bu, 0, jpg, jlen))
+        goto fail;
+    rc = blob_stage_commit(bu, out, &dup);
+    bu = NULL;
+    if (!rc)
+        *out_size = (int64_t)jlen;
+fail:
+    if (bu) {
+        blob_stage_close(bu);
+        blob_stage_delete(b, sid);
+    }
+    if (rc)
+        out[0] = 0;
+    pixDestroy(&rgb);
+    pixDestroy(&small);
+    pixDestroy(&pix);
+    free(jpg);
+    free(data);
+    blob_reader_close(rd);
+    return rc;
+}
+
 static void event_finish(srv_job *j, srv *s)
 {
     srv_deliver_events(s, j->events);
@@ -235,11 +301,14 @@ static void announce(srv *s, const store_upload *up, int64_t offset)
     srv_complete(s, j);
 }
 
-static int state_of(const char *verdict)
+/* mask on a file: an image is delivered masked (its metadata removed,
+ * which every image is); anything else cannot be masked and is held like
+ * confirm (docs/POLICY.md, "mask on files"). */
+static int state_of(const char *verdict, bool image)
 {
     if (!strcmp(verdict, "block"))
         return STORE_UP_BLOCKED;
-    if (!strcmp(verdict, "confirm"))
+    if (!strcmp(verdict, "confirm") || (!strcmp(verdict, "mask") && !image))
         return STORE_UP_HELD;
     return STORE_UP_READY;
 }
@@ -257,7 +326,9 @@ static void inspect(insp_thread *t, const char *id)
     const char *verdict;
     guard_scope scope;
     bool stripped = false, dup;
-    int fd = -1, rc;
+    int fd = -1, rc, tw = 0, th = 0;
+    char thumb[BLOB_HASH_LEN + 1] = "";
+    int64_t thumb_size = 0;
     store_file f = {0};
 
     if (store_upload_get(t->st, id, &up) || up.state != STORE_UP_INSPECTING)
@@ -321,6 +392,9 @@ decided:
 
         if (!blob_open(b, hash, &rd, &bsize))
             blob_reader_close(rd);
+        if (stripped && strcmp(verdict, "block") &&
+            !thumbnail(s, id, hash, bsize, thumb, &thumb_size, &tw, &th))
+            SRV_DEBUG("inspect", "%s: thumbnail %dx%d", id, tw, th);
         text = json_dumps(json_object_get(outcome, "findings"), JSON_COMPACT);
         f = (store_file){.id = fid,
                          .owner_id = up.user_id,
@@ -333,7 +407,10 @@ decided:
                          .image = stripped,
                          .location_removed =
                              json_is_true(json_object_get(outcome, "location_removed")),
-                         .state = state_of(verdict),
+                         .state = state_of(verdict, stripped),
+                         .thumb_hash = thumb[0] ? thumb : NULL,
+                         .width = tw,
+                         .height = th,
                          .verdict = (char *)verdict,
                          .findings = text,
                          .created_at = srv_now_ms()};
@@ -341,7 +418,7 @@ decided:
         up.outcome = json_dumps(outcome, JSON_COMPACT);
         rc = store_tx_begin(t->st);
         if (!rc)
-            rc = store_file_create(t->st, &f, bsize, 0);
+            rc = store_file_create(t->st, &f, bsize, thumb_size);
         if (!rc)
             rc = store_upload_update(t->st, id, f.state, up.outcome, fid);
         rc = rc ? (store_tx_rollback(t->st), rc) : store_tx_commit(t->st);

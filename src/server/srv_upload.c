@@ -61,40 +61,6 @@ void srv_req_header(srv_req *r, const char *name, const char *fmt, ...)
     r->xh[r->n_xh++].value = v;
 }
 
-/* ---- Upload-Metadata ------------------------------------------------------------ */
-
-int srv_tus_meta(const char *meta, const char *key, char *out, size_t cap)
-{
-    size_t kl = strlen(key);
-
-    for (const char *p = meta; p && *p;) {
-        const char *comma = strchr(p, ',');
-        size_t seg = comma ? (size_t)(comma - p) : strlen(p);
-        const char *sp;
-        size_t bin_len = 0;
-
-        while (seg && *p == ' ')
-            p++, seg--;
-        sp = memchr(p, ' ', seg);
-        if ((sp ? (size_t)(sp - p) : seg) == kl && !strncmp(p, key, kl)) {
-            const char *b64 = sp ? sp + 1 : p + seg;
-            size_t bl = (size_t)(p + seg - b64);
-
-            if (!cap)
-                return -1;
-            if (sodium_base642bin((unsigned char *)out, cap - 1, b64, bl, NULL, &bin_len, NULL,
-                                  sodium_base64_VARIANT_ORIGINAL))
-                return -1;
-            if (memchr(out, 0, bin_len))
-                return -1;
-            out[bin_len] = 0;
-            return 0;
-        }
-        p = comma ? comma + 1 : p + seg;
-    }
-    return 1;
-}
-
 /* ---- the upstream (loop) ------------------------------------------------------------ */
 
 static bool custom(struct lws *wsi, const char *name, char *buf, int cap)
@@ -505,8 +471,18 @@ static void stream_done(srv_req *r, srv_worker *w, int created_status)
          * else can see it. */
         blob_stage_close(u->bu);
         u->bu = NULL;
-        if (store_upload_update(w->st, u->id, STORE_UP_INSPECTING, NULL, NULL) == STORE_OK)
+        if (store_upload_update(w->st, u->id, STORE_UP_INSPECTING, NULL, NULL) == STORE_OK) {
+            store_upload up = {0};
+
+            /* "inspecting" to the uploader's sockets, then the verdict
+             * when the inspection ends (srv_inspect.c) */
+            if (!store_upload_get(w->st, u->id, &up))
+                srv_emit(&r->job, SRV_EV_USERS,
+                         srv_event_buf("upload.state", srv_upload_json(&up, offset)), 0, 0,
+                         &up.user_id, 1);
+            store_upload_clear(&up);
             srv_inspect_queue(w->srv, u->id);
+        }
     }
     srv_reply(r, created_status, NULL);
 }
@@ -678,8 +654,10 @@ void srv_h_upload_patch(srv_req *r, srv_worker *w)
         goto out;
     }
     if (up.state != STORE_UP_UPLOADING || up.expires_at <= r->now) {
-        srv_error(r, up.state == STORE_UP_UPLOADING ? 410 : 409, "upload_finished",
-                  "this upload takes no more bytes");
+        if (up.state == STORE_UP_UPLOADING)
+            srv_error(r, 410, "upload_expired", "this upload expired");
+        else
+            srv_error(r, 409, "upload_finished", "this upload takes no more bytes");
         goto out;
     }
     /* Still a member: a removed member's upload stops here. */
@@ -710,6 +688,12 @@ void srv_h_upload_head(srv_req *r, srv_worker *w)
     tus_common(r);
     if (load_own(r, w, &up))
         return;
+    if (up.state == STORE_UP_UPLOADING && up.expires_at <= r->now) {
+        /* expired: its bytes go at the next housekeeping */
+        srv_error(r, 410, "upload_expired", "this upload expired");
+        store_upload_clear(&up);
+        return;
+    }
     srv_req_header(r, "upload-offset:", "%lld", (long long)current_offset(w->srv, &up));
     srv_req_header(r, "upload-length:", "%lld", (long long)up.length);
     expires_header(r, up.expires_at);
@@ -809,7 +793,11 @@ int srv_uploads_start(srv *s)
     free(dir);
     s->chat.blobs = ups->blobs; /* recall removes bytes nothing refers to */
     ups->insp = srv_inspect_start(s);
-    return ups->insp ? 0 : -1;
+    if (!ups->insp)
+        return -1;
+    /* what expired while the server was down goes now, not in a minute */
+    srv_uploads_expire(s, s->st, srv_now_ms());
+    return 0;
 }
 
 void srv_uploads_stop(srv *s)

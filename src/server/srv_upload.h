@@ -29,6 +29,7 @@
 
 #include "blob/blob.h"
 #include "srv_int.h"
+#include "srv_tus.h"
 #include "store/store_files.h"
 
 #define SRV_UP_BUF     (256u << 10) /* body bytes buffered before a write */
@@ -115,10 +116,5 @@ void srv_req_header(srv_req *r, const char *name, const char *fmt, ...)
 
 /* "uploading" ... JSON of an upload for GET /uploads/{id} and upload.state. */
 json_t *srv_upload_json(const store_upload *u, int64_t offset);
-
-/* Parses one key of a tus Upload-Metadata header ("k b64,k b64"): the
- * decoded value, NUL-terminated, in out. 0 found, 1 absent, -1 malformed
- * (bad base64, too long for cap, a NUL inside). Pure (fuzzed). */
-int srv_tus_meta(const char *meta, const char *key, char *out, size_t cap);
 
 #endif

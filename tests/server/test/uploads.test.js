@@ -291,6 +291,15 @@ test('a GPS photo is delivered without its location; the sender is told', async 
     // the guard's own metadata reader on the delivered bytes: no GPS left
     const scan = spawnSync(process.env.CORDON, ['scan', '--format', 'json', out], { encoding: 'utf8' });
     assert.ok(!/metadata\.gps/.test(scan.stdout), `no GPS finding on the delivered bytes: ${scan.stdout}`);
+    // a thumbnail of at most 320 px, same rules
+    const t = await fetch(`${w.srv.base}/api/v1/files/${st.file_id}/thumbnail`, { headers: { Authorization: `Bearer ${w.a.token}` } });
+    assert.equal(t.status, 200);
+    assert.equal(t.headers.get('content-type'), 'image/jpeg');
+    const tb = Buffer.from(await t.arrayBuffer());
+    assert.ok(tb[0] === 0xff && tb[1] === 0xd8 && tb.length < got.length, 'a smaller JPEG');
+    assert.equal((await w.b.get(`/files/${st.file_id}/thumbnail`)).status, 404, 'not sent: not for others');
+    const insp = ws.events.find((e) => e.type === 'upload.state' && e.id === id && e.state === 'inspecting');
+    assert.ok(insp, 'upload.state inspecting was pushed');
   } finally {
     ws.close();
     fs.rmSync(dir, { recursive: true, force: true });
