@@ -42,7 +42,7 @@ export function errMsg(e: unknown): string {
   if (e instanceof ApiError) {
     const d = e.detail ?? {};
     const params = { name: d.name ?? '', max: String(d.max ?? ''), chars: d.max ? String(hanziFor(d.max)) : '', rule: e.guard?.decided_by ? policyRuleLabel(e.guard.decided_by) : '', s: e.retryAfter ?? 1 };
-    const keys = [...(d.reason ? [`err.password.${d.reason}`] : []), ...(d.field ? [`err.${e.code}.${d.field}`] : []), `err.${e.code}`];
+    const keys = [...(d.reason ? [`err.password.${d.reason}`, `err.${e.code}.${d.reason}`] : []), ...(d.field ? [`err.${e.code}.${d.field}`] : []), `err.${e.code}`];
     for (const k of keys) {
       const s = t(k, params);
       if (s !== k) return s;
