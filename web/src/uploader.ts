@@ -60,6 +60,18 @@ export class Uploader {
     this.polls.clear();
   }
 
+  /** At sign-out: the names and URLs of unsent uploads leave the browser
+   * (a shared computer keeps nothing of them); the server expires them. */
+  forget(): void {
+    for (const p of this.items.get()) {
+      if (p.preview) URL.revokeObjectURL(p.preview);
+      if (p.uploadId) this.forgetTusUrl(p.uploadId);
+    }
+    this.items.set([]);
+    this.files.clear();
+    saveRecords(this.storage, this.userId, []);
+  }
+
   forConv(conv: number): PendingFile[] {
     return this.items.get().filter((p) => p.conv === conv);
   }

@@ -5,7 +5,8 @@ import {
   SpeedMeter, applyInfo, checkSend, fileKind, findingWhere, formatBytes, formatEta, formatSpeed, fromRecord,
   iconLabel, loadRecords, locationLabel, matchDetached, percent, saveRecords, uploadErrorCode, type PendingFile,
 } from '../src/uploads';
-import { idOf } from '../src/uploader';
+import { Uploader, idOf } from '../src/uploader';
+import type { Api } from '../src/api';
 import type { UploadInfo } from '../src/types';
 
 function pf(over: Partial<PendingFile> = {}): PendingFile {
@@ -218,5 +219,42 @@ describe('findings named from the file down', () => {
     expect(locationLabel('x.png!x.png!ocr header', 'zh', 'x.png')).toBe('OCR 页眉');
     expect(findingWhere({ location: 'page_clean.png!ocr', excerpt: '机密★1年' }, 'zh', 'page_clean.png')).toBe('OCR：机密★1年');
     expect(findingWhere({ location: 'page_clean.png', excerpt: 'red masthead and red rule', rule: 'image.red_header' }, 'zh', 'page_clean.png')).toBe('');
+  });
+});
+
+describe('the session\'s uploads', () => {
+  function mem(init: Record<string, string>): Storage {
+    const m = new Map(Object.entries(init));
+    return {
+      get length() { return m.size; },
+      clear: () => m.clear(), key: (i) => [...m.keys()][i] ?? null,
+      getItem: (k) => m.get(k) ?? null, setItem: (k, v) => void m.set(k, v), removeItem: (k) => void m.delete(k),
+    };
+  }
+  it('come back after a reload with the server\'s state, and leave nothing behind at sign-out', async () => {
+    const st = mem({
+      'cordon.uploads.3': JSON.stringify([
+        { id: 'up1', conv: 7, name: 'a.jpg', size: 1000, type: 'image/jpeg', lastModified: 1 },
+        { id: 'up2', conv: 7, name: 'big.bin', size: 5000, type: '', lastModified: 2 },
+      ]),
+      'tus::cordon/3/7/big.bin//5000/2::1': JSON.stringify({ uploadUrl: 'http://h/api/v1/uploads/up2', size: 5000 }),
+      'cordon.lang': 'zh',
+    });
+    const api = {
+      uploadInfo: async (id: string) => (id === 'up1'
+        ? info({ id: 'up1', location_removed: true })
+        : info({ id: 'up2', state: 'uploading', offset: 2048, length: 5000, file_id: null, verdict: null })),
+    } as unknown as Api;
+    const u = new Uploader(api, 3, st, 'http://h/api/v1/uploads');
+    await u.restore();
+    const l = u.forConv(7);
+    expect(l.map((p) => [p.name, p.status, p.sent])).toEqual([['a.jpg', 'ready', 1000], ['big.bin', 'detached', 2048]]);
+    expect(checkSend(l).ok).toBe(false); // the detached one must be picked again or removed
+    u.forget();
+    u.stop();
+    expect(u.items.get()).toEqual([]);
+    expect(st.getItem('cordon.uploads.3')).toBeNull();
+    expect(st.getItem('tus::cordon/3/7/big.bin//5000/2::1')).toBeNull();
+    expect(st.getItem('cordon.lang')).toBe('zh');
   });
 });
