@@ -222,12 +222,14 @@ typedef struct chat_att {
     json_t *list;         /* the message's attachments (API JSON) */
     char **ids;
     size_t n;
+    json_t *blocked; /* the first blocked file {id, name}, or NULL */
 } chat_att;
 
 static void att_clear(chat_att *a)
 {
     json_decref(a->findings);
     json_decref(a->list);
+    json_decref(a->blocked);
     for (size_t i = 0; i < a->n; i++)
         free(a->ids[i]);
     free(a->ids);
@@ -320,14 +322,10 @@ static int plan_attachments(const chat_env *e, const chat_caller *who, const cha
         if (v == GUARD_MASK && !f.image)
             v = GUARD_CONFIRM; /* a file that cannot be masked is held (POLICY.md) */
         att_findings(a, &f);
-        if (v == GUARD_BLOCK) {
-            chat_fail(o, 403, "attachment_blocked",
-                      "a file is blocked by the confidentiality policy");
-            o->extra = json_pack("{s:{s:s,s:s,s:O}}", "error", "id", f.id, "name", f.name,
-                                 "findings", a->findings);
-            store_file_clear(&f);
-            return -1;
-        }
+        if (v == GUARD_BLOCK && !a->blocked)
+            /* refused like blocked text (its alert and audit row), then
+             * named as the file's refusal (chat_send_plan) */
+            a->blocked = json_pack("{s:s,s:s}", "id", f.id, "name", f.name);
         if (v > a->verdict) {
             json_t *fs = f.findings ? json_loads(f.findings, 0, NULL) : NULL;
             const char *r = json_string_value(json_object_get(json_array_get(fs, 0), "rule"));
@@ -591,6 +589,13 @@ int chat_send_plan(const chat_env *e, const chat_caller *who, const chat_send_in
     findings = NULL;
     if (rc)
         goto nomem;
+    if (att.blocked && res->verdict == GUARD_BLOCK) {
+        /* a blocked file: the sender is told which and where */
+        chat_fail(&s->base.outcome, 403, "attachment_blocked",
+                  "a file is blocked by the confidentiality policy (rule %s)", res->decided_by);
+        json_object_set_new(att.blocked, "findings", json_incref(att.findings));
+        json_object_set(s->base.outcome.extra, "error", att.blocked);
+    }
     *out = &s->base;
     s = NULL;
     goto done;
@@ -962,6 +967,8 @@ int chat_forward_plan(const chat_env *e, const chat_caller *who, int64_t src_id,
 {
     store_message src = {0};
     chat_forward *f = NULL;
+    const char **att_ids = NULL;
+    size_t n_att = 0;
     char cid[96];
     int rc = -1;
 
@@ -981,12 +988,19 @@ int chat_forward_plan(const chat_env *e, const chat_caller *who, int64_t src_id,
         goto out;
     }
     f->n = n;
+    /* the source's files go along, judged for each target (plan_attachments) */
+    if (forward_attachments(&src, &att_ids, &n_att)) {
+        chat_fail(o, 500, "internal", "out of memory");
+        goto out;
+    }
     for (size_t i = 0; i < n; i++) {
         chat_send_in in = {.conv_id = targets[i],
                            .client_id = cid,
                            .text = src.text,
                            .len = src.text_len,
-                           .forward_of = src.id};
+                           .forward_of = src.id,
+                           .attachments = att_ids,
+                           .n_attachments = n_att};
 
         snprintf(cid, sizeof cid, "%.40s:fwd:%lld:%lld", client_id ? client_id : "auto",
                  (long long)src.id, (long long)targets[i]);
@@ -1000,6 +1014,9 @@ int chat_forward_plan(const chat_env *e, const chat_caller *who, int64_t src_id,
 out:
     chat_forward_free(f);
     store_message_clear(&src);
+    for (size_t i = 0; i < n_att; i++)
+        free((char *)att_ids[i]);
+    free(att_ids);
     return rc;
 }
 
@@ -1021,8 +1038,9 @@ json_t *chat_forward_results(chat_forward *f)
         if (item && o->code)
             json_object_set_new(item, "error",
                                 json_pack("{s:s,s:s}", "code", o->code, "message", o->message));
+        /* recursive: an error's parameters (extra.error) join its code */
         if (item && o->extra)
-            json_object_update(item, o->extra);
+            json_object_update_recursive(item, o->extra);
         json_array_append_new(results, item);
     }
     return json_pack("{s:o}", "results", results);

@@ -128,6 +128,20 @@ static void serve(srv_req *r, srv_worker *w, bool thumb)
     memcpy(id, p, idl);
     id[idl] = 0;
     rc = store_file_visible(w->st, id, r->user.id, &f);
+    if (rc == STORE_NOTFOUND && r->user.role != STORE_ROLE_MEMBER) {
+        /* an officer opens a file from the alert that names it (held and
+         * blocked files included); the opening is audited */
+        int64_t alert_id = 0;
+
+        if (!store_file_in_alert(w->st, id, &alert_id) && !store_file_get(w->st, id, &f)) {
+            char target[64];
+
+            rc = STORE_OK;
+            snprintf(target, sizeof target, "file:%s", id);
+            srv_audit_req(r, w, thumb ? "file.open_thumbnail" : "file.open", target,
+                          json_pack("{s:I,s:s}", "alert", (json_int_t)alert_id, "name", f.name));
+        }
+    }
     if (rc == STORE_NOTFOUND || (thumb && !rc && !f.thumb_hash)) {
         srv_error(r, 404, "not_found", "no such file");
         goto out;

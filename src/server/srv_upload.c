@@ -541,8 +541,7 @@ void srv_h_upload_create(srv_req *r, srv_worker *w)
         srv_error(r, 400, "upload_metadata", "conversation_id must be a number");
         return;
     }
-    if (srv_tus_meta(u->metadata, "filetype", type, sizeof type) < 0)
-        type[0] = 0;
+    /* the declared type is a hint (refusals); the stored one is detected */
     if (srv_tus_meta(u->metadata, "filetype", type, sizeof type))
         type[0] = 0;
     /* The name is shown to others: no control characters, no path. */

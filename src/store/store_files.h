@@ -93,6 +93,7 @@ typedef struct store_files_methods {
     int (*message_files_drop)(store *s, int64_t message_id, store_hashes *gone);
     int (*inspection_get)(store *s, const char *key, char **outcome);
     int (*inspection_put)(store *s, const char *key, const char *outcome, int64_t now);
+    int (*file_in_alert)(store *s, const char *id, int64_t *alert_id);
 } store_files_methods;
 
 void store_upload_clear(store_upload *u);
@@ -191,6 +192,13 @@ static inline int store_inspection_get(store *s, const char *key, char **outcome
 static inline int store_inspection_put(store *s, const char *key, const char *outcome, int64_t now)
 {
     return STORE_FILES_CALL(s, inspection_put, key, outcome, now);
+}
+
+/* An alert whose findings name the file (an officer may open it from
+ * there): STORE_OK with the newest such alert's id, or STORE_NOTFOUND. */
+static inline int store_file_in_alert(store *s, const char *id, int64_t *alert_id)
+{
+    return STORE_FILES_CALL(s, file_in_alert, id, alert_id);
 }
 
 #endif

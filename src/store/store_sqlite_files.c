@@ -586,6 +586,26 @@ static int insp_put(store *s, const char *key, const char *outcome, int64_t now)
     return run(q, st);
 }
 
+static int in_alert(store *s, const char *id, int64_t *alert_id)
+{
+    sq *q = (sq *)s;
+    sqlite3_stmt *st;
+    int r;
+
+    *alert_id = 0;
+    /* the alert's findings carry "file": {"id": ...} (chat_send.c) */
+    st = prep(q, "SELECT a.id FROM alerts a WHERE EXISTS(SELECT 1 FROM json_each(a.findings) j "
+                 "WHERE json_extract(j.value, '$.file.id') = ?1) ORDER BY a.id DESC LIMIT 1");
+    if (!st)
+        return prep_rc(q);
+    sq_bind_text(st, 1, id);
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW)
+        *alert_id = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return r == SQLITE_ROW ? STORE_OK : r == SQLITE_DONE ? STORE_NOTFOUND : sq_rc(q, r);
+}
+
 const store_files_methods sq_files_methods = {
     .version = 1,
     .upload_create = up_create,
@@ -602,4 +622,5 @@ const store_files_methods sq_files_methods = {
     .message_files_drop = mf_drop,
     .inspection_get = insp_get,
     .inspection_put = insp_put,
+    .file_in_alert = in_alert,
 };

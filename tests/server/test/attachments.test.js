@@ -4,7 +4,7 @@
 // and files; who may download what (members, removed members, non-members,
 // external conversations, held and blocked files, recalled messages);
 // photographed marked pages stopped; archives that cannot be inspected.
-const { test } = require('node:test');
+const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -26,7 +26,9 @@ with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:
 fs.writeFileSync(path.join(dir, 'secret.txt'), '机密★10年 the plan\n');
 const zipped = spawnSync('zip', ['-q', '-j', '-P', 'pw', path.join(dir, 'locked.zip'), path.join(dir, 'secret.txt')]);
 
-const w = world({ a: {}, b: {}, c: {}, x: { external: true } });
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const w = world({ a: {}, b: {}, c: {}, x: { external: true }, o: { role: 'officer' } });
 
 const b64 = (s) => Buffer.from(String(s)).toString('base64');
 const TUS = { 'Tus-Resumable': '1.0.0' };
@@ -117,6 +119,18 @@ test('a photographed marked page is stopped: blocked upload, the send refused na
   // nobody but the sender can fetch it
   assert.equal((await download(w.b, up.file_id)).status, 404);
   assert.equal((await download(w.a, up.file_id)).status, 200);
+  // the officers' alert names the file (name, type, size, where), and an
+  // officer may open it from there: audited
+  const alerts = await w.o.ok('GET', `/alerts?conversation_id=${conv.id}`);
+  const al = alerts.alerts.find((x) => x.verdict === 'block');
+  assert.ok(al, JSON.stringify(alerts));
+  const ff = al.findings.find((f) => f.file && f.file.id === up.file_id);
+  assert.ok(ff, JSON.stringify(al.findings));
+  assert.deepEqual({ name: ff.file.name, mime: ff.file.mime }, { name: 'IMG_0001.jpg', mime: 'image/jpeg' });
+  assert.ok(ff.file.size > 0 && ff.location.startsWith('IMG_0001.jpg'));
+  assert.equal((await download(w.o, up.file_id)).status, 200, 'the officer opens it');
+  const audit = await w.o.ok('GET', '/audit?limit=200');
+  assert.ok(audit.entries.some((e) => e.event === 'file.open' && e.target === `file:${up.file_id}`), 'file.open audited');
   const h = await history(w.b, conv.id);
   assert.ok(!h.text.includes('IMG_0001'), 'nothing of it in history');
 });
@@ -181,4 +195,21 @@ test('base64 smuggling in the text is still caught next to a file', async () => 
   const smuggled = Buffer.from('密级：机密★10年\n内部资料 the plan\n'.repeat(20)).toString('base64');
   const r = await sendFiles(w.a, conv.id, [up.file_id], `data: ${smuggled}`);
   assert.ok([403, 409].includes(r.status), `${r.status} ${r.text}`);
+});
+
+test('a forward carries the files, judged for each target', async () => {
+  const src = await conversation(w.a, [w.b], { title: 'att-fwd-src' });
+  const dst = await conversation(w.b, [w.c], { title: 'att-fwd-dst' });
+  const ext = await conversation(w.b, [w.x], { title: 'att-fwd-ext' });
+  const up = await uploadFile(w.a, src.id, Buffer.from('forward me\n'.repeat(50)), 'fwd.txt');
+  const m = await sendFiles(w.a, src.id, [up.file_id], 'have a look');
+  assert.equal(m.status, 201, m.text);
+  const r = await w.b.ok('POST', `/messages/${m.body.message.id}/forward`, { conversation_ids: [dst.id, ext.id], client_id: 'fwd-att' }, 200);
+  const byConv = Object.fromEntries(r.results.map((x) => [x.conversation_id, x]));
+  assert.equal(byConv[dst.id].status, 201, JSON.stringify(byConv[dst.id]));
+  assert.equal(byConv[dst.id].message.attachments[0].id, up.file_id);
+  assert.equal((await download(w.c, up.file_id)).status, 200, 'a member of the target downloads it');
+  assert.equal(byConv[ext.id].status, 409, 'not judged for outsiders: refused');
+  assert.equal(byConv[ext.id].error.code, 'attachment_not_ready');
+  assert.equal((await download(w.x, up.file_id)).status, 404);
 });

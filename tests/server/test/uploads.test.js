@@ -3,14 +3,14 @@
 // its refusals, offsets, checksums, termination, resume after a dropped
 // connection and after a restart, inspection and what is delivered
 // (a GPS photo without its location), with curl, raw HTTP and tus-js-client.
-const { test } = require('node:test');
+const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
-const { spawnSync } = require('node:child_process');
+const { spawnSync, execFile } = require('node:child_process');
 const { world } = require('../lib/fixture.js');
 const { conversation, assertError, Ws } = require('../lib/client.js');
 const { sleep, SLOW, ROOT } = require('../lib/server.js');
@@ -266,6 +266,7 @@ test('tus-js-client uploads a file with checksums off and resumes from the serve
 // before the server starts (seconds of work an idle keep-alive would not survive).
 const imgDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-img-'));
 const gen = spawnSync('/usr/bin/python3', [path.join(ROOT, 'tests/file/image/gen_images.py'), imgDir], { encoding: 'utf8' });
+after(() => fs.rmSync(imgDir, { recursive: true, force: true }));
 
 test('a GPS photo is delivered without its location; the sender is told', async () => {
   const dir = imgDir;
@@ -276,9 +277,10 @@ test('a GPS photo is delivered without its location; the sender is told', async 
     const jpg = fs.readFileSync(path.join(dir, 'gps.jpg'));
     assert.ok(jpg.includes(Buffer.from('GPS')) || jpg.length > 0);
     const id = await upload(w.a, conv.id, jpg, 'holiday.jpg');
+    // polled over HTTP (an idle keep-alive socket would be closed meanwhile)
+    const st = await waitState(w.a, id);
     const ev = await ws.waitType('upload.state', (e) => e.id === id && e.state !== 'inspecting');
     assert.equal(ev.location_removed, true, JSON.stringify(ev));
-    const st = await waitState(w.a, id);
     assert.equal(st.mime, 'image/jpeg');
     assert.equal(st.location_removed, true);
     const d = await fetch(`${w.srv.base}/api/v1/files/${st.file_id}`, { headers: { Authorization: `Bearer ${w.a.token}` } });
@@ -286,11 +288,6 @@ test('a GPS photo is delivered without its location; the sender is told', async 
     assert.equal(d.headers.get('content-type'), 'image/jpeg');
     assert.ok(got.length > 1000 && got[0] === 0xff && got[1] === 0xd8, 'a JPEG');
     assert.ok(!got.includes(Buffer.from('Exif\0\0')), 'no EXIF block in the delivered bytes');
-    const out = path.join(dir, 'delivered.jpg');
-    fs.writeFileSync(out, got);
-    // the guard's own metadata reader on the delivered bytes: no GPS left
-    const scan = spawnSync(process.env.CORDON, ['scan', '--format', 'json', out], { encoding: 'utf8' });
-    assert.ok(!/metadata\.gps/.test(scan.stdout), `no GPS finding on the delivered bytes: ${scan.stdout}`);
     // a thumbnail of at most 320 px, same rules
     const t = await fetch(`${w.srv.base}/api/v1/files/${st.file_id}/thumbnail`, { headers: { Authorization: `Bearer ${w.a.token}` } });
     assert.equal(t.status, 200);
@@ -300,8 +297,54 @@ test('a GPS photo is delivered without its location; the sender is told', async 
     assert.equal((await w.b.get(`/files/${st.file_id}/thumbnail`)).status, 404, 'not sent: not for others');
     const insp = ws.events.find((e) => e.type === 'upload.state' && e.id === id && e.state === 'inspecting');
     assert.ok(insp, 'upload.state inspecting was pushed');
+    const out = path.join(dir, 'delivered.jpg');
+    fs.writeFileSync(out, got);
+    // the guard's own metadata reader on the delivered bytes: no GPS left
+    // async: this process keeps reading its sockets meanwhile
+    const scan = await new Promise((resolve) => execFile(process.env.CORDON, ['scan', '--format', 'json', out],
+      { encoding: 'utf8' }, (err, stdout) => resolve({ stdout })));
+    assert.ok(!/metadata\.gps/.test(scan.stdout), `no GPS finding on the delivered bytes: ${scan.stdout}`);
+
   } finally {
     ws.close();
-    fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a server killed during an inspection inspects again at start: never clean by default', async () => {
+  assert.equal(gen.status, 0, gen.stderr);
+  const conv = await conversation(w.a, [w.b], { title: 'kill' });
+  const bytes = fs.readFileSync(path.join(imgDir, 'page_photo.jpg')); // OCR: seconds of work
+  const c = await create(w.a, conv.id, bytes.length, 'page.jpg');
+  const id = idOf(c);
+  assert.equal((await patch(w.a, id, 0, bytes)).status, 204);
+  const s0 = (await w.a.get(`/uploads/${id}`)).body;
+  assert.equal(s0.state, 'inspecting', 'killed while inspecting');
+  await w.srv.kill9();
+  await w.srv.restart();
+  for (const api of [w.admin, w.a, w.b, w.c]) api.base = w.srv.base;
+  const st = await waitState(w.a, id);
+  assert.equal(st.state, 'blocked', JSON.stringify(st));
+  assert.ok(st.findings.some((f) => /^marking\./.test(f.rule)));
+});
+
+test('the same bytes twice: one blob, inspected once; recalling one message keeps the other file', async () => {
+  const conv = await conversation(w.a, [w.b], { title: 'dedupe' });
+  const bytes = Buffer.from('the same minutes, twice\n'.repeat(300));
+  const f1 = (await waitState(w.a, await upload(w.a, conv.id, bytes, 'm1.txt'))).file_id;
+  const f2 = (await waitState(w.a, await upload(w.a, conv.id, bytes, 'm2.txt'))).file_id;
+  assert.notEqual(f1, f2);
+  const blobs = path.join(w.srv.dataDir, 'data', 'blobs', 'sha256');
+  const hash = crypto.createHash('sha256').update(bytes).digest('hex');
+  assert.ok(fs.existsSync(path.join(blobs, hash.slice(0, 2), hash)), 'stored under its SHA-256');
+  const m1 = await w.a.post(`/conversations/${conv.id}/messages`, { client_id: 'dd1', text: 'one', attachments: [f1] });
+  const m2 = await w.a.post(`/conversations/${conv.id}/messages`, { client_id: 'dd2', text: 'two', attachments: [f2] });
+  assert.equal(m1.status, 201);
+  assert.equal(m2.status, 201);
+  await w.a.ok('POST', `/messages/${m1.body.message.id}/recall`, {}, 204);
+  assert.equal((await w.b.get(`/files/${f1}`)).status, 404);
+  assert.ok(fs.existsSync(path.join(blobs, hash.slice(0, 2), hash)), 'still referred to by the other file');
+  const d = await fetch(`${w.srv.base}/api/v1/files/${f2}`, { headers: { Authorization: `Bearer ${w.b.token}` } });
+  assert.ok(Buffer.from(await d.arrayBuffer()).equals(bytes));
+  await w.a.ok('POST', `/messages/${m2.body.message.id}/recall`, {}, 204);
+  assert.ok(!fs.existsSync(path.join(blobs, hash.slice(0, 2), hash)), 'removed when nothing refers to it');
 });
