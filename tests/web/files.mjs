@@ -13,7 +13,7 @@
 //    photo ("位置信息已移除", the recipient's bytes without EXIF), a marked
 //    page blocked with what was found and where, a numbered copy held for a
 //    justification and then sent with one;
-//  - the recipient's timeline: thumbnails, the viewer (Escape, arrows,
+//  - the recipient's timeline: two images in one message, thumbnails, the viewer (Escape, arrows,
 //    swipe down on a phone), a file card and its download;
 //  - the conversation at 1280×800 and 390×844 (touch, attach through the
 //    phone's picker) in zh-CN and English; no English inside zh-CN.
@@ -121,10 +121,11 @@ await login(B, 'bob');
 await openGroup(A);
 await openGroup(B);
 
-await test('attach from the picker: a clean image is checked, then sent, and the other side sees its thumbnail', async () => {
-  await A.locator('[data-testid=file-input]').setInputFiles(fix('plain_text.png'));
+await test('attach two images from the picker: each is checked, then both go in one message, and the other side sees the thumbnails', async () => {
+  await A.locator('[data-testid=file-input]').setInputFiles([fix('plain_text.png'), fix('nometa.jpg')]);
   const it = item(A, 'plain_text.png');
   await it.waitFor();
+  await stateOf(A, 'nometa.jpg', 'ready');
   const ready = await stateOf(A, 'plain_text.png', 'ready');
   const st = await ready.locator('[data-testid=upload-state]').textContent();
   expectTrue(st.includes('未发现敏感内容'), `clean state: ${st}`);
@@ -132,7 +133,8 @@ await test('attach from the picker: a clean image is checked, then sent, and the
   await sendDraft(A, '通知的照片');
   const m = lastMsg(B);
   await B.waitForFunction(() => [...document.querySelectorAll('[data-testid=message]')].some((x) => x.textContent.includes('通知的照片') && x.querySelector('[data-testid=att-image] img')));
-  const img = m.locator('[data-testid=att-image] img');
+  expectTrue(await m.locator('[data-testid=att-image]').count() === 2, 'two images in one message');
+  const img = m.locator('[data-testid=att-image] img').first();
   await B.waitForFunction((el) => el.complete && el.naturalWidth > 0, await img.elementHandle());
   // The server's thumbnail when it made one (the attachment says so), else the image itself.
   const src = await img.getAttribute('src');
@@ -306,7 +308,7 @@ await test('a file card with name, size and type, and its download', async () =>
   expectTrue(fs.readFileSync(p, 'utf8') === fs.readFileSync(NOTE, 'utf8'), 'the bytes downloaded are the file');
 });
 
-await test('the viewer: opens the full image, Escape closes, a swipe down closes on the phone', async () => {
+await test('the viewer: opens the full image, arrows and a swipe turn, Escape closes, a swipe down closes on the phone', async () => {
   await B.locator('[data-testid=att-image]').first().click();
   const v = B.locator('[data-testid=viewer]');
   await v.waitFor();
@@ -314,6 +316,17 @@ await test('the viewer: opens the full image, Escape closes, a swipe down closes
   await B.waitForFunction((el) => el.complete && el.naturalWidth > 0, await img.elementHandle());
   expectTrue(/\/api\/v1\/files\/[^/?]+\?inline=1$/.test(await img.getAttribute('src')), 'the full image inline');
   await shot(B, '10-viewer-phone-zh');
+  // two images in that message: arrows and a sideways swipe turn
+  const first = await img.getAttribute('src');
+  await B.keyboard.press('ArrowRight');
+  await B.waitForFunction((s) => document.querySelector('[data-testid=viewer-img]').getAttribute('src') !== s, first);
+  await B.evaluate(() => {
+    const el = document.querySelector('[data-testid=viewer]');
+    const t = (x) => new Touch({ identifier: 2, target: el, clientX: x, clientY: 400 });
+    el.dispatchEvent(new TouchEvent('touchstart', { touches: [t(300)], changedTouches: [t(300)], bubbles: true }));
+    el.dispatchEvent(new TouchEvent('touchend', { touches: [], changedTouches: [t(120)], bubbles: true }));
+  });
+  await B.waitForFunction((s) => document.querySelector('[data-testid=viewer-img]').getAttribute('src') === s, first);
   await B.keyboard.press('Escape');
   await v.waitFor({ state: 'detached' });
   await B.locator('[data-testid=att-image]').first().click();
