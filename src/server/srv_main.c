@@ -363,6 +363,10 @@ static int start_lws(srv *s)
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         info.ssl_cert_filepath = cfg->tls_cert;
         info.ssl_private_key_filepath = cfg->tls_key;
+        /* HTTP/1.1 only: lws 4.1 reads custom request headers (tus's
+         * Upload-Offset, Upload-Length...) on HTTP/1 connections only, so
+         * an h2 client could never upload (docs/SERVER.md, "Uploads"). */
+        info.alpn = "http/1.1";
     }
     /* libev: lws' plugin (libwebsockets-evlib-ev) joins our libev loop
      * (epoll). lws' own loop calls poll() over every socket on each service
