@@ -313,6 +313,75 @@ static int state_of(const char *verdict, bool image)
     return STORE_UP_READY;
 }
 
+/* The inspected file and the upload's new state, in one transaction: a
+ * file row (with its thumbnail when the image got one) for bytes that were
+ * committed to the blob store (hash non-NULL), or only the upload's outcome
+ * for bytes that are gone. *state: where the upload ended. Returns 0, or -1
+ * (logged): the upload stays "inspecting" and is inspected again at the
+ * next start. */
+static int record(insp_thread *t, store_upload *up, json_t *outcome, const char *verdict,
+                  const char *hash, bool stripped, store_up_state *state)
+{
+    srv *s = t->in->srv;
+    blob_store *b = srv_uploads_blobs(s);
+    const char *id = up->id;
+    char fid[SRV_UP_ID_LEN + 1], thumb[BLOB_HASH_LEN + 1] = "";
+    unsigned char fidb[SRV_UP_ID_LEN / 2];
+    int64_t thumb_size = 0, bsize = 0;
+    int rc, tw = 0, th = 0;
+    blob_reader *rd = NULL;
+    store_file f = {0};
+    char *text = NULL;
+
+    free(up->outcome);
+    up->outcome = json_dumps(outcome, JSON_COMPACT);
+    if (!hash) {
+        store_upload_update(t->st, id, STORE_UP_BLOCKED, up->outcome, NULL);
+        *state = STORE_UP_BLOCKED;
+        return 0;
+    }
+    randombytes_buf(fidb, sizeof fidb);
+    sodium_bin2hex(fid, sizeof fid, fidb, sizeof fidb);
+    if (!blob_open(b, hash, &rd, &bsize))
+        blob_reader_close(rd);
+    if (stripped && strcmp(verdict, "block") &&
+        !thumbnail(s, id, hash, bsize, thumb, &thumb_size, &tw, &th))
+        SRV_DEBUG("inspect", "%s: thumbnail %dx%d", id, tw, th);
+    text = json_dumps(json_object_get(outcome, "findings"), JSON_COMPACT);
+    f = (store_file){.id = fid,
+                     .owner_id = up->user_id,
+                     .conv_id = up->conv_id,
+                     .hash = (char *)hash,
+                     .name = up->filename,
+                     .mime = (char *)(json_string_value(json_object_get(outcome, "mime"))
+                                          ?: "application/octet-stream"),
+                     .size = bsize,
+                     .image = stripped,
+                     .location_removed = json_is_true(json_object_get(outcome, "location_removed")),
+                     .state = state_of(verdict, stripped),
+                     .thumb_hash = thumb[0] ? thumb : NULL,
+                     .width = tw,
+                     .height = th,
+                     .verdict = (char *)verdict,
+                     .findings = text,
+                     .created_at = srv_now_ms()};
+    rc = store_tx_begin(t->st);
+    if (!rc)
+        rc = store_file_create(t->st, &f, bsize, thumb_size);
+    if (!rc)
+        rc = store_upload_update(t->st, id, f.state, up->outcome, fid);
+    rc = rc ? (store_tx_rollback(t->st), rc) : store_tx_commit(t->st);
+    free(text);
+    if (rc) {
+        SRV_ERROR("inspect", "%s: store: %s", id, store_strerror(rc));
+        return -1;
+    }
+    free(up->file_id);
+    up->file_id = strdup(fid);
+    *state = f.state;
+    return 0;
+}
+
 static void inspect(insp_thread *t, const char *id)
 {
     srv *s = t->in->srv;
@@ -320,16 +389,13 @@ static void inspect(insp_thread *t, const char *id)
     store_upload up = {0};
     store_conv conv = {0};
     json_t *outcome = NULL;
-    char raw[65], key[160], rules[33], hash[BLOB_HASH_LEN + 1], fid[SRV_UP_ID_LEN + 1];
-    unsigned char fidb[SRV_UP_ID_LEN / 2];
+    char raw[65], key[160], rules[33], hash[BLOB_HASH_LEN + 1];
     char *cached = NULL, *text = NULL;
     const char *verdict;
     guard_scope scope;
     bool stripped = false, dup;
-    int fd = -1, rc, tw = 0, th = 0;
-    char thumb[BLOB_HASH_LEN + 1] = "";
-    int64_t thumb_size = 0;
-    store_file f = {0};
+    int fd = -1;
+    store_up_state state;
 
     if (store_upload_get(t->st, id, &up) || up.state != STORE_UP_INSPECTING)
         goto out;
@@ -384,60 +450,11 @@ decided:
             goto out;
         }
     }
-    randombytes_buf(fidb, sizeof fidb);
-    sodium_bin2hex(fid, sizeof fid, fidb, sizeof fidb);
-    if (fd >= 0) {
-        int64_t bsize = 0;
-        blob_reader *rd = NULL;
-
-        if (!blob_open(b, hash, &rd, &bsize))
-            blob_reader_close(rd);
-        if (stripped && strcmp(verdict, "block") &&
-            !thumbnail(s, id, hash, bsize, thumb, &thumb_size, &tw, &th))
-            SRV_DEBUG("inspect", "%s: thumbnail %dx%d", id, tw, th);
-        text = json_dumps(json_object_get(outcome, "findings"), JSON_COMPACT);
-        f = (store_file){.id = fid,
-                         .owner_id = up.user_id,
-                         .conv_id = up.conv_id,
-                         .hash = hash,
-                         .name = up.filename,
-                         .mime = (char *)(json_string_value(json_object_get(outcome, "mime"))
-                                              ?: "application/octet-stream"),
-                         .size = bsize,
-                         .image = stripped,
-                         .location_removed =
-                             json_is_true(json_object_get(outcome, "location_removed")),
-                         .state = state_of(verdict, stripped),
-                         .thumb_hash = thumb[0] ? thumb : NULL,
-                         .width = tw,
-                         .height = th,
-                         .verdict = (char *)verdict,
-                         .findings = text,
-                         .created_at = srv_now_ms()};
-        free(up.outcome);
-        up.outcome = json_dumps(outcome, JSON_COMPACT);
-        rc = store_tx_begin(t->st);
-        if (!rc)
-            rc = store_file_create(t->st, &f, bsize, thumb_size);
-        if (!rc)
-            rc = store_upload_update(t->st, id, f.state, up.outcome, fid);
-        rc = rc ? (store_tx_rollback(t->st), rc) : store_tx_commit(t->st);
-        free(text);
-        if (rc) {
-            SRV_ERROR("inspect", "%s: store: %s", id, store_strerror(rc));
-            goto out;
-        }
-        free(up.file_id);
-        up.file_id = strdup(fid);
-    } else {
-        free(up.outcome);
-        up.outcome = json_dumps(outcome, JSON_COMPACT);
-        store_upload_update(t->st, id, STORE_UP_BLOCKED, up.outcome, NULL);
-        f.state = STORE_UP_BLOCKED;
-    }
+    if (record(t, &up, outcome, verdict, fd >= 0 ? hash : NULL, stripped, &state))
+        goto out;
     if (stripped)
         blob_stage_delete(b, id); /* the bytes with metadata go */
-    up.state = f.state;
+    up.state = state;
     SRV_INFO("inspect", "upload %s: %s (%s)", id, store_up_state_name(up.state), verdict);
     announce(s, &up, up.length);
 out:
