@@ -285,7 +285,7 @@ await test('removing a file from the draft ends its upload on the server', async
   await item(A, BIGNAME).locator('[data-testid=upload-remove]').click();
   await A.waitForFunction(() => !document.querySelector('[data-testid=upload-tray]'));
   let st = 0;
-  for (let i = 0; i < 20 && st !== 404; i++) {
+  for (let i = 0; i < 60 && st !== 404; i++) { // up to 12 s: a loaded CI machine
     st = (await uploadInfo(bigId)).status;
     if (st !== 404) await A.waitForTimeout(200);
   }
