@@ -794,6 +794,9 @@ static void commit_messages(chat_send **msgs, size_t n, store *st)
         if (s->m.burn)
             s->m.burn_deadline = s->m.now + (int64_t)s->chat->lim.burn_unopened_seconds * 1000;
         m[i] = s->m;
+        /* its files, linked in the same transaction */
+        m[i].attachments = (const char *const *)s->att_ids;
+        m[i].n_attachments = s->n_att;
     }
     for (int attempt = 0; attempt < BUSY_RETRIES; attempt++) {
         rc = store_message_append_batch(st, m, n, out, rcs, dup);
@@ -812,6 +815,8 @@ done:
         if (s->rc == STORE_OK) {
             s->out = out[i]; /* moves the strings */
             s->duplicate = dup[i];
+            if (!dup[i] && s->n_att && !s->out.attachments)
+                s->out.attachments = strdup(s->att_json);
             if (!dup[i] && s->chat->stats)
                 atomic_fetch_add_explicit(&s->chat->stats->stored, 1, memory_order_relaxed);
         } else if (out)
@@ -821,27 +826,6 @@ done:
     free(out);
     free(rcs);
     free(dup);
-}
-
-/* The files of a stored message. After its transaction: a crash between
- * the two leaves the message without them (never a file delivered
- * without its message). */
-static void commit_attachments(chat_send *s, store *st)
-{
-    int rc = STORE_BUSY;
-
-    if (!s->has_message || s->rc || !s->n_att || s->out.attachments)
-        return; /* nothing to link, or a repeat already linked */
-    for (int attempt = 0; rc == STORE_BUSY && attempt < BUSY_RETRIES; attempt++) {
-        if (attempt)
-            retry_pause();
-        rc = store_message_files_set(st, s->out.id, (const char *const *)s->att_ids, s->n_att);
-    }
-    if (rc)
-        chat_log(s->chat, CHAT_LOG_ERROR, "writer", "attachments of message %lld: %s",
-                 (long long)s->out.id, store_strerror(rc));
-    else
-        s->out.attachments = strdup(s->att_json);
 }
 
 static void send_commit(chat_commit **items, size_t n, store *st)
@@ -874,8 +858,6 @@ static void send_commit(chat_commit **items, size_t n, store *st)
     if (k)
         commit_messages(msgs, k, st);
     free(msgs);
-    for (size_t i = 0; i < n; i++)
-        commit_attachments((chat_send *)items[i], st);
 }
 
 /* ==== 3. publish, on the writer after the commit ============================ */

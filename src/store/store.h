@@ -387,6 +387,10 @@ typedef struct store_message_new {
     int64_t burn_deadline;
     int64_t reminder_id;
     int64_t reminder_next_at;
+    /* Optional: the files the message delivers (file ids, schema 5), linked
+     * in the message's own transaction (store_message_files_set). */
+    const char *const *attachments;
+    size_t n_attachments;
 } store_message_new;
 
 /* ----- reminders (schema version 7) ----- */
