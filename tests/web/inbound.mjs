@@ -58,6 +58,9 @@ async function login(page, user) {
   await page.locator('#login-id').fill(user);
   await page.locator('#login-pw').fill(PW);
   await page.locator('button[type=submit]').click();
+  // signed in (the list is there) before the test navigates: a hash change
+  // during the sign-in request left the page on the sign-in form
+  await page.locator('.tabs, [data-testid=conv-list], nav').first().waitFor();
 }
 const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
 const DESKTOP = { width: 1280, height: 800 };
