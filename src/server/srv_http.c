@@ -304,6 +304,11 @@ static int write_answer(srv *s, srv_conn *c, struct lws *wsi)
                                                      (const unsigned char *)r->set_cookie,
                                                      (int)strlen(r->set_cookie), &p, end))
         goto out;
+    if (r->content_disposition &&
+        add_header(wsi, "content-disposition:", r->content_disposition, &p, end))
+        goto out;
+    if (r->next_cursor && add_header(wsi, "x-cordon-next-cursor:", r->next_cursor, &p, end))
+        goto out;
     if (r->retry_after) {
         snprintf(ra, sizeof ra, "%d", r->retry_after);
         if (lws_add_http_header_by_name(wsi, (const unsigned char *)"retry-after:",

@@ -292,6 +292,21 @@ typedef struct store_spread_query {
 
 #define STORE_SPREAD_MAX 5000
 
+/* One page of a compliance export (store_message_export,
+ * store_audit_covering; docs/AUDIT.md "Compliance export"): the messages of
+ * a conversation, or those a user sent, created in [from, to), and the
+ * audit entries of the same period and target. Pages go in id (seq) order
+ * after `after`, so an export never holds more than a page. */
+typedef struct store_export_query {
+    int64_t conv_id;  /* exactly one of conv_id and user_id is > 0 */
+    int64_t user_id;  /* the sender (messages); actor, target or message sender (audit) */
+    int64_t from, to; /* ms, from < to */
+    int64_t after;    /* cursor: the last message id / audit seq of the previous page (0) */
+    int limit;        /* 1..STORE_EXPORT_PAGE_MAX; 0 = STORE_EXPORT_PAGE_MAX */
+} store_export_query;
+
+#define STORE_EXPORT_PAGE_MAX 500
+
 /* Counting alerts for the early-warning rules (store_alert_count). Zero
  * fields do not filter. */
 typedef struct store_alert_count_query {
@@ -731,6 +746,9 @@ struct store_methods {
                      bool *first);
     int (*burn_due)(store *s, int64_t now, int64_t *ids, size_t cap, size_t *n_out);
     int (*burn_destroy)(store *s, int64_t msg_id);
+    /* Appended for the compliance export (no schema change). */
+    int (*message_export)(store *s, const store_export_query *q, store_messages *out);
+    int (*audit_covering)(store *s, const store_export_query *q, store_audit_entries *out);
 };
 
 /* ------------------------------------------------------ memory helpers */
@@ -1299,6 +1317,24 @@ static inline int store_burn_due(store *s, int64_t now, int64_t *ids, size_t cap
 static inline int store_burn_destroy(store *s, int64_t msg_id)
 {
     return s->methods->burn_destroy ? s->methods->burn_destroy(s, msg_id) : STORE_VERSION;
+}
+
+/* A page of the messages a compliance export covers (store_export_query),
+ * in id order, recalled and contained ones included (text NULL). out->n <
+ * limit means the last page. STORE_INVAL on a bad query. */
+static inline int store_message_export(store *s, const store_export_query *q, store_messages *out)
+{
+    return s->methods->message_export ? s->methods->message_export(s, q, out) : STORE_VERSION;
+}
+
+/* A page of the audit entries of the export's period and target, in seq
+ * order: for a conversation, entries whose target is the conversation or
+ * one of its messages; for a user, entries the user made or whose target is
+ * the user or a message the user sent. out->n < limit means the last page. */
+static inline int store_audit_covering(store *s, const store_export_query *q,
+                                     store_audit_entries *out)
+{
+    return s->methods->audit_covering ? s->methods->audit_covering(s, q, out) : STORE_VERSION;
 }
 
 #endif
