@@ -99,16 +99,14 @@ void chat_export_target(const chat_export_req *q, char *buf, size_t cap)
 
 json_t *chat_export_audit_detail(const chat_export_req *q, const chat_export_result *res)
 {
-    return json_pack("{s:s,s:o,s:o,s:I,s:I,s:s,s:I,s:I,s:I,s:o,s:b}", "reason",
-                     q->reason ? q->reason : "", "conversation_id",
-                     q->conv_id > 0 ? json_integer(q->conv_id) : json_null(), "user_id",
-                     q->user_id > 0 ? json_integer(q->user_id) : json_null(), "from",
-                     (json_int_t)q->from, "to", (json_int_t)q->to, "format",
-                     q->format == CHAT_EXPORT_EML ? "eml" : "jsonl", "messages",
-                     (json_int_t)res->messages, "recalled", (json_int_t)res->recalled,
-                     "audit_entries", (json_int_t)res->audit_entries, "cursor",
-                     q->cursor && *q->cursor ? json_string(q->cursor) : json_null(), "more",
-                     res->more);
+    return json_pack(
+        "{s:s,s:o,s:o,s:I,s:I,s:s,s:I,s:I,s:I,s:o,s:b}", "reason", q->reason ? q->reason : "",
+        "conversation_id", q->conv_id > 0 ? json_integer(q->conv_id) : json_null(), "user_id",
+        q->user_id > 0 ? json_integer(q->user_id) : json_null(), "from", (json_int_t)q->from, "to",
+        (json_int_t)q->to, "format", q->format == CHAT_EXPORT_EML ? "eml" : "jsonl", "messages",
+        (json_int_t)res->messages, "recalled", (json_int_t)res->recalled, "audit_entries",
+        (json_int_t)res->audit_entries, "cursor",
+        q->cursor && *q->cursor ? json_string(q->cursor) : json_null(), "more", res->more);
 }
 
 /* ---- output -------------------------------------------------------------- */
@@ -162,8 +160,8 @@ static const char *user_name(ex *x, int64_t id)
     if (s->name && s->id == id)
         return s->name;
     if (!store_user_get(x->st, id, &u) && u.login)
-        snprintf(buf, sizeof buf, "%s (%s)", u.display_name && *u.display_name ? u.display_name : u.login,
-                 u.login);
+        snprintf(buf, sizeof buf, "%s (%s)",
+                 u.display_name && *u.display_name ? u.display_name : u.login, u.login);
     else
         snprintf(buf, sizeof buf, "user %" PRId64, id);
     store_user_clear(&u);
@@ -371,8 +369,8 @@ static int eml_message(ex *x, const store_message *m)
     header_int(msg, "X-Cordon-Conversation-Id", m->conv_id);
     header_int(msg, "X-Cordon-Sender-Id", m->sender_id);
     g_mime_object_set_header(GMIME_OBJECT(msg), "X-Cordon-State", state, NULL);
-    g_mime_object_set_header(GMIME_OBJECT(msg), "X-Cordon-Verdict",
-                             m->verdict ? m->verdict : "", NULL);
+    g_mime_object_set_header(GMIME_OBJECT(msg), "X-Cordon-Verdict", m->verdict ? m->verdict : "",
+                             NULL);
     if (m->masked)
         g_mime_object_set_header(GMIME_OBJECT(msg), "X-Cordon-Masked", "yes", NULL);
     if (m->justification && *m->justification && has_text(m))

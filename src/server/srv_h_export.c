@@ -47,9 +47,8 @@ static void refuse(srv_req *r, const char *code)
 
 void srv_h_export(srv_req *r, srv_worker *w)
 {
-    char reason[CHAT_EXPORT_REASON_MAX + 2], format[16] = "jsonl",
-                                             cursor[CHAT_EXPORT_CURSOR_LEN] = "", target[48],
-                                             disp[128];
+    char reason[CHAT_EXPORT_REASON_MAX + 2],
+        format[16] = "jsonl", cursor[CHAT_EXPORT_CURSOR_LEN] = "", target[48], disp[128];
     chat_export_req q = {0};
     chat_export_result res = {0};
     const char *bad;
@@ -60,7 +59,8 @@ void srv_h_export(srv_req *r, srv_worker *w)
     reason[0] = 0;
     if (srv_query_int(r, "conversation_id", &q.conv_id) < 0 ||
         srv_query_int(r, "user_id", &q.user_id) < 0 || srv_query_int(r, "from", &q.from) < 0 ||
-        srv_query_int(r, "to", &q.to) < 0 || srv_query_str(r, "format", format, sizeof format) < 0 ||
+        srv_query_int(r, "to", &q.to) < 0 ||
+        srv_query_str(r, "format", format, sizeof format) < 0 ||
         srv_query_str(r, "cursor", cursor, sizeof cursor) < 0)
         goto out;
     rc = srv_query_str(r, "reason", reason, sizeof reason);
@@ -105,8 +105,8 @@ void srv_h_export(srv_req *r, srv_worker *w)
         goto out;
     }
     r->status = 200;
-    r->content_type = q.format == CHAT_EXPORT_EML ? "application/mbox"
-                                                  : "application/x-ndjson; charset=utf-8";
+    r->content_type =
+        q.format == CHAT_EXPORT_EML ? "application/mbox" : "application/x-ndjson; charset=utf-8";
     snprintf(disp, sizeof disp, "attachment; filename=\"cordon-export-%s-%s%s.%s\"",
              q.conv_id ? "conversation" : "user", target + (q.conv_id ? 13 : 5),
              cursor[0] ? "-cont" : "", q.format == CHAT_EXPORT_EML ? "mbox" : "jsonl");

@@ -1332,7 +1332,7 @@ static inline int store_message_export(store *s, const store_export_query *q, st
  * one of its messages; for a user, entries the user made or whose target is
  * the user or a message the user sent. out->n < limit means the last page. */
 static inline int store_audit_covering(store *s, const store_export_query *q,
-                                     store_audit_entries *out)
+                                       store_audit_entries *out)
 {
     return s->methods->audit_covering ? s->methods->audit_covering(s, q, out) : STORE_VERSION;
 }

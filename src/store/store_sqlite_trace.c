@@ -34,8 +34,8 @@ int sq_message_spread(store *s, const store_spread_query *qy, store_messages *ou
 
 int sq_export_bind(sqlite3_stmt *st, const store_export_query *q)
 {
-    if ((q->conv_id > 0) == (q->user_id > 0) || q->from >= q->to || q->after < 0 ||
-        q->limit < 0 || q->limit > STORE_EXPORT_PAGE_MAX)
+    if ((q->conv_id > 0) == (q->user_id > 0) || q->from >= q->to || q->after < 0 || q->limit < 0 ||
+        q->limit > STORE_EXPORT_PAGE_MAX)
         return STORE_INVAL;
     sqlite3_bind_int64(st, 1, q->conv_id > 0 ? q->conv_id : q->user_id);
     sqlite3_bind_int64(st, 2, q->after);
