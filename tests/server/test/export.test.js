@@ -266,3 +266,37 @@ test('20,000 messages: paged with a cursor, every message once, server memory bo
   assert.equal(rows.length, pages.length, 'one audit row per page');
   assert.equal(rows.reduce((a, e) => a + e.detail.messages, 0), N);
 });
+
+test('cordon export: the operator on the machine writes the same export into a new 0600 file, audited', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-export-cli-'));
+  try {
+    const out = path.join(dir, 'conv.jsonl');
+    const args = ['export', '--data', w.srv.storeDir, '--conversation', String(s.conv.id), '--from', String(s.from), '--to', String(s.to)];
+    const noReason = w.srv.cli([...args, out]);
+    assert.equal(noReason.status, 2, noReason.stderr);
+    assert.match(noReason.stderr, /--reason is required/);
+    assert.ok(!fs.existsSync(out), 'nothing written without a reason');
+    const r = w.srv.cli([...args, '--reason', '法务保全', out]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(fs.statSync(out).mode & 0o777, 0o600);
+    const l = lines(fs.readFileSync(out, 'utf8'));
+    assert.deepEqual(l.filter((x) => x.type === 'message').map((m) => m.id), s.inside.map((m) => m.id));
+    assert.ok(l.some((x) => x.type === 'audit'));
+    assert.equal(l[0].by, 'cli');
+    const again = w.srv.cli([...args, '--reason', '法务保全', out]);
+    assert.equal(again.status, 2, 'an existing file is never overwritten');
+    const eml = path.join(dir, 'user.mbox');
+    const u = w.srv.cli(['export', '--data', w.srv.storeDir, '--user', w.b.login, '--from', String(s.from), '--to', String(s.to), '--format', 'eml', '--reason', 'HR', eml]);
+    assert.equal(u.status, 0, u.stderr);
+    assert.equal((fs.readFileSync(eml, 'utf8').match(/^X-Cordon-Message-Id:/gm) || []).length, 3);
+    const rows = (await auditEntries(w.admin)).filter((e) => e.event === 'officer.export' && e.actor === 'cli');
+    assert.equal(rows.length, 2);
+    assert.equal(rows[0].target, `conversation:${s.conv.id}`);
+    assert.equal(rows[0].detail.reason, '法务保全');
+    assert.equal(rows[0].detail.messages, s.inside.length);
+    assert.equal(rows[1].target, `user:${w.b.user.id}`);
+    auditVerify(w.srv);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
