@@ -383,13 +383,16 @@ static int eml_message(ex *x, const store_message *m)
 
 /* A whole text/plain message (the cover and the audit part): from the
  * export itself, body given. */
-static int eml_note(ex *x, const char *subject, const char *tag, const char *body, size_t len)
+static int eml_note(ex *x, const char *subject, const char *tag, int64_t n, const char *body,
+                    size_t len)
 {
     char id[128], to_addr[64];
     GMimeMessage *msg;
     int rc;
 
-    snprintf(id, sizeof id, "cordon-export-%s-%" PRId64 "@" MAIL_HOST, tag, x->q->now);
+    /* Unique per part: an export may hold several audit parts. */
+    snprintf(id, sizeof id, "cordon-export-%s-%" PRId64 "-%" PRId64 "@" MAIL_HOST, tag, n,
+             x->q->now);
     if (x->q->conv_id > 0)
         snprintf(to_addr, sizeof to_addr, "conversation-%" PRId64 "@" MAIL_HOST, x->q->conv_id);
     else
@@ -414,7 +417,7 @@ static int eml_cover(ex *x)
     json_decref(h);
     if (!s)
         return x->rc = STORE_NOMEM;
-    rc = eml_note(x, "Cordon export", "cover", s, strlen(s));
+    rc = eml_note(x, "Cordon export", "cover", 0, s, strlen(s));
     free(s);
     return rc;
 }
@@ -470,6 +473,7 @@ static int export_audit(ex *x, int64_t after, bool *stopped)
     store_audit_entries page = {0};
     char *lines = NULL;
     size_t len = 0, cap = 0;
+    int64_t part_first = 0; /* the first seq of the EML audit part being built */
     int rc = 0;
 
     *stopped = false;
@@ -501,6 +505,8 @@ static int export_audit(ex *x, int64_t after, bool *stopped)
                     lines = nl;
                     cap = ncap;
                 }
+                if (!len)
+                    part_first = page.items[i].seq;
                 memcpy(lines + len, s, n);
                 len += n;
                 lines[len++] = '\n';
@@ -511,12 +517,13 @@ static int export_audit(ex *x, int64_t after, bool *stopped)
             sq.after = page.items[i].seq;
             if (!x->q->max_bytes && len >= AUDIT_PART_MAX) {
                 /* No page cap (a file): one more audit message, go on. */
-                rc = eml_note(x, "Cordon export: audit entries", "audit", lines, len);
+                rc = eml_note(x, "Cordon export: audit entries", "audit", part_first, lines, len);
                 len = 0;
                 if (rc)
                     break;
             }
-            if (full(x) || (x->q->max_bytes && len >= x->q->max_bytes)) {
+            /* The EML part is still to be written, as base64 (4/3). */
+            if (full(x) || (x->q->max_bytes && x->res->bytes + len / 3 * 4 >= x->q->max_bytes)) {
                 snprintf(x->res->next_cursor, sizeof x->res->next_cursor, "a%" PRId64,
                          page.items[i].seq);
                 *stopped = true;
@@ -529,7 +536,7 @@ static int export_audit(ex *x, int64_t after, bool *stopped)
     }
     store_audit_entries_free(&page);
     if (!rc && len)
-        rc = eml_note(x, "Cordon export: audit entries", "audit", lines, len);
+        rc = eml_note(x, "Cordon export: audit entries", "audit", part_first, lines, len);
     free(lines);
     return rc;
 }

@@ -265,6 +265,17 @@ test('20,000 messages: paged with a cursor, every message once, server memory bo
   const rows = (await auditEntries(w.admin)).filter((e) => e.event === 'officer.export' && e.target === `conversation:${big.id}`);
   assert.equal(rows.length, pages.length, 'one audit row per page');
   assert.equal(rows.reduce((a, e) => a + e.detail.messages, 0), N);
+  // the same as an mbox: pages bounded, every message once
+  let mails = 0;
+  let emlMax = 0;
+  const emlPages = await exportAll(w.off, { conversation_id: big.id, from: t0, to: Date.now() + 1000, format: 'eml', reason: 'load' }, async (r) => {
+    emlMax = Math.max(emlMax, procMem(w.srv.pid).rssKb);
+    assert.ok(r.buf.length < 6 << 20, `an mbox page is bounded: ${r.buf.length}`);
+    mails += (r.text.match(/^X-Cordon-Message-Id: /gm) || []).length;
+  });
+  assert.equal(mails, N);
+  process.stdout.write(`# as mbox: ${emlPages.length} pages, server RSS max ${(emlMax / 1024).toFixed(1)} MB\n`);
+  assert.ok((emlMax - base.rssKb) / 1024 < 64, 'mbox export bounded too');
 });
 
 test('cordon export: the operator on the machine writes the same export into a new 0600 file, audited', async () => {
