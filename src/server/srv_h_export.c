@@ -35,8 +35,12 @@ static void refuse(srv_req *r, const char *code)
 {
     if (!strcmp(code, "reason_required"))
         srv_error(r, 400, code, "a reason is required");
-    else if (!strcmp(code, "reason_too_long"))
+    else if (!strcmp(code, "reason_too_long")) {
         srv_error(r, 400, code, "the reason has at most %d bytes", CHAT_EXPORT_REASON_MAX);
+        /* the client words it with the limit */
+        json_object_set_new(json_object_get(r->resp, "error"), "max",
+                            json_integer(CHAT_EXPORT_REASON_MAX));
+    }
     else if (!strcmp(code, "bad_target"))
         srv_error(r, 400, code, "give conversation_id or user_id");
     else if (!strcmp(code, "bad_period"))

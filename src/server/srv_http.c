@@ -119,10 +119,12 @@ static srv_method method_of(struct lws *wsi, char **uri, int *ulen)
     }
 }
 
-/* The query string, rebuilt from lws' url-decoded fragments. */
+/* The query string, rebuilt from lws' url-decoded fragments. A fragment
+ * may be as long as the whole header buffer (max_http_header_data): one
+ * that did not fit here would vanish silently (an export's reason). */
 static char *query_of(struct lws *wsi)
 {
-    char frag[512], *q = NULL;
+    char frag[4096], *q = NULL;
     size_t len = 0;
 
     for (int i = 0; i < 32; i++) {

@@ -103,7 +103,14 @@ test('staff may not export (403); a reason, one target and a period are required
   assert.ok(reason);
   assertError(await w.off.get(`/officer/export?${new URLSearchParams(noReason)}`), 400, 'reason_required');
   assertError(await w.off.get(`/officer/export?${new URLSearchParams({ ...q, reason: '' })}`), 400, 'reason_required');
-  assertError(await w.off.get(`/officer/export?${new URLSearchParams({ ...q, reason: 'x'.repeat(1001) })}`), 400);
+  const long = await w.off.get(`/officer/export?${new URLSearchParams({ ...q, reason: 'x'.repeat(1001) })}`);
+  assertError(long, 400, 'reason_too_long');
+  assert.equal(long.body.error.max, 1000);
+  // a long Chinese reason (600 bytes, 1,800 characters URL-encoded) arrives whole
+  const why = '依据保密检查通知开展专项核查'.repeat(14) + '。';
+  const ok = await exportRaw(w.off, { ...q, reason: why });
+  assert.equal(ok.status, 200, ok.text);
+  assert.equal(lines(ok.text)[0].reason, why);
   assertError(await w.off.get(`/officer/export?${new URLSearchParams({ ...q, user_id: w.a.user.id })}`), 400, 'bad_target');
   assertError(await w.off.get(`/officer/export?${new URLSearchParams({ ...q, to: s.from })}`), 400, 'bad_period');
   assertError(await w.off.get(`/officer/export?${new URLSearchParams({ ...q, format: 'pdf' })}`), 400, 'bad_format');

@@ -129,7 +129,7 @@ export function Export(props: { client: Client; route: string[] }) {
           <label><input type="radio" name="ex-format" checked={format === 'eml'} onChange={() => setFormat('eml')} data-testid="export-format-eml" /> {t('ex.format.eml')}</label>
         </fieldset>
         <label for="ex-reason">{t('ex.reason')}</label>
-        <textarea id="ex-reason" rows={2} value={reason} onInput={(e) => setReason(e.currentTarget.value)} data-testid="export-reason" />
+        <textarea id="ex-reason" rows={2} maxLength={300} value={reason} onInput={(e) => setReason(e.currentTarget.value)} data-testid="export-reason" />
         <div class="row">
           <button type="submit" class="primary" disabled={busy !== null} data-testid="export-submit">{t('ex.submit')}</button>
           {busy !== null && <span class="muted">{t('ex.working', { n: String(busy) })}</span>}
