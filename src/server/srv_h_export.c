@@ -40,8 +40,7 @@ static void refuse(srv_req *r, const char *code)
         /* the client words it with the limit */
         json_object_set_new(json_object_get(r->resp, "error"), "max",
                             json_integer(CHAT_EXPORT_REASON_MAX));
-    }
-    else if (!strcmp(code, "bad_target"))
+    } else if (!strcmp(code, "bad_target"))
         srv_error(r, 400, code, "give conversation_id or user_id");
     else if (!strcmp(code, "bad_period"))
         srv_error(r, 400, code, "from and to are epoch ms with from < to");
