@@ -115,6 +115,8 @@ await test('a user\'s messages as an mbox, the user chosen from the directory', 
   expectTrue(f.name.endsWith('.mbox'), f.name);
   expectTrue((f.text.match(/^X-Cordon-Message-Id:/gm) || []).length === 1, 'one message by bob');
   expectTrue(/^Subject: =\?utf-8\?b\?/im.test(f.text), 'encoded-words for Chinese headers');
+  const done = await O.locator('[data-testid=export-done]').textContent();
+  expectTrue(done.includes('1 封消息邮件'), `done: ${done}`);
   await shot(O, 'export-user-desktop-zh');
 });
 

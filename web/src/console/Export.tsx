@@ -63,7 +63,7 @@ export function Export(props: { client: Client; route: string[] }) {
         cursor = p.next;
       }
       const blob = new Blob(parts, { type: format === 'eml' ? 'application/mbox' : 'application/x-ndjson' });
-      const text = format === 'jsonl' ? await blob.text() : '';
+      const text = await blob.text();
       const url = URL.createObjectURL(blob);
       const a = document.createElement('a');
       a.href = url;
@@ -72,12 +72,10 @@ export function Export(props: { client: Client; route: string[] }) {
       a.click();
       a.remove();
       setTimeout(() => URL.revokeObjectURL(url), 10000);
-      const count = (re: RegExp) => (format === 'jsonl' ? text.match(re) : null)?.length ?? 0;
-      setDone(t('ex.done', {
-        file,
-        messages: String(format === 'jsonl' ? count(/"type":"message"/g) : '—'),
-        audit: String(format === 'jsonl' ? count(/"type":"audit"/g) : '—'),
-      }));
+      const count = (re: RegExp) => String(text.match(re)?.length ?? 0);
+      setDone(format === 'jsonl'
+        ? t('ex.done', { file, messages: count(/"type":"message"/g), audit: count(/"type":"audit"/g) })
+        : t('ex.done_eml', { file, messages: count(/^X-Cordon-Message-Id: /gm) }));
     } catch (x) {
       setErr(errMsg(x));
     } finally {
