@@ -522,8 +522,10 @@ static int export_audit(ex *x, int64_t after, bool *stopped)
                 if (rc)
                     break;
             }
-            /* The EML part is still to be written, as base64 (4/3). */
-            if (full(x) || (x->q->max_bytes && x->res->bytes + len / 3 * 4 >= x->q->max_bytes)) {
+            /* The EML part is still to be written, as base64 (4/3). The
+             * last entry of a short page is the end: no empty page after. */
+            if (!(i + 1 == page.n && page.n < STORE_EXPORT_PAGE_MAX) &&
+                (full(x) || (x->q->max_bytes && x->res->bytes + len / 3 * 4 >= x->q->max_bytes))) {
                 snprintf(x->res->next_cursor, sizeof x->res->next_cursor, "a%" PRId64,
                          page.items[i].seq);
                 *stopped = true;
