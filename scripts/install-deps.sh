@@ -12,7 +12,7 @@ PKGS="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
       libpoppler-glib-dev libtesseract-dev libleptonica-dev tesseract-ocr-chi-sim
       tesseract-ocr-eng libexif-dev libzbar-dev libgmime-3.0-dev libgsf-1-dev libseccomp-dev
       fonts-wqy-zenhei python3-pil python3-cairo zbar-tools poppler-utils tesseract-ocr
-      zip zstd chromium qrencode openssl
+      zip zstd chromium qrencode openssl rsyslog
       libwebsockets-dev libwebsockets-evlib-ev libev-dev liboath-dev libsqlite3-dev sqlite3 mosquitto mosquitto-clients nodejs"
 # promtool (in Debian's prometheus package) checks the /metrics exposition
 # in tests/server/test/ops.test.js.

@@ -81,6 +81,11 @@ typedef struct blob_methods {
     void (*reader_close)(blob_reader *r);
     /* Removes a content blob (nothing refers to it any more). */
     int (*remove)(blob_store *b, const char *hash);
+    /* Version 2: a read-only file descriptor (caller closes) on the staging
+     * file of upload `name` (staging) or the content blob `name` (a hash),
+     * for readers that need one (the file guard's worker reads fd 0). NULL
+     * in a backend whose bytes are not files: the wrappers answer BLOB_INVAL. */
+    int (*open_fd)(blob_store *b, const char *name, bool staging, int *fd);
 } blob_methods;
 
 struct blob_store {
@@ -162,6 +167,13 @@ static inline void blob_reader_close(blob_reader *r)
 static inline int blob_remove(blob_store *b, const char *hash)
 {
     return b->methods->remove(b, hash);
+}
+
+static inline int blob_open_fd(blob_store *b, const char *name, bool staging, int *fd)
+{
+    return b->methods->version >= 2 && b->methods->open_fd
+               ? b->methods->open_fd(b, name, staging, fd)
+               : BLOB_INVAL;
 }
 
 #endif

@@ -7,7 +7,8 @@
  *
  * Everything goes through directory descriptors (openat, linkat): a name is
  * an upload id or a hash, checked by blob_id_valid/blob_hash_valid, never a
- * path. The SHA-256 is computed as bytes arrive (libsodium), so a commit
+ * path. The SHA-256 is computed as bytes arrive (nettle: 4-5x libsodium's
+ * portable C here, 562 against 121 MB/s; bench/uploads), so a commit
  * does not read a 2 GB file back; after a restart or a cut the missing part
  * is hashed from the file once.
  */
@@ -15,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <nettle/sha2.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +36,7 @@ typedef struct local_upload {
     int fd;
     int64_t size;
     int64_t hashed; /* bytes from 0 that `hash` has seen */
-    crypto_hash_sha256_state hash;
+    struct sha256_ctx hash;
     char id[BLOB_ID_MAX + 1];
 } local_upload;
 
@@ -132,7 +134,7 @@ static int l_stage_open(blob_store *b, const char *id, bool create, blob_upload 
     u->base.store = b;
     u->fd = fd;
     u->size = st.st_size;
-    crypto_hash_sha256_init(&u->hash);
+    sha256_init(&u->hash);
     snprintf(u->id, sizeof u->id, "%s", id);
     *out = &u->base;
     *size = u->size;
@@ -157,7 +159,7 @@ static int l_stage_append(blob_upload *bu, int64_t offset, const void *p, size_t
             return BLOB_IO;
         }
         if (u->hashed == u->size) {
-            crypto_hash_sha256_update(&u->hash, c, (unsigned long long)w);
+            sha256_update(&u->hash, (size_t)w, c);
             u->hashed += w;
         }
         u->size += w;
@@ -177,7 +179,7 @@ static int l_stage_truncate(blob_upload *bu, int64_t size)
         return BLOB_IO;
     u->size = size;
     if (u->hashed > size) { /* the state saw bytes that are gone: start over */
-        crypto_hash_sha256_init(&u->hash);
+        sha256_init(&u->hash);
         u->hashed = 0;
     }
     return BLOB_OK;
@@ -203,7 +205,7 @@ static int hash_rest(local_upload *u)
             rc = BLOB_IO;
             break;
         }
-        crypto_hash_sha256_update(&u->hash, buf, (unsigned long long)r);
+        sha256_update(&u->hash, (size_t)r, buf);
         u->hashed += r;
     }
     free(buf);
@@ -222,7 +224,7 @@ static int l_stage_commit(blob_upload *bu, char hash_out[BLOB_HASH_LEN + 1], boo
 {
     local_upload *u = (local_upload *)bu;
     local_store *s = (local_store *)bu->store;
-    unsigned char h[crypto_hash_sha256_BYTES];
+    unsigned char h[SHA256_DIGEST_SIZE];
     char hex[BLOB_HASH_LEN + 1], fan[3];
     int rc, dfd = -1;
     bool made = false;
@@ -236,7 +238,7 @@ static int l_stage_commit(blob_upload *bu, char hash_out[BLOB_HASH_LEN + 1], boo
         rc = BLOB_IO;
         goto out;
     }
-    crypto_hash_sha256_final(&u->hash, h);
+    sha256_digest(&u->hash, sizeof h, h);
     sodium_bin2hex(hex, sizeof hex, h, sizeof h);
     memcpy(fan, hex, 2);
     fan[2] = 0;
@@ -389,8 +391,24 @@ static void l_close(blob_store *b)
     free(s);
 }
 
+/* A read-only descriptor: the file guard's worker reads it on fd 0. */
+static int l_open_fd(blob_store *b, const char *name, bool staging, int *fd)
+{
+    local_store *s = (local_store *)b;
+    int f;
+
+    if (staging ? !blob_id_valid(name) : !blob_hash_valid(name))
+        return BLOB_INVAL;
+    f = staging ? openat(s->staging_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+                : open_blob(s, name);
+    if (f < 0)
+        return io_rc();
+    *fd = f;
+    return BLOB_OK;
+}
+
 static const blob_methods local_methods = {
-    .version = 1,
+    .version = 2,
     .name = "local",
     .close = l_close,
     .stage_open = l_stage_open,
@@ -403,6 +421,7 @@ static const blob_methods local_methods = {
     .read = l_read,
     .reader_close = l_reader_close,
     .remove = l_remove,
+    .open_fd = l_open_fd,
 };
 
 int blob_local_open(const char *dir, blob_store **out)

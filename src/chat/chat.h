@@ -82,6 +82,9 @@ typedef struct chat {
     chat_cache *cache; /* conversations' members for the send path */
     chat_bus *bus;     /* where events go (chat_event.h) */
     chat_log_fn *log;  /* may be NULL */
+    /* where files' bytes are (blob.h): a recall removes those nothing
+     * refers to any more. NULL: none (no files in this server). */
+    struct blob_store *blobs;
 } chat;
 
 /* One thread's view of the domain: its own store handle and scanner

@@ -73,19 +73,26 @@ static void message_extras(json_t *o, const store_message *m)
 json_t *chat_json_message(const store_message *m)
 {
     json_t *fw = json_null(), *o;
+    /* a recalled message shows nothing of its files either */
+    json_t *att = m->attachments && !m->recalled ? json_loads(m->attachments, 0, NULL) : NULL;
 
     if (m->forward_of)
         fw =
             json_pack("{s:I,s:I,s:I,s:i}", "from_message_id", (json_int_t)m->forward_of,
                       "original_message_id", (json_int_t)m->forward_origin_id, "original_sender_id",
                       (json_int_t)m->forward_author_id, "depth", m->forward_depth);
-    o = json_pack("{s:I,s:I,s:I,s:s,s:o,s:I,s:b,s:b,s:o}", "id", (json_int_t)m->id,
+
+    if (!json_is_array(att)) {
+        json_decref(att);
+        att = json_array();
+    }
+    o = json_pack("{s:I,s:I,s:I,s:s,s:o,s:I,s:b,s:b,s:o,s:o}", "id", (json_int_t)m->id,
                   "conversation_id", (json_int_t)m->conv_id, "sender_id", (json_int_t)m->sender_id,
                   "client_id", m->client_id ? m->client_id : "", "text",
                   m->recalled || !m->text || m->burn ? json_null()
                                                      : json_stringn_nocheck(m->text, m->text_len),
                   "created_at", (json_int_t)m->created_at, "masked", m->masked, "recalled",
-                  m->recalled, "forward", fw);
+                  m->recalled, "forward", fw, "attachments", att);
     /* Only on a contained message: members see why it is gone. */
     if (o && chat_json_contained_name(m->contained))
         json_object_set_new(o, "contained", json_string(chat_json_contained_name(m->contained)));

@@ -12,6 +12,9 @@
  */
 #include "chat_recall.h"
 
+#include "blob/blob.h"
+#include "store/store_files.h"
+
 #include "chat_event.h"
 #include "chat_view.h"
 
@@ -81,6 +84,22 @@ int chat_recall_plan(const chat_env *e, const chat_caller *who, int64_t msg_id, 
     return ret;
 }
 
+/* The message's files go with it: the links, then every file no other
+ * message delivers, then the bytes nothing refers to any more. */
+static void recall_files(recall_commit *r, store *st)
+{
+    store_hashes gone = {0};
+    int rc = store_message_files_drop(st, r->msg_id, &gone);
+
+    if (rc && rc != STORE_VERSION)
+        chat_log(r->chat, CHAT_LOG_ERROR, "recall", "files of message %lld: %s",
+                 (long long)r->msg_id, store_strerror(rc));
+    for (size_t i = 0; !rc && i < gone.n; i++)
+        if (r->chat->blobs)
+            blob_remove(r->chat->blobs, gone.items[i]);
+    store_hashes_free(&gone);
+}
+
 /* 2. commit: the recall and its audit row, one transaction. */
 static int recall_write(store *st, void *arg)
 {
@@ -103,6 +122,7 @@ static int recall_write(store *st, void *arg)
     rc = store_message_recall(st, r->msg_id, r->now);
     if (rc)
         return rc;
+    recall_files(r, st);
     /* Busy: retried whole; recalling again is a no-op. */
     rc = store_audit_append(st, &a, NULL);
     if (rc && rc != STORE_BUSY)

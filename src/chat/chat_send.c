@@ -54,6 +54,7 @@
 #include "chat_json.h"
 #include "chat_view.h"
 #include "chat_warn.h"
+#include "store/store_files.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +84,10 @@ typedef struct chat_send {
     char *audit_detail; /* with a message; a lone alert's is built in commit (it names the alert) */
     store_alert_new alert_new;
     store_audit_new audit_new;
+    /* attachments: file ids to link after the append, and their JSON */
+    char **att_ids;
+    size_t n_att;
+    char *att_json;
     /* ---- commit: what happened ---- */
     int rc;
     bool duplicate;
@@ -122,6 +127,10 @@ static void send_free(chat_commit *c)
     free(s->alert_verdict);
     free(s->findings_json);
     free(s->audit_detail);
+    for (size_t i = 0; i < s->n_att; i++)
+        free(s->att_ids[i]);
+    free(s->att_ids);
+    free(s->att_json);
     store_message_clear(&s->out);
     chat_outcome_clear(&s->base.outcome);
     free(s);
@@ -154,11 +163,16 @@ static int plan_check(const chat_env *e, const chat_send_in *in, chat_outcome *o
 
     if (!in->client_id || !*in->client_id || strlen(in->client_id) > MAX_CLIENT_ID)
         chat_fail(o, 400, "bad_request", "client_id must be 1..%d bytes", MAX_CLIENT_ID);
-    else if (!in->len && (!in->kind || !strcmp(in->kind, "text")))
+    else if (!in->len && !in->n_attachments && (!in->kind || !strcmp(in->kind, "text")))
         chat_fail(o, 422, "invalid", "the message is empty");
-    else if (in->burn && (in->forward_of || (in->kind && strcmp(in->kind, "text"))))
+    else if (in->burn &&
+             (in->forward_of || in->n_attachments || (in->kind && strcmp(in->kind, "text"))))
         chat_fail(o, 422, "invalid", "only a text message can burn after reading");
-    else if (in->len > lim->max_message_bytes) {
+    else if (in->n_attachments > CHAT_MAX_ATTACHMENTS) {
+        chat_fail(o, 422, "too_many_attachments", "a message has at most %d files",
+                  CHAT_MAX_ATTACHMENTS);
+        o->extra = json_pack("{s:{s:i}}", "error", "max", CHAT_MAX_ATTACHMENTS);
+    } else if (in->len > lim->max_message_bytes) {
         chat_fail(o, 422, "message_too_large", "a message has at most %zu bytes",
                   lim->max_message_bytes);
         /* the client words the limit in characters the user can count */
@@ -241,6 +255,182 @@ static int plan_inbound(const chat_env *e, const chat_caller *who, const chat_se
     chat_log(e->chat, CHAT_LOG_ERROR, "guard", "inbound scan failed: %s", gerr.message);
     chat_fail(o, 503, "unavailable", "the message could not be inspected; retry");
     return -1;
+}
+
+/* ---- attachments ---- */
+
+static guard_action action_parse(const char *v)
+{
+    for (int a = GUARD_ALLOW; a < GUARD_ACTION_COUNT; a++)
+        if (v && !strcmp(v, guard_action_name((guard_action)a)))
+            return (guard_action)a;
+    return GUARD_BLOCK; /* unknown: fail closed */
+}
+
+typedef struct chat_att {
+    guard_action verdict; /* the strongest of the files' */
+    char rule[128];       /* the rule behind it */
+    json_t *findings;     /* every file's findings, located "name!where" */
+    json_t *list;         /* the message's attachments (API JSON) */
+    char **ids;
+    size_t n;
+    json_t *blocked; /* the first blocked file {id, name}, or NULL */
+} chat_att;
+
+static void att_clear(chat_att *a)
+{
+    json_decref(a->findings);
+    json_decref(a->list);
+    json_decref(a->blocked);
+    for (size_t i = 0; i < a->n; i++)
+        free(a->ids[i]);
+    free(a->ids);
+    memset(a, 0, sizeof *a);
+}
+
+/* One file's findings for the sender and the officers: the file named in
+ * each location, the file's name, type and size beside. */
+static void att_findings(chat_att *a, const store_file *f)
+{
+    json_t *arr = f->findings ? json_loads(f->findings, 0, NULL) : NULL;
+    json_t *x;
+    size_t i;
+
+    json_array_foreach(arr, i, x)
+    {
+        const char *loc = json_string_value(json_object_get(x, "location"));
+        char *where = NULL;
+
+        if (asprintf(&where, "%s%s%s", f->name, loc && *loc ? "!" : "", loc ? loc : "") < 0)
+            where = NULL;
+        if (where)
+            json_object_set_new(x, "location", json_string(where));
+        free(where);
+        json_object_set_new(x, "file",
+                            json_pack("{s:s,s:s,s:s,s:I}", "id", f->id, "name", f->name, "mime",
+                                      f->mime, "size", (json_int_t)f->size));
+        json_array_append(a->findings, x);
+    }
+    json_decref(arr);
+}
+
+/* authorise + inspect for the files: each must be one the sender may see
+ * (their own upload, or one delivered to them: a forward), inspected for
+ * this conversation's readers, and not blocked. Their verdicts were made
+ * when the upload finished (srv_inspect.c) and are reused here: the
+ * strongest of them joins the text's. */
+static int plan_attachments(const chat_env *e, const chat_caller *who, const chat_send_in *in,
+                            const chat_conv_snap *conv, chat_att *a, chat_outcome *o)
+{
+    a->findings = json_array();
+    a->list = json_array();
+    a->ids = calloc(in->n_attachments ? in->n_attachments : 1, sizeof *a->ids);
+    a->verdict = GUARD_ALLOW;
+    if (!a->findings || !a->list || !a->ids) {
+        chat_fail(o, 500, "internal", "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < in->n_attachments; i++) {
+        const char *id = in->attachments[i];
+        store_file f = {0};
+        guard_action v;
+        int rc = id && strlen(id) <= STORE_FILE_ID_MAX ? store_file_visible(e->st, id, who->id, &f)
+                                                       : STORE_NOTFOUND;
+
+        if (rc == STORE_NOTFOUND) {
+            chat_fail(o, 404, "attachment_not_found", "no such file");
+            o->extra = json_pack("{s:{s:s}}", "error", "id", id ? id : "");
+            return -1;
+        }
+        if (rc) {
+            chat_fail_store(e, o, rc, "send: attachment");
+            return -1;
+        }
+        for (size_t k = 0; k < a->n; k++)
+            if (!strcmp(a->ids[k], f.id))
+                rc = -1;
+        if (rc) { /* the same file twice */
+            store_file_clear(&f);
+            continue;
+        }
+        if (f.conv_id != conv->conv_id) {
+            /* Judged for another conversation's readers: only as good here
+             * when those were no wider (an external reader needs the
+             * external scope's judgement, which this file has not had). */
+            store_conv other = {0};
+
+            rc = store_conv_get(e->st, f.conv_id, &other);
+            if (rc || (!other.external && conv->external)) {
+                store_conv_clear(&other);
+                chat_fail(o, 409, "attachment_not_ready",
+                          "this file was not inspected for this conversation; upload it here");
+                o->extra = json_pack("{s:{s:s,s:s}}", "error", "id", f.id, "reason", "scope");
+                store_file_clear(&f);
+                return -1;
+            }
+            store_conv_clear(&other);
+        }
+        v = f.state == STORE_UP_BLOCKED ? GUARD_BLOCK : action_parse(f.verdict);
+        if (v == GUARD_MASK && !f.image)
+            v = GUARD_CONFIRM; /* a file that cannot be masked is held (POLICY.md) */
+        att_findings(a, &f);
+        if (v == GUARD_BLOCK && !a->blocked)
+            /* refused like blocked text (its alert and audit row), then
+             * named as the file's refusal (chat_send_plan) */
+            a->blocked = json_pack("{s:s,s:s}", "id", f.id, "name", f.name);
+        if (v > a->verdict) {
+            json_t *fs = f.findings ? json_loads(f.findings, 0, NULL) : NULL;
+            const char *r = json_string_value(json_object_get(json_array_get(fs, 0), "rule"));
+
+            a->verdict = v;
+            snprintf(a->rule, sizeof a->rule, "%s", r ? r : "attachment");
+            json_decref(fs);
+        }
+        json_array_append_new(a->list, json_pack("{s:s,s:s,s:I,s:s,s:s,s:b,s:b}", "id", f.id,
+                                                 "name", f.name, "size", (json_int_t)f.size, "mime",
+                                                 f.mime, "kind", f.image ? "image" : "file",
+                                                 "thumbnail", f.thumb_hash != NULL,
+                                                 "location_removed", f.location_removed));
+        if (f.image && f.width)
+            json_object_set_new(json_array_get(a->list, json_array_size(a->list) - 1), "width",
+                                json_integer(f.width));
+        if (f.image && f.height)
+            json_object_set_new(json_array_get(a->list, json_array_size(a->list) - 1), "height",
+                                json_integer(f.height));
+        a->ids[a->n++] = f.id;
+        f.id = NULL;
+        store_file_clear(&f);
+    }
+    return 0;
+}
+
+/* The ids of a forwarded message's files (its attachments JSON). */
+static int forward_attachments(const store_message *src, const char ***ids, size_t *n)
+{
+    json_t *arr = src->attachments ? json_loads(src->attachments, 0, NULL) : NULL;
+    size_t k = json_array_size(arr);
+
+    *ids = NULL;
+    *n = 0;
+    if (!k) {
+        json_decref(arr);
+        return 0;
+    }
+    *ids = calloc(k, sizeof **ids);
+    if (!*ids) {
+        json_decref(arr);
+        return -1;
+    }
+    for (size_t i = 0; i < k; i++) {
+        const char *id = json_string_value(json_object_get(json_array_get(arr, i), "id"));
+
+        (*ids)[i] = id ? strdup(id) : NULL;
+        if (!(*ids)[i])
+            break;
+        *n = i + 1;
+    }
+    json_decref(arr);
+    return *n == k ? 0 : -1;
 }
 
 /* The alert (and its audit row) that goes with a verdict other than
@@ -413,6 +603,8 @@ int chat_send_plan(const chat_env *e, const chat_caller *who, const chat_send_in
     const chat_send_in *in = in_;
     store_message src = {0};
     chat_conv_snap *conv = NULL;
+    chat_att att = {0};
+    const char **fwd_ids = NULL;
     guard_result *res = NULL, *inbound = NULL;
     chat_send *s = NULL;
     json_t *guard = NULL;
@@ -420,22 +612,41 @@ int chat_send_plan(const chat_env *e, const chat_caller *who, const chat_send_in
     int rc = -1;
 
     *out = NULL;
-    /* A forward sends the text as the caller sees it in the source. */
+    /* A forward sends the text as the caller sees it in the source, and
+     * its files, judged again for the target's readers. */
     if (in->forward_of && !in->text) {
         if (forward_source(e, who, in->forward_of, &src, o))
             goto fail;
-        fwd.text = src.text;
-        fwd.len = src.text_len;
+        fwd.text = src.text ? src.text : "";
+        fwd.len = src.text ? src.text_len : 0;
         fwd.inbound_warning = src.inbound_warning;
+        if (forward_attachments(&src, &fwd_ids, &fwd.n_attachments))
+            goto nomem;
+        fwd.attachments = fwd_ids;
         in = &fwd;
+    }
+    if (!in->text && in->n_attachments) {
+        /* files alone */
+        if (in != &fwd) {
+            fwd = *in;
+            in = &fwd;
+        }
+        fwd.text = "";
+        fwd.len = 0;
     }
     if (!in->text) {
         chat_fail(o, 400, "bad_request", "text is required");
         goto fail;
     }
     if (plan_check(e, in, o) || plan_authorise(e, who, in->conv_id, &conv, o) ||
+        plan_attachments(e, who, in, conv, &att, o) ||
         plan_inspect(e, in, conv->external, &res, o) || plan_inbound(e, who, in, conv, &inbound, o))
         goto fail;
+    if (att.verdict > res->verdict) {
+        /* the message's verdict: the strongest of its text's and files' */
+        res->verdict = att.verdict;
+        res->decided_by = att.rule;
+    }
     /* What the recipients' rules quarantine is refused as a block: the
      * sender's verdict gives way to it. */
     if (inbound && inbound->verdict == GUARD_BLOCK && res->verdict != GUARD_BLOCK) {
@@ -445,9 +656,13 @@ int chat_send_plan(const chat_env *e, const chat_caller *who, const chat_send_in
         inbound = t;
     }
     guard = chat_json_guard(res);
+    if (guard && json_array_size(att.findings))
+        json_array_extend(json_object_get(guard, "findings"), att.findings);
     if (res->verdict != GUARD_ALLOW) {
         json_t *f = chat_json_findings_ctx(res, in->text, in->len);
 
+        if (f)
+            json_array_extend(f, att.findings);
         findings = f ? json_dumps(f, JSON_COMPACT) : NULL;
         json_decref(f);
     }
@@ -456,6 +671,15 @@ int chat_send_plan(const chat_env *e, const chat_caller *who, const chat_send_in
         goto nomem;
     s->conv = conv;
     conv = NULL;
+    if (att.n) {
+        s->att_json = json_dumps(att.list, JSON_COMPACT);
+        s->att_ids = att.ids;
+        s->n_att = att.n;
+        att.ids = NULL;
+        att.n = 0;
+        if (!s->att_json)
+            goto nomem;
+    }
     if (res->verdict == GUARD_BLOCK ||
         (res->verdict == GUARD_CONFIRM && (!in->justification || !*in->justification)))
         rc = decide_refuse(s, res, guard, findings);
@@ -465,6 +689,13 @@ int chat_send_plan(const chat_env *e, const chat_caller *who, const chat_send_in
     findings = NULL;
     if (rc)
         goto nomem;
+    if (att.blocked && res->verdict == GUARD_BLOCK) {
+        /* a blocked file: the sender is told which and where */
+        chat_fail(&s->base.outcome, 403, "attachment_blocked",
+                  "a file is blocked by the confidentiality policy (rule %s)", res->decided_by);
+        json_object_set_new(att.blocked, "findings", json_incref(att.findings));
+        json_object_set(s->base.outcome.extra, "error", att.blocked);
+    }
     *out = &s->base;
     s = NULL;
     goto done;
@@ -480,6 +711,10 @@ done:
     guard_result_free(inbound);
     chat_conv_snap_unref(conv);
     store_message_clear(&src);
+    att_clear(&att);
+    for (size_t i = 0; fwd_ids && i < fwd.n_attachments; i++)
+        free((char *)fwd_ids[i]);
+    free(fwd_ids);
     return rc;
 }
 
@@ -559,6 +794,9 @@ static void commit_messages(chat_send **msgs, size_t n, store *st)
         if (s->m.burn)
             s->m.burn_deadline = s->m.now + (int64_t)s->chat->lim.burn_unopened_seconds * 1000;
         m[i] = s->m;
+        /* its files, linked in the same transaction */
+        m[i].attachments = (const char *const *)s->att_ids;
+        m[i].n_attachments = s->n_att;
     }
     for (int attempt = 0; attempt < BUSY_RETRIES; attempt++) {
         rc = store_message_append_batch(st, m, n, out, rcs, dup);
@@ -577,6 +815,8 @@ done:
         if (s->rc == STORE_OK) {
             s->out = out[i]; /* moves the strings */
             s->duplicate = dup[i];
+            if (!dup[i] && s->n_att && !s->out.attachments)
+                s->out.attachments = strdup(s->att_json);
             if (!dup[i] && s->chat->stats)
                 atomic_fetch_add_explicit(&s->chat->stats->stored, 1, memory_order_relaxed);
         } else if (out)
@@ -873,6 +1113,8 @@ int chat_forward_plan(const chat_env *e, const chat_caller *who, int64_t src_id,
 {
     store_message src = {0};
     chat_forward *f = NULL;
+    const char **att_ids = NULL;
+    size_t n_att = 0;
     char cid[96];
     int rc = -1;
 
@@ -892,13 +1134,20 @@ int chat_forward_plan(const chat_env *e, const chat_caller *who, int64_t src_id,
         goto out;
     }
     f->n = n;
+    /* the source's files go along, judged for each target (plan_attachments) */
+    if (forward_attachments(&src, &att_ids, &n_att)) {
+        chat_fail(o, 500, "internal", "out of memory");
+        goto out;
+    }
     for (size_t i = 0; i < n; i++) {
         chat_send_in in = {.conv_id = targets[i],
                            .client_id = cid,
                            .text = src.text,
                            .len = src.text_len,
                            .forward_of = src.id,
-                           .inbound_warning = src.inbound_warning};
+                           .inbound_warning = src.inbound_warning,
+                           .attachments = att_ids,
+                           .n_attachments = n_att};
 
         snprintf(cid, sizeof cid, "%.40s:fwd:%lld:%lld", client_id ? client_id : "auto",
                  (long long)src.id, (long long)targets[i]);
@@ -912,6 +1161,9 @@ int chat_forward_plan(const chat_env *e, const chat_caller *who, int64_t src_id,
 out:
     chat_forward_free(f);
     store_message_clear(&src);
+    for (size_t i = 0; i < n_att; i++)
+        free((char *)att_ids[i]);
+    free(att_ids);
     return rc;
 }
 
@@ -933,8 +1185,9 @@ json_t *chat_forward_results(chat_forward *f)
         if (item && o->code)
             json_object_set_new(item, "error",
                                 json_pack("{s:s,s:s}", "code", o->code, "message", o->message));
+        /* recursive: an error's parameters (extra.error) join its code */
         if (item && o->extra)
-            json_object_update(item, o->extra);
+            json_object_update_recursive(item, o->extra);
         json_array_append_new(results, item);
     }
     return json_pack("{s:o}", "results", results);

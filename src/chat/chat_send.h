@@ -33,7 +33,14 @@ typedef struct chat_send_in {
      * warning travels with its text, so phishing forwarded inside keeps
      * its warning. Callers leave it NULL. */
     const char *inbound_warning;
+    /* Files the message delivers (file ids from inspected uploads,
+     * docs/API.md "Attachments"), at most CHAT_MAX_ATTACHMENTS; text may be
+     * empty when there are some. A forward carries the source's. */
+    const char *const *attachments;
+    size_t n_attachments;
 } chat_send_in;
+
+#define CHAT_MAX_ATTACHMENTS 9
 
 /* The plan stage of a send, on a worker: check → authorise → inspect →
  * decide. Returns 0 with *out a commit for the writer (a message with its

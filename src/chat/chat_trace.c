@@ -3,9 +3,10 @@
  * read from provenance (store_message_spread), each copy with the people
  * who could see it and those who read it, as the officers' JSON.
  *
- * Reads only. Bounded: at most STORE_SPREAD_MAX copies, and one member
- * list per conversation (copies are grouped by conversation through a
- * small cache, so 30 copies in 30 groups read 30 member lists).
+ * Reads only. Bounded: at most STORE_SPREAD_MAX copies. The members of
+ * every conversation of the spread come in one read
+ * (store_spread_members) into a cache of conversations; a conversation it
+ * did not bring (no members left, or too many rows) is read on its own.
  */
 #include "chat_trace.h"
 
@@ -31,6 +32,7 @@ typedef struct conv_info {
     int64_t id;
     store_conv conv;
     store_members members;
+    bool counted; /* a copy of the spread is in it (totals.conversations) */
 } conv_info;
 
 typedef struct conv_cache {
@@ -80,6 +82,56 @@ static int cache_get(store *st, conv_cache *c, int64_t id, conv_info **out)
     c->n++;
     *out = ci;
     return STORE_OK;
+}
+
+/* Fills the cache from one read of every conversation's members. Best
+ * effort: on any failure the cache keeps what it has and cache_get reads
+ * the rest one by one. */
+static void cache_preload(store *st, conv_cache *c, int64_t root)
+{
+    store_spread_member_rows l = {0};
+    size_t i = 0;
+
+    if (store_spread_members(st, root, &l))
+        return;
+    while (i < l.n) {
+        size_t j = i, k;
+        conv_info *ci;
+
+        while (j < l.n && l.items[j].conv_id == l.items[i].conv_id)
+            j++;
+        if (c->n == c->cap) {
+            size_t cap = c->cap ? 2 * c->cap : 16;
+            conv_info *p = realloc(c->items, cap * sizeof *p);
+
+            if (!p)
+                break;
+            c->items = p;
+            c->cap = cap;
+        }
+        ci = &c->items[c->n];
+        memset(ci, 0, sizeof *ci);
+        ci->id = ci->conv.id = l.items[i].conv_id;
+        ci->conv.kind = l.items[i].kind;
+        ci->conv.external = l.items[i].external;
+        ci->conv.shared_history = l.items[i].shared_history;
+        ci->conv.title = strdup(l.items[i].title ? l.items[i].title : "");
+        ci->members.items = calloc(j - i, sizeof *ci->members.items);
+        if (!ci->conv.title || !ci->members.items) {
+            store_conv_clear(&ci->conv);
+            free(ci->members.items);
+            break;
+        }
+        for (k = i; k < j; k++)
+            ci->members.items[ci->members.n++] = (store_member){
+                .user_id = l.items[k].user_id,
+                .history_from = l.items[k].history_from,
+                .read_id = l.items[k].read_id,
+            };
+        c->n++;
+        i = j;
+    }
+    store_spread_member_rows_free(&l);
 }
 
 static const char *state_name(const store_message *m)
@@ -160,15 +212,18 @@ json_t *chat_trace_spread(const chat_env *e, int64_t message_id, chat_outcome *o
     readers = json_object();
     if (!copies || !seen || !readers)
         goto nomem;
+    cache_preload(e->st, &cc, q.root_id);
     for (size_t i = 0; i < l.n; i++) {
         conv_info *ci = NULL;
-        size_t before = cc.n;
         json_t *c;
 
         rc = cache_get(e->st, &cc, l.items[i].conv_id, &ci);
         if (rc)
             goto store_fail;
-        n_convs += cc.n > before;
+        if (!ci->counted) {
+            ci->counted = true;
+            n_convs++;
+        }
         c = copy_json(&l.items[i], ci, seen, readers);
         if (!c || json_array_append_new(copies, c))
             goto nomem;

@@ -100,6 +100,7 @@ json_t *chat_view_message(const chat_env *e, const chat_viewer *v, const store_m
     if (see == CHAT_SEE_WITHHELD) {
         shown.text = NULL;
         shown.text_len = 0;
+        shown.attachments = NULL; /* nothing of its files either */
     } else if (see == CHAT_SEE_MASKED) {
         shown.text = masked;
         shown.text_len = masked_len;

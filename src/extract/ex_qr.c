@@ -55,6 +55,11 @@ int ex_qr_scan(ex_job *j, struct Pix *gray_in)
     if (!sc || !img)
         goto out;
     zbar_image_scanner_set_config(sc, ZBAR_NONE, ZBAR_CFG_ENABLE, 1);
+    /* Interleaved 2 of 5 has no check character and decodes from the
+     * noise of a phone photo: a photographed notice gave "021814", read
+     * as a 份号 (bench/detect/photos.py, seed 31). Cartons use it, not
+     * messages. */
+    zbar_image_scanner_set_config(sc, ZBAR_I25, ZBAR_CFG_ENABLE, 0);
     zbar_image_set_format(img, zbar_fourcc('Y', '8', '0', '0'));
     zbar_image_set_size(img, (unsigned)w, (unsigned)h);
     zbar_image_set_data(img, buf, (unsigned long)w * (unsigned long)h, NULL);

@@ -865,6 +865,57 @@ static bool userinfo_disguise(const guard_ctx *c, const url_span *u, char *why, 
     return false;
 }
 
+/* Why the Unicode host uni (ASCII form real, folded to fold) passes for
+ * another name: it imitates a trusted domain, mixes scripts, or is written
+ * in letters of another script that look like Latin. false: none of these. */
+static bool homograph(const guard_settings *cfg, const char *uni, const char *real,
+                      const char *fold, size_t fl, char *why, size_t cap)
+{
+    bool mixed, fold_ascii = true;
+    unsigned sc = host_scripts(uni, &mixed);
+    char names[96];
+
+    for (size_t i = 0; i < fl; i++)
+        fold_ascii &= (unsigned char)fold[i] < 0x80;
+    scripts_text(sc, names, sizeof names);
+    if (fold_ascii && strcmp(fold, real) != 0 &&
+        (guard_strlist_has_domain(&cfg->internal_domains, fold, fl) ||
+         guard_strlist_has_domain(&cfg->allow_domains, fold, fl))) {
+        snprintf(why, cap, "%s (%s) imitates the trusted domain %s", uni, real, fold);
+        return true;
+    }
+    if (mixed) {
+        snprintf(why, cap, "%s (%s) mixes %s letters in one name", uni, real, names);
+        return true;
+    }
+    if (fold_ascii && (sc & ~(unsigned)(SC_LATIN | SC_CJK))) {
+        scripts_text(sc & ~(unsigned)(SC_LATIN | SC_CJK), names, sizeof names);
+        snprintf(why, cap, "%s (%s) is written in %s letters that look like %s", uni, real, names,
+                 fold);
+        return true;
+    }
+    return false;
+}
+
+/* True the first time host real[0..rl) is seen in this scan (an open
+ * addressing set of hashes); false when it was reported already or the set
+ * is full. */
+static bool first_sighting(link_state *st, const char *real, size_t rl)
+{
+    uint64_t h = fnv1a(real, rl) | 1; /* never 0, the free mark */
+    size_t i = (size_t)(h % SEEN_SLOTS);
+
+    if (!st->n_seen)
+        memset(st->seen, 0, sizeof st->seen);
+    while (st->seen[i] && st->seen[i] != h)
+        i = (i + 1) % SEEN_SLOTS;
+    if (st->seen[i] == h || st->n_seen == SEEN_MAX)
+        return false;
+    st->seen[i] = h;
+    st->n_seen++;
+    return true;
+}
+
 /* Everything about one host, once parsed. */
 static void judge(guard_ctx *c, link_state *st, const url_span *u)
 {
@@ -927,29 +978,9 @@ static void judge(guard_ctx *c, link_state *st, const url_span *u)
         goto out;
     }
     /* 2. homograph: a Unicode name that passes for another */
-    if (uni && fold) {
-        bool mixed, fold_ascii = true;
-        unsigned sc = host_scripts(uni, &mixed);
-        char names[96];
-        for (size_t i = 0; i < fl; i++)
-            fold_ascii &= (unsigned char)fold[i] < 0x80;
-        scripts_text(sc, names, sizeof names);
-        why[0] = 0;
-        if (fold_ascii && strcmp(fold, real) != 0 &&
-            (guard_strlist_has_domain(&cfg->internal_domains, fold, fl) ||
-             guard_strlist_has_domain(&cfg->allow_domains, fold, fl)))
-            snprintf(why, sizeof why, "%s (%s) imitates the trusted domain %s", uni, real, fold);
-        else if (mixed)
-            snprintf(why, sizeof why, "%s (%s) mixes %s letters in one name", uni, real, names);
-        else if (fold_ascii && (sc & ~(unsigned)(SC_LATIN | SC_CJK))) {
-            scripts_text(sc & ~(unsigned)(SC_LATIN | SC_CJK), names, sizeof names);
-            snprintf(why, sizeof why, "%s (%s) is written in %s letters that look like %s", uni,
-                     real, names, fold);
-        }
-        if (why[0]) {
-            emit(c, u, "link.homograph", GUARD_SEV_HIGH, 90, why);
-            goto out;
-        }
+    if (uni && fold && homograph(cfg, uni, real, fold, fl, why, sizeof why)) {
+        emit(c, u, "link.homograph", GUARD_SEV_HIGH, 90, why);
+        goto out;
     }
     /* 3. ours or known-good: nothing to say */
     if (guard_strlist_has_domain(&cfg->internal_domains, real, rl) ||
@@ -988,16 +1019,8 @@ static void judge(guard_ctx *c, link_state *st, const url_span *u)
     }
     /* 7. external, once per host */
     {
-        uint64_t h = fnv1a(real, rl) | 1; /* never 0, the free mark */
-        size_t i = (size_t)(h % SEEN_SLOTS);
-        if (!st->n_seen)
-            memset(st->seen, 0, sizeof st->seen);
-        while (st->seen[i] && st->seen[i] != h)
-            i = (i + 1) % SEEN_SLOTS;
-        if (st->seen[i] == h || st->n_seen == SEEN_MAX)
+        if (!first_sighting(st, real, rl))
             goto out; /* reported already, or too many hosts to tell */
-        st->seen[i] = h;
-        st->n_seen++;
         wl = 0;
         guard_expl_str(why, sizeof why, &wl, "link to the external domain ");
         if (!o_ascii && strcmp(real, vh) != 0) {

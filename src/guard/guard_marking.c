@@ -457,6 +457,23 @@ static bool not_a_star(uint32_t cp)
     return (cp >= '0' && cp <= '9') || strstr(set, u) != NULL;
 }
 
+/* A CJK numeral right before an ASCII digit (六5年): no period is written
+ * so; what OCR makes of a ★ before 5年. */
+static bool numeral_before_digit(const guard_ctx *c, uint64_t p)
+{
+    static const char numerals[] = "零一二三四五六七八九十";
+    uint32_t cp = 0;
+    int k = vchar(c, p, &cp);
+    char u[4] = {0};
+
+    if (k != 3 || cp < 0x800 || cp >= 0x10000 || !guard_is_digit(guard_ctx_view_byte(c, p + 3)))
+        return false;
+    u[0] = (char)(0xE0 | cp >> 12);
+    u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    u[2] = (char)(0x80 | (cp & 0x3F));
+    return strstr(numerals, u) != NULL;
+}
+
 /* Nothing before the level word on its line but perhaps a 6-digit 份号. */
 static bool line_prefix_ok(const guard_ctx *c, uint64_t ls, uint64_t pre_end)
 {
@@ -603,16 +620,27 @@ static void level_hit(guard_ctx *c, mark_state *s, unsigned arg, uint64_t to, ui
         span_end = read_term(c, p + 3, le, &kind, &seps);
         if (span_end == p + 3 || !kind)
             span_end = p + 3;
-    } else if (next && !not_a_star(next)) {
+    } else if (next && (!not_a_star(next) || numeral_before_digit(c, p))) {
         /* What OCR makes of ★ (Debian's chi_sim has no ★ at all): 女, 大, 太,
          * 友 ... or any one character. Only with a period right after it
          * (机密女1年), and an unknown character only when the marking has the
-         * line to itself: 秘密有1年了 is a sentence. */
+         * line to itself: 秘密有1年了 is a sentence. On a line of its own
+         * also a numeral before the period's digits (秘密六5年: nobody
+         * writes 六5年) and two characters (绝密人女10年). */
         int k = vchar(c, p, &next);
         int k2 = 0;
         uint64_t e = read_term(c, p + (uint64_t)k, le, &k2, NULL);
-        if ((k2 == 1 || k2 == 2) && (star_confusion(next) || (line_prefix_ok(c, ls, pre_end) &&
-                                                              skip_spaces(c, e, le) == le))) {
+        bool own_line = line_prefix_ok(c, ls, pre_end);
+        if (!(k2 == 1 || k2 == 2) && own_line && !not_a_star(next)) {
+            uint32_t n2 = 0;
+            int k3 = vchar(c, p + (uint64_t)k, &n2);
+            if (n2 && !not_a_star(n2)) {
+                e = read_term(c, p + (uint64_t)(k + k3), le, &k2, NULL);
+                k += k3;
+            }
+        }
+        if ((k2 == 1 || k2 == 2) &&
+            (star_confusion(next) || (own_line && skip_spaces(c, e, le) == le))) {
             star = ocr = true;
             span_end = e;
             kind = k2;

@@ -16,6 +16,8 @@
 #include "srv_pool.h"
 #include "srv_req.h"
 #include "srv_writer.h"
+#include "srv_upload.h"
+#include "srv_http.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -75,6 +77,17 @@ const srv_route srv_routes[] = {
     {SRV_PATCH, V1 "/reminders/{id}", 0, H(srv_h_reminder_patch)},
     {SRV_DELETE, V1 "/reminders/{id}", 0, H(srv_h_reminder_delete)},
     {SRV_POST, V1 "/guard/check", 0, H(srv_h_guard_check)},
+    /* files (srv_upload.c, srv_h_file.c): tus uploads, downloads */
+    {SRV_OPTIONS, V1 "/uploads", SRV_R_PUBLIC | SRV_R_NO_RATE, H(srv_h_upload_options)},
+    {SRV_POST, V1 "/uploads", 0, H(srv_h_upload_patch)},
+    {SRV_OPTIONS, V1 "/uploads/{name}", SRV_R_PUBLIC | SRV_R_NO_RATE, H(srv_h_upload_options)},
+    {SRV_HEAD, V1 "/uploads/{name}", 0, H(srv_h_upload_head)},
+    {SRV_GET, V1 "/uploads/{name}", 0, H(srv_h_upload_get)},
+    {SRV_PATCH, V1 "/uploads/{name}", 0, H(srv_h_upload_patch)},
+    {SRV_DELETE, V1 "/uploads/{name}", 0, H(srv_h_upload_delete)},
+    {SRV_GET, V1 "/files/{name}", 0, H(srv_h_file_get)},
+    {SRV_HEAD, V1 "/files/{name}", 0, H(srv_h_file_get)},
+    {SRV_GET, V1 "/files/{name}/thumbnail", 0, H(srv_h_file_thumb)},
     {SRV_GET, V1 "/alerts", SRV_R_OFFICER, H(srv_h_alerts)},
     {SRV_GET, V1 "/alerts/{id}", SRV_R_OFFICER, H(srv_h_alert_get)},
     {SRV_POST, V1 "/alerts/{id}/ack", SRV_R_OFFICER, H(srv_h_alert_ack)},
@@ -132,6 +145,11 @@ void srv_req_free(srv_req *r)
     free(r->content_disposition);
     free(r->next_cursor);
     srv_events_free(r->job.events);
+    srv_upstream_free(r->up);
+    srv_download_free(r->dl);
+    free(r->dl_type);
+    for (int i = 0; i < r->n_xh; i++)
+        free(r->xh[i].value);
     /* Loop thread only (every srv_req_free is): drop the job's reference. */
     if (r->job.conn)
         srv_conn_unref(r->job.conn);
@@ -557,7 +575,8 @@ bool srv_api_work(srv_job *j, srv_worker *w)
             goto done;
         }
     }
-    if (!(r->route->flags & SRV_R_PUBLIC) && (authenticate(r, w) || authorise(r)))
+    /* An upload's second phase (srv_upload.h) was authenticated in its first. */
+    if (!(r->route->flags & SRV_R_PUBLIC) && !r->authed && (authenticate(r, w) || authorise(r)))
         goto done;
     ((srv_handler_fn *)r->route->handler)(r, w);
     if (r->alert)
@@ -612,7 +631,22 @@ void srv_api_finish(srv_job *j, srv *s)
         srv_req_free(c->req);
         c->req = r;
         c->req_in_flight = false;
-        lws_callback_on_writable(c->wsi);
+        if (r->up && r->up->phase == SRV_UP_BODY && r->status == 100) {
+            /* may stream: the body now goes to the staging file */
+            if (srv_http_upload_resume(s, c))
+                lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+        } else {
+            free(c->up_pre);
+            c->up_pre = NULL;
+            c->up_pre_len = 0;
+            c->up_wait = false;
+            /* refused before its body was read: answer, then close */
+            if (r->up && r->up->stream && r->up->phase == SRV_UP_AUTH)
+                r->close_after = true;
+            if (r->up && r->up->stream)
+                lws_rx_flow_control(c->wsi, 1); /* paused since begin() */
+            lws_callback_on_writable(c->wsi);
+        }
     } else
         srv_req_free(r);
     srv_conn_unref(c);

@@ -79,8 +79,28 @@ int srv_config_defaults(srv_config *cfg)
     cfg->login.lockout_seconds = 900;
     cfg->writer_batch = 1024;
     cfg->audit_checkpoint_interval_s = 60;
+    cfg->siem_facility = 13;
+    cfg->siem_interval_ms = 1000;
     cfg->event_loop = SRV_LOOP_LIBEV;
     cfg->log_level = SRV_LOG_INFO;
+    cfg->uploads.max_size = 2ll << 30;
+    cfg->uploads.expiry_seconds = 86400;
+    cfg->uploads.quota_bytes = 8ll << 30;
+    cfg->uploads.max_active = 20;
+    cfg->uploads.inspectors = 2;
+    {
+        /* Programs a click runs: refused before a byte is sent. */
+        static const char *const refused[] = {".exe", ".scr", ".bat", ".cmd", ".com",
+                                              ".msi", ".vbs", ".ps1", ".jar"};
+        size_t n = sizeof refused / sizeof refused[0];
+
+        cfg->uploads.refused_types = calloc(n, sizeof(char *));
+        if (!cfg->uploads.refused_types)
+            return -1;
+        for (size_t i = 0; i < n; i++)
+            if (!(cfg->uploads.refused_types[cfg->uploads.n_refused_types++] = strdup(refused[i])))
+                return -1;
+    }
     if (srv_config_set_str(&cfg->listen_host, "127.0.0.1") ||
         srv_config_set_str(&cfg->data_dir, "./cordon-data") ||
         srv_config_set_str(&cfg->web_root, *CORDON_WEB_DIR ? CORDON_WEB_DIR : NULL))
@@ -142,9 +162,13 @@ void srv_config_free(srv_config *cfg)
     free(cfg->web_root);
     free(cfg->audit_checkpoint_key);
     free(cfg->audit_checkpoint_file);
+    free(cfg->siem_address);
     for (size_t i = 0; i < cfg->n_allowed_origins; i++)
         free(cfg->allowed_origins[i]);
     free(cfg->allowed_origins);
+    for (size_t i = 0; i < cfg->uploads.n_refused_types; i++)
+        free(cfg->uploads.refused_types[i]);
+    free(cfg->uploads.refused_types);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -413,6 +437,58 @@ static int audit_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
     return fail(w, v, "audit: unknown key '%s'", k);
 }
 
+static int uploads_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
+{
+    srv_config *c = arg;
+    srv_uploads_config *u = &c->uploads;
+
+    if (!strcmp(k, "max_size"))
+        INT_FIELD(w, v, k, 1, 1l << 40, u->max_size);
+    else if (!strcmp(k, "expiry_seconds"))
+        INT_FIELD(w, v, k, 1, 86400 * 30, u->expiry_seconds);
+    else if (!strcmp(k, "quota_bytes"))
+        INT_FIELD(w, v, k, 1, 1l << 50, u->quota_bytes);
+    else if (!strcmp(k, "max_active"))
+        INT_FIELD(w, v, k, 1, 100000, u->max_active);
+    else if (!strcmp(k, "inspectors"))
+        INT_FIELD(w, v, k, 1, 64, u->inspectors);
+    else if (!strcmp(k, "refused_types"))
+        return get_str_list(w, v, k, &u->refused_types, &u->n_refused_types);
+    else
+        return fail(w, v, "uploads: unknown key '%s'", k);
+    return 0;
+}
+
+static int siem_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
+{
+    srv_config *c = arg;
+    const char *s = scalar(v);
+
+    if (!strcmp(k, "address"))
+        return get_str(w, v, k, &c->siem_address);
+    if (!strcmp(k, "transport")) {
+        if (!s || (strcmp(s, "udp") && strcmp(s, "tcp")))
+            return fail(w, v, "siem: transport must be udp or tcp");
+        c->siem_tcp = !strcmp(s, "tcp");
+        return 0;
+    }
+    if (!strcmp(k, "format")) {
+        if (!s || (strcmp(s, "json") && strcmp(s, "cef")))
+            return fail(w, v, "siem: format must be json or cef");
+        c->siem_cef = !strcmp(s, "cef");
+        return 0;
+    }
+    if (!strcmp(k, "facility")) {
+        INT_FIELD(w, v, k, 0, 23, c->siem_facility);
+        return 0;
+    }
+    if (!strcmp(k, "interval_ms")) {
+        INT_FIELD(w, v, k, 50, 60000, c->siem_interval_ms);
+        return 0;
+    }
+    return fail(w, v, "siem: unknown key '%s'", k);
+}
+
 static int totp_roles(walk *w, yaml_node_t *v, srv_config *c)
 {
     if (v->type != YAML_SEQUENCE_NODE)
@@ -464,6 +540,10 @@ static int top_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
         return each_pair(w, v, k, login_pair, c);
     if (!strcmp(k, "audit"))
         return each_pair(w, v, k, audit_pair, c);
+    if (!strcmp(k, "uploads"))
+        return each_pair(w, v, k, uploads_pair, c);
+    if (!strcmp(k, "siem"))
+        return each_pair(w, v, k, siem_pair, c);
     if (!strcmp(k, "guard_probing"))
         return each_pair(w, v, k, probing_pair, c);
     if (!strcmp(k, "totp_required"))

@@ -47,6 +47,17 @@ typedef struct srv_login_limits {
     int lockout_seconds;
 } srv_login_limits;
 
+/* Files in chat (uploads:, docs/SERVER.md): tus uploads and inspection. */
+typedef struct srv_uploads_config {
+    long long max_size;    /* Tus-Max-Size: largest declared Upload-Length */
+    int expiry_seconds;    /* an unfinished upload is removed after this */
+    long long quota_bytes; /* declared bytes of one user's unfinished uploads */
+    int max_active;        /* one user's unfinished uploads */
+    int inspectors;        /* files inspected at once (each a worker process) */
+    char **refused_types;  /* extensions (".exe") or MIME types refused at creation: 415 */
+    size_t n_refused_types;
+} srv_uploads_config;
+
 typedef struct srv_config {
     char *listen_host; /* "127.0.0.1"; "*" or "0.0.0.0" for every address */
     int listen_port;   /* 0: any free port */
@@ -83,6 +94,15 @@ typedef struct srv_config {
     char *audit_checkpoint_key;
     char *audit_checkpoint_file;
     int audit_checkpoint_interval_s; /* 0: only at shutdown */
+    srv_uploads_config uploads;
+    /* SIEM export (srv_siem.h, docs/SERVER.md "SIEM export"): alerts and
+     * audit entries as syslog (RFC 5424) to siem_address ("host:port";
+     * NULL: off) over UDP or TCP (RFC 6587 octet counting), JSON or CEF. */
+    char *siem_address;
+    bool siem_tcp;
+    bool siem_cef;
+    int siem_facility;    /* syslog facility number, default 13 (log audit) */
+    int siem_interval_ms; /* how often new entries are looked for */
 } srv_config;
 
 /* Fills cfg with the defaults (allocates the default strings). Returns 0 or

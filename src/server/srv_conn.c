@@ -59,6 +59,7 @@ void srv_conn_unref(srv_conn *c)
     queue_clear(c);
     free(c->q);
     free(c->rx);
+    free(c->up_pre);
     if (c->req)
         srv_req_free(c->req);
     c->srv->n_conns--;

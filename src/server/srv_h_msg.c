@@ -72,10 +72,39 @@ static void send_answer(srv_req *r)
     free(guard);
 }
 
+/* "attachments": [file_id, ...] (docs/API.md). -1: answered 400. */
+static int attachments_in(srv_req *r, chat_send_in *in, const char *ids[CHAT_MAX_ATTACHMENTS])
+{
+    json_t *a = r->json ? json_object_get(r->json, "attachments") : NULL;
+    size_t i;
+    json_t *v;
+
+    if (!a || json_is_null(a))
+        return 0;
+    if (!json_is_array(a)) {
+        srv_error(r, 400, "bad_request", "attachments must be a list of file ids");
+        return -1;
+    }
+    json_array_foreach(a, i, v)
+    {
+        if (!json_is_string(v)) {
+            srv_error(r, 400, "bad_request", "attachments must be a list of file ids");
+            return -1;
+        }
+        if (i < CHAT_MAX_ATTACHMENTS)
+            ids[i] = json_string_value(v);
+    }
+    /* over the limit: the plan answers too_many_attachments before reading them */
+    in->n_attachments = json_array_size(a);
+    in->attachments = ids;
+    return 0;
+}
+
 void srv_h_send(srv_req *r, srv_worker *w)
 {
     chat_env e = srv_chat_env(w);
     chat_caller who = srv_caller(r);
+    const char *ids[CHAT_MAX_ATTACHMENTS];
     chat_send_in in = {.conv_id = r->ids[0]};
     chat_outcome o = {0};
     int64_t card = 0;
@@ -95,6 +124,8 @@ void srv_h_send(srv_req *r, srv_worker *w)
     if (srv_body_str(r, "client_id", &in.client_id) < 0 || srv_body_str(r, "text", &in.text) < 0 ||
         srv_body_str(r, "justification", &in.justification) < 0 ||
         srv_body_int(r, "forward_of", &in.forward_of) < 0 || srv_body_bool(r, "burn", &in.burn) < 0)
+        return;
+    if (attachments_in(r, &in, ids))
         return;
     if (in.forward_of)
         in.text = NULL; /* the source's text, as the caller sees it */

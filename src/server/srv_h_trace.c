@@ -18,6 +18,7 @@
 #include "srv_req.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define CONTEXT_BEFORE 10
@@ -128,10 +129,19 @@ void srv_h_contain(srv_req *r, srv_worker *w)
 }
 
 /* A message as an officer sees it in a context: as stored (the sender's
- * view; the guard already ruled on it), nothing of a removed one. */
-static json_t *officer_message(const store_message *m)
+ * view; the guard already ruled on it), nothing of a removed one, and the
+ * text a quarantine keeps for review (`held_text`: members do not see it). */
+static json_t *officer_message(srv_worker *w, const store_message *m)
 {
-    return chat_json_message(m);
+    json_t *o = chat_json_message(m);
+    char *text = NULL;
+    size_t len = 0;
+
+    if (o && m->contained == STORE_CONTAINED_QUARANTINED &&
+        !store_quarantine_text(w->st, m->id, &text, &len))
+        json_object_set_new(o, "held_text", json_stringn(text, len));
+    free(text);
+    return o;
 }
 
 void srv_h_context(srv_req *r, srv_worker *w)
@@ -179,9 +189,9 @@ void srv_h_context(srv_req *r, srv_worker *w)
     }
     arr = json_array();
     for (size_t i = before.n; arr && i-- > 0;) /* history is newest first */
-        json_array_append_new(arr, officer_message(&before.items[i]));
+        json_array_append_new(arr, officer_message(w, &before.items[i]));
     for (size_t i = 0; arr && i < after.n; i++)
-        json_array_append_new(arr, officer_message(&after.items[i]));
+        json_array_append_new(arr, officer_message(w, &after.items[i]));
     conv = chat_json_conv(&c, &mem, -1);
     snprintf(target, sizeof target, "conversation:%lld", (long long)m.conv_id);
     /* Audited before the answer leaves: no look without its row. */

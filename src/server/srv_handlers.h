@@ -103,4 +103,14 @@ srv_handler_fn srv_h_export;
  * (or its index.html for a client-side route), 404/405 JSON otherwise. */
 bool srv_static_work(srv_job *j, srv_worker *w);
 
+/* files: tus uploads (srv_upload.c), downloads (srv_h_file.c) */
+void srv_h_upload_options(srv_req *r, srv_worker *w);
+void srv_h_upload_create(srv_req *r, srv_worker *w);
+void srv_h_upload_patch(srv_req *r, srv_worker *w);
+void srv_h_upload_head(srv_req *r, srv_worker *w);
+void srv_h_upload_get(srv_req *r, srv_worker *w);
+void srv_h_upload_delete(srv_req *r, srv_worker *w);
+void srv_h_file_get(srv_req *r, srv_worker *w);
+void srv_h_file_thumb(srv_req *r, srv_worker *w);
+
 #endif

@@ -14,6 +14,7 @@
 #include "srv_http.h"
 #include "srv_pool.h"
 #include "srv_req.h"
+#include "srv_upload.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,7 +86,10 @@ static void csrf_check(srv *s, struct lws *wsi, srv_req *r, bool bearer, bool co
     }
     if (lws_hdr_copy(wsi, ctype, sizeof ctype, WSI_TOKEN_HTTP_CONTENT_TYPE) <= 0)
         ctype[0] = 0;
-    if (cookie && !srv_content_type_json(ctype)) {
+    /* A tus request carries Tus-Resumable, a header no form can send and
+     * a cross-site page only after a preflight this server never grants:
+     * the same protection as the JSON rule. */
+    if (cookie && !srv_content_type_json(ctype) && !(r->up && r->up->has_resumable)) {
         r->refused_code = "json_required";
         r->refused_msg = "a request signed in by cookie must send Content-Type: application/json";
     }
@@ -205,6 +209,12 @@ static int begin(srv *s, srv_pss *pss, struct lws *wsi, const char *in)
     r->path = strdup(in ? in : "/");
     r->query = query_of(wsi);
     r->token = srv_http_token(wsi, false, &cookie);
+    if (r->path && !strncmp(r->path, SRV_TUS_PREFIX, strlen(SRV_TUS_PREFIX)) &&
+        (!r->path[strlen(SRV_TUS_PREFIX)] || r->path[strlen(SRV_TUS_PREFIX)] == '/'))
+        r->up = srv_upstream_new(s, wsi, r->method);
+    if (r->path && !strncmp(r->path, "/api/v1/files/", 14) &&
+        lws_hdr_copy(wsi, r->range, sizeof r->range, WSI_TOKEN_HTTP_RANGE) < 0)
+        r->range[0] = 0;
     csrf_check(s, wsi, r, r->token && !cookie, cookie);
     srv_http_peer(wsi, r->address, sizeof r->address);
     if (lws_hdr_copy(wsi, r->user_agent, sizeof r->user_agent, WSI_TOKEN_HTTP_USER_AGENT) < 0)
@@ -218,6 +228,20 @@ static int begin(srv *s, srv_pss *pss, struct lws *wsi, const char *in)
         r->job.work = srv_static_work;
     if (!strcmp(r->path, "/api/v1/ws")) {
         answer_now(c, r, 400, "bad_request", "this endpoint is a WebSocket: send an upgrade");
+        return 0;
+    }
+    if (r->up && r->up->stream) {
+        /* An upload's body goes to its staging file, never into r->body:
+         * rx waits while a worker says whether it may (srv_upload.h). */
+        if (r->refused_code) {
+            r->close_after = true;
+            answer_now(c, r, 403, r->refused_code, r->refused_msg);
+            return 0;
+        }
+        lws_rx_flow_control(wsi, 0);
+        c->up_wait = true;
+        c->up_body_done = false;
+        dispatch(s, c);
         return 0;
     }
     if (lws_hdr_copy(wsi, clen, sizeof clen, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
@@ -236,10 +260,29 @@ static int body(srv *s, srv_conn *c, const char *in, size_t len)
 {
     srv_req *r = c ? c->req : NULL;
 
+    if (!r && c && c->up_wait) {
+        /* lws had read these with the headers: kept until the worker says
+         * whether the upload may go on (at most one buffer). */
+        unsigned char *np;
+
+        if (c->up_pre_len + len > SRV_UP_BUF)
+            return -1;
+        np = realloc(c->up_pre, c->up_pre_len + len);
+        if (!np)
+            return -1;
+        memcpy(np + c->up_pre_len, in, len);
+        c->up_pre = np;
+        c->up_pre_len += len;
+        return 0;
+    }
     if (!r)
         /* "Content-Length: 0" announces a body that never comes: the
          * request went to the pool already. */
         return len ? -1 : 0;
+    if (r->up && r->up->phase == SRV_UP_BODY)
+        return srv_upstream_feed(r->up, in, len);
+    if (r->out)
+        return 0; /* answered already (the connection closes after it) */
     if (r->body_too_large || r->body_len + len > s->cfg->limits.max_body_bytes) {
         /* Keep reading (and discarding) so the answer can be 413. */
         r->body_too_large = true;
@@ -293,9 +336,23 @@ static int write_answer(srv *s, srv_conn *c, struct lws *wsi)
     int rc = -1;
 
     (void)s;
+    if (r->dl && r->dl_started) {
+        /* a download's next piece */
+        rc = srv_download_write(r->dl, wsi);
+        if (rc == 0) {
+            lws_callback_on_writable(wsi);
+            return 0;
+        }
+        goto out;
+    }
     if (lws_add_http_common_headers(wsi, (unsigned)r->status,
-                                    r->content_type ? r->content_type : "application/json",
-                                    r->out ? r->out->len : 0, &p, end) ||
+                                    r->dl             ? r->dl_type
+                                    : r->content_type ? r->content_type
+                                                      : "application/json",
+                                    r->dl    ? (lws_filepos_t)(r->dl->end - r->dl->off)
+                                    : r->out ? r->out->len
+                                             : 0,
+                                    &p, end) ||
         add_header(wsi, "cache-control:", r->cache_control ? r->cache_control : "no-store", &p,
                    end))
         goto out;
@@ -317,8 +374,26 @@ static int write_answer(srv *s, srv_conn *c, struct lws *wsi)
                                         (const unsigned char *)ra, (int)strlen(ra), &p, end))
             goto out;
     }
+    for (int i = 0; i < r->n_xh; i++)
+        if (add_header(wsi, r->xh[i].name, r->xh[i].value, &p, end))
+            goto out;
+    if (r->up && add_header(wsi, "access-control-expose-headers:",
+                            "Upload-Offset, Location, Upload-Length, Tus-Version, Tus-Resumable, "
+                            "Tus-Max-Size, Tus-Extension, Upload-Metadata, Upload-Expires",
+                            &p, end))
+        goto out;
     if (lws_finalize_write_http_header(wsi, start, &p, end))
         goto out;
+    if (r->dl) {
+        r->dl_started = true;
+        if (r->method == SRV_HEAD || r->dl->off == r->dl->end)
+            rc = 1;
+        else {
+            lws_callback_on_writable(wsi);
+            return 0;
+        }
+        goto out;
+    }
     if (blen && lws_write(wsi, srv_buf_payload(r->out), blen, LWS_WRITE_HTTP_FINAL) != (int)blen)
         goto out;
     if (srv_log_enabled(SRV_LOG_DEBUG))
@@ -326,12 +401,41 @@ static int write_answer(srv *s, srv_conn *c, struct lws *wsi)
                   r->status);
     rc = 0;
 out:
+    if (rc == 1)
+        rc = 0; /* a download finished */
+    if (r->close_after)
+        rc = -1;
     srv_req_free(r);
     c->req = NULL;
     c->req_in_flight = false;
     if (rc)
         return -1;
     return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* The upload's first phase came back and it may stream: what lws handed
+ * over meanwhile goes first (srv_api_finish). -1: close. */
+int srv_http_upload_resume(srv *s, srv_conn *c)
+{
+    srv_req *r = c->req;
+    int rc = 0;
+
+    c->up_wait = false;
+    if (c->up_pre_len)
+        rc = srv_upstream_feed(r->up, c->up_pre, c->up_pre_len);
+    free(c->up_pre);
+    c->up_pre = NULL;
+    c->up_pre_len = 0;
+    if (rc)
+        return -1;
+    if (c->up_body_done) {
+        c->up_body_done = false;
+        srv_upstream_end(r->up, false);
+        dispatch(s, c);
+        return 0;
+    }
+    lws_rx_flow_control(c->wsi, 1);
+    return 0;
 }
 
 int srv_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -351,6 +455,16 @@ int srv_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *u
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         if (!c)
             return -1;
+        if (!c->req && c->up_wait) {
+            c->up_body_done = true; /* the first phase is still out */
+            return 0;
+        }
+        if (c->req && c->req->up && c->req->up->phase == SRV_UP_BODY) {
+            /* the chunk is in: phase 2 on a worker */
+            srv_upstream_end(c->req->up, false);
+            dispatch(s, c);
+            return 0;
+        }
         /* With "Content-Length: 0" the request was dispatched already. */
         if (c->req && !c->req_in_flight && !c->req->out)
             dispatch(s, c);

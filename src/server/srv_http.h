@@ -18,4 +18,7 @@ char *srv_http_token(struct lws *wsi, bool allow_query, bool *from_cookie);
 void srv_http_origin(struct lws *wsi, char *origin, size_t ocap, char *host, size_t hcap);
 void srv_http_peer(struct lws *wsi, char *out, size_t cap);
 
+/* An upload's first phase said yes: stream its body (srv_upload.h). */
+int srv_http_upload_resume(srv *s, srv_conn *c);
+
 #endif

@@ -53,6 +53,16 @@ typedef struct srv_job srv_job;
 typedef struct srv_req srv_req;
 typedef struct srv_registry srv_registry;
 typedef struct srv_receipts srv_receipts;
+typedef struct srv_upstream srv_upstream; /* srv_upload.h */
+typedef struct srv_download srv_download; /* srv_h_file.c */
+typedef struct srv_uploads srv_uploads;   /* srv_upload.c */
+
+/* An answer header beyond the common ones (tus, Location, Range). */
+typedef struct srv_xheader {
+    const char *name; /* static, lower case with ':' */
+    char *value;      /* heap */
+} srv_xheader;
+#define SRV_MAX_XHEADERS 12
 
 /* ---- events: what a handler wants pushed, delivered by the loop -------- */
 
@@ -147,6 +157,15 @@ struct srv_req {
     char *content_disposition, *next_cursor;
     /* for the WS reply: frame type on success ("message.ack"); NULL = none */
     const char *ws_ok_type;
+    /* ---- files (srv_upload.h) ---- */
+    srv_upstream *up; /* a request to /api/v1/uploads, or NULL */
+    srv_download *dl; /* a file answer streamed from the blob store, or NULL */
+    bool close_after; /* close the connection after the answer (a body left unread) */
+    bool dl_started;  /* the download's headers are out; pieces follow */
+    char *dl_type;    /* the download's Content-Type (heap) */
+    char range[64];   /* the Range header of a download */
+    srv_xheader xh[SRV_MAX_XHEADERS];
+    int n_xh;
 };
 
 /* ---- connections ------------------------------------------------------ */
@@ -172,6 +191,12 @@ struct srv_conn {
     size_t q_bytes;
     int close_code; /* after the queue drains: close with this code (0: none) */
     const char *close_reason;
+    /* an upload's body bytes that lws hands over while the request's
+     * first phase is still on a worker (srv_upload.h): kept here, fed to
+     * the stream once it may go on */
+    bool up_wait, up_body_done;
+    unsigned char *up_pre;
+    size_t up_pre_len;
     char *rx; /* a frame being assembled from fragments */
     size_t rx_len, rx_cap;
 };
@@ -225,6 +250,7 @@ struct srv {
     store *writer_st;
     bool writer_started;
     struct srv_auditck *auditck; /* signed audit checkpoints (srv_auditck.c) */
+    struct srv_siem *siem;       /* SIEM export (srv_siem.c); NULL when off */
     /* completions to the loop */
     srv_queue done;
     /* signals (set by the signal thread, read by the loop) */
@@ -254,6 +280,7 @@ struct srv {
     bool sig_started;
     lws_sorted_usec_list_t housekeeping; /* expired sessions, every minute (loop) */
     int listen_pipe;                     /* after close_listeners(): see srv_main.c */
+    srv_uploads *uploads;                /* blob store, upload locks, inspection (srv_upload.c) */
 };
 
 #endif

@@ -18,6 +18,7 @@
 
 #include "chat/chat_cache.h"
 #include "srv_auditck.h"
+#include "srv_siem.h"
 #include "srv_registry.h"
 #include "srv_int.h"
 #include "srv_acctwatch.h"
@@ -29,6 +30,7 @@
 #include "srv_http.h"
 #include "srv_policy.h"
 #include "srv_pool.h"
+#include "srv_upload.h"
 #include "srv_receipt.h"
 #include "srv_req.h"
 #include "srv_writer.h"
@@ -124,6 +126,7 @@ static bool expire_work(srv_job *j, srv_worker *w)
     int rc = store_session_expire(w->st, srv_now_ms(), &n);
 
     (void)j;
+    srv_uploads_expire(w->srv, w->st, srv_now_ms());
     if (rc)
         SRV_WARN("main", "session expiry: %s", store_strerror(rc));
     else if (n)
@@ -349,6 +352,10 @@ static int start_lws(srv *s)
     info.user = s;
     info.max_http_header_data = 4096;
     info.max_http_header_pool = 256;
+    /* The one service thread's read buffer: 64 KiB per read, not 4 KiB,
+     * so an upload's body comes in 16x fewer callbacks and syscalls
+     * (bench/uploads). One buffer for the loop, not per connection. */
+    info.pt_serv_buf_size = 64 * 1024;
     info.fd_limit_per_thread = (unsigned int)(cfg->limits.max_connections + 256);
     info.retry_and_idle_policy = &retry;
     info.timeout_secs = 30;
@@ -360,6 +367,10 @@ static int start_lws(srv *s)
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         info.ssl_cert_filepath = cfg->tls_cert;
         info.ssl_private_key_filepath = cfg->tls_key;
+        /* HTTP/1.1 only: lws 4.1 reads custom request headers (tus's
+         * Upload-Offset, Upload-Length...) on HTTP/1 connections only, so
+         * an h2 client could never upload (docs/SERVER.md, "Uploads"). */
+        info.alpn = "http/1.1";
     }
     /* libev: lws' plugin (libwebsockets-evlib-ev) joins our libev loop
      * (epoll). lws' own loop calls poll() over every socket on each service
@@ -491,11 +502,18 @@ static int start(srv *s, const srv_run_opts *opts)
     if (pthread_create(&s->sig_th, NULL, signal_main, s))
         return -1;
     s->sig_started = true;
-    if (srv_pool_start(s) || srv_writer_start(s))
+    if (srv_pool_start(s) || srv_writer_start(s) || srv_uploads_start(s))
         return -1;
     s->auditck = srv_auditck_start(cfg, s->db_path);
     if (!s->auditck)
         return -1;
+    {
+        bool failed = false;
+
+        s->siem = srv_siem_start(cfg, s->db_path, &failed);
+        if (failed)
+            return -1;
+    }
     raise_fd_limit(cfg->limits.max_connections);
     if (cfg->web_root && access(cfg->web_root, R_OK | X_OK) == 0)
         SRV_INFO("main", "web client: %s", cfg->web_root);
@@ -561,8 +579,11 @@ static void shutdown_server(srv *s)
     srv_pool_stop(s);
     srv_receipts_flush(s->receipts);
     srv_writer_stop(s);
+    srv_uploads_stop(s);          /* after the writer: a recall removes blobs */
     srv_auditck_stop(s->auditck); /* after the last commit: its head is signed */
     s->auditck = NULL;
+    srv_siem_stop(s->siem); /* after the last commit: it is exported */
+    s->siem = NULL;
     drain_done(s);
     /* Deliveries of the writer's last batch: written here (writer gone). */
     srv_receipts_flush(s->receipts);
@@ -588,7 +609,10 @@ static void cleanup(srv *s)
     s->ev = NULL;
     srv_pool_stop(s);
     srv_writer_stop(s);
+    srv_uploads_stop(s);
     srv_auditck_stop(s->auditck);
+    srv_siem_stop(s->siem);
+    s->siem = NULL;
     if (s->sig_started) {
         pthread_kill(s->sig_th, SIGUSR2);
         pthread_join(s->sig_th, NULL);

@@ -211,7 +211,19 @@ void store_message_clear(store_message *m)
     free(m->kind);
     free(m->meta);
     free(m->inbound_warning);
+    free(m->attachments);
     memset(m, 0, sizeof *m);
+}
+
+void store_spread_member_rows_free(store_spread_member_rows *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++)
+        free(l->items[i].title);
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
 }
 
 void store_alert_stat_rows_free(store_alert_stat_rows *l)

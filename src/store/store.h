@@ -263,6 +263,9 @@ typedef struct store_message {
      * the warning as JSON ({"action":..., "findings":[...]}), shown to
      * internal members only (chat_view.h). NULL when none. */
     char *inbound_warning;
+    /* Schema 5: the files the message delivers, as the API's JSON array
+     * text (docs/API.md "Attachments"); NULL when none. */
+    char *attachments;
 } store_message;
 
 /* store_message.burn */
@@ -292,6 +295,22 @@ typedef struct store_spread_query {
 
 #define STORE_SPREAD_MAX 5000
 
+/* One member of one conversation a spread reaches (store_spread_members):
+ * the conversation's fields repeated on each of its members' rows. */
+typedef struct store_spread_member {
+    int64_t conv_id;
+    store_conv_kind kind;
+    char *title;
+    bool external, shared_history;
+    int64_t user_id, history_from, read_id;
+} store_spread_member;
+
+typedef struct store_spread_members {
+    store_spread_member *items;
+    size_t n;
+} store_spread_member_rows;
+
+void store_spread_member_rows_free(store_spread_member_rows *l);
 /* One page of a compliance export (store_message_export,
  * store_audit_covering; docs/AUDIT.md "Compliance export"): the messages of
  * a conversation, or those a user sent, created in [from, to), and the
@@ -382,6 +401,10 @@ typedef struct store_message_new {
     int64_t burn_deadline;
     int64_t reminder_id;
     int64_t reminder_next_at;
+    /* Optional: the files the message delivers (file ids, schema 5), linked
+     * in the message's own transaction (store_message_files_set). */
+    const char *const *attachments;
+    size_t n_attachments;
 } store_message_new;
 
 /* ----- reminders (schema version 7) ----- */
@@ -746,6 +769,13 @@ struct store_methods {
                      bool *first);
     int (*burn_due)(store *s, int64_t now, int64_t *ids, size_t cap, size_t *n_out);
     int (*burn_destroy)(store *s, int64_t msg_id);
+    /* Appended with schema version 5: uploads, files, attachments
+     * (store_files.h); NULL in a backend without them. */
+    const struct store_files_methods *files;
+    /* Appended by trace and contain after version 7: the held text of a
+     * quarantine and the members of a spread in one read. */
+    int (*quarantine_text)(store *s, int64_t id, char **text, size_t *len);
+    int (*spread_members)(store *s, int64_t root_id, store_spread_member_rows *out);
     /* Appended for the compliance export (no schema change). */
     int (*message_export)(store *s, const store_export_query *q, store_messages *out);
     int (*audit_covering)(store *s, const store_export_query *q, store_audit_entries *out);
@@ -1078,6 +1108,14 @@ static inline int store_message_contain(store *s, int64_t id, store_contain_acti
                : STORE_VERSION;
 }
 
+/* The text an officer's quarantine keeps aside for review (*text a heap
+ * string, free()); STORE_NOTFOUND when the message is not quarantined. */
+static inline int store_quarantine_text(store *s, int64_t id, char **text, size_t *len)
+{
+    return s->methods->quarantine_text ? s->methods->quarantine_text(s, id, text, len)
+                                       : STORE_VERSION;
+}
+
 /* After a transaction that erased content (store_message_contain with
  * REMOVE): pushes the erased bytes out of the backend's journal where it
  * keeps them (SQLite: checkpoint and truncate the write-ahead log). Best
@@ -1086,6 +1124,15 @@ static inline int store_message_contain(store *s, int64_t id, store_contain_acti
 static inline int store_erase_flush(store *s)
 {
     return s->methods->erase_flush ? s->methods->erase_flush(s) : STORE_OK;
+}
+
+/* The members of every conversation the spread of root_id reaches, in one
+ * read, ordered by conversation then user (conversations without members
+ * have no row). At most STORE_SPREAD_MAX * 4 rows: STORE_CONFLICT beyond
+ * (the caller then reads conversation by conversation). */
+static inline int store_spread_members(store *s, int64_t root_id, store_spread_member_rows *out)
+{
+    return s->methods->spread_members ? s->methods->spread_members(s, root_id, out) : STORE_VERSION;
 }
 
 /* How many conversations hold the root or a copy of it created at or

@@ -174,6 +174,64 @@ static const migration migrations[] = {
       * a database replaced by a fresh one) is told apart (docs/AUDIT.md). */
      "INSERT OR IGNORE INTO settings(key, value)"
      " VALUES('audit.instance', lower(hex(randomblob(16))));"},
+    {5, "files: uploads, inspections, files with reference counts, message attachments",
+     /* docs/FILES.md, "Files in chat". An upload in progress (tus): its
+      * bytes are in the blob store's staging area under the same id; the
+      * row says who may continue it, for which conversation, and until
+      * when. `outcome` is the inspection's JSON (verdict, findings, mime,
+      * location_removed, error) once the last byte landed. */
+     "CREATE TABLE uploads ("
+     " id TEXT PRIMARY KEY,"
+     " user_id INTEGER NOT NULL REFERENCES users(id),"
+     " conv_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,"
+     " length INTEGER NOT NULL,"
+     " filename TEXT NOT NULL,"
+     " filetype TEXT,"
+     " state INTEGER NOT NULL DEFAULT 0,"
+     " created_at INTEGER NOT NULL,"
+     " expires_at INTEGER NOT NULL,"
+     " file_id TEXT,"
+     " outcome TEXT);"
+     "CREATE INDEX uploads_user ON uploads(user_id, state);"
+     "CREATE INDEX uploads_state ON uploads(state, expires_at);"
+     /* One row per content blob: how many files refer to it. A blob whose
+      * count reaches 0 is removed from the blob store. */
+     "CREATE TABLE blobs ("
+     " hash TEXT PRIMARY KEY,"
+     " refs INTEGER NOT NULL DEFAULT 0,"
+     " size INTEGER NOT NULL) WITHOUT ROWID;"
+     /* A file as the chat knows it: inspected bytes (metadata stripped)
+      * and their outcome, owned by its uploader; delivered by messages. */
+     "CREATE TABLE files ("
+     " id TEXT PRIMARY KEY,"
+     " owner_id INTEGER NOT NULL REFERENCES users(id),"
+     " conv_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,"
+     " hash TEXT NOT NULL REFERENCES blobs(hash),"
+     " thumb_hash TEXT REFERENCES blobs(hash),"
+     " name TEXT NOT NULL,"
+     " mime TEXT NOT NULL,"
+     " size INTEGER NOT NULL,"
+     " image INTEGER NOT NULL DEFAULT 0,"
+     " width INTEGER NOT NULL DEFAULT 0,"
+     " height INTEGER NOT NULL DEFAULT 0,"
+     " location_removed INTEGER NOT NULL DEFAULT 0,"
+     " state INTEGER NOT NULL,"
+     " verdict TEXT NOT NULL,"
+     " findings TEXT NOT NULL DEFAULT '[]',"
+     " created_at INTEGER NOT NULL);"
+     "CREATE INDEX files_owner ON files(owner_id);"
+     "CREATE TABLE message_files ("
+     " message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"
+     " file_id TEXT NOT NULL REFERENCES files(id),"
+     " position INTEGER NOT NULL,"
+     " PRIMARY KEY (message_id, file_id)) WITHOUT ROWID;"
+     "CREATE INDEX message_files_file ON message_files(file_id);"
+     /* Inspection outcomes by (content hash, ruleset, scope): the same
+      * bytes under the same rules are inspected once. */
+     "CREATE TABLE inspections ("
+     " key TEXT PRIMARY KEY,"
+     " outcome TEXT NOT NULL,"
+     " created_at INTEGER NOT NULL) WITHOUT ROWID;"},
     {6, "trace and contain",
      /* docs/STORE.md, "Trace and contain". The spread of a message is
       * every message whose forward_origin_id is its root: an index makes

@@ -1112,6 +1112,9 @@ static const store_methods sq_methods = {
     .burn_open = sq_burn_open,
     .burn_due = sq_burn_due,
     .burn_destroy = sq_burn_destroy,
+    .files = &sq_files_methods,
+    .quarantine_text = sq_quarantine_text,
+    .spread_members = sq_spread_members,
     .message_export = sq_message_export,
     .audit_covering = sq_audit_covering,
 };

@@ -4,6 +4,7 @@
  * provenance), receipts and officer alerts. Handle, transactions and the
  * account side are in store_sqlite.c.
  */
+#include "store/store_files.h"
 #include "store/store_sqlite_int.h"
 
 #include <stdio.h>
@@ -106,6 +107,7 @@ static int row_msg(sq *q, sqlite3_stmt *st, void *item)
     m->burn = sqlite3_column_int(st, 18);
     m->burn_deadline = sqlite3_column_int64(st, 19);
     m->inbound_warning = sq_col_text(q, st, 20);
+    m->attachments = sq_col_text(q, st, 21);
     return STORE_OK;
 }
 
@@ -603,6 +605,8 @@ static int append_one(sq *q, const store_message_new *m, store_message *out, boo
     if (rc)
         goto fail;
     rc = side_records(q, m, id);
+    if (!rc && m->n_attachments)
+        rc = store_message_files_set(&q->base, id, m->attachments, m->n_attachments);
     if (!rc && m->reminder_id)
         rc = sq_reminder_delivered(q, m->reminder_id, m->reminder_next_at, m->now);
     if (rc)

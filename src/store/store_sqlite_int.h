@@ -37,7 +37,16 @@
     "m.id, m.conv_id, m.sender_id, m.client_id, m.created_at, m.body, m.masked, m.verdict, "       \
     "m.justification, m.recalled_at, m.forward_of, m.forward_origin_id, m.forward_author_id, "     \
     "m.forward_depth, m.scope_external, m.contained, m.kind, m.meta, m.burn, m.burn_deadline, "    \
-    "m.inbound_warning"
+    "m.inbound_warning, " SQ_MSG_ATTACHMENTS
+/* A message's attachments (schema 5) as the API's JSON array, NULL when
+ * none: what the chat shows of a file (docs/API.md, "Attachments"). */
+#define SQ_MSG_ATTACHMENTS                                                                         \
+    "(SELECT json_group_array(json_object('id', f.id, 'name', f.name, 'size', f.size, "            \
+    "'mime', f.mime, 'kind', CASE WHEN f.image THEN 'image' ELSE 'file' END, "                     \
+    "'width', f.width, 'height', f.height, 'thumbnail', json(CASE WHEN f.thumb_hash IS NULL "      \
+    "THEN 'false' ELSE 'true' END), 'location_removed', json(CASE WHEN f.location_removed "        \
+    "THEN 'true' ELSE 'false' END))) FROM (SELECT * FROM message_files mf WHERE mf.message_id = "  \
+    "m.id ORDER BY mf.position) mf JOIN files f ON f.id = mf.file_id HAVING count(*) > 0)"
 
 #define SQ_CONV_COLS                                                                               \
     "c.id, c.kind, c.title, c.external, c.created_by, c.created_at, c.updated_at, "                \
@@ -201,6 +210,11 @@
                     "message_quarantine WHERE message_id = ?1), recalled_at = 0, contained = 0 "   \
                     "WHERE id = ?1")                                                               \
     X(QUAR_DELETE, "DELETE FROM message_quarantine WHERE message_id = ?1")                         \
+    X(QUAR_TEXT, "SELECT body FROM message_quarantine WHERE message_id = ?1")                      \
+    X(SPREAD_MEMBERS, "SELECT c.id, c.kind, c.title, c.external, c.shared_history, mb.user_id, "   \
+                      "mb.history_from, mb.read_id FROM conversations c JOIN members mb ON "       \
+                      "mb.conv_id = c.id WHERE c.id IN (SELECT conv_id FROM messages WHERE id = "  \
+                      "?1 OR forward_origin_id = ?1) ORDER BY c.id, mb.user_id LIMIT ?2")          \
     X(MSG_REMOVE,                                                                                  \
       "UPDATE messages SET body = NULL, justification = NULL, inbound_warning = NULL, "            \
       "recalled_at = iif(recalled_at = 0, ?2, recalled_at), contained = 2 "                        \
@@ -388,6 +402,8 @@ int sq_export_bind(sqlite3_stmt *st, const store_export_query *q);
 int sq_message_contain(store *s, int64_t id, store_contain_action action, int64_t actor,
                        int64_t now, bool *changed);
 int sq_erase_flush(store *s);
+int sq_quarantine_text(store *s, int64_t id, char **text, size_t *len);
+int sq_spread_members(store *s, int64_t root_id, store_spread_member_rows *out);
 int sq_spread_conversations(store *s, int64_t root_id, int64_t since, int64_t *out);
 int sq_alert_count(store *s, const store_alert_count_query *q, int64_t *out);
 int sq_alert_stats(store *s, int64_t from, int64_t to, int64_t tz_offset_ms,
@@ -399,5 +415,8 @@ int sq_alert_get(store *s, int64_t id, store_alert *out);
 int sq_alert_list(store *s, const store_alert_filter *f, store_alerts *out);
 int sq_alert_ack(store *s, int64_t id, int64_t actor, const char *comment, int64_t now);
 int sq_alert_resolve(store *s, int64_t id, int64_t actor, const char *comment, int64_t now);
+
+/* store_sqlite_files.c: uploads, files, attachments (store_files.h). */
+extern const struct store_files_methods sq_files_methods;
 
 #endif

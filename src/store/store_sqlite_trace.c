@@ -156,6 +156,68 @@ done:
     return rc;
 }
 
+int sq_quarantine_text(store *s, int64_t id, char **text, size_t *len)
+{
+    sq *q = (sq *)s;
+    sqlite3_stmt *st = sq_stmt(q, SQ_QUAR_TEXT);
+    int rc;
+
+    *text = NULL;
+    *len = 0;
+    if (!st)
+        return sq_prep_rc(q);
+    sqlite3_bind_int64(st, 1, id);
+    q->oom = false;
+    rc = sq_step_row(q, st);
+    if (!rc) {
+        *text = sq_col_text(q, st, 0);
+        *len = *text ? (size_t)sqlite3_column_bytes(st, 0) : 0;
+        if (q->oom)
+            rc = STORE_NOMEM;
+        else if (!*text)
+            rc = STORE_NOTFOUND;
+    }
+    sq_done(st);
+    return rc;
+}
+
+static int row_spread_member(sq *q, sqlite3_stmt *st, void *item)
+{
+    store_spread_member *x = item;
+
+    x->conv_id = sqlite3_column_int64(st, 0);
+    x->kind = (store_conv_kind)sqlite3_column_int(st, 1);
+    x->title = sq_col_text(q, st, 2);
+    x->external = sqlite3_column_int(st, 3);
+    x->shared_history = sqlite3_column_int(st, 4);
+    x->user_id = sqlite3_column_int64(st, 5);
+    x->history_from = sqlite3_column_int64(st, 6);
+    x->read_id = sqlite3_column_int64(st, 7);
+    return STORE_OK;
+}
+
+#define SPREAD_MEMBERS_MAX (STORE_SPREAD_MAX * 4)
+
+int sq_spread_members(store *s, int64_t root_id, store_spread_member_rows *out)
+{
+    sq *q = (sq *)s;
+    sqlite3_stmt *st = sq_stmt(q, SQ_SPREAD_MEMBERS);
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (!st)
+        return sq_prep_rc(q);
+    sqlite3_bind_int64(st, 1, root_id);
+    sqlite3_bind_int(st, 2, SPREAD_MEMBERS_MAX + 1);
+    q->oom = false;
+    rc = sq_list(q, st, (void **)&out->items, &out->n, sizeof *out->items, row_spread_member);
+    if (!rc && out->n > SPREAD_MEMBERS_MAX)
+        rc = STORE_CONFLICT;
+    if (rc)
+        store_spread_member_rows_free(out);
+    return rc;
+}
+
 /* ------------------------------------------------------ early warning */
 
 int sq_spread_conversations(store *s, int64_t root_id, int64_t since, int64_t *out)

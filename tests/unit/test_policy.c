@@ -308,6 +308,34 @@ static void test_parse_full(void **state)
     guard_policy_free(&p);
 }
 
+/* `warnings:` — the early-warning thresholds the chat domain applies. */
+static void test_warnings(void **state)
+{
+    guard_policy p;
+    guard_error err;
+
+    (void)state;
+    assert_int_equal(parse("version: 1\nrules: []\n", &p, &err), GUARD_OK);
+    assert_int_equal(p.settings.warnings.spread_conversations, GUARD_WARN_SPREAD_CONVERSATIONS);
+    assert_int_equal(p.settings.warnings.spread_minutes, GUARD_WARN_SPREAD_MINUTES);
+    assert_int_equal(p.settings.warnings.attempts_per_day, GUARD_WARN_ATTEMPTS_PER_DAY);
+    assert_int_equal(p.settings.warnings.external_after_minutes, GUARD_WARN_EXTERNAL_AFTER_MINUTES);
+    guard_policy_free(&p);
+    assert_int_equal(parse("version: 1\nrules: []\nwarnings:\n  spread_conversations: 3\n"
+                           "  attempts_per_day: 0\n",
+                           &p, &err),
+                     GUARD_OK);
+    assert_int_equal(p.settings.warnings.spread_conversations, 3);
+    assert_int_equal(p.settings.warnings.attempts_per_day, 0); /* off */
+    assert_int_equal(p.settings.warnings.spread_minutes, GUARD_WARN_SPREAD_MINUTES);
+    guard_policy_free(&p);
+    expect_error("version: 1\nrules: []\nwarnings:\n  spread_convos: 3\n",
+                 "t.yaml:4:", "unknown key 'spread_convos' in warnings");
+    expect_error("version: 1\nrules: []\nwarnings:\n  spread_minutes: 99999\n",
+                 "t.yaml:4:", "spread_minutes");
+    expect_error("version: 1\nrules: []\nwarnings: 5\n", "t.yaml:3:", "must be a mapping");
+}
+
 static void test_errors_lines(void **state)
 {
     (void)state;
@@ -928,6 +956,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_settings_defaults),
+        cmocka_unit_test(test_warnings),
         cmocka_unit_test(test_strlist_domain),
         cmocka_unit_test(test_domain_lists_parse),
         cmocka_unit_test(test_parse_default),

@@ -4,111 +4,27 @@
 //
 // usage: node e2e.mjs CORDON_EXE WEB_DIST_DIR WEB_SOURCE_DIR SHOTS_DIR
 // exit 77 (meson: skipped) when /usr/bin/chromium is missing.
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
+import { setup, expectTrue, PW } from './harness.mjs';
 
-const [cordon, dist, webSrc, shotsArg] = process.argv.slice(2);
-const CHROMIUM = process.env.CORDON_CHROMIUM || '/usr/bin/chromium';
-if (!fs.existsSync(CHROMIUM)) {
-  console.log(`SKIP: ${CHROMIUM} not found (apt-get install chromium)`);
-  process.exit(77);
-}
-if (!dist || !fs.existsSync(path.join(dist, 'index.html'))) {
-  console.error(`web client not built: ${dist}/index.html missing`);
-  process.exit(1);
-}
-const require = createRequire(path.join(path.resolve(webSrc), 'package.json'));
-const { chromium } = require('playwright-core');
-const SHOTS = path.resolve(shotsArg);
-fs.rmSync(SHOTS, { recursive: true, force: true });
-fs.mkdirSync(SHOTS, { recursive: true });
+const h = await setup('e2e', process.argv.slice(2));
+const { base, call, mkUser, log, SHOTS, test } = h;
+const cordon = h.cordon;
+const data = h.data;
+const AT = h.adminToken;
+const ADMIN_PW = PW;
 
-const T0 = Date.now();
-const log = (...a) => console.log(`[${((Date.now() - T0) / 1000).toFixed(1)}s]`, ...a);
-
-// ---------------------------------------------------------------- server
-const data = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-web-e2e-'));
-const pwFile = path.join(data, 'admin.pw');
-const help = execFileSync(cordon, ['serve', '--help'], { encoding: 'utf8' });
-if (!help.includes('--web-root')) {
-  console.error('this cordon cannot serve the web client (no --web-root)');
-  process.exit(1);
-}
-const args = ['serve', '--listen', '127.0.0.1:0', '--data', data, '--admin-password-file', pwFile, '--insecure-fast-hash',
-  '--log-level', 'warn', '--web-root', dist];
-const srv = spawn(cordon, args, { env: { ...process.env, CORDON_TEST_FAST_HASH: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
-// Never leave the server (or the browser) behind: any unexpected error ends the run.
-let browser = null;
-function abort(e) {
-  console.error(e?.stack || e);
-  try { srv.kill('SIGKILL'); } catch { /* gone */ }
-  browser?.close().catch(() => undefined);
-  console.log('0 passed, 1 failed');
-  process.exit(1);
-}
-process.on('uncaughtException', abort);
-process.on('unhandledRejection', abort);
-setTimeout(() => abort(new Error('e2e: overall time limit (240 s) reached')), 240000).unref();
-let srvErr = '';
-const apiPort = await new Promise((resolve, reject) => {
-  const to = setTimeout(() => reject(new Error('cordon serve did not start in 30 s:\n' + srvErr)), 30000);
-  srv.stderr.on('data', (d) => {
-    srvErr += d;
-    process.stderr.write(d);
-    const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(srvErr);
-    if (m) { clearTimeout(to); resolve(Number(m[1])); }
-  });
-  srv.on('exit', (c) => reject(new Error(`cordon serve exited ${c}:\n${srvErr}`)));
-});
-const base = `http://127.0.0.1:${apiPort}`;
-log(`cordon serves the client at ${base}`);
-
-// ---------------------------------------------------------------- API helpers (admin)
-async function call(method, p, body, token) {
-  const r = await fetch(base + '/api/v1' + p, {
-    method, headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await r.text();
-  const j = text ? JSON.parse(text) : null;
-  if (!r.ok) throw new Error(`${method} ${p} → ${r.status} ${text}`);
-  return j;
-}
-const adminPw0 = fs.readFileSync(pwFile, 'utf8').trim();
-const ADMIN_PW = 'root-secret-e2e-2025';
-let adm = await call('POST', '/auth/login', { login: 'admin', password: adminPw0 });
-await call('POST', '/auth/password', { old_password: adminPw0, new_password: ADMIN_PW }, adm.token);
-adm = await call('POST', '/auth/login', { login: 'admin', password: ADMIN_PW });
-const AT = adm.token;
-const PW = 'correct-horse-battery';
 // Users get a generated one-time password (must be changed at first login);
 // alice changes hers in the browser, the others through the API.
-async function mkUser(login, display_name, role = 'member', external = false, change = true) {
-  const r = await call('POST', '/admin/users', { login, display_name, role, external }, AT);
-  if (change) {
-    const s = await call('POST', '/auth/login', { login, password: r.password });
-    await call('POST', '/auth/password', { old_password: r.password, new_password: PW }, s.token);
-    await call('POST', '/auth/logout', {}, s.token).catch(() => undefined);
-  }
-  return { ...r.user, oneTime: r.password };
-}
-const alice = await mkUser('alice', '王小丽', 'member', false, false);
+const alice = await mkUser('alice', '王小丽', 'member', false);
 const bob = await mkUser('bob', '李大明');
 const officer = await mkUser('officer', '赵保密', 'officer');
-const extern = await mkUser('partner', '外部伙伴', 'member', true);
+const extern = await mkUser('partner', '外部伙伴', 'member', true, true);
 
 // ---------------------------------------------------------------- browser
-browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  // playwright-core itself adds a fresh --user-data-dir (a temp profile per launch)
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
-});
+const browser = await h.launch();
 const consoleErrors = [];
 const pages = {};
 async function newPage(name, viewport = { width: 1280, height: 800 }) {
@@ -131,24 +47,14 @@ async function login(page, user, pw = PW) {
   await page.locator('#login-pw').fill(pw);
   await page.locator('button[type=submit]').click();
 }
-function expectTrue(cond, msg) { if (!cond) throw new Error(msg); }
 const convLink = (page, title) => page.locator('[data-testid=conv-item]', { hasText: title });
 const lastMsg = (page) => page.locator('[data-testid=message]').last();
 
 // ---------------------------------------------------------------- tests
-const results = [];
-async function test(name, fn) {
-  const t = Date.now();
-  try {
-    await fn();
-    results.push([name, true]);
-    log(`ok   ${name} (${Date.now() - t} ms)`);
-  } catch (e) {
-    results.push([name, false]);
-    log(`FAIL ${name}: ${e.stack || e}`);
-    for (const [n, p] of Object.entries(pages)) await p.screenshot({ path: path.join(SHOTS, `FAIL-${results.length}-${n}.png`) }).catch(() => undefined);
-  }
-}
+// A failed step leaves a picture of every open page.
+h.onFail = async (n) => {
+  for (const [name, p] of Object.entries(pages)) await p.screenshot({ path: path.join(SHOTS, `FAIL-${n}-${name}.png`) }).catch(() => undefined);
+};
 
 const A = await newPage('alice');
 const B = await newPage('bob');
@@ -502,20 +408,5 @@ await test('no script errors in the pages', async () => {
 });
 
 // ---------------------------------------------------------------- teardown
-await browser.close();
 // A clean shutdown is part of the contract (and where ASan reports leaks).
-process.removeAllListeners('unhandledRejection');
-srv.removeAllListeners('exit');
-const exitCode = await new Promise((r) => {
-  srv.on('exit', (code, sig) => r(code ?? sig));
-  srv.kill('SIGTERM');
-  setTimeout(() => { srv.kill('SIGKILL'); r('timeout'); }, 15000).unref();
-});
-results.push(['cordon serve exits 0 on SIGTERM', exitCode === 0]);
-log(`${exitCode === 0 ? 'ok  ' : 'FAIL'} cordon serve exits 0 on SIGTERM (got ${exitCode})`);
-fs.rmSync(data, { recursive: true, force: true });
-const passed = results.filter((r) => r[1]).length;
-const failed = results.length - passed;
-console.log(`screenshots: ${SHOTS}`);
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+await h.finish();

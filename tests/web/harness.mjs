@@ -4,6 +4,10 @@
 // Debian's Chromium through playwright-core, a small test runner, and a
 // clean ending (the server must exit 0 on SIGTERM).
 //
+// h.cordon, h.data: the binary and the server's data directory (for CLI
+// calls next to the running server); h.onFail(n): called after a failed
+// test (e.g. screenshots of every page).
+//
 // usage in a test file:
 //   const h = await setup('pwa', process.argv.slice(2));   // CORDON DIST WEBSRC SHOTS
 //   await h.test('name', async () => { ... });
@@ -16,7 +20,7 @@ import { createRequire } from 'node:module';
 
 export const PW = 'correct-horse-battery';
 
-export async function setup(name, [cordon, dist, webSrc, shotsArg]) {
+export async function setup(name, [cordon, dist, webSrc, shotsArg], { limitMs = 240000 } = {}) {
   const CHROMIUM = process.env.CORDON_CHROMIUM || '/usr/bin/chromium';
   if (!fs.existsSync(CHROMIUM)) {
     console.log(`SKIP: ${CHROMIUM} not found (apt-get install chromium)`);
@@ -39,10 +43,12 @@ export async function setup(name, [cordon, dist, webSrc, shotsArg]) {
   const srv = spawn(cordon, ['serve', '--listen', '127.0.0.1:0', '--data', data, '--admin-password-file', pwFile,
     '--insecure-fast-hash', '--log-level', 'warn', '--web-root', dist],
   { env: { ...process.env, CORDON_TEST_FAST_HASH: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
-  const h = { log, SHOTS, chromium, browser: null, results: [] };
+  const h = { log, SHOTS, chromium, browser: null, results: [], cordon, data, onFail: null };
   // Never leave the server (or the browser) behind: any unexpected error ends the run.
+  let srvErr = '';
   function abort(e) {
     console.error(e?.stack || e);
+    if (srvErr) console.error(`cordon serve said (last 2000 characters):\n${srvErr.slice(-2000)}`);
     try { srv.kill('SIGKILL'); } catch { /* gone */ }
     h.browser?.close().catch(() => undefined);
     console.log('0 passed, 1 failed');
@@ -50,8 +56,7 @@ export async function setup(name, [cordon, dist, webSrc, shotsArg]) {
   }
   process.on('uncaughtException', abort);
   process.on('unhandledRejection', abort);
-  setTimeout(() => abort(new Error(`${name}: overall time limit (240 s) reached`)), 240000).unref();
-  let srvErr = '';
+  setTimeout(() => abort(new Error(`${name}: overall time limit (${limitMs / 1000} s) reached`)), limitMs).unref();
   const port = await new Promise((resolve, reject) => {
     const to = setTimeout(() => reject(new Error('cordon serve did not start in 30 s:\n' + srvErr)), 30000);
     srv.stderr.on('data', (d) => {
@@ -79,12 +84,14 @@ export async function setup(name, [cordon, dist, webSrc, shotsArg]) {
   await h.call('POST', '/auth/password', { old_password: pw0, new_password: PW }, adm.token);
   adm = await h.call('POST', '/auth/login', { login: 'admin', password: PW });
   h.adminToken = adm.token;
-  // A user through the admin API; change: do the first-login password change (to PW).
-  h.mkUser = async (login, display_name, role = 'member', change = true) => {
-    const r = await h.call('POST', '/admin/users', { login, display_name, role }, h.adminToken);
+  // A user through the admin API; change: do the first-login password change
+  // (to PW) and sign that session out; external: an external contact.
+  h.mkUser = async (login, display_name, role = 'member', change = true, external = false) => {
+    const r = await h.call('POST', '/admin/users', { login, display_name, role, ...(external ? { external } : {}) }, h.adminToken);
     if (change) {
       const s = await h.call('POST', '/auth/login', { login, password: r.password });
       await h.call('POST', '/auth/password', { old_password: r.password, new_password: PW }, s.token);
+      await h.call('POST', '/auth/logout', {}, s.token, false).catch(() => undefined);
     }
     return { ...r.user, oneTime: r.password };
   };
@@ -105,6 +112,7 @@ export async function setup(name, [cordon, dist, webSrc, shotsArg]) {
     } catch (e) {
       h.results.push([tname, false]);
       log(`FAIL ${tname}: ${e.stack || e}`);
+      if (h.onFail) await h.onFail(h.results.length).catch(() => undefined);
     }
   };
   h.finish = async () => {
@@ -127,3 +135,39 @@ export async function setup(name, [cordon, dist, webSrc, shotsArg]) {
 }
 
 export function expectTrue(cond, msg) { if (!cond) throw new Error(msg); }
+
+// The visible text of a page (text nodes of shown elements, placeholders,
+// titles, labels), without code: <code>, <pre>, editors, .mono (hashes),
+// .excerpt (what the guard found in a file: the file's content, data).
+export async function visibleText(page) {
+  return page.evaluate(() => {
+    const out = [];
+    const skip = (el) => el.closest('code, pre, textarea, script, style, .mono, canvas, .excerpt');
+    const shown = (el) => {
+      const s = getComputedStyle(el);
+      return s.display !== 'none' && s.visibility !== 'hidden' && el.getClientRects().length > 0;
+    };
+    const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let t; (t = w.nextNode());) {
+      const el = t.parentElement;
+      if (!el || skip(el)) continue;
+      if (!shown(el.closest('select') ?? el)) continue;
+      const s = t.textContent.trim();
+      if (s) out.push(s);
+    }
+    for (const el of document.querySelectorAll('[placeholder], [title], [aria-label], img[alt]')) {
+      if (skip(el) || !shown(el)) continue;
+      for (const a of ['placeholder', 'title', 'aria-label']) if (el.getAttribute(a)) out.push(el.getAttribute(a));
+    }
+    return out;
+  });
+}
+
+// English words in a text, but for the allowed ones: a word with a digit,
+// "_" or "." is an id or a number; URLs and e-mail addresses are data.
+export function englishWords(s, allow) {
+  const t = s.replace(/https?:\/\/\S+/g, ' ').replace(/\S+@\S+/g, ' ');
+  return (t.match(/[A-Za-z0-9][A-Za-z0-9_.'-]*/g) ?? [])
+    .map((w) => w.replace(/[.'-]+$/, ''))
+    .filter((w) => /[A-Za-z]/.test(w) && !allow.has(w) && !/[0-9_.]/.test(w));
+}

@@ -108,6 +108,7 @@ await test('from an alert on a forwarded copy, the spread shows every copy as a 
   for (const t of ['研发一组', '研发二组', '采购群', '外包对接群', '财务群']) expectTrue(convs.some((x) => x.includes(t)), `${t} named: ${convs}`);
   // the branch at 研发二组 indents; the chain does not
   expectTrue(await O.locator('.sp-kids [data-testid=spread-node]').count() === 3, 'two branches of 研发二组');
+  expectTrue(await O.locator('[data-testid=spread-map] .sp-dot').count() === 5, 'one square per copy at a glance');
   const english = await englishIn(O);
   expectTrue(english.length === 0, `English in the zh spread view: ${english.join('; ')}`);
   await shot(O, 'spread-desktop-zh');
@@ -136,6 +137,8 @@ await test('hold for review, restore, then remove every copy: the member sees it
   const notice = await A.locator(`[data-msg-id="${c3.id}"]`).textContent();
   expectTrue(notice.includes('此消息已被保密管理员撤回'), `removed notice: ${notice}`);
   expectTrue(!(await A.locator('body').textContent()).includes('13800138000'), 'nothing left on the member\'s screen');
+  // the removed copies no longer count as unread in the list
+  await A.waitForFunction(() => !document.querySelector('[data-testid=unread]'), null, { timeout: 5000 });
   await O.locator('[data-testid=spread-node][data-state=removed]').nth(4).waitFor();
   const english = [...await englishIn(O), ...await englishIn(A)];
   expectTrue(english.length === 0, `English in zh: ${english.join('; ')}`);
@@ -153,11 +156,19 @@ await test('the context around an alert opens with a stated reason', async () =>
   await list.first().waitFor();
   const text = await O.locator('[data-testid=context-messages]').textContent();
   expectTrue(text.includes('此消息已被保密管理员撤回'), `context shows the removal: ${text}`);
+  // and around any copy of the spread, with the reason typed there
+  await O.goto(`${base}/#/console/spread/${c4.id}/${alert.id}`);
+  await O.locator('[data-testid=spread-node]').nth(4).waitFor();
+  await O.locator('[data-testid=spread-reason]').fill('查看财务群里的副本');
+  await O.locator('[data-testid=spread-node]').nth(4).locator('[data-testid=spread-context-open]').click();
+  await O.locator('[data-testid=spread-context] li').first().waitFor();
+  await shot(O, 'spread-context-desktop-zh');
   const english = await englishIn(O);
   expectTrue(english.length === 0, `English in zh: ${english.join('; ')}`);
   await shot(O, 'alert-context-desktop-zh');
   const audit = await call('GET', '/audit?limit=1000', undefined, h.adminToken);
   expectTrue(audit.entries.some((e) => e.event === 'officer.context' && e.detail.reason === '核查告警来源'), 'audited');
+  expectTrue(audit.entries.some((e) => e.event === 'officer.context' && e.detail.reason === '查看财务群里的副本'), 'audited from the spread');
   expectTrue(audit.entries.some((e) => e.event === 'officer.contain' && e.detail.reason === '核查确认外泄，全部撤回' && e.detail.changed.length === 5), 'removal audited');
 });
 
@@ -191,6 +202,19 @@ for (const [lang, vp, tag] of [['zh', { width: 390, height: 844 }, 'phone-zh'], 
     }
   });
 }
+
+await test('the dashboard charts the server\'s statistics over a chosen period', async () => {
+  await O.goto(`${base}/#/console/dashboard`);
+  await O.locator('[data-testid=chart-category]').waitFor();
+  const total = Number(await O.locator('[data-testid=stat-total]').textContent());
+  const st = await call('GET', `/officer/stats?from=${Date.now() - 14 * 86400000}&to=${Date.now() + 1000}`, undefined, h.adminToken);
+  expectTrue(total === st.total && total >= 5, `total ${total} vs server ${st.total}`);
+  await O.locator('[data-testid=db-period]').selectOption('30');
+  await O.locator('[data-testid=chart-category]').waitFor();
+  const english = await englishIn(O);
+  expectTrue(english.length === 0, `English in the zh dashboard: ${english.join('; ')}`);
+  await shot(O, 'dashboard-desktop-zh');
+});
 
 await test('no script errors in any page', async () => {
   expectTrue(errors.length === 0, errors.join('\n'));

@@ -2,8 +2,8 @@
 // cookie the server sets at login (SameSite=Strict), so no token is kept in
 // script-reachable storage.
 import type {
-  Alert, AuditEntry, AuditVerify, ContactCard, ContainAction, ContainResult, Conversation, DirUser, GuardOutcome,
-  Message, OfficerContext, Reminder, RemindTarget, Repeat, Session, Spread, User,
+  Alert, AlertStats, AuditEntry, AuditVerify, ContactCard, ContainAction, ContainResult, Conversation, DirUser,
+  GuardOutcome, Message, OfficerContext, Reminder, RemindTarget, Repeat, Session, Spread, UploadInfo, User,
 } from './types';
 
 export class ApiError extends Error {
@@ -14,7 +14,7 @@ export class ApiError extends Error {
     public guard?: GuardOutcome,
     public retryAfter?: number,
     /** error parameters: the field a title/name error is about, the limit */
-    public detail?: { field?: string; max?: number; reason?: string },
+    public detail?: { field?: string; max?: number; reason?: string; name?: string },
   ) {
     super(message);
     this.name = 'ApiError';
@@ -111,7 +111,7 @@ export class Api {
     if (!res.ok) {
       const err = data?.error ?? {};
       const ra = res.headers.get('Retry-After');
-      const e = new ApiError(res.status, err.code ?? 'http_' + res.status, err.message ?? res.statusText, data?.guard, ra ? Number(ra) : undefined, { field: err.field, max: err.max, reason: err.reason });
+      const e = new ApiError(res.status, err.code ?? 'http_' + res.status, err.message ?? res.statusText, data?.guard, ra ? Number(ra) : undefined, { field: err.field, max: err.max, reason: err.reason, name: err.name ?? err.filename });
       if (res.status === 401 && e.code === 'unauthorized' && this.onUnauthorized) this.onUnauthorized();
       throw e;
     }
@@ -168,8 +168,11 @@ export class Api {
     return this.get<{ messages: Message[]; next_before: number | null }>(
       `/conversations/${id}/messages${qs({ before: before ?? undefined, limit })}`);
   }
-  async send(id: number, client_id: string, text: string, justification?: string, burn = false): Promise<SendResult> {
-    const body: Record<string, unknown> = { client_id, text };
+  /** A message: text, up to 9 inspected files (file ids), or both; burn: burn-after-reading (text only). */
+  async send(id: number, client_id: string, text: string, justification?: string, burn = false, attachments?: string[]): Promise<SendResult> {
+    const body: Record<string, unknown> = { client_id };
+    if (text || !attachments?.length) body.text = text;
+    if (attachments?.length) body.attachments = attachments;
     if (justification) body.justification = justification;
     if (burn) body.burn = true;
     const r = await this.request<{ message: Message; guard: GuardOutcome }>('POST', `/conversations/${id}/messages`, body);
@@ -192,6 +195,8 @@ export class Api {
     return this.post<{ results: ForwardResult[] }>(`/messages/${mid}/forward`, client_id ? { conversation_ids, client_id } : { conversation_ids });
   }
   markRead(id: number, message_id: number) { return this.post<void>(`/conversations/${id}/read`, { message_id }); }
+  /** The state of one of my uploads (tus transfers go through tus-js-client). */
+  uploadInfo(id: string) { return this.get<UploadInfo>(`/uploads/${encodeURIComponent(id)}`); }
   guardCheck(text: string, conversation_id?: number) {
     return this.post<GuardOutcome>('/guard/check', conversation_id ? { text, conversation_id } : { text });
   }
@@ -213,6 +218,10 @@ export class Api {
     return { ...r, entries: r.entries.map(normAudit) };
   }
   auditVerify() { return this.get<AuditVerify>('/audit/verify'); }
+  /** alerts over a period counted by the server (days in the browser's zone) */
+  stats(from: number, to: number, tz_offset_minutes = -new Date().getTimezoneOffset()) {
+    return this.get<AlertStats>(`/officer/stats${qs({ from, to, tz_offset_minutes })}`);
+  }
   /** the tree of copies of a message (or of an alert's message) */
   spread(q: { message_id?: number; alert_id?: number }) { return this.get<Spread>(`/officer/spread${qs(q)}`); }
   contain(message_id: number, reason: string, scope: 'copy' | 'tree', action: ContainAction) {

@@ -73,6 +73,7 @@ export function App() {
   return <Shell key={lang} client={phase.client} langButton={langButton} onLogout={async () => {
     await api.logout().catch(() => undefined);
     phase.client.stop();
+    phase.client.uploads.forget();
     location.hash = '';
     setPhase({ k: 'login' });
   }} />;

@@ -10,6 +10,7 @@ import type { Alert, Conversation, DirUser, Message, ServerEvent, User } from '.
 import { Live, wsUrl, type WsState } from './ws';
 import { getLang, translate } from './i18n';
 import { applyBurned } from './work';
+import { Uploader } from './uploader';
 
 export class Client {
   readonly conversations = new Store<Conversation[]>([]);
@@ -27,10 +28,15 @@ export class Client {
   /** limits.max_message_bytes: the server's default until a refusal says
    * otherwise (422 message_too_large carries the limit as `max`). */
   maxMessageBytes = 16384;
+  /** Photos and files attached to drafts, uploading or waiting for the guard. */
+  readonly uploads: Uploader;
   private live: Live | null = null;
   private readTimer: ReturnType<typeof setTimeout> | null = null;
+  private unreadTimer: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(public api: Api, public user: User, private onEnd: () => void) {}
+  constructor(public api: Api, public user: User, private onEnd: () => void) {
+    this.uploads = new Uploader(api, user.id);
+  }
 
   get me(): number {
     return this.user.id;
@@ -48,12 +54,14 @@ export class Client {
       onSessionEnd: () => void this.checkSession(),
     });
     this.live.start();
+    void this.uploads.restore();
     await Promise.all([this.loadDirectory(), this.loadConversations()]);
   }
 
   stop(): void {
     this.live?.stop();
     this.live = null;
+    this.uploads.stop();
   }
 
   private async checkSession(): Promise<void> {
@@ -168,9 +176,22 @@ export class Client {
     }, 300);
   }
 
+  /** An officer removed or held messages (maybe many at once): the server's
+   * unread counts leave them out, so take those, once for a burst. */
+  private refreshUnreadSoon(): void {
+    if (this.unreadTimer) return;
+    this.unreadTimer = setTimeout(() => {
+      this.unreadTimer = null;
+      void this.api.conversations().then(({ conversations }) => {
+        const unread = new Map(conversations.map((c) => [c.id, c.unread ?? 0]));
+        this.conversations.update((l) => l.map((c) => (unread.has(c.id) && c.id !== this.openId.get() ? { ...c, unread: unread.get(c.id) } : c)));
+      }, () => undefined);
+    }, 300);
+  }
+
   /** Sends over HTTP (the verdict comes back in the answer; errors carry the guard outcome). */
-  async send(cid: number, text: string, justification?: string, clientId = newClientId(), burn = false): Promise<SendResult> {
-    const r = await this.api.send(cid, clientId, text, justification, burn);
+  async send(cid: number, text: string, justification?: string, clientId = newClientId(), burn = false, attachments?: string[]): Promise<SendResult> {
+    const r = await this.api.send(cid, clientId, text, justification, burn, attachments);
     this.addMessage(r.message);
     return r;
   }
@@ -197,6 +218,7 @@ export class Client {
       case 'message.recalled':
         this.setThread(e.conversation_id, (t) => applyRecall(t, e.message_id, e.contained));
         this.conversations.update((l) => applyRecallToList(l, e.conversation_id, e.message_id, e.contained));
+        if (e.contained) this.refreshUnreadSoon();
         break;
       case 'message.restored':
         // re-read the one message as this reader may see it (the history rule)
@@ -244,6 +266,9 @@ export class Client {
         for (const f of this.alertListeners) f(a, isNew);
         break;
       }
+      case 'upload.state':
+        this.uploads.onState(e);
+        break;
       case 'resync':
         // the server closes the socket next; the reconnect triggers resync()
         break;

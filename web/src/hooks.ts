@@ -41,12 +41,19 @@ export function hanziFor(bytes: number): number {
 export function errMsg(e: unknown): string {
   if (e instanceof ApiError) {
     const d = e.detail ?? {};
-    const params = { max: String(d.max ?? ''), chars: d.max ? String(hanziFor(d.max)) : '', rule: e.guard?.decided_by ? policyRuleLabel(e.guard.decided_by) : '', s: e.retryAfter ?? 1 };
-    const keys = [...(d.reason ? [`err.password.${d.reason}`] : []), ...(d.field ? [`err.${e.code}.${d.field}`] : []), `err.${e.code}`];
+    const params = { name: d.name ?? '', max: String(d.max ?? ''), chars: d.max ? String(hanziFor(d.max)) : '', rule: e.guard?.decided_by ? policyRuleLabel(e.guard.decided_by) : '', s: e.retryAfter ?? 1 };
+    const keys = [...(d.reason ? [`err.password.${d.reason}`, `err.${e.code}.${d.reason}`] : []), ...(d.field ? [`err.${e.code}.${d.field}`] : []), `err.${e.code}`];
     for (const k of keys) {
       const s = t(k, params);
       if (s !== k) return s;
     }
   }
   return (e as Error)?.message || String(e);
+}
+
+/** An error code without an ApiError (a refused upload): err.<code>, else a generic wording. */
+export function codeMsg(code: string | null | undefined): string {
+  const k = `err.${code ?? 'upload_failed'}`;
+  const s = t(k);
+  return s === k ? t('err.upload_failed') : s;
 }

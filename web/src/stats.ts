@@ -1,7 +1,8 @@
-// Dashboard figures, computed in the browser from the alerts list (the
-// server has no statistics endpoint): guard events per day by category and
-// by action, the rules that fire most, and who overrides `confirm` most.
-import type { Alert } from './types';
+// Dashboard figures: guard events per day by category and by verdict and the
+// rules that fire most come from the server's statistics (GET
+// /officer/stats, any period); who overrides `confirm` most is computed
+// from the alerts list.
+import type { Alert, AlertStats } from './types';
 import { dayKey } from './format';
 
 export interface DaySeries {
@@ -62,4 +63,24 @@ export function topOverriders(alerts: Alert[], n = 10): [number, number][] {
 /** The action of an alert for the "by action" chart: overrides count apart from held confirms. */
 export function actionOf(a: Alert): string {
   return a.kind === 'override' ? 'override' : a.verdict;
+}
+
+/** The server's rows per day (aligned with `days`, keys as dayKey gives
+ * them) by a row field. */
+export function statsPerDay(st: AlertStats, days: string[], field: 'category' | 'verdict', tz: string): DaySeries {
+  const idx = new Map(days.map((d, i) => [d, i]));
+  const series: Record<string, number[]> = {};
+  for (const r of st.rows) {
+    // the day's start is local midnight: noon of it names the day in any zone rule
+    const i = idx.get(dayKey(r.day + 12 * 3600 * 1000, tz));
+    if (i === undefined) continue;
+    const k = r[field] || 'unknown';
+    (series[k] ??= new Array(days.length).fill(0))[i] += r.count;
+  }
+  return { days, series };
+}
+
+/** The rules behind the most alerts of the period. */
+export function statsTopRules(st: AlertStats, n = 10): [string, number][] {
+  return topN(new Map(Object.entries(st.by_rule).filter(([k]) => k !== '')), n) as [string, number][];
 }

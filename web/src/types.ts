@@ -60,6 +60,8 @@ export interface Message {
   forward: Forward | null;
   /** an officer contained it (text null): members see a neutral notice */
   contained?: 'quarantined' | 'removed';
+  /** POST /officer/context only: the text a quarantine keeps for review */
+  held_text?: string;
   /** 'text' | 'reminder' (a fired reminder's card) | 'card' (a contact card) */
   kind?: 'text' | 'reminder' | 'card';
   reminder?: ReminderCard;
@@ -69,6 +71,8 @@ export interface Message {
   burn_destroyed?: boolean;
   /** sent in by an external sender: what the guard's inbound scope warns of (internal readers only) */
   inbound_warning?: InboundWarning;
+  /** photos and files sent with the message (absent or [] for none) */
+  attachments?: Attachment[];
 }
 
 /** What a fired reminder's message carries (kind 'reminder'). */
@@ -117,6 +121,52 @@ export interface InboundWarning {
   findings: Finding[];
 }
 
+/** A file delivered with a message (docs/API.md, files). */
+export interface Attachment {
+  id: string;
+  name: string;
+  size: number;
+  mime: string;
+  kind: 'image' | 'file';
+  width?: number;
+  height?: number;
+  /** the server has a thumbnail at /files/{id}/thumbnail */
+  thumbnail: boolean;
+  /** GPS/time/device metadata was removed before the file was stored */
+  location_removed: boolean;
+}
+
+/** A finding in a file: where it was found instead of a byte span. */
+export interface FileFinding {
+  rule: string;
+  category: string;
+  severity: string;
+  /** e.g. "page 1, OCR", "a.zip!b.docx!word/header1.xml" */
+  location: string;
+  excerpt: string;
+  action: string;
+  explanation?: string;
+  /** the policy rule that decided this finding's action */
+  policy_rule?: string | null;
+}
+
+/** GET /uploads/{id} and the `upload.state` event. */
+export interface UploadInfo {
+  id: string;
+  state: 'uploading' | 'inspecting' | 'ready' | 'held' | 'blocked';
+  offset: number;
+  length: number;
+  filename: string;
+  mime: string;
+  verdict: Verdict | null;
+  /** the policy rule that decided, when the server names it */
+  decided_by?: string | null;
+  findings: FileFinding[];
+  file_id: string | null;
+  location_removed: boolean;
+  error: string | null;
+}
+
 export interface Conversation {
   id: number;
   kind: 'direct' | 'group';
@@ -145,6 +195,8 @@ export interface Finding {
   action: string;
   policy_rule: string | null;
   evasion: boolean;
+  /** findings in an attached file: where in the file (no byte span then) */
+  location?: string;
 }
 
 export interface GuardOutcome {
@@ -244,9 +296,24 @@ export type ServerEvent =
   | { type: 'session.revoked' }
   | { type: 'account.changed' }
   | { type: 'resync'; reason: string }
+  | ({ type: 'upload.state' } & UploadInfo)
   | { type: 'pong'; req?: number }
   | { type: 'message.ack'; req: number; message: Message; guard: GuardOutcome; duplicate: boolean }
   | { type: 'error'; req?: number; error: { code: string; message: string }; guard?: GuardOutcome };
+
+/** GET /officer/stats: alerts over a period, counted by the server. */
+export interface AlertStats {
+  from: number;
+  to: number;
+  tz_offset_minutes: number;
+  total: number;
+  truncated: boolean;
+  by_day: Record<string, number>;
+  by_category: Record<string, number>;
+  by_rule: Record<string, number>;
+  by_verdict: Record<string, number>;
+  rows: { day: number; category: string; rule: string | null; verdict: string; count: number }[];
+}
 
 /** GET /officer/spread (docs/API.md, "Trace and contain"): one copy of a message. */
 export interface SpreadCopy {

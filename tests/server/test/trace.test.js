@@ -119,6 +119,13 @@ test('quarantine hides every copy from every member, restore brings them back', 
     assert.ok((fw.status === 200 ? fw.body.results[0].status : fw.status) >= 400, fw.text);
     const s = await w.off.ok('GET', `/officer/spread?message_id=${chain.copies[0].id}`);
     assert.ok(s.copies.every((c) => c.state === 'quarantined'));
+    // the officer reviews the held text (with a reason, audited); members never get it
+    const review = await w.off.ok('POST', '/officer/context', { message_id: chain.copies[3].id, reason: '审查隔离内容' }, 200);
+    const held = review.messages.find((x) => x.id === chain.copies[3].id);
+    assert.equal(held.text, null);
+    assert.equal(held.contained, 'quarantined');
+    assert.ok(held.held_text.includes(MARK), JSON.stringify(held));
+    assert.ok(!JSON.stringify(await history(u(4), chain.groups[3].id)).includes('held_text'));
 
     const r = await w.off.ok('POST', '/officer/contain', { message_id: chain.copies[0].id, reason: '核查后无问题', scope: 'tree', action: 'restore' }, 200);
     assert.equal(r.changed_count, N_GROUPS);

@@ -10,6 +10,8 @@ import { ViewerWatermark } from './Watermark';
 import { BlockDialog, ConfirmDialog, FindingList, Highlighted } from './GuardViews';
 import { MembersDialog, NewDirectDialog, NewGroupDialog, ForwardDialog, ReportDialog } from './ChatDialogs';
 import { BurnBubble, CardDialog, ContactBubble, ReminderBanner, ReminderBubble, RemindersDialog, workPreview } from './Work';
+import { Attachments, PendingTray, attachmentsPreview } from './Files';
+import { checkSend, MAX_ATTACHMENTS } from '../uploads';
 
 export function Chat(props: { client: Client; route: string[] }) {
   const c = props.client;
@@ -53,7 +55,7 @@ function ConvList(props: { client: Client; openId: number | null }) {
                 <span class="avatar" aria-hidden="true">{title(x).slice(0, 1)}</span>
                 <span class="ci-main">
                   <span class="ci-title">{title(x)}{x.external && <span class="tag ext">{t('list.external')}</span>}</span>
-                  <span class="ci-last">{lm ? (lm.recalled ? t(lm.contained ? 'list.contained' : 'list.recalled') : lm.withheld ? t('list.withheld') : `${x.kind === 'group' ? c.nameOf(lm.sender_id) + ': ' : ''}${workPreview(lm) ?? preview(lm.text)}`) : ''}</span>
+                  <span class="ci-last">{lm ? (lm.recalled ? t(lm.contained ? 'list.contained' : 'list.recalled') : lm.withheld ? t('list.withheld') : `${x.kind === 'group' ? c.nameOf(lm.sender_id) + ': ' : ''}${workPreview(lm) ?? (preview(lm.text) || attachmentsPreview(lm.attachments))}`) : ''}</span>
                 </span>
                 <span class="ci-side">
                   {lm && <time class="ci-time" dateTime={new Date(lm.created_at).toISOString()}>{formatShort(lm.created_at, now)}</time>}
@@ -84,8 +86,11 @@ function ConvView(props: { client: Client; id: number }) {
   const [members, setMembers] = useState(false);
   const [reminders, setReminders] = useState(false);
   const [notice, setNotice] = useState('');
+  const [dragging, setDragging] = useState(false);
+  const dragDepth = useRef(0);
   const scroller = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
+  const lastTop = useRef(0);
   const prevFirst = useRef<number | null>(null);
   const prevHeight = useRef(0);
 
@@ -111,9 +116,27 @@ function ConvView(props: { client: Client; id: number }) {
     if (el && th?.loaded && !th.loading && th.nextBefore !== null && el.scrollHeight <= el.clientHeight + 10) void c.loadOlder(props.id);
   }, [th?.loaded, th?.loading, msgs.length]);
 
+  // The view shrinks when files join the draft and grows when thumbnails
+  // load: a reader at the bottom stays at the bottom.
+  const stick = () => {
+    const el = scroller.current;
+    if (el && atBottom.current) el.scrollTop = el.scrollHeight;
+  };
+  useEffect(() => {
+    const el = scroller.current;
+    if (!el || typeof ResizeObserver === 'undefined') return;
+    const ro = new ResizeObserver(stick);
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, [!!conv]);
+
   const onScroll = () => {
     const el = scroller.current!;
-    atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+    // At the bottom, or left it by scrolling up; content growing below (a
+    // thumbnail loading) moves the bottom away without the reader leaving it.
+    if (el.scrollHeight - el.scrollTop - el.clientHeight < 40) atBottom.current = true;
+    else if (el.scrollTop < lastTop.current) atBottom.current = false;
+    lastTop.current = el.scrollTop;
     prevHeight.current = el.scrollHeight;
     if (el.scrollTop < 80) void c.loadOlder(props.id);
   };
@@ -131,9 +154,30 @@ function ConvView(props: { client: Client; id: number }) {
     }
   };
 
+  // Files dropped anywhere on the conversation join the draft.
+  const hasFiles = (e: DragEvent) => !!e.dataTransfer && [...(e.dataTransfer.types ?? [])].includes('Files');
+  const attach = (files: File[]) => {
+    const refused = c.uploads.add(props.id, files);
+    if (refused > 0) setNotice(t('up.too_many', { n: refused }));
+  };
+  const dnd = {
+    onDragEnter: (e: DragEvent) => { if (!hasFiles(e)) return; e.preventDefault(); dragDepth.current++; setDragging(true); },
+    onDragOver: (e: DragEvent) => { if (!hasFiles(e)) return; e.preventDefault(); if (e.dataTransfer) e.dataTransfer.dropEffect = 'copy'; },
+    onDragLeave: () => { if (--dragDepth.current <= 0) { dragDepth.current = 0; setDragging(false); } },
+    onDrop: (e: DragEvent) => {
+      dragDepth.current = 0;
+      setDragging(false);
+      const files = [...(e.dataTransfer?.files ?? [])];
+      if (!files.length) return;
+      e.preventDefault();
+      attach(files);
+    },
+  };
+
   let lastDay = '';
   return (
-    <section class="conv-view" aria-label={title} data-testid="conv-view">
+    <section class="conv-view" aria-label={title} data-testid="conv-view" {...dnd}>
+      {dragging && <div class="drop-hint" data-testid="drop-hint"><span>{t('up.drop')}</span></div>}
       <header class="conv-head">
         <a href="#/chat" class="back" aria-label={t('chat.back')}>‹</a>
         <h2 data-testid="conv-title">{title}</h2>
@@ -145,7 +189,7 @@ function ConvView(props: { client: Client; id: number }) {
       </header>
       {conv.external && <p class="banner">{t('chat.external_warn')}</p>}
       <div class="msgs-wrap">
-        <div class="msgs" ref={scroller} onScroll={onScroll} role="log" aria-live="polite" aria-label={title} data-testid="messages" tabIndex={0}>
+        <div class="msgs" ref={scroller} onScroll={onScroll} onLoadCapture={stick} role="log" aria-live="polite" aria-label={title} data-testid="messages" tabIndex={0}>
           {th?.loaded && th.nextBefore === null && <p class="begin muted">{t('chat.begin')}</p>}
           {th?.loaded && th.nextBefore !== null && (
             <button type="button" class="older" onClick={() => c.loadOlder(props.id)} disabled={th.loading}>{th.loading ? t('chat.loading') : t('chat.older')}</button>
@@ -161,7 +205,7 @@ function ConvView(props: { client: Client; id: number }) {
         <ViewerWatermark user={c.user} />
       </div>
       {notice && <p class="notice" role="status" onClick={() => setNotice('')}>{notice}</p>}
-      <Composer client={c} conv={conv} />
+      <Composer client={c} conv={conv} onAttach={attach} />
       {fwd && <ForwardDialog client={c} message={fwd} onClose={() => setFwd(null)} />}
       {report && <ReportDialog client={c} message={report} onClose={() => setReport(null)} onDone={setNotice} />}
       {members && <MembersDialog client={c} conv={conv} onClose={() => setMembers(false)} />}
@@ -250,7 +294,8 @@ function MessageItem(props: { client: Client; conv: Conversation; m: Message; ot
       <div class="bubble">
         {m.forward && <div class="fwd-label">{t('chat.forwarded', { name: c.nameOf(m.forward.original_sender_id) })}</div>}
         {warned && <InboundBanner client={c} m={m} revealed={revealed} onReveal={() => setRevealed(true)} onNotice={props.onNotice} />}
-        {m.burn ? <BurnBubble client={c} m={m} mine={mine} /> : m.kind === 'reminder' ? <ReminderBubble client={c} m={m} /> : m.kind === 'card' ? <ContactBubble client={c} m={m} /> : warned ? <GuardedText text={m.text!} m={m} revealed={revealed} /> : <div class="text" data-testid="message-text">{m.text}</div>}
+        {m.burn ? <BurnBubble client={c} m={m} mine={mine} /> : m.kind === 'reminder' ? <ReminderBubble client={c} m={m} /> : m.kind === 'card' ? <ContactBubble client={c} m={m} /> : warned ? <GuardedText text={m.text!} m={m} revealed={revealed} /> : (m.text || !m.attachments?.length) && <div class="text" data-testid="message-text">{m.text}</div>}
+        {!!m.attachments?.length && <Attachments atts={m.attachments} wm={{ name: c.user.display_name || c.user.login, account: `${c.user.login} (#${c.user.id})`, date: dayKey(Date.now()) }} />}
         {m.masked && <div class="masked-label" title={t('chat.masked')}>{t('chat.masked')}</div>}
       </div>
       <div class="meta">
@@ -265,12 +310,16 @@ function MessageItem(props: { client: Client; conv: Conversation; m: Message; ot
 }
 
 type Pending =
-  | { k: 'confirm'; text: string; guard: GuardOutcome; clientId: string }
+  | { k: 'confirm'; text: string; guard: GuardOutcome; clientId: string; fileIds: string[]; keys: string[] }
   | { k: 'block'; text: string; guard: GuardOutcome; message: string }
   | null;
 
-function Composer(props: { client: Client; conv: Conversation }) {
+function Composer(props: { client: Client; conv: Conversation; onAttach: (files: File[]) => void }) {
   const c = props.client;
+  const all = useStore(c.uploads.items);
+  const files = all.filter((p) => p.conv === props.conv.id);
+  const sendable = checkSend(files);
+  const picker = useRef<HTMLInputElement>(null);
   const [text, setText] = useState('');
   const [check, setCheck] = useState<{ text: string; g: GuardOutcome } | null>(null);
   const [checking, setChecking] = useState(false);
@@ -320,16 +369,21 @@ function Composer(props: { client: Client; conv: Conversation }) {
 
   const send = async () => {
     const body = text;
-    if (!body.trim() || busy) return;
+    if ((!body.trim() && !files.length) || busy) return;
     if (utf8Length(body) > c.maxMessageBytes) return setErr(t('composer.too_long', { chars: hanziFor(c.maxMessageBytes) }));
+    // Files go with the message only once the guard has seen them all.
+    if (files.length && !sendable.ok) return setErr(sendable.blocked ? t('up.remove_blocked') : sendable.tooMany ? t('err.too_many_attachments') : t('up.wait'));
+    const fileIds = sendable.fileIds;
+    const keys = files.map((p) => p.key);
     setBusy(true);
     setErr('');
     const clientId = newClientId();
     try {
-      const r = await c.send(props.conv.id, body, undefined, clientId, burn);
+      const r = await c.send(props.conv.id, body, undefined, clientId, burn, fileIds);
+      c.uploads.sent(keys);
       done(body, r.guard, r.message.text ?? '');
     } catch (e) {
-      if (e instanceof ApiError && e.code === 'guard_confirm' && e.guard) setPending({ k: 'confirm', text: body, guard: e.guard, clientId });
+      if (e instanceof ApiError && e.code === 'guard_confirm' && e.guard) setPending({ k: 'confirm', text: body, guard: e.guard, clientId, fileIds, keys });
       else if (e instanceof ApiError && e.code === 'guard_blocked' && e.guard) setPending({ k: 'block', text: body, guard: e.guard, message: e.message });
       else {
         if (e instanceof ApiError && e.code === 'message_too_large' && e.detail?.max) c.maxMessageBytes = e.detail.max;
@@ -368,12 +422,30 @@ function Composer(props: { client: Client; conv: Conversation }) {
         </div>
       )}
       {err && <p class="error" role="alert">{err}</p>}
+      <PendingTray client={c} list={files} />
       <div class="compose-tools">
         <button type="button" class={`tool ${burn ? 'on' : ''}`} aria-pressed={burn} onClick={() => setBurn(!burn)} data-testid="burn-toggle" title={t('burn.toggle_hint')}>{t('burn.toggle')}</button>
         <button type="button" class="tool" onClick={() => setCardDlg(true)} data-testid="card-btn">{t('card.share')}</button>
       </div>
       {cardDlg && <CardDialog client={c} conv={props.conv} onClose={() => setCardDlg(false)} />}
       <div class="compose-row">
+        <input
+          type="file"
+          multiple
+          ref={picker}
+          class="sr-only"
+          tabIndex={-1}
+          aria-hidden="true"
+          data-testid="file-input"
+          onChange={(e) => {
+            const l = [...(e.currentTarget.files ?? [])];
+            e.currentTarget.value = '';
+            if (l.length) props.onAttach(l);
+          }}
+        />
+        <button type="button" class="attach" onClick={() => picker.current?.click()} aria-label={t('up.attach')} title={t('up.attach')} disabled={files.length >= MAX_ATTACHMENTS} data-testid="attach">
+          <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true"><path d="M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" /></svg>
+        </button>
         <label for="composer" class="sr-only">{t('composer.label')}</label>
         <textarea
           id="composer"
@@ -383,6 +455,13 @@ function Composer(props: { client: Client; conv: Conversation }) {
           placeholder={t('composer.placeholder')}
           data-testid="composer"
           onInput={(e) => setText(e.currentTarget.value)}
+          onPaste={(e) => {
+            // A pasted screenshot or copied file joins the draft; pasted text stays text.
+            const l = [...(e.clipboardData?.files ?? [])];
+            if (!l.length) return;
+            e.preventDefault();
+            props.onAttach(l);
+          }}
           onKeyDown={(e) => {
             if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && !(e as KeyboardEvent).ctrlKey) {
               e.preventDefault();
@@ -397,13 +476,14 @@ function Composer(props: { client: Client; conv: Conversation }) {
             </span>
           )}
           <span class="pc-state muted" aria-live="polite">{checking ? t('composer.checking') : g && g.findings.length === 0 ? t('composer.clean') : ''}</span>
-          <button type="button" class="primary" onClick={send} disabled={busy || !text.trim() || over} data-testid="send">{busy ? t('composer.sending') : t('composer.send')}</button>
+          <button type="button" class="primary" onClick={send} disabled={busy || (!text.trim() && !files.length) || over || (files.length > 0 && !sendable.ok)} data-testid="send">{busy ? t('composer.sending') : t('composer.send')}</button>
         </div>
       </div>
       {pending?.k === 'confirm' && (
         <ConfirmDialog text={pending.text} guard={pending.guard} onCancel={() => setPending(null)} onSend={async (j) => {
           try {
-            const r = await c.send(props.conv.id, pending.text, j, pending.clientId, burn);
+            const r = await c.send(props.conv.id, pending.text, j, pending.clientId, burn, pending.fileIds);
+            c.uploads.sent(pending.keys);
             setPending(null);
             done(pending.text, r.guard, r.message.text ?? '');
           } catch (e) {

@@ -1,7 +1,8 @@
 // Showing what the guard found: findings lists, highlighted text, the
 // confirm and block dialogs.
 import { useState } from 'preact/hooks';
-import { categoryLabel, policyRuleLabel, reasonLabel, severityLabel, t, verdictLabel } from '../i18n';
+import { categoryLabel, getLang, policyRuleLabel, reasonLabel, severityLabel, t, verdictLabel } from '../i18n';
+import { findingWhere } from '../uploads';
 import { segmentsOf, spanInContext, utf8Length } from '../format';
 import type { Finding, GuardOutcome } from '../types';
 import { Dialog } from './Dialog';
@@ -18,7 +19,9 @@ export function RuleName(props: { id: string | null | undefined }) {
 
 export function FindingItem(props: { f: Finding; text?: string }) {
   const f = props.f;
-  const ctx = props.text ? spanInContext(props.text, f) : null;
+  // A finding in an attached file says where in the file, not a span of the text.
+  const inFile = typeof f.location === 'string';
+  const ctx = props.text && !inFile ? spanInContext(props.text, f) : null;
   return (
     <li class={`finding sev-${f.severity} act-${f.action}`} data-testid="finding">
       <div class="f-head">
@@ -30,7 +33,9 @@ export function FindingItem(props: { f: Finding; text?: string }) {
         {f.evasion && <span class="tag evasion">{t('guard.evasion')}</span>}
       </div>
       <div class="f-body">
-        {ctx && f.category !== 'pii' && f.category !== 'secret' ? (
+        {inFile ? (
+          <span class="ctx" data-testid="finding-where">{findingWhere({ location: f.location!, excerpt: f.excerpt, rule: f.rule }, getLang())}</span>
+        ) : ctx && f.category !== 'pii' && f.category !== 'secret' ? (
           <span class="ctx">{ctx.before}<mark>{ctx.match}</mark>{ctx.after}</span>
         ) : (
           <span class="ctx"><span class="muted">{t('guard.found')}: </span><mark>{f.excerpt}</mark></span>
@@ -48,7 +53,8 @@ export function FindingList(props: { findings: Finding[]; text?: string }) {
 
 /** The draft with the flagged spans marked; each mark names its reason. */
 export function Highlighted(props: { text: string; findings: Finding[] }) {
-  const segs = segmentsOf(props.text, props.findings);
+  // Findings in attached files carry spans of the file's text, not of this one.
+  const segs = segmentsOf(props.text, props.findings.filter((f) => typeof f.location !== 'string'));
   return (
     <div class="highlighted" data-testid="guard-highlight">
       {segs.map((s, i) => s.finding ? (
@@ -66,7 +72,7 @@ export function ConfirmDialog(props: { text: string; guard: GuardOutcome; onSend
   return (
     <Dialog title={t('guard.confirm_title')} onClose={props.onCancel} testid="confirm-dialog" role="alertdialog" class="guard-dlg">
       <p>{t('guard.confirm_body')}</p>
-      <Highlighted text={props.text} findings={props.guard.findings} />
+      {props.text && <Highlighted text={props.text} findings={props.guard.findings} />}
       <FindingList findings={props.guard.findings} text={props.text} />
       <form onSubmit={async (e) => {
         e.preventDefault();
@@ -98,7 +104,7 @@ export function BlockDialog(props: { text: string; guard: GuardOutcome; message:
   return (
     <Dialog title={t('guard.block_title')} onClose={props.onClose} testid="block-dialog" role="alertdialog" class="guard-dlg">
       <p class="error" data-testid="block-rule">{t('guard.block_body', { rule: policyRuleLabel(rule) || t('cat.unknown') })} {rule && <code class="rule-id">{rule}</code>}</p>
-      <Highlighted text={props.text} findings={props.guard.findings} />
+      {props.text && <Highlighted text={props.text} findings={props.guard.findings} />}
       <FindingList findings={props.guard.findings} text={props.text} />
       <div class="row"><button type="button" class="primary" onClick={props.onClose} autofocus>{t('guard.ok')}</button></div>
     </Dialog>

@@ -8,7 +8,7 @@ import type { Alert, Finding, OfficerContext } from '../types';
 import { RuleName } from '../components/GuardViews';
 import { convName, rememberConversations, UserLink } from './names';
 
-const CATS = ['marking', 'lexicon', 'pii', 'secret', 'link', 'uninspectable', 'guard.probing', 'report'];
+const CATS = ['marking', 'lexicon', 'pii', 'secret', 'link', 'uninspectable', 'guard.probing', 'report', 'warning.spread', 'warning.attempts', 'warning.external'];
 
 /** The verdict column: a report, an override, or the guard's verdict. */
 function kindLabel(a: Alert): string {
@@ -309,7 +309,9 @@ function AlertContext(props: { client: Client; alert: Alert }) {
               <li key={m.id} class={m.id === ctx.message_id ? 'this' : ''}>
                 <span class="muted small">{formatDateTime(m.created_at)} · {c.nameOf(m.sender_id)}</span>
                 {m.id === ctx.message_id && <span class="tag">{t('ctx.this')}</span>}
-                <div>{m.text ?? <span class="muted">{m.contained ? t(`chat.contained.${m.contained}`) : t('ctx.empty_text')}</span>}</div>
+                <div>{m.text ?? (m.held_text !== undefined
+                  ? <><span class="tag">{t('ctx.held')}</span> {m.held_text}</>
+                  : <span class="muted">{m.contained ? t(`chat.contained.${m.contained}`) : t('ctx.empty_text')}</span>)}</div>
               </li>
             ))}
           </ol>

@@ -4,12 +4,12 @@ import type { Client } from '../client';
 import { userTimeZone } from '../format';
 import { categoryLabel, policyRuleLabel, t, verdictLabel } from '../i18n';
 import { errMsg, useStore } from '../hooks';
-import { actionOf, lastDays, perDay, topOverriders, topRules } from '../stats';
-import type { Alert } from '../types';
+import { lastDays, statsPerDay, statsTopRules, topOverriders } from '../stats';
+import type { Alert, AlertStats } from '../types';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip);
 
-const DAYS = 14;
+const PERIODS = [7, 14, 30, 90];
 const MAX_ALERTS = 2000;
 const COLORS: Record<string, string> = {
   marking: '#b3261e', lexicon: '#8e4ec6', pii: '#0b6bcb', secret: '#b25e00', link: '#1b7f5a', uninspectable: '#555',
@@ -47,10 +47,17 @@ export function Dashboard(props: { client: Client }) {
   useStore(c.directory);
   const live = useStore(c.liveAlerts);
   const [alerts, setAlerts] = useState<Alert[] | null>(null);
+  const [stats, setStats] = useState<AlertStats | null>(null);
+  const [DAYS, setDays] = useState(14);
   const [err, setErr] = useState('');
   const tz = userTimeZone();
   const now = Date.now();
   const days = lastDays(DAYS, now, tz);
+  // the period's figures, counted by the server; again when a new alert arrives
+  useEffect(() => {
+    const from = new Date(`${days[0]}T00:00:00`).getTime();
+    c.api.stats(Number.isFinite(from) ? from : now - DAYS * 86400000, Date.now() + 1000).then(setStats, (e) => setErr(errMsg(e)));
+  }, [DAYS, live.length]);
   useEffect(() => {
     (async () => {
       const since = now - (DAYS + 1) * 86400000;
@@ -68,20 +75,25 @@ export function Dashboard(props: { client: Client }) {
         setErr(errMsg(e));
       }
     })();
-  }, []);
+  }, [DAYS]);
   if (err) return <p class="error" role="alert">{t('common.error', { msg: err })}</p>;
-  if (!alerts) return <p class="muted">{t('common.loading')}</p>;
+  if (!alerts || !stats) return <p class="muted">{t('common.loading')}</p>;
   const all = [...live.filter((a) => !alerts.some((x) => x.id === a.id)), ...alerts];
-  const byCat = perDay(all, days, (a) => a.category ?? 'unknown', tz);
-  const byAct = perDay(all, days, actionOf, tz);
-  const rules = topRules(all);
+  const byCat = statsPerDay(stats, days, 'category', tz);
+  const byAct = statsPerDay(stats, days, 'verdict', tz);
+  const rules = statsTopRules(stats);
   const over = topOverriders(all);
   const labels = days.map((d) => d.slice(5));
   const open = all.filter((a) => a.status === 'open').length;
   return (
     <div class="dashboard">
+      <label class="db-period">{t('db.period')}
+        <select value={String(DAYS)} onChange={(e) => setDays(Number(e.currentTarget.value))} data-testid="db-period">
+          {PERIODS.map((n) => <option key={n} value={String(n)}>{t('db.days', { n })}</option>)}
+        </select>
+      </label>
       <div class="stats">
-        <div class="stat card"><span class="num" data-testid="stat-total">{all.length}</span><span>{t('db.total')} · {t('db.days', { n: DAYS })}</span></div>
+        <div class="stat card"><span class="num" data-testid="stat-total">{stats.total}</span><span>{t('db.total')} · {t('db.days', { n: DAYS })}</span></div>
         <div class="stat card"><span class="num">{open}</span><span>{t('db.open_alerts')}</span></div>
         <div class="stat card"><span class="num">{all.filter((a) => a.kind === 'override').length}</span><span>{t('db.overrides')}</span></div>
       </div>
@@ -95,7 +107,7 @@ export function Dashboard(props: { client: Client }) {
         <BarChart testid="chart-overriders" title={t('db.top_overriders')} horizontal labels={over.map((r) => c.nameOf(r[0]))}
           datasets={[{ label: t('db.top_overriders'), data: over.map((r) => r[1]), color: '#8e4ec6' }]} />
       </div>
-      <p class="muted small">{t('db.source', { n: MAX_ALERTS })}</p>
+      <p class="muted small">{t('db.source_server', { n: MAX_ALERTS })}</p>
     </div>
   );
 }

@@ -8,14 +8,38 @@ import type { Client } from '../client';
 import { formatDateTime } from '../format';
 import { t } from '../i18n';
 import { errMsg, useStore } from '../hooks';
-import type { ContainAction, Spread as SpreadT, SpreadCopy } from '../types';
+import type { ContainAction, OfficerContext, Spread as SpreadT, SpreadCopy } from '../types';
 import { convName, rememberConversation } from './names';
 
 function names(c: Client, ids: number[]): string {
   return ids.length ? ids.map((id) => c.nameOf(id)).join('、') : t('sp.none');
 }
 
-interface NodeProps { client: Client; kids: Map<number, SpreadCopy[]>; busy: boolean; onRemove: (id: number) => void }
+interface NodeProps {
+  client: Client;
+  kids: Map<number, SpreadCopy[]>;
+  busy: boolean;
+  onRemove: (id: number) => void;
+  /** the conversation around a copy, with the reason typed above (audited) */
+  onContext: (id: number) => Promise<OfficerContext | null>;
+}
+
+/** The messages around one copy, as POST /officer/context gives them. */
+function CopyContext(props: { client: Client; ctx: OfficerContext }) {
+  const c = props.client;
+  return (
+    <ol class="ctx-list" data-testid="spread-context">
+      {props.ctx.messages.map((m) => (
+        <li key={m.id} class={m.id === props.ctx.message_id ? 'this' : ''}>
+          <span class="muted small">{formatDateTime(m.created_at)} · {c.nameOf(m.sender_id)}</span>
+          <div>{m.text ?? (m.held_text !== undefined
+            ? <><span class="tag">{t('ctx.held')}</span> {m.held_text}</>
+            : <span class="muted">{m.contained ? t(`chat.contained.${m.contained}`) : t('ctx.empty_text')}</span>)}</div>
+        </li>
+      ))}
+    </ol>
+  );
+}
 
 /** A run of copies each forwarded from the one before (a chain reads down a
  * column rather than nesting a level per hop); where a copy was forwarded
@@ -34,9 +58,10 @@ function CopyNode(props: NodeProps & { copy: SpreadCopy; branches: SpreadCopy[] 
   const c = props.client;
   const x = props.copy;
   const unread = x.recipients.filter((u) => !x.read_by.includes(u));
+  const [ctx, setCtx] = useState<OfficerContext | null>(null);
   const pct = x.recipients.length ? Math.round((100 * x.read_by.length) / x.recipients.length) : 0;
   return (
-    <li class={`sp-node st-${x.state}`} data-testid="spread-node" data-msg-id={x.message_id} data-state={x.state}>
+    <li class={`sp-node st-${x.state}`} id={`sp-${x.message_id}`} data-testid="spread-node" data-msg-id={x.message_id} data-state={x.state}>
       <div class="sp-card">
         <div class="sp-head">
           <span class={`tag sp-depth ${x.depth === 0 ? 'root' : ''}`}>{x.depth === 0 ? t('sp.origin') : t('sp.hop', { n: x.depth })}</span>
@@ -57,9 +82,13 @@ function CopyNode(props: NodeProps & { copy: SpreadCopy; branches: SpreadCopy[] 
           <div>{t('sp.read_names', { names: names(c, x.read_by) })}</div>
           <div class="muted">{t('sp.unread_names', { names: names(c, unread) })}</div>
         </div>
-        {(x.state === 'visible' || x.state === 'quarantined') && (
-          <button type="button" class="link danger small" disabled={props.busy} onClick={() => props.onRemove(x.message_id)} data-testid="spread-remove-one">{t('sp.remove_one')}</button>
-        )}
+        <div class="sp-actions">
+          <button type="button" class="link small" onClick={async () => setCtx(ctx ? null : await props.onContext(x.message_id))} data-testid="spread-context-open">{t('ctx.open')}</button>
+          {(x.state === 'visible' || x.state === 'quarantined') && (
+            <button type="button" class="link danger small" disabled={props.busy} onClick={() => props.onRemove(x.message_id)} data-testid="spread-remove-one">{t('sp.remove_one')}</button>
+          )}
+        </div>
+        {ctx && <CopyContext client={c} ctx={ctx} />}
       </div>
       {props.branches.length > 0 && (
         <ul class="sp-kids">
@@ -109,6 +138,21 @@ export function Spread(props: { client: Client; messageId: number; alertId?: num
     }
   };
 
+  const context = async (id: number): Promise<OfficerContext | null> => {
+    if (!reason.trim()) {
+      setErr(t('sp.reason_required'));
+      return null;
+    }
+    try {
+      const r = await c.api.officerContext({ message_id: id }, reason.trim());
+      setErr('');
+      return r;
+    } catch (e) {
+      setErr(errMsg(e));
+      return null;
+    }
+  };
+
   const kids = new Map<number, SpreadCopy[]>();
   const roots: SpreadCopy[] = [];
   for (const x of sp?.copies ?? []) {
@@ -133,8 +177,16 @@ export function Spread(props: { client: Client; messageId: number; alertId?: num
             <strong data-testid="spread-totals">{t('sp.totals', sp.totals)}</strong>
           </p>
           {sp.truncated && <p class="error">{t('sp.truncated', { n: sp.copies.length })}</p>}
-          {(anyLive || done) && <div class="card sp-contain">
-            <h3>{t('sp.contain')}</h3>
+          {/* every copy at a glance, oldest first, coloured by state; a click shows its card */}
+          <div class="sp-map" role="list" aria-label={t('sp.map')} data-testid="spread-map">
+            {sp.copies.map((x) => (
+              <button key={x.message_id} type="button" role="listitem" class={`sp-dot st-${x.state}`}
+                title={`${x.depth === 0 ? t('sp.origin') : t('sp.hop', { n: x.depth })} · ${convName(c, x.conversation.id)} · ${t(`sp.state.${x.state}`)}`}
+                onClick={() => document.getElementById(`sp-${x.message_id}`)?.scrollIntoView({ block: 'center' })} />
+            ))}
+          </div>
+          <div class="card sp-contain">
+            <h3>{anyLive ? t('sp.contain') : t('sp.reason_only')}</h3>
             <label for="sp-reason">{t('sp.reason')}</label>
             <textarea id="sp-reason" rows={2} value={reason} onInput={(e) => setReason(e.currentTarget.value)} data-testid="spread-reason" />
             <div class="row">
@@ -143,9 +195,9 @@ export function Spread(props: { client: Client; messageId: number; alertId?: num
               {anyHeld && <button type="button" disabled={busy} onClick={() => contain('restore', 'tree', sp.root_message_id)} data-testid="spread-restore-all">{t('sp.restore_all')}</button>}
             </div>
             {done && <p class="ok" role="status" data-testid="spread-done">{done}</p>}
-          </div>}
+          </div>
           <div class="sp-tree" data-testid="spread-tree">
-            {roots.map((x) => <Chain key={x.message_id} client={c} from={x} kids={kids} busy={busy} onRemove={(id) => contain('remove', 'copy', id)} />)}
+            {roots.map((x) => <Chain key={x.message_id} client={c} from={x} kids={kids} busy={busy} onRemove={(id) => contain('remove', 'copy', id)} onContext={context} />)}
           </div>
         </>
       )}

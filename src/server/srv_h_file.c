@@ -1,0 +1,204 @@
+/*
+ * srv_h_file.c — GET /api/v1/files/{id} (and /thumbnail): a delivered
+ * file's bytes from the blob store, with Range, to those who may see it.
+ *
+ * Who: store_file_visible (the owner, or a member who can see a message
+ * that delivered it, not recalled); anyone else gets 404, the same answer
+ * as a file that does not exist. A held or blocked file is never in a
+ * delivered message, so only its owner reaches it here.
+ *
+ * How: the handler (worker) decides and opens the blob; the loop writes it
+ * 64 KiB per writable callback (srv_download_write), so a 2 GB download
+ * holds no worker and no memory beyond one piece.
+ *
+ * Safety: Content-Type from detection (the guard's libmagic), never the
+ * client's; attachment with an RFC 5987 filename* unless ?inline=1 for an
+ * image or a PDF; nosniff; a CSP sandbox so an opened file runs nothing.
+ */
+#include "srv_handlers.h"
+#include "srv_log.h"
+#include "srv_upload.h"
+#include "store/store_files.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DL_PIECE (64u << 10)
+
+void srv_download_free(srv_download *d)
+{
+    if (!d)
+        return;
+    blob_reader_close(d->rd);
+    free(d);
+}
+
+/* Loop: the next piece. 1 done, 0 more to come, -1 failed. */
+int srv_download_write(srv_download *d, struct lws *wsi)
+{
+    unsigned char buf[LWS_PRE + DL_PIECE];
+    size_t want = (size_t)(d->end - d->off < DL_PIECE ? d->end - d->off : DL_PIECE), got = 0;
+    bool last;
+
+    if (!want)
+        return 1;
+    if (blob_read(d->rd, d->off, buf + LWS_PRE, want, &got) || got != want)
+        return -1;
+    d->off += (int64_t)got;
+    last = d->off == d->end;
+    if (lws_write(wsi, buf + LWS_PRE, got, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
+        (int)got)
+        return -1;
+    return last ? 1 : 0;
+}
+
+/* "attachment; filename="ascii"; filename*=UTF-8''pct" */
+static void disposition(srv_req *r, const char *name, bool inl)
+{
+    char ascii[256], pct[1024];
+    size_t a = 0, p = 0;
+
+    for (const unsigned char *s = (const unsigned char *)name; *s; s++) {
+        unsigned char c = *s;
+        bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                     strchr("!#$&+-.^_`|~", c);
+
+        if (a + 1 < sizeof ascii)
+            ascii[a++] = c >= 0x20 && c < 0x7f && c != '"' && c != '\\' ? (char)c : '_';
+        if (plain && p + 1 < sizeof pct)
+            pct[p++] = (char)c;
+        else if (!plain && p + 3 < sizeof pct)
+            p += (size_t)snprintf(pct + p, sizeof pct - p, "%%%02X", c);
+    }
+    ascii[a] = pct[p] = 0;
+    srv_req_header(r, "content-disposition:", "%s; filename=\"%s\"; filename*=UTF-8''%s",
+                   inl ? "inline" : "attachment", ascii, pct);
+}
+
+/* Range: bytes=a-b | a- | -n (one range). 0 ok, 1 none, -1 unsatisfiable. */
+static int parse_range(const char *h, int64_t size, int64_t *from, int64_t *to)
+{
+    char *end;
+    long long a = -1, b = -1;
+
+    if (!h || !*h)
+        return 1;
+    if (strncmp(h, "bytes=", 6) || strchr(h, ','))
+        return 1; /* not understood: the whole file, as RFC 9110 allows */
+    h += 6;
+    if (*h == '-') {
+        b = strtoll(h + 1, &end, 10);
+        if (*end || b <= 0)
+            return -1;
+        *from = size > b ? size - b : 0;
+        *to = size - 1;
+        return size ? 0 : -1;
+    }
+    a = strtoll(h, &end, 10);
+    if (end == h || *end != '-' || a < 0)
+        return 1;
+    if (end[1]) {
+        b = strtoll(end + 1, &end, 10);
+        if (*end || b < a)
+            return 1;
+    }
+    if (a >= size)
+        return -1;
+    *from = a;
+    *to = b < 0 || b >= size ? size - 1 : b;
+    return 0;
+}
+
+static void serve(srv_req *r, srv_worker *w, bool thumb)
+{
+    const char *p = r->path + strlen("/api/v1/files/");
+    char id[SRV_UP_ID_LEN + 1], inl[8];
+    store_file f = {0};
+    blob_reader *rd = NULL;
+    int64_t size = 0, from = 0, to = 0;
+    size_t idl = strcspn(p, "/");
+    int rc, rr;
+    bool inline_ok;
+
+    if (idl != SRV_UP_ID_LEN) {
+        srv_error(r, 404, "not_found", "no such file");
+        return;
+    }
+    memcpy(id, p, idl);
+    id[idl] = 0;
+    rc = store_file_visible(w->st, id, r->user.id, &f);
+    if (rc == STORE_NOTFOUND && r->user.role != STORE_ROLE_MEMBER) {
+        /* an officer opens a file from the alert that names it (held and
+         * blocked files included); the opening is audited */
+        int64_t alert_id = 0;
+
+        if (!store_file_in_alert(w->st, id, &alert_id) && !store_file_get(w->st, id, &f)) {
+            char target[64];
+
+            rc = STORE_OK;
+            snprintf(target, sizeof target, "file:%s", id);
+            srv_audit_req(r, w, thumb ? "file.open_thumbnail" : "file.open", target,
+                          json_pack("{s:I,s:s}", "alert", (json_int_t)alert_id, "name", f.name));
+        }
+    }
+    if (rc == STORE_NOTFOUND || (thumb && !rc && !f.thumb_hash)) {
+        srv_error(r, 404, "not_found", "no such file");
+        goto out;
+    }
+    if (rc) {
+        srv_store_error(r, w, rc, "file_visible");
+        goto out;
+    }
+    rc = blob_open(srv_uploads_blobs(w->srv), thumb ? f.thumb_hash : f.hash, &rd, &size);
+    if (rc) {
+        SRV_ERROR("file", "%s: blob: %s", id, blob_strerror(rc));
+        srv_error(r, 500, "internal", "the file's bytes are missing");
+        goto out;
+    }
+    r->dl = calloc(1, sizeof *r->dl);
+    if (!r->dl) {
+        blob_reader_close(rd);
+        srv_error(r, 500, "internal", "out of memory");
+        goto out;
+    }
+    r->dl->rd = rd;
+    rr = parse_range(r->range, size, &from, &to);
+    if (rr < 0) {
+        srv_download_free(r->dl);
+        r->dl = NULL;
+        srv_req_header(r, "content-range:", "bytes */%lld", (long long)size);
+        srv_error(r, 416, "range_not_satisfiable", "the file has %lld bytes", (long long)size);
+        goto out;
+    }
+    if (rr == 0) {
+        r->dl->off = from;
+        r->dl->end = to + 1;
+        srv_req_header(r, "content-range:", "bytes %lld-%lld/%lld", (long long)from, (long long)to,
+                       (long long)size);
+    } else
+        r->dl->end = size;
+    r->status = rr == 0 ? 206 : 200;
+    inline_ok = thumb || f.image || !strcmp(f.mime, "application/pdf");
+    r->dl_type = strdup(thumb ? "image/jpeg" : f.mime);
+    srv_req_header(r, "accept-ranges:", "bytes");
+    srv_req_header(r, "content-security-policy:",
+                   "sandbox; default-src 'none'; img-src 'self'; "
+                   "style-src 'unsafe-inline'");
+    disposition(r, f.name,
+                inline_ok &&
+                    (thumb || (!srv_query_str(r, "inline", inl, sizeof inl) && !strcmp(inl, "1"))));
+    r->cache_control = "private, no-store";
+out:
+    store_file_clear(&f);
+}
+
+void srv_h_file_get(srv_req *r, srv_worker *w)
+{
+    serve(r, w, false);
+}
+
+void srv_h_file_thumb(srv_req *r, srv_worker *w)
+{
+    serve(r, w, true);
+}

@@ -1,0 +1,120 @@
+/*
+ * srv_upload.h — files in chat, the transport's side: tus 1.0 uploads
+ * streamed into the blob store (srv_upload.c), inspection of finished
+ * uploads in a bounded pool off the loop (srv_inspect.c), downloads
+ * (srv_h_file.c). docs/FILES.md "Files in chat", docs/API.md "Files".
+ *
+ * A request to /api/v1/uploads carries a srv_upstream (r->up), made on the
+ * loop from the request's headers. A PATCH (or a POST with a body:
+ * creation-with-upload) is streamed, never buffered in the request:
+ *
+ *   loop    begin(): headers read, rx paused (lws_rx_flow_control), the
+ *           request goes to a worker
+ *   worker  phase 1: authenticate, the upload is the caller's, still a
+ *           member, offset and length right, the upload locked against a
+ *           second writer, its staging file opened → "continue"
+ *   loop    rx resumed; every body piece goes through the checksum and
+ *           into a 256 KiB buffer, written to the staging file when full
+ *           (srv_upstream_feed); at the end the rest is written
+ *   worker  phase 2: the checksum compared (460 and the chunk cut back on
+ *           a mismatch), the new offset answered; the last byte queues the
+ *           inspection (srv_inspect.c)
+ *
+ * A connection that drops mid-chunk keeps what arrived (tus resumes from
+ * the offset HEAD reports) unless the chunk had a checksum, which cannot
+ * be checked then: it is cut back to where it started.
+ */
+#ifndef SRV_UPLOAD_H
+#define SRV_UPLOAD_H
+
+#include "blob/blob.h"
+#include "srv_int.h"
+#include "srv_tus.h"
+#include "store/store_files.h"
+
+#define SRV_UP_BUF     (256u << 10) /* body bytes buffered before a write */
+#define SRV_UP_META    1024         /* Upload-Metadata bytes kept */
+#define SRV_UP_ID_LEN  32           /* hex digits of an upload or file id */
+#define SRV_TUS_PREFIX "/api/v1/uploads"
+
+typedef struct srv_uploads srv_uploads;
+
+typedef enum srv_up_phase { SRV_UP_AUTH, SRV_UP_BODY, SRV_UP_END } srv_up_phase;
+
+typedef struct srv_upstream {
+    srv *srv;
+    /* ---- the request's tus headers (loop, before the worker) ---- */
+    bool has_offset, has_length, has_resumable;
+    int64_t hdr_offset, hdr_length, content_length;
+    char metadata[SRV_UP_META];
+    char checksum[192];
+    char ctype[128];
+    bool stream; /* a body is coming that goes to the staging file */
+    /* ---- the stream ---- */
+    srv_up_phase phase;
+    char id[SRV_UP_ID_LEN + 1];
+    int64_t length;   /* the upload's declared length */
+    blob_upload *bu;  /* open staging file (phase 1 → phase 2) */
+    int64_t start;    /* offset where this chunk started */
+    int64_t written;  /* bytes of this chunk written to the file */
+    int64_t received; /* bytes of this chunk received */
+    int algo;         /* 0 none, 1 sha1, 2 sha256 */
+    unsigned char want[32];
+    void *hash; /* nettle context */
+    unsigned char *buf;
+    size_t buf_len;
+    bool failed; /* a write failed: the chunk is cut back, 500 */
+    bool locked; /* holds the upload's lock */
+    bool body_done;
+} srv_upstream;
+
+/* Server start/stop: the blob store (<data_dir>/blobs), the inspection
+ * threads, and uploads left "inspecting" by a previous run queued again. */
+int srv_uploads_start(srv *s);
+void srv_uploads_stop(srv *s);
+/* Housekeeping (a worker): expired uploads and their bytes removed. */
+void srv_uploads_expire(srv *s, store *st, int64_t now);
+
+/* Loop: a request to /api/v1/uploads... gets its upstream (NULL: not one,
+ * or out of memory, then r->up stays NULL and the route answers 500). */
+srv_upstream *srv_upstream_new(srv *s, struct lws *wsi, srv_method m);
+void srv_upstream_free(srv_upstream *u);
+/* Loop: body bytes of a streamed chunk. -1: drop the connection. */
+int srv_upstream_feed(srv_upstream *u, const void *p, size_t n);
+/* Loop: the body ended, or the connection dropped (aborted): the buffer
+ * goes to the file (or, for a chunk with a checksum that was cut short,
+ * the chunk is cut back). */
+void srv_upstream_end(srv_upstream *u, bool aborted);
+
+/* The blob store (for downloads). */
+blob_store *srv_uploads_blobs(srv *s);
+/* Queues an upload's inspection (any thread). */
+void srv_inspect_queue(srv *s, const char *upload_id);
+
+/* srv_inspect.c: the inspection threads (uploads.inspectors), each with
+ * its own store handle and guard scanner. Start queues the uploads a
+ * previous run left "inspecting" (a file is never clean by default). */
+typedef struct srv_inspector srv_inspector;
+srv_inspector *srv_inspect_start(srv *s);
+void srv_inspect_push(srv_inspector *in, const char *upload_id);
+void srv_inspect_stop(srv_inspector *in);
+
+/* A download being written (srv_h_file.c). */
+struct srv_download {
+    blob_reader *rd;
+    int64_t off, end; /* [off, end) left to write */
+};
+
+/* srv_h_file.c: a download's next piece on the loop (1 done, 0 more,
+ * -1 failed) and its release. */
+int srv_download_write(srv_download *d, struct lws *wsi);
+void srv_download_free(srv_download *d);
+
+/* Answer headers besides the common ones: tus, Location, Range... */
+void srv_req_header(srv_req *r, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* "uploading" ... JSON of an upload for GET /uploads/{id} and upload.state. */
+json_t *srv_upload_json(const store_upload *u, int64_t offset);
+
+#endif

@@ -1,0 +1,215 @@
+'use strict';
+// Files in messages against the real server: a file is uploaded (tus),
+// inspected, then sent; the message's verdict is the strongest of its text
+// and files; who may download what (members, removed members, non-members,
+// external conversations, held and blocked files, recalled messages);
+// photographed marked pages stopped; archives that cannot be inspected.
+const { test, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+const { world } = require('../lib/fixture.js');
+const { conversation, assertError, Ws, history } = require('../lib/client.js');
+const { sleep, SLOW, ROOT } = require('../lib/server.js');
+
+// Fixtures first (seconds of work; the server starts after).
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-att-'));
+const gen = spawnSync('/usr/bin/python3', [path.join(ROOT, 'tests/file/image/gen_images.py'), dir], { encoding: 'utf8' });
+// a zip bomb (64 MiB of zeros in one member: ratio far over the limit) and a password-protected zip
+spawnSync('/usr/bin/python3', ['-c', `
+import zipfile, sys
+with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:
+    z.writestr('zeros.bin', b'\\0' * (64 << 20))
+`, path.join(dir, 'bomb.zip')]);
+fs.writeFileSync(path.join(dir, 'secret.txt'), '机密★10年 the plan\n');
+const zipped = spawnSync('zip', ['-q', '-j', '-P', 'pw', path.join(dir, 'locked.zip'), path.join(dir, 'secret.txt')]);
+
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const w = world({ a: {}, b: {}, c: {}, x: { external: true }, o: { role: 'officer' } });
+
+const b64 = (s) => Buffer.from(String(s)).toString('base64');
+const TUS = { 'Tus-Resumable': '1.0.0' };
+
+async function uploadFile(api, convId, bytes, name) {
+  const c = await api.req('POST', '/uploads', undefined, {
+    headers: { ...TUS, 'Upload-Length': String(bytes.length), 'Upload-Metadata': `filename ${b64(name)},conversation_id ${b64(convId)}` },
+  });
+  assert.equal(c.status, 201, c.text);
+  const id = c.headers.get('location').split('/').pop();
+  const p = await api.req('PATCH', `/uploads/${id}`, undefined, {
+    raw: bytes, headers: { ...TUS, 'Content-Type': 'application/offset+octet-stream', 'Upload-Offset': '0' },
+  });
+  assert.equal(p.status, 204, p.text);
+  const end = Date.now() + 90000 * SLOW;
+  for (;;) {
+    const r = await api.get(`/uploads/${id}`);
+    if (r.body.state !== 'uploading' && r.body.state !== 'inspecting') return r.body;
+    assert.ok(Date.now() < end, `inspection did not end: ${r.text}`);
+    await sleep(100);
+  }
+}
+
+let n = 0;
+function sendFiles(api, convId, ids, text, extra = {}) {
+  const body = { client_id: `att-${++n}`, attachments: ids, ...extra };
+  if (text !== undefined) body.text = text;
+  return api.req('POST', `/conversations/${convId}/messages`, body);
+}
+
+async function download(api, fileId) {
+  const r = await fetch(`${api.base}/api/v1/files/${fileId}`, { headers: { Authorization: `Bearer ${api.token}` } });
+  return { status: r.status, headers: r.headers, bytes: Buffer.from(await r.arrayBuffer()) };
+}
+
+test('a file sent with text: in the ack, the event, history; members download it, others get 404', async () => {
+  const conv = await conversation(w.a, [w.b], { title: 'att' });
+  const ws = await Ws.open(w.b);
+  try {
+    const bytes = Buffer.from('quarterly meeting notes\n'.repeat(200));
+    const up = await uploadFile(w.a, conv.id, bytes, '会议纪要.txt');
+    assert.equal(up.state, 'ready', JSON.stringify(up));
+    const r = await sendFiles(w.a, conv.id, [up.file_id], 'the notes');
+    assert.equal(r.status, 201, r.text);
+    const att = r.body.message.attachments;
+    assert.equal(att.length, 1);
+    assert.deepEqual({ id: att[0].id, name: att[0].name, size: att[0].size, kind: att[0].kind },
+      { id: up.file_id, name: '会议纪要.txt', size: bytes.length, kind: 'file' });
+    assert.equal(att[0].mime, 'text/plain');
+    const ev = await ws.waitType('message.new', (e) => e.message.id === r.body.message.id);
+    assert.equal(ev.message.attachments[0].id, up.file_id);
+    const h = await history(w.b, conv.id);
+    assert.equal(h.body.messages.find((m) => m.id === r.body.message.id).attachments[0].id, up.file_id);
+    const d = await download(w.b, up.file_id);
+    assert.equal(d.status, 200);
+    assert.ok(d.bytes.equals(bytes));
+    assert.match(d.headers.get('content-disposition'), /filename\*=UTF-8''%E4%BC%9A%E8%AE%AE%E7%BA%AA%E8%A6%81\.txt$/);
+    assert.match(d.headers.get('content-security-policy'), /sandbox/);
+    assert.equal((await download(w.c, up.file_id)).status, 404, 'not a member');
+    // files alone, no text
+    const only = await sendFiles(w.a, conv.id, [up.file_id]);
+    assert.equal(only.status, 201, only.text);
+    assert.equal(only.body.message.attachments.length, 1);
+  } finally { ws.close(); }
+});
+
+test('limits and unknown files: too many, not found, someone else\'s upload', async () => {
+  const conv = await conversation(w.a, [w.b], { title: 'att-limits' });
+  const ids = Array.from({ length: 10 }, (_, i) => `${i}`.padStart(32, '0'));
+  assertError(await sendFiles(w.a, conv.id, ids, 'x'), 422, 'too_many_attachments');
+  assertError(await sendFiles(w.a, conv.id, ['0'.repeat(32)], 'x'), 404, 'attachment_not_found');
+  const up = await uploadFile(w.b, conv.id, Buffer.from('mine, not yours'), 'b.txt');
+  assertError(await sendFiles(w.a, conv.id, [up.file_id], 'x'), 404, 'attachment_not_found');
+  const bad = await w.a.req('POST', `/conversations/${conv.id}/messages`, { client_id: 'bad-att', text: 'x', attachments: 'nope' });
+  assert.equal(bad.status, 400);
+});
+
+test('a photographed marked page is stopped: blocked upload, the send refused naming rule and place', async () => {
+  assert.equal(gen.status, 0, gen.stderr);
+  const conv = await conversation(w.a, [w.b], { title: 'att-marked' });
+  const up = await uploadFile(w.a, conv.id, fs.readFileSync(path.join(dir, 'page_photo.jpg')), 'IMG_0001.jpg');
+  assert.equal(up.state, 'blocked', JSON.stringify(up));
+  assert.equal(up.verdict, 'block');
+  assert.ok(up.findings.some((f) => /^marking\./.test(f.rule)), JSON.stringify(up.findings));
+  const r = await sendFiles(w.a, conv.id, [up.file_id], 'look at this');
+  assertError(r, 403, 'attachment_blocked');
+  assert.ok(r.body.error.findings.some((f) => f.location.startsWith('IMG_0001.jpg')), r.text);
+  // nobody but the sender can fetch it
+  assert.equal((await download(w.b, up.file_id)).status, 404);
+  assert.equal((await download(w.a, up.file_id)).status, 200);
+  // the officers' alert names the file (name, type, size, where), and an
+  // officer may open it from there: audited
+  const alerts = await w.o.ok('GET', `/alerts?conversation_id=${conv.id}`);
+  const al = alerts.alerts.find((x) => x.verdict === 'block');
+  assert.ok(al, JSON.stringify(alerts));
+  const ff = al.findings.find((f) => f.file && f.file.id === up.file_id);
+  assert.ok(ff, JSON.stringify(al.findings));
+  assert.deepEqual({ name: ff.file.name, mime: ff.file.mime }, { name: 'IMG_0001.jpg', mime: 'image/jpeg' });
+  assert.ok(ff.file.size > 0 && ff.location.startsWith('IMG_0001.jpg'));
+  assert.equal((await download(w.o, up.file_id)).status, 200, 'the officer opens it');
+  const audit = await w.o.ok('GET', '/audit?limit=200');
+  assert.ok(audit.entries.some((e) => e.event === 'file.open' && e.target === `file:${up.file_id}`), 'file.open audited');
+  const h = await history(w.b, conv.id);
+  assert.ok(!h.text.includes('IMG_0001'), 'nothing of it in history');
+});
+
+test('a held file needs a justification; the message carries it once justified', async () => {
+  const conv = await conversation(w.a, [w.b], { title: 'att-held' });
+  const up = await uploadFile(w.a, conv.id, fs.readFileSync(path.join(dir, 'page_copyno.png')), 'copy.png');
+  assert.equal(up.state, 'held', JSON.stringify(up));
+  const r = await sendFiles(w.a, conv.id, [up.file_id], 'copy for the archive');
+  assertError(r, 409, 'guard_confirm');
+  assert.equal((await download(w.b, up.file_id)).status, 404, 'held: not delivered');
+  const ok = await sendFiles(w.a, conv.id, [up.file_id], 'copy for the archive', { justification: 'the archive asked for it' });
+  assert.equal(ok.status, 201, ok.text);
+  assert.equal((await download(w.b, up.file_id)).status, 200);
+});
+
+test('recall removes the file for everyone; a removed member loses access', async () => {
+  const conv = await conversation(w.a, [w.b, w.c], { title: 'att-recall' });
+  const bytes = Buffer.from('to be recalled\n'.repeat(100));
+  const up = await uploadFile(w.a, conv.id, bytes, 'r.txt');
+  const r = await sendFiles(w.a, conv.id, [up.file_id], 'oops');
+  assert.equal(r.status, 201, r.text);
+  assert.equal((await download(w.c, up.file_id)).status, 200);
+  await w.a.ok('DELETE', `/conversations/${conv.id}/members/${w.c.user.id}`, undefined, [200, 204]);
+  assert.equal((await download(w.c, up.file_id)).status, 404, 'removed member');
+  assert.equal((await download(w.b, up.file_id)).status, 200);
+  await w.a.ok('POST', `/messages/${r.body.message.id}/recall`, {}, 204);
+  for (const who of [w.a, w.b]) assert.equal((await download(who, up.file_id)).status, 404, 'recalled');
+  const h = await history(w.b, conv.id);
+  assert.deepEqual(h.body.messages.find((m) => m.id === r.body.message.id).attachments, []);
+});
+
+test('external conversations: a file inspected for internal readers is not sent there', async () => {
+  const inner = await conversation(w.a, [w.b], { title: 'att-inner' });
+  const ext = await conversation(w.a, [w.x], { title: 'att-ext' });
+  const up = await uploadFile(w.a, inner.id, Buffer.from('internal notes\n'), 'n.txt');
+  const r = await sendFiles(w.a, ext.id, [up.file_id], 'fyi');
+  assertError(r, 409, 'attachment_not_ready');
+  assert.equal((await download(w.x, up.file_id)).status, 404);
+  // uploaded for the external conversation itself: inspected with its scope, delivered
+  const up2 = await uploadFile(w.a, ext.id, Buffer.from('public notes\n'), 'p.txt');
+  assert.equal(up2.state, 'ready');
+  assert.equal((await sendFiles(w.a, ext.id, [up2.file_id], 'fyi')).status, 201);
+  assert.equal((await download(w.x, up2.file_id)).status, 200);
+});
+
+test('a zip bomb and a password-protected zip end uninspectable, in bounded time, and are not delivered as clean', async () => {
+  const conv = await conversation(w.a, [w.b], { title: 'att-hostile' });
+  for (const name of ['bomb.zip', 'locked.zip']) {
+    if (name === 'locked.zip') assert.equal(zipped.status, 0, 'zip -P made the fixture');
+    const t = Date.now();
+    const up = await uploadFile(w.a, conv.id, fs.readFileSync(path.join(dir, name)), name);
+    assert.ok(Date.now() - t < 60000 * SLOW, `${name}: ${Date.now() - t} ms`);
+    assert.ok(up.findings.some((f) => /^uninspectable/.test(f.rule)), `${name}: ${JSON.stringify(up)}`);
+    assert.notEqual(up.verdict, 'allow', name);
+  }
+});
+
+test('base64 smuggling in the text is still caught next to a file', async () => {
+  const conv = await conversation(w.a, [w.b], { title: 'att-b64' });
+  const up = await uploadFile(w.a, conv.id, Buffer.from('clean\n'), 'c.txt');
+  const smuggled = Buffer.from('密级：机密★10年\n内部资料 the plan\n'.repeat(20)).toString('base64');
+  const r = await sendFiles(w.a, conv.id, [up.file_id], `data: ${smuggled}`);
+  assert.ok([403, 409].includes(r.status), `${r.status} ${r.text}`);
+});
+
+test('a forward carries the files, judged for each target', async () => {
+  const src = await conversation(w.a, [w.b], { title: 'att-fwd-src' });
+  const dst = await conversation(w.b, [w.c], { title: 'att-fwd-dst' });
+  const ext = await conversation(w.b, [w.x], { title: 'att-fwd-ext' });
+  const up = await uploadFile(w.a, src.id, Buffer.from('forward me\n'.repeat(50)), 'fwd.txt');
+  const m = await sendFiles(w.a, src.id, [up.file_id], 'have a look');
+  assert.equal(m.status, 201, m.text);
+  const r = await w.b.ok('POST', `/messages/${m.body.message.id}/forward`, { conversation_ids: [dst.id, ext.id], client_id: 'fwd-att' }, 200);
+  const byConv = Object.fromEntries(r.results.map((x) => [x.conversation_id, x]));
+  assert.equal(byConv[dst.id].status, 201, JSON.stringify(byConv[dst.id]));
+  assert.equal(byConv[dst.id].message.attachments[0].id, up.file_id);
+  assert.equal((await download(w.c, up.file_id)).status, 200, 'a member of the target downloads it');
+  assert.equal(byConv[ext.id].status, 409, 'not judged for outsiders: refused');
+  assert.equal(byConv[ext.id].error.code, 'attachment_not_ready');
+  assert.equal((await download(w.x, up.file_id)).status, 404);
+});
