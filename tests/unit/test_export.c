@@ -15,6 +15,7 @@
 #include "chat/chat_export.h"
 #include "store/store.h"
 
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,59 @@ static int setup(void **state)
     return 0;
 }
 
+static size_t count(const char *hay, const char *needle)
+{
+    size_t n = 0;
+
+    for (const char *p = hay; p && (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* A file attached to message id, straight in the tables (the upload path
+ * is tested by the server's tests). */
+static void attach(fx *f, int64_t msg_id)
+{
+    sqlite3 *db;
+    char sql[768];
+
+    snprintf(sql, sizeof sql,
+             "INSERT INTO blobs(hash, refs, size) VALUES('h1', 1, 10);"
+             "INSERT INTO files(id, owner_id, conv_id, hash, name, mime, size, state, verdict, "
+             "created_at) VALUES('f1', 1, %lld, 'h1', '报价单.pdf', 'application/pdf', 10, 1, "
+             "'allow', 1);"
+             "INSERT INTO message_files(message_id, file_id, position) VALUES(%lld, 'f1', 0);",
+             (long long)f->conv, (long long)msg_id);
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static void test_attachments(void **state)
+{
+    fx *f = *state;
+    chat_export_req q = {.conv_id = f->conv, .from = 0, .to = 5000, .reason = "r", .now = 7};
+    chat_export_result res;
+    store_messages l = {0};
+    store_export_query sq = {.conv_id = f->conv, .from = 0, .to = 5000, .limit = 1};
+    sink j = {0}, e = {0};
+
+    assert_int_equal(store_message_export(f->s, &sq, &l), STORE_OK);
+    attach(f, l.items[0].id);
+    store_messages_free(&l);
+    assert_int_equal(chat_export_run(f->s, &q, to_mem, &j, &res), STORE_OK);
+    assert_non_null(strstr(j.p, "\"attachments\":[{"));
+    assert_non_null(strstr(j.p, "\"name\":\"报价单.pdf\""));
+    q.format = CHAT_EXPORT_EML;
+    assert_int_equal(chat_export_run(f->s, &q, to_mem, &e, &res), STORE_OK);
+    assert_int_equal(count(e.p, "\nX-Cordon-Attachment: "), 1);
+    /* the name as an encoded-word: "name=报价单.pdf" */
+    assert_non_null(strstr(e.p, "X-Cordon-Attachment: id=f1; type=application/pdf; size=10;\n "
+                                "=?UTF-8?B?bmFtZT3miqXku7fljZUucGRm?="));
+    free(j.p);
+    free(e.p);
+}
+
 static int teardown(void **state)
 {
     fx *f = *state;
@@ -99,15 +153,6 @@ static int teardown(void **state)
     assert_int_equal(system(cmd), 0);
     free(f);
     return 0;
-}
-
-static size_t count(const char *hay, const char *needle)
-{
-    size_t n = 0;
-
-    for (const char *p = hay; p && (p = strstr(p, needle)); p += strlen(needle))
-        n++;
-    return n;
 }
 
 static void paged(fx *f, chat_export_format format)
@@ -204,6 +249,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_paged_jsonl, setup, teardown),
         cmocka_unit_test_setup_teardown(test_paged_eml, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_attachments, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
