@@ -15,6 +15,11 @@
 /* ---- named caps ------------------------------------------------------------ */
 #define BASE_CAP_TOOL_ITEM ((size_t)32 << 20) /* `cordon scan`: one item's rendered report */
 #define BASE_CAP_TOOL_ERR  ((size_t)8192)     /* `cordon scan`: one item's error text */
+/* GET /officer/export: a page stops once past this, then the buffer's cap
+ * leaves room for the record that crossed it (a 16 KiB message as base64
+ * MIME with its headers is far below 1 MiB). */
+#define BASE_CAP_EXPORT_PAGE ((size_t)4 << 20)
+#define BASE_CAP_EXPORT_BUF  (BASE_CAP_EXPORT_PAGE + ((size_t)1 << 20))
 
 typedef struct base_buf {
     char *p;        /* NUL-terminated once anything was added; may be NULL */

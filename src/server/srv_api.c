@@ -100,6 +100,7 @@ const srv_route srv_routes[] = {
     {SRV_POST, V1 "/officer/contain", SRV_R_OFFICER, H(srv_h_contain)},
     {SRV_POST, V1 "/officer/context", SRV_R_OFFICER, H(srv_h_context)},
     {SRV_GET, V1 "/officer/stats", SRV_R_OFFICER, H(srv_h_stats)},
+    {SRV_GET, V1 "/officer/export", SRV_R_OFFICER, H(srv_h_export)},
 };
 const size_t srv_n_routes = sizeof srv_routes / sizeof srv_routes[0];
 
@@ -141,6 +142,8 @@ void srv_req_free(srv_req *r)
     json_decref(r->resp);
     srv_buf_unref(r->out);
     free(r->set_cookie);
+    free(r->content_disposition);
+    free(r->next_cursor);
     srv_events_free(r->job.events);
     srv_upstream_free(r->up);
     srv_download_free(r->dl);

@@ -95,6 +95,8 @@ srv_handler_fn srv_h_alerts, srv_h_alert_get, srv_h_alert_ack, srv_h_alert_resol
 
 /* ---- srv_h_trace.c ---- */
 srv_handler_fn srv_h_spread, srv_h_contain, srv_h_context, srv_h_stats;
+/* srv_h_export.c: the compliance export */
+srv_handler_fn srv_h_export;
 
 /* ---- srv_static.c ---- */
 /* The worker side of a GET/HEAD outside /api/: a file of the web client

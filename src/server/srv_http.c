@@ -123,10 +123,12 @@ static srv_method method_of(struct lws *wsi, char **uri, int *ulen)
     }
 }
 
-/* The query string, rebuilt from lws' url-decoded fragments. */
+/* The query string, rebuilt from lws' url-decoded fragments. A fragment
+ * may be as long as the whole header buffer (max_http_header_data): one
+ * that did not fit here would vanish silently (an export's reason). */
 static char *query_of(struct lws *wsi)
 {
-    char frag[512], *q = NULL;
+    char frag[4096], *q = NULL;
     size_t len = 0;
 
     for (int i = 0; i < 32; i++) {
@@ -360,6 +362,11 @@ static int write_answer(srv *s, srv_conn *c, struct lws *wsi)
     if (r->set_cookie && lws_add_http_header_by_name(wsi, (const unsigned char *)"set-cookie:",
                                                      (const unsigned char *)r->set_cookie,
                                                      (int)strlen(r->set_cookie), &p, end))
+        goto out;
+    if (r->content_disposition &&
+        add_header(wsi, "content-disposition:", r->content_disposition, &p, end))
+        goto out;
+    if (r->next_cursor && add_header(wsi, "x-cordon-next-cursor:", r->next_cursor, &p, end))
         goto out;
     if (r->retry_after) {
         snprintf(ra, sizeof ra, "%d", r->retry_after);

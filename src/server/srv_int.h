@@ -152,6 +152,9 @@ struct srv_req {
     int retry_after;  /* seconds; 0 = no header */
     /* static files (srv_static.c): NULL = JSON, not cacheable */
     const char *content_type, *cache_control;
+    /* a download (srv_h_export.c): content-disposition and the next page's
+     * cursor (x-cordon-next-cursor); heap, NULL = no header */
+    char *content_disposition, *next_cursor;
     /* for the WS reply: frame type on success ("message.ack"); NULL = none */
     const char *ws_ok_type;
     /* ---- files (srv_upload.h) ---- */

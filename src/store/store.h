@@ -311,6 +311,20 @@ typedef struct store_spread_members {
 } store_spread_member_rows;
 
 void store_spread_member_rows_free(store_spread_member_rows *l);
+/* One page of a compliance export (store_message_export,
+ * store_audit_covering; docs/AUDIT.md "Compliance export"): the messages of
+ * a conversation, or those a user sent, created in [from, to), and the
+ * audit entries of the same period and target. Pages go in id (seq) order
+ * after `after`, so an export never holds more than a page. */
+typedef struct store_export_query {
+    int64_t conv_id;  /* exactly one of conv_id and user_id is > 0 */
+    int64_t user_id;  /* the sender (messages); actor, target or message sender (audit) */
+    int64_t from, to; /* ms, from < to */
+    int64_t after;    /* cursor: the last message id / audit seq of the previous page (0) */
+    int limit;        /* 1..STORE_EXPORT_PAGE_MAX; 0 = STORE_EXPORT_PAGE_MAX */
+} store_export_query;
+
+#define STORE_EXPORT_PAGE_MAX 500
 
 /* Counting alerts for the early-warning rules (store_alert_count). Zero
  * fields do not filter. */
@@ -762,6 +776,9 @@ struct store_methods {
      * quarantine and the members of a spread in one read. */
     int (*quarantine_text)(store *s, int64_t id, char **text, size_t *len);
     int (*spread_members)(store *s, int64_t root_id, store_spread_member_rows *out);
+    /* Appended for the compliance export (no schema change). */
+    int (*message_export)(store *s, const store_export_query *q, store_messages *out);
+    int (*audit_covering)(store *s, const store_export_query *q, store_audit_entries *out);
 };
 
 /* ------------------------------------------------------ memory helpers */
@@ -1347,6 +1364,24 @@ static inline int store_burn_due(store *s, int64_t now, int64_t *ids, size_t cap
 static inline int store_burn_destroy(store *s, int64_t msg_id)
 {
     return s->methods->burn_destroy ? s->methods->burn_destroy(s, msg_id) : STORE_VERSION;
+}
+
+/* A page of the messages a compliance export covers (store_export_query),
+ * in id order, recalled and contained ones included (text NULL). out->n <
+ * limit means the last page. STORE_INVAL on a bad query. */
+static inline int store_message_export(store *s, const store_export_query *q, store_messages *out)
+{
+    return s->methods->message_export ? s->methods->message_export(s, q, out) : STORE_VERSION;
+}
+
+/* A page of the audit entries of the export's period and target, in seq
+ * order: for a conversation, entries whose target is the conversation or
+ * one of its messages; for a user, entries the user made or whose target is
+ * the user or a message the user sent. out->n < limit means the last page. */
+static inline int store_audit_covering(store *s, const store_export_query *q,
+                                       store_audit_entries *out)
+{
+    return s->methods->audit_covering ? s->methods->audit_covering(s, q, out) : STORE_VERSION;
 }
 
 #endif

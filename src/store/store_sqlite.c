@@ -870,6 +870,29 @@ static int sq_audit_page(store *s, int64_t after_seq, int limit, store_audit_ent
     return rc;
 }
 
+int sq_audit_covering(store *s, const store_export_query *qy, store_audit_entries *out)
+{
+    sq *q = (sq *)s;
+    sqlite3_stmt *st;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (!qy || (qy->conv_id > 0) == (qy->user_id > 0))
+        return STORE_INVAL;
+    st = sq_stmt(q, qy->conv_id > 0 ? SQ_AUDIT_EXPORT_CONV : SQ_AUDIT_EXPORT_USER);
+    if (!st)
+        return sq_prep_rc(q);
+    rc = sq_export_bind(st, qy);
+    q->oom = false;
+    if (!rc)
+        rc = sq_list(q, st, (void **)&out->items, &out->n, sizeof *out->items, row_audit);
+    else
+        sqlite3_reset(st);
+    if (rc)
+        store_audit_entries_free(out);
+    return rc;
+}
+
 /* ------------------------------------------------------------- settings */
 
 static int sq_kv_get(store *s, const char *key, char **value)
@@ -1092,6 +1115,8 @@ static const store_methods sq_methods = {
     .files = &sq_files_methods,
     .quarantine_text = sq_quarantine_text,
     .spread_members = sq_spread_members,
+    .message_export = sq_message_export,
+    .audit_covering = sq_audit_covering,
 };
 
 static int pragma(sq *q, const char *sql)

@@ -183,6 +183,23 @@
       "SELECT " SQ_MSG_COLS " FROM messages m WHERE m.id = ?1 UNION ALL SELECT " SQ_MSG_COLS       \
       " FROM messages m WHERE m.forward_origin_id = ?1 AND m.id <> ?1 "                            \
       "ORDER BY 1 LIMIT ?2")                                                                       \
+    /* The compliance export (store_sqlite_trace.c, store_sqlite.c). */                            \
+    X(MSG_EXPORT_CONV, "SELECT " SQ_MSG_COLS " FROM messages m WHERE m.conv_id = ?1 AND "          \
+                       "m.id > ?2 AND m.created_at >= ?3 AND m.created_at < ?4 ORDER BY m.id "     \
+                       "LIMIT ?5")                                                                 \
+    X(MSG_EXPORT_USER, "SELECT " SQ_MSG_COLS " FROM messages m WHERE m.sender_id = ?1 AND "        \
+                       "m.id > ?2 AND m.created_at >= ?3 AND m.created_at < ?4 ORDER BY m.id "     \
+                       "LIMIT ?5")                                                                 \
+    X(AUDIT_EXPORT_CONV,                                                                           \
+      "SELECT " SQ_AUDIT_COLS " FROM audit WHERE seq > ?2 AND time >= ?3 AND time < ?4 AND "       \
+      "(target = 'conversation:' || ?1 OR (target LIKE 'message:%' AND "                           \
+      "CAST(substr(target, 9) AS INTEGER) IN (SELECT id FROM messages WHERE conv_id = ?1))) "      \
+      "ORDER BY seq LIMIT ?5")                                                                     \
+    X(AUDIT_EXPORT_USER,                                                                           \
+      "SELECT " SQ_AUDIT_COLS " FROM audit WHERE seq > ?2 AND time >= ?3 AND time < ?4 AND "       \
+      "(actor_id = ?1 OR target = 'user:' || ?1 OR (target LIKE 'message:%' AND "                  \
+      "CAST(substr(target, 9) AS INTEGER) IN (SELECT id FROM messages WHERE sender_id = ?1))) "    \
+      "ORDER BY seq LIMIT ?5")                                                                     \
     X(MSG_STATE, "SELECT recalled_at, contained FROM messages WHERE id = ?1")                      \
     X(QUAR_INSERT, "INSERT INTO message_quarantine(message_id, body, justification, at, by_user) " \
                    "SELECT id, body, justification, ?2, ?3 FROM messages WHERE id = ?1")           \
@@ -378,6 +395,10 @@ int sq_alerts_redact(sq *q, int64_t id);
 
 /* store_sqlite_trace.c: trace and contain (schema version 6). */
 int sq_message_spread(store *s, const store_spread_query *q, store_messages *out);
+int sq_message_export(store *s, const store_export_query *q, store_messages *out);
+int sq_audit_covering(store *s, const store_export_query *q, store_audit_entries *out);
+/* Binds a valid export query to ?1..?5 of st; STORE_INVAL when invalid. */
+int sq_export_bind(sqlite3_stmt *st, const store_export_query *q);
 int sq_message_contain(store *s, int64_t id, store_contain_action action, int64_t actor,
                        int64_t now, bool *changed);
 int sq_erase_flush(store *s);

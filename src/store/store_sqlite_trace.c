@@ -32,6 +32,42 @@ int sq_message_spread(store *s, const store_spread_query *qy, store_messages *ou
     return rc;
 }
 
+int sq_export_bind(sqlite3_stmt *st, const store_export_query *q)
+{
+    if ((q->conv_id > 0) == (q->user_id > 0) || q->from >= q->to || q->after < 0 || q->limit < 0 ||
+        q->limit > STORE_EXPORT_PAGE_MAX)
+        return STORE_INVAL;
+    sqlite3_bind_int64(st, 1, q->conv_id > 0 ? q->conv_id : q->user_id);
+    sqlite3_bind_int64(st, 2, q->after);
+    sqlite3_bind_int64(st, 3, q->from);
+    sqlite3_bind_int64(st, 4, q->to);
+    sqlite3_bind_int(st, 5, q->limit ? q->limit : STORE_EXPORT_PAGE_MAX);
+    return STORE_OK;
+}
+
+int sq_message_export(store *s, const store_export_query *qy, store_messages *out)
+{
+    sq *q = (sq *)s;
+    sqlite3_stmt *st;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (!qy || (qy->conv_id > 0) == (qy->user_id > 0))
+        return STORE_INVAL;
+    st = sq_stmt(q, qy->conv_id > 0 ? SQ_MSG_EXPORT_CONV : SQ_MSG_EXPORT_USER);
+    if (!st)
+        return sq_prep_rc(q);
+    rc = sq_export_bind(st, qy);
+    q->oom = false;
+    if (!rc)
+        rc = sq_list(q, st, (void **)&out->items, &out->n, sizeof *out->items, sq_row_message);
+    else
+        sqlite3_reset(st);
+    if (rc)
+        store_messages_free(out);
+    return rc;
+}
+
 /* What the action does from the message's state: the statements to run in
  * order, none when there is nothing to do. */
 static int contain_steps(store_contain_action action, int64_t recalled_at, int contained,

@@ -43,5 +43,7 @@ void tool_audit_help(FILE *f);
 int tool_backup_main(int argc, char **argv);
 int tool_restore_main(int argc, char **argv);
 void tool_backup_help(FILE *f);
+int tool_export_main(int argc, char **argv);
+void tool_export_help(FILE *f);
 
 #endif

@@ -23,6 +23,8 @@ static const tool_cmd commands[] = {
     {"user", "manage accounts: add, list, disable, reset-password, role", tool_user_main,
      tool_user_help},
     {"audit", "verify or export the hash-chained audit log", tool_audit_main, tool_audit_help},
+    {"export", "compliance export of a conversation or a user's messages", tool_export_main,
+     tool_export_help},
     {"backup", "copy the server's data while it runs", tool_backup_main, tool_backup_help},
     {"restore", "start a new data directory from a backup", tool_restore_main, tool_backup_help},
 };

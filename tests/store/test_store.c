@@ -659,6 +659,97 @@ static void test_paging(void **state)
     assert_int_equal(store_message_history(f->s, d, 0, 501, &p), STORE_INVAL);
 }
 
+/* The compliance export's pages: a conversation's or a sender's messages
+ * of [from, to) in id order after the cursor; the audit entries covering
+ * the target in the same period. */
+static void test_export_pages(void **state)
+{
+    fx *f = *state;
+    int64_t g = 0, other = 0, ids[10], total = 0;
+    int64_t members[] = {f->bob};
+    store_messages p = {0};
+    store_audit_entries a = {0};
+    char cid[16], target[48], sql[128];
+    store_export_query q = {0};
+
+    assert_int_equal(
+        store_conv_create(f->s, STORE_CONV_GROUP, "g", f->alice, members, 1, 1, &g, NULL),
+        STORE_OK);
+    assert_int_equal(
+        store_conv_create(f->s, STORE_CONV_GROUP, "o", f->alice, members, 1, 1, &other, NULL),
+        STORE_OK);
+    for (int i = 0; i < 10; i++) {
+        snprintf(cid, sizeof cid, "e%d", i);
+        ids[i] = send(f->s, i == 5 ? other : g, i % 2 ? f->bob : f->alice, cid, "m");
+    }
+    /* message i was created at 100 * (i + 1) */
+    snprintf(sql, sizeof sql, "UPDATE messages SET created_at = 100 * (id - %lld + 1)",
+             (long long)ids[0]);
+    raw_sql(f->path, sql);
+    assert_int_equal(store_message_recall(f->s, ids[3], 450), STORE_OK);
+
+    /* conversation g, [200, 800): messages 1..6 but 5 (another conversation) */
+    q = (store_export_query){.conv_id = g, .from = 200, .to = 800, .limit = 2};
+    for (int page = 0; page < 4; page++) {
+        assert_int_equal(store_message_export(f->s, &q, &p), STORE_OK);
+        for (size_t i = 0; i < p.n; i++) {
+            assert_int_equal(p.items[i].conv_id, g);
+            assert_true(p.items[i].created_at >= 200 && p.items[i].created_at < 800);
+            if (p.items[i].id == ids[3])
+                assert_null(p.items[i].text); /* recalled: as the store holds it */
+            q.after = p.items[i].id;
+            total++;
+        }
+        store_messages_free(&p);
+    }
+    assert_int_equal(total, 5); /* ids[1], [2], [3], [4], [6] */
+    /* bob's messages anywhere: 1, 3, 5, 7, 9 */
+    q = (store_export_query){.user_id = f->bob, .from = 0, .to = 100000};
+    assert_int_equal(store_message_export(f->s, &q, &p), STORE_OK);
+    assert_int_equal(p.n, 5);
+    assert_int_equal(p.items[2].id, ids[5]);
+    assert_int_equal(p.items[2].conv_id, other);
+    store_messages_free(&p);
+    /* bad queries */
+    q = (store_export_query){.conv_id = g, .user_id = f->bob, .from = 0, .to = 1};
+    assert_int_equal(store_message_export(f->s, &q, &p), STORE_INVAL);
+    q = (store_export_query){.conv_id = g, .from = 5, .to = 5};
+    assert_int_equal(store_message_export(f->s, &q, &p), STORE_INVAL);
+    q = (store_export_query){.conv_id = g, .from = 0, .to = 5, .limit = STORE_EXPORT_PAGE_MAX + 1};
+    assert_int_equal(store_message_export(f->s, &q, &p), STORE_INVAL);
+
+    /* audit: the conversation, one of its messages, another conversation's
+     * message, bob as actor, outside the period */
+    snprintf(target, sizeof target, "conversation:%lld", (long long)g);
+    store_audit_new e1 = {.time = 300, .actor_id = f->alice, .event = "x.conv", .target = target};
+    assert_int_equal(store_audit_append(f->s, &e1, NULL), STORE_OK);
+    snprintf(target, sizeof target, "message:%lld", (long long)ids[3]);
+    store_audit_new e2 = {.time = 450, .actor_id = f->alice, .event = "x.msg", .target = target};
+    assert_int_equal(store_audit_append(f->s, &e2, NULL), STORE_OK);
+    snprintf(target, sizeof target, "message:%lld", (long long)ids[5]);
+    store_audit_new e3 = {.time = 600, .actor_id = f->bob, .event = "x.other", .target = target};
+    assert_int_equal(store_audit_append(f->s, &e3, NULL), STORE_OK);
+    snprintf(target, sizeof target, "conversation:%lld", (long long)g);
+    store_audit_new e4 = {.time = 900, .actor_id = f->alice, .event = "x.late", .target = target};
+    assert_int_equal(store_audit_append(f->s, &e4, NULL), STORE_OK);
+    q = (store_export_query){.conv_id = g, .from = 200, .to = 800};
+    assert_int_equal(store_audit_covering(f->s, &q, &a), STORE_OK);
+    assert_int_equal(a.n, 2);
+    assert_string_equal(a.items[0].event, "x.conv");
+    assert_string_equal(a.items[1].event, "x.msg");
+    q.after = a.items[0].seq;
+    store_audit_entries_free(&a);
+    assert_int_equal(store_audit_covering(f->s, &q, &a), STORE_OK);
+    assert_int_equal(a.n, 1); /* after the cursor */
+    store_audit_entries_free(&a);
+    q = (store_export_query){.user_id = f->bob, .from = 200, .to = 800};
+    assert_int_equal(store_audit_covering(f->s, &q, &a), STORE_OK);
+    assert_int_equal(a.n, 2); /* ids[3] is bob's (x.msg) and bob acted (x.other) */
+    assert_string_equal(a.items[0].event, "x.msg");
+    assert_string_equal(a.items[1].event, "x.other");
+    store_audit_entries_free(&a);
+}
+
 /* true when the bytes of needle occur in the file */
 static bool file_contains(const char *path, const char *needle)
 {
@@ -1328,6 +1419,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_audit_truncated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_rewritten_link, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_checkpoint, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_export_pages, setup, teardown),
     };
 
     if (sodium_init() < 0)

@@ -231,6 +231,26 @@ export class Api {
     return this.post<OfficerContext>('/officer/context', { ...q, reason });
   }
 
+  /** One page of the compliance export (GET /officer/export): the bytes,
+   * the file name the server suggests and the next page's cursor. */
+  async exportPage(q: Record<string, string | number>, cursor: string): Promise<{ bytes: ArrayBuffer; file: string; next: string | null }> {
+    let res: Response;
+    try {
+      res = await this.fetchFn(this.base + '/officer/export' + qs({ ...q, cursor }), { credentials: 'same-origin' });
+    } catch (e) {
+      throw new ApiError(0, 'network', (e as Error)?.message || 'network error');
+    }
+    if (!res.ok) {
+      let err: any = {};
+      try { err = (await res.json())?.error ?? {}; } catch { /* not JSON */ }
+      const e = new ApiError(res.status, err.code ?? 'http_' + res.status, err.message ?? res.statusText, undefined, undefined, { max: err.max });
+      if (res.status === 401 && e.code === 'unauthorized' && this.onUnauthorized) this.onUnauthorized();
+      throw e;
+    }
+    const m = /filename="([^"]+)"/.exec(res.headers.get('Content-Disposition') ?? '');
+    return { bytes: await res.arrayBuffer(), file: m ? m[1] : 'cordon-export', next: res.headers.get('X-Cordon-Next-Cursor') };
+  }
+
   // admin
   adminUsers() { return this.get<{ users: User[] }>('/admin/users'); }
   createUser(u: { login: string; display_name?: string; role?: string; external?: boolean; password?: string }) {

@@ -5,6 +5,7 @@ import { enLabels, zhLabels } from './i18n-labels';
 import { enTrace, zhTrace } from './i18n-trace';
 import { enWork, zhWork } from './i18n-work';
 import { enFiles, zhFiles } from './i18n-files';
+import { enExport, zhExport } from './i18n-export';
 
 type Dict = Record<string, string>;
 
@@ -716,7 +717,7 @@ export function verdictLabel(v: string): string {
 }
 
 // The code words of i18n-labels.ts; a key already here keeps its wording.
-for (const [d, add] of [[zh, zhLabels], [en, enLabels], [zh, zhTrace], [en, enTrace], [zh, zhWork], [en, enWork], [zh, zhFiles], [en, enFiles]] as const) for (const k of Object.keys(add)) if (!(k in d)) d[k] = add[k];
+for (const [d, add] of [[zh, zhLabels], [en, enLabels], [zh, zhTrace], [en, enTrace], [zh, zhWork], [en, enWork], [zh, zhFiles], [en, enFiles], [zh, zhExport], [en, enExport]] as const) for (const k of Object.keys(add)) if (!(k in d)) d[k] = add[k];
 
 export function severityLabel(s: string | null | undefined): string {
   const k = `sev.${s ?? ''}`;

@@ -256,6 +256,7 @@ function AlertDetail(props: { client: Client; alert: Alert; onChange: (a: Alert)
         <ul class="findings">{a.findings.map((f, i) => <FindingRow key={i} f={f} />)}</ul>
       </>}
       {a.message_id !== null && <AlertContext client={c} alert={a} />}
+      {a.conversation_id !== null && <p><a href={`#/console/export/conversation/${a.conversation_id}`} data-testid="alert-export">{t('ex.link_conv')}</a></p>}
       {a.status !== 'resolved' && (
         <div class="handle">
           <label for="al-comment">{t('al.comment')}</label>

@@ -3,13 +3,14 @@ import { t } from '../i18n';
 import { Alerts } from './Alerts';
 import { Audit } from './Audit';
 import { Dashboard } from './Dashboard';
+import { Export } from './Export';
 import { Lexicons } from './Lexicons';
 import { GuardTest, Policy } from './Policy';
 import { Spread } from './Spread';
 import { Users } from './Users';
 import { ViewerWatermark } from '../components/Watermark';
 
-const TABS = ['dashboard', 'alerts', 'audit', 'policy', 'lexicons', 'test', 'users'] as const;
+const TABS = ['dashboard', 'alerts', 'audit', 'export', 'policy', 'lexicons', 'test', 'users'] as const;
 const ADMIN_TABS: readonly string[] = ['users', 'policy', 'lexicons'];
 
 export function Console(props: { client: Client; route: string[] }) {
@@ -30,6 +31,7 @@ export function Console(props: { client: Client; route: string[] }) {
         {spreadOf > 0 && <Spread client={c} messageId={spreadOf} alertId={Number(props.route[3]) || undefined} />}
         {tab === 'alerts' && !spreadOf && <Alerts client={c} route={props.route} />}
         {tab === 'audit' && <Audit client={c} route={props.route} />}
+        {tab === 'export' && <Export client={c} route={props.route} />}
         {tab === 'policy' && <Policy client={c} />}
         {tab === 'lexicons' && <Lexicons client={c} />}
         {tab === 'test' && <GuardTest client={c} />}

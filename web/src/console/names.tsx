@@ -42,6 +42,7 @@ export function UserLink(props: { client: Client; id: number | null | undefined 
       <a href={`#/console/alerts/user/${props.id}`} title={t('al.filter_user')} data-testid="user-link">{c.nameOf(props.id)}</a>
       {u && u.display_name && u.display_name !== u.login && <span class="muted"> {u.login}</span>}
       {' '}<a class="muted small" href={`#/console/audit/actor/${props.id}`} data-testid="user-audit-link">{t('al.user_audit')}</a>
+      {' '}<a class="muted small" href={`#/console/export/user/${props.id}`} data-testid="user-export-link">{t('con.export')}</a>
     </span>
   );
 }
