@@ -230,14 +230,59 @@ static int plan_inspect(const chat_env *e, const chat_send_in *in, bool external
     return -1;
 }
 
+/* The attachments' findings (as stored when each file was inspected, with
+ * the conversation's scope) judged again by the policy's inbound rules: a
+ * QR code, a program or a macro document an outside sender attaches warns
+ * the recipients like a link in the text (POLICY.md, "The inbound scope in
+ * chat"). The files are not read again: their findings are. */
+static int inbound_files(guard_ruleset *rs, const json_t *file_findings, guard_result *res,
+                         guard_error *gerr)
+{
+    size_t n = json_array_size(file_findings), k = 0;
+    guard_finding *fs = calloc(n ? n : 1, sizeof *fs);
+    const json_t *x;
+    size_t i;
+    int rc;
+
+    if (!fs)
+        return GUARD_ENOMEM;
+    json_array_foreach(file_findings, i, x)
+    {
+        const char *cat = json_string_value(json_object_get(x, "category"));
+        const char *sev = json_string_value(json_object_get(x, "severity"));
+        guard_finding *f = &fs[k];
+
+        f->category = GUARD_CAT_COUNT;
+        for (int c = 0; cat && c < GUARD_CAT_COUNT; c++)
+            if (!strcmp(cat, guard_category_name((guard_category)c)))
+                f->category = (guard_category)c;
+        f->severity = GUARD_SEV_HIGH; /* unknown: counted high, never dropped */
+        for (int v = 0; sev && v < GUARD_SEV_COUNT; v++)
+            if (!strcmp(sev, guard_severity_name((guard_severity)v)))
+                f->severity = (guard_severity)v;
+        if (f->category == GUARD_CAT_COUNT)
+            continue; /* a shape this binary does not know: the sender's verdict stands */
+        f->rule = json_string_value(json_object_get(x, "rule"));
+        f->confidence = (int)json_integer_value(json_object_get(x, "confidence"));
+        f->explanation = json_string_value(json_object_get(x, "explanation"));
+        f->excerpt = json_string_value(json_object_get(x, "excerpt"));
+        f->location = json_string_value(json_object_get(x, "location"));
+        f->evasion = json_is_true(json_object_get(x, "evasion"));
+        k++;
+    }
+    rc = k ? guard_result_add_many(res, rs, fs, k, NULL, GUARD_SCOPE_INBOUND, gerr) : GUARD_OK;
+    free(fs);
+    return rc;
+}
+
 /* inspect for the recipients: an external sender's text (and the files
  * pasted into it) with the inbound scope, when internal members will read
- * it. *res stays NULL when the rule does not apply. Attachments (files
- * sent with the message) join here: their results go into *res with
- * guard_result_add_many(..., GUARD_SCOPE_INBOUND), so a QR code or an
+ * it. *res stays NULL when the rule does not apply. The attachments'
+ * findings join the same result (inbound_files), so a QR code or an
  * executable warns the same way. Fails closed like plan_inspect. */
 static int plan_inbound(const chat_env *e, const chat_caller *who, const chat_send_in *in,
-                        const chat_conv_snap *conv, guard_result **res, chat_outcome *o)
+                        const chat_conv_snap *conv, const json_t *file_findings, guard_result **res,
+                        chat_outcome *o)
 {
     guard_ruleset *rs;
     guard_error gerr;
@@ -247,8 +292,10 @@ static int plan_inbound(const chat_env *e, const chat_caller *who, const chat_se
     if (!chat_conv_snap_is_external(conv, who->id) || !conv->n_internal)
         return 0;
     rs = guard_engine_acquire(e->chat->engine);
-    rc = guard_file_scan_message(e->scanner, rs, in->text, in->len, GUARD_SCOPE_INBOUND, NULL, res,
-                                 &gerr);
+    rc = guard_file_scan_message(e->scanner, rs, in->text ? in->text : "", in->len,
+                                 GUARD_SCOPE_INBOUND, NULL, res, &gerr);
+    if (rc == GUARD_OK && json_array_size(file_findings))
+        rc = inbound_files(rs, file_findings, *res, &gerr);
     guard_ruleset_unref(rs);
     if (rc == GUARD_OK)
         return 0;
@@ -640,7 +687,8 @@ int chat_send_plan(const chat_env *e, const chat_caller *who, const chat_send_in
     }
     if (plan_check(e, in, o) || plan_authorise(e, who, in->conv_id, &conv, o) ||
         plan_attachments(e, who, in, conv, &att, o) ||
-        plan_inspect(e, in, conv->external, &res, o) || plan_inbound(e, who, in, conv, &inbound, o))
+        plan_inspect(e, in, conv->external, &res, o) ||
+        plan_inbound(e, who, in, conv, att.findings, &inbound, o))
         goto fail;
     if (att.verdict > res->verdict) {
         /* the message's verdict: the strongest of its text's and files' */

@@ -13,6 +13,7 @@ const { spawnSync } = require('node:child_process');
 const { world } = require('../lib/fixture.js');
 const { conversation, assertError, Ws, history } = require('../lib/client.js');
 const { sleep, SLOW, ROOT } = require('../lib/server.js');
+const { uploadFile } = require('../lib/uploads.js');
 
 // Fixtures first (seconds of work; the server starts after).
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-att-'));
@@ -29,28 +30,6 @@ const zipped = spawnSync('zip', ['-q', '-j', '-P', 'pw', path.join(dir, 'locked.
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const w = world({ a: {}, b: {}, c: {}, x: { external: true }, o: { role: 'officer' } });
-
-const b64 = (s) => Buffer.from(String(s)).toString('base64');
-const TUS = { 'Tus-Resumable': '1.0.0' };
-
-async function uploadFile(api, convId, bytes, name) {
-  const c = await api.req('POST', '/uploads', undefined, {
-    headers: { ...TUS, 'Upload-Length': String(bytes.length), 'Upload-Metadata': `filename ${b64(name)},conversation_id ${b64(convId)}` },
-  });
-  assert.equal(c.status, 201, c.text);
-  const id = c.headers.get('location').split('/').pop();
-  const p = await api.req('PATCH', `/uploads/${id}`, undefined, {
-    raw: bytes, headers: { ...TUS, 'Content-Type': 'application/offset+octet-stream', 'Upload-Offset': '0' },
-  });
-  assert.equal(p.status, 204, p.text);
-  const end = Date.now() + 90000 * SLOW;
-  for (;;) {
-    const r = await api.get(`/uploads/${id}`);
-    if (r.body.state !== 'uploading' && r.body.state !== 'inspecting') return r.body;
-    assert.ok(Date.now() < end, `inspection did not end: ${r.text}`);
-    await sleep(100);
-  }
-}
 
 let n = 0;
 function sendFiles(api, convId, ids, text, extra = {}) {

@@ -10,7 +10,12 @@
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const { world } = require('../lib/fixture.js');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
 const { Ws, send, history, assertNone } = require('../lib/client.js');
+const { uploadFile } = require('../lib/uploads.js');
 
 const IP_LINK = 'http://203.0.113.7/login.php';
 const SHORT_LINK = 'https://t.cn/A6xYzQ';
@@ -159,4 +164,35 @@ test('forwarded inside, a warned message keeps its warning', async () => {
   const ha = await history(w.a, inside.id);
   assert.deepEqual(warningRules(ha.body.messages[0]), ['link.ip_host'], 'the warning travels with the text');
   assert.equal(ha.body.messages[0].forward.original_sender_id, w.x.user.id);
+});
+
+test('a QR code in a picture an external sender attaches warns the internal recipients', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-inbound-'));
+  try {
+    const png = path.join(dir, 'qr.png');
+    const q = spawnSync('qrencode', ['-s', '6', '-o', png, 'https://example.org/pay']);
+    assert.equal(q.status, 0, 'qrencode');
+    const bytes = fs.readFileSync(png);
+    const conv = await w.x.ok('POST', '/conversations', { kind: 'direct', member_ids: [w.a.user.id] }, [200, 201]);
+    const up = await uploadFile(w.x, conv.id, bytes, '付款码.png');
+    assert.ok(up.file_id, JSON.stringify(up));
+    const r = await w.x.req('POST', `/conversations/${conv.id}/messages`, { client_id: 'qr-in', text: '请扫码', attachments: [up.file_id] });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.body.message.inbound_warning, undefined, 'the external sender is not shown the warning');
+    const ha = await history(w.a, conv.id);
+    const m = ha.body.messages.find((x) => x.id === r.body.message.id);
+    assert.ok(warningRules(m).includes('image.qr_code'), JSON.stringify(m.inbound_warning));
+    assert.equal(m.attachments.length, 1);
+    const f = m.inbound_warning.findings.find((x) => x.rule === 'image.qr_code');
+    assert.ok(f.location.startsWith('付款码.png'), f.location);
+    // the same picture from an internal colleague: nothing to warn of
+    const inner = await w.a.ok('POST', '/conversations', { kind: 'direct', member_ids: [w.b.user.id] }, [200, 201]);
+    const up2 = await uploadFile(w.a, inner.id, bytes, '付款码.png');
+    const r2 = await w.a.req('POST', `/conversations/${inner.id}/messages`, { client_id: 'qr-int', text: '扫码', attachments: [up2.file_id] });
+    assert.equal(r2.status, 201, r2.text);
+    const hb = await history(w.b, inner.id);
+    assert.equal(hb.body.messages.find((x) => x.id === r2.body.message.id).inbound_warning, undefined);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
