@@ -192,6 +192,18 @@ test('a QR code in a picture an external sender attaches warns the internal reci
     assert.equal(r2.status, 201, r2.text);
     const hb = await history(w.b, inner.id);
     assert.equal(hb.body.messages.find((x) => x.id === r2.body.message.id).inbound_warning, undefined);
+
+    // a macro document from outside: the recipients are warned too
+    const docm = spawnSync('/usr/bin/python3', ['-c',
+      "import sys; sys.path.insert(0, sys.argv[1]); import fixtures; sys.stdout.buffer.write(fixtures.docm_macro())",
+      path.join(__dirname, '..', '..', 'file', 'docs')]);
+    assert.equal(docm.status, 0, String(docm.stderr));
+    const up3 = await uploadFile(w.x, conv.id, docm.stdout, '发票.docm');
+    assert.ok(up3.file_id, JSON.stringify(up3));
+    const r3 = await w.x.req('POST', `/conversations/${conv.id}/messages`, { client_id: 'docm-in', text: '发票见附件', attachments: [up3.file_id], justification: '对账' });
+    assert.equal(r3.status, 201, r3.text);
+    const m3 = (await history(w.a, conv.id)).body.messages.find((x) => x.id === r3.body.message.id);
+    assert.ok(warningRules(m3).includes('file.macro'), JSON.stringify(m3.inbound_warning));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
