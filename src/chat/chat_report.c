@@ -180,10 +180,9 @@ int chat_report_plan(const chat_env *e, const chat_caller *who, const chat_repor
     r->login = strdup(who->login ? who->login : "");
     r->note = strdup(in->note);
     r->evidence = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
-    r->findings =
-        json_dumps(json_is_array(json_object_get(w, "findings")) ? json_object_get(w, "findings")
-                                                                 : json_array(),
-                   JSON_COMPACT);
+    r->findings = json_is_array(json_object_get(w, "findings"))
+                      ? json_dumps(json_object_get(w, "findings"), JSON_COMPACT)
+                      : strdup("[]");
     if (!r->login || !r->note || !r->evidence || !r->findings)
         goto nomem;
     r->alert = (store_alert_new){.user_id = user_id,

@@ -52,8 +52,12 @@ static void raise(const chat *c, store *st, const char *category, int64_t user_i
     if (f && evidence)
         json_object_update(f, evidence);
     json_decref(evidence);
-    if (f)
-        findings = json_dumps(json_pack("[o]", f), JSON_COMPACT);
+    if (f) {
+        json_t *list = json_pack("[o]", f); /* takes f */
+
+        findings = list ? json_dumps(list, JSON_COMPACT) : NULL;
+        json_decref(list);
+    }
     if (!findings) {
         chat_log(c, CHAT_LOG_ERROR, "warn", "%s: out of memory", category);
         return;
