@@ -14,6 +14,7 @@
 /* The backends compiled in, looked up by store_options.backend. */
 static const store_backend *const backends[] = {
     &store_sqlite_backend,
+    &store_pg_backend,
 };
 
 #define N_BACKENDS (sizeof backends / sizeof backends[0])
@@ -21,6 +22,14 @@ static const store_backend *const backends[] = {
 static char *dup_msg(const char *m)
 {
     return strdup(m ? m : "");
+}
+
+const char *store_backend_for(const char *path)
+{
+    /* libpq's URL forms; a file path never starts like this */
+    if (path && (!strncmp(path, "postgresql://", 13) || !strncmp(path, "postgres://", 11)))
+        return "postgresql";
+    return "sqlite";
 }
 
 int store_open(const store_options *opt, store **out, char **errmsg)
@@ -37,7 +46,7 @@ int store_open(const store_options *opt, store **out, char **errmsg)
             *errmsg = dup_msg("store_open: no database path");
         return STORE_INVAL;
     }
-    name = opt->backend && *opt->backend ? opt->backend : "sqlite";
+    name = opt->backend && *opt->backend ? opt->backend : store_backend_for(opt->path);
     for (size_t i = 0; i < N_BACKENDS; i++)
         if (!strcmp(backends[i]->name, name))
             b = backends[i];
