@@ -8,6 +8,7 @@
 #include "store/store.h"
 #include "store/store_backend.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,35 @@ const char *store_backend_for(const char *path)
     if (path && (!strncmp(path, "postgresql://", 13) || !strncmp(path, "postgres://", 11)))
         return "postgresql";
     return "sqlite";
+}
+
+char *store_path_redacted(const char *path, char *out, size_t cap)
+{
+    const char *scheme, *at, *colon, *pw;
+    size_t n;
+
+    if (!cap)
+        return out;
+    snprintf(out, cap, "%s", path ? path : "");
+    if (!path || strcmp(store_backend_for(path), "postgresql"))
+        return out;
+    /* postgresql://user:secret@host/db -> postgresql://user:***@host/db */
+    scheme = strstr(path, "://") + 3;
+    at = strchr(scheme, '@');
+    colon = strchr(scheme, ':');
+    if (at && colon && colon < at && !memchr(scheme, '/', (size_t)(at - scheme)))
+        snprintf(out, cap, "%.*s***%s", (int)(colon + 1 - path), path, at);
+    /* ...?password=secret&... -> password=*** */
+    pw = strstr(out, "password=");
+    if (pw) {
+        char rest[1024];
+        const char *end = strchr(pw, '&');
+
+        snprintf(rest, sizeof rest, "%s", end ? end : "");
+        n = (size_t)(pw - out) + strlen("password=");
+        snprintf(out + n, cap - n, "***%s", rest);
+    }
+    return out;
 }
 
 int store_open(const store_options *opt, store **out, char **errmsg)

@@ -633,6 +633,11 @@ typedef struct store_options {
  * "postgresql" for a postgresql:// or postgres:// URL, else "sqlite". */
 const char *store_backend_for(const char *path);
 
+/* A store path fit for logs and messages: a connection URL's password
+ * (user:PASSWORD@, password=...) replaced by "***"; a file path as it is.
+ * Writes at most cap bytes (NUL included) into out and returns out. */
+char *store_path_redacted(const char *path, char *out, size_t cap);
+
 /* Opens a handle and brings the schema up to date (migrations, each in its
  * own transaction; docs/STORE.md). On success *out is the handle, to be
  * closed with store_close(). On failure *out is NULL and, when errmsg is not

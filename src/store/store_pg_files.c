@@ -139,7 +139,8 @@ static int up_list(store *s, int state, int64_t before, store_uploads *out)
     pa_i64(&a, state);
     pa_i64(&a, before);
     rc = pg_list((pg *)s, PG_ADHOC,
-                 "SELECT " UP_COLS " FROM uploads WHERE state = $1 AND ($2 = 0 OR expires_at < $2) "
+                 "SELECT " UP_COLS
+                 " FROM uploads WHERE state = $1 AND ($2::bigint = 0 OR expires_at < $2) "
                  "ORDER BY created_at LIMIT 1000",
                  &a, (void **)&out->items, &out->n, sizeof *out->items, row_upload);
     if (rc)

@@ -100,7 +100,7 @@
     X(SESS_TOUCH, "UPDATE sessions SET last_seen_at = $2 WHERE id = $1")                           \
     X(SESS_LIST, "SELECT " PG_SESS_COLS " FROM sessions s WHERE s.user_id = $1 AND "               \
                  "s.expires_at > $2 ORDER BY s.id DESC")                                           \
-    X(SESS_REVOKE, "DELETE FROM sessions WHERE id = $1 AND ($2 = 0 OR user_id = $2)")              \
+    X(SESS_REVOKE, "DELETE FROM sessions WHERE id = $1 AND ($2::bigint = 0 OR user_id = $2)")      \
     X(SESS_REVOKE_USER, "DELETE FROM sessions WHERE user_id = $1 AND id <> $2")                    \
     X(SESS_EXPIRE, "DELETE FROM sessions WHERE expires_at <= $1")                                  \
     X(KV_GET, "SELECT value FROM settings WHERE key = $1")                                         \
@@ -172,12 +172,13 @@
                     "verdict, rule, findings, justification, kind, reporter_id, note, evidence) "  \
                     "VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) RETURNING id")             \
     X(ALERT_GET, "SELECT " PG_ALERT_COLS " FROM alerts WHERE id = $1")                             \
-    X(ALERT_LIST, "SELECT " PG_ALERT_COLS " FROM alerts WHERE id < $1 AND "                        \
-                  "($2 = 0 OR created_at >= $2) AND ($3 = 0 OR created_at < $3) AND "              \
-                  "($4::text IS NULL OR category = $4) AND ($5 = 0 OR user_id = $5) AND "          \
-                  "($6 = 0 OR conv_id = $6) AND ($7 < 0 OR status = $7) AND "                      \
-                  "($9::text IS NULL OR coalesce(kind, 'guard') = $9) AND "                        \
-                  "($10 = 0 OR reporter_id = $10) ORDER BY id DESC LIMIT $8")                      \
+    X(ALERT_LIST,                                                                                  \
+      "SELECT " PG_ALERT_COLS " FROM alerts WHERE id < $1 AND "                                    \
+      "($2::bigint = 0 OR created_at >= $2) AND ($3::bigint = 0 OR created_at < $3) AND "          \
+      "($4::text IS NULL OR category = $4) AND ($5::bigint = 0 OR user_id = $5) AND "              \
+      "($6::bigint = 0 OR conv_id = $6) AND ($7::bigint < 0 OR status = $7) AND "                  \
+      "($9::text IS NULL OR coalesce(kind, 'guard') = $9) AND "                                    \
+      "($10::bigint = 0 OR reporter_id = $10) ORDER BY id DESC LIMIT $8")                          \
     X(ALERT_STATUS, "SELECT status FROM alerts WHERE id = $1")                                     \
     X(ALERT_ACK, "UPDATE alerts SET status = 1, acked_by = $2, acked_at = $3, ack_comment = $4 "   \
                  "WHERE id = $1 AND status = 0")                                                   \

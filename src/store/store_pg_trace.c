@@ -320,8 +320,8 @@ int pg_alert_count(store *s, const store_alert_count_query *qy, int64_t *out)
     pa_bool(&a, qy->delivered);
     return pg_int((pg *)s, PG_ADHOC,
                   "SELECT count(*) FROM alerts WHERE created_at >= $1 AND "
-                  "($2 = 0 OR user_id = $2) AND ($3 = 0 OR conv_id = $3) AND "
-                  "($4 = 0 OR message_id = $4) AND ($5::text IS NULL OR category = $5) AND "
+                  "($2::bigint = 0 OR user_id = $2) AND ($3::bigint = 0 OR conv_id = $3) AND "
+                  "($4::bigint = 0 OR message_id = $4) AND ($5::text IS NULL OR category = $5) AND "
                   "(NOT $6::boolean OR verdict IN ('block', 'confirm') OR "
                   "category = 'guard.probing') AND (NOT $7::boolean OR (message_id IS NOT NULL "
                   "AND category NOT LIKE 'warning.%'))",
