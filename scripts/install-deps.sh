@@ -17,6 +17,9 @@ PKGS="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
 # promtool (in Debian's prometheus package) checks the /metrics exposition
 # in tests/server/test/ops.test.js.
 PKGS="$PKGS prometheus"
+# The PostgreSQL store backend (libpq) and the server and client its tests
+# start themselves (scripts/pg-test-server.sh; never the machine's service).
+PKGS="$PKGS libpq-dev postgresql postgresql-client"
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
