@@ -535,17 +535,18 @@ static int start(srv *s, const srv_run_opts *opts)
                      .log = chat_log_hook,
                      .stats = &s->chat_stats};
     chat_stats_init(&s->chat_stats);
-    if (s->rate && start_bus(s))
-        return -1;
     s->metrics = srv_metrics_new(srv_n_routes);
     srv_sub_init(s);
     s->resync_frame = srv_event_buf("resync", json_pack("{s:s}", "reason", "slow_consumer"));
     s->revoked_frame = srv_event_buf("session.revoked", json_object());
-    if (!s->rate || !s->registry || !s->receipts || !s->chat.cache || !s->chat.bus || !s->metrics ||
+    if (!s->rate || !s->registry || !s->receipts || !s->chat.cache || !s->metrics ||
         !s->resync_frame || !s->revoked_frame)
         return -1;
-    /* Every thread created from here on inherits the blocked set. */
+    /* Every thread created from here on inherits the blocked set (the
+     * bus' threads too: SIGTERM is the signal thread's alone). */
     pthread_sigmask(SIG_BLOCK, &set, NULL);
+    if (start_bus(s))
+        return -1;
     if (pthread_create(&s->sig_th, NULL, signal_main, s))
         return -1;
     s->sig_started = true;
@@ -721,7 +722,7 @@ int srv_run(const srv_config *cfg, const srv_run_opts *opts)
         service(s);
         if (atomic_exchange(&s->reload_requested, 0))
             start_reload(s);
-        if (atomic_exchange(&s->bus_gap, 0)) {
+        if (atomic_exchange(&s->bus_gap, 0) && s->registry->ops->count(s->registry)) {
             SRV_WARN("bus", "events of other nodes may be lost: %zu sockets resync",
                      s->registry->ops->count(s->registry));
             s->registry->ops->close_all(s->registry, s->gap_frame, 4002, "resync");
