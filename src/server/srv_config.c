@@ -165,6 +165,7 @@ void srv_config_free(srv_config *cfg)
     free(cfg->siem_address);
     free(cfg->bus_url);
     free(cfg->node_name);
+    free(cfg->blob_dir);
     for (size_t i = 0; i < cfg->n_allowed_origins; i++)
         free(cfg->allowed_origins[i]);
     free(cfg->allowed_origins);
@@ -544,6 +545,8 @@ static int top_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
     }
     if (!strcmp(k, "node_name"))
         return get_str(w, v, k, &c->node_name);
+    if (!strcmp(k, "blob_dir"))
+        return get_str(w, v, k, &c->blob_dir);
     if (!strcmp(k, "tls"))
         return each_pair(w, v, k, tls_pair, c);
     if (!strcmp(k, "policy"))

@@ -108,6 +108,9 @@ typedef struct srv_config {
     char *bus_url;
     /* This node's name on the bus and in the leader lease; NULL: host:pid. */
     char *node_name;
+    /* File contents by hash (blob_local); NULL: <data_dir>/blobs. Several
+     * nodes point it at one shared directory (docs/SCALING.md). */
+    char *blob_dir;
 } srv_config;
 
 /* Fills cfg with the defaults (allocates the default strings). Returns 0 or
