@@ -1,7 +1,7 @@
 /*
  * srv_bus_redis.c — the bus between nodes over Redis (srv_bus_redis.h).
  *
- * One channel, <prefix>:bus, carries everything every node must hear:
+ * One channel, <prefix>:<db>:bus, carries everything every node must hear:
  * events, control messages and heartbeats. One channel rather than one per
  * user or conversation: a group message would otherwise be a PUBLISH per
  * member, and each socket's open and close a SUBSCRIBE round trip; each
@@ -942,7 +942,10 @@ int srv_bus_redis_new(const srv_bus_opts *o, const srv_bus_hooks *h, srv_bus_red
         gethostname(host, sizeof host - 1);
     snprintf(b->inst, sizeof b->inst, "%.40s/%d/%02x%02x%02x%02x%02x%02x", o->node ? o->node : host,
              (int)getpid(), rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
-    snprintf(b->channel, sizeof b->channel, "%.64s:bus", prefix);
+    /* Pub/sub channels are global to a Redis, not per database: the
+     * database number is in the channel's name, so two clusters on one
+     * Redis (each its /db) never hear each other. */
+    snprintf(b->channel, sizeof b->channel, "%.64s:%d:bus", prefix, b->db);
     snprintf(b->lease_key, sizeof b->lease_key, "%.64s:leader", prefix);
     snprintf(b->rl_prefix, sizeof b->rl_prefix, "%.64s:rl:", prefix);
     b->rate = (srv_rate_shared){.arg = b,

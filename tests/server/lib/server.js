@@ -10,7 +10,9 @@
 //
 // The path of `cordon` comes from $CORDON (meson passes it) or
 // build/src/tool/cordon. $CORDON_TEST_SLOW (a factor, default 1; the
-// sanitized build sets 4) stretches every timeout.
+// sanitized build sets 4) stretches every timeout. $CORDON_TEST_BUS (a
+// redis:// URL) puts every server on that Redis bus unless its config names
+// a bus: the whole suite can run on the bus between nodes.
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -73,9 +75,11 @@ class Server {
   _args() {
     const args = ['serve', '--listen', '127.0.0.1:0', '--data', path.join(this.dataDir, 'data'),
       '--admin-password-file', path.join(this.dataDir, 'admin.pw')];
-    if (this.opts.config) {
+    let config = this.opts.config;
+    if (process.env.CORDON_TEST_BUS && !(config && config.bus)) config = { ...(config || {}), bus: process.env.CORDON_TEST_BUS };
+    if (config) {
       const f = path.join(this.dataDir, 'cordon.yaml');
-      fs.writeFileSync(f, toYaml(this.opts.config) + '\n');
+      fs.writeFileSync(f, toYaml(config) + '\n');
       args.push('--config', f);
     }
     if (this.opts.policy) args.push('--policy', this.opts.policy);

@@ -275,7 +275,7 @@ static void ghost(redisContext *c, const char *k, long long q)
     redisReply *r;
     char channel[96];
 
-    snprintf(channel, sizeof channel, "%s:bus", prefix);
+    snprintf(channel, sizeof channel, "%s:0:bus", prefix);
     snprintf(
         msg, sizeof msg,
         "{\"k\":\"%s\",\"o\":\"ghost\",\"q\":%lld,\"ts\":%lld,\"t\":4,\"a\":0,\"c\":1,\"u\":[7]}"
