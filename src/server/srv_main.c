@@ -483,7 +483,7 @@ static int start(srv *s, const srv_run_opts *opts)
         SRV_ERROR("main", "cannot make %s private: %s", cfg->data_dir, strerror(errno));
         return -1;
     }
-    s->db_path = join(cfg->data_dir, STORE_DB_FILE);
+    s->db_path = srv_config_store_path(cfg); /* SQLite in data_dir, or PostgreSQL */
     s->cache_dir =
         cfg->guard_cache_dir ? strdup(cfg->guard_cache_dir) : join(cfg->data_dir, "guard-cache");
     if (!s->db_path || !s->cache_dir || base_file_mkdir_p(s->cache_dir, 0700))
@@ -506,7 +506,10 @@ static int start(srv *s, const srv_run_opts *opts)
     so.maintenance = STORE_MAINT_ELSEWHERE; /* the writer's handle carries it */
     rc = store_open(&so, &s->st, &msg);
     if (rc) {
-        SRV_ERROR("main", "store %s: %s", s->db_path, msg ? msg : store_strerror(rc));
+        char shown[512];
+
+        SRV_ERROR("main", "store %s: %s", store_path_redacted(s->db_path, shown, sizeof shown),
+                  msg ? msg : store_strerror(rc));
         free(msg);
         return -1;
     }
