@@ -179,6 +179,9 @@ void srv_config_free(srv_config *cfg)
     free(cfg->audit_checkpoint_key);
     free(cfg->audit_checkpoint_file);
     free(cfg->siem_address);
+    free(cfg->bus_url);
+    free(cfg->node_name);
+    free(cfg->blob_dir);
     for (size_t i = 0; i < cfg->n_allowed_origins; i++)
         free(cfg->allowed_origins[i]);
     free(cfg->allowed_origins);
@@ -548,6 +551,20 @@ static int top_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
         return get_str(w, v, k, &c->store);
     if (!strcmp(k, "web_root"))
         return get_str(w, v, k, &c->web_root); /* ~ or "": no web client */
+    if (!strcmp(k, "bus")) {
+        /* "local" (or ~): the in-process bus; redis://host:port[/db]. */
+        const char *b = scalar(v);
+
+        if (b && (!*b || !strcmp(b, "local") || !strcmp(b, "~")))
+            return srv_config_set_str(&c->bus_url, NULL);
+        if (!b || strncmp(b, "redis://", 8) || !b[8])
+            return fail(w, v, "bus: expected local or redis://HOST:PORT");
+        return srv_config_set_str(&c->bus_url, b);
+    }
+    if (!strcmp(k, "node_name"))
+        return get_str(w, v, k, &c->node_name);
+    if (!strcmp(k, "blob_dir"))
+        return get_str(w, v, k, &c->blob_dir);
     if (!strcmp(k, "tls"))
         return each_pair(w, v, k, tls_pair, c);
     if (!strcmp(k, "policy"))

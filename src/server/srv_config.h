@@ -107,6 +107,14 @@ typedef struct srv_config {
     bool siem_cef;
     int siem_facility;    /* syslog facility number, default 13 (log audit) */
     int siem_interval_ms; /* how often new entries are looked for */
+    /* The bus between nodes (docs/SCALING.md): NULL for the in-process bus
+     * (one node), else "redis://host:port[/db]" (srv_bus_redis.h). */
+    char *bus_url;
+    /* This node's name on the bus and in the leader lease; NULL: host:pid. */
+    char *node_name;
+    /* File contents by hash (blob_local); NULL: <data_dir>/blobs. Several
+     * nodes point it at one shared directory (docs/SCALING.md). */
+    char *blob_dir;
 } srv_config;
 
 /* Fills cfg with the defaults (allocates the default strings). Returns 0 or

@@ -14,6 +14,9 @@
 // PostgreSQL URL; tests/server/run-pg.sh sets it) gives each server a fresh
 // database on that cluster instead of SQLite in its data dir: `--store` for
 // the server, CORDON_STORE for the CLI; srv.sql(query) reads either store.
+// $CORDON_TEST_BUS (a redis:// URL) puts every server on that Redis bus
+// unless its config names a bus: the whole suite can run on the bus between
+// nodes.
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -91,9 +94,11 @@ class Server {
   _args() {
     const args = ['serve', '--listen', '127.0.0.1:0', '--data', path.join(this.dataDir, 'data'),
       '--admin-password-file', path.join(this.dataDir, 'admin.pw')];
-    if (this.opts.config) {
+    let config = this.opts.config;
+    if (process.env.CORDON_TEST_BUS && !(config && config.bus)) config = { ...(config || {}), bus: process.env.CORDON_TEST_BUS };
+    if (config) {
       const f = path.join(this.dataDir, 'cordon.yaml');
-      fs.writeFileSync(f, toYaml(this.opts.config) + '\n');
+      fs.writeFileSync(f, toYaml(config) + '\n');
       args.push('--config', f);
     }
     if (this.storeUrl) args.push('--store', this.storeUrl);
