@@ -476,7 +476,9 @@ static int side_records(pg *q, const store_message_new *m, int64_t id)
     return rc;
 }
 
-/* What a batch moves its conversations on to at its end (CONV_LAST). */
+/* What a batch moves its conversations on to at its end (CONV_LAST); a
+ * conversation listed here has its row locked by the batch's transaction
+ * (an append to it succeeded outside any savepoint rolled back since). */
 typedef struct conv_last {
     int64_t conv_id, id, at;
 } conv_last;
@@ -509,6 +511,31 @@ static int last_note(conv_lasts *l, int64_t conv_id, int64_t id, int64_t at)
  * what was stored (no re-read: this is the hot path of group commit).
  * With lasts (a batch), the conversation's last id is noted there and
  * moved at the batch's end; without, by the INSERT's own statement. */
+/* $1..$18 of MSG_INSERT / MSG_APPEND. */
+static void msg_args(pg_args *a, const store_message_new *m, int64_t origin, int64_t author,
+                     int depth)
+{
+    memset(a, 0, sizeof *a);
+    pa_i64(a, m->conv_id);
+    pa_i64(a, m->sender_id);
+    pa_text(a, m->client_id);
+    pa_i64(a, m->now);
+    pa_bin(a, m->text ? m->text : "", m->text_len);
+    pa_bool(a, m->masked);
+    pa_text(a, m->verdict);
+    pa_text(a, m->justification);
+    pa_id(a, m->forward_of);
+    pa_id(a, origin);
+    pa_id(a, author);
+    pa_i64(a, depth);
+    pa_bool(a, m->inspected_external);
+    pa_text(a, m->kind ? m->kind : "text");
+    pa_text(a, m->meta);
+    pa_i64(a, m->burn ? STORE_BURN_LIVE : STORE_BURN_NONE);
+    pa_i64(a, m->burn ? m->burn_deadline : 0);
+    pa_text(a, m->inbound_warning);
+}
+
 static int append_one(pg *q, const store_message_new *m, store_message *out, bool *dup,
                       conv_lasts *lasts)
 {
@@ -523,6 +550,25 @@ static int append_one(pg *q, const store_message_new *m, store_message *out, boo
     if (!m->client_id || !*m->client_id || strlen(m->client_id) > STORE_CLIENT_ID_MAX ||
         !m->verdict || (!m->text && m->text_len) || m->text_len > INT32_MAX)
         return STORE_INVAL;
+    if (lasts && !m->forward_of) {
+        /* the common case in one round trip; on no row, the checks below
+         * tell why (the conversation's row is locked by now) */
+        bool locked = false;
+
+        for (size_t i = 0; i < lasts->n && !locked; i++)
+            locked = lasts->items[i].conv_id == m->conv_id;
+        msg_args(&a, m, 0, 0, 0);
+        pa_bool(&a, m->inspected_internal);
+        r = pg_exec(q, locked ? PG_MSG_APPEND_LOCKED : PG_MSG_APPEND, NULL, &a, &rc);
+        if (r && PQntuples(r) == 1)
+            id = pg_i64(r, 0, 0);
+        PQclear(r);
+        if (rc)
+            return rc;
+        if (id)
+            goto inserted;
+    }
+    memset(&a, 0, sizeof a);
     pa_i64(&a, m->conv_id);
     pa_i64(&a, m->sender_id);
     pa_text(&a, m->client_id);
@@ -557,28 +603,11 @@ static int append_one(pg *q, const store_message_new *m, store_message *out, boo
         author = src.forward_of ? src.forward_author_id : src.sender_id;
         depth = src.forward_depth + 1;
     }
-    memset(&a, 0, sizeof a);
-    pa_i64(&a, m->conv_id);
-    pa_i64(&a, m->sender_id);
-    pa_text(&a, m->client_id);
-    pa_i64(&a, m->now);
-    pa_bin(&a, m->text ? m->text : "", m->text_len);
-    pa_bool(&a, m->masked);
-    pa_text(&a, m->verdict);
-    pa_text(&a, m->justification);
-    pa_id(&a, m->forward_of);
-    pa_id(&a, origin);
-    pa_id(&a, author);
-    pa_i64(&a, depth);
-    pa_bool(&a, m->inspected_external);
-    pa_text(&a, m->kind ? m->kind : "text");
-    pa_text(&a, m->meta);
-    pa_i64(&a, m->burn ? STORE_BURN_LIVE : STORE_BURN_NONE);
-    pa_i64(&a, m->burn ? m->burn_deadline : 0);
-    pa_text(&a, m->inbound_warning);
+    msg_args(&a, m, origin, author, depth);
     rc = pg_int(q, lasts ? PG_MSG_INSERT : PG_MSG_INSERT_LAST, NULL, &a, &id);
     if (rc)
         goto fail;
+inserted:
     rc = side_records(q, m, id);
     if (!rc && m->n_attachments)
         rc = store_message_files_set(&q->base, id, m->attachments, m->n_attachments);
