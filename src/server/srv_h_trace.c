@@ -3,7 +3,10 @@
  * route table says so):
  *
  *   GET  /officer/spread?message_id=|alert_id=   the tree of copies
+ *   GET  /officer/spread?file_id=                every message with the file's
+ *                                                bytes (by content hash)
  *   POST /officer/contain                        remove, quarantine, restore
+ *                                                (message_id or file_id)
  *   POST /officer/context                        a conversation around an
  *                                                alert, with a stated reason
  *   GET  /officer/stats?from=&to=                alerts counted over a period
@@ -66,13 +69,62 @@ static int64_t asked_message(srv_req *r, srv_worker *w, bool from_body, int64_t 
     return mid;
 }
 
+/* A file id as the store names files: [a-z0-9]{1,64}. Anything else is
+ * no such file (never a query built from it). */
+static bool file_id_ok(const char *id)
+{
+    size_t n = strlen(id);
+
+    if (!n || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= '0' && id[i] <= '9')))
+            return false;
+    return true;
+}
+
+static void file_spread(srv_req *r, srv_worker *w, const char *id)
+{
+    chat_env e = srv_chat_env(w);
+    chat_outcome o = {0};
+    char target[80];
+    json_t *s = NULL;
+
+    if (!file_id_ok(id)) {
+        srv_error(r, 404, "not_found", "no such file");
+        return;
+    }
+    s = chat_trace_file_spread(&e, id, &o);
+    if (!s) {
+        srv_reply_outcome(r, &o);
+        return;
+    }
+    snprintf(target, sizeof target, "file:%.64s", id);
+    srv_audit_req(
+        r, w, "officer.spread", target,
+        json_pack("{s:O}", "copies", json_object_get(json_object_get(s, "totals"), "copies")));
+    srv_reply(r, 200, s);
+}
+
 void srv_h_spread(srv_req *r, srv_worker *w)
 {
     chat_env e = srv_chat_env(w);
     chat_outcome o = {0};
-    char target[48];
-    int64_t mid = asked_message(r, w, false, NULL);
+    char target[48], fid[80];
+    int64_t mid;
     json_t *s;
+    int rf = srv_query_str(r, "file_id", fid, sizeof fid);
+
+    if (rf < 0)
+        return;
+    if (rf == 0) {
+        if (strstr(r->query, "message_id=") || strstr(r->query, "alert_id="))
+            srv_error(r, 400, "bad_request", "give message_id, alert_id or file_id");
+        else
+            file_spread(r, w, fid);
+        return;
+    }
+    mid = asked_message(r, w, false, NULL);
 
     if (!mid)
         return;
@@ -100,12 +152,18 @@ void srv_h_contain(srv_req *r, srv_worker *w)
     chat_outcome o = {0};
     chat_contain_req rq = {0};
     const char *scope = "copy", *action = "remove";
+    int rm = srv_body_int(r, "message_id", &rq.message_id);
+    int rf = rm < 0 ? -1 : srv_body_str(r, "file_id", &rq.file_id);
 
-    if (srv_body_int(r, "message_id", &rq.message_id) ||
-        srv_body_str(r, "reason", &rq.reason) < 0 || srv_body_str(r, "scope", &scope) < 0 ||
-        srv_body_str(r, "action", &action) < 0) {
+    if (rm < 0 || rf < 0 || srv_body_str(r, "reason", &rq.reason) < 0 ||
+        srv_body_str(r, "scope", &scope) < 0 || srv_body_str(r, "action", &action) < 0 ||
+        rm == rf) {
         if (r->status != 400)
-            srv_error(r, 400, "bad_request", "message_id is required");
+            srv_error(r, 400, "bad_request", "give message_id or file_id");
+        return;
+    }
+    if (rq.file_id && !file_id_ok(rq.file_id)) {
+        srv_error(r, 404, "not_found", "no such file");
         return;
     }
     if (!strcmp(scope, "tree"))

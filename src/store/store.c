@@ -226,6 +226,20 @@ void store_spread_member_rows_free(store_spread_member_rows *l)
     l->n = 0;
 }
 
+void store_alert_group_rows_free(store_alert_group_rows *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->items[i].department);
+        free(l->items[i].conv_title);
+        free(l->items[i].category);
+    }
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
+}
+
 void store_alert_stat_rows_free(store_alert_stat_rows *l)
 {
     if (!l)

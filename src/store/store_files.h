@@ -94,6 +94,9 @@ typedef struct store_files_methods {
     int (*inspection_get)(store *s, const char *key, char **outcome);
     int (*inspection_put)(store *s, const char *key, const char *outcome, int64_t now);
     int (*file_in_alert)(store *s, const char *id, int64_t *alert_id);
+    /* Appended for trace and contain by file (issue 17, schema 9's
+     * files_hash index); NULL in a backend without it. */
+    int (*file_spread)(store *s, const char *id, bool same_content, int limit, store_messages *out);
 } store_files_methods;
 
 void store_upload_clear(store_upload *u);
@@ -199,6 +202,17 @@ static inline int store_inspection_put(store *s, const char *key, const char *ou
 static inline int store_file_in_alert(store *s, const char *id, int64_t *alert_id)
 {
     return STORE_FILES_CALL(s, file_in_alert, id, alert_id);
+}
+
+/* The messages that deliver file `id` (a forward links the same file id),
+ * oldest first, recalled and contained ones included; with same_content
+ * also those delivering any other file of the same bytes (the same photo
+ * uploaded again separately: files are traced by content hash). At most
+ * `limit` (1..STORE_SPREAD_MAX). STORE_NOTFOUND when no such file. */
+static inline int store_file_spread(store *s, const char *id, bool same_content, int limit,
+                                    store_messages *out)
+{
+    return STORE_FILES_CALL(s, file_spread, id, same_content, limit, out);
 }
 
 #endif

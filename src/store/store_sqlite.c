@@ -1117,6 +1117,8 @@ static const store_methods sq_methods = {
     .spread_members = sq_spread_members,
     .message_export = sq_message_export,
     .audit_covering = sq_audit_covering,
+    .personal_findings = sq_personal_findings,
+    .alert_groups = sq_alert_groups,
 };
 
 static int pragma(sq *q, const char *sql)

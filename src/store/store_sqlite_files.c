@@ -606,6 +606,42 @@ static int in_alert(store *s, const char *id, int64_t *alert_id)
     return r == SQLITE_ROW ? STORE_OK : r == SQLITE_DONE ? STORE_NOTFOUND : sq_rc(q, r);
 }
 
+/* The messages delivering the file, or its bytes under any file id (the
+ * files_hash index of schema 9 makes that one range read). */
+static int file_spread(store *s, const char *id, bool same_content, int limit, store_messages *out)
+{
+    sq *q = (sq *)s;
+    sqlite3_stmt *st;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (!id || limit < 1 || limit > STORE_SPREAD_MAX)
+        return STORE_INVAL;
+    st = prep(q, "SELECT count(*) FROM files WHERE id = ?");
+    if (!st)
+        return prep_rc(q);
+    sq_bind_text(st, 1, id);
+    rc = sqlite3_step(st);
+    rc = rc == SQLITE_ROW ? (sqlite3_column_int(st, 0) ? STORE_OK : STORE_NOTFOUND) : sq_rc(q, rc);
+    sqlite3_finalize(st);
+    if (rc)
+        return rc;
+    st = prep(q, same_content
+                     ? "SELECT " SQ_MSG_COLS " FROM messages m WHERE m.id IN (SELECT mf.message_id "
+                       "FROM files f JOIN message_files mf ON mf.file_id = f.id WHERE f.hash = "
+                       "(SELECT hash FROM files WHERE id = ?1)) ORDER BY m.id LIMIT ?2"
+                     : "SELECT " SQ_MSG_COLS " FROM messages m WHERE m.id IN (SELECT message_id "
+                       "FROM message_files WHERE file_id = ?1) ORDER BY m.id LIMIT ?2");
+    if (!st)
+        return prep_rc(q);
+    sq_bind_text(st, 1, id);
+    sqlite3_bind_int(st, 2, limit);
+    rc = list(q, st, (void **)&out->items, &out->n, sizeof *out->items, sq_row_message);
+    if (rc)
+        store_messages_free(out);
+    return rc;
+}
+
 const store_files_methods sq_files_methods = {
     .version = 1,
     .upload_create = up_create,
@@ -623,4 +659,5 @@ const store_files_methods sq_files_methods = {
     .inspection_get = insp_get,
     .inspection_put = insp_put,
     .file_in_alert = in_alert,
+    .file_spread = file_spread,
 };
