@@ -140,6 +140,7 @@ void store_user_clear(store_user *u)
     free(u->login);
     free(u->display_name);
     free(u->phone);
+    free(u->department);
     if (u->password_hash) {
         /* not a secret in itself, but no reason to leave it in freed memory */
         memset(u->password_hash, 0, strlen(u->password_hash));

@@ -100,7 +100,8 @@ typedef struct store_user {
     int64_t locked_until;      /* ms; 0 = not locked */
     int64_t created_at;
     int64_t updated_at;
-    char *phone; /* schema version 7: a work phone number, NULL when none */
+    char *phone;      /* schema version 7: a work phone number, NULL when none */
+    char *department; /* schema version 9: the user's department, NULL when none */
 } store_user;
 
 typedef struct store_users {
@@ -125,12 +126,13 @@ enum {
     STORE_USER_DISPLAY_NAME = 1u << 0,
     STORE_USER_ROLE = 1u << 1,
     STORE_USER_DISABLED = 1u << 2,
-    STORE_USER_EXTERNAL = 1u << 3, /* recomputes `external` of the user's conversations */
-    STORE_USER_PASSWORD = 1u << 4, /* password_hash + must_change_password */
-    STORE_USER_TOTP = 1u << 5,     /* totp_secret (NULL clears) + totp_enabled;
-                                      resets totp_last_step */
-    STORE_USER_LOCKOUT = 1u << 6,  /* failed_logins + locked_until */
-    STORE_USER_PHONE = 1u << 7     /* phone (NULL clears); schema version 7 */
+    STORE_USER_EXTERNAL = 1u << 3,  /* recomputes `external` of the user's conversations */
+    STORE_USER_PASSWORD = 1u << 4,  /* password_hash + must_change_password */
+    STORE_USER_TOTP = 1u << 5,      /* totp_secret (NULL clears) + totp_enabled;
+                                       resets totp_last_step */
+    STORE_USER_LOCKOUT = 1u << 6,   /* failed_logins + locked_until */
+    STORE_USER_PHONE = 1u << 7,     /* phone (NULL clears); schema version 7 */
+    STORE_USER_DEPARTMENT = 1u << 8 /* department (NULL clears); schema version 9 */
 };
 
 typedef struct store_user_patch {
@@ -147,6 +149,7 @@ typedef struct store_user_patch {
     int64_t locked_until;
     int64_t now; /* becomes updated_at */
     const char *phone;
+    const char *department;
 } store_user_patch;
 
 typedef struct store_session {

@@ -19,8 +19,8 @@
 #define SQ_USER_COLS                                                                               \
     "u.id, u.login, u.display_name, u.role, u.external, u.disabled, u.must_change_password, "      \
     "u.password_hash, u.totp_secret, u.totp_enabled, u.totp_last_step, u.failed_logins, "          \
-    "u.locked_until, u.created_at, u.updated_at, u.phone"
-#define SQ_USER_NCOLS 16
+    "u.locked_until, u.created_at, u.updated_at, u.phone, u.department"
+#define SQ_USER_NCOLS 17
 
 #define SQ_SESS_COLS                                                                               \
     "s.id, s.user_id, s.token_hash, s.created_at, s.last_seen_at, s.expires_at, s.user_agent, "    \
@@ -80,6 +80,7 @@
     X(USER_EXISTS, "SELECT external FROM users WHERE id = ?")                                      \
     X(USER_SET_DISPLAY, "UPDATE users SET display_name = ?2, updated_at = ?3 WHERE id = ?1")       \
     X(USER_SET_PHONE, "UPDATE users SET phone = ?2, updated_at = ?3 WHERE id = ?1")                \
+    X(USER_SET_DEPARTMENT, "UPDATE users SET department = ?2, updated_at = ?3 WHERE id = ?1")      \
     X(USER_SET_ROLE, "UPDATE users SET role = ?2, updated_at = ?3 WHERE id = ?1")                  \
     X(USER_SET_DISABLED, "UPDATE users SET disabled = ?2, updated_at = ?3 WHERE id = ?1")          \
     X(USER_SET_EXTERNAL, "UPDATE users SET external = ?2, updated_at = ?3 WHERE id = ?1")          \
