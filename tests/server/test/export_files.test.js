@@ -142,3 +142,20 @@ print(json.dumps(out))
   const m3 = mails.find((m) => m.id === s.msgs[2].id);
   assert.equal(m3.ctype, 'text/plain', 'a recalled message carries no file');
 });
+
+test('cordon export (the CLI) carries the files too; --no-files names them only', () => {
+  const args = ['export', '--data', w.srv.storeDir, '--conversation', String(s.conv.id), '--from', String(s.from), '--to', String(s.to), '--reason', '法务保全（附件）'];
+  const out = path.join(dir, 'cli.jsonl');
+  const r = w.srv.cli([...args, out]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /3 files \(0 named only\)/, 'the 9 MiB log fits the CLI\'s 64 MiB cap');
+  const recs = lines(fs.readFileSync(out));
+  const png = recs.find((x) => x.type === 'file' && x.id === s.up.png);
+  assert.ok(Buffer.from(png.content_base64, 'base64').equals(s.bytes.png));
+  const big = recs.find((x) => x.type === 'file' && x.id === s.up.big);
+  assert.equal(Buffer.from(big.content_base64, 'base64').length, s.bigSize);
+  const meta = path.join(dir, 'cli-meta.jsonl');
+  const m = w.srv.cli([...args, '--no-files', meta]);
+  assert.equal(m.status, 0, m.stderr);
+  assert.ok(!lines(fs.readFileSync(meta)).some((x) => x.type === 'file'));
+});
