@@ -43,6 +43,7 @@ typedef struct contain_commit {
     const chat *chat;
     int64_t actor, root, message_id, now;
     char *login, *reason, *file_id;
+    char *file_hash; /* a file's removal by content: its bytes' hash */
     chat_contain_scope scope;
     store_contain_action action;
     contain_item *items;
@@ -69,6 +70,7 @@ static void contain_free(chat_commit *c)
     free(k->login);
     free(k->reason);
     free(k->file_id);
+    free(k->file_hash);
     free(k->items);
     store_hashes_free(&k->gone);
     chat_outcome_clear(&k->base.outcome);
@@ -96,6 +98,17 @@ static int collect(const chat_env *e, contain_commit *k, chat_outcome *o)
         if (rc == STORE_NOTFOUND) {
             chat_fail(o, 404, "not_found", "no such file");
             return -1;
+        }
+        if (!rc && k->scope == CHAT_CONTAIN_TREE && k->action == STORE_CONTAIN_REMOVE) {
+            /* the bytes go wherever they are, not only where delivered */
+            store_file f = {0};
+
+            rc = store_file_get(e->st, k->file_id, &f);
+            if (!rc) {
+                k->file_hash = f.hash;
+                f.hash = NULL;
+            }
+            store_file_clear(&f);
         }
         if (!rc && !(k->items = calloc(l.n ? l.n : 1, sizeof *k->items)))
             rc = STORE_NOMEM;
@@ -223,16 +236,14 @@ static char *audit_detail(const contain_commit *k)
     return text;
 }
 
-/* A removed message's files: unlinked, and the blobs left without a
- * reference added to k->gone (deleted after the commit). */
-static int drop_files(store *st, contain_commit *k, int64_t message_id)
+/* Moves the hashes of g (blobs left without a reference) into k->gone,
+ * deleted from the blob store once the commit is done. rc passes through
+ * unless it was STORE_VERSION (a backend without files: nothing to do). */
+static int take_gone(contain_commit *k, store_hashes *g, int rc)
 {
-    store_hashes g = {0};
-    int rc = store_message_files_drop(st, message_id, &g);
-
-    if (rc == STORE_VERSION) /* a backend without files */
-        return STORE_OK;
-    for (size_t i = 0; !rc && i < g.n; i++) {
+    if (rc == STORE_VERSION)
+        rc = STORE_OK;
+    for (size_t i = 0; !rc && i < g->n; i++) {
         char **p = realloc(k->gone.items, (k->gone.n + 1) * sizeof *p);
 
         if (!p) {
@@ -240,11 +251,30 @@ static int drop_files(store *st, contain_commit *k, int64_t message_id)
             break;
         }
         k->gone.items = p;
-        k->gone.items[k->gone.n++] = g.items[i];
-        g.items[i] = NULL;
+        k->gone.items[k->gone.n++] = g->items[i];
+        g->items[i] = NULL;
     }
-    store_hashes_free(&g);
+    store_hashes_free(g);
     return rc;
+}
+
+/* A removed message's files: unlinked; a file no message delivers any
+ * more goes with its blob references. */
+static int drop_files(store *st, contain_commit *k, int64_t message_id)
+{
+    store_hashes g = {0};
+
+    return take_gone(k, &g, store_message_files_drop(st, message_id, &g));
+}
+
+/* A file's removal by content (scope tree): the files of these bytes that
+ * no message delivers (an upload not sent yet, a held or blocked one) go
+ * too, so nothing of the bytes is left in the blob store. */
+static int purge_unlinked(store *st, contain_commit *k)
+{
+    store_hashes g = {0};
+
+    return take_gone(k, &g, store_file_purge_unlinked(st, k->file_hash, &g));
 }
 
 /* 2. commit: every copy and the audit row, one transaction. */
@@ -270,6 +300,8 @@ static int contain_write(store *st, void *arg)
         if (!rc && k->action == STORE_CONTAIN_REMOVE)
             rc = drop_files(st, k, k->items[i].id);
     }
+    if (!rc && k->file_hash)
+        rc = purge_unlinked(st, k);
     if (k->file_id)
         snprintf(target, sizeof target, "file:%.64s", k->file_id);
     else

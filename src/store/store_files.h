@@ -97,6 +97,7 @@ typedef struct store_files_methods {
     /* Appended for trace and contain by file (issue 17, schema 9's
      * files_hash index); NULL in a backend without it. */
     int (*file_spread)(store *s, const char *id, bool same_content, int limit, store_messages *out);
+    int (*file_purge_unlinked)(store *s, const char *hash, store_hashes *gone);
 } store_files_methods;
 
 void store_upload_clear(store_upload *u);
@@ -213,6 +214,15 @@ static inline int store_file_spread(store *s, const char *id, bool same_content,
                                     store_messages *out)
 {
     return STORE_FILES_CALL(s, file_spread, id, same_content, limit, out);
+}
+
+/* An officer's removal of a file's content: every file of these bytes
+ * that no message delivers (an upload inspected but not sent yet, a held
+ * or blocked one) is deleted with its upload row, and the blobs left with
+ * no reference are listed in *gone (caller frees) for the blob store. */
+static inline int store_file_purge_unlinked(store *s, const char *hash, store_hashes *gone)
+{
+    return STORE_FILES_CALL(s, file_purge_unlinked, hash, gone);
 }
 
 #endif

@@ -642,6 +642,54 @@ static int file_spread(store *s, const char *id, bool same_content, int limit, s
     return rc;
 }
 
+static int file_purge(store *s, const char *hash, store_hashes *gone)
+{
+    sq *q = (sq *)s;
+    store_files fl = {0};
+    sqlite3_stmt *st;
+    int rc;
+
+    memset(gone, 0, sizeof *gone);
+    if (!hash)
+        return STORE_INVAL;
+    rc = sq_begin(q);
+    if (rc)
+        return rc;
+    st = prep(q, "SELECT " FILE_COLS " FROM files f WHERE f.hash = ? AND NOT EXISTS("
+                 "SELECT 1 FROM message_files mf WHERE mf.file_id = f.id)");
+    if (!st) {
+        rc = prep_rc(q);
+        goto out;
+    }
+    sq_bind_text(st, 1, hash);
+    rc = list(q, st, (void **)&fl.items, &fl.n, sizeof *fl.items, row_file);
+    for (size_t i = 0; !rc && i < fl.n; i++) {
+        st = prep(q, "DELETE FROM uploads WHERE file_id = ?");
+        if (!st) {
+            rc = prep_rc(q);
+            break;
+        }
+        sq_bind_text(st, 1, fl.items[i].id);
+        rc = run(q, st);
+        if (!rc && !(st = prep(q, "DELETE FROM files WHERE id = ?")))
+            rc = prep_rc(q);
+        if (!rc) {
+            sq_bind_text(st, 1, fl.items[i].id);
+            rc = run(q, st);
+        }
+        if (!rc)
+            rc = blob_unref(q, fl.items[i].hash, gone);
+        if (!rc)
+            rc = blob_unref(q, fl.items[i].thumb_hash, gone);
+    }
+out:
+    store_files_free(&fl);
+    rc = sq_end(q, rc);
+    if (rc)
+        store_hashes_free(gone);
+    return rc;
+}
+
 const store_files_methods sq_files_methods = {
     .version = 1,
     .upload_create = up_create,
@@ -660,4 +708,5 @@ const store_files_methods sq_files_methods = {
     .inspection_put = insp_put,
     .file_in_alert = in_alert,
     .file_spread = file_spread,
+    .file_purge_unlinked = file_purge,
 };

@@ -172,6 +172,9 @@ test('one action on the file removes every copy from every conversation, client 
   const socks = [];
   for (let i = 0; i < N_USERS; i++) socks.push({ i, ws: await Ws.open(u(i)) });
   try {
+    // a third copy of the bytes, uploaded and inspected but not sent yet
+    const pending = await uploadFile(u(7), chain.groups[7].id, PHOTO, 'pending.jpg');
+    assert.equal(pending.state, 'ready', JSON.stringify(pending));
     assert.equal(await download(u(1), chain.files[0]), 200, 'before: members open the photo');
     assert.equal(await download(u(1), chain.files[0], true), 200, 'and its thumbnail');
     // the officer is a member of none of the 30 groups
@@ -213,7 +216,8 @@ test('one action on the file removes every copy from every conversation, client 
     // the blob store holds exactly the unrelated picture's blobs again
     assert.deepEqual(blobFiles(), keep.blobs);
     assert.equal(await download(u(1), keep.id), 200, 'the unrelated picture stays');
-    assert.equal(sql(`SELECT count(*) FROM files WHERE id IN ('${chain.files.join("','")}')`), '0');
+    assert.equal(sql(`SELECT count(*) FROM files WHERE id IN ('${[...chain.files, pending.file_id].join("','")}')`), '0');
+    assert.equal((await u(7).get(`/uploads/${pending.id}`)).status, 404, 'the unsent upload of the bytes is gone too');
     assert.equal(sql('SELECT count(*) FROM blobs'), String(keep.blobs.length));
     assert.equal(sql(`SELECT count(*) FROM messages WHERE body LIKE '%${CAPTION}%'`), '0');
     // the file is gone; its messages still trace as removed
