@@ -256,6 +256,10 @@ fail:
     return out;
 }
 
+/* Separate uploads whose trees' members a file's spread reads at once;
+ * conversations of further ones are read one by one. */
+#define FILE_PRELOAD_ORIGINS 16
+
 /* The ids of a message's files (its attachments JSON). */
 static json_t *file_ids(const store_message *m)
 {
@@ -297,6 +301,16 @@ json_t *chat_trace_file_spread(const chat_env *e, const char *file_id, chat_outc
     origins = json_object();
     if (!copies || !seen || !readers || !origins)
         goto nomem;
+    /* the members of each origin's tree in one read (a few origins: each
+     * separate upload of the bytes is one) */
+    for (size_t i = 0, n = 0; i < l.n && n < FILE_PRELOAD_ORIGINS; i++) {
+        const store_message *m = &l.items[i];
+
+        if (!m->forward_of) {
+            cache_preload(e->st, &cc, m->id);
+            n++;
+        }
+    }
     for (size_t i = 0; i < l.n; i++) {
         const store_message *m = &l.items[i];
         int64_t origin = m->forward_of ? m->forward_origin_id : m->id;
