@@ -359,8 +359,10 @@ static int load_files(ex *x, const store_message *m, ex_files *out)
         out->n++;
         e->id = strdup(id);
         if (store_file_get(x->st, id, &sf)) {
+            const char *nm = json_string_value(json_object_get(f, "name"));
+
             e->omitted = "gone";
-            e->name = strdup(json_string_value(json_object_get(f, "name")) ?: "");
+            e->name = strdup(nm ? nm : "");
             e->mime = strdup("application/octet-stream");
         } else {
             e->name = sf.name;
