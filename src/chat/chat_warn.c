@@ -8,6 +8,7 @@
 #include "chat_warn.h"
 
 #include "chat_event.h"
+#include "store/store_files.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,6 +185,49 @@ out:
     json_decref(ids);
     json_decref(convs);
     free(l.items);
+}
+
+void chat_warn_after_files(const chat *c, store *st, const store_message *m)
+{
+    guard_warnings w = thresholds(c);
+    json_t *arr, *f;
+    size_t i;
+    int64_t since;
+
+    if (!w.spread_conversations || !w.spread_minutes || !m->attachments)
+        return;
+    since = m->created_at - (int64_t)w.spread_minutes * MINUTE_MS;
+    arr = json_loads(m->attachments, 0, NULL);
+    json_array_foreach(arr, i, f)
+    {
+        const char *id = json_string_value(json_object_get(f, "id"));
+        int64_t n = 0, first = 0, author = m->sender_id, conv = m->conv_id;
+        store_message orig = {0};
+        char why[160];
+
+        if (!id || store_file_spread_conversations(st, id, since, &n, &first) ||
+            n <= (int64_t)w.spread_conversations || !first)
+            continue;
+        if (raised_already(st, &(store_alert_count_query){.since = since,
+                                                          .message_id = first,
+                                                          .category = "warning.spread"}))
+            continue;
+        snprintf(why, sizeof why, "a file in %lld conversations within %u minutes (more than %u)",
+                 (long long)n, w.spread_minutes, w.spread_conversations);
+        /* about the first message with the bytes: its author, its place */
+        if (!store_message_get(st, first, &orig)) {
+            author = orig.sender_id;
+            conv = orig.conv_id;
+        }
+        store_message_clear(&orig);
+        raise(c, st, "warning.spread", author, conv, first, m->created_at, why,
+              json_pack("{s:I,s:s,s:I,s:i,s:i,s:I}", "conversations", (json_int_t)n, "file_id", id,
+                        "root_message_id", (json_int_t)first, "threshold",
+                        (int)w.spread_conversations, "window_minutes", (int)w.spread_minutes,
+                        "last_copy_id", (json_int_t)m->id));
+        break; /* one alert for one message */
+    }
+    json_decref(arr);
 }
 
 void chat_warn_after_alert(const chat *c, store *st, int64_t user_id, int64_t conv_id, int64_t now)

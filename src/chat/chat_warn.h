@@ -20,6 +20,14 @@
  * within spread_minutes. */
 void chat_warn_after_forward(const chat *c, store *st, const store_message *m);
 
+/* A message with files was committed: "warning.spread" when the bytes of
+ * one of its files (under any file id: forwarded, or uploaded again
+ * separately) sit in more than spread_conversations conversations within
+ * spread_minutes. About the oldest message that carried the bytes, so the
+ * console opens its spread; evidence file_id. Once per window, shared
+ * with chat_warn_after_forward's alert about the same message. */
+void chat_warn_after_files(const chat *c, store *st, const store_message *m);
+
 /* An alert about user_id was committed: "warning.attempts" when the user's
  * blocked and held attempts and probing alerts of the last 24 hours exceed
  * attempts_per_day; "warning.bulk_personal" when the personal-data

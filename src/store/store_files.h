@@ -98,6 +98,8 @@ typedef struct store_files_methods {
      * files_hash index); NULL in a backend without it. */
     int (*file_spread)(store *s, const char *id, bool same_content, int limit, store_messages *out);
     int (*file_purge_unlinked)(store *s, const char *hash, store_hashes *gone);
+    int (*file_spread_conversations)(store *s, const char *id, int64_t since, int64_t *convs,
+                                     int64_t *first_message);
 } store_files_methods;
 
 void store_upload_clear(store_upload *u);
@@ -214,6 +216,17 @@ static inline int store_file_spread(store *s, const char *id, bool same_content,
                                     store_messages *out)
 {
     return STORE_FILES_CALL(s, file_spread, id, same_content, limit, out);
+}
+
+/* The spread-fast warning for a file: how many conversations received a
+ * message carrying the file's bytes (under any file id) created at or
+ * after `since`, and the oldest message that ever carried them (the
+ * warning's subject, so one spread is one alert). STORE_NOTFOUND when no
+ * such file. */
+static inline int store_file_spread_conversations(store *s, const char *id, int64_t since,
+                                                  int64_t *convs, int64_t *first_message)
+{
+    return STORE_FILES_CALL(s, file_spread_conversations, id, since, convs, first_message);
 }
 
 /* An officer's removal of a file's content: every file of these bytes

@@ -690,6 +690,33 @@ out:
     return rc;
 }
 
+static int file_spread_convs(store *s, const char *id, int64_t since, int64_t *convs,
+                             int64_t *first_message)
+{
+    sq *q = (sq *)s;
+    sqlite3_stmt *st;
+    int r;
+
+    *convs = *first_message = 0;
+    st = prep(q, "SELECT count(DISTINCT CASE WHEN m.created_at >= ?2 THEN m.conv_id END), "
+                 "min(m.id), (SELECT count(*) FROM files WHERE id = ?1) FROM files f "
+                 "JOIN message_files mf ON mf.file_id = f.id JOIN messages m ON m.id = "
+                 "mf.message_id WHERE f.hash = (SELECT hash FROM files WHERE id = ?1)");
+    if (!st)
+        return prep_rc(q);
+    sq_bind_text(st, 1, id);
+    sqlite3_bind_int64(st, 2, since);
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        *convs = sqlite3_column_int64(st, 0);
+        *first_message = sqlite3_column_int64(st, 1);
+        r = sqlite3_column_int(st, 2) ? STORE_OK : STORE_NOTFOUND;
+    } else
+        r = sq_rc(q, r);
+    sqlite3_finalize(st);
+    return r;
+}
+
 const store_files_methods sq_files_methods = {
     .version = 1,
     .upload_create = up_create,
@@ -709,4 +736,5 @@ const store_files_methods sq_files_methods = {
     .file_in_alert = in_alert,
     .file_spread = file_spread,
     .file_purge_unlinked = file_purge,
+    .file_spread_conversations = file_spread_convs,
 };
