@@ -200,8 +200,10 @@ function FindingRow(props: { f: Finding & { context_before?: string; context_aft
  * message's alert): each can be traced and contained by itself. */
 function alertFiles(a: Alert): { id: string; name: string }[] {
   const out: { id: string; name: string }[] = [];
-  for (const f of a.findings as (Finding & { file?: { id: string; name: string } })[]) {
+  for (const f of a.findings as (Finding & { file?: { id: string; name: string }; file_id?: string })[]) {
     if (f.file?.id && !out.some((x) => x.id === f.file!.id)) out.push({ id: f.file.id, name: f.file.name });
+    // a warning about a file spreading fast names it by id only
+    else if (typeof f.file_id === 'string' && !out.some((x) => x.id === f.file_id)) out.push({ id: f.file_id, name: '' });
   }
   return out;
 }
@@ -264,7 +266,7 @@ function AlertDetail(props: { client: Client; alert: Alert; onChange: (a: Alert)
         </dd></>}
         {alertFiles(a).length > 0 && <><dt>{t('al.files')}</dt><dd data-testid="alert-files">
           {alertFiles(a).map((f) => (
-            <span key={f.id} class="al-file">{f.name}{' '}<a href={`#/console/spread-file/${f.id}/${a.id}`} data-testid="alert-file-spread">{t('sp.open_file')}</a></span>
+            <span key={f.id} class="al-file">{f.name || t('al.file_unnamed')}{' '}<a href={`#/console/spread-file/${f.id}/${a.id}`} data-testid="alert-file-spread">{t('sp.open_file')}</a></span>
           ))}
         </dd></>}
         {evidenceIds(a).length > 0 && <><dt>{t('al.evidence_messages')}</dt><dd data-testid="alert-evidence-messages">
