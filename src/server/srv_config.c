@@ -71,6 +71,9 @@ int srv_config_defaults(srv_config *cfg)
     /* The web client checks a draft 400 ms after typing stops. */
     cfg->limits.guard_checks_per_second = 1;
     cfg->limits.guard_check_burst = 30;
+    cfg->limits.ocr_per_minute = 6;
+    cfg->limits.ocr_burst = 6;
+    cfg->limits.ocr_concurrent = 2;
     cfg->limits.guard_probe_blocked = 5;
     cfg->limits.guard_probe_window_seconds = 600;
     cfg->login.account_failures = 5;
@@ -332,7 +335,15 @@ static int limits_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
     } else if (!strcmp(k, "guard_check_burst")) {
         if (get_double(w, v, k, 1, 1e9, &l->guard_check_burst))
             return -1;
-    } else
+    } else if (!strcmp(k, "ocr_per_minute")) {
+        if (get_double(w, v, k, 0.01, 1e6, &l->ocr_per_minute))
+            return -1;
+    } else if (!strcmp(k, "ocr_burst")) {
+        if (get_double(w, v, k, 1, 1e6, &l->ocr_burst))
+            return -1;
+    } else if (!strcmp(k, "ocr_concurrent"))
+        INT_FIELD(w, v, k, 1, 1024, l->ocr_concurrent);
+    else
         return fail(w, v, "limits: unknown key '%s'", k);
     return 0;
 }

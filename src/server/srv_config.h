@@ -38,6 +38,11 @@ typedef struct srv_limits {
      * "block" this many times within the window; once per window. 0: never. */
     int guard_probe_blocked;
     int guard_probe_window_seconds;
+    /* POST /files/{id}/ocr (识别文字): a bucket per user (per minute) and
+     * the OCR runs at once over the whole server (each holds a worker
+     * thread and an extraction process for seconds) */
+    double ocr_per_minute, ocr_burst;
+    int ocr_concurrent;
 } srv_limits;
 
 typedef struct srv_login_limits {

@@ -281,6 +281,7 @@ struct srv {
     lws_sorted_usec_list_t housekeeping; /* expired sessions, every minute (loop) */
     int listen_pipe;                     /* after close_listeners(): see srv_main.c */
     srv_uploads *uploads;                /* blob store, upload locks, inspection (srv_upload.c) */
+    atomic_int ocr_running;              /* users' OCR requests running (srv_h_ocr.c) */
 };
 
 #endif

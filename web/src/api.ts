@@ -3,7 +3,7 @@
 // script-reachable storage.
 import type {
   Alert, AlertStats, AuditEntry, AuditVerify, ContactCard, ContainAction, ContainResult, Conversation, DirUser,
-  GuardOutcome, Message, OfficerContext, Reminder, RemindTarget, Repeat, Session, Spread, UploadInfo, User,
+  GuardOutcome, Message, OcrResult, OfficerContext, Reminder, RemindTarget, Repeat, Session, Spread, UploadInfo, User,
 } from './types';
 
 export class ApiError extends Error {
@@ -186,6 +186,8 @@ export class Api {
   }
   userCard(uid: number) { return this.get<{ card: ContactCard }>(`/users/${uid}/card`); }
   /** Burn-after-reading: the text, once per reader. */
+  /** 识别文字: the picture's text, read on the server, for the caller only (docs/API.md, "Text recognition"). */
+  ocr(fileId: string) { return this.post<OcrResult>(`/files/${encodeURIComponent(fileId)}/ocr`); }
   openBurn(mid: number) { return this.post<{ message_id: number; text: string | null; withheld: boolean; visible_seconds: number }>(`/messages/${mid}/open`); }
   reminders(cid: number) { return this.get<{ reminders: Reminder[] }>(`/conversations/${cid}/reminders`); }
   createReminder(cid: number, r: ReminderInput) { return this.post<{ reminder: Reminder }>(`/conversations/${cid}/reminders`, r); }

@@ -354,3 +354,15 @@ export interface OfficerContext {
   conversation: Conversation;
   messages: Message[];
 }
+
+/** POST /files/{id}/ocr: what OCR read, and whether the guard keeps it inside the app. */
+export interface OcrResult {
+  file_id: string;
+  text: string;
+  /** a marked document's text: shown here, never copied, shared or downloaded */
+  kept_in_chat: boolean;
+  /** more text than the server hands back */
+  truncated: boolean;
+  status: 'scanned' | 'partial' | 'unscannable';
+  guard: GuardOutcome;
+}
