@@ -3,8 +3,10 @@
  * file's bytes from the blob store, with Range, to those who may see it.
  *
  * Who: store_file_visible (the owner, or a member who can see a message
- * that delivered it, not recalled); anyone else gets 404, the same answer
- * as a file that does not exist. A held or blocked file is never in a
+ * that delivered it, not recalled); a burn-after-reading message's
+ * pictures to their reader for the visible time after the open only
+ * (burn_window); anyone else gets 404, the same answer as a file that
+ * does not exist. A held or blocked file is never in a
  * delivered message, so only its owner reaches it here.
  *
  * How: the handler (worker) decides and opens the blob; the loop writes it
@@ -19,6 +21,7 @@
 #include "srv_log.h"
 #include "srv_upload.h"
 #include "store/store_files.h"
+#include "store/store_work.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +113,17 @@ static int parse_range(const char *h, int64_t size, int64_t *from, int64_t *to)
     return 0;
 }
 
+/* A picture of a burn-after-reading message: its reader, for the visible
+ * time after their open (chat_burn.h; a few seconds' grace for the
+ * fetches the open starts). Nobody else, the sender included. */
+static int burn_window(srv_req *r, srv_worker *w, const char *id, store_file *f)
+{
+    int64_t since = r->now - ((int64_t)w->srv->chat.lim.burn_after_open_seconds + 5) * 1000;
+    int rc = store_burn_file_visible(w->st, id, r->user.id, since, f);
+
+    return rc == STORE_VERSION ? STORE_NOTFOUND : rc;
+}
+
 static void serve(srv_req *r, srv_worker *w, bool thumb)
 {
     const char *p = r->path + strlen("/api/v1/files/");
@@ -128,6 +142,8 @@ static void serve(srv_req *r, srv_worker *w, bool thumb)
     memcpy(id, p, idl);
     id[idl] = 0;
     rc = store_file_visible(w->st, id, r->user.id, &f);
+    if (rc == STORE_NOTFOUND)
+        rc = burn_window(r, w, id, &f);
     if (rc == STORE_NOTFOUND && r->user.role != STORE_ROLE_MEMBER) {
         /* an officer opens a file from the alert that names it (held and
          * blocked files included); the opening is audited */

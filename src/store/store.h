@@ -779,6 +779,9 @@ struct store_methods {
     /* Appended for the compliance export (no schema change). */
     int (*message_export)(store *s, const store_export_query *q, store_messages *out);
     int (*audit_covering)(store *s, const store_export_query *q, store_audit_entries *out);
+    /* Appended with schema version 10: burn-after-reading images and the
+     * deliveries of watermarked images (store_work.h); NULL without them. */
+    const struct store_work_methods *work;
 };
 
 /* ------------------------------------------------------ memory helpers */

@@ -1117,6 +1117,7 @@ static const store_methods sq_methods = {
     .spread_members = sq_spread_members,
     .message_export = sq_message_export,
     .audit_covering = sq_audit_covering,
+    .work = &sq_work_methods,
 };
 
 static int pragma(sq *q, const char *sql)

@@ -2,7 +2,7 @@
 // cookie the server sets at login (SameSite=Strict), so no token is kept in
 // script-reachable storage.
 import type {
-  Alert, AlertStats, AuditEntry, AuditVerify, ContactCard, ContainAction, ContainResult, Conversation, DirUser,
+  Attachment, Alert, AlertStats, AuditEntry, AuditVerify, ContactCard, ContainAction, ContainResult, Conversation, DirUser,
   GuardOutcome, Message, OcrResult, OfficerContext, Reminder, RemindTarget, Repeat, Session, Spread, UploadInfo, User,
 } from './types';
 
@@ -168,7 +168,7 @@ export class Api {
     return this.get<{ messages: Message[]; next_before: number | null }>(
       `/conversations/${id}/messages${qs({ before: before ?? undefined, limit })}`);
   }
-  /** A message: text, up to 9 inspected files (file ids), or both; burn: burn-after-reading (text only). */
+  /** A message: text, up to 9 inspected files (file ids), or both; burn: burn-after-reading (text and up to 6 pictures). */
   async send(id: number, client_id: string, text: string, justification?: string, burn = false, attachments?: string[]): Promise<SendResult> {
     const body: Record<string, unknown> = { client_id };
     if (text || !attachments?.length) body.text = text;
@@ -188,7 +188,7 @@ export class Api {
   /** Burn-after-reading: the text, once per reader. */
   /** 识别文字: the picture's text, read on the server, for the caller only (docs/API.md, "Text recognition"). */
   ocr(fileId: string) { return this.post<OcrResult>(`/files/${encodeURIComponent(fileId)}/ocr`); }
-  openBurn(mid: number) { return this.post<{ message_id: number; text: string | null; withheld: boolean; visible_seconds: number }>(`/messages/${mid}/open`); }
+  openBurn(mid: number) { return this.post<{ message_id: number; text: string | null; withheld: boolean; visible_seconds: number; attachments?: Attachment[] }>(`/messages/${mid}/open`); }
   reminders(cid: number) { return this.get<{ reminders: Reminder[] }>(`/conversations/${cid}/reminders`); }
   createReminder(cid: number, r: ReminderInput) { return this.post<{ reminder: Reminder }>(`/conversations/${cid}/reminders`, r); }
   editReminder(id: number, r: Partial<ReminderInput>) { return this.request<{ reminder: Reminder }>('PATCH', `/reminders/${id}`, r); }

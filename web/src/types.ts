@@ -69,6 +69,8 @@ export interface Message {
   /** burn-after-reading: text is always null here; POST /messages/{id}/open gives it once */
   burn?: boolean;
   burn_destroyed?: boolean;
+  /** burn-after-reading: how many pictures it carries (the open lists them) */
+  burn_images?: number;
   /** sent in by an external sender: what the guard's inbound scope warns of (internal readers only) */
   inbound_warning?: InboundWarning;
   /** photos and files sent with the message (absent or [] for none) */
