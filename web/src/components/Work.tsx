@@ -79,10 +79,14 @@ function useInFront(): boolean {
     window.addEventListener('blur', upd);
     window.addEventListener('focus', upd);
     document.addEventListener('visibilitychange', upd);
+    // a press is the moment that matters: read the state again then (a page
+    // can be in front without a focus event after it was drawn)
+    window.addEventListener('pointerdown', upd, true);
     return () => {
       window.removeEventListener('blur', upd);
       window.removeEventListener('focus', upd);
       document.removeEventListener('visibilitychange', upd);
+      window.removeEventListener('pointerdown', upd, true);
     };
   }, []);
   return front;
@@ -157,7 +161,11 @@ export function BurnBubble(props: { client: Client; m: Message; mine: boolean })
           class={`burn-text ${show ? '' : 'blurred'}`}
           data-testid="burn-text"
           data-shown={String(show)}
-          onPointerDown={() => setPressed(true)}
+          onPointerDown={(e) => {
+            // captured: content changing under the finger does not end the press
+            (e.currentTarget as HTMLElement).setPointerCapture?.(e.pointerId);
+            setPressed(true);
+          }}
           onPointerUp={() => setPressed(false)}
           onPointerLeave={() => setPressed(false)}
           onPointerCancel={() => setPressed(false)}
@@ -165,11 +173,16 @@ export function BurnBubble(props: { client: Client; m: Message; mine: boolean })
           onDragStart={(e) => e.preventDefault()}
           aria-label={t('burn.hold')}
         >
-          {show ? text : t('burn.hold')}
+          {show && text !== null ? text : t('burn.hold')}
           {n > 0 && (
             <div class={`burn-imgs n${Math.min(n, 3)} ${show ? '' : 'blurred'}`} data-testid="burn-images" data-count={imgs.length}>
               {/* like the text: the pixels are in the page only while pressed and in front */}
-              {imgs.map((u, i) => (show ? <img key={i} src={u} alt="" draggable={false} data-testid="burn-image" /> : <span key={i} class="burn-ph" data-testid="burn-image-hidden" />))}
+              {/* the same slot either way: a node swapped under a pressing finger ends the press */}
+              {imgs.map((u, i) => (
+                <span key={i} class={`burn-slot ${show ? '' : 'burn-ph'}`} data-testid={show ? 'burn-slot' : 'burn-image-hidden'}>
+                  {show && <img src={u} alt="" draggable={false} data-testid="burn-image" />}
+                </span>
+              ))}
             </div>
           )}
         </div>
