@@ -91,6 +91,8 @@ int srv_config_defaults(srv_config *cfg)
     cfg->uploads.quota_bytes = 8ll << 30;
     cfg->uploads.max_active = 20;
     cfg->uploads.inspectors = 2;
+    cfg->uploads.watermark = true;
+    cfg->uploads.watermark_cache_bytes = 64ll << 20;
     {
         /* Programs a click runs: refused before a byte is sent. */
         static const char *const refused[] = {".exe", ".scr", ".bat", ".cmd", ".com",
@@ -465,6 +467,14 @@ static int uploads_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
         INT_FIELD(w, v, k, 1, 64, u->inspectors);
     else if (!strcmp(k, "refused_types"))
         return get_str_list(w, v, k, &u->refused_types, &u->n_refused_types);
+    else if (!strcmp(k, "watermark")) {
+        const char *b = scalar(v);
+
+        if (!b || (strcmp(b, "true") && strcmp(b, "false")))
+            return fail(w, v, "uploads.watermark must be true or false");
+        u->watermark = !strcmp(b, "true");
+    } else if (!strcmp(k, "watermark_cache_bytes"))
+        INT_FIELD(w, v, k, 1l << 20, 1l << 40, u->watermark_cache_bytes);
     else
         return fail(w, v, "uploads: unknown key '%s'", k);
     return 0;

@@ -61,6 +61,10 @@ typedef struct srv_uploads_config {
     int inspectors;        /* files inspected at once (each a worker process) */
     char **refused_types;  /* extensions (".exe") or MIME types refused at creation: 415 */
     size_t n_refused_types;
+    /* The invisible per-viewer watermark on delivered images (srv_wmark.h)
+     * and the memory its marked copies may hold. */
+    bool watermark;
+    long long watermark_cache_bytes;
 } srv_uploads_config;
 
 typedef struct srv_config {

@@ -282,6 +282,7 @@ struct srv {
     int listen_pipe;                     /* after close_listeners(): see srv_main.c */
     srv_uploads *uploads;                /* blob store, upload locks, inspection (srv_upload.c) */
     atomic_int ocr_running;              /* users' OCR requests running (srv_h_ocr.c) */
+    struct srv_wmark *wmark; /* the watermark key and marked copies (srv_wmark.c); NULL: off */
 };
 
 #endif

@@ -19,6 +19,7 @@
 #include "chat/chat_cache.h"
 #include "srv_auditck.h"
 #include "srv_siem.h"
+#include "srv_wmark.h"
 #include "srv_registry.h"
 #include "srv_int.h"
 #include "srv_acctwatch.h"
@@ -437,6 +438,17 @@ static int start(srv *s, const srv_run_opts *opts)
         SRV_ERROR("main", "cannot make %s private: %s", cfg->data_dir, strerror(errno));
         return -1;
     }
+    if (cfg->uploads.watermark) {
+        char why[256];
+
+        /* the key of the invisible watermark on delivered images */
+        s->wmark =
+            srv_wmark_new(cfg->data_dir, cfg->uploads.watermark_cache_bytes, why, sizeof why);
+        if (!s->wmark) {
+            SRV_ERROR("main", "watermark key: %s", why);
+            return -1;
+        }
+    }
     s->db_path = join(cfg->data_dir, STORE_DB_FILE);
     s->cache_dir =
         cfg->guard_cache_dir ? strdup(cfg->guard_cache_dir) : join(cfg->data_dir, "guard-cache");
@@ -624,6 +636,8 @@ static void cleanup(srv *s)
         n = n->next;
         j->finish(j, s);
     }
+    srv_wmark_free(s->wmark); /* after the workers and the loop: no download writes a copy */
+    s->wmark = NULL;
     srv_buf_unref(s->resync_frame);
     srv_buf_unref(s->revoked_frame);
     srv_buf_unref(s->changed_frame);
