@@ -258,7 +258,7 @@ export class Api {
   createUser(u: { login: string; display_name?: string; role?: string; external?: boolean; password?: string }) {
     return this.post<{ user: User; password: string }>('/admin/users', u);
   }
-  patchUser(id: number, p: { role?: string; disabled?: boolean; display_name?: string }) {
+  patchUser(id: number, p: { role?: string; disabled?: boolean; display_name?: string; phone?: string }) {
     return this.request<User>('PATCH', `/admin/users/${id}`, p).then((r) => r.data);
   }
   resetPassword(id: number) { return this.post<{ password: string }>(`/admin/users/${id}/reset-password`); }

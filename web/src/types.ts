@@ -12,6 +12,8 @@ export interface User {
   totp_enabled: boolean;
   must_change_password: boolean;
   created_at: number;
+  /** the work phone, in full (admin views); null when none */
+  phone?: string | null;
 }
 
 export interface DirUser {
@@ -290,6 +292,7 @@ export type ServerEvent =
   | { type: 'message.recalled'; conversation_id: number; message_id: number; by?: 'officer'; contained?: 'quarantined' | 'removed' }
   | { type: 'message.restored'; conversation_id: number; message_id: number }
   | { type: 'message.burned' | 'burn.opened'; conversation_id: number; message_id: number; user_id?: number }
+  | { type: 'reminder.created' | 'reminder.updated' | 'reminder.deleted' | 'reminder.fired'; conversation_id: number; reminder_id: number }
   | { type: 'reminder.due'; conversation_id: number; message_id: number; reminder_id: number; text: string; late: boolean }
   | { type: 'receipt'; conversation_id: number; kind: 'delivered' | 'read'; message_id: number; user_ids: number[] }
   | { type: 'conversation.updated'; conversation: Conversation }

@@ -269,9 +269,12 @@ export function RemindersDialog(props: { client: Client; conv: Conversation; onC
   const [edit, setEdit] = useState<Reminder | 'new' | null>(null);
   const [err, setErr] = useState('');
   const load = () => c.api.reminders(props.conv.id).then((r) => setList(r.reminders), (e) => setErr(errMsg(e)));
+  // live: a reminder made, changed, cancelled or fired by another member or
+  // session (reminder.* events, ids only) makes the list read itself again
+  const changes = useStore(c.reminderChanges)[props.conv.id] ?? 0;
   useEffect(() => {
     void load();
-  }, []);
+  }, [changes]);
   if (edit) return <ReminderDialog client={c} conv={props.conv} edit={edit === 'new' ? undefined : edit} onClose={() => setEdit(null)} onSaved={load} />;
   return (
     <Dialog title={t('rem.list')} onClose={props.onClose} testid="reminders-dialog">
