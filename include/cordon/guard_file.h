@@ -107,6 +107,17 @@ guard_err guard_file_scan_message(guard_scanner *s, guard_ruleset *rs, const cha
 guard_err guard_file_strip(const char *in, const char *out, const char *worker_path,
                            guard_error *err);
 
+/* A PDF's first page as a PNG preview, rendered in a worker (the sandbox
+ * every parser runs in) under the default limits: at most
+ * GUARD_FILE_THUMB_PX on its longer side, at most GUARD_FILE_THUMB_MAX_BYTES.
+ * *png (malloc'd, the caller frees) and *png_len on success; GUARD_EINVAL
+ * with the reason when the PDF cannot be rendered, GUARD_EIO when the
+ * worker failed. */
+#define GUARD_FILE_THUMB_PX        320
+#define GUARD_FILE_THUMB_MAX_BYTES (4 << 20)
+guard_err guard_file_pdf_thumbnail(const char *in, unsigned char **png, size_t *png_len,
+                                   const char *worker_path, guard_error *err);
+
 /* Reads the image at `in` (a file found outside: untrusted) in a worker,
  * under the default limits (pixels, memory, time), and fills `plane` with
  * exactly `plane_len` bytes: the watermark decoder's luminance plane

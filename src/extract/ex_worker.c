@@ -4,6 +4,8 @@
  *
  *   argv: EXE __cordon-extract-worker scan  LIMITS ROOT OFFSET
  *         EXE __cordon-extract-worker strip LIMITS ROOT OFFSET   (output: fd 3)
+ *         EXE __cordon-extract-worker thumb LIMITS ROOT OFFSET   (output: fd 3,
+ *             a PDF's first page as a PNG of at most GUARD_FILE_THUMB_PX)
  *         EXE __cordon-extract-worker watermark LIMITS ROOT OFFSET
  *             (output: fd 3, the luminance plane wm_measure() makes of an
  *             image found outside, for the watermark decoder; key-free)
@@ -301,15 +303,16 @@ static int run(int argc, char **argv)
     size_t len;
     uint64_t offset, mapped;
     ex_job *j = NULL;
-    bool strip, wm;
+    bool strip, wm, thumb;
     rlim_t fsize;
     char *end;
     int code = EXP_EXIT_USAGE;
 
-    if (argc != 6 ||
-        (strcmp(argv[2], "scan") && strcmp(argv[2], "strip") && strcmp(argv[2], "watermark")))
+    if (argc != 6 || (strcmp(argv[2], "scan") && strcmp(argv[2], "strip") &&
+                      strcmp(argv[2], "watermark") && strcmp(argv[2], "thumb")))
         goto out;
     strip = !strcmp(argv[2], "strip");
+    thumb = !strcmp(argv[2], "thumb");
     wm = !strcmp(argv[2], "watermark");
     if (parse_limits(argv[3], &lim))
         goto out;
@@ -326,9 +329,10 @@ static int run(int argc, char **argv)
     quiet_stderr();
     if (map_input(offset, lim.file_bytes, &data, &len, &mapped) || ex_magic_preload())
         goto out;
-    fsize = strip ? (rlim_t)lim.file_bytes + 65536
-            : wm  ? (rlim_t)(WM_PLANE * WM_PLANE * sizeof(float)) + 65536
-                  : 0;
+    fsize = strip   ? (rlim_t)lim.file_bytes + 65536
+            : wm    ? (rlim_t)(WM_PLANE * WM_PLANE * sizeof(float)) + 65536
+            : thumb ? (rlim_t)GUARD_FILE_THUMB_MAX_BYTES
+                    : 0;
     if (set_rlimits(&lim, mapped, fsize) || sandbox())
         goto out;
     /* test hooks: a parser crash and a parser that never returns */
@@ -346,6 +350,12 @@ static int run(int argc, char **argv)
         ex_detect(data, len, mime, sizeof mime);
         if (ex_job_mime(j, mime) ||
             (ex_strip(data, len, mime, 3, why, sizeof why) && ex_job_fail(j, why)))
+            goto broken;
+    } else if (thumb) {
+        char why[256];
+
+        signal(SIGXFSZ, SIG_IGN); /* over the cap: the write fails, reported */
+        if (ex_pdf_thumb(data, len, GUARD_FILE_THUMB_PX, 3, why, sizeof why) && ex_job_fail(j, why))
             goto broken;
     } else if (wm) {
         if (measure(j, data, len, &lim))

@@ -1060,21 +1060,64 @@ out:
     return ctx_close(&c, rc, out, t0);
 }
 
-guard_err guard_file_strip(const char *in, const char *out, const char *worker_path,
-                           guard_error *err)
+/* One run of a worker in a mode that makes something on fd 3 instead of
+ * scanning (strip, watermark, thumb): spawn it over in_fd with the default
+ * limits, read its frames (an `X` frame says why it made nothing), reap
+ * it. `what` names the step in errors ("the metadata remover"). The
+ * caller owns both descriptors and reads out_fd afterwards. */
+static guard_err run_out_worker(const char *mode, const char *what, const char *in, int in_fd,
+                                int out_fd, const char *worker_path, guard_error *err)
 {
     gf_ctx c;
     gf_worker w = {0};
     guard_limits lim;
     guard_error scratch = {0};
     char msg[EXP_FAIL_MAX + 1] = "";
-    int in_fd = -1, out_fd = -1, status;
-    wk_end end = WK_CRASH;
-    guard_err rc = GUARD_EIO;
+    int status;
+    wk_end end;
+    guard_err rc;
 
     guard_limits_defaults(&lim);
     memset(&c, 0, sizeof c);
     c.err = &scratch;
+    w.buf = malloc(RBUF_CAP);
+    if (!w.buf) {
+        rc = fail(err, GUARD_ENOMEM, "out of memory");
+        goto out;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &w.deadline);
+    w.deadline.tv_sec += lim.total_ms / 1000;
+    rc = spawn(&w, worker_path ? worker_path : "/proc/self/exe", mode, &lim, base_name(in), in_fd,
+               0, out_fd, err);
+    if (rc)
+        goto out;
+    end = read_frames(&c, &w, msg, sizeof msg);
+    status = reap(&w, end != WK_DONE);
+    if (end != WK_DONE || !WIFEXITED(status) || WEXITSTATUS(status))
+        rc = fail(err, GUARD_EIO, "%s: %s failed (%s)", in, what,
+                  end == WK_TIMEOUT || (WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU)
+                      ? "time limit"
+                  : WIFEXITED(status) && WEXITSTATUS(status) == EXP_EXIT_NOMEM ? "memory limit"
+                                                                               : "crash");
+    else if (msg[0])
+        rc = fail(err, GUARD_EINVAL, "%s: %s", in, msg);
+out:
+    if (w.pid > 0)
+        reap(&w, true);
+    if (w.fd > 0)
+        close(w.fd);
+    free(w.buf);
+    free(c.seg);
+    free(c.loc);
+    return rc;
+}
+
+guard_err guard_file_strip(const char *in, const char *out, const char *worker_path,
+                           guard_error *err)
+{
+    int in_fd = -1, out_fd = -1;
+    guard_err rc = GUARD_EIO;
+
     in_fd = open(in, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (in_fd < 0) {
         rc = fail(err, GUARD_EIO, "cannot open %s: %s", in, strerror(errno));
@@ -1085,33 +1128,10 @@ guard_err guard_file_strip(const char *in, const char *out, const char *worker_p
         rc = fail(err, GUARD_EIO, "cannot create %s: %s", out, strerror(errno));
         goto out;
     }
-    w.buf = malloc(RBUF_CAP);
-    if (!w.buf) {
-        rc = fail(err, GUARD_ENOMEM, "out of memory");
-        goto out;
-    }
-    clock_gettime(CLOCK_MONOTONIC, &w.deadline);
-    w.deadline.tv_sec += lim.total_ms / 1000;
-    rc = spawn(&w, worker_path ? worker_path : "/proc/self/exe", "strip", &lim, base_name(in),
-               in_fd, 0, out_fd, err);
-    if (rc)
-        goto out;
-    end = read_frames(&c, &w, msg, sizeof msg);
-    status = reap(&w, end != WK_DONE);
-    if (end != WK_DONE || !WIFEXITED(status) || WEXITSTATUS(status)) {
-        rc = fail(err, GUARD_EIO, "%s: the metadata remover failed (%s)", in,
-                  end == WK_TIMEOUT ? "timeout" : "crash");
-    } else if (msg[0]) {
-        rc = fail(err, GUARD_EINVAL, "%s: %s", in, msg);
-    } else if (fsync(out_fd) && errno != EINVAL) {
+    rc = run_out_worker("strip", "the metadata remover", in, in_fd, out_fd, worker_path, err);
+    if (!rc && fsync(out_fd) && errno != EINVAL)
         rc = fail(err, GUARD_EIO, "cannot write %s: %s", out, strerror(errno));
-    } else {
-        rc = GUARD_OK;
-    }
 out:
-    if (w.fd > 0)
-        close(w.fd);
-    free(w.buf);
     if (in_fd >= 0)
         close(in_fd);
     if (out_fd >= 0) {
@@ -1119,85 +1139,97 @@ out:
         if (rc)
             unlink(out);
     }
-    free(c.seg);
-    free(c.loc);
     return rc;
+}
+
+/* The input's regular-file descriptor, within the default file_bytes. */
+static guard_err open_input(const char *in, int *fd, guard_error *err)
+{
+    guard_limits lim;
+    struct stat st;
+
+    guard_limits_defaults(&lim);
+    *fd = open(in, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (*fd < 0)
+        return fail(err, GUARD_EIO, "cannot open %s: %s", in, strerror(errno));
+    if (fstat(*fd, &st) || !S_ISREG(st.st_mode))
+        return fail(err, GUARD_EINVAL, "%s: not a regular file", in);
+    if ((uint64_t)st.st_size > lim.file_bytes)
+        return fail(err, GUARD_EINVAL, "%s: larger than %llu bytes (limit file_bytes)", in,
+                    (unsigned long long)lim.file_bytes);
+    return GUARD_OK;
 }
 
 guard_err guard_file_watermark_plane(const char *in, void *plane, size_t plane_len,
                                      const char *worker_path, guard_error *err)
 {
-    gf_ctx c;
-    gf_worker w = {0};
-    guard_limits lim;
-    guard_error scratch = {0};
-    char msg[EXP_FAIL_MAX + 1] = "";
-    int in_fd = -1, out_fd = -1, status;
-    wk_end end = WK_CRASH;
-    guard_err rc = GUARD_EIO;
+    int in_fd = -1, out_fd = -1;
+    guard_err rc;
     struct stat st;
 
-    guard_limits_defaults(&lim);
-    memset(&c, 0, sizeof c);
-    c.err = &scratch;
-    in_fd = open(in, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (in_fd < 0) {
-        rc = fail(err, GUARD_EIO, "cannot open %s: %s", in, strerror(errno));
+    rc = open_input(in, &in_fd, err);
+    if (rc)
         goto out;
-    }
-    if (fstat(in_fd, &st) || !S_ISREG(st.st_mode)) {
-        rc = fail(err, GUARD_EINVAL, "%s: not a regular file", in);
-        goto out;
-    }
-    if ((uint64_t)st.st_size > lim.file_bytes) {
-        rc = fail(err, GUARD_EINVAL, "%s: larger than %llu bytes (limit file_bytes)", in,
-                  (unsigned long long)lim.file_bytes);
-        goto out;
-    }
     /* the worker writes the plane here; read back only once it is gone */
     out_fd = memfd_create("cordon-wm-plane", MFD_CLOEXEC);
     if (out_fd < 0) {
         rc = fail(err, GUARD_EIO, "memfd_create: %s", strerror(errno));
         goto out;
     }
-    w.buf = malloc(RBUF_CAP);
-    if (!w.buf) {
-        rc = fail(err, GUARD_ENOMEM, "out of memory");
-        goto out;
-    }
-    clock_gettime(CLOCK_MONOTONIC, &w.deadline);
-    w.deadline.tv_sec += lim.total_ms / 1000;
-    rc = spawn(&w, worker_path ? worker_path : "/proc/self/exe", "watermark", &lim, base_name(in),
-               in_fd, 0, out_fd, err);
-    if (rc)
-        goto out;
-    end = read_frames(&c, &w, msg, sizeof msg);
-    status = reap(&w, end != WK_DONE);
-    if (end != WK_DONE || !WIFEXITED(status) || WEXITSTATUS(status)) {
-        rc = fail(err, GUARD_EIO, "%s: the image could not be read (%s)", in,
-                  end == WK_TIMEOUT || (WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU)
-                      ? "time limit"
-                  : WIFEXITED(status) && WEXITSTATUS(status) == EXP_EXIT_NOMEM ? "memory limit"
-                                                                               : "crash");
-    } else if (msg[0]) {
-        rc = fail(err, GUARD_EINVAL, "%s: %s", in, msg);
-    } else if (fstat(out_fd, &st) || (uint64_t)st.st_size != plane_len ||
-               pread(out_fd, plane, plane_len, 0) != (ssize_t)plane_len) {
+    rc = run_out_worker("watermark", "the image reader", in, in_fd, out_fd, worker_path, err);
+    if (!rc && (fstat(out_fd, &st) || (uint64_t)st.st_size != plane_len ||
+                pread(out_fd, plane, plane_len, 0) != (ssize_t)plane_len))
         rc = fail(err, GUARD_EIO, "%s: the image reader sent a plane of the wrong size", in);
-    } else {
-        rc = GUARD_OK;
-    }
 out:
-    if (w.pid > 0)
-        reap(&w, true);
-    if (w.fd > 0)
-        close(w.fd);
-    free(w.buf);
     if (in_fd >= 0)
         close(in_fd);
     if (out_fd >= 0)
         close(out_fd);
-    free(c.seg);
-    free(c.loc);
+    return rc;
+}
+
+guard_err guard_file_pdf_thumbnail(const char *in, unsigned char **png, size_t *png_len,
+                                   const char *worker_path, guard_error *err)
+{
+    int in_fd = -1, out_fd = -1;
+    guard_err rc;
+    struct stat st;
+    unsigned char *buf = NULL;
+
+    *png = NULL;
+    *png_len = 0;
+    rc = open_input(in, &in_fd, err);
+    if (rc)
+        goto out;
+    out_fd = memfd_create("cordon-thumb", MFD_CLOEXEC);
+    if (out_fd < 0) {
+        rc = fail(err, GUARD_EIO, "memfd_create: %s", strerror(errno));
+        goto out;
+    }
+    rc = run_out_worker("thumb", "the PDF renderer", in, in_fd, out_fd, worker_path, err);
+    if (rc)
+        goto out;
+    if (fstat(out_fd, &st) || st.st_size <= 0 || st.st_size > GUARD_FILE_THUMB_MAX_BYTES) {
+        rc = fail(err, GUARD_EIO, "%s: the PDF renderer sent no preview", in);
+        goto out;
+    }
+    buf = malloc((size_t)st.st_size);
+    if (!buf) {
+        rc = fail(err, GUARD_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (pread(out_fd, buf, (size_t)st.st_size, 0) != (ssize_t)st.st_size) {
+        rc = fail(err, GUARD_EIO, "%s: cannot read the preview", in);
+        goto out;
+    }
+    *png = buf;
+    *png_len = (size_t)st.st_size;
+    buf = NULL;
+out:
+    free(buf);
+    if (in_fd >= 0)
+        close(in_fd);
+    if (out_fd >= 0)
+        close(out_fd);
     return rc;
 }

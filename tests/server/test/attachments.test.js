@@ -24,6 +24,12 @@ import zipfile, sys
 with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:
     z.writestr('zeros.bin', b'\\0' * (64 << 20))
 `, path.join(dir, 'bomb.zip')]);
+// an archive whose member is marked: its findings are located inside the file
+spawnSync('/usr/bin/python3', ['-c', `
+import zipfile, sys
+with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:
+    z.writestr('memo.txt', '内部资料\\n同一份文件。\\n'.encode())
+`, path.join(dir, 'marked.zip')]);
 fs.writeFileSync(path.join(dir, 'secret.txt'), '机密★10年 the plan\n');
 const zipped = spawnSync('zip', ['-q', '-j', '-P', 'pw', path.join(dir, 'locked.zip'), path.join(dir, 'secret.txt')]);
 
@@ -142,18 +148,55 @@ test('recall removes the file for everyone; a removed member loses access', asyn
   assert.deepEqual(h.body.messages.find((m) => m.id === r.body.message.id).attachments, []);
 });
 
-test('external conversations: a file inspected for internal readers is not sent there', async () => {
+test('external conversations: a file inspected for internal readers is judged again for outsiders', async () => {
   const inner = await conversation(w.a, [w.b], { title: 'att-inner' });
   const ext = await conversation(w.a, [w.x], { title: 'att-ext' });
+  // clean: the external judgement delivers it
   const up = await uploadFile(w.a, inner.id, Buffer.from('internal notes\n'), 'n.txt');
   const r = await sendFiles(w.a, ext.id, [up.file_id], 'fyi');
-  assertError(r, 409, 'attachment_not_ready');
-  assert.equal((await download(w.x, up.file_id)).status, 404);
+  assert.equal(r.status, 201, r.text);
+  assert.equal((await download(w.x, up.file_id)).status, 200);
+  // an internal-only marking: a warning inside, refused outside naming the
+  // external rule and the place (the file's own name first)
+  const mk = await uploadFile(w.a, inner.id, Buffer.from('内部资料\n工作安排如下。\n'), '安排.txt');
+  assert.equal(mk.state, 'ready', JSON.stringify(mk));
+  assert.equal(mk.verdict, 'warn');
+  const rb = await sendFiles(w.a, ext.id, [mk.file_id], 'fyi');
+  assertError(rb, 403, 'attachment_blocked');
+  assert.match(rb.body.error.message, /internal-marking-external/);
+  const fb = rb.body.error.findings.find((f) => f.rule === 'marking.internal');
+  assert.ok(fb && fb.location.startsWith('安排.txt'), rb.text);
+  assert.equal(fb.action, 'block', 'the finding carries the external action');
+  assert.equal((await download(w.x, mk.file_id)).status, 404);
+  // personal data: flagged inside, masked outside — a text file cannot be
+  // masked, so the sender justifies it first
+  const pd = await uploadFile(w.a, inner.id, Buffer.from('客户身份证号11010519491231002X，请联系。\n'), 'kh.txt');
+  assert.equal(pd.verdict, 'warn', JSON.stringify(pd));
+  assertError(await sendFiles(w.a, ext.id, [pd.file_id], 'customer'), 409, 'guard_confirm');
+  assert.equal((await download(w.x, pd.file_id)).status, 404, 'held: not delivered');
+  const ok = await sendFiles(w.a, ext.id, [pd.file_id], 'customer', { justification: 'the customer asked for a copy' });
+  assert.equal(ok.status, 201, ok.text);
+  assert.equal((await download(w.x, pd.file_id)).status, 200);
   // uploaded for the external conversation itself: inspected with its scope, delivered
   const up2 = await uploadFile(w.a, ext.id, Buffer.from('public notes\n'), 'p.txt');
   assert.equal(up2.state, 'ready');
   assert.equal((await sendFiles(w.a, ext.id, [up2.file_id], 'fyi')).status, 201);
   assert.equal((await download(w.x, up2.file_id)).status, 200);
+});
+
+test('the same bytes under another name: the cached inspection names the new file', async () => {
+  const conv = await conversation(w.a, [w.b], { title: 'att-rename' });
+  const bytes = fs.readFileSync(path.join(dir, 'marked.zip'));
+  const first = await uploadFile(w.a, conv.id, bytes, 'first.zip');
+  const second = await uploadFile(w.a, conv.id, bytes, 'second.zip');
+  assert.ok(first.findings.some((f) => f.location === 'first.zip!memo.txt'), JSON.stringify(first));
+  assert.ok(second.findings.length > 0, JSON.stringify(second));
+  for (const f of second.findings) assert.ok(!(f.location || '').includes('first.zip'), JSON.stringify(second));
+  assert.ok(second.findings.some((f) => f.location === 'second.zip!memo.txt'), JSON.stringify(second));
+  // the sender and the officers see the new name too
+  const r = await sendFiles(w.a, conv.id, [second.file_id], 'again');
+  assert.equal(r.status, 201, r.text);
+  assert.ok(r.body.guard.findings.every((f) => !(f.location || '').includes('first.zip')), r.text);
 });
 
 test('a zip bomb and a password-protected zip end uninspectable, in bounded time, and are not delivered as clean', async () => {
@@ -188,7 +231,27 @@ test('a forward carries the files, judged for each target', async () => {
   assert.equal(byConv[dst.id].status, 201, JSON.stringify(byConv[dst.id]));
   assert.equal(byConv[dst.id].message.attachments[0].id, up.file_id);
   assert.equal((await download(w.c, up.file_id)).status, 200, 'a member of the target downloads it');
-  assert.equal(byConv[ext.id].status, 409, 'not judged for outsiders: refused');
-  assert.equal(byConv[ext.id].error.code, 'attachment_not_ready');
-  assert.equal((await download(w.x, up.file_id)).status, 404);
+  // judged again for the outsiders (clean for them too): delivered
+  assert.equal(byConv[ext.id].status, 201, JSON.stringify(byConv[ext.id]));
+  assert.equal((await download(w.x, up.file_id)).status, 200);
+});
+
+test('a forward into an external conversation gets the external verdict of the file', async () => {
+  const src = await conversation(w.a, [w.b], { title: 'att-fwd2-src' });
+  const ext = await conversation(w.b, [w.x], { title: 'att-fwd2-ext' });
+  const inner = await conversation(w.b, [w.c], { title: 'att-fwd2-inner' });
+  const up = await uploadFile(w.a, src.id, Buffer.from('内部资料\n下周的安排。\n'), 'plan.txt');
+  assert.equal(up.verdict, 'warn', JSON.stringify(up));
+  const m = await sendFiles(w.a, src.id, [up.file_id], 'the plan');
+  assert.equal(m.status, 201, m.text);
+  const r = await w.b.ok('POST', `/messages/${m.body.message.id}/forward`, { conversation_ids: [inner.id, ext.id], client_id: 'fwd-att2' }, 200);
+  const byConv = Object.fromEntries(r.results.map((x) => [x.conversation_id, x]));
+  assert.equal(byConv[inner.id].status, 201, JSON.stringify(byConv[inner.id]));
+  assert.equal(byConv[ext.id].status, 403, JSON.stringify(byConv[ext.id]));
+  assert.equal(byConv[ext.id].error.code, 'attachment_blocked');
+  assert.ok(byConv[ext.id].error.findings.some((f) => f.rule === 'marking.internal' && f.location.startsWith('plan.txt')),
+    JSON.stringify(byConv[ext.id]));
+  assert.equal((await download(w.x, up.file_id)).status, 404, 'nothing reached the outsider');
+  const h = await history(w.x, ext.id);
+  assert.ok(!h.text.includes('plan.txt'), 'nothing of it in the external history');
 });
