@@ -1,7 +1,7 @@
 /*
  * srv_inspect.c — a finished upload's inspection, off the loop and off the
  * request workers: uploads.inspectors threads, each with its own store
- * handle and guard scanner, take upload ids from a queue.
+ * handle (read-only) and guard scanner, take upload ids from a queue.
  *
  * One inspection, top to bottom (inspect()):
  *   1. the upload is still "inspecting" (a row, not a flag in memory: a
@@ -14,8 +14,12 @@
  *      the verdict is block (fail closed)
  *   4. an image loses its metadata (guard_file_strip: GPS, time, device)
  *      and the stripped bytes are what is committed and delivered
- *   5. one transaction: the file row (blob reference) and the upload's
- *      state and outcome; then upload.state to the uploader's sockets
+ *   5. a preview: an image's from the stripped bytes (Leptonica), a PDF's
+ *      first page rendered by a sandboxed worker
+ *   6. one transaction on the writer thread (an `inspected` commit,
+ *      chat_inspected.c, awaited): the cache entry, the file row (blob
+ *      reference) and the upload's state and outcome; then upload.state to
+ *      the uploader's sockets
  */
 #include "srv_upload.h"
 
@@ -625,7 +629,12 @@ static void *insp_main(void *arg)
 srv_inspector *srv_inspect_start(srv *s)
 {
     srv_inspector *in = calloc(1, sizeof *in);
-    store_options so = {.version = 1, .path = s->db_path, .maintenance = STORE_MAINT_ELSEWHERE};
+    /* read-only: every write of an inspection goes through the writer
+     * (chat_inspected.c) — issue 14's one write path, enforced */
+    store_options so = {.version = 1,
+                        .path = s->db_path,
+                        .read_only = true,
+                        .maintenance = STORE_MAINT_ELSEWHERE};
     int n = s->cfg->uploads.inspectors;
     store_uploads left = {0};
     guard_error gerr;

@@ -30,6 +30,15 @@ import zipfile, sys
 with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:
     z.writestr('memo.txt', '内部资料\\n同一份文件。\\n'.encode())
 `, path.join(dir, 'marked.zip')]);
+// a clean one-page PDF (A4 in points) with a red band, for its preview
+spawnSync('/usr/bin/python3', ['-c', `
+import cairo, sys
+s = cairo.PDFSurface(sys.argv[1], 595, 842)
+cr = cairo.Context(s)
+cr.set_source_rgb(0.8, 0, 0); cr.rectangle(0, 0, 595, 200); cr.fill()
+cr.set_source_rgb(0, 0, 0); cr.set_font_size(16); cr.move_to(72, 300); cr.show_text('quarterly report')
+cr.show_page(); s.finish()
+`, path.join(dir, 'report.pdf')]);
 fs.writeFileSync(path.join(dir, 'secret.txt'), '机密★10年 the plan\n');
 const zipped = spawnSync('zip', ['-q', '-j', '-P', 'pw', path.join(dir, 'locked.zip'), path.join(dir, 'secret.txt')]);
 
@@ -78,6 +87,38 @@ test('a file sent with text: in the ack, the event, history; members download it
     assert.equal(only.status, 201, only.text);
     assert.equal(only.body.message.attachments.length, 1);
   } finally { ws.close(); }
+});
+
+// The size of a baseline or progressive JPEG (its SOF marker).
+function jpegSize(b) {
+  for (let i = 2; i + 9 < b.length;) {
+    if (b[i] !== 0xff) return null;
+    const m = b[i + 1], len = b.readUInt16BE(i + 2);
+    if (m >= 0xc0 && m <= 0xc3) return { height: b.readUInt16BE(i + 5), width: b.readUInt16BE(i + 7) };
+    i += 2 + len;
+  }
+  return null;
+}
+
+test('a PDF gets a preview of its first page, served like an image thumbnail', async () => {
+  const conv = await conversation(w.a, [w.b], { title: 'att-pdf' });
+  const up = await uploadFile(w.a, conv.id, fs.readFileSync(path.join(dir, 'report.pdf')), 'report.pdf');
+  assert.equal(up.state, 'ready', JSON.stringify(up));
+  assert.equal(up.mime, 'application/pdf');
+  const r = await sendFiles(w.a, conv.id, [up.file_id], 'the report');
+  assert.equal(r.status, 201, r.text);
+  const att = r.body.message.attachments[0];
+  assert.equal(att.kind, 'file');
+  assert.equal(att.thumbnail, true, JSON.stringify(att));
+  const get = (api) => fetch(`${api.base}/api/v1/files/${up.file_id}/thumbnail`, { headers: { Authorization: `Bearer ${api.token}` } });
+  const t = await get(w.b);
+  assert.equal(t.status, 200);
+  assert.equal(t.headers.get('content-type'), 'image/jpeg');
+  const jpg = Buffer.from(await t.arrayBuffer());
+  // A4 portrait: 320 px high, the width in proportion
+  const size = jpegSize(jpg);
+  assert.ok(size && size.height === 320 && Math.abs(size.width - 595 * 320 / 842) < 1.5, JSON.stringify(size));
+  assert.equal((await get(w.c)).status, 404, 'not a member: nothing');
 });
 
 test('limits and unknown files: too many, not found, someone else\'s upload', async () => {
