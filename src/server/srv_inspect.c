@@ -631,10 +631,8 @@ srv_inspector *srv_inspect_start(srv *s)
     srv_inspector *in = calloc(1, sizeof *in);
     /* read-only: every write of an inspection goes through the writer
      * (chat_inspected.c) — issue 14's one write path, enforced */
-    store_options so = {.version = 1,
-                        .path = s->db_path,
-                        .read_only = true,
-                        .maintenance = STORE_MAINT_ELSEWHERE};
+    store_options so = {
+        .version = 1, .path = s->db_path, .read_only = true, .maintenance = STORE_MAINT_ELSEWHERE};
     int n = s->cfg->uploads.inspectors;
     store_uploads left = {0};
     guard_error gerr;
