@@ -53,6 +53,13 @@ typedef struct guard_file_options {
      * text read in process as one block (so a caller wanting line and
      * column need not read it again). */
     bool keep_text;
+    /* Called with every piece of text inspected (a document's body, a
+     * page's OCR text, an archive member's text, a decoded QR code ...) and
+     * where it was found (the location findings there would carry; the
+     * file's name for its own text), in order; several calls may carry
+     * one part. For a reviewer's view of what the guard read; NULL: none. */
+    void (*on_text)(void *arg, const char *location, const char *text, size_t len);
+    void *on_text_arg;
 } guard_file_options;
 
 /* Facts about what was inspected, beyond the findings. */

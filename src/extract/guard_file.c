@@ -64,7 +64,9 @@ typedef struct gf_ctx {
     char *seg;
     size_t seg_len, seg_cap;
     guard_stream *st;
-    bool keep_text;  /* hand the plain block back (guard_file_options) */
+    bool keep_text; /* hand the plain block back (guard_file_options) */
+    void (*on_text)(void *arg, const char *location, const char *text, size_t len);
+    void *on_text_arg;
     size_t kept_len; /* > 0: c->seg holds the plain block, kept */
     /* totals */
     uint64_t text_bytes, invalid, dropped;
@@ -193,6 +195,13 @@ static guard_err seg_begin(gf_ctx *c, const char *loc, size_t loc_len)
 
 /* Makes room for `n` more bytes in the block segment (n <= SEG_BLOCK -
  * seg_len). */
+/* The on_text hook (guard_file_options) for a piece of the open segment. */
+static void text_seen(gf_ctx *c, const char *p, size_t n)
+{
+    if (c->on_text && n)
+        c->on_text(c->on_text_arg, c->loc ? c->loc : c->root, p, n);
+}
+
 static guard_err seg_reserve(gf_ctx *c, size_t n)
 {
     size_t nc = c->seg_cap ? c->seg_cap : 65536;
@@ -216,8 +225,10 @@ static guard_err seg_data(gf_ctx *c, const char *p, size_t n)
 
     if (n == 0)
         return GUARD_OK; /* an empty file: nothing to copy (p may be NULL) */
-    if (c->st)
+    if (c->st) {
+        text_seen(c, p, n);
         return guard_stream_feed(c->st, p, n, c->err);
+    }
     if (n <= SEG_BLOCK - c->seg_len) {
         rc = seg_reserve(c, n);
         if (rc)
@@ -227,6 +238,8 @@ static guard_err seg_data(gf_ctx *c, const char *p, size_t n)
         return GUARD_OK;
     }
     /* too big for a block: stream what is buffered and everything after */
+    text_seen(c, c->seg, c->seg_len);
+    text_seen(c, p, n);
     rc = guard_stream_open(c->s, c->rs, c->scope, &c->st, c->err);
     if (!rc && c->seg_len)
         rc = guard_stream_feed(c->st, c->seg, c->seg_len, c->err);
@@ -246,6 +259,7 @@ static guard_err seg_end(gf_ctx *c)
         rc = guard_stream_close(c->st, &sub, c->err);
         c->st = NULL;
     } else {
+        text_seen(c, c->seg, c->seg_len);
         rc = guard_scan(c->s, c->rs, c->seg_len ? c->seg : "", c->seg_len, c->scope, &sub, c->err);
         if (rc == GUARD_EINVAL) {
             /* over the policy's max_message_bytes: a stream takes any size */
@@ -778,6 +792,8 @@ static guard_err ctx_open(gf_ctx *c, guard_scanner *s, guard_ruleset *rs,
     c->root = root;
     c->info = info;
     c->keep_text = opt && opt->keep_text && info;
+    c->on_text = opt ? opt->on_text : NULL;
+    c->on_text_arg = opt ? opt->on_text_arg : NULL;
     c->err = err ? err : &c->own_err;
     if (info) {
         memset(info, 0, sizeof *info);

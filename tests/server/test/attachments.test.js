@@ -119,6 +119,8 @@ test('a PDF gets a preview of its first page, served like an image thumbnail', a
   const size = jpegSize(jpg);
   assert.ok(size && size.height === 320 && Math.abs(size.width - 595 * 320 / 842) < 1.5, JSON.stringify(size));
   assert.equal((await get(w.c)).status, 404, 'not a member: nothing');
+  // no alert names it: an officer cannot read its text
+  assert.equal((await w.o.req('GET', `/officer/files/${up.file_id}/text`)).status, 404);
 });
 
 test('limits and unknown files: too many, not found, someone else\'s upload', async () => {
@@ -155,8 +157,19 @@ test('a photographed marked page is stopped: blocked upload, the send refused na
   assert.deepEqual({ name: ff.file.name, mime: ff.file.mime }, { name: 'IMG_0001.jpg', mime: 'image/jpeg' });
   assert.ok(ff.file.size > 0 && ff.location.startsWith('IMG_0001.jpg'));
   assert.equal((await download(w.o, up.file_id)).status, 200, 'the officer opens it');
+  // and read what the guard read in it: the page's OCR text, located
+  const txt = await w.o.ok('GET', `/officer/files/${up.file_id}/text`);
+  assert.equal(txt.file.name, 'IMG_0001.jpg');
+  assert.ok(txt.ocr_images >= 1, JSON.stringify(txt));
+  const ocr = txt.parts.map((p) => p.text).join('\n');
+  assert.ok(/教育局|机密|份号/.test(ocr), `the OCR text: ${JSON.stringify(txt.parts)}`);
+  assert.ok(txt.parts.every((p) => p.location.startsWith('IMG_0001.jpg')), JSON.stringify(txt.parts));
+  // members cannot, whoever they are
+  assert.equal((await w.b.req('GET', `/officer/files/${up.file_id}/text`)).status, 403);
+  assert.equal((await w.a.req('GET', `/officer/files/${up.file_id}/text`)).status, 403);
   const audit = await w.o.ok('GET', '/audit?limit=200');
   assert.ok(audit.entries.some((e) => e.event === 'file.open' && e.target === `file:${up.file_id}`), 'file.open audited');
+  assert.ok(audit.entries.some((e) => e.event === 'file.text' && e.target === `file:${up.file_id}`), 'file.text audited');
   const h = await history(w.b, conv.id);
   assert.ok(!h.text.includes('IMG_0001'), 'nothing of it in history');
 });
