@@ -60,6 +60,13 @@ typedef struct guard_file_options {
      * one part. For a reviewer's view of what the guard read; NULL: none. */
     void (*on_text)(void *arg, const char *location, const char *text, size_t len);
     void *on_text_arg;
+    /* Stop reading the file as soon as the verdict is block (the worker is
+     * ended): nothing further can make it weaker, and a marked page is
+     * refused without waiting for the rest of it (the chat server's
+     * uploads). The result then holds the findings made until then;
+     * guard_file_info.stopped_at_block says so. A tool that reports every
+     * finding leaves it false. */
+    bool stop_at_block;
 } guard_file_options;
 
 /* Facts about what was inspected, beyond the findings. */
@@ -74,6 +81,9 @@ typedef struct guard_file_info {
      * free; else NULL. Finding offsets without a location index them. */
     char *text;
     size_t text_len;
+    /* With stop_at_block: the inspection ended at a block verdict before
+     * the worker had finished. */
+    bool stopped_at_block;
 } guard_file_info;
 
 /* Inspects the file at `path` ("-" is not accepted: use guard_file_scan_fd).

@@ -67,6 +67,7 @@ typedef struct gf_ctx {
     bool keep_text; /* hand the plain block back (guard_file_options) */
     void (*on_text)(void *arg, const char *location, const char *text, size_t len);
     void *on_text_arg;
+    bool stop_at_block; /* guard_file_options */
     size_t kept_len; /* > 0: c->seg holds the plain block, kept */
     /* totals */
     uint64_t text_bytes, invalid, dropped;
@@ -586,7 +587,7 @@ static size_t max_payload(int type)
     }
 }
 
-typedef enum { WK_DONE, WK_CRASH, WK_BADFRAME, WK_TIMEOUT, WK_FATAL } wk_end;
+typedef enum { WK_DONE, WK_CRASH, WK_BADFRAME, WK_TIMEOUT, WK_FATAL, WK_STOPPED } wk_end;
 
 /* Handles one frame. Returns 0, 1 at Z, -1 when malformed, -2 on a fatal
  * error of the caller's own. */
@@ -685,6 +686,11 @@ static wk_end read_frames(gf_ctx *c, gf_worker *w, char *fail_msg, size_t fail_c
             return WK_BADFRAME;
         if (k == -2)
             return WK_FATAL;
+        /* a whole segment or a finding merged into a block: nothing the
+         * worker still has to say can weaken it (stop_at_block) */
+        if (c->stop_at_block && c->r && !c->in_seg && c->r->verdict == GUARD_BLOCK &&
+            (type == EXP_END || type == EXP_FIND))
+            return WK_STOPPED;
     }
 }
 
@@ -728,6 +734,11 @@ static guard_err run_worker(gf_ctx *c, const char *exe, int in_fd, uint64_t offs
         goto out;
     end = read_frames(c, &w, NULL, 0);
     status = reap(&w, end != WK_DONE);
+    if (end == WK_STOPPED) {
+        if (c->info)
+            c->info->stopped_at_block = true;
+        goto out;
+    }
     if (end == WK_FATAL) {
         rc = c->err->code ? c->err->code : GUARD_ENOMEM;
         goto out;
@@ -794,6 +805,7 @@ static guard_err ctx_open(gf_ctx *c, guard_scanner *s, guard_ruleset *rs,
     c->keep_text = opt && opt->keep_text && info;
     c->on_text = opt ? opt->on_text : NULL;
     c->on_text_arg = opt ? opt->on_text_arg : NULL;
+    c->stop_at_block = opt && opt->stop_at_block;
     c->err = err ? err : &c->own_err;
     if (info) {
         memset(info, 0, sizeof *info);

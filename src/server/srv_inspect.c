@@ -125,7 +125,8 @@ static json_t *scan(insp_thread *t, int fd, const store_upload *up, guard_scope 
 {
     srv *s = t->in->srv;
     guard_ruleset *rs = guard_engine_acquire(s->engine);
-    guard_file_options opt = {.name = up->filename, .scope = scope};
+    /* a marked page is refused at its header, without its full OCR */
+    guard_file_options opt = {.name = up->filename, .scope = scope, .stop_at_block = true};
     guard_file_info info = {0};
     guard_result *res = NULL;
     guard_error gerr = {0};
