@@ -68,7 +68,7 @@ typedef struct gf_ctx {
     void (*on_text)(void *arg, const char *location, const char *text, size_t len);
     void *on_text_arg;
     bool stop_at_block; /* guard_file_options */
-    size_t kept_len; /* > 0: c->seg holds the plain block, kept */
+    size_t kept_len;    /* > 0: c->seg holds the plain block, kept */
     /* totals */
     uint64_t text_bytes, invalid, dropped;
     bool any_text, any_partial, root_whole, fatal;
