@@ -42,6 +42,17 @@ extern "C" {
  * without touching anything. */
 int guard_file_worker_dispatch(int argc, char **argv);
 
+/* Workers started before their file (issue 15: a worker's start — exec,
+ * ~120 libraries, libmagic, Tesseract's models — off the critical path).
+ * A pool keeps one waiting worker for images (Tesseract's page engine
+ * loaded) and one for everything else (libmagic only), each started after
+ * the previous file of its kind was answered. A file still gets a process
+ * of its own, sandboxed once it has the file, exactly like a spawned one.
+ * Not thread-safe: one pool per thread. */
+typedef struct guard_file_pool guard_file_pool;
+guard_err guard_file_pool_new(const char *worker_path, guard_file_pool **out, guard_error *err);
+void guard_file_pool_free(guard_file_pool *p); /* ends the waiting workers */
+
 typedef struct guard_file_options {
     /* The file's name as the user knows it (for the location prefix and the
      * extension check); NULL: the path's base name or "-". */
@@ -67,6 +78,8 @@ typedef struct guard_file_options {
      * guard_file_info.stopped_at_block says so. A tool that reports every
      * finding leaves it false. */
     bool stop_at_block;
+    /* Take the worker from this pool (NULL: start one per file). */
+    guard_file_pool *pool;
 } guard_file_options;
 
 /* Facts about what was inspected, beyond the findings. */

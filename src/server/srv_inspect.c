@@ -63,6 +63,7 @@ typedef struct insp_thread {
     srv_inspector *in;
     store *st;
     guard_scanner *sc;
+    guard_file_pool *pool; /* this thread's waiting workers (NULL: none) */
 } insp_thread;
 
 void srv_inspect_push(srv_inspector *in, const char *upload_id)
@@ -126,7 +127,8 @@ static json_t *scan(insp_thread *t, int fd, const store_upload *up, guard_scope 
     srv *s = t->in->srv;
     guard_ruleset *rs = guard_engine_acquire(s->engine);
     /* a marked page is refused at its header, without its full OCR */
-    guard_file_options opt = {.name = up->filename, .scope = scope, .stop_at_block = true};
+    guard_file_options opt = {
+        .name = up->filename, .scope = scope, .stop_at_block = true, .pool = t->pool};
     guard_file_info info = {0};
     guard_result *res = NULL;
     guard_error gerr = {0};
@@ -623,6 +625,7 @@ static void *insp_main(void *arg)
     }
     store_close(t->st);
     guard_scanner_free(t->sc);
+    guard_file_pool_free(t->pool);
     free(t);
     return NULL;
 }
@@ -653,12 +656,16 @@ srv_inspector *srv_inspect_start(srv *s)
         if (!t)
             goto fail;
         t->in = in;
+        /* without a pool (it cannot start) every file starts its worker */
+        if (guard_file_pool_new(NULL, &t->pool, &gerr))
+            SRV_WARN("inspect", "thread %d: no waiting workers: %s", i, gerr.message);
         if (store_open(&so, &t->st, &msg) || guard_scanner_new(&t->sc, &gerr) ||
             pthread_create(&in->th[i], NULL, insp_main, t)) {
             SRV_ERROR("inspect", "thread %d: %s", i, msg ? msg : "cannot start");
             free(msg);
             store_close(t->st);
             guard_scanner_free(t->sc);
+            guard_file_pool_free(t->pool);
             free(t);
             goto fail;
         }
