@@ -310,8 +310,8 @@ static int receive_job(char *buf, size_t cap, char *args[3])
 {
     char cbuf[CMSG_SPACE(sizeof(int))];
     struct iovec iov = {buf, cap - 1};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-                        .msg_controllen = sizeof cbuf};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
     struct cmsghdr *cm;
     ssize_t n;
     int fd = -1;

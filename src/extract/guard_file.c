@@ -68,10 +68,10 @@ typedef struct gf_ctx {
     bool keep_text; /* hand the plain block back (guard_file_options) */
     void (*on_text)(void *arg, const char *location, const char *text, size_t len);
     void *on_text_arg;
-    bool stop_at_block; /* guard_file_options */
+    bool stop_at_block;    /* guard_file_options */
     guard_file_pool *pool; /* guard_file_options */
     bool wants_ocr;        /* the head says image: the pool's OCR-ready worker */
-    size_t kept_len;    /* > 0: c->seg holds the plain block, kept */
+    size_t kept_len;       /* > 0: c->seg holds the plain block, kept */
     /* totals */
     uint64_t text_bytes, invalid, dropped;
     bool any_text, any_partial, root_whole, fatal;
@@ -876,10 +876,10 @@ static int spare_take(guard_file_pool *p, int kind, gf_worker *w, const guard_li
 /* Image formats by their first bytes: the file will need OCR. */
 static bool head_is_image(const unsigned char *h, size_t n)
 {
-    return (n >= 3 && h[0] == 0xFF && h[1] == 0xD8 && h[2] == 0xFF) ||     /* JPEG */
-           (n >= 8 && !memcmp(h, "\x89PNG\r\n\x1a\n", 8)) ||              /* PNG */
+    return (n >= 3 && h[0] == 0xFF && h[1] == 0xD8 && h[2] == 0xFF) ||        /* JPEG */
+           (n >= 8 && !memcmp(h, "\x89PNG\r\n\x1a\n", 8)) ||                  /* PNG */
            (n >= 12 && !memcmp(h, "RIFF", 4) && !memcmp(h + 8, "WEBP", 4)) || /* WebP */
-           (n >= 4 && (!memcmp(h, "II*\0", 4) || !memcmp(h, "MM\0*", 4))) || /* TIFF */
+           (n >= 4 && (!memcmp(h, "II*\0", 4) || !memcmp(h, "MM\0*", 4))) ||  /* TIFF */
            (n >= 6 && (!memcmp(h, "GIF87a", 6) || !memcmp(h, "GIF89a", 6))) ||
            (n >= 2 && h[0] == 'B' && h[1] == 'M');
 }
@@ -903,8 +903,8 @@ static guard_err run_worker(gf_ctx *c, const char *exe, int in_fd, uint64_t offs
         w.deadline.tv_sec++;
         w.deadline.tv_nsec -= 1000000000;
     }
-    if (!c->pool || spare_take(c->pool, c->wants_ocr ? SPARE_OCR : SPARE_PLAIN, &w, c->lim,
-                               c->root, in_fd, offset)) {
+    if (!c->pool || spare_take(c->pool, c->wants_ocr ? SPARE_OCR : SPARE_PLAIN, &w, c->lim, c->root,
+                               in_fd, offset)) {
         rc = spawn(&w, exe, "scan", c->lim, c->root, in_fd, offset, -1, c->err);
         if (rc)
             goto out;
