@@ -7,11 +7,16 @@
 //  - the officer opens the alert: a "涉及的文件" section names the file
 //    with its type and size; "查看识别出的文字" shows the text read in it,
 //    part by part, and the viewing is audited (file.text);
+//  - a PDF sent to the group shows its first page above its file card (the
+//    server renders it in the sandboxed worker);
 //  - both languages; desktop and 390×844 phone screenshots; no English in
 //    the Chinese section.
 //
 // usage: node filetext.mjs CORDON_EXE WEB_DIST_DIR WEB_SOURCE_DIR SHOTS_DIR
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { setup, expectTrue, englishWords, visibleText, PW } from './harness.mjs';
 
 const h = await setup('filetext', process.argv.slice(2));
@@ -53,6 +58,26 @@ expectTrue(refused.error?.code === 'attachment_blocked', JSON.stringify(refused)
 const alerts = await call('GET', `/alerts?conversation_id=${conv.id}`, undefined, os_.token);
 const alert = alerts.alerts.find((a) => a.findings.some((f) => f.file?.id === up.file_id));
 expectTrue(alert, JSON.stringify(alerts));
+
+// a clean one-page PDF with a red band and a title, sent to the group
+const pdfPath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-ft-')), 'report.pdf');
+const gen = spawnSync('/usr/bin/python3', ['-c', `
+import cairo, sys
+s = cairo.PDFSurface(sys.argv[1], 595, 842)
+cr = cairo.Context(s)
+cr.set_source_rgb(0.8, 0, 0); cr.rectangle(0, 0, 595, 160); cr.fill()
+cr.set_source_rgb(0, 0, 0); cr.select_font_face('WenQuanYi Zen Hei'); cr.set_font_size(28)
+cr.move_to(72, 260); cr.show_text('季度工作报告')
+cr.set_font_size(14)
+for i in range(20):
+    cr.move_to(72, 320 + 22 * i); cr.show_text('各项工作按计划推进，进展顺利。')
+cr.show_page(); s.finish()
+`, pdfPath], { encoding: 'utf8' });
+expectTrue(gen.status === 0, gen.stderr);
+const pdfUp = await upload(as.token, conv.id, fs.readFileSync(pdfPath), '季度报告.pdf');
+expectTrue(pdfUp.state === 'ready', JSON.stringify(pdfUp));
+const pdfMsg = await call('POST', `/conversations/${conv.id}/messages`, { client_id: 'ft2', text: '季度报告', attachments: [pdfUp.file_id] }, as.token);
+expectTrue(pdfMsg.message.attachments[0].thumbnail === true, JSON.stringify(pdfMsg.message.attachments));
 
 const browser = await h.launch();
 const errors = [];
@@ -102,6 +127,24 @@ for (const [lang, viewport, tag] of [['zh', DESKTOP, 'desktop'], ['zh', PHONE, '
       expectTrue((await file.innerText()).includes('Show the text read in it') === false && shown.includes('audit log'), 'English words');
     }
     await O.context().close();
+  });
+}
+
+for (const [lang, viewport, tag] of [['zh', DESKTOP, 'desktop'], ['zh', PHONE, 'phone'], ['en', PHONE, 'phone']]) {
+  await test(`${lang} ${tag}: a PDF's first page above its card`, async () => {
+    const B = await newPage(`bob-${lang}-${tag}`, viewport, lang);
+    await login(B, 'bob');
+    await B.goto(`${base}/#/chat/${conv.id}`);
+    const card = B.locator(`[data-testid=att-file][data-file-id="${pdfUp.file_id}"]`);
+    await card.waitFor();
+    const img = card.locator('[data-testid=att-preview]');
+    await img.waitFor();
+    await B.waitForFunction((el) => el.complete && el.naturalWidth > 0, await img.elementHandle());
+    const w = await img.evaluate((el) => el.naturalWidth);
+    expectTrue(w > 100 && w <= 320, `preview width ${w}`);
+    await card.scrollIntoViewIfNeeded();
+    await shot(B, `${lang}-${tag}-pdf-preview`);
+    await B.context().close();
   });
 }
 
