@@ -613,9 +613,11 @@ typedef enum store_maintenance {
 
 typedef struct store_options {
     int version;                   /* 1 */
-    const char *backend;           /* "sqlite" (default) */
+    const char *backend;           /* "sqlite" or "postgresql"; NULL: chosen by path
+                                      (store_backend_for) */
     const char *path;              /* SQLite: the database file, created (mode 0600) when missing;
-                                      its directory must exist. PostgreSQL later: a conninfo */
+                                      its directory must exist. PostgreSQL: a libpq connection
+                                      URL, postgresql://user@host:port/db (docs/DEPLOY.md) */
     int busy_timeout_ms;           /* default 5000 */
     bool read_only;                /* no migrations, writes fail with STORE_READONLY */
     bool synchronous_normal;       /* false (default): fsync at every commit, so whatever the
@@ -626,6 +628,15 @@ typedef struct store_options {
 
 /* The file name of the database inside a data directory: "cordon.db". */
 #define STORE_DB_FILE "cordon.db"
+
+/* The backend a store path names when store_options.backend is NULL:
+ * "postgresql" for a postgresql:// or postgres:// URL, else "sqlite". */
+const char *store_backend_for(const char *path);
+
+/* A store path fit for logs and messages: a connection URL's password
+ * (user:PASSWORD@, password=...) replaced by "***"; a file path as it is.
+ * Writes at most cap bytes (NUL included) into out and returns out. */
+char *store_path_redacted(const char *path, char *out, size_t cap);
 
 /* Opens a handle and brings the schema up to date (migrations, each in its
  * own transaction; docs/STORE.md). On success *out is the handle, to be

@@ -3,6 +3,7 @@
  * the early-warning counts: the spread of a forward tree, the containment
  * state machine (quarantine, restore, remove; what is erased and what is
  * kept), atomicity inside store_tx, alert counts and statistics by day.
+ * Run on SQLite and on PostgreSQL (test_backend.h).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,15 +13,15 @@
 #include <cmocka.h>
 
 #include "store/store.h"
+#include "test_backend.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 typedef struct fx {
-    char dir[64], path[96];
+    char dir[64], path[1100];
     store *s;
     int64_t a, b, c, g1, g2, g3;
 } fx;
@@ -72,9 +73,7 @@ static int setup(void **state)
     fx *f = calloc(1, sizeof *f);
     store_options o = {.version = 1};
 
-    snprintf(f->dir, sizeof f->dir, "/tmp/cordon-trace-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/cordon.db", f->dir);
+    tb_fresh(f->dir, sizeof f->dir, f->path, sizeof f->path);
     o.path = f->path;
     assert_int_equal(store_open(&o, &f->s, NULL), STORE_OK);
     f->a = add_user(f->s, "a");
@@ -99,20 +98,16 @@ static int teardown(void **state)
     return 0;
 }
 
-/* The text of message id as stored, straight from the file ("" for NULL). */
+/* The text of message id as stored, straight from the database ("" for
+ * NULL); sql has one placeholder "?" for the id. */
 static void raw(fx *f, const char *sql, int64_t id, char *out, size_t cap)
 {
-    sqlite3 *db;
-    sqlite3_stmt *st;
+    char q[256];
+    const char *at = strchr(sql, '?');
 
-    out[0] = 0;
-    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    sqlite3_bind_int64(st, 1, id);
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-        snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    assert_non_null(at);
+    snprintf(q, sizeof q, "%.*s%lld%s", (int)(at - sql), sql, (long long)id, at + 1);
+    tb_sql_text(f->path, q, out, cap);
 }
 
 static void test_spread(void **state)
@@ -355,7 +350,7 @@ static void test_alert_counts_and_stats(void **state)
     assert_int_equal(store_alert_stats(f->s, d0, d0 + 400 * day, 0, &st), STORE_INVAL);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_spread, setup, teardown),
@@ -363,5 +358,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_contain_recalled_and_tx, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alert_counts_and_stats, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    tb_init(argc, argv, "store_trace");
+    return cmocka_run_group_tests_name(
+        tb_is_pg() ? "store trace on postgresql" : "store trace on sqlite", tests, NULL, NULL);
 }
