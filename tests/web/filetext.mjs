@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { setup, expectTrue, englishWords, visibleText, PW } from './harness.mjs';
+import { setup, expectTrue, englishWords, visibleText, PW, DESKTOP, PHONE } from './harness.mjs';
 
 const h = await setup('filetext', process.argv.slice(2));
 const { call, mkUser, test, log, SHOTS, base } = h;
@@ -80,26 +80,9 @@ const pdfMsg = await call('POST', `/conversations/${conv.id}/messages`, { client
 expectTrue(pdfMsg.message.attachments[0].thumbnail === true, JSON.stringify(pdfMsg.message.attachments));
 
 const browser = await h.launch();
-const errors = [];
-async function newPage(name, viewport, lang) {
-  const phone = viewport.width < 500;
-  const ctx = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', isMobile: phone, hasTouch: phone });
-  if (lang === 'en') await ctx.addInitScript(() => localStorage.setItem('cordon.lang', 'en'));
-  const page = await ctx.newPage();
-  page.setDefaultTimeout(15000);
-  page.on('pageerror', (e) => errors.push(`${name}: ${e.message}`));
-  return page;
-}
-async function login(page, user) {
-  await page.goto(base + '/');
-  await page.locator('#login-id').fill(user);
-  await page.locator('#login-pw').fill(PW);
-  await page.locator('button[type=submit]').click();
-  await page.locator('.tabs, [data-testid=conv-list], nav').first().waitFor();
-}
+const newPage = (name, viewport, lang) => h.newPage(name, { viewport, lang, touch: viewport.width < 500, timeout: 15000 });
+const login = (page, user) => h.signIn(page, user);
 const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
 
 for (const [lang, viewport, tag] of [['zh', DESKTOP, 'desktop'], ['zh', PHONE, 'phone'], ['en', DESKTOP, 'desktop'], ['en', PHONE, 'phone']]) {
   await test(`${lang} ${tag}: the alert names the file; its text is shown on request`, async () => {
@@ -155,7 +138,7 @@ await test('each viewing is audited (file.text)', async () => {
 });
 
 await test('no page errors', async () => {
-  expectTrue(errors.length === 0, errors.join('\n'));
+  expectTrue(h.errors.length === 0, h.errors.join('\n'));
 });
 log('done');
 await h.finish();
