@@ -26,7 +26,9 @@ const { Api, Ws, conversation, history, send, bootstrapAdmin, makeUser } = requi
 const { Server, sleep, ROOT, SLOW } = require('../lib/server.js');
 const { Redis } = require('../lib/redis.js');
 
-const PG = process.env.CORDON_TEST_PG;
+// run-pg.sh exports the cluster as CORDON_TEST_STORE_PG; CORDON_TEST_PG when
+// scripts/test.sh started it.
+const PG = process.env.CORDON_TEST_PG || process.env.CORDON_TEST_STORE_PG;
 // Both nodes on one database: not the per-server databases the harness
 // makes when run-pg.sh runs the other files on PostgreSQL.
 delete process.env.CORDON_TEST_STORE_PG;
