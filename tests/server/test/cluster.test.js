@@ -8,8 +8,11 @@
 //   - a message sent on node A is in node B's history at once;
 //   - Redis shut down for a few seconds and started again loses nothing:
 //     the nodes' sockets resync and history holds every message;
-//   - a reminder fires once with two nodes up, and again after the lease
-//     holder is killed (kill -9): the other node takes over the timers;
+//   - a reminder fires once with two nodes up;
+//   - an upload started on node A finishes on node B (blob_dir shared);
+//   - the lease holder killed (kill -9) during a send loop: no acknowledged
+//     message lost, its clients reconnect to the other node and re-read,
+//     and the other node takes over the timers;
 //   - a policy saved on A is in force on B;
 //   - a session ended on A closes its socket on B.
 //
@@ -25,6 +28,7 @@ const { spawnSync } = require('node:child_process');
 const { Api, Ws, conversation, history, send, bootstrapAdmin, makeUser } = require('../lib/client.js');
 const { Server, sleep, ROOT, SLOW } = require('../lib/server.js');
 const { Redis } = require('../lib/redis.js');
+const { TUS, b64 } = require('../lib/uploads.js');
 
 // run-pg.sh exports the cluster as CORDON_TEST_STORE_PG; CORDON_TEST_PG when
 // scripts/test.sh started it.
@@ -80,7 +84,8 @@ before(async () => {
   c.shared = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-shared-'));
   c.policy = path.join(c.shared, 'policy.yaml');
   fs.writeFileSync(c.policy, DEFAULT);
-  const config = (name) => ({ store: c.db.url, bus: c.redis.url, node_name: name, metrics_listen: '127.0.0.1:0' });
+  const config = (name) => ({ store: c.db.url, bus: c.redis.url, node_name: name, metrics_listen: '127.0.0.1:0',
+    blob_dir: path.join(c.shared, 'blobs') });
   c.A = await Server.start({ config: config('a'), policy: c.policy });
   c.admin = await bootstrapAdmin(c.A);
   // B finds the admin in the shared store: no bootstrap there
@@ -188,13 +193,71 @@ test('a session ended on A closes its socket on B', { skip }, async () => {
   assert.equal(closed.code, 4001);
 });
 
-test('the lease holder killed: the other node fires the timers', { skip }, async () => {
+test('an upload started on node A finishes on node B', { skip }, async () => {
+  const conv = await conversation(c.a, [c.b], { title: 'upload across nodes' });
+  const bytes = Buffer.from('Quarterly figures, nothing sensitive.\n'.repeat(4000));
+  const half = 64 * 1024;
+  const created = await c.a.req('POST', '/uploads', undefined, {
+    headers: { ...TUS, 'Upload-Length': String(bytes.length), 'Upload-Metadata': `filename ${b64('figures.txt')},conversation_id ${b64(conv.id)}` },
+  });
+  assert.equal(created.status, 201, created.text);
+  const id = created.headers.get('location').split('/').pop();
+  const patch = (api, from, to) => api.req('PATCH', `/uploads/${id}`, undefined, {
+    raw: bytes.subarray(from, to), headers: { ...TUS, 'Content-Type': 'application/offset+octet-stream', 'Upload-Offset': String(from) },
+  });
+  assert.equal((await patch(c.a, 0, half)).status, 204);
+  const onB = on(c.B, c.a);
+  const head = await onB.req('HEAD', `/uploads/${id}`, undefined, { headers: TUS });
+  assert.equal(head.status, 200, head.text);
+  assert.equal(head.headers.get('upload-offset'), String(half), 'node B knows the offset');
+  const rest = await patch(onB, half, bytes.length);
+  assert.equal(rest.status, 204, rest.text);
+  const up = await until(async () => {
+    const r = await onB.get(`/uploads/${id}`);
+    return r.body.state !== 'uploading' && r.body.state !== 'inspecting' && r.body;
+  }, 60000, 'inspected');
+  assert.equal(up.state, 'ready', JSON.stringify(up));
+  const sent = await onB.post(`/conversations/${conv.id}/messages`, { client_id: `up-${process.pid}`, text: 'the figures', attachments: [up.file_id] });
+  assert.equal(sent.status, 201, sent.text);
+  const got = await fetch(`${c.A.base}/api/v1/files/${up.file_id}`, { headers: { Authorization: `Bearer ${c.b.token}` } });
+  assert.equal(got.status, 200);
+  assert.ok(Buffer.from(await got.arrayBuffer()).equals(bytes), 'node A serves the bytes B finished');
+});
+
+test('the lease holder killed during a send loop: nothing acknowledged lost, clients move, timers go on', { skip }, async () => {
   const leaderIsA = (await metric(c.A, 'cordon_bus_leader')) === 1;
   const [dead, alive] = leaderIsA ? [c.A, c.B] : [c.B, c.A];
-  await dead.kill9();
   const conv = await conversation(on(alive, c.a), [c.b], { title: 'failover' });
+  const sockDead = await Ws.open(on(dead, c.b));
+  const acked = [];
+  let stop = false;
+  const loop = (async () => {
+    for (let i = 0; !stop; i++) {
+      const r = await send(on(dead, c.a), conv.id, `loop ${i}`).catch(() => null);
+      if (r && r.status === 201) acked.push(r.body.message.id);
+      else if (!r) break; // the node is gone
+    }
+  })();
+  await sleep(1500);
+  await dead.kill9();
+  stop = true;
+  await loop;
+  assert.ok(acked.length > 0, 'some sends were acknowledged before the kill');
+  await sockDead.closed;
+  // the client reconnects to the other node and re-reads
   const sock = await Ws.open(on(alive, c.b));
   try {
+    const ids = new Set();
+    for (let before = ''; ;) {
+      const h = await on(alive, c.b).get(`/conversations/${conv.id}/messages${before}`);
+      assert.equal(h.status, 200, h.text);
+      for (const m of h.body.messages) ids.add(m.id);
+      if (!h.body.messages.length || !h.body.next_before) break;
+      before = `?before=${h.body.next_before}`;
+    }
+    const lost = acked.filter((id) => !ids.has(id));
+    assert.deepEqual(lost, [], `${acked.length} acknowledged, every one in history on the other node`);
+
     const t0 = Date.now();
     const rem = (await on(alive, c.a).ok('POST', `/conversations/${conv.id}/reminders`,
       { text: 'after failover', at: Date.now() + 1000, target: 'members', member_ids: [c.b.user.id] }, 201)).reminder;
