@@ -16,9 +16,12 @@
 //   - a policy saved on A is in force on B;
 //   - a session ended on A closes its socket on B.
 //
-// Needs PostgreSQL: CORDON_TEST_PG names a cluster (scripts/test.sh and
-// tests/server/run-pg.sh start one with scripts/pg-test-server.sh). Without
-// it the file is reported as skipped — never as passed.
+// Needs PostgreSQL: run by tests/server/run-pg.sh (meson test
+// `server-cluster`), which names a PostgreSQL cluster in
+// CORDON_TEST_STORE_PG — scripts/test.sh's, or one it starts with
+// scripts/pg-test-server.sh. Elsewhere (the plain `server` suite, even with
+// CORDON_TEST_PG set) its tests are reported as skipped, never as passed:
+// it runs once per CI run, in `server-cluster`.
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -30,9 +33,7 @@ const { Server, sleep, ROOT, SLOW } = require('../lib/server.js');
 const { Redis } = require('../lib/redis.js');
 const { TUS, b64 } = require('../lib/uploads.js');
 
-// run-pg.sh exports the cluster as CORDON_TEST_STORE_PG; CORDON_TEST_PG when
-// scripts/test.sh started it.
-const PG = process.env.CORDON_TEST_PG || process.env.CORDON_TEST_STORE_PG;
+const PG = process.env.CORDON_TEST_STORE_PG;
 // Both nodes on one database: not the per-server databases the harness
 // makes when run-pg.sh runs the other files on PostgreSQL.
 delete process.env.CORDON_TEST_STORE_PG;
@@ -42,14 +43,14 @@ const BLOCKING = DEFAULT.replace(/^name: default$/m, 'name: cluster-saved')
   .replace(/(id: commercial-marking[\s\S]*?action: )confirm/, '$1block');
 const COMMERCIAL = '核心商密\n新产品定价策略（草案）';
 
-// A fresh database on the cluster CORDON_TEST_PG names.
+// A fresh database on that cluster, for both nodes.
 function database() {
   const name = `cordon_cluster_${process.pid}`;
   const r = spawnSync('psql', [PG, '-v', 'ON_ERROR_STOP=1', '-q', '-c', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`,
     '-c', `CREATE DATABASE ${name}`], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`psql: ${r.stderr}`);
   const m = /^(postgres(?:ql)?:\/\/[^/]*\/)([^?]*)(.*)$/.exec(PG);
-  if (!m) throw new Error(`CORDON_TEST_PG: not a postgresql:// URL: ${PG}`);
+  if (!m) throw new Error(`CORDON_TEST_STORE_PG: not a postgresql:// URL: ${PG}`);
   return { name, url: m[1] + name + m[3] };
 }
 
@@ -74,7 +75,7 @@ async function metric(srv, series) {
   return l ? Number(l.slice(series.length + 1)) : NaN;
 }
 
-const skip = PG ? false : 'needs PostgreSQL: set CORDON_TEST_PG (two nodes share one store)';
+const skip = PG ? false : 'two nodes need PostgreSQL: run by tests/server/run-pg.sh (meson test server-cluster)';
 const c = {};
 
 before(async () => {
