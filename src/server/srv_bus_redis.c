@@ -109,6 +109,7 @@ struct srv_bus_redis {
     size_t n_queued;
     uint64_t seq;    /* last number given */
     uint64_t sent_q; /* every number up to this was published or dropped */
+    uint64_t lost_q; /* the last number given to nothing (lose_number) */
     pthread_t pub_th, sub_th;
     bool pub_started, sub_started;
     /* the subscriber thread's own */
@@ -307,8 +308,7 @@ static void lose_number(srv_bus_redis *b)
     pthread_mutex_lock(&b->mu);
     b->seq++;
     atomic_fetch_add(&b->dropped, 1);
-    if (!b->head)
-        b->sent_q = b->seq;
+    b->lost_q = b->seq; /* the heartbeat tells once what is queued before it went */
     pthread_mutex_unlock(&b->mu);
 }
 
@@ -456,6 +456,11 @@ static void *pub_main(void *arg)
             b->sent_q = last_q;
         if (c && now >= next_hb) {
             uint64_t q = b->sent_q;
+
+            /* A number lost after everything still queued is settled too:
+             * the heartbeat names it, so a last event lost is noticed. */
+            if (b->lost_q > q && (!b->head || b->head->q > b->lost_q))
+                q = b->lost_q;
 
             pthread_mutex_unlock(&b->mu);
             heartbeat(b, c, q);
