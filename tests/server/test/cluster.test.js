@@ -119,6 +119,9 @@ test('members on different nodes receive every message, both ways; B\'s history 
       const got = s.find((e) => e.type === 'message.new' && e.message.conversation_id === conv.id).map((e) => e.message.text);
       assert.deepEqual(got, Array.from({ length: 20 }, (_, i) => `from A ${i}`), 'every message, in order');
     }
+    // the sender on A hears that its message reached B's sockets (delivered on node B)
+    await sa.waitType('receipt', (e) => e.kind === 'delivered' && e.conversation_id === conv.id &&
+      e.user_ids.includes(c.b.user.id), 10000);
     const r = await send(on(c.B, c.b), conv.id, 'from B');
     assert.equal(r.status, 201, r.text);
     await sa.waitType('message.new', (e) => e.message.text === 'from B');
