@@ -186,6 +186,24 @@ test('a policy saved on A is in force on B', { skip }, async () => {
   await c.admin.req('PUT', '/admin/policy', { text: DEFAULT });
 });
 
+test('officers on either node: a blocked message\'s alert and its acknowledgement reach both', { skip }, async () => {
+  const conv = await conversation(c.a, [c.b], { title: 'alerts' });
+  const offA = await Ws.open(c.admin), offB = await Ws.open(on(c.B, c.admin));
+  try {
+    const r = await send(on(c.B, c.a), conv.id, '机密★1年 会议纪要');
+    assert.equal(r.status, 403, r.text);
+    const evA = await offA.waitType('alert.new', (e) => e.alert.conversation_id === conv.id, 10000);
+    await offB.waitType('alert.new', (e) => e.alert.id === evA.alert.id, 10000);
+    // acknowledged on A (a handler's event, outside the chat bus): B's officer sees it too
+    await c.admin.ok('POST', `/alerts/${evA.alert.id}/ack`, {});
+    await offB.waitType('alert.updated', (e) => e.alert.id === evA.alert.id && e.alert.status === 'acked', 10000);
+    await offA.waitType('alert.updated', (e) => e.alert.id === evA.alert.id, 10000);
+  } finally {
+    await offA.close();
+    await offB.close();
+  }
+});
+
 test('a session ended on A closes its socket on B', { skip }, async () => {
   const r = await fetch(c.A.base + '/api/v1/auth/login', { method: 'POST', headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ login: c.c.login, password: c.c.password }) });
