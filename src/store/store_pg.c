@@ -13,6 +13,7 @@
  */
 #include "store/store_files.h"
 #include "store/store_pg_int.h"
+#include "store/store_work.h"
 
 #include <stdio.h>
 #include <stdlib.h>

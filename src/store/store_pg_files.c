@@ -268,12 +268,11 @@ static int file_get(store *s, const char *id, store_file *out)
     return rc;
 }
 
-/* The owner; or a member who can see a message (not recalled) that
- * delivered it, as chat_view.c rules, and for an external reader only a
- * message inspected with the external scope (fail closed). A
- * burn-after-reading message's pictures are nobody's through here, its
- * sender's included: a reader fetches them in the window after opening it
- * (store_work.h, store_burn_file_visible). */
+/* The owner (not for a burn-after-reading message's pictures: those go
+ * through store_burn_file_visible); or a member who can see a message (not
+ * recalled, not burn) that delivered it, as chat_view.c rules, and for an
+ * external reader only a message inspected with the external scope (fail
+ * closed). */
 static int file_visible(store *s, const char *id, int64_t user_id, store_file *out)
 {
     pg_args a = {0};
@@ -426,8 +425,7 @@ static int in_alert(store *s, const char *id, int64_t *alert_id)
                   &a, alert_id);
 }
 
-/* The messages delivering the file, or its bytes under any file id (the
- * files_hash index of schema 9 makes that one range read). */
+/* The messages delivering the file, or its bytes under any file id. */
 static int file_spread(store *s, const char *id, bool same_content, int limit, store_messages *out)
 {
     pg *q = (pg *)s;
@@ -458,8 +456,8 @@ static int file_spread(store *s, const char *id, bool same_content, int limit, s
     return rc;
 }
 
-/* Every file of these bytes that no message delivers goes with its upload
- * row and its blob references, in one transaction. */
+/* Every file of these bytes that no message delivers, with its upload row
+ * and blob references (an officer's removal of the content). */
 static int file_purge(store *s, const char *hash, store_hashes *gone)
 {
     pg *q = (pg *)s;
@@ -509,14 +507,15 @@ static int file_spread_convs(store *s, const char *id, int64_t since, int64_t *c
     pa_i64(&a, since);
     r = pg_exec((pg *)s, PG_ADHOC,
                 "SELECT count(DISTINCT CASE WHEN m.created_at >= $2 THEN m.conv_id END), "
-                "coalesce(min(m.id), 0), (SELECT count(*) FROM files WHERE id = $1) FROM files f "
+                "min(m.id), (SELECT count(*) FROM files WHERE id = $1) FROM files f "
                 "JOIN message_files mf ON mf.file_id = f.id JOIN messages m ON m.id = "
                 "mf.message_id WHERE f.hash = (SELECT hash FROM files WHERE id = $1)",
                 &a, &rc);
     if (r && PQntuples(r) > 0) {
         *convs = pg_i64(r, 0, 0);
         *first_message = pg_i64(r, 0, 1);
-        rc = pg_i64(r, 0, 2) ? STORE_OK : STORE_NOTFOUND;
+        if (!pg_i64(r, 0, 2))
+            rc = STORE_NOTFOUND;
     }
     PQclear(r);
     return rc;

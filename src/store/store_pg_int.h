@@ -4,8 +4,7 @@
  * audit, settings), store_pg_chat.c (conversations, messages, receipts,
  * alerts), store_pg_trace.c (trace, contain, export, early-warning counts),
  * store_pg_work.c (reminders, burn-after-reading), store_pg_files.c
- * (uploads, files), store_pg_deliver.c (burn images, watermark
- * deliveries) and store_pg_migrate.c (the schema).
+ * (uploads, files) and store_pg_migrate.c (the schema).
  *
  * One handle = one PGconn (libpq), used by one thread at a time. The hot
  * statements are in the table below, prepared once per connection
@@ -376,6 +375,7 @@ int pg_spread_conversations(store *s, int64_t root_id, int64_t since, int64_t *o
 int pg_alert_count(store *s, const store_alert_count_query *q, int64_t *out);
 int pg_alert_stats(store *s, int64_t from, int64_t to, int64_t tz_offset_ms,
                    store_alert_stat_rows *out);
+/* schema version 9: the bulk-personal-data warning, statistics by group */
 int pg_personal_findings(store *s, int64_t user_id, int64_t since, store_personal_rows *out);
 int pg_alert_groups(store *s, int64_t from, int64_t to, store_alert_group_rows *out);
 /* store_pg.c: an audit page row reader (PG_AUDIT_COLS). */
@@ -396,7 +396,7 @@ int pg_burn_destroy(store *s, int64_t msg_id);
 
 /* store_pg_files.c */
 extern const struct store_files_methods pg_files_methods;
-/* store_pg_deliver.c: burn images and watermark deliveries (store_work.h) */
+/* store_pg_work.c: burn images and watermark deliveries (store_work.h) */
 extern const struct store_work_methods pg_work_methods;
 
 #endif

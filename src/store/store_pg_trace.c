@@ -368,6 +368,8 @@ int pg_alert_stats(store *s, int64_t from, int64_t to, int64_t tz_offset_ms,
     return rc;
 }
 
+/* ------------------------------------------ schema 9: personal data, groups */
+
 static int row_personal(pg *q, PGresult *r, int row, void *item)
 {
     store_personal_row *x = item;
@@ -391,9 +393,9 @@ int pg_personal_findings(store *s, int64_t user_id, int64_t since, store_persona
     pa_i64(&a, user_id);
     pa_i64(&a, since);
     pa_i64(&a, STORE_PERSONAL_MAX);
-    /* findings are JSON text written by the program (an array of objects);
-     * anything else counts no finding instead of failing the whole list,
-     * as SQLite's json_each over a non-array yields no "category" */
+    /* findings are canonical JSON written by the store: an array, or an
+     * object that counts as no finding here (as SQLite's json_each of an
+     * object yields no element with a category) */
     rc = pg_list((pg *)s, PG_ADHOC,
                  "SELECT message_id, conv_id, id, n FROM (SELECT a.id, a.message_id, a.conv_id, "
                  "(SELECT count(*) FROM jsonb_array_elements(CASE WHEN jsonb_typeof("
@@ -434,10 +436,10 @@ int pg_alert_groups(store *s, int64_t from, int64_t to, store_alert_group_rows *
     pa_i64(&a, from);
     pa_i64(&a, to);
     pa_i64(&a, STORE_STATS_MAX);
-    /* grouped by c.id too, so the conversation's title and kind may be
-     * selected (PostgreSQL wants them functionally dependent); ties in
-     * the count in the order SQLite's grouping leaves them (NULL first,
-     * text by bytes) */
+    /* grouped by the conversation's key (its title and kind follow it);
+     * ties in the count in the order SQLite's grouping leaves them (NULL
+     * first, text by bytes), so both backends list the same rows at the
+     * limit */
     rc = pg_list((pg *)s, PG_ADHOC,
                  "SELECT u.department, coalesce(a.conv_id, 0), c.title, coalesce(c.kind, 0), "
                  "a.category, count(*) FROM alerts a LEFT JOIN users u ON u.id = a.user_id "
