@@ -476,34 +476,121 @@ static int side_records(pg *q, const store_message_new *m, int64_t id)
     return rc;
 }
 
+/* What a batch moves its conversations on to at its end (CONV_LAST); a
+ * conversation listed here has its row locked by the batch's transaction
+ * (an append to it succeeded outside any savepoint rolled back since). */
+typedef struct conv_last {
+    int64_t conv_id, id, at;
+} conv_last;
+
+typedef struct conv_lasts {
+    conv_last *items;
+    size_t n, cap;
+} conv_lasts;
+
+static int last_note(conv_lasts *l, int64_t conv_id, int64_t id, int64_t at)
+{
+    conv_last *x;
+
+    for (size_t i = 0; i < l->n; i++)
+        if (l->items[i].conv_id == conv_id) {
+            if (id > l->items[i].id) {
+                l->items[i].id = id;
+                l->items[i].at = at;
+            }
+            return STORE_OK;
+        }
+    x = pg_grow((void **)&l->items, &l->n, &l->cap, sizeof *x);
+    if (!x)
+        return STORE_NOMEM;
+    *x = (conv_last){conv_id, id, at};
+    return STORE_OK;
+}
+
 /* Appends one message inside an open write bracket. out is filled from
- * what was stored (no re-read: this is the hot path of group commit). */
-static int append_one(pg *q, const store_message_new *m, store_message *out, bool *dup)
+ * what was stored (no re-read: this is the hot path of group commit).
+ * With lasts (a batch), the conversation's last id is noted there and
+ * moved at the batch's end; without, by the INSERT's own statement. */
+/* $1..$18 of MSG_INSERT / MSG_APPEND. */
+static void msg_args(pg_args *a, const store_message_new *m, int64_t origin, int64_t author,
+                     int depth)
+{
+    memset(a, 0, sizeof *a);
+    pa_i64(a, m->conv_id);
+    pa_i64(a, m->sender_id);
+    pa_text(a, m->client_id);
+    pa_i64(a, m->now);
+    pa_bin(a, m->text ? m->text : "", m->text_len);
+    pa_bool(a, m->masked);
+    pa_text(a, m->verdict);
+    pa_text(a, m->justification);
+    pa_id(a, m->forward_of);
+    pa_id(a, origin);
+    pa_id(a, author);
+    pa_i64(a, depth);
+    pa_bool(a, m->inspected_external);
+    pa_text(a, m->kind ? m->kind : "text");
+    pa_text(a, m->meta);
+    pa_i64(a, m->burn ? STORE_BURN_LIVE : STORE_BURN_NONE);
+    pa_i64(a, m->burn ? m->burn_deadline : 0);
+    pa_text(a, m->inbound_warning);
+}
+
+static int append_one(pg *q, const store_message_new *m, store_message *out, bool *dup,
+                      conv_lasts *lasts)
 {
     store_message src = {0};
     pg_args a = {0};
-    int64_t origin = 0, author = 0, id = 0, external = 0;
+    PGresult *r;
+    int64_t origin = 0, author = 0, id = 0;
     int depth = 0, rc;
-    bool oom = false;
+    bool oom = false, external = false, member = false;
 
     *dup = false;
     if (!m->client_id || !*m->client_id || strlen(m->client_id) > STORE_CLIENT_ID_MAX ||
         !m->verdict || (!m->text && m->text_len) || m->text_len > INT32_MAX)
         return STORE_INVAL;
+    if (lasts && !m->forward_of) {
+        /* the common case in one round trip; on no row, the checks below
+         * tell why (the conversation's row is locked by now) */
+        bool locked = false;
+
+        for (size_t i = 0; i < lasts->n && !locked; i++)
+            locked = lasts->items[i].conv_id == m->conv_id;
+        msg_args(&a, m, 0, 0, 0);
+        pa_bool(&a, m->inspected_internal);
+        r = pg_exec(q, locked ? PG_MSG_APPEND_LOCKED : PG_MSG_APPEND, NULL, &a, &rc);
+        if (r && PQntuples(r) == 1)
+            id = pg_i64(r, 0, 0);
+        PQclear(r);
+        if (rc)
+            return rc;
+        if (id)
+            goto inserted;
+    }
+    memset(&a, 0, sizeof a);
     pa_i64(&a, m->conv_id);
     pa_i64(&a, m->sender_id);
     pa_text(&a, m->client_id);
-    rc = msg_one(q, PG_MSG_BY_CLIENT, &a, out);
-    if (rc != STORE_NOTFOUND) {
-        *dup = rc == STORE_OK;
-        return rc; /* the same send again: what was stored the first time */
+    r = pg_exec(q, PG_APPEND_CHECK, NULL, &a, &rc);
+    if (r && PQntuples(r) == 0)
+        rc = STORE_NOTFOUND; /* no such conversation */
+    else if (r) {
+        external = pg_bool(r, 0, 0);
+        member = !PQgetisnull(r, 0, 1);
+        id = pg_i64(r, 0, 2);
     }
-    rc = lookup_int(q, PG_MEMBER_ROLE, m->conv_id, m->sender_id, 2, NULL);
+    PQclear(r);
     if (rc)
         return rc;
-    rc = lookup_int(q, PG_CONV_LOCK_EXTERNAL, m->conv_id, 0, 1, &external);
-    if (rc)
+    if (id) {
+        /* the same send again: what was stored the first time */
+        rc = msg_get(q, id, out);
+        *dup = rc == STORE_OK;
         return rc;
+    }
+    if (!member)
+        return STORE_NOTFOUND;
     if (m->inspected_internal && external)
         return STORE_CONFLICT; /* inspected for the wrong audience */
     if (m->forward_of) {
@@ -516,31 +603,11 @@ static int append_one(pg *q, const store_message_new *m, store_message *out, boo
         author = src.forward_of ? src.forward_author_id : src.sender_id;
         depth = src.forward_depth + 1;
     }
-    memset(&a, 0, sizeof a);
-    pa_i64(&a, m->conv_id);
-    pa_i64(&a, m->sender_id);
-    pa_text(&a, m->client_id);
-    pa_i64(&a, m->now);
-    pa_bin(&a, m->text ? m->text : "", m->text_len);
-    pa_bool(&a, m->masked);
-    pa_text(&a, m->verdict);
-    pa_text(&a, m->justification);
-    pa_id(&a, m->forward_of);
-    pa_id(&a, origin);
-    pa_id(&a, author);
-    pa_i64(&a, depth);
-    pa_bool(&a, m->inspected_external);
-    pa_text(&a, m->kind ? m->kind : "text");
-    pa_text(&a, m->meta);
-    pa_i64(&a, m->burn ? STORE_BURN_LIVE : STORE_BURN_NONE);
-    pa_i64(&a, m->burn ? m->burn_deadline : 0);
-    pa_text(&a, m->inbound_warning);
-    rc = pg_int(q, PG_MSG_INSERT, NULL, &a, &id);
+    msg_args(&a, m, origin, author, depth);
+    rc = pg_int(q, lasts ? PG_MSG_INSERT : PG_MSG_INSERT_LAST, NULL, &a, &id);
     if (rc)
         goto fail;
-    rc = run_ids(q, PG_CONV_LAST, m->conv_id, id, m->now, 3, NULL);
-    if (rc)
-        goto fail;
+inserted:
     rc = side_records(q, m, id);
     if (!rc && m->n_attachments)
         rc = store_message_files_set(&q->base, id, m->attachments, m->n_attachments);
@@ -593,7 +660,7 @@ int pg_message_append(store *s, const store_message_new *m, store_message *out, 
     rc = pg_begin(q);
     if (rc)
         return rc;
-    rc = append_one(q, m, o, &dup);
+    rc = append_one(q, m, o, &dup, NULL);
     rc = pg_end(q, rc); /* any failure, even NOMEM after the insert, stores nothing */
     if (rc)
         store_message_clear(o);
@@ -603,11 +670,20 @@ int pg_message_append(store *s, const store_message_new *m, store_message *out, 
     return rc;
 }
 
+/* A message whose append is more than its one INSERT (side records, files,
+ * a reminder moved on): it runs in a savepoint of its own in a batch. */
+static bool several_writes(const store_message_new *m)
+{
+    return m->alert || m->audit || m->n_attachments || m->reminder_id;
+}
+
 int pg_message_append_batch(store *s, const store_message_new *m, size_t n, store_message *out,
                             int *rcs, bool *duplicate)
 {
     pg *q = (pg *)s;
     store_message tmp = {0};
+    conv_lasts lasts = {0};
+    bool *failed = NULL;
     int rc;
 
     if (!m || !rcs || q->in_tx)
@@ -619,34 +695,78 @@ int pg_message_append_batch(store *s, const store_message_new *m, size_t n, stor
         if (duplicate)
             duplicate[i] = false;
     }
+    failed = calloc(n ? n : 1, sizeof *failed);
+    if (!failed) {
+        rc = STORE_NOMEM;
+        goto fail;
+    }
+again:
+    lasts.n = 0;
     rc = pg_begin(q);
     if (rc)
         goto fail;
-    /* Each message in its own savepoint: one bad item (not a member, bad
-     * forward) rolls back alone and the rest still commit together. */
+    /* One bad item (not a member, a bad forward) fails alone and the rest
+     * still commit together. Its checks are reads that fail before it
+     * writes anything, so a plain message needs no savepoint: two round
+     * trips (checks, INSERT). A message with several writes gets a
+     * savepoint. Should a plain INSERT itself fail (bad bytes), the
+     * transaction is aborted: it is rolled back and the batch run again
+     * without that item (at most once per item). */
     for (size_t i = 0; i < n && !rc; i++) {
         store_message *o = out ? &out[i] : &tmp;
-        bool dup = false;
-        int r = pg_begin(q);
+        bool dup = false, sp = several_writes(&m[i]);
+        int r;
 
-        if (r) {
-            rc = r;
-            break;
+        if (failed[i])
+            continue;
+        if (sp) {
+            r = pg_begin(q);
+            if (r) {
+                rc = r;
+                break;
+            }
         }
-        r = append_one(q, &m[i], o, &dup);
+        r = append_one(q, &m[i], o, &dup, &lasts);
         rcs[i] = r;
         if (duplicate)
             duplicate[i] = dup;
-        r = pg_end(q, r);
-        if (r && r != rcs[i])
-            rc = r; /* the savepoint itself failed: give up on the batch */
+        if (sp) {
+            r = pg_end(q, r);
+            if (r && r != rcs[i])
+                rc = r; /* the savepoint itself failed: give up on the batch */
+            else if (!rcs[i] && !dup)
+                rc = last_note(&lasts, m[i].conv_id, o->id, m[i].now);
+        } else if (!r && !dup) {
+            rc = last_note(&lasts, m[i].conv_id, o->id, m[i].now);
+        } else if (r && r != STORE_BUSY && r != STORE_IO && r != STORE_CORRUPT &&
+                   PQtransactionStatus(q->conn) == PQTRANS_INERROR) {
+            failed[i] = true;
+            pg_end(q, r); /* rolls the whole transaction back */
+            for (size_t k = 0; k < i; k++) {
+                if (out)
+                    store_message_clear(&out[k]);
+                if (duplicate)
+                    duplicate[k] = false;
+            }
+            goto again;
+        }
         store_message_clear(&tmp);
         /* errors that poison the whole transaction stop the batch */
         if (rcs[i] == STORE_BUSY || rcs[i] == STORE_IO || rcs[i] == STORE_CORRUPT)
             rc = rcs[i];
     }
+    for (size_t i = 0; !rc && i < lasts.n; i++) {
+        pg_args a = {0};
+
+        pa_i64(&a, lasts.items[i].conv_id);
+        pa_i64(&a, lasts.items[i].id);
+        pa_i64(&a, lasts.items[i].at);
+        rc = pg_run(q, PG_CONV_LAST, NULL, &a, NULL);
+    }
     rc = pg_end(q, rc);
 fail:
+    free(failed);
+    free(lasts.items);
     if (rc)
         for (size_t i = 0; i < n; i++) {
             rcs[i] = rc;

@@ -268,9 +268,11 @@ static int file_get(store *s, const char *id, store_file *out)
     return rc;
 }
 
-/* The owner; or a member who can see a message (not recalled) that
- * delivered it, as chat_view.c rules, and for an external reader only a
- * message inspected with the external scope (fail closed). */
+/* The owner (not for a burn-after-reading message's pictures: those go
+ * through store_burn_file_visible); or a member who can see a message (not
+ * recalled, not burn) that delivered it, as chat_view.c rules, and for an
+ * external reader only a message inspected with the external scope (fail
+ * closed). */
 static int file_visible(store *s, const char *id, int64_t user_id, store_file *out)
 {
     pg_args a = {0};
@@ -280,11 +282,13 @@ static int file_visible(store *s, const char *id, int64_t user_id, store_file *o
     pa_text(&a, id);
     pa_i64(&a, user_id);
     rc = pg_one((pg *)s, PG_ADHOC,
-                "SELECT " FILE_COLS " FROM files f WHERE f.id = $1 AND (f.owner_id = $2 OR "
+                "SELECT " FILE_COLS " FROM files f WHERE f.id = $1 AND ((f.owner_id = $2 AND "
+                "NOT EXISTS(SELECT 1 FROM message_files bf JOIN messages bm ON bm.id = "
+                "bf.message_id WHERE bf.file_id = f.id AND bm.burn <> 0)) OR "
                 "EXISTS(SELECT 1 FROM message_files mf JOIN messages m ON m.id = mf.message_id "
                 "JOIN members mm ON mm.conv_id = m.conv_id AND mm.user_id = $2 "
                 "JOIN conversations c ON c.id = m.conv_id "
-                "WHERE mf.file_id = f.id AND m.recalled_at = 0 "
+                "WHERE mf.file_id = f.id AND m.recalled_at = 0 AND m.burn = 0 "
                 "AND (c.shared_history OR m.id > mm.history_from) "
                 "AND (m.scope_external OR NOT (SELECT external FROM users WHERE id = $2))))",
                 &a, row_file, out);
@@ -421,6 +425,102 @@ static int in_alert(store *s, const char *id, int64_t *alert_id)
                   &a, alert_id);
 }
 
+/* The messages delivering the file, or its bytes under any file id. */
+static int file_spread(store *s, const char *id, bool same_content, int limit, store_messages *out)
+{
+    pg *q = (pg *)s;
+    pg_args a = {0};
+    int64_t n = 0;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (!id || limit < 1 || limit > STORE_SPREAD_MAX)
+        return STORE_INVAL;
+    pa_text(&a, id);
+    rc = pg_int(q, PG_ADHOC, "SELECT count(*) FROM files WHERE id = $1", &a, &n);
+    if (!rc && !n)
+        rc = STORE_NOTFOUND;
+    if (rc)
+        return rc;
+    pa_i64(&a, limit);
+    rc = pg_list(q, PG_ADHOC,
+                 same_content
+                     ? "SELECT " PG_MSG_COLS " FROM messages m WHERE m.id IN (SELECT mf.message_id "
+                       "FROM files f JOIN message_files mf ON mf.file_id = f.id WHERE f.hash = "
+                       "(SELECT hash FROM files WHERE id = $1)) ORDER BY m.id LIMIT $2"
+                     : "SELECT " PG_MSG_COLS " FROM messages m WHERE m.id IN (SELECT message_id "
+                       "FROM message_files WHERE file_id = $1) ORDER BY m.id LIMIT $2",
+                 &a, (void **)&out->items, &out->n, sizeof *out->items, pg_row_message);
+    if (rc)
+        store_messages_free(out);
+    return rc;
+}
+
+/* Every file of these bytes that no message delivers, with its upload row
+ * and blob references (an officer's removal of the content). */
+static int file_purge(store *s, const char *hash, store_hashes *gone)
+{
+    pg *q = (pg *)s;
+    store_files fl = {0};
+    pg_args a = {0};
+    int rc;
+
+    memset(gone, 0, sizeof *gone);
+    if (!hash)
+        return STORE_INVAL;
+    rc = pg_begin(q);
+    if (rc)
+        return rc;
+    pa_text(&a, hash);
+    rc = pg_list(q, PG_ADHOC,
+                 "SELECT " FILE_COLS " FROM files f WHERE f.hash = $1 AND NOT EXISTS("
+                 "SELECT 1 FROM message_files mf WHERE mf.file_id = f.id)",
+                 &a, (void **)&fl.items, &fl.n, sizeof *fl.items, row_file);
+    for (size_t i = 0; !rc && i < fl.n; i++) {
+        pg_args f = {0};
+
+        pa_text(&f, fl.items[i].id);
+        rc = pg_run(q, PG_ADHOC, "DELETE FROM uploads WHERE file_id = $1", &f, NULL);
+        if (!rc)
+            rc = pg_run(q, PG_ADHOC, "DELETE FROM files WHERE id = $1", &f, NULL);
+        if (!rc)
+            rc = blob_unref(q, fl.items[i].hash, gone);
+        if (!rc)
+            rc = blob_unref(q, fl.items[i].thumb_hash, gone);
+    }
+    store_files_free(&fl);
+    rc = pg_end(q, rc);
+    if (rc)
+        store_hashes_free(gone);
+    return rc;
+}
+
+static int file_spread_convs(store *s, const char *id, int64_t since, int64_t *convs,
+                             int64_t *first_message)
+{
+    pg_args a = {0};
+    PGresult *r;
+    int rc;
+
+    *convs = *first_message = 0;
+    pa_text(&a, id);
+    pa_i64(&a, since);
+    r = pg_exec((pg *)s, PG_ADHOC,
+                "SELECT count(DISTINCT CASE WHEN m.created_at >= $2 THEN m.conv_id END), "
+                "min(m.id), (SELECT count(*) FROM files WHERE id = $1) FROM files f "
+                "JOIN message_files mf ON mf.file_id = f.id JOIN messages m ON m.id = "
+                "mf.message_id WHERE f.hash = (SELECT hash FROM files WHERE id = $1)",
+                &a, &rc);
+    if (r && PQntuples(r) > 0) {
+        *convs = pg_i64(r, 0, 0);
+        *first_message = pg_i64(r, 0, 1);
+        if (!pg_i64(r, 0, 2))
+            rc = STORE_NOTFOUND;
+    }
+    PQclear(r);
+    return rc;
+}
+
 const store_files_methods pg_files_methods = {
     .version = 1,
     .upload_create = up_create,
@@ -438,4 +538,7 @@ const store_files_methods pg_files_methods = {
     .inspection_get = insp_get,
     .inspection_put = insp_put,
     .file_in_alert = in_alert,
+    .file_spread = file_spread,
+    .file_purge_unlinked = file_purge,
+    .file_spread_conversations = file_spread_convs,
 };

@@ -98,11 +98,8 @@ test('a session revoked by another process (a direct edit of the database) close
   const s2 = await newSession(w.a);
   const ws1 = await Ws.open(w.a);
   const ws2 = await Ws.open(s2);
-  // what `sqlite3 cordon.db "DELETE FROM sessions WHERE id = …"` would do
-  const sqlite = require('node:child_process').spawnSync('python3', ['-c',
-    'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("DELETE FROM sessions WHERE id = ?", (int(sys.argv[2]),)); c.commit(); c.close()',
-    `${w.srv.storeDir}/cordon.db`, String(s2.sessionId)], { encoding: 'utf8' });
-  assert.equal(sqlite.status, 0, sqlite.stderr);
+  // `sqlite3 cordon.db` (or `psql` on a PostgreSQL store) deleting the row
+  w.srv.sql(`DELETE FROM sessions WHERE id = ${Number(s2.sessionId)}`);
   assert.equal((await closedWithin(ws2, SECOND, 'revoked session')).code, 4001);
   await sleep(300);
   assert.equal(ws1.closeInfo, null, 'the other session stays open');

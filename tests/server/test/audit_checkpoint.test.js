@@ -108,11 +108,10 @@ test('a checkpoint at shutdown; a log cut at its end then fails verify (CLI and 
   assert.match(ok.stdout, new RegExp(`checkpoint at seq ${n} verified`));
 
   // delete the last 6 entries and rewrite audit_head to match
-  const db = path.join(w.srv.storeDir, 'cordon.db');
-  const sql = spawnSync('sqlite3', [db,
-    `DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq > ${n - 6};` +
-    `UPDATE audit_head SET seq = ${n - 6}, hash = (SELECT hash FROM audit WHERE seq = ${n - 6});`], { encoding: 'utf8' });
-  assert.equal(sql.status, 0, sql.stderr);
+  // (the append-only trigger out of the way first, as whoever does this can)
+  w.srv.sql((w.srv.storeUrl ? 'ALTER TABLE audit DISABLE TRIGGER USER;' : 'DROP TRIGGER audit_no_delete;') +
+    `DELETE FROM audit WHERE seq > ${n - 6};` +
+    `UPDATE audit_head SET seq = ${n - 6}, hash = (SELECT hash FROM audit WHERE seq = ${n - 6});`);
   const bad = w.srv.cli(['audit', 'verify', '--data', w.srv.storeDir]);
   assert.equal(bad.status, 1, bad.stdout + bad.stderr);
   assert.match(bad.stdout, new RegExp(`log truncated: checkpoint at seq ${n} \\(hash ${last.hash}\\) but the log ends at seq ${n - 6}`));

@@ -48,9 +48,7 @@ const chain = { groups: [], copies: [], files: [] }; // copies[k]: the message i
 let keep = null; // the unrelated file's id and blobs
 
 function sql(query) {
-  const r = spawnSync('sqlite3', [path.join(w.srv.storeDir, 'cordon.db'), query], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout.trim();
+  return w.srv.sql(query); // sqlite3 or psql, whichever holds the server's store
 }
 
 // Every committed blob on disk (blob_local.c: DIR/sha256/xx/HASH).
