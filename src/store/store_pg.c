@@ -330,6 +330,7 @@ void pg_read_user(pg *q, const PGresult *r, int row, int c, store_user *u)
     u->created_at = pg_i64(r, row, c + 13);
     u->updated_at = pg_i64(r, row, c + 14);
     u->phone = pg_text(q, r, row, c + 15);
+    u->department = pg_text(q, r, row, c + 16);
     if (!u->display_name && !q->oom)
         u->display_name = strdup("");
     if (!u->display_name)
@@ -588,6 +589,8 @@ static int pg_user_update(store *s, int64_t id, const store_user_patch *p)
         rc = set_field(q, PG_USER_SET_DISPLAY, id, V(pa_text, p->display_name), p->now, NULL);
     if (!rc && (p->fields & STORE_USER_PHONE))
         rc = set_field(q, PG_USER_SET_PHONE, id, V(pa_text, p->phone), p->now, NULL);
+    if (!rc && (p->fields & STORE_USER_DEPARTMENT))
+        rc = set_field(q, PG_USER_SET_DEPARTMENT, id, V(pa_text, p->department), p->now, NULL);
     if (!rc && (p->fields & STORE_USER_ROLE))
         rc = set_field(q, PG_USER_SET_ROLE, id, V(pa_i64, p->role), p->now, NULL);
     if (!rc && (p->fields & STORE_USER_DISABLED)) {
@@ -1084,6 +1087,8 @@ static const store_methods pg_methods = {
     .spread_members = pg_spread_members,
     .message_export = pg_message_export,
     .audit_covering = pg_audit_covering,
+    .personal_findings = pg_personal_findings,
+    .alert_groups = pg_alert_groups,
 };
 
 /* Notices (e.g. "relation already exists, skipping") are not errors and

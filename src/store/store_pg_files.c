@@ -421,6 +421,111 @@ static int in_alert(store *s, const char *id, int64_t *alert_id)
                   &a, alert_id);
 }
 
+/* The messages delivering the file, or its bytes under any file id
+ * (store_files.h; files_hash, schema 9). */
+static int file_spread(store *s, const char *id, bool same_content, int limit, store_messages *out)
+{
+    pg *q = (pg *)s;
+    pg_args a = {0};
+    int64_t n = 0;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (!id || limit < 1 || limit > STORE_SPREAD_MAX)
+        return STORE_INVAL;
+    pa_text(&a, id);
+    rc = pg_int(q, PG_ADHOC, "SELECT count(*) FROM files WHERE id = $1", &a, &n);
+    if (!rc && !n)
+        rc = STORE_NOTFOUND;
+    if (rc)
+        return rc;
+    pa_i64(&a, limit);
+    rc = pg_list(q, PG_ADHOC,
+                 same_content
+                     ? "SELECT " PG_MSG_COLS " FROM messages m WHERE m.id IN (SELECT mf.message_id "
+                       "FROM files f JOIN message_files mf ON mf.file_id = f.id WHERE f.hash = "
+                       "(SELECT hash FROM files WHERE id = $1)) ORDER BY m.id LIMIT $2"
+                     : "SELECT " PG_MSG_COLS " FROM messages m WHERE m.id IN (SELECT message_id "
+                       "FROM message_files WHERE file_id = $1) ORDER BY m.id LIMIT $2",
+                 &a, (void **)&out->items, &out->n, sizeof *out->items, pg_row_message);
+    if (rc)
+        store_messages_free(out);
+    return rc;
+}
+
+static int file_purge(store *s, const char *hash, store_hashes *gone)
+{
+    pg *q = (pg *)s;
+    store_files fl = {0};
+    pg_args a = {0};
+    int rc;
+
+    memset(gone, 0, sizeof *gone);
+    if (!hash)
+        return STORE_INVAL;
+    rc = pg_begin(q);
+    if (rc)
+        return rc;
+    pa_text(&a, hash);
+    rc = pg_list(q, PG_ADHOC,
+                 "SELECT " FILE_COLS " FROM files f WHERE f.hash = $1 AND NOT EXISTS("
+                 "SELECT 1 FROM message_files mf WHERE mf.file_id = f.id)",
+                 &a, (void **)&fl.items, &fl.n, sizeof *fl.items, row_file);
+    for (size_t i = 0; !rc && i < fl.n; i++) {
+        pg_args f = {0};
+
+        pa_text(&f, fl.items[i].id);
+        rc = pg_run(q, PG_ADHOC, "DELETE FROM uploads WHERE file_id = $1", &f, NULL);
+        if (!rc)
+            rc = pg_run(q, PG_ADHOC, "DELETE FROM files WHERE id = $1", &f, NULL);
+        if (!rc)
+            rc = blob_unref(q, fl.items[i].hash, gone);
+        if (!rc)
+            rc = blob_unref(q, fl.items[i].thumb_hash, gone);
+    }
+    store_files_free(&fl);
+    rc = pg_end(q, rc);
+    if (rc)
+        store_hashes_free(gone);
+    return rc;
+}
+
+static int row_spread_convs(pg *q, PGresult *r, int row, void *item)
+{
+    int64_t *x = item;
+
+    (void)q;
+    x[0] = pg_i64(r, row, 0);
+    x[1] = pg_i64(r, row, 1);
+    x[2] = pg_i64(r, row, 2);
+    return STORE_OK;
+}
+
+static int file_spread_convs(store *s, const char *id, int64_t since, int64_t *convs,
+                             int64_t *first_message)
+{
+    pg_args a = {0};
+    int64_t x[3] = {0};
+    int rc;
+
+    *convs = *first_message = 0;
+    pa_text(&a, id);
+    pa_i64(&a, since);
+    rc = pg_one((pg *)s, PG_ADHOC,
+                "SELECT count(DISTINCT CASE WHEN m.created_at >= $2 THEN m.conv_id END), "
+                "coalesce(min(m.id), 0), (SELECT count(*) FROM files WHERE id = $1) FROM files f "
+                "JOIN message_files mf ON mf.file_id = f.id JOIN messages m ON m.id = "
+                "mf.message_id WHERE f.hash = (SELECT hash FROM files WHERE id = $1)",
+                &a, row_spread_convs, x);
+    if (rc)
+        return rc;
+    if (!x[2])
+        return STORE_NOTFOUND;
+    *convs = x[0];
+    *first_message = x[1];
+    return STORE_OK;
+}
+
 const store_files_methods pg_files_methods = {
     .version = 1,
     .upload_create = up_create,
@@ -438,4 +543,7 @@ const store_files_methods pg_files_methods = {
     .inspection_get = insp_get,
     .inspection_put = insp_put,
     .file_in_alert = in_alert,
+    .file_spread = file_spread,
+    .file_purge_unlinked = file_purge,
+    .file_spread_conversations = file_spread_convs,
 };

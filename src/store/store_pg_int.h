@@ -24,8 +24,8 @@
 #define PG_USER_COLS                                                                               \
     "u.id, u.login, u.display_name, u.role, u.external, u.disabled, u.must_change_password, "      \
     "u.password_hash, u.totp_secret, u.totp_enabled, u.totp_last_step, u.failed_logins, "          \
-    "u.locked_until, u.created_at, u.updated_at, u.phone"
-#define PG_USER_NCOLS 16
+    "u.locked_until, u.created_at, u.updated_at, u.phone, u.department"
+#define PG_USER_NCOLS 17
 
 #define PG_SESS_COLS                                                                               \
     "s.id, s.user_id, s.token_hash, s.created_at, s.last_seen_at, s.expires_at, s.user_agent, "    \
@@ -78,6 +78,7 @@
     X(USER_EXISTS, "SELECT external FROM users WHERE id = $1")                                     \
     X(USER_SET_DISPLAY, "UPDATE users SET display_name = $2, updated_at = $3 WHERE id = $1")       \
     X(USER_SET_PHONE, "UPDATE users SET phone = $2, updated_at = $3 WHERE id = $1")                \
+    X(USER_SET_DEPARTMENT, "UPDATE users SET department = $2, updated_at = $3 WHERE id = $1")      \
     X(USER_SET_ROLE, "UPDATE users SET role = $2, updated_at = $3 WHERE id = $1")                  \
     X(USER_SET_DISABLED, "UPDATE users SET disabled = $2, updated_at = $3 WHERE id = $1")          \
     X(USER_SET_EXTERNAL, "UPDATE users SET external = $2, updated_at = $3 WHERE id = $1")          \
@@ -328,6 +329,8 @@ int pg_quarantine_text(store *s, int64_t id, char **text, size_t *len);
 int pg_spread_members(store *s, int64_t root_id, store_spread_member_rows *out);
 int pg_spread_conversations(store *s, int64_t root_id, int64_t since, int64_t *out);
 int pg_alert_count(store *s, const store_alert_count_query *q, int64_t *out);
+int pg_personal_findings(store *s, int64_t user_id, int64_t since, store_personal_rows *out);
+int pg_alert_groups(store *s, int64_t from, int64_t to, store_alert_group_rows *out);
 int pg_alert_stats(store *s, int64_t from, int64_t to, int64_t tz_offset_ms,
                    store_alert_stat_rows *out);
 /* store_pg.c: an audit page row reader (PG_AUDIT_COLS). */

@@ -277,6 +277,12 @@ static const migration migrations[] = {
      " updated_at BIGINT NOT NULL);"
      "CREATE INDEX reminders_due ON reminders(at) WHERE active;"
      "CREATE INDEX reminders_conv ON reminders(conv_id);"},
+    {9, "trace by file, departments, exports by sender",
+     /* SQLite version 9 (store_migrate.c): a file traced by its content
+      * hash, the users' department. messages_sender is in the baseline. */
+     "CREATE INDEX files_hash ON files(hash);"
+     "CREATE INDEX IF NOT EXISTS messages_sender ON messages(sender_id, id);"
+     "ALTER TABLE users ADD COLUMN department TEXT;"},
 };
 
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])

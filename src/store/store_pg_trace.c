@@ -367,3 +367,79 @@ int pg_alert_stats(store *s, int64_t from, int64_t to, int64_t tz_offset_ms,
         store_alert_stat_rows_free(out);
     return rc;
 }
+
+static int row_personal(pg *q, PGresult *r, int row, void *item)
+{
+    store_personal_row *x = item;
+
+    (void)q;
+    x->message_id = pg_i64(r, row, 0);
+    x->conv_id = pg_i64(r, row, 1);
+    x->alert_id = pg_i64(r, row, 2);
+    x->findings = pg_i64(r, row, 3);
+    return STORE_OK;
+}
+
+/* The bulk-personal-data warning (store_sqlite_trace.c's query): findings
+ * are JSON text; a row that does not parse as JSON counts none. */
+int pg_personal_findings(store *s, int64_t user_id, int64_t since, store_personal_rows *out)
+{
+    pg_args a = {0};
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (user_id <= 0 || since <= 0)
+        return STORE_INVAL;
+    pa_i64(&a, user_id);
+    pa_i64(&a, since);
+    pa_i64(&a, STORE_PERSONAL_MAX);
+    rc = pg_list((pg *)s, PG_ADHOC,
+                 "SELECT message_id, coalesce(conv_id, 0), id, n FROM (SELECT a.id, a.message_id, "
+                 "a.conv_id, (SELECT count(*) FROM jsonb_array_elements(a.findings::jsonb) j "
+                 "WHERE j->>'category' = 'pii') AS n FROM alerts a WHERE a.user_id = $1 AND "
+                 "a.created_at >= $2 AND a.message_id IS NOT NULL AND a.kind IS NULL AND "
+                 "a.verdict <> 'mask' AND a.category NOT LIKE 'warning.%' AND "
+                 "jsonb_typeof(a.findings::jsonb) = 'array') x WHERE n > 0 ORDER BY id LIMIT $3",
+                 &a, (void **)&out->items, &out->n, sizeof *out->items, row_personal);
+    if (rc) {
+        free(out->items);
+        memset(out, 0, sizeof *out);
+    }
+    return rc;
+}
+
+static int row_group(pg *q, PGresult *r, int row, void *item)
+{
+    store_alert_group *x = item;
+
+    x->department = pg_text(q, r, row, 0);
+    x->conv_id = pg_i64(r, row, 1);
+    x->conv_title = pg_text(q, r, row, 2);
+    x->conv_kind = (int)pg_i64(r, row, 3);
+    x->category = pg_text(q, r, row, 4);
+    x->count = pg_i64(r, row, 5);
+    return STORE_OK;
+}
+
+int pg_alert_groups(store *s, int64_t from, int64_t to, store_alert_group_rows *out)
+{
+    pg_args a = {0};
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (to <= from || to - from > (int64_t)STORE_STATS_MAX_DAYS * 86400000)
+        return STORE_INVAL;
+    pa_i64(&a, from);
+    pa_i64(&a, to);
+    pa_i64(&a, STORE_STATS_MAX);
+    rc = pg_list((pg *)s, PG_ADHOC,
+                 "SELECT u.department, coalesce(a.conv_id, 0), max(c.title), "
+                 "coalesce(max(c.kind), 0), a.category, count(*) FROM alerts a LEFT JOIN users u "
+                 "ON u.id = a.user_id LEFT JOIN conversations c ON c.id = a.conv_id WHERE "
+                 "a.created_at >= $1 AND a.created_at < $2 GROUP BY u.department, "
+                 "coalesce(a.conv_id, 0), a.category ORDER BY 6 DESC LIMIT $3",
+                 &a, (void **)&out->items, &out->n, sizeof *out->items, row_group);
+    if (rc)
+        store_alert_group_rows_free(out);
+    return rc;
+}
