@@ -15,7 +15,7 @@ root=$(cd "$here/../.." && pwd)
 [ $# -ge 1 ] || { sed -n '6p' "$0" | sed 's/^# //' >&2; exit 2; }
 cordon=$1
 shift
-tests=${*:-chat recall attachments reminders trace history_scope auth reports}
+tests=${*:-chat recall attachments reminders trace trace_file history_scope auth reports}
 
 dir=
 if [ -z "${CORDON_TEST_PG:-}" ]; then

@@ -47,10 +47,9 @@ const CAPTION = `site-photo-${process.pid}`;
 const chain = { groups: [], copies: [], files: [] }; // copies[k]: the message in groups[k]
 let keep = null; // the unrelated file's id and blobs
 
+// the store's own database (SQLite, or PostgreSQL under run-pg.sh)
 function sql(query) {
-  const r = spawnSync('sqlite3', [path.join(w.srv.storeDir, 'cordon.db'), query], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout.trim();
+  return w.srv.sql(query);
 }
 
 // Every committed blob on disk (blob_local.c: DIR/sha256/xx/HASH).
