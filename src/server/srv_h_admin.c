@@ -116,6 +116,8 @@ void srv_h_admin_user_patch(srv_req *r, srv_worker *w)
             return;
         if (ph && (strlen(ph) > 32 || strspn(ph, "0123456789+- ") != strlen(ph))) {
             srv_error(r, 422, "invalid", "phone: digits, spaces, + and - only (32 at most)");
+            /* the client words it (err.invalid.phone) */
+            json_object_set_new(json_object_get(r->resp, "error"), "field", json_string("phone"));
             return;
         }
         p.fields |= STORE_USER_PHONE;

@@ -3,8 +3,10 @@
  * file's bytes from the blob store, with Range, to those who may see it.
  *
  * Who: store_file_visible (the owner, or a member who can see a message
- * that delivered it, not recalled); anyone else gets 404, the same answer
- * as a file that does not exist. A held or blocked file is never in a
+ * that delivered it, not recalled); a burn-after-reading message's
+ * pictures to their reader for the visible time after the open only
+ * (burn_window); anyone else gets 404, the same answer as a file that
+ * does not exist. A held or blocked file is never in a
  * delivered message, so only its owner reaches it here.
  *
  * How: the handler (worker) decides and opens the blob; the loop writes it
@@ -14,23 +16,39 @@
  * Safety: Content-Type from detection (the guard's libmagic), never the
  * client's; attachment with an RFC 5987 filename* unless ?inline=1 for an
  * image or a PDF; nosniff; a CSP sandbox so an opened file runs nothing.
+ *
+ * GET /api/v1/officer/files/{id}/text: what the guard read in a file an
+ * alert names (a document's text, a photographed page's OCR text, each
+ * part with its location), for the officer reviewing the alert; audited
+ * file.text. The text is not kept anywhere: the delivered bytes are
+ * inspected again (the same sandboxed worker, OCR included, so seconds
+ * for a photo) and the text collected, at most TEXT_MAX bytes.
  */
 #include "srv_handlers.h"
 #include "srv_log.h"
 #include "srv_upload.h"
 #include "store/store_files.h"
+#include "store/store_work.h"
+#include "srv_wmark.h"
+
+#include "base/base_utf8.h"
+#include "cordon/guard_file.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#define DL_PIECE (64u << 10)
+#define DL_PIECE     (64u << 10)
+#define WM_MAX_BYTES ((int64_t)64 << 20) /* pictures marked per viewer: up to this size */
+#define TEXT_MAX     (1u << 20)          /* bytes of a file's text shown to an officer */
 
 void srv_download_free(srv_download *d)
 {
     if (!d)
         return;
     blob_reader_close(d->rd);
+    srv_wm_copy_unref(d->mem);
     free(d);
 }
 
@@ -43,7 +61,10 @@ int srv_download_write(srv_download *d, struct lws *wsi)
 
     if (!want)
         return 1;
-    if (blob_read(d->rd, d->off, buf + LWS_PRE, want, &got) || got != want)
+    if (d->mem) { /* a viewer's marked copy */
+        memcpy(buf + LWS_PRE, d->mem->data + d->off, want);
+        got = want;
+    } else if (blob_read(d->rd, d->off, buf + LWS_PRE, want, &got) || got != want)
         return -1;
     d->off += (int64_t)got;
     last = d->off == d->end;
@@ -110,6 +131,63 @@ static int parse_range(const char *h, int64_t size, int64_t *from, int64_t *to)
     return 0;
 }
 
+/* A picture of a burn-after-reading message: its reader, for the visible
+ * time after their open (chat_burn.h; a few seconds' grace for the
+ * fetches the open starts). Nobody else, the sender included. */
+static int burn_window(srv_req *r, srv_worker *w, const char *id, store_file *f)
+{
+    int64_t since = r->now - ((int64_t)w->srv->chat.lim.burn_after_open_seconds + 5) * 1000;
+    int rc = store_burn_file_visible(w->st, id, r->user.id, since, f);
+
+    return rc == STORE_VERSION ? STORE_NOTFOUND : rc;
+}
+
+/* The viewer's watermarked copy of picture f (docs/WATERMARK.md, "In
+ * chat"): the delivery row (one per file and viewer, store_work.h), then
+ * the copy carrying its id, from the cache or marked now (a burn
+ * message's pictures are never kept). 0 with *out, or 0 with *out NULL
+ * when the picture cannot carry a mark (smaller than the grid, too big to
+ * mark here): the stored bytes then go out as they are, logged; -1 when
+ * answered (a store failure). */
+static int watermarked(srv_req *r, srv_worker *w, const store_file *f, bool burn, srv_wm_copy **out)
+{
+    guard_limits lim;
+    store_delivery d;
+    blob_reader *rd = NULL;
+    unsigned char *orig = NULL;
+    int64_t size = 0;
+    size_t got = 0;
+    char why[256] = "";
+    bool created = false;
+    int rc = store_delivery_get_or_create(w->st, r->user.id, f->id, r->now, &d, &created);
+
+    *out = NULL;
+    if (rc) {
+        srv_store_error(r, w, rc, "delivery");
+        return -1;
+    }
+    guard_limits_defaults(&lim);
+    if (f->size > WM_MAX_BYTES) {
+        snprintf(why, sizeof why, "%lld bytes: over the marking limit", (long long)f->size);
+        goto out;
+    }
+    if (blob_open(srv_uploads_blobs(w->srv), f->hash, &rd, &size) || size != f->size ||
+        !(orig = malloc((size_t)size ? (size_t)size : 1)) ||
+        blob_read(rd, 0, orig, (size_t)size, &got) || got != (size_t)size) {
+        snprintf(why, sizeof why, "the stored bytes could not be read");
+        goto out;
+    }
+    if (srv_wmark_copy(w->srv->wmark, f->id, r->user.id, (uint64_t)d.id, orig, (size_t)size,
+                       f->mime, lim.pixels, !burn, out, why, sizeof why))
+        *out = NULL;
+out:
+    if (!*out)
+        SRV_WARN("file", "%s: delivered without a watermark: %s", f->id, why);
+    blob_reader_close(rd);
+    free(orig);
+    return 0;
+}
+
 static void serve(srv_req *r, srv_worker *w, bool thumb)
 {
     const char *p = r->path + strlen("/api/v1/files/");
@@ -118,6 +196,8 @@ static void serve(srv_req *r, srv_worker *w, bool thumb)
     blob_reader *rd = NULL;
     int64_t size = 0, from = 0, to = 0;
     size_t idl = strcspn(p, "/");
+    srv_wm_copy *mark = NULL;
+    enum { VIA_NONE, VIA_OWNER, VIA_MEMBER, VIA_BURN } via = VIA_NONE;
     int rc, rr;
     bool inline_ok;
 
@@ -128,6 +208,10 @@ static void serve(srv_req *r, srv_worker *w, bool thumb)
     memcpy(id, p, idl);
     id[idl] = 0;
     rc = store_file_visible(w->st, id, r->user.id, &f);
+    if (!rc)
+        via = f.owner_id == r->user.id ? VIA_OWNER : VIA_MEMBER;
+    if (rc == STORE_NOTFOUND && !(rc = burn_window(r, w, id, &f)))
+        via = VIA_BURN;
     if (rc == STORE_NOTFOUND && r->user.role != STORE_ROLE_MEMBER) {
         /* an officer opens a file from the alert that names it (held and
          * blocked files included); the opening is audited */
@@ -150,12 +234,19 @@ static void serve(srv_req *r, srv_worker *w, bool thumb)
         srv_store_error(r, w, rc, "file_visible");
         goto out;
     }
-    rc = blob_open(srv_uploads_blobs(w->srv), thumb ? f.thumb_hash : f.hash, &rd, &size);
-    if (rc) {
-        SRV_ERROR("file", "%s: blob: %s", id, blob_strerror(rc));
-        srv_error(r, 500, "internal", "the file's bytes are missing");
+    /* a picture someone else sent: this viewer's marked copy */
+    if (!thumb && (via == VIA_MEMBER || via == VIA_BURN) && w->srv->wmark && f.image &&
+        srv_wmark_type(f.mime) && watermarked(r, w, &f, via == VIA_BURN, &mark) < 0)
         goto out;
-    }
+    if (!mark) {
+        rc = blob_open(srv_uploads_blobs(w->srv), thumb ? f.thumb_hash : f.hash, &rd, &size);
+        if (rc) {
+            SRV_ERROR("file", "%s: blob: %s", id, blob_strerror(rc));
+            srv_error(r, 500, "internal", "the file's bytes are missing");
+            goto out;
+        }
+    } else
+        size = (int64_t)mark->len;
     r->dl = calloc(1, sizeof *r->dl);
     if (!r->dl) {
         blob_reader_close(rd);
@@ -163,6 +254,8 @@ static void serve(srv_req *r, srv_worker *w, bool thumb)
         goto out;
     }
     r->dl->rd = rd;
+    r->dl->mem = mark;
+    mark = NULL;
     rr = parse_range(r->range, size, &from, &to);
     if (rr < 0) {
         srv_download_free(r->dl);
@@ -180,7 +273,7 @@ static void serve(srv_req *r, srv_worker *w, bool thumb)
         r->dl->end = size;
     r->status = rr == 0 ? 206 : 200;
     inline_ok = thumb || f.image || !strcmp(f.mime, "application/pdf");
-    r->dl_type = strdup(thumb ? "image/jpeg" : f.mime);
+    r->dl_type = strdup(thumb ? "image/jpeg" : r->dl->mem ? r->dl->mem->mime : f.mime);
     srv_req_header(r, "accept-ranges:", "bytes");
     srv_req_header(r, "content-security-policy:",
                    "sandbox; default-src 'none'; img-src 'self'; "
@@ -190,6 +283,7 @@ static void serve(srv_req *r, srv_worker *w, bool thumb)
                     (thumb || (!srv_query_str(r, "inline", inl, sizeof inl) && !strcmp(inl, "1"))));
     r->cache_control = "private, no-store";
 out:
+    srv_wm_copy_unref(mark);
     store_file_clear(&f);
 }
 
@@ -201,4 +295,155 @@ void srv_h_file_get(srv_req *r, srv_worker *w)
 void srv_h_file_thumb(srv_req *r, srv_worker *w)
 {
     serve(r, w, true);
+}
+
+/* ---- an officer's view of a file's text ---------------------------------- */
+
+typedef struct text_parts {
+    json_t *parts; /* [{location, text}] */
+    char *loc;     /* the open part's location */
+    char *buf;     /* its text so far */
+    size_t len, total;
+    bool truncated, oom;
+} text_parts;
+
+/* buf[0..len) as a JSON string, invalid UTF-8 (a part cut at a sequence, a
+ * binary member) replaced by U+FFFD. */
+static json_t *text_json(const char *p, size_t n)
+{
+    char *out = malloc(n * 3 + 1), *o = out;
+    json_t *j;
+
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n;) {
+        int k = base_utf8_seq((const unsigned char *)p + i, n - i);
+
+        if (k > 0 && p[i]) {
+            memcpy(o, p + i, (size_t)k);
+            o += k;
+            i += (size_t)k;
+        } else {
+            memcpy(o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            i++;
+        }
+    }
+    j = json_stringn(out, (size_t)(o - out));
+    free(out);
+    return j;
+}
+
+static void part_close(text_parts *t)
+{
+    json_t *txt;
+
+    if (!t->loc)
+        return;
+    txt = text_json(t->buf ? t->buf : "", t->len);
+    if (!txt ||
+        json_array_append_new(t->parts, json_pack("{s:s,s:o}", "location", t->loc, "text", txt)))
+        t->oom = true;
+    free(t->loc);
+    free(t->buf);
+    t->loc = t->buf = NULL;
+    t->len = 0;
+}
+
+static void on_text(void *arg, const char *location, const char *text, size_t len)
+{
+    text_parts *t = arg;
+    char *nb;
+
+    if (t->oom || t->truncated)
+        return;
+    if (!t->loc || strcmp(t->loc, location)) {
+        part_close(t);
+        t->loc = strdup(location);
+        if (!t->loc) {
+            t->oom = true;
+            return;
+        }
+    }
+    if (len > TEXT_MAX - t->total) {
+        len = TEXT_MAX - t->total;
+        t->truncated = true;
+    }
+    nb = realloc(t->buf, t->len + len + 1);
+    if (!nb) {
+        t->oom = true;
+        return;
+    }
+    memcpy(nb + t->len, text, len);
+    t->buf = nb;
+    t->len += len;
+    t->total += len;
+}
+
+void srv_h_officer_file_text(srv_req *r, srv_worker *w)
+{
+    const char *p = r->path + strlen("/api/v1/officer/files/");
+    char id[SRV_UP_ID_LEN + 1], target[64];
+    store_file f = {0};
+    int64_t alert_id = 0;
+    size_t idl = strcspn(p, "/");
+    text_parts t = {.parts = json_array()};
+    guard_file_options opt = {0};
+    guard_file_info info = {0};
+    guard_result *res = NULL;
+    guard_ruleset *rs = NULL;
+    guard_error gerr = {0};
+    int fd = -1, rc;
+
+    if (idl != SRV_UP_ID_LEN || strcmp(p + idl, "/text")) {
+        srv_error(r, 404, "not_found", "no such file");
+        goto out;
+    }
+    memcpy(id, p, idl);
+    id[idl] = 0;
+    /* what an officer may open: a file an alert names (held and blocked
+     * ones included), as GET /files/{id} */
+    rc = store_file_in_alert(w->st, id, &alert_id);
+    if (!rc)
+        rc = store_file_get(w->st, id, &f);
+    if (rc == STORE_NOTFOUND) {
+        srv_error(r, 404, "not_found", "no such file");
+        goto out;
+    }
+    if (rc) {
+        srv_store_error(r, w, rc, "file_text");
+        goto out;
+    }
+    if (!t.parts || blob_open_fd(srv_uploads_blobs(w->srv), f.hash, false, &fd)) {
+        SRV_ERROR("file", "%s: the bytes cannot be read", id);
+        srv_error(r, 500, "internal", "the file's bytes are missing");
+        goto out;
+    }
+    opt = (guard_file_options){.name = f.name, .on_text = on_text, .on_text_arg = &t};
+    rs = guard_engine_acquire(w->srv->engine);
+    rc = guard_file_scan_fd(w->scanner, rs, fd, &opt, &res, &info, &gerr);
+    part_close(&t);
+    if (t.oom) {
+        srv_error(r, 500, "internal", "out of memory");
+        goto out;
+    }
+    snprintf(target, sizeof target, "file:%s", id);
+    srv_audit_req(r, w, "file.text", target,
+                  json_pack("{s:I,s:s}", "alert", (json_int_t)alert_id, "name", f.name));
+    srv_reply(r, 200,
+              json_pack("{s:{s:s,s:s,s:s,s:I},s:O,s:b,s:s,s:I}", "file", "id", id, "name", f.name,
+                        "mime", f.mime, "size", (json_int_t)f.size, "parts", t.parts, "truncated",
+                        t.truncated, "status",
+                        rc || !res ? "unscannable" : guard_status_name(res->status), "ocr_images",
+                        (json_int_t)info.ocr_images));
+out:
+    if (rs)
+        guard_ruleset_unref(rs);
+    guard_result_free(res);
+    free(info.text);
+    part_close(&t);
+    json_decref(t.parts);
+    if (fd >= 0)
+        close(fd);
+    store_file_clear(&f);
 }

@@ -285,8 +285,10 @@ struct srv {
      * in-process bus. Its hooks only raise these flags, which the loop
      * acts on (at the latest at the next clock tick). */
     struct srv_bus_redis *busr;
-    atomic_int bus_gap; /* events of other nodes may be lost: every socket resyncs */
-    srv_buf *gap_frame; /* {"type":"resync","reason":"bus_gap"} */
+    atomic_int bus_gap;      /* events of other nodes may be lost: every socket resyncs */
+    srv_buf *gap_frame;      /* {"type":"resync","reason":"bus_gap"} */
+    atomic_int ocr_running;  /* users' OCR requests running (srv_h_ocr.c) */
+    struct srv_wmark *wmark; /* the watermark key and marked copies (srv_wmark.c); NULL: off */
 };
 
 #endif

@@ -831,6 +831,9 @@ struct store_methods {
      * warning's count and the statistics by department and group. */
     int (*personal_findings)(store *s, int64_t user_id, int64_t since, store_personal_rows *out);
     int (*alert_groups)(store *s, int64_t from, int64_t to, store_alert_group_rows *out);
+    /* Appended with schema version 10: burn-after-reading images and the
+     * deliveries of watermarked images (store_work.h); NULL without them. */
+    const struct store_work_methods *work;
 };
 
 /* ------------------------------------------------------ memory helpers */

@@ -307,6 +307,18 @@ static const migration migrations[] = {
      "CREATE INDEX files_hash ON files(hash);"
      "CREATE INDEX messages_sender ON messages(sender_id, id);"
      "ALTER TABLE users ADD COLUMN department TEXT;"},
+    {10, "deliveries of watermarked images",
+     /* docs/WATERMARK.md: the id an image's invisible watermark carries
+      * names who received which file, when. One row per (file, viewer):
+      * every download by that viewer carries the same id. No foreign key
+      * to files: a delivery outlives its file (a leak is traced after a
+      * recall or a burn too). */
+     "CREATE TABLE deliveries ("
+     " id INTEGER PRIMARY KEY,"
+     " user_id INTEGER NOT NULL REFERENCES users(id),"
+     " file_id TEXT NOT NULL,"
+     " created_at INTEGER NOT NULL,"
+     " UNIQUE(file_id, user_id));"},
 };
 
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])

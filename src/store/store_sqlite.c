@@ -1123,6 +1123,7 @@ static const store_methods sq_methods = {
     .audit_covering = sq_audit_covering,
     .personal_findings = sq_personal_findings,
     .alert_groups = sq_alert_groups,
+    .work = &sq_work_methods,
 };
 
 static int pragma(sq *q, const char *sql)

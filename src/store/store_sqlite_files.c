@@ -441,11 +441,16 @@ static int file_visible(store *s, const char *id, int64_t user_id, store_file *o
     int rc;
 
     memset(out, 0, sizeof *out);
-    st = prep(q, "SELECT " FILE_COLS " FROM files f WHERE f.id = ?1 AND (f.owner_id = ?2 OR "
+    /* A burn-after-reading message's pictures are nobody's through here,
+     * its sender's included: a reader fetches them in the window after
+     * opening it (store_work.h, store_burn_file_visible). */
+    st = prep(q, "SELECT " FILE_COLS " FROM files f WHERE f.id = ?1 AND ((f.owner_id = ?2 AND "
+                 "NOT EXISTS(SELECT 1 FROM message_files bf JOIN messages bm ON bm.id = "
+                 "bf.message_id WHERE bf.file_id = f.id AND bm.burn <> 0)) OR "
                  "EXISTS(SELECT 1 FROM message_files mf JOIN messages m ON m.id = mf.message_id "
                  "JOIN members mm ON mm.conv_id = m.conv_id AND mm.user_id = ?2 "
                  "JOIN conversations c ON c.id = m.conv_id "
-                 "WHERE mf.file_id = f.id AND m.recalled_at = 0 "
+                 "WHERE mf.file_id = f.id AND m.recalled_at = 0 AND m.burn = 0 "
                  "AND (c.shared_history OR m.id > mm.history_from) "
                  "AND (m.scope_external OR NOT (SELECT external FROM users WHERE id = ?2))))");
     if (!st)

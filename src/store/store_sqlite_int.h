@@ -434,5 +434,7 @@ int sq_alert_resolve(store *s, int64_t id, int64_t actor, const char *comment, i
 
 /* store_sqlite_files.c: uploads, files, attachments (store_files.h). */
 extern const struct store_files_methods sq_files_methods;
+/* store_sqlite_deliver.c: burn images and watermark deliveries (store_work.h) */
+extern const struct store_work_methods sq_work_methods;
 
 #endif

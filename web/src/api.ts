@@ -2,8 +2,8 @@
 // cookie the server sets at login (SameSite=Strict), so no token is kept in
 // script-reachable storage.
 import type {
-  Alert, AlertStats, AuditEntry, AuditVerify, ContactCard, ContainAction, ContainResult, Conversation, DirUser,
-  GuardOutcome, Message, OfficerContext, Reminder, RemindTarget, Repeat, Session, Spread, FileSpread, UploadInfo, User,
+  Attachment, Alert, AlertStats, AuditEntry, AuditVerify, ContactCard, ContainAction, ContainResult, Conversation, DirUser,
+  FileText, GuardOutcome, Message, OcrResult, OfficerContext, Reminder, RemindTarget, Repeat, Session, Spread, FileSpread, UploadInfo, User,
 } from './types';
 
 export class ApiError extends Error {
@@ -168,7 +168,7 @@ export class Api {
     return this.get<{ messages: Message[]; next_before: number | null }>(
       `/conversations/${id}/messages${qs({ before: before ?? undefined, limit })}`);
   }
-  /** A message: text, up to 9 inspected files (file ids), or both; burn: burn-after-reading (text only). */
+  /** A message: text, up to 9 inspected files (file ids), or both; burn: burn-after-reading (text and up to 6 pictures). */
   async send(id: number, client_id: string, text: string, justification?: string, burn = false, attachments?: string[]): Promise<SendResult> {
     const body: Record<string, unknown> = { client_id };
     if (text || !attachments?.length) body.text = text;
@@ -186,7 +186,9 @@ export class Api {
   }
   userCard(uid: number) { return this.get<{ card: ContactCard }>(`/users/${uid}/card`); }
   /** Burn-after-reading: the text, once per reader. */
-  openBurn(mid: number) { return this.post<{ message_id: number; text: string | null; withheld: boolean; visible_seconds: number }>(`/messages/${mid}/open`); }
+  /** 识别文字: the picture's text, read on the server, for the caller only (docs/API.md, "Text recognition"). */
+  ocr(fileId: string) { return this.post<OcrResult>(`/files/${encodeURIComponent(fileId)}/ocr`); }
+  openBurn(mid: number) { return this.post<{ message_id: number; text: string | null; withheld: boolean; visible_seconds: number; attachments?: Attachment[] }>(`/messages/${mid}/open`); }
   reminders(cid: number) { return this.get<{ reminders: Reminder[] }>(`/conversations/${cid}/reminders`); }
   createReminder(cid: number, r: ReminderInput) { return this.post<{ reminder: Reminder }>(`/conversations/${cid}/reminders`, r); }
   editReminder(id: number, r: Partial<ReminderInput>) { return this.request<{ reminder: Reminder }>('PATCH', `/reminders/${id}`, r); }
@@ -231,6 +233,11 @@ export class Api {
   contain(message_id: number, reason: string, scope: 'copy' | 'tree', action: ContainAction) {
     return this.post<ContainResult>('/officer/contain', { message_id, reason, scope, action });
   }
+  /** The text the guard read in a file an alert names (audited file.text). */
+  officerFileText(id: string) {
+    return this.get<FileText>(`/officer/files/${encodeURIComponent(id)}/text`);
+  }
+
   officerContext(q: { message_id?: number; alert_id?: number }, reason: string) {
     return this.post<OfficerContext>('/officer/context', { ...q, reason });
   }
@@ -260,7 +267,7 @@ export class Api {
   createUser(u: { login: string; display_name?: string; role?: string; external?: boolean; password?: string }) {
     return this.post<{ user: User; password: string }>('/admin/users', u);
   }
-  patchUser(id: number, p: { role?: string; disabled?: boolean; display_name?: string; department?: string | null }) {
+  patchUser(id: number, p: { role?: string; disabled?: boolean; display_name?: string; department?: string | null; phone?: string }) {
     return this.request<User>('PATCH', `/admin/users/${id}`, p).then((r) => r.data);
   }
   resetPassword(id: number) { return this.post<{ password: string }>(`/admin/users/${id}/reset-password`); }

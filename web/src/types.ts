@@ -14,6 +14,8 @@ export interface User {
   created_at: number;
   /** the user's department (admins set it; the dashboard counts by it) */
   department?: string | null;
+  /** the work phone, in full (admin views); null when none */
+  phone?: string | null;
 }
 
 export interface DirUser {
@@ -71,6 +73,8 @@ export interface Message {
   /** burn-after-reading: text is always null here; POST /messages/{id}/open gives it once */
   burn?: boolean;
   burn_destroyed?: boolean;
+  /** burn-after-reading: how many pictures it carries (the open lists them) */
+  burn_images?: number;
   /** sent in by an external sender: what the guard's inbound scope warns of (internal readers only) */
   inbound_warning?: InboundWarning;
   /** photos and files sent with the message (absent or [] for none) */
@@ -199,6 +203,18 @@ export interface Finding {
   evasion: boolean;
   /** findings in an attached file: where in the file (no byte span then) */
   location?: string;
+  /** the attached file the finding is in (alerts) */
+  file?: { id: string; name: string; mime: string; size: number };
+}
+
+/** GET /officer/files/{id}/text: what the guard read in a file an alert
+ * names, part by part (a page's OCR text, a document's body). */
+export interface FileText {
+  file: { id: string; name: string; mime: string; size: number };
+  parts: { location: string; text: string }[];
+  truncated: boolean;
+  status: 'scanned' | 'partial' | 'unscannable';
+  ocr_images: number;
 }
 
 export interface GuardOutcome {
@@ -290,6 +306,7 @@ export type ServerEvent =
   | { type: 'message.recalled'; conversation_id: number; message_id: number; by?: 'officer'; contained?: 'quarantined' | 'removed' }
   | { type: 'message.restored'; conversation_id: number; message_id: number }
   | { type: 'message.burned' | 'burn.opened'; conversation_id: number; message_id: number; user_id?: number }
+  | { type: 'reminder.created' | 'reminder.updated' | 'reminder.deleted' | 'reminder.fired'; conversation_id: number; reminder_id: number }
   | { type: 'reminder.due'; conversation_id: number; message_id: number; reminder_id: number; text: string; late: boolean }
   | { type: 'receipt'; conversation_id: number; kind: 'delivered' | 'read'; message_id: number; user_ids: number[] }
   | { type: 'conversation.updated'; conversation: Conversation }
@@ -372,4 +389,16 @@ export interface OfficerContext {
   message_id: number;
   conversation: Conversation;
   messages: Message[];
+}
+
+/** POST /files/{id}/ocr: what OCR read, and whether the guard keeps it inside the app. */
+export interface OcrResult {
+  file_id: string;
+  text: string;
+  /** a marked document's text: shown here, never copied, shared or downloaded */
+  kept_in_chat: boolean;
+  /** more text than the server hands back */
+  truncated: boolean;
+  status: 'scanned' | 'partial' | 'unscannable';
+  guard: GuardOutcome;
 }

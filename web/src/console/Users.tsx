@@ -5,6 +5,19 @@ import { t } from '../i18n';
 import { errMsg } from '../hooks';
 import type { Role, Session, User } from '../types';
 
+/** An account's work phone (contact cards show it masked to those without the right): edit, save, clear. */
+function PhoneCell(props: { u: User; onSave: (phone: string) => Promise<void> }) {
+  const [v, setV] = useState(props.u.phone ?? '');
+  useEffect(() => setV(props.u.phone ?? ''), [props.u.phone]);
+  const dirty = v.trim() !== (props.u.phone ?? '');
+  return (
+    <form class="phone-cell" onSubmit={(e) => { e.preventDefault(); void props.onSave(v.trim()); }}>
+      <input type="tel" inputMode="tel" value={v} maxLength={32} placeholder={t('us.phone_none')} aria-label={t('us.phone_of', { login: props.u.login })} onInput={(e) => setV(e.currentTarget.value)} data-testid="user-phone" />
+      {dirty && <button type="submit" class="link" data-testid="user-phone-save">{t('us.phone_save')}</button>}
+    </form>
+  );
+}
+
 export function Users(props: { client: Client }) {
   const c = props.client;
   const [users, setUsers] = useState<User[]>([]);
@@ -46,7 +59,7 @@ export function Users(props: { client: Client }) {
       </form>
       {msg && <p class={msg.ok ? 'ok' : 'error'} role="status" data-testid="users-msg">{msg.text}</p>}
       <table class="grid" data-testid="users-table">
-        <thead><tr><th>{t('us.login')}</th><th>{t('us.display_name')}</th><th>{t('us.department')}</th><th>{t('us.role')}</th><th>{t('us.external')}</th><th>{t('us.totp')}</th><th>{t('us.status')}</th><th>{t('us.created')}</th><th>{t('us.actions')}</th></tr></thead>
+        <thead><tr><th>{t('us.login')}</th><th>{t('us.display_name')}</th><th>{t('us.department')}</th><th>{t('us.role')}</th><th>{t('us.phone')}</th><th>{t('us.external')}</th><th>{t('us.totp')}</th><th>{t('us.status')}</th><th>{t('us.created')}</th><th>{t('us.actions')}</th></tr></thead>
         <tbody>
           {users.map((u) => (
             <tr key={u.id} class={u.disabled ? 'disabled' : ''} data-testid="user-row" data-login={u.login}>
@@ -66,6 +79,7 @@ export function Users(props: { client: Client }) {
                   {(['member', 'officer', 'admin'] as Role[]).map((r) => <option key={r} value={r}>{t(`urole.${r}`)}</option>)}
                 </select>
               </td>
+              <td><PhoneCell u={u} onSave={(phone) => wrap(async () => { await c.api.patchUser(u.id, { phone }); return t('us.phone_saved', { login: u.login }); })} /></td>
               <td>{u.external ? t('common.yes') : t('common.no')}</td>
               <td>{u.totp_enabled ? t('common.yes') : t('common.no')}</td>
               <td>{u.disabled ? t('us.disabled') : t('us.enabled')}</td>
