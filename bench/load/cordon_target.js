@@ -58,7 +58,9 @@ class CordonTarget {
   async start() {
     this.srv = await Server.start({
       cordon: this.cordon,
-      logLevel: 'warn',
+      // CORDON_BENCH_LOG_LEVEL=debug: the writer's figures every 5 s in the
+      // server's log (KEEP_TEST_DATA=1 keeps its data directory and log)
+      logLevel: process.env.CORDON_BENCH_LOG_LEVEL || 'warn',
       config: {
         limits: {
           requests_per_second: 1000000, burst: 1000000,

@@ -151,7 +151,13 @@ async function runScenario(target, sc, opts) {
   lag.enable();
   gcObs.observe({ entryTypes: ['gc'] });
   measuring = true;
+  // For a profiler to attach to the server for the measured window only:
+  // BENCH_MEASURING_FILE gets "scenario target pid" now and is removed at
+  // the window's end.
+  const mark = process.env.BENCH_MEASURING_FILE;
+  if (mark) fs.writeFileSync(mark, `${sc.name} ${target.name} ${target.pid || ''}\n`);
   await sleep(opts.dur * 1000);
+  if (mark) fs.rmSync(mark, { force: true });
   measuring = false;
   lag.disable();
   gcObs.disconnect();

@@ -27,11 +27,12 @@ json_t *chat_json_user(const store_user *u, bool full)
                          u->login ? u->login : "", "display_name",
                          u->display_name ? u->display_name : "", "external", u->external);
     return json_pack(
-        "{s:I,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:I,s:o}", "id", (json_int_t)u->id, "login",
+        "{s:I,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:I,s:o,s:o}", "id", (json_int_t)u->id, "login",
         u->login ? u->login : "", "display_name", u->display_name ? u->display_name : "", "role",
         store_role_name(u->role), "external", u->external, "disabled", u->disabled, "totp_enabled",
         u->totp_enabled, "must_change_password", u->must_change_password, "created_at",
-        (json_int_t)u->created_at, "phone", u->phone ? json_string(u->phone) : json_null());
+        (json_int_t)u->created_at, "phone", u->phone ? json_string(u->phone) : json_null(),
+        "department", u->department ? json_string(u->department) : json_null());
 }
 
 json_t *chat_json_session(const store_session *s, int64_t current_id)

@@ -1074,6 +1074,8 @@ static void send_publish(chat_commit **items, size_t n, store *st)
                 /* early warning (chat_warn.h), after what it counts */
                 if (s->out.forward_of)
                     chat_warn_after_forward(s->chat, st, &s->out);
+                if (s->out.attachments)
+                    chat_warn_after_files(s->chat, st, &s->out);
                 if (s->has_alert && s->alert_id)
                     chat_warn_after_alert(s->chat, st, s->sender_id, s->conv_id, s->alert_new.now);
             }

@@ -75,6 +75,10 @@ typedef struct srv_config {
     char *metrics_host;
     int metrics_port;
     char *data_dir;
+    /* The store (docs/DEPLOY.md): NULL = SQLite at <data_dir>/cordon.db; a
+     * postgresql:// URL = PostgreSQL. Defaults to CORDON_STORE from the
+     * environment; `store:` and --store override it. */
+    char *store;
     char *tls_cert, *tls_key; /* both or neither */
     char *policy_path;        /* NULL: the built-in default policy */
     char **lexicons;
@@ -112,6 +116,14 @@ typedef struct srv_config {
     bool siem_cef;
     int siem_facility;    /* syslog facility number, default 13 (log audit) */
     int siem_interval_ms; /* how often new entries are looked for */
+    /* The bus between nodes (docs/SCALING.md): NULL for the in-process bus
+     * (one node), else "redis://host:port[/db]" (srv_bus_redis.h). */
+    char *bus_url;
+    /* This node's name on the bus and in the leader lease; NULL: host:pid. */
+    char *node_name;
+    /* File contents by hash (blob_local); NULL: <data_dir>/blobs. Several
+     * nodes point it at one shared directory (docs/SCALING.md). */
+    char *blob_dir;
 } srv_config;
 
 /* Fills cfg with the defaults (allocates the default strings). Returns 0 or
@@ -134,6 +146,10 @@ int srv_config_set_str(char **field, const char *value);
 /* The checkpoint key and file paths, configured or defaulted under
  * data_dir (heap strings the caller frees). Returns 0 or -1 (ENOMEM). */
 int srv_config_audit_paths(const srv_config *cfg, char **key, char **file);
+
+/* Where the store is (heap; NULL when out of memory): `store:` (or
+ * CORDON_STORE), else <data_dir>/cordon.db. */
+char *srv_config_store_path(const srv_config *cfg);
 
 /* Name of a role ("member", "officer", "admin"); index by SRV_ROLE_*. */
 const char *srv_role_name(int role);

@@ -20,6 +20,7 @@ typedef struct store_backend {
 } store_backend;
 
 extern const store_backend store_sqlite_backend;
+extern const store_backend store_pg_backend; /* store_pg.c: "postgresql" */
 
 /* The latest schema version this binary knows (every backend migrates to
  * the same logical schema; docs/STORE.md). */

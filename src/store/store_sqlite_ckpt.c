@@ -13,12 +13,29 @@
  * STORE_MAINT_ELSEWHERE keep an automatic checkpoint only as a backstop
  * (SQ_WAL_BACKSTOP pages), for when the thread cannot keep up.
  *
+ * A checkpoint alone never lets the log start over while commits flow.
+ * SQLite rewinds the WAL to its beginning only when a write transaction
+ * begins with every frame copied back, and the thread's checkpoint takes
+ * 5-50 ms, during which the writer commits more frames. So the log grew by
+ * ~3,500 pages a second at 5,000 msgs/s until the backstop made the
+ * writer checkpoint inside a commit: 10-28 ms held every 3-6 s, the tail
+ * of delivery (docs/BENCH.md, "Session 9"). Now, when the thread's
+ * checkpoint has copied what it saw, it asks the writer to finish the job:
+ * the next commit whose log has at most SQ_FINISH_MAX frames not yet
+ * copied (those of the last few ms) copies them itself, from the WAL hook
+ * on its own thread, so that its next transaction rewinds the log. That
+ * costs the writer a few hundred pages and a small fsync once a second
+ * instead of a second's worth of pages every few seconds, and keeps the
+ * log at about a second of commits.
+ *
  * This is SQLite's business alone: the store interface only says which
  * handle carries the housekeeping (store_options.maintenance).
  */
 #include "store/store_sqlite_int.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -28,6 +45,10 @@
  * 2.0-2.3 ms; every 900 ms, 1.6-1.9 ms) and costs WAL size: ~7,000 pages
  * (28 MB) a second at that rate. */
 #define SQ_CKPT_MS 1000
+/* The most frames the writer copies itself to let the log start over:
+ * 2 MiB of pages, a few ms with its fsync. More than that waits for the
+ * thread's next round. */
+#define SQ_FINISH_MAX 512
 
 struct sq_ckpt {
     pthread_t th;
@@ -36,6 +57,10 @@ struct sq_ckpt {
     sqlite3 *db; /* the thread's own connection */
     int pending; /* commits since the last checkpoint */
     bool stop;
+    /* Set by the thread after a checkpoint that copied every frame it saw
+     * (`copied` of them); taken by the writer's next commit (on_commit). */
+    atomic_bool finish;
+    atomic_int copied;
 };
 
 /* SQLite calls this after each commit on the handle (sqlite3_wal_hook). */
@@ -47,6 +72,16 @@ static int on_commit(void *arg, sqlite3 *db, const char *name, int pages)
      * itself a WAL hook: keep its backstop here. */
     if (pages >= SQ_WAL_BACKSTOP)
         sqlite3_wal_checkpoint(db, name);
+    else if (atomic_load_explicit(&c->finish, memory_order_acquire)) {
+        int left = pages - atomic_load_explicit(&c->copied, memory_order_relaxed);
+
+        /* left < 0: the log started over since that checkpoint. */
+        if (left <= SQ_FINISH_MAX) {
+            atomic_store_explicit(&c->finish, false, memory_order_relaxed);
+            if (left > 0)
+                sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        }
+    }
     pthread_mutex_lock(&c->mu);
     if (!c->pending++)
         pthread_cond_signal(&c->cv);
@@ -82,8 +117,19 @@ static void *ckpt_main(void *arg)
         c->pending = 0;
         pthread_mutex_unlock(&c->mu);
         /* SQLITE_BUSY (another checkpoint running) is fine: the next one
-         * copies what this one would have. */
-        sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+         * copies what this one would have. A second pass copies what was
+         * committed during the first (a few ms of commits, not a second's),
+         * leaving the writer little to finish. */
+        for (int pass = 0; pass < 2; pass++) {
+            int log = 0, copied = 0;
+
+            if (sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) !=
+                    SQLITE_OK ||
+                copied != log || log <= 0)
+                break;
+            atomic_store_explicit(&c->copied, copied, memory_order_relaxed);
+            atomic_store_explicit(&c->finish, true, memory_order_release);
+        }
         pthread_mutex_lock(&c->mu);
     }
     pthread_mutex_unlock(&c->mu);

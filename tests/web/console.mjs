@@ -17,7 +17,7 @@
 // usage: node console.mjs CORDON_EXE WEB_DIST_DIR WEB_SOURCE_DIR SHOTS_DIR
 // exit 77 (meson: skipped) when /usr/bin/chromium is missing.
 import path from 'node:path';
-import { setup, expectTrue, PW } from './harness.mjs';
+import { setup, expectTrue, visibleText, PW, DESKTOP, PHONE } from './harness.mjs';
 
 const h = await setup('console', process.argv.slice(2));
 const { base, call, mkUser, log, SHOTS } = h;
@@ -56,50 +56,10 @@ await send(group.id, '绝密★30年\n关于某项目的通知');
 await send(group.id, '看这个 https://bit.ly/3xYz');
 
 // ---------------------------------------------------------------- browser
-const browser = await h.launch();
-const errors = [];
-async function newPage(name, viewport = { width: 1280, height: 800 }, lang = 'zh') {
-  const ctx = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
-  if (lang === 'en') await ctx.addInitScript(() => localStorage.setItem('cordon.lang', 'en'));
-  const page = await ctx.newPage();
-  page.setDefaultTimeout(10000);
-  page.on('pageerror', (e) => errors.push(`${name}: ${e.message}`));
-  return page;
-}
-async function login(page, user, pw = PW) {
-  await page.goto(base + '/');
-  await page.locator('#login-id').fill(user);
-  await page.locator('#login-pw').fill(pw);
-  await page.locator('button[type=submit]').click();
-}
+await h.launch();
+const errors = h.errors;
+const newPage = (name, viewport, lang) => h.newPage(name, { viewport, lang });
 const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
-
-// The visible text of a page (text nodes of shown elements, placeholders,
-// titles, labels), without code: <code>, <pre>, editors, .mono (hashes).
-async function visibleText(page) {
-  return page.evaluate(() => {
-    const out = [];
-    const skip = (el) => el.closest('code, pre, textarea, script, style, .mono, canvas');
-    const shown = (el) => {
-      const s = getComputedStyle(el);
-      return s.display !== 'none' && s.visibility !== 'hidden' && el.getClientRects().length > 0;
-    };
-    const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-    for (let t; (t = w.nextNode());) {
-      const el = t.parentElement;
-      if (!el || skip(el)) continue;
-      const vis = el.closest('select') ?? el;
-      if (!shown(vis)) continue;
-      const s = t.textContent.trim();
-      if (s) out.push(s);
-    }
-    for (const el of document.querySelectorAll('[placeholder], [title], [aria-label]')) {
-      if (skip(el) || !shown(el)) continue;
-      for (const a of ['placeholder', 'title', 'aria-label']) if (el.getAttribute(a)) out.push(el.getAttribute(a));
-    }
-    return out;
-  });
-}
 
 const untranslated = new Map(); // word → where
 function englishWords(s) {
@@ -126,7 +86,7 @@ await test('a refused password says the server\'s reason in Chinese', async () =
   await M.goto(base + '/');
   await M.locator('[data-testid=login-form]').waitFor();
   await walk(M, 'login');
-  await login(M, 'newbie', newbie.oneTime);
+  await h.signIn(M, 'newbie', { pw: newbie.oneTime, until: '[data-testid=password-form]' });
   await M.locator('[data-testid=password-form]').waitFor();
   await walk(M, 'forced password change');
   // 10 characters but only 2 different ones: the server refuses it
@@ -143,7 +103,7 @@ await test('a refused password says the server\'s reason in Chinese', async () =
 });
 
 await test('the member\'s chat screens and dialogs', async () => {
-  await login(M, 'alice');
+  await h.signIn(M, 'alice');
   await M.locator('[data-testid=conn-state][data-state=open]').waitFor();
   await walk(M, 'chat list');
   await M.goto(`${base}/#/chat/${group.id}`);
@@ -213,7 +173,7 @@ await test('the composer counts bytes and words the limit in characters', async 
 
 let alertIds = [];
 await test('alerts name their conversation, link sender and message; the sender filter is the directory', async () => {
-  await login(O, 'officer');
+  await h.signIn(O, 'officer');
   await O.goto(base + '/#/console/alerts');
   const rows = O.locator('[data-testid=alert-row]');
   await rows.first().waitFor();
@@ -255,8 +215,8 @@ await test('the alert detail beside the list at 1280×800, its own page at 390×
   const det = await O.locator('[data-testid=alert-detail]').boundingBox();
   expectTrue(det.x >= list.x + list.width - 1 && det.y < 300, `desktop: list ${JSON.stringify(list)} detail ${JSON.stringify(det)}`);
   await shot(O, 'alerts-desktop-zh');
-  const P = await newPage('phone', { width: 390, height: 844 });
-  await login(P, 'officer');
+  const P = await newPage('phone', PHONE);
+  await h.signIn(P, 'officer');
   await P.locator('[data-testid=conn-state][data-state=open]').waitFor();
   await P.goto(`${base}/#/console/alerts`);
   await P.locator('[data-testid=alert-row]').first().waitFor();
@@ -309,7 +269,7 @@ await test('the officer\'s other console screens', async () => {
 });
 
 await test('the admin\'s screens', async () => {
-  await login(D, 'admin');
+  await h.signIn(D, 'admin');
   await D.locator('[data-testid=conn-state][data-state=open]').waitFor();
   for (const tab of ['users', 'policy', 'lexicons', 'alerts', 'audit', 'dashboard']) {
     await D.goto(`${base}/#/console/${tab}`);
@@ -339,9 +299,9 @@ await test('no English words on the Chinese screens', async () => {
 
 // Screenshots of the changed console screens in English too (not checked).
 await test('screenshots in English', async () => {
-  for (const [vp, tag] of [[{ width: 1280, height: 800 }, 'desktop'], [{ width: 390, height: 844 }, 'phone']]) {
+  for (const [vp, tag] of [[DESKTOP, 'desktop'], [PHONE, 'phone']]) {
     const E = await newPage(`en-${tag}`, vp, 'en');
-    await login(E, 'officer');
+    await h.signIn(E, 'officer');
     await E.locator('[data-testid=conn-state][data-state=open]').waitFor();
     await E.goto(`${base}/#/console/alerts/${alertIds[0]}`);
     await E.locator('[data-testid=alert-detail]').waitFor();
@@ -355,8 +315,8 @@ await test('screenshots in English', async () => {
     }
     await E.context().close();
   }
-  const Z = await newPage('zh-phone', { width: 390, height: 844 });
-  await login(Z, 'officer');
+  const Z = await newPage('zh-phone', PHONE);
+  await h.signIn(Z, 'officer');
   await Z.locator('[data-testid=conn-state][data-state=open]').waitFor();
   await Z.goto(`${base}/#/console/audit`);
   await Z.locator('[data-testid=audit-row]').first().waitFor();

@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import path from 'node:path';
-import { setup, expectTrue, PW } from './harness.mjs';
+import { setup, expectTrue, PW, PHONE } from './harness.mjs';
 
 const h = await setup('e2e', process.argv.slice(2));
 const { base, call, mkUser, log, SHOTS, test } = h;
@@ -24,28 +24,12 @@ const officer = await mkUser('officer', '赵保密', 'officer');
 const extern = await mkUser('partner', '外部伙伴', 'member', true, true);
 
 // ---------------------------------------------------------------- browser
-const browser = await h.launch();
-const consoleErrors = [];
-const pages = {};
-async function newPage(name, viewport = { width: 1280, height: 800 }) {
-  const ctx = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
-  const page = await ctx.newPage();
-  pages[name] = page;
-  page.on('close', () => delete pages[name]);
-  page.setDefaultTimeout(10000);
-  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(`${name}: ${m.text()}`); });
-  page.on('pageerror', (e) => consoleErrors.push(`${name}: ${e.message}`));
-  return page;
-}
+await h.launch();
+const consoleErrors = h.errors;
+const newPage = (name, viewport) => h.newPage(name, { viewport, consoleErrors: true });
 async function shot(page, name) {
   const f = path.join(SHOTS, `${name}.png`);
   await page.screenshot({ path: f });
-}
-async function login(page, user, pw = PW) {
-  await page.goto(base + '/');
-  await page.locator('#login-id').fill(user);
-  await page.locator('#login-pw').fill(pw);
-  await page.locator('button[type=submit]').click();
 }
 const convLink = (page, title) => page.locator('[data-testid=conv-item]', { hasText: title });
 const lastMsg = (page) => page.locator('[data-testid=message]').last();
@@ -53,7 +37,7 @@ const lastMsg = (page) => page.locator('[data-testid=message]').last();
 // ---------------------------------------------------------------- tests
 // A failed step leaves a picture of every open page.
 h.onFail = async (n) => {
-  for (const [name, p] of Object.entries(pages)) await p.screenshot({ path: path.join(SHOTS, `FAIL-${n}-${name}.png`) }).catch(() => undefined);
+  for (const [name, p] of Object.entries(h.pages)) await p.screenshot({ path: path.join(SHOTS, `FAIL-${n}-${name}.png`) }).catch(() => undefined);
 };
 
 const A = await newPage('alice');
@@ -65,7 +49,7 @@ await test('login page, then the forced password change at first login', async (
   await A.goto(base + '/');
   await A.locator('[data-testid=login-form]').waitFor();
   await shot(A, '01-login');
-  await login(A, 'alice', alice.oneTime);
+  await h.signIn(A, 'alice', { pw: alice.oneTime, until: '[data-testid=password-form]' });
   await A.locator('[data-testid=password-form]').waitFor();
   await A.locator('#pw-new').fill(PW);
   await A.locator('#pw-new2').fill(PW);
@@ -84,9 +68,9 @@ await test('content security: the page is served with a CSP and loads no inline 
 });
 
 await test('two users chat live; unread count; read receipt', async () => {
-  await login(B, 'bob');
+  await h.signIn(B, 'bob');
   await B.locator('[data-testid=conn-state][data-state=open]').waitFor();
-  await login(O, 'officer');
+  await h.signIn(O, 'officer');
   await O.locator('[data-testid=conn-state][data-state=open]').waitFor();
   await O.goto(base + '/#/console/alerts');
   await O.locator('[data-testid=alerts-table]').waitFor();
@@ -266,7 +250,7 @@ await test('officer: acknowledge and resolve an alert with a comment; audit chai
 
 await test('admin: users and policy screens', async () => {
   const P = await newPage('admin');
-  await login(P, 'admin', ADMIN_PW);
+  await h.signIn(P, 'admin', { pw: ADMIN_PW });
   await P.locator('[data-testid=nav-console]').waitFor();
   await P.goto(base + '/#/console/users');
   await P.locator('[data-testid=user-row][data-login=bob]').waitFor();
@@ -333,8 +317,8 @@ await test('admin: users and policy screens', async () => {
 });
 
 await test('English, and a phone-sized screen', async () => {
-  const M = await newPage('phone', { width: 390, height: 844 });
-  await login(M, 'bob');
+  const M = await newPage('phone', PHONE);
+  await h.signIn(M, 'bob');
   await M.locator('[data-testid=conv-item]').first().waitFor();
   await M.locator('[data-testid=lang-switch]').click();
   await M.locator('[data-testid=nav-chat]', { hasText: 'Chats' }).waitFor();
@@ -383,7 +367,7 @@ await test('sign-in with the TOTP step', async () => {
   const en = await call('POST', '/me/totp', {}, s.token);
   await call('POST', '/me/totp/confirm', { code: totpCode(en.secret) }, s.token);
   const T = await newPage('totp');
-  await login(T, 'partner');
+  await h.signIn(T, 'partner', { until: '#login-totp' });
   await T.locator('#login-totp').waitFor();
   await T.locator('#login-totp').fill('000000' === totpCode(en.secret) ? '111111' : '000000');
   await T.locator('button[type=submit]').click();

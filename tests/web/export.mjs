@@ -14,7 +14,7 @@
 // exit 77 (meson: skipped) when /usr/bin/chromium is missing.
 import fs from 'node:fs';
 import path from 'node:path';
-import { setup, expectTrue, PW } from './harness.mjs';
+import { setup, expectTrue, englishShown, PW } from './harness.mjs';
 
 const h = await setup('export', process.argv.slice(2));
 const { base, call, mkUser, log, SHOTS } = h;
@@ -34,40 +34,12 @@ const adm = await call('GET', `/alerts?conversation_id=${g.id}`, undefined, h.ad
 const alert = adm.alerts[0];
 expectTrue(alert, `an alert in the conversation: ${JSON.stringify(adm)}`);
 
-const browser = await h.launch();
-const errors = [];
-async function newPage(name, viewport = { width: 1280, height: 800 }, lang = 'zh') {
-  const ctx = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', acceptDownloads: true });
-  if (lang === 'en') await ctx.addInitScript(() => localStorage.setItem('cordon.lang', 'en'));
-  const page = await ctx.newPage();
-  page.setDefaultTimeout(10000);
-  page.on('pageerror', (e) => errors.push(`${name}: ${e.message}`));
-  return page;
-}
-async function login(page, user) {
-  await page.goto(base + '/');
-  await page.locator('#login-id').fill(user);
-  await page.locator('#login-pw').fill(PW);
-  await page.locator('button[type=submit]').click();
-  await page.locator('.tabs, [data-testid=conv-list], nav').first().waitFor();
-}
+await h.launch();
+const errors = h.errors;
+const newPage = (name, viewport, lang) => h.newPage(name, { viewport, lang, downloads: true });
 const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 const ALLOW = new Set(['Cordon', 'English', 'JSON', 'Lines', 'jsonl', 'mbox', 'alice', 'bob', 'officer', 'admin']);
-async function englishIn(page) {
-  const texts = await page.evaluate(() => {
-    const out = [];
-    const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-    for (let t; (t = w.nextNode());) {
-      const el = t.parentElement;
-      if (!el || el.closest('code, pre, script, style, .mono')) continue;
-      const s = getComputedStyle(el);
-      if (s.display === 'none' || s.visibility === 'hidden' || !el.getClientRects().length) continue;
-      if (t.textContent.trim()) out.push(t.textContent.trim());
-    }
-    return out;
-  });
-  return texts.flatMap((s) => (s.match(/[A-Za-z][A-Za-z'-]+/g) ?? []).filter((w) => !ALLOW.has(w)).map((w) => `${w} in “${s.slice(0, 60)}”`));
-}
+const englishIn = (page) => englishShown(page, ALLOW);
 async function download(page) {
   const [d] = await Promise.all([page.waitForEvent('download'), page.locator('[data-testid=export-submit]').click()]);
   const file = path.join(SHOTS, d.suggestedFilename());
@@ -77,7 +49,7 @@ async function download(page) {
 
 const test = h.test;
 const O = await newPage('officer');
-await login(O, 'officer');
+await h.signIn(O, 'officer');
 
 await test('from an alert, export the conversation as JSONL with a reason', async () => {
   await O.goto(`${base}/#/console/alerts/${alert.id}`);
@@ -123,7 +95,7 @@ await test('a user\'s messages as an mbox, the user chosen from the directory', 
 for (const [lang, vp, tag] of [['zh', { width: 390, height: 844 }, 'phone-zh'], ['en', { width: 390, height: 844 }, 'phone-en'], ['en', { width: 1280, height: 800 }, 'desktop-en']]) {
   await test(`the export form at ${tag}`, async () => {
     const P = await newPage(`officer-${tag}`, vp, lang);
-    await login(P, 'officer');
+    await h.signIn(P, 'officer');
     await P.goto(`${base}/#/console/export/conversation/${g.id}`);
     await P.locator('[data-testid=export]').waitFor();
     const title = await P.locator('[data-testid=export] h2').textContent();

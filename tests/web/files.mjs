@@ -26,7 +26,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setup, expectTrue, englishWords, visibleText, PW } from './harness.mjs';
+import { setup, expectTrue, englishWords, visibleText, PW, DESKTOP, PHONE } from './harness.mjs';
 
 // Fixtures: the image extractor's generator (Pillow + the CJK font), and a
 // big file of random bytes for the transfer (never sent: removed at the end).
@@ -57,25 +57,12 @@ const as = await call('POST', '/auth/login', { login: 'alice', password: PW });
 const group = await call('POST', '/conversations', { kind: 'group', title: '资料组', member_ids: [bob.id] }, as.token);
 void alice;
 
-const browser = await h.launch();
-const errors = [];
-async function newPage(name, { phone = false, lang = 'zh' } = {}) {
-  const ctx = await browser.newContext(phone
-    ? { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', acceptDownloads: true }
-    : { viewport: { width: 1280, height: 800 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', acceptDownloads: true });
-  if (lang === 'en') await ctx.addInitScript(() => localStorage.setItem('cordon.lang', 'en'));
-  const page = await ctx.newPage();
-  page.setDefaultTimeout(20000);
-  page.on('pageerror', (e) => errors.push(`${name}: ${e.message}`));
-  return page;
-}
-async function login(page, user) {
-  await page.goto(base + '/');
-  await page.locator('#login-id').fill(user);
-  await page.locator('#login-pw').fill(PW);
-  await page.locator('button[type=submit]').click();
-  await page.locator('[data-testid=conv-item]').first().waitFor();
-}
+await h.launch();
+const errors = h.errors;
+const newPage = (name, { phone = false, lang = 'zh' } = {}) =>
+  h.newPage(name, { viewport: phone ? PHONE : DESKTOP, touch: phone, lang, timeout: 20000, downloads: true });
+// signed in, and the conversation list has loaded
+const login = (page, user) => h.signIn(page, user, { until: '[data-testid=conv-item]' });
 async function openGroup(page) {
   await page.goto(`${base}/#/chat/${group.id}`);
   await page.locator('[data-testid=composer]').waitFor();

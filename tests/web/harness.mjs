@@ -1,4 +1,4 @@
-// The shared harness of the browser tests (console.mjs, pwa.mjs): a real
+// The shared harness of the browser tests (every tests/web/*.mjs but run_unit.mjs): a real
 // `cordon serve` on a fresh data directory serving the built client, an
 // administrator with a known password, users made through the API,
 // Debian's Chromium through playwright-core, a small test runner, and a
@@ -10,8 +10,14 @@
 //
 // usage in a test file:
 //   const h = await setup('pwa', process.argv.slice(2));   // CORDON DIST WEBSRC SHOTS
+//   await h.launch();
+//   const page = await h.newPage('alice', { viewport: PHONE, touch: true, lang: 'en' });
+//   await h.signIn(page, 'alice');                          // resolves once signed in
 //   await h.test('name', async () => { ... });
 //   await h.finish();                                       // prints "N passed, N failed", exits
+//
+// h.errors collects every page's script errors (a test file ends with a test
+// that it is empty); h.pages holds the pages still open, by name.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,6 +25,11 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 
 export const PW = 'correct-horse-battery';
+export const DESKTOP = { width: 1280, height: 800 };
+export const PHONE = { width: 390, height: 844 };
+// What only a signed-in client shows (the main navigation, the console's
+// tabs, the conversation list): sign-in is complete once one is there.
+export const SIGNED_IN = '.tabs, [data-testid=conv-list], nav';
 
 export async function setup(name, [cordon, dist, webSrc, shotsArg], { limitMs = 240000 } = {}) {
   const CHROMIUM = process.env.CORDON_CHROMIUM || '/usr/bin/chromium';
@@ -103,6 +114,41 @@ export async function setup(name, [cordon, dist, webSrc, shotsArg], { limitMs = 
     });
     return h.browser;
   };
+  h.errors = [];
+  h.pages = {};
+  // A page in a fresh browser context (its own storage: one signed-in user
+  // each), in the zh-CN locale and China's time zone. lang 'en' stores the
+  // client's language choice before the first load; touch: a phone (touch
+  // screen, mobile viewport); downloads: accept downloads; dialogs: accept
+  // confirm() dialogs; consoleErrors: console errors count as errors too.
+  h.newPage = async (pname, { viewport = DESKTOP, lang = 'zh', touch = false, timeout = 10000,
+    downloads = false, dialogs = false, consoleErrors = false } = {}) => {
+    const ctx = await h.browser.newContext({
+      viewport, locale: 'zh-CN', timezoneId: 'Asia/Shanghai',
+      ...(touch ? { isMobile: true, hasTouch: true } : {}), ...(downloads ? { acceptDownloads: true } : {}),
+    });
+    if (lang === 'en') await ctx.addInitScript(() => localStorage.setItem('cordon.lang', 'en'));
+    const page = await ctx.newPage();
+    page.setDefaultTimeout(timeout);
+    h.pages[pname] = page;
+    page.on('close', () => delete h.pages[pname]);
+    page.on('pageerror', (e) => h.errors.push(`${pname}: ${e.message}`));
+    if (consoleErrors) page.on('console', (m) => { if (m.type() === 'error') h.errors.push(`${pname}: ${m.text()}`); });
+    if (dialogs) page.on('dialog', (d) => d.accept());
+    return page;
+  };
+  // Signs in through the sign-in form and waits for `until` (default: the
+  // signed-in frame). A test that navigates before the sign-in request has
+  // answered leaves the page on the form (a hash change during sign-in), so
+  // nothing may follow before this resolves. A first sign-in with a one-time
+  // password waits for the password form instead, TOTP for its field.
+  h.signIn = async (page, login, { pw = PW, until = SIGNED_IN } = {}) => {
+    await page.goto(h.base + '/');
+    await page.locator('#login-id').fill(login);
+    await page.locator('#login-pw').fill(pw);
+    await page.locator('button[type=submit]').click();
+    await page.locator(until).first().waitFor();
+  };
   h.test = async (tname, fn) => {
     const t = Date.now();
     try {
@@ -170,4 +216,10 @@ export function englishWords(s, allow) {
   return (t.match(/[A-Za-z0-9][A-Za-z0-9_.'-]*/g) ?? [])
     .map((w) => w.replace(/[.'-]+$/, ''))
     .filter((w) => /[A-Za-z]/.test(w) && !allow.has(w) && !/[0-9_.]/.test(w));
+}
+
+// Each English word a page shows (visibleText) that allow does not name,
+// with where: `word in “text”`. Empty for a Chinese screen done right.
+export async function englishShown(page, allow) {
+  return (await visibleText(page)).flatMap((s) => englishWords(s, allow).map((w) => `${w} in “${s.slice(0, 60)}”`));
 }

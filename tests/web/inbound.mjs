@@ -17,7 +17,7 @@
 //
 // usage: node inbound.mjs CORDON_EXE WEB_DIST_DIR WEB_SOURCE_DIR SHOTS_DIR
 import path from 'node:path';
-import { setup, expectTrue, PW } from './harness.mjs';
+import { setup, expectTrue, PW, DESKTOP, PHONE } from './harness.mjs';
 
 const h = await setup('inbound', process.argv.slice(2));
 const { call, mkUser, test, log, SHOTS, base } = h;
@@ -42,33 +42,14 @@ const phish = await sendAs(xs.token, direct.id, `官方通知：请于今日登�
 expectTrue(!JSON.stringify(phish).includes('inbound_warning'), 'the sender is not shown the warning');
 await sendAs(xs.token, direct.id, '另外，你们那个案子现在进展到哪一步了？');
 
-const browser = await h.launch();
-const errors = [];
-async function newPage(name, viewport, lang) {
-  const phone = viewport.width < 500;
-  const ctx = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', isMobile: phone, hasTouch: phone });
-  if (lang === 'en') await ctx.addInitScript(() => localStorage.setItem('cordon.lang', 'en'));
-  const page = await ctx.newPage();
-  page.setDefaultTimeout(10000);
-  page.on('pageerror', (e) => errors.push(`${name}: ${e.message}`));
-  return page;
-}
-async function login(page, user) {
-  await page.goto(base + '/');
-  await page.locator('#login-id').fill(user);
-  await page.locator('#login-pw').fill(PW);
-  await page.locator('button[type=submit]').click();
-  // signed in (the list is there) before the test navigates: a hash change
-  // during the sign-in request left the page on the sign-in form
-  await page.locator('.tabs, [data-testid=conv-list], nav').first().waitFor();
-}
+await h.launch();
+const errors = h.errors;
+const newPage = (name, viewport, lang) => h.newPage(name, { viewport, lang, touch: viewport.width < 500 });
 const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
 
 await test('the internal recipient sees the warning; the link opens only after acknowledging; one-step report', async () => {
   const A = await newPage('alice', DESKTOP, 'zh');
-  await login(A, 'alice');
+  await h.signIn(A, 'alice');
   await A.goto(`${base}/#/chat/${direct.id}`);
   const msg = A.locator(`[data-msg-id="${phish.message.id}"]`);
   const banner = msg.locator('[data-testid=inbound-warning]');
@@ -96,7 +77,7 @@ await test('the internal recipient sees the warning; the link opens only after a
 
 await test('the external sender sees no warning', async () => {
   const X = await newPage('zhang', PHONE, 'zh');
-  await login(X, 'zhang');
+  await h.signIn(X, 'zhang');
   await X.goto(`${base}/#/chat/${direct.id}`);
   await X.locator(`[data-msg-id="${phish.message.id}"]`).waitFor();
   expectTrue(await X.locator('[data-testid=inbound-warning]').count() === 0, 'no banner for the sender');
@@ -105,7 +86,7 @@ await test('the external sender sees no warning', async () => {
 
 await test('report a message and a person with a note (phone, zh)', async () => {
   const A = await newPage('alice-phone', PHONE, 'zh');
-  await login(A, 'alice');
+  await h.signIn(A, 'alice');
   await A.goto(`${base}/#/chat/${direct.id}`);
   const last = A.locator('[data-testid=message]').last();
   await last.waitFor();
@@ -137,7 +118,7 @@ await test('the officer lists the reports with the reporter, the note and the ev
   const reports = await call('GET', '/reports', undefined, (await call('POST', '/auth/login', { login: 'officer', password: PW })).token);
   expectTrue(reports.alerts.length === 3, `three reports: ${reports.alerts.length}`);
   const O = await newPage('officer', DESKTOP, 'zh');
-  await login(O, 'officer');
+  await h.signIn(O, 'officer');
   const note = reports.alerts.find((x) => x.note === '他一直打听我负责的案子');
   await O.goto(`${base}/#/console/alerts/${note.id}`);
   const det = O.locator('[data-testid=alert-detail]');
@@ -148,7 +129,7 @@ await test('the officer lists the reports with the reporter, the note and the ev
   await shot(O, 'zh-desktop-console-report');
   await O.context().close();
   const P = await newPage('officer-phone', PHONE, 'zh');
-  await login(P, 'officer');
+  await h.signIn(P, 'officer');
   await P.goto(`${base}/#/console/alerts/${note.id}`);
   await P.locator('[data-testid=alert-detail]').waitFor();
   await shot(P, 'zh-phone-console-report');
@@ -157,7 +138,7 @@ await test('the officer lists the reports with the reporter, the note and the ev
 
 await test('English: the banner, the report dialog, the console', async () => {
   const A = await newPage('alice-en', DESKTOP, 'en');
-  await login(A, 'alice');
+  await h.signIn(A, 'alice');
   await A.goto(`${base}/#/chat/${direct.id}`);
   const banner = A.locator('[data-testid=inbound-warning]');
   await banner.waitFor();
@@ -169,7 +150,7 @@ await test('English: the banner, the report dialog, the console', async () => {
   await shot(A, 'en-desktop-report-dialog');
   await A.context().close();
   const P = await newPage('alice-en-phone', PHONE, 'en');
-  await login(P, 'alice');
+  await h.signIn(P, 'alice');
   await P.goto(`${base}/#/chat/${direct.id}`);
   await P.locator('[data-testid=inbound-warning]').waitFor();
   await shot(P, 'en-phone-inbound-warning');
@@ -178,7 +159,7 @@ await test('English: the banner, the report dialog, the console', async () => {
   await shot(P, 'en-phone-inbound-revealed');
   await P.context().close();
   const O = await newPage('officer-en', PHONE, 'en');
-  await login(O, 'officer');
+  await h.signIn(O, 'officer');
   await O.goto(`${base}/#/console/alerts`);
   await O.locator('[data-testid=alert-kind]', { hasText: 'Report' }).first().waitFor();
   await shot(O, 'en-phone-console-reports');

@@ -13,7 +13,7 @@
 //
 // usage: node pwa.mjs CORDON_EXE WEB_DIST_DIR WEB_SOURCE_DIR SHOTS_DIR
 import path from 'node:path';
-import { setup, expectTrue, PW } from './harness.mjs';
+import { setup, expectTrue, PW, PHONE } from './harness.mjs';
 
 const h = await setup('pwa', process.argv.slice(2));
 const { base, mkUser, call, test, log, SHOTS } = h;
@@ -24,7 +24,7 @@ const as = await call('POST', '/auth/login', { login: 'alice', password: PW });
 const direct = await call('POST', '/conversations', { kind: 'direct', member_ids: [bob.id] }, as.token);
 await call('POST', `/conversations/${direct.id}/messages`, { client_id: 'p1', text: SECRET_LINE }, as.token);
 
-const browser = await h.launch();
+await h.launch();
 
 await test('the manifest: standalone, served with its type, icons served', async () => {
   const r = await fetch(base + '/manifest.webmanifest');
@@ -46,11 +46,8 @@ await test('the manifest: standalone, served with its type, icons served', async
     `sw.js must be revalidated: ${sw.status} ${sw.headers.get('cache-control')}`);
 });
 
-const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'zh-CN', isMobile: true, hasTouch: true });
-const page = await ctx.newPage();
-page.setDefaultTimeout(15000);
-const errors = [];
-page.on('pageerror', (e) => errors.push(e.message));
+const page = await h.newPage('bob', { viewport: PHONE, touch: true, timeout: 15000 });
+const errors = h.errors;
 
 await test('the page links the manifest; the service worker controls it at scope /', async () => {
   await page.goto(base + '/');
@@ -64,9 +61,7 @@ await test('the page links the manifest; the service worker controls it at scope
 });
 
 await test('after reading a conversation, the cache holds the shell and no message content', async () => {
-  await page.locator('#login-id').fill('bob');
-  await page.locator('#login-pw').fill(PW);
-  await page.locator('button[type=submit]').click();
+  await h.signIn(page, 'bob');
   await page.locator('[data-testid=conv-item]').first().click();
   await page.locator('[data-testid=messages]').getByText(SECRET_LINE).waitFor();
   await page.screenshot({ path: path.join(SHOTS, 'pwa-chat-phone-zh.png') });

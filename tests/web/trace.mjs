@@ -15,7 +15,7 @@
 // usage: node trace.mjs CORDON_EXE WEB_DIST_DIR WEB_SOURCE_DIR SHOTS_DIR
 // exit 77 (meson: skipped) when /usr/bin/chromium is missing.
 import path from 'node:path';
-import { setup, expectTrue, PW } from './harness.mjs';
+import { setup, expectTrue, englishShown, PW } from './harness.mjs';
 
 const h = await setup('trace', process.argv.slice(2));
 const { base, call, mkUser, log, SHOTS } = h;
@@ -49,49 +49,20 @@ const alert = adm.alerts.find((a) => a.message_id === c4.id);
 expectTrue(alert, `an alert on the forwarded copy: ${JSON.stringify(adm)}`);
 
 // ---------------------------------------------------------------- browser
-const browser = await h.launch();
-const errors = [];
-async function newPage(name, viewport = { width: 1280, height: 800 }, lang = 'zh') {
-  const ctx = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
-  if (lang === 'en') await ctx.addInitScript(() => localStorage.setItem('cordon.lang', 'en'));
-  const page = await ctx.newPage();
-  page.setDefaultTimeout(10000);
-  page.on('pageerror', (e) => errors.push(`${name}: ${e.message}`));
-  page.on('dialog', (d) => d.accept());
-  return page;
-}
-async function login(page, user) {
-  await page.goto(base + '/');
-  await page.locator('#login-id').fill(user);
-  await page.locator('#login-pw').fill(PW);
-  await page.locator('button[type=submit]').click();
-  await page.locator('.tabs, [data-testid=conv-list], nav').first().waitFor();
-}
+await h.launch();
+const errors = h.errors;
+const newPage = (name, viewport, lang) => h.newPage(name, { viewport, lang, dialogs: true });
 const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 
 // English words shown in a Chinese screen (not in code, ids or logins).
 const ALLOW = new Set(['Cordon', 'English', 'alice', 'bob', 'carol', 'dave', 'erin', 'officer', 'admin']);
-async function englishIn(page) {
-  const texts = await page.evaluate(() => {
-    const out = [];
-    const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-    for (let t; (t = w.nextNode());) {
-      const el = t.parentElement;
-      if (!el || el.closest('code, pre, script, style, .mono')) continue;
-      const s = getComputedStyle(el);
-      if (s.display === 'none' || s.visibility === 'hidden' || !el.getClientRects().length) continue;
-      if (t.textContent.trim()) out.push(t.textContent.trim());
-    }
-    return out;
-  });
-  return texts.flatMap((s) => (s.match(/[A-Za-z][A-Za-z'-]+/g) ?? []).filter((w) => !ALLOW.has(w)).map((w) => `${w} in “${s.slice(0, 60)}”`));
-}
+const englishIn = (page) => englishShown(page, ALLOW);
 
 const test = h.test;
 const O = await newPage('officer');
 const A = await newPage('erin');
-await login(O, 'officer');
-await login(A, 'erin');
+await h.signIn(O, 'officer');
+await h.signIn(A, 'erin');
 
 await test('from an alert on a forwarded copy, the spread shows every copy as a tree', async () => {
   await O.goto(`${base}/#/console/alerts/${alert.id}`);
@@ -175,7 +146,7 @@ await test('the context around an alert opens with a stated reason', async () =>
 for (const [lang, vp, tag] of [['zh', { width: 390, height: 844 }, 'phone-zh'], ['en', { width: 390, height: 844 }, 'phone-en'], ['en', { width: 1280, height: 800 }, 'desktop-en']]) {
   await test(`the spread view at ${tag}`, async () => {
     const P = await newPage(`officer-${tag}`, vp, lang);
-    await login(P, 'officer');
+    await h.signIn(P, 'officer');
     await P.goto(`${base}/#/console/spread/${c4.id}/${alert.id}`);
     await P.locator('[data-testid=spread-node]').nth(4).waitFor();
     const title = await P.locator('[data-testid=spread] h2').textContent();
@@ -193,7 +164,7 @@ for (const [lang, vp, tag] of [['zh', { width: 390, height: 844 }, 'phone-zh'], 
     await shot(P, `spread-${tag}`);
     if (tag === 'phone-zh' || tag === 'phone-en') {
       const M = await newPage(`erin-${tag}`, vp, lang);
-      await login(M, 'erin');
+      await h.signIn(M, 'erin');
       await M.goto(`${base}/#/chat/${g3.id}`);
       await M.locator(`[data-testid=contained][data-msg-id="${c3.id}"]`).waitFor();
       const t = await M.locator(`[data-msg-id="${c3.id}"]`).textContent();

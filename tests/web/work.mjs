@@ -24,7 +24,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { setup, expectTrue, PW } from './harness.mjs';
+import { setup, expectTrue, PW, DESKTOP, PHONE } from './harness.mjs';
 
 const h = await setup('work', process.argv.slice(2));
 const { base, mkUser, call, test, log, SHOTS } = h;
@@ -36,24 +36,11 @@ await call('PATCH', `/admin/users/${carol.id}`, { phone: '13812345678' }, h.admi
 const as = await call('POST', '/auth/login', { login: 'alice', password: PW });
 let seq = 0;
 
-const browser = await h.launch();
-const errors = [];
-async function newPage(name, viewport, lang) {
-  const phone = viewport.width < 500;
-  const ctx = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', isMobile: phone, hasTouch: phone });
-  if (lang === 'en') await ctx.addInitScript(() => localStorage.setItem('cordon.lang', 'en'));
-  const page = await ctx.newPage();
-  page.setDefaultTimeout(12000);
-  page.on('pageerror', (e) => errors.push(`${name}: ${e.message}`));
-  return page;
-}
-async function login(page, user) {
-  await page.goto(base + '/');
-  await page.locator('#login-id').fill(user);
-  await page.locator('#login-pw').fill(PW);
-  await page.locator('button[type=submit]').click();
-  await page.locator('[data-testid=conv-item]').first().waitFor();
-}
+await h.launch();
+const errors = h.errors;
+const newPage = (name, viewport, lang) => h.newPage(name, { viewport, lang, touch: viewport.width < 500, timeout: 12000 });
+// signed in, and the conversation list has loaded
+const login = (page, user) => h.signIn(page, user, { until: '[data-testid=conv-item]' });
 const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
 async function openConv(page, id) {
   await page.goto(`${base}/#/chat/${id}`);
@@ -290,10 +277,7 @@ for (const [size, viewport] of Object.entries(SIZES)) {
 await test('the officer console carries the watermark too', async () => {
   for (const [size, viewport] of Object.entries(SIZES)) {
     const page = await newPage(`console-${size}`, viewport, 'zh');
-    await page.goto(base + '/');
-    await page.locator('#login-id').fill('olga');
-    await page.locator('#login-pw').fill(PW);
-    await page.locator('button[type=submit]').click();
+    await h.signIn(page, 'olga');
     await page.goto(`${base}/#/console/alerts`);
     const wm = page.locator('.console-wrap [data-testid=watermark]');
     await wm.waitFor({ state: 'attached' });

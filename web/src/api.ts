@@ -3,7 +3,7 @@
 // script-reachable storage.
 import type {
   Attachment, Alert, AlertStats, AuditEntry, AuditVerify, ContactCard, ContainAction, ContainResult, Conversation, DirUser,
-  GuardOutcome, Message, OcrResult, OfficerContext, Reminder, RemindTarget, Repeat, Session, Spread, UploadInfo, User,
+  GuardOutcome, Message, OcrResult, OfficerContext, Reminder, RemindTarget, Repeat, Session, Spread, FileSpread, UploadInfo, User,
 } from './types';
 
 export class ApiError extends Error {
@@ -226,6 +226,10 @@ export class Api {
   }
   /** the tree of copies of a message (or of an alert's message) */
   spread(q: { message_id?: number; alert_id?: number }) { return this.get<Spread>(`/officer/spread${qs(q)}`); }
+  spreadFile(file_id: string) { return this.get<FileSpread>(`/officer/spread${qs({ file_id })}`); }
+  containFile(file_id: string, reason: string, scope: 'copy' | 'tree', action: ContainAction) {
+    return this.post<ContainResult>('/officer/contain', { file_id, reason, scope, action });
+  }
   contain(message_id: number, reason: string, scope: 'copy' | 'tree', action: ContainAction) {
     return this.post<ContainResult>('/officer/contain', { message_id, reason, scope, action });
   }
@@ -258,7 +262,7 @@ export class Api {
   createUser(u: { login: string; display_name?: string; role?: string; external?: boolean; password?: string }) {
     return this.post<{ user: User; password: string }>('/admin/users', u);
   }
-  patchUser(id: number, p: { role?: string; disabled?: boolean; display_name?: string; phone?: string }) {
+  patchUser(id: number, p: { role?: string; disabled?: boolean; display_name?: string; phone?: string; department?: string | null }) {
     return this.request<User>('PATCH', `/admin/users/${id}`, p).then((r) => r.data);
   }
   resetPassword(id: number) { return this.post<{ password: string }>(`/admin/users/${id}/reset-password`); }

@@ -14,6 +14,8 @@ export interface User {
   created_at: number;
   /** the work phone, in full (admin views); null when none */
   phone?: string | null;
+  /** the user's department (admins set it; the dashboard counts by it) */
+  department?: string | null;
 }
 
 export interface DirUser {
@@ -317,6 +319,10 @@ export interface AlertStats {
   by_category: Record<string, number>;
   by_rule: Record<string, number>;
   by_verdict: Record<string, number>;
+  /** by the department of the alert's user ("" = none) */
+  by_department?: Record<string, { count: number; by_category: Record<string, number> }>;
+  /** the conversations with most alerts, most first */
+  by_group?: { conversation_id: number; title: string; kind: 'direct' | 'group'; count: number }[];
   rows: { day: number; category: string; rule: string | null; verdict: string; count: number }[];
 }
 
@@ -331,6 +337,17 @@ export interface SpreadCopy {
   state: 'visible' | 'recalled' | 'quarantined' | 'removed';
   recipients: number[];
   read_by: number[];
+  /** in a file's spread: the message its forward tree starts from, and its files */
+  origin_id?: number;
+  file_ids?: string[];
+}
+
+/** GET /officer/spread?file_id=: every message that delivers the file's bytes. */
+export interface FileSpread {
+  file: { id: string; name: string; mime: string; size: number; image: boolean; owner_id: number; conversation_id: number; state: string; created_at: number };
+  truncated: boolean;
+  copies: SpreadCopy[];
+  totals: { copies: number; origins: number; conversations: number; recipients: number; readers: number };
 }
 
 export interface Spread {
@@ -351,6 +368,8 @@ export interface ContainResult {
   changed_count: number;
   unchanged_count: number;
   changed: { message_id: number; conversation_id: number }[];
+  file_id?: string;
+  blobs_removed?: number;
 }
 
 /** POST /officer/context: the conversation around a message, for an officer with a reason. */

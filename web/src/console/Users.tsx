@@ -59,12 +59,21 @@ export function Users(props: { client: Client }) {
       </form>
       {msg && <p class={msg.ok ? 'ok' : 'error'} role="status" data-testid="users-msg">{msg.text}</p>}
       <table class="grid" data-testid="users-table">
-        <thead><tr><th>{t('us.login')}</th><th>{t('us.display_name')}</th><th>{t('us.role')}</th><th>{t('us.phone')}</th><th>{t('us.external')}</th><th>{t('us.totp')}</th><th>{t('us.status')}</th><th>{t('us.created')}</th><th>{t('us.actions')}</th></tr></thead>
+        <thead><tr><th>{t('us.login')}</th><th>{t('us.display_name')}</th><th>{t('us.department')}</th><th>{t('us.role')}</th><th>{t('us.phone')}</th><th>{t('us.external')}</th><th>{t('us.totp')}</th><th>{t('us.status')}</th><th>{t('us.created')}</th><th>{t('us.actions')}</th></tr></thead>
         <tbody>
           {users.map((u) => (
             <tr key={u.id} class={u.disabled ? 'disabled' : ''} data-testid="user-row" data-login={u.login}>
               <td>{u.login}</td>
               <td>{u.display_name}</td>
+              <td>
+                {/* saved when the field is left or Enter is pressed; empty clears it */}
+                <input class="dept" aria-label={`${t('us.department')} ${u.login}`} defaultValue={u.department ?? ''} maxLength={64} placeholder={t('us.department_none')} data-testid="user-dept"
+                  onKeyDown={(e) => { if (e.key === 'Enter') e.currentTarget.blur(); }}
+                  onBlur={(e) => {
+                    const v = e.currentTarget.value.trim();
+                    if (v !== (u.department ?? '')) void wrap(async () => { await c.api.patchUser(u.id, { department: v || null }); return t('us.department_saved', { login: u.login }); });
+                  }} />
+              </td>
               <td>
                 <select aria-label={`${t('us.role')} ${u.login}`} value={u.role} disabled={u.id === c.me} onChange={(e) => wrap(async () => void (await c.api.patchUser(u.id, { role: e.currentTarget.value })))}>
                   {(['member', 'officer', 'admin'] as Role[]).map((r) => <option key={r} value={r}>{t(`urole.${r}`)}</option>)}
