@@ -78,7 +78,7 @@ async function uploadPicture(token, conv, file) {
   throw new Error('inspection did not end');
 }
 
-const SIZES = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
+const SIZES = { desktop: DESKTOP, phone: PHONE };
 const WORDS = {
   zh: { burnTap: '点击查看', burnImages: '2 张图片', hold: '按住查看', sent: '阅后即焚', masked: '138****5678', reminder: '定时提醒' },
   en: { burnTap: 'Tap to view', burnImages: '2 picture', hold: 'Press and hold', sent: 'burn-after-reading', masked: '138****5678', reminder: 'Reminder' },
