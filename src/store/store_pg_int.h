@@ -320,6 +320,9 @@ void *pg_grow(void **items, size_t *n, size_t *cap, size_t size);
 
 void pg_read_user(pg *q, const PGresult *r, int row, int col, store_user *u);
 
+/* store_pg_deliver.c: burn pictures and watermark deliveries (store_work.h) */
+extern const struct store_work_methods pg_work_methods;
+
 /* store_pg_migrate.c: brings the schema to STORE_SCHEMA_VERSION (read-only
  * handles only check it). */
 int pg_migrate(pg *q);
