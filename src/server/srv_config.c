@@ -71,6 +71,9 @@ int srv_config_defaults(srv_config *cfg)
     /* The web client checks a draft 400 ms after typing stops. */
     cfg->limits.guard_checks_per_second = 1;
     cfg->limits.guard_check_burst = 30;
+    cfg->limits.ocr_per_minute = 6;
+    cfg->limits.ocr_burst = 6;
+    cfg->limits.ocr_concurrent = 2;
     cfg->limits.guard_probe_blocked = 5;
     cfg->limits.guard_probe_window_seconds = 600;
     cfg->login.account_failures = 5;
@@ -88,6 +91,8 @@ int srv_config_defaults(srv_config *cfg)
     cfg->uploads.quota_bytes = 8ll << 30;
     cfg->uploads.max_active = 20;
     cfg->uploads.inspectors = 2;
+    cfg->uploads.watermark = true;
+    cfg->uploads.watermark_cache_bytes = 64ll << 20;
     {
         /* Programs a click runs: refused before a byte is sent. */
         static const char *const refused[] = {".exe", ".scr", ".bat", ".cmd", ".com",
@@ -351,7 +356,15 @@ static int limits_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
     } else if (!strcmp(k, "guard_check_burst")) {
         if (get_double(w, v, k, 1, 1e9, &l->guard_check_burst))
             return -1;
-    } else
+    } else if (!strcmp(k, "ocr_per_minute")) {
+        if (get_double(w, v, k, 0.01, 1e6, &l->ocr_per_minute))
+            return -1;
+    } else if (!strcmp(k, "ocr_burst")) {
+        if (get_double(w, v, k, 1, 1e6, &l->ocr_burst))
+            return -1;
+    } else if (!strcmp(k, "ocr_concurrent"))
+        INT_FIELD(w, v, k, 1, 1024, l->ocr_concurrent);
+    else
         return fail(w, v, "limits: unknown key '%s'", k);
     return 0;
 }
@@ -473,6 +486,14 @@ static int uploads_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
         INT_FIELD(w, v, k, 1, 64, u->inspectors);
     else if (!strcmp(k, "refused_types"))
         return get_str_list(w, v, k, &u->refused_types, &u->n_refused_types);
+    else if (!strcmp(k, "watermark")) {
+        const char *b = scalar(v);
+
+        if (!b || (strcmp(b, "true") && strcmp(b, "false")))
+            return fail(w, v, "uploads.watermark must be true or false");
+        u->watermark = !strcmp(b, "true");
+    } else if (!strcmp(k, "watermark_cache_bytes"))
+        INT_FIELD(w, v, k, 1l << 20, 1l << 40, u->watermark_cache_bytes);
     else
         return fail(w, v, "uploads: unknown key '%s'", k);
     return 0;

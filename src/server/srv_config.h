@@ -38,6 +38,11 @@ typedef struct srv_limits {
      * "block" this many times within the window; once per window. 0: never. */
     int guard_probe_blocked;
     int guard_probe_window_seconds;
+    /* POST /files/{id}/ocr (识别文字): a bucket per user (per minute) and
+     * the OCR runs at once over the whole server (each holds a worker
+     * thread and an extraction process for seconds) */
+    double ocr_per_minute, ocr_burst;
+    int ocr_concurrent;
 } srv_limits;
 
 typedef struct srv_login_limits {
@@ -56,6 +61,10 @@ typedef struct srv_uploads_config {
     int inspectors;        /* files inspected at once (each a worker process) */
     char **refused_types;  /* extensions (".exe") or MIME types refused at creation: 415 */
     size_t n_refused_types;
+    /* The invisible per-viewer watermark on delivered images (srv_wmark.h)
+     * and the memory its marked copies may hold. */
+    bool watermark;
+    long long watermark_cache_bytes;
 } srv_uploads_config;
 
 typedef struct srv_config {

@@ -83,6 +83,10 @@ typedef struct srv_event {
     /* message.new only (msg_id != 0): the message, for delivered receipts
      * (srv_receipt.c); the sender's sessions get the live receipt */
     int64_t msg_id, conv_id, sender_id;
+    /* Came through the chat bus (srv_deliver.c): other nodes have it.
+     * Otherwise (a handler's alert.updated, upload.state) a bus between
+     * nodes forwards it to them (srv_bus_redis_forward). */
+    bool from_bus;
     size_t n_users;
     int64_t users[];
 } srv_event;
@@ -285,8 +289,10 @@ struct srv {
      * in-process bus. Its hooks only raise these flags, which the loop
      * acts on (at the latest at the next clock tick). */
     struct srv_bus_redis *busr;
-    atomic_int bus_gap; /* events of other nodes may be lost: every socket resyncs */
-    srv_buf *gap_frame; /* {"type":"resync","reason":"bus_gap"} */
+    atomic_int bus_gap;      /* events of other nodes may be lost: every socket resyncs */
+    srv_buf *gap_frame;      /* {"type":"resync","reason":"bus_gap"} */
+    atomic_int ocr_running;  /* users' OCR requests running (srv_h_ocr.c) */
+    struct srv_wmark *wmark; /* the watermark key and marked copies (srv_wmark.c); NULL: off */
 };
 
 #endif

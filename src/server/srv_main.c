@@ -20,6 +20,7 @@
 #include "srv_auditck.h"
 #include "srv_bus_redis.h"
 #include "srv_siem.h"
+#include "srv_wmark.h"
 #include "srv_registry.h"
 #include "srv_int.h"
 #include "srv_acctwatch.h"
@@ -483,6 +484,17 @@ static int start(srv *s, const srv_run_opts *opts)
         SRV_ERROR("main", "cannot make %s private: %s", cfg->data_dir, strerror(errno));
         return -1;
     }
+    if (cfg->uploads.watermark) {
+        char why[256];
+
+        /* the key of the invisible watermark on delivered images */
+        s->wmark =
+            srv_wmark_new(cfg->data_dir, cfg->uploads.watermark_cache_bytes, why, sizeof why);
+        if (!s->wmark) {
+            SRV_ERROR("main", "watermark key: %s", why);
+            return -1;
+        }
+    }
     s->db_path = srv_config_store_path(cfg); /* SQLite in data_dir, or PostgreSQL */
     s->cache_dir =
         cfg->guard_cache_dir ? strdup(cfg->guard_cache_dir) : join(cfg->data_dir, "guard-cache");
@@ -684,6 +696,8 @@ static void cleanup(srv *s)
         n = n->next;
         j->finish(j, s);
     }
+    srv_wmark_free(s->wmark); /* after the workers and the loop: no download writes a copy */
+    s->wmark = NULL;
     srv_buf_unref(s->resync_frame);
     srv_buf_unref(s->revoked_frame);
     srv_buf_unref(s->changed_frame);

@@ -102,6 +102,8 @@ static int stale(const srv_rate *r, const entry *e, int64_t now)
     if (e->key[0] == 'g')
         return now - e->touched >
                (int64_t)(1000.0 * r->lim.guard_check_burst / r->lim.guard_checks_per_second);
+    if (e->key[0] == 'o')
+        return now - e->touched > (int64_t)(60000.0 * r->lim.ocr_burst / r->lim.ocr_per_minute);
     if (e->key[0] == 'p')
         return now - e->window_start > (int64_t)r->lim.guard_probe_window_seconds * 1000;
     if ((int64_t)r->login.lockout_seconds * 1000 > keep)
@@ -232,6 +234,14 @@ int srv_rate_guard_check(srv_rate *r, int64_t user_id, int64_t now_ms)
             return ms ? secs_until(now_ms + ms, now_ms) : 0;
     }
     return take(r, key, r->lim.guard_checks_per_second, r->lim.guard_check_burst, now_ms);
+}
+
+int srv_rate_ocr(srv_rate *r, int64_t user_id, int64_t now_ms)
+{
+    char key[32];
+
+    snprintf(key, sizeof key, "o%lld", (long long)user_id);
+    return take(r, key, r->lim.ocr_per_minute / 60.0, r->lim.ocr_burst, now_ms);
 }
 
 int srv_rate_guard_blocked(srv_rate *r, int64_t user_id, int64_t now_ms)

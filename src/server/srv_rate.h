@@ -77,6 +77,10 @@ int srv_rate_guard_check(srv_rate *r, int64_t user_id, int64_t now_ms);
  * pre-checks in the current window when it has just reached
  * limits.guard_probe_blocked (the caller raises one alert), else 0: at
  * most once per window, which starts at the first blocked pre-check. */
+/* Takes one token of the user's OCR bucket (limits.ocr_per_minute,
+ * ocr_burst): 0 when allowed, else the seconds to wait. */
+int srv_rate_ocr(srv_rate *r, int64_t user_id, int64_t now_ms);
+
 int srv_rate_guard_blocked(srv_rate *r, int64_t user_id, int64_t now_ms);
 
 #endif

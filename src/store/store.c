@@ -179,6 +179,7 @@ void store_user_clear(store_user *u)
     free(u->login);
     free(u->display_name);
     free(u->phone);
+    free(u->department);
     if (u->password_hash) {
         /* not a secret in itself, but no reason to leave it in freed memory */
         memset(u->password_hash, 0, strlen(u->password_hash));
@@ -260,6 +261,20 @@ void store_spread_member_rows_free(store_spread_member_rows *l)
         return;
     for (size_t i = 0; i < l->n; i++)
         free(l->items[i].title);
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
+}
+
+void store_alert_group_rows_free(store_alert_group_rows *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->items[i].department);
+        free(l->items[i].conv_title);
+        free(l->items[i].category);
+    }
     free(l->items);
     l->items = NULL;
     l->n = 0;
