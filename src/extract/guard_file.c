@@ -25,6 +25,7 @@
 #include "cordon/guard_file.h"
 #include "ex_core.h"
 #include "ex_core_proto.h"
+#include "gf_pool.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +37,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -465,7 +465,7 @@ out:
 
 /* The environment for the worker: the caller's, with OMP_THREAD_LIMIT=1
  * (libgomp reads it at load time: one OCR job, one thread). */
-static char **worker_env(void)
+char **gf_worker_env(void)
 {
     size_t n = 0, k = 0;
     char **env;
@@ -483,7 +483,7 @@ static char **worker_env(void)
     return env;
 }
 
-static void limits_arg(const guard_limits *l, char *out, size_t cap)
+void gf_limits_arg(const guard_limits *l, char *out, size_t cap)
 {
     snprintf(out, cap, "%llu,%llu,%llu,%u,%u,%u,%llu,%u,%u,%llu,%u",
              (unsigned long long)l->file_bytes, (unsigned long long)l->unpacked_bytes,
@@ -502,7 +502,7 @@ static guard_err spawn(gf_worker *w, const char *exe, const char *mode, const gu
     sigset_t none, all;
     char lim[256], off[32];
     char *argv[7];
-    char **env = worker_env();
+    char **env = gf_worker_env();
     int p[2] = {-1, -1}, e;
     guard_err rc = GUARD_EIO;
 
@@ -510,7 +510,7 @@ static guard_err spawn(gf_worker *w, const char *exe, const char *mode, const gu
     w->fd = -1;
     if (!env)
         return fail(err, GUARD_ENOMEM, "out of memory");
-    limits_arg(l, lim, sizeof lim);
+    gf_limits_arg(l, lim, sizeof lim);
     snprintf(off, sizeof off, "%llu", (unsigned long long)offset);
     argv[0] = (char *)exe;
     argv[1] = (char *)GUARD_FILE_WORKER_ARG;
@@ -757,177 +757,6 @@ static int reap(gf_worker *w, bool kill_it)
     return status;
 }
 
-/* ---- the pool: workers started before their file ------------------------ */
-
-/* A started worker ("wait" mode) that has loaded what does not depend on
- * the file (libmagic; Tesseract's page engine for SPARE_OCR) and waits on
- * its socket for the job. */
-enum { SPARE_PLAIN, SPARE_OCR, SPARE_KINDS };
-
-typedef struct gf_spare {
-    pid_t pid; /* -1: none */
-    int sock;  /* the job goes here (SOCK_SEQPACKET) */
-    int out;   /* its frames (fd 1) */
-} gf_spare;
-
-struct guard_file_pool {
-    char *exe;
-    gf_spare s[SPARE_KINDS];
-};
-
-static void spare_drop(gf_spare *sp)
-{
-    if (sp->pid > 0) {
-        kill(sp->pid, SIGKILL);
-        while (waitpid(sp->pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-    }
-    if (sp->sock >= 0)
-        close(sp->sock);
-    if (sp->out >= 0)
-        close(sp->out);
-    *sp = (gf_spare){.pid = -1, .sock = -1, .out = -1};
-}
-
-/* Starts the spare of a kind (nothing when it cannot: the next file then
- * starts its own worker, as without a pool). */
-static void spare_start(guard_file_pool *p, int kind)
-{
-    gf_spare *sp = &p->s[kind];
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    sigset_t none, all;
-    char *argv[7];
-    char **env;
-    int sv[2] = {-1, -1}, pp[2] = {-1, -1}, e;
-
-    if (sp->pid > 0)
-        return;
-    env = worker_env();
-    if (!env)
-        return;
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) || pipe2(pp, O_CLOEXEC))
-        goto out;
-    argv[0] = p->exe;
-    argv[1] = (char *)GUARD_FILE_WORKER_ARG;
-    argv[2] = (char *)"wait";
-    argv[3] = (char *)(kind == SPARE_OCR ? "ocr" : "plain");
-    argv[4] = (char *)"-";
-    argv[5] = (char *)"0";
-    argv[6] = NULL;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawnattr_init(&at);
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &all);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    posix_spawn_file_actions_adddup2(&fa, sv[1], 0);
-    posix_spawn_file_actions_adddup2(&fa, pp[1], 1);
-    e = posix_spawn(&sp->pid, p->exe, &fa, &at, argv, env);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
-    if (e) {
-        sp->pid = -1;
-        goto out;
-    }
-    sp->sock = sv[0];
-    sp->out = pp[0];
-    sv[0] = pp[0] = -1;
-out:
-    for (int i = 0; i < 2; i++) {
-        if (sv[i] >= 0)
-            close(sv[i]);
-        if (pp[i] >= 0)
-            close(pp[i]);
-    }
-    free(env);
-}
-
-guard_err guard_file_pool_new(const char *worker_path, guard_file_pool **out, guard_error *err)
-{
-    guard_file_pool *p = calloc(1, sizeof *p);
-
-    *out = NULL;
-    if (!p || !(p->exe = strdup(worker_path ? worker_path : "/proc/self/exe"))) {
-        free(p);
-        return fail(err, GUARD_ENOMEM, "out of memory");
-    }
-    for (int k = 0; k < SPARE_KINDS; k++) {
-        p->s[k] = (gf_spare){.pid = -1, .sock = -1, .out = -1};
-        spare_start(p, k);
-    }
-    *out = p;
-    return GUARD_OK;
-}
-
-void guard_file_pool_free(guard_file_pool *p)
-{
-    if (!p)
-        return;
-    for (int k = 0; k < SPARE_KINDS; k++)
-        spare_drop(&p->s[k]);
-    free(p->exe);
-    free(p);
-}
-
-/* Hands the job to the spare of its kind: w becomes that worker, the same
- * as a freshly spawned one from here on (its sandbox is closed once it has
- * the file). -1 when there is none or it is gone: the caller spawns. */
-static int spare_take(guard_file_pool *p, int kind, gf_worker *w, const guard_limits *l,
-                      const char *root, int in_fd, uint64_t offset)
-{
-    gf_spare *sp = &p->s[kind];
-    char msg[6144], lim[256], cbuf[CMSG_SPACE(sizeof(int))];
-    struct iovec iov;
-    struct msghdr mh = {0};
-    struct cmsghdr *cm;
-    int n, st;
-
-    if (sp->pid <= 0)
-        return -1;
-    if (waitpid(sp->pid, &st, WNOHANG) == sp->pid) { /* it died waiting */
-        sp->pid = -1;
-        spare_drop(sp);
-        return -1;
-    }
-    limits_arg(l, lim, sizeof lim);
-    n = snprintf(msg, sizeof msg, "%s%c%s%c%llu", lim, 0, root, 0, (unsigned long long)offset);
-    if (n < 0 || (size_t)n + 1 >= sizeof msg)
-        return -1; /* a name too long for one message: a worker of its own */
-    iov = (struct iovec){msg, (size_t)n + 1};
-    memset(cbuf, 0, sizeof cbuf);
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = cbuf;
-    mh.msg_controllen = sizeof cbuf;
-    cm = CMSG_FIRSTHDR(&mh);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cm), &in_fd, sizeof in_fd);
-    if (sendmsg(sp->sock, &mh, MSG_NOSIGNAL) != (ssize_t)iov.iov_len) {
-        spare_drop(sp);
-        return -1;
-    }
-    w->pid = sp->pid;
-    w->fd = sp->out;
-    close(sp->sock);
-    *sp = (gf_spare){.pid = -1, .sock = -1, .out = -1};
-    return 0;
-}
-
-/* Image formats by their first bytes: the file will need OCR. */
-static bool head_is_image(const unsigned char *h, size_t n)
-{
-    return (n >= 3 && h[0] == 0xFF && h[1] == 0xD8 && h[2] == 0xFF) ||        /* JPEG */
-           (n >= 8 && !memcmp(h, "\x89PNG\r\n\x1a\n", 8)) ||                  /* PNG */
-           (n >= 12 && !memcmp(h, "RIFF", 4) && !memcmp(h + 8, "WEBP", 4)) || /* WebP */
-           (n >= 4 && (!memcmp(h, "II*\0", 4) || !memcmp(h, "MM\0*", 4))) ||  /* TIFF */
-           (n >= 6 && (!memcmp(h, "GIF87a", 6) || !memcmp(h, "GIF89a", 6))) ||
-           (n >= 2 && h[0] == 'B' && h[1] == 'M');
-}
-
 /* Runs a scan worker over in_fd and merges what it sends. */
 static guard_err run_worker(gf_ctx *c, const char *exe, int in_fd, uint64_t offset)
 {
@@ -947,8 +776,8 @@ static guard_err run_worker(gf_ctx *c, const char *exe, int in_fd, uint64_t offs
         w.deadline.tv_sec++;
         w.deadline.tv_nsec -= 1000000000;
     }
-    if (!c->pool || spare_take(c->pool, c->wants_ocr ? SPARE_OCR : SPARE_PLAIN, &w, c->lim, c->root,
-                               in_fd, offset)) {
+    if (!c->pool ||
+        gf_pool_take(c->pool, c->wants_ocr, c->lim, c->root, in_fd, offset, &w.pid, &w.fd)) {
         rc = spawn(&w, exe, "scan", c->lim, c->root, in_fd, offset, -1, c->err);
         if (rc)
             goto out;
@@ -1004,7 +833,7 @@ out:
     /* the next file's worker starts now, after this one's answer: its
      * start-up is off the next file's critical path */
     if (c->pool)
-        spare_start(c->pool, c->wants_ocr ? SPARE_OCR : SPARE_PLAIN);
+        gf_pool_refill(c->pool, c->wants_ocr);
     return rc;
 }
 
@@ -1179,7 +1008,7 @@ guard_err guard_file_scan_fd(guard_scanner *s, guard_ruleset *rs, int fd,
         rc = fail(err, GUARD_EIO, "read error: %s", strerror(errno));
         goto out;
     }
-    c.wants_ocr = head_is_image((const unsigned char *)head, (size_t)n);
+    c.wants_ocr = gf_head_is_image((const unsigned char *)head, (size_t)n);
     if (ex_text_is_plain((const unsigned char *)head, (size_t)n, (size_t)n < SNIFF)) {
         char ext[16];
         bool retreat = false;
@@ -1316,7 +1145,7 @@ guard_err guard_file_scan_mem(guard_scanner *s, guard_ruleset *rs, const void *d
         rc = fail(err, GUARD_EIO, "cannot copy the input: %s", strerror(errno));
         goto out;
     }
-    c.wants_ocr = head_is_image(data, head);
+    c.wants_ocr = gf_head_is_image(data, head);
     rc = run_worker(&c, exe_of(opt), fd, 0);
 out:
     if (fd >= 0)

@@ -406,6 +406,14 @@ static int start_lws(srv *s)
     info.fd_limit_per_thread = (unsigned int)(cfg->limits.max_connections + 256);
     info.retry_and_idle_policy = &retry;
     info.timeout_secs = 30;
+    /* An idle keep-alive connection is kept 65 s (lws's default is 5 s, as
+     * nginx's is 75 s): a pooling client (undici, OkHttp, a browser) that
+     * reuses a socket the server has just closed gets "other side closed"
+     * on a request it already sent. With 5 s that race was hit whenever a
+     * client was busy for a few seconds between two requests (seen in the
+     * export and upload tests under load); clients close their idle
+     * sockets well before 65 s (undici 4 s, Chromium 5 min at most). */
+    info.keepalive_timeout = 65;
     info.server_string = "cordon";
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
     if (iface && !strchr(iface, ':'))

@@ -373,6 +373,8 @@ int pg_quarantine_text(store *s, int64_t id, char **text, size_t *len);
 int pg_spread_members(store *s, int64_t root_id, store_spread_member_rows *out);
 int pg_spread_conversations(store *s, int64_t root_id, int64_t since, int64_t *out);
 int pg_alert_count(store *s, const store_alert_count_query *q, int64_t *out);
+int pg_personal_findings(store *s, int64_t user_id, int64_t since, store_personal_rows *out);
+int pg_alert_groups(store *s, int64_t from, int64_t to, store_alert_group_rows *out);
 int pg_alert_stats(store *s, int64_t from, int64_t to, int64_t tz_offset_ms,
                    store_alert_stat_rows *out);
 /* schema version 9: the bulk-personal-data warning, statistics by group */

@@ -460,16 +460,17 @@ static void test_burn(void **state)
     }
 }
 
-/* Burn-after-reading pictures (store_work.h): nobody's through
- * store_file_visible, the sender's included; a reader's for a window
- * after opening; their destruction takes the files, the blobs and the
- * cached inspections. Deliveries of watermarked images: one per (file,
- * viewer). */
-static void test_burn_files_and_deliveries(void **state)
+/* Burn-after-reading pictures (store_work.h): nobody reaches them through
+ * store_file_visible, the sender included; a reader in the window after
+ * their open does; the destruction drops the file, its thumbnail's blob and
+ * the cached outcomes of what went, while the bytes another file shares
+ * stay. Deliveries of watermarked copies: one per (file, viewer). */
+static void test_burn_pictures_and_deliveries(void **state)
 {
     fx *f = *state;
-    const char *ids[] = {"bf1"};
-    store_message_new m = msg(f, f->a, "burn-pic", "看图", T0 + 100);
+    const char *ids[] = {"bf1"}, *plain_ids[] = {"bf2"};
+    store_message_new m = msg(f, f->a, "burnpic", "", T0 + 100);
+    store_message_new p = msg(f, f->a, "plainpic", "", T0 + 101);
     store_file x = {0};
     store_hashes gone = {0};
     store_delivery d = {0}, d2 = {0};
@@ -477,16 +478,25 @@ static void test_burn_files_and_deliveries(void **state)
     bool first = false, created = false;
     int64_t id;
 
-    new_file(f, "bf1", "hash-burn", NULL, true);
-    assert_int_equal(store_inspection_put(f->s, "hash-burn:r1:internal", "{\"ocr\":\"x\"}", T0),
-                     STORE_OK);
+    new_file(f, "bf1", "hash-burn", "hash-burn-thumb", true);
+    new_file(f, "bf2", "hash-burn", NULL, true); /* the same bytes, sent ordinarily */
+    assert_int_equal(store_inspection_put(f->s, "hash-burn:r:internal", "{}", T0), STORE_OK);
+    assert_int_equal(store_inspection_put(f->s, "hash-burn-thumb:r:internal", "{}", T0), STORE_OK);
+    m.text_len = 0;
     m.burn = true;
     m.burn_deadline = T0 + 86400000;
     m.attachments = ids;
     m.n_attachments = 1;
     id = put(f, &m);
-    assert_int_equal(store_file_visible(f->s, "bf1", f->a, &x), STORE_NOTFOUND); /* sender */
-    assert_int_equal(store_file_visible(f->s, "bf1", f->b, &x), STORE_NOTFOUND); /* member */
+    p.text_len = 0;
+    p.attachments = plain_ids;
+    p.n_attachments = 1;
+    put(f, &p);
+
+    assert_int_equal(store_file_visible(f->s, "bf1", f->a, &x), STORE_NOTFOUND); /* the sender */
+    assert_int_equal(store_file_visible(f->s, "bf1", f->b, &x), STORE_NOTFOUND);
+    assert_int_equal(store_file_visible(f->s, "bf2", f->b, &x), STORE_OK);
+    store_file_clear(&x);
     assert_int_equal(store_burn_file_visible(f->s, "bf1", f->b, T0, &x), STORE_NOTFOUND);
     assert_int_equal(store_burn_open(f->s, id, f->b, T0 + 200, 30000, &first), STORE_OK);
     assert_int_equal(store_burn_file_visible(f->s, "bf1", f->b, T0 + 150, &x), STORE_OK);
@@ -494,33 +504,37 @@ static void test_burn_files_and_deliveries(void **state)
     store_file_clear(&x);
     assert_int_equal(store_burn_file_visible(f->s, "bf1", f->b, T0 + 300, &x), STORE_NOTFOUND);
     assert_int_equal(store_burn_file_visible(f->s, "bf1", f->c, T0, &x), STORE_NOTFOUND);
+    assert_int_equal(store_burn_file_visible(f->s, "bf1", f->a, T0, &x), STORE_NOTFOUND);
 
     assert_int_equal(store_burn_files_drop(f->s, id, &gone), STORE_OK);
     assert_int_equal(gone.n, 1);
-    assert_string_equal(gone.items[0], "hash-burn");
+    assert_string_equal(gone.items[0], "hash-burn-thumb");
     store_hashes_free(&gone);
     assert_int_equal(store_file_get(f->s, "bf1", &x), STORE_NOTFOUND);
-    assert_int_equal(store_inspection_get(f->s, "hash-burn:r1:internal", &outcome), STORE_NOTFOUND);
+    assert_int_equal(store_file_get(f->s, "bf2", &x), STORE_OK);
+    store_file_clear(&x);
+    assert_int_equal(store_inspection_get(f->s, "hash-burn-thumb:r:internal", &outcome),
+                     STORE_NOTFOUND);
+    assert_int_equal(store_inspection_get(f->s, "hash-burn:r:internal", &outcome), STORE_OK);
+    free(outcome);
     assert_int_equal(store_burn_destroy(f->s, id), STORE_OK);
 
-    assert_int_equal(store_delivery_get_or_create(f->s, f->b, "f-img", T0 + 5, &d, &created),
+    assert_int_equal(store_delivery_get_or_create(f->s, f->b, "bf2", T0 + 500, &d, &created),
                      STORE_OK);
     assert_true(created);
-    assert_true(d.id > 0 && d.id < (1LL << 48));
-    assert_int_equal(store_delivery_get_or_create(f->s, f->b, "f-img", T0 + 9, &d2, &created),
+    assert_true(d.id > 0);
+    assert_int_equal(store_delivery_get_or_create(f->s, f->b, "bf2", T0 + 900, &d2, &created),
                      STORE_OK);
     assert_false(created);
     assert_int_equal(d2.id, d.id);
-    assert_int_equal(d2.created_at, T0 + 5);
-    assert_int_equal(store_delivery_get_or_create(f->s, f->c, "f-img", T0 + 9, &d2, &created),
+    assert_int_equal(d2.created_at, T0 + 500);
+    assert_int_equal(store_delivery_get_or_create(f->s, f->c, "bf2", T0 + 600, &d2, &created),
                      STORE_OK);
     assert_true(created && d2.id != d.id);
     assert_int_equal(store_delivery_get(f->s, d.id, &d2), STORE_OK);
     assert_int_equal(d2.user_id, f->b);
-    assert_string_equal(d2.file_id, "f-img");
-    assert_int_equal(store_delivery_get(f->s, 999999, &d2), STORE_NOTFOUND);
-    assert_int_equal(store_delivery_get_or_create(f->s, 0, "f-img", T0, &d2, &created),
-                     STORE_INVAL);
+    assert_string_equal(d2.file_id, "bf2");
+    assert_int_equal(store_delivery_get(f->s, d.id + 1000, &d2), STORE_NOTFOUND);
 }
 
 int main(int argc, char **argv)
@@ -530,7 +544,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_files_and_attachments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reminders, setup, teardown),
         cmocka_unit_test_setup_teardown(test_burn, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_burn_files_and_deliveries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_burn_pictures_and_deliveries, setup, teardown),
     };
 
     tb_init(argc, argv, "store_work");

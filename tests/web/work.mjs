@@ -4,7 +4,8 @@
 // Chromium against a real `cordon serve`, at desktop size and at 390×844
 // with touch, in Chinese and in English.
 //
-//  - reminders: made in the dialog (listed, cancelled); one made through the
+//  - reminders: made in the dialog (listed, cancelled); the open list follows
+//    another member's create, edit and cancel live; one made through the
 //    API fires while the page is open: the banner and the card in the chat;
 //  - burn: the sender sees no content; a recipient taps to open it once, the
 //    pictures of a burn message too (placeholders until pressed, none in the
@@ -109,6 +110,23 @@ for (const [size, viewport] of Object.entries(SIZES)) {
       await shot(page, `work-reminder-list-${tag}`);
       await page.locator('[data-testid=reminder-cancel]').first().click();
       await page.locator('[data-testid=reminder-item]').waitFor({ state: 'detached' });
+      await page.locator('[data-testid=reminders-dialog] .dlg-x').click();
+    });
+
+    await test(`${tag}: the open reminders list follows another member's changes live`, async () => {
+      await openConv(page, group.id);
+      await page.locator('[data-testid=reminders-btn]').click();
+      await page.locator('[data-testid=reminders-dialog]').waitFor();
+      const text = lang === 'zh' ? `月底前交报销单 ${++seq}` : `Expenses by month end ${++seq}`;
+      const r = await call('POST', `/conversations/${group.id}/reminders`, { text, at: Date.now() + 3600e3, tz: 'Asia/Shanghai', target: 'all' }, as.token);
+      const item = page.locator('[data-testid=reminder-item]').filter({ hasText: text });
+      await item.waitFor(); // no reload: reminder.created
+      await shot(page, `work-reminder-live-${tag}`);
+      const edited = `${text} !`;
+      await call('PATCH', `/reminders/${r.reminder.id}`, { text: edited }, as.token);
+      await page.locator('[data-testid=reminder-item]').filter({ hasText: edited }).waitFor(); // reminder.updated
+      await call('DELETE', `/reminders/${r.reminder.id}`, undefined, as.token);
+      await item.waitFor({ state: 'detached' }); // reminder.deleted
       await page.locator('[data-testid=reminders-dialog] .dlg-x').click();
     });
 

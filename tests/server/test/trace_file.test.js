@@ -47,6 +47,7 @@ const CAPTION = `site-photo-${process.pid}`;
 const chain = { groups: [], copies: [], files: [] }; // copies[k]: the message in groups[k]
 let keep = null; // the unrelated file's id and blobs
 
+// the store's own database (SQLite, or PostgreSQL under run-pg.sh)
 function sql(query) {
   return w.srv.sql(query); // sqlite3 or psql, whichever holds the server's store
 }
