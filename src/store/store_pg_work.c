@@ -363,7 +363,7 @@ static int burn_files_drop(store *s, int64_t message_id, store_hashes *gone)
 
         pa_text(&a, gone->items[i]);
         /* keys are hash:ruleset:scope. starts_with, not the key range
-         * SQLite uses (key >= h:' AND key < h;'): under the database's
+         * SQLite uses ('h:' <= key < 'h;'): under the database's
          * collation (ICU, en_US) punctuation is not compared by bytes and
          * the range matches nothing, which would leave the pictures' OCR
          * text behind */
