@@ -17,6 +17,13 @@ PKGS="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
 # promtool (in Debian's prometheus package) checks the /metrics exposition
 # in tests/server/test/ops.test.js.
 PKGS="$PKGS prometheus"
+# The PostgreSQL store backend (libpq) and the server and client its tests
+# start themselves (scripts/pg-test-server.sh; never the machine's service).
+PKGS="$PKGS libpq-dev postgresql postgresql-client"
+# The bus between nodes (src/server/srv_bus_redis.c): hiredis to build,
+# redis-server and redis-cli for the tests (scripts/redis-test-server.sh
+# starts its own; the machine's service is never used).
+PKGS="$PKGS libhiredis-dev redis-server redis-tools"
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi

@@ -34,6 +34,18 @@ if [ ! -f "$dir/build.ninja" ]; then
 fi
 ninja -C "$dir"
 
+# One throwaway PostgreSQL cluster for the whole run (the store suite's
+# PostgreSQL entries and anything else that reads CORDON_TEST_PG), started
+# by the project's own script and stopped on the way out.
+pgdir=$(mktemp -d /tmp/cordon-ci-pg-XXXXXX)
+stop_pg() { scripts/pg-test-server.sh stop "$pgdir" || true; rm -rf "$pgdir"; }
+trap stop_pg EXIT
+if url=$(scripts/pg-test-server.sh start "$pgdir"); then
+  export CORDON_TEST_PG="$url"
+else
+  echo "test.sh: PostgreSQL could not start; its tests start their own cluster" >&2
+fi
+
 status=0
 meson test -C "$dir" --print-errorlogs --num-processes 2 || status=$?
 

@@ -189,10 +189,15 @@ const guard_limits *guard_ruleset_limits(const guard_ruleset *rs);
     60 /* external member added within M minutes                                                   \
           of sensitive content in the group */
 
+#define GUARD_WARN_BULK_PERSONAL_FINDINGS 20 /* personal data sent by one user: more than N */
+#define GUARD_WARN_BULK_PERSONAL_MINUTES  60 /* ... findings within M minutes */
+
 typedef struct guard_warnings {
     uint32_t spread_conversations, spread_minutes;
     uint32_t attempts_per_day;
     uint32_t external_after_minutes;
+    /* appended: personal data leaving in many small messages */
+    uint32_t bulk_personal_findings, bulk_personal_minutes;
 } guard_warnings;
 
 /* The warning thresholds of a ruleset's policy (valid while the caller

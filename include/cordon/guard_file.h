@@ -53,6 +53,12 @@ typedef struct guard_file_options {
      * text read in process as one block (so a caller wanting line and
      * column need not read it again). */
     bool keep_text;
+    /* Hand the text OCR read from the file's pictures back in
+     * guard_file_info.ocr_text, at most this many bytes (0: not kept): a
+     * user's own "recognise text" request. Only the page reads (locations
+     * ending in "ocr"), not the header lines read again; pages joined by a
+     * line feed. It is the same text the guard inspected. */
+    size_t ocr_text_max;
 } guard_file_options;
 
 /* Facts about what was inspected, beyond the findings. */
@@ -67,6 +73,12 @@ typedef struct guard_file_info {
      * free; else NULL. Finding offsets without a location index them. */
     char *text;
     size_t text_len;
+    /* With ocr_text_max: the OCR text, malloc'd (NUL-terminated) for the
+     * caller to free, NULL when OCR read nothing; ocr_text_cut when there
+     * was more than ocr_text_max. */
+    char *ocr_text;
+    size_t ocr_text_len;
+    bool ocr_text_cut;
 } guard_file_info;
 
 /* Inspects the file at `path` ("-" is not accepted: use guard_file_scan_fd).

@@ -20,6 +20,11 @@
  * MIME with its headers is far below 1 MiB). */
 #define BASE_CAP_EXPORT_PAGE ((size_t)4 << 20)
 #define BASE_CAP_EXPORT_BUF  (BASE_CAP_EXPORT_PAGE + ((size_t)1 << 20))
+/* ...with file bytes: at most this many bytes of files per message go into
+ * the export (a file past what is left is named with a note instead), and
+ * the buffer grows by their base64 (4/3) plus MIME headers. */
+#define BASE_CAP_EXPORT_FILES     ((size_t)8 << 20)
+#define BASE_CAP_EXPORT_FILES_BUF (BASE_CAP_EXPORT_BUF + BASE_CAP_EXPORT_FILES / 3 * 4 + (1u << 20))
 
 typedef struct base_buf {
     char *p;        /* NUL-terminated once anything was added; may be NULL */

@@ -62,12 +62,18 @@ chat_commit *chat_alert_commit(const chat *c, const chat_alert_new *in, int64_t 
         return NULL;
     a->base.kind = &alert_kind;
     a->chat = c;
-    f = chat_json_findings_ctx(in->res, in->text, in->len);
+    f = chat_json_findings_ctx(in->res, in->text ? in->text : "", in->text ? in->len : 0);
+    if (f && in->file) {
+        size_t i;
+        json_t *x;
+
+        json_array_foreach(f, i, x) json_object_set_new(x, "file", json_deep_copy(in->file));
+    }
     a->findings = f ? json_dumps(f, JSON_COMPACT) : NULL;
     json_decref(f);
     a->actor = dup_or_null(in->actor ? in->actor : "", &oom);
     a->field = dup_or_null(in->field, &oom);
-    a->category = dup_or_null(chat_guard_category(in->res), &oom);
+    a->category = dup_or_null(in->category ? in->category : chat_guard_category(in->res), &oom);
     a->verdict = dup_or_null(guard_action_name(in->res->verdict), &oom);
     a->rule = dup_or_null(in->res->decided_by, &oom);
     if (oom || !a->findings)

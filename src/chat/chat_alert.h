@@ -1,6 +1,7 @@
 /*
  * chat_alert.h — an officer alert for a verdict on a field that is not a
- * message: a group's title, a display name (chat_alert.c).
+ * message: a group's title, a display name, the text a user had OCR read
+ * from a picture (chat_alert.c).
  *
  * The transport inspects the field (srv_text.c) on a worker; what it
  * decided becomes a commit like every other write: the alert and its audit
@@ -21,6 +22,12 @@ typedef struct chat_alert_new {
     const guard_result *res; /* the verdict; res->verdict != GUARD_ALLOW */
     const char *text;        /* what was inspected: the findings' context */
     size_t len;
+    /* Optional: the alert's category instead of the deciding finding's
+     * ("ocr.marked": a user's text recognition, srv_h_ocr.c), and a file
+     * the findings are about ({"id", "name", "size"}: each finding carries
+     * it as "file", as a message's do, so an officer may open it). */
+    const char *category;
+    const json_t *file;
 } chat_alert_new;
 
 /* The commit of an alert (copies everything it needs from in). Outcome:

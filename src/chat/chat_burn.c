@@ -5,16 +5,19 @@
  *                     their own; its text as they may see it.
  *   commit (writer)   open: the caller's open recorded (each reader once;
  *                     the last one brings the destruction forward);
- *                     destroy: store_burn_destroy (text erased, WAL
- *                     truncated) and its audit row.
- *   publish (writer)  open: the text to the opener only, burn.opened (ids)
+ *                     destroy: its pictures (store_burn_files_drop, then
+ *                     the blobs nothing else uses), store_burn_destroy
+ *                     (text erased, WAL truncated) and its audit row.
+ *   publish (writer)  open: the text and the pictures' list to the opener only, burn.opened (ids)
  *                     to the sender; destroy: message.burned (ids, never
  *                     content) to the members who knew of it.
  */
 #include "chat_burn.h"
 
+#include "blob/blob.h"
 #include "chat_event.h"
 #include "chat_view.h"
+#include "store/store_work.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +33,8 @@ typedef struct burn_commit {
     int64_t msg_id, conv_id, user_id, sender_id, now;
     char *text; /* open: what the opener sees (NULL: withheld) */
     size_t len;
+    char *att;     /* open: the pictures' list (JSON array text), NULL when none */
+    bool withheld; /* open: the external scope withholds it from this reader */
     bool first;
     int rc;
 } burn_commit;
@@ -45,6 +50,7 @@ static void burn_free(chat_commit *c)
     if (b->text) /* the text leaves no copy in freed heap either */
         explicit_bzero(b->text, b->len);
     free(b->text);
+    free(b->att);
     chat_outcome_clear(&b->base.outcome);
     free(b);
 }
@@ -85,6 +91,10 @@ int chat_burn_open_plan(const chat_env *e, const chat_caller *who, int64_t msg_i
         b->user_id = who->id;
         b->sender_id = m.sender_id;
         b->now = now;
+        b->withheld = see == CHAT_SEE_WITHHELD;
+        b->att = b->withheld ? NULL : m.attachments; /* the files' metadata, no content */
+        if (!b->withheld)
+            m.attachments = NULL;
         if (see == CHAT_SEE_MASKED) {
             b->text = masked;
             b->len = masked_len;
@@ -118,6 +128,25 @@ chat_commit *chat_burn_destroy_plan(const chat_env *e, int64_t msg_id)
 }
 
 /* 2. commit */
+
+/* A burn message's pictures: rows, upload rows and cached outcomes
+ * (store_burn_files_drop), then the blobs (content and thumbnail) no
+ * other message refers to. A blob another message shares stays. */
+static int destroy_files(burn_commit *b, store *st)
+{
+    store_hashes gone = {0};
+    int rc = store_burn_files_drop(st, b->msg_id, &gone);
+
+    if (rc == STORE_VERSION)
+        return STORE_OK; /* a backend without files: a text-only burn */
+    for (size_t i = 0; !rc && i < gone.n; i++)
+        if (b->chat->blobs && blob_remove(b->chat->blobs, gone.items[i]))
+            chat_log(b->chat, CHAT_LOG_ERROR, "burn", "message %lld: a blob could not be removed",
+                     (long long)b->msg_id);
+    store_hashes_free(&gone);
+    return rc;
+}
+
 static int burn_write(store *st, void *arg)
 {
     burn_commit *b = arg;
@@ -134,6 +163,10 @@ static int burn_write(store *st, void *arg)
         rc = STORE_CONFLICT; /* destroyed already: nothing to publish */
     b->conv_id = m.conv_id;
     store_message_clear(&m);
+    /* the pictures first: their rows in one transaction, then the text,
+     * whose WAL truncation covers both */
+    if (!rc)
+        rc = destroy_files(b, st);
     if (!rc)
         rc = store_burn_destroy(st, b->msg_id);
     if (rc)
@@ -181,15 +214,22 @@ static void publish_ids(burn_commit *b, const char *name, const int64_t *users, 
 static void publish_open(burn_commit *b)
 {
     chat_outcome *o = &b->base.outcome;
+    json_t *att;
 
     if (!b->first) {
         chat_fail(o, 409, "burn_opened", "this message was opened already");
         return;
     }
     o->status = 200;
-    o->extra = json_pack("{s:I,s:o,s:b,s:i}", "message_id", (json_int_t)b->msg_id, "text",
+    att = b->att ? json_loads(b->att, 0, NULL) : NULL;
+    if (!json_is_array(att)) {
+        json_decref(att);
+        att = json_array();
+    }
+    o->extra = json_pack("{s:I,s:o,s:b,s:i,s:o}", "message_id", (json_int_t)b->msg_id, "text",
                          b->text ? json_stringn_nocheck(b->text, b->len) : json_null(), "withheld",
-                         b->text == NULL, "visible_seconds", b->chat->lim.burn_after_open_seconds);
+                         b->withheld, "visible_seconds", b->chat->lim.burn_after_open_seconds,
+                         "attachments", att);
     publish_ids(b, "burn.opened", &b->sender_id, 1);
 }
 

@@ -1,5 +1,6 @@
 /*
- * chat_burn.h — burn-after-reading (阅后即焚) for text (chat_burn.c).
+ * chat_burn.h — burn-after-reading (阅后即焚) for text and up to six
+ * pictures (chat_burn.c).
  *
  * A message sent with burn (chat_send_in.burn) is stored like any other
  * after the guard, but no shape of it carries its text (chat_json.c):
@@ -15,8 +16,16 @@
 
 #include "chat_commit.h"
 
+/* Pictures one burn message may carry (chat_send.c refuses more, and any
+ * file that is not a picture). No shape of the message lists them
+ * ("burn_images": their number); the open hands the list to the reader,
+ * who may fetch them within the visible time (store_burn_file_visible),
+ * and the destruction deletes their rows, blobs and thumbnails. */
+#define CHAT_BURN_MAX_IMAGES 6
+
 /* The plan of an open by the caller, on a worker. The commit's outcome:
- * 200 with extra {"message_id", "text", "visible_seconds"} the first time
+ * 200 with extra {"message_id", "text", "attachments", "visible_seconds"}
+ * the first time
  * the caller opens it; 409 burn_opened afterwards; 404 not_found (no such
  * live burn message the caller may see, destroyed included); 403
  * burn_sender for its sender. The text is as the caller may see it

@@ -12,12 +12,21 @@
  *   publish (writer)  to each changed message's audience (the members who
  *                     may know it): message.recalled by the officer
  *                     (removed, quarantined) or message.restored.
+ *
+ * A file is contained through the messages that deliver it (by file id, or
+ * by its bytes under any file id for scope tree). A removal unlinks the
+ * messages' files in the same transaction; blobs no file refers to any
+ * more (content and thumbnail) leave the blob store after the commit, so
+ * nothing of the file remains once its last message is removed.
  */
 #include "chat_trace.h"
 
 #include "chat_event.h"
 #include "chat_json.h"
 #include "chat_view.h"
+
+#include "blob/blob.h"
+#include "store/store_files.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,11 +42,13 @@ typedef struct contain_commit {
     chat_commit base; /* first */
     const chat *chat;
     int64_t actor, root, message_id, now;
-    char *login, *reason;
+    char *login, *reason, *file_id;
+    char *file_hash; /* a file's removal by content: its bytes' hash */
     chat_contain_scope scope;
     store_contain_action action;
     contain_item *items;
     size_t n;
+    store_hashes gone; /* blobs to delete once committed */
     int rc;
 } contain_commit;
 
@@ -58,7 +69,10 @@ static void contain_free(chat_commit *c)
         return;
     free(k->login);
     free(k->reason);
+    free(k->file_id);
+    free(k->file_hash);
     free(k->items);
+    store_hashes_free(&k->gone);
     chat_outcome_clear(&k->base.outcome);
     free(k);
 }
@@ -70,6 +84,41 @@ static int collect(const chat_env *e, contain_commit *k, chat_outcome *o)
     store_messages l = {0};
     int rc;
 
+    if (k->file_id) {
+        rc = store_file_spread(e->st, k->file_id, k->scope == CHAT_CONTAIN_TREE, STORE_SPREAD_MAX,
+                               &l);
+        if (!rc && l.n == STORE_SPREAD_MAX) {
+            chat_fail(o, 409, "spread_too_large", "more than %d copies: contain them by message",
+                      STORE_SPREAD_MAX);
+            json_decref(o->extra);
+            o->extra = json_pack("{s:{s:i}}", "error", "max", STORE_SPREAD_MAX);
+            store_messages_free(&l);
+            return -1;
+        }
+        if (rc == STORE_NOTFOUND) {
+            chat_fail(o, 404, "not_found", "no such file");
+            return -1;
+        }
+        if (!rc && k->scope == CHAT_CONTAIN_TREE && k->action == STORE_CONTAIN_REMOVE) {
+            /* the bytes go wherever they are, not only where delivered */
+            store_file f = {0};
+
+            rc = store_file_get(e->st, k->file_id, &f);
+            if (!rc) {
+                k->file_hash = f.hash;
+                f.hash = NULL;
+            }
+            store_file_clear(&f);
+        }
+        if (!rc && !(k->items = calloc(l.n ? l.n : 1, sizeof *k->items)))
+            rc = STORE_NOMEM;
+        for (size_t i = 0; !rc && i < l.n; i++)
+            k->items[k->n++] = (contain_item){.id = l.items[i].id, .conv_id = l.items[i].conv_id};
+        /* the first message is the root the answer names */
+        k->root = !rc && l.n ? l.items[0].id : 0;
+        store_messages_free(&l);
+        goto out;
+    }
     if (k->scope == CHAT_CONTAIN_COPY) {
         store_message m = {0};
 
@@ -134,6 +183,15 @@ int chat_contain_plan(const chat_env *e, const chat_caller *who, const chat_cont
     k->scope = rq->scope;
     k->action = rq->action;
     k->now = now;
+    if (rq->file_id) {
+        if (!(k->file_id = strdup(rq->file_id))) {
+            chat_fail(o, 500, "internal", "out of memory");
+            goto fail;
+        }
+        if (collect(e, k, o))
+            goto fail;
+        goto planned;
+    }
     rc = chat_trace_root(e->st, rq->message_id, &k->root);
     if (rc == STORE_NOTFOUND) {
         chat_fail(o, 404, "not_found", "no such message");
@@ -145,6 +203,7 @@ int chat_contain_plan(const chat_env *e, const chat_caller *who, const chat_cont
     }
     if (collect(e, k, o))
         goto fail;
+planned:
     *out = &k->base;
     k = NULL;
     ret = 0;
@@ -164,21 +223,65 @@ static char *audit_detail(const contain_commit *k)
             json_array_append_new(changed,
                                   json_pack("{s:I,s:I}", "message", (json_int_t)k->items[i].id,
                                             "conversation", (json_int_t)k->items[i].conv_id));
-    d = json_pack("{s:s,s:s,s:s,s:I,s:I,s:o,s:I}", "action", action_name(k->action), "scope",
+    d = json_pack("{s:s,s:s,s:s,s:I,s:I,s:o,s:I,s:I}", "action", action_name(k->action), "scope",
                   k->scope == CHAT_CONTAIN_TREE ? "tree" : "copy", "reason", k->reason, "root",
                   (json_int_t)k->root, "requested", (json_int_t)k->message_id, "changed",
-                  changed ? changed : json_array(), "copies", (json_int_t)k->n);
+                  changed ? changed : json_array(), "copies", (json_int_t)k->n, "blobs_removed",
+                  (json_int_t)k->gone.n);
+    if (d && k->file_id)
+        json_object_set_new(d, "file", json_string(k->file_id));
     if (d)
         text = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(d);
     return text;
 }
 
+/* Moves the hashes of g (blobs left without a reference) into k->gone,
+ * deleted from the blob store once the commit is done. rc passes through
+ * unless it was STORE_VERSION (a backend without files: nothing to do). */
+static int take_gone(contain_commit *k, store_hashes *g, int rc)
+{
+    if (rc == STORE_VERSION)
+        rc = STORE_OK;
+    for (size_t i = 0; !rc && i < g->n; i++) {
+        char **p = realloc(k->gone.items, (k->gone.n + 1) * sizeof *p);
+
+        if (!p) {
+            rc = STORE_NOMEM;
+            break;
+        }
+        k->gone.items = p;
+        k->gone.items[k->gone.n++] = g->items[i];
+        g->items[i] = NULL;
+    }
+    store_hashes_free(g);
+    return rc;
+}
+
+/* A removed message's files: unlinked; a file no message delivers any
+ * more goes with its blob references. */
+static int drop_files(store *st, contain_commit *k, int64_t message_id)
+{
+    store_hashes g = {0};
+
+    return take_gone(k, &g, store_message_files_drop(st, message_id, &g));
+}
+
+/* A file's removal by content (scope tree): the files of these bytes that
+ * no message delivers (an upload not sent yet, a held or blocked one) go
+ * too, so nothing of the bytes is left in the blob store. */
+static int purge_unlinked(store *st, contain_commit *k)
+{
+    store_hashes g = {0};
+
+    return take_gone(k, &g, store_file_purge_unlinked(st, k->file_hash, &g));
+}
+
 /* 2. commit: every copy and the audit row, one transaction. */
 static int contain_write(store *st, void *arg)
 {
     contain_commit *k = arg;
-    char target[48], *detail = NULL;
+    char target[80], *detail = NULL;
     store_audit_new a = {.time = k->now,
                          .actor_id = k->actor,
                          .actor = k->login,
@@ -189,12 +292,20 @@ static int contain_write(store *st, void *arg)
 
     if (rc)
         return rc;
+    store_hashes_free(&k->gone); /* a retry after busy starts over */
     for (size_t i = 0; !rc && i < k->n; i++) {
         rc = store_message_contain(st, k->items[i].id, k->action, k->actor, k->now,
                                    &k->items[i].changed);
         erased |= k->items[i].changed && k->action == STORE_CONTAIN_REMOVE;
+        if (!rc && k->action == STORE_CONTAIN_REMOVE)
+            rc = drop_files(st, k, k->items[i].id);
     }
-    snprintf(target, sizeof target, "message:%lld", (long long)k->message_id);
+    if (!rc && k->file_hash)
+        rc = purge_unlinked(st, k);
+    if (k->file_id)
+        snprintf(target, sizeof target, "file:%.64s", k->file_id);
+    else
+        snprintf(target, sizeof target, "message:%lld", (long long)k->message_id);
     if (!rc && !(detail = audit_detail(k)))
         rc = STORE_NOMEM;
     a.detail = detail;
@@ -205,16 +316,28 @@ static int contain_write(store *st, void *arg)
         store_tx_rollback(st);
         for (size_t i = 0; i < k->n; i++)
             k->items[i].changed = false;
+        store_hashes_free(&k->gone);
         return rc;
     }
     rc = store_tx_commit(st);
     if (rc) {
         for (size_t i = 0; i < k->n; i++)
             k->items[i].changed = false;
+        store_hashes_free(&k->gone);
         return rc;
     }
     if (erased)
         store_erase_flush(st);
+    /* Committed: the bytes nothing refers to any more leave the blob
+     * store. A failure here leaves an unreferenced blob, logged (the
+     * database no longer names it, so nobody can download it). */
+    for (size_t i = 0; i < k->gone.n; i++) {
+        int brc = k->chat->blobs ? blob_remove(k->chat->blobs, k->gone.items[i]) : BLOB_OK;
+
+        if (brc && brc != BLOB_NOTFOUND)
+            chat_log(k->chat, CHAT_LOG_ERROR, "contain", "blob %s: %s", k->gone.items[i],
+                     blob_strerror(brc));
+    }
     return STORE_OK;
 }
 
@@ -301,6 +424,11 @@ static void contain_publish(chat_commit **items, size_t n, store *st)
                                  "changed_count", (json_int_t)n_changed, "unchanged_count",
                                  (json_int_t)(k->n - n_changed), "changed",
                                  changed ? changed : json_array());
+            if (o->extra) {
+                json_object_set_new(o->extra, "blobs_removed", json_integer((json_int_t)k->gone.n));
+                if (k->file_id)
+                    json_object_set_new(o->extra, "file_id", json_string(k->file_id));
+            }
         }
         if (k->base.done)
             k->base.done(&k->base, k->base.arg);

@@ -67,6 +67,12 @@ typedef struct chat_event {
      * (the wire says by whom, so clients show a neutral notice); 0 for
      * the sender's own recall. */
     int contained;
+    /* The event's wire frame, already serialised, when a networked bus
+     * carried it from another node (or serialised it once for every
+     * node): subscribers send it as is. The typed pointers above
+     * (message, alert, body) are then NULL for events of other nodes.
+     * NULL when the domain publishes. */
+    const char *wire;
 } chat_event;
 
 /* The wire name of an event ("message.new", ...). */

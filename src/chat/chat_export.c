@@ -5,6 +5,10 @@
  * messages built with GMime (encoded-words for Chinese names and subjects,
  * base64 UTF-8 bodies, stable Message-IDs).
  *
+ * A message's files (with a blob store) follow it: each read whole from the
+ * blob store into memory while its record is made, within the request's
+ * per-message budget (files_max), never more.
+ *
  * The cursor says where a page stopped: "m<id>" (messages after id) or
  * "a<seq>" (audit entries after seq). Messages come first, then the audit
  * entries, so a cursor never goes back.
@@ -12,6 +16,9 @@
 #include "chat_export.h"
 
 #include "chat_json.h"
+
+#include "blob/blob.h"
+#include "store/store_files.h"
 
 #include <gmime/gmime.h>
 #include <inttypes.h>
@@ -100,13 +107,15 @@ void chat_export_target(const chat_export_req *q, char *buf, size_t cap)
 json_t *chat_export_audit_detail(const chat_export_req *q, const chat_export_result *res)
 {
     return json_pack(
-        "{s:s,s:o,s:o,s:I,s:I,s:s,s:I,s:I,s:I,s:o,s:b}", "reason", q->reason ? q->reason : "",
-        "conversation_id", q->conv_id > 0 ? json_integer(q->conv_id) : json_null(), "user_id",
+        "{s:s,s:o,s:o,s:I,s:I,s:s,s:I,s:I,s:I,s:o,s:b,s:I,s:I}", "reason",
+        q->reason ? q->reason : "", "conversation_id",
+        q->conv_id > 0 ? json_integer(q->conv_id) : json_null(), "user_id",
         q->user_id > 0 ? json_integer(q->user_id) : json_null(), "from", (json_int_t)q->from, "to",
         (json_int_t)q->to, "format", q->format == CHAT_EXPORT_EML ? "eml" : "jsonl", "messages",
         (json_int_t)res->messages, "recalled", (json_int_t)res->recalled, "audit_entries",
         (json_int_t)res->audit_entries, "cursor",
-        q->cursor && *q->cursor ? json_string(q->cursor) : json_null(), "more", res->more);
+        q->cursor && *q->cursor ? json_string(q->cursor) : json_null(), "more", res->more, "files",
+        (json_int_t)res->files, "files_omitted", (json_int_t)res->files_omitted);
 }
 
 /* ---- output -------------------------------------------------------------- */
@@ -248,9 +257,166 @@ static json_t *message_json(ex *x, const store_message *m)
     json_object_set_new(o, "inspected_external", json_boolean(m->inspected_external));
     /* Attachments: chat_json_message carries each file's metadata (id,
      * name, size, mime, kind) as the store lists them, none for a recalled
-     * message. The bytes stay in the blob store (GET /files/{id}); putting
-     * them into the export as MIME parts is still to do. */
+     * message; their bytes follow as "file" records (jsonl_files). */
     return o;
+}
+
+/* ---- files --------------------------------------------------------------- */
+
+/* One file of a message as the export carries it. */
+typedef struct ex_file {
+    char *id, *name, *mime, *hash;
+    int64_t size;
+    unsigned char *bytes; /* NULL when omitted */
+    const char *omitted;  /* "over_cap", "unreadable", "gone" or NULL */
+} ex_file;
+
+typedef struct ex_files {
+    ex_file *items;
+    size_t n;
+} ex_files;
+
+static void ex_files_free(ex_files *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->items[i].id);
+        free(l->items[i].name);
+        free(l->items[i].mime);
+        free(l->items[i].hash);
+        free(l->items[i].bytes);
+    }
+    free(l->items);
+    memset(l, 0, sizeof *l);
+}
+
+/* The whole blob into *out (size bytes), or a blob error. */
+static int read_blob(blob_store *b, const char *hash, int64_t size, unsigned char **out)
+{
+    blob_reader *rd = NULL;
+    unsigned char *p = NULL;
+    int64_t have = 0, real = 0;
+    int rc = blob_open(b, hash, &rd, &real);
+
+    *out = NULL;
+    if (rc)
+        return rc;
+    if (real != size) {
+        rc = BLOB_INVAL;
+        goto fail;
+    }
+    p = malloc(size ? (size_t)size : 1);
+    if (!p) {
+        rc = BLOB_NOMEM;
+        goto fail;
+    }
+    while (have < size) {
+        size_t got = 0;
+
+        rc = blob_read(rd, have, p + have, (size_t)(size - have), &got);
+        if (!rc && !got)
+            rc = BLOB_IO;
+        if (rc)
+            goto fail;
+        have += (int64_t)got;
+    }
+    *out = p;
+    p = NULL;
+fail:
+    free(p);
+    blob_reader_close(rd);
+    return rc;
+}
+
+/* The files of message m with their bytes, within files_max for the whole
+ * message. Only for a message that still shows its files (not recalled,
+ * contained or burned) and with a blob store; else an empty list. A file
+ * the store or the blob store cannot give is named with its reason. */
+static int load_files(ex *x, const store_message *m, ex_files *out)
+{
+    json_t *a = NULL, *f;
+    size_t i, budget = x->q->files_max;
+    int rc = 0;
+
+    memset(out, 0, sizeof *out);
+    if (!x->q->blobs || !m->attachments || m->recalled)
+        return 0;
+    a = json_loads(m->attachments, 0, NULL);
+    if (!json_is_array(a) || !json_array_size(a))
+        goto out;
+    out->items = calloc(json_array_size(a), sizeof *out->items);
+    if (!out->items) {
+        rc = x->rc = STORE_NOMEM;
+        goto out;
+    }
+    json_array_foreach(a, i, f)
+    {
+        const char *id = json_string_value(json_object_get(f, "id"));
+        ex_file *e = &out->items[out->n];
+        store_file sf = {0};
+
+        if (!id)
+            continue;
+        out->n++;
+        e->id = strdup(id);
+        if (store_file_get(x->st, id, &sf)) {
+            const char *nm = json_string_value(json_object_get(f, "name"));
+
+            e->omitted = "gone";
+            e->name = strdup(nm ? nm : "");
+            e->mime = strdup("application/octet-stream");
+        } else {
+            e->name = sf.name;
+            e->mime = sf.mime;
+            e->hash = sf.hash;
+            e->size = sf.size;
+            sf.name = sf.mime = sf.hash = NULL;
+            if (sf.size < 0 || (size_t)sf.size > budget)
+                e->omitted = "over_cap";
+            else if (read_blob(x->q->blobs, e->hash, e->size, &e->bytes))
+                e->omitted = "unreadable";
+            else
+                budget -= (size_t)sf.size;
+        }
+        store_file_clear(&sf);
+        if (!e->id || !e->name || !e->mime) {
+            rc = x->rc = STORE_NOMEM;
+            break;
+        }
+        if (e->omitted)
+            x->res->files_omitted++;
+        else
+            x->res->files++;
+    }
+out:
+    json_decref(a);
+    if (rc)
+        ex_files_free(out);
+    return rc;
+}
+
+/* JSON Lines: one "file" record per file after its message. */
+static int jsonl_files(ex *x, const store_message *m, const ex_files *l)
+{
+    int rc = 0;
+
+    for (size_t i = 0; !rc && i < l->n; i++) {
+        const ex_file *e = &l->items[i];
+        gchar *b64 = e->bytes ? g_base64_encode(e->bytes, (gsize)e->size) : NULL;
+        json_t *o =
+            json_pack("{s:s,s:I,s:s,s:s,s:s,s:I,s:o,s:o}", "type", "file", "message_id",
+                      (json_int_t)m->id, "id", e->id, "name", e->name, "mime", e->mime, "size",
+                      (json_int_t)e->size, "sha256", e->hash ? json_string(e->hash) : json_null(),
+                      "content_base64", b64 ? json_string(b64) : json_null());
+
+        g_free(b64);
+        if (o && e->omitted) {
+            json_object_set_new(o, "omitted", json_string(e->omitted));
+            if (!strcmp(e->omitted, "over_cap"))
+                json_object_set_new(o, "cap", json_integer((json_int_t)x->q->files_max));
+        }
+        rc = out_json(x, o);
+    }
+    return rc;
 }
 
 static json_t *audit_json(const store_audit_entry *e)
@@ -365,7 +531,69 @@ static int eml_attachments(GMimeMessage *msg, const store_message *m)
     return 0;
 }
 
-static int eml_message(ex *x, const store_message *m)
+/* The message's files as MIME parts: the body becomes multipart/mixed
+ * (the text first), each file an attachment in base64 with its name; an
+ * omitted file a text part saying which and why, and a header. */
+static void eml_files(ex *x, GMimeMessage *msg, const ex_files *l)
+{
+    GMimeMultipart *mp;
+    GMimeObject *body;
+
+    if (!l->n)
+        return;
+    mp = g_mime_multipart_new_with_subtype("mixed");
+    body = g_mime_message_get_mime_part(msg);
+    g_mime_multipart_add(mp, body);
+    for (size_t i = 0; i < l->n; i++) {
+        const ex_file *e = &l->items[i];
+
+        if (e->bytes) {
+            const char *slash = strchr(e->mime, '/');
+            char type[64];
+            GMimePart *att;
+            GMimeStream *s;
+            GMimeDataWrapper *dw;
+
+            snprintf(type, sizeof type, "%.*s", slash ? (int)(slash - e->mime) : 11,
+                     slash ? e->mime : "application");
+            att = g_mime_part_new_with_type(type, slash ? slash + 1 : "octet-stream");
+            s = g_mime_stream_mem_new_with_buffer((const char *)e->bytes, (size_t)e->size);
+            dw = g_mime_data_wrapper_new_with_stream(s, GMIME_CONTENT_ENCODING_DEFAULT);
+            g_mime_part_set_content(att, dw);
+            g_mime_part_set_content_encoding(att, GMIME_CONTENT_ENCODING_BASE64);
+            g_mime_part_set_filename(att, e->name);
+            g_mime_object_set_header(GMIME_OBJECT(att), "X-Cordon-File-Id", e->id, NULL);
+            if (e->hash)
+                g_mime_object_set_header(GMIME_OBJECT(att), "X-Cordon-File-Sha256", e->hash, NULL);
+            g_mime_multipart_add(mp, GMIME_OBJECT(att));
+            g_object_unref(dw);
+            g_object_unref(s);
+            g_object_unref(att);
+        } else {
+            GMimeTextPart *note = g_mime_text_part_new_with_subtype("plain");
+            char *text = g_strdup_printf(
+                "[file omitted: %s (%" PRId64 " bytes, id %s): %s]\n", e->name, e->size, e->id,
+                !strcmp(e->omitted, "over_cap") ? "over the export's cap of file bytes per message"
+                : !strcmp(e->omitted, "gone")   ? "no longer stored"
+                                                : "could not be read");
+            char *hv =
+                g_strdup_printf("id=%s; reason=%s; cap=%zu", e->id, e->omitted, x->q->files_max);
+
+            g_mime_text_part_set_text(note, text);
+            g_mime_text_part_set_charset(note, "utf-8");
+            g_mime_part_set_content_encoding(GMIME_PART(note), GMIME_CONTENT_ENCODING_BASE64);
+            g_mime_multipart_add(mp, GMIME_OBJECT(note));
+            g_mime_object_append_header(GMIME_OBJECT(msg), "X-Cordon-Attachment-Omitted", hv, NULL);
+            g_object_unref(note);
+            g_free(text);
+            g_free(hv);
+        }
+    }
+    g_mime_message_set_mime_part(msg, GMIME_OBJECT(mp));
+    g_object_unref(mp);
+}
+
+static int eml_message(ex *x, const store_message *m, const ex_files *files)
 {
     char from_addr[64], to_addr[64], id[96], ref[128];
     const char *state = message_state(m), *body = m->text;
@@ -411,6 +639,7 @@ static int eml_message(ex *x, const store_message *m)
     if (m->justification && *m->justification && has_text(m))
         g_mime_object_set_header(GMIME_OBJECT(msg), "X-Cordon-Justification", m->justification,
                                  "utf-8");
+    eml_files(x, msg, files);
     rc = out_mbox(x, msg, m->created_at);
     g_object_unref(msg);
     return rc;
@@ -477,9 +706,15 @@ static int export_messages(ex *x, int64_t after, bool *stopped)
             break;
         for (size_t i = 0; i < page.n && !rc; i++) {
             const store_message *m = &page.items[i];
+            ex_files files = {0};
 
-            rc = x->q->format == CHAT_EXPORT_EML ? eml_message(x, m)
-                                                 : out_json(x, message_json(x, m));
+            rc = load_files(x, m, &files);
+            if (!rc)
+                rc = x->q->format == CHAT_EXPORT_EML ? eml_message(x, m, &files)
+                                                     : out_json(x, message_json(x, m));
+            if (!rc && x->q->format == CHAT_EXPORT_JSONL)
+                rc = jsonl_files(x, m, &files);
+            ex_files_free(&files);
             if (rc)
                 break;
             x->res->messages++;

@@ -6,9 +6,17 @@
  * provenance, followed by the audit entries of the same period and target.
  *
  * Two formats: JSON Lines (one object per line, "type": "export" |
- * "message" | "audit" | "page") and EML as an mbox (one RFC 5322 message per
- * message, built with GMime, and a last message whose text/plain part holds
- * the audit entries as JSON lines).
+ * "message" | "file" | "audit" | "page") and EML as an mbox (one RFC 5322
+ * message per message, built with GMime, and a last message whose
+ * text/plain part holds the audit entries as JSON lines).
+ *
+ * Files: with a blob store (chat_export_req.blobs) a message's files go
+ * with it — in JSON Lines as one "file" record per file after the message
+ * (content_base64), in EML as MIME attachments of a multipart/mixed
+ * message. At most files_max bytes of files per message: a file past what
+ * is left is named with "omitted": "over_cap" (EML: a text part saying so
+ * and an X-Cordon-Attachment-Omitted header), so nothing is dropped
+ * silently. Without a blob store, files are metadata only.
  *
  * Bounded memory: the store is read a page (STORE_EXPORT_PAGE_MAX) at a time
  * and each record goes to the sink as soon as it is made. A caller that must
@@ -21,6 +29,8 @@
 #define CHAT_EXPORT_H
 
 #include "store/store.h"
+
+struct blob_store;
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -40,11 +50,13 @@ typedef struct chat_export_req {
     int64_t user_id;
     int64_t from, to; /* ms, created_at in [from, to) */
     chat_export_format format;
-    const char *reason; /* required, 1..CHAT_EXPORT_REASON_MAX bytes; in the header line */
-    const char *actor;  /* who exports (login or "operator"), in the header line */
-    int64_t now;        /* ms */
-    const char *cursor; /* NULL or "" = the start; else a next_cursor from a previous page */
-    size_t max_bytes;   /* 0 = the whole export; else stop once a page passes this */
+    const char *reason;       /* required, 1..CHAT_EXPORT_REASON_MAX bytes; in the header line */
+    const char *actor;        /* who exports (login or "operator"), in the header line */
+    int64_t now;              /* ms */
+    const char *cursor;       /* NULL or "" = the start; else a next_cursor from a previous page */
+    size_t max_bytes;         /* 0 = the whole export; else stop once a page passes this */
+    struct blob_store *blobs; /* NULL: files as metadata only */
+    size_t files_max;         /* bytes of files per message (with blobs) */
 } chat_export_req;
 
 /* Where the bytes go: 0 = written, nonzero = stop (the export returns it). */
@@ -54,6 +66,8 @@ typedef struct chat_export_result {
     int64_t messages;      /* on this page */
     int64_t audit_entries; /* on this page */
     int64_t recalled;      /* messages on this page shown without text */
+    int64_t files;         /* files whose bytes are on this page */
+    int64_t files_omitted; /* files named without their bytes (over the cap, unreadable) */
     size_t bytes;          /* written to the sink */
     bool more;             /* a next page exists: continue from next_cursor */
     char next_cursor[CHAT_EXPORT_CURSOR_LEN];

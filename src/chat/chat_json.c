@@ -27,11 +27,12 @@ json_t *chat_json_user(const store_user *u, bool full)
                          u->login ? u->login : "", "display_name",
                          u->display_name ? u->display_name : "", "external", u->external);
     return json_pack(
-        "{s:I,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:I,s:o}", "id", (json_int_t)u->id, "login",
+        "{s:I,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:I,s:o,s:o}", "id", (json_int_t)u->id, "login",
         u->login ? u->login : "", "display_name", u->display_name ? u->display_name : "", "role",
         store_role_name(u->role), "external", u->external, "disabled", u->disabled, "totp_enabled",
         u->totp_enabled, "must_change_password", u->must_change_password, "created_at",
-        (json_int_t)u->created_at, "phone", u->phone ? json_string(u->phone) : json_null());
+        (json_int_t)u->created_at, "phone", u->phone ? json_string(u->phone) : json_null(),
+        "department", u->department ? json_string(u->department) : json_null());
 }
 
 json_t *chat_json_session(const store_session *s, int64_t current_id)
@@ -52,7 +53,8 @@ const char *chat_json_contained_name(int contained)
 /* The fields a message has beyond text (schema version 7): its kind with
  * its meta, and whether it burns after reading. A burn message's text is
  * never in this shape: everyone — the sender included — sees that one
- * arrived; a reader gets the text once, from POST /messages/{id}/open. */
+ * arrived (and how many pictures it carries); a reader gets the text and
+ * the pictures' list once, from POST /messages/{id}/open. */
 static void message_extras(json_t *o, const store_message *m)
 {
     const char *kind = m->kind && *m->kind ? m->kind : "text";
@@ -65,8 +67,14 @@ static void message_extras(json_t *o, const store_message *m)
         json_decref(meta);
     json_object_set_new(o, "burn", json_boolean(m->burn != STORE_BURN_NONE));
     if (m->burn != STORE_BURN_NONE) {
+        /* nor its pictures: their number only (the open lists them) */
+        size_t n = json_array_size(json_object_get(o, "attachments"));
+
         json_object_set_new(o, "text", json_null());
         json_object_set_new(o, "burn_destroyed", json_boolean(m->burn == STORE_BURN_DESTROYED));
+        json_object_set_new(o, "attachments", json_array());
+        json_object_set_new(o, "burn_images",
+                            json_integer(m->burn == STORE_BURN_DESTROYED ? 0 : (json_int_t)n));
     }
 }
 

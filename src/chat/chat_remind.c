@@ -11,7 +11,10 @@
  *                     (chat_send.c: inspected again with today's scope).
  *   commit (writer)   the reminder row (kind "reminder" below); a fired
  *                     one moves on in the card's own transaction.
- *   publish (writer)  the answer; reminder.due to the people reminded.
+ *   publish (writer)  the answer; reminder.due to the people reminded;
+ *                     reminder.created|updated|deleted|fired (ids only)
+ *                     to the conversation's members, whose open lists
+ *                     read themselves again.
  *
  * Time zones: the wall-clock arithmetic of repeats (the same local time
  * tomorrow, next Monday, across a daylight-saving change) needs the
@@ -27,6 +30,7 @@
 #include "chat_cache.h"
 #include "chat_event.h"
 #include "chat_json.h"
+#include "chat_member.h"
 #include "chat_send.h"
 
 #include <unicode/ucal.h>
@@ -135,7 +139,7 @@ typedef struct rem_commit {
     chat_commit base; /* first */
     const chat *chat;
     rem_op op;
-    int64_t id;
+    int64_t id, conv_id; /* conv_id: whose members hear of the change */
     store_reminder_new r;
     char *text, *tz, *target_ids; /* owned, behind r's pointers */
     int rc;
@@ -194,6 +198,28 @@ static void rem_commit_all(chat_commit **items, size_t n, store *st)
     }
 }
 
+/* reminder.created|updated|deleted|fired to the conversation's members,
+ * with ids only: a client with the list open reads it again through GET
+ * /conversations/{id}/reminders, which shows each member only the
+ * reminders they made or that remind them (so no text leaks here). */
+static void announce_ids(const chat *c, store *st, int64_t conv_id, int64_t id, const char *name)
+{
+    if (conv_id)
+        chat_publish_conv(c, st, conv_id, name,
+                          json_pack("{s:I,s:I}", "conversation_id", (json_int_t)conv_id,
+                                    "reminder_id", (json_int_t)id));
+}
+
+static void announce(const rem_commit *r, store *st)
+{
+    static const char *const names[] = {[REM_CREATE] = "reminder.created",
+                                        [REM_UPDATE] = "reminder.updated",
+                                        [REM_DELETE] = "reminder.deleted",
+                                        [REM_ADVANCE] = "reminder.fired"};
+
+    announce_ids(r->chat, st, r->conv_id, r->id, names[r->op]);
+}
+
 static void rem_publish(chat_commit **items, size_t n, store *st)
 {
     for (size_t i = 0; i < n; i++) {
@@ -205,11 +231,13 @@ static void rem_publish(chat_commit **items, size_t n, store *st)
             chat_fail(&r->base.outcome, 404, "not_found", "no such reminder");
         else if (r->rc)
             chat_fail_store(&e, &r->base.outcome, r->rc, "reminder");
-        else if (r->op == REM_DELETE || r->op == REM_ADVANCE)
+        else if (r->op == REM_DELETE || r->op == REM_ADVANCE) {
             r->base.outcome.status = 204;
-        else if (!store_reminder_get(st, r->id, &got)) {
+            announce(r, st);
+        } else if (!store_reminder_get(st, r->id, &got)) {
             r->base.outcome.status = r->op == REM_CREATE ? 201 : 200;
             r->base.outcome.extra = json_pack("{s:o}", "reminder", chat_json_reminder(&got));
+            announce(r, st);
         } else
             chat_fail(&r->base.outcome, 500, "internal", "the reminder could not be read back");
         store_reminder_clear(&got);
@@ -408,6 +436,8 @@ int chat_remind_create_plan(const chat_env *e, const chat_caller *who, int64_t c
     if (plan_member(e, who, conv_id, &conv, o))
         goto out;
     c = rem_new(e, REM_CREATE, 0);
+    if (c)
+        c->conv_id = conv_id;
     if (!c) {
         chat_fail(o, 500, "internal", "out of memory");
         goto out;
@@ -462,6 +492,8 @@ int chat_remind_update_plan(const chat_env *e, const chat_caller *who, int64_t i
     if (plan_own(e, who, id, &base, &conv, o))
         goto out;
     c = rem_new(e, REM_UPDATE, id);
+    if (c)
+        c->conv_id = base.conv_id;
     if (!c) {
         chat_fail(o, 500, "internal", "out of memory");
         goto out;
@@ -488,9 +520,10 @@ int chat_remind_delete_plan(const chat_env *e, const chat_caller *who, int64_t i
     *out = NULL;
     if (!plan_own(e, who, id, &base, &conv, o)) {
         c = rem_new(e, REM_DELETE, id);
-        if (c)
+        if (c) {
+            c->conv_id = base.conv_id;
             *out = &c->base;
-        else
+        } else
             chat_fail(o, 500, "internal", "out of memory");
     }
     chat_conv_snap_unref(conv);
@@ -553,6 +586,8 @@ typedef struct fire_note {
     bool late;
     int64_t *users;
     size_t n;
+    int64_t *members; /* everyone in the conversation: reminder.fired (ids) */
+    size_t n_members;
 } fire_note;
 
 static void fire_done(chat_commit *c, void *arg)
@@ -581,8 +616,25 @@ static void fire_done(chat_commit *c, void *arg)
         }
         json_decref(body);
     }
+    if (m && c->outcome.status == 201 && f->n_members) {
+        /* the lists open in the conversation move on too (ids only) */
+        json_t *ids = json_pack("{s:I,s:I}", "conversation_id", (json_int_t)f->conv_id,
+                                "reminder_id", (json_int_t)f->reminder_id);
+        chat_event ev = {.type = CHAT_EV_CONVERSATION,
+                         .audience = CHAT_TO_USERS,
+                         .conv_id = f->conv_id,
+                         .name = "reminder.fired",
+                         .body = ids,
+                         .users = f->members,
+                         .n_users = f->n_members};
+
+        if (ids)
+            chat_publish(f->chat->bus, &ev);
+        json_decref(ids);
+    }
     chat_commit_free(c);
     free(f->users);
+    free(f->members);
     free(f);
 }
 
@@ -609,6 +661,9 @@ static int fire_targets(const store_reminder *r, const store_members *ml, int64_
 static chat_commit *advance(const chat_env *e, const store_reminder *r, int64_t next)
 {
     rem_commit *c = rem_new(e, REM_ADVANCE, r->id);
+
+    if (c)
+        c->conv_id = r->conv_id;
 
     if (!c || !(c->text = strdup(r->text ? r->text : "")) ||
         !(c->tz = strdup(r->tz ? r->tz : "UTC")) ||
@@ -662,6 +717,9 @@ void chat_remind_fire_plan(const chat_env *e, const store_reminder *r, int64_t n
     f->chat = e->chat;
     f->conv_id = r->conv_id;
     f->reminder_id = r->id;
+    f->members = calloc(ml.n ? ml.n : 1, sizeof *f->members);
+    for (size_t i = 0; f->members && i < ml.n; i++)
+        f->members[f->n_members++] = ml.items[i].user_id;
     f->late = now - r->at > (int64_t)e->chat->lim.remind_late_seconds * 1000;
     targets = json_array();
     for (size_t i = 0; targets && i < f->n; i++)
@@ -711,6 +769,8 @@ void chat_remind_fire_plan(const chat_env *e, const store_reminder *r, int64_t n
 out:
     if (f)
         free(f->users);
+    if (f)
+        free(f->members);
     free(f);
     free(meta_text);
     json_decref(meta);

@@ -46,6 +46,7 @@
  * to each target conversation, each through the same three stages.
  */
 #include "chat_send.h"
+#include "chat_burn.h"
 
 #include "cordon/guard_file.h"
 
@@ -165,10 +166,13 @@ static int plan_check(const chat_env *e, const chat_send_in *in, chat_outcome *o
         chat_fail(o, 400, "bad_request", "client_id must be 1..%d bytes", MAX_CLIENT_ID);
     else if (!in->len && !in->n_attachments && (!in->kind || !strcmp(in->kind, "text")))
         chat_fail(o, 422, "invalid", "the message is empty");
-    else if (in->burn &&
-             (in->forward_of || in->n_attachments || (in->kind && strcmp(in->kind, "text"))))
-        chat_fail(o, 422, "invalid", "only a text message can burn after reading");
-    else if (in->n_attachments > CHAT_MAX_ATTACHMENTS) {
+    else if (in->burn && (in->forward_of || (in->kind && strcmp(in->kind, "text"))))
+        chat_fail(o, 422, "invalid", "only text or pictures can burn after reading");
+    else if (in->burn && in->n_attachments > CHAT_BURN_MAX_IMAGES) {
+        chat_fail(o, 422, "burn_too_many", "a burn-after-reading message has at most %d pictures",
+                  CHAT_BURN_MAX_IMAGES);
+        o->extra = json_pack("{s:{s:i}}", "error", "max", CHAT_BURN_MAX_IMAGES);
+    } else if (in->n_attachments > CHAT_MAX_ATTACHMENTS) {
         chat_fail(o, 422, "too_many_attachments", "a message has at most %d files",
                   CHAT_MAX_ATTACHMENTS);
         o->extra = json_pack("{s:{s:i}}", "error", "max", CHAT_MAX_ATTACHMENTS);
@@ -416,6 +420,13 @@ static int plan_attachments(const chat_env *e, const chat_caller *who, const cha
                 return -1;
             }
             store_conv_clear(&other);
+        }
+        if (in->burn && !f.image) {
+            /* burn-after-reading carries pictures only (issue 16) */
+            chat_fail(o, 422, "burn_not_image", "only pictures can burn after reading");
+            o->extra = json_pack("{s:{s:s,s:s}}", "error", "id", f.id, "name", f.name);
+            store_file_clear(&f);
+            return -1;
         }
         v = f.state == STORE_UP_BLOCKED ? GUARD_BLOCK : action_parse(f.verdict);
         if (v == GUARD_MASK && !f.image)
@@ -1063,6 +1074,8 @@ static void send_publish(chat_commit **items, size_t n, store *st)
                 /* early warning (chat_warn.h), after what it counts */
                 if (s->out.forward_of)
                     chat_warn_after_forward(s->chat, st, &s->out);
+                if (s->out.attachments)
+                    chat_warn_after_files(s->chat, st, &s->out);
                 if (s->has_alert && s->alert_id)
                     chat_warn_after_alert(s->chat, st, s->sender_id, s->conv_id, s->alert_new.now);
             }

@@ -7,11 +7,15 @@
  * every conversation of the spread come in one read
  * (store_spread_members) into a cache of conversations; a conversation it
  * did not bring (no members left, or too many rows) is read on its own.
+ *
+ * A file's spread (chat_trace_file_spread) is every message delivering its
+ * bytes, under any file id, each read with its conversation the same way.
  */
 #include "chat_trace.h"
 
 #include "chat_json.h"
 #include "chat_view.h"
+#include "store/store_files.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -249,5 +253,112 @@ fail:
     json_decref(readers);
     cache_free(&cc);
     store_messages_free(&l);
+    return out;
+}
+
+/* Separate uploads whose trees' members a file's spread reads at once;
+ * conversations of further ones are read one by one. */
+#define FILE_PRELOAD_ORIGINS 16
+
+/* The ids of a message's files (its attachments JSON). */
+static json_t *file_ids(const store_message *m)
+{
+    json_t *arr = m->attachments ? json_loads(m->attachments, 0, NULL) : NULL;
+    json_t *ids = json_array(), *v;
+    size_t i;
+
+    json_array_foreach(arr, i, v)
+    {
+        json_t *id = json_object_get(v, "id");
+
+        if (ids && json_is_string(id))
+            json_array_append(ids, id);
+    }
+    json_decref(arr);
+    return ids;
+}
+
+json_t *chat_trace_file_spread(const chat_env *e, const char *file_id, chat_outcome *o)
+{
+    store_file f = {0};
+    store_messages l = {0};
+    conv_cache cc = {0};
+    json_t *copies = NULL, *seen = NULL, *readers = NULL, *origins = NULL, *out = NULL;
+    size_t n_convs = 0;
+    int rc = store_file_get(e->st, file_id, &f);
+
+    if (!rc)
+        rc = store_file_spread(e->st, file_id, true, STORE_SPREAD_MAX, &l);
+    if (rc == STORE_NOTFOUND) {
+        chat_fail(o, 404, "not_found", "no such file");
+        goto fail;
+    }
+    if (rc)
+        goto store_fail;
+    copies = json_array();
+    seen = json_object();
+    readers = json_object();
+    origins = json_object();
+    if (!copies || !seen || !readers || !origins)
+        goto nomem;
+    /* the members of each origin's tree in one read (a few origins: each
+     * separate upload of the bytes is one) */
+    for (size_t i = 0, n = 0; i < l.n && n < FILE_PRELOAD_ORIGINS; i++) {
+        const store_message *m = &l.items[i];
+
+        if (!m->forward_of) {
+            cache_preload(e->st, &cc, m->id);
+            n++;
+        }
+    }
+    for (size_t i = 0; i < l.n; i++) {
+        const store_message *m = &l.items[i];
+        int64_t origin = m->forward_of ? m->forward_origin_id : m->id;
+        conv_info *ci = NULL;
+        json_t *c;
+        char key[24];
+
+        rc = cache_get(e->st, &cc, m->conv_id, &ci);
+        if (rc)
+            goto store_fail;
+        if (!ci->counted) {
+            ci->counted = true;
+            n_convs++;
+        }
+        c = copy_json(m, ci, seen, readers);
+        if (!c || json_array_append_new(copies, c))
+            goto nomem;
+        json_object_set_new(c, "origin_id", json_integer((json_int_t)origin));
+        json_object_set_new(c, "file_ids", file_ids(m));
+        snprintf(key, sizeof key, "%lld", (long long)origin);
+        json_object_set_new(origins, key, json_true());
+    }
+    /* the file as officers see it in an alert: never its bytes */
+    out = json_pack(
+        "{s:{s:s,s:s,s:s,s:I,s:b,s:I,s:I,s:s,s:I},s:b,s:o,s:{s:I,s:I,s:I,s:I,s:I}}", "file", "id",
+        f.id, "name", f.name ? f.name : "", "mime", f.mime ? f.mime : "", "size",
+        (json_int_t)f.size, "image", f.image, "owner_id", (json_int_t)f.owner_id, "conversation_id",
+        (json_int_t)f.conv_id, "state", store_up_state_name(f.state), "created_at",
+        (json_int_t)f.created_at, "truncated", l.n == STORE_SPREAD_MAX, "copies", copies, "totals",
+        "copies", (json_int_t)l.n, "origins", (json_int_t)json_object_size(origins),
+        "conversations", (json_int_t)n_convs, "recipients", (json_int_t)json_object_size(seen),
+        "readers", (json_int_t)json_object_size(readers));
+    copies = NULL;
+    if (!out)
+        goto nomem;
+    goto fail;
+store_fail:
+    chat_fail_store(e, o, rc, "file spread");
+    goto fail;
+nomem:
+    chat_fail(o, 500, "internal", "out of memory");
+fail:
+    json_decref(copies);
+    json_decref(seen);
+    json_decref(readers);
+    json_decref(origins);
+    cache_free(&cc);
+    store_messages_free(&l);
+    store_file_clear(&f);
     return out;
 }

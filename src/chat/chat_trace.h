@@ -20,6 +20,14 @@ int chat_trace_root(store *st, int64_t message_id, int64_t *root);
  * 500) on failure. */
 json_t *chat_trace_spread(const chat_env *e, int64_t message_id, chat_outcome *o);
 
+/* The spread of a file (docs/API.md, "Spread of a file"): the file, and
+ * every message that delivers its bytes under any file id (forwarded, or
+ * uploaded again separately: files are traced by content hash), oldest
+ * first, each as a copy of chat_trace_spread with its origin (the message
+ * its forward tree starts from) and which of its files is the content.
+ * NULL with o set (404 not_found, 500) on failure. */
+json_t *chat_trace_file_spread(const chat_env *e, const char *file_id, chat_outcome *o);
+
 typedef enum chat_contain_scope {
     CHAT_CONTAIN_COPY = 0, /* this message only */
     CHAT_CONTAIN_TREE = 1  /* the root and every copy of it */
@@ -27,6 +35,10 @@ typedef enum chat_contain_scope {
 
 typedef struct chat_contain_req {
     int64_t message_id;
+    /* Or a file (message_id 0): scope copy = the messages delivering this
+     * file id (the upload and its forwards), tree = every message
+     * delivering the same bytes under any file id. */
+    const char *file_id;
     const char *reason; /* required, 1..CHAT_CONTAIN_REASON_MAX bytes */
     chat_contain_scope scope;
     store_contain_action action;
@@ -41,8 +53,10 @@ typedef struct chat_contain_req {
  * (writer) changes every message in ONE transaction with one audit row
  * officer.contain (reason, action, scope, root, what changed), then
  * publishes message.recalled (by officer) or message.restored to each
- * changed message's audience. Its outcome is 200 with the changed
- * messages. */
+ * changed message's audience. A removal also unlinks the messages' files
+ * in that transaction; blobs (content and thumbnails) no file refers to
+ * any more are deleted from the blob store after the commit. Its outcome
+ * is 200 with the changed messages. */
 int chat_contain_plan(const chat_env *e, const chat_caller *who, const chat_contain_req *rq,
                       int64_t now, chat_commit **out, chat_outcome *o);
 

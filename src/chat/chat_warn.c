@@ -8,6 +8,7 @@
 #include "chat_warn.h"
 
 #include "chat_event.h"
+#include "store/store_files.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,12 +137,106 @@ void chat_warn_after_forward(const chat *c, store *st, const store_message *m)
                     (int)w.spread_minutes, "last_copy_id", (json_int_t)m->id));
 }
 
+/* Personal data leaving through many small messages: the user's
+ * delivered messages' personal-data findings summed over the window. The
+ * evidence names the messages (ids, never their text), so the console
+ * opens each one's spread and context. */
+static void warn_personal(const chat *c, store *st, const guard_warnings *w, int64_t user_id,
+                          int64_t conv_id, int64_t now)
+{
+    store_personal_rows l = {0};
+    int64_t since = now - (int64_t)w->bulk_personal_minutes * MINUTE_MS, total = 0, last = 0;
+    json_t *ids = NULL, *convs = NULL;
+    char why[200];
+
+    if (!w->bulk_personal_findings || !w->bulk_personal_minutes || user_id <= 0 || since <= 0)
+        return;
+    if (store_personal_findings(st, user_id, since, &l))
+        goto out;
+    for (size_t i = 0; i < l.n; i++)
+        total += l.items[i].findings;
+    if (total <= (int64_t)w->bulk_personal_findings)
+        goto out;
+    if (raised_already(st, &(store_alert_count_query){.since = since,
+                                                      .user_id = user_id,
+                                                      .category = "warning.bulk_personal"}))
+        goto out;
+    ids = json_array();
+    convs = json_object();
+    for (size_t i = 0; ids && convs && i < l.n; i++) {
+        char key[24];
+
+        json_array_append_new(ids, json_integer((json_int_t)l.items[i].message_id));
+        snprintf(key, sizeof key, "%lld", (long long)l.items[i].conv_id);
+        json_object_set_new(convs, key, json_true());
+        last = l.items[i].message_id;
+    }
+    snprintf(why, sizeof why,
+             "%lld personal-data findings in %zu messages within %u minutes (more than %u)",
+             (long long)total, l.n, w->bulk_personal_minutes, w->bulk_personal_findings);
+    raise(c, st, "warning.bulk_personal", user_id, conv_id, last, now, why,
+          json_pack("{s:I,s:I,s:I,s:i,s:i,s:o}", "personal_findings", (json_int_t)total, "messages",
+                    (json_int_t)l.n, "conversations",
+                    (json_int_t)(convs ? json_object_size(convs) : 0), "threshold",
+                    (int)w->bulk_personal_findings, "window_minutes", (int)w->bulk_personal_minutes,
+                    "evidence_message_ids", ids ? ids : json_array()));
+    ids = NULL;
+out:
+    json_decref(ids);
+    json_decref(convs);
+    free(l.items);
+}
+
+void chat_warn_after_files(const chat *c, store *st, const store_message *m)
+{
+    guard_warnings w = thresholds(c);
+    json_t *arr, *f;
+    size_t i;
+    int64_t since;
+
+    if (!w.spread_conversations || !w.spread_minutes || !m->attachments)
+        return;
+    since = m->created_at - (int64_t)w.spread_minutes * MINUTE_MS;
+    arr = json_loads(m->attachments, 0, NULL);
+    json_array_foreach(arr, i, f)
+    {
+        const char *id = json_string_value(json_object_get(f, "id"));
+        int64_t n = 0, first = 0, author = m->sender_id, conv = m->conv_id;
+        store_message orig = {0};
+        char why[160];
+
+        if (!id || store_file_spread_conversations(st, id, since, &n, &first) ||
+            n <= (int64_t)w.spread_conversations || !first)
+            continue;
+        if (raised_already(st, &(store_alert_count_query){.since = since,
+                                                          .message_id = first,
+                                                          .category = "warning.spread"}))
+            continue;
+        snprintf(why, sizeof why, "a file in %lld conversations within %u minutes (more than %u)",
+                 (long long)n, w.spread_minutes, w.spread_conversations);
+        /* about the first message with the bytes: its author, its place */
+        if (!store_message_get(st, first, &orig)) {
+            author = orig.sender_id;
+            conv = orig.conv_id;
+        }
+        store_message_clear(&orig);
+        raise(c, st, "warning.spread", author, conv, first, m->created_at, why,
+              json_pack("{s:I,s:s,s:I,s:i,s:i,s:I}", "conversations", (json_int_t)n, "file_id", id,
+                        "root_message_id", (json_int_t)first, "threshold",
+                        (int)w.spread_conversations, "window_minutes", (int)w.spread_minutes,
+                        "last_copy_id", (json_int_t)m->id));
+        break; /* one alert for one message */
+    }
+    json_decref(arr);
+}
+
 void chat_warn_after_alert(const chat *c, store *st, int64_t user_id, int64_t conv_id, int64_t now)
 {
     guard_warnings w = thresholds(c);
     int64_t since = now - DAY_MS, n = 0;
     char why[160];
 
+    warn_personal(c, st, &w, user_id, conv_id, now);
     if (!w.attempts_per_day || user_id <= 0)
         return;
     if (store_alert_count(

@@ -66,6 +66,11 @@ typedef struct gf_ctx {
     guard_stream *st;
     bool keep_text;  /* hand the plain block back (guard_file_options) */
     size_t kept_len; /* > 0: c->seg holds the plain block, kept */
+    /* the OCR text handed back (guard_file_options.ocr_text_max) */
+    size_t ocr_max;
+    char *ocr;
+    size_t ocr_len;
+    bool ocr_seg, ocr_cut;
     /* totals */
     uint64_t text_bytes, invalid, dropped;
     bool any_text, any_partial, root_whole, fatal;
@@ -175,6 +180,40 @@ static guard_err merge(gf_ctx *c, guard_result **subp)
 
 /* ---- segments ---------------------------------------------------------------- */
 
+/* A page read by OCR: "IMG.jpg!ocr", "a.pdf!page 2 ocr" (not the "ocr
+ * header" re-reads, which repeat lines of the page). */
+static bool is_ocr_loc(const char *loc)
+{
+    size_t n = loc ? strlen(loc) : 0;
+
+    return n >= 3 && !strcmp(loc + n - 3, "ocr") &&
+           (n == 3 || loc[n - 4] == ' ' || loc[n - 4] == '!');
+}
+
+/* Appends to the kept OCR text, up to ocr_max; what is over is dropped
+ * and flagged (the guard still inspects all of it). Out of memory drops
+ * it too: the text is a courtesy, the verdict is not. */
+static void ocr_keep(gf_ctx *c, const char *p, size_t n)
+{
+    char *q;
+
+    if (n > c->ocr_max - c->ocr_len) {
+        n = c->ocr_max - c->ocr_len;
+        c->ocr_cut = true;
+    }
+    if (!n)
+        return;
+    q = realloc(c->ocr, c->ocr_len + n + 1);
+    if (!q) {
+        c->ocr_cut = true;
+        return;
+    }
+    c->ocr = q;
+    memcpy(c->ocr + c->ocr_len, p, n);
+    c->ocr_len += n;
+    c->ocr[c->ocr_len] = 0;
+}
+
 static guard_err seg_begin(gf_ctx *c, const char *loc, size_t loc_len)
 {
     free(c->loc);
@@ -188,6 +227,9 @@ static guard_err seg_begin(gf_ctx *c, const char *loc, size_t loc_len)
     }
     c->in_seg = true;
     c->seg_len = 0;
+    c->ocr_seg = c->ocr_max && is_ocr_loc(c->loc);
+    if (c->ocr_seg && c->ocr_len)
+        ocr_keep(c, "\n", 1); /* the next page */
     return GUARD_OK;
 }
 
@@ -216,6 +258,8 @@ static guard_err seg_data(gf_ctx *c, const char *p, size_t n)
 
     if (n == 0)
         return GUARD_OK; /* an empty file: nothing to copy (p may be NULL) */
+    if (c->ocr_seg)
+        ocr_keep(c, p, n);
     if (c->st)
         return guard_stream_feed(c->st, p, n, c->err);
     if (n <= SEG_BLOCK - c->seg_len) {
@@ -778,6 +822,7 @@ static guard_err ctx_open(gf_ctx *c, guard_scanner *s, guard_ruleset *rs,
     c->root = root;
     c->info = info;
     c->keep_text = opt && opt->keep_text && info;
+    c->ocr_max = opt && info ? opt->ocr_text_max : 0;
     c->err = err ? err : &c->own_err;
     if (info) {
         memset(info, 0, sizeof *info);
@@ -801,6 +846,13 @@ static guard_err ctx_close(gf_ctx *c, guard_err rc, guard_result **out, double t
         c->info->text_len = c->kept_len;
         c->seg = NULL;
     }
+    if (!rc && c->info && c->ocr_max) {
+        c->info->ocr_text = c->ocr; /* the caller's now */
+        c->info->ocr_text_len = c->ocr_len;
+        c->info->ocr_text_cut = c->ocr_cut;
+        c->ocr = NULL;
+    }
+    free(c->ocr);
     free(c->seg);
     free(c->loc);
     if (c->info)

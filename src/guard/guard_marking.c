@@ -578,190 +578,233 @@ static bool instruction_in(const guard_ctx *c, uint64_t off, uint64_t le)
     return false;
 }
 
-/* A level word of `wlen` view bytes ends at `to`; split: it was cut apart
- * (机★密, 机\n密) or written in components (木几密), which is evasion. */
-static void level_hit(guard_ctx *c, mark_state *s, unsigned arg, uint64_t to, uint64_t wlen,
-                      bool split, bool header_only)
+/* What the surroundings of one level word say: filled by level_read_*,
+ * scored by level_conf, worded and reported by level_emit. */
+typedef struct level_word {
+    unsigned arg;     /* M_* */
+    bool commercial;  /* 核心商密 / 普通商密 */
+    bool split;       /* cut apart or written in components */
+    bool header_only; /* an OCR look-alike: counts only as a header line */
+    uint64_t from, word, to, ls, le, pre_end, pre_open, p, span_end, noun;
+    uint32_t next, prev, at;
+    int kind; /* read_term's: 1 a period, 2 long-term, 3 a condition */
+    bool star, ocr, labelled, alone, seps, enclosed, bracketed, header, quoted;
+} level_word;
+
+/* The ★ after the word, or what OCR made of it, and the period after it. */
+static void level_read_star(guard_ctx *c, level_word *w)
 {
-    static const char *const names[] = {"绝密", "机密", "秘密", "核心商密", "普通商密"};
-    bool commercial = arg == M_CORE_COMMERCIAL || arg == M_COMMON_COMMERCIAL;
-    uint64_t from = to - wlen, word = to - wlen;
-    uint64_t ls = line_start(c, from), le = line_end(c, to);
-    uint64_t pre_end = trim_back(c, ls, from), pre_open;
-    uint64_t p, span_end = to, noun = 0;
-    uint32_t next = 0, prev = 0, at = 0;
-    int conf = 0, kind = 0;
-    bool star = false, ocr = false, labelled = false, alone = false, seps = false;
-    bool enclosed, bracketed = false;
-    char expl[256];
+    uint64_t le = w->le;
 
-    if (from < s->last_level_end)
-        return; /* inside a marking already reported (秘密 in 核心商密? no: 机密 in 机密★) */
-    vchar_before(c, from, &prev);
-    vchar(c, to, &at);
-    /* In quotes or brackets of its own ("机密"★, 【机密】, （机密）): the line's
-     * prefix is judged without them. */
-    enclosed = (opener(prev) && closer(at)) || (prev == '"' && at == '"') ||
-               (prev == 0x201C && at == 0x201D) ||
-               ((at == ')' || at == ']') && orig_opener_before(c, from));
-    pre_open = enclosed ? trim_openers(c, ls, pre_end) : pre_end;
     /* Separators between the word and its ★ (机密-★, "机密"★) are skipped. */
-    p = skip_seps(c, to, le, true, &seps);
-    vchar(c, p, &next);
-    if (next != 0x2605) {
-        seps = false;
-        p = skip_spaces(c, to, le);
-        next = 0;
-        vchar(c, p, &next);
+    w->p = skip_seps(c, w->to, le, true, &w->seps);
+    vchar(c, w->p, &w->next);
+    if (w->next != 0x2605) {
+        w->seps = false;
+        w->p = skip_spaces(c, w->to, le);
+        w->next = 0;
+        vchar(c, w->p, &w->next);
     }
-
-    if (next == 0x2605) { /* ★ */
-        star = true;
-        span_end = read_term(c, p + 3, le, &kind, &seps);
-        if (span_end == p + 3 || !kind)
-            span_end = p + 3;
-    } else if (next && (!not_a_star(next) || numeral_before_digit(c, p))) {
+    if (w->next == 0x2605) { /* ★ */
+        w->star = true;
+        w->span_end = read_term(c, w->p + 3, le, &w->kind, &w->seps);
+        if (w->span_end == w->p + 3 || !w->kind)
+            w->span_end = w->p + 3;
+    } else if (w->next && (!not_a_star(w->next) || numeral_before_digit(c, w->p))) {
         /* What OCR makes of ★ (Debian's chi_sim has no ★ at all): 女, 大, 太,
          * 友 ... or any one character. Only with a period right after it
          * (机密女1年), and an unknown character only when the marking has the
          * line to itself: 秘密有1年了 is a sentence. On a line of its own
          * also a numeral before the period's digits (秘密六5年: nobody
          * writes 六5年) and two characters (绝密人女10年). */
-        int k = vchar(c, p, &next);
+        int k = vchar(c, w->p, &w->next);
         int k2 = 0;
-        uint64_t e = read_term(c, p + (uint64_t)k, le, &k2, NULL);
-        bool own_line = line_prefix_ok(c, ls, pre_end);
-        if (!(k2 == 1 || k2 == 2) && own_line && !not_a_star(next)) {
+        uint64_t e = read_term(c, w->p + (uint64_t)k, le, &k2, NULL);
+        bool own_line = line_prefix_ok(c, w->ls, w->pre_end);
+        if (!(k2 == 1 || k2 == 2) && own_line && !not_a_star(w->next)) {
             uint32_t n2 = 0;
-            int k3 = vchar(c, p + (uint64_t)k, &n2);
+            int k3 = vchar(c, w->p + (uint64_t)k, &n2);
             if (n2 && !not_a_star(n2)) {
-                e = read_term(c, p + (uint64_t)(k + k3), le, &k2, NULL);
+                e = read_term(c, w->p + (uint64_t)(k + k3), le, &k2, NULL);
                 k += k3;
             }
         }
         if ((k2 == 1 || k2 == 2) &&
-            (star_confusion(next) || (own_line && skip_spaces(c, e, le) == le))) {
-            star = ocr = true;
-            span_end = e;
-            kind = k2;
+            (star_confusion(w->next) || (own_line && skip_spaces(c, e, le) == le))) {
+            w->star = w->ocr = true;
+            w->span_end = e;
+            w->kind = k2;
         }
     }
+}
+
+/* The rest of the line: a 密级 label before it, the word alone on its line,
+ * a document noun after it, or brackets around it. */
+static void level_read_line(guard_ctx *c, level_word *w)
+{
+    uint64_t ls = w->ls, le = w->le;
+
     /* 密级：机密 / 密级 机密 (the colon may be dropped between CJK characters) */
     {
-        uint64_t q = pre_end;
+        uint64_t q = w->pre_end;
         if (q > ls && guard_ctx_view_byte(c, q - 1) == ':')
             q = trim_back(c, ls, q - 1);
         if (view_ends_with(c, ls, q, "密级")) {
-            labelled = true;
-            from = q - 6;
+            w->labelled = true;
+            w->from = q - 6;
         }
     }
     /* Alone: nothing else on the line but perhaps a 6-digit 份号 before it. */
-    {
-        bool dropped = false;
-        uint64_t rest = seps ? skip_seps(c, span_end, le, false, &dropped)
-                             : skip_spaces(c, star ? span_end : to, le);
-        bool pre_ok = line_prefix_ok(c, ls, pre_open);
-        /* A period after a space: 机密 1年 (★ lost, or written without it). */
-        if (pre_ok && !star && rest < le) {
-            int k2 = 0;
-            uint64_t e = read_term(c, rest, le, &k2, NULL);
-            if (k2 == 1 || k2 == 2) {
-                span_end = e;
-                rest = skip_spaces(c, e, le);
-                star = false;
-                kind = k2;
-            }
-        }
-        alone = pre_ok && rest == le;
-        /* A document noun after the level at the start of a line: 机密件，
-         * 绝密文件 (a title or a cover note, not a sentence about them). */
-        if (!star && !kind && !alone && pre_ok && !commercial)
-            noun = doc_noun(c, to, le);
-        /* In brackets after a title or on its own: 会议纪要（机密）. */
-        if (!star && !kind && !alone && !noun && enclosed && !(prev == '"' || prev == 0x201C)) {
-            bracketed = true;
-            if (opener(prev)) /* else the normaliser dropped it */
-                from -= (uint64_t)vchar_before(c, from, &prev);
-            span_end = to + (uint64_t)vchar(c, to, &at);
+    bool dropped = false;
+    uint64_t rest = w->seps ? skip_seps(c, w->span_end, le, false, &dropped)
+                            : skip_spaces(c, w->star ? w->span_end : w->to, le);
+    bool pre_ok = line_prefix_ok(c, ls, w->pre_open);
+    /* A period after a space: 机密 1年 (★ lost, or written without it). */
+    if (pre_ok && !w->star && rest < le) {
+        int k2 = 0;
+        uint64_t e = read_term(c, rest, le, &k2, NULL);
+        if (k2 == 1 || k2 == 2) {
+            w->span_end = e;
+            rest = skip_spaces(c, e, le);
+            w->star = false;
+            w->kind = k2;
         }
     }
-    if (!star && !labelled && !alone && !noun && !bracketed)
-        return; /* a word in a sentence, not a marking */
+    w->alone = pre_ok && rest == le;
+    /* A document noun after the level at the start of a line: 机密件，
+     * 绝密文件 (a title or a cover note, not a sentence about them). */
+    if (!w->star && !w->kind && !w->alone && pre_ok && !w->commercial)
+        w->noun = doc_noun(c, w->to, le);
+    /* In brackets after a title or on its own: 会议纪要（机密）. */
+    if (!w->star && !w->kind && !w->alone && !w->noun && w->enclosed &&
+        !(w->prev == '"' || w->prev == 0x201C)) {
+        w->bracketed = true;
+        if (opener(w->prev)) /* else the normaliser dropped it */
+            w->from -= (uint64_t)vchar_before(c, w->from, &w->prev);
+        w->span_end = w->to + (uint64_t)vchar(c, w->to, &w->at);
+    }
+}
 
-    unsigned line = line_of(c, s, from);
-    bool header = line < HEADER_LINES;
-    if (header_only && !(header && (star || kind || alone)))
-        return; /* an OCR look-alike counts only as a header line of its own */
-    bool quoted = !seps && (prev == 0x201C || prev == '"' || prev == 0x300C || prev == 0x300E ||
-                            prev == 0x300A || prev == '\'');
-    if (labelled)
+/* How sure the reading is that this is a marking (0-100). */
+static int level_conf(guard_ctx *c, const level_word *w)
+{
+    int conf;
+
+    if (w->labelled)
         conf = 90;
-    else if (star && alone)
+    else if (w->star && w->alone)
         conf = 90;
-    else if (star && (pre_end == ls || pre_open == ls))
+    else if (w->star && (w->pre_end == w->ls || w->pre_open == w->ls))
         conf = 82;
-    else if (star)
+    else if (w->star)
         conf = 75;
-    else if (kind)
+    else if (w->kind)
         conf = 75; /* 机密 10年: the period says marking, the ★ was left out */
-    else if (noun)
-        conf = instruction_in(c, to + noun, le) ? 65 : 55; /* held, not blocked */
-    else if (bracketed)
-        conf = skip_spaces(c, span_end, le) == le || pre_open == ls ? 60 : 40;
+    else if (w->noun)
+        conf = instruction_in(c, w->to + w->noun, w->le) ? 65 : 55; /* held, not blocked */
+    else if (w->bracketed)
+        conf = skip_spaces(c, w->span_end, w->le) == w->le || w->pre_open == w->ls ? 60 : 40;
     else
         conf = 50; /* a bare level alone on a line: corroboration decides */
-    if (star && kind == 0 && !alone)
+    if (w->star && w->kind == 0 && !w->alone)
         conf -= 10; /* 机密★ followed by prose */
-    if (quoted && !alone && !bracketed)
+    if (w->quoted && !w->alone && !w->bracketed)
         conf -= 20; /* "标注“秘密★1年”字样": a mention, probably */
-    if (ocr)
+    if (w->ocr)
         conf -= 10;
-    if (header && (star || labelled || alone))
+    if (w->header && (w->star || w->labelled || w->alone))
         conf += 5;
-    if (star && !ocr && (kind == 0 || kind == 3) && !alone && question_in(c, p, le))
+    if (w->star && !w->ocr && (w->kind == 0 || w->kind == 3) && !w->alone &&
+        question_in(c, w->p, w->le))
         conf = 35; /* "秘密★是什么意思？": a question about the sign, no period */
-    if (header_only && !star && !kind)
+    if (w->header_only && !w->star && !w->kind)
         conf = 25; /* 柱密 alone: only a 份号 or a masthead make it a marking */
+    return conf;
+}
 
-    guard_severity sev = arg == M_MIMI                ? GUARD_SEV_HIGH
-                         : arg == M_COMMON_COMMERCIAL ? GUARD_SEV_MEDIUM
-                         : arg == M_CORE_COMMERCIAL   ? GUARD_SEV_HIGH
-                                                      : GUARD_SEV_CRITICAL;
-    /* "<secrecy|commercial-secret> marking <level>[ with ★][ under a 密级
-     * label][ how]", appended rather than formatted (guard_expl_add) */
+/* Words the finding ("<secrecy|commercial-secret> marking <level>[ with ★]
+ * [ under a 密级 label][ how]", appended rather than formatted:
+ * guard_expl_add), reports it and tracks it for later revision. */
+static void level_emit(guard_ctx *c, mark_state *s, const level_word *w, int conf)
+{
+    static const char *const names[] = {"绝密", "机密", "秘密", "核心商密", "普通商密"};
+    uint64_t end = w->noun ? w->to + w->noun : w->span_end;
+    guard_severity sev = w->arg == M_MIMI                ? GUARD_SEV_HIGH
+                         : w->arg == M_COMMON_COMMERCIAL ? GUARD_SEV_MEDIUM
+                         : w->arg == M_CORE_COMMERCIAL   ? GUARD_SEV_HIGH
+                                                         : GUARD_SEV_CRITICAL;
+    char expl[256];
     size_t el = 0;
+
     guard_expl_str(expl, sizeof expl, &el,
-                   commercial ? "commercial-secret marking " : "secrecy marking ");
-    guard_expl_str(expl, sizeof expl, &el, names[arg]);
-    if (star)
-        guard_expl_str(expl, sizeof expl, &el, ocr ? " with an OCR-garbled ★" : " with ★");
-    if (labelled)
+                   w->commercial ? "commercial-secret marking " : "secrecy marking ");
+    guard_expl_str(expl, sizeof expl, &el, names[w->arg]);
+    if (w->star)
+        guard_expl_str(expl, sizeof expl, &el, w->ocr ? " with an OCR-garbled ★" : " with ★");
+    if (w->labelled)
         guard_expl_str(expl, sizeof expl, &el, " under a 密级 label");
     guard_expl_str(expl, sizeof expl, &el,
-                   noun                      ? " naming a document"
-                   : bracketed               ? " in brackets"
-                   : alone && !star && !kind ? " alone on a line"
-                   : kind == 1               ? " and a period"
-                   : kind == 2               ? " (long-term)"
-                   : kind == 3               ? " and a condition"
-                                             : "");
-    if (header_only)
+                   w->noun                            ? " naming a document"
+                   : w->bracketed                     ? " in brackets"
+                   : w->alone && !w->star && !w->kind ? " alone on a line"
+                   : w->kind == 1                     ? " and a period"
+                   : w->kind == 2                     ? " (long-term)"
+                   : w->kind == 3                     ? " and a condition"
+                                                      : "");
+    if (w->header_only)
         guard_expl_str(expl, sizeof expl, &el, ", as OCR misreads it");
-    else if (split || seps)
+    else if (w->split || w->seps)
         guard_expl_str(expl, sizeof expl, &el, ", cut apart");
-    int idx = guard_emit(c, commercial ? "marking.commercial" : "marking.classified",
-                         GUARD_CAT_MARKING, sev, conf, from, noun ? to + noun : span_end, expl);
-    if (labelled)
-        core_evasion(c, idx, word, span_end);
-    if ((split && !header_only) || seps) { /* a misreading is no evasion */
+    int idx = guard_emit(c, w->commercial ? "marking.commercial" : "marking.classified",
+                         GUARD_CAT_MARKING, sev, conf, w->from, end, expl);
+    if (w->labelled)
+        core_evasion(c, idx, w->word, w->span_end);
+    if ((w->split && !w->header_only) || w->seps) { /* a misreading is no evasion */
         guard_finding *f = guard_ctx_finding(c, idx);
         if (f)
             f->evasion = true;
     }
-    track(s, idx, !star && !labelled && !kind && !noun && !bracketed);
+    track(s, idx, !w->star && !w->labelled && !w->kind && !w->noun && !w->bracketed);
     s->has_level = true;
-    s->last_level_end = noun ? to + noun : span_end;
+    s->last_level_end = end;
+}
+
+/* A level word of `wlen` view bytes ends at `to`; split: it was cut apart
+ * (机★密, 机\n密) or written in components (木几密), which is evasion.
+ * Read (the ★, the line) → decide whether it is a marking → score → emit. */
+static void level_hit(guard_ctx *c, mark_state *s, unsigned arg, uint64_t to, uint64_t wlen,
+                      bool split, bool header_only)
+{
+    level_word w = {.arg = arg, .split = split, .header_only = header_only, .to = to};
+
+    w.commercial = arg == M_CORE_COMMERCIAL || arg == M_COMMON_COMMERCIAL;
+    w.from = w.word = to - wlen;
+    if (w.from < s->last_level_end)
+        return; /* inside a marking already reported (秘密 in 核心商密? no: 机密 in 机密★) */
+    w.ls = line_start(c, w.from);
+    w.le = line_end(c, to);
+    w.pre_end = trim_back(c, w.ls, w.from);
+    w.span_end = to;
+    vchar_before(c, w.from, &w.prev);
+    vchar(c, to, &w.at);
+    /* In quotes or brackets of its own ("机密"★, 【机密】, （机密）): the line's
+     * prefix is judged without them. */
+    w.enclosed = (opener(w.prev) && closer(w.at)) || (w.prev == '"' && w.at == '"') ||
+                 (w.prev == 0x201C && w.at == 0x201D) ||
+                 ((w.at == ')' || w.at == ']') && orig_opener_before(c, w.from));
+    w.pre_open = w.enclosed ? trim_openers(c, w.ls, w.pre_end) : w.pre_end;
+
+    level_read_star(c, &w);
+    level_read_line(c, &w);
+    if (!w.star && !w.labelled && !w.alone && !w.noun && !w.bracketed)
+        return; /* a word in a sentence, not a marking */
+
+    w.header = line_of(c, s, w.from) < HEADER_LINES;
+    if (header_only && !(w.header && (w.star || w.kind || w.alone)))
+        return; /* an OCR look-alike counts only as a header line of its own */
+    w.quoted = !w.seps && (w.prev == 0x201C || w.prev == '"' || w.prev == 0x300C ||
+                           w.prev == 0x300E || w.prev == 0x300A || w.prev == '\'');
+    level_emit(c, s, &w, level_conf(c, &w));
 }
 
 /* ---- line-shaped markings and document elements ----------------------------- */

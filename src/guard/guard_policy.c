@@ -907,18 +907,20 @@ static guard_err parse_rules(pctx *c, uint32_t seq, guard_policy *p)
  * minutes and a million attempts bound what a typo can ask for. */
 static guard_err parse_warnings(pctx *c, uint32_t map, guard_warnings *w)
 {
-    static const char *const keys[] = {"spread_conversations", "spread_minutes", "attempts_per_day",
-                                       "external_after_minutes"};
-    static const uint64_t max[] = {100000, 7 * 24 * 60, 1000000, 7 * 24 * 60};
-    uint32_t *dst[] = {&w->spread_conversations, &w->spread_minutes, &w->attempts_per_day,
-                       &w->external_after_minutes};
-    uint32_t v[4];
+    static const char *const keys[] = {"spread_conversations",   "spread_minutes",
+                                       "attempts_per_day",       "external_after_minutes",
+                                       "bulk_personal_findings", "bulk_personal_minutes"};
+    static const uint64_t max[] = {100000, 7 * 24 * 60, 1000000, 7 * 24 * 60, 1000000, 7 * 24 * 60};
+    uint32_t *dst[] = {&w->spread_conversations,   &w->spread_minutes,
+                       &w->attempts_per_day,       &w->external_after_minutes,
+                       &w->bulk_personal_findings, &w->bulk_personal_minutes};
+    uint32_t v[6];
     uint64_t x;
-    guard_err rc = map_fields(c, map, "warnings", keys, 4, v);
+    guard_err rc = map_fields(c, map, "warnings", keys, 6, v);
 
     if (rc)
         return rc;
-    for (size_t k = 0; k < 4; k++) {
+    for (size_t k = 0; k < 6; k++) {
         if (v[k] == NONE)
             continue;
         if ((rc = get_uint(c, v[k], keys[k], 0, max[k], &x)))

@@ -80,7 +80,9 @@ void guard_settings_defaults(guard_settings *s)
     s->warnings = (guard_warnings){.spread_conversations = GUARD_WARN_SPREAD_CONVERSATIONS,
                                    .spread_minutes = GUARD_WARN_SPREAD_MINUTES,
                                    .attempts_per_day = GUARD_WARN_ATTEMPTS_PER_DAY,
-                                   .external_after_minutes = GUARD_WARN_EXTERNAL_AFTER_MINUTES};
+                                   .external_after_minutes = GUARD_WARN_EXTERNAL_AFTER_MINUTES,
+                                   .bulk_personal_findings = GUARD_WARN_BULK_PERSONAL_FINDINGS,
+                                   .bulk_personal_minutes = GUARD_WARN_BULK_PERSONAL_MINUTES};
     default_shorteners_copy(&s->shorteners);
 }
 

@@ -88,6 +88,7 @@ const srv_route srv_routes[] = {
     {SRV_GET, V1 "/files/{name}", 0, H(srv_h_file_get)},
     {SRV_HEAD, V1 "/files/{name}", 0, H(srv_h_file_get)},
     {SRV_GET, V1 "/files/{name}/thumbnail", 0, H(srv_h_file_thumb)},
+    {SRV_POST, V1 "/files/{name}/ocr", 0, H(srv_h_file_ocr)},
     {SRV_GET, V1 "/alerts", SRV_R_OFFICER, H(srv_h_alerts)},
     {SRV_GET, V1 "/alerts/{id}", SRV_R_OFFICER, H(srv_h_alert_get)},
     {SRV_POST, V1 "/alerts/{id}/ack", SRV_R_OFFICER, H(srv_h_alert_ack)},

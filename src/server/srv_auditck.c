@@ -128,7 +128,10 @@ srv_auditck *srv_auditck_start(const srv_config *cfg, const char *db_path)
                  a->key_path, pk);
     SRV_INFO("audit", "checkpoints to %s and syslog, signed by %s", a->file, pk);
     if (store_open(&so, &a->st, &msg)) {
-        SRV_ERROR("audit", "store %s: %s", db_path, msg ? msg : "cannot open");
+        char shown[512];
+
+        SRV_ERROR("audit", "store %s: %s", store_path_redacted(db_path, shown, sizeof shown),
+                  msg ? msg : "cannot open");
         free(msg);
         goto fail;
     }

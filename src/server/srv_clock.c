@@ -14,12 +14,20 @@
  * next time are one transaction, and its client id names the occurrence:
  * the store answers a second firing as a repeat. A reminder never fires
  * twice.
+ *
+ * Several nodes (srv_bus_redis.h): only the node holding the leader lease
+ * plans; the others tick and skip. A leader that dies stops renewing: its
+ * lease runs out within lease_ms (5 s) and another node takes it at its
+ * next heartbeat (1 s), so timers stall at most ~6 s and then fire late
+ * (marked late past reminder_late_seconds). Were two nodes ever to plan the
+ * same reminder, the store's repeat check above keeps it to one firing.
  */
 #include "srv_clock.h"
 
 #include "chat/chat_burn.h"
 #include "chat/chat_remind.h"
 #include "srv_handlers.h"
+#include "srv_bus_redis.h"
 #include "srv_log.h"
 #include "srv_pool.h"
 #include "srv_writer.h"
@@ -137,6 +145,10 @@ static void tick(lws_sorted_usec_list_t *sul)
 
     if (s->stopping)
         return;
+    if (s->busr && !srv_bus_redis_leader(s->busr)) {
+        schedule(s); /* another node fires */
+        return;
+    }
     if (!s->clock_busy && (cj = calloc(1, sizeof *cj))) {
         cj->job.work = clock_work;
         cj->job.finish = clock_finish;

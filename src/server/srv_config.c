@@ -71,6 +71,9 @@ int srv_config_defaults(srv_config *cfg)
     /* The web client checks a draft 400 ms after typing stops. */
     cfg->limits.guard_checks_per_second = 1;
     cfg->limits.guard_check_burst = 30;
+    cfg->limits.ocr_per_minute = 6;
+    cfg->limits.ocr_burst = 6;
+    cfg->limits.ocr_concurrent = 2;
     cfg->limits.guard_probe_blocked = 5;
     cfg->limits.guard_probe_window_seconds = 600;
     cfg->login.account_failures = 5;
@@ -88,6 +91,8 @@ int srv_config_defaults(srv_config *cfg)
     cfg->uploads.quota_bytes = 8ll << 30;
     cfg->uploads.max_active = 20;
     cfg->uploads.inspectors = 2;
+    cfg->uploads.watermark = true;
+    cfg->uploads.watermark_cache_bytes = 64ll << 20;
     {
         /* Programs a click runs: refused before a byte is sent. */
         static const char *const refused[] = {".exe", ".scr", ".bat", ".cmd", ".com",
@@ -103,6 +108,10 @@ int srv_config_defaults(srv_config *cfg)
     }
     if (srv_config_set_str(&cfg->listen_host, "127.0.0.1") ||
         srv_config_set_str(&cfg->data_dir, "./cordon-data") ||
+        /* the store's default from the environment; `store:` and --store
+         * override it (a URL may carry a password better kept out of files) */
+        (getenv("CORDON_STORE") && *getenv("CORDON_STORE") &&
+         srv_config_set_str(&cfg->store, getenv("CORDON_STORE"))) ||
         srv_config_set_str(&cfg->web_root, *CORDON_WEB_DIR ? CORDON_WEB_DIR : NULL))
         return -1;
     return 0;
@@ -147,11 +156,23 @@ int srv_config_set_metrics_listen(srv_config *cfg, const char *spec)
     return set_hostport(spec, &cfg->metrics_host, &cfg->metrics_port);
 }
 
+char *srv_config_store_path(const srv_config *cfg)
+{
+    char *p = NULL;
+
+    if (cfg->store)
+        return strdup(cfg->store);
+    if (asprintf(&p, "%s/%s", cfg->data_dir, STORE_DB_FILE) < 0)
+        return NULL;
+    return p;
+}
+
 void srv_config_free(srv_config *cfg)
 {
     free(cfg->listen_host);
     free(cfg->metrics_host);
     free(cfg->data_dir);
+    free(cfg->store);
     free(cfg->tls_cert);
     free(cfg->tls_key);
     free(cfg->policy_path);
@@ -163,6 +184,9 @@ void srv_config_free(srv_config *cfg)
     free(cfg->audit_checkpoint_key);
     free(cfg->audit_checkpoint_file);
     free(cfg->siem_address);
+    free(cfg->bus_url);
+    free(cfg->node_name);
+    free(cfg->blob_dir);
     for (size_t i = 0; i < cfg->n_allowed_origins; i++)
         free(cfg->allowed_origins[i]);
     free(cfg->allowed_origins);
@@ -332,7 +356,15 @@ static int limits_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
     } else if (!strcmp(k, "guard_check_burst")) {
         if (get_double(w, v, k, 1, 1e9, &l->guard_check_burst))
             return -1;
-    } else
+    } else if (!strcmp(k, "ocr_per_minute")) {
+        if (get_double(w, v, k, 0.01, 1e6, &l->ocr_per_minute))
+            return -1;
+    } else if (!strcmp(k, "ocr_burst")) {
+        if (get_double(w, v, k, 1, 1e6, &l->ocr_burst))
+            return -1;
+    } else if (!strcmp(k, "ocr_concurrent"))
+        INT_FIELD(w, v, k, 1, 1024, l->ocr_concurrent);
+    else
         return fail(w, v, "limits: unknown key '%s'", k);
     return 0;
 }
@@ -454,6 +486,14 @@ static int uploads_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
         INT_FIELD(w, v, k, 1, 64, u->inspectors);
     else if (!strcmp(k, "refused_types"))
         return get_str_list(w, v, k, &u->refused_types, &u->n_refused_types);
+    else if (!strcmp(k, "watermark")) {
+        const char *b = scalar(v);
+
+        if (!b || (strcmp(b, "true") && strcmp(b, "false")))
+            return fail(w, v, "uploads.watermark must be true or false");
+        u->watermark = !strcmp(b, "true");
+    } else if (!strcmp(k, "watermark_cache_bytes"))
+        INT_FIELD(w, v, k, 1l << 20, 1l << 40, u->watermark_cache_bytes);
     else
         return fail(w, v, "uploads: unknown key '%s'", k);
     return 0;
@@ -528,8 +568,24 @@ static int top_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
         return get_str(w, v, k, &c->data_dir) ? -1
                : c->data_dir                  ? 0
                                               : fail(w, v, "data_dir: must not be empty");
+    if (!strcmp(k, "store")) /* ~ or "": SQLite in data_dir */
+        return get_str(w, v, k, &c->store);
     if (!strcmp(k, "web_root"))
         return get_str(w, v, k, &c->web_root); /* ~ or "": no web client */
+    if (!strcmp(k, "bus")) {
+        /* "local" (or ~): the in-process bus; redis://host:port[/db]. */
+        const char *b = scalar(v);
+
+        if (b && (!*b || !strcmp(b, "local") || !strcmp(b, "~")))
+            return srv_config_set_str(&c->bus_url, NULL);
+        if (!b || strncmp(b, "redis://", 8) || !b[8])
+            return fail(w, v, "bus: expected local or redis://HOST:PORT");
+        return srv_config_set_str(&c->bus_url, b);
+    }
+    if (!strcmp(k, "node_name"))
+        return get_str(w, v, k, &c->node_name);
+    if (!strcmp(k, "blob_dir"))
+        return get_str(w, v, k, &c->blob_dir);
     if (!strcmp(k, "tls"))
         return each_pair(w, v, k, tls_pair, c);
     if (!strcmp(k, "policy"))

@@ -38,6 +38,11 @@ typedef struct srv_limits {
      * "block" this many times within the window; once per window. 0: never. */
     int guard_probe_blocked;
     int guard_probe_window_seconds;
+    /* POST /files/{id}/ocr (识别文字): a bucket per user (per minute) and
+     * the OCR runs at once over the whole server (each holds a worker
+     * thread and an extraction process for seconds) */
+    double ocr_per_minute, ocr_burst;
+    int ocr_concurrent;
 } srv_limits;
 
 typedef struct srv_login_limits {
@@ -56,6 +61,10 @@ typedef struct srv_uploads_config {
     int inspectors;        /* files inspected at once (each a worker process) */
     char **refused_types;  /* extensions (".exe") or MIME types refused at creation: 415 */
     size_t n_refused_types;
+    /* The invisible per-viewer watermark on delivered images (srv_wmark.h)
+     * and the memory its marked copies may hold. */
+    bool watermark;
+    long long watermark_cache_bytes;
 } srv_uploads_config;
 
 typedef struct srv_config {
@@ -66,6 +75,10 @@ typedef struct srv_config {
     char *metrics_host;
     int metrics_port;
     char *data_dir;
+    /* The store (docs/DEPLOY.md): NULL = SQLite at <data_dir>/cordon.db; a
+     * postgresql:// URL = PostgreSQL. Defaults to CORDON_STORE from the
+     * environment; `store:` and --store override it. */
+    char *store;
     char *tls_cert, *tls_key; /* both or neither */
     char *policy_path;        /* NULL: the built-in default policy */
     char **lexicons;
@@ -103,6 +116,14 @@ typedef struct srv_config {
     bool siem_cef;
     int siem_facility;    /* syslog facility number, default 13 (log audit) */
     int siem_interval_ms; /* how often new entries are looked for */
+    /* The bus between nodes (docs/SCALING.md): NULL for the in-process bus
+     * (one node), else "redis://host:port[/db]" (srv_bus_redis.h). */
+    char *bus_url;
+    /* This node's name on the bus and in the leader lease; NULL: host:pid. */
+    char *node_name;
+    /* File contents by hash (blob_local); NULL: <data_dir>/blobs. Several
+     * nodes point it at one shared directory (docs/SCALING.md). */
+    char *blob_dir;
 } srv_config;
 
 /* Fills cfg with the defaults (allocates the default strings). Returns 0 or
@@ -125,6 +146,10 @@ int srv_config_set_str(char **field, const char *value);
 /* The checkpoint key and file paths, configured or defaulted under
  * data_dir (heap strings the caller frees). Returns 0 or -1 (ENOMEM). */
 int srv_config_audit_paths(const srv_config *cfg, char **key, char **file);
+
+/* Where the store is (heap; NULL when out of memory): `store:` (or
+ * CORDON_STORE), else <data_dir>/cordon.db. */
+char *srv_config_store_path(const srv_config *cfg);
 
 /* Name of a role ("member", "officer", "admin"); index by SRV_ROLE_*. */
 const char *srv_role_name(int role);

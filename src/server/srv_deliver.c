@@ -199,6 +199,16 @@ static srv_buf *wire(const chat_event *ev)
     return NULL;
 }
 
+char *srv_wire_text(void *arg, const chat_event *ev)
+{
+    srv_buf *b = wire(ev);
+    char *text = b ? strndup((const char *)srv_buf_payload(b), b->len) : NULL;
+
+    (void)arg;
+    srv_buf_unref(b);
+    return text;
+}
+
 static void push_finish(srv_job *j, srv *s)
 {
     srv_deliver_events(s, j->events);
@@ -210,7 +220,8 @@ static void sub_deliver(chat_sub *cs, const chat_event *ev, const int64_t *users
 {
     srv *s = ((srv_sub *)cs)->srv;
     srv_job *j = calloc(1, sizeof *j);
-    srv_buf *b = j ? wire(ev) : NULL;
+    /* Serialised once already when a bus between nodes carries it. */
+    srv_buf *b = !j ? NULL : ev->wire ? srv_buf_from(ev->wire, strlen(ev->wire)) : wire(ev);
 
     if (!b) {
         /* Not pushed: the store has it, clients re-read (chat_event.h). */

@@ -116,10 +116,36 @@ void srv_h_admin_user_patch(srv_req *r, srv_worker *w)
             return;
         if (ph && (strlen(ph) > 32 || strspn(ph, "0123456789+- ") != strlen(ph))) {
             srv_error(r, 422, "invalid", "phone: digits, spaces, + and - only (32 at most)");
+            /* the client words it (err.invalid.phone) */
+            json_object_set_new(json_object_get(r->resp, "error"), "field", json_string("phone"));
             return;
         }
         p.fields |= STORE_USER_PHONE;
         p.phone = ph && *ph ? ph : NULL;
+    }
+    /* A department (the statistics' department dimension): a name, guarded
+     * like a display name since officers see it; "" or null clears it. */
+    if (json_object_get(r->json, "department")) {
+        const char *dep = NULL;
+
+        if (srv_body_str(r, "department", &dep) < 0)
+            return;
+        if (dep && *dep) {
+            char *dchecked = NULL;
+
+            if (srv_text_check(r, w, "department", SRV_DEPARTMENT_MAX_CHARS, GUARD_SCOPE_EXTERNAL,
+                               0, &dchecked))
+                return;
+            rc = json_object_set_new(r->json, "department", json_string(dchecked));
+            free(dchecked);
+            if (rc) {
+                srv_error(r, 500, "internal", "out of memory");
+                return;
+            }
+            dep = json_string_value(json_object_get(r->json, "department"));
+        }
+        p.fields |= STORE_USER_DEPARTMENT;
+        p.department = dep && *dep ? dep : NULL;
     }
     rc = srv_body_bool(r, "disabled", &disabled);
     if (rc < 0)

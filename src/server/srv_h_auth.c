@@ -9,6 +9,7 @@
  */
 #include "srv_handlers.h"
 #include "chat/chat_json.h"
+#include "srv_bus_redis.h"
 #include "srv_log.h"
 #include "srv_policy.h"
 #include "srv_req.h"
@@ -35,21 +36,23 @@ void srv_h_health(srv_req *r, srv_worker *w)
 }
 
 /* Ready: this node can serve — its store answers (a read on the worker's
- * own handle) and a policy is loaded. 503 names what is not ready, for a
- * load balancer's health check and an operator. (The event bus is in
- * process today: always reachable.) */
+ * own handle), a policy is loaded and, with several nodes, the bus is up
+ * (srv_bus_redis_ready: connected, heartbeats heard, a PING answered).
+ * 503 names what is not ready, for a load balancer's health check and an
+ * operator. The in-process bus is always up. */
 void srv_h_ready(srv_req *r, srv_worker *w)
 {
     guard_ruleset *rs = guard_engine_acquire(w->srv->engine);
     int version = 0, rc = store_schema_version(w->st, &version);
-    bool ok = !rc && rs;
+    bool bus = !w->srv->busr || srv_bus_redis_ready(w->srv->busr);
+    bool ok = !rc && rs && bus;
 
     guard_ruleset_unref(rs);
     if (rc)
         SRV_WARN("ready", "store: %s (%s)", store_strerror(rc), store_errmsg(w->st));
     srv_reply(r, ok ? 200 : 503,
               json_pack("{s:b,s:s,s:s,s:s}", "ready", ok, "store", rc ? "unavailable" : "ok",
-                        "policy", rs ? "ok" : "missing", "bus", "ok"));
+                        "policy", rs ? "ok" : "missing", "bus", bus ? "ok" : "unavailable"));
 }
 
 static char *cookie(srv *s, const char *token, long max_age)

@@ -19,12 +19,13 @@
 #include "srv_buf.h"
 #include "srv_handlers.h"
 #include "srv_req.h"
+#include "srv_upload.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #define EXPORT_PAGE_BYTES BASE_CAP_EXPORT_PAGE
-#define EXPORT_BUF_MAX    BASE_CAP_EXPORT_BUF
+#define EXPORT_BUF_MAX    BASE_CAP_EXPORT_FILES_BUF
 
 static int to_buf(void *ctx, const char *data, size_t len)
 {
@@ -51,7 +52,8 @@ static void refuse(srv_req *r, const char *code)
 void srv_h_export(srv_req *r, srv_worker *w)
 {
     char reason[CHAT_EXPORT_REASON_MAX + 2],
-        format[16] = "jsonl", cursor[CHAT_EXPORT_CURSOR_LEN] = "", target[48], disp[128];
+        format[16] = "jsonl", cursor[CHAT_EXPORT_CURSOR_LEN] = "", target[48], disp[128],
+        files[8] = "true";
     chat_export_req q = {0};
     chat_export_result res = {0};
     const char *bad;
@@ -64,8 +66,20 @@ void srv_h_export(srv_req *r, srv_worker *w)
         srv_query_int(r, "user_id", &q.user_id) < 0 || srv_query_int(r, "from", &q.from) < 0 ||
         srv_query_int(r, "to", &q.to) < 0 ||
         srv_query_str(r, "format", format, sizeof format) < 0 ||
-        srv_query_str(r, "cursor", cursor, sizeof cursor) < 0)
+        srv_query_str(r, "cursor", cursor, sizeof cursor) < 0 ||
+        srv_query_str(r, "files", files, sizeof files) < 0)
         goto out;
+    if (strcmp(files, "true") && strcmp(files, "false")) {
+        srv_error(r, 400, "bad_request", "files is true or false");
+        goto out;
+    }
+    /* The files' bytes go with their messages unless asked not to, at most
+     * BASE_CAP_EXPORT_FILES per message (a larger file is named with a
+     * note: chat_export.h). */
+    if (!strcmp(files, "true")) {
+        q.blobs = srv_uploads_blobs(w->srv);
+        q.files_max = BASE_CAP_EXPORT_FILES;
+    }
     rc = srv_query_str(r, "reason", reason, sizeof reason);
     if (rc < 0) {
         r->status = 0;

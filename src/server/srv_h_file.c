@@ -3,8 +3,10 @@
  * file's bytes from the blob store, with Range, to those who may see it.
  *
  * Who: store_file_visible (the owner, or a member who can see a message
- * that delivered it, not recalled); anyone else gets 404, the same answer
- * as a file that does not exist. A held or blocked file is never in a
+ * that delivered it, not recalled); a burn-after-reading message's
+ * pictures to their reader for the visible time after the open only
+ * (burn_window); anyone else gets 404, the same answer as a file that
+ * does not exist. A held or blocked file is never in a
  * delivered message, so only its owner reaches it here.
  *
  * How: the handler (worker) decides and opens the blob; the loop writes it
@@ -19,18 +21,22 @@
 #include "srv_log.h"
 #include "srv_upload.h"
 #include "store/store_files.h"
+#include "store/store_work.h"
+#include "srv_wmark.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define DL_PIECE (64u << 10)
+#define DL_PIECE     (64u << 10)
+#define WM_MAX_BYTES ((int64_t)64 << 20) /* pictures marked per viewer: up to this size */
 
 void srv_download_free(srv_download *d)
 {
     if (!d)
         return;
     blob_reader_close(d->rd);
+    srv_wm_copy_unref(d->mem);
     free(d);
 }
 
@@ -43,7 +49,10 @@ int srv_download_write(srv_download *d, struct lws *wsi)
 
     if (!want)
         return 1;
-    if (blob_read(d->rd, d->off, buf + LWS_PRE, want, &got) || got != want)
+    if (d->mem) { /* a viewer's marked copy */
+        memcpy(buf + LWS_PRE, d->mem->data + d->off, want);
+        got = want;
+    } else if (blob_read(d->rd, d->off, buf + LWS_PRE, want, &got) || got != want)
         return -1;
     d->off += (int64_t)got;
     last = d->off == d->end;
@@ -110,6 +119,63 @@ static int parse_range(const char *h, int64_t size, int64_t *from, int64_t *to)
     return 0;
 }
 
+/* A picture of a burn-after-reading message: its reader, for the visible
+ * time after their open (chat_burn.h; a few seconds' grace for the
+ * fetches the open starts). Nobody else, the sender included. */
+static int burn_window(srv_req *r, srv_worker *w, const char *id, store_file *f)
+{
+    int64_t since = r->now - ((int64_t)w->srv->chat.lim.burn_after_open_seconds + 5) * 1000;
+    int rc = store_burn_file_visible(w->st, id, r->user.id, since, f);
+
+    return rc == STORE_VERSION ? STORE_NOTFOUND : rc;
+}
+
+/* The viewer's watermarked copy of picture f (docs/WATERMARK.md, "In
+ * chat"): the delivery row (one per file and viewer, store_work.h), then
+ * the copy carrying its id, from the cache or marked now (a burn
+ * message's pictures are never kept). 0 with *out, or 0 with *out NULL
+ * when the picture cannot carry a mark (smaller than the grid, too big to
+ * mark here): the stored bytes then go out as they are, logged; -1 when
+ * answered (a store failure). */
+static int watermarked(srv_req *r, srv_worker *w, const store_file *f, bool burn, srv_wm_copy **out)
+{
+    guard_limits lim;
+    store_delivery d;
+    blob_reader *rd = NULL;
+    unsigned char *orig = NULL;
+    int64_t size = 0;
+    size_t got = 0;
+    char why[256] = "";
+    bool created = false;
+    int rc = store_delivery_get_or_create(w->st, r->user.id, f->id, r->now, &d, &created);
+
+    *out = NULL;
+    if (rc) {
+        srv_store_error(r, w, rc, "delivery");
+        return -1;
+    }
+    guard_limits_defaults(&lim);
+    if (f->size > WM_MAX_BYTES) {
+        snprintf(why, sizeof why, "%lld bytes: over the marking limit", (long long)f->size);
+        goto out;
+    }
+    if (blob_open(srv_uploads_blobs(w->srv), f->hash, &rd, &size) || size != f->size ||
+        !(orig = malloc((size_t)size ? (size_t)size : 1)) ||
+        blob_read(rd, 0, orig, (size_t)size, &got) || got != (size_t)size) {
+        snprintf(why, sizeof why, "the stored bytes could not be read");
+        goto out;
+    }
+    if (srv_wmark_copy(w->srv->wmark, f->id, r->user.id, (uint64_t)d.id, orig, (size_t)size,
+                       f->mime, lim.pixels, !burn, out, why, sizeof why))
+        *out = NULL;
+out:
+    if (!*out)
+        SRV_WARN("file", "%s: delivered without a watermark: %s", f->id, why);
+    blob_reader_close(rd);
+    free(orig);
+    return 0;
+}
+
 static void serve(srv_req *r, srv_worker *w, bool thumb)
 {
     const char *p = r->path + strlen("/api/v1/files/");
@@ -118,6 +184,8 @@ static void serve(srv_req *r, srv_worker *w, bool thumb)
     blob_reader *rd = NULL;
     int64_t size = 0, from = 0, to = 0;
     size_t idl = strcspn(p, "/");
+    srv_wm_copy *mark = NULL;
+    enum { VIA_NONE, VIA_OWNER, VIA_MEMBER, VIA_BURN } via = VIA_NONE;
     int rc, rr;
     bool inline_ok;
 
@@ -128,6 +196,10 @@ static void serve(srv_req *r, srv_worker *w, bool thumb)
     memcpy(id, p, idl);
     id[idl] = 0;
     rc = store_file_visible(w->st, id, r->user.id, &f);
+    if (!rc)
+        via = f.owner_id == r->user.id ? VIA_OWNER : VIA_MEMBER;
+    if (rc == STORE_NOTFOUND && !(rc = burn_window(r, w, id, &f)))
+        via = VIA_BURN;
     if (rc == STORE_NOTFOUND && r->user.role != STORE_ROLE_MEMBER) {
         /* an officer opens a file from the alert that names it (held and
          * blocked files included); the opening is audited */
@@ -150,12 +222,19 @@ static void serve(srv_req *r, srv_worker *w, bool thumb)
         srv_store_error(r, w, rc, "file_visible");
         goto out;
     }
-    rc = blob_open(srv_uploads_blobs(w->srv), thumb ? f.thumb_hash : f.hash, &rd, &size);
-    if (rc) {
-        SRV_ERROR("file", "%s: blob: %s", id, blob_strerror(rc));
-        srv_error(r, 500, "internal", "the file's bytes are missing");
+    /* a picture someone else sent: this viewer's marked copy */
+    if (!thumb && (via == VIA_MEMBER || via == VIA_BURN) && w->srv->wmark && f.image &&
+        srv_wmark_type(f.mime) && watermarked(r, w, &f, via == VIA_BURN, &mark) < 0)
         goto out;
-    }
+    if (!mark) {
+        rc = blob_open(srv_uploads_blobs(w->srv), thumb ? f.thumb_hash : f.hash, &rd, &size);
+        if (rc) {
+            SRV_ERROR("file", "%s: blob: %s", id, blob_strerror(rc));
+            srv_error(r, 500, "internal", "the file's bytes are missing");
+            goto out;
+        }
+    } else
+        size = (int64_t)mark->len;
     r->dl = calloc(1, sizeof *r->dl);
     if (!r->dl) {
         blob_reader_close(rd);
@@ -163,6 +242,8 @@ static void serve(srv_req *r, srv_worker *w, bool thumb)
         goto out;
     }
     r->dl->rd = rd;
+    r->dl->mem = mark;
+    mark = NULL;
     rr = parse_range(r->range, size, &from, &to);
     if (rr < 0) {
         srv_download_free(r->dl);
@@ -180,7 +261,7 @@ static void serve(srv_req *r, srv_worker *w, bool thumb)
         r->dl->end = size;
     r->status = rr == 0 ? 206 : 200;
     inline_ok = thumb || f.image || !strcmp(f.mime, "application/pdf");
-    r->dl_type = strdup(thumb ? "image/jpeg" : f.mime);
+    r->dl_type = strdup(thumb ? "image/jpeg" : r->dl->mem ? r->dl->mem->mime : f.mime);
     srv_req_header(r, "accept-ranges:", "bytes");
     srv_req_header(r, "content-security-policy:",
                    "sandbox; default-src 'none'; img-src 'self'; "
@@ -190,6 +271,7 @@ static void serve(srv_req *r, srv_worker *w, bool thumb)
                     (thumb || (!srv_query_str(r, "inline", inl, sizeof inl) && !strcmp(inl, "1"))));
     r->cache_control = "private, no-store";
 out:
+    srv_wm_copy_unref(mark);
     store_file_clear(&f);
 }
 

@@ -3,7 +3,10 @@
  * route table says so):
  *
  *   GET  /officer/spread?message_id=|alert_id=   the tree of copies
+ *   GET  /officer/spread?file_id=                every message with the file's
+ *                                                bytes (by content hash)
  *   POST /officer/contain                        remove, quarantine, restore
+ *                                                (message_id or file_id)
  *   POST /officer/context                        a conversation around an
  *                                                alert, with a stated reason
  *   GET  /officer/stats?from=&to=                alerts counted over a period
@@ -15,6 +18,7 @@
 #include "chat/chat_json.h"
 #include "chat/chat_trace.h"
 #include "srv_handlers.h"
+#include "srv_log.h"
 #include "srv_req.h"
 
 #include <stdio.h>
@@ -66,13 +70,62 @@ static int64_t asked_message(srv_req *r, srv_worker *w, bool from_body, int64_t 
     return mid;
 }
 
+/* A file id as the store names files: [a-z0-9]{1,64}. Anything else is
+ * no such file (never a query built from it). */
+static bool file_id_ok(const char *id)
+{
+    size_t n = strlen(id);
+
+    if (!n || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= '0' && id[i] <= '9')))
+            return false;
+    return true;
+}
+
+static void file_spread(srv_req *r, srv_worker *w, const char *id)
+{
+    chat_env e = srv_chat_env(w);
+    chat_outcome o = {0};
+    char target[80];
+    json_t *s = NULL;
+
+    if (!file_id_ok(id)) {
+        srv_error(r, 404, "not_found", "no such file");
+        return;
+    }
+    s = chat_trace_file_spread(&e, id, &o);
+    if (!s) {
+        srv_reply_outcome(r, &o);
+        return;
+    }
+    snprintf(target, sizeof target, "file:%.64s", id);
+    srv_audit_req(
+        r, w, "officer.spread", target,
+        json_pack("{s:O}", "copies", json_object_get(json_object_get(s, "totals"), "copies")));
+    srv_reply(r, 200, s);
+}
+
 void srv_h_spread(srv_req *r, srv_worker *w)
 {
     chat_env e = srv_chat_env(w);
     chat_outcome o = {0};
-    char target[48];
-    int64_t mid = asked_message(r, w, false, NULL);
+    char target[48], fid[80];
+    int64_t mid;
     json_t *s;
+    int rf = srv_query_str(r, "file_id", fid, sizeof fid);
+
+    if (rf < 0)
+        return;
+    if (rf == 0) {
+        if (strstr(r->query, "message_id=") || strstr(r->query, "alert_id="))
+            srv_error(r, 400, "bad_request", "give message_id, alert_id or file_id");
+        else
+            file_spread(r, w, fid);
+        return;
+    }
+    mid = asked_message(r, w, false, NULL);
 
     if (!mid)
         return;
@@ -100,12 +153,18 @@ void srv_h_contain(srv_req *r, srv_worker *w)
     chat_outcome o = {0};
     chat_contain_req rq = {0};
     const char *scope = "copy", *action = "remove";
+    int rm = srv_body_int(r, "message_id", &rq.message_id);
+    int rf = rm < 0 ? -1 : srv_body_str(r, "file_id", &rq.file_id);
 
-    if (srv_body_int(r, "message_id", &rq.message_id) ||
-        srv_body_str(r, "reason", &rq.reason) < 0 || srv_body_str(r, "scope", &scope) < 0 ||
-        srv_body_str(r, "action", &action) < 0) {
+    if (rm < 0 || rf < 0 || srv_body_str(r, "reason", &rq.reason) < 0 ||
+        srv_body_str(r, "scope", &scope) < 0 || srv_body_str(r, "action", &action) < 0 ||
+        rm == rf) {
         if (r->status != 400)
-            srv_error(r, 400, "bad_request", "message_id is required");
+            srv_error(r, 400, "bad_request", "give message_id or file_id");
+        return;
+    }
+    if (rq.file_id && !file_id_ok(rq.file_id)) {
+        srv_error(r, 404, "not_found", "no such file");
         return;
     }
     if (!strcmp(scope, "tree"))
@@ -218,20 +277,95 @@ static void bump(json_t *obj, const char *key, int64_t n)
     json_object_set_new(obj, key, json_integer((v ? json_integer_value(v) : 0) + n));
 }
 
-/* GET /officer/stats?from=&to=&tz_offset_minutes=: alerts over any period,
- * counted by the server (not only the alerts a browser loaded): per day,
- * category, rule, verdict, and the rows they come from. */
+#define STATS_GROUPS_MAX 50
+
+/* The department and group dimensions: alerts by their user's department
+ * ("" = none) with each department's categories, and the conversations
+ * with most alerts (at most STATS_GROUPS_MAX). */
+static void group_stats(srv_worker *w, int64_t from, int64_t to, json_t **deps_out,
+                        json_t **groups_out)
+{
+    store_alert_group_rows l = {0};
+    json_t *deps = json_object(), *convs = json_object(), *groups = json_array();
+    int rc = store_alert_groups(w->st, from, to, &l);
+
+    if (rc && rc != STORE_VERSION)
+        SRV_ERROR("stats", "alert_groups: %s", store_strerror(rc));
+    for (size_t i = 0; deps && convs && i < l.n; i++) {
+        const store_alert_group *x = &l.items[i];
+        const char *d = x->department ? x->department : "";
+        json_t *dep = json_object_get(deps, d);
+        char key[24];
+
+        if (!dep) {
+            dep = json_pack("{s:I,s:{}}", "count", (json_int_t)0, "by_category");
+            json_object_set_new(deps, d, dep);
+        }
+        if (dep) {
+            bump(dep, "count", x->count);
+            bump(json_object_get(dep, "by_category"), x->category ? x->category : "", x->count);
+        }
+        if (!x->conv_id)
+            continue;
+        snprintf(key, sizeof key, "%lld", (long long)x->conv_id);
+        if (!json_object_get(convs, key))
+            json_object_set_new(convs, key,
+                                json_pack("{s:I,s:s,s:s,s:I}", "conversation_id",
+                                          (json_int_t)x->conv_id, "title",
+                                          x->conv_title ? x->conv_title : "", "kind",
+                                          store_conv_kind_name((store_conv_kind)x->conv_kind),
+                                          "count", (json_int_t)0));
+        bump(json_object_get(convs, key), "count", x->count);
+    }
+    /* the groups with most alerts first */
+    for (size_t k = 0; groups && convs && k < STATS_GROUPS_MAX; k++) {
+        const char *key, *best = NULL;
+        json_t *v;
+        json_int_t most = -1;
+
+        json_object_foreach(convs, key, v)
+        {
+            json_int_t c = json_integer_value(json_object_get(v, "count"));
+
+            if (c > most) {
+                most = c;
+                best = key;
+            }
+        }
+        if (!best)
+            break;
+        json_array_append(groups, json_object_get(convs, best));
+        json_object_del(convs, best);
+    }
+    json_decref(convs);
+    store_alert_group_rows_free(&l);
+    *deps_out = deps ? deps : json_object();
+    *groups_out = groups ? groups : json_array();
+}
+
+/* GET /officer/stats?from=&to=&tz_offset_minutes=&by=: alerts over any
+ * period, counted by the server (not only the alerts a browser loaded):
+ * per day, category, rule, verdict, department (of the alert's user) and
+ * group, and the rows they come from. `by` (day, category, rule, verdict,
+ * department, group) names the dimension a client charts; every dimension
+ * is in the answer. */
 void srv_h_stats(srv_req *r, srv_worker *w)
 {
     store_alert_stat_rows l = {0};
     int64_t from = 0, to = 0, tz = 0;
-    json_t *rows, *days, *cat, *rule, *verdict;
+    json_t *rows, *days, *cat, *rule, *verdict, *deps = NULL, *groups = NULL;
     int64_t total = 0;
+    char by[16] = "day";
     int rc;
 
     if (srv_query_int(r, "from", &from) < 0 || srv_query_int(r, "to", &to) < 0 ||
-        srv_query_int(r, "tz_offset_minutes", &tz) < 0)
+        srv_query_int(r, "tz_offset_minutes", &tz) < 0 || srv_query_str(r, "by", by, sizeof by) < 0)
         return;
+    if (strcmp(by, "day") && strcmp(by, "category") && strcmp(by, "rule") &&
+        strcmp(by, "verdict") && strcmp(by, "department") && strcmp(by, "group")) {
+        srv_error(r, 400, "bad_request", "by: day, category, rule, verdict, department or group");
+        return;
+    }
     if (!to)
         to = r->now;
     if (!from)
@@ -268,12 +402,14 @@ void srv_h_stats(srv_req *r, srv_worker *w)
         bump(verdict, x->verdict ? x->verdict : "", x->count);
         total += x->count;
     }
+    group_stats(w, from, to, &deps, &groups);
     srv_reply(r, 200,
-              json_pack("{s:I,s:I,s:I,s:I,s:b,s:o,s:o,s:o,s:o,s:o}", "from", (json_int_t)from, "to",
-                        (json_int_t)to, "tz_offset_minutes", (json_int_t)tz, "total",
-                        (json_int_t)total, "truncated", l.n == STORE_STATS_MAX, "by_day",
-                        days ? days : json_object(), "by_category", cat ? cat : json_object(),
-                        "by_rule", rule ? rule : json_object(), "by_verdict",
-                        verdict ? verdict : json_object(), "rows", rows ? rows : json_array()));
+              json_pack("{s:I,s:I,s:I,s:s,s:I,s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "from",
+                        (json_int_t)from, "to", (json_int_t)to, "tz_offset_minutes", (json_int_t)tz,
+                        "by", by, "total", (json_int_t)total, "truncated", l.n == STORE_STATS_MAX,
+                        "by_day", days ? days : json_object(), "by_category",
+                        cat ? cat : json_object(), "by_rule", rule ? rule : json_object(),
+                        "by_verdict", verdict ? verdict : json_object(), "by_department", deps,
+                        "by_group", groups, "rows", rows ? rows : json_array()));
     store_alert_stat_rows_free(&l);
 }

@@ -112,5 +112,7 @@ void srv_h_upload_get(srv_req *r, srv_worker *w);
 void srv_h_upload_delete(srv_req *r, srv_worker *w);
 void srv_h_file_get(srv_req *r, srv_worker *w);
 void srv_h_file_thumb(srv_req *r, srv_worker *w);
+/* srv_h_ocr.c: 识别文字, a user's text recognition of a picture */
+void srv_h_file_ocr(srv_req *r, srv_worker *w);
 
 #endif

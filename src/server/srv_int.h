@@ -281,6 +281,14 @@ struct srv {
     lws_sorted_usec_list_t housekeeping; /* expired sessions, every minute (loop) */
     int listen_pipe;                     /* after close_listeners(): see srv_main.c */
     srv_uploads *uploads;                /* blob store, upload locks, inspection (srv_upload.c) */
+    /* The bus between nodes (srv_bus_redis.h); NULL: one node, the
+     * in-process bus. Its hooks only raise these flags, which the loop
+     * acts on (at the latest at the next clock tick). */
+    struct srv_bus_redis *busr;
+    atomic_int bus_gap;      /* events of other nodes may be lost: every socket resyncs */
+    srv_buf *gap_frame;      /* {"type":"resync","reason":"bus_gap"} */
+    atomic_int ocr_running;  /* users' OCR requests running (srv_h_ocr.c) */
+    struct srv_wmark *wmark; /* the watermark key and marked copies (srv_wmark.c); NULL: off */
 };
 
 #endif

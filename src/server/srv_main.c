@@ -18,7 +18,9 @@
 
 #include "chat/chat_cache.h"
 #include "srv_auditck.h"
+#include "srv_bus_redis.h"
 #include "srv_siem.h"
+#include "srv_wmark.h"
 #include "srv_registry.h"
 #include "srv_int.h"
 #include "srv_acctwatch.h"
@@ -118,6 +120,49 @@ static void start_reload(srv *s)
         free(j);
 }
 
+/* ---- the bus between nodes (srv_bus_redis.h) ------------------------------------ */
+
+/* Its threads only raise flags: the loop acts on them after its next
+ * wake-up (the clock ticks every second). */
+static void bus_gap(void *arg)
+{
+    atomic_store(&((srv *)arg)->bus_gap, 1);
+}
+
+static void bus_control(void *arg, const char *kind, const json_t *body)
+{
+    srv *s = arg;
+
+    (void)body;
+    if (!strcmp(kind, "policy.reload")) {
+        SRV_INFO("bus", "another node changed the policy: reloading");
+        atomic_store(&s->reload_requested, 1);
+    }
+}
+
+static int start_bus(srv *s)
+{
+    const srv_config *cfg = s->cfg;
+    srv_bus_opts bo = {.url = cfg->bus_url, .node = cfg->node_name};
+    srv_bus_hooks bh = {.arg = s, .wire = srv_wire_text, .gap = bus_gap, .control = bus_control};
+    char err[256];
+
+    if (!cfg->bus_url) {
+        s->chat.bus = chat_bus_local_new();
+        return s->chat.bus ? 0 : -1;
+    }
+    s->gap_frame = srv_event_buf("resync", json_pack("{s:s}", "reason", "bus_gap"));
+    if (!s->gap_frame || srv_bus_redis_new(&bo, &bh, &s->busr, err, sizeof err)) {
+        SRV_ERROR("main", "%s", s->gap_frame ? err : "out of memory");
+        return -1;
+    }
+    s->chat.bus = srv_bus_redis_chat(s->busr);
+    srv_rate_set_shared(s->rate, srv_bus_redis_rate(s->busr));
+    /* The URL may carry a password: only that a Redis bus is on. */
+    SRV_INFO("main", "bus: redis (timers fire on the node holding the lease)");
+    return 0;
+}
+
 /* ---- housekeeping: expired sessions ---------------------------------------- */
 
 static bool expire_work(srv_job *j, srv_worker *w)
@@ -126,7 +171,9 @@ static bool expire_work(srv_job *j, srv_worker *w)
     int rc = store_session_expire(w->st, srv_now_ms(), &n);
 
     (void)j;
-    srv_uploads_expire(w->srv, w->st, srv_now_ms());
+    /* Expired uploads are rows and files every node shares: the leader's. */
+    if (!w->srv->busr || srv_bus_redis_leader(w->srv->busr))
+        srv_uploads_expire(w->srv, w->st, srv_now_ms());
     if (rc)
         SRV_WARN("main", "session expiry: %s", store_strerror(rc));
     else if (n)
@@ -437,7 +484,18 @@ static int start(srv *s, const srv_run_opts *opts)
         SRV_ERROR("main", "cannot make %s private: %s", cfg->data_dir, strerror(errno));
         return -1;
     }
-    s->db_path = join(cfg->data_dir, STORE_DB_FILE);
+    if (cfg->uploads.watermark) {
+        char why[256];
+
+        /* the key of the invisible watermark on delivered images */
+        s->wmark =
+            srv_wmark_new(cfg->data_dir, cfg->uploads.watermark_cache_bytes, why, sizeof why);
+        if (!s->wmark) {
+            SRV_ERROR("main", "watermark key: %s", why);
+            return -1;
+        }
+    }
+    s->db_path = srv_config_store_path(cfg); /* SQLite in data_dir, or PostgreSQL */
     s->cache_dir =
         cfg->guard_cache_dir ? strdup(cfg->guard_cache_dir) : join(cfg->data_dir, "guard-cache");
     if (!s->db_path || !s->cache_dir || base_file_mkdir_p(s->cache_dir, 0700))
@@ -460,7 +518,10 @@ static int start(srv *s, const srv_run_opts *opts)
     so.maintenance = STORE_MAINT_ELSEWHERE; /* the writer's handle carries it */
     rc = store_open(&so, &s->st, &msg);
     if (rc) {
-        SRV_ERROR("main", "store %s: %s", s->db_path, msg ? msg : store_strerror(rc));
+        char shown[512];
+
+        SRV_ERROR("main", "store %s: %s", store_path_redacted(s->db_path, shown, sizeof shown),
+                  msg ? msg : store_strerror(rc));
         free(msg);
         return -1;
     }
@@ -486,7 +547,6 @@ static int start(srv *s, const srv_run_opts *opts)
                              .remind_late_seconds = cfg->reminder_late_seconds},
                      .engine = s->engine,
                      .cache = chat_cache_new(1u << 20),
-                     .bus = chat_bus_local_new(),
                      .log = chat_log_hook,
                      .stats = &s->chat_stats};
     chat_stats_init(&s->chat_stats);
@@ -494,11 +554,14 @@ static int start(srv *s, const srv_run_opts *opts)
     srv_sub_init(s);
     s->resync_frame = srv_event_buf("resync", json_pack("{s:s}", "reason", "slow_consumer"));
     s->revoked_frame = srv_event_buf("session.revoked", json_object());
-    if (!s->rate || !s->registry || !s->receipts || !s->chat.cache || !s->chat.bus || !s->metrics ||
+    if (!s->rate || !s->registry || !s->receipts || !s->chat.cache || !s->metrics ||
         !s->resync_frame || !s->revoked_frame)
         return -1;
-    /* Every thread created from here on inherits the blocked set. */
+    /* Every thread created from here on inherits the blocked set (the
+     * bus' threads too: SIGTERM is the signal thread's alone). */
     pthread_sigmask(SIG_BLOCK, &set, NULL);
+    if (start_bus(s))
+        return -1;
     if (pthread_create(&s->sig_th, NULL, signal_main, s))
         return -1;
     s->sig_started = true;
@@ -601,6 +664,15 @@ static void cleanup(srv *s)
      * completes after this is delivered without receipts (no sockets). */
     srv_receipts_free(s->receipts);
     s->receipts = NULL;
+    if (s->busr) {
+        /* Before the context (its subscriber wakes the loop) and after
+         * whatever publishes (the pool, the writer). */
+        srv_pool_stop(s);
+        srv_writer_stop(s);
+        srv_bus_redis_free(s->busr);
+        s->busr = NULL;
+        s->chat.bus = NULL;
+    }
     if (s->lws)
         lws_context_destroy(s->lws);
     s->lws = NULL;
@@ -624,13 +696,16 @@ static void cleanup(srv *s)
         n = n->next;
         j->finish(j, s);
     }
+    srv_wmark_free(s->wmark); /* after the workers and the loop: no download writes a copy */
+    s->wmark = NULL;
     srv_buf_unref(s->resync_frame);
     srv_buf_unref(s->revoked_frame);
     srv_buf_unref(s->changed_frame);
     if (s->registry)
         s->registry->ops->destroy(s->registry);
-    if (s->chat.bus)
+    if (s->chat.bus && !s->busr)
         s->chat.bus->ops->destroy(s->chat.bus);
+    srv_buf_unref(s->gap_frame);
     srv_rate_free(s->rate);
     srv_metrics_free(s->metrics);
     chat_cache_free(s->chat.cache);
@@ -664,6 +739,11 @@ int srv_run(const srv_config *cfg, const srv_run_opts *opts)
         service(s);
         if (atomic_exchange(&s->reload_requested, 0))
             start_reload(s);
+        if (atomic_exchange(&s->bus_gap, 0) && s->registry->ops->count(s->registry)) {
+            SRV_WARN("bus", "events of other nodes may be lost: %zu sockets resync",
+                     s->registry->ops->count(s->registry));
+            s->registry->ops->close_all(s->registry, s->gap_frame, 4002, "resync");
+        }
     }
     shutdown_server(s);
     SRV_INFO("main", "stopped: %lld commits written", (long long)atomic_load(&s->stat_commits));

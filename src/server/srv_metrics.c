@@ -14,6 +14,7 @@
  * and nothing else, on the loop thread (reading atomics is cheaper than a
  * hand-off to a worker).
  */
+#include "srv_bus_redis.h"
 #include "srv_metrics.h"
 
 #include "srv_handlers.h"
@@ -182,6 +183,36 @@ static void chat_metrics(out *o, const chat_stats *cs)
     hist(o, "cordon_guard_scan_seconds", "", &cs->scan);
 }
 
+/* The bus between nodes (srv_bus_redis.h), when there is one. */
+static void bus_metrics(out *o, srv_bus_redis *busr)
+{
+    srv_bus_stats st;
+
+    srv_bus_redis_stats(busr, &st);
+    head(o, "cordon_bus_published_total", "counter",
+         "Messages this node published on the bus (events, control messages).");
+    put(o, "cordon_bus_published_total %llu\n", (unsigned long long)st.published);
+    head(o, "cordon_bus_dropped_total", "counter",
+         "Messages this node could not publish (Redis down, queue full): other nodes resync.");
+    put(o, "cordon_bus_dropped_total %llu\n", (unsigned long long)st.dropped);
+    head(o, "cordon_bus_received_total", "counter", "Events of other nodes received.");
+    put(o, "cordon_bus_received_total %llu\n", (unsigned long long)st.received);
+    head(o, "cordon_bus_gaps_total", "counter",
+         "Gaps noticed in other nodes' events; each made this node's clients re-read the store.");
+    put(o, "cordon_bus_gaps_total %llu\n", (unsigned long long)st.gaps);
+    head(o, "cordon_bus_reconnects_total", "counter", "Connections to Redis (re)established.");
+    put(o, "cordon_bus_reconnects_total %llu\n", (unsigned long long)st.reconnects);
+    head(o, "cordon_bus_lag_seconds", "gauge",
+         "Publish to receipt of the last message from another node.");
+    put(o, "cordon_bus_lag_seconds %.6f\n", st.lag_seconds);
+    head(o, "cordon_bus_lag_max_seconds", "gauge", "The largest bus lag since start.");
+    put(o, "cordon_bus_lag_max_seconds %.6f\n", st.lag_max_seconds);
+    head(o, "cordon_bus_connected", "gauge", "1 when the publisher and subscriber are connected.");
+    put(o, "cordon_bus_connected %d\n", st.connected ? 1 : 0);
+    head(o, "cordon_bus_leader", "gauge", "1 when this node holds the timers' leader lease.");
+    put(o, "cordon_bus_leader %d\n", st.leader ? 1 : 0);
+}
+
 int srv_metrics_render(srv *s, base_buf *b)
 {
     out o = {.b = b};
@@ -202,6 +233,8 @@ int srv_metrics_render(srv *s, base_buf *b)
     put(&o, "cordon_commits_total %lld\n", (long long)atomic_load(&s->stat_commits));
     if (s->chat.stats)
         chat_metrics(&o, s->chat.stats);
+    if (s->busr)
+        bus_metrics(&o, s->busr);
     if (s->metrics)
         requests(&o, s->metrics);
     return o.rc;

@@ -9,6 +9,7 @@
  */
 #include "srv_policy.h"
 
+#include "srv_bus_redis.h"
 #include "srv_log.h"
 #include "srv_req.h"
 
@@ -105,6 +106,10 @@ int srv_policy_reload_locked(srv *s, store *st, int64_t actor_id, const char *ac
     srv_audit(st, actor_id, actor, "policy.reload", po.policy,
               json_pack("{s:I,s:I,s:b}", "patterns", (json_int_t)info.n_patterns, "terms",
                         (json_int_t)info.n_terms, "from_cache", info.from_cache));
+    /* An admin's change (not a node's own SIGHUP or a reload the bus asked
+     * for): every other node reloads the same files (docs/SCALING.md). */
+    if (actor_id && s->busr && srv_bus_redis_control(s->busr, "policy.reload", NULL))
+        SRV_WARN("policy", "the other nodes could not be told to reload");
     rc = 0;
 fail:
     free(text);

@@ -7,6 +7,11 @@
  * user 7). Chained buckets, FNV-1a, a table that doubles up to
  * max_entries; an entry idle for longer than it can matter is dropped by a
  * sweep that runs when the table is about to grow.
+ *
+ * With several nodes (srv_rate_set_shared) the login, address and pre-check
+ * counters live in the shared store instead, under the same keys; a call
+ * the shared store does not answer counts here, so Redis going away never
+ * lifts a limit, it only makes it per node again.
  */
 #include "srv_rate.h"
 
@@ -34,6 +39,7 @@ struct srv_rate {
     size_t max_entries;
     entry **tab;
     size_t cap, n;
+    const srv_rate_shared *sh; /* NULL: this node's table only */
 };
 
 static uint64_t fnv(const char *s)
@@ -66,6 +72,11 @@ fail:
     return NULL;
 }
 
+void srv_rate_set_shared(srv_rate *r, const srv_rate_shared *sh)
+{
+    r->sh = sh;
+}
+
 void srv_rate_free(srv_rate *r)
 {
     if (!r)
@@ -91,6 +102,8 @@ static int stale(const srv_rate *r, const entry *e, int64_t now)
     if (e->key[0] == 'g')
         return now - e->touched >
                (int64_t)(1000.0 * r->lim.guard_check_burst / r->lim.guard_checks_per_second);
+    if (e->key[0] == 'o')
+        return now - e->touched > (int64_t)(60000.0 * r->lim.ocr_burst / r->lim.ocr_per_minute);
     if (e->key[0] == 'p')
         return now - e->window_start > (int64_t)r->lim.guard_probe_window_seconds * 1000;
     if ((int64_t)r->login.lockout_seconds * 1000 > keep)
@@ -213,7 +226,22 @@ int srv_rate_guard_check(srv_rate *r, int64_t user_id, int64_t now_ms)
     char key[32];
 
     snprintf(key, sizeof key, "g%lld", (long long)user_id);
+    if (r->sh) {
+        int64_t ms = r->sh->take(r->sh->arg, key, r->lim.guard_checks_per_second,
+                                 r->lim.guard_check_burst, now_ms);
+
+        if (ms >= 0)
+            return ms ? secs_until(now_ms + ms, now_ms) : 0;
+    }
     return take(r, key, r->lim.guard_checks_per_second, r->lim.guard_check_burst, now_ms);
+}
+
+int srv_rate_ocr(srv_rate *r, int64_t user_id, int64_t now_ms)
+{
+    char key[32];
+
+    snprintf(key, sizeof key, "o%lld", (long long)user_id);
+    return take(r, key, r->lim.ocr_per_minute / 60.0, r->lim.ocr_burst, now_ms);
 }
 
 int srv_rate_guard_blocked(srv_rate *r, int64_t user_id, int64_t now_ms)
@@ -225,6 +253,12 @@ int srv_rate_guard_blocked(srv_rate *r, int64_t user_id, int64_t now_ms)
     if (r->lim.guard_probe_blocked <= 0)
         return 0;
     snprintf(key, sizeof key, "p%lld", (long long)user_id);
+    if (r->sh) {
+        long c = r->sh->hit(r->sh->arg, key, (int64_t)r->lim.guard_probe_window_seconds * 1000);
+
+        if (c >= 0)
+            return c == r->lim.guard_probe_blocked ? (int)c : 0;
+    }
     pthread_mutex_lock(&r->mu);
     e = lookup(r, key, now_ms, 1, 0);
     if (!e)
@@ -246,11 +280,48 @@ static int locked_for(entry *e, int64_t now)
     return e && e->locked_until > now ? secs_until(e->locked_until, now) : 0;
 }
 
+/* Seconds left on the shared lock of key: 0 none, -1 unreachable. */
+static int shared_locked(srv_rate *r, const char *key, int64_t now)
+{
+    char lk[330];
+    int64_t ms;
+
+    snprintf(lk, sizeof lk, "L%s", key);
+    ms = r->sh->ttl(r->sh->arg, lk);
+    return ms < 0 ? -1 : ms ? secs_until(now + ms, now) : 0;
+}
+
+/* A failure counted in the shared store; -1 when it did not answer. */
+static int shared_failure(srv_rate *r, const char *key, int limit, int64_t now)
+{
+    char lk[330];
+    long n = r->sh->hit(r->sh->arg, key, (int64_t)r->login.window_seconds * 1000);
+
+    (void)now;
+    if (n < 0)
+        return -1;
+    if (n >= limit) {
+        snprintf(lk, sizeof lk, "L%s", key);
+        if (r->sh->lock(r->sh->arg, lk, (int64_t)r->login.lockout_seconds * 1000))
+            return -1;
+        r->sh->clear(r->sh->arg, key);
+    }
+    return 0;
+}
+
 int srv_rate_login_check(srv_rate *r, const char *login, const char *address, int64_t now_ms)
 {
     char key[320];
     int a, b;
 
+    if (r->sh) {
+        snprintf(key, sizeof key, "l%s", login ? login : "");
+        a = shared_locked(r, key, now_ms);
+        snprintf(key, sizeof key, "a%s", address ? address : "");
+        b = a < 0 ? -1 : shared_locked(r, key, now_ms);
+        if (a >= 0 && b >= 0)
+            return a > b ? a : b;
+    }
     pthread_mutex_lock(&r->mu);
     snprintf(key, sizeof key, "l%s", login ? login : "");
     a = locked_for(lookup(r, key, now_ms, 0, 0), now_ms);
@@ -282,6 +353,16 @@ void srv_rate_login_failed(srv_rate *r, const char *login, const char *address, 
 {
     char key[320];
 
+    if (r->sh) {
+        int a, b;
+
+        snprintf(key, sizeof key, "l%s", login ? login : "");
+        a = shared_failure(r, key, r->login.account_failures, now_ms);
+        snprintf(key, sizeof key, "a%s", address ? address : "");
+        b = shared_failure(r, key, r->login.address_failures, now_ms);
+        if (!a && !b)
+            return;
+    }
     pthread_mutex_lock(&r->mu);
     snprintf(key, sizeof key, "l%s", login ? login : "");
     count_failure(r, key, r->login.account_failures, now_ms);
@@ -295,8 +376,12 @@ void srv_rate_login_ok(srv_rate *r, const char *login, int64_t now_ms)
     char key[320];
     entry *e;
 
-    pthread_mutex_lock(&r->mu);
     snprintf(key, sizeof key, "l%s", login ? login : "");
+    /* The failures go; a lock (another key) stays: a success cannot
+     * happen while locked anyway, login_check refuses first. */
+    if (r->sh)
+        (void)r->sh->clear(r->sh->arg, key);
+    pthread_mutex_lock(&r->mu);
     e = lookup(r, key, now_ms, 0, 0);
     if (e && e->locked_until <= now_ms) {
         e->failures = 0;

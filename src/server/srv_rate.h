@@ -25,9 +25,38 @@
 
 typedef struct srv_rate srv_rate;
 
+/* Counters shared by every node (srv_bus_redis.c), behind function
+ * pointers so this module stays pure. Every call may fail (-1: the shared
+ * store is unreachable); the caller then counts in its own table, which
+ * still limits each node. */
+typedef struct srv_rate_shared {
+    void *arg;
+    /* Counts one hit of key; the count's window (window_ms) starts at its
+     * first hit. Returns the count, or -1. */
+    long (*hit)(void *arg, const char *key, int64_t window_ms);
+    /* Sets key (a lock) for ttl_ms. 0 or -1. */
+    int (*lock)(void *arg, const char *key, int64_t ttl_ms);
+    /* Milliseconds left on key (0: none), or -1. */
+    int64_t (*ttl)(void *arg, const char *key);
+    /* Removes key. 0 or -1. */
+    int (*clear)(void *arg, const char *key);
+    /* One token from the bucket key (rate per second, depth burst): 0 when
+     * taken, else the milliseconds to wait; -1 when unreachable. */
+    int64_t (*take)(void *arg, const char *key, double rate, double burst, int64_t now_ms);
+} srv_rate_shared;
+
 /* NULL when out of memory. The limits are copied. */
 srv_rate *srv_rate_new(const srv_limits *lim, const srv_login_limits *login, size_t max_entries);
 void srv_rate_free(srv_rate *r);
+
+/* Several nodes: login lockout (per name and per address), the pre-check
+ * bucket and the blocked pre-check counter go to the shared counters, so a
+ * guesser gains nothing by spreading over nodes. The per-session request
+ * bucket stays on each node: it is taken on the event loop for every
+ * frame, where a network round trip must not be (a session may then reach
+ * N times its rate on N nodes, which bounds it still). sh (may be NULL:
+ * local only) must outlive r; set before the server starts its threads. */
+void srv_rate_set_shared(srv_rate *r, const srv_rate_shared *sh);
 
 /* Takes one token of the session's bucket. Returns 0 when allowed, else the
  * seconds to wait (>= 1, for Retry-After). */
@@ -48,6 +77,10 @@ int srv_rate_guard_check(srv_rate *r, int64_t user_id, int64_t now_ms);
  * pre-checks in the current window when it has just reached
  * limits.guard_probe_blocked (the caller raises one alert), else 0: at
  * most once per window, which starts at the first blocked pre-check. */
+/* Takes one token of the user's OCR bucket (limits.ocr_per_minute,
+ * ocr_burst): 0 when allowed, else the seconds to wait. */
+int srv_rate_ocr(srv_rate *r, int64_t user_id, int64_t now_ms);
+
 int srv_rate_guard_blocked(srv_rate *r, int64_t user_id, int64_t now_ms);
 
 #endif

@@ -232,6 +232,20 @@ static void l_close_expired(srv_registry *bb, int64_t now, srv_buf *notice)
         }
 }
 
+static void l_close_all(srv_registry *bb, srv_buf *notice, int code, const char *reason)
+{
+    local_registry *b = (local_registry *)bb;
+
+    for (size_t i = 0; i < b->cap; i++)
+        for (user_node *u = b->tab[i], *unx; u; u = unx) {
+            unx = u->next;
+            for (srv_conn *c = u->conns, *nx; c; c = nx) {
+                nx = c->bus_next;
+                srv_conn_close_after(c, notice, code, reason);
+            }
+        }
+}
+
 static size_t l_count(srv_registry *bb)
 {
     return ((local_registry *)bb)->n_conns;
@@ -261,6 +275,7 @@ static const srv_registry_ops local_ops = {
     .to_staff = l_to_staff,
     .close_sessions = l_close_sessions,
     .close_expired = l_close_expired,
+    .close_all = l_close_all,
     .count = l_count,
     .destroy = l_destroy,
 };

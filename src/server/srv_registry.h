@@ -33,6 +33,9 @@ typedef struct srv_registry_ops {
     /* Sends notice to and closes every connection whose session ended
      * (expires_at <= now). */
     void (*close_expired)(srv_registry *b, int64_t now, srv_buf *notice);
+    /* Sends notice to and closes, with code and reason, every connection
+     * (another node's events may have been lost: they all re-read). */
+    void (*close_all)(srv_registry *b, srv_buf *notice, int code, const char *reason);
     /* Number of attached connections. */
     size_t (*count)(srv_registry *b);
     void (*destroy)(srv_registry *b);
@@ -56,6 +59,9 @@ char *srv_wire_take_message(int64_t id);
  * memory. */
 srv_buf *srv_buf_splice(const char *const *parts, size_t n);
 void srv_deliver_events(srv *s, srv_event *ev);
+/* The wire frame of a chat event as text (heap), for a bus that carries it
+ * to other nodes (srv_bus_redis.h's wire hook; arg is the srv). */
+char *srv_wire_text(void *arg, const chat_event *ev);
 void srv_events_free(srv_event *ev);
 
 #endif

@@ -24,6 +24,7 @@
  * too); s[0, len) may hold NULs (refused as C0). */
 #define SRV_TITLE_MAX_CHARS        BASE_TEXT_TITLE_MAX
 #define SRV_DISPLAY_NAME_MAX_CHARS BASE_TEXT_NAME_MAX
+#define SRV_DEPARTMENT_MAX_CHARS   BASE_TEXT_NAME_MAX
 
 /* Both checks for body field `field` (a JSON string of r->json, NULs
  * included) on behalf of conversation conv_id (0: none; the alert's

@@ -781,7 +781,8 @@ int srv_uploads_start(srv *s)
         return -1;
     s->uploads = ups;
     pthread_mutex_init(&ups->mu, NULL);
-    if (asprintf(&dir, "%s/blobs", s->cfg->data_dir) < 0)
+    if (s->cfg->blob_dir ? !(dir = strdup(s->cfg->blob_dir))
+                         : asprintf(&dir, "%s/blobs", s->cfg->data_dir) < 0)
         return -1;
     rc = blob_local_open(dir, &ups->blobs);
     if (rc) {

@@ -103,6 +103,9 @@ void srv_inspect_stop(srv_inspector *in);
 struct srv_download {
     blob_reader *rd;
     int64_t off, end; /* [off, end) left to write */
+    /* a viewer's watermarked copy (srv_wmark.h), written from memory
+     * instead of rd; NULL for the stored bytes */
+    struct srv_wm_copy *mem;
 };
 
 /* srv_h_file.c: a download's next piece on the loop (1 done, 0 more,

@@ -8,12 +8,14 @@
 #include "store/store.h"
 #include "store/store_backend.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* The backends compiled in, looked up by store_options.backend. */
 static const store_backend *const backends[] = {
     &store_sqlite_backend,
+    &store_pg_backend,
 };
 
 #define N_BACKENDS (sizeof backends / sizeof backends[0])
@@ -21,6 +23,43 @@ static const store_backend *const backends[] = {
 static char *dup_msg(const char *m)
 {
     return strdup(m ? m : "");
+}
+
+const char *store_backend_for(const char *path)
+{
+    /* libpq's URL forms; a file path never starts like this */
+    if (path && (!strncmp(path, "postgresql://", 13) || !strncmp(path, "postgres://", 11)))
+        return "postgresql";
+    return "sqlite";
+}
+
+char *store_path_redacted(const char *path, char *out, size_t cap)
+{
+    const char *scheme, *at, *colon, *pw;
+    size_t n;
+
+    if (!cap)
+        return out;
+    snprintf(out, cap, "%s", path ? path : "");
+    if (!path || strcmp(store_backend_for(path), "postgresql"))
+        return out;
+    /* postgresql://user:secret@host/db -> postgresql://user:***@host/db */
+    scheme = strstr(path, "://") + 3;
+    at = strchr(scheme, '@');
+    colon = strchr(scheme, ':');
+    if (at && colon && colon < at && !memchr(scheme, '/', (size_t)(at - scheme)))
+        snprintf(out, cap, "%.*s***%s", (int)(colon + 1 - path), path, at);
+    /* ...?password=secret&... -> password=*** */
+    pw = strstr(out, "password=");
+    if (pw) {
+        char rest[1024];
+        const char *end = strchr(pw, '&');
+
+        snprintf(rest, sizeof rest, "%s", end ? end : "");
+        n = (size_t)(pw - out) + strlen("password=");
+        snprintf(out + n, cap - n, "***%s", rest);
+    }
+    return out;
 }
 
 int store_open(const store_options *opt, store **out, char **errmsg)
@@ -37,7 +76,7 @@ int store_open(const store_options *opt, store **out, char **errmsg)
             *errmsg = dup_msg("store_open: no database path");
         return STORE_INVAL;
     }
-    name = opt->backend && *opt->backend ? opt->backend : "sqlite";
+    name = opt->backend && *opt->backend ? opt->backend : store_backend_for(opt->path);
     for (size_t i = 0; i < N_BACKENDS; i++)
         if (!strcmp(backends[i]->name, name))
             b = backends[i];
@@ -140,6 +179,7 @@ void store_user_clear(store_user *u)
     free(u->login);
     free(u->display_name);
     free(u->phone);
+    free(u->department);
     if (u->password_hash) {
         /* not a secret in itself, but no reason to leave it in freed memory */
         memset(u->password_hash, 0, strlen(u->password_hash));
@@ -221,6 +261,20 @@ void store_spread_member_rows_free(store_spread_member_rows *l)
         return;
     for (size_t i = 0; i < l->n; i++)
         free(l->items[i].title);
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
+}
+
+void store_alert_group_rows_free(store_alert_group_rows *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->items[i].department);
+        free(l->items[i].conv_title);
+        free(l->items[i].category);
+    }
     free(l->items);
     l->items = NULL;
     l->n = 0;

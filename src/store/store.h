@@ -100,7 +100,8 @@ typedef struct store_user {
     int64_t locked_until;      /* ms; 0 = not locked */
     int64_t created_at;
     int64_t updated_at;
-    char *phone; /* schema version 7: a work phone number, NULL when none */
+    char *phone;      /* schema version 7: a work phone number, NULL when none */
+    char *department; /* schema version 9: the user's department, NULL when none */
 } store_user;
 
 typedef struct store_users {
@@ -125,12 +126,13 @@ enum {
     STORE_USER_DISPLAY_NAME = 1u << 0,
     STORE_USER_ROLE = 1u << 1,
     STORE_USER_DISABLED = 1u << 2,
-    STORE_USER_EXTERNAL = 1u << 3, /* recomputes `external` of the user's conversations */
-    STORE_USER_PASSWORD = 1u << 4, /* password_hash + must_change_password */
-    STORE_USER_TOTP = 1u << 5,     /* totp_secret (NULL clears) + totp_enabled;
-                                      resets totp_last_step */
-    STORE_USER_LOCKOUT = 1u << 6,  /* failed_logins + locked_until */
-    STORE_USER_PHONE = 1u << 7     /* phone (NULL clears); schema version 7 */
+    STORE_USER_EXTERNAL = 1u << 3,  /* recomputes `external` of the user's conversations */
+    STORE_USER_PASSWORD = 1u << 4,  /* password_hash + must_change_password */
+    STORE_USER_TOTP = 1u << 5,      /* totp_secret (NULL clears) + totp_enabled;
+                                       resets totp_last_step */
+    STORE_USER_LOCKOUT = 1u << 6,   /* failed_logins + locked_until */
+    STORE_USER_PHONE = 1u << 7,     /* phone (NULL clears); schema version 7 */
+    STORE_USER_DEPARTMENT = 1u << 8 /* department (NULL clears); schema version 9 */
 };
 
 typedef struct store_user_patch {
@@ -147,6 +149,7 @@ typedef struct store_user_patch {
     int64_t locked_until;
     int64_t now; /* becomes updated_at */
     const char *phone;
+    const char *department;
 } store_user_patch;
 
 typedef struct store_session {
@@ -353,6 +356,40 @@ typedef struct store_alert_stats {
 } store_alert_stat_rows;
 
 void store_alert_stat_rows_free(store_alert_stat_rows *l);
+
+/* A delivered message's personal-data findings (store_personal_findings,
+ * the bulk-personal-data warning): its guard alert counted its findings
+ * of category "pii". */
+typedef struct store_personal_row {
+    int64_t message_id, conv_id, alert_id;
+    int64_t findings;
+} store_personal_row;
+
+typedef struct store_personal_rows {
+    store_personal_row *items;
+    size_t n;
+} store_personal_rows;
+
+#define STORE_PERSONAL_MAX 1000
+
+/* Alerts over a period by the department of their user and by their
+ * conversation (store_alert_groups, the dashboard's department/group
+ * dimension): one row per (department, conversation, category). */
+typedef struct store_alert_group {
+    char *department; /* NULL: the user has none (or no user) */
+    int64_t conv_id;  /* 0: no conversation */
+    char *conv_title; /* NULL when conv_id is 0 */
+    int conv_kind;
+    char *category;
+    int64_t count;
+} store_alert_group;
+
+typedef struct store_alert_groups {
+    store_alert_group *items;
+    size_t n;
+} store_alert_group_rows;
+
+void store_alert_group_rows_free(store_alert_group_rows *l);
 
 typedef struct store_messages {
     store_message *items;
@@ -613,9 +650,11 @@ typedef enum store_maintenance {
 
 typedef struct store_options {
     int version;                   /* 1 */
-    const char *backend;           /* "sqlite" (default) */
+    const char *backend;           /* "sqlite" or "postgresql"; NULL: chosen by path
+                                      (store_backend_for) */
     const char *path;              /* SQLite: the database file, created (mode 0600) when missing;
-                                      its directory must exist. PostgreSQL later: a conninfo */
+                                      its directory must exist. PostgreSQL: a libpq connection
+                                      URL, postgresql://user@host:port/db (docs/DEPLOY.md) */
     int busy_timeout_ms;           /* default 5000 */
     bool read_only;                /* no migrations, writes fail with STORE_READONLY */
     bool synchronous_normal;       /* false (default): fsync at every commit, so whatever the
@@ -626,6 +665,15 @@ typedef struct store_options {
 
 /* The file name of the database inside a data directory: "cordon.db". */
 #define STORE_DB_FILE "cordon.db"
+
+/* The backend a store path names when store_options.backend is NULL:
+ * "postgresql" for a postgresql:// or postgres:// URL, else "sqlite". */
+const char *store_backend_for(const char *path);
+
+/* A store path fit for logs and messages: a connection URL's password
+ * (user:PASSWORD@, password=...) replaced by "***"; a file path as it is.
+ * Writes at most cap bytes (NUL included) into out and returns out. */
+char *store_path_redacted(const char *path, char *out, size_t cap);
 
 /* Opens a handle and brings the schema up to date (migrations, each in its
  * own transaction; docs/STORE.md). On success *out is the handle, to be
@@ -779,6 +827,13 @@ struct store_methods {
     /* Appended for the compliance export (no schema change). */
     int (*message_export)(store *s, const store_export_query *q, store_messages *out);
     int (*audit_covering)(store *s, const store_export_query *q, store_audit_entries *out);
+    /* Appended with schema version 9 (issue 17): the bulk-personal-data
+     * warning's count and the statistics by department and group. */
+    int (*personal_findings)(store *s, int64_t user_id, int64_t since, store_personal_rows *out);
+    int (*alert_groups)(store *s, int64_t from, int64_t to, store_alert_group_rows *out);
+    /* Appended with schema version 10: burn-after-reading images and the
+     * deliveries of watermarked images (store_work.h); NULL without them. */
+    const struct store_work_methods *work;
 };
 
 /* ------------------------------------------------------ memory helpers */
@@ -1162,6 +1217,26 @@ static inline int store_alert_stats(store *s, int64_t from, int64_t to, int64_t 
 {
     return s->methods->alert_stats ? s->methods->alert_stats(s, from, to, tz_offset_ms, out)
                                    : STORE_VERSION;
+}
+
+/* The user's delivered messages since `since` whose guard alert found
+ * personal data (findings of category "pii"; a masked message's alert does
+ * not count: what left was masked), oldest first, at most
+ * STORE_PERSONAL_MAX. */
+static inline int store_personal_findings(store *s, int64_t user_id, int64_t since,
+                                          store_personal_rows *out)
+{
+    return s->methods->personal_findings ? s->methods->personal_findings(s, user_id, since, out)
+                                         : STORE_VERSION;
+}
+
+/* Alerts created in [from, to) counted by their user's department, their
+ * conversation and category; at most STORE_STATS_MAX rows, the same
+ * bounds as store_alert_stats. */
+static inline int store_alert_groups(store *s, int64_t from, int64_t to,
+                                     store_alert_group_rows *out)
+{
+    return s->methods->alert_groups ? s->methods->alert_groups(s, from, to, out) : STORE_VERSION;
 }
 
 /* --- receipts --- */

@@ -94,6 +94,12 @@ typedef struct store_files_methods {
     int (*inspection_get)(store *s, const char *key, char **outcome);
     int (*inspection_put)(store *s, const char *key, const char *outcome, int64_t now);
     int (*file_in_alert)(store *s, const char *id, int64_t *alert_id);
+    /* Appended for trace and contain by file (issue 17, schema 9's
+     * files_hash index); NULL in a backend without it. */
+    int (*file_spread)(store *s, const char *id, bool same_content, int limit, store_messages *out);
+    int (*file_purge_unlinked)(store *s, const char *hash, store_hashes *gone);
+    int (*file_spread_conversations)(store *s, const char *id, int64_t since, int64_t *convs,
+                                     int64_t *first_message);
 } store_files_methods;
 
 void store_upload_clear(store_upload *u);
@@ -199,6 +205,37 @@ static inline int store_inspection_put(store *s, const char *key, const char *ou
 static inline int store_file_in_alert(store *s, const char *id, int64_t *alert_id)
 {
     return STORE_FILES_CALL(s, file_in_alert, id, alert_id);
+}
+
+/* The messages that deliver file `id` (a forward links the same file id),
+ * oldest first, recalled and contained ones included; with same_content
+ * also those delivering any other file of the same bytes (the same photo
+ * uploaded again separately: files are traced by content hash). At most
+ * `limit` (1..STORE_SPREAD_MAX). STORE_NOTFOUND when no such file. */
+static inline int store_file_spread(store *s, const char *id, bool same_content, int limit,
+                                    store_messages *out)
+{
+    return STORE_FILES_CALL(s, file_spread, id, same_content, limit, out);
+}
+
+/* The spread-fast warning for a file: how many conversations received a
+ * message carrying the file's bytes (under any file id) created at or
+ * after `since`, and the oldest message that ever carried them (the
+ * warning's subject, so one spread is one alert). STORE_NOTFOUND when no
+ * such file. */
+static inline int store_file_spread_conversations(store *s, const char *id, int64_t since,
+                                                  int64_t *convs, int64_t *first_message)
+{
+    return STORE_FILES_CALL(s, file_spread_conversations, id, since, convs, first_message);
+}
+
+/* An officer's removal of a file's content: every file of these bytes
+ * that no message delivers (an upload inspected but not sent yet, a held
+ * or blocked one) is deleted with its upload row, and the blobs left with
+ * no reference are listed in *gone (caller frees) for the blob store. */
+static inline int store_file_purge_unlinked(store *s, const char *hash, store_hashes *gone)
+{
+    return STORE_FILES_CALL(s, file_purge_unlinked, hash, gone);
 }
 
 #endif

@@ -297,6 +297,28 @@ static const migration migrations[] = {
      "ALTER TABLE alerts ADD COLUMN evidence TEXT;"
      "CREATE INDEX alerts_reporter ON alerts(reporter_id, created_at) WHERE reporter_id IS NOT "
      "NULL;"},
+    {9, "trace by file, departments, exports by sender",
+     /* docs/STORE.md, "Trace and contain": a file is traced by the hash
+      * of its bytes (the same photo uploaded again is another file row
+      * with the same hash), so files_hash makes that one range read.
+      * messages_sender: a user's export and per-user counts read by
+      * sender. users.department: the department a user belongs to (NULL
+      * when none), the statistics' department dimension. */
+     "CREATE INDEX files_hash ON files(hash);"
+     "CREATE INDEX messages_sender ON messages(sender_id, id);"
+     "ALTER TABLE users ADD COLUMN department TEXT;"},
+    {10, "deliveries of watermarked images",
+     /* docs/WATERMARK.md: the id an image's invisible watermark carries
+      * names who received which file, when. One row per (file, viewer):
+      * every download by that viewer carries the same id. No foreign key
+      * to files: a delivery outlives its file (a leak is traced after a
+      * recall or a burn too). */
+     "CREATE TABLE deliveries ("
+     " id INTEGER PRIMARY KEY,"
+     " user_id INTEGER NOT NULL REFERENCES users(id),"
+     " file_id TEXT NOT NULL,"
+     " created_at INTEGER NOT NULL,"
+     " UNIQUE(file_id, user_id));"},
 };
 
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])

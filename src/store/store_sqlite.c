@@ -221,6 +221,7 @@ void sq_read_user(sq *q, sqlite3_stmt *st, int c, store_user *u)
     u->created_at = sqlite3_column_int64(st, c + 13);
     u->updated_at = sqlite3_column_int64(st, c + 14);
     u->phone = sq_col_text(q, st, c + 15);
+    u->department = sq_col_text(q, st, c + 16);
     if (!u->display_name && !q->oom)
         u->display_name = strdup("");
     if (!u->display_name)
@@ -479,7 +480,8 @@ static int set_field(sq *q, int id_stmt, int64_t id, const char *text, int64_t v
     if (!st)
         return sq_prep_rc(q);
     sqlite3_bind_int64(st, 1, id);
-    if (text || id_stmt == SQ_USER_SET_TOTP || id_stmt == SQ_USER_SET_PHONE)
+    if (text || id_stmt == SQ_USER_SET_TOTP || id_stmt == SQ_USER_SET_PHONE ||
+        id_stmt == SQ_USER_SET_DEPARTMENT)
         sq_bind_text(st, 2, text);
     else
         sqlite3_bind_int64(st, 2, v2);
@@ -519,6 +521,8 @@ static int sq_user_update(store *s, int64_t id, const store_user_patch *p)
         rc = set_field(q, SQ_USER_SET_DISPLAY, id, p->display_name, 0, p->now, false, 0);
     if (!rc && (p->fields & STORE_USER_PHONE))
         rc = set_field(q, SQ_USER_SET_PHONE, id, p->phone, 0, p->now, false, 0);
+    if (!rc && (p->fields & STORE_USER_DEPARTMENT))
+        rc = set_field(q, SQ_USER_SET_DEPARTMENT, id, p->department, 0, p->now, false, 0);
     if (!rc && (p->fields & STORE_USER_ROLE))
         rc = set_field(q, SQ_USER_SET_ROLE, id, NULL, p->role, p->now, false, 0);
     if (!rc && (p->fields & STORE_USER_DISABLED)) {
@@ -1117,6 +1121,9 @@ static const store_methods sq_methods = {
     .spread_members = sq_spread_members,
     .message_export = sq_message_export,
     .audit_covering = sq_audit_covering,
+    .personal_findings = sq_personal_findings,
+    .alert_groups = sq_alert_groups,
+    .work = &sq_work_methods,
 };
 
 static int pragma(sq *q, const char *sql)

@@ -441,11 +441,16 @@ static int file_visible(store *s, const char *id, int64_t user_id, store_file *o
     int rc;
 
     memset(out, 0, sizeof *out);
-    st = prep(q, "SELECT " FILE_COLS " FROM files f WHERE f.id = ?1 AND (f.owner_id = ?2 OR "
+    /* A burn-after-reading message's pictures are nobody's through here,
+     * its sender's included: a reader fetches them in the window after
+     * opening it (store_work.h, store_burn_file_visible). */
+    st = prep(q, "SELECT " FILE_COLS " FROM files f WHERE f.id = ?1 AND ((f.owner_id = ?2 AND "
+                 "NOT EXISTS(SELECT 1 FROM message_files bf JOIN messages bm ON bm.id = "
+                 "bf.message_id WHERE bf.file_id = f.id AND bm.burn <> 0)) OR "
                  "EXISTS(SELECT 1 FROM message_files mf JOIN messages m ON m.id = mf.message_id "
                  "JOIN members mm ON mm.conv_id = m.conv_id AND mm.user_id = ?2 "
                  "JOIN conversations c ON c.id = m.conv_id "
-                 "WHERE mf.file_id = f.id AND m.recalled_at = 0 "
+                 "WHERE mf.file_id = f.id AND m.recalled_at = 0 AND m.burn = 0 "
                  "AND (c.shared_history OR m.id > mm.history_from) "
                  "AND (m.scope_external OR NOT (SELECT external FROM users WHERE id = ?2))))");
     if (!st)
@@ -606,6 +611,117 @@ static int in_alert(store *s, const char *id, int64_t *alert_id)
     return r == SQLITE_ROW ? STORE_OK : r == SQLITE_DONE ? STORE_NOTFOUND : sq_rc(q, r);
 }
 
+/* The messages delivering the file, or its bytes under any file id (the
+ * files_hash index of schema 9 makes that one range read). */
+static int file_spread(store *s, const char *id, bool same_content, int limit, store_messages *out)
+{
+    sq *q = (sq *)s;
+    sqlite3_stmt *st;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (!id || limit < 1 || limit > STORE_SPREAD_MAX)
+        return STORE_INVAL;
+    st = prep(q, "SELECT count(*) FROM files WHERE id = ?");
+    if (!st)
+        return prep_rc(q);
+    sq_bind_text(st, 1, id);
+    rc = sqlite3_step(st);
+    rc = rc == SQLITE_ROW ? (sqlite3_column_int(st, 0) ? STORE_OK : STORE_NOTFOUND) : sq_rc(q, rc);
+    sqlite3_finalize(st);
+    if (rc)
+        return rc;
+    st = prep(q, same_content
+                     ? "SELECT " SQ_MSG_COLS " FROM messages m WHERE m.id IN (SELECT mf.message_id "
+                       "FROM files f JOIN message_files mf ON mf.file_id = f.id WHERE f.hash = "
+                       "(SELECT hash FROM files WHERE id = ?1)) ORDER BY m.id LIMIT ?2"
+                     : "SELECT " SQ_MSG_COLS " FROM messages m WHERE m.id IN (SELECT message_id "
+                       "FROM message_files WHERE file_id = ?1) ORDER BY m.id LIMIT ?2");
+    if (!st)
+        return prep_rc(q);
+    sq_bind_text(st, 1, id);
+    sqlite3_bind_int(st, 2, limit);
+    rc = list(q, st, (void **)&out->items, &out->n, sizeof *out->items, sq_row_message);
+    if (rc)
+        store_messages_free(out);
+    return rc;
+}
+
+static int file_purge(store *s, const char *hash, store_hashes *gone)
+{
+    sq *q = (sq *)s;
+    store_files fl = {0};
+    sqlite3_stmt *st;
+    int rc;
+
+    memset(gone, 0, sizeof *gone);
+    if (!hash)
+        return STORE_INVAL;
+    rc = sq_begin(q);
+    if (rc)
+        return rc;
+    st = prep(q, "SELECT " FILE_COLS " FROM files f WHERE f.hash = ? AND NOT EXISTS("
+                 "SELECT 1 FROM message_files mf WHERE mf.file_id = f.id)");
+    if (!st) {
+        rc = prep_rc(q);
+        goto out;
+    }
+    sq_bind_text(st, 1, hash);
+    rc = list(q, st, (void **)&fl.items, &fl.n, sizeof *fl.items, row_file);
+    for (size_t i = 0; !rc && i < fl.n; i++) {
+        st = prep(q, "DELETE FROM uploads WHERE file_id = ?");
+        if (!st) {
+            rc = prep_rc(q);
+            break;
+        }
+        sq_bind_text(st, 1, fl.items[i].id);
+        rc = run(q, st);
+        if (!rc && !(st = prep(q, "DELETE FROM files WHERE id = ?")))
+            rc = prep_rc(q);
+        if (!rc) {
+            sq_bind_text(st, 1, fl.items[i].id);
+            rc = run(q, st);
+        }
+        if (!rc)
+            rc = blob_unref(q, fl.items[i].hash, gone);
+        if (!rc)
+            rc = blob_unref(q, fl.items[i].thumb_hash, gone);
+    }
+out:
+    store_files_free(&fl);
+    rc = sq_end(q, rc);
+    if (rc)
+        store_hashes_free(gone);
+    return rc;
+}
+
+static int file_spread_convs(store *s, const char *id, int64_t since, int64_t *convs,
+                             int64_t *first_message)
+{
+    sq *q = (sq *)s;
+    sqlite3_stmt *st;
+    int r;
+
+    *convs = *first_message = 0;
+    st = prep(q, "SELECT count(DISTINCT CASE WHEN m.created_at >= ?2 THEN m.conv_id END), "
+                 "min(m.id), (SELECT count(*) FROM files WHERE id = ?1) FROM files f "
+                 "JOIN message_files mf ON mf.file_id = f.id JOIN messages m ON m.id = "
+                 "mf.message_id WHERE f.hash = (SELECT hash FROM files WHERE id = ?1)");
+    if (!st)
+        return prep_rc(q);
+    sq_bind_text(st, 1, id);
+    sqlite3_bind_int64(st, 2, since);
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        *convs = sqlite3_column_int64(st, 0);
+        *first_message = sqlite3_column_int64(st, 1);
+        r = sqlite3_column_int(st, 2) ? STORE_OK : STORE_NOTFOUND;
+    } else
+        r = sq_rc(q, r);
+    sqlite3_finalize(st);
+    return r;
+}
+
 const store_files_methods sq_files_methods = {
     .version = 1,
     .upload_create = up_create,
@@ -623,4 +739,7 @@ const store_files_methods sq_files_methods = {
     .inspection_get = insp_get,
     .inspection_put = insp_put,
     .file_in_alert = in_alert,
+    .file_spread = file_spread,
+    .file_purge_unlinked = file_purge,
+    .file_spread_conversations = file_spread_convs,
 };

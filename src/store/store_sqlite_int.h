@@ -19,8 +19,8 @@
 #define SQ_USER_COLS                                                                               \
     "u.id, u.login, u.display_name, u.role, u.external, u.disabled, u.must_change_password, "      \
     "u.password_hash, u.totp_secret, u.totp_enabled, u.totp_last_step, u.failed_logins, "          \
-    "u.locked_until, u.created_at, u.updated_at, u.phone"
-#define SQ_USER_NCOLS 16
+    "u.locked_until, u.created_at, u.updated_at, u.phone, u.department"
+#define SQ_USER_NCOLS 17
 
 #define SQ_SESS_COLS                                                                               \
     "s.id, s.user_id, s.token_hash, s.created_at, s.last_seen_at, s.expires_at, s.user_agent, "    \
@@ -80,6 +80,7 @@
     X(USER_EXISTS, "SELECT external FROM users WHERE id = ?")                                      \
     X(USER_SET_DISPLAY, "UPDATE users SET display_name = ?2, updated_at = ?3 WHERE id = ?1")       \
     X(USER_SET_PHONE, "UPDATE users SET phone = ?2, updated_at = ?3 WHERE id = ?1")                \
+    X(USER_SET_DEPARTMENT, "UPDATE users SET department = ?2, updated_at = ?3 WHERE id = ?1")      \
     X(USER_SET_ROLE, "UPDATE users SET role = ?2, updated_at = ?3 WHERE id = ?1")                  \
     X(USER_SET_DISABLED, "UPDATE users SET disabled = ?2, updated_at = ?3 WHERE id = ?1")          \
     X(USER_SET_EXTERNAL, "UPDATE users SET external = ?2, updated_at = ?3 WHERE id = ?1")          \
@@ -230,6 +231,19 @@
                    "verdict, count(*) FROM alerts WHERE created_at >= ?1 AND created_at < ?2 "     \
                    "GROUP BY day, category, rule, verdict ORDER BY day, category, rule, verdict "  \
                    "LIMIT ?4")                                                                     \
+    /* The bulk-personal-data warning and statistics by department/group                           \
+     * (schema 9, store_sqlite_trace.c). */                                                        \
+    X(PERSONAL_FINDINGS,                                                                           \
+      "SELECT message_id, conv_id, id, n FROM (SELECT a.id, a.message_id, a.conv_id, "             \
+      "(SELECT count(*) FROM json_each(a.findings) j WHERE "                                       \
+      "json_extract(j.value, '$.category') = 'pii') AS n FROM alerts a WHERE a.user_id = ?1 AND "  \
+      "a.created_at >= ?2 AND a.message_id IS NOT NULL AND a.kind IS NULL AND "                    \
+      "a.verdict <> 'mask' AND a.category NOT LIKE 'warning.%') WHERE n > 0 ORDER BY id LIMIT ?3") \
+    X(ALERT_GROUPS,                                                                                \
+      "SELECT u.department, coalesce(a.conv_id, 0), c.title, coalesce(c.kind, 0), a.category, "    \
+      "count(*) FROM alerts a LEFT JOIN users u ON u.id = a.user_id LEFT JOIN conversations c "    \
+      "ON c.id = a.conv_id WHERE a.created_at >= ?1 AND a.created_at < ?2 GROUP BY 1, 2, 5 "       \
+      "ORDER BY 6 DESC LIMIT ?3")                                                                  \
     X(RECEIPT_DELIVERED, "UPDATE members SET delivered_id = ?3 WHERE conv_id = ?1 AND "            \
                          "user_id = ?2 AND delivered_id < ?3")                                     \
     X(RECEIPT_READ, "UPDATE members SET read_id = ?3, delivered_id = max(delivered_id, ?3) "       \
@@ -397,6 +411,8 @@ int sq_alerts_redact(sq *q, int64_t id);
 int sq_message_spread(store *s, const store_spread_query *q, store_messages *out);
 int sq_message_export(store *s, const store_export_query *q, store_messages *out);
 int sq_audit_covering(store *s, const store_export_query *q, store_audit_entries *out);
+int sq_personal_findings(store *s, int64_t user_id, int64_t since, store_personal_rows *out);
+int sq_alert_groups(store *s, int64_t from, int64_t to, store_alert_group_rows *out);
 /* Binds a valid export query to ?1..?5 of st; STORE_INVAL when invalid. */
 int sq_export_bind(sqlite3_stmt *st, const store_export_query *q);
 int sq_message_contain(store *s, int64_t id, store_contain_action action, int64_t actor,
@@ -418,5 +434,7 @@ int sq_alert_resolve(store *s, int64_t id, int64_t actor, const char *comment, i
 
 /* store_sqlite_files.c: uploads, files, attachments (store_files.h). */
 extern const struct store_files_methods sq_files_methods;
+/* store_sqlite_deliver.c: burn images and watermark deliveries (store_work.h) */
+extern const struct store_work_methods sq_work_methods;
 
 #endif

@@ -8,6 +8,7 @@
  */
 #include "store/store_sqlite_int.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 int sq_message_spread(store *s, const store_spread_query *qy, store_messages *out)
@@ -298,5 +299,76 @@ int sq_alert_stats(store *s, int64_t from, int64_t to, int64_t tz_offset_ms,
     rc = sq_list(q, st, (void **)&out->items, &out->n, sizeof *out->items, row_stat);
     if (rc)
         store_alert_stat_rows_free(out);
+    return rc;
+}
+
+static int row_personal(sq *q, sqlite3_stmt *st, void *item)
+{
+    store_personal_row *x = item;
+
+    (void)q;
+    x->message_id = sqlite3_column_int64(st, 0);
+    x->conv_id = sqlite3_column_int64(st, 1);
+    x->alert_id = sqlite3_column_int64(st, 2);
+    x->findings = sqlite3_column_int64(st, 3);
+    return STORE_OK;
+}
+
+int sq_personal_findings(store *s, int64_t user_id, int64_t since, store_personal_rows *out)
+{
+    sq *q = (sq *)s;
+    sqlite3_stmt *st;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (user_id <= 0 || since <= 0)
+        return STORE_INVAL;
+    st = sq_stmt(q, SQ_PERSONAL_FINDINGS);
+    if (!st)
+        return sq_prep_rc(q);
+    sqlite3_bind_int64(st, 1, user_id);
+    sqlite3_bind_int64(st, 2, since);
+    sqlite3_bind_int(st, 3, STORE_PERSONAL_MAX);
+    q->oom = false;
+    rc = sq_list(q, st, (void **)&out->items, &out->n, sizeof *out->items, row_personal);
+    if (rc) {
+        free(out->items);
+        memset(out, 0, sizeof *out);
+    }
+    return rc;
+}
+
+static int row_group(sq *q, sqlite3_stmt *st, void *item)
+{
+    store_alert_group *x = item;
+
+    x->department = sq_col_text(q, st, 0);
+    x->conv_id = sqlite3_column_int64(st, 1);
+    x->conv_title = sq_col_text(q, st, 2);
+    x->conv_kind = sqlite3_column_int(st, 3);
+    x->category = sq_col_text(q, st, 4);
+    x->count = sqlite3_column_int64(st, 5);
+    return STORE_OK;
+}
+
+int sq_alert_groups(store *s, int64_t from, int64_t to, store_alert_group_rows *out)
+{
+    sq *q = (sq *)s;
+    sqlite3_stmt *st;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (to <= from || to - from > (int64_t)STORE_STATS_MAX_DAYS * 86400000)
+        return STORE_INVAL;
+    st = sq_stmt(q, SQ_ALERT_GROUPS);
+    if (!st)
+        return sq_prep_rc(q);
+    sqlite3_bind_int64(st, 1, from);
+    sqlite3_bind_int64(st, 2, to);
+    sqlite3_bind_int(st, 3, STORE_STATS_MAX);
+    q->oom = false;
+    rc = sq_list(q, st, (void **)&out->items, &out->n, sizeof *out->items, row_group);
+    if (rc)
+        store_alert_group_rows_free(out);
     return rc;
 }

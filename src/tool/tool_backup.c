@@ -198,6 +198,13 @@ static int do_backup(const char *data, const char *config, const char *out)
     }
     if (tool_store_open("backup", data, config, false, &s, &dir))
         goto fail;
+    if (!s->methods->backup) {
+        fprintf(stderr,
+                "cordon backup: the store is %s: back it up with its own tools "
+                "(pg_dump; docs/DEPLOY.md)\n",
+                s->methods->name);
+        goto fail;
+    }
     db = join(out, STORE_DB_FILE);
     if (!db || store_backup(s, db)) {
         fprintf(stderr, "cordon backup: %s\n", db ? store_errmsg(s) : "out of memory");
@@ -356,6 +363,11 @@ static int do_restore(const char *data, const char *config, const char *from)
     path = NULL;
     if (tool_locate(data, config, &path, &dir, why, sizeof why)) {
         fprintf(stderr, "cordon restore: %s\n", why);
+        goto out;
+    }
+    if (strcmp(store_backend_for(path), "sqlite")) {
+        fprintf(stderr, "cordon restore: the server's store is PostgreSQL: restore it with "
+                        "pg_restore (docs/DEPLOY.md); this copy is an SQLite database\n");
         goto out;
     }
     if (!access(path, F_OK) || errno != ENOENT) {

@@ -10,6 +10,7 @@
 #include "tool_opts.h"
 #include "tool_store.h"
 
+#include "blob/blob.h"
 #include "chat/chat_export.h"
 #include "store/store.h"
 
@@ -33,8 +34,14 @@ enum {
     OPT_FROM,
     OPT_TO,
     OPT_FORMAT,
-    OPT_REASON
+    OPT_REASON,
+    OPT_NO_FILES
 };
+
+/* Bytes of files per message an export file carries (each read whole into
+ * memory while its message is written); a larger file is named with a
+ * note (chat_export.h). */
+#define CLI_EXPORT_FILES_MAX ((size_t)64 << 20)
 
 static const struct option export_longopts[] = {
     {"data", required_argument, NULL, OPT_DATA},
@@ -45,6 +52,7 @@ static const struct option export_longopts[] = {
     {"to", required_argument, NULL, OPT_TO},
     {"format", required_argument, NULL, OPT_FORMAT},
     {"reason", required_argument, NULL, OPT_REASON},
+    {"no-files", no_argument, NULL, OPT_NO_FILES},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -53,13 +61,17 @@ void tool_export_help(FILE *f)
 {
     fputs(
         "usage: cordon export (--data DIR | --config FILE) (--conversation ID | --user ID|LOGIN)\n"
-        "                     --from MS --to MS [--format jsonl|eml] --reason TEXT OUT\n"
+        "                     --from MS --to MS [--format jsonl|eml] [--no-files] --reason TEXT\n"
+        "                     OUT\n"
         "\n"
         "Writes the compliance export of a conversation, or of the messages a user sent,\n"
         "created in [from, to) (epoch milliseconds), followed by the audit entries of the\n"
         "same period and target, into OUT (a new file, created 0600; never overwritten).\n"
         "jsonl: JSON Lines; eml: an mbox of RFC 5322 messages. Recalled, contained and\n"
-        "burned messages appear as such, without text. The export is audited\n"
+        "burned messages appear as such, without text. The files of the messages go\n"
+        "with them (jsonl: \"file\" records in base64; eml: MIME attachments), at most\n"
+        "64 MiB per message (a larger file is named with a note); --no-files exports\n"
+        "their names and sizes only. The export is audited\n"
         "(officer.export, actor \"cli\"). Exit 0 on success, 2 on any error.\n",
         f);
 }
@@ -127,6 +139,9 @@ int tool_export_main(int argc, char **argv)
     out_file o = {0};
     store *s = NULL;
     store_user u = {0};
+    blob_store *blobs = NULL;
+    char *dir = NULL, *blob_dir = NULL;
+    bool files = true;
     int c, fd, rc, exit_code = TOOL_EXIT_ERROR;
 
     optind = 1;
@@ -167,6 +182,9 @@ int tool_export_main(int argc, char **argv)
         case OPT_REASON:
             q.reason = optarg;
             break;
+        case OPT_NO_FILES:
+            files = false;
+            break;
         case 'h':
             tool_export_help(stdout);
             return TOOL_EXIT_ALLOW;
@@ -197,8 +215,23 @@ int tool_export_main(int argc, char **argv)
                                                   : "--from must be before --to");
         return TOOL_EXIT_ERROR;
     }
-    if (tool_store_open(CMD, data, config, false, &s, NULL))
+    if (tool_store_open(CMD, data, config, false, &s, &dir))
         return TOOL_EXIT_ERROR;
+    if (files) {
+        /* the server's blob store: DATA/blobs (srv_upload.c) */
+        if (!dir || asprintf(&blob_dir, "%s/blobs", dir) < 0) {
+            blob_dir = NULL;
+            fprintf(stderr, "cordon export: out of memory\n");
+            goto fail;
+        }
+        rc = blob_local_open(blob_dir, &blobs);
+        if (rc) {
+            fprintf(stderr, "cordon export: blob store %s: %s\n", blob_dir, blob_strerror(rc));
+            goto fail;
+        }
+        q.blobs = blobs;
+        q.files_max = CLI_EXPORT_FILES_MAX;
+    }
     if (user) {
         if (!parse_i64(user, &q.user_id)) {
             rc = store_user_get_by_login(s, user, &u);
@@ -235,11 +268,18 @@ int tool_export_main(int argc, char **argv)
         unlink(path);
         goto fail;
     }
-    fprintf(stderr, "cordon export: %lld messages (%lld without text), %lld audit entries -> %s\n",
-            (long long)res.messages, (long long)res.recalled, (long long)res.audit_entries, path);
+    fprintf(stderr,
+            "cordon export: %lld messages (%lld without text), %lld files (%lld named only), "
+            "%lld audit entries -> %s\n",
+            (long long)res.messages, (long long)res.recalled, (long long)res.files,
+            (long long)res.files_omitted, (long long)res.audit_entries, path);
     exit_code = TOOL_EXIT_ALLOW;
 fail:
     store_user_clear(&u);
+    if (blobs)
+        blob_close(blobs);
+    free(blob_dir);
+    free(dir);
     store_close(s);
     return exit_code;
 }

@@ -25,6 +25,8 @@ void tool_serve_help(FILE *f)
           "  -c, --config FILE            YAML configuration (docs/SERVER.md)\n"
           "  -l, --listen HOST:PORT       listen address (port 0: any free port)\n"
           "  -d, --data DIR               data directory (database, guard cache)\n"
+          "      --store URL              the store: postgresql://USER@HOST:PORT/DB\n"
+          "                               (default: SQLite in the data directory)\n"
           "  -p, --policy FILE            guard policy (default: the built-in policy)\n"
           "  -w, --web-root DIR           the built web client served outside /api/\n"
           "                               (\"\": none; default: the one built with cordon)\n"
@@ -39,7 +41,7 @@ void tool_serve_help(FILE *f)
           f);
 }
 
-enum { OPT_LOG = 1000, OPT_WORKERS, OPT_ADMIN_PW, OPT_FAST_HASH };
+enum { OPT_LOG = 1000, OPT_WORKERS, OPT_ADMIN_PW, OPT_FAST_HASH, OPT_STORE };
 
 int tool_serve_main(int argc, char **argv)
 {
@@ -47,6 +49,7 @@ int tool_serve_main(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},
         {"listen", required_argument, NULL, 'l'},
         {"data", required_argument, NULL, 'd'},
+        {"store", required_argument, NULL, OPT_STORE},
         {"policy", required_argument, NULL, 'p'},
         {"web-root", required_argument, NULL, 'w'},
         {"log-level", required_argument, NULL, OPT_LOG},
@@ -57,7 +60,7 @@ int tool_serve_main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *config = NULL, *listen = NULL, *data = NULL, *policy = NULL, *level = NULL;
-    const char *workers = NULL, *web_root = NULL;
+    const char *workers = NULL, *web_root = NULL, *store_url = NULL;
     srv_run_opts opts = {0};
     srv_config cfg;
     char err[1024];
@@ -91,6 +94,9 @@ int tool_serve_main(int argc, char **argv)
         case OPT_WORKERS:
             workers = optarg;
             break;
+        case OPT_STORE:
+            store_url = optarg;
+            break;
         case OPT_ADMIN_PW:
             opts.admin_password_file = optarg;
             break;
@@ -120,6 +126,7 @@ int tool_serve_main(int argc, char **argv)
     }
     if ((data && srv_config_set_str(&cfg.data_dir, data)) ||
         (policy && srv_config_set_str(&cfg.policy_path, policy)) ||
+        (store_url && srv_config_set_str(&cfg.store, *store_url ? store_url : NULL)) ||
         (web_root && srv_config_set_str(&cfg.web_root, *web_root ? web_root : NULL))) {
         fputs("cordon serve: out of memory\n", stderr);
         goto out;

@@ -29,8 +29,7 @@ int tool_locate(const char *data, const char *config, char **db_path, char **dir
     if (config && srv_config_load(&cfg, config, err, errlen))
         goto out;
     if ((data && srv_config_set_str(&cfg.data_dir, data)) ||
-        asprintf(db_path, "%s/%s", cfg.data_dir, STORE_DB_FILE) < 0 ||
-        (dir && !(*dir = strdup(cfg.data_dir)))) {
+        !(*db_path = srv_config_store_path(&cfg)) || (dir && !(*dir = strdup(cfg.data_dir)))) {
         snprintf(err, errlen, "out of memory");
         goto out;
     }
@@ -64,7 +63,9 @@ int tool_store_open(const char *cmd, const char *data, const char *config, bool 
         rc = STORE_IO;
         goto fail;
     }
-    if (!create && access(path, F_OK)) {
+    /* a file that is not there is a wrong --data; a PostgreSQL URL is
+     * checked by connecting */
+    if (!create && !strcmp(store_backend_for(path), "sqlite") && access(path, F_OK)) {
         fprintf(stderr, "cordon %s: no database at %s (use --data DIR or --config FILE)\n", cmd,
                 path);
         rc = STORE_NOTFOUND;
@@ -72,8 +73,12 @@ int tool_store_open(const char *cmd, const char *data, const char *config, bool 
     }
     so.path = path;
     rc = store_open(&so, s, &err);
-    if (rc)
-        fprintf(stderr, "cordon %s: %s: %s\n", cmd, path, err ? err : store_strerror(rc));
+    if (rc) {
+        char shown[512];
+
+        fprintf(stderr, "cordon %s: %s: %s\n", cmd, store_path_redacted(path, shown, sizeof shown),
+                err ? err : store_strerror(rc));
+    }
     if (!rc && dir_out) {
         *dir_out = dir;
         dir = NULL;

@@ -8,9 +8,9 @@
  *                               files; Leptonica reads them under the pixel
  *                               limit.
  *   decode IMAGE                names the delivery id hidden in an image
- *                               found outside. That image is hostile input:
- *                               the extraction worker parses it (sandboxed,
- *                               with the file guard's limits) and sends back
+ *                               found outside, and the viewer it was
+ *                               delivered to (the server's deliveries). That image is hostile
+ * input: the extraction worker parses it (sandboxed, with the file guard's limits) and sends back
  *                               only a fixed-size luminance plane; the key
  *                               stays in this process.
  *
@@ -21,6 +21,7 @@
 #include "base/base_file.h"
 #include "cordon/guard_file.h"
 #include "store/store.h"
+#include "store/store_work.h"
 #include "tool_cmd.h"
 #include "tool_store.h"
 #include "tool_opts.h"
@@ -32,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CMD           "watermark"
@@ -63,7 +65,9 @@ void tool_watermark_help(FILE *f)
           "\n"
           "  embed     write a marked copy of IMAGE (JPEG, PNG, WebP, TIFF, GIF, BMP) to\n"
           "            OUT: JPEG when OUT ends in .jpg or .jpeg, else PNG\n"
-          "  decode    print the id and the confidence, or \"no watermark found\"\n"
+          "  decode    print the id and the confidence, or \"no watermark found\";\n"
+          "            with the server's data (--data/--config, or the default), the\n"
+          "            viewer the image was delivered to, the file and when\n"
           "\n"
           "  -o, --output OUT   where embed writes the marked copy\n"
           "  --id N             the id to embed, 0 to 281474976710655 (48 bits)\n"
@@ -220,6 +224,46 @@ out:
     return rc;
 }
 
+/* Who received the copy: the delivery the id names (store_work.h), read
+ * from the server's database, with the viewer's account and the file. */
+static void print_delivery(const wm_args *a, uint64_t id)
+{
+    store *st = NULL;
+    store_delivery d;
+    store_user u = {0};
+    store_file f = {0};
+    struct tm tm;
+    time_t t;
+    char when[32] = "?";
+    int rc;
+
+    if (tool_store_open(CMD, a->data, a->config, false, &st, NULL))
+        return; /* said why on stderr; the id above still stands */
+    rc = store_delivery_get(st, (int64_t)id, &d);
+    if (rc) {
+        printf("delivery: %s\n",
+               rc == STORE_NOTFOUND ? "none with this id in this database" : store_strerror(rc));
+        goto out;
+    }
+    t = (time_t)(d.created_at / 1000);
+    if (gmtime_r(&t, &tm))
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (!store_user_get(st, d.user_id, &u))
+        printf("viewer: %s (%s), user #%lld\n", u.login, u.display_name ? u.display_name : "",
+               (long long)d.user_id);
+    else
+        printf("viewer: user #%lld\n", (long long)d.user_id);
+    if (!store_file_get(st, d.file_id, &f))
+        printf("file: %s (%s)\n", f.name, d.file_id);
+    else
+        printf("file: %s (no longer stored)\n", d.file_id);
+    printf("delivered: %s\n", when);
+out:
+    store_user_clear(&u);
+    store_file_clear(&f);
+    store_close(st);
+}
+
 static int do_decode(const wm_args *a, const char *in)
 {
     static float plane[WM_PLANE * WM_PLANE];
@@ -238,6 +282,8 @@ static int do_decode(const wm_args *a, const char *in)
     if (r.found) {
         printf("id %llu\nconfidence %.1f (threshold %.1f)\nweakest bit %.2f\n",
                (unsigned long long)r.id, r.confidence, WM_MIN_CONFIDENCE, r.min_margin);
+        if (!a->key_file || a->data || a->config)
+            print_delivery(a, r.id);
         rc = TOOL_EXIT_ALLOW;
     } else {
         printf("no watermark found (confidence %.1f, threshold %.1f)\n", r.confidence,

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "account/acct.h"
+#include "test_backend.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,11 +161,9 @@ static int setup(void **state)
 {
     fx *f = calloc(1, sizeof *f);
     store_options o = {.version = 1};
-    char path[96];
+    char path[1100];
 
-    snprintf(f->dir, sizeof f->dir, "/tmp/cordon-acct-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(path, sizeof path, "%s/cordon.db", f->dir);
+    tb_fresh(f->dir, sizeof f->dir, path, sizeof path);
     o.path = path;
     assert_int_equal(store_open(&o, &f->s, NULL), STORE_OK);
     *state = f;
@@ -335,7 +334,7 @@ static void test_users_sessions_totp(void **state)
                      ACCT_DISABLED);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hash),
@@ -350,5 +349,7 @@ int main(void)
 
     if (acct_init() != ACCT_OK)
         return 1;
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    tb_init(argc, argv, "acct");
+    return cmocka_run_group_tests_name(tb_is_pg() ? "accounts on postgresql" : "accounts on sqlite",
+                                       tests, NULL, NULL);
 }

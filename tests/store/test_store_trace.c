@@ -2,7 +2,11 @@
  * test_store_trace.c — the store's trace and contain (schema version 6) and
  * the early-warning counts: the spread of a forward tree, the containment
  * state machine (quarantine, restore, remove; what is erased and what is
- * kept), atomicity inside store_tx, alert counts and statistics by day.
+ * kept), atomicity inside store_tx, alert counts and statistics by day;
+ * schema version 9: a file's spread by content hash, its removal down to
+ * the blobs, personal-data findings per user, statistics by department and
+ * group, the department field. Run on SQLite and on PostgreSQL
+ * (test_backend.h).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,15 +16,16 @@
 #include <cmocka.h>
 
 #include "store/store.h"
+#include "store/store_files.h"
+#include "test_backend.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 typedef struct fx {
-    char dir[64], path[96];
+    char dir[64], path[1100];
     store *s;
     int64_t a, b, c, g1, g2, g3;
 } fx;
@@ -72,9 +77,7 @@ static int setup(void **state)
     fx *f = calloc(1, sizeof *f);
     store_options o = {.version = 1};
 
-    snprintf(f->dir, sizeof f->dir, "/tmp/cordon-trace-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/cordon.db", f->dir);
+    tb_fresh(f->dir, sizeof f->dir, f->path, sizeof f->path);
     o.path = f->path;
     assert_int_equal(store_open(&o, &f->s, NULL), STORE_OK);
     f->a = add_user(f->s, "a");
@@ -99,20 +102,18 @@ static int teardown(void **state)
     return 0;
 }
 
-/* The text of message id as stored, straight from the file ("" for NULL). */
+/* The text of message id as stored, straight from the database ("" for
+ * NULL); sql has at most one placeholder "?", replaced by the id. */
 static void raw(fx *f, const char *sql, int64_t id, char *out, size_t cap)
 {
-    sqlite3 *db;
-    sqlite3_stmt *st;
+    char q[256];
+    const char *at = strchr(sql, '?');
 
-    out[0] = 0;
-    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    sqlite3_bind_int64(st, 1, id);
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-        snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    if (at)
+        snprintf(q, sizeof q, "%.*s%lld%s", (int)(at - sql), sql, (long long)id, at + 1);
+    else
+        snprintf(q, sizeof q, "%s", sql);
+    tb_sql_text(f->path, q, out, cap);
 }
 
 static void test_spread(void **state)
@@ -355,13 +356,163 @@ static void test_alert_counts_and_stats(void **state)
     assert_int_equal(store_alert_stats(f->s, d0, d0 + 400 * day, 0, &st), STORE_INVAL);
 }
 
-int main(void)
+static void file(fx *f, const char *id, int64_t owner, int64_t conv, const char *hash)
+{
+    store_file sf = {.id = (char *)id,
+                     .owner_id = owner,
+                     .conv_id = conv,
+                     .hash = (char *)hash,
+                     .name = "p.jpg",
+                     .mime = "image/jpeg",
+                     .size = 10,
+                     .state = 2,
+                     .verdict = "allow",
+                     .created_at = 1000};
+
+    assert_int_equal(store_file_create(f->s, &sf, 10, 0), STORE_OK);
+}
+
+static void test_file_spread_and_purge(void **state)
+{
+    fx *f = *state;
+    const char *h1 = "1111111111111111111111111111111111111111111111111111111111111111",
+               *h2 = "2222222222222222222222222222222222222222222222222222222222222222";
+    const char *fa[] = {"fa"}, *fb[] = {"fb"}, *fo[] = {"fo"};
+    int64_t m1 = put(f, f->g1, f->a, "photo", 0, 2000), m2, m3, m4;
+    store_messages l = {0};
+    store_hashes gone = {0};
+    char buf[16];
+
+    file(f, "fa", f->a, f->g1, h1); /* uploaded by a */
+    file(f, "fb", f->c, f->g2, h1); /* the same bytes again, by c */
+    file(f, "fo", f->b, f->g3, h2); /* other bytes */
+    file(f, "fp", f->b, f->g3, h1); /* the same bytes, never sent */
+    assert_int_equal(store_message_files_set(f->s, m1, fa, 1), STORE_OK);
+    m2 = put(f, f->g2, f->b, "fwd", m1, 3000);
+    assert_int_equal(store_message_files_set(f->s, m2, fa, 1), STORE_OK);
+    m3 = put(f, f->g2, f->c, "again", 0, 4000);
+    assert_int_equal(store_message_files_set(f->s, m3, fb, 1), STORE_OK);
+    m4 = put(f, f->g3, f->b, "other", 0, 5000);
+    assert_int_equal(store_message_files_set(f->s, m4, fo, 1), STORE_OK);
+
+    /* by content: every message with the bytes, oldest first */
+    assert_int_equal(store_file_spread(f->s, "fb", true, STORE_SPREAD_MAX, &l), STORE_OK);
+    assert_int_equal(l.n, 3);
+    assert_int_equal(l.items[0].id, m1);
+    assert_int_equal(l.items[1].id, m2);
+    assert_int_equal(l.items[2].id, m3);
+    store_messages_free(&l);
+    /* by file id: the upload and its forward */
+    assert_int_equal(store_file_spread(f->s, "fa", false, STORE_SPREAD_MAX, &l), STORE_OK);
+    assert_int_equal(l.n, 2);
+    store_messages_free(&l);
+    assert_int_equal(store_file_spread(f->s, "nope", true, STORE_SPREAD_MAX, &l), STORE_NOTFOUND);
+    assert_int_equal(store_file_spread(f->s, "fa", true, 0, &l), STORE_INVAL);
+
+    /* removal: the links go; the blob goes once no file refers to it */
+    for (int64_t id = m1; id <= m3; id++) {
+        assert_int_equal(store_message_files_drop(f->s, id, &gone), STORE_OK);
+        assert_int_equal(gone.n, 0); /* fp still refers to h1 */
+        store_hashes_free(&gone);
+    }
+    assert_int_equal(store_file_purge_unlinked(f->s, h1, &gone), STORE_OK);
+    assert_int_equal(gone.n, 1);
+    assert_string_equal(gone.items[0], h1);
+    store_hashes_free(&gone);
+    raw(f, "SELECT count(*) FROM files WHERE id IN ('fa','fb','fp')", 0, buf, sizeof buf);
+    assert_string_equal(buf, "0");
+    /* raw binds ?1 when there is one: here there is none */
+    raw(f, "SELECT refs FROM blobs WHERE hash LIKE '2%'", 0, buf, sizeof buf);
+    assert_string_equal(buf, "1"); /* the other bytes are untouched */
+    assert_int_equal(store_file_purge_unlinked(f->s, h2, &gone), STORE_OK);
+    assert_int_equal(gone.n, 0); /* fo is delivered: kept */
+    store_hashes_free(&gone);
+}
+
+static void alert_f(fx *f, int64_t user, int64_t conv, int64_t msg, const char *verdict,
+                    const char *findings, int64_t now)
+{
+    store_alert_new a = {.user_id = user,
+                         .conv_id = conv,
+                         .message_id = msg,
+                         .category = "pii",
+                         .verdict = verdict,
+                         .findings_json = findings,
+                         .now = now};
+
+    assert_int_equal(store_alert_create(f->s, &a, NULL), STORE_OK);
+}
+
+static void test_personal_and_groups(void **state)
+{
+    fx *f = *state;
+    const char *two = "[{\"category\":\"pii\"},{\"category\":\"pii\"},{\"category\":\"link\"}]",
+               *one = "[{\"category\":\"pii\"}]";
+    int64_t m1 = put(f, f->g1, f->a, "x", 0, 2000), m2 = put(f, f->g3, f->a, "y", 0, 3000);
+    store_personal_rows p = {0};
+    store_alert_group_rows g = {0};
+    store_user u = {0};
+    store_user_patch dep = {.fields = STORE_USER_DEPARTMENT, .department = "销售部", .now = 5};
+
+    alert_f(f, f->a, f->g1, m1, "warn", two, 2000);
+    alert_f(f, f->a, f->g3, m2, "warn", one, 3000);
+    alert_f(f, f->a, f->g3, m2, "mask", one, 3100); /* masked: did not leave */
+    alert_f(f, f->a, f->g1, 0, "block", one, 3200); /* not delivered */
+    alert_f(f, f->b, f->g1, m1, "warn", two, 3300); /* someone else */
+    assert_int_equal(store_personal_findings(f->s, f->a, 1000, &p), STORE_OK);
+    assert_int_equal(p.n, 2);
+    assert_int_equal(p.items[0].message_id, m1);
+    assert_int_equal(p.items[0].findings, 2);
+    assert_int_equal(p.items[1].findings, 1);
+    free(p.items);
+    assert_int_equal(store_personal_findings(f->s, f->a, 2500, &p), STORE_OK);
+    assert_int_equal(p.n, 1); /* the window */
+    free(p.items);
+    assert_int_equal(store_personal_findings(f->s, 0, 2500, &p), STORE_INVAL);
+
+    /* the department field, and statistics by department and group */
+    assert_int_equal(store_user_update(f->s, f->a, &dep), STORE_OK);
+    assert_int_equal(store_user_get(f->s, f->a, &u), STORE_OK);
+    assert_string_equal(u.department, "销售部");
+    store_user_clear(&u);
+    assert_int_equal(store_alert_groups(f->s, 1000, 4000, &g), STORE_OK);
+    {
+        int64_t sales = 0, none = 0, g1 = 0;
+
+        for (size_t i = 0; i < g.n; i++) {
+            if (g.items[i].department && !strcmp(g.items[i].department, "销售部"))
+                sales += g.items[i].count;
+            else if (!g.items[i].department)
+                none += g.items[i].count;
+            if (g.items[i].conv_id == f->g1) {
+                g1 += g.items[i].count;
+                assert_string_equal(g.items[i].conv_title, "g");
+            }
+        }
+        assert_int_equal(sales, 4);
+        assert_int_equal(none, 1); /* b has no department */
+        assert_int_equal(g1, 3);
+    }
+    store_alert_group_rows_free(&g);
+    dep.department = NULL; /* clears */
+    assert_int_equal(store_user_update(f->s, f->a, &dep), STORE_OK);
+    assert_int_equal(store_user_get(f->s, f->a, &u), STORE_OK);
+    assert_null(u.department);
+    store_user_clear(&u);
+    assert_int_equal(store_alert_groups(f->s, 4000, 1000, &g), STORE_INVAL);
+}
+
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_spread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_contain_states, setup, teardown),
         cmocka_unit_test_setup_teardown(test_contain_recalled_and_tx, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alert_counts_and_stats, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_spread_and_purge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_personal_and_groups, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    tb_init(argc, argv, "store_trace");
+    return cmocka_run_group_tests_name(
+        tb_is_pg() ? "store trace on postgresql" : "store trace on sqlite", tests, NULL, NULL);
 }

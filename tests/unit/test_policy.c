@@ -328,7 +328,18 @@ static void test_warnings(void **state)
     assert_int_equal(p.settings.warnings.spread_conversations, 3);
     assert_int_equal(p.settings.warnings.attempts_per_day, 0); /* off */
     assert_int_equal(p.settings.warnings.spread_minutes, GUARD_WARN_SPREAD_MINUTES);
+    assert_int_equal(p.settings.warnings.bulk_personal_findings, GUARD_WARN_BULK_PERSONAL_FINDINGS);
+    assert_int_equal(p.settings.warnings.bulk_personal_minutes, GUARD_WARN_BULK_PERSONAL_MINUTES);
     guard_policy_free(&p);
+    assert_int_equal(parse("version: 1\nrules: []\nwarnings:\n  bulk_personal_findings: 50\n"
+                           "  bulk_personal_minutes: 120\n",
+                           &p, &err),
+                     GUARD_OK);
+    assert_int_equal(p.settings.warnings.bulk_personal_findings, 50);
+    assert_int_equal(p.settings.warnings.bulk_personal_minutes, 120);
+    guard_policy_free(&p);
+    expect_error("version: 1\nrules: []\nwarnings:\n  bulk_personal_minutes: 99999\n",
+                 "t.yaml:4:", "bulk_personal_minutes");
     expect_error("version: 1\nrules: []\nwarnings:\n  spread_convos: 3\n",
                  "t.yaml:4:", "unknown key 'spread_convos' in warnings");
     expect_error("version: 1\nrules: []\nwarnings:\n  spread_minutes: 99999\n",

@@ -7,15 +7,22 @@
 //  - reminders: made in the dialog (listed, cancelled); one made through the
 //    API fires while the page is open: the banner and the card in the chat;
 //  - burn: the sender sees no content; a recipient taps to open it once, the
+//    pictures of a burn message too (placeholders until pressed, none in the
+//    page in the background, the sender gets 404 for them); the
 //    text shows only while pressed and never while the window is in the
 //    background; it is gone after the visible time;
 //  - cards: shared from the composer; the phone masked (138****5678) for a
 //    colleague; "message" opens the 1:1 chat;
-//  - the watermark (name, account, time) over the chat and the console.
+//  - the watermark (name, account, time) over the chat and the console;
+//  - the console's user screen: an admin sets a work phone (a bad one is
+//    refused and worded); a colleague's card shows it masked.
 // Screenshots go to SHOTS_DIR.
 //
 // usage: node work.mjs CORDON_EXE WEB_DIST_DIR WEB_SOURCE_DIR SHOTS_DIR
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { setup, expectTrue, PW, DESKTOP, PHONE } from './harness.mjs';
 
 const h = await setup('work', process.argv.slice(2));
@@ -39,10 +46,41 @@ async function openConv(page, id) {
   await page.locator('[data-testid=conv-view]').waitFor();
 }
 
+// Two pictures for a burn-after-reading message (tus creation-with-upload through the API).
+const FIX = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-web-work-fix-'));
+const gen = spawnSync('/usr/bin/python3', ['-c', `
+import sys, os
+from PIL import Image, ImageDraw
+for i, col in enumerate(((40, 110, 200), (30, 150, 90))):
+    img = Image.new('RGB', (480, 360), col)
+    d = ImageDraw.Draw(img)
+    d.ellipse((140, 80, 340, 280), fill=(240, 240, 240))
+    img.save(os.path.join(sys.argv[1], 'p%d.png' % i))
+`, FIX], { encoding: 'utf8' });
+if (gen.status !== 0) throw new Error(gen.stderr);
+async function uploadPicture(token, conv, file) {
+  const bytes = fs.readFileSync(file);
+  const b64 = (x) => Buffer.from(String(x)).toString('base64');
+  const c = await fetch(`${base}/api/v1/uploads`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Tus-Resumable': '1.0.0', 'Upload-Length': String(bytes.length), 'Upload-Metadata': `filename ${b64(path.basename(file))},conversation_id ${b64(conv)}`, 'Content-Type': 'application/offset+octet-stream' },
+    body: bytes,
+  });
+  if (c.status !== 201) throw new Error(`upload: ${c.status} ${await c.text()}`);
+  const id = c.headers.get('location').split('/').pop();
+  for (let i = 0; i < 600; i++) {
+    const up = await call('GET', `/uploads/${id}`, undefined, token);
+    if (up.state === 'ready') return up.file_id;
+    if (up.state !== 'uploading' && up.state !== 'inspecting') throw new Error(`upload ${up.state}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('inspection did not end');
+}
+
 const SIZES = { desktop: DESKTOP, phone: PHONE };
 const WORDS = {
-  zh: { burnTap: '点击查看', hold: '按住查看', sent: '阅后即焚', masked: '138****5678', reminder: '定时提醒' },
-  en: { burnTap: 'Tap to view', hold: 'Press and hold', sent: 'burn-after-reading', masked: '138****5678', reminder: 'Reminder' },
+  zh: { burnTap: '点击查看', burnImages: '2 张图片', hold: '按住查看', sent: '阅后即焚', masked: '138****5678', reminder: '定时提醒' },
+  en: { burnTap: 'Tap to view', burnImages: '2 picture', hold: 'Press and hold', sent: 'burn-after-reading', masked: '138****5678', reminder: 'Reminder' },
 };
 
 for (const [size, viewport] of Object.entries(SIZES)) {
@@ -124,6 +162,41 @@ for (const [size, viewport] of Object.entries(SIZES)) {
       expectTrue(!(await page.content()).includes('undefined'), 'no undefined in the page');
     });
 
+    await test(`${tag}: burn-after-reading with pictures: hidden until opened, shown only while pressed and in front`, async () => {
+      const dm = await call('POST', '/conversations', { kind: 'direct', member_ids: [bob.id] }, as.token);
+      const ids = [await uploadPicture(as.token, dm.id, path.join(FIX, 'p0.png')), await uploadPicture(as.token, dm.id, path.join(FIX, 'p1.png'))];
+      await call('POST', `/conversations/${dm.id}/messages`, { client_id: `bi-${tag}`, burn: true, attachments: ids }, as.token);
+      await openConv(page, dm.id);
+      const bubble = page.locator('[data-testid=burn-card]').last();
+      await bubble.locator('[data-testid=burn-open]').waitFor();
+      expectTrue((await bubble.textContent()).includes(W.burnImages), `says how many: ${await bubble.textContent()}`);
+      expectTrue(!(await page.content()).includes(ids[0]), 'no file id in the page before opening');
+      await bubble.locator('[data-testid=burn-open]').click();
+      await page.waitForFunction(() => document.querySelector('[data-testid=burn-images]')?.getAttribute('data-count') === '2');
+      expectTrue((await page.locator('[data-testid=burn-image]').count()) === 0, 'no picture in the page until pressed');
+      expectTrue((await page.locator('[data-testid=burn-image-hidden]').count()) === 2, 'two placeholders');
+      await shot(page, `work-burn-images-closed-${tag}`);
+      await page.bringToFront();
+      const txt = bubble.locator('[data-testid=burn-text]');
+      // pressed on the pictures themselves
+      await press(bubble.locator('[data-testid=burn-images]'));
+      await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=burn-image]')].filter((i) => i.complete && i.naturalWidth > 0).length === 2);
+      await shot(page, `work-burn-images-pressed-${tag}`);
+      await page.evaluate(() => {
+        Object.defineProperty(document, 'hasFocus', { value: () => false, configurable: true });
+        window.dispatchEvent(new Event('blur'));
+      });
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid=burn-image]').length === 0);
+      await page.evaluate(() => {
+        delete document.hasFocus;
+        window.dispatchEvent(new Event('focus'));
+      });
+      await page.mouse.up();
+      // the sender cannot fetch them any more
+      const r = await fetch(`${base}/api/v1/files/${ids[0]}`, { headers: { Authorization: `Bearer ${as.token}` } });
+      expectTrue(r.status === 404, `the sender fetches it: ${r.status}`);
+    });
+
     await test(`${tag}: burn-after-reading from the composer: the sender sees no content`, async () => {
       await openConv(page, group.id);
       await page.locator('[data-testid=burn-toggle]').click();
@@ -197,8 +270,50 @@ await test('the officer console carries the watermark too', async () => {
   }
 });
 
+// The console's user screen: an admin sets a colleague's work phone; a
+// card shows it masked to a colleague. Both sizes, both languages.
+const dave = await mkUser('dave', '陈大卫');
+const admin = await call('POST', '/auth/login', { login: 'admin', password: PW });
+const bobS = await call('POST', '/auth/login', { login: 'bob', password: PW });
+let phoneN = 0;
+for (const [size, viewport] of Object.entries(SIZES)) {
+  for (const lang of ['zh', 'en']) {
+    const tag = `${size}-${lang}`;
+    await test(`${tag}: the console's user screen sets a work phone; a card masks it`, async () => {
+      const page = await newPage(`phone-${tag}`, viewport, lang);
+      try {
+        await page.goto(base + '/');
+        await page.locator('#login-id').fill('admin');
+        await page.locator('#login-pw').fill(PW);
+        await page.locator('button[type=submit]').click();
+        await page.locator('[data-testid=conv-item], .console-wrap, [data-testid=conv-view], main').first().waitFor();
+        await page.goto(`${base}/#/console/users`);
+        const row = page.locator('[data-testid=user-row][data-login=dave]');
+        const input = row.locator('[data-testid=user-phone]');
+        await input.waitFor();
+        // a bad number: the server refuses it, the client words it
+        await input.fill('call me');
+        await row.locator('[data-testid=user-phone-save]').click();
+        await page.locator('[data-testid=users-msg].error').waitFor();
+        const bad = await page.locator('[data-testid=users-msg]').textContent();
+        expectTrue(lang === 'zh' ? bad.includes('电话号码') : bad.includes('phone number'), `worded: ${bad}`);
+        const phone = `1391234${String(5600 + ++phoneN)}`;
+        await input.fill(phone);
+        await row.locator('[data-testid=user-phone-save]').click();
+        await page.locator('[data-testid=users-msg].ok').waitFor();
+        await shot(page, `work-console-phone-${tag}`);
+        const listed = (await call('GET', '/admin/users', undefined, admin.token)).users.find((u) => u.login === 'dave');
+        expectTrue(listed.phone === phone, `stored: ${listed.phone}`);
+        const card = (await call('GET', `/users/${dave.id}/card`, undefined, bobS.token)).card;
+        expectTrue(card.phone === `139****${phone.slice(-4)}` && card.phone_masked, `a colleague sees it masked: ${JSON.stringify(card)}`);
+      } finally { await page.context().close(); }
+    });
+  }
+}
+
 await test('no page errors', async () => {
   expectTrue(errors.length === 0, errors.join('\n'));
 });
 log('done');
+fs.rmSync(FIX, { recursive: true, force: true });
 await h.finish();

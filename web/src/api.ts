@@ -2,8 +2,8 @@
 // cookie the server sets at login (SameSite=Strict), so no token is kept in
 // script-reachable storage.
 import type {
-  Alert, AlertStats, AuditEntry, AuditVerify, ContactCard, ContainAction, ContainResult, Conversation, DirUser,
-  GuardOutcome, Message, OfficerContext, Reminder, RemindTarget, Repeat, Session, Spread, UploadInfo, User,
+  Attachment, Alert, AlertStats, AuditEntry, AuditVerify, ContactCard, ContainAction, ContainResult, Conversation, DirUser,
+  GuardOutcome, Message, OcrResult, OfficerContext, Reminder, RemindTarget, Repeat, Session, Spread, FileSpread, UploadInfo, User,
 } from './types';
 
 export class ApiError extends Error {
@@ -168,7 +168,7 @@ export class Api {
     return this.get<{ messages: Message[]; next_before: number | null }>(
       `/conversations/${id}/messages${qs({ before: before ?? undefined, limit })}`);
   }
-  /** A message: text, up to 9 inspected files (file ids), or both; burn: burn-after-reading (text only). */
+  /** A message: text, up to 9 inspected files (file ids), or both; burn: burn-after-reading (text and up to 6 pictures). */
   async send(id: number, client_id: string, text: string, justification?: string, burn = false, attachments?: string[]): Promise<SendResult> {
     const body: Record<string, unknown> = { client_id };
     if (text || !attachments?.length) body.text = text;
@@ -186,7 +186,9 @@ export class Api {
   }
   userCard(uid: number) { return this.get<{ card: ContactCard }>(`/users/${uid}/card`); }
   /** Burn-after-reading: the text, once per reader. */
-  openBurn(mid: number) { return this.post<{ message_id: number; text: string | null; withheld: boolean; visible_seconds: number }>(`/messages/${mid}/open`); }
+  /** 识别文字: the picture's text, read on the server, for the caller only (docs/API.md, "Text recognition"). */
+  ocr(fileId: string) { return this.post<OcrResult>(`/files/${encodeURIComponent(fileId)}/ocr`); }
+  openBurn(mid: number) { return this.post<{ message_id: number; text: string | null; withheld: boolean; visible_seconds: number; attachments?: Attachment[] }>(`/messages/${mid}/open`); }
   reminders(cid: number) { return this.get<{ reminders: Reminder[] }>(`/conversations/${cid}/reminders`); }
   createReminder(cid: number, r: ReminderInput) { return this.post<{ reminder: Reminder }>(`/conversations/${cid}/reminders`, r); }
   editReminder(id: number, r: Partial<ReminderInput>) { return this.request<{ reminder: Reminder }>('PATCH', `/reminders/${id}`, r); }
@@ -224,6 +226,10 @@ export class Api {
   }
   /** the tree of copies of a message (or of an alert's message) */
   spread(q: { message_id?: number; alert_id?: number }) { return this.get<Spread>(`/officer/spread${qs(q)}`); }
+  spreadFile(file_id: string) { return this.get<FileSpread>(`/officer/spread${qs({ file_id })}`); }
+  containFile(file_id: string, reason: string, scope: 'copy' | 'tree', action: ContainAction) {
+    return this.post<ContainResult>('/officer/contain', { file_id, reason, scope, action });
+  }
   contain(message_id: number, reason: string, scope: 'copy' | 'tree', action: ContainAction) {
     return this.post<ContainResult>('/officer/contain', { message_id, reason, scope, action });
   }
@@ -256,7 +262,7 @@ export class Api {
   createUser(u: { login: string; display_name?: string; role?: string; external?: boolean; password?: string }) {
     return this.post<{ user: User; password: string }>('/admin/users', u);
   }
-  patchUser(id: number, p: { role?: string; disabled?: boolean; display_name?: string }) {
+  patchUser(id: number, p: { role?: string; disabled?: boolean; display_name?: string; department?: string | null; phone?: string }) {
     return this.request<User>('PATCH', `/admin/users/${id}`, p).then((r) => r.data);
   }
   resetPassword(id: number) { return this.post<{ password: string }>(`/admin/users/${id}/reset-password`); }

@@ -23,6 +23,8 @@ export class Client {
   readonly alertListeners = new Set<(a: Alert, isNew: boolean) => void>();
   /** reminder.due notifications not yet dismissed, newest first (the banner in the chat view) */
   readonly reminderNotes = new Store<{ conversation_id: number; message_id: number; text: string; late: boolean }[]>([]);
+  /** reminder.created|updated|deleted|fired seen, per conversation: an open reminders list reads itself again */
+  readonly reminderChanges = new Store<Record<number, number>>({});
   /** burn messages this session opened (their text is never kept past the visible time) */
   readonly burnOpened = new Store<Set<number>>(new Set());
   /** limits.max_message_bytes: the server's default until a refusal says
@@ -231,6 +233,12 @@ export class Client {
         break;
       case 'message.burned':
         this.setThread(e.conversation_id, (t) => applyBurned(t, e.message_id));
+        break;
+      case 'reminder.created':
+      case 'reminder.updated':
+      case 'reminder.deleted':
+      case 'reminder.fired':
+        this.reminderChanges.update((m) => ({ ...m, [e.conversation_id]: (m[e.conversation_id] ?? 0) + 1 }));
         break;
       case 'reminder.due': {
         this.reminderNotes.update((l) => [{ conversation_id: e.conversation_id, message_id: e.message_id, text: e.text, late: e.late }, ...l].slice(0, 5));

@@ -12,6 +12,10 @@ export interface User {
   totp_enabled: boolean;
   must_change_password: boolean;
   created_at: number;
+  /** the user's department (admins set it; the dashboard counts by it) */
+  department?: string | null;
+  /** the work phone, in full (admin views); null when none */
+  phone?: string | null;
 }
 
 export interface DirUser {
@@ -69,6 +73,8 @@ export interface Message {
   /** burn-after-reading: text is always null here; POST /messages/{id}/open gives it once */
   burn?: boolean;
   burn_destroyed?: boolean;
+  /** burn-after-reading: how many pictures it carries (the open lists them) */
+  burn_images?: number;
   /** sent in by an external sender: what the guard's inbound scope warns of (internal readers only) */
   inbound_warning?: InboundWarning;
   /** photos and files sent with the message (absent or [] for none) */
@@ -288,6 +294,7 @@ export type ServerEvent =
   | { type: 'message.recalled'; conversation_id: number; message_id: number; by?: 'officer'; contained?: 'quarantined' | 'removed' }
   | { type: 'message.restored'; conversation_id: number; message_id: number }
   | { type: 'message.burned' | 'burn.opened'; conversation_id: number; message_id: number; user_id?: number }
+  | { type: 'reminder.created' | 'reminder.updated' | 'reminder.deleted' | 'reminder.fired'; conversation_id: number; reminder_id: number }
   | { type: 'reminder.due'; conversation_id: number; message_id: number; reminder_id: number; text: string; late: boolean }
   | { type: 'receipt'; conversation_id: number; kind: 'delivered' | 'read'; message_id: number; user_ids: number[] }
   | { type: 'conversation.updated'; conversation: Conversation }
@@ -312,6 +319,10 @@ export interface AlertStats {
   by_category: Record<string, number>;
   by_rule: Record<string, number>;
   by_verdict: Record<string, number>;
+  /** by the department of the alert's user ("" = none) */
+  by_department?: Record<string, { count: number; by_category: Record<string, number> }>;
+  /** the conversations with most alerts, most first */
+  by_group?: { conversation_id: number; title: string; kind: 'direct' | 'group'; count: number }[];
   rows: { day: number; category: string; rule: string | null; verdict: string; count: number }[];
 }
 
@@ -326,6 +337,17 @@ export interface SpreadCopy {
   state: 'visible' | 'recalled' | 'quarantined' | 'removed';
   recipients: number[];
   read_by: number[];
+  /** in a file's spread: the message its forward tree starts from, and its files */
+  origin_id?: number;
+  file_ids?: string[];
+}
+
+/** GET /officer/spread?file_id=: every message that delivers the file's bytes. */
+export interface FileSpread {
+  file: { id: string; name: string; mime: string; size: number; image: boolean; owner_id: number; conversation_id: number; state: string; created_at: number };
+  truncated: boolean;
+  copies: SpreadCopy[];
+  totals: { copies: number; origins: number; conversations: number; recipients: number; readers: number };
 }
 
 export interface Spread {
@@ -346,6 +368,8 @@ export interface ContainResult {
   changed_count: number;
   unchanged_count: number;
   changed: { message_id: number; conversation_id: number }[];
+  file_id?: string;
+  blobs_removed?: number;
 }
 
 /** POST /officer/context: the conversation around a message, for an officer with a reason. */
@@ -353,4 +377,16 @@ export interface OfficerContext {
   message_id: number;
   conversation: Conversation;
   messages: Message[];
+}
+
+/** POST /files/{id}/ocr: what OCR read, and whether the guard keeps it inside the app. */
+export interface OcrResult {
+  file_id: string;
+  text: string;
+  /** a marked document's text: shown here, never copied, shared or downloaded */
+  kept_in_chat: boolean;
+  /** more text than the server hands back */
+  truncated: boolean;
+  status: 'scanned' | 'partial' | 'unscannable';
+  guard: GuardOutcome;
 }

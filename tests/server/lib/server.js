@@ -10,7 +10,13 @@
 //
 // The path of `cordon` comes from $CORDON (meson passes it) or
 // build/src/tool/cordon. $CORDON_TEST_SLOW (a factor, default 1; the
-// sanitized build sets 4) stretches every timeout.
+// sanitized build sets 4) stretches every timeout. $CORDON_TEST_STORE_PG (a
+// PostgreSQL URL; tests/server/run-pg.sh sets it) gives each server a fresh
+// database on that cluster instead of SQLite in its data dir: `--store` for
+// the server, CORDON_STORE for the CLI; srv.sql(query) reads either store.
+// $CORDON_TEST_BUS (a redis:// URL) puts every server on that Redis bus
+// unless its config names a bus: the whole suite can run on the bus between
+// nodes.
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -44,6 +50,18 @@ function scalar(x) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// A fresh database on the cluster $CORDON_TEST_STORE_PG names: its URL.
+let pgSeq = 0;
+function pgDatabase(base) {
+  const name = `cordon_srv_${process.pid}_${++pgSeq}`;
+  const r = spawnSync('psql', [base, '-v', 'ON_ERROR_STOP=1', '-q',
+    '-c', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`, '-c', `CREATE DATABASE ${name}`], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`psql: ${r.stderr}`);
+  const m = /^(postgres(?:ql)?:\/\/[^/]*\/)([^?]*)(.*)$/.exec(base);
+  if (!m) throw new Error(`CORDON_TEST_STORE_PG: not a postgresql:// URL: ${base}`);
+  return { name, url: m[1] + name + m[3] };
+}
+
 // Resolves with the promise's value, or with `fallback` after ms; the timer
 // never keeps the process alive.
 function within(promise, ms, fallback = null) {
@@ -62,6 +80,9 @@ class Server {
     // the first lines of each stream, apart (what went to the log, stderr)
     this.streamLines = { stdout: [], stderr: [] };
     this.adminPassword = null;
+    this.pg = !opts.dataDir && process.env.CORDON_TEST_STORE_PG
+      ? pgDatabase(process.env.CORDON_TEST_STORE_PG) : null;
+    this.storeUrl = this.pg ? this.pg.url : null;
   }
 
   static async start(opts = {}) {
@@ -73,11 +94,14 @@ class Server {
   _args() {
     const args = ['serve', '--listen', '127.0.0.1:0', '--data', path.join(this.dataDir, 'data'),
       '--admin-password-file', path.join(this.dataDir, 'admin.pw')];
-    if (this.opts.config) {
+    let config = this.opts.config;
+    if (process.env.CORDON_TEST_BUS && !(config && config.bus)) config = { ...(config || {}), bus: process.env.CORDON_TEST_BUS };
+    if (config) {
       const f = path.join(this.dataDir, 'cordon.yaml');
-      fs.writeFileSync(f, toYaml(this.opts.config) + '\n');
+      fs.writeFileSync(f, toYaml(config) + '\n');
       args.push('--config', f);
     }
+    if (this.storeUrl) args.push('--store', this.storeUrl);
     if (this.opts.policy) args.push('--policy', this.opts.policy);
     if (this.opts.logLevel) args.push('--log-level', this.opts.logLevel);
     // argon2id at its cheapest: hundreds of logins per test run (never in production)
@@ -165,8 +189,10 @@ class Server {
 
   // Runs `cordon ARGS...` (e.g. ['audit', 'verify', '--data', dir]) and
   // returns {status, stdout, stderr}.
+  cliEnv() { return this.storeUrl ? { ...process.env, CORDON_STORE: this.storeUrl } : process.env; }
+
   cli(args) {
-    const r = spawnSync(this.cordon, args, { encoding: 'utf8', timeout: 60000 * SLOW });
+    const r = spawnSync(this.cordon, args, { encoding: 'utf8', timeout: 60000 * SLOW, env: this.cliEnv() });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   }
 
@@ -174,7 +200,7 @@ class Server {
   // process goes on while the command runs. Resolves {status, stdout, stderr}.
   cliAsync(args) {
     return new Promise((resolve) => {
-      const p = spawn(this.cordon, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      const p = spawn(this.cordon, args, { stdio: ['ignore', 'pipe', 'pipe'], env: this.cliEnv() });
       let stdout = '', stderr = '';
       p.stdout.on('data', (d) => { stdout += d; });
       p.stderr.on('data', (d) => { stderr += d; });
@@ -184,10 +210,24 @@ class Server {
 
   get storeDir() { return path.join(this.dataDir, 'data'); }
 
+  // The first column of a query's rows on the server's store, one per
+  // line (sqlite3 or psql, whichever holds it).
+  sql(query) {
+    const r = this.storeUrl
+      ? spawnSync('psql', [this.storeUrl, '-Atqc', query], { encoding: 'utf8' })
+      : spawnSync('sqlite3', [path.join(this.storeDir, 'cordon.db'), query], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${this.storeUrl ? 'psql' : 'sqlite3'}: ${r.stderr}`);
+    return r.stdout.trim();
+  }
+
   // Stops the server and removes its temp dir (kept when KEEP_TEST_DATA=1).
   async dispose() {
     await this.stop();
     if (this.ownDir && !process.env.KEEP_TEST_DATA) fs.rmSync(this.dataDir, { recursive: true, force: true });
+    if (this.pg && !process.env.KEEP_TEST_DATA) {
+      spawnSync('psql', [process.env.CORDON_TEST_STORE_PG, '-qc',
+        `DROP DATABASE IF EXISTS ${this.pg.name} WITH (FORCE)`], { encoding: 'utf8' });
+    }
   }
 }
 

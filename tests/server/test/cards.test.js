@@ -16,7 +16,12 @@ const card = (api, convId, userId) =>
 
 test('a card refers to the account; the phone is masked unless the viewer may see it', async () => {
   await w.admin.ok('PATCH', `/admin/users/${w.c.user.id}`, { phone: '13812345678' }, 200);
-  assertError(await w.admin.patch(`/admin/users/${w.c.user.id}`, { phone: 'call me' }), 422, 'invalid');
+  const bad = await w.admin.patch(`/admin/users/${w.c.user.id}`, { phone: 'call me' });
+  assertError(bad, 422, 'invalid');
+  assert.equal(bad.body.error.field, 'phone', 'the client words it');
+  // the console's user list carries the number in full
+  const listed = (await w.admin.ok('GET', '/admin/users')).users.find((u) => u.id === w.c.user.id);
+  assert.equal(listed.phone, '13812345678');
   const conv = await conversation(w.a, [w.b]);
   const wb = await Ws.open(w.b);
   try {

@@ -85,6 +85,30 @@ test('edit, cancel, authorisation and bad input', async () => {
   assertError(await w.a.del(`/reminders/${r.id}`), 404, 'not_found');
 });
 
+test('live: members hear reminder.created/updated/deleted/fired (ids only), every session', async () => {
+  const conv = await conversation(w.a, [w.b, w.c], { title: 'live list' });
+  const wb2 = await Ws.open(await newSession(w.b));
+  const wc = await Ws.open(w.c);
+  const wa2 = await Ws.open(await newSession(w.a)); // the creator's other session
+  try {
+    const text = 'ring the supplier about the delivery';
+    const rem = (await w.a.ok('POST', `/conversations/${conv.id}/reminders`, { text, at: soon(60000), tz: 'UTC', target: 'all' }, 201)).reminder;
+    for (const ws of [wb2, wc, wa2]) {
+      const ev = await ws.waitType('reminder.created', (e) => e.reminder_id === rem.id);
+      assert.deepEqual(Object.keys(ev).sort(), ['conversation_id', 'reminder_id', 'type'], 'ids only');
+      assert.equal(ev.conversation_id, conv.id);
+    }
+    await w.a.ok('PATCH', `/reminders/${rem.id}`, { text: 'ring the supplier at ten' }, 200);
+    await wb2.waitType('reminder.updated', (e) => e.reminder_id === rem.id);
+    await w.a.ok('DELETE', `/reminders/${rem.id}`, undefined, 204);
+    await wc.waitType('reminder.deleted', (e) => e.reminder_id === rem.id);
+    // one that fires: reminder.fired to every member (its card goes as a message)
+    const due = (await w.a.ok('POST', `/conversations/${conv.id}/reminders`, { text: 'stand up now', at: soon(), tz: 'UTC', target: 'me' }, 201)).reminder;
+    await wc.waitType('reminder.fired', (e) => e.reminder_id === due.id, 10000);
+    assert.ok(!JSON.stringify(wc.events.filter((e) => e.type.startsWith('reminder.'))).includes('supplier'), 'no text in the events');
+  } finally { wb2.close(); wc.close(); wa2.close(); }
+});
+
 test('the guard inspects the text at creation', async () => {
   const conv = await conversation(w.a, [w.b], { title: 'guarded' });
   const r = await w.a.post(`/conversations/${conv.id}/reminders`,

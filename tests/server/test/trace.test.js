@@ -22,9 +22,7 @@ const MARK = `leaked-photo-caption-${process.pid}`;
 const chain = { groups: [], copies: [] }; // copies[k]: the message in groups[k]
 
 function sql(query) {
-  const r = spawnSync('sqlite3', [path.join(w.srv.storeDir, 'cordon.db'), query], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout.trim();
+  return w.srv.sql(query);
 }
 
 test('setup: a message forwarded across 30 groups by 10 users', async () => {

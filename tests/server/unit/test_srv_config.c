@@ -172,6 +172,35 @@ static void origins_and_probing(void **state)
     srv_config_free(&c);
 }
 
+/* Several nodes: the bus, the node's name, the shared blob directory. */
+static void cluster_keys(void **state)
+{
+    srv_config c;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(srv_config_defaults(&c), 0);
+    assert_null(c.bus_url); /* one node: the in-process bus */
+    assert_null(c.blob_dir);
+    srv_config_free(&c);
+    assert_int_equal(load("bus: redis://:pw@10.0.0.5:6380/2\nnode_name: n1\n"
+                          "blob_dir: /srv/shared/blobs\n",
+                          &c, err, sizeof err),
+                     0);
+    assert_string_equal(c.bus_url, "redis://:pw@10.0.0.5:6380/2");
+    assert_string_equal(c.node_name, "n1");
+    assert_string_equal(c.blob_dir, "/srv/shared/blobs");
+    srv_config_free(&c);
+    assert_int_equal(load("bus: local\n", &c, err, sizeof err), 0);
+    assert_null(c.bus_url);
+    srv_config_free(&c);
+    assert_int_equal(load("bus: http://10.0.0.5\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "bus: expected local or redis://"));
+    srv_config_free(&c);
+    assert_int_equal(load("bus: redis://\n", &c, err, sizeof err), -1);
+    srv_config_free(&c);
+}
+
 static void listen_forms(void **state)
 {
     srv_config c;
@@ -195,6 +224,7 @@ int main(void)
         cmocka_unit_test(defaults),          cmocka_unit_test(full),
         cmocka_unit_test(audit_checkpoints), cmocka_unit_test(errors),
         cmocka_unit_test(listen_forms),      cmocka_unit_test(origins_and_probing),
+        cmocka_unit_test(cluster_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -295,7 +295,7 @@ function MessageItem(props: { client: Client; conv: Conversation; m: Message; ot
         {m.forward && <div class="fwd-label">{t('chat.forwarded', { name: c.nameOf(m.forward.original_sender_id) })}</div>}
         {warned && <InboundBanner client={c} m={m} revealed={revealed} onReveal={() => setRevealed(true)} onNotice={props.onNotice} />}
         {m.burn ? <BurnBubble client={c} m={m} mine={mine} /> : m.kind === 'reminder' ? <ReminderBubble client={c} m={m} /> : m.kind === 'card' ? <ContactBubble client={c} m={m} /> : warned ? <GuardedText text={m.text!} m={m} revealed={revealed} /> : (m.text || !m.attachments?.length) && <div class="text" data-testid="message-text">{m.text}</div>}
-        {!!m.attachments?.length && <Attachments atts={m.attachments} wm={{ name: c.user.display_name || c.user.login, account: `${c.user.login} (#${c.user.id})`, date: dayKey(Date.now()) }} />}
+        {!!m.attachments?.length && <Attachments atts={m.attachments} client={c} wm={{ name: c.user.display_name || c.user.login, account: `${c.user.login} (#${c.user.id})`, date: dayKey(Date.now()) }} />}
         {m.masked && <div class="masked-label" title={t('chat.masked')}>{t('chat.masked')}</div>}
       </div>
       <div class="meta">

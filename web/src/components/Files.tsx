@@ -6,6 +6,7 @@ import { createPortal } from 'preact/compat';
 import type { Client } from '../client';
 import { getLang, policyRuleLabel, reasonLabel, t } from '../i18n';
 import { Watermark } from './Watermark';
+import { OcrAction } from './Ocr';
 import { codeMsg } from '../hooks';
 import type { Attachment, FileFinding } from '../types';
 import {
@@ -117,6 +118,9 @@ export function PendingTray(props: { client: Client; list: PendingFile[] }) {
               {p.status === 'uploading' && <button type="button" class="link" onClick={() => u.pause(p.key)} data-testid="upload-pause">{t('up.pause')}</button>}
               {p.status === 'paused' && <button type="button" class="link" onClick={() => u.resume(p.key)} data-testid="upload-resume">{t('up.resume')}</button>}
               {p.status === 'failed' && <button type="button" class="link" onClick={() => u.resume(p.key)} data-testid="upload-retry">{t('up.retry')}</button>}
+              {(p.status === 'ready' || p.status === 'held') && p.info?.file_id && p.type.startsWith('image/') && (
+                <OcrAction client={props.client} fileId={p.info.file_id} name={p.name} class="link" />
+              )}
               <button type="button" class="link up-x" onClick={() => u.remove(p.key)} aria-label={t('up.remove_name', { name: p.name })} title={t('up.remove')} data-testid="upload-remove">×</button>
             </div>
           </li>
@@ -134,7 +138,7 @@ export interface Viewer {
   date: string;
 }
 
-export function Attachments(props: { atts: Attachment[]; wm: Viewer }) {
+export function Attachments(props: { atts: Attachment[]; wm: Viewer; client?: Client }) {
   const [open, setOpen] = useState<number | null>(null);
   const images = props.atts.filter((a) => a.kind === 'image');
   const files = props.atts.filter((a) => a.kind !== 'image');
@@ -166,13 +170,13 @@ export function Attachments(props: { atts: Attachment[]; wm: Viewer }) {
           <a class="button" href={`${FILES}/${encodeURIComponent(a.id)}`} download={a.name} aria-label={t('file.download_name', { name: a.name })} data-testid="att-download">{t('file.download')}</a>
         </div>
       ))}
-      {open !== null && <ImageViewer images={images} start={open} wm={props.wm} onClose={() => setOpen(null)} />}
+      {open !== null && <ImageViewer images={images} start={open} wm={props.wm} client={props.client} onClose={() => setOpen(null)} />}
     </div>
   );
 }
 
 /** The full image over the page: Escape or a swipe down closes, arrows or a swipe sideways turn. */
-export function ImageViewer(props: { images: Attachment[]; start: number; wm: Viewer; onClose: () => void }) {
+export function ImageViewer(props: { images: Attachment[]; start: number; wm: Viewer; client?: Client; onClose: () => void }) {
   const [i, setI] = useState(props.start);
   const ref = useRef<HTMLDivElement>(null);
   const touch = useRef<{ x: number; y: number } | null>(null);
@@ -225,6 +229,7 @@ export function ImageViewer(props: { images: Attachment[]; start: number; wm: Vi
           <span class="viewer-name" title={a.name}>{a.name}</span>
           {n > 1 && <span class="muted small">{t('viewer.title', { i: i + 1, n })}</span>}
         </span>
+        {props.client && <OcrAction key={a.id} client={props.client} fileId={a.id} name={a.name} />}
         <a class="button" href={`${FILES}/${encodeURIComponent(a.id)}`} download={a.name} aria-label={t('viewer.download')} data-testid="viewer-download">{t('file.download')}</a>
         <button type="button" class="viewer-x" onClick={props.onClose} aria-label={t('common.close')} data-testid="viewer-close">×</button>
       </div>

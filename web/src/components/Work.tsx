@@ -79,10 +79,14 @@ function useInFront(): boolean {
     window.addEventListener('blur', upd);
     window.addEventListener('focus', upd);
     document.addEventListener('visibilitychange', upd);
+    // a press is the moment that matters: read the state again then (a page
+    // can be in front without a focus event after it was drawn)
+    window.addEventListener('pointerdown', upd, true);
     return () => {
       window.removeEventListener('blur', upd);
       window.removeEventListener('focus', upd);
       document.removeEventListener('visibilitychange', upd);
+      window.removeEventListener('pointerdown', upd, true);
     };
   }, []);
   return front;
@@ -95,13 +99,26 @@ export function BurnBubble(props: { client: Client; m: Message; mine: boolean })
   const m = props.m;
   const opened = useStore(c.burnOpened).has(m.id);
   const [text, setText] = useState<string | null>(null);
+  // the pictures as object URLs, fetched right after the open (the server
+  // serves them only for the visible time) and revoked when it ends
+  const [imgs, setImgs] = useState<string[]>([]);
+  const [shown, setShown] = useState(false);
   const [left, setLeft] = useState(0);
   const [pressed, setPressed] = useState(false);
   const [err, setErr] = useState('');
   const front = useInFront();
   const timer = useRef<ReturnType<typeof setInterval> | null>(null);
+  const urls = useRef<string[]>([]);
+  const drop = () => {
+    for (const u of urls.current) URL.revokeObjectURL(u);
+    urls.current = [];
+    setImgs([]);
+    setText(null);
+    setShown(false);
+  };
   useEffect(() => () => {
     if (timer.current) clearInterval(timer.current);
+    for (const u of urls.current) URL.revokeObjectURL(u);
   }, []);
   const markOpened = () => c.burnOpened.update((s) => new Set([...s, m.id]));
   const open = async () => {
@@ -111,23 +128,32 @@ export function BurnBubble(props: { client: Client; m: Message; mine: boolean })
       markOpened();
       setText(r.withheld ? null : r.text);
       setLeft(r.visible_seconds);
+      setShown(!r.withheld);
       timer.current = setInterval(() => {
         setLeft((s) => {
           if (s > 1) return s - 1;
           if (timer.current) clearInterval(timer.current);
-          setText(null);
+          drop();
           return 0;
         });
       }, 1000);
+      const got: string[] = [];
+      for (const a of r.attachments ?? []) {
+        const res = await fetch(`/api/v1/files/${encodeURIComponent(a.id)}?inline=1`, { credentials: 'same-origin' });
+        if (res.ok) got.push(URL.createObjectURL(await res.blob()));
+      }
+      urls.current = got;
+      setImgs(got);
     } catch (e) {
       if (e instanceof ApiError && e.code === 'burn_opened') markOpened();
       else setErr(errMsg(e));
     }
   };
+  const n = m.burn_images ?? 0;
   let body;
   if (m.burn_destroyed) body = <span class="muted" data-testid="burn-destroyed">{t('burn.destroyed')}</span>;
-  else if (props.mine) body = <span class="muted" data-testid="burn-sent">{t('burn.sent')}</span>;
-  else if (text !== null && left > 0) {
+  else if (props.mine) body = <span class="muted" data-testid="burn-sent">{n ? t('burn.sent_images', { n }) : t('burn.sent')}</span>;
+  else if (shown && left > 0) {
     const show = pressed && front;
     body = (
       <div>
@@ -135,20 +161,36 @@ export function BurnBubble(props: { client: Client; m: Message; mine: boolean })
           class={`burn-text ${show ? '' : 'blurred'}`}
           data-testid="burn-text"
           data-shown={String(show)}
-          onPointerDown={() => setPressed(true)}
+          onPointerDown={(e) => {
+            // captured: content changing under the finger does not end the press
+            (e.currentTarget as HTMLElement).setPointerCapture?.(e.pointerId);
+            setPressed(true);
+          }}
           onPointerUp={() => setPressed(false)}
           onPointerLeave={() => setPressed(false)}
           onPointerCancel={() => setPressed(false)}
           onContextMenu={(e) => e.preventDefault()}
+          onDragStart={(e) => e.preventDefault()}
           aria-label={t('burn.hold')}
         >
-          {show ? text : t('burn.hold')}
+          {show && text !== null ? text : t('burn.hold')}
+          {n > 0 && (
+            <div class={`burn-imgs n${Math.min(n, 3)} ${show ? '' : 'blurred'}`} data-testid="burn-images" data-count={imgs.length}>
+              {/* like the text: the pixels are in the page only while pressed and in front */}
+              {/* the same slot either way: a node swapped under a pressing finger ends the press */}
+              {imgs.map((u, i) => (
+                <span key={i} class={`burn-slot ${show ? '' : 'burn-ph'}`} data-testid={show ? 'burn-slot' : 'burn-image-hidden'}>
+                  {show && <img src={u} alt="" draggable={false} data-testid="burn-image" />}
+                </span>
+              ))}
+            </div>
+          )}
         </div>
         <div class="muted burn-left" data-testid="burn-left">{t('burn.left', { s: left })}</div>
       </div>
     );
   } else if (opened) body = <span class="muted" data-testid="burn-opened">{t('burn.opened')}</span>;
-  else body = <button type="button" class="burn-open" onClick={open} data-testid="burn-open">{t('burn.tap')}</button>;
+  else body = <button type="button" class="burn-open" onClick={open} data-testid="burn-open">{n ? t('burn.tap_images', { n }) : t('burn.tap')}</button>;
   return (
     <div class="work-card burn-card" data-testid="burn-card">
       <div class="wc-head">{t('burn.title')}</div>
@@ -227,9 +269,12 @@ export function RemindersDialog(props: { client: Client; conv: Conversation; onC
   const [edit, setEdit] = useState<Reminder | 'new' | null>(null);
   const [err, setErr] = useState('');
   const load = () => c.api.reminders(props.conv.id).then((r) => setList(r.reminders), (e) => setErr(errMsg(e)));
+  // live: a reminder made, changed, cancelled or fired by another member or
+  // session (reminder.* events, ids only) makes the list read itself again
+  const changes = useStore(c.reminderChanges)[props.conv.id] ?? 0;
   useEffect(() => {
     void load();
-  }, []);
+  }, [changes]);
   if (edit) return <ReminderDialog client={c} conv={props.conv} edit={edit === 'new' ? undefined : edit} onClose={() => setEdit(null)} onSaved={load} />;
   return (
     <Dialog title={t('rem.list')} onClose={props.onClose} testid="reminders-dialog">

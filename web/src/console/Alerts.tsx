@@ -8,7 +8,7 @@ import type { Alert, Finding, OfficerContext } from '../types';
 import { RuleName } from '../components/GuardViews';
 import { convName, rememberConversations, UserLink } from './names';
 
-const CATS = ['marking', 'lexicon', 'pii', 'secret', 'link', 'uninspectable', 'guard.probing', 'report', 'warning.spread', 'warning.attempts', 'warning.external'];
+const CATS = ['marking', 'lexicon', 'pii', 'secret', 'link', 'uninspectable', 'guard.probing', 'report', 'warning.spread', 'warning.attempts', 'warning.external', 'warning.bulk_personal'];
 
 /** The verdict column: a report, an override, or the guard's verdict. */
 function kindLabel(a: Alert): string {
@@ -196,6 +196,25 @@ function FindingRow(props: { f: Finding & { context_before?: string; context_aft
   );
 }
 
+/** The files an alert's findings name (a file alert, or a file inside a
+ * message's alert): each can be traced and contained by itself. */
+function alertFiles(a: Alert): { id: string; name: string }[] {
+  const out: { id: string; name: string }[] = [];
+  for (const f of a.findings as (Finding & { file?: { id: string; name: string }; file_id?: string })[]) {
+    if (f.file?.id && !out.some((x) => x.id === f.file!.id)) out.push({ id: f.file.id, name: f.file.name });
+    // a warning about a file spreading fast names it by id only
+    else if (typeof f.file_id === 'string' && !out.some((x) => x.id === f.file_id)) out.push({ id: f.file_id, name: '' });
+  }
+  return out;
+}
+
+/** The messages an early-warning alert names as its evidence
+ * (warning.bulk_personal). */
+function evidenceIds(a: Alert): number[] {
+  const ids = (a.findings[0] as Finding & { evidence_message_ids?: number[] } | undefined)?.evidence_message_ids;
+  return Array.isArray(ids) ? ids.slice(0, 50) : [];
+}
+
 function AlertDetail(props: { client: Client; alert: Alert; onChange: (a: Alert) => void }) {
   const c = props.client;
   const a = props.alert;
@@ -244,6 +263,14 @@ function AlertDetail(props: { client: Client; alert: Alert; onChange: (a: Alert)
         {a.forward && <><dt>{t('al.forward')}</dt><dd data-testid="alert-forward">
           {a.forward.depth === 0 ? t('al.forward_origin') : t('al.forward_hop', { n: a.forward.depth, id: a.forward.root_message_id, name: c.nameOf(a.forward.root_sender_id) })}
           {' '}<a href={`#/console/spread/${a.message_id}/${a.id}`} data-testid="alert-spread">{t('sp.open')}</a>
+        </dd></>}
+        {alertFiles(a).length > 0 && <><dt>{t('al.files')}</dt><dd data-testid="alert-files">
+          {alertFiles(a).map((f) => (
+            <span key={f.id} class="al-file">{f.name || t('al.file_unnamed')}{' '}<a href={`#/console/spread-file/${f.id}/${a.id}`} data-testid="alert-file-spread">{t('sp.open_file')}</a></span>
+          ))}
+        </dd></>}
+        {evidenceIds(a).length > 0 && <><dt>{t('al.evidence_messages')}</dt><dd data-testid="alert-evidence-messages">
+          {evidenceIds(a).map((id) => <a key={id} class="al-ev" href={`#/console/spread/${id}/${a.id}`}>{t('al.msg_id', { id })}</a>)}
         </dd></>}
         {a.contained && <><dt>{t('al.contained')}</dt><dd data-testid="alert-contained">{t(`sp.state.${a.contained}`)}</dd></>}
         {a.kind !== 'report' && <><dt>{t('al.justification')}</dt><dd data-testid="alert-justification">{a.justification ?? '—'}</dd></>}

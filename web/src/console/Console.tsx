@@ -19,6 +19,9 @@ export function Console(props: { client: Client; route: string[] }) {
   // #/console/spread/<message id>[/<alert id>]: opened from an alert, so it
   // sits under the alerts tab
   const spreadOf = props.route[1] === 'spread' ? Number(props.route[2]) || 0 : 0;
+  // #/console/spread-file/<file id>[/<alert id>]: a file's spread, from a
+  // file alert or a file an alert names
+  const fileOf = props.route[1] === 'spread-file' && /^[a-z0-9]{1,64}$/.test(props.route[2] ?? '') ? props.route[2] : '';
   const tab = (tabs as readonly string[]).includes(props.route[1]) ? props.route[1] : 'alerts';
   return (
     <div class="console">
@@ -29,7 +32,8 @@ export function Console(props: { client: Client; route: string[] }) {
       <div class="console-body">
         {tab === 'dashboard' && <Dashboard client={c} />}
         {spreadOf > 0 && <Spread client={c} messageId={spreadOf} alertId={Number(props.route[3]) || undefined} />}
-        {tab === 'alerts' && !spreadOf && <Alerts client={c} route={props.route} />}
+        {fileOf && <Spread client={c} fileId={fileOf} alertId={Number(props.route[3]) || undefined} />}
+        {tab === 'alerts' && !spreadOf && !fileOf && <Alerts client={c} route={props.route} />}
         {tab === 'audit' && <Audit client={c} route={props.route} />}
         {tab === 'export' && <Export client={c} route={props.route} />}
         {tab === 'policy' && <Policy client={c} />}

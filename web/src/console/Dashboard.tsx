@@ -85,6 +85,10 @@ export function Dashboard(props: { client: Client }) {
   const over = topOverriders(all);
   const labels = days.map((d) => d.slice(5));
   const open = all.filter((a) => a.status === 'open').length;
+  // departments by alert count, "" (no department) last under its own name
+  const deps = Object.entries(stats.by_department ?? {}).sort((x, y) => y[1].count - x[1].count).slice(0, 12);
+  const depCats = [...new Set(deps.flatMap(([, v]) => Object.keys(v.by_category)))];
+  const groups = (stats.by_group ?? []).slice(0, 10);
   return (
     <div class="dashboard">
       <label class="db-period">{t('db.period')}
@@ -104,6 +108,10 @@ export function Dashboard(props: { client: Client }) {
           datasets={Object.entries(byAct.series).map(([k, v], i) => ({ label: verdictLabel(k), data: v, color: COLORS[k] ?? PALETTE[i % PALETTE.length] }))} />
         <BarChart testid="chart-rules" title={t('db.top_rules')} horizontal labels={rules.map((r) => policyRuleLabel(r[0]))}
           datasets={[{ label: t('db.top_rules'), data: rules.map((r) => r[1]), color: '#0b6bcb' }]} />
+        <BarChart testid="chart-department" title={t('db.by_department')} stacked horizontal labels={deps.map(([d]) => d || t('db.no_department'))}
+          datasets={depCats.map((k, i) => ({ label: categoryLabel(k), data: deps.map(([, v]) => v.by_category[k] ?? 0), color: COLORS[k] ?? PALETTE[i % PALETTE.length] }))} />
+        <BarChart testid="chart-group" title={t('db.by_group')} horizontal labels={groups.map((g) => (g.kind === 'group' && g.title ? g.title : t('db.direct_conv', { id: g.conversation_id })))}
+          datasets={[{ label: t('db.by_group'), data: groups.map((g) => g.count), color: '#1b7f5a' }]} />
         <BarChart testid="chart-overriders" title={t('db.top_overriders')} horizontal labels={over.map((r) => c.nameOf(r[0]))}
           datasets={[{ label: t('db.top_overriders'), data: over.map((r) => r[1]), color: '#8e4ec6' }]} />
       </div>

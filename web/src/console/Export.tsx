@@ -33,6 +33,8 @@ export function Export(props: { client: Client; route: string[] }) {
   const [from, setFrom] = useState(isoDay(Date.now() - 30 * DAY));
   const [to, setTo] = useState(isoDay(Date.now()));
   const [format, setFormat] = useState<'jsonl' | 'eml'>('jsonl');
+  // the files' bytes go with their messages unless the officer wants names only
+  const [files, setFiles] = useState(true);
   const [reason, setReason] = useState('');
   const [busy, setBusy] = useState<number | null>(null);
   const [done, setDone] = useState('');
@@ -48,7 +50,7 @@ export function Export(props: { client: Client; route: string[] }) {
     setErr('');
     const q: Record<string, string | number> = {
       [kind === 'conversation' ? 'conversation_id' : 'user_id']: target,
-      from: dayStart(from), to: dayStart(to) + DAY, format, reason: reason.trim(),
+      from: dayStart(from), to: dayStart(to) + DAY, format, reason: reason.trim(), files: files ? 'true' : 'false',
     };
     const parts: ArrayBuffer[] = [];
     let file = '';
@@ -126,6 +128,7 @@ export function Export(props: { client: Client; route: string[] }) {
           <label><input type="radio" name="ex-format" checked={format === 'jsonl'} onChange={() => setFormat('jsonl')} data-testid="export-format-jsonl" /> {t('ex.format.jsonl')}</label>
           <label><input type="radio" name="ex-format" checked={format === 'eml'} onChange={() => setFormat('eml')} data-testid="export-format-eml" /> {t('ex.format.eml')}</label>
         </fieldset>
+        <label class="inline"><input type="checkbox" checked={files} onChange={(e) => setFiles(e.currentTarget.checked)} data-testid="export-files" /> {t('ex.files')}</label>
         <label for="ex-reason">{t('ex.reason')}</label>
         <textarea id="ex-reason" rows={2} maxLength={300} value={reason} onInput={(e) => setReason(e.currentTarget.value)} data-testid="export-reason" />
         <div class="row">

@@ -2,13 +2,17 @@
 // tree of its copies from the original, each with its conversation, who
 // forwarded it, when, who received it and who read it, and the officer's
 // containment — every copy or one — with a reason (GET /officer/spread,
-// POST /officer/contain; docs/API.md, "Trace and contain").
+// POST /officer/contain; docs/API.md, "Trace and contain"). The same for a
+// file (#/console/spread-file/<file id>[/<alert id>]): every message that
+// delivers its bytes, forwarded or uploaded again by someone else (traced
+// by content hash), one tree per upload, contained in one action.
 import { useEffect, useState } from 'preact/hooks';
 import type { Client } from '../client';
 import { formatDateTime } from '../format';
+import { formatBytes } from '../uploads';
 import { t } from '../i18n';
 import { errMsg, useStore } from '../hooks';
-import type { ContainAction, OfficerContext, Spread as SpreadT, SpreadCopy } from '../types';
+import type { ContainAction, FileSpread, OfficerContext, Spread as SpreadT, SpreadCopy } from '../types';
 import { convName, rememberConversation } from './names';
 
 function names(c: Client, ids: number[]): string {
@@ -17,6 +21,8 @@ function names(c: Client, ids: number[]): string {
 
 interface NodeProps {
   client: Client;
+  /** in a file's spread: the file traced (a copy of another upload says so) */
+  fileId?: string;
   kids: Map<number, SpreadCopy[]>;
   busy: boolean;
   onRemove: (id: number) => void;
@@ -68,6 +74,7 @@ function CopyNode(props: NodeProps & { copy: SpreadCopy; branches: SpreadCopy[] 
           <strong class="sp-conv" data-testid="spread-conv">{convName(c, x.conversation.id)}</strong>
           {x.conversation.external && <span class="tag ext">{t('sp.ext')}</span>}
           <span class={`tag sp-state st-${x.state}`} data-testid="spread-state">{t(`sp.state.${x.state}`)}</span>
+          {props.fileId && x.depth === 0 && x.file_ids && !x.file_ids.includes(props.fileId) && <span class="tag" data-testid="spread-other-upload">{t('sp.other_upload')}</span>}
         </div>
         <div class="sp-meta muted">
           {x.depth === 0 ? t('sp.sent_by', { name: c.nameOf(x.sender_id) }) : t('sp.by', { name: c.nameOf(x.sender_id) })}
@@ -99,10 +106,10 @@ function CopyNode(props: NodeProps & { copy: SpreadCopy; branches: SpreadCopy[] 
   );
 }
 
-export function Spread(props: { client: Client; messageId: number; alertId?: number }) {
+export function Spread(props: { client: Client; messageId?: number; fileId?: string; alertId?: number }) {
   const c = props.client;
   useStore(c.directory);
-  const [sp, setSp] = useState<SpreadT | null>(null);
+  const [sp, setSp] = useState<(SpreadT | FileSpread) | null>(null);
   const [err, setErr] = useState('');
   const [reason, setReason] = useState('');
   const [busy, setBusy] = useState(false);
@@ -110,7 +117,7 @@ export function Spread(props: { client: Client; messageId: number; alertId?: num
 
   const load = async () => {
     try {
-      const s = await c.api.spread({ message_id: props.messageId });
+      const s = props.fileId ? await c.api.spreadFile(props.fileId) : await c.api.spread({ message_id: props.messageId });
       // the console names conversations it has seen (names.tsx)
       for (const x of s.copies) rememberConversation(x.conversation.id, x.conversation);
       setSp(s);
@@ -119,7 +126,7 @@ export function Spread(props: { client: Client; messageId: number; alertId?: num
       setErr(errMsg(e));
     }
   };
-  useEffect(() => void load(), [props.messageId]);
+  useEffect(() => void load(), [props.messageId, props.fileId]);
 
   const contain = async (action: ContainAction, scope: 'copy' | 'tree', id: number) => {
     setDone('');
@@ -127,10 +134,16 @@ export function Spread(props: { client: Client; messageId: number; alertId?: num
     if (action === 'remove' && scope === 'tree' && sp && !window.confirm(t('sp.confirm_remove', { n: sp.totals.conversations }))) return;
     setBusy(true);
     try {
-      const r = await c.api.contain(id, reason.trim(), scope, action);
-      setDone(r.changed_count ? t(`sp.done.${action}`, { n: r.changed_count }) : t('sp.done_none', { n: r.copies }));
+      const byFile = props.fileId && scope === 'tree';
+      const r = byFile ? await c.api.containFile(props.fileId!, reason.trim(), scope, action) : await c.api.contain(id, reason.trim(), scope, action);
+      setDone(r.changed_count ? t(`sp.done.${action}`, { n: r.changed_count }) + (r.blobs_removed ? ` ${t('sp.done_blobs')}` : '') : t('sp.done_none', { n: r.copies }));
       setErr('');
-      await load();
+      if (props.fileId && action === 'remove' && sp) {
+        // removed with its last message, the file itself is gone: mark the
+        // copies here rather than ask for a spread that no longer exists
+        const gone = new Set(r.changed.map((x) => x.message_id));
+        setSp({ ...sp, copies: sp.copies.map((x) => (gone.has(x.message_id) ? { ...x, state: 'removed' } : x)) } as FileSpread);
+      } else await load();
     } catch (e) {
       setErr(errMsg(e));
     } finally {
@@ -162,19 +175,22 @@ export function Spread(props: { client: Client; messageId: number; alertId?: num
       kids.set(x.parent_id, l);
     } else roots.push(x);
   }
+  const rootId = sp && 'root_message_id' in sp ? sp.root_message_id : 0;
   const anyHeld = sp?.copies.some((x) => x.state === 'quarantined');
   const anyLive = sp?.copies.some((x) => x.state === 'visible' || x.state === 'quarantined');
   return (
     <section class="spread" data-testid="spread" aria-label={t('sp.title')}>
       {props.alertId && <a class="back" href={`#/console/alerts/${props.alertId}`} data-testid="spread-back">← {t('sp.back_alert')}</a>}
-      <h2>{t('sp.title')}</h2>
+      <h2>{props.fileId ? t('sp.file_title') : t('sp.title')}</h2>
       {err && <p class="error" role="alert" data-testid="spread-error">{err}</p>}
       {!sp && !err && <p class="muted">{t('sp.loading')}</p>}
       {sp && (
         <>
           <p class="sp-summary">
-            <span>{t('sp.root', { id: sp.root_message_id, name: c.nameOf(sp.root_sender_id) })}</span>
-            <strong data-testid="spread-totals">{t('sp.totals', sp.totals)}</strong>
+            {'file' in sp
+              ? <span data-testid="spread-file">{t('sp.file', { name: sp.file.name, size: formatBytes(sp.file.size), name2: c.nameOf(sp.file.owner_id) })}</span>
+              : <span>{t('sp.root', { id: sp.root_message_id, name: c.nameOf(sp.root_sender_id) })}</span>}
+            <strong data-testid="spread-totals">{'file' in sp ? t('sp.file_totals', sp.totals) : t('sp.totals', sp.totals)}</strong>
           </p>
           {sp.truncated && <p class="error">{t('sp.truncated', { n: sp.copies.length })}</p>}
           {/* every copy at a glance, oldest first, coloured by state; a click shows its card */}
@@ -190,14 +206,14 @@ export function Spread(props: { client: Client; messageId: number; alertId?: num
             <label for="sp-reason">{t('sp.reason')}</label>
             <textarea id="sp-reason" rows={2} value={reason} onInput={(e) => setReason(e.currentTarget.value)} data-testid="spread-reason" />
             <div class="row">
-              {anyLive && <button type="button" class="danger" disabled={busy} onClick={() => contain('remove', 'tree', sp.root_message_id)} data-testid="spread-remove-all">{t('sp.remove_all')}</button>}
-              {sp.copies.some((x) => x.state === 'visible') && <button type="button" disabled={busy} onClick={() => contain('quarantine', 'tree', sp.root_message_id)} data-testid="spread-quarantine-all">{t('sp.quarantine_all')}</button>}
-              {anyHeld && <button type="button" disabled={busy} onClick={() => contain('restore', 'tree', sp.root_message_id)} data-testid="spread-restore-all">{t('sp.restore_all')}</button>}
+              {anyLive && <button type="button" class="danger" disabled={busy} onClick={() => contain('remove', 'tree', rootId)} data-testid="spread-remove-all">{t('sp.remove_all')}</button>}
+              {sp.copies.some((x) => x.state === 'visible') && <button type="button" disabled={busy} onClick={() => contain('quarantine', 'tree', rootId)} data-testid="spread-quarantine-all">{t('sp.quarantine_all')}</button>}
+              {anyHeld && <button type="button" disabled={busy} onClick={() => contain('restore', 'tree', rootId)} data-testid="spread-restore-all">{t('sp.restore_all')}</button>}
             </div>
             {done && <p class="ok" role="status" data-testid="spread-done">{done}</p>}
           </div>
           <div class="sp-tree" data-testid="spread-tree">
-            {roots.map((x) => <Chain key={x.message_id} client={c} from={x} kids={kids} busy={busy} onRemove={(id) => contain('remove', 'copy', id)} onContext={context} />)}
+            {roots.map((x) => <Chain key={x.message_id} client={c} fileId={props.fileId} from={x} kids={kids} busy={busy} onRemove={(id) => contain('remove', 'copy', id)} onContext={context} />)}
           </div>
         </>
       )}

@@ -5,6 +5,19 @@ import { t } from '../i18n';
 import { errMsg } from '../hooks';
 import type { Role, Session, User } from '../types';
 
+/** An account's work phone (contact cards show it masked to those without the right): edit, save, clear. */
+function PhoneCell(props: { u: User; onSave: (phone: string) => Promise<void> }) {
+  const [v, setV] = useState(props.u.phone ?? '');
+  useEffect(() => setV(props.u.phone ?? ''), [props.u.phone]);
+  const dirty = v.trim() !== (props.u.phone ?? '');
+  return (
+    <form class="phone-cell" onSubmit={(e) => { e.preventDefault(); void props.onSave(v.trim()); }}>
+      <input type="tel" inputMode="tel" value={v} maxLength={32} placeholder={t('us.phone_none')} aria-label={t('us.phone_of', { login: props.u.login })} onInput={(e) => setV(e.currentTarget.value)} data-testid="user-phone" />
+      {dirty && <button type="submit" class="link" data-testid="user-phone-save">{t('us.phone_save')}</button>}
+    </form>
+  );
+}
+
 export function Users(props: { client: Client }) {
   const c = props.client;
   const [users, setUsers] = useState<User[]>([]);
@@ -46,17 +59,27 @@ export function Users(props: { client: Client }) {
       </form>
       {msg && <p class={msg.ok ? 'ok' : 'error'} role="status" data-testid="users-msg">{msg.text}</p>}
       <table class="grid" data-testid="users-table">
-        <thead><tr><th>{t('us.login')}</th><th>{t('us.display_name')}</th><th>{t('us.role')}</th><th>{t('us.external')}</th><th>{t('us.totp')}</th><th>{t('us.status')}</th><th>{t('us.created')}</th><th>{t('us.actions')}</th></tr></thead>
+        <thead><tr><th>{t('us.login')}</th><th>{t('us.display_name')}</th><th>{t('us.department')}</th><th>{t('us.role')}</th><th>{t('us.phone')}</th><th>{t('us.external')}</th><th>{t('us.totp')}</th><th>{t('us.status')}</th><th>{t('us.created')}</th><th>{t('us.actions')}</th></tr></thead>
         <tbody>
           {users.map((u) => (
             <tr key={u.id} class={u.disabled ? 'disabled' : ''} data-testid="user-row" data-login={u.login}>
               <td>{u.login}</td>
               <td>{u.display_name}</td>
               <td>
+                {/* saved when the field is left or Enter is pressed; empty clears it */}
+                <input class="dept" aria-label={`${t('us.department')} ${u.login}`} defaultValue={u.department ?? ''} maxLength={64} placeholder={t('us.department_none')} data-testid="user-dept"
+                  onKeyDown={(e) => { if (e.key === 'Enter') e.currentTarget.blur(); }}
+                  onBlur={(e) => {
+                    const v = e.currentTarget.value.trim();
+                    if (v !== (u.department ?? '')) void wrap(async () => { await c.api.patchUser(u.id, { department: v || null }); return t('us.department_saved', { login: u.login }); });
+                  }} />
+              </td>
+              <td>
                 <select aria-label={`${t('us.role')} ${u.login}`} value={u.role} disabled={u.id === c.me} onChange={(e) => wrap(async () => void (await c.api.patchUser(u.id, { role: e.currentTarget.value })))}>
                   {(['member', 'officer', 'admin'] as Role[]).map((r) => <option key={r} value={r}>{t(`urole.${r}`)}</option>)}
                 </select>
               </td>
+              <td><PhoneCell u={u} onSave={(phone) => wrap(async () => { await c.api.patchUser(u.id, { phone }); return t('us.phone_saved', { login: u.login }); })} /></td>
               <td>{u.external ? t('common.yes') : t('common.no')}</td>
               <td>{u.totp_enabled ? t('common.yes') : t('common.no')}</td>
               <td>{u.disabled ? t('us.disabled') : t('us.enabled')}</td>

@@ -1,0 +1,1046 @@
+/*
+ * srv_bus_redis.c — the bus between nodes over Redis (srv_bus_redis.h).
+ *
+ * One channel, <prefix>:<db>:bus, carries everything every node must hear:
+ * events, control messages and heartbeats. One channel rather than one per
+ * user or conversation: a group message would otherwise be a PUBLISH per
+ * member, and each socket's open and close a SUBSCRIBE round trip; each
+ * node already filters by the users whose sockets it holds (the in-process
+ * bus it wraps does exactly that), and with the tens of nodes an
+ * organisation runs the fan-out costs Redis one write per node per event
+ * (Mattermost sends every WebSocket event to every node the same way).
+ *
+ * A message on the channel is a header line of space-separated words, a
+ * line feed, and for an event its wire frame, for a control message its
+ * JSON body:
+ *   E ORIGIN SEQ MS TYPE AUDIENCE CONV MSG SENDER CONTAINED N U1 .. UN
+ *   {"type":"message.new",...}
+ *   C ORIGIN SEQ MS KIND
+ *   {...}
+ *   H ORIGIN LAST_SEQ MS
+ * ORIGIN names a process (node name, pid and a random suffix per start), so
+ * a restarted node starts a new sequence rather than going back in one.
+ * Plain words rather than a JSON header: parsing one with jansson cost half
+ * of both nodes' CPU per event in bench/bus (callgrind), the header is
+ * numbers only, and the frame after it is sent on as it is.
+ *
+ * Redis connections: the publisher's (PUBLISH pipelined, heartbeat, lease),
+ * the subscriber's, and a command connection under a mutex for the rate
+ * counters and readiness. hiredis' synchronous API on threads of our own:
+ * the libev adapter would put Redis on the loop that serves every socket,
+ * where a slow Redis must never be; these threads only queue and wait.
+ */
+#include "srv_bus_redis.h"
+
+#include <errno.h>
+#include <hiredis/hiredis.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ORIGINS_MAX   64   /* other processes remembered (oldest forgotten first) */
+#define PUB_BATCH     256  /* PUBLISHes pipelined per round trip */
+#define RETRY_MS      500  /* between connection attempts */
+#define CMD_RETRY_MS  1000 /* the command connection, after a failure */
+#define IO_TIMEOUT_MS 1000 /* connect and every command */
+#define HEADER_MAX    (1 << 20)
+
+/* Extends the lease if it is still ours: compare and expire in one step. */
+static const char LUA_RENEW[] =
+    "if redis.call('get',KEYS[1])==ARGV[1] then return redis.call('pexpire',KEYS[1],ARGV[2]) "
+    "else return 0 end";
+/* Lets the lease go at shutdown, if it is ours. */
+static const char LUA_RELEASE[] =
+    "if redis.call('get',KEYS[1])==ARGV[1] then return redis.call('del',KEYS[1]) else return 0 end";
+/* A hit in a fixed window: the window starts at the first hit. */
+static const char LUA_HIT[] =
+    "local n=redis.call('incr',KEYS[1]) if n==1 then redis.call('pexpire',KEYS[1],ARGV[1]) end "
+    "return n";
+/* A token bucket: tokens and time of the last refill in a hash; returns 0
+ * when a token was taken, else the milliseconds until one is there. */
+static const char LUA_TAKE[] =
+    "local rate=tonumber(ARGV[1]) local burst=tonumber(ARGV[2]) local now=tonumber(ARGV[3]) "
+    "local v=redis.call('hmget',KEYS[1],'t','ts') local t=tonumber(v[1]) or burst "
+    "local ts=tonumber(v[2]) or now if now>ts then t=math.min(burst,t+(now-ts)*rate/1000) end "
+    "local wait=0 if t>=1 then t=t-1 else wait=math.ceil((1-t)*1000/rate) end "
+    "redis.call('hset',KEYS[1],'t',tostring(t),'ts',tostring(math.max(now,ts))) "
+    "redis.call('pexpire',KEYS[1],math.ceil(burst*1000/rate)+1000) return wait";
+
+typedef struct qitem {
+    struct qitem *next;
+    uint64_t q;
+    size_t len;
+    char data[];
+} qitem;
+
+typedef struct origin {
+    char id[80];
+    uint64_t last;
+    int64_t seen; /* ms (monotonic) */
+} origin;
+
+typedef struct redis_chat {
+    chat_bus base; /* first */
+    srv_bus_redis *owner;
+} redis_chat;
+
+struct srv_bus_redis {
+    redis_chat chat;
+    chat_bus *local; /* this node's subscribers */
+    srv_bus_hooks hooks;
+    char *host, *password;
+    int port, db;
+    char inst[80]; /* this process on the bus: node name and a random suffix */
+    char channel[128], lease_key[128], rl_prefix[128];
+    int lease_ms, hb_ms;
+    size_t max_queue;
+    atomic_bool stop;
+    /* the publisher's queue, in sequence order */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    qitem *head, **tail;
+    size_t n_queued;
+    uint64_t seq;    /* last number given */
+    uint64_t sent_q; /* every number up to this was published or dropped */
+    pthread_t pub_th, sub_th;
+    bool pub_started, sub_started;
+    /* the subscriber thread's own */
+    origin origins[ORIGINS_MAX];
+    int64_t subscribed_at;
+    /* the command connection */
+    pthread_mutex_t cmd_mu;
+    redisContext *cmd;
+    int64_t cmd_retry_at;
+    /* state and stats read by any thread */
+    atomic_bool pub_up, sub_up;
+    atomic_llong last_rx_ms, leader_until;
+    atomic_ullong published, dropped, received, gaps, reconnects;
+    atomic_llong lag_us, lag_max_us;
+    srv_rate_shared rate;
+};
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(srv_bus_redis *b, int ms)
+{
+    /* In short steps, so stopping is prompt. */
+    for (int i = 0; i < ms && !atomic_load(&b->stop); i += 50)
+        usleep(50000);
+}
+
+/* ---- connections --------------------------------------------------------------- */
+
+/* "redis://[:password@]host[:port][/db]". Returns 0 or -1. */
+static int parse_url(srv_bus_redis *b, const char *url)
+{
+    const char *p = url, *at, *slash, *colon, *hend;
+    int rc = -1;
+
+    if (strncmp(p, "redis://", 8))
+        goto out;
+    p += 8;
+    slash = strchr(p, '/');
+    at = memchr(p, '@', slash ? (size_t)(slash - p) : strlen(p));
+    if (at) {
+        const char *pw = memchr(p, ':', (size_t)(at - p));
+
+        pw = pw ? pw + 1 : p;
+        b->password = strndup(pw, (size_t)(at - pw));
+        if (!b->password)
+            goto out;
+        p = at + 1;
+    }
+    hend = slash ? slash : p + strlen(p);
+    colon = memchr(p, ':', (size_t)(hend - p));
+    b->port = 6379;
+    if (colon) {
+        char *end;
+        long port = strtol(colon + 1, &end, 10);
+
+        if (end != hend || port < 1 || port > 65535)
+            goto out;
+        b->port = (int)port;
+    } else
+        colon = hend;
+    if (colon == p)
+        goto out;
+    b->host = strndup(p, (size_t)(colon - p));
+    if (!b->host)
+        goto out;
+    if (slash && slash[1]) {
+        char *end;
+        long db = strtol(slash + 1, &end, 10);
+
+        if (*end || db < 0 || db > 1000)
+            goto out;
+        b->db = (int)db;
+    }
+    rc = 0;
+out:
+    return rc;
+}
+
+static bool reply_ok(redisReply *r)
+{
+    return r && r->type != REDIS_REPLY_ERROR;
+}
+
+/* A connection with bounded connect and command times, authenticated and on
+ * the configured database; NULL when Redis does not answer. */
+static redisContext *rconnect(srv_bus_redis *b)
+{
+    struct timeval tv = {IO_TIMEOUT_MS / 1000, (IO_TIMEOUT_MS % 1000) * 1000};
+    redisContext *c = redisConnectWithTimeout(b->host, b->port, tv);
+    redisReply *r = NULL;
+
+    if (!c || c->err)
+        goto fail;
+    if (redisSetTimeout(c, tv) || redisEnableKeepAlive(c))
+        goto fail;
+    if (b->password) {
+        r = redisCommand(c, "AUTH %s", b->password);
+        if (!reply_ok(r))
+            goto fail;
+        freeReplyObject(r);
+        r = NULL;
+    }
+    if (b->db) {
+        r = redisCommand(c, "SELECT %d", b->db);
+        if (!reply_ok(r))
+            goto fail;
+        freeReplyObject(r);
+        r = NULL;
+    }
+    return c;
+fail:
+    if (r)
+        freeReplyObject(r);
+    if (c)
+        redisFree(c);
+    return NULL;
+}
+
+/* A command on the shared command connection (any thread). The reply (the
+ * caller frees it), or NULL: Redis unreachable or an error reply; the
+ * connection is then retried after CMD_RETRY_MS, not on every call, so a
+ * Redis that is down costs callers nothing. */
+static redisReply *command(srv_bus_redis *b, const char *fmt, ...)
+{
+    redisReply *r = NULL;
+    int64_t now = mono_ms();
+    va_list ap;
+
+    pthread_mutex_lock(&b->cmd_mu);
+    if (!b->cmd && now >= b->cmd_retry_at) {
+        b->cmd = rconnect(b);
+        if (!b->cmd)
+            b->cmd_retry_at = now + CMD_RETRY_MS;
+    }
+    if (!b->cmd)
+        goto out;
+    va_start(ap, fmt);
+    r = redisvCommand(b->cmd, fmt, ap);
+    va_end(ap);
+    if (!r) { /* I/O error: the context is unusable */
+        redisFree(b->cmd);
+        b->cmd = NULL;
+        b->cmd_retry_at = now + CMD_RETRY_MS;
+    } else if (r->type == REDIS_REPLY_ERROR) {
+        freeReplyObject(r);
+        r = NULL;
+    }
+out:
+    pthread_mutex_unlock(&b->cmd_mu);
+    return r;
+}
+
+/* ---- the publisher ---------------------------------------------------------- */
+
+/* Queues data (taken) under the next number. The caller holds b->mu. The
+ * oldest waiting item makes room when the queue is full: receivers see the
+ * jump and resync. */
+static void enqueue_locked(srv_bus_redis *b, qitem *it)
+{
+    it->next = NULL;
+    *b->tail = it;
+    b->tail = &it->next;
+    b->n_queued++;
+    if (b->n_queued > b->max_queue) {
+        qitem *old = b->head;
+
+        b->head = old->next;
+        if (!b->head)
+            b->tail = &b->head;
+        b->n_queued--;
+        b->sent_q = old->q;
+        atomic_fetch_add(&b->dropped, 1);
+        free(old);
+    }
+    pthread_cond_signal(&b->cv);
+}
+
+/* A number given to something that could not be sent: the others notice
+ * it missing (the next message's number, or the heartbeat's). */
+static void lose_number(srv_bus_redis *b)
+{
+    pthread_mutex_lock(&b->mu);
+    b->seq++;
+    atomic_fetch_add(&b->dropped, 1);
+    if (!b->head)
+        b->sent_q = b->seq;
+    pthread_mutex_unlock(&b->mu);
+}
+
+/* Queues "K ORIGIN SEQ TS REST\nBODY" under the next number (rest: rest_len
+ * bytes, may be 0; body may be NULL). The allocation happens outside the
+ * lock; the number is taken inside it, so the queue is in number order. */
+static int publish_line(srv_bus_redis *b, char k, const char *rest, size_t rest_len,
+                        const char *body)
+{
+    size_t bl = body ? strlen(body) : 0;
+    size_t cap = sizeof b->inst + 64 + rest_len + bl;
+    qitem *it = malloc(sizeof *it + cap);
+    long long ts = (long long)wall_ms();
+    int n;
+
+    if (!it) {
+        lose_number(b);
+        return -1;
+    }
+    pthread_mutex_lock(&b->mu);
+    it->q = ++b->seq;
+    n = snprintf(it->data, cap, "%c %s %llu %lld %.*s\n", k, b->inst, (unsigned long long)it->q, ts,
+                 (int)rest_len, rest ? rest : "");
+    if (bl)
+        memcpy(it->data + n, body, bl);
+    it->len = (size_t)n + bl;
+    it->data[it->len] = 0;
+    enqueue_locked(b, it);
+    pthread_mutex_unlock(&b->mu);
+    return 0;
+}
+
+/* Publishes a batch pipelined; false when the connection failed. */
+static bool publish_batch(srv_bus_redis *b, redisContext *c, qitem *batch)
+{
+    size_t n = 0;
+    bool ok = true;
+
+    for (qitem *it = batch; it; it = it->next, n++)
+        if (redisAppendCommand(c, "PUBLISH %s %b", b->channel, it->data, it->len) != REDIS_OK) {
+            ok = false;
+            break;
+        }
+    for (size_t i = 0; ok && i < n; i++) {
+        void *r = NULL;
+
+        if (redisGetReply(c, &r) != REDIS_OK)
+            ok = false;
+        else
+            atomic_fetch_add(&b->published, 1);
+        if (r)
+            freeReplyObject(r);
+    }
+    return ok;
+}
+
+/* The leader lease: renew it if ours, else try to take it. Only the
+ * publisher thread calls this. */
+static void lease(srv_bus_redis *b, redisContext *c)
+{
+    int64_t t0 = mono_ms();
+    redisReply *r =
+        redisCommand(c, "EVAL %s 1 %s %s %d", LUA_RENEW, b->lease_key, b->inst, b->lease_ms);
+    bool ours = r && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+
+    if (r)
+        freeReplyObject(r);
+    if (!ours && c->err == 0) {
+        r = redisCommand(c, "SET %s %s NX PX %d", b->lease_key, b->inst, b->lease_ms);
+        ours = r && r->type == REDIS_REPLY_STATUS && !strcmp(r->str, "OK");
+        if (r)
+            freeReplyObject(r);
+    }
+    /* Believed until a heartbeat before Redis lets it expire: the renewal
+     * was sent after t0, so Redis' expiry is later than t0 + lease_ms. */
+    atomic_store(&b->leader_until, ours ? t0 + b->lease_ms - b->hb_ms : 0);
+}
+
+static void heartbeat(srv_bus_redis *b, redisContext *c, uint64_t q)
+{
+    char msg[256];
+    int len = snprintf(msg, sizeof msg, "H %s %llu %lld \n", b->inst, (unsigned long long)q,
+                       (long long)wall_ms());
+    redisReply *r = redisCommand(c, "PUBLISH %s %b", b->channel, msg, (size_t)len);
+
+    if (r)
+        freeReplyObject(r);
+}
+
+static void *pub_main(void *arg)
+{
+    srv_bus_redis *b = arg;
+    redisContext *c = NULL;
+    int64_t next_hb = 0, retry_at = 0;
+
+    pthread_mutex_lock(&b->mu);
+    while (!atomic_load(&b->stop)) {
+        int64_t now = mono_ms();
+        qitem *batch = NULL, **bt = &batch;
+        uint64_t last_q = 0;
+
+        if (!c && now >= retry_at) {
+            pthread_mutex_unlock(&b->mu);
+            c = rconnect(b);
+            pthread_mutex_lock(&b->mu);
+            if (!c) {
+                retry_at = now + RETRY_MS;
+                atomic_store(&b->leader_until, 0);
+            } else
+                atomic_fetch_add(&b->reconnects, 1);
+            atomic_store(&b->pub_up, c != NULL);
+        }
+        for (int i = 0; c && b->head && i < PUB_BATCH; i++) {
+            qitem *it = b->head;
+
+            b->head = it->next;
+            b->n_queued--;
+            *bt = it;
+            bt = &it->next;
+            last_q = it->q;
+        }
+        *bt = NULL;
+        if (!b->head)
+            b->tail = &b->head;
+        pthread_mutex_unlock(&b->mu);
+        if (batch && !publish_batch(b, c, batch)) {
+            size_t n = 0;
+
+            for (qitem *it = batch; it; it = it->next)
+                n++;
+            atomic_fetch_add(&b->dropped, n);
+            redisFree(c);
+            c = NULL;
+            atomic_store(&b->pub_up, false);
+            atomic_store(&b->leader_until, 0);
+        }
+        while (batch) {
+            qitem *nx = batch->next;
+
+            free(batch);
+            batch = nx;
+        }
+        pthread_mutex_lock(&b->mu);
+        if (last_q)
+            b->sent_q = last_q;
+        if (c && now >= next_hb) {
+            uint64_t q = b->sent_q;
+
+            pthread_mutex_unlock(&b->mu);
+            heartbeat(b, c, q);
+            lease(b, c);
+            if (c->err) {
+                redisFree(c);
+                c = NULL;
+                atomic_store(&b->pub_up, false);
+                atomic_store(&b->leader_until, 0);
+            }
+            pthread_mutex_lock(&b->mu);
+            next_hb = now + b->hb_ms;
+        }
+        if (!atomic_load(&b->stop) && (!b->head || !c)) {
+            int64_t until = c ? next_hb : retry_at;
+            int64_t wait = until - mono_ms();
+            struct timespec ts;
+
+            if (wait < 1)
+                wait = 1;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += wait / 1000;
+            ts.tv_nsec += (wait % 1000) * 1000000;
+            if (ts.tv_nsec >= 1000000000) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&b->cv, &b->mu, &ts);
+        }
+    }
+    pthread_mutex_unlock(&b->mu);
+    if (c) { /* the next leader need not wait for the lease to expire */
+        redisReply *r = redisCommand(c, "EVAL %s 1 %s %s", LUA_RELEASE, b->lease_key, b->inst);
+
+        if (r)
+            freeReplyObject(r);
+        redisFree(c);
+    }
+    atomic_store(&b->leader_until, 0);
+    return NULL;
+}
+
+/* ---- the subscriber ------------------------------------------------------------ */
+
+static void gap(srv_bus_redis *b, bool count)
+{
+    if (count)
+        atomic_fetch_add(&b->gaps, 1);
+    if (b->hooks.gap)
+        b->hooks.gap(b->hooks.arg);
+}
+
+/* The entry of another process, created (the oldest forgotten) when new. */
+static origin *origin_of(srv_bus_redis *b, const char *id, bool *is_new)
+{
+    origin *oldest = &b->origins[0];
+
+    *is_new = false;
+    for (int i = 0; i < ORIGINS_MAX; i++) {
+        if (b->origins[i].id[0] && !strcmp(b->origins[i].id, id))
+            return &b->origins[i];
+        if (!b->origins[i].id[0] || b->origins[i].seen < oldest->seen)
+            oldest = &b->origins[i];
+        if (!b->origins[i].id[0])
+            break;
+    }
+    memset(oldest, 0, sizeof *oldest);
+    snprintf(oldest->id, sizeof oldest->id, "%s", id);
+    *is_new = true;
+    return oldest;
+}
+
+/* Whether the message numbered q of this origin is new; notices gaps. A
+ * heartbeat carries the last number sent and is never delivered. */
+static bool in_order(srv_bus_redis *b, const char *id, uint64_t q, bool hb, int64_t now)
+{
+    bool is_new, fresh;
+    origin *o = origin_of(b, id, &is_new);
+
+    o->seen = now;
+    if (is_new) {
+        /* An origin first heard of: once this node has listened for a few
+         * heartbeats it knows every live origin, so a newcomer's first
+         * message should be its first (a heartbeat: nothing sent yet). */
+        if (now - b->subscribed_at > 3 * b->hb_ms && q > (hb ? 0 : 1))
+            gap(b, true);
+        o->last = q;
+        return !hb;
+    }
+    if (hb) {
+        if (q > o->last) {
+            gap(b, true);
+            o->last = q;
+        }
+        return false;
+    }
+    fresh = q > o->last;
+    if (q > o->last + 1)
+        gap(b, true);
+    if (fresh)
+        o->last = q;
+    return fresh;
+}
+
+/* The next space-separated integer of [*p, end); false when there is none. */
+static bool next_int(const char **p, const char *end, long long *out)
+{
+    const char *s = *p;
+    bool neg = false;
+    long long v = 0;
+    int digits = 0;
+
+    while (s < end && *s == ' ')
+        s++;
+    if (s < end && *s == '-') {
+        neg = true;
+        s++;
+    }
+    for (; s < end && *s >= '0' && *s <= '9' && digits < 19; s++, digits++)
+        v = v * 10 + (*s - '0');
+    if (!digits || (s < end && *s != ' '))
+        return false;
+    *out = neg ? -v : v;
+    *p = s;
+    return true;
+}
+
+/* The next space-separated word of [*p, end) into out (NUL-terminated); false
+ * when there is none or it does not fit. */
+static bool next_word(const char **p, const char *end, char *out, size_t cap)
+{
+    const char *s = *p, *w;
+
+    while (s < end && *s == ' ')
+        s++;
+    for (w = s; s < end && *s != ' '; s++)
+        ;
+    if (s == w || (size_t)(s - w) >= cap)
+        return false;
+    memcpy(out, w, (size_t)(s - w));
+    out[s - w] = 0;
+    *p = s;
+    return true;
+}
+
+/* An event of another node: "t a c m s x n u1 .. un" after the common part. */
+static void on_event(srv_bus_redis *b, const char *p, const char *end, const char *wire)
+{
+    long long t, a, c, m, s, x, n;
+    int64_t small[64], *users = small;
+    chat_event ev;
+
+    if (!next_int(&p, end, &t) || !next_int(&p, end, &a) || !next_int(&p, end, &c) ||
+        !next_int(&p, end, &m) || !next_int(&p, end, &s) || !next_int(&p, end, &x) ||
+        !next_int(&p, end, &n) || n < 0 || n > (end - p + 1) / 2)
+        goto lost;
+    if (n > 64 && !(users = malloc((size_t)n * sizeof *users)))
+        goto lost;
+    for (long long i = 0; i < n; i++) {
+        long long u;
+
+        if (!next_int(&p, end, &u))
+            goto lost;
+        users[i] = u;
+    }
+    ev = (chat_event){.type = (chat_event_type)t,
+                      .audience = (chat_audience)a,
+                      .conv_id = c,
+                      .msg_id = m,
+                      .sender_id = s,
+                      .contained = (int)x,
+                      .users = users,
+                      .n_users = (size_t)n,
+                      .wire = wire};
+    atomic_fetch_add(&b->received, 1);
+    chat_publish(b->local, &ev);
+    goto out;
+lost:
+    gap(b, true); /* unreadable or out of memory: as good as lost */
+out:
+    if (users != small)
+        free(users);
+}
+
+/* "K ORIGIN SEQ TS REST\nBODY": K is E (event), C (control) or H
+ * (heartbeat: SEQ is the last number sent). */
+static void on_message(srv_bus_redis *b, const char *data, size_t len)
+{
+    const char *nl = memchr(data, '\n', len < HEADER_MAX ? len : HEADER_MAX), *p = data + 1;
+    char who[sizeof b->inst], kind[64];
+    long long q, ts;
+    int64_t now = mono_ms();
+
+    if (!nl || len < 2 || data[1] != ' ' || !next_word(&p, nl, who, sizeof who) ||
+        !next_int(&p, nl, &q) || q < 0 || !next_int(&p, nl, &ts))
+        return; /* not ours */
+    atomic_store(&b->last_rx_ms, now);
+    if (!strcmp(who, b->inst))
+        return; /* this node's own: delivered at publish */
+    if (ts > 0) {
+        long long lag = (wall_ms() - ts) * 1000;
+
+        if (lag < 0)
+            lag = 0;
+        atomic_store(&b->lag_us, lag);
+        if (lag > atomic_load(&b->lag_max_us))
+            atomic_store(&b->lag_max_us, lag);
+    }
+    if (!in_order(b, who, (uint64_t)q, data[0] == 'H', now))
+        return;
+    if (data[0] == 'E')
+        on_event(b, p, nl, nl + 1);
+    else if (data[0] == 'C' && b->hooks.control && next_word(&p, nl, kind, sizeof kind)) {
+        json_t *body =
+            nl + 1 < data + len ? json_loadb(nl + 1, len - (size_t)(nl + 1 - data), 0, NULL) : NULL;
+
+        b->hooks.control(b->hooks.arg, kind, body);
+        json_decref(body);
+    }
+}
+
+static redisContext *subscribe(srv_bus_redis *b)
+{
+    redisContext *c = rconnect(b);
+    redisReply *r;
+
+    if (!c)
+        return NULL;
+    r = redisCommand(c, "SUBSCRIBE %s", b->channel);
+    if (!reply_ok(r)) {
+        if (r)
+            freeReplyObject(r);
+        redisFree(c);
+        return NULL;
+    }
+    freeReplyObject(r);
+    return c;
+}
+
+static void *sub_main(void *arg)
+{
+    srv_bus_redis *b = arg;
+    redisContext *c = NULL;
+    bool had = false;
+
+    while (!atomic_load(&b->stop)) {
+        redisReply *r = NULL;
+        int64_t now = mono_ms();
+
+        if (!c) {
+            c = subscribe(b);
+            if (!c) {
+                sleep_ms(b, RETRY_MS);
+                continue;
+            }
+            b->subscribed_at = now;
+            atomic_store(&b->last_rx_ms, now);
+            /* Whatever was published while this node was not listening is
+             * lost to it, and sockets may have attached meanwhile (the
+             * first time too, when Redis came up after the server). */
+            gap(b, had);
+            had = true;
+            atomic_store(&b->sub_up, true);
+        }
+        if (redisGetReplyFromReader(c, (void **)&r) != REDIS_OK)
+            goto drop;
+        if (!r) {
+            struct pollfd p = {.fd = c->fd, .events = POLLIN};
+            int pr = poll(&p, 1, 200);
+
+            if (pr < 0 && errno != EINTR)
+                goto drop;
+            if (pr > 0 && redisBufferRead(c) != REDIS_OK)
+                goto drop;
+            /* Every node (this one too) sends a heartbeat each hb_ms:
+             * silence means the connection died without telling. */
+            if (mono_ms() - atomic_load(&b->last_rx_ms) > 3 * b->hb_ms)
+                goto drop;
+            continue;
+        }
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 && r->element[0]->str &&
+            !strcmp(r->element[0]->str, "message") && r->element[2]->type == REDIS_REPLY_STRING)
+            on_message(b, r->element[2]->str, r->element[2]->len);
+        freeReplyObject(r);
+        continue;
+    drop:
+        redisFree(c);
+        c = NULL;
+        atomic_store(&b->sub_up, false);
+    }
+    if (c)
+        redisFree(c);
+    return NULL;
+}
+
+/* ---- the chat bus --------------------------------------------------------------- */
+
+static void r_publish(chat_bus *bb, const chat_event *ev)
+{
+    srv_bus_redis *b = ((redis_chat *)bb)->owner;
+    char *wire = ev->wire ? NULL : b->hooks.wire ? b->hooks.wire(b->hooks.arg, ev) : NULL;
+    chat_event mine = *ev;
+    char small[1024], *rest = small;
+    size_t cap = 8 * 24 + ev->n_users * 21, at;
+
+    if (wire)
+        mine.wire = wire;
+    chat_publish(b->local, &mine); /* this node's sockets first: no round trip */
+    if (!mine.wire || (cap > sizeof small && !(rest = malloc(cap)))) {
+        lose_number(b);
+        goto out;
+    }
+    at = (size_t)snprintf(rest, cap, "%d %d %lld %lld %lld %d %zu", (int)ev->type,
+                          (int)ev->audience, (long long)ev->conv_id, (long long)ev->msg_id,
+                          (long long)ev->sender_id, ev->contained, ev->n_users);
+    for (size_t i = 0; i < ev->n_users; i++)
+        at += (size_t)snprintf(rest + at, cap - at, " %lld", (long long)ev->users[i]);
+    publish_line(b, 'E', rest, at, mine.wire);
+out:
+    if (rest != small)
+        free(rest);
+    free(wire);
+}
+
+static int r_subscribe(chat_bus *bb, chat_sub *s, chat_topic t, int64_t id)
+{
+    return chat_subscribe(((redis_chat *)bb)->owner->local, s, t, id);
+}
+
+static void r_unsubscribe(chat_bus *bb, chat_sub *s, chat_topic t, int64_t id)
+{
+    chat_unsubscribe(((redis_chat *)bb)->owner->local, s, t, id);
+}
+
+static void r_destroy(chat_bus *bb)
+{
+    (void)bb; /* owned by srv_bus_redis */
+}
+
+static const chat_bus_ops redis_ops = {
+    .version = 1,
+    .name = "redis",
+    .publish = r_publish,
+    .subscribe = r_subscribe,
+    .unsubscribe = r_unsubscribe,
+    .destroy = r_destroy,
+};
+
+chat_bus *srv_bus_redis_chat(srv_bus_redis *b)
+{
+    return &b->chat.base;
+}
+
+int srv_bus_redis_control(srv_bus_redis *b, const char *kind, json_t *body)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    int rc = -1;
+
+    /* A kind is one word (it travels in the header line). */
+    if (!kind || !*kind || strlen(kind) >= 64 || strpbrk(kind, " \n") || (body && !text)) {
+        lose_number(b);
+        goto out;
+    }
+    rc = publish_line(b, 'C', kind, strlen(kind), text);
+out:
+    free(text);
+    json_decref(body);
+    return rc;
+}
+
+/* ---- shared counters (srv_rate.h) ---------------------------------------------- */
+
+static long rl_hit(void *arg, const char *key, int64_t window_ms)
+{
+    srv_bus_redis *b = arg;
+    redisReply *r =
+        command(b, "EVAL %s 1 %s%s %lld", LUA_HIT, b->rl_prefix, key, (long long)window_ms);
+    long n = r && r->type == REDIS_REPLY_INTEGER ? (long)r->integer : -1;
+
+    if (r)
+        freeReplyObject(r);
+    return n;
+}
+
+static int rl_lock(void *arg, const char *key, int64_t ttl_ms)
+{
+    srv_bus_redis *b = arg;
+    redisReply *r = command(b, "SET %s%s 1 PX %lld", b->rl_prefix, key, (long long)ttl_ms);
+    int rc = r ? 0 : -1;
+
+    if (r)
+        freeReplyObject(r);
+    return rc;
+}
+
+static int64_t rl_ttl(void *arg, const char *key)
+{
+    srv_bus_redis *b = arg;
+    redisReply *r = command(b, "PTTL %s%s", b->rl_prefix, key);
+    int64_t ms = r && r->type == REDIS_REPLY_INTEGER ? (r->integer > 0 ? r->integer : 0) : -1;
+
+    if (r)
+        freeReplyObject(r);
+    return ms;
+}
+
+static int rl_clear(void *arg, const char *key)
+{
+    srv_bus_redis *b = arg;
+    redisReply *r = command(b, "DEL %s%s", b->rl_prefix, key);
+    int rc = r ? 0 : -1;
+
+    if (r)
+        freeReplyObject(r);
+    return rc;
+}
+
+static int64_t rl_take(void *arg, const char *key, double rate, double burst, int64_t now_ms)
+{
+    srv_bus_redis *b = arg;
+    char rs[32], bs[32];
+    redisReply *r;
+    int64_t ms;
+
+    snprintf(rs, sizeof rs, "%.6f", rate);
+    snprintf(bs, sizeof bs, "%.6f", burst);
+    r = command(b, "EVAL %s 1 %s%s %s %s %lld", LUA_TAKE, b->rl_prefix, key, rs, bs,
+                (long long)now_ms);
+    ms = r && r->type == REDIS_REPLY_INTEGER ? (int64_t)r->integer : -1;
+    if (r)
+        freeReplyObject(r);
+    return ms;
+}
+
+const srv_rate_shared *srv_bus_redis_rate(srv_bus_redis *b)
+{
+    return &b->rate;
+}
+
+/* ---- state ---------------------------------------------------------------------- */
+
+bool srv_bus_redis_leader(srv_bus_redis *b)
+{
+    return mono_ms() < atomic_load(&b->leader_until);
+}
+
+bool srv_bus_redis_ready(srv_bus_redis *b)
+{
+    redisReply *r;
+    bool ok;
+
+    if (!atomic_load(&b->pub_up) || !atomic_load(&b->sub_up) ||
+        mono_ms() - atomic_load(&b->last_rx_ms) > 3 * b->hb_ms)
+        return false;
+    r = command(b, "PING");
+    ok = r != NULL;
+    if (r)
+        freeReplyObject(r);
+    return ok;
+}
+
+void srv_bus_redis_stats(srv_bus_redis *b, srv_bus_stats *out)
+{
+    *out = (srv_bus_stats){
+        .published = atomic_load(&b->published),
+        .dropped = atomic_load(&b->dropped),
+        .received = atomic_load(&b->received),
+        .gaps = atomic_load(&b->gaps),
+        .reconnects = atomic_load(&b->reconnects),
+        .lag_seconds = (double)atomic_load(&b->lag_us) / 1e6,
+        .lag_max_seconds = (double)atomic_load(&b->lag_max_us) / 1e6,
+        .connected = atomic_load(&b->pub_up) && atomic_load(&b->sub_up),
+        .leader = srv_bus_redis_leader(b),
+    };
+}
+
+/* ---- life --------------------------------------------------------------------- */
+
+static void set_err(char *err, size_t errlen, const char *msg)
+{
+    if (err && errlen)
+        snprintf(err, errlen, "%s", msg);
+}
+
+int srv_bus_redis_new(const srv_bus_opts *o, const srv_bus_hooks *h, srv_bus_redis **out, char *err,
+                      size_t errlen)
+{
+    srv_bus_redis *b = calloc(1, sizeof *b);
+    const char *prefix = o->prefix ? o->prefix : "cordon";
+    unsigned char rnd[6];
+    char host[64] = "node";
+
+    *out = NULL;
+    if (!b) {
+        set_err(err, errlen, "out of memory");
+        goto fail;
+    }
+    pthread_mutex_init(&b->mu, NULL);
+    pthread_cond_init(&b->cv, NULL);
+    pthread_mutex_init(&b->cmd_mu, NULL);
+    b->tail = &b->head;
+    if (!o->url || parse_url(b, o->url)) {
+        set_err(err, errlen, "bus: expected redis://[:password@]HOST[:PORT][/DB]");
+        goto fail;
+    }
+    b->hooks = *h;
+    b->lease_ms = o->lease_ms > 0 ? o->lease_ms : 5000;
+    b->hb_ms = o->heartbeat_ms > 0 ? o->heartbeat_ms : 1000;
+    if (b->lease_ms < 2 * b->hb_ms)
+        b->lease_ms = 2 * b->hb_ms;
+    b->max_queue = o->max_queue ? o->max_queue : 65536;
+    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
+        set_err(err, errlen, "no random bytes");
+        goto fail;
+    }
+    if (!o->node)
+        gethostname(host, sizeof host - 1);
+    snprintf(b->inst, sizeof b->inst, "%.40s/%d/%02x%02x%02x%02x%02x%02x", o->node ? o->node : host,
+             (int)getpid(), rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
+    /* One word in the header line, whatever the configured name holds. */
+    for (char *c = b->inst; *c; c++)
+        if (*c <= ' ' || *c > '~')
+            *c = '_';
+    /* Pub/sub channels are global to a Redis, not per database: the
+     * database number is in the channel's name, so two clusters on one
+     * Redis (each its /db) never hear each other. */
+    snprintf(b->channel, sizeof b->channel, "%.64s:%d:bus", prefix, b->db);
+    snprintf(b->lease_key, sizeof b->lease_key, "%.64s:leader", prefix);
+    snprintf(b->rl_prefix, sizeof b->rl_prefix, "%.64s:rl:", prefix);
+    b->rate = (srv_rate_shared){.arg = b,
+                                .hit = rl_hit,
+                                .lock = rl_lock,
+                                .ttl = rl_ttl,
+                                .clear = rl_clear,
+                                .take = rl_take};
+    b->local = chat_bus_local_new();
+    if (!b->local) {
+        set_err(err, errlen, "out of memory");
+        goto fail;
+    }
+    b->chat.base.ops = &redis_ops;
+    b->chat.owner = b;
+    if (pthread_create(&b->sub_th, NULL, sub_main, b)) {
+        set_err(err, errlen, "cannot start the bus subscriber thread");
+        goto fail;
+    }
+    b->sub_started = true;
+    if (pthread_create(&b->pub_th, NULL, pub_main, b)) {
+        set_err(err, errlen, "cannot start the bus publisher thread");
+        goto fail;
+    }
+    b->pub_started = true;
+    *out = b;
+    return 0;
+fail:
+    srv_bus_redis_free(b);
+    return -1;
+}
+
+void srv_bus_redis_free(srv_bus_redis *b)
+{
+    if (!b)
+        return;
+    atomic_store(&b->stop, true);
+    pthread_mutex_lock(&b->mu);
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+    if (b->pub_started)
+        pthread_join(b->pub_th, NULL);
+    if (b->sub_started)
+        pthread_join(b->sub_th, NULL);
+    while (b->head) {
+        qitem *nx = b->head->next;
+
+        free(b->head);
+        b->head = nx;
+    }
+    if (b->cmd)
+        redisFree(b->cmd);
+    if (b->local)
+        b->local->ops->destroy(b->local);
+    pthread_mutex_destroy(&b->mu);
+    pthread_cond_destroy(&b->cv);
+    pthread_mutex_destroy(&b->cmd_mu);
+    free(b->host);
+    free(b->password);
+    free(b);
+}

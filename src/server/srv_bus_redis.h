@@ -1,0 +1,111 @@
+/*
+ * srv_bus_redis.h — the bus between nodes (`bus: redis://host:port` in
+ * cordon.yaml): the chat bus of chat_event.h spanning several `cordon serve`
+ * processes, and what those processes must share besides the store — a
+ * leader for the timers, counters for the rate limits, a broadcast that
+ * makes every node reload its policy. docs/SCALING.md tells the whole
+ * design; this header is the contract.
+ *
+ * The chat bus (srv_bus_redis_chat()) wraps an in-process bus: publish()
+ * hands the event to this node's subscribers at once (no round trip for
+ * sockets held here), then queues it, serialised once by the wire hook,
+ * for the publisher thread, which PUBLISHes it on one Redis channel that
+ * every node subscribes to. A node's subscriber thread turns what other
+ * nodes published back into chat events whose `wire` text is ready, and
+ * hands them to its in-process bus, which keeps only the users whose
+ * sockets it holds. Each node numbers what it publishes (an instance id
+ * and a sequence) and sends a heartbeat with its last number every
+ * second, so a receiver notices any lost message (a jump in a sequence, a
+ * heartbeat ahead of the last event, a re-established subscription) and
+ * calls the gap hook: the server then has its clients re-read from the
+ * store (a lost bus message is never a lost message).
+ *
+ * Threads: the publisher (PUBLISH, heartbeats, the leader lease), the
+ * subscriber, and callers of the rate counters and the readiness check
+ * (one connection under a mutex). Nothing here blocks the event loop:
+ * publish() only queues. Redis down: events of this node still reach its
+ * own sockets, other nodes' sockets resync when it returns; the rate
+ * counters fall back to the node's own (srv_rate.c); the lease is lost
+ * (no node fires timers) until Redis answers again.
+ *
+ * Needs no lws: the unit test drives two instances against a real
+ * redis-server (tests/server/unit/test_srv_bus_redis.c).
+ */
+#ifndef SRV_BUS_REDIS_H
+#define SRV_BUS_REDIS_H
+
+#include "chat/chat_event.h"
+#include "srv_rate.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct srv_bus_redis srv_bus_redis;
+
+typedef struct srv_bus_hooks {
+    void *arg;
+    /* The publishing thread: the event's wire frame as text (heap, the bus
+     * frees it), or NULL when it cannot be serialised (then it reaches this
+     * node's sockets only, and the others notice a gap). */
+    char *(*wire)(void *arg, const chat_event *ev);
+    /* The subscriber thread: events of other nodes may have been lost. */
+    void (*gap)(void *arg);
+    /* The subscriber thread: another node's control message (kind, body). */
+    void (*control)(void *arg, const char *kind, const json_t *body);
+} srv_bus_hooks;
+
+typedef struct srv_bus_opts {
+    const char *url;  /* redis://host:port[/db] */
+    const char *node; /* a name for logs and the lease; NULL: host:pid */
+    /* Channel and key prefix ("cordon"): two clusters on one Redis. */
+    const char *prefix;
+    int lease_ms;     /* the leader lease (5000); renewed every heartbeat */
+    int heartbeat_ms; /* 1000 */
+    size_t max_queue; /* events waiting for the publisher (65536) */
+} srv_bus_opts;
+
+typedef struct srv_bus_stats {
+    uint64_t published; /* messages PUBLISHed (events and control) */
+    uint64_t dropped;   /* not published: queue full or Redis down */
+    uint64_t received;  /* events of other nodes handed to this node's bus */
+    uint64_t gaps;      /* gaps noticed (each made this node's clients resync) */
+    uint64_t reconnects;
+    double lag_seconds;     /* publish → receive of the last message from another node */
+    double lag_max_seconds; /* the largest since start */
+    bool connected;         /* publisher and subscriber both connected */
+    bool leader;
+} srv_bus_stats;
+
+/* Starts the threads; Redis need not be up yet (they retry). Returns 0 or
+ * -1 with a reason in err (a bad URL, out of memory). */
+int srv_bus_redis_new(const srv_bus_opts *o, const srv_bus_hooks *h, srv_bus_redis **out, char *err,
+                      size_t errlen);
+/* Stops the threads (lets the lease go), frees everything. NULL is fine. */
+void srv_bus_redis_free(srv_bus_redis *b);
+
+/* The chat bus (chat_event.h). Owned by b: its destroy() does nothing, and
+ * it is valid until srv_bus_redis_free(). */
+chat_bus *srv_bus_redis_chat(srv_bus_redis *b);
+
+/* Sends a control message to every other node (any thread; body is
+ * stolen, may be NULL). 0, or -1 when it could not be queued. */
+int srv_bus_redis_control(srv_bus_redis *b, const char *kind, json_t *body);
+
+/* Whether this node holds the leader lease now (any thread, no I/O). The
+ * lease is taken with SET NX PX and renewed each heartbeat; a node counts
+ * itself leader only until its last renewal plus the lease minus a margin,
+ * so two nodes never both believe it (clocks of one machine). */
+bool srv_bus_redis_leader(srv_bus_redis *b);
+
+/* Readiness (any thread): both connections up and a heartbeat (any node's,
+ * this node's own included) heard within three heartbeats; then a PING
+ * answered within a second on the command connection. */
+bool srv_bus_redis_ready(srv_bus_redis *b);
+
+void srv_bus_redis_stats(srv_bus_redis *b, srv_bus_stats *out);
+
+/* Counters shared by every node, for srv_rate_set_shared() (srv_rate.h). */
+const srv_rate_shared *srv_bus_redis_rate(srv_bus_redis *b);
+
+#endif

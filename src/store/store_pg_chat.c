@@ -1,0 +1,1042 @@
+/*
+ * store_pg_chat.c — the PostgreSQL backend's conversations, members,
+ * messages (idempotent append, group commit, history, recall, forward
+ * provenance), receipts and officer alerts; the same contracts as
+ * store_sqlite_chat.c (store.h).
+ *
+ * Where PostgreSQL differs: a failed statement aborts its transaction, so
+ * every step that may fail while the caller carries on runs in a
+ * savepoint (pg_begin inside a bracket); appends lock their conversation's
+ * row first so ids follow commit order per conversation with several
+ * writers; the redaction of alerts on recall is done in C (jansson) so the
+ * JSON keeps the canonical bytes the SQLite backend writes.
+ */
+#include "store/store_files.h"
+#include "store/store_pg_int.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HISTORY_MAX     500
+#define HISTORY_DEFAULT 50
+#define ALERTS_MAX      1000
+#define ALERTS_DEFAULT  100
+#define FORWARD_MAX     64 /* chain walk bound; ids only decrease along it anyway */
+
+/* ------------------------------------------------------------- helpers */
+
+static int run_ids(pg *q, int id_stmt, int64_t a, int64_t b, int64_t c, int nargs, int64_t *changes)
+{
+    pg_args x = {0};
+
+    pa_i64(&x, a);
+    if (nargs > 1)
+        pa_i64(&x, b);
+    if (nargs > 2)
+        pa_i64(&x, c);
+    return pg_run(q, id_stmt, NULL, &x, changes);
+}
+
+static int lookup_int(pg *q, int id_stmt, int64_t a, int64_t b, int nargs, int64_t *out)
+{
+    pg_args x = {0};
+
+    pa_i64(&x, a);
+    if (nargs > 1)
+        pa_i64(&x, b);
+    return pg_int(q, id_stmt, NULL, &x, out);
+}
+
+static int user_exists(pg *q, int64_t id)
+{
+    return lookup_int(q, PG_USER_EXISTS, id, 0, 1, NULL);
+}
+
+static void read_conv(pg *q, PGresult *r, int row, store_conv *c)
+{
+    c->id = pg_i64(r, row, 0);
+    c->kind = (store_conv_kind)pg_i64(r, row, 1);
+    c->title = pg_text(q, r, row, 2);
+    if (!c->title && !q->oom)
+        c->title = strdup("");
+    if (!c->title)
+        q->oom = true;
+    c->external = pg_bool(r, row, 3);
+    c->created_by = pg_i64(r, row, 4);
+    c->created_at = pg_i64(r, row, 5);
+    c->updated_at = pg_i64(r, row, 6);
+    c->last_message_id = pg_i64(r, row, 7);
+    c->member_count = pg_i64(r, row, 8);
+    c->shared_history = pg_bool(r, row, 9);
+}
+
+static int row_conv(pg *q, PGresult *r, int row, void *item)
+{
+    read_conv(q, r, row, item);
+    return STORE_OK;
+}
+
+int pg_row_message(pg *q, PGresult *r, int row, void *item)
+{
+    store_message *m = item;
+
+    m->id = pg_i64(r, row, 0);
+    m->conv_id = pg_i64(r, row, 1);
+    m->sender_id = pg_i64(r, row, 2);
+    m->client_id = pg_text(q, r, row, 3);
+    m->created_at = pg_i64(r, row, 4);
+    m->text = pg_text(q, r, row, 5);
+    m->text_len = m->text ? (size_t)PQgetlength(r, row, 5) : 0;
+    m->masked = pg_bool(r, row, 6);
+    m->verdict = pg_text(q, r, row, 7);
+    m->justification = pg_text(q, r, row, 8);
+    m->recalled_at = pg_i64(r, row, 9);
+    m->recalled = m->recalled_at != 0;
+    m->forward_of = pg_i64(r, row, 10);
+    m->forward_origin_id = pg_i64(r, row, 11);
+    m->forward_author_id = pg_i64(r, row, 12);
+    m->forward_depth = (int)pg_i64(r, row, 13);
+    m->inspected_external = pg_bool(r, row, 14);
+    m->contained = (int)pg_i64(r, row, 15);
+    m->kind = pg_text(q, r, row, 16);
+    m->meta = pg_text(q, r, row, 17);
+    m->burn = (int)pg_i64(r, row, 18);
+    m->burn_deadline = pg_i64(r, row, 19);
+    m->inbound_warning = pg_text(q, r, row, 20);
+    m->attachments = pg_text(q, r, row, 21);
+    return STORE_OK;
+}
+
+static int msg_one(pg *q, int id_stmt, const pg_args *a, store_message *out)
+{
+    int rc = pg_one(q, id_stmt, NULL, a, pg_row_message, out);
+
+    if (rc)
+        store_message_clear(out);
+    return rc;
+}
+
+static int msg_get(pg *q, int64_t id, store_message *out)
+{
+    pg_args a = {0};
+
+    memset(out, 0, sizeof *out);
+    pa_i64(&a, id);
+    return msg_one(q, PG_MSG_GET, &a, out);
+}
+
+/* ------------------------------------------------------- conversations */
+
+static bool seen_before(const int64_t *ids, size_t i)
+{
+    for (size_t j = 0; j < i; j++)
+        if (ids[j] == ids[i])
+            return true;
+    return false;
+}
+
+static int member_insert(pg *q, int64_t conv_id, int64_t user_id, store_member_role role,
+                         int64_t now)
+{
+    pg_args a = {0};
+    int rc = user_exists(q, user_id);
+
+    if (rc)
+        return rc;
+    pa_i64(&a, conv_id);
+    pa_i64(&a, user_id);
+    pa_i64(&a, role);
+    pa_i64(&a, now);
+    return pg_run(q, PG_MEMBER_INSERT, NULL, &a, NULL);
+}
+
+static int direct_find(pg *q, int64_t a, int64_t b, char key[48], int64_t *id)
+{
+    pg_args x = {0};
+
+    snprintf(key, 48, "%lld:%lld", (long long)(a < b ? a : b), (long long)(a < b ? b : a));
+    pa_text(&x, key);
+    return pg_int(q, PG_CONV_BY_DIRECT, NULL, &x, id);
+}
+
+int pg_conv_create(store *s, store_conv_kind kind, const char *title, int64_t creator,
+                   const int64_t *member_ids, size_t n_members, int64_t now, int64_t *id_out,
+                   bool *created)
+{
+    pg *q = (pg *)s;
+    pg_args a = {0};
+    int64_t other = 0, id = 0;
+    size_t others = 0;
+    bool fresh = false;
+    char key[48];
+    int rc;
+
+    if (id_out)
+        *id_out = 0;
+    if (created)
+        *created = false;
+    if ((kind != STORE_CONV_DIRECT && kind != STORE_CONV_GROUP) || creator <= 0 ||
+        (n_members && !member_ids))
+        return STORE_INVAL;
+    for (size_t i = 0; i < n_members; i++) {
+        if (member_ids[i] <= 0)
+            return STORE_INVAL;
+        if (member_ids[i] != creator && !seen_before(member_ids, i)) {
+            other = member_ids[i];
+            others++;
+        }
+    }
+    if (kind == STORE_CONV_DIRECT && others != 1)
+        return STORE_INVAL;
+    rc = pg_begin(q);
+    if (rc)
+        return rc;
+    rc = user_exists(q, creator);
+    if (rc)
+        goto end;
+    if (kind == STORE_CONV_DIRECT) {
+        rc = direct_find(q, creator, other, key, &id);
+        if (rc != STORE_NOTFOUND)
+            goto end; /* the pair already has one (STORE_OK), or an error */
+    }
+    pa_i64(&a, kind);
+    pa_text(&a, kind == STORE_CONV_GROUP && title ? title : "");
+    pa_i64(&a, creator);
+    pa_i64(&a, now);
+    pa_text(&a, kind == STORE_CONV_DIRECT ? key : NULL);
+    rc = pg_int(q, PG_CONV_INSERT, NULL, &a, &id);
+    if (rc)
+        goto end;
+    fresh = true;
+    rc = member_insert(q, id, creator, kind == STORE_CONV_GROUP ? STORE_MEMBER_OWNER : STORE_MEMBER,
+                       now);
+    for (size_t i = 0; !rc && i < n_members; i++)
+        if (member_ids[i] != creator && !seen_before(member_ids, i))
+            rc = member_insert(q, id, member_ids[i], STORE_MEMBER, now);
+    if (!rc)
+        rc = run_ids(q, PG_CONV_EXTERNAL, id, 0, 0, 1, NULL);
+end:
+    rc = pg_end(q, rc);
+    if (!rc && id_out)
+        *id_out = id;
+    if (!rc && created)
+        *created = fresh;
+    return rc;
+}
+
+int pg_conv_get(store *s, int64_t id, store_conv *out)
+{
+    pg *q = (pg *)s;
+    pg_args a = {0};
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    pa_i64(&a, id);
+    rc = pg_one(q, PG_CONV_GET, NULL, &a, row_conv, out);
+    if (rc)
+        store_conv_clear(out);
+    return rc;
+}
+
+int pg_conv_list_for_user(store *s, int64_t user_id, store_conv_summaries *out)
+{
+    pg *q = (pg *)s;
+    pg_args a = {0};
+    PGresult *r = NULL;
+    size_t cap = 0;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    /* one snapshot: counts and last messages agree with the list */
+    rc = pg_begin_read(q);
+    if (rc)
+        return rc;
+    pa_i64(&a, user_id);
+    r = pg_exec(q, PG_CONV_LIST_USER, NULL, &a, &rc);
+    q->oom = false;
+    for (int i = 0; r && !rc && i < PQntuples(r); i++) {
+        store_conv_summary *x = pg_grow((void **)&out->items, &out->n, &cap, sizeof *x);
+
+        if (!x) {
+            rc = STORE_NOMEM;
+            break;
+        }
+        read_conv(q, r, i, &x->conv);
+        x->my_role = (store_member_role)pg_i64(r, i, PG_CONV_NCOLS);
+        x->my_history_from = pg_i64(r, i, PG_CONV_NCOLS + 1);
+        x->unread = pg_i64(r, i, PG_CONV_NCOLS + 2);
+        if (q->oom) {
+            rc = STORE_NOMEM;
+            break;
+        }
+        if (x->conv.last_message_id)
+            rc = msg_get(q, x->conv.last_message_id, &x->last);
+    }
+    PQclear(r);
+    pg_end_read(q);
+    if (rc)
+        store_conv_summaries_free(out);
+    return rc;
+}
+
+int pg_conv_rename(store *s, int64_t id, const char *title, int64_t now)
+{
+    pg_args a = {0};
+    int64_t n = 0;
+    int rc;
+
+    if (!title)
+        return STORE_INVAL;
+    pa_i64(&a, id);
+    pa_text(&a, title);
+    pa_i64(&a, now);
+    rc = pg_run1((pg *)s, PG_CONV_RENAME, NULL, &a, &n);
+    if (!rc && n == 0)
+        rc = STORE_NOTFOUND;
+    return rc;
+}
+
+/* After a membership change: `external` and updated_at follow. */
+static int conv_changed(pg *q, int64_t conv_id, int64_t now)
+{
+    int rc = run_ids(q, PG_CONV_EXTERNAL, conv_id, 0, 0, 1, NULL);
+
+    return rc ? rc : run_ids(q, PG_CONV_TOUCH, conv_id, now, 0, 2, NULL);
+}
+
+int pg_member_add(store *s, int64_t conv_id, int64_t user_id, store_member_role role, int64_t now)
+{
+    pg *q = (pg *)s;
+    int64_t kind = 0;
+    int rc;
+
+    if ((unsigned)role > STORE_MEMBER_OWNER)
+        return STORE_INVAL;
+    rc = pg_begin(q);
+    if (rc)
+        return rc;
+    rc = lookup_int(q, PG_CONV_KIND, conv_id, 0, 1, &kind);
+    if (!rc && kind != STORE_CONV_GROUP)
+        rc = STORE_INVAL;
+    if (!rc)
+        rc = member_insert(q, conv_id, user_id, role, now);
+    if (!rc)
+        rc = conv_changed(q, conv_id, now);
+    return pg_end(q, rc);
+}
+
+int pg_member_remove(store *s, int64_t conv_id, int64_t user_id, int64_t now)
+{
+    pg *q = (pg *)s;
+    int64_t n = 0;
+    int rc = pg_begin(q);
+
+    if (rc)
+        return rc;
+    rc = run_ids(q, PG_MEMBER_DELETE, conv_id, user_id, 0, 2, &n);
+    if (!rc && n == 0)
+        rc = STORE_NOTFOUND;
+    if (!rc)
+        rc = conv_changed(q, conv_id, now);
+    return pg_end(q, rc);
+}
+
+int pg_member_set_role(store *s, int64_t conv_id, int64_t user_id, store_member_role role)
+{
+    pg_args a = {0};
+    int64_t n = 0;
+    int rc;
+
+    if ((unsigned)role > STORE_MEMBER_OWNER)
+        return STORE_INVAL;
+    pa_i64(&a, conv_id);
+    pa_i64(&a, user_id);
+    pa_i64(&a, role);
+    rc = pg_run1((pg *)s, PG_MEMBER_SET_ROLE, NULL, &a, &n);
+    if (!rc && n == 0)
+        rc = STORE_NOTFOUND;
+    return rc;
+}
+
+int pg_member_check(store *s, int64_t conv_id, int64_t user_id, store_member_role *out)
+{
+    int64_t role = 0;
+    int rc = lookup_int((pg *)s, PG_MEMBER_ROLE, conv_id, user_id, 2, &role);
+
+    if (out)
+        *out = rc ? STORE_MEMBER : (store_member_role)role;
+    return rc;
+}
+
+static int row_member(pg *q, PGresult *r, int row, void *item)
+{
+    store_member *m = item;
+
+    (void)q;
+    m->user_id = pg_i64(r, row, 0);
+    m->role = (store_member_role)pg_i64(r, row, 1);
+    m->joined_at = pg_i64(r, row, 2);
+    m->delivered_id = pg_i64(r, row, 3);
+    m->read_id = pg_i64(r, row, 4);
+    m->external = pg_bool(r, row, 5);
+    m->history_from = pg_i64(r, row, 6);
+    return STORE_OK;
+}
+
+int pg_member_get(store *s, int64_t conv_id, int64_t user_id, store_member *out)
+{
+    pg_args a = {0};
+
+    memset(out, 0, sizeof *out);
+    pa_i64(&a, conv_id);
+    pa_i64(&a, user_id);
+    return pg_one((pg *)s, PG_MEMBER_GET, NULL, &a, row_member, out);
+}
+
+int pg_conv_set_shared_history(store *s, int64_t id, bool shared, int64_t now)
+{
+    pg *q = (pg *)s;
+    pg_args a = {0};
+    int64_t kind = 0;
+    int rc = lookup_int(q, PG_CONV_KIND, id, 0, 1, &kind);
+
+    if (!rc && kind != STORE_CONV_GROUP)
+        rc = STORE_INVAL;
+    if (rc)
+        return rc;
+    pa_i64(&a, id);
+    pa_bool(&a, shared);
+    pa_i64(&a, now);
+    return pg_run1(q, PG_CONV_SET_SHARED, NULL, &a, NULL);
+}
+
+int pg_member_list(store *s, int64_t conv_id, store_members *out)
+{
+    pg_args a = {0};
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    pa_i64(&a, conv_id);
+    rc = pg_list((pg *)s, PG_MEMBER_LIST, NULL, &a, (void **)&out->items, &out->n,
+                 sizeof *out->items, row_member);
+    if (rc)
+        store_members_free(out);
+    return rc;
+}
+
+/* ------------------------------------------------------------- messages */
+
+static char *dup_n(const char *p, size_t n)
+{
+    char *d = malloc(n + 1);
+
+    if (d) {
+        memcpy(d, p, n);
+        d[n] = 0;
+    }
+    return d;
+}
+
+static char *dup_opt(const char *p, bool *oom)
+{
+    char *d;
+
+    if (!p)
+        return NULL;
+    d = strdup(p);
+    if (!d)
+        *oom = true;
+    return d;
+}
+
+/* The alert and audit entry that go with a new message (store.h). */
+static int side_records(pg *q, const store_message_new *m, int64_t id)
+{
+    char target[40];
+    int rc = STORE_OK;
+
+    if (m->alert) {
+        store_alert_new a = *m->alert;
+
+        a.message_id = id;
+        a.conv_id = m->conv_id;
+        a.user_id = m->sender_id;
+        rc = pg_alert_create(&q->base, &a, m->alert_id_out);
+    }
+    if (!rc && m->audit) {
+        store_audit_new e = *m->audit;
+
+        snprintf(target, sizeof target, "message:%lld", (long long)id);
+        if (!e.target)
+            e.target = target;
+        rc = q->base.methods->audit_append(&q->base, &e, NULL);
+    }
+    return rc;
+}
+
+/* Appends one message inside an open write bracket. out is filled from
+ * what was stored (no re-read: this is the hot path of group commit). */
+static int append_one(pg *q, const store_message_new *m, store_message *out, bool *dup)
+{
+    store_message src = {0};
+    pg_args a = {0};
+    int64_t origin = 0, author = 0, id = 0, external = 0;
+    int depth = 0, rc;
+    bool oom = false;
+
+    *dup = false;
+    if (!m->client_id || !*m->client_id || strlen(m->client_id) > STORE_CLIENT_ID_MAX ||
+        !m->verdict || (!m->text && m->text_len) || m->text_len > INT32_MAX)
+        return STORE_INVAL;
+    pa_i64(&a, m->conv_id);
+    pa_i64(&a, m->sender_id);
+    pa_text(&a, m->client_id);
+    rc = msg_one(q, PG_MSG_BY_CLIENT, &a, out);
+    if (rc != STORE_NOTFOUND) {
+        *dup = rc == STORE_OK;
+        return rc; /* the same send again: what was stored the first time */
+    }
+    rc = lookup_int(q, PG_MEMBER_ROLE, m->conv_id, m->sender_id, 2, NULL);
+    if (rc)
+        return rc;
+    rc = lookup_int(q, PG_CONV_LOCK_EXTERNAL, m->conv_id, 0, 1, &external);
+    if (rc)
+        return rc;
+    if (m->inspected_internal && external)
+        return STORE_CONFLICT; /* inspected for the wrong audience */
+    if (m->forward_of) {
+        rc = msg_get(q, m->forward_of, &src);
+        if (!rc && src.recalled)
+            rc = STORE_NOTFOUND;
+        if (rc)
+            goto fail;
+        origin = src.forward_of ? src.forward_origin_id : src.id;
+        author = src.forward_of ? src.forward_author_id : src.sender_id;
+        depth = src.forward_depth + 1;
+    }
+    memset(&a, 0, sizeof a);
+    pa_i64(&a, m->conv_id);
+    pa_i64(&a, m->sender_id);
+    pa_text(&a, m->client_id);
+    pa_i64(&a, m->now);
+    pa_bin(&a, m->text ? m->text : "", m->text_len);
+    pa_bool(&a, m->masked);
+    pa_text(&a, m->verdict);
+    pa_text(&a, m->justification);
+    pa_id(&a, m->forward_of);
+    pa_id(&a, origin);
+    pa_id(&a, author);
+    pa_i64(&a, depth);
+    pa_bool(&a, m->inspected_external);
+    pa_text(&a, m->kind ? m->kind : "text");
+    pa_text(&a, m->meta);
+    pa_i64(&a, m->burn ? STORE_BURN_LIVE : STORE_BURN_NONE);
+    pa_i64(&a, m->burn ? m->burn_deadline : 0);
+    pa_text(&a, m->inbound_warning);
+    rc = pg_int(q, PG_MSG_INSERT, NULL, &a, &id);
+    if (rc)
+        goto fail;
+    rc = run_ids(q, PG_CONV_LAST, m->conv_id, id, m->now, 3, NULL);
+    if (rc)
+        goto fail;
+    rc = side_records(q, m, id);
+    if (!rc && m->n_attachments)
+        rc = store_message_files_set(&q->base, id, m->attachments, m->n_attachments);
+    if (!rc && m->reminder_id)
+        rc = pg_reminder_delivered(q, m->reminder_id, m->reminder_next_at, m->now);
+    if (rc)
+        goto fail;
+    out->id = id;
+    out->conv_id = m->conv_id;
+    out->sender_id = m->sender_id;
+    out->created_at = m->now;
+    out->text_len = m->text_len;
+    out->masked = m->masked;
+    out->forward_of = m->forward_of;
+    out->forward_origin_id = origin;
+    out->forward_author_id = author;
+    out->forward_depth = depth;
+    out->inspected_external = m->inspected_external;
+    out->client_id = dup_opt(m->client_id, &oom);
+    out->verdict = dup_opt(m->verdict, &oom);
+    out->justification = dup_opt(m->justification, &oom);
+    out->inbound_warning = dup_opt(m->inbound_warning, &oom);
+    out->text = dup_n(m->text ? m->text : "", m->text_len);
+    out->kind = dup_opt(m->kind ? m->kind : "text", &oom);
+    out->meta = dup_opt(m->meta, &oom);
+    out->burn = m->burn ? STORE_BURN_LIVE : STORE_BURN_NONE;
+    out->burn_deadline = m->burn ? m->burn_deadline : 0;
+    if (oom || !out->text) {
+        /* the caller rolls the insert back: an error means nothing stored */
+        store_message_clear(out);
+        rc = STORE_NOMEM;
+    }
+fail:
+    store_message_clear(&src);
+    return rc;
+}
+
+int pg_message_append(store *s, const store_message_new *m, store_message *out, bool *duplicate)
+{
+    pg *q = (pg *)s;
+    store_message tmp = {0}, *o = out ? out : &tmp;
+    bool dup = false;
+    int rc;
+
+    memset(o, 0, sizeof *o);
+    if (duplicate)
+        *duplicate = false;
+    if (!m)
+        return STORE_INVAL;
+    rc = pg_begin(q);
+    if (rc)
+        return rc;
+    rc = append_one(q, m, o, &dup);
+    rc = pg_end(q, rc); /* any failure, even NOMEM after the insert, stores nothing */
+    if (rc)
+        store_message_clear(o);
+    if (!rc && duplicate)
+        *duplicate = dup;
+    store_message_clear(&tmp);
+    return rc;
+}
+
+int pg_message_append_batch(store *s, const store_message_new *m, size_t n, store_message *out,
+                            int *rcs, bool *duplicate)
+{
+    pg *q = (pg *)s;
+    store_message tmp = {0};
+    int rc;
+
+    if (!m || !rcs || q->in_tx)
+        return STORE_INVAL;
+    for (size_t i = 0; i < n; i++) {
+        rcs[i] = STORE_INVAL;
+        if (out)
+            memset(&out[i], 0, sizeof out[i]);
+        if (duplicate)
+            duplicate[i] = false;
+    }
+    rc = pg_begin(q);
+    if (rc)
+        goto fail;
+    /* Each message in its own savepoint: one bad item (not a member, bad
+     * forward) rolls back alone and the rest still commit together. */
+    for (size_t i = 0; i < n && !rc; i++) {
+        store_message *o = out ? &out[i] : &tmp;
+        bool dup = false;
+        int r = pg_begin(q);
+
+        if (r) {
+            rc = r;
+            break;
+        }
+        r = append_one(q, &m[i], o, &dup);
+        rcs[i] = r;
+        if (duplicate)
+            duplicate[i] = dup;
+        r = pg_end(q, r);
+        if (r && r != rcs[i])
+            rc = r; /* the savepoint itself failed: give up on the batch */
+        store_message_clear(&tmp);
+        /* errors that poison the whole transaction stop the batch */
+        if (rcs[i] == STORE_BUSY || rcs[i] == STORE_IO || rcs[i] == STORE_CORRUPT)
+            rc = rcs[i];
+    }
+    rc = pg_end(q, rc);
+fail:
+    if (rc)
+        for (size_t i = 0; i < n; i++) {
+            rcs[i] = rc;
+            if (out)
+                store_message_clear(&out[i]);
+            if (duplicate)
+                duplicate[i] = false;
+        }
+    return rc;
+}
+
+int pg_message_get(store *s, int64_t id, store_message *out)
+{
+    return msg_get((pg *)s, id, out);
+}
+
+static int msg_list(pg *q, int id_stmt, int64_t conv_id, int64_t cursor, int limit,
+                    store_messages *out)
+{
+    pg_args a = {0};
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (limit < 0 || limit > HISTORY_MAX)
+        return STORE_INVAL;
+    pa_i64(&a, conv_id);
+    pa_i64(&a, cursor);
+    pa_i64(&a, limit ? limit : HISTORY_DEFAULT);
+    rc = pg_list(q, id_stmt, NULL, &a, (void **)&out->items, &out->n, sizeof *out->items,
+                 pg_row_message);
+    if (rc)
+        store_messages_free(out);
+    return rc;
+}
+
+int pg_message_history(store *s, int64_t conv_id, int64_t before_id, int limit, store_messages *out)
+{
+    return msg_list((pg *)s, PG_MSG_HISTORY, conv_id, before_id > 0 ? before_id : INT64_MAX, limit,
+                    out);
+}
+
+int pg_message_since(store *s, int64_t conv_id, int64_t after_id, int limit, store_messages *out)
+{
+    return msg_list((pg *)s, PG_MSG_SINCE, conv_id, after_id, limit, out);
+}
+
+int pg_message_recall(store *s, int64_t id, int64_t now)
+{
+    pg *q = (pg *)s;
+    int64_t changed = 0;
+    int rc = pg_begin(q);
+
+    /* The text and what its alerts quoted of it go in one transaction. */
+    if (!rc)
+        rc = run_ids(q, PG_MSG_RECALL, id, now > 0 ? now : 1, 0, 2, &changed);
+    if (!rc && changed)
+        rc = pg_alerts_redact(q, id, true);
+    rc = pg_end(q, rc);
+    if (!rc && !changed)
+        return lookup_int(q, PG_MSG_GET, id, 0, 1, NULL); /* recalled already: OK */
+    return rc;
+}
+
+/* ------------------------------------------------------ alert redaction */
+
+/* The findings (JSON text) without context_before/context_after in each
+ * element, canonical (sorted keys, compact) like store_json_canonical;
+ * NULL when it does not parse (left as it is) or out of memory (*oom). */
+static char *strip_context(const char *findings, bool *oom)
+{
+    json_t *j = json_loads(findings, JSON_REJECT_DUPLICATES, NULL);
+    json_t *v;
+    size_t i;
+    char *out = NULL;
+
+    if (!j)
+        return NULL;
+    if (json_is_array(j)) {
+        json_array_foreach(j, i, v)
+        {
+            if (json_is_object(v)) {
+                json_object_del(v, "context_before");
+                json_object_del(v, "context_after");
+            }
+        }
+    }
+    out = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
+    if (!out)
+        *oom = true;
+    json_decref(j);
+    return out;
+}
+
+typedef struct redact_row {
+    int64_t id;
+    char *findings;
+} redact_row;
+
+static int row_redact(pg *q, PGresult *r, int row, void *item)
+{
+    redact_row *x = item;
+
+    x->id = pg_i64(r, row, 0);
+    x->findings = pg_text(q, r, row, 1);
+    return STORE_OK;
+}
+
+static void redact_rows_free(redact_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(rows[i].findings);
+    free(rows);
+}
+
+int pg_alerts_redact(pg *q, int64_t id, bool held)
+{
+    redact_row *own = NULL, *cand = NULL;
+    size_t n_own = 0, n_cand = 0;
+    char **stripped = NULL;
+    bool oom = false;
+    pg_args a = {0};
+    int rc;
+
+    pa_i64(&a, id);
+    rc = pg_list(q, PG_ADHOC, "SELECT id, findings FROM alerts WHERE message_id = $1 ORDER BY id",
+                 &a, (void **)&own, &n_own, sizeof *own, row_redact);
+    if (rc)
+        goto out;
+    stripped = calloc(n_own + 1, sizeof *stripped);
+    if (!stripped) {
+        rc = STORE_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; !rc && i < n_own; i++) {
+        pg_args u = {0};
+        char *sf = own[i].findings ? strip_context(own[i].findings, &oom) : NULL;
+
+        if (oom) {
+            rc = STORE_NOMEM;
+            break;
+        }
+        stripped[i] = sf;
+        /* an override's justification emptied, not NULL, so the alert
+         * still reads as an override (docs/AUDIT.md) */
+        pa_i64(&u, own[i].id);
+        pa_text(&u, sf);
+        rc = pg_run(q, PG_ADHOC,
+                    "UPDATE alerts SET justification = CASE WHEN justification IS NULL THEN NULL "
+                    "ELSE '' END, findings = coalesce($2, findings) WHERE id = $1",
+                    &u, NULL);
+    }
+    if (rc || !held || !n_own)
+        goto out;
+    /* The held attempts the message was the justified resend of: confirm
+     * alerts with no message, same sender and conversation, not later,
+     * whose bare findings are the message's. */
+    rc = pg_list(q, PG_ADHOC,
+                 "SELECT a.id, a.findings FROM alerts a, messages m WHERE m.id = $1 AND "
+                 "a.message_id IS NULL AND a.verdict = 'confirm' AND a.user_id = m.sender_id AND "
+                 "a.conv_id = m.conv_id AND a.created_at <= m.created_at ORDER BY a.id",
+                 &a, (void **)&cand, &n_cand, sizeof *cand, row_redact);
+    for (size_t i = 0; !rc && i < n_cand; i++) {
+        char *sf = cand[i].findings ? strip_context(cand[i].findings, &oom) : NULL;
+        bool match = false;
+
+        if (oom)
+            rc = STORE_NOMEM;
+        for (size_t k = 0; sf && k < n_own; k++)
+            if (stripped[k] && !strcmp(stripped[k], sf))
+                match = true;
+        if (!rc && match) {
+            pg_args u = {0};
+
+            pa_i64(&u, cand[i].id);
+            pa_text(&u, sf);
+            rc = pg_run(q, PG_ADHOC, "UPDATE alerts SET findings = $2 WHERE id = $1", &u, NULL);
+        }
+        free(sf);
+    }
+out:
+    for (size_t i = 0; stripped && i < n_own; i++)
+        free(stripped[i]);
+    free(stripped);
+    redact_rows_free(own, n_own);
+    redact_rows_free(cand, n_cand);
+    return rc;
+}
+
+int pg_message_forward_chain(store *s, int64_t id, store_messages *out)
+{
+    pg *q = (pg *)s;
+    size_t cap = 0;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    rc = pg_begin_read(q);
+    if (rc)
+        return rc;
+    for (int hop = 0; id && hop < FORWARD_MAX; hop++) {
+        store_message *m = pg_grow((void **)&out->items, &out->n, &cap, sizeof *m);
+
+        if (!m) {
+            rc = STORE_NOMEM;
+            break;
+        }
+        rc = msg_get(q, id, m);
+        if (rc) {
+            out->n--;
+            break;
+        }
+        id = m->forward_of;
+    }
+    pg_end_read(q);
+    if (rc == STORE_NOTFOUND && out->n)
+        rc = STORE_CORRUPT; /* a forward_of pointing nowhere */
+    if (rc)
+        store_messages_free(out);
+    return rc;
+}
+
+/* ------------------------------------------------------------- receipts */
+
+int pg_receipt_set(store *s, int64_t conv_id, int64_t user_id, bool read, int64_t message_id,
+                   bool *advanced)
+{
+    pg *q = (pg *)s;
+    pg_args a = {0};
+    int64_t n = 0;
+    int rc;
+
+    if (advanced)
+        *advanced = false;
+    if (message_id <= 0)
+        return STORE_INVAL;
+    pa_i64(&a, conv_id);
+    pa_i64(&a, user_id);
+    pa_i64(&a, message_id);
+    rc = pg_run1(q, read ? PG_RECEIPT_READ : PG_RECEIPT_DELIVERED, NULL, &a, &n);
+    if (rc)
+        return rc;
+    if (n == 0)
+        return lookup_int(q, PG_MEMBER_ROLE, conv_id, user_id, 2, NULL);
+    if (advanced)
+        *advanced = true;
+    return STORE_OK;
+}
+
+/* --------------------------------------------------------------- alerts */
+
+static int row_alert(pg *q, PGresult *r, int row, void *item)
+{
+    store_alert *a = item;
+
+    a->id = pg_i64(r, row, 0);
+    a->created_at = pg_i64(r, row, 1);
+    a->user_id = pg_i64(r, row, 2);
+    a->conv_id = pg_i64(r, row, 3);
+    a->message_id = pg_i64(r, row, 4);
+    a->category = pg_text(q, r, row, 5);
+    a->verdict = pg_text(q, r, row, 6);
+    a->rule = pg_text(q, r, row, 7);
+    a->findings_json = pg_text(q, r, row, 8);
+    a->justification = pg_text(q, r, row, 9);
+    a->status = (store_alert_status)pg_i64(r, row, 10);
+    a->acked_by = pg_i64(r, row, 11);
+    a->acked_at = pg_i64(r, row, 12);
+    a->ack_comment = pg_text(q, r, row, 13);
+    a->resolved_by = pg_i64(r, row, 14);
+    a->resolved_at = pg_i64(r, row, 15);
+    a->resolve_comment = pg_text(q, r, row, 16);
+    a->kind = pg_text(q, r, row, 17);
+    a->reporter_id = pg_i64(r, row, 18);
+    a->note = pg_text(q, r, row, 19);
+    a->evidence_json = pg_text(q, r, row, 20);
+    return STORE_OK;
+}
+
+int pg_alert_create(store *s, const store_alert_new *a, int64_t *id_out)
+{
+    pg *q = (pg *)s;
+    char *findings = NULL, *evidence = NULL;
+    pg_args x = {0};
+    int64_t id = 0;
+    int rc;
+
+    if (id_out)
+        *id_out = 0;
+    if (!a || !a->category || !a->verdict || !a->findings_json)
+        return STORE_INVAL;
+    rc = store_json_canonical(a->findings_json, false, &findings);
+    if (!rc && a->evidence_json)
+        rc = store_json_canonical(a->evidence_json, false, &evidence);
+    if (rc)
+        goto fail;
+    pa_i64(&x, a->now);
+    pa_id(&x, a->user_id);
+    pa_id(&x, a->conv_id);
+    pa_id(&x, a->message_id);
+    pa_text(&x, a->category);
+    pa_text(&x, a->verdict);
+    pa_text(&x, a->rule);
+    pa_text(&x, findings);
+    pa_text(&x, a->justification);
+    pa_text(&x, a->kind);
+    pa_id(&x, a->reporter_id);
+    pa_text(&x, a->note);
+    pa_text(&x, evidence);
+    rc = q->depth ? pg_begin(q) : STORE_OK;
+    if (!rc) {
+        int r = pg_int(q, PG_ALERT_INSERT, NULL, &x, &id);
+
+        rc = q->depth ? pg_end(q, r) : r;
+    }
+    if (!rc && id_out)
+        *id_out = id;
+fail:
+    free(findings);
+    free(evidence);
+    return rc;
+}
+
+int pg_alert_get(store *s, int64_t id, store_alert *out)
+{
+    pg_args a = {0};
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    pa_i64(&a, id);
+    rc = pg_one((pg *)s, PG_ALERT_GET, NULL, &a, row_alert, out);
+    if (rc)
+        store_alert_clear(out);
+    return rc;
+}
+
+int pg_alert_list(store *s, const store_alert_filter *f, store_alerts *out)
+{
+    pg_args a = {0};
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (!f || f->limit < 0 || f->limit > ALERTS_MAX)
+        return STORE_INVAL;
+    pa_i64(&a, f->before_id > 0 ? f->before_id : INT64_MAX);
+    pa_i64(&a, f->since);
+    pa_i64(&a, f->until);
+    pa_text(&a, f->category);
+    pa_i64(&a, f->user_id);
+    pa_i64(&a, f->conv_id);
+    pa_i64(&a, f->by_status ? (int)f->status : -1);
+    pa_i64(&a, f->limit ? f->limit : ALERTS_DEFAULT);
+    pa_text(&a, f->kind);
+    pa_i64(&a, f->reporter_id);
+    rc = pg_list((pg *)s, PG_ALERT_LIST, NULL, &a, (void **)&out->items, &out->n,
+                 sizeof *out->items, row_alert);
+    if (rc)
+        store_alerts_free(out);
+    return rc;
+}
+
+/* ack (to = ACKED) or resolve (to = RESOLVED); see store.h for the rules. */
+static int alert_move(pg *q, int id_stmt, int64_t id, int64_t actor, const char *comment,
+                      int64_t now, store_alert_status to)
+{
+    pg_args a = {0};
+    int64_t status = 0, n = 0;
+    int rc;
+
+    pa_i64(&a, id);
+    pa_id(&a, actor);
+    pa_i64(&a, now);
+    pa_text(&a, comment && *comment ? comment : NULL);
+    rc = pg_run1(q, id_stmt, NULL, &a, &n);
+    if (rc || n)
+        return rc;
+    rc = lookup_int(q, PG_ALERT_STATUS, id, 0, 1, &status);
+    if (rc)
+        return rc;
+    if (status == STORE_ALERT_RESOLVED)
+        return STORE_CONFLICT;
+    return to == STORE_ALERT_ACKED ? STORE_OK : STORE_CONFLICT;
+}
+
+int pg_alert_ack(store *s, int64_t id, int64_t actor, const char *comment, int64_t now)
+{
+    return alert_move((pg *)s, PG_ALERT_ACK, id, actor, comment, now, STORE_ALERT_ACKED);
+}
+
+int pg_alert_resolve(store *s, int64_t id, int64_t actor, const char *comment, int64_t now)
+{
+    if (!comment || !*comment)
+        return STORE_INVAL;
+    return alert_move((pg *)s, PG_ALERT_RESOLVE, id, actor, comment, now, STORE_ALERT_RESOLVED);
+}

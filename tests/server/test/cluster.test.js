@@ -1,0 +1,206 @@
+'use strict';
+// Two `cordon serve` nodes (issue 19; docs/SCALING.md): one PostgreSQL
+// store, one Redis bus, each node its own data_dir; clients of one group
+// spread over both nodes, as a load balancer without sticky sessions
+// spreads them.
+//
+//   - members on different nodes receive every message, both ways;
+//   - a message sent on node A is in node B's history at once;
+//   - Redis shut down for a few seconds and started again loses nothing:
+//     the nodes' sockets resync and history holds every message;
+//   - a reminder fires once with two nodes up, and again after the lease
+//     holder is killed (kill -9): the other node takes over the timers;
+//   - a policy saved on A is in force on B;
+//   - a session ended on A closes its socket on B.
+//
+// Needs PostgreSQL: CORDON_TEST_PG names a cluster (scripts/test.sh and
+// tests/server/run-pg.sh start one with scripts/pg-test-server.sh). Without
+// it the file is reported as skipped — never as passed.
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+const { Api, Ws, conversation, history, send, bootstrapAdmin, makeUser } = require('../lib/client.js');
+const { Server, sleep, ROOT, SLOW } = require('../lib/server.js');
+const { Redis } = require('../lib/redis.js');
+
+const PG = process.env.CORDON_TEST_PG;
+// Both nodes on one database: not the per-server databases the harness
+// makes when run-pg.sh runs the other files on PostgreSQL.
+delete process.env.CORDON_TEST_STORE_PG;
+
+const DEFAULT = fs.readFileSync(path.join(ROOT, 'data', 'policy', 'default.yaml'), 'utf8');
+const BLOCKING = DEFAULT.replace(/^name: default$/m, 'name: cluster-saved')
+  .replace(/(id: commercial-marking[\s\S]*?action: )confirm/, '$1block');
+const COMMERCIAL = '核心商密\n新产品定价策略（草案）';
+
+// A fresh database on the cluster CORDON_TEST_PG names.
+function database() {
+  const name = `cordon_cluster_${process.pid}`;
+  const r = spawnSync('psql', [PG, '-v', 'ON_ERROR_STOP=1', '-q', '-c', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`,
+    '-c', `CREATE DATABASE ${name}`], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`psql: ${r.stderr}`);
+  const m = /^(postgres(?:ql)?:\/\/[^/]*\/)([^?]*)(.*)$/.exec(PG);
+  if (!m) throw new Error(`CORDON_TEST_PG: not a postgresql:// URL: ${PG}`);
+  return { name, url: m[1] + name + m[3] };
+}
+
+async function until(fn, ms, what) {
+  const end = Date.now() + ms * SLOW;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timeout: ${what}`);
+    await sleep(100);
+  }
+}
+
+// The same user's session, talking to another node.
+const on = (srv, api) => Object.assign(new Api(srv.base, api.token), { user: api.user, login: api.login, password: api.password });
+
+async function metric(srv, series) {
+  const line = srv.logLines.find((l) => /cordon: metrics on /.test(l));
+  const base = /(http:\/\/[^/\s]+)\/metrics/.exec(line)[1];
+  const text = await (await fetch(base + '/metrics')).text();
+  const l = text.split('\n').find((x) => x.startsWith(series + ' '));
+  return l ? Number(l.slice(series.length + 1)) : NaN;
+}
+
+const skip = PG ? false : 'needs PostgreSQL: set CORDON_TEST_PG (two nodes share one store)';
+const c = {};
+
+before(async () => {
+  if (!PG) return;
+  c.redis = Redis.start();
+  c.db = database();
+  c.shared = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-shared-'));
+  c.policy = path.join(c.shared, 'policy.yaml');
+  fs.writeFileSync(c.policy, DEFAULT);
+  const config = (name) => ({ store: c.db.url, bus: c.redis.url, node_name: name, metrics_listen: '127.0.0.1:0' });
+  c.A = await Server.start({ config: config('a'), policy: c.policy });
+  c.admin = await bootstrapAdmin(c.A);
+  // B finds the admin in the shared store: no bootstrap there
+  c.B = await Server.start({ config: config('b'), policy: c.policy });
+  for (const k of ['a', 'b', 'c']) c[k] = await makeUser(c.admin);
+  await until(async () => (await fetch(c.B.base + '/api/v1/ready')).status === 200, 10000, 'B ready');
+});
+
+after(async () => {
+  for (const s of [c.A, c.B]) if (s) { await s.stop(); await s.dispose(); }
+  if (c.redis) c.redis.stop();
+  if (c.db) spawnSync('psql', [PG, '-qc', `DROP DATABASE IF EXISTS ${c.db.name} WITH (FORCE)`]);
+  if (c.shared) fs.rmSync(c.shared, { recursive: true, force: true });
+});
+
+test('members on different nodes receive every message, both ways; B\'s history has A\'s message at once', { skip }, async () => {
+  const conv = await conversation(c.a, [c.b, c.c], { title: 'two nodes' });
+  const sa = await Ws.open(c.a), sb = await Ws.open(on(c.B, c.b)), sc = await Ws.open(on(c.B, c.c));
+  try {
+    for (let i = 0; i < 20; i++) {
+      const r = await send(c.a, conv.id, `from A ${i}`);
+      assert.equal(r.status, 201, r.text);
+      if (i === 0) {
+        const h = await history(on(c.B, c.b), conv.id);
+        assert.ok(h.body.messages.some((m) => m.id === r.body.message.id), 'in B\'s history at once');
+      }
+    }
+    for (const s of [sb, sc]) {
+      await s.waitType('message.new', (e) => e.message.text === 'from A 19');
+      const got = s.find((e) => e.type === 'message.new' && e.message.conversation_id === conv.id).map((e) => e.message.text);
+      assert.deepEqual(got, Array.from({ length: 20 }, (_, i) => `from A ${i}`), 'every message, in order');
+    }
+    const r = await send(on(c.B, c.b), conv.id, 'from B');
+    assert.equal(r.status, 201, r.text);
+    await sa.waitType('message.new', (e) => e.message.text === 'from B');
+  } finally {
+    for (const s of [sa, sb, sc]) await s.close();
+  }
+});
+
+test('Redis shut down for a few seconds and started again loses nothing', { skip }, async () => {
+  const conv = await conversation(c.a, [c.b], { title: 'redis away' });
+  const sb = await Ws.open(on(c.B, c.b));
+  try {
+    c.redis.shutdown();
+    for (let i = 0; i < 5; i++) assert.equal((await send(c.a, conv.id, `away ${i}`)).status, 201);
+    await sleep(3000);
+    c.redis.restart();
+    const rs = await sb.waitType('resync', () => true, 15000);
+    assert.equal(rs.reason, 'bus_gap');
+    assert.equal((await sb.closed).code, 4002);
+  } finally {
+    await sb.close();
+  }
+  await until(async () => (await fetch(c.A.base + '/api/v1/ready')).status === 200 &&
+    (await fetch(c.B.base + '/api/v1/ready')).status === 200, 15000, 'both ready again');
+  // the client re-reads: every message is there
+  const h = await history(on(c.B, c.b), conv.id);
+  assert.deepEqual(h.body.messages.map((m) => m.text).filter((t) => t.startsWith('away')).sort(),
+    ['away 0', 'away 1', 'away 2', 'away 3', 'away 4']);
+  const sb2 = await Ws.open(on(c.B, c.b));
+  try {
+    await send(c.a, conv.id, 'live again');
+    await sb2.waitType('message.new', (e) => e.message.text === 'live again');
+  } finally {
+    await sb2.close();
+  }
+});
+
+test('a reminder fires once with two nodes up', { skip }, async () => {
+  const conv = await conversation(c.a, [c.b], { title: 'reminder' });
+  const socks = [await Ws.open(on(c.A, c.b)), await Ws.open(on(c.B, c.b))];
+  try {
+    assert.equal((await metric(c.A, 'cordon_bus_leader')) + (await metric(c.B, 'cordon_bus_leader')), 1, 'one leader');
+    const rem = (await c.a.ok('POST', `/conversations/${conv.id}/reminders`,
+      { text: 'once across nodes', at: Date.now() + 1500, target: 'members', member_ids: [c.b.user.id] }, 201)).reminder;
+    for (const s of socks) await s.waitType('reminder.due', (e) => e.reminder_id === rem.id, 15000);
+    await sleep(3000);
+    for (const s of socks) assert.equal(s.find((e) => e.type === 'reminder.due' && e.reminder_id === rem.id).length, 1);
+    const h = await history(c.b, conv.id);
+    assert.equal(h.body.messages.filter((m) => m.kind === 'reminder').length, 1, 'one card');
+  } finally {
+    for (const s of socks) await s.close();
+  }
+});
+
+test('a policy saved on A is in force on B', { skip }, async () => {
+  const adminB = on(c.B, c.admin);
+  assert.equal((await adminB.post('/guard/check', { text: COMMERCIAL })).body.verdict, 'confirm');
+  const put = await c.admin.req('PUT', '/admin/policy', { text: BLOCKING });
+  assert.equal(put.status, 200, put.text);
+  await until(async () => (await adminB.ok('GET', '/admin/policy')).name === 'cluster-saved', 10000, 'B reloads');
+  assert.equal((await adminB.post('/guard/check', { text: COMMERCIAL })).body.verdict, 'block');
+  await c.admin.req('PUT', '/admin/policy', { text: DEFAULT });
+});
+
+test('a session ended on A closes its socket on B', { skip }, async () => {
+  const r = await fetch(c.A.base + '/api/v1/auth/login', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ login: c.c.login, password: c.c.password }) });
+  const s2 = await r.json();
+  const sock = await Ws.open(new Api(c.B.base, s2.token));
+  await c.c.ok('DELETE', `/sessions/${s2.session_id}`);
+  const closed = await Promise.race([sock.closed, sleep(3000 * SLOW).then(() => null)]);
+  assert.ok(closed, 'closed within 3 s');
+  assert.equal(closed.code, 4001);
+});
+
+test('the lease holder killed: the other node fires the timers', { skip }, async () => {
+  const leaderIsA = (await metric(c.A, 'cordon_bus_leader')) === 1;
+  const [dead, alive] = leaderIsA ? [c.A, c.B] : [c.B, c.A];
+  await dead.kill9();
+  const conv = await conversation(on(alive, c.a), [c.b], { title: 'failover' });
+  const sock = await Ws.open(on(alive, c.b));
+  try {
+    const t0 = Date.now();
+    const rem = (await on(alive, c.a).ok('POST', `/conversations/${conv.id}/reminders`,
+      { text: 'after failover', at: Date.now() + 1000, target: 'members', member_ids: [c.b.user.id] }, 201)).reminder;
+    await sock.waitType('reminder.due', (e) => e.reminder_id === rem.id, 20000);
+    // the lease (5 s) runs out, the next heartbeat (1 s) takes it
+    assert.ok(Date.now() - t0 < 10000 * SLOW, `fired ${Date.now() - t0} ms after`);
+    assert.equal(await metric(alive, 'cordon_bus_leader'), 1);
+  } finally {
+    await sock.close();
+  }
+});

@@ -1,0 +1,484 @@
+/*
+ * test_srv_bus_redis.c — the bus between nodes against a real redis-server
+ * (scripts/redis-test-server.sh starts a throwaway one on loopback): two
+ * bus instances in one process stand for two nodes.
+ *
+ *   - an event published on A reaches B's subscribers of its users (and
+ *     A's own at once), carried as its wire text; staff events too;
+ *   - a jump in another node's numbers, or a heartbeat ahead of its last
+ *     event, is a gap; a repeat is not delivered twice;
+ *   - Redis shut down (nosave) and started again on the same port: both
+ *     nodes reconnect by themselves, B reports the gap (its clients will
+ *     re-read the store), and events flow again; while it is down the rate
+ *     counters fall back to each node's own, promptly;
+ *   - login failures on two nodes add up to one lockout; the pre-check
+ *     bucket is one bucket across nodes;
+ *   - exactly one leader; a leader that lets go is replaced within a
+ *     heartbeat, a lease taken away is noticed within a heartbeat, and
+ *     taken back once it expires.
+ * No Redis installed is a failure, not a skip.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "server/srv_bus_redis.h"
+
+#include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static int redis_port;
+static char redis_dir[512];
+static char redis_url[128];
+static char prefix[64];
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *script(void)
+{
+    const char *s = getenv("CORDON_REDIS_SCRIPT");
+
+    return s ? s : "scripts/redis-test-server.sh";
+}
+
+static void redis_start(int port)
+{
+    char cmd[1200], line[700];
+    FILE *p;
+
+    if (port)
+        snprintf(cmd, sizeof cmd, "%s start %d %s", script(), port, redis_dir);
+    else
+        snprintf(cmd, sizeof cmd, "%s start", script());
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    assert_non_null(fgets(line, sizeof line, p));
+    assert_int_equal(pclose(p), 0);
+    if (!port) {
+        assert_int_equal(sscanf(line, "%d %511s", &redis_port, redis_dir), 2);
+        snprintf(redis_url, sizeof redis_url, "redis://127.0.0.1:%d", redis_port);
+    }
+}
+
+static void redis_shutdown(void)
+{
+    char cmd[256];
+
+    snprintf(cmd, sizeof cmd, "redis-cli -h 127.0.0.1 -p %d shutdown nosave >/dev/null 2>&1",
+             redis_port);
+    (void)system(cmd); /* the connection drops: redis-cli reports an error */
+}
+
+static redisContext *raw(void)
+{
+    redisContext *c = redisConnect("127.0.0.1", redis_port);
+
+    assert_non_null(c);
+    assert_int_equal(c->err, 0);
+    return c;
+}
+
+/* ---- a node: a bus instance and a recording subscriber ------------------------ */
+
+typedef struct rec {
+    chat_sub base; /* first */
+    pthread_mutex_t mu;
+    int n;
+    char wire[256];
+    int64_t users[8];
+    size_t n_users;
+    int type;
+} rec;
+
+typedef struct node {
+    srv_bus_redis *bus;
+    rec r;
+    atomic_int gaps;
+    atomic_int reloads;
+} node;
+
+static void rec_deliver(chat_sub *s, const chat_event *ev, const int64_t *users, size_t n)
+{
+    rec *r = (rec *)s;
+
+    pthread_mutex_lock(&r->mu);
+    r->n++;
+    r->type = (int)ev->type;
+    snprintf(r->wire, sizeof r->wire, "%s", ev->wire ? ev->wire : "(none)");
+    r->n_users = n < 8 ? n : 8;
+    for (size_t i = 0; i < r->n_users; i++)
+        r->users[i] = users[i];
+    pthread_mutex_unlock(&r->mu);
+}
+
+static int rec_n(rec *r)
+{
+    int n;
+
+    pthread_mutex_lock(&r->mu);
+    n = r->n;
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}
+
+static char *wire_hook(void *arg, const chat_event *ev)
+{
+    char buf[128];
+
+    (void)arg;
+    snprintf(buf, sizeof buf, "{\"type\":\"%s\",\"c\":%lld}", chat_event_name(ev),
+             (long long)ev->conv_id);
+    return strdup(buf);
+}
+
+static void gap_hook(void *arg)
+{
+    atomic_fetch_add(&((node *)arg)->gaps, 1);
+}
+
+static void control_hook(void *arg, const char *kind, const json_t *body)
+{
+    (void)body;
+    if (!strcmp(kind, "policy.reload"))
+        atomic_fetch_add(&((node *)arg)->reloads, 1);
+}
+
+static node *node_new(const char *name)
+{
+    node *n = calloc(1, sizeof *n);
+    srv_bus_opts o = {
+        .url = redis_url, .node = name, .prefix = prefix, .lease_ms = 1000, .heartbeat_ms = 200};
+    srv_bus_hooks h = {.arg = n, .wire = wire_hook, .gap = gap_hook, .control = control_hook};
+    char err[256];
+
+    assert_non_null(n);
+    pthread_mutex_init(&n->r.mu, NULL);
+    n->r.base.deliver = rec_deliver;
+    assert_int_equal(srv_bus_redis_new(&o, &h, &n->bus, err, sizeof err), 0);
+    return n;
+}
+
+static void node_free(node *n)
+{
+    if (!n)
+        return;
+    srv_bus_redis_free(n->bus);
+    pthread_mutex_destroy(&n->r.mu);
+    free(n);
+}
+
+/* Polls cond for up to ms; true when it held. */
+#define WAIT_FOR(cond, ms)                                                                         \
+    ({                                                                                             \
+        int64_t until_ = now_ms() + (ms);                                                          \
+        bool ok_;                                                                                  \
+        while (!(ok_ = (cond)) && now_ms() < until_)                                               \
+            usleep(20000);                                                                         \
+        ok_;                                                                                       \
+    })
+
+static void publish_conv(node *n, int64_t conv, const int64_t *users, size_t k)
+{
+    json_t *body = json_pack("{s:I}", "id", (json_int_t)conv);
+    chat_event ev = {.type = CHAT_EV_CONVERSATION,
+                     .audience = CHAT_TO_USERS,
+                     .conv_id = conv,
+                     .name = "conversation.updated",
+                     .body = body,
+                     .users = users,
+                     .n_users = k};
+
+    chat_publish(srv_bus_redis_chat(n->bus), &ev);
+    json_decref(body);
+}
+
+/* ---- tests ---------------------------------------------------------------------- */
+
+static void between_nodes(void **state)
+{
+    node *a = node_new("a"), *b = node_new("b");
+    int64_t users[] = {7, 8, 9};
+    chat_event staff = {.type = CHAT_EV_ALERT_NEW, .audience = CHAT_TO_STAFF};
+    srv_bus_stats st;
+
+    (void)state;
+    assert_int_equal(chat_subscribe(srv_bus_redis_chat(b->bus), &b->r.base, CHAT_TOPIC_USER, 7), 0);
+    assert_int_equal(chat_subscribe(srv_bus_redis_chat(a->bus), &a->r.base, CHAT_TOPIC_USER, 8), 0);
+    assert_true(WAIT_FOR(srv_bus_redis_ready(a->bus) && srv_bus_redis_ready(b->bus), 5000));
+    atomic_store(&b->gaps, 0); /* the first subscription counts as one (sockets may be open) */
+
+    publish_conv(a, 42, users, 3);
+    /* A's own subscriber at once, without Redis in between. */
+    assert_int_equal(rec_n(&a->r), 1);
+    assert_int_equal(a->r.n_users, 1);
+    assert_int_equal(a->r.users[0], 8);
+    assert_string_equal(a->r.wire, "{\"type\":\"conversation.updated\",\"c\":42}");
+    /* B's, through Redis, with the same text and only B's user. */
+    assert_true(WAIT_FOR(rec_n(&b->r) == 1, 3000));
+    assert_int_equal(b->r.n_users, 1);
+    assert_int_equal(b->r.users[0], 7);
+    assert_int_equal(b->r.type, CHAT_EV_CONVERSATION);
+    assert_string_equal(b->r.wire, "{\"type\":\"conversation.updated\",\"c\":42}");
+
+    /* A user nobody holds on B: nothing delivered there. */
+    publish_conv(a, 43, (int64_t[]){100}, 1);
+    /* Staff events reach the staff subscribers of B. */
+    assert_int_equal(chat_subscribe(srv_bus_redis_chat(b->bus), &b->r.base, CHAT_TOPIC_STAFF, 0),
+                     0);
+    chat_publish(srv_bus_redis_chat(a->bus), &staff);
+    assert_true(WAIT_FOR(rec_n(&b->r) == 2, 3000));
+    assert_int_equal(b->r.type, CHAT_EV_ALERT_NEW);
+    assert_string_equal(b->r.wire, "{\"type\":\"alert.new\",\"c\":0}");
+
+    /* A control message reaches the other node, not the sender. */
+    assert_int_equal(srv_bus_redis_control(a->bus, "policy.reload", NULL), 0);
+    assert_true(WAIT_FOR(atomic_load(&b->reloads) == 1, 3000));
+    assert_int_equal(atomic_load(&a->reloads), 0);
+
+    srv_bus_redis_stats(b->bus, &st);
+    assert_int_equal(st.received, 3); /* the event for user 100 arrived, delivered to nobody */
+    assert_true(st.connected);
+    assert_int_equal(atomic_load(&b->gaps), 0);
+    srv_bus_redis_stats(a->bus, &st);
+    assert_true(st.published >= 4);
+    assert_int_equal(st.dropped, 0);
+    node_free(a);
+    node_free(b);
+}
+
+static void ghost(redisContext *c, const char *k, long long q)
+{
+    char msg[256];
+    redisReply *r;
+    char channel[96];
+
+    snprintf(channel, sizeof channel, "%s:0:bus", prefix);
+    /* An event of type 4 (conversation) to users [7] of conversation 1;
+     * a heartbeat has no more than the common words. */
+    snprintf(msg, sizeof msg, "%s ghost %lld %lld %s\n{\"type\":\"x\",\"q\":%lld}", k, q,
+             (long long)wall_ms(), *k == 'E' ? "4 0 1 0 0 0 1 7" : "", q);
+    r = redisCommand(c, "PUBLISH %s %s", channel, msg);
+    assert_non_null(r);
+    freeReplyObject(r);
+}
+
+static void gap_by_sequence(void **state)
+{
+    node *b = node_new("b");
+    redisContext *c = raw();
+
+    (void)state;
+    assert_int_equal(chat_subscribe(srv_bus_redis_chat(b->bus), &b->r.base, CHAT_TOPIC_USER, 7), 0);
+    assert_true(WAIT_FOR(srv_bus_redis_ready(b->bus), 5000));
+    atomic_store(&b->gaps, 0); /* the first subscription counts as one (sockets may be open) */
+    ghost(c, "E", 1);
+    assert_true(WAIT_FOR(rec_n(&b->r) == 1, 3000));
+    ghost(c, "E", 3); /* 2 never came */
+    assert_true(WAIT_FOR(rec_n(&b->r) == 2, 3000));
+    assert_string_equal(b->r.wire, "{\"type\":\"x\",\"q\":3}");
+    assert_int_equal(atomic_load(&b->gaps), 1);
+    ghost(c, "E", 3); /* a repeat: not delivered again */
+    ghost(c, "H", 3); /* the heartbeat agrees: no gap */
+    ghost(c, "H", 5); /* 4 and 5 were sent and never came */
+    assert_true(WAIT_FOR(atomic_load(&b->gaps) == 2, 3000));
+    usleep(300000);
+    assert_int_equal(rec_n(&b->r), 2);
+    assert_int_equal(atomic_load(&b->gaps), 2);
+    redisFree(c);
+    node_free(b);
+}
+
+static srv_rate *rate_new(void)
+{
+    srv_config cfg;
+    srv_rate *r;
+
+    assert_int_equal(srv_config_defaults(&cfg), 0);
+    cfg.login.account_failures = 3;
+    cfg.login.address_failures = 100;
+    cfg.login.window_seconds = 60;
+    cfg.login.lockout_seconds = 120;
+    cfg.limits.guard_checks_per_second = 0.01;
+    cfg.limits.guard_check_burst = 3;
+    r = srv_rate_new(&cfg.limits, &cfg.login, 1000);
+    srv_config_free(&cfg);
+    assert_non_null(r);
+    return r;
+}
+
+static void shared_rate(void **state)
+{
+    node *a = node_new("a"), *b = node_new("b");
+    srv_rate *ra = rate_new(), *rb = rate_new();
+    int64_t t = wall_ms();
+
+    (void)state;
+    srv_rate_set_shared(ra, srv_bus_redis_rate(a->bus));
+    srv_rate_set_shared(rb, srv_bus_redis_rate(b->bus));
+    /* Two failures on A and one on B: the account's third, locked on both. */
+    assert_int_equal(srv_rate_login_check(ra, "alice", "10.0.0.1", t), 0);
+    srv_rate_login_failed(ra, "alice", "10.0.0.1", t);
+    srv_rate_login_failed(ra, "alice", "10.0.0.2", t);
+    assert_int_equal(srv_rate_login_check(rb, "alice", "10.0.0.3", t), 0);
+    srv_rate_login_failed(rb, "alice", "10.0.0.3", t);
+    assert_true(srv_rate_login_check(ra, "alice", "10.0.0.9", t) > 100);
+    assert_true(srv_rate_login_check(rb, "alice", "10.0.0.9", t) > 100);
+    assert_int_equal(srv_rate_login_check(rb, "bob", "10.0.0.9", t), 0);
+    /* A success clears the failures counted so far, on every node. */
+    srv_rate_login_failed(ra, "carol", "10.0.0.1", t);
+    srv_rate_login_failed(rb, "carol", "10.0.0.1", t);
+    srv_rate_login_ok(ra, "carol", t);
+    srv_rate_login_failed(rb, "carol", "10.0.0.1", t);
+    assert_int_equal(srv_rate_login_check(ra, "carol", "10.0.0.1", t), 0);
+    /* One pre-check bucket of 3 for user 5 across the nodes. */
+    assert_int_equal(srv_rate_guard_check(ra, 5, t), 0);
+    assert_int_equal(srv_rate_guard_check(rb, 5, t), 0);
+    assert_int_equal(srv_rate_guard_check(ra, 5, t), 0);
+    assert_true(srv_rate_guard_check(rb, 5, t) > 0);
+    assert_int_equal(srv_rate_guard_check(rb, 6, t), 0);
+    srv_rate_free(ra);
+    srv_rate_free(rb);
+    node_free(a);
+    node_free(b);
+}
+
+static void redis_restart(void **state)
+{
+    node *a = node_new("a"), *b = node_new("b");
+    srv_rate *ra = rate_new();
+    int64_t users[] = {7}, t0;
+
+    (void)state;
+    srv_rate_set_shared(ra, srv_bus_redis_rate(a->bus));
+    assert_int_equal(chat_subscribe(srv_bus_redis_chat(b->bus), &b->r.base, CHAT_TOPIC_USER, 7), 0);
+    assert_true(WAIT_FOR(srv_bus_redis_ready(a->bus) && srv_bus_redis_ready(b->bus), 5000));
+    atomic_store(&b->gaps, 0);
+    publish_conv(a, 1, users, 1);
+    assert_true(WAIT_FOR(rec_n(&b->r) == 1, 3000));
+
+    redis_shutdown();
+    assert_true(WAIT_FOR(!srv_bus_redis_ready(b->bus) && !srv_bus_redis_ready(a->bus), 5000));
+    /* Published while Redis is away: lost to B, which must notice. */
+    publish_conv(a, 2, users, 1);
+    publish_conv(a, 3, users, 1);
+    /* The counters fall back to this node's own table, without hanging. */
+    t0 = now_ms();
+    for (int i = 0; i < 3; i++)
+        srv_rate_login_failed(ra, "dave", "10.1.1.1", wall_ms());
+    assert_true(srv_rate_login_check(ra, "dave", "10.1.1.1", wall_ms()) > 100);
+    assert_true(now_ms() - t0 < 3000);
+    assert_false(srv_bus_redis_leader(a->bus) && srv_bus_redis_leader(b->bus));
+
+    redis_start(redis_port);
+    assert_true(WAIT_FOR(srv_bus_redis_ready(a->bus) && srv_bus_redis_ready(b->bus), 10000));
+    assert_true(WAIT_FOR(atomic_load(&b->gaps) >= 1, 3000));
+    /* And the bus carries events again. */
+    {
+        int before = rec_n(&b->r);
+
+        publish_conv(a, 4, users, 1);
+        assert_true(WAIT_FOR(rec_n(&b->r) > before, 3000));
+        assert_string_equal(b->r.wire, "{\"type\":\"conversation.updated\",\"c\":4}");
+    }
+    srv_rate_free(ra);
+    node_free(a);
+    node_free(b);
+}
+
+static void leader_failover(void **state)
+{
+    node *a = node_new("a"), *b = node_new("b");
+    redisContext *c = raw();
+    char key[96];
+    node *leader, *other;
+    redisReply *r;
+    int64_t t0, took;
+
+    (void)state;
+    snprintf(key, sizeof key, "%s:leader", prefix);
+    assert_true(WAIT_FOR(srv_bus_redis_leader(a->bus) || srv_bus_redis_leader(b->bus), 5000));
+    /* Exactly one, and it stays. */
+    for (int i = 0; i < 20; i++) {
+        assert_true(srv_bus_redis_leader(a->bus) != srv_bus_redis_leader(b->bus));
+        usleep(50000);
+    }
+    leader = srv_bus_redis_leader(a->bus) ? a : b;
+    other = leader == a ? b : a;
+
+    /* The leader stops (lets the lease go): the other takes over at its
+     * next heartbeat. */
+    t0 = now_ms();
+    node_free(leader);
+    assert_true(WAIT_FOR(srv_bus_redis_leader(other->bus), 3000));
+    took = now_ms() - t0;
+    printf("# failover after a clean stop: %lld ms (heartbeat 200 ms)\n", (long long)took);
+    assert_true(took < 1500);
+
+    /* A leader that dies keeps its lease until it expires: stand-in, a
+     * lease taken by a process that never renews it. The node stops
+     * believing itself leader within a heartbeat, and takes the lease
+     * once it expires. */
+    r = redisCommand(c, "SET %s ghost PX 1000", key);
+    assert_non_null(r);
+    freeReplyObject(r);
+    t0 = now_ms();
+    assert_true(WAIT_FOR(!srv_bus_redis_leader(other->bus), 1500));
+    assert_true(now_ms() - t0 < 1000);
+    assert_true(WAIT_FOR(srv_bus_redis_leader(other->bus), 4000));
+    took = now_ms() - t0;
+    printf("# failover after a lease left to expire (1000 ms): %lld ms\n", (long long)took);
+    assert_true(took >= 900 && took < 2500);
+    redisFree(c);
+    node_free(other);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(prefix, sizeof prefix, "t%d", (int)getpid());
+    redis_start(0);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[700];
+
+    (void)state;
+    snprintf(cmd, sizeof cmd, "%s stop %s", script(), redis_dir);
+    return system(cmd) ? -1 : 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(between_nodes), cmocka_unit_test(gap_by_sequence),
+        cmocka_unit_test(shared_rate),   cmocka_unit_test(leader_failover),
+        cmocka_unit_test(redis_restart),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
