@@ -74,8 +74,16 @@ function reference(kind, file) {
         req.on('error', reject);
         req.end(body);
       });
-      for (;;) {
-        const g = await (await fetch(srv.base + loc, { headers: auth })).json();
+      for (let tries = 0; ; tries++) {
+        // a pooled connection the server closed while idle (undici: "other
+        // side closed") is a transport hiccup, not the verdict: ask again
+        let g;
+        try {
+          g = await (await fetch(srv.base + loc, { headers: auth })).json();
+        } catch (e) {
+          if (tries > 20) throw e;
+          continue;
+        }
         if (g.state !== 'inspecting' && g.state !== 'uploading') return { ms: ms(t0), state: g.state };
         await new Promise((res) => setTimeout(res, 5));
       }

@@ -42,6 +42,17 @@ extern "C" {
  * without touching anything. */
 int guard_file_worker_dispatch(int argc, char **argv);
 
+/* Workers started before their file (issue 15: a worker's start — exec,
+ * ~120 libraries, libmagic, Tesseract's models — off the critical path).
+ * A pool keeps one waiting worker for images (Tesseract's page engine
+ * loaded) and one for everything else (libmagic only), each started after
+ * the previous file of its kind was answered. A file still gets a process
+ * of its own, sandboxed once it has the file, exactly like a spawned one.
+ * Not thread-safe: one pool per thread. */
+typedef struct guard_file_pool guard_file_pool;
+guard_err guard_file_pool_new(const char *worker_path, guard_file_pool **out, guard_error *err);
+void guard_file_pool_free(guard_file_pool *p); /* ends the waiting workers */
+
 typedef struct guard_file_options {
     /* The file's name as the user knows it (for the location prefix and the
      * extension check); NULL: the path's base name or "-". */
@@ -59,6 +70,22 @@ typedef struct guard_file_options {
      * ending in "ocr"), not the header lines read again; pages joined by a
      * line feed. It is the same text the guard inspected. */
     size_t ocr_text_max;
+    /* Called with every piece of text inspected (a document's body, a
+     * page's OCR text, an archive member's text, a decoded QR code ...) and
+     * where it was found (the location findings there would carry; the
+     * file's name for its own text), in order; several calls may carry
+     * one part. For a reviewer's view of what the guard read; NULL: none. */
+    void (*on_text)(void *arg, const char *location, const char *text, size_t len);
+    void *on_text_arg;
+    /* Stop reading the file as soon as the verdict is block (the worker is
+     * ended): nothing further can make it weaker, and a marked page is
+     * refused without waiting for the rest of it (the chat server's
+     * uploads). The result then holds the findings made until then;
+     * guard_file_info.stopped_at_block says so. A tool that reports every
+     * finding leaves it false. */
+    bool stop_at_block;
+    /* Take the worker from this pool (NULL: start one per file). */
+    guard_file_pool *pool;
 } guard_file_options;
 
 /* Facts about what was inspected, beyond the findings. */
@@ -79,6 +106,9 @@ typedef struct guard_file_info {
     char *ocr_text;
     size_t ocr_text_len;
     bool ocr_text_cut;
+    /* With stop_at_block: the inspection ended at a block verdict before
+     * the worker had finished. */
+    bool stopped_at_block;
 } guard_file_info;
 
 /* Inspects the file at `path` ("-" is not accepted: use guard_file_scan_fd).
@@ -118,6 +148,17 @@ guard_err guard_file_scan_message(guard_scanner *s, guard_ruleset *rs, const cha
  * PNG are rewritten without re-encoding). Also runs in a worker. */
 guard_err guard_file_strip(const char *in, const char *out, const char *worker_path,
                            guard_error *err);
+
+/* A PDF's first page as a PNG preview, rendered in a worker (the sandbox
+ * every parser runs in) under the default limits: at most
+ * GUARD_FILE_THUMB_PX on its longer side, at most GUARD_FILE_THUMB_MAX_BYTES.
+ * *png (malloc'd, the caller frees) and *png_len on success; GUARD_EINVAL
+ * with the reason when the PDF cannot be rendered, GUARD_EIO when the
+ * worker failed. */
+#define GUARD_FILE_THUMB_PX        320
+#define GUARD_FILE_THUMB_MAX_BYTES (4 << 20)
+guard_err guard_file_pdf_thumbnail(const char *in, unsigned char **png, size_t *png_len,
+                                   const char *worker_path, guard_error *err);
 
 /* Reads the image at `in` (a file found outside: untrusted) in a worker,
  * under the default limits (pixels, memory, time), and fills `plane` with

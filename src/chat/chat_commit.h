@@ -13,7 +13,8 @@
  * alert and audit row of a blocked one) in chat_send.c, a recall in
  * chat_recall.c, read and delivered receipts in chat_receipt.c, membership
  * in chat_member.c, conversations in chat_conv.c, the alert of a title or
- * display name in chat_alert.c.
+ * display name in chat_alert.c, an upload's inspection (its cache entry, file
+ * row and state) in chat_inspected.c.
  */
 #ifndef CHAT_COMMIT_H
 #define CHAT_COMMIT_H

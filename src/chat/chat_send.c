@@ -234,28 +234,23 @@ static int plan_inspect(const chat_env *e, const chat_send_in *in, bool external
     return -1;
 }
 
-/* The attachments' findings (as stored when each file was inspected, with
- * the conversation's scope) judged again by the policy's inbound rules: a
- * QR code, a program or a macro document an outside sender attaches warns
- * the recipients like a link in the text (POLICY.md, "The inbound scope in
- * chat"). The files are not read again: their findings are. */
-static int inbound_files(guard_ruleset *rs, const json_t *file_findings, guard_result *res,
-                         guard_error *gerr)
+/* A file's stored findings (JSON, as srv_inspect.c wrote them) as guard
+ * findings whose strings point into the JSON, which must outlive them.
+ * fs has room for json_array_size(arr); returns how many were filled (a
+ * category this binary does not know is left out: the verdict it had
+ * stands). */
+static size_t findings_of_json(const json_t *arr, guard_finding *fs)
 {
-    size_t n = json_array_size(file_findings), k = 0;
-    guard_finding *fs = calloc(n ? n : 1, sizeof *fs);
     const json_t *x;
-    size_t i;
-    int rc;
+    size_t i, k = 0;
 
-    if (!fs)
-        return GUARD_ENOMEM;
-    json_array_foreach(file_findings, i, x)
+    json_array_foreach(arr, i, x)
     {
         const char *cat = json_string_value(json_object_get(x, "category"));
         const char *sev = json_string_value(json_object_get(x, "severity"));
         guard_finding *f = &fs[k];
 
+        memset(f, 0, sizeof *f);
         f->category = GUARD_CAT_COUNT;
         for (int c = 0; cat && c < GUARD_CAT_COUNT; c++)
             if (!strcmp(cat, guard_category_name((guard_category)c)))
@@ -265,8 +260,10 @@ static int inbound_files(guard_ruleset *rs, const json_t *file_findings, guard_r
             if (!strcmp(sev, guard_severity_name((guard_severity)v)))
                 f->severity = (guard_severity)v;
         if (f->category == GUARD_CAT_COUNT)
-            continue; /* a shape this binary does not know: the sender's verdict stands */
+            continue;
         f->rule = json_string_value(json_object_get(x, "rule"));
+        if (!f->rule)
+            f->rule = "unknown";
         f->confidence = (int)json_integer_value(json_object_get(x, "confidence"));
         f->explanation = json_string_value(json_object_get(x, "explanation"));
         f->excerpt = json_string_value(json_object_get(x, "excerpt"));
@@ -274,6 +271,24 @@ static int inbound_files(guard_ruleset *rs, const json_t *file_findings, guard_r
         f->evasion = json_is_true(json_object_get(x, "evasion"));
         k++;
     }
+    return k;
+}
+
+/* The attachments' findings (as stored when each file was inspected, with
+ * the conversation's scope) judged again by the policy's inbound rules: a
+ * QR code, a program or a macro document an outside sender attaches warns
+ * the recipients like a link in the text (POLICY.md, "The inbound scope in
+ * chat"). The files are not read again: their findings are. */
+static int inbound_files(guard_ruleset *rs, const json_t *file_findings, guard_result *res,
+                         guard_error *gerr)
+{
+    size_t n = json_array_size(file_findings), k;
+    guard_finding *fs = calloc(n ? n : 1, sizeof *fs);
+    int rc;
+
+    if (!fs)
+        return GUARD_ENOMEM;
+    k = findings_of_json(file_findings, fs);
     rc = k ? guard_result_add_many(res, rs, fs, k, NULL, GUARD_SCOPE_INBOUND, gerr) : GUARD_OK;
     free(fs);
     return rc;
@@ -339,11 +354,10 @@ static void att_clear(chat_att *a)
     memset(a, 0, sizeof *a);
 }
 
-/* One file's findings for the sender and the officers: the file named in
- * each location, the file's name, type and size beside. */
-static void att_findings(chat_att *a, const store_file *f)
+/* One file's findings (arr, taken) for the sender and the officers: the
+ * file named in each location, the file's name, type and size beside. */
+static void att_findings(chat_att *a, const store_file *f, json_t *arr)
 {
-    json_t *arr = f->findings ? json_loads(f->findings, 0, NULL) : NULL;
     json_t *x;
     size_t i;
 
@@ -363,6 +377,55 @@ static void att_findings(chat_att *a, const store_file *f)
         json_array_append(a->findings, x);
     }
     json_decref(arr);
+}
+
+/* A file's stored findings judged again for an external conversation's
+ * readers. Detection does not depend on the scope — only the policy's
+ * decision does (guard_policy_apply) — so the findings made once, when the
+ * upload was inspected, are ruled on again with the external scope rather
+ * than the bytes read again (as inbound_files does for the inbound scope).
+ * A file inspected for internal readers and forwarded outside thus gets
+ * the external verdict at once, and never a weaker one than it had:
+ * *verdict is the stronger of the stored and the re-judged one. *findings
+ * (new) carry the external scope's actions; *rule the policy rule behind
+ * the re-judged verdict. Fails closed (block) when the policy cannot be
+ * applied. */
+static int rejudge_external(const chat_env *e, const store_file *f, guard_action stored,
+                            guard_action *verdict, json_t **findings, char *rule, size_t rule_len)
+{
+    json_t *arr = f->findings ? json_loads(f->findings, 0, NULL) : json_array();
+    size_t n = json_array_size(arr), k;
+    guard_finding *fs = calloc(n ? n : 1, sizeof *fs);
+    guard_ruleset *rs = guard_engine_acquire(e->chat->engine);
+    guard_result *r = NULL;
+    guard_error gerr = {0};
+    int rc = -1;
+
+    *verdict = GUARD_BLOCK;
+    *findings = NULL;
+    if (!arr || !fs || !rs)
+        goto fail;
+    k = findings_of_json(arr, fs);
+    if (guard_scan(e->scanner, rs, "", 0, GUARD_SCOPE_EXTERNAL, &r, &gerr) ||
+        (k && guard_result_add_many(r, rs, fs, k, NULL, GUARD_SCOPE_EXTERNAL, &gerr)))
+        goto fail;
+    *findings = chat_json_findings(r);
+    if (!*findings)
+        goto fail;
+    *verdict = r->verdict > stored ? r->verdict : stored;
+    if (r->verdict >= stored && r->decided_by)
+        snprintf(rule, rule_len, "%s", r->decided_by);
+    rc = 0;
+fail:
+    if (rc)
+        chat_log(e->chat, CHAT_LOG_ERROR, "guard", "file %s: re-judging for outsiders failed: %s",
+                 f->id, gerr.message[0] ? gerr.message : "out of memory");
+    guard_result_free(r);
+    if (rs)
+        guard_ruleset_unref(rs);
+    free(fs);
+    json_decref(arr);
+    return rc;
 }
 
 /* authorise + inspect for the files: each must be one the sender may see
@@ -385,6 +448,8 @@ static int plan_attachments(const chat_env *e, const chat_caller *who, const cha
         const char *id = in->attachments[i];
         store_file f = {0};
         guard_action v;
+        json_t *arr = NULL;
+        char rule[128];
         int rc = id && strlen(id) <= STORE_FILE_ID_MAX ? store_file_visible(e->st, id, who->id, &f)
                                                        : STORE_NOTFOUND;
 
@@ -404,23 +469,6 @@ static int plan_attachments(const chat_env *e, const chat_caller *who, const cha
             store_file_clear(&f);
             continue;
         }
-        if (f.conv_id != conv->conv_id) {
-            /* Judged for another conversation's readers: only as good here
-             * when those were no wider (an external reader needs the
-             * external scope's judgement, which this file has not had). */
-            store_conv other = {0};
-
-            rc = store_conv_get(e->st, f.conv_id, &other);
-            if (rc || (!other.external && conv->external)) {
-                store_conv_clear(&other);
-                chat_fail(o, 409, "attachment_not_ready",
-                          "this file was not inspected for this conversation; upload it here");
-                o->extra = json_pack("{s:{s:s,s:s}}", "error", "id", f.id, "reason", "scope");
-                store_file_clear(&f);
-                return -1;
-            }
-            store_conv_clear(&other);
-        }
         if (in->burn && !f.image) {
             /* burn-after-reading carries pictures only (issue 16) */
             chat_fail(o, 422, "burn_not_image", "only pictures can burn after reading");
@@ -429,21 +477,33 @@ static int plan_attachments(const chat_env *e, const chat_caller *who, const cha
             return -1;
         }
         v = f.state == STORE_UP_BLOCKED ? GUARD_BLOCK : action_parse(f.verdict);
+        rule[0] = 0;
+        if (conv->external) {
+            /* Outsiders read it: the external scope's judgement, whatever
+             * scope the file was inspected with (a forward from an
+             * internal conversation, or its own conversation that has
+             * gained an external member since). */
+            if (rejudge_external(e, &f, v, &v, &arr, rule, sizeof rule)) {
+                chat_fail(o, 503, "unavailable", "the file could not be judged; retry");
+                store_file_clear(&f);
+                return -1;
+            }
+        } else {
+            arr = f.findings ? json_loads(f.findings, 0, NULL) : NULL;
+        }
         if (v == GUARD_MASK && !f.image)
             v = GUARD_CONFIRM; /* a file that cannot be masked is held (POLICY.md) */
-        att_findings(a, &f);
+        if (v > a->verdict) {
+            const char *r = json_string_value(json_object_get(json_array_get(arr, 0), "rule"));
+
+            a->verdict = v;
+            snprintf(a->rule, sizeof a->rule, "%s", rule[0] ? rule : r ? r : "attachment");
+        }
+        att_findings(a, &f, arr);
         if (v == GUARD_BLOCK && !a->blocked)
             /* refused like blocked text (its alert and audit row), then
              * named as the file's refusal (chat_send_plan) */
             a->blocked = json_pack("{s:s,s:s}", "id", f.id, "name", f.name);
-        if (v > a->verdict) {
-            json_t *fs = f.findings ? json_loads(f.findings, 0, NULL) : NULL;
-            const char *r = json_string_value(json_object_get(json_array_get(fs, 0), "rule"));
-
-            a->verdict = v;
-            snprintf(a->rule, sizeof a->rule, "%s", r ? r : "attachment");
-            json_decref(fs);
-        }
         json_array_append_new(a->list, json_pack("{s:s,s:s,s:I,s:s,s:s,s:b,s:b}", "id", f.id,
                                                  "name", f.name, "size", (json_int_t)f.size, "mime",
                                                  f.mime, "kind", f.image ? "image" : "file",

@@ -122,4 +122,9 @@ int ex_image_pix(ex_job *j, void *pix);
 int ex_strip(const unsigned char *data, size_t len, const char *mime, int out, char *why,
              size_t why_cap);
 
+/* A PDF's first page (ex_pdf.c) rendered at most max_px on its longer side,
+ * written to fd `out` as a PNG. Returns 0, or -1 with a reason in `why`. */
+int ex_pdf_thumb(const unsigned char *data, size_t len, int max_px, int out, char *why,
+                 size_t why_cap);
+
 #endif

@@ -15,8 +15,9 @@
  *   4. the page pipeline (also ex_image_pix(), for rendered PDF pages):
  *      QR codes and barcodes on the grayscale image; deskew; the red
  *      masthead and rule of an official document (an `image` finding);
- *      OCR of the page ("ocr") and, re-read line by line at a higher
- *      resolution, of the header block and the 发文字号 line ("ocr header").
+ *      the header block and the 发文字号 line read line by line at a higher
+ *      resolution first ("ocr header": where markings live, so a marked
+ *      page can be stopped early), then OCR of the whole page ("ocr").
  *
  * Frames: a multi-page TIFF is read up to MAX_FRAMES pages (more is
  * reported as uninspectable.limit.frames, partial); an animated GIF up to
@@ -355,7 +356,15 @@ static int image_page(ex_job *j, PIX *pix, const char *prefix)
     if (!lim->ocr)
         goto out;
 
-    ocr = page_for_ocr(gray);
+    /* The header lines first: the marking, the 份号 and the 发文字号 live
+     * there, and their segment reaches the caller before the whole page is
+     * read, so a marked page can be refused (guard_file_options
+     * .stop_at_block) without waiting for the page's OCR, the costliest
+     * step. */
+    rc = ocr_header(j, gray, &m, prefix, started, &timed_out);
+    if (rc < 0)
+        goto out;
+    ocr = timed_out ? NULL : page_for_ocr(gray);
     if (ocr) {
         uint32_t ms = ocr_budget(j, started);
         part_name(part, sizeof part, prefix, "ocr");
@@ -379,11 +388,6 @@ static int image_page(ex_job *j, PIX *pix, const char *prefix)
                                   false);
             goto out;
         }
-    }
-    if (!timed_out) {
-        rc = ocr_header(j, gray, &m, prefix, started, &timed_out);
-        if (rc < 0)
-            goto out;
     }
     if (timed_out) {
         part_name(part, sizeof part, prefix, "ocr");

@@ -198,6 +198,12 @@ static int frame(ex_job *j, int type, unsigned flags, const void *a, size_t na, 
     if (nc)
         memcpy(j->out + j->out_len + na + nb, c, nc);
     j->out_len += len;
+    /* A finished segment or a finding goes to the caller at once: it may
+     * decide from it (a block ends the job early, stop_at_block) while this
+     * process is still reading the rest — the OCR of a page after its
+     * header. One write per part; a document has few. */
+    if (type == EXP_END || type == EXP_FIND)
+        return flush_out(j);
     return 0;
 }
 

@@ -118,3 +118,8 @@ fail:
         TessMonitorDelete(mon);
     return rc;
 }
+
+void ex_ocr_preload(void)
+{
+    (void)engine_get(0);
+}

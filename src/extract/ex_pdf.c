@@ -22,13 +22,19 @@
  * A password-protected PDF (one that needs a user password) is
  * uninspectable.encrypted; one poppler cannot open is uninspectable.corrupt.
  * Owner-password-only PDFs (printing/copying restrictions) open and are read.
+ *
+ * ex_pdf_thumb (the worker's thumb mode): page 1 rendered at most max_px on
+ * its longer side, as a PNG on a descriptor — the preview shown in chat,
+ * made in the sandbox like everything else poppler reads.
  */
 #include "ex.h"
 #include "ex_xml.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cairo.h>
 #include <leptonica/allheaders.h>
@@ -368,5 +374,89 @@ fail:
         g_object_unref(doc);
     if (bytes)
         g_bytes_unref(bytes);
+    return rc;
+}
+
+static cairo_status_t png_out(void *closure, const unsigned char *data, unsigned int n)
+{
+    int fd = *(int *)closure;
+
+    while (n) {
+        ssize_t k = write(fd, data, n);
+
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return CAIRO_STATUS_WRITE_ERROR;
+        data += k;
+        n -= (unsigned)k;
+    }
+    return CAIRO_STATUS_SUCCESS;
+}
+
+int ex_pdf_thumb(const unsigned char *data, size_t len, int max_px, int out, char *why,
+                 size_t why_cap)
+{
+    GBytes *bytes = NULL;
+    PopplerDocument *doc = NULL;
+    PopplerPage *page = NULL;
+    GError *err = NULL;
+    cairo_surface_t *surf = NULL;
+    cairo_t *cr = NULL;
+    double w = 0, h = 0, scale;
+    int pw, ph, rc = -1;
+
+    if (len > G_MAXSSIZE || max_px <= 0) {
+        snprintf(why, why_cap, "PDF too large");
+        return -1;
+    }
+    bytes = g_bytes_new_static(data, len);
+    doc = poppler_document_new_from_bytes(bytes, NULL, &err);
+    page = doc && poppler_document_get_n_pages(doc) > 0 ? poppler_document_get_page(doc, 0) : NULL;
+    if (!page) {
+        snprintf(why, why_cap, "PDF could not be opened");
+        goto fail;
+    }
+    poppler_page_get_size(page, &w, &h);
+    if (!(w > 0 && h > 0 && w < 1e6 && h < 1e6)) {
+        snprintf(why, why_cap, "PDF page has no size");
+        goto fail;
+    }
+    /* the longer side max_px (or less for a page smaller than that) */
+    scale = (double)max_px / (w > h ? w : h);
+    if (scale > 1)
+        scale = 1;
+    pw = (int)ceil(w * scale);
+    ph = (int)ceil(h * scale);
+    pw = pw < 1 ? 1 : pw;
+    ph = ph < 1 ? 1 : ph;
+    surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, pw, ph);
+    if (cairo_surface_status(surf) != CAIRO_STATUS_SUCCESS) {
+        snprintf(why, why_cap, "out of memory");
+        goto fail;
+    }
+    cr = cairo_create(surf);
+    cairo_set_source_rgb(cr, 1, 1, 1); /* paper */
+    cairo_paint(cr);
+    cairo_scale(cr, scale, scale);
+    poppler_page_render(page, cr);
+    cairo_surface_flush(surf);
+    if (cairo_surface_write_to_png_stream(surf, png_out, &out) != CAIRO_STATUS_SUCCESS) {
+        snprintf(why, why_cap, "cannot write the thumbnail");
+        goto fail;
+    }
+    rc = 0;
+fail:
+    if (cr)
+        cairo_destroy(cr);
+    if (surf)
+        cairo_surface_destroy(surf);
+    if (page)
+        g_object_unref(page);
+    if (doc)
+        g_object_unref(doc);
+    if (err)
+        g_error_free(err);
+    g_bytes_unref(bytes);
     return rc;
 }

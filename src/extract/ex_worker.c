@@ -4,7 +4,14 @@
  *
  *   argv: EXE __cordon-extract-worker scan  LIMITS ROOT OFFSET
  *         EXE __cordon-extract-worker strip LIMITS ROOT OFFSET   (output: fd 3)
+ *         EXE __cordon-extract-worker thumb LIMITS ROOT OFFSET   (output: fd 3,
+ *             a PDF's first page as a PNG of at most GUARD_FILE_THUMB_PX)
  *         EXE __cordon-extract-worker watermark LIMITS ROOT OFFSET
+ *         EXE __cordon-extract-worker wait KIND - 0
+ *             (a pooled worker, guard_file_pool: fd 0 is a socket; it loads
+ *             libmagic, and Tesseract's page engine when KIND is "ocr",
+ *             then waits for its job — "LIMITS\0ROOT\0OFFSET\0" with the
+ *             input's descriptor (SCM_RIGHTS) — and goes on as scan)
  *             (output: fd 3, the luminance plane wm_measure() makes of an
  *             image found outside, for the watermark decoder; key-free)
  *   fd 0: the input (a regular file or memfd, mapped read-only from OFFSET)
@@ -34,6 +41,7 @@
 #include "cordon/guard_file.h"
 #include "ex_core.h"
 #include "ex_core_proto.h"
+#include "ex_image.h"
 #include "watermark/wm.h"
 
 #include <errno.h>
@@ -48,6 +56,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -294,6 +303,46 @@ static int measure(ex_job *j, const unsigned char *data, size_t len, const ex_li
     return 0;
 }
 
+/* wait mode: the job's arguments and its input, received on fd 0 (a
+ * socket) before the sandbox is closed; the input becomes fd 0. Returns 0
+ * with args[0..3) pointing into buf, or -1 (the parent is gone). */
+static int receive_job(char *buf, size_t cap, char *args[3])
+{
+    char cbuf[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = {buf, cap - 1};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+    struct cmsghdr *cm;
+    ssize_t n;
+    int fd = -1;
+    size_t o = 0;
+
+    do
+        n = recvmsg(0, &mh, MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0)
+        return -1;
+    buf[n] = 0;
+    for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+            cm->cmsg_len == CMSG_LEN(sizeof(int)))
+            memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+    for (int i = 0; i < 3; i++) {
+        if (o >= (size_t)n)
+            goto fail;
+        args[i] = buf + o;
+        o += strlen(buf + o) + 1;
+    }
+    if (fd < 0 || dup2(fd, 0) < 0) /* the socket goes: fd 0 is the input now */
+        goto fail;
+    close(fd);
+    return 0;
+fail:
+    if (fd >= 0)
+        close(fd);
+    return -1;
+}
+
 static int run(int argc, char **argv)
 {
     ex_limits lim;
@@ -301,15 +350,40 @@ static int run(int argc, char **argv)
     size_t len;
     uint64_t offset, mapped;
     ex_job *j = NULL;
-    bool strip, wm;
+    bool strip, wm, thumb;
     rlim_t fsize;
     char *end;
     int code = EXP_EXIT_USAGE;
+    static char job[8192];
+    char *jargs[3], *wargv[6];
 
-    if (argc != 6 ||
-        (strcmp(argv[2], "scan") && strcmp(argv[2], "strip") && strcmp(argv[2], "watermark")))
+    if (argc == 6 && !strcmp(argv[2], "wait")) {
+        /* a pooled worker: what does not depend on the file is loaded while
+         * no one waits for it; then the job arrives and it goes on as a
+         * scan worker (sandboxed below, before the file is parsed) */
+        signal(SIGPIPE, SIG_IGN);
+        code = EXP_EXIT_SETUP;
+        quiet_stderr();
+        if (ex_magic_preload())
+            goto out;
+        if (!strcmp(argv[3], "ocr"))
+            ex_ocr_preload();
+        if (receive_job(job, sizeof job, jargs))
+            goto out;
+        code = EXP_EXIT_USAGE;
+        wargv[0] = argv[0];
+        wargv[1] = argv[1];
+        wargv[2] = (char *)"scan";
+        wargv[3] = jargs[0];
+        wargv[4] = jargs[1];
+        wargv[5] = jargs[2];
+        argv = wargv;
+    }
+    if (argc != 6 || (strcmp(argv[2], "scan") && strcmp(argv[2], "strip") &&
+                      strcmp(argv[2], "watermark") && strcmp(argv[2], "thumb")))
         goto out;
     strip = !strcmp(argv[2], "strip");
+    thumb = !strcmp(argv[2], "thumb");
     wm = !strcmp(argv[2], "watermark");
     if (parse_limits(argv[3], &lim))
         goto out;
@@ -326,9 +400,10 @@ static int run(int argc, char **argv)
     quiet_stderr();
     if (map_input(offset, lim.file_bytes, &data, &len, &mapped) || ex_magic_preload())
         goto out;
-    fsize = strip ? (rlim_t)lim.file_bytes + 65536
-            : wm  ? (rlim_t)(WM_PLANE * WM_PLANE * sizeof(float)) + 65536
-                  : 0;
+    fsize = strip   ? (rlim_t)lim.file_bytes + 65536
+            : wm    ? (rlim_t)(WM_PLANE * WM_PLANE * sizeof(float)) + 65536
+            : thumb ? (rlim_t)GUARD_FILE_THUMB_MAX_BYTES
+                    : 0;
     if (set_rlimits(&lim, mapped, fsize) || sandbox())
         goto out;
     /* test hooks: a parser crash and a parser that never returns */
@@ -346,6 +421,12 @@ static int run(int argc, char **argv)
         ex_detect(data, len, mime, sizeof mime);
         if (ex_job_mime(j, mime) ||
             (ex_strip(data, len, mime, 3, why, sizeof why) && ex_job_fail(j, why)))
+            goto broken;
+    } else if (thumb) {
+        char why[256];
+
+        signal(SIGXFSZ, SIG_IGN); /* over the cap: the write fails, reported */
+        if (ex_pdf_thumb(data, len, GUARD_FILE_THUMB_PX, 3, why, sizeof why) && ex_job_fail(j, why))
             goto broken;
     } else if (wm) {
         if (measure(j, data, len, &lim))

@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -64,8 +65,13 @@ typedef struct gf_ctx {
     char *seg;
     size_t seg_len, seg_cap;
     guard_stream *st;
-    bool keep_text;  /* hand the plain block back (guard_file_options) */
-    size_t kept_len; /* > 0: c->seg holds the plain block, kept */
+    bool keep_text; /* hand the plain block back (guard_file_options) */
+    void (*on_text)(void *arg, const char *location, const char *text, size_t len);
+    void *on_text_arg;
+    bool stop_at_block;    /* guard_file_options */
+    guard_file_pool *pool; /* guard_file_options */
+    bool wants_ocr;        /* the head says image: the pool's OCR-ready worker */
+    size_t kept_len;       /* > 0: c->seg holds the plain block, kept */
     /* the OCR text handed back (guard_file_options.ocr_text_max) */
     size_t ocr_max;
     char *ocr;
@@ -235,6 +241,13 @@ static guard_err seg_begin(gf_ctx *c, const char *loc, size_t loc_len)
 
 /* Makes room for `n` more bytes in the block segment (n <= SEG_BLOCK -
  * seg_len). */
+/* The on_text hook (guard_file_options) for a piece of the open segment. */
+static void text_seen(gf_ctx *c, const char *p, size_t n)
+{
+    if (c->on_text && n)
+        c->on_text(c->on_text_arg, c->loc ? c->loc : c->root, p, n);
+}
+
 static guard_err seg_reserve(gf_ctx *c, size_t n)
 {
     size_t nc = c->seg_cap ? c->seg_cap : 65536;
@@ -260,8 +273,10 @@ static guard_err seg_data(gf_ctx *c, const char *p, size_t n)
         return GUARD_OK; /* an empty file: nothing to copy (p may be NULL) */
     if (c->ocr_seg)
         ocr_keep(c, p, n);
-    if (c->st)
+    if (c->st) {
+        text_seen(c, p, n);
         return guard_stream_feed(c->st, p, n, c->err);
+    }
     if (n <= SEG_BLOCK - c->seg_len) {
         rc = seg_reserve(c, n);
         if (rc)
@@ -271,6 +286,8 @@ static guard_err seg_data(gf_ctx *c, const char *p, size_t n)
         return GUARD_OK;
     }
     /* too big for a block: stream what is buffered and everything after */
+    text_seen(c, c->seg, c->seg_len);
+    text_seen(c, p, n);
     rc = guard_stream_open(c->s, c->rs, c->scope, &c->st, c->err);
     if (!rc && c->seg_len)
         rc = guard_stream_feed(c->st, c->seg, c->seg_len, c->err);
@@ -290,6 +307,7 @@ static guard_err seg_end(gf_ctx *c)
         rc = guard_stream_close(c->st, &sub, c->err);
         c->st = NULL;
     } else {
+        text_seen(c, c->seg, c->seg_len);
         rc = guard_scan(c->s, c->rs, c->seg_len ? c->seg : "", c->seg_len, c->scope, &sub, c->err);
         if (rc == GUARD_EINVAL) {
             /* over the policy's max_message_bytes: a stream takes any size */
@@ -616,7 +634,7 @@ static size_t max_payload(int type)
     }
 }
 
-typedef enum { WK_DONE, WK_CRASH, WK_BADFRAME, WK_TIMEOUT, WK_FATAL } wk_end;
+typedef enum { WK_DONE, WK_CRASH, WK_BADFRAME, WK_TIMEOUT, WK_FATAL, WK_STOPPED } wk_end;
 
 /* Handles one frame. Returns 0, 1 at Z, -1 when malformed, -2 on a fatal
  * error of the caller's own. */
@@ -715,6 +733,11 @@ static wk_end read_frames(gf_ctx *c, gf_worker *w, char *fail_msg, size_t fail_c
             return WK_BADFRAME;
         if (k == -2)
             return WK_FATAL;
+        /* a whole segment or a finding merged into a block: nothing the
+         * worker still has to say can weaken it (stop_at_block) */
+        if (c->stop_at_block && c->r && !c->in_seg && c->r->verdict == GUARD_BLOCK &&
+            (type == EXP_END || type == EXP_FIND))
+            return WK_STOPPED;
     }
 }
 
@@ -732,6 +755,177 @@ static int reap(gf_worker *w, bool kill_it)
         ;
     w->pid = -1;
     return status;
+}
+
+/* ---- the pool: workers started before their file ------------------------ */
+
+/* A started worker ("wait" mode) that has loaded what does not depend on
+ * the file (libmagic; Tesseract's page engine for SPARE_OCR) and waits on
+ * its socket for the job. */
+enum { SPARE_PLAIN, SPARE_OCR, SPARE_KINDS };
+
+typedef struct gf_spare {
+    pid_t pid; /* -1: none */
+    int sock;  /* the job goes here (SOCK_SEQPACKET) */
+    int out;   /* its frames (fd 1) */
+} gf_spare;
+
+struct guard_file_pool {
+    char *exe;
+    gf_spare s[SPARE_KINDS];
+};
+
+static void spare_drop(gf_spare *sp)
+{
+    if (sp->pid > 0) {
+        kill(sp->pid, SIGKILL);
+        while (waitpid(sp->pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    if (sp->sock >= 0)
+        close(sp->sock);
+    if (sp->out >= 0)
+        close(sp->out);
+    *sp = (gf_spare){.pid = -1, .sock = -1, .out = -1};
+}
+
+/* Starts the spare of a kind (nothing when it cannot: the next file then
+ * starts its own worker, as without a pool). */
+static void spare_start(guard_file_pool *p, int kind)
+{
+    gf_spare *sp = &p->s[kind];
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    sigset_t none, all;
+    char *argv[7];
+    char **env;
+    int sv[2] = {-1, -1}, pp[2] = {-1, -1}, e;
+
+    if (sp->pid > 0)
+        return;
+    env = worker_env();
+    if (!env)
+        return;
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) || pipe2(pp, O_CLOEXEC))
+        goto out;
+    argv[0] = p->exe;
+    argv[1] = (char *)GUARD_FILE_WORKER_ARG;
+    argv[2] = (char *)"wait";
+    argv[3] = (char *)(kind == SPARE_OCR ? "ocr" : "plain");
+    argv[4] = (char *)"-";
+    argv[5] = (char *)"0";
+    argv[6] = NULL;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&at);
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setsigdefault(&at, &all);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    posix_spawn_file_actions_adddup2(&fa, sv[1], 0);
+    posix_spawn_file_actions_adddup2(&fa, pp[1], 1);
+    e = posix_spawn(&sp->pid, p->exe, &fa, &at, argv, env);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    if (e) {
+        sp->pid = -1;
+        goto out;
+    }
+    sp->sock = sv[0];
+    sp->out = pp[0];
+    sv[0] = pp[0] = -1;
+out:
+    for (int i = 0; i < 2; i++) {
+        if (sv[i] >= 0)
+            close(sv[i]);
+        if (pp[i] >= 0)
+            close(pp[i]);
+    }
+    free(env);
+}
+
+guard_err guard_file_pool_new(const char *worker_path, guard_file_pool **out, guard_error *err)
+{
+    guard_file_pool *p = calloc(1, sizeof *p);
+
+    *out = NULL;
+    if (!p || !(p->exe = strdup(worker_path ? worker_path : "/proc/self/exe"))) {
+        free(p);
+        return fail(err, GUARD_ENOMEM, "out of memory");
+    }
+    for (int k = 0; k < SPARE_KINDS; k++) {
+        p->s[k] = (gf_spare){.pid = -1, .sock = -1, .out = -1};
+        spare_start(p, k);
+    }
+    *out = p;
+    return GUARD_OK;
+}
+
+void guard_file_pool_free(guard_file_pool *p)
+{
+    if (!p)
+        return;
+    for (int k = 0; k < SPARE_KINDS; k++)
+        spare_drop(&p->s[k]);
+    free(p->exe);
+    free(p);
+}
+
+/* Hands the job to the spare of its kind: w becomes that worker, the same
+ * as a freshly spawned one from here on (its sandbox is closed once it has
+ * the file). -1 when there is none or it is gone: the caller spawns. */
+static int spare_take(guard_file_pool *p, int kind, gf_worker *w, const guard_limits *l,
+                      const char *root, int in_fd, uint64_t offset)
+{
+    gf_spare *sp = &p->s[kind];
+    char msg[6144], lim[256], cbuf[CMSG_SPACE(sizeof(int))];
+    struct iovec iov;
+    struct msghdr mh = {0};
+    struct cmsghdr *cm;
+    int n, st;
+
+    if (sp->pid <= 0)
+        return -1;
+    if (waitpid(sp->pid, &st, WNOHANG) == sp->pid) { /* it died waiting */
+        sp->pid = -1;
+        spare_drop(sp);
+        return -1;
+    }
+    limits_arg(l, lim, sizeof lim);
+    n = snprintf(msg, sizeof msg, "%s%c%s%c%llu", lim, 0, root, 0, (unsigned long long)offset);
+    if (n < 0 || (size_t)n + 1 >= sizeof msg)
+        return -1; /* a name too long for one message: a worker of its own */
+    iov = (struct iovec){msg, (size_t)n + 1};
+    memset(cbuf, 0, sizeof cbuf);
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = cbuf;
+    mh.msg_controllen = sizeof cbuf;
+    cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &in_fd, sizeof in_fd);
+    if (sendmsg(sp->sock, &mh, MSG_NOSIGNAL) != (ssize_t)iov.iov_len) {
+        spare_drop(sp);
+        return -1;
+    }
+    w->pid = sp->pid;
+    w->fd = sp->out;
+    close(sp->sock);
+    *sp = (gf_spare){.pid = -1, .sock = -1, .out = -1};
+    return 0;
+}
+
+/* Image formats by their first bytes: the file will need OCR. */
+static bool head_is_image(const unsigned char *h, size_t n)
+{
+    return (n >= 3 && h[0] == 0xFF && h[1] == 0xD8 && h[2] == 0xFF) ||        /* JPEG */
+           (n >= 8 && !memcmp(h, "\x89PNG\r\n\x1a\n", 8)) ||                  /* PNG */
+           (n >= 12 && !memcmp(h, "RIFF", 4) && !memcmp(h + 8, "WEBP", 4)) || /* WebP */
+           (n >= 4 && (!memcmp(h, "II*\0", 4) || !memcmp(h, "MM\0*", 4))) ||  /* TIFF */
+           (n >= 6 && (!memcmp(h, "GIF87a", 6) || !memcmp(h, "GIF89a", 6))) ||
+           (n >= 2 && h[0] == 'B' && h[1] == 'M');
 }
 
 /* Runs a scan worker over in_fd and merges what it sends. */
@@ -753,11 +947,19 @@ static guard_err run_worker(gf_ctx *c, const char *exe, int in_fd, uint64_t offs
         w.deadline.tv_sec++;
         w.deadline.tv_nsec -= 1000000000;
     }
-    rc = spawn(&w, exe, "scan", c->lim, c->root, in_fd, offset, -1, c->err);
-    if (rc)
-        goto out;
+    if (!c->pool || spare_take(c->pool, c->wants_ocr ? SPARE_OCR : SPARE_PLAIN, &w, c->lim, c->root,
+                               in_fd, offset)) {
+        rc = spawn(&w, exe, "scan", c->lim, c->root, in_fd, offset, -1, c->err);
+        if (rc)
+            goto out;
+    }
     end = read_frames(c, &w, NULL, 0);
     status = reap(&w, end != WK_DONE);
+    if (end == WK_STOPPED) {
+        if (c->info)
+            c->info->stopped_at_block = true;
+        goto out;
+    }
     if (end == WK_FATAL) {
         rc = c->err->code ? c->err->code : GUARD_ENOMEM;
         goto out;
@@ -799,6 +1001,10 @@ out:
     if (w.fd >= 0)
         close(w.fd);
     free(w.buf);
+    /* the next file's worker starts now, after this one's answer: its
+     * start-up is off the next file's critical path */
+    if (c->pool)
+        spare_start(c->pool, c->wants_ocr ? SPARE_OCR : SPARE_PLAIN);
     return rc;
 }
 
@@ -823,6 +1029,10 @@ static guard_err ctx_open(gf_ctx *c, guard_scanner *s, guard_ruleset *rs,
     c->info = info;
     c->keep_text = opt && opt->keep_text && info;
     c->ocr_max = opt && info ? opt->ocr_text_max : 0;
+    c->on_text = opt ? opt->on_text : NULL;
+    c->on_text_arg = opt ? opt->on_text_arg : NULL;
+    c->stop_at_block = opt && opt->stop_at_block;
+    c->pool = opt ? opt->pool : NULL;
     c->err = err ? err : &c->own_err;
     if (info) {
         memset(info, 0, sizeof *info);
@@ -969,6 +1179,7 @@ guard_err guard_file_scan_fd(guard_scanner *s, guard_ruleset *rs, int fd,
         rc = fail(err, GUARD_EIO, "read error: %s", strerror(errno));
         goto out;
     }
+    c.wants_ocr = head_is_image((const unsigned char *)head, (size_t)n);
     if (ex_text_is_plain((const unsigned char *)head, (size_t)n, (size_t)n < SNIFF)) {
         char ext[16];
         bool retreat = false;
@@ -1105,6 +1316,7 @@ guard_err guard_file_scan_mem(guard_scanner *s, guard_ruleset *rs, const void *d
         rc = fail(err, GUARD_EIO, "cannot copy the input: %s", strerror(errno));
         goto out;
     }
+    c.wants_ocr = head_is_image(data, head);
     rc = run_worker(&c, exe_of(opt), fd, 0);
 out:
     if (fd >= 0)
@@ -1112,21 +1324,64 @@ out:
     return ctx_close(&c, rc, out, t0);
 }
 
-guard_err guard_file_strip(const char *in, const char *out, const char *worker_path,
-                           guard_error *err)
+/* One run of a worker in a mode that makes something on fd 3 instead of
+ * scanning (strip, watermark, thumb): spawn it over in_fd with the default
+ * limits, read its frames (an `X` frame says why it made nothing), reap
+ * it. `what` names the step in errors ("the metadata remover"). The
+ * caller owns both descriptors and reads out_fd afterwards. */
+static guard_err run_out_worker(const char *mode, const char *what, const char *in, int in_fd,
+                                int out_fd, const char *worker_path, guard_error *err)
 {
     gf_ctx c;
     gf_worker w = {0};
     guard_limits lim;
     guard_error scratch = {0};
     char msg[EXP_FAIL_MAX + 1] = "";
-    int in_fd = -1, out_fd = -1, status;
-    wk_end end = WK_CRASH;
-    guard_err rc = GUARD_EIO;
+    int status;
+    wk_end end;
+    guard_err rc;
 
     guard_limits_defaults(&lim);
     memset(&c, 0, sizeof c);
     c.err = &scratch;
+    w.buf = malloc(RBUF_CAP);
+    if (!w.buf) {
+        rc = fail(err, GUARD_ENOMEM, "out of memory");
+        goto out;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &w.deadline);
+    w.deadline.tv_sec += lim.total_ms / 1000;
+    rc = spawn(&w, worker_path ? worker_path : "/proc/self/exe", mode, &lim, base_name(in), in_fd,
+               0, out_fd, err);
+    if (rc)
+        goto out;
+    end = read_frames(&c, &w, msg, sizeof msg);
+    status = reap(&w, end != WK_DONE);
+    if (end != WK_DONE || !WIFEXITED(status) || WEXITSTATUS(status))
+        rc = fail(err, GUARD_EIO, "%s: %s failed (%s)", in, what,
+                  end == WK_TIMEOUT || (WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU)
+                      ? "time limit"
+                  : WIFEXITED(status) && WEXITSTATUS(status) == EXP_EXIT_NOMEM ? "memory limit"
+                                                                               : "crash");
+    else if (msg[0])
+        rc = fail(err, GUARD_EINVAL, "%s: %s", in, msg);
+out:
+    if (w.pid > 0)
+        reap(&w, true);
+    if (w.fd > 0)
+        close(w.fd);
+    free(w.buf);
+    free(c.seg);
+    free(c.loc);
+    return rc;
+}
+
+guard_err guard_file_strip(const char *in, const char *out, const char *worker_path,
+                           guard_error *err)
+{
+    int in_fd = -1, out_fd = -1;
+    guard_err rc = GUARD_EIO;
+
     in_fd = open(in, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (in_fd < 0) {
         rc = fail(err, GUARD_EIO, "cannot open %s: %s", in, strerror(errno));
@@ -1137,33 +1392,10 @@ guard_err guard_file_strip(const char *in, const char *out, const char *worker_p
         rc = fail(err, GUARD_EIO, "cannot create %s: %s", out, strerror(errno));
         goto out;
     }
-    w.buf = malloc(RBUF_CAP);
-    if (!w.buf) {
-        rc = fail(err, GUARD_ENOMEM, "out of memory");
-        goto out;
-    }
-    clock_gettime(CLOCK_MONOTONIC, &w.deadline);
-    w.deadline.tv_sec += lim.total_ms / 1000;
-    rc = spawn(&w, worker_path ? worker_path : "/proc/self/exe", "strip", &lim, base_name(in),
-               in_fd, 0, out_fd, err);
-    if (rc)
-        goto out;
-    end = read_frames(&c, &w, msg, sizeof msg);
-    status = reap(&w, end != WK_DONE);
-    if (end != WK_DONE || !WIFEXITED(status) || WEXITSTATUS(status)) {
-        rc = fail(err, GUARD_EIO, "%s: the metadata remover failed (%s)", in,
-                  end == WK_TIMEOUT ? "timeout" : "crash");
-    } else if (msg[0]) {
-        rc = fail(err, GUARD_EINVAL, "%s: %s", in, msg);
-    } else if (fsync(out_fd) && errno != EINVAL) {
+    rc = run_out_worker("strip", "the metadata remover", in, in_fd, out_fd, worker_path, err);
+    if (!rc && fsync(out_fd) && errno != EINVAL)
         rc = fail(err, GUARD_EIO, "cannot write %s: %s", out, strerror(errno));
-    } else {
-        rc = GUARD_OK;
-    }
 out:
-    if (w.fd > 0)
-        close(w.fd);
-    free(w.buf);
     if (in_fd >= 0)
         close(in_fd);
     if (out_fd >= 0) {
@@ -1171,85 +1403,97 @@ out:
         if (rc)
             unlink(out);
     }
-    free(c.seg);
-    free(c.loc);
     return rc;
+}
+
+/* The input's regular-file descriptor, within the default file_bytes. */
+static guard_err open_input(const char *in, int *fd, guard_error *err)
+{
+    guard_limits lim;
+    struct stat st;
+
+    guard_limits_defaults(&lim);
+    *fd = open(in, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (*fd < 0)
+        return fail(err, GUARD_EIO, "cannot open %s: %s", in, strerror(errno));
+    if (fstat(*fd, &st) || !S_ISREG(st.st_mode))
+        return fail(err, GUARD_EINVAL, "%s: not a regular file", in);
+    if ((uint64_t)st.st_size > lim.file_bytes)
+        return fail(err, GUARD_EINVAL, "%s: larger than %llu bytes (limit file_bytes)", in,
+                    (unsigned long long)lim.file_bytes);
+    return GUARD_OK;
 }
 
 guard_err guard_file_watermark_plane(const char *in, void *plane, size_t plane_len,
                                      const char *worker_path, guard_error *err)
 {
-    gf_ctx c;
-    gf_worker w = {0};
-    guard_limits lim;
-    guard_error scratch = {0};
-    char msg[EXP_FAIL_MAX + 1] = "";
-    int in_fd = -1, out_fd = -1, status;
-    wk_end end = WK_CRASH;
-    guard_err rc = GUARD_EIO;
+    int in_fd = -1, out_fd = -1;
+    guard_err rc;
     struct stat st;
 
-    guard_limits_defaults(&lim);
-    memset(&c, 0, sizeof c);
-    c.err = &scratch;
-    in_fd = open(in, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (in_fd < 0) {
-        rc = fail(err, GUARD_EIO, "cannot open %s: %s", in, strerror(errno));
+    rc = open_input(in, &in_fd, err);
+    if (rc)
         goto out;
-    }
-    if (fstat(in_fd, &st) || !S_ISREG(st.st_mode)) {
-        rc = fail(err, GUARD_EINVAL, "%s: not a regular file", in);
-        goto out;
-    }
-    if ((uint64_t)st.st_size > lim.file_bytes) {
-        rc = fail(err, GUARD_EINVAL, "%s: larger than %llu bytes (limit file_bytes)", in,
-                  (unsigned long long)lim.file_bytes);
-        goto out;
-    }
     /* the worker writes the plane here; read back only once it is gone */
     out_fd = memfd_create("cordon-wm-plane", MFD_CLOEXEC);
     if (out_fd < 0) {
         rc = fail(err, GUARD_EIO, "memfd_create: %s", strerror(errno));
         goto out;
     }
-    w.buf = malloc(RBUF_CAP);
-    if (!w.buf) {
-        rc = fail(err, GUARD_ENOMEM, "out of memory");
-        goto out;
-    }
-    clock_gettime(CLOCK_MONOTONIC, &w.deadline);
-    w.deadline.tv_sec += lim.total_ms / 1000;
-    rc = spawn(&w, worker_path ? worker_path : "/proc/self/exe", "watermark", &lim, base_name(in),
-               in_fd, 0, out_fd, err);
-    if (rc)
-        goto out;
-    end = read_frames(&c, &w, msg, sizeof msg);
-    status = reap(&w, end != WK_DONE);
-    if (end != WK_DONE || !WIFEXITED(status) || WEXITSTATUS(status)) {
-        rc = fail(err, GUARD_EIO, "%s: the image could not be read (%s)", in,
-                  end == WK_TIMEOUT || (WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU)
-                      ? "time limit"
-                  : WIFEXITED(status) && WEXITSTATUS(status) == EXP_EXIT_NOMEM ? "memory limit"
-                                                                               : "crash");
-    } else if (msg[0]) {
-        rc = fail(err, GUARD_EINVAL, "%s: %s", in, msg);
-    } else if (fstat(out_fd, &st) || (uint64_t)st.st_size != plane_len ||
-               pread(out_fd, plane, plane_len, 0) != (ssize_t)plane_len) {
+    rc = run_out_worker("watermark", "the image reader", in, in_fd, out_fd, worker_path, err);
+    if (!rc && (fstat(out_fd, &st) || (uint64_t)st.st_size != plane_len ||
+                pread(out_fd, plane, plane_len, 0) != (ssize_t)plane_len))
         rc = fail(err, GUARD_EIO, "%s: the image reader sent a plane of the wrong size", in);
-    } else {
-        rc = GUARD_OK;
-    }
 out:
-    if (w.pid > 0)
-        reap(&w, true);
-    if (w.fd > 0)
-        close(w.fd);
-    free(w.buf);
     if (in_fd >= 0)
         close(in_fd);
     if (out_fd >= 0)
         close(out_fd);
-    free(c.seg);
-    free(c.loc);
+    return rc;
+}
+
+guard_err guard_file_pdf_thumbnail(const char *in, unsigned char **png, size_t *png_len,
+                                   const char *worker_path, guard_error *err)
+{
+    int in_fd = -1, out_fd = -1;
+    guard_err rc;
+    struct stat st;
+    unsigned char *buf = NULL;
+
+    *png = NULL;
+    *png_len = 0;
+    rc = open_input(in, &in_fd, err);
+    if (rc)
+        goto out;
+    out_fd = memfd_create("cordon-thumb", MFD_CLOEXEC);
+    if (out_fd < 0) {
+        rc = fail(err, GUARD_EIO, "memfd_create: %s", strerror(errno));
+        goto out;
+    }
+    rc = run_out_worker("thumb", "the PDF renderer", in, in_fd, out_fd, worker_path, err);
+    if (rc)
+        goto out;
+    if (fstat(out_fd, &st) || st.st_size <= 0 || st.st_size > GUARD_FILE_THUMB_MAX_BYTES) {
+        rc = fail(err, GUARD_EIO, "%s: the PDF renderer sent no preview", in);
+        goto out;
+    }
+    buf = malloc((size_t)st.st_size);
+    if (!buf) {
+        rc = fail(err, GUARD_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (pread(out_fd, buf, (size_t)st.st_size, 0) != (ssize_t)st.st_size) {
+        rc = fail(err, GUARD_EIO, "%s: cannot read the preview", in);
+        goto out;
+    }
+    *png = buf;
+    *png_len = (size_t)st.st_size;
+    buf = NULL;
+out:
+    free(buf);
+    if (in_fd >= 0)
+        close(in_fd);
+    if (out_fd >= 0)
+        close(out_fd);
     return rc;
 }

@@ -102,6 +102,7 @@ const srv_route srv_routes[] = {
     {SRV_POST, V1 "/officer/context", SRV_R_OFFICER, H(srv_h_context)},
     {SRV_GET, V1 "/officer/stats", SRV_R_OFFICER, H(srv_h_stats)},
     {SRV_GET, V1 "/officer/export", SRV_R_OFFICER, H(srv_h_export)},
+    {SRV_GET, V1 "/officer/files/{name}/text", SRV_R_OFFICER, H(srv_h_officer_file_text)},
 };
 const size_t srv_n_routes = sizeof srv_routes / sizeof srv_routes[0];
 

@@ -109,6 +109,7 @@ struct srv_bus_redis {
     size_t n_queued;
     uint64_t seq;    /* last number given */
     uint64_t sent_q; /* every number up to this was published or dropped */
+    uint64_t lost_q; /* the last number given to nothing (lose_number) */
     pthread_t pub_th, sub_th;
     bool pub_started, sub_started;
     /* the subscriber thread's own */
@@ -307,8 +308,7 @@ static void lose_number(srv_bus_redis *b)
     pthread_mutex_lock(&b->mu);
     b->seq++;
     atomic_fetch_add(&b->dropped, 1);
-    if (!b->head)
-        b->sent_q = b->seq;
+    b->lost_q = b->seq; /* the heartbeat tells once what is queued before it went */
     pthread_mutex_unlock(&b->mu);
 }
 
@@ -456,6 +456,11 @@ static void *pub_main(void *arg)
             b->sent_q = last_q;
         if (c && now >= next_hb) {
             uint64_t q = b->sent_q;
+
+            /* A number lost after everything still queued is settled too:
+             * the heartbeat names it, so a last event lost is noticed. */
+            if (b->lost_q > q && (!b->head || b->head->q > b->lost_q))
+                q = b->lost_q;
 
             pthread_mutex_unlock(&b->mu);
             heartbeat(b, c, q);
@@ -753,18 +758,14 @@ static void *sub_main(void *arg)
 
 /* ---- the chat bus --------------------------------------------------------------- */
 
-static void r_publish(chat_bus *bb, const chat_event *ev)
+/* ev to the other nodes: its header line and wire text on the channel. */
+static int publish_remote(srv_bus_redis *b, const chat_event *ev)
 {
-    srv_bus_redis *b = ((redis_chat *)bb)->owner;
-    char *wire = ev->wire ? NULL : b->hooks.wire ? b->hooks.wire(b->hooks.arg, ev) : NULL;
-    chat_event mine = *ev;
     char small[1024], *rest = small;
     size_t cap = 8 * 24 + ev->n_users * 21, at;
+    int rc = -1;
 
-    if (wire)
-        mine.wire = wire;
-    chat_publish(b->local, &mine); /* this node's sockets first: no round trip */
-    if (!mine.wire || (cap > sizeof small && !(rest = malloc(cap)))) {
+    if (!ev->wire || (cap > sizeof small && !(rest = malloc(cap)))) {
         lose_number(b);
         goto out;
     }
@@ -773,10 +774,28 @@ static void r_publish(chat_bus *bb, const chat_event *ev)
                           (long long)ev->sender_id, ev->contained, ev->n_users);
     for (size_t i = 0; i < ev->n_users; i++)
         at += (size_t)snprintf(rest + at, cap - at, " %lld", (long long)ev->users[i]);
-    publish_line(b, 'E', rest, at, mine.wire);
+    rc = publish_line(b, 'E', rest, at, ev->wire);
 out:
     if (rest != small)
         free(rest);
+    return rc;
+}
+
+int srv_bus_redis_forward(srv_bus_redis *b, const chat_event *ev)
+{
+    return publish_remote(b, ev);
+}
+
+static void r_publish(chat_bus *bb, const chat_event *ev)
+{
+    srv_bus_redis *b = ((redis_chat *)bb)->owner;
+    char *wire = ev->wire ? NULL : b->hooks.wire ? b->hooks.wire(b->hooks.arg, ev) : NULL;
+    chat_event mine = *ev;
+
+    if (wire)
+        mine.wire = wire;
+    chat_publish(b->local, &mine); /* this node's sockets first: no round trip */
+    publish_remote(b, &mine);
     free(wire);
 }
 

@@ -88,6 +88,12 @@ void srv_bus_redis_free(srv_bus_redis *b);
  * it is valid until srv_bus_redis_free(). */
 chat_bus *srv_bus_redis_chat(srv_bus_redis *b);
 
+/* Sends ev, whose wire text is set, to the other nodes only (any thread):
+ * an event this node delivered to its own sockets already, outside the
+ * chat bus (a handler's alert.updated, upload.state). 0, or -1 when it
+ * could not be queued (a number is lost: the others resync). */
+int srv_bus_redis_forward(srv_bus_redis *b, const chat_event *ev);
+
 /* Sends a control message to every other node (any thread; body is
  * stolen, may be NULL). 0, or -1 when it could not be queued. */
 int srv_bus_redis_control(srv_bus_redis *b, const char *kind, json_t *body);

@@ -11,6 +11,7 @@
 #include "srv_registry.h"
 
 #include "chat/chat_json.h"
+#include "srv_bus_redis.h"
 #include "srv_log.h"
 #include "srv_pool.h"
 #include "srv_receipt.h"
@@ -36,9 +37,25 @@ static void delivered_receipt(srv *s, const srv_event *msg, int64_t *reached, si
     srv_receipts_live(s->receipts, msg->sender_id, msg->conv_id, msg->msg_id, reached, k);
 }
 
+/* A handler's event to users or the staff: the other nodes' sockets of
+ * them get it through the bus (this node's get it below). */
+static void forward(srv *s, const srv_event *ev)
+{
+    chat_event ce = {.type = CHAT_EV_CONVERSATION,
+                     .audience = ev->kind == SRV_EV_STAFF ? CHAT_TO_STAFF : CHAT_TO_USERS,
+                     .users = ev->users,
+                     .n_users = ev->n_users,
+                     .wire = (const char *)srv_buf_payload(ev->buf)};
+
+    srv_bus_redis_forward(s->busr, &ce);
+}
+
 void srv_deliver_events(srv *s, srv_event *ev)
 {
     for (; ev; ev = ev->next) {
+        if (s->busr && !ev->from_bus && ev->buf &&
+            (ev->kind == SRV_EV_USERS || ev->kind == SRV_EV_STAFF))
+            forward(s, ev);
         switch (ev->kind) {
         case SRV_EV_USERS: {
             int64_t small[64], *reached = small;
@@ -232,6 +249,8 @@ static void sub_deliver(chat_sub *cs, const chat_event *ev, const int64_t *users
     j->finish = push_finish;
     j->ev_tail = &j->events;
     srv_emit(j, ev->audience == CHAT_TO_STAFF ? SRV_EV_STAFF : SRV_EV_USERS, b, 0, 0, users, n);
+    if (j->events)
+        j->events->from_bus = true;
     if (j->events && ev->type == CHAT_EV_MESSAGE_NEW) {
         /* For delivered receipts (srv_receipt.c). */
         j->events->msg_id = ev->msg_id;

@@ -16,6 +16,13 @@
  * Safety: Content-Type from detection (the guard's libmagic), never the
  * client's; attachment with an RFC 5987 filename* unless ?inline=1 for an
  * image or a PDF; nosniff; a CSP sandbox so an opened file runs nothing.
+ *
+ * GET /api/v1/officer/files/{id}/text: what the guard read in a file an
+ * alert names (a document's text, a photographed page's OCR text, each
+ * part with its location), for the officer reviewing the alert; audited
+ * file.text. The text is not kept anywhere: the delivered bytes are
+ * inspected again (the same sandboxed worker, OCR included, so seconds
+ * for a photo) and the text collected, at most TEXT_MAX bytes.
  */
 #include "srv_handlers.h"
 #include "srv_log.h"
@@ -24,12 +31,17 @@
 #include "store/store_work.h"
 #include "srv_wmark.h"
 
+#include "base/base_utf8.h"
+#include "cordon/guard_file.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DL_PIECE     (64u << 10)
 #define WM_MAX_BYTES ((int64_t)64 << 20) /* pictures marked per viewer: up to this size */
+#define TEXT_MAX     (1u << 20)          /* bytes of a file's text shown to an officer */
 
 void srv_download_free(srv_download *d)
 {
@@ -283,4 +295,155 @@ void srv_h_file_get(srv_req *r, srv_worker *w)
 void srv_h_file_thumb(srv_req *r, srv_worker *w)
 {
     serve(r, w, true);
+}
+
+/* ---- an officer's view of a file's text ---------------------------------- */
+
+typedef struct text_parts {
+    json_t *parts; /* [{location, text}] */
+    char *loc;     /* the open part's location */
+    char *buf;     /* its text so far */
+    size_t len, total;
+    bool truncated, oom;
+} text_parts;
+
+/* buf[0..len) as a JSON string, invalid UTF-8 (a part cut at a sequence, a
+ * binary member) replaced by U+FFFD. */
+static json_t *text_json(const char *p, size_t n)
+{
+    char *out = malloc(n * 3 + 1), *o = out;
+    json_t *j;
+
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n;) {
+        int k = base_utf8_seq((const unsigned char *)p + i, n - i);
+
+        if (k > 0 && p[i]) {
+            memcpy(o, p + i, (size_t)k);
+            o += k;
+            i += (size_t)k;
+        } else {
+            memcpy(o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            i++;
+        }
+    }
+    j = json_stringn(out, (size_t)(o - out));
+    free(out);
+    return j;
+}
+
+static void part_close(text_parts *t)
+{
+    json_t *txt;
+
+    if (!t->loc)
+        return;
+    txt = text_json(t->buf ? t->buf : "", t->len);
+    if (!txt ||
+        json_array_append_new(t->parts, json_pack("{s:s,s:o}", "location", t->loc, "text", txt)))
+        t->oom = true;
+    free(t->loc);
+    free(t->buf);
+    t->loc = t->buf = NULL;
+    t->len = 0;
+}
+
+static void on_text(void *arg, const char *location, const char *text, size_t len)
+{
+    text_parts *t = arg;
+    char *nb;
+
+    if (t->oom || t->truncated)
+        return;
+    if (!t->loc || strcmp(t->loc, location)) {
+        part_close(t);
+        t->loc = strdup(location);
+        if (!t->loc) {
+            t->oom = true;
+            return;
+        }
+    }
+    if (len > TEXT_MAX - t->total) {
+        len = TEXT_MAX - t->total;
+        t->truncated = true;
+    }
+    nb = realloc(t->buf, t->len + len + 1);
+    if (!nb) {
+        t->oom = true;
+        return;
+    }
+    memcpy(nb + t->len, text, len);
+    t->buf = nb;
+    t->len += len;
+    t->total += len;
+}
+
+void srv_h_officer_file_text(srv_req *r, srv_worker *w)
+{
+    const char *p = r->path + strlen("/api/v1/officer/files/");
+    char id[SRV_UP_ID_LEN + 1], target[64];
+    store_file f = {0};
+    int64_t alert_id = 0;
+    size_t idl = strcspn(p, "/");
+    text_parts t = {.parts = json_array()};
+    guard_file_options opt = {0};
+    guard_file_info info = {0};
+    guard_result *res = NULL;
+    guard_ruleset *rs = NULL;
+    guard_error gerr = {0};
+    int fd = -1, rc;
+
+    if (idl != SRV_UP_ID_LEN || strcmp(p + idl, "/text")) {
+        srv_error(r, 404, "not_found", "no such file");
+        goto out;
+    }
+    memcpy(id, p, idl);
+    id[idl] = 0;
+    /* what an officer may open: a file an alert names (held and blocked
+     * ones included), as GET /files/{id} */
+    rc = store_file_in_alert(w->st, id, &alert_id);
+    if (!rc)
+        rc = store_file_get(w->st, id, &f);
+    if (rc == STORE_NOTFOUND) {
+        srv_error(r, 404, "not_found", "no such file");
+        goto out;
+    }
+    if (rc) {
+        srv_store_error(r, w, rc, "file_text");
+        goto out;
+    }
+    if (!t.parts || blob_open_fd(srv_uploads_blobs(w->srv), f.hash, false, &fd)) {
+        SRV_ERROR("file", "%s: the bytes cannot be read", id);
+        srv_error(r, 500, "internal", "the file's bytes are missing");
+        goto out;
+    }
+    opt = (guard_file_options){.name = f.name, .on_text = on_text, .on_text_arg = &t};
+    rs = guard_engine_acquire(w->srv->engine);
+    rc = guard_file_scan_fd(w->scanner, rs, fd, &opt, &res, &info, &gerr);
+    part_close(&t);
+    if (t.oom) {
+        srv_error(r, 500, "internal", "out of memory");
+        goto out;
+    }
+    snprintf(target, sizeof target, "file:%s", id);
+    srv_audit_req(r, w, "file.text", target,
+                  json_pack("{s:I,s:s}", "alert", (json_int_t)alert_id, "name", f.name));
+    srv_reply(r, 200,
+              json_pack("{s:{s:s,s:s,s:s,s:I},s:O,s:b,s:s,s:I}", "file", "id", id, "name", f.name,
+                        "mime", f.mime, "size", (json_int_t)f.size, "parts", t.parts, "truncated",
+                        t.truncated, "status",
+                        rc || !res ? "unscannable" : guard_status_name(res->status), "ocr_images",
+                        (json_int_t)info.ocr_images));
+out:
+    if (rs)
+        guard_ruleset_unref(rs);
+    guard_result_free(res);
+    free(info.text);
+    part_close(&t);
+    json_decref(t.parts);
+    if (fd >= 0)
+        close(fd);
+    store_file_clear(&f);
 }

@@ -114,5 +114,6 @@ void srv_h_file_get(srv_req *r, srv_worker *w);
 void srv_h_file_thumb(srv_req *r, srv_worker *w);
 /* srv_h_ocr.c: 识别文字, a user's text recognition of a picture */
 void srv_h_file_ocr(srv_req *r, srv_worker *w);
+void srv_h_officer_file_text(srv_req *r, srv_worker *w);
 
 #endif

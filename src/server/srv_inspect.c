@@ -1,7 +1,7 @@
 /*
  * srv_inspect.c — a finished upload's inspection, off the loop and off the
  * request workers: uploads.inspectors threads, each with its own store
- * handle and guard scanner, take upload ids from a queue.
+ * handle (read-only) and guard scanner, take upload ids from a queue.
  *
  * One inspection, top to bottom (inspect()):
  *   1. the upload is still "inspecting" (a row, not a flag in memory: a
@@ -14,17 +14,23 @@
  *      the verdict is block (fail closed)
  *   4. an image loses its metadata (guard_file_strip: GPS, time, device)
  *      and the stripped bytes are what is committed and delivered
- *   5. one transaction: the file row (blob reference) and the upload's
- *      state and outcome; then upload.state to the uploader's sockets
+ *   5. a preview: an image's from the stripped bytes (Leptonica), a PDF's
+ *      first page rendered by a sandboxed worker
+ *   6. one transaction on the writer thread (an `inspected` commit,
+ *      chat_inspected.c, awaited): the cache entry, the file row (blob
+ *      reference) and the upload's state and outcome; then upload.state to
+ *      the uploader's sockets
  */
 #include "srv_upload.h"
 
+#include "chat/chat_inspected.h"
 #include "chat/chat_json.h"
 #include "cordon/guard_file.h"
 #include "srv_log.h"
 #include "srv_pool.h"
 #include "srv_registry.h"
 #include "srv_req.h"
+#include "srv_writer.h"
 
 #include <errno.h>
 #include <leptonica/allheaders.h>
@@ -57,6 +63,7 @@ typedef struct insp_thread {
     srv_inspector *in;
     store *st;
     guard_scanner *sc;
+    guard_file_pool *pool; /* this thread's waiting workers (NULL: none) */
 } insp_thread;
 
 void srv_inspect_push(srv_inspector *in, const char *upload_id)
@@ -119,7 +126,9 @@ static json_t *scan(insp_thread *t, int fd, const store_upload *up, guard_scope 
 {
     srv *s = t->in->srv;
     guard_ruleset *rs = guard_engine_acquire(s->engine);
-    guard_file_options opt = {.name = up->filename, .scope = scope};
+    /* a marked page is refused at its header, without its full OCR */
+    guard_file_options opt = {
+        .name = up->filename, .scope = scope, .stop_at_block = true, .pool = t->pool};
     guard_file_info info = {0};
     guard_result *res = NULL;
     guard_error gerr = {0};
@@ -147,6 +156,45 @@ static json_t *scan(insp_thread *t, int fd, const store_upload *up, guard_scope 
     guard_result_free(res);
     free(info.text);
     return o;
+}
+
+/* The file name's extension, lower case ("" without one): part of the
+ * cache key, as the type-mismatch finding depends on it (the same bytes
+ * named .txt and .jpg are not the same inspection). */
+static void ext_of(const char *name, char out[16])
+{
+    const char *dot = name ? strrchr(name, '.') : NULL;
+    size_t i = 0;
+
+    if (dot && !strchr(dot, '/'))
+        for (dot++; *dot && i < 15; dot++)
+            out[i++] = (char)((*dot >= 'A' && *dot <= 'Z') ? *dot + 32 : *dot);
+    out[i] = 0;
+}
+
+/* A cached outcome's findings name the file the bytes were first uploaded
+ * as (the first part of every location); this upload has its own name.
+ * `name` in the cached outcome says which to replace; it is removed. */
+static void rename_locations(json_t *outcome, const char *name)
+{
+    const char *old = json_string_value(json_object_get(outcome, "name"));
+    size_t ol = old ? strlen(old) : 0, i;
+    json_t *f;
+
+    if (old && strcmp(old, name))
+        json_array_foreach(json_object_get(outcome, "findings"), i, f)
+        {
+            const char *loc = json_string_value(json_object_get(f, "location"));
+            char *n = NULL;
+
+            if (!loc || strncmp(loc, old, ol) || (loc[ol] && loc[ol] != '!'))
+                continue;
+            if (asprintf(&n, "%s%s", name, loc + ol) >= 0) {
+                json_object_set_new(f, "location", json_string(n));
+                free(n);
+            }
+        }
+    json_object_del(outcome, "name");
 }
 
 static bool has_gps(json_t *outcome)
@@ -218,15 +266,19 @@ fail:
 }
 
 /* A JPEG of at most THUMB_PX on its longer side, made with Leptonica from
- * the bytes that will be delivered (already stripped and inspected), and
- * committed as its own blob. The image's size comes back in *w, *h. Bounded:
- * an image over THUMB_MAX_BYTES or THUMB_MAX_PIXELS gets none. */
+ * the bytes that will be delivered (already stripped and inspected) — or
+ * from `src` when given (a PDF's first page, rendered in the sandbox:
+ * pdf_preview) — and committed as its own blob. The image's size comes
+ * back in *w, *h. Bounded: an image over THUMB_MAX_BYTES or
+ * THUMB_MAX_PIXELS gets none. */
 static int thumbnail(srv *s, const char *id, const char *hash, int64_t size,
-                     char out[BLOB_HASH_LEN + 1], int64_t *out_size, int *w, int *h)
+                     const unsigned char *src, size_t src_len, char out[BLOB_HASH_LEN + 1],
+                     int64_t *out_size, int *w, int *h)
 {
     blob_store *b = srv_uploads_blobs(s);
     blob_reader *rd = NULL;
     unsigned char *data = NULL, *jpg = NULL;
+    const unsigned char *img;
     size_t got = 0, jlen = 0;
     l_int32 pw = 0, ph = 0, bps, spp, iscmap, fmt;
     PIX *pix = NULL, *small = NULL, *rgb = NULL;
@@ -236,17 +288,24 @@ static int thumbnail(srv *s, const char *id, const char *hash, int64_t size,
     bool dup;
     int rc = -1;
 
-    if (size <= 0 || size > THUMB_MAX_BYTES || blob_open(b, hash, &rd, &size))
-        return -1;
-    data = malloc((size_t)size);
-    if (!data || blob_read(rd, 0, data, (size_t)size, &got) || got != (size_t)size)
-        goto fail;
-    if (pixReadHeaderMem(data, (size_t)size, &fmt, &pw, &ph, &bps, &spp, &iscmap) || pw <= 0 ||
+    out[0] = 0;
+    if (src) {
+        img = src;
+        size = (int64_t)src_len;
+    } else {
+        if (size <= 0 || size > THUMB_MAX_BYTES || blob_open(b, hash, &rd, &size))
+            return -1;
+        data = malloc((size_t)size);
+        if (!data || blob_read(rd, 0, data, (size_t)size, &got) || got != (size_t)size)
+            goto fail;
+        img = data;
+    }
+    if (pixReadHeaderMem(img, (size_t)size, &fmt, &pw, &ph, &bps, &spp, &iscmap) || pw <= 0 ||
         ph <= 0 || (int64_t)pw * ph > THUMB_MAX_PIXELS)
         goto fail;
     *w = pw;
     *h = ph;
-    pix = pixReadMem(data, (size_t)size);
+    pix = pixReadMem(img, (size_t)size);
     if (!pix)
         goto fail;
     small = pw >= ph ? pixScaleToSize(pix, pw > THUMB_PX ? THUMB_PX : pw, 0)
@@ -278,6 +337,23 @@ fail:
     return rc;
 }
 
+/* A PDF's first page as a PNG (GUARD_FILE_THUMB_PX at most), rendered by a
+ * sandboxed worker: poppler never parses an upload in the server's own
+ * process. NULL when it cannot be made (the file then has no preview). */
+static unsigned char *pdf_preview(const char *id, int fd, size_t *len)
+{
+    char in[64];
+    guard_error gerr = {0};
+    unsigned char *png = NULL;
+
+    snprintf(in, sizeof in, "/proc/self/fd/%d", fd);
+    if (guard_file_pdf_thumbnail(in, &png, len, NULL, &gerr)) {
+        SRV_DEBUG("inspect", "%s: no PDF preview: %s", id, gerr.message);
+        return NULL;
+    }
+    return png;
+}
+
 static void event_finish(srv_job *j, srv *s)
 {
     srv_deliver_events(s, j->events);
@@ -301,6 +377,51 @@ static void announce(srv *s, const store_upload *up, int64_t offset)
     srv_complete(s, j);
 }
 
+/* One inspection's commit handed to the writer, and the inspection thread
+ * waiting for it: the upload.state event goes out only once the rows are
+ * written. */
+typedef struct insp_wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+} insp_wait;
+
+static void wait_done(chat_commit *c, void *arg)
+{
+    insp_wait *w = arg;
+
+    (void)c;
+    pthread_mutex_lock(&w->mu);
+    w->done = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* Writes through the writer thread (the one write path) and waits. */
+static int commit_wait(srv *s, const chat_inspected_in *in)
+{
+    insp_wait w = {.done = false};
+    chat_commit *c = chat_inspected_commit(&s->chat, in);
+    int rc;
+
+    if (!c)
+        return STORE_NOMEM;
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    c->done = wait_done;
+    c->arg = &w;
+    srv_writer_submit(s, c);
+    pthread_mutex_lock(&w.mu);
+    while (!w.done)
+        pthread_cond_wait(&w.cv, &w.mu);
+    pthread_mutex_unlock(&w.mu);
+    rc = chat_inspected_rc(c);
+    chat_commit_free(c);
+    pthread_cond_destroy(&w.cv);
+    pthread_mutex_destroy(&w.mu);
+    return rc;
+}
+
 /* mask on a file: an image is delivered masked (its metadata removed,
  * which every image is); anything else cannot be masked and is held like
  * confirm (docs/POLICY.md, "mask on files"). */
@@ -313,14 +434,16 @@ static int state_of(const char *verdict, bool image)
     return STORE_UP_READY;
 }
 
-/* The inspected file and the upload's new state, in one transaction: a
- * file row (with its thumbnail when the image got one) for bytes that were
- * committed to the blob store (hash non-NULL), or only the upload's outcome
- * for bytes that are gone. *state: where the upload ended. Returns 0, or -1
- * (logged): the upload stays "inspecting" and is inspected again at the
- * next start. */
+/* The inspected file and the upload's new state, in one transaction on
+ * the writer (chat_inspected.c), with the cache entry when the outcome is
+ * new (cache_key): a file row (with its thumbnail when the image got one)
+ * for bytes that were committed to the blob store (hash non-NULL), or only
+ * the upload's outcome for bytes that are gone. *state: where the upload
+ * ended. Returns 0, or -1 (logged): the upload stays "inspecting" and is
+ * inspected again at the next start. */
 static int record(insp_thread *t, store_upload *up, json_t *outcome, const char *verdict,
-                  const char *hash, bool stripped, store_up_state *state)
+                  const char *hash, bool stripped, const unsigned char *preview, size_t preview_len,
+                  const char *cache_key, const char *cache_value, store_up_state *state)
 {
     srv *s = t->in->srv;
     blob_store *b = srv_uploads_blobs(s);
@@ -332,11 +455,21 @@ static int record(insp_thread *t, store_upload *up, json_t *outcome, const char 
     blob_reader *rd = NULL;
     store_file f = {0};
     char *text = NULL;
+    chat_inspected_in in = {
+        .upload_id = id, .cache_key = cache_key, .cache_value = cache_value, .now = srv_now_ms()};
 
     free(up->outcome);
     up->outcome = json_dumps(outcome, JSON_COMPACT);
+    if (!up->outcome)
+        return -1;
+    in.outcome = up->outcome;
     if (!hash) {
-        store_upload_update(t->st, id, STORE_UP_BLOCKED, up->outcome, NULL);
+        in.state = STORE_UP_BLOCKED;
+        rc = commit_wait(s, &in);
+        if (rc) {
+            SRV_ERROR("inspect", "%s: store: %s", id, store_strerror(rc));
+            return -1;
+        }
         *state = STORE_UP_BLOCKED;
         return 0;
     }
@@ -344,8 +477,8 @@ static int record(insp_thread *t, store_upload *up, json_t *outcome, const char 
     sodium_bin2hex(fid, sizeof fid, fidb, sizeof fidb);
     if (!blob_open(b, hash, &rd, &bsize))
         blob_reader_close(rd);
-    if (stripped && strcmp(verdict, "block") &&
-        !thumbnail(s, id, hash, bsize, thumb, &thumb_size, &tw, &th))
+    if (strcmp(verdict, "block") && (stripped || preview) &&
+        !thumbnail(s, id, hash, bsize, preview, preview_len, thumb, &thumb_size, &tw, &th))
         SRV_DEBUG("inspect", "%s: thumbnail %dx%d", id, tw, th);
     text = json_dumps(json_object_get(outcome, "findings"), JSON_COMPACT);
     f = (store_file){.id = fid,
@@ -360,17 +493,16 @@ static int record(insp_thread *t, store_upload *up, json_t *outcome, const char 
                      .location_removed = json_is_true(json_object_get(outcome, "location_removed")),
                      .state = state_of(verdict, stripped),
                      .thumb_hash = thumb[0] ? thumb : NULL,
-                     .width = tw,
-                     .height = th,
+                     .width = stripped ? tw : 0,
+                     .height = stripped ? th : 0,
                      .verdict = (char *)verdict,
                      .findings = text,
-                     .created_at = srv_now_ms()};
-    rc = store_tx_begin(t->st);
-    if (!rc)
-        rc = store_file_create(t->st, &f, bsize, thumb_size);
-    if (!rc)
-        rc = store_upload_update(t->st, id, f.state, up->outcome, fid);
-    rc = rc ? (store_tx_rollback(t->st), rc) : store_tx_commit(t->st);
+                     .created_at = in.now};
+    in.file = &f;
+    in.state = f.state;
+    in.blob_size = bsize;
+    in.thumb_size = thumb_size;
+    rc = commit_wait(s, &in);
     free(text);
     if (rc) {
         SRV_ERROR("inspect", "%s: store: %s", id, store_strerror(rc));
@@ -389,8 +521,10 @@ static void inspect(insp_thread *t, const char *id)
     store_upload up = {0};
     store_conv conv = {0};
     json_t *outcome = NULL;
-    char raw[65], key[160], rules[33], hash[BLOB_HASH_LEN + 1];
+    char raw[65], key[192], rules[33], hash[BLOB_HASH_LEN + 1], ext[16];
     char *cached = NULL, *text = NULL;
+    unsigned char *preview = NULL;
+    size_t preview_len = 0;
     const char *verdict;
     guard_scope scope;
     bool stripped = false, dup;
@@ -409,17 +543,21 @@ static void inspect(insp_thread *t, const char *id)
         goto decided;
     }
     rules_id(s, rules);
-    snprintf(key, sizeof key, "%s:%s:%s", raw, rules, conv.external ? "external" : "internal");
+    ext_of(up.filename, ext);
+    snprintf(key, sizeof key, "%s:%s:%s:%s", raw, rules, conv.external ? "external" : "internal",
+             ext);
     if (!store_inspection_get(t->st, key, &cached))
         outcome = json_loads(cached, 0, NULL);
     if (!outcome) {
         outcome = scan(t, fd, &up, scope);
+        /* cached with the name its locations start with (rename_locations),
+         * in the same transaction as the upload's outcome (record) */
+        if (outcome)
+            json_object_set_new(outcome, "name", json_string(up.filename));
         text = outcome ? json_dumps(outcome, JSON_COMPACT) : NULL;
-        if (text)
-            store_inspection_put(t->st, key, text, srv_now_ms());
-        free(text);
-        text = NULL;
     }
+    if (outcome)
+        rename_locations(outcome, up.filename);
     if (!outcome)
         goto out; /* out of memory: stays "inspecting", inspected at next start */
     verdict = json_string_value(json_object_get(outcome, "verdict"));
@@ -437,6 +575,11 @@ static void inspect(insp_thread *t, const char *id)
             json_object_set_new(outcome, "location_removed", json_boolean(has_gps(outcome)));
         }
     }
+    /* 5. a PDF's first page as its preview (an image's comes from the
+     * stripped bytes, in record) */
+    if (strcmp(verdict, "block") &&
+        !strcmp(json_string_value(json_object_get(outcome, "mime")) ?: "", "application/pdf"))
+        preview = pdf_preview(id, fd, &preview_len);
 decided:
     verdict = json_string_value(json_object_get(outcome, "verdict"));
     if (!verdict)
@@ -450,7 +593,8 @@ decided:
             goto out;
         }
     }
-    if (record(t, &up, outcome, verdict, fd >= 0 ? hash : NULL, stripped, &state))
+    if (record(t, &up, outcome, verdict, fd >= 0 ? hash : NULL, stripped, preview, preview_len,
+               text ? key : NULL, text, &state))
         goto out;
     if (stripped)
         blob_stage_delete(b, id); /* the bytes with metadata go */
@@ -460,6 +604,8 @@ decided:
 out:
     if (fd >= 0)
         close(fd);
+    free(text);
+    free(preview);
     free(cached);
     json_decref(outcome);
     store_conv_clear(&conv);
@@ -479,6 +625,7 @@ static void *insp_main(void *arg)
     }
     store_close(t->st);
     guard_scanner_free(t->sc);
+    guard_file_pool_free(t->pool);
     free(t);
     return NULL;
 }
@@ -486,7 +633,10 @@ static void *insp_main(void *arg)
 srv_inspector *srv_inspect_start(srv *s)
 {
     srv_inspector *in = calloc(1, sizeof *in);
-    store_options so = {.version = 1, .path = s->db_path, .maintenance = STORE_MAINT_ELSEWHERE};
+    /* read-only: every write of an inspection goes through the writer
+     * (chat_inspected.c) — issue 14's one write path, enforced */
+    store_options so = {
+        .version = 1, .path = s->db_path, .read_only = true, .maintenance = STORE_MAINT_ELSEWHERE};
     int n = s->cfg->uploads.inspectors;
     store_uploads left = {0};
     guard_error gerr;
@@ -506,12 +656,16 @@ srv_inspector *srv_inspect_start(srv *s)
         if (!t)
             goto fail;
         t->in = in;
+        /* without a pool (it cannot start) every file starts its worker */
+        if (guard_file_pool_new(NULL, &t->pool, &gerr))
+            SRV_WARN("inspect", "thread %d: no waiting workers: %s", i, gerr.message);
         if (store_open(&so, &t->st, &msg) || guard_scanner_new(&t->sc, &gerr) ||
             pthread_create(&in->th[i], NULL, insp_main, t)) {
             SRV_ERROR("inspect", "thread %d: %s", i, msg ? msg : "cannot start");
             free(msg);
             store_close(t->st);
             guard_scanner_free(t->sc);
+            guard_file_pool_free(t->pool);
             free(t);
             goto fail;
         }

@@ -83,6 +83,10 @@ typedef struct srv_event {
     /* message.new only (msg_id != 0): the message, for delivered receipts
      * (srv_receipt.c); the sender's sessions get the live receipt */
     int64_t msg_id, conv_id, sender_id;
+    /* Came through the chat bus (srv_deliver.c): other nodes have it.
+     * Otherwise (a handler's alert.updated, upload.state) a bus between
+     * nodes forwards it to them (srv_bus_redis_forward). */
+    bool from_bus;
     size_t n_users;
     int64_t users[];
 } srv_event;

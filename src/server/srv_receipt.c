@@ -204,6 +204,23 @@ static void live_send(srv *s, live_rcpt *l)
     o = ids ? json_pack("{s:I,s:s,s:I,s:o}", "conversation_id", (json_int_t)l->conv, "kind",
                         "delivered", "message_id", (json_int_t)l->msg, "user_ids", ids)
             : NULL;
+    if (s->busr && o) {
+        /* Several nodes: the sender's sockets may be on another node, so
+         * the receipt goes on the bus (this node's sockets get it too). */
+        chat_event ev = {.type = CHAT_EV_CONVERSATION,
+                         .audience = CHAT_TO_USERS,
+                         .conv_id = l->conv,
+                         .name = "receipt",
+                         .body = o,
+                         .users = &l->sender,
+                         .n_users = 1};
+
+        chat_publish(s->chat.bus, &ev);
+        json_decref(o);
+        free(l->users);
+        *l = (live_rcpt){0};
+        return;
+    }
     b = srv_event_buf("receipt", o);
     if (b) {
         s->registry->ops->to_users(s->registry, &l->sender, 1, b, &reached);

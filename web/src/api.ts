@@ -3,7 +3,7 @@
 // script-reachable storage.
 import type {
   Attachment, Alert, AlertStats, AuditEntry, AuditVerify, ContactCard, ContainAction, ContainResult, Conversation, DirUser,
-  GuardOutcome, Message, OcrResult, OfficerContext, Reminder, RemindTarget, Repeat, Session, Spread, FileSpread, UploadInfo, User,
+  FileText, GuardOutcome, Message, OcrResult, OfficerContext, Reminder, RemindTarget, Repeat, Session, Spread, FileSpread, UploadInfo, User,
 } from './types';
 
 export class ApiError extends Error {
@@ -233,6 +233,11 @@ export class Api {
   contain(message_id: number, reason: string, scope: 'copy' | 'tree', action: ContainAction) {
     return this.post<ContainResult>('/officer/contain', { message_id, reason, scope, action });
   }
+  /** The text the guard read in a file an alert names (audited file.text). */
+  officerFileText(id: string) {
+    return this.get<FileText>(`/officer/files/${encodeURIComponent(id)}/text`);
+  }
+
   officerContext(q: { message_id?: number; alert_id?: number }, reason: string) {
     return this.post<OfficerContext>('/officer/context', { ...q, reason });
   }

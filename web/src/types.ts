@@ -203,6 +203,18 @@ export interface Finding {
   evasion: boolean;
   /** findings in an attached file: where in the file (no byte span then) */
   location?: string;
+  /** the attached file the finding is in (alerts) */
+  file?: { id: string; name: string; mime: string; size: number };
+}
+
+/** GET /officer/files/{id}/text: what the guard read in a file an alert
+ * names, part by part (a page's OCR text, a document's body). */
+export interface FileText {
+  file: { id: string; name: string; mime: string; size: number };
+  parts: { location: string; text: string }[];
+  truncated: boolean;
+  status: 'scanned' | 'partial' | 'unscannable';
+  ocr_images: number;
 }
 
 export interface GuardOutcome {

@@ -3,7 +3,9 @@
  * reach it: guard_file_scan_mem (plain text in process, a zip through the
  * worker), guard_file_scan_fd on a pipe, guard_file_scan on a path, and a
  * worker that cannot be started (an error of the caller's, not a finding);
- * an image read by OCR (counted in guard_file_info.ocr_images).
+ * an image read by OCR (counted in guard_file_info.ocr_images); the pool of
+ * waiting workers (the same results as spawned ones, again after the spare
+ * was used), stop_at_block and the on_text hook.
  *
  * This program is its own worker host, as guard_file.h requires: main()
  * calls guard_file_worker_dispatch() first.
@@ -77,6 +79,83 @@ static const guard_finding *find(const guard_result *r, const char *rule)
     return NULL;
 }
 
+typedef struct seen {
+    char loc[128];
+    char text[256];
+    size_t len;
+    int calls;
+} seen;
+
+static void on_text(void *arg, const char *location, const char *text, size_t len)
+{
+    seen *s = arg;
+
+    s->calls++;
+    snprintf(s->loc, sizeof s->loc, "%s", location);
+    if (len > sizeof s->text - 1 - s->len)
+        len = sizeof s->text - 1 - s->len;
+    memcpy(s->text + s->len, text, len);
+    s->len += len;
+    s->text[s->len] = 0;
+}
+
+/* The zip and the picture through a pool's waiting workers, twice each
+ * (the second time, the worker started after the first answer). */
+static void pool_checks(guard_scanner *sc, guard_ruleset *rs)
+{
+    guard_file_pool *pool = NULL;
+    guard_file_options opt = {0};
+    guard_file_info info;
+    guard_error err = {0};
+    guard_result *r = NULL;
+    const guard_finding *f;
+    seen sn = {0};
+
+    CHECK(guard_file_pool_new(NULL, &pool, &err) == GUARD_OK && pool, "pool");
+    opt.pool = pool;
+    for (int i = 0; i < 2; i++) {
+        opt.name = "plan.zip";
+        /* a worker that could not be spawned: the waiting one is used */
+        opt.worker_path = "/nonexistent/cordon";
+        CHECK(guard_file_scan_mem(sc, rs, plan_zip, sizeof plan_zip, &opt, &r, &info, &err) ==
+                  GUARD_OK,
+              "pooled zip (the waiting worker took it)");
+        opt.worker_path = NULL;
+        f = r ? find(r, "marking.classified") : NULL;
+        CHECK(f && f->location && !strcmp(f->location, "plan.zip!plan.txt"), "pooled zip finding");
+        CHECK(!strcmp(info.mime, "application/zip") && !info.stopped_at_block, "pooled zip info");
+        guard_result_free(r);
+        r = NULL;
+        opt.name = "minutes.png";
+        CHECK(guard_file_scan_mem(sc, rs, minutes_png, sizeof minutes_png, &opt, &r, &info, &err) ==
+                  GUARD_OK,
+              "pooled png");
+        CHECK(!strcmp(info.mime, "image/png") && info.ocr_images == 1, "pooled png read by OCR");
+        guard_result_free(r);
+        r = NULL;
+    }
+    /* stop_at_block: the zip's member blocks, the worker is not waited for */
+    opt.name = "plan.zip";
+    opt.stop_at_block = true;
+    CHECK(guard_file_scan_mem(sc, rs, plan_zip, sizeof plan_zip, &opt, &r, &info, &err) == GUARD_OK,
+          "stop_at_block zip");
+    CHECK(r && r->verdict == GUARD_BLOCK && find(r, "marking.classified"), "stopped: still block");
+    CHECK(info.stopped_at_block, "stopped_at_block reported");
+    guard_result_free(r);
+    r = NULL;
+    /* on_text: every piece of text read, with its location */
+    opt.stop_at_block = false;
+    opt.on_text = on_text;
+    opt.on_text_arg = &sn;
+    CHECK(guard_file_scan_mem(sc, rs, plan_zip, sizeof plan_zip, &opt, &r, &info, &err) == GUARD_OK,
+          "on_text zip");
+    CHECK(sn.calls >= 1 && !strcmp(sn.loc, "plan.zip!plan.txt") &&
+              !strcmp(sn.text, "会议\n机密★1年\n"),
+          "on_text gives the member's text and location");
+    guard_result_free(r);
+    guard_file_pool_free(pool);
+}
+
 int main(int argc, char **argv)
 {
     int rc = guard_file_worker_dispatch(argc, argv);
@@ -140,6 +219,8 @@ int main(int argc, char **argv)
         guard_result_free(r);
         r = NULL;
     }
+
+    pool_checks(sc, rs);
 
     /* a worker that cannot be started is the caller's error */
     opt.worker_path = "/nonexistent/cordon";

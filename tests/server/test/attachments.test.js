@@ -24,6 +24,21 @@ import zipfile, sys
 with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:
     z.writestr('zeros.bin', b'\\0' * (64 << 20))
 `, path.join(dir, 'bomb.zip')]);
+// an archive whose member is marked: its findings are located inside the file
+spawnSync('/usr/bin/python3', ['-c', `
+import zipfile, sys
+with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:
+    z.writestr('memo.txt', '内部资料\\n同一份文件。\\n'.encode())
+`, path.join(dir, 'marked.zip')]);
+// a clean one-page PDF (A4 in points) with a red band, for its preview
+spawnSync('/usr/bin/python3', ['-c', `
+import cairo, sys
+s = cairo.PDFSurface(sys.argv[1], 595, 842)
+cr = cairo.Context(s)
+cr.set_source_rgb(0.8, 0, 0); cr.rectangle(0, 0, 595, 200); cr.fill()
+cr.set_source_rgb(0, 0, 0); cr.set_font_size(16); cr.move_to(72, 300); cr.show_text('quarterly report')
+cr.show_page(); s.finish()
+`, path.join(dir, 'report.pdf')]);
 fs.writeFileSync(path.join(dir, 'secret.txt'), '机密★10年 the plan\n');
 const zipped = spawnSync('zip', ['-q', '-j', '-P', 'pw', path.join(dir, 'locked.zip'), path.join(dir, 'secret.txt')]);
 
@@ -74,6 +89,40 @@ test('a file sent with text: in the ack, the event, history; members download it
   } finally { ws.close(); }
 });
 
+// The size of a baseline or progressive JPEG (its SOF marker).
+function jpegSize(b) {
+  for (let i = 2; i + 9 < b.length;) {
+    if (b[i] !== 0xff) return null;
+    const m = b[i + 1], len = b.readUInt16BE(i + 2);
+    if (m >= 0xc0 && m <= 0xc3) return { height: b.readUInt16BE(i + 5), width: b.readUInt16BE(i + 7) };
+    i += 2 + len;
+  }
+  return null;
+}
+
+test('a PDF gets a preview of its first page, served like an image thumbnail', async () => {
+  const conv = await conversation(w.a, [w.b], { title: 'att-pdf' });
+  const up = await uploadFile(w.a, conv.id, fs.readFileSync(path.join(dir, 'report.pdf')), 'report.pdf');
+  assert.equal(up.state, 'ready', JSON.stringify(up));
+  assert.equal(up.mime, 'application/pdf');
+  const r = await sendFiles(w.a, conv.id, [up.file_id], 'the report');
+  assert.equal(r.status, 201, r.text);
+  const att = r.body.message.attachments[0];
+  assert.equal(att.kind, 'file');
+  assert.equal(att.thumbnail, true, JSON.stringify(att));
+  const get = (api) => fetch(`${api.base}/api/v1/files/${up.file_id}/thumbnail`, { headers: { Authorization: `Bearer ${api.token}` } });
+  const t = await get(w.b);
+  assert.equal(t.status, 200);
+  assert.equal(t.headers.get('content-type'), 'image/jpeg');
+  const jpg = Buffer.from(await t.arrayBuffer());
+  // A4 portrait: 320 px high, the width in proportion
+  const size = jpegSize(jpg);
+  assert.ok(size && size.height === 320 && Math.abs(size.width - 595 * 320 / 842) < 1.5, JSON.stringify(size));
+  assert.equal((await get(w.c)).status, 404, 'not a member: nothing');
+  // no alert names it: an officer cannot read its text
+  assert.equal((await w.o.req('GET', `/officer/files/${up.file_id}/text`)).status, 404);
+});
+
 test('limits and unknown files: too many, not found, someone else\'s upload', async () => {
   const conv = await conversation(w.a, [w.b], { title: 'att-limits' });
   const ids = Array.from({ length: 10 }, (_, i) => `${i}`.padStart(32, '0'));
@@ -108,8 +157,19 @@ test('a photographed marked page is stopped: blocked upload, the send refused na
   assert.deepEqual({ name: ff.file.name, mime: ff.file.mime }, { name: 'IMG_0001.jpg', mime: 'image/jpeg' });
   assert.ok(ff.file.size > 0 && ff.location.startsWith('IMG_0001.jpg'));
   assert.equal((await download(w.o, up.file_id)).status, 200, 'the officer opens it');
+  // and read what the guard read in it: the page's OCR text, located
+  const txt = await w.o.ok('GET', `/officer/files/${up.file_id}/text`);
+  assert.equal(txt.file.name, 'IMG_0001.jpg');
+  assert.ok(txt.ocr_images >= 1, JSON.stringify(txt));
+  const ocr = txt.parts.map((p) => p.text).join('\n');
+  assert.ok(/教育局|机密|份号/.test(ocr), `the OCR text: ${JSON.stringify(txt.parts)}`);
+  assert.ok(txt.parts.every((p) => p.location.startsWith('IMG_0001.jpg')), JSON.stringify(txt.parts));
+  // members cannot, whoever they are
+  assert.equal((await w.b.req('GET', `/officer/files/${up.file_id}/text`)).status, 403);
+  assert.equal((await w.a.req('GET', `/officer/files/${up.file_id}/text`)).status, 403);
   const audit = await w.o.ok('GET', '/audit?limit=200');
   assert.ok(audit.entries.some((e) => e.event === 'file.open' && e.target === `file:${up.file_id}`), 'file.open audited');
+  assert.ok(audit.entries.some((e) => e.event === 'file.text' && e.target === `file:${up.file_id}`), 'file.text audited');
   const h = await history(w.b, conv.id);
   assert.ok(!h.text.includes('IMG_0001'), 'nothing of it in history');
 });
@@ -142,18 +202,55 @@ test('recall removes the file for everyone; a removed member loses access', asyn
   assert.deepEqual(h.body.messages.find((m) => m.id === r.body.message.id).attachments, []);
 });
 
-test('external conversations: a file inspected for internal readers is not sent there', async () => {
+test('external conversations: a file inspected for internal readers is judged again for outsiders', async () => {
   const inner = await conversation(w.a, [w.b], { title: 'att-inner' });
   const ext = await conversation(w.a, [w.x], { title: 'att-ext' });
+  // clean: the external judgement delivers it
   const up = await uploadFile(w.a, inner.id, Buffer.from('internal notes\n'), 'n.txt');
   const r = await sendFiles(w.a, ext.id, [up.file_id], 'fyi');
-  assertError(r, 409, 'attachment_not_ready');
-  assert.equal((await download(w.x, up.file_id)).status, 404);
+  assert.equal(r.status, 201, r.text);
+  assert.equal((await download(w.x, up.file_id)).status, 200);
+  // an internal-only marking: a warning inside, refused outside naming the
+  // external rule and the place (the file's own name first)
+  const mk = await uploadFile(w.a, inner.id, Buffer.from('内部资料\n工作安排如下。\n'), '安排.txt');
+  assert.equal(mk.state, 'ready', JSON.stringify(mk));
+  assert.equal(mk.verdict, 'warn');
+  const rb = await sendFiles(w.a, ext.id, [mk.file_id], 'fyi');
+  assertError(rb, 403, 'attachment_blocked');
+  assert.match(rb.body.error.message, /internal-marking-external/);
+  const fb = rb.body.error.findings.find((f) => f.rule === 'marking.internal');
+  assert.ok(fb && fb.location.startsWith('安排.txt'), rb.text);
+  assert.equal(fb.action, 'block', 'the finding carries the external action');
+  assert.equal((await download(w.x, mk.file_id)).status, 404);
+  // personal data: flagged inside, masked outside — a text file cannot be
+  // masked, so the sender justifies it first
+  const pd = await uploadFile(w.a, inner.id, Buffer.from('客户身份证号11010519491231002X，请联系。\n'), 'kh.txt');
+  assert.equal(pd.verdict, 'warn', JSON.stringify(pd));
+  assertError(await sendFiles(w.a, ext.id, [pd.file_id], 'customer'), 409, 'guard_confirm');
+  assert.equal((await download(w.x, pd.file_id)).status, 404, 'held: not delivered');
+  const ok = await sendFiles(w.a, ext.id, [pd.file_id], 'customer', { justification: 'the customer asked for a copy' });
+  assert.equal(ok.status, 201, ok.text);
+  assert.equal((await download(w.x, pd.file_id)).status, 200);
   // uploaded for the external conversation itself: inspected with its scope, delivered
   const up2 = await uploadFile(w.a, ext.id, Buffer.from('public notes\n'), 'p.txt');
   assert.equal(up2.state, 'ready');
   assert.equal((await sendFiles(w.a, ext.id, [up2.file_id], 'fyi')).status, 201);
   assert.equal((await download(w.x, up2.file_id)).status, 200);
+});
+
+test('the same bytes under another name: the cached inspection names the new file', async () => {
+  const conv = await conversation(w.a, [w.b], { title: 'att-rename' });
+  const bytes = fs.readFileSync(path.join(dir, 'marked.zip'));
+  const first = await uploadFile(w.a, conv.id, bytes, 'first.zip');
+  const second = await uploadFile(w.a, conv.id, bytes, 'second.zip');
+  assert.ok(first.findings.some((f) => f.location === 'first.zip!memo.txt'), JSON.stringify(first));
+  assert.ok(second.findings.length > 0, JSON.stringify(second));
+  for (const f of second.findings) assert.ok(!(f.location || '').includes('first.zip'), JSON.stringify(second));
+  assert.ok(second.findings.some((f) => f.location === 'second.zip!memo.txt'), JSON.stringify(second));
+  // the sender and the officers see the new name too
+  const r = await sendFiles(w.a, conv.id, [second.file_id], 'again');
+  assert.equal(r.status, 201, r.text);
+  assert.ok(r.body.guard.findings.every((f) => !(f.location || '').includes('first.zip')), r.text);
 });
 
 test('a zip bomb and a password-protected zip end uninspectable, in bounded time, and are not delivered as clean', async () => {
@@ -188,7 +285,27 @@ test('a forward carries the files, judged for each target', async () => {
   assert.equal(byConv[dst.id].status, 201, JSON.stringify(byConv[dst.id]));
   assert.equal(byConv[dst.id].message.attachments[0].id, up.file_id);
   assert.equal((await download(w.c, up.file_id)).status, 200, 'a member of the target downloads it');
-  assert.equal(byConv[ext.id].status, 409, 'not judged for outsiders: refused');
-  assert.equal(byConv[ext.id].error.code, 'attachment_not_ready');
-  assert.equal((await download(w.x, up.file_id)).status, 404);
+  // judged again for the outsiders (clean for them too): delivered
+  assert.equal(byConv[ext.id].status, 201, JSON.stringify(byConv[ext.id]));
+  assert.equal((await download(w.x, up.file_id)).status, 200);
+});
+
+test('a forward into an external conversation gets the external verdict of the file', async () => {
+  const src = await conversation(w.a, [w.b], { title: 'att-fwd2-src' });
+  const ext = await conversation(w.b, [w.x], { title: 'att-fwd2-ext' });
+  const inner = await conversation(w.b, [w.c], { title: 'att-fwd2-inner' });
+  const up = await uploadFile(w.a, src.id, Buffer.from('内部资料\n下周的安排。\n'), 'plan.txt');
+  assert.equal(up.verdict, 'warn', JSON.stringify(up));
+  const m = await sendFiles(w.a, src.id, [up.file_id], 'the plan');
+  assert.equal(m.status, 201, m.text);
+  const r = await w.b.ok('POST', `/messages/${m.body.message.id}/forward`, { conversation_ids: [inner.id, ext.id], client_id: 'fwd-att2' }, 200);
+  const byConv = Object.fromEntries(r.results.map((x) => [x.conversation_id, x]));
+  assert.equal(byConv[inner.id].status, 201, JSON.stringify(byConv[inner.id]));
+  assert.equal(byConv[ext.id].status, 403, JSON.stringify(byConv[ext.id]));
+  assert.equal(byConv[ext.id].error.code, 'attachment_blocked');
+  assert.ok(byConv[ext.id].error.findings.some((f) => f.rule === 'marking.internal' && f.location.startsWith('plan.txt')),
+    JSON.stringify(byConv[ext.id]));
+  assert.equal((await download(w.x, up.file_id)).status, 404, 'nothing reached the outsider');
+  const h = await history(w.x, ext.id);
+  assert.ok(!h.text.includes('plan.txt'), 'nothing of it in the external history');
 });

@@ -8,14 +8,20 @@
 //   - a message sent on node A is in node B's history at once;
 //   - Redis shut down for a few seconds and started again loses nothing:
 //     the nodes' sockets resync and history holds every message;
-//   - a reminder fires once with two nodes up, and again after the lease
-//     holder is killed (kill -9): the other node takes over the timers;
+//   - a reminder fires once with two nodes up;
+//   - an upload started on node A finishes on node B (blob_dir shared);
+//   - the lease holder killed (kill -9) during a send loop: no acknowledged
+//     message lost, its clients reconnect to the other node and re-read,
+//     and the other node takes over the timers;
 //   - a policy saved on A is in force on B;
 //   - a session ended on A closes its socket on B.
 //
-// Needs PostgreSQL: CORDON_TEST_PG names a cluster (scripts/test.sh and
-// tests/server/run-pg.sh start one with scripts/pg-test-server.sh). Without
-// it the file is reported as skipped — never as passed.
+// Needs PostgreSQL: run by tests/server/run-pg.sh (meson test
+// `server-cluster`), which names a PostgreSQL cluster in
+// CORDON_TEST_STORE_PG — scripts/test.sh's, or one it starts with
+// scripts/pg-test-server.sh. Elsewhere (the plain `server` suite, even with
+// CORDON_TEST_PG set) its tests are reported as skipped, never as passed:
+// it runs once per CI run, in `server-cluster`.
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -25,8 +31,9 @@ const { spawnSync } = require('node:child_process');
 const { Api, Ws, conversation, history, send, bootstrapAdmin, makeUser } = require('../lib/client.js');
 const { Server, sleep, ROOT, SLOW } = require('../lib/server.js');
 const { Redis } = require('../lib/redis.js');
+const { TUS, b64 } = require('../lib/uploads.js');
 
-const PG = process.env.CORDON_TEST_PG;
+const PG = process.env.CORDON_TEST_STORE_PG;
 // Both nodes on one database: not the per-server databases the harness
 // makes when run-pg.sh runs the other files on PostgreSQL.
 delete process.env.CORDON_TEST_STORE_PG;
@@ -36,14 +43,14 @@ const BLOCKING = DEFAULT.replace(/^name: default$/m, 'name: cluster-saved')
   .replace(/(id: commercial-marking[\s\S]*?action: )confirm/, '$1block');
 const COMMERCIAL = '核心商密\n新产品定价策略（草案）';
 
-// A fresh database on the cluster CORDON_TEST_PG names.
+// A fresh database on that cluster, for both nodes.
 function database() {
   const name = `cordon_cluster_${process.pid}`;
   const r = spawnSync('psql', [PG, '-v', 'ON_ERROR_STOP=1', '-q', '-c', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`,
     '-c', `CREATE DATABASE ${name}`], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`psql: ${r.stderr}`);
   const m = /^(postgres(?:ql)?:\/\/[^/]*\/)([^?]*)(.*)$/.exec(PG);
-  if (!m) throw new Error(`CORDON_TEST_PG: not a postgresql:// URL: ${PG}`);
+  if (!m) throw new Error(`CORDON_TEST_STORE_PG: not a postgresql:// URL: ${PG}`);
   return { name, url: m[1] + name + m[3] };
 }
 
@@ -68,7 +75,7 @@ async function metric(srv, series) {
   return l ? Number(l.slice(series.length + 1)) : NaN;
 }
 
-const skip = PG ? false : 'needs PostgreSQL: set CORDON_TEST_PG (two nodes share one store)';
+const skip = PG ? false : 'two nodes need PostgreSQL: run by tests/server/run-pg.sh (meson test server-cluster)';
 const c = {};
 
 before(async () => {
@@ -78,7 +85,8 @@ before(async () => {
   c.shared = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-shared-'));
   c.policy = path.join(c.shared, 'policy.yaml');
   fs.writeFileSync(c.policy, DEFAULT);
-  const config = (name) => ({ store: c.db.url, bus: c.redis.url, node_name: name, metrics_listen: '127.0.0.1:0' });
+  const config = (name) => ({ store: c.db.url, bus: c.redis.url, node_name: name, metrics_listen: '127.0.0.1:0',
+    blob_dir: path.join(c.shared, 'blobs') });
   c.A = await Server.start({ config: config('a'), policy: c.policy });
   c.admin = await bootstrapAdmin(c.A);
   // B finds the admin in the shared store: no bootstrap there
@@ -111,6 +119,9 @@ test('members on different nodes receive every message, both ways; B\'s history 
       const got = s.find((e) => e.type === 'message.new' && e.message.conversation_id === conv.id).map((e) => e.message.text);
       assert.deepEqual(got, Array.from({ length: 20 }, (_, i) => `from A ${i}`), 'every message, in order');
     }
+    // the sender on A hears that its message reached B's sockets (delivered on node B)
+    await sa.waitType('receipt', (e) => e.kind === 'delivered' && e.conversation_id === conv.id &&
+      e.user_ids.includes(c.b.user.id), 10000);
     const r = await send(on(c.B, c.b), conv.id, 'from B');
     assert.equal(r.status, 201, r.text);
     await sa.waitType('message.new', (e) => e.message.text === 'from B');
@@ -175,6 +186,24 @@ test('a policy saved on A is in force on B', { skip }, async () => {
   await c.admin.req('PUT', '/admin/policy', { text: DEFAULT });
 });
 
+test('officers on either node: a blocked message\'s alert and its acknowledgement reach both', { skip }, async () => {
+  const conv = await conversation(c.a, [c.b], { title: 'alerts' });
+  const offA = await Ws.open(c.admin), offB = await Ws.open(on(c.B, c.admin));
+  try {
+    const r = await send(on(c.B, c.a), conv.id, '机密★1年 会议纪要');
+    assert.equal(r.status, 403, r.text);
+    const evA = await offA.waitType('alert.new', (e) => e.alert.conversation_id === conv.id, 10000);
+    await offB.waitType('alert.new', (e) => e.alert.id === evA.alert.id, 10000);
+    // acknowledged on A (a handler's event, outside the chat bus): B's officer sees it too
+    await c.admin.ok('POST', `/alerts/${evA.alert.id}/ack`, {});
+    await offB.waitType('alert.updated', (e) => e.alert.id === evA.alert.id && e.alert.status === 'acked', 10000);
+    await offA.waitType('alert.updated', (e) => e.alert.id === evA.alert.id, 10000);
+  } finally {
+    await offA.close();
+    await offB.close();
+  }
+});
+
 test('a session ended on A closes its socket on B', { skip }, async () => {
   const r = await fetch(c.A.base + '/api/v1/auth/login', { method: 'POST', headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ login: c.c.login, password: c.c.password }) });
@@ -186,13 +215,71 @@ test('a session ended on A closes its socket on B', { skip }, async () => {
   assert.equal(closed.code, 4001);
 });
 
-test('the lease holder killed: the other node fires the timers', { skip }, async () => {
+test('an upload started on node A finishes on node B', { skip }, async () => {
+  const conv = await conversation(c.a, [c.b], { title: 'upload across nodes' });
+  const bytes = Buffer.from('Quarterly figures, nothing sensitive.\n'.repeat(4000));
+  const half = 64 * 1024;
+  const created = await c.a.req('POST', '/uploads', undefined, {
+    headers: { ...TUS, 'Upload-Length': String(bytes.length), 'Upload-Metadata': `filename ${b64('figures.txt')},conversation_id ${b64(conv.id)}` },
+  });
+  assert.equal(created.status, 201, created.text);
+  const id = created.headers.get('location').split('/').pop();
+  const patch = (api, from, to) => api.req('PATCH', `/uploads/${id}`, undefined, {
+    raw: bytes.subarray(from, to), headers: { ...TUS, 'Content-Type': 'application/offset+octet-stream', 'Upload-Offset': String(from) },
+  });
+  assert.equal((await patch(c.a, 0, half)).status, 204);
+  const onB = on(c.B, c.a);
+  const head = await onB.req('HEAD', `/uploads/${id}`, undefined, { headers: TUS });
+  assert.equal(head.status, 200, head.text);
+  assert.equal(head.headers.get('upload-offset'), String(half), 'node B knows the offset');
+  const rest = await patch(onB, half, bytes.length);
+  assert.equal(rest.status, 204, rest.text);
+  const up = await until(async () => {
+    const r = await onB.get(`/uploads/${id}`);
+    return r.body.state !== 'uploading' && r.body.state !== 'inspecting' && r.body;
+  }, 60000, 'inspected');
+  assert.equal(up.state, 'ready', JSON.stringify(up));
+  const sent = await onB.post(`/conversations/${conv.id}/messages`, { client_id: `up-${process.pid}`, text: 'the figures', attachments: [up.file_id] });
+  assert.equal(sent.status, 201, sent.text);
+  const got = await fetch(`${c.A.base}/api/v1/files/${up.file_id}`, { headers: { Authorization: `Bearer ${c.b.token}` } });
+  assert.equal(got.status, 200);
+  assert.ok(Buffer.from(await got.arrayBuffer()).equals(bytes), 'node A serves the bytes B finished');
+});
+
+test('the lease holder killed during a send loop: nothing acknowledged lost, clients move, timers go on', { skip }, async () => {
   const leaderIsA = (await metric(c.A, 'cordon_bus_leader')) === 1;
   const [dead, alive] = leaderIsA ? [c.A, c.B] : [c.B, c.A];
-  await dead.kill9();
   const conv = await conversation(on(alive, c.a), [c.b], { title: 'failover' });
+  const sockDead = await Ws.open(on(dead, c.b));
+  const acked = [];
+  let stop = false;
+  const loop = (async () => {
+    for (let i = 0; !stop; i++) {
+      const r = await send(on(dead, c.a), conv.id, `loop ${i}`).catch(() => null);
+      if (r && r.status === 201) acked.push(r.body.message.id);
+      else if (!r) break; // the node is gone
+    }
+  })();
+  await sleep(1500);
+  await dead.kill9();
+  stop = true;
+  await loop;
+  assert.ok(acked.length > 0, 'some sends were acknowledged before the kill');
+  await sockDead.closed;
+  // the client reconnects to the other node and re-reads
   const sock = await Ws.open(on(alive, c.b));
   try {
+    const ids = new Set();
+    for (let before = ''; ;) {
+      const h = await on(alive, c.b).get(`/conversations/${conv.id}/messages${before}`);
+      assert.equal(h.status, 200, h.text);
+      for (const m of h.body.messages) ids.add(m.id);
+      if (!h.body.messages.length || !h.body.next_before) break;
+      before = `?before=${h.body.next_before}`;
+    }
+    const lost = acked.filter((id) => !ids.has(id));
+    assert.deepEqual(lost, [], `${acked.length} acknowledged, every one in history on the other node`);
+
     const t0 = Date.now();
     const rem = (await on(alive, c.a).ok('POST', `/conversations/${conv.id}/reminders`,
       { text: 'after failover', at: Date.now() + 1000, target: 'members', member_ids: [c.b.user.id] }, 201)).reminder;
@@ -200,6 +287,8 @@ test('the lease holder killed: the other node fires the timers', { skip }, async
     // the lease (5 s) runs out, the next heartbeat (1 s) takes it
     assert.ok(Date.now() - t0 < 10000 * SLOW, `fired ${Date.now() - t0} ms after`);
     assert.equal(await metric(alive, 'cordon_bus_leader'), 1);
+    console.log(`# ${acked.length} sends acknowledged before the kill, all in history; ` +
+      `a reminder due 1 s after the kill fired ${Date.now() - t0} ms after it was made`);
   } finally {
     await sock.close();
   }

@@ -161,7 +161,13 @@ export function Attachments(props: { atts: Attachment[]; wm: Viewer; client?: Cl
         </div>
       )}
       {files.map((a) => (
-        <div class="att-card" key={a.id} data-testid="att-file" data-file-id={a.id}>
+        <div class={`att-card${a.thumbnail ? ' has-preview' : ''}`} key={a.id} data-testid="att-file" data-file-id={a.id}>
+          {a.thumbnail && (
+            // a PDF's first page, rendered by the server in its sandbox
+            <div class="att-preview-row">
+              <img class="att-preview" src={`${FILES}/${encodeURIComponent(a.id)}/thumbnail`} alt={t('file.preview', { name: a.name })} loading="lazy" data-testid="att-preview" />
+            </div>
+          )}
           <FileIcon name={a.name} mime={a.mime} />
           <div class="att-main">
             <div class="name" title={a.name}>{a.name}</div>

@@ -2,9 +2,10 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Client } from '../client';
 import type { AlertFilter } from '../api';
 import { formatDateTime } from '../format';
-import { categoryLabel, reasonLabel, severityLabel, t, verdictLabel } from '../i18n';
+import { categoryLabel, getLang, reasonLabel, severityLabel, t, verdictLabel } from '../i18n';
 import { errMsg, go, useStore } from '../hooks';
-import type { Alert, Finding, OfficerContext } from '../types';
+import type { Alert, FileText, Finding, OfficerContext } from '../types';
+import { fileKind, formatBytes, locationLabel } from '../uploads';
 import { RuleName } from '../components/GuardViews';
 import { convName, rememberConversations, UserLink } from './names';
 
@@ -282,6 +283,7 @@ function AlertDetail(props: { client: Client; alert: Alert; onChange: (a: Alert)
         <h3>{t('al.findings')}</h3>
         <ul class="findings">{a.findings.map((f, i) => <FindingRow key={i} f={f} />)}</ul>
       </>}
+      <AlertFiles client={c} alert={a} />
       {a.message_id !== null && <AlertContext client={c} alert={a} />}
       {a.conversation_id !== null && <p><a href={`#/console/export/conversation/${a.conversation_id}`} data-testid="alert-export">{t('ex.link_conv')}</a></p>}
       {a.status !== 'resolved' && (
@@ -296,6 +298,58 @@ function AlertDetail(props: { client: Client; alert: Alert; onChange: (a: Alert)
       )}
       {err && <p class="error" role="alert">{err}</p>}
     </article>
+  );
+}
+
+/** The files an alert's findings are in: name, type, size, and on demand
+ * the text the guard read in each (OCR of a photographed page, a
+ * document's body), from GET /officer/files/{id}/text, which the server
+ * audits (file.text). */
+function AlertFiles(props: { client: Client; alert: Alert }) {
+  const files = new Map<string, NonNullable<Finding['file']>>();
+  for (const f of props.alert.findings) if (f.file && !files.has(f.file.id)) files.set(f.file.id, f.file);
+  if (files.size === 0) return null;
+  return <>
+    <h3>{t('al.files')}</h3>
+    <ul class="alert-files">{[...files.values()].map((f) => <AlertFile key={f.id} client={props.client} file={f} />)}</ul>
+  </>;
+}
+
+function AlertFile(props: { client: Client; file: NonNullable<Finding['file']> }) {
+  const f = props.file;
+  const [text, setText] = useState<FileText | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [err, setErr] = useState('');
+  const load = async () => {
+    setBusy(true);
+    setErr('');
+    try {
+      setText(await props.client.api.officerFileText(f.id));
+    } catch (e) {
+      setErr(errMsg(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const lang = getLang();
+  return (
+    <li class="alert-file" data-testid="alert-file">
+      <div class="row">
+        <strong class="name" data-testid="alert-file-name">{f.name}</strong>
+        <span class="muted">{t(`kind.${fileKind(f.name, f.mime)}`)} · {formatBytes(f.size)}</span>
+        {!text && <button type="button" onClick={load} disabled={busy} data-testid="alert-file-text-open">
+          {busy ? t('al.file_text_loading') : t('al.file_text_open')}</button>}
+      </div>
+      {err && <p class="error" role="alert">{err}</p>}
+      {text && <div class="file-text" data-testid="alert-file-text">
+        <p class="muted small">{t('al.file_text_note')}{text.truncated ? ` ${t('al.file_text_truncated')}` : ''}</p>
+        {text.parts.length === 0 ? <p class="muted">{t('al.file_text_none')}</p>
+          : text.parts.map((p, i) => <section key={i} class="file-text-part">
+            <h4 class="muted small">{locationLabel(p.location, lang, f.name) || t('al.file_text_whole')}</h4>
+            <pre>{p.text}</pre>
+          </section>)}
+      </div>}
+    </li>
   );
 }
 
