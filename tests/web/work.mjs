@@ -269,7 +269,7 @@ for (const [size, viewport] of Object.entries(SIZES)) {
     await test(`${tag}: the console's user screen sets a work phone; a card masks it`, async () => {
       const page = await newPage(`phone-${tag}`, viewport, lang);
       try {
-        await h.signIn(page, 'admin');
+        await h.signIn(page, 'admin', { until: '[data-testid=conv-item], .console-wrap, [data-testid=conv-view], main' });
         await page.goto(`${base}/#/console/users`);
         const row = page.locator('[data-testid=user-row][data-login=dave]');
         const input = row.locator('[data-testid=user-phone]');
