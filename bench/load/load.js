@@ -14,6 +14,7 @@ const { monitorEventLoopDelay, PerformanceObserver } = require('node:perf_hooks'
 const { makeText, parseText, parseTextBuf, nowUs, Hist, procCpu, procMem, sleep } = require('./common.js');
 const { MqttTarget } = require('./mqtt_target.js');
 
+if (process.env.BENCH_LAT_FILE) global.LATS = [];
 function parseArgs(argv) {
   const o = { dur: 10, warm: 2, only: null, cordon: null, mqtt: true, json: null, conns: 10000 };
   for (let i = 0; i < argv.length; i++) {
@@ -99,7 +100,7 @@ async function runScenario(target, sc, opts) {
   target.onDeliver = (client, ci, text) => {
     const p = typeof text === 'string' ? parseText(text) : parseTextBuf(text);
     if (!p || p.sender === client) return;
-    if (measuring) { delivered++; hist.add(nowUs() - p.ts); }
+    if (measuring) { delivered++; hist.add(nowUs() - p.ts); if (global.LATS) global.LATS.push(p.ts, nowUs() - p.ts); }
     if (sc.mode === 'window') {
       const q = pending.get(p.seq);
       if (q && --q.left === 0) complete(p.seq);
@@ -158,6 +159,7 @@ async function runScenario(target, sc, opts) {
   if (mark) fs.writeFileSync(mark, `${sc.name} ${target.name} ${target.pid || ''}\n`);
   await sleep(opts.dur * 1000);
   if (mark) fs.rmSync(mark, { force: true });
+  if (global.LATS) { fs.writeFileSync(process.env.BENCH_LAT_FILE + '.' + target.name, 'T0 ' + String(process.hrtime.bigint() / 1000n - BigInt(nowUs())) + '\n' + global.LATS.join('\n')); global.LATS = []; }
   measuring = false;
   lag.disable();
   gcObs.disconnect();
@@ -252,9 +254,42 @@ function verdicts(by) {
   return out;
 }
 
+// The disk as a durable commit meets it: fdatasync after overwriting 64 KiB
+// of a preallocated file in the temp directory the servers' data lives in
+// (a write-ahead log is overwritten in place the same way), every 2 ms for
+// about a second. cordon acknowledges a message only after such a sync, so
+// its delivery p99 can be no better than this p99 allows: printed next to
+// the results so that a slow disk is told apart from a slow server.
+function diskProbe(n = 300) {
+  const path = require('node:path');
+  const f = path.join(os.tmpdir(), `cordon-bench-fsync-${process.pid}`);
+  const size = 16 << 20, chunk = Buffer.alloc(64 << 10, 0x5a);
+  const fd = fs.openSync(f, 'w+');
+  const t = [];
+  try {
+    for (let off = 0; off < size; off += chunk.length) fs.writeSync(fd, chunk, 0, chunk.length, off);
+    fs.fsyncSync(fd);
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    for (let i = 0; i < n; i++) {
+      fs.writeSync(fd, chunk, 0, chunk.length, (i * chunk.length) % size);
+      const t0 = process.hrtime.bigint();
+      fs.fdatasyncSync(fd);
+      t.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      Atomics.wait(nap, 0, 0, 2);
+    }
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(f, { force: true });
+  }
+  t.sort((a, b) => a - b);
+  return { p50: t[Math.floor(n * 0.5)], p99: t[Math.floor(n * 0.99)], max: t[n - 1] };
+}
+const fmtDisk = (d) => `${d.p50.toFixed(1)}/${d.p99.toFixed(1)} ms (max ${d.max.toFixed(1)})`;
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const la0 = os.loadavg()[0];
+  const disk0 = diskProbe();
   const targets = [];
   if (opts.cordon) {
     const { CordonTarget } = require('./cordon_target.js');
@@ -307,8 +342,11 @@ async function main() {
   const la = [la0, os.loadavg()[0]];
   console.log(`\nmachine: ${os.cpus().length} CPUs, load average ${la[0].toFixed(2)} before, ${la[1].toFixed(2)} after` +
     (Math.max(...la) > 1.5 ? ' -- NOT QUIET: other processes competed for the CPUs, figures are low' : ''));
+  const disk = [disk0, diskProbe()];
+  console.log(`disk: fdatasync of 64 KiB p50/p99 ${fmtDisk(disk[0])} before, ${fmtDisk(disk[1])} after` +
+    (Math.max(disk[0].p99, disk[1].p99) > 5 ? ' -- SLOW DISK: a p99 of delivery above 10 ms may be the disk\'s' : ''));
   const v = verdicts(by);
-  if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ results, verdicts: v, loadavg: la }, null, 2) + '\n');
+  if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ results, verdicts: v, loadavg: la, disk_fdatasync_ms: disk }, null, 2) + '\n');
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });

@@ -271,7 +271,10 @@ static int writeable(srv_conn *c, struct lws *wsi)
         srv_buf_unref(b);
         if (n < 0)
             return -1;
-        if (lws_send_pipe_choked(wsi))
+        /* Stop when the kernel took only part of that frame (lws keeps the
+         * rest). Not lws_send_pipe_choked(): it polls the socket, one
+         * poll() per frame written, 20,000 a second at 5,000 msgs/s. */
+        if (lws_partial_buffered(wsi))
             break;
     }
     if (c->q_len) {

@@ -19,14 +19,14 @@
  * 5-50 ms, during which the writer commits more frames. So the log grew by
  * ~3,500 pages a second at 5,000 msgs/s until the backstop made the
  * writer checkpoint inside a commit: 10-28 ms held every 3-6 s, the tail
- * of delivery (docs/BENCH.md, "Session 9"). Now, when the thread's
- * checkpoint has copied what it saw, it asks the writer to finish the job:
- * the next commit whose log has at most SQ_FINISH_MAX frames not yet
- * copied (those of the last few ms) copies them itself, from the WAL hook
- * on its own thread, so that its next transaction rewinds the log. That
- * costs the writer a few hundred pages and a small fsync once a second
- * instead of a second's worth of pages every few seconds, and keeps the
- * log at about a second of commits.
+ * of delivery (docs/BENCH.md, "Session 9"). Now, once the log is long
+ * (SQ_FINISH_AT) and the thread's checkpoint has copied what it saw, the
+ * writer finishes the job: the next commit that finds at most
+ * SQ_FINISH_MAX frames not yet copied (those of the last few ms) copies
+ * them itself, from the WAL hook on its own thread, so that its next
+ * transaction rewinds the log. That costs the writer a few hundred pages
+ * and a small fsync every few seconds instead of a second's worth of pages
+ * and a large one.
  *
  * This is SQLite's business alone: the store interface only says which
  * handle carries the housekeeping (store_options.maintenance).
@@ -49,6 +49,10 @@
  * 2 MiB of pages, a few ms with its fsync. More than that waits for the
  * thread's next round. */
 #define SQ_FINISH_MAX 512
+/* ... once the log holds this many frames (48 MiB; ~3 s at 5,000 msgs/s),
+ * not after every round: each fsync on the commit path is one more chance
+ * to meet a slow disk (one finish measured 44 ms where most took 2-14). */
+#define SQ_FINISH_AT 12000
 
 struct sq_ckpt {
     pthread_t th;
@@ -76,7 +80,7 @@ static int on_commit(void *arg, sqlite3 *db, const char *name, int pages)
         int left = pages - atomic_load_explicit(&c->copied, memory_order_relaxed);
 
         /* left < 0: the log started over since that checkpoint. */
-        if (left <= SQ_FINISH_MAX) {
+        if (left <= SQ_FINISH_MAX && (left < 0 || pages >= SQ_FINISH_AT)) {
             atomic_store_explicit(&c->finish, false, memory_order_relaxed);
             if (left > 0)
                 sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);

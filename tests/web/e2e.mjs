@@ -234,6 +234,8 @@ await test('officer: acknowledge and resolve an alert with a comment; audit chai
   await O.goto(base + '/#/console/audit');
   await O.locator('[data-testid=audit-status][data-ok=true]').waitFor();
   await O.locator('[data-testid=audit-checkpoint][data-status=verified]', { hasText: '签名检查点校验通过' }).waitFor();
+  // the rows come after the status (count() does not wait): wait for the sixth
+  await O.locator('[data-testid=audit-table] tbody tr').nth(5).waitFor();
   expectTrue(await O.locator('[data-testid=audit-table] tbody tr').count() > 5, 'audit entries');
   await shot(O, '12-audit');
   await O.goto(base + '/#/console/dashboard');

@@ -149,6 +149,26 @@ export async function setup(name, [cordon, dist, webSrc, shotsArg], { limitMs = 
     await page.locator('button[type=submit]').click();
     await page.locator(until).first().waitFor();
   };
+  // A file uploaded by `token` for conversation `conv` in one request (tus
+  // creation-with-upload), then waited for until its inspection has ended:
+  // the upload's last state (GET /uploads/{id}: state, file_id, findings).
+  h.upload = async (token, conv, file) => {
+    const bytes = fs.readFileSync(file);
+    const b64 = (x) => Buffer.from(String(x)).toString('base64');
+    const c = await fetch(`${h.base}/api/v1/uploads`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Tus-Resumable': '1.0.0', 'Upload-Length': String(bytes.length), 'Upload-Metadata': `filename ${b64(path.basename(file))},conversation_id ${b64(conv)}`, 'Content-Type': 'application/offset+octet-stream' },
+      body: bytes,
+    });
+    if (c.status !== 201) throw new Error(`upload: ${c.status} ${await c.text()}`);
+    const id = c.headers.get('location').split('/').pop();
+    for (let i = 0; i < 600; i++) {
+      const up = await h.call('GET', `/uploads/${id}`, undefined, token);
+      if (up.state !== 'uploading' && up.state !== 'inspecting') return up;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('inspection did not end');
+  };
   h.test = async (tname, fn) => {
     const t = Date.now();
     try {

@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { setup, expectTrue, PW, englishWords } from './harness.mjs';
+import { setup, expectTrue, PW, DESKTOP, PHONE, englishWords } from './harness.mjs';
 
 const h = await setup('ocr', process.argv.slice(2), { limitMs: 290000 });
 const { base, mkUser, call, test, log, SHOTS } = h;
@@ -43,45 +43,18 @@ const norm = (s) => s.replace(/\s+/g, '');
 
 // A picture sent by `token` into conversation `conv` (tus creation-with-upload, then a message).
 async function sendPicture(token, conv, file) {
-  const bytes = fs.readFileSync(file);
-  const b64 = (s) => Buffer.from(String(s)).toString('base64');
-  const c = await fetch(`${base}/api/v1/uploads`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${token}`, 'Tus-Resumable': '1.0.0', 'Upload-Length': String(bytes.length), 'Upload-Metadata': `filename ${b64(path.basename(file))},conversation_id ${b64(conv)}`, 'Content-Type': 'application/offset+octet-stream' },
-    body: bytes,
-  });
-  if (c.status !== 201) throw new Error(`upload: ${c.status} ${await c.text()}`);
-  const id = c.headers.get('location').split('/').pop();
-  let up;
-  for (let i = 0; i < 600; i++) {
-    up = await call('GET', `/uploads/${id}`, undefined, token);
-    if (up.state !== 'uploading' && up.state !== 'inspecting') break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const body = { client_id: `ocr-${id}`, attachments: [up.file_id] };
+  const up = await h.upload(token, conv, file);
+  const body = { client_id: `ocr-${up.id}`, attachments: [up.file_id] };
   if (up.state === 'held') body.justification = '项目组内部讨论定价，仅限本组';
   const m = await call('POST', `/conversations/${conv}/messages`, body, token);
   return m.message;
 }
 
-const browser = await h.launch();
-const errors = [];
-async function newPage(name, viewport, lang) {
-  const phone = viewport.width < 500;
-  const ctx = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', isMobile: phone, hasTouch: phone });
-  if (lang === 'en') await ctx.addInitScript(() => localStorage.setItem('cordon.lang', 'en'));
-  const page = await ctx.newPage();
-  page.setDefaultTimeout(30000);
-  page.on('pageerror', (e) => errors.push(`${name}: ${e.message}`));
-  return page;
-}
-async function login(page, user) {
-  await page.goto(base + '/');
-  await page.locator('#login-id').fill(user);
-  await page.locator('#login-pw').fill(PW);
-  await page.locator('button[type=submit]').click();
-  await page.locator('[data-testid=conv-item]').first().waitFor();
-}
+await h.launch();
+const errors = h.errors;
+const newPage = (name, viewport, lang) => h.newPage(name, { viewport, lang, touch: viewport.width < 500, timeout: 30000 });
+// signed in, and the conversation list has loaded
+const login = (page, user) => h.signIn(page, user, { until: '[data-testid=conv-item]' });
 const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
 async function openConv(page, id) {
   await page.goto(`${base}/#/chat/${id}`);
@@ -90,7 +63,7 @@ async function openConv(page, id) {
 // the sheet's words, for the no-English check (the OCR'd text is data)
 const ALLOW = new Set();
 
-const SIZES = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
+const SIZES = { desktop: DESKTOP, phone: PHONE };
 let n = 0;
 for (const [size, viewport] of Object.entries(SIZES)) {
   for (const lang of ['zh', 'en']) {

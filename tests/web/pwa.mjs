@@ -48,6 +48,7 @@ await test('the manifest: standalone, served with its type, icons served', async
 
 const page = await h.newPage('bob', { viewport: PHONE, touch: true, timeout: 15000 });
 const errors = h.errors;
+const ctx = page.context();
 
 await test('the page links the manifest; the service worker controls it at scope /', async () => {
   await page.goto(base + '/');

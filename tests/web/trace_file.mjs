@@ -66,24 +66,9 @@ for (const [login, dep] of [['alice', '销售部'], ['bob', '销售部'], ['caro
 }
 
 // ---------------------------------------------------------------- browser
-const browser = await h.launch();
-const errors = [];
-async function newPage(name, viewport = { width: 1280, height: 800 }, lang = 'zh') {
-  const ctx = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
-  if (lang === 'en') await ctx.addInitScript(() => localStorage.setItem('cordon.lang', 'en'));
-  const page = await ctx.newPage();
-  page.setDefaultTimeout(10000);
-  page.on('pageerror', (e) => errors.push(`${name}: ${e.message}`));
-  page.on('dialog', (d) => d.accept());
-  return page;
-}
-async function login(page, user) {
-  await page.goto(base + '/');
-  await page.locator('#login-id').fill(user);
-  await page.locator('#login-pw').fill(PW);
-  await page.locator('button[type=submit]').click();
-  await page.locator('.tabs, [data-testid=conv-list], nav').first().waitFor();
-}
+await h.launch();
+const errors = h.errors;
+const newPage = (name, viewport, lang) => h.newPage(name, { viewport, lang, dialogs: true });
 const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 // units of a size (binary units in both languages, uploads.ts) and the admin's
 // own display name are data, not interface words
@@ -92,7 +77,7 @@ const english = async (page) => englishWords((await visibleText(page)).join('\n'
 
 const test = h.test;
 const O = await newPage('officer');
-await login(O, 'officer');
+await h.signIn(O, 'officer');
 
 await test('from the alert naming the file, the file\'s spread: every message carrying it, the other upload marked', async () => {
   await O.goto(`${base}/#/console/alerts/${alert.id}`);
@@ -117,7 +102,7 @@ await test('from the alert naming the file, the file\'s spread: every message ca
 for (const [lang, vp, tag] of [['zh', { width: 390, height: 844 }, 'phone-zh'], ['en', { width: 390, height: 844 }, 'phone-en'], ['en', { width: 1280, height: 800 }, 'desktop-en']]) {
   await test(`the file's spread at ${tag}`, async () => {
     const P = await newPage(`officer-${tag}`, vp, lang);
-    await login(P, 'officer');
+    await h.signIn(P, 'officer');
     await P.goto(`${base}/#/console/spread-file/${up1.file_id}/${alert.id}`);
     await P.locator('[data-testid=spread-node]').nth(2).waitFor();
     const title = await P.locator('[data-testid=spread] h2').textContent();
@@ -138,7 +123,7 @@ for (const [lang, vp, tag] of [['zh', { width: 390, height: 844 }, 'phone-zh'], 
 
 await test('the admin sets departments; the dashboard charts alerts by department and conversation', async () => {
   const A = await newPage('admin');
-  await login(A, 'admin');
+  await h.signIn(A, 'admin');
   await A.goto(`${base}/#/console/users`);
   const row = A.locator('[data-testid=user-row][data-login=dave]');
   await row.waitFor();
@@ -164,7 +149,7 @@ await test('the admin sets departments; the dashboard charts alerts by departmen
   expectTrue(en2.length === 0, `English in the zh dashboard: ${en2.join('; ')}`);
   await shot(O, 'dashboard-department-desktop-zh');
   const P = await newPage('officer-dash-phone-en', { width: 390, height: 844 }, 'en');
-  await login(P, 'officer');
+  await h.signIn(P, 'officer');
   await P.goto(`${base}/#/console/dashboard`);
   await P.locator('[data-testid=chart-department]').waitFor();
   expectTrue((await P.locator('[data-testid=chart-group] figcaption').textContent()) === 'Conversations with most alerts', 'en caption');
@@ -174,7 +159,7 @@ await test('the admin sets departments; the dashboard charts alerts by departmen
 
 await test('one action removes every message carrying the file: the member sees it go live', async () => {
   const D = await newPage('dave');
-  await login(D, 'dave');
+  await h.signIn(D, 'dave');
   await D.goto(`${base}/#/chat/${g2.id}`);
   await D.locator(`[data-msg-id="${m2.id}"]`).waitFor();
   await O.goto(`${base}/#/console/spread-file/${up1.file_id}/${alert.id}`);

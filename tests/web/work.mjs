@@ -60,22 +60,9 @@ for i, col in enumerate(((40, 110, 200), (30, 150, 90))):
 `, FIX], { encoding: 'utf8' });
 if (gen.status !== 0) throw new Error(gen.stderr);
 async function uploadPicture(token, conv, file) {
-  const bytes = fs.readFileSync(file);
-  const b64 = (x) => Buffer.from(String(x)).toString('base64');
-  const c = await fetch(`${base}/api/v1/uploads`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${token}`, 'Tus-Resumable': '1.0.0', 'Upload-Length': String(bytes.length), 'Upload-Metadata': `filename ${b64(path.basename(file))},conversation_id ${b64(conv)}`, 'Content-Type': 'application/offset+octet-stream' },
-    body: bytes,
-  });
-  if (c.status !== 201) throw new Error(`upload: ${c.status} ${await c.text()}`);
-  const id = c.headers.get('location').split('/').pop();
-  for (let i = 0; i < 600; i++) {
-    const up = await call('GET', `/uploads/${id}`, undefined, token);
-    if (up.state === 'ready') return up.file_id;
-    if (up.state !== 'uploading' && up.state !== 'inspecting') throw new Error(`upload ${up.state}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('inspection did not end');
+  const up = await h.upload(token, conv, file);
+  if (up.state !== 'ready') throw new Error(`upload ${up.state}`);
+  return up.file_id;
 }
 
 const SIZES = { desktop: DESKTOP, phone: PHONE };
@@ -300,11 +287,7 @@ for (const [size, viewport] of Object.entries(SIZES)) {
     await test(`${tag}: the console's user screen sets a work phone; a card masks it`, async () => {
       const page = await newPage(`phone-${tag}`, viewport, lang);
       try {
-        await page.goto(base + '/');
-        await page.locator('#login-id').fill('admin');
-        await page.locator('#login-pw').fill(PW);
-        await page.locator('button[type=submit]').click();
-        await page.locator('[data-testid=conv-item], .console-wrap, [data-testid=conv-view], main').first().waitFor();
+        await h.signIn(page, 'admin', { until: '[data-testid=conv-item], .console-wrap, [data-testid=conv-view], main' });
         await page.goto(`${base}/#/console/users`);
         const row = page.locator('[data-testid=user-row][data-login=dave]');
         const input = row.locator('[data-testid=user-phone]');
