@@ -131,7 +131,8 @@ function ConvView(props: { client: Client; id: number }) {
   }, [!!conv]);
 
   const onScroll = () => {
-    const el = scroller.current!;
+    const el = scroller.current;
+    if (!el) return; // a scroll event that arrives after the view was left
     // At the bottom, or left it by scrolling up; content growing below (a
     // thumbnail loading) moves the bottom away without the reader leaving it.
     if (el.scrollHeight - el.scrollTop - el.clientHeight < 40) atBottom.current = true;
