@@ -719,9 +719,12 @@ export function t(key: string, params?: Record<string, string | number>): string
 }
 
 export function categoryLabel(c: string | null | undefined): string {
+  // A code the client has no words for (or the server's "none" on an alert
+  // whose findings carry no category, e.g. a file's) reads as "other", never
+  // as the raw English code inside a translated screen.
   const k = `cat.${c ?? 'unknown'}`;
   const s = t(k);
-  return s === k ? c ?? t('cat.unknown') : s;
+  return s === k ? t('cat.unknown') : s;
 }
 
 export function verdictLabel(v: string): string {
