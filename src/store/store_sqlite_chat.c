@@ -673,7 +673,10 @@ int sq_message_append_batch(store *s, const store_message_new *m, size_t n, stor
     store_message tmp = {0};
     int rc;
 
-    if (!m || !rcs || q->in_tx)
+    /* Inside store_tx (the writer carrying delivered receipts in the same
+     * transaction, chat_commit.h) the batch is a savepoint of it, made
+     * durable by the caller's commit. */
+    if (!m || !rcs)
         return STORE_INVAL;
     for (size_t i = 0; i < n; i++) {
         rcs[i] = STORE_INVAL;
