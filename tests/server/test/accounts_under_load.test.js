@@ -37,7 +37,7 @@ const w = world({ a: {}, b: {}, c: {}, d: {} }, {
   },
 });
 
-const ACCOUNTS = Number(process.env.ONBOARD_ACCOUNTS || 48);
+const ACCOUNTS = Number(process.env.ONBOARD_ACCOUNTS || 32);
 const PARALLEL = 8;
 const TEXT = 'weekly status: the build is green and the release notes are drafted.';
 
