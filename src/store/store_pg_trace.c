@@ -122,46 +122,18 @@ int pg_audit_covering(store *s, const store_export_query *qy, store_audit_entrie
     "recalled_at = CASE WHEN recalled_at = 0 THEN $2 ELSE recalled_at END, contained = 2 "         \
     "WHERE id = $1"
 
-enum { QUAR_INSERT, QUAR_HIDE, QUAR_RESTORE, QUAR_DELETE, MSG_REMOVE };
-
+/* The statement of each containment step (store_contain_steps). */
 static const char *const step_sql[] = {
-    [QUAR_INSERT] = Q_QUAR_INSERT, [QUAR_HIDE] = Q_QUAR_HIDE,   [QUAR_RESTORE] = Q_QUAR_RESTORE,
-    [QUAR_DELETE] = Q_QUAR_DELETE, [MSG_REMOVE] = Q_MSG_REMOVE,
+    [STORE_STEP_QUAR_INSERT] = Q_QUAR_INSERT,   [STORE_STEP_QUAR_HIDE] = Q_QUAR_HIDE,
+    [STORE_STEP_QUAR_RESTORE] = Q_QUAR_RESTORE, [STORE_STEP_QUAR_DELETE] = Q_QUAR_DELETE,
+    [STORE_STEP_MSG_REMOVE] = Q_MSG_REMOVE,
 };
-
-/* What the action does from the message's state: the statements to run in
- * order, none when there is nothing to do. */
-static int contain_steps(store_contain_action action, int64_t recalled_at, int contained,
-                         int steps[2])
-{
-    switch (action) {
-    case STORE_CONTAIN_QUARANTINE:
-        if (recalled_at || contained) /* recalled, quarantined or removed already */
-            return 0;
-        steps[0] = QUAR_INSERT;
-        steps[1] = QUAR_HIDE;
-        return 2;
-    case STORE_CONTAIN_REMOVE:
-        if (contained == STORE_CONTAINED_REMOVED || (recalled_at && !contained))
-            return 0; /* removed already, or its sender recalled it */
-        steps[0] = MSG_REMOVE;
-        steps[1] = QUAR_DELETE; /* the kept copy of a quarantined one */
-        return 2;
-    case STORE_CONTAIN_RESTORE:
-        if (contained != STORE_CONTAINED_QUARANTINED)
-            return 0;
-        steps[0] = QUAR_RESTORE;
-        steps[1] = QUAR_DELETE;
-        return 2;
-    }
-    return -1;
-}
 
 int pg_message_contain(store *s, int64_t id, store_contain_action action, int64_t actor,
                        int64_t now, bool *changed)
 {
     pg *q = (pg *)s;
-    int steps[2];
+    store_contain_step steps[2];
     int64_t recalled_at = 0;
     int contained = 0, n = 0, rc;
     pg_args a = {0};
@@ -184,7 +156,7 @@ int pg_message_contain(store *s, int64_t id, store_contain_action action, int64_
     PQclear(r);
     if (rc)
         goto done;
-    n = contain_steps(action, recalled_at, contained, steps);
+    n = store_contain_steps(action, recalled_at, contained, steps);
     if (n < 0) {
         rc = STORE_INVAL;
         goto done;
@@ -193,10 +165,10 @@ int pg_message_contain(store *s, int64_t id, store_contain_action action, int64_
         pg_args x = {0};
 
         pa_i64(&x, id);
-        if (steps[i] == QUAR_INSERT) {
+        if (steps[i] == STORE_STEP_QUAR_INSERT) {
             pa_i64(&x, now);
             pa_i64(&x, actor);
-        } else if (steps[i] == QUAR_HIDE || steps[i] == MSG_REMOVE) {
+        } else if (steps[i] == STORE_STEP_QUAR_HIDE || steps[i] == STORE_STEP_MSG_REMOVE) {
             pa_i64(&x, now > 0 ? now : 1);
         }
         rc = pg_run(q, PG_ADHOC, step_sql[steps[i]], &x, NULL);
