@@ -572,3 +572,44 @@ int store_tx_flag_rollback(store *s, bool *in_tx, store_bracket_end_fn *end)
     *in_tx = false;
     return end(s, STORE_INVAL) == STORE_INVAL ? STORE_OK : STORE_IO;
 }
+
+bool store_stats_window_ok(int64_t from, int64_t to)
+{
+    return to > from && to - from <= (int64_t)STORE_STATS_MAX_DAYS * 86400000;
+}
+
+bool store_tz_offset_ok(int64_t tz_offset_ms)
+{
+    return tz_offset_ms >= -14 * 3600000LL && tz_offset_ms <= 14 * 3600000LL;
+}
+
+int store_forward_chain_walk(store *s, int64_t id, int max, store_messages *out)
+{
+    size_t cap = 0;
+    int rc = STORE_OK;
+
+    memset(out, 0, sizeof *out);
+    for (int hop = 0; id && hop < max; hop++) {
+        if (out->n == cap) {
+            size_t ncap = cap ? cap * 2 : 4;
+            store_message *grown = realloc(out->items, ncap * sizeof *grown);
+
+            if (!grown) {
+                rc = STORE_NOMEM;
+                break;
+            }
+            out->items = grown;
+            cap = ncap;
+        }
+        memset(&out->items[out->n], 0, sizeof out->items[0]);
+        rc = s->methods->message_get(s, id, &out->items[out->n]);
+        if (rc)
+            break;
+        id = out->items[out->n++].forward_of;
+    }
+    if (rc == STORE_NOTFOUND && out->n)
+        rc = STORE_CORRUPT; /* a forward_of pointing nowhere */
+    if (rc)
+        store_messages_free(out);
+    return rc;
+}

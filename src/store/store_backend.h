@@ -69,6 +69,32 @@ typedef enum store_contain_step {
 int store_contain_steps(store_contain_action action, int64_t recalled_at, int contained,
                         store_contain_step steps[2]);
 
+/* A statistics window (store_alert_stats, store_alert_groups): to after
+ * from, at most STORE_STATS_MAX_DAYS days. */
+bool store_stats_window_ok(int64_t from, int64_t to);
+/* A time zone offset a day can be cut at (store_alert_stats): +-14 h. */
+bool store_tz_offset_ok(int64_t tz_offset_ms);
+
+/* A message's forward chain (store_message_forward_chain): the message,
+ * its source, the source's source, ... at most max, read through the
+ * handle's message_get (the caller holds one read snapshot around it).
+ * STORE_CORRUPT when a forward_of points nowhere; *out freed on error. */
+int store_forward_chain_walk(store *s, int64_t id, int max, store_messages *out);
+
+/* The store_files_methods table of a backend whose file operations are
+ * static functions of these names (store_sqlite_files.c,
+ * store_pg_files.c): written once, so both tables list the same methods. */
+#define STORE_FILES_METHODS_TABLE                                                                  \
+    {                                                                                              \
+        .version = 1, .upload_create = up_create, .upload_get = up_get,                            \
+        .upload_update = up_update, .upload_delete = up_delete, .upload_list = up_list,            \
+        .upload_usage = up_usage, .file_create = file_create, .file_get = file_get,                \
+        .file_visible = file_visible, .message_files_set = mf_set, .message_files_get = mf_get,    \
+        .message_files_drop = mf_drop, .inspection_get = insp_get, .inspection_put = insp_put,     \
+        .file_in_alert = in_alert, .file_spread = file_spread, .file_purge_unlinked = file_purge,  \
+        .file_spread_conversations = file_spread_convs,                                            \
+    }
+
 /* store_tx_begin/commit/rollback over a backend's write bracket: *in_tx is
  * the handle's flag, begin/end its bracket (end commits on STORE_OK and
  * rolls back otherwise, returning the final code). */

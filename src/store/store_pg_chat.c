@@ -1030,33 +1030,14 @@ out:
 
 int pg_message_forward_chain(store *s, int64_t id, store_messages *out)
 {
-    pg *q = (pg *)s;
-    size_t cap = 0;
     int rc;
 
     memset(out, 0, sizeof *out);
-    rc = pg_begin_read(q);
+    rc = pg_begin_read((pg *)s);
     if (rc)
         return rc;
-    for (int hop = 0; id && hop < FORWARD_MAX; hop++) {
-        store_message *m = pg_grow((void **)&out->items, &out->n, &cap, sizeof *m);
-
-        if (!m) {
-            rc = STORE_NOMEM;
-            break;
-        }
-        rc = msg_get(q, id, m);
-        if (rc) {
-            out->n--;
-            break;
-        }
-        id = m->forward_of;
-    }
-    pg_end_read(q);
-    if (rc == STORE_NOTFOUND && out->n)
-        rc = STORE_CORRUPT; /* a forward_of pointing nowhere */
-    if (rc)
-        store_messages_free(out);
+    rc = store_forward_chain_walk(s, id, FORWARD_MAX, out);
+    pg_end_read((pg *)s);
     return rc;
 }
 

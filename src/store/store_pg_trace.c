@@ -319,8 +319,7 @@ int pg_alert_stats(store *s, int64_t from, int64_t to, int64_t tz_offset_ms,
     int rc;
 
     memset(out, 0, sizeof *out);
-    if (to <= from || to - from > (int64_t)STORE_STATS_MAX_DAYS * 86400000 ||
-        tz_offset_ms < -14 * 3600000LL || tz_offset_ms > 14 * 3600000LL)
+    if (!store_stats_window_ok(from, to) || !store_tz_offset_ok(tz_offset_ms))
         return STORE_INVAL;
     pa_i64(&a, from);
     pa_i64(&a, to);
@@ -403,7 +402,7 @@ int pg_alert_groups(store *s, int64_t from, int64_t to, store_alert_group_rows *
     int rc;
 
     memset(out, 0, sizeof *out);
-    if (to <= from || to - from > (int64_t)STORE_STATS_MAX_DAYS * 86400000)
+    if (!store_stats_window_ok(from, to))
         return STORE_INVAL;
     pa_i64(&a, from);
     pa_i64(&a, to);

@@ -726,33 +726,14 @@ int sq_erase_flush(store *s)
 
 int sq_message_forward_chain(store *s, int64_t id, store_messages *out)
 {
-    sq *q = (sq *)s;
-    size_t cap = 0;
     int rc;
 
     memset(out, 0, sizeof *out);
-    rc = sq_begin_read(q);
+    rc = sq_begin_read((sq *)s);
     if (rc)
         return rc;
-    for (int hop = 0; id && hop < FORWARD_MAX; hop++) {
-        store_message *m = sq_grow((void **)&out->items, &out->n, &cap, sizeof *m);
-
-        if (!m) {
-            rc = STORE_NOMEM;
-            break;
-        }
-        rc = msg_get(q, id, m);
-        if (rc) {
-            out->n--;
-            break;
-        }
-        id = m->forward_of;
-    }
-    sq_end_read(q);
-    if (rc == STORE_NOTFOUND && out->n)
-        rc = STORE_CORRUPT; /* a forward_of pointing nowhere */
-    if (rc)
-        store_messages_free(out);
+    rc = store_forward_chain_walk(s, id, FORWARD_MAX, out);
+    sq_end_read((sq *)s);
     return rc;
 }
 

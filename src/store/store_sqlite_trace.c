@@ -267,8 +267,7 @@ int sq_alert_stats(store *s, int64_t from, int64_t to, int64_t tz_offset_ms,
     int rc;
 
     memset(out, 0, sizeof *out);
-    if (to <= from || to - from > (int64_t)STORE_STATS_MAX_DAYS * 86400000 ||
-        tz_offset_ms < -14 * 3600000LL || tz_offset_ms > 14 * 3600000LL)
+    if (!store_stats_window_ok(from, to) || !store_tz_offset_ok(tz_offset_ms))
         return STORE_INVAL;
     st = sq_stmt(q, SQ_ALERT_STATS);
     if (!st)
@@ -340,7 +339,7 @@ int sq_alert_groups(store *s, int64_t from, int64_t to, store_alert_group_rows *
     int rc;
 
     memset(out, 0, sizeof *out);
-    if (to <= from || to - from > (int64_t)STORE_STATS_MAX_DAYS * 86400000)
+    if (!store_stats_window_ok(from, to))
         return STORE_INVAL;
     st = sq_stmt(q, SQ_ALERT_GROUPS);
     if (!st)
