@@ -613,3 +613,31 @@ int store_forward_chain_walk(store *s, int64_t id, int max, store_messages *out)
         store_messages_free(out);
     return rc;
 }
+
+bool store_id_seen_before(const int64_t *ids, size_t i)
+{
+    for (size_t j = 0; j < i; j++)
+        if (ids[j] == ids[i])
+            return true;
+    return false;
+}
+
+int store_conv_create_check(store_conv_kind kind, int64_t creator, const int64_t *member_ids,
+                            size_t n_members, int64_t *other)
+{
+    size_t others = 0;
+
+    *other = 0;
+    if ((kind != STORE_CONV_DIRECT && kind != STORE_CONV_GROUP) || creator <= 0 ||
+        (n_members && !member_ids))
+        return STORE_INVAL;
+    for (size_t i = 0; i < n_members; i++) {
+        if (member_ids[i] <= 0)
+            return STORE_INVAL;
+        if (member_ids[i] != creator && !store_id_seen_before(member_ids, i)) {
+            *other = member_ids[i];
+            others++;
+        }
+    }
+    return kind == STORE_CONV_DIRECT && others != 1 ? STORE_INVAL : STORE_OK;
+}

@@ -39,6 +39,14 @@ int store_json_canonical(const char *in, bool want_object, char **out);
  * STORE_CLIENT_ID_MAX, a verdict, text consistent with its length). */
 bool store_message_new_valid(const store_message_new *m);
 
+/* store_conv_create's arguments: a known kind, a creator, member ids > 0;
+ * a direct conversation has exactly one other member, returned in *other
+ * (for a group: the last other member, unused). */
+int store_conv_create_check(store_conv_kind kind, int64_t creator, const int64_t *member_ids,
+                            size_t n_members, int64_t *other);
+/* Whether ids[i] is an id already listed before position i. */
+bool store_id_seen_before(const int64_t *ids, size_t i);
+
 /* A forward's provenance from its source: the root, the root's author and
  * the depth one below the source. */
 void store_forward_provenance(const store_message *src, int64_t *origin, int64_t *author,

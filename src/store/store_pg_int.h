@@ -402,9 +402,6 @@ int pg_personal_findings(store *s, int64_t user_id, int64_t since, store_persona
 int pg_alert_groups(store *s, int64_t from, int64_t to, store_alert_group_rows *out);
 int pg_alert_stats(store *s, int64_t from, int64_t to, int64_t tz_offset_ms,
                    store_alert_stat_rows *out);
-/* schema version 9: the bulk-personal-data warning, statistics by group */
-int pg_personal_findings(store *s, int64_t user_id, int64_t since, store_personal_rows *out);
-int pg_alert_groups(store *s, int64_t from, int64_t to, store_alert_group_rows *out);
 /* store_pg.c: an audit page row reader (PG_AUDIT_COLS). */
 int pg_row_audit(pg *q, PGresult *r, int row, void *item);
 

@@ -300,6 +300,18 @@ int pg_alert_count(store *s, const store_alert_count_query *qy, int64_t *out)
                   &a, out);
 }
 
+/* A report's rows (statistics, findings, groups): its bigint parameters
+ * in order, every row read into the growing list. */
+static int report_rows(store *s, const char *sql, const int64_t *params, int n_params, void **items,
+                       size_t *n, size_t size, pg_row_fn *read)
+{
+    pg_args a = {0};
+
+    for (int i = 0; i < n_params; i++)
+        pa_i64(&a, params[i]);
+    return pg_list((pg *)s, PG_ADHOC, sql, &a, items, n, size, read);
+}
+
 static int row_stat(pg *q, PGresult *r, int row, void *item)
 {
     store_alert_stat *x = item;
@@ -315,25 +327,21 @@ static int row_stat(pg *q, PGresult *r, int row, void *item)
 int pg_alert_stats(store *s, int64_t from, int64_t to, int64_t tz_offset_ms,
                    store_alert_stat_rows *out)
 {
-    pg_args a = {0};
     int rc;
 
     memset(out, 0, sizeof *out);
     if (!store_stats_window_ok(from, to) || !store_tz_offset_ok(tz_offset_ms))
         return STORE_INVAL;
-    pa_i64(&a, from);
-    pa_i64(&a, to);
-    pa_i64(&a, tz_offset_ms);
-    pa_i64(&a, STORE_STATS_MAX);
     /* integer division truncates toward zero as SQLite's does; text sorts
      * by bytes and NULL rules first, as in SQLite */
-    rc = pg_list(
-        (pg *)s, PG_ADHOC,
+    rc = report_rows(
+        s,
         "SELECT (created_at + $3::bigint) / 86400000 * 86400000 - $3::bigint AS day, "
         "category, rule, verdict, count(*) FROM alerts WHERE created_at >= $1 AND "
         "created_at < $2 GROUP BY 1, category, rule, verdict ORDER BY 1, category COLLATE \"C\", "
         "rule COLLATE \"C\" NULLS FIRST, verdict COLLATE \"C\" LIMIT $4",
-        &a, (void **)&out->items, &out->n, sizeof *out->items, row_stat);
+        (int64_t[]){from, to, tz_offset_ms, STORE_STATS_MAX}, 4, (void **)&out->items, &out->n,
+        sizeof *out->items, row_stat);
     if (rc)
         store_alert_stat_rows_free(out);
     return rc;
@@ -355,27 +363,25 @@ static int row_personal(pg *q, PGresult *r, int row, void *item)
 
 int pg_personal_findings(store *s, int64_t user_id, int64_t since, store_personal_rows *out)
 {
-    pg_args a = {0};
     int rc;
 
     memset(out, 0, sizeof *out);
     if (user_id <= 0 || since <= 0)
         return STORE_INVAL;
-    pa_i64(&a, user_id);
-    pa_i64(&a, since);
-    pa_i64(&a, STORE_PERSONAL_MAX);
     /* findings are canonical JSON written by the store: an array, or an
      * object that counts as no finding here (as SQLite's json_each of an
      * object yields no element with a category) */
-    rc = pg_list((pg *)s, PG_ADHOC,
-                 "SELECT message_id, conv_id, id, n FROM (SELECT a.id, a.message_id, a.conv_id, "
-                 "(SELECT count(*) FROM jsonb_array_elements(CASE WHEN jsonb_typeof("
-                 "a.findings::jsonb) = 'array' THEN a.findings::jsonb ELSE '[]'::jsonb END) j "
-                 "WHERE j->>'category' = 'pii') AS n FROM alerts a WHERE a.user_id = $1 AND "
-                 "a.created_at >= $2 AND a.message_id IS NOT NULL AND a.kind IS NULL AND "
-                 "a.verdict <> 'mask' AND a.category NOT LIKE 'warning.%') x WHERE n > 0 "
-                 "ORDER BY id LIMIT $3",
-                 &a, (void **)&out->items, &out->n, sizeof *out->items, row_personal);
+    rc =
+        report_rows(s,
+                    "SELECT message_id, conv_id, id, n FROM (SELECT a.id, a.message_id, a.conv_id, "
+                    "(SELECT count(*) FROM jsonb_array_elements(CASE WHEN jsonb_typeof("
+                    "a.findings::jsonb) = 'array' THEN a.findings::jsonb ELSE '[]'::jsonb END) j "
+                    "WHERE j->>'category' = 'pii') AS n FROM alerts a WHERE a.user_id = $1 AND "
+                    "a.created_at >= $2 AND a.message_id IS NOT NULL AND a.kind IS NULL AND "
+                    "a.verdict <> 'mask' AND a.category NOT LIKE 'warning.%') x WHERE n > 0 "
+                    "ORDER BY id LIMIT $3",
+                    (int64_t[]){user_id, since, STORE_PERSONAL_MAX}, 3, (void **)&out->items,
+                    &out->n, sizeof *out->items, row_personal);
     if (rc) {
         free(out->items);
         memset(out, 0, sizeof *out);
@@ -398,27 +404,24 @@ static int row_group(pg *q, PGresult *r, int row, void *item)
 
 int pg_alert_groups(store *s, int64_t from, int64_t to, store_alert_group_rows *out)
 {
-    pg_args a = {0};
     int rc;
 
     memset(out, 0, sizeof *out);
     if (!store_stats_window_ok(from, to))
         return STORE_INVAL;
-    pa_i64(&a, from);
-    pa_i64(&a, to);
-    pa_i64(&a, STORE_STATS_MAX);
     /* grouped by the conversation's key (its title and kind follow it);
      * ties in the count in the order SQLite's grouping leaves them (NULL
      * first, text by bytes), so both backends list the same rows at the
      * limit */
-    rc = pg_list((pg *)s, PG_ADHOC,
-                 "SELECT u.department, coalesce(a.conv_id, 0), c.title, coalesce(c.kind, 0), "
-                 "a.category, count(*) FROM alerts a LEFT JOIN users u ON u.id = a.user_id "
-                 "LEFT JOIN conversations c ON c.id = a.conv_id WHERE a.created_at >= $1 AND "
-                 "a.created_at < $2 GROUP BY u.department, a.conv_id, c.id, a.category "
-                 "ORDER BY 6 DESC, u.department COLLATE \"C\" NULLS FIRST, 2, "
-                 "a.category COLLATE \"C\" LIMIT $3",
-                 &a, (void **)&out->items, &out->n, sizeof *out->items, row_group);
+    rc = report_rows(s,
+                     "SELECT u.department, coalesce(a.conv_id, 0), c.title, coalesce(c.kind, 0), "
+                     "a.category, count(*) FROM alerts a LEFT JOIN users u ON u.id = a.user_id "
+                     "LEFT JOIN conversations c ON c.id = a.conv_id WHERE a.created_at >= $1 AND "
+                     "a.created_at < $2 GROUP BY u.department, a.conv_id, c.id, a.category "
+                     "ORDER BY 6 DESC, u.department COLLATE \"C\" NULLS FIRST, 2, "
+                     "a.category COLLATE \"C\" LIMIT $3",
+                     (int64_t[]){from, to, STORE_STATS_MAX}, 3, (void **)&out->items, &out->n,
+                     sizeof *out->items, row_group);
     if (rc)
         store_alert_group_rows_free(out);
     return rc;

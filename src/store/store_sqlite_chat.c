@@ -139,14 +139,6 @@ static int msg_get(sq *q, int64_t id, store_message *out)
 
 /* ------------------------------------------------------- conversations */
 
-static bool seen_before(const int64_t *ids, size_t i)
-{
-    for (size_t j = 0; j < i; j++)
-        if (ids[j] == ids[i])
-            return true;
-    return false;
-}
-
 static int member_insert(sq *q, int64_t conv_id, int64_t user_id, store_member_role role,
                          int64_t now)
 {
@@ -190,7 +182,6 @@ int sq_conv_create(store *s, store_conv_kind kind, const char *title, int64_t cr
     sq *q = (sq *)s;
     sqlite3_stmt *st;
     int64_t other = 0, id = 0;
-    size_t others = 0;
     bool fresh = false;
     char key[48];
     int rc;
@@ -199,19 +190,9 @@ int sq_conv_create(store *s, store_conv_kind kind, const char *title, int64_t cr
         *id_out = 0;
     if (created)
         *created = false;
-    if ((kind != STORE_CONV_DIRECT && kind != STORE_CONV_GROUP) || creator <= 0 ||
-        (n_members && !member_ids))
-        return STORE_INVAL;
-    for (size_t i = 0; i < n_members; i++) {
-        if (member_ids[i] <= 0)
-            return STORE_INVAL;
-        if (member_ids[i] != creator && !seen_before(member_ids, i)) {
-            other = member_ids[i];
-            others++;
-        }
-    }
-    if (kind == STORE_CONV_DIRECT && others != 1)
-        return STORE_INVAL;
+    rc = store_conv_create_check(kind, creator, member_ids, n_members, &other);
+    if (rc)
+        return rc;
     rc = sq_begin(q);
     if (rc)
         return rc;
@@ -241,7 +222,7 @@ int sq_conv_create(store *s, store_conv_kind kind, const char *title, int64_t cr
     rc = member_insert(q, id, creator, kind == STORE_CONV_GROUP ? STORE_MEMBER_OWNER : STORE_MEMBER,
                        now);
     for (size_t i = 0; !rc && i < n_members; i++)
-        if (member_ids[i] != creator && !seen_before(member_ids, i))
+        if (member_ids[i] != creator && !store_id_seen_before(member_ids, i))
             rc = member_insert(q, id, member_ids[i], STORE_MEMBER, now);
     if (!rc)
         rc = sq_run_ids(q, SQ_CONV_EXTERNAL, id, 0, 0, 1);
