@@ -715,10 +715,11 @@ out:
  * all in one round trip (a batch of the server's writer spans many). */
 static int lasts_apply(pg *q, const conv_lasts *lasts)
 {
-    pg_call c[PG_PIPE_MAX];
-    pg_args a[PG_PIPE_MAX];
+    /* on the heap: PG_PIPE_MAX argument sets are ~100 KiB */
+    pg_call *c = calloc(PG_PIPE_MAX, sizeof *c);
+    pg_args *a = calloc(PG_PIPE_MAX, sizeof *a);
     size_t nc = 0, failed;
-    int rc = STORE_OK;
+    int rc = c && a ? STORE_OK : STORE_NOMEM;
 
     for (size_t i = 0; i < lasts->n && !rc; i++) {
         if (!lasts->items[i].id)
@@ -728,7 +729,7 @@ static int lasts_apply(pg *q, const conv_lasts *lasts)
         pa_i64(&a[nc], lasts->items[i].id);
         pa_i64(&a[nc], lasts->items[i].at);
         c[nc] = (pg_call){.id = PG_CONV_LAST, .a = &a[nc]};
-        if (++nc == PG_PIPE_MAX || i + 1 == lasts->n) {
+        if (++nc == PG_PIPE_MAX) {
             rc = pg_pipeline(q, c, nc, &failed);
             for (size_t k = 0; k < nc; k++)
                 PQclear(c[k].res);
@@ -740,6 +741,8 @@ static int lasts_apply(pg *q, const conv_lasts *lasts)
         for (size_t k = 0; k < nc; k++)
             PQclear(c[k].res);
     }
+    free(c);
+    free(a);
     return rc;
 }
 
