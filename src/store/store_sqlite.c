@@ -358,37 +358,29 @@ static int sq_schema_version(store *s, int *out)
     return rc;
 }
 
+static int tx_open(store *s)
+{
+    return sq_begin((sq *)s);
+}
+
+static int tx_close(store *s, int rc)
+{
+    return sq_end((sq *)s, rc);
+}
+
 static int sq_tx_begin(store *s)
 {
-    sq *q = (sq *)s;
-    int rc;
-
-    if (q->in_tx)
-        return STORE_INVAL;
-    rc = sq_begin(q);
-    if (!rc)
-        q->in_tx = true;
-    return rc;
+    return store_tx_flag_begin(s, &((sq *)s)->in_tx, tx_open);
 }
 
 static int sq_tx_commit(store *s)
 {
-    sq *q = (sq *)s;
-
-    if (!q->in_tx)
-        return STORE_INVAL;
-    q->in_tx = false;
-    return sq_end(q, STORE_OK);
+    return store_tx_flag_commit(s, &((sq *)s)->in_tx, tx_close);
 }
 
 static int sq_tx_rollback(store *s)
 {
-    sq *q = (sq *)s;
-
-    if (!q->in_tx)
-        return STORE_INVAL;
-    q->in_tx = false;
-    return sq_end(q, STORE_INVAL) == STORE_INVAL ? STORE_OK : STORE_IO;
+    return store_tx_flag_rollback(s, &((sq *)s)->in_tx, tx_close);
 }
 
 /* ---------------------------------------------------------------- users */
