@@ -60,6 +60,7 @@
 #define SAMPLES        512 /* 2 minutes of samples */
 #define SAMPLE_MS      250
 #define FILL_MARGIN_MS 5000
+#define FILL_WAIT_MS   10000
 #define LOCKS_MAX      4096 /* upload leases held by this node at once */
 
 /* Extends the lease if it is still ours: compare and expire in one step. */
@@ -162,6 +163,7 @@ struct srv_bus_redis {
     char (*releases)[SRV_BUS_LOCK_NAME];
     size_t n_releases;
     atomic_ullong locks_lost;
+    atomic_bool filling; /* a gap's fill is under way: live events wait */
 };
 
 static int64_t mono_ms(void)
@@ -290,21 +292,30 @@ static redisReply *command(srv_bus_redis *b, const char *fmt, ...)
     va_list ap;
 
     pthread_mutex_lock(&b->cmd_mu);
-    if (!b->cmd && now >= b->cmd_retry_at) {
-        b->cmd = rconnect(b);
+    /* A connection that failed on its first use since Redis restarted was
+     * stale, not Redis down: one fresh connection and one more try. */
+    for (int attempt = 0; attempt < 2 && !r; attempt++) {
+        bool stale = b->cmd != NULL;
+
+        if (!b->cmd && (attempt || now >= b->cmd_retry_at)) {
+            b->cmd = rconnect(b);
+            if (!b->cmd)
+                b->cmd_retry_at = now + CMD_RETRY_MS;
+        }
         if (!b->cmd)
+            goto out;
+        va_start(ap, fmt);
+        r = redisvCommand(b->cmd, fmt, ap);
+        va_end(ap);
+        if (!r) { /* I/O error: the context is unusable */
+            redisFree(b->cmd);
+            b->cmd = NULL;
             b->cmd_retry_at = now + CMD_RETRY_MS;
+            if (!stale)
+                break;
+        }
     }
-    if (!b->cmd)
-        goto out;
-    va_start(ap, fmt);
-    r = redisvCommand(b->cmd, fmt, ap);
-    va_end(ap);
-    if (!r) { /* I/O error: the context is unusable */
-        redisFree(b->cmd);
-        b->cmd = NULL;
-        b->cmd_retry_at = now + CMD_RETRY_MS;
-    } else if (r->type == REDIS_REPLY_ERROR) {
+    if (r && r->type == REDIS_REPLY_ERROR) {
         freeReplyObject(r);
         r = NULL;
     }
@@ -809,8 +820,29 @@ static void gap(srv_bus_redis *b, bool count, int64_t start_ms)
     else if (!b->gap_start || start_ms < b->gap_start)
         b->gap_start = start_ms > 0 ? start_ms : 1;
     pthread_mutex_unlock(&b->seen_mu);
+    atomic_store(&b->filling, b->hooks.gap != NULL);
     if (b->hooks.gap)
         b->hooks.gap(b->hooks.arg);
+}
+
+/* The subscriber thread, after a gap: what is read next from Redis waits
+ * (in Redis' buffer for this subscriber) until the server has handed on
+ * what it filled from the store, so a socket gets the missed messages
+ * before newer ones. Bounded: a server that does not answer (still
+ * starting) costs at most FILL_WAIT_MS. */
+static void fill_wait(srv_bus_redis *b)
+{
+    int64_t until = mono_ms() + FILL_WAIT_MS;
+
+    while (atomic_load(&b->filling) && !atomic_load(&b->stop) && mono_ms() < until)
+        usleep(10000);
+    atomic_store(&b->filling, false);
+    atomic_store(&b->last_rx_ms, mono_ms()); /* the wait was not silence */
+}
+
+void srv_bus_redis_fill_done(srv_bus_redis *b)
+{
+    atomic_store(&b->filling, false);
 }
 
 /* The entry of another process, created (the oldest forgotten) when new. */
@@ -957,6 +989,7 @@ static void on_message(srv_bus_redis *b, const char *data, size_t len)
     char who[sizeof b->inst], kind[64];
     long long q, ts;
     int64_t now = mono_ms();
+    bool fresh;
 
     if (!nl || len < 2 || data[1] != ' ' || !next_word(&p, nl, who, sizeof who) ||
         !next_int(&p, nl, &q) || q < 0 || !next_int(&p, nl, &ts))
@@ -973,7 +1006,10 @@ static void on_message(srv_bus_redis *b, const char *data, size_t len)
         if (lag > atomic_load(&b->lag_max_us))
             atomic_store(&b->lag_max_us, lag);
     }
-    if (!in_order(b, who, (uint64_t)q, data[0] == 'H', now))
+    fresh = in_order(b, who, (uint64_t)q, data[0] == 'H', now);
+    if (atomic_load(&b->filling))
+        fill_wait(b); /* this message is newer than what is filled */
+    if (!fresh)
         return;
     if (data[0] == 'E')
         on_event(b, p, nl, nl + 1);
@@ -1027,6 +1063,12 @@ static void *sub_main(void *arg)
              * lost to it, and sockets may have attached meanwhile (the
              * first time too, when Redis came up after the server). */
             gap(b, had, had ? b->dropped_rx_ms : b->started_ms);
+            /* At start the server is not serving yet (and has no socket):
+             * only a resubscription waits for its fill. */
+            if (had)
+                fill_wait(b);
+            else
+                atomic_store(&b->filling, false);
             had = true;
             atomic_store(&b->sub_up, true);
         }

@@ -142,6 +142,12 @@ bool srv_bus_redis_delivered(srv_bus_redis *b, int64_t msg_id);
  * delivered a second time); false: delivered already, skip it. */
 bool srv_bus_redis_fill_claim(srv_bus_redis *b, int64_t msg_id);
 
+/* The server has handed on everything the fill read (or decided to
+ * resync, or had nothing to fill): the subscriber reads on. Until then (at
+ * most 10 s) it leaves newer events in Redis' buffer, so they follow the
+ * filled ones. */
+void srv_bus_redis_fill_done(srv_bus_redis *b);
+
 /* Hands ev (wire set) to this node's sockets only, through its in-process
  * bus: the users of ev->users whose sockets it holds. */
 void srv_bus_redis_fill_deliver(srv_bus_redis *b, const chat_event *ev);

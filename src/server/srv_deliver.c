@@ -453,6 +453,7 @@ static void fill_finish(srv_job *j, srv *s)
 
     if (f->resync)
         resync_all(s, "more than the gap fill's bound");
+    srv_bus_redis_fill_done(s->busr); /* what was filled is on the loop's queue */
     free(f);
 }
 
@@ -463,26 +464,28 @@ void srv_gap_fill(srv *s)
     fill_job *f;
 
     if (!rc || !s->registry->ops->count(s->registry))
-        return; /* no socket here: nothing to fill */
+        goto done; /* no socket here: nothing to fill */
     if (rc < 0) {
         resync_all(s, "the gap's start is unknown");
-        return;
+        goto done;
     }
     if (s->cfg->bus_gap_fill_max <= 0 || age > s->cfg->bus_gap_fill_seconds * 1000) {
         resync_all(s, "the gap is too old to fill");
-        return;
+        goto done;
     }
     f = calloc(1, sizeof *f);
     if (!f) {
         resync_all(s, "out of memory");
-        return;
+        goto done;
     }
     f->job.work = fill_work;
     f->job.finish = fill_finish;
     f->job.ev_tail = &f->job.events;
     f->after_id = after;
-    if (srv_pool_submit(s, &f->job)) {
-        free(f);
-        resync_all(s, "no worker");
-    }
+    if (!srv_pool_submit(s, &f->job))
+        return; /* fill_finish lets the bus read on */
+    free(f);
+    resync_all(s, "no worker");
+done:
+    srv_bus_redis_fill_done(s->busr);
 }
