@@ -155,7 +155,7 @@ struct srv_bus_redis {
     size_t n_samples, sample_next;
     int64_t gap_start; /* pending gap: its earliest start (monotonic ms), 0: none */
     bool gap_unknown;  /* pending gap whose start is not known */
-    int64_t started_ms, dropped_rx_ms;
+    int64_t started_ms, dropped_rx_ms, last_sample_ms;
     /* upload leases (srv_bus_redis_lock): under mu, renewed and released by
      * the publisher thread */
     char (*locks)[SRV_BUS_LOCK_NAME];
@@ -645,8 +645,9 @@ static bool seen_note(srv_bus_redis *b, int64_t id, bool fill)
 static void sample(srv_bus_redis *b, int64_t now)
 {
     pthread_mutex_lock(&b->seen_mu);
-    if (!b->n_samples ||
-        now - b->samples[(b->sample_next + SAMPLES - 1) % SAMPLES].ms >= SAMPLE_MS) {
+    /* (not from the ring's last entry: the start's base has no time) */
+    if (!b->last_sample_ms || now - b->last_sample_ms >= SAMPLE_MS) {
+        b->last_sample_ms = now;
         b->samples[b->sample_next] = (seen_sample){.ms = now, .max_id = b->max_id};
         b->sample_next = (b->sample_next + 1) % SAMPLES;
         if (b->n_samples < SAMPLES)
@@ -820,7 +821,7 @@ static void gap(srv_bus_redis *b, bool count, int64_t start_ms)
     else if (!b->gap_start || start_ms < b->gap_start)
         b->gap_start = start_ms > 0 ? start_ms : 1;
     pthread_mutex_unlock(&b->seen_mu);
-    atomic_store(&b->filling, b->hooks.gap != NULL);
+    atomic_store(&b->filling, b->hooks.gap && b->hooks.gap_fill);
     if (b->hooks.gap)
         b->hooks.gap(b->hooks.arg);
 }

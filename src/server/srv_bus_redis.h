@@ -53,6 +53,9 @@ typedef struct srv_bus_hooks {
     void (*gap)(void *arg);
     /* The subscriber thread: another node's control message (kind, body). */
     void (*control)(void *arg, const char *kind, const json_t *body);
+    /* The gap hook starts a fill, and srv_bus_redis_fill_done() follows
+     * (below): the subscriber then waits for it before reading on. */
+    bool gap_fill;
 } srv_bus_hooks;
 
 typedef struct srv_bus_opts {

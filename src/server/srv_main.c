@@ -126,7 +126,12 @@ static void start_reload(srv *s)
  * wake-up (the clock ticks every second). */
 static void bus_gap(void *arg)
 {
-    atomic_store(&((srv *)arg)->bus_gap, 1);
+    srv *s = arg;
+
+    atomic_store(&s->bus_gap, 1);
+    /* At once, not at the next tick: the bus waits for the fill. */
+    if (s->lws)
+        lws_cancel_service(s->lws);
 }
 
 static void bus_control(void *arg, const char *kind, const json_t *body)
@@ -144,7 +149,8 @@ static int start_bus(srv *s)
 {
     const srv_config *cfg = s->cfg;
     srv_bus_opts bo = {.url = cfg->bus_url, .node = cfg->node_name};
-    srv_bus_hooks bh = {.arg = s, .wire = srv_wire_text, .gap = bus_gap, .control = bus_control};
+    srv_bus_hooks bh = {
+        .arg = s, .wire = srv_wire_text, .gap = bus_gap, .control = bus_control, .gap_fill = true};
     char err[256];
     int64_t max_id = 0;
 

@@ -159,6 +159,9 @@ test('Redis shut down for a few seconds and started again loses nothing', { skip
       await s.waitType('message.new', (e) => e.message.text === 'away 4', 20000);
       assert.deepEqual(texts(s), [...BACK, ...AWAY], 'each once, in order');
     }
+    // (the fill logs once it handed everything on)
+    await until(() => c.B.logLines.some((l) => /gap filled from the store: [1-9]/.test(l)), 5000,
+      'B read them from the store');
     // A missed 5 of B's, more than its bound (3): its socket resyncs
     const rs = await sa.waitType('resync', () => true, 20000);
     assert.equal(rs.reason, 'bus_gap');
