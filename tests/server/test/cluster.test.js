@@ -191,6 +191,48 @@ test('Redis shut down for a few seconds and started again loses nothing', { skip
   }
 });
 
+test('what the gap fill delivers is what history serves each member: the join boundary, the inbound warning', { skip }, async () => {
+  const x = await makeUser(c.admin, { external: true }), y = await makeUser(c.admin, { external: true });
+  const late = await makeUser(c.admin);
+  const conv = await conversation(c.a, [c.b, x, y], { title: 'filled as history serves it' });
+  const of = (s) => s.find((e) => e.type === 'message.new' && e.message.conversation_id === conv.id).map((e) => e.message);
+  // b internal, y external, `late` joins during the outage: all on B
+  const sb = await Ws.open(on(c.B, c.b)), sy = await Ws.open(on(c.B, y)), sl = await Ws.open(on(c.B, late));
+  const fills = () => c.B.logLines.filter((l) => /gap filled from the store: [3-9]/.test(l)).length;
+  const fills0 = fills();
+  try {
+    c.redis.shutdown();
+    const before = await send(c.a, conv.id, 'before the join');
+    assert.equal(before.status, 201, before.text);
+    await c.a.ok('POST', `/conversations/${conv.id}/members`, { user_id: late.user.id }, 204);
+    const link = await send(x, conv.id, '官方通知：请尽快登录 http://203.0.113.7/login.php 核对信息', { justification: '官方通知' });
+    assert.equal(link.status, 201, link.text);
+    const after = await send(c.a, conv.id, 'after the join');
+    await sleep(3000);
+    c.redis.restart();
+    for (const s of [sb, sy, sl]) await s.waitType('message.new', (e) => e.message.id === after.body.message.id, 20000);
+    await until(() => fills() > fills0, 5000, 'B filled them from the store');
+    const ids = (s) => of(s).map((m) => m.id);
+    assert.deepEqual(ids(sb), [before.body.message.id, link.body.message.id, after.body.message.id]);
+    assert.deepEqual(ids(sy), ids(sb));
+    assert.deepEqual(ids(sl), [link.body.message.id, after.body.message.id], 'nothing from before the join');
+    // the inbound warning for the organisation's own people only
+    const rules = (m) => (m.inbound_warning?.findings || []).map((f) => f.rule);
+    assert.deepEqual(rules(of(sb)[1]), ['link.ip_host']);
+    assert.deepEqual(rules(of(sl)[0]), ['link.ip_host']);
+    assert.equal(of(sy)[1].inbound_warning, undefined);
+    // each as history serves it
+    for (const [s, api] of [[sb, c.b], [sy, y], [sl, late]]) {
+      const h = (await history(on(c.B, api), conv.id)).body.messages.reverse();
+      assert.deepEqual(of(s).map((m) => [m.id, m.text, m.inbound_warning ?? null]),
+        h.map((m) => [m.id, m.text, m.inbound_warning ?? null]));
+      assert.equal(s.closeInfo, null, 'stayed connected');
+    }
+  } finally {
+    for (const s of [sb, sy, sl]) await s.close();
+  }
+});
+
 test('a reminder fires once with two nodes up', { skip }, async () => {
   const conv = await conversation(c.a, [c.b], { title: 'reminder' });
   const socks = [await Ws.open(on(c.A, c.b)), await Ws.open(on(c.B, c.b))];
