@@ -412,7 +412,7 @@ static bool fill_work(srv_job *j, srv_worker *w)
 {
     fill_job *f = (fill_job *)j;
     srv *s = w->srv;
-    int64_t after = f->after_id, missing = 0;
+    int64_t after = f->after_id, missing = 0, t0 = srv_now_ms();
     size_t read = 0;
     int rc = 0;
 
@@ -442,8 +442,8 @@ static bool fill_work(srv_job *j, srv_worker *w)
             f->resync = true; /* too many to look through */
     }
     if (!f->resync)
-        SRV_INFO("bus", "gap filled from the store: %lld messages after %lld (%zu read)",
-                 (long long)missing, (long long)f->after_id, read);
+        SRV_INFO("bus", "gap filled from the store: %lld messages after %lld (%zu read) in %lld ms",
+                 (long long)missing, (long long)f->after_id, read, (long long)(srv_now_ms() - t0));
     return true;
 }
 
