@@ -279,11 +279,61 @@ void srv_sub_init(srv *s)
 #define FILL_PAGE     500    /* messages read a round */
 #define FILL_SCAN_MAX 100000 /* read at most, delivered or not: beyond, resync */
 
+#define FILL_CONVS 64 /* conversations whose members a page keeps */
+
+/* A conversation's history flag and members, read once for a page of
+ * messages rather than once a message (a gap's messages are mostly in a
+ * few busy conversations). */
+typedef struct fill_conv {
+    int64_t id;
+    bool shared_history;
+    store_members ml;
+} fill_conv;
+
 typedef struct fill_job {
     srv_job job; /* first */
     int64_t after_id;
     bool resync; /* more than the fill may do: every socket resyncs */
+    fill_conv convs[FILL_CONVS];
+    size_t n_convs;
 } fill_job;
+
+static void page_forget(fill_job *f)
+{
+    for (size_t i = 0; i < f->n_convs; i++)
+        store_members_free(&f->convs[i].ml);
+    f->n_convs = 0;
+}
+
+/* conv_id's entry for this page, read from the store when new. */
+static int page_conv(fill_job *f, store *st, int64_t conv_id, const fill_conv **out)
+{
+    store_conv c = {0};
+    fill_conv *fc;
+    int rc;
+
+    for (size_t i = 0; i < f->n_convs; i++)
+        if (f->convs[i].id == conv_id) {
+            *out = &f->convs[i];
+            return STORE_OK;
+        }
+    if (f->n_convs == FILL_CONVS)
+        page_forget(f);
+    fc = &f->convs[f->n_convs];
+    *fc = (fill_conv){.id = conv_id};
+    rc = store_conv_get(st, conv_id, &c);
+    if (!rc)
+        rc = store_member_list(st, conv_id, &fc->ml);
+    fc->shared_history = c.shared_history;
+    store_conv_clear(&c);
+    if (rc) {
+        store_members_free(&fc->ml);
+        return rc;
+    }
+    f->n_convs++;
+    *out = fc;
+    return STORE_OK;
+}
 
 /* Every socket of this node re-reads from the store (the client's resync):
  * what the fill cannot do. */
@@ -338,22 +388,19 @@ static void fill_variant(srv *s, const chat_env *e, const store_message *m, cons
  * inbound warning for the organisation's own people only) — never
  * anything unguarded. Not delivered before: message.new; delivered before
  * and recalled (or contained) since: message.recalled. */
-static void fill_message(srv *s, srv_worker *w, const store_message *m)
+static void fill_message(srv *s, srv_worker *w, fill_job *f, const store_message *m)
 {
     chat_env e = srv_chat_env(w);
     bool fresh = srv_bus_redis_fill_claim(s->busr, m->id);
-    store_conv c = {0};
-    store_members ml = {0};
+    const fill_conv *fc = NULL;
     int64_t *users = NULL;
     size_t n[3] = {0};
     int rc;
 
     if (!fresh && !m->recalled)
         return;
-    rc = store_conv_get(w->st, m->conv_id, &c);
-    if (!rc)
-        rc = store_member_list(w->st, m->conv_id, &ml);
-    if (!rc && !(users = calloc(3 * (ml.n ? ml.n : 1), sizeof *users)))
+    rc = page_conv(f, w->st, m->conv_id, &fc);
+    if (!rc && !(users = calloc(3 * (fc->ml.n ? fc->ml.n : 1), sizeof *users)))
         rc = STORE_NOMEM;
     if (rc) {
         SRV_WARN("bus", "gap fill: message %lld: %s", (long long)m->id, store_strerror(rc));
@@ -361,16 +408,16 @@ static void fill_message(srv *s, srv_worker *w, const store_message *m)
     }
     /* Three classes of viewer see it alike: internal members; external
      * ones; the sender when external (their own text, never re-judged). */
-    for (size_t i = 0; i < ml.n; i++) {
-        const store_member *me = &ml.items[i];
+    for (size_t i = 0; i < fc->ml.n; i++) {
+        const store_member *me = &fc->ml.items[i];
         chat_viewer v = {.user_id = me->user_id,
                          .external = me->external,
-                         .shared_history = c.shared_history,
+                         .shared_history = fc->shared_history,
                          .history_from = me->history_from};
         int k = !me->external ? 0 : me->user_id == m->sender_id ? 2 : 1;
 
         if (chat_viewer_sees_id(&v, m->id))
-            users[k * ml.n + n[k]++] = me->user_id;
+            users[k * fc->ml.n + n[k]++] = me->user_id;
     }
     if (fresh) {
         /* Past the boundary already: the viewer of a class sees the id. */
@@ -379,8 +426,8 @@ static void fill_message(srv *s, srv_worker *w, const store_message *m)
         chat_viewer sender = {.user_id = m->sender_id, .external = true, .shared_history = true};
 
         fill_variant(s, &e, m, &internal, users, n[0]);
-        fill_variant(s, &e, m, &external, users + ml.n, n[1]);
-        fill_variant(s, &e, m, &sender, users + 2 * ml.n, n[2]);
+        fill_variant(s, &e, m, &external, users + fc->ml.n, n[1]);
+        fill_variant(s, &e, m, &sender, users + 2 * fc->ml.n, n[2]);
     } else {
         chat_event ev = {.type = CHAT_EV_MESSAGE_RECALLED,
                          .audience = CHAT_TO_USERS,
@@ -391,7 +438,7 @@ static void fill_message(srv *s, srv_worker *w, const store_message *m)
 
         for (int k = 0; wire && k < 3; k++)
             if (n[k]) {
-                ev.users = users + k * ml.n;
+                ev.users = users + k * fc->ml.n;
                 ev.n_users = n[k];
                 ev.wire = wire;
                 srv_bus_redis_fill_deliver(s->busr, &ev);
@@ -400,8 +447,6 @@ static void fill_message(srv *s, srv_worker *w, const store_message *m)
     }
 out:
     free(users);
-    store_members_free(&ml);
-    store_conv_clear(&c);
 }
 
 /* A worker: the messages after the floor, oldest first, a page at a time;
@@ -431,8 +476,10 @@ static bool fill_work(srv_job *j, srv_worker *w)
             if (!srv_bus_redis_delivered(s->busr, after) && ++missing > s->cfg->bus_gap_fill_max)
                 f->resync = true;
             else
-                fill_message(s, w, &l.items[i]);
+                fill_message(s, w, f, &l.items[i]);
         }
+        /* Members are read afresh for each page: a page is one moment. */
+        page_forget(f);
         if (l.n < FILL_PAGE) {
             store_messages_free(&l);
             break; /* the newest was read */
@@ -454,6 +501,7 @@ static void fill_finish(srv_job *j, srv *s)
     if (f->resync)
         resync_all(s, "more than the gap fill's bound");
     srv_bus_redis_fill_done(s->busr); /* what was filled is on the loop's queue */
+    page_forget(f);
     free(f);
 }
 
