@@ -1181,6 +1181,8 @@ static const store_methods pg_methods = {
     .personal_findings = pg_personal_findings,
     .alert_groups = pg_alert_groups,
     .work = &pg_work_methods,
+    .message_after = pg_message_after,
+    .message_max_id = pg_message_max_id,
 };
 
 /* Notices (e.g. "relation already exists, skipping") are not errors and

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #define HISTORY_MAX     500
+#define AFTER_MAX       5000 /* message_after: the gap fill's bound */
 #define HISTORY_DEFAULT 50
 #define ALERTS_MAX      1000
 #define ALERTS_DEFAULT  100
@@ -868,6 +869,29 @@ int pg_message_history(store *s, int64_t conv_id, int64_t before_id, int limit, 
 int pg_message_since(store *s, int64_t conv_id, int64_t after_id, int limit, store_messages *out)
 {
     return msg_list((pg *)s, PG_MSG_SINCE, conv_id, after_id, limit, out);
+}
+
+/* The bus's gap fill (store.h): every conversation, a primary-key range. */
+int pg_message_after(store *s, int64_t after_id, int limit, store_messages *out)
+{
+    pg_args a = {0};
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (limit < 1 || limit > AFTER_MAX)
+        return STORE_INVAL;
+    pa_i64(&a, after_id);
+    pa_i64(&a, limit);
+    rc = pg_list((pg *)s, PG_MSG_AFTER, NULL, &a, (void **)&out->items, &out->n, sizeof *out->items,
+                 pg_row_message);
+    if (rc)
+        store_messages_free(out);
+    return rc;
+}
+
+int pg_message_max_id(store *s, int64_t *out)
+{
+    return lookup_int((pg *)s, PG_MSG_MAX_ID, 0, 0, 1, out);
 }
 
 int pg_message_recall(store *s, int64_t id, int64_t now)

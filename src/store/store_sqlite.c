@@ -1139,6 +1139,8 @@ static const store_methods sq_methods = {
     .personal_findings = sq_personal_findings,
     .alert_groups = sq_alert_groups,
     .work = &sq_work_methods,
+    .message_after = sq_message_after,
+    .message_max_id = sq_message_max_id,
 };
 
 static int pragma(sq *q, const char *sql)

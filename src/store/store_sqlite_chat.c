@@ -12,6 +12,7 @@
 #include <string.h>
 
 #define HISTORY_MAX     500
+#define AFTER_MAX       5000 /* message_after: the gap fill's bound */
 #define HISTORY_DEFAULT 50
 #define ALERTS_MAX      1000
 #define ALERTS_DEFAULT  100
@@ -664,6 +665,31 @@ int sq_message_history(store *s, int64_t conv_id, int64_t before_id, int limit, 
 int sq_message_since(store *s, int64_t conv_id, int64_t after_id, int limit, store_messages *out)
 {
     return msg_list((sq *)s, SQ_MSG_SINCE, conv_id, after_id, limit, out);
+}
+
+/* The bus's gap fill (store.h): every conversation, a primary-key range. */
+int sq_message_after(store *s, int64_t after_id, int limit, store_messages *out)
+{
+    sq *q = (sq *)s;
+    sqlite3_stmt *st = sq_stmt(q, SQ_MSG_AFTER);
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (limit < 1 || limit > AFTER_MAX)
+        return STORE_INVAL;
+    if (!st)
+        return sq_prep_rc(q);
+    sqlite3_bind_int64(st, 1, after_id);
+    sqlite3_bind_int(st, 2, limit);
+    rc = sq_list(q, st, (void **)&out->items, &out->n, sizeof *out->items, row_msg);
+    if (rc)
+        store_messages_free(out);
+    return rc;
+}
+
+int sq_message_max_id(store *s, int64_t *out)
+{
+    return lookup_int((sq *)s, SQ_MSG_MAX_ID, 0, 0, 1, out);
 }
 
 int sq_message_recall(store *s, int64_t id, int64_t now)

@@ -418,6 +418,34 @@ static void test_paging(void **state)
     assert_int_equal(p.items[0].id, first + 1);
     store_messages_free(&p);
     assert_int_equal(store_message_history(f->s, d, 0, 501, &p), STORE_INVAL);
+
+    /* The bus's gap fill: every conversation after an id, oldest first. */
+    {
+        int64_t g = 0, in_g, last;
+
+        assert_int_equal(
+            store_conv_create(f->s, STORE_CONV_GROUP, "gap", f->alice, &f->bob, 1, 1, &g, NULL),
+            STORE_OK);
+        in_g = send(f->s, g, f->bob, "gap1", "in another conversation");
+        last = send(f->s, d, f->alice, "gap2", "m");
+        assert_int_equal(store_message_after(f->s, first + 118, 10, &p), STORE_OK);
+        assert_int_equal(p.n, 3);
+        assert_int_equal(p.items[0].id, first + 119);
+        assert_int_equal(p.items[1].id, in_g);
+        assert_int_equal(p.items[1].conv_id, g);
+        assert_int_equal(p.items[2].id, last);
+        store_messages_free(&p);
+        assert_int_equal(store_message_after(f->s, first, 2, &p), STORE_OK);
+        assert_int_equal(p.n, 2);
+        assert_int_equal(p.items[0].id, first + 1);
+        store_messages_free(&p);
+        assert_int_equal(store_message_after(f->s, last, 10, &p), STORE_OK);
+        assert_int_equal(p.n, 0);
+        store_messages_free(&p);
+        assert_int_equal(store_message_after(f->s, 0, 5001, &p), STORE_INVAL);
+        assert_int_equal(store_message_max_id(f->s, &in_g), STORE_OK);
+        assert_int_equal(in_g, last);
+    }
 }
 
 static void test_receipts(void **state)
