@@ -81,6 +81,9 @@ function scenarios(target) {
   { name: '1to1-max', desc: `${P11} pairs, ${W11} in flight per pair`, nclients: 2 * P11, convs: pairs(P11), mode: 'window', window: W11 },
   { name: 'fanout100-max', desc: '1 group of 100, 8 in flight', nclients: 100, convs: groups(1, 100), mode: 'window', window: 8 },
   { name: '1to1-5k', desc: '500 pairs, 5,000 msgs/s', nclients: 1000, convs: pairs(500), mode: 'rate', rate: 5000 },
+  // a rate every target sustains on this machine, PostgreSQL's included:
+  // the cost per 1:1 message without queueing (docs/SCALING.md's sizing)
+  { name: '1to1-200', desc: '500 pairs, 200 msgs/s', nclients: 1000, convs: pairs(500), mode: 'rate', rate: 200 },
   { name: 'group50', desc: '20 groups of 50, 200 msgs/s', nclients: 1000, convs: groups(20, 50), mode: 'rate', rate: 200 },
   { name: 'group500', desc: '2 groups of 500, 20 msgs/s', nclients: 1000, convs: groups(2, 500), mode: 'rate', rate: 20 },
   ];

@@ -10,7 +10,7 @@
 # $BUILD, else ./build-release, else ./build). Starts its own server and its
 # own mosquitto on free ports with temp data dirs. Installs the pinned npm
 # packages (package-lock.json) with `npm ci` when node_modules is stale.
-# Scenario names: 1to1-max fanout100-max 1to1-5k group50 group500 conn10k.
+# Scenario names: 1to1-max fanout100-max 1to1-5k 1to1-200 group50 group500 conn10k.
 # Targets (--targets, default all): sqlite (one node on SQLite), pg (one
 # node on PostgreSQL), cluster (two nodes on PostgreSQL + Redis), mosquitto.
 # pg and cluster start a throwaway PostgreSQL (durable settings) and Redis
