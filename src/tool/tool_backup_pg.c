@@ -19,7 +19,7 @@
 
 extern char **environ;
 
-#define MAX_ENV 256
+#define MAX_ENV 4096 /* our variables plus the URL's: a larger environment is refused */
 
 /* The child's environment: ours without any PG* variable (an operator's
  * PGDATABASE must not redirect the dump), plus each parameter of the URL
@@ -34,9 +34,16 @@ static char **env_for(const char *cmd, const char *url, size_t *own)
 
     if (!env)
         goto fail;
-    for (char **e = environ; *e && n < MAX_ENV / 2; e++)
+    *own = 0;
+    for (char **e = environ; *e; e++) {
+        if (n >= MAX_ENV - 64) { /* nothing of ours allocated yet */
+            fprintf(stderr, "cordon %s: the environment is too large to pass on\n", cmd);
+            free(env);
+            return NULL;
+        }
         if (strncmp(*e, "PG", 2))
             env[n++] = *e;
+    }
     *own = n;
     opts = PQconninfoParse(url, &err);
     if (!opts) {
