@@ -537,7 +537,7 @@ static int do_restore(const char *data, const char *config, const char *from)
     char *man = join(from, "manifest.json"), *dir = NULL, *path = NULL, *lex = NULL, why[512],
          *dump = NULL;
     const char *kind;
-    bool pg;
+    bool pg, has_db;
     json_t *m = NULL, *files;
     json_error_t je;
     store *s = NULL;
@@ -588,6 +588,17 @@ static int do_restore(const char *data, const char *config, const char *from)
         fprintf(stderr,
                 "cordon restore: this backup is of a%s store and the server's store is %s\n",
                 pg ? "n SQLite" : " PostgreSQL", pg ? "PostgreSQL" : "SQLite");
+        goto out;
+    }
+    has_db = false;
+    json_array_foreach(files, i, f)
+    {
+        has_db |= !strcmp(json_string_value(json_object_get(f, "path")),
+                          pg ? PG_DUMP_FILE : STORE_DB_FILE);
+    }
+    if (!has_db) {
+        fprintf(stderr, "cordon restore: %s holds no database (%s)\n", from,
+                pg ? PG_DUMP_FILE : STORE_DB_FILE);
         goto out;
     }
     if (pg ? tool_pg_empty("restore", path) != 1 : !access(path, F_OK) || errno != ENOENT) {

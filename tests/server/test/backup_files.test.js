@@ -119,6 +119,17 @@ test(`backup with a file, wipe, restore: history and download come back (${PG ? 
   assert.equal(over.status, 2);
   assert.match(over.stderr, /already holds a database/);
 
+  // a manifest that names no database restores nothing (not an empty store)
+  const nodb = path.join(tmp, 'nodb');
+  fs.cpSync(out, nodb, { recursive: true });
+  const mf = JSON.parse(fs.readFileSync(path.join(nodb, 'manifest.json'), 'utf8'));
+  mf.files = mf.files.filter((x) => x.path !== (PG ? 'store.pgdump' : 'cordon.db'));
+  fs.writeFileSync(path.join(nodb, 'manifest.json'), JSON.stringify(mf));
+  const storeN = PG ? emptyDatabase('n') : null;
+  const none = cli(cordon, ['restore', '--data', path.join(tmp, 'nodb-data', 'data'), nodb], storeN);
+  assert.equal(none.status, 2, none.stdout);
+  assert.match(none.stderr, /holds no database/);
+
   // a damaged blob: nothing restored
   const blobs = path.join(out, 'blobs', 'sha256');
   const fan = fs.readdirSync(blobs)[0];
