@@ -394,6 +394,13 @@ async function main() {
   const targets = [];
   const chosen = opts.targets || ALL_TARGETS;
   const infra = {};
+  // PostgreSQL and Redis are daemons: stopped however this process ends
+  // (an uncaught error, Ctrl-C), not only after the last scenario
+  process.on('exit', () => {
+    if (infra.redis) infra.redis.stop();
+    if (infra.pg) infra.pg.stop();
+    if (infra.shared) fs.rmSync(infra.shared, { recursive: true, force: true });
+  });
   const pgInstalled = ['17', '16', '15'].some((v) => fs.existsSync(`/usr/lib/postgresql/${v}/bin/initdb`));
   const redisInstalled = ['/usr/bin/redis-server', '/usr/sbin/redis-server'].some((p) => fs.existsSync(p));
   if (opts.cordon) {
