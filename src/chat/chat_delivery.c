@@ -86,8 +86,12 @@ static int write_one(store *st, delivery_commit *d)
     if (rc || !created || (!d->unmarked_original && !d->unmarked_preview))
         return rc;
     snprintf(target, sizeof target, "file:%s", d->file_id);
-    detail = json_pack("{s:I,s:s?,s:s?}", "delivery", (json_int_t)d->row.id, "original",
-                       d->unmarked_original, "preview", d->unmarked_preview);
+    /* only the forms that go out unmarked, each with its reason */
+    detail = json_pack("{s:I}", "delivery", (json_int_t)d->row.id);
+    if (detail && d->unmarked_original)
+        json_object_set_new(detail, "original", json_string(d->unmarked_original));
+    if (detail && d->unmarked_preview)
+        json_object_set_new(detail, "preview", json_string(d->unmarked_preview));
     text = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(detail);
     if (!text)

@@ -171,6 +171,13 @@ out:
     return rc;
 }
 
+/* A picture the viewer receives: an image the inspection knew as one, or a
+ * type the mark is written into that it delivers as a plain file (BMP). */
+static bool picture(const store_file *f)
+{
+    return f->image || srv_wmark_type(f->mime);
+}
+
 /* Why one form of f — its original or its preview — goes out unmarked
  * (srv_wmark_unmarkable's reason code), or NULL when it carries the mark
  * or is not a picture at all (a PDF's original; a file without preview).
@@ -184,7 +191,7 @@ static const char *form_unmarked(srv_worker *w, const store_file *f, bool previe
     const char *why;
     bool frames = f->mime && (!strcmp(f->mime, "image/gif") || !strcmp(f->mime, "image/tiff"));
 
-    if (preview ? !f->thumb_hash : !f->image)
+    if (preview ? !f->thumb_hash : !picture(f))
         return NULL;
     if (!data && (preview || (frames && f->size <= SRV_WM_MAX_BYTES))) {
         if (read_blob(w, preview ? f->thumb_hash : f->hash, &own, &len))
@@ -341,7 +348,7 @@ static void serve(srv_req *r, srv_worker *w, bool thumb)
         goto out;
     }
     /* a picture or a preview someone else sent: this viewer's marked copy */
-    if ((via == VIA_MEMBER || via == VIA_BURN) && w->srv->wmark && (thumb || f.image) &&
+    if ((via == VIA_MEMBER || via == VIA_BURN) && w->srv->wmark && (thumb || picture(&f)) &&
         watermarked(r, w, &f, thumb, via == VIA_BURN, &mark) < 0)
         goto out;
     if (!mark) {
