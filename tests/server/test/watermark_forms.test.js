@@ -5,9 +5,9 @@
 //  - a file's preview (GET /files/{id}/thumbnail, what the chat shows and a
 //    screenshot of the chat catches) is marked per viewer and, at its 1,024
 //    px, still names the viewer after a 50 % rescale and JPEG quality 70;
-//  - a GIF, TIFF or BMP is delivered as a marked PNG of the same pixels;
-//  - an animated GIF (a marked copy would be its first frame only) and a
-//    picture under 128 px a side go out as they are, and the officers'
+//  - a GIF, TIFF or BMP is delivered as a marked PNG of the same pixels,
+//    and an animated GIF as it is (watermark_types.test.js);
+//  - a picture under 128 px a side goes out as it is, and the officers'
 //    audit log has a file.delivered_unmarked entry naming the delivery,
 //    the viewer and why, once per viewer.
 // (Over 64 MiB is the same rule with reason too_large: the reason itself is
@@ -106,7 +106,10 @@ async function shared(conv, bytes, name, clientId) {
 }
 
 async function unmarkedEntries(fileId) {
-  const r = await w.o.ok('GET', '/audit?limit=500');
+  // a fresh connection: on a slow machine the officer's kept-alive one may
+  // have idled past the server's keep-alive time (closed as it is reused)
+  const r = await fetch(`${w.o.base}/api/v1/audit?limit=500`, { headers: { Authorization: `Bearer ${w.o.token}`, Connection: 'close' } })
+    .then(async (x) => { assert.equal(x.status, 200); return x.json(); });
   return r.entries.filter((e) => e.event === 'file.delivered_unmarked' && e.target === `file:${fileId}`);
 }
 
@@ -140,42 +143,6 @@ test("a preview is the viewer's own marked copy and names them after JPEG qualit
   const o = w.srv.cli(['watermark', 'decode', '--data', w.srv.storeDir, path.join(dir, 'own-preview-leak.jpg')]);
   assert.equal(o.status, 1, `${o.stdout}\n${o.stderr}`);
   assert.deepEqual(await unmarkedEntries(id), [], 'nothing went out unmarked');
-});
-
-for (const [fmt, name, mime] of [['GIF', 'still.gif', 'image/gif'], ['BMP', 'scan.bmp', 'image/bmp'], ['TIFF', 'scan.tiff', 'image/tiff']]) {
-  test(`a ${fmt} is delivered as a marked PNG of its pixels`, async () => {
-    const bytes = picture(name, 640, 480, fmt);
-    const id = await shared(conv, bytes, name, `wf-${fmt}`);
-    const mine = await get(w.a, `/files/${id}`);
-    assert.equal(mine.type, mime, 'the uploader gets the stored file'); // (a TIFF's tags stripped)
-    const b = await get(w.b, `/files/${id}`);
-    assert.equal(b.status, 200);
-    assert.equal(b.type, 'image/png');
-    assert.match(b.disposition, new RegExp(`filename="${name.replace(/\..*/, '')}\\.png"`), b.disposition);
-    fs.writeFileSync(path.join(dir, `b-${name}.png`), b.bytes);
-    assert.deepEqual(size(path.join(dir, `b-${name}.png`)), ['PNG', '640', '480', '1']);
-    tracedTo(b.bytes, w.b, id, name);
-    assert.deepEqual(await unmarkedEntries(id), [], `${mime}: nothing went out unmarked`);
-  });
-}
-
-test('an animated GIF goes out as it is, its preview marked, and the audit log says so', async () => {
-  const bytes = picture('anim.gif', 480, 360, 'GIF', 3);
-  const id = await shared(conv, bytes, 'anim.gif', 'wf-anim');
-  const b = await get(w.b, `/files/${id}`);
-  assert.equal(b.status, 200);
-  assert.equal(b.type, 'image/gif');
-  assert.ok(b.bytes.equals(bytes), 'every frame delivered: the original bytes');
-  const bp = await get(w.b, `/files/${id}/thumbnail`);
-  tracedTo(bp.bytes, w.b, id, 'anim.gif', { rescale: false });
-  await get(w.b, `/files/${id}`); // again: one entry per viewer, not per download
-  const e = await unmarkedEntries(id);
-  assert.equal(e.length, 1, JSON.stringify(e));
-  assert.equal(e[0].actor, w.b.user.login);
-  const detail = typeof e[0].detail === 'string' ? JSON.parse(e[0].detail) : e[0].detail;
-  assert.equal(detail.original, 'frames');
-  assert.equal(detail.preview, undefined, 'the preview carries the mark');
-  assert.ok(detail.delivery > 0);
 });
 
 test('a picture under 128 px goes out unmarked, recorded as too_small for each viewer', async () => {
