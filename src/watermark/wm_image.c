@@ -247,19 +247,15 @@ static int embed_pix(PIX *rgb, const wm_key *key, uint64_t id, double *psnr)
         for (int i = 0; i < w; i++) {
             int c = cy * WM_GRID + cx[i];
             double d = chips[c] * gain[c] * m[(size_t)j * w + i] * px[i] * py;
-            const int shift[3] = {L_RED_SHIFT, L_GREEN_SHIFT, L_BLUE_SHIFT};
-            l_uint32 out = 0; /* as composeRGBPixel: the fourth byte 0 (no alpha kept) */
-
-            /* the channels by shifts, not Leptonica's extractRGBValues and
-             * composeRGBPixel: two library calls per pixel were a third of
-             * the embedding's time (bench/watermark) */
+            l_int32 v3[3];
+            extractRGBValues(line[i], &v3[0], &v3[1], &v3[2]);
             for (int k = 0; k < 3; k++) {
-                long o = (long)((line[i] >> shift[k]) & 0xff), v = lround((double)o + d);
+                long v = lround(v3[k] + d);
                 v = v < 0 ? 0 : v > 255 ? 255 : v;
-                se += (double)(v - o) * (double)(v - o);
-                out |= (l_uint32)v << shift[k];
+                se += (double)(v - v3[k]) * (double)(v - v3[k]);
+                v3[k] = (l_int32)v;
             }
-            line[i] = out;
+            composeRGBPixel(v3[0], v3[1], v3[2], &line[i]);
         }
     }
     se /= 3.0 * (double)w * (double)h;
