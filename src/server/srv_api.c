@@ -638,13 +638,15 @@ void srv_api_finish(srv_job *j, srv *s)
             if (srv_http_upload_resume(s, c))
                 lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
         } else {
+            /* refused before its body was read: read and drop it, then
+             * answer (srv_http_refuse_body) */
+            if (r->up && r->up->stream && r->up->phase == SRV_UP_AUTH)
+                srv_http_refuse_body(c, r);
             free(c->up_pre);
             c->up_pre = NULL;
             c->up_pre_len = 0;
             c->up_wait = false;
-            /* refused before its body was read: answer, then close */
-            if (r->up && r->up->stream && r->up->phase == SRV_UP_AUTH)
-                r->close_after = true;
+            c->up_body_done = false;
             if (r->up && r->up->stream)
                 lws_rx_flow_control(c->wsi, 1); /* paused since begin() */
             lws_callback_on_writable(c->wsi);

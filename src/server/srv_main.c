@@ -465,21 +465,12 @@ static int start_lws(srv *s)
     return 0;
 }
 
-static int start(srv *s, const srv_run_opts *opts)
+/* The data directory, private to the server, and what lives in it: the
+ * watermark key, the store's path, the guard's cache. */
+static int start_data_dir(srv *s)
 {
     const srv_config *cfg = s->cfg;
-    store_options so = {.version = 1};
-    guard_error gerr = {0};
-    guard_ruleset *rs;
-    guard_ruleset_info info;
-    sigset_t set = handled_signals();
-    char *msg = NULL;
-    int rc;
 
-    if (acct_init()) {
-        SRV_ERROR("main", "crypto initialisation failed");
-        return -1;
-    }
     /* Whatever the server creates (the database and its -wal/-shm, saved
      * policies, the guard cache) is its own: no mode bits for group or
      * others, before the first file exists. */
@@ -507,6 +498,58 @@ static int start(srv *s, const srv_run_opts *opts)
     s->cache_dir =
         cfg->guard_cache_dir ? strdup(cfg->guard_cache_dir) : join(cfg->data_dir, "guard-cache");
     if (!s->db_path || !s->cache_dir || base_file_mkdir_p(s->cache_dir, 0700))
+        return -1;
+    return 0;
+}
+
+/* The in-memory parts of the server: rate limits, the registry of sockets,
+ * receipts, the chat domain, metrics, and the frames sent as they are. */
+static int start_chat(srv *s)
+{
+    const srv_config *cfg = s->cfg;
+
+    s->rate = srv_rate_new(&cfg->limits, &cfg->login, 0);
+    s->registry = srv_registry_local_new();
+    s->receipts = srv_receipts_new(s);
+    /* The chat domain: 1M member ids (8 MiB) in the cache covers thousands
+     * of groups and direct chats; the in-process event bus. */
+    s->chat = (chat){.lim = {.max_message_bytes = cfg->limits.max_message_bytes,
+                             .max_justification = cfg->limits.max_justification,
+                             .recall_window_seconds = cfg->recall_window_seconds,
+                             .burn_after_open_seconds = cfg->burn_after_open_seconds,
+                             .burn_unopened_seconds = cfg->burn_unopened_seconds,
+                             .remind_late_seconds = cfg->reminder_late_seconds},
+                     .engine = s->engine,
+                     .cache = chat_cache_new(1u << 20),
+                     .log = chat_log_hook,
+                     .stats = &s->chat_stats};
+    chat_stats_init(&s->chat_stats);
+    s->metrics = srv_metrics_new(srv_n_routes);
+    srv_sub_init(s);
+    s->resync_frame = srv_event_buf("resync", json_pack("{s:s}", "reason", "slow_consumer"));
+    s->revoked_frame = srv_event_buf("session.revoked", json_object());
+    if (!s->rate || !s->registry || !s->receipts || !s->chat.cache || !s->metrics ||
+        !s->resync_frame || !s->revoked_frame)
+        return -1;
+    return 0;
+}
+
+static int start(srv *s, const srv_run_opts *opts)
+{
+    const srv_config *cfg = s->cfg;
+    store_options so = {.version = 1};
+    guard_error gerr = {0};
+    guard_ruleset *rs;
+    guard_ruleset_info info;
+    sigset_t set = handled_signals();
+    char *msg = NULL;
+    int rc;
+
+    if (acct_init()) {
+        SRV_ERROR("main", "crypto initialisation failed");
+        return -1;
+    }
+    if (start_data_dir(s))
         return -1;
     s->gopt.policy_path = cfg->policy_path;
     s->gopt.lexicon_paths = (const char *const *)cfg->lexicons;
@@ -542,28 +585,7 @@ static int start(srv *s, const srv_run_opts *opts)
     s->login_pol.cost = s->cost;
     if (bootstrap_admin(s, opts))
         return -1;
-    s->rate = srv_rate_new(&cfg->limits, &cfg->login, 0);
-    s->registry = srv_registry_local_new();
-    s->receipts = srv_receipts_new(s);
-    /* The chat domain: 1M member ids (8 MiB) in the cache covers thousands
-     * of groups and direct chats; the in-process event bus. */
-    s->chat = (chat){.lim = {.max_message_bytes = cfg->limits.max_message_bytes,
-                             .max_justification = cfg->limits.max_justification,
-                             .recall_window_seconds = cfg->recall_window_seconds,
-                             .burn_after_open_seconds = cfg->burn_after_open_seconds,
-                             .burn_unopened_seconds = cfg->burn_unopened_seconds,
-                             .remind_late_seconds = cfg->reminder_late_seconds},
-                     .engine = s->engine,
-                     .cache = chat_cache_new(1u << 20),
-                     .log = chat_log_hook,
-                     .stats = &s->chat_stats};
-    chat_stats_init(&s->chat_stats);
-    s->metrics = srv_metrics_new(srv_n_routes);
-    srv_sub_init(s);
-    s->resync_frame = srv_event_buf("resync", json_pack("{s:s}", "reason", "slow_consumer"));
-    s->revoked_frame = srv_event_buf("session.revoked", json_object());
-    if (!s->rate || !s->registry || !s->receipts || !s->chat.cache || !s->metrics ||
-        !s->resync_frame || !s->revoked_frame)
+    if (start_chat(s))
         return -1;
     /* Every thread created from here on inherits the blocked set (the
      * bus' threads too: SIGTERM is the signal thread's alone). */
