@@ -13,6 +13,12 @@
  * 64 KiB per writable callback (srv_download_write), so a 2 GB download
  * holds no worker and no memory beyond one piece.
  *
+ * Watermark: a picture or a preview someone else sent goes out as the
+ * viewer's own marked copy (srv_wmark.h; docs/WATERMARK.md, "In chat"):
+ * the delivery row is found, or created by the writer (chat_delivery.h)
+ * while this worker waits; a picture that cannot carry the mark goes out
+ * as stored and that delivery's audit entry says why.
+ *
  * Safety: Content-Type from detection (the guard's libmagic), never the
  * client's; attachment with an RFC 5987 filename* unless ?inline=1 for an
  * image or a PDF; nosniff; a CSP sandbox so an opened file runs nothing.
