@@ -78,6 +78,7 @@ export const zhWork: Dict = {
   'err.ocr_not_image': '只能识别图片中的文字。',
   'err.ocr_failed': '无法读取这张图片。',
   'au.ev.file.ocr': '识别图片文字',
+  'au.ev.file.delivered_unmarked': '图片未带隐形水印送达',
   'au.ev.card.external_shared': '外部联系人名片分享到内部会话',
 };
 
@@ -154,5 +155,6 @@ export const enWork: Dict = {
   'err.ocr_not_image': 'Only the text of pictures can be recognised.',
   'err.ocr_failed': 'The picture could not be read.',
   'au.ev.file.ocr': 'Text recognised from a picture',
+  'au.ev.file.delivered_unmarked': 'Picture delivered without the invisible watermark',
   'au.ev.card.external_shared': 'External contact card shared into an internal conversation',
 };
