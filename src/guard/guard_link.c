@@ -916,7 +916,9 @@ static bool first_sighting(link_state *st, const char *real, size_t rl)
     return true;
 }
 
-/* Everything about one host, once parsed. */
+/* Everything about one host, once parsed. Long on purpose: the verdicts are
+ * one ladder read top to bottom (1. to 7.), the first that applies wins, and
+ * each step uses the spellings worked out above it. */
 static void judge(guard_ctx *c, link_state *st, const url_span *u)
 {
     const guard_settings *cfg = c->cfg;

@@ -307,6 +307,13 @@ static void await_done(chat_commit *c, void *arg)
     if (r->after_commit)
         r->after_commit(r);
     srv_req_serialise(r);
+    /* The answer is built: the commits go here, on the writer's thread that
+     * allocated much of them, not on the loop (freeing them there, through
+     * glibc's arena lock, was 16% of the loop's CPU at 5,000 msgs/s). */
+    chat_commit_free(r->commit);
+    r->commit = NULL;
+    chat_commit_free(r->alert);
+    r->alert = NULL;
     srv_complete(r->srv, &r->job);
 }
 
@@ -638,13 +645,15 @@ void srv_api_finish(srv_job *j, srv *s)
             if (srv_http_upload_resume(s, c))
                 lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
         } else {
+            /* refused before its body was read: read and drop it, then
+             * answer (srv_http_refuse_body) */
+            if (r->up && r->up->stream && r->up->phase == SRV_UP_AUTH)
+                srv_http_refuse_body(c, r);
             free(c->up_pre);
             c->up_pre = NULL;
             c->up_pre_len = 0;
             c->up_wait = false;
-            /* refused before its body was read: answer, then close */
-            if (r->up && r->up->stream && r->up->phase == SRV_UP_AUTH)
-                r->close_after = true;
+            c->up_body_done = false;
             if (r->up && r->up->stream)
                 lws_rx_flow_control(c->wsi, 1); /* paused since begin() */
             lws_callback_on_writable(c->wsi);

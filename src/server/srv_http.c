@@ -245,7 +245,8 @@ static int begin(srv *s, srv_pss *pss, struct lws *wsi, const char *in)
         /* An upload's body goes to its staging file, never into r->body:
          * rx waits while a worker says whether it may (srv_upload.h). */
         if (r->refused_code) {
-            r->close_after = true;
+            c->up_body_done = false;
+            srv_http_refuse_body(c, r);
             answer_now(c, r, 403, r->refused_code, r->refused_msg);
             return 0;
         }
@@ -435,6 +436,22 @@ out:
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
+void srv_http_refuse_body(srv_conn *c, srv_req *r)
+{
+    int64_t left = r->up->content_length - (int64_t)c->up_pre_len;
+
+    if (c->up_body_done || left <= 0)
+        return; /* all of it is in: the connection lives on */
+    if (r->up->content_length > SRV_UP_DRAIN_MAX) {
+        r->close_after = true;
+        return;
+    }
+    /* body() drops what comes (r->out is set); BODY_COMPLETION answers.
+     * A client that stops sending is closed, not waited for. */
+    r->drain = true;
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_HTTP_CONTENT, SRV_UP_DRAIN_SECONDS);
+}
+
 /* The upload's first phase came back and it may stream: what lws handed
  * over meanwhile goes first (srv_api_finish). -1: close. */
 int srv_http_upload_resume(srv *s, srv_conn *c)
@@ -477,6 +494,13 @@ int srv_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *u
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         if (!c)
             return -1;
+        if (c->req && c->req->drain) {
+            /* a refused body is all read: now its answer */
+            c->req->drain = false;
+            lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+            lws_callback_on_writable(wsi);
+            return 0;
+        }
         if (!c->req && c->up_wait) {
             c->up_body_done = true; /* the first phase is still out */
             return 0;
@@ -492,7 +516,7 @@ int srv_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *u
             dispatch(s, c);
         return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
-        if (!c || !c->req || c->req_in_flight)
+        if (!c || !c->req || c->req_in_flight || c->req->drain)
             return 0;
         return write_answer(s, c, wsi);
     case LWS_CALLBACK_CLOSED_HTTP:

@@ -20,5 +20,9 @@ void srv_http_peer(struct lws *wsi, char *out, size_t cap);
 
 /* An upload's first phase said yes: stream its body (srv_upload.h). */
 int srv_http_upload_resume(srv *s, srv_conn *c);
+/* An upload request r on c is answered before its body was read: mark it
+ * so the body is read and dropped first (up to SRV_UP_DRAIN_MAX), or the
+ * connection closed after the answer. */
+void srv_http_refuse_body(srv_conn *c, srv_req *r);
 
 #endif

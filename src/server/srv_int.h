@@ -165,6 +165,7 @@ struct srv_req {
     srv_upstream *up; /* a request to /api/v1/uploads, or NULL */
     srv_download *dl; /* a file answer streamed from the blob store, or NULL */
     bool close_after; /* close the connection after the answer (a body left unread) */
+    bool drain;       /* the answer waits until the refused body is read and dropped */
     bool dl_started;  /* the download's headers are out; pieces follow */
     char *dl_type;    /* the download's Content-Type (heap) */
     char range[64];   /* the Range header of a download */

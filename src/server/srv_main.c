@@ -126,7 +126,12 @@ static void start_reload(srv *s)
  * wake-up (the clock ticks every second). */
 static void bus_gap(void *arg)
 {
-    atomic_store(&((srv *)arg)->bus_gap, 1);
+    srv *s = arg;
+
+    atomic_store(&s->bus_gap, 1);
+    /* At once, not at the next tick: the bus waits for the fill. */
+    if (s->lws)
+        lws_cancel_service(s->lws);
 }
 
 static void bus_control(void *arg, const char *kind, const json_t *body)
@@ -144,8 +149,10 @@ static int start_bus(srv *s)
 {
     const srv_config *cfg = s->cfg;
     srv_bus_opts bo = {.url = cfg->bus_url, .node = cfg->node_name};
-    srv_bus_hooks bh = {.arg = s, .wire = srv_wire_text, .gap = bus_gap, .control = bus_control};
+    srv_bus_hooks bh = {
+        .arg = s, .wire = srv_wire_text, .gap = bus_gap, .control = bus_control, .gap_fill = true};
     char err[256];
+    int64_t max_id = 0;
 
     if (!cfg->bus_url) {
         s->chat.bus = chat_bus_local_new();
@@ -157,6 +164,9 @@ static int start_bus(srv *s)
         return -1;
     }
     s->chat.bus = srv_bus_redis_chat(s->busr);
+    /* What a gap early in this node's life may have lost comes after this. */
+    if (!store_message_max_id(s->st, &max_id))
+        srv_bus_redis_seen_base(s->busr, max_id);
     srv_rate_set_shared(s->rate, srv_bus_redis_rate(s->busr));
     /* The URL may carry a password: only that a Redis bus is on. */
     SRV_INFO("main", "bus: redis (timers fire on the node holding the lease)");
@@ -465,21 +475,12 @@ static int start_lws(srv *s)
     return 0;
 }
 
-static int start(srv *s, const srv_run_opts *opts)
+/* The data directory, private to the server, and what lives in it: the
+ * watermark key, the store's path, the guard's cache. */
+static int start_data_dir(srv *s)
 {
     const srv_config *cfg = s->cfg;
-    store_options so = {.version = 1};
-    guard_error gerr = {0};
-    guard_ruleset *rs;
-    guard_ruleset_info info;
-    sigset_t set = handled_signals();
-    char *msg = NULL;
-    int rc;
 
-    if (acct_init()) {
-        SRV_ERROR("main", "crypto initialisation failed");
-        return -1;
-    }
     /* Whatever the server creates (the database and its -wal/-shm, saved
      * policies, the guard cache) is its own: no mode bits for group or
      * others, before the first file exists. */
@@ -507,6 +508,58 @@ static int start(srv *s, const srv_run_opts *opts)
     s->cache_dir =
         cfg->guard_cache_dir ? strdup(cfg->guard_cache_dir) : join(cfg->data_dir, "guard-cache");
     if (!s->db_path || !s->cache_dir || base_file_mkdir_p(s->cache_dir, 0700))
+        return -1;
+    return 0;
+}
+
+/* The in-memory parts of the server: rate limits, the registry of sockets,
+ * receipts, the chat domain, metrics, and the frames sent as they are. */
+static int start_chat(srv *s)
+{
+    const srv_config *cfg = s->cfg;
+
+    s->rate = srv_rate_new(&cfg->limits, &cfg->login, 0);
+    s->registry = srv_registry_local_new();
+    s->receipts = srv_receipts_new(s);
+    /* The chat domain: 1M member ids (8 MiB) in the cache covers thousands
+     * of groups and direct chats; the in-process event bus. */
+    s->chat = (chat){.lim = {.max_message_bytes = cfg->limits.max_message_bytes,
+                             .max_justification = cfg->limits.max_justification,
+                             .recall_window_seconds = cfg->recall_window_seconds,
+                             .burn_after_open_seconds = cfg->burn_after_open_seconds,
+                             .burn_unopened_seconds = cfg->burn_unopened_seconds,
+                             .remind_late_seconds = cfg->reminder_late_seconds},
+                     .engine = s->engine,
+                     .cache = chat_cache_new(1u << 20),
+                     .log = chat_log_hook,
+                     .stats = &s->chat_stats};
+    chat_stats_init(&s->chat_stats);
+    s->metrics = srv_metrics_new(srv_n_routes);
+    srv_sub_init(s);
+    s->resync_frame = srv_event_buf("resync", json_pack("{s:s}", "reason", "slow_consumer"));
+    s->revoked_frame = srv_event_buf("session.revoked", json_object());
+    if (!s->rate || !s->registry || !s->receipts || !s->chat.cache || !s->metrics ||
+        !s->resync_frame || !s->revoked_frame)
+        return -1;
+    return 0;
+}
+
+static int start(srv *s, const srv_run_opts *opts)
+{
+    const srv_config *cfg = s->cfg;
+    store_options so = {.version = 1};
+    guard_error gerr = {0};
+    guard_ruleset *rs;
+    guard_ruleset_info info;
+    sigset_t set = handled_signals();
+    char *msg = NULL;
+    int rc;
+
+    if (acct_init()) {
+        SRV_ERROR("main", "crypto initialisation failed");
+        return -1;
+    }
+    if (start_data_dir(s))
         return -1;
     s->gopt.policy_path = cfg->policy_path;
     s->gopt.lexicon_paths = (const char *const *)cfg->lexicons;
@@ -542,28 +595,7 @@ static int start(srv *s, const srv_run_opts *opts)
     s->login_pol.cost = s->cost;
     if (bootstrap_admin(s, opts))
         return -1;
-    s->rate = srv_rate_new(&cfg->limits, &cfg->login, 0);
-    s->registry = srv_registry_local_new();
-    s->receipts = srv_receipts_new(s);
-    /* The chat domain: 1M member ids (8 MiB) in the cache covers thousands
-     * of groups and direct chats; the in-process event bus. */
-    s->chat = (chat){.lim = {.max_message_bytes = cfg->limits.max_message_bytes,
-                             .max_justification = cfg->limits.max_justification,
-                             .recall_window_seconds = cfg->recall_window_seconds,
-                             .burn_after_open_seconds = cfg->burn_after_open_seconds,
-                             .burn_unopened_seconds = cfg->burn_unopened_seconds,
-                             .remind_late_seconds = cfg->reminder_late_seconds},
-                     .engine = s->engine,
-                     .cache = chat_cache_new(1u << 20),
-                     .log = chat_log_hook,
-                     .stats = &s->chat_stats};
-    chat_stats_init(&s->chat_stats);
-    s->metrics = srv_metrics_new(srv_n_routes);
-    srv_sub_init(s);
-    s->resync_frame = srv_event_buf("resync", json_pack("{s:s}", "reason", "slow_consumer"));
-    s->revoked_frame = srv_event_buf("session.revoked", json_object());
-    if (!s->rate || !s->registry || !s->receipts || !s->chat.cache || !s->metrics ||
-        !s->resync_frame || !s->revoked_frame)
+    if (start_chat(s))
         return -1;
     /* Every thread created from here on inherits the blocked set (the
      * bus' threads too: SIGTERM is the signal thread's alone). */
@@ -747,11 +779,8 @@ int srv_run(const srv_config *cfg, const srv_run_opts *opts)
         service(s);
         if (atomic_exchange(&s->reload_requested, 0))
             start_reload(s);
-        if (atomic_exchange(&s->bus_gap, 0) && s->registry->ops->count(s->registry)) {
-            SRV_WARN("bus", "events of other nodes may be lost: %zu sockets resync",
-                     s->registry->ops->count(s->registry));
-            s->registry->ops->close_all(s->registry, s->gap_frame, 4002, "resync");
-        }
+        if (atomic_exchange(&s->bus_gap, 0))
+            srv_gap_fill(s); /* srv_deliver.c */
     }
     shutdown_server(s);
     SRV_INFO("main", "stopped: %lld commits written", (long long)atomic_load(&s->stat_commits));

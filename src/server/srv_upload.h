@@ -54,6 +54,15 @@
 #define SRV_UP_ID_LEN      32   /* hex digits of an upload or file id */
 #define SRV_TUS_PREFIX     "/api/v1/uploads"
 
+/* A body refused before it was read is read and dropped up to this size, so
+ * the connection lives on and the client gets its answer (a client still
+ * sending when the server closes sees EPIPE or a reset, not the 404/403);
+ * a larger one is answered and the connection closed, as Go's net/http and
+ * nginx do past their own bounds. A client that stops sending meanwhile is
+ * closed after SRV_UP_DRAIN_SECONDS. */
+#define SRV_UP_DRAIN_MAX     (8 << 20)
+#define SRV_UP_DRAIN_SECONDS 10
+
 typedef struct srv_uploads srv_uploads;
 
 typedef enum srv_up_phase { SRV_UP_AUTH, SRV_UP_BODY, SRV_UP_END } srv_up_phase;
@@ -86,8 +95,9 @@ typedef struct srv_upstream {
     void *hash; /* nettle context */
     unsigned char *buf;
     size_t buf_len;
-    bool failed; /* a write failed: the chunk is cut back, 500 */
-    bool locked; /* holds the upload's lock */
+    bool failed;         /* a write failed: the chunk is cut back, 500 */
+    bool locked;         /* holds the upload's lock (this node) */
+    bool cluster_locked; /* and its lease across the nodes (srv_bus_redis_lock) */
     bool body_done;
 } srv_upstream;
 

@@ -130,47 +130,48 @@ static int audit_cli(store *s, const chat_export_req *q, const chat_export_resul
     return rc;
 }
 
-int tool_export_main(int argc, char **argv)
-{
-    const char *data = NULL, *config = NULL, *user = NULL, *format = "jsonl", *bad, *path;
-    chat_export_req q = {0};
-    chat_export_result res = {0};
-    bool have_from = false, have_to = false;
-    out_file o = {0};
-    store *s = NULL;
-    store_user u = {0};
-    blob_store *blobs = NULL;
-    char *dir = NULL, *blob_dir = NULL;
-    bool files = true;
-    int c, fd, rc, exit_code = TOOL_EXIT_ERROR;
+/* What the command line asks for: the request q, and where from. */
+typedef struct export_args {
+    const char *data, *config, *user, *path;
+    bool files;
+} export_args;
 
+/* Parses and checks the command line into q and a. Returns -1 when it is
+ * fine, else the exit code (help asked for, or a usage error, reported). */
+static int parse_args(int argc, char **argv, chat_export_req *q, export_args *a)
+{
+    const char *format = "jsonl", *bad;
+    bool have_from = false, have_to = false;
+    int c;
+
+    a->files = true;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", export_longopts, NULL)) != -1) {
         switch (c) {
         case OPT_DATA:
-            data = optarg;
+            a->data = optarg;
             break;
         case OPT_CONFIG:
-            config = optarg;
+            a->config = optarg;
             break;
         case OPT_CONV:
-            if (!parse_i64(optarg, &q.conv_id) || q.conv_id <= 0) {
+            if (!parse_i64(optarg, &q->conv_id) || q->conv_id <= 0) {
                 fprintf(stderr, "cordon export: --conversation takes a conversation id\n");
                 return TOOL_EXIT_ERROR;
             }
             break;
         case OPT_USER:
-            user = optarg;
+            a->user = optarg;
             break;
         case OPT_FROM:
-            have_from = parse_i64(optarg, &q.from);
+            have_from = parse_i64(optarg, &q->from);
             if (!have_from) {
                 fprintf(stderr, "cordon export: --from takes epoch milliseconds\n");
                 return TOOL_EXIT_ERROR;
             }
             break;
         case OPT_TO:
-            have_to = parse_i64(optarg, &q.to);
+            have_to = parse_i64(optarg, &q->to);
             if (!have_to) {
                 fprintf(stderr, "cordon export: --to takes epoch milliseconds\n");
                 return TOOL_EXIT_ERROR;
@@ -180,10 +181,10 @@ int tool_export_main(int argc, char **argv)
             format = optarg;
             break;
         case OPT_REASON:
-            q.reason = optarg;
+            q->reason = optarg;
             break;
         case OPT_NO_FILES:
-            files = false;
+            a->files = false;
             break;
         case 'h':
             tool_export_help(stdout);
@@ -193,21 +194,21 @@ int tool_export_main(int argc, char **argv)
             return TOOL_EXIT_ERROR;
         }
     }
-    if (optind != argc - 1 || !have_from || !have_to || (!q.conv_id == !user)) {
+    if (optind != argc - 1 || !have_from || !have_to || (!q->conv_id == !a->user)) {
         tool_export_help(stderr);
         return TOOL_EXIT_ERROR;
     }
-    path = argv[optind];
+    a->path = argv[optind];
     if (!strcmp(format, "eml"))
-        q.format = CHAT_EXPORT_EML;
+        q->format = CHAT_EXPORT_EML;
     else if (strcmp(format, "jsonl")) {
         fprintf(stderr, "cordon export: --format is jsonl or eml\n");
         return TOOL_EXIT_ERROR;
     }
-    q.user_id = user ? 1 : 0; /* checked below once the login is resolved */
-    q.actor = "cli";
-    q.now = now_ms();
-    bad = chat_export_check(&q);
+    q->user_id = a->user ? 1 : 0; /* checked by the caller once the login is resolved */
+    q->actor = "cli";
+    q->now = now_ms();
+    bad = chat_export_check(q);
     if (bad) {
         fprintf(stderr, "cordon export: %s\n",
                 !strcmp(bad, "reason_required")   ? "--reason is required"
@@ -215,6 +216,31 @@ int tool_export_main(int argc, char **argv)
                                                   : "--from must be before --to");
         return TOOL_EXIT_ERROR;
     }
+    return -1;
+}
+
+int tool_export_main(int argc, char **argv)
+{
+    const char *data, *config, *user, *path;
+    chat_export_req q = {0};
+    chat_export_result res = {0};
+    export_args a = {0};
+    out_file o = {0};
+    store *s = NULL;
+    store_user u = {0};
+    blob_store *blobs = NULL;
+    char *dir = NULL, *blob_dir = NULL;
+    bool files;
+    int fd, rc, exit_code = parse_args(argc, argv, &q, &a);
+
+    if (exit_code >= 0)
+        return exit_code;
+    exit_code = TOOL_EXIT_ERROR;
+    data = a.data;
+    config = a.config;
+    user = a.user;
+    path = a.path;
+    files = a.files;
     if (tool_store_open(CMD, data, config, false, &s, &dir))
         return TOOL_EXIT_ERROR;
     if (files) {

@@ -24,7 +24,9 @@ what=${2:-suite}
 
 export CORDON="$cordon"
 case $what in
-suite) files=$(ls "$here"/test/*.test.js) ;;
+# cluster.test.js needs PostgreSQL and Redis: meson's server-cluster runs it
+# through run-pg.sh, so the plain suite leaves it out rather than skip it.
+suite) files=$(ls "$here"/test/*.test.js | grep -v '/cluster\.test\.js$') ;;
 durability) files=$(ls "$here"/durability/*.test.js) ;;
 *.js) files=$what ;;
 *) files=$(ls "$here"/test/"$what".test.js) ;;

@@ -134,6 +134,45 @@ test('a file in two chunks: offsets, HEAD, inspection, download of the same byte
   assert.equal((await w.c.get('/files/0123456789abcdef0123456789abcdef')).status, 404);
 });
 
+// A PATCH the server refuses before reading its body (not the sender's
+// upload) still reads and drops the body: the client gets its 404 instead of
+// EPIPE / "other side closed", and the connection serves the next request.
+test('a refused PATCH gets its answer and the connection lives on', async () => {
+  const conv = await conversation(w.a, [w.b], { title: 'refused patch' });
+  const c = await create(w.a, conv.id, 2 * 1024 * 1024, 'big.bin');
+  assert.equal(c.status, 201, c.text);
+  const id = idOf(c);
+  const url = new URL(w.srv.base);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const send = (method, p, headers, body) => new Promise((resolve, reject) => {
+    const rq = http.request({ host: url.hostname, port: url.port, method, path: p, agent, headers }, (res) => {
+      const parts = [];
+      res.on('data', (d) => parts.push(d));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(parts).toString(), reused: rq.reusedSocket }));
+    });
+    rq.on('error', reject);
+    rq.end(body);
+  });
+  try {
+    const body = crypto.randomBytes(1536 * 1024);
+    for (let i = 0; i < 2; i++) {
+      const r = await send('PATCH', `/api/v1/uploads/${id}`, {
+        ...TUS, Authorization: `Bearer ${w.b.token}`, 'Content-Type': 'application/offset+octet-stream',
+        'Upload-Offset': '0', 'Content-Length': String(body.length),
+      }, body);
+      assert.equal(r.status, 404, r.body);
+      assert.equal(JSON.parse(r.body).error.code, 'not_found', r.body);
+      assert.equal(r.reused, i > 0, 'the second PATCH reuses the connection of the first');
+    }
+    const h = await send('HEAD', `/api/v1/uploads/${id}`, { ...TUS, Authorization: `Bearer ${w.a.token}` });
+    assert.equal(h.status, 200);
+    assert.ok(h.reused, 'the same connection answers the owner next');
+    assert.equal((await head(w.a, id)).headers.get('upload-offset'), '0', 'nothing of the refused body was written');
+  } finally {
+    agent.destroy();
+  }
+});
+
 test('refused at creation: too large 413, refused type 415, quota 429, not a member 404', async () => {
   const conv = await conversation(w.a, [w.b], { title: 'limits' });
   assertError(await create(w.a, conv.id, 8 * 1024 * 1024 + 1), 413, 'upload_too_large');
