@@ -81,6 +81,7 @@ typedef struct chat_send {
     chat_conv_snap *conv;                   /* members and scope the send was checked against */
     bool has_alert;
     char *alert_category, *alert_rule, *alert_verdict, *findings_json;
+    char files_category[24]; /* set when a file's verdict is the message's */
     char audit_event[32];
     char *audit_detail; /* with a message; a lone alert's is built in commit (it names the alert) */
     store_alert_new alert_new;
@@ -336,6 +337,7 @@ static guard_action action_parse(const char *v)
 typedef struct chat_att {
     guard_action verdict; /* the strongest of the files' */
     char rule[128];       /* the rule behind it */
+    char category[24];    /* the category of the finding behind it (the alert's) */
     json_t *findings;     /* every file's findings, located "name!where" */
     json_t *list;         /* the message's attachments (API JSON) */
     char **ids;
@@ -354,6 +356,44 @@ static void att_clear(chat_att *a)
     memset(a, 0, sizeof *a);
 }
 
+/* The finding that decided a file's verdict, among its stored or re-judged
+ * findings (arr): the one the policy rule named (rule, when re-judged),
+ * else the first with the strongest action. Its policy rule becomes the
+ * message's decided_by (*rule_out, as a text finding's would: the
+ * console words policy rules) and its category the alert's (*cat_out: a
+ * file alert says "marking" like a text alert, never "none"). A verdict
+ * without any finding can only come from an inspection that did not run:
+ * "uninspectable". */
+static void att_decisive(const json_t *arr, const char *rule, char *rule_out, size_t rule_len,
+                         char *cat_out, size_t cat_len)
+{
+    const json_t *best = NULL, *x;
+    guard_action best_a = GUARD_ALLOW;
+    const char *cat, *pr;
+    size_t i;
+
+    json_array_foreach(arr, i, x)
+    {
+        guard_action act = action_parse(json_string_value(json_object_get(x, "action")));
+
+        pr = json_string_value(json_object_get(x, "policy_rule"));
+        if (rule && *rule && pr && !strcmp(pr, rule)) {
+            best = x;
+            break;
+        }
+        if (!best || act > best_a) {
+            best = x;
+            best_a = act;
+        }
+    }
+    cat = json_string_value(json_object_get(best, "category"));
+    pr = json_string_value(json_object_get(best, "policy_rule"));
+    if (!pr || !*pr)
+        pr = json_string_value(json_object_get(best, "rule"));
+    snprintf(cat_out, cat_len, "%s", cat ? cat : guard_category_name(GUARD_CAT_UNINSPECTABLE));
+    snprintf(rule_out, rule_len, "%s", rule && *rule ? rule : pr && *pr ? pr : "attachment");
+}
+
 /* One file's findings (arr, taken) for the sender and the officers: the
  * file named in each location, the file's name, type and size beside. */
 static void att_findings(chat_att *a, const store_file *f, json_t *arr)
@@ -364,9 +404,14 @@ static void att_findings(chat_att *a, const store_file *f, json_t *arr)
     json_array_foreach(arr, i, x)
     {
         const char *loc = json_string_value(json_object_get(x, "location"));
+        size_t nl = strlen(f->name);
         char *where = NULL;
 
-        if (asprintf(&where, "%s%s%s", f->name, loc && *loc ? "!" : "", loc ? loc : "") < 0)
+        /* the inspection located its findings from the file's name already
+         * ("plan.docx!word/document.xml"); re-judged or older ones may not */
+        if (loc && !strncmp(loc, f->name, nl) && (!loc[nl] || loc[nl] == '!'))
+            where = NULL;
+        else if (asprintf(&where, "%s%s%s", f->name, loc && *loc ? "!" : "", loc ? loc : "") < 0)
             where = NULL;
         if (where)
             json_object_set_new(x, "location", json_string(where));
@@ -494,10 +539,8 @@ static int plan_attachments(const chat_env *e, const chat_caller *who, const cha
         if (v == GUARD_MASK && !f.image)
             v = GUARD_CONFIRM; /* a file that cannot be masked is held (POLICY.md) */
         if (v > a->verdict) {
-            const char *r = json_string_value(json_object_get(json_array_get(arr, 0), "rule"));
-
             a->verdict = v;
-            snprintf(a->rule, sizeof a->rule, "%s", rule[0] ? rule : r ? r : "attachment");
+            att_decisive(arr, rule, a->rule, sizeof a->rule, a->category, sizeof a->category);
         }
         att_findings(a, &f, arr);
         if (v == GUARD_BLOCK && !a->blocked)
@@ -582,6 +625,14 @@ static int decide_alert(chat_send *s, const guard_result *res, const char *categ
     return 0;
 }
 
+/* The alert's category: the file's finding's when a file decided the
+ * verdict (its findings are not in res, which holds the text's), else the
+ * text's strongest finding's. */
+static const char *alert_category(const chat_send *s, const guard_result *res)
+{
+    return s->files_category[0] ? s->files_category : chat_guard_category(res);
+}
+
 /* The audit detail of an alert: the decision, never the text. */
 static char *audit_detail(const chat_send *s, int64_t alert_id)
 {
@@ -613,7 +664,7 @@ static int decide_refuse(chat_send *s, const guard_result *res, json_t *guard, c
     else
         chat_fail(&s->base.outcome, 409, "guard_confirm",
                   "can this content be sent? Resend with a justification");
-    return s->base.outcome.extra ? decide_alert(s, res, chat_guard_category(res), NULL, findings)
+    return s->base.outcome.extra ? decide_alert(s, res, alert_category(s, res), NULL, findings)
                                  : -1;
 }
 
@@ -697,7 +748,7 @@ static int decide_deliver(chat_send *s, const chat_send_in *in, const guard_resu
         }
         return 0;
     }
-    if (decide_alert(s, res, chat_guard_category(res), NULL, findings))
+    if (decide_alert(s, res, alert_category(s, res), NULL, findings))
         return -1;
     /* The store sets the audit target ("message:ID") and the alert's
      * message, conversation and user. */
@@ -790,6 +841,8 @@ int chat_send_plan(const chat_env *e, const chat_caller *who, const chat_send_in
         goto nomem;
     s->conv = conv;
     conv = NULL;
+    if (res->decided_by == att.rule) /* a file's verdict won (and no inbound block) */
+        snprintf(s->files_category, sizeof s->files_category, "%s", att.category);
     if (att.n) {
         s->att_json = json_dumps(att.list, JSON_COMPACT);
         s->att_ids = att.ids;

@@ -74,6 +74,9 @@ int srv_config_defaults(srv_config *cfg)
     cfg->limits.ocr_per_minute = 6;
     cfg->limits.ocr_burst = 6;
     cfg->limits.ocr_concurrent = 2;
+    /* an officer reading the alerts of a morning: a dozen files in a row */
+    cfg->limits.file_text_per_minute = 12;
+    cfg->limits.file_text_burst = 12;
     cfg->limits.guard_probe_blocked = 5;
     cfg->limits.guard_probe_window_seconds = 600;
     cfg->login.account_failures = 5;
@@ -366,7 +369,13 @@ static int limits_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
             return -1;
     } else if (!strcmp(k, "ocr_concurrent"))
         INT_FIELD(w, v, k, 1, 1024, l->ocr_concurrent);
-    else
+    else if (!strcmp(k, "file_text_per_minute")) {
+        if (get_double(w, v, k, 0.01, 1e6, &l->file_text_per_minute))
+            return -1;
+    } else if (!strcmp(k, "file_text_burst")) {
+        if (get_double(w, v, k, 1, 1e6, &l->file_text_burst))
+            return -1;
+    } else
         return fail(w, v, "limits: unknown key '%s'", k);
     return 0;
 }

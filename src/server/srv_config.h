@@ -43,6 +43,10 @@ typedef struct srv_limits {
      * thread and an extraction process for seconds) */
     double ocr_per_minute, ocr_burst;
     int ocr_concurrent;
+    /* GET /officer/files/{id}/text: a bucket per officer (per minute) of
+     * its own; each call inspects the file again (a photo's OCR: seconds),
+     * and shares the ocr_concurrent slots */
+    double file_text_per_minute, file_text_burst;
 } srv_limits;
 
 typedef struct srv_login_limits {

@@ -28,7 +28,10 @@
  * part with its location), for the officer reviewing the alert; audited
  * file.text. The text is not kept anywhere: the delivered bytes are
  * inspected again (the same sandboxed worker, OCR included, so seconds
- * for a photo) and the text collected, at most TEXT_MAX bytes.
+ * for a photo) and the text collected, at most TEXT_MAX bytes. So it is
+ * as costly as the users' OCR (srv_h_ocr.c) and bounded the same way: a
+ * bucket per officer (limits.file_text_per_minute, file_text_burst; 429
+ * with Retry-After) and a slot among limits.ocr_concurrent (503 ocr_busy).
  */
 #include "srv_handlers.h"
 #include "srv_log.h"
@@ -514,7 +517,8 @@ void srv_h_officer_file_text(srv_req *r, srv_worker *w)
     guard_result *res = NULL;
     guard_ruleset *rs = NULL;
     guard_error gerr = {0};
-    int fd = -1, rc;
+    bool slot = false;
+    int fd = -1, rc, retry;
 
     if (idl != SRV_UP_ID_LEN || strcmp(p + idl, "/text")) {
         srv_error(r, 404, "not_found", "no such file");
@@ -535,6 +539,20 @@ void srv_h_officer_file_text(srv_req *r, srv_worker *w)
         srv_store_error(r, w, rc, "file_text");
         goto out;
     }
+    /* counted once the file is known: a wrong id costs nothing to read */
+    retry = srv_rate_file_text(w->srv->rate, r->user.id, r->now);
+    if (retry) {
+        r->retry_after = retry;
+        srv_error(r, 429, "rate_limited", "too many file texts read; retry in %d s", retry);
+        goto out;
+    }
+    if (atomic_fetch_add(&w->srv->ocr_running, 1) >= w->srv->cfg->limits.ocr_concurrent) {
+        atomic_fetch_sub(&w->srv->ocr_running, 1);
+        r->retry_after = 5;
+        srv_error(r, 503, "ocr_busy", "the server is reading other files; retry shortly");
+        goto out;
+    }
+    slot = true;
     if (!t.parts || blob_open_fd(srv_uploads_blobs(w->srv), f.hash, false, &fd)) {
         SRV_ERROR("file", "%s: the bytes cannot be read", id);
         srv_error(r, 500, "internal", "the file's bytes are missing");
@@ -558,6 +576,8 @@ void srv_h_officer_file_text(srv_req *r, srv_worker *w)
                         rc || !res ? "unscannable" : guard_status_name(res->status), "ocr_images",
                         (json_int_t)info.ocr_images));
 out:
+    if (slot)
+        atomic_fetch_sub(&w->srv->ocr_running, 1);
     if (rs)
         guard_ruleset_unref(rs);
     guard_result_free(res);

@@ -230,6 +230,17 @@ static int begin(srv *s, srv_pss *pss, struct lws *wsi, const char *in)
         answer_now(c, r, 400, "bad_request", "this endpoint is a WebSocket: send an upgrade");
         return 0;
     }
+    if (r->up && r->up->framing_bad) {
+        /* Content-Length and Transfer-Encoding, or a coding other than
+         * chunked (srv_upload.h): where the body ends is not known, so it
+         * is refused unread and the connection closed */
+        r->close_after = true;
+        answer_now(c, r, r->up->framing_bad,
+                   r->up->framing_bad == 400 ? "bad_framing" : "transfer_coding",
+                   r->up->framing_bad == 400 ? "Content-Length and Transfer-Encoding together"
+                                             : "the only transfer coding accepted is chunked");
+        return 0;
+    }
     if (r->up && r->up->stream) {
         /* An upload's body goes to its staging file, never into r->body:
          * rx waits while a worker says whether it may (srv_upload.h). */
@@ -280,8 +291,19 @@ static int body(srv *s, srv_conn *c, const char *in, size_t len)
         /* "Content-Length: 0" announces a body that never comes: the
          * request went to the pool already. */
         return len ? -1 : 0;
-    if (r->up && r->up->phase == SRV_UP_BODY)
-        return srv_upstream_feed(r->up, in, len);
+    if (r->up && r->up->phase == SRV_UP_BODY) {
+        int rc = srv_upstream_feed(r->up, in, len);
+
+        if (rc != 1)
+            return rc;
+        /* a chunked body ended (lws, which could not measure it, will
+         * not say so): phase 2 on a worker; lws reads nothing more
+         * until it is answered (the connection closes then) */
+        lws_rx_flow_control(c->wsi, 0);
+        srv_upstream_end(r->up, false);
+        dispatch(s, c);
+        return 0;
+    }
     if (r->out)
         return 0; /* answered already (the connection closes after it) */
     if (r->body_too_large || r->body_len + len > s->cfg->limits.max_body_bytes) {
@@ -443,9 +465,9 @@ int srv_http_upload_resume(srv *s, srv_conn *c)
     free(c->up_pre);
     c->up_pre = NULL;
     c->up_pre_len = 0;
-    if (rc)
+    if (rc < 0)
         return -1;
-    if (c->up_body_done) {
+    if (c->up_body_done || rc == 1) { /* rc 1: a chunked body's end */
         c->up_body_done = false;
         srv_upstream_end(r->up, false);
         dispatch(s, c);

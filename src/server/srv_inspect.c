@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define INSPECT_QUEUE_CAP 100000
@@ -57,7 +58,18 @@ struct srv_inspector {
 typedef struct insp_item {
     srv_qnode node; /* first */
     char id[SRV_UP_ID_LEN + 1];
+    double queued; /* mono_ms() when pushed: the wait for a thread */
 } insp_item;
+
+/* A monotonic clock in ms, for the phases of an inspection (logged: where
+ * a verdict's time goes, docs/BENCH.md). */
+static double mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
 
 typedef struct insp_thread {
     srv_inspector *in;
@@ -73,6 +85,7 @@ void srv_inspect_push(srv_inspector *in, const char *upload_id)
     if (!it)
         return; /* the row stays "inspecting": the next start inspects it */
     snprintf(it->id, sizeof it->id, "%s", upload_id);
+    it->queued = mono_ms();
     if (srv_queue_push(&in->q, &it->node, false))
         free(it);
 }
@@ -514,8 +527,9 @@ static int record(insp_thread *t, store_upload *up, json_t *outcome, const char 
     return 0;
 }
 
-static void inspect(insp_thread *t, const char *id)
+static void inspect(insp_thread *t, const char *id, double queued)
 {
+    double t0 = mono_ms(), t_scan = 0, t_scanned = 0, t_record = 0;
     srv *s = t->in->srv;
     blob_store *b = srv_uploads_blobs(s);
     store_upload up = {0};
@@ -549,7 +563,9 @@ static void inspect(insp_thread *t, const char *id)
     if (!store_inspection_get(t->st, key, &cached))
         outcome = json_loads(cached, 0, NULL);
     if (!outcome) {
+        t_scan = mono_ms();
         outcome = scan(t, fd, &up, scope);
+        t_scanned = mono_ms();
         /* cached with the name its locations start with (rename_locations),
          * in the same transaction as the upload's outcome (record) */
         if (outcome)
@@ -593,13 +609,20 @@ decided:
             goto out;
         }
     }
+    t_record = mono_ms();
     if (record(t, &up, outcome, verdict, fd >= 0 ? hash : NULL, stripped, preview, preview_len,
                text ? key : NULL, text, &state))
         goto out;
     if (stripped)
         blob_stage_delete(b, id); /* the bytes with metadata go */
     up.state = state;
-    SRV_INFO("inspect", "upload %s: %s (%s)", id, store_up_state_name(up.state), verdict);
+    /* the phases, in ms: waiting for a thread, before the guard (reads,
+     * hash), the guard (worker, extractors, OCR), after it (strip, blob
+     * commit), the record (thumbnail, the writer's commit) */
+    SRV_INFO("inspect", "upload %s: %s (%s) wait=%.1f pre=%.1f scan=%.1f post=%.1f record=%.1f", id,
+             store_up_state_name(up.state), verdict, t0 - queued, (t_scan ? t_scan : t_record) - t0,
+             t_scan ? t_scanned - t_scan : 0.0, t_record - (t_scan ? t_scanned : t_record),
+             mono_ms() - t_record);
     announce(s, &up, up.length);
 out:
     if (fd >= 0)
@@ -620,7 +643,7 @@ static void *insp_main(void *arg)
     while ((n = srv_queue_pop(&t->in->q))) {
         insp_item *it = (insp_item *)n;
 
-        inspect(t, it->id);
+        inspect(t, it->id, it->queued);
         free(it);
     }
     store_close(t->st);

@@ -3,10 +3,10 @@
  * (see srv_rate.h).
  *
  * Keys are short strings with a kind prefix ("s12" session, "lalice" login,
- * "a10.0.0.1" address, "g7" pre-check bucket and "p7" blocked pre-checks of
- * user 7). Chained buckets, FNV-1a, a table that doubles up to
- * max_entries; an entry idle for longer than it can matter is dropped by a
- * sweep that runs when the table is about to grow.
+ * "a10.0.0.1" address, "g7" pre-check bucket, "o7" OCR bucket, "t7" file-text
+ * bucket and "p7" blocked pre-checks of user 7). Chained buckets, FNV-1a, a table that doubles up
+ * to max_entries; an entry idle for longer than it can matter is dropped by a sweep that runs when
+ * the table is about to grow.
  *
  * With several nodes (srv_rate_set_shared) the login, address and pre-check
  * counters live in the shared store instead, under the same keys; a call
@@ -104,6 +104,9 @@ static int stale(const srv_rate *r, const entry *e, int64_t now)
                (int64_t)(1000.0 * r->lim.guard_check_burst / r->lim.guard_checks_per_second);
     if (e->key[0] == 'o')
         return now - e->touched > (int64_t)(60000.0 * r->lim.ocr_burst / r->lim.ocr_per_minute);
+    if (e->key[0] == 't')
+        return now - e->touched >
+               (int64_t)(60000.0 * r->lim.file_text_burst / r->lim.file_text_per_minute);
     if (e->key[0] == 'p')
         return now - e->window_start > (int64_t)r->lim.guard_probe_window_seconds * 1000;
     if ((int64_t)r->login.lockout_seconds * 1000 > keep)
@@ -242,6 +245,21 @@ int srv_rate_ocr(srv_rate *r, int64_t user_id, int64_t now_ms)
 
     snprintf(key, sizeof key, "o%lld", (long long)user_id);
     return take(r, key, r->lim.ocr_per_minute / 60.0, r->lim.ocr_burst, now_ms);
+}
+
+int srv_rate_file_text(srv_rate *r, int64_t user_id, int64_t now_ms)
+{
+    char key[32];
+    double rate = r->lim.file_text_per_minute / 60.0;
+
+    snprintf(key, sizeof key, "t%lld", (long long)user_id);
+    if (r->sh) {
+        int64_t ms = r->sh->take(r->sh->arg, key, rate, r->lim.file_text_burst, now_ms);
+
+        if (ms >= 0)
+            return ms ? secs_until(now_ms + ms, now_ms) : 0;
+    }
+    return take(r, key, rate, r->lim.file_text_burst, now_ms);
 }
 
 int srv_rate_guard_blocked(srv_rate *r, int64_t user_id, int64_t now_ms)

@@ -80,6 +80,12 @@ int srv_rate_guard_check(srv_rate *r, int64_t user_id, int64_t now_ms);
 /* Takes one token of the user's OCR bucket (limits.ocr_per_minute,
  * ocr_burst): 0 when allowed, else the seconds to wait. */
 int srv_rate_ocr(srv_rate *r, int64_t user_id, int64_t now_ms);
+/* Takes one token of the officer's file-text bucket (GET
+ * /officer/files/{id}/text; limits.file_text_per_minute, file_text_burst):
+ * 0 when allowed, else the seconds to wait. Shared between nodes when
+ * srv_rate_set_shared was called (an officer gains nothing by spreading
+ * requests over nodes). */
+int srv_rate_file_text(srv_rate *r, int64_t user_id, int64_t now_ms);
 
 int srv_rate_guard_blocked(srv_rate *r, int64_t user_id, int64_t now_ms);
 

@@ -23,19 +23,36 @@
  * A connection that drops mid-chunk keeps what arrived (tus resumes from
  * the offset HEAD reports) unless the chunk had a checksum, which cannot
  * be checked then: it is cut back to where it started.
+ *
+ * A chunk sent "Transfer-Encoding: chunked" (no Content-Length) streams
+ * the same way: libwebsockets hands the raw body over, framing included,
+ * and srv_upstream_feed decodes it (srv_chunked.h) before the checksum
+ * and the buffer. Its end is the last chunk, not a length lws could
+ * count, so the loop starts phase 2 when srv_upstream_feed says the body
+ * ended (1); more bytes than the upload has left end it too, and the
+ * chunk is refused (413) and cut back. The connection is closed after
+ * the answer (lws still expects the body it could not measure). Both a
+ * Content-Length and a Transfer-Encoding, or a coding other than chunked,
+ * are refused before a byte is read (400 / 501).
  */
 #ifndef SRV_UPLOAD_H
 #define SRV_UPLOAD_H
 
 #include "blob/blob.h"
+#include "srv_chunked.h"
 #include "srv_int.h"
 #include "srv_tus.h"
 #include "store/store_files.h"
 
-#define SRV_UP_BUF     (256u << 10) /* body bytes buffered before a write */
-#define SRV_UP_META    1024         /* Upload-Metadata bytes kept */
-#define SRV_UP_ID_LEN  32           /* hex digits of an upload or file id */
-#define SRV_TUS_PREFIX "/api/v1/uploads"
+#define SRV_UP_BUF (256u << 10) /* body bytes buffered before a write */
+/* Raw bytes of one chunked request body at most: libwebsockets reads a
+ * body it cannot measure as 100 MiB and then stalls; the upload ends the
+ * request before (srv_upstream_feed) and the client goes on from the
+ * offset answered. */
+#define SRV_UP_CHUNKED_MAX (96u << 20)
+#define SRV_UP_META        1024 /* Upload-Metadata bytes kept */
+#define SRV_UP_ID_LEN      32   /* hex digits of an upload or file id */
+#define SRV_TUS_PREFIX     "/api/v1/uploads"
 
 /* A body refused before it was read is read and dropped up to this size, so
  * the connection lives on and the client gets its answer (a client still
@@ -58,7 +75,13 @@ typedef struct srv_upstream {
     char metadata[SRV_UP_META];
     char checksum[192];
     char ctype[128];
-    bool stream; /* a body is coming that goes to the staging file */
+    bool stream;      /* a body is coming that goes to the staging file */
+    bool chunked;     /* ... in the chunked transfer coding, no Content-Length */
+    int framing_bad;  /* 400: Content-Length and Transfer-Encoding; 501: not chunked */
+    srv_chunked dech; /* the chunked body's decoder */
+    bool too_long;    /* the chunked body went past the upload's length */
+    bool cut;         /* ... or past SRV_UP_CHUNKED_MAX raw bytes */
+    uint64_t raw;     /* raw bytes of the chunked body read */
     /* ---- the stream ---- */
     srv_up_phase phase;
     char id[SRV_UP_ID_LEN + 1];
@@ -89,7 +112,11 @@ void srv_uploads_expire(srv *s, store *st, int64_t now);
  * or out of memory, then r->up stays NULL and the route answers 500). */
 srv_upstream *srv_upstream_new(srv *s, struct lws *wsi, srv_method m);
 void srv_upstream_free(srv_upstream *u);
-/* Loop: body bytes of a streamed chunk. -1: drop the connection. */
+/* Loop: body bytes of a streamed chunk. 0: go on; 1: the body ended
+ * (chunked: its last chunk, or more bytes than the upload has left; the
+ * caller ends it and starts phase 2 — lws will not say so); -1: drop the
+ * connection (more than a Content-Length announced, malformed chunked
+ * framing, a write that failed). */
 int srv_upstream_feed(srv_upstream *u, const void *p, size_t n);
 /* Loop: the body ended, or the connection dropped (aborted): the buffer
  * goes to the file (or, for a chunk with a checksum that was cut short,

@@ -6,9 +6,11 @@
 //  - a big file at a throttled upload speed: the progress bar with speed
 //    and time left, pause (the server's offset stands still) and resume, a
 //    dropped connection (offline, then online: the upload goes on, no new
-//    upload), a reload mid-upload (the tray says to pick the file again;
-//    picked, it goes on from the server's offset: no POST, the first PATCH
-//    at an offset > 0), removal (the upload is gone on the server);
+//    upload), a reload mid-upload (the browser kept the file in IndexedDB:
+//    the upload goes on by itself from the server's offset, no picking, no
+//    POST, the first PATCH at an offset > 0; the kept copy goes when it
+//    ends, when it is removed and at sign-out), removal (the upload is gone
+//    on the server); the reload in English and on a phone too;
 //  - the guard's state of each file before sending: a clean image, a GPS
 //    photo ("位置信息已移除", the recipient's bytes without EXIF), a marked
 //    page blocked with what was found and where, a numbered copy held for a
@@ -249,22 +251,43 @@ await test('a dropped connection: the upload goes on by itself once the network 
   expectTrue(reqs.filter((r) => r.m === 'POST').length === 1, `one creation only: ${JSON.stringify(reqs.map((r) => r.m))}`);
 });
 
-await test('a reload mid-upload: the tray asks for the file again and the upload resumes from the server\'s offset', async () => {
+/** Files the browser keeps for unfinished uploads (web/src/filekeep.ts). */
+const keptCount = (page) => page.evaluate(() => new Promise((res) => {
+  const r = indexedDB.open('cordon-uploads', 1);
+  r.onupgradeneeded = () => r.result.createObjectStore('files');
+  r.onsuccess = () => {
+    const c = r.result.transaction('files', 'readonly').objectStore('files').count();
+    c.onsuccess = () => { res(c.result); r.result.close(); };
+    c.onerror = () => res(-1);
+  };
+  r.onerror = () => res(-1);
+}));
+
+await test('a reload mid-upload: the upload goes on by itself from the server\'s offset, the file not picked again', async () => {
+  expectTrue((await keptCount(A)) === 1, 'the browser keeps the unfinished upload\'s file');
   const atReload = (await uploadInfo(bigId)).body.offset;
+  const mark = Date.now();
   await A.reload();
   await A.locator('[data-testid=composer]').waitFor();
-  const it = await stateOf(A, BIGNAME, 'detached');
-  expectTrue((await it.textContent()).includes('请重新选择这个文件'), `detached says what to do: ${await it.textContent()}`);
+  // no file input touched: it resumes, with its progress
+  await stateOf(A, BIGNAME, ['uploading', 'inspecting', 'ready', 'held', 'blocked']);
+  await A.waitForFunction(({ n }) => {
+    const el = document.querySelector(`[data-testid=upload-item][data-name="${n}"] [data-testid=upload-progress]`);
+    return el && Number(el.getAttribute('aria-valuenow')) > 0;
+  }, { n: BIGNAME });
+  const txt = await item(A, BIGNAME).textContent();
+  expectTrue(!txt.includes('请重新选择这个文件'), `not asked to pick it again: ${txt}`);
   await shot(A, '09-after-reload-zh');
   await throttle(6 * 1024 * 1024);
-  const mark = Date.now();
-  await A.locator('[data-testid=file-input]').setInputFiles(BIG);
   await stateOf(A, BIGNAME, ['inspecting', 'ready', 'held', 'blocked']);
   const after = reqs.filter((r) => r.t >= mark);
   expectTrue(!after.some((r) => r.m === 'POST'), `no new upload after the reload: ${JSON.stringify(after)}`);
   const firstPatch = after.find((r) => r.m === 'PATCH');
   expectTrue(firstPatch && Number(firstPatch.off) >= atReload && Number(firstPatch.off) > 0, `first PATCH at ${firstPatch?.off}, server had ${atReload}`);
   expectTrue((await item(A, BIGNAME).getAttribute('data-upload-id')) === bigId, 'the same upload');
+  expectTrue((await uploadInfo(bigId)).body.offset === 24 * 1024 * 1024, 'every byte arrived');
+  for (let i = 0; i < 20 && (await keptCount(A)) !== 0; i++) await A.waitForTimeout(100);
+  expectTrue((await keptCount(A)) === 0, 'the kept copy is gone once every byte is on the server');
   await throttle(-1);
 });
 
@@ -280,6 +303,55 @@ await test('removing a file from the draft ends its upload on the server', async
   const stored = await A.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('cordon.uploads.') || k.startsWith('tus::')));
   expectTrue(stored.length === 0, `nothing left in localStorage: ${stored}`);
 });
+
+const BIG2 = path.join(FIX, 'survey-2.bin');
+fs.writeFileSync(BIG2, crypto.randomBytes(8 * 1024 * 1024));
+for (const [lang, phone, end] of [['en', false, 'remove'], ['zh', true, 'sign-out'], ['en', true, 'remove']]) {
+  const tag = `${lang}-${phone ? 'phone' : 'desktop'}`;
+  await test(`${tag}: a reload mid-upload resumes by itself; the kept copy goes at ${end}`, async () => {
+    const P = await newPage(`alice-${tag}`, { phone, lang });
+    await login(P, 'alice');
+    await openGroup(P);
+    const pc = await P.context().newCDPSession(P);
+    await pc.send('Network.enable');
+    await pc.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 512 * 1024 });
+    const name = path.basename(BIG2);
+    await P.locator('[data-testid=file-input]').setInputFiles(BIG2);
+    await stateOf(P, name, 'uploading');
+    const id = await item(P, name).getAttribute('data-upload-id').then(async (v) => {
+      for (let i = 0; !v && i < 100; i++) { await P.waitForTimeout(100); v = await item(P, name).getAttribute('data-upload-id'); }
+      return v;
+    });
+    expectTrue(id, 'the upload id is known');
+    for (let i = 0; i < 100 && (await keptCount(P)) !== 1; i++) await P.waitForTimeout(100);
+    expectTrue((await keptCount(P)) === 1, 'kept while unfinished');
+    await P.reload();
+    await P.locator('[data-testid=composer]').waitFor();
+    await stateOf(P, name, 'uploading');
+    await P.waitForFunction(({ n }) => {
+      const el = document.querySelector(`[data-testid=upload-item][data-name="${n}"] [data-testid=upload-progress]`);
+      return el && Number(el.getAttribute('aria-valuenow')) > 0;
+    }, { n: name });
+    expectTrue((await item(P, name).getAttribute('data-upload-id')) === id, 'the same upload after the reload');
+    await shot(P, `10-after-reload-${tag}`);
+    if (lang === 'zh') {
+      const words = (await item(P, name).innerText()).split(/\s+/).flatMap((x) => englishWords(x, new Set(['MiB', 'KiB', 'B', 'bin', 'BIN'])));
+      expectTrue(words.length === 0, `English in the zh tray item: ${words.join(', ')}`);
+    } else {
+      expectTrue(!/[\u4e00-\u9fff]/.test(await item(P, name).innerText()), 'no Chinese in the English tray item');
+    }
+    if (end === 'remove') {
+      await item(P, name).locator('[data-testid=upload-remove]').click();
+      await P.waitForFunction(() => !document.querySelector('[data-testid=upload-tray]'));
+    } else {
+      await P.locator('[data-testid=logout]').first().click();
+      await P.waitForFunction(() => !document.querySelector('[data-testid=composer]'));
+    }
+    for (let i = 0; i < 50 && (await keptCount(P)) !== 0; i++) await P.waitForTimeout(100);
+    expectTrue((await keptCount(P)) === 0, `nothing of the file kept after ${end}`);
+    await P.context().close();
+  });
+}
 
 await test('a file card with name, size and type, and its download', async () => {
   await A.locator('[data-testid=file-input]').setInputFiles(NOTE);

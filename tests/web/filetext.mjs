@@ -58,6 +58,7 @@ expectTrue(refused.error?.code === 'attachment_blocked', JSON.stringify(refused)
 const alerts = await call('GET', `/alerts?conversation_id=${conv.id}`, undefined, os_.token);
 const alert = alerts.alerts.find((a) => a.findings.some((f) => f.file?.id === up.file_id));
 expectTrue(alert, JSON.stringify(alerts));
+expectTrue(alert.category === 'marking', `the file alert's category: ${alert.category}`);
 
 // a clean one-page PDF with a red band and a title, sent to the group
 const pdfPath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-ft-')), 'report.pdf');
@@ -94,6 +95,9 @@ for (const [lang, viewport, tag] of [['zh', DESKTOP, 'desktop'], ['zh', PHONE, '
     const file = det.locator('[data-testid=alert-file]');
     await file.waitFor();
     expectTrue((await file.locator('[data-testid=alert-file-name]').innerText()) === '安排.txt', 'the file is named');
+    // the alert's category is the file's finding's (a marking), worded in the page's language
+    const cat = (await det.locator('[data-testid=alert-category]').innerText()).trim();
+    expectTrue(cat === (lang === 'zh' ? '密级标志' : 'Classification marking'), `the alert's category: ${cat}`);
     await file.locator('[data-testid=alert-file-text-open]').click();
     const txt = file.locator('[data-testid=alert-file-text]');
     await txt.waitFor();

@@ -4,12 +4,16 @@
 // `upload.state` event). Transfers go on while the user reads another
 // conversation; a dropped connection is retried by tus-js-client, and when
 // the browser says it is online again; after a reload the tray comes back
-// from the ids kept in localStorage (uploads.ts records) and tus-js-client's
-// own URL storage resumes a re-picked file from the server's offset.
-// Nothing of a file's content is ever written to the browser's storage.
+// from the ids kept in localStorage (uploads.ts records) and each upload
+// resumes by itself from the server's offset (tus-js-client's URL storage)
+// with the File the browser kept in IndexedDB (filekeep.ts) — until the
+// upload ends, is removed or expires, or the user signs out, when the kept
+// copy goes. Without IndexedDB the tray asks for the file again and a
+// re-picked file resumes the same way.
 import { Upload, type DetailedError } from 'tus-js-client';
 import type { Api } from './api';
 import { ApiError } from './api';
+import { dropAllFiles, dropFile, keepFile, keptFile } from './filekeep';
 import { Store } from './store';
 import type { UploadInfo } from './types';
 import {
@@ -50,6 +54,16 @@ export class Uploader {
     if (!recs.length) return;
     this.items.update((l) => [...l, ...recs.filter((r) => !l.some((p) => p.uploadId === r.id)).map((r) => fromRecord(r, `u${++keySeq}`))]);
     await Promise.all(recs.map((r) => this.refresh(r.id)));
+    // the bytes the browser kept: the transfer goes on by itself
+    for (const r of recs) {
+      const f = await keptFile(this.userId, r.id);
+      const p = this.items.get().find((x) => x.uploadId === r.id);
+      if (!f || !p || p.status !== 'detached' || this.files.has(p.key)) continue;
+      const preview = f.type.startsWith('image/') && typeof URL !== 'undefined' && URL.createObjectURL ? URL.createObjectURL(f) : null;
+      this.set(p.key, (x) => ({ ...x, status: 'queued', type: f.type, lastModified: f.lastModified, error: null, preview: x.preview ?? preview }));
+      this.files.set(p.key, f);
+      void this.start(p.key);
+    }
   }
 
   stop(): void {
@@ -70,6 +84,7 @@ export class Uploader {
     this.items.set([]);
     this.files.clear();
     saveRecords(this.storage, this.userId, []);
+    void dropAllFiles(this.userId);
   }
 
   forConv(conv: number): PendingFile[] {
@@ -137,6 +152,7 @@ export class Uploader {
         if (id) {
           this.set(key, (x) => ({ ...x, uploadId: id }));
           this.persist();
+          void keepFile(user, id, f);
         }
       },
       onProgress: (sent, total) => {
@@ -147,6 +163,7 @@ export class Uploader {
         this.tus.delete(key);
         this.files.delete(key);
         const id = idOf(up.url);
+        if (id) void dropFile(user, id); // every byte is on the server
         this.set(key, (x) => ({ ...x, status: 'inspecting', sent: x.size, speed: 0, eta: null, uploadId: id ?? x.uploadId }));
         this.persist();
         if (id) this.poll(id, POLL_FIRST);
@@ -205,6 +222,7 @@ export class Uploader {
       void Upload.terminate(`${this.endpoint}/${p.uploadId}`, {}).catch(() => undefined);
       this.forgetTusUrl(p.uploadId);
     }
+    if (p?.uploadId) void dropFile(this.userId, p.uploadId);
     if (p?.preview) URL.revokeObjectURL(p.preview);
     this.items.update((l) => l.filter((x) => x.key !== key));
     this.persist();
@@ -261,7 +279,8 @@ export class Uploader {
       return info;
     } catch (e) {
       if (e instanceof ApiError && (e.status === 404 || e.status === 410)) {
-        // expired or removed: nothing left to send
+        // expired or removed: nothing left to send, nothing to keep
+        void dropFile(this.userId, id);
         this.items.update((l) => l.filter((p) => !(p.uploadId === id && (p.status === 'detached' || p.status === 'inspecting'))));
         this.persist();
       }

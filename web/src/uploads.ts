@@ -5,9 +5,10 @@
 // A pending file goes queued → uploading (⇄ paused, failed: retried) →
 // inspecting → ready | held | blocked, the last three from the server
 // (GET /uploads/{id}, the `upload.state` event). `detached` is an upload a
-// previous page started: the server has part of it, the browser no longer
-// has the bytes (nothing but ids and names is kept), and picking the same
-// file again resumes it from the server's offset.
+// previous page started whose bytes the browser did not keep (no
+// IndexedDB: filekeep.ts): the server has part of it, and picking the same
+// file again resumes it from the server's offset. A kept file resumes by
+// itself (uploader.ts, restore).
 import type { Lang } from './format';
 import { translate } from './i18n';
 import type { FileFinding, UploadInfo } from './types';

@@ -28,6 +28,10 @@ static srv_rate *make(void)
     cfg.limits.guard_check_burst = 3;
     cfg.limits.guard_probe_blocked = 3;
     cfg.limits.guard_probe_window_seconds = 600;
+    cfg.limits.ocr_per_minute = 6;
+    cfg.limits.ocr_burst = 2;
+    cfg.limits.file_text_per_minute = 12;
+    cfg.limits.file_text_burst = 3;
     r = srv_rate_new(&cfg.limits, &cfg.login, 1000);
     srv_config_free(&cfg);
     assert_non_null(r);
@@ -117,6 +121,24 @@ static void guard_bucket(void **state)
     srv_rate_free(r);
 }
 
+/* An officer's file-text bucket is per user and apart from the OCR one
+ * (both re-read a file; neither empties the other). */
+static void file_text_bucket(void **state)
+{
+    srv_rate *r = make();
+    int64_t t = 1000000;
+
+    (void)state;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(srv_rate_file_text(r, 7, t), 0);
+    assert_int_equal(srv_rate_file_text(r, 7, t), 5); /* 12 a minute: one in 5 s */
+    assert_int_equal(srv_rate_file_text(r, 8, t), 0); /* another officer */
+    assert_int_equal(srv_rate_ocr(r, 7, t), 0);       /* the OCR bucket is full */
+    assert_int_equal(srv_rate_file_text(r, 7, t + 5000), 0);
+    assert_int_equal(srv_rate_file_text(r, 7, t + 5000), 5);
+    srv_rate_free(r);
+}
+
 /* Blocked pre-checks: the third within the window says so, once. */
 static void guard_probing(void **state)
 {
@@ -141,9 +163,10 @@ static void guard_probing(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(bucket),          cmocka_unit_test(account_lockout),
-        cmocka_unit_test(address_lockout), cmocka_unit_test(success_clears),
-        cmocka_unit_test(guard_bucket),    cmocka_unit_test(guard_probing),
+        cmocka_unit_test(bucket),           cmocka_unit_test(account_lockout),
+        cmocka_unit_test(address_lockout),  cmocka_unit_test(success_clears),
+        cmocka_unit_test(guard_bucket),     cmocka_unit_test(guard_probing),
+        cmocka_unit_test(file_text_bucket),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -252,7 +252,7 @@ function AlertDetail(props: { client: Client; alert: Alert; onChange: (a: Alert)
             : <span class="muted">{t('al.evidence_none')}</span>}</dd>
         </>}
         <dt>{t('al.rule')}</dt><dd data-testid="alert-rule"><RuleName id={a.decided_by} /></dd>
-        <dt>{t('al.category')}</dt><dd>{categoryLabel(a.category)}</dd>
+        <dt>{t('al.category')}</dt><dd data-testid="alert-category">{categoryLabel(a.category)}</dd>
         <dt>{a.kind === 'report' ? t('al.reported_user') : t('al.user')}</dt><dd data-testid="alert-sender"><UserLink client={c} id={a.user_id} /></dd>
         <dt>{t('al.conversation')}</dt><dd data-testid="alert-conversation">{a.conversation_id !== null ? (
           <a href={`#/console/alerts/conv/${a.conversation_id}`} title={t('al.filter_conv')}>{convName(c, a.conversation_id, a)}</a>
