@@ -51,11 +51,27 @@
 #define CMD_RETRY_MS  1000 /* the command connection, after a failure */
 #define IO_TIMEOUT_MS 1000 /* connect and every command */
 #define HEADER_MAX    (1 << 20)
+/* The gap fill (docs/SCALING.md): message ids this node delivered, a
+ * circular bitmap of the last SEEN_WINDOW ids (128 KiB a map); samples of
+ * the highest id seen, so a gap's start names an id below which nothing
+ * can have been lost; the margin covers a message committed (its id given)
+ * that long before its event reached this node. */
+#define SEEN_WINDOW    (1 << 20)
+#define SAMPLES        512 /* 2 minutes of samples */
+#define SAMPLE_MS      250
+#define FILL_MARGIN_MS 5000
+#define FILL_WAIT_MS   10000
+#define LOCKS_MAX      4096 /* upload leases held by this node at once */
 
 /* Extends the lease if it is still ours: compare and expire in one step. */
 static const char LUA_RENEW[] =
     "if redis.call('get',KEYS[1])==ARGV[1] then return redis.call('pexpire',KEYS[1],ARGV[2]) "
     "else return 0 end";
+/* An upload lease (ARGV[1] this process, ARGV[2] ms): taken when free or
+ * already ours, 1; held by another process, 0. */
+static const char LUA_LOCK[] =
+    "local v=redis.call('get',KEYS[1]) if v==false or v==ARGV[1] then "
+    "redis.call('set',KEYS[1],ARGV[1],'PX',ARGV[2]) return 1 end return 0";
 /* Lets the lease go at shutdown, if it is ours. */
 static const char LUA_RELEASE[] =
     "if redis.call('get',KEYS[1])==ARGV[1] then return redis.call('del',KEYS[1]) else return 0 end";
@@ -85,6 +101,11 @@ typedef struct origin {
     uint64_t last;
     int64_t seen; /* ms (monotonic) */
 } origin;
+
+typedef struct seen_sample {
+    int64_t ms; /* monotonic */
+    int64_t max_id;
+} seen_sample;
 
 typedef struct redis_chat {
     chat_bus base; /* first */
@@ -125,6 +146,24 @@ struct srv_bus_redis {
     atomic_ullong published, dropped, received, gaps, reconnects;
     atomic_llong lag_us, lag_max_us;
     srv_rate_shared rate;
+    /* the gap fill, under seen_mu (any thread) */
+    pthread_mutex_t seen_mu;
+    uint64_t *seen_bits, *filled_bits; /* SEEN_WINDOW bits each, by id modulo */
+    int64_t seen_lo;                   /* the maps hold ids [seen_lo, seen_lo + SEEN_WINDOW) */
+    int64_t max_id;                    /* the highest message id seen */
+    seen_sample samples[SAMPLES];      /* a ring, oldest overwritten */
+    size_t n_samples, sample_next;
+    int64_t gap_start; /* pending gap: its earliest start (monotonic ms), 0: none */
+    bool gap_unknown;  /* pending gap whose start is not known */
+    int64_t started_ms, dropped_rx_ms, last_sample_ms;
+    /* upload leases (srv_bus_redis_lock): under mu, renewed and released by
+     * the publisher thread */
+    char (*locks)[SRV_BUS_LOCK_NAME];
+    size_t n_locks;
+    char (*releases)[SRV_BUS_LOCK_NAME];
+    size_t n_releases;
+    atomic_ullong locks_lost;
+    atomic_bool filling; /* a gap's fill is under way: live events wait */
 };
 
 static int64_t mono_ms(void)
@@ -253,21 +292,30 @@ static redisReply *command(srv_bus_redis *b, const char *fmt, ...)
     va_list ap;
 
     pthread_mutex_lock(&b->cmd_mu);
-    if (!b->cmd && now >= b->cmd_retry_at) {
-        b->cmd = rconnect(b);
+    /* A connection that failed on its first use since Redis restarted was
+     * stale, not Redis down: one fresh connection and one more try. */
+    for (int attempt = 0; attempt < 2 && !r; attempt++) {
+        bool stale = b->cmd != NULL;
+
+        if (!b->cmd && (attempt || now >= b->cmd_retry_at)) {
+            b->cmd = rconnect(b);
+            if (!b->cmd)
+                b->cmd_retry_at = now + CMD_RETRY_MS;
+        }
         if (!b->cmd)
+            goto out;
+        va_start(ap, fmt);
+        r = redisvCommand(b->cmd, fmt, ap);
+        va_end(ap);
+        if (!r) { /* I/O error: the context is unusable */
+            redisFree(b->cmd);
+            b->cmd = NULL;
             b->cmd_retry_at = now + CMD_RETRY_MS;
+            if (!stale)
+                break;
+        }
     }
-    if (!b->cmd)
-        goto out;
-    va_start(ap, fmt);
-    r = redisvCommand(b->cmd, fmt, ap);
-    va_end(ap);
-    if (!r) { /* I/O error: the context is unusable */
-        redisFree(b->cmd);
-        b->cmd = NULL;
-        b->cmd_retry_at = now + CMD_RETRY_MS;
-    } else if (r->type == REDIS_REPLY_ERROR) {
+    if (r && r->type == REDIS_REPLY_ERROR) {
         freeReplyObject(r);
         r = NULL;
     }
@@ -398,6 +446,8 @@ static void heartbeat(srv_bus_redis *b, redisContext *c, uint64_t q)
         freeReplyObject(r);
 }
 
+static bool locks_keep(srv_bus_redis *b, redisContext *c, bool renew);
+
 static void *pub_main(void *arg)
 {
     srv_bus_redis *b = arg;
@@ -473,8 +523,19 @@ static void *pub_main(void *arg)
             }
             pthread_mutex_lock(&b->mu);
             next_hb = now + b->hb_ms;
+            if (c && !locks_keep(b, c, true)) {
+                redisFree(c);
+                c = NULL;
+                atomic_store(&b->pub_up, false);
+                atomic_store(&b->leader_until, 0);
+            }
+        } else if (c && b->n_releases && !locks_keep(b, c, false)) {
+            redisFree(c);
+            c = NULL;
+            atomic_store(&b->pub_up, false);
+            atomic_store(&b->leader_until, 0);
         }
-        if (!atomic_load(&b->stop) && (!b->head || !c)) {
+        if (!atomic_load(&b->stop) && ((!b->head && !b->n_releases) || !c)) {
             int64_t until = c ? next_hb : retry_at;
             int64_t wait = until - mono_ms();
             struct timespec ts;
@@ -491,6 +552,12 @@ static void *pub_main(void *arg)
             pthread_cond_timedwait(&b->cv, &b->mu, &ts);
         }
     }
+    if (c) { /* upload leases still held go too (their streams are ending) */
+        for (size_t i = 0; i < b->n_locks && b->n_releases < LOCKS_MAX; i++)
+            memcpy(b->releases[b->n_releases++], b->locks[i], SRV_BUS_LOCK_NAME);
+        b->n_locks = 0;
+        locks_keep(b, c, false);
+    }
     pthread_mutex_unlock(&b->mu);
     if (c) { /* the next leader need not wait for the lease to expire */
         redisReply *r = redisCommand(c, "EVAL %s 1 %s %s", LUA_RELEASE, b->lease_key, b->inst);
@@ -503,14 +570,280 @@ static void *pub_main(void *arg)
     return NULL;
 }
 
+/* ---- what this node delivered: the gap fill's bookkeeping ------------------ */
+
+static bool bit_get(const uint64_t *m, int64_t id)
+{
+    uint64_t i = (uint64_t)id % SEEN_WINDOW;
+
+    return m[i >> 6] >> (i & 63) & 1;
+}
+
+static void bit_set(uint64_t *m, int64_t id, bool on)
+{
+    uint64_t i = (uint64_t)id % SEEN_WINDOW;
+
+    if (on)
+        m[i >> 6] |= (uint64_t)1 << (i & 63);
+    else
+        m[i >> 6] &= ~((uint64_t)1 << (i & 63));
+}
+
+/* Moves the window so it holds id; ids leaving it are forgotten. Under
+ * seen_mu. */
+static void window_hold(srv_bus_redis *b, int64_t id)
+{
+    int64_t lo;
+
+    if (id < b->seen_lo + SEEN_WINDOW)
+        return;
+    lo = id - SEEN_WINDOW + 1;
+    if (lo - b->seen_lo >= SEEN_WINDOW) {
+        memset(b->seen_bits, 0, SEEN_WINDOW / 8);
+        memset(b->filled_bits, 0, SEEN_WINDOW / 8);
+    } else
+        for (int64_t i = b->seen_lo; i < lo; i++) {
+            bit_set(b->seen_bits, i, false);
+            bit_set(b->filled_bits, i, false);
+        }
+    b->seen_lo = lo;
+}
+
+/* A message.new of id about to reach this node's sockets: live (from the
+ * bus, fill false) or read from the store by the gap fill (fill true).
+ * Whether to deliver it: live, unless the fill delivered it already; the
+ * fill, unless it was delivered at all (then it is marked so live does
+ * not deliver it again). One check and mark under the lock: either may
+ * come first. */
+static bool seen_note(srv_bus_redis *b, int64_t id, bool fill)
+{
+    bool ok;
+
+    if (id <= 0)
+        return !fill;
+    pthread_mutex_lock(&b->seen_mu);
+    window_hold(b, id);
+    if (id < b->seen_lo)
+        ok = !fill; /* older than memory: live goes, the fill cannot tell */
+    else if (fill) {
+        ok = !bit_get(b->seen_bits, id);
+        if (ok) {
+            bit_set(b->seen_bits, id, true);
+            bit_set(b->filled_bits, id, true);
+        }
+    } else {
+        ok = !bit_get(b->filled_bits, id);
+        bit_set(b->seen_bits, id, true);
+    }
+    if (id > b->max_id)
+        b->max_id = id;
+    pthread_mutex_unlock(&b->seen_mu);
+    return ok;
+}
+
+/* Every SAMPLE_MS (the subscriber thread): the highest id seen by then. */
+static void sample(srv_bus_redis *b, int64_t now)
+{
+    pthread_mutex_lock(&b->seen_mu);
+    /* (not from the ring's last entry: the start's base has no time) */
+    if (!b->last_sample_ms || now - b->last_sample_ms >= SAMPLE_MS) {
+        b->last_sample_ms = now;
+        b->samples[b->sample_next] = (seen_sample){.ms = now, .max_id = b->max_id};
+        b->sample_next = (b->sample_next + 1) % SAMPLES;
+        if (b->n_samples < SAMPLES)
+            b->n_samples++;
+    }
+    pthread_mutex_unlock(&b->seen_mu);
+}
+
+/* The highest id seen at or before t (monotonic ms), or -1 when no sample
+ * is that old. Under seen_mu. */
+static int64_t seen_at(srv_bus_redis *b, int64_t t)
+{
+    int64_t best = -1, best_ms = INT64_MIN;
+
+    for (size_t i = 0; i < b->n_samples; i++)
+        if (b->samples[i].ms <= t && b->samples[i].ms >= best_ms) {
+            best_ms = b->samples[i].ms;
+            best = b->samples[i].max_id;
+        }
+    return best;
+}
+
+void srv_bus_redis_seen_base(srv_bus_redis *b, int64_t max_id)
+{
+    pthread_mutex_lock(&b->seen_mu);
+    if (max_id > b->max_id)
+        b->max_id = max_id;
+    /* Older than any gap: whatever is lost later has a greater id. */
+    b->samples[b->sample_next] = (seen_sample){.ms = INT64_MIN, .max_id = b->max_id};
+    b->sample_next = (b->sample_next + 1) % SAMPLES;
+    if (b->n_samples < SAMPLES)
+        b->n_samples++;
+    pthread_mutex_unlock(&b->seen_mu);
+}
+
+int srv_bus_redis_gap_take(srv_bus_redis *b, int64_t *after_id, int64_t *age_ms)
+{
+    int rc = 0;
+    int64_t floor, now = mono_ms();
+
+    *after_id = *age_ms = 0;
+    pthread_mutex_lock(&b->seen_mu);
+    if (b->gap_unknown)
+        rc = -1;
+    else if (b->gap_start) {
+        floor = seen_at(b, b->gap_start - FILL_MARGIN_MS);
+        /* Ids between the floor and what the maps hold cannot be told
+         * delivered or not. */
+        if (floor < 0 || floor + 1 < b->seen_lo)
+            rc = -1;
+        else {
+            rc = 1;
+            *after_id = floor;
+            *age_ms = now - b->gap_start;
+        }
+    }
+    b->gap_start = 0;
+    b->gap_unknown = false;
+    pthread_mutex_unlock(&b->seen_mu);
+    return rc;
+}
+
+bool srv_bus_redis_fill_claim(srv_bus_redis *b, int64_t msg_id)
+{
+    return seen_note(b, msg_id, true);
+}
+
+bool srv_bus_redis_delivered(srv_bus_redis *b, int64_t msg_id)
+{
+    bool yes;
+
+    pthread_mutex_lock(&b->seen_mu);
+    yes = msg_id < b->seen_lo || bit_get(b->seen_bits, msg_id);
+    pthread_mutex_unlock(&b->seen_mu);
+    return yes;
+}
+
+void srv_bus_redis_fill_deliver(srv_bus_redis *b, const chat_event *ev)
+{
+    chat_publish(b->local, ev);
+}
+
+/* ---- upload leases ------------------------------------------------------------- */
+
+int srv_bus_redis_lock(srv_bus_redis *b, const char *name)
+{
+    redisReply *r;
+    int rc;
+
+    if (strlen(name) >= SRV_BUS_LOCK_NAME)
+        return -1;
+    pthread_mutex_lock(&b->mu);
+    rc = b->n_locks < LOCKS_MAX ? 0 : -1;
+    pthread_mutex_unlock(&b->mu);
+    if (rc)
+        return -1;
+    r = command(b, "EVAL %s 1 %slock:%s %s %d", LUA_LOCK, b->rl_prefix, name, b->inst, b->lease_ms);
+    rc = !r || r->type != REDIS_REPLY_INTEGER ? -1 : r->integer == 1 ? 1 : 0;
+    if (r)
+        freeReplyObject(r);
+    if (rc == 1) {
+        /* Renewed with every heartbeat until released. */
+        pthread_mutex_lock(&b->mu);
+        snprintf(b->locks[b->n_locks++], SRV_BUS_LOCK_NAME, "%s", name);
+        pthread_mutex_unlock(&b->mu);
+    }
+    return rc;
+}
+
+void srv_bus_redis_unlock(srv_bus_redis *b, const char *name)
+{
+    pthread_mutex_lock(&b->mu);
+    for (size_t i = 0; i < b->n_locks; i++)
+        if (!strcmp(b->locks[i], name)) {
+            memcpy(b->locks[i], b->locks[--b->n_locks], SRV_BUS_LOCK_NAME);
+            /* The DEL goes on the publisher's connection: the caller may be
+             * the event loop, which never waits for Redis. Should it fail,
+             * the lease expires by itself. */
+            if (b->n_releases < LOCKS_MAX)
+                snprintf(b->releases[b->n_releases++], SRV_BUS_LOCK_NAME, "%s", name);
+            pthread_cond_signal(&b->cv);
+            break;
+        }
+    pthread_mutex_unlock(&b->mu);
+}
+
+/* The publisher thread, b->mu held: renews the leases held and lets go of
+ * the released ones, pipelined. Returns false when the connection failed. */
+static bool locks_keep(srv_bus_redis *b, redisContext *c, bool renew)
+{
+    size_t nr = b->n_releases, nk = renew ? b->n_locks : 0, sent = 0;
+    bool ok = true;
+
+    for (size_t i = 0; ok && i < nr; i++, sent++)
+        ok = redisAppendCommand(c, "EVAL %s 1 %slock:%s %s", LUA_RELEASE, b->rl_prefix,
+                                b->releases[i], b->inst) == REDIS_OK;
+    b->n_releases = 0;
+    for (size_t i = 0; ok && i < nk; i++, sent++)
+        ok = redisAppendCommand(c, "EVAL %s 1 %slock:%s %s %d", LUA_RENEW, b->rl_prefix,
+                                b->locks[i], b->inst, b->lease_ms) == REDIS_OK;
+    pthread_mutex_unlock(&b->mu);
+    for (size_t i = 0; i < sent; i++) {
+        redisReply *r = NULL;
+
+        if (redisGetReply(c, (void **)&r) != REDIS_OK) {
+            ok = false;
+            break;
+        }
+        /* A renewal that found the lease gone: it expired (Redis away
+         * longer than the lease); another node may write that upload. */
+        if (i >= nr && r && r->type == REDIS_REPLY_INTEGER && r->integer == 0)
+            atomic_fetch_add(&b->locks_lost, 1);
+        if (r)
+            freeReplyObject(r);
+    }
+    pthread_mutex_lock(&b->mu);
+    return ok;
+}
+
 /* ---- the subscriber ------------------------------------------------------------ */
 
-static void gap(srv_bus_redis *b, bool count)
+/* Something published since start_ms (monotonic; -1: unknown) may be lost
+ * to this node: noted for srv_bus_redis_gap_take, then the hook. */
+static void gap(srv_bus_redis *b, bool count, int64_t start_ms)
 {
     if (count)
         atomic_fetch_add(&b->gaps, 1);
+    pthread_mutex_lock(&b->seen_mu);
+    if (start_ms < 0)
+        b->gap_unknown = true;
+    else if (!b->gap_start || start_ms < b->gap_start)
+        b->gap_start = start_ms > 0 ? start_ms : 1;
+    pthread_mutex_unlock(&b->seen_mu);
+    atomic_store(&b->filling, b->hooks.gap && b->hooks.gap_fill);
     if (b->hooks.gap)
         b->hooks.gap(b->hooks.arg);
+}
+
+/* The subscriber thread, after a gap: what is read next from Redis waits
+ * (in Redis' buffer for this subscriber) until the server has handed on
+ * what it filled from the store, so a socket gets the missed messages
+ * before newer ones. Bounded: a server that does not answer (still
+ * starting) costs at most FILL_WAIT_MS. */
+static void fill_wait(srv_bus_redis *b)
+{
+    int64_t until = mono_ms() + FILL_WAIT_MS;
+
+    while (atomic_load(&b->filling) && !atomic_load(&b->stop) && mono_ms() < until)
+        usleep(10000);
+    atomic_store(&b->filling, false);
+    atomic_store(&b->last_rx_ms, mono_ms()); /* the wait was not silence */
+}
+
+void srv_bus_redis_fill_done(srv_bus_redis *b)
+{
+    atomic_store(&b->filling, false);
 }
 
 /* The entry of another process, created (the oldest forgotten) when new. */
@@ -539,6 +872,8 @@ static bool in_order(srv_bus_redis *b, const char *id, uint64_t q, bool hb, int6
 {
     bool is_new, fresh;
     origin *o = origin_of(b, id, &is_new);
+    /* What this origin sent after the last thing heard of it is lost. */
+    int64_t since = is_new ? -1 : o->seen;
 
     o->seen = now;
     if (is_new) {
@@ -546,20 +881,20 @@ static bool in_order(srv_bus_redis *b, const char *id, uint64_t q, bool hb, int6
          * heartbeats it knows every live origin, so a newcomer's first
          * message should be its first (a heartbeat: nothing sent yet). */
         if (now - b->subscribed_at > 3 * b->hb_ms && q > (hb ? 0 : 1))
-            gap(b, true);
+            gap(b, true, -1);
         o->last = q;
         return !hb;
     }
     if (hb) {
         if (q > o->last) {
-            gap(b, true);
+            gap(b, true, since);
             o->last = q;
         }
         return false;
     }
     fresh = q > o->last;
     if (q > o->last + 1)
-        gap(b, true);
+        gap(b, true, since);
     if (fresh)
         o->last = q;
     return fresh;
@@ -636,10 +971,12 @@ static void on_event(srv_bus_redis *b, const char *p, const char *end, const cha
                       .n_users = (size_t)n,
                       .wire = wire};
     atomic_fetch_add(&b->received, 1);
-    chat_publish(b->local, &ev);
+    /* A message the gap fill delivered already is not delivered twice. */
+    if (ev.type != CHAT_EV_MESSAGE_NEW || seen_note(b, ev.msg_id, false))
+        chat_publish(b->local, &ev);
     goto out;
 lost:
-    gap(b, true); /* unreadable or out of memory: as good as lost */
+    gap(b, true, -1); /* unreadable or out of memory: as good as lost */
 out:
     if (users != small)
         free(users);
@@ -653,6 +990,7 @@ static void on_message(srv_bus_redis *b, const char *data, size_t len)
     char who[sizeof b->inst], kind[64];
     long long q, ts;
     int64_t now = mono_ms();
+    bool fresh;
 
     if (!nl || len < 2 || data[1] != ' ' || !next_word(&p, nl, who, sizeof who) ||
         !next_int(&p, nl, &q) || q < 0 || !next_int(&p, nl, &ts))
@@ -669,7 +1007,10 @@ static void on_message(srv_bus_redis *b, const char *data, size_t len)
         if (lag > atomic_load(&b->lag_max_us))
             atomic_store(&b->lag_max_us, lag);
     }
-    if (!in_order(b, who, (uint64_t)q, data[0] == 'H', now))
+    fresh = in_order(b, who, (uint64_t)q, data[0] == 'H', now);
+    if (atomic_load(&b->filling))
+        fill_wait(b); /* this message is newer than what is filled */
+    if (!fresh)
         return;
     if (data[0] == 'E')
         on_event(b, p, nl, nl + 1);
@@ -710,6 +1051,7 @@ static void *sub_main(void *arg)
         redisReply *r = NULL;
         int64_t now = mono_ms();
 
+        sample(b, now);
         if (!c) {
             c = subscribe(b);
             if (!c) {
@@ -721,7 +1063,13 @@ static void *sub_main(void *arg)
             /* Whatever was published while this node was not listening is
              * lost to it, and sockets may have attached meanwhile (the
              * first time too, when Redis came up after the server). */
-            gap(b, had);
+            gap(b, had, had ? b->dropped_rx_ms : b->started_ms);
+            /* At start the server is not serving yet (and has no socket):
+             * only a resubscription waits for its fill. */
+            if (had)
+                fill_wait(b);
+            else
+                atomic_store(&b->filling, false);
             had = true;
             atomic_store(&b->sub_up, true);
         }
@@ -750,6 +1098,8 @@ static void *sub_main(void *arg)
         redisFree(c);
         c = NULL;
         atomic_store(&b->sub_up, false);
+        /* the last thing heard: anything after it may be lost */
+        b->dropped_rx_ms = atomic_load(&b->last_rx_ms);
     }
     if (c)
         redisFree(c);
@@ -794,7 +1144,10 @@ static void r_publish(chat_bus *bb, const chat_event *ev)
 
     if (wire)
         mine.wire = wire;
-    chat_publish(b->local, &mine); /* this node's sockets first: no round trip */
+    /* this node's sockets first: no round trip (unless the gap fill
+     * delivered it already, read from the store just after its commit) */
+    if (mine.type != CHAT_EV_MESSAGE_NEW || seen_note(b, mine.msg_id, false))
+        chat_publish(b->local, &mine);
     publish_remote(b, &mine);
     free(wire);
 }
@@ -975,7 +1328,17 @@ int srv_bus_redis_new(const srv_bus_opts *o, const srv_bus_hooks *h, srv_bus_red
     pthread_mutex_init(&b->mu, NULL);
     pthread_cond_init(&b->cv, NULL);
     pthread_mutex_init(&b->cmd_mu, NULL);
+    pthread_mutex_init(&b->seen_mu, NULL);
     b->tail = &b->head;
+    b->started_ms = mono_ms();
+    b->seen_bits = calloc(SEEN_WINDOW / 64, sizeof *b->seen_bits);
+    b->filled_bits = calloc(SEEN_WINDOW / 64, sizeof *b->filled_bits);
+    b->locks = calloc(LOCKS_MAX, sizeof *b->locks);
+    b->releases = calloc(LOCKS_MAX, sizeof *b->releases);
+    if (!b->seen_bits || !b->filled_bits || !b->locks || !b->releases) {
+        set_err(err, errlen, "out of memory");
+        goto fail;
+    }
     if (!o->url || parse_url(b, o->url)) {
         set_err(err, errlen, "bus: expected redis://[:password@]HOST[:PORT][/DB]");
         goto fail;
@@ -1059,6 +1422,11 @@ void srv_bus_redis_free(srv_bus_redis *b)
     pthread_mutex_destroy(&b->mu);
     pthread_cond_destroy(&b->cv);
     pthread_mutex_destroy(&b->cmd_mu);
+    pthread_mutex_destroy(&b->seen_mu);
+    free(b->seen_bits);
+    free(b->filled_bits);
+    free(b->locks);
+    free(b->releases);
     free(b->host);
     free(b->password);
     free(b);

@@ -53,6 +53,9 @@ typedef struct srv_bus_hooks {
     void (*gap)(void *arg);
     /* The subscriber thread: another node's control message (kind, body). */
     void (*control)(void *arg, const char *kind, const json_t *body);
+    /* The gap hook starts a fill, and srv_bus_redis_fill_done() follows
+     * (below): the subscriber then waits for it before reading on. */
+    bool gap_fill;
 } srv_bus_hooks;
 
 typedef struct srv_bus_opts {
@@ -110,6 +113,61 @@ bool srv_bus_redis_leader(srv_bus_redis *b);
 bool srv_bus_redis_ready(srv_bus_redis *b);
 
 void srv_bus_redis_stats(srv_bus_redis *b, srv_bus_stats *out);
+
+/* ---- the gap fill (docs/SCALING.md, "A lost bus message is never a lost
+ * message") ----
+ *
+ * The bus notes every message.new it hands to this node's sockets (its own
+ * and other nodes'), by id, in a window of the last 2^20 ids, and samples
+ * the highest id seen four times a second. When a gap is noticed, the
+ * hook fires; the server then takes the gap: every message lost to this
+ * node has an id above a floor (the highest id seen a margin before the
+ * gap began), so it reads the store after that floor and hands each
+ * message not delivered yet to this node's sockets, through the same local
+ * bus, so it reaches each socket once. */
+
+/* At start (before sockets attach): the store's highest message id, so a
+ * gap early in the node's life has a floor. */
+void srv_bus_redis_seen_base(srv_bus_redis *b, int64_t max_id);
+
+/* Takes the pending gap (any thread): 1 with *after_id (every message this
+ * node may have missed has a greater id) and *age_ms (how long ago the gap
+ * began); 0 when none is pending; -1 when it cannot be filled (its start
+ * is unknown, or older than what the bus remembers): resync. */
+int srv_bus_redis_gap_take(srv_bus_redis *b, int64_t *after_id, int64_t *age_ms);
+
+/* Whether message msg_id reached this node's sockets already (or is older
+ * than the bus remembers). A hint for counting: fill_claim decides. */
+bool srv_bus_redis_delivered(srv_bus_redis *b, int64_t msg_id);
+
+/* Claims msg_id for the gap fill: true when it was not delivered yet (it
+ * is then marked, so its live event, should it still come, is not
+ * delivered a second time); false: delivered already, skip it. */
+bool srv_bus_redis_fill_claim(srv_bus_redis *b, int64_t msg_id);
+
+/* The server has handed on everything the fill read (or decided to
+ * resync, or had nothing to fill): the subscriber reads on. Until then (at
+ * most 10 s) it leaves newer events in Redis' buffer, so they follow the
+ * filled ones. */
+void srv_bus_redis_fill_done(srv_bus_redis *b);
+
+/* Hands ev (wire set) to this node's sockets only, through its in-process
+ * bus: the users of ev->users whose sockets it holds. */
+void srv_bus_redis_fill_deliver(srv_bus_redis *b, const chat_event *ev);
+
+/* ---- upload leases: one writer of an upload across the nodes ---- */
+
+#define SRV_BUS_LOCK_NAME 80
+
+/* Takes the lease `name` for this process (a worker: one round trip on the
+ * command connection): 1 taken, 0 held by another node, -1 Redis did not
+ * answer. A lease held is renewed with every heartbeat (lease_ms, 5 s);
+ * a node that dies lets it expire within lease_ms. */
+int srv_bus_redis_lock(srv_bus_redis *b, const char *name);
+
+/* Lets the lease go (any thread, the loop too: the DEL is queued for the
+ * publisher thread). Unknown names are ignored. */
+void srv_bus_redis_unlock(srv_bus_redis *b, const char *name);
 
 /* Counters shared by every node, for srv_rate_set_shared() (srv_rate.h). */
 const srv_rate_shared *srv_bus_redis_rate(srv_bus_redis *b);

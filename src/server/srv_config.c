@@ -84,6 +84,8 @@ int srv_config_defaults(srv_config *cfg)
     cfg->audit_checkpoint_interval_s = 60;
     cfg->siem_facility = 13;
     cfg->siem_interval_ms = 1000;
+    cfg->bus_gap_fill_max = 1000;
+    cfg->bus_gap_fill_seconds = 60;
     cfg->event_loop = SRV_LOOP_LIBEV;
     cfg->log_level = SRV_LOG_INFO;
     cfg->uploads.max_size = 2ll << 30;
@@ -586,6 +588,10 @@ static int top_pair(walk *w, const char *k, yaml_node_t *v, void *arg)
         return get_str(w, v, k, &c->node_name);
     if (!strcmp(k, "blob_dir"))
         return get_str(w, v, k, &c->blob_dir);
+    if (!strcmp(k, "bus_gap_fill_max")) /* the store's message_after bound */
+        return get_int(w, v, k, 0, 4999, &c->bus_gap_fill_max);
+    if (!strcmp(k, "bus_gap_fill_seconds"))
+        return get_int(w, v, k, 0, 3600, &c->bus_gap_fill_seconds);
     if (!strcmp(k, "tls"))
         return each_pair(w, v, k, tls_pair, c);
     if (!strcmp(k, "policy"))

@@ -124,6 +124,12 @@ typedef struct srv_config {
     /* File contents by hash (blob_local); NULL: <data_dir>/blobs. Several
      * nodes point it at one shared directory (docs/SCALING.md). */
     char *blob_dir;
+    /* A gap on the bus (docs/SCALING.md, "A lost bus message is never a
+     * lost message") is filled on the node from the store when it spans at
+     * most bus_gap_fill_max messages (1000; 0: never, always resync) and
+     * bus_gap_fill_seconds (60); beyond either the node's sockets resync. */
+    long bus_gap_fill_max;
+    long bus_gap_fill_seconds;
 } srv_config;
 
 /* Fills cfg with the defaults (allocates the default strings). Returns 0 or

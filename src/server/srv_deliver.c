@@ -7,10 +7,17 @@
  * which hands that buffer to the registry for every socket of the users it
  * names, and notes the deliveries of a message for its receipts
  * (srv_receipt.c).
+ *
+ * With a bus between nodes, events of other nodes can be lost (a Redis
+ * restart): the gap fill at the end reads the messages this node may have
+ * missed from the store and hands each, as each member sees it in history,
+ * to this node's sockets once (docs/SCALING.md).
  */
 #include "srv_registry.h"
 
 #include "chat/chat_json.h"
+#include "chat/chat_view.h"
+#include "srv_handlers.h"
 #include "srv_bus_redis.h"
 #include "srv_log.h"
 #include "srv_pool.h"
@@ -265,4 +272,268 @@ void srv_sub_init(srv *s)
 {
     s->sub.base.deliver = sub_deliver;
     s->sub.srv = s;
+}
+
+/* ---- the gap fill (srv_bus_redis.h; docs/SCALING.md) ---------------------------- */
+
+#define FILL_PAGE     500    /* messages read a round */
+#define FILL_SCAN_MAX 100000 /* read at most, delivered or not: beyond, resync */
+
+#define FILL_CONVS 64 /* conversations whose members a page keeps */
+
+/* A conversation's history flag and members, read once for a page of
+ * messages rather than once a message (a gap's messages are mostly in a
+ * few busy conversations). */
+typedef struct fill_conv {
+    int64_t id;
+    bool shared_history;
+    store_members ml;
+} fill_conv;
+
+typedef struct fill_job {
+    srv_job job; /* first */
+    int64_t after_id;
+    bool resync; /* more than the fill may do: every socket resyncs */
+    fill_conv convs[FILL_CONVS];
+    size_t n_convs;
+} fill_job;
+
+static void page_forget(fill_job *f)
+{
+    for (size_t i = 0; i < f->n_convs; i++)
+        store_members_free(&f->convs[i].ml);
+    f->n_convs = 0;
+}
+
+/* conv_id's entry for this page, read from the store when new. */
+static int page_conv(fill_job *f, store *st, int64_t conv_id, const fill_conv **out)
+{
+    store_conv c = {0};
+    fill_conv *fc;
+    int rc;
+
+    for (size_t i = 0; i < f->n_convs; i++)
+        if (f->convs[i].id == conv_id) {
+            *out = &f->convs[i];
+            return STORE_OK;
+        }
+    if (f->n_convs == FILL_CONVS)
+        page_forget(f);
+    fc = &f->convs[f->n_convs];
+    *fc = (fill_conv){.id = conv_id};
+    rc = store_conv_get(st, conv_id, &c);
+    if (!rc)
+        rc = store_member_list(st, conv_id, &fc->ml);
+    fc->shared_history = c.shared_history;
+    store_conv_clear(&c);
+    if (rc) {
+        store_members_free(&fc->ml);
+        return rc;
+    }
+    f->n_convs++;
+    *out = fc;
+    return STORE_OK;
+}
+
+/* Every socket of this node re-reads from the store (the client's resync):
+ * what the fill cannot do. */
+static void resync_all(srv *s, const char *why)
+{
+    size_t n = s->registry->ops->count(s->registry);
+
+    if (!n)
+        return;
+    SRV_WARN("bus", "events of other nodes may be lost (%s): %zu sockets resync", why, n);
+    s->registry->ops->close_all(s->registry, s->gap_frame, 4002, "resync");
+}
+
+/* One variant of m's message.new (a class of viewer, chat_view.h) to users. */
+static void fill_variant(srv *s, const chat_env *e, const store_message *m, const chat_viewer *v,
+                         const int64_t *users, size_t n)
+{
+    bool hidden = false;
+    json_t *o;
+    char *msg;
+    srv_buf *b;
+    chat_event ev;
+
+    if (!n)
+        return;
+    o = chat_view_message(e, v, m, &hidden);
+    msg = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    b = msg ? splice((const char *[]){"{\"type\":\"message.new\",\"message\":", msg, "}"}, 3)
+            : NULL;
+    free(msg);
+    if (!b) {
+        if (!hidden)
+            SRV_WARN("bus", "gap fill: message %lld: out of memory; not pushed", (long long)m->id);
+        return;
+    }
+    ev = (chat_event){.type = CHAT_EV_MESSAGE_NEW,
+                      .audience = CHAT_TO_USERS,
+                      .conv_id = m->conv_id,
+                      .msg_id = m->id,
+                      .sender_id = m->sender_id,
+                      .users = users,
+                      .n_users = n,
+                      .wire = (const char *)srv_buf_payload(b)};
+    srv_bus_redis_fill_deliver(s->busr, &ev);
+    srv_buf_unref(b);
+}
+
+/* m, read from the store after the gap's floor, to this node's sockets of
+ * the members who may see it, each as history serves it to them
+ * (chat_view.h: the boundary rule, the external scope inspected again, the
+ * inbound warning for the organisation's own people only) — never
+ * anything unguarded. Not delivered before: message.new; delivered before
+ * and recalled (or contained) since: message.recalled. */
+static void fill_message(srv *s, srv_worker *w, fill_job *f, const store_message *m)
+{
+    chat_env e = srv_chat_env(w);
+    bool fresh = srv_bus_redis_fill_claim(s->busr, m->id);
+    const fill_conv *fc = NULL;
+    int64_t *users = NULL;
+    size_t n[3] = {0};
+    int rc;
+
+    if (!fresh && !m->recalled)
+        return;
+    rc = page_conv(f, w->st, m->conv_id, &fc);
+    if (!rc && !(users = calloc(3 * (fc->ml.n ? fc->ml.n : 1), sizeof *users)))
+        rc = STORE_NOMEM;
+    if (rc) {
+        SRV_WARN("bus", "gap fill: message %lld: %s", (long long)m->id, store_strerror(rc));
+        goto out;
+    }
+    /* Three classes of viewer see it alike: internal members; external
+     * ones; the sender when external (their own text, never re-judged). */
+    for (size_t i = 0; i < fc->ml.n; i++) {
+        const store_member *me = &fc->ml.items[i];
+        chat_viewer v = {.user_id = me->user_id,
+                         .external = me->external,
+                         .shared_history = fc->shared_history,
+                         .history_from = me->history_from};
+        int k = !me->external ? 0 : me->user_id == m->sender_id ? 2 : 1;
+
+        if (chat_viewer_sees_id(&v, m->id))
+            users[k * fc->ml.n + n[k]++] = me->user_id;
+    }
+    if (fresh) {
+        /* Past the boundary already: the viewer of a class sees the id. */
+        chat_viewer internal = {.shared_history = true};
+        chat_viewer external = {.external = true, .shared_history = true};
+        chat_viewer sender = {.user_id = m->sender_id, .external = true, .shared_history = true};
+
+        fill_variant(s, &e, m, &internal, users, n[0]);
+        fill_variant(s, &e, m, &external, users + fc->ml.n, n[1]);
+        fill_variant(s, &e, m, &sender, users + 2 * fc->ml.n, n[2]);
+    } else {
+        chat_event ev = {.type = CHAT_EV_MESSAGE_RECALLED,
+                         .audience = CHAT_TO_USERS,
+                         .conv_id = m->conv_id,
+                         .msg_id = m->id,
+                         .contained = m->contained};
+        char *wire = srv_wire_text(s, &ev);
+
+        for (int k = 0; wire && k < 3; k++)
+            if (n[k]) {
+                ev.users = users + k * fc->ml.n;
+                ev.n_users = n[k];
+                ev.wire = wire;
+                srv_bus_redis_fill_deliver(s->busr, &ev);
+            }
+        free(wire);
+    }
+out:
+    free(users);
+}
+
+/* A worker: the messages after the floor, oldest first, a page at a time;
+ * more than bus_gap_fill_max not delivered yet (or a store error) and the
+ * node's sockets resync instead. What was handed on by then arrives
+ * before the resync frame (the loop takes the jobs in order). */
+static bool fill_work(srv_job *j, srv_worker *w)
+{
+    fill_job *f = (fill_job *)j;
+    srv *s = w->srv;
+    int64_t after = f->after_id, missing = 0, t0 = srv_now_ms();
+    size_t read = 0;
+    int rc = 0;
+
+    while (!f->resync) {
+        store_messages l = {0};
+
+        rc = store_message_after(w->st, after, FILL_PAGE, &l);
+        if (rc) {
+            SRV_WARN("bus", "gap fill: %s", store_strerror(rc));
+            f->resync = true;
+            break;
+        }
+        for (size_t i = 0; i < l.n && !f->resync; i++) {
+            after = l.items[i].id;
+            read++;
+            if (!srv_bus_redis_delivered(s->busr, after) && ++missing > s->cfg->bus_gap_fill_max)
+                f->resync = true;
+            else
+                fill_message(s, w, f, &l.items[i]);
+        }
+        /* Members are read afresh for each page: a page is one moment. */
+        page_forget(f);
+        if (l.n < FILL_PAGE) {
+            store_messages_free(&l);
+            break; /* the newest was read */
+        }
+        store_messages_free(&l);
+        if (read >= FILL_SCAN_MAX)
+            f->resync = true; /* too many to look through */
+    }
+    if (!f->resync)
+        SRV_INFO("bus", "gap filled from the store: %lld messages after %lld (%zu read) in %lld ms",
+                 (long long)missing, (long long)f->after_id, read, (long long)(srv_now_ms() - t0));
+    return true;
+}
+
+static void fill_finish(srv_job *j, srv *s)
+{
+    fill_job *f = (fill_job *)j;
+
+    if (f->resync)
+        resync_all(s, "more than the gap fill's bound");
+    srv_bus_redis_fill_done(s->busr); /* what was filled is on the loop's queue */
+    page_forget(f);
+    free(f);
+}
+
+void srv_gap_fill(srv *s)
+{
+    int64_t after = 0, age = 0;
+    int rc = srv_bus_redis_gap_take(s->busr, &after, &age);
+    fill_job *f;
+
+    if (!rc || !s->registry->ops->count(s->registry))
+        goto done; /* no socket here: nothing to fill */
+    if (rc < 0) {
+        resync_all(s, "the gap's start is unknown");
+        goto done;
+    }
+    if (s->cfg->bus_gap_fill_max <= 0 || age > s->cfg->bus_gap_fill_seconds * 1000) {
+        resync_all(s, "the gap is too old to fill");
+        goto done;
+    }
+    f = calloc(1, sizeof *f);
+    if (!f) {
+        resync_all(s, "out of memory");
+        goto done;
+    }
+    f->job.work = fill_work;
+    f->job.finish = fill_finish;
+    f->job.ev_tail = &f->job.events;
+    f->after_id = after;
+    if (!srv_pool_submit(s, &f->job))
+        return; /* fill_finish lets the bus read on */
+    free(f);
+    resync_all(s, "no worker");
+done:
+    srv_bus_redis_fill_done(s->busr);
 }

@@ -126,7 +126,12 @@ static void start_reload(srv *s)
  * wake-up (the clock ticks every second). */
 static void bus_gap(void *arg)
 {
-    atomic_store(&((srv *)arg)->bus_gap, 1);
+    srv *s = arg;
+
+    atomic_store(&s->bus_gap, 1);
+    /* At once, not at the next tick: the bus waits for the fill. */
+    if (s->lws)
+        lws_cancel_service(s->lws);
 }
 
 static void bus_control(void *arg, const char *kind, const json_t *body)
@@ -144,8 +149,10 @@ static int start_bus(srv *s)
 {
     const srv_config *cfg = s->cfg;
     srv_bus_opts bo = {.url = cfg->bus_url, .node = cfg->node_name};
-    srv_bus_hooks bh = {.arg = s, .wire = srv_wire_text, .gap = bus_gap, .control = bus_control};
+    srv_bus_hooks bh = {
+        .arg = s, .wire = srv_wire_text, .gap = bus_gap, .control = bus_control, .gap_fill = true};
     char err[256];
+    int64_t max_id = 0;
 
     if (!cfg->bus_url) {
         s->chat.bus = chat_bus_local_new();
@@ -157,6 +164,9 @@ static int start_bus(srv *s)
         return -1;
     }
     s->chat.bus = srv_bus_redis_chat(s->busr);
+    /* What a gap early in this node's life may have lost comes after this. */
+    if (!store_message_max_id(s->st, &max_id))
+        srv_bus_redis_seen_base(s->busr, max_id);
     srv_rate_set_shared(s->rate, srv_bus_redis_rate(s->busr));
     /* The URL may carry a password: only that a Redis bus is on. */
     SRV_INFO("main", "bus: redis (timers fire on the node holding the lease)");
@@ -769,11 +779,8 @@ int srv_run(const srv_config *cfg, const srv_run_opts *opts)
         service(s);
         if (atomic_exchange(&s->reload_requested, 0))
             start_reload(s);
-        if (atomic_exchange(&s->bus_gap, 0) && s->registry->ops->count(s->registry)) {
-            SRV_WARN("bus", "events of other nodes may be lost: %zu sockets resync",
-                     s->registry->ops->count(s->registry));
-            s->registry->ops->close_all(s->registry, s->gap_frame, 4002, "resync");
-        }
+        if (atomic_exchange(&s->bus_gap, 0))
+            srv_gap_fill(s); /* srv_deliver.c */
     }
     shutdown_server(s);
     SRV_INFO("main", "stopped: %lld commits written", (long long)atomic_load(&s->stat_commits));

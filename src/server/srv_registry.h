@@ -63,5 +63,10 @@ void srv_deliver_events(srv *s, srv_event *ev);
  * to other nodes (srv_bus_redis.h's wire hook; arg is the srv). */
 char *srv_wire_text(void *arg, const chat_event *ev);
 void srv_events_free(srv_event *ev);
+/* The loop, after the bus between nodes noticed a gap (srv_bus_redis.h):
+ * re-delivers from the store what this node's sockets missed, or, when
+ * that is beyond bus_gap_fill_max / bus_gap_fill_seconds, has every socket
+ * resync (close 4002). */
+void srv_gap_fill(srv *s);
 
 #endif

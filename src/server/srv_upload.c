@@ -10,6 +10,7 @@
  */
 #include "srv_upload.h"
 
+#include "srv_bus_redis.h"
 #include "srv_handlers.h"
 #include "srv_log.h"
 #include "srv_pool.h"
@@ -28,7 +29,9 @@
 #define MAX_LOCKS      4096 /* uploads being written at once */
 
 /* The upload locks: one writer per upload (a second PATCH while the first
- * streams gets 423, as tusd answers). */
+ * streams gets 423, as tusd answers). Per node here; with several nodes
+ * also a lease in Redis (srv_bus_redis_lock), held for the request's
+ * whole life, renewed every second and expiring 5 s after a node dies. */
 typedef struct up_lock {
     struct up_lock *next;
     char id[SRV_UP_ID_LEN + 1];
@@ -114,6 +117,13 @@ static void unlock_upload(srv_upstream *u)
 
     if (!u->locked || !ups)
         return;
+    if (u->cluster_locked) {
+        char name[SRV_BUS_LOCK_NAME];
+
+        snprintf(name, sizeof name, "upload:%s", u->id);
+        srv_bus_redis_unlock(u->srv->busr, name); /* queued: never waits */
+        u->cluster_locked = false;
+    }
     pthread_mutex_lock(&ups->mu);
     for (up_lock **pp = &ups->locks; *pp; pp = &(*pp)->next)
         if (!strcmp((*pp)->id, u->id)) {
@@ -128,7 +138,49 @@ static void unlock_upload(srv_upstream *u)
     u->locked = false;
 }
 
-static bool lock_upload(srv_upstream *u)
+/* Takes the upload's lock (a worker): LOCK_OK, LOCK_HELD (another request
+ * writes it, on this node or another: 423), or LOCK_UNAVAILABLE (several
+ * nodes and Redis does not answer: whether another node writes it cannot
+ * be known, so nobody does — fail closed, 503). */
+enum { LOCK_OK, LOCK_HELD, LOCK_UNAVAILABLE };
+
+static bool lock_local(srv_upstream *u);
+
+static int lock_upload(srv_upstream *u)
+{
+    char name[SRV_BUS_LOCK_NAME];
+    int rc;
+
+    if (!lock_local(u))
+        return LOCK_HELD;
+    if (!u->srv->busr)
+        return LOCK_OK;
+    snprintf(name, sizeof name, "upload:%s", u->id);
+    rc = srv_bus_redis_lock(u->srv->busr, name);
+    if (rc == 1) {
+        u->cluster_locked = true;
+        return LOCK_OK;
+    }
+    unlock_upload(u);
+    return rc == 0 ? LOCK_HELD : LOCK_UNAVAILABLE;
+}
+
+/* The same when the answer is a request's: false after answering it. */
+static bool lock_or_answer(srv_req *r, srv_upstream *u, const char *held)
+{
+    int rc = lock_upload(u);
+
+    if (rc == LOCK_HELD)
+        srv_error(r, 423, "upload_locked", "%s", held);
+    else if (rc == LOCK_UNAVAILABLE) {
+        srv_req_header(r, "retry-after:", "1");
+        srv_error(r, 503, "upload_lock_unavailable",
+                  "whether another node is writing this upload cannot be checked; retry");
+    }
+    return rc == LOCK_OK;
+}
+
+static bool lock_local(srv_upstream *u)
 {
     srv_uploads *ups = u->srv->uploads;
     up_lock *l;
@@ -372,10 +424,8 @@ static int stream_open(srv_req *r, srv_worker *w, const store_upload *up, int64_
 
     memcpy(u->id, up->id, sizeof u->id);
     u->length = up->length;
-    if (!lock_upload(u)) {
-        srv_error(r, 423, "upload_locked", "this upload is being written by another request");
+    if (!lock_or_answer(r, u, "this upload is being written by another request"))
         return -1;
-    }
     rc = blob_stage_open(w->srv->uploads->blobs, up->id, false, &u->bu, &size);
     if (rc) {
         srv_error(r, 500, "internal", "the upload's bytes are not there");
@@ -721,10 +771,8 @@ void srv_h_upload_delete(srv_req *r, srv_worker *w)
     if (load_own(r, w, &up))
         return;
     memcpy(lk.id, up.id, sizeof lk.id);
-    if (!lock_upload(&lk)) {
-        srv_error(r, 423, "upload_locked", "this upload is being written; retry");
+    if (!lock_or_answer(r, &lk, "this upload is being written; retry"))
         goto out;
-    }
     if (up.state == STORE_UP_INSPECTING) {
         srv_error(r, 409, "upload_inspecting", "the file is being inspected");
         goto out;
@@ -756,8 +804,8 @@ void srv_uploads_expire(srv *s, store *st, int64_t now)
         srv_upstream lk = {.srv = s};
 
         snprintf(lk.id, sizeof lk.id, "%s", l.items[i].id);
-        if (!lock_upload(&lk))
-            continue; /* being written right now: next round */
+        if (lock_upload(&lk) != LOCK_OK)
+            continue; /* being written right now (or cannot tell): next round */
         if (!store_upload_delete(st, l.items[i].id)) {
             blob_stage_delete(s->uploads->blobs, l.items[i].id);
             n++;

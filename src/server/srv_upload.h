@@ -72,8 +72,9 @@ typedef struct srv_upstream {
     void *hash; /* nettle context */
     unsigned char *buf;
     size_t buf_len;
-    bool failed; /* a write failed: the chunk is cut back, 500 */
-    bool locked; /* holds the upload's lock */
+    bool failed;         /* a write failed: the chunk is cut back, 500 */
+    bool locked;         /* holds the upload's lock (this node) */
+    bool cluster_locked; /* and its lease across the nodes (srv_bus_redis_lock) */
     bool body_done;
 } srv_upstream;
 

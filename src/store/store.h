@@ -834,6 +834,10 @@ struct store_methods {
     /* Appended with schema version 10: burn-after-reading images and the
      * deliveries of watermarked images (store_work.h); NULL without them. */
     const struct store_work_methods *work;
+    /* Appended for the bus's gap fill (no schema change): messages of every
+     * conversation after an id, oldest first. */
+    int (*message_after)(store *s, int64_t after_id, int limit, store_messages *out);
+    int (*message_max_id)(store *s, int64_t *out);
 };
 
 /* ------------------------------------------------------ memory helpers */
@@ -1089,7 +1093,9 @@ static inline int store_message_append(store *s, const store_message_new *m, sto
  * own result in rcs[i] (a failed item does not stop the others), out[i]
  * (when out is not NULL) and duplicate[i] (may be NULL). Returns STORE_OK
  * when the transaction committed; on any other return nothing was stored
- * and every rcs[i] is that error. Not allowed inside store_tx (STORE_INVAL). */
+ * and every rcs[i] is that error. Inside store_tx, SQLite appends in a
+ * savepoint of the caller's transaction (durable with its store_tx_commit);
+ * PostgreSQL refuses (STORE_INVAL, nothing done). */
 static inline int store_message_append_batch(store *s, const store_message_new *m, size_t n,
                                              store_message *out, int *rcs, bool *duplicate)
 {
@@ -1115,6 +1121,27 @@ static inline int store_message_since(store *s, int64_t conv_id, int64_t after_i
                                       store_messages *out)
 {
     return s->methods->message_since(s, conv_id, after_id, limit, out);
+}
+
+/* The bus's gap fill (docs/SCALING.md): messages of EVERY conversation with
+ * id > after_id, OLDEST FIRST, at most limit (1..5000). STORE_INVAL when
+ * the backend has no such method. A primary-key range: cheap however large
+ * the table. */
+static inline int store_message_after(store *s, int64_t after_id, int limit, store_messages *out)
+{
+    if (!s->methods->message_after)
+        return STORE_INVAL;
+    return s->methods->message_after(s, after_id, limit, out);
+}
+
+/* The highest message id (0 for none): where a node's bus starts counting
+ * what it has seen (the gap fill's floor). STORE_INVAL without the method. */
+static inline int store_message_max_id(store *s, int64_t *out)
+{
+    *out = 0;
+    if (!s->methods->message_max_id)
+        return STORE_INVAL;
+    return s->methods->message_max_id(s, out);
 }
 
 /* Recall: erases the text and justification (overwritten on disk where the

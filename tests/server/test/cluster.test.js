@@ -7,12 +7,18 @@
 //   - members on different nodes receive every message, both ways;
 //   - a message sent on node A is in node B's history at once;
 //   - Redis shut down for a few seconds and started again loses nothing:
-//     the nodes' sockets resync and history holds every message;
+//     each node fills the gap from the store — B's sockets stay connected
+//     and get A's messages sent meanwhile, each once, in order; A (whose
+//     bound, bus_gap_fill_max, is set below what B sent) has its sockets
+//     resync instead — and history holds every message;
 //   - a reminder fires once with two nodes up;
 //   - an upload started on node A finishes on node B (blob_dir shared);
+//   - two PATCHes of one upload at the same offset through A and B at once:
+//     one goes on, the other gets 423, the bytes are right;
 //   - the lease holder killed (kill -9) during a send loop: no acknowledged
 //     message lost, its clients reconnect to the other node and re-read,
-//     and the other node takes over the timers;
+//     and the other node takes over the timers; an upload it was writing
+//     is free again within the lease (5 s), not locked for ever;
 //   - a policy saved on A is in force on B;
 //   - a session ended on A closes its socket on B.
 //
@@ -27,6 +33,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const http = require('node:http');
 const { spawnSync } = require('node:child_process');
 const { Api, Ws, conversation, history, send, bootstrapAdmin, makeUser } = require('../lib/client.js');
 const { Server, sleep, ROOT, SLOW } = require('../lib/server.js');
@@ -87,7 +94,9 @@ before(async () => {
   fs.writeFileSync(c.policy, DEFAULT);
   const config = (name) => ({ store: c.db.url, bus: c.redis.url, node_name: name, metrics_listen: '127.0.0.1:0',
     blob_dir: path.join(c.shared, 'blobs') });
-  c.A = await Server.start({ config: config('a'), policy: c.policy });
+  // A fills at most 3 missed messages after a gap, beyond that its sockets
+  // resync; B keeps the default (1,000)
+  c.A = await Server.start({ config: { ...config('a'), bus_gap_fill_max: 3 }, policy: c.policy });
   c.admin = await bootstrapAdmin(c.A);
   // B finds the admin in the shared store: no bootstrap there
   c.B = await Server.start({ config: config('b'), policy: c.policy });
@@ -131,31 +140,96 @@ test('members on different nodes receive every message, both ways; B\'s history 
 });
 
 test('Redis shut down for a few seconds and started again loses nothing', { skip }, async () => {
-  const conv = await conversation(c.a, [c.b], { title: 'redis away' });
-  const sb = await Ws.open(on(c.B, c.b));
+  const conv = await conversation(c.a, [c.b, c.c], { title: 'redis away' });
+  const AWAY = Array.from({ length: 5 }, (_, i) => `away ${i}`);
+  const BACK = Array.from({ length: 5 }, (_, i) => `back ${i}`);
+  const texts = (s) => s.find((e) => e.type === 'message.new' && e.message.conversation_id === conv.id)
+    .map((e) => e.message.text);
+  // b and c on B (c opened only to count: two sockets, one fill each), a on A
+  const sb = await Ws.open(on(c.B, c.b)), sc = await Ws.open(on(c.B, c.c)), sa = await Ws.open(c.a);
   try {
     c.redis.shutdown();
-    for (let i = 0; i < 5; i++) assert.equal((await send(c.a, conv.id, `away ${i}`)).status, 201);
+    for (const t of AWAY) assert.equal((await send(c.a, conv.id, t)).status, 201);
+    for (const t of BACK) assert.equal((await send(on(c.B, c.b), conv.id, t)).status, 201);
     await sleep(3000);
     c.redis.restart();
-    const rs = await sb.waitType('resync', () => true, 15000);
+    // B fills from the store: its sockets stay, every message of A arrives,
+    // once, in order, after what B's own sockets saw at once
+    for (const s of [sb, sc]) {
+      await s.waitType('message.new', (e) => e.message.text === 'away 4', 20000);
+      assert.deepEqual(texts(s), [...BACK, ...AWAY], 'each once, in order');
+    }
+    // (the fill logs once it handed everything on)
+    await until(() => c.B.logLines.some((l) => /gap filled from the store: [1-9]/.test(l)), 5000,
+      'B read them from the store');
+    // A missed 5 of B's, more than its bound (3): its socket resyncs
+    const rs = await sa.waitType('resync', () => true, 20000);
     assert.equal(rs.reason, 'bus_gap');
-    assert.equal((await sb.closed).code, 4002);
-  } finally {
-    await sb.close();
-  }
-  await until(async () => (await fetch(c.A.base + '/api/v1/ready')).status === 200 &&
-    (await fetch(c.B.base + '/api/v1/ready')).status === 200, 15000, 'both ready again');
-  // the client re-reads: every message is there
-  const h = await history(on(c.B, c.b), conv.id);
-  assert.deepEqual(h.body.messages.map((m) => m.text).filter((t) => t.startsWith('away')).sort(),
-    ['away 0', 'away 1', 'away 2', 'away 3', 'away 4']);
-  const sb2 = await Ws.open(on(c.B, c.b));
-  try {
+    assert.equal((await sa.closed).code, 4002);
+    await until(async () => (await fetch(c.A.base + '/api/v1/ready')).status === 200 &&
+      (await fetch(c.B.base + '/api/v1/ready')).status === 200, 15000, 'both ready again');
     await send(c.a, conv.id, 'live again');
-    await sb2.waitType('message.new', (e) => e.message.text === 'live again');
+    for (const s of [sb, sc]) {
+      await s.waitType('message.new', (e) => e.message.text === 'live again');
+      assert.equal(s.find((e) => e.type === 'resync').length, 0, 'no resync on B');
+      assert.equal(s.closeInfo, null, 'B\'s sockets stayed connected');
+      assert.deepEqual(texts(s), [...BACK, ...AWAY, 'live again'], 'nothing twice, even after the live events resumed');
+    }
   } finally {
-    await sb2.close();
+    for (const s of [sb, sc, sa]) await s.close();
+  }
+  // A's client re-reads: every message is there
+  const h = await history(c.a, conv.id);
+  assert.deepEqual(h.body.messages.map((m) => m.text).filter((t) => /^(away|back)/.test(t)).sort(),
+    [...AWAY, ...BACK].sort());
+  const sa2 = await Ws.open(c.a);
+  try {
+    await send(on(c.B, c.b), conv.id, 'live on A');
+    await sa2.waitType('message.new', (e) => e.message.text === 'live on A');
+  } finally {
+    await sa2.close();
+  }
+});
+
+test('what the gap fill delivers is what history serves each member: the join boundary, the inbound warning', { skip }, async () => {
+  const x = await makeUser(c.admin, { external: true }), y = await makeUser(c.admin, { external: true });
+  const late = await makeUser(c.admin);
+  const conv = await conversation(c.a, [c.b, x, y], { title: 'filled as history serves it' });
+  const of = (s) => s.find((e) => e.type === 'message.new' && e.message.conversation_id === conv.id).map((e) => e.message);
+  // b internal, y external, `late` joins during the outage: all on B
+  const sb = await Ws.open(on(c.B, c.b)), sy = await Ws.open(on(c.B, y)), sl = await Ws.open(on(c.B, late));
+  const fills = () => c.B.logLines.filter((l) => /gap filled from the store: [3-9]/.test(l)).length;
+  const fills0 = fills();
+  try {
+    c.redis.shutdown();
+    const before = await send(c.a, conv.id, 'before the join');
+    assert.equal(before.status, 201, before.text);
+    await c.a.ok('POST', `/conversations/${conv.id}/members`, { user_id: late.user.id }, 204);
+    const link = await send(x, conv.id, '官方通知：请尽快登录 http://203.0.113.7/login.php 核对信息', { justification: '官方通知' });
+    assert.equal(link.status, 201, link.text);
+    const after = await send(c.a, conv.id, 'after the join');
+    await sleep(3000);
+    c.redis.restart();
+    for (const s of [sb, sy, sl]) await s.waitType('message.new', (e) => e.message.id === after.body.message.id, 20000);
+    await until(() => fills() > fills0, 5000, 'B filled them from the store');
+    const ids = (s) => of(s).map((m) => m.id);
+    assert.deepEqual(ids(sb), [before.body.message.id, link.body.message.id, after.body.message.id]);
+    assert.deepEqual(ids(sy), ids(sb));
+    assert.deepEqual(ids(sl), [link.body.message.id, after.body.message.id], 'nothing from before the join');
+    // the inbound warning for the organisation's own people only
+    const rules = (m) => (m.inbound_warning?.findings || []).map((f) => f.rule);
+    assert.deepEqual(rules(of(sb)[1]), ['link.ip_host']);
+    assert.deepEqual(rules(of(sl)[0]), ['link.ip_host']);
+    assert.equal(of(sy)[1].inbound_warning, undefined);
+    // each as history serves it
+    for (const [s, api] of [[sb, c.b], [sy, y], [sl, late]]) {
+      const h = (await history(on(c.B, api), conv.id)).body.messages.reverse();
+      assert.deepEqual(of(s).map((m) => [m.id, m.text, m.inbound_warning ?? null]),
+        h.map((m) => [m.id, m.text, m.inbound_warning ?? null]));
+      assert.equal(s.closeInfo, null, 'stayed connected');
+    }
+  } finally {
+    for (const s of [sb, sy, sl]) await s.close();
   }
 });
 
@@ -246,11 +320,80 @@ test('an upload started on node A finishes on node B', { skip }, async () => {
   assert.ok(Buffer.from(await got.arrayBuffer()).equals(bytes), 'node A serves the bytes B finished');
 });
 
+// A PATCH whose body is held open: `first` bytes now, the rest on finish().
+function heldPatch(base, token, id, offset, body, first) {
+  const u = new URL(`${base}/api/v1/uploads/${id}`);
+  let req;
+  const answer = new Promise((resolve) => {
+    req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'PATCH', headers: {
+      Authorization: `Bearer ${token}`, 'Tus-Resumable': '1.0.0', 'Content-Type': 'application/offset+octet-stream',
+      'Upload-Offset': String(offset), 'Content-Length': String(body.length) } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode));
+    });
+    req.on('error', (e) => resolve(e));
+  });
+  req.write(body.subarray(0, first));
+  return { answer, finish: () => req.end(body.subarray(first)), drop: () => req.destroy() };
+}
+
+async function newUpload(api, convId, length, name) {
+  const created = await api.req('POST', '/uploads', undefined, {
+    headers: { ...TUS, 'Upload-Length': String(length), 'Upload-Metadata': `filename ${b64(name)},conversation_id ${b64(convId)}` },
+  });
+  assert.equal(created.status, 201, created.text);
+  return created.headers.get('location').split('/').pop();
+}
+
+const tusPatch = (api, id, from, bytes) => api.req('PATCH', `/uploads/${id}`, undefined, {
+  raw: bytes, headers: { ...TUS, 'Content-Type': 'application/offset+octet-stream', 'Upload-Offset': String(from) },
+});
+
+// The upload's lease in Redis (srv_bus_redis_lock): which process holds it.
+const leaseOf = (id) => c.redis.cli('GET', `cordon:rl:lock:upload:${id}`);
+
+async function readyBytes(api, srv, id) {
+  const up = await until(async () => {
+    const r = await api.get(`/uploads/${id}`);
+    return r.body.state !== 'uploading' && r.body.state !== 'inspecting' && r.body;
+  }, 60000, 'inspected');
+  assert.equal(up.state, 'ready', JSON.stringify(up));
+  const got = await fetch(`${srv.base}/api/v1/files/${up.file_id}`, { headers: { Authorization: `Bearer ${api.token}` } });
+  assert.equal(got.status, 200);
+  return Buffer.from(await got.arrayBuffer());
+}
+
+test('two PATCHes of one upload at the same offset through two nodes at once: one writes, the other gets 423', { skip }, async () => {
+  const conv = await conversation(c.a, [c.b], { title: 'two writers' });
+  const bytes = Buffer.from('Minutes of the budget meeting, nothing sensitive.\n'.repeat(6000));
+  const id = await newUpload(c.a, conv.id, bytes.length, 'minutes.txt');
+  // A's PATCH from offset 0 holds the upload while its body streams
+  const held = heldPatch(c.A.base, c.a.token, id, 0, bytes, 1024);
+  await until(() => /^a\//.test(leaseOf(id)), 10000, 'A holds the lease');
+  const other = Buffer.from('Something else entirely.\n'.repeat(12000)).subarray(0, bytes.length);
+  const onB = on(c.B, c.a);
+  const second = await tusPatch(onB, id, 0, other);
+  assert.equal(second.status, 423, second.text);
+  assert.equal(second.body.error.code, 'upload_locked');
+  held.finish();
+  assert.equal(await held.answer, 204);
+  assert.equal(leaseOf(id), '', 'the lease is let go when the PATCH ends');
+  const head = await onB.req('HEAD', `/uploads/${id}`, undefined, { headers: TUS });
+  assert.equal(head.headers.get('upload-offset'), String(bytes.length));
+  assert.ok((await readyBytes(onB, c.B, id)).equals(bytes), 'the bytes are the first writer\'s, whole');
+});
+
 test('the lease holder killed during a send loop: nothing acknowledged lost, clients move, timers go on', { skip }, async () => {
   const leaderIsA = (await metric(c.A, 'cordon_bus_leader')) === 1;
   const [dead, alive] = leaderIsA ? [c.A, c.B] : [c.B, c.A];
   const conv = await conversation(on(alive, c.a), [c.b], { title: 'failover' });
   const sockDead = await Ws.open(on(dead, c.b));
+  // an upload the doomed node is writing when it dies
+  const bytes = Buffer.from('Site survey notes, nothing sensitive.\n'.repeat(5000));
+  const upId = await newUpload(on(alive, c.a), conv.id, bytes.length, 'survey.txt');
+  const held = heldPatch(dead.base, c.a.token, upId, 0, bytes, 1024);
+  const deadName = dead === c.A ? 'a' : 'b';
+  await until(() => leaseOf(upId).startsWith(`${deadName}/`), 10000, 'the doomed node holds the lease');
   const acked = [];
   let stop = false;
   const loop = (async () => {
@@ -262,8 +405,25 @@ test('the lease holder killed during a send loop: nothing acknowledged lost, cli
   })();
   await sleep(1500);
   await dead.kill9();
+  const killedAt = Date.now();
   stop = true;
   await loop;
+  held.drop();
+  // the lease outlives the node by at most its length (5 s): then the
+  // upload is writable through the other node, from what reached the disk
+  const statuses = [];
+  for (;;) {
+    const off = Number((await on(alive, c.a).req('HEAD', `/uploads/${upId}`, undefined, { headers: TUS }))
+      .headers.get('upload-offset'));
+    const r = await tusPatch(on(alive, c.a), upId, off, bytes.subarray(off));
+    statuses.push(r.status);
+    if (r.status === 204) break;
+    assert.equal(r.status, 423, r.text);
+    assert.ok(Date.now() - killedAt < 10000 * SLOW, `still locked ${Date.now() - killedAt} ms after the kill`);
+    await sleep(250);
+  }
+  const freedAfter = Date.now() - killedAt;
+  assert.ok((await readyBytes(on(alive, c.a), alive, upId)).equals(bytes), 'the upload finished whole on the other node');
   assert.ok(acked.length > 0, 'some sends were acknowledged before the kill');
   await sockDead.closed;
   // the client reconnects to the other node and re-reads
@@ -288,7 +448,8 @@ test('the lease holder killed during a send loop: nothing acknowledged lost, cli
     assert.ok(Date.now() - t0 < 10000 * SLOW, `fired ${Date.now() - t0} ms after`);
     assert.equal(await metric(alive, 'cordon_bus_leader'), 1);
     console.log(`# ${acked.length} sends acknowledged before the kill, all in history; ` +
-      `a reminder due 1 s after the kill fired ${Date.now() - t0} ms after it was made`);
+      `a reminder due 1 s after the kill fired ${Date.now() - t0} ms after it was made; ` +
+      `the dead node's upload writable again ${freedAfter} ms after the kill (${statuses.length - 1} × 423 before)`);
   } finally {
     await sock.close();
   }

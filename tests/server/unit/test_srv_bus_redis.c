@@ -271,6 +271,20 @@ static void between_nodes(void **state)
     node_free(b);
 }
 
+/* A message.new of msg_id to user 7 from "ghost", numbered q. */
+static void ghost_msg(redisContext *c, long long q, long long msg_id)
+{
+    char msg[256], channel[96];
+    redisReply *r;
+
+    snprintf(channel, sizeof channel, "%s:0:bus", prefix);
+    snprintf(msg, sizeof msg, "E ghost %lld %lld %d 0 1 %lld 0 0 1 7\n{\"type\":\"m\",\"id\":%lld}",
+             q, (long long)wall_ms(), (int)CHAT_EV_MESSAGE_NEW, msg_id, msg_id);
+    r = redisCommand(c, "PUBLISH %s %s", channel, msg);
+    assert_non_null(r);
+    freeReplyObject(r);
+}
+
 static void ghost(redisContext *c, const char *k, long long q)
 {
     char msg[256];
@@ -311,6 +325,80 @@ static void gap_by_sequence(void **state)
     assert_int_equal(atomic_load(&b->gaps), 2);
     redisFree(c);
     node_free(b);
+}
+
+/* The gap fill's bookkeeping: a gap's floor (the store's highest id at
+ * start, for a node younger than the margin), a message delivered live is
+ * not claimed by the fill, one the fill claimed is not delivered live. */
+static void gap_fill_marks(void **state)
+{
+    node *b = node_new("b");
+    redisContext *c = raw();
+    int64_t after = -1, age = -1;
+
+    (void)state;
+    srv_bus_redis_seen_base(b->bus, 100);
+    assert_int_equal(chat_subscribe(srv_bus_redis_chat(b->bus), &b->r.base, CHAT_TOPIC_USER, 7), 0);
+    assert_true(WAIT_FOR(srv_bus_redis_ready(b->bus), 5000));
+    (void)srv_bus_redis_gap_take(b->bus, &after, &age); /* the first subscription's */
+    assert_int_equal(srv_bus_redis_gap_take(b->bus, &after, &age), 0);
+    ghost_msg(c, 1, 101);
+    assert_true(WAIT_FOR(rec_n(&b->r) == 1, 3000));
+    ghost_msg(c, 3, 104); /* 2 (message 102, say) never came */
+    assert_true(WAIT_FOR(rec_n(&b->r) == 2, 3000));
+    assert_int_equal(srv_bus_redis_gap_take(b->bus, &after, &age), 1);
+    assert_int_equal(after, 100); /* younger than the margin: the start's base */
+    assert_true(age >= 0 && age < 5000);
+    assert_int_equal(srv_bus_redis_gap_take(b->bus, &after, &age), 0); /* taken */
+    /* what the fill finds in the store after 100 */
+    assert_true(srv_bus_redis_delivered(b->bus, 101));
+    assert_false(srv_bus_redis_fill_claim(b->bus, 101)); /* delivered live */
+    assert_false(srv_bus_redis_delivered(b->bus, 102));
+    assert_true(srv_bus_redis_fill_claim(b->bus, 102));
+    assert_false(srv_bus_redis_fill_claim(b->bus, 102)); /* once */
+    assert_true(srv_bus_redis_fill_claim(b->bus, 103));
+    assert_false(srv_bus_redis_fill_claim(b->bus, 104));
+    /* 103's live event comes after all: not delivered a second time */
+    ghost_msg(c, 4, 103);
+    ghost_msg(c, 5, 105);
+    assert_true(WAIT_FOR(rec_n(&b->r) == 3, 3000));
+    usleep(300000);
+    assert_int_equal(rec_n(&b->r), 3);
+    assert_string_equal(b->r.wire, "{\"type\":\"m\",\"id\":105}");
+    redisFree(c);
+    node_free(b);
+}
+
+/* Upload leases: one holder across the nodes, renewed while held, let go
+ * at unlock and when the holder stops. */
+static void upload_leases(void **state)
+{
+    node *a = node_new("a"), *b = node_new("b");
+    redisContext *c = raw();
+    redisReply *r;
+    char key[128];
+
+    (void)state;
+    assert_true(WAIT_FOR(srv_bus_redis_ready(a->bus) && srv_bus_redis_ready(b->bus), 5000));
+    assert_int_equal(srv_bus_redis_lock(a->bus, "upload:x"), 1);
+    assert_int_equal(srv_bus_redis_lock(b->bus, "upload:x"), 0);
+    assert_int_equal(srv_bus_redis_lock(b->bus, "upload:y"), 1);
+    /* renewed past its length (1 s here) while held */
+    usleep(1600000);
+    assert_int_equal(srv_bus_redis_lock(b->bus, "upload:x"), 0);
+    snprintf(key, sizeof key, "%s:rl:lock:upload:x", prefix);
+    r = redisCommand(c, "PTTL %s", key);
+    assert_true(r && r->type == REDIS_REPLY_INTEGER && r->integer > 0 && r->integer <= 1000);
+    freeReplyObject(r);
+    /* unlocked: free for the other within a moment (the DEL is queued) */
+    srv_bus_redis_unlock(a->bus, "upload:x");
+    assert_true(WAIT_FOR(srv_bus_redis_lock(b->bus, "upload:x") == 1, 2000));
+    assert_int_equal(srv_bus_redis_lock(a->bus, "upload:y"), 0);
+    node_free(b); /* stopping lets its leases go */
+    assert_int_equal(srv_bus_redis_lock(a->bus, "upload:y"), 1);
+    assert_int_equal(srv_bus_redis_lock(a->bus, "upload:x"), 1);
+    redisFree(c);
+    node_free(a);
 }
 
 /* The last event of a node is lost (it could not be serialised): nothing
@@ -498,6 +586,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(between_nodes),   cmocka_unit_test(gap_by_sequence),
+        cmocka_unit_test(gap_fill_marks),  cmocka_unit_test(upload_leases),
         cmocka_unit_test(lost_last_event), cmocka_unit_test(shared_rate),
         cmocka_unit_test(leader_failover), cmocka_unit_test(redis_restart),
     };
