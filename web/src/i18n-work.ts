@@ -79,6 +79,14 @@ export const zhWork: Dict = {
   'err.ocr_failed': '无法读取这张图片。',
   'au.ev.file.ocr': '识别图片文字',
   'au.ev.file.delivered_unmarked': '图片未带隐形水印送达',
+  'au.k.delivery': '送达编号',
+  'au.k.original': '原图',
+  'au.k.preview': '预览图',
+  'au.v.unmarked.frames': '动图或多页文件（水印只能写入第一帧）',
+  'au.v.unmarked.too_small': '尺寸过小（不足 128 像素）',
+  'au.v.unmarked.too_large': '文件过大（超过 64 MiB 或像素上限）',
+  'au.v.unmarked.type': '无法写入水印的图片格式',
+  'au.v.unmarked.unreadable': '无法读取',
   'au.ev.card.external_shared': '外部联系人名片分享到内部会话',
 };
 
@@ -156,5 +164,13 @@ export const enWork: Dict = {
   'err.ocr_failed': 'The picture could not be read.',
   'au.ev.file.ocr': 'Text recognised from a picture',
   'au.ev.file.delivered_unmarked': 'Picture delivered without the invisible watermark',
+  'au.k.delivery': 'delivery',
+  'au.k.original': 'original',
+  'au.k.preview': 'preview',
+  'au.v.unmarked.frames': 'animated or several pages (a mark fits the first frame only)',
+  'au.v.unmarked.too_small': 'too small (under 128 px)',
+  'au.v.unmarked.too_large': 'too large (over 64 MiB or the pixel limit)',
+  'au.v.unmarked.type': 'an image type the mark cannot be written into',
+  'au.v.unmarked.unreadable': 'unreadable',
   'au.ev.card.external_shared': 'External contact card shared into an internal conversation',
 };
