@@ -751,7 +751,14 @@ int srv_bus_redis_lock(srv_bus_redis *b, const char *name)
     if (rc == 1) {
         /* Renewed with every heartbeat until released. */
         pthread_mutex_lock(&b->mu);
-        snprintf(b->locks[b->n_locks++], SRV_BUS_LOCK_NAME, "%s", name);
+        if (b->n_locks < LOCKS_MAX)
+            snprintf(b->locks[b->n_locks++], SRV_BUS_LOCK_NAME, "%s", name);
+        else { /* filled meanwhile: not renewable, so not held */
+            if (b->n_releases < LOCKS_MAX)
+                snprintf(b->releases[b->n_releases++], SRV_BUS_LOCK_NAME, "%s", name);
+            pthread_cond_signal(&b->cv);
+            rc = -1;
+        }
         pthread_mutex_unlock(&b->mu);
     }
     return rc;
