@@ -24,6 +24,10 @@
  * of both nodes' CPU per event in bench/bus (callgrind), the header is
  * numbers only, and the frame after it is sent on as it is.
  *
+ * For the gap fill (srv_deliver.c) the bus notes the message ids it hands
+ * to this node's sockets and samples the highest; it holds the node's
+ * upload leases and renews them with the heartbeat.
+ *
  * Redis connections: the publisher's (PUBLISH pipelined, heartbeat, lease),
  * the subscriber's, and a command connection under a mutex for the rate
  * counters and readiness. hiredis' synchronous API on threads of our own:
