@@ -8,8 +8,10 @@
  * same rows in the same transactions into a table of the same shape
  * (SQLite: a prepared statement; libpq: a prepared statement, one round
  * trip per row, into a copy of `messages` with its indexes and foreign
- * keys), and the same pages read with one SELECT each. The ratio is
- * cordon's time over the reference's.
+ * keys), and the same pages read with one SELECT each; on PostgreSQL also
+ * the same INSERTs in pipeline mode (a batch in one round trip, as
+ * cordon's writer sends it). The ratio is cordon's time over the
+ * reference's.
  *
  * usage: bench_store [--pg URL] [N] [B]   (default 20000 messages, batches
  *        of 64; SQLite in a temporary directory, PostgreSQL when a URL is
@@ -30,6 +32,7 @@
 
 typedef struct run {
     double append_ms, history_ms, ref_append_ms, ref_history_ms;
+    double ref_pipe_ms; /* PostgreSQL: the same INSERTs in pipeline mode (0: not run) */
 } run;
 
 static int64_t add_user(store *s, const char *login)
@@ -248,6 +251,65 @@ out:
     return rc;
 }
 
+/* The same INSERTs as ref_pg's, each batch sent in pipeline mode (libpq
+ * 14+): BEGIN, the batch's INSERTs and COMMIT in one write, one sync, the
+ * results read after it — what cordon's writer does since it pipelines. */
+static int ref_pg_pipeline(const char *url, int n, int b, run *r)
+{
+    PGconn *c = PQconnectdb(url);
+    uint64_t t0;
+    int rc = -1;
+
+    if (PQstatus(c) != CONNECTION_OK ||
+        exec_ok(c, "SET client_min_messages = warning; DROP TABLE IF EXISTS refp; CREATE TABLE "
+                   "refp (LIKE messages INCLUDING ALL); ALTER TABLE refp ADD FOREIGN KEY "
+                   "(conv_id) REFERENCES conversations(id), ADD FOREIGN KEY (sender_id) "
+                   "REFERENCES users(id)") ||
+        exec_ok(c, "PREPARE insp AS INSERT INTO refp(conv_id, sender_id, client_id, created_at, "
+                   "body, verdict) VALUES(1, 1, $1, $2, $3, 'allow')"))
+        goto out;
+    t0 = bench_now_ns();
+    for (int i = 0; i < n; i += b) {
+        int k = n - i < b ? n - i : b, bad = 0;
+        PGresult *x;
+
+        if (!PQenterPipelineMode(c) || !PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0))
+            goto out;
+        for (int j = 0; j < k; j++) {
+            char cid[24], at[24];
+            const char *v[3] = {cid, at, TEXT};
+
+            snprintf(cid, sizeof cid, "c%d", i + j);
+            snprintf(at, sizeof at, "%lld", 1796560000000LL + i + j);
+            if (!PQsendQueryPrepared(c, "insp", 3, v, NULL, NULL, 0))
+                goto out;
+        }
+        if (!PQsendQueryParams(c, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) || !PQpipelineSync(c))
+            goto out;
+        for (int j = 0; j < k + 2; j++) {
+            x = PQgetResult(c);
+            if (PQresultStatus(x) != PGRES_COMMAND_OK)
+                bad = 1;
+            PQclear(x);
+            while ((x = PQgetResult(c)))
+                PQclear(x);
+        }
+        x = PQgetResult(c); /* the sync */
+        if (PQresultStatus(x) != PGRES_PIPELINE_SYNC)
+            bad = 1;
+        PQclear(x);
+        if (bad || !PQexitPipelineMode(c))
+            goto out;
+    }
+    r->ref_pipe_ms = ms_since(t0);
+    rc = 0;
+out:
+    if (rc)
+        fprintf(stderr, "bench_store: pipeline reference: %s", PQerrorMessage(c));
+    PQfinish(c);
+    return rc;
+}
+
 static void report(const char *name, const run *r, int n)
 {
     printf("%-11s append  reference %8.1f ms %8.0f msg/s   cordon %8.1f ms %8.0f msg/s   ratio "
@@ -258,6 +320,11 @@ static void report(const char *name, const run *r, int n)
            "%.2f\n",
            name, r->ref_history_ms, n / r->ref_history_ms * 1000, r->history_ms,
            n / r->history_ms * 1000, r->history_ms / r->ref_history_ms);
+    if (r->ref_pipe_ms > 0)
+        printf("%-11s append  pipelined %8.1f ms %8.0f msg/s   cordon %8.1f ms %8.0f msg/s   "
+               "ratio %.2f\n",
+               name, r->ref_pipe_ms, n / r->ref_pipe_ms * 1000, r->append_ms,
+               n / r->append_ms * 1000, r->append_ms / r->ref_pipe_ms);
 }
 
 int main(int argc, char **argv)
@@ -306,7 +373,8 @@ int main(int argc, char **argv)
         }
         PQfinish(c);
         o.path = pg;
-        if (store_open(&o, &s, &err) || bench_cordon(s, n, b, &pq) || ref_pg(pg, n, b, &pq)) {
+        if (store_open(&o, &s, &err) || bench_cordon(s, n, b, &pq) || ref_pg(pg, n, b, &pq) ||
+            ref_pg_pipeline(pg, n, b, &pq)) {
             fprintf(stderr, "bench_store: postgresql: %s\n", err ? err : s ? store_errmsg(s) : "?");
             return 1;
         }

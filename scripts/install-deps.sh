@@ -24,6 +24,8 @@ PKGS="$PKGS libpq-dev postgresql postgresql-client"
 # redis-server and redis-cli for the tests (scripts/redis-test-server.sh
 # starts its own; the machine's service is never used).
 PKGS="$PKGS libhiredis-dev redis-server redis-tools"
+# The Debian package build that CI checks (scripts/deb-check.sh).
+PKGS="$PKGS debhelper dpkg-dev"
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi

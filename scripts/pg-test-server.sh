@@ -14,6 +14,9 @@
 # initdb refuses to run as root: as root the cluster belongs to the
 # `postgres` system user the Debian package creates (runuser), and DIR is
 # handed to it. Durability is off (fsync=off): a test cluster only.
+# PG_DURABLE=1 keeps PostgreSQL's durable defaults (fsync, synchronous_commit,
+# full_page_writes on): the load bench compares it with SQLite, which syncs
+# every commit (bench/load).
 # Exit 77 (a skip to meson) when PostgreSQL's binaries are not installed.
 set -eu
 
@@ -64,8 +67,10 @@ start)
             exit 1
         }
     fi
+    speed="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    [ "${PG_DURABLE:-0}" = 1 ] && speed=
     as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-k $dir -c listen_addresses= -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+        -o "-k $dir -c listen_addresses= $speed -c max_connections=200" \
         start >/dev/null || {
         cat "$dir/server.log" >&2
         exit 1

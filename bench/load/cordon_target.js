@@ -3,10 +3,16 @@
 // (started by tests/server/lib/server.js), users created through the admin
 // API, one WebSocket per simulated client, messages sent with the WS fast
 // path (`message.send` -> `message.ack` after the durable commit).
+//
+// The same target drives one node on SQLite (the default), one node on
+// PostgreSQL (opts.store) or several nodes on one PostgreSQL and one Redis
+// (opts.nodes > 1, opts.bus): each client connects to one node, chosen by
+// nodeOf() as a load balancer without sticky sessions would spread them.
 const path = require('node:path');
 const WebSocket = require('ws');
 const { Server } = require('../../tests/server/lib/server.js');
-const { sleep } = require('./common.js');
+const { sleep, procCpu, procMem } = require('./common.js');
+const { classify, partsCpu } = require('./threads.js');
 
 const API = '/api/v1';
 
@@ -42,10 +48,28 @@ function intAfter(buf, key) {
   return j > start ? n : -1;
 }
 
+// The node client i connects to. Clients are numbered so that the
+// conversations of the scenarios are pairs (2p, 2p+1) and groups of
+// consecutive clients: for every other pair the two members sit on
+// different nodes (each message crosses the bus), for the others both sit
+// on one node (alternating), so half the 1:1 traffic crosses nodes and a
+// group's members are spread evenly.
+function nodeOf(i, nodes) {
+  if (nodes < 2) return 0;
+  const p = i >> 1;
+  return (p % 2 === 0 ? i % 2 : (p >> 1) % 2) % nodes;
+}
+
 class CordonTarget {
   constructor(opts) {
-    this.name = 'cordon';
+    this.name = opts.name || 'cordon';
     this.cordon = path.resolve(opts.cordon);
+    this.store = opts.store || null;
+    this.bus = opts.bus || null;
+    this.nodes = opts.nodes || 1;
+    this.blobDir = opts.blobDir || null;
+    this.srvs = [];
+    this.threadMaps = [];
     this.users = []; // {id, token}
     this.sockets = [];
     this.acks = true;
@@ -56,23 +80,56 @@ class CordonTarget {
   }
 
   async start() {
-    this.srv = await Server.start({
-      cordon: this.cordon,
-      // CORDON_BENCH_LOG_LEVEL=debug: the writer's figures every 5 s in the
-      // server's log (KEEP_TEST_DATA=1 keeps its data directory and log)
-      logLevel: process.env.CORDON_BENCH_LOG_LEVEL || 'warn',
-      config: {
+    for (let k = 0; k < this.nodes; k++) {
+      const config = {
         limits: {
           requests_per_second: 1000000, burst: 1000000,
           ws_queue_events: 65536, ws_queue_bytes: 64 * 1048576,
           max_connections: 20000, max_group_members: 1000,
         },
         login: { max_failures_per_address: 1000000, max_failures_per_account: 1000000 },
-      },
-    });
+      };
+      if (this.store) config.store = this.store;
+      if (this.bus) Object.assign(config, { bus: this.bus, node_name: `n${k}` });
+      if (this.blobDir) config.blob_dir = this.blobDir;
+      // the first node makes the administrator; the others find it in the
+      // shared store
+      const srv = await Server.start({
+        cordon: this.cordon,
+        // CORDON_BENCH_LOG_LEVEL=debug: the writer's figures every 5 s in the
+        // server's log (KEEP_TEST_DATA=1 keeps its data directory and log)
+        logLevel: process.env.CORDON_BENCH_LOG_LEVEL || 'warn',
+        config,
+      });
+      this.srvs.push(srv);
+      if (k === 0) await this._admin(srv);
+    }
+    this.srv = this.srvs[0];
     this.pid = this.srv.pid;
-    const base = this.srv.base;
-    const pw0 = this.srv.adminPassword;
+    this.pids = this.srvs.map((x) => x.pid);
+    if (this.nodes > 1) {
+      for (const srv of this.srvs) {
+        for (let i = 0; ; i++) {
+          if ((await fetch(srv.base + API + '/ready')).status === 200) break;
+          if (i > 100) throw new Error(`${this.name}: node ${srv.pid} not ready`);
+          await sleep(100);
+        }
+      }
+    }
+    // which thread does what, read once before anything is measured
+    this.threadMaps = process.env.BENCH_NO_GDB ? this.pids.map(() => ({})) : this.pids.map((pid) => classify(pid));
+  }
+
+  // CPU seconds so far of each node, whole and by part (threads.js).
+  cpuNodes() {
+    return this.pids.map((pid, k) => ({ total: procCpu(pid), parts: partsCpu(pid, this.threadMaps[k]) }));
+  }
+
+  memNodes() { return this.pids.map((pid) => procMem(pid)); }
+
+  async _admin(srv) {
+    const base = srv.base;
+    const pw0 = srv.adminPassword;
     let r = await call(base, null, 'POST', '/auth/login', { login: 'admin', password: pw0 });
     this.adminToken = r.token;
     await call(base, this.adminToken, 'POST', '/auth/password', { old_password: pw0, new_password: 'Bench-Pw-' + pw0.split('').reverse().join('') });
@@ -115,7 +172,7 @@ class CordonTarget {
 
   _open(client, token, quiet = false) {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(this.srv.wsBase + API + '/ws', { headers: { Authorization: `Bearer ${token}` }, perMessageDeflate: false });
+      const ws = new WebSocket(this.srvs[nodeOf(client, this.nodes)].wsBase + API + '/ws', { headers: { Authorization: `Bearer ${token}` }, perMessageDeflate: false });
       ws.on('error', reject);
       ws.on('unexpected-response', (req, res) => reject(new Error(`ws refused: ${res.statusCode}`)));
       let hello = false;
@@ -163,7 +220,10 @@ class CordonTarget {
     await sleep(300);
   }
 
-  async stop() { await this.srv.dispose(); }
+  async stop() {
+    for (const srv of this.srvs.reverse()) await srv.dispose();
+    this.srvs = [];
+  }
 }
 
-module.exports = { CordonTarget };
+module.exports = { CordonTarget, nodeOf };

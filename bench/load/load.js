@@ -3,20 +3,33 @@
 //
 // usage: node load.js [--cordon PATH] [--only NAMES] [--dur S] [--warm S]
 //                     [--no-cordon] [--no-mqtt] [--json FILE] [--conns N]
+//                     [--targets sqlite,pg,cluster,mosquitto]
 //
 // Runs every scenario against `cordon serve` and against mosquitto (the
 // no-persistence, no-inspection reference), prints each figure with the
 // ratio cordon/mosquitto, then PASS/MISS for the targets of issue 4.
+// With pg and cluster among the targets (the default when PostgreSQL and
+// Redis are installed), the same scenarios also run against one node on
+// PostgreSQL and two nodes on PostgreSQL + Redis (issue 19), and the CPU of
+// each part per message is printed (node: loop, workers, writer, bus;
+// PostgreSQL; Redis; bytes through Redis).
 // Exit status 0 whenever the bench ran, whatever the figures.
 const fs = require('node:fs');
 const os = require('node:os');
 const { monitorEventLoopDelay, PerformanceObserver } = require('node:perf_hooks');
-const { makeText, parseText, parseTextBuf, nowUs, Hist, procCpu, procMem, sleep } = require('./common.js');
+const { makeText, parseText, parseTextBuf, nowUs, Hist, sleep } = require('./common.js');
 const { MqttTarget } = require('./mqtt_target.js');
+const { Postgres, Redis } = require('./infra.js');
+
+// the bench starts its own databases: not the test harness' per-server ones
+delete process.env.CORDON_TEST_STORE_PG;
+delete process.env.CORDON_TEST_BUS;
+const ALL_TARGETS = ['sqlite', 'pg', 'cluster', 'mosquitto'];
+const LABEL = { cordon: 'sqlite', 'cordon-pg': 'pg', 'cordon-2n': '2 nodes', mosquitto: 'mosquitto' };
 
 if (process.env.BENCH_LAT_FILE) global.LATS = [];
 function parseArgs(argv) {
-  const o = { dur: 10, warm: 2, only: null, cordon: null, mqtt: true, json: null, conns: 10000 };
+  const o = { dur: 10, warm: 2, only: null, cordon: null, mqtt: true, json: null, conns: 10000, targets: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = () => argv[++i];
@@ -28,7 +41,12 @@ function parseArgs(argv) {
     else if (a === '--no-mqtt') o.mqtt = false;
     else if (a === '--json') o.json = v();
     else if (a === '--conns') o.conns = Number(v());
-    else { console.error('usage: node load.js [--cordon PATH] [--only NAMES] [--dur S] [--warm S] [--no-mqtt] [--json FILE] [--conns N]'); process.exit(2); }
+    else if (a === '--targets') o.targets = v().split(',');
+    else { console.error('usage: node load.js [--cordon PATH] [--only NAMES] [--dur S] [--warm S] [--no-mqtt] [--json FILE] [--conns N] [--targets sqlite,pg,cluster,mosquitto]'); process.exit(2); }
+  }
+  if (o.targets && o.targets.some((t) => !ALL_TARGETS.includes(t))) {
+    console.error(`--targets: names are ${ALL_TARGETS.join(',')}`);
+    process.exit(2);
   }
   return o;
 }
@@ -58,11 +76,14 @@ function groups(count, size) {
 // needs more in flight to fill them). P11/W11 override both.
 const WIN11 = { mosquitto: [10, 16], cordon: [20, 64] };
 function scenarios(target) {
-  const [P11, W11] = process.env.P11 ? [Number(process.env.P11), Number(process.env.W11 || 16)] : WIN11[target];
+  const [P11, W11] = process.env.P11 ? [Number(process.env.P11), Number(process.env.W11 || 16)] : WIN11[target] || WIN11.cordon;
   return [
   { name: '1to1-max', desc: `${P11} pairs, ${W11} in flight per pair`, nclients: 2 * P11, convs: pairs(P11), mode: 'window', window: W11 },
   { name: 'fanout100-max', desc: '1 group of 100, 8 in flight', nclients: 100, convs: groups(1, 100), mode: 'window', window: 8 },
   { name: '1to1-5k', desc: '500 pairs, 5,000 msgs/s', nclients: 1000, convs: pairs(500), mode: 'rate', rate: 5000 },
+  // a rate every target sustains on this machine, PostgreSQL's included:
+  // the cost per 1:1 message without queueing (docs/SCALING.md's sizing)
+  { name: '1to1-200', desc: '500 pairs, 200 msgs/s', nclients: 1000, convs: pairs(500), mode: 'rate', rate: 200 },
   { name: 'group50', desc: '20 groups of 50, 200 msgs/s', nclients: 1000, convs: groups(20, 50), mode: 'rate', rate: 200 },
   { name: 'group500', desc: '2 groups of 500, 20 msgs/s', nclients: 1000, convs: groups(2, 500), mode: 'rate', rate: 20 },
   ];
@@ -142,7 +163,7 @@ async function runScenario(target, sc, opts) {
   }
 
   await sleep(opts.warm * 1000);
-  const sent0 = sent, cpu0 = procCpu(target.pid), gen0 = process.cpuUsage(), t0 = nowUs();
+  const acked0 = acked, sent0 = sent, cpu0 = sample(target), gen0 = process.cpuUsage(), t0 = nowUs();
   // The load generator's own stalls (its event loop's lag, its GC pauses)
   // add to every latency it measures: reported so that a tail can be told
   // apart from the server's.
@@ -164,11 +185,13 @@ async function runScenario(target, sc, opts) {
   lag.disable();
   gcObs.disconnect();
   const secs = (nowUs() - t0) / 1e6;
-  const cpu1 = procCpu(target.pid), gen1 = process.cpuUsage(gen0);
+  const cpu1 = sample(target), gen1 = process.cpuUsage(gen0);
   const sentN = sent - sent0;
   stopped = true;
   clearInterval(timer);
-  const mem = procMem(target.pid);
+  const mems = target.memNodes();
+  const mem = { rss: mems.reduce((a, m) => a + m.rss, 0), hwm: mems.reduce((a, m) => a + m.hwm, 0) };
+  const infraMem = { pg_rss_mb: target.pg ? target.pg.mem() : undefined, redis_rss_mb: target.redis ? target.redis.mem() : undefined };
   await sleep(500);
   await target.teardown();
   const r = {
@@ -180,7 +203,7 @@ async function runScenario(target, sc, opts) {
     complete_msgs_per_s: delivered / secs / (avgMembers(sc) - 1),
     p50_ms: hist.pct(50) / 1000,
     p99_ms: hist.pct(99) / 1000,
-    server_cpu: (cpu1 - cpu0) / secs,
+    server_cpu: (cpu1.node - cpu0.node) / secs,
     loadgen_cpu: (gen1.user + gen1.system) / 1e6 / secs,
     // the timer's own 1 ms resolution is part of the figure
     loadgen_lag_p99_ms: lag.percentile(99) / 1e6,
@@ -190,21 +213,64 @@ async function runScenario(target, sc, opts) {
     errors,
     lost,
   };
+  // every process of the system in cores and, per message, in CPU-µs
+  const msgs = (target.acks ? acked - acked0 : delivered / (avgMembers(sc) - 1)) || NaN;
+  Object.assign(r, costs(cpu0, cpu1, secs, msgs, delivered), infraMem);
+  if (mems.length > 1) {
+    r.node_rss_mb = mems.map((m) => m.rss);
+    r.node_cpu = cpu1.nodes.map((n, k) => (n.total - cpu0.nodes[k].total) / secs);
+  }
   return r;
+}
+
+// CPU seconds so far of the target's nodes (whole and by part), of its
+// PostgreSQL and Redis, and the bytes through Redis.
+function sample(target) {
+  const nodes = target.cpuNodes();
+  return {
+    nodes,
+    node: nodes.reduce((a, n) => a + n.total, 0),
+    pg: target.pg ? target.pg.cpu() : NaN,
+    redis: target.redis ? target.redis.cpu() : NaN,
+    net: target.redis ? target.redis.net() : null,
+  };
+}
+
+function costs(c0, c1, secs, msgs, delivered) {
+  const us = (a, b) => ((b - a) * 1e6) / msgs;
+  const o = { us_per_msg: {} };
+  const u = o.us_per_msg;
+  if (c1.nodes[0].parts) {
+    for (const part of Object.keys(c1.nodes[0].parts)) {
+      u[part] = c1.nodes.reduce((a, n, k) => a + us(c0.nodes[k].parts[part], n.parts[part]), 0);
+    }
+  }
+  u.node = us(c0.node, c1.node);
+  if (!Number.isNaN(c1.pg)) { u.pg = us(c0.pg, c1.pg); o.pg_cpu = (c1.pg - c0.pg) / secs; }
+  if (!Number.isNaN(c1.redis)) { u.redis = us(c0.redis, c1.redis); o.redis_cpu = (c1.redis - c0.redis) / secs; }
+  u.total = u.node + (u.pg || 0) + (u.redis || 0);
+  if (delivered) u.node_per_delivery = ((c1.node - c0.node) * 1e6) / delivered;
+  if (c1.net && c0.net) {
+    o.redis_bytes_in_per_msg = (c1.net.in - c0.net.in) / msgs;
+    o.redis_bytes_out_per_msg = (c1.net.out - c0.net.out) / msgs;
+  }
+  return o;
 }
 function avgMembers(sc) {
   return sc.convs.reduce((a, m) => a + m.length, 0) / sc.convs.length;
 }
 
 async function runConns(target, n) {
-  const before = procMem(target.pid).rss;
+  const sum = (ms, k) => ms.reduce((a, m) => a + m[k], 0);
+  const before = sum(target.memNodes(), 'rss');
   const t0 = Date.now();
   await target.connectOnly(n);
   const secs = (Date.now() - t0) / 1000;
   await sleep(2000);
-  const mem = procMem(target.pid);
+  const mems = target.memNodes();
   const r = { scenario: 'conn10k', target: target.name, connections: n, connect_s: secs,
-              rss_before_mb: before, rss_mb: mem.rss, hwm_mb: mem.hwm };
+              rss_before_mb: before, rss_mb: sum(mems, 'rss'), hwm_mb: sum(mems, 'hwm') };
+  if (mems.length > 1) r.node_rss_mb = mems.map((m) => m.rss);
   await target.teardown();
   return r;
 }
@@ -217,23 +283,58 @@ function fmt(v, d = 0) {
 function table(results) {
   const by = {};
   for (const r of results) (by[r.scenario] ||= {})[r.target] = r;
-  const rows = [];
   const figs = [
     ['msgs_per_s', 'msgs/s', 0], ['deliveries_per_s', 'deliveries/s', 0],
     ['p50_ms', 'p50 ms', 2], ['p99_ms', 'p99 ms', 2],
-    ['server_cpu', 'server CPU (cores)', 2], ['loadgen_cpu', 'loadgen CPU (cores)', 2],
+    ['server_cpu', 'server CPU (cores)', 2], ['pg_cpu', 'PostgreSQL CPU (cores)', 2],
+    ['redis_cpu', 'Redis CPU (cores)', 2], ['loadgen_cpu', 'loadgen CPU (cores)', 2],
     ['loadgen_lag_p99_ms', 'loadgen lag p99 ms', 1], ['loadgen_gc_max_ms', 'loadgen GC max ms', 1],
     ['rss_mb', 'server RSS MB', 1], ['hwm_mb', 'server VmHWM MB', 1],
+    ['pg_rss_mb', 'PostgreSQL RSS MB', 1], ['redis_rss_mb', 'Redis RSS MB', 1],
     ['connect_s', 'connect time s', 1], ['errors', 'errors', 0],
   ];
-  console.log('\n%s', ['scenario', 'figure', 'cordon', 'mosquitto', 'ratio'].map((s, i) => s.padEnd([15, 22, 12, 12, 8][i])).join(''));
+  const targets = [...new Set(results.map((r) => r.target))].sort((a, b) => Object.keys(LABEL).indexOf(a) - Object.keys(LABEL).indexOf(b));
+  const cordons = targets.filter((t) => t !== 'mosquitto');
+  const ratioCols = targets.includes('mosquitto') ? cordons : [];
+  const cols = ['scenario', 'figure', ...targets.map((t) => LABEL[t] || t), ...ratioCols.map((t) => `${LABEL[t] || t}/mq`)];
+  const w = cols.map((c, i) => (i === 0 ? 15 : i === 1 ? 24 : Math.max(11, c.length + 2)));
+  const line = (cells) => console.log(cells.map((x, i) => String(x).padEnd(w[i])).join(''));
+  console.log('');
+  line(cols);
   for (const sc of Object.keys(by)) {
-    const c = by[sc].cordon || {}, m = by[sc].mosquitto || {};
+    const m = by[sc].mosquitto || {};
     for (const [k, label, d] of figs) {
-      if (!(k in c) && !(k in m)) continue;
-      const ratio = typeof c[k] === 'number' && typeof m[k] === 'number' && m[k] ? c[k] / m[k] : NaN;
-      console.log([sc, label, fmt(c[k], d), fmt(m[k], d), fmt(ratio, 2)].map((s, i) => String(s).padEnd([15, 22, 12, 12, 8][i])).join(''));
+      if (!targets.some((t) => by[sc][t] && typeof by[sc][t][k] === 'number')) continue;
+      const v = targets.map((t) => fmt((by[sc][t] || {})[k], d));
+      const ratios = ratioCols.map((t) => {
+        const c = (by[sc][t] || {})[k];
+        return typeof c === 'number' && typeof m[k] === 'number' && m[k] ? fmt(c / m[k], 2) : '-';
+      });
+      line([sc, label, ...v, ...ratios]);
     }
+  }
+  // the cost of each part per message (CPU-µs), cordon's targets only
+  const parts = [['loop', 'node: event loop'], ['workers', 'node: workers (guard, plan)'], ['writer', 'node: writer'],
+    ['bus', 'node: bus threads'], ['other', 'node: other threads'], ['node', 'node: all'],
+    ['pg', 'PostgreSQL'], ['redis', 'Redis'], ['total', 'all parts'], ['node_per_delivery', 'node per delivery']];
+  const costRows = [];
+  for (const sc of Object.keys(by)) {
+    for (const [k, label] of parts) {
+      const v = cordons.map((t) => (by[sc][t] && by[sc][t].us_per_msg ? by[sc][t].us_per_msg[k] : undefined));
+      if (v.every((x) => typeof x !== 'number')) continue;
+      costRows.push([sc, label, ...v.map((x) => fmt(x, 1))]);
+    }
+    const b = by[sc]['cordon-2n'];
+    if (b && typeof b.redis_bytes_out_per_msg === 'number') {
+      costRows.push([sc, 'Redis bytes in/out', ...cordons.map((t) => (t === 'cordon-2n' ? `${fmt(b.redis_bytes_in_per_msg)}/${fmt(b.redis_bytes_out_per_msg)}` : '-'))]);
+    }
+  }
+  if (costRows.length) {
+    console.log('\nCPU-µs per message (a message = one acknowledged send)');
+    const cw = [15, 30, ...cordons.map(() => 14)];
+    const cl = (cells) => console.log(cells.map((x, i) => String(x).padEnd(cw[i])).join(''));
+    cl(['scenario', 'part', ...cordons.map((t) => LABEL[t] || t)]);
+    for (const row of costRows) cl(row);
   }
   return by;
 }
@@ -291,11 +392,41 @@ async function main() {
   const la0 = os.loadavg()[0];
   const disk0 = diskProbe();
   const targets = [];
+  const chosen = opts.targets || ALL_TARGETS;
+  const infra = {};
+  // PostgreSQL and Redis are daemons: stopped however this process ends
+  // (an uncaught error, Ctrl-C), not only after the last scenario
+  process.on('exit', () => {
+    if (infra.redis) infra.redis.stop();
+    if (infra.pg) infra.pg.stop();
+    if (infra.shared) fs.rmSync(infra.shared, { recursive: true, force: true });
+  });
+  const pgInstalled = ['17', '16', '15'].some((v) => fs.existsSync(`/usr/lib/postgresql/${v}/bin/initdb`));
+  const redisInstalled = ['/usr/bin/redis-server', '/usr/sbin/redis-server'].some((p) => fs.existsSync(p));
   if (opts.cordon) {
     const { CordonTarget } = require('./cordon_target.js');
-    targets.push(new CordonTarget({ cordon: opts.cordon }));
+    if (chosen.includes('sqlite')) targets.push(new CordonTarget({ cordon: opts.cordon }));
+    const pgWanted = chosen.includes('pg') || chosen.includes('cluster');
+    if (pgWanted && !pgInstalled) process.stderr.write('PostgreSQL is not installed: no pg or cluster target (scripts/install-deps.sh)\n');
+    if (chosen.includes('cluster') && !redisInstalled) process.stderr.write('redis-server is not installed: no cluster target\n');
+    try {
+      if (pgWanted && pgInstalled) infra.pg = Postgres.start();
+      if (chosen.includes('cluster') && infra.pg && redisInstalled) infra.redis = Redis.start();
+    } catch (e) { process.stderr.write(`could not start PostgreSQL/Redis: ${e.message}\n`); }
+    if (chosen.includes('pg') && infra.pg) {
+      const t = new CordonTarget({ cordon: opts.cordon, name: 'cordon-pg', store: infra.pg.database('cordon_bench_pg') });
+      t.pg = infra.pg;
+      targets.push(t);
+    }
+    if (chosen.includes('cluster') && infra.pg && infra.redis) {
+      infra.shared = fs.mkdtempSync(require('node:path').join(os.tmpdir(), 'cordon-bench-shared-'));
+      const t = new CordonTarget({ cordon: opts.cordon, name: 'cordon-2n', nodes: 2, store: infra.pg.database('cordon_bench_2n'),
+        bus: infra.redis.url, blobDir: require('node:path').join(infra.shared, 'blobs') });
+      Object.assign(t, { pg: infra.pg, redis: infra.redis });
+      targets.push(t);
+    }
   }
-  if (opts.mqtt) targets.push(new MqttTarget({}));
+  if (opts.mqtt && chosen.includes('mosquitto')) targets.push(new MqttTarget({}));
   const results = [];
   const want = (n) => !opts.only || opts.only.includes(n);
   // Both servers run side by side (an idle one costs nothing) and every
@@ -337,6 +468,9 @@ async function main() {
     }
   } finally {
     for (const t of up) await t.stop().catch(() => {});
+    if (infra.redis) infra.redis.stop();
+    if (infra.pg) infra.pg.stop();
+    if (infra.shared) fs.rmSync(infra.shared, { recursive: true, force: true });
   }
   const by = table(results);
   const la = [la0, os.loadavg()[0]];

@@ -7,7 +7,7 @@ const os = require('node:os');
 const path = require('node:path');
 const net = require('node:net');
 const { MqttLite } = require('./mqttlite.js');
-const { freePort, sleep } = require('./common.js');
+const { freePort, sleep, procCpu, procMem } = require('./common.js');
 
 class MqttTarget {
   constructor(opts) {
@@ -70,6 +70,9 @@ class MqttTarget {
     this.clients[client].publish('c/' + conv, text);
     return true;
   }
+
+  cpuNodes() { return [{ total: procCpu(this.pid), parts: null }]; }
+  memNodes() { return [procMem(this.pid)]; }
 
   backlog(client) { return this.clients[client].bufferedAmount; }
 

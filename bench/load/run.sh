@@ -4,13 +4,19 @@
 # conversation shapes; every figure next to mosquitto's and the ratio, then
 # PASS/MISS for the targets of issue 4 (docs/BENCH.md, "Server load").
 #
-# usage: bench/load/run.sh [--build DIR] [--dur S] [--only NAMES] [--conns N] [--no-mqtt]
+# usage: bench/load/run.sh [--build DIR] [--dur S] [--only NAMES] [--conns N] [--no-mqtt] [--targets LIST]
 #
 # Builds nothing: takes `cordon` from a build directory (--build, else
 # $BUILD, else ./build-release, else ./build). Starts its own server and its
 # own mosquitto on free ports with temp data dirs. Installs the pinned npm
 # packages (package-lock.json) with `npm ci` when node_modules is stale.
-# Scenario names: 1to1-max fanout100-max 1to1-5k group50 group500 conn10k.
+# Scenario names: 1to1-max fanout100-max 1to1-5k 1to1-200 group50 group500 conn10k.
+# Targets (--targets, default all): sqlite (one node on SQLite), pg (one
+# node on PostgreSQL), cluster (two nodes on PostgreSQL + Redis), mosquitto.
+# pg and cluster start a throwaway PostgreSQL (durable settings) and Redis
+# in temp directories (scripts/pg-test-server.sh, redis-test-server.sh) and
+# tear them down at the end; without PostgreSQL or Redis installed they are
+# left out with a note.
 #
 # Exit status: 0 when the bench ran, even if targets were missed; 1 when it
 # could not run; 2 on usage.
@@ -24,7 +30,7 @@ usage() { sed -n '7p' "$0" | sed 's/^# //' >&2; exit 2; }
 while [ $# -gt 0 ]; do
     case $1 in
     --build) build=${2:-}; shift ;;
-    --dur | --only | --conns) args+=("$1" "${2:-}"); shift ;;
+    --dur | --only | --conns | --targets) args+=("$1" "${2:-}"); shift ;;
     --no-mqtt) args+=("$1") ;;
     -h | --help) usage ;;
     *) usage ;;

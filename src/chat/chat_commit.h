@@ -15,6 +15,10 @@
  * in chat_member.c, conversations in chat_conv.c, the alert of a title or
  * display name in chat_alert.c, an upload's inspection (its cache entry, file
  * row and state) in chat_inspected.c.
+ *
+ * Delivered receipts ride: the writer holds them (up to a second) until a
+ * message batch carries them in its own transaction (ride/carry below), so
+ * the receipts' flush costs no fsync of its own in front of messages.
  */
 #ifndef CHAT_COMMIT_H
 #define CHAT_COMMIT_H
@@ -37,6 +41,20 @@ typedef struct chat_commit_kind {
     /* Frees an item (and its outcome): one that never reached the
      * writer, or whose done has run. */
     void (*free)(chat_commit *c);
+    /* Optional: riding. A kind with ride (delivered receipts: nobody waits
+     * for them) may be held by the writer and written inside another
+     * kind's transaction, so that one fsync covers both. ride writes
+     * items[0..n) inside st's open transaction; it returns STORE_OK, or an
+     * error that spoils the transaction (busy, I/O): what it could not
+     * record otherwise it logs and skips, like commit. */
+    int (*ride)(chat_commit **items, size_t n, store *st);
+    /* Optional: carrying. Like commit, and writes riders[0..nr) (each of
+     * a kind with ride) inside the same transaction; returns true when it
+     * did (they are then as durable as the group), false when it could not
+     * (no message in the group, a backend that appends only outside a
+     * transaction): the writer then commits them on their own. The
+     * riders' publish stays the writer's job either way. */
+    bool (*carry)(chat_commit **items, size_t n, chat_commit **riders, size_t nr, store *st);
 } chat_commit_kind;
 
 struct chat_commit {

@@ -5,7 +5,8 @@
  * hands message.new to one of their sockets, coalesces those per
  * (conversation, member) and flushes them about once a second as one
  * commit (srv_receipt.c says why); here is that commit: every pointer in
- * one transaction, after the writer's message batch.
+ * one transaction — the next message batch's (it rides, chat_commit.h), or
+ * its own when no message comes within the writer's hold.
  *
  * Read: plan (worker: membership, the message is of this conversation) →
  * commit (writer: the pointer moves forward) → publish (`receipt` to the
@@ -67,6 +68,27 @@ static void delivered_apply(const chat *c, store *st, const chat_delivered *item
                  store_strerror(rc));
 }
 
+/* Inside a message batch's transaction (chat_commit.h, riding): the same
+ * rows, no transaction of its own, no retry (the carrier retries the
+ * whole). Only what spoils the transaction stops it. */
+static int delivered_ride(chat_commit **items, size_t n, store *st)
+{
+    for (size_t i = 0; i < n; i++) {
+        delivered_commit *d = (delivered_commit *)items[i];
+
+        for (size_t k = 0; k < d->n; k++) {
+            int rc = store_receipt_set(st, d->items[k].conv_id, d->items[k].user_id, false,
+                                       d->items[k].msg_id, NULL);
+
+            if (rc == STORE_BUSY || rc == STORE_IO || rc == STORE_CORRUPT || rc == STORE_NOMEM)
+                return rc;
+            /* STORE_NOTFOUND: left the conversation meanwhile, nothing to
+             * record; anything else was this row's alone (rolled back). */
+        }
+    }
+    return STORE_OK;
+}
+
 static void delivered_commit_all(chat_commit **items, size_t n, store *st)
 {
     for (size_t i = 0; i < n; i++) {
@@ -92,6 +114,7 @@ static const chat_commit_kind delivered_kind = {
     .commit = delivered_commit_all,
     .publish = delivered_publish,
     .free = delivered_free,
+    .ride = delivered_ride,
 };
 
 chat_commit *chat_delivered_commit(const chat *c, const chat_delivered *items, size_t n)

@@ -894,8 +894,46 @@ static void retry_pause(void)
     nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
 }
 
-/* The messages of the batch: one transaction, one sync for the lot. */
-static void commit_messages(chat_send **msgs, size_t n, store *st)
+/* The batch's appends with the riders (chat_commit.h) written inside the
+ * same transaction: one sync for messages and delivered receipts. *carried
+ * says whether the riders went in; a backend that appends only outside a
+ * transaction (STORE_INVAL for the whole) gets the plain append. On any
+ * failure nothing was stored and every rcs[i] says why. */
+static int append_carrying(store *st, const store_message_new *m, size_t n, store_message *out,
+                           int *rcs, bool *dup, chat_commit **riders, size_t nr, bool *carried)
+{
+    int rc = store_tx_begin(st);
+
+    *carried = false;
+    if (rc)
+        return rc;
+    rc = store_message_append_batch(st, m, n, out, rcs, dup);
+    if (rc == STORE_INVAL) {
+        store_tx_rollback(st);
+        return store_message_append_batch(st, m, n, out, rcs, dup);
+    }
+    for (size_t i = 0; !rc && i < nr; i++)
+        rc = riders[i]->kind->ride(&riders[i], 1, st);
+    if (!rc)
+        rc = store_tx_commit(st);
+    else
+        store_tx_rollback(st);
+    if (!rc) {
+        *carried = true;
+        return STORE_OK;
+    }
+    for (size_t i = 0; i < n; i++) {
+        rcs[i] = rc;
+        store_message_clear(&out[i]);
+        dup[i] = false;
+    }
+    return rc;
+}
+
+/* The messages of the batch: one transaction, one sync for the lot (and
+ * for the riders, when there are any: *carried says they went in). */
+static void commit_messages(chat_send **msgs, size_t n, store *st, chat_commit **riders, size_t nr,
+                            bool *carried)
 {
     store_message_new *m = calloc(n, sizeof *m);
     store_message *out = calloc(n, sizeof *out);
@@ -918,7 +956,8 @@ static void commit_messages(chat_send **msgs, size_t n, store *st)
         m[i].n_attachments = s->n_att;
     }
     for (int attempt = 0; attempt < BUSY_RETRIES; attempt++) {
-        rc = store_message_append_batch(st, m, n, out, rcs, dup);
+        rc = nr ? append_carrying(st, m, n, out, rcs, dup, riders, nr, carried)
+                : store_message_append_batch(st, m, n, out, rcs, dup);
         if (rc != STORE_BUSY)
             break;
         retry_pause();
@@ -947,9 +986,12 @@ done:
     free(dup);
 }
 
-static void send_commit(chat_commit **items, size_t n, store *st)
+/* commit and carry (chat_commit.h): lone alerts in their own
+ * transactions, then every message of the group in one with the riders. */
+static bool send_carry(chat_commit **items, size_t n, chat_commit **riders, size_t nr, store *st)
 {
     chat_send **msgs = calloc(n, sizeof *msgs);
+    bool carried = false;
     size_t k = 0;
 
     for (size_t i = 0; i < n; i++) {
@@ -960,7 +1002,7 @@ static void send_commit(chat_commit **items, size_t n, store *st)
             continue;
         }
         if (s->has_message) { /* no memory for the batch: one at a time */
-            commit_messages(&s, 1, st);
+            commit_messages(&s, 1, st, NULL, 0, &carried);
             continue;
         }
         s->alert_new.now = s->audit_new.time = chat_now_ms();
@@ -975,8 +1017,14 @@ static void send_commit(chat_commit **items, size_t n, store *st)
                      store_errmsg(st));
     }
     if (k)
-        commit_messages(msgs, k, st);
+        commit_messages(msgs, k, st, riders, nr, &carried);
     free(msgs);
+    return carried;
+}
+
+static void send_commit(chat_commit **items, size_t n, store *st)
+{
+    send_carry(items, n, NULL, 0, st);
 }
 
 /* ==== 3. publish, on the writer after the commit ============================ */
@@ -1156,6 +1204,7 @@ static const chat_commit_kind send_kind = {
     .commit = send_commit,
     .publish = send_publish,
     .free = send_free,
+    .carry = send_carry,
 };
 
 const store_message *chat_send_message(const chat_commit *c)

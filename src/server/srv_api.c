@@ -307,6 +307,13 @@ static void await_done(chat_commit *c, void *arg)
     if (r->after_commit)
         r->after_commit(r);
     srv_req_serialise(r);
+    /* The answer is built: the commits go here, on the writer's thread that
+     * allocated much of them, not on the loop (freeing them there, through
+     * glibc's arena lock, was 16% of the loop's CPU at 5,000 msgs/s). */
+    chat_commit_free(r->commit);
+    r->commit = NULL;
+    chat_commit_free(r->alert);
+    r->alert = NULL;
     srv_complete(r->srv, &r->job);
 }
 

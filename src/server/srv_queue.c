@@ -7,6 +7,9 @@
  */
 #include "srv_queue.h"
 
+#include <errno.h>
+#include <time.h>
+
 int srv_queue_init(srv_queue *q, size_t cap)
 {
     q->head = q->tail = NULL;
@@ -78,6 +81,32 @@ srv_qnode *srv_queue_pop_many(srv_queue *q, size_t max, size_t *n_out)
     if (q->head)
         r = take(q, max ? max : 1, n_out);
     else if (n_out)
+        *n_out = 0;
+    pthread_mutex_unlock(&q->mu);
+    return r;
+}
+
+srv_qnode *srv_queue_pop_many_for(srv_queue *q, size_t max, size_t *n_out, int wait_ms,
+                                  bool *timed_out)
+{
+    srv_qnode *r = NULL;
+    struct timespec until;
+
+    *timed_out = false;
+    clock_gettime(CLOCK_REALTIME, &until); /* the condition variable's clock */
+    until.tv_sec += wait_ms / 1000;
+    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&q->mu);
+    while (!q->head && !q->closed && !*timed_out)
+        *timed_out = pthread_cond_timedwait(&q->cv, &q->mu, &until) == ETIMEDOUT;
+    if (q->head) {
+        *timed_out = false;
+        r = take(q, max ? max : 1, n_out);
+    } else if (n_out)
         *n_out = 0;
     pthread_mutex_unlock(&q->mu);
     return r;

@@ -42,6 +42,11 @@ srv_qnode *srv_queue_pop(srv_queue *q);
  * FIFO order through ->next; *n_out is how many). NULL once closed and empty. */
 srv_qnode *srv_queue_pop_many(srv_queue *q, size_t max, size_t *n_out);
 
+/* srv_queue_pop_many, waiting at most wait_ms: NULL with *timed_out set
+ * when nothing came in time; NULL without it once closed and empty. */
+srv_qnode *srv_queue_pop_many_for(srv_queue *q, size_t max, size_t *n_out, int wait_ms,
+                                  bool *timed_out);
+
 /* Takes everything without waiting (FIFO list), or NULL when empty. */
 srv_qnode *srv_queue_drain(srv_queue *q);
 

@@ -193,18 +193,58 @@ void srv_receipts_note(srv_receipts *p, int64_t conv, int64_t user, int64_t msg)
 
 /* ---- live receipts (loop) ------------------------------------------------- */
 
+/* The `receipt` frame of l, written straight into its buffer: the same
+ * bytes srv_event_buf would make of the JSON object ("type" first, then
+ * the fields in this order), without building and dumping one per frame
+ * (jansson was ~5% of the loop's CPU at 5,000 msgs/s). */
+static srv_buf *live_frame(const live_rcpt *l)
+{
+    /* 20 digits and a sign per number, a comma per user */
+    size_t cap = 128 + (l->n + 2) * 22, at;
+    srv_buf *b = srv_buf_new(cap);
+    char *p;
+    int k;
+
+    if (!b)
+        return NULL;
+    p = (char *)srv_buf_payload(b);
+    k = snprintf(p, cap,
+                 "{\"type\":\"receipt\",\"conversation_id\":%lld,\"kind\":\"delivered\","
+                 "\"message_id\":%lld,\"user_ids\":[",
+                 (long long)l->conv, (long long)l->msg);
+    at = (size_t)k;
+    for (size_t i = 0; i < l->n; i++) {
+        k = snprintf(p + at, cap - at, i ? ",%lld" : "%lld", (long long)l->users[i]);
+        at += (size_t)k;
+    }
+    at += (size_t)snprintf(p + at, cap - at, "]}");
+    b->len = at;
+    return b;
+}
+
 static void live_send(srv *s, live_rcpt *l)
 {
-    json_t *ids = json_array(), *o;
+    json_t *ids, *o;
     srv_buf *b;
     int64_t reached;
 
+    if (!s->busr) {
+        b = live_frame(l);
+        if (b) {
+            s->registry->ops->to_users(s->registry, &l->sender, 1, b, &reached);
+            srv_buf_unref(b);
+        }
+        free(l->users);
+        *l = (live_rcpt){0};
+        return;
+    }
+    ids = json_array();
     for (size_t i = 0; ids && i < l->n; i++)
         json_array_append_new(ids, json_integer(l->users[i]));
     o = ids ? json_pack("{s:I,s:s,s:I,s:o}", "conversation_id", (json_int_t)l->conv, "kind",
                         "delivered", "message_id", (json_int_t)l->msg, "user_ids", ids)
             : NULL;
-    if (s->busr && o) {
+    if (o) {
         /* Several nodes: the sender's sockets may be on another node, so
          * the receipt goes on the bus (this node's sockets get it too). */
         chat_event ev = {.type = CHAT_EV_CONVERSATION,
@@ -217,15 +257,7 @@ static void live_send(srv *s, live_rcpt *l)
 
         chat_publish(s->chat.bus, &ev);
         json_decref(o);
-        free(l->users);
-        *l = (live_rcpt){0};
-        return;
-    }
-    b = srv_event_buf("receipt", o);
-    if (b) {
-        s->registry->ops->to_users(s->registry, &l->sender, 1, b, &reached);
-        srv_buf_unref(b);
-    }
+    } /* else out of memory (json_pack took ids): a live receipt is not worth failing over */
     free(l->users);
     *l = (live_rcpt){0};
 }

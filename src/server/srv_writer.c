@@ -11,6 +11,14 @@
  * loop, so an acknowledgement (HTTP 201 or message.ack) and a message.new
  * push always describe a message that survives kill -9.
  *
+ * Commits of a kind that rides (chat_commit.h: delivered receipts, which
+ * nobody waits for) are held, at most HOLD_MS, until a batch with a kind
+ * that carries (messages) writes them inside its own transaction: at 5,000
+ * msgs/s the receipts' flush cost a transaction and an fsync of its own
+ * every second, and the messages that came during it waited for two
+ * fsyncs. When nothing carries them in time (a quiet server), or at stop,
+ * they are committed on their own.
+ *
  * The writer's store handle is opened with STORE_MAINT_BACKGROUND: the
  * backend's housekeeping (SQLite's WAL checkpoints) runs off the commit
  * path, in a thread the handle owns (store_sqlite_ckpt.c says why).
@@ -25,6 +33,13 @@
 #include <time.h>
 
 #define STATS_MS 5000
+/* The longest a riding commit waits for a carrier. The loop already holds
+ * delivered pointers up to a second (srv_receipt.c): the stored pointer
+ * trails the live receipts by at most the sum. */
+#define HOLD_MS 1000
+/* ... and the most held at once (each is one loop flush, up to 65,536
+ * pointers). */
+#define HOLD_MAX 16
 
 /* A commit travels in srv_queue without a wrapper: its first member is
  * its link, laid out as srv_qnode. */
@@ -35,8 +50,15 @@ _Static_assert(offsetof(chat_commit, next) == 0 && sizeof(chat_commit *) == size
  * commits, time inside commit (the store and its fsync) and in publish
  * (events, answers). */
 typedef struct wstats {
-    int64_t since, batches, items, store_us, post_us, store_max_us;
+    int64_t since, batches, items, store_us, post_us, store_max_us, carried, alone;
 } wstats;
+
+/* Riding commits waiting for a carrier, in arrival order. */
+typedef struct held {
+    chat_commit *items[HOLD_MAX];
+    size_t n;
+    int64_t since_us; /* when the first came */
+} held;
 
 static int64_t mono_us(void)
 {
@@ -59,22 +81,69 @@ static void stats_tick(wstats *st)
     if (st->batches)
         SRV_DEBUG("writer",
                   "%lld batches, %.1f commits each, store %.2f ms (max %.2f), after %.2f ms per "
-                  "batch",
+                  "batch; riders carried %lld, alone %lld",
                   (long long)st->batches, (double)st->items / (double)st->batches,
                   (double)st->store_us / 1000.0 / (double)st->batches,
                   (double)st->store_max_us / 1000.0,
-                  (double)st->post_us / 1000.0 / (double)st->batches);
+                  (double)st->post_us / 1000.0 / (double)st->batches, (long long)st->carried,
+                  (long long)st->alone);
     *st = (wstats){.since = now};
 }
 
-/* Commits and publishes one group of the same kind. */
-static void run_group(srv *s, chat_commit **items, size_t n, wstats *ws)
+/* Publishes riders[0..n) (n <= HOLD_MAX) after their commit, grouped by
+ * kind like a batch. */
+static void publish_riders(srv *s, chat_commit **riders, size_t n)
+{
+    chat_commit *same[HOLD_MAX];
+    bool done[HOLD_MAX] = {0};
+
+    for (size_t i = 0; i < n; i++) {
+        const chat_commit_kind *kind;
+        size_t k = 0;
+
+        if (done[i]) /* published already: may be freed */
+            continue;
+        kind = riders[i]->kind;
+        for (size_t j = i; j < n; j++)
+            if (!done[j] && riders[j]->kind == kind) {
+                same[k++] = riders[j];
+                done[j] = true;
+            }
+        kind->publish(same, k, s->writer_st);
+        atomic_fetch_add(&s->stat_commits, (long long)k);
+    }
+}
+
+/* Commits held riders on their own (nothing carried them in time), then
+ * publishes them. */
+static void commit_held(srv *s, held *h, wstats *ws)
+{
+    for (size_t i = 0; i < h->n; i++)
+        h->items[i]->kind->commit(&h->items[i], 1, s->writer_st);
+    ws->alone += (int64_t)h->n;
+    publish_riders(s, h->items, h->n);
+    h->n = 0;
+}
+
+/* Commits and publishes one group of the same kind, carrying the held
+ * riders in its transaction when the kind can. */
+static void run_group(srv *s, chat_commit **items, size_t n, held *h, wstats *ws)
 {
     const chat_commit_kind *kind = items[0]->kind;
     int64_t t0 = mono_us(), t1;
+    bool carried = false;
 
-    kind->commit(items, n, s->writer_st);
+    if (kind->carry && h->n) {
+        carried = kind->carry(items, n, h->items, h->n, s->writer_st);
+        if (carried)
+            ws->carried += (int64_t)h->n;
+    } else
+        kind->commit(items, n, s->writer_st);
     t1 = mono_us();
+    if (carried) {
+        publish_riders(s, h->items, h->n);
+        h->n = 0;
+    } /* else they wait for the next carrier, or HOLD_MS */
     kind->publish(items, n, s->writer_st);
     ws->store_us += t1 - t0;
     if (t1 - t0 > ws->store_max_us)
@@ -83,14 +152,34 @@ static void run_group(srv *s, chat_commit **items, size_t n, wstats *ws)
 }
 
 /* Groups a popped list by kind, keeping the queue's order within a kind
- * (kinds are few: the first item of each remaining kind leads a pass). */
-static void run_batch(srv *s, chat_commit *list, chat_commit **items, wstats *ws)
+ * (kinds are few: the first item of each remaining kind leads a pass).
+ * Riders join the held ones first, so that this batch's carrier takes
+ * them too. */
+static void run_batch(srv *s, chat_commit *list, chat_commit **items, held *h, wstats *ws)
 {
+    chat_commit *rest = NULL, **rtail = &rest;
+
+    for (chat_commit *c = list, *nx; c; c = nx) {
+        nx = c->next;
+        c->next = NULL;
+        if (!c->kind->ride) {
+            *rtail = c;
+            rtail = &c->next;
+            continue;
+        }
+        if (h->n == HOLD_MAX)
+            commit_held(s, h, ws);
+        if (!h->n)
+            h->since_us = mono_us();
+        h->items[h->n++] = c;
+    }
+    list = rest;
     while (list) {
         const chat_commit_kind *kind = list->kind;
-        chat_commit *rest = NULL, **rtail = &rest;
         size_t n = 0;
 
+        rest = NULL;
+        rtail = &rest;
         for (chat_commit *c = list, *nx; c; c = nx) {
             nx = c->next;
             c->next = NULL;
@@ -101,11 +190,13 @@ static void run_batch(srv *s, chat_commit *list, chat_commit **items, wstats *ws
                 rtail = &c->next;
             }
         }
-        run_group(s, items, n, ws);
+        run_group(s, items, n, h, ws);
         ws->items += (int64_t)n;
         atomic_fetch_add(&s->stat_commits, (long long)n);
         list = rest;
     }
+    if (h->n && mono_us() - h->since_us >= (int64_t)HOLD_MS * 1000)
+        commit_held(s, h, ws);
     ws->batches++;
 }
 
@@ -116,17 +207,35 @@ static void *writer_main(void *arg)
     chat_commit **items = calloc(max, sizeof *items);
     srv_qnode *list;
     wstats ws = {0};
+    held h = {0};
     bool stats = srv_log_enabled(SRV_LOG_DEBUG);
 
     if (!items) {
         SRV_ERROR("writer", "out of memory");
         return NULL;
     }
-    while ((list = srv_queue_pop_many(&s->appends, max, &n))) {
-        run_batch(s, (chat_commit *)list, items, &ws);
+    for (;;) {
+        bool timed_out = false;
+
+        if (h.n) {
+            int64_t left = (int64_t)HOLD_MS * 1000 - (mono_us() - h.since_us);
+
+            list = left > 0 ? srv_queue_pop_many_for(&s->appends, max, &n,
+                                                     (int)((left + 999) / 1000), &timed_out)
+                            : NULL;
+            if (!list && (timed_out || left <= 0)) {
+                commit_held(s, &h, &ws); /* no carrier came in time */
+                continue;
+            }
+        } else
+            list = srv_queue_pop_many(&s->appends, max, &n);
+        if (!list)
+            break; /* closed and empty */
+        run_batch(s, (chat_commit *)list, items, &h, &ws);
         if (stats)
             stats_tick(&ws);
     }
+    commit_held(s, &h, &ws); /* at stop: nothing held is dropped */
     free(items);
     return NULL;
 }

@@ -1,6 +1,8 @@
 /*
  * store.c — the backend-independent part of the store: choosing a backend
- * by name, error strings, enum names, and freeing records.
+ * by name, error strings, enum names, freeing records, and the pieces of
+ * the operations both backends share (store_backend.h: argument checks,
+ * record assembly, containment steps, the transaction flag).
  *
  * Everything here must stay valid for every backend: records are plain
  * heap strings inside caller-owned structs (store.h, OWNERSHIP).
@@ -420,4 +422,222 @@ void store_reminders_free(store_reminders *l)
     free(l->items);
     l->items = NULL;
     l->n = 0;
+}
+
+/* -------------------------------------------------- shared by backends */
+
+bool store_message_new_valid(const store_message_new *m)
+{
+    return m->client_id && *m->client_id && strlen(m->client_id) <= STORE_CLIENT_ID_MAX &&
+           m->verdict && (m->text || !m->text_len) && m->text_len <= INT32_MAX;
+}
+
+void store_forward_provenance(const store_message *src, int64_t *origin, int64_t *author,
+                              int *depth)
+{
+    *origin = src->forward_of ? src->forward_origin_id : src->id;
+    *author = src->forward_of ? src->forward_author_id : src->sender_id;
+    *depth = src->forward_depth + 1;
+}
+
+static char *dup_n(const char *p, size_t n)
+{
+    char *d = malloc(n + 1);
+
+    if (d) {
+        memcpy(d, p, n);
+        d[n] = 0;
+    }
+    return d;
+}
+
+static char *dup_opt(const char *p, bool *oom)
+{
+    char *d;
+
+    if (!p)
+        return NULL;
+    d = strdup(p);
+    if (!d)
+        *oom = true;
+    return d;
+}
+
+int store_message_from_new(store_message *out, const store_message_new *m, int64_t id,
+                           int64_t origin, int64_t author, int depth)
+{
+    bool oom = false;
+
+    out->id = id;
+    out->conv_id = m->conv_id;
+    out->sender_id = m->sender_id;
+    out->created_at = m->now;
+    out->text_len = m->text_len;
+    out->masked = m->masked;
+    out->forward_of = m->forward_of;
+    out->forward_origin_id = origin;
+    out->forward_author_id = author;
+    out->forward_depth = depth;
+    out->inspected_external = m->inspected_external;
+    out->client_id = dup_opt(m->client_id, &oom);
+    out->verdict = dup_opt(m->verdict, &oom);
+    out->justification = dup_opt(m->justification, &oom);
+    out->inbound_warning = dup_opt(m->inbound_warning, &oom);
+    out->text = dup_n(m->text ? m->text : "", m->text_len);
+    out->kind = dup_opt(m->kind ? m->kind : "text", &oom);
+    out->meta = dup_opt(m->meta, &oom);
+    out->burn = m->burn ? STORE_BURN_LIVE : STORE_BURN_NONE;
+    out->burn_deadline = m->burn ? m->burn_deadline : 0;
+    if (oom || !out->text) {
+        store_message_clear(out);
+        return STORE_NOMEM;
+    }
+    return STORE_OK;
+}
+
+int store_message_side_records(store *s, const store_message_new *m, int64_t id)
+{
+    char target[40];
+    int rc = STORE_OK;
+
+    if (m->alert) {
+        store_alert_new a = *m->alert;
+
+        a.message_id = id;
+        a.conv_id = m->conv_id;
+        a.user_id = m->sender_id;
+        rc = s->methods->alert_create(s, &a, m->alert_id_out);
+    }
+    if (!rc && m->audit) {
+        store_audit_new e = *m->audit;
+
+        snprintf(target, sizeof target, "message:%lld", (long long)id);
+        if (!e.target)
+            e.target = target;
+        rc = s->methods->audit_append(s, &e, NULL);
+    }
+    return rc;
+}
+
+int store_contain_steps(store_contain_action action, int64_t recalled_at, int contained,
+                        store_contain_step steps[2])
+{
+    switch (action) {
+    case STORE_CONTAIN_QUARANTINE:
+        if (recalled_at || contained) /* recalled, quarantined or removed already */
+            return 0;
+        steps[0] = STORE_STEP_QUAR_INSERT;
+        steps[1] = STORE_STEP_QUAR_HIDE;
+        return 2;
+    case STORE_CONTAIN_REMOVE:
+        if (contained == STORE_CONTAINED_REMOVED || (recalled_at && !contained))
+            return 0; /* removed already, or its sender recalled it */
+        steps[0] = STORE_STEP_MSG_REMOVE;
+        steps[1] = STORE_STEP_QUAR_DELETE; /* the kept copy of a quarantined one */
+        return 2;
+    case STORE_CONTAIN_RESTORE:
+        if (contained != STORE_CONTAINED_QUARANTINED)
+            return 0;
+        steps[0] = STORE_STEP_QUAR_RESTORE;
+        steps[1] = STORE_STEP_QUAR_DELETE;
+        return 2;
+    }
+    return -1;
+}
+
+int store_tx_flag_begin(store *s, bool *in_tx, store_bracket_begin_fn *begin)
+{
+    int rc;
+
+    if (*in_tx)
+        return STORE_INVAL;
+    rc = begin(s);
+    if (!rc)
+        *in_tx = true;
+    return rc;
+}
+
+int store_tx_flag_commit(store *s, bool *in_tx, store_bracket_end_fn *end)
+{
+    if (!*in_tx)
+        return STORE_INVAL;
+    *in_tx = false;
+    return end(s, STORE_OK);
+}
+
+int store_tx_flag_rollback(store *s, bool *in_tx, store_bracket_end_fn *end)
+{
+    if (!*in_tx)
+        return STORE_INVAL;
+    *in_tx = false;
+    return end(s, STORE_INVAL) == STORE_INVAL ? STORE_OK : STORE_IO;
+}
+
+bool store_stats_window_ok(int64_t from, int64_t to)
+{
+    return to > from && to - from <= (int64_t)STORE_STATS_MAX_DAYS * 86400000;
+}
+
+bool store_tz_offset_ok(int64_t tz_offset_ms)
+{
+    return tz_offset_ms >= -14 * 3600000LL && tz_offset_ms <= 14 * 3600000LL;
+}
+
+int store_forward_chain_walk(store *s, int64_t id, int max, store_messages *out)
+{
+    size_t cap = 0;
+    int rc = STORE_OK;
+
+    memset(out, 0, sizeof *out);
+    for (int hop = 0; id && hop < max; hop++) {
+        if (out->n == cap) {
+            size_t ncap = cap ? cap * 2 : 4;
+            store_message *grown = realloc(out->items, ncap * sizeof *grown);
+
+            if (!grown) {
+                rc = STORE_NOMEM;
+                break;
+            }
+            out->items = grown;
+            cap = ncap;
+        }
+        memset(&out->items[out->n], 0, sizeof out->items[0]);
+        rc = s->methods->message_get(s, id, &out->items[out->n]);
+        if (rc)
+            break;
+        id = out->items[out->n++].forward_of;
+    }
+    if (rc == STORE_NOTFOUND && out->n)
+        rc = STORE_CORRUPT; /* a forward_of pointing nowhere */
+    if (rc)
+        store_messages_free(out);
+    return rc;
+}
+
+bool store_id_seen_before(const int64_t *ids, size_t i)
+{
+    for (size_t j = 0; j < i; j++)
+        if (ids[j] == ids[i])
+            return true;
+    return false;
+}
+
+int store_conv_create_check(store_conv_kind kind, int64_t creator, const int64_t *member_ids,
+                            size_t n_members, int64_t *other)
+{
+    size_t others = 0;
+
+    *other = 0;
+    if ((kind != STORE_CONV_DIRECT && kind != STORE_CONV_GROUP) || creator <= 0 ||
+        (n_members && !member_ids))
+        return STORE_INVAL;
+    for (size_t i = 0; i < n_members; i++) {
+        if (member_ids[i] <= 0)
+            return STORE_INVAL;
+        if (member_ids[i] != creator && !store_id_seen_before(member_ids, i)) {
+            *other = member_ids[i];
+            others++;
+        }
+    }
+    return kind == STORE_CONV_DIRECT && others != 1 ? STORE_INVAL : STORE_OK;
 }

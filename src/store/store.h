@@ -1093,7 +1093,9 @@ static inline int store_message_append(store *s, const store_message_new *m, sto
  * own result in rcs[i] (a failed item does not stop the others), out[i]
  * (when out is not NULL) and duplicate[i] (may be NULL). Returns STORE_OK
  * when the transaction committed; on any other return nothing was stored
- * and every rcs[i] is that error. Not allowed inside store_tx (STORE_INVAL). */
+ * and every rcs[i] is that error. Inside store_tx, SQLite appends in a
+ * savepoint of the caller's transaction (durable with its store_tx_commit);
+ * PostgreSQL refuses (STORE_INVAL, nothing done). */
 static inline int store_message_append_batch(store *s, const store_message_new *m, size_t n,
                                              store_message *out, int *rcs, bool *duplicate)
 {

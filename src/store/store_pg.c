@@ -119,6 +119,25 @@ static void reconnect_if_lost(pg *q)
     memset(q->prepared, 0, sizeof q->prepared);
 }
 
+/* Prepares statement id on this connection once (outside a pipeline). */
+static int prepare(pg *q, int id)
+{
+    char name[16];
+    PGresult *r;
+    int rc = STORE_OK;
+
+    if (q->prepared[id])
+        return STORE_OK;
+    snprintf(name, sizeof name, "c%d", id);
+    r = PQprepare(q->conn, name, sql_text[id], 0, NULL);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        rc = pg_rc(q, r);
+    else
+        q->prepared[id] = true;
+    PQclear(r);
+    return rc;
+}
+
 PGresult *pg_exec(pg *q, int id, const char *sql, const pg_args *a, int *rc)
 {
     static const pg_args none;
@@ -133,17 +152,8 @@ PGresult *pg_exec(pg *q, int id, const char *sql, const pg_args *a, int *rc)
         return NULL;
     }
     reconnect_if_lost(q);
-    if (id != PG_ADHOC && !q->prepared[id]) {
-        snprintf(name, sizeof name, "c%d", id);
-        r = PQprepare(q->conn, name, sql_text[id], 0, NULL);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            *rc = pg_rc(q, r);
-            PQclear(r);
-            return NULL;
-        }
-        PQclear(r);
-        q->prepared[id] = true;
-    }
+    if (id != PG_ADHOC && (*rc = prepare(q, id)) != STORE_OK)
+        return NULL;
     if (id != PG_ADHOC) {
         snprintf(name, sizeof name, "c%d", id);
         r = PQexecPrepared(q->conn, name, a->n, a->val, a->len, a->fmt, 0);
@@ -182,6 +192,94 @@ int pg_run1(pg *q, int id, const char *sql, const pg_args *a, int64_t *changes)
     rc = pg_begin(q);
     if (!rc)
         rc = pg_end(q, pg_run(q, id, sql, a, changes));
+    return rc;
+}
+
+/* One sent statement's outcome: its result (the caller PQclear()s it) and
+ * STORE_OK, its own error, or STORE_IO when an earlier failure aborted it. */
+static void pipe_read(pg *q, pg_call *c)
+{
+    PGresult *r = PQgetResult(q->conn), *more;
+    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+        c->res = r;
+        c->rc = STORE_OK;
+        r = NULL;
+    } else if (st == PGRES_PIPELINE_ABORTED) {
+        c->rc = STORE_IO;
+    } else {
+        c->rc = pg_rc(q, r);
+        if (!c->rc)
+            c->rc = STORE_IO;
+    }
+    PQclear(r);
+    /* each statement's results end with a NULL */
+    while (PQstatus(q->conn) == CONNECTION_OK && (more = PQgetResult(q->conn)))
+        PQclear(more);
+}
+
+int pg_pipeline(pg *q, pg_call *c, size_t n, size_t *failed)
+{
+    static const pg_args none;
+    size_t sent = 0;
+    char name[16];
+    PGresult *r;
+    int rc = STORE_OK;
+
+    *failed = n;
+    for (size_t i = 0; i < n; i++) {
+        c[i].res = NULL;
+        c[i].rc = STORE_IO;
+    }
+    if (n > PG_PIPE_MAX)
+        return STORE_INVAL;
+    reconnect_if_lost(q);
+    for (size_t i = 0; i < n && !rc; i++)
+        if (c[i].id != PG_ADHOC)
+            rc = prepare(q, c[i].id);
+    if (rc)
+        return rc;
+    if (!PQenterPipelineMode(q->conn))
+        return pg_rc(q, NULL);
+    for (; sent < n; sent++) {
+        const pg_args *a = c[sent].a ? c[sent].a : &none;
+        int ok;
+
+        if (c[sent].id == PG_ADHOC) {
+            ok = PQsendQueryParams(q->conn, c[sent].sql, a->n, NULL, a->val, a->len, a->fmt, 0);
+        } else {
+            snprintf(name, sizeof name, "c%d", c[sent].id);
+            ok = PQsendQueryPrepared(q->conn, name, a->n, a->val, a->len, a->fmt, 0);
+        }
+        if (!ok) {
+            rc = pg_rc(q, NULL);
+            break;
+        }
+    }
+    /* the sync flushes what was sent; its result follows the statements' */
+    if (!PQpipelineSync(q->conn) && !rc)
+        rc = pg_rc(q, NULL);
+    for (size_t i = 0; i < sent && PQstatus(q->conn) == CONNECTION_OK; i++) {
+        pipe_read(q, &c[i]);
+        if (c[i].rc && c[i].rc != STORE_IO && *failed == n)
+            *failed = i;
+        if (c[i].rc && !rc)
+            rc = c[i].rc;
+    }
+    while (PQstatus(q->conn) == CONNECTION_OK && (r = PQgetResult(q->conn))) {
+        bool sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+
+        PQclear(r);
+        if (sync)
+            break;
+    }
+    if (!PQexitPipelineMode(q->conn) && !rc)
+        rc = pg_rc(q, NULL);
+    if (rc && *failed == n)
+        for (size_t i = 0; i < n && *failed == n; i++)
+            if (c[i].rc)
+                *failed = i;
     return rc;
 }
 
@@ -424,37 +522,29 @@ static int pg_schema_version(store *s, int *out)
     return rc;
 }
 
+static int tx_open(store *s)
+{
+    return pg_begin((pg *)s);
+}
+
+static int tx_close(store *s, int rc)
+{
+    return pg_end((pg *)s, rc);
+}
+
 static int pg_tx_begin(store *s)
 {
-    pg *q = (pg *)s;
-    int rc;
-
-    if (q->in_tx)
-        return STORE_INVAL;
-    rc = pg_begin(q);
-    if (!rc)
-        q->in_tx = true;
-    return rc;
+    return store_tx_flag_begin(s, &((pg *)s)->in_tx, tx_open);
 }
 
 static int pg_tx_commit(store *s)
 {
-    pg *q = (pg *)s;
-
-    if (!q->in_tx)
-        return STORE_INVAL;
-    q->in_tx = false;
-    return pg_end(q, STORE_OK);
+    return store_tx_flag_commit(s, &((pg *)s)->in_tx, tx_close);
 }
 
 static int pg_tx_rollback(store *s)
 {
-    pg *q = (pg *)s;
-
-    if (!q->in_tx)
-        return STORE_INVAL;
-    q->in_tx = false;
-    return pg_end(q, STORE_INVAL) == STORE_INVAL ? STORE_OK : STORE_IO;
+    return store_tx_flag_rollback(s, &((pg *)s)->in_tx, tx_close);
 }
 
 /* ---------------------------------------------------------------- users */

@@ -130,14 +130,6 @@ static int msg_get(pg *q, int64_t id, store_message *out)
 
 /* ------------------------------------------------------- conversations */
 
-static bool seen_before(const int64_t *ids, size_t i)
-{
-    for (size_t j = 0; j < i; j++)
-        if (ids[j] == ids[i])
-            return true;
-    return false;
-}
-
 static int member_insert(pg *q, int64_t conv_id, int64_t user_id, store_member_role role,
                          int64_t now)
 {
@@ -169,7 +161,6 @@ int pg_conv_create(store *s, store_conv_kind kind, const char *title, int64_t cr
     pg *q = (pg *)s;
     pg_args a = {0};
     int64_t other = 0, id = 0;
-    size_t others = 0;
     bool fresh = false;
     char key[48];
     int rc;
@@ -178,19 +169,9 @@ int pg_conv_create(store *s, store_conv_kind kind, const char *title, int64_t cr
         *id_out = 0;
     if (created)
         *created = false;
-    if ((kind != STORE_CONV_DIRECT && kind != STORE_CONV_GROUP) || creator <= 0 ||
-        (n_members && !member_ids))
-        return STORE_INVAL;
-    for (size_t i = 0; i < n_members; i++) {
-        if (member_ids[i] <= 0)
-            return STORE_INVAL;
-        if (member_ids[i] != creator && !seen_before(member_ids, i)) {
-            other = member_ids[i];
-            others++;
-        }
-    }
-    if (kind == STORE_CONV_DIRECT && others != 1)
-        return STORE_INVAL;
+    rc = store_conv_create_check(kind, creator, member_ids, n_members, &other);
+    if (rc)
+        return rc;
     rc = pg_begin(q);
     if (rc)
         return rc;
@@ -214,7 +195,7 @@ int pg_conv_create(store *s, store_conv_kind kind, const char *title, int64_t cr
     rc = member_insert(q, id, creator, kind == STORE_CONV_GROUP ? STORE_MEMBER_OWNER : STORE_MEMBER,
                        now);
     for (size_t i = 0; !rc && i < n_members; i++)
-        if (member_ids[i] != creator && !seen_before(member_ids, i))
+        if (member_ids[i] != creator && !store_id_seen_before(member_ids, i))
             rc = member_insert(q, id, member_ids[i], STORE_MEMBER, now);
     if (!rc)
         rc = run_ids(q, PG_CONV_EXTERNAL, id, 0, 0, 1, NULL);
@@ -429,54 +410,6 @@ int pg_member_list(store *s, int64_t conv_id, store_members *out)
 
 /* ------------------------------------------------------------- messages */
 
-static char *dup_n(const char *p, size_t n)
-{
-    char *d = malloc(n + 1);
-
-    if (d) {
-        memcpy(d, p, n);
-        d[n] = 0;
-    }
-    return d;
-}
-
-static char *dup_opt(const char *p, bool *oom)
-{
-    char *d;
-
-    if (!p)
-        return NULL;
-    d = strdup(p);
-    if (!d)
-        *oom = true;
-    return d;
-}
-
-/* The alert and audit entry that go with a new message (store.h). */
-static int side_records(pg *q, const store_message_new *m, int64_t id)
-{
-    char target[40];
-    int rc = STORE_OK;
-
-    if (m->alert) {
-        store_alert_new a = *m->alert;
-
-        a.message_id = id;
-        a.conv_id = m->conv_id;
-        a.user_id = m->sender_id;
-        rc = pg_alert_create(&q->base, &a, m->alert_id_out);
-    }
-    if (!rc && m->audit) {
-        store_audit_new e = *m->audit;
-
-        snprintf(target, sizeof target, "message:%lld", (long long)id);
-        if (!e.target)
-            e.target = target;
-        rc = q->base.methods->audit_append(&q->base, &e, NULL);
-    }
-    return rc;
-}
-
 /* What a batch moves its conversations on to at its end (CONV_LAST); a
  * conversation listed here has its row locked by the batch's transaction
  * (an append to it succeeded outside any savepoint rolled back since). */
@@ -545,11 +478,10 @@ static int append_one(pg *q, const store_message_new *m, store_message *out, boo
     PGresult *r;
     int64_t origin = 0, author = 0, id = 0;
     int depth = 0, rc;
-    bool oom = false, external = false, member = false;
+    bool external = false, member = false;
 
     *dup = false;
-    if (!m->client_id || !*m->client_id || strlen(m->client_id) > STORE_CLIENT_ID_MAX ||
-        !m->verdict || (!m->text && m->text_len) || m->text_len > INT32_MAX)
+    if (!store_message_new_valid(m))
         return STORE_INVAL;
     if (lasts && !m->forward_of) {
         /* the common case in one round trip; on no row, the checks below
@@ -600,47 +532,22 @@ static int append_one(pg *q, const store_message_new *m, store_message *out, boo
             rc = STORE_NOTFOUND;
         if (rc)
             goto fail;
-        origin = src.forward_of ? src.forward_origin_id : src.id;
-        author = src.forward_of ? src.forward_author_id : src.sender_id;
-        depth = src.forward_depth + 1;
+        store_forward_provenance(&src, &origin, &author, &depth);
     }
     msg_args(&a, m, origin, author, depth);
     rc = pg_int(q, lasts ? PG_MSG_INSERT : PG_MSG_INSERT_LAST, NULL, &a, &id);
     if (rc)
         goto fail;
 inserted:
-    rc = side_records(q, m, id);
+    rc = store_message_side_records(&q->base, m, id);
     if (!rc && m->n_attachments)
         rc = store_message_files_set(&q->base, id, m->attachments, m->n_attachments);
     if (!rc && m->reminder_id)
         rc = pg_reminder_delivered(q, m->reminder_id, m->reminder_next_at, m->now);
     if (rc)
         goto fail;
-    out->id = id;
-    out->conv_id = m->conv_id;
-    out->sender_id = m->sender_id;
-    out->created_at = m->now;
-    out->text_len = m->text_len;
-    out->masked = m->masked;
-    out->forward_of = m->forward_of;
-    out->forward_origin_id = origin;
-    out->forward_author_id = author;
-    out->forward_depth = depth;
-    out->inspected_external = m->inspected_external;
-    out->client_id = dup_opt(m->client_id, &oom);
-    out->verdict = dup_opt(m->verdict, &oom);
-    out->justification = dup_opt(m->justification, &oom);
-    out->inbound_warning = dup_opt(m->inbound_warning, &oom);
-    out->text = dup_n(m->text ? m->text : "", m->text_len);
-    out->kind = dup_opt(m->kind ? m->kind : "text", &oom);
-    out->meta = dup_opt(m->meta, &oom);
-    out->burn = m->burn ? STORE_BURN_LIVE : STORE_BURN_NONE;
-    out->burn_deadline = m->burn ? m->burn_deadline : 0;
-    if (oom || !out->text) {
-        /* the caller rolls the insert back: an error means nothing stored */
-        store_message_clear(out);
-        rc = STORE_NOMEM;
-    }
+    /* on NOMEM the caller rolls the insert back: an error means nothing stored */
+    rc = store_message_from_new(out, m, id, origin, author, depth);
 fail:
     store_message_clear(&src);
     return rc;
@@ -678,6 +585,168 @@ static bool several_writes(const store_message_new *m)
     return m->alert || m->audit || m->n_attachments || m->reminder_id;
 }
 
+/* A plain message (no forward, one write): its append is one statement
+ * that goes down a pipeline with its neighbours in the batch. */
+static bool pipelinable(const store_message_new *m)
+{
+    return !m->forward_of && !several_writes(m);
+}
+
+/* Errors that poison the whole transaction stop the batch. */
+static bool batch_fatal(int rc)
+{
+    return rc == STORE_BUSY || rc == STORE_IO || rc == STORE_CORRUPT || rc == STORE_NOMEM;
+}
+
+/* One message of a batch on its own (store_message_append_batch): *bad
+ * is set when its statement aborted the transaction (the caller rolls
+ * back and runs the batch again without it). */
+static int append_alone(pg *q, const store_message_new *m, store_message *o, int *rcs, bool *dup,
+                        conv_lasts *lasts, bool *bad)
+{
+    bool sp = several_writes(m);
+    int r, rc = STORE_OK;
+
+    if (sp && (rc = pg_begin(q)) != STORE_OK)
+        return rc;
+    r = append_one(q, m, o, dup, lasts);
+    *rcs = r;
+    if (sp) {
+        r = pg_end(q, r);
+        if (r && r != *rcs)
+            rc = r; /* the savepoint itself failed: give up on the batch */
+        else if (!*rcs && !*dup)
+            rc = last_note(lasts, m->conv_id, o->id, m->now);
+    } else if (!r && !*dup) {
+        rc = last_note(lasts, m->conv_id, o->id, m->now);
+    } else if (r && !batch_fatal(r) && PQtransactionStatus(q->conn) == PQTRANS_INERROR) {
+        *bad = true;
+    }
+    if (!rc && batch_fatal(*rcs))
+        rc = *rcs;
+    return rc;
+}
+
+/* The plain messages m[from..to) of a batch in one round trip (pipeline
+ * mode): the row lock of each conversation the batch holds no lock on yet
+ * (CONV_LOCK), then MSG_APPEND_LOCKED for each message. One that comes
+ * back without a row (sent before, not a member, the wrong audience, no
+ * such conversation) goes through append_one afterwards to learn why.
+ * *bad = the index of a message whose statement failed and aborted the
+ * transaction (bad bytes: the caller rolls back and runs the batch again
+ * without it), SIZE_MAX when none. */
+static int append_pipelined(pg *q, const store_message_new *m, size_t from, size_t to,
+                            store_message *out, int *rcs, bool *duplicate, conv_lasts *lasts,
+                            size_t *bad)
+{
+    size_t cap = 2 * (to - from), nc = 0, failed;
+    pg_call *c = calloc(cap, sizeof *c);
+    pg_args *a = calloc(cap, sizeof *a);
+    size_t *item = calloc(cap, sizeof *item); /* the message of each call; SIZE_MAX: a lock */
+    store_message tmp = {0};
+    int rc = STORE_OK;
+
+    *bad = SIZE_MAX;
+    if (!c || !a || !item) {
+        rc = STORE_NOMEM;
+        goto out;
+    }
+    for (size_t i = from; i < to && !rc; i++) {
+        bool locked = false;
+
+        for (size_t k = 0; k < lasts->n && !locked; k++)
+            locked = lasts->items[k].conv_id == m[i].conv_id;
+        if (!locked) {
+            /* a lock taken outside any savepoint: held to the commit */
+            rc = last_note(lasts, m[i].conv_id, 0, 0);
+            pa_i64(&a[nc], m[i].conv_id);
+            c[nc] = (pg_call){.id = PG_CONV_LOCK, .a = &a[nc]};
+            item[nc++] = SIZE_MAX;
+        }
+        msg_args(&a[nc], &m[i], 0, 0, 0);
+        pa_bool(&a[nc], m[i].inspected_internal);
+        c[nc] = (pg_call){.id = PG_MSG_APPEND_LOCKED, .a = &a[nc]};
+        item[nc++] = i;
+    }
+    if (!rc)
+        rc = pg_pipeline(q, c, nc, &failed);
+    if (rc) {
+        if (!batch_fatal(rc) && failed < nc && item[failed] != SIZE_MAX) {
+            *bad = item[failed];
+            rcs[*bad] = rc;
+        }
+        goto out;
+    }
+    for (size_t k = 0; k < nc && !rc; k++) {
+        size_t i = item[k];
+        store_message *o = out ? &out[i] : &tmp;
+        bool dup = false;
+        int r;
+
+        if (i == SIZE_MAX)
+            continue;
+        if (PQntuples(c[k].res) == 1) {
+            int64_t id = pg_i64(c[k].res, 0, 0);
+
+            r = store_message_from_new(o, &m[i], id, 0, 0, 0);
+            if (!r)
+                rc = last_note(lasts, m[i].conv_id, id, m[i].now);
+        } else {
+            bool ignored = false;
+
+            rc = append_alone(q, &m[i], o, &r, &dup, lasts, &ignored);
+        }
+        rcs[i] = r;
+        if (duplicate)
+            duplicate[i] = dup;
+        store_message_clear(&tmp);
+        if (!rc && batch_fatal(r))
+            rc = r; /* NOMEM too: its row is in the transaction, which must not commit */
+    }
+out:
+    for (size_t k = 0; c && k < nc; k++)
+        PQclear(c[k].res);
+    free(c);
+    free(a);
+    free(item);
+    return rc;
+}
+
+/* Moves each conversation the batch appended to on to its last message,
+ * all in one round trip (a batch of the server's writer spans many). */
+static int lasts_apply(pg *q, const conv_lasts *lasts)
+{
+    /* on the heap: PG_PIPE_MAX argument sets are ~100 KiB */
+    pg_call *c = calloc(PG_PIPE_MAX, sizeof *c);
+    pg_args *a = calloc(PG_PIPE_MAX, sizeof *a);
+    size_t nc = 0, failed;
+    int rc = c && a ? STORE_OK : STORE_NOMEM;
+
+    for (size_t i = 0; i < lasts->n && !rc; i++) {
+        if (!lasts->items[i].id)
+            continue; /* locked, nothing appended */
+        memset(&a[nc], 0, sizeof a[nc]);
+        pa_i64(&a[nc], lasts->items[i].conv_id);
+        pa_i64(&a[nc], lasts->items[i].id);
+        pa_i64(&a[nc], lasts->items[i].at);
+        c[nc] = (pg_call){.id = PG_CONV_LAST, .a = &a[nc]};
+        if (++nc == PG_PIPE_MAX) {
+            rc = pg_pipeline(q, c, nc, &failed);
+            for (size_t k = 0; k < nc; k++)
+                PQclear(c[k].res);
+            nc = 0;
+        }
+    }
+    if (!rc && nc) {
+        rc = pg_pipeline(q, c, nc, &failed);
+        for (size_t k = 0; k < nc; k++)
+            PQclear(c[k].res);
+    }
+    free(c);
+    free(a);
+    return rc;
+}
+
 int pg_message_append_batch(store *s, const store_message_new *m, size_t n, store_message *out,
                             int *rcs, bool *duplicate)
 {
@@ -707,43 +776,39 @@ again:
     if (rc)
         goto fail;
     /* One bad item (not a member, a bad forward) fails alone and the rest
-     * still commit together. Its checks are reads that fail before it
-     * writes anything, so a plain message needs no savepoint: two round
-     * trips (checks, INSERT). A message with several writes gets a
-     * savepoint. Should a plain INSERT itself fail (bad bytes), the
-     * transaction is aborted: it is rolled back and the batch run again
-     * without that item (at most once per item). */
-    for (size_t i = 0; i < n && !rc; i++) {
-        store_message *o = out ? &out[i] : &tmp;
-        bool dup = false, sp = several_writes(&m[i]);
-        int r;
+     * still commit together. Plain messages go down a pipeline, up to
+     * PG_PIPE_MAX / 2 a round trip: their checks are the INSERT's own
+     * condition, so they need no savepoint. A message with several writes
+     * or a forward runs alone, in a savepoint when it writes several rows.
+     * Should an INSERT itself fail (bad bytes), the transaction is aborted:
+     * it is rolled back and the batch run again without that item (at
+     * most once per item). */
+    for (size_t i = 0; i < n && !rc;) {
+        size_t j = i + 1, bad = SIZE_MAX;
+        bool alone_bad = false;
 
-        if (failed[i])
+        if (failed[i]) {
+            i++;
             continue;
-        if (sp) {
-            r = pg_begin(q);
-            if (r) {
-                rc = r;
-                break;
-            }
         }
-        r = append_one(q, &m[i], o, &dup, &lasts);
-        rcs[i] = r;
-        if (duplicate)
-            duplicate[i] = dup;
-        if (sp) {
-            r = pg_end(q, r);
-            if (r && r != rcs[i])
-                rc = r; /* the savepoint itself failed: give up on the batch */
-            else if (!rcs[i] && !dup)
-                rc = last_note(&lasts, m[i].conv_id, o->id, m[i].now);
-        } else if (!r && !dup) {
-            rc = last_note(&lasts, m[i].conv_id, o->id, m[i].now);
-        } else if (r && r != STORE_BUSY && r != STORE_IO && r != STORE_CORRUPT &&
-                   PQtransactionStatus(q->conn) == PQTRANS_INERROR) {
-            failed[i] = true;
-            pg_end(q, r); /* rolls the whole transaction back */
-            for (size_t k = 0; k < i; k++) {
+        if (pipelinable(&m[i])) {
+            while (j < n && j - i < PG_PIPE_MAX / 2 && !failed[j] && pipelinable(&m[j]))
+                j++;
+            rc = append_pipelined(q, m, i, j, out, rcs, duplicate, &lasts, &bad);
+        } else {
+            bool dup = false;
+
+            rc = append_alone(q, &m[i], out ? &out[i] : &tmp, &rcs[i], &dup, &lasts, &alone_bad);
+            if (duplicate)
+                duplicate[i] = dup;
+            store_message_clear(&tmp);
+            if (alone_bad)
+                bad = i;
+        }
+        if (bad != SIZE_MAX) {
+            failed[bad] = true;
+            pg_end(q, rc ? rc : rcs[bad]); /* rolls the whole transaction back */
+            for (size_t k = 0; k < n; k++) {
                 if (out)
                     store_message_clear(&out[k]);
                 if (duplicate)
@@ -751,19 +816,10 @@ again:
             }
             goto again;
         }
-        store_message_clear(&tmp);
-        /* errors that poison the whole transaction stop the batch */
-        if (rcs[i] == STORE_BUSY || rcs[i] == STORE_IO || rcs[i] == STORE_CORRUPT)
-            rc = rcs[i];
+        i = j;
     }
-    for (size_t i = 0; !rc && i < lasts.n; i++) {
-        pg_args a = {0};
-
-        pa_i64(&a, lasts.items[i].conv_id);
-        pa_i64(&a, lasts.items[i].id);
-        pa_i64(&a, lasts.items[i].at);
-        rc = pg_run(q, PG_CONV_LAST, NULL, &a, NULL);
-    }
+    if (!rc)
+        rc = lasts_apply(q, &lasts);
     rc = pg_end(q, rc);
 fail:
     free(failed);
@@ -776,6 +832,7 @@ fail:
             if (duplicate)
                 duplicate[i] = false;
         }
+    store_message_clear(&tmp);
     return rc;
 }
 
@@ -981,33 +1038,14 @@ out:
 
 int pg_message_forward_chain(store *s, int64_t id, store_messages *out)
 {
-    pg *q = (pg *)s;
-    size_t cap = 0;
     int rc;
 
     memset(out, 0, sizeof *out);
-    rc = pg_begin_read(q);
+    rc = pg_begin_read((pg *)s);
     if (rc)
         return rc;
-    for (int hop = 0; id && hop < FORWARD_MAX; hop++) {
-        store_message *m = pg_grow((void **)&out->items, &out->n, &cap, sizeof *m);
-
-        if (!m) {
-            rc = STORE_NOMEM;
-            break;
-        }
-        rc = msg_get(q, id, m);
-        if (rc) {
-            out->n--;
-            break;
-        }
-        id = m->forward_of;
-    }
-    pg_end_read(q);
-    if (rc == STORE_NOTFOUND && out->n)
-        rc = STORE_CORRUPT; /* a forward_of pointing nowhere */
-    if (rc)
-        store_messages_free(out);
+    rc = store_forward_chain_walk(s, id, FORWARD_MAX, out);
+    pg_end_read((pg *)s);
     return rc;
 }
 

@@ -123,6 +123,8 @@
                      "WHERE id = $1")                                                              \
     X(CONV_GET, "SELECT " PG_CONV_COLS " FROM conversations c WHERE c.id = $1")                    \
     X(CONV_KIND, "SELECT kind FROM conversations WHERE id = $1")                                   \
+    /* a pipelined batch's row lock, once per conversation (MSG_APPEND_LOCKED) */                  \
+    X(CONV_LOCK, "SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE")                           \
     /* An append's checks in one round trip: the conversation's row locked                         \
      * for the rest of the transaction (appends to one conversation take                           \
      * their ids in commit order even with several writers: store.h, ids                           \
@@ -158,9 +160,13 @@
       "forward_author_id, forward_depth, scope_external, kind, meta, burn, burn_deadline, "        \
       "inbound_warning) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18) "   \
       "RETURNING id")                                                                              \
-    /* A batch's plain message in one round trip: the checks of APPEND_CHECK                       \
-     * as the INSERT's condition (the conversation's row locked first). No                         \
-     * row back: one failed, and APPEND_CHECK says which. */                                       \
+    /* A batch's plain message in one statement: the checks of APPEND_CHECK                        \
+     * as the INSERT's condition (the conversation's row locked first), the                        \
+     * idempotency by the unique key itself (ON CONFLICT: no lookup; a                             \
+     * NOT EXISTS lookup here was planned, while messages had no                                   \
+     * statistics yet, on messages_sender and read every earlier message of                        \
+     * the sender: the append slowed as the table grew). No row back: one                          \
+     * failed, and APPEND_CHECK says which. */                                                     \
     X(MSG_APPEND,                                                                                  \
       "WITH c AS (SELECT external FROM conversations WHERE id = $1::bigint FOR UPDATE) "           \
       "INSERT INTO messages(conv_id, sender_id, client_id, created_at, body, masked, verdict, "    \
@@ -169,9 +175,8 @@
       "$2::bigint, $3::text, $4::bigint, $5::text, $6::boolean, $7::text, $8::text, $9::bigint, "  \
       "$10::bigint, $11::bigint, $12::int, $13::boolean, $14::text, $15::text, $16::int, "         \
       "$17::bigint, $18::text FROM c WHERE NOT ($19::boolean AND c.external) AND EXISTS (SELECT "  \
-      "1 FROM members WHERE conv_id = $1::bigint AND user_id = $2::bigint) AND NOT EXISTS "        \
-      "(SELECT 1 FROM messages WHERE conv_id = $1::bigint AND sender_id = $2::bigint AND "         \
-      "client_id = $3::text) RETURNING id")                                                        \
+      "1 FROM members WHERE conv_id = $1::bigint AND user_id = $2::bigint) ON CONFLICT "           \
+      "(conv_id, sender_id, client_id) DO NOTHING RETURNING id")                                   \
     /* the same and its conversation's last id and activity in one trip */                         \
     /* The same once the batch holds the conversation's row lock: locking                          \
      * one row again for every message of a transaction slowed each next                           \
@@ -184,9 +189,8 @@
       "$2::bigint, $3::text, $4::bigint, $5::text, $6::boolean, $7::text, $8::text, $9::bigint, "  \
       "$10::bigint, $11::bigint, $12::int, $13::boolean, $14::text, $15::text, $16::int, "         \
       "$17::bigint, $18::text FROM c WHERE NOT ($19::boolean AND c.external) AND EXISTS (SELECT "  \
-      "1 FROM members WHERE conv_id = $1::bigint AND user_id = $2::bigint) AND NOT EXISTS "        \
-      "(SELECT 1 FROM messages WHERE conv_id = $1::bigint AND sender_id = $2::bigint AND "         \
-      "client_id = $3::text) RETURNING id")                                                        \
+      "1 FROM members WHERE conv_id = $1::bigint AND user_id = $2::bigint) ON CONFLICT "           \
+      "(conv_id, sender_id, client_id) DO NOTHING RETURNING id")                                   \
     /* the same and its conversation's last id and activity in one trip */                         \
     X(MSG_INSERT_LAST,                                                                             \
       "WITH ins AS (INSERT INTO messages(conv_id, sender_id, client_id, created_at, body, "        \
@@ -294,6 +298,27 @@ int pg_run(pg *q, int id, const char *sql, const pg_args *a, int64_t *changes);
 /* The same as a store operation of its own: inside store_tx it runs in a
  * savepoint so that its failure rolls back only itself. */
 int pg_run1(pg *q, int id, const char *sql, const pg_args *a, int64_t *changes);
+/* Pipeline mode (libpq 14+): n statements sent in one write, one sync,
+ * their results read in order — one round trip for all of them instead of
+ * one each. They run in the connection's transaction as sent; the first
+ * that fails aborts the ones after it (up to the sync). At most
+ * PG_PIPE_MAX a call: the results wait in the socket's buffer while the
+ * rest is sent, so a bounded number never fills it. */
+#define PG_PIPE_MAX 128
+
+typedef struct pg_call {
+    int id;           /* prepared statement, or PG_ADHOC with sql */
+    const char *sql;  /* PG_ADHOC only */
+    const pg_args *a; /* may be NULL */
+    PGresult *res;    /* OUT: the result when it succeeded (caller PQclear()s) */
+    int rc;           /* OUT: STORE_OK, its error, or STORE_IO when aborted by an earlier one */
+} pg_call;
+
+/* Returns STORE_OK when every statement succeeded; otherwise the first
+ * failure's code, with *failed its index (n when the failure was the
+ * connection's or a statement could not be prepared, before anything ran). */
+int pg_pipeline(pg *q, pg_call *calls, size_t n, size_t *failed);
+
 /* Column 0 of the first row: STORE_NOTFOUND when there is no row. */
 int pg_int(pg *q, int id, const char *sql, const pg_args *a, int64_t *out);
 /* The first row read with `read`: STORE_NOTFOUND when none. */
@@ -382,9 +407,6 @@ int pg_personal_findings(store *s, int64_t user_id, int64_t since, store_persona
 int pg_alert_groups(store *s, int64_t from, int64_t to, store_alert_group_rows *out);
 int pg_alert_stats(store *s, int64_t from, int64_t to, int64_t tz_offset_ms,
                    store_alert_stat_rows *out);
-/* schema version 9: the bulk-personal-data warning, statistics by group */
-int pg_personal_findings(store *s, int64_t user_id, int64_t since, store_personal_rows *out);
-int pg_alert_groups(store *s, int64_t from, int64_t to, store_alert_group_rows *out);
 /* store_pg.c: an audit page row reader (PG_AUDIT_COLS). */
 int pg_row_audit(pg *q, PGresult *r, int row, void *item);
 

@@ -122,46 +122,18 @@ int pg_audit_covering(store *s, const store_export_query *qy, store_audit_entrie
     "recalled_at = CASE WHEN recalled_at = 0 THEN $2 ELSE recalled_at END, contained = 2 "         \
     "WHERE id = $1"
 
-enum { QUAR_INSERT, QUAR_HIDE, QUAR_RESTORE, QUAR_DELETE, MSG_REMOVE };
-
+/* The statement of each containment step (store_contain_steps). */
 static const char *const step_sql[] = {
-    [QUAR_INSERT] = Q_QUAR_INSERT, [QUAR_HIDE] = Q_QUAR_HIDE,   [QUAR_RESTORE] = Q_QUAR_RESTORE,
-    [QUAR_DELETE] = Q_QUAR_DELETE, [MSG_REMOVE] = Q_MSG_REMOVE,
+    [STORE_STEP_QUAR_INSERT] = Q_QUAR_INSERT,   [STORE_STEP_QUAR_HIDE] = Q_QUAR_HIDE,
+    [STORE_STEP_QUAR_RESTORE] = Q_QUAR_RESTORE, [STORE_STEP_QUAR_DELETE] = Q_QUAR_DELETE,
+    [STORE_STEP_MSG_REMOVE] = Q_MSG_REMOVE,
 };
-
-/* What the action does from the message's state: the statements to run in
- * order, none when there is nothing to do. */
-static int contain_steps(store_contain_action action, int64_t recalled_at, int contained,
-                         int steps[2])
-{
-    switch (action) {
-    case STORE_CONTAIN_QUARANTINE:
-        if (recalled_at || contained) /* recalled, quarantined or removed already */
-            return 0;
-        steps[0] = QUAR_INSERT;
-        steps[1] = QUAR_HIDE;
-        return 2;
-    case STORE_CONTAIN_REMOVE:
-        if (contained == STORE_CONTAINED_REMOVED || (recalled_at && !contained))
-            return 0; /* removed already, or its sender recalled it */
-        steps[0] = MSG_REMOVE;
-        steps[1] = QUAR_DELETE; /* the kept copy of a quarantined one */
-        return 2;
-    case STORE_CONTAIN_RESTORE:
-        if (contained != STORE_CONTAINED_QUARANTINED)
-            return 0;
-        steps[0] = QUAR_RESTORE;
-        steps[1] = QUAR_DELETE;
-        return 2;
-    }
-    return -1;
-}
 
 int pg_message_contain(store *s, int64_t id, store_contain_action action, int64_t actor,
                        int64_t now, bool *changed)
 {
     pg *q = (pg *)s;
-    int steps[2];
+    store_contain_step steps[2];
     int64_t recalled_at = 0;
     int contained = 0, n = 0, rc;
     pg_args a = {0};
@@ -184,7 +156,7 @@ int pg_message_contain(store *s, int64_t id, store_contain_action action, int64_
     PQclear(r);
     if (rc)
         goto done;
-    n = contain_steps(action, recalled_at, contained, steps);
+    n = store_contain_steps(action, recalled_at, contained, steps);
     if (n < 0) {
         rc = STORE_INVAL;
         goto done;
@@ -193,10 +165,10 @@ int pg_message_contain(store *s, int64_t id, store_contain_action action, int64_
         pg_args x = {0};
 
         pa_i64(&x, id);
-        if (steps[i] == QUAR_INSERT) {
+        if (steps[i] == STORE_STEP_QUAR_INSERT) {
             pa_i64(&x, now);
             pa_i64(&x, actor);
-        } else if (steps[i] == QUAR_HIDE || steps[i] == MSG_REMOVE) {
+        } else if (steps[i] == STORE_STEP_QUAR_HIDE || steps[i] == STORE_STEP_MSG_REMOVE) {
             pa_i64(&x, now > 0 ? now : 1);
         }
         rc = pg_run(q, PG_ADHOC, step_sql[steps[i]], &x, NULL);
@@ -328,6 +300,18 @@ int pg_alert_count(store *s, const store_alert_count_query *qy, int64_t *out)
                   &a, out);
 }
 
+/* A report's rows (statistics, findings, groups): its bigint parameters
+ * in order, every row read into the growing list. */
+static int report_rows(store *s, const char *sql, const int64_t *params, int n_params, void **items,
+                       size_t *n, size_t size, pg_row_fn *read)
+{
+    pg_args a = {0};
+
+    for (int i = 0; i < n_params; i++)
+        pa_i64(&a, params[i]);
+    return pg_list((pg *)s, PG_ADHOC, sql, &a, items, n, size, read);
+}
+
 static int row_stat(pg *q, PGresult *r, int row, void *item)
 {
     store_alert_stat *x = item;
@@ -343,26 +327,21 @@ static int row_stat(pg *q, PGresult *r, int row, void *item)
 int pg_alert_stats(store *s, int64_t from, int64_t to, int64_t tz_offset_ms,
                    store_alert_stat_rows *out)
 {
-    pg_args a = {0};
     int rc;
 
     memset(out, 0, sizeof *out);
-    if (to <= from || to - from > (int64_t)STORE_STATS_MAX_DAYS * 86400000 ||
-        tz_offset_ms < -14 * 3600000LL || tz_offset_ms > 14 * 3600000LL)
+    if (!store_stats_window_ok(from, to) || !store_tz_offset_ok(tz_offset_ms))
         return STORE_INVAL;
-    pa_i64(&a, from);
-    pa_i64(&a, to);
-    pa_i64(&a, tz_offset_ms);
-    pa_i64(&a, STORE_STATS_MAX);
     /* integer division truncates toward zero as SQLite's does; text sorts
      * by bytes and NULL rules first, as in SQLite */
-    rc = pg_list(
-        (pg *)s, PG_ADHOC,
+    rc = report_rows(
+        s,
         "SELECT (created_at + $3::bigint) / 86400000 * 86400000 - $3::bigint AS day, "
         "category, rule, verdict, count(*) FROM alerts WHERE created_at >= $1 AND "
         "created_at < $2 GROUP BY 1, category, rule, verdict ORDER BY 1, category COLLATE \"C\", "
         "rule COLLATE \"C\" NULLS FIRST, verdict COLLATE \"C\" LIMIT $4",
-        &a, (void **)&out->items, &out->n, sizeof *out->items, row_stat);
+        (int64_t[]){from, to, tz_offset_ms, STORE_STATS_MAX}, 4, (void **)&out->items, &out->n,
+        sizeof *out->items, row_stat);
     if (rc)
         store_alert_stat_rows_free(out);
     return rc;
@@ -384,27 +363,25 @@ static int row_personal(pg *q, PGresult *r, int row, void *item)
 
 int pg_personal_findings(store *s, int64_t user_id, int64_t since, store_personal_rows *out)
 {
-    pg_args a = {0};
     int rc;
 
     memset(out, 0, sizeof *out);
     if (user_id <= 0 || since <= 0)
         return STORE_INVAL;
-    pa_i64(&a, user_id);
-    pa_i64(&a, since);
-    pa_i64(&a, STORE_PERSONAL_MAX);
     /* findings are canonical JSON written by the store: an array, or an
      * object that counts as no finding here (as SQLite's json_each of an
      * object yields no element with a category) */
-    rc = pg_list((pg *)s, PG_ADHOC,
-                 "SELECT message_id, conv_id, id, n FROM (SELECT a.id, a.message_id, a.conv_id, "
-                 "(SELECT count(*) FROM jsonb_array_elements(CASE WHEN jsonb_typeof("
-                 "a.findings::jsonb) = 'array' THEN a.findings::jsonb ELSE '[]'::jsonb END) j "
-                 "WHERE j->>'category' = 'pii') AS n FROM alerts a WHERE a.user_id = $1 AND "
-                 "a.created_at >= $2 AND a.message_id IS NOT NULL AND a.kind IS NULL AND "
-                 "a.verdict <> 'mask' AND a.category NOT LIKE 'warning.%') x WHERE n > 0 "
-                 "ORDER BY id LIMIT $3",
-                 &a, (void **)&out->items, &out->n, sizeof *out->items, row_personal);
+    rc =
+        report_rows(s,
+                    "SELECT message_id, conv_id, id, n FROM (SELECT a.id, a.message_id, a.conv_id, "
+                    "(SELECT count(*) FROM jsonb_array_elements(CASE WHEN jsonb_typeof("
+                    "a.findings::jsonb) = 'array' THEN a.findings::jsonb ELSE '[]'::jsonb END) j "
+                    "WHERE j->>'category' = 'pii') AS n FROM alerts a WHERE a.user_id = $1 AND "
+                    "a.created_at >= $2 AND a.message_id IS NOT NULL AND a.kind IS NULL AND "
+                    "a.verdict <> 'mask' AND a.category NOT LIKE 'warning.%') x WHERE n > 0 "
+                    "ORDER BY id LIMIT $3",
+                    (int64_t[]){user_id, since, STORE_PERSONAL_MAX}, 3, (void **)&out->items,
+                    &out->n, sizeof *out->items, row_personal);
     if (rc) {
         free(out->items);
         memset(out, 0, sizeof *out);
@@ -427,27 +404,24 @@ static int row_group(pg *q, PGresult *r, int row, void *item)
 
 int pg_alert_groups(store *s, int64_t from, int64_t to, store_alert_group_rows *out)
 {
-    pg_args a = {0};
     int rc;
 
     memset(out, 0, sizeof *out);
-    if (to <= from || to - from > (int64_t)STORE_STATS_MAX_DAYS * 86400000)
+    if (!store_stats_window_ok(from, to))
         return STORE_INVAL;
-    pa_i64(&a, from);
-    pa_i64(&a, to);
-    pa_i64(&a, STORE_STATS_MAX);
     /* grouped by the conversation's key (its title and kind follow it);
      * ties in the count in the order SQLite's grouping leaves them (NULL
      * first, text by bytes), so both backends list the same rows at the
      * limit */
-    rc = pg_list((pg *)s, PG_ADHOC,
-                 "SELECT u.department, coalesce(a.conv_id, 0), c.title, coalesce(c.kind, 0), "
-                 "a.category, count(*) FROM alerts a LEFT JOIN users u ON u.id = a.user_id "
-                 "LEFT JOIN conversations c ON c.id = a.conv_id WHERE a.created_at >= $1 AND "
-                 "a.created_at < $2 GROUP BY u.department, a.conv_id, c.id, a.category "
-                 "ORDER BY 6 DESC, u.department COLLATE \"C\" NULLS FIRST, 2, "
-                 "a.category COLLATE \"C\" LIMIT $3",
-                 &a, (void **)&out->items, &out->n, sizeof *out->items, row_group);
+    rc = report_rows(s,
+                     "SELECT u.department, coalesce(a.conv_id, 0), c.title, coalesce(c.kind, 0), "
+                     "a.category, count(*) FROM alerts a LEFT JOIN users u ON u.id = a.user_id "
+                     "LEFT JOIN conversations c ON c.id = a.conv_id WHERE a.created_at >= $1 AND "
+                     "a.created_at < $2 GROUP BY u.department, a.conv_id, c.id, a.category "
+                     "ORDER BY 6 DESC, u.department COLLATE \"C\" NULLS FIRST, 2, "
+                     "a.category COLLATE \"C\" LIMIT $3",
+                     (int64_t[]){from, to, STORE_STATS_MAX}, 3, (void **)&out->items, &out->n,
+                     sizeof *out->items, row_group);
     if (rc)
         store_alert_group_rows_free(out);
     return rc;

@@ -97,11 +97,22 @@ int sq_prep_rc(sq *q)
 
 int sq_exec(sq *q, sqlite3_stmt *st)
 {
-    int r = sqlite3_step(st);
-    int rc = (r == SQLITE_DONE || r == SQLITE_ROW) ? STORE_OK : sq_rc(q, r);
+    /* A write on its own queues for its turn like a transaction
+     * (store_sqlite_turn.c); BEGIN and the like read as read-only. */
+    bool turn = !q->depth && !q->turn_held && !sqlite3_stmt_readonly(st);
+    int r, rc;
 
+    if (turn && (rc = sq_turn_take(q))) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        return rc;
+    }
+    r = sqlite3_step(st);
+    rc = (r == SQLITE_DONE || r == SQLITE_ROW) ? STORE_OK : sq_rc(q, r);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
+    if (turn)
+        sq_turn_give(q);
     return rc;
 }
 
@@ -122,9 +133,17 @@ int sq_begin(sq *q)
     }
     /* the outermost level takes the write lock at once (BEGIN IMMEDIATE:
      * no deadlock upgrading a read lock); inner levels are savepoints */
+    if (!q->depth) {
+        /* this process's writers in arrival order first (store_sqlite_turn.c) */
+        rc = sq_turn_take(q);
+        if (rc)
+            return rc;
+    }
     rc = exec_id(q, q->depth ? SQ_SAVEPOINT : SQ_BEGIN_WRITE);
     if (!rc)
         q->depth++;
+    else if (!q->depth)
+        sq_turn_give(q);
     return rc;
 }
 
@@ -140,12 +159,14 @@ int sq_end(sq *q, int rc)
     }
     if (rc) {
         exec_id(q, SQ_ROLLBACK);
+        sq_turn_give(q);
         return rc;
     }
     r = exec_id(q, SQ_COMMIT);
     if (r) /* a failed COMMIT may leave the transaction open */
         if (!sqlite3_get_autocommit(q->db))
             exec_id(q, SQ_ROLLBACK);
+    sq_turn_give(q);
     return r;
 }
 
@@ -311,6 +332,8 @@ static void sq_close(store *s)
     for (int i = 0; i < SQ_N; i++)
         sqlite3_finalize(q->stmt[i]);
     sqlite3_close_v2(q->db);
+    sq_turn_give(q);
+    sq_turn_put(q->turn);
     free(q);
 }
 
@@ -335,37 +358,29 @@ static int sq_schema_version(store *s, int *out)
     return rc;
 }
 
+static int tx_open(store *s)
+{
+    return sq_begin((sq *)s);
+}
+
+static int tx_close(store *s, int rc)
+{
+    return sq_end((sq *)s, rc);
+}
+
 static int sq_tx_begin(store *s)
 {
-    sq *q = (sq *)s;
-    int rc;
-
-    if (q->in_tx)
-        return STORE_INVAL;
-    rc = sq_begin(q);
-    if (!rc)
-        q->in_tx = true;
-    return rc;
+    return store_tx_flag_begin(s, &((sq *)s)->in_tx, tx_open);
 }
 
 static int sq_tx_commit(store *s)
 {
-    sq *q = (sq *)s;
-
-    if (!q->in_tx)
-        return STORE_INVAL;
-    q->in_tx = false;
-    return sq_end(q, STORE_OK);
+    return store_tx_flag_commit(s, &((sq *)s)->in_tx, tx_close);
 }
 
 static int sq_tx_rollback(store *s)
 {
-    sq *q = (sq *)s;
-
-    if (!q->in_tx)
-        return STORE_INVAL;
-    q->in_tx = false;
-    return sq_end(q, STORE_INVAL) == STORE_INVAL ? STORE_OK : STORE_IO;
+    return store_tx_flag_rollback(s, &((sq *)s)->in_tx, tx_close);
 }
 
 /* ---------------------------------------------------------------- users */
@@ -1234,6 +1249,8 @@ static int sq_open(const store_options *opt, store **out, char **errmsg)
         rc = sq_rc(q, sqlite3_wal_autocheckpoint(q->db, SQ_WAL_BACKSTOP));
     if (rc)
         goto fail;
+    if (!q->read_only)
+        q->turn = sq_turn_get(opt->path);
     rc = sq_migrate(q);
     if (rc)
         goto fail;
@@ -1251,6 +1268,7 @@ fail:
         for (int i = 0; i < SQ_N; i++)
             sqlite3_finalize(q->stmt[i]);
         sqlite3_close_v2(q->db);
+        sq_turn_put(q->turn);
         free(q);
     }
     return rc;

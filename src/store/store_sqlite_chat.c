@@ -140,14 +140,6 @@ static int msg_get(sq *q, int64_t id, store_message *out)
 
 /* ------------------------------------------------------- conversations */
 
-static bool seen_before(const int64_t *ids, size_t i)
-{
-    for (size_t j = 0; j < i; j++)
-        if (ids[j] == ids[i])
-            return true;
-    return false;
-}
-
 static int member_insert(sq *q, int64_t conv_id, int64_t user_id, store_member_role role,
                          int64_t now)
 {
@@ -191,7 +183,6 @@ int sq_conv_create(store *s, store_conv_kind kind, const char *title, int64_t cr
     sq *q = (sq *)s;
     sqlite3_stmt *st;
     int64_t other = 0, id = 0;
-    size_t others = 0;
     bool fresh = false;
     char key[48];
     int rc;
@@ -200,19 +191,9 @@ int sq_conv_create(store *s, store_conv_kind kind, const char *title, int64_t cr
         *id_out = 0;
     if (created)
         *created = false;
-    if ((kind != STORE_CONV_DIRECT && kind != STORE_CONV_GROUP) || creator <= 0 ||
-        (n_members && !member_ids))
-        return STORE_INVAL;
-    for (size_t i = 0; i < n_members; i++) {
-        if (member_ids[i] <= 0)
-            return STORE_INVAL;
-        if (member_ids[i] != creator && !seen_before(member_ids, i)) {
-            other = member_ids[i];
-            others++;
-        }
-    }
-    if (kind == STORE_CONV_DIRECT && others != 1)
-        return STORE_INVAL;
+    rc = store_conv_create_check(kind, creator, member_ids, n_members, &other);
+    if (rc)
+        return rc;
     rc = sq_begin(q);
     if (rc)
         return rc;
@@ -242,7 +223,7 @@ int sq_conv_create(store *s, store_conv_kind kind, const char *title, int64_t cr
     rc = member_insert(q, id, creator, kind == STORE_CONV_GROUP ? STORE_MEMBER_OWNER : STORE_MEMBER,
                        now);
     for (size_t i = 0; !rc && i < n_members; i++)
-        if (member_ids[i] != creator && !seen_before(member_ids, i))
+        if (member_ids[i] != creator && !store_id_seen_before(member_ids, i))
             rc = member_insert(q, id, member_ids[i], STORE_MEMBER, now);
     if (!rc)
         rc = sq_run_ids(q, SQ_CONV_EXTERNAL, id, 0, 0, 1);
@@ -480,54 +461,6 @@ int sq_member_list(store *s, int64_t conv_id, store_members *out)
 
 /* ------------------------------------------------------------- messages */
 
-static char *dup_n(const char *p, size_t n)
-{
-    char *d = malloc(n + 1);
-
-    if (d) {
-        memcpy(d, p, n);
-        d[n] = 0;
-    }
-    return d;
-}
-
-static char *dup_opt(const char *p, bool *oom)
-{
-    char *d;
-
-    if (!p)
-        return NULL;
-    d = strdup(p);
-    if (!d)
-        *oom = true;
-    return d;
-}
-
-/* The alert and audit entry that go with a new message (store.h). */
-static int side_records(sq *q, const store_message_new *m, int64_t id)
-{
-    char target[40];
-    int rc = STORE_OK;
-
-    if (m->alert) {
-        store_alert_new a = *m->alert;
-
-        a.message_id = id;
-        a.conv_id = m->conv_id;
-        a.user_id = m->sender_id;
-        rc = sq_alert_create(&q->base, &a, m->alert_id_out);
-    }
-    if (!rc && m->audit) {
-        store_audit_new e = *m->audit;
-
-        snprintf(target, sizeof target, "message:%lld", (long long)id);
-        if (!e.target)
-            e.target = target;
-        rc = q->base.methods->audit_append(&q->base, &e, NULL);
-    }
-    return rc;
-}
-
 /* Appends one message inside an open write bracket. out is filled from
  * what was stored (no re-read: this is the hot path of group commit). */
 static int append_one(sq *q, const store_message_new *m, store_message *out, bool *dup)
@@ -536,11 +469,9 @@ static int append_one(sq *q, const store_message_new *m, store_message *out, boo
     sqlite3_stmt *st;
     int64_t origin = 0, author = 0, id;
     int depth = 0, rc;
-    bool oom = false;
 
     *dup = false;
-    if (!m->client_id || !*m->client_id || strlen(m->client_id) > STORE_CLIENT_ID_MAX ||
-        !m->verdict || (!m->text && m->text_len) || m->text_len > INT32_MAX)
+    if (!store_message_new_valid(m))
         return STORE_INVAL;
     st = sq_stmt(q, SQ_MSG_BY_CLIENT);
     if (!st)
@@ -571,9 +502,7 @@ static int append_one(sq *q, const store_message_new *m, store_message *out, boo
             rc = STORE_NOTFOUND;
         if (rc)
             goto fail;
-        origin = src.forward_of ? src.forward_origin_id : src.id;
-        author = src.forward_of ? src.forward_author_id : src.sender_id;
-        depth = src.forward_depth + 1;
+        store_forward_provenance(&src, &origin, &author, &depth);
     }
     st = sq_stmt(q, SQ_MSG_INSERT);
     if (!st) {
@@ -605,38 +534,15 @@ static int append_one(sq *q, const store_message_new *m, store_message *out, boo
     rc = sq_run_ids(q, SQ_CONV_LAST, m->conv_id, id, m->now, 3);
     if (rc)
         goto fail;
-    rc = side_records(q, m, id);
+    rc = store_message_side_records(&q->base, m, id);
     if (!rc && m->n_attachments)
         rc = store_message_files_set(&q->base, id, m->attachments, m->n_attachments);
     if (!rc && m->reminder_id)
         rc = sq_reminder_delivered(q, m->reminder_id, m->reminder_next_at, m->now);
     if (rc)
         goto fail;
-    out->id = id;
-    out->conv_id = m->conv_id;
-    out->sender_id = m->sender_id;
-    out->created_at = m->now;
-    out->text_len = m->text_len;
-    out->masked = m->masked;
-    out->forward_of = m->forward_of;
-    out->forward_origin_id = origin;
-    out->forward_author_id = author;
-    out->forward_depth = depth;
-    out->inspected_external = m->inspected_external;
-    out->client_id = dup_opt(m->client_id, &oom);
-    out->verdict = dup_opt(m->verdict, &oom);
-    out->justification = dup_opt(m->justification, &oom);
-    out->inbound_warning = dup_opt(m->inbound_warning, &oom);
-    out->text = dup_n(m->text ? m->text : "", m->text_len);
-    out->kind = dup_opt(m->kind ? m->kind : "text", &oom);
-    out->meta = dup_opt(m->meta, &oom);
-    out->burn = m->burn ? STORE_BURN_LIVE : STORE_BURN_NONE;
-    out->burn_deadline = m->burn ? m->burn_deadline : 0;
-    if (oom || !out->text) {
-        /* the caller rolls the insert back: an error means nothing stored */
-        store_message_clear(out);
-        rc = STORE_NOMEM;
-    }
+    /* on NOMEM the caller rolls the insert back: an error means nothing stored */
+    rc = store_message_from_new(out, m, id, origin, author, depth);
 fail:
     store_message_clear(&src);
     return rc;
@@ -674,7 +580,10 @@ int sq_message_append_batch(store *s, const store_message_new *m, size_t n, stor
     store_message tmp = {0};
     int rc;
 
-    if (!m || !rcs || q->in_tx)
+    /* Inside store_tx (the writer carrying delivered receipts in the same
+     * transaction, chat_commit.h) the batch is a savepoint of it, made
+     * durable by the caller's commit. */
+    if (!m || !rcs)
         return STORE_INVAL;
     for (size_t i = 0; i < n; i++) {
         rcs[i] = STORE_INVAL;
@@ -827,33 +736,14 @@ int sq_erase_flush(store *s)
 
 int sq_message_forward_chain(store *s, int64_t id, store_messages *out)
 {
-    sq *q = (sq *)s;
-    size_t cap = 0;
     int rc;
 
     memset(out, 0, sizeof *out);
-    rc = sq_begin_read(q);
+    rc = sq_begin_read((sq *)s);
     if (rc)
         return rc;
-    for (int hop = 0; id && hop < FORWARD_MAX; hop++) {
-        store_message *m = sq_grow((void **)&out->items, &out->n, &cap, sizeof *m);
-
-        if (!m) {
-            rc = STORE_NOMEM;
-            break;
-        }
-        rc = msg_get(q, id, m);
-        if (rc) {
-            out->n--;
-            break;
-        }
-        id = m->forward_of;
-    }
-    sq_end_read(q);
-    if (rc == STORE_NOTFOUND && out->n)
-        rc = STORE_CORRUPT; /* a forward_of pointing nowhere */
-    if (rc)
-        store_messages_free(out);
+    rc = store_forward_chain_walk(s, id, FORWARD_MAX, out);
+    sq_end_read((sq *)s);
     return rc;
 }
 

@@ -722,24 +722,4 @@ static int file_spread_convs(store *s, const char *id, int64_t since, int64_t *c
     return r;
 }
 
-const store_files_methods sq_files_methods = {
-    .version = 1,
-    .upload_create = up_create,
-    .upload_get = up_get,
-    .upload_update = up_update,
-    .upload_delete = up_delete,
-    .upload_list = up_list,
-    .upload_usage = up_usage,
-    .file_create = file_create,
-    .file_get = file_get,
-    .file_visible = file_visible,
-    .message_files_set = mf_set,
-    .message_files_get = mf_get,
-    .message_files_drop = mf_drop,
-    .inspection_get = insp_get,
-    .inspection_put = insp_put,
-    .file_in_alert = in_alert,
-    .file_spread = file_spread,
-    .file_purge_unlinked = file_purge,
-    .file_spread_conversations = file_spread_convs,
-};
+const store_files_methods sq_files_methods = STORE_FILES_METHODS_TABLE;

@@ -284,6 +284,7 @@ enum {
 #define SQ_WAL_BACKSTOP 20000
 
 typedef struct sq_ckpt sq_ckpt;
+typedef struct sq_turn sq_turn;
 
 /* The handle: `store` first, so a store * is an sq *. */
 typedef struct sq {
@@ -296,6 +297,8 @@ typedef struct sq {
     bool read_only;
     bool oom;      /* a column copy failed while reading rows */
     sq_ckpt *ckpt; /* STORE_MAINT_BACKGROUND: the checkpointer (store_sqlite_ckpt.c) */
+    sq_turn *turn; /* this process's queue for the write lock (store_sqlite_turn.c) */
+    bool turn_held;
     char err[256];
 } sq;
 
@@ -303,6 +306,16 @@ typedef struct sq {
  * and connection to path, told of q's commits by a WAL hook) / stops it. */
 int sq_ckpt_start(sq *q, const char *path);
 void sq_ckpt_stop(sq *q);
+
+/* store_sqlite_turn.c: the turn of the database file at path, shared by
+ * this process's handles on it (NULL: none, e.g. it cannot be stat()ed) /
+ * released at close. sq_turn_take waits in arrival order, at most the busy
+ * timeout (then STORE_BUSY); both are no-ops without a turn, and take is
+ * one while q already holds it. */
+sq_turn *sq_turn_get(const char *path);
+void sq_turn_put(sq_turn *t);
+int sq_turn_take(sq *q);
+void sq_turn_give(sq *q);
 
 /* Maps an SQLite result code to a store_rc, recording the message. */
 int sq_rc(sq *q, int sqlite_rc);

@@ -69,33 +69,12 @@ int sq_message_export(store *s, const store_export_query *qy, store_messages *ou
     return rc;
 }
 
-/* What the action does from the message's state: the statements to run in
- * order, none when there is nothing to do. */
-static int contain_steps(store_contain_action action, int64_t recalled_at, int contained,
-                         int steps[3])
-{
-    switch (action) {
-    case STORE_CONTAIN_QUARANTINE:
-        if (recalled_at || contained) /* recalled, quarantined or removed already */
-            return 0;
-        steps[0] = SQ_QUAR_INSERT;
-        steps[1] = SQ_QUAR_HIDE;
-        return 2;
-    case STORE_CONTAIN_REMOVE:
-        if (contained == STORE_CONTAINED_REMOVED || (recalled_at && !contained))
-            return 0; /* removed already, or its sender recalled it */
-        steps[0] = SQ_MSG_REMOVE;
-        steps[1] = SQ_QUAR_DELETE; /* the kept copy of a quarantined one */
-        return 2;
-    case STORE_CONTAIN_RESTORE:
-        if (contained != STORE_CONTAINED_QUARANTINED)
-            return 0;
-        steps[0] = SQ_QUAR_RESTORE;
-        steps[1] = SQ_QUAR_DELETE;
-        return 2;
-    }
-    return -1;
-}
+/* The statement of each containment step (store_contain_steps). */
+static const int step_stmt[] = {
+    [STORE_STEP_QUAR_INSERT] = SQ_QUAR_INSERT,   [STORE_STEP_QUAR_HIDE] = SQ_QUAR_HIDE,
+    [STORE_STEP_QUAR_RESTORE] = SQ_QUAR_RESTORE, [STORE_STEP_QUAR_DELETE] = SQ_QUAR_DELETE,
+    [STORE_STEP_MSG_REMOVE] = SQ_MSG_REMOVE,
+};
 
 int sq_message_contain(store *s, int64_t id, store_contain_action action, int64_t actor,
                        int64_t now, bool *changed)
@@ -103,7 +82,8 @@ int sq_message_contain(store *s, int64_t id, store_contain_action action, int64_
     sq *q = (sq *)s;
     sqlite3_stmt *st;
     int64_t recalled_at = 0;
-    int contained = 0, steps[3], n = 0, rc;
+    int contained = 0, n = 0, rc;
+    store_contain_step steps[2];
 
     if (changed)
         *changed = false;
@@ -124,22 +104,24 @@ int sq_message_contain(store *s, int64_t id, store_contain_action action, int64_
     sq_done(st);
     if (rc)
         goto done;
-    n = contain_steps(action, recalled_at, contained, steps);
+    n = store_contain_steps(action, recalled_at, contained, steps);
     if (n < 0) {
         rc = STORE_INVAL;
         goto done;
     }
     for (int i = 0; i < n && !rc; i++) {
+        int stmt = step_stmt[steps[i]];
+
         switch (steps[i]) {
-        case SQ_QUAR_INSERT:
-            rc = sq_run_ids(q, steps[i], id, now, actor, 3);
+        case STORE_STEP_QUAR_INSERT:
+            rc = sq_run_ids(q, stmt, id, now, actor, 3);
             break;
-        case SQ_QUAR_HIDE:
-        case SQ_MSG_REMOVE:
-            rc = sq_run_ids(q, steps[i], id, now > 0 ? now : 1, 0, 2);
+        case STORE_STEP_QUAR_HIDE:
+        case STORE_STEP_MSG_REMOVE:
+            rc = sq_run_ids(q, stmt, id, now > 0 ? now : 1, 0, 2);
             break;
         default:
-            rc = sq_run_ids(q, steps[i], id, 0, 0, 1);
+            rc = sq_run_ids(q, stmt, id, 0, 0, 1);
         }
     }
     /* A removal strips the alerts to their evidence, as a recall does; a
@@ -285,8 +267,7 @@ int sq_alert_stats(store *s, int64_t from, int64_t to, int64_t tz_offset_ms,
     int rc;
 
     memset(out, 0, sizeof *out);
-    if (to <= from || to - from > (int64_t)STORE_STATS_MAX_DAYS * 86400000 ||
-        tz_offset_ms < -14 * 3600000LL || tz_offset_ms > 14 * 3600000LL)
+    if (!store_stats_window_ok(from, to) || !store_tz_offset_ok(tz_offset_ms))
         return STORE_INVAL;
     st = sq_stmt(q, SQ_ALERT_STATS);
     if (!st)
@@ -358,7 +339,7 @@ int sq_alert_groups(store *s, int64_t from, int64_t to, store_alert_group_rows *
     int rc;
 
     memset(out, 0, sizeof *out);
-    if (to <= from || to - from > (int64_t)STORE_STATS_MAX_DAYS * 86400000)
+    if (!store_stats_window_ok(from, to))
         return STORE_INVAL;
     st = sq_stmt(q, SQ_ALERT_GROUPS);
     if (!st)

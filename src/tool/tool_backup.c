@@ -4,8 +4,10 @@
  *
  * A backup is a directory: the database as one consistent, self-contained
  * file (the store's online backup: the server goes on serving while it is
- * made), the policy and lexicons an administrator saved in the data
- * directory, and manifest.json naming every file with its size and SHA-256.
+ * made; on PostgreSQL a pg_dump, tool_backup_pg.c), the policy and lexicons
+ * an administrator saved in the data directory, the file contents (blobs,
+ * named by their SHA-256 as in the blob store, so each checks itself), and
+ * manifest.json naming every other file with its size and SHA-256.
  * Left out on purpose: the guard's compiled-rules cache (rebuilt at start)
  * and the audit checkpoint key (a secret that belongs off the machine and
  * out of backups; docs/AUDIT.md). Restore checks every file against the
@@ -14,6 +16,7 @@
  */
 #include "tool_cmd.h"
 #include "tool_opts.h"
+#include "tool_backup_pg.h"
 #include "tool_store.h"
 
 #include "base/base_file.h"
@@ -32,6 +35,8 @@
 #include <unistd.h>
 
 #define FORMAT        "cordon-backup-1"
+#define PG_DUMP_FILE  "store.pgdump"     /* pg_dump's custom format */
+#define BLOB_AREA     "sha256"           /* the blob store's content area (blob_local.c) */
 #define MAX_SIDE_FILE ((size_t)64 << 20) /* a policy or lexicon file */
 #define MAX_FILES     1024
 
@@ -50,10 +55,12 @@ void tool_backup_help(FILE *f)
           "       cordon restore [--data DIR | --config FILE] BACKUP_DIR\n"
           "\n"
           "backup writes a new directory OUT_DIR: the database as one consistent file\n"
-          "(made while the server runs), the policy and lexicons saved in the data\n"
-          "directory, and manifest.json with each file's size and SHA-256.\n"
+          "(made while the server runs; pg_dump for a PostgreSQL store), the policy and\n"
+          "lexicons saved in the data directory, the file contents (blobs), and\n"
+          "manifest.json with each file's size and SHA-256.\n"
           "restore checks BACKUP_DIR against its manifest and copies it into a data\n"
-          "directory that has no database yet; start `cordon serve` on it then.\n"
+          "directory that has no database yet (on PostgreSQL: an empty database, with\n"
+          "pg_restore); start `cordon serve` on it then.\n"
           "Not in a backup: the compiled-rules cache and the audit checkpoint key.\n"
           "\n"
           "      --data DIR       the server's data directory (default ./cordon-data)\n"
@@ -166,115 +173,6 @@ out:
     return rc;
 }
 
-static int verify_chain(const char *cmd, store *s)
-{
-    store_audit_verify_result v = {0};
-    int rc = store_audit_verify(s, &v);
-
-    if (rc || !v.ok) {
-        fprintf(stderr, "cordon %s: the audit chain of the copy does not verify: %s\n", cmd,
-                rc ? store_strerror(rc) : v.reason);
-        return -1;
-    }
-    printf("audit chain intact: %lld entries\n", (long long)v.entries);
-    return 0;
-}
-
-static int do_backup(const char *data, const char *config, const char *out)
-{
-    store *s = NULL, *copy = NULL;
-    store_options so = {.version = 1, .read_only = true};
-    char *dir = NULL, *db = NULL, *ldir = NULL, *lout = NULL, *man = NULL, *text = NULL, hex[65];
-    json_t *files = json_array(), *m = NULL;
-    uint64_t size = 0;
-    int rc = TOOL_EXIT_ERROR, v = 0;
-    DIR *d = NULL;
-
-    if (!files)
-        goto out;
-    if (mkdir(out, 0700)) {
-        fprintf(stderr, "cordon backup: %s: %s (give a new directory)\n", out, strerror(errno));
-        goto out;
-    }
-    if (tool_store_open("backup", data, config, false, &s, &dir))
-        goto fail;
-    if (!s->methods->backup) {
-        fprintf(stderr,
-                "cordon backup: the store is %s: back it up with its own tools "
-                "(pg_dump; docs/DEPLOY.md)\n",
-                s->methods->name);
-        goto fail;
-    }
-    db = join(out, STORE_DB_FILE);
-    if (!db || store_backup(s, db)) {
-        fprintf(stderr, "cordon backup: %s\n", db ? store_errmsg(s) : "out of memory");
-        goto fail;
-    }
-    if (hash_file(db, hex, &size) ||
-        json_array_append_new(files, json_pack("{s:s,s:I,s:s}", "path", STORE_DB_FILE, "bytes",
-                                               (json_int_t)size, "sha256", hex))) {
-        fprintf(stderr, "cordon backup: %s: %s\n", db, strerror(errno));
-        goto fail;
-    }
-    if (copy_side(dir, out, "policy.yaml", true, files))
-        goto fail;
-    ldir = join(dir, "lexicons");
-    lout = join(out, "lexicons");
-    if (!ldir || !lout)
-        goto fail;
-    if ((d = opendir(ldir))) {
-        struct dirent *e;
-
-        if (mkdir(lout, 0700))
-            goto fail;
-        while ((e = readdir(d))) {
-            size_t n = strlen(e->d_name);
-            char rel[300];
-
-            if (e->d_name[0] == '.' || n < 5 || strcmp(e->d_name + n - 4, ".tsv"))
-                continue;
-            snprintf(rel, sizeof rel, "lexicons/%s", e->d_name);
-            if (copy_side(dir, out, rel, false, files))
-                goto fail;
-        }
-    }
-    store_schema_version(s, &v);
-    m = json_pack("{s:s,s:I,s:i,s:O}", "format", FORMAT, "created_at",
-                  (json_int_t)time(NULL) * 1000, "schema_version", v, "files", files);
-    text = m ? json_dumps(m, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
-    man = join(out, "manifest.json");
-    if (!text || !man || base_file_write_atomic(man, text, strlen(text), 0600)) {
-        fprintf(stderr, "cordon backup: cannot write the manifest: %s\n", strerror(errno));
-        goto fail;
-    }
-    so.path = db;
-    if (store_open(&so, &copy, NULL) || verify_chain("backup", copy))
-        goto fail;
-    printf("backup of %s written to %s: %zu files, the database %llu bytes\n", dir, out,
-           json_array_size(files), (unsigned long long)size);
-    rc = TOOL_EXIT_ALLOW;
-    goto out;
-fail:
-    /* nothing half-written is left that could be taken for a backup */
-    if (man)
-        unlink(man);
-    fprintf(stderr, "cordon backup: failed; remove %s before trying again\n", out);
-out:
-    if (d)
-        closedir(d);
-    store_close(copy);
-    store_close(s);
-    json_decref(m);
-    json_decref(files);
-    free(text);
-    free(man);
-    free(ldir);
-    free(lout);
-    free(db);
-    free(dir);
-    return rc;
-}
-
 /* Copies src to a new file dst (0600) in pieces, synced before it is
  * given its name. Returns 0 or -1 (errno). */
 static int copy_file(const char *src, const char *dst)
@@ -310,10 +208,324 @@ out:
     return rc;
 }
 
+/* ---- blobs: DIR/sha256/xx/HASH, as blob_local.c lays them out -------------- */
+
+typedef int (*blob_fn)(const char *path, const char *rel, const char *hex, void *ctx);
+
+static bool is_hex(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+            return false;
+    return !p[n];
+}
+
+/* Calls fn for every committed blob under root (a root without a content
+ * area has none). Anything else there (a temp file, a stray name) is not a
+ * blob and is skipped. Returns 0, fn's non-zero, or -1 (errno). */
+static int walk_blobs(const char *root, blob_fn fn, void *ctx)
+{
+    char *area = join(root, BLOB_AREA), path[4096], rel[600];
+    DIR *d = area ? opendir(area) : NULL, *f = NULL;
+    struct dirent *e, *b;
+    int rc = -1;
+
+    if (!area)
+        goto out;
+    if (!d) {
+        rc = errno == ENOENT ? 0 : -1;
+        goto out;
+    }
+    while ((e = readdir(d))) {
+        if (!is_hex(e->d_name, 2))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", area, e->d_name);
+        if (!(f = opendir(path)))
+            goto out;
+        while ((b = readdir(f))) {
+            if (!is_hex(b->d_name, 64) || strncmp(b->d_name, e->d_name, 2))
+                continue;
+            snprintf(path, sizeof path, "%s/%s/%s", area, e->d_name, b->d_name);
+            snprintf(rel, sizeof rel, BLOB_AREA "/%s/%s", e->d_name, b->d_name);
+            if ((rc = fn(path, rel, b->d_name, ctx)))
+                goto out;
+        }
+        closedir(f);
+        f = NULL;
+    }
+    rc = 0;
+out:
+    if (f)
+        closedir(f);
+    if (d)
+        closedir(d);
+    free(area);
+    return rc;
+}
+
+typedef struct blob_copy {
+    const char *to; /* a blob store's root */
+    bool keep;      /* a blob already there is kept (same name, same bytes) */
+    json_int_t count, bytes;
+} blob_copy;
+
+static int copy_blob(const char *path, const char *rel, const char *hex, void *ctx)
+{
+    blob_copy *bc = ctx;
+    char *dst = join(bc->to, rel), *dir = NULL;
+    struct stat st;
+    int rc = -1;
+
+    if (!dst || stat(path, &st))
+        goto out;
+    if (bc->keep && !access(dst, F_OK)) {
+        rc = 0; /* the same name holds the same bytes */
+        goto out;
+    }
+    dir = strdup(dst);
+    if (!dir)
+        goto out;
+    *strrchr(dir, '/') = 0;
+    if (base_file_mkdir_p(dir, 0700))
+        goto out;
+    if (copy_file(path, dst)) {
+        fprintf(stderr, "cordon: cannot copy blob %s to %s: %s\n", hex, bc->to, strerror(errno));
+        goto out;
+    }
+    bc->count++;
+    bc->bytes += (json_int_t)st.st_size;
+    rc = 0;
+out:
+    free(dst);
+    free(dir);
+    return rc;
+}
+
+/* Every blob of the server's blob store into OUT/blobs. */
+static int backup_blobs(const char *data, const char *config, const char *out, json_t *m)
+{
+    char *from = NULL, *to = join(out, "blobs"), why[512];
+    blob_copy bc = {.to = to};
+    int rc = -1;
+
+    if (!to || tool_locate_blobs(data, config, &from, why, sizeof why)) {
+        fprintf(stderr, "cordon backup: %s\n", to ? why : "out of memory");
+        goto out;
+    }
+    if (walk_blobs(from, copy_blob, &bc)) {
+        fprintf(stderr, "cordon backup: the blobs in %s: %s\n", from, strerror(errno));
+        goto out;
+    }
+    rc = json_object_set_new(m, "blobs",
+                             json_pack("{s:I,s:I}", "count", bc.count, "bytes", bc.bytes));
+    if (!rc)
+        printf("blobs: %lld files, %lld bytes\n", (long long)bc.count, (long long)bc.bytes);
+out:
+    free(from);
+    free(to);
+    return rc;
+}
+
+static int count_blob(const char *path, const char *rel, const char *hex, void *ctx)
+{
+    char got[65];
+    uint64_t size;
+
+    (void)rel;
+    if (hash_file(path, got, &size) || strcmp(got, hex)) {
+        fprintf(stderr, "cordon restore: blob %s is damaged (its SHA-256 differs)\n", hex);
+        return -1;
+    }
+    ++*(json_int_t *)ctx;
+    return 0;
+}
+
+/* The backup's blobs check themselves (name = SHA-256) and are as many as
+ * the manifest says. Returns 0 or -1 (printed). */
+static int check_blobs(const char *from, json_t *m)
+{
+    json_t *b = json_object_get(m, "blobs");
+    char *dir = join(from, "blobs");
+    json_int_t n = 0;
+    int rc = -1;
+
+    if (!b) { /* a backup made before blobs were in backups */
+        rc = 0;
+        goto out;
+    }
+    if (!dir || walk_blobs(dir, count_blob, &n))
+        goto out;
+    if (n != json_integer_value(json_object_get(b, "count"))) {
+        fprintf(stderr, "cordon restore: the backup holds %lld blobs, its manifest %lld\n",
+                (long long)n, (long long)json_integer_value(json_object_get(b, "count")));
+        goto out;
+    }
+    rc = 0;
+out:
+    free(dir);
+    return rc;
+}
+
+/* The backup's blobs into the server's blob store; a blob already there is
+ * the same bytes and is kept. */
+static int restore_blobs(const char *data, const char *config, const char *from)
+{
+    char *src = join(from, "blobs"), *to = NULL, why[512];
+    blob_copy bc = {.keep = true};
+    int rc = -1;
+
+    if (!src || tool_locate_blobs(data, config, &to, why, sizeof why)) {
+        fprintf(stderr, "cordon restore: %s\n", src ? why : "out of memory");
+        goto out;
+    }
+    bc.to = to;
+    if (walk_blobs(src, copy_blob, &bc))
+        goto out;
+    printf("blobs: %lld restored into %s\n", (long long)bc.count, to);
+    rc = 0;
+out:
+    free(src);
+    free(to);
+    return rc;
+}
+
+static int verify_chain(const char *cmd, store *s)
+{
+    store_audit_verify_result v = {0};
+    int rc = store_audit_verify(s, &v);
+
+    if (rc || !v.ok) {
+        fprintf(stderr, "cordon %s: the audit chain of the copy does not verify: %s\n", cmd,
+                rc ? store_strerror(rc) : v.reason);
+        return -1;
+    }
+    printf("audit chain intact: %lld entries\n", (long long)v.entries);
+    return 0;
+}
+
+static int do_backup(const char *data, const char *config, const char *out)
+{
+    store *s = NULL, *copy = NULL;
+    store_options so = {.version = 1, .read_only = true};
+    char *dir = NULL, *db = NULL, *ldir = NULL, *lout = NULL, *man = NULL, *text = NULL, hex[65],
+         *url = NULL, why[512];
+    const char *dbfile;
+    json_t *files = json_array(), *m = NULL;
+    uint64_t size = 0;
+    int rc = TOOL_EXIT_ERROR, v = 0;
+    bool pg;
+    DIR *d = NULL;
+
+    if (!files)
+        goto out;
+    if (mkdir(out, 0700)) {
+        fprintf(stderr, "cordon backup: %s: %s (give a new directory)\n", out, strerror(errno));
+        goto out;
+    }
+    if (tool_locate(data, config, &url, NULL, why, sizeof why)) {
+        fprintf(stderr, "cordon backup: %s\n", why);
+        goto fail;
+    }
+    if (tool_store_open("backup", data, config, false, &s, &dir))
+        goto fail;
+    pg = !strcmp(store_backend_for(url), "postgresql");
+    dbfile = pg ? PG_DUMP_FILE : STORE_DB_FILE;
+    db = join(out, dbfile);
+    if (!db)
+        goto fail;
+    if (pg) {
+        /* one snapshot of the whole database while the nodes serve */
+        if (tool_pg_dump("backup", url, db))
+            goto fail;
+    } else if (!s->methods->backup) {
+        fprintf(stderr, "cordon backup: the store is %s: back it up with its own tools\n",
+                s->methods->name);
+        goto fail;
+    } else if (store_backup(s, db)) {
+        fprintf(stderr, "cordon backup: %s\n", store_errmsg(s));
+        goto fail;
+    }
+    if (hash_file(db, hex, &size) ||
+        json_array_append_new(files, json_pack("{s:s,s:I,s:s}", "path", dbfile, "bytes",
+                                               (json_int_t)size, "sha256", hex))) {
+        fprintf(stderr, "cordon backup: %s: %s\n", db, strerror(errno));
+        goto fail;
+    }
+    if (copy_side(dir, out, "policy.yaml", true, files))
+        goto fail;
+    ldir = join(dir, "lexicons");
+    lout = join(out, "lexicons");
+    if (!ldir || !lout)
+        goto fail;
+    if ((d = opendir(ldir))) {
+        struct dirent *e;
+
+        if (mkdir(lout, 0700))
+            goto fail;
+        while ((e = readdir(d))) {
+            size_t n = strlen(e->d_name);
+            char rel[300];
+
+            if (e->d_name[0] == '.' || n < 5 || strcmp(e->d_name + n - 4, ".tsv"))
+                continue;
+            snprintf(rel, sizeof rel, "lexicons/%s", e->d_name);
+            if (copy_side(dir, out, rel, false, files))
+                goto fail;
+        }
+    }
+    store_schema_version(s, &v);
+    m = json_pack("{s:s,s:s,s:I,s:i,s:O}", "format", FORMAT, "store", pg ? "postgresql" : "sqlite",
+                  "created_at", (json_int_t)time(NULL) * 1000, "schema_version", v, "files", files);
+    /* after the database: every file a copied message names was committed
+     * before it, so its bytes are here */
+    if (!m || backup_blobs(data, config, out, m))
+        goto fail;
+    text = json_dumps(m, JSON_INDENT(2) | JSON_SORT_KEYS);
+    man = join(out, "manifest.json");
+    if (!text || !man || base_file_write_atomic(man, text, strlen(text), 0600)) {
+        fprintf(stderr, "cordon backup: cannot write the manifest: %s\n", strerror(errno));
+        goto fail;
+    }
+    if (pg) {
+        /* a dump is checked by pg_restore --list; its audit chain when it is
+         * restored. The source's chain is checked here. */
+        if (verify_chain("backup", s))
+            goto fail;
+    } else {
+        so.path = db;
+        if (store_open(&so, &copy, NULL) || verify_chain("backup", copy))
+            goto fail;
+    }
+    printf("backup of %s written to %s: %zu files, the database %llu bytes\n", dir, out,
+           json_array_size(files), (unsigned long long)size);
+    rc = TOOL_EXIT_ALLOW;
+    goto out;
+fail:
+    /* nothing half-written is left that could be taken for a backup */
+    if (man)
+        unlink(man);
+    fprintf(stderr, "cordon backup: failed; remove %s before trying again\n", out);
+out:
+    if (d)
+        closedir(d);
+    store_close(copy);
+    store_close(s);
+    json_decref(m);
+    json_decref(files);
+    free(text);
+    free(man);
+    free(ldir);
+    free(lout);
+    free(db);
+    free(dir);
+    free(url);
+    return rc;
+}
+
 /* A manifest path is one of ours: the database, the policy, a lexicon. */
 static bool safe_rel(const char *p)
 {
-    if (!strcmp(p, STORE_DB_FILE) || !strcmp(p, "policy.yaml"))
+    if (!strcmp(p, STORE_DB_FILE) || !strcmp(p, PG_DUMP_FILE) || !strcmp(p, "policy.yaml"))
         return true;
     if (strncmp(p, "lexicons/", 9) || strchr(p + 9, '/') || p[9] == '.' || !p[9])
         return false;
@@ -322,7 +534,10 @@ static bool safe_rel(const char *p)
 
 static int do_restore(const char *data, const char *config, const char *from)
 {
-    char *man = join(from, "manifest.json"), *dir = NULL, *path = NULL, *lex = NULL, why[512];
+    char *man = join(from, "manifest.json"), *dir = NULL, *path = NULL, *lex = NULL, why[512],
+         *dump = NULL;
+    const char *kind;
+    bool pg, has_db;
     json_t *m = NULL, *files;
     json_error_t je;
     store *s = NULL;
@@ -361,20 +576,39 @@ static int do_restore(const char *data, const char *config, const char *from)
     }
     free(path);
     path = NULL;
+    if (check_blobs(from, m))
+        goto out;
     if (tool_locate(data, config, &path, &dir, why, sizeof why)) {
         fprintf(stderr, "cordon restore: %s\n", why);
         goto out;
     }
-    if (strcmp(store_backend_for(path), "sqlite")) {
-        fprintf(stderr, "cordon restore: the server's store is PostgreSQL: restore it with "
-                        "pg_restore (docs/DEPLOY.md); this copy is an SQLite database\n");
+    pg = !strcmp(store_backend_for(path), "postgresql");
+    kind = json_string_value(json_object_get(m, "store")) ?: "sqlite";
+    if (strcmp(kind, pg ? "postgresql" : "sqlite")) {
+        fprintf(stderr,
+                "cordon restore: this backup is of a%s store and the server's store is %s\n",
+                pg ? "n SQLite" : " PostgreSQL", pg ? "PostgreSQL" : "SQLite");
         goto out;
     }
-    if (!access(path, F_OK) || errno != ENOENT) {
+    has_db = false;
+    json_array_foreach(files, i, f)
+    {
+        has_db |= !strcmp(json_string_value(json_object_get(f, "path")),
+                          pg ? PG_DUMP_FILE : STORE_DB_FILE);
+    }
+    if (!has_db) {
+        fprintf(stderr, "cordon restore: %s holds no database (%s)\n", from,
+                pg ? PG_DUMP_FILE : STORE_DB_FILE);
+        goto out;
+    }
+    if (pg ? tool_pg_empty("restore", path) != 1 : !access(path, F_OK) || errno != ENOENT) {
+        char shown[512];
+
         fprintf(stderr,
-                "cordon restore: %s already holds a database; restore into a new data "
-                "directory (a server's database is never overwritten)\n",
-                dir);
+                "cordon restore: %s already holds a database (or cannot be asked); restore "
+                "into %s (a server's database is never overwritten)\n",
+                pg ? store_path_redacted(path, shown, sizeof shown) : dir,
+                pg ? "an empty database" : "a new data directory");
         goto out;
     }
     if (base_file_mkdir_p(dir, 0700)) {
@@ -396,9 +630,12 @@ static int do_restore(const char *data, const char *config, const char *from)
                 goto out;
             }
         }
-        /* the database may be large: streamed, not read whole */
-        if (!strcmp(rel, STORE_DB_FILE)) {
-            bad = !src || !dst || copy_file(src, dst);
+        /* the database may be large: streamed, not read whole; a dump is
+         * restored by pg_restore below */
+        if (!strcmp(rel, PG_DUMP_FILE)) {
+            bad = !pg;
+        } else if (!strcmp(rel, STORE_DB_FILE)) {
+            bad = pg || !src || !dst || copy_file(src, dst);
         } else {
             bad = !src || !dst || slurp(src, &buf, &len) ||
                   base_file_write_atomic(dst, buf, len, 0600);
@@ -409,6 +646,14 @@ static int do_restore(const char *data, const char *config, const char *from)
         free(dst);
         free(buf);
         if (bad)
+            goto out;
+    }
+    if (restore_blobs(data, config, from))
+        goto out;
+    if (pg) {
+        free(dump);
+        dump = join(from, PG_DUMP_FILE);
+        if (!dump || tool_pg_restore("restore", path, dump))
             goto out;
     }
     if (tool_store_open("restore", data, config, false, &s, NULL) || verify_chain("restore", s))
@@ -423,6 +668,7 @@ out:
     free(dir);
     free(path);
     free(lex);
+    free(dump);
     return rc;
 }
 

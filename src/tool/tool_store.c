@@ -43,6 +43,35 @@ out:
     return rc;
 }
 
+int tool_locate_blobs(const char *data, const char *config, char **blob_dir, char *err,
+                      size_t errlen)
+{
+    srv_config cfg;
+    int rc = -1;
+
+    *blob_dir = NULL;
+    if (srv_config_defaults(&cfg)) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (config && srv_config_load(&cfg, config, err, errlen))
+        goto out;
+    if (data && srv_config_set_str(&cfg.data_dir, data))
+        goto oom;
+    if (cfg.blob_dir ? !(*blob_dir = strdup(cfg.blob_dir))
+                     : asprintf(blob_dir, "%s/blobs", cfg.data_dir) < 0) {
+        *blob_dir = NULL;
+        goto oom;
+    }
+    rc = 0;
+    goto out;
+oom:
+    snprintf(err, errlen, "out of memory");
+out:
+    srv_config_free(&cfg);
+    return rc;
+}
+
 int tool_store_open(const char *cmd, const char *data, const char *config, bool create, store **s,
                     char **dir_out)
 {

@@ -18,6 +18,13 @@
 int tool_locate(const char *data, const char *config, char **db_path, char **dir, char *err,
                 size_t errlen);
 
+/* Where the server keeps file contents: `blob_dir` of the config file when
+ * set (a directory every node mounts), else DATA_DIR/blobs — as `cordon
+ * serve` finds it. *blob_dir is a heap string. Returns 0, or -1 with the
+ * reason in err. */
+int tool_locate_blobs(const char *data, const char *config, char **blob_dir, char *err,
+                      size_t errlen);
+
 /* Opens the database named by data/config; errors are printed to stderr as
  * "cordon CMD: ...". create: make the data directory (0700) and the
  * database when missing, as the server would; otherwise a missing database

@@ -220,6 +220,21 @@ class Server {
     return r.stdout.trim();
   }
 
+  // Where the store still holds a text (the "gone" checks of recall, burn,
+  // containment): on SQLite every file of the store's directory whose
+  // bytes contain it (database, write-ahead log, free pages); on
+  // PostgreSQL every table with a row containing it (the cluster's files
+  // are not the node's, and dead row versions are VACUUM's business:
+  // docs/STORE.md, "PostgreSQL"). [] when nowhere.
+  storedIn(needle) {
+    if (!this.storeUrl) return filesContaining(this.storeDir, Buffer.from(needle));
+    const lit = `'${String(needle).replace(/'/g, "''")}'`;
+    const union = this.sql("SELECT string_agg(format('SELECT %L FROM %I t WHERE strpos(t::text, " +
+      `${lit.replace(/'/g, "''")}) > 0', relname, relname), ' UNION ' ORDER BY relname) ` +
+      "FROM pg_stat_user_tables WHERE schemaname = 'public'");
+    return union ? this.sql(union).split('\n').filter((x) => x) : [];
+  }
+
   // Stops the server and removes its temp dir (kept when KEEP_TEST_DATA=1).
   async dispose() {
     await this.stop();
@@ -229,6 +244,20 @@ class Server {
         `DROP DATABASE IF EXISTS ${this.pg.name} WITH (FORCE)`], { encoding: 'utf8' });
     }
   }
+}
+
+// Every file under dir whose bytes contain needle (a Buffer).
+function filesContaining(dir, needle) {
+  const hits = [];
+  const walk = (d) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile() && fs.readFileSync(p).includes(needle)) hits.push(p);
+    }
+  };
+  walk(dir);
+  return hits;
 }
 
 // Never leave a server behind, whatever happens to the test process.

@@ -3,12 +3,11 @@
 // not its content, until they open it — once each; the sender never again;
 // it cannot be forwarded; it is destroyed a configured time after every
 // reader opened it, or unopened after another; destroyed means no trace of
-// the text in any file of the data directory (database, WAL, free pages);
+// the text in any file of the data directory (database, WAL, free pages;
+// on PostgreSQL: in any row of any table, srv.storedIn);
 // the delete event carries no content.
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
-const path = require('node:path');
 const crypto = require('node:crypto');
 const { world } = require('../lib/fixture.js');
 const { Ws, send, conversation, history, assertError, auditEntries } = require('../lib/client.js');
@@ -17,20 +16,6 @@ const { sleep } = require('../lib/server.js');
 const w = world({ a: {}, b: {}, c: {} }, { config: { burn_after_open_seconds: 2, burn_unopened_seconds: 6 } });
 
 const secret = () => `the vault code is ${crypto.randomBytes(6).toString('hex')}`;
-
-// Every file under dir whose bytes contain needle (UTF-8).
-function filesContaining(dir, needle) {
-  const hits = [];
-  const walk = (d) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile() && fs.readFileSync(p).includes(Buffer.from(needle))) hits.push(p);
-    }
-  };
-  walk(dir);
-  return hits;
-}
 
 test('1:1: hidden until opened, opened once, never by the sender, destroyed from disk', async () => {
   const conv = await conversation(w.a, [w.b]);
@@ -43,8 +28,8 @@ test('1:1: hidden until opened, opened once, never by the sender, destroyed from
     const m = r.body.message;
     assert.equal(m.burn, true);
     assert.equal(m.text, null, 'not even the sender\'s answer carries the text');
-    // the control: until destroyed, the text is on disk (so the grep below can see it)
-    assert.ok(filesContaining(w.srv.storeDir, text).length > 0, 'stored before destruction');
+    // the control: until destroyed, the text is stored (so the check below can see it)
+    assert.ok(w.srv.storedIn(text).length > 0, 'stored before destruction');
     const ev = await wb.waitType('message.new', (e) => e.message.id === m.id);
     assert.equal(ev.message.text, null);
     assert.ok(!JSON.stringify(wb.events).includes(text), 'no event carries the text');
@@ -79,7 +64,8 @@ test('1:1: hidden until opened, opened once, never by the sender, destroyed from
     assert.equal(gone.burn_destroyed, true);
     assertError(await w.b.post(`/messages/${m.id}/open`), 404, 'not_found');
     // no trace in any file of the data directory: database, WAL, free pages
-    assert.deepEqual(filesContaining(w.srv.storeDir, text), [], 'the text is gone from disk');
+    // (PostgreSQL: in no row)
+    assert.deepEqual(w.srv.storedIn(text), [], 'the text is gone from disk');
     const audit = await auditEntries(w.admin);
     assert.ok(audit.some((e) => e.event === 'message.burned' && e.target === `message:${m.id}`));
     assert.ok(!JSON.stringify(audit).includes(text));
@@ -101,7 +87,7 @@ test('group: each member opens once; destroyed when all opened', async () => {
   await sleep(3500);
   const h2 = await history(w.c, conv.id);
   assert.equal(h2.body.messages.find((x) => x.id === m.id).burn_destroyed, true);
-  assert.deepEqual(filesContaining(w.srv.storeDir, text), []);
+  assert.deepEqual(w.srv.storedIn(text), []);
 });
 
 test('unopened: destroyed after the configured time', async () => {
@@ -113,7 +99,7 @@ test('unopened: destroyed after the configured time', async () => {
     const d = await wc.waitType('message.burned', (e) => e.message_id === m.id, 15000);
     assert.equal(d.conversation_id, conv.id);
     assertError(await w.c.post(`/messages/${m.id}/open`), 404, 'not_found');
-    assert.deepEqual(filesContaining(w.srv.storeDir, text), []);
+    assert.deepEqual(w.srv.storedIn(text), []);
   } finally {
     await wc.close();
   }

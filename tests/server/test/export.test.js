@@ -27,10 +27,9 @@ const CONFIRM_TEXT = '核心商密\n新产品定价策略（草案）';
 const WHY = '客户已签保密协议，经理批准发送';
 const s = {};
 
+// the server's own store: sqlite3 on its file, or psql under run-pg.sh
 function sql(query) {
-  const r = spawnSync('sqlite3', [path.join(w.srv.storeDir, 'cordon.db'), query], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout.trim();
+  return w.srv.sql(query);
 }
 
 // GET the export with the officer's token; raw body.
