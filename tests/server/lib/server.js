@@ -143,7 +143,7 @@ class Server {
         while ((i = buf.indexOf('\n')) >= 0) { onLine(buf.slice(0, i), name); buf = buf.slice(i + 1); }
       });
     }
-    const r = await within(Promise.race([ready, this.exited.then((e) => ({ exit: e }))]), 30000 * SLOW, 'timeout');
+    const r = await within(Promise.race([ready, this.exited.then((e) => ({ exit: e }))]), 60000 * SLOW, 'timeout');
     if (r === 'timeout' || r.exit) {
       this.proc.kill('SIGKILL');
       throw new Error(`cordon serve did not start (${r === 'timeout' ? 'timeout' : JSON.stringify(r.exit)}):\n${this.log(40)}`);
