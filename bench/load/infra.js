@@ -11,7 +11,7 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { spawnSync } = require('node:child_process');
+const { spawnSync, execFile } = require('node:child_process');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const TICK = 100; // USER_HZ
@@ -78,6 +78,21 @@ class Postgres {
 
   cpu() { return treeCpu(this.pid); }
   mem() { return treeMem(this.pid); }
+
+  // What PostgreSQL's busy backends are doing or waiting on right now
+  // ("CPU" when on a core, else wait_event_type:wait_event), counted; read
+  // without blocking the load generator.
+  waits() {
+    const q = "SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU'), count(*) FROM pg_stat_activity " +
+      "WHERE state = 'active' AND backend_type = 'client backend' AND pid <> pg_backend_pid() GROUP BY 1";
+    return new Promise((resolve) => {
+      execFile('psql', [this.url, '-qAtF', '\t', '-c', q], { encoding: 'utf8', timeout: 5000 }, (err, out) => {
+        const m = {};
+        if (!err) for (const l of out.split('\n')) { const [k, n] = l.split('\t'); if (k) m[k] = Number(n); }
+        resolve(m);
+      });
+    });
+  }
 
   stop() {
     if (!this.dir) return;

@@ -173,6 +173,19 @@ async function runScenario(target, sc, opts) {
   lag.enable();
   gcObs.observe({ entryTypes: ['gc'] });
   measuring = true;
+  // PostgreSQL's busy backends sampled every 250 ms: working or waiting, on what
+  const pgWaits = {};
+  let pgSamples = 0, pgBusy = false;
+  const pgTimer = target.pg ? setInterval(() => {
+    if (pgBusy) return;
+    pgBusy = true;
+    target.pg.waits().then((m) => {
+      pgBusy = false;
+      if (!measuring) return;
+      pgSamples++;
+      for (const [k, n] of Object.entries(m)) pgWaits[k] = (pgWaits[k] || 0) + n;
+    });
+  }, 250) : null;
   // For a profiler to attach to the server for the measured window only:
   // BENCH_MEASURING_FILE gets "scenario target pid" now and is removed at
   // the window's end.
@@ -182,6 +195,7 @@ async function runScenario(target, sc, opts) {
   if (mark) fs.rmSync(mark, { force: true });
   if (global.LATS) { fs.writeFileSync(process.env.BENCH_LAT_FILE + '.' + target.name, 'T0 ' + String(process.hrtime.bigint() / 1000n - BigInt(nowUs())) + '\n' + global.LATS.join('\n')); global.LATS = []; }
   measuring = false;
+  if (pgTimer) clearInterval(pgTimer);
   lag.disable();
   gcObs.disconnect();
   const secs = (nowUs() - t0) / 1e6;
@@ -216,6 +230,10 @@ async function runScenario(target, sc, opts) {
   // every process of the system in cores and, per message, in CPU-µs
   const msgs = (target.acks ? acked - acked0 : delivered / (avgMembers(sc) - 1)) || NaN;
   Object.assign(r, costs(cpu0, cpu1, secs, msgs, delivered), infraMem);
+  if (pgSamples) {
+    // backends busy on average, by what they were doing
+    r.pg_active = Object.fromEntries(Object.entries(pgWaits).sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, n / pgSamples]));
+  }
   if (mems.length > 1) {
     r.node_rss_mb = mems.map((m) => m.rss);
     r.node_cpu = cpu1.nodes.map((n, k) => (n.total - cpu0.nodes[k].total) / secs);
@@ -324,6 +342,8 @@ function table(results) {
       if (v.every((x) => typeof x !== 'number')) continue;
       costRows.push([sc, label, ...v.map((x) => fmt(x, 1))]);
     }
+    const acts = cordons.map((t) => (by[sc][t] && by[sc][t].pg_active ? Object.entries(by[sc][t].pg_active).slice(0, 2).map(([k, n]) => `${k} ${fmt(n, 1)}`).join(', ') : '-'));
+    if (acts.some((x) => x !== '-')) costRows.push([sc, 'PostgreSQL backends busy on', ...acts]);
     const b = by[sc]['cordon-2n'];
     if (b && typeof b.redis_bytes_out_per_msg === 'number') {
       costRows.push([sc, 'Redis bytes in/out', ...cordons.map((t) => (t === 'cordon-2n' ? `${fmt(b.redis_bytes_in_per_msg)}/${fmt(b.redis_bytes_out_per_msg)}` : '-'))]);

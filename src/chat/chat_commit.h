@@ -14,7 +14,8 @@
  * chat_recall.c, read and delivered receipts in chat_receipt.c, membership
  * in chat_member.c, conversations in chat_conv.c, the alert of a title or
  * display name in chat_alert.c, an upload's inspection (its cache entry, file
- * row and state) in chat_inspected.c.
+ * row and state) in chat_inspected.c, a watermark delivery (its row, and the
+ * audit entry of a picture that goes out unmarked) in chat_delivery.c.
  *
  * Delivered receipts ride: the writer holds them (up to a second) until a
  * message batch carries them in its own transaction (ride/carry below), so

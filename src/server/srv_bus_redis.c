@@ -24,6 +24,10 @@
  * of both nodes' CPU per event in bench/bus (callgrind), the header is
  * numbers only, and the frame after it is sent on as it is.
  *
+ * For the gap fill (srv_deliver.c) the bus notes the message ids it hands
+ * to this node's sockets and samples the highest; it holds the node's
+ * upload leases and renews them with the heartbeat.
+ *
  * Redis connections: the publisher's (PUBLISH pipelined, heartbeat, lease),
  * the subscriber's, and a command connection under a mutex for the rate
  * counters and readiness. hiredis' synchronous API on threads of our own:
@@ -751,7 +755,14 @@ int srv_bus_redis_lock(srv_bus_redis *b, const char *name)
     if (rc == 1) {
         /* Renewed with every heartbeat until released. */
         pthread_mutex_lock(&b->mu);
-        snprintf(b->locks[b->n_locks++], SRV_BUS_LOCK_NAME, "%s", name);
+        if (b->n_locks < LOCKS_MAX)
+            snprintf(b->locks[b->n_locks++], SRV_BUS_LOCK_NAME, "%s", name);
+        else { /* filled meanwhile: not renewable, so not held */
+            if (b->n_releases < LOCKS_MAX)
+                snprintf(b->releases[b->n_releases++], SRV_BUS_LOCK_NAME, "%s", name);
+            pthread_cond_signal(&b->cv);
+            rc = -1;
+        }
         pthread_mutex_unlock(&b->mu);
     }
     return rc;

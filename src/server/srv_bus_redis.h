@@ -17,8 +17,10 @@
  * and a sequence) and sends a heartbeat with its last number every
  * second, so a receiver notices any lost message (a jump in a sequence, a
  * heartbeat ahead of the last event, a re-established subscription) and
- * calls the gap hook: the server then has its clients re-read from the
- * store (a lost bus message is never a lost message).
+ * calls the gap hook: the server then fills the gap from the store (below),
+ * or has its clients re-read it when it is too large (a lost bus message
+ * is never a lost message). Besides: upload leases, one writer of an
+ * upload across the nodes (below).
  *
  * Threads: the publisher (PUBLISH, heartbeats, the leader lease), the
  * subscriber, and callers of the rate counters and the readiness check

@@ -397,7 +397,7 @@ static void fill_message(srv *s, srv_worker *w, fill_job *f, const store_message
     size_t n[3] = {0};
     int rc;
 
-    if (!fresh && !m->recalled)
+    if (!fresh && !m->recalled && !m->contained)
         return;
     rc = page_conv(f, w->st, m->conv_id, &fc);
     if (!rc && !(users = calloc(3 * (fc->ml.n ? fc->ml.n : 1), sizeof *users)))

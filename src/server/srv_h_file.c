@@ -13,6 +13,12 @@
  * 64 KiB per writable callback (srv_download_write), so a 2 GB download
  * holds no worker and no memory beyond one piece.
  *
+ * Watermark: a picture or a preview someone else sent goes out as the
+ * viewer's own marked copy (srv_wmark.h; docs/WATERMARK.md, "In chat"):
+ * the delivery row is found, or created by the writer (chat_delivery.h)
+ * while this worker waits; a picture that cannot carry the mark goes out
+ * as stored and that delivery's audit entry says why.
+ *
  * Safety: Content-Type from detection (the guard's libmagic), never the
  * client's; attachment with an RFC 5987 filename* unless ?inline=1 for an
  * image or a PDF; nosniff; a CSP sandbox so an opened file runs nothing.
@@ -33,6 +39,8 @@
 #include "store/store_files.h"
 #include "store/store_work.h"
 #include "srv_wmark.h"
+#include "srv_writer.h"
+#include "chat/chat_delivery.h"
 
 #include "base/base_utf8.h"
 #include "cordon/guard_file.h"
@@ -40,11 +48,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
-#define DL_PIECE     (64u << 10)
-#define WM_MAX_BYTES ((int64_t)64 << 20) /* pictures marked per viewer: up to this size */
-#define TEXT_MAX     (1u << 20)          /* bytes of a file's text shown to an officer */
+#define DL_PIECE (64u << 10)
+#define TEXT_MAX (1u << 20) /* bytes of a file's text shown to an officer */
 
 void srv_download_free(srv_download *d)
 {
@@ -145,56 +153,167 @@ static int burn_window(srv_req *r, srv_worker *w, const char *id, store_file *f)
     return rc == STORE_VERSION ? STORE_NOTFOUND : rc;
 }
 
-/* The viewer's watermarked copy of picture f (docs/WATERMARK.md, "In
- * chat"): the delivery row (one per file and viewer, store_work.h), then
- * the copy carrying its id, from the cache or marked now (a burn
- * message's pictures are never kept). 0 with *out, or 0 with *out NULL
- * when the picture cannot carry a mark (smaller than the grid, too big to
- * mark here): the stored bytes then go out as they are, logged; -1 when
- * answered (a store failure). */
-static int watermarked(srv_req *r, srv_worker *w, const store_file *f, bool burn, srv_wm_copy **out)
+/* Reads blob `hash` whole into *out (malloc'ed, *len bytes): a picture
+ * to mark, at most SRV_WM_MAX_BYTES. */
+static int read_blob(srv_worker *w, const char *hash, unsigned char **out, size_t *len)
+{
+    blob_reader *rd = NULL;
+    int64_t size = 0;
+    size_t got = 0;
+    int rc = -1;
+
+    *out = NULL;
+    *len = 0;
+    if (!hash || blob_open(srv_uploads_blobs(w->srv), hash, &rd, &size) || size < 0 ||
+        size > SRV_WM_MAX_BYTES || !(*out = malloc(size ? (size_t)size : 1)))
+        goto out;
+    if (!blob_read(rd, 0, *out, (size_t)size, &got) && got == (size_t)size) {
+        *len = got;
+        rc = 0;
+    }
+out:
+    if (rc) {
+        free(*out);
+        *out = NULL;
+    }
+    blob_reader_close(rd);
+    return rc;
+}
+
+/* A picture the viewer receives: an image the inspection knew as one, or a
+ * type the mark is written into that it delivers as a plain file (BMP). */
+static bool picture(const store_file *f)
+{
+    return f->image || srv_wmark_type(f->mime);
+}
+
+/* Why one form of f — its original or its preview — goes out unmarked
+ * (srv_wmark_unmarkable's reason code), or NULL when it carries the mark
+ * or is not a picture at all (a PDF's original; a file without preview).
+ * `data` is that form's bytes when the caller read them, else NULL: the
+ * preview's (a few hundred KB) and a GIF's or TIFF's (their frames) are
+ * then read here. */
+static const char *form_unmarked(srv_worker *w, const store_file *f, bool preview, uint64_t pixels,
+                                 const unsigned char *data, size_t len)
+{
+    unsigned char *own = NULL;
+    const char *why;
+    bool frames = f->mime && (!strcmp(f->mime, "image/gif") || !strcmp(f->mime, "image/tiff"));
+
+    if (preview ? !f->thumb_hash : !picture(f))
+        return NULL;
+    if (!data && (preview || (frames && f->size <= SRV_WM_MAX_BYTES))) {
+        if (read_blob(w, preview ? f->thumb_hash : f->hash, &own, &len))
+            return "unreadable";
+        data = own;
+    }
+    why = preview ? srv_wmark_unmarkable("image/jpeg", (int64_t)len, 0, 0, pixels, data, len)
+                  : srv_wmark_unmarkable(f->mime, f->size, f->width, f->height, pixels, data, len);
+    free(own);
+    return why;
+}
+
+/* The delivery row of f to the viewer: found, or created through the
+ * writer (chat_delivery.c: kind "delivery"; with the audit entry of the
+ * forms that go out unmarked), this worker waiting for its id. 0 with *d,
+ * or -1 when answered (a store failure). */
+static int delivery(srv_req *r, srv_worker *w, const store_file *f, bool preview,
+                    const char *unmarked, uint64_t pixels, store_delivery *d)
+{
+    chat_delivery_in in = {
+        .user_id = r->user.id, .login = r->user.login, .file_id = f->id, .now = r->now};
+    const char *other;
+    chat_commit *c;
+    int rc = store_delivery_find(w->st, r->user.id, f->id, d);
+
+    if (rc != STORE_NOTFOUND)
+        goto out;
+    other = form_unmarked(w, f, !preview, pixels, NULL, 0);
+    in.unmarked_original = preview ? other : unmarked;
+    in.unmarked_preview = preview ? unmarked : other;
+    c = chat_delivery_commit(&w->srv->chat, &in);
+    if (!c) {
+        rc = STORE_NOMEM;
+        goto out;
+    }
+    srv_writer_commit_wait(w->srv, c);
+    rc = chat_delivery_result(c, d);
+    chat_commit_free(c);
+out:
+    if (rc)
+        srv_store_error(r, w, rc, "delivery");
+    return rc ? -1 : 0;
+}
+
+/* The viewer's watermarked copy of f's original picture or its preview
+ * (docs/WATERMARK.md, "In chat"): from the cache, or the delivery row
+ * (one per file and viewer, store_work.h) and the copy carrying its id,
+ * marked now (a burn message's pictures are never kept). 0 with *out; 0
+ * with *out NULL when this form cannot carry a mark (the delivery's audit
+ * entry says why): the stored bytes go out as they are; -1 when answered
+ * (a store failure, or a picture that should carry the mark and could not
+ * be marked: refused rather than sent unmarked). */
+static int watermarked(srv_req *r, srv_worker *w, const store_file *f, bool preview, bool burn,
+                       srv_wm_copy **out)
 {
     guard_limits lim;
     store_delivery d;
-    blob_reader *rd = NULL;
-    unsigned char *orig = NULL;
-    int64_t size = 0;
-    size_t got = 0;
-    char why[256] = "";
-    bool created = false;
-    int rc = store_delivery_get_or_create(w->st, r->user.id, f->id, r->now, &d, &created);
+    unsigned char *data = NULL;
+    size_t len = 0;
+    char key[96], why[256] = "";
+    const char *unmarked;
+    int rc = -1;
 
     *out = NULL;
-    if (rc) {
-        srv_store_error(r, w, rc, "delivery");
-        return -1;
-    }
+    snprintf(key, sizeof key, "%s/%s", f->id, preview ? "preview" : "original");
+    if (!burn && (*out = srv_wmark_cached(w->srv->wmark, key, r->user.id)))
+        return 0;
     guard_limits_defaults(&lim);
-    if (f->size > WM_MAX_BYTES) {
-        snprintf(why, sizeof why, "%lld bytes: over the marking limit", (long long)f->size);
+    if ((preview || f->size <= SRV_WM_MAX_BYTES) &&
+        read_blob(w, preview ? f->thumb_hash : f->hash, &data, &len)) {
+        SRV_ERROR("file", "%s: blob: the %s cannot be read", f->id,
+                  preview ? "preview" : "picture");
+        srv_error(r, 500, "internal", "the file's bytes are missing");
         goto out;
     }
-    if (blob_open(srv_uploads_blobs(w->srv), f->hash, &rd, &size) || size != f->size ||
-        !(orig = malloc((size_t)size ? (size_t)size : 1)) ||
-        blob_read(rd, 0, orig, (size_t)size, &got) || got != (size_t)size) {
-        snprintf(why, sizeof why, "the stored bytes could not be read");
+    unmarked = form_unmarked(w, f, preview, lim.pixels, data, len);
+    if (delivery(r, w, f, preview, unmarked, lim.pixels, &d))
+        goto out;
+    rc = 0;
+    if (unmarked) {
+        SRV_INFO("file", "%s: %s delivered unmarked (%s), delivery %lld", f->id,
+                 preview ? "preview" : "original", unmarked, (long long)d.id);
         goto out;
     }
-    if (srv_wmark_copy(w->srv->wmark, f->id, r->user.id, (uint64_t)d.id, orig, (size_t)size,
-                       f->mime, lim.pixels, !burn, out, why, sizeof why))
-        *out = NULL;
+    if (srv_wmark_copy(w->srv->wmark, key, r->user.id, (uint64_t)d.id, data, len,
+                       preview ? "image/jpeg" : f->mime, lim.pixels, !burn, out, why, sizeof why)) {
+        SRV_ERROR("file", "%s: the %s could not be marked: %s", f->id,
+                  preview ? "preview" : "picture", why);
+        srv_error(r, 500, "watermark_failed", "the picture could not be prepared for you");
+        rc = -1;
+    }
 out:
-    if (!*out)
-        SRV_WARN("file", "%s: delivered without a watermark: %s", f->id, why);
-    blob_reader_close(rd);
-    free(orig);
-    return 0;
+    free(data);
+    return rc;
+}
+
+/* The name a marked copy is saved under: a GIF, TIFF or BMP marked as a
+ * PNG, a WebP as a JPEG, take the copy's extension. */
+static void copy_name(const char *name, const char *mime, char *out, size_t cap)
+{
+    const char *ext = !strcmp(mime, "image/png") ? ".png" : ".jpg";
+    const char *dot = strrchr(name, '.');
+    size_t stem = dot && dot != name ? (size_t)(dot - name) : strlen(name);
+
+    if (dot && (!strcasecmp(dot, ext) || (!strcmp(ext, ".jpg") && !strcasecmp(dot, ".jpeg"))))
+        stem = strlen(name), ext = "";
+    snprintf(out, cap, "%.*s%s", (int)(stem < cap - 8 ? stem : cap - 8), name, ext);
 }
 
 static void serve(srv_req *r, srv_worker *w, bool thumb)
 {
     const char *p = r->path + strlen("/api/v1/files/");
-    char id[SRV_UP_ID_LEN + 1], inl[8];
+    char id[SRV_UP_ID_LEN + 1], inl[8], name[512] = "";
     store_file f = {0};
     blob_reader *rd = NULL;
     int64_t size = 0, from = 0, to = 0;
@@ -237,9 +356,9 @@ static void serve(srv_req *r, srv_worker *w, bool thumb)
         srv_store_error(r, w, rc, "file_visible");
         goto out;
     }
-    /* a picture someone else sent: this viewer's marked copy */
-    if (!thumb && (via == VIA_MEMBER || via == VIA_BURN) && w->srv->wmark && f.image &&
-        srv_wmark_type(f.mime) && watermarked(r, w, &f, via == VIA_BURN, &mark) < 0)
+    /* a picture or a preview someone else sent: this viewer's marked copy */
+    if ((via == VIA_MEMBER || via == VIA_BURN) && w->srv->wmark && (thumb || picture(&f)) &&
+        watermarked(r, w, &f, thumb, via == VIA_BURN, &mark) < 0)
         goto out;
     if (!mark) {
         rc = blob_open(srv_uploads_blobs(w->srv), thumb ? f.thumb_hash : f.hash, &rd, &size);
@@ -276,12 +395,14 @@ static void serve(srv_req *r, srv_worker *w, bool thumb)
         r->dl->end = size;
     r->status = rr == 0 ? 206 : 200;
     inline_ok = thumb || f.image || !strcmp(f.mime, "application/pdf");
-    r->dl_type = strdup(thumb ? "image/jpeg" : r->dl->mem ? r->dl->mem->mime : f.mime);
+    r->dl_type = strdup(r->dl->mem ? r->dl->mem->mime : thumb ? "image/jpeg" : f.mime);
+    if (r->dl->mem && !thumb && strcmp(r->dl->mem->mime, f.mime))
+        copy_name(f.name, r->dl->mem->mime, name, sizeof name);
     srv_req_header(r, "accept-ranges:", "bytes");
     srv_req_header(r, "content-security-policy:",
                    "sandbox; default-src 'none'; img-src 'self'; "
                    "style-src 'unsafe-inline'");
-    disposition(r, f.name,
+    disposition(r, name[0] ? name : f.name,
                 inline_ok &&
                     (thumb || (!srv_query_str(r, "inline", inl, sizeof inl) && !strcmp(inl, "1"))));
     r->cache_control = "private, no-store";

@@ -44,7 +44,7 @@
 #include <unistd.h>
 
 #define INSPECT_QUEUE_CAP 100000
-#define THUMB_PX          320          /* the longer side of a thumbnail */
+#define THUMB_PX          1024 /* a preview's longer side: carries the watermark (WATERMARK.md) */
 #define THUMB_MAX_BYTES   (64 << 20)   /* images larger get no thumbnail */
 #define THUMB_MAX_PIXELS  (50000000ll) /* decoded size bound (50 Mpx) */
 

@@ -9,6 +9,7 @@
 
 #include "watermark/wm.h"
 
+#include <leptonica/allheaders.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -20,9 +21,8 @@
 
 typedef struct wm_entry {
     struct wm_entry *next;
-    char file_id[72];
+    char key[80]; /* the file id and the form (original or preview) */
     int64_t user_id;
-    uint64_t delivery_id;
     srv_wm_copy *copy;
 } wm_entry;
 
@@ -82,12 +82,57 @@ void srv_wmark_free(srv_wmark *m)
 
 bool srv_wmark_type(const char *mime)
 {
-    return mime && (!strcmp(mime, "image/jpeg") || !strcmp(mime, "image/png") ||
-                    !strcmp(mime, "image/webp"));
+    static const char *const types[] = {"image/jpeg", "image/png", "image/webp",    "image/gif",
+                                        "image/tiff", "image/bmp", "image/x-ms-bmp"};
+
+    for (size_t i = 0; mime && i < sizeof types / sizeof types[0]; i++)
+        if (!strcmp(mime, types[i]))
+            return true;
+    return false;
 }
 
-/* The cached copy (a reference for the caller), moved to the front. */
-static srv_wm_copy *lookup(srv_wmark *m, const char *file_id, int64_t user_id, uint64_t id)
+/* Formats whose marked copy is a PNG: the same pixels, without a JPEG's
+ * loss (a screenshot, a diagram, a scanned page). */
+static bool to_png(const char *mime)
+{
+    return mime && (!strcmp(mime, "image/png") || !strcmp(mime, "image/gif") ||
+                    !strcmp(mime, "image/tiff") || !strcmp(mime, "image/bmp") ||
+                    !strcmp(mime, "image/x-ms-bmp"));
+}
+
+const char *srv_wmark_unmarkable(const char *mime, int64_t size, int w, int h, uint64_t max_pixels,
+                                 const unsigned char *data, size_t len)
+{
+    l_int32 fmt = 0, hw = 0, hh = 0, bps = 0, spp = 0, cmap = 0;
+    bool many = mime && (!strcmp(mime, "image/gif") || !strcmp(mime, "image/tiff"));
+    int frames;
+
+    if (!srv_wmark_type(mime))
+        return "type";
+    if (size > SRV_WM_MAX_BYTES)
+        return "too_large";
+    if (data) {
+        setMsgSeverity(L_SEVERITY_NONE);
+        if (pixReadHeaderMem(data, len, &fmt, &hw, &hh, &bps, &spp, &cmap) || hw <= 0 || hh <= 0)
+            return "unreadable";
+        w = hw;
+        h = hh;
+    }
+    if (w <= 0 || h <= 0)
+        return "unreadable";
+    if ((uint64_t)w * (uint64_t)h > max_pixels)
+        return "too_large";
+    if (w < WM_MIN_SIDE || h < WM_MIN_SIDE)
+        return "too_small";
+    if (many && data) {
+        frames = wm_frames(data, len);
+        if (frames != 1)
+            return frames ? "frames" : "unreadable";
+    }
+    return NULL;
+}
+
+srv_wm_copy *srv_wmark_cached(srv_wmark *m, const char *key, int64_t user_id)
 {
     srv_wm_copy *c = NULL;
 
@@ -95,7 +140,8 @@ static srv_wm_copy *lookup(srv_wmark *m, const char *file_id, int64_t user_id, u
     for (wm_entry **pp = &m->head; *pp; pp = &(*pp)->next) {
         wm_entry *e = *pp;
 
-        if (e->user_id == user_id && e->delivery_id == id && !strcmp(e->file_id, file_id)) {
+        if (e->user_id == user_id && !strcmp(e->key, key)) {
+            /* moved to the front: most recently used */
             *pp = e->next;
             e->next = m->head;
             m->head = e;
@@ -111,8 +157,7 @@ static srv_wm_copy *lookup(srv_wmark *m, const char *file_id, int64_t user_id, u
 /* Keeps a copy (its own reference), dropping the least recently used to
  * stay under the cap. Two requests that marked the same copy at once both
  * keep theirs for a while: harmless, bounded by the cap all the same. */
-static void keep_copy(srv_wmark *m, const char *file_id, int64_t user_id, uint64_t id,
-                      srv_wm_copy *c)
+static void keep_copy(srv_wmark *m, const char *key, int64_t user_id, srv_wm_copy *c)
 {
     wm_entry *e = calloc(1, sizeof *e), **pp;
 
@@ -120,9 +165,8 @@ static void keep_copy(srv_wmark *m, const char *file_id, int64_t user_id, uint64
         free(e);
         return;
     }
-    snprintf(e->file_id, sizeof e->file_id, "%s", file_id);
+    snprintf(e->key, sizeof e->key, "%s", key);
     e->user_id = user_id;
-    e->delivery_id = id;
     e->copy = c;
     atomic_fetch_add(&c->refs, 1);
     pthread_mutex_lock(&m->mu);
@@ -141,18 +185,14 @@ static void keep_copy(srv_wmark *m, const char *file_id, int64_t user_id, uint64
     pthread_mutex_unlock(&m->mu);
 }
 
-int srv_wmark_copy(srv_wmark *m, const char *file_id, int64_t user_id, uint64_t delivery_id,
+int srv_wmark_copy(srv_wmark *m, const char *key, int64_t user_id, uint64_t delivery_id,
                    const unsigned char *orig, size_t len, const char *mime, uint64_t max_pixels,
                    bool keep, srv_wm_copy **out, char *why, size_t why_cap)
 {
-    srv_wm_copy *c = lookup(m, file_id, user_id, delivery_id);
-    bool png = mime && !strcmp(mime, "image/png");
+    srv_wm_copy *c = NULL;
+    bool png = to_png(mime);
 
     *out = NULL;
-    if (c) {
-        *out = c;
-        return 0;
-    }
     if (delivery_id > WM_ID_MAX) {
         snprintf(why, why_cap, "delivery id over 48 bits");
         return -1;
@@ -170,7 +210,7 @@ int srv_wmark_copy(srv_wmark *m, const char *file_id, int64_t user_id, uint64_t 
         return -1;
     }
     if (keep)
-        keep_copy(m, file_id, user_id, delivery_id, c);
+        keep_copy(m, key, user_id, c);
     *out = c;
     return 0;
 }

@@ -37,17 +37,36 @@ typedef struct srv_wm_copy {
 srv_wmark *srv_wmark_new(const char *data_dir, size_t cache_bytes, char *why, size_t why_cap);
 void srv_wmark_free(srv_wmark *m);
 
-/* Whether the server marks images of this type (JPEG, PNG, WebP). */
+/* Pictures larger than this are not marked (decoding one holds several
+ * times its size in memory, on a request's worker). */
+#define SRV_WM_MAX_BYTES ((int64_t)64 << 20)
+
+/* Whether the mark can be written into images of this type (JPEG, PNG,
+ * WebP, GIF, TIFF, BMP). */
 bool srv_wmark_type(const char *mime);
 
-/* The marked copy of `orig` (the file's delivered bytes) for delivery id
- * `delivery_id` of file_id to user_id: from the cache, or made now (PNG
- * stays PNG, everything else becomes JPEG quality 92) and, with `keep`,
- * cached. 0 with *out (one reference: srv_wm_copy_unref), or -1 with the
- * reason in why (too small, not decodable, out of memory): the caller
- * then decides (the download refuses rather than leak an unmarked copy
- * only when marking is mandatory; see srv_h_file.c). */
-int srv_wmark_copy(srv_wmark *m, const char *file_id, int64_t user_id, uint64_t delivery_id,
+/* Why a picture cannot carry the mark, as the reason code the audit entry
+ * and docs/WATERMARK.md use, or NULL when it can: "type" (not a type
+ * above), "too_large" (over SRV_WM_MAX_BYTES or max_pixels), "too_small"
+ * (under WM_MIN_SIDE a side), "frames" (an animated GIF or a TIFF of
+ * several pages: a marked copy would be its first frame only),
+ * "unreadable" (no header). `data` (the bytes, len) may be NULL when not
+ * read: the size w × h is then taken as given, and GIF/TIFF frames are not
+ * counted (give the bytes of those). */
+const char *srv_wmark_unmarkable(const char *mime, int64_t size, int w, int h, uint64_t max_pixels,
+                                 const unsigned char *data, size_t len);
+
+/* The cached marked copy for `key` (a file id and the form: original or
+ * preview) and user_id, with a reference for the caller; NULL when none. */
+srv_wm_copy *srv_wmark_cached(srv_wmark *m, const char *key, int64_t user_id);
+
+/* Marks `orig` (the bytes delivered, of type `mime`) with delivery_id and,
+ * with `keep`, caches the copy under (key, user_id). The copy is a PNG for
+ * PNG, GIF, TIFF and BMP (lossless: the same pixels; a GIF's or TIFF's
+ * first frame), a JPEG of quality 92 for JPEG and WebP. 0 with *out (one
+ * reference: srv_wm_copy_unref), or -1 with the reason in why (not
+ * decodable, out of memory). */
+int srv_wmark_copy(srv_wmark *m, const char *key, int64_t user_id, uint64_t delivery_id,
                    const unsigned char *orig, size_t len, const char *mime, uint64_t max_pixels,
                    bool keep, srv_wm_copy **out, char *why, size_t why_cap);
 

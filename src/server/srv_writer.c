@@ -28,6 +28,7 @@
 #include "srv_writer.h"
 
 #include <stddef.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -267,6 +268,40 @@ void srv_writer_submit(srv *s, chat_commit *c)
     c->next = NULL;
     if (!s->writer_started || srv_queue_push(&s->appends, (srv_qnode *)c, true))
         chat_commit_now(c, s->st);
+}
+
+typedef struct commit_wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+} commit_wait;
+
+static void wait_done(chat_commit *c, void *arg)
+{
+    commit_wait *w = arg;
+
+    (void)c;
+    pthread_mutex_lock(&w->mu);
+    w->done = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+void srv_writer_commit_wait(srv *s, chat_commit *c)
+{
+    commit_wait w = {.done = false};
+
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    c->done = wait_done;
+    c->arg = &w;
+    srv_writer_submit(s, c);
+    pthread_mutex_lock(&w.mu);
+    while (!w.done)
+        pthread_cond_wait(&w.cv, &w.mu);
+    pthread_mutex_unlock(&w.mu);
+    pthread_cond_destroy(&w.cv);
+    pthread_mutex_destroy(&w.mu);
 }
 
 void srv_writer_stop(srv *s)

@@ -399,6 +399,21 @@ static int delivery_get(store *s, int64_t id, store_delivery *out)
                   row_delivery, out);
 }
 
+static int delivery_find(store *s, int64_t user_id, const char *file_id, store_delivery *out)
+{
+    pg_args a = {0};
+
+    memset(out, 0, sizeof *out);
+    if (!file_id || strlen(file_id) > STORE_FILE_ID_MAX || user_id <= 0)
+        return STORE_INVAL;
+    pa_i64(&a, user_id);
+    pa_text(&a, file_id);
+    return pg_one((pg *)s, PG_ADHOC,
+                  "SELECT id, user_id, file_id, created_at FROM deliveries "
+                  "WHERE user_id = $1 AND file_id = $2",
+                  &a, row_delivery, out);
+}
+
 static int delivery_get_or_create(store *s, int64_t user_id, const char *file_id, int64_t now,
                                   store_delivery *out, bool *created)
 {
@@ -441,4 +456,5 @@ const store_work_methods pg_work_methods = {
     .burn_files_drop = burn_files_drop,
     .delivery_get_or_create = delivery_get_or_create,
     .delivery_get = delivery_get,
+    .delivery_find = delivery_find,
 };

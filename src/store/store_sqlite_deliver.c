@@ -109,6 +109,28 @@ static int delivery_get(store *s, int64_t id, store_delivery *out)
     return rc;
 }
 
+static int delivery_find(store *s, int64_t user_id, const char *file_id, store_delivery *out)
+{
+    sq *q = (sq *)s;
+    int rc;
+    sqlite3_stmt *st = NULL;
+
+    memset(out, 0, sizeof *out);
+    if (!file_id || strlen(file_id) > STORE_FILE_ID_MAX || user_id <= 0)
+        return STORE_INVAL;
+    st = prep(q,
+              "SELECT id, user_id, file_id, created_at FROM deliveries "
+              "WHERE file_id = ?1 AND user_id = ?2",
+              &rc);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, file_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, user_id);
+    rc = delivery_row(q, st, out);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static int delivery_get_or_create(store *s, int64_t user_id, const char *file_id, int64_t now,
                                   store_delivery *out, bool *created)
 {
@@ -156,4 +178,5 @@ const store_work_methods sq_work_methods = {
     .burn_files_drop = burn_files_drop,
     .delivery_get_or_create = delivery_get_or_create,
     .delivery_get = delivery_get,
+    .delivery_find = delivery_find,
 };

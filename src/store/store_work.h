@@ -31,6 +31,8 @@ typedef struct store_work_methods {
     int (*delivery_get_or_create)(store *s, int64_t user_id, const char *file_id, int64_t now,
                                   store_delivery *out, bool *created);
     int (*delivery_get)(store *s, int64_t id, store_delivery *out);
+    /* Appended after version 1 (NULL in a backend without it). */
+    int (*delivery_find)(store *s, int64_t user_id, const char *file_id, store_delivery *out);
 } store_work_methods;
 
 #define STORE_WORK_CALL(s, fn, ...)                                                                \
@@ -65,6 +67,15 @@ static inline int store_delivery_get_or_create(store *s, int64_t user_id, const 
                                                int64_t now, store_delivery *out, bool *created)
 {
     return STORE_WORK_CALL(s, delivery_get_or_create, user_id, file_id, now, out, created);
+}
+
+/* The delivery of file_id to user_id when there is one (a read: the
+ * request path looks before it asks the writer to create it);
+ * STORE_NOTFOUND when none. */
+static inline int store_delivery_find(store *s, int64_t user_id, const char *file_id,
+                                      store_delivery *out)
+{
+    return STORE_WORK_CALL(s, delivery_find, user_id, file_id, out);
 }
 
 /* The delivery a decoded watermark names; STORE_NOTFOUND when none. */

@@ -88,6 +88,13 @@ int wm_embed(const unsigned char *data, size_t len, uint64_t max_pixels, const w
              uint64_t id, wm_format fmt, int quality, unsigned char **out, size_t *out_len,
              wm_embed_stats *stats, char *why, size_t why_cap);
 
+/* The number of frames (a GIF's images, a TIFF's pages) of `data`: 1 for
+ * every other format, 0 when a GIF or TIFF cannot be walked. The marked copy
+ * is one frame (wm_embed marks the first): the caller decides what a
+ * picture of several frames gets. Walks the container only (bounded by
+ * len), decodes no pixels. Never fails. */
+int wm_frames(const unsigned char *data, size_t len);
+
 /* Decodes the image `data` (at most `max_pixels`) into the luminance plane
  * (WM_PLANE × WM_PLANE, row-major, area averages). Untrusted input: call it
  * in the extraction worker. */

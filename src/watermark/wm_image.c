@@ -321,6 +321,78 @@ done:
     return rc;
 }
 
+/* ---- frames ------------------------------------------------------------------ */
+
+/* Skips a GIF's data sub-blocks from *p (size byte, data; a 0 ends them).
+ * false when they run past the end. */
+static bool gif_skip_blocks(const unsigned char *d, size_t n, size_t *p)
+{
+    while (*p < n) {
+        size_t sz = d[(*p)++];
+
+        if (!sz)
+            return true;
+        *p += sz;
+    }
+    return false;
+}
+
+/* A GIF's images, by walking its blocks (GIF89a's grammar: header, screen
+ * descriptor, global colour table, then extensions and images up to the
+ * trailer). Leptonica decodes the first image only and says nothing of the
+ * others, and giflib's headers are not among the build's dependencies. */
+static int gif_count(const unsigned char *d, size_t n)
+{
+    size_t p = 13;
+    int images = 0;
+
+    if (n < p)
+        return 0;
+    if (d[10] & 0x80)
+        p += 3u << ((d[10] & 7) + 1);
+    while (p < n) {
+        unsigned char b = d[p++];
+
+        if (b == 0x3B)
+            return images;
+        if (b == 0x21) {
+            if (++p > n || !gif_skip_blocks(d, n, &p))
+                return images ? images : 0;
+        } else if (b == 0x2C) {
+            if (p + 9 > n)
+                return images ? images : 0;
+            if (d[p + 8] & 0x80)
+                p += 3u << ((d[p + 8] & 7) + 1);
+            p += 9 + 1; /* the descriptor and the LZW code size */
+            if (p > n || !gif_skip_blocks(d, n, &p))
+                return images + 1;
+            images++;
+        } else
+            break; /* not a block: the rest is not read */
+    }
+    return images;
+}
+
+int wm_frames(const unsigned char *data, size_t len)
+{
+    l_int32 n = 0;
+    FILE *f;
+
+    if (len >= 6 && (!memcmp(data, "GIF87a", 6) || !memcmp(data, "GIF89a", 6)))
+        return gif_count(data, len);
+    if (len >= 4 && (!memcmp(data, "II*\0", 4) || !memcmp(data, "MM\0*", 4))) {
+        f = fmemopen((void *)data, len, "rb");
+        if (!f)
+            return 0;
+        setMsgSeverity(L_SEVERITY_NONE);
+        if (tiffGetCount(f, &n))
+            n = 0;
+        fclose(f);
+        return n;
+    }
+    return 1;
+}
+
 /* ---- measuring ------------------------------------------------------------------ */
 
 /* Area weights along one axis of n pixels: plane sample o covers the pixel

@@ -273,6 +273,34 @@ static void test_connection_lost(void **state)
             store_conv_create(f->s, STORE_CONV_DIRECT, NULL, f->alice, &f->bob, 1, 1, &d, NULL),
             STORE_OK);
         assert_true(send(f->s, d, f->alice, "after", "x") > 0);
+        /* a group commit (pipeline mode) after another loss: the batch
+         * that finds out fails whole, the next one stores every message */
+        {
+            store_message_new m[3];
+            int rcs[3];
+            char cid[3][8];
+            store_messages h = {0};
+
+            for (int i = 0; i < 3; i++) {
+                snprintf(cid[i], sizeof cid[i], "p%d", i);
+                m[i] = (store_message_new){.conv_id = d,
+                                           .sender_id = f->alice,
+                                           .client_id = cid[i],
+                                           .text = "piped",
+                                           .text_len = 5,
+                                           .verdict = "allow",
+                                           .now = 6000 + i};
+            }
+            raw_sql(f->path, sql);
+            rc = store_message_append_batch(f->s, m, 3, NULL, rcs, NULL);
+            assert_true(rc == STORE_IO || rc == STORE_OK);
+            assert_int_equal(store_message_append_batch(f->s, m, 3, NULL, rcs, NULL), STORE_OK);
+            for (int i = 0; i < 3; i++)
+                assert_int_equal(rcs[i], STORE_OK);
+            assert_int_equal(store_message_history(f->s, d, 0, 0, &h), STORE_OK);
+            assert_int_equal(h.n, 4);
+            store_messages_free(&h);
+        }
     }
 }
 

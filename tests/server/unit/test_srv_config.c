@@ -199,6 +199,19 @@ static void cluster_keys(void **state)
     srv_config_free(&c);
     assert_int_equal(load("bus: redis://\n", &c, err, sizeof err), -1);
     srv_config_free(&c);
+    /* the gap fill's bounds: defaults, set, out of range */
+    assert_int_equal(srv_config_defaults(&c), 0);
+    assert_int_equal(c.bus_gap_fill_max, 1000);
+    assert_int_equal(c.bus_gap_fill_seconds, 60);
+    srv_config_free(&c);
+    assert_int_equal(load("bus_gap_fill_max: 0\nbus_gap_fill_seconds: 5\n", &c, err, sizeof err),
+                     0);
+    assert_int_equal(c.bus_gap_fill_max, 0);
+    assert_int_equal(c.bus_gap_fill_seconds, 5);
+    srv_config_free(&c);
+    assert_int_equal(load("bus_gap_fill_max: 5000\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "bus_gap_fill_max"));
+    srv_config_free(&c);
 }
 
 static void listen_forms(void **state)

@@ -50,6 +50,11 @@ function detailValue(c: Client, k: string, v: unknown): string {
     const key = `au.v.${k}.${v}`;
     return t(key) !== key ? t(key) : v;
   }
+  // file.delivered_unmarked: why the original or the preview carries no watermark
+  if ((k === 'original' || k === 'preview') && typeof v === 'string') {
+    const key = `au.v.unmarked.${v}`;
+    return t(key) !== key ? t(key) : t('cat.unknown');
+  }
   if (k === 'until' && typeof v === 'number') return formatDateTime(v);
   if (k === 'sha256' && typeof v === 'string') return v.slice(0, 12);
   if (typeof v === 'object') return JSON.stringify(v);
