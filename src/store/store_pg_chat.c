@@ -412,7 +412,7 @@ int pg_member_list(store *s, int64_t conv_id, store_members *out)
 
 /* What a batch moves its conversations on to at its end (CONV_LAST); a
  * conversation listed here has its row locked by the batch's transaction
- * (an append to it succeeded outside any savepoint rolled back since). */
+ * (locks_take at its start, outside any savepoint: held to the commit). */
 typedef struct conv_last {
     int64_t conv_id, id, at;
 } conv_last;
@@ -712,6 +712,60 @@ out:
     return rc;
 }
 
+static int conv_id_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* Locks the row of every conversation the batch will append to, before
+ * any append, in ascending id order (PG_PIPE_MAX a round trip; a pipeline
+ * runs its statements in order), and lists them in lasts. Two writers
+ * (two nodes) whose batches share conversations then wait on each other
+ * at most for one commit: taken one by one in message order, as before,
+ * node A held 5 and wanted 9 while node B held 9 and wanted 5, and each
+ * such deadlock cost deadlock_timeout (1 s) and a whole batch's retry.
+ * A missing conversation locks nothing; its append fails on its own. */
+static int locks_take(pg *q, const store_message_new *m, size_t n, const bool *skip,
+                      conv_lasts *lasts)
+{
+    int64_t *ids = calloc(n ? n : 1, sizeof *ids);
+    pg_call *c = calloc(PG_PIPE_MAX, sizeof *c);
+    pg_args *a = calloc(PG_PIPE_MAX, sizeof *a);
+    size_t k = 0, nc = 0, failed;
+    int rc = ids && c && a ? STORE_OK : STORE_NOMEM;
+
+    for (size_t i = 0; i < n && !rc; i++)
+        if (!skip[i])
+            ids[k++] = m[i].conv_id;
+    if (!rc)
+        qsort(ids, k, sizeof *ids, conv_id_cmp);
+    for (size_t i = 0; i < k && !rc; i++) {
+        if (i && ids[i] == ids[i - 1])
+            continue;
+        rc = last_note(lasts, ids[i], 0, 0);
+        memset(&a[nc], 0, sizeof a[nc]);
+        pa_i64(&a[nc], ids[i]);
+        c[nc] = (pg_call){.id = PG_CONV_LOCK, .a = &a[nc]};
+        if (!rc && ++nc == PG_PIPE_MAX) {
+            rc = pg_pipeline(q, c, nc, &failed);
+            for (size_t j = 0; j < nc; j++)
+                PQclear(c[j].res);
+            nc = 0;
+        }
+    }
+    if (!rc && nc) {
+        rc = pg_pipeline(q, c, nc, &failed);
+        for (size_t j = 0; j < nc; j++)
+            PQclear(c[j].res);
+    }
+    free(ids);
+    free(c);
+    free(a);
+    return rc;
+}
+
 /* Moves each conversation the batch appended to on to its last message,
  * all in one round trip (a batch of the server's writer spans many). */
 static int lasts_apply(pg *q, const conv_lasts *lasts)
@@ -775,6 +829,7 @@ again:
     rc = pg_begin(q);
     if (rc)
         goto fail;
+    rc = locks_take(q, m, n, failed, &lasts); /* on failure: no append, rolled back below */
     /* One bad item (not a member, a bad forward) fails alone and the rest
      * still commit together. Plain messages go down a pipeline, up to
      * PG_PIPE_MAX / 2 a round trip: their checks are the INSERT's own
