@@ -154,7 +154,10 @@ static void bounded(void **state)
     size_t n;
 
     (void)state;
-    assert_non_null(b);
+    if (!b) { /* (not assert_non_null: gcc -O2 with ASan cannot tell it ends here) */
+        fail();
+        return;
+    }
     n = (size_t)sprintf(b, "1;");
     memset(b + n, 'e', SRV_CHUNKED_LINE_MAX);
     n += SRV_CHUNKED_LINE_MAX;
