@@ -440,6 +440,11 @@ void srv_http_refuse_body(srv_conn *c, srv_req *r)
 {
     int64_t left = r->up->content_length - (int64_t)c->up_pre_len;
 
+    if (r->up->chunked) {
+        /* where a chunked body ends is not known here: close after it */
+        r->close_after = true;
+        return;
+    }
     if (c->up_body_done || left <= 0)
         return; /* all of it is in: the connection lives on */
     if (r->up->content_length > SRV_UP_DRAIN_MAX) {
