@@ -390,48 +390,18 @@ static void announce(srv *s, const store_upload *up, int64_t offset)
     srv_complete(s, j);
 }
 
-/* One inspection's commit handed to the writer, and the inspection thread
- * waiting for it: the upload.state event goes out only once the rows are
- * written. */
-typedef struct insp_wait {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool done;
-} insp_wait;
-
-static void wait_done(chat_commit *c, void *arg)
-{
-    insp_wait *w = arg;
-
-    (void)c;
-    pthread_mutex_lock(&w->mu);
-    w->done = true;
-    pthread_cond_signal(&w->cv);
-    pthread_mutex_unlock(&w->mu);
-}
-
-/* Writes through the writer thread (the one write path) and waits. */
+/* Writes through the writer thread (the one write path) and waits: the
+ * upload.state event goes out only once the rows are written. */
 static int commit_wait(srv *s, const chat_inspected_in *in)
 {
-    insp_wait w = {.done = false};
     chat_commit *c = chat_inspected_commit(&s->chat, in);
     int rc;
 
     if (!c)
         return STORE_NOMEM;
-    pthread_mutex_init(&w.mu, NULL);
-    pthread_cond_init(&w.cv, NULL);
-    c->done = wait_done;
-    c->arg = &w;
-    srv_writer_submit(s, c);
-    pthread_mutex_lock(&w.mu);
-    while (!w.done)
-        pthread_cond_wait(&w.cv, &w.mu);
-    pthread_mutex_unlock(&w.mu);
+    srv_writer_commit_wait(s, c);
     rc = chat_inspected_rc(c);
     chat_commit_free(c);
-    pthread_cond_destroy(&w.cv);
-    pthread_mutex_destroy(&w.mu);
     return rc;
 }
 
