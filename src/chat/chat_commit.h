@@ -79,6 +79,19 @@ static inline void chat_commit_free(chat_commit *c)
         c->kind->free(c);
 }
 
+/* A publish for kinds with no events of their own (inspected, delivery):
+ * each item goes to whoever waits for it (done), or is freed. */
+static inline void chat_commit_hand_back(chat_commit **items, size_t n, store *st)
+{
+    (void)st;
+    for (size_t i = 0; i < n; i++) {
+        if (items[i]->done)
+            items[i]->done(items[i], items[i]->arg);
+        else
+            chat_commit_free(items[i]);
+    }
+}
+
 /* Runs commit and publish for one item at once, on the caller's thread
  * with st (after the writer has stopped; tools). */
 void chat_commit_now(chat_commit *c, store *st);

@@ -144,24 +144,9 @@ static void delivery_commit_all(chat_commit **items, size_t n, store *st)
     }
 }
 
-/* ---- publish ------------------------------------------------------------------ */
-
-static void delivery_publish(chat_commit **items, size_t n, store *st)
-{
-    (void)st;
-    for (size_t i = 0; i < n; i++) {
-        chat_commit *c = items[i];
-
-        if (c->done)
-            c->done(c, c->arg);
-        else
-            delivery_free(c);
-    }
-}
-
 static const chat_commit_kind delivery_kind = {
     .name = "delivery",
     .commit = delivery_commit_all,
-    .publish = delivery_publish,
+    .publish = chat_commit_hand_back,
     .free = delivery_free,
 };

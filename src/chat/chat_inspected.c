@@ -126,24 +126,9 @@ static void insp_commit_all(chat_commit **items, size_t n, store *st)
     }
 }
 
-/* ---- publish ------------------------------------------------------------------ */
-
-static void insp_publish(chat_commit **items, size_t n, store *st)
-{
-    (void)st;
-    for (size_t i = 0; i < n; i++) {
-        chat_commit *c = items[i];
-
-        if (c->done)
-            c->done(c, c->arg);
-        else
-            insp_free(c);
-    }
-}
-
 static const chat_commit_kind inspected_kind = {
     .name = "inspected",
     .commit = insp_commit_all,
-    .publish = insp_publish,
+    .publish = chat_commit_hand_back,
     .free = insp_free,
 };
