@@ -73,6 +73,15 @@ static const char LUA_RENEW[] =
 /* Lets the lease go at shutdown, if it is ours. */
 static const char LUA_RELEASE[] =
     "if redis.call('get',KEYS[1])==ARGV[1] then return redis.call('del',KEYS[1]) else return 0 end";
+/* The per-session request counts of one window (srv_rate_sync): ARGV[1]
+ * the key prefix, ARGV[2] the window, ARGV[3] its keys' life in ms,
+ * ARGV[4] "SESSION:USED ..." this node's use since its last report. Adds
+ * each and returns every node's total, in order. Keys are made here, one
+ * per session: a standalone Redis (the bus is one). */
+static const char LUA_SUM[] =
+    "local out={} for sid,n in string.gmatch(ARGV[4],'(%d+):(%d+)') do "
+    "local k=ARGV[1]..sid..':'..ARGV[2] out[#out+1]=redis.call('incrby',k,n) "
+    "redis.call('pexpire',k,ARGV[3]) end return out";
 /* A hit in a fixed window: the window starts at the first hit. */
 static const char LUA_HIT[] =
     "local n=redis.call('incr',KEYS[1]) if n==1 then redis.call('pexpire',KEYS[1],ARGV[1]) end "
@@ -1157,6 +1166,34 @@ static int64_t rl_take(void *arg, const char *key, double rate, double burst, in
     return ms;
 }
 
+static int rl_sum(void *arg, int64_t window, const int64_t *ids, const long *used, long *totals,
+                  size_t n)
+{
+    srv_bus_redis *b = arg;
+    size_t cap = n * 44 + 1, len = 0;
+    char *list = malloc(cap);
+    redisReply *r = NULL;
+    int rc = -1;
+
+    if (!list)
+        return -1;
+    list[0] = 0;
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(list + len, cap - len, "%lld:%ld ", (long long)ids[i], used[i]);
+    r = command(b, "EVAL %s 0 %ssw: %lld %d %s", LUA_SUM, b->rl_prefix, (long long)window, 3000,
+                list);
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == n) {
+        rc = 0;
+        for (size_t i = 0; i < n; i++)
+            totals[i] =
+                r->element[i]->type == REDIS_REPLY_INTEGER ? (long)r->element[i]->integer : -1;
+    }
+    if (r)
+        freeReplyObject(r);
+    free(list);
+    return rc;
+}
+
 const srv_rate_shared *srv_bus_redis_rate(srv_bus_redis *b)
 {
     return &b->rate;
@@ -1265,7 +1302,8 @@ int srv_bus_redis_new(const srv_bus_opts *o, const srv_bus_hooks *h, srv_bus_red
                                 .lock = rl_lock,
                                 .ttl = rl_ttl,
                                 .clear = rl_clear,
-                                .take = rl_take};
+                                .take = rl_take,
+                                .sum = rl_sum};
     b->local = chat_bus_local_new();
     if (!b->local) {
         set_err(err, errlen, "out of memory");
