@@ -432,6 +432,7 @@ test('a PATCH streaming while Redis stops and stays down 8 s completes, its leas
   const bytes = Buffer.from('Inventory of the archive room, nothing sensitive.\n'.repeat(8000));
   const id = await newUpload(c.a, conv.id, bytes.length, 'inventory.txt');
   const lostBefore = await metric(c.A, 'cordon_upload_leases_lost_total');
+  assert.equal(lostBefore, 0, 'the lease metrics are on /metrics');
   const held = heldPatch(c.A.base, c.a.token, id, 0, bytes, 4096);
   await until(() => /^a\//.test(leaseOf(id)), 10000, 'A holds the lease');
   c.redis.shutdown();
