@@ -490,27 +490,11 @@ static int stream_check(srv_req *r, srv_worker *w, const store_upload *up, int64
 
 /* ---- phase 2: the body is in ---------------------------------------------------- */
 
-static void stream_done(srv_req *r, srv_worker *w, int created_status)
+/* A chunk that cannot be kept (past the length, a write that failed, a
+ * checksum that does not match): cut back to where it started and
+ * answered, while this request still holds the upload. */
+static bool chunk_refused(srv_req *r, srv_upstream *u)
 {
-    srv_upstream *u = r->up;
-    int64_t offset = u->start + u->written;
-    int held = unlock_upload(u, w->st);
-
-    if (held == SRV_LEASE_LOST) {
-        /* Another node took the upload while the store was out of reach
-         * for longer than the lease: the file is its writer's now. */
-        srv_error(r, 423, "upload_locked", "this upload was taken over by another request");
-        return;
-    }
-    if (held != SRV_LEASE_OK) {
-        /* The store does not answer: the offset cannot be recorded, and
-         * whether another node writes cannot be known. The chunk goes. */
-        blob_stage_truncate(u->bu, u->start);
-        srv_req_header(r, "retry-after:", "1");
-        srv_error(r, 503, "upload_lock_unavailable",
-                  "the store cannot be reached to record the chunk; retry from the offset");
-        return;
-    }
     if (u->too_long || (u->cut && u->algo)) {
         /* past the upload's length; or past SRV_UP_CHUNKED_MAX with a
          * checksum that cannot be checked on part of the chunk */
@@ -522,12 +506,12 @@ static void stream_done(srv_req *r, srv_worker *w, int created_status)
             srv_error(r, 413, "chunk_too_large",
                       "a chunked body with a checksum carries at most %u MiB",
                       SRV_UP_CHUNKED_MAX >> 20);
-        return;
+        return true;
     }
     if (u->failed) {
         blob_stage_truncate(u->bu, u->start);
         srv_error(r, 500, "internal", "the bytes could not be written; retry from the offset");
-        return;
+        return true;
     }
     if (u->algo && u->body_done) {
         unsigned char got[SHA256_DIGEST_SIZE];
@@ -541,8 +525,40 @@ static void stream_done(srv_req *r, srv_worker *w, int created_status)
             blob_stage_truncate(u->bu, u->start);
             srv_req_header(r, "upload-offset:", "%lld", (long long)u->start);
             srv_error(r, 460, "checksum_mismatch", "the chunk's checksum does not match");
-            return;
+            return true;
         }
+    }
+    return false;
+}
+
+static void stream_done(srv_req *r, srv_worker *w, int created_status)
+{
+    srv_upstream *u = r->up;
+    int64_t offset = u->start + u->written;
+    int held;
+
+    if (chunk_refused(r, u)) {
+        unlock_upload(u, w->st);
+        return;
+    }
+    /* The chunk is whole: the lease goes before the offset is recorded,
+     * and letting it go tells whether it was held to the end. */
+    held = unlock_upload(u, w->st);
+    if (held == SRV_LEASE_LOST) {
+        /* Another node took the upload while the store was out of reach
+         * for longer than the lease: the file is its writer's now. */
+        srv_error(r, 423, "upload_locked", "this upload was taken over by another request");
+        return;
+    }
+    if (held != SRV_LEASE_OK) {
+        /* The store does not answer: the offset cannot be recorded, and
+         * whether another node writes cannot be known. The chunk goes (the
+         * lease stays until the keeper lets it go or it expires). */
+        blob_stage_truncate(u->bu, u->start);
+        srv_req_header(r, "retry-after:", "1");
+        srv_error(r, 503, "upload_lock_unavailable",
+                  "the store cannot be reached to record the chunk; retry from the offset");
+        return;
     }
     srv_req_header(r, "upload-offset:", "%lld", (long long)offset);
     if (offset == u->length) {
