@@ -90,18 +90,24 @@ void srv_rate_set_shared(srv_rate *r, const srv_rate_shared *sh)
     r->sh = sh;
 }
 
+void srv_rate_sync_stop(srv_rate *r)
+{
+    if (!r || !r->sync_started)
+        return;
+    pthread_mutex_lock(&r->mu);
+    r->sync_stop = true;
+    pthread_cond_signal(&r->sync_cv);
+    pthread_mutex_unlock(&r->mu);
+    pthread_join(r->sync_th, NULL);
+    pthread_cond_destroy(&r->sync_cv);
+    r->sync_started = false;
+}
+
 void srv_rate_free(srv_rate *r)
 {
     if (!r)
         return;
-    if (r->sync_started) {
-        pthread_mutex_lock(&r->mu);
-        r->sync_stop = true;
-        pthread_cond_signal(&r->sync_cv);
-        pthread_mutex_unlock(&r->mu);
-        pthread_join(r->sync_th, NULL);
-        pthread_cond_destroy(&r->sync_cv);
-    }
+    srv_rate_sync_stop(r);
     for (size_t i = 0; i < r->cap; i++)
         for (entry *e = r->tab[i], *nx; e; e = nx) {
             nx = e->next;
