@@ -127,6 +127,12 @@ test('limits and unknown files: too many, not found, someone else\'s upload', as
   const conv = await conversation(w.a, [w.b], { title: 'att-limits' });
   const ids = Array.from({ length: 10 }, (_, i) => `${i}`.padStart(32, '0'));
   assertError(await sendFiles(w.a, conv.id, ids, 'x'), 422, 'too_many_attachments');
+  // nine is the limit, and is fine
+  const nine = [];
+  for (let i = 0; i < 9; i++) nine.push((await uploadFile(w.a, conv.id, Buffer.from(`file ${i}\n`), `n${i}.txt`)).file_id);
+  const r9 = await sendFiles(w.a, conv.id, nine, 'nine files');
+  assert.equal(r9.status, 201, r9.text);
+  assert.deepEqual(r9.body.message.attachments.map((a) => a.id), nine, 'all nine, in order');
   assertError(await sendFiles(w.a, conv.id, ['0'.repeat(32)], 'x'), 404, 'attachment_not_found');
   const up = await uploadFile(w.b, conv.id, Buffer.from('mine, not yours'), 'b.txt');
   assertError(await sendFiles(w.a, conv.id, [up.file_id], 'x'), 404, 'attachment_not_found');
@@ -184,6 +190,15 @@ test('a held file needs a justification; the message carries it once justified',
   const ok = await sendFiles(w.a, conv.id, [up.file_id], 'copy for the archive', { justification: 'the archive asked for it' });
   assert.equal(ok.status, 201, ok.text);
   assert.equal((await download(w.b, up.file_id)).status, 200);
+  // the officers are told, with the reason and the file's findings; the override is audited
+  const alerts = await w.o.ok('GET', `/alerts?conversation_id=${conv.id}`);
+  const al = alerts.alerts.find((x) => x.message_id === ok.body.message.id);
+  assert.ok(al, JSON.stringify(alerts));
+  assert.equal(al.justification, 'the archive asked for it');
+  assert.ok(al.findings.some((f) => f.file && f.file.id === up.file_id && f.file.name === 'copy.png'), JSON.stringify(al.findings));
+  const audit = await w.o.ok('GET', '/audit?limit=200');
+  assert.ok(audit.entries.some((e) => e.event === 'guard.override' && e.target === `message:${ok.body.message.id}`
+    && JSON.stringify(e.detail).includes('"justified":true')), 'the override is audited');
 });
 
 test('recall removes the file for everyone; a removed member loses access', async () => {

@@ -369,9 +369,16 @@ test('a server killed during an inspection inspects again at start: never clean 
 test('the same bytes twice: one blob, inspected once; recalling one message keeps the other file', async () => {
   const conv = await conversation(w.a, [w.b], { title: 'dedupe' });
   const bytes = Buffer.from('the same minutes, twice\n'.repeat(300));
-  const f1 = (await waitState(w.a, await upload(w.a, conv.id, bytes, 'm1.txt'))).file_id;
-  const f2 = (await waitState(w.a, await upload(w.a, conv.id, bytes, 'm2.txt'))).file_id;
+  const u1 = await upload(w.a, conv.id, bytes, 'm1.txt');
+  const f1 = (await waitState(w.a, u1)).file_id;
+  const u2 = await upload(w.a, conv.id, bytes, 'm2.txt');
+  const f2 = (await waitState(w.a, u2)).file_id;
   assert.notEqual(f1, f2);
+  // inspected once: the second upload's outcome is the cached one (the
+  // server's per-inspection log line says so; no content in it)
+  const lineOf = (id) => w.srv.log(2000).split('\n').find((l) => l.includes(`upload ${id}:`) && l.includes('wait='));
+  assert.match(lineOf(u1) || '', / scan=[0-9.]+ /, 'the first upload is inspected');
+  assert.match(lineOf(u2) || '', / scan=cached /, 'the second reuses the first inspection');
   const blobs = path.join(w.srv.dataDir, 'data', 'blobs', 'sha256');
   const hash = crypto.createHash('sha256').update(bytes).digest('hex');
   assert.ok(fs.existsSync(path.join(blobs, hash.slice(0, 2), hash)), 'stored under its SHA-256');
