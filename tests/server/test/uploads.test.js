@@ -307,6 +307,22 @@ const imgDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-img-'));
 const gen = spawnSync('/usr/bin/python3', [path.join(ROOT, 'tests/file/image/gen_images.py'), imgDir], { encoding: 'utf8' });
 after(() => fs.rmSync(imgDir, { recursive: true, force: true }));
 
+// Counts the entries of an image's EXIF GPS directory with libexif
+// (ctypes: ExifData starts with its five ExifContent pointers; GPS is the
+// fourth; ExifContent is {entries, count}).
+const LIBEXIF_GPS = `
+import ctypes, sys
+lib = ctypes.CDLL('libexif.so.12')
+class Content(ctypes.Structure):
+    _fields_ = [('entries', ctypes.c_void_p), ('count', ctypes.c_uint)]
+class Data(ctypes.Structure):
+    _fields_ = [('ifd', ctypes.POINTER(Content) * 5)]
+lib.exif_data_new_from_file.restype = ctypes.POINTER(Data)
+d = lib.exif_data_new_from_file(sys.argv[1].encode())
+g = d.contents.ifd[3] if d else None
+print('gps=%d exif=%d' % (g.contents.count if g else 0, 1 if d else 0))
+`;
+
 test('a GPS photo is delivered without its location; the sender is told', async () => {
   const dir = imgDir;
   assert.equal(gen.status, 0, gen.stderr);
@@ -343,6 +359,12 @@ test('a GPS photo is delivered without its location; the sender is told', async 
     const scan = await new Promise((resolve) => execFile(process.env.CORDON, ['scan', '--format', 'json', out],
       { encoding: 'utf8' }, (err, stdout) => resolve({ stdout })));
     assert.ok(!/metadata\.gps/.test(scan.stdout), `no GPS finding on the delivered bytes: ${scan.stdout}`);
+    // and libexif itself (not the guard's code): the GPS directory of the
+    // original has entries, the delivered bytes have no EXIF at all
+    const gpsOf = (f) => new Promise((resolve) => execFile('/usr/bin/python3', ['-c', LIBEXIF_GPS, f],
+      { encoding: 'utf8' }, (err, stdout, stderr) => resolve(err ? `error ${stderr}` : stdout.trim())));
+    assert.match(await gpsOf(path.join(dir, 'gps.jpg')), /^gps=[1-9]\d* exif=1$/, 'libexif reads the original\'s GPS');
+    assert.equal(await gpsOf(out), 'gps=0 exif=0', 'libexif finds no EXIF in what was delivered');
 
   } finally {
     ws.close();

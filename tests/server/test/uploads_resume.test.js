@@ -5,10 +5,13 @@
 // from that offset with the same upload (no new POST, no byte sent twice),
 // and the file that arrives is the one that was sent. And the byte quota:
 // a user whose unfinished uploads would pass `uploads.quota_bytes` is
-// refused at creation (429), before a byte is sent.
+// refused at creation (429), before a byte is sent. And a body that is
+// still arriving holds no request worker: with more half-sent PATCHes open
+// than the server has workers, everything else is still answered.
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
+const http = require('node:http');
 const tus = require('tus-js-client');
 const { world } = require('../lib/fixture.js');
 const { conversation, assertError } = require('../lib/client.js');
@@ -16,7 +19,8 @@ const { sleep, SLOW } = require('../lib/server.js');
 const { TUS, b64 } = require('../lib/uploads.js');
 
 const MiB = 1024 * 1024;
-const w = world({ a: {}, b: {}, q: {} }, { config: { uploads: { quota_bytes: 12 * MiB } } });
+// two request workers: more unfinished bodies than workers below
+const w = world({ a: {}, b: {}, q: {} }, { config: { workers: 2, uploads: { quota_bytes: 64 * MiB } } });
 
 async function serverOffset(id) {
   const h = await w.a.req('HEAD', `/uploads/${id}`, undefined, { headers: TUS });
@@ -63,12 +67,14 @@ function run(opts, bytes, reqs, stopAt = Infinity) {
 
 test('tus-js-client: a dropped connection, then a server restart: each time it resumes from the server\'s offset', async () => {
   const conv = await conversation(w.a, [w.b], { title: 'tus resume' });
-  const bytes = Buffer.from(crypto.randomBytes(3 * MiB).toString('hex')); // 6 MiB of text
+  // 40 MiB of text: far more than the loopback's socket buffers hold, so a
+  // drop after some MiB really is mid-body
+  const bytes = Buffer.from(crypto.randomBytes(20 * MiB).toString('hex'));
   const reqs = [];
   const meta = { filename: 'survey.txt', conversation_id: String(conv.id), filetype: 'text/plain' };
 
-  // 1. the connection drops after 1 MiB
-  const first = await run({ endpoint: `${w.srv.base}/api/v1/uploads`, metadata: meta }, bytes, reqs, MiB);
+  // 1. the connection drops after 4 MiB
+  const first = await run({ endpoint: `${w.srv.base}/api/v1/uploads`, metadata: meta }, bytes, reqs, 4 * MiB);
   assert.equal(first.done, false);
   assert.deepEqual(reqs.map((r) => r.m), ['POST', 'PATCH'], JSON.stringify(reqs));
   const id = first.up.url.split('/').pop();
@@ -80,7 +86,7 @@ test('tus-js-client: a dropped connection, then a server restart: each time it r
   let stopped = false;
   const again = new Promise((resolve, reject) => {
     first.up.options.onProgress = (sent) => {
-      if (sent >= 3 * MiB && !stopped) {
+      if (sent >= 16 * MiB && !stopped) {
         stopped = true;
         first.up.abort(false).then(resolve, reject);
       }
@@ -125,19 +131,63 @@ test('the byte quota: unfinished uploads past uploads.quota_bytes are refused at
   const create = (len) => w.q.req('POST', '/uploads', undefined, {
     headers: { ...TUS, 'Upload-Length': String(len), 'Upload-Metadata': `filename ${b64('q.bin')},conversation_id ${b64(conv.id)}` },
   });
-  const one = await create(8 * MiB);
+  const one = await create(40 * MiB);
   assert.equal(one.status, 201, one.text);
   const id = one.headers.get('location').split('/').pop();
-  assertError(await create(5 * MiB), 429, 'upload_quota');
+  assertError(await create(30 * MiB), 429, 'upload_quota');
   // up to the quota exactly is fine
-  const two = await create(4 * MiB);
+  const two = await create(24 * MiB);
   assert.equal(two.status, 201, two.text);
   assertError(await create(1), 429, 'upload_quota');
   assert.equal((await w.q.req('DELETE', `/uploads/${id}`, undefined, { headers: TUS })).status, 204);
-  assert.equal((await create(5 * MiB)).status, 201, 'the ended upload no longer counts');
+  assert.equal((await create(30 * MiB)).status, 201, 'the ended upload no longer counts');
   // other users are not affected
   const other = await w.b.req('POST', '/uploads', undefined, {
-    headers: { ...TUS, 'Upload-Length': String(8 * MiB), 'Upload-Metadata': `filename ${b64('b.bin')},conversation_id ${b64(conv.id)}` },
+    headers: { ...TUS, 'Upload-Length': String(40 * MiB), 'Upload-Metadata': `filename ${b64('b.bin')},conversation_id ${b64(conv.id)}` },
   });
   assert.equal(other.status, 201, other.text);
+});
+
+test('bodies still arriving hold no worker: four half-sent PATCHes, two workers, the chat goes on', async () => {
+  const conv = await conversation(w.a, [w.b], { title: 'streams' });
+  const total = 2 * MiB;
+  const open = [];
+  try {
+    for (let i = 0; i < 4; i++) {
+      const c = await w.a.req('POST', '/uploads', undefined, {
+        headers: { ...TUS, 'Upload-Length': String(total), 'Upload-Metadata': `filename ${b64(`s${i}.txt`)},conversation_id ${b64(conv.id)}` },
+      });
+      assert.equal(c.status, 201, c.text);
+      const id = c.headers.get('location').split('/').pop();
+      const u = new URL(`${w.srv.base}/api/v1/uploads/${id}`);
+      const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'PATCH', headers: {
+        Authorization: `Bearer ${w.a.token}`, ...TUS, 'Content-Type': 'application/offset+octet-stream',
+        'Upload-Offset': '0', 'Content-Length': String(total) } });
+      const done = new Promise((resolve, reject) => {
+        req.on('response', (res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); });
+        req.on('error', reject);
+      });
+      done.catch(() => {}); // awaited below; a failure before that is the test's own
+      req.write(Buffer.alloc(256 * 1024, 97));
+      open.push({ id, req, done });
+    }
+    // every body has begun to arrive, none has ended
+    for (const o of open) {
+      let off = 0;
+      for (let i = 0; i < 100 && off === 0; i++) { await sleep(50); off = await serverOffset(o.id); }
+      assert.ok(off > 0 && off < total, `${o.id}: ${off}`);
+    }
+    // meanwhile: reads, a message sent and read back
+    assert.equal((await w.b.get('/conversations')).status, 200);
+    const m = await w.b.post(`/conversations/${conv.id}/messages`, { client_id: 'streams-1', text: 'still here' });
+    assert.equal(m.status, 201, m.text);
+    const h = await w.a.get(`/conversations/${conv.id}/messages`);
+    assert.ok(h.body.messages.some((x) => x.id === m.body.message.id));
+    // the bodies end; every upload is whole
+    for (const o of open) o.req.end(Buffer.alloc(total - 256 * 1024, 97));
+    for (const o of open) assert.equal(await o.done, 204);
+    for (const o of open) assert.equal(await serverOffset(o.id), total);
+  } finally {
+    for (const o of open) o.req.destroy();
+  }
 });
