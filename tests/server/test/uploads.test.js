@@ -279,7 +279,7 @@ test('curl: creation-with-upload and a PATCH from a file', async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('tus-js-client uploads a file with checksums off and resumes from the server', async () => {
+test('tus-js-client uploads a file in 256 KiB chunks (its resume after a drop and a restart: uploads_resume.test.js)', async () => {
   const tus = require('tus-js-client');
   const conv = await conversation(w.a, [w.b], { title: 'tus-js' });
   const bytes = Buffer.from('tus-js-client chunk\n'.repeat(40000));
