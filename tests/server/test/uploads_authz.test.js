@@ -217,6 +217,15 @@ test('download headers: type detected, not declared; a safe name; inline only fo
   assert.equal(i.headers.get('x-content-type-options'), 'nosniff');
   // without ?inline=1, an attachment
   assert.match((await get(w.b, `/files/${s.ok.file_id}`)).headers.get('content-disposition'), /^attachment;/);
+  // Range: a suffix range, and one past the end
+  const whole = await get(w.b, `/files/${s.ok.file_id}`);
+  const tail = await fetch(`${w.b.base}/api/v1/files/${s.ok.file_id}`, { headers: { Authorization: `Bearer ${w.b.token}`, Range: 'bytes=-100' } });
+  assert.equal(tail.status, 206);
+  assert.equal(tail.headers.get('content-range'), `bytes ${whole.bytes.length - 100}-${whole.bytes.length - 1}/${whole.bytes.length}`);
+  assert.ok(Buffer.from(await tail.arrayBuffer()).equals(whole.bytes.subarray(whole.bytes.length - 100)));
+  const past = await fetch(`${w.b.base}/api/v1/files/${s.ok.file_id}`, { headers: { Authorization: `Bearer ${w.b.token}`, Range: `bytes=${whole.bytes.length}-` } });
+  assert.equal(past.status, 416);
+  assert.equal(past.headers.get('content-range'), `bytes */${whole.bytes.length}`);
 });
 
 test('teardown', async () => {
