@@ -405,14 +405,16 @@ static int commit_wait(srv *s, const chat_inspected_in *in)
     return rc;
 }
 
-/* mask on a file: an image is delivered masked (its metadata removed,
- * which every image is); anything else cannot be masked and is held like
- * confirm (docs/POLICY.md, "mask on files"). */
-static int state_of(const char *verdict, bool image)
+/* mask on a file: an image whose masked findings are all in its metadata
+ * is delivered masked (its metadata removed, which every image is);
+ * anything else cannot be masked and is held like confirm
+ * (docs/POLICY.md, "mask on files"). */
+static int state_of(const char *verdict, bool image, json_t *findings, const char *name)
 {
     if (!strcmp(verdict, "block"))
         return STORE_UP_BLOCKED;
-    if (!strcmp(verdict, "confirm") || (!strcmp(verdict, "mask") && !image))
+    if (!strcmp(verdict, "confirm") ||
+        (!strcmp(verdict, "mask") && !(image && chat_file_mask_met(findings, name))))
         return STORE_UP_HELD;
     return STORE_UP_READY;
 }
@@ -464,23 +466,24 @@ static int record(insp_thread *t, store_upload *up, json_t *outcome, const char 
         !thumbnail(s, id, hash, bsize, preview, preview_len, thumb, &thumb_size, &tw, &th))
         SRV_DEBUG("inspect", "%s: thumbnail %dx%d", id, tw, th);
     text = json_dumps(json_object_get(outcome, "findings"), JSON_COMPACT);
-    f = (store_file){.id = fid,
-                     .owner_id = up->user_id,
-                     .conv_id = up->conv_id,
-                     .hash = (char *)hash,
-                     .name = up->filename,
-                     .mime = (char *)(json_string_value(json_object_get(outcome, "mime"))
-                                          ?: "application/octet-stream"),
-                     .size = bsize,
-                     .image = stripped,
-                     .location_removed = json_is_true(json_object_get(outcome, "location_removed")),
-                     .state = state_of(verdict, stripped),
-                     .thumb_hash = thumb[0] ? thumb : NULL,
-                     .width = stripped ? tw : 0,
-                     .height = stripped ? th : 0,
-                     .verdict = (char *)verdict,
-                     .findings = text,
-                     .created_at = in.now};
+    f = (store_file){
+        .id = fid,
+        .owner_id = up->user_id,
+        .conv_id = up->conv_id,
+        .hash = (char *)hash,
+        .name = up->filename,
+        .mime = (char *)(json_string_value(json_object_get(outcome, "mime"))
+                             ?: "application/octet-stream"),
+        .size = bsize,
+        .image = stripped,
+        .location_removed = json_is_true(json_object_get(outcome, "location_removed")),
+        .state = state_of(verdict, stripped, json_object_get(outcome, "findings"), up->filename),
+        .thumb_hash = thumb[0] ? thumb : NULL,
+        .width = stripped ? tw : 0,
+        .height = stripped ? th : 0,
+        .verdict = (char *)verdict,
+        .findings = text,
+        .created_at = in.now};
     in.file = &f;
     in.state = f.state;
     in.blob_size = bsize;

@@ -39,6 +39,16 @@ cr.set_source_rgb(0.8, 0, 0); cr.rectangle(0, 0, 595, 200); cr.fill()
 cr.set_source_rgb(0, 0, 0); cr.set_font_size(16); cr.move_to(72, 300); cr.show_text('quarterly report')
 cr.show_page(); s.finish()
 `, path.join(dir, 'report.pdf')]);
+// a picture of a form with an ID number: personal data in the pixels (OCR)
+spawnSync('/usr/bin/python3', ['-c', `
+import sys
+from PIL import Image, ImageDraw, ImageFont
+f = ImageFont.truetype('/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc', 40)
+im = Image.new('RGB', (1000, 400), 'white'); d = ImageDraw.Draw(im)
+d.text((40, 60), '客户信息登记表', font=f, fill='black')
+d.text((40, 160), '身份证号：11010519491231002X', font=f, fill='black')
+im.save(sys.argv[1])
+`, path.join(dir, 'idform.png')]);
 fs.writeFileSync(path.join(dir, 'secret.txt'), '机密★10年 the plan\n');
 const zipped = spawnSync('zip', ['-q', '-j', '-P', 'pw', path.join(dir, 'locked.zip'), path.join(dir, 'secret.txt')]);
 
@@ -251,6 +261,32 @@ test('external conversations: a file inspected for internal readers is judged ag
   assert.equal(up2.state, 'ready');
   assert.equal((await sendFiles(w.a, ext.id, [up2.file_id], 'fyi')).status, 201);
   assert.equal((await download(w.x, up2.file_id)).status, 200);
+});
+
+// mask cannot star out a number in a picture's pixels: such a picture is
+// held like confirm (POLICY.md, "mask on files"), uploaded into the external
+// conversation or sent there from an internal one; before, it was delivered
+// as it was, the ID number readable.
+test('a picture whose masked finding is in its pixels (an ID number, OCR) is held for outsiders, not delivered unmasked', async () => {
+  const ext = await conversation(w.a, [w.x], { title: 'att-mask-ext' });
+  const inner = await conversation(w.a, [w.b], { title: 'att-mask-inner' });
+  const png = fs.readFileSync(path.join(dir, 'idform.png'));
+  // uploaded for the external conversation: inspected with its scope (pii-external: mask)
+  const up = await uploadFile(w.a, ext.id, png, 'form.png');
+  assert.equal(up.verdict, 'mask', JSON.stringify(up));
+  assert.ok(up.findings.some((f) => f.rule === 'pii.cn_id' && f.action === 'mask' && f.location.startsWith('form.png!')), JSON.stringify(up.findings));
+  assert.equal(up.state, 'held', 'the sender is told a reason is needed before sending');
+  assertError(await sendFiles(w.a, ext.id, [up.file_id], 'the form'), 409, 'guard_confirm');
+  assert.equal((await download(w.x, up.file_id)).status, 404, 'nothing reached the outsider');
+  // uploaded inside (a warning there), then sent outside: judged again, held the same way
+  const up2 = await uploadFile(w.a, inner.id, png, 'form2.png');
+  assert.equal(up2.state, 'ready', JSON.stringify(up2));
+  assertError(await sendFiles(w.a, ext.id, [up2.file_id], 'the form'), 409, 'guard_confirm');
+  assert.equal((await download(w.x, up2.file_id)).status, 404);
+  // justified: delivered (and alerted, as every justified send)
+  const ok = await sendFiles(w.a, ext.id, [up.file_id], 'the form', { justification: 'the customer sent it to us' });
+  assert.equal(ok.status, 201, ok.text);
+  assert.equal((await download(w.x, up.file_id)).status, 200);
 });
 
 test('the same bytes under another name: the cached inspection names the new file', async () => {
