@@ -172,6 +172,9 @@ test('a photographed marked page is stopped: blocked upload, the send refused na
   assert.ok(ff, JSON.stringify(al.findings));
   assert.deepEqual({ name: ff.file.name, mime: ff.file.mime }, { name: 'IMG_0001.jpg', mime: 'image/jpeg' });
   assert.ok(ff.file.size > 0 && ff.location.startsWith('IMG_0001.jpg'));
+  // and the excerpt: what was read there
+  assert.ok(al.findings.some((f) => f.file && f.file.id === up.file_id && typeof f.excerpt === 'string' && f.excerpt.length > 0),
+    `an excerpt: ${JSON.stringify(al.findings)}`);
   assert.equal((await download(w.o, up.file_id)).status, 200, 'the officer opens it');
   // and read what the guard read in it: the page's OCR text, located
   const txt = await w.o.ok('GET', `/officer/files/${up.file_id}/text`);
