@@ -58,7 +58,7 @@ async function refusedLikeMissing(who, id, what) {
 
 let n = 0;
 const sendFiles = (api, convId, ids, text, extra = {}) =>
-  api.req('POST', `/conversations/${convId}/messages`, { client_id: `az-${++n}`, text, attachments: ids, ...extra });
+  api.req('POST', `/conversations/${convId}/messages`, { client_id: `az-${++n}`, ...(text === undefined ? {} : { text }), attachments: ids, ...extra });
 
 const s = {};
 
@@ -174,6 +174,44 @@ test('creation: only a member of the conversation; an external member in their o
   await refusedLikeMissing(w.b, up.file_id, 'not in the external conversation');
   // and cannot cite it in a conversation they are not in
   assert.equal((await sendFiles(w.x, s.conv.id, [up.file_id], 'x')).status, 404);
+});
+
+// A group that shares its history with newcomers: an outsider who joins
+// reads the older messages (their text judged again for outsiders,
+// history_scope.test.js) but not the files sent while the group was
+// internal — those were judged for insiders only and the outsider cannot
+// download them; before, history and the conversation's last message still
+// showed their names, sizes and types.
+test('an outsider joining a group with shared history gets nothing of the files sent while it was internal', async () => {
+  const conv = await w.a.ok('POST', '/conversations', { kind: 'group', title: 'authz shared', member_ids: [w.b.user.id], shared_history: true }, [200, 201]);
+  const up = await uploadFile(w.a, conv.id, Buffer.from('内部资料\n工作安排如下。\n'), '内部-安排.txt');
+  assert.equal(up.verdict, 'warn', JSON.stringify(up));
+  const only = await sendFiles(w.a, conv.id, [up.file_id], undefined);
+  assert.equal(only.status, 201, only.text);
+  const both = await sendFiles(w.a, conv.id, [up.file_id], 'see the plan');
+  assert.equal(both.status, 201, both.text);
+  await w.a.ok('POST', `/conversations/${conv.id}/members`, { user_id: w.x.user.id }, [200, 201, 204]);
+
+  const h = await history(w.x, conv.id);
+  assert.equal(h.status, 200, h.text);
+  assert.ok(!h.text.includes(up.file_id) && !h.text.includes('内部-安排'), `nothing of the file: ${h.text}`);
+  const mb = h.body.messages.find((m) => m.id === both.body.message.id);
+  assert.equal(mb.text, 'see the plan', 'the text, judged for outsiders, is shown');
+  assert.deepEqual(mb.attachments, []);
+  const mo = h.body.messages.find((m) => m.id === only.body.message.id);
+  assert.ok(mo && mo.withheld === true && mo.attachments.length === 0, `a files-only message is withheld: ${JSON.stringify(mo)}`);
+  const c = await w.x.get(`/conversations/${conv.id}`);
+  assert.ok(!c.text.includes(up.file_id) && !c.text.includes('内部-安排'), `not in last_message: ${c.text}`);
+  const list = await w.x.get('/conversations');
+  assert.ok(!list.text.includes(up.file_id) && !list.text.includes('内部-安排'), 'not in the conversation list');
+  await refusedLikeMissing(w.x, up.file_id, 'outsider, shared history');
+  // the insiders keep seeing it
+  const hb = await history(w.b, conv.id);
+  assert.equal(hb.body.messages.find((m) => m.id === both.body.message.id).attachments[0].id, up.file_id);
+  // sent again now that an outsider is in: judged for outsiders, refused
+  const again = await sendFiles(w.a, conv.id, [up.file_id], 'again');
+  assert.equal(again.status, 403, again.text);
+  assert.equal(again.body.error.code, 'attachment_blocked');
 });
 
 test('download headers: type detected, not declared; a safe name; inline only for images and PDFs', async () => {
