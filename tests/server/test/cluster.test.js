@@ -11,6 +11,9 @@
 //     and get A's messages sent meanwhile, each once, in order; A (whose
 //     bound, bus_gap_fill_max, is set below what B sent) has its sockets
 //     resync instead — and history holds every message;
+//   - what else the bus carried in a gap (a rename, a member added, an
+//     alert) reaches B's open sockets as a `sync` frame after the fill,
+//     and the recall of a message older than the fill's floor as itself;
 //   - a reminder fires once with two nodes up;
 //   - an upload started on node A finishes on node B (blob_dir shared);
 //   - two PATCHes of one upload at the same offset through A and B at once:
@@ -238,6 +241,56 @@ test('what the gap fill delivers is what history serves each member: the join bo
     }
   } finally {
     for (const s of [sb, sy, sl]) await s.close();
+  }
+});
+
+test('a gap hides no other event: a rename, a member added, an old message recalled, an alert — B\'s sockets get the recall and a sync, and a re-read shows the rest', { skip }, async () => {
+  const conv = await conversation(c.a, [c.b], { title: 'before the gap' });
+  const sb = await Ws.open(on(c.B, c.b)), offB = await Ws.open(on(c.B, c.admin));
+  try {
+    // delivered by B, then older than the fill's floor (5 s before the gap)
+    const old = await send(c.a, conv.id, 'said long before the outage');
+    assert.equal(old.status, 201, old.text);
+    await sb.waitType('message.new', (e) => e.message.id === old.body.message.id);
+    await sleep(7000);
+    const outage = Date.now();
+    c.redis.shutdown();
+    await c.a.ok('PATCH', `/conversations/${conv.id}`, { title: 'renamed in the gap' });
+    await c.a.ok('POST', `/conversations/${conv.id}/members`, { user_id: c.c.user.id }, 204);
+    await c.a.ok('POST', `/messages/${old.body.message.id}/recall`, {}, 204);
+    const blocked = await send(c.a, conv.id, '机密★1年 会议纪要（缺口期间）');
+    assert.equal(blocked.status, 403, blocked.text);
+    await sleep(3000);
+    c.redis.restart();
+    // the recall, from the store's recalled_at, and then the sync frame
+    await sb.waitType('message.recalled', (e) => e.message_id === old.body.message.id, 20000);
+    const sync = await sb.waitType('sync', () => true, 20000);
+    assert.ok(sync.since <= outage && sync.since > outage - 60000, `since ${sync.since} before the outage ${outage}`);
+    const at = (s, type) => s.events.findIndex((e) => e.type === type);
+    assert.ok(at(sb, 'message.recalled') < at(sb, 'sync'), 'the recall before the sync');
+    await offB.waitType('sync', () => true, 20000);
+    // what the socket did not get, a client reading after the sync sees
+    for (const s of [sb, offB]) {
+      assert.equal(s.find((e) => e.type === 'conversation.updated' && e.conversation.id === conv.id).length, 0,
+        'the rename itself was lost with the bus (else this test shows nothing)');
+    }
+    const list = await on(c.B, c.b).ok('GET', '/conversations');
+    const mine = list.conversations.find((x) => x.id === conv.id);
+    assert.equal(mine.title, 'renamed in the gap');
+    assert.equal(mine.member_count, 3);
+    const full = await on(c.B, c.b).ok('GET', `/conversations/${conv.id}`);
+    assert.ok(full.members.some((m) => m.user_id === c.c.user.id), 'the member added in the gap');
+    const alerts = await on(c.B, c.admin).ok('GET', `/alerts?conversation_id=${conv.id}`);
+    assert.equal(alerts.alerts.length, 1, 'the alert raised in the gap');
+    const h = await history(on(c.B, c.b), conv.id);
+    assert.ok(h.body.messages.find((m) => m.id === old.body.message.id).recalled, 'recalled in history too');
+    for (const s of [sb, offB]) {
+      assert.equal(s.find((e) => e.type === 'resync').length, 0, 'no resync');
+      assert.equal(s.closeInfo, null, 'stayed connected');
+    }
+  } finally {
+    await sb.close();
+    await offB.close();
   }
 });
 
