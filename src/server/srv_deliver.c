@@ -575,6 +575,12 @@ void srv_gap_fill(srv *s)
     int rc = srv_bus_redis_gap_take(s->busr, &after, &age);
     fill_job *f;
 
+    /* A control message may have been lost too: an admin's policy or
+     * lexicon change (`policy.reload`) not in force here would let through
+     * what the others block. The files are read again (from the compiled
+     * cache when unchanged), sockets or not. */
+    if (rc)
+        atomic_store(&s->reload_requested, 1);
     if (!rc || !s->registry->ops->count(s->registry))
         goto done; /* no socket here: nothing to fill */
     if (rc < 0) {

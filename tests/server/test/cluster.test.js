@@ -14,7 +14,8 @@
 //   - what else the bus carried in a gap (a rename, a member added, an
 //     alert; a third node cut off from Redis by a relay while A publishes)
 //     reaches its open sockets as a `sync` frame after the fill, and the
-//     recall of a message older than the fill's floor as itself;
+//     recall of a message older than the fill's floor as itself; a policy
+//     saved meanwhile is reloaded by the node after the gap;
 //   - a reminder fires once with two nodes up;
 //   - an upload started on node A finishes on node B (blob_dir shared);
 //   - two PATCHes of one upload at the same offset through A and B at once:
@@ -268,7 +269,7 @@ async function redisRelay(port) {
   return r;
 }
 
-test('a gap hides no other event: a rename, a member added, an old message recalled, an alert — the sockets get the recall and a sync, and a re-read shows the rest', { skip }, async () => {
+test('a gap hides no other event: a rename, a member added, an old message recalled, an alert, a policy saved — the sockets get the recall and a sync, a re-read shows the rest, the policy is reloaded', { skip }, async () => {
   // node C reaches Redis through the relay; A stays connected and publishes
   const relay = await redisRelay(c.redis.port);
   const C = await Server.start({ config: { store: c.db.url, bus: relay.url, node_name: 'c', metrics_listen: '127.0.0.1:0',
@@ -292,7 +293,12 @@ test('a gap hides no other event: a rename, a member added, an old message recal
     await c.a.ok('POST', `/messages/${old.body.message.id}/recall`, {}, 204);
     const blocked = await send(c.a, conv.id, '机密★1年 会议纪要（缺口期间）');
     assert.equal(blocked.status, 403, blocked.text);
+    // an admin's policy change: its reload broadcast is lost to C too
+    const put = await c.admin.req('PUT', '/admin/policy', { text: BLOCKING });
+    assert.equal(put.status, 200, put.text);
     await sleep(1500);
+    assert.equal((await on(C, c.admin).post('/guard/check', { text: COMMERCIAL })).body.verdict, 'confirm',
+      'C did not hear of the change (else this shows nothing)');
     relay.heal();
     // the recall, from the store's recalled_at, then the sync frame
     await sb.waitType('message.recalled', (e) => e.message_id === old.body.message.id, 20000);
@@ -320,7 +326,11 @@ test('a gap hides no other event: a rename, a member added, an old message recal
       assert.equal(s.closeInfo, null, 'stayed connected');
     }
     assert.ok(C.logLines.some((l) => /gap fill: 1 recalls of messages up to/.test(l)), 'C logs the recall it re-sent');
+    // after a gap a node reads the policy files again: the change is in force on C
+    await until(async () => (await on(C, c.admin).post('/guard/check', { text: COMMERCIAL })).body.verdict === 'block',
+      10000, 'C reloads the policy after the gap');
   } finally {
+    await c.admin.req('PUT', '/admin/policy', { text: DEFAULT });
     for (const s of [sb, offC]) if (s) await s.close();
     await C.stop();
     await C.dispose();

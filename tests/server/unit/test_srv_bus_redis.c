@@ -606,6 +606,20 @@ static void leader_failover(void **state)
     node_free(other);
 }
 
+/* Each test its own channel and keys: a test that fails leaves its nodes
+ * running (cmocka leaves the function at the failed assertion), and they
+ * must not hold the next test's lease or publish on its channel (a failed
+ * between_nodes made leader_failover fail too: its leaked node held the
+ * lease). */
+static int fresh_prefix(void **state)
+{
+    static int n;
+
+    (void)state;
+    snprintf(prefix, sizeof prefix, "t%d-%d", (int)getpid(), ++n);
+    return 0;
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -626,10 +640,14 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(between_nodes),   cmocka_unit_test(gap_by_sequence),
-        cmocka_unit_test(gap_fill_marks),  cmocka_unit_test(upload_leases),
-        cmocka_unit_test(lost_last_event), cmocka_unit_test(shared_rate),
-        cmocka_unit_test(leader_failover), cmocka_unit_test(redis_restart),
+        cmocka_unit_test_setup(between_nodes, fresh_prefix),
+        cmocka_unit_test_setup(gap_by_sequence, fresh_prefix),
+        cmocka_unit_test_setup(gap_fill_marks, fresh_prefix),
+        cmocka_unit_test_setup(upload_leases, fresh_prefix),
+        cmocka_unit_test_setup(lost_last_event, fresh_prefix),
+        cmocka_unit_test_setup(shared_rate, fresh_prefix),
+        cmocka_unit_test_setup(leader_failover, fresh_prefix),
+        cmocka_unit_test_setup(redis_restart, fresh_prefix),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
