@@ -602,28 +602,15 @@ static bool safe_rel(const char *p)
     return strlen(p) > 13 && !strcmp(p + strlen(p) - 4, ".tsv");
 }
 
-static int do_restore(const char *data, const char *config, const char *from)
+/* Every file of the manifest is one of ours and whole (its SHA-256 and size):
+ * checked before anything is written, so a damaged backup restores nothing. */
+static int check_files(const char *from, json_t *files)
 {
-    char *man = join(from, "manifest.json"), *dir = NULL, *path = NULL, *lex = NULL, why[512],
-         *dump = NULL;
-    const char *kind;
-    bool pg, has_db;
-    json_t *m = NULL, *files;
-    json_error_t je;
-    store *s = NULL;
+    char *path = NULL;
     size_t i;
     json_t *f;
-    int rc = TOOL_EXIT_ERROR;
+    int rc = -1;
 
-    m = man ? json_load_file(man, JSON_REJECT_DUPLICATES, &je) : NULL;
-    files = json_object_get(m, "files");
-    if (!m || strcmp(json_string_value(json_object_get(m, "format")) ?: "", FORMAT) ||
-        !json_is_array(files) || json_array_size(files) > MAX_FILES) {
-        fprintf(stderr, "cordon restore: %s is not a Cordon backup (%s)\n", from,
-                m ? "unknown format" : je.text);
-        goto out;
-    }
-    /* every file first: a damaged backup restores nothing */
     json_array_foreach(files, i, f)
     {
         const char *rel = json_string_value(json_object_get(f, "path")),
@@ -644,9 +631,82 @@ static int do_restore(const char *data, const char *config, const char *from)
             goto out;
         }
     }
+    rc = 0;
+out:
     free(path);
-    path = NULL;
-    if (check_blobs(from, m))
+    return rc;
+}
+
+/* Copies the manifest's files into the new data directory `dir` (the
+ * database streamed, the policy and lexicons written atomically); a
+ * PostgreSQL dump is left for pg_restore. */
+static int write_files(const char *from, const char *dir, json_t *files, bool pg)
+{
+    char *lex = NULL;
+    size_t i;
+    json_t *f;
+    int rc = -1;
+
+    json_array_foreach(files, i, f)
+    {
+        const char *rel = json_string_value(json_object_get(f, "path"));
+        char *src = join(from, rel), *dst = join(dir, rel), *buf = NULL;
+        size_t len = 0;
+        int bad;
+
+        if (!strncmp(rel, "lexicons/", 9) && !lex) {
+            lex = join(dir, "lexicons");
+            if (!lex || (mkdir(lex, 0700) && errno != EEXIST)) {
+                free(src);
+                free(dst);
+                goto out;
+            }
+        }
+        /* the database may be large: streamed, not read whole; a dump is
+         * restored by pg_restore below */
+        if (!strcmp(rel, PG_DUMP_FILE)) {
+            bad = !pg;
+        } else if (!strcmp(rel, STORE_DB_FILE)) {
+            bad = pg || !src || !dst || copy_file(src, dst);
+        } else {
+            bad = !src || !dst || slurp(src, &buf, &len) ||
+                  base_file_write_atomic(dst, buf, len, 0600);
+        }
+        if (bad)
+            fprintf(stderr, "cordon restore: cannot write %s\n", dst ? dst : rel);
+        free(src);
+        free(dst);
+        free(buf);
+        if (bad)
+            goto out;
+    }
+    rc = 0;
+out:
+    free(lex);
+    return rc;
+}
+
+static int do_restore(const char *data, const char *config, const char *from)
+{
+    char *man = join(from, "manifest.json"), *dir = NULL, *path = NULL, why[512], *dump = NULL;
+    const char *kind;
+    bool pg, has_db;
+    json_t *m = NULL, *files;
+    json_error_t je;
+    store *s = NULL;
+    size_t i;
+    json_t *f;
+    int rc = TOOL_EXIT_ERROR;
+
+    m = man ? json_load_file(man, JSON_REJECT_DUPLICATES, &je) : NULL;
+    files = json_object_get(m, "files");
+    if (!m || strcmp(json_string_value(json_object_get(m, "format")) ?: "", FORMAT) ||
+        !json_is_array(files) || json_array_size(files) > MAX_FILES) {
+        fprintf(stderr, "cordon restore: %s is not a Cordon backup (%s)\n", from,
+                m ? "unknown format" : je.text);
+        goto out;
+    }
+    if (check_files(from, files) || check_blobs(from, m))
         goto out;
     if (tool_locate(data, config, &path, &dir, why, sizeof why)) {
         fprintf(stderr, "cordon restore: %s\n", why);
@@ -685,39 +745,8 @@ static int do_restore(const char *data, const char *config, const char *from)
         fprintf(stderr, "cordon restore: %s: %s\n", dir, strerror(errno));
         goto out;
     }
-    json_array_foreach(files, i, f)
-    {
-        const char *rel = json_string_value(json_object_get(f, "path"));
-        char *src = join(from, rel), *dst = join(dir, rel), *buf = NULL;
-        size_t len = 0;
-        int bad;
-
-        if (!strncmp(rel, "lexicons/", 9) && !lex) {
-            lex = join(dir, "lexicons");
-            if (!lex || (mkdir(lex, 0700) && errno != EEXIST)) {
-                free(src);
-                free(dst);
-                goto out;
-            }
-        }
-        /* the database may be large: streamed, not read whole; a dump is
-         * restored by pg_restore below */
-        if (!strcmp(rel, PG_DUMP_FILE)) {
-            bad = !pg;
-        } else if (!strcmp(rel, STORE_DB_FILE)) {
-            bad = pg || !src || !dst || copy_file(src, dst);
-        } else {
-            bad = !src || !dst || slurp(src, &buf, &len) ||
-                  base_file_write_atomic(dst, buf, len, 0600);
-        }
-        if (bad)
-            fprintf(stderr, "cordon restore: cannot write %s\n", dst ? dst : rel);
-        free(src);
-        free(dst);
-        free(buf);
-        if (bad)
-            goto out;
-    }
+    if (write_files(from, dir, files, pg))
+        goto out;
     if (restore_blobs(data, config, from))
         goto out;
     if (pg) {
@@ -737,7 +766,6 @@ out:
     free(man);
     free(dir);
     free(path);
-    free(lex);
     free(dump);
     return rc;
 }

@@ -11,6 +11,11 @@
 //     and get A's messages sent meanwhile, each once, in order; A (whose
 //     bound, bus_gap_fill_max, is set below what B sent) has its sockets
 //     resync instead — and history holds every message;
+//   - what else the bus carried in a gap (a rename, a member added, an
+//     alert; a third node cut off from Redis by a relay while A publishes)
+//     reaches its open sockets as a `sync` frame after the fill, and the
+//     recall of a message older than the fill's floor as itself; a policy
+//     saved meanwhile is reloaded by the node after the gap;
 //   - a reminder fires once with two nodes up;
 //   - an upload started on node A finishes on node B (blob_dir shared);
 //   - two PATCHes of one upload at the same offset through A and B at once:
@@ -41,6 +46,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const http = require('node:http');
+const net = require('node:net');
 const { spawnSync } = require('node:child_process');
 const { Api, Ws, conversation, history, send, bootstrapAdmin, makeUser } = require('../lib/client.js');
 const { Server, sleep, ROOT, SLOW } = require('../lib/server.js');
@@ -245,6 +251,97 @@ test('what the gap fill delivers is what history serves each member: the join bo
     }
   } finally {
     for (const s of [sb, sy, sl]) await s.close();
+  }
+});
+
+// A TCP relay to Redis that can cut a node off while the others stay
+// connected: the node's subscription drops, what is published meanwhile is
+// lost to it (a network blip, a slow subscriber dropped by Redis), and
+// when the relay lets it through again it resubscribes and fills the gap.
+async function redisRelay(port) {
+  const socks = new Set();
+  const r = { down: false };
+  r.server = net.createServer((s) => {
+    if (r.down) { s.destroy(); return; }
+    const up = net.connect(port, '127.0.0.1');
+    for (const x of [s, up]) { socks.add(x); x.on('close', () => socks.delete(x)); x.on('error', () => undefined); }
+    s.pipe(up); up.pipe(s);
+    s.on('close', () => up.destroy()); up.on('close', () => s.destroy());
+  });
+  await new Promise((ok) => r.server.listen(0, '127.0.0.1', ok));
+  r.url = `redis://127.0.0.1:${r.server.address().port}`;
+  r.cut = () => { r.down = true; for (const x of socks) x.destroy(); };
+  r.heal = () => { r.down = false; };
+  r.close = () => { r.cut(); r.server.close(); };
+  return r;
+}
+
+test('a gap hides no other event: a rename, a member added, an old message recalled, an alert, a policy saved — the sockets get the recall and a sync, a re-read shows the rest, the policy is reloaded', { skip }, async () => {
+  // node C reaches Redis through the relay; A stays connected and publishes
+  const relay = await redisRelay(c.redis.port);
+  const C = await Server.start({ config: { store: c.db.url, bus: relay.url, node_name: 'c', metrics_listen: '127.0.0.1:0',
+    blob_dir: path.join(c.shared, 'blobs') }, policy: c.policy });
+  const conv = await conversation(c.a, [c.b], { title: 'before the gap' });
+  let sb, offC;
+  try {
+    await until(async () => (await fetch(C.base + '/api/v1/ready')).status === 200, 10000, 'C ready');
+    sb = await Ws.open(on(C, c.b));
+    offC = await Ws.open(on(C, c.admin));
+    // delivered by C, then older than the fill's floor (5 s before the gap)
+    const old = await send(c.a, conv.id, 'said long before the gap');
+    assert.equal(old.status, 201, old.text);
+    await sb.waitType('message.new', (e) => e.message.id === old.body.message.id);
+    await sleep(7000);
+    const gap = Date.now();
+    relay.cut();
+    await until(async () => (await fetch(C.base + '/api/v1/ready')).status === 503, 10000, 'C off the bus');
+    await c.a.ok('PATCH', `/conversations/${conv.id}`, { title: 'renamed in the gap' });
+    await c.a.ok('POST', `/conversations/${conv.id}/members`, { user_id: c.c.user.id }, 204);
+    await c.a.ok('POST', `/messages/${old.body.message.id}/recall`, {}, 204);
+    const blocked = await send(c.a, conv.id, '机密★1年 会议纪要（缺口期间）');
+    assert.equal(blocked.status, 403, blocked.text);
+    // an admin's policy change: its reload broadcast is lost to C too
+    const put = await c.admin.req('PUT', '/admin/policy', { text: BLOCKING });
+    assert.equal(put.status, 200, put.text);
+    await sleep(1500);
+    assert.equal((await on(C, c.admin).post('/guard/check', { text: COMMERCIAL })).body.verdict, 'confirm',
+      'C did not hear of the change (else this shows nothing)');
+    relay.heal();
+    // the recall, from the store's recalled_at, then the sync frame
+    await sb.waitType('message.recalled', (e) => e.message_id === old.body.message.id, 20000);
+    const sync = await sb.waitType('sync', () => true, 20000);
+    assert.ok(sync.since <= gap && sync.since > gap - 60000, `since ${sync.since}, the gap began at ${gap}`);
+    const at = (s, type) => s.events.findIndex((e) => e.type === type);
+    assert.ok(at(sb, 'message.recalled') < at(sb, 'sync'), 'the recall before the sync');
+    await offC.waitType('sync', () => true, 20000);
+    // the events themselves were lost with the bus (else this shows nothing)
+    assert.equal(sb.find((e) => e.type === 'conversation.updated' || e.type === 'member.added').length, 0);
+    assert.equal(offC.find((e) => e.type === 'alert.new').length, 0);
+    // what a client reads after the sync (as the web client does)
+    const b = on(C, c.b);
+    const mine = (await b.ok('GET', '/conversations')).conversations.find((x) => x.id === conv.id);
+    assert.equal(mine.title, 'renamed in the gap');
+    assert.equal(mine.member_count, 3);
+    assert.ok((await b.ok('GET', `/conversations/${conv.id}`)).members.some((m) => m.user_id === c.c.user.id),
+      'the member added in the gap');
+    const alerts = await on(C, c.admin).ok('GET', `/alerts?conversation_id=${conv.id}`);
+    assert.equal(alerts.alerts.length, 1, 'the alert raised in the gap');
+    const h = await history(b, conv.id);
+    assert.ok(h.body.messages.find((m) => m.id === old.body.message.id).recalled, 'recalled in history too');
+    for (const s of [sb, offC]) {
+      assert.equal(s.find((e) => e.type === 'resync').length, 0, 'no resync');
+      assert.equal(s.closeInfo, null, 'stayed connected');
+    }
+    assert.ok(C.logLines.some((l) => /gap fill: 1 recalls of messages up to/.test(l)), 'C logs the recall it re-sent');
+    // after a gap a node reads the policy files again: the change is in force on C
+    await until(async () => (await on(C, c.admin).post('/guard/check', { text: COMMERCIAL })).body.verdict === 'block',
+      10000, 'C reloads the policy after the gap');
+  } finally {
+    await c.admin.req('PUT', '/admin/policy', { text: DEFAULT });
+    for (const s of [sb, offC]) if (s) await s.close();
+    await C.stop();
+    await C.dispose();
+    relay.close();
   }
 });
 
