@@ -371,38 +371,6 @@ static void gap_fill_marks(void **state)
     node_free(b);
 }
 
-/* Upload leases: one holder across the nodes, renewed while held, let go
- * at unlock and when the holder stops. */
-static void upload_leases(void **state)
-{
-    node *a = node_new("a"), *b = node_new("b");
-    redisContext *c = raw();
-    redisReply *r;
-    char key[128];
-
-    (void)state;
-    assert_true(WAIT_FOR(srv_bus_redis_ready(a->bus) && srv_bus_redis_ready(b->bus), 5000));
-    assert_int_equal(srv_bus_redis_lock(a->bus, "upload:x"), 1);
-    assert_int_equal(srv_bus_redis_lock(b->bus, "upload:x"), 0);
-    assert_int_equal(srv_bus_redis_lock(b->bus, "upload:y"), 1);
-    /* renewed past its length (1 s here) while held */
-    usleep(1600000);
-    assert_int_equal(srv_bus_redis_lock(b->bus, "upload:x"), 0);
-    snprintf(key, sizeof key, "%s:rl:lock:upload:x", prefix);
-    r = redisCommand(c, "PTTL %s", key);
-    assert_true(r && r->type == REDIS_REPLY_INTEGER && r->integer > 0 && r->integer <= 1000);
-    freeReplyObject(r);
-    /* unlocked: free for the other within a moment (the DEL is queued) */
-    srv_bus_redis_unlock(a->bus, "upload:x");
-    assert_true(WAIT_FOR(srv_bus_redis_lock(b->bus, "upload:x") == 1, 2000));
-    assert_int_equal(srv_bus_redis_lock(a->bus, "upload:y"), 0);
-    node_free(b); /* stopping lets its leases go */
-    assert_int_equal(srv_bus_redis_lock(a->bus, "upload:y"), 1);
-    assert_int_equal(srv_bus_redis_lock(a->bus, "upload:x"), 1);
-    redisFree(c);
-    node_free(a);
-}
-
 /* The last event of a node is lost (it could not be serialised): nothing
  * follows it, so only the heartbeat can tell, and does. */
 static void lost_last_event(void **state)
@@ -672,7 +640,6 @@ int main(void)
         cmocka_unit_test_setup(between_nodes, fresh_prefix),
         cmocka_unit_test_setup(gap_by_sequence, fresh_prefix),
         cmocka_unit_test_setup(gap_fill_marks, fresh_prefix),
-        cmocka_unit_test_setup(upload_leases, fresh_prefix),
         cmocka_unit_test_setup(lost_last_event, fresh_prefix),
         cmocka_unit_test_setup(shared_rate, fresh_prefix),
         cmocka_unit_test_setup(leader_failover, fresh_prefix),
