@@ -33,6 +33,8 @@
  */
 #include "store/store_sqlite_int.h"
 
+#include "base/base_hist.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -65,7 +67,41 @@ struct sq_ckpt {
      * (`copied` of them); taken by the writer's next commit (on_commit). */
     atomic_bool finish;
     atomic_int copied;
+    /* Told of each checkpoint (store_options.on_maint; NULL: nobody). */
+    void (*on_maint)(void *arg, const store_maint_event *ev);
+    void *maint_arg;
+    /* The writer's own checkpoint time in its current COMMIT (writer's
+     * thread only): read and reset by sq_end (sq_ckpt_take_inline_ns). */
+    uint64_t inline_ns;
 };
+
+/* Runs one checkpoint on db in mode, timed and told (what: see
+ * store_maint_event). Returns SQLite's result. */
+static int timed_ckpt(sq_ckpt *c, sqlite3 *db, const char *name, int mode, const char *what,
+                      int *log, int *copied)
+{
+    uint64_t t0 = base_now_ns(), ns;
+    int r = sqlite3_wal_checkpoint_v2(db, name, mode, log, copied);
+
+    ns = base_now_ns() - t0;
+    if (c->on_maint)
+        c->on_maint(c->maint_arg, &(store_maint_event){.what = what,
+                                                       .ns = ns,
+                                                       .log_pages = log ? *log : -1,
+                                                       .copied_pages = copied ? *copied : -1});
+    return r;
+}
+
+uint64_t sq_ckpt_take_inline_ns(sq *q)
+{
+    uint64_t ns;
+
+    if (!q->ckpt)
+        return 0;
+    ns = q->ckpt->inline_ns;
+    q->ckpt->inline_ns = 0;
+    return ns;
+}
 
 /* SQLite calls this after each commit on the handle (sqlite3_wal_hook). */
 static int on_commit(void *arg, sqlite3 *db, const char *name, int pages)
@@ -74,16 +110,22 @@ static int on_commit(void *arg, sqlite3 *db, const char *name, int pages)
 
     /* Setting a WAL hook replaces SQLite's automatic checkpoint, which is
      * itself a WAL hook: keep its backstop here. */
-    if (pages >= SQ_WAL_BACKSTOP)
-        sqlite3_wal_checkpoint(db, name);
-    else if (atomic_load_explicit(&c->finish, memory_order_acquire)) {
+    uint64_t t0 = base_now_ns();
+    int log = -1, copied = -1;
+
+    if (pages >= SQ_WAL_BACKSTOP) {
+        timed_ckpt(c, db, name, SQLITE_CHECKPOINT_PASSIVE, "backstop", &log, &copied);
+        c->inline_ns += base_now_ns() - t0;
+    } else if (atomic_load_explicit(&c->finish, memory_order_acquire)) {
         int left = pages - atomic_load_explicit(&c->copied, memory_order_relaxed);
 
         /* left < 0: the log started over since that checkpoint. */
         if (left <= SQ_FINISH_MAX && (left < 0 || pages >= SQ_FINISH_AT)) {
             atomic_store_explicit(&c->finish, false, memory_order_relaxed);
-            if (left > 0)
-                sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+            if (left > 0) {
+                timed_ckpt(c, db, name, SQLITE_CHECKPOINT_PASSIVE, "finish", &log, &copied);
+                c->inline_ns += base_now_ns() - t0;
+            }
         }
     }
     pthread_mutex_lock(&c->mu);
@@ -127,8 +169,8 @@ static void *ckpt_main(void *arg)
         for (int pass = 0; pass < 2; pass++) {
             int log = 0, copied = 0;
 
-            if (sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) !=
-                    SQLITE_OK ||
+            if (timed_ckpt(c, c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, "checkpoint", &log,
+                           &copied) != SQLITE_OK ||
                 copied != log || log <= 0)
                 break;
             atomic_store_explicit(&c->copied, copied, memory_order_relaxed);
@@ -147,6 +189,8 @@ int sq_ckpt_start(sq *q, const char *path)
 
     if (!c)
         return STORE_NOMEM;
+    c->on_maint = q->on_maint;
+    c->maint_arg = q->maint_arg;
     r = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
     if (r != SQLITE_OK)
         goto fail;
