@@ -21,7 +21,10 @@
  *
  * The writer's store handle is opened with STORE_MAINT_BACKGROUND: the
  * backend's housekeeping (SQLite's WAL checkpoints) runs off the commit
- * path, in a thread the handle owns (store_sqlite_ckpt.c says why).
+ * path, in a thread the handle owns (store_sqlite_ckpt.c says why); what
+ * of it needs the writer's own connection (the last frames' copy that lets
+ * the log start over) runs when the writer's queue is empty, after it
+ * published what it committed (store_maintain), never inside a commit.
  */
 #include "srv_int.h"
 #include "srv_log.h"
@@ -274,6 +277,11 @@ static void *writer_main(void *arg)
         if (!list)
             break; /* closed and empty */
         run_batch(s, (chat_commit *)list, items, &h, &ws);
+        /* An idle moment (everything committed is published, nothing
+         * waits): the store's housekeeping that needs this connection runs
+         * now, not inside a commit messages wait for (store_maintain). */
+        if (!srv_queue_len(&s->appends))
+            (void)store_maintain(s->writer_st);
         if (stats)
             stats_tick(&ws);
     }

@@ -734,6 +734,8 @@ struct store_methods {
 
     /* Optional (NULL: the backend does not time its transactions). */
     int (*last_tx_timing)(store *s, store_tx_timing *out);
+    /* Optional (NULL: nothing to do). */
+    int (*maintain)(store *s);
 
     int (*tx_begin)(store *s);
     int (*tx_commit)(store *s);
@@ -1504,6 +1506,19 @@ static inline int store_burn_destroy(store *s, int64_t msg_id)
 static inline int store_last_tx_timing(store *s, store_tx_timing *out)
 {
     return s->methods->last_tx_timing ? s->methods->last_tx_timing(s, out) : STORE_VERSION;
+}
+
+/* Runs the housekeeping a STORE_MAINT_BACKGROUND handle leaves for a
+ * quiet moment of its own thread (SQLite: copying the last frames of the
+ * write-ahead log so that the next transaction starts it over; STORE.md,
+ * "Threading"). The server's writer calls it when its queue is empty,
+ * after it published what it committed, so that this never sits inside a
+ * commit that messages wait for. Cheap when there is nothing to do.
+ * STORE_OK (also for backends without housekeeping), or an error that
+ * only means "try again later". */
+static inline int store_maintain(store *s)
+{
+    return s->methods->maintain ? s->methods->maintain(s) : STORE_OK;
 }
 
 /* A page of the messages a compliance export covers (store_export_query),

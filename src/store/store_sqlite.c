@@ -1093,6 +1093,7 @@ static const store_methods sq_methods = {
     .errmsg = sq_errmsg,
     .schema_version = sq_schema_version,
     .last_tx_timing = sq_last_tx_timing,
+    .maintain = sq_ckpt_maintain,
     .tx_begin = sq_tx_begin,
     .tx_commit = sq_tx_commit,
     .tx_rollback = sq_tx_rollback,

@@ -19,14 +19,17 @@
  * 5-50 ms, during which the writer commits more frames. So the log grew by
  * ~3,500 pages a second at 5,000 msgs/s until the backstop made the
  * writer checkpoint inside a commit: 10-28 ms held every 3-6 s, the tail
- * of delivery (docs/BENCH.md, "Session 9"). Now, once the log is long
- * (SQ_FINISH_AT) and the thread's checkpoint has copied what it saw, the
- * writer finishes the job: the next commit that finds at most
- * SQ_FINISH_MAX frames not yet copied (those of the last few ms) copies
- * them itself, from the WAL hook on its own thread, so that its next
- * transaction rewinds the log. That costs the writer a few hundred pages
- * and a small fsync every few seconds instead of a second's worth of pages
- * and a large one.
+ * of delivery (docs/BENCH.md, "Session 9"). So after each of the thread's
+ * rounds that copied what it saw, the writer finishes the job: at its next
+ * idle moment (store_maintain, called when its queue is empty, after it
+ * published what it committed) it copies the frames committed since, at
+ * most SQ_FINISH_MAX (those of the last few ms), on its own connection, so
+ * that its next transaction rewinds the log. Session 9 did this from the
+ * WAL hook, inside the COMMIT that messages were waiting for, and only once
+ * the log was long (12,000 frames): finishes of 2-14 ms sat in a commit
+ * every few seconds, and when a round ended below that length the log ran
+ * into the backstop (20,000 frames at ~10,000 a second: a 21.5 ms
+ * checkpoint inside a commit; docs/BENCH.md, "Session 11").
  *
  * This is SQLite's business alone: the store interface only says which
  * handle carries the housekeeping (store_options.maintenance).
@@ -51,10 +54,6 @@
  * 2 MiB of pages, a few ms with its fsync. More than that waits for the
  * thread's next round. */
 #define SQ_FINISH_MAX 512
-/* ... once the log holds this many frames (48 MiB; ~3 s at 5,000 msgs/s),
- * not after every round: each fsync on the commit path is one more chance
- * to meet a slow disk (one finish measured 44 ms where most took 2-14). */
-#define SQ_FINISH_AT 12000
 
 struct sq_ckpt {
     pthread_t th;
@@ -64,9 +63,12 @@ struct sq_ckpt {
     int pending; /* commits since the last checkpoint */
     bool stop;
     /* Set by the thread after a checkpoint that copied every frame it saw
-     * (`copied` of them); taken by the writer's next commit (on_commit). */
+     * (`copied` of them); taken by the writer at its next idle moment
+     * (sq_ckpt_maintain), which compares with `pages`, the log's length
+     * at the writer's last commit (on_commit). */
     atomic_bool finish;
     atomic_int copied;
+    atomic_int pages;
     /* Told of each checkpoint (store_options.on_maint; NULL: nobody). */
     void (*on_maint)(void *arg, const store_maint_event *ev);
     void *maint_arg;
@@ -113,26 +115,39 @@ static int on_commit(void *arg, sqlite3 *db, const char *name, int pages)
     uint64_t t0 = base_now_ns();
     int log = -1, copied = -1;
 
+    atomic_store_explicit(&c->pages, pages, memory_order_relaxed);
     if (pages >= SQ_WAL_BACKSTOP) {
         timed_ckpt(c, db, name, SQLITE_CHECKPOINT_PASSIVE, "backstop", &log, &copied);
         c->inline_ns += base_now_ns() - t0;
-    } else if (atomic_load_explicit(&c->finish, memory_order_acquire)) {
-        int left = pages - atomic_load_explicit(&c->copied, memory_order_relaxed);
-
-        /* left < 0: the log started over since that checkpoint. */
-        if (left <= SQ_FINISH_MAX && (left < 0 || pages >= SQ_FINISH_AT)) {
-            atomic_store_explicit(&c->finish, false, memory_order_relaxed);
-            if (left > 0) {
-                timed_ckpt(c, db, name, SQLITE_CHECKPOINT_PASSIVE, "finish", &log, &copied);
-                c->inline_ns += base_now_ns() - t0;
-            }
-        }
     }
     pthread_mutex_lock(&c->mu);
     if (!c->pending++)
         pthread_cond_signal(&c->cv);
     pthread_mutex_unlock(&c->mu);
     return SQLITE_OK;
+}
+
+int sq_ckpt_maintain(store *s)
+{
+    sq *q = (sq *)s;
+    sq_ckpt *c = q->ckpt;
+    int left, log = -1, copied = -1, r;
+
+    if (!c || q->depth || !atomic_load_explicit(&c->finish, memory_order_acquire))
+        return STORE_OK;
+    left = atomic_load_explicit(&c->pages, memory_order_relaxed) -
+           atomic_load_explicit(&c->copied, memory_order_relaxed);
+    if (left > SQ_FINISH_MAX)
+        return STORE_OK; /* too much for an idle moment: the thread's next round */
+    /* left <= 0: every frame is copied (or the log started over): the next
+     * transaction rewinds it, nothing to copy. */
+    if (left > 0) {
+        r = timed_ckpt(c, q->db, NULL, SQLITE_CHECKPOINT_PASSIVE, "finish", &log, &copied);
+        if (r != SQLITE_OK)
+            return STORE_BUSY; /* the thread is checkpointing: the next idle moment */
+    }
+    atomic_store_explicit(&c->finish, false, memory_order_relaxed);
+    return STORE_OK;
 }
 
 static void *ckpt_main(void *arg)

@@ -317,6 +317,9 @@ void sq_ckpt_stop(sq *q);
  * "finish" or the backstop, from the WAL hook), then reset; 0 without a
  * checkpointer. Writer's thread. */
 uint64_t sq_ckpt_take_inline_ns(sq *q);
+/* store_maintain: the writer's finishing checkpoint, at an idle moment of
+ * its thread (store_sqlite_ckpt.c). STORE_OK without a checkpointer. */
+int sq_ckpt_maintain(store *s);
 
 /* store_sqlite_turn.c: the turn of the database file at path, shared by
  * this process's handles on it (NULL: none, e.g. it cannot be stat()ed) /
