@@ -24,7 +24,8 @@
  * idle moment (store_maintain, called when its queue is empty, after it
  * published what it committed) it copies the frames committed since, at
  * most SQ_FINISH_MAX (those of the last few ms), on its own connection, so
- * that its next transaction rewinds the log. Session 9 did this from the
+ * that its next transaction rewinds the log, once the log is long enough
+ * to be worth it (SQ_FINISH_AT). Session 9 did this from the
  * WAL hook, inside the COMMIT that messages were waiting for, and only once
  * the log was long (12,000 frames): finishes of 2-14 ms sat in a commit
  * every few seconds, and when a round ended below that length the log ran
@@ -54,6 +55,15 @@
  * 2 MiB of pages, a few ms with its fsync. More than that waits for the
  * thread's next round. */
 #define SQ_FINISH_MAX 512
+/* ... and only once the log is this long (32 MiB): a short log costs
+ * nothing, and every finish syncs the database file in the writer's way
+ * (at 200 msgs/s, finishing every round doubled the p99 of delivery,
+ * docs/BENCH.md "Session 11"). Low enough that a round ends above it
+ * before the backstop at up to ~12,000 frames a second (rounds end at
+ * multiples of a second's frames while the log does not rewind; the
+ * 12,000 of session 9 let a round at ~10,000 a second end below it and
+ * the next one come after the backstop). */
+#define SQ_FINISH_AT 8000
 
 struct sq_ckpt {
     pthread_t th;
@@ -131,14 +141,15 @@ int sq_ckpt_maintain(store *s)
 {
     sq *q = (sq *)s;
     sq_ckpt *c = q->ckpt;
-    int left, log = -1, copied = -1, r;
+    int pages, left, log = -1, copied = -1, r;
 
     if (!c || q->depth || !atomic_load_explicit(&c->finish, memory_order_acquire))
         return STORE_OK;
-    left = atomic_load_explicit(&c->pages, memory_order_relaxed) -
-           atomic_load_explicit(&c->copied, memory_order_relaxed);
-    if (left > SQ_FINISH_MAX)
-        return STORE_OK; /* too much for an idle moment: the thread's next round */
+    pages = atomic_load_explicit(&c->pages, memory_order_relaxed);
+    left = pages - atomic_load_explicit(&c->copied, memory_order_relaxed);
+    if (left > SQ_FINISH_MAX || (left > 0 && pages < SQ_FINISH_AT))
+        return STORE_OK; /* too much for an idle moment, or not worth one: the thread's next round
+                          */
     /* left <= 0: every frame is copied (or the log started over): the next
      * transaction rewinds it, nothing to copy. */
     if (left > 0) {
