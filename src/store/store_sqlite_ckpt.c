@@ -57,13 +57,12 @@
 #define SQ_FINISH_MAX 512
 /* ... and only once the log is this long (16 MiB): a short log costs
  * nothing, and every finish syncs the database file in the writer's way
- * (at 200 msgs/s, finishing every round doubled the p99 of delivery,
- * docs/BENCH.md "Session 11"). Low, because rounds end at multiples of a
- * second's frames while the log does not rewind, and one must end above
- * this before the backstop: at 4,000 that holds up to ~16,000 frames a
- * second. (Session 9's 12,000 let a round at ~10,000 a second end below
- * it and the next come after the backstop; 8,000 still met the backstop
- * once in three runs at 5,000 msgs/s.) */
+ * (at 200 msgs/s, finishing every round came out worse in two A/B pairs,
+ * inside the machine's noise: docs/BENCH.md "Session 11"). Low, because rounds end at multiples of
+ * a second's frames while the log does not rewind, and one must end above this before the backstop:
+ * at 4,000 that holds up to ~16,000 frames a second. (Session 9's 12,000 let a round at ~10,000 a
+ * second end below it and the next come after the backstop; 8,000 still met the backstop once in
+ * three runs at 5,000 msgs/s.) */
 #define SQ_FINISH_AT 4000
 
 struct sq_ckpt {
