@@ -172,6 +172,7 @@ async function runScenario(target, sc, opts) {
   const gcObs = new PerformanceObserver((l) => { for (const e of l.getEntries()) gcMax = Math.max(gcMax, e.duration); });
   lag.enable();
   gcObs.observe({ entryTypes: ['gc'] });
+  const stages0 = target.stages ? await target.stages() : null;
   measuring = true;
   // PostgreSQL's busy backends sampled every 250 ms: working or waiting, on what
   const pgWaits = {};
@@ -200,6 +201,7 @@ async function runScenario(target, sc, opts) {
   gcObs.disconnect();
   const secs = (nowUs() - t0) / 1e6;
   const cpu1 = sample(target), gen1 = process.cpuUsage(gen0);
+  const stages1 = stages0 ? await target.stages() : null;
   const sentN = sent - sent0;
   stopped = true;
   clearInterval(timer);
@@ -230,6 +232,11 @@ async function runScenario(target, sc, opts) {
   // every process of the system in cores and, per message, in CPU-µs
   const msgs = (target.acks ? acked - acked0 : delivered / (avgMembers(sc) - 1)) || NaN;
   Object.assign(r, costs(cpu0, cpu1, secs, msgs, delivered), infraMem);
+  if (stages0 && stages1) r.stages_ms = stageQuantiles(stages0, stages1);
+  if (r.stages_ms && Object.keys(r.stages_ms).length) {
+    process.stderr.write('  where a message waits (p50/p99/count in the window): ' +
+      Object.entries(r.stages_ms).map(([k, v]) => `${k} ${fmtQ(v.p50)}/${fmtQ(v.p99)}/${v.n}`).join(', ') + '\n');
+  }
   if (pgSamples) {
     // backends busy on average, by what they were doing
     r.pg_active = Object.fromEntries(Object.entries(pgWaits).sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, n / pgSamples]));
@@ -240,6 +247,32 @@ async function runScenario(target, sc, opts) {
   }
   return r;
 }
+
+// p50 and p99 (ms) of each server histogram over the measured window: the
+// difference of two scrapes, interpolated linearly inside a bucket (as
+// Prometheus' histogram_quantile does); Infinity when above the last bound.
+function stageQuantiles(h0, h1) {
+  const out = {};
+  for (const [k, b] of Object.entries(h1)) {
+    const a = h0[k];
+    const cum = b.cum.map((c, i) => c - (a ? a.cum[i] : 0));
+    const n = cum[cum.length - 1];
+    if (!n) continue;
+    const q = (p) => {
+      const want = p * n;
+      for (let i = 0; i < cum.length; i++) {
+        if (cum[i] < want) continue;
+        if (b.bounds[i] === Infinity) return Infinity;
+        const lo = i ? b.bounds[i - 1] : 0, below = i ? cum[i - 1] : 0;
+        return 1000 * (lo + (b.bounds[i] - lo) * ((want - below) / (cum[i] - below || 1)));
+      }
+      return NaN;
+    };
+    out[k] = { p50: q(0.5), p99: q(0.99), n };
+  }
+  return out;
+}
+const fmtQ = (v) => (v === Infinity ? '>1000' : v.toFixed(2));
 
 // CPU seconds so far of the target's nodes (whole and by part), of its
 // PostgreSQL and Redis, and the bytes through Redis.
