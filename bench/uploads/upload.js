@@ -93,7 +93,12 @@ async function startTus(dir) {
   return { proc, base: `http://127.0.0.1:${port}` };
 }
 
-const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+// The middle value; with an even count, the mean of the two middle ones
+// (the upper one alone flattered whichever side had one fast run).
+const median = (a) => {
+    const s = [...a].sort((x, y) => x - y), m = Math.floor(s.length / 2);
+    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 
 (async () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-upbench-'));
@@ -124,6 +129,9 @@ const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
     console.log(`  cordon serve   ${c.toFixed(0).padStart(6)} MiB/s (median)   RSS growth ${cr.toFixed(1)} MiB (max)`);
     console.log(`  @tus/server    ${t.toFixed(0).padStart(6)} MiB/s (median)   RSS growth ${tr.toFixed(1)} MiB (max)`);
     console.log(`  ratio cordon/@tus ${(c / t).toFixed(2)}x   (target >= 1x; RSS growth target <= 64 MiB)`);
+    // Each pair ran back to back, so its ratio shares the minute's disk state.
+    const pairs = got.cordon.map((x, i) => (x.mbps / got.tus[i].mbps).toFixed(2));
+    console.log(`  ratio per pair (same minute): ${pairs.join(' ')}`);
     console.log(`  runs: ${JSON.stringify(got)}`);
   } finally {
     tus.proc.kill('SIGTERM');

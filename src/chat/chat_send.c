@@ -52,6 +52,7 @@
 
 #include "chat_cache.h"
 #include "chat_event.h"
+#include "chat_inspected.h"
 #include "chat_json.h"
 #include "chat_view.h"
 #include "chat_warn.h"
@@ -536,7 +537,7 @@ static int plan_attachments(const chat_env *e, const chat_caller *who, const cha
         } else {
             arr = f.findings ? json_loads(f.findings, 0, NULL) : NULL;
         }
-        if (v == GUARD_MASK && !f.image)
+        if (v == GUARD_MASK && !(f.image && chat_file_mask_met(arr, f.name)))
             v = GUARD_CONFIRM; /* a file that cannot be masked is held (POLICY.md) */
         if (v > a->verdict) {
             a->verdict = v;
@@ -765,6 +766,42 @@ static int decide_deliver(chat_send *s, const chat_send_in *in, const guard_resu
 static int forward_source(const chat_env *e, const chat_caller *who, int64_t id, store_message *src,
                           chat_outcome *o);
 
+/* The input as it is judged: a forward takes the text as the caller sees it
+ * in the source, and its files, judged again for the target's readers;
+ * files alone get an empty text. `*in` then points at `fwd`; `src` and
+ * `fwd_ids` belong to the caller (freed by it in every case). */
+static int plan_input(const chat_env *e, const chat_caller *who, const chat_send_in **in,
+                      chat_send_in *fwd, store_message *src, const char ***fwd_ids, chat_outcome *o)
+{
+    if ((*in)->forward_of && !(*in)->text) {
+        if (forward_source(e, who, (*in)->forward_of, src, o))
+            return -1;
+        fwd->text = src->text ? src->text : "";
+        fwd->len = src->text ? src->text_len : 0;
+        fwd->inbound_warning = src->inbound_warning;
+        if (forward_attachments(src, fwd_ids, &fwd->n_attachments)) {
+            chat_fail(o, 500, "internal", "out of memory");
+            return -1;
+        }
+        fwd->attachments = *fwd_ids;
+        *in = fwd;
+    }
+    if (!(*in)->text && (*in)->n_attachments) {
+        /* files alone */
+        if (*in != fwd) {
+            *fwd = **in;
+            *in = fwd;
+        }
+        fwd->text = "";
+        fwd->len = 0;
+    }
+    if (!(*in)->text) {
+        chat_fail(o, 400, "bad_request", "text is required");
+        return -1;
+    }
+    return 0;
+}
+
 int chat_send_plan(const chat_env *e, const chat_caller *who, const chat_send_in *in_,
                    chat_commit **out, chat_outcome *o)
 {
@@ -781,32 +818,8 @@ int chat_send_plan(const chat_env *e, const chat_caller *who, const chat_send_in
     int rc = -1;
 
     *out = NULL;
-    /* A forward sends the text as the caller sees it in the source, and
-     * its files, judged again for the target's readers. */
-    if (in->forward_of && !in->text) {
-        if (forward_source(e, who, in->forward_of, &src, o))
-            goto fail;
-        fwd.text = src.text ? src.text : "";
-        fwd.len = src.text ? src.text_len : 0;
-        fwd.inbound_warning = src.inbound_warning;
-        if (forward_attachments(&src, &fwd_ids, &fwd.n_attachments))
-            goto nomem;
-        fwd.attachments = fwd_ids;
-        in = &fwd;
-    }
-    if (!in->text && in->n_attachments) {
-        /* files alone */
-        if (in != &fwd) {
-            fwd = *in;
-            in = &fwd;
-        }
-        fwd.text = "";
-        fwd.len = 0;
-    }
-    if (!in->text) {
-        chat_fail(o, 400, "bad_request", "text is required");
+    if (plan_input(e, who, &in, &fwd, &src, &fwd_ids, o))
         goto fail;
-    }
     if (plan_check(e, in, o) || plan_authorise(e, who, in->conv_id, &conv, o) ||
         plan_attachments(e, who, in, conv, &att, o) ||
         plan_inspect(e, in, conv->external, &res, o) ||
