@@ -163,6 +163,7 @@ async function runScenario(target, sc, opts) {
   }
 
   await sleep(opts.warm * 1000);
+  const pgc0 = target.pg ? target.pg.counters() : null;
   const acked0 = acked, sent0 = sent, cpu0 = sample(target), gen0 = process.cpuUsage(), t0 = nowUs();
   // The load generator's own stalls (its event loop's lag, its GC pauses)
   // add to every latency it measures: reported so that a tail can be told
@@ -210,6 +211,9 @@ async function runScenario(target, sc, opts) {
   const infraMem = { pg_rss_mb: target.pg ? target.pg.mem() : undefined, redis_rss_mb: target.redis ? target.redis.mem() : undefined };
   await sleep(500);
   await target.teardown();
+  // the backends' last counts reach pg_stat_database within a second
+  let pgc1 = null;
+  if (pgc0) { await sleep(1100); pgc1 = target.pg.counters(); }
   const r = {
     scenario: sc.name,
     target: target.name,
@@ -240,6 +244,14 @@ async function runScenario(target, sc, opts) {
   if (pgSamples) {
     // backends busy on average, by what they were doing
     r.pg_active = Object.fromEntries(Object.entries(pgWaits).sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, n / pgSamples]));
+    // backends waiting on a lock (a row's, a transaction's), on average
+    r.pg_lock_waits = Object.entries(pgWaits).filter(([k]) => k.startsWith('Lock:')).reduce((a, [, n]) => a + n, 0) / pgSamples;
+  }
+  if (pgc0 && pgc1) {
+    // deadlocks PostgreSQL broke (each cost deadlock_timeout and a batch's
+    // retry) and WAL syncs, from the measured window to the teardown
+    r.pg_deadlocks = pgc1.deadlocks - pgc0.deadlocks;
+    r.pg_wal_syncs_per_s = (pgc1.walSyncs - pgc0.walSyncs) / secs;
   }
   if (mems.length > 1) {
     r.node_rss_mb = mems.map((m) => m.rss);
@@ -340,6 +352,8 @@ function table(results) {
     ['server_cpu', 'server CPU (cores)', 2], ['pg_cpu', 'PostgreSQL CPU (cores)', 2],
     ['redis_cpu', 'Redis CPU (cores)', 2], ['loadgen_cpu', 'loadgen CPU (cores)', 2],
     ['loadgen_lag_p99_ms', 'loadgen lag p99 ms', 1], ['loadgen_gc_max_ms', 'loadgen GC max ms', 1],
+    ['pg_wal_syncs_per_s', 'PostgreSQL WAL syncs/s', 0], ['pg_lock_waits', 'PG backends on Lock', 2],
+    ['pg_deadlocks', 'PostgreSQL deadlocks', 0],
     ['rss_mb', 'server RSS MB', 1], ['hwm_mb', 'server VmHWM MB', 1],
     ['pg_rss_mb', 'PostgreSQL RSS MB', 1], ['redis_rss_mb', 'Redis RSS MB', 1],
     ['connect_s', 'connect time s', 1], ['errors', 'errors', 0],

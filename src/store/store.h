@@ -1132,7 +1132,12 @@ static inline int store_message_append(store *s, const store_message_new *m, sto
  * when the transaction committed; on any other return nothing was stored
  * and every rcs[i] is that error. Inside store_tx, SQLite appends in a
  * savepoint of the caller's transaction (durable with its store_tx_commit);
- * PostgreSQL refuses (STORE_INVAL, nothing done). */
+ * PostgreSQL refuses (STORE_INVAL, nothing done). With several writers
+ * (STORE_CAN_CONCURRENT_WRITERS) the batch may commit as two transactions:
+ * first the conversations no other writer holds, then those it had to
+ * wait for; a conversation's messages are always in one of them. STORE_OK
+ * then says the first committed, and an item of the second that could not
+ * be stored (the wait timed out: STORE_BUSY) has its error in rcs[i]. */
 static inline int store_message_append_batch(store *s, const store_message_new *m, size_t n,
                                              store_message *out, int *rcs, bool *duplicate)
 {
