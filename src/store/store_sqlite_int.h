@@ -163,7 +163,8 @@
     X(MSG_AFTER, "SELECT " SQ_MSG_COLS " FROM messages m WHERE m.id > ?1 ORDER BY m.id "           \
                  "LIMIT ?2")                                                                       \
     X(MSG_MAX_ID, "SELECT coalesce(max(id), ?1) FROM messages")                                    \
-    X(MSG_RECALLED_SINCE, "SELECT " SQ_MSG_COLS " FROM messages m WHERE m.recalled_at > 0 AND m.recalled_at >= ?1 AND "  \
+    X(MSG_RECALLED_SINCE, "SELECT " SQ_MSG_COLS                                                    \
+                          " FROM messages m WHERE m.recalled_at > 0 AND m.recalled_at >= ?1 AND "  \
                           "m.id <= ?2 ORDER BY m.id LIMIT ?3")                                     \
     X(MSG_RECALL,                                                                                  \
       "UPDATE messages SET body = NULL, justification = NULL, inbound_warning = NULL, "            \
