@@ -5,7 +5,7 @@
  *   argv: EXE __cordon-extract-worker scan  LIMITS ROOT OFFSET
  *         EXE __cordon-extract-worker strip LIMITS ROOT OFFSET   (output: fd 3)
  *         EXE __cordon-extract-worker thumb LIMITS ROOT OFFSET   (output: fd 3,
- *             a PDF's first page as a PNG of at most GUARD_FILE_THUMB_PX)
+ *             a picture's or a PDF's first page's preview, ex_thumb.h)
  *         EXE __cordon-extract-worker watermark LIMITS ROOT OFFSET
  *         EXE __cordon-extract-worker wait KIND - 0
  *             (a pooled worker, guard_file_pool: fd 0 is a socket; it loads
@@ -42,6 +42,7 @@
 #include "ex_core.h"
 #include "ex_core_proto.h"
 #include "ex_image.h"
+#include "ex_thumb.h"
 #include "watermark/wm.h"
 
 #include <errno.h>
@@ -353,6 +354,7 @@ static int run(int argc, char **argv)
     bool strip, wm, thumb;
     rlim_t fsize;
     char *end;
+    const char *crash;
     int code = EXP_EXIT_USAGE;
     static char job[8192];
     char *jargs[3], *wargv[6];
@@ -406,8 +408,11 @@ static int run(int argc, char **argv)
                     : 0;
     if (set_rlimits(&lim, mapped, fsize) || sandbox())
         goto out;
-    /* test hooks: a parser crash and a parser that never returns */
-    if (getenv("CORDON_TEST_WORKER_CRASH"))
+    /* test hooks: a parser crash (every mode, or only the one named:
+     * "thumb" crashes the preview maker alone) and a parser that never
+     * returns */
+    crash = getenv("CORDON_TEST_WORKER_CRASH");
+    if (crash && (thumb || strcmp(crash, "thumb")))
         abort();
     if (getenv("CORDON_TEST_WORKER_HANG"))
         for (;;)
@@ -423,10 +428,11 @@ static int run(int argc, char **argv)
             (ex_strip(data, len, mime, 3, why, sizeof why) && ex_job_fail(j, why)))
             goto broken;
     } else if (thumb) {
-        char why[256];
+        char mime[EX_MIME_CAP], why[256];
 
         signal(SIGXFSZ, SIG_IGN); /* over the cap: the write fails, reported */
-        if (ex_pdf_thumb(data, len, GUARD_FILE_THUMB_PX, 3, why, sizeof why) && ex_job_fail(j, why))
+        ex_detect(data, len, mime, sizeof mime);
+        if (ex_thumb(data, len, mime, lim.pixels, 3, why, sizeof why) && ex_job_fail(j, why))
             goto broken;
     } else if (wm) {
         if (measure(j, data, len, &lim))

@@ -1281,16 +1281,25 @@ out:
     return rc;
 }
 
-guard_err guard_file_pdf_thumbnail(const char *in, unsigned char **png, size_t *png_len,
-                                   const char *worker_path, guard_error *err)
+/* The worker's preview: "CTH1", width, height (uint32 LE), a JPEG. What a
+ * worker sends is checked, not trusted: the header, sane sizes, the JPEG's
+ * first bytes. */
+static uint32_t le32_at(const unsigned char *p)
+{
+    return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+guard_err guard_file_make_preview(const char *in, guard_file_preview *out, const char *worker_path,
+                                  guard_error *err)
 {
     int in_fd = -1, out_fd = -1;
     guard_err rc;
     struct stat st;
     unsigned char *buf = NULL;
+    uint32_t w, h;
+    size_t n;
 
-    *png = NULL;
-    *png_len = 0;
+    memset(out, 0, sizeof *out);
     rc = open_input(in, &in_fd, err);
     if (rc)
         goto out;
@@ -1299,24 +1308,35 @@ guard_err guard_file_pdf_thumbnail(const char *in, unsigned char **png, size_t *
         rc = fail(err, GUARD_EIO, "memfd_create: %s", strerror(errno));
         goto out;
     }
-    rc = run_out_worker("thumb", "the PDF renderer", in, in_fd, out_fd, worker_path, err);
+    rc = run_out_worker("thumb", "the preview maker", in, in_fd, out_fd, worker_path, err);
     if (rc)
         goto out;
-    if (fstat(out_fd, &st) || st.st_size <= 0 || st.st_size > GUARD_FILE_THUMB_MAX_BYTES) {
-        rc = fail(err, GUARD_EIO, "%s: the PDF renderer sent no preview", in);
+    if (fstat(out_fd, &st) || st.st_size <= 16 || st.st_size > GUARD_FILE_THUMB_MAX_BYTES) {
+        rc = fail(err, GUARD_EIO, "%s: the preview maker sent no preview", in);
         goto out;
     }
-    buf = malloc((size_t)st.st_size);
+    n = (size_t)st.st_size;
+    buf = malloc(n);
     if (!buf) {
         rc = fail(err, GUARD_ENOMEM, "out of memory");
         goto out;
     }
-    if (pread(out_fd, buf, (size_t)st.st_size, 0) != (ssize_t)st.st_size) {
+    if (pread(out_fd, buf, n, 0) != (ssize_t)n) {
         rc = fail(err, GUARD_EIO, "%s: cannot read the preview", in);
         goto out;
     }
-    *png = buf;
-    *png_len = (size_t)st.st_size;
+    w = le32_at(buf + 4);
+    h = le32_at(buf + 8);
+    if (memcmp(buf, "CTH1", 4) || w == 0 || h == 0 || w > INT32_MAX || h > INT32_MAX ||
+        buf[12] != 0xff || buf[13] != 0xd8) {
+        rc = fail(err, GUARD_EIO, "%s: the preview maker sent something else", in);
+        goto out;
+    }
+    memmove(buf, buf + 12, n - 12);
+    out->jpeg = buf;
+    out->len = n - 12;
+    out->width = (int)w;
+    out->height = (int)h;
     buf = NULL;
 out:
     free(buf);
