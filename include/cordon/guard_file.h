@@ -160,7 +160,9 @@ guard_err guard_file_strip(const char *in, const char *out, const char *worker_p
  * in out->width/height (a PDF's: the preview's). GUARD_EINVAL with the
  * reason when no preview can be made (not a picture or a PDF, too large,
  * corrupt); GUARD_EIO when the worker failed (crash, time or memory limit)
- * or sent something that is not a preview. */
+ * or sent something that is not a preview. With `pool` (NULL: a worker of
+ * its own) the pool's waiting plain worker makes it, no process started
+ * while the caller waits. */
 #define GUARD_FILE_THUMB_PX           320
 #define GUARD_FILE_PREVIEW_PX         1024
 #define GUARD_FILE_PREVIEW_MAX_BYTES  (64 << 20)
@@ -172,7 +174,7 @@ typedef struct guard_file_preview {
     int width, height;
 } guard_file_preview;
 guard_err guard_file_make_preview(const char *in, guard_file_preview *out, const char *worker_path,
-                                  guard_error *err);
+                                  guard_file_pool *pool, guard_error *err);
 
 /* Reads the image at `in` (a file found outside: untrusted) in a worker,
  * under the default limits (pixels, memory, time), and fills `plane` with

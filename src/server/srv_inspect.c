@@ -283,10 +283,11 @@ fail:
  * rights. The JPEG is committed as its own blob (`out`); the picture's
  * upright size comes back in *w, *h. A preview that cannot be made in the
  * sandbox is none at all (the file card shows instead): there is no
- * in-process fallback. Both outcomes are logged at info ("preview made in
- * the sandbox" / "no preview"), which the tests read. */
-static int thumbnail(srv *s, const char *id, const char *hash, char out[BLOB_HASH_LEN + 1],
-                     int64_t *out_size, int *w, int *h)
+ * in-process fallback. The thread's pool's waiting plain worker makes it
+ * (no process started while the upload waits; a new one starts after). Both outcomes are logged at
+ * info ("preview made in the sandbox" / "no preview"), which the tests read. */
+static int thumbnail(srv *s, guard_file_pool *pool, const char *id, const char *hash,
+                     char out[BLOB_HASH_LEN + 1], int64_t *out_size, int *w, int *h)
 {
     blob_store *b = srv_uploads_blobs(s);
     guard_file_preview pv = {0};
@@ -301,7 +302,7 @@ static int thumbnail(srv *s, const char *id, const char *hash, char out[BLOB_HAS
     if (blob_open_fd(b, hash, false, &bfd))
         goto fail;
     snprintf(in, sizeof in, "/proc/self/fd/%d", bfd);
-    if (guard_file_make_preview(in, &pv, NULL, &gerr)) {
+    if (guard_file_make_preview(in, &pv, NULL, pool, &gerr)) {
         SRV_INFO("inspect", "upload %s: no preview: %s", id, gerr.message);
         goto fail;
     }
@@ -424,7 +425,7 @@ static int record(insp_thread *t, store_upload *up, json_t *outcome, const char 
     if (!blob_open(b, hash, &rd, &bsize))
         blob_reader_close(rd);
     if (strcmp(verdict, "block") && (stripped || pdf) &&
-        !thumbnail(s, id, hash, thumb, &thumb_size, &tw, &th))
+        !thumbnail(s, t->pool, id, hash, thumb, &thumb_size, &tw, &th))
         SRV_DEBUG("inspect", "%s: thumbnail %dx%d", id, tw, th);
     text = json_dumps(json_object_get(outcome, "findings"), JSON_COMPACT);
     f = (store_file){.id = fid,

@@ -7,7 +7,9 @@
  *   - a PNG whose eXIf chunk says 6 the same (the tag's other home);
  *   - a big JPEG comes back at GUARD_FILE_PREVIEW_PX on its longer side;
  *   - what is not a picture gets GUARD_EINVAL, and a worker that crashes
- *     (CORDON_TEST_WORKER_CRASH=thumb) GUARD_EIO: no preview either way.
+ *     (CORDON_TEST_WORKER_CRASH=thumb) GUARD_EIO: no preview either way;
+ *   - the eight JPEGs are made by a pool's waiting worker (taken, then
+ *     started again each time), the rest by workers of their own.
  *
  * The pictures are made here with Leptonica; the EXIF block is written by
  * hand (a TIFF header and one IFD entry, 0x0112). This program is its own
@@ -155,7 +157,7 @@ static bool red_at(PIX *p, int x, int y)
 }
 
 /* The preview of `path`: upright UW×UH with red at the top left only. */
-static void check_upright(const char *path, const char *what)
+static void check_upright(const char *path, const char *what, guard_file_pool *pool)
 {
     guard_file_preview pv;
     guard_error err = {0};
@@ -163,7 +165,7 @@ static void check_upright(const char *path, const char *what)
     char msg[128];
 
     snprintf(msg, sizeof msg, "%s: preview made", what);
-    CHECK(guard_file_make_preview(path, &pv, NULL, &err) == GUARD_OK, msg);
+    CHECK(guard_file_make_preview(path, &pv, NULL, pool, &err) == GUARD_OK, msg);
     if (!pv.jpeg) {
         fprintf(stderr, "  %s\n", err.message);
         return;
@@ -191,12 +193,13 @@ int main(int argc, char **argv)
     char dir[] = "/tmp/cordon-preview-XXXXXX", path[128], what[64];
     guard_file_preview pv;
     guard_error err = {0};
+    guard_file_pool *pool = NULL;
     PIX *u, *s, *big;
     FILE *f;
 
     if (rc >= 0)
         return rc;
-    if (!mkdtemp(dir))
+    if (!mkdtemp(dir) || guard_file_pool_new(NULL, &pool, &err))
         return 1;
     u = upright_pix();
     for (int o = 1; o <= 8; o++) {
@@ -204,14 +207,14 @@ int main(int argc, char **argv)
         snprintf(path, sizeof path, "%s/o%d.jpg", dir, o);
         CHECK(s && write_tagged(path, s, o, false) == 0, "write a tagged JPEG");
         snprintf(what, sizeof what, "JPEG Orientation=%d", o);
-        check_upright(path, what);
+        check_upright(path, what, pool); /* a pooled worker each time */
         unlink(path);
         pixDestroy(&s);
     }
     s = stored_pix(u, 6);
     snprintf(path, sizeof path, "%s/o6.png", dir);
     CHECK(s && write_tagged(path, s, 6, true) == 0, "write a tagged PNG");
-    check_upright(path, "PNG eXIf Orientation=6");
+    check_upright(path, "PNG eXIf Orientation=6", NULL); /* a worker of its own */
     pixDestroy(&s);
 
     /* a photo larger than the preview: GUARD_FILE_PREVIEW_PX on its longer
@@ -219,7 +222,7 @@ int main(int argc, char **argv)
     big = pixScale(u, 3000.0f / UW, 2000.0f / UH);
     snprintf(path, sizeof path, "%s/big.jpg", dir);
     CHECK(big && write_tagged(path, big, 1, false) == 0, "write a big JPEG");
-    CHECK(guard_file_make_preview(path, &pv, NULL, &err) == GUARD_OK, "big: preview made");
+    CHECK(guard_file_make_preview(path, &pv, NULL, NULL, &err) == GUARD_OK, "big: preview made");
     if (pv.jpeg) {
         PIX *p = pixReadMem(pv.jpeg, pv.len);
         CHECK(pv.width == 3000 && pv.height == 2000, "big: its own size reported");
@@ -233,7 +236,7 @@ int main(int argc, char **argv)
 
     /* the thumb worker crashes: an error, no preview, no fallback */
     setenv("CORDON_TEST_WORKER_CRASH", "thumb", 1);
-    CHECK(guard_file_make_preview(path, &pv, NULL, &err) == GUARD_EIO && !pv.jpeg,
+    CHECK(guard_file_make_preview(path, &pv, NULL, NULL, &err) == GUARD_EIO && !pv.jpeg,
           "crash: GUARD_EIO, no preview");
     CHECK(strstr(err.message, "crash") != NULL, "crash: said so");
     unsetenv("CORDON_TEST_WORKER_CRASH");
@@ -243,11 +246,12 @@ int main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/notes.txt", dir);
     f = fopen(path, "w");
     CHECK(f && fputs("meeting notes\n", f) >= 0 && fclose(f) == 0, "write text");
-    CHECK(guard_file_make_preview(path, &pv, NULL, &err) == GUARD_EINVAL && !pv.jpeg,
+    CHECK(guard_file_make_preview(path, &pv, NULL, NULL, &err) == GUARD_EINVAL && !pv.jpeg,
           "text: GUARD_EINVAL, no preview");
     unlink(path);
 
     pixDestroy(&u);
+    guard_file_pool_free(pool);
     rmdir(dir);
     printf("%s\n", failures ? "FAILED" : "ok");
     return failures ? 1 : 0;
