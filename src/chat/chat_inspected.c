@@ -132,3 +132,24 @@ static const chat_commit_kind inspected_kind = {
     .publish = chat_commit_hand_back,
     .free = insp_free,
 };
+
+bool chat_file_mask_met(json_t *findings, const char *name)
+{
+    size_t i, n = 0, len = name ? strlen(name) : 0;
+    json_t *f;
+
+    if (!name || !json_is_array(findings))
+        return false;
+    json_array_foreach(findings, i, f)
+    {
+        const char *act = json_string_value(json_object_get(f, "action"));
+        const char *loc = json_string_value(json_object_get(f, "location"));
+
+        if (!act || strcmp(act, "mask"))
+            continue;
+        if (!loc || strncmp(loc, name, len) || strcmp(loc + len, "!metadata"))
+            return false; /* in the pixels, or somewhere stripping does not reach */
+        n++;
+    }
+    return n > 0;
+}

@@ -14,6 +14,9 @@
 #include "chat_commit.h"
 #include "store/store_files.h"
 
+#include <jansson.h>
+#include <stdbool.h>
+
 typedef struct chat_inspected_in {
     const char *upload_id;
     int state;               /* store_up_state the upload ends in */
@@ -32,5 +35,14 @@ chat_commit *chat_inspected_commit(const chat *c, const chat_inspected_in *in);
 
 /* The store code the commit ended with (0: written). */
 int chat_inspected_rc(const chat_commit *c);
+
+/* Whether `mask` on the image `name` is met by what every delivered image
+ * gets anyway — its metadata removed: true when every finding the policy
+ * masks is in the image's own metadata (location "NAME!metadata") and
+ * there is at least one. A masked finding in the pixels (OCR, a QR code)
+ * cannot be starred out of a picture, so the picture is held like
+ * confirm (docs/POLICY.md, "mask on files"). findings: the file's findings
+ * with their `action`, as judged for the conversation's scope. */
+bool chat_file_mask_met(json_t *findings, const char *name);
 
 #endif

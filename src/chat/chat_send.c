@@ -52,6 +52,7 @@
 
 #include "chat_cache.h"
 #include "chat_event.h"
+#include "chat_inspected.h"
 #include "chat_json.h"
 #include "chat_view.h"
 #include "chat_warn.h"
@@ -536,7 +537,7 @@ static int plan_attachments(const chat_env *e, const chat_caller *who, const cha
         } else {
             arr = f.findings ? json_loads(f.findings, 0, NULL) : NULL;
         }
-        if (v == GUARD_MASK && !f.image)
+        if (v == GUARD_MASK && !(f.image && chat_file_mask_met(arr, f.name)))
             v = GUARD_CONFIRM; /* a file that cannot be masked is held (POLICY.md) */
         if (v > a->verdict) {
             a->verdict = v;

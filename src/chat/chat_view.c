@@ -97,6 +97,17 @@ json_t *chat_view_message(const chat_env *e, const chat_viewer *v, const store_m
     *hidden = see == CHAT_SEE_HIDDEN;
     if (*hidden)
         return NULL;
+    /* Files sent while the conversation was internal were judged for
+     * insiders only, and an outsider cannot download them (the store's file
+     * rule asks for a message inspected for the external scope): nothing of
+     * them — name, size, type — for an outsider either. A message that was
+     * only those files is withheld. */
+    if (v->external && !m->inspected_external && !m->recalled && m->sender_id != v->user_id &&
+        m->attachments && strcmp(m->attachments, "[]") && see != CHAT_SEE_WITHHELD) {
+        shown.attachments = NULL;
+        if (!m->text || !m->text[0])
+            see = CHAT_SEE_WITHHELD;
+    }
     if (see == CHAT_SEE_WITHHELD) {
         shown.text = NULL;
         shown.text_len = 0;

@@ -25,10 +25,10 @@
  * numbers only, and the frame after it is sent on as it is.
  *
  * For the gap fill (srv_deliver.c) the bus notes the message ids it hands
- * to this node's sockets and samples the highest; it holds the node's
- * upload leases and renews them with the heartbeat.
+ * to this node's sockets and samples the highest. (Upload leases live in
+ * the store: srv_upload_lease.h.)
  *
- * Redis connections: the publisher's (PUBLISH pipelined, heartbeat, lease),
+ * Redis connections: the publisher's (PUBLISH pipelined, heartbeat, leader lease),
  * the subscriber's, and a command connection under a mutex for the rate
  * counters and readiness. hiredis' synchronous API on threads of our own:
  * the libev adapter would put Redis on the loop that serves every socket,
@@ -65,20 +65,23 @@
 #define SAMPLE_MS      250
 #define FILL_MARGIN_MS 5000
 #define FILL_WAIT_MS   10000
-#define LOCKS_MAX      4096 /* upload leases held by this node at once */
 
 /* Extends the lease if it is still ours: compare and expire in one step. */
 static const char LUA_RENEW[] =
     "if redis.call('get',KEYS[1])==ARGV[1] then return redis.call('pexpire',KEYS[1],ARGV[2]) "
     "else return 0 end";
-/* An upload lease (ARGV[1] this process, ARGV[2] ms): taken when free or
- * already ours, 1; held by another process, 0. */
-static const char LUA_LOCK[] =
-    "local v=redis.call('get',KEYS[1]) if v==false or v==ARGV[1] then "
-    "redis.call('set',KEYS[1],ARGV[1],'PX',ARGV[2]) return 1 end return 0";
 /* Lets the lease go at shutdown, if it is ours. */
 static const char LUA_RELEASE[] =
     "if redis.call('get',KEYS[1])==ARGV[1] then return redis.call('del',KEYS[1]) else return 0 end";
+/* The per-session request counts of one window (srv_rate_sync): ARGV[1]
+ * the key prefix, ARGV[2] the window, ARGV[3] its keys' life in ms,
+ * ARGV[4] "SESSION:USED ..." this node's use since its last report. Adds
+ * each and returns every node's total, in order. Keys are made here, one
+ * per session: a standalone Redis (the bus is one). */
+static const char LUA_SUM[] =
+    "local out={} for sid,n in string.gmatch(ARGV[4],'(%d+):(%d+)') do "
+    "local k=ARGV[1]..sid..':'..ARGV[2] out[#out+1]=redis.call('incrby',k,n) "
+    "redis.call('pexpire',k,ARGV[3]) end return out";
 /* A hit in a fixed window: the window starts at the first hit. */
 static const char LUA_HIT[] =
     "local n=redis.call('incr',KEYS[1]) if n==1 then redis.call('pexpire',KEYS[1],ARGV[1]) end "
@@ -160,13 +163,6 @@ struct srv_bus_redis {
     int64_t gap_start; /* pending gap: its earliest start (monotonic ms), 0: none */
     bool gap_unknown;  /* pending gap whose start is not known */
     int64_t started_ms, dropped_rx_ms, last_sample_ms;
-    /* upload leases (srv_bus_redis_lock): under mu, renewed and released by
-     * the publisher thread */
-    char (*locks)[SRV_BUS_LOCK_NAME];
-    size_t n_locks;
-    char (*releases)[SRV_BUS_LOCK_NAME];
-    size_t n_releases;
-    atomic_ullong locks_lost;
     atomic_bool filling; /* a gap's fill is under way: live events wait */
 };
 
@@ -450,8 +446,6 @@ static void heartbeat(srv_bus_redis *b, redisContext *c, uint64_t q)
         freeReplyObject(r);
 }
 
-static bool locks_keep(srv_bus_redis *b, redisContext *c, bool renew);
-
 static void *pub_main(void *arg)
 {
     srv_bus_redis *b = arg;
@@ -527,19 +521,8 @@ static void *pub_main(void *arg)
             }
             pthread_mutex_lock(&b->mu);
             next_hb = now + b->hb_ms;
-            if (c && !locks_keep(b, c, true)) {
-                redisFree(c);
-                c = NULL;
-                atomic_store(&b->pub_up, false);
-                atomic_store(&b->leader_until, 0);
-            }
-        } else if (c && b->n_releases && !locks_keep(b, c, false)) {
-            redisFree(c);
-            c = NULL;
-            atomic_store(&b->pub_up, false);
-            atomic_store(&b->leader_until, 0);
         }
-        if (!atomic_load(&b->stop) && ((!b->head && !b->n_releases) || !c)) {
+        if (!atomic_load(&b->stop) && (!b->head || !c)) {
             int64_t until = c ? next_hb : retry_at;
             int64_t wait = until - mono_ms();
             struct timespec ts;
@@ -555,12 +538,6 @@ static void *pub_main(void *arg)
             }
             pthread_cond_timedwait(&b->cv, &b->mu, &ts);
         }
-    }
-    if (c) { /* upload leases still held go too (their streams are ending) */
-        for (size_t i = 0; i < b->n_locks && b->n_releases < LOCKS_MAX; i++)
-            memcpy(b->releases[b->n_releases++], b->locks[i], SRV_BUS_LOCK_NAME);
-        b->n_locks = 0;
-        locks_keep(b, c, false);
     }
     pthread_mutex_unlock(&b->mu);
     if (c) { /* the next leader need not wait for the lease to expire */
@@ -732,90 +709,6 @@ bool srv_bus_redis_delivered(srv_bus_redis *b, int64_t msg_id)
 void srv_bus_redis_fill_deliver(srv_bus_redis *b, const chat_event *ev)
 {
     chat_publish(b->local, ev);
-}
-
-/* ---- upload leases ------------------------------------------------------------- */
-
-int srv_bus_redis_lock(srv_bus_redis *b, const char *name)
-{
-    redisReply *r;
-    int rc;
-
-    if (strlen(name) >= SRV_BUS_LOCK_NAME)
-        return -1;
-    pthread_mutex_lock(&b->mu);
-    rc = b->n_locks < LOCKS_MAX ? 0 : -1;
-    pthread_mutex_unlock(&b->mu);
-    if (rc)
-        return -1;
-    r = command(b, "EVAL %s 1 %slock:%s %s %d", LUA_LOCK, b->rl_prefix, name, b->inst, b->lease_ms);
-    rc = !r || r->type != REDIS_REPLY_INTEGER ? -1 : r->integer == 1 ? 1 : 0;
-    if (r)
-        freeReplyObject(r);
-    if (rc == 1) {
-        /* Renewed with every heartbeat until released. */
-        pthread_mutex_lock(&b->mu);
-        if (b->n_locks < LOCKS_MAX)
-            snprintf(b->locks[b->n_locks++], SRV_BUS_LOCK_NAME, "%s", name);
-        else { /* filled meanwhile: not renewable, so not held */
-            if (b->n_releases < LOCKS_MAX)
-                snprintf(b->releases[b->n_releases++], SRV_BUS_LOCK_NAME, "%s", name);
-            pthread_cond_signal(&b->cv);
-            rc = -1;
-        }
-        pthread_mutex_unlock(&b->mu);
-    }
-    return rc;
-}
-
-void srv_bus_redis_unlock(srv_bus_redis *b, const char *name)
-{
-    pthread_mutex_lock(&b->mu);
-    for (size_t i = 0; i < b->n_locks; i++)
-        if (!strcmp(b->locks[i], name)) {
-            memcpy(b->locks[i], b->locks[--b->n_locks], SRV_BUS_LOCK_NAME);
-            /* The DEL goes on the publisher's connection: the caller may be
-             * the event loop, which never waits for Redis. Should it fail,
-             * the lease expires by itself. */
-            if (b->n_releases < LOCKS_MAX)
-                snprintf(b->releases[b->n_releases++], SRV_BUS_LOCK_NAME, "%s", name);
-            pthread_cond_signal(&b->cv);
-            break;
-        }
-    pthread_mutex_unlock(&b->mu);
-}
-
-/* The publisher thread, b->mu held: renews the leases held and lets go of
- * the released ones, pipelined. Returns false when the connection failed. */
-static bool locks_keep(srv_bus_redis *b, redisContext *c, bool renew)
-{
-    size_t nr = b->n_releases, nk = renew ? b->n_locks : 0, sent = 0;
-    bool ok = true;
-
-    for (size_t i = 0; ok && i < nr; i++, sent++)
-        ok = redisAppendCommand(c, "EVAL %s 1 %slock:%s %s", LUA_RELEASE, b->rl_prefix,
-                                b->releases[i], b->inst) == REDIS_OK;
-    b->n_releases = 0;
-    for (size_t i = 0; ok && i < nk; i++, sent++)
-        ok = redisAppendCommand(c, "EVAL %s 1 %slock:%s %s %d", LUA_RENEW, b->rl_prefix,
-                                b->locks[i], b->inst, b->lease_ms) == REDIS_OK;
-    pthread_mutex_unlock(&b->mu);
-    for (size_t i = 0; i < sent; i++) {
-        redisReply *r = NULL;
-
-        if (redisGetReply(c, (void **)&r) != REDIS_OK) {
-            ok = false;
-            break;
-        }
-        /* A renewal that found the lease gone: it expired (Redis away
-         * longer than the lease); another node may write that upload. */
-        if (i >= nr && r && r->type == REDIS_REPLY_INTEGER && r->integer == 0)
-            atomic_fetch_add(&b->locks_lost, 1);
-        if (r)
-            freeReplyObject(r);
-    }
-    pthread_mutex_lock(&b->mu);
-    return ok;
 }
 
 /* ---- the subscriber ------------------------------------------------------------ */
@@ -1273,6 +1166,34 @@ static int64_t rl_take(void *arg, const char *key, double rate, double burst, in
     return ms;
 }
 
+static int rl_sum(void *arg, int64_t window, const int64_t *ids, const long *used, long *totals,
+                  size_t n)
+{
+    srv_bus_redis *b = arg;
+    size_t cap = n * 44 + 1, len = 0;
+    char *list = malloc(cap);
+    redisReply *r = NULL;
+    int rc = -1;
+
+    if (!list)
+        return -1;
+    list[0] = 0;
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(list + len, cap - len, "%lld:%ld ", (long long)ids[i], used[i]);
+    r = command(b, "EVAL %s 0 %ssw: %lld %d %s", LUA_SUM, b->rl_prefix, (long long)window, 3000,
+                list);
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == n) {
+        rc = 0;
+        for (size_t i = 0; i < n; i++)
+            totals[i] =
+                r->element[i]->type == REDIS_REPLY_INTEGER ? (long)r->element[i]->integer : -1;
+    }
+    if (r)
+        freeReplyObject(r);
+    free(list);
+    return rc;
+}
+
 const srv_rate_shared *srv_bus_redis_rate(srv_bus_redis *b)
 {
     return &b->rate;
@@ -1344,9 +1265,7 @@ int srv_bus_redis_new(const srv_bus_opts *o, const srv_bus_hooks *h, srv_bus_red
     b->started_ms = mono_ms();
     b->seen_bits = calloc(SEEN_WINDOW / 64, sizeof *b->seen_bits);
     b->filled_bits = calloc(SEEN_WINDOW / 64, sizeof *b->filled_bits);
-    b->locks = calloc(LOCKS_MAX, sizeof *b->locks);
-    b->releases = calloc(LOCKS_MAX, sizeof *b->releases);
-    if (!b->seen_bits || !b->filled_bits || !b->locks || !b->releases) {
+    if (!b->seen_bits || !b->filled_bits) {
         set_err(err, errlen, "out of memory");
         goto fail;
     }
@@ -1383,7 +1302,8 @@ int srv_bus_redis_new(const srv_bus_opts *o, const srv_bus_hooks *h, srv_bus_red
                                 .lock = rl_lock,
                                 .ttl = rl_ttl,
                                 .clear = rl_clear,
-                                .take = rl_take};
+                                .take = rl_take,
+                                .sum = rl_sum};
     b->local = chat_bus_local_new();
     if (!b->local) {
         set_err(err, errlen, "out of memory");
@@ -1436,8 +1356,6 @@ void srv_bus_redis_free(srv_bus_redis *b)
     pthread_mutex_destroy(&b->seen_mu);
     free(b->seen_bits);
     free(b->filled_bits);
-    free(b->locks);
-    free(b->releases);
     free(b->host);
     free(b->password);
     free(b);

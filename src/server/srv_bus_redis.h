@@ -19,8 +19,8 @@
  * heartbeat ahead of the last event, a re-established subscription) and
  * calls the gap hook: the server then fills the gap from the store (below),
  * or has its clients re-read it when it is too large (a lost bus message
- * is never a lost message). Besides: upload leases, one writer of an
- * upload across the nodes (below).
+ * is never a lost message). (One writer per upload across the nodes is a
+ * lease in the store, srv_upload_lease.h: uploads do not need Redis.)
  *
  * Threads: the publisher (PUBLISH, heartbeats, the leader lease), the
  * subscriber, and callers of the rate counters and the readiness check
@@ -156,20 +156,6 @@ void srv_bus_redis_fill_done(srv_bus_redis *b);
 /* Hands ev (wire set) to this node's sockets only, through its in-process
  * bus: the users of ev->users whose sockets it holds. */
 void srv_bus_redis_fill_deliver(srv_bus_redis *b, const chat_event *ev);
-
-/* ---- upload leases: one writer of an upload across the nodes ---- */
-
-#define SRV_BUS_LOCK_NAME 80
-
-/* Takes the lease `name` for this process (a worker: one round trip on the
- * command connection): 1 taken, 0 held by another node, -1 Redis did not
- * answer. A lease held is renewed with every heartbeat (lease_ms, 5 s);
- * a node that dies lets it expire within lease_ms. */
-int srv_bus_redis_lock(srv_bus_redis *b, const char *name);
-
-/* Lets the lease go (any thread, the loop too: the DEL is queued for the
- * publisher thread). Unknown names are ignored. */
-void srv_bus_redis_unlock(srv_bus_redis *b, const char *name);
 
 /* Counters shared by every node, for srv_rate_set_shared() (srv_rate.h). */
 const srv_rate_shared *srv_bus_redis_rate(srv_bus_redis *b);

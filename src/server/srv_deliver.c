@@ -11,7 +11,9 @@
  * With a bus between nodes, events of other nodes can be lost (a Redis
  * restart): the gap fill at the end reads the messages this node may have
  * missed from the store and hands each, as each member sees it in history,
- * to this node's sockets once (docs/SCALING.md).
+ * to this node's sockets once, then the recalls the store records since the
+ * gap began, then tells every socket to re-read what the store keeps and
+ * the bus alone carried (the `sync` frame; docs/SCALING.md).
  */
 #include "srv_registry.h"
 
@@ -281,6 +283,17 @@ void srv_sub_init(srv *s)
 
 #define FILL_CONVS 64 /* conversations whose members a page keeps */
 
+/* Recalls older than the floor re-sent at most (one page): beyond, the
+ * sync frame has the clients re-read their open conversation. */
+#define FILL_RECALLS 500
+/* Before the gap's start, as the floor's margin (srv_bus_redis.c): a
+ * recall stamped by another node's clock a little behind this one's. */
+#define FILL_SINCE_MARGIN_MS 5000
+/* The clients' re-reads after a sync are spread over up to this long
+ * (a millisecond for every other socket): a node's every client at once
+ * would be a burst of list reads. */
+#define SYNC_SPREAD_MAX_MS 10000
+
 /* A conversation's history flag and members, read once for a page of
  * messages rather than once a message (a gap's messages are mostly in a
  * few busy conversations). */
@@ -293,7 +306,8 @@ typedef struct fill_conv {
 typedef struct fill_job {
     srv_job job; /* first */
     int64_t after_id;
-    bool resync; /* more than the fill may do: every socket resyncs */
+    int64_t since; /* the gap's start (wall ms, a margin before) */
+    bool resync;   /* more than the fill may do: every socket resyncs */
     fill_conv convs[FILL_CONVS];
     size_t n_convs;
 } fill_job;
@@ -388,10 +402,11 @@ static void fill_variant(srv *s, const chat_env *e, const store_message *m, cons
  * inbound warning for the organisation's own people only) — never
  * anything unguarded. Not delivered before: message.new; delivered before
  * and recalled (or contained) since: message.recalled. */
-static void fill_message(srv *s, srv_worker *w, fill_job *f, const store_message *m)
+static void fill_message(srv *s, srv_worker *w, fill_job *f, const store_message *m,
+                         bool recall_only)
 {
     chat_env e = srv_chat_env(w);
-    bool fresh = srv_bus_redis_fill_claim(s->busr, m->id);
+    bool fresh = !recall_only && srv_bus_redis_fill_claim(s->busr, m->id);
     const fill_conv *fc = NULL;
     int64_t *users = NULL;
     size_t n[3] = {0};
@@ -449,6 +464,29 @@ out:
     free(users);
 }
 
+/* The recalls and containments since the gap began of messages at or below
+ * the floor (those above it were seen by the fill): message.recalled to
+ * the members who may see each, whether or not this node delivered it
+ * (it may be in a history a client already read). */
+static void fill_recalls(srv *s, srv_worker *w, fill_job *f)
+{
+    store_messages l = {0};
+    int rc = store_message_recalled_since(w->st, f->since, f->after_id, FILL_RECALLS, &l);
+
+    if (rc) {
+        /* The sync frame still follows: clients re-read the open thread. */
+        SRV_WARN("bus", "gap fill: recalls: %s", store_strerror(rc));
+        return;
+    }
+    for (size_t i = 0; i < l.n; i++)
+        fill_message(s, w, f, &l.items[i], true);
+    page_forget(f);
+    if (l.n)
+        SRV_INFO("bus", "gap fill: %zu recalls of messages up to %lld re-sent", l.n,
+                 (long long)f->after_id);
+    store_messages_free(&l);
+}
+
 /* A worker: the messages after the floor, oldest first, a page at a time;
  * more than bus_gap_fill_max not delivered yet (or a store error) and the
  * node's sockets resync instead. What was handed on by then arrives
@@ -476,7 +514,7 @@ static bool fill_work(srv_job *j, srv_worker *w)
             if (!srv_bus_redis_delivered(s->busr, after) && ++missing > s->cfg->bus_gap_fill_max)
                 f->resync = true;
             else
-                fill_message(s, w, f, &l.items[i]);
+                fill_message(s, w, f, &l.items[i], false);
         }
         /* Members are read afresh for each page: a page is one moment. */
         page_forget(f);
@@ -489,9 +527,33 @@ static bool fill_work(srv_job *j, srv_worker *w)
             f->resync = true; /* too many to look through */
     }
     if (!f->resync)
+        fill_recalls(s, w, f);
+    if (!f->resync)
         SRV_INFO("bus", "gap filled from the store: %lld messages after %lld (%zu read) in %lld ms",
                  (long long)missing, (long long)f->after_id, read, (long long)(srv_now_ms() - t0));
     return true;
+}
+
+/* After the filled messages (the loop took their jobs first): every socket
+ * re-reads what the bus carried and the store keeps but the fill does not
+ * re-send — the conversation list (titles, members), read receipts, alerts,
+ * uploads' states (docs/API.md, `sync`). */
+static void sync_all(srv *s, int64_t since)
+{
+    size_t n = s->registry->ops->count(s->registry);
+    int64_t spread = n / 2 < SYNC_SPREAD_MAX_MS ? (int64_t)(n / 2) : SYNC_SPREAD_MAX_MS;
+    srv_buf *b;
+
+    if (!n)
+        return;
+    b = srv_event_buf("sync", json_pack("{s:I,s:I}", "since", (json_int_t)since, "spread_ms",
+                                        (json_int_t)spread));
+    if (!b) {
+        resync_all(s, "out of memory for the sync frame");
+        return;
+    }
+    s->registry->ops->to_all(s->registry, b);
+    srv_buf_unref(b);
 }
 
 static void fill_finish(srv_job *j, srv *s)
@@ -500,6 +562,8 @@ static void fill_finish(srv_job *j, srv *s)
 
     if (f->resync)
         resync_all(s, "more than the gap fill's bound");
+    else
+        sync_all(s, f->since);
     srv_bus_redis_fill_done(s->busr); /* what was filled is on the loop's queue */
     page_forget(f);
     free(f);
@@ -511,6 +575,12 @@ void srv_gap_fill(srv *s)
     int rc = srv_bus_redis_gap_take(s->busr, &after, &age);
     fill_job *f;
 
+    /* A control message may have been lost too: an admin's policy or
+     * lexicon change (`policy.reload`) not in force here would let through
+     * what the others block. The files are read again (from the compiled
+     * cache when unchanged), sockets or not. */
+    if (rc)
+        atomic_store(&s->reload_requested, 1);
     if (!rc || !s->registry->ops->count(s->registry))
         goto done; /* no socket here: nothing to fill */
     if (rc < 0) {
@@ -530,6 +600,7 @@ void srv_gap_fill(srv *s)
     f->job.finish = fill_finish;
     f->job.ev_tail = &f->job.events;
     f->after_id = after;
+    f->since = srv_now_ms() - age - FILL_SINCE_MARGIN_MS;
     if (!srv_pool_submit(s, &f->job))
         return; /* fill_finish lets the bus read on */
     free(f);

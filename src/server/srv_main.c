@@ -168,6 +168,11 @@ static int start_bus(srv *s)
     if (!store_message_max_id(s->st, &max_id))
         srv_bus_redis_seen_base(s->busr, max_id);
     srv_rate_set_shared(s->rate, srv_bus_redis_rate(s->busr));
+    /* the per-session bucket over every node: reported off the loop */
+    if (srv_rate_sync_start(s->rate)) {
+        SRV_ERROR("main", "cannot start the request counters' thread");
+        return -1;
+    }
     /* The URL may carry a password: only that a Redis bus is on. */
     SRV_INFO("main", "bus: redis (timers fire on the node holding the lease)");
     return 0;

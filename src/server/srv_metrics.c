@@ -23,6 +23,7 @@
 #include "srv_queue.h"
 #include "srv_registry.h"
 #include "srv_route.h"
+#include "srv_upload.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -213,6 +214,26 @@ static void bus_metrics(out *o, srv_bus_redis *busr)
     put(o, "cordon_bus_leader %d\n", st.leader ? 1 : 0);
 }
 
+/* One writer per upload (srv_upload_lease.h): takes refused and leases lost. */
+static void lease_metrics(out *o, srv *s)
+{
+    srv_lease_stats st;
+
+    srv_uploads_lease_stats(s, &st);
+    head(o, "cordon_upload_leases_taken_total", "counter",
+         "Upload leases taken in the shared store (several nodes).");
+    put(o, "cordon_upload_leases_taken_total %llu\n", (unsigned long long)st.taken);
+    head(o, "cordon_upload_leases_refused_total", "counter",
+         "Upload writes refused (423) because another request, here or on another node, wrote it.");
+    put(o, "cordon_upload_leases_refused_total %llu\n", (unsigned long long)st.refused);
+    head(o, "cordon_upload_leases_lost_total", "counter",
+         "Upload leases another node took while this one still wrote (the store was out of "
+         "reach longer than the lease).");
+    put(o, "cordon_upload_leases_lost_total %llu\n", (unsigned long long)st.lost);
+    head(o, "cordon_upload_leases_held", "gauge", "Uploads this node is writing now.");
+    put(o, "cordon_upload_leases_held %llu\n", (unsigned long long)st.held);
+}
+
 int srv_metrics_render(srv *s, base_buf *b)
 {
     out o = {.b = b};
@@ -235,6 +256,8 @@ int srv_metrics_render(srv *s, base_buf *b)
         chat_metrics(&o, s->chat.stats);
     if (s->busr)
         bus_metrics(&o, s->busr);
+    if (s->uploads)
+        lease_metrics(&o, s);
     if (s->metrics)
         requests(&o, s->metrics);
     return o.rc;

@@ -11,14 +11,18 @@
  * With several nodes (srv_rate_set_shared) the login, address and pre-check
  * counters live in the shared store instead, under the same keys; a call
  * the shared store does not answer counts here, so Redis going away never
- * lifts a limit, it only makes it per node again.
+ * lifts a limit, it only makes it per node again. The per-session bucket
+ * stays here (the loop takes it) and is trimmed by what the session used
+ * on the other nodes (srv_rate_sync).
  */
 #include "srv_rate.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct entry {
     struct entry *next;
@@ -29,6 +33,12 @@ typedef struct entry {
     double tokens;
     int failures;
     int64_t window_start, locked_until;
+    /* Session, several nodes: tokens taken here since the last report; the
+     * shared window they count in, this node's reports in it and the other
+     * nodes' use already taken out of the bucket. */
+    long used;
+    int64_t win;
+    long own_win, others_win;
     char key[];
 } entry;
 
@@ -40,6 +50,9 @@ struct srv_rate {
     entry **tab;
     size_t cap, n;
     const srv_rate_shared *sh; /* NULL: this node's table only */
+    pthread_t sync_th;
+    bool sync_started, sync_stop;
+    pthread_cond_t sync_cv;
 };
 
 static uint64_t fnv(const char *s)
@@ -81,6 +94,14 @@ void srv_rate_free(srv_rate *r)
 {
     if (!r)
         return;
+    if (r->sync_started) {
+        pthread_mutex_lock(&r->mu);
+        r->sync_stop = true;
+        pthread_cond_signal(&r->sync_cv);
+        pthread_mutex_unlock(&r->mu);
+        pthread_join(r->sync_th, NULL);
+        pthread_cond_destroy(&r->sync_cv);
+    }
     for (size_t i = 0; i < r->cap; i++)
         for (entry *e = r->tab[i], *nx; e; e = nx) {
             nx = e->next;
@@ -208,6 +229,7 @@ static int take(srv_rate *r, const char *key, double rate, double burst, int64_t
     e->touched = now_ms;
     if (e->tokens >= 1.0) {
         e->tokens -= 1.0;
+        e->used++;
         rc = 0;
     } else
         rc = secs_until(now_ms + (int64_t)(1000.0 * (1.0 - e->tokens) / rate), now_ms);
@@ -406,4 +428,114 @@ void srv_rate_login_ok(srv_rate *r, const char *login, int64_t now_ms)
         e->window_start = now_ms;
     }
     pthread_mutex_unlock(&r->mu);
+}
+
+/* ---- the per-session bucket over several nodes ------------------------------- */
+
+#define SYNC_MAX 1024 /* sessions reported per round (the most recently active) */
+
+typedef struct sync_batch {
+    int64_t ids[SYNC_MAX];
+    long used[SYNC_MAX], totals[SYNC_MAX];
+    size_t n;
+} sync_batch;
+
+static void sync_apply(srv_rate *r, const sync_batch *b, int64_t win, int64_t now_ms)
+{
+    pthread_mutex_lock(&r->mu);
+    for (size_t i = 0; i < b->n; i++) {
+        char key[32];
+        entry *e;
+        long others;
+
+        snprintf(key, sizeof key, "s%lld", (long long)b->ids[i]);
+        e = lookup(r, key, now_ms, 0, 0);
+        if (!e || b->totals[i] < 0)
+            continue;
+        if (e->win != win) {
+            e->win = win;
+            e->own_win = e->others_win = 0;
+        }
+        e->own_win += b->used[i];
+        others = b->totals[i] - e->own_win;
+        if (others > e->others_win) {
+            /* a debt at most one burst deep: the bucket refills from it */
+            e->tokens -= (double)(others - e->others_win);
+            if (e->tokens < -r->lim.burst)
+                e->tokens = -r->lim.burst;
+            e->others_win = others;
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+void srv_rate_sync(srv_rate *r, int64_t now_ms)
+{
+    int64_t win = now_ms / SRV_RATE_SYNC_WINDOW_MS;
+    sync_batch *b;
+
+    if (!r->sh || !r->sh->sum || !(b = calloc(1, sizeof *b)))
+        return;
+    /* The sessions active in the last two windows: their use here (0
+     * too: this node still learns what the others used). */
+    pthread_mutex_lock(&r->mu);
+    for (size_t i = 0; i < r->cap && b->n < SYNC_MAX; i++)
+        for (entry *e = r->tab[i]; e && b->n < SYNC_MAX; e = e->next)
+            if (e->key[0] == 's' && now_ms - e->touched < 2 * SRV_RATE_SYNC_WINDOW_MS) {
+                b->ids[b->n] = strtoll(e->key + 1, NULL, 10);
+                b->used[b->n++] = e->used;
+                e->used = 0;
+            }
+    pthread_mutex_unlock(&r->mu);
+    if (b->n && !r->sh->sum(r->sh->arg, win, b->ids, b->used, b->totals, b->n))
+        sync_apply(r, b, win, now_ms);
+    free(b);
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *sync_main(void *arg)
+{
+    srv_rate *r = arg;
+
+    pthread_mutex_lock(&r->mu);
+    while (!r->sync_stop) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += SRV_RATE_SYNC_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&r->sync_cv, &r->mu, &ts);
+        if (r->sync_stop)
+            break;
+        pthread_mutex_unlock(&r->mu);
+        /* wall time: every node's windows must be the same windows */
+        srv_rate_sync(r, wall_ms());
+        pthread_mutex_lock(&r->mu);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+int srv_rate_sync_start(srv_rate *r)
+{
+    if (!r->sh || !r->sh->sum || r->sync_started)
+        return 0;
+    if (pthread_cond_init(&r->sync_cv, NULL))
+        return -1;
+    if (pthread_create(&r->sync_th, NULL, sync_main, r)) {
+        pthread_cond_destroy(&r->sync_cv);
+        return -1;
+    }
+    r->sync_started = true;
+    return 0;
 }

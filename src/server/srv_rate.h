@@ -43,6 +43,12 @@ typedef struct srv_rate_shared {
     /* One token from the bucket key (rate per second, depth burst): 0 when
      * taken, else the milliseconds to wait; -1 when unreachable. */
     int64_t (*take)(void *arg, const char *key, double rate, double burst, int64_t now_ms);
+    /* Adds what n sessions used on this node (ids[i] took used[i] tokens
+     * since the last report) to every node's count for window, and reads
+     * each session's total over every node into totals[i]: one round
+     * trip. 0, or -1 when unreachable. NULL: not shared. */
+    int (*sum)(void *arg, int64_t window, const int64_t *ids, const long *used, long *totals,
+               size_t n);
 } srv_rate_shared;
 
 /* NULL when out of memory. The limits are copied. */
@@ -52,11 +58,25 @@ void srv_rate_free(srv_rate *r);
 /* Several nodes: login lockout (per name and per address), the pre-check
  * bucket and the blocked pre-check counter go to the shared counters, so a
  * guesser gains nothing by spreading over nodes. The per-session request
- * bucket stays on each node: it is taken on the event loop for every
- * frame, where a network round trip must not be (a session may then reach
- * N times its rate on N nodes, which bounds it still). sh (may be NULL:
- * local only) must outlive r; set before the server starts its threads. */
+ * bucket is taken on the event loop for every frame, where a network round
+ * trip must not be: each node keeps its own bucket and srv_rate_sync, off
+ * the loop, reports what each session used and deducts what the others
+ * used (an approximate global limit). sh (may be NULL: local only) must
+ * outlive r; set before the server starts its threads. */
 void srv_rate_set_shared(srv_rate *r, const srv_rate_shared *sh);
+
+/* Every SRV_RATE_SYNC_MS, off the loop (srv_rate_sync_start's thread):
+ * adds each active session's use on this node to its count over every
+ * node for the current SRV_RATE_SYNC_WINDOW_MS window, and takes the use
+ * of the other nodes out of this node's bucket. The shared counters not
+ * answering changes nothing: each node limits its own share as before
+ * (never lifted). Exposed for tests; time passed in. */
+#define SRV_RATE_SYNC_MS        250
+#define SRV_RATE_SYNC_WINDOW_MS 1000
+void srv_rate_sync(srv_rate *r, int64_t now_ms);
+/* Starts the thread calling srv_rate_sync (shared counters only; stopped
+ * by srv_rate_free). 0, or -1 when it cannot start. */
+int srv_rate_sync_start(srv_rate *r);
 
 /* Takes one token of the session's bucket. Returns 0 when allowed, else the
  * seconds to wait (>= 1, for Retry-After). */

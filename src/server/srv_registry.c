@@ -246,6 +246,21 @@ static void l_close_all(srv_registry *bb, srv_buf *notice, int code, const char 
         }
 }
 
+static void l_to_all(srv_registry *bb, srv_buf *buf)
+{
+    local_registry *b = (local_registry *)bb;
+
+    /* A push can close a slow consumer: the next links are read first. */
+    for (size_t i = 0; i < b->cap; i++)
+        for (user_node *u = b->tab[i], *unx; u; u = unx) {
+            unx = u->next;
+            for (srv_conn *c = u->conns, *nx; c; c = nx) {
+                nx = c->bus_next;
+                srv_conn_push(c, buf);
+            }
+        }
+}
+
 static size_t l_count(srv_registry *bb)
 {
     return ((local_registry *)bb)->n_conns;
@@ -278,6 +293,7 @@ static const srv_registry_ops local_ops = {
     .close_all = l_close_all,
     .count = l_count,
     .destroy = l_destroy,
+    .to_all = l_to_all,
 };
 
 srv_registry *srv_registry_local_new(void)

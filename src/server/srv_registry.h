@@ -39,6 +39,9 @@ typedef struct srv_registry_ops {
     /* Number of attached connections. */
     size_t (*count)(srv_registry *b);
     void (*destroy)(srv_registry *b);
+    /* Pushes buf to every connection (after a filled bus gap: the `sync`
+     * frame, docs/SCALING.md). */
+    void (*to_all)(srv_registry *b, srv_buf *buf);
 } srv_registry_ops;
 
 struct srv_registry {

@@ -10,10 +10,10 @@
  */
 #include "srv_upload.h"
 
-#include "srv_bus_redis.h"
 #include "srv_handlers.h"
 #include "srv_log.h"
 #include "srv_pool.h"
+#include "srv_upload_lease.h"
 #include "store/store_files.h"
 
 #include <nettle/sha1.h>
@@ -26,22 +26,10 @@
 #include <strings.h>
 
 #define TUS_EXTENSIONS "creation,creation-with-upload,expiration,checksum,termination"
-#define MAX_LOCKS      4096 /* uploads being written at once */
-
-/* The upload locks: one writer per upload (a second PATCH while the first
- * streams gets 423, as tusd answers). Per node here; with several nodes
- * also a lease in Redis (srv_bus_redis_lock), held for the request's
- * whole life, renewed every second and expiring 5 s after a node dies. */
-typedef struct up_lock {
-    struct up_lock *next;
-    char id[SRV_UP_ID_LEN + 1];
-} up_lock;
 
 struct srv_uploads {
     blob_store *blobs;
-    pthread_mutex_t mu;
-    up_lock *locks;
-    size_t n_locks;
+    srv_leases *leases;  /* one writer per upload (srv_upload_lease.h) */
     srv_inspector *insp; /* inspection threads (srv_inspect.c) */
 };
 
@@ -123,95 +111,43 @@ srv_upstream *srv_upstream_new(srv *s, struct lws *wsi, srv_method m)
     return u;
 }
 
-static void unlock_upload(srv_upstream *u)
+/* Lets the upload's lock and lease go: with st (a worker) at once, else
+ * (the loop) through the lease keeper. The answer is srv_lease_give's. */
+static int unlock_upload(srv_upstream *u, store *st)
 {
     srv_uploads *ups = u->srv->uploads;
 
     if (!u->locked || !ups)
-        return;
-    if (u->cluster_locked) {
-        char name[SRV_BUS_LOCK_NAME];
-
-        snprintf(name, sizeof name, "upload:%s", u->id);
-        srv_bus_redis_unlock(u->srv->busr, name); /* queued: never waits */
-        u->cluster_locked = false;
-    }
-    pthread_mutex_lock(&ups->mu);
-    for (up_lock **pp = &ups->locks; *pp; pp = &(*pp)->next)
-        if (!strcmp((*pp)->id, u->id)) {
-            up_lock *l = *pp;
-
-            *pp = l->next;
-            free(l);
-            ups->n_locks--;
-            break;
-        }
-    pthread_mutex_unlock(&ups->mu);
+        return SRV_LEASE_OK;
     u->locked = false;
+    return srv_lease_give(ups->leases, st, u->id);
 }
 
-/* Takes the upload's lock (a worker): LOCK_OK, LOCK_HELD (another request
- * writes it, on this node or another: 423), or LOCK_UNAVAILABLE (several
- * nodes and Redis does not answer: whether another node writes it cannot
- * be known, so nobody does — fail closed, 503). */
-enum { LOCK_OK, LOCK_HELD, LOCK_UNAVAILABLE };
-
-static bool lock_local(srv_upstream *u);
-
-static int lock_upload(srv_upstream *u)
+/* Takes the upload's lock (a worker, with its store handle): SRV_LEASE_OK,
+ * SRV_LEASE_HELD (another request writes it, on this node or another:
+ * 423) or SRV_LEASE_UNAVAILABLE (the store cannot say whether another node
+ * writes it, so nobody does — fail closed, 503). */
+static int lock_upload(srv_upstream *u, store *st)
 {
-    char name[SRV_BUS_LOCK_NAME];
-    int rc;
+    int rc = srv_lease_take(u->srv->uploads->leases, st, u->id);
 
-    if (!lock_local(u))
-        return LOCK_HELD;
-    if (!u->srv->busr)
-        return LOCK_OK;
-    snprintf(name, sizeof name, "upload:%s", u->id);
-    rc = srv_bus_redis_lock(u->srv->busr, name);
-    if (rc == 1) {
-        u->cluster_locked = true;
-        return LOCK_OK;
-    }
-    unlock_upload(u);
-    return rc == 0 ? LOCK_HELD : LOCK_UNAVAILABLE;
+    u->locked = rc == SRV_LEASE_OK;
+    return rc;
 }
 
 /* The same when the answer is a request's: false after answering it. */
-static bool lock_or_answer(srv_req *r, srv_upstream *u, const char *held)
+static bool lock_or_answer(srv_req *r, srv_worker *w, srv_upstream *u, const char *held)
 {
-    int rc = lock_upload(u);
+    int rc = lock_upload(u, w->st);
 
-    if (rc == LOCK_HELD)
+    if (rc == SRV_LEASE_HELD)
         srv_error(r, 423, "upload_locked", "%s", held);
-    else if (rc == LOCK_UNAVAILABLE) {
+    else if (rc != SRV_LEASE_OK) {
         srv_req_header(r, "retry-after:", "1");
         srv_error(r, 503, "upload_lock_unavailable",
                   "whether another node is writing this upload cannot be checked; retry");
     }
-    return rc == LOCK_OK;
-}
-
-static bool lock_local(srv_upstream *u)
-{
-    srv_uploads *ups = u->srv->uploads;
-    up_lock *l;
-    bool ok = true;
-
-    pthread_mutex_lock(&ups->mu);
-    for (l = ups->locks; l; l = l->next)
-        if (!strcmp(l->id, u->id))
-            ok = false;
-    if (ok && ups->n_locks < MAX_LOCKS && (l = calloc(1, sizeof *l))) {
-        memcpy(l->id, u->id, sizeof l->id);
-        l->next = ups->locks;
-        ups->locks = l;
-        ups->n_locks++;
-    } else
-        ok = false;
-    pthread_mutex_unlock(&ups->mu);
-    u->locked = ok;
-    return ok;
+    return rc == SRV_LEASE_OK;
 }
 
 static void hash_update(srv_upstream *u, const void *p, size_t n)
@@ -320,13 +256,18 @@ void srv_upstream_free(srv_upstream *u)
     if (u->phase == SRV_UP_BODY)
         srv_upstream_end(u, true);
     blob_stage_close(u->bu);
-    unlock_upload(u);
+    unlock_upload(u, NULL);
     free(u->hash);
     free(u->buf);
     free(u);
 }
 
 /* ---- helpers ------------------------------------------------------------------- */
+
+void srv_uploads_lease_stats(srv *s, srv_lease_stats *out)
+{
+    srv_leases_stats(s->uploads ? s->uploads->leases : NULL, out);
+}
 
 blob_store *srv_uploads_blobs(srv *s)
 {
@@ -458,16 +399,32 @@ static bool type_refused(srv *s, const char *name, const char *type)
 
 /* ---- phase 1 of a streamed chunk: may it go on? -------------------------------- */
 
+static int stream_check(srv_req *r, srv_worker *w, const store_upload *up, int64_t offset);
+
+/* Takes the lock; on a refusal lets it go at once (this worker has the
+ * store at hand, and the next writer, maybe on another node, need not
+ * wait for the keeper). */
 static int stream_open(srv_req *r, srv_worker *w, const store_upload *up, int64_t offset)
+{
+    srv_upstream *u = r->up;
+
+    memcpy(u->id, up->id, sizeof u->id);
+    u->length = up->length;
+    if (!lock_or_answer(r, w, u, "this upload is being written by another request"))
+        return -1;
+    if (stream_check(r, w, up, offset)) {
+        unlock_upload(u, w->st);
+        return -1;
+    }
+    return 0;
+}
+
+static int stream_check(srv_req *r, srv_worker *w, const store_upload *up, int64_t offset)
 {
     srv_upstream *u = r->up;
     int64_t size = 0;
     int rc;
 
-    memcpy(u->id, up->id, sizeof u->id);
-    u->length = up->length;
-    if (!lock_or_answer(r, u, "this upload is being written by another request"))
-        return -1;
     rc = blob_stage_open(w->srv->uploads->blobs, up->id, false, &u->bu, &size);
     if (rc) {
         srv_error(r, 500, "internal", "the upload's bytes are not there");
@@ -533,11 +490,11 @@ static int stream_open(srv_req *r, srv_worker *w, const store_upload *up, int64_
 
 /* ---- phase 2: the body is in ---------------------------------------------------- */
 
-static void stream_done(srv_req *r, srv_worker *w, int created_status)
+/* A chunk that cannot be kept (past the length, a write that failed, a
+ * checksum that does not match): cut back to where it started and
+ * answered, while this request still holds the upload. */
+static bool chunk_refused(srv_req *r, srv_upstream *u)
 {
-    srv_upstream *u = r->up;
-    int64_t offset = u->start + u->written;
-
     if (u->too_long || (u->cut && u->algo)) {
         /* past the upload's length; or past SRV_UP_CHUNKED_MAX with a
          * checksum that cannot be checked on part of the chunk */
@@ -549,12 +506,12 @@ static void stream_done(srv_req *r, srv_worker *w, int created_status)
             srv_error(r, 413, "chunk_too_large",
                       "a chunked body with a checksum carries at most %u MiB",
                       SRV_UP_CHUNKED_MAX >> 20);
-        return;
+        return true;
     }
     if (u->failed) {
         blob_stage_truncate(u->bu, u->start);
         srv_error(r, 500, "internal", "the bytes could not be written; retry from the offset");
-        return;
+        return true;
     }
     if (u->algo && u->body_done) {
         unsigned char got[SHA256_DIGEST_SIZE];
@@ -568,8 +525,40 @@ static void stream_done(srv_req *r, srv_worker *w, int created_status)
             blob_stage_truncate(u->bu, u->start);
             srv_req_header(r, "upload-offset:", "%lld", (long long)u->start);
             srv_error(r, 460, "checksum_mismatch", "the chunk's checksum does not match");
-            return;
+            return true;
         }
+    }
+    return false;
+}
+
+static void stream_done(srv_req *r, srv_worker *w, int created_status)
+{
+    srv_upstream *u = r->up;
+    int64_t offset = u->start + u->written;
+    int held;
+
+    if (chunk_refused(r, u)) {
+        unlock_upload(u, w->st);
+        return;
+    }
+    /* The chunk is whole: the lease goes before the offset is recorded,
+     * and letting it go tells whether it was held to the end. */
+    held = unlock_upload(u, w->st);
+    if (held == SRV_LEASE_LOST) {
+        /* Another node took the upload while the store was out of reach
+         * for longer than the lease: the file is its writer's now. */
+        srv_error(r, 423, "upload_locked", "this upload was taken over by another request");
+        return;
+    }
+    if (held != SRV_LEASE_OK) {
+        /* The store does not answer: the offset cannot be recorded, and
+         * whether another node writes cannot be known. The chunk goes (the
+         * lease stays until the keeper lets it go or it expires). */
+        blob_stage_truncate(u->bu, u->start);
+        srv_req_header(r, "retry-after:", "1");
+        srv_error(r, 503, "upload_lock_unavailable",
+                  "the store cannot be reached to record the chunk; retry from the offset");
+        return;
     }
     srv_req_header(r, "upload-offset:", "%lld", (long long)offset);
     if (offset == u->length) {
@@ -831,7 +820,7 @@ void srv_h_upload_delete(srv_req *r, srv_worker *w)
     if (load_own(r, w, &up))
         return;
     memcpy(lk.id, up.id, sizeof lk.id);
-    if (!lock_or_answer(r, &lk, "this upload is being written; retry"))
+    if (!lock_or_answer(r, w, &lk, "this upload is being written; retry"))
         goto out;
     if (up.state == STORE_UP_INSPECTING) {
         srv_error(r, 409, "upload_inspecting", "the file is being inspected");
@@ -847,7 +836,7 @@ void srv_h_upload_delete(srv_req *r, srv_worker *w)
     blob_stage_delete(w->srv->uploads->blobs, up.id);
     srv_reply(r, 204, NULL);
 out:
-    unlock_upload(&lk);
+    unlock_upload(&lk, w->st);
     store_upload_clear(&up);
 }
 
@@ -864,13 +853,13 @@ void srv_uploads_expire(srv *s, store *st, int64_t now)
         srv_upstream lk = {.srv = s};
 
         snprintf(lk.id, sizeof lk.id, "%s", l.items[i].id);
-        if (lock_upload(&lk) != LOCK_OK)
+        if (lock_upload(&lk, st) != SRV_LEASE_OK)
             continue; /* being written right now (or cannot tell): next round */
         if (!store_upload_delete(st, l.items[i].id)) {
             blob_stage_delete(s->uploads->blobs, l.items[i].id);
             n++;
         }
-        unlock_upload(&lk);
+        unlock_upload(&lk, st);
     }
     if (n)
         SRV_INFO("upload", "%zu expired uploads removed", n);
@@ -882,13 +871,19 @@ void srv_uploads_expire(srv *s, store *st, int64_t now)
 int srv_uploads_start(srv *s)
 {
     srv_uploads *ups = calloc(1, sizeof *ups);
+    /* A store several processes write (PostgreSQL) may be another node's
+     * too: the lease goes in it. One writer (SQLite): a local lock. */
+    bool shared = s->st->methods->supports & STORE_CAN_CONCURRENT_WRITERS;
+    store_options so = {.version = 1, .path = s->db_path, .maintenance = STORE_MAINT_ELSEWHERE};
     char *dir = NULL;
     int rc;
 
     if (!ups)
         return -1;
     s->uploads = ups;
-    pthread_mutex_init(&ups->mu, NULL);
+    ups->leases = srv_leases_new(shared, &so, s->cfg->node_name);
+    if (!ups->leases)
+        return -1;
     if (s->cfg->blob_dir ? !(dir = strdup(s->cfg->blob_dir))
                          : asprintf(&dir, "%s/blobs", s->cfg->data_dir) < 0)
         return -1;
@@ -917,13 +912,7 @@ void srv_uploads_stop(srv *s)
     srv_inspect_stop(ups->insp);
     s->chat.blobs = NULL;
     blob_close(ups->blobs);
-    while (ups->locks) {
-        up_lock *l = ups->locks;
-
-        ups->locks = l->next;
-        free(l);
-    }
-    pthread_mutex_destroy(&ups->mu);
+    srv_leases_free(ups->leases);
     free(ups);
     s->uploads = NULL;
 }

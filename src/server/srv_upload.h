@@ -42,6 +42,7 @@
 #include "srv_chunked.h"
 #include "srv_int.h"
 #include "srv_tus.h"
+#include "srv_upload_lease.h"
 #include "store/store_files.h"
 
 #define SRV_UP_BUF (256u << 10) /* body bytes buffered before a write */
@@ -95,9 +96,8 @@ typedef struct srv_upstream {
     void *hash; /* nettle context */
     unsigned char *buf;
     size_t buf_len;
-    bool failed;         /* a write failed: the chunk is cut back, 500 */
-    bool locked;         /* holds the upload's lock (this node) */
-    bool cluster_locked; /* and its lease across the nodes (srv_bus_redis_lock) */
+    bool failed; /* a write failed: the chunk is cut back, 500 */
+    bool locked; /* holds the upload's lock and lease (srv_upload_lease.h) */
     bool body_done;
 } srv_upstream;
 
@@ -123,6 +123,8 @@ int srv_upstream_feed(srv_upstream *u, const void *p, size_t n);
  * the chunk is cut back). */
 void srv_upstream_end(srv_upstream *u, bool aborted);
 
+/* The upload leases' counters (/metrics). */
+void srv_uploads_lease_stats(srv *s, srv_lease_stats *out);
 /* The blob store (for downloads). */
 blob_store *srv_uploads_blobs(srv *s);
 /* Queues an upload's inspection (any thread). */

@@ -838,6 +838,10 @@ struct store_methods {
      * conversation after an id, oldest first. */
     int (*message_after)(store *s, int64_t after_id, int limit, store_messages *out);
     int (*message_max_id)(store *s, int64_t *out);
+    /* Appended for the gap fill's recalls older than its floor (no schema
+     * change). */
+    int (*message_recalled_since)(store *s, int64_t since, int64_t max_id, int limit,
+                                  store_messages *out);
 };
 
 /* ------------------------------------------------------ memory helpers */
@@ -1132,6 +1136,19 @@ static inline int store_message_after(store *s, int64_t after_id, int limit, sto
     if (!s->methods->message_after)
         return STORE_INVAL;
     return s->methods->message_after(s, after_id, limit, out);
+}
+
+/* The gap fill's recalls (docs/SCALING.md): messages of EVERY conversation
+ * with id <= max_id recalled or contained at or after `since` (ms, the
+ * gap's start), OLDEST FIRST, at most limit (1..5000). recalled_at has no
+ * index: a scan of the table, for a rare event (a bus gap) on a worker.
+ * STORE_INVAL when the backend has no such method. */
+static inline int store_message_recalled_since(store *s, int64_t since, int64_t max_id, int limit,
+                                               store_messages *out)
+{
+    if (!s->methods->message_recalled_since)
+        return STORE_INVAL;
+    return s->methods->message_recalled_since(s, since, max_id, limit, out);
 }
 
 /* The highest message id (0 for none): where a node's bus starts counting

@@ -24,7 +24,7 @@ extern const store_backend store_pg_backend; /* store_pg.c: "postgresql" */
 
 /* The latest schema version this binary knows (every backend migrates to
  * the same logical schema; docs/STORE.md). */
-#define STORE_SCHEMA_VERSION 10
+#define STORE_SCHEMA_VERSION 12
 
 /* Parses JSON text and writes it back canonically (object keys sorted,
  * compact, UTF-8 unescaped) into *out (heap). want_object: the top level
@@ -100,7 +100,8 @@ int store_forward_chain_walk(store *s, int64_t id, int max, store_messages *out)
         .file_visible = file_visible, .message_files_set = mf_set, .message_files_get = mf_get,    \
         .message_files_drop = mf_drop, .inspection_get = insp_get, .inspection_put = insp_put,     \
         .file_in_alert = in_alert, .file_spread = file_spread, .file_purge_unlinked = file_purge,  \
-        .file_spread_conversations = file_spread_convs,                                            \
+        .file_spread_conversations = file_spread_convs, .upload_lease = up_lease,                  \
+        .upload_lease_release = up_lease_release,                                                  \
     }
 
 /* store_tx_begin/commit/rollback over a backend's write bracket: *in_tx is

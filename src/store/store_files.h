@@ -100,6 +100,10 @@ typedef struct store_files_methods {
     int (*file_purge_unlinked)(store *s, const char *hash, store_hashes *gone);
     int (*file_spread_conversations)(store *s, const char *id, int64_t since, int64_t *convs,
                                      int64_t *first_message);
+    /* Appended for one writer per upload across nodes (issue 19, schema
+     * 12's lease_owner / lease_until); NULL in a backend without it. */
+    int (*upload_lease)(store *s, const char *id, const char *owner, int ms, bool take);
+    int (*upload_lease_release)(store *s, const char *id, const char *owner);
 } store_files_methods;
 
 void store_upload_clear(store_upload *u);
@@ -139,6 +143,27 @@ static inline int store_upload_delete(store *s, const char *id)
 static inline int store_upload_list(store *s, int state, int64_t expires_before, store_uploads *out)
 {
     return STORE_FILES_CALL(s, upload_list, state, expires_before, out);
+}
+
+/* The upload's lease: one writer across every node that shares the store.
+ * The database's clock decides expiry (nodes' clocks may differ). With
+ * take, the lease becomes owner's for ms milliseconds when it is free,
+ * expired or already owner's; without take it is only extended, and only
+ * while still owner's (a renewal never takes back a lease another owner
+ * took after it expired, nor one owner let go). STORE_OK: owner holds it
+ * until now + ms; STORE_CONFLICT: another owner holds it (take), or owner
+ * no longer does (renewal); STORE_NOTFOUND: no such upload. */
+static inline int store_upload_lease(store *s, const char *id, const char *owner, int ms, bool take)
+{
+    return STORE_FILES_CALL(s, upload_lease, id, owner, ms, take);
+}
+
+/* Lets the lease go if owner still holds it: STORE_OK when it did (so it
+ * was never lost), STORE_CONFLICT when another owner or nobody does,
+ * STORE_NOTFOUND when the upload is gone. */
+static inline int store_upload_lease_release(store *s, const char *id, const char *owner)
+{
+    return STORE_FILES_CALL(s, upload_lease_release, id, owner);
 }
 
 /* Declared bytes and number of a user's uploads still in progress. */

@@ -1183,6 +1183,7 @@ static const store_methods pg_methods = {
     .work = &pg_work_methods,
     .message_after = pg_message_after,
     .message_max_id = pg_message_max_id,
+    .message_recalled_since = pg_message_recalled_since,
 };
 
 /* Notices (e.g. "relation already exists, skipping") are not errors and

@@ -130,6 +130,60 @@ static int up_delete(store *s, const char *id)
     return rc;
 }
 
+/* The database's clock in ms: one clock for every node. */
+#define PG_NOW_MS "(extract(epoch from clock_timestamp()) * 1000)::bigint"
+
+/* After an UPDATE that matched nothing: held by another (CONFLICT) or gone. */
+static int lease_missed(pg *q, const char *id)
+{
+    pg_args a = {0};
+    int64_t one = 0;
+    int rc;
+
+    pa_text(&a, id);
+    rc = pg_int(q, PG_ADHOC, "SELECT 1 FROM uploads WHERE id = $1", &a, &one);
+    return rc ? rc : STORE_CONFLICT;
+}
+
+static int up_lease(store *s, const char *id, const char *owner, int ms, bool take)
+{
+    pg *q = (pg *)s;
+    pg_args a = {0};
+    int64_t n = 0;
+    int rc;
+
+    pa_text(&a, id);
+    pa_text(&a, owner);
+    pa_i64(&a, ms);
+    pa_bool(&a, take);
+    rc = pg_run1(q, PG_ADHOC,
+                 "UPDATE uploads SET lease_owner = $2, lease_until = " PG_NOW_MS " + $3 "
+                 "WHERE id = $1 AND (lease_owner = $2 OR ($4 AND (lease_owner IS NULL OR "
+                 "lease_until < " PG_NOW_MS ")))",
+                 &a, &n);
+    if (rc)
+        return rc;
+    return n ? STORE_OK : lease_missed(q, id);
+}
+
+static int up_lease_release(store *s, const char *id, const char *owner)
+{
+    pg *q = (pg *)s;
+    pg_args a = {0};
+    int64_t n = 0;
+    int rc;
+
+    pa_text(&a, id);
+    pa_text(&a, owner);
+    rc = pg_run1(q, PG_ADHOC,
+                 "UPDATE uploads SET lease_owner = NULL, lease_until = 0 "
+                 "WHERE id = $1 AND lease_owner = $2",
+                 &a, &n);
+    if (rc)
+        return rc;
+    return n ? STORE_OK : lease_missed(q, id);
+}
+
 static int up_list(store *s, int state, int64_t before, store_uploads *out)
 {
     pg_args a = {0};

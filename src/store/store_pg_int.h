@@ -375,6 +375,8 @@ int pg_message_history(store *s, int64_t conv_id, int64_t before_id, int limit,
 int pg_message_since(store *s, int64_t conv_id, int64_t after_id, int limit, store_messages *out);
 int pg_message_after(store *s, int64_t after_id, int limit, store_messages *out);
 int pg_message_max_id(store *s, int64_t *out);
+int pg_message_recalled_since(store *s, int64_t since, int64_t max_id, int limit,
+                              store_messages *out);
 int pg_message_recall(store *s, int64_t id, int64_t now);
 int pg_message_forward_chain(store *s, int64_t id, store_messages *out);
 int pg_receipt_set(store *s, int64_t conv_id, int64_t user_id, bool read, int64_t message_id,

@@ -426,3 +426,26 @@ int pg_alert_groups(store *s, int64_t from, int64_t to, store_alert_group_rows *
         store_alert_group_rows_free(out);
     return rc;
 }
+
+/* The gap fill's recalls older than its floor (store.h): recalled_at has
+ * no index, so this scans the table; it runs once a bus gap, on a worker. */
+int pg_message_recalled_since(store *s, int64_t since, int64_t max_id, int limit,
+                              store_messages *out)
+{
+    pg_args a = {0};
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (limit < 1 || limit > 5000 || since < 1)
+        return STORE_INVAL;
+    pa_i64(&a, since);
+    pa_i64(&a, max_id);
+    pa_i64(&a, limit);
+    rc = pg_list((pg *)s, PG_ADHOC,
+                 "SELECT " PG_MSG_COLS " FROM messages m WHERE m.recalled_at >= $1 AND m.id <= $2 "
+                 "ORDER BY m.id LIMIT $3",
+                 &a, (void **)&out->items, &out->n, sizeof *out->items, pg_row_message);
+    if (rc)
+        store_messages_free(out);
+    return rc;
+}

@@ -1141,6 +1141,7 @@ static const store_methods sq_methods = {
     .work = &sq_work_methods,
     .message_after = sq_message_after,
     .message_max_id = sq_message_max_id,
+    .message_recalled_since = sq_message_recalled_since,
 };
 
 static int pragma(sq *q, const char *sql)

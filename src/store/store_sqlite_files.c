@@ -276,6 +276,58 @@ static int up_delete(store *s, const char *id)
     return rc;
 }
 
+/* The database's clock in ms (SQLite: this machine's; one node). */
+#define SQ_NOW_MS "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)"
+
+/* After an UPDATE that matched nothing: held by another (CONFLICT) or gone. */
+static int lease_missed(sq *q, const char *id)
+{
+    sqlite3_stmt *st = prep(q, "SELECT 1 FROM uploads WHERE id = ?");
+    int r;
+
+    if (!st)
+        return prep_rc(q);
+    sq_bind_text(st, 1, id);
+    r = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (r == SQLITE_ROW)
+        return STORE_CONFLICT;
+    return r == SQLITE_DONE ? STORE_NOTFOUND : sq_rc(q, r);
+}
+
+static int up_lease(store *s, const char *id, const char *owner, int ms, bool take)
+{
+    sq *q = (sq *)s;
+    sqlite3_stmt *st = prep(q, "UPDATE uploads SET lease_owner = ?2, lease_until = " SQ_NOW_MS
+                               " + ?3 WHERE id = ?1 AND (lease_owner = ?2 OR (?4 AND "
+                               "(lease_owner IS NULL OR lease_until < " SQ_NOW_MS ")))");
+
+    if (!st)
+        return prep_rc(q);
+    sq_bind_text(st, 1, id);
+    sq_bind_text(st, 2, owner);
+    sqlite3_bind_int(st, 3, ms);
+    sqlite3_bind_int(st, 4, take);
+    if (run(q, st))
+        return STORE_IO;
+    return sqlite3_changes(q->db) ? STORE_OK : lease_missed(q, id);
+}
+
+static int up_lease_release(store *s, const char *id, const char *owner)
+{
+    sq *q = (sq *)s;
+    sqlite3_stmt *st = prep(q, "UPDATE uploads SET lease_owner = NULL, lease_until = 0 "
+                               "WHERE id = ?1 AND lease_owner = ?2");
+
+    if (!st)
+        return prep_rc(q);
+    sq_bind_text(st, 1, id);
+    sq_bind_text(st, 2, owner);
+    if (run(q, st))
+        return STORE_IO;
+    return sqlite3_changes(q->db) ? STORE_OK : lease_missed(q, id);
+}
+
 static int up_list(store *s, int state, int64_t before, store_uploads *out)
 {
     sq *q = (sq *)s;

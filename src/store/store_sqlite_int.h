@@ -163,6 +163,8 @@
     X(MSG_AFTER, "SELECT " SQ_MSG_COLS " FROM messages m WHERE m.id > ?1 ORDER BY m.id "           \
                  "LIMIT ?2")                                                                       \
     X(MSG_MAX_ID, "SELECT coalesce(max(id), ?1) FROM messages")                                    \
+    X(MSG_RECALLED_SINCE, "SELECT " SQ_MSG_COLS " FROM messages m WHERE m.recalled_at >= ?1 AND "  \
+                          "m.id <= ?2 ORDER BY m.id LIMIT ?3")                                     \
     X(MSG_RECALL,                                                                                  \
       "UPDATE messages SET body = NULL, justification = NULL, inbound_warning = NULL, "            \
       "recalled_at = ?2 "                                                                          \
@@ -417,6 +419,8 @@ int sq_message_history(store *s, int64_t conv_id, int64_t before_id, int limit,
 int sq_message_since(store *s, int64_t conv_id, int64_t after_id, int limit, store_messages *out);
 int sq_message_after(store *s, int64_t after_id, int limit, store_messages *out);
 int sq_message_max_id(store *s, int64_t *out);
+int sq_message_recalled_since(store *s, int64_t since, int64_t max_id, int limit,
+                              store_messages *out);
 int sq_message_recall(store *s, int64_t id, int64_t now);
 int sq_message_forward_chain(store *s, int64_t id, store_messages *out);
 /* Reads a message row (SQ_MSG_COLS) into a store_message. */

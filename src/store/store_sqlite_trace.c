@@ -353,3 +353,27 @@ int sq_alert_groups(store *s, int64_t from, int64_t to, store_alert_group_rows *
         store_alert_group_rows_free(out);
     return rc;
 }
+
+/* The gap fill's recalls older than its floor (store.h): recalled_at has
+ * no index, so this scans the table; it runs once a bus gap, on a worker. */
+int sq_message_recalled_since(store *s, int64_t since, int64_t max_id, int limit,
+                              store_messages *out)
+{
+    sq *q = (sq *)s;
+    sqlite3_stmt *st;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (limit < 1 || limit > 5000 || since < 1)
+        return STORE_INVAL;
+    st = sq_stmt(q, SQ_MSG_RECALLED_SINCE);
+    if (!st)
+        return sq_prep_rc(q);
+    sqlite3_bind_int64(st, 1, since);
+    sqlite3_bind_int64(st, 2, max_id);
+    sqlite3_bind_int(st, 3, limit);
+    rc = sq_list(q, st, (void **)&out->items, &out->n, sizeof *out->items, sq_row_message);
+    if (rc)
+        store_messages_free(out);
+    return rc;
+}

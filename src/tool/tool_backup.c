@@ -6,7 +6,10 @@
  * file (the store's online backup: the server goes on serving while it is
  * made; on PostgreSQL a pg_dump, tool_backup_pg.c), the policy and lexicons
  * an administrator saved in the data directory, the file contents (blobs,
- * named by their SHA-256 as in the blob store, so each checks itself), and
+ * named by their SHA-256 as in the blob store, so each checks itself), the
+ * staging files of uploads in progress (copied after the database, so an
+ * upload the copy names has its bytes here — as many or more than at the
+ * copy's moment: a tus client asks the offset and goes on from it), and
  * manifest.json naming every other file with its size and SHA-256.
  * Left out on purpose: the guard's compiled-rules cache (rebuilt at start)
  * and the audit checkpoint key (a secret that belongs off the machine and
@@ -20,6 +23,7 @@
 #include "tool_store.h"
 
 #include "base/base_file.h"
+#include "blob/blob.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -223,6 +227,39 @@ static bool is_hex(const char *p, size_t n)
 /* Calls fn for every committed blob under root (a root without a content
  * area has none). Anything else there (a temp file, a stray name) is not a
  * blob and is skipped. Returns 0, fn's non-zero, or -1 (errno). */
+static int walk_blobs(const char *root, blob_fn fn, void *ctx);
+
+/* Calls fn for every upload in progress under root: DIR/staging/ID (ids as
+ * blob.h's blob_id_valid; anything else is skipped). Returns as walk_blobs. */
+static int walk_staging(const char *root, blob_fn fn, void *ctx)
+{
+    char *area = join(root, "staging"), path[4096], rel[600];
+    DIR *d = area ? opendir(area) : NULL;
+    struct dirent *e;
+    int rc = -1;
+
+    if (!area)
+        goto out;
+    if (!d) {
+        rc = errno == ENOENT ? 0 : -1;
+        goto out;
+    }
+    while ((e = readdir(d))) {
+        if (!blob_id_valid(e->d_name))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", area, e->d_name);
+        snprintf(rel, sizeof rel, "staging/%s", e->d_name);
+        if ((rc = fn(path, rel, e->d_name, ctx)))
+            goto out;
+    }
+    rc = 0;
+out:
+    if (d)
+        closedir(d);
+    free(area);
+    return rc;
+}
+
 static int walk_blobs(const char *root, blob_fn fn, void *ctx)
 {
     char *area = join(root, BLOB_AREA), path[4096], rel[600];
@@ -320,6 +357,17 @@ static int backup_blobs(const char *data, const char *config, const char *out, j
                              json_pack("{s:I,s:I}", "count", bc.count, "bytes", bc.bytes));
     if (!rc)
         printf("blobs: %lld files, %lld bytes\n", (long long)bc.count, (long long)bc.bytes);
+    bc.count = bc.bytes = 0;
+    if (!rc && walk_staging(from, copy_blob, &bc)) {
+        fprintf(stderr, "cordon backup: the uploads in %s: %s\n", from, strerror(errno));
+        rc = -1;
+    }
+    if (!rc)
+        rc = json_object_set_new(m, "uploads",
+                                 json_pack("{s:I,s:I}", "count", bc.count, "bytes", bc.bytes));
+    if (!rc)
+        printf("uploads in progress: %lld files, %lld bytes\n", (long long)bc.count,
+               (long long)bc.bytes);
 out:
     free(from);
     free(to);
@@ -336,6 +384,13 @@ static int count_blob(const char *path, const char *rel, const char *hex, void *
         fprintf(stderr, "cordon restore: blob %s is damaged (its SHA-256 differs)\n", hex);
         return -1;
     }
+    ++*(json_int_t *)ctx;
+    return 0;
+}
+
+static int count_staging(const char *path, const char *rel, const char *id, void *ctx)
+{
+    (void)path, (void)rel, (void)id;
     ++*(json_int_t *)ctx;
     return 0;
 }
@@ -357,6 +412,17 @@ static int check_blobs(const char *from, json_t *m)
         goto out;
     if (n != json_integer_value(json_object_get(b, "count"))) {
         fprintf(stderr, "cordon restore: the backup holds %lld blobs, its manifest %lld\n",
+                (long long)n, (long long)json_integer_value(json_object_get(b, "count")));
+        goto out;
+    }
+    /* uploads in progress have no name to check them by: their number */
+    b = json_object_get(m, "uploads");
+    n = 0;
+    if (b && (walk_staging(dir, count_staging, &n) ||
+              n != json_integer_value(json_object_get(b, "count")))) {
+        fprintf(stderr,
+                "cordon restore: the backup holds %lld uploads in progress, its "
+                "manifest %lld\n",
                 (long long)n, (long long)json_integer_value(json_object_get(b, "count")));
         goto out;
     }
@@ -382,6 +448,10 @@ static int restore_blobs(const char *data, const char *config, const char *from)
     if (walk_blobs(src, copy_blob, &bc))
         goto out;
     printf("blobs: %lld restored into %s\n", (long long)bc.count, to);
+    bc.count = 0;
+    if (walk_staging(src, copy_blob, &bc))
+        goto out;
+    printf("uploads in progress: %lld restored\n", (long long)bc.count);
     rc = 0;
 out:
     free(src);

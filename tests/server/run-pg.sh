@@ -15,7 +15,7 @@ root=$(cd "$here/../.." && pwd)
 [ $# -ge 1 ] || { sed -n '6p' "$0" | sed 's/^# //' >&2; exit 2; }
 cordon=$1
 shift
-tests=${*:-chat receipts_stored recall attachments uploads reminders trace trace_file history_scope auth reports account_cli audit_checkpoint warning_personal stats_department export_files watermark_delivery watermark_forms watermark_types burn_images burn small_fixes export backup_files}
+tests=${*:-chat receipts_stored recall attachments uploads uploads_authz reminders trace trace_file history_scope auth reports account_cli audit_checkpoint warning_personal stats_department export_files watermark_delivery watermark_forms watermark_types burn_images burn small_fixes export backup_files}
 
 dir=
 if [ -z "${CORDON_TEST_PG:-}" ]; then

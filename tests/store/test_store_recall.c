@@ -158,6 +158,58 @@ static void test_recall(void **state)
     assert_true(file_contains(f->path, "stays") || file_contains(wal, "stays"));
 }
 
+/* The bus's gap fill reads the recalls and containments since a gap began
+ * of messages up to its floor, oldest first (store.h). */
+static void test_recalled_since(void **state)
+{
+    fx *f = *state;
+    int64_t d = 0, ids[5];
+    bool changed = false;
+    store_messages l = {0};
+
+    assert_int_equal(
+        store_conv_create(f->s, STORE_CONV_DIRECT, NULL, f->alice, &f->bob, 1, 1, &d, NULL),
+        STORE_OK);
+    for (int i = 0; i < 5; i++) {
+        char cid[8];
+
+        snprintf(cid, sizeof cid, "g%d", i);
+        ids[i] = send(f->s, d, f->alice, cid, "gap");
+    }
+    assert_int_equal(store_message_recall(f->s, ids[0], 1000), STORE_OK); /* before the gap */
+    assert_int_equal(store_message_recall(f->s, ids[3], 6000), STORE_OK);
+    assert_int_equal(store_message_recall(f->s, ids[1], 5000), STORE_OK);
+    assert_int_equal(
+        store_message_contain(f->s, ids[2], STORE_CONTAIN_QUARANTINE, f->carol, 7000, &changed),
+        STORE_OK);
+    /* ids[4]: not recalled */
+    assert_int_equal(store_message_recalled_since(f->s, 5000, ids[4], 10, &l), STORE_OK);
+    assert_int_equal(l.n, 3);
+    assert_int_equal(l.items[0].id, ids[1]);
+    assert_int_equal(l.items[1].id, ids[2]);
+    assert_int_equal(l.items[1].contained, STORE_CONTAINED_QUARANTINED);
+    assert_int_equal(l.items[2].id, ids[3]);
+    for (size_t i = 0; i < l.n; i++) {
+        assert_true(l.items[i].recalled);
+        assert_int_equal(l.items[i].conv_id, d);
+    }
+    store_messages_free(&l);
+    /* up to the floor only, and at most limit */
+    assert_int_equal(store_message_recalled_since(f->s, 5000, ids[2], 10, &l), STORE_OK);
+    assert_int_equal(l.n, 2);
+    assert_int_equal(l.items[1].id, ids[2]);
+    store_messages_free(&l);
+    assert_int_equal(store_message_recalled_since(f->s, 1, ids[4], 1, &l), STORE_OK);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.items[0].id, ids[0]);
+    store_messages_free(&l);
+    assert_int_equal(store_message_recalled_since(f->s, 8000, ids[4], 10, &l), STORE_OK);
+    assert_int_equal(l.n, 0);
+    store_messages_free(&l);
+    assert_int_equal(store_message_recalled_since(f->s, 0, ids[4], 10, &l), STORE_INVAL);
+    assert_int_equal(store_message_recalled_since(f->s, 5000, ids[4], 0, &l), STORE_INVAL);
+}
+
 /* A recall leaves its alerts the findings only (docs/AUDIT.md): no text
  * around them, no justification's words — and the same for the held
  * attempt it was the justified resend of, not for other attempts. */
@@ -403,6 +455,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_export_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recall, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recalled_since, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recall_alerts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forward, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alerts, setup, teardown),

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define T0 1796560000000LL /* 2026-12-06, ms */
 
@@ -174,6 +175,47 @@ static void test_uploads(void **state)
 
     assert_int_equal(store_upload_delete(f->s, "up2"), STORE_OK);
     assert_int_equal(store_upload_delete(f->s, "up2"), STORE_NOTFOUND);
+}
+
+/* The upload's lease (one writer across nodes): taken when free, refused
+ * while another owner holds it, renewed only by its owner, taken over once
+ * it expired (the database's clock), released only by its owner. */
+static void test_upload_lease(void **state)
+{
+    fx *f = *state;
+    store_upload u = {.id = "upl",
+                      .user_id = f->a,
+                      .conv_id = f->g,
+                      .length = 10,
+                      .filename = "a.bin",
+                      .created_at = T0,
+                      .expires_at = T0 + 3600000};
+    struct timespec ts = {.tv_nsec = 400 * 1000000L};
+
+    assert_int_equal(store_upload_create(f->s, &u), STORE_OK);
+    assert_int_equal(store_upload_lease(f->s, "nope", "A", 5000, true), STORE_NOTFOUND);
+    assert_int_equal(store_upload_lease(f->s, "upl", "A", 5000, true), STORE_OK);
+    assert_int_equal(store_upload_lease(f->s, "upl", "B", 5000, true), STORE_CONFLICT);
+    assert_int_equal(store_upload_lease(f->s, "upl", "B", 5000, false), STORE_CONFLICT);
+    assert_int_equal(store_upload_lease(f->s, "upl", "A", 5000, false), STORE_OK); /* renewal */
+    assert_int_equal(store_upload_lease(f->s, "upl", "A", 5000, true), STORE_OK);  /* again */
+    /* only the owner lets it go */
+    assert_int_equal(store_upload_lease_release(f->s, "upl", "B"), STORE_CONFLICT);
+    assert_int_equal(store_upload_lease_release(f->s, "upl", "A"), STORE_OK);
+    assert_int_equal(store_upload_lease_release(f->s, "upl", "A"), STORE_CONFLICT);
+    /* a released lease is not renewed (only taken again) */
+    assert_int_equal(store_upload_lease(f->s, "upl", "A", 5000, false), STORE_CONFLICT);
+    assert_int_equal(store_upload_lease(f->s, "upl", "B", 100, true), STORE_OK);
+    assert_int_equal(store_upload_lease(f->s, "upl", "A", 5000, true), STORE_CONFLICT);
+    /* B's node died: its lease expires and A takes it; B's renewal then
+     * fails (its lease was lost) and so does its release */
+    nanosleep(&ts, NULL);
+    assert_int_equal(store_upload_lease(f->s, "upl", "A", 5000, true), STORE_OK);
+    assert_int_equal(store_upload_lease(f->s, "upl", "B", 5000, false), STORE_CONFLICT);
+    assert_int_equal(store_upload_lease_release(f->s, "upl", "B"), STORE_CONFLICT);
+    assert_int_equal(store_upload_lease(f->s, "upl", "B", 5000, true), STORE_CONFLICT);
+    assert_int_equal(store_upload_delete(f->s, "upl"), STORE_OK);
+    assert_int_equal(store_upload_lease_release(f->s, "upl", "A"), STORE_NOTFOUND);
 }
 
 /* Files delivered by messages: the attachments' JSON with the message,
@@ -541,6 +583,7 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_uploads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upload_lease, setup, teardown),
         cmocka_unit_test_setup_teardown(test_files_and_attachments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reminders, setup, teardown),
         cmocka_unit_test_setup_teardown(test_burn, setup, teardown),

@@ -9,6 +9,8 @@
 //  - the alert detail sits beside the list at 1280×800 and is its own page
 //    at 390×844;
 //  - the audit log: worded events, newest first, filters;
+//  - a picture under 128 px delivered to a member without the mark: its
+//    file.delivered_unmarked entry worded in both languages;
 //  - the composer's byte counter and the too-long error; a refused password
 //    says the server's reason in Chinese.
 // Screenshots of the console screens (both languages, desktop and phone) go
@@ -16,7 +18,10 @@
 //
 // usage: node console.mjs CORDON_EXE WEB_DIST_DIR WEB_SOURCE_DIR SHOTS_DIR
 // exit 77 (meson: skipped) when /usr/bin/chromium is missing.
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { setup, expectTrue, visibleText, PW, DESKTOP, PHONE } from './harness.mjs';
 
 const h = await setup('console', process.argv.slice(2));
@@ -55,6 +60,44 @@ await send(group.id, '核心商密\n新产品定价策略（草案）', '已获�
 await send(group.id, '绝密★30年\n关于某项目的通知');
 await send(group.id, '看这个 https://bit.ly/3xYz');
 
+// A picture under 128 px goes to its viewer without the invisible mark (by
+// documented policy, docs/WATERMARK.md): the delivery is audited
+// (file.delivered_unmarked) and the console words it. A 64×48 PNG made
+// here (zlib's deflate, a CRC-32 table): no image library needed.
+function smallPng(w, hgt) {
+  const crcTab = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (b) => { let c = 0xffffffff; for (const x of b) c = crcTab[(c ^ x) & 0xff] ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const c = Buffer.alloc(4); c.writeUInt32BE(crc(td));
+    return Buffer.concat([len, td, c]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(hgt, 4); ihdr[8] = 8; ihdr[9] = 2; // 8-bit RGB
+  const rows = Buffer.alloc((w * 3 + 1) * hgt);
+  for (let y = 0; y < hgt; y++) for (let x = 0; x < w; x++) rows.set([x * 4, y * 5, 128], y * (w * 3 + 1) + 1 + x * 3);
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr),
+    chunk('IDAT', zlib.deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
+}
+const tinyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-console-'));
+const tinyFile = path.join(tinyDir, '小图标.png');
+fs.writeFileSync(tinyFile, smallPng(64, 48));
+const tiny = await h.upload(ms.token, group.id, tinyFile);
+expectTrue(tiny.state === 'ready', `the small picture: ${JSON.stringify(tiny)}`);
+await call('POST', `/conversations/${group.id}/messages`, { client_id: 'tiny-1', attachments: [tiny.file_id] }, ms.token);
+{
+  const bs = await call('POST', '/auth/login', { login: 'bob', password: PW });
+  const r = await fetch(`${base}/api/v1/files/${tiny.file_id}`, { headers: { Authorization: `Bearer ${bs.token}` } });
+  expectTrue(r.status === 200, `bob's download: ${r.status}`);
+  await r.arrayBuffer();
+}
+fs.rmSync(tinyDir, { recursive: true, force: true });
+
 // ---------------------------------------------------------------- browser
 await h.launch();
 const errors = h.errors;
@@ -63,7 +106,7 @@ const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, `${name}.p
 
 const untranslated = new Map(); // word → where
 function englishWords(s) {
-  const t = s.replace(/https?:\/\/\S+/g, ' ').replace(/\S+@\S+/g, ' ').replace(/\b[A-Z][a-z]+\/[A-Za-z_]+\b/g, ' '); // URLs, e-mail, time zones
+  const t = s.replace(/https?:\/\/\S+/g, ' ').replace(/\S+@\S+/g, ' ').replace(/\S+\.(png|jpe?g|gif|pdf|docx?)\b/gi, ' ').replace(/\b[A-Z][a-z]+\/[A-Za-z_]+\b/g, ' '); // URLs, e-mail, file names, time zones
   // a word with a digit, "_" or "." is an id or a number (11010519491231002X, pii.cn_id)
   return (t.match(/[A-Za-z0-9][A-Za-z0-9_.'-]*/g) ?? [])
     .map((w) => w.replace(/[.'-]+$/, ''))
@@ -250,6 +293,36 @@ await test('the audit log: worded events, newest first, filters by actor and eve
   await O.locator('[data-testid=au-actor]').selectOption(String(bob.id));
   const actors = await rows.evaluateAll((rs) => rs.map((r) => r.children[2].textContent));
   expectTrue(actors.length > 0 && actors.every((a) => a === '李大明'), `actor filter: ${actors}`);
+});
+
+await test('a picture delivered without the mark: the audit entry worded (zh-CN, English)', async () => {
+  const rows = O.locator('[data-testid=audit-row][data-event="file.delivered_unmarked"]');
+  await O.goto(base + '/#/console/audit');
+  await O.locator('[data-testid=audit-row]').first().waitFor();
+  await O.locator('[data-testid=au-event]').selectOption('file.delivered_unmarked');
+  await rows.first().waitFor();
+  expectTrue(await rows.count() === 1, `one entry for bob's delivery, got ${await rows.count()}`);
+  const zh = await rows.first().innerText();
+  expectTrue(zh.includes('图片未带隐形水印送达'), `event worded: ${zh}`);
+  expectTrue(zh.includes('尺寸过小（不足 128 像素）'), `reason worded: ${zh}`);
+  expectTrue(zh.includes('李大明'), `the viewer named: ${zh}`);
+  expectTrue(!/too_small|too small|original|preview/.test(zh), `no English or codes: ${zh}`);
+  await walk(O, 'audit file.delivered_unmarked');
+  await shot(O, 'audit-unmarked-desktop-zh');
+  for (const [vp, tag] of [[DESKTOP, 'desktop'], [PHONE, 'phone']]) {
+    const E = await newPage(`en-unmarked-${tag}`, vp, 'en');
+    await h.signIn(E, 'officer');
+    await E.goto(`${base}/#/console/audit`);
+    await E.locator('[data-testid=audit-row]').first().waitFor();
+    await E.locator('[data-testid=au-event]').selectOption('file.delivered_unmarked');
+    const er = E.locator('[data-testid=audit-row][data-event="file.delivered_unmarked"]');
+    await er.first().waitFor();
+    const en = await er.first().innerText();
+    expectTrue(en.includes('Picture delivered without the invisible watermark'), `event worded: ${en}`);
+    expectTrue(en.includes('too small (under 128 px)'), `reason worded: ${en}`);
+    await shot(E, `audit-unmarked-${tag}-en`);
+    await E.context().close();
+  }
 });
 
 await test('the officer\'s other console screens', async () => {

@@ -11,7 +11,8 @@
 //    POST, the first PATCH at an offset > 0; the kept copy goes when it
 //    ends, when it is removed and at sign-out), removal (the upload is gone
 //    on the server); the reload in English and on a phone too;
-//  - the guard's state of each file before sending: a clean image, a GPS
+//  - the guard's state of each file before sending ("检查中…" while the
+//    guard reads it, recorded as it changes): a clean image, a GPS
 //    photo ("位置信息已移除", the recipient's bytes without EXIF), a marked
 //    page blocked with what was found and where, a numbered copy held for a
 //    justification and then sent with one;
@@ -170,8 +171,23 @@ await test('paste an image into the composer: it joins the draft', async () => {
 });
 
 await test('a marked page is blocked before sending, saying what was found and where', async () => {
+  // every state the tray item shows on the way, with its words ("检查中…" while the guard reads it)
+  await A.evaluate(() => {
+    window.__seen = [];
+    const rec = () => {
+      const el = document.querySelector('[data-testid=upload-item][data-name="page_clean.png"]');
+      if (!el) return;
+      const s = `${el.getAttribute('data-state')}|${el.querySelector('[data-testid=upload-state]')?.textContent ?? ''}`;
+      if (window.__seen[window.__seen.length - 1] !== s) window.__seen.push(s);
+    };
+    window.__obs = new MutationObserver(rec);
+    window.__obs.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+  });
   await A.locator('[data-testid=file-input]').setInputFiles(fix('page_clean.png'));
   const it = await stateOf(A, 'page_clean.png', 'blocked');
+  const seen = await A.evaluate(() => { window.__obs.disconnect(); return window.__seen; });
+  expectTrue(seen.some((x) => x.startsWith('inspecting|') && x.includes('检查中')), `"检查中…" shown while inspecting: ${JSON.stringify(seen)}`);
+  expectTrue(seen.findIndex((x) => x.startsWith('inspecting|')) < seen.findIndex((x) => x.startsWith('blocked|')), `inspecting before blocked: ${JSON.stringify(seen)}`);
   const findings = await it.locator('[data-testid=upload-finding]').allTextContents();
   expectTrue(findings.some((f) => /机密/.test(f) && /：/.test(f) && f.indexOf('：') > 0), `findings with a location: ${JSON.stringify(findings)}`);
   expectTrue(await A.locator('[data-testid=send]').isDisabled(), 'cannot send with a blocked file');

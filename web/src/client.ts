@@ -21,6 +21,9 @@ export class Client {
   /** Live alerts pushed since sign-in (officers/admins), newest first. */
   readonly liveAlerts = new Store<Alert[]>([]);
   readonly alertListeners = new Set<(a: Alert, isNew: boolean) => void>();
+  /** Called after a `sync`: what a view read itself (the console's alert list) may be stale. */
+  readonly syncListeners = new Set<() => void>();
+  private syncTimer: ReturnType<typeof setTimeout> | null = null;
   /** reminder.due notifications not yet dismissed, newest first (the banner in the chat view) */
   readonly reminderNotes = new Store<{ conversation_id: number; message_id: number; text: string; late: boolean }[]>([]);
   /** reminder.created|updated|deleted|fired seen, per conversation: an open reminders list reads itself again */
@@ -63,6 +66,8 @@ export class Client {
   stop(): void {
     this.live?.stop();
     this.live = null;
+    if (this.syncTimer) clearTimeout(this.syncTimer);
+    this.syncTimer = null;
     this.uploads.stop();
   }
 
@@ -95,12 +100,17 @@ export class Client {
     return u ? u.display_name || u.login : `#${id}`;
   };
 
-  async loadConversations(): Promise<void> {
+  /** stale: members kept from before are re-read where the count changed (after a `sync`). */
+  async loadConversations(stale = false): Promise<void> {
     const { conversations } = await this.api.conversations();
     const known = new Map(this.conversations.get().map((c) => [c.id, c]));
-    this.conversations.set(sortConversations(conversations.map((c) => ({ ...c, members: c.members ?? known.get(c.id)?.members }))));
+    const keep = (c: Conversation): Conversation['members'] => {
+      const m = known.get(c.id)?.members;
+      return stale && m && c.member_count !== undefined && m.length !== c.member_count ? undefined : m;
+    };
+    this.conversations.set(sortConversations(conversations.map((c) => ({ ...c, members: c.members ?? keep(c) }))));
     // The list carries member_count only: fetch the members (titles of direct chats, receipts).
-    const missing = conversations.filter((c) => !c.members && !known.get(c.id)?.members).map((c) => c.id);
+    const missing = conversations.filter((c) => !c.members && !keep(c)).map((c) => c.id);
     const worker = async () => {
       for (let id = missing.shift(); id !== undefined; id = missing.shift()) await this.refreshConversation(id).catch(() => undefined);
     };
@@ -122,6 +132,30 @@ export class Client {
       if (id === open) await this.loadNewest(id).catch(() => undefined);
       else this.threads.update((t) => ({ ...t, [id]: { ...emptyThread() } }));
     }
+  }
+
+  /** After a `sync` (a bus gap the server filled, socket still open): what the
+   * bus carried and the messages do not — titles, members, read receipts,
+   * alerts, uploads' states — read again, spread over the server's spread_ms. */
+  private syncSoon(spreadMs: number): void {
+    if (this.syncTimer) return; // one re-read covers a burst of gaps
+    this.syncTimer = setTimeout(() => {
+      this.syncTimer = null;
+      void this.sync();
+    }, Math.floor(Math.random() * Math.max(0, Math.min(spreadMs, 10000))));
+  }
+
+  async sync(): Promise<void> {
+    await this.loadConversations(true).catch(() => undefined);
+    const open = this.openId.get();
+    if (open !== null) {
+      await this.refreshConversation(open).catch(() => undefined);
+      await this.loadNewest(open).catch(() => undefined);
+    }
+    // threads not open are read afresh when opened (recalls, restores)
+    this.threads.update((t) => Object.fromEntries(Object.entries(t).filter(([id]) => Number(id) === open)));
+    void this.uploads.sync();
+    for (const f of this.syncListeners) f();
   }
 
   thread(id: number): Thread {
@@ -279,6 +313,9 @@ export class Client {
         break;
       case 'resync':
         // the server closes the socket next; the reconnect triggers resync()
+        break;
+      case 'sync':
+        this.syncSoon(e.spread_ms ?? 0);
         break;
       case 'session.revoked':
         this.stop();

@@ -315,6 +315,8 @@ export type ServerEvent =
   | { type: 'session.revoked' }
   | { type: 'account.changed' }
   | { type: 'resync'; reason: string }
+  /** A bus gap was filled: events since `since` (ms) may be missing; re-read within spread_ms. */
+  | { type: 'sync'; since: number; spread_ms?: number }
   | ({ type: 'upload.state' } & UploadInfo)
   | { type: 'pong'; req?: number }
   | { type: 'message.ack'; req: number; message: Message; guard: GuardOutcome; duplicate: boolean }

@@ -267,6 +267,12 @@ export class Uploader {
     }
   }
 
+  /** After a `sync`: an upload.state may have been lost; ask about every upload the guard holds. */
+  async sync(): Promise<void> {
+    const ids = this.items.get().filter((p) => p.uploadId && (p.status === 'inspecting' || p.status === 'detached')).map((p) => p.uploadId as string);
+    await Promise.all(ids.map((id) => this.refresh(id)));
+  }
+
   /** GET /uploads/{id}: the state of an upload this page did not see end. */
   private async refresh(id: string): Promise<UploadInfo | null> {
     try {

@@ -39,6 +39,16 @@ cr.set_source_rgb(0.8, 0, 0); cr.rectangle(0, 0, 595, 200); cr.fill()
 cr.set_source_rgb(0, 0, 0); cr.set_font_size(16); cr.move_to(72, 300); cr.show_text('quarterly report')
 cr.show_page(); s.finish()
 `, path.join(dir, 'report.pdf')]);
+// a picture of a form with an ID number: personal data in the pixels (OCR)
+spawnSync('/usr/bin/python3', ['-c', `
+import sys
+from PIL import Image, ImageDraw, ImageFont
+f = ImageFont.truetype('/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc', 40)
+im = Image.new('RGB', (1000, 400), 'white'); d = ImageDraw.Draw(im)
+d.text((40, 60), '客户信息登记表', font=f, fill='black')
+d.text((40, 160), '身份证号：11010519491231002X', font=f, fill='black')
+im.save(sys.argv[1])
+`, path.join(dir, 'idform.png')]);
 fs.writeFileSync(path.join(dir, 'secret.txt'), '机密★10年 the plan\n');
 const zipped = spawnSync('zip', ['-q', '-j', '-P', 'pw', path.join(dir, 'locked.zip'), path.join(dir, 'secret.txt')]);
 
@@ -127,6 +137,12 @@ test('limits and unknown files: too many, not found, someone else\'s upload', as
   const conv = await conversation(w.a, [w.b], { title: 'att-limits' });
   const ids = Array.from({ length: 10 }, (_, i) => `${i}`.padStart(32, '0'));
   assertError(await sendFiles(w.a, conv.id, ids, 'x'), 422, 'too_many_attachments');
+  // nine is the limit, and is fine
+  const nine = [];
+  for (let i = 0; i < 9; i++) nine.push((await uploadFile(w.a, conv.id, Buffer.from(`file ${i}\n`), `n${i}.txt`)).file_id);
+  const r9 = await sendFiles(w.a, conv.id, nine, 'nine files');
+  assert.equal(r9.status, 201, r9.text);
+  assert.deepEqual(r9.body.message.attachments.map((a) => a.id), nine, 'all nine, in order');
   assertError(await sendFiles(w.a, conv.id, ['0'.repeat(32)], 'x'), 404, 'attachment_not_found');
   const up = await uploadFile(w.b, conv.id, Buffer.from('mine, not yours'), 'b.txt');
   assertError(await sendFiles(w.a, conv.id, [up.file_id], 'x'), 404, 'attachment_not_found');
@@ -156,6 +172,9 @@ test('a photographed marked page is stopped: blocked upload, the send refused na
   assert.ok(ff, JSON.stringify(al.findings));
   assert.deepEqual({ name: ff.file.name, mime: ff.file.mime }, { name: 'IMG_0001.jpg', mime: 'image/jpeg' });
   assert.ok(ff.file.size > 0 && ff.location.startsWith('IMG_0001.jpg'));
+  // and the excerpt: what was read there
+  assert.ok(al.findings.some((f) => f.file && f.file.id === up.file_id && typeof f.excerpt === 'string' && f.excerpt.length > 0),
+    `an excerpt: ${JSON.stringify(al.findings)}`);
   assert.equal((await download(w.o, up.file_id)).status, 200, 'the officer opens it');
   // and read what the guard read in it: the page's OCR text, located
   const txt = await w.o.ok('GET', `/officer/files/${up.file_id}/text`);
@@ -184,6 +203,15 @@ test('a held file needs a justification; the message carries it once justified',
   const ok = await sendFiles(w.a, conv.id, [up.file_id], 'copy for the archive', { justification: 'the archive asked for it' });
   assert.equal(ok.status, 201, ok.text);
   assert.equal((await download(w.b, up.file_id)).status, 200);
+  // the officers are told, with the reason and the file's findings; the override is audited
+  const alerts = await w.o.ok('GET', `/alerts?conversation_id=${conv.id}`);
+  const al = alerts.alerts.find((x) => x.message_id === ok.body.message.id);
+  assert.ok(al, JSON.stringify(alerts));
+  assert.equal(al.justification, 'the archive asked for it');
+  assert.ok(al.findings.some((f) => f.file && f.file.id === up.file_id && f.file.name === 'copy.png'), JSON.stringify(al.findings));
+  const audit = await w.o.ok('GET', '/audit?limit=200');
+  assert.ok(audit.entries.some((e) => e.event === 'guard.override' && e.target === `message:${ok.body.message.id}`
+    && JSON.stringify(e.detail).includes('"justified":true')), 'the override is audited');
 });
 
 test('recall removes the file for everyone; a removed member loses access', async () => {
@@ -236,6 +264,32 @@ test('external conversations: a file inspected for internal readers is judged ag
   assert.equal(up2.state, 'ready');
   assert.equal((await sendFiles(w.a, ext.id, [up2.file_id], 'fyi')).status, 201);
   assert.equal((await download(w.x, up2.file_id)).status, 200);
+});
+
+// mask cannot star out a number in a picture's pixels: such a picture is
+// held like confirm (POLICY.md, "mask on files"), uploaded into the external
+// conversation or sent there from an internal one; before, it was delivered
+// as it was, the ID number readable.
+test('a picture whose masked finding is in its pixels (an ID number, OCR) is held for outsiders, not delivered unmasked', async () => {
+  const ext = await conversation(w.a, [w.x], { title: 'att-mask-ext' });
+  const inner = await conversation(w.a, [w.b], { title: 'att-mask-inner' });
+  const png = fs.readFileSync(path.join(dir, 'idform.png'));
+  // uploaded for the external conversation: inspected with its scope (pii-external: mask)
+  const up = await uploadFile(w.a, ext.id, png, 'form.png');
+  assert.equal(up.verdict, 'mask', JSON.stringify(up));
+  assert.ok(up.findings.some((f) => f.rule === 'pii.cn_id' && f.action === 'mask' && f.location.startsWith('form.png!')), JSON.stringify(up.findings));
+  assert.equal(up.state, 'held', 'the sender is told a reason is needed before sending');
+  assertError(await sendFiles(w.a, ext.id, [up.file_id], 'the form'), 409, 'guard_confirm');
+  assert.equal((await download(w.x, up.file_id)).status, 404, 'nothing reached the outsider');
+  // uploaded inside (a warning there), then sent outside: judged again, held the same way
+  const up2 = await uploadFile(w.a, inner.id, png, 'form2.png');
+  assert.equal(up2.state, 'ready', JSON.stringify(up2));
+  assertError(await sendFiles(w.a, ext.id, [up2.file_id], 'the form'), 409, 'guard_confirm');
+  assert.equal((await download(w.x, up2.file_id)).status, 404);
+  // justified: delivered (and alerted, as every justified send)
+  const ok = await sendFiles(w.a, ext.id, [up.file_id], 'the form', { justification: 'the customer sent it to us' });
+  assert.equal(ok.status, 201, ok.text);
+  assert.equal((await download(w.x, up.file_id)).status, 200);
 });
 
 test('the same bytes under another name: the cached inspection names the new file', async () => {

@@ -6,8 +6,9 @@
 // dropped (PostgreSQL) and its data directory with the blobs removed — and
 // the backup is restored into a fresh database and a fresh data directory:
 // a new server there has every message, the file downloads byte for byte,
-// and the audit chain verifies. A restore into a database that holds data
-// is refused; a damaged backup restores nothing.
+// and the audit chain verifies, and an upload that was half sent when the
+// backup was made goes on from its offset and finishes. A restore into a
+// database that holds data is refused; a damaged backup restores nothing.
 const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
@@ -18,7 +19,7 @@ const { spawnSync } = require('node:child_process');
 const { Server } = require('../lib/server.js');
 const { bootstrapAdmin, makeUser, conversation, send, login, Api } = require('../lib/client.js');
 const { allMessages } = require('../lib/steady.js');
-const { uploadFile } = require('../lib/uploads.js');
+const { uploadFile, TUS, b64 } = require('../lib/uploads.js');
 
 const PG = process.env.CORDON_TEST_STORE_PG;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-backup-files-'));
@@ -76,6 +77,16 @@ test(`backup with a file, wipe, restore: history and download come back (${PG ? 
   const sent = await a.req('POST', `/conversations/${conv.id}/messages`, { client_id: 'bk-file', text: '附件', attachments: [up.file_id] });
   assert.equal(sent.status, 201, sent.text);
   texts.push('附件');
+  // an upload in progress: half its bytes sent
+  const partial = Buffer.from(`出差计划 travel plan ${crypto.randomBytes(8).toString('hex')}\n`.repeat(400));
+  const half = Math.floor(partial.length / 2);
+  const created = await a.req('POST', '/uploads', undefined, { headers: { ...TUS, 'Upload-Length': String(partial.length),
+    'Upload-Metadata': `filename ${b64('plan.txt')},conversation_id ${b64(String(conv.id))}` } });
+  assert.equal(created.status, 201, created.text);
+  const upId = created.headers.get('location').split('/').pop();
+  const patch = (api, from, to) => api.req('PATCH', `/uploads/${upId}`, undefined, { raw: partial.subarray(from, to),
+    headers: { ...TUS, 'Content-Type': 'application/offset+octet-stream', 'Upload-Offset': String(from) } });
+  assert.equal((await patch(a, 0, half)).status, 204);
 
   const out = path.join(tmp, 'backup');
   const r = await srv.cliAsync(['backup', '--data', srv.storeDir, out]);
@@ -84,6 +95,7 @@ test(`backup with a file, wipe, restore: history and download come back (${PG ? 
   assert.equal(man.store, PG ? 'postgresql' : 'sqlite');
   assert.ok(man.files.some((f) => f.path === (PG ? 'store.pgdump' : 'cordon.db')), JSON.stringify(man.files));
   assert.ok(man.blobs.count >= 1, 'the file\'s bytes are in the backup');
+  assert.equal(man.uploads.count, 1, 'the upload in progress is in the backup');
   assert.ok(!r.stdout.includes('password') && !r.stderr.includes('password='), 'no secret printed');
 
   // wipe: the server, its database and its data directory (blobs) gone
@@ -111,6 +123,20 @@ test(`backup with a file, wipe, restore: history and download come back (${PG ? 
   const dl = await fetch(`${srv2.base}/api/v1/files/${up.file_id}`, { headers: { Authorization: `Bearer ${lb.body.token}` } });
   assert.equal(dl.status, 200, 'the file downloads from the restored server');
   assert.ok(Buffer.from(await dl.arrayBuffer()).equals(bytes), 'byte for byte');
+  // the upload in progress goes on from where it was and finishes
+  const head = await a2.req('HEAD', `/uploads/${upId}`, undefined, { headers: TUS });
+  assert.equal(head.status, 200, head.text);
+  assert.equal(head.headers.get('upload-offset'), String(half), 'the offset came back with the bytes');
+  assert.equal((await patch(a2, half, partial.length)).status, 204);
+  let fin;
+  for (let i = 0; i < 300; i++) {
+    fin = (await a2.get(`/uploads/${upId}`)).body;
+    if (fin.state !== 'uploading' && fin.state !== 'inspecting') break;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  assert.equal(fin.state, 'ready', JSON.stringify(fin));
+  const dl2 = await fetch(`${srv2.base}/api/v1/files/${fin.file_id}`, { headers: { Authorization: `Bearer ${la.body.token}` } });
+  assert.ok(Buffer.from(await dl2.arrayBuffer()).equals(partial), 'the finished upload is whole');
   const v = cli(cordon, ['audit', 'verify', '--data', path.join(dir2, 'data')], store);
   assert.equal(v.status, 0, `the restored audit chain: ${v.stdout} ${v.stderr}`);
 

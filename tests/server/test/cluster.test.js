@@ -11,6 +11,11 @@
 //     and get A's messages sent meanwhile, each once, in order; A (whose
 //     bound, bus_gap_fill_max, is set below what B sent) has its sockets
 //     resync instead — and history holds every message;
+//   - what else the bus carried in a gap (a rename, a member added, an
+//     alert; a third node cut off from Redis by a relay while A publishes)
+//     reaches its open sockets as a `sync` frame after the fill, and the
+//     recall of a message older than the fill's floor as itself; a policy
+//     saved meanwhile is reloaded by the node after the gap;
 //   - a reminder fires once with two nodes up;
 //   - an upload started on node A finishes on node B (blob_dir shared);
 //   - two PATCHes of one upload at the same offset through A and B at once:
@@ -20,7 +25,14 @@
 //     and the other node takes over the timers; an upload it was writing
 //     is free again within the lease (5 s), not locked for ever;
 //   - a policy saved on A is in force on B;
-//   - a session ended on A closes its socket on B.
+//   - a session ended on A closes its socket on B;
+//   - uploads do not need Redis (their lease is on the upload's row): with
+//     Redis stopped an upload started on A is finished through B and
+//     inspected, and a PATCH streaming while Redis stops and stays down 8 s
+//     completes;
+//   - a session's request bucket holds over the nodes: sending at twice its
+//     rate split over two nodes gets 429s for the excess, while the same
+//     session at its rate on one node gets none.
 //
 // Needs PostgreSQL: run by tests/server/run-pg.sh (meson test
 // `server-cluster`), which names a PostgreSQL cluster in
@@ -34,6 +46,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const http = require('node:http');
+const net = require('node:net');
 const { spawnSync } = require('node:child_process');
 const { Api, Ws, conversation, history, send, bootstrapAdmin, makeUser } = require('../lib/client.js');
 const { Server, sleep, ROOT, SLOW } = require('../lib/server.js');
@@ -241,6 +254,97 @@ test('what the gap fill delivers is what history serves each member: the join bo
   }
 });
 
+// A TCP relay to Redis that can cut a node off while the others stay
+// connected: the node's subscription drops, what is published meanwhile is
+// lost to it (a network blip, a slow subscriber dropped by Redis), and
+// when the relay lets it through again it resubscribes and fills the gap.
+async function redisRelay(port) {
+  const socks = new Set();
+  const r = { down: false };
+  r.server = net.createServer((s) => {
+    if (r.down) { s.destroy(); return; }
+    const up = net.connect(port, '127.0.0.1');
+    for (const x of [s, up]) { socks.add(x); x.on('close', () => socks.delete(x)); x.on('error', () => undefined); }
+    s.pipe(up); up.pipe(s);
+    s.on('close', () => up.destroy()); up.on('close', () => s.destroy());
+  });
+  await new Promise((ok) => r.server.listen(0, '127.0.0.1', ok));
+  r.url = `redis://127.0.0.1:${r.server.address().port}`;
+  r.cut = () => { r.down = true; for (const x of socks) x.destroy(); };
+  r.heal = () => { r.down = false; };
+  r.close = () => { r.cut(); r.server.close(); };
+  return r;
+}
+
+test('a gap hides no other event: a rename, a member added, an old message recalled, an alert, a policy saved — the sockets get the recall and a sync, a re-read shows the rest, the policy is reloaded', { skip }, async () => {
+  // node C reaches Redis through the relay; A stays connected and publishes
+  const relay = await redisRelay(c.redis.port);
+  const C = await Server.start({ config: { store: c.db.url, bus: relay.url, node_name: 'c', metrics_listen: '127.0.0.1:0',
+    blob_dir: path.join(c.shared, 'blobs') }, policy: c.policy });
+  const conv = await conversation(c.a, [c.b], { title: 'before the gap' });
+  let sb, offC;
+  try {
+    await until(async () => (await fetch(C.base + '/api/v1/ready')).status === 200, 10000, 'C ready');
+    sb = await Ws.open(on(C, c.b));
+    offC = await Ws.open(on(C, c.admin));
+    // delivered by C, then older than the fill's floor (5 s before the gap)
+    const old = await send(c.a, conv.id, 'said long before the gap');
+    assert.equal(old.status, 201, old.text);
+    await sb.waitType('message.new', (e) => e.message.id === old.body.message.id);
+    await sleep(7000);
+    const gap = Date.now();
+    relay.cut();
+    await until(async () => (await fetch(C.base + '/api/v1/ready')).status === 503, 10000, 'C off the bus');
+    await c.a.ok('PATCH', `/conversations/${conv.id}`, { title: 'renamed in the gap' });
+    await c.a.ok('POST', `/conversations/${conv.id}/members`, { user_id: c.c.user.id }, 204);
+    await c.a.ok('POST', `/messages/${old.body.message.id}/recall`, {}, 204);
+    const blocked = await send(c.a, conv.id, '机密★1年 会议纪要（缺口期间）');
+    assert.equal(blocked.status, 403, blocked.text);
+    // an admin's policy change: its reload broadcast is lost to C too
+    const put = await c.admin.req('PUT', '/admin/policy', { text: BLOCKING });
+    assert.equal(put.status, 200, put.text);
+    await sleep(1500);
+    assert.equal((await on(C, c.admin).post('/guard/check', { text: COMMERCIAL })).body.verdict, 'confirm',
+      'C did not hear of the change (else this shows nothing)');
+    relay.heal();
+    // the recall, from the store's recalled_at, then the sync frame
+    await sb.waitType('message.recalled', (e) => e.message_id === old.body.message.id, 20000);
+    const sync = await sb.waitType('sync', () => true, 20000);
+    assert.ok(sync.since <= gap && sync.since > gap - 60000, `since ${sync.since}, the gap began at ${gap}`);
+    const at = (s, type) => s.events.findIndex((e) => e.type === type);
+    assert.ok(at(sb, 'message.recalled') < at(sb, 'sync'), 'the recall before the sync');
+    await offC.waitType('sync', () => true, 20000);
+    // the events themselves were lost with the bus (else this shows nothing)
+    assert.equal(sb.find((e) => e.type === 'conversation.updated' || e.type === 'member.added').length, 0);
+    assert.equal(offC.find((e) => e.type === 'alert.new').length, 0);
+    // what a client reads after the sync (as the web client does)
+    const b = on(C, c.b);
+    const mine = (await b.ok('GET', '/conversations')).conversations.find((x) => x.id === conv.id);
+    assert.equal(mine.title, 'renamed in the gap');
+    assert.equal(mine.member_count, 3);
+    assert.ok((await b.ok('GET', `/conversations/${conv.id}`)).members.some((m) => m.user_id === c.c.user.id),
+      'the member added in the gap');
+    const alerts = await on(C, c.admin).ok('GET', `/alerts?conversation_id=${conv.id}`);
+    assert.equal(alerts.alerts.length, 1, 'the alert raised in the gap');
+    const h = await history(b, conv.id);
+    assert.ok(h.body.messages.find((m) => m.id === old.body.message.id).recalled, 'recalled in history too');
+    for (const s of [sb, offC]) {
+      assert.equal(s.find((e) => e.type === 'resync').length, 0, 'no resync');
+      assert.equal(s.closeInfo, null, 'stayed connected');
+    }
+    assert.ok(C.logLines.some((l) => /gap fill: 1 recalls of messages up to/.test(l)), 'C logs the recall it re-sent');
+    // after a gap a node reads the policy files again: the change is in force on C
+    await until(async () => (await on(C, c.admin).post('/guard/check', { text: COMMERCIAL })).body.verdict === 'block',
+      10000, 'C reloads the policy after the gap');
+  } finally {
+    await c.admin.req('PUT', '/admin/policy', { text: DEFAULT });
+    for (const s of [sb, offC]) if (s) await s.close();
+    await C.stop();
+    await C.dispose();
+    relay.close();
+  }
+});
+
 test('a reminder fires once with two nodes up', { skip }, async () => {
   const conv = await conversation(c.a, [c.b], { title: 'reminder' });
   const socks = [await Ws.open(on(c.A, c.b)), await Ws.open(on(c.B, c.b))];
@@ -357,8 +461,14 @@ const tusPatch = (api, id, from, bytes) => api.req('PATCH', `/uploads/${id}`, un
   raw: bytes, headers: { ...TUS, 'Content-Type': 'application/offset+octet-stream', 'Upload-Offset': String(from) },
 });
 
-// The upload's lease in Redis (srv_bus_redis_lock): which process holds it.
-const leaseOf = (id) => c.redis.cli('GET', `cordon:rl:lock:upload:${id}`);
+// The upload's lease on its row in the store (srv_upload_lease.h): which
+// process holds it ("NODE/PID/RANDOM"), '' when nobody does.
+const leaseOf = (id) => {
+  const r = spawnSync('psql', [c.db.url, '-Atqc', `SELECT coalesce(lease_owner, '') FROM uploads WHERE id = '${id}'`],
+    { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`psql: ${r.stderr}`);
+  return r.stdout.trim();
+};
 
 async function readyBytes(api, srv, id) {
   const up = await until(async () => {
@@ -391,6 +501,96 @@ test('two PATCHes of one upload at the same offset through two nodes at once: on
   assert.ok((await readyBytes(onB, c.B, id)).equals(bytes), 'the bytes are the first writer\'s, whole');
 });
 
+test('with Redis stopped, an upload started on A is finished through B and inspected (no 503)', { skip }, async () => {
+  const conv = await conversation(c.a, [c.b], { title: 'uploads without redis' });
+  const bytes = Buffer.from('Travel plan for the audit team, nothing sensitive.\n'.repeat(3000));
+  const half = 40 * 1024;
+  const id = await newUpload(c.a, conv.id, bytes.length, 'travel.txt');
+  c.redis.shutdown();
+  try {
+    await until(async () => (await fetch(c.B.base + '/api/v1/ready')).status !== 200, 10000, 'B sees Redis gone');
+    const first = await tusPatch(c.a, id, 0, bytes.subarray(0, half));
+    assert.equal(first.status, 204, first.text);
+    const onB = on(c.B, c.a);
+    const head = await onB.req('HEAD', `/uploads/${id}`, undefined, { headers: TUS });
+    assert.equal(head.headers.get('upload-offset'), String(half));
+    const rest = await tusPatch(onB, id, half, bytes.subarray(half));
+    assert.equal(rest.status, 204, rest.text);
+    assert.equal(leaseOf(id), '', 'the lease is let go when the PATCH ends');
+    assert.ok((await readyBytes(onB, c.B, id)).equals(bytes), 'inspected, the bytes whole');
+  } finally {
+    c.redis.restart();
+    await until(async () => (await fetch(c.B.base + '/api/v1/ready')).status === 200, 20000, 'B ready again');
+  }
+});
+
+test('a PATCH streaming while Redis stops and stays down 8 s completes, its lease never lost', { skip }, async () => {
+  const conv = await conversation(c.a, [c.b], { title: 'long patch' });
+  const bytes = Buffer.from('Inventory of the archive room, nothing sensitive.\n'.repeat(8000));
+  const id = await newUpload(c.a, conv.id, bytes.length, 'inventory.txt');
+  const lostBefore = await metric(c.A, 'cordon_upload_leases_lost_total');
+  assert.equal(lostBefore, 0, 'the lease metrics are on /metrics');
+  const held = heldPatch(c.A.base, c.a.token, id, 0, bytes, 4096);
+  await until(() => /^a\//.test(leaseOf(id)), 10000, 'A holds the lease');
+  c.redis.shutdown();
+  try {
+    await sleep(8000); // longer than the lease (5 s): renewed through the store meanwhile
+    // B, asked to write it, is refused: A still holds it
+    const onB = on(c.B, c.a);
+    const other = await tusPatch(onB, id, 0, bytes.subarray(0, 100));
+    assert.equal(other.status, 423, other.text);
+    assert.ok(leaseOf(id).startsWith('a/'), 'A still holds the lease after 8 s');
+    held.finish();
+    assert.equal(await held.answer, 204);
+    assert.equal(await metric(c.A, 'cordon_upload_leases_lost_total'), lostBefore);
+    assert.ok(await metric(c.B, 'cordon_upload_leases_refused_total') >= 1);
+    assert.ok((await readyBytes(onB, c.B, id)).equals(bytes), 'the bytes whole');
+  } finally {
+    c.redis.restart();
+    await until(async () => (await fetch(c.B.base + '/api/v1/ready')).status === 200, 20000, 'B ready again');
+  }
+});
+
+test('a session sending at twice its rate split over two nodes gets 429s for the excess', { skip }, async () => {
+  // two more nodes with a low per-session limit (10 a second, burst 10)
+  const limits = { requests_per_second: 10, burst: 10 };
+  const node = (name) => Server.start({ config: { store: c.db.url, bus: c.redis.url, node_name: name,
+    blob_dir: path.join(c.shared, 'blobs'), limits }, policy: c.policy });
+  const R1 = await node('r1'), R2 = await node('r2');
+  try {
+    const s1 = on(R1, c.c), s2 = on(R2, c.c);
+    // paced: one request every 50 ms, alternating nodes (20 a second: 10 on each)
+    const paced = async (apis, n, every) => {
+      const codes = [];
+      const t0 = Date.now();
+      const pending = [];
+      for (let i = 0; i < n; i++) {
+        const wait = t0 + i * every - Date.now();
+        if (wait > 0) await sleep(wait);
+        pending.push(apis[i % apis.length].get('/me').then((r) => codes.push(r.status)));
+      }
+      await Promise.all(pending);
+      return codes;
+    };
+    // one node at 8 a second: under its rate, never refused (its own use
+    // reported to Redis is not taken for another node's)
+    const alone = await paced([s1], 40, 125);
+    assert.deepEqual(alone.filter((x) => x !== 200), [], 'one node at its rate: no 429');
+    await sleep(2500); // the bucket refills
+    const codes = await paced([s1, s2], 120, 50);
+    const ok = codes.filter((x) => x === 200).length, limited = codes.filter((x) => x === 429).length;
+    assert.equal(ok + limited, codes.length, `only 200 and 429: ${codes}`);
+    // 6 s at 20 a second: 120 asked, about 10 × 6 + the burst allowed
+    // (each node alone would have let all of them through)
+    assert.ok(limited >= 25, `${limited} of 120 refused (${ok} allowed)`);
+    assert.ok(ok <= 95, `${ok} of 120 allowed`);
+    console.log(`# 120 requests in 6 s over two nodes at a 10/s limit: ${ok} allowed, ${limited} × 429`);
+  } finally {
+    for (const n of [R1, R2]) { await n.stop(); await n.dispose(); }
+  }
+});
+
+// Kills a node: the last test that needs both.
 test('the lease holder killed during a send loop: nothing acknowledged lost, clients move, timers go on', { skip }, async () => {
   const leaderIsA = (await metric(c.A, 'cordon_bus_leader')) === 1;
   const [dead, alive] = leaderIsA ? [c.A, c.B] : [c.B, c.A];

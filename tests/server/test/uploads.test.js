@@ -279,7 +279,7 @@ test('curl: creation-with-upload and a PATCH from a file', async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('tus-js-client uploads a file with checksums off and resumes from the server', async () => {
+test('tus-js-client uploads a file in 256 KiB chunks (its resume after a drop and a restart: uploads_resume.test.js)', async () => {
   const tus = require('tus-js-client');
   const conv = await conversation(w.a, [w.b], { title: 'tus-js' });
   const bytes = Buffer.from('tus-js-client chunk\n'.repeat(40000));
@@ -306,6 +306,22 @@ test('tus-js-client uploads a file with checksums off and resumes from the serve
 const imgDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-img-'));
 const gen = spawnSync('/usr/bin/python3', [path.join(ROOT, 'tests/file/image/gen_images.py'), imgDir], { encoding: 'utf8' });
 after(() => fs.rmSync(imgDir, { recursive: true, force: true }));
+
+// Counts the entries of an image's EXIF GPS directory with libexif
+// (ctypes: ExifData starts with its five ExifContent pointers; GPS is the
+// fourth; ExifContent is {entries, count}).
+const LIBEXIF_GPS = `
+import ctypes, sys
+lib = ctypes.CDLL('libexif.so.12')
+class Content(ctypes.Structure):
+    _fields_ = [('entries', ctypes.c_void_p), ('count', ctypes.c_uint)]
+class Data(ctypes.Structure):
+    _fields_ = [('ifd', ctypes.POINTER(Content) * 5)]
+lib.exif_data_new_from_file.restype = ctypes.POINTER(Data)
+d = lib.exif_data_new_from_file(sys.argv[1].encode())
+g = d.contents.ifd[3] if d else None
+print('gps=%d exif=%d' % (g.contents.count if g else 0, 1 if d else 0))
+`;
 
 test('a GPS photo is delivered without its location; the sender is told', async () => {
   const dir = imgDir;
@@ -343,6 +359,12 @@ test('a GPS photo is delivered without its location; the sender is told', async 
     const scan = await new Promise((resolve) => execFile(process.env.CORDON, ['scan', '--format', 'json', out],
       { encoding: 'utf8' }, (err, stdout) => resolve({ stdout })));
     assert.ok(!/metadata\.gps/.test(scan.stdout), `no GPS finding on the delivered bytes: ${scan.stdout}`);
+    // and libexif itself (not the guard's code): the GPS directory of the
+    // original has entries, the delivered bytes have no EXIF at all
+    const gpsOf = (f) => new Promise((resolve) => execFile('/usr/bin/python3', ['-c', LIBEXIF_GPS, f],
+      { encoding: 'utf8' }, (err, stdout, stderr) => resolve(err ? `error ${stderr}` : stdout.trim())));
+    assert.match(await gpsOf(path.join(dir, 'gps.jpg')), /^gps=[1-9]\d* exif=1$/, 'libexif reads the original\'s GPS');
+    assert.equal(await gpsOf(out), 'gps=0 exif=0', 'libexif finds no EXIF in what was delivered');
 
   } finally {
     ws.close();
@@ -369,9 +391,16 @@ test('a server killed during an inspection inspects again at start: never clean 
 test('the same bytes twice: one blob, inspected once; recalling one message keeps the other file', async () => {
   const conv = await conversation(w.a, [w.b], { title: 'dedupe' });
   const bytes = Buffer.from('the same minutes, twice\n'.repeat(300));
-  const f1 = (await waitState(w.a, await upload(w.a, conv.id, bytes, 'm1.txt'))).file_id;
-  const f2 = (await waitState(w.a, await upload(w.a, conv.id, bytes, 'm2.txt'))).file_id;
+  const u1 = await upload(w.a, conv.id, bytes, 'm1.txt');
+  const f1 = (await waitState(w.a, u1)).file_id;
+  const u2 = await upload(w.a, conv.id, bytes, 'm2.txt');
+  const f2 = (await waitState(w.a, u2)).file_id;
   assert.notEqual(f1, f2);
+  // inspected once: the second upload's outcome is the cached one (the
+  // server's per-inspection log line says so; no content in it)
+  const lineOf = (id) => w.srv.log(2000).split('\n').find((l) => l.includes(`upload ${id}:`) && l.includes('wait='));
+  assert.match(lineOf(u1) || '', / scan=[0-9.]+ /, 'the first upload is inspected');
+  assert.match(lineOf(u2) || '', / scan=cached /, 'the second reuses the first inspection');
   const blobs = path.join(w.srv.dataDir, 'data', 'blobs', 'sha256');
   const hash = crypto.createHash('sha256').update(bytes).digest('hex');
   assert.ok(fs.existsSync(path.join(blobs, hash.slice(0, 2), hash)), 'stored under its SHA-256');

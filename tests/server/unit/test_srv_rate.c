@@ -10,6 +10,7 @@
 
 #include "server/srv_rate.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 
 static srv_rate *make(void)
@@ -160,13 +161,117 @@ static void guard_probing(void **state)
     srv_rate_free(r);
 }
 
+/* ---- the per-session bucket over several nodes (srv_rate_sync) ---- */
+
+/* Redis' per (session, window) counters, in memory; down: unreachable. */
+typedef struct fake_counters {
+    int64_t sid[16], win[16];
+    long total[16];
+    int n;
+    bool down;
+} fake_counters;
+
+static int fake_sum(void *arg, int64_t window, const int64_t *ids, const long *used, long *totals,
+                    size_t n)
+{
+    fake_counters *f = arg;
+
+    if (f->down)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        int k = 0;
+
+        while (k < f->n && !(f->sid[k] == ids[i] && f->win[k] == window))
+            k++;
+        if (k == f->n) {
+            assert_true(f->n < 16);
+            f->sid[k] = ids[i];
+            f->win[k] = window;
+            f->total[k] = 0;
+            f->n++;
+        }
+        f->total[k] += used[i];
+        totals[i] = f->total[k];
+    }
+    return 0;
+}
+
+/* Session 1 asks every `every` ms for 3 s, on the nodes in turn; each node
+ * reports every 250 ms. Returns how many were allowed. */
+static int spread(srv_rate **nodes, int n_nodes, int every)
+{
+    int64_t t0 = 5000000, allowed = 0;
+    int i = 0;
+
+    for (int64_t t = t0; t < t0 + 3000; t += every, i++) {
+        if ((t - t0) % 250 == 0)
+            for (int k = 0; k < n_nodes; k++)
+                srv_rate_sync(nodes[k], t);
+        allowed += srv_rate_request(nodes[i % n_nodes], 1, t) == 0;
+    }
+    return (int)allowed;
+}
+
+static void bucket_over_nodes(void **state)
+{
+    fake_counters f = {0};
+    srv_rate_shared sh = {.arg = &f, .sum = fake_sum};
+    srv_rate *nodes[2] = {make(), make()};
+    int got;
+
+    (void)state;
+    /* 10/s, burst 5: 20/s split over two nodes. Each node alone sees 10/s
+     * and would allow all 60; together about 3 s × 10 + the bursts. */
+    for (int k = 0; k < 2; k++)
+        srv_rate_set_shared(nodes[k], &sh);
+    got = spread(nodes, 2, 50);
+    assert_true(got >= 30 && got <= 42);
+    for (int k = 0; k < 2; k++)
+        srv_rate_free(nodes[k]);
+}
+
+static void bucket_one_node_shared(void **state)
+{
+    fake_counters f = {0};
+    srv_rate_shared sh = {.arg = &f, .sum = fake_sum};
+    srv_rate *node = make();
+
+    (void)state;
+    /* alone at its rate: its own reports are never taken for another's */
+    srv_rate_set_shared(node, &sh);
+    assert_int_equal(spread(&node, 1, 100), 30);
+    srv_rate_free(node);
+}
+
+static void bucket_shared_down(void **state)
+{
+    fake_counters f = {.down = true};
+    srv_rate_shared sh = {.arg = &f, .sum = fake_sum};
+    srv_rate *nodes[2] = {make(), make()};
+
+    (void)state;
+    /* Redis away: each node limits its own share, as one node does */
+    for (int k = 0; k < 2; k++)
+        srv_rate_set_shared(nodes[k], &sh);
+    assert_int_equal(spread(nodes, 2, 50), 60);
+    assert_true(spread(nodes, 2, 25) < 120); /* still limited per node */
+    for (int k = 0; k < 2; k++)
+        srv_rate_free(nodes[k]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(bucket),           cmocka_unit_test(account_lockout),
-        cmocka_unit_test(address_lockout),  cmocka_unit_test(success_clears),
-        cmocka_unit_test(guard_bucket),     cmocka_unit_test(guard_probing),
+        cmocka_unit_test(bucket),
+        cmocka_unit_test(account_lockout),
+        cmocka_unit_test(address_lockout),
+        cmocka_unit_test(success_clears),
+        cmocka_unit_test(guard_bucket),
+        cmocka_unit_test(guard_probing),
         cmocka_unit_test(file_text_bucket),
+        cmocka_unit_test(bucket_over_nodes),
+        cmocka_unit_test(bucket_one_node_shared),
+        cmocka_unit_test(bucket_shared_down),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -85,7 +85,13 @@ export function Alerts(props: { client: Client; route: string[] }) {
       if (isNew) setFresh((s) => new Set(s).add(a.id));
     };
     c.alertListeners.add(on);
-    return () => void c.alertListeners.delete(on);
+    // a bus gap may have hidden alert.new/alert.updated: read the list again
+    const resync = () => void load(filterRef.current);
+    c.syncListeners.add(resync);
+    return () => {
+      c.alertListeners.delete(on);
+      c.syncListeners.delete(resync);
+    };
   }, []);
 
   const apply = (e: Event) => {

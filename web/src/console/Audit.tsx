@@ -85,7 +85,7 @@ export function AuditDetail(props: { client: Client; detail: unknown }) {
 export function AuditTarget(props: { client: Client; target: string | null }) {
   const c = props.client;
   const tg = props.target ?? '';
-  const m = /^(user|conversation|message|alert|session|policy):(.*)$/.exec(tg);
+  const m = /^(user|conversation|message|alert|session|policy|file):(.*)$/.exec(tg);
   if (!m) return <span>{tg}</span>;
   const [, kind, rest] = m;
   const id = Number(rest);
