@@ -282,7 +282,7 @@ fail:
  * in this process — a decoder exploit would run with the server's
  * rights. The JPEG is committed as its own blob (`out`); the picture's
  * upright size comes back in *w, *h. A preview that cannot be made in the
- * sandbox is none at all (the file card shows instead): there is no
+ * sandbox is none at all (the web shows the picture itself): there is no
  * in-process fallback. The thread's pool's waiting plain worker makes it
  * (no process started while the upload waits; a new one starts after). Both outcomes are logged at
  * info ("preview made in the sandbox" / "no preview"), which the tests read. */

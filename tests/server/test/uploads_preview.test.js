@@ -7,7 +7,7 @@
 //     top of the picture is at the top of the preview;
 //   - a picture whose preview maker crashes (the worker's test hook
 //     CORDON_TEST_WORKER_CRASH=thumb: only the thumb mode aborts, inspection
-//     and stripping run) is still delivered, with no preview — the file card
+//     and stripping run) is still delivered, with no preview — the web shows the picture itself
 //     shows instead — and the server carries on. Had the server decoded the
 //     picture itself after the worker failed, there would be a preview here:
 //     this is the proof that there is no in-process fallback;
@@ -119,7 +119,7 @@ test('a picture whose preview maker crashes is delivered without a preview; the 
   assert.equal(s.status, 201, s.text);
   const att = s.body.message.attachments[0];
   assert.equal(att.kind, 'image');
-  assert.equal(att.thumbnail, false, `no preview, the file card shows: ${JSON.stringify(att)}`);
+  assert.equal(att.thumbnail, false, `no preview: ${JSON.stringify(att)}`);
   assert.equal((await thumbOf(wc.b, wc.srv, up.file_id)).status, 404);
   assert.equal((await thumbOf(wc.a, wc.srv, up.file_id)).status, 404);
   // the picture itself reaches the other member
