@@ -7,8 +7,8 @@
 //     top of the picture is at the top of the preview;
 //   - a picture whose preview maker crashes (the worker's test hook
 //     CORDON_TEST_WORKER_CRASH=thumb: only the thumb mode aborts, inspection
-//     and stripping run) is still delivered, with no preview — the web shows the picture itself
-//     shows instead — and the server carries on. Had the server decoded the
+//     and stripping run) is still delivered, with no preview (the web then
+//     shows the picture itself) — and the server carries on. Had the server decoded the
 //     picture itself after the worker failed, there would be a preview here:
 //     this is the proof that there is no in-process fallback;
 //   - the server's log says where each preview was made.
