@@ -16,12 +16,25 @@
  * usage: bench_store [--pg URL] [N] [B]   (default 20000 messages, batches
  *        of 64; SQLite in a temporary directory, PostgreSQL when a URL is
  *        given: a fresh schema `bench_store` is made in that database)
+ *        bench_store --pg URL --writers S [C] [B]
+ *
+ * --writers: several nodes' writers on one PostgreSQL (docs/BENCH.md,
+ * "Session 11"): for S seconds one writer, then for S seconds two writers
+ * at once (each its own handle, as two nodes' writer threads), append
+ * batches of B (default 64) spread over the same C conversations (default
+ * 200: every conversation written by both, the worst case of 1:1 pairs
+ * split over two nodes). Next to it the reference: plain libpq pipelined
+ * INSERT batches of the same rows, by one connection and then by two — what
+ * a second connection gains on this PostgreSQL and disk when nothing orders
+ * the writers. Run it against a durable cluster (fsync on): the commits'
+ * WAL flushes are what two writers can share.
  */
 #include "bench_util.h"
 
 #include "store/store.h"
 
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -327,11 +340,204 @@ static void report(const char *name, const run *r, int n)
                n / r->append_ms * 1000, r->append_ms / r->ref_pipe_ms);
 }
 
+/* ------------------------------------------------- several writers */
+
+typedef struct writer {
+    const char *url;
+    const int64_t *convs;
+    int64_t senders[2];
+    int nconv, b, who, run; /* run: keeps each run's client ids apart */
+    bool ref;               /* the libpq reference instead of cordon */
+    volatile bool *stop;
+    long done, failed;
+} writer;
+
+/* cordon: batches through store_message_append_batch on its own handle. */
+static void *writer_cordon(void *p)
+{
+    writer *w = p;
+    store_options o = {.version = 1, .path = w->url, .busy_timeout_ms = 30000};
+    store_message_new *m = calloc((size_t)w->b, sizeof *m);
+    int *rcs = calloc((size_t)w->b, sizeof *rcs);
+    char(*cid)[32] = calloc((size_t)w->b, sizeof *cid);
+    store *s = NULL;
+    long seq = 0;
+
+    if (!m || !rcs || !cid || store_open(&o, &s, NULL)) {
+        w->failed = 1;
+        goto out;
+    }
+    while (!*w->stop) {
+        for (int j = 0; j < w->b; j++, seq++) {
+            snprintf(cid[j], sizeof cid[j], "r%d-w%d-%ld", w->run, w->who, seq);
+            m[j] = (store_message_new){.conv_id = w->convs[(seq * 7 + w->who) % w->nconv],
+                                       .sender_id = w->senders[seq & 1],
+                                       .client_id = cid[j],
+                                       .text = TEXT,
+                                       .text_len = strlen(TEXT),
+                                       .verdict = "allow",
+                                       .now = 1796560000000LL + seq};
+        }
+        int rc = store_message_append_batch(s, m, (size_t)w->b, NULL, rcs, NULL);
+
+        for (int j = 0; j < w->b; j++)
+            if (rc || rcs[j]) {
+                if (!w->failed++)
+                    fprintf(stderr, "writer %d: %s (%s)\n", w->who,
+                            store_strerror(rc ? rc : rcs[j]), store_errmsg(s));
+            } else
+                w->done++;
+    }
+out:
+    store_close(s);
+    free(m);
+    free(rcs);
+    free(cid);
+    return NULL;
+}
+
+/* The reference: the same rows as plain INSERTs into refw (messages'
+ * shape), BEGIN + the batch + COMMIT in one pipeline, one sync. */
+static void *writer_ref(void *p)
+{
+    writer *w = p;
+    PGconn *c = PQconnectdb(w->url);
+    long seq = 0;
+
+    if (PQstatus(c) != CONNECTION_OK ||
+        exec_ok(c, "PREPARE insw AS INSERT INTO refw(conv_id, sender_id, client_id, "
+                   "created_at, body, verdict) VALUES($1, $2, $3, $4, $5, 'allow')")) {
+        w->failed = 1;
+        goto out;
+    }
+    while (!*w->stop) {
+        int bad = 0;
+        PGresult *x;
+
+        if (!PQenterPipelineMode(c) || !PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0))
+            break;
+        for (int j = 0; j < w->b; j++, seq++) {
+            char conv[24], sender[24], cid[32], at[24];
+            const char *v[5] = {conv, sender, cid, at, TEXT};
+
+            snprintf(conv, sizeof conv, "%lld", (long long)w->convs[(seq * 7 + w->who) % w->nconv]);
+            snprintf(sender, sizeof sender, "%lld", (long long)w->senders[seq & 1]);
+            snprintf(cid, sizeof cid, "r%d-w%d-%ld", w->run, w->who, seq);
+            snprintf(at, sizeof at, "%lld", 1796560000000LL + seq);
+            if (!PQsendQueryPrepared(c, "insw", 5, v, NULL, NULL, 0))
+                bad = 1;
+        }
+        if (!PQsendQueryParams(c, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) || !PQpipelineSync(c))
+            bad = 1;
+        for (int j = 0; j < w->b + 2; j++) {
+            x = PQgetResult(c);
+            if (PQresultStatus(x) != PGRES_COMMAND_OK)
+                bad = 1;
+            PQclear(x);
+            while ((x = PQgetResult(c)))
+                PQclear(x);
+        }
+        x = PQgetResult(c); /* the sync */
+        PQclear(x);
+        if (!PQexitPipelineMode(c) || bad) {
+            fprintf(stderr, "reference writer %d: %s", w->who, PQerrorMessage(c));
+            w->failed++;
+            break;
+        }
+        w->done += w->b;
+    }
+out:
+    PQfinish(c);
+    return NULL;
+}
+
+/* n writers for secs seconds: messages a second (-1: a writer failed). */
+static double writers_run(writer *proto, int n, int secs)
+{
+    volatile bool stop = false;
+    writer w[2];
+    pthread_t th[2];
+    uint64_t t0 = bench_now_ns();
+    long done = 0, failed = 0;
+    double ms;
+
+    proto->run++;
+    for (int i = 0; i < n; i++) {
+        w[i] = *proto;
+        w[i].who = i;
+        w[i].stop = &stop;
+        if (pthread_create(&th[i], NULL, proto->ref ? writer_ref : writer_cordon, &w[i]))
+            return -1;
+    }
+    sleep((unsigned)secs);
+    stop = true;
+    for (int i = 0; i < n; i++) {
+        pthread_join(th[i], NULL);
+        done += w[i].done;
+        failed += w[i].failed;
+    }
+    ms = ms_since(t0);
+    return failed ? -1 : done / ms * 1000;
+}
+
+static int bench_writers(const char *url, int secs, int nconv, int b)
+{
+    store_options o = {.version = 1, .path = url};
+    int64_t *convs = calloc((size_t)nconv, sizeof *convs);
+    writer w = {.url = url, .convs = convs, .nconv = nconv, .b = b};
+    PGconn *c = PQconnectdb(url);
+    store *s = NULL;
+    double one, two, rone, rtwo;
+    int rc = 1;
+
+    if (!convs || PQstatus(c) != CONNECTION_OK ||
+        exec_ok(c, "SET client_min_messages = warning; DROP SCHEMA IF EXISTS public CASCADE; "
+                   "CREATE SCHEMA public") ||
+        store_open(&o, &s, NULL))
+        goto out;
+    w.senders[0] = add_user(s, "a");
+    w.senders[1] = add_user(s, "b");
+    for (int i = 0; i < nconv; i++)
+        if (store_conv_create(s, STORE_CONV_GROUP, "pair", w.senders[0], &w.senders[1], 1, 1,
+                              &convs[i], NULL))
+            goto out;
+    if (exec_ok(c, "CREATE TABLE refw (LIKE messages INCLUDING ALL); ALTER TABLE refw ADD "
+                   "FOREIGN KEY (conv_id) REFERENCES conversations(id), ADD FOREIGN KEY "
+                   "(sender_id) REFERENCES users(id)"))
+        goto out;
+    printf("writers: batches of %d over %d conversations (all shared), %d s each\n", b, nconv,
+           secs);
+    one = writers_run(&w, 1, secs);
+    two = writers_run(&w, 2, secs);
+    w.ref = true;
+    rone = writers_run(&w, 1, secs);
+    rtwo = writers_run(&w, 2, secs);
+    if (one < 0 || two < 0 || rone < 0 || rtwo < 0) {
+        fprintf(stderr, "bench_store: a writer failed (cordon %.0f %.0f, reference %.0f %.0f)\n",
+                one, two, rone, rtwo);
+        goto out;
+    }
+    printf("cordon      one writer %8.0f msg/s   two writers %8.0f msg/s   two/one %.2f\n", one,
+           two, two / one);
+    printf("reference   one writer %8.0f msg/s   two writers %8.0f msg/s   two/one %.2f\n", rone,
+           rtwo, rtwo / rone);
+    printf("cordon / reference     one %.2f   two %.2f\n", one / rone, two / rtwo);
+    rc = 0;
+out:
+    if (rc)
+        fprintf(stderr, "bench_store: writers: %s%s\n", s ? store_errmsg(s) : "",
+                PQerrorMessage(c));
+    store_close(s);
+    PQfinish(c);
+    free(convs);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     const char *pg = NULL;
     char dir[] = "/tmp/cordon-bench-store-XXXXXX", path[96], ref[96], cmd[128];
-    int n = 20000, b = 64, pos = 0;
+    int n = 20000, b = 64, pos = 0, secs = 0;
     run sq = {0}, pq = {0};
     store *s = NULL;
     store_options o = {.version = 1};
@@ -340,13 +546,18 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--pg") && i + 1 < argc)
             pg = argv[++i];
+        else if (!strcmp(argv[i], "--writers") && i + 1 < argc)
+            secs = atoi(argv[++i]);
         else if (pos++ == 0)
             n = atoi(argv[i]);
         else
             b = atoi(argv[i]);
     }
+    if (secs > 0 && pg)
+        return bench_writers(pg, secs, pos ? n : 200, pos > 1 ? b : 64);
     if (n < 100 || b < 1 || b > 4096 || !mkdtemp(dir)) {
-        fprintf(stderr, "usage: bench_store [--pg URL] [N >= 100] [B 1..4096]\n");
+        fprintf(stderr, "usage: bench_store [--pg URL] [N >= 100] [B 1..4096]\n"
+                        "       bench_store --pg URL --writers SECONDS [CONVS] [B]\n");
         return 2;
     }
     printf("%d messages of %zu bytes, group commit of %d, history pages of 50\n", n, strlen(TEXT),

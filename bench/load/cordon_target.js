@@ -92,6 +92,9 @@ class CordonTarget {
       if (this.store) config.store = this.store;
       if (this.bus) Object.assign(config, { bus: this.bus, node_name: `n${k}` });
       if (this.blobDir) config.blob_dir = this.blobDir;
+      // where a message waits (docs/SERVER.md, "Metrics"): read by the
+      // bench before and after the measured window (stages())
+      config.metrics_listen = '127.0.0.1:0';
       // the first node makes the administrator; the others find it in the
       // shared store
       const srv = await Server.start({
@@ -102,6 +105,8 @@ class CordonTarget {
         config,
       });
       this.srvs.push(srv);
+      const ml = srv.logLines.find((l) => /cordon: metrics on /.test(l));
+      srv.metricsUrl = ml ? /(http:\/\/[^/\s]+\/metrics)/.exec(ml)[1] : null;
       if (k === 0) await this._admin(srv);
     }
     this.srv = this.srvs[0];
@@ -118,6 +123,25 @@ class CordonTarget {
     }
     // which thread does what, read once before anything is measured
     this.threadMaps = process.env.BENCH_NO_GDB ? this.pids.map(() => ({})) : this.pids.map((pid) => classify(pid));
+  }
+
+  // The histograms of where a message waits, of node 0, as
+  // {series: {bounds: [s...], cum: [n...]}} (series: "stage=queue",
+  // "batch_store", "checkpoint=finish", ...); null without metrics.
+  async stages() {
+    const url = this.srvs[0] && this.srvs[0].metricsUrl;
+    if (!url) return null;
+    let text;
+    try { text = await (await fetch(url)).text(); } catch { return null; }
+    const out = {};
+    const re = /^cordon_(message_stage_seconds|writer_batch_store_seconds|store_checkpoint_seconds)_bucket\{(?:(stage|by)="([a-z_]+)",)?le="([^"]+)"\} (\d+)$/gm;
+    for (let m; (m = re.exec(text));) {
+      const key = m[1] === 'message_stage_seconds' ? m[3] : m[1] === 'writer_batch_store_seconds' ? 'batch_store' : `checkpoint_${m[3]}`;
+      const h = (out[key] ||= { bounds: [], cum: [] });
+      h.bounds.push(m[4] === '+Inf' ? Infinity : Number(m[4]));
+      h.cum.push(Number(m[5]));
+    }
+    return out;
   }
 
   // CPU seconds so far of each node, whole and by part (threads.js).

@@ -94,6 +94,19 @@ class Postgres {
     });
   }
 
+  // Counters of the whole cluster so far: deadlocks PostgreSQL broke
+  // (pg_stat_database, every database) and WAL syncs (pg_stat_wal: the
+  // fsyncs commits waited on; fewer for as many messages = more shared). Read
+  // before and after a scenario's measured window; a backend reports its
+  // counts when its transaction ends, at most once a second, hence the
+  // pause before the second reading (load.js).
+  counters() {
+    const r = spawnSync('psql', [this.url, '-qAtF', '\t', '-c',
+      'SELECT (SELECT coalesce(sum(deadlocks), 0) FROM pg_stat_database), (SELECT wal_sync FROM pg_stat_wal)'], { encoding: 'utf8', timeout: 10000 });
+    const [d, c] = (r.status === 0 ? r.stdout.trim() : '').split('\t');
+    return { deadlocks: Number(d), walSyncs: Number(c) };
+  }
+
   stop() {
     if (!this.dir) return;
     try { sh('pg-test-server.sh', ['stop', this.dir]); } catch (e) { process.stderr.write(`${e.message}\n`); }

@@ -163,6 +163,7 @@ async function runScenario(target, sc, opts) {
   }
 
   await sleep(opts.warm * 1000);
+  const pgc0 = target.pg ? target.pg.counters() : null;
   const acked0 = acked, sent0 = sent, cpu0 = sample(target), gen0 = process.cpuUsage(), t0 = nowUs();
   // The load generator's own stalls (its event loop's lag, its GC pauses)
   // add to every latency it measures: reported so that a tail can be told
@@ -172,6 +173,7 @@ async function runScenario(target, sc, opts) {
   const gcObs = new PerformanceObserver((l) => { for (const e of l.getEntries()) gcMax = Math.max(gcMax, e.duration); });
   lag.enable();
   gcObs.observe({ entryTypes: ['gc'] });
+  const stages0 = target.stages ? await target.stages() : null;
   measuring = true;
   // PostgreSQL's busy backends sampled every 250 ms: working or waiting, on what
   const pgWaits = {};
@@ -200,6 +202,7 @@ async function runScenario(target, sc, opts) {
   gcObs.disconnect();
   const secs = (nowUs() - t0) / 1e6;
   const cpu1 = sample(target), gen1 = process.cpuUsage(gen0);
+  const stages1 = stages0 ? await target.stages() : null;
   const sentN = sent - sent0;
   stopped = true;
   clearInterval(timer);
@@ -208,6 +211,9 @@ async function runScenario(target, sc, opts) {
   const infraMem = { pg_rss_mb: target.pg ? target.pg.mem() : undefined, redis_rss_mb: target.redis ? target.redis.mem() : undefined };
   await sleep(500);
   await target.teardown();
+  // the backends' last counts reach pg_stat_database within a second
+  let pgc1 = null;
+  if (pgc0) { await sleep(1100); pgc1 = target.pg.counters(); }
   const r = {
     scenario: sc.name,
     target: target.name,
@@ -230,9 +236,22 @@ async function runScenario(target, sc, opts) {
   // every process of the system in cores and, per message, in CPU-µs
   const msgs = (target.acks ? acked - acked0 : delivered / (avgMembers(sc) - 1)) || NaN;
   Object.assign(r, costs(cpu0, cpu1, secs, msgs, delivered), infraMem);
+  if (stages0 && stages1) r.stages_ms = stageQuantiles(stages0, stages1);
+  if (r.stages_ms && Object.keys(r.stages_ms).length) {
+    process.stderr.write('  where a message waits (p50/p99/count in the window): ' +
+      Object.entries(r.stages_ms).map(([k, v]) => `${k} ${fmtQ(v.p50)}/${fmtQ(v.p99)}/${v.n}`).join(', ') + '\n');
+  }
   if (pgSamples) {
     // backends busy on average, by what they were doing
     r.pg_active = Object.fromEntries(Object.entries(pgWaits).sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, n / pgSamples]));
+    // backends waiting on a lock (a row's, a transaction's), on average
+    r.pg_lock_waits = Object.entries(pgWaits).filter(([k]) => k.startsWith('Lock:')).reduce((a, [, n]) => a + n, 0) / pgSamples;
+  }
+  if (pgc0 && pgc1) {
+    // deadlocks PostgreSQL broke (each cost deadlock_timeout and a batch's
+    // retry) and WAL syncs, from the measured window to the teardown
+    r.pg_deadlocks = pgc1.deadlocks - pgc0.deadlocks;
+    r.pg_wal_syncs_per_s = (pgc1.walSyncs - pgc0.walSyncs) / secs;
   }
   if (mems.length > 1) {
     r.node_rss_mb = mems.map((m) => m.rss);
@@ -240,6 +259,32 @@ async function runScenario(target, sc, opts) {
   }
   return r;
 }
+
+// p50 and p99 (ms) of each server histogram over the measured window: the
+// difference of two scrapes, interpolated linearly inside a bucket (as
+// Prometheus' histogram_quantile does); Infinity when above the last bound.
+function stageQuantiles(h0, h1) {
+  const out = {};
+  for (const [k, b] of Object.entries(h1)) {
+    const a = h0[k];
+    const cum = b.cum.map((c, i) => c - (a ? a.cum[i] : 0));
+    const n = cum[cum.length - 1];
+    if (!n) continue;
+    const q = (p) => {
+      const want = p * n;
+      for (let i = 0; i < cum.length; i++) {
+        if (cum[i] < want) continue;
+        if (b.bounds[i] === Infinity) return Infinity;
+        const lo = i ? b.bounds[i - 1] : 0, below = i ? cum[i - 1] : 0;
+        return 1000 * (lo + (b.bounds[i] - lo) * ((want - below) / (cum[i] - below || 1)));
+      }
+      return NaN;
+    };
+    out[k] = { p50: q(0.5), p99: q(0.99), n };
+  }
+  return out;
+}
+const fmtQ = (v) => (v === Infinity ? '>1000' : v.toFixed(2));
 
 // CPU seconds so far of the target's nodes (whole and by part), of its
 // PostgreSQL and Redis, and the bytes through Redis.
@@ -307,6 +352,8 @@ function table(results) {
     ['server_cpu', 'server CPU (cores)', 2], ['pg_cpu', 'PostgreSQL CPU (cores)', 2],
     ['redis_cpu', 'Redis CPU (cores)', 2], ['loadgen_cpu', 'loadgen CPU (cores)', 2],
     ['loadgen_lag_p99_ms', 'loadgen lag p99 ms', 1], ['loadgen_gc_max_ms', 'loadgen GC max ms', 1],
+    ['pg_wal_syncs_per_s', 'PostgreSQL WAL syncs/s', 0], ['pg_lock_waits', 'PG backends on Lock', 2],
+    ['pg_deadlocks', 'PostgreSQL deadlocks', 0],
     ['rss_mb', 'server RSS MB', 1], ['hwm_mb', 'server VmHWM MB', 1],
     ['pg_rss_mb', 'PostgreSQL RSS MB', 1], ['redis_rss_mb', 'Redis RSS MB', 1],
     ['connect_s', 'connect time s', 1], ['errors', 'errors', 0],

@@ -1325,6 +1325,16 @@ static int forward_source(const chat_env *e, const chat_caller *who, int64_t id,
     if (rc)
         goto fail;
     see = chat_view_decide(e, &v, src, &masked, &masked_len);
+    if (see != CHAT_SEE_HIDDEN && see != CHAT_SEE_WITHHELD && v.external &&
+        !src->inspected_external && src->sender_id != who->id && src->attachments &&
+        strcmp(src->attachments, "[]")) {
+        /* files judged for insiders only: not the outsider's to pass on
+         * (chat_view_message shows them nothing of them either) */
+        free(src->attachments);
+        src->attachments = NULL;
+        if (!src->text || !src->text[0])
+            see = CHAT_SEE_WITHHELD;
+    }
     if (see == CHAT_SEE_HIDDEN || see == CHAT_SEE_WITHHELD) {
         rc = STORE_NOTFOUND;
         goto fail;

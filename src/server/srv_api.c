@@ -296,6 +296,33 @@ void srv_answer_commit(srv_req *r)
     srv_reply_outcome(r, &r->commit->outcome);
 }
 
+/* Is this request a sent message (its stages are measured)? */
+static bool is_send(const srv_req *r)
+{
+    return r->route && r->route->handler == H(srv_h_send);
+}
+
+/* Writer thread, in the publish of the message's group: the stages from
+ * the worker's hand-off to the answer built; the answer frame carries the
+ * times the loop needs for the rest (srv_ws.c). */
+static void message_stages(srv_req *r)
+{
+    srv_metrics *m = r->srv->metrics;
+    uint64_t started, committed, now = base_now_ns();
+
+    srv_writer_group_times(&started, &committed);
+    if (!started) /* committed outside the writer (shutdown) */
+        return;
+    srv_metrics_stage(m, SRV_STAGE_WRITER_QUEUE,
+                      started > r->t_submit_ns ? started - r->t_submit_ns : 0);
+    srv_metrics_stage(m, SRV_STAGE_COMMIT, committed - started);
+    srv_metrics_stage(m, SRV_STAGE_PUBLISH, now - committed);
+    if (r->out && r->ws) {
+        r->out->t_commit_ns = committed;
+        r->out->t_recv_ns = r->t0_ns;
+    }
+}
+
 /* Writer thread: one of the request's commits is done. */
 static void await_done(chat_commit *c, void *arg)
 {
@@ -307,6 +334,8 @@ static void await_done(chat_commit *c, void *arg)
     if (r->after_commit)
         r->after_commit(r);
     srv_req_serialise(r);
+    if (r->t_submit_ns)
+        message_stages(r);
     /* The answer is built: the commits go here, on the writer's thread that
      * allocated much of them, not on the loop (freeing them there, through
      * glibc's arena lock, was 16% of the loop's CPU at 5,000 msgs/s). */
@@ -555,6 +584,7 @@ bool srv_api_work(srv_job *j, srv_worker *w)
     srv_match m;
 
     r->now = srv_now_ms();
+    r->t_work_ns = base_now_ns();
     /* WebSocket frames come with their route (srv_ws.c, srv_route_by_frame). */
     m = r->route ? SRV_MATCH_OK
                  : srv_route_match(srv_routes, srv_n_routes, r->method, r->path, &r->route, r->ids);
@@ -597,6 +627,12 @@ bool srv_api_work(srv_job *j, srv_worker *w)
         size_t n = r->n_await;
         chat_commit **items = r->await;
         srv *s = r->srv;
+
+        if (is_send(r)) {
+            r->t_submit_ns = base_now_ns();
+            srv_metrics_stage(s->metrics, SRV_STAGE_QUEUE, r->t_work_ns - r->t0_ns);
+            srv_metrics_stage(s->metrics, SRV_STAGE_PLAN, r->t_submit_ns - r->t_work_ns);
+        }
 
         atomic_store(&r->await_left, n);
         for (size_t i = 0; i < n; i++) {

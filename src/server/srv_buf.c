@@ -14,6 +14,8 @@ srv_buf *srv_buf_new(size_t len)
         return NULL;
     atomic_init(&b->refs, 1);
     b->len = len;
+    b->t_commit_ns = 0;
+    b->t_recv_ns = 0;
     b->data[LWS_PRE + len] = 0;
     return b;
 }

@@ -21,6 +21,11 @@
 typedef struct srv_buf {
     atomic_int refs;
     size_t len;
+    /* A sent message's frames (message.new, message.ack): when its commit
+     * ended and, for the sender's answer, when its frame arrived
+     * (base_now_ns; 0 = not a message's frame). The loop observes the
+     * fan-out and answer stages when it writes the frame (srv_metrics.h). */
+    uint64_t t_commit_ns, t_recv_ns;
     unsigned char data[]; /* LWS_PRE bytes of headroom, then len bytes, then a NUL */
 } srv_buf;
 

@@ -25,6 +25,7 @@
 #include "srv_pool.h"
 #include "srv_receipt.h"
 #include "srv_req.h"
+#include "srv_writer.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -261,6 +262,10 @@ static void sub_deliver(chat_sub *cs, const chat_event *ev, const int64_t *users
     if (j->events)
         j->events->from_bus = true;
     if (j->events && ev->type == CHAT_EV_MESSAGE_NEW) {
+        uint64_t started;
+
+        /* The fan-out stage runs from the commit's end (srv_metrics.h). */
+        srv_writer_group_times(&started, &b->t_commit_ns);
         /* For delivered receipts (srv_receipt.c). */
         j->events->msg_id = ev->msg_id;
         j->events->conv_id = ev->conv_id;

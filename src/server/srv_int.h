@@ -130,7 +130,10 @@ struct srv_req {
     int64_t ids[SRV_ROUTE_MAX_IDS];
     int64_t now;
     uint64_t t0_ns; /* arrival (base_now_ns), for the latency metric */
-    json_t *json;   /* parsed body (object) or NULL */
+    /* A sent message's stages (srv_metrics.h): a worker took it, it was
+     * handed to the writer (base_now_ns). */
+    uint64_t t_work_ns, t_submit_ns;
+    json_t *json; /* parsed body (object) or NULL */
     store_user user;
     store_session sess;
     bool authed;

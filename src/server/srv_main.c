@@ -714,6 +714,7 @@ static void cleanup(srv *s)
          * whatever publishes (the pool, the writer). */
         srv_pool_stop(s);
         srv_writer_stop(s);
+        srv_rate_sync_stop(s->rate); /* it calls the bus' counters */
         srv_bus_redis_free(s->busr);
         s->busr = NULL;
         s->chat.bus = NULL;

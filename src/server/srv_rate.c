@@ -50,6 +50,7 @@ struct srv_rate {
     entry **tab;
     size_t cap, n;
     const srv_rate_shared *sh; /* NULL: this node's table only */
+    size_t sync_next;          /* the bucket srv_rate_sync starts from */
     pthread_t sync_th;
     bool sync_started, sync_stop;
     pthread_cond_t sync_cv;
@@ -90,18 +91,24 @@ void srv_rate_set_shared(srv_rate *r, const srv_rate_shared *sh)
     r->sh = sh;
 }
 
+void srv_rate_sync_stop(srv_rate *r)
+{
+    if (!r || !r->sync_started)
+        return;
+    pthread_mutex_lock(&r->mu);
+    r->sync_stop = true;
+    pthread_cond_signal(&r->sync_cv);
+    pthread_mutex_unlock(&r->mu);
+    pthread_join(r->sync_th, NULL);
+    pthread_cond_destroy(&r->sync_cv);
+    r->sync_started = false;
+}
+
 void srv_rate_free(srv_rate *r)
 {
     if (!r)
         return;
-    if (r->sync_started) {
-        pthread_mutex_lock(&r->mu);
-        r->sync_stop = true;
-        pthread_cond_signal(&r->sync_cv);
-        pthread_mutex_unlock(&r->mu);
-        pthread_join(r->sync_th, NULL);
-        pthread_cond_destroy(&r->sync_cv);
-    }
+    srv_rate_sync_stop(r);
     for (size_t i = 0; i < r->cap; i++)
         for (entry *e = r->tab[i], *nx; e; e = nx) {
             nx = e->next;
@@ -479,13 +486,21 @@ void srv_rate_sync(srv_rate *r, int64_t now_ms)
     /* The sessions active in the last two windows: their use here (0
      * too: this node still learns what the others used). */
     pthread_mutex_lock(&r->mu);
-    for (size_t i = 0; i < r->cap && b->n < SYNC_MAX; i++)
-        for (entry *e = r->tab[i]; e && b->n < SYNC_MAX; e = e->next)
-            if (e->key[0] == 's' && now_ms - e->touched < 2 * SRV_RATE_SYNC_WINDOW_MS) {
+    /* from where the last full round stopped: past SYNC_MAX active
+     * sessions, every one still gets its turn */
+    for (size_t k = 0; k < r->cap && b->n < SYNC_MAX; k++) {
+        size_t i = (r->sync_next + k) % r->cap;
+
+        for (entry *e = r->tab[i]; e; e = e->next)
+            if (e->key[0] == 's' && now_ms - e->touched < 2 * SRV_RATE_SYNC_WINDOW_MS &&
+                b->n < SYNC_MAX) {
                 b->ids[b->n] = strtoll(e->key + 1, NULL, 10);
                 b->used[b->n++] = e->used;
                 e->used = 0;
             }
+        if (b->n >= SYNC_MAX)
+            r->sync_next = (i + 1) % r->cap;
+    }
     pthread_mutex_unlock(&r->mu);
     if (b->n && !r->sh->sum(r->sh->arg, win, b->ids, b->used, b->totals, b->n))
         sync_apply(r, b, win, now_ms);

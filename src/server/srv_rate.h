@@ -77,6 +77,8 @@ void srv_rate_sync(srv_rate *r, int64_t now_ms);
 /* Starts the thread calling srv_rate_sync (shared counters only; stopped
  * by srv_rate_free). 0, or -1 when it cannot start. */
 int srv_rate_sync_start(srv_rate *r);
+/* Stops that thread (before the shared counters go: it calls them). */
+void srv_rate_sync_stop(srv_rate *r);
 
 /* Takes one token of the session's bucket. Returns 0 when allowed, else the
  * seconds to wait (>= 1, for Retry-After). */

@@ -21,11 +21,17 @@
  *
  * The writer's store handle is opened with STORE_MAINT_BACKGROUND: the
  * backend's housekeeping (SQLite's WAL checkpoints) runs off the commit
- * path, in a thread the handle owns (store_sqlite_ckpt.c says why).
+ * path, in a thread the handle owns (store_sqlite_ckpt.c says why); what
+ * of it needs the writer's own connection (the last frames' copy that lets
+ * the log start over) runs when the writer's queue is empty, after it
+ * published what it committed (store_maintain), never inside a commit.
  */
 #include "srv_int.h"
 #include "srv_log.h"
+#include "srv_metrics.h"
 #include "srv_writer.h"
+
+#include "base/base_hist.h"
 
 #include <stddef.h>
 #include <pthread.h>
@@ -41,6 +47,20 @@
 /* ... and the most held at once (each is one loop flush, up to 65,536
  * pointers). */
 #define HOLD_MAX 16
+/* A group commit slower than this is logged at debug with where its time
+ * went (store_tx_timing): the tail of a message at 5,000 msgs/s. */
+#define SLOW_GROUP_NS (10 * 1000000ull)
+
+/* The group being published on this thread (srv_writer_group_times). */
+static __thread struct {
+    uint64_t started, committed;
+} group_now;
+
+void srv_writer_group_times(uint64_t *started_ns, uint64_t *committed_ns)
+{
+    *started_ns = group_now.started;
+    *committed_ns = group_now.committed;
+}
 
 /* A commit travels in srv_queue without a wrapper: its first member is
  * its link, laid out as srv_qnode. */
@@ -126,12 +146,29 @@ static void commit_held(srv *s, held *h, wstats *ws)
     h->n = 0;
 }
 
+/* A slow group commit, at debug: where its time went. The COMMIT is the
+ * log's write and its fsync (and the writer's own checkpoint, "inline"). */
+static void log_slow(srv *s, const chat_commit_kind *kind, size_t n, uint64_t started,
+                     uint64_t committed)
+{
+    store_tx_timing t = {0};
+
+    (void)store_last_tx_timing(s->writer_st, &t);
+    SRV_DEBUG("writer",
+              "slow group: %s x%zu, %.2f ms (wait for the lock %.2f, BEGIN %.2f, statements "
+              "%.2f, COMMIT+fsync %.2f of which checkpoint %.2f), ended at %.3f s",
+              kind->name, n, (double)(committed - started) / 1e6, (double)t.turn_ns / 1e6,
+              (double)t.begin_ns / 1e6, (double)t.body_ns / 1e6, (double)t.commit_ns / 1e6,
+              (double)t.maint_ns / 1e6, (double)committed / 1e9);
+}
+
 /* Commits and publishes one group of the same kind, carrying the held
  * riders in its transaction when the kind can. */
 static void run_group(srv *s, chat_commit **items, size_t n, held *h, wstats *ws)
 {
     const chat_commit_kind *kind = items[0]->kind;
-    int64_t t0 = mono_us(), t1;
+    uint64_t started = base_now_ns(), committed;
+    int64_t t0 = (int64_t)(started / 1000), t1;
     bool carried = false;
 
     if (kind->carry && h->n) {
@@ -140,12 +177,19 @@ static void run_group(srv *s, chat_commit **items, size_t n, held *h, wstats *ws
             ws->carried += (int64_t)h->n;
     } else
         kind->commit(items, n, s->writer_st);
-    t1 = mono_us();
+    committed = base_now_ns();
+    t1 = (int64_t)(committed / 1000);
+    srv_metrics_batch(s->metrics, n, committed - started);
+    if (committed - started > SLOW_GROUP_NS && srv_log_enabled(SRV_LOG_DEBUG))
+        log_slow(s, kind, n, started, committed);
+    group_now.started = started;
+    group_now.committed = committed;
     if (carried) {
         publish_riders(s, h->items, h->n);
         h->n = 0;
     } /* else they wait for the next carrier, or HOLD_MS */
     kind->publish(items, n, s->writer_st);
+    group_now.started = group_now.committed = 0;
     ws->store_us += t1 - t0;
     if (t1 - t0 > ws->store_max_us)
         ws->store_max_us = t1 - t0;
@@ -233,6 +277,11 @@ static void *writer_main(void *arg)
         if (!list)
             break; /* closed and empty */
         run_batch(s, (chat_commit *)list, items, &h, &ws);
+        /* An idle moment (everything committed is published, nothing
+         * waits): the store's housekeeping that needs this connection runs
+         * now, not inside a commit messages wait for (store_maintain). */
+        if (!srv_queue_len(&s->appends))
+            (void)store_maintain(s->writer_st);
         if (stats)
             stats_tick(&ws);
     }
@@ -241,9 +290,24 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+/* The writer's store housekeeping (checkpoints), for the metrics and, at
+ * debug, with a time on the same clock as the slow groups' lines. */
+static void on_maint(void *arg, const store_maint_event *ev)
+{
+    srv *s = arg;
+
+    srv_metrics_maint(s->metrics, ev->what, ev->ns);
+    SRV_DEBUG("store", "%s: %.2f ms, log %d pages, %d copied, ended at %.3f s", ev->what,
+              (double)ev->ns / 1e6, ev->log_pages, ev->copied_pages, (double)base_now_ns() / 1e9);
+}
+
 int srv_writer_start(srv *s)
 {
-    store_options so = {.version = 1, .path = s->db_path, .maintenance = STORE_MAINT_BACKGROUND};
+    store_options so = {.version = 1,
+                        .path = s->db_path,
+                        .maintenance = STORE_MAINT_BACKGROUND,
+                        .on_maint = on_maint,
+                        .maint_arg = s};
     char *msg = NULL;
 
     if (srv_queue_init(&s->appends, 0))

@@ -17,6 +17,11 @@ void srv_writer_submit(srv *s, chat_commit *c);
  * milliseconds; nothing the writer does waits for a worker, so this cannot
  * deadlock. */
 void srv_writer_commit_wait(srv *s, chat_commit *c);
+/* On the writer's thread while it publishes a group (a commit's done
+ * runs then): when that group's commit started and ended (base_now_ns).
+ * Both 0 on any other thread or outside a publish. For the stage metrics
+ * of a message (srv_metrics.h). */
+void srv_writer_group_times(uint64_t *started_ns, uint64_t *committed_ns);
 /* Closes the queue, commits what is left, joins. */
 void srv_writer_stop(srv *s);
 

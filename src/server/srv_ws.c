@@ -8,11 +8,14 @@
 #include "srv_handlers.h"
 #include "chat/chat_json.h"
 #include "srv_log.h"
+#include "srv_metrics.h"
 #include "srv_origin.h"
 #include "srv_conn.h"
 #include "srv_http.h"
 #include "srv_pool.h"
 #include "srv_req.h"
+
+#include "base/base_hist.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -259,11 +262,26 @@ static int receive(srv *s, srv_conn *c, struct lws *wsi, const char *in, size_t 
     return 0;
 }
 
+/* A sent message's frame went to the kernel: its last stages (srv_metrics.h). */
+static void message_written(srv *s, const srv_buf *b)
+{
+    uint64_t now = base_now_ns();
+
+    if (b->t_recv_ns) { /* the sender's message.ack */
+        srv_metrics_stage(s->metrics, SRV_STAGE_ANSWER, now - b->t_commit_ns);
+        srv_metrics_stage(s->metrics, SRV_STAGE_TOTAL, now - b->t_recv_ns);
+    } else
+        srv_metrics_stage(s->metrics, SRV_STAGE_FANOUT, now - b->t_commit_ns);
+}
+
 static int writeable(srv_conn *c, struct lws *wsi)
 {
     for (int i = 0; i < WRITE_BURST && c->q_len; i++) {
         srv_buf *b = c->q[c->q_head];
         int n = lws_write(wsi, srv_buf_payload(b), b->len, LWS_WRITE_TEXT);
+
+        if (b->t_commit_ns && n >= 0)
+            message_written(c->srv, b);
 
         c->q_head = (c->q_head + 1) & (c->q_cap - 1);
         c->q_len--;

@@ -648,6 +648,17 @@ typedef enum store_maintenance {
     STORE_MAINT_ELSEWHERE
 } store_maintenance;
 
+/* One step of a backend's housekeeping, told to store_options.on_maint
+ * (for the operators' metrics and the debug log; SQLite only). */
+typedef struct store_maint_event {
+    const char *what; /* "checkpoint": the background thread's pass; "finish": the writer
+                         copying the last frames itself (docs/STORE.md, "Threading");
+                         "backstop": a checkpoint at SQ_WAL_BACKSTOP pages inside a commit */
+    uint64_t ns;      /* how long it took, fsync of the database file included */
+    int log_pages;    /* frames in the write-ahead log when it ended (-1: unknown) */
+    int copied_pages; /* of them, copied back into the database (-1: unknown) */
+} store_maint_event;
+
 typedef struct store_options {
     int version;                   /* 1 */
     const char *backend;           /* "sqlite" or "postgresql"; NULL: chosen by path
@@ -661,7 +672,24 @@ typedef struct store_options {
                                       server acknowledged survives a power loss. true: faster,
                                       the last commits may be lost on power loss (never corrupt) */
     store_maintenance maintenance; /* who does the backend's housekeeping (below) */
+    /* Optional (NULL: nobody): told of each housekeeping step this handle's
+     * maintenance runs, on the thread that ran it (the checkpointer's, or the
+     * handle's own for "finish" and "backstop"). Must be quick and must not
+     * call back into the store. */
+    void (*on_maint)(void *arg, const store_maint_event *ev);
+    void *maint_arg;
 } store_options;
+
+/* Where the handle's last write transaction spent its time (the outermost
+ * level, from asking for the write lock to the end of COMMIT), for the
+ * log line of a slow commit. Zero when the handle has written nothing. */
+typedef struct store_tx_timing {
+    uint64_t turn_ns; /* waiting for the write lock (this process's queue and the backend's lock) */
+    uint64_t begin_ns;  /* BEGIN */
+    uint64_t body_ns;   /* the statements between BEGIN and COMMIT */
+    uint64_t commit_ns; /* COMMIT: the log written and synced to disk, maint_ns included */
+    uint64_t maint_ns;  /* housekeeping run inside the COMMIT (SQLite: the writer's "finish") */
+} store_tx_timing;
 
 /* The file name of the database inside a data directory: "cordon.db". */
 #define STORE_DB_FILE "cordon.db"
@@ -703,6 +731,11 @@ struct store_methods {
     void (*close)(store *s);
     const char *(*errmsg)(store *s);
     int (*schema_version)(store *s, int *out);
+
+    /* Optional (NULL: the backend does not time its transactions). */
+    int (*last_tx_timing)(store *s, store_tx_timing *out);
+    /* Optional (NULL: nothing to do). */
+    int (*maintain)(store *s);
 
     int (*tx_begin)(store *s);
     int (*tx_commit)(store *s);
@@ -1099,7 +1132,12 @@ static inline int store_message_append(store *s, const store_message_new *m, sto
  * when the transaction committed; on any other return nothing was stored
  * and every rcs[i] is that error. Inside store_tx, SQLite appends in a
  * savepoint of the caller's transaction (durable with its store_tx_commit);
- * PostgreSQL refuses (STORE_INVAL, nothing done). */
+ * PostgreSQL refuses (STORE_INVAL, nothing done). With several writers
+ * (STORE_CAN_CONCURRENT_WRITERS) the batch may commit as two transactions:
+ * first the conversations no other writer holds, then those it had to
+ * wait for; a conversation's messages are always in one of them. STORE_OK
+ * then says the first committed, and an item of the second that could not
+ * be stored (the wait timed out: STORE_BUSY) has its error in rcs[i]. */
 static inline int store_message_append_batch(store *s, const store_message_new *m, size_t n,
                                              store_message *out, int *rcs, bool *duplicate)
 {
@@ -1483,6 +1521,26 @@ static inline int store_burn_due(store *s, int64_t now, int64_t *ids, size_t cap
 static inline int store_burn_destroy(store *s, int64_t msg_id)
 {
     return s->methods->burn_destroy ? s->methods->burn_destroy(s, msg_id) : STORE_VERSION;
+}
+
+/* The handle's last write transaction's timing (store_tx_timing).
+ * STORE_VERSION when the backend does not time (PostgreSQL). */
+static inline int store_last_tx_timing(store *s, store_tx_timing *out)
+{
+    return s->methods->last_tx_timing ? s->methods->last_tx_timing(s, out) : STORE_VERSION;
+}
+
+/* Runs the housekeeping a STORE_MAINT_BACKGROUND handle leaves for a
+ * quiet moment of its own thread (SQLite: copying the last frames of the
+ * write-ahead log so that the next transaction starts it over; STORE.md,
+ * "Threading"). The server's writer calls it when its queue is empty,
+ * after it published what it committed, so that this never sits inside a
+ * commit that messages wait for. Cheap when there is nothing to do.
+ * STORE_OK (also for backends without housekeeping), or an error that
+ * only means "try again later". */
+static inline int store_maintain(store *s)
+{
+    return s->methods->maintain ? s->methods->maintain(s) : STORE_OK;
 }
 
 /* A page of the messages a compliance export covers (store_export_query),

@@ -325,7 +325,11 @@ static const migration migrations[] = {
       * reachable (a Redis outage no longer matters). lease_until is in ms
       * of the database's clock; 0 is free. */
      "ALTER TABLE uploads ADD COLUMN lease_owner TEXT;"
-     "ALTER TABLE uploads ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;"},
+     "ALTER TABLE uploads ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;"
+     /* The gap fill's recall scan (store_message_recalled_since) reads the
+      * messages recalled since a moment: few among many, so a partial
+      * index of the recalled ones only. */
+     "CREATE INDEX messages_recalled ON messages(recalled_at) WHERE recalled_at > 0;"},
 };
 
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])

@@ -719,56 +719,56 @@ static int conv_id_cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Locks the row of every conversation the batch will append to, before
- * any append, in ascending id order (PG_PIPE_MAX a round trip; a pipeline
- * runs its statements in order), and lists them in lasts. Two writers
- * (two nodes) whose batches share conversations then wait on each other
- * at most for one commit: taken one by one in message order, as before,
- * node A held 5 and wanted 9 while node B held 9 and wanted 5, and each
- * such deadlock cost deadlock_timeout (1 s) and a whole batch's retry.
- * A missing conversation locks nothing; its append fails on its own. */
-static int locks_take(pg *q, const store_message_new *m, size_t n, const bool *skip,
+/* Locks the rows of the conversations of the items run[i] names, in one
+ * statement, in ascending id order, and lists the ones it locked in lasts.
+ * wait: each row is waited for (CONV_LOCK_WAIT): two writers whose
+ * batches share conversations (two nodes) wait on each other at most for
+ * one commit and never in a cycle — taken one by one in message order, as
+ * once, node A held 5 and wanted 9 while node B held 9 and wanted 5, and
+ * each such deadlock cost deadlock_timeout (1 s) and a batch's retry.
+ * !wait: only the rows nobody holds (CONV_LOCK_FREE, SKIP LOCKED); the
+ * caller defers the rest. A missing conversation locks nothing; its
+ * append fails on its own. */
+static int locks_take(pg *q, const store_message_new *m, size_t n, const bool *run, bool wait,
                       conv_lasts *lasts)
 {
     int64_t *ids = calloc(n ? n : 1, sizeof *ids);
-    pg_call *c = calloc(PG_PIPE_MAX, sizeof *c);
-    pg_args *a = calloc(PG_PIPE_MAX, sizeof *a);
-    size_t k = 0, nc = 0, failed;
-    int rc = ids && c && a ? STORE_OK : STORE_NOMEM;
+    char *list = calloc(n ? n : 1, 21); /* "{1,2,…}": at most 20 characters an id */
+    size_t k = 0, len = 0;
+    pg_args a = {0};
+    PGresult *r = NULL;
+    int rc = ids && list ? STORE_OK : STORE_NOMEM;
 
     for (size_t i = 0; i < n && !rc; i++)
-        if (!skip[i])
+        if (run[i])
             ids[k++] = m[i].conv_id;
-    if (!rc)
-        qsort(ids, k, sizeof *ids, conv_id_cmp);
-    for (size_t i = 0; i < k && !rc; i++) {
-        if (i && ids[i] == ids[i - 1])
-            continue;
-        rc = last_note(lasts, ids[i], 0, 0);
-        memset(&a[nc], 0, sizeof a[nc]);
-        pa_i64(&a[nc], ids[i]);
-        c[nc] = (pg_call){.id = PG_CONV_LOCK, .a = &a[nc]};
-        if (!rc && ++nc == PG_PIPE_MAX) {
-            rc = pg_pipeline(q, c, nc, &failed);
-            for (size_t j = 0; j < nc; j++)
-                PQclear(c[j].res);
-            nc = 0;
-        }
-    }
-    if (!rc && nc) {
-        rc = pg_pipeline(q, c, nc, &failed);
-        for (size_t j = 0; j < nc; j++)
-            PQclear(c[j].res);
-    }
+    if (rc || !k)
+        goto out;
+    qsort(ids, k, sizeof *ids, conv_id_cmp);
+    list[len++] = '{';
+    for (size_t i = 0; i < k; i++)
+        if (!i || ids[i] != ids[i - 1])
+            len += (size_t)sprintf(list + len, "%s%lld", len > 1 ? "," : "", (long long)ids[i]);
+    list[len++] = '}';
+    pa_text(&a, list);
+    r = pg_exec(q, wait ? PG_CONV_LOCK_WAIT : PG_CONV_LOCK_FREE, NULL, &a, &rc);
+    for (int i = 0; r && !rc && i < PQntuples(r); i++)
+        rc = last_note(lasts, pg_i64(r, i, 0), 0, 0);
+out:
+    PQclear(r);
     free(ids);
-    free(c);
-    free(a);
+    free(list);
     return rc;
 }
 
-/* Moves each conversation the batch appended to on to its last message,
- * all in one round trip (a batch of the server's writer spans many). */
-static int lasts_apply(pg *q, const conv_lasts *lasts)
+/* Moves each conversation the batch appended to on to its last message and
+ * commits, in one round trip: the UPDATEs and the COMMIT go down one
+ * pipeline (PG_PIPE_MAX - 1 UPDATEs with it; a batch of the server's
+ * writer may span more, sent first). The conversations' rows stay locked
+ * until the COMMIT returns in any case; sending the moves with it keeps
+ * the hold to the appends, the COMMIT and its WAL flush. Ends the
+ * transaction either way (a failure rolls it back). */
+static int lasts_commit(pg *q, const conv_lasts *lasts)
 {
     /* on the heap: PG_PIPE_MAX argument sets are ~100 KiB */
     pg_call *c = calloc(PG_PIPE_MAX, sizeof *c);
@@ -776,60 +776,87 @@ static int lasts_apply(pg *q, const conv_lasts *lasts)
     size_t nc = 0, failed;
     int rc = c && a ? STORE_OK : STORE_NOMEM;
 
-    for (size_t i = 0; i < lasts->n && !rc; i++) {
-        if (!lasts->items[i].id)
+    if (rc || !lasts->n) {
+        free(c);
+        free(a);
+        return pg_end(q, rc); /* nothing locked: nothing written */
+    }
+    for (size_t i = 0; i <= lasts->n && !rc; i++) {
+        bool end = i == lasts->n;
+
+        if (!end && !lasts->items[i].id)
             continue; /* locked, nothing appended */
-        memset(&a[nc], 0, sizeof a[nc]);
-        pa_i64(&a[nc], lasts->items[i].conv_id);
-        pa_i64(&a[nc], lasts->items[i].id);
-        pa_i64(&a[nc], lasts->items[i].at);
-        c[nc] = (pg_call){.id = PG_CONV_LAST, .a = &a[nc]};
-        if (++nc == PG_PIPE_MAX) {
+        if (end)
+            c[nc++] = (pg_call){.id = PG_ADHOC, .sql = "COMMIT"};
+        else {
+            memset(&a[nc], 0, sizeof a[nc]);
+            pa_i64(&a[nc], lasts->items[i].conv_id);
+            pa_i64(&a[nc], lasts->items[i].id);
+            pa_i64(&a[nc], lasts->items[i].at);
+            c[nc] = (pg_call){.id = PG_CONV_LAST, .a = &a[nc]};
+            nc++;
+        }
+        if (end || nc == PG_PIPE_MAX - 1) {
             rc = pg_pipeline(q, c, nc, &failed);
             for (size_t k = 0; k < nc; k++)
                 PQclear(c[k].res);
             nc = 0;
         }
     }
-    if (!rc && nc) {
-        rc = pg_pipeline(q, c, nc, &failed);
-        for (size_t k = 0; k < nc; k++)
-            PQclear(c[k].res);
-    }
     free(c);
     free(a);
-    return rc;
+    if (rc)
+        return pg_end(q, rc); /* rolls back (after a failed COMMIT: a no-op) */
+    q->depth--;               /* the pipeline's COMMIT ended the transaction */
+    return STORE_OK;
 }
 
-int pg_message_append_batch(store *s, const store_message_new *m, size_t n, store_message *out,
-                            int *rcs, bool *duplicate)
+/* Clears what the items of one transaction of a batch (run[i]) got. */
+static void batch_reset(size_t n, const bool *run, store_message *out, int *rcs, bool *duplicate,
+                        int rc)
 {
-    pg *q = (pg *)s;
-    store_message tmp = {0};
-    conv_lasts lasts = {0};
-    bool *failed = NULL;
-    int rc;
-
-    if (!m || !rcs || q->in_tx)
-        return STORE_INVAL;
     for (size_t i = 0; i < n; i++) {
-        rcs[i] = STORE_INVAL;
+        if (!run[i])
+            continue;
+        if (rcs)
+            rcs[i] = rc;
         if (out)
-            memset(&out[i], 0, sizeof out[i]);
+            store_message_clear(&out[i]);
         if (duplicate)
             duplicate[i] = false;
     }
-    failed = calloc(n ? n : 1, sizeof *failed);
-    if (!failed) {
-        rc = STORE_NOMEM;
-        goto fail;
-    }
+}
+
+/* One transaction of a batch: the items with run[i] set. wait: see
+ * locks_take. Without wait, the items whose conversation another writer
+ * holds are not appended: run[i] is cleared and defer[i] set for them.
+ * failed[i] marks an item whose INSERT aborted a transaction (bad bytes):
+ * left out of every later attempt, it keeps its own error. */
+static int batch_tx(pg *q, const store_message_new *m, size_t n, store_message *out, int *rcs,
+                    bool *duplicate, bool *run, bool wait, bool *defer, bool *failed)
+{
+    store_message tmp = {0};
+    conv_lasts lasts = {0};
+    int rc;
+
 again:
     lasts.n = 0;
     rc = pg_begin(q);
     if (rc)
         goto fail;
-    rc = locks_take(q, m, n, failed, &lasts); /* on failure: no append, rolled back below */
+    rc = locks_take(q, m, n, run, wait, &lasts); /* on failure: no append, rolled back below */
+    for (size_t i = 0; i < n && !rc && !wait; i++) {
+        bool locked = false;
+
+        for (size_t k = 0; run[i] && k < lasts.n && !locked; k++)
+            locked = lasts.items[k].conv_id == m[i].conv_id;
+        if (run[i] && !locked) {
+            /* held by another writer (or no such conversation): its turn
+             * comes in the batch's second transaction */
+            run[i] = false;
+            defer[i] = true;
+        }
+    }
     /* One bad item (not a member, a bad forward) fails alone and the rest
      * still commit together. Plain messages go down a pipeline, up to
      * PG_PIPE_MAX / 2 a round trip: their checks are the INSERT's own
@@ -842,12 +869,12 @@ again:
         size_t j = i + 1, bad = SIZE_MAX;
         bool alone_bad = false;
 
-        if (failed[i]) {
+        if (!run[i] || failed[i]) {
             i++;
             continue;
         }
         if (pipelinable(&m[i])) {
-            while (j < n && j - i < PG_PIPE_MAX / 2 && !failed[j] && pipelinable(&m[j]))
+            while (j < n && j - i < PG_PIPE_MAX / 2 && run[j] && !failed[j] && pipelinable(&m[j]))
                 j++;
             rc = append_pipelined(q, m, i, j, out, rcs, duplicate, &lasts, &bad);
         } else {
@@ -864,30 +891,95 @@ again:
             failed[bad] = true;
             pg_end(q, rc ? rc : rcs[bad]); /* rolls the whole transaction back */
             for (size_t k = 0; k < n; k++) {
-                if (out)
-                    store_message_clear(&out[k]);
-                if (duplicate)
-                    duplicate[k] = false;
+                if (!wait && defer[k]) {
+                    defer[k] = false; /* looked at again by the next attempt */
+                    run[k] = true;
+                }
             }
+            batch_reset(n, run, out, NULL, duplicate, 0);
             goto again;
         }
         i = j;
     }
     if (!rc)
-        rc = lasts_apply(q, &lasts);
-    rc = pg_end(q, rc);
+        rc = lasts_commit(q, &lasts);
+    else
+        rc = pg_end(q, rc);
 fail:
-    free(failed);
     free(lasts.items);
-    if (rc)
-        for (size_t i = 0; i < n; i++) {
-            rcs[i] = rc;
-            if (out)
-                store_message_clear(&out[i]);
-            if (duplicate)
-                duplicate[i] = false;
-        }
     store_message_clear(&tmp);
+    if (rc) {
+        for (size_t i = 0; i < n; i++)
+            if (failed[i])
+                run[i] = false; /* keeps its own error */
+        batch_reset(n, run, out, rcs, duplicate, rc);
+    }
+    return rc;
+}
+
+/* Group commit with several writers. A batch's appends must hold their
+ * conversations' rows from the id they take to their commit, so that ids
+ * within a conversation follow commit order (a reader's `since` cursor
+ * never passes an id that commits later) — and with fsync on, the commit
+ * is most of that hold. When another writer (the other node) holds some
+ * of the batch's conversations, waiting for them made the whole batch
+ * wait for the other's commit and the two nodes' commits took turns (two
+ * nodes no faster than one). So the first transaction takes only the
+ * conversations nobody holds and commits their messages at once, its WAL
+ * flush side by side with the other writer's; the messages of the
+ * conversations held elsewhere follow in a second transaction that waits
+ * for them (in id order). Each conversation's messages stay in one
+ * transaction and in the batch's order. */
+int pg_message_append_batch(store *s, const store_message_new *m, size_t n, store_message *out,
+                            int *rcs, bool *duplicate)
+{
+    pg *q = (pg *)s;
+    bool *run = NULL, *defer = NULL, *failed = NULL;
+    size_t deferred = 0;
+    int rc;
+
+    if (!m || !rcs || q->in_tx)
+        return STORE_INVAL;
+    for (size_t i = 0; i < n; i++) {
+        rcs[i] = STORE_INVAL;
+        if (out)
+            memset(&out[i], 0, sizeof out[i]);
+        if (duplicate)
+            duplicate[i] = false;
+    }
+    run = calloc(n ? n : 1, sizeof *run);
+    defer = calloc(n ? n : 1, sizeof *defer);
+    failed = calloc(n ? n : 1, sizeof *failed);
+    if (!run || !defer || !failed) {
+        rc = STORE_NOMEM;
+        for (size_t i = 0; i < n; i++)
+            rcs[i] = rc;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        run[i] = true;
+    rc = batch_tx(q, m, n, out, rcs, duplicate, run, false, defer, failed);
+    if (rc) {
+        /* nothing stored: every item, deferred or not, has the error */
+        for (size_t i = 0; i < n; i++)
+            run[i] = defer[i] && !failed[i];
+        batch_reset(n, run, out, rcs, duplicate, rc);
+        for (size_t i = 0; i < n; i++)
+            if (failed[i])
+                rcs[i] = rc;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        deferred += defer[i];
+    if (deferred)
+        /* The first transaction's messages are stored: whatever happens
+         * here is the deferred items' own result (rcs), and the batch
+         * returns STORE_OK. */
+        batch_tx(q, m, n, out, rcs, duplicate, defer, true, NULL, failed);
+out:
+    free(run);
+    free(defer);
+    free(failed);
     return rc;
 }
 

@@ -125,6 +125,18 @@
     X(CONV_KIND, "SELECT kind FROM conversations WHERE id = $1")                                   \
     /* a pipelined batch's row lock, once per conversation (MSG_APPEND_LOCKED) */                  \
     X(CONV_LOCK, "SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE")                           \
+    /* A batch's conversations locked in one statement, in ascending id                            \
+     * order (LockRows sits above the sort, so the rows are locked as                              \
+     * sorted: two writers never wait on each other in a cycle). _FREE                             \
+     * takes only those no other transaction holds and returns which; _WAIT                        \
+     * waits for each. NO KEY UPDATE: appenders still exclude one another                          \
+     * (it conflicts with itself and with the single append's FOR UPDATE)                          \
+     * but not the foreign-key checks (KEY SHARE) of rows other writers                            \
+     * insert that name the conversation (members, uploads, alerts). */                            \
+    X(CONV_LOCK_FREE, "SELECT id FROM conversations WHERE id = ANY($1::bigint[]) ORDER BY id "     \
+                      "FOR NO KEY UPDATE SKIP LOCKED")                                             \
+    X(CONV_LOCK_WAIT, "SELECT id FROM conversations WHERE id = ANY($1::bigint[]) ORDER BY id "     \
+                      "FOR NO KEY UPDATE")                                                         \
     /* An append's checks in one round trip: the conversation's row locked                         \
      * for the rest of the transaction (appends to one conversation take                           \
      * their ids in commit order even with several writers: store.h, ids                           \

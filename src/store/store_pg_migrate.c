@@ -296,7 +296,8 @@ static const migration migrations[] = {
     {12, "upload leases in the store",
      /* store_migrate.c version 12: the upload's lease on its row. */
      "ALTER TABLE uploads ADD COLUMN lease_owner TEXT,"
-     " ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0;"},
+     " ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0;"
+     "CREATE INDEX messages_recalled ON messages(recalled_at) WHERE recalled_at > 0;"},
 };
 
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])

@@ -442,7 +442,9 @@ int pg_message_recalled_since(store *s, int64_t since, int64_t max_id, int limit
     pa_i64(&a, max_id);
     pa_i64(&a, limit);
     rc = pg_list((pg *)s, PG_ADHOC,
-                 "SELECT " PG_MSG_COLS " FROM messages m WHERE m.recalled_at >= $1 AND m.id <= $2 "
+                 "SELECT " PG_MSG_COLS
+                 " FROM messages m WHERE m.recalled_at > 0 AND m.recalled_at >= $1 "
+                 "AND m.id <= $2 "
                  "ORDER BY m.id LIMIT $3",
                  &a, (void **)&out->items, &out->n, sizeof *out->items, pg_row_message);
     if (rc)

@@ -10,6 +10,8 @@
  */
 #include "store/store_sqlite_int.h"
 
+#include "base/base_hist.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -134,15 +136,26 @@ int sq_begin(sq *q)
     /* the outermost level takes the write lock at once (BEGIN IMMEDIATE:
      * no deadlock upgrading a read lock); inner levels are savepoints */
     if (!q->depth) {
+        uint64_t t0 = base_now_ns();
+
+        q->tx = (store_tx_timing){0};
+        (void)sq_ckpt_take_inline_ns(q); /* an autocommit statement's, not this one's */
         /* this process's writers in arrival order first (store_sqlite_turn.c) */
         rc = sq_turn_take(q);
         if (rc)
             return rc;
+        q->tx_mark = base_now_ns();
+        q->tx.turn_ns = q->tx_mark - t0;
     }
     rc = exec_id(q, q->depth ? SQ_SAVEPOINT : SQ_BEGIN_WRITE);
-    if (!rc)
-        q->depth++;
-    else if (!q->depth)
+    if (!rc) {
+        if (!q->depth++) {
+            uint64_t now = base_now_ns();
+
+            q->tx.begin_ns = now - q->tx_mark;
+            q->tx_mark = now;
+        }
+    } else if (!q->depth)
         sq_turn_give(q);
     return rc;
 }
@@ -162,12 +175,25 @@ int sq_end(sq *q, int rc)
         sq_turn_give(q);
         return rc;
     }
-    r = exec_id(q, SQ_COMMIT);
+    {
+        uint64_t t0 = base_now_ns();
+
+        q->tx.body_ns = t0 - q->tx_mark;
+        r = exec_id(q, SQ_COMMIT);
+        q->tx.commit_ns = base_now_ns() - t0;
+        q->tx.maint_ns = sq_ckpt_take_inline_ns(q);
+    }
     if (r) /* a failed COMMIT may leave the transaction open */
         if (!sqlite3_get_autocommit(q->db))
             exec_id(q, SQ_ROLLBACK);
     sq_turn_give(q);
     return r;
+}
+
+static int sq_last_tx_timing(store *s, store_tx_timing *out)
+{
+    *out = ((sq *)s)->tx;
+    return STORE_OK;
 }
 
 int sq_begin_read(sq *q)
@@ -1066,6 +1092,8 @@ static const store_methods sq_methods = {
     .close = sq_close,
     .errmsg = sq_errmsg,
     .schema_version = sq_schema_version,
+    .last_tx_timing = sq_last_tx_timing,
+    .maintain = sq_ckpt_maintain,
     .tx_begin = sq_tx_begin,
     .tx_commit = sq_tx_commit,
     .tx_rollback = sq_tx_rollback,
@@ -1255,6 +1283,8 @@ static int sq_open(const store_options *opt, store **out, char **errmsg)
     rc = sq_migrate(q);
     if (rc)
         goto fail;
+    q->on_maint = opt->on_maint;
+    q->maint_arg = opt->maint_arg;
     if (opt->maintenance == STORE_MAINT_BACKGROUND && !q->read_only) {
         rc = sq_ckpt_start(q, opt->path);
         if (rc)

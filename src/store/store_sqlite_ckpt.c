@@ -19,19 +19,25 @@
  * 5-50 ms, during which the writer commits more frames. So the log grew by
  * ~3,500 pages a second at 5,000 msgs/s until the backstop made the
  * writer checkpoint inside a commit: 10-28 ms held every 3-6 s, the tail
- * of delivery (docs/BENCH.md, "Session 9"). Now, once the log is long
- * (SQ_FINISH_AT) and the thread's checkpoint has copied what it saw, the
- * writer finishes the job: the next commit that finds at most
- * SQ_FINISH_MAX frames not yet copied (those of the last few ms) copies
- * them itself, from the WAL hook on its own thread, so that its next
- * transaction rewinds the log. That costs the writer a few hundred pages
- * and a small fsync every few seconds instead of a second's worth of pages
- * and a large one.
+ * of delivery (docs/BENCH.md, "Session 9"). So after each of the thread's
+ * rounds that copied what it saw, the writer finishes the job: at its next
+ * idle moment (store_maintain, called when its queue is empty, after it
+ * published what it committed) it copies the frames committed since, at
+ * most SQ_FINISH_MAX (those of the last few ms), on its own connection, so
+ * that its next transaction rewinds the log, once the log is long enough
+ * to be worth it (SQ_FINISH_AT). Session 9 did this from the
+ * WAL hook, inside the COMMIT that messages were waiting for, and only once
+ * the log was long (12,000 frames): finishes of 2-14 ms sat in a commit
+ * every few seconds, and when a round ended below that length the log ran
+ * into the backstop (20,000 frames at ~10,000 a second: a 21.5 ms
+ * checkpoint inside a commit; docs/BENCH.md, "Session 11").
  *
  * This is SQLite's business alone: the store interface only says which
  * handle carries the housekeeping (store_options.maintenance).
  */
 #include "store/store_sqlite_int.h"
+
+#include "base/base_hist.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -49,10 +55,15 @@
  * 2 MiB of pages, a few ms with its fsync. More than that waits for the
  * thread's next round. */
 #define SQ_FINISH_MAX 512
-/* ... once the log holds this many frames (48 MiB; ~3 s at 5,000 msgs/s),
- * not after every round: each fsync on the commit path is one more chance
- * to meet a slow disk (one finish measured 44 ms where most took 2-14). */
-#define SQ_FINISH_AT 12000
+/* ... and only once the log is this long (16 MiB): a short log costs
+ * nothing, and every finish syncs the database file in the writer's way
+ * (at 200 msgs/s, finishing every round came out worse in two A/B pairs,
+ * inside the machine's noise: docs/BENCH.md "Session 11"). Low, because rounds end at multiples of
+ * a second's frames while the log does not rewind, and one must end above this before the backstop:
+ * at 4,000 that holds up to ~16,000 frames a second. (Session 9's 12,000 let a round at ~10,000 a
+ * second end below it and the next come after the backstop; 8,000 still met the backstop once in
+ * three runs at 5,000 msgs/s.) */
+#define SQ_FINISH_AT 4000
 
 struct sq_ckpt {
     pthread_t th;
@@ -62,10 +73,47 @@ struct sq_ckpt {
     int pending; /* commits since the last checkpoint */
     bool stop;
     /* Set by the thread after a checkpoint that copied every frame it saw
-     * (`copied` of them); taken by the writer's next commit (on_commit). */
+     * (`copied` of them); taken by the writer at its next idle moment
+     * (sq_ckpt_maintain), which compares with `pages`, the log's length
+     * at the writer's last commit (on_commit). */
     atomic_bool finish;
     atomic_int copied;
+    atomic_int pages;
+    /* Told of each checkpoint (store_options.on_maint; NULL: nobody). */
+    void (*on_maint)(void *arg, const store_maint_event *ev);
+    void *maint_arg;
+    /* The writer's own checkpoint time in its current COMMIT (writer's
+     * thread only): read and reset by sq_end (sq_ckpt_take_inline_ns). */
+    uint64_t inline_ns;
 };
+
+/* Runs one checkpoint on db in mode, timed and told (what: see
+ * store_maint_event). Returns SQLite's result. */
+static int timed_ckpt(sq_ckpt *c, sqlite3 *db, const char *name, int mode, const char *what,
+                      int *log, int *copied)
+{
+    uint64_t t0 = base_now_ns(), ns;
+    int r = sqlite3_wal_checkpoint_v2(db, name, mode, log, copied);
+
+    ns = base_now_ns() - t0;
+    if (c->on_maint)
+        c->on_maint(c->maint_arg, &(store_maint_event){.what = what,
+                                                       .ns = ns,
+                                                       .log_pages = log ? *log : -1,
+                                                       .copied_pages = copied ? *copied : -1});
+    return r;
+}
+
+uint64_t sq_ckpt_take_inline_ns(sq *q)
+{
+    uint64_t ns;
+
+    if (!q->ckpt)
+        return 0;
+    ns = q->ckpt->inline_ns;
+    q->ckpt->inline_ns = 0;
+    return ns;
+}
 
 /* SQLite calls this after each commit on the handle (sqlite3_wal_hook). */
 static int on_commit(void *arg, sqlite3 *db, const char *name, int pages)
@@ -74,23 +122,43 @@ static int on_commit(void *arg, sqlite3 *db, const char *name, int pages)
 
     /* Setting a WAL hook replaces SQLite's automatic checkpoint, which is
      * itself a WAL hook: keep its backstop here. */
-    if (pages >= SQ_WAL_BACKSTOP)
-        sqlite3_wal_checkpoint(db, name);
-    else if (atomic_load_explicit(&c->finish, memory_order_acquire)) {
-        int left = pages - atomic_load_explicit(&c->copied, memory_order_relaxed);
+    uint64_t t0 = base_now_ns();
+    int log = -1, copied = -1;
 
-        /* left < 0: the log started over since that checkpoint. */
-        if (left <= SQ_FINISH_MAX && (left < 0 || pages >= SQ_FINISH_AT)) {
-            atomic_store_explicit(&c->finish, false, memory_order_relaxed);
-            if (left > 0)
-                sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-        }
+    atomic_store_explicit(&c->pages, pages, memory_order_relaxed);
+    if (pages >= SQ_WAL_BACKSTOP) {
+        timed_ckpt(c, db, name, SQLITE_CHECKPOINT_PASSIVE, "backstop", &log, &copied);
+        c->inline_ns += base_now_ns() - t0;
     }
     pthread_mutex_lock(&c->mu);
     if (!c->pending++)
         pthread_cond_signal(&c->cv);
     pthread_mutex_unlock(&c->mu);
     return SQLITE_OK;
+}
+
+int sq_ckpt_maintain(store *s)
+{
+    sq *q = (sq *)s;
+    sq_ckpt *c = q->ckpt;
+    int pages, left, log = -1, copied = -1, r;
+
+    if (!c || q->depth || !atomic_load_explicit(&c->finish, memory_order_acquire))
+        return STORE_OK;
+    pages = atomic_load_explicit(&c->pages, memory_order_relaxed);
+    left = pages - atomic_load_explicit(&c->copied, memory_order_relaxed);
+    if (left > SQ_FINISH_MAX || (left > 0 && pages < SQ_FINISH_AT))
+        return STORE_OK; /* too much for an idle moment, or not worth one: the thread's next round
+                          */
+    /* left <= 0: every frame is copied (or the log started over): the next
+     * transaction rewinds it, nothing to copy. */
+    if (left > 0) {
+        r = timed_ckpt(c, q->db, NULL, SQLITE_CHECKPOINT_PASSIVE, "finish", &log, &copied);
+        if (r != SQLITE_OK)
+            return STORE_BUSY; /* the thread is checkpointing: the next idle moment */
+    }
+    atomic_store_explicit(&c->finish, false, memory_order_relaxed);
+    return STORE_OK;
 }
 
 static void *ckpt_main(void *arg)
@@ -127,8 +195,8 @@ static void *ckpt_main(void *arg)
         for (int pass = 0; pass < 2; pass++) {
             int log = 0, copied = 0;
 
-            if (sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) !=
-                    SQLITE_OK ||
+            if (timed_ckpt(c, c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, "checkpoint", &log,
+                           &copied) != SQLITE_OK ||
                 copied != log || log <= 0)
                 break;
             atomic_store_explicit(&c->copied, copied, memory_order_relaxed);
@@ -147,6 +215,8 @@ int sq_ckpt_start(sq *q, const char *path)
 
     if (!c)
         return STORE_NOMEM;
+    c->on_maint = q->on_maint;
+    c->maint_arg = q->maint_arg;
     r = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
     if (r != SQLITE_OK)
         goto fail;

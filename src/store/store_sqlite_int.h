@@ -163,7 +163,7 @@
     X(MSG_AFTER, "SELECT " SQ_MSG_COLS " FROM messages m WHERE m.id > ?1 ORDER BY m.id "           \
                  "LIMIT ?2")                                                                       \
     X(MSG_MAX_ID, "SELECT coalesce(max(id), ?1) FROM messages")                                    \
-    X(MSG_RECALLED_SINCE, "SELECT " SQ_MSG_COLS " FROM messages m WHERE m.recalled_at >= ?1 AND "  \
+    X(MSG_RECALLED_SINCE, "SELECT " SQ_MSG_COLS " FROM messages m WHERE m.recalled_at > 0 AND m.recalled_at >= ?1 AND "  \
                           "m.id <= ?2 ORDER BY m.id LIMIT ?3")                                     \
     X(MSG_RECALL,                                                                                  \
       "UPDATE messages SET body = NULL, justification = NULL, inbound_warning = NULL, "            \
@@ -301,6 +301,13 @@ typedef struct sq {
     sq_ckpt *ckpt; /* STORE_MAINT_BACKGROUND: the checkpointer (store_sqlite_ckpt.c) */
     sq_turn *turn; /* this process's queue for the write lock (store_sqlite_turn.c) */
     bool turn_held;
+    /* The last outermost write transaction's timing (store_last_tx_timing):
+     * tx_mark is when its current phase began (base_now_ns). */
+    store_tx_timing tx;
+    uint64_t tx_mark;
+    /* Housekeeping steps are told here (store_options.on_maint). */
+    void (*on_maint)(void *arg, const store_maint_event *ev);
+    void *maint_arg;
     char err[256];
 } sq;
 
@@ -308,6 +315,13 @@ typedef struct sq {
  * and connection to path, told of q's commits by a WAL hook) / stops it. */
 int sq_ckpt_start(sq *q, const char *path);
 void sq_ckpt_stop(sq *q);
+/* The time the writer's own housekeeping took inside its last COMMIT (the
+ * "finish" or the backstop, from the WAL hook), then reset; 0 without a
+ * checkpointer. Writer's thread. */
+uint64_t sq_ckpt_take_inline_ns(sq *q);
+/* store_maintain: the writer's finishing checkpoint, at an idle moment of
+ * its thread (store_sqlite_ckpt.c). STORE_OK without a checkpointer. */
+int sq_ckpt_maintain(store *s);
 
 /* store_sqlite_turn.c: the turn of the database file at path, shared by
  * this process's handles on it (NULL: none, e.g. it cannot be stat()ed) /

@@ -664,6 +664,110 @@ static void test_crossed_batches(void **state)
     }
 }
 
+/* Two nodes' writers share conversations: one holds a conversation's row
+ * (here another handle's open transaction that renamed it; in the server,
+ * the other node's batch until its commit). A batch naming that
+ * conversation and another one stores the other one's message at once —
+ * before the holder commits — and the held one's after, in order (on
+ * PostgreSQL a batch commits what it can take first; it once waited for
+ * every row and two nodes took turns). SQLite has one writer: a held
+ * write lock holds up every batch, so the test is PostgreSQL's. */
+typedef struct held_arg {
+    const char *path;
+    int64_t held, free_conv, sender;
+    int rc, rcs[3];
+    store_message out[3];
+} held_arg;
+
+static void *held_main(void *p)
+{
+    held_arg *w = p;
+    store_options o = {.version = 1, .path = w->path, .busy_timeout_ms = 20000};
+    store_message_new m[3];
+    const char *cid[3] = {"h-1", "f-1", "h-2"};
+    store *s = NULL;
+
+    w->rc = store_open(&o, &s, NULL);
+    if (w->rc)
+        return NULL;
+    for (int i = 0; i < 3; i++)
+        m[i] = (store_message_new){.conv_id = i == 1 ? w->free_conv : w->held,
+                                   .sender_id = w->sender,
+                                   .client_id = cid[i],
+                                   .text = cid[i],
+                                   .text_len = 3,
+                                   .verdict = "allow",
+                                   .now = 1796560000000LL + i};
+    w->rc = store_message_append_batch(s, m, 3, w->out, w->rcs, NULL);
+    store_close(s);
+    return NULL;
+}
+
+static void test_batch_held_conversation(void **state)
+{
+    fx *f = *state;
+    int64_t members[] = {f->bob};
+    held_arg w = {.path = f->path, .sender = f->alice};
+    store_messages h = {0};
+    store_conv c = {0};
+    pthread_t th;
+    store *other;
+    int tries = 0;
+
+    if (!(f->s->methods->supports & STORE_CAN_CONCURRENT_WRITERS))
+        skip();
+    assert_int_equal(
+        store_conv_create(f->s, STORE_CONV_GROUP, "held", f->alice, members, 1, 1, &w.held, NULL),
+        STORE_OK);
+    assert_int_equal(store_conv_create(f->s, STORE_CONV_GROUP, "free", f->alice, members, 1, 1,
+                                       &w.free_conv, NULL),
+                     STORE_OK);
+    other = open_path(f->path);
+    assert_non_null(other);
+    assert_int_equal(store_tx_begin(other), STORE_OK);
+    assert_int_equal(store_conv_rename(other, w.held, "held still", 2), STORE_OK);
+    assert_int_equal(pthread_create(&th, NULL, held_main, &w), 0);
+    /* the free conversation's message commits while the row is held */
+    do {
+        store_messages_free(&h);
+        if (tries)
+            nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+        assert_int_equal(store_message_since(f->s, w.free_conv, 0, 10, &h), STORE_OK);
+    } while (h.n == 0 && ++tries < 500);
+    assert_int_equal(h.n, 1);
+    assert_string_equal(h.items[0].client_id, "f-1");
+    store_messages_free(&h);
+    assert_int_equal(store_message_since(f->s, w.held, 0, 10, &h), STORE_OK);
+    assert_int_equal(h.n, 0);
+    store_messages_free(&h);
+    assert_int_equal(store_tx_commit(other), STORE_OK);
+    store_close(other);
+    pthread_join(th, NULL);
+    assert_int_equal(w.rc, STORE_OK);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(w.rcs[i], STORE_OK);
+        assert_true(w.out[i].id > 0);
+    }
+    /* the held conversation's two messages, in the batch's order, after
+     * the free one's (their transaction came second) */
+    assert_true(w.out[0].id < w.out[2].id);
+    assert_true(w.out[1].id < w.out[0].id);
+    assert_int_equal(store_message_since(f->s, w.held, 0, 10, &h), STORE_OK);
+    assert_int_equal(h.n, 2);
+    assert_string_equal(h.items[0].client_id, "h-1");
+    assert_string_equal(h.items[1].client_id, "h-2");
+    store_messages_free(&h);
+    assert_int_equal(store_conv_get(f->s, w.held, &c), STORE_OK);
+    assert_int_equal(c.last_message_id, w.out[2].id);
+    assert_string_equal(c.title, "held still");
+    store_conv_clear(&c);
+    assert_int_equal(store_conv_get(f->s, w.free_conv, &c), STORE_OK);
+    assert_int_equal(c.last_message_id, w.out[1].id);
+    store_conv_clear(&c);
+    for (int i = 0; i < 3; i++)
+        store_message_clear(&w.out[i]);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -677,6 +781,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_receipts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crossed_batches, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_held_conversation, setup, teardown),
     };
 
     if (sodium_init() < 0)

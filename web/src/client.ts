@@ -124,7 +124,8 @@ export class Client {
     this.setThread(id, (t) => seedReceipts(t, conv, this.me));
   }
 
-  /** After a reconnect or a `resync`: reload the list and the newest page of open threads. */
+  /** After a reconnect or a `resync`: reload the list and the newest page of open threads;
+   * what the console and the uploads read themselves is stale too (events missed while away). */
   async resync(): Promise<void> {
     await this.loadConversations().catch(() => undefined);
     const open = this.openId.get();
@@ -132,6 +133,8 @@ export class Client {
       if (id === open) await this.loadNewest(id).catch(() => undefined);
       else this.threads.update((t) => ({ ...t, [id]: { ...emptyThread() } }));
     }
+    void this.uploads.sync();
+    for (const f of this.syncListeners) f();
   }
 
   /** After a `sync` (a bus gap the server filled, socket still open): what the

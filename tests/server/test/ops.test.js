@@ -66,3 +66,35 @@ test('metrics: on their own listener only, valid for promtool, counting what hap
   assert.equal(check.error, undefined, `promtool: ${check.error}`);
   assert.equal(check.status, 0, `promtool check metrics:\n${check.stdout}${check.stderr}`);
 });
+
+test('metrics: where a message waits, stage by stage, from its frame to the sockets', async () => {
+  const sa = await Ws.open(w.a);
+  const sb = await Ws.open(w.b);
+  const conv = await conversation(w.a, [w.b]);
+  const before = await scrape();
+  const stage = (text, s) => value(text, `cordon_message_stage_seconds_count{stage="${s}"}`);
+  for (let i = 0; i < 3; i++) {
+    sa.send({ type: 'message.send', req: i + 1, conversation_id: conv.id, client_id: `ops-ws-${i}`, text: `ops ws ${i}` });
+    await sa.waitType('message.ack', (e) => e.req === i + 1);
+    await sb.waitType('message.new', (e) => e.message.text === `ops ws ${i}`);
+  }
+  const after = await scrape();
+  // every stage of each of the three sends, from the worker to the sockets
+  for (const s of ['queue', 'plan', 'writer_queue', 'commit', 'publish', 'answer', 'total']) {
+    assert.equal(stage(after, s) - stage(before, s), 3, `stage ${s}: one observation per message`);
+  }
+  // message.new to b's socket and to a's own (the sender's other view)
+  assert.ok(stage(after, 'fanout') - stage(before, 'fanout') >= 3, 'fan-out observed per socket written');
+  // a message's server part is the sum of its stages at most: none is negative or absurd
+  const sum = (s) => value(after, `cordon_message_stage_seconds_sum{stage="${s}"}`) - value(before, `cordon_message_stage_seconds_sum{stage="${s}"}`);
+  assert.ok(sum('total') > 0 && sum('total') < 30, `total ${sum('total')} s for three messages`);
+  assert.ok(sum('commit') <= sum('total'), 'the commit is part of the total');
+  // the writer's groups and their store time
+  assert.ok(value(after, 'cordon_writer_batch_commits_count') - value(before, 'cordon_writer_batch_commits_count') >= 3);
+  assert.ok(value(after, 'cordon_writer_batch_store_seconds_count') >= value(after, 'cordon_writer_batch_commits_count'));
+  assert.ok(after.includes('cordon_store_checkpoint_seconds_count{by="checkpoint"}'));
+  sa.ws.close();
+  sb.ws.close();
+  const check = spawnSync('promtool', ['check', 'metrics'], { input: after, encoding: 'utf8' });
+  assert.equal(check.status, 0, `promtool check metrics:\n${check.stdout}${check.stderr}`);
+});

@@ -205,6 +205,12 @@ test('an outsider joining a group with shared history gets nothing of the files 
   const list = await w.x.get('/conversations');
   assert.ok(!list.text.includes(up.file_id) && !list.text.includes('内部-安排'), 'not in the conversation list');
   await refusedLikeMissing(w.x, up.file_id, 'outsider, shared history');
+  // nor forwards them: the text goes on without the files; a files-only message does not exist for them
+  const fw = await w.x.ok('POST', `/messages/${both.body.message.id}/forward`, { conversation_ids: [s.ext.id], client_id: 'az-fw1' }, 200);
+  assert.equal(fw.results[0].status, 201, JSON.stringify(fw));
+  assert.deepEqual(fw.results[0].message.attachments, [], JSON.stringify(fw));
+  const fo = await w.x.req('POST', `/messages/${only.body.message.id}/forward`, { conversation_ids: [s.ext.id], client_id: 'az-fw2' });
+  assert.equal(fo.status, 404, fo.text);
   // the insiders keep seeing it
   const hb = await history(w.b, conv.id);
   assert.equal(hb.body.messages.find((m) => m.id === both.body.message.id).attachments[0].id, up.file_id);
