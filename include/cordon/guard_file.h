@@ -149,16 +149,32 @@ guard_err guard_file_scan_message(guard_scanner *s, guard_ruleset *rs, const cha
 guard_err guard_file_strip(const char *in, const char *out, const char *worker_path,
                            guard_error *err);
 
-/* A PDF's first page as a PNG preview, rendered in a worker (the sandbox
- * every parser runs in) under the default limits: at most
- * GUARD_FILE_THUMB_PX on its longer side, at most GUARD_FILE_THUMB_MAX_BYTES.
- * *png (malloc'd, the caller frees) and *png_len on success; GUARD_EINVAL
- * with the reason when the PDF cannot be rendered, GUARD_EIO when the
- * worker failed. */
-#define GUARD_FILE_THUMB_PX        320
-#define GUARD_FILE_THUMB_MAX_BYTES (4 << 20)
-guard_err guard_file_pdf_thumbnail(const char *in, unsigned char **png, size_t *png_len,
-                                   const char *worker_path, guard_error *err);
+/* A file's preview, made in a worker (the sandbox every parser runs in)
+ * under the default limits, so the caller's process never decodes the file:
+ * a picture (JPEG, PNG, WebP, TIFF, GIF, BMP; at most
+ * GUARD_FILE_PREVIEW_MAX_BYTES and GUARD_FILE_PREVIEW_MAX_PIXELS) scaled to
+ * GUARD_FILE_PREVIEW_PX on its longer side and turned upright by its EXIF
+ * Orientation tag, or a PDF's first page at GUARD_FILE_THUMB_PX; a JPEG
+ * either way, at most GUARD_FILE_THUMB_MAX_BYTES. On success out->jpeg
+ * (malloc'd, the caller frees) and out->len, and the picture's upright size
+ * in out->width/height (a PDF's: the preview's). GUARD_EINVAL with the
+ * reason when no preview can be made (not a picture or a PDF, too large,
+ * corrupt); GUARD_EIO when the worker failed (crash, time or memory limit)
+ * or sent something that is not a preview. With `pool` (NULL: a worker of
+ * its own) the pool's waiting plain worker makes it, no process started
+ * while the caller waits. */
+#define GUARD_FILE_THUMB_PX           320
+#define GUARD_FILE_PREVIEW_PX         1024
+#define GUARD_FILE_PREVIEW_MAX_BYTES  (64 << 20)
+#define GUARD_FILE_PREVIEW_MAX_PIXELS 50000000ull
+#define GUARD_FILE_THUMB_MAX_BYTES    (4 << 20)
+typedef struct guard_file_preview {
+    unsigned char *jpeg;
+    size_t len;
+    int width, height;
+} guard_file_preview;
+guard_err guard_file_make_preview(const char *in, guard_file_preview *out, const char *worker_path,
+                                  guard_file_pool *pool, guard_error *err);
 
 /* Reads the image at `in` (a file found outside: untrusted) in a worker,
  * under the default limits (pixels, memory, time), and fills `plane` with

@@ -5,13 +5,14 @@
  *   argv: EXE __cordon-extract-worker scan  LIMITS ROOT OFFSET
  *         EXE __cordon-extract-worker strip LIMITS ROOT OFFSET   (output: fd 3)
  *         EXE __cordon-extract-worker thumb LIMITS ROOT OFFSET   (output: fd 3,
- *             a PDF's first page as a PNG of at most GUARD_FILE_THUMB_PX)
+ *             a picture's or a PDF's first page's preview, ex_thumb.h)
  *         EXE __cordon-extract-worker watermark LIMITS ROOT OFFSET
  *         EXE __cordon-extract-worker wait KIND - 0
  *             (a pooled worker, guard_file_pool: fd 0 is a socket; it loads
  *             libmagic, and Tesseract's page engine when KIND is "ocr",
- *             then waits for its job — "LIMITS\0ROOT\0OFFSET\0" with the
- *             input's descriptor (SCM_RIGHTS) — and goes on as scan)
+ *             then waits for its job — "MODE\0LIMITS\0ROOT\0OFFSET\0" with the
+ *             input's descriptor and, for thumb, the output's (SCM_RIGHTS)
+ *             — and goes on as that mode, scan or thumb)
  *             (output: fd 3, the luminance plane wm_measure() makes of an
  *             image found outside, for the watermark decoder; key-free)
  *   fd 0: the input (a regular file or memfd, mapped read-only from OFFSET)
@@ -42,6 +43,7 @@
 #include "ex_core.h"
 #include "ex_core_proto.h"
 #include "ex_image.h"
+#include "ex_thumb.h"
 #include "watermark/wm.h"
 
 #include <errno.h>
@@ -304,17 +306,18 @@ static int measure(ex_job *j, const unsigned char *data, size_t len, const ex_li
 }
 
 /* wait mode: the job's arguments and its input, received on fd 0 (a
- * socket) before the sandbox is closed; the input becomes fd 0. Returns 0
- * with args[0..3) pointing into buf, or -1 (the parent is gone). */
-static int receive_job(char *buf, size_t cap, char *args[3])
+ * socket) before the sandbox is closed; the input becomes fd 0, and the
+ * output, when one came (thumb), fd 3. Returns 0 with args[0..4) pointing
+ * into buf, or -1 (the parent is gone). */
+static int receive_job(char *buf, size_t cap, char *args[4])
 {
-    char cbuf[CMSG_SPACE(sizeof(int))];
+    char cbuf[CMSG_SPACE(2 * sizeof(int))];
     struct iovec iov = {buf, cap - 1};
     struct msghdr mh = {
         .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
     struct cmsghdr *cm;
     ssize_t n;
-    int fd = -1;
+    int fd = -1, out = -1;
     size_t o = 0;
 
     do
@@ -325,21 +328,35 @@ static int receive_job(char *buf, size_t cap, char *args[3])
     buf[n] = 0;
     for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
         if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-            cm->cmsg_len == CMSG_LEN(sizeof(int)))
+            (cm->cmsg_len == CMSG_LEN(sizeof(int)) || cm->cmsg_len == CMSG_LEN(2 * sizeof(int)))) {
             memcpy(&fd, CMSG_DATA(cm), sizeof fd);
-    for (int i = 0; i < 3; i++) {
+            if (cm->cmsg_len == CMSG_LEN(2 * sizeof(int)))
+                memcpy(&out, CMSG_DATA(cm) + sizeof(int), sizeof out);
+        }
+    for (int i = 0; i < 4; i++) {
         if (o >= (size_t)n)
             goto fail;
         args[i] = buf + o;
         o += strlen(buf + o) + 1;
     }
-    if (fd < 0 || dup2(fd, 0) < 0) /* the socket goes: fd 0 is the input now */
+    /* only thumb's output comes with the job, and only thumb takes one */
+    if (fd < 0 || (out >= 0) != !strcmp(args[0], "thumb"))
         goto fail;
-    close(fd);
+    if (dup2(fd, 0) < 0) /* the socket goes: fd 0 is the input now */
+        goto fail;
+    close(fd); /* before fd 3 is placed: the input may have come as fd 3 */
+    fd = -1;
+    if (out >= 0 && out != 3) {
+        if (dup2(out, 3) < 0)
+            goto fail;
+        close(out);
+    }
     return 0;
 fail:
     if (fd >= 0)
         close(fd);
+    if (out >= 0)
+        close(out);
     return -1;
 }
 
@@ -353,9 +370,10 @@ static int run(int argc, char **argv)
     bool strip, wm, thumb;
     rlim_t fsize;
     char *end;
+    const char *crash;
     int code = EXP_EXIT_USAGE;
     static char job[8192];
-    char *jargs[3], *wargv[6];
+    char *jargs[4], *wargv[6];
 
     if (argc == 6 && !strcmp(argv[2], "wait")) {
         /* a pooled worker: what does not depend on the file is loaded while
@@ -373,10 +391,12 @@ static int run(int argc, char **argv)
         code = EXP_EXIT_USAGE;
         wargv[0] = argv[0];
         wargv[1] = argv[1];
-        wargv[2] = (char *)"scan";
-        wargv[3] = jargs[0];
-        wargv[4] = jargs[1];
-        wargv[5] = jargs[2];
+        if (strcmp(jargs[0], "scan") && strcmp(jargs[0], "thumb"))
+            goto out;
+        wargv[2] = jargs[0];
+        wargv[3] = jargs[1];
+        wargv[4] = jargs[2];
+        wargv[5] = jargs[3];
         argv = wargv;
     }
     if (argc != 6 || (strcmp(argv[2], "scan") && strcmp(argv[2], "strip") &&
@@ -406,8 +426,11 @@ static int run(int argc, char **argv)
                     : 0;
     if (set_rlimits(&lim, mapped, fsize) || sandbox())
         goto out;
-    /* test hooks: a parser crash and a parser that never returns */
-    if (getenv("CORDON_TEST_WORKER_CRASH"))
+    /* test hooks: a parser crash (every mode, or only the one named:
+     * "thumb" crashes the preview maker alone) and a parser that never
+     * returns */
+    crash = getenv("CORDON_TEST_WORKER_CRASH");
+    if (crash && (thumb || strcmp(crash, "thumb")))
         abort();
     if (getenv("CORDON_TEST_WORKER_HANG"))
         for (;;)
@@ -423,10 +446,11 @@ static int run(int argc, char **argv)
             (ex_strip(data, len, mime, 3, why, sizeof why) && ex_job_fail(j, why)))
             goto broken;
     } else if (thumb) {
-        char why[256];
+        char mime[EX_MIME_CAP], why[256];
 
         signal(SIGXFSZ, SIG_IGN); /* over the cap: the write fails, reported */
-        if (ex_pdf_thumb(data, len, GUARD_FILE_THUMB_PX, 3, why, sizeof why) && ex_job_fail(j, why))
+        ex_detect(data, len, mime, sizeof mime);
+        if (ex_thumb(data, len, mime, lim.pixels, 3, why, sizeof why) && ex_job_fail(j, why))
             goto broken;
     } else if (wm) {
         if (measure(j, data, len, &lim))

@@ -776,8 +776,8 @@ static guard_err run_worker(gf_ctx *c, const char *exe, int in_fd, uint64_t offs
         w.deadline.tv_sec++;
         w.deadline.tv_nsec -= 1000000000;
     }
-    if (!c->pool ||
-        gf_pool_take(c->pool, c->wants_ocr, c->lim, c->root, in_fd, offset, &w.pid, &w.fd)) {
+    if (!c->pool || gf_pool_take(c->pool, c->wants_ocr, "scan", c->lim, c->root, in_fd, -1, offset,
+                                 &w.pid, &w.fd)) {
         rc = spawn(&w, exe, "scan", c->lim, c->root, in_fd, offset, -1, c->err);
         if (rc)
             goto out;
@@ -1155,11 +1155,14 @@ out:
 
 /* One run of a worker in a mode that makes something on fd 3 instead of
  * scanning (strip, watermark, thumb): spawn it over in_fd with the default
- * limits, read its frames (an `X` frame says why it made nothing), reap
- * it. `what` names the step in errors ("the metadata remover"). The
- * caller owns both descriptors and reads out_fd afterwards. */
+ * limits — or hand the job to the pool's waiting plain worker (`pool`
+ * non-NULL: thumb), started again once this one is answered — read its
+ * frames (an `X` frame says why it made nothing), reap it. `what` names
+ * the step in errors ("the metadata remover"). The caller owns both
+ * descriptors and reads out_fd afterwards. */
 static guard_err run_out_worker(const char *mode, const char *what, const char *in, int in_fd,
-                                int out_fd, const char *worker_path, guard_error *err)
+                                int out_fd, const char *worker_path, guard_file_pool *pool,
+                                guard_error *err)
 {
     gf_ctx c;
     gf_worker w = {0};
@@ -1180,12 +1183,18 @@ static guard_err run_out_worker(const char *mode, const char *what, const char *
     }
     clock_gettime(CLOCK_MONOTONIC, &w.deadline);
     w.deadline.tv_sec += lim.total_ms / 1000;
-    rc = spawn(&w, worker_path ? worker_path : "/proc/self/exe", mode, &lim, base_name(in), in_fd,
-               0, out_fd, err);
-    if (rc)
-        goto out;
+    if (!pool ||
+        gf_pool_take(pool, false, mode, &lim, base_name(in), in_fd, out_fd, 0, &w.pid, &w.fd)) {
+        pool = NULL;
+        rc = spawn(&w, worker_path ? worker_path : "/proc/self/exe", mode, &lim, base_name(in),
+                   in_fd, 0, out_fd, err);
+        if (rc)
+            goto out;
+    }
     end = read_frames(&c, &w, msg, sizeof msg);
     status = reap(&w, end != WK_DONE);
+    if (pool)
+        gf_pool_refill(pool, false);
     if (end != WK_DONE || !WIFEXITED(status) || WEXITSTATUS(status))
         rc = fail(err, GUARD_EIO, "%s: %s failed (%s)", in, what,
                   end == WK_TIMEOUT || (WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU)
@@ -1221,7 +1230,7 @@ guard_err guard_file_strip(const char *in, const char *out, const char *worker_p
         rc = fail(err, GUARD_EIO, "cannot create %s: %s", out, strerror(errno));
         goto out;
     }
-    rc = run_out_worker("strip", "the metadata remover", in, in_fd, out_fd, worker_path, err);
+    rc = run_out_worker("strip", "the metadata remover", in, in_fd, out_fd, worker_path, NULL, err);
     if (!rc && fsync(out_fd) && errno != EINVAL)
         rc = fail(err, GUARD_EIO, "cannot write %s: %s", out, strerror(errno));
 out:
@@ -1269,7 +1278,7 @@ guard_err guard_file_watermark_plane(const char *in, void *plane, size_t plane_l
         rc = fail(err, GUARD_EIO, "memfd_create: %s", strerror(errno));
         goto out;
     }
-    rc = run_out_worker("watermark", "the image reader", in, in_fd, out_fd, worker_path, err);
+    rc = run_out_worker("watermark", "the image reader", in, in_fd, out_fd, worker_path, NULL, err);
     if (!rc && (fstat(out_fd, &st) || (uint64_t)st.st_size != plane_len ||
                 pread(out_fd, plane, plane_len, 0) != (ssize_t)plane_len))
         rc = fail(err, GUARD_EIO, "%s: the image reader sent a plane of the wrong size", in);
@@ -1281,16 +1290,25 @@ out:
     return rc;
 }
 
-guard_err guard_file_pdf_thumbnail(const char *in, unsigned char **png, size_t *png_len,
-                                   const char *worker_path, guard_error *err)
+/* The worker's preview: "CTH1", width, height (uint32 LE), a JPEG. What a
+ * worker sends is checked, not trusted: the header, sane sizes, the JPEG's
+ * first bytes. */
+static uint32_t le32_at(const unsigned char *p)
+{
+    return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+guard_err guard_file_make_preview(const char *in, guard_file_preview *out, const char *worker_path,
+                                  guard_file_pool *pool, guard_error *err)
 {
     int in_fd = -1, out_fd = -1;
     guard_err rc;
     struct stat st;
     unsigned char *buf = NULL;
+    uint32_t w, h;
+    size_t n;
 
-    *png = NULL;
-    *png_len = 0;
+    memset(out, 0, sizeof *out);
     rc = open_input(in, &in_fd, err);
     if (rc)
         goto out;
@@ -1299,24 +1317,35 @@ guard_err guard_file_pdf_thumbnail(const char *in, unsigned char **png, size_t *
         rc = fail(err, GUARD_EIO, "memfd_create: %s", strerror(errno));
         goto out;
     }
-    rc = run_out_worker("thumb", "the PDF renderer", in, in_fd, out_fd, worker_path, err);
+    rc = run_out_worker("thumb", "the preview maker", in, in_fd, out_fd, worker_path, pool, err);
     if (rc)
         goto out;
-    if (fstat(out_fd, &st) || st.st_size <= 0 || st.st_size > GUARD_FILE_THUMB_MAX_BYTES) {
-        rc = fail(err, GUARD_EIO, "%s: the PDF renderer sent no preview", in);
+    if (fstat(out_fd, &st) || st.st_size <= 16 || st.st_size > GUARD_FILE_THUMB_MAX_BYTES) {
+        rc = fail(err, GUARD_EIO, "%s: the preview maker sent no preview", in);
         goto out;
     }
-    buf = malloc((size_t)st.st_size);
+    n = (size_t)st.st_size;
+    buf = malloc(n);
     if (!buf) {
         rc = fail(err, GUARD_ENOMEM, "out of memory");
         goto out;
     }
-    if (pread(out_fd, buf, (size_t)st.st_size, 0) != (ssize_t)st.st_size) {
+    if (pread(out_fd, buf, n, 0) != (ssize_t)n) {
         rc = fail(err, GUARD_EIO, "%s: cannot read the preview", in);
         goto out;
     }
-    *png = buf;
-    *png_len = (size_t)st.st_size;
+    w = le32_at(buf + 4);
+    h = le32_at(buf + 8);
+    if (memcmp(buf, "CTH1", 4) || w == 0 || h == 0 || w > INT32_MAX || h > INT32_MAX ||
+        buf[12] != 0xff || buf[13] != 0xd8) {
+        rc = fail(err, GUARD_EIO, "%s: the preview maker sent something else", in);
+        goto out;
+    }
+    memmove(buf, buf + 12, n - 12);
+    out->jpeg = buf;
+    out->len = n - 12;
+    out->width = (int)w;
+    out->height = (int)h;
     buf = NULL;
 out:
     free(buf);

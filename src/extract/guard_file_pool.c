@@ -7,9 +7,11 @@
  * else (libmagic only). A waiting worker is the host executable started as
  *   EXE __cordon-extract-worker wait ocr|plain - 0
  * with a SOCK_SEQPACKET socket as fd 0 and the frame pipe as fd 1. The job
- * is one message, "LIMITS\0ROOT\0OFFSET\0", with the input's descriptor
- * (SCM_RIGHTS); the worker makes it its fd 0 and goes on exactly like a
- * spawned scan worker (ex_worker.c): rlimits, seccomp, then the file.
+ * is one message, "MODE\0LIMITS\0ROOT\0OFFSET\0", with the input's
+ * descriptor and, for the thumb mode, the output's (SCM_RIGHTS); the worker
+ * makes them its fd 0 and fd 3 and goes on exactly like a spawned worker of
+ * that mode (ex_worker.c): rlimits, seccomp, then the file. A preview
+ * (guard_file_make_preview) takes the plain spare.
  * guard_file.c takes a worker from here (gf_pool_take) or spawns one, and
  * starts the next of the kind once the file's answer is in (gf_pool_refill).
  */
@@ -146,11 +148,12 @@ void guard_file_pool_free(guard_file_pool *p)
 /* Hands the job to the spare of its kind: w becomes that worker, the same
  * as a freshly spawned one from here on (its sandbox is closed once it has
  * the file). -1 when there is none or it is gone: the caller spawns. */
-int gf_pool_take(guard_file_pool *p, bool ocr, const guard_limits *l, const char *root, int in_fd,
-                 uint64_t offset, pid_t *pid, int *fd)
+int gf_pool_take(guard_file_pool *p, bool ocr, const char *mode, const guard_limits *l,
+                 const char *root, int in_fd, int out_fd, uint64_t offset, pid_t *pid, int *fd)
 {
     gf_spare *sp = &p->s[ocr ? SPARE_OCR : SPARE_PLAIN];
-    char msg[6144], lim[256], cbuf[CMSG_SPACE(sizeof(int))];
+    char msg[6144], lim[256], cbuf[CMSG_SPACE(2 * sizeof(int))];
+    int fds[2] = {in_fd, out_fd}, nfd = out_fd >= 0 ? 2 : 1;
     struct iovec iov;
     struct msghdr mh = {0};
     struct cmsghdr *cm;
@@ -164,7 +167,8 @@ int gf_pool_take(guard_file_pool *p, bool ocr, const guard_limits *l, const char
         return -1;
     }
     gf_limits_arg(l, lim, sizeof lim);
-    n = snprintf(msg, sizeof msg, "%s%c%s%c%llu", lim, 0, root, 0, (unsigned long long)offset);
+    n = snprintf(msg, sizeof msg, "%s%c%s%c%s%c%llu", mode, 0, lim, 0, root, 0,
+                 (unsigned long long)offset);
     if (n < 0 || (size_t)n + 1 >= sizeof msg)
         return -1; /* a name too long for one message: a worker of its own */
     iov = (struct iovec){msg, (size_t)n + 1};
@@ -172,12 +176,12 @@ int gf_pool_take(guard_file_pool *p, bool ocr, const guard_limits *l, const char
     mh.msg_iov = &iov;
     mh.msg_iovlen = 1;
     mh.msg_control = cbuf;
-    mh.msg_controllen = sizeof cbuf;
+    mh.msg_controllen = CMSG_SPACE(nfd * sizeof(int));
     cm = CMSG_FIRSTHDR(&mh);
     cm->cmsg_level = SOL_SOCKET;
     cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cm), &in_fd, sizeof in_fd);
+    cm->cmsg_len = CMSG_LEN(nfd * sizeof(int));
+    memcpy(CMSG_DATA(cm), fds, nfd * sizeof(int));
     if (sendmsg(sp->sock, &mh, MSG_NOSIGNAL) != (ssize_t)iov.iov_len) {
         spare_drop(sp);
         return -1;

@@ -14,8 +14,10 @@
  *      the verdict is block (fail closed)
  *   4. an image loses its metadata (guard_file_strip: GPS, time, device)
  *      and the stripped bytes are what is committed and delivered
- *   5. a preview: an image's from the stripped bytes (Leptonica), a PDF's
- *      first page rendered by a sandboxed worker
+ *   5. a preview: an image's from the stripped bytes (turned upright by
+ *      its EXIF Orientation), a PDF's first page, both made by a sandboxed
+ *      worker (guard_file_make_preview): no upload is decoded in this
+ *      process
  *   6. one transaction on the writer thread (an `inspected` commit,
  *      chat_inspected.c, awaited): the cache entry, the file row (blob
  *      reference) and the upload's state and outcome; then upload.state to
@@ -33,7 +35,6 @@
 #include "srv_writer.h"
 
 #include <errno.h>
-#include <leptonica/allheaders.h>
 #include <nettle/sha2.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -44,9 +45,6 @@
 #include <unistd.h>
 
 #define INSPECT_QUEUE_CAP 100000
-#define THUMB_PX          1024 /* a preview's longer side: carries the watermark (WATERMARK.md) */
-#define THUMB_MAX_BYTES   (64 << 20)   /* images larger get no thumbnail */
-#define THUMB_MAX_PIXELS  (50000000ll) /* decoded size bound (50 Mpx) */
 
 struct srv_inspector {
     srv *srv;
@@ -278,62 +276,48 @@ fail:
     return rc ? -1 : 0;
 }
 
-/* A JPEG of at most THUMB_PX on its longer side, made with Leptonica from
- * the bytes that will be delivered (already stripped and inspected) — or
- * from `src` when given (a PDF's first page, rendered in the sandbox:
- * pdf_preview) — and committed as its own blob. The image's size comes
- * back in *w, *h. Bounded: an image over THUMB_MAX_BYTES or
- * THUMB_MAX_PIXELS gets none. */
-static int thumbnail(srv *s, const char *id, const char *hash, int64_t size,
-                     const unsigned char *src, size_t src_len, char out[BLOB_HASH_LEN + 1],
-                     int64_t *out_size, int *w, int *h)
+/* The preview, made by a sandboxed worker (guard_file_make_preview): a
+ * picture's from the bytes that will be delivered (already stripped and
+ * inspected), a PDF's first page (blob `hash` either way), never decoded
+ * in this process — a decoder exploit would run with the server's
+ * rights. The JPEG is committed as its own blob (`out`); the picture's
+ * upright size comes back in *w, *h. A preview that cannot be made in the
+ * sandbox is none at all (the web shows the picture itself): there is no
+ * in-process fallback. The thread's pool's waiting plain worker makes it
+ * (no process started while the upload waits; a new one starts after). Both outcomes are logged at
+ * info ("preview made in the sandbox" / "no preview"), which the tests read. */
+static int thumbnail(srv *s, guard_file_pool *pool, const char *id, const char *hash,
+                     char out[BLOB_HASH_LEN + 1], int64_t *out_size, int *w, int *h)
 {
     blob_store *b = srv_uploads_blobs(s);
-    blob_reader *rd = NULL;
-    unsigned char *data = NULL, *jpg = NULL;
-    const unsigned char *img;
-    size_t got = 0, jlen = 0;
-    l_int32 pw = 0, ph = 0, bps, spp, iscmap, fmt;
-    PIX *pix = NULL, *small = NULL, *rgb = NULL;
+    guard_file_preview pv = {0};
+    guard_error gerr = {0};
     blob_upload *bu = NULL;
-    char sid[SRV_UP_ID_LEN + 3];
+    char sid[SRV_UP_ID_LEN + 3], in[64];
     int64_t zero = 0;
     bool dup;
-    int rc = -1;
+    int rc = -1, bfd = -1;
 
     out[0] = 0;
-    if (src) {
-        img = src;
-        size = (int64_t)src_len;
-    } else {
-        if (size <= 0 || size > THUMB_MAX_BYTES || blob_open(b, hash, &rd, &size))
-            return -1;
-        data = malloc((size_t)size);
-        if (!data || blob_read(rd, 0, data, (size_t)size, &got) || got != (size_t)size)
-            goto fail;
-        img = data;
+    if (blob_open_fd(b, hash, false, &bfd))
+        goto fail;
+    snprintf(in, sizeof in, "/proc/self/fd/%d", bfd);
+    if (guard_file_make_preview(in, &pv, NULL, pool, &gerr)) {
+        SRV_INFO("inspect", "upload %s: no preview: %s", id, gerr.message);
+        goto fail;
     }
-    if (pixReadHeaderMem(img, (size_t)size, &fmt, &pw, &ph, &bps, &spp, &iscmap) || pw <= 0 ||
-        ph <= 0 || (int64_t)pw * ph > THUMB_MAX_PIXELS)
-        goto fail;
-    *w = pw;
-    *h = ph;
-    pix = pixReadMem(img, (size_t)size);
-    if (!pix)
-        goto fail;
-    small = pw >= ph ? pixScaleToSize(pix, pw > THUMB_PX ? THUMB_PX : pw, 0)
-                     : pixScaleToSize(pix, 0, ph > THUMB_PX ? THUMB_PX : ph);
-    rgb = small ? pixConvertTo32(small) : NULL;
-    if (!rgb || pixWriteMemJpeg(&jpg, &jlen, rgb, 80, 0))
-        goto fail;
+    SRV_INFO("inspect", "upload %s: preview made in the sandbox (%dx%d, %zu bytes)", id, pv.width,
+             pv.height, pv.len);
+    *w = pv.width;
+    *h = pv.height;
     snprintf(sid, sizeof sid, "%st", id);
     blob_stage_delete(b, sid);
-    if (blob_stage_open(b, sid, true, &bu, &zero) || blob_stage_append(bu, 0, jpg, jlen))
+    if (blob_stage_open(b, sid, true, &bu, &zero) || blob_stage_append(bu, 0, pv.jpeg, pv.len))
         goto fail;
     rc = blob_stage_commit(bu, out, &dup);
     bu = NULL;
     if (!rc)
-        *out_size = (int64_t)jlen;
+        *out_size = (int64_t)pv.len;
 fail:
     if (bu) {
         blob_stage_close(bu);
@@ -341,30 +325,10 @@ fail:
     }
     if (rc)
         out[0] = 0;
-    pixDestroy(&rgb);
-    pixDestroy(&small);
-    pixDestroy(&pix);
-    free(jpg);
-    free(data);
-    blob_reader_close(rd);
+    if (bfd >= 0)
+        close(bfd);
+    free(pv.jpeg);
     return rc;
-}
-
-/* A PDF's first page as a PNG (GUARD_FILE_THUMB_PX at most), rendered by a
- * sandboxed worker: poppler never parses an upload in the server's own
- * process. NULL when it cannot be made (the file then has no preview). */
-static unsigned char *pdf_preview(const char *id, int fd, size_t *len)
-{
-    char in[64];
-    guard_error gerr = {0};
-    unsigned char *png = NULL;
-
-    snprintf(in, sizeof in, "/proc/self/fd/%d", fd);
-    if (guard_file_pdf_thumbnail(in, &png, len, NULL, &gerr)) {
-        SRV_DEBUG("inspect", "%s: no PDF preview: %s", id, gerr.message);
-        return NULL;
-    }
-    return png;
 }
 
 static void event_finish(srv_job *j, srv *s)
@@ -427,8 +391,8 @@ static int state_of(const char *verdict, bool image, json_t *findings, const cha
  * ended. Returns 0, or -1 (logged): the upload stays "inspecting" and is
  * inspected again at the next start. */
 static int record(insp_thread *t, store_upload *up, json_t *outcome, const char *verdict,
-                  const char *hash, bool stripped, const unsigned char *preview, size_t preview_len,
-                  const char *cache_key, const char *cache_value, store_up_state *state)
+                  const char *hash, bool stripped, bool pdf, const char *cache_key,
+                  const char *cache_value, store_up_state *state)
 {
     srv *s = t->in->srv;
     blob_store *b = srv_uploads_blobs(s);
@@ -462,8 +426,8 @@ static int record(insp_thread *t, store_upload *up, json_t *outcome, const char 
     sodium_bin2hex(fid, sizeof fid, fidb, sizeof fidb);
     if (!blob_open(b, hash, &rd, &bsize))
         blob_reader_close(rd);
-    if (strcmp(verdict, "block") && (stripped || preview) &&
-        !thumbnail(s, id, hash, bsize, preview, preview_len, thumb, &thumb_size, &tw, &th))
+    if (strcmp(verdict, "block") && (stripped || pdf) &&
+        !thumbnail(s, t->pool, id, hash, thumb, &thumb_size, &tw, &th))
         SRV_DEBUG("inspect", "%s: thumbnail %dx%d", id, tw, th);
     text = json_dumps(json_object_get(outcome, "findings"), JSON_COMPACT);
     f = (store_file){
@@ -510,11 +474,9 @@ static void inspect(insp_thread *t, const char *id, double queued)
     json_t *outcome = NULL;
     char raw[65], key[192], rules[33], hash[BLOB_HASH_LEN + 1], ext[16];
     char *cached = NULL, *text = NULL, scanned[32];
-    unsigned char *preview = NULL;
-    size_t preview_len = 0;
     const char *verdict;
     guard_scope scope;
-    bool stripped = false, dup;
+    bool stripped = false, pdf = false, dup;
     int fd = -1;
     store_up_state state;
 
@@ -564,11 +526,10 @@ static void inspect(insp_thread *t, const char *id, double queued)
             json_object_set_new(outcome, "location_removed", json_boolean(has_gps(outcome)));
         }
     }
-    /* 5. a PDF's first page as its preview (an image's comes from the
-     * stripped bytes, in record) */
-    if (strcmp(verdict, "block") &&
-        !strcmp(json_string_value(json_object_get(outcome, "mime")) ?: "", "application/pdf"))
-        preview = pdf_preview(id, fd, &preview_len);
+    /* 5. a preview, made in the sandbox in record: an image's from the
+     * stripped bytes, a PDF's first page */
+    pdf = strcmp(verdict, "block") &&
+          !strcmp(json_string_value(json_object_get(outcome, "mime")) ?: "", "application/pdf");
 decided:
     verdict = json_string_value(json_object_get(outcome, "verdict"));
     if (!verdict)
@@ -583,8 +544,8 @@ decided:
         }
     }
     t_record = mono_ms();
-    if (record(t, &up, outcome, verdict, fd >= 0 ? hash : NULL, stripped, preview, preview_len,
-               text ? key : NULL, text, &state))
+    if (record(t, &up, outcome, verdict, fd >= 0 ? hash : NULL, stripped, pdf, text ? key : NULL,
+               text, &state))
         goto out;
     if (stripped)
         blob_stage_delete(b, id); /* the bytes with metadata go */
@@ -605,7 +566,6 @@ out:
     if (fd >= 0)
         close(fd);
     free(text);
-    free(preview);
     free(cached);
     json_decref(outcome);
     store_conv_clear(&conv);

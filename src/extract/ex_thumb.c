@@ -1,0 +1,282 @@
+/*
+ * ex_thumb.c — the worker's thumb mode: a file's preview, made in the
+ * sandbox (issue 15: "thumbnails for images and the first page of PDFs made
+ * in the sandbox after inspection"). The server's process never decodes an
+ * upload to make its preview; it stores what comes back here.
+ *
+ * A picture (JPEG, PNG, WebP, TIFF, GIF, BMP — what Leptonica reads) is
+ * decoded (a big JPEG at 1/2, 1/4 or 1/8 by libjpeg's DCT scaling, never
+ * under the preview's size), scaled to GUARD_FILE_PREVIEW_PX on its longer
+ * side, turned upright by its EXIF Orientation tag (the strip keeps that
+ * tag: a phone's portrait photo is stored sideways) and written as a JPEG.
+ * A PDF's first page is rendered by Poppler (ex_pdf_thumb, a PNG of
+ * GUARD_FILE_THUMB_PX into a memfd of this process) and re-encoded the same
+ * way. Output on fd `out` (guard_file.h, guard_file_preview): the 12-byte
+ * header "CTH1", the picture's upright width and height (uint32, little
+ * endian; a PDF's: the preview's), then the JPEG.
+ */
+#include "ex_thumb.h"
+
+#include "cordon/guard_file.h"
+#include "ex.h"
+
+#include <errno.h>
+#include <libexif/exif-data.h>
+#include <leptonica/allheaders.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define THUMB_Q 80 /* the JPEG quality the server's previews always had */
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+    return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+/* The EXIF block of a PNG (eXIf chunk) or WebP (EXIF chunk) and its size in *n, or
+ * NULL. Bounded by the input: each step moves forward. */
+static const unsigned char *exif_chunk(const unsigned char *d, size_t len, size_t *n)
+{
+    size_t o;
+
+    if (len > 8 && !memcmp(d, "\x89PNG\r\n\x1a\n", 8)) {
+        for (o = 8; o + 12 <= len;) {
+            uint32_t cl = be32(d + o);
+
+            if (cl > len - o - 12)
+                break;
+            if (!memcmp(d + o + 4, "eXIf", 4)) {
+                *n = cl;
+                return d + o + 8;
+            }
+            if (!memcmp(d + o + 4, "IDAT", 4) || !memcmp(d + o + 4, "IEND", 4))
+                break; /* eXIf comes before the image data */
+            o += 12 + (size_t)cl;
+        }
+    } else if (len > 12 && !memcmp(d, "RIFF", 4) && !memcmp(d + 8, "WEBP", 4)) {
+        for (o = 12; o + 8 <= len;) {
+            uint32_t cl = le32(d + o + 4);
+
+            if (cl > len - o - 8)
+                break;
+            if (!memcmp(d + o, "EXIF", 4)) {
+                *n = cl;
+                return d + o + 8;
+            }
+            o += 8 + (size_t)cl + (cl & 1);
+        }
+    }
+    return NULL;
+}
+
+/* The EXIF Orientation tag of IFD0 (1–8), 1 when there is none. */
+static int orientation(const unsigned char *d, size_t len)
+{
+    static const unsigned char hdr[6] = {'E', 'x', 'i', 'f', 0, 0};
+    ExifData *ed = NULL;
+    ExifEntry *e;
+    const unsigned char *blk;
+    unsigned char *buf = NULL;
+    size_t n = 0;
+    int o = 1;
+
+    if (len > 2 && d[0] == 0xff && d[1] == 0xd8) {
+        ed = exif_data_new_from_data(d, (unsigned int)(len > 0xffffffffu ? 0xffffffffu : len));
+    } else if ((blk = exif_chunk(d, len, &n)) && n > 8 && n < (64u << 20)) {
+        /* libexif wants the "Exif\0\0" prefix a PNG's eXIf leaves out */
+        bool bare = n < 6 || memcmp(blk, hdr, 6);
+
+        buf = malloc(n + 6);
+        if (!buf)
+            return 1;
+        memcpy(buf, hdr, 6);
+        memcpy(buf + (bare ? 6 : 0), blk, n);
+        ed = exif_data_new_from_data(buf, (unsigned int)(n + (bare ? 6 : 0)));
+    }
+    if (ed && (e = exif_content_get_entry(ed->ifd[EXIF_IFD_0], EXIF_TAG_ORIENTATION)) &&
+        e->format == EXIF_FORMAT_SHORT && e->components >= 1 && e->size >= 2) {
+        o = exif_get_short(e->data, exif_data_get_byte_order(ed));
+        if (o < 1 || o > 8)
+            o = 1;
+    }
+    if (ed)
+        exif_data_unref(ed);
+    free(buf);
+    return o;
+}
+
+/* `pix` turned as the tag says, so the picture stands as it was taken:
+ * 2 mirrored, 3 upside down, 4 flipped, 5 transposed, 6 turned left (90°
+ * clockwise to fix), 7 transversed, 8 turned right. A new Pix, or NULL. */
+static PIX *upright(PIX *pix, int o)
+{
+    PIX *r, *t;
+
+    switch (o) {
+    case 2:
+        return pixFlipLR(NULL, pix);
+    case 3:
+        return pixRotateOrth(pix, 2);
+    case 4:
+        return pixFlipTB(NULL, pix);
+    case 5:
+    case 7:
+        r = pixRotateOrth(pix, 1);
+        if (!r)
+            return NULL;
+        t = o == 5 ? pixFlipLR(NULL, r) : pixFlipTB(NULL, r);
+        pixDestroy(&r);
+        return t;
+    case 6:
+        return pixRotateOrth(pix, 1);
+    case 8:
+        return pixRotateOrth(pix, 3);
+    default:
+        return pixClone(pix);
+    }
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+    const char *d = p;
+
+    while (n) {
+        ssize_t k = write(fd, d, n);
+
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        d += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* Decodes, scales, turns upright and writes the preview. `max_px` the
+ * longer side; `o` the orientation; (w, h) the picture's stored size. */
+static int encode(PIX *pix, int max_px, int o, int w, int h, int out, char *why, size_t cap)
+{
+    PIX *small = NULL, *turned = NULL, *rgb = NULL;
+    unsigned char hdr[12] = {'C', 'T', 'H', '1'}, *jpg = NULL;
+    size_t jlen = 0;
+    int pw = pixGetWidth(pix), ph = pixGetHeight(pix), rc = -1;
+    uint32_t uw = (uint32_t)(o >= 5 ? h : w), uh = (uint32_t)(o >= 5 ? w : h);
+
+    small = pw >= ph ? pixScaleToSize(pix, pw > max_px ? max_px : pw, 0)
+                     : pixScaleToSize(pix, 0, ph > max_px ? max_px : ph);
+    turned = small ? upright(small, o) : NULL;
+    rgb = turned ? pixConvertTo32(turned) : NULL;
+    if (!rgb || pixWriteMemJpeg(&jpg, &jlen, rgb, THUMB_Q, 0)) {
+        snprintf(why, cap, "cannot make the preview");
+        goto fail;
+    }
+    for (int i = 0; i < 4; i++) {
+        hdr[4 + i] = (unsigned char)(uw >> (8 * i));
+        hdr[8 + i] = (unsigned char)(uh >> (8 * i));
+    }
+    if (write_all(out, hdr, sizeof hdr) || write_all(out, jpg, jlen)) {
+        snprintf(why, cap, "cannot write the preview");
+        goto fail;
+    }
+    rc = 0;
+fail:
+    free(jpg);
+    pixDestroy(&rgb);
+    pixDestroy(&turned);
+    pixDestroy(&small);
+    return rc;
+}
+
+/* A picture's preview. */
+static int picture(const unsigned char *d, size_t len, uint64_t max_pixels, int out, char *why,
+                   size_t cap)
+{
+    l_int32 w = 0, h = 0, bps, spp, cmap, fmt;
+    PIX *pix = NULL;
+    int red = 1, rc = -1;
+
+    if (len > GUARD_FILE_PREVIEW_MAX_BYTES) {
+        snprintf(why, cap, "picture too large for a preview");
+        return -1;
+    }
+    if (pixReadHeaderMem(d, len, &fmt, &w, &h, &bps, &spp, &cmap) || w <= 0 || h <= 0) {
+        snprintf(why, cap, "not a picture Leptonica reads");
+        return -1;
+    }
+    if ((uint64_t)w * (uint64_t)h > max_pixels ||
+        (uint64_t)w * (uint64_t)h > GUARD_FILE_PREVIEW_MAX_PIXELS) {
+        snprintf(why, cap, "too many pixels for a preview");
+        return -1;
+    }
+    if (fmt == IFF_JFIF_JPEG) {
+        /* libjpeg scales by 1/2, 1/4, 1/8 while decoding: the largest
+         * reduction that still leaves the preview's size */
+        int longer = w > h ? w : h;
+
+        while (red < 8 && longer / (red * 2) >= GUARD_FILE_PREVIEW_PX)
+            red *= 2;
+        pix = pixReadMemJpeg(d, len, 0, red, NULL, 0);
+    } else {
+        pix = pixReadMem(d, len);
+    }
+    if (!pix) {
+        snprintf(why, cap, "the picture cannot be decoded");
+        goto fail;
+    }
+    rc = encode(pix, GUARD_FILE_PREVIEW_PX, orientation(d, len), w, h, out, why, cap);
+fail:
+    pixDestroy(&pix);
+    return rc;
+}
+
+/* A PDF's first page: Poppler's PNG into a memfd of this process, read
+ * back and re-encoded like a picture (no tag: upright as rendered). */
+static int pdf(const unsigned char *d, size_t len, int out, char *why, size_t cap)
+{
+    int mfd = memfd_create("cordon-page", MFD_CLOEXEC), rc = -1;
+    struct stat st;
+    void *png = MAP_FAILED;
+    PIX *pix = NULL;
+
+    if (mfd < 0) {
+        snprintf(why, cap, "memfd_create: %s", strerror(errno));
+        return -1;
+    }
+    if (ex_pdf_thumb(d, len, GUARD_FILE_THUMB_PX, mfd, why, cap))
+        goto fail;
+    if (fstat(mfd, &st) || st.st_size <= 0 ||
+        (png = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, mfd, 0)) == MAP_FAILED ||
+        !(pix = pixReadMemPng(png, (size_t)st.st_size))) {
+        snprintf(why, cap, "the rendered page cannot be read");
+        goto fail;
+    }
+    rc = encode(pix, GUARD_FILE_THUMB_PX, 1, pixGetWidth(pix), pixGetHeight(pix), out, why, cap);
+fail:
+    pixDestroy(&pix);
+    if (png != MAP_FAILED)
+        munmap(png, (size_t)st.st_size);
+    close(mfd);
+    return rc;
+}
+
+int ex_thumb(const unsigned char *data, size_t len, const char *mime, uint64_t max_pixels, int out,
+             char *why, size_t why_cap)
+{
+    setMsgSeverity(L_SEVERITY_NONE); /* Leptonica's complaints about hostile input */
+    if (!strcmp(mime, "application/pdf"))
+        return pdf(data, len, out, why, why_cap);
+    if (!strncmp(mime, "image/", 6))
+        return picture(data, len, max_pixels, out, why, why_cap);
+    snprintf(why, why_cap, "no preview for %s", mime);
+    return -1;
+}
