@@ -45,6 +45,10 @@
 #define HEADER_LINES      12                    /* header lines re-read per page */
 #define LINE_TEXT_PX      48                    /* text height for line re-reading */
 #define HAN_REREADS       3                     /* header lines read again in Chinese */
+#define SKEW_RANGE        15.0f                 /* degrees either way deskew searches */
+#define TURN_PX           1000                  /* longest side for the masthead turns */
+#define OSD_PX            2400                  /* longest side Tesseract OSD sees */
+#define OSD_MIN_CONF      2.0f                  /* below: OSD is guessing */
 
 /* Tesseract ("Empty page!!"), libjpeg, libpng and libtiff print warnings to
  * stderr, and nothing stops them (the sandbox refuses to open even /dev/null
@@ -290,7 +294,11 @@ static void deskew(PIX **gray, PIX **rgb)
     l_float32 angle = 0, conf = 0;
     if (!bin)
         return;
-    if (pixFindSkew(bin, &angle, &conf) == 0 && conf >= 2.5f && fabsf(angle) >= 0.2f) {
+    /* pixFindSkew's parameters (reductions 4 and 2, 1° sweep steps,
+     * 0.01° search) over ±SKEW_RANGE instead of its ±7°: a page held at
+     * 12° to the camera is common, and the sweep costs only its range. */
+    if (pixFindSkewSweepAndSearch(bin, &angle, &conf, 4, 2, SKEW_RANGE, 1.0f, 0.01f) == 0 &&
+        conf >= 2.5f && fabsf(angle) >= 0.2f) {
         float rad = angle * (float)M_PI / 180.0f;
         PIX *g2 = pixRotate(*gray, rad, L_ROTATE_AREA_MAP, L_BRING_IN_WHITE, 0, 0);
         PIX *c2 = *rgb ? pixRotate(*rgb, rad, L_ROTATE_AREA_MAP, L_BRING_IN_WHITE, 0, 0) : NULL;
@@ -309,6 +317,112 @@ static void deskew(PIX **gray, PIX **rgb)
     pixDestroy(&bin);
 }
 
+/* The pixels as they are meant to be seen, from the EXIF Orientation tag
+ * (1..8: how row 0 and column 0 are stored). A phone stores a portrait shot
+ * sideways with Orientation 6; Leptonica does not apply it. NULL when out
+ * of memory. */
+static PIX *oriented(PIX *p, int o)
+{
+    PIX *t, *out;
+    switch (o) {
+    case 2:
+        return pixFlipLR(NULL, p);
+    case 3:
+        return pixRotate180(NULL, p);
+    case 4:
+        return pixFlipTB(NULL, p);
+    case 5: /* transpose: a quarter turn clockwise, then mirrored */
+    case 7: /* transverse: a quarter turn clockwise, then upside down */
+        t = pixRotateOrth(p, 1);
+        out = !t ? NULL : o == 5 ? pixFlipLR(NULL, t) : pixFlipTB(NULL, t);
+        pixDestroy(&t);
+        return out;
+    case 6:
+        return pixRotateOrth(p, 1);
+    case 8:
+        return pixRotateOrth(p, 3);
+    default:
+        return pixClone(p);
+    }
+}
+
+/* Turns both images `quads` quarter turns clockwise; on failure (memory)
+ * they are left as they were. */
+static void turn(PIX **gray, PIX **rgb, int quads)
+{
+    PIX *g2 = pixRotateOrth(*gray, quads);
+    PIX *c2 = *rgb ? pixRotateOrth(*rgb, quads) : NULL;
+    if (g2 && (c2 || !*rgb)) {
+        pixDestroy(gray);
+        *gray = g2;
+        if (c2) {
+            pixDestroy(rgb);
+            *rgb = c2;
+        }
+    } else {
+        pixDestroy(&g2);
+        pixDestroy(&c2);
+    }
+}
+
+/* A page with no red masthead as it stands: whether one appears when it is
+ * turned (a page photographed sideways or upside down). The masthead is
+ * specific enough (wide, centred, in the upper half, red) that it appears
+ * in one turn only; this costs three colour passes over a small copy.
+ * Returns the clockwise quarter turns that make the page upright, or 0. */
+static int masthead_turn(PIX *rgb)
+{
+    PIX *small;
+    int w, h, side, quads = 0;
+    if (!rgb)
+        return 0;
+    w = pixGetWidth(rgb);
+    h = pixGetHeight(rgb);
+    side = w > h ? w : h;
+    small = side > TURN_PX
+                ? pixScale(rgb, (float)TURN_PX / (float)side, (float)TURN_PX / (float)side)
+                : pixClone(rgb);
+    for (int q = 1; small && q <= 3 && !quads; q++) {
+        PIX *t = pixRotateOrth(small, q);
+        ex_masthead m;
+        if (!t)
+            break;
+        ex_masthead_find(t, &m);
+        quads = m.confidence ? q : 0;
+        pixDestroy(&t);
+    }
+    pixDestroy(&small);
+    return quads;
+}
+
+/* Which way up a page without a masthead is, by its text (Tesseract OSD).
+ * Returns the clockwise quarter turns that make it upright, or 0 when it
+ * is upright, when OSD is unsure or when no time is left. */
+static int text_turn(ex_job *j, PIX *gray, uint64_t started)
+{
+    int w = pixGetWidth(gray), h = pixGetHeight(gray), side = w > h ? w : h, quads = 0;
+    float conf = 0;
+    PIX *small;
+    if (!ocr_budget(j, started))
+        return 0;
+    small = side > OSD_PX ? pixScale(gray, (float)OSD_PX / (float)side, (float)OSD_PX / (float)side)
+                          : pixClone(gray);
+    if (small && ex_ocr_orientation(small, &quads, &conf) == 0 && conf < OSD_MIN_CONF)
+        quads = 0;
+    pixDestroy(&small);
+    return quads;
+}
+
+/* The red masthead finding, when the page has one. */
+static int masthead_finding(ex_job *j, const ex_masthead *m, const char *prefix)
+{
+    if (!m->confidence)
+        return 0;
+    return ex_finding(j, prefix && *prefix ? prefix : NULL, GUARD_CAT_IMAGE, GUARD_SEV_MEDIUM,
+                      m->confidence, "image.red_header",
+                      "looks like an official document (红头文件): red masthead and rule", m->why);
+}
+
 /* The pipeline for one decoded page. `prefix` names the frame ("" or
  * "page 2"). */
 static int image_page(ex_job *j, PIX *pix, const char *prefix)
@@ -317,7 +431,7 @@ static int image_page(ex_job *j, PIX *pix, const char *prefix)
     PIX *work = NULL, *rgb = NULL, *gray = NULL, *ocr = NULL;
     ex_masthead m;
     char part[96], *text = NULL;
-    int rc = 0, conf = 0;
+    int rc = 0, conf = 0, quads;
     bool timed_out = false, colour;
     uint64_t px = (uint64_t)pixGetWidth(pix) * (uint64_t)pixGetHeight(pix), started = now_ms();
 
@@ -346,14 +460,15 @@ static int image_page(ex_job *j, PIX *pix, const char *prefix)
         goto out;
     deskew(&gray, &rgb);
     ex_masthead_find(rgb, &m);
-    if (m.confidence) {
-        rc = ex_finding(j, prefix && *prefix ? prefix : NULL, GUARD_CAT_IMAGE, GUARD_SEV_MEDIUM,
-                        m.confidence, "image.red_header",
-                        "looks like an official document (红头文件): red masthead and rule", m.why);
-        if (rc < 0)
-            goto out;
+    /* Sideways or upside down with no EXIF tag to say so (a scan, a
+     * screenshot of a photo, a phone that did not write one): a masthead
+     * that shows when the page is turned turns it before anything is read. */
+    if (!m.confidence && (quads = masthead_turn(rgb)) != 0) {
+        turn(&gray, &rgb, quads);
+        ex_masthead_find(rgb, &m);
     }
-    if (!lim->ocr)
+    rc = masthead_finding(j, &m, prefix);
+    if (rc < 0 || !lim->ocr)
         goto out;
 
     /* The header lines first: the marking, the 份号 and the 发文字号 live
@@ -364,6 +479,19 @@ static int image_page(ex_job *j, PIX *pix, const char *prefix)
     rc = ocr_header(j, gray, &m, prefix, started, &timed_out);
     if (rc < 0)
         goto out;
+    /* No masthead: the page may still be a marked one lying on its side.
+     * Its text says which way up it is; turned, its header is read again
+     * (the upright reading above has already gone out, so an upright marked
+     * page pays nothing for this), and the whole page is read turned. */
+    if (!m.confidence && !timed_out && (quads = text_turn(j, gray, started)) != 0) {
+        turn(&gray, &rgb, quads);
+        ex_masthead_find(rgb, &m);
+        rc = masthead_finding(j, &m, prefix);
+        if (rc >= 0)
+            rc = ocr_header(j, gray, &m, prefix, started, &timed_out);
+        if (rc < 0)
+            goto out;
+    }
     ocr = timed_out ? NULL : page_for_ocr(gray);
     if (ocr) {
         uint32_t ms = ocr_budget(j, started);
@@ -601,6 +729,16 @@ int ex_image(ex_job *j, const unsigned char *data, size_t len, const char *mime)
         snprintf(expl, sizeof expl, "the %s image %s", ex_imgfmt_name(fmt),
                  cut ? "is cut short" : "cannot be decoded");
         return ex_uninspectable(j, NULL, cut ? "truncated" : "corrupt", expl, true);
+    }
+    /* Analysed the way it is shown: a portrait phone photo is stored
+     * sideways, and its marking would be read sideways (not at all). */
+    {
+        int o = ex_image_orientation(fmt, data, len);
+        PIX *up = o > 1 ? oriented(pix, o) : NULL;
+        if (up) {
+            pixDestroy(&pix);
+            pix = up;
+        }
     }
     if (cut) {
         rc = ex_uninspectable(j, NULL, "truncated",
