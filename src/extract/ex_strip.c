@@ -36,7 +36,8 @@
  * re-encoded without it (Leptonica does not write the tag).
  *
  * The output is built in memory (never larger than the input plus the
- * Orientation block, except a re-encoded TIFF) and written in one go, so a refusal writes nothing.
+ * Orientation block, except a re-encoded TIFF) and written in one go, so a
+ * refusal writes nothing.
  */
 #include <errno.h>
 #include <leptonica/allheaders.h>

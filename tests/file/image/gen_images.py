@@ -26,6 +26,8 @@ Writes (nothing is committed; everything is made here, deterministically):
                      as a phone stores a portrait shot, and GPS, time, Make
   page_exif6.png, page_exif6.webp   the same in a PNG eXIf / WebP EXIF
   page_tilt12.jpg    the phone photo taken at 12° instead of 3°
+  portrait_gps.jpg   a portrait "photo" (no text; 240 wide, 320 high as
+                     shown) stored sideways with Orientation 6, GPS, time, Make
   plain_rot90.png    the innocent notice turned a quarter: allow
   marked_text_rot90.png
                      a typed notice with 机密★1年 at the top and no red
@@ -278,6 +280,13 @@ def main():
     write(outdir, "page_exif6.png", encoded(side, "PNG", exif=orientation_exif(6)))
     write(outdir, "page_exif6.webp", encoded(side, "WEBP", quality=90, exif=orientation_exif(6)))
     write(outdir, "page_tilt12.jpg", phone_photo(page, angle=12))
+    portrait = Image.new("RGB", (240, 320))
+    pd = ImageDraw.Draw(portrait)
+    for y in range(320):
+        pd.line((0, y, 240, y), fill=(200 - y // 2, 120, 60 + y // 2))
+    pd.rectangle((90, 20, 150, 60), fill=(250, 250, 250))  # "up" is where the white block is
+    write(outdir, "portrait_gps.jpg", encoded(portrait.transpose(Image.Transpose.ROTATE_90),
+                                              "JPEG", quality=90, exif=orientation_exif(6)))
     write(outdir, "plain_rot90.png",
           encoded(plain_text_page().transpose(Image.Transpose.ROTATE_270), "PNG"))
     write(outdir, "marked_text.png", encoded(marked_text_page(), "PNG"))
