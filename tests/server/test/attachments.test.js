@@ -364,7 +364,7 @@ test('a portrait photo keeps its Orientation through the metadata strip, and not
   assert.equal(own.status, 200);
   assert.deepEqual(jpegOrientation(own.bytes), [[0x0112, 6]]);
   for (const s of ['Huawei', 'Mate 60', '2023:09:01']) assert.ok(!own.bytes.includes(Buffer.from(s)), `${s} removed`);
-  const theirs = await download(w.b, up.file_id);
-  console.log('DIAG recipient', theirs.status, theirs.headers.get('content-type'), theirs.bytes.length, JSON.stringify(jpegOrientation(theirs.bytes)));
-  fs.writeFileSync('/tmp/orient-recipient.jpg', theirs.bytes);
+  // Not asserted here: the other member's copy is the per-viewer
+  // watermarked one, re-encoded by src/watermark without EXIF, so it still
+  // arrives sideways (FILES-images.md, "Known gaps").
 });
