@@ -149,8 +149,9 @@ int ex_text_lines(struct Pix *gray, ex_box region, ex_box *out, int cap);
  * malloc'ed UTF-8 (may be empty), *conf the mean word confidence, *timed_out
  * whether the deadline cut recognition short. -1: the engine could not be
  * started or ran out of memory (*out untouched). */
-/* Starts the page engine (chi_sim+eng) now: a waiting worker of the pool
- * (guard_file_pool) does it before its file arrives. */
+/* Starts the page engine (chi_sim+eng) and the orientation engine (osd)
+ * now: a waiting worker of the pool (guard_file_pool) does it before its
+ * file arrives. */
 void ex_ocr_preload(void);
 int ex_ocr_run(struct Pix *pix, int psm, int lang, uint32_t ms, char **out, int *conf,
                bool *timed_out);

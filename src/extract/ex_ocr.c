@@ -127,6 +127,10 @@ fail:
 void ex_ocr_preload(void)
 {
     (void)engine_get(0);
+    /* The orientation engine too: a picture of text without a masthead (a
+     * typed notice, a screenshot) asks it which way up it is, and starting
+     * it (osd.traineddata) is most of what that costs. */
+    (void)engine_get(OSD);
 }
 
 int ex_ocr_orientation(struct Pix *pix, int *quads, float *conf)
