@@ -272,11 +272,13 @@ def main():
     for name, t in (("page_rot90.jpg", Image.Transpose.ROTATE_270),
                     ("page_rot180.jpg", Image.Transpose.ROTATE_180),
                     ("page_rot270.jpg", Image.Transpose.ROTATE_90)):
-        write(outdir, name, encoded(photo.transpose(t), "JPEG", quality=90))
+        # quality 100: the turn adds no second compression of note, so
+        # what is tested is the turn, not a worse photo
+        write(outdir, name, encoded(photo.transpose(t), "JPEG", quality=100))
     # Orientation 6: the stored pixels turned a quarter counter-clockwise;
     # a viewer turns them a quarter clockwise to show them.
     side = photo.transpose(Image.Transpose.ROTATE_90)
-    write(outdir, "page_exif6.jpg", encoded(side, "JPEG", quality=90, exif=orientation_exif(6)))
+    write(outdir, "page_exif6.jpg", encoded(side, "JPEG", quality=100, exif=orientation_exif(6)))
     write(outdir, "page_exif6.png", encoded(side, "PNG", exif=orientation_exif(6)))
     write(outdir, "page_exif6.webp", encoded(side, "WEBP", quality=90, exif=orientation_exif(6)))
     write(outdir, "page_tilt12.jpg", phone_photo(page, angle=12))
