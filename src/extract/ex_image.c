@@ -12,8 +12,14 @@
  *      uninspectable.corrupt, a cut one uninspectable.truncated (judged from
  *      the container's structure: libjpeg fills a cut JPEG with grey and
  *      carries on);
- *   4. the page pipeline (also ex_image_pix(), for rendered PDF pages):
- *      QR codes and barcodes on the grayscale image; deskew; the red
+ *   4. the EXIF Orientation applied to the decoded pixels (a phone's
+ *      portrait shot is stored sideways), so everything below sees the
+ *      picture as it is shown;
+ *   5. the page pipeline (also ex_image_pix(), for rendered PDF pages):
+ *      QR codes and barcodes on the grayscale image; deskew (±15°); a
+ *      page with no masthead turned until one shows (masthead_turn), or,
+ *      after an unclear upright header pass, by its text (Tesseract OSD,
+ *      text_turn) and its header read again; the red
  *      masthead and rule of an official document (an `image` finding);
  *      the header block and the 发文字号 line read line by line at a higher
  *      resolution first ("ocr header": where markings live, so a marked
