@@ -318,3 +318,67 @@ void ex_xmp_read(const unsigned char *d, size_t n, ex_meta_facts *f, char *text,
         device_string(f->device, sizeof f->device, x.make, x.model, x.serial);
     xmlFreeDoc(doc);
 }
+
+/* ---- Orientation ----------------------------------------------------------- */
+
+int ex_exif_orientation(const unsigned char *d, size_t n)
+{
+    static const unsigned char hdr[6] = {'E', 'x', 'i', 'f', 0, 0};
+    unsigned char *copy = NULL;
+    ExifData *ed = NULL;
+    ExifEntry *e;
+    int o = 0;
+
+    if (n < 8)
+        return 0;
+    if (memcmp(d, hdr, 6) != 0) { /* a bare TIFF structure: see ex_exif_read */
+        size_t m = n > EXIF_MAX_BLOB ? EXIF_MAX_BLOB : n;
+        copy = malloc(m + 6);
+        if (!copy)
+            return 0;
+        memcpy(copy, hdr, 6);
+        memcpy(copy + 6, d, m);
+        d = copy;
+        n = m + 6;
+    }
+    ed = exif_data_new();
+    if (!ed)
+        goto out;
+    exif_data_unset_option(ed, EXIF_DATA_OPTION_FOLLOW_SPECIFICATION);
+    exif_data_load_data(ed, d, (unsigned int)(n > 0xffffffffu ? 0xffffffffu : n));
+    e = entry(ed, EXIF_IFD_0, EXIF_TAG_ORIENTATION);
+    if (e && e->data && e->format == EXIF_FORMAT_SHORT && e->size >= 2) {
+        o = exif_get_short(e->data, exif_data_get_byte_order(ed));
+        if (o < 1 || o > 8)
+            o = 0;
+    }
+out:
+    if (ed)
+        exif_data_unref(ed);
+    free(copy);
+    return o;
+}
+
+int ex_image_orientation(ex_imgfmt fmt, const unsigned char *d, size_t n)
+{
+    ex_blocks it;
+    ex_block b;
+    unsigned count = 0;
+
+    if (fmt == EX_FMT_TIFF)
+        return ex_exif_orientation(d, n);
+    if (fmt != EX_FMT_JPEG && fmt != EX_FMT_PNG && fmt != EX_FMT_WEBP)
+        return 0;
+    ex_blocks_init(&it, fmt, d, n);
+    while (count++ < 4096 && ex_blocks_next(&it, &b) > 0) {
+        bool exif = (fmt == EX_FMT_JPEG && b.type == 0xE1 && b.data_len >= 6 &&
+                     memcmp(b.data, "Exif\0", 5) == 0) ||
+                    (fmt == EX_FMT_PNG && b.type == 0x65584966u) || /* eXIf */
+                    (fmt == EX_FMT_WEBP && b.type == 0x45584946u);  /* EXIF */
+        if (exif)
+            return ex_exif_orientation(b.data, b.data_len); /* the first block counts */
+        if (fmt == EX_FMT_JPEG && b.type == 0xDA)
+            break;
+    }
+    return 0;
+}

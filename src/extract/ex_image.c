@@ -12,8 +12,14 @@
  *      uninspectable.corrupt, a cut one uninspectable.truncated (judged from
  *      the container's structure: libjpeg fills a cut JPEG with grey and
  *      carries on);
- *   4. the page pipeline (also ex_image_pix(), for rendered PDF pages):
- *      QR codes and barcodes on the grayscale image; deskew; the red
+ *   4. the EXIF Orientation applied to the decoded pixels (a phone's
+ *      portrait shot is stored sideways), so everything below sees the
+ *      picture as it is shown;
+ *   5. the page pipeline (also ex_image_pix(), for rendered PDF pages):
+ *      QR codes and barcodes on the grayscale image; deskew (±15°); a
+ *      page with no masthead turned until one shows (masthead_turn), or,
+ *      after an unclear upright header pass, by its text (Tesseract OSD,
+ *      text_turn) and its header read again; the red
  *      masthead and rule of an official document (an `image` finding);
  *      the header block and the 发文字号 line read line by line at a higher
  *      resolution first ("ocr header": where markings live, so a marked
@@ -45,6 +51,12 @@
 #define HEADER_LINES      12                    /* header lines re-read per page */
 #define LINE_TEXT_PX      48                    /* text height for line re-reading */
 #define HAN_REREADS       3                     /* header lines read again in Chinese */
+#define SKEW_RANGE        15.0f                 /* degrees either way deskew searches */
+#define TURN_PX           1000                  /* longest side for the masthead turns */
+#define OSD_PX            2400                  /* longest side Tesseract OSD sees */
+#define OSD_MIN_CONF      2.0f                  /* below: OSD is guessing */
+#define CLEAR_CONF        85 /* a header line read clearly: measured 93-94 upright, <= 35 sideways */
+#define CLEAR_LINES       1  /* that many: the page is upright */
 
 /* Tesseract ("Empty page!!"), libjpeg, libpng and libtiff print warnings to
  * stderr, and nothing stops them (the sandbox refuses to open even /dev/null
@@ -157,7 +169,8 @@ out:
 
 /* One header line read in single-line mode from both binarisations; the
  * reading Tesseract is surer of wins. Returns malloc'ed text or NULL. */
-static char *ocr_line(ex_job *j, PIX *gray, ex_box b, int lang, uint64_t started, bool *timed_out)
+static char *ocr_line(ex_job *j, PIX *gray, ex_box b, int lang, uint64_t started, bool *timed_out,
+                      int *conf_out)
 {
     char *best = NULL;
     int best_conf = -1;
@@ -186,6 +199,7 @@ static char *ocr_line(ex_job *j, PIX *gray, ex_box b, int lang, uint64_t started
         *timed_out = *timed_out || late;
         pixDestroy(&li);
     }
+    *conf_out = best_conf;
     return best;
 }
 
@@ -213,9 +227,10 @@ static bool latin_garbage(const char *s)
 }
 
 /* Re-reads the header lines of a page one by one and emits them as one
- * segment, in page order. */
+ * segment, in page order. *clear counts the lines read as Chinese with
+ * confidence (CLEAR_CONF): text the right way up. */
 static int ocr_header(ex_job *j, PIX *gray, const ex_masthead *m, const char *prefix,
-                      uint64_t started, bool *timed_out)
+                      uint64_t started, bool *timed_out, int *clear)
 {
     ex_box regions[4], lines[HEADER_LINES];
     char *seg = NULL, part[96];
@@ -225,24 +240,28 @@ static int ocr_header(ex_job *j, PIX *gray, const ex_masthead *m, const char *pr
     nr = ex_header_regions(m, pixGetWidth(gray), pixGetHeight(gray), regions, 4);
     for (int r = 0; r < nr && nl < HEADER_LINES; r++)
         nl += ex_text_lines(gray, regions[r], lines + nl, HEADER_LINES - nl);
+    *clear = 0;
     for (int i = 0, again = 0; i < nl && !*timed_out; i++) {
-        char *text = ocr_line(j, gray, lines[i], EX_OCR_CHI_ENG, started, timed_out);
+        int conf = 0, hconf = 0;
+        char *text = ocr_line(j, gray, lines[i], EX_OCR_CHI_ENG, started, timed_out, &conf);
         /* A short line read as Latin letters only, in a header of Chinese
          * official documents: read again with Chinese alone (a blurred 秘密
          * beside the 份号 comes out "ee" otherwise). A few lines a page, so
          * an English letterhead costs little more. */
         if (text && latin_garbage(text) && again < HAN_REREADS && !*timed_out) {
-            char *han = ocr_line(j, gray, lines[i], EX_OCR_CHI, started, timed_out);
+            char *han = ocr_line(j, gray, lines[i], EX_OCR_CHI, started, timed_out, &hconf);
             again++;
             if (han && has_han(han)) {
                 free(text);
                 text = han;
+                conf = hconf;
             } else {
                 free(han);
             }
         }
         if (text)
             append_lines(&seg, &len, &cap, text);
+        *clear += text && has_han(text) && conf >= CLEAR_CONF;
         free(text);
     }
     if (len) {
@@ -290,7 +309,11 @@ static void deskew(PIX **gray, PIX **rgb)
     l_float32 angle = 0, conf = 0;
     if (!bin)
         return;
-    if (pixFindSkew(bin, &angle, &conf) == 0 && conf >= 2.5f && fabsf(angle) >= 0.2f) {
+    /* pixFindSkew's parameters (reductions 4 and 2, 1° sweep steps,
+     * 0.01° search) over ±SKEW_RANGE instead of its ±7°: a page held at
+     * 12° to the camera is common, and the sweep costs only its range. */
+    if (pixFindSkewSweepAndSearch(bin, &angle, &conf, 4, 2, SKEW_RANGE, 1.0f, 0.01f) == 0 &&
+        conf >= 2.5f && fabsf(angle) >= 0.2f) {
         float rad = angle * (float)M_PI / 180.0f;
         PIX *g2 = pixRotate(*gray, rad, L_ROTATE_AREA_MAP, L_BRING_IN_WHITE, 0, 0);
         PIX *c2 = *rgb ? pixRotate(*rgb, rad, L_ROTATE_AREA_MAP, L_BRING_IN_WHITE, 0, 0) : NULL;
@@ -309,6 +332,112 @@ static void deskew(PIX **gray, PIX **rgb)
     pixDestroy(&bin);
 }
 
+/* The pixels as they are meant to be seen, from the EXIF Orientation tag
+ * (1..8: how row 0 and column 0 are stored). A phone stores a portrait shot
+ * sideways with Orientation 6; Leptonica does not apply it. NULL when out
+ * of memory. */
+static PIX *oriented(PIX *p, int o)
+{
+    PIX *t, *out;
+    switch (o) {
+    case 2:
+        return pixFlipLR(NULL, p);
+    case 3:
+        return pixRotate180(NULL, p);
+    case 4:
+        return pixFlipTB(NULL, p);
+    case 5: /* transpose: a quarter turn clockwise, then mirrored */
+    case 7: /* transverse: a quarter turn clockwise, then upside down */
+        t = pixRotateOrth(p, 1);
+        out = !t ? NULL : o == 5 ? pixFlipLR(NULL, t) : pixFlipTB(NULL, t);
+        pixDestroy(&t);
+        return out;
+    case 6:
+        return pixRotateOrth(p, 1);
+    case 8:
+        return pixRotateOrth(p, 3);
+    default:
+        return pixClone(p);
+    }
+}
+
+/* Turns both images `quads` quarter turns clockwise; on failure (memory)
+ * they are left as they were. */
+static void turn(PIX **gray, PIX **rgb, int quads)
+{
+    PIX *g2 = pixRotateOrth(*gray, quads);
+    PIX *c2 = *rgb ? pixRotateOrth(*rgb, quads) : NULL;
+    if (g2 && (c2 || !*rgb)) {
+        pixDestroy(gray);
+        *gray = g2;
+        if (c2) {
+            pixDestroy(rgb);
+            *rgb = c2;
+        }
+    } else {
+        pixDestroy(&g2);
+        pixDestroy(&c2);
+    }
+}
+
+/* A page with no red masthead as it stands: whether one appears when it is
+ * turned (a page photographed sideways or upside down). The masthead is
+ * specific enough (wide, centred, in the upper half, red) that it appears
+ * in one turn only; this costs three colour passes over a small copy.
+ * Returns the clockwise quarter turns that make the page upright, or 0. */
+static int masthead_turn(PIX *rgb)
+{
+    PIX *small;
+    int w, h, side, quads = 0;
+    if (!rgb)
+        return 0;
+    w = pixGetWidth(rgb);
+    h = pixGetHeight(rgb);
+    side = w > h ? w : h;
+    small = side > TURN_PX
+                ? pixScale(rgb, (float)TURN_PX / (float)side, (float)TURN_PX / (float)side)
+                : pixClone(rgb);
+    for (int q = 1; small && q <= 3 && !quads; q++) {
+        PIX *t = pixRotateOrth(small, q);
+        ex_masthead m;
+        if (!t)
+            break;
+        ex_masthead_find(t, &m);
+        quads = m.confidence ? q : 0;
+        pixDestroy(&t);
+    }
+    pixDestroy(&small);
+    return quads;
+}
+
+/* Which way up a page without a masthead is, by its text (Tesseract OSD).
+ * Returns the clockwise quarter turns that make it upright, or 0 when it
+ * is upright, when OSD is unsure or when no time is left. */
+static int text_turn(ex_job *j, PIX *gray, uint64_t started)
+{
+    int w = pixGetWidth(gray), h = pixGetHeight(gray), side = w > h ? w : h, quads = 0;
+    float conf = 0;
+    PIX *small;
+    if (!ocr_budget(j, started))
+        return 0;
+    small = side > OSD_PX ? pixScale(gray, (float)OSD_PX / (float)side, (float)OSD_PX / (float)side)
+                          : pixClone(gray);
+    if (small && ex_ocr_orientation(small, &quads, &conf) == 0 && conf < OSD_MIN_CONF)
+        quads = 0;
+    pixDestroy(&small);
+    return quads;
+}
+
+/* The red masthead finding, when the page has one. */
+static int masthead_finding(ex_job *j, const ex_masthead *m, const char *prefix)
+{
+    if (!m->confidence)
+        return 0;
+    return ex_finding(j, prefix && *prefix ? prefix : NULL, GUARD_CAT_IMAGE, GUARD_SEV_MEDIUM,
+                      m->confidence, "image.red_header",
+                      "looks like an official document (红头文件): red masthead and rule", m->why);
+}
+
 /* The pipeline for one decoded page. `prefix` names the frame ("" or
  * "page 2"). */
 static int image_page(ex_job *j, PIX *pix, const char *prefix)
@@ -317,7 +446,7 @@ static int image_page(ex_job *j, PIX *pix, const char *prefix)
     PIX *work = NULL, *rgb = NULL, *gray = NULL, *ocr = NULL;
     ex_masthead m;
     char part[96], *text = NULL;
-    int rc = 0, conf = 0;
+    int rc = 0, conf = 0, quads, clear = 0;
     bool timed_out = false, colour;
     uint64_t px = (uint64_t)pixGetWidth(pix) * (uint64_t)pixGetHeight(pix), started = now_ms();
 
@@ -346,14 +475,15 @@ static int image_page(ex_job *j, PIX *pix, const char *prefix)
         goto out;
     deskew(&gray, &rgb);
     ex_masthead_find(rgb, &m);
-    if (m.confidence) {
-        rc = ex_finding(j, prefix && *prefix ? prefix : NULL, GUARD_CAT_IMAGE, GUARD_SEV_MEDIUM,
-                        m.confidence, "image.red_header",
-                        "looks like an official document (红头文件): red masthead and rule", m.why);
-        if (rc < 0)
-            goto out;
+    /* Sideways or upside down with no EXIF tag to say so (a scan, a
+     * screenshot of a photo, a phone that did not write one): a masthead
+     * that shows when the page is turned turns it before anything is read. */
+    if (!m.confidence && (quads = masthead_turn(rgb)) != 0) {
+        turn(&gray, &rgb, quads);
+        ex_masthead_find(rgb, &m);
     }
-    if (!lim->ocr)
+    rc = masthead_finding(j, &m, prefix);
+    if (rc < 0 || !lim->ocr)
         goto out;
 
     /* The header lines first: the marking, the 份号 and the 发文字号 live
@@ -361,9 +491,25 @@ static int image_page(ex_job *j, PIX *pix, const char *prefix)
      * read, so a marked page can be refused (guard_file_options
      * .stop_at_block) without waiting for the page's OCR, the costliest
      * step. */
-    rc = ocr_header(j, gray, &m, prefix, started, &timed_out);
+    rc = ocr_header(j, gray, &m, prefix, started, &timed_out, &clear);
     if (rc < 0)
         goto out;
+    /* No masthead: the page may still be a marked one lying on its side.
+     * Unless its header lines were read clearly as Chinese (the text is
+     * upright: a clean page of text pays nothing more), its text says
+     * which way up it is; turned, its header is read again (the upright
+     * reading above has already gone out, so an upright marked page is
+     * stopped before this), and the whole page is read turned. */
+    if (!m.confidence && !timed_out && clear < CLEAR_LINES &&
+        (quads = text_turn(j, gray, started)) != 0) {
+        turn(&gray, &rgb, quads);
+        ex_masthead_find(rgb, &m);
+        rc = masthead_finding(j, &m, prefix);
+        if (rc >= 0)
+            rc = ocr_header(j, gray, &m, prefix, started, &timed_out, &clear);
+        if (rc < 0)
+            goto out;
+    }
     ocr = timed_out ? NULL : page_for_ocr(gray);
     if (ocr) {
         uint32_t ms = ocr_budget(j, started);
@@ -601,6 +747,16 @@ int ex_image(ex_job *j, const unsigned char *data, size_t len, const char *mime)
         snprintf(expl, sizeof expl, "the %s image %s", ex_imgfmt_name(fmt),
                  cut ? "is cut short" : "cannot be decoded");
         return ex_uninspectable(j, NULL, cut ? "truncated" : "corrupt", expl, true);
+    }
+    /* Analysed the way it is shown: a portrait phone photo is stored
+     * sideways, and its marking would be read sideways (not at all). */
+    {
+        int o = ex_image_orientation(fmt, data, len);
+        PIX *up = o > 1 ? oriented(pix, o) : NULL;
+        if (up) {
+            pixDestroy(&pix);
+            pix = up;
+        }
     }
     if (cut) {
         rc = ex_uninspectable(j, NULL, "truncated",

@@ -104,6 +104,12 @@ typedef struct ex_meta_facts {
  * `text` (at most `cap` bytes, *len updated). */
 void ex_exif_read(const unsigned char *d, size_t n, ex_meta_facts *f, char *text, size_t cap,
                   size_t *len);
+/* The EXIF Orientation tag (0x0112 in IFD0) of the same kind of blob:
+ * 1..8, or 0 when there is none or it is out of range. */
+int ex_exif_orientation(const unsigned char *d, size_t n);
+/* The Orientation of an image file: from its EXIF block (JPEG APP1, PNG
+ * eXIf, WebP EXIF, a TIFF's own IFD0). 1..8, or 0 when it has none. */
+int ex_image_orientation(ex_imgfmt fmt, const unsigned char *d, size_t n);
 /* XMP: an x:xmpmeta packet. Parsed with libxml2 without network or entity
  * substitution; the same outputs as ex_exif_read. */
 void ex_xmp_read(const unsigned char *d, size_t n, ex_meta_facts *f, char *text, size_t cap,
@@ -143,11 +149,19 @@ int ex_text_lines(struct Pix *gray, ex_box region, ex_box *out, int cap);
  * malloc'ed UTF-8 (may be empty), *conf the mean word confidence, *timed_out
  * whether the deadline cut recognition short. -1: the engine could not be
  * started or ran out of memory (*out untouched). */
-/* Starts the page engine (chi_sim+eng) now: a waiting worker of the pool
- * (guard_file_pool) does it before its file arrives. */
+/* Starts the page engine (chi_sim+eng) and the orientation engine (osd)
+ * now: a waiting worker of the pool (guard_file_pool) does it before its
+ * file arrives. */
 void ex_ocr_preload(void);
 int ex_ocr_run(struct Pix *pix, int psm, int lang, uint32_t ms, char **out, int *conf,
                bool *timed_out);
+
+/* Which way up `pix` (8 or 1 bpp) is, by Tesseract's orientation and
+ * script detection (osd.traineddata): *quads is the number of clockwise
+ * quarter turns (0..3) that make it upright, *conf Tesseract's confidence
+ * in that (below ~2 it is guessing). -1: no engine, or too little text to
+ * tell. */
+int ex_ocr_orientation(struct Pix *pix, int *quads, float *conf);
 
 /* Languages: Chinese and English (pages), Chinese alone (a header line the
  * first read as a few Latin letters). */

@@ -28,13 +28,18 @@
  * needs it (ex_image.c), for a line chi_sim+eng read as Latin letters: on a
  * phone photo's blurred 秘密 the English model wins with "ee" or "Se", where
  * chi_sim alone reads 秘密. */
-static const char *const langs[2] = {"chi_sim+eng", "chi_sim"};
-static TessBaseAPI *engines[2];
-static bool engine_failed[2];
+/* The third, "osd" (Debian's osd.traineddata, tesseract-ocr), finds which
+ * way up a page is (ex_ocr_orientation); it is started only for a page
+ * whose orientation is in doubt. */
+#define ENGINES 3
+#define OSD     2
+static const char *const langs[ENGINES] = {"chi_sim+eng", "chi_sim", "osd"};
+static TessBaseAPI *engines[ENGINES];
+static bool engine_failed[ENGINES];
 
 static void engine_end(void)
 {
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < ENGINES; i++) {
         if (engines[i]) {
             TessBaseAPIEnd(engines[i]);
             TessBaseAPIDelete(engines[i]);
@@ -122,4 +127,33 @@ fail:
 void ex_ocr_preload(void)
 {
     (void)engine_get(0);
+    /* The orientation engine too: a picture of text without a masthead (a
+     * typed notice, a screenshot) asks it which way up it is, and starting
+     * it (osd.traineddata) is most of what that costs. */
+    (void)engine_get(OSD);
+}
+
+int ex_ocr_orientation(struct Pix *pix, int *quads, float *conf)
+{
+    TessBaseAPI *api = engine_get(OSD);
+    int deg = 0, rc = -1;
+    float oconf = 0, sconf = 0;
+    const char *script = NULL;
+
+    if (!api)
+        return -1;
+    TessBaseAPISetPageSegMode(api, PSM_OSD_ONLY);
+    TessBaseAPISetImage2(api, pix);
+    TessBaseAPISetSourceResolution(api, 300);
+    if (TessBaseAPIDetectOrientationScript(api, &deg, &oconf, &script, &sconf)) {
+        /* deg: the page's clockwise rotation (baseapi.h); turning it back
+         * takes the remaining quarter turns clockwise. */
+        *quads = (4 - ((deg % 360 + 360) % 360) / 90) % 4;
+        *conf = oconf;
+        rc = 0;
+    }
+    if (script)
+        TessDeleteText((char *)script);
+    TessBaseAPIClear(api);
+    return rc;
 }

@@ -27,8 +27,17 @@
  *         and re-encoded by Leptonica (lossless, zip): single-page images of
  *         at most 8 bits per sample only; others are refused
  *
- * The output is built in memory (never larger than the input, except a
- * re-encoded TIFF) and written in one go, so a refusal writes nothing.
+ * Orientation: the EXIF Orientation tag goes with the rest of EXIF, but a
+ * phone stores a portrait shot sideways and relies on it, so a JPEG, PNG or
+ * WebP whose EXIF said anything but "upright" gets a minimal EXIF back
+ * holding that one tag and nothing else (orient_tiff: TIFF header and one
+ * IFD entry, 26 bytes): as APP1 after SOI/APP0, as eXIf after IHDR, as an
+ * EXIF chunk after the image data (with the VP8X flag set again). A TIFF is
+ * re-encoded without it (Leptonica does not write the tag).
+ *
+ * The output is built in memory (never larger than the input plus the
+ * Orientation block, except a re-encoded TIFF) and written in one go, so a
+ * refusal writes nothing.
  */
 #include <errno.h>
 #include <leptonica/allheaders.h>
@@ -37,10 +46,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "ex_image.h"
 
 #define STRIP_MAX_TIFF_PX (100u * 1000u * 1000u)
+#define ORIENT_TIFF_LEN   26u /* header, entry count, one entry, next-IFD offset */
+#define ORIENT_EXTRA      64u /* room in the output for the block written back */
 
 typedef struct obuf {
     unsigned char *d;
@@ -70,6 +82,19 @@ static int write_all(int fd, const unsigned char *d, size_t n)
     return 0;
 }
 
+/* A TIFF structure (big-endian) with one IFD0 entry: Orientation = o. */
+static void orient_tiff(unsigned char t[ORIENT_TIFF_LEN], int o)
+{
+    static const unsigned char head[ORIENT_TIFF_LEN] = {
+        'M',  'M',  0, 42, 0, 0, 0, 8,             /* byte order, magic, IFD0 at 8 */
+        0,    1,                                   /* one entry */
+        0x01, 0x12, 0, 3,  0, 0, 0, 1, 0, 0, 0, 0, /* 0x0112 SHORT ×1, value */
+        0,    0,    0, 0,                          /* no next IFD */
+    };
+    memcpy(t, head, ORIENT_TIFF_LEN);
+    t[19] = (unsigned char)o;
+}
+
 /* ---- JPEG ---------------------------------------------------------------------- */
 
 static bool jpeg_keep(unsigned m, const unsigned char *p, size_t n)
@@ -89,9 +114,19 @@ static bool jpeg_keep(unsigned m, const unsigned char *p, size_t n)
  * tables and further scans there, and a segment hidden between scans is
  * still metadata). Entropy-coded data runs to the next marker that is not a
  * stuffed 0xFF00 or a restart marker. */
-static int strip_jpeg(const unsigned char *d, size_t n, obuf *o, char *why, size_t cap)
+static int jpeg_orientation(obuf *o, int orientation)
+{
+    unsigned char seg[4 + 6 + ORIENT_TIFF_LEN] = {
+        0xFF, 0xE1, 0, 2 + 6 + ORIENT_TIFF_LEN, 'E', 'x', 'i', 'f', 0, 0};
+    orient_tiff(seg + 10, orientation);
+    return put(o, seg, sizeof seg);
+}
+
+static int strip_jpeg(const unsigned char *d, size_t n, obuf *o, int orientation, char *why,
+                      size_t cap)
 {
     size_t p = 2;
+    bool oriented = orientation <= 1; /* nothing to write back */
     if (put(o, d, 2))
         goto broken;
     for (;;) {
@@ -117,6 +152,12 @@ static int strip_jpeg(const unsigned char *d, size_t n, obuf *o, char *why, size
             goto broken;
         if (jpeg_keep(m, d + p + 2, len - 2)) {
             unsigned char mk[2] = {0xFF, (unsigned char)m};
+            /* APP1 EXIF goes after a JFIF APP0, before everything else. */
+            if (!oriented && m != 0xE0) {
+                if (jpeg_orientation(o, orientation))
+                    goto broken;
+                oriented = true;
+            }
             if (put(o, mk, 2) || put(o, d + p, len))
                 goto broken;
         }
@@ -152,7 +193,21 @@ static bool png_keep(uint32_t t)
     return false;
 }
 
-static int strip_png(const unsigned char *d, size_t n, obuf *o, char *why, size_t cap)
+static int png_orientation(obuf *o, int orientation)
+{
+    unsigned char c[12 + ORIENT_TIFF_LEN] = {0, 0, 0, ORIENT_TIFF_LEN, 'e', 'X', 'I', 'f'};
+    uLong crc;
+    orient_tiff(c + 8, orientation);
+    crc = crc32(crc32(0L, Z_NULL, 0), c + 4, 4 + ORIENT_TIFF_LEN);
+    c[8 + ORIENT_TIFF_LEN] = (unsigned char)(crc >> 24);
+    c[9 + ORIENT_TIFF_LEN] = (unsigned char)(crc >> 16);
+    c[10 + ORIENT_TIFF_LEN] = (unsigned char)(crc >> 8);
+    c[11 + ORIENT_TIFF_LEN] = (unsigned char)crc;
+    return put(o, c, sizeof c);
+}
+
+static int strip_png(const unsigned char *d, size_t n, obuf *o, int orientation, char *why,
+                     size_t cap)
 {
     ex_blocks it;
     ex_block b;
@@ -163,6 +218,9 @@ static int strip_png(const unsigned char *d, size_t n, obuf *o, char *why, size_
     ex_blocks_init(&it, EX_FMT_PNG, d, n);
     while ((rc = ex_blocks_next(&it, &b)) > 0) {
         if (png_keep(b.type) && put(o, d + b.off, b.len))
+            goto broken;
+        /* eXIf must come before the image data: right after IHDR. */
+        if (b.type == 0x49484452u && orientation > 1 && png_orientation(o, orientation))
             goto broken;
         end = b.type == 0x49454E44u;
     }
@@ -176,7 +234,8 @@ broken:
 
 /* ---- WebP ---------------------------------------------------------------------- */
 
-static int strip_webp(const unsigned char *d, size_t n, obuf *o, char *why, size_t cap)
+static int strip_webp(const unsigned char *d, size_t n, obuf *o, int orientation, char *why,
+                      size_t cap)
 {
     static const char *const keep[] = {"VP8 ", "VP8L", "VP8X", "ALPH", "ANIM", "ANMF", "ICCP"};
     ex_blocks it;
@@ -206,6 +265,15 @@ static int strip_webp(const unsigned char *d, size_t n, obuf *o, char *why, size
         goto broken;
     if (vp8x)
         o->d[vp8x] &= (unsigned char)~0x0Cu; /* EXIF (0x08) and XMP (0x04) present */
+    /* EXIF belongs to the extended format only (after the image data); a
+     * simple WebP cannot have carried an Orientation in the first place. */
+    if (vp8x && orientation > 1) {
+        unsigned char c[8 + ORIENT_TIFF_LEN] = {'E', 'X', 'I', 'F', ORIENT_TIFF_LEN, 0, 0, 0};
+        orient_tiff(c + 8, orientation);
+        if (put(o, c, sizeof c))
+            goto broken;
+        o->d[vp8x] |= 0x08u;
+    }
     body = o->n - 8;
     o->d[4] = (unsigned char)body;
     o->d[5] = (unsigned char)(body >> 8);
@@ -301,7 +369,7 @@ int ex_strip(const unsigned char *data, size_t len, const char *mime, int out, c
 {
     ex_imgfmt fmt = ex_imgfmt_sniff(data, len);
     obuf o = {NULL, 0, len};
-    int rc = -1;
+    int rc = -1, orientation;
 
     (void)mime; /* the bytes decide */
     why[0] = 0;
@@ -317,8 +385,10 @@ int ex_strip(const unsigned char *data, size_t len, const char *mime, int out, c
     default:
         break;
     }
-    /* +1: a WebP chunk may gain its missing pad byte. */
-    o.cap = len + 1;
+    orientation = ex_image_orientation(fmt, data, len);
+    /* +1: a WebP chunk may gain its missing pad byte; and room for the
+     * Orientation written back. */
+    o.cap = len + 1 + ORIENT_EXTRA;
     o.d = malloc(o.cap);
     if (!o.d) {
         snprintf(why, why_cap, "out of memory");
@@ -326,13 +396,13 @@ int ex_strip(const unsigned char *data, size_t len, const char *mime, int out, c
     }
     switch (fmt) {
     case EX_FMT_JPEG:
-        rc = strip_jpeg(data, len, &o, why, why_cap);
+        rc = strip_jpeg(data, len, &o, orientation, why, why_cap);
         break;
     case EX_FMT_PNG:
-        rc = strip_png(data, len, &o, why, why_cap);
+        rc = strip_png(data, len, &o, orientation, why, why_cap);
         break;
     case EX_FMT_WEBP:
-        rc = strip_webp(data, len, &o, why, why_cap);
+        rc = strip_webp(data, len, &o, orientation, why, why_cap);
         break;
     case EX_FMT_GIF:
         rc = strip_gif(data, len, &o, why, why_cap);

@@ -19,6 +19,19 @@ Writes (nothing is committed; everything is made here, deterministically):
                      份号 000123 and a bare 秘密 (no ★, no period) under the
                      masthead, clean and as a phone photo: a marking (block)
   plain_text.png     an innocent notice (no marking, no masthead): allow
+  page_rot90.jpg, page_rot180.jpg, page_rot270.jpg
+                     the phone photo turned a quarter, half and three
+                     quarters clockwise, no EXIF (a scan, a forwarded copy)
+  page_exif6.jpg     the phone photo stored sideways with EXIF Orientation 6,
+                     as a phone stores a portrait shot, and GPS, time, Make
+  page_exif6.png, page_exif6.webp   the same in a PNG eXIf / WebP EXIF
+  page_tilt12.jpg    the phone photo taken at 12° instead of 3°
+  portrait_gps.jpg   a portrait "photo" (no text; 240 wide, 320 high as
+                     shown) stored sideways with Orientation 6, GPS, time, Make
+  plain_rot90.png    the innocent notice turned a quarter: allow
+  marked_text_rot90.png
+                     a typed notice with 机密★1年 at the top and no red
+                     masthead, turned a quarter (found by its text alone)
   gps.jpg            a photo-like image with EXIF GPS, capture time, device
   xmp.jpg            the same with an XMP packet (GPS, CreatorTool, a
                      description that holds a marking) instead of EXIF
@@ -98,13 +111,13 @@ def official_page(marked=True, copy_no=None, urgency=None, level="机密★1年"
     return img
 
 
-def phone_photo(img, seed=3):
+def phone_photo(img, seed=3, angle=3):
     """What a phone makes of the page: a 3° rotation, focus blur, sensor
     noise, uneven lighting (darker towards the bottom right), JPEG quality
     60. Tuned so that the plain `tesseract` CLI loses the marking line
     (it reads 机密★1年 as "Here" or nothing) while a person still reads it."""
     rnd = random.Random(seed)
-    p = img.rotate(3, resample=Image.BICUBIC, expand=True, fillcolor=(235, 232, 225))
+    p = img.rotate(angle, resample=Image.BICUBIC, expand=True, fillcolor=(235, 232, 225))
     p = p.filter(ImageFilter.GaussianBlur(1.4))
     px = p.load()
     w, h = p.size
@@ -129,6 +142,32 @@ def plain_text_page():
             "如有问题请联系行政部小王。"]):
         d.text((60, 130 + i * 50), line, font=font(22), fill="black")
     return img
+
+
+def marked_text_page():
+    img = Image.new("RGB", (W, 700), "white")
+    d = ImageDraw.Draw(img)
+    d.text((60, 40), "机密★1年", font=font(26), fill="black")
+    d.text((60, 110), "关于调整下周工作安排的通知", font=font(30), fill="black")
+    for i, line in enumerate([
+            "各处室：根据工作需要，下周一上午九点召开全体会议。",
+            "请各处室负责人提前准备本季度工作总结材料。",
+            "会议期间请将手机调至静音，不得录音录像。",
+            "会后请各处室将会议精神传达到每一位同志。"]):
+        d.text((60, 200 + i * 50), line, font=font(22), fill="black")
+    return img
+
+
+def orientation_exif(o):
+    """EXIF with Orientation `o` and what stripping must remove: GPS, time,
+    Make/Model."""
+    ex = Image.Exif()
+    ex[0x0112] = o
+    ex[0x010F] = "Huawei"
+    ex[0x0110] = "Mate 60 Pro"
+    ex[0x0132] = "2023:09:01 10:20:30"
+    ex[0x8825] = {1: "N", 2: (39.0, 54.0, 15.12), 3: "E", 4: (116.0, 24.0, 26.64)}
+    return ex.tobytes()
 
 
 def exif_gps_jpeg():
@@ -227,6 +266,34 @@ def main():
     write(outdir, "page_bare_level.png", encoded(bare, "PNG"))
     write(outdir, "page_bare_level_photo.jpg", phone_photo(bare))
     write(outdir, "plain_text.png", encoded(plain_text_page(), "PNG"))
+
+    # Turned pages. Image.transpose's ROTATE_* turn counter-clockwise.
+    photo = Image.open(io.BytesIO(phone_photo(page)))
+    for name, t in (("page_rot90.jpg", Image.Transpose.ROTATE_270),
+                    ("page_rot180.jpg", Image.Transpose.ROTATE_180),
+                    ("page_rot270.jpg", Image.Transpose.ROTATE_90)):
+        # quality 100: the turn adds no second compression of note, so
+        # what is tested is the turn, not a worse photo
+        write(outdir, name, encoded(photo.transpose(t), "JPEG", quality=100))
+    # Orientation 6: the stored pixels turned a quarter counter-clockwise;
+    # a viewer turns them a quarter clockwise to show them.
+    side = photo.transpose(Image.Transpose.ROTATE_90)
+    write(outdir, "page_exif6.jpg", encoded(side, "JPEG", quality=100, exif=orientation_exif(6)))
+    write(outdir, "page_exif6.png", encoded(side, "PNG", exif=orientation_exif(6)))
+    write(outdir, "page_exif6.webp", encoded(side, "WEBP", quality=90, exif=orientation_exif(6)))
+    write(outdir, "page_tilt12.jpg", phone_photo(page, angle=12))
+    portrait = Image.new("RGB", (240, 320))
+    pd = ImageDraw.Draw(portrait)
+    for y in range(320):
+        pd.line((0, y, 240, y), fill=(200 - y // 2, 120, 60 + y // 2))
+    pd.rectangle((90, 20, 150, 60), fill=(250, 250, 250))  # "up" is where the white block is
+    write(outdir, "portrait_gps.jpg", encoded(portrait.transpose(Image.Transpose.ROTATE_90),
+                                              "JPEG", quality=90, exif=orientation_exif(6)))
+    write(outdir, "plain_rot90.png",
+          encoded(plain_text_page().transpose(Image.Transpose.ROTATE_270), "PNG"))
+    write(outdir, "marked_text.png", encoded(marked_text_page(), "PNG"))
+    write(outdir, "marked_text_rot90.png",
+          encoded(marked_text_page().transpose(Image.Transpose.ROTATE_270), "PNG"))
 
     photo, gps = exif_gps_jpeg()
     write(outdir, "gps.jpg", gps)
