@@ -176,6 +176,12 @@ typedef struct guard_file_preview {
 guard_err guard_file_make_preview(const char *in, guard_file_preview *out, const char *worker_path,
                                   guard_file_pool *pool, guard_error *err);
 
+/* The EXIF Orientation (1..8) of an image's bytes (JPEG APP1, PNG eXIf,
+ * WebP EXIF, a TIFF's IFD0), 1 when it has none. Walks the container and
+ * the EXIF block only (bounded by len), decodes no pixels: the server asks
+ * it of the stored (stripped) copy before marking it for a viewer. */
+int guard_file_image_orientation(const unsigned char *data, size_t len);
+
 /* Reads the image at `in` (a file found outside: untrusted) in a worker,
  * under the default limits (pixels, memory, time), and fills `plane` with
  * exactly `plane_len` bytes: the watermark decoder's luminance plane

@@ -43,6 +43,7 @@
 #include <time.h>
 
 #include "ex_image.h"
+#include "watermark/wm.h"
 
 #define MAX_FRAMES        4                     /* TIFF pages, GIF frames read */
 #define WORK_PX           (16u * 1000u * 1000u) /* pixels the pipeline works on */
@@ -330,35 +331,6 @@ static void deskew(PIX **gray, PIX **rgb)
         }
     }
     pixDestroy(&bin);
-}
-
-/* The pixels as they are meant to be seen, from the EXIF Orientation tag
- * (1..8: how row 0 and column 0 are stored). A phone stores a portrait shot
- * sideways with Orientation 6; Leptonica does not apply it. NULL when out
- * of memory. */
-static PIX *oriented(PIX *p, int o)
-{
-    PIX *t, *out;
-    switch (o) {
-    case 2:
-        return pixFlipLR(NULL, p);
-    case 3:
-        return pixRotate180(NULL, p);
-    case 4:
-        return pixFlipTB(NULL, p);
-    case 5: /* transpose: a quarter turn clockwise, then mirrored */
-    case 7: /* transverse: a quarter turn clockwise, then upside down */
-        t = pixRotateOrth(p, 1);
-        out = !t ? NULL : o == 5 ? pixFlipLR(NULL, t) : pixFlipTB(NULL, t);
-        pixDestroy(&t);
-        return out;
-    case 6:
-        return pixRotateOrth(p, 1);
-    case 8:
-        return pixRotateOrth(p, 3);
-    default:
-        return pixClone(p);
-    }
 }
 
 /* Turns both images `quads` quarter turns clockwise; on failure (memory)
@@ -752,7 +724,7 @@ int ex_image(ex_job *j, const unsigned char *data, size_t len, const char *mime)
      * sideways, and its marking would be read sideways (not at all). */
     {
         int o = ex_image_orientation(fmt, data, len);
-        PIX *up = o > 1 ? oriented(pix, o) : NULL;
+        PIX *up = o > 1 ? wm_upright(pix, o) : NULL;
         if (up) {
             pixDestroy(&pix);
             pix = up;

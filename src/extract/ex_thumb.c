@@ -19,9 +19,10 @@
 
 #include "cordon/guard_file.h"
 #include "ex.h"
+#include "ex_image.h"
+#include "watermark/wm.h"
 
 #include <errno.h>
-#include <libexif/exif-data.h>
 #include <leptonica/allheaders.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,117 +33,13 @@
 
 #define THUMB_Q 80 /* the JPEG quality the server's previews always had */
 
-static uint32_t be32(const unsigned char *p)
+/* The EXIF Orientation of the picture (1..8), 1 when it has none: the
+ * extractor's reader (JPEG APP1, PNG eXIf, WebP EXIF, a TIFF's IFD0). */
+int guard_file_image_orientation(const unsigned char *d, size_t len)
 {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
+    int o = ex_image_orientation(ex_imgfmt_sniff(d, len), d, len);
 
-static uint32_t le32(const unsigned char *p)
-{
-    return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
-}
-
-/* The EXIF block of a PNG (eXIf chunk) or WebP (EXIF chunk) and its size in *n, or
- * NULL. Bounded by the input: each step moves forward. */
-static const unsigned char *exif_chunk(const unsigned char *d, size_t len, size_t *n)
-{
-    size_t o;
-
-    if (len > 8 && !memcmp(d, "\x89PNG\r\n\x1a\n", 8)) {
-        for (o = 8; o + 12 <= len;) {
-            uint32_t cl = be32(d + o);
-
-            if (cl > len - o - 12)
-                break;
-            if (!memcmp(d + o + 4, "eXIf", 4)) {
-                *n = cl;
-                return d + o + 8;
-            }
-            if (!memcmp(d + o + 4, "IDAT", 4) || !memcmp(d + o + 4, "IEND", 4))
-                break; /* eXIf comes before the image data */
-            o += 12 + (size_t)cl;
-        }
-    } else if (len > 12 && !memcmp(d, "RIFF", 4) && !memcmp(d + 8, "WEBP", 4)) {
-        for (o = 12; o + 8 <= len;) {
-            uint32_t cl = le32(d + o + 4);
-
-            if (cl > len - o - 8)
-                break;
-            if (!memcmp(d + o, "EXIF", 4)) {
-                *n = cl;
-                return d + o + 8;
-            }
-            o += 8 + (size_t)cl + (cl & 1);
-        }
-    }
-    return NULL;
-}
-
-/* The EXIF Orientation tag of IFD0 (1–8), 1 when there is none. */
-static int orientation(const unsigned char *d, size_t len)
-{
-    static const unsigned char hdr[6] = {'E', 'x', 'i', 'f', 0, 0};
-    ExifData *ed = NULL;
-    ExifEntry *e;
-    const unsigned char *blk;
-    unsigned char *buf = NULL;
-    size_t n = 0;
-    int o = 1;
-
-    if (len > 2 && d[0] == 0xff && d[1] == 0xd8) {
-        ed = exif_data_new_from_data(d, (unsigned int)(len > 0xffffffffu ? 0xffffffffu : len));
-    } else if ((blk = exif_chunk(d, len, &n)) && n > 8 && n < (64u << 20)) {
-        /* libexif wants the "Exif\0\0" prefix a PNG's eXIf leaves out */
-        bool bare = n < 6 || memcmp(blk, hdr, 6);
-
-        buf = malloc(n + 6);
-        if (!buf)
-            return 1;
-        memcpy(buf, hdr, 6);
-        memcpy(buf + (bare ? 6 : 0), blk, n);
-        ed = exif_data_new_from_data(buf, (unsigned int)(n + (bare ? 6 : 0)));
-    }
-    if (ed && (e = exif_content_get_entry(ed->ifd[EXIF_IFD_0], EXIF_TAG_ORIENTATION)) &&
-        e->format == EXIF_FORMAT_SHORT && e->components >= 1 && e->size >= 2) {
-        o = exif_get_short(e->data, exif_data_get_byte_order(ed));
-        if (o < 1 || o > 8)
-            o = 1;
-    }
-    if (ed)
-        exif_data_unref(ed);
-    free(buf);
-    return o;
-}
-
-/* `pix` turned as the tag says, so the picture stands as it was taken:
- * 2 mirrored, 3 upside down, 4 flipped, 5 transposed, 6 turned left (90°
- * clockwise to fix), 7 transversed, 8 turned right. A new Pix, or NULL. */
-static PIX *upright(PIX *pix, int o)
-{
-    PIX *r, *t;
-
-    switch (o) {
-    case 2:
-        return pixFlipLR(NULL, pix);
-    case 3:
-        return pixRotateOrth(pix, 2);
-    case 4:
-        return pixFlipTB(NULL, pix);
-    case 5:
-    case 7:
-        r = pixRotateOrth(pix, 1);
-        if (!r)
-            return NULL;
-        t = o == 5 ? pixFlipLR(NULL, r) : pixFlipTB(NULL, r);
-        pixDestroy(&r);
-        return t;
-    case 6:
-        return pixRotateOrth(pix, 1);
-    case 8:
-        return pixRotateOrth(pix, 3);
-    default:
-        return pixClone(pix);
-    }
+    return o >= 1 && o <= 8 ? o : 1;
 }
 
 static int write_all(int fd, const void *p, size_t n)
@@ -174,7 +71,7 @@ static int encode(PIX *pix, int max_px, int o, int w, int h, int out, char *why,
 
     small = pw >= ph ? pixScaleToSize(pix, pw > max_px ? max_px : pw, 0)
                      : pixScaleToSize(pix, 0, ph > max_px ? max_px : ph);
-    turned = small ? upright(small, o) : NULL;
+    turned = small ? wm_upright(small, o) : NULL;
     rgb = turned ? pixConvertTo32(turned) : NULL;
     if (!rgb || pixWriteMemJpeg(&jpg, &jlen, rgb, THUMB_Q, 0)) {
         snprintf(why, cap, "cannot make the preview");
@@ -233,7 +130,8 @@ static int picture(const unsigned char *d, size_t len, uint64_t max_pixels, int 
         snprintf(why, cap, "the picture cannot be decoded");
         goto fail;
     }
-    rc = encode(pix, GUARD_FILE_PREVIEW_PX, orientation(d, len), w, h, out, why, cap);
+    rc = encode(pix, GUARD_FILE_PREVIEW_PX, guard_file_image_orientation(d, len), w, h, out, why,
+                cap);
 fail:
     pixDestroy(&pix);
     return rc;

@@ -7,6 +7,7 @@
  */
 #include "srv_wmark.h"
 
+#include "cordon/guard_file.h"
 #include "watermark/wm.h"
 
 #include <leptonica/allheaders.h>
@@ -204,8 +205,11 @@ int srv_wmark_copy(srv_wmark *m, const char *key, int64_t user_id, uint64_t deli
     }
     atomic_init(&c->refs, 1);
     c->mime = png ? "image/png" : "image/jpeg";
-    if (wm_embed(orig, len, max_pixels, &m->key, delivery_id, png ? WM_OUT_PNG : WM_OUT_JPEG,
-                 JPEG_QUALITY, &c->data, &c->len, NULL, why, why_cap)) {
+    /* The stored copy keeps only its Orientation tag (ex_strip.c); the
+     * marked copy carries no EXIF, so its pixels are turned upright. */
+    if (wm_embed_oriented(orig, len, guard_file_image_orientation(orig, len), max_pixels, &m->key,
+                          delivery_id, png ? WM_OUT_PNG : WM_OUT_JPEG, JPEG_QUALITY, &c->data,
+                          &c->len, NULL, why, why_cap)) {
         free(c);
         return -1;
     }

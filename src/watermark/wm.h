@@ -87,6 +87,22 @@ typedef struct wm_embed_stats {
 int wm_embed(const unsigned char *data, size_t len, uint64_t max_pixels, const wm_key *key,
              uint64_t id, wm_format fmt, int quality, unsigned char **out, size_t *out_len,
              wm_embed_stats *stats, char *why, size_t why_cap);
+/* wm_embed of a picture whose EXIF Orientation is `orientation` (1..8; 0 or
+ * 1 upright): the pixels are turned upright before the mark goes in, since
+ * the marked copy carries no EXIF (a phone's portrait photo would otherwise
+ * reach the viewer sideways). */
+int wm_embed_oriented(const unsigned char *data, size_t len, int orientation, uint64_t max_pixels,
+                      const wm_key *key, uint64_t id, wm_format fmt, int quality,
+                      unsigned char **out, size_t *out_len, wm_embed_stats *stats, char *why,
+                      size_t why_cap);
+
+/* The pixels of `p` as they are meant to be seen, from an EXIF Orientation
+ * (1..8: how row 0 and column 0 are stored; Leptonica does not apply it): a
+ * new Pix, or a clone for 1 and unknown values; NULL when out of memory.
+ * Here because this is the lowest module that links Leptonica: the
+ * extractor's page analysis and previews use it too. */
+struct Pix; /* Leptonica's PIX */
+struct Pix *wm_upright(struct Pix *p, int orientation);
 
 /* The number of frames (a GIF's images, a TIFF's pages) of `data`: 1 for
  * every other format, 0 when a GIF or TIFF cannot be walked. The marked copy

@@ -270,11 +270,46 @@ out:
     return rc;
 }
 
+PIX *wm_upright(PIX *p, int orientation)
+{
+    PIX *t, *out;
+
+    switch (orientation) {
+    case 2:
+        return pixFlipLR(NULL, p);
+    case 3:
+        return pixRotate180(NULL, p);
+    case 4:
+        return pixFlipTB(NULL, p);
+    case 5: /* transpose: a quarter turn clockwise, then mirrored */
+    case 7: /* transverse: a quarter turn clockwise, then upside down */
+        t = pixRotateOrth(p, 1);
+        out = !t ? NULL : orientation == 5 ? pixFlipLR(NULL, t) : pixFlipTB(NULL, t);
+        pixDestroy(&t);
+        return out;
+    case 6:
+        return pixRotateOrth(p, 1);
+    case 8:
+        return pixRotateOrth(p, 3);
+    default:
+        return pixClone(p);
+    }
+}
+
 int wm_embed(const unsigned char *data, size_t len, uint64_t max_pixels, const wm_key *key,
              uint64_t id, wm_format fmt, int quality, unsigned char **out, size_t *out_len,
              wm_embed_stats *stats, char *why, size_t why_cap)
 {
-    PIX *rgb = NULL;
+    return wm_embed_oriented(data, len, 1, max_pixels, key, id, fmt, quality, out, out_len, stats,
+                             why, why_cap);
+}
+
+int wm_embed_oriented(const unsigned char *data, size_t len, int orientation, uint64_t max_pixels,
+                      const wm_key *key, uint64_t id, wm_format fmt, int quality,
+                      unsigned char **out, size_t *out_len, wm_embed_stats *stats, char *why,
+                      size_t why_cap)
+{
+    PIX *rgb = NULL, *up;
     l_uint8 *enc = NULL;
     size_t enc_n = 0;
     double psnr = 0;
@@ -294,6 +329,15 @@ int wm_embed(const unsigned char *data, size_t len, uint64_t max_pixels, const w
     rgb = read_rgb(data, len, max_pixels, why, why_cap);
     if (!rgb)
         goto done;
+    if (orientation > 1) {
+        up = wm_upright(rgb, orientation);
+        if (!up) {
+            snprintf(why, why_cap, "out of memory");
+            goto done;
+        }
+        pixDestroy(&rgb);
+        rgb = up;
+    }
     pixSetSpp(rgb, 3); /* an alpha channel is not kept */
     if (embed_pix(rgb, key, id, &psnr)) {
         snprintf(why, why_cap, "out of memory");

@@ -418,7 +418,11 @@ test('a portrait photo keeps its Orientation through the metadata strip, and not
   assert.equal(own.status, 200);
   assert.deepEqual(jpegOrientation(own.bytes), [[0x0112, 6]]);
   for (const s of ['Huawei', 'Mate 60', '2023:09:01']) assert.ok(!own.bytes.includes(Buffer.from(s)), `${s} removed`);
-  // Not asserted here: the other member's copy is the per-viewer
-  // watermarked one, re-encoded by src/watermark without EXIF, so it still
-  // arrives sideways (FILES-images.md, "Known gaps").
+  // the other member's copy is the per-viewer watermarked one, re-encoded
+  // without EXIF: its pixels are turned upright instead (stored 320×240
+  // sideways with Orientation 6; seen 240 wide, 320 high)
+  const theirs = await download(w.b, up.file_id);
+  assert.equal(theirs.status, 200);
+  assert.deepEqual(jpegOrientation(theirs.bytes), [], 'no EXIF in the marked copy');
+  assert.deepEqual(jpegSize(theirs.bytes), { width: 240, height: 320 }, 'upright, not sideways');
 });
