@@ -48,6 +48,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "base/base_file.h"
 #include "ex_image.h"
 
 #define STRIP_MAX_TIFF_PX (100u * 1000u * 1000u)
@@ -65,20 +66,6 @@ static int put(obuf *o, const void *p, size_t n)
         return -1; /* the output never outgrows the capacity reserved for it */
     memcpy(o->d + o->n, p, n);
     o->n += n;
-    return 0;
-}
-
-static int write_all(int fd, const unsigned char *d, size_t n)
-{
-    while (n) {
-        ssize_t k = write(fd, d, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        d += k;
-        n -= (size_t)k;
-    }
     return 0;
 }
 
@@ -353,7 +340,7 @@ static int strip_tiff(const unsigned char *d, size_t n, int out, char *why, size
         snprintf(why, cap, "the TIFF cannot be re-encoded");
         goto out;
     }
-    if (write_all(out, enc, enc_n)) {
+    if (base_file_write_all(out, enc, enc_n)) {
         snprintf(why, cap, "cannot write the output: %s", strerror(errno));
         goto out;
     }
@@ -411,7 +398,7 @@ int ex_strip(const unsigned char *data, size_t len, const char *mime, int out, c
         rc = put(&o, data, len);
         break;
     }
-    if (rc == 0 && write_all(out, o.d, o.n)) {
+    if (rc == 0 && base_file_write_all(out, o.d, o.n)) {
         snprintf(why, why_cap, "cannot write the output: %s", strerror(errno));
         rc = -1;
     }

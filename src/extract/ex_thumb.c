@@ -17,6 +17,7 @@
  */
 #include "ex_thumb.h"
 
+#include "base/base_file.h"
 #include "cordon/guard_file.h"
 #include "ex.h"
 #include "ex_image.h"
@@ -42,23 +43,6 @@ int guard_file_image_orientation(const unsigned char *d, size_t len)
     return o >= 1 && o <= 8 ? o : 1;
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-    const char *d = p;
-
-    while (n) {
-        ssize_t k = write(fd, d, n);
-
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        d += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
 /* Decodes, scales, turns upright and writes the preview. `max_px` the
  * longer side; `o` the orientation; (w, h) the picture's stored size. */
 static int encode(PIX *pix, int max_px, int o, int w, int h, int out, char *why, size_t cap)
@@ -81,7 +65,7 @@ static int encode(PIX *pix, int max_px, int o, int w, int h, int out, char *why,
         hdr[4 + i] = (unsigned char)(uw >> (8 * i));
         hdr[8 + i] = (unsigned char)(uh >> (8 * i));
     }
-    if (write_all(out, hdr, sizeof hdr) || write_all(out, jpg, jlen)) {
+    if (base_file_write_all(out, hdr, sizeof hdr) || base_file_write_all(out, jpg, jlen)) {
         snprintf(why, cap, "cannot write the preview");
         goto fail;
     }

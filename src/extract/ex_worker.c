@@ -39,6 +39,7 @@
  * The worker ends with _exit(): nothing needs to run at exit, and under
  * LeakSanitizer the leak check would need ptrace, which the filter refuses.
  */
+#include "base/base_file.h"
 #include "cordon/guard_file.h"
 #include "ex_core.h"
 #include "ex_core_proto.h"
@@ -275,21 +276,6 @@ static void quiet_stderr(void)
 #endif
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-    const char *d = p;
-    while (n) {
-        ssize_t k = write(fd, d, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        d += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
 /* watermark mode: the plane of the image on fd 3, or an X frame saying why
  * there is none. Returns 0, or -1 when the parent is gone. */
 static int measure(ex_job *j, const unsigned char *data, size_t len, const ex_limits *lim)
@@ -300,7 +286,7 @@ static int measure(ex_job *j, const unsigned char *data, size_t len, const ex_li
     signal(SIGXFSZ, SIG_IGN); /* a library warning on stderr: see ex_image.c */
     if (wm_measure(data, len, lim->pixels, plane, why, sizeof why))
         return ex_job_fail(j, why);
-    if (write_all(3, plane, sizeof plane))
+    if (base_file_write_all(3, plane, sizeof plane))
         return ex_job_fail(j, "cannot write the plane");
     return 0;
 }

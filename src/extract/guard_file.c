@@ -22,6 +22,7 @@
  * beyond, it is streamed (guard_stream_*), so a file of any size costs at
  * most SEG_BLOCK + IO_CHUNK + the guard's stream state (docs/FILES.md).
  */
+#include "base/base_file.h"
 #include "cordon/guard_file.h"
 #include "ex_core.h"
 #include "ex_core_proto.h"
@@ -946,20 +947,6 @@ static int spool_fd(void)
     return fd;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
 /* A file over file_bytes that needs a worker: not even started. */
 static guard_err too_big(gf_ctx *c, uint64_t size)
 {
@@ -1054,7 +1041,7 @@ worker:
     {
         uint64_t total = (uint64_t)n;
         bool over = false;
-        if (write_all(spool, head, (size_t)n)) {
+        if (base_file_write_all(spool, head, (size_t)n)) {
             rc = fail(err, GUARD_EIO, "cannot spool the input: %s", strerror(errno));
             goto out;
         }
@@ -1064,7 +1051,7 @@ worker:
                 break;
             }
             total += (uint64_t)n;
-            if (write_all(spool, head, (size_t)n)) {
+            if (base_file_write_all(spool, head, (size_t)n)) {
                 rc = fail(err, GUARD_EIO, "cannot spool the input: %s", strerror(errno));
                 goto out;
             }
@@ -1141,7 +1128,7 @@ guard_err guard_file_scan_mem(guard_scanner *s, guard_ruleset *rs, const void *d
         rc = fail(err, GUARD_EIO, "memfd_create: %s", strerror(errno));
         goto out;
     }
-    if (write_all(fd, data, len)) {
+    if (base_file_write_all(fd, data, len)) {
         rc = fail(err, GUARD_EIO, "cannot copy the input: %s", strerror(errno));
         goto out;
     }
