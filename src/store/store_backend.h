@@ -24,7 +24,7 @@ extern const store_backend store_pg_backend; /* store_pg.c: "postgresql" */
 
 /* The latest schema version this binary knows (every backend migrates to
  * the same logical schema; docs/STORE.md). */
-#define STORE_SCHEMA_VERSION 12
+#define STORE_SCHEMA_VERSION 11
 
 /* Parses JSON text and writes it back canonically (object keys sorted,
  * compact, UTF-8 unescaped) into *out (heap). want_object: the top level

@@ -319,7 +319,7 @@ static const migration migrations[] = {
      " file_id TEXT NOT NULL,"
      " created_at INTEGER NOT NULL,"
      " UNIQUE(file_id, user_id));"},
-    {12, "upload leases in the store",
+    {11, "upload leases in the store",
      /* One writer per upload across nodes (docs/SCALING.md): the lease
       * lives on the upload's row, so it holds as long as the store is
       * reachable (a Redis outage no longer matters). lease_until is in ms

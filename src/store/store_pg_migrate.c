@@ -293,8 +293,8 @@ static const migration migrations[] = {
      " file_id TEXT NOT NULL,"
      " created_at BIGINT NOT NULL,"
      " UNIQUE (file_id, user_id));"},
-    {12, "upload leases in the store",
-     /* store_migrate.c version 12: the upload's lease on its row. */
+    {11, "upload leases in the store",
+     /* store_migrate.c version 11: the upload's lease on its row. */
      "ALTER TABLE uploads ADD COLUMN lease_owner TEXT,"
      " ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0;"
      "CREATE INDEX messages_recalled ON messages(recalled_at) WHERE recalled_at > 0;"},
