@@ -733,7 +733,9 @@ static int locks_take(pg *q, const store_message_new *m, size_t n, const bool *r
                       conv_lasts *lasts)
 {
     int64_t *ids = calloc(n ? n : 1, sizeof *ids);
-    char *list = calloc(n ? n : 1, 21); /* "{1,2,…}": at most 20 characters an id */
+    /* "{1,2,…}": an id and its comma take at most 21 characters, and the
+     * braces and the NUL 3 more */
+    char *list = calloc(1, (n ? n : 1) * 21 + 3);
     size_t k = 0, len = 0;
     pg_args a = {0};
     PGresult *r = NULL;
