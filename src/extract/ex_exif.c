@@ -109,37 +109,48 @@ static void ucs2_add(ExifEntry *e, char *text, size_t cap, size_t *len)
     text_add(text, cap, len, buf, n);
 }
 
-void ex_exif_read(const unsigned char *d, size_t n, ex_meta_facts *f, char *text, size_t cap,
-                  size_t *len)
+/* The EXIF blob d[0..n) loaded as is (no tag added or "fixed"), NULL when
+ * it is too short or memory runs out. A bare TIFF structure (PNG eXIf, some
+ * WebP writers, a TIFF file) gets the APP1 prefix libexif wants, on a copy
+ * of at most EXIF_MAX_BLOB bytes. */
+static ExifData *exif_load(const unsigned char *d, size_t n)
 {
     static const unsigned char hdr[6] = {'E', 'x', 'i', 'f', 0, 0};
     unsigned char *copy = NULL;
-    ExifData *ed = NULL;
-    ExifByteOrder o;
-    char a[128], b[128], s[128];
-    double lat, lon;
+    ExifData *ed;
 
     if (n < 8)
-        return;
+        return NULL;
     if (memcmp(d, hdr, 6) != 0) {
-        /* A bare TIFF structure (PNG eXIf, some WebP writers, a TIFF file):
-         * libexif wants the APP1 prefix. */
         size_t m = n > EXIF_MAX_BLOB ? EXIF_MAX_BLOB : n;
         copy = malloc(m + 6);
         if (!copy)
-            return;
+            return NULL;
         memcpy(copy, hdr, 6);
         memcpy(copy + 6, d, m);
         d = copy;
         n = m + 6;
     }
     ed = exif_data_new();
+    if (ed) {
+        exif_data_unset_option(ed, EXIF_DATA_OPTION_FOLLOW_SPECIFICATION);
+        exif_data_unset_option(ed, EXIF_DATA_OPTION_IGNORE_UNKNOWN_TAGS);
+        exif_data_load_data(ed, d, (unsigned int)(n > 0xffffffffu ? 0xffffffffu : n));
+    }
+    free(copy);
+    return ed;
+}
+
+void ex_exif_read(const unsigned char *d, size_t n, ex_meta_facts *f, char *text, size_t cap,
+                  size_t *len)
+{
+    ExifData *ed = exif_load(d, n);
+    ExifByteOrder o;
+    char a[128], b[128], s[128];
+    double lat, lon;
+
     if (!ed)
-        goto out;
-    /* Read as is: do not add or "fix" tags. */
-    exif_data_unset_option(ed, EXIF_DATA_OPTION_FOLLOW_SPECIFICATION);
-    exif_data_unset_option(ed, EXIF_DATA_OPTION_IGNORE_UNKNOWN_TAGS);
-    exif_data_load_data(ed, d, (unsigned int)(n > 0xffffffffu ? 0xffffffffu : n));
+        return;
     o = exif_data_get_byte_order(ed);
 
     if (dms(entry(ed, EXIF_IFD_GPS, EXIF_TAG_GPS_LATITUDE), o, &lat) &&
@@ -196,10 +207,7 @@ void ex_exif_read(const unsigned char *d, size_t n, ex_meta_facts *f, char *text
             }
         }
     }
-out:
-    if (ed)
-        exif_data_unref(ed);
-    free(copy);
+    exif_data_unref(ed);
 }
 
 /* ---- XMP ------------------------------------------------------------------- */
@@ -323,39 +331,19 @@ void ex_xmp_read(const unsigned char *d, size_t n, ex_meta_facts *f, char *text,
 
 int ex_exif_orientation(const unsigned char *d, size_t n)
 {
-    static const unsigned char hdr[6] = {'E', 'x', 'i', 'f', 0, 0};
-    unsigned char *copy = NULL;
-    ExifData *ed = NULL;
+    ExifData *ed = exif_load(d, n);
     ExifEntry *e;
     int o = 0;
 
-    if (n < 8)
-        return 0;
-    if (memcmp(d, hdr, 6) != 0) { /* a bare TIFF structure: see ex_exif_read */
-        size_t m = n > EXIF_MAX_BLOB ? EXIF_MAX_BLOB : n;
-        copy = malloc(m + 6);
-        if (!copy)
-            return 0;
-        memcpy(copy, hdr, 6);
-        memcpy(copy + 6, d, m);
-        d = copy;
-        n = m + 6;
-    }
-    ed = exif_data_new();
     if (!ed)
-        goto out;
-    exif_data_unset_option(ed, EXIF_DATA_OPTION_FOLLOW_SPECIFICATION);
-    exif_data_load_data(ed, d, (unsigned int)(n > 0xffffffffu ? 0xffffffffu : n));
+        return 0;
     e = entry(ed, EXIF_IFD_0, EXIF_TAG_ORIENTATION);
     if (e && e->data && e->format == EXIF_FORMAT_SHORT && e->size >= 2) {
         o = exif_get_short(e->data, exif_data_get_byte_order(ed));
         if (o < 1 || o > 8)
             o = 0;
     }
-out:
-    if (ed)
-        exif_data_unref(ed);
-    free(copy);
+    exif_data_unref(ed);
     return o;
 }
 
