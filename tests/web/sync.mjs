@@ -79,7 +79,9 @@ for (const [lang, viewport, vname] of [['zh', DESKTOP, 'desktop'], ['en', DESKTO
     relay.losing = true;
     await call('PATCH', `/conversations/${conv.id}`, { title: w.after }, bs.token);
     await call('POST', `/messages/${second.message.id}/recall`, {}, bs.token);
-    for (let i = 0; i < 50 && relay.lost.length < 2; i++) await A.waitForTimeout(100);
+    // wait for both events (a receipt may be lost first: counting two events was not enough)
+    const both = () => relay.lost.includes('conversation.updated') && relay.lost.includes('message.recalled');
+    for (let i = 0; i < 150 && !both(); i++) await A.waitForTimeout(100);
     expectTrue(relay.lost.includes('conversation.updated') && relay.lost.includes('message.recalled'),
       `the events were lost: ${relay.lost}`);
     await A.waitForTimeout(300);

@@ -181,7 +181,7 @@ function ConvView(props: { client: Client; id: number }) {
       {dragging && <div class="drop-hint" data-testid="drop-hint"><span>{t('up.drop')}</span></div>}
       <header class="conv-head">
         <a href="#/chat" class="back" aria-label={t('chat.back')}>‹</a>
-        <h2 data-testid="conv-title">{title}</h2>
+        <h2 data-testid="conv-title" title={title}>{title}</h2>
         {conv.kind === 'group' && <span class="muted">({conv.members?.length ?? conv.member_count ?? ''})</span>}
         {conv.external && <span class="tag ext" title={t('chat.external_warn')}>{t('list.external')}</span>}
         <span class="grow" />
