@@ -1,7 +1,7 @@
 'use strict';
 // `cordon serve` as a load-bench target: a fresh server on a temp data dir
 // (started by tests/server/lib/server.js), users created through the admin
-// API, one WebSocket per simulated client, messages sent with the WS fast
+// API, one WebSocket per simulated client (wslite.js), messages sent with the WS fast
 // path (`message.send` -> `message.ack` after the durable commit).
 //
 // The same target drives one node on SQLite (the default), one node on
@@ -9,7 +9,7 @@
 // (opts.nodes > 1, opts.bus): each client connects to one node, chosen by
 // nodeOf() as a load balancer without sticky sessions would spread them.
 const path = require('node:path');
-const WebSocket = require('ws');
+const { WsLite } = require('./wslite.js');
 const { Server } = require('../../tests/server/lib/server.js');
 const { sleep, procCpu, procMem } = require('./common.js');
 const { classify, partsCpu } = require('./threads.js');
@@ -195,12 +195,11 @@ class CordonTarget {
   }
 
   _open(client, token, quiet = false) {
+    const ws = new WsLite(this.srvs[nodeOf(client, this.nodes)].wsBase + API + '/ws', { Authorization: `Bearer ${token}` }, null);
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(this.srvs[nodeOf(client, this.nodes)].wsBase + API + '/ws', { headers: { Authorization: `Bearer ${token}` }, perMessageDeflate: false });
-      ws.on('error', reject);
-      ws.on('unexpected-response', (req, res) => reject(new Error(`ws refused: ${res.statusCode}`)));
+      ws.ready.catch(reject);
       let hello = false;
-      ws.on('message', (data) => {
+      ws.onMessage = (data) => {
         if (!hello) { hello = true; resolve(ws); return; }
         if (quiet) return;
         // The frequent frames are read from their bytes, without decoding
@@ -220,14 +219,13 @@ class CordonTarget {
         else if (e.type === 'message.ack') this.onAck(true, e.req);
         else if (e.type === 'error') this.onError(e.req, e.error);
         else if (e.type === 'resync') process.stderr.write(`  client ${client}: resync ${e.reason}\n`);
-      });
+      };
     });
   }
 
   send(client, conv, text, seq) {
-    this.sockets[client].send(JSON.stringify({
-      type: 'message.send', req: seq, conversation_id: this.convIds[conv], client_id: `r${this.run}-${seq}`, text,
-    }));
+    this.sockets[client].send(`{"type":"message.send","req":${seq},"conversation_id":${this.convIds[conv]},` +
+      `"client_id":"r${this.run}-${seq}","text":${JSON.stringify(text)}}`);
     return true;
   }
 

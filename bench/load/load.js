@@ -16,7 +16,7 @@
 // Exit status 0 whenever the bench ran, whatever the figures.
 const fs = require('node:fs');
 const os = require('node:os');
-const { monitorEventLoopDelay, PerformanceObserver } = require('node:perf_hooks');
+const { monitorEventLoopDelay, PerformanceObserver, performance } = require('node:perf_hooks');
 const { makeText, parseText, parseTextBuf, nowUs, Hist, sleep } = require('./common.js');
 const { MqttTarget } = require('./mqtt_target.js');
 const { Postgres, Redis } = require('./infra.js');
@@ -170,7 +170,15 @@ async function runScenario(target, sc, opts) {
   // apart from the server's.
   const lag = monitorEventLoopDelay({ resolution: 1 });
   let gcMax = 0;
-  const gcObs = new PerformanceObserver((l) => { for (const e of l.getEntries()) gcMax = Math.max(gcMax, e.duration); });
+  // With BENCH_LAT_FILE, each GC's start (on nowUs()'s clock) and length
+  // in µs go to BENCH_LAT_FILE.gc, to set beside the latencies.
+  const gcs = [], perfOrigin = performance.now() * 1000 - nowUs();
+  const gcObs = new PerformanceObserver((l) => {
+    for (const e of l.getEntries()) {
+      gcMax = Math.max(gcMax, e.duration);
+      if (global.LATS) gcs.push(`${Math.round(e.startTime * 1000 - perfOrigin)} ${Math.round(e.duration * 1000)} ${e.detail ? e.detail.kind : ''}`);
+    }
+  });
   lag.enable();
   gcObs.observe({ entryTypes: ['gc'] });
   const stages0 = target.stages ? await target.stages() : null;
@@ -195,7 +203,7 @@ async function runScenario(target, sc, opts) {
   if (mark) fs.writeFileSync(mark, `${sc.name} ${target.name} ${target.pid || ''}\n`);
   await sleep(opts.dur * 1000);
   if (mark) fs.rmSync(mark, { force: true });
-  if (global.LATS) { fs.writeFileSync(process.env.BENCH_LAT_FILE + '.' + target.name, 'T0 ' + String(process.hrtime.bigint() / 1000n - BigInt(nowUs())) + '\n' + global.LATS.join('\n')); global.LATS = []; }
+  if (global.LATS) { fs.writeFileSync(process.env.BENCH_LAT_FILE + '.' + target.name, 'T0 ' + String(process.hrtime.bigint() / 1000n - BigInt(nowUs())) + '\n' + global.LATS.join('\n')); global.LATS = []; fs.writeFileSync(process.env.BENCH_LAT_FILE + '.gc.' + target.name, gcs.join('\n') + '\n'); }
   measuring = false;
   if (pgTimer) clearInterval(pgTimer);
   lag.disable();

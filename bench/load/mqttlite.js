@@ -1,9 +1,9 @@
 'use strict';
 // A minimal MQTT 3.1.1 client for the reference side of the load bench:
 // CONNECT (clean session), SUBSCRIBE and PUBLISH at QoS 0, nothing else.
-// Kept tiny so that the load generator spends as little CPU per message on
-// the MQTT side as on the WebSocket side (ws frames are parsed natively by
-// `ws`); a full client library would make mosquitto look slower than it is.
+// Kept tiny, as its WebSocket counterpart wslite.js, so that the load
+// generator spends as little CPU and garbage per message on either side; a
+// full client library would make the server look slower than it is.
 const net = require('node:net');
 
 function varint(n) {

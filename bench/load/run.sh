@@ -65,5 +65,13 @@ out=$root/bench/out
 mkdir -p "$out"
 json=$out/load-$(date +%Y%m%d-%H%M%S).json
 echo "cordon: $cordon ($("$cordon" --version 2>/dev/null | head -1))"
-node "$here/load.js" --cordon "$cordon" --json "$json" "${args[@]}" || exit 1
+# --single-threaded-gc: V8's parallel and concurrent GC threads (two on
+# this 2-core machine) took both CPUs from the server for the ~20 ms of each
+# major GC of the load generator, about once a second: every tail episode of
+# 1to1-5k sat on one (BENCH_LAT_FILE records both; docs/BENCH.md "Session
+# 12"). On one thread the pause is the generator's own, as its lag and GC
+# figures report, and mosquitto's run gets the same flag. NODE_FLAGS adds
+# more (e.g. --trace-gc).
+# shellcheck disable=SC2086
+node --single-threaded-gc ${NODE_FLAGS:-} "$here/load.js" --cordon "$cordon" --json "$json" "${args[@]}" || exit 1
 echo "results: $json"
