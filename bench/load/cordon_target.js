@@ -94,7 +94,9 @@ class CordonTarget {
       if (this.blobDir) config.blob_dir = this.blobDir;
       // where a message waits (docs/SERVER.md, "Metrics"): read by the
       // bench before and after the measured window (stages())
-      config.metrics_listen = '127.0.0.1:0';
+      // (BENCH_NO_METRICS=1 leaves it out, for an A/B against a build older
+      // than the option, which refuses a config key it does not know)
+      if (!process.env.BENCH_NO_METRICS) config.metrics_listen = '127.0.0.1:0';
       // the first node makes the administrator; the others find it in the
       // shared store
       const srv = await Server.start({

@@ -14,6 +14,11 @@
 // each part per message is printed (node: loop, workers, writer, bus;
 // PostgreSQL; Redis; bytes through Redis).
 // Exit status 0 whenever the bench ran, whatever the figures.
+//
+// BENCH_LAT_FILE=PATH: each delivery's send time and latency (µs, the
+// generator's monotonic clock; first line "T0 <offset>") to PATH.<target>,
+// and each of the generator's GCs (start, length, kind) to
+// PATH.gc.<target>, to find what a tail sat on (docs/BENCH.md "Session 12").
 const fs = require('node:fs');
 const os = require('node:os');
 const { monitorEventLoopDelay, PerformanceObserver, performance } = require('node:perf_hooks');
@@ -171,7 +176,7 @@ async function runScenario(target, sc, opts) {
   const lag = monitorEventLoopDelay({ resolution: 1 });
   let gcMax = 0;
   // With BENCH_LAT_FILE, each GC's start (on nowUs()'s clock) and length
-  // in µs go to BENCH_LAT_FILE.gc, to set beside the latencies.
+  // in µs go to BENCH_LAT_FILE.gc.<target>, to set beside the latencies.
   const gcs = [], perfOrigin = performance.now() * 1000 - nowUs();
   const gcObs = new PerformanceObserver((l) => {
     for (const e of l.getEntries()) {

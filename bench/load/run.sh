@@ -8,8 +8,7 @@
 #
 # Builds nothing: takes `cordon` from a build directory (--build, else
 # $BUILD, else ./build-release, else ./build). Starts its own server and its
-# own mosquitto on free ports with temp data dirs. Installs the pinned npm
-# packages (package-lock.json) with `npm ci` when node_modules is stale.
+# own mosquitto on free ports with temp data dirs.
 # Scenario names: 1to1-max fanout100-max 1to1-5k 1to1-200 group50 group500 conn10k.
 # Targets (--targets, default all): sqlite (one node on SQLite), pg (one
 # node on PostgreSQL), cluster (two nodes on PostgreSQL + Redis), mosquitto.
@@ -47,13 +46,7 @@ cordon=$build/src/tool/cordon
 command -v node >/dev/null || { echo "run.sh: node not found (scripts/install-deps.sh)" >&2; exit 1; }
 [ -x /usr/sbin/mosquitto ] || { echo "run.sh: /usr/sbin/mosquitto not found (scripts/install-deps.sh)" >&2; exit 1; }
 
-(
-    flock 9
-    if ! cmp -s "$here/package-lock.json" "$here/node_modules/.cordon-lock" 2>/dev/null; then
-        (cd "$here" && npm ci --no-audit --no-fund --loglevel=error) >&2 || exit 1
-        cp "$here/package-lock.json" "$here/node_modules/.cordon-lock"
-    fi
-) 9>"$here/.npm.lock" || { echo "run.sh: npm ci failed" >&2; exit 1; }
+# No npm packages: the clients are wslite.js and mqttlite.js.
 
 # 10,000 client sockets here and 10,000 in the server
 ulimit -n "$(ulimit -Hn)" 2>/dev/null

@@ -1275,7 +1275,7 @@ static int sq_open(const store_options *opt, store **out, char **errmsg)
     if (!rc)
         rc = pragma(q, "PRAGMA trusted_schema=OFF");
     if (!rc && opt->maintenance == STORE_MAINT_ELSEWHERE)
-        rc = sq_rc(q, sqlite3_wal_autocheckpoint(q->db, SQ_WAL_BACKSTOP));
+        rc = sq_rc(q, sqlite3_wal_autocheckpoint(q->db, SQ_WAL_LIMIT));
     if (rc)
         goto fail;
     if (!q->read_only)

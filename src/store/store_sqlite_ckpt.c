@@ -11,7 +11,7 @@
  * waiting for or blocking the writer or readers) at most once per
  * SQ_CKPT_MS while commits flow. Handles of the same process opened with
  * STORE_MAINT_ELSEWHERE keep an automatic checkpoint only as a backstop
- * (SQ_WAL_BACKSTOP pages), for when the thread cannot keep up.
+ * (SQ_WAL_LIMIT pages), for when the thread cannot keep up.
  *
  * A checkpoint alone never lets the log start over while commits flow.
  * SQLite rewinds the WAL to its beginning only when a write transaction
@@ -126,8 +126,19 @@ static int on_commit(void *arg, sqlite3 *db, const char *name, int pages)
     int log = -1, copied = -1;
 
     atomic_store_explicit(&c->pages, pages, memory_order_relaxed);
-    if (pages >= SQ_WAL_BACKSTOP) {
-        timed_ckpt(c, db, name, SQLITE_CHECKPOINT_PASSIVE, "backstop", &log, &copied);
+    /* Behind by what the thread has not copied, not by the log's length:
+     * a log that did not rewind (no idle moment for the finish, a reader
+     * on an old snapshot) but is copied needs nothing here. Counting the
+     * length, a rewind missed twice at 5,000 msgs/s cost a 20-25 ms
+     * checkpoint inside a commit (docs/BENCH.md, "Session 12"). `copied`
+     * is the thread's last complete pass; after a rewind it exceeds
+     * `pages` until the next. */
+    if (pages - atomic_load_explicit(&c->copied, memory_order_relaxed) >= SQ_WAL_BACKSTOP ||
+        pages >= SQ_WAL_LIMIT) {
+        if (timed_ckpt(c, db, name, SQLITE_CHECKPOINT_PASSIVE, "backstop", &log, &copied) ==
+                SQLITE_OK &&
+            copied == log)
+            atomic_store_explicit(&c->copied, copied, memory_order_relaxed); /* not again at once */
         c->inline_ns += base_now_ns() - t0;
     }
     pthread_mutex_lock(&c->mu);

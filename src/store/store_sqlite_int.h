@@ -281,10 +281,15 @@ enum {
         SQ_N
 };
 
-/* WAL pages after which a commit checkpoints by itself on a handle whose
- * housekeeping runs elsewhere (STORE_MAINT_BACKGROUND/ELSEWHERE): only a
- * backstop for when the checkpointer thread cannot keep up. */
+/* Backstops for when the checkpointer thread cannot keep up: the writer's
+ * commit checkpoints by itself once the thread is SQ_WAL_BACKSTOP pages
+ * behind (store_sqlite_ckpt.c, on_commit), and any handle's commit once
+ * the log is SQ_WAL_LIMIT pages long (400 MB of 4 KiB pages), whoever is
+ * behind. A long log the thread has copied costs disk space, and a commit
+ * that lengthens the file syncs its size too, but no pause: a reader looks
+ * up frames after the copied ones only. */
 #define SQ_WAL_BACKSTOP 20000
+#define SQ_WAL_LIMIT    100000
 
 typedef struct sq_ckpt sq_ckpt;
 typedef struct sq_turn sq_turn;

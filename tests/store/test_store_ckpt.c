@@ -6,6 +6,7 @@
  */
 #include "test_store_fx.h"
 
+#include <sqlite3.h>
 #include <string.h>
 
 /* ---------------------------------------------------------------- tests */
@@ -155,11 +156,62 @@ static void test_checkpoint_rewinds(void **state)
     store_close(w);
 }
 
+/* A long log that the thread has copied puts no checkpoint inside a commit
+ * (store_sqlite_ckpt.c, on_commit): the backstop counts what the thread
+ * has not copied. A reader that always holds a snapshot taken just before
+ * the writer's next commit keeps the log from rewinding (as the server's
+ * readers and a writer never idle for a finish can) while letting the
+ * thread copy all but that commit; the log grows past 20,000 pages. The
+ * old backstop, on the log's length, then checkpointed inside a commit
+ * although the thread was at most a second behind. */
+static void test_checkpoint_long_copied_log(void **state)
+{
+    fx *f = *state;
+    maint_seen seen = {0};
+    store_options o = {.version = 1,
+                       .path = f->path,
+                       .maintenance = STORE_MAINT_BACKGROUND,
+                       .synchronous_normal = true,
+                       .on_maint = on_maint,
+                       .maint_arg = &seen};
+    store *w = NULL;
+    sqlite3 *rd = NULL;
+    int64_t conv = 0, members[] = {f->bob};
+    char cid[16], text[3000];
+    off_t wal = 0;
+
+    if (tb_is_pg())
+        skip(); /* SQLite's write-ahead log; PostgreSQL checkpoints by itself */
+    memset(text, 'y', sizeof text - 1);
+    text[sizeof text - 1] = '\0';
+    assert_int_equal(store_open(&o, &w, NULL), STORE_OK);
+    assert_int_equal(
+        store_conv_create(w, STORE_CONV_DIRECT, NULL, f->alice, members, 1, 1, &conv, NULL),
+        STORE_OK);
+    assert_int_equal(sqlite3_open_v2(f->path, &rd, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    for (int i = 0; i < 3600; i++) { /* ~7 pages each */
+        snprintf(cid, sizeof cid, "lg%d", i);
+        assert_int_equal(
+            sqlite3_exec(rd, "BEGIN; SELECT count(*) FROM sqlite_master", NULL, NULL, NULL),
+            SQLITE_OK);
+        send(w, conv, f->alice, cid, text);
+        assert_int_equal(sqlite3_exec(rd, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+        usleep(300);
+    }
+    sqlite3_close(rd);
+    wal = file_size(f->path, "-wal");
+    fprintf(stderr, "write-ahead log: %lld frames\n", (long long)(wal / 4120));
+    assert_true(wal > 20500 * 4120); /* long, as a busy writer's */
+    assert_int_equal(seen.backstop, 0);
+    store_close(w);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_checkpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_rewinds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_long_copied_log, setup, teardown),
     };
 
     if (sodium_init() < 0)
