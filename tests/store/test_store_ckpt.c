@@ -98,38 +98,49 @@ static void on_maint(void *arg, const store_maint_event *ev)
      * here (no shared counter without a lock; their pace is their own) */
 }
 
+/* A writer handle as the server's (background housekeeping, told to seen),
+ * without fsync at commit (synchronous_normal) to keep the tests short: the
+ * checkpoints sync all the same. Makes a conversation of Alice and Bob in
+ * *conv and fills text (len bytes with its NUL) with a message of a page
+ * or so. Skips the test on PostgreSQL, which checkpoints by itself. */
+static store *busy_writer(fx *f, maint_seen *seen, int64_t *conv, char *text, size_t len)
+{
+    store_options o = {.version = 1,
+                       .path = f->path,
+                       .maintenance = STORE_MAINT_BACKGROUND,
+                       .synchronous_normal = true,
+                       .on_maint = on_maint,
+                       .maint_arg = seen};
+    store *w = NULL;
+    int64_t members[] = {f->bob};
+
+    if (tb_is_pg())
+        skip(); /* SQLite's write-ahead log; PostgreSQL checkpoints by itself */
+    memset(text, 'x', len - 1);
+    text[len - 1] = '\0';
+    assert_int_equal(store_open(&o, &w, NULL), STORE_OK);
+    assert_int_equal(
+        store_conv_create(w, STORE_CONV_DIRECT, NULL, f->alice, members, 1, 1, conv, NULL),
+        STORE_OK);
+    return w;
+}
+
 /* The log starts over while commits flow (store_sqlite_ckpt.c): left to
  * the background checkpoint alone it would grow to the backstop (20,000
  * pages) and the writer would checkpoint a second of pages inside a commit;
  * the writer finishes the thread's checkpoint at its idle moments
  * (store_maintain, between its commits, never inside one), so a writer
  * that never pauses for long keeps it well under the backstop. 35,000
- * pages of commits paced like a busy server's, without fsync
- * (synchronous_normal) to keep the test short; the checkpoints sync all
- * the same. */
+ * pages of commits paced like a busy server's. */
 static void test_checkpoint_rewinds(void **state)
 {
     fx *f = *state;
     maint_seen seen = {0};
-    store_options o = {.version = 1,
-                       .path = f->path,
-                       .maintenance = STORE_MAINT_BACKGROUND,
-                       .synchronous_normal = true,
-                       .on_maint = on_maint,
-                       .maint_arg = &seen};
-    store *w = NULL;
-    int64_t conv = 0, members[] = {f->bob};
+    int64_t conv = 0;
     char cid[16], text[3000];
+    store *w = busy_writer(f, &seen, &conv, text, sizeof text);
     off_t wal = 0;
 
-    if (tb_is_pg())
-        skip(); /* SQLite's write-ahead log; PostgreSQL checkpoints by itself */
-    memset(text, 'x', sizeof text - 1);
-    text[sizeof text - 1] = '\0';
-    assert_int_equal(store_open(&o, &w, NULL), STORE_OK);
-    assert_int_equal(
-        store_conv_create(w, STORE_CONV_DIRECT, NULL, f->alice, members, 1, 1, &conv, NULL),
-        STORE_OK);
     /* a page or two each (text and index): 35,000 pages in ~20 s */
     for (int i = 0; i < 17500; i++) {
         snprintf(cid, sizeof cid, "rw%d", i);
@@ -168,26 +179,12 @@ static void test_checkpoint_long_copied_log(void **state)
 {
     fx *f = *state;
     maint_seen seen = {0};
-    store_options o = {.version = 1,
-                       .path = f->path,
-                       .maintenance = STORE_MAINT_BACKGROUND,
-                       .synchronous_normal = true,
-                       .on_maint = on_maint,
-                       .maint_arg = &seen};
-    store *w = NULL;
-    sqlite3 *rd = NULL;
-    int64_t conv = 0, members[] = {f->bob};
+    int64_t conv = 0;
     char cid[16], text[3000];
+    store *w = busy_writer(f, &seen, &conv, text, sizeof text);
+    sqlite3 *rd = NULL;
     off_t wal = 0;
 
-    if (tb_is_pg())
-        skip(); /* SQLite's write-ahead log; PostgreSQL checkpoints by itself */
-    memset(text, 'y', sizeof text - 1);
-    text[sizeof text - 1] = '\0';
-    assert_int_equal(store_open(&o, &w, NULL), STORE_OK);
-    assert_int_equal(
-        store_conv_create(w, STORE_CONV_DIRECT, NULL, f->alice, members, 1, 1, &conv, NULL),
-        STORE_OK);
     assert_int_equal(sqlite3_open_v2(f->path, &rd, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     for (int i = 0; i < 3600; i++) { /* ~7 pages each */
         snprintf(cid, sizeof cid, "lg%d", i);
