@@ -11,21 +11,12 @@
  * calls guard_file_worker_dispatch() first.
  */
 #include "cordon/guard_file.h"
+#include "test_check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static int failures;
-
-#define CHECK(cond, what)                                                                          \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "FAIL %s (line %d)\n", what, __LINE__);                                \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
 
 /* A stored zip with plan.txt = "会议\n机密★1年\n" (made by Python's zipfile). */
 static const unsigned char plan_zip[] = {

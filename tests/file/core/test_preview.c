@@ -16,22 +16,13 @@
  * worker host (guard_file_worker_dispatch first).
  */
 #include "cordon/guard_file.h"
+#include "test_check.h"
 
 #include <leptonica/allheaders.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static int failures;
-
-#define CHECK(cond, what)                                                                          \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "FAIL %s (line %d)\n", what, __LINE__);                                \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
 
 #define UW 120 /* the upright picture: wider than high */
 #define UH 80
