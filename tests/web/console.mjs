@@ -162,12 +162,14 @@ await test('the member\'s chat screens and dialogs', async () => {
   await M.locator('[data-testid=confirm-dialog]').waitFor();
   await walk(M, 'confirm dialog');
   await M.keyboard.press('Escape');
+  await M.locator('[data-testid=confirm-dialog]').waitFor({ state: 'detached' });
   await box.fill('绝密★30年\n关于某项目的通知');
   await M.locator('[data-testid=precheck][data-verdict=block]').waitFor();
   await box.press('Enter');
   await M.locator('[data-testid=block-dialog]').waitFor();
   await walk(M, 'block dialog');
   await M.keyboard.press('Escape');
+  await M.locator('[data-testid=block-dialog]').waitFor({ state: 'detached' });
   // a warning: sent, and the sender told what was found
   await box.fill('身份证号 11010519491231002X 请查收');
   // the pre-check of this text, not the block dialog's left on screen
@@ -181,12 +183,14 @@ await test('the member\'s chat screens and dialogs', async () => {
     await M.locator('[role=dialog]').waitFor();
     await walk(M, what);
     await M.keyboard.press('Escape');
+    await M.locator('[role=dialog]').waitFor({ state: 'detached' });
   }
   await M.goto(`${base}/#/chat/${direct.id}`);
   await M.locator('[data-testid=forward-btn]').first().click();
   await M.locator('[role=dialog]').waitFor();
   await walk(M, 'forward dialog');
   await M.keyboard.press('Escape');
+  await M.locator('[role=dialog]').waitFor({ state: 'detached' });
   await M.goto(`${base}/#/account`);
   await M.getByRole('button', { name: '修改密码' }).click();
   await M.locator('[data-testid=password-form]').waitFor();
@@ -194,6 +198,28 @@ await test('the member\'s chat screens and dialogs', async () => {
   await M.getByRole('button', { name: '启用双重验证' }).click();
   await M.locator('#totp-code').waitFor();
   await walk(M, 'two-step enrolment');
+});
+
+await test('a dialog takes Escape from the moment it shows', async () => {
+  // A quick hand presses Escape as the dialog appears: it must close. The
+  // key goes to whatever has focus as soon as the dialog is in the page, in
+  // the same task (a dialog that took focus a frame later stayed open).
+  await M.goto(`${base}/#/chat/${group.id}`);
+  await M.locator('[data-testid=new-direct]').waitFor();
+  const r = await M.evaluate(() => new Promise((resolve) => {
+    const seen = new MutationObserver(() => {
+      const d = document.querySelector('[role=dialog]');
+      if (!d) return;
+      seen.disconnect();
+      const target = document.activeElement ?? document.body;
+      target.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true, cancelable: true }));
+      setTimeout(() => resolve({ focusInside: d.contains(target), open: !!document.querySelector('[role=dialog]') }), 300);
+    });
+    seen.observe(document.body, { childList: true, subtree: true });
+    document.querySelector('[data-testid=new-direct]').click();
+  }));
+  expectTrue(r.focusInside, 'focus was not in the dialog when it showed');
+  expectTrue(!r.open, 'the dialog stayed open after Escape');
 });
 
 await test('the composer counts bytes and words the limit in characters', async () => {

@@ -1,14 +1,18 @@
 import type { ComponentChildren } from 'preact';
-import { useEffect, useRef } from 'preact/hooks';
+import { useLayoutEffect, useRef } from 'preact/hooks';
 import { t } from '../i18n';
 
 let counter = 0;
 
-/** A modal dialog: focus moves in, Tab stays inside, Escape closes, focus returns on close. */
+/** A modal dialog: focus moves in, Tab stays inside, Escape closes, focus returns on close.
+ *  Focus and the key handler are set in a layout effect, in the same task that
+ *  puts the dialog on screen: with a plain effect (run a frame later) an Escape
+ *  pressed as soon as the dialog shows still went to the composer, and the
+ *  dialog stayed open over the page. */
 export function Dialog(props: { title: string; onClose: () => void; children: ComponentChildren; class?: string; testid?: string; role?: 'dialog' | 'alertdialog' }) {
   const ref = useRef<HTMLDivElement>(null);
   const idRef = useRef(`dlg-${++counter}`);
-  useEffect(() => {
+  useLayoutEffect(() => {
     const prev = document.activeElement as HTMLElement | null;
     const el = ref.current!;
     const first = el.querySelector<HTMLElement>('[autofocus], textarea, input, select, button:not(.dlg-x)');

@@ -1,7 +1,7 @@
 // Photos and files in chat: the tray of files attached to a draft (progress,
 // pause/resume, the guard's state before sending), attachments in the
 // timeline (thumbnails, file cards) and the image viewer.
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { createPortal } from 'preact/compat';
 import type { Client } from '../client';
 import { getLang, policyRuleLabel, reasonLabel, t } from '../i18n';
@@ -189,7 +189,8 @@ export function ImageViewer(props: { images: Attachment[]; start: number; wm: Vi
   const n = props.images.length;
   const a = props.images[i];
   const go = (d: number) => setI((x) => (x + d + n) % n);
-  useEffect(() => {
+  // A layout effect, as Dialog's: the keys work from the moment it shows.
+  useLayoutEffect(() => {
     const prev = document.activeElement as HTMLElement | null;
     ref.current?.querySelector<HTMLElement>('.viewer-x')?.focus();
     const onKey = (e: KeyboardEvent) => {

@@ -3,7 +3,7 @@
 // shows what the server's OCR read. The text is the caller's only; when
 // the guard keeps it inside the app (a marked document), the sheet shows it
 // but offers no copy, and the browser's copy and context menu are refused.
-import { useEffect, useState } from 'preact/hooks';
+import { useLayoutEffect, useState } from 'preact/hooks';
 import type { Client } from '../client';
 import { t } from '../i18n';
 import { errMsg } from '../hooks';
@@ -34,7 +34,8 @@ async function copyText(text: string): Promise<boolean> {
 function OcrSheet(props: { state: State; name: string; onClose: () => void }) {
   const [copied, setCopied] = useState(false);
   const s = props.state;
-  useEffect(() => {
+  // A layout effect, as Dialog's: Escape closes the sheet from the moment it shows.
+  useLayoutEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (e.key === 'Escape') {
         e.preventDefault();
