@@ -11,11 +11,15 @@ the viewer), both photo-like JPEGs made here with Pillow, it prints p50 and
 p90 over N runs (alternating) of:
   embed     `bench_wmark`: wm_embed for one viewer (decode, mask, keyed
             pattern, JPEG quality 92), in process
+  worker    the same mark as the server makes it: in the sandboxed
+            extraction worker (guard_file_watermark_embed), process start
+            and hand-over included
   lept      the same process: Leptonica decode + JPEG quality 92 encode, no
             mark (the libraries the mark runs on)
   pillow    the reference tool: Pillow (libjpeg-turbo) open + decode + save
             as JPEG quality 92, timed inside Python (no interpreter start)
-and the ratios embed/pillow and embed/lept. Nothing is asserted: timings on
+and the ratios worker/pillow, embed/lept and worker/embed (what the
+sandbox adds). Nothing is asserted: timings on
 a shared machine vary; read several runs.
 """
 import argparse
@@ -83,8 +87,9 @@ def main():
     except OSError:
         load = float("nan")
     print(f"watermark bench: {a.runs} runs each, load average {load:.1f}")
-    print(f"{'picture':<22}{'embed p50/p90 ms':>20}{'lept p50/p90':>16}{'pillow p50/p90':>18}"
-          f"{'embed/pillow':>14}{'embed/lept':>12}{'peak MB':>9}")
+    print(f"{'picture':<22}{'embed p50/p90 ms':>20}{'worker p50/p90':>16}{'lept p50/p90':>14}"
+          f"{'pillow p50/p90':>16}{'worker/pillow':>15}{'embed/lept':>12}{'worker/embed':>14}"
+          f"{'peak MB':>9}")
     for name, (w, h) in [("preview 1024x768", (1024, 768)), ("photo 4000x3000", (4000, 3000))]:
         path = os.path.join(a.out, f"{w}x{h}.jpg")
         if not os.path.exists(path):
@@ -93,10 +98,12 @@ def main():
         if p.returncode:
             sys.exit(f"run.py: bench_wmark failed: {p.stderr}")
         r = {l.split()[0]: [float(x) for x in l.split()[1:]] for l in p.stdout.splitlines()}
-        e, l = r["embed"], r["reencode"]
+        e, wk, l = r["embed"], r["worker"], r["reencode"]
         pl = pillow(path, a.runs)
-        print(f"{name:<22}{e[0]:>10.0f} /{e[1]:>7.0f}{l[0]:>8.0f} /{l[1]:>5.0f}{pl[0]:>9.0f} /{pl[1]:>6.0f}"
-              f"{e[0] / pl[0]:>13.1f}x{e[0] / l[0]:>11.1f}x{r['peak_rss_kb'][0] / 1024:>9.0f}")
+        print(f"{name:<22}{e[0]:>10.0f} /{e[1]:>7.0f}{wk[0]:>9.0f} /{wk[1]:>5.0f}"
+              f"{l[0]:>7.0f} /{l[1]:>5.0f}{pl[0]:>9.0f} /{pl[1]:>5.0f}"
+              f"{wk[0] / pl[0]:>14.1f}x{e[0] / l[0]:>11.1f}x{wk[0] / e[0]:>13.2f}x"
+              f"{r['peak_rss_kb'][0] / 1024:>9.0f}")
 
 
 if __name__ == "__main__":

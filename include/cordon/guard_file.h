@@ -51,6 +51,10 @@ int guard_file_worker_dispatch(int argc, char **argv);
  * Not thread-safe: one pool per thread. */
 typedef struct guard_file_pool guard_file_pool;
 guard_err guard_file_pool_new(const char *worker_path, guard_file_pool **out, guard_error *err);
+/* A pool of the plain worker only (previews, watermarked copies): no
+ * Tesseract loaded for nothing. */
+guard_err guard_file_pool_new_plain(const char *worker_path, guard_file_pool **out,
+                                    guard_error *err);
 void guard_file_pool_free(guard_file_pool *p); /* ends the waiting workers */
 
 typedef struct guard_file_options {
@@ -190,6 +194,29 @@ int guard_file_image_orientation(const unsigned char *data, size_t len);
  * small); GUARD_EIO when the worker failed or hit a limit. */
 guard_err guard_file_watermark_plane(const char *in, void *plane, size_t plane_len,
                                      const char *worker_path, guard_error *err);
+
+/* A picture marked for one viewer (docs/WATERMARK.md, "In chat"), made in a
+ * worker under the default limits, so the caller's process never decodes
+ * it: `img` (len bytes: JPEG, PNG, WebP, GIF, TIFF or BMP; at most
+ * GUARD_FILE_MARK_MAX_BYTES) turned upright by its EXIF Orientation, the
+ * mark of `chips` added (GUARD_FILE_MARK_CHIPS values of +1 or -1: wm_chips
+ * of the delivery id under the key, src/watermark/wm.h — the worker gets
+ * the pattern of this one id, never the key), encoded as a PNG (`png`) or a
+ * JPEG of `quality`. On success *out (malloc'd, the caller frees) and
+ * *out_len, at most GUARD_FILE_MARK_OUT_MAX. GUARD_EINVAL with the reason
+ * when the picture cannot be marked (not decodable, too many pixels, bad
+ * arguments); GUARD_EIO when the worker failed (crash, time or memory
+ * limit, a copy over the cap) or sent something that is not the picture
+ * asked for. With `pool` (NULL: a worker of its own) the pool's waiting
+ * plain worker makes it, as for a preview. */
+#define GUARD_FILE_MARK_CHIPS     1024
+#define GUARD_FILE_MARK_MAX_BYTES ((uint64_t)64 << 20)
+#define GUARD_FILE_MARK_OUT_MAX   ((uint64_t)256 << 20)
+guard_err guard_file_watermark_embed(const unsigned char *img, size_t len,
+                                     const int8_t chips[GUARD_FILE_MARK_CHIPS], bool png,
+                                     int quality, unsigned char **out, size_t *out_len,
+                                     const char *worker_path, guard_file_pool *pool,
+                                     guard_error *err);
 
 #ifdef __cplusplus
 }

@@ -15,7 +15,7 @@
  *   E end       the open segment ends
  *   F finding   a finding that is not in text (see exp_finding layout)
  *   S stats     counters: u64 ocr_images
- *   X fail      strip mode: why the copy could not be written
+ *   X fail      strip, watermark, thumb and mark modes: why nothing was made
  *   Z done      the job finished; nothing follows
  *
  * Finding payload: category, severity, confidence, flags (EXP_F_*), then four
@@ -51,6 +51,14 @@ enum {
 #define EXP_F_ROOT  2u /* ... and that file is the outer one */
 
 /* Worker exit codes beyond 0 (see ex_worker.c). */
+/* The mark mode's job, at the start of its input (fd 0), the picture after
+ * it (the worker's OFFSET is EXP_MARK_HDR): "CWM1", the format (1 PNG, 0
+ * JPEG), the JPEG quality, two zero bytes, then one byte per chip (1 for
+ * +1, 0xff for -1; src/watermark/wm.h). The key is not in it. */
+#define EXP_MARK_MAGIC "CWM1"
+#define EXP_MARK_CHIPS 1024u
+#define EXP_MARK_HDR   (8u + EXP_MARK_CHIPS)
+
 #define EXP_EXIT_USAGE  64 /* bad arguments: a bug of the parent */
 #define EXP_EXIT_SETUP  65 /* the sandbox or libmagic could not be set up */
 #define EXP_EXIT_NOMEM  66 /* out of memory under RLIMIT_AS */

@@ -7,12 +7,15 @@
  *         EXE __cordon-extract-worker thumb LIMITS ROOT OFFSET   (output: fd 3,
  *             a picture's or a PDF's first page's preview, ex_thumb.h)
  *         EXE __cordon-extract-worker watermark LIMITS ROOT OFFSET
+ *         EXE __cordon-extract-worker mark LIMITS ROOT OFFSET    (output: fd 3,
+ *             the picture after the job header marked for one viewer;
+ *             ex_core_proto.h EXP_MARK_*)
  *         EXE __cordon-extract-worker wait KIND - 0
  *             (a pooled worker, guard_file_pool: fd 0 is a socket; it loads
  *             libmagic, and Tesseract's page engine when KIND is "ocr",
  *             then waits for its job — "MODE\0LIMITS\0ROOT\0OFFSET\0" with the
- *             input's descriptor and, for thumb, the output's (SCM_RIGHTS)
- *             — and goes on as that mode, scan or thumb)
+ *             input's descriptor and, for thumb and mark, the output's
+ *             (SCM_RIGHTS) — and goes on as that mode, scan, thumb or mark)
  *             (output: fd 3, the luminance plane wm_measure() makes of an
  *             image found outside, for the watermark decoder; key-free)
  *   fd 0: the input (a regular file or memfd, mapped read-only from OFFSET)
@@ -291,9 +294,38 @@ static int measure(ex_job *j, const unsigned char *data, size_t len, const ex_li
     return 0;
 }
 
+/* mark mode: the picture marked with the job's chips, on fd 3, or an X
+ * frame saying why it cannot be. `job` is the header (EXP_MARK_HDR bytes,
+ * checked by the caller of the worker too). Returns 0, or -1 when the
+ * parent is gone. */
+static int mark(ex_job *j, const unsigned char *job, const unsigned char *data, size_t len,
+                const ex_limits *lim)
+{
+    int8_t chips[WM_CELLS];
+    unsigned char *out = NULL;
+    size_t n = 0;
+    char why[256];
+    int rc;
+
+    _Static_assert(WM_CELLS == EXP_MARK_CHIPS, "the mark job's chips");
+    for (size_t i = 0; i < EXP_MARK_CHIPS; i++) {
+        if (job[8 + i] != 1 && job[8 + i] != 0xff)
+            return ex_job_fail(j, "the job's chips are not +1 or -1");
+        chips[i] = job[8 + i] == 1 ? 1 : -1;
+    }
+    signal(SIGXFSZ, SIG_IGN); /* over the cap: the write fails, reported */
+    if (wm_embed_chips(data, len, guard_file_image_orientation(data, len), lim->pixels, chips,
+                       job[4] ? WM_OUT_PNG : WM_OUT_JPEG, job[5], &out, &n, NULL, why, sizeof why))
+        return ex_job_fail(j, why);
+    rc = base_file_write_all(3, out, n) ? ex_job_fail(j, "the marked copy is over its size limit")
+                                        : 0;
+    free(out);
+    return rc;
+}
+
 /* wait mode: the job's arguments and its input, received on fd 0 (a
  * socket) before the sandbox is closed; the input becomes fd 0, and the
- * output, when one came (thumb), fd 3. Returns 0 with args[0..4) pointing
+ * output, when one came (thumb, mark), fd 3. Returns 0 with args[0..4) pointing
  * into buf, or -1 (the parent is gone). */
 static int receive_job(char *buf, size_t cap, char *args[4])
 {
@@ -325,8 +357,8 @@ static int receive_job(char *buf, size_t cap, char *args[4])
         args[i] = buf + o;
         o += strlen(buf + o) + 1;
     }
-    /* only thumb's output comes with the job, and only thumb takes one */
-    if (fd < 0 || (out >= 0) != !strcmp(args[0], "thumb"))
+    /* only thumb's and mark's output comes with the job, and only they take one */
+    if (fd < 0 || (out >= 0) != (!strcmp(args[0], "thumb") || !strcmp(args[0], "mark")))
         goto fail;
     if (dup2(fd, 0) < 0) /* the socket goes: fd 0 is the input now */
         goto fail;
@@ -353,7 +385,8 @@ static int run(int argc, char **argv)
     size_t len;
     uint64_t offset, mapped;
     ex_job *j = NULL;
-    bool strip, wm, thumb;
+    bool strip, wm, thumb, marking;
+    unsigned char mjob[EXP_MARK_HDR];
     rlim_t fsize;
     char *end;
     const char *crash;
@@ -377,7 +410,7 @@ static int run(int argc, char **argv)
         code = EXP_EXIT_USAGE;
         wargv[0] = argv[0];
         wargv[1] = argv[1];
-        if (strcmp(jargs[0], "scan") && strcmp(jargs[0], "thumb"))
+        if (strcmp(jargs[0], "scan") && strcmp(jargs[0], "thumb") && strcmp(jargs[0], "mark"))
             goto out;
         wargv[2] = jargs[0];
         wargv[3] = jargs[1];
@@ -385,12 +418,14 @@ static int run(int argc, char **argv)
         wargv[5] = jargs[3];
         argv = wargv;
     }
-    if (argc != 6 || (strcmp(argv[2], "scan") && strcmp(argv[2], "strip") &&
-                      strcmp(argv[2], "watermark") && strcmp(argv[2], "thumb")))
+    if (argc != 6 ||
+        (strcmp(argv[2], "scan") && strcmp(argv[2], "strip") && strcmp(argv[2], "watermark") &&
+         strcmp(argv[2], "thumb") && strcmp(argv[2], "mark")))
         goto out;
     strip = !strcmp(argv[2], "strip");
     thumb = !strcmp(argv[2], "thumb");
     wm = !strcmp(argv[2], "watermark");
+    marking = !strcmp(argv[2], "mark");
     if (parse_limits(argv[3], &lim))
         goto out;
     errno = 0;
@@ -404,19 +439,29 @@ static int run(int argc, char **argv)
      * harmless file into a "crash". Ignored, the write just fails. */
     signal(SIGXFSZ, SIG_IGN);
     quiet_stderr();
-    if (map_input(offset, lim.file_bytes, &data, &len, &mapped) || ex_magic_preload())
+    /* libmagic only where the mode detects a type: the mark and watermark
+     * modes read a picture the caller has named, and start faster without
+     * loading its database */
+    if (map_input(offset, lim.file_bytes, &data, &len, &mapped) ||
+        (!marking && !wm && ex_magic_preload()))
         goto out;
-    fsize = strip   ? (rlim_t)lim.file_bytes + 65536
-            : wm    ? (rlim_t)(WM_PLANE * WM_PLANE * sizeof(float)) + 65536
-            : thumb ? (rlim_t)GUARD_FILE_THUMB_MAX_BYTES
-                    : 0;
+    if (marking && (offset != EXP_MARK_HDR || pread(0, mjob, sizeof mjob, 0) != sizeof mjob ||
+                    memcmp(mjob, EXP_MARK_MAGIC, 4))) {
+        code = EXP_EXIT_USAGE;
+        goto out;
+    }
+    fsize = strip     ? (rlim_t)lim.file_bytes + 65536
+            : wm      ? (rlim_t)(WM_PLANE * WM_PLANE * sizeof(float)) + 65536
+            : thumb   ? (rlim_t)GUARD_FILE_THUMB_MAX_BYTES
+            : marking ? (rlim_t)GUARD_FILE_MARK_OUT_MAX
+                      : 0;
     if (set_rlimits(&lim, mapped, fsize) || sandbox())
         goto out;
     /* test hooks: a parser crash (every mode, or only the one named:
-     * "thumb" crashes the preview maker alone) and a parser that never
-     * returns */
+     * "thumb" crashes the preview maker alone, "mark" the watermark
+     * writer) and a parser that never returns */
     crash = getenv("CORDON_TEST_WORKER_CRASH");
-    if (crash && (thumb || strcmp(crash, "thumb")))
+    if (crash && (!strcmp(crash, argv[2]) || (strcmp(crash, "thumb") && strcmp(crash, "mark"))))
         abort();
     if (getenv("CORDON_TEST_WORKER_HANG"))
         for (;;)
@@ -440,6 +485,9 @@ static int run(int argc, char **argv)
             goto broken;
     } else if (wm) {
         if (measure(j, data, len, &lim))
+            goto broken;
+    } else if (marking) {
+        if (mark(j, mjob, data, len, &lim))
             goto broken;
     } else {
         ex_dispatch_root(j, argv[4], data, len);

@@ -1143,13 +1143,14 @@ out:
 /* One run of a worker in a mode that makes something on fd 3 instead of
  * scanning (strip, watermark, thumb): spawn it over in_fd with the default
  * limits — or hand the job to the pool's waiting plain worker (`pool`
- * non-NULL: thumb), started again once this one is answered — read its
+ * non-NULL: thumb, mark), started again once this one is answered — read its
  * frames (an `X` frame says why it made nothing), reap it. `what` names
- * the step in errors ("the metadata remover"). The caller owns both
+ * the step in errors ("the metadata remover"); the input starts at
+ * `offset` of in_fd (mark: after its job header). The caller owns both
  * descriptors and reads out_fd afterwards. */
 static guard_err run_out_worker(const char *mode, const char *what, const char *in, int in_fd,
-                                int out_fd, const char *worker_path, guard_file_pool *pool,
-                                guard_error *err)
+                                uint64_t offset, int out_fd, const char *worker_path,
+                                guard_file_pool *pool, guard_error *err)
 {
     gf_ctx c;
     gf_worker w = {0};
@@ -1170,11 +1171,11 @@ static guard_err run_out_worker(const char *mode, const char *what, const char *
     }
     clock_gettime(CLOCK_MONOTONIC, &w.deadline);
     w.deadline.tv_sec += lim.total_ms / 1000;
-    if (!pool ||
-        gf_pool_take(pool, false, mode, &lim, base_name(in), in_fd, out_fd, 0, &w.pid, &w.fd)) {
+    if (!pool || gf_pool_take(pool, false, mode, &lim, base_name(in), in_fd, out_fd, offset, &w.pid,
+                              &w.fd)) {
         pool = NULL;
         rc = spawn(&w, worker_path ? worker_path : "/proc/self/exe", mode, &lim, base_name(in),
-                   in_fd, 0, out_fd, err);
+                   in_fd, offset, out_fd, err);
         if (rc)
             goto out;
     }
@@ -1217,7 +1218,8 @@ guard_err guard_file_strip(const char *in, const char *out, const char *worker_p
         rc = fail(err, GUARD_EIO, "cannot create %s: %s", out, strerror(errno));
         goto out;
     }
-    rc = run_out_worker("strip", "the metadata remover", in, in_fd, out_fd, worker_path, NULL, err);
+    rc = run_out_worker("strip", "the metadata remover", in, in_fd, 0, out_fd, worker_path, NULL,
+                        err);
     if (!rc && fsync(out_fd) && errno != EINVAL)
         rc = fail(err, GUARD_EIO, "cannot write %s: %s", out, strerror(errno));
 out:
@@ -1265,7 +1267,8 @@ guard_err guard_file_watermark_plane(const char *in, void *plane, size_t plane_l
         rc = fail(err, GUARD_EIO, "memfd_create: %s", strerror(errno));
         goto out;
     }
-    rc = run_out_worker("watermark", "the image reader", in, in_fd, out_fd, worker_path, NULL, err);
+    rc = run_out_worker("watermark", "the image reader", in, in_fd, 0, out_fd, worker_path, NULL,
+                        err);
     if (!rc && (fstat(out_fd, &st) || (uint64_t)st.st_size != plane_len ||
                 pread(out_fd, plane, plane_len, 0) != (ssize_t)plane_len))
         rc = fail(err, GUARD_EIO, "%s: the image reader sent a plane of the wrong size", in);
@@ -1304,7 +1307,7 @@ guard_err guard_file_make_preview(const char *in, guard_file_preview *out, const
         rc = fail(err, GUARD_EIO, "memfd_create: %s", strerror(errno));
         goto out;
     }
-    rc = run_out_worker("thumb", "the preview maker", in, in_fd, out_fd, worker_path, pool, err);
+    rc = run_out_worker("thumb", "the preview maker", in, in_fd, 0, out_fd, worker_path, pool, err);
     if (rc)
         goto out;
     if (fstat(out_fd, &st) || st.st_size <= 16 || st.st_size > GUARD_FILE_THUMB_MAX_BYTES) {
@@ -1333,6 +1336,84 @@ guard_err guard_file_make_preview(const char *in, guard_file_preview *out, const
     out->len = n - 12;
     out->width = (int)w;
     out->height = (int)h;
+    buf = NULL;
+out:
+    free(buf);
+    if (in_fd >= 0)
+        close(in_fd);
+    if (out_fd >= 0)
+        close(out_fd);
+    return rc;
+}
+
+/* The mark job's header (ex_core_proto.h) then the picture, in a memfd the
+ * worker maps; its copy comes back in another, checked before it is
+ * returned: a PNG's or a JPEG's signature, as asked, within the cap. */
+guard_err guard_file_watermark_embed(const unsigned char *img, size_t len,
+                                     const int8_t chips[GUARD_FILE_MARK_CHIPS], bool png,
+                                     int quality, unsigned char **out, size_t *out_len,
+                                     const char *worker_path, guard_file_pool *pool,
+                                     guard_error *err)
+{
+    static const unsigned char png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    unsigned char hdr[EXP_MARK_HDR], *buf = NULL;
+    int in_fd = -1, out_fd = -1;
+    struct stat st;
+    guard_err rc;
+    size_t n;
+
+    _Static_assert(GUARD_FILE_MARK_CHIPS == EXP_MARK_CHIPS, "the mark job's chips");
+    *out = NULL;
+    *out_len = 0;
+    if (!len || len > GUARD_FILE_MARK_MAX_BYTES)
+        return fail(err, GUARD_EINVAL, "the picture is empty or over %llu bytes",
+                    (unsigned long long)GUARD_FILE_MARK_MAX_BYTES);
+    if (quality < 1 || quality > 100)
+        return fail(err, GUARD_EINVAL, "the JPEG quality must be 1 to 100");
+    memcpy(hdr, EXP_MARK_MAGIC, 4);
+    hdr[4] = png;
+    hdr[5] = (unsigned char)quality;
+    hdr[6] = hdr[7] = 0;
+    for (size_t i = 0; i < GUARD_FILE_MARK_CHIPS; i++) {
+        if (chips[i] != 1 && chips[i] != -1)
+            return fail(err, GUARD_EINVAL, "a chip is not +1 or -1");
+        hdr[8 + i] = chips[i] > 0 ? 1 : 0xff;
+    }
+    in_fd = memfd_create("cordon-mark-in", MFD_CLOEXEC);
+    out_fd = memfd_create("cordon-mark", MFD_CLOEXEC);
+    if (in_fd < 0 || out_fd < 0) {
+        rc = fail(err, GUARD_EIO, "memfd_create: %s", strerror(errno));
+        goto out;
+    }
+    if (base_file_write_all(in_fd, hdr, sizeof hdr) || base_file_write_all(in_fd, img, len)) {
+        rc = fail(err, GUARD_EIO, "cannot hand the picture over: %s", strerror(errno));
+        goto out;
+    }
+    rc = run_out_worker("mark", "the watermark writer", "picture", in_fd, EXP_MARK_HDR, out_fd,
+                        worker_path, pool, err);
+    if (rc)
+        goto out;
+    if (fstat(out_fd, &st) || st.st_size < 8 || (uint64_t)st.st_size > GUARD_FILE_MARK_OUT_MAX) {
+        rc = fail(err, GUARD_EIO, "the watermark writer sent no picture");
+        goto out;
+    }
+    n = (size_t)st.st_size;
+    buf = malloc(n);
+    if (!buf) {
+        rc = fail(err, GUARD_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (pread(out_fd, buf, n, 0) != (ssize_t)n) {
+        rc = fail(err, GUARD_EIO, "cannot read the marked picture");
+        goto out;
+    }
+    if (png ? memcmp(buf, png_sig, sizeof png_sig)
+            : buf[0] != 0xff || buf[1] != 0xd8 || buf[2] != 0xff) {
+        rc = fail(err, GUARD_EIO, "the watermark writer sent something else");
+        goto out;
+    }
+    *out = buf;
+    *out_len = n;
     buf = NULL;
 out:
     free(buf);

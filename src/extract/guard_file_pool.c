@@ -8,10 +8,11 @@
  *   EXE __cordon-extract-worker wait ocr|plain - 0
  * with a SOCK_SEQPACKET socket as fd 0 and the frame pipe as fd 1. The job
  * is one message, "MODE\0LIMITS\0ROOT\0OFFSET\0", with the input's
- * descriptor and, for the thumb mode, the output's (SCM_RIGHTS); the worker
- * makes them its fd 0 and fd 3 and goes on exactly like a spawned worker of
- * that mode (ex_worker.c): rlimits, seccomp, then the file. A preview
- * (guard_file_make_preview) takes the plain spare.
+ * descriptor and, for the thumb and mark modes, the output's (SCM_RIGHTS);
+ * the worker makes them its fd 0 and fd 3 and goes on exactly like a
+ * spawned worker of that mode (ex_worker.c): rlimits, seccomp, then the
+ * file. A preview (guard_file_make_preview) and a watermarked copy
+ * (guard_file_watermark_embed) take the plain spare.
  * guard_file.c takes a worker from here (gf_pool_take) or spawns one, and
  * starts the next of the kind once the file's answer is in (gf_pool_refill).
  */
@@ -42,6 +43,7 @@ typedef struct gf_spare {
 
 struct guard_file_pool {
     char *exe;
+    bool plain_only; /* guard_file_pool_new_plain: no OCR spare */
     gf_spare s[SPARE_KINDS];
 };
 
@@ -71,7 +73,7 @@ static void spare_start(guard_file_pool *p, int kind)
     char **env;
     int sv[2] = {-1, -1}, pp[2] = {-1, -1}, e;
 
-    if (sp->pid > 0)
+    if (sp->pid > 0 || (kind == SPARE_OCR && p->plain_only))
         return;
     env = gf_worker_env();
     if (!env)
@@ -114,7 +116,8 @@ out:
     free(env);
 }
 
-guard_err guard_file_pool_new(const char *worker_path, guard_file_pool **out, guard_error *err)
+static guard_err pool_new(const char *worker_path, bool plain_only, guard_file_pool **out,
+                          guard_error *err)
 {
     guard_file_pool *p = calloc(1, sizeof *p);
 
@@ -127,12 +130,24 @@ guard_err guard_file_pool_new(const char *worker_path, guard_file_pool **out, gu
         }
         return GUARD_ENOMEM;
     }
+    p->plain_only = plain_only;
     for (int k = 0; k < SPARE_KINDS; k++) {
         p->s[k] = (gf_spare){.pid = -1, .sock = -1, .out = -1};
         spare_start(p, k);
     }
     *out = p;
     return GUARD_OK;
+}
+
+guard_err guard_file_pool_new(const char *worker_path, guard_file_pool **out, guard_error *err)
+{
+    return pool_new(worker_path, false, out, err);
+}
+
+guard_err guard_file_pool_new_plain(const char *worker_path, guard_file_pool **out,
+                                    guard_error *err)
+{
+    return pool_new(worker_path, true, out, err);
 }
 
 void guard_file_pool_free(guard_file_pool *p)

@@ -286,7 +286,7 @@ static int watermarked(srv_req *r, srv_worker *w, const store_file *f, bool prev
         goto out;
     }
     if (srv_wmark_copy(w->srv->wmark, key, r->user.id, (uint64_t)d.id, data, len,
-                       preview ? "image/jpeg" : f->mime, lim.pixels, !burn, out, why, sizeof why)) {
+                       preview ? "image/jpeg" : f->mime, !burn, out, why, sizeof why)) {
         SRV_ERROR("file", "%s: the %s could not be marked: %s", f->id,
                   preview ? "preview" : "picture", why);
         srv_error(r, 500, "watermark_failed", "the picture could not be prepared for you");

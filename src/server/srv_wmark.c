@@ -18,7 +18,9 @@
 #include <string.h>
 
 #define KEY_FILE_NAME "watermark.key"
-#define JPEG_QUALITY  92
+
+_Static_assert(SRV_WM_MAX_BYTES == (int64_t)GUARD_FILE_MARK_MAX_BYTES, "what the worker marks");
+#define JPEG_QUALITY 92
 
 typedef struct wm_entry {
     struct wm_entry *next;
@@ -32,6 +34,13 @@ struct srv_wmark {
     pthread_mutex_t mu;
     wm_entry *head; /* most recently used first */
     size_t bytes, cap;
+    /* A worker started before its picture (a start is ~120 libraries: more
+     * than marking a preview). One request at a time takes it, under
+     * pool_mu; a request that finds it taken starts a worker of its own
+     * rather than wait. NULL when it could not be made: every copy then
+     * starts its worker. */
+    pthread_mutex_t pool_mu;
+    guard_file_pool *pool;
 };
 
 srv_wmark *srv_wmark_new(const char *data_dir, size_t cache_bytes, char *why, size_t why_cap)
@@ -48,6 +57,9 @@ srv_wmark *srv_wmark_new(const char *data_dir, size_t cache_bytes, char *why, si
     if (wm_key_load(path, true, &m->key, &created, why, why_cap))
         goto fail;
     pthread_mutex_init(&m->mu, NULL);
+    pthread_mutex_init(&m->pool_mu, NULL);
+    if (guard_file_pool_new_plain(NULL, &m->pool, NULL) != GUARD_OK)
+        m->pool = NULL;
     m->cap = cache_bytes;
     free(path);
     return m;
@@ -77,6 +89,8 @@ void srv_wmark_free(srv_wmark *m)
         free(e);
     }
     pthread_mutex_destroy(&m->mu);
+    guard_file_pool_free(m->pool);
+    pthread_mutex_destroy(&m->pool_mu);
     sodium_memzero(&m->key, sizeof m->key);
     free(m);
 }
@@ -187,11 +201,15 @@ static void keep_copy(srv_wmark *m, const char *key, int64_t user_id, srv_wm_cop
 }
 
 int srv_wmark_copy(srv_wmark *m, const char *key, int64_t user_id, uint64_t delivery_id,
-                   const unsigned char *orig, size_t len, const char *mime, uint64_t max_pixels,
-                   bool keep, srv_wm_copy **out, char *why, size_t why_cap)
+                   const unsigned char *orig, size_t len, const char *mime, bool keep,
+                   srv_wm_copy **out, char *why, size_t why_cap)
 {
     srv_wm_copy *c = NULL;
     bool png = to_png(mime);
+    int8_t chips[WM_CELLS];
+    guard_error err = {0};
+    guard_err grc;
+    bool pooled;
 
     *out = NULL;
     if (delivery_id > WM_ID_MAX) {
@@ -205,11 +223,18 @@ int srv_wmark_copy(srv_wmark *m, const char *key, int64_t user_id, uint64_t deli
     }
     atomic_init(&c->refs, 1);
     c->mime = png ? "image/png" : "image/jpeg";
-    /* The stored copy keeps only its Orientation tag (ex_strip.c); the
-     * marked copy carries no EXIF, so its pixels are turned upright. */
-    if (wm_embed_oriented(orig, len, guard_file_image_orientation(orig, len), max_pixels, &m->key,
-                          delivery_id, png ? WM_OUT_PNG : WM_OUT_JPEG, JPEG_QUALITY, &c->data,
-                          &c->len, NULL, why, why_cap)) {
+    /* The picture is decoded and encoded in the sandboxed worker, never
+     * here; the worker gets this delivery's chips, not the key. The stored
+     * copy keeps only its Orientation tag (ex_strip.c): the worker turns
+     * the pixels upright, since the marked copy carries no EXIF. */
+    wm_chips(&m->key, delivery_id, chips);
+    pooled = m->pool && !pthread_mutex_trylock(&m->pool_mu);
+    grc = guard_file_watermark_embed(orig, len, chips, png, JPEG_QUALITY, &c->data, &c->len, NULL,
+                                     pooled ? m->pool : NULL, &err);
+    if (pooled)
+        pthread_mutex_unlock(&m->pool_mu);
+    if (grc != GUARD_OK) {
+        snprintf(why, why_cap, "%s", err.message);
         free(c);
         return -1;
     }

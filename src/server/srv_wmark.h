@@ -10,9 +10,9 @@
  * its uploader and for officers opening it from an alert.
  *
  * Thread-safe (one mutex around the cache; marking itself runs outside
- * it). Memory is bounded: the cache holds at most `cache_bytes` of marked
- * copies, least recently used out first; a copy larger than a quarter of it
- * is served but not kept.
+ * it, in a worker process of its own). Memory is bounded: the cache holds at most `cache_bytes` of
+ * marked copies, least recently used out first; a copy larger than a quarter of it is served but
+ * not kept.
  */
 #ifndef SRV_WMARK_H
 #define SRV_WMARK_H
@@ -61,14 +61,17 @@ const char *srv_wmark_unmarkable(const char *mime, int64_t size, int w, int h, u
 srv_wm_copy *srv_wmark_cached(srv_wmark *m, const char *key, int64_t user_id);
 
 /* Marks `orig` (the bytes delivered, of type `mime`) with delivery_id and,
- * with `keep`, caches the copy under (key, user_id). The copy is a PNG for
- * PNG, GIF, TIFF and BMP (lossless: the same pixels; a GIF's or TIFF's
- * first frame), a JPEG of quality 92 for JPEG and WebP. 0 with *out (one
- * reference: srv_wm_copy_unref), or -1 with the reason in why (not
- * decodable, out of memory). */
+ * with `keep`, caches the copy under (key, user_id). The picture is
+ * decoded, marked and encoded in the sandboxed extraction worker
+ * (guard_file_watermark_embed, under the default limits: pixels, memory,
+ * time), which gets the chips of this delivery id and never the key. The
+ * copy is a PNG for PNG, GIF, TIFF and BMP (lossless: the same pixels; a
+ * GIF's or TIFF's first frame), a JPEG of quality 92 for JPEG and WebP. 0
+ * with *out (one reference: srv_wm_copy_unref), or -1 with the reason in
+ * why (not decodable, over a limit, the worker failed, out of memory). */
 int srv_wmark_copy(srv_wmark *m, const char *key, int64_t user_id, uint64_t delivery_id,
-                   const unsigned char *orig, size_t len, const char *mime, uint64_t max_pixels,
-                   bool keep, srv_wm_copy **out, char *why, size_t why_cap);
+                   const unsigned char *orig, size_t len, const char *mime, bool keep,
+                   srv_wm_copy **out, char *why, size_t why_cap);
 
 void srv_wm_copy_unref(srv_wm_copy *c);
 

@@ -96,6 +96,14 @@ int wm_embed_oriented(const unsigned char *data, size_t len, int orientation, ui
                       unsigned char **out, size_t *out_len, wm_embed_stats *stats, char *why,
                       size_t why_cap);
 
+/* wm_embed_oriented with the id's chips already made (wm_chips): what the
+ * extraction worker runs for the server, so the key never leaves the
+ * server's process — the worker that decodes the picture gets the pattern
+ * of one delivery id, not the key that makes every id's. */
+int wm_embed_chips(const unsigned char *data, size_t len, int orientation, uint64_t max_pixels,
+                   const int8_t chips[WM_CELLS], wm_format fmt, int quality, unsigned char **out,
+                   size_t *out_len, wm_embed_stats *stats, char *why, size_t why_cap);
+
 /* The pixels of `p` as they are meant to be seen, from an EXIF Orientation
  * (1..8: how row 0 and column 0 are stored; Leptonica does not apply it): a
  * new Pix, or a clone for 1 and unknown values; NULL when out of memory.

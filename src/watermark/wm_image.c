@@ -194,11 +194,10 @@ fail:
     return NULL;
 }
 
-static int embed_pix(PIX *rgb, const wm_key *key, uint64_t id, double *psnr)
+static int embed_pix(PIX *rgb, const int8_t chips[WM_CELLS], double *psnr)
 {
     int w = pixGetWidth(rgb), h = pixGetHeight(rgb), wpl = pixGetWpl(rgb);
     l_uint32 *data = pixGetData(rgb);
-    int8_t chips[WM_CELLS];
     cell_acc *acc = calloc(WM_CELLS, sizeof *acc);
     double gain[WM_CELLS], *px = malloc((size_t)w * sizeof *px);
     int *cx = malloc((size_t)w * sizeof *cx);
@@ -208,7 +207,6 @@ static int embed_pix(PIX *rgb, const wm_key *key, uint64_t id, double *psnr)
 
     if (!acc || !px || !cx || !y)
         goto out;
-    wm_chips(key, id, chips);
     for (int x = 0; x < w; x++)
         axis(x, w, &cx[x], &px[x]);
     for (int j = 0; j < h; j++)
@@ -309,6 +307,24 @@ int wm_embed_oriented(const unsigned char *data, size_t len, int orientation, ui
                       unsigned char **out, size_t *out_len, wm_embed_stats *stats, char *why,
                       size_t why_cap)
 {
+    int8_t chips[WM_CELLS];
+
+    *out = NULL;
+    *out_len = 0;
+    if (id > WM_ID_MAX) {
+        snprintf(why, why_cap, "the id must be at most %llu (48 bits)",
+                 (unsigned long long)WM_ID_MAX);
+        return -1;
+    }
+    wm_chips(key, id, chips);
+    return wm_embed_chips(data, len, orientation, max_pixels, chips, fmt, quality, out, out_len,
+                          stats, why, why_cap);
+}
+
+int wm_embed_chips(const unsigned char *data, size_t len, int orientation, uint64_t max_pixels,
+                   const int8_t chips[WM_CELLS], wm_format fmt, int quality, unsigned char **out,
+                   size_t *out_len, wm_embed_stats *stats, char *why, size_t why_cap)
+{
     PIX *rgb = NULL, *up;
     l_uint8 *enc = NULL;
     size_t enc_n = 0;
@@ -317,11 +333,11 @@ int wm_embed_oriented(const unsigned char *data, size_t len, int orientation, ui
 
     *out = NULL;
     *out_len = 0;
-    if (id > WM_ID_MAX) {
-        snprintf(why, why_cap, "the id must be at most %llu (48 bits)",
-                 (unsigned long long)WM_ID_MAX);
-        goto done;
-    }
+    for (int c = 0; c < WM_CELLS; c++)
+        if (chips[c] != 1 && chips[c] != -1) {
+            snprintf(why, why_cap, "a chip is not +1 or -1");
+            goto done;
+        }
     if (quality < 1 || quality > 100) {
         snprintf(why, why_cap, "the JPEG quality must be 1 to 100");
         goto done;
@@ -339,7 +355,7 @@ int wm_embed_oriented(const unsigned char *data, size_t len, int orientation, ui
         rgb = up;
     }
     pixSetSpp(rgb, 3); /* an alpha channel is not kept */
-    if (embed_pix(rgb, key, id, &psnr)) {
+    if (embed_pix(rgb, chips, &psnr)) {
         snprintf(why, why_cap, "out of memory");
         goto done;
     }

@@ -5,7 +5,10 @@
 // (one per picture and viewer, the same copy every time); its uploader
 // gets the original. A copy found outside — re-compressed as JPEG quality
 // 70 and rescaled to 50 % — is traced by `cordon watermark decode` to the
-// viewer it was delivered to; the original decodes to nobody.
+// viewer it was delivered to; the original decodes to nobody. The copy is
+// made in the sandboxed worker (its mark mode): when that worker dies, the
+// picture is refused to the viewer, never sent unmarked, and the server
+// carries on.
 const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -58,6 +61,8 @@ im.save(sys.argv[2], 'JPEG', quality=70)
 }
 
 const w = world({ a: {}, b: {}, c: {} });
+// the worker's test hook: only the watermark writer (mark mode) aborts
+const wc = world({ a: {}, b: {} }, { env: { CORDON_TEST_WORKER_CRASH: 'mark' } });
 
 async function download(api, id) {
   const r = await fetch(`${api.base}/api/v1/files/${id}?inline=1`, { headers: { Authorization: `Bearer ${api.token}` } });
@@ -105,4 +110,27 @@ test('a downloaded picture names its viewer after JPEG quality 70 and a 50 % res
   const o = w.srv.cli(['watermark', 'decode', '--data', w.srv.storeDir, path.join(dir, 'orig-leak.jpg')]);
   assert.equal(o.status, 1, `${o.stdout}\n${o.stderr}`);
   assert.match(o.stdout, /no watermark found/);
+});
+
+test('a picture whose watermark writer crashes is refused to the viewer, not sent unmarked', async () => {
+  const conv = await conversation(wc.a, [wc.b], { title: 'mark-crash' });
+  const up = await uploadFile(wc.a, conv.id, fs.readFileSync(path.join(dir, 'photo.jpg')), 'site.jpg');
+  // inspected, stripped and previewed by workers the hook leaves alone
+  assert.equal(up.state, 'ready', JSON.stringify(up));
+  const sent = await wc.a.req('POST', `/conversations/${conv.id}/messages`, { client_id: 'wm-crash', attachments: [up.file_id] });
+  assert.equal(sent.status, 201, sent.text);
+  assert.equal(sent.body.message.attachments[0].thumbnail, true, 'the preview was made');
+  const b = await download(wc.b, up.file_id);
+  assert.equal(b.status, 500);
+  assert.equal(JSON.parse(b.bytes.toString()).error.code, 'watermark_failed');
+  const bt = await fetch(`${wc.b.base}/api/v1/files/${up.file_id}/thumbnail`, { headers: { Authorization: `Bearer ${wc.b.token}` } });
+  assert.equal(bt.status, 500, 'the preview is refused the same way');
+  const lines = wc.srv.log(4000).split('\n').filter((l) => l.includes(`${up.file_id}: the `) && l.includes('could not be marked'));
+  assert.ok(lines.some((l) => /watermark writer failed \(crash\)/.test(l)), lines.join('\n'));
+  // the uploader's original needs no mark; the server is up and answers
+  const a = await download(wc.a, up.file_id);
+  assert.equal(a.status, 200);
+  assert.ok(wc.srv.running);
+  const h = await wc.b.get(`/conversations/${conv.id}/messages`);
+  assert.equal(h.status, 200, h.text);
 });

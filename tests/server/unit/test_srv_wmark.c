@@ -3,7 +3,11 @@
  * why the others go out unmarked (srv_wmark.h: srv_wmark_unmarkable, the
  * reason the audit entry file.delivered_unmarked records), the frame count
  * behind "frames" (wm.h: wm_frames), and a marked copy of each type: a PNG
- * for PNG/GIF/TIFF/BMP, a JPEG for JPEG/WebP, cached per (form, viewer).
+ * for PNG/GIF/TIFF/BMP, a JPEG for JPEG/WebP, cached per (form, viewer),
+ * carrying the delivery id under the server's key although it was made in
+ * the extraction worker, which never had the key (so this program is a
+ * worker host: guard_file_worker_dispatch first). A picture the worker
+ * cannot read, and a worker that crashes, give no copy.
  * The pictures are made here with Leptonica.
  */
 #include <setjmp.h>
@@ -13,10 +17,12 @@
 
 #include <cmocka.h>
 
+#include "cordon/guard_file.h"
 #include "server/srv_wmark.h"
 #include "watermark/wm.h"
 
 #include <leptonica/allheaders.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +131,22 @@ static void reasons(void **state)
     free(small);
 }
 
+/* Whether copy c carries `id` under the key srv_wmark made in dir. */
+static bool carries(const char *dir, const srv_wm_copy *c, uint64_t id)
+{
+    static float plane[WM_PLANE * WM_PLANE];
+    char path[96], why[256];
+    wm_key key;
+    wm_result r;
+    bool created = true;
+
+    snprintf(path, sizeof path, "%s/watermark.key", dir);
+    assert_int_equal(wm_key_load(path, false, &key, &created, why, sizeof why), 0);
+    assert_int_equal(wm_measure(c->data, c->len, PIXELS, plane, why, sizeof why), 0);
+    wm_decode_plane(&key, plane, &r);
+    return r.found && r.id == id;
+}
+
 static void copies(void **state)
 {
     char dir[] = "/tmp/cordon-wmark-XXXXXX", why[256] = "", path[64];
@@ -150,10 +172,10 @@ static void copies(void **state)
 
         snprintf(key, sizeof key, "f%zu/original", i);
         assert_null(srv_wmark_unmarkable(cases[i].mime, (int64_t)len, 0, 0, PIXELS, img, len));
-        assert_int_equal(srv_wmark_copy(m, key, 7, 42, img, len, cases[i].mime, PIXELS, true, &c,
-                                        why, sizeof why),
-                         0);
+        assert_int_equal(
+            srv_wmark_copy(m, key, 7, 42, img, len, cases[i].mime, true, &c, why, sizeof why), 0);
         assert_string_equal(c->mime, cases[i].out);
+        assert_true(carries(dir, c, 42));
         again = srv_wmark_cached(m, key, 7);
         assert_ptr_equal(again, c); /* the viewer's copy, kept */
         assert_null(srv_wmark_cached(m, key, 8));
@@ -167,14 +189,124 @@ static void copies(void **state)
     rmdir(dir);
 }
 
-int main(void)
+/* A srv_wmark in a new temporary directory (its key made there). */
+static srv_wmark *fresh(char *dir)
+{
+    char why[256] = "";
+    srv_wmark *m;
+
+    assert_non_null(mkdtemp(dir));
+    m = srv_wmark_new(dir, 64 << 20, why, sizeof why);
+    assert_non_null(m);
+    return m;
+}
+
+static void gone(srv_wmark *m, const char *dir)
+{
+    char path[64];
+
+    srv_wmark_free(m);
+    snprintf(path, sizeof path, "%s/watermark.key", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
+/* What the worker cannot mark gives no copy and a reason, and a worker
+ * that dies gives none either: never the original passed off as marked.
+ * Several copies at once each get theirs (one takes the waiting worker,
+ * the others start their own). */
+static void no_copy(void **state)
+{
+    char dir[] = "/tmp/cordon-wmark-XXXXXX", dir2[] = "/tmp/cordon-wmark-XXXXXX", why[256] = "";
+    srv_wmark *m;
+    srv_wm_copy *c = (srv_wm_copy *)1;
+    size_t len = 0;
+    unsigned char *img = picture(320, 240, IFF_PNG, &len);
+    static const unsigned char junk[] = "\x89PNG\r\n\x1a\n not really a picture";
+
+    (void)state;
+    m = fresh(dir);
+    assert_int_equal(srv_wmark_copy(m, "junk/original", 7, 42, junk, sizeof junk, "image/png", true,
+                                    &c, why, sizeof why),
+                     -1);
+    assert_null(c);
+    assert_true(why[0]);
+    assert_null(srv_wmark_cached(m, "junk/original", 7));
+    gone(m, dir);
+    /* the hook is read by each worker as it starts: the pool's waiting
+     * worker is started by srv_wmark_new, so the hook is set before */
+    setenv("CORDON_TEST_WORKER_CRASH", "mark", 1);
+    m = fresh(dir2);
+    for (int i = 0; i < 2; i++) { /* the pool's worker, then one of its own */
+        why[0] = 0;
+        assert_int_equal(srv_wmark_copy(m, "f/original", 7, 42, img, len, "image/png", true, &c,
+                                        why, sizeof why),
+                         -1);
+        assert_non_null(strstr(why, "crash"));
+    }
+    assert_null(srv_wmark_cached(m, "f/original", 7));
+    unsetenv("CORDON_TEST_WORKER_CRASH");
+    gone(m, dir2);
+    free(img);
+}
+
+/* Threads marking at once: each gets its own viewer's copy. */
+typedef struct {
+    srv_wmark *m;
+    const char *dir;
+    const unsigned char *img;
+    size_t len;
+    int64_t viewer;
+    int ok;
+} racer;
+
+static void *race(void *arg)
+{
+    racer *r = arg;
+    srv_wm_copy *c = NULL;
+    char why[256], key[32];
+
+    snprintf(key, sizeof key, "r%lld/original", (long long)r->viewer);
+    r->ok = !srv_wmark_copy(r->m, key, r->viewer, (uint64_t)r->viewer, r->img, r->len, "image/png",
+                            true, &c, why, sizeof why) &&
+            carries(r->dir, c, (uint64_t)r->viewer);
+    if (c)
+        srv_wm_copy_unref(c);
+    return NULL;
+}
+
+static void at_once(void **state)
+{
+    char dir[] = "/tmp/cordon-wmark-XXXXXX";
+    srv_wmark *m = fresh(dir);
+    size_t len = 0;
+    unsigned char *img = picture(320, 240, IFF_PNG, &len);
+    pthread_t t[4];
+    racer r[4];
+
+    (void)state;
+    for (int i = 0; i < 4; i++) {
+        r[i] = (racer){m, dir, img, len, 100 + i, 0};
+        assert_int_equal(pthread_create(&t[i], NULL, race, &r[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        assert_true(r[i].ok);
+    }
+    gone(m, dir);
+    free(img);
+}
+
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(types),
-        cmocka_unit_test(frames),
-        cmocka_unit_test(reasons),
-        cmocka_unit_test(copies),
+        cmocka_unit_test(types),  cmocka_unit_test(frames),  cmocka_unit_test(reasons),
+        cmocka_unit_test(copies), cmocka_unit_test(no_copy), cmocka_unit_test(at_once),
     };
+    int rc = guard_file_worker_dispatch(argc, argv);
+
+    if (rc >= 0)
+        return rc;
 
     setMsgSeverity(L_SEVERITY_NONE);
     return cmocka_run_group_tests(tests, NULL, NULL);
