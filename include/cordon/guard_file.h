@@ -182,8 +182,9 @@ guard_err guard_file_make_preview(const char *in, guard_file_preview *out, const
 
 /* The EXIF Orientation (1..8) of an image's bytes (JPEG APP1, PNG eXIf,
  * WebP EXIF, a TIFF's IFD0), 1 when it has none. Walks the container and
- * the EXIF block only (bounded by len), decodes no pixels: the server asks
- * it of the stored (stripped) copy before marking it for a viewer. */
+ * the EXIF block only (bounded by len), decodes no pixels. The worker
+ * turns a picture's decoded pixels by it for previews and watermarked
+ * copies (a TIFF decoded as stored: ex_tiff_unoriented). */
 int guard_file_image_orientation(const unsigned char *data, size_t len);
 
 /* Reads the image at `in` (a file found outside: untrusted) in a worker,

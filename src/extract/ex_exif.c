@@ -347,6 +347,65 @@ int ex_exif_orientation(const unsigned char *d, size_t n)
     return o;
 }
 
+/* Hand-written: libexif reads at most 64 KiB of a TIFF (an EXIF block's
+ * size), and many writers put IFD0 after the pixels; it also says nothing
+ * of where the tag sits, and libtiff would rewrite the whole file to change
+ * one value. A classic TIFF's IFD0 is a count and 12-byte entries at the
+ * offset in bytes 4-7; a SHORT value sits in the entry's first two value
+ * bytes. Every read is bounded by n. The offset of IFD0's Orientation entry
+ * (a SHORT), 0 when there is none; *le its byte order. */
+static size_t tiff_orientation_entry(const unsigned char *d, size_t n, bool *le)
+{
+    size_t ifd, count, e;
+
+#define U16(p)                                                                                     \
+    (*le ? (unsigned)(p)[0] | (unsigned)(p)[1] << 8 : (unsigned)(p)[1] | (unsigned)(p)[0] << 8)
+    if (n < 8 || !((d[0] == 'I' && d[1] == 'I') || (d[0] == 'M' && d[1] == 'M')))
+        return 0;
+    *le = d[0] == 'I';
+    if (U16(d + 2) != 42)
+        return 0;
+    ifd = *le ? (size_t)d[4] | (size_t)d[5] << 8 | (size_t)d[6] << 16 | (size_t)d[7] << 24
+              : (size_t)d[7] | (size_t)d[6] << 8 | (size_t)d[5] << 16 | (size_t)d[4] << 24;
+    if (ifd < 8 || ifd > n - 2)
+        return 0;
+    count = U16(d + ifd);
+    for (size_t i = 0; i < count; i++) {
+        e = ifd + 2 + i * 12;
+        if (e > n - 12)
+            return 0;
+        if (U16(d + e) == 0x0112)
+            return U16(d + e + 2) == 3 ? e : 0;
+    }
+    return 0;
+#undef U16
+}
+
+static int tiff_orientation(const unsigned char *d, size_t n)
+{
+    bool le = true;
+    size_t e = tiff_orientation_entry(d, n, &le);
+    unsigned o = !e   ? 0
+                 : le ? (unsigned)d[e + 8] | (unsigned)d[e + 9] << 8
+                      : (unsigned)d[e + 9] | (unsigned)d[e + 8] << 8;
+
+    return o >= 1 && o <= 8 ? (int)o : 0;
+}
+
+unsigned char *ex_tiff_unoriented(const unsigned char *d, size_t n)
+{
+    bool le = true;
+    size_t e = tiff_orientation_entry(d, n, &le);
+    unsigned char *c;
+
+    if (!e || tiff_orientation(d, n) <= 1 || !(c = malloc(n)))
+        return NULL;
+    memcpy(c, d, n);
+    c[e + 8] = le ? 1 : 0;
+    c[e + 9] = le ? 0 : 1;
+    return c;
+}
+
 int ex_image_orientation(ex_imgfmt fmt, const unsigned char *d, size_t n)
 {
     ex_blocks it;
@@ -354,7 +413,7 @@ int ex_image_orientation(ex_imgfmt fmt, const unsigned char *d, size_t n)
     unsigned count = 0;
 
     if (fmt == EX_FMT_TIFF)
-        return ex_exif_orientation(d, n);
+        return tiff_orientation(d, n);
     if (fmt != EX_FMT_JPEG && fmt != EX_FMT_PNG && fmt != EX_FMT_WEBP)
         return 0;
     ex_blocks_init(&it, fmt, d, n);

@@ -713,7 +713,15 @@ int ex_image(ex_job *j, const unsigned char *data, size_t len, const char *mime)
          * decode a cut PNG anyway: the walk has already found the damage. */
         return ex_uninspectable(j, NULL, "truncated",
                                 "the PNG is cut short or a chunk runs past its end", true);
-    pix = fmt == EX_FMT_TIFF ? pixReadMemTiff(data, len, 0) : pixReadMem(data, len);
+    if (fmt == EX_FMT_TIFF) {
+        /* decoded as stored, turned below like every format */
+        unsigned char *un = ex_tiff_unoriented(data, len);
+
+        pix = pixReadMemTiff(un ? un : data, len, 0);
+        free(un);
+    } else {
+        pix = pixReadMem(data, len);
+    }
     if (!pix || pixGetWidth(pix) <= 0 || pixGetHeight(pix) <= 0) {
         pixDestroy(&pix);
         snprintf(expl, sizeof expl, "the %s image %s", ex_imgfmt_name(fmt),

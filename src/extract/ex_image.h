@@ -108,8 +108,18 @@ void ex_exif_read(const unsigned char *d, size_t n, ex_meta_facts *f, char *text
  * 1..8, or 0 when there is none or it is out of range. */
 int ex_exif_orientation(const unsigned char *d, size_t n);
 /* The Orientation of an image file: from its EXIF block (JPEG APP1, PNG
- * eXIf, WebP EXIF, a TIFF's own IFD0). 1..8, or 0 when it has none. */
+ * eXIf, WebP EXIF) or a TIFF's own IFD0 (wherever in the file it is). 1..8,
+ * or 0 when it has none. */
 int ex_image_orientation(ex_imgfmt fmt, const unsigned char *d, size_t n);
+/* A copy of the TIFF `d` (malloc'd) whose IFD0 Orientation entry says 1, to
+ * decode with Leptonica: its TIFF reader applies the tag itself, and not
+ * the same way for every TIFF (Leptonica 1.82: an uncompressed RGB strip
+ * turned, a deflate one not; 8 turned the wrong way), while the extractor
+ * turns every format's decoded pixels itself, one way (wm_upright by
+ * ex_image_orientation of the original bytes). NULL when `d` is not a
+ * classic TIFF, its Orientation is absent or 1 already, or out of memory:
+ * then decode `d` itself. */
+unsigned char *ex_tiff_unoriented(const unsigned char *d, size_t n);
 /* XMP: an x:xmpmeta packet. Parsed with libxml2 without network or entity
  * substitution; the same outputs as ex_exif_read. */
 void ex_xmp_read(const unsigned char *d, size_t n, ex_meta_facts *f, char *text, size_t cap,

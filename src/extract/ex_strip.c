@@ -33,7 +33,8 @@
  * holding that one tag and nothing else (orient_tiff: TIFF header and one
  * IFD entry, 26 bytes): as APP1 after SOI/APP0, as eXIf after IHDR, as an
  * EXIF chunk after the image data (with the VP8X flag set again). A TIFF is
- * re-encoded without it (Leptonica does not write the tag).
+ * re-encoded without it (Leptonica does not write the tag), its pixels
+ * turned upright instead, so it is shown the same.
  *
  * The output is built in memory (never larger than the input plus the
  * Orientation block, except a re-encoded TIFF) and written in one go, so a
@@ -50,6 +51,7 @@
 
 #include "base/base_file.h"
 #include "ex_image.h"
+#include "watermark/wm.h"
 
 #define STRIP_MAX_TIFF_PX (100u * 1000u * 1000u)
 #define ORIENT_TIFF_LEN   26u /* header, entry count, one entry, next-IFD offset */
@@ -307,8 +309,9 @@ static int strip_tiff(const unsigned char *d, size_t n, int out, char *why, size
     l_int32 w = 0, h = 0, bps = 0, spp = 0, res = 0, cmap = 0, format = 0;
     PIX *pix = NULL;
     l_uint8 *enc = NULL;
+    unsigned char *un = NULL;
     size_t enc_n = 0;
-    int rc = -1;
+    int rc = -1, turn;
 
     setMsgSeverity(L_SEVERITY_NONE);
     if (readHeaderMemTiff(d, n, 0, &w, &h, &bps, &spp, &res, &cmap, &format) != 0) {
@@ -330,10 +333,24 @@ static int strip_tiff(const unsigned char *d, size_t n, int out, char *why, size
         snprintf(why, cap, "the TIFF is too large to re-encode");
         goto out;
     }
-    pix = pixReadMemTiff(d, n, 0);
+    /* Decoded as stored, then turned upright here: the tag is not written
+     * back (Leptonica writes none), the copy is shown the same without it */
+    un = ex_tiff_unoriented(d, n);
+    pix = pixReadMemTiff(un ? un : d, n, 0);
     if (!pix) {
         snprintf(why, cap, "the TIFF cannot be decoded");
         goto out;
+    }
+    turn = ex_image_orientation(EX_FMT_TIFF, d, n);
+    if (turn > 1) {
+        PIX *up = wm_upright(pix, turn);
+
+        if (!up) {
+            snprintf(why, cap, "out of memory");
+            goto out;
+        }
+        pixDestroy(&pix);
+        pix = up;
     }
     pixSetText(pix, NULL); /* Leptonica would write it back as ImageDescription */
     if (pixWriteMemTiff(&enc, &enc_n, pix, IFF_TIFF_ZIP) != 0 || !enc) {
@@ -346,6 +363,7 @@ static int strip_tiff(const unsigned char *d, size_t n, int out, char *why, size
     }
     rc = 0;
 out:
+    free(un);
     lept_free(enc);
     pixDestroy(&pix);
     return rc;

@@ -108,7 +108,11 @@ static int picture(const unsigned char *d, size_t len, uint64_t max_pixels, int 
             red *= 2;
         pix = pixReadMemJpeg(d, len, 0, red, NULL, 0);
     } else {
-        pix = pixReadMem(d, len);
+        /* a TIFF decoded as stored, turned by encode like every format */
+        unsigned char *un = ex_tiff_unoriented(d, len);
+
+        pix = pixReadMem(un ? un : d, len);
+        free(un);
     }
     if (!pix) {
         snprintf(why, cap, "the picture cannot be decoded");

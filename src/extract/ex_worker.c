@@ -302,7 +302,7 @@ static int mark(ex_job *j, const unsigned char *job, const unsigned char *data, 
                 const ex_limits *lim)
 {
     int8_t chips[WM_CELLS];
-    unsigned char *out = NULL;
+    unsigned char *out = NULL, *un;
     size_t n = 0;
     char why[256];
     int rc;
@@ -313,9 +313,13 @@ static int mark(ex_job *j, const unsigned char *job, const unsigned char *data, 
             return ex_job_fail(j, "the job's chips are not +1 or -1");
         chips[i] = job[8 + i] == 1 ? 1 : -1;
     }
-    signal(SIGXFSZ, SIG_IGN); /* over the cap: the write fails, reported */
-    if (wm_embed_chips(data, len, guard_file_image_orientation(data, len), lim->pixels, chips,
-                       job[4] ? WM_OUT_PNG : WM_OUT_JPEG, job[5], &out, &n, NULL, why, sizeof why))
+    signal(SIGXFSZ, SIG_IGN);           /* over the cap: the write fails, reported */
+    un = ex_tiff_unoriented(data, len); /* a TIFF decoded as stored, turned by wm_upright */
+    rc = wm_embed_chips(un ? un : data, len, guard_file_image_orientation(data, len), lim->pixels,
+                        chips, job[4] ? WM_OUT_PNG : WM_OUT_JPEG, job[5], &out, &n, NULL, why,
+                        sizeof why);
+    free(un);
+    if (rc)
         return ex_job_fail(j, why);
     rc = base_file_write_all(3, out, n) ? ex_job_fail(j, "the marked copy is over its size limit")
                                         : 0;

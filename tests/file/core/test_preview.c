@@ -5,6 +5,9 @@
  *     stores them, comes back upright: the picture's size as shown, the red
  *     quarter at the top left (a wrong turn or a missing flip moves it);
  *   - a PNG whose eXIf chunk says 6 the same (the tag's other home);
+ *   - a TIFF with each Orientation 1–8 in its own IFD0 the same: turned
+ *     once (Leptonica's TIFF reader applies the tag itself; the preview
+ *     maker turned it a second time before), its size as shown;
  *   - a big JPEG comes back at GUARD_FILE_PREVIEW_PX on its longer side;
  *   - what is not a picture gets GUARD_EINVAL, and a worker that crashes
  *     (CORDON_TEST_WORKER_CRASH=thumb) GUARD_EIO: no preview either way;
@@ -139,6 +142,69 @@ out:
     return rc;
 }
 
+static void put16le(unsigned char *p, unsigned v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+}
+
+static void put32le(unsigned char *p, uint32_t v)
+{
+    put16le(p, v & 0xffff);
+    put16le(p + 2, v >> 16);
+}
+
+/* `pix` as an uncompressed RGB TIFF whose IFD0 says Orientation = o, in
+ * `path` (Leptonica writes no such tag: written here, one strip). */
+static int write_tiff(const char *path, PIX *pix, int o)
+{
+    static const unsigned short tags[] = {256, 257, 258, 259, 262, 273, 274, 277, 278, 279};
+    enum { N = sizeof tags / sizeof tags[0] };
+    uint32_t w = (uint32_t)pixGetWidth(pix), h = (uint32_t)pixGetHeight(pix);
+    size_t px = (size_t)w * h * 3, bps = 8 + 2 + N * 12 + 4, data = bps + 6;
+    uint32_t val[N] = {w, h, (uint32_t)bps, 1, 2, (uint32_t)data, (uint32_t)o, 3, h, (uint32_t)px};
+    unsigned char *b = calloc(1, data + px), *e;
+    FILE *f;
+    int rc = -1;
+
+    if (!b)
+        return -1;
+    memcpy(b, "II*\0", 4);
+    put32le(b + 4, 8);
+    put16le(b + 8, N);
+    for (size_t i = 0; i < N; i++) {
+        bool lng = tags[i] == 256 || tags[i] == 257 || tags[i] == 273 || tags[i] >= 278;
+
+        e = b + 10 + i * 12;
+        put16le(e, tags[i]);
+        put16le(e + 2, lng ? 4 : 3);            /* LONG or SHORT */
+        put32le(e + 4, tags[i] == 258 ? 3 : 1); /* BitsPerSample: 3 SHORTs at `bps` */
+        if (lng || tags[i] == 258)
+            put32le(e + 8, val[i]);
+        else
+            put16le(e + 8, val[i]);
+    }
+    for (int k = 0; k < 3; k++)
+        put16le(b + bps + 2 * k, 8);
+    for (uint32_t y = 0; y < h; y++)
+        for (uint32_t x = 0; x < w; x++) {
+            l_int32 r, g, bl;
+            unsigned char *q = b + data + ((size_t)y * w + x) * 3;
+
+            pixGetRGBPixel(pix, (l_int32)x, (l_int32)y, &r, &g, &bl);
+            q[0] = (unsigned char)r;
+            q[1] = (unsigned char)g;
+            q[2] = (unsigned char)bl;
+        }
+    f = fopen(path, "wb");
+    if (f && fwrite(b, 1, data + px, f) == data + px)
+        rc = 0;
+    if (f && fclose(f))
+        rc = -1;
+    free(b);
+    return rc;
+}
+
 static bool red_at(PIX *p, int x, int y)
 {
     l_int32 r, g, b;
@@ -199,6 +265,15 @@ int main(int argc, char **argv)
         CHECK(s && write_tagged(path, s, o, false) == 0, "write a tagged JPEG");
         snprintf(what, sizeof what, "JPEG Orientation=%d", o);
         check_upright(path, what, pool); /* a pooled worker each time */
+        unlink(path);
+        pixDestroy(&s);
+    }
+    for (int o = 1; o <= 8; o++) {
+        s = stored_pix(u, o);
+        snprintf(path, sizeof path, "%s/o%d.tif", dir, o);
+        CHECK(s && write_tiff(path, s, o) == 0, "write a tagged TIFF");
+        snprintf(what, sizeof what, "TIFF Orientation=%d", o);
+        check_upright(path, what, NULL);
         unlink(path);
         pixDestroy(&s);
     }

@@ -22,6 +22,11 @@ Writes (nothing is committed; everything is made here, deterministically):
   page_rot90.jpg, page_rot180.jpg, page_rot270.jpg
                      the phone photo turned a quarter, half and three
                      quarters clockwise, no EXIF (a scan, a forwarded copy)
+  page_exif6.tif, page_exif8.tif
+                     the same as a TIFF with the tag in its own IFD0 (6 and
+                     8: both quarter turns; IFD0 after the pixels, as
+                     Pillow writes it), Make and DateTime beside it;
+                     page_upright.png the photo as both are shown
   page_exif6.jpg     the phone photo stored sideways with EXIF Orientation 6,
                      as a phone stores a portrait shot, and GPS, time, Make
   page_exif6.png, page_exif6.webp   the same in a PNG eXIf / WebP EXIF
@@ -281,6 +286,13 @@ def main():
     write(outdir, "page_exif6.jpg", encoded(side, "JPEG", quality=100, exif=orientation_exif(6)))
     write(outdir, "page_exif6.png", encoded(side, "PNG", exif=orientation_exif(6)))
     write(outdir, "page_exif6.webp", encoded(side, "WEBP", quality=90, exif=orientation_exif(6)))
+    # A scanner's TIFF: the tag in the TIFF's own IFD0, with a make and a
+    # time; 8 is the other quarter turn (stored turned clockwise)
+    write(outdir, "page_upright.png", encoded(photo, "PNG"))  # how both are shown
+    for o, t in ((6, side), (8, photo.transpose(Image.Transpose.ROTATE_270))):
+        write(outdir, f"page_exif{o}.tif",
+              encoded(t, "TIFF", compression="tiff_deflate",
+                      tiffinfo={0x0112: o, 0x010F: "Huawei", 0x0132: "2023:09:01 10:00:00"}))
     write(outdir, "page_tilt12.jpg", phone_photo(page, angle=12))
     portrait = Image.new("RGB", (240, 320))
     pd = ImageDraw.Draw(portrait)
