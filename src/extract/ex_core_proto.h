@@ -50,7 +50,6 @@ enum {
 #define EXP_F_WHOLE 1u /* nothing of the file at this location could be read */
 #define EXP_F_ROOT  2u /* ... and that file is the outer one */
 
-/* Worker exit codes beyond 0 (see ex_worker.c). */
 /* The mark mode's job, at the start of its input (fd 0), the picture after
  * it (the worker's OFFSET is EXP_MARK_HDR): "CWM1", the format (1 PNG, 0
  * JPEG), the JPEG quality, two zero bytes, then one byte per chip (1 for
@@ -59,6 +58,7 @@ enum {
 #define EXP_MARK_CHIPS 1024u
 #define EXP_MARK_HDR   (8u + EXP_MARK_CHIPS)
 
+/* Worker exit codes beyond 0 (see ex_worker.c). */
 #define EXP_EXIT_USAGE  64 /* bad arguments: a bug of the parent */
 #define EXP_EXIT_SETUP  65 /* the sandbox or libmagic could not be set up */
 #define EXP_EXIT_NOMEM  66 /* out of memory under RLIMIT_AS */
