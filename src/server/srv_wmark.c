@@ -1,9 +1,9 @@
 /*
- * srv_wmark.c — the server's watermark key, the waiting worker that marks
- * copies in the sandbox (the key stays here: the worker gets one delivery
- * id's pattern), and the cache of marked copies (srv_wmark.h). The cache is a short list in recency
- * order: a few hundred entries at most (cache_bytes over a typical copy), so a linear lookup costs
- * nothing next to the marking it saves (hundreds of milliseconds to seconds per picture).
+ * srv_wmark.c — the server's watermark key, the waiting worker that marks copies in the
+ * sandbox (the key stays here: the worker gets one delivery id's pattern), and the cache of
+ * marked copies (srv_wmark.h). The cache is a short list in recency order: a few hundred
+ * entries at most (cache_bytes over a typical copy), so a linear lookup costs nothing next to
+ * the marking it saves (hundreds of milliseconds to seconds per picture).
  */
 #include "srv_wmark.h"
 
