@@ -1288,15 +1288,37 @@ static uint32_t le32_at(const unsigned char *p)
     return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
 }
 
+/* What a worker wrote to out_fd, read back whole into *buf (malloc'd) and
+ * *n when its size is in (min, max]; else GUARD_EIO saying that `what`
+ * ("the preview maker") sent nothing of use about `in`. */
+static guard_err read_output(int out_fd, uint64_t min, uint64_t max, const char *what,
+                             const char *in, unsigned char **buf, size_t *n, guard_error *err)
+{
+    struct stat st;
+
+    *buf = NULL;
+    if (fstat(out_fd, &st) || (uint64_t)st.st_size <= min || (uint64_t)st.st_size > max)
+        return fail(err, GUARD_EIO, "%s: %s sent nothing of use", in, what);
+    *n = (size_t)st.st_size;
+    *buf = malloc(*n);
+    if (!*buf)
+        return fail(err, GUARD_ENOMEM, "out of memory");
+    if (pread(out_fd, *buf, *n, 0) != (ssize_t)*n) {
+        free(*buf);
+        *buf = NULL;
+        return fail(err, GUARD_EIO, "%s: cannot read what %s sent", in, what);
+    }
+    return GUARD_OK;
+}
+
 guard_err guard_file_make_preview(const char *in, guard_file_preview *out, const char *worker_path,
                                   guard_file_pool *pool, guard_error *err)
 {
     int in_fd = -1, out_fd = -1;
     guard_err rc;
-    struct stat st;
     unsigned char *buf = NULL;
     uint32_t w, h;
-    size_t n;
+    size_t n = 0;
 
     memset(out, 0, sizeof *out);
     rc = open_input(in, &in_fd, err);
@@ -1308,22 +1330,11 @@ guard_err guard_file_make_preview(const char *in, guard_file_preview *out, const
         goto out;
     }
     rc = run_out_worker("thumb", "the preview maker", in, in_fd, 0, out_fd, worker_path, pool, err);
+    if (!rc)
+        rc = read_output(out_fd, 16, GUARD_FILE_THUMB_MAX_BYTES, "the preview maker", in, &buf, &n,
+                         err);
     if (rc)
         goto out;
-    if (fstat(out_fd, &st) || st.st_size <= 16 || st.st_size > GUARD_FILE_THUMB_MAX_BYTES) {
-        rc = fail(err, GUARD_EIO, "%s: the preview maker sent no preview", in);
-        goto out;
-    }
-    n = (size_t)st.st_size;
-    buf = malloc(n);
-    if (!buf) {
-        rc = fail(err, GUARD_ENOMEM, "out of memory");
-        goto out;
-    }
-    if (pread(out_fd, buf, n, 0) != (ssize_t)n) {
-        rc = fail(err, GUARD_EIO, "%s: cannot read the preview", in);
-        goto out;
-    }
     w = le32_at(buf + 4);
     h = le32_at(buf + 8);
     if (memcmp(buf, "CTH1", 4) || w == 0 || h == 0 || w > INT32_MAX || h > INT32_MAX ||
@@ -1358,9 +1369,8 @@ guard_err guard_file_watermark_embed(const unsigned char *img, size_t len,
     static const unsigned char png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     unsigned char hdr[EXP_MARK_HDR], *buf = NULL;
     int in_fd = -1, out_fd = -1;
-    struct stat st;
     guard_err rc;
-    size_t n;
+    size_t n = 0;
 
     _Static_assert(GUARD_FILE_MARK_CHIPS == EXP_MARK_CHIPS, "the mark job's chips");
     *out = NULL;
@@ -1391,22 +1401,11 @@ guard_err guard_file_watermark_embed(const unsigned char *img, size_t len,
     }
     rc = run_out_worker("mark", "the watermark writer", "picture", in_fd, EXP_MARK_HDR, out_fd,
                         worker_path, pool, err);
+    if (!rc)
+        rc = read_output(out_fd, 8, GUARD_FILE_MARK_OUT_MAX, "the watermark writer", "picture",
+                         &buf, &n, err);
     if (rc)
         goto out;
-    if (fstat(out_fd, &st) || st.st_size < 8 || (uint64_t)st.st_size > GUARD_FILE_MARK_OUT_MAX) {
-        rc = fail(err, GUARD_EIO, "the watermark writer sent no picture");
-        goto out;
-    }
-    n = (size_t)st.st_size;
-    buf = malloc(n);
-    if (!buf) {
-        rc = fail(err, GUARD_ENOMEM, "out of memory");
-        goto out;
-    }
-    if (pread(out_fd, buf, n, 0) != (ssize_t)n) {
-        rc = fail(err, GUARD_EIO, "cannot read the marked picture");
-        goto out;
-    }
     if (png ? memcmp(buf, png_sig, sizeof png_sig)
             : buf[0] != 0xff || buf[1] != 0xd8 || buf[2] != 0xff) {
         rc = fail(err, GUARD_EIO, "the watermark writer sent something else");
