@@ -9,7 +9,7 @@ import {
 import type { Alert, Conversation, DirUser, Message, ServerEvent, User } from './types';
 import { Live, wsUrl, type WsState } from './ws';
 import { getLang, translate } from './i18n';
-import { applyBurned } from './work';
+import { addNote, applyBurned, noteFromCard, type ReminderNote } from './work';
 import { Uploader } from './uploader';
 
 export class Client {
@@ -25,7 +25,9 @@ export class Client {
   readonly syncListeners = new Set<() => void>();
   private syncTimer: ReturnType<typeof setTimeout> | null = null;
   /** reminder.due notifications not yet dismissed, newest first (the banner in the chat view) */
-  readonly reminderNotes = new Store<{ conversation_id: number; message_id: number; text: string; late: boolean }[]>([]);
+  readonly reminderNotes = new Store<ReminderNote[]>([]);
+  /** messages whose reminder banner was raised (addNote) */
+  private reminderSeen = new Set<number>();
   /** reminder.created|updated|deleted|fired seen, per conversation: an open reminders list reads itself again */
   readonly reminderChanges = new Store<Record<number, number>>({});
   /** burn messages this session opened (their text is never kept past the visible time) */
@@ -248,12 +250,29 @@ export class Client {
     this.conversations.set(applyNewMessage(before, m, this.me, this.openId.get()));
   }
 
+  /** A reminder's banner, once per card (reminder.due or the card itself),
+   * and a system notification when allowed and the page is not in front
+   * (a reminder's text passed the guard and is shown in the chat anyway). */
+  private remind(n: ReminderNote, reminderId: number): void {
+    const before = this.reminderNotes.get();
+    const after = addNote(before, n, this.reminderSeen);
+    if (after === before) return;
+    this.reminderNotes.set(after);
+    const N = (globalThis as { Notification?: typeof Notification }).Notification;
+    if (N && N.permission === 'granted' && document.hidden) {
+      try { new N(translate(getLang(), 'rem.due'), { body: n.text, tag: `reminder-${reminderId}` }); } catch { /* not allowed here */ }
+    }
+  }
+
   onEvent(e: ServerEvent): void {
     switch (e.type) {
-      case 'message.new':
+      case 'message.new': {
         this.addMessage(e.message);
+        const n = noteFromCard(e.message, this.me, Date.now());
+        if (n) this.remind(n, e.message.reminder!.reminder_id);
         if (this.openId.get() === e.message.conversation_id && e.message.sender_id !== this.me) this.markReadSoon(e.message.conversation_id);
         break;
+      }
       case 'message.recalled':
         this.setThread(e.conversation_id, (t) => applyRecall(t, e.message_id, e.contained));
         this.conversations.update((l) => applyRecallToList(l, e.conversation_id, e.message_id, e.contained));
@@ -277,16 +296,9 @@ export class Client {
       case 'reminder.fired':
         this.reminderChanges.update((m) => ({ ...m, [e.conversation_id]: (m[e.conversation_id] ?? 0) + 1 }));
         break;
-      case 'reminder.due': {
-        this.reminderNotes.update((l) => [{ conversation_id: e.conversation_id, message_id: e.message_id, text: e.text, late: e.late }, ...l].slice(0, 5));
-        // A system notification when allowed and the page is not in front;
-        // a reminder's text passed the guard and is shown in the chat anyway.
-        const N = (globalThis as { Notification?: typeof Notification }).Notification;
-        if (N && N.permission === 'granted' && document.hidden) {
-          try { new N(translate(getLang(), 'rem.due'), { body: e.text, tag: `reminder-${e.reminder_id}` }); } catch { /* not allowed here */ }
-        }
+      case 'reminder.due':
+        this.remind({ conversation_id: e.conversation_id, message_id: e.message_id, text: e.text, late: e.late }, e.reminder_id);
         break;
-      }
       case 'receipt':
         if (e.kind === 'read') this.setThread(e.conversation_id, (t) => applyRead(t, e.user_ids ?? [], e.message_id));
         else this.setThread(e.conversation_id, (t) => applyDelivered(t, e.message_id));
